@@ -1,0 +1,77 @@
+package graph
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/shopgraph/shopgraph/graph/model"
+	"github.com/shopgraph/shopgraph/internal/apperr"
+	"github.com/shopgraph/shopgraph/internal/requestlog"
+)
+
+// userErrors splits a service error: codes that an end user can act on (those in the ErrorCode
+// enum) become payload userErrors; anything else is returned as a top-level error. It never
+// returns a nil slice, because userErrors is non-null in the schema.
+func userErrors(err error) ([]*model.UserError, error) {
+	if err == nil {
+		return []*model.UserError{}, nil
+	}
+	var list apperr.List
+	if !errors.As(err, &list) {
+		e := apperr.As(err)
+		if e == nil {
+			return nil, err
+		}
+		list = apperr.List{e}
+	}
+	out := make([]*model.UserError, 0, len(list))
+	for _, e := range list {
+		code := model.ErrorCode(e.Code)
+		if !code.IsValid() {
+			return nil, err
+		}
+		out = append(out, &model.UserError{Field: e.Field, Message: e.Message, Code: code})
+	}
+	return out, nil
+}
+
+// ErrorPresenter turns resolver errors into GraphQL errors: an *apperr.Error keeps its safe
+// message and gets extensions.code; anything else is logged once with the request id and the
+// path, and reaches the client only as INTERNAL with that request id.
+func ErrorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
+	return func(ctx context.Context, err error) *gqlerror.Error {
+		var gqlErr *gqlerror.Error
+		if errors.As(err, &gqlErr) && gqlErr.Err == nil {
+			// Parse and validation errors from gqlgen itself: already safe and coded.
+			return gqlErr
+		}
+		presented := graphql.DefaultErrorPresenter(ctx, err)
+		if e := apperr.As(err); e != nil && e.Code != apperr.Internal {
+			presented.Message = e.Message
+			presented.Extensions = map[string]any{"code": string(e.Code)}
+			if len(e.Field) > 0 {
+				presented.Extensions["field"] = e.Field
+			}
+			if e.RetryAfterSeconds > 0 {
+				presented.Extensions["retryAfterSeconds"] = e.RetryAfterSeconds
+			}
+			return presented
+		}
+		requestID := requestlog.RequestID(ctx)
+		log.ErrorContext(ctx, "internal error", "err", err, "path", presented.Path.String(), "request_id", requestID)
+		presented.Message = "Internal server error. Quote the request id when reporting it."
+		presented.Extensions = map[string]any{"code": string(apperr.Internal), "requestId": requestID}
+		return presented
+	}
+}
+
+// RecoverFunc turns a panic in a resolver into an INTERNAL error (logged by the presenter)
+// instead of a dropped connection.
+func RecoverFunc(_ context.Context, v any) error {
+	return fmt.Errorf("panic in resolver: %v", v)
+}

@@ -1,0 +1,60 @@
+package graph
+
+import (
+	"context"
+
+	"github.com/shopgraph/shopgraph/graph/model"
+	"github.com/shopgraph/shopgraph/internal/account"
+	"github.com/shopgraph/shopgraph/internal/apperr"
+	"github.com/shopgraph/shopgraph/internal/auth"
+)
+
+func clientMeta(ctx context.Context) account.ClientMeta {
+	req := auth.RequestFrom(ctx)
+	return account.ClientMeta{IP: req.ClientIP, UserAgent: req.UserAgent}
+}
+
+func setSessionCookies(ctx context.Context, s account.Session) {
+	auth.SetSessionCookies(ctx, s.AccessToken, s.AccessTokenExpiresAt, s.RefreshToken, s.ExpiresAt)
+}
+
+// nullIfNotFound turns NOT_FOUND into a null result, as queries for one entity answer.
+func nullIfNotFound[T any](v T, err error) (*T, error) {
+	if apperr.Is(err, apperr.NotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &v, nil
+}
+
+// node fetches any Node by global ID, applying the same visibility rules as its own query.
+func (r *Resolver) node(ctx context.Context, gid string) (model.Node, error) {
+	typ, id, ok := parseGlobalID(gid)
+	if !ok {
+		return nil, nil
+	}
+	switch typ {
+	case typeUser:
+		v, ok := auth.ViewerFrom(ctx)
+		// Accounts are visible to themselves and to admins only.
+		if !ok || (v.UserID != id && !v.IsAdmin()) {
+			return nil, nil
+		}
+		u, err := nullIfNotFound(r.Accounts.Get(ctx, id))
+		if u == nil || err != nil {
+			return nil, err
+		}
+		return u, nil
+	}
+	return nil, nil
+}
+
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
+}

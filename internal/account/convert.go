@@ -1,0 +1,10 @@
+package account
+
+import (
+	"github.com/shopgraph/shopgraph/db"
+	"github.com/shopgraph/shopgraph/internal/auth"
+)
+
+func userFromRow(r db.User) User {
+	return User{ID: r.ID, Email: r.Email, Name: r.Name, Role: auth.Role(r.Role), CreatedAt: r.CreatedAt}
+}

@@ -1,0 +1,53 @@
+// Package auth holds who the viewer of a request is and the rules of what each role may do:
+// roles, the Viewer in a context, and the signed access tokens that carry them. Authorization
+// decisions are made here (Viewer.Has) and nowhere else.
+package auth
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+)
+
+// Role is what a viewer may do.
+type Role string
+
+// The roles, from least to most privileged.
+const (
+	RoleCustomer Role = "CUSTOMER"
+	RoleVendor   Role = "VENDOR"
+	RoleAdmin    Role = "ADMIN"
+)
+
+// Valid reports whether r is a known role.
+func (r Role) Valid() bool {
+	switch r {
+	case RoleCustomer, RoleVendor, RoleAdmin:
+		return true
+	}
+	return false
+}
+
+// Satisfies reports whether a viewer with role r may do what requires role need. ADMIN satisfies
+// every role; the others satisfy only themselves.
+func (r Role) Satisfies(need Role) bool {
+	return r == need || r == RoleAdmin
+}
+
+// MarshalGQL writes the role as a GraphQL enum value.
+func (r Role) MarshalGQL(w io.Writer) {
+	_, _ = io.WriteString(w, strconv.Quote(string(r)))
+}
+
+// UnmarshalGQL reads a GraphQL enum value.
+func (r *Role) UnmarshalGQL(v any) error {
+	s, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("role must be a string")
+	}
+	if !Role(s).Valid() {
+		return fmt.Errorf("%q is not a valid Role", s)
+	}
+	*r = Role(s)
+	return nil
+}

@@ -1,0 +1,89 @@
+package auth
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/google/uuid"
+)
+
+// AccessTokenTTL is how long an access token is accepted. Short, because access tokens are not
+// checked against revoked sessions on every request; refresh tokens are.
+const AccessTokenTTL = 15 * time.Minute
+
+const issuer = "shopgraph"
+
+// Tokens signs and verifies access tokens (JWT, HS256 only).
+type Tokens struct {
+	secret []byte
+	now    func() time.Time
+}
+
+// NewTokens returns a Tokens that signs with secret. now may be nil (time.Now).
+func NewTokens(secret string, now func() time.Time) *Tokens {
+	if now == nil {
+		now = time.Now
+	}
+	return &Tokens{secret: []byte(secret), now: now}
+}
+
+type claims struct {
+	Role Role   `json:"role"`
+	SID  string `json:"sid"`
+	jwt.RegisteredClaims
+}
+
+// Issue returns a signed access token for v and its expiry.
+func (t *Tokens) Issue(v Viewer) (string, time.Time, error) {
+	now := t.now()
+	exp := now.Add(AccessTokenTTL)
+	c := claims{
+		Role: v.Role,
+		SID:  v.SessionID.String(),
+		RegisteredClaims: jwt.RegisteredClaims{
+			Issuer:    issuer,
+			Subject:   strconv.FormatInt(v.UserID, 10),
+			IssuedAt:  jwt.NewNumericDate(now),
+			NotBefore: jwt.NewNumericDate(now),
+			ExpiresAt: jwt.NewNumericDate(exp),
+		},
+	}
+	signed, err := jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString(t.secret)
+	if err != nil {
+		return "", time.Time{}, fmt.Errorf("sign access token: %w", err)
+	}
+	return signed, exp, nil
+}
+
+// ErrInvalidToken is returned for any token that fails verification.
+var ErrInvalidToken = errors.New("invalid access token")
+
+// Verify checks the token's algorithm (HS256 only: "none" and RS/HS confusion are refused),
+// signature, issuer and validity window, and returns its viewer.
+func (t *Tokens) Verify(token string) (Viewer, error) {
+	var c claims
+	_, err := jwt.ParseWithClaims(token, &c, func(*jwt.Token) (any, error) { return t.secret, nil },
+		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
+		jwt.WithIssuer(issuer),
+		jwt.WithExpirationRequired(),
+		jwt.WithTimeFunc(t.now),
+	)
+	if err != nil {
+		return Viewer{}, fmt.Errorf("%w: %w", ErrInvalidToken, err)
+	}
+	id, err := strconv.ParseInt(c.Subject, 10, 64)
+	if err != nil || id <= 0 {
+		return Viewer{}, fmt.Errorf("%w: bad subject", ErrInvalidToken)
+	}
+	sid, err := uuid.Parse(c.SID)
+	if err != nil {
+		return Viewer{}, fmt.Errorf("%w: bad session id", ErrInvalidToken)
+	}
+	if !c.Role.Valid() {
+		return Viewer{}, fmt.Errorf("%w: bad role", ErrInvalidToken)
+	}
+	return Viewer{UserID: id, Role: c.Role, SessionID: sid}, nil
+}

@@ -1,0 +1,192 @@
+// Package config reads shopgraph's typed configuration from the environment. Every setting has
+// a development default so `make run` needs none; APP_ENV=production refuses to start with a
+// missing or development secret and names it.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Environments.
+const (
+	EnvDevelopment = "development"
+	EnvTest        = "test"
+	EnvProduction  = "production"
+)
+
+// DevJWTSecret is the JWT secret used when none is configured outside production. It is public
+// (it is in this source file), so production refuses it.
+const DevJWTSecret = "shopgraph-dev-jwt-secret-do-not-use-in-production"
+
+// DevStripeWebhookSecret is the webhook signing secret used in development.
+const DevStripeWebhookSecret = "whsec_shopgraph_dev"
+
+// Config is the whole configuration.
+type Config struct {
+	AppEnv              string
+	Port                int
+	DatabaseURL         string
+	RedisURL            string
+	JWTSecret           string
+	StripeSecretKey     string
+	StripeWebhookSecret string
+	StripeAPIBase       string
+	CORSOrigins         []string
+	ShutdownTimeout     time.Duration
+	DBMaxConns          int32
+	LogLevel            slog.Level
+	// LoginAttemptsPerEmail and LoginAttemptsPerIP bound login attempts per LoginWindow.
+	LoginAttemptsPerEmail int
+	LoginAttemptsPerIP    int
+	LoginWindow           time.Duration
+}
+
+// IsProduction reports whether APP_ENV is production.
+func (c Config) IsProduction() bool { return c.AppEnv == EnvProduction }
+
+// IsDevelopment reports whether APP_ENV is development (cookies without Secure, and so on).
+func (c Config) IsDevelopment() bool { return c.AppEnv == EnvDevelopment || c.AppEnv == EnvTest }
+
+// Load reads the configuration through getenv and validates it.
+func Load(getenv func(string) string) (Config, error) {
+	var errs []error
+	str := func(key, def string) string {
+		if v := strings.TrimSpace(getenv(key)); v != "" {
+			return v
+		}
+		return def
+	}
+	num := func(key string, def int) int {
+		v := getenv(key)
+		if v == "" {
+			return def
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			errs = append(errs, fmt.Errorf("%s must be a non-negative integer, got %q", key, v))
+			return def
+		}
+		return n
+	}
+	dur := func(key string, def time.Duration) time.Duration {
+		v := getenv(key)
+		if v == "" {
+			return def
+		}
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			errs = append(errs, fmt.Errorf("%s must be a duration such as 10s, got %q", key, v))
+			return def
+		}
+		return d
+	}
+
+	c := Config{
+		AppEnv:                strings.ToLower(str("APP_ENV", EnvDevelopment)),
+		Port:                  num("PORT", 8080),
+		DatabaseURL:           str("DATABASE_URL", ""),
+		RedisURL:              str("REDIS_URL", ""),
+		JWTSecret:             str("JWT_SECRET", ""),
+		StripeSecretKey:       str("STRIPE_SECRET_KEY", ""),
+		StripeWebhookSecret:   str("STRIPE_WEBHOOK_SECRET", ""),
+		StripeAPIBase:         str("STRIPE_API_BASE", ""),
+		ShutdownTimeout:       dur("SHUTDOWN_TIMEOUT", 15*time.Second),
+		DBMaxConns:            int32(num("DB_MAX_CONNS", 20)),
+		LoginAttemptsPerEmail: num("LOGIN_ATTEMPTS_PER_EMAIL", 10),
+		LoginAttemptsPerIP:    num("LOGIN_ATTEMPTS_PER_IP", 100),
+		LoginWindow:           dur("LOGIN_WINDOW", 15*time.Minute),
+	}
+	for _, o := range strings.Split(getenv("CORS_ORIGINS"), ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			c.CORSOrigins = append(c.CORSOrigins, o)
+		}
+	}
+	if err := c.LogLevel.UnmarshalText([]byte(str("LOG_LEVEL", "info"))); err != nil {
+		errs = append(errs, fmt.Errorf("LOG_LEVEL: %w", err))
+	}
+	switch c.AppEnv {
+	case EnvDevelopment, EnvTest, EnvProduction:
+	default:
+		errs = append(errs, fmt.Errorf("APP_ENV must be development, test or production, got %q", c.AppEnv))
+	}
+	if c.Port > 65535 {
+		errs = append(errs, fmt.Errorf("PORT must be 0-65535, got %d", c.Port))
+	}
+	for _, o := range c.CORSOrigins {
+		if u, err := url.Parse(o); err != nil || u.Scheme == "" || u.Host == "" {
+			errs = append(errs, fmt.Errorf("CORS_ORIGINS: %q is not an origin like https://shop.example.com", o))
+		}
+	}
+
+	if c.IsProduction() {
+		errs = append(errs, c.productionSecretErrors()...)
+	} else {
+		if c.JWTSecret == "" {
+			c.JWTSecret = DevJWTSecret
+		}
+		if c.StripeWebhookSecret == "" {
+			c.StripeWebhookSecret = DevStripeWebhookSecret
+		}
+	}
+	return c, errors.Join(errs...)
+}
+
+// productionSecretErrors names every secret that is missing, too weak or a development default.
+func (c Config) productionSecretErrors() []error {
+	var errs []error
+	switch {
+	case c.JWTSecret == "":
+		errs = append(errs, errors.New("JWT_SECRET is required in production"))
+	case c.JWTSecret == DevJWTSecret:
+		errs = append(errs, errors.New("JWT_SECRET is the development default; set a random secret"))
+	case len(c.JWTSecret) < 32:
+		errs = append(errs, errors.New("JWT_SECRET must be at least 32 characters in production"))
+	}
+	if c.DatabaseURL == "" {
+		errs = append(errs, errors.New("DATABASE_URL is required in production"))
+	}
+	switch {
+	case c.StripeSecretKey == "":
+		errs = append(errs, errors.New("STRIPE_SECRET_KEY is required in production"))
+	case !strings.HasPrefix(c.StripeSecretKey, "sk_") && !strings.HasPrefix(c.StripeSecretKey, "rk_"):
+		errs = append(errs, errors.New("STRIPE_SECRET_KEY must be a Stripe secret key (sk_… or rk_…)"))
+	}
+	switch {
+	case c.StripeWebhookSecret == "":
+		errs = append(errs, errors.New("STRIPE_WEBHOOK_SECRET is required in production"))
+	case c.StripeWebhookSecret == DevStripeWebhookSecret:
+		errs = append(errs, errors.New("STRIPE_WEBHOOK_SECRET is the development default"))
+	}
+	return errs
+}
+
+// LogValue masks secrets when the configuration is logged.
+func (c Config) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("app_env", c.AppEnv),
+		slog.Int("port", c.Port),
+		slog.String("database_url", maskURL(c.DatabaseURL)),
+		slog.String("redis_url", maskURL(c.RedisURL)),
+		slog.Bool("jwt_secret_set", c.JWTSecret != "" && c.JWTSecret != DevJWTSecret),
+		slog.Bool("stripe_secret_key_set", c.StripeSecretKey != ""),
+		slog.Any("cors_origins", c.CORSOrigins),
+		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
+	)
+}
+
+func maskURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || raw == "" {
+		return raw
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
+}

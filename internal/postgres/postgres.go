@@ -1,0 +1,122 @@
+// Package postgres opens shopgraph's PostgreSQL pool, runs transactions, applies migrations and
+// maps driver errors to apperr codes in one place.
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
+
+	"github.com/shopgraph/shopgraph/db"
+	"github.com/shopgraph/shopgraph/db/migrations"
+	"github.com/shopgraph/shopgraph/internal/apperr"
+)
+
+// DB is the connection pool with the generated queries bound to it.
+type DB struct {
+	Pool *pgxpool.Pool
+	*db.Queries
+}
+
+// Options tunes the pool.
+type Options struct {
+	MaxConns int32
+	// Tracer, when set, sees every statement (tests count them).
+	Tracer pgx.QueryTracer
+}
+
+// Open connects a pool to url and checks that the server answers.
+func Open(ctx context.Context, url string, opts Options) (*DB, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("parse database url: %w", err)
+	}
+	if opts.MaxConns > 0 {
+		cfg.MaxConns = opts.MaxConns
+	}
+	cfg.MinConns = 0
+	cfg.MaxConnIdleTime = 5 * time.Minute
+	cfg.MaxConnLifetime = time.Hour
+	cfg.HealthCheckPeriod = 30 * time.Second
+	cfg.ConnConfig.ConnectTimeout = 5 * time.Second
+	if opts.Tracer != nil {
+		cfg.ConnConfig.Tracer = opts.Tracer
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("open database pool: %w", err)
+	}
+	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := pool.Ping(pingCtx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("ping database: %w", err)
+	}
+	return &DB{Pool: pool, Queries: db.New(pool)}, nil
+}
+
+// Close closes the pool.
+func (d *DB) Close() { d.Pool.Close() }
+
+// InTx runs fn in one transaction: committed when fn returns nil, rolled back otherwise. Side
+// effects that must not happen for a rolled-back change (publishing, cache invalidation) belong
+// after InTx returns, never inside fn.
+func (d *DB) InTx(ctx context.Context, fn func(q *db.Queries) error) error {
+	return pgx.BeginFunc(ctx, d.Pool, func(tx pgx.Tx) error {
+		return fn(d.Queries.WithTx(tx))
+	})
+}
+
+// Migrate applies every embedded migration that the database lacks.
+func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
+	sqlDB := stdlib.OpenDBFromPool(pool)
+	defer sqlDB.Close()
+	return migrateSQL(ctx, sqlDB)
+}
+
+func migrateSQL(ctx context.Context, sqlDB *sql.DB) error {
+	provider, err := goose.NewProvider(goose.DialectPostgres, sqlDB, migrations.FS)
+	if err != nil {
+		return fmt.Errorf("load migrations: %w", err)
+	}
+	if _, err := provider.Up(ctx); err != nil {
+		return fmt.Errorf("apply migrations: %w", err)
+	}
+	return nil
+}
+
+// IsNotFound reports whether err means a query found no row.
+func IsNotFound(err error) bool { return errors.Is(err, pgx.ErrNoRows) }
+
+// IsUniqueViolation reports whether err is a unique violation, on constraint when it is not empty.
+func IsUniqueViolation(err error, constraint string) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "23505" && (constraint == "" || pgErr.ConstraintName == constraint)
+}
+
+// MapError turns driver errors that have a meaning for clients into apperr values: no rows is
+// NOT_FOUND, a unique violation CONFLICT, a check violation BAD_USER_INPUT. Others pass through
+// (INTERNAL).
+func MapError(err error, what string) error {
+	if err == nil {
+		return nil
+	}
+	var pgErr *pgconn.PgError
+	switch {
+	case IsNotFound(err):
+		return apperr.Wrap(err, apperr.NotFound, what+" not found")
+	case errors.As(err, &pgErr) && pgErr.Code == "23505":
+		return apperr.Wrap(err, apperr.Conflict, what+" already exists")
+	case errors.As(err, &pgErr) && pgErr.Code == "23514":
+		return apperr.Wrap(err, apperr.BadUserInput, what+" is not valid")
+	}
+	return err
+}

@@ -1,0 +1,184 @@
+// Package pgtest gives tests their own real PostgreSQL database: each call clones a template
+// database that was migrated once (per migration set) for every package, so test packages and
+// parallel tests never share rows. The server is TEST_DATABASE_URL (an admin connection;
+// `make test` finds or starts one), by default the local server on 127.0.0.1:5432.
+package pgtest
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/shopgraph/shopgraph/db/migrations"
+	"github.com/shopgraph/shopgraph/internal/postgres"
+)
+
+const defaultAdminURL = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+
+// AdminURL is the URL of the test server's maintenance database.
+func AdminURL() string {
+	if u := os.Getenv("TEST_DATABASE_URL"); u != "" {
+		return u
+	}
+	return defaultAdminURL
+}
+
+var (
+	templateOnce sync.Once
+	templateName string
+	templateErr  error
+)
+
+// NewURL creates a fresh, migrated database for t, dropped when t ends, and returns its URL.
+func NewURL(t testing.TB) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	templateOnce.Do(func() { templateName, templateErr = ensureTemplate(ctx) })
+	if templateErr != nil {
+		t.Fatalf("pgtest: template database: %v", templateErr)
+	}
+	name := "sgtest_" + randomHex(8)
+	admin := connectAdmin(ctx, t)
+	defer admin.Close(ctx)
+	// Cloning fails while another session is connected to the template, e.g. a concurrent
+	// clone from another package; retry briefly.
+	var err error
+	for attempt := 0; attempt < 50; attempt++ {
+		_, err = admin.Exec(ctx, fmt.Sprintf("CREATE DATABASE %s TEMPLATE %s", name, templateName))
+		if err == nil || !strings.Contains(err.Error(), "is being accessed by other users") {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatalf("pgtest: create database: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		conn, err := pgx.Connect(ctx, AdminURL())
+		if err != nil {
+			t.Logf("pgtest: drop %s: %v", name, err)
+			return
+		}
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, fmt.Sprintf("DROP DATABASE IF EXISTS %s WITH (FORCE)", name)); err != nil {
+			t.Logf("pgtest: drop %s: %v", name, err)
+		}
+	})
+	return withDatabase(AdminURL(), name)
+}
+
+// New returns a pool on a fresh, migrated database for t, closed and dropped when t ends.
+func New(t testing.TB, opts postgres.Options) *postgres.DB {
+	t.Helper()
+	d, err := postgres.Open(context.Background(), NewURL(t), opts)
+	if err != nil {
+		t.Fatalf("pgtest: open: %v", err)
+	}
+	t.Cleanup(d.Close) // registered after the drop, so it runs before it
+	return d
+}
+
+func connectAdmin(ctx context.Context, t testing.TB) *pgx.Conn {
+	t.Helper()
+	conn, err := pgx.Connect(ctx, AdminURL())
+	if err != nil {
+		t.Fatalf("pgtest: connect to %s (is PostgreSQL running? `make test` starts one): %v", AdminURL(), err)
+	}
+	return conn
+}
+
+// ensureTemplate creates, once per migration set on the server, a migrated template database.
+// An advisory lock serialises test binaries that start at the same moment.
+func ensureTemplate(ctx context.Context) (string, error) {
+	name := "sgtemplate_" + migrationsHash()
+	conn, err := pgx.Connect(ctx, AdminURL())
+	if err != nil {
+		return "", fmt.Errorf("connect to %s (is PostgreSQL running? `make test` starts one): %w", AdminURL(), err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock(727272)"); err != nil {
+		return "", err
+	}
+	defer conn.Exec(context.Background(), "SELECT pg_advisory_unlock(727272)") //nolint:errcheck
+
+	var exists bool
+	if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1 AND datistemplate)", name).Scan(&exists); err != nil {
+		return "", err
+	}
+	if exists {
+		return name, nil
+	}
+	building := name + "_building"
+	if _, err := conn.Exec(ctx, fmt.Sprintf("DROP DATABASE IF EXISTS %s WITH (FORCE)", building)); err != nil {
+		return "", err
+	}
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+building); err != nil {
+		return "", err
+	}
+	d, err := postgres.Open(ctx, withDatabase(AdminURL(), building), postgres.Options{MaxConns: 2})
+	if err != nil {
+		return "", err
+	}
+	err = postgres.Migrate(ctx, d.Pool)
+	d.Close()
+	if err != nil {
+		return "", err
+	}
+	for _, stmt := range []string{
+		fmt.Sprintf("ALTER DATABASE %s RENAME TO %s", building, name),
+		fmt.Sprintf("ALTER DATABASE %s WITH IS_TEMPLATE true", name),
+	} {
+		if _, err := conn.Exec(ctx, stmt); err != nil {
+			return "", err
+		}
+	}
+	return name, nil
+}
+
+// migrationsHash names the template after the migrations' content, so a changed migration
+// gets a new template instead of a stale one.
+func migrationsHash() string {
+	h := sha256.New()
+	_ = fs.WalkDir(migrations.FS, ".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(migrations.FS, path)
+		if err != nil {
+			return err
+		}
+		h.Write([]byte(path))
+		h.Write(b)
+		return nil
+	})
+	return hex.EncodeToString(h.Sum(nil))[:16]
+}
+
+func withDatabase(raw, name string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		panic(fmt.Sprintf("pgtest: bad TEST_DATABASE_URL: %v", err))
+	}
+	u.Path = "/" + name
+	return u.String()
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}

@@ -1,0 +1,320 @@
+// Command shopgraph is the shopgraph GraphQL commerce server and its admin commands.
+//
+//	shopgraph [serve]                  run the server (the default)
+//	shopgraph migrate                  apply database migrations and exit
+//	shopgraph admin create --email E   create or promote an admin; the password is read from
+//	                                   SHOPGRAPH_ADMIN_PASSWORD or the first line of stdin
+//
+// Configuration comes from the environment; see README.md.
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/shopgraph/shopgraph/graph"
+	"github.com/shopgraph/shopgraph/internal/account"
+	"github.com/shopgraph/shopgraph/internal/apperr"
+	"github.com/shopgraph/shopgraph/internal/auth"
+	"github.com/shopgraph/shopgraph/internal/config"
+	"github.com/shopgraph/shopgraph/internal/httpapi"
+	"github.com/shopgraph/shopgraph/internal/httpapi/playground"
+	"github.com/shopgraph/shopgraph/internal/postgres"
+	"github.com/shopgraph/shopgraph/internal/ratelimit"
+)
+
+// Development admin, created by `make run` when the database has no admin.
+const (
+	devAdminEmail    = "admin@shopgraph.local"
+	devAdminPassword = "shopgraph-admin"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "shopgraph:", err)
+		os.Exit(1)
+	}
+}
+
+// run is main without globals, so that tests can drive it.
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout io.Writer) error {
+	cfg, err := config.Load(getenv)
+	if err != nil {
+		return fmt.Errorf("configuration: %w", err)
+	}
+	log := slog.New(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: cfg.LogLevel}))
+
+	cmd := "serve"
+	if len(args) > 0 {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		return serveCommand(ctx, cfg, log, stdout)
+	case "migrate":
+		app, err := openApp(ctx, cfg, log, true)
+		if err != nil {
+			return err
+		}
+		defer app.Close()
+		log.Info("migrations applied")
+		return nil
+	case "admin":
+		return adminCommand(ctx, cfg, log, args, getenv, stdin, stdout)
+	case "help", "-h", "--help":
+		fmt.Fprintln(stdout, "usage: shopgraph [serve | migrate | admin create --email EMAIL]")
+		return nil
+	}
+	return fmt.Errorf("unknown command %q (try: serve, migrate, admin create)", cmd)
+}
+
+// app is every long-lived dependency, opened once.
+type app struct {
+	cfg      config.Config
+	log      *slog.Logger
+	db       *postgres.DB
+	redis    *redis.Client
+	tokens   *auth.Tokens
+	accounts *account.Service
+}
+
+func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, migrate bool) (*app, error) {
+	url := cfg.DatabaseURL
+	if url == "" {
+		url = "postgres://postgres@127.0.0.1:5432/shopgraph?sslmode=disable"
+	}
+	d, err := postgres.Open(ctx, url, postgres.Options{MaxConns: cfg.DBMaxConns})
+	if err != nil {
+		return nil, err
+	}
+	if migrate {
+		if err := postgres.Migrate(ctx, d.Pool); err != nil {
+			d.Close()
+			return nil, err
+		}
+	}
+	a := &app{cfg: cfg, log: log, db: d, tokens: auth.NewTokens(cfg.JWTSecret, nil)}
+	var limiter ratelimit.Limiter = ratelimit.NewMemory(nil)
+	if cfg.RedisURL != "" {
+		opts, err := redis.ParseURL(cfg.RedisURL)
+		if err != nil {
+			d.Close()
+			return nil, fmt.Errorf("parse REDIS_URL: %w", err)
+		}
+		opts.DialTimeout, opts.ReadTimeout, opts.WriteTimeout = 2*time.Second, time.Second, time.Second
+		a.redis = redis.NewClient(opts)
+		limiter = ratelimit.NewRedis(a.redis, "shopgraph:ratelimit:")
+	}
+	a.accounts = account.NewService(d, a.tokens, limiter, account.LoginLimits{
+		PerEmail: cfg.LoginAttemptsPerEmail, PerIP: cfg.LoginAttemptsPerIP, Window: cfg.LoginWindow,
+	}, log)
+	return a, nil
+}
+
+func (a *app) Close() {
+	if a.redis != nil {
+		_ = a.redis.Close()
+	}
+	a.db.Close()
+}
+
+// handler builds the whole HTTP handler; tests build the same one.
+func (a *app) handler() http.Handler {
+	resolver := &graph.Resolver{Accounts: a.accounts, Log: a.log}
+	gql := graph.NewHandler(resolver, graph.HandlerOptions{
+		Log:            a.log,
+		Introspection:  !a.cfg.IsProduction(),
+		AllowedOrigins: a.cfg.CORSOrigins,
+		WebsocketInit:  websocketAuth(a.tokens),
+	})
+	deps := httpapi.Deps{
+		Log:           a.log,
+		Tokens:        a.tokens,
+		GraphQL:       gql,
+		Ready:         a.ready,
+		SecureCookies: !a.cfg.IsDevelopment(),
+		CORSOrigins:   a.cfg.CORSOrigins,
+	}
+	if !a.cfg.IsProduction() {
+		deps.Playground = playground.Page("/graphql")
+		deps.PlaygroundAssets = playground.Handler("/graphql")
+	}
+	return httpapi.NewRouter(deps)
+}
+
+func (a *app) ready(ctx context.Context) map[string]error {
+	checks := map[string]error{"postgres": a.db.Pool.Ping(ctx)}
+	if a.redis != nil {
+		checks["redis"] = a.redis.Ping(ctx).Err()
+	}
+	return checks
+}
+
+// websocketAuth authenticates a WebSocket from the connection_init payload's token, for
+// clients that cannot set headers on the upgrade request. The cookie or header of the upgrade
+// request already authenticated it otherwise.
+func websocketAuth(tokens *auth.Tokens) transport.WebsocketInitFunc {
+	return func(ctx context.Context, payload transport.InitPayload) (context.Context, *transport.InitPayload, error) {
+		token := payload.Authorization()
+		if token == "" {
+			if s, ok := payload["authToken"].(string); ok {
+				token = s
+			}
+		}
+		token = strings.TrimSpace(strings.TrimPrefix(token, "Bearer "))
+		if token == "" {
+			return ctx, nil, nil
+		}
+		v, err := tokens.Verify(token)
+		if err != nil {
+			return ctx, nil, apperr.Wrap(err, apperr.Unauthenticated, "the access token is invalid or expired")
+		}
+		return auth.WithViewer(ctx, v), nil, nil
+	}
+}
+
+func serveCommand(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.Writer) error {
+	log.Info("starting", "config", cfg)
+	a, err := openApp(ctx, cfg, log, !cfg.IsProduction())
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	if cfg.IsDevelopment() {
+		if err := a.ensureDevAdmin(ctx, stdout); err != nil {
+			return err
+		}
+	}
+	ln, err := net.Listen("tcp", fmt.Sprintf(":%d", cfg.Port))
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	log.Info("listening", "addr", ln.Addr().String(), "graphql", fmt.Sprintf("http://localhost:%d/graphql", port))
+	if !cfg.IsProduction() {
+		fmt.Fprintf(stdout, "\n  GraphiQL: http://localhost:%d/graphql\n\n", port)
+	}
+	return serve(ctx, ln, a.handler(), cfg.ShutdownTimeout, log)
+}
+
+func (a *app) ensureDevAdmin(ctx context.Context, stdout io.Writer) error {
+	exists, err := a.accounts.AdminExists(ctx)
+	if err != nil {
+		return fmt.Errorf("check for an admin: %w", err)
+	}
+	if exists {
+		fmt.Fprintf(stdout, "\n  Dev admin: %s / %s (unless you changed it)\n", devAdminEmail, devAdminPassword)
+		return nil
+	}
+	if _, err := a.accounts.EnsureAdmin(ctx, devAdminEmail, devAdminPassword); err != nil {
+		return fmt.Errorf("create dev admin: %w", err)
+	}
+	fmt.Fprintf(stdout, "\n  Created dev admin: %s / %s\n", devAdminEmail, devAdminPassword)
+	return nil
+}
+
+// serve runs the HTTP server on ln until ctx ends, then shuts down gracefully: it stops
+// accepting, cancels the base context (ending long-lived subscriptions) and waits up to timeout
+// for in-flight requests.
+func serve(ctx context.Context, ln net.Listener, h http.Handler, timeout time.Duration, log *slog.Logger) error {
+	baseCtx, cancelBase := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelBase()
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    1 << 20,
+		// No WriteTimeout: it would cut Server-Sent Events subscriptions.
+		BaseContext: func(net.Listener) context.Context { return baseCtx },
+		ErrorLog:    slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down", "timeout", timeout.String())
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	// Shutdown does not wait for hijacked connections (WebSockets); ending the base context
+	// is what ends their subscriptions. In-flight requests are given the grace period first.
+	srv.RegisterOnShutdown(func() {
+		select {
+		case <-shutdownCtx.Done():
+		case <-time.After(timeout / 2):
+		}
+		cancelBase()
+	})
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		cancelBase()
+		_ = srv.Close()
+		return fmt.Errorf("graceful shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	log.Info("shutdown complete")
+	return nil
+}
+
+func adminCommand(ctx context.Context, cfg config.Config, log *slog.Logger, args []string, getenv func(string) string, stdin io.Reader, stdout io.Writer) error {
+	if len(args) == 0 || args[0] != "create" {
+		return errors.New("usage: shopgraph admin create --email EMAIL (password from SHOPGRAPH_ADMIN_PASSWORD or stdin)")
+	}
+	fs := flag.NewFlagSet("admin create", flag.ContinueOnError)
+	fs.SetOutput(stdout)
+	email := fs.String("email", "", "the admin's email")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	if *email == "" {
+		return errors.New("--email is required")
+	}
+	password := getenv("SHOPGRAPH_ADMIN_PASSWORD")
+	if password == "" {
+		line, err := bufio.NewReader(stdin).ReadString('\n')
+		if err != nil && !errors.Is(err, io.EOF) {
+			return fmt.Errorf("read password from stdin: %w", err)
+		}
+		password = strings.TrimRight(line, "\r\n")
+	}
+	a, err := openApp(ctx, cfg, log, !cfg.IsProduction())
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	u, err := a.accounts.EnsureAdmin(ctx, *email, password)
+	if err != nil {
+		var list apperr.List
+		if errors.As(err, &list) {
+			msgs := make([]string, len(list))
+			for i, e := range list {
+				msgs[i] = e.Message
+			}
+			return errors.New(strings.Join(msgs, " "))
+		}
+		return err
+	}
+	fmt.Fprintf(stdout, "admin %s is ready (id %d)\n", u.Email, u.ID)
+	return nil
+}
