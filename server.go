@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/jackc/pgx/v5"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/shopgraph/shopgraph/graph"
@@ -69,7 +70,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	case "serve":
 		return serveCommand(ctx, cfg, log, stdout)
 	case "migrate":
-		app, err := openApp(ctx, cfg, log, true)
+		app, err := openApp(ctx, cfg, log, appOptions{migrate: true})
 		if err != nil {
 			return err
 		}
@@ -95,16 +96,23 @@ type app struct {
 	accounts *account.Service
 }
 
-func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, migrate bool) (*app, error) {
+// appOptions are the choices of openApp's callers.
+type appOptions struct {
+	migrate bool
+	// tracer sees every SQL statement (tests count them).
+	tracer pgx.QueryTracer
+}
+
+func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, opts appOptions) (*app, error) {
 	url := cfg.DatabaseURL
 	if url == "" {
 		url = "postgres://postgres@127.0.0.1:5432/shopgraph?sslmode=disable"
 	}
-	d, err := postgres.Open(ctx, url, postgres.Options{MaxConns: cfg.DBMaxConns})
+	d, err := postgres.Open(ctx, url, postgres.Options{MaxConns: cfg.DBMaxConns, Tracer: opts.tracer})
 	if err != nil {
 		return nil, err
 	}
-	if migrate {
+	if opts.migrate {
 		if err := postgres.Migrate(ctx, d.Pool); err != nil {
 			d.Close()
 			return nil, err
@@ -120,7 +128,7 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, migrate b
 		}
 		opts.DialTimeout, opts.ReadTimeout, opts.WriteTimeout = 2*time.Second, time.Second, time.Second
 		a.redis = redis.NewClient(opts)
-		limiter = ratelimit.NewRedis(a.redis, "shopgraph:ratelimit:")
+		limiter = ratelimit.NewRedis(a.redis, cfg.RedisKeyPrefix+"ratelimit:")
 	}
 	a.accounts = account.NewService(d, a.tokens, limiter, account.LoginLimits{
 		PerEmail: cfg.LoginAttemptsPerEmail, PerIP: cfg.LoginAttemptsPerIP, Window: cfg.LoginWindow,
@@ -192,7 +200,7 @@ func websocketAuth(tokens *auth.Tokens) transport.WebsocketInitFunc {
 
 func serveCommand(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.Writer) error {
 	log.Info("starting", "config", cfg)
-	a, err := openApp(ctx, cfg, log, !cfg.IsProduction())
+	a, err := openApp(ctx, cfg, log, appOptions{migrate: !cfg.IsProduction()})
 	if err != nil {
 		return err
 	}
@@ -298,7 +306,7 @@ func adminCommand(ctx context.Context, cfg config.Config, log *slog.Logger, args
 		}
 		password = strings.TrimRight(line, "\r\n")
 	}
-	a, err := openApp(ctx, cfg, log, !cfg.IsProduction())
+	a, err := openApp(ctx, cfg, log, appOptions{migrate: !cfg.IsProduction()})
 	if err != nil {
 		return err
 	}

@@ -117,6 +117,10 @@ func (s *Service) checkLoginRate(ctx context.Context, email, ip string) error {
 		key   string
 		limit int
 	}{{"login:email:" + email, s.limits.PerEmail}, {"login:ip:" + ip, s.limits.PerIP}}
+	var longest time.Duration
+	limited := false
+	// Every counter is hit, even once one refuses, so that refused attempts still count
+	// against the other budgets.
 	for _, c := range checks {
 		if c.limit <= 0 {
 			continue
@@ -128,10 +132,14 @@ func (s *Service) checkLoginRate(ctx context.Context, email, ip string) error {
 			continue
 		}
 		if !allowed {
-			secs := int(math.Ceil(retry.Seconds()))
-			return &apperr.Error{Code: apperr.RateLimited, RetryAfterSeconds: secs,
-				Message: fmt.Sprintf("Too many sign-in attempts. Try again in %d seconds.", secs)}
+			limited = true
+			longest = max(longest, retry)
 		}
+	}
+	if limited {
+		secs := max(1, int(math.Ceil(longest.Seconds())))
+		return &apperr.Error{Code: apperr.RateLimited, RetryAfterSeconds: secs,
+			Message: fmt.Sprintf("Too many sign-in attempts. Try again in %d seconds.", secs)}
 	}
 	return nil
 }

@@ -29,10 +29,12 @@ const DevStripeWebhookSecret = "whsec_shopgraph_dev"
 
 // Config is the whole configuration.
 type Config struct {
-	AppEnv              string
-	Port                int
-	DatabaseURL         string
-	RedisURL            string
+	AppEnv      string
+	Port        int
+	DatabaseURL string
+	RedisURL    string
+	// RedisKeyPrefix starts every Redis key, so that several shops (or test runs) can share one Redis.
+	RedisKeyPrefix      string
 	JWTSecret           string
 	StripeSecretKey     string
 	StripeWebhookSecret string
@@ -92,6 +94,7 @@ func Load(getenv func(string) string) (Config, error) {
 		Port:                  num("PORT", 8080),
 		DatabaseURL:           str("DATABASE_URL", ""),
 		RedisURL:              str("REDIS_URL", ""),
+		RedisKeyPrefix:        str("REDIS_KEY_PREFIX", "shopgraph:"),
 		JWTSecret:             str("JWT_SECRET", ""),
 		StripeSecretKey:       str("STRIPE_SECRET_KEY", ""),
 		StripeWebhookSecret:   str("STRIPE_WEBHOOK_SECRET", ""),

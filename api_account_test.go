@@ -1,0 +1,579 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/require"
+)
+
+const registerMutation = `mutation Register($input: AccountRegisterInput!) {
+  accountRegister(input: $input) {
+    user { id email name role }
+    tokens { accessToken accessTokenExpiresAt refreshToken }
+    userErrors { field message code }
+  }
+}`
+
+const loginMutation = `mutation Login($input: AccountLoginInput!) {
+  accountLogin(input: $input) {
+    user { id email role }
+    tokens { accessToken refreshToken }
+    userErrors { field message code }
+  }
+}`
+
+const refreshMutation = `mutation Refresh($input: AccountTokenRefreshInput!) {
+  accountTokenRefresh(input: $input) {
+    user { id email }
+    tokens { accessToken refreshToken }
+    userErrors { field message code }
+  }
+}`
+
+const meQuery = `query Me { me { id email role } }`
+
+type userErrorJSON struct {
+	Field   []string `json:"field"`
+	Message string   `json:"message"`
+	Code    string   `json:"code"`
+}
+
+type userJSON struct {
+	ID    string `json:"id"`
+	Email string `json:"email"`
+	Name  string `json:"name"`
+	Role  string `json:"role"`
+}
+
+type tokensJSON struct {
+	AccessToken  string `json:"accessToken"`
+	RefreshToken string `json:"refreshToken"`
+}
+
+type sessionPayload struct {
+	User       *userJSON       `json:"user"`
+	Tokens     *tokensJSON     `json:"tokens"`
+	UserErrors []userErrorJSON `json:"userErrors"`
+}
+
+func uniqueEmail() string { return "user-" + uuid.NewString()[:8] + "@example.com" }
+
+func (c *gqlClient) register(email, password string) sessionPayload {
+	c.t.Helper()
+	var out struct {
+		P sessionPayload `json:"accountRegister"`
+	}
+	c.do(registerMutation, map[string]any{"input": map[string]any{"email": email, "password": password}}).decode(c.t, &out)
+	return out.P
+}
+
+func (c *gqlClient) login(email, password string) sessionPayload {
+	c.t.Helper()
+	var out struct {
+		P sessionPayload `json:"accountLogin"`
+	}
+	c.do(loginMutation, map[string]any{"input": map[string]any{"email": email, "password": password}}).decode(c.t, &out)
+	return out.P
+}
+
+func (c *gqlClient) refresh(token string) sessionPayload {
+	c.t.Helper()
+	input := map[string]any{}
+	if token != "" {
+		input["refreshToken"] = token
+	}
+	var out struct {
+		P sessionPayload `json:"accountTokenRefresh"`
+	}
+	c.do(refreshMutation, map[string]any{"input": input}).decode(c.t, &out)
+	return out.P
+}
+
+func (c *gqlClient) me() *userJSON {
+	c.t.Helper()
+	var out struct {
+		Me *userJSON `json:"me"`
+	}
+	c.do(meQuery, nil).decode(c.t, &out)
+	return out.Me
+}
+
+func codes(errs []userErrorJSON) []string {
+	out := make([]string, len(errs))
+	for i, e := range errs {
+		out[i] = e.Code + ":" + strings.Join(e.Field, ".")
+	}
+	sort.Strings(out)
+	return out
+}
+
+func cookieNamed(resp *http.Response, name string) *http.Cookie {
+	for _, c := range resp.Cookies() {
+		if c.Name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+func TestAccountRegister(t *testing.T) {
+	t.Parallel()
+	srv := newTestServer(t, nil)
+
+	t.Run("creates a customer, signs it in and normalises the email", func(t *testing.T) {
+		c := srv.client(t)
+		email := uniqueEmail()
+		p := c.register("  "+strings.ToUpper(email)+" ", "correct horse battery")
+		require.Empty(t, p.UserErrors)
+		require.Equal(t, email, p.User.Email)
+		require.Equal(t, "CUSTOMER", p.User.Role)
+		require.NotEmpty(t, p.Tokens.AccessToken)
+		require.NotEmpty(t, p.Tokens.RefreshToken)
+		// The cookie jar now authenticates, as in a browser.
+		require.Equal(t, email, c.me().Email)
+	})
+
+	t.Run("reports every invalid field at once and creates nothing", func(t *testing.T) {
+		c := srv.client(t)
+		var out struct {
+			P sessionPayload `json:"accountRegister"`
+		}
+		c.do(registerMutation, map[string]any{"input": map[string]any{
+			"email": "not-an-email", "password": "short", "name": strings.Repeat("x", 101),
+		}}).decode(t, &out)
+		require.Nil(t, out.P.User)
+		require.Equal(t, []string{"INVALID:input.email", "INVALID:input.name", "INVALID:input.password"}, codes(out.P.UserErrors))
+		for _, e := range out.P.UserErrors {
+			require.NotEmpty(t, e.Message)
+		}
+		var n int
+		require.NoError(t, srv.app.db.Pool.QueryRow(context.Background(), "SELECT count(*) FROM users WHERE email = 'not-an-email'").Scan(&n))
+		require.Zero(t, n)
+	})
+
+	t.Run("refuses an email that is taken, whatever its case", func(t *testing.T) {
+		c := srv.client(t)
+		email := uniqueEmail()
+		require.Empty(t, c.register(email, "password-one").UserErrors)
+		p := srv.client(t).register(strings.ToUpper(email), "password-two")
+		require.Equal(t, []string{"EMAIL_TAKEN:input.email"}, codes(p.UserErrors))
+		require.Nil(t, p.Tokens)
+		// The first password still works: nothing was overwritten.
+		require.Empty(t, srv.client(t).login(email, "password-one").UserErrors)
+	})
+
+	t.Run("rejects passwords longer than 128 characters", func(t *testing.T) {
+		p := srv.client(t).register(uniqueEmail(), strings.Repeat("p", 129))
+		require.Equal(t, []string{"INVALID:input.password"}, codes(p.UserErrors))
+	})
+}
+
+func TestAccountLogin(t *testing.T) {
+	t.Parallel()
+	srv := newTestServer(t, nil)
+	email := uniqueEmail()
+	require.Empty(t, srv.client(t).register(email, "the-right-password").UserErrors)
+
+	t.Run("succeeds with the right password, case-insensitively on email", func(t *testing.T) {
+		p := srv.client(t).login(strings.ToUpper(email), "the-right-password")
+		require.Empty(t, p.UserErrors)
+		require.Equal(t, email, p.User.Email)
+	})
+
+	t.Run("says the same thing for a wrong password and an unknown email", func(t *testing.T) {
+		wrong := srv.client(t).login(email, "the-wrong-password")
+		unknown := srv.client(t).login(uniqueEmail(), "the-right-password")
+		require.Nil(t, wrong.User)
+		require.Nil(t, wrong.Tokens)
+		require.Equal(t, wrong.UserErrors, unknown.UserErrors)
+		require.Equal(t, "INVALID_CREDENTIALS", wrong.UserErrors[0].Code)
+		require.Empty(t, wrong.UserErrors[0].Field, "must not say which field was wrong")
+	})
+
+	t.Run("takes similar time for an unknown email as for a wrong password", func(t *testing.T) {
+		// Not a speed target: without the dummy hash an unknown email answers ~50x faster.
+		median := func(email string) time.Duration {
+			var ds []time.Duration
+			for range 5 {
+				start := time.Now()
+				srv.client(t).login(email, "the-wrong-password")
+				ds = append(ds, time.Since(start))
+			}
+			slices.Sort(ds)
+			return ds[len(ds)/2]
+		}
+		known, unknown := median(email), median(uniqueEmail())
+		require.Greater(t, float64(unknown), 0.3*float64(known), "unknown %v vs known %v", unknown, known)
+	})
+
+	t.Run("sets HttpOnly SameSite=Lax cookies without Secure in development", func(t *testing.T) {
+		c := srv.client(t)
+		resp := c.do(loginMutation, map[string]any{"input": map[string]any{"email": email, "password": "the-right-password"}})
+		for _, name := range []string{"sg_access", "sg_refresh"} {
+			ck := cookieNamed(resp.HTTP, name)
+			require.NotNil(t, ck, name)
+			require.True(t, ck.HttpOnly, name)
+			require.Equal(t, http.SameSiteLaxMode, ck.SameSite, name)
+			require.False(t, ck.Secure, name)
+			require.Positive(t, ck.MaxAge, name)
+		}
+		require.Equal(t, "/graphql", cookieNamed(resp.HTTP, "sg_refresh").Path)
+	})
+}
+
+func TestAccountCookiesSecureOutsideDevelopment(t *testing.T) {
+	t.Parallel()
+	srv := newTestServer(t, map[string]string{
+		"APP_ENV":               "production",
+		"JWT_SECRET":            strings.Repeat("s", 40),
+		"STRIPE_SECRET_KEY":     "sk_test_123",
+		"STRIPE_WEBHOOK_SECRET": "whsec_test_123",
+	})
+	c := srv.client(t)
+	var out struct {
+		P sessionPayload `json:"accountRegister"`
+	}
+	resp := c.do(registerMutation, map[string]any{"input": map[string]any{"email": uniqueEmail(), "password": "password-123"}})
+	resp.decode(t, &out)
+	require.Empty(t, out.P.UserErrors)
+	for _, name := range []string{"sg_access", "sg_refresh"} {
+		ck := cookieNamed(resp.HTTP, name)
+		require.NotNil(t, ck, name)
+		require.True(t, ck.Secure, name)
+		require.True(t, ck.HttpOnly, name)
+	}
+}
+
+func TestAccountLoginRateLimit(t *testing.T) {
+	t.Parallel()
+	run := func(t *testing.T, redisURL string) {
+		srv := newTestServer(t, map[string]string{
+			"REDIS_URL": redisURL, "LOGIN_ATTEMPTS_PER_EMAIL": "3", "LOGIN_ATTEMPTS_PER_IP": "8",
+		})
+		email := uniqueEmail()
+		require.Empty(t, srv.client(t).register(email, "the-right-password").UserErrors)
+
+		t.Run("per email: even the right password is refused after the limit", func(t *testing.T) {
+			for range 3 {
+				require.Equal(t, "INVALID_CREDENTIALS", srv.client(t).login(email, "wrong-password").UserErrors[0].Code)
+			}
+			p := srv.client(t).login(email, "the-right-password")
+			require.Len(t, p.UserErrors, 1)
+			require.Equal(t, "RATE_LIMITED", p.UserErrors[0].Code)
+			require.Contains(t, p.UserErrors[0].Message, "seconds")
+			require.Nil(t, p.Tokens)
+		})
+
+		t.Run("per IP: many emails from one address are refused after the limit", func(t *testing.T) {
+			// 4 attempts were already made from this IP above; 4 more reach the limit of 8.
+			for range 4 {
+				require.Equal(t, "INVALID_CREDENTIALS", srv.client(t).login(uniqueEmail(), "x-password").UserErrors[0].Code)
+			}
+			require.Equal(t, "RATE_LIMITED", srv.client(t).login(uniqueEmail(), "x-password").UserErrors[0].Code)
+		})
+	}
+	t.Run("in process", func(t *testing.T) { run(t, "") })
+	t.Run("in Redis", func(t *testing.T) {
+		url := testRedisURL(t)
+		if url == "" {
+			t.Skip("no TEST_REDIS_URL: `make test` sets it when Redis answers on 127.0.0.1:6379")
+		}
+		run(t, url)
+	})
+}
+
+func TestAccountTokenRefresh(t *testing.T) {
+	t.Parallel()
+	srv := newTestServer(t, nil)
+
+	t.Run("rotates: a new pair each time, the old token spent", func(t *testing.T) {
+		c := srv.client(t)
+		first := c.register(uniqueEmail(), "password-123")
+		second := c.refresh(first.Tokens.RefreshToken)
+		require.Empty(t, second.UserErrors)
+		require.NotEqual(t, first.Tokens.RefreshToken, second.Tokens.RefreshToken)
+		third := c.refresh(second.Tokens.RefreshToken)
+		require.Empty(t, third.UserErrors)
+		require.Equal(t, first.User.Email, third.User.Email)
+	})
+
+	t.Run("reuse of a spent token revokes the whole family", func(t *testing.T) {
+		c := srv.client(t)
+		first := c.register(uniqueEmail(), "password-123")
+		second := c.refresh(first.Tokens.RefreshToken)
+		require.Empty(t, second.UserErrors)
+
+		// An attacker replays the first token: refused, and the legitimate newer one dies too.
+		replay := srv.client(t).refresh(first.Tokens.RefreshToken)
+		require.Equal(t, []string{"INVALID_TOKEN:input.refreshToken"}, codes(replay.UserErrors))
+		require.Nil(t, replay.Tokens)
+		after := srv.client(t).refresh(second.Tokens.RefreshToken)
+		require.Equal(t, "INVALID_TOKEN", after.UserErrors[0].Code)
+	})
+
+	t.Run("uses the refresh cookie when no token is given", func(t *testing.T) {
+		c := srv.client(t)
+		c.register(uniqueEmail(), "password-123")
+		p := c.refresh("")
+		require.Empty(t, p.UserErrors)
+		// The cookie was rotated too: refreshing again from the jar works.
+		require.Empty(t, c.refresh("").UserErrors)
+	})
+
+	t.Run("refuses unknown, empty and oversized tokens", func(t *testing.T) {
+		for _, tok := range []string{"nope", strings.Repeat("a", 500)} {
+			require.Equal(t, "INVALID_TOKEN", srv.client(t).refresh(tok).UserErrors[0].Code, tok)
+		}
+		require.Equal(t, "INVALID_TOKEN", srv.client(t).refresh("").UserErrors[0].Code)
+	})
+
+	t.Run("concurrent use of one token yields at most one new pair", func(t *testing.T) {
+		c := srv.client(t)
+		first := c.register(uniqueEmail(), "password-123")
+		results := make(chan sessionPayload, 8)
+		for range 8 {
+			go func() { results <- srv.client(t).refresh(first.Tokens.RefreshToken) }()
+		}
+		ok := 0
+		for range 8 {
+			if p := <-results; len(p.UserErrors) == 0 {
+				ok++
+			}
+		}
+		require.LessOrEqual(t, ok, 1)
+	})
+}
+
+func TestAccountLogout(t *testing.T) {
+	t.Parallel()
+	srv := newTestServer(t, nil)
+	const logout = `mutation { accountLogout { user { email } userErrors { code } } }`
+
+	t.Run("ends the session and clears the cookies", func(t *testing.T) {
+		c := srv.client(t)
+		p := c.register(uniqueEmail(), "password-123")
+		resp := c.do(logout, nil)
+		require.Empty(t, resp.Errors)
+		for _, name := range []string{"sg_access", "sg_refresh"} {
+			ck := cookieNamed(resp.HTTP, name)
+			require.NotNil(t, ck, name)
+			require.Negative(t, ck.MaxAge, name)
+		}
+		require.Nil(t, c.me(), "cookies are gone")
+		require.Equal(t, "INVALID_TOKEN", srv.client(t).refresh(p.Tokens.RefreshToken).UserErrors[0].Code)
+	})
+
+	t.Run("needs a viewer", func(t *testing.T) {
+		resp := srv.client(t).do(logout, nil)
+		require.Equal(t, "UNAUTHENTICATED", resp.code())
+	})
+}
+
+func TestAccountPasswordChange(t *testing.T) {
+	t.Parallel()
+	srv := newTestServer(t, nil)
+	const change = `mutation Change($input: AccountPasswordChangeInput!) {
+	  accountPasswordChange(input: $input) { user { email } userErrors { field code } } }`
+	type payload struct {
+		P struct {
+			User       *userJSON       `json:"user"`
+			UserErrors []userErrorJSON `json:"userErrors"`
+		} `json:"accountPasswordChange"`
+	}
+	email := uniqueEmail()
+	phone := srv.client(t)
+	phoneSession := phone.register(email, "old-password")
+	laptop := srv.client(t)
+	laptopSession := laptop.login(email, "old-password")
+	laptop.bearer = laptopSession.Tokens.AccessToken
+
+	t.Run("refuses a wrong current password and changes nothing", func(t *testing.T) {
+		var out payload
+		laptop.do(change, map[string]any{"input": map[string]any{"currentPassword": "nope-nope", "newPassword": "new-password"}}).decode(t, &out)
+		require.Equal(t, []string{"WRONG_PASSWORD:input.currentPassword"}, codes(out.P.UserErrors))
+		require.Empty(t, srv.client(t).login(email, "old-password").UserErrors)
+	})
+
+	t.Run("refuses an invalid or unchanged new password", func(t *testing.T) {
+		var out payload
+		laptop.do(change, map[string]any{"input": map[string]any{"currentPassword": "old-password", "newPassword": "short"}}).decode(t, &out)
+		require.Equal(t, []string{"INVALID:input.newPassword"}, codes(out.P.UserErrors))
+		laptop.do(change, map[string]any{"input": map[string]any{"currentPassword": "old-password", "newPassword": "old-password"}}).decode(t, &out)
+		require.Equal(t, []string{"UNCHANGED:input.newPassword"}, codes(out.P.UserErrors))
+	})
+
+	t.Run("changes it and revokes every other session", func(t *testing.T) {
+		var out payload
+		laptop.do(change, map[string]any{"input": map[string]any{"currentPassword": "old-password", "newPassword": "new-password"}}).decode(t, &out)
+		require.Empty(t, out.P.UserErrors)
+		require.Equal(t, email, out.P.User.Email)
+
+		require.Equal(t, "INVALID_TOKEN", srv.client(t).refresh(phoneSession.Tokens.RefreshToken).UserErrors[0].Code, "other session revoked")
+		require.Empty(t, srv.client(t).refresh(laptopSession.Tokens.RefreshToken).UserErrors, "own session kept")
+		require.Equal(t, "INVALID_CREDENTIALS", srv.client(t).login(email, "old-password").UserErrors[0].Code)
+		require.Empty(t, srv.client(t).login(email, "new-password").UserErrors)
+	})
+
+	t.Run("needs a viewer", func(t *testing.T) {
+		resp := srv.client(t).do(change, map[string]any{"input": map[string]any{"currentPassword": "a", "newPassword": "b"}})
+		require.Equal(t, "UNAUTHENTICATED", resp.code())
+	})
+}
+
+func TestDirectives(t *testing.T) {
+	t.Parallel()
+	srv := newTestServer(t, nil)
+	ctx := context.Background()
+	admin, err := srv.app.accounts.EnsureAdmin(ctx, uniqueEmail(), "admin-password")
+	require.NoError(t, err)
+	adminClient := srv.client(t)
+	adminClient.bearer = adminClient.login(admin.Email, "admin-password").Tokens.AccessToken
+	customer := srv.client(t)
+	cust := customer.register(uniqueEmail(), "password-123")
+	const userQuery = `query U($id: ID!) { user(id: $id) { email role } }`
+	const roleUpdate = `mutation R($input: AccountRoleUpdateInput!) { accountRoleUpdate(input: $input) { user { email role } userErrors { field code } } }`
+
+	t.Run("anonymous: UNAUTHENTICATED", func(t *testing.T) {
+		resp := srv.client(t).do(userQuery, map[string]any{"id": cust.User.ID})
+		require.Equal(t, "UNAUTHENTICATED", resp.code())
+		require.JSONEq(t, `{"user": null}`, string(resp.Data))
+	})
+
+	t.Run("a bad or forged token: UNAUTHENTICATED", func(t *testing.T) {
+		forged := srv.client(t)
+		// Same claims, signed with another secret.
+		parts := strings.Split(cust.Tokens.AccessToken, ".")
+		forged.bearer = parts[0] + "." + parts[1] + ".c2lnbmF0dXJl"
+		require.Equal(t, "UNAUTHENTICATED", forged.do(userQuery, map[string]any{"id": cust.User.ID}).code())
+		// alg=none is refused.
+		forged.bearer = "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0." + parts[1] + "."
+		require.Equal(t, "UNAUTHENTICATED", forged.do(userQuery, map[string]any{"id": cust.User.ID}).code())
+		require.Nil(t, forged.me(), "public fields still answer, anonymously")
+	})
+
+	t.Run("wrong role: FORBIDDEN", func(t *testing.T) {
+		resp := customer.do(userQuery, map[string]any{"id": cust.User.ID})
+		require.Equal(t, "FORBIDDEN", resp.code())
+		resp = customer.do(roleUpdate, map[string]any{"input": map[string]any{"id": cust.User.ID, "role": "ADMIN"}})
+		require.Equal(t, "FORBIDDEN", resp.code())
+		require.Equal(t, "CUSTOMER", customer.me().Role, "nothing changed")
+	})
+
+	t.Run("right role: allowed", func(t *testing.T) {
+		var out struct {
+			User userJSON `json:"user"`
+		}
+		adminClient.do(userQuery, map[string]any{"id": cust.User.ID}).decode(t, &out)
+		require.Equal(t, cust.User.Email, out.User.Email)
+
+		var upd struct {
+			P struct {
+				User       userJSON        `json:"user"`
+				UserErrors []userErrorJSON `json:"userErrors"`
+			} `json:"accountRoleUpdate"`
+		}
+		adminClient.do(roleUpdate, map[string]any{"input": map[string]any{"id": cust.User.ID, "role": "VENDOR"}}).decode(t, &upd)
+		require.Empty(t, upd.P.UserErrors)
+		require.Equal(t, "VENDOR", upd.P.User.Role)
+	})
+
+	t.Run("admin input errors are userErrors", func(t *testing.T) {
+		var upd struct {
+			P struct {
+				UserErrors []userErrorJSON `json:"userErrors"`
+			} `json:"accountRoleUpdate"`
+		}
+		adminClient.do(roleUpdate, map[string]any{"input": map[string]any{"id": "garbage", "role": "VENDOR"}}).decode(t, &upd)
+		require.Equal(t, []string{"INVALID:input.id"}, codes(upd.P.UserErrors))
+		adminClient.do(roleUpdate, map[string]any{"input": map[string]any{"id": admin.ID, "role": "CUSTOMER"}})
+		adminClient.do(roleUpdate, map[string]any{"input": map[string]any{"id": globalID("User", admin.ID), "role": "CUSTOMER"}}).decode(t, &upd)
+		require.Equal(t, []string{"INVALID:input.id"}, codes(upd.P.UserErrors), "an admin cannot demote itself")
+	})
+}
+
+func globalID(typ string, id int64) string {
+	return encodeTestID(fmt.Sprintf("%s:%d", typ, id))
+}
+
+func TestMeAndNode(t *testing.T) {
+	t.Parallel()
+	srv := newTestServer(t, nil)
+	a := srv.client(t)
+	pa := a.register(uniqueEmail(), "password-123")
+	b := srv.client(t)
+	pb := b.register(uniqueEmail(), "password-123")
+	const node = `query N($id: ID!) { node(id: $id) { id ... on User { email } } }`
+
+	t.Run("me is null when anonymous, the account otherwise (cookie or bearer)", func(t *testing.T) {
+		require.Nil(t, srv.client(t).me())
+		require.Equal(t, pa.User.Email, a.me().Email)
+		mobile := srv.client(t)
+		mobile.bearer = pa.Tokens.AccessToken
+		require.Equal(t, pa.User.Email, mobile.me().Email)
+	})
+
+	t.Run("node returns one's own account, null for another's or a malformed id", func(t *testing.T) {
+		var out struct {
+			Node *userJSON `json:"node"`
+		}
+		a.do(node, map[string]any{"id": pa.User.ID}).decode(t, &out)
+		require.Equal(t, pa.User.Email, out.Node.Email)
+		for _, id := range []string{pb.User.ID, "!!!", "", encodeTestID("User:abc"), encodeTestID("Nope:1")} {
+			out.Node = nil
+			a.do(node, map[string]any{"id": id}).decode(t, &out)
+			require.Nil(t, out.Node, id)
+		}
+	})
+}
+
+func TestCSRFGuard(t *testing.T) {
+	t.Parallel()
+	srv := newTestServer(t, nil)
+	c := srv.client(t)
+	c.register(uniqueEmail(), "password-123")
+
+	t.Run("a cookie-authenticated non-JSON POST is refused before anything runs", func(t *testing.T) {
+		for _, ct := range []string{"text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"} {
+			resp := c.post(ct, []byte(`{"query":"mutation { accountLogout { userErrors { code } } }"}`))
+			require.Equal(t, http.StatusForbidden, resp.HTTP.StatusCode, ct)
+			require.Equal(t, "FORBIDDEN", resp.code(), ct)
+		}
+		require.NotNil(t, c.me(), "still signed in: the logout never ran")
+	})
+
+	t.Run("GET never runs a mutation", func(t *testing.T) {
+		req, err := http.NewRequest(http.MethodGet, srv.URL+"/graphql?query="+
+			"mutation%20%7B%20accountLogout%20%7B%20userErrors%20%7B%20code%20%7D%20%7D%20%7D", nil)
+		require.NoError(t, err)
+		req.Header.Set("Accept", "application/json")
+		resp, err := c.http.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		require.NotEqual(t, http.StatusOK, resp.StatusCode)
+		require.NotNil(t, c.me(), "still signed in")
+	})
+}
+
+func TestHealthEndpoints(t *testing.T) {
+	t.Parallel()
+	srv := newTestServer(t, nil)
+	for _, path := range []string{"/healthz", "/readyz"} {
+		resp, err := http.Get(srv.URL + path)
+		require.NoError(t, err)
+		resp.Body.Close()
+		require.Equal(t, http.StatusOK, resp.StatusCode, path)
+	}
+	broken := newTestServer(t, map[string]string{"REDIS_URL": "redis://127.0.0.1:1/0"})
+	resp, err := http.Get(broken.URL + "/readyz")
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusServiceUnavailable, resp.StatusCode, "readyz names a dead Redis")
+}

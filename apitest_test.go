@@ -1,0 +1,158 @@
+package main
+
+import (
+	"bytes"
+	"encoding/base64"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"os"
+	"sync"
+	"testing"
+
+	"github.com/google/uuid"
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/require"
+
+	"github.com/shopgraph/shopgraph/internal/config"
+	"github.com/shopgraph/shopgraph/internal/postgres"
+	"github.com/shopgraph/shopgraph/internal/testutil/pgtest"
+)
+
+// testServer is the real HTTP handler, built by the same constructor as `shopgraph serve`, on
+// its own fresh database.
+type testServer struct {
+	*httptest.Server
+	app        *app
+	statements *postgres.StatementCounter
+	logs       *bytes.Buffer
+}
+
+// testRedisURL is the Redis that `make test` found, or "" when none answers.
+func testRedisURL(t *testing.T) string {
+	u := os.Getenv("TEST_REDIS_URL")
+	if u == "" {
+		return ""
+	}
+	opts, err := redis.ParseURL(u)
+	require.NoError(t, err)
+	c := redis.NewClient(opts)
+	defer c.Close()
+	require.NoError(t, c.Ping(context.Background()).Err(), "TEST_REDIS_URL is set but Redis does not answer")
+	return u
+}
+
+// newTestServer starts a server with env on top of test defaults.
+func newTestServer(t *testing.T, env map[string]string) *testServer {
+	t.Helper()
+	vars := map[string]string{
+		"APP_ENV":          "test",
+		"DATABASE_URL":     pgtest.NewURL(t),
+		"REDIS_KEY_PREFIX": "sgtest:" + uuid.NewString() + ":",
+		"LOG_LEVEL":        "warn",
+	}
+	for k, v := range env {
+		vars[k] = v
+	}
+	cfg, err := config.Load(func(k string) string { return vars[k] })
+	require.NoError(t, err)
+	logs := &bytes.Buffer{}
+	log := slog.New(slog.NewJSONHandler(&lockedWriter{w: logs}, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	counter := &postgres.StatementCounter{}
+	a, err := openApp(context.Background(), cfg, log, appOptions{migrate: true, tracer: counter})
+	require.NoError(t, err)
+	srv := httptest.NewServer(a.handler())
+	t.Cleanup(func() {
+		srv.Close()
+		a.Close()
+	})
+	return &testServer{Server: srv, app: a, statements: counter, logs: logs}
+}
+
+// gqlClient is a GraphQL-over-HTTP client with a cookie jar, like a browser, and optional
+// bearer token, like a mobile app.
+type gqlClient struct {
+	t      *testing.T
+	srv    *testServer
+	http   *http.Client
+	bearer string
+	header http.Header
+}
+
+func (s *testServer) client(t *testing.T) *gqlClient {
+	jar, err := cookiejar.New(nil)
+	require.NoError(t, err)
+	return &gqlClient{t: t, srv: s, http: &http.Client{Jar: jar}, header: http.Header{}}
+}
+
+// gqlResponse is a decoded GraphQL response.
+type gqlResponse struct {
+	Data   json.RawMessage `json:"data"`
+	Errors []struct {
+		Message    string         `json:"message"`
+		Path       []any          `json:"path"`
+		Extensions map[string]any `json:"extensions"`
+	} `json:"errors"`
+	HTTP *http.Response `json:"-"`
+}
+
+// code returns the extensions.code of the first error, or "".
+func (r *gqlResponse) code() string {
+	if len(r.Errors) == 0 {
+		return ""
+	}
+	c, _ := r.Errors[0].Extensions["code"].(string)
+	return c
+}
+
+// decode unmarshals data into out, failing the test on any top-level error.
+func (r *gqlResponse) decode(t *testing.T, out any) {
+	t.Helper()
+	require.Empty(t, r.Errors, "unexpected GraphQL errors")
+	require.NoError(t, json.Unmarshal(r.Data, out))
+}
+
+func (c *gqlClient) do(query string, vars map[string]any) *gqlResponse {
+	c.t.Helper()
+	body, err := json.Marshal(map[string]any{"query": query, "variables": vars})
+	require.NoError(c.t, err)
+	return c.post("application/json", body)
+}
+
+func (c *gqlClient) post(contentType string, body []byte) *gqlResponse {
+	c.t.Helper()
+	req, err := http.NewRequest(http.MethodPost, c.srv.URL+"/graphql", bytes.NewReader(body))
+	require.NoError(c.t, err)
+	req.Header.Set("Content-Type", contentType)
+	for k, v := range c.header {
+		req.Header[k] = v
+	}
+	if c.bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+c.bearer)
+	}
+	resp, err := c.http.Do(req)
+	require.NoError(c.t, err)
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	require.NoError(c.t, err)
+	out := &gqlResponse{HTTP: resp}
+	require.NoError(c.t, json.Unmarshal(raw, out), "body: %s", raw)
+	return out
+}
+
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+func encodeTestID(raw string) string { return base64.RawURLEncoding.EncodeToString([]byte(raw)) }
