@@ -1,7 +1,8 @@
 // Bundles src/main.js with esbuild into ../../internal/httpapi/playground/assets
-// (playground.js, playground.css, licenses.txt). Run through ./build.sh.
+// (playground.js, playground.css, favicon.svg, licenses.txt). Run through
+// ./build.sh, which installs the pinned dependencies first.
 import * as esbuild from 'esbuild';
-import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -31,6 +32,8 @@ const result = await esbuild.build({
   logLevel: 'warning',
 });
 
+await copyFile(path.join(here, 'src/favicon.svg'), path.join(outdir, 'favicon.svg'));
+
 // Collect the licenses of every npm package that ended up in the bundle.
 const packages = new Map();
 for (const input of Object.keys(result.metafile.inputs)) {
@@ -55,6 +58,6 @@ await writeFile(
 );
 
 for (const f of (await readdir(outdir)).sort()) {
-  const { size } = await import('node:fs').then((fs) => fs.statSync(path.join(outdir, f)));
+  const { size } = await stat(path.join(outdir, f));
   console.log(`${f.padEnd(32)} ${(size / 1024).toFixed(1).padStart(9)} KiB`);
 }

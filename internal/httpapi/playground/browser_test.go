@@ -1,6 +1,7 @@
 package playground
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -84,11 +85,23 @@ func (f *fakeGraphQL) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.mu.Unlock()
 
 	w.Header().Set("Content-Type", "application/json")
-	if strings.Contains(params.Query, "__schema") {
+	switch {
+	case strings.Contains(params.Query, "__schema"):
 		_, _ = w.Write(f.introspection)
-		return
+	case strings.Contains(params.Query, "accountLogin"):
+		// Like the real server: the session lives in an HttpOnly cookie.
+		http.SetCookie(w, &http.Cookie{
+			Name: sessionCookie, Value: "logged-in", Path: "/",
+			HttpOnly: true, SameSite: http.SameSiteStrictMode,
+		})
+		_, _ = io.WriteString(w, `{"data":{"accountLogin":{"errors":[]}}}`)
+	case strings.Contains(params.Query, "me"):
+		// Echo the cookie so the browser side can see what was sent.
+		resp, _ := json.Marshal(map[string]any{"data": map[string]any{"me": map[string]any{"email": "session=" + cookie}}})
+		_, _ = w.Write(resp)
+	default:
+		_, _ = io.WriteString(w, `{"data":{"__typename":"Query"}}`)
 	}
-	_, _ = io.WriteString(w, `{"data":{"__typename":"Query"}}`)
 }
 
 func (f *fakeGraphQL) requests() []gqlRequest {
@@ -138,13 +151,9 @@ func newBrowserTestServer(t *testing.T) (*httptest.Server, *fakeGraphQL) {
 	return srv, fake
 }
 
-// runChromium runs headless Chromium on url with the given extra flags and
-// returns its standard output.
-func runChromium(t *testing.T, chromium, url string, flags ...string) string {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	args := append([]string{
+// chromiumFlags are the flags every run uses.
+func chromiumFlags(t *testing.T) []string {
+	return []string{
 		"--headless",
 		"--no-sandbox",
 		"--disable-gpu",
@@ -155,9 +164,18 @@ func runChromium(t *testing.T, chromium, url string, flags ...string) string {
 		"--disable-sync",
 		"--disable-dev-shm-usage",
 		"--user-data-dir=" + t.TempDir(),
-		"--virtual-time-budget=10000",
 		"--window-size=1400,900",
-	}, flags...)
+	}
+}
+
+// runChromium runs headless Chromium on url with the given extra flags and
+// returns its standard output.
+func runChromium(t *testing.T, chromium, url string, flags ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	args := append(chromiumFlags(t), "--virtual-time-budget=10000")
+	args = append(args, flags...)
 	args = append(args, url)
 	cmd := exec.CommandContext(ctx, chromium, args...)
 	var stderr strings.Builder
@@ -254,4 +272,218 @@ func TestBrowserReportsCSPViolations(t *testing.T) {
 	require.GreaterOrEqual(t, n, 2, "expected the inline style and script to be reported: %s", details)
 	require.Contains(t, details, "style-src")
 	require.Contains(t, details, "script-src")
+}
+
+// cdpPipe speaks the Chrome DevTools Protocol over --remote-debugging-pipe
+// (NUL-delimited JSON on file descriptors 3 and 4), which needs no
+// WebSocket client.
+type cdpPipe struct {
+	w    io.Writer
+	r    *bufio.Reader
+	next int
+}
+
+// call sends one command and waits for its reply, skipping events.
+func (c *cdpPipe) call(sessionID, method string, params any) (json.RawMessage, error) {
+	c.next++
+	msg := map[string]any{"id": c.next, "method": method, "params": params}
+	if sessionID != "" {
+		msg["sessionId"] = sessionID
+	}
+	b, err := json.Marshal(msg)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := c.w.Write(append(b, 0)); err != nil {
+		return nil, err
+	}
+	for {
+		frame, err := c.r.ReadBytes(0)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", method, err)
+		}
+		var reply struct {
+			ID     int             `json:"id"`
+			Result json.RawMessage `json:"result"`
+			Error  *struct {
+				Message string `json:"message"`
+			} `json:"error"`
+		}
+		if err := json.Unmarshal(frame[:len(frame)-1], &reply); err != nil {
+			return nil, err
+		}
+		if reply.ID != c.next {
+			continue // an event or a stale reply
+		}
+		if reply.Error != nil {
+			return nil, fmt.Errorf("%s: %s", method, reply.Error.Message)
+		}
+		return reply.Result, nil
+	}
+}
+
+// eval evaluates expression in the page (awaiting promises) and returns its
+// value as JSON.
+func (c *cdpPipe) eval(sessionID, expression string) (json.RawMessage, error) {
+	res, err := c.call(sessionID, "Runtime.evaluate", map[string]any{
+		"expression": expression, "awaitPromise": true, "returnByValue": true,
+	})
+	if err != nil {
+		return nil, err
+	}
+	var out struct {
+		Result struct {
+			Value json.RawMessage `json:"value"`
+		} `json:"result"`
+		ExceptionDetails *struct {
+			Text      string `json:"text"`
+			Exception struct {
+				Description string `json:"description"`
+			} `json:"exception"`
+		} `json:"exceptionDetails"`
+	}
+	if err := json.Unmarshal(res, &out); err != nil {
+		return nil, err
+	}
+	if e := out.ExceptionDetails; e != nil {
+		return nil, fmt.Errorf("page exception: %s %s", e.Text, e.Exception.Description)
+	}
+	return out.Result.Value, nil
+}
+
+// interactionScript drives the playground like a user: log in with the
+// accountLogin mutation, run a query that needs the session cookie, open a
+// dialog (Radix dialogs lock scrolling with injected CSS, the classic
+// style-src trap), and open the doc explorer and the explorer plugin.
+const interactionScript = `(async () => {
+  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+  const waitFor = async (fn, ms = 10000) => {
+    for (const end = Date.now() + ms; Date.now() < end; await sleep(50)) {
+      const v = fn();
+      if (v) return v;
+    }
+    return null;
+  };
+  const $ = (sel) => document.querySelector(sel);
+  const response = () => $('.graphiql-response .CodeMirror')?.CodeMirror.getValue() || '';
+  const run = async (query, marker) => {
+    $('.graphiql-query-editor .CodeMirror').CodeMirror.setValue(query);
+    await sleep(100);
+    $('.graphiql-execute-button').click();
+    return (await waitFor(() => response().includes(marker) && response())) || response();
+  };
+  const out = {};
+  out.login = await run('mutation Login { accountLogin(email: "a@example.com", password: "pw") { errors } }', 'accountLogin');
+  out.me = await run('query Me { me { email } }', 'session=');
+
+  $('button[aria-label="Open settings dialog"]').click();
+  out.dialog = !!(await waitFor(() => $('[role="dialog"]')));
+  await sleep(300);
+  out.adoptedSheets = document.adoptedStyleSheets.length;
+  document.dispatchEvent(new KeyboardEvent('keydown', { key: 'Escape', bubbles: true }));
+  out.dialogClosed = !!(await waitFor(() => !$('[role="dialog"]')));
+
+  $('button[aria-label="Show Documentation Explorer"]').click();
+  out.docs = !!(await waitFor(() => $('.graphiql-doc-explorer')?.textContent.includes('Root Types')));
+  $('button[aria-label="Show GraphiQL Explorer"]').click();
+  out.explorer = !!(await waitFor(() => $('.graphiql-explorer-root')?.textContent.includes('products')));
+
+  await sleep(300);
+  out.violations = document.body.dataset.cspViolations;
+  out.details = document.body.dataset.cspViolationDetails || '';
+  return out;
+})()`
+
+// TestBrowserInteraction logs in through the playground, checks that the
+// HttpOnly cookie set by accountLogin authenticates the next request, and
+// that opening dialogs and plugins causes no CSP violation.
+func TestBrowserInteraction(t *testing.T) {
+	chromium := findChromium()
+	if chromium == "" {
+		t.Skip("no chromium binary (/usr/bin/chromium); install Debian's chromium package to run the browser smoke test")
+	}
+	srv, fake := newBrowserTestServer(t)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	toChrome, ourEnd, err := os.Pipe()
+	require.NoError(t, err)
+	fromChrome, chromeEnd, err := os.Pipe()
+	require.NoError(t, err)
+	cmd := exec.CommandContext(ctx, chromium, append(chromiumFlags(t), "--remote-debugging-pipe", "about:blank")...)
+	cmd.ExtraFiles = []*os.File{toChrome, chromeEnd} // fd 3: commands in, fd 4: replies out
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	require.NoError(t, cmd.Start())
+	_ = toChrome.Close()
+	_ = chromeEnd.Close()
+	defer func() {
+		_ = ourEnd.Close()
+		_ = fromChrome.Close()
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	}()
+
+	c := &cdpPipe{w: ourEnd, r: bufio.NewReader(fromChrome)}
+	res, err := c.call("", "Target.createTarget", map[string]any{"url": srv.URL + "/graphql"})
+	require.NoError(t, err, "chromium: %s", stderr.String())
+	var target struct {
+		TargetID string `json:"targetId"`
+	}
+	require.NoError(t, json.Unmarshal(res, &target))
+	res, err = c.call("", "Target.attachToTarget", map[string]any{"targetId": target.TargetID, "flatten": true})
+	require.NoError(t, err)
+	var session struct {
+		SessionID string `json:"sessionId"`
+	}
+	require.NoError(t, json.Unmarshal(res, &session))
+
+	// Wait for the schema to load.
+	state := ""
+	for deadline := time.Now().Add(30 * time.Second); state != "schema-loaded" && time.Now().Before(deadline); {
+		v, err := c.eval(session.SessionID, `document.body ? (document.body.dataset.playgroundState || "") : ""`)
+		if err == nil {
+			_ = json.Unmarshal(v, &state)
+		}
+		if state != "schema-loaded" {
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	require.Equal(t, "schema-loaded", state)
+
+	v, err := c.eval(session.SessionID, interactionScript)
+	require.NoError(t, err)
+	var out struct {
+		Login, Me, Violations, Details string
+		Dialog, DialogClosed           bool
+		AdoptedSheets                  int
+		Docs, Explorer                 bool
+	}
+	require.NoError(t, json.Unmarshal(v, &out), "%s", v)
+	t.Logf("interaction result: %s", v)
+
+	require.Contains(t, out.Login, `"accountLogin"`)
+	require.Contains(t, out.Me, `session=logged-in`, "cookie set by accountLogin not sent with the next request")
+	require.True(t, out.Dialog, "settings dialog did not open")
+	require.True(t, out.DialogClosed, "settings dialog did not close")
+	require.True(t, out.Docs, "doc explorer did not show the schema")
+	require.True(t, out.Explorer, "explorer plugin did not show the schema")
+	require.Equal(t, "0", out.Violations, "CSP violations: %s", out.Details)
+	require.Positive(t, out.AdoptedSheets, "scroll-lock CSS should be a constructable stylesheet (react-style-singleton shim)")
+
+	// Every request was a JSON POST; the ones after login carried the new cookie.
+	reqs := fake.requests()
+	var afterLogin bool
+	for _, r := range reqs {
+		require.Equal(t, "application/json", r.ContentType)
+		if afterLogin {
+			require.Equal(t, "logged-in", r.Cookie)
+		}
+		if r.OperationName == "Login" {
+			afterLogin = true
+		}
+	}
+	require.True(t, afterLogin, "the Login mutation never reached the server")
+
+	_, _ = c.call("", "Browser.close", map[string]any{})
 }

@@ -48,6 +48,12 @@ import (
 // no third-party origin; the bundle only needs same-origin scripts, styles and
 // fetches, WebSocket connections for subscriptions, and data: URLs for the
 // fonts and images inlined into playground.css.
+//
+// GraphiQL works under it without 'unsafe-inline': React and CodeMirror set
+// styles through the CSSOM (element.style), which style-src does not govern,
+// and the one library that injects <style> elements (react-style-singleton,
+// used by Radix dialogs) is replaced at bundle time by a shim that uses
+// constructable stylesheets instead (web/playground/src/shims).
 const ContentSecurityPolicy = "default-src 'self'; " +
 	"script-src 'self'; " +
 	"connect-src 'self' ws: wss:; " +
@@ -71,7 +77,6 @@ var embedded embed.FS
 
 // asset is one embedded file, ready to serve.
 type asset struct {
-	name        string
 	contentType string
 	body        []byte
 	version     string // hex prefix of the SHA-256 of body, used as ?v= and in the ETag
@@ -118,7 +123,6 @@ func loadAssets() map[string]*asset {
 			sum := sha256.Sum256(body)
 			ctype, compress := contentType(p)
 			assets[p] = &asset{
-				name:        p,
 				contentType: ctype,
 				body:        body,
 				version:     hex.EncodeToString(sum[:])[:16],
@@ -215,7 +219,8 @@ func Handler(endpoint string) http.Handler {
 // Page returns a handler that renders the playground's HTML page for the
 // GraphQL endpoint (an absolute URL path such as "/graphql") at whatever path
 // it is mounted on. The page has no inline script or style: it links
-// playground.css and playground.js under [AssetsPrefix](endpoint), with the
+// favicon.svg, playground.css and playground.js under
+// [AssetsPrefix](endpoint), with the
 // content hash as a cache-busting query, and passes the endpoint in the
 // data-endpoint attribute of its #graphiql element. The assets themselves
 // must be served by [Handler]. Only GET and HEAD are allowed.
@@ -239,6 +244,7 @@ func Page(endpoint string) http.Handler {
 	var buf bytes.Buffer
 	err := pageTemplate.Execute(&buf, pageData{
 		Endpoint:   gqlEndpoint,
+		Icon:       link("favicon.svg"),
 		Stylesheet: link("playground.css"),
 		Script:     link("playground.js"),
 	})
@@ -357,6 +363,7 @@ func acceptsGzip(r *http.Request) bool {
 
 type pageData struct {
 	Endpoint   string
+	Icon       string
 	Stylesheet string
 	Script     string
 }
@@ -368,6 +375,7 @@ var pageTemplate = template.Must(template.New("page").Parse(`<!doctype html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
 <title>shopgraph · GraphQL playground</title>
+<link rel="icon" type="image/svg+xml" href="{{.Icon}}">
 <link rel="stylesheet" href="{{.Stylesheet}}">
 <script defer src="{{.Script}}"></script>
 </head>

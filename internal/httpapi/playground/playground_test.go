@@ -70,9 +70,10 @@ func TestPageHasCSPAndNoInlineCode(t *testing.T) {
 	require.NotContains(t, strings.ToLower(body), "javascript:")
 
 	links := assetLinkRe.FindAllStringSubmatch(body, -1)
-	require.Len(t, links, 2)
-	require.Regexp(t, `^/graphql/assets/playground\.css\?v=[0-9a-f]{16}$`, links[0][1])
-	require.Regexp(t, `^/graphql/assets/playground\.js\?v=[0-9a-f]{16}$`, links[1][1])
+	require.Len(t, links, 3)
+	require.Regexp(t, `^/graphql/assets/favicon\.svg\?v=[0-9a-f]{16}$`, links[0][1])
+	require.Regexp(t, `^/graphql/assets/playground\.css\?v=[0-9a-f]{16}$`, links[1][1])
+	require.Regexp(t, `^/graphql/assets/playground\.js\?v=[0-9a-f]{16}$`, links[2][1])
 
 	m := dataEndpoint.FindStringSubmatch(body)
 	require.NotNil(t, m)
@@ -101,6 +102,7 @@ func TestAssetsContentTypesAndCaching(t *testing.T) {
 		"playground.js":  "text/javascript; charset=utf-8",
 		"playground.css": "text/css; charset=utf-8",
 		"licenses.txt":   "text/plain; charset=utf-8",
+		"favicon.svg":    "image/svg+xml",
 	} {
 		t.Run(name, func(t *testing.T) {
 			a := all[name]
@@ -247,9 +249,13 @@ func TestMountedOnServer(t *testing.T) {
 	require.NoError(t, resp.Body.Close())
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 
-	want := map[string]string{".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
+	want := map[string]string{
+		".js":  "text/javascript; charset=utf-8",
+		".css": "text/css; charset=utf-8",
+		".svg": "image/svg+xml",
+	}
 	links := assetLinkRe.FindAllStringSubmatch(string(body), -1)
-	require.Len(t, links, 2)
+	require.Len(t, links, 3)
 	for _, l := range links {
 		resp, err := http.Get(srv.URL + l[1])
 		require.NoError(t, err)
