@@ -492,7 +492,7 @@ func TestDirectives(t *testing.T) {
 			} `json:"accountRoleUpdate"`
 		}
 		adminClient.do(roleUpdate, map[string]any{"input": map[string]any{"id": "garbage", "role": "VENDOR"}}).decode(t, &upd)
-		require.Equal(t, []string{"INVALID:input.id"}, codes(upd.P.UserErrors))
+		require.Equal(t, []string{"NOT_FOUND:input.id"}, codes(upd.P.UserErrors))
 		adminClient.do(roleUpdate, map[string]any{"input": map[string]any{"id": admin.ID, "role": "CUSTOMER"}})
 		adminClient.do(roleUpdate, map[string]any{"input": map[string]any{"id": globalID("User", admin.ID), "role": "CUSTOMER"}}).decode(t, &upd)
 		require.Equal(t, []string{"INVALID:input.id"}, codes(upd.P.UserErrors), "an admin cannot demote itself")

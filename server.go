@@ -36,6 +36,7 @@ import (
 	"github.com/shopgraph/shopgraph/internal/httpapi"
 	"github.com/shopgraph/shopgraph/internal/httpapi/playground"
 	"github.com/shopgraph/shopgraph/internal/postgres"
+	"github.com/shopgraph/shopgraph/internal/product"
 	"github.com/shopgraph/shopgraph/internal/ratelimit"
 )
 
@@ -94,6 +95,7 @@ type app struct {
 	redis    *redis.Client
 	tokens   *auth.Tokens
 	accounts *account.Service
+	catalog  *product.Service
 }
 
 // appOptions are the choices of openApp's callers.
@@ -133,6 +135,7 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, opts appO
 	a.accounts = account.NewService(d, a.tokens, limiter, account.LoginLimits{
 		PerEmail: cfg.LoginAttemptsPerEmail, PerIP: cfg.LoginAttemptsPerIP, Window: cfg.LoginWindow,
 	}, log)
+	a.catalog = product.NewService(d, log)
 	return a, nil
 }
 
@@ -145,7 +148,7 @@ func (a *app) Close() {
 
 // handler builds the whole HTTP handler; tests build the same one.
 func (a *app) handler() http.Handler {
-	resolver := &graph.Resolver{Accounts: a.accounts, Log: a.log}
+	resolver := &graph.Resolver{Accounts: a.accounts, Catalog: a.catalog, Log: a.log}
 	gql := graph.NewHandler(resolver, graph.HandlerOptions{
 		Log:            a.log,
 		Introspection:  !a.cfg.IsProduction(),

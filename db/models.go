@@ -12,6 +12,64 @@ import (
 	"github.com/google/uuid"
 )
 
+type ProductStatus string
+
+const (
+	ProductStatusACTIVE   ProductStatus = "ACTIVE"
+	ProductStatusARCHIVED ProductStatus = "ARCHIVED"
+)
+
+func (e *ProductStatus) Scan(src interface{}) error {
+	switch s := src.(type) {
+	case []byte:
+		*e = ProductStatus(s)
+	case string:
+		*e = ProductStatus(s)
+	default:
+		return fmt.Errorf("unsupported scan type for ProductStatus: %T", src)
+	}
+	return nil
+}
+
+type NullProductStatus struct {
+	ProductStatus ProductStatus
+	Valid         bool // Valid is true if ProductStatus is not NULL
+}
+
+// Scan implements the Scanner interface.
+func (ns *NullProductStatus) Scan(value interface{}) error {
+	if value == nil {
+		ns.ProductStatus, ns.Valid = "", false
+		return nil
+	}
+	ns.Valid = true
+	return ns.ProductStatus.Scan(value)
+}
+
+// Value implements the driver Valuer interface.
+func (ns NullProductStatus) Value() (driver.Value, error) {
+	if !ns.Valid {
+		return nil, nil
+	}
+	return string(ns.ProductStatus), nil
+}
+
+func (e ProductStatus) Valid() bool {
+	switch e {
+	case ProductStatusACTIVE,
+		ProductStatusARCHIVED:
+		return true
+	}
+	return false
+}
+
+func AllProductStatusValues() []ProductStatus {
+	return []ProductStatus{
+		ProductStatusACTIVE,
+		ProductStatusARCHIVED,
+	}
+}
+
 type UserRole string
 
 const (
@@ -71,6 +129,48 @@ func AllUserRoleValues() []UserRole {
 		UserRoleVENDOR,
 		UserRoleADMIN,
 	}
+}
+
+type Category struct {
+	ID        int64
+	Name      string
+	Slug      string
+	ParentID  *int64
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+type Product struct {
+	ID          int64
+	Name        string
+	Slug        string
+	Description string
+	CategoryID  *int64
+	VendorID    *int64
+	Attributes  []byte
+	ImageURLs   []string
+	Status      ProductStatus
+	Currency    string
+	MinPrice    int64
+	MaxPrice    int64
+	Search      interface{}
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+type ProductVariant struct {
+	ID          int64
+	ProductID   int64
+	SKU         string
+	Name        string
+	Options     []byte
+	PriceAmount int64
+	Currency    string
+	Stock       int32
+	Position    int32
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+	DeletedAt   *time.Time
 }
 
 type RefreshToken struct {

@@ -11,6 +11,41 @@ import (
 )
 
 type Querier interface {
+	CategoryCountChildren(ctx context.Context, id *int64) (int64, error)
+	CategoryDelete(ctx context.Context, id int64) (int64, error)
+	CategoryGetByID(ctx context.Context, id int64) (Category, error)
+	CategoryInsert(ctx context.Context, arg CategoryInsertParams) (Category, error)
+	CategoryListAll(ctx context.Context) ([]Category, error)
+	CategoryListByIDs(ctx context.Context, ids []int64) ([]Category, error)
+	CategoryUpdate(ctx context.Context, arg CategoryUpdateParams) (Category, error)
+	ProductCount(ctx context.Context, arg ProductCountParams) (int64, error)
+	ProductCountByCategory(ctx context.Context, categoryID *int64) (int64, error)
+	ProductGetByID(ctx context.Context, id int64) (ProductGetByIDRow, error)
+	ProductGetByIDForUpdate(ctx context.Context, id int64) (ProductGetByIDForUpdateRow, error)
+	ProductGetBySlug(ctx context.Context, slug string) (ProductGetBySlugRow, error)
+	ProductInsert(ctx context.Context, arg ProductInsertParams) (ProductInsertRow, error)
+	ProductListByIDs(ctx context.Context, ids []int64) ([]ProductListByIDsRow, error)
+	ProductListNameBackward(ctx context.Context, arg ProductListNameBackwardParams) ([]ProductListNameBackwardRow, error)
+	ProductListNameForward(ctx context.Context, arg ProductListNameForwardParams) ([]ProductListNameForwardRow, error)
+	ProductListNewestBackward(ctx context.Context, arg ProductListNewestBackwardParams) ([]ProductListNewestBackwardRow, error)
+	// Catalog reads and writes. Product lists are keyset-paginated: one query per sort order and
+	// direction, each with optional after/before bounds on the sort key, so that every page is an
+	// index range scan. Filters that are NULL are off; with plan_cache_mode=force_custom_plan (set
+	// on every connection) the planner drops them.
+	ProductListNewestForward(ctx context.Context, arg ProductListNewestForwardParams) ([]ProductListNewestForwardRow, error)
+	ProductListPriceAscBackward(ctx context.Context, arg ProductListPriceAscBackwardParams) ([]ProductListPriceAscBackwardRow, error)
+	ProductListPriceAscForward(ctx context.Context, arg ProductListPriceAscForwardParams) ([]ProductListPriceAscForwardRow, error)
+	ProductListPriceDescBackward(ctx context.Context, arg ProductListPriceDescBackwardParams) ([]ProductListPriceDescBackwardRow, error)
+	ProductListPriceDescForward(ctx context.Context, arg ProductListPriceDescForwardParams) ([]ProductListPriceDescForwardRow, error)
+	// Ranked search: full-text rank (name weighs more than description) plus trigram word
+	// similarity of the name, so a typo still ranks its product.
+	ProductListRelevanceBackward(ctx context.Context, arg ProductListRelevanceBackwardParams) ([]ProductListRelevanceBackwardRow, error)
+	// Ranked search: full-text rank (name weighs more than description) plus trigram word
+	// similarity of the name, so a typo still ranks its product.
+	ProductListRelevanceForward(ctx context.Context, arg ProductListRelevanceForwardParams) ([]ProductListRelevanceForwardRow, error)
+	// ProductRefreshPrices recomputes the denormalised price range from the live variants.
+	ProductRefreshPrices(ctx context.Context, id int64) error
+	ProductUpdate(ctx context.Context, arg ProductUpdateParams) (ProductUpdateRow, error)
 	// RefreshTokenGetForUpdate locks a token and its session so two concurrent refreshes with the
 	// same token serialise: the second one sees used_at set and is treated as reuse.
 	RefreshTokenGetForUpdate(ctx context.Context, tokenHash []byte) (RefreshTokenGetForUpdateRow, error)
@@ -34,6 +69,18 @@ type Querier interface {
 	UserUpdatePassword(ctx context.Context, arg UserUpdatePasswordParams) (int64, error)
 	// UserUpsertAdmin creates an admin, or promotes an existing user and resets its password.
 	UserUpsertAdmin(ctx context.Context, arg UserUpsertAdminParams) (User, error)
+	// VariantAdjustStock applies a relative change in one guarded statement: no row means the
+	// variant is gone or the stock would drop below zero.
+	VariantAdjustStock(ctx context.Context, arg VariantAdjustStockParams) (ProductVariant, error)
+	VariantCountLive(ctx context.Context, productID int64) (int64, error)
+	VariantGetByIDForUpdate(ctx context.Context, id int64) (ProductVariant, error)
+	VariantInsert(ctx context.Context, arg VariantInsertParams) (ProductVariant, error)
+	// VariantListByIDs includes deleted variants: carts and orders still refer to them.
+	VariantListByIDs(ctx context.Context, ids []int64) ([]ProductVariant, error)
+	// VariantListByProductIDs is the batch read behind the product→variants loader (live variants).
+	VariantListByProductIDs(ctx context.Context, productIds []int64) ([]ProductVariant, error)
+	VariantSoftDelete(ctx context.Context, id int64) (int64, error)
+	VariantUpdate(ctx context.Context, arg VariantUpdateParams) (ProductVariant, error)
 }
 
 var _ Querier = (*Queries)(nil)

@@ -42,7 +42,7 @@ func parseGlobalID(gid string) (typ string, id int64, ok bool) {
 func idOf(gid, typ string, field ...string) (int64, error) {
 	t, id, ok := parseGlobalID(gid)
 	if !ok || t != typ {
-		return 0, apperr.FieldError(apperr.Invalid, "No "+typ+" has this ID.", field...)
+		return 0, apperr.FieldError(apperr.NotFound, "No "+typ+" has this ID.", field...)
 	}
 	return id, nil
 }

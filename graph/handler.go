@@ -15,6 +15,7 @@ import (
 	coderws "github.com/coder/websocket"
 	"github.com/vektah/gqlparser/v2/ast"
 
+	"github.com/shopgraph/shopgraph/graph/loader"
 	"github.com/shopgraph/shopgraph/internal/requestlog"
 )
 
@@ -56,6 +57,11 @@ func NewHandler(r *Resolver, opts HandlerOptions) *handler.Server {
 	}
 	srv.SetErrorPresenter(ErrorPresenter(opts.Log))
 	srv.SetRecoverFunc(RecoverFunc)
+	// Loaders live for one response: a WebSocket subscription gets fresh ones per event.
+	services := loader.Services{Accounts: r.Accounts, Catalog: r.Catalog}
+	srv.AroundResponses(func(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
+		return next(loader.With(ctx, loader.New(services)))
+	})
 	srv.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
 		oc := graphql.GetOperationContext(ctx)
 		name := oc.OperationName

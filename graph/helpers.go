@@ -3,6 +3,7 @@ package graph
 import (
 	"context"
 
+	"github.com/shopgraph/shopgraph/graph/loader"
 	"github.com/shopgraph/shopgraph/graph/model"
 	"github.com/shopgraph/shopgraph/internal/account"
 	"github.com/shopgraph/shopgraph/internal/apperr"
@@ -47,9 +48,29 @@ func (r *Resolver) node(ctx context.Context, gid string) (model.Node, error) {
 			return nil, err
 		}
 		return u, nil
+	case typeProduct:
+		return r.Query().Product(ctx, &gid, nil)
+	case typeVariant:
+		v, err := loader.From(ctx).VariantByID.Load(ctx, id)()
+		if apperr.Is(err, apperr.NotFound) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		// A variant is visible when its product is.
+		p, err := r.Query().Product(ctx, ptr(globalID(typeProduct, v.ProductID)), nil)
+		if p == nil || err != nil || v.DeletedAt != nil {
+			return nil, err
+		}
+		return &v, nil
+	case typeCategory:
+		return r.Query().Category(ctx, &gid, nil)
 	}
 	return nil, nil
 }
+
+func ptr[T any](v T) *T { return &v }
 
 func deref[T any](p *T) T {
 	var zero T

@@ -7,10 +7,12 @@ import (
 	"log/slog"
 
 	"github.com/shopgraph/shopgraph/internal/account"
+	"github.com/shopgraph/shopgraph/internal/product"
 )
 
 // Resolver holds the services the resolvers call.
 type Resolver struct {
 	Accounts *account.Service
+	Catalog  *product.Service
 	Log      *slog.Logger
 }

@@ -8,11 +8,46 @@ package graph
 import (
 	"context"
 
+	"github.com/shopgraph/shopgraph/graph/loader"
 	"github.com/shopgraph/shopgraph/graph/model"
 	"github.com/shopgraph/shopgraph/internal/account"
 	"github.com/shopgraph/shopgraph/internal/apperr"
 	"github.com/shopgraph/shopgraph/internal/auth"
+	"github.com/shopgraph/shopgraph/internal/product"
 )
+
+// ID is the resolver for the id field.
+func (r *categoryResolver) ID(ctx context.Context, obj *product.Category) (string, error) {
+	return globalID(typeCategory, obj.ID), nil
+}
+
+// Parent is the resolver for the parent field.
+func (r *categoryResolver) Parent(ctx context.Context, obj *product.Category) (*product.Category, error) {
+	if obj.ParentID == nil {
+		return nil, nil
+	}
+	return nullIfNotFound(loader.From(ctx).CategoryByID.Load(ctx, *obj.ParentID)())
+}
+
+// Children is the resolver for the children field.
+func (r *categoryResolver) Children(ctx context.Context, obj *product.Category) ([]*product.Category, error) {
+	all, err := r.Catalog.Categories(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []*product.Category
+	for i := range all {
+		if all[i].ParentID != nil && *all[i].ParentID == obj.ID {
+			out = append(out, &all[i])
+		}
+	}
+	return out, nil
+}
+
+// Products is the resolver for the products field.
+func (r *categoryResolver) Products(ctx context.Context, obj *product.Category, first *int, after *string, last *int, before *string, sort *product.Sort) (*model.ProductConnection, error) {
+	return r.productConnection(ctx, listParams(first, after, last, before, sort, product.Filter{CategoryID: &obj.ID}))
+}
 
 // AccountRegister is the resolver for the accountRegister field.
 func (r *mutationResolver) AccountRegister(ctx context.Context, input model.AccountRegisterInput) (*model.AccountRegisterPayload, error) {
@@ -79,6 +114,206 @@ func (r *mutationResolver) AccountPasswordChange(ctx context.Context, input mode
 	return &model.AccountPasswordChangePayload{User: &user, UserErrors: ue}, nil
 }
 
+// ProductCreate is the resolver for the productCreate field.
+func (r *mutationResolver) ProductCreate(ctx context.Context, input model.ProductCreateInput) (*model.ProductCreatePayload, error) {
+	v, err := requireViewer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	in := product.CreateInput{
+		Name: input.Name, Slug: deref(input.Slug), Description: deref(input.Description), Currency: input.Currency,
+		Attributes: kvsFromAttributes(input.Attributes), ImageURLs: input.ImageUrls,
+	}
+	for _, vi := range input.Variants {
+		in.Variants = append(in.Variants, variantInput(vi))
+	}
+	if in.CategoryID, err = optionalID(input.CategoryID, typeCategory, "input", "categoryId"); err == nil {
+		in.VendorID, err = optionalID(input.VendorID, typeUser, "input", "vendorId")
+	}
+	var p product.Product
+	if err == nil {
+		p, err = r.Catalog.Create(ctx, v, in)
+	}
+	ue, err := userErrors(err)
+	if err != nil || len(ue) > 0 {
+		return &model.ProductCreatePayload{UserErrors: ue}, err
+	}
+	loader.From(ctx).ProductByID.Prime(ctx, p.ID, p)
+	return &model.ProductCreatePayload{Product: &p, UserErrors: ue}, nil
+}
+
+// ProductUpdate is the resolver for the productUpdate field.
+func (r *mutationResolver) ProductUpdate(ctx context.Context, input model.ProductUpdateInput) (*model.ProductUpdatePayload, error) {
+	v, err := requireViewer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	in := product.UpdateInput{
+		Name: input.Name, Slug: input.Slug, Description: input.Description, Status: input.Status,
+		Attributes: kvsFromAttributes(input.Attributes), SetAttrs: input.Attributes != nil,
+		ImageURLs: input.ImageUrls, SetImages: input.ImageUrls != nil,
+	}
+	var p product.Product
+	if in.ID, err = idOf(input.ID, typeProduct, "input", "id"); err == nil {
+		if in.CategoryID, err = optionalID(input.CategoryID, typeCategory, "input", "categoryId"); err == nil {
+			p, err = r.Catalog.Update(ctx, v, in)
+		}
+	}
+	ue, err := userErrors(err)
+	if err != nil || len(ue) > 0 {
+		return &model.ProductUpdatePayload{UserErrors: ue}, err
+	}
+	return &model.ProductUpdatePayload{Product: &p, UserErrors: ue}, nil
+}
+
+// ProductArchive is the resolver for the productArchive field.
+func (r *mutationResolver) ProductArchive(ctx context.Context, input model.ProductArchiveInput) (*model.ProductArchivePayload, error) {
+	v, err := requireViewer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var p product.Product
+	id, err := idOf(input.ID, typeProduct, "input", "id")
+	if err == nil {
+		p, err = r.Catalog.Archive(ctx, v, id)
+	}
+	ue, err := userErrors(err)
+	if err != nil || len(ue) > 0 {
+		return &model.ProductArchivePayload{UserErrors: ue}, err
+	}
+	return &model.ProductArchivePayload{Product: &p, UserErrors: ue}, nil
+}
+
+// ProductVariantCreate is the resolver for the productVariantCreate field.
+func (r *mutationResolver) ProductVariantCreate(ctx context.Context, input model.ProductVariantCreateInput) (*model.ProductVariantCreatePayload, error) {
+	v, err := requireViewer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var variant product.Variant
+	id, err := idOf(input.ProductID, typeProduct, "input", "productId")
+	if err == nil {
+		variant, err = r.Catalog.VariantCreate(ctx, v, id, variantInput(input.Variant))
+	}
+	ue, err := userErrors(err)
+	if err != nil || len(ue) > 0 {
+		return &model.ProductVariantCreatePayload{UserErrors: ue}, err
+	}
+	return &model.ProductVariantCreatePayload{Variant: &variant, UserErrors: ue}, nil
+}
+
+// ProductVariantUpdate is the resolver for the productVariantUpdate field.
+func (r *mutationResolver) ProductVariantUpdate(ctx context.Context, input model.ProductVariantUpdateInput) (*model.ProductVariantUpdatePayload, error) {
+	v, err := requireViewer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	in := product.VariantUpdateInput{
+		SKU: input.Sku, Name: input.Name, Options: kvsFromOptions(input.Options), SetOptions: input.Options != nil, Price: input.Price,
+	}
+	var variant product.Variant
+	if in.ID, err = idOf(input.ID, typeVariant, "input", "id"); err == nil {
+		variant, err = r.Catalog.VariantUpdate(ctx, v, in)
+	}
+	ue, err := userErrors(err)
+	if err != nil || len(ue) > 0 {
+		return &model.ProductVariantUpdatePayload{UserErrors: ue}, err
+	}
+	return &model.ProductVariantUpdatePayload{Variant: &variant, UserErrors: ue}, nil
+}
+
+// ProductVariantDelete is the resolver for the productVariantDelete field.
+func (r *mutationResolver) ProductVariantDelete(ctx context.Context, input model.ProductVariantDeleteInput) (*model.ProductVariantDeletePayload, error) {
+	v, err := requireViewer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var p product.Product
+	id, err := idOf(input.ID, typeVariant, "input", "id")
+	if err == nil {
+		p, err = r.Catalog.VariantDelete(ctx, v, id)
+	}
+	ue, err := userErrors(err)
+	if err != nil || len(ue) > 0 {
+		return &model.ProductVariantDeletePayload{UserErrors: ue}, err
+	}
+	return &model.ProductVariantDeletePayload{Product: &p, UserErrors: ue}, nil
+}
+
+// ProductVariantStockAdjust is the resolver for the productVariantStockAdjust field.
+func (r *mutationResolver) ProductVariantStockAdjust(ctx context.Context, input model.ProductVariantStockAdjustInput) (*model.ProductVariantStockAdjustPayload, error) {
+	v, err := requireViewer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var variant product.Variant
+	id, err := idOf(input.VariantID, typeVariant, "input", "variantId")
+	if err == nil {
+		variant, err = r.Catalog.StockAdjust(ctx, v, id, input.Delta)
+	}
+	ue, err := userErrors(err)
+	if err != nil || len(ue) > 0 {
+		return &model.ProductVariantStockAdjustPayload{UserErrors: ue}, err
+	}
+	return &model.ProductVariantStockAdjustPayload{Variant: &variant, UserErrors: ue}, nil
+}
+
+// CategoryCreate is the resolver for the categoryCreate field.
+func (r *mutationResolver) CategoryCreate(ctx context.Context, input model.CategoryCreateInput) (*model.CategoryCreatePayload, error) {
+	v, err := requireViewer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	in := product.CategoryInput{Name: &input.Name, Slug: input.Slug}
+	var c product.Category
+	if in.ParentID, err = optionalID(input.ParentID, typeCategory, "input", "parentId"); err == nil {
+		c, err = r.Catalog.CategoryCreate(ctx, v, in)
+	}
+	ue, err := userErrors(err)
+	if err != nil || len(ue) > 0 {
+		return &model.CategoryCreatePayload{UserErrors: ue}, err
+	}
+	return &model.CategoryCreatePayload{Category: &c, UserErrors: ue}, nil
+}
+
+// CategoryUpdate is the resolver for the categoryUpdate field.
+func (r *mutationResolver) CategoryUpdate(ctx context.Context, input model.CategoryUpdateInput) (*model.CategoryUpdatePayload, error) {
+	v, err := requireViewer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	in := product.CategoryInput{Name: input.Name, Slug: input.Slug, TopLevel: deref(input.MakeTopLevel)}
+	var c product.Category
+	id, err := idOf(input.ID, typeCategory, "input", "id")
+	if err == nil {
+		if in.ParentID, err = optionalID(input.ParentID, typeCategory, "input", "parentId"); err == nil {
+			c, err = r.Catalog.CategoryUpdate(ctx, v, id, in)
+		}
+	}
+	ue, err := userErrors(err)
+	if err != nil || len(ue) > 0 {
+		return &model.CategoryUpdatePayload{UserErrors: ue}, err
+	}
+	return &model.CategoryUpdatePayload{Category: &c, UserErrors: ue}, nil
+}
+
+// CategoryDelete is the resolver for the categoryDelete field.
+func (r *mutationResolver) CategoryDelete(ctx context.Context, input model.CategoryDeleteInput) (*model.CategoryDeletePayload, error) {
+	v, err := requireViewer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	id, err := idOf(input.ID, typeCategory, "input", "id")
+	if err == nil {
+		err = r.Catalog.CategoryDelete(ctx, v, id)
+	}
+	ue, err := userErrors(err)
+	if err != nil || len(ue) > 0 {
+		return &model.CategoryDeletePayload{UserErrors: ue}, err
+	}
+	return &model.CategoryDeletePayload{DeletedID: &input.ID, UserErrors: ue}, nil
+}
+
 // AccountRoleUpdate is the resolver for the accountRoleUpdate field.
 func (r *mutationResolver) AccountRoleUpdate(ctx context.Context, input model.AccountRoleUpdateInput) (*model.AccountRoleUpdatePayload, error) {
 	v, err := auth.RequireViewer(ctx)
@@ -93,11 +328,99 @@ func (r *mutationResolver) AccountRoleUpdate(ctx context.Context, input model.Ac
 			return &model.AccountRoleUpdatePayload{User: &user, UserErrors: []*model.UserError{}}, nil
 		}
 	}
-	if apperr.Is(err, apperr.NotFound) {
-		err = apperr.FieldError(apperr.Invalid, "No User has this ID.", "input", "id")
-	}
 	ue, err := userErrors(err)
 	return &model.AccountRoleUpdatePayload{UserErrors: ue}, err
+}
+
+// ID is the resolver for the id field.
+func (r *productResolver) ID(ctx context.Context, obj *product.Product) (string, error) {
+	return globalID(typeProduct, obj.ID), nil
+}
+
+// Category is the resolver for the category field.
+func (r *productResolver) Category(ctx context.Context, obj *product.Product) (*product.Category, error) {
+	if obj.CategoryID == nil {
+		return nil, nil
+	}
+	return nullIfNotFound(loader.From(ctx).CategoryByID.Load(ctx, *obj.CategoryID)())
+}
+
+// Vendor is the resolver for the vendor field.
+func (r *productResolver) Vendor(ctx context.Context, obj *product.Product) (*model.Vendor, error) {
+	if obj.VendorID == nil {
+		return nil, nil
+	}
+	u, err := loader.From(ctx).UserByID.Load(ctx, *obj.VendorID)()
+	if err != nil {
+		return nil, err
+	}
+	return &model.Vendor{ID: globalID(typeUser, u.ID), Name: u.Name}, nil
+}
+
+// Variants is the resolver for the variants field.
+func (r *productResolver) Variants(ctx context.Context, obj *product.Product) ([]*product.Variant, error) {
+	vs, err := loader.From(ctx).VariantsByProductID.Load(ctx, obj.ID)()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*product.Variant, len(vs))
+	for i := range vs {
+		out[i] = &vs[i]
+	}
+	return out, nil
+}
+
+// PriceRange is the resolver for the priceRange field.
+func (r *productResolver) PriceRange(ctx context.Context, obj *product.Product) (*model.PriceRange, error) {
+	lo, hi := obj.PriceRange()
+	return &model.PriceRange{Min: &lo, Max: &hi}, nil
+}
+
+// InStock is the resolver for the inStock field.
+func (r *productResolver) InStock(ctx context.Context, obj *product.Product) (bool, error) {
+	vs, err := loader.From(ctx).VariantsByProductID.Load(ctx, obj.ID)()
+	if err != nil {
+		return false, err
+	}
+	for _, v := range vs {
+		if v.StockStatus() != product.OutOfStock {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// TotalCount is the resolver for the totalCount field.
+func (r *productConnectionResolver) TotalCount(ctx context.Context, obj *model.ProductConnection) (int, error) {
+	return r.Catalog.Count(ctx, obj.Viewer, obj.Filter)
+}
+
+// ID is the resolver for the id field.
+func (r *productVariantResolver) ID(ctx context.Context, obj *product.Variant) (string, error) {
+	return globalID(typeVariant, obj.ID), nil
+}
+
+// QuantityAvailable is the resolver for the quantityAvailable field.
+func (r *productVariantResolver) QuantityAvailable(ctx context.Context, obj *product.Variant) (*int, error) {
+	p, err := loader.From(ctx).ProductByID.Load(ctx, obj.ProductID)()
+	if err != nil {
+		return nil, err
+	}
+	v, ok := auth.ViewerFrom(ctx)
+	if !ok || !product.CanManage(v, p) {
+		return nil, apperr.New(apperr.Forbidden, "Only admins and the product's vendor can see exact stock.")
+	}
+	n := int(obj.Stock)
+	return &n, nil
+}
+
+// Product is the resolver for the product field.
+func (r *productVariantResolver) Product(ctx context.Context, obj *product.Variant) (*product.Product, error) {
+	p, err := loader.From(ctx).ProductByID.Load(ctx, obj.ProductID)()
+	if err != nil {
+		return nil, err
+	}
+	return &p, nil
 }
 
 // Me is the resolver for the me field.
@@ -114,6 +437,68 @@ func (r *queryResolver) Node(ctx context.Context, id string) (model.Node, error)
 	return r.node(ctx, id)
 }
 
+// Products is the resolver for the products field.
+func (r *queryResolver) Products(ctx context.Context, first *int, after *string, last *int, before *string, filter *model.ProductFilter, sort *product.Sort) (*model.ProductConnection, error) {
+	f, err := productFilter(filter)
+	if err != nil {
+		return nil, err
+	}
+	return r.productConnection(ctx, listParams(first, after, last, before, sort, f))
+}
+
+// Product is the resolver for the product field.
+func (r *queryResolver) Product(ctx context.Context, id *string, slug *string) (*product.Product, error) {
+	v := viewerPtr(ctx)
+	switch {
+	case (id == nil) == (slug == nil):
+		return nil, apperr.New(apperr.BadUserInput, "Give exactly one of id and slug.")
+	case slug != nil:
+		return nullIfNotFound(r.Catalog.GetBySlug(ctx, v, *slug))
+	}
+	typ, pid, ok := parseGlobalID(*id)
+	if !ok || typ != typeProduct {
+		return nil, nil
+	}
+	p, err := loader.From(ctx).ProductByID.Load(ctx, pid)()
+	if apperr.Is(err, apperr.NotFound) || (err == nil && !product.CanSee(v, p)) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
+
+// Categories is the resolver for the categories field.
+func (r *queryResolver) Categories(ctx context.Context) ([]*product.Category, error) {
+	all, err := r.Catalog.Categories(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var roots []*product.Category
+	for i := range all {
+		if all[i].ParentID == nil {
+			roots = append(roots, &all[i])
+		}
+	}
+	return roots, nil
+}
+
+// Category is the resolver for the category field.
+func (r *queryResolver) Category(ctx context.Context, id *string, slug *string) (*product.Category, error) {
+	switch {
+	case (id == nil) == (slug == nil):
+		return nil, apperr.New(apperr.BadUserInput, "Give exactly one of id and slug.")
+	case slug != nil:
+		return nullIfNotFound(r.Catalog.CategoryBySlug(ctx, *slug))
+	}
+	typ, cid, ok := parseGlobalID(*id)
+	if !ok || typ != typeCategory {
+		return nil, nil
+	}
+	return nullIfNotFound(loader.From(ctx).CategoryByID.Load(ctx, cid)())
+}
+
 // User is the resolver for the user field.
 func (r *queryResolver) User(ctx context.Context, id string) (*account.User, error) {
 	typ, uid, ok := parseGlobalID(id)
@@ -128,8 +513,22 @@ func (r *userResolver) ID(ctx context.Context, obj *account.User) (string, error
 	return globalID(typeUser, obj.ID), nil
 }
 
+// Category returns CategoryResolver implementation.
+func (r *Resolver) Category() CategoryResolver { return &categoryResolver{r} }
+
 // Mutation returns MutationResolver implementation.
 func (r *Resolver) Mutation() MutationResolver { return &mutationResolver{r} }
+
+// Product returns ProductResolver implementation.
+func (r *Resolver) Product() ProductResolver { return &productResolver{r} }
+
+// ProductConnection returns ProductConnectionResolver implementation.
+func (r *Resolver) ProductConnection() ProductConnectionResolver {
+	return &productConnectionResolver{r}
+}
+
+// ProductVariant returns ProductVariantResolver implementation.
+func (r *Resolver) ProductVariant() ProductVariantResolver { return &productVariantResolver{r} }
 
 // Query returns QueryResolver implementation.
 func (r *Resolver) Query() QueryResolver { return &queryResolver{r} }
@@ -138,7 +537,11 @@ func (r *Resolver) Query() QueryResolver { return &queryResolver{r} }
 func (r *Resolver) User() UserResolver { return &userResolver{r} }
 
 type (
-	mutationResolver struct{ *Resolver }
-	queryResolver    struct{ *Resolver }
-	userResolver     struct{ *Resolver }
+	categoryResolver          struct{ *Resolver }
+	mutationResolver          struct{ *Resolver }
+	productResolver           struct{ *Resolver }
+	productConnectionResolver struct{ *Resolver }
+	productVariantResolver    struct{ *Resolver }
+	queryResolver             struct{ *Resolver }
+	userResolver              struct{ *Resolver }
 )

@@ -11,6 +11,8 @@ import (
 
 	"github.com/shopgraph/shopgraph/internal/account"
 	"github.com/shopgraph/shopgraph/internal/auth"
+	"github.com/shopgraph/shopgraph/internal/money"
+	"github.com/shopgraph/shopgraph/internal/product"
 )
 
 // Input of `accountLogin`.
@@ -107,6 +109,14 @@ type AccountTokenRefreshPayload struct {
 	UserErrors []*UserError `json:"userErrors"`
 }
 
+// A key/value pair to set.
+type AttributeInput struct {
+	// The attribute's name, 1 to 50 characters.
+	Key string `json:"key"`
+	// The attribute's value, at most 500 characters.
+	Value string `json:"value"`
+}
+
 // Tokens of a session. Browsers also receive them as HttpOnly cookies and may ignore these fields.
 type AuthTokens struct {
 	// A short-lived JWT (HS256) for `Authorization: Bearer …`.
@@ -117,8 +127,260 @@ type AuthTokens struct {
 	RefreshToken string `json:"refreshToken"`
 }
 
+// Input of `categoryCreate`.
+type CategoryCreateInput struct {
+	// Name, 1 to 100 characters.
+	Name string `json:"name"`
+	// Unique slug; derived from the name when omitted.
+	Slug *string `json:"slug,omitempty"`
+	// The parent category's ID; omit for a top-level category.
+	ParentID *string `json:"parentId,omitempty"`
+}
+
+// Result of `categoryCreate`.
+type CategoryCreatePayload struct {
+	// The new category; null on failure.
+	Category *product.Category `json:"category,omitempty"`
+	// Problems with the input; empty on success.
+	UserErrors []*UserError `json:"userErrors"`
+}
+
+// Input of `categoryDelete`.
+type CategoryDeleteInput struct {
+	// The category's ID.
+	ID string `json:"id"`
+}
+
+// Result of `categoryDelete`.
+type CategoryDeletePayload struct {
+	// The deleted category's ID; null on failure.
+	DeletedID *string `json:"deletedId,omitempty"`
+	// Problems with the input; empty on success.
+	UserErrors []*UserError `json:"userErrors"`
+}
+
+// Input of `categoryUpdate`.
+type CategoryUpdateInput struct {
+	// The category's ID.
+	ID string `json:"id"`
+	// New name.
+	Name *string `json:"name,omitempty"`
+	// New slug.
+	Slug *string `json:"slug,omitempty"`
+	// New parent's ID (a category cannot move under itself or its descendants).
+	ParentID *string `json:"parentId,omitempty"`
+	// Move to the top level (ignores parentId).
+	MakeTopLevel *bool `json:"makeTopLevel,omitempty"`
+}
+
+// Result of `categoryUpdate`.
+type CategoryUpdatePayload struct {
+	// The updated category; null on failure.
+	Category *product.Category `json:"category,omitempty"`
+	// Problems with the input; empty on success.
+	UserErrors []*UserError `json:"userErrors"`
+}
+
 // Write operations. Each takes one `input` and returns a payload with `userErrors`.
 type Mutation struct {
+}
+
+// Relay page information.
+type PageInfo struct {
+	// Whether more items follow this page.
+	HasNextPage bool `json:"hasNextPage"`
+	// Whether items precede this page.
+	HasPreviousPage bool `json:"hasPreviousPage"`
+	// Cursor of the first item of the page.
+	StartCursor *string `json:"startCursor,omitempty"`
+	// Cursor of the last item of the page.
+	EndCursor *string `json:"endCursor,omitempty"`
+}
+
+// The cheapest and dearest price of a product's variants.
+type PriceRange struct {
+	// The lowest variant price.
+	Min *money.Money `json:"min"`
+	// The highest variant price.
+	Max *money.Money `json:"max"`
+}
+
+// Input of `productArchive`.
+type ProductArchiveInput struct {
+	// The product's ID.
+	ID string `json:"id"`
+}
+
+// Result of `productArchive`.
+type ProductArchivePayload struct {
+	// The archived product; null on failure.
+	Product *product.Product `json:"product,omitempty"`
+	// Problems with the input; empty on success.
+	UserErrors []*UserError `json:"userErrors"`
+}
+
+// Input of `productCreate`.
+type ProductCreateInput struct {
+	// Name, 1 to 200 characters.
+	Name string `json:"name"`
+	// Unique slug; derived from the name when omitted.
+	Slug *string `json:"slug,omitempty"`
+	// Description, at most 10,000 characters.
+	Description *string `json:"description,omitempty"`
+	// The category's ID.
+	CategoryID *string `json:"categoryId,omitempty"`
+	// ISO 4217 code of every variant's price, e.g. `USD`.
+	Currency string `json:"currency"`
+	// Key/value metadata; keys must be unique.
+	Attributes []*AttributeInput `json:"attributes,omitempty"`
+	// Image URLs (http or https), at most 20.
+	ImageUrls []string `json:"imageUrls,omitempty"`
+	// The vendor (a User ID with the VENDOR role) — ADMIN only; a vendor always creates for itself.
+	VendorID *string `json:"vendorId,omitempty"`
+	// One or more variants (at most 100).
+	Variants []*ProductVariantInput `json:"variants"`
+}
+
+// Result of `productCreate`.
+type ProductCreatePayload struct {
+	// The new product; null on failure.
+	Product *product.Product `json:"product,omitempty"`
+	// Problems with the input; empty on success.
+	UserErrors []*UserError `json:"userErrors"`
+}
+
+// A product and its cursor.
+type ProductEdge struct {
+	// Opaque cursor for `after`/`before`.
+	Cursor string `json:"cursor"`
+	// The product.
+	Node *product.Product `json:"node"`
+}
+
+// Filters of the product list; all given filters must match.
+type ProductFilter struct {
+	// Words to search in names (with typo tolerance) and descriptions; web-search syntax (`"exact phrase"`, `-exclude`, `or`).
+	Search *string `json:"search,omitempty"`
+	// Only this category and its subcategories.
+	CategoryID *string `json:"categoryId,omitempty"`
+	// Only products of this vendor (a User ID).
+	VendorID *string `json:"vendorId,omitempty"`
+	// Only products with a variant priced at least this (minor units).
+	MinPrice *int64 `json:"minPrice,omitempty"`
+	// Only products with a variant priced at most this (minor units).
+	MaxPrice *int64 `json:"maxPrice,omitempty"`
+	// true: only products with stock; false: only products without.
+	InStock *bool `json:"inStock,omitempty"`
+}
+
+// Input of `productUpdate`.
+type ProductUpdateInput struct {
+	// The product's ID.
+	ID string `json:"id"`
+	// New name.
+	Name *string `json:"name,omitempty"`
+	// New slug.
+	Slug *string `json:"slug,omitempty"`
+	// New description.
+	Description *string `json:"description,omitempty"`
+	// New category's ID.
+	CategoryID *string `json:"categoryId,omitempty"`
+	// New attributes (replace all).
+	Attributes []*AttributeInput `json:"attributes,omitempty"`
+	// New image URLs (replace all).
+	ImageUrls []string `json:"imageUrls,omitempty"`
+	// ACTIVE to publish again, ARCHIVED to hide.
+	Status *product.Status `json:"status,omitempty"`
+}
+
+// Result of `productUpdate`.
+type ProductUpdatePayload struct {
+	// The updated product; null on failure.
+	Product *product.Product `json:"product,omitempty"`
+	// Problems with the input; empty on success.
+	UserErrors []*UserError `json:"userErrors"`
+}
+
+// Input of `productVariantCreate`.
+type ProductVariantCreateInput struct {
+	// The product's ID.
+	ProductID string `json:"productId"`
+	// The new variant.
+	Variant *ProductVariantInput `json:"variant"`
+}
+
+// Result of `productVariantCreate`.
+type ProductVariantCreatePayload struct {
+	// The new variant; null on failure.
+	Variant *product.Variant `json:"variant,omitempty"`
+	// Problems with the input; empty on success.
+	UserErrors []*UserError `json:"userErrors"`
+}
+
+// Input of `productVariantDelete`.
+type ProductVariantDeleteInput struct {
+	// The variant's ID.
+	ID string `json:"id"`
+}
+
+// Result of `productVariantDelete`.
+type ProductVariantDeletePayload struct {
+	// The product the variant belonged to; null on failure.
+	Product *product.Product `json:"product,omitempty"`
+	// Problems with the input; empty on success.
+	UserErrors []*UserError `json:"userErrors"`
+}
+
+// A variant of a new product.
+type ProductVariantInput struct {
+	// Unique SKU, 1 to 64 characters.
+	Sku string `json:"sku"`
+	// Display name, at most 100 characters.
+	Name *string `json:"name,omitempty"`
+	// Option values; names must be unique within the variant.
+	Options []*VariantOptionInput `json:"options,omitempty"`
+	// Unit price in minor units of the product's currency, 0 or more.
+	Price int64 `json:"price"`
+	// Initial stock, 0 or more (default 0).
+	Stock *int `json:"stock,omitempty"`
+}
+
+// Input of `productVariantStockAdjust`.
+type ProductVariantStockAdjustInput struct {
+	// The variant's ID.
+	VariantID string `json:"variantId"`
+	// Units to add (positive) or remove (negative).
+	Delta int `json:"delta"`
+}
+
+// Result of `productVariantStockAdjust`.
+type ProductVariantStockAdjustPayload struct {
+	// The variant with its new stock; null on failure.
+	Variant *product.Variant `json:"variant,omitempty"`
+	// Problems with the input; empty on success.
+	UserErrors []*UserError `json:"userErrors"`
+}
+
+// Input of `productVariantUpdate`.
+type ProductVariantUpdateInput struct {
+	// The variant's ID.
+	ID string `json:"id"`
+	// New SKU.
+	Sku *string `json:"sku,omitempty"`
+	// New name.
+	Name *string `json:"name,omitempty"`
+	// New option values (replace all).
+	Options []*VariantOptionInput `json:"options,omitempty"`
+	// New unit price in minor units.
+	Price *int64 `json:"price,omitempty"`
+}
+
+// Result of `productVariantUpdate`.
+type ProductVariantUpdatePayload struct {
+	// The updated variant; null on failure.
+	Variant *product.Variant `json:"variant,omitempty"`
+	// Problems with the input; empty on success.
+	UserErrors []*UserError `json:"userErrors"`
 }
 
 // Read operations.
@@ -133,6 +395,22 @@ type UserError struct {
 	Message string `json:"message"`
 	// A stable code for programs to branch on.
 	Code ErrorCode `json:"code"`
+}
+
+// An option value to set on a variant.
+type VariantOptionInput struct {
+	// The option's name, 1 to 50 characters, e.g. `size`.
+	Name string `json:"name"`
+	// The option's value, 1 to 100 characters, e.g. `M`.
+	Value string `json:"value"`
+}
+
+// A seller's public profile.
+type Vendor struct {
+	// The vendor account's opaque global ID (a User ID).
+	ID string `json:"id"`
+	// The vendor's display name.
+	Name string `json:"name"`
 }
 
 // Machine-readable codes of `UserError`s.
@@ -153,6 +431,18 @@ const (
 	ErrorCodeWrongPassword ErrorCode = "WRONG_PASSWORD"
 	// The new value must differ from the old one.
 	ErrorCodeUnchanged ErrorCode = "UNCHANGED"
+	// Another object already uses this unique value (a slug or a SKU).
+	ErrorCodeDuplicate ErrorCode = "DUPLICATE"
+	// The referenced object does not exist or is not visible to you.
+	ErrorCodeNotFound ErrorCode = "NOT_FOUND"
+	// You may not change this object.
+	ErrorCodeForbidden ErrorCode = "FORBIDDEN"
+	// The change would take stock below zero, or there is not enough stock.
+	ErrorCodeInsufficientStock ErrorCode = "INSUFFICIENT_STOCK"
+	// A product's last variant cannot be deleted.
+	ErrorCodeLastVariant ErrorCode = "LAST_VARIANT"
+	// The category still has products or subcategories.
+	ErrorCodeCategoryNotEmpty ErrorCode = "CATEGORY_NOT_EMPTY"
 )
 
 var AllErrorCode = []ErrorCode{
@@ -163,11 +453,17 @@ var AllErrorCode = []ErrorCode{
 	ErrorCodeRateLimited,
 	ErrorCodeWrongPassword,
 	ErrorCodeUnchanged,
+	ErrorCodeDuplicate,
+	ErrorCodeNotFound,
+	ErrorCodeForbidden,
+	ErrorCodeInsufficientStock,
+	ErrorCodeLastVariant,
+	ErrorCodeCategoryNotEmpty,
 }
 
 func (e ErrorCode) IsValid() bool {
 	switch e {
-	case ErrorCodeInvalid, ErrorCodeEmailTaken, ErrorCodeInvalidCredentials, ErrorCodeInvalidToken, ErrorCodeRateLimited, ErrorCodeWrongPassword, ErrorCodeUnchanged:
+	case ErrorCodeInvalid, ErrorCodeEmailTaken, ErrorCodeInvalidCredentials, ErrorCodeInvalidToken, ErrorCodeRateLimited, ErrorCodeWrongPassword, ErrorCodeUnchanged, ErrorCodeDuplicate, ErrorCodeNotFound, ErrorCodeForbidden, ErrorCodeInsufficientStock, ErrorCodeLastVariant, ErrorCodeCategoryNotEmpty:
 		return true
 	}
 	return false

@@ -30,6 +30,10 @@ const (
 	InvalidToken       Code = "INVALID_TOKEN"
 	WrongPassword      Code = "WRONG_PASSWORD"
 	Unchanged          Code = "UNCHANGED"
+	Duplicate          Code = "DUPLICATE"
+	InsufficientStock  Code = "INSUFFICIENT_STOCK"
+	LastVariant        Code = "LAST_VARIANT"
+	CategoryNotEmpty   Code = "CATEGORY_NOT_EMPTY"
 )
 
 // Error is an error whose Message is safe to show to a client. Err is the cause, for logs only.

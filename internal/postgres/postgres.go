@@ -47,6 +47,11 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 	cfg.MaxConnLifetime = time.Hour
 	cfg.HealthCheckPeriod = 30 * time.Second
 	cfg.ConnConfig.ConnectTimeout = 5 * time.Second
+	// Catalog queries switch filters off with "param IS NULL OR ...": custom plans let the
+	// planner drop the dead branches and use the right index for each call.
+	cfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
+	// Typo tolerance of product search (pg_trgm's <% operator): "hoddie" finds "hoodie".
+	cfg.ConnConfig.RuntimeParams["pg_trgm.word_similarity_threshold"] = "0.4"
 	if opts.Tracer != nil {
 		cfg.ConnConfig.Tracer = opts.Tracer
 	}
@@ -119,4 +124,10 @@ func MapError(err error, what string) error {
 		return apperr.Wrap(err, apperr.BadUserInput, what+" is not valid")
 	}
 	return err
+}
+
+// IsForeignKeyViolation reports whether err is a foreign-key violation.
+func IsForeignKeyViolation(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "23503"
 }

@@ -1,0 +1,129 @@
+package graph
+
+import (
+	"context"
+
+	"github.com/shopgraph/shopgraph/graph/loader"
+	"github.com/shopgraph/shopgraph/graph/model"
+	"github.com/shopgraph/shopgraph/internal/apperr"
+	"github.com/shopgraph/shopgraph/internal/auth"
+	"github.com/shopgraph/shopgraph/internal/product"
+)
+
+// Global ID type names of the catalog.
+const (
+	typeProduct  = "Product"
+	typeVariant  = "ProductVariant"
+	typeCategory = "Category"
+)
+
+// viewerPtr is the viewer, or nil when anonymous.
+func viewerPtr(ctx context.Context) *auth.Viewer {
+	if v, ok := auth.ViewerFrom(ctx); ok {
+		return &v
+	}
+	return nil
+}
+
+func (r *Resolver) productConnection(ctx context.Context, p product.ListParams) (*model.ProductConnection, error) {
+	v := viewerPtr(ctx)
+	page, err := r.Catalog.List(ctx, v, p)
+	if err != nil {
+		return nil, err
+	}
+	conn := &model.ProductConnection{
+		Edges:    make([]*model.ProductEdge, len(page.Products)),
+		Nodes:    make([]*product.Product, len(page.Products)),
+		PageInfo: &model.PageInfo{HasNextPage: page.HasNextPage, HasPreviousPage: page.HasPreviousPage},
+		Viewer:   v,
+		Filter:   p.Filter,
+	}
+	loaders := loader.From(ctx)
+	for i := range page.Products {
+		prod := &page.Products[i]
+		conn.Edges[i] = &model.ProductEdge{Cursor: page.Cursors[i], Node: prod}
+		conn.Nodes[i] = prod
+		loaders.ProductByID.Prime(ctx, prod.ID, *prod)
+	}
+	if n := len(page.Cursors); n > 0 {
+		conn.PageInfo.StartCursor, conn.PageInfo.EndCursor = &page.Cursors[0], &page.Cursors[n-1]
+	}
+	return conn, nil
+}
+
+func listParams(first *int, after *string, last *int, before *string, sort *product.Sort, f product.Filter) product.ListParams {
+	p := product.ListParams{First: first, Last: last, After: deref(after), Before: deref(before), Filter: f, Sort: product.SortNewest}
+	if sort != nil {
+		p.Sort = *sort
+	}
+	return p
+}
+
+// productFilter converts the GraphQL filter; a malformed ID is BAD_USER_INPUT.
+func productFilter(f *model.ProductFilter) (product.Filter, error) {
+	if f == nil {
+		return product.Filter{}, nil
+	}
+	out := product.Filter{Search: f.Search, MinPrice: f.MinPrice, MaxPrice: f.MaxPrice, InStock: f.InStock}
+	if f.CategoryID != nil {
+		id, err := queryIDOf(*f.CategoryID, typeCategory, "filter", "categoryId")
+		if err != nil {
+			return out, err
+		}
+		out.CategoryID = &id
+	}
+	if f.VendorID != nil {
+		id, err := queryIDOf(*f.VendorID, typeUser, "filter", "vendorId")
+		if err != nil {
+			return out, err
+		}
+		out.VendorID = &id
+	}
+	return out, nil
+}
+
+// queryIDOf decodes an ID argument of a query; malformed is BAD_USER_INPUT (top-level).
+func queryIDOf(gid, typ string, field ...string) (int64, error) {
+	t, id, ok := parseGlobalID(gid)
+	if !ok || t != typ {
+		return 0, apperr.FieldError(apperr.BadUserInput, "Not a valid "+typ+" ID.", field...)
+	}
+	return id, nil
+}
+
+func kvsFromAttributes(in []*model.AttributeInput) []product.KV {
+	out := make([]product.KV, 0, len(in))
+	for _, a := range in {
+		out = append(out, product.KV{Key: a.Key, Value: a.Value})
+	}
+	return out
+}
+
+func kvsFromOptions(in []*model.VariantOptionInput) []product.KV {
+	out := make([]product.KV, 0, len(in))
+	for _, o := range in {
+		out = append(out, product.KV{Key: o.Name, Value: o.Value})
+	}
+	return out
+}
+
+func variantInput(in *model.ProductVariantInput) product.VariantInput {
+	return product.VariantInput{
+		SKU: in.Sku, Name: deref(in.Name), Options: kvsFromOptions(in.Options), Price: in.Price, Stock: deref(in.Stock),
+	}
+}
+
+// optionalID decodes an optional ID input of a mutation.
+func optionalID(gid *string, typ string, field ...string) (*int64, error) {
+	if gid == nil {
+		return nil, nil
+	}
+	id, err := idOf(*gid, typ, field...)
+	if err != nil {
+		return nil, err
+	}
+	return &id, nil
+}
+
+// requireViewer is for mutations behind @auth/@hasRole: the directive already checked.
+func requireViewer(ctx context.Context) (auth.Viewer, error) { return auth.RequireViewer(ctx) }

@@ -1,0 +1,102 @@
+// Package loader batches the item lookups of one GraphQL response into one query per kind of
+// item (graph-gophers/dataloader). Loaders are created per response, never per connection, so
+// a long-lived WebSocket never reads from a stale cache. They call domain services and do no
+// authorisation: resolvers decide what a viewer may see.
+package loader
+
+import (
+	"context"
+	"time"
+
+	"github.com/graph-gophers/dataloader/v7"
+
+	"github.com/shopgraph/shopgraph/internal/account"
+	"github.com/shopgraph/shopgraph/internal/apperr"
+	"github.com/shopgraph/shopgraph/internal/product"
+)
+
+// Services are what the loaders read through.
+type Services struct {
+	Accounts *account.Service
+	Catalog  *product.Service
+}
+
+// Loaders is one response's set of loaders.
+type Loaders struct {
+	UserByID            *dataloader.Loader[int64, account.User]
+	ProductByID         *dataloader.Loader[int64, product.Product]
+	VariantByID         *dataloader.Loader[int64, product.Variant]
+	VariantsByProductID *dataloader.Loader[int64, []product.Variant]
+	CategoryByID        *dataloader.Loader[int64, product.Category]
+}
+
+const (
+	wait          = time.Millisecond
+	batchCapacity = 500
+)
+
+// New returns fresh loaders.
+func New(s Services) *Loaders {
+	return &Loaders{
+		UserByID:            newLoader(s.Accounts.ListByIDs, "user"),
+		ProductByID:         newLoader(s.Catalog.ListByIDs, "product"),
+		VariantByID:         newLoader(s.Catalog.VariantsByIDs, "variant"),
+		VariantsByProductID: newListLoader(s.Catalog.VariantsByProductIDs),
+		CategoryByID:        newLoader(s.Catalog.CategoriesByIDs, "category"),
+	}
+}
+
+// newLoader batches a lookup by ids; a missing id is NOT_FOUND, a failed query fails every key.
+func newLoader[V any](fetch func(context.Context, []int64) (map[int64]V, error), what string) *dataloader.Loader[int64, V] {
+	return dataloader.NewBatchedLoader(func(ctx context.Context, keys []int64) []*dataloader.Result[V] {
+		found, err := fetch(ctx, keys)
+		out := make([]*dataloader.Result[V], len(keys))
+		for i, k := range keys {
+			switch v, ok := found[k]; {
+			case err != nil:
+				out[i] = &dataloader.Result[V]{Error: err}
+			case !ok:
+				out[i] = &dataloader.Result[V]{Error: apperr.New(apperr.NotFound, what+" not found")}
+			default:
+				out[i] = &dataloader.Result[V]{Data: v}
+			}
+		}
+		return out
+	}, dataloader.WithWait[int64, V](wait), dataloader.WithBatchCapacity[int64, V](batchCapacity))
+}
+
+// newListLoader batches a one-to-many lookup; a key with no rows gets an empty list.
+func newListLoader[V any](fetch func(context.Context, []int64) (map[int64][]V, error)) *dataloader.Loader[int64, []V] {
+	return dataloader.NewBatchedLoader(func(ctx context.Context, keys []int64) []*dataloader.Result[[]V] {
+		found, err := fetch(ctx, keys)
+		out := make([]*dataloader.Result[[]V], len(keys))
+		for i, k := range keys {
+			if err != nil {
+				out[i] = &dataloader.Result[[]V]{Error: err}
+				continue
+			}
+			v := found[k]
+			if v == nil {
+				v = []V{}
+			}
+			out[i] = &dataloader.Result[[]V]{Data: v}
+		}
+		return out
+	}, dataloader.WithWait[int64, []V](wait), dataloader.WithBatchCapacity[int64, []V](batchCapacity))
+}
+
+type ctxKey struct{}
+
+// With returns ctx carrying l.
+func With(ctx context.Context, l *Loaders) context.Context {
+	return context.WithValue(ctx, ctxKey{}, l)
+}
+
+// From returns the response's loaders. It panics when there are none: that is a wiring bug.
+func From(ctx context.Context) *Loaders {
+	l, ok := ctx.Value(ctxKey{}).(*Loaders)
+	if !ok {
+		panic("loader: no loaders in context (graph.NewHandler installs them per response)")
+	}
+	return l
+}

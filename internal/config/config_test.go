@@ -1,0 +1,307 @@
+package config_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/shopgraph/shopgraph/internal/config"
+)
+
+// env returns a getenv that reads only vars, so the test process's environment never leaks in.
+func env(vars map[string]string) func(string) string {
+	return func(key string) string { return vars[key] }
+}
+
+// with returns a copy of base with the changes applied; an empty value removes the variable.
+func with(base map[string]string, changes map[string]string) map[string]string {
+	out := make(map[string]string, len(base)+len(changes))
+	for k, v := range base {
+		out[k] = v
+	}
+	for k, v := range changes {
+		if v == "" {
+			delete(out, k)
+			continue
+		}
+		out[k] = v
+	}
+	return out
+}
+
+const (
+	prodJWTSecret     = "prod-jwt-secret-0123456789abcdefghijklmnop"
+	prodStripeKey     = "sk_live_51NotARealKeyButLongEnough"
+	prodWebhookSecret = "whsec_prod_0123456789"
+	prodDBPassword    = "db-pa55word"
+)
+
+// validProduction is a complete production environment; cases break one piece of it.
+var validProduction = map[string]string{
+	"APP_ENV":               "production",
+	"DATABASE_URL":          "postgres://shop:" + prodDBPassword + "@db.internal:5432/shop?sslmode=require",
+	"JWT_SECRET":            prodJWTSecret,
+	"STRIPE_SECRET_KEY":     prodStripeKey,
+	"STRIPE_WEBHOOK_SECRET": prodWebhookSecret,
+}
+
+func TestLoadDevelopmentDefaults(t *testing.T) {
+	t.Parallel()
+
+	for _, appEnv := range []string{"", "development", "test", "TEST"} {
+		t.Run("APP_ENV="+appEnv+" gets the development defaults", func(t *testing.T) {
+			t.Parallel()
+			c, err := config.Load(env(map[string]string{"APP_ENV": appEnv}))
+			require.NoError(t, err)
+			require.True(t, c.IsDevelopment())
+			require.False(t, c.IsProduction())
+			require.Equal(t, config.DevJWTSecret, c.JWTSecret)
+			require.Equal(t, config.DevStripeWebhookSecret, c.StripeWebhookSecret)
+			require.Equal(t, 8080, c.Port)
+			require.Equal(t, 15*time.Second, c.ShutdownTimeout)
+			require.Equal(t, slog.LevelInfo, c.LogLevel)
+			require.Empty(t, c.DatabaseURL)
+			require.Empty(t, c.RedisURL)
+			require.Empty(t, c.CORSOrigins)
+		})
+	}
+
+	t.Run("empty APP_ENV means development", func(t *testing.T) {
+		t.Parallel()
+		c, err := config.Load(env(nil))
+		require.NoError(t, err)
+		require.Equal(t, config.EnvDevelopment, c.AppEnv)
+	})
+
+	t.Run("configured secrets win over the development defaults", func(t *testing.T) {
+		t.Parallel()
+		c, err := config.Load(env(map[string]string{
+			"JWT_SECRET":            "short-is-fine-in-dev",
+			"STRIPE_WEBHOOK_SECRET": "whsec_mine",
+		}))
+		require.NoError(t, err)
+		require.Equal(t, "short-is-fine-in-dev", c.JWTSecret)
+		require.Equal(t, "whsec_mine", c.StripeWebhookSecret)
+	})
+
+	t.Run("settings are read and trimmed", func(t *testing.T) {
+		t.Parallel()
+		c, err := config.Load(env(map[string]string{
+			"PORT":             "9090",
+			"DATABASE_URL":     "  postgres://localhost/shop  ",
+			"SHUTDOWN_TIMEOUT": "3s",
+			"LOG_LEVEL":        "debug",
+			"CORS_ORIGINS":     " https://shop.example.com , ,http://localhost:5173",
+		}))
+		require.NoError(t, err)
+		require.Equal(t, 9090, c.Port)
+		require.Equal(t, "postgres://localhost/shop", c.DatabaseURL)
+		require.Equal(t, 3*time.Second, c.ShutdownTimeout)
+		require.Equal(t, slog.LevelDebug, c.LogLevel)
+		require.Equal(t, []string{"https://shop.example.com", "http://localhost:5173"}, c.CORSOrigins)
+	})
+}
+
+func TestLoadProduction(t *testing.T) {
+	t.Parallel()
+
+	t.Run("a complete production configuration loads", func(t *testing.T) {
+		t.Parallel()
+		c, err := config.Load(env(validProduction))
+		require.NoError(t, err)
+		require.True(t, c.IsProduction())
+		require.False(t, c.IsDevelopment())
+		require.Equal(t, prodJWTSecret, c.JWTSecret)
+		require.Equal(t, prodStripeKey, c.StripeSecretKey)
+		require.Equal(t, prodWebhookSecret, c.StripeWebhookSecret)
+	})
+
+	t.Run("a restricted Stripe key is accepted", func(t *testing.T) {
+		t.Parallel()
+		_, err := config.Load(env(with(validProduction, map[string]string{"STRIPE_SECRET_KEY": "rk_live_restricted"})))
+		require.NoError(t, err)
+	})
+
+	t.Run("APP_ENV is case-insensitive", func(t *testing.T) {
+		t.Parallel()
+		c, err := config.Load(env(with(validProduction, map[string]string{"APP_ENV": "Production"})))
+		require.NoError(t, err)
+		require.True(t, c.IsProduction())
+	})
+
+	tests := []struct {
+		name    string
+		changes map[string]string
+		// wantVars must all be named in the error; every other secret variable must not be.
+		wantVars []string
+	}{
+		{"refuses a missing JWT_SECRET", map[string]string{"JWT_SECRET": ""}, []string{"JWT_SECRET"}},
+		{"refuses the development JWT secret", map[string]string{"JWT_SECRET": config.DevJWTSecret}, []string{"JWT_SECRET"}},
+		{"refuses a short JWT secret", map[string]string{"JWT_SECRET": "0123456789abcdefghijklmnopqrstu"}, []string{"JWT_SECRET"}}, // 31 chars
+		{"refuses a missing DATABASE_URL", map[string]string{"DATABASE_URL": ""}, []string{"DATABASE_URL"}},
+		{"refuses a missing STRIPE_SECRET_KEY", map[string]string{"STRIPE_SECRET_KEY": ""}, []string{"STRIPE_SECRET_KEY"}},
+		{"refuses a publishable key as STRIPE_SECRET_KEY", map[string]string{"STRIPE_SECRET_KEY": "pk_live_publishable"}, []string{"STRIPE_SECRET_KEY"}},
+		{"refuses a missing STRIPE_WEBHOOK_SECRET", map[string]string{"STRIPE_WEBHOOK_SECRET": ""}, []string{"STRIPE_WEBHOOK_SECRET"}},
+		{"refuses the development webhook secret", map[string]string{"STRIPE_WEBHOOK_SECRET": config.DevStripeWebhookSecret}, []string{"STRIPE_WEBHOOK_SECRET"}},
+		{
+			"names every bad variable at once",
+			map[string]string{"JWT_SECRET": "short", "DATABASE_URL": "", "STRIPE_SECRET_KEY": "nope", "STRIPE_WEBHOOK_SECRET": ""},
+			[]string{"JWT_SECRET", "DATABASE_URL", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET"},
+		},
+		{
+			"names every missing secret when only APP_ENV is set",
+			map[string]string{"DATABASE_URL": "", "JWT_SECRET": "", "STRIPE_SECRET_KEY": "", "STRIPE_WEBHOOK_SECRET": ""},
+			[]string{"JWT_SECRET", "DATABASE_URL", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET"},
+		},
+	}
+	secretVars := []string{"JWT_SECRET", "DATABASE_URL", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET"}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			vars := with(validProduction, tt.changes)
+			_, err := config.Load(env(vars))
+			require.Error(t, err)
+			msg := err.Error()
+			for _, v := range secretVars {
+				if contains(tt.wantVars, v) {
+					require.Contains(t, msg, v)
+				} else {
+					require.NotContains(t, msg, v, "only the bad variables are named")
+				}
+			}
+			// The message names the variable, never echoes the rejected secret.
+			for _, k := range []string{"JWT_SECRET", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET"} {
+				if v := vars[k]; len(v) > 3 {
+					require.NotContains(t, msg, v)
+				}
+			}
+		})
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+func TestLoadRejectsBadValues(t *testing.T) {
+	t.Parallel()
+
+	tests := []struct {
+		name    string
+		key     string
+		value   string
+		wantMsg string
+	}{
+		{"non-numeric PORT", "PORT", "http", "PORT"},
+		{"negative PORT", "PORT", "-1", "PORT"},
+		{"PORT above 65535", "PORT", "65536", "PORT"},
+		{"unparseable SHUTDOWN_TIMEOUT", "SHUTDOWN_TIMEOUT", "15", "SHUTDOWN_TIMEOUT"},
+		{"negative SHUTDOWN_TIMEOUT", "SHUTDOWN_TIMEOUT", "-5s", "SHUTDOWN_TIMEOUT"},
+		{"unparseable LOGIN_WINDOW", "LOGIN_WINDOW", "a while", "LOGIN_WINDOW"},
+		{"non-numeric DB_MAX_CONNS", "DB_MAX_CONNS", "many", "DB_MAX_CONNS"},
+		{"non-numeric LOGIN_ATTEMPTS_PER_IP", "LOGIN_ATTEMPTS_PER_IP", "1e3", "LOGIN_ATTEMPTS_PER_IP"},
+		{"unknown APP_ENV", "APP_ENV", "staging", "APP_ENV"},
+		{"unknown LOG_LEVEL", "LOG_LEVEL", "loud", "LOG_LEVEL"},
+		{"CORS origin without a scheme", "CORS_ORIGINS", "shop.example.com", "CORS_ORIGINS"},
+		{"CORS wildcard", "CORS_ORIGINS", "https://ok.example.com,*", "CORS_ORIGINS"},
+		{"CORS origin without a host", "CORS_ORIGINS", "https://", "CORS_ORIGINS"},
+		{"scheme-relative CORS origin", "CORS_ORIGINS", "//shop.example.com", "CORS_ORIGINS"},
+	}
+	for _, tt := range tests {
+		t.Run("rejects "+tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := config.Load(env(map[string]string{tt.key: tt.value}))
+			require.Error(t, err)
+			require.Contains(t, err.Error(), tt.wantMsg)
+		})
+		t.Run("rejects "+tt.name+" in production too", func(t *testing.T) {
+			t.Parallel()
+			_, err := config.Load(env(with(validProduction, map[string]string{tt.key: tt.value})))
+			require.Error(t, err)
+			require.Contains(t, err.Error(), tt.wantMsg)
+		})
+	}
+
+	t.Run("names every bad setting at once", func(t *testing.T) {
+		t.Parallel()
+		_, err := config.Load(env(map[string]string{"PORT": "x", "SHUTDOWN_TIMEOUT": "y", "APP_ENV": "z", "CORS_ORIGINS": "w"}))
+		require.Error(t, err)
+		for _, v := range []string{"PORT", "SHUTDOWN_TIMEOUT", "APP_ENV", "CORS_ORIGINS"} {
+			require.Contains(t, err.Error(), v)
+		}
+	})
+
+	t.Run("accepts PORT 0 for an ephemeral port", func(t *testing.T) {
+		t.Parallel()
+		c, err := config.Load(env(map[string]string{"PORT": "0"}))
+		require.NoError(t, err)
+		require.Equal(t, 0, c.Port)
+	})
+}
+
+// logConfig logs c the way the server does and returns the JSON line.
+func logConfig(t *testing.T, c config.Config) string {
+	t.Helper()
+	var buf bytes.Buffer
+	slog.New(slog.NewJSONHandler(&buf, nil)).Info("starting", "config", c)
+	require.True(t, json.Valid(buf.Bytes()), "log line is JSON: %s", buf.String())
+	return buf.String()
+}
+
+func TestLogValueMasksSecrets(t *testing.T) {
+	t.Parallel()
+
+	t.Run("production secrets never reach the log", func(t *testing.T) {
+		t.Parallel()
+		const redisPassword = "redis-pa55word"
+		c, err := config.Load(env(with(validProduction, map[string]string{
+			"REDIS_URL": "redis://default:" + redisPassword + "@cache.internal:6379/0",
+		})))
+		require.NoError(t, err)
+		line := logConfig(t, c)
+		for _, secret := range []string{prodJWTSecret, prodStripeKey, prodWebhookSecret, prodDBPassword, redisPassword} {
+			require.NotContains(t, line, secret)
+		}
+
+		var entry struct {
+			Config map[string]any `json:"config"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(line), &entry))
+		// The log stays useful: where it connects and whether the secrets are set.
+		require.Equal(t, "production", entry.Config["app_env"])
+		require.Contains(t, entry.Config["database_url"], "db.internal:5432")
+		require.Contains(t, entry.Config["database_url"], "shop:")
+		require.Contains(t, entry.Config["redis_url"], "cache.internal:6379")
+		require.Equal(t, true, entry.Config["jwt_secret_set"])
+		require.Equal(t, true, entry.Config["stripe_secret_key_set"])
+	})
+
+	t.Run("the development JWT secret is not logged either", func(t *testing.T) {
+		t.Parallel()
+		c, err := config.Load(env(map[string]string{"STRIPE_SECRET_KEY": "sk_test_devkey123"}))
+		require.NoError(t, err)
+		line := logConfig(t, c)
+		require.NotContains(t, line, config.DevJWTSecret)
+		require.NotContains(t, line, "sk_test_devkey123")
+		require.Contains(t, line, `"jwt_secret_set":false`)
+	})
+
+	t.Run("a password with URL-escaped characters is masked", func(t *testing.T) {
+		t.Parallel()
+		c, err := config.Load(env(map[string]string{"DATABASE_URL": "postgres://shop:p%40ss%2Fw0rd@db:5432/shop"}))
+		require.NoError(t, err)
+		line := logConfig(t, c)
+		require.NotContains(t, line, "p%40ss%2Fw0rd")
+		require.NotContains(t, line, "p@ss/w0rd")
+		require.NotContains(t, line, "w0rd")
+	})
+}

@@ -1,0 +1,200 @@
+// Package product is the catalog: products with their variants (SKU, options, price, stock),
+// the category tree, keyset-paginated listing with full-text and typo-tolerant search, and the
+// rules of who may see and change what.
+package product
+
+import (
+	"net/url"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/shopgraph/shopgraph/internal/apperr"
+	"github.com/shopgraph/shopgraph/internal/auth"
+	"github.com/shopgraph/shopgraph/internal/money"
+)
+
+// Status is whether a product is offered.
+type Status string
+
+// Product statuses.
+const (
+	StatusActive   Status = "ACTIVE"
+	StatusArchived Status = "ARCHIVED"
+)
+
+// LowStockThreshold is the stock at or below which customers see LOW_STOCK.
+const LowStockThreshold = 5
+
+// StockStatus is availability as customers see it.
+type StockStatus string
+
+// Stock statuses.
+const (
+	InStock    StockStatus = "IN_STOCK"
+	LowStock   StockStatus = "LOW_STOCK"
+	OutOfStock StockStatus = "OUT_OF_STOCK"
+)
+
+// KV is a key/value pair (a product attribute or a variant option).
+type KV struct {
+	Key   string
+	Value string
+}
+
+// Product is a product without its variants.
+type Product struct {
+	ID          int64
+	Name        string
+	Slug        string
+	Description string
+	CategoryID  *int64
+	VendorID    *int64
+	Attributes  []KV
+	ImageURLs   []string
+	Status      Status
+	Currency    string
+	MinPrice    int64
+	MaxPrice    int64
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+// PriceRange is the cheapest and dearest live variant.
+func (p Product) PriceRange() (min, max money.Money) {
+	return money.New(p.MinPrice, p.Currency), money.New(p.MaxPrice, p.Currency)
+}
+
+// Variant is a purchasable version of a product.
+type Variant struct {
+	ID        int64
+	ProductID int64
+	SKU       string
+	Name      string
+	Options   []KV
+	Price     money.Money
+	Stock     int32
+	Position  int32
+	DeletedAt *time.Time
+}
+
+// StockStatus is the variant's availability for customers.
+func (v Variant) StockStatus() StockStatus {
+	switch {
+	case v.Stock <= 0 || v.DeletedAt != nil:
+		return OutOfStock
+	case v.Stock <= LowStockThreshold:
+		return LowStock
+	}
+	return InStock
+}
+
+// Category is a node of the category tree.
+type Category struct {
+	ID       int64
+	Name     string
+	Slug     string
+	ParentID *int64
+}
+
+// CanManage reports whether v may change p and read its exact stock: admins any product,
+// vendors their own. This is the catalog's one authorisation rule.
+func CanManage(v auth.Viewer, p Product) bool {
+	return v.IsAdmin() || (v.Role == auth.RoleVendor && p.VendorID != nil && *p.VendorID == v.UserID)
+}
+
+// CanSee reports whether a viewer (nil when anonymous) may see p: everyone sees ACTIVE
+// products; archived ones only those who can manage them.
+func CanSee(v *auth.Viewer, p Product) bool {
+	return p.Status == StatusActive || (v != nil && CanManage(*v, p))
+}
+
+var slugPattern = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
+
+// Slugify derives a slug from a name: lower-case ASCII letters and digits joined by hyphens.
+func Slugify(name string) string {
+	var b strings.Builder
+	hyphen := false
+	for _, r := range strings.ToLower(name) {
+		switch {
+		case r < unicode.MaxASCII && (unicode.IsLetter(r) || unicode.IsDigit(r)):
+			b.WriteRune(r)
+			hyphen = false
+		case !hyphen && b.Len() > 0:
+			b.WriteByte('-')
+			hyphen = true
+		}
+	}
+	s := strings.TrimSuffix(b.String(), "-")
+	if len(s) > 100 {
+		s = strings.TrimSuffix(s[:100], "-")
+	}
+	return s
+}
+
+// validator collects every field problem of an input before anything is written.
+type validator struct{ errs apperr.List }
+
+func (v *validator) add(message string, field ...string) {
+	v.errs = append(v.errs, apperr.FieldError(apperr.Invalid, message, field...))
+}
+
+func (v *validator) length(s string, min, max int, label string, field ...string) {
+	if n := utf8.RuneCountInString(strings.TrimSpace(s)); n < min || n > max {
+		if min > 0 {
+			v.add(label+" must be "+itoa(min)+" to "+itoa(max)+" characters.", field...)
+		} else {
+			v.add(label+" must be at most "+itoa(max)+" characters.", field...)
+		}
+	}
+}
+
+func (v *validator) slug(s string, field ...string) {
+	if len(s) > 100 || !slugPattern.MatchString(s) {
+		v.add("Slug must be lower-case letters, digits and single hyphens (at most 100).", field...)
+	}
+}
+
+func (v *validator) pairs(kvs []KV, keyMax, valueMax int, label string, field ...string) {
+	seen := map[string]bool{}
+	for _, kv := range kvs {
+		v.length(kv.Key, 1, keyMax, label+" name", field...)
+		v.length(kv.Value, 0, valueMax, label+" value", field...)
+		if seen[kv.Key] {
+			v.add(label+" names must be unique ("+kv.Key+" repeats).", field...)
+		}
+		seen[kv.Key] = true
+	}
+}
+
+func (v *validator) imageURLs(urls []string, field ...string) {
+	if len(urls) > 20 {
+		v.add("At most 20 images.", field...)
+	}
+	for _, raw := range urls {
+		u, err := url.Parse(raw)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || len(raw) > 2048 {
+			v.add("Image URLs must be http(s) URLs of at most 2048 characters.", field...)
+			return
+		}
+	}
+}
+
+func (v *validator) err() error { return v.errs.Err() }
+
+func itoa(n int) string {
+	const digits = "0123456789"
+	if n < 10 {
+		return digits[n : n+1]
+	}
+	return itoa(n/10) + digits[n%10:n%10+1]
+}
+
+// sortedKVs returns kvs sorted by key, for stable output.
+func sortedKVs(kvs []KV) []KV {
+	sort.Slice(kvs, func(i, j int) bool { return kvs[i].Key < kvs[j].Key })
+	return kvs
+}

@@ -1,0 +1,530 @@
+package product
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/shopgraph/shopgraph/db"
+	"github.com/shopgraph/shopgraph/internal/apperr"
+	"github.com/shopgraph/shopgraph/internal/auth"
+	"github.com/shopgraph/shopgraph/internal/money"
+	"github.com/shopgraph/shopgraph/internal/postgres"
+)
+
+// Service is the catalog use cases.
+type Service struct {
+	db  *postgres.DB
+	log *slog.Logger
+}
+
+// NewService returns a catalog service.
+func NewService(d *postgres.DB, log *slog.Logger) *Service {
+	return &Service{db: d, log: log}
+}
+
+// List returns one page of the products v may see. Errors: BAD_USER_INPUT (page size, cursor).
+func (s *Service) List(ctx context.Context, v *auth.Viewer, p ListParams) (Page, error) {
+	return s.list(ctx, v, p)
+}
+
+// Count returns how many products v may see match f.
+func (s *Service) Count(ctx context.Context, v *auth.Viewer, f Filter) (int, error) {
+	qf, err := s.queryFilter(ctx, v, f, normalizedSearch(f.Search))
+	if err != nil {
+		return 0, err
+	}
+	n, err := s.db.ProductCount(ctx, db.ProductCountParams(qf))
+	if err != nil {
+		return 0, fmt.Errorf("count products: %w", err)
+	}
+	return int(n), nil
+}
+
+// Get returns a product v may see. Errors: NOT_FOUND (also for one v may not see).
+func (s *Service) Get(ctx context.Context, v *auth.Viewer, id int64) (Product, error) {
+	row, err := s.db.ProductGetByID(ctx, id)
+	if err != nil {
+		return Product{}, postgres.MapError(err, "product")
+	}
+	return visible(v, productFromRow(row))
+}
+
+// GetBySlug returns a product v may see by its slug. Errors: NOT_FOUND.
+func (s *Service) GetBySlug(ctx context.Context, v *auth.Viewer, slug string) (Product, error) {
+	row, err := s.db.ProductGetBySlug(ctx, slug)
+	if err != nil {
+		return Product{}, postgres.MapError(err, "product")
+	}
+	return visible(v, productFromRow(productRow(row)))
+}
+
+func visible(v *auth.Viewer, p Product) (Product, error) {
+	if !CanSee(v, p) {
+		return Product{}, apperr.New(apperr.NotFound, "product not found")
+	}
+	return p, nil
+}
+
+// ListByIDs returns the products among ids, whatever their status (for loaders; callers apply
+// CanSee where it matters).
+func (s *Service) ListByIDs(ctx context.Context, ids []int64) (map[int64]Product, error) {
+	rows, err := s.db.ProductListByIDs(ctx, ids)
+	if err != nil {
+		return nil, fmt.Errorf("list products by ids: %w", err)
+	}
+	out := make(map[int64]Product, len(rows))
+	for _, r := range rows {
+		out[r.ID] = productFromRow(productRow(r))
+	}
+	return out, nil
+}
+
+// VariantsByProductIDs returns each product's live variants in display order.
+func (s *Service) VariantsByProductIDs(ctx context.Context, productIDs []int64) (map[int64][]Variant, error) {
+	rows, err := s.db.VariantListByProductIDs(ctx, productIDs)
+	if err != nil {
+		return nil, fmt.Errorf("list variants by product: %w", err)
+	}
+	out := make(map[int64][]Variant, len(productIDs))
+	for _, r := range rows {
+		out[r.ProductID] = append(out[r.ProductID], variantFromRow(r))
+	}
+	return out, nil
+}
+
+// VariantsByIDs returns the variants among ids, deleted ones included (carts and orders refer
+// to them).
+func (s *Service) VariantsByIDs(ctx context.Context, ids []int64) (map[int64]Variant, error) {
+	rows, err := s.db.VariantListByIDs(ctx, ids)
+	if err != nil {
+		return nil, fmt.Errorf("list variants by ids: %w", err)
+	}
+	out := make(map[int64]Variant, len(rows))
+	for _, r := range rows {
+		out[r.ID] = variantFromRow(r)
+	}
+	return out, nil
+}
+
+// VariantInput is a variant to create.
+type VariantInput struct {
+	SKU     string
+	Name    string
+	Options []KV
+	Price   int64
+	Stock   int
+}
+
+func (in VariantInput) validate(v *validator, field ...string) {
+	sub := func(name string) []string { return append(append([]string{}, field...), name) }
+	v.length(in.SKU, 1, 64, "SKU", sub("sku")...)
+	v.length(in.Name, 0, 100, "Variant name", sub("name")...)
+	v.pairs(in.Options, 50, 100, "Option", sub("options")...)
+	if len(in.Options) > 10 {
+		v.add("At most 10 options.", sub("options")...)
+	}
+	if in.Price < 0 {
+		v.add("Price must be 0 or more.", sub("price")...)
+	}
+	if in.Stock < 0 || in.Stock > 1_000_000_000 {
+		v.add("Stock must be 0 to 1,000,000,000.", sub("stock")...)
+	}
+}
+
+// CreateInput is a new product with its variants.
+type CreateInput struct {
+	Name        string
+	Slug        string
+	Description string
+	CategoryID  *int64
+	Currency    string
+	Attributes  []KV
+	ImageURLs   []string
+	VendorID    *int64
+	Variants    []VariantInput
+}
+
+func (in *CreateInput) validate() error {
+	var v validator
+	in.Name = strings.TrimSpace(in.Name)
+	if in.Slug == "" {
+		in.Slug = Slugify(in.Name)
+	}
+	v.length(in.Name, 1, 200, "Name", "input", "name")
+	v.slug(in.Slug, "input", "slug")
+	v.length(in.Description, 0, 10_000, "Description", "input", "description")
+	if !money.ValidCurrency(in.Currency) {
+		v.add("Currency must be an ISO 4217 code such as USD.", "input", "currency")
+	}
+	v.pairs(in.Attributes, 50, 500, "Attribute", "input", "attributes")
+	v.imageURLs(in.ImageURLs, "input", "imageUrls")
+	if len(in.Variants) == 0 || len(in.Variants) > 100 {
+		v.add("A product needs 1 to 100 variants.", "input", "variants")
+	}
+	skus := map[string]bool{}
+	for i, vi := range in.Variants {
+		vi.validate(&v, "input", "variants", itoa(i))
+		if skus[vi.SKU] {
+			v.add("SKUs must be unique.", "input", "variants", itoa(i), "sku")
+		}
+		skus[vi.SKU] = true
+	}
+	return v.err()
+}
+
+// Create creates a product with its variants. A VENDOR creates for itself; an ADMIN for the
+// platform or for a given vendor.
+// Errors: FORBIDDEN, INVALID, DUPLICATE (slug, SKU), NOT_FOUND (category, vendor).
+func (s *Service) Create(ctx context.Context, v auth.Viewer, in CreateInput) (Product, error) {
+	switch {
+	case v.IsAdmin():
+	case v.Role == auth.RoleVendor:
+		if in.VendorID != nil && *in.VendorID != v.UserID {
+			return Product{}, apperr.FieldError(apperr.Forbidden, "Vendors can only create their own products.", "input", "vendorId")
+		}
+		in.VendorID = &v.UserID
+	default:
+		return Product{}, apperr.New(apperr.Forbidden, "Only vendors and admins can create products.")
+	}
+	if err := in.validate(); err != nil {
+		return Product{}, err
+	}
+	var created Product
+	err := s.db.InTx(ctx, func(q *db.Queries) error {
+		if err := checkCategory(ctx, q, in.CategoryID, "input", "categoryId"); err != nil {
+			return err
+		}
+		if in.VendorID != nil && v.IsAdmin() {
+			u, err := q.UserGetByID(ctx, *in.VendorID)
+			if err != nil || u.Role != db.UserRoleVENDOR {
+				return apperr.FieldError(apperr.NotFound, "No vendor has this ID.", "input", "vendorId")
+			}
+		}
+		row, err := q.ProductInsert(ctx, db.ProductInsertParams{
+			Name: in.Name, Slug: in.Slug, Description: in.Description, CategoryID: in.CategoryID, VendorID: in.VendorID,
+			Attributes: kvsToJSON(in.Attributes), ImageURLs: nonNil(in.ImageURLs), Status: db.ProductStatusACTIVE, Currency: in.Currency,
+		})
+		if err != nil {
+			return mapWriteError(err)
+		}
+		for i, vi := range in.Variants {
+			if _, err := q.VariantInsert(ctx, db.VariantInsertParams{
+				ProductID: row.ID, SKU: vi.SKU, Name: vi.Name, Options: kvsToJSON(vi.Options),
+				PriceAmount: vi.Price, Currency: in.Currency, Stock: int32(vi.Stock), Position: int32(i),
+			}); err != nil {
+				return mapVariantError(err, "input", "variants", itoa(i), "sku")
+			}
+		}
+		created, err = refreshPrices(ctx, q, row.ID)
+		return err
+	})
+	return created, err
+}
+
+// UpdateInput changes a product; nil fields keep their value.
+type UpdateInput struct {
+	ID          int64
+	Name        *string
+	Slug        *string
+	Description *string
+	CategoryID  *int64
+	Attributes  []KV
+	SetAttrs    bool
+	ImageURLs   []string
+	SetImages   bool
+	Status      *Status
+}
+
+// Update changes a product's details. Errors: NOT_FOUND, FORBIDDEN, INVALID, DUPLICATE.
+func (s *Service) Update(ctx context.Context, v auth.Viewer, in UpdateInput) (Product, error) {
+	var updated Product
+	err := s.db.InTx(ctx, func(q *db.Queries) error {
+		p, err := lockManaged(ctx, q, v, in.ID, "input", "id")
+		if err != nil {
+			return err
+		}
+		var val validator
+		if in.Name != nil {
+			p.Name = strings.TrimSpace(*in.Name)
+			val.length(p.Name, 1, 200, "Name", "input", "name")
+		}
+		if in.Slug != nil {
+			p.Slug = *in.Slug
+			val.slug(p.Slug, "input", "slug")
+		}
+		if in.Description != nil {
+			p.Description = *in.Description
+			val.length(p.Description, 0, 10_000, "Description", "input", "description")
+		}
+		if in.SetAttrs {
+			p.Attributes = in.Attributes
+			val.pairs(p.Attributes, 50, 500, "Attribute", "input", "attributes")
+		}
+		if in.SetImages {
+			p.ImageURLs = in.ImageURLs
+			val.imageURLs(p.ImageURLs, "input", "imageUrls")
+		}
+		if in.Status != nil {
+			if *in.Status != StatusActive && *in.Status != StatusArchived {
+				val.add("Unknown status.", "input", "status")
+			}
+			p.Status = *in.Status
+		}
+		if err := val.err(); err != nil {
+			return err
+		}
+		if in.CategoryID != nil {
+			if err := checkCategory(ctx, q, in.CategoryID, "input", "categoryId"); err != nil {
+				return err
+			}
+			p.CategoryID = in.CategoryID
+		}
+		row, err := q.ProductUpdate(ctx, db.ProductUpdateParams{
+			ID: p.ID, Name: p.Name, Slug: p.Slug, Description: p.Description, CategoryID: p.CategoryID,
+			Attributes: kvsToJSON(p.Attributes), ImageURLs: nonNil(p.ImageURLs), Status: db.ProductStatus(p.Status),
+		})
+		if err != nil {
+			return mapWriteError(err)
+		}
+		updated = productFromRow(productRow(row))
+		return nil
+	})
+	return updated, err
+}
+
+// Archive hides a product from customers. Errors: NOT_FOUND, FORBIDDEN.
+func (s *Service) Archive(ctx context.Context, v auth.Viewer, id int64) (Product, error) {
+	archived := StatusArchived
+	return s.Update(ctx, v, UpdateInput{ID: id, Status: &archived})
+}
+
+// VariantCreate adds a variant to a product. Errors: NOT_FOUND, FORBIDDEN, INVALID, DUPLICATE.
+func (s *Service) VariantCreate(ctx context.Context, v auth.Viewer, productID int64, in VariantInput) (Variant, error) {
+	var val validator
+	in.validate(&val, "input", "variant")
+	if err := val.err(); err != nil {
+		return Variant{}, err
+	}
+	var created Variant
+	err := s.db.InTx(ctx, func(q *db.Queries) error {
+		p, err := lockManaged(ctx, q, v, productID, "input", "productId")
+		if err != nil {
+			return err
+		}
+		n, err := q.VariantCountLive(ctx, p.ID)
+		if err != nil {
+			return err
+		}
+		if n >= 100 {
+			return apperr.FieldError(apperr.Invalid, "A product has at most 100 variants.", "input", "productId")
+		}
+		row, err := q.VariantInsert(ctx, db.VariantInsertParams{
+			ProductID: p.ID, SKU: in.SKU, Name: in.Name, Options: kvsToJSON(in.Options),
+			PriceAmount: in.Price, Currency: p.Currency, Stock: int32(in.Stock), Position: int32(n),
+		})
+		if err != nil {
+			return mapVariantError(err, "input", "variant", "sku")
+		}
+		created = variantFromRow(row)
+		_, err = refreshPrices(ctx, q, p.ID)
+		return err
+	})
+	return created, err
+}
+
+// VariantUpdateInput changes a variant; nil fields keep their value.
+type VariantUpdateInput struct {
+	ID         int64
+	SKU        *string
+	Name       *string
+	Options    []KV
+	SetOptions bool
+	Price      *int64
+}
+
+// VariantUpdate changes a variant's SKU, name, options or price.
+// Errors: NOT_FOUND, FORBIDDEN, INVALID, DUPLICATE.
+func (s *Service) VariantUpdate(ctx context.Context, v auth.Viewer, in VariantUpdateInput) (Variant, error) {
+	var updated Variant
+	err := s.db.InTx(ctx, func(q *db.Queries) error {
+		cur, err := lockManagedVariant(ctx, q, v, in.ID)
+		if err != nil {
+			return err
+		}
+		next := VariantInput{SKU: cur.SKU, Name: cur.Name, Options: cur.Options, Price: cur.Price.Amount, Stock: int(cur.Stock)}
+		if in.SKU != nil {
+			next.SKU = *in.SKU
+		}
+		if in.Name != nil {
+			next.Name = *in.Name
+		}
+		if in.SetOptions {
+			next.Options = in.Options
+		}
+		if in.Price != nil {
+			next.Price = *in.Price
+		}
+		var val validator
+		next.validate(&val, "input")
+		if err := val.err(); err != nil {
+			return err
+		}
+		row, err := q.VariantUpdate(ctx, db.VariantUpdateParams{
+			ID: cur.ID, SKU: next.SKU, Name: next.Name, Options: kvsToJSON(next.Options), PriceAmount: next.Price,
+		})
+		if err != nil {
+			return mapVariantError(err, "input", "sku")
+		}
+		updated = variantFromRow(row)
+		_, err = refreshPrices(ctx, q, cur.ProductID)
+		return err
+	})
+	return updated, err
+}
+
+// VariantDelete soft-deletes a variant; the last live one cannot go.
+// Errors: NOT_FOUND, FORBIDDEN, LAST_VARIANT.
+func (s *Service) VariantDelete(ctx context.Context, v auth.Viewer, id int64) (Product, error) {
+	var p Product
+	err := s.db.InTx(ctx, func(q *db.Queries) error {
+		cur, err := lockManagedVariant(ctx, q, v, id)
+		if err != nil {
+			return err
+		}
+		// The product row is locked by lockManagedVariant, so two deletes of its last two
+		// variants serialise and the count below is exact.
+		n, err := q.VariantCountLive(ctx, cur.ProductID)
+		if err != nil {
+			return err
+		}
+		if n <= 1 {
+			return apperr.FieldError(apperr.LastVariant, "A product's last variant cannot be deleted; archive the product instead.", "input", "id")
+		}
+		if _, err := q.VariantSoftDelete(ctx, cur.ID); err != nil {
+			return err
+		}
+		p, err = refreshPrices(ctx, q, cur.ProductID)
+		return err
+	})
+	return p, err
+}
+
+// StockAdjust changes a variant's stock by delta in one guarded statement: it never goes below
+// zero, even against concurrent checkouts. Errors: NOT_FOUND, FORBIDDEN, INSUFFICIENT_STOCK.
+func (s *Service) StockAdjust(ctx context.Context, v auth.Viewer, variantID int64, delta int) (Variant, error) {
+	if delta < -1_000_000_000 || delta > 1_000_000_000 {
+		return Variant{}, apperr.FieldError(apperr.Invalid, "Delta must be between -1,000,000,000 and 1,000,000,000.", "input", "delta")
+	}
+	variants, err := s.VariantsByIDs(ctx, []int64{variantID})
+	if err != nil {
+		return Variant{}, err
+	}
+	cur, ok := variants[variantID]
+	if !ok || cur.DeletedAt != nil {
+		return Variant{}, apperr.FieldError(apperr.NotFound, "No variant has this ID.", "input", "variantId")
+	}
+	if _, err := s.managed(ctx, v, cur.ProductID, "input", "variantId"); err != nil {
+		return Variant{}, err
+	}
+	row, err := s.db.VariantAdjustStock(ctx, db.VariantAdjustStockParams{ID: variantID, Delta: int32(delta)})
+	if postgres.IsNotFound(err) {
+		return Variant{}, apperr.FieldError(apperr.InsufficientStock,
+			"Stock cannot go below zero.", "input", "delta")
+	}
+	if err != nil {
+		return Variant{}, postgres.MapError(err, "variant")
+	}
+	return variantFromRow(row), nil
+}
+
+// managed returns a product v may manage (no lock).
+func (s *Service) managed(ctx context.Context, v auth.Viewer, id int64, field ...string) (Product, error) {
+	row, err := s.db.ProductGetByID(ctx, id)
+	return checkManaged(v, row, err, field...)
+}
+
+// lockManaged locks a product v may manage, for the rest of the transaction.
+func lockManaged(ctx context.Context, q *db.Queries, v auth.Viewer, id int64, field ...string) (Product, error) {
+	row, err := q.ProductGetByIDForUpdate(ctx, id)
+	return checkManaged(v, productRow(row), err, field...)
+}
+
+// checkManaged says NOT_FOUND for a product v cannot see (not revealing that it exists) and
+// FORBIDDEN for one v sees but does not own.
+func checkManaged(v auth.Viewer, row productRow, err error, field ...string) (Product, error) {
+	if postgres.IsNotFound(err) {
+		return Product{}, apperr.FieldError(apperr.NotFound, "No product has this ID.", field...)
+	}
+	if err != nil {
+		return Product{}, err
+	}
+	p := productFromRow(row)
+	if !CanManage(v, p) {
+		if !CanSee(&v, p) {
+			return Product{}, apperr.FieldError(apperr.NotFound, "No product has this ID.", field...)
+		}
+		return Product{}, apperr.FieldError(apperr.Forbidden, "You can only change your own products.", field...)
+	}
+	return p, nil
+}
+
+func lockManagedVariant(ctx context.Context, q *db.Queries, v auth.Viewer, id int64) (Variant, error) {
+	row, err := q.VariantGetByIDForUpdate(ctx, id)
+	if postgres.IsNotFound(err) || (err == nil && row.DeletedAt != nil) {
+		return Variant{}, apperr.FieldError(apperr.NotFound, "No variant has this ID.", "input", "id")
+	}
+	if err != nil {
+		return Variant{}, err
+	}
+	if _, err := lockManaged(ctx, q, v, row.ProductID, "input", "id"); err != nil {
+		return Variant{}, err
+	}
+	return variantFromRow(row), nil
+}
+
+func refreshPrices(ctx context.Context, q *db.Queries, productID int64) (Product, error) {
+	if err := q.ProductRefreshPrices(ctx, productID); err != nil {
+		return Product{}, fmt.Errorf("refresh prices: %w", err)
+	}
+	row, err := q.ProductGetByID(ctx, productID)
+	if err != nil {
+		return Product{}, err
+	}
+	return productFromRow(row), nil
+}
+
+func checkCategory(ctx context.Context, q *db.Queries, id *int64, field ...string) error {
+	if id == nil {
+		return nil
+	}
+	if _, err := q.CategoryGetByID(ctx, *id); err != nil {
+		if postgres.IsNotFound(err) {
+			return apperr.FieldError(apperr.NotFound, "No category has this ID.", field...)
+		}
+		return err
+	}
+	return nil
+}
+
+func mapWriteError(err error) error {
+	if postgres.IsUniqueViolation(err, "products_slug_key") {
+		return apperr.FieldError(apperr.Duplicate, "Another product already has this slug.", "input", "slug")
+	}
+	return err
+}
+
+func mapVariantError(err error, field ...string) error {
+	if postgres.IsUniqueViolation(err, "product_variants_sku_key") {
+		return apperr.FieldError(apperr.Duplicate, "Another variant already has this SKU.", field...)
+	}
+	return err
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}

@@ -1,0 +1,305 @@
+-- Catalog reads and writes. Product lists are keyset-paginated: one query per sort order and
+-- direction, each with optional after/before bounds on the sort key, so that every page is an
+-- index range scan. Filters that are NULL are off; with plan_cache_mode=force_custom_plan (set
+-- on every connection) the planner drops them.
+
+-- name: ProductListNewestForward :many
+SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at
+FROM products p
+WHERE
+  (p.status = 'ACTIVE' OR @see_archived::boolean OR p.vendor_id = sqlc.narg('viewer_vendor_id')::bigint)
+  AND (sqlc.narg('category_ids')::bigint[] IS NULL OR p.category_id = ANY(sqlc.narg('category_ids')::bigint[]))
+  AND (sqlc.narg('vendor_id')::bigint IS NULL OR p.vendor_id = sqlc.narg('vendor_id')::bigint)
+  AND (sqlc.narg('min_price')::bigint IS NULL OR p.max_price >= sqlc.narg('min_price')::bigint)
+  AND (sqlc.narg('max_price')::bigint IS NULL OR p.min_price <= sqlc.narg('max_price')::bigint)
+  AND (sqlc.narg('in_stock')::boolean IS NULL OR sqlc.narg('in_stock')::boolean = EXISTS (
+        SELECT 1 FROM product_variants v WHERE v.product_id = p.id AND v.stock > 0 AND v.deleted_at IS NULL))
+  AND (sqlc.narg('search')::text IS NULL
+       OR p.search @@ websearch_to_tsquery('english', sqlc.narg('search')::text)
+       OR sqlc.narg('search')::text <% p.name)
+  AND (sqlc.narg('after_id')::bigint IS NULL OR (p.created_at, p.id) < (sqlc.narg('after_key')::timestamptz, sqlc.narg('after_id')::bigint))
+  AND (sqlc.narg('before_id')::bigint IS NULL OR (p.created_at, p.id) > (sqlc.narg('before_key')::timestamptz, sqlc.narg('before_id')::bigint))
+ORDER BY p.created_at DESC, p.id DESC
+LIMIT @lim;
+
+-- name: ProductListNewestBackward :many
+SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at
+FROM products p
+WHERE
+  (p.status = 'ACTIVE' OR @see_archived::boolean OR p.vendor_id = sqlc.narg('viewer_vendor_id')::bigint)
+  AND (sqlc.narg('category_ids')::bigint[] IS NULL OR p.category_id = ANY(sqlc.narg('category_ids')::bigint[]))
+  AND (sqlc.narg('vendor_id')::bigint IS NULL OR p.vendor_id = sqlc.narg('vendor_id')::bigint)
+  AND (sqlc.narg('min_price')::bigint IS NULL OR p.max_price >= sqlc.narg('min_price')::bigint)
+  AND (sqlc.narg('max_price')::bigint IS NULL OR p.min_price <= sqlc.narg('max_price')::bigint)
+  AND (sqlc.narg('in_stock')::boolean IS NULL OR sqlc.narg('in_stock')::boolean = EXISTS (
+        SELECT 1 FROM product_variants v WHERE v.product_id = p.id AND v.stock > 0 AND v.deleted_at IS NULL))
+  AND (sqlc.narg('search')::text IS NULL
+       OR p.search @@ websearch_to_tsquery('english', sqlc.narg('search')::text)
+       OR sqlc.narg('search')::text <% p.name)
+  AND (sqlc.narg('after_id')::bigint IS NULL OR (p.created_at, p.id) < (sqlc.narg('after_key')::timestamptz, sqlc.narg('after_id')::bigint))
+  AND (sqlc.narg('before_id')::bigint IS NULL OR (p.created_at, p.id) > (sqlc.narg('before_key')::timestamptz, sqlc.narg('before_id')::bigint))
+ORDER BY p.created_at ASC, p.id ASC
+LIMIT @lim;
+
+-- name: ProductListPriceAscForward :many
+SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at
+FROM products p
+WHERE
+  (p.status = 'ACTIVE' OR @see_archived::boolean OR p.vendor_id = sqlc.narg('viewer_vendor_id')::bigint)
+  AND (sqlc.narg('category_ids')::bigint[] IS NULL OR p.category_id = ANY(sqlc.narg('category_ids')::bigint[]))
+  AND (sqlc.narg('vendor_id')::bigint IS NULL OR p.vendor_id = sqlc.narg('vendor_id')::bigint)
+  AND (sqlc.narg('min_price')::bigint IS NULL OR p.max_price >= sqlc.narg('min_price')::bigint)
+  AND (sqlc.narg('max_price')::bigint IS NULL OR p.min_price <= sqlc.narg('max_price')::bigint)
+  AND (sqlc.narg('in_stock')::boolean IS NULL OR sqlc.narg('in_stock')::boolean = EXISTS (
+        SELECT 1 FROM product_variants v WHERE v.product_id = p.id AND v.stock > 0 AND v.deleted_at IS NULL))
+  AND (sqlc.narg('search')::text IS NULL
+       OR p.search @@ websearch_to_tsquery('english', sqlc.narg('search')::text)
+       OR sqlc.narg('search')::text <% p.name)
+  AND (sqlc.narg('after_id')::bigint IS NULL OR (p.min_price, p.id) > (sqlc.narg('after_key')::bigint, sqlc.narg('after_id')::bigint))
+  AND (sqlc.narg('before_id')::bigint IS NULL OR (p.min_price, p.id) < (sqlc.narg('before_key')::bigint, sqlc.narg('before_id')::bigint))
+ORDER BY p.min_price ASC, p.id ASC
+LIMIT @lim;
+
+-- name: ProductListPriceAscBackward :many
+SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at
+FROM products p
+WHERE
+  (p.status = 'ACTIVE' OR @see_archived::boolean OR p.vendor_id = sqlc.narg('viewer_vendor_id')::bigint)
+  AND (sqlc.narg('category_ids')::bigint[] IS NULL OR p.category_id = ANY(sqlc.narg('category_ids')::bigint[]))
+  AND (sqlc.narg('vendor_id')::bigint IS NULL OR p.vendor_id = sqlc.narg('vendor_id')::bigint)
+  AND (sqlc.narg('min_price')::bigint IS NULL OR p.max_price >= sqlc.narg('min_price')::bigint)
+  AND (sqlc.narg('max_price')::bigint IS NULL OR p.min_price <= sqlc.narg('max_price')::bigint)
+  AND (sqlc.narg('in_stock')::boolean IS NULL OR sqlc.narg('in_stock')::boolean = EXISTS (
+        SELECT 1 FROM product_variants v WHERE v.product_id = p.id AND v.stock > 0 AND v.deleted_at IS NULL))
+  AND (sqlc.narg('search')::text IS NULL
+       OR p.search @@ websearch_to_tsquery('english', sqlc.narg('search')::text)
+       OR sqlc.narg('search')::text <% p.name)
+  AND (sqlc.narg('after_id')::bigint IS NULL OR (p.min_price, p.id) > (sqlc.narg('after_key')::bigint, sqlc.narg('after_id')::bigint))
+  AND (sqlc.narg('before_id')::bigint IS NULL OR (p.min_price, p.id) < (sqlc.narg('before_key')::bigint, sqlc.narg('before_id')::bigint))
+ORDER BY p.min_price DESC, p.id DESC
+LIMIT @lim;
+
+-- name: ProductListPriceDescForward :many
+SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at
+FROM products p
+WHERE
+  (p.status = 'ACTIVE' OR @see_archived::boolean OR p.vendor_id = sqlc.narg('viewer_vendor_id')::bigint)
+  AND (sqlc.narg('category_ids')::bigint[] IS NULL OR p.category_id = ANY(sqlc.narg('category_ids')::bigint[]))
+  AND (sqlc.narg('vendor_id')::bigint IS NULL OR p.vendor_id = sqlc.narg('vendor_id')::bigint)
+  AND (sqlc.narg('min_price')::bigint IS NULL OR p.max_price >= sqlc.narg('min_price')::bigint)
+  AND (sqlc.narg('max_price')::bigint IS NULL OR p.min_price <= sqlc.narg('max_price')::bigint)
+  AND (sqlc.narg('in_stock')::boolean IS NULL OR sqlc.narg('in_stock')::boolean = EXISTS (
+        SELECT 1 FROM product_variants v WHERE v.product_id = p.id AND v.stock > 0 AND v.deleted_at IS NULL))
+  AND (sqlc.narg('search')::text IS NULL
+       OR p.search @@ websearch_to_tsquery('english', sqlc.narg('search')::text)
+       OR sqlc.narg('search')::text <% p.name)
+  AND (sqlc.narg('after_id')::bigint IS NULL OR (p.min_price, p.id) < (sqlc.narg('after_key')::bigint, sqlc.narg('after_id')::bigint))
+  AND (sqlc.narg('before_id')::bigint IS NULL OR (p.min_price, p.id) > (sqlc.narg('before_key')::bigint, sqlc.narg('before_id')::bigint))
+ORDER BY p.min_price DESC, p.id DESC
+LIMIT @lim;
+
+-- name: ProductListPriceDescBackward :many
+SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at
+FROM products p
+WHERE
+  (p.status = 'ACTIVE' OR @see_archived::boolean OR p.vendor_id = sqlc.narg('viewer_vendor_id')::bigint)
+  AND (sqlc.narg('category_ids')::bigint[] IS NULL OR p.category_id = ANY(sqlc.narg('category_ids')::bigint[]))
+  AND (sqlc.narg('vendor_id')::bigint IS NULL OR p.vendor_id = sqlc.narg('vendor_id')::bigint)
+  AND (sqlc.narg('min_price')::bigint IS NULL OR p.max_price >= sqlc.narg('min_price')::bigint)
+  AND (sqlc.narg('max_price')::bigint IS NULL OR p.min_price <= sqlc.narg('max_price')::bigint)
+  AND (sqlc.narg('in_stock')::boolean IS NULL OR sqlc.narg('in_stock')::boolean = EXISTS (
+        SELECT 1 FROM product_variants v WHERE v.product_id = p.id AND v.stock > 0 AND v.deleted_at IS NULL))
+  AND (sqlc.narg('search')::text IS NULL
+       OR p.search @@ websearch_to_tsquery('english', sqlc.narg('search')::text)
+       OR sqlc.narg('search')::text <% p.name)
+  AND (sqlc.narg('after_id')::bigint IS NULL OR (p.min_price, p.id) < (sqlc.narg('after_key')::bigint, sqlc.narg('after_id')::bigint))
+  AND (sqlc.narg('before_id')::bigint IS NULL OR (p.min_price, p.id) > (sqlc.narg('before_key')::bigint, sqlc.narg('before_id')::bigint))
+ORDER BY p.min_price ASC, p.id ASC
+LIMIT @lim;
+
+-- name: ProductListNameForward :many
+SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at
+FROM products p
+WHERE
+  (p.status = 'ACTIVE' OR @see_archived::boolean OR p.vendor_id = sqlc.narg('viewer_vendor_id')::bigint)
+  AND (sqlc.narg('category_ids')::bigint[] IS NULL OR p.category_id = ANY(sqlc.narg('category_ids')::bigint[]))
+  AND (sqlc.narg('vendor_id')::bigint IS NULL OR p.vendor_id = sqlc.narg('vendor_id')::bigint)
+  AND (sqlc.narg('min_price')::bigint IS NULL OR p.max_price >= sqlc.narg('min_price')::bigint)
+  AND (sqlc.narg('max_price')::bigint IS NULL OR p.min_price <= sqlc.narg('max_price')::bigint)
+  AND (sqlc.narg('in_stock')::boolean IS NULL OR sqlc.narg('in_stock')::boolean = EXISTS (
+        SELECT 1 FROM product_variants v WHERE v.product_id = p.id AND v.stock > 0 AND v.deleted_at IS NULL))
+  AND (sqlc.narg('search')::text IS NULL
+       OR p.search @@ websearch_to_tsquery('english', sqlc.narg('search')::text)
+       OR sqlc.narg('search')::text <% p.name)
+  AND (sqlc.narg('after_id')::bigint IS NULL OR (p.name, p.id) > (sqlc.narg('after_key')::text, sqlc.narg('after_id')::bigint))
+  AND (sqlc.narg('before_id')::bigint IS NULL OR (p.name, p.id) < (sqlc.narg('before_key')::text, sqlc.narg('before_id')::bigint))
+ORDER BY p.name ASC, p.id ASC
+LIMIT @lim;
+
+-- name: ProductListNameBackward :many
+SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at
+FROM products p
+WHERE
+  (p.status = 'ACTIVE' OR @see_archived::boolean OR p.vendor_id = sqlc.narg('viewer_vendor_id')::bigint)
+  AND (sqlc.narg('category_ids')::bigint[] IS NULL OR p.category_id = ANY(sqlc.narg('category_ids')::bigint[]))
+  AND (sqlc.narg('vendor_id')::bigint IS NULL OR p.vendor_id = sqlc.narg('vendor_id')::bigint)
+  AND (sqlc.narg('min_price')::bigint IS NULL OR p.max_price >= sqlc.narg('min_price')::bigint)
+  AND (sqlc.narg('max_price')::bigint IS NULL OR p.min_price <= sqlc.narg('max_price')::bigint)
+  AND (sqlc.narg('in_stock')::boolean IS NULL OR sqlc.narg('in_stock')::boolean = EXISTS (
+        SELECT 1 FROM product_variants v WHERE v.product_id = p.id AND v.stock > 0 AND v.deleted_at IS NULL))
+  AND (sqlc.narg('search')::text IS NULL
+       OR p.search @@ websearch_to_tsquery('english', sqlc.narg('search')::text)
+       OR sqlc.narg('search')::text <% p.name)
+  AND (sqlc.narg('after_id')::bigint IS NULL OR (p.name, p.id) > (sqlc.narg('after_key')::text, sqlc.narg('after_id')::bigint))
+  AND (sqlc.narg('before_id')::bigint IS NULL OR (p.name, p.id) < (sqlc.narg('before_key')::text, sqlc.narg('before_id')::bigint))
+ORDER BY p.name DESC, p.id DESC
+LIMIT @lim;
+
+-- name: ProductListRelevanceForward :many
+-- Ranked search: full-text rank (name weighs more than description) plus trigram word
+-- similarity of the name, so a typo still ranks its product.
+SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at, r.rank::real AS rank
+FROM products p, LATERAL (SELECT (ts_rank(p.search, websearch_to_tsquery('english', @query::text)) + word_similarity(@query::text, p.name))::real AS rank) r
+WHERE
+  (p.status = 'ACTIVE' OR @see_archived::boolean OR p.vendor_id = sqlc.narg('viewer_vendor_id')::bigint)
+  AND (sqlc.narg('category_ids')::bigint[] IS NULL OR p.category_id = ANY(sqlc.narg('category_ids')::bigint[]))
+  AND (sqlc.narg('vendor_id')::bigint IS NULL OR p.vendor_id = sqlc.narg('vendor_id')::bigint)
+  AND (sqlc.narg('min_price')::bigint IS NULL OR p.max_price >= sqlc.narg('min_price')::bigint)
+  AND (sqlc.narg('max_price')::bigint IS NULL OR p.min_price <= sqlc.narg('max_price')::bigint)
+  AND (sqlc.narg('in_stock')::boolean IS NULL OR sqlc.narg('in_stock')::boolean = EXISTS (
+        SELECT 1 FROM product_variants v WHERE v.product_id = p.id AND v.stock > 0 AND v.deleted_at IS NULL))
+  AND (FALSE
+       OR p.search @@ websearch_to_tsquery('english', sqlc.narg('search')::text)
+       OR sqlc.narg('search')::text <% p.name)
+  AND (sqlc.narg('after_id')::bigint IS NULL OR (r.rank, p.id) < (sqlc.narg('after_key')::real, sqlc.narg('after_id')::bigint))
+  AND (sqlc.narg('before_id')::bigint IS NULL OR (r.rank, p.id) > (sqlc.narg('before_key')::real, sqlc.narg('before_id')::bigint))
+ORDER BY r.rank DESC, p.id DESC
+LIMIT @lim;
+
+-- name: ProductListRelevanceBackward :many
+-- Ranked search: full-text rank (name weighs more than description) plus trigram word
+-- similarity of the name, so a typo still ranks its product.
+SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at, r.rank::real AS rank
+FROM products p, LATERAL (SELECT (ts_rank(p.search, websearch_to_tsquery('english', @query::text)) + word_similarity(@query::text, p.name))::real AS rank) r
+WHERE
+  (p.status = 'ACTIVE' OR @see_archived::boolean OR p.vendor_id = sqlc.narg('viewer_vendor_id')::bigint)
+  AND (sqlc.narg('category_ids')::bigint[] IS NULL OR p.category_id = ANY(sqlc.narg('category_ids')::bigint[]))
+  AND (sqlc.narg('vendor_id')::bigint IS NULL OR p.vendor_id = sqlc.narg('vendor_id')::bigint)
+  AND (sqlc.narg('min_price')::bigint IS NULL OR p.max_price >= sqlc.narg('min_price')::bigint)
+  AND (sqlc.narg('max_price')::bigint IS NULL OR p.min_price <= sqlc.narg('max_price')::bigint)
+  AND (sqlc.narg('in_stock')::boolean IS NULL OR sqlc.narg('in_stock')::boolean = EXISTS (
+        SELECT 1 FROM product_variants v WHERE v.product_id = p.id AND v.stock > 0 AND v.deleted_at IS NULL))
+  AND (FALSE
+       OR p.search @@ websearch_to_tsquery('english', sqlc.narg('search')::text)
+       OR sqlc.narg('search')::text <% p.name)
+  AND (sqlc.narg('after_id')::bigint IS NULL OR (r.rank, p.id) < (sqlc.narg('after_key')::real, sqlc.narg('after_id')::bigint))
+  AND (sqlc.narg('before_id')::bigint IS NULL OR (r.rank, p.id) > (sqlc.narg('before_key')::real, sqlc.narg('before_id')::bigint))
+ORDER BY r.rank ASC, p.id ASC
+LIMIT @lim;
+
+-- name: ProductCount :one
+SELECT count(*) FROM products p
+WHERE
+  (p.status = 'ACTIVE' OR @see_archived::boolean OR p.vendor_id = sqlc.narg('viewer_vendor_id')::bigint)
+  AND (sqlc.narg('category_ids')::bigint[] IS NULL OR p.category_id = ANY(sqlc.narg('category_ids')::bigint[]))
+  AND (sqlc.narg('vendor_id')::bigint IS NULL OR p.vendor_id = sqlc.narg('vendor_id')::bigint)
+  AND (sqlc.narg('min_price')::bigint IS NULL OR p.max_price >= sqlc.narg('min_price')::bigint)
+  AND (sqlc.narg('max_price')::bigint IS NULL OR p.min_price <= sqlc.narg('max_price')::bigint)
+  AND (sqlc.narg('in_stock')::boolean IS NULL OR sqlc.narg('in_stock')::boolean = EXISTS (
+        SELECT 1 FROM product_variants v WHERE v.product_id = p.id AND v.stock > 0 AND v.deleted_at IS NULL))
+  AND (sqlc.narg('search')::text IS NULL
+       OR p.search @@ websearch_to_tsquery('english', sqlc.narg('search')::text)
+       OR sqlc.narg('search')::text <% p.name);
+
+-- name: ProductGetByID :one
+SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at FROM products p WHERE p.id = @id;
+
+-- name: ProductGetByIDForUpdate :one
+SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at FROM products p WHERE p.id = @id FOR UPDATE;
+
+-- name: ProductGetBySlug :one
+SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at FROM products p WHERE p.slug = @slug;
+
+-- name: ProductListByIDs :many
+SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at FROM products p WHERE p.id = ANY(@ids::bigint[]);
+
+-- name: ProductInsert :one
+INSERT INTO products AS p (name, slug, description, category_id, vendor_id, attributes, image_urls, status, currency)
+VALUES (@name, @slug, @description, sqlc.narg('category_id'), sqlc.narg('vendor_id'), @attributes, @image_urls, @status, @currency)
+RETURNING p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at;
+
+-- name: ProductUpdate :one
+UPDATE products AS p SET
+    name = @name, slug = @slug, description = @description, category_id = sqlc.narg('category_id'),
+    attributes = @attributes, image_urls = @image_urls, status = @status, updated_at = now()
+WHERE p.id = @id
+RETURNING p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at;
+
+-- name: ProductRefreshPrices :exec
+-- ProductRefreshPrices recomputes the denormalised price range from the live variants.
+UPDATE products SET
+    min_price = COALESCE((SELECT min(v.price_amount) FROM product_variants v WHERE v.product_id = products.id AND v.deleted_at IS NULL), 0),
+    max_price = COALESCE((SELECT max(v.price_amount) FROM product_variants v WHERE v.product_id = products.id AND v.deleted_at IS NULL), 0),
+    updated_at = now()
+WHERE products.id = @id;
+
+-- name: ProductCountByCategory :one
+SELECT count(*) FROM products WHERE category_id = @category_id;
+
+-- name: VariantListByProductIDs :many
+-- VariantListByProductIDs is the batch read behind the product→variants loader (live variants).
+SELECT * FROM product_variants
+WHERE product_id = ANY(@product_ids::bigint[]) AND deleted_at IS NULL
+ORDER BY product_id, position, id;
+
+-- name: VariantListByIDs :many
+-- VariantListByIDs includes deleted variants: carts and orders still refer to them.
+SELECT * FROM product_variants WHERE id = ANY(@ids::bigint[]);
+
+-- name: VariantGetByIDForUpdate :one
+SELECT * FROM product_variants WHERE id = @id FOR UPDATE;
+
+-- name: VariantCountLive :one
+SELECT count(*) FROM product_variants WHERE product_id = @product_id AND deleted_at IS NULL;
+
+-- name: VariantInsert :one
+INSERT INTO product_variants (product_id, sku, name, options, price_amount, currency, stock, position)
+VALUES (@product_id, @sku, @name, @options, @price_amount, @currency, @stock, @position)
+RETURNING *;
+
+-- name: VariantUpdate :one
+UPDATE product_variants SET sku = @sku, name = @name, options = @options, price_amount = @price_amount, updated_at = now()
+WHERE id = @id AND deleted_at IS NULL
+RETURNING *;
+
+-- name: VariantSoftDelete :execrows
+UPDATE product_variants SET deleted_at = now(), updated_at = now() WHERE id = @id AND deleted_at IS NULL;
+
+-- name: VariantAdjustStock :one
+-- VariantAdjustStock applies a relative change in one guarded statement: no row means the
+-- variant is gone or the stock would drop below zero.
+UPDATE product_variants SET stock = stock + @delta::integer, updated_at = now()
+WHERE id = @id AND deleted_at IS NULL AND stock + @delta::integer >= 0
+RETURNING *;
+
+-- name: CategoryListAll :many
+SELECT * FROM categories ORDER BY name, id;
+
+-- name: CategoryListByIDs :many
+SELECT * FROM categories WHERE id = ANY(@ids::bigint[]);
+
+-- name: CategoryGetByID :one
+SELECT * FROM categories WHERE id = @id;
+
+-- name: CategoryInsert :one
+INSERT INTO categories (name, slug, parent_id) VALUES (@name, @slug, sqlc.narg('parent_id')) RETURNING *;
+
+-- name: CategoryUpdate :one
+UPDATE categories SET name = @name, slug = @slug, parent_id = sqlc.narg('parent_id'), updated_at = now()
+WHERE id = @id RETURNING *;
+
+-- name: CategoryDelete :execrows
+DELETE FROM categories WHERE id = @id;
+
+-- name: CategoryCountChildren :one
+SELECT count(*) FROM categories WHERE parent_id = @id;
