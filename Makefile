@@ -5,7 +5,7 @@ SHELL := /bin/bash
 SERVICES := scripts/services.sh
 GO_TOOLS := go tool -modfile=tools/go.mod
 
-.PHONY: help run build test test-short generate check-generate lint migrate fmt
+.PHONY: help run build test generate check-generate lint migrate fmt seed
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -46,3 +46,7 @@ migrate: ## apply migrations to DATABASE_URL
 
 fmt: ## format the Go code
 	gofmt -w $$(git ls-files '*.go')
+
+seed: ## add generated products to the local database (N=100000 by default)
+	@export DATABASE_URL="$${DATABASE_URL:-$$($(SERVICES) database-url shopgraph)}"; \
+	go run . seed --products $${N:-100000}

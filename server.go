@@ -4,6 +4,8 @@
 //	shopgraph migrate                  apply database migrations and exit
 //	shopgraph admin create --email E   create or promote an admin; the password is read from
 //	                                   SHOPGRAPH_ADMIN_PASSWORD or the first line of stdin
+//	shopgraph seed --products N        add N generated demo products (and the demo categories
+//	                                   and vendors when missing)
 //
 // Configuration comes from the environment; see README.md.
 package main
@@ -38,10 +40,13 @@ import (
 	"github.com/shopgraph/shopgraph/internal/postgres"
 	"github.com/shopgraph/shopgraph/internal/product"
 	"github.com/shopgraph/shopgraph/internal/ratelimit"
+	"github.com/shopgraph/shopgraph/internal/seed"
 )
 
-// Development admin, created by `make run` when the database has no admin.
+// Development admin, created by `make run` when the database has no admin, and the size of
+// the demo catalog seeded into an empty database.
 const (
+	devCatalogSize   = 240
 	devAdminEmail    = "admin@shopgraph.local"
 	devAdminPassword = "shopgraph-admin"
 )
@@ -80,11 +85,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return nil
 	case "admin":
 		return adminCommand(ctx, cfg, log, args, getenv, stdin, stdout)
+	case "seed":
+		return seedCommand(ctx, cfg, log, args, stdout)
 	case "help", "-h", "--help":
-		fmt.Fprintln(stdout, "usage: shopgraph [serve | migrate | admin create --email EMAIL]")
+		fmt.Fprintln(stdout, "usage: shopgraph [serve | migrate | admin create --email EMAIL | seed --products N]")
 		return nil
 	}
-	return fmt.Errorf("unknown command %q (try: serve, migrate, admin create)", cmd)
+	return fmt.Errorf("unknown command %q (try: serve, migrate, admin create, seed)", cmd)
 }
 
 // app is every long-lived dependency, opened once.
@@ -212,6 +219,13 @@ func serveCommand(ctx context.Context, cfg config.Config, log *slog.Logger, stdo
 		if err := a.ensureDevAdmin(ctx, stdout); err != nil {
 			return err
 		}
+		seeded, err := seed.IfEmpty(ctx, a.accounts, a.catalog, devCatalogSize)
+		if err != nil {
+			return fmt.Errorf("seed demo catalog: %w", err)
+		}
+		if seeded {
+			fmt.Fprintf(stdout, "  Seeded a demo catalog of %d products; vendors sign in with password %q\n", devCatalogSize, seed.VendorPassword)
+		}
 	}
 	ln, err := net.Listen("tcp", fmt.Sprintf(":%d", cfg.Port))
 	if err != nil {
@@ -327,5 +341,28 @@ func adminCommand(ctx context.Context, cfg config.Config, log *slog.Logger, args
 		return err
 	}
 	fmt.Fprintf(stdout, "admin %s is ready (id %d)\n", u.Email, u.ID)
+	return nil
+}
+
+func seedCommand(ctx context.Context, cfg config.Config, log *slog.Logger, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("seed", flag.ContinueOnError)
+	fs.SetOutput(stdout)
+	n := fs.Int("products", 1000, "how many products to generate")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *n < 1 || *n > 10_000_000 {
+		return errors.New("--products must be between 1 and 10,000,000")
+	}
+	a, err := openApp(ctx, cfg, log, appOptions{migrate: !cfg.IsProduction()})
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	start := time.Now()
+	if err := seed.Catalog(ctx, a.accounts, a.catalog, *n); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "seeded %d products in %s\n", *n, time.Since(start).Round(time.Millisecond))
 	return nil
 }

@@ -365,3 +365,32 @@ func (q *Queries) UserUpsertAdmin(ctx context.Context, arg UserUpsertAdminParams
 	)
 	return i, err
 }
+
+const userUpsertVendor = `-- name: UserUpsertVendor :one
+INSERT INTO users (email, password_hash, name, role)
+VALUES ($1, $2, $3, 'VENDOR')
+ON CONFLICT (email) DO UPDATE SET email = EXCLUDED.email
+RETURNING id, email, password_hash, name, role, created_at, updated_at
+`
+
+type UserUpsertVendorParams struct {
+	Email        string
+	PasswordHash string
+	Name         string
+}
+
+// UserUpsertVendor creates a vendor account, or returns the existing one unchanged.
+func (q *Queries) UserUpsertVendor(ctx context.Context, arg UserUpsertVendorParams) (User, error) {
+	row := q.db.QueryRow(ctx, userUpsertVendor, arg.Email, arg.PasswordHash, arg.Name)
+	var i User
+	err := row.Scan(
+		&i.ID,
+		&i.Email,
+		&i.PasswordHash,
+		&i.Name,
+		&i.Role,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+	)
+	return i, err
+}

@@ -210,6 +210,17 @@ func (q *Queries) ProductCount(ctx context.Context, arg ProductCountParams) (int
 	return count, err
 }
 
+const productCountAll = `-- name: ProductCountAll :one
+SELECT count(*) FROM products
+`
+
+func (q *Queries) ProductCountAll(ctx context.Context) (int64, error) {
+	row := q.db.QueryRow(ctx, productCountAll)
+	var count int64
+	err := row.Scan(&count)
+	return count, err
+}
+
 const productCountByCategory = `-- name: ProductCountByCategory :one
 SELECT count(*) FROM products WHERE category_id = $1
 `
@@ -1524,6 +1535,73 @@ func (q *Queries) ProductRefreshPrices(ctx context.Context, id int64) error {
 	return err
 }
 
+const productRefreshPricesByPrefix = `-- name: ProductRefreshPricesByPrefix :execrows
+UPDATE products p SET min_price = v.lo, max_price = v.hi
+FROM (SELECT product_id, min(price_amount) AS lo, max(price_amount) AS hi
+      FROM product_variants WHERE deleted_at IS NULL GROUP BY product_id) v
+WHERE v.product_id = p.id AND p.slug LIKE $1::text || '-%'
+`
+
+func (q *Queries) ProductRefreshPricesByPrefix(ctx context.Context, slugPrefix string) (int64, error) {
+	result, err := q.db.Exec(ctx, productRefreshPricesByPrefix, slugPrefix)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const productSeedBulk = `-- name: ProductSeedBulk :execrows
+INSERT INTO products (name, slug, description, category_id, vendor_id, attributes, image_urls, currency, created_at, updated_at)
+SELECT
+    initcap(a.w || ' ' || c.w || ' ' || n.w),
+    $1::text || '-' || g,
+    'A ' || a.w || ' ' || n.w || ' in ' || c.w || '. ' || ($2::text[])[1 + (g * 7 % cardinality($2::text[]))],
+    ($3::bigint[])[1 + (g % cardinality($3::bigint[]))],
+    NULLIF(($4::bigint[])[1 + (g % cardinality($4::bigint[]))], 0),
+    jsonb_build_object('material', ($5::text[])[1 + (g % cardinality($5::text[]))]),
+    ARRAY['https://picsum.photos/seed/' || $1::text || g || '/600/600'],
+    'USD',
+    now() - make_interval(secs => g),
+    now()
+FROM generate_series(1, $6::integer) AS g,
+    LATERAL (SELECT ($7::text[])[1 + (g % cardinality($7::text[]))] AS w) a,
+    LATERAL (SELECT ($8::text[])[1 + (g / 7 % cardinality($8::text[]))] AS w) c,
+    LATERAL (SELECT ($9::text[])[1 + (g / 3 % cardinality($9::text[]))] AS w) n
+`
+
+type ProductSeedBulkParams struct {
+	SlugPrefix  string
+	Blurbs      []string
+	CategoryIds []int64
+	VendorIds   []int64
+	Materials   []string
+	N           int32
+	Adjectives  []string
+	Colours     []string
+	Nouns       []string
+}
+
+// ProductSeedBulk generates @n demo products in one statement (for `shopgraph seed` and the
+// benchmarks): names from word lists, spread over the given categories and vendors, created
+// one second apart going back from now, so NEWEST has a stable order.
+func (q *Queries) ProductSeedBulk(ctx context.Context, arg ProductSeedBulkParams) (int64, error) {
+	result, err := q.db.Exec(ctx, productSeedBulk,
+		arg.SlugPrefix,
+		arg.Blurbs,
+		arg.CategoryIds,
+		arg.VendorIds,
+		arg.Materials,
+		arg.N,
+		arg.Adjectives,
+		arg.Colours,
+		arg.Nouns,
+	)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const productUpdate = `-- name: ProductUpdate :one
 UPDATE products AS p SET
     name = $1, slug = $2, description = $3, category_id = $4,
@@ -1781,6 +1859,25 @@ func (q *Queries) VariantListByProductIDs(ctx context.Context, productIds []int6
 		return nil, err
 	}
 	return items, nil
+}
+
+const variantSeedBulk = `-- name: VariantSeedBulk :execrows
+INSERT INTO product_variants (product_id, sku, name, options, price_amount, currency, stock, position)
+SELECT p.id, upper(p.slug) || '-' || s.size, s.size, jsonb_build_object('size', s.size),
+       499 + (p.id * 7919 % 20000) + s.pos * 500, p.currency, ((p.id * 31 + s.pos * 17) % 40)::integer, s.pos
+FROM products p
+CROSS JOIN (VALUES (0, 'S'), (1, 'M'), (2, 'L')) AS s (pos, size)
+WHERE p.slug LIKE $1::text || '-%'
+`
+
+// VariantSeedBulk gives every product whose slug starts with @slug_prefix three sizes with
+// deterministic prices and stock (some sold out, some low).
+func (q *Queries) VariantSeedBulk(ctx context.Context, slugPrefix string) (int64, error) {
+	result, err := q.db.Exec(ctx, variantSeedBulk, slugPrefix)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }
 
 const variantSoftDelete = `-- name: VariantSoftDelete :execrows

@@ -19,6 +19,7 @@ type Querier interface {
 	CategoryListByIDs(ctx context.Context, ids []int64) ([]Category, error)
 	CategoryUpdate(ctx context.Context, arg CategoryUpdateParams) (Category, error)
 	ProductCount(ctx context.Context, arg ProductCountParams) (int64, error)
+	ProductCountAll(ctx context.Context) (int64, error)
 	ProductCountByCategory(ctx context.Context, categoryID *int64) (int64, error)
 	ProductGetByID(ctx context.Context, id int64) (ProductGetByIDRow, error)
 	ProductGetByIDForUpdate(ctx context.Context, id int64) (ProductGetByIDForUpdateRow, error)
@@ -45,6 +46,11 @@ type Querier interface {
 	ProductListRelevanceForward(ctx context.Context, arg ProductListRelevanceForwardParams) ([]ProductListRelevanceForwardRow, error)
 	// ProductRefreshPrices recomputes the denormalised price range from the live variants.
 	ProductRefreshPrices(ctx context.Context, id int64) error
+	ProductRefreshPricesByPrefix(ctx context.Context, slugPrefix string) (int64, error)
+	// ProductSeedBulk generates @n demo products in one statement (for `shopgraph seed` and the
+	// benchmarks): names from word lists, spread over the given categories and vendors, created
+	// one second apart going back from now, so NEWEST has a stable order.
+	ProductSeedBulk(ctx context.Context, arg ProductSeedBulkParams) (int64, error)
 	ProductUpdate(ctx context.Context, arg ProductUpdateParams) (ProductUpdateRow, error)
 	// RefreshTokenGetForUpdate locks a token and its session so two concurrent refreshes with the
 	// same token serialise: the second one sees used_at set and is treated as reuse.
@@ -69,6 +75,8 @@ type Querier interface {
 	UserUpdatePassword(ctx context.Context, arg UserUpdatePasswordParams) (int64, error)
 	// UserUpsertAdmin creates an admin, or promotes an existing user and resets its password.
 	UserUpsertAdmin(ctx context.Context, arg UserUpsertAdminParams) (User, error)
+	// UserUpsertVendor creates a vendor account, or returns the existing one unchanged.
+	UserUpsertVendor(ctx context.Context, arg UserUpsertVendorParams) (User, error)
 	// VariantAdjustStock applies a relative change in one guarded statement: no row means the
 	// variant is gone or the stock would drop below zero.
 	VariantAdjustStock(ctx context.Context, arg VariantAdjustStockParams) (ProductVariant, error)
@@ -79,6 +87,9 @@ type Querier interface {
 	VariantListByIDs(ctx context.Context, ids []int64) ([]ProductVariant, error)
 	// VariantListByProductIDs is the batch read behind the product→variants loader (live variants).
 	VariantListByProductIDs(ctx context.Context, productIds []int64) ([]ProductVariant, error)
+	// VariantSeedBulk gives every product whose slug starts with @slug_prefix three sizes with
+	// deterministic prices and stock (some sold out, some low).
+	VariantSeedBulk(ctx context.Context, slugPrefix string) (int64, error)
 	VariantSoftDelete(ctx context.Context, id int64) (int64, error)
 	VariantUpdate(ctx context.Context, arg VariantUpdateParams) (ProductVariant, error)
 }

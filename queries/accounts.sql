@@ -65,3 +65,10 @@ UPDATE refresh_tokens SET used_at = now() WHERE token_hash = @token_hash AND use
 
 -- name: UserSetRole :one
 UPDATE users SET role = @role, updated_at = now() WHERE id = @id RETURNING *;
+
+-- name: UserUpsertVendor :one
+-- UserUpsertVendor creates a vendor account, or returns the existing one unchanged.
+INSERT INTO users (email, password_hash, name, role)
+VALUES (@email, @password_hash, @name, 'VENDOR')
+ON CONFLICT (email) DO UPDATE SET email = EXCLUDED.email
+RETURNING *;

@@ -303,3 +303,43 @@ DELETE FROM categories WHERE id = @id;
 
 -- name: CategoryCountChildren :one
 SELECT count(*) FROM categories WHERE parent_id = @id;
+
+-- name: ProductSeedBulk :execrows
+-- ProductSeedBulk generates @n demo products in one statement (for `shopgraph seed` and the
+-- benchmarks): names from word lists, spread over the given categories and vendors, created
+-- one second apart going back from now, so NEWEST has a stable order.
+INSERT INTO products (name, slug, description, category_id, vendor_id, attributes, image_urls, currency, created_at, updated_at)
+SELECT
+    initcap(a.w || ' ' || c.w || ' ' || n.w),
+    @slug_prefix::text || '-' || g,
+    'A ' || a.w || ' ' || n.w || ' in ' || c.w || '. ' || (@blurbs::text[])[1 + (g * 7 % cardinality(@blurbs::text[]))],
+    (@category_ids::bigint[])[1 + (g % cardinality(@category_ids::bigint[]))],
+    NULLIF((@vendor_ids::bigint[])[1 + (g % cardinality(@vendor_ids::bigint[]))], 0),
+    jsonb_build_object('material', (@materials::text[])[1 + (g % cardinality(@materials::text[]))]),
+    ARRAY['https://picsum.photos/seed/' || @slug_prefix::text || g || '/600/600'],
+    'USD',
+    now() - make_interval(secs => g),
+    now()
+FROM generate_series(1, @n::integer) AS g,
+    LATERAL (SELECT (@adjectives::text[])[1 + (g % cardinality(@adjectives::text[]))] AS w) a,
+    LATERAL (SELECT (@colours::text[])[1 + (g / 7 % cardinality(@colours::text[]))] AS w) c,
+    LATERAL (SELECT (@nouns::text[])[1 + (g / 3 % cardinality(@nouns::text[]))] AS w) n;
+
+-- name: VariantSeedBulk :execrows
+-- VariantSeedBulk gives every product whose slug starts with @slug_prefix three sizes with
+-- deterministic prices and stock (some sold out, some low).
+INSERT INTO product_variants (product_id, sku, name, options, price_amount, currency, stock, position)
+SELECT p.id, upper(p.slug) || '-' || s.size, s.size, jsonb_build_object('size', s.size),
+       499 + (p.id * 7919 % 20000) + s.pos * 500, p.currency, ((p.id * 31 + s.pos * 17) % 40)::integer, s.pos
+FROM products p
+CROSS JOIN (VALUES (0, 'S'), (1, 'M'), (2, 'L')) AS s (pos, size)
+WHERE p.slug LIKE @slug_prefix::text || '-%';
+
+-- name: ProductRefreshPricesByPrefix :execrows
+UPDATE products p SET min_price = v.lo, max_price = v.hi
+FROM (SELECT product_id, min(price_amount) AS lo, max(price_amount) AS hi
+      FROM product_variants WHERE deleted_at IS NULL GROUP BY product_id) v
+WHERE v.product_id = p.id AND p.slug LIKE @slug_prefix::text || '-%';
+
+-- name: ProductCountAll :one
+SELECT count(*) FROM products;

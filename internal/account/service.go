@@ -401,3 +401,24 @@ func truncate(s string, n int) string {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// EnsureVendor creates a VENDOR account, or returns the existing account with that email (demo
+// data and tests). Errors: INVALID.
+func (s *Service) EnsureVendor(ctx context.Context, email, password, name string) (User, error) {
+	email = NormalizeEmail(email)
+	if e := validateEmail(email, "email"); e != nil {
+		return User{}, e
+	}
+	if e := validatePassword(password, "password"); e != nil {
+		return User{}, e
+	}
+	hash, err := hashPassword(password)
+	if err != nil {
+		return User{}, err
+	}
+	row, err := s.db.UserUpsertVendor(ctx, db.UserUpsertVendorParams{Email: email, PasswordHash: hash, Name: name})
+	if err != nil {
+		return User{}, fmt.Errorf("upsert vendor: %w", err)
+	}
+	return userFromRow(row), nil
+}

@@ -122,8 +122,12 @@ func Load(getenv func(string) string) (Config, error) {
 		errs = append(errs, fmt.Errorf("PORT must be 0-65535, got %d", c.Port))
 	}
 	for _, o := range c.CORSOrigins {
-		if u, err := url.Parse(o); err != nil || u.Scheme == "" || u.Host == "" {
-			errs = append(errs, fmt.Errorf("CORS_ORIGINS: %q is not an origin like https://shop.example.com", o))
+		// An origin is exactly scheme://host[:port]: browsers send it that way, and the CORS
+		// check compares it verbatim, so anything more could never match.
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil ||
+			u.Path != "" || u.RawQuery != "" || u.Fragment != "" || strings.HasSuffix(o, "?") || strings.HasSuffix(o, "#") {
+			errs = append(errs, fmt.Errorf("CORS_ORIGINS: %q is not an origin like https://shop.example.com (no path, no trailing slash)", o))
 		}
 	}
 
@@ -183,13 +187,35 @@ func (c Config) LogValue() slog.Value {
 	)
 }
 
+// maskURL hides passwords in a connection string, whichever form pgx or go-redis accept:
+// URL user info, password query parameters, or keyword/value pairs. What it cannot parse it
+// does not log at all.
 func maskURL(raw string) string {
+	if raw == "" {
+		return ""
+	}
+	if !strings.Contains(raw, "://") {
+		fields := strings.Fields(raw)
+		for i, f := range fields {
+			if k, _, ok := strings.Cut(f, "="); ok && strings.Contains(strings.ToLower(k), "password") {
+				fields[i] = k + "=xxxxx"
+			}
+		}
+		return strings.Join(fields, " ")
+	}
 	u, err := url.Parse(raw)
-	if err != nil || raw == "" {
-		return raw
+	if err != nil {
+		return "<unparseable>"
 	}
 	if _, ok := u.User.Password(); ok {
 		u.User = url.UserPassword(u.User.Username(), "xxxxx")
 	}
+	q := u.Query()
+	for k := range q {
+		if strings.Contains(strings.ToLower(k), "password") {
+			q.Set(k, "xxxxx")
+		}
+	}
+	u.RawQuery = q.Encode()
 	return u.String()
 }

@@ -305,3 +305,52 @@ func TestLogValueMasksSecrets(t *testing.T) {
 		require.NotContains(t, line, "w0rd")
 	})
 }
+
+func TestLogValueMasksEveryPasswordForm(t *testing.T) {
+	t.Parallel()
+	for _, dsn := range []string{
+		"host=db user=shop password=SECRETX dbname=shop",
+		"postgres://db/shop?user=shop&password=SECRETX",
+		"postgres://shop:SEC%zzRETX@db/shop",
+		"postgres://shop:SECRETX@db/shop?sslpassword=SECRETX",
+	} {
+		logged := logDSN(t, dsn)
+		require.NotContains(t, logged, "RETX", dsn)
+	}
+	require.Contains(t, logDSN(t, "host=db user=shop password=SECRETX"), "host=db")
+}
+
+func TestCORSOriginsMustBeBareOrigins(t *testing.T) {
+	t.Parallel()
+	for _, o := range []string{"https://shop.example.com/", "https://a.example.com/path?x=1", "https://u:p@a.example.com", "ftp://a.example.com"} {
+		_, err := config.Load(func(k string) string {
+			if k == "CORS_ORIGINS" {
+				return o
+			}
+			return ""
+		})
+		require.ErrorContains(t, err, "CORS_ORIGINS", o)
+	}
+	_, err := config.Load(func(k string) string {
+		if k == "CORS_ORIGINS" {
+			return "https://shop.example.com, http://localhost:3000"
+		}
+		return ""
+	})
+	require.NoError(t, err)
+}
+
+// logDSN logs a development config with DATABASE_URL=dsn through slog's JSON handler.
+func logDSN(t *testing.T, dsn string) string {
+	t.Helper()
+	cfg, err := config.Load(func(k string) string {
+		if k == "DATABASE_URL" {
+			return dsn
+		}
+		return ""
+	})
+	require.NoError(t, err)
+	var buf bytes.Buffer
+	slog.New(slog.NewJSONHandler(&buf, nil)).Info("config", "config", cfg)
+	return buf.String()
+}

@@ -1,0 +1,98 @@
+// Package seed fills a database with demo data: a category tree, a few vendors and generated
+// products. `make run` seeds an empty database; `shopgraph seed --products N` makes a large
+// catalog for benchmarks.
+package seed
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/shopgraph/shopgraph/internal/account"
+	"github.com/shopgraph/shopgraph/internal/auth"
+	"github.com/shopgraph/shopgraph/internal/product"
+)
+
+// VendorPassword is the password of the demo vendors (development only).
+const VendorPassword = "shopgraph-vendor"
+
+// tree is the demo category tree: top-level name → subcategories.
+var tree = []struct {
+	name     string
+	children []string
+}{
+	{"Clothing", []string{"Tops", "Outerwear", "Accessories"}},
+	{"Electronics", []string{"Audio", "Lighting"}},
+	{"Home", []string{"Kitchen", "Living Room", "Office"}},
+	{"Outdoors", []string{"Bags", "Drinkware"}},
+}
+
+var vendors = []struct{ email, name string }{
+	{"northwind@vendors.shopgraph.local", "Northwind Goods"},
+	{"acme@vendors.shopgraph.local", "Acme Outfitters"},
+	{"hearth@vendors.shopgraph.local", "Hearth & Home"},
+}
+
+// Catalog creates the demo categories and vendors (or reuses them) and n products.
+func Catalog(ctx context.Context, accounts *account.Service, catalog *product.Service, n int) error {
+	admin := auth.Viewer{Role: auth.RoleAdmin}
+	existing, err := catalog.Categories(ctx)
+	if err != nil {
+		return err
+	}
+	bySlug := map[string]int64{}
+	for _, c := range existing {
+		bySlug[c.Slug] = c.ID
+	}
+	ensure := func(name string, parent *int64) (int64, error) {
+		if id, ok := bySlug[product.Slugify(name)]; ok {
+			return id, nil
+		}
+		c, err := catalog.CategoryCreate(ctx, admin, product.CategoryInput{Name: &name, ParentID: parent})
+		if err != nil {
+			return 0, err
+		}
+		bySlug[c.Slug] = c.ID
+		return c.ID, nil
+	}
+	var leaves []int64
+	for _, top := range tree {
+		parent, err := ensure(top.name, nil)
+		if err != nil {
+			return fmt.Errorf("category %s: %w", top.name, err)
+		}
+		for _, child := range top.children {
+			id, err := ensure(child, &parent)
+			if err != nil {
+				return fmt.Errorf("category %s: %w", child, err)
+			}
+			leaves = append(leaves, id)
+		}
+	}
+	vendorIDs := []int64{0} // 0: a platform product
+	for _, v := range vendors {
+		u, err := accounts.EnsureVendor(ctx, v.email, VendorPassword, v.name)
+		if err != nil {
+			return fmt.Errorf("vendor %s: %w", v.email, err)
+		}
+		vendorIDs = append(vendorIDs, u.ID)
+	}
+	prefix := fmt.Sprintf("p%x", time.Now().UnixNano()/1e6)
+	if err := catalog.SeedBulk(ctx, n, prefix, leaves, vendorIDs); err != nil {
+		return err
+	}
+	return nil
+}
+
+// IfEmpty seeds n products when the catalog has none, and reports whether it did.
+func IfEmpty(ctx context.Context, accounts *account.Service, catalog *product.Service, n int) (bool, error) {
+	count, err := catalog.CountAll(ctx)
+	if err != nil {
+		return false, err
+	}
+	if count > 0 {
+		return false, nil
+	}
+	return true, Catalog(ctx, accounts, catalog, n)
+}
+
