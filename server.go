@@ -34,6 +34,7 @@ import (
 	"github.com/shopgraph/shopgraph/internal/account"
 	"github.com/shopgraph/shopgraph/internal/apperr"
 	"github.com/shopgraph/shopgraph/internal/auth"
+	"github.com/shopgraph/shopgraph/internal/cache"
 	"github.com/shopgraph/shopgraph/internal/config"
 	"github.com/shopgraph/shopgraph/internal/httpapi"
 	"github.com/shopgraph/shopgraph/internal/httpapi/playground"
@@ -103,6 +104,7 @@ type app struct {
 	tokens   *auth.Tokens
 	accounts *account.Service
 	catalog  *product.Service
+	cache    *cache.Cache
 }
 
 // appOptions are the choices of openApp's callers.
@@ -129,6 +131,7 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, opts appO
 	}
 	a := &app{cfg: cfg, log: log, db: d, tokens: auth.NewTokens(cfg.JWTSecret, nil)}
 	var limiter ratelimit.Limiter = ratelimit.NewMemory(nil)
+	var store cache.Store = cache.NewMemory(0)
 	if cfg.RedisURL != "" {
 		opts, err := redis.ParseURL(cfg.RedisURL)
 		if err != nil {
@@ -138,11 +141,13 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, opts appO
 		opts.DialTimeout, opts.ReadTimeout, opts.WriteTimeout = 2*time.Second, time.Second, time.Second
 		a.redis = redis.NewClient(opts)
 		limiter = ratelimit.NewRedis(a.redis, cfg.RedisKeyPrefix+"ratelimit:")
+		store = cache.NewRedis(a.redis, cfg.RedisKeyPrefix+"cache:", cache.RedisOptions{Logger: log})
 	}
 	a.accounts = account.NewService(d, a.tokens, limiter, account.LoginLimits{
 		PerEmail: cfg.LoginAttemptsPerEmail, PerIP: cfg.LoginAttemptsPerIP, Window: cfg.LoginWindow,
 	}, log)
-	a.catalog = product.NewService(d, log)
+	a.cache = cache.New(store)
+	a.catalog = product.NewService(d, a.cache, log)
 	return a, nil
 }
 

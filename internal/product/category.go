@@ -8,42 +8,56 @@ import (
 	"github.com/shopgraph/shopgraph/db"
 	"github.com/shopgraph/shopgraph/internal/apperr"
 	"github.com/shopgraph/shopgraph/internal/auth"
+	"github.com/shopgraph/shopgraph/internal/cache"
 	"github.com/shopgraph/shopgraph/internal/postgres"
 )
 
 // Categories returns every category, by name.
+// The category tree is small and read on most catalog requests, so it is cached whole.
 func (s *Service) Categories(ctx context.Context) ([]Category, error) {
-	rows, err := s.db.CategoryListAll(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("list categories: %w", err)
-	}
-	out := make([]Category, len(rows))
-	for i, r := range rows {
-		out[i] = categoryFromRow(r)
-	}
-	return out, nil
+	return cache.GetOrLoad(ctx, s.cache, categoriesKey, categoriesTTL, func(ctx context.Context) ([]Category, error) {
+		rows, err := s.db.CategoryListAll(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("list categories: %w", err)
+		}
+		out := make([]Category, len(rows))
+		for i, r := range rows {
+			out[i] = categoryFromRow(r)
+		}
+		return out, nil
+	})
 }
 
-// CategoriesByIDs returns the categories among ids (for loaders).
+// CategoriesByIDs returns the categories among ids (for loaders), from the cached tree.
 func (s *Service) CategoriesByIDs(ctx context.Context, ids []int64) (map[int64]Category, error) {
-	rows, err := s.db.CategoryListByIDs(ctx, ids)
+	all, err := s.Categories(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("list categories by ids: %w", err)
+		return nil, err
 	}
-	out := make(map[int64]Category, len(rows))
-	for _, r := range rows {
-		out[r.ID] = categoryFromRow(r)
+	want := make(map[int64]bool, len(ids))
+	for _, id := range ids {
+		want[id] = true
+	}
+	out := make(map[int64]Category, len(ids))
+	for _, c := range all {
+		if want[c.ID] {
+			out[c.ID] = c
+		}
 	}
 	return out, nil
 }
 
 // CategoryGet returns one category. Errors: NOT_FOUND.
 func (s *Service) CategoryGet(ctx context.Context, id int64) (Category, error) {
-	row, err := s.db.CategoryGetByID(ctx, id)
+	found, err := s.CategoriesByIDs(ctx, []int64{id})
 	if err != nil {
-		return Category{}, postgres.MapError(err, "category")
+		return Category{}, err
 	}
-	return categoryFromRow(row), nil
+	c, ok := found[id]
+	if !ok {
+		return Category{}, apperr.New(apperr.NotFound, "category not found")
+	}
+	return c, nil
 }
 
 // CategoryBySlug returns one category by slug. Errors: NOT_FOUND.
@@ -116,6 +130,9 @@ func (s *Service) CategoryCreate(ctx context.Context, v auth.Viewer, in Category
 		created = categoryFromRow(row)
 		return nil
 	})
+	if err == nil {
+		s.invalidateCategories(ctx)
+	}
 	return created, err
 }
 
@@ -168,6 +185,9 @@ func (s *Service) CategoryUpdate(ctx context.Context, v auth.Viewer, id int64, i
 		updated = categoryFromRow(row)
 		return nil
 	})
+	if err == nil {
+		s.invalidateCategories(ctx)
+	}
 	return updated, err
 }
 
@@ -178,7 +198,7 @@ func (s *Service) CategoryDelete(ctx context.Context, v auth.Viewer, id int64) e
 		return apperr.New(apperr.Forbidden, "Only admins manage categories.")
 	}
 	notEmpty := apperr.FieldError(apperr.CategoryNotEmpty, "The category still has products or subcategories.", "input", "id")
-	return s.db.InTx(ctx, func(q *db.Queries) error {
+	err := s.db.InTx(ctx, func(q *db.Queries) error {
 		products, err := q.ProductCountByCategory(ctx, &id)
 		if err != nil {
 			return err
@@ -203,6 +223,10 @@ func (s *Service) CategoryDelete(ctx context.Context, v auth.Viewer, id int64) e
 		}
 		return nil
 	})
+	if err == nil {
+		s.invalidateCategories(ctx)
+	}
+	return err
 }
 
 func mapCategoryError(err error) error {

@@ -9,46 +9,57 @@ import (
 	"github.com/shopgraph/shopgraph/db"
 	"github.com/shopgraph/shopgraph/internal/apperr"
 	"github.com/shopgraph/shopgraph/internal/auth"
+	"github.com/shopgraph/shopgraph/internal/cache"
 	"github.com/shopgraph/shopgraph/internal/money"
 	"github.com/shopgraph/shopgraph/internal/postgres"
 )
 
 // Service is the catalog use cases.
 type Service struct {
-	db  *postgres.DB
-	log *slog.Logger
+	db    *postgres.DB
+	cache *cache.Cache
+	log   *slog.Logger
 }
 
-// NewService returns a catalog service.
-func NewService(d *postgres.DB, log *slog.Logger) *Service {
-	return &Service{db: d, log: log}
+// NewService returns a catalog service reading through c.
+func NewService(d *postgres.DB, c *cache.Cache, log *slog.Logger) *Service {
+	return &Service{db: d, cache: c, log: log}
 }
 
-// List returns one page of the products v may see. Errors: BAD_USER_INPUT (page size, cursor).
+// List returns one page of the products v may see. Pages of customers are cached briefly.
+// Errors: BAD_USER_INPUT (page size, cursor).
 func (s *Service) List(ctx context.Context, v *auth.Viewer, p ListParams) (Page, error) {
-	return s.list(ctx, v, p)
+	return cachedList(ctx, s, v, "page", p, func(ctx context.Context) (Page, error) {
+		return s.list(ctx, v, p)
+	})
 }
 
 // Count returns how many products v may see match f.
 func (s *Service) Count(ctx context.Context, v *auth.Viewer, f Filter) (int, error) {
-	qf, err := s.queryFilter(ctx, v, f, normalizedSearch(f.Search))
-	if err != nil {
-		return 0, err
-	}
-	n, err := s.db.ProductCount(ctx, db.ProductCountParams(qf))
-	if err != nil {
-		return 0, fmt.Errorf("count products: %w", err)
-	}
-	return int(n), nil
+	return cachedList(ctx, s, v, "count", f, func(ctx context.Context) (int, error) {
+		qf, err := s.queryFilter(ctx, v, f, normalizedSearch(f.Search))
+		if err != nil {
+			return 0, err
+		}
+		n, err := s.db.ProductCount(ctx, db.ProductCountParams(qf))
+		if err != nil {
+			return 0, fmt.Errorf("count products: %w", err)
+		}
+		return int(n), nil
+	})
 }
 
 // Get returns a product v may see. Errors: NOT_FOUND (also for one v may not see).
 func (s *Service) Get(ctx context.Context, v *auth.Viewer, id int64) (Product, error) {
-	row, err := s.db.ProductGetByID(ctx, id)
+	found, err := s.ListByIDs(ctx, []int64{id})
 	if err != nil {
-		return Product{}, postgres.MapError(err, "product")
+		return Product{}, err
 	}
-	return visible(v, productFromRow(row))
+	p, ok := found[id]
+	if !ok {
+		return Product{}, apperr.New(apperr.NotFound, "product not found")
+	}
+	return visible(v, p)
 }
 
 // GetBySlug returns a product v may see by its slug. Errors: NOT_FOUND.
@@ -70,28 +81,35 @@ func visible(v *auth.Viewer, p Product) (Product, error) {
 // ListByIDs returns the products among ids, whatever their status (for loaders; callers apply
 // CanSee where it matters).
 func (s *Service) ListByIDs(ctx context.Context, ids []int64) (map[int64]Product, error) {
-	rows, err := s.db.ProductListByIDs(ctx, ids)
-	if err != nil {
-		return nil, fmt.Errorf("list products by ids: %w", err)
-	}
-	out := make(map[int64]Product, len(rows))
-	for _, r := range rows {
-		out[r.ID] = productFromRow(productRow(r))
-	}
-	return out, nil
+	return cache.GetOrLoadMany(ctx, s.cache, ids, productKey, productTTL, func(ctx context.Context, missing []int64) (map[int64]Product, error) {
+		rows, err := s.db.ProductListByIDs(ctx, missing)
+		if err != nil {
+			return nil, fmt.Errorf("list products by ids: %w", err)
+		}
+		out := make(map[int64]Product, len(rows))
+		for _, r := range rows {
+			out[r.ID] = productFromRow(productRow(r))
+		}
+		return out, nil
+	})
 }
 
 // VariantsByProductIDs returns each product's live variants in display order.
 func (s *Service) VariantsByProductIDs(ctx context.Context, productIDs []int64) (map[int64][]Variant, error) {
-	rows, err := s.db.VariantListByProductIDs(ctx, productIDs)
-	if err != nil {
-		return nil, fmt.Errorf("list variants by product: %w", err)
-	}
-	out := make(map[int64][]Variant, len(productIDs))
-	for _, r := range rows {
-		out[r.ProductID] = append(out[r.ProductID], variantFromRow(r))
-	}
-	return out, nil
+	return cache.GetOrLoadMany(ctx, s.cache, productIDs, variantsKey, variantsTTL, func(ctx context.Context, missing []int64) (map[int64][]Variant, error) {
+		rows, err := s.db.VariantListByProductIDs(ctx, missing)
+		if err != nil {
+			return nil, fmt.Errorf("list variants by product: %w", err)
+		}
+		out := make(map[int64][]Variant, len(missing))
+		for _, id := range missing {
+			out[id] = []Variant{} // cache "no live variants" too
+		}
+		for _, r := range rows {
+			out[r.ProductID] = append(out[r.ProductID], variantFromRow(r))
+		}
+		return out, nil
+	})
 }
 
 // VariantsByIDs returns the variants among ids, deleted ones included (carts and orders refer
@@ -220,6 +238,9 @@ func (s *Service) Create(ctx context.Context, v auth.Viewer, in CreateInput) (Pr
 		created, err = refreshPrices(ctx, q, row.ID)
 		return err
 	})
+	if err == nil {
+		s.invalidateProducts(ctx, created.ID)
+	}
 	return created, err
 }
 
@@ -291,6 +312,9 @@ func (s *Service) Update(ctx context.Context, v auth.Viewer, in UpdateInput) (Pr
 		updated = productFromRow(productRow(row))
 		return nil
 	})
+	if err == nil {
+		s.invalidateProducts(ctx, updated.ID)
+	}
 	return updated, err
 }
 
@@ -331,6 +355,9 @@ func (s *Service) VariantCreate(ctx context.Context, v auth.Viewer, productID in
 		_, err = refreshPrices(ctx, q, p.ID)
 		return err
 	})
+	if err == nil {
+		s.invalidateProducts(ctx, created.ProductID)
+	}
 	return created, err
 }
 
@@ -381,6 +408,9 @@ func (s *Service) VariantUpdate(ctx context.Context, v auth.Viewer, in VariantUp
 		_, err = refreshPrices(ctx, q, cur.ProductID)
 		return err
 	})
+	if err == nil {
+		s.invalidateProducts(ctx, updated.ProductID)
+	}
 	return updated, err
 }
 
@@ -408,6 +438,9 @@ func (s *Service) VariantDelete(ctx context.Context, v auth.Viewer, id int64) (P
 		p, err = refreshPrices(ctx, q, cur.ProductID)
 		return err
 	})
+	if err == nil {
+		s.invalidateProducts(ctx, p.ID)
+	}
 	return p, err
 }
 
@@ -436,6 +469,7 @@ func (s *Service) StockAdjust(ctx context.Context, v auth.Viewer, variantID int6
 	if err != nil {
 		return Variant{}, postgres.MapError(err, "variant")
 	}
+	s.invalidateProducts(ctx, row.ProductID)
 	return variantFromRow(row), nil
 }
 

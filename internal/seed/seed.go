@@ -95,4 +95,3 @@ func IfEmpty(ctx context.Context, accounts *account.Service, catalog *product.Se
 	}
 	return true, Catalog(ctx, accounts, catalog, n)
 }
-

@@ -1,0 +1,139 @@
+package cache
+
+import (
+	"container/list"
+	"context"
+	"sync"
+	"time"
+)
+
+// DefaultMemoryEntries bounds a Memory store when NewMemory is given no positive size.
+const DefaultMemoryEntries = 10_000
+
+// Memory is an in-process Store for a single instance (development, tests, or a deployment
+// without Redis). It is a bounded LRU so that caching product pages cannot grow the heap
+// without limit, and it honours TTLs so that data from other writers still ages out.
+// It is safe for concurrent use.
+type Memory struct {
+	// mu guards everything below. One lock is enough: every operation is a few map and list
+	// steps, far cheaper than the Postgres query it saves, and a read must take the write lock
+	// anyway because it moves the entry to the front of the LRU list.
+	mu    sync.Mutex
+	max   int
+	now   func() time.Time
+	lru   *list.List // of *memEntry, most recently used first
+	items map[string]*list.Element
+	// gens is not subject to the LRU bound: namespaces are few, and evicting a generation
+	// would let a later Bump reuse a number that stale pages are still stored under.
+	gens map[string]int64
+}
+
+type memEntry struct {
+	key     string
+	val     []byte
+	expires time.Time
+}
+
+// NewMemory returns an empty in-process store holding at most maxEntries entries
+// (DefaultMemoryEntries if maxEntries is not positive), evicting the least recently used first.
+func NewMemory(maxEntries int) *Memory {
+	if maxEntries <= 0 {
+		maxEntries = DefaultMemoryEntries
+	}
+	return &Memory{
+		max:   maxEntries,
+		now:   time.Now,
+		lru:   list.New(),
+		items: make(map[string]*list.Element),
+		gens:  make(map[string]int64),
+	}
+}
+
+// Get implements Store. The returned slices are copies, so a caller cannot corrupt the cache.
+func (m *Memory) Get(_ context.Context, keys ...string) (map[string][]byte, error) {
+	out := make(map[string][]byte, len(keys))
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := m.now()
+	for _, k := range keys {
+		el, ok := m.items[k]
+		if !ok {
+			continue
+		}
+		e := el.Value.(*memEntry)
+		if !now.Before(e.expires) {
+			m.remove(el)
+			continue
+		}
+		m.lru.MoveToFront(el)
+		out[k] = append([]byte(nil), e.val...)
+	}
+	return out, nil
+}
+
+// Set implements Store. Values are copied, so the caller may reuse its buffers.
+func (m *Memory) Set(_ context.Context, entries map[string][]byte, ttl time.Duration) error {
+	if ttl <= 0 {
+		return errInvalidTTL
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	expires := m.now().Add(ttl)
+	for k, v := range entries {
+		v = append([]byte(nil), v...)
+		if el, ok := m.items[k]; ok {
+			e := el.Value.(*memEntry)
+			e.val, e.expires = v, expires
+			m.lru.MoveToFront(el)
+			continue
+		}
+		m.items[k] = m.lru.PushFront(&memEntry{key: k, val: v, expires: expires})
+	}
+	// Evict after inserting so that one oversized batch keeps its most recent entries.
+	for m.lru.Len() > m.max {
+		m.remove(m.lru.Back())
+	}
+	return nil
+}
+
+// Delete implements Store.
+func (m *Memory) Delete(_ context.Context, keys ...string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, k := range keys {
+		if el, ok := m.items[k]; ok {
+			m.remove(el)
+		}
+	}
+	return nil
+}
+
+// Generation implements Store. Counting from zero is safe here, unlike in Redis, because the
+// counters and the entries built from them live and die together with the process.
+func (m *Memory) Generation(_ context.Context, namespace string) (int64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.gens[namespace], nil
+}
+
+// Bump implements Store.
+func (m *Memory) Bump(_ context.Context, namespace string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.gens[namespace]++
+	return nil
+}
+
+// Len reports how many entries are held, expired ones included until they are next touched or
+// evicted. It exists for tests and diagnostics.
+func (m *Memory) Len() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.lru.Len()
+}
+
+// remove drops el; m.mu must be held.
+func (m *Memory) remove(el *list.Element) {
+	m.lru.Remove(el)
+	delete(m.items, el.Value.(*memEntry).key)
+}
