@@ -35,9 +35,12 @@ import (
 	"github.com/shopgraph/shopgraph/internal/apperr"
 	"github.com/shopgraph/shopgraph/internal/auth"
 	"github.com/shopgraph/shopgraph/internal/cache"
+	"github.com/shopgraph/shopgraph/internal/cart"
+	"github.com/shopgraph/shopgraph/internal/checkout"
 	"github.com/shopgraph/shopgraph/internal/config"
 	"github.com/shopgraph/shopgraph/internal/httpapi"
 	"github.com/shopgraph/shopgraph/internal/httpapi/playground"
+	"github.com/shopgraph/shopgraph/internal/order"
 	"github.com/shopgraph/shopgraph/internal/postgres"
 	"github.com/shopgraph/shopgraph/internal/product"
 	"github.com/shopgraph/shopgraph/internal/ratelimit"
@@ -104,6 +107,9 @@ type app struct {
 	tokens   *auth.Tokens
 	accounts *account.Service
 	catalog  *product.Service
+	carts    *cart.Service
+	orders   *order.Service
+	checkout *checkout.Service
 	cache    *cache.Cache
 }
 
@@ -139,6 +145,8 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, opts appO
 			return nil, fmt.Errorf("parse REDIS_URL: %w", err)
 		}
 		opts.DialTimeout, opts.ReadTimeout, opts.WriteTimeout = 2*time.Second, time.Second, time.Second
+		// Calls the cache abandons at its own short timeout then free their connection.
+		opts.ContextTimeoutEnabled = true
 		a.redis = redis.NewClient(opts)
 		limiter = ratelimit.NewRedis(a.redis, cfg.RedisKeyPrefix+"ratelimit:")
 		store = cache.NewRedis(a.redis, cfg.RedisKeyPrefix+"cache:", cache.RedisOptions{Logger: log})
@@ -148,6 +156,9 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, opts appO
 	}, log)
 	a.cache = cache.New(store)
 	a.catalog = product.NewService(d, a.cache, log)
+	a.carts = cart.NewService(d, a.catalog)
+	a.orders = order.NewService(d, nil, a.catalog, log)
+	a.checkout = checkout.NewService(d, a.orders, log)
 	return a, nil
 }
 
@@ -160,7 +171,10 @@ func (a *app) Close() {
 
 // handler builds the whole HTTP handler; tests build the same one.
 func (a *app) handler() http.Handler {
-	resolver := &graph.Resolver{Accounts: a.accounts, Catalog: a.catalog, Log: a.log}
+	resolver := &graph.Resolver{
+		Accounts: a.accounts, Catalog: a.catalog, Carts: a.carts,
+		CheckoutService: a.checkout, OrderService: a.orders, Log: a.log,
+	}
 	gql := graph.NewHandler(resolver, graph.HandlerOptions{
 		Log:            a.log,
 		Introspection:  !a.cfg.IsProduction(),

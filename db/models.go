@@ -12,6 +12,79 @@ import (
 	"github.com/google/uuid"
 )
 
+type OrderStatus string
+
+const (
+	OrderStatusPENDING           OrderStatus = "PENDING"
+	OrderStatusPAID              OrderStatus = "PAID"
+	OrderStatusSHIPPED           OrderStatus = "SHIPPED"
+	OrderStatusDELIVERED         OrderStatus = "DELIVERED"
+	OrderStatusCANCELLED         OrderStatus = "CANCELLED"
+	OrderStatusREFUNDED          OrderStatus = "REFUNDED"
+	OrderStatusPARTIALLYREFUNDED OrderStatus = "PARTIALLY_REFUNDED"
+)
+
+func (e *OrderStatus) Scan(src interface{}) error {
+	switch s := src.(type) {
+	case []byte:
+		*e = OrderStatus(s)
+	case string:
+		*e = OrderStatus(s)
+	default:
+		return fmt.Errorf("unsupported scan type for OrderStatus: %T", src)
+	}
+	return nil
+}
+
+type NullOrderStatus struct {
+	OrderStatus OrderStatus
+	Valid       bool // Valid is true if OrderStatus is not NULL
+}
+
+// Scan implements the Scanner interface.
+func (ns *NullOrderStatus) Scan(value interface{}) error {
+	if value == nil {
+		ns.OrderStatus, ns.Valid = "", false
+		return nil
+	}
+	ns.Valid = true
+	return ns.OrderStatus.Scan(value)
+}
+
+// Value implements the driver Valuer interface.
+func (ns NullOrderStatus) Value() (driver.Value, error) {
+	if !ns.Valid {
+		return nil, nil
+	}
+	return string(ns.OrderStatus), nil
+}
+
+func (e OrderStatus) Valid() bool {
+	switch e {
+	case OrderStatusPENDING,
+		OrderStatusPAID,
+		OrderStatusSHIPPED,
+		OrderStatusDELIVERED,
+		OrderStatusCANCELLED,
+		OrderStatusREFUNDED,
+		OrderStatusPARTIALLYREFUNDED:
+		return true
+	}
+	return false
+}
+
+func AllOrderStatusValues() []OrderStatus {
+	return []OrderStatus{
+		OrderStatusPENDING,
+		OrderStatusPAID,
+		OrderStatusSHIPPED,
+		OrderStatusDELIVERED,
+		OrderStatusCANCELLED,
+		OrderStatusREFUNDED,
+		OrderStatusPARTIALLYREFUNDED,
+	}
+}
+
 type ProductStatus string
 
 const (
@@ -131,6 +204,21 @@ func AllUserRoleValues() []UserRole {
 	}
 }
 
+type Cart struct {
+	ID        int64
+	UserID    *int64
+	TokenHash []byte
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+type CartLine struct {
+	CartID    int64
+	VariantID int64
+	Quantity  int32
+	AddedAt   time.Time
+}
+
 type Category struct {
 	ID        int64
 	Name      string
@@ -138,6 +226,51 @@ type Category struct {
 	ParentID  *int64
 	CreatedAt time.Time
 	UpdatedAt time.Time
+}
+
+type CheckoutRequest struct {
+	UserID         int64
+	IdempotencyKey string
+	Fingerprint    []byte
+	OrderID        *int64
+	CreatedAt      time.Time
+}
+
+type Order struct {
+	ID              int64
+	UserID          int64
+	Status          OrderStatus
+	Currency        string
+	TotalAmount     int64
+	ShippingAddress []byte
+	TrackingNumber  *string
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+}
+
+type OrderEvent struct {
+	OrderID        int64
+	Sequence       int32
+	Status         OrderStatus
+	PreviousStatus *OrderStatus
+	ActorID        *int64
+	Note           string
+	CreatedAt      time.Time
+}
+
+type OrderLine struct {
+	ID          int64
+	OrderID     int64
+	ProductID   int64
+	VariantID   int64
+	VendorID    *int64
+	ProductName string
+	VariantName string
+	SKU         string
+	UnitPrice   int64
+	Currency    string
+	Quantity    int32
+	LineTotal   int64
 }
 
 type Product struct {

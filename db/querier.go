@@ -11,6 +11,21 @@ import (
 )
 
 type Querier interface {
+	CartDelete(ctx context.Context, id int64) error
+	CartGetByTokenHash(ctx context.Context, tokenHash []byte) (Cart, error)
+	CartGetByUser(ctx context.Context, userID *int64) (Cart, error)
+	// CartGetByUserForUpdate serialises everything that changes or checks out one customer's cart.
+	CartGetByUserForUpdate(ctx context.Context, userID *int64) (Cart, error)
+	CartInsertAnonymous(ctx context.Context, tokenHash []byte) (Cart, error)
+	// CartLineAdd adds quantity to a line, creating it if needed.
+	CartLineAdd(ctx context.Context, arg CartLineAddParams) (CartLine, error)
+	CartLineClear(ctx context.Context, cartID int64) error
+	CartLineDelete(ctx context.Context, arg CartLineDeleteParams) (int64, error)
+	CartLineList(ctx context.Context, cartID int64) ([]CartLine, error)
+	CartLineSet(ctx context.Context, arg CartLineSetParams) error
+	CartTouch(ctx context.Context, id int64) error
+	// CartUpsertForUser returns the customer's cart, creating it on first use (race-free).
+	CartUpsertForUser(ctx context.Context, userID *int64) (Cart, error)
 	CategoryCountChildren(ctx context.Context, id *int64) (int64, error)
 	CategoryDelete(ctx context.Context, id int64) (int64, error)
 	CategoryGetByID(ctx context.Context, id int64) (Category, error)
@@ -18,6 +33,28 @@ type Querier interface {
 	CategoryListAll(ctx context.Context) ([]Category, error)
 	CategoryListByIDs(ctx context.Context, ids []int64) ([]Category, error)
 	CategoryUpdate(ctx context.Context, arg CategoryUpdateParams) (Category, error)
+	// CheckoutRequestClaim claims an idempotency key. A concurrent claim of the same key waits on
+	// the unique index until the first transaction ends, then inserts nothing (0 rows).
+	CheckoutRequestClaim(ctx context.Context, arg CheckoutRequestClaimParams) (int64, error)
+	CheckoutRequestGet(ctx context.Context, arg CheckoutRequestGetParams) (CheckoutRequest, error)
+	CheckoutRequestSetOrder(ctx context.Context, arg CheckoutRequestSetOrderParams) error
+	OrderCount(ctx context.Context, arg OrderCountParams) (int64, error)
+	// OrderEventInsert appends the next event of an order (call it with the order row locked).
+	OrderEventInsert(ctx context.Context, arg OrderEventInsertParams) (OrderEvent, error)
+	OrderEventListByOrderIDs(ctx context.Context, orderIds []int64) ([]OrderEvent, error)
+	OrderGetByID(ctx context.Context, id int64) (Order, error)
+	// OrderGetByIDForUpdate serialises status changes of one order: two racing transitions see
+	// each other's result instead of both winning.
+	OrderGetByIDForUpdate(ctx context.Context, id int64) (Order, error)
+	OrderHasVendorLine(ctx context.Context, arg OrderHasVendorLineParams) (bool, error)
+	OrderInsert(ctx context.Context, arg OrderInsertParams) (Order, error)
+	OrderLineInsert(ctx context.Context, arg OrderLineInsertParams) error
+	OrderLineListByOrderIDs(ctx context.Context, orderIds []int64) ([]OrderLine, error)
+	// OrderList is one keyset page, newest first, of the orders a viewer may see: its own
+	// (@user_id), those holding its products (@vendor_id), or all (both NULL, for admins).
+	OrderList(ctx context.Context, arg OrderListParams) ([]Order, error)
+	OrderListByIDs(ctx context.Context, ids []int64) ([]Order, error)
+	OrderSetStatus(ctx context.Context, arg OrderSetStatusParams) (Order, error)
 	ProductCount(ctx context.Context, arg ProductCountParams) (int64, error)
 	ProductCountAll(ctx context.Context) (int64, error)
 	ProductCountByCategory(ctx context.Context, categoryID *int64) (int64, error)
@@ -64,6 +101,12 @@ type Querier interface {
 	// SessionRevokeAllForUserExcept ends every live session of a user but one (the caller's own).
 	SessionRevokeAllForUserExcept(ctx context.Context, arg SessionRevokeAllForUserExceptParams) (int64, error)
 	SessionTouch(ctx context.Context, id uuid.UUID) error
+	StockGet(ctx context.Context, id int64) (StockGetRow, error)
+	// StockRelease gives units back (a cancelled order), even to a since-deleted variant.
+	StockRelease(ctx context.Context, arg StockReleaseParams) error
+	// StockReserve takes n units in one guarded statement; no row means not enough stock (or the
+	// variant is gone), and nothing changed.
+	StockReserve(ctx context.Context, arg StockReserveParams) (StockReserveRow, error)
 	UserCountByRole(ctx context.Context, role UserRole) (int64, error)
 	UserGetByEmail(ctx context.Context, email string) (User, error)
 	UserGetByID(ctx context.Context, id int64) (User, error)

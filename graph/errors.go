@@ -11,6 +11,7 @@ import (
 
 	"github.com/shopgraph/shopgraph/graph/model"
 	"github.com/shopgraph/shopgraph/internal/apperr"
+	"github.com/shopgraph/shopgraph/internal/inventory"
 	"github.com/shopgraph/shopgraph/internal/requestlog"
 )
 
@@ -35,7 +36,15 @@ func userErrors(err error) ([]*model.UserError, error) {
 		if !code.IsValid() {
 			return nil, err
 		}
-		out = append(out, &model.UserError{Field: e.Field, Message: e.Message, Code: code})
+		ue := &model.UserError{Field: e.Field, Message: e.Message, Code: code}
+		var short *inventory.OutOfStockError
+		if errors.As(e, &short) {
+			ue.VariantID = ptr(globalID(typeVariant, short.VariantID))
+			if code == model.ErrorCodeOutOfStock {
+				ue.AvailableQuantity = &short.Available
+			}
+		}
+		out = append(out, ue)
 	}
 	return out, nil
 }

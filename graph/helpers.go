@@ -66,6 +66,16 @@ func (r *Resolver) node(ctx context.Context, gid string) (model.Node, error) {
 		return &v, nil
 	case typeCategory:
 		return r.Query().Category(ctx, &gid, nil)
+	case typeOrder:
+		v, ok := auth.ViewerFrom(ctx)
+		if !ok {
+			return nil, nil
+		}
+		o, err := nullIfNotFound(r.OrderService.Get(ctx, v, id))
+		if o == nil || err != nil {
+			return nil, err
+		}
+		return o, nil
 	}
 	return nil, nil
 }

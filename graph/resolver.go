@@ -7,6 +7,9 @@ import (
 	"log/slog"
 
 	"github.com/shopgraph/shopgraph/internal/account"
+	"github.com/shopgraph/shopgraph/internal/cart"
+	"github.com/shopgraph/shopgraph/internal/checkout"
+	"github.com/shopgraph/shopgraph/internal/order"
 	"github.com/shopgraph/shopgraph/internal/product"
 )
 
@@ -14,5 +17,10 @@ import (
 type Resolver struct {
 	Accounts *account.Service
 	Catalog  *product.Service
-	Log      *slog.Logger
+	Carts    *cart.Service
+	// CheckoutService and OrderService are not named Checkout and Orders: those are resolver
+	// methods of the mutation and query roots.
+	CheckoutService *checkout.Service
+	OrderService    *order.Service
+	Log             *slog.Logger
 }

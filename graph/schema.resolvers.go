@@ -13,8 +13,20 @@ import (
 	"github.com/shopgraph/shopgraph/internal/account"
 	"github.com/shopgraph/shopgraph/internal/apperr"
 	"github.com/shopgraph/shopgraph/internal/auth"
+	"github.com/shopgraph/shopgraph/internal/cart"
+	"github.com/shopgraph/shopgraph/internal/checkout"
+	"github.com/shopgraph/shopgraph/internal/money"
+	"github.com/shopgraph/shopgraph/internal/order"
 	"github.com/shopgraph/shopgraph/internal/product"
 )
+
+// Token is the resolver for the token field.
+func (r *cartResolver) Token(ctx context.Context, obj *cart.Cart) (*string, error) {
+	if obj.Token == "" {
+		return nil, nil
+	}
+	return &obj.Token, nil
+}
 
 // ID is the resolver for the id field.
 func (r *categoryResolver) ID(ctx context.Context, obj *product.Category) (string, error) {
@@ -314,6 +326,90 @@ func (r *mutationResolver) CategoryDelete(ctx context.Context, input model.Categ
 	return &model.CategoryDeletePayload{DeletedID: &input.ID, UserErrors: ue}, nil
 }
 
+// CartItemAdd is the resolver for the cartItemAdd field.
+func (r *mutationResolver) CartItemAdd(ctx context.Context, input model.CartItemAddInput) (*model.CartPayload, error) {
+	id, err := idOf(input.VariantID, typeVariant, "input", "variantId")
+	if err != nil {
+		return cartPayload(ctx, cart.Cart{}, err)
+	}
+	c, err := r.Carts.AddItem(ctx, cartOwner(ctx), id, input.Quantity)
+	return cartPayload(ctx, c, err)
+}
+
+// CartItemUpdate is the resolver for the cartItemUpdate field.
+func (r *mutationResolver) CartItemUpdate(ctx context.Context, input model.CartItemUpdateInput) (*model.CartPayload, error) {
+	id, err := idOf(input.VariantID, typeVariant, "input", "variantId")
+	if err != nil {
+		return cartPayload(ctx, cart.Cart{}, err)
+	}
+	c, err := r.Carts.UpdateItem(ctx, cartOwner(ctx), id, input.Quantity)
+	return cartPayload(ctx, c, err)
+}
+
+// CartItemRemove is the resolver for the cartItemRemove field.
+func (r *mutationResolver) CartItemRemove(ctx context.Context, input model.CartItemRemoveInput) (*model.CartPayload, error) {
+	id, err := idOf(input.VariantID, typeVariant, "input", "variantId")
+	if err != nil {
+		return cartPayload(ctx, cart.Cart{}, err)
+	}
+	c, err := r.Carts.RemoveItem(ctx, cartOwner(ctx), id)
+	return cartPayload(ctx, c, err)
+}
+
+// CartClear is the resolver for the cartClear field.
+func (r *mutationResolver) CartClear(ctx context.Context) (*model.CartPayload, error) {
+	c, err := r.Carts.Clear(ctx, cartOwner(ctx))
+	return cartPayload(ctx, c, err)
+}
+
+// Checkout is the resolver for the checkout field.
+func (r *mutationResolver) Checkout(ctx context.Context, input model.CheckoutInput) (*model.CheckoutPayload, error) {
+	v, err := requireViewer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	key := deref(input.IdempotencyKey)
+	if key == "" {
+		key = auth.RequestFrom(ctx).IdempotencyKey
+	}
+	a := input.ShippingAddress
+	res, err := r.CheckoutService.Complete(ctx, v, checkout.Input{IdempotencyKey: key, ShippingAddress: order.Address{
+		Name: a.Name, Line1: a.Line1, Line2: deref(a.Line2), City: a.City, Region: deref(a.Region),
+		PostalCode: a.PostalCode, Country: a.Country, Phone: deref(a.Phone),
+	}})
+	ue, err := userErrors(err)
+	if err != nil || len(ue) > 0 {
+		return &model.CheckoutPayload{UserErrors: ue}, err
+	}
+	return &model.CheckoutPayload{Order: &res.Order, UserErrors: ue}, nil
+}
+
+// OrderCancel is the resolver for the orderCancel field.
+func (r *mutationResolver) OrderCancel(ctx context.Context, input model.OrderCancelInput) (*model.OrderPayload, error) {
+	v, err := requireViewer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	id, err := idOf(input.ID, typeOrder, "input", "id")
+	if err != nil {
+		return orderPayload(order.Order{}, err)
+	}
+	return orderPayload(r.OrderService.Cancel(ctx, v, id))
+}
+
+// OrderStatusUpdate is the resolver for the orderStatusUpdate field.
+func (r *mutationResolver) OrderStatusUpdate(ctx context.Context, input model.OrderStatusUpdateInput) (*model.OrderPayload, error) {
+	v, err := requireViewer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	id, err := idOf(input.ID, typeOrder, "input", "id")
+	if err != nil {
+		return orderPayload(order.Order{}, err)
+	}
+	return orderPayload(r.OrderService.StatusUpdate(ctx, v, id, input.Status, input.TrackingNumber, deref(input.Note)))
+}
+
 // AccountRoleUpdate is the resolver for the accountRoleUpdate field.
 func (r *mutationResolver) AccountRoleUpdate(ctx context.Context, input model.AccountRoleUpdateInput) (*model.AccountRoleUpdatePayload, error) {
 	v, err := auth.RequireViewer(ctx)
@@ -330,6 +426,74 @@ func (r *mutationResolver) AccountRoleUpdate(ctx context.Context, input model.Ac
 	}
 	ue, err := userErrors(err)
 	return &model.AccountRoleUpdatePayload{UserErrors: ue}, err
+}
+
+// ID is the resolver for the id field.
+func (r *orderResolver) ID(ctx context.Context, obj *order.Order) (string, error) {
+	return globalID(typeOrder, obj.ID), nil
+}
+
+// Lines is the resolver for the lines field.
+func (r *orderResolver) Lines(ctx context.Context, obj *order.Order) ([]*order.Line, error) {
+	lines, err := visibleLines(ctx, obj)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*order.Line, len(lines))
+	for i := range lines {
+		out[i] = &lines[i]
+	}
+	return out, nil
+}
+
+// Total is the resolver for the total field.
+func (r *orderResolver) Total(ctx context.Context, obj *order.Order) (*money.Money, error) {
+	v, err := auth.RequireViewer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	lines, err := loader.From(ctx).OrderLinesByOrderID.Load(ctx, obj.ID)()
+	if err != nil {
+		return nil, err
+	}
+	total := order.VisibleTotal(v, *obj, lines)
+	return &total, nil
+}
+
+// Events is the resolver for the events field.
+func (r *orderResolver) Events(ctx context.Context, obj *order.Order) ([]*order.Event, error) {
+	events, err := loader.From(ctx).OrderEventsByOrderID.Load(ctx, obj.ID)()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*order.Event, len(events))
+	for i := range events {
+		out[i] = &events[i]
+	}
+	return out, nil
+}
+
+// TotalCount is the resolver for the totalCount field.
+func (r *orderConnectionResolver) TotalCount(ctx context.Context, obj *model.OrderConnection) (int, error) {
+	return r.OrderService.Count(ctx, obj.Viewer, obj.Filter)
+}
+
+// ActorID is the resolver for the actorId field.
+func (r *orderEventResolver) ActorID(ctx context.Context, obj *order.Event) (*string, error) {
+	if obj.ActorID == nil {
+		return nil, nil
+	}
+	return ptr(globalID(typeUser, *obj.ActorID)), nil
+}
+
+// VariantID is the resolver for the variantId field.
+func (r *orderLineResolver) VariantID(ctx context.Context, obj *order.Line) (string, error) {
+	return globalID(typeVariant, obj.VariantID), nil
+}
+
+// ProductID is the resolver for the productId field.
+func (r *orderLineResolver) ProductID(ctx context.Context, obj *order.Line) (string, error) {
+	return globalID(typeProduct, obj.ProductID), nil
 }
 
 // ID is the resolver for the id field.
@@ -499,6 +663,55 @@ func (r *queryResolver) Category(ctx context.Context, id *string, slug *string) 
 	return nullIfNotFound(loader.From(ctx).CategoryByID.Load(ctx, cid)())
 }
 
+// Cart is the resolver for the cart field.
+func (r *queryResolver) Cart(ctx context.Context) (*cart.Cart, error) {
+	c, err := r.Carts.Get(ctx, cartOwner(ctx))
+	if err != nil {
+		return nil, err
+	}
+	syncCartCookie(ctx, c)
+	return &c, nil
+}
+
+// Order is the resolver for the order field.
+func (r *queryResolver) Order(ctx context.Context, id string) (*order.Order, error) {
+	v, err := requireViewer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	typ, oid, ok := parseGlobalID(id)
+	if !ok || typ != typeOrder {
+		return nil, nil
+	}
+	return nullIfNotFound(r.OrderService.Get(ctx, v, oid))
+}
+
+// Orders is the resolver for the orders field.
+func (r *queryResolver) Orders(ctx context.Context, first *int, after *string, filter *model.OrderFilter) (*model.OrderConnection, error) {
+	v, err := requireViewer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	f := orderFilter(filter)
+	page, err := r.OrderService.List(ctx, v, deref(first), deref(after), f)
+	if err != nil {
+		return nil, err
+	}
+	conn := &model.OrderConnection{PageInfo: &model.PageInfo{HasNextPage: page.HasNextPage, HasPreviousPage: deref(after) != ""}, Viewer: v, Filter: f}
+	for i := range page.Orders {
+		o := &page.Orders[i]
+		conn.Edges = append(conn.Edges, &model.OrderEdge{Cursor: page.Cursors[i], Node: o})
+		conn.Nodes = append(conn.Nodes, o)
+	}
+	if n := len(page.Cursors); n > 0 {
+		conn.PageInfo.StartCursor, conn.PageInfo.EndCursor = &page.Cursors[0], &page.Cursors[n-1]
+	}
+	if conn.Edges == nil {
+		conn.Edges, conn.Nodes = []*model.OrderEdge{}, []*order.Order{}
+	}
+	return conn, nil
+}
+
 // User is the resolver for the user field.
 func (r *queryResolver) User(ctx context.Context, id string) (*account.User, error) {
 	typ, uid, ok := parseGlobalID(id)
@@ -513,11 +726,26 @@ func (r *userResolver) ID(ctx context.Context, obj *account.User) (string, error
 	return globalID(typeUser, obj.ID), nil
 }
 
+// Cart returns CartResolver implementation.
+func (r *Resolver) Cart() CartResolver { return &cartResolver{r} }
+
 // Category returns CategoryResolver implementation.
 func (r *Resolver) Category() CategoryResolver { return &categoryResolver{r} }
 
 // Mutation returns MutationResolver implementation.
 func (r *Resolver) Mutation() MutationResolver { return &mutationResolver{r} }
+
+// Order returns OrderResolver implementation.
+func (r *Resolver) Order() OrderResolver { return &orderResolver{r} }
+
+// OrderConnection returns OrderConnectionResolver implementation.
+func (r *Resolver) OrderConnection() OrderConnectionResolver { return &orderConnectionResolver{r} }
+
+// OrderEvent returns OrderEventResolver implementation.
+func (r *Resolver) OrderEvent() OrderEventResolver { return &orderEventResolver{r} }
+
+// OrderLine returns OrderLineResolver implementation.
+func (r *Resolver) OrderLine() OrderLineResolver { return &orderLineResolver{r} }
 
 // Product returns ProductResolver implementation.
 func (r *Resolver) Product() ProductResolver { return &productResolver{r} }
@@ -537,8 +765,13 @@ func (r *Resolver) Query() QueryResolver { return &queryResolver{r} }
 func (r *Resolver) User() UserResolver { return &userResolver{r} }
 
 type (
+	cartResolver              struct{ *Resolver }
 	categoryResolver          struct{ *Resolver }
 	mutationResolver          struct{ *Resolver }
+	orderResolver             struct{ *Resolver }
+	orderConnectionResolver   struct{ *Resolver }
+	orderEventResolver        struct{ *Resolver }
+	orderLineResolver         struct{ *Resolver }
 	productResolver           struct{ *Resolver }
 	productConnectionResolver struct{ *Resolver }
 	productVariantResolver    struct{ *Resolver }

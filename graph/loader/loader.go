@@ -12,6 +12,7 @@ import (
 
 	"github.com/shopgraph/shopgraph/internal/account"
 	"github.com/shopgraph/shopgraph/internal/apperr"
+	"github.com/shopgraph/shopgraph/internal/order"
 	"github.com/shopgraph/shopgraph/internal/product"
 )
 
@@ -19,15 +20,18 @@ import (
 type Services struct {
 	Accounts *account.Service
 	Catalog  *product.Service
+	Orders   *order.Service
 }
 
 // Loaders is one response's set of loaders.
 type Loaders struct {
-	UserByID            *dataloader.Loader[int64, account.User]
-	ProductByID         *dataloader.Loader[int64, product.Product]
-	VariantByID         *dataloader.Loader[int64, product.Variant]
-	VariantsByProductID *dataloader.Loader[int64, []product.Variant]
-	CategoryByID        *dataloader.Loader[int64, product.Category]
+	UserByID             *dataloader.Loader[int64, account.User]
+	ProductByID          *dataloader.Loader[int64, product.Product]
+	VariantByID          *dataloader.Loader[int64, product.Variant]
+	VariantsByProductID  *dataloader.Loader[int64, []product.Variant]
+	CategoryByID         *dataloader.Loader[int64, product.Category]
+	OrderLinesByOrderID  *dataloader.Loader[int64, []order.Line]
+	OrderEventsByOrderID *dataloader.Loader[int64, []order.Event]
 }
 
 const (
@@ -38,11 +42,13 @@ const (
 // New returns fresh loaders.
 func New(s Services) *Loaders {
 	return &Loaders{
-		UserByID:            newLoader(s.Accounts.ListByIDs, "user"),
-		ProductByID:         newLoader(s.Catalog.ListByIDs, "product"),
-		VariantByID:         newLoader(s.Catalog.VariantsByIDs, "variant"),
-		VariantsByProductID: newListLoader(s.Catalog.VariantsByProductIDs),
-		CategoryByID:        newLoader(s.Catalog.CategoriesByIDs, "category"),
+		UserByID:             newLoader(s.Accounts.ListByIDs, "user"),
+		ProductByID:          newLoader(s.Catalog.ListByIDs, "product"),
+		VariantByID:          newLoader(s.Catalog.VariantsByIDs, "variant"),
+		VariantsByProductID:  newListLoader(s.Catalog.VariantsByProductIDs),
+		CategoryByID:         newLoader(s.Catalog.CategoriesByIDs, "category"),
+		OrderLinesByOrderID:  newListLoader(s.Orders.LinesByOrderIDs),
+		OrderEventsByOrderID: newListLoader(s.Orders.EventsByOrderIDs),
 	}
 }
 

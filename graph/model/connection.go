@@ -2,6 +2,7 @@ package model
 
 import (
 	"github.com/shopgraph/shopgraph/internal/auth"
+	"github.com/shopgraph/shopgraph/internal/order"
 	"github.com/shopgraph/shopgraph/internal/product"
 )
 
@@ -15,4 +16,14 @@ type ProductConnection struct {
 	// Viewer and Filter are what totalCount counts.
 	Viewer *auth.Viewer
 	Filter product.Filter
+}
+
+// OrderConnection is a page of orders; TotalCount is resolved only when asked for.
+type OrderConnection struct {
+	Edges    []*OrderEdge
+	Nodes    []*order.Order
+	PageInfo *PageInfo
+
+	Viewer auth.Viewer
+	Filter order.ListFilter
 }

@@ -11,7 +11,9 @@ import (
 
 	"github.com/shopgraph/shopgraph/internal/account"
 	"github.com/shopgraph/shopgraph/internal/auth"
+	"github.com/shopgraph/shopgraph/internal/cart"
 	"github.com/shopgraph/shopgraph/internal/money"
+	"github.com/shopgraph/shopgraph/internal/order"
 	"github.com/shopgraph/shopgraph/internal/product"
 )
 
@@ -109,6 +111,26 @@ type AccountTokenRefreshPayload struct {
 	UserErrors []*UserError `json:"userErrors"`
 }
 
+// A postal address.
+type AddressInput struct {
+	// Recipient's name, 1 to 100 characters.
+	Name string `json:"name"`
+	// Street and number, 1 to 200 characters.
+	Line1 string `json:"line1"`
+	// Apartment, suite…, at most 200 characters.
+	Line2 *string `json:"line2,omitempty"`
+	// City, 1 to 100 characters.
+	City string `json:"city"`
+	// State, province or region, at most 100 characters.
+	Region *string `json:"region,omitempty"`
+	// Postal code, 1 to 20 characters.
+	PostalCode string `json:"postalCode"`
+	// ISO 3166-1 alpha-2 country code, e.g. `US`.
+	Country string `json:"country"`
+	// Phone number for the carrier, at most 30 characters.
+	Phone *string `json:"phone,omitempty"`
+}
+
 // A key/value pair to set.
 type AttributeInput struct {
 	// The attribute's name, 1 to 50 characters.
@@ -125,6 +147,36 @@ type AuthTokens struct {
 	AccessTokenExpiresAt time.Time `json:"accessTokenExpiresAt"`
 	// An opaque, single-use token for `accountTokenRefresh`. Each use returns a new one.
 	RefreshToken string `json:"refreshToken"`
+}
+
+// Input of `cartItemAdd`.
+type CartItemAddInput struct {
+	// The variant's ID.
+	VariantID string `json:"variantId"`
+	// Units to add, 1 to 1000.
+	Quantity int `json:"quantity"`
+}
+
+// Input of `cartItemRemove`.
+type CartItemRemoveInput struct {
+	// The variant's ID.
+	VariantID string `json:"variantId"`
+}
+
+// Input of `cartItemUpdate`.
+type CartItemUpdateInput struct {
+	// The variant's ID.
+	VariantID string `json:"variantId"`
+	// New quantity, 0 to 1000 (0 removes the line).
+	Quantity int `json:"quantity"`
+}
+
+// Result of a cart mutation.
+type CartPayload struct {
+	// The cart after the change.
+	Cart *cart.Cart `json:"cart,omitempty"`
+	// Problems with the input; empty on success.
+	UserErrors []*UserError `json:"userErrors"`
 }
 
 // Input of `categoryCreate`.
@@ -181,8 +233,69 @@ type CategoryUpdatePayload struct {
 	UserErrors []*UserError `json:"userErrors"`
 }
 
+// Input of `checkout`.
+type CheckoutInput struct {
+	// A client-generated key (e.g. a UUID) identifying this checkout attempt, 1 to 255 characters.
+	// May instead come as the `Idempotency-Key` HTTP header; one of the two is required.
+	IdempotencyKey *string `json:"idempotencyKey,omitempty"`
+	// Where to ship the order.
+	ShippingAddress *AddressInput `json:"shippingAddress"`
+}
+
+// Result of `checkout`.
+type CheckoutPayload struct {
+	// The placed order (the same one again for a repeated idempotency key); null on failure.
+	Order *order.Order `json:"order,omitempty"`
+	// Problems with the cart or input; empty on success.
+	UserErrors []*UserError `json:"userErrors"`
+}
+
 // Write operations. Each takes one `input` and returns a payload with `userErrors`.
 type Mutation struct {
+}
+
+// Input of `orderCancel`.
+type OrderCancelInput struct {
+	// The order's ID.
+	ID string `json:"id"`
+}
+
+// An order and its cursor.
+type OrderEdge struct {
+	// Opaque cursor for `after`.
+	Cursor string `json:"cursor"`
+	// The order.
+	Node *order.Order `json:"node"`
+}
+
+// Filters of `orders`.
+type OrderFilter struct {
+	// Only orders in this status.
+	Status *order.Status `json:"status,omitempty"`
+	// Only orders placed at or after this time.
+	CreatedAfter *time.Time `json:"createdAfter,omitempty"`
+	// Only orders placed before this time.
+	CreatedBefore *time.Time `json:"createdBefore,omitempty"`
+}
+
+// Result of an order mutation.
+type OrderPayload struct {
+	// The order after the change; null on failure.
+	Order *order.Order `json:"order,omitempty"`
+	// Problems with the input; empty on success.
+	UserErrors []*UserError `json:"userErrors"`
+}
+
+// Input of `orderStatusUpdate`.
+type OrderStatusUpdateInput struct {
+	// The order's ID.
+	ID string `json:"id"`
+	// The new status.
+	Status order.Status `json:"status"`
+	// Required for SHIPPED.
+	TrackingNumber *string `json:"trackingNumber,omitempty"`
+	// Why, shown in the history.
+	Note *string `json:"note,omitempty"`
 }
 
 // Relay page information.
@@ -395,6 +508,10 @@ type UserError struct {
 	Message string `json:"message"`
 	// A stable code for programs to branch on.
 	Code ErrorCode `json:"code"`
+	// The variant concerned, for OUT_OF_STOCK and LINE_UNAVAILABLE.
+	VariantID *string `json:"variantId,omitempty"`
+	// Units still available, for OUT_OF_STOCK.
+	AvailableQuantity *int `json:"availableQuantity,omitempty"`
 }
 
 // An option value to set on a variant.
@@ -443,6 +560,18 @@ const (
 	ErrorCodeLastVariant ErrorCode = "LAST_VARIANT"
 	// The category still has products or subcategories.
 	ErrorCodeCategoryNotEmpty ErrorCode = "CATEGORY_NOT_EMPTY"
+	// Not enough stock; `variantId` and `availableQuantity` say which and how much is left.
+	ErrorCodeOutOfStock ErrorCode = "OUT_OF_STOCK"
+	// The cart has no lines.
+	ErrorCodeCartEmpty ErrorCode = "CART_EMPTY"
+	// Items in other currencies cannot share a cart.
+	ErrorCodeCurrencyMismatch ErrorCode = "CURRENCY_MISMATCH"
+	// A cart line's product was archived or its variant deleted; `variantId` says which.
+	ErrorCodeLineUnavailable ErrorCode = "LINE_UNAVAILABLE"
+	// The idempotency key was used before with a different request.
+	ErrorCodeIdempotencyKeyReused ErrorCode = "IDEMPOTENCY_KEY_REUSED"
+	// The order's status cannot move that way.
+	ErrorCodeInvalidTransition ErrorCode = "INVALID_TRANSITION"
 )
 
 var AllErrorCode = []ErrorCode{
@@ -459,11 +588,17 @@ var AllErrorCode = []ErrorCode{
 	ErrorCodeInsufficientStock,
 	ErrorCodeLastVariant,
 	ErrorCodeCategoryNotEmpty,
+	ErrorCodeOutOfStock,
+	ErrorCodeCartEmpty,
+	ErrorCodeCurrencyMismatch,
+	ErrorCodeLineUnavailable,
+	ErrorCodeIdempotencyKeyReused,
+	ErrorCodeInvalidTransition,
 }
 
 func (e ErrorCode) IsValid() bool {
 	switch e {
-	case ErrorCodeInvalid, ErrorCodeEmailTaken, ErrorCodeInvalidCredentials, ErrorCodeInvalidToken, ErrorCodeRateLimited, ErrorCodeWrongPassword, ErrorCodeUnchanged, ErrorCodeDuplicate, ErrorCodeNotFound, ErrorCodeForbidden, ErrorCodeInsufficientStock, ErrorCodeLastVariant, ErrorCodeCategoryNotEmpty:
+	case ErrorCodeInvalid, ErrorCodeEmailTaken, ErrorCodeInvalidCredentials, ErrorCodeInvalidToken, ErrorCodeRateLimited, ErrorCodeWrongPassword, ErrorCodeUnchanged, ErrorCodeDuplicate, ErrorCodeNotFound, ErrorCodeForbidden, ErrorCodeInsufficientStock, ErrorCodeLastVariant, ErrorCodeCategoryNotEmpty, ErrorCodeOutOfStock, ErrorCodeCartEmpty, ErrorCodeCurrencyMismatch, ErrorCodeLineUnavailable, ErrorCodeIdempotencyKeyReused, ErrorCodeInvalidTransition:
 		return true
 	}
 	return false

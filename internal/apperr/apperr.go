@@ -34,6 +34,12 @@ const (
 	InsufficientStock  Code = "INSUFFICIENT_STOCK"
 	LastVariant        Code = "LAST_VARIANT"
 	CategoryNotEmpty   Code = "CATEGORY_NOT_EMPTY"
+	OutOfStock         Code = "OUT_OF_STOCK"
+	CartEmpty          Code = "CART_EMPTY"
+	CurrencyMismatch   Code = "CURRENCY_MISMATCH"
+	LineUnavailable    Code = "LINE_UNAVAILABLE"
+	IdempotencyReused  Code = "IDEMPOTENCY_KEY_REUSED"
+	InvalidTransition  Code = "INVALID_TRANSITION"
 )
 
 // Error is an error whose Message is safe to show to a client. Err is the cause, for logs only.

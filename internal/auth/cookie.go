@@ -10,6 +10,10 @@ import (
 const (
 	AccessCookie  = "sg_access"
 	RefreshCookie = "sg_refresh"
+	// CartCookie holds an anonymous cart's token.
+	CartCookie = "sg_cart"
+	// cartCookieTTL keeps an anonymous cart across visits for a month.
+	cartCookieTTL = 30 * 24 * time.Hour
 	// refreshCookiePath limits the refresh cookie to the API endpoint, where it is needed.
 	refreshCookiePath = "/graphql"
 )
@@ -23,6 +27,10 @@ type Request struct {
 	UserAgent     string
 	// RefreshToken is the refresh cookie's value, if any.
 	RefreshToken string
+	// CartToken is the anonymous cart token, from the X-Cart-Token header or the cart cookie.
+	CartToken string
+	// IdempotencyKey is the Idempotency-Key header, if any.
+	IdempotencyKey string
 }
 
 type requestKey struct{}
@@ -72,4 +80,24 @@ func (r *Request) cookie(name, value, path string, expires time.Time) *http.Cook
 		c.MaxAge = int(time.Until(expires).Seconds())
 	}
 	return c
+}
+
+// SetCartCookie stores a new anonymous cart's token in the browser.
+func SetCartCookie(ctx context.Context, token string) {
+	r := RequestFrom(ctx)
+	if r.Writer == nil {
+		return
+	}
+	http.SetCookie(r.Writer, r.cookie(CartCookie, token, "/", time.Now().Add(cartCookieTTL)))
+}
+
+// ClearCartCookie forgets the anonymous cart token (after it merged into a customer's cart).
+func ClearCartCookie(ctx context.Context) {
+	r := RequestFrom(ctx)
+	if r.Writer == nil || r.CartToken == "" {
+		return
+	}
+	c := r.cookie(CartCookie, "", "/", time.Time{})
+	c.MaxAge = -1
+	http.SetCookie(r.Writer, c)
 }

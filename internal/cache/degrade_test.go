@@ -21,7 +21,7 @@ func TestRedisDeadDegradesToTheLoader(t *testing.T) {
 	client.AddHook(attempts)
 	logger, logs := newLogger()
 	const threshold = 3
-	ropts := RedisOptions{Timeout: time.Second, FailureThreshold: threshold, Cooldown: time.Hour, Logger: logger}
+	ropts := RedisOptions{Timeout: 250 * time.Millisecond, FailureThreshold: threshold, Cooldown: time.Hour, Logger: logger}
 	c := New(NewRedis(client, "shopgraph-test:cache:dead:", ropts))
 	p1 := product{ID: 1, Name: "Mug", Tags: []string{}}
 

@@ -166,6 +166,11 @@ func authenticate(tokens *auth.Tokens, secureCookies bool, next http.Handler) ht
 		if c, err := r.Cookie(auth.RefreshCookie); err == nil {
 			req.RefreshToken = c.Value
 		}
+		req.CartToken = r.Header.Get("X-Cart-Token")
+		if c, err := r.Cookie(auth.CartCookie); err == nil && req.CartToken == "" {
+			req.CartToken = c.Value
+		}
+		req.IdempotencyKey = r.Header.Get("Idempotency-Key")
 		ctx = auth.WithRequest(ctx, req)
 
 		token, bearer := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")

@@ -1,0 +1,71 @@
+package graph
+
+import (
+	"context"
+
+	"github.com/shopgraph/shopgraph/graph/loader"
+	"github.com/shopgraph/shopgraph/graph/model"
+	"github.com/shopgraph/shopgraph/internal/auth"
+	"github.com/shopgraph/shopgraph/internal/cart"
+	"github.com/shopgraph/shopgraph/internal/order"
+)
+
+// Global ID type name of orders.
+const typeOrder = "Order"
+
+// cartOwner is the request's cart owner: the signed-in customer and/or the anonymous token.
+func cartOwner(ctx context.Context) cart.Owner {
+	o := cart.Owner{Token: auth.RequestFrom(ctx).CartToken}
+	if v, ok := auth.ViewerFrom(ctx); ok {
+		o.UserID = &v.UserID
+	}
+	return o
+}
+
+// cartPayload turns a cart service result into a payload, keeping the browser's cart cookie in
+// step: set for a new anonymous cart, cleared once merged into a customer's.
+func cartPayload(ctx context.Context, c cart.Cart, err error) (*model.CartPayload, error) {
+	ue, err := userErrors(err)
+	if err != nil || len(ue) > 0 {
+		return &model.CartPayload{UserErrors: ue}, err
+	}
+	syncCartCookie(ctx, c)
+	return &model.CartPayload{Cart: &c, UserErrors: ue}, nil
+}
+
+func syncCartCookie(ctx context.Context, c cart.Cart) {
+	switch {
+	case c.Token != "":
+		auth.SetCartCookie(ctx, c.Token)
+	case c.Merged:
+		auth.ClearCartCookie(ctx)
+	}
+}
+
+func orderPayload(o order.Order, err error) (*model.OrderPayload, error) {
+	ue, err := userErrors(err)
+	if err != nil || len(ue) > 0 {
+		return &model.OrderPayload{UserErrors: ue}, err
+	}
+	return &model.OrderPayload{Order: &o, UserErrors: ue}, nil
+}
+
+// visibleLines are the order's lines the viewer may see.
+func visibleLines(ctx context.Context, o *order.Order) ([]order.Line, error) {
+	lines, err := loader.From(ctx).OrderLinesByOrderID.Load(ctx, o.ID)()
+	if err != nil {
+		return nil, err
+	}
+	v, err := auth.RequireViewer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return order.VisibleLines(v, *o, lines), nil
+}
+
+func orderFilter(f *model.OrderFilter) order.ListFilter {
+	if f == nil {
+		return order.ListFilter{}
+	}
+	return order.ListFilter{Status: f.Status, CreatedAfter: f.CreatedAfter, CreatedBefore: f.CreatedBefore}
+}

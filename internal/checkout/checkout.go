@@ -1,0 +1,263 @@
+// Package checkout turns a customer's cart into an order, once: in one transaction it claims
+// the idempotency key, validates the cart, takes stock with guarded updates in a fixed order,
+// writes the order with a snapshot of every line and its first event, and empties the cart.
+package checkout
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/shopgraph/shopgraph/db"
+	"github.com/shopgraph/shopgraph/internal/apperr"
+	"github.com/shopgraph/shopgraph/internal/auth"
+	"github.com/shopgraph/shopgraph/internal/inventory"
+	"github.com/shopgraph/shopgraph/internal/money"
+	"github.com/shopgraph/shopgraph/internal/order"
+	"github.com/shopgraph/shopgraph/internal/postgres"
+)
+
+// Service is the checkout use case.
+type Service struct {
+	db     *postgres.DB
+	orders *order.Service
+	log    *slog.Logger
+}
+
+// NewService returns a checkout service.
+func NewService(d *postgres.DB, orders *order.Service, log *slog.Logger) *Service {
+	return &Service{db: d, orders: orders, log: log}
+}
+
+// Input is a checkout request.
+type Input struct {
+	IdempotencyKey  string
+	ShippingAddress order.Address
+}
+
+// Result is the order a checkout created or, for a replay, created earlier.
+type Result struct {
+	Order    order.Order
+	Replayed bool
+}
+
+// Complete checks out v's cart.
+// Errors: INVALID (address, key), IDEMPOTENCY_KEY_REUSED, CART_EMPTY, LINE_UNAVAILABLE,
+// CURRENCY_MISMATCH, OUT_OF_STOCK (with *inventory.OutOfStockError); nothing changes on any of them.
+func (s *Service) Complete(ctx context.Context, v auth.Viewer, in Input) (Result, error) {
+	in.IdempotencyKey = strings.TrimSpace(in.IdempotencyKey)
+	if err := validate(in); err != nil {
+		return Result{}, err
+	}
+	fingerprint := fingerprintOf(in)
+	var (
+		res     Result
+		event   order.Event
+		touched []int64
+	)
+	// Stock is taken in variant order, so deadlocks should not happen; a serialisation
+	// failure or deadlock is still retried rather than shown to the customer.
+	var err error
+	for attempt := 0; attempt < 3; attempt++ {
+		err = s.db.InTx(ctx, func(q *db.Queries) error {
+			var err error
+			res, event, touched, err = s.completeTx(ctx, q, v, in, fingerprint)
+			return err
+		})
+		if !isRetryable(err) {
+			break
+		}
+	}
+	if err != nil {
+		return Result{}, err
+	}
+	if !res.Replayed {
+		s.orders.AfterCommit(ctx, res.Order, event, touched)
+	}
+	return res, nil
+}
+
+func (s *Service) completeTx(ctx context.Context, q *db.Queries, v auth.Viewer, in Input, fingerprint []byte) (Result, order.Event, []int64, error) {
+	claimed, err := q.CheckoutRequestClaim(ctx, db.CheckoutRequestClaimParams{
+		UserID: v.UserID, IdempotencyKey: in.IdempotencyKey, Fingerprint: fingerprint,
+	})
+	if err != nil {
+		return Result{}, order.Event{}, nil, fmt.Errorf("claim idempotency key: %w", err)
+	}
+	if claimed == 0 {
+		// The key was used before (or by a concurrent request that has now committed).
+		prior, err := q.CheckoutRequestGet(ctx, db.CheckoutRequestGetParams{UserID: v.UserID, IdempotencyKey: in.IdempotencyKey})
+		if err != nil {
+			return Result{}, order.Event{}, nil, fmt.Errorf("get idempotency key: %w", err)
+		}
+		if !bytes.Equal(prior.Fingerprint, fingerprint) || prior.OrderID == nil {
+			return Result{}, order.Event{}, nil, apperr.FieldError(apperr.IdempotencyReused,
+				"This idempotency key was already used for a different checkout.", "input", "idempotencyKey")
+		}
+		row, err := q.OrderGetByID(ctx, *prior.OrderID)
+		if err != nil {
+			return Result{}, order.Event{}, nil, fmt.Errorf("get replayed order: %w", err)
+		}
+		return Result{Order: orderOf(row), Replayed: true}, order.Event{}, nil, nil
+	}
+
+	cart, err := q.CartGetByUserForUpdate(ctx, &v.UserID)
+	if postgres.IsNotFound(err) {
+		return Result{}, order.Event{}, nil, apperr.New(apperr.CartEmpty, "Your cart is empty.")
+	}
+	if err != nil {
+		return Result{}, order.Event{}, nil, fmt.Errorf("lock cart: %w", err)
+	}
+	lines, err := q.CartLineList(ctx, cart.ID)
+	if err != nil {
+		return Result{}, order.Event{}, nil, err
+	}
+	if len(lines) == 0 {
+		return Result{}, order.Event{}, nil, apperr.New(apperr.CartEmpty, "Your cart is empty.")
+	}
+	ids := make([]int64, len(lines))
+	for i, l := range lines {
+		ids[i] = l.VariantID
+	}
+	variantRows, err := q.VariantListByIDs(ctx, ids)
+	if err != nil {
+		return Result{}, order.Event{}, nil, err
+	}
+	variants := map[int64]db.ProductVariant{}
+	pids := []int64{}
+	for _, r := range variantRows {
+		variants[r.ID] = r
+		pids = append(pids, r.ProductID)
+	}
+	productRows, err := q.ProductListByIDs(ctx, pids)
+	if err != nil {
+		return Result{}, order.Event{}, nil, err
+	}
+	products := map[int64]db.ProductListByIDsRow{}
+	for _, r := range productRows {
+		products[r.ID] = r
+	}
+
+	// Validate every line before touching stock; prices are read here, inside the
+	// transaction, so the order holds the price at checkout time.
+	currency := ""
+	items := make([]inventory.Item, 0, len(lines))
+	snapshot := make([]db.OrderLineInsertParams, 0, len(lines))
+	total := money.Money{}
+	for _, l := range lines {
+		vr, ok := variants[l.VariantID]
+		p, okp := products[vr.ProductID]
+		if !ok || !okp || vr.DeletedAt != nil || p.Status != db.ProductStatusACTIVE {
+			return Result{}, order.Event{}, nil, &apperr.Error{Code: apperr.LineUnavailable,
+				Message: "An item in your cart is no longer sold; remove it to check out.",
+				Err:     &inventory.OutOfStockError{VariantID: l.VariantID, Requested: int(l.Quantity)}}
+		}
+		if currency == "" {
+			currency = vr.Currency
+			total = money.New(0, currency)
+		}
+		if vr.Currency != currency {
+			return Result{}, order.Event{}, nil, apperr.New(apperr.CurrencyMismatch, "Your cart mixes currencies; check out one currency at a time.")
+		}
+		unit := money.New(vr.PriceAmount, vr.Currency)
+		lineTotal, err := unit.Mul(int64(l.Quantity))
+		if err == nil {
+			total, err = total.Add(lineTotal)
+		}
+		if err != nil {
+			return Result{}, order.Event{}, nil, apperr.Wrap(err, apperr.Invalid, "The order total is too large.")
+		}
+		items = append(items, inventory.Item{VariantID: l.VariantID, Quantity: int(l.Quantity)})
+		snapshot = append(snapshot, db.OrderLineInsertParams{
+			ProductID: p.ID, VariantID: vr.ID, VendorID: p.VendorID, ProductName: p.Name, VariantName: vr.Name,
+			SKU: vr.SKU, UnitPrice: vr.PriceAmount, Currency: vr.Currency, Quantity: l.Quantity, LineTotal: lineTotal.Amount,
+		})
+	}
+	touched, err := inventory.Reserve(ctx, q, items)
+	if err != nil {
+		return Result{}, order.Event{}, nil, err
+	}
+	addr, _ := json.Marshal(in.ShippingAddress)
+	row, err := q.OrderInsert(ctx, db.OrderInsertParams{UserID: v.UserID, Currency: currency, TotalAmount: total.Amount, ShippingAddress: addr})
+	if err != nil {
+		return Result{}, order.Event{}, nil, fmt.Errorf("insert order: %w", err)
+	}
+	for _, l := range snapshot {
+		l.OrderID = row.ID
+		if err := q.OrderLineInsert(ctx, l); err != nil {
+			return Result{}, order.Event{}, nil, fmt.Errorf("insert order line: %w", err)
+		}
+	}
+	ev, err := q.OrderEventInsert(ctx, db.OrderEventInsertParams{OrderID: row.ID, Status: db.OrderStatusPENDING, ActorID: &v.UserID, Note: "order placed"})
+	if err != nil {
+		return Result{}, order.Event{}, nil, fmt.Errorf("insert order event: %w", err)
+	}
+	if err := q.CartLineClear(ctx, cart.ID); err != nil {
+		return Result{}, order.Event{}, nil, err
+	}
+	if err := q.CheckoutRequestSetOrder(ctx, db.CheckoutRequestSetOrderParams{OrderID: &row.ID, UserID: v.UserID, IdempotencyKey: in.IdempotencyKey}); err != nil {
+		return Result{}, order.Event{}, nil, err
+	}
+	return Result{Order: orderOf(row)}, order.EventOf(ev), touched, nil
+}
+
+func orderOf(r db.Order) order.Order { return order.FromRow(r) }
+
+// fingerprintOf identifies a request: the same key must come with the same address. The cart
+// is not part of it, because a completed checkout empties the cart and a replay must still
+// return the same order.
+func fingerprintOf(in Input) []byte {
+	b, _ := json.Marshal(in.ShippingAddress)
+	sum := sha256.Sum256(b)
+	return sum[:]
+}
+
+func validate(in Input) error {
+	var errs apperr.List
+	field := func(msg string, path ...string) {
+		errs = append(errs, apperr.FieldError(apperr.Invalid, msg, append([]string{"input"}, path...)...))
+	}
+	if in.IdempotencyKey == "" || len(in.IdempotencyKey) > 255 {
+		field("An idempotency key of 1 to 255 characters is required (input or Idempotency-Key header).", "idempotencyKey")
+	}
+	a := in.ShippingAddress
+	for _, f := range []struct {
+		value    string
+		name     string
+		min, max int
+	}{
+		{a.Name, "name", 1, 100}, {a.Line1, "line1", 1, 200}, {a.Line2, "line2", 0, 200}, {a.City, "city", 1, 100},
+		{a.Region, "region", 0, 100}, {a.PostalCode, "postalCode", 1, 20}, {a.Phone, "phone", 0, 30},
+	} {
+		if n := utf8.RuneCountInString(strings.TrimSpace(f.value)); n < f.min || n > f.max {
+			field(fmt.Sprintf("Must be %d to %d characters.", f.min, f.max), "shippingAddress", f.name)
+		}
+	}
+	if len(a.Country) != 2 || strings.ToUpper(a.Country) != a.Country || !isLetters(a.Country) {
+		field("Country must be an ISO 3166-1 alpha-2 code such as US.", "shippingAddress", "country")
+	}
+	return errs.Err()
+}
+
+func isLetters(s string) bool {
+	for _, r := range s {
+		if r < 'A' || r > 'Z' {
+			return false
+		}
+	}
+	return true
+}
+
+// isRetryable is a deadlock or serialisation failure: the transaction can simply run again.
+func isRetryable(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && (pgErr.Code == "40P01" || pgErr.Code == "40001")
+}

@@ -1,0 +1,69 @@
+// Package inventory takes and gives back stock inside the caller's transaction, with guarded
+// single-statement updates so that stock never goes below zero, whatever runs concurrently.
+package inventory
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/shopgraph/shopgraph/db"
+	"github.com/shopgraph/shopgraph/internal/apperr"
+	"github.com/shopgraph/shopgraph/internal/postgres"
+)
+
+// Item is a quantity of one variant.
+type Item struct {
+	VariantID int64
+	Quantity  int
+}
+
+// OutOfStockError says which variant lacked stock and how much there was.
+type OutOfStockError struct {
+	VariantID int64
+	Requested int
+	Available int
+}
+
+func (e *OutOfStockError) Error() string {
+	return fmt.Sprintf("variant %d: %d requested, %d available", e.VariantID, e.Requested, e.Available)
+}
+
+// Reserve takes every item's quantity, or nothing: on a shortage it returns an OUT_OF_STOCK
+// error (wrapping *OutOfStockError) and the caller's transaction must roll back. Items are
+// taken in variant id order, so two transactions reserving overlapping variants lock them in
+// the same order and cannot deadlock.
+func Reserve(ctx context.Context, q *db.Queries, items []Item) ([]int64, error) {
+	sorted := slices.Clone(items)
+	slices.SortFunc(sorted, func(a, b Item) int { return int(a.VariantID - b.VariantID) })
+	productIDs := make([]int64, 0, len(sorted))
+	for _, it := range sorted {
+		row, err := q.StockReserve(ctx, db.StockReserveParams{ID: it.VariantID, N: int32(it.Quantity)})
+		if postgres.IsNotFound(err) {
+			available := 0
+			if cur, err := q.StockGet(ctx, it.VariantID); err == nil && cur.DeletedAt == nil {
+				available = int(cur.Stock)
+			}
+			cause := &OutOfStockError{VariantID: it.VariantID, Requested: it.Quantity, Available: available}
+			return nil, &apperr.Error{Code: apperr.OutOfStock, Err: cause,
+				Message: fmt.Sprintf("Only %d left of an item you asked %d of.", available, it.Quantity)}
+		}
+		if err != nil {
+			return nil, fmt.Errorf("reserve stock of variant %d: %w", it.VariantID, err)
+		}
+		productIDs = append(productIDs, row.ProductID)
+	}
+	return productIDs, nil
+}
+
+// Release gives items back, e.g. when an order is cancelled.
+func Release(ctx context.Context, q *db.Queries, items []Item) error {
+	sorted := slices.Clone(items)
+	slices.SortFunc(sorted, func(a, b Item) int { return int(a.VariantID - b.VariantID) })
+	for _, it := range sorted {
+		if err := q.StockRelease(ctx, db.StockReleaseParams{ID: it.VariantID, N: int32(it.Quantity)}); err != nil {
+			return fmt.Errorf("release stock of variant %d: %w", it.VariantID, err)
+		}
+	}
+	return nil
+}

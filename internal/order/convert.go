@@ -1,0 +1,40 @@
+package order
+
+import (
+	"encoding/json"
+
+	"github.com/shopgraph/shopgraph/db"
+	"github.com/shopgraph/shopgraph/internal/money"
+)
+
+func orderFromRow(r db.Order) Order {
+	var addr Address
+	_ = json.Unmarshal(r.ShippingAddress, &addr) // written by this package from an Address
+	return Order{
+		ID: r.ID, UserID: r.UserID, Status: Status(r.Status), Total: money.New(r.TotalAmount, r.Currency),
+		ShippingAddress: addr, TrackingNumber: r.TrackingNumber, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
+	}
+}
+
+func lineFromRow(r db.OrderLine) Line {
+	return Line{
+		ID: r.ID, OrderID: r.OrderID, ProductID: r.ProductID, VariantID: r.VariantID, VendorID: r.VendorID,
+		ProductName: r.ProductName, VariantName: r.VariantName, SKU: r.SKU,
+		UnitPrice: money.New(r.UnitPrice, r.Currency), Quantity: int(r.Quantity), LineTotal: money.New(r.LineTotal, r.Currency),
+	}
+}
+
+func eventFromRow(r db.OrderEvent) Event {
+	e := Event{OrderID: r.OrderID, Sequence: int(r.Sequence), Status: Status(r.Status), ActorID: r.ActorID, Note: r.Note, At: r.CreatedAt}
+	if r.PreviousStatus != nil {
+		prev := Status(*r.PreviousStatus)
+		e.PreviousStatus = &prev
+	}
+	return e
+}
+
+// FromRow converts an order row (for checkout, which writes orders in its own transaction).
+func FromRow(r db.Order) Order { return orderFromRow(r) }
+
+// EventOf converts an event row.
+func EventOf(r db.OrderEvent) Event { return eventFromRow(r) }

@@ -1,0 +1,314 @@
+package order
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/shopgraph/shopgraph/db"
+	"github.com/shopgraph/shopgraph/internal/apperr"
+	"github.com/shopgraph/shopgraph/internal/auth"
+	"github.com/shopgraph/shopgraph/internal/inventory"
+	"github.com/shopgraph/shopgraph/internal/postgres"
+)
+
+// Publisher receives every committed status change (live order tracking fans them out).
+type Publisher interface {
+	PublishOrderEvent(ctx context.Context, o Order, e Event)
+}
+
+// StockInvalidator is told which products' stock a committed change moved (catalog caches).
+type StockInvalidator interface {
+	InvalidateStock(ctx context.Context, productIDs ...int64)
+}
+
+// Service is the order use cases.
+type Service struct {
+	db        *postgres.DB
+	publisher Publisher
+	stock     StockInvalidator
+	log       *slog.Logger
+}
+
+// NewService returns an order service. publisher and stock may be nil.
+func NewService(d *postgres.DB, publisher Publisher, stock StockInvalidator, log *slog.Logger) *Service {
+	return &Service{db: d, publisher: publisher, stock: stock, log: log}
+}
+
+// Get returns an order v may see. Errors: NOT_FOUND (also when v may not see it, so that
+// existence is not revealed).
+func (s *Service) Get(ctx context.Context, v auth.Viewer, id int64) (Order, error) {
+	row, err := s.db.OrderGetByID(ctx, id)
+	if err != nil {
+		return Order{}, postgres.MapError(err, "order")
+	}
+	o := orderFromRow(row)
+	if err := s.checkView(ctx, s.db.Queries, v, o); err != nil {
+		return Order{}, err
+	}
+	return o, nil
+}
+
+func (s *Service) checkView(ctx context.Context, q *db.Queries, v auth.Viewer, o Order) error {
+	vendorHasLine := false
+	if v.Role == auth.RoleVendor && v.UserID != o.UserID {
+		has, err := q.OrderHasVendorLine(ctx, db.OrderHasVendorLineParams{OrderID: o.ID, VendorID: &v.UserID})
+		if err != nil {
+			return fmt.Errorf("check vendor line: %w", err)
+		}
+		vendorHasLine = has
+	}
+	if !CanView(v, o, vendorHasLine) {
+		return apperr.New(apperr.NotFound, "order not found")
+	}
+	return nil
+}
+
+// ListFilter restricts an order list.
+type ListFilter struct {
+	Status        *Status
+	CreatedAfter  *time.Time
+	CreatedBefore *time.Time
+}
+
+// ListPage is one page of orders, newest first.
+type ListPage struct {
+	Orders      []Order
+	Cursors     []string
+	HasNextPage bool
+}
+
+// List returns a page of the orders v may see: a customer its own, a vendor those holding its
+// products, an admin all. Errors: BAD_USER_INPUT.
+func (s *Service) List(ctx context.Context, v auth.Viewer, first int, after string, f ListFilter) (ListPage, error) {
+	if first < 1 || first > 100 {
+		return ListPage{}, apperr.New(apperr.BadUserInput, "Page size must be between 1 and 100.")
+	}
+	params := db.OrderListParams{Lim: int32(first + 1), CreatedAfter: f.CreatedAfter, CreatedBefore: f.CreatedBefore}
+	scope(v, &params.UserID, &params.VendorID)
+	if f.Status != nil {
+		st := db.OrderStatus(*f.Status)
+		params.Status = &st
+	}
+	if after != "" {
+		at, id, err := decodeCursor(after)
+		if err != nil {
+			return ListPage{}, err
+		}
+		params.AfterCreatedAt, params.AfterID = &at, &id
+	}
+	rows, err := s.db.OrderList(ctx, params)
+	if err != nil {
+		return ListPage{}, fmt.Errorf("list orders: %w", err)
+	}
+	page := ListPage{HasNextPage: len(rows) > first}
+	if page.HasNextPage {
+		rows = rows[:first]
+	}
+	for _, r := range rows {
+		page.Orders = append(page.Orders, orderFromRow(r))
+		page.Cursors = append(page.Cursors, encodeCursor(r.CreatedAt, r.ID))
+	}
+	return page, nil
+}
+
+// Count returns how many orders v may see match f.
+func (s *Service) Count(ctx context.Context, v auth.Viewer, f ListFilter) (int, error) {
+	params := db.OrderCountParams{CreatedAfter: f.CreatedAfter, CreatedBefore: f.CreatedBefore}
+	scope(v, &params.UserID, &params.VendorID)
+	if f.Status != nil {
+		st := db.OrderStatus(*f.Status)
+		params.Status = &st
+	}
+	n, err := s.db.OrderCount(ctx, params)
+	return int(n), err
+}
+
+// scope narrows a list to what v may see.
+func scope(v auth.Viewer, userID, vendorID **int64) {
+	switch {
+	case v.IsAdmin():
+	case v.Role == auth.RoleVendor:
+		*vendorID = &v.UserID
+	default:
+		*userID = &v.UserID
+	}
+}
+
+func encodeCursor(at time.Time, id int64) string {
+	b, _ := json.Marshal([]any{at.Format(time.RFC3339Nano), id})
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func decodeCursor(c string) (time.Time, int64, error) {
+	var parts []any
+	invalid := apperr.FieldError(apperr.BadUserInput, "The after cursor is not valid.", "after")
+	raw, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil {
+		return time.Time{}, 0, invalid
+	}
+	if err := json.Unmarshal(raw, &parts); err != nil || len(parts) != 2 {
+		return time.Time{}, 0, invalid
+	}
+	s, ok1 := parts[0].(string)
+	f, ok2 := parts[1].(float64)
+	at, err := time.Parse(time.RFC3339Nano, s)
+	if !ok1 || !ok2 || err != nil || f <= 0 {
+		return time.Time{}, 0, invalid
+	}
+	return at, int64(f), nil
+}
+
+// LinesByOrderIDs returns every line of each order (for loaders; callers apply VisibleLines).
+func (s *Service) LinesByOrderIDs(ctx context.Context, ids []int64) (map[int64][]Line, error) {
+	rows, err := s.db.OrderLineListByOrderIDs(ctx, ids)
+	if err != nil {
+		return nil, fmt.Errorf("list order lines: %w", err)
+	}
+	out := make(map[int64][]Line, len(ids))
+	for _, r := range rows {
+		out[r.OrderID] = append(out[r.OrderID], lineFromRow(r))
+	}
+	return out, nil
+}
+
+// EventsByOrderIDs returns each order's status history, oldest first (for loaders).
+func (s *Service) EventsByOrderIDs(ctx context.Context, ids []int64) (map[int64][]Event, error) {
+	rows, err := s.db.OrderEventListByOrderIDs(ctx, ids)
+	if err != nil {
+		return nil, fmt.Errorf("list order events: %w", err)
+	}
+	out := make(map[int64][]Event, len(ids))
+	for _, r := range rows {
+		out[r.OrderID] = append(out[r.OrderID], eventFromRow(r))
+	}
+	return out, nil
+}
+
+// TransitionOptions carry what a move needs besides the status.
+type TransitionOptions struct {
+	TrackingNumber *string
+	Note           string
+}
+
+// Transition moves an order through the state machine in its own transaction and publishes
+// the change after commit.
+// Errors: NOT_FOUND, INVALID_TRANSITION, INVALID (a missing tracking number).
+func (s *Service) Transition(ctx context.Context, actor Actor, id int64, to Status, opts TransitionOptions) (Order, error) {
+	var (
+		o       Order
+		e       Event
+		touched []int64
+	)
+	err := s.db.InTx(ctx, func(q *db.Queries) error {
+		var err error
+		o, e, touched, err = s.TransitionTx(ctx, q, actor, id, to, opts)
+		return err
+	})
+	if err != nil {
+		return Order{}, err
+	}
+	s.AfterCommit(ctx, o, e, touched)
+	return o, nil
+}
+
+// TransitionTx is Transition inside the caller's transaction (the payment webhook records the
+// event id in the same one). It locks the order row, so concurrent moves of one order
+// serialise and the loser sees the winner's status. It returns the products whose stock it
+// gave back; the caller must call AfterCommit once its transaction has committed.
+func (s *Service) TransitionTx(ctx context.Context, q *db.Queries, actor Actor, id int64, to Status, opts TransitionOptions) (Order, Event, []int64, error) {
+	row, err := q.OrderGetByIDForUpdate(ctx, id)
+	if postgres.IsNotFound(err) {
+		return Order{}, Event{}, nil, apperr.FieldError(apperr.NotFound, "No order has this ID.", "input", "id")
+	}
+	if err != nil {
+		return Order{}, Event{}, nil, fmt.Errorf("lock order: %w", err)
+	}
+	cur := orderFromRow(row)
+	if actor.Viewer != nil {
+		if err := s.checkView(ctx, q, *actor.Viewer, cur); err != nil {
+			return Order{}, Event{}, nil, apperr.FieldError(apperr.NotFound, "No order has this ID.", "input", "id")
+		}
+	}
+	if !mayRequest(actor, cur, to) {
+		if actor.Viewer != nil && !actor.Viewer.IsAdmin() && actor.Viewer.UserID != cur.UserID {
+			return Order{}, Event{}, nil, apperr.FieldError(apperr.NotFound, "No order has this ID.", "input", "id")
+		}
+		if CanTransition(cur.Status, to) {
+			return Order{}, Event{}, nil, apperr.FieldError(apperr.Forbidden, fmt.Sprintf("You cannot move a %s order to %s.", cur.Status, to), "input", "status")
+		}
+	}
+	if !CanTransition(cur.Status, to) {
+		return Order{}, Event{}, nil, apperr.FieldError(apperr.InvalidTransition,
+			fmt.Sprintf("An order cannot go from %s to %s.", cur.Status, to), "input", "status")
+	}
+	if to == Shipped && (opts.TrackingNumber == nil || strings.TrimSpace(*opts.TrackingNumber) == "") {
+		return Order{}, Event{}, nil, apperr.FieldError(apperr.Invalid, "Shipping needs a tracking number.", "input", "trackingNumber")
+	}
+	updated, err := q.OrderSetStatus(ctx, db.OrderSetStatusParams{
+		ID: id, Status: db.OrderStatus(to), FromStatus: row.Status, TrackingNumber: opts.TrackingNumber,
+	})
+	if err != nil {
+		return Order{}, Event{}, nil, fmt.Errorf("set order status: %w", err)
+	}
+	prev := db.OrderStatus(cur.Status)
+	ev, err := q.OrderEventInsert(ctx, db.OrderEventInsertParams{
+		OrderID: id, Status: db.OrderStatus(to), PreviousStatus: &prev, ActorID: actor.userID(), Note: opts.Note,
+	})
+	if err != nil {
+		return Order{}, Event{}, nil, fmt.Errorf("insert order event: %w", err)
+	}
+	var touched []int64
+	if to == Cancelled {
+		// A cancelled order gives its stock back, exactly once: the row lock and the state
+		// machine (nothing leaves CANCELLED but a refund) guarantee a single cancellation.
+		lines, err := q.OrderLineListByOrderIDs(ctx, []int64{id})
+		if err != nil {
+			return Order{}, Event{}, nil, err
+		}
+		items := make([]inventory.Item, len(lines))
+		for i, l := range lines {
+			items[i] = inventory.Item{VariantID: l.VariantID, Quantity: int(l.Quantity)}
+			touched = append(touched, l.ProductID)
+		}
+		if err := inventory.Release(ctx, q, items); err != nil {
+			return Order{}, Event{}, nil, err
+		}
+	}
+	return orderFromRow(updated), eventFromRow(ev), touched, nil
+}
+
+// AfterCommit runs the side effects of a committed change: stock caches and subscribers.
+func (s *Service) AfterCommit(ctx context.Context, o Order, e Event, touchedProducts []int64) {
+	if len(touchedProducts) > 0 && s.stock != nil {
+		s.stock.InvalidateStock(ctx, touchedProducts...)
+	}
+	if s.publisher != nil {
+		s.publisher.PublishOrderEvent(ctx, o, e)
+	}
+}
+
+// Cancel cancels an order: its owner while PENDING, an admin while PENDING or PAID.
+// Errors: NOT_FOUND, INVALID_TRANSITION, FORBIDDEN.
+func (s *Service) Cancel(ctx context.Context, v auth.Viewer, id int64) (Order, error) {
+	return s.Transition(ctx, ViewerActor(v), id, Cancelled, TransitionOptions{Note: "cancelled by " + string(v.Role)})
+}
+
+// StatusUpdate is an admin moving an order (SHIPPED needs a tracking number).
+// Errors: FORBIDDEN, NOT_FOUND, INVALID_TRANSITION, INVALID.
+func (s *Service) StatusUpdate(ctx context.Context, v auth.Viewer, id int64, to Status, tracking *string, note string) (Order, error) {
+	if !v.IsAdmin() {
+		return Order{}, apperr.New(apperr.Forbidden, "Only admins can change an order's status.")
+	}
+	if !to.Valid() {
+		return Order{}, apperr.FieldError(apperr.Invalid, "Unknown status.", "input", "status")
+	}
+	if tracking != nil && len(*tracking) > 100 {
+		return Order{}, apperr.FieldError(apperr.Invalid, "Tracking numbers are at most 100 characters.", "input", "trackingNumber")
+	}
+	return s.Transition(ctx, ViewerActor(v), id, to, TransitionOptions{TrackingNumber: tracking, Note: note})
+}

@@ -1,0 +1,43 @@
+-- name: CartGetByUser :one
+SELECT * FROM carts WHERE user_id = @user_id;
+
+-- name: CartGetByTokenHash :one
+SELECT * FROM carts WHERE token_hash = @token_hash;
+
+-- name: CartGetByUserForUpdate :one
+-- CartGetByUserForUpdate serialises everything that changes or checks out one customer's cart.
+SELECT * FROM carts WHERE user_id = @user_id FOR UPDATE;
+
+-- name: CartUpsertForUser :one
+-- CartUpsertForUser returns the customer's cart, creating it on first use (race-free).
+INSERT INTO carts (user_id) VALUES (@user_id)
+ON CONFLICT (user_id) DO UPDATE SET updated_at = now()
+RETURNING *;
+
+-- name: CartInsertAnonymous :one
+INSERT INTO carts (token_hash) VALUES (@token_hash) RETURNING *;
+
+-- name: CartTouch :exec
+UPDATE carts SET updated_at = now() WHERE id = @id;
+
+-- name: CartDelete :exec
+DELETE FROM carts WHERE id = @id;
+
+-- name: CartLineList :many
+SELECT * FROM cart_lines WHERE cart_id = @cart_id ORDER BY added_at, variant_id;
+
+-- name: CartLineAdd :one
+-- CartLineAdd adds quantity to a line, creating it if needed.
+INSERT INTO cart_lines (cart_id, variant_id, quantity) VALUES (@cart_id, @variant_id, @quantity)
+ON CONFLICT (cart_id, variant_id) DO UPDATE SET quantity = cart_lines.quantity + EXCLUDED.quantity
+RETURNING *;
+
+-- name: CartLineSet :exec
+INSERT INTO cart_lines (cart_id, variant_id, quantity) VALUES (@cart_id, @variant_id, @quantity)
+ON CONFLICT (cart_id, variant_id) DO UPDATE SET quantity = EXCLUDED.quantity;
+
+-- name: CartLineDelete :execrows
+DELETE FROM cart_lines WHERE cart_id = @cart_id AND variant_id = @variant_id;
+
+-- name: CartLineClear :exec
+DELETE FROM cart_lines WHERE cart_id = @cart_id;
