@@ -13,6 +13,7 @@ help: ## list the targets
 run: ## run the server with local services (starts a private PostgreSQL if none answers)
 	@export DATABASE_URL="$${DATABASE_URL:-$$($(SERVICES) database-url shopgraph)}"; \
 	export REDIS_URL="$${REDIS_URL-$$($(SERVICES) redis-url)}"; \
+	if [ -z "$${STRIPE_SECRET_KEY:-}" ]; then export STRIPE_API_BASE="$${STRIPE_API_BASE:-$$($(SERVICES) stripe-mock-url)}"; fi; \
 	go run . serve
 
 build: ## build ./bin/shopgraph
@@ -21,7 +22,8 @@ build: ## build ./bin/shopgraph
 test: ## run every test with the race detector against real PostgreSQL and Redis
 	@export TEST_DATABASE_URL="$${TEST_DATABASE_URL:-$$($(SERVICES) postgres-url)}"; \
 	export TEST_REDIS_URL="$${TEST_REDIS_URL-$$($(SERVICES) redis-url)}"; \
-	echo "TEST_DATABASE_URL=$$TEST_DATABASE_URL TEST_REDIS_URL=$${TEST_REDIS_URL:-none}"; \
+	export TEST_STRIPE_URL="$${TEST_STRIPE_URL:-$$($(SERVICES) stripe-mock-url)}"; \
+	echo "TEST_DATABASE_URL=$$TEST_DATABASE_URL TEST_REDIS_URL=$${TEST_REDIS_URL:-none} TEST_STRIPE_URL=$$TEST_STRIPE_URL"; \
 	go test -race -count=1 -timeout 20m ./...
 
 generate: ## regenerate sqlc and gqlgen code

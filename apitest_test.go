@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/shopgraph/shopgraph/internal/config"
+	"github.com/shopgraph/shopgraph/internal/payment"
 	"github.com/shopgraph/shopgraph/internal/postgres"
 	"github.com/shopgraph/shopgraph/internal/testutil/pgtest"
 )
@@ -46,14 +47,23 @@ func testRedisURL(t *testing.T) string {
 	return u
 }
 
-// newTestServer starts a server with env on top of test defaults.
+// newTestServer starts a server with env on top of test defaults. Stripe calls go to
+// stripe-mock (TEST_STRIPE_URL), which validates every request against Stripe's API.
 func newTestServer(t *testing.T, env map[string]string) *testServer {
+	t.Helper()
+	return newTestServerWithGateway(t, env, nil)
+}
+
+// newTestServerWithGateway is newTestServer with a payment gateway of the test's (the
+// stateful fake, for behaviour stripe-mock cannot show).
+func newTestServerWithGateway(t *testing.T, env map[string]string, gateway payment.Gateway) *testServer {
 	t.Helper()
 	vars := map[string]string{
 		"APP_ENV":          "test",
 		"DATABASE_URL":     pgtest.NewURL(t),
 		"REDIS_KEY_PREFIX": "sgtest:" + uuid.NewString() + ":",
 		"LOG_LEVEL":        "warn",
+		"STRIPE_API_BASE":  testStripeURL(),
 	}
 	for k, v := range env {
 		vars[k] = v
@@ -63,7 +73,7 @@ func newTestServer(t *testing.T, env map[string]string) *testServer {
 	logs := &bytes.Buffer{}
 	log := slog.New(slog.NewJSONHandler(&lockedWriter{w: logs}, &slog.HandlerOptions{Level: cfg.LogLevel}))
 	counter := &postgres.StatementCounter{}
-	a, err := openApp(context.Background(), cfg, log, appOptions{migrate: true, tracer: counter})
+	a, err := openApp(context.Background(), cfg, log, appOptions{migrate: true, work: true, tracer: counter, gateway: gateway})
 	require.NoError(t, err)
 	srv := httptest.NewServer(a.handler())
 	t.Cleanup(func() {
@@ -156,3 +166,12 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 }
 
 func encodeTestID(raw string) string { return base64.RawURLEncoding.EncodeToString([]byte(raw)) }
+
+// testStripeURL is the stripe-mock that `make test` starts (TEST_STRIPE_URL), by default the
+// one on its standard port.
+func testStripeURL() string {
+	if u := os.Getenv("TEST_STRIPE_URL"); u != "" {
+		return u
+	}
+	return "http://127.0.0.1:12111"
+}

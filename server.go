@@ -29,6 +29,7 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/jackc/pgx/v5"
 	"github.com/redis/go-redis/v9"
+	"github.com/riverqueue/river"
 
 	"github.com/shopgraph/shopgraph/graph"
 	"github.com/shopgraph/shopgraph/internal/account"
@@ -40,7 +41,9 @@ import (
 	"github.com/shopgraph/shopgraph/internal/config"
 	"github.com/shopgraph/shopgraph/internal/httpapi"
 	"github.com/shopgraph/shopgraph/internal/httpapi/playground"
+	"github.com/shopgraph/shopgraph/internal/jobs"
 	"github.com/shopgraph/shopgraph/internal/order"
+	"github.com/shopgraph/shopgraph/internal/payment"
 	"github.com/shopgraph/shopgraph/internal/postgres"
 	"github.com/shopgraph/shopgraph/internal/product"
 	"github.com/shopgraph/shopgraph/internal/ratelimit"
@@ -110,14 +113,20 @@ type app struct {
 	carts    *cart.Service
 	orders   *order.Service
 	checkout *checkout.Service
+	payments *payment.Service
+	jobs     *jobs.Queue
 	cache    *cache.Cache
 }
 
 // appOptions are the choices of openApp's callers.
 type appOptions struct {
 	migrate bool
+	// work runs background jobs (the server does; one-shot commands only enqueue).
+	work bool
 	// tracer sees every SQL statement (tests count them).
 	tracer pgx.QueryTracer
+	// gateway replaces the Stripe gateway (tests use a stateful fake).
+	gateway payment.Gateway
 }
 
 func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, opts appOptions) (*app, error) {
@@ -130,7 +139,10 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, opts appO
 		return nil, err
 	}
 	if opts.migrate {
-		if err := postgres.Migrate(ctx, d.Pool); err != nil {
+		if err := postgres.Migrate(ctx, d.Pool); err == nil {
+			err = jobs.Migrate(ctx, d.Pool)
+		}
+		if err != nil {
 			d.Close()
 			return nil, err
 		}
@@ -158,11 +170,28 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, opts appO
 	a.catalog = product.NewService(d, a.cache, log)
 	a.carts = cart.NewService(d, a.catalog)
 	a.orders = order.NewService(d, nil, a.catalog, log)
-	a.checkout = checkout.NewService(d, a.orders, log)
+	a.jobs = &jobs.Queue{}
+	var gateway payment.Gateway = payment.NewStripe(cfg.StripeSecretKey, cfg.StripeAPIBase)
+	if opts.gateway != nil {
+		gateway = opts.gateway
+	}
+	a.payments = payment.NewService(d, gateway, a.orders, cfg.OrderPaymentTTL, log)
+	a.checkout = checkout.NewService(d, a.orders, a.payments, a.jobs, log)
+	workers := river.NewWorkers()
+	river.AddWorker(workers, &payment.ExpireWorker{Payments: a.payments})
+	if err := a.jobs.Start(ctx, d.Pool, workers, jobs.Options{Work: opts.work, MaxWorkers: 5, Log: log}); err != nil {
+		d.Close()
+		return nil, err
+	}
 	return a, nil
 }
 
 func (a *app) Close() {
+	stopCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := a.jobs.Stop(stopCtx); err != nil {
+		a.log.Warn("stop job queue", "err", err)
+	}
 	if a.redis != nil {
 		_ = a.redis.Close()
 	}
@@ -173,7 +202,7 @@ func (a *app) Close() {
 func (a *app) handler() http.Handler {
 	resolver := &graph.Resolver{
 		Accounts: a.accounts, Catalog: a.catalog, Carts: a.carts,
-		CheckoutService: a.checkout, OrderService: a.orders, Log: a.log,
+		CheckoutService: a.checkout, OrderService: a.orders, Payments: a.payments, Log: a.log,
 	}
 	gql := graph.NewHandler(resolver, graph.HandlerOptions{
 		Log:            a.log,
@@ -188,6 +217,9 @@ func (a *app) handler() http.Handler {
 		Ready:         a.ready,
 		SecureCookies: !a.cfg.IsDevelopment(),
 		CORSOrigins:   a.cfg.CORSOrigins,
+		Extra: map[string]http.Handler{
+			"POST /webhooks/stripe": httpapi.StripeWebhook(a.cfg.StripeWebhookSecret, a.payments.HandleStripeEvent, a.log),
+		},
 	}
 	if !a.cfg.IsProduction() {
 		deps.Playground = playground.Page("/graphql")
@@ -229,7 +261,7 @@ func websocketAuth(tokens *auth.Tokens) transport.WebsocketInitFunc {
 
 func serveCommand(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.Writer) error {
 	log.Info("starting", "config", cfg)
-	a, err := openApp(ctx, cfg, log, appOptions{migrate: !cfg.IsProduction()})
+	a, err := openApp(ctx, cfg, log, appOptions{migrate: !cfg.IsProduction(), work: true})
 	if err != nil {
 		return err
 	}

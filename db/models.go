@@ -85,6 +85,76 @@ func AllOrderStatusValues() []OrderStatus {
 	}
 }
 
+type PaymentStatus string
+
+const (
+	PaymentStatusREQUIRESPAYMENT PaymentStatus = "REQUIRES_PAYMENT"
+	PaymentStatusPROCESSING      PaymentStatus = "PROCESSING"
+	PaymentStatusSUCCEEDED       PaymentStatus = "SUCCEEDED"
+	PaymentStatusFAILED          PaymentStatus = "FAILED"
+	PaymentStatusCANCELED        PaymentStatus = "CANCELED"
+	PaymentStatusAMOUNTMISMATCH  PaymentStatus = "AMOUNT_MISMATCH"
+)
+
+func (e *PaymentStatus) Scan(src interface{}) error {
+	switch s := src.(type) {
+	case []byte:
+		*e = PaymentStatus(s)
+	case string:
+		*e = PaymentStatus(s)
+	default:
+		return fmt.Errorf("unsupported scan type for PaymentStatus: %T", src)
+	}
+	return nil
+}
+
+type NullPaymentStatus struct {
+	PaymentStatus PaymentStatus
+	Valid         bool // Valid is true if PaymentStatus is not NULL
+}
+
+// Scan implements the Scanner interface.
+func (ns *NullPaymentStatus) Scan(value interface{}) error {
+	if value == nil {
+		ns.PaymentStatus, ns.Valid = "", false
+		return nil
+	}
+	ns.Valid = true
+	return ns.PaymentStatus.Scan(value)
+}
+
+// Value implements the driver Valuer interface.
+func (ns NullPaymentStatus) Value() (driver.Value, error) {
+	if !ns.Valid {
+		return nil, nil
+	}
+	return string(ns.PaymentStatus), nil
+}
+
+func (e PaymentStatus) Valid() bool {
+	switch e {
+	case PaymentStatusREQUIRESPAYMENT,
+		PaymentStatusPROCESSING,
+		PaymentStatusSUCCEEDED,
+		PaymentStatusFAILED,
+		PaymentStatusCANCELED,
+		PaymentStatusAMOUNTMISMATCH:
+		return true
+	}
+	return false
+}
+
+func AllPaymentStatusValues() []PaymentStatus {
+	return []PaymentStatus{
+		PaymentStatusREQUIRESPAYMENT,
+		PaymentStatusPROCESSING,
+		PaymentStatusSUCCEEDED,
+		PaymentStatusFAILED,
+		PaymentStatusCANCELED,
+		PaymentStatusAMOUNTMISMATCH,
+	}
+}
+
 type ProductStatus string
 
 const (
@@ -273,6 +343,30 @@ type OrderLine struct {
 	LineTotal   int64
 }
 
+type Payment struct {
+	ID             int64
+	OrderID        int64
+	Provider       string
+	IntentID       string
+	ClientSecret   string
+	Status         PaymentStatus
+	Amount         int64
+	Currency       string
+	AmountReceived int64
+	AmountRefunded int64
+	LastError      *string
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
+type PaymentEvent struct {
+	Provider   string
+	EventID    string
+	Type       string
+	Outcome    string
+	ReceivedAt time.Time
+}
+
 type Product struct {
 	ID          int64
 	Name        string
@@ -311,6 +405,18 @@ type RefreshToken struct {
 	SessionID uuid.UUID
 	CreatedAt time.Time
 	UsedAt    *time.Time
+}
+
+type Refund struct {
+	ID               int64
+	PaymentID        int64
+	Amount           int64
+	IdempotencyKey   string
+	ProviderRefundID *string
+	Status           string
+	Reason           string
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
 }
 
 type Session struct {

@@ -55,6 +55,25 @@ type Querier interface {
 	OrderList(ctx context.Context, arg OrderListParams) ([]Order, error)
 	OrderListByIDs(ctx context.Context, ids []int64) ([]Order, error)
 	OrderSetStatus(ctx context.Context, arg OrderSetStatusParams) (Order, error)
+	// PaymentAddRefunded reserves a refund amount; the CHECK constraint and the guard make
+	// refunding more than was received impossible, even concurrently.
+	PaymentAddRefunded(ctx context.Context, arg PaymentAddRefundedParams) (Payment, error)
+	PaymentEventCount(ctx context.Context, arg PaymentEventCountParams) (int64, error)
+	// PaymentEventInsert records a provider event; 0 rows means it was already processed.
+	PaymentEventInsert(ctx context.Context, arg PaymentEventInsertParams) (int64, error)
+	PaymentEventSetOutcome(ctx context.Context, arg PaymentEventSetOutcomeParams) error
+	PaymentGetByIntentForUpdate(ctx context.Context, arg PaymentGetByIntentForUpdateParams) (Payment, error)
+	PaymentGetByOrderID(ctx context.Context, orderID int64) (Payment, error)
+	PaymentGetByOrderIDForUpdate(ctx context.Context, orderID int64) (Payment, error)
+	// PaymentInsert records an order's intent; a concurrent or repeated insert keeps the first.
+	PaymentInsert(ctx context.Context, arg PaymentInsertParams) (Payment, error)
+	PaymentListByOrderIDs(ctx context.Context, orderIds []int64) ([]Payment, error)
+	PaymentSetError(ctx context.Context, arg PaymentSetErrorParams) error
+	// PaymentSyncRefunded raises the refunded total to what the provider reports (refunds made
+	// outside shopgraph, e.g. in the Stripe dashboard); it never lowers it.
+	PaymentSyncRefunded(ctx context.Context, arg PaymentSyncRefundedParams) (Payment, error)
+	PaymentUnreserveRefund(ctx context.Context, arg PaymentUnreserveRefundParams) error
+	PaymentUpdate(ctx context.Context, arg PaymentUpdateParams) (Payment, error)
 	ProductCount(ctx context.Context, arg ProductCountParams) (int64, error)
 	ProductCountAll(ctx context.Context) (int64, error)
 	ProductCountByCategory(ctx context.Context, categoryID *int64) (int64, error)
@@ -94,6 +113,9 @@ type Querier interface {
 	RefreshTokenGetForUpdate(ctx context.Context, tokenHash []byte) (RefreshTokenGetForUpdateRow, error)
 	RefreshTokenInsert(ctx context.Context, arg RefreshTokenInsertParams) error
 	RefreshTokenMarkUsed(ctx context.Context, tokenHash []byte) (int64, error)
+	RefundCountByPayment(ctx context.Context, paymentID int64) (int64, error)
+	RefundFinish(ctx context.Context, arg RefundFinishParams) (Refund, error)
+	RefundInsert(ctx context.Context, arg RefundInsertParams) (Refund, error)
 	SessionGetByID(ctx context.Context, id uuid.UUID) (Session, error)
 	SessionInsert(ctx context.Context, arg SessionInsertParams) (Session, error)
 	// SessionRevoke ends one session; a session already revoked keeps its first reason.

@@ -10,6 +10,7 @@ import (
 	"github.com/shopgraph/shopgraph/internal/cart"
 	"github.com/shopgraph/shopgraph/internal/checkout"
 	"github.com/shopgraph/shopgraph/internal/order"
+	"github.com/shopgraph/shopgraph/internal/payment"
 	"github.com/shopgraph/shopgraph/internal/product"
 )
 
@@ -22,5 +23,6 @@ type Resolver struct {
 	// methods of the mutation and query roots.
 	CheckoutService *checkout.Service
 	OrderService    *order.Service
+	Payments        *payment.Service
 	Log             *slog.Logger
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/shopgraph/shopgraph/internal/checkout"
 	"github.com/shopgraph/shopgraph/internal/money"
 	"github.com/shopgraph/shopgraph/internal/order"
+	"github.com/shopgraph/shopgraph/internal/payment"
 	"github.com/shopgraph/shopgraph/internal/product"
 )
 
@@ -381,7 +382,14 @@ func (r *mutationResolver) Checkout(ctx context.Context, input model.CheckoutInp
 	if err != nil || len(ue) > 0 {
 		return &model.CheckoutPayload{UserErrors: ue}, err
 	}
-	return &model.CheckoutPayload{Order: &res.Order, UserErrors: ue}, nil
+	out := &model.CheckoutPayload{Order: &res.Order, UserErrors: ue}
+	if res.PaymentErr != nil {
+		// The order stands; the payment part failed and says so.
+		out.UserErrors, err = userErrors(res.PaymentErr)
+		return out, err
+	}
+	out.Payment = &res.Payment
+	return out, nil
 }
 
 // OrderCancel is the resolver for the orderCancel field.
@@ -394,7 +402,45 @@ func (r *mutationResolver) OrderCancel(ctx context.Context, input model.OrderCan
 	if err != nil {
 		return orderPayload(order.Order{}, err)
 	}
-	return orderPayload(r.OrderService.Cancel(ctx, v, id))
+	return orderPayload(r.Payments.Cancel(ctx, v, id))
+}
+
+// OrderPaymentRetry is the resolver for the orderPaymentRetry field.
+func (r *mutationResolver) OrderPaymentRetry(ctx context.Context, input model.OrderPaymentRetryInput) (*model.OrderPaymentRetryPayload, error) {
+	v, err := requireViewer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	id, err := idOf(input.ID, typeOrder, "input", "id")
+	var (
+		o   order.Order
+		pay payment.Payment
+	)
+	if err == nil {
+		o, pay, err = r.Payments.Retry(ctx, v, id)
+	}
+	ue, err := userErrors(err)
+	if err != nil || len(ue) > 0 {
+		out := &model.OrderPaymentRetryPayload{UserErrors: ue}
+		if o.ID != 0 {
+			out.Order = &o
+		}
+		return out, err
+	}
+	return &model.OrderPaymentRetryPayload{Order: &o, Payment: &pay, UserErrors: ue}, nil
+}
+
+// OrderRefund is the resolver for the orderRefund field.
+func (r *mutationResolver) OrderRefund(ctx context.Context, input model.OrderRefundInput) (*model.OrderPayload, error) {
+	v, err := requireViewer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	id, err := idOf(input.ID, typeOrder, "input", "id")
+	if err != nil {
+		return orderPayload(order.Order{}, err)
+	}
+	return orderPayload(r.Payments.Refund(ctx, v, id, input.Amount))
 }
 
 // OrderStatusUpdate is the resolver for the orderStatusUpdate field.
@@ -473,6 +519,18 @@ func (r *orderResolver) Events(ctx context.Context, obj *order.Order) ([]*order.
 	return out, nil
 }
 
+// Payment is the resolver for the payment field.
+func (r *orderResolver) Payment(ctx context.Context, obj *order.Order) (*payment.Payment, error) {
+	v, err := auth.RequireViewer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if v.UserID != obj.UserID && !v.IsAdmin() {
+		return nil, nil // vendors see their lines, not the customer's payment
+	}
+	return nullIfNotFound(r.Payments.ForOrder(ctx, obj.ID))
+}
+
 // TotalCount is the resolver for the totalCount field.
 func (r *orderConnectionResolver) TotalCount(ctx context.Context, obj *model.OrderConnection) (int, error) {
 	return r.OrderService.Count(ctx, obj.Viewer, obj.Filter)
@@ -494,6 +552,20 @@ func (r *orderLineResolver) VariantID(ctx context.Context, obj *order.Line) (str
 // ProductID is the resolver for the productId field.
 func (r *orderLineResolver) ProductID(ctx context.Context, obj *order.Line) (string, error) {
 	return globalID(typeProduct, obj.ProductID), nil
+}
+
+// ClientSecret is the resolver for the clientSecret field.
+func (r *paymentResolver) ClientSecret(ctx context.Context, obj *payment.Payment) (*string, error) {
+	// Only the paying customer needs the secret; admins see the payment without it.
+	v, ok := auth.ViewerFrom(ctx)
+	if !ok || obj.ClientSecret == "" {
+		return nil, nil
+	}
+	o, err := r.OrderService.Get(ctx, v, obj.OrderID)
+	if err != nil || o.UserID != v.UserID {
+		return nil, nil
+	}
+	return &obj.ClientSecret, nil
 }
 
 // ID is the resolver for the id field.
@@ -747,6 +819,9 @@ func (r *Resolver) OrderEvent() OrderEventResolver { return &orderEventResolver{
 // OrderLine returns OrderLineResolver implementation.
 func (r *Resolver) OrderLine() OrderLineResolver { return &orderLineResolver{r} }
 
+// Payment returns PaymentResolver implementation.
+func (r *Resolver) Payment() PaymentResolver { return &paymentResolver{r} }
+
 // Product returns ProductResolver implementation.
 func (r *Resolver) Product() ProductResolver { return &productResolver{r} }
 
@@ -772,6 +847,7 @@ type (
 	orderConnectionResolver   struct{ *Resolver }
 	orderEventResolver        struct{ *Resolver }
 	orderLineResolver         struct{ *Resolver }
+	paymentResolver           struct{ *Resolver }
 	productResolver           struct{ *Resolver }
 	productConnectionResolver struct{ *Resolver }
 	productVariantResolver    struct{ *Resolver }

@@ -7,6 +7,8 @@
 #   scripts/services.sh postgres-url        print an admin URL of a running PostgreSQL
 #   scripts/services.sh database-url NAME   create database NAME if missing, print its URL
 #   scripts/services.sh redis-url           print a Redis URL, or nothing if none is reachable
+#   scripts/services.sh stripe-mock-url     start (or reuse) stripe-mock on 127.0.0.1:12111, print its URL
+#   scripts/services.sh stop-stripe-mock    stop the stripe-mock this script started
 #   scripts/services.sh start-system        (CI) start the machine's own PostgreSQL/Redis if down
 #   scripts/services.sh stop-private        stop the private cluster under ./.data if it runs
 #
@@ -439,6 +441,38 @@ start_system_redis() {
 	fi
 }
 
+# ---------------------------------------------------------------------------
+# stripe-mock: Stripe's own mock of its API, pinned in tools/go.mod (go tool).
+
+STRIPE_MOCK_PORT=12111
+
+cmd_stripe_mock_url() {
+	local url="http://127.0.0.1:$STRIPE_MOCK_PORT"
+	if tcp_open 127.0.0.1 "$STRIPE_MOCK_PORT"; then
+		printf '%s\n' "$url"
+		return 0
+	fi
+	local dir="$ROOT/.data"
+	mkdir -p "$dir/bin"
+	if [[ ! -x "$dir/bin/stripe-mock" ]]; then
+		log "building stripe-mock (pinned in tools/go.mod)"
+		(cd "$ROOT" && go build -modfile=tools/go.mod -o "$dir/bin/stripe-mock" github.com/stripe/stripe-mock) >&2
+	fi
+	log "starting stripe-mock on 127.0.0.1:$STRIPE_MOCK_PORT (log: .data/stripe-mock.log)"
+	nohup "$dir/bin/stripe-mock" -http-addr "127.0.0.1:$STRIPE_MOCK_PORT" \
+		>"$dir/stripe-mock.log" 2>&1 </dev/null &
+	echo $! >"$dir/stripe-mock.pid"
+	wait_for 30 tcp_open 127.0.0.1 "$STRIPE_MOCK_PORT" || die "stripe-mock did not start; see $dir/stripe-mock.log"
+	printf '%s\n' "$url"
+}
+
+cmd_stop_stripe_mock() {
+	local pidfile="$ROOT/.data/stripe-mock.pid"
+	[[ -f "$pidfile" ]] || return 0
+	kill "$(cat "$pidfile")" 2>/dev/null || true
+	rm -f "$pidfile"
+}
+
 cmd_start_system() {
 	start_system_postgres
 	start_system_redis
@@ -465,6 +499,8 @@ main() {
 	postgres-url) cmd_postgres_url ;;
 	database-url) cmd_database_url "$@" ;;
 	redis-url) cmd_redis_url ;;
+	stripe-mock-url) cmd_stripe_mock_url ;;
+	stop-stripe-mock) cmd_stop_stripe_mock ;;
 	start-system) cmd_start_system ;;
 	stop-private) cmd_stop_private ;;
 	-h | --help | help)

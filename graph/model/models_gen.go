@@ -14,6 +14,7 @@ import (
 	"github.com/shopgraph/shopgraph/internal/cart"
 	"github.com/shopgraph/shopgraph/internal/money"
 	"github.com/shopgraph/shopgraph/internal/order"
+	"github.com/shopgraph/shopgraph/internal/payment"
 	"github.com/shopgraph/shopgraph/internal/product"
 )
 
@@ -246,6 +247,9 @@ type CheckoutInput struct {
 type CheckoutPayload struct {
 	// The placed order (the same one again for a repeated idempotency key); null on failure.
 	Order *order.Order `json:"order,omitempty"`
+	// How to pay the order: the provider's intent and its client secret (for Stripe.js). Null with
+	// a PAYMENT_PROVIDER_UNAVAILABLE user error when the provider could not be reached.
+	Payment *payment.Payment `json:"payment,omitempty"`
 	// Problems with the cart or input; empty on success.
 	UserErrors []*UserError `json:"userErrors"`
 }
@@ -284,6 +288,30 @@ type OrderPayload struct {
 	Order *order.Order `json:"order,omitempty"`
 	// Problems with the input; empty on success.
 	UserErrors []*UserError `json:"userErrors"`
+}
+
+// Input of `orderPaymentRetry`.
+type OrderPaymentRetryInput struct {
+	// The order's ID.
+	ID string `json:"id"`
+}
+
+// Result of `orderPaymentRetry`.
+type OrderPaymentRetryPayload struct {
+	// The order.
+	Order *order.Order `json:"order,omitempty"`
+	// Its payment; null on failure.
+	Payment *payment.Payment `json:"payment,omitempty"`
+	// Problems; empty on success.
+	UserErrors []*UserError `json:"userErrors"`
+}
+
+// Input of `orderRefund`.
+type OrderRefundInput struct {
+	// The order's ID.
+	ID string `json:"id"`
+	// Minor units to refund; omit to refund everything not yet refunded.
+	Amount *int64 `json:"amount,omitempty"`
 }
 
 // Input of `orderStatusUpdate`.
@@ -570,6 +598,10 @@ const (
 	ErrorCodeLineUnavailable ErrorCode = "LINE_UNAVAILABLE"
 	// The idempotency key was used before with a different request.
 	ErrorCodeIdempotencyKeyReused ErrorCode = "IDEMPOTENCY_KEY_REUSED"
+	// The payment provider could not be reached; the order is saved, retry with orderPaymentRetry.
+	ErrorCodePaymentProviderUnavailable ErrorCode = "PAYMENT_PROVIDER_UNAVAILABLE"
+	// The refund is more than what remains of the payment.
+	ErrorCodeRefundExceedsPayment ErrorCode = "REFUND_EXCEEDS_PAYMENT"
 	// The order's status cannot move that way.
 	ErrorCodeInvalidTransition ErrorCode = "INVALID_TRANSITION"
 )
@@ -593,12 +625,14 @@ var AllErrorCode = []ErrorCode{
 	ErrorCodeCurrencyMismatch,
 	ErrorCodeLineUnavailable,
 	ErrorCodeIdempotencyKeyReused,
+	ErrorCodePaymentProviderUnavailable,
+	ErrorCodeRefundExceedsPayment,
 	ErrorCodeInvalidTransition,
 }
 
 func (e ErrorCode) IsValid() bool {
 	switch e {
-	case ErrorCodeInvalid, ErrorCodeEmailTaken, ErrorCodeInvalidCredentials, ErrorCodeInvalidToken, ErrorCodeRateLimited, ErrorCodeWrongPassword, ErrorCodeUnchanged, ErrorCodeDuplicate, ErrorCodeNotFound, ErrorCodeForbidden, ErrorCodeInsufficientStock, ErrorCodeLastVariant, ErrorCodeCategoryNotEmpty, ErrorCodeOutOfStock, ErrorCodeCartEmpty, ErrorCodeCurrencyMismatch, ErrorCodeLineUnavailable, ErrorCodeIdempotencyKeyReused, ErrorCodeInvalidTransition:
+	case ErrorCodeInvalid, ErrorCodeEmailTaken, ErrorCodeInvalidCredentials, ErrorCodeInvalidToken, ErrorCodeRateLimited, ErrorCodeWrongPassword, ErrorCodeUnchanged, ErrorCodeDuplicate, ErrorCodeNotFound, ErrorCodeForbidden, ErrorCodeInsufficientStock, ErrorCodeLastVariant, ErrorCodeCategoryNotEmpty, ErrorCodeOutOfStock, ErrorCodeCartEmpty, ErrorCodeCurrencyMismatch, ErrorCodeLineUnavailable, ErrorCodeIdempotencyKeyReused, ErrorCodePaymentProviderUnavailable, ErrorCodeRefundExceedsPayment, ErrorCodeInvalidTransition:
 		return true
 	}
 	return false

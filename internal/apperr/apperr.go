@@ -40,6 +40,9 @@ const (
 	LineUnavailable    Code = "LINE_UNAVAILABLE"
 	IdempotencyReused  Code = "IDEMPOTENCY_KEY_REUSED"
 	InvalidTransition  Code = "INVALID_TRANSITION"
+
+	PaymentProviderUnavailable Code = "PAYMENT_PROVIDER_UNAVAILABLE"
+	RefundExceedsPayment       Code = "REFUND_EXCEEDS_PAYMENT"
 )
 
 // Error is an error whose Message is safe to show to a client. Err is the cause, for logs only.

@@ -182,20 +182,37 @@ func (s *Service) merge(ctx context.Context, q *db.Queries, from, into int64) er
 		return err
 	}
 	have := map[int64]int32{}
+	ids := make([]int64, 0, len(ours)+len(theirs))
 	for _, l := range ours {
 		have[l.VariantID] = l.Quantity
+		ids = append(ids, l.VariantID)
 	}
-	ids := make([]int64, len(theirs))
-	for i, l := range theirs {
-		ids[i] = l.VariantID
+	for _, l := range theirs {
+		ids = append(ids, l.VariantID)
 	}
 	variants, err := s.catalog.VariantsByIDs(ctx, ids)
 	if err != nil {
 		return err
 	}
+	// The customer's cart keeps its currency: anonymous lines priced in another currency are
+	// not merged (one cart never mixes currencies), and stay out rather than replace it.
+	currency := ""
+	for _, l := range ours {
+		if v, ok := variants[l.VariantID]; ok {
+			currency = v.Price.Currency
+			break
+		}
+	}
 	for _, l := range theirs {
+		v, ok := variants[l.VariantID]
+		if ok && currency == "" {
+			currency = v.Price.Currency
+		}
+		if ok && v.Price.Currency != currency {
+			continue
+		}
 		want := have[l.VariantID] + l.Quantity
-		if v, ok := variants[l.VariantID]; ok && v.Stock < want {
+		if ok && v.Stock < want {
 			want = max(v.Stock, have[l.VariantID])
 		}
 		want = min(want, MaxLineQuantity)

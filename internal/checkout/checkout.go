@@ -12,8 +12,10 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 	"unicode/utf8"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/shopgraph/shopgraph/db"
@@ -22,19 +24,27 @@ import (
 	"github.com/shopgraph/shopgraph/internal/inventory"
 	"github.com/shopgraph/shopgraph/internal/money"
 	"github.com/shopgraph/shopgraph/internal/order"
+	"github.com/shopgraph/shopgraph/internal/payment"
 	"github.com/shopgraph/shopgraph/internal/postgres"
 )
 
+// Scheduler schedules the expiry of an unpaid order inside the checkout transaction.
+type Scheduler interface {
+	ScheduleOrderExpiry(ctx context.Context, tx pgx.Tx, orderID int64, at time.Time) error
+}
+
 // Service is the checkout use case.
 type Service struct {
-	db     *postgres.DB
-	orders *order.Service
-	log    *slog.Logger
+	db       *postgres.DB
+	orders   *order.Service
+	payments *payment.Service
+	jobs     Scheduler
+	log      *slog.Logger
 }
 
 // NewService returns a checkout service.
-func NewService(d *postgres.DB, orders *order.Service, log *slog.Logger) *Service {
-	return &Service{db: d, orders: orders, log: log}
+func NewService(d *postgres.DB, orders *order.Service, payments *payment.Service, jobs Scheduler, log *slog.Logger) *Service {
+	return &Service{db: d, orders: orders, payments: payments, jobs: jobs, log: log}
 }
 
 // Input is a checkout request.
@@ -43,10 +53,14 @@ type Input struct {
 	ShippingAddress order.Address
 }
 
-// Result is the order a checkout created or, for a replay, created earlier.
+// Result is the order a checkout created or, for a replay, created earlier, with its payment.
 type Result struct {
 	Order    order.Order
 	Replayed bool
+	// Payment is the order's payment intent; PaymentErr says why there is none yet (the
+	// provider was unreachable: the order stands, and orderPaymentRetry asks again).
+	Payment    payment.Payment
+	PaymentErr error
 }
 
 // Complete checks out v's cart.
@@ -67,9 +81,14 @@ func (s *Service) Complete(ctx context.Context, v auth.Viewer, in Input) (Result
 	// failure or deadlock is still retried rather than shown to the customer.
 	var err error
 	for attempt := 0; attempt < 3; attempt++ {
-		err = s.db.InTx(ctx, func(q *db.Queries) error {
+		err = s.db.InTxWithTx(ctx, func(tx pgx.Tx, q *db.Queries) error {
 			var err error
 			res, event, touched, err = s.completeTx(ctx, q, v, in, fingerprint)
+			if err == nil && !res.Replayed {
+				// Expiry is enqueued in the order's own transaction: it can neither be lost
+				// nor outlive a rolled-back order.
+				err = s.jobs.ScheduleOrderExpiry(ctx, tx, res.Order.ID, s.payments.ExpiresAt(res.Order.CreatedAt))
+			}
 			return err
 		})
 		if !isRetryable(err) {
@@ -81,6 +100,13 @@ func (s *Service) Complete(ctx context.Context, v auth.Viewer, in Input) (Result
 	}
 	if !res.Replayed {
 		s.orders.AfterCommit(ctx, res.Order, event, touched)
+	}
+	// The provider is called only now, after commit, never inside the transaction; a replay
+	// returns the intent created the first time (the key is derived from the order).
+	if res.Order.Status == order.Pending {
+		res.Payment, res.PaymentErr = s.payments.EnsureIntent(ctx, res.Order)
+	} else {
+		res.Payment, res.PaymentErr = s.payments.ForOrder(ctx, res.Order.ID)
 	}
 	return res, nil
 }

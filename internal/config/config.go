@@ -27,6 +27,12 @@ const DevJWTSecret = "shopgraph-dev-jwt-secret-do-not-use-in-production"
 // DevStripeWebhookSecret is the webhook signing secret used in development.
 const DevStripeWebhookSecret = "whsec_shopgraph_dev"
 
+// DevStripeSecretKey and DevStripeAPIBase point development at a local stripe-mock.
+const (
+	DevStripeSecretKey = "sk_test_shopgraphdev"
+	DevStripeAPIBase   = "http://127.0.0.1:12111"
+)
+
 // Config is the whole configuration.
 type Config struct {
 	AppEnv      string
@@ -39,10 +45,12 @@ type Config struct {
 	StripeSecretKey     string
 	StripeWebhookSecret string
 	StripeAPIBase       string
-	CORSOrigins         []string
-	ShutdownTimeout     time.Duration
-	DBMaxConns          int32
-	LogLevel            slog.Level
+	// OrderPaymentTTL is how long an order may stay unpaid before it is cancelled.
+	OrderPaymentTTL time.Duration
+	CORSOrigins     []string
+	ShutdownTimeout time.Duration
+	DBMaxConns      int32
+	LogLevel        slog.Level
 	// LoginAttemptsPerEmail and LoginAttemptsPerIP bound login attempts per LoginWindow.
 	LoginAttemptsPerEmail int
 	LoginAttemptsPerIP    int
@@ -99,6 +107,7 @@ func Load(getenv func(string) string) (Config, error) {
 		StripeSecretKey:       str("STRIPE_SECRET_KEY", ""),
 		StripeWebhookSecret:   str("STRIPE_WEBHOOK_SECRET", ""),
 		StripeAPIBase:         str("STRIPE_API_BASE", ""),
+		OrderPaymentTTL:       dur("ORDER_PAYMENT_TTL", 30*time.Minute),
 		ShutdownTimeout:       dur("SHUTDOWN_TIMEOUT", 15*time.Second),
 		DBMaxConns:            int32(num("DB_MAX_CONNS", 20)),
 		LoginAttemptsPerEmail: num("LOGIN_ATTEMPTS_PER_EMAIL", 10),
@@ -139,6 +148,13 @@ func Load(getenv func(string) string) (Config, error) {
 		}
 		if c.StripeWebhookSecret == "" {
 			c.StripeWebhookSecret = DevStripeWebhookSecret
+		}
+		if c.StripeSecretKey == "" {
+			// Without a key, development talks to a local stripe-mock (make run starts one).
+			c.StripeSecretKey = DevStripeSecretKey
+			if c.StripeAPIBase == "" {
+				c.StripeAPIBase = DevStripeAPIBase
+			}
 		}
 	}
 	return c, errors.Join(errs...)
@@ -181,7 +197,8 @@ func (c Config) LogValue() slog.Value {
 		slog.String("database_url", maskURL(c.DatabaseURL)),
 		slog.String("redis_url", maskURL(c.RedisURL)),
 		slog.Bool("jwt_secret_set", c.JWTSecret != "" && c.JWTSecret != DevJWTSecret),
-		slog.Bool("stripe_secret_key_set", c.StripeSecretKey != ""),
+		slog.Bool("stripe_secret_key_set", c.StripeSecretKey != "" && c.StripeSecretKey != DevStripeSecretKey),
+		slog.String("stripe_api_base", c.StripeAPIBase),
 		slog.Any("cors_origins", c.CORSOrigins),
 		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
 	)

@@ -131,3 +131,11 @@ func IsForeignKeyViolation(err error) bool {
 	var pgErr *pgconn.PgError
 	return errors.As(err, &pgErr) && pgErr.Code == "23503"
 }
+
+// InTxWithTx is InTx for steps that need the pgx transaction itself, such as inserting a job
+// into the river queue in the same transaction as the change that caused it.
+func (d *DB) InTxWithTx(ctx context.Context, fn func(tx pgx.Tx, q *db.Queries) error) error {
+	return pgx.BeginFunc(ctx, d.Pool, func(tx pgx.Tx) error {
+		return fn(tx, d.Queries.WithTx(tx))
+	})
+}

@@ -21,6 +21,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/shopgraph/shopgraph/db/migrations"
+	"github.com/shopgraph/shopgraph/internal/jobs"
 	"github.com/shopgraph/shopgraph/internal/postgres"
 )
 
@@ -104,7 +105,7 @@ func connectAdmin(ctx context.Context, t testing.TB) *pgx.Conn {
 // ensureTemplate creates, once per migration set on the server, a migrated template database.
 // An advisory lock serialises test binaries that start at the same moment.
 func ensureTemplate(ctx context.Context) (string, error) {
-	name := "sgtemplate_" + migrationsHash()
+	name := "sgtemplate_" + migrationsHash() + "_r1" // _rN: river's migrations are part of it
 	conn, err := pgx.Connect(ctx, AdminURL())
 	if err != nil {
 		return "", fmt.Errorf("connect to %s (is PostgreSQL running? `make test` starts one): %w", AdminURL(), err)
@@ -134,6 +135,9 @@ func ensureTemplate(ctx context.Context) (string, error) {
 		return "", err
 	}
 	err = postgres.Migrate(ctx, d.Pool)
+	if err == nil {
+		err = jobs.Migrate(ctx, d.Pool)
+	}
 	d.Close()
 	if err != nil {
 		return "", err

@@ -1,0 +1,103 @@
+// Package jobs is shopgraph's durable background job queue (riverqueue/river on PostgreSQL):
+// jobs that must never be lost, such as expiring an unpaid order, are inserted in the same
+// transaction as the change that needs them, survive restarts, and run once across instances.
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivermigrate"
+)
+
+// ExpireOrderArgs asks to cancel order OrderID if it is still unpaid when the job runs.
+type ExpireOrderArgs struct {
+	OrderID int64 `json:"order_id"`
+}
+
+// Kind names the job in the queue table.
+func (ExpireOrderArgs) Kind() string { return "expire_order" }
+
+// InsertOpts makes an order's expiry unique: a retried checkout never schedules it twice.
+func (ExpireOrderArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true}, MaxAttempts: 10}
+}
+
+// Migrate creates or upgrades river's tables.
+func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
+	m, err := rivermigrate.New(riverpgxv5.New(pool), nil)
+	if err != nil {
+		return fmt.Errorf("river migrator: %w", err)
+	}
+	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		return fmt.Errorf("river migrate: %w", err)
+	}
+	return nil
+}
+
+// Queue inserts jobs, and, once started, works them. It is created before the services that
+// enqueue (they get it at construction) and bound to a river client after the workers are
+// registered.
+type Queue struct {
+	client *river.Client[pgx.Tx]
+}
+
+// Options configure the queue.
+type Options struct {
+	// Work starts workers; false makes an insert-only client (commands, some tests).
+	Work       bool
+	MaxWorkers int
+	Log        *slog.Logger
+}
+
+// Start builds the river client with workers and, when opts.Work, starts working.
+func (q *Queue) Start(ctx context.Context, pool *pgxpool.Pool, workers *river.Workers, opts Options) error {
+	cfg := &river.Config{Logger: opts.Log, JobTimeout: time.Minute}
+	if opts.Work {
+		cfg.Workers = workers
+		cfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: max(1, opts.MaxWorkers)}}
+		cfg.FetchPollInterval = 200 * time.Millisecond
+	}
+	c, err := river.NewClient(riverpgxv5.New(pool), cfg)
+	if err != nil {
+		return fmt.Errorf("river client: %w", err)
+	}
+	q.client = c
+	if opts.Work {
+		if err := c.Start(ctx); err != nil {
+			return fmt.Errorf("start river: %w", err)
+		}
+	}
+	return nil
+}
+
+// Stop stops working, waiting for running jobs up to ctx's deadline.
+func (q *Queue) Stop(ctx context.Context) error {
+	if q.client == nil {
+		return nil
+	}
+	err := q.client.Stop(ctx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		return q.client.StopAndCancel(context.Background())
+	}
+	return err
+}
+
+// ScheduleOrderExpiry inserts, in tx, the job that expires order id at `at`.
+func (q *Queue) ScheduleOrderExpiry(ctx context.Context, tx pgx.Tx, orderID int64, at time.Time) error {
+	if q.client == nil {
+		return errors.New("jobs: queue not started")
+	}
+	_, err := q.client.InsertTx(ctx, tx, ExpireOrderArgs{OrderID: orderID}, &river.InsertOpts{ScheduledAt: at})
+	if err != nil {
+		return fmt.Errorf("schedule order expiry: %w", err)
+	}
+	return nil
+}

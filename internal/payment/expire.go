@@ -1,0 +1,42 @@
+package payment
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/shopgraph/shopgraph/internal/apperr"
+	"github.com/shopgraph/shopgraph/internal/jobs"
+	"github.com/shopgraph/shopgraph/internal/order"
+)
+
+// ExpireWorker cancels orders still unpaid when their expiry job runs: the order first (which
+// restores its stock, once, under the order's row lock), then the intent at the provider.
+type ExpireWorker struct {
+	river.WorkerDefaults[jobs.ExpireOrderArgs]
+	Payments *Service
+}
+
+// Work implements river.Worker.
+func (w *ExpireWorker) Work(ctx context.Context, job *river.Job[jobs.ExpireOrderArgs]) error {
+	return w.Payments.Expire(ctx, job.Args.OrderID)
+}
+
+// Expire cancels order id if it is still PENDING. Running it twice, or on two instances at
+// once, cancels once: the state machine refuses the second move.
+func (s *Service) Expire(ctx context.Context, orderID int64) error {
+	o, err := s.orders.Transition(ctx, order.SystemActor, orderID, order.Cancelled, order.TransitionOptions{Note: "expired unpaid"})
+	switch {
+	case apperr.Is(err, apperr.InvalidTransition), apperr.Is(err, apperr.NotFound):
+		return nil // paid, already cancelled, or gone: nothing to expire
+	case err != nil:
+		return fmt.Errorf("expire order %d: %w", orderID, err)
+	}
+	s.afterCancel(ctx, o)
+	return nil
+}
+
+// ExpiresAt is when an order placed at placedAt expires.
+func (s *Service) ExpiresAt(placedAt time.Time) time.Time { return placedAt.Add(s.ExpireAfter) }

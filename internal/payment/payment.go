@@ -1,0 +1,60 @@
+package payment
+
+import (
+	"time"
+
+	"github.com/shopgraph/shopgraph/db"
+	"github.com/shopgraph/shopgraph/internal/money"
+)
+
+// Status is a payment's state in shopgraph.
+type Status string
+
+// Payment statuses.
+const (
+	RequiresPayment Status = "REQUIRES_PAYMENT"
+	Processing      Status = "PROCESSING"
+	Succeeded       Status = "SUCCEEDED"
+	Failed          Status = "FAILED"
+	Canceled        Status = "CANCELED"
+	AmountMismatch  Status = "AMOUNT_MISMATCH"
+)
+
+// Payment is an order's payment record.
+type Payment struct {
+	ID             int64
+	OrderID        int64
+	Provider       string
+	IntentID       string
+	ClientSecret   string
+	Status         Status
+	Amount         money.Money
+	AmountReceived money.Money
+	AmountRefunded money.Money
+	LastError      *string
+	UpdatedAt      time.Time
+}
+
+func paymentFromRow(r db.Payment) Payment {
+	return Payment{
+		ID: r.ID, OrderID: r.OrderID, Provider: r.Provider, IntentID: r.IntentID, ClientSecret: r.ClientSecret,
+		Status: Status(r.Status), Amount: money.New(r.Amount, r.Currency), AmountReceived: money.New(r.AmountReceived, r.Currency),
+		AmountRefunded: money.New(r.AmountRefunded, r.Currency), LastError: r.LastError, UpdatedAt: r.UpdatedAt,
+	}
+}
+
+// intentKey and friends derive provider idempotency keys from our ids: a retry of ours sends
+// the same key, so the provider answers with what it already did instead of doing it again.
+func intentKey(orderID int64) string { return "shopgraph-order-" + itoa(orderID) + "-intent" }
+func cancelKey(orderID int64) string { return "shopgraph-order-" + itoa(orderID) + "-cancel" }
+func refundKey(orderID int64, n int64) string {
+	return "shopgraph-order-" + itoa(orderID) + "-refund-" + itoa(n)
+}
+
+func itoa(n int64) string {
+	const digits = "0123456789"
+	if n < 10 {
+		return digits[n : n+1]
+	}
+	return itoa(n/10) + digits[n%10:n%10+1]
+}

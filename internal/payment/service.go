@@ -1,0 +1,253 @@
+package payment
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/shopgraph/shopgraph/db"
+	"github.com/shopgraph/shopgraph/internal/apperr"
+	"github.com/shopgraph/shopgraph/internal/auth"
+	"github.com/shopgraph/shopgraph/internal/order"
+	"github.com/shopgraph/shopgraph/internal/postgres"
+)
+
+// Service is the payment use cases.
+type Service struct {
+	db      *postgres.DB
+	gateway Gateway
+	orders  *order.Service
+	log     *slog.Logger
+	// ExpireAfter is how long an order may stay unpaid.
+	ExpireAfter time.Duration
+}
+
+// NewService returns a payment service.
+func NewService(d *postgres.DB, g Gateway, orders *order.Service, expireAfter time.Duration, log *slog.Logger) *Service {
+	return &Service{db: d, gateway: g, orders: orders, ExpireAfter: expireAfter, log: log}
+}
+
+// Provider names the gateway's provider.
+func (s *Service) Provider() string { return s.gateway.Provider() }
+
+// EnsureIntent returns the order's payment, creating the provider intent when it has none.
+// The provider call happens outside any transaction, with an idempotency key derived from the
+// order, so concurrent or repeated calls (a checkout replay, orderPaymentRetry) converge on
+// one intent. Errors: PAYMENT_PROVIDER_UNAVAILABLE, INVALID_TRANSITION (not PENDING).
+func (s *Service) EnsureIntent(ctx context.Context, o order.Order) (Payment, error) {
+	row, err := s.db.PaymentGetByOrderID(ctx, o.ID)
+	if err == nil {
+		return paymentFromRow(row), nil
+	}
+	if !postgres.IsNotFound(err) {
+		return Payment{}, err
+	}
+	if o.Status != order.Pending {
+		return Payment{}, apperr.FieldError(apperr.InvalidTransition, "Only a PENDING order can be paid.", "input", "id")
+	}
+	in, err := s.gateway.CreateIntent(ctx, IntentParams{
+		OrderID: o.ID, Amount: o.Total.Amount, Currency: o.Total.Currency, IdempotencyKey: intentKey(o.ID),
+	})
+	if err != nil {
+		s.log.WarnContext(ctx, "create payment intent failed", "order_id", o.ID, "err", err)
+		return Payment{}, unavailable(err)
+	}
+	row, err = s.db.PaymentInsert(ctx, db.PaymentInsertParams{
+		OrderID: o.ID, Provider: s.gateway.Provider(), IntentID: in.ID, ClientSecret: in.ClientSecret,
+		Status: db.PaymentStatusREQUIRESPAYMENT, Amount: o.Total.Amount, Currency: o.Total.Currency,
+	})
+	if err != nil {
+		return Payment{}, fmt.Errorf("record payment: %w", err)
+	}
+	return paymentFromRow(row), nil
+}
+
+// Retry is orderPaymentRetry: the owner asks again for the intent of a PENDING order (after
+// the provider was unreachable at checkout). Errors: NOT_FOUND, PAYMENT_PROVIDER_UNAVAILABLE,
+// INVALID_TRANSITION.
+func (s *Service) Retry(ctx context.Context, v auth.Viewer, orderID int64) (order.Order, Payment, error) {
+	o, err := s.orders.Get(ctx, v, orderID)
+	if err != nil || (o.UserID != v.UserID && !v.IsAdmin()) {
+		return order.Order{}, Payment{}, apperr.FieldError(apperr.NotFound, "No order has this ID.", "input", "id")
+	}
+	p, err := s.EnsureIntent(ctx, o)
+	return o, p, err
+}
+
+// ForOrder returns an order's payment. Errors: NOT_FOUND.
+func (s *Service) ForOrder(ctx context.Context, orderID int64) (Payment, error) {
+	row, err := s.db.PaymentGetByOrderID(ctx, orderID)
+	if err != nil {
+		return Payment{}, postgres.MapError(err, "payment")
+	}
+	return paymentFromRow(row), nil
+}
+
+// ForOrders returns the payments of orders (for loaders; callers check visibility).
+func (s *Service) ForOrders(ctx context.Context, orderIDs []int64) (map[int64]Payment, error) {
+	rows, err := s.db.PaymentListByOrderIDs(ctx, orderIDs)
+	if err != nil {
+		return nil, fmt.Errorf("list payments: %w", err)
+	}
+	out := make(map[int64]Payment, len(rows))
+	for _, r := range rows {
+		out[r.OrderID] = paymentFromRow(r)
+	}
+	return out, nil
+}
+
+// Cancel cancels an order for its owner (PENDING) or an admin (PENDING or PAID). A PENDING
+// order's intent is cancelled at the provider after the order is; a PAID order is refunded in
+// full. Errors: NOT_FOUND, FORBIDDEN, INVALID_TRANSITION, PAYMENT_PROVIDER_UNAVAILABLE.
+func (s *Service) Cancel(ctx context.Context, v auth.Viewer, orderID int64) (order.Order, error) {
+	o, err := s.orders.Cancel(ctx, v, orderID)
+	if err != nil {
+		return order.Order{}, err
+	}
+	s.afterCancel(ctx, o)
+	if o.Status == order.Cancelled {
+		// A PAID order cancelled by an admin is refunded in full; a PENDING one had nothing paid.
+		if p, err := s.db.PaymentGetByOrderID(ctx, o.ID); err == nil && p.AmountReceived > p.AmountRefunded {
+			return s.refund(ctx, order.ViewerActor(v), o.ID, nil, "order cancelled")
+		}
+	}
+	return o, nil
+}
+
+// afterCancel cancels the intent of a cancelled, unpaid order at the provider. It is best
+// effort: if the customer still pays, the succeeded event finds the order cancelled and
+// refunds it.
+func (s *Service) afterCancel(ctx context.Context, o order.Order) {
+	row, err := s.db.PaymentGetByOrderID(ctx, o.ID)
+	if err != nil || row.Status == db.PaymentStatusSUCCEEDED || row.Status == db.PaymentStatusCANCELED {
+		return
+	}
+	if _, err := s.gateway.CancelIntent(ctx, row.IntentID, cancelKey(o.ID)); err != nil {
+		s.log.WarnContext(ctx, "cancel payment intent failed", "order_id", o.ID, "intent", row.IntentID, "err", err)
+		return
+	}
+	if _, err := s.db.PaymentUpdate(ctx, db.PaymentUpdateParams{ID: row.ID, Status: db.PaymentStatusCANCELED, AmountReceived: row.AmountReceived, LastError: row.LastError}); err != nil {
+		s.log.WarnContext(ctx, "record cancelled intent failed", "order_id", o.ID, "err", err)
+	}
+}
+
+// Refund refunds amount (nil: everything not yet refunded) of an order's payment (ADMIN).
+// Partial refunds accumulate and can never exceed what was paid.
+// Errors: FORBIDDEN, NOT_FOUND, REFUND_EXCEEDS_PAYMENT, INVALID, PAYMENT_PROVIDER_UNAVAILABLE.
+func (s *Service) Refund(ctx context.Context, v auth.Viewer, orderID int64, amount *int64) (order.Order, error) {
+	if !v.IsAdmin() {
+		return order.Order{}, apperr.New(apperr.Forbidden, "Only admins can refund.")
+	}
+	if amount != nil && *amount <= 0 {
+		return order.Order{}, apperr.FieldError(apperr.Invalid, "A refund must be more than zero.", "input", "amount")
+	}
+	return s.refund(ctx, order.ViewerActor(v), orderID, amount, "refund")
+}
+
+func (s *Service) refund(ctx context.Context, actor order.Actor, orderID int64, amount *int64, reason string) (order.Order, error) {
+	// Phase 1: reserve the amount on the locked payment row and record a pending refund with
+	// its idempotency key. The guard keeps concurrent refunds from exceeding what was paid.
+	var (
+		pay    db.Payment
+		refund db.Refund
+	)
+	err := s.db.InTx(ctx, func(q *db.Queries) error {
+		var err error
+		pay, err = q.PaymentGetByOrderIDForUpdate(ctx, orderID)
+		if postgres.IsNotFound(err) {
+			return apperr.FieldError(apperr.RefundExceedsPayment, "This order has no payment to refund.", "input", "id")
+		}
+		if err != nil {
+			return err
+		}
+		remaining := pay.AmountReceived - pay.AmountRefunded
+		n := remaining
+		if amount != nil {
+			n = *amount
+		}
+		if remaining <= 0 || n > remaining {
+			return apperr.FieldError(apperr.RefundExceedsPayment,
+				fmt.Sprintf("At most %d %s can still be refunded.", max(remaining, 0), pay.Currency), "input", "amount")
+		}
+		if pay, err = q.PaymentAddRefunded(ctx, db.PaymentAddRefundedParams{ID: pay.ID, Amount: n}); err != nil {
+			return fmt.Errorf("reserve refund: %w", err)
+		}
+		count, err := q.RefundCountByPayment(ctx, pay.ID)
+		if err != nil {
+			return err
+		}
+		refund, err = q.RefundInsert(ctx, db.RefundInsertParams{PaymentID: pay.ID, Amount: n, IdempotencyKey: refundKey(orderID, count+1), Reason: reason})
+		return err
+	})
+	if err != nil {
+		return order.Order{}, err
+	}
+
+	// Phase 2: the provider call, outside any transaction.
+	res, gwErr := s.gateway.Refund(ctx, RefundParams{IntentID: pay.IntentID, Amount: refund.Amount, IdempotencyKey: refund.IdempotencyKey})
+
+	// Phase 3: record the result, and move the order when the money went back.
+	var (
+		o       order.Order
+		ev      order.Event
+		touched []int64
+		moved   bool
+	)
+	err = s.db.InTx(ctx, func(q *db.Queries) error {
+		if gwErr != nil {
+			if _, err := q.RefundFinish(ctx, db.RefundFinishParams{ID: refund.ID, Status: "FAILED"}); err != nil {
+				return err
+			}
+			return q.PaymentUnreserveRefund(ctx, db.PaymentUnreserveRefundParams{ID: pay.ID, Amount: refund.Amount})
+		}
+		if _, err := q.RefundFinish(ctx, db.RefundFinishParams{ID: refund.ID, Status: "SUCCEEDED", ProviderRefundID: &res.ID}); err != nil {
+			return err
+		}
+		var err error
+		o, ev, touched, moved, err = s.moveForRefund(ctx, q, actor, orderID, pay.AmountRefunded, pay.AmountReceived)
+		return err
+	})
+	if err != nil {
+		return order.Order{}, err
+	}
+	if gwErr != nil {
+		s.log.WarnContext(ctx, "refund failed", "order_id", orderID, "err", gwErr)
+		return order.Order{}, unavailable(gwErr)
+	}
+	if moved {
+		s.orders.AfterCommit(ctx, o, ev, touched)
+	}
+	return o, nil
+}
+
+// moveForRefund moves an order to REFUNDED or PARTIALLY_REFUNDED for the refunded total,
+// unless it is already there.
+func (s *Service) moveForRefund(ctx context.Context, q *db.Queries, actor order.Actor, orderID, refunded, received int64) (order.Order, order.Event, []int64, bool, error) {
+	row, err := q.OrderGetByID(ctx, orderID)
+	if err != nil {
+		return order.Order{}, order.Event{}, nil, false, err
+	}
+	cur := order.FromRow(row)
+	to := order.PartiallyRefunded
+	if refunded >= received {
+		to = order.Refunded
+	}
+	if cur.Status == to && to == order.Refunded || !order.CanTransition(cur.Status, to) {
+		return cur, order.Event{}, nil, false, nil
+	}
+	o, ev, touched, err := s.orders.TransitionTx(ctx, q, order.SystemActor, orderID, to,
+		order.TransitionOptions{Note: fmt.Sprintf("refunded %d of %d %s", refunded, received, row.Currency)})
+	_ = actor
+	return o, ev, touched, err == nil, err
+}
+
+// unavailable is the user-facing form of a provider failure.
+func unavailable(err error) error {
+	return &apperr.Error{Code: apperr.PaymentProviderUnavailable, Err: err,
+		Message: "The payment provider could not be reached. Your order is saved; try paying again shortly."}
+}
+
+// IsUnavailable reports whether err is a provider outage.
+func IsUnavailable(err error) bool { return errors.Is(err, ErrUnavailable) }

@@ -1,0 +1,108 @@
+package payment
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/stripe/stripe-go/v76"
+	"github.com/stripe/stripe-go/v76/client"
+)
+
+// Stripe is the Gateway backed by Stripe's API through stripe-go, with its own client (never
+// the global stripe.Key), so tests and several providers can coexist.
+type Stripe struct {
+	api *client.API
+}
+
+// NewStripe returns a Stripe gateway using key; apiBase, when set, replaces Stripe's API URL
+// (stripe-mock in tests and development).
+func NewStripe(key, apiBase string) *Stripe {
+	cfg := &stripe.BackendConfig{
+		HTTPClient:        &http.Client{Timeout: 20 * time.Second},
+		MaxNetworkRetries: stripe.Int64(1),
+		LeveledLogger:     &stripe.LeveledLogger{Level: stripe.LevelNull},
+	}
+	if apiBase != "" {
+		cfg.URL = stripe.String(apiBase)
+	}
+	backend := stripe.GetBackendWithConfig(stripe.APIBackend, cfg)
+	return &Stripe{api: client.New(key, &stripe.Backends{API: backend, Connect: backend, Uploads: backend})}
+}
+
+// Provider is "stripe".
+func (s *Stripe) Provider() string { return "stripe" }
+
+// CreateIntent creates a PaymentIntent with the order id in its metadata.
+func (s *Stripe) CreateIntent(ctx context.Context, p IntentParams) (Intent, error) {
+	params := &stripe.PaymentIntentParams{
+		Amount:   stripe.Int64(p.Amount),
+		Currency: stripe.String(strings.ToLower(p.Currency)),
+		AutomaticPaymentMethods: &stripe.PaymentIntentAutomaticPaymentMethodsParams{
+			Enabled: stripe.Bool(true),
+		},
+	}
+	params.Context = ctx
+	params.AddMetadata("order_id", strconv.FormatInt(p.OrderID, 10))
+	params.SetIdempotencyKey(p.IdempotencyKey)
+	pi, err := s.api.PaymentIntents.New(params)
+	if err != nil {
+		return Intent{}, stripeError("create payment intent", err)
+	}
+	return intentOf(pi), nil
+}
+
+// RetrieveIntent reads an intent.
+func (s *Stripe) RetrieveIntent(ctx context.Context, id string) (Intent, error) {
+	params := &stripe.PaymentIntentParams{}
+	params.Context = ctx
+	pi, err := s.api.PaymentIntents.Get(id, params)
+	if err != nil {
+		return Intent{}, stripeError("retrieve payment intent", err)
+	}
+	return intentOf(pi), nil
+}
+
+// CancelIntent cancels an intent that has not succeeded.
+func (s *Stripe) CancelIntent(ctx context.Context, id, idempotencyKey string) (Intent, error) {
+	params := &stripe.PaymentIntentCancelParams{CancellationReason: stripe.String("abandoned")}
+	params.Context = ctx
+	params.SetIdempotencyKey(idempotencyKey)
+	pi, err := s.api.PaymentIntents.Cancel(id, params)
+	if err != nil {
+		return Intent{}, stripeError("cancel payment intent", err)
+	}
+	return intentOf(pi), nil
+}
+
+// Refund refunds part or all of an intent's charge.
+func (s *Stripe) Refund(ctx context.Context, p RefundParams) (RefundResult, error) {
+	params := &stripe.RefundParams{PaymentIntent: stripe.String(p.IntentID), Amount: stripe.Int64(p.Amount)}
+	params.Context = ctx
+	params.SetIdempotencyKey(p.IdempotencyKey)
+	r, err := s.api.Refunds.New(params)
+	if err != nil {
+		return RefundResult{}, stripeError("create refund", err)
+	}
+	return RefundResult{ID: r.ID, Status: string(r.Status)}, nil
+}
+
+func intentOf(pi *stripe.PaymentIntent) Intent {
+	return Intent{
+		ID: pi.ID, ClientSecret: pi.ClientSecret, Status: IntentStatus(pi.Status),
+		Amount: pi.Amount, AmountReceived: pi.AmountReceived, Currency: strings.ToUpper(string(pi.Currency)),
+	}
+}
+
+// stripeError marks what is worth retrying (network, 429, 5xx) as ErrUnavailable.
+func stripeError(op string, err error) error {
+	var se *stripe.Error
+	if errors.As(err, &se) && se.HTTPStatusCode != 0 && se.HTTPStatusCode != http.StatusTooManyRequests && se.HTTPStatusCode < 500 {
+		return fmt.Errorf("stripe %s: %w", op, err)
+	}
+	return fmt.Errorf("stripe %s: %w: %w", op, ErrUnavailable, err)
+}

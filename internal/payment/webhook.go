@@ -1,0 +1,185 @@
+package payment
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/stripe/stripe-go/v76"
+
+	"github.com/shopgraph/shopgraph/db"
+	"github.com/shopgraph/shopgraph/internal/order"
+	"github.com/shopgraph/shopgraph/internal/postgres"
+)
+
+// Event outcomes, recorded with each event id.
+const (
+	outcomeApplied   = "applied"
+	outcomeIgnored   = "ignored"
+	outcomeUnknown   = "unknown_intent"
+	outcomeMismatch  = "amount_mismatch"
+	outcomeStale     = "stale"
+	outcomeRefunding = "paid_after_cancel"
+)
+
+// HandleStripeEvent applies a verified Stripe event exactly once: the event id is recorded in
+// the same transaction as its effect, so a duplicate delivery (or 100 concurrent ones) does
+// nothing, and out-of-order events never move a PAID order back. A returned error is
+// transient (Stripe should retry); everything else, including unknown types, is done.
+func (s *Service) HandleStripeEvent(ctx context.Context, e stripe.Event) error {
+	var (
+		intent   stripe.PaymentIntent
+		charge   stripe.Charge
+		intentID string
+	)
+	switch e.Type {
+	case "payment_intent.succeeded", "payment_intent.payment_failed", "payment_intent.canceled", "payment_intent.processing":
+		if err := json.Unmarshal(e.Data.Raw, &intent); err != nil {
+			return s.record(ctx, e, outcomeIgnored, "undecodable payment intent")
+		}
+		intentID = intent.ID
+	case "charge.refunded":
+		if err := json.Unmarshal(e.Data.Raw, &charge); err != nil || charge.PaymentIntent == nil {
+			return s.record(ctx, e, outcomeIgnored, "charge without payment intent")
+		}
+		intentID = charge.PaymentIntent.ID
+	default:
+		return s.record(ctx, e, outcomeIgnored, "")
+	}
+
+	var (
+		o          order.Order
+		ev         order.Event
+		touched    []int64
+		moved      bool
+		refundPaid bool
+		outcome    string
+	)
+	err := s.db.InTx(ctx, func(q *db.Queries) error {
+		n, err := q.PaymentEventInsert(ctx, db.PaymentEventInsertParams{Provider: s.gateway.Provider(), EventID: e.ID, Type: string(e.Type), Outcome: "pending"})
+		if err != nil {
+			return fmt.Errorf("record event: %w", err)
+		}
+		if n == 0 {
+			outcome = "duplicate"
+			return nil
+		}
+		pay, err := q.PaymentGetByIntentForUpdate(ctx, db.PaymentGetByIntentForUpdateParams{Provider: s.gateway.Provider(), IntentID: intentID})
+		if postgres.IsNotFound(err) {
+			outcome = outcomeUnknown
+			return s.setOutcome(ctx, q, e, outcome)
+		}
+		if err != nil {
+			return err
+		}
+		switch e.Type {
+		case "payment_intent.succeeded":
+			outcome, o, ev, touched, moved, refundPaid, err = s.applySucceeded(ctx, q, pay, intent)
+		case "payment_intent.payment_failed":
+			outcome, err = s.applyFailed(ctx, q, pay, intent)
+		case "payment_intent.processing":
+			outcome = outcomeStale
+			if pay.Status == db.PaymentStatusREQUIRESPAYMENT || pay.Status == db.PaymentStatusFAILED {
+				outcome = outcomeApplied
+				_, err = q.PaymentUpdate(ctx, db.PaymentUpdateParams{ID: pay.ID, Status: db.PaymentStatusPROCESSING, AmountReceived: pay.AmountReceived, LastError: pay.LastError})
+			}
+		case "payment_intent.canceled":
+			outcome, o, ev, touched, moved, err = s.applyCanceled(ctx, q, pay)
+		case "charge.refunded":
+			outcome = outcomeApplied
+			pay, err = q.PaymentSyncRefunded(ctx, db.PaymentSyncRefundedParams{ID: pay.ID, Amount: charge.AmountRefunded})
+			if err == nil && pay.AmountReceived > 0 {
+				o, ev, touched, moved, err = s.moveForRefund(ctx, q, order.SystemActor, pay.OrderID, pay.AmountRefunded, pay.AmountReceived)
+			}
+		}
+		if err != nil {
+			return err
+		}
+		return s.setOutcome(ctx, q, e, outcome)
+	})
+	if err != nil {
+		return err
+	}
+	s.log.InfoContext(ctx, "stripe event", "event_id", e.ID, "type", e.Type, "intent", intentID, "outcome", outcome)
+	if moved {
+		s.orders.AfterCommit(ctx, o, ev, touched)
+	}
+	if refundPaid {
+		// Paid after the order was cancelled (expired): give the money back. Errors are
+		// logged; the refund row and its idempotency key make a later retry safe.
+		if _, err := s.refund(ctx, order.SystemActor, o.ID, nil, "paid after the order was cancelled"); err != nil {
+			s.log.ErrorContext(ctx, "automatic refund failed", "order_id", o.ID, "err", err)
+		}
+	}
+	return nil
+}
+
+func (s *Service) applySucceeded(ctx context.Context, q *db.Queries, pay db.Payment, pi stripe.PaymentIntent) (string, order.Order, order.Event, []int64, bool, bool, error) {
+	orow, err := q.OrderGetByIDForUpdate(ctx, pay.OrderID)
+	if err != nil {
+		return "", order.Order{}, order.Event{}, nil, false, false, err
+	}
+	received := pi.AmountReceived
+	if received == 0 {
+		received = pi.Amount
+	}
+	if pi.Amount != orow.TotalAmount || !strings.EqualFold(string(pi.Currency), orow.Currency) {
+		msg := fmt.Sprintf("paid %d %s for an order of %d %s", pi.Amount, strings.ToUpper(string(pi.Currency)), orow.TotalAmount, orow.Currency)
+		s.log.ErrorContext(ctx, "payment amount mismatch: order not paid", "order_id", pay.OrderID, "detail", msg)
+		_, err := q.PaymentUpdate(ctx, db.PaymentUpdateParams{ID: pay.ID, Status: db.PaymentStatusAMOUNTMISMATCH, AmountReceived: received, LastError: &msg})
+		return outcomeMismatch, order.Order{}, order.Event{}, nil, false, false, err
+	}
+	if _, err := q.PaymentUpdate(ctx, db.PaymentUpdateParams{ID: pay.ID, Status: db.PaymentStatusSUCCEEDED, AmountReceived: received}); err != nil {
+		return "", order.Order{}, order.Event{}, nil, false, false, err
+	}
+	switch order.Status(orow.Status) {
+	case order.Pending:
+		o, ev, touched, err := s.orders.TransitionTx(ctx, q, order.SystemActor, pay.OrderID, order.Paid, order.TransitionOptions{Note: "payment " + pi.ID + " succeeded"})
+		return outcomeApplied, o, ev, touched, err == nil, false, err
+	case order.Cancelled:
+		return outcomeRefunding, order.FromRow(orow), order.Event{}, nil, false, true, nil
+	}
+	return outcomeStale, order.Order{}, order.Event{}, nil, false, false, nil
+}
+
+func (s *Service) applyFailed(ctx context.Context, q *db.Queries, pay db.Payment, pi stripe.PaymentIntent) (string, error) {
+	if pay.Status == db.PaymentStatusSUCCEEDED || pay.Status == db.PaymentStatusCANCELED {
+		return outcomeStale, nil // a late failure never undoes a payment
+	}
+	msg := "payment failed"
+	if pi.LastPaymentError != nil && pi.LastPaymentError.Msg != "" {
+		msg = pi.LastPaymentError.Msg
+	}
+	_, err := q.PaymentUpdate(ctx, db.PaymentUpdateParams{ID: pay.ID, Status: db.PaymentStatusFAILED, AmountReceived: pay.AmountReceived, LastError: &msg})
+	return outcomeApplied, err
+}
+
+func (s *Service) applyCanceled(ctx context.Context, q *db.Queries, pay db.Payment) (string, order.Order, order.Event, []int64, bool, error) {
+	if pay.Status == db.PaymentStatusSUCCEEDED {
+		return outcomeStale, order.Order{}, order.Event{}, nil, false, nil
+	}
+	if _, err := q.PaymentUpdate(ctx, db.PaymentUpdateParams{ID: pay.ID, Status: db.PaymentStatusCANCELED, AmountReceived: pay.AmountReceived, LastError: pay.LastError}); err != nil {
+		return "", order.Order{}, order.Event{}, nil, false, err
+	}
+	orow, err := q.OrderGetByID(ctx, pay.OrderID)
+	if err != nil || order.Status(orow.Status) != order.Pending {
+		return outcomeStale, order.Order{}, order.Event{}, nil, false, err
+	}
+	o, ev, touched, err := s.orders.TransitionTx(ctx, q, order.SystemActor, pay.OrderID, order.Cancelled, order.TransitionOptions{Note: "payment intent canceled"})
+	return outcomeApplied, o, ev, touched, err == nil, err
+}
+
+// record stores an event that needs no payment change, once.
+func (s *Service) record(ctx context.Context, e stripe.Event, outcome, why string) error {
+	_, err := s.db.PaymentEventInsert(ctx, db.PaymentEventInsertParams{Provider: s.gateway.Provider(), EventID: e.ID, Type: string(e.Type), Outcome: outcome})
+	if err != nil {
+		return fmt.Errorf("record event: %w", err)
+	}
+	s.log.InfoContext(ctx, "stripe event", "event_id", e.ID, "type", e.Type, "outcome", outcome, "why", why)
+	return nil
+}
+
+func (s *Service) setOutcome(ctx context.Context, q *db.Queries, e stripe.Event, outcome string) error {
+	return q.PaymentEventSetOutcome(ctx, db.PaymentEventSetOutcomeParams{Outcome: outcome, Provider: s.gateway.Provider(), EventID: e.ID})
+}

@@ -1,0 +1,67 @@
+-- name: PaymentInsert :one
+-- PaymentInsert records an order's intent; a concurrent or repeated insert keeps the first.
+INSERT INTO payments (order_id, provider, intent_id, client_secret, status, amount, currency)
+VALUES (@order_id, @provider, @intent_id, @client_secret, @status, @amount, @currency)
+ON CONFLICT (order_id) DO UPDATE SET updated_at = payments.updated_at
+RETURNING *;
+
+-- name: PaymentGetByOrderID :one
+SELECT * FROM payments WHERE order_id = @order_id;
+
+-- name: PaymentListByOrderIDs :many
+SELECT * FROM payments WHERE order_id = ANY(@order_ids::bigint[]);
+
+-- name: PaymentGetByIntentForUpdate :one
+SELECT * FROM payments WHERE provider = @provider AND intent_id = @intent_id FOR UPDATE;
+
+-- name: PaymentGetByOrderIDForUpdate :one
+SELECT * FROM payments WHERE order_id = @order_id FOR UPDATE;
+
+-- name: PaymentUpdate :one
+UPDATE payments SET status = @status, amount_received = @amount_received, last_error = sqlc.narg('last_error'), updated_at = now()
+WHERE id = @id
+RETURNING *;
+
+-- name: PaymentSetError :exec
+UPDATE payments SET last_error = @last_error, updated_at = now() WHERE id = @id;
+
+-- name: PaymentAddRefunded :one
+-- PaymentAddRefunded reserves a refund amount; the CHECK constraint and the guard make
+-- refunding more than was received impossible, even concurrently.
+UPDATE payments SET amount_refunded = amount_refunded + @amount::bigint, updated_at = now()
+WHERE id = @id AND amount_refunded + @amount::bigint <= amount_received
+RETURNING *;
+
+-- name: PaymentSyncRefunded :one
+-- PaymentSyncRefunded raises the refunded total to what the provider reports (refunds made
+-- outside shopgraph, e.g. in the Stripe dashboard); it never lowers it.
+UPDATE payments SET amount_refunded = GREATEST(amount_refunded, LEAST(@amount::bigint, amount_received)), updated_at = now()
+WHERE id = @id
+RETURNING *;
+
+-- name: RefundInsert :one
+INSERT INTO refunds (payment_id, amount, idempotency_key, reason)
+VALUES (@payment_id, @amount, @idempotency_key, @reason)
+RETURNING *;
+
+-- name: RefundCountByPayment :one
+SELECT count(*) FROM refunds WHERE payment_id = @payment_id;
+
+-- name: RefundFinish :one
+UPDATE refunds SET status = @status, provider_refund_id = sqlc.narg('provider_refund_id'), updated_at = now()
+WHERE id = @id
+RETURNING *;
+
+-- name: PaymentUnreserveRefund :exec
+UPDATE payments SET amount_refunded = amount_refunded - @amount::bigint, updated_at = now() WHERE id = @id;
+
+-- name: PaymentEventInsert :execrows
+-- PaymentEventInsert records a provider event; 0 rows means it was already processed.
+INSERT INTO payment_events (provider, event_id, type, outcome) VALUES (@provider, @event_id, @type, @outcome)
+ON CONFLICT DO NOTHING;
+
+-- name: PaymentEventCount :one
+SELECT count(*) FROM payment_events WHERE provider = @provider AND event_id = @event_id;
+
+-- name: PaymentEventSetOutcome :exec
+UPDATE payment_events SET outcome = @outcome WHERE provider = @provider AND event_id = @event_id;
