@@ -6,6 +6,9 @@
 //	                                   SHOPGRAPH_ADMIN_PASSWORD or the first line of stdin
 //	shopgraph seed --products N        add N generated demo products (and the demo categories
 //	                                   and vendors when missing)
+//	shopgraph stripe-event TYPE --order ID [--url URL]
+//	                                   send a correctly signed Stripe event about an order's
+//	                                   payment to a running server's webhook (local testing)
 //
 // Configuration comes from the environment; see README.md.
 package main
@@ -13,6 +16,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/base64"
 	"errors"
 	"flag"
 	"fmt"
@@ -22,6 +26,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -94,11 +99,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return adminCommand(ctx, cfg, log, args, getenv, stdin, stdout)
 	case "seed":
 		return seedCommand(ctx, cfg, log, args, stdout)
+	case "stripe-event":
+		return stripeEventCommand(ctx, cfg, log, args, stdout)
 	case "help", "-h", "--help":
-		fmt.Fprintln(stdout, "usage: shopgraph [serve | migrate | admin create --email EMAIL | seed --products N]")
+		fmt.Fprintln(stdout, "usage: shopgraph [serve | migrate | admin create --email EMAIL | seed --products N | stripe-event TYPE --order ID]")
 		return nil
 	}
-	return fmt.Errorf("unknown command %q (try: serve, migrate, admin create, seed)", cmd)
+	return fmt.Errorf("unknown command %q (try: serve, migrate, admin create, seed, stripe-event)", cmd)
 }
 
 // app is every long-lived dependency, opened once.
@@ -416,4 +423,68 @@ func seedCommand(ctx context.Context, cfg config.Config, log *slog.Logger, args 
 	}
 	fmt.Fprintf(stdout, "seeded %d products in %s\n", *n, time.Since(start).Round(time.Millisecond))
 	return nil
+}
+
+func stripeEventCommand(ctx context.Context, cfg config.Config, log *slog.Logger, args []string, stdout io.Writer) error {
+	usage := "usage: shopgraph stripe-event TYPE --order ORDER_ID [--url URL] [--amount N]\n  TYPE: " + strings.Join(payment.EventTypes, ", ")
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		return errors.New(usage)
+	}
+	typ := args[0]
+	fs := flag.NewFlagSet("stripe-event", flag.ContinueOnError)
+	fs.SetOutput(stdout)
+	orderArg := fs.String("order", "", "the order: its global ID or its number")
+	url := fs.String("url", fmt.Sprintf("http://localhost:%d/webhooks/stripe", cfg.Port), "the webhook URL")
+	amount := fs.Int64("amount", 0, "amount (default: the order total; for charge.refunded, the amount refunded)")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	orderID, err := parseOrderArg(*orderArg)
+	if err != nil {
+		return fmt.Errorf("%w\n%s", err, usage)
+	}
+	a, err := openApp(ctx, cfg, log, appOptions{})
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	p, err := a.payments.ForOrder(ctx, orderID)
+	if err != nil {
+		return fmt.Errorf("order %d has no payment intent yet (check out first): %w", orderID, err)
+	}
+	spec := payment.EventSpec{Type: typ, IntentID: p.IntentID, Amount: p.Amount.Amount, Currency: p.Amount.Currency}
+	if typ == "charge.refunded" {
+		spec.AmountRefunded = p.Amount.Amount
+		if *amount > 0 {
+			spec.AmountRefunded = *amount
+		}
+	} else if *amount > 0 {
+		spec.Amount = *amount
+	}
+	status, body, err := payment.SendEvent(ctx, *url, cfg.StripeWebhookSecret, spec)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s for order %d (intent %s): HTTP %d %s\n", typ, orderID, p.IntentID, status, body)
+	if status != http.StatusOK {
+		return fmt.Errorf("webhook answered %d", status)
+	}
+	return nil
+}
+
+// parseOrderArg accepts an order's global ID (as the API shows it) or its number.
+func parseOrderArg(s string) (int64, error) {
+	if s == "" {
+		return 0, errors.New("--order is required")
+	}
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil && n > 0 {
+		return n, nil
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(s)
+	if typ, num, ok := strings.Cut(string(raw), ":"); err == nil && ok && typ == "Order" {
+		if n, err := strconv.ParseInt(num, 10, 64); err == nil && n > 0 {
+			return n, nil
+		}
+	}
+	return 0, fmt.Errorf("--order %q is neither an order ID nor an order number", s)
 }
