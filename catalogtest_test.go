@@ -47,8 +47,8 @@ fragment VariantFields on ProductVariant {
 const userErrorFields = `userErrors { field message code }`
 
 const (
-	productCreateMutation = `mutation PC($input: ProductCreateInput!) { productCreate(input: $input) { product { ...ProductFields } ` + userErrorFields + ` } }` + productFragment
-	productUpdateMutation = `mutation PU($input: ProductUpdateInput!) { productUpdate(input: $input) { product { ...ProductFields } ` + userErrorFields + ` } }` + productFragment
+	productCreateMutation  = `mutation PC($input: ProductCreateInput!) { productCreate(input: $input) { product { ...ProductFields } ` + userErrorFields + ` } }` + productFragment
+	productUpdateMutation  = `mutation PU($input: ProductUpdateInput!) { productUpdate(input: $input) { product { ...ProductFields } ` + userErrorFields + ` } }` + productFragment
 	productArchiveMutation = `mutation PA($input: ProductArchiveInput!) { productArchive(input: $input) { product { ...ProductFields } ` + userErrorFields + ` } }` + productFragment
 	variantCreateMutation  = `mutation VC($input: ProductVariantCreateInput!) { productVariantCreate(input: $input) { variant { ...VariantFields } ` + userErrorFields + ` } }` + variantFragment
 	variantUpdateMutation  = `mutation VU($input: ProductVariantUpdateInput!) { productVariantUpdate(input: $input) { variant { ...VariantFields } ` + userErrorFields + ` } }` + variantFragment
@@ -450,7 +450,7 @@ func listProducts(t *testing.T, c *gqlClient, a listArgs) connectionJSON {
 // walkForward pages through a list with first=size and returns every id in order.
 func walkForward(t *testing.T, c *gqlClient, a listArgs, size int) []string {
 	t.Helper()
-	var ids []string
+	ids := []string{}
 	a.First, a.Last, a.Before, a.After = size, 0, "", ""
 	for page := 0; ; page++ {
 		require.Less(t, page, 1000, "the walk does not end")
@@ -469,7 +469,7 @@ func walkForward(t *testing.T, c *gqlClient, a listArgs, size int) []string {
 // walkBackward pages from the end of a list with last=size and returns every id in list order.
 func walkBackward(t *testing.T, c *gqlClient, a listArgs, size int) []string {
 	t.Helper()
-	var ids []string
+	ids := []string{}
 	a.First, a.Last, a.Before, a.After = 0, size, "", ""
 	for page := 0; ; page++ {
 		require.Less(t, page, 1000, "the walk does not end")
@@ -498,4 +498,47 @@ func errorCodes(r *gqlResponse) []string {
 func requireTopLevelCode(t *testing.T, r *gqlResponse, code string) {
 	t.Helper()
 	require.Equal(t, []string{code}, errorCodes(r), "errors: %+v", r.Errors)
+}
+
+// rowCounts counts every product and variant row (archived and deleted ones included).
+func (e *catalogEnv) rowCounts(t *testing.T) (products, variants int) {
+	t.Helper()
+	require.NoError(t, e.srv.app.db.Pool.QueryRow(context.Background(),
+		"SELECT (SELECT count(*) FROM products), (SELECT count(*) FROM product_variants)").Scan(&products, &variants))
+	return products, variants
+}
+
+// quantityView is product(id:) { name variants { sku stockStatus quantityAvailable } } as one
+// viewer sees it, with the paths of its FORBIDDEN errors.
+type quantityView struct {
+	Name      string
+	Variants  []variantJSON
+	Forbidden []string
+	Other     []string
+}
+
+func readQuantities(t *testing.T, c *gqlClient, productID string) quantityView {
+	t.Helper()
+	resp := c.as(t).do(quantityQuery, map[string]any{"id": productID})
+	var out struct {
+		Product *struct {
+			Name     string        `json:"name"`
+			Variants []variantJSON `json:"variants"`
+		} `json:"product"`
+	}
+	require.NoError(t, json.Unmarshal(resp.Data, &out))
+	require.NotNil(t, out.Product, "the rest of the product is still there; errors: %+v", resp.Errors)
+	v := quantityView{Name: out.Product.Name, Variants: out.Product.Variants}
+	for _, e := range resp.Errors {
+		parts := make([]string, len(e.Path))
+		for i, p := range e.Path {
+			parts[i] = fmt.Sprint(p)
+		}
+		if e.Extensions["code"] == "FORBIDDEN" {
+			v.Forbidden = append(v.Forbidden, strings.Join(parts, "."))
+		} else {
+			v.Other = append(v.Other, fmt.Sprintf("%s: %v", strings.Join(parts, "."), e.Extensions["code"]))
+		}
+	}
+	return v
 }

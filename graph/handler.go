@@ -14,6 +14,7 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	coderws "github.com/coder/websocket"
 	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/shopgraph/shopgraph/graph/loader"
 	"github.com/shopgraph/shopgraph/internal/requestlog"
@@ -64,6 +65,11 @@ func NewHandler(r *Resolver, opts HandlerOptions) *handler.Server {
 	})
 	srv.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
 		oc := graphql.GetOperationContext(ctx)
+		if err := checkText(oc); err != nil {
+			return graphql.OneShot(&graphql.Response{Errors: gqlerror.List{{
+				Message: err.Error(), Extensions: map[string]any{"code": "BAD_USER_INPUT"},
+			}}})
+		}
 		name := oc.OperationName
 		if name == "" && oc.Operation != nil {
 			name = oc.Operation.Name

@@ -340,8 +340,11 @@ func (s *Service) SetRole(ctx context.Context, v auth.Viewer, userID int64, role
 		return User{}, apperr.FieldError(apperr.Invalid, "Admins cannot remove their own admin role.", "input", "id")
 	}
 	row, err := s.db.UserSetRole(ctx, db.UserSetRoleParams{ID: userID, Role: db.UserRole(role)})
+	if postgres.IsNotFound(err) {
+		return User{}, apperr.FieldError(apperr.NotFound, "No User has this ID.", "input", "id")
+	}
 	if err != nil {
-		return User{}, postgres.MapError(err, "user")
+		return User{}, err
 	}
 	return userFromRow(row), nil
 }

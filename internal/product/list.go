@@ -349,12 +349,13 @@ func normalizedSearch(s *string) *string {
 	if s == nil {
 		return nil
 	}
-	t := strings.TrimSpace(*s)
+	// NUL cannot be stored or searched in PostgreSQL text; invalid UTF-8 is dropped likewise.
+	t := strings.TrimSpace(strings.ToValidUTF8(strings.ReplaceAll(*s, "\x00", ""), ""))
 	if t == "" {
 		return nil
 	}
-	if len(t) > 200 {
-		t = t[:200]
+	if r := []rune(t); len(r) > 200 {
+		t = string(r[:200])
 	}
 	return &t
 }
