@@ -220,7 +220,7 @@ func (a *app) handler() http.Handler {
 	deps := httpapi.Deps{
 		Log:           a.log,
 		Tokens:        a.tokens,
-		GraphQL:       gql,
+		GraphQL:       graph.PublicResponseCache(a.cache, gql),
 		Ready:         a.ready,
 		SecureCookies: !a.cfg.IsDevelopment(),
 		CORSOrigins:   a.cfg.CORSOrigins,

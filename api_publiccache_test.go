@@ -1,0 +1,91 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/shopgraph/shopgraph/internal/auth"
+	"github.com/shopgraph/shopgraph/internal/product"
+)
+
+// rawPost sends a GraphQL POST and returns the body and the X-Cache header.
+func rawPost(t *testing.T, url string, query string, vars map[string]any, header http.Header) (string, string) {
+	t.Helper()
+	body, err := json.Marshal(map[string]any{"query": query, "variables": vars})
+	require.NoError(t, err)
+	req, err := http.NewRequest(http.MethodPost, url+"/graphql", bytes.NewReader(body))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	out, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, resp.StatusCode, string(out))
+	return string(out), resp.Header.Get("X-Cache")
+}
+
+func TestPublicResponseCache(t *testing.T) {
+	t.Parallel()
+	srv := newTestServer(t, nil)
+	ctx := context.Background()
+	admin := auth.Viewer{Role: auth.RoleAdmin}
+	p := seedOne(t, srv, "Public Lamp", "PUB-LAMP", 1200)
+	const page = `query Page($n: Int) { products(first: $n) { nodes { name variants { sku price { amount } } } } }`
+
+	t.Run("an anonymous catalog query is answered from the cache the second time, without SQL", func(t *testing.T) {
+		first, state := rawPost(t, srv.URL, page, map[string]any{"n": 5}, nil)
+		require.Equal(t, "MISS", state)
+		before := srv.statements.Total()
+		second, state := rawPost(t, srv.URL, page, map[string]any{"n": 5}, nil)
+		require.Equal(t, "HIT", state)
+		require.Equal(t, first, second)
+		require.Zero(t, srv.statements.Total()-before)
+		_, state = rawPost(t, srv.URL, page, map[string]any{"n": 6}, nil)
+		require.Equal(t, "MISS", state, "other variables, other entry")
+	})
+
+	t.Run("a catalog write invalidates every cached response", func(t *testing.T) {
+		rawPost(t, srv.URL, page, map[string]any{"n": 5}, nil)
+		_, err := srv.app.catalog.Update(ctx, admin, product.UpdateInput{ID: p.ID, Name: ptrTo("Renamed Public Lamp")})
+		require.NoError(t, err)
+		body, state := rawPost(t, srv.URL, page, map[string]any{"n": 5}, nil)
+		require.Equal(t, "MISS", state)
+		require.Contains(t, body, "Renamed Public Lamp")
+	})
+
+	t.Run("requests with credentials, carts or viewer fields are never cached", func(t *testing.T) {
+		c := srv.client(t)
+		reg := c.register(uniqueEmail(), "password-123")
+		for _, h := range []http.Header{
+			{"Authorization": {"Bearer " + reg.Tokens.AccessToken}},
+			{"X-Cart-Token": {"whatever"}},
+			{"Cookie": {"sg_cart=abc"}},
+		} {
+			_, state := rawPost(t, srv.URL, page, map[string]any{"n": 5}, h)
+			require.Empty(t, state, h)
+		}
+		for _, q := range []string{`{ me { id } products(first: 1) { nodes { name } } }`, `{ cart { totalQuantity } }`,
+			`mutation { cartClear { userErrors { code } } }`, `{ ...F } fragment F on Query { products(first: 1) { nodes { name } } }`} {
+			_, state := rawPost(t, srv.URL, q, nil, nil)
+			require.Empty(t, state, q)
+		}
+	})
+
+	t.Run("responses with errors are not cached", func(t *testing.T) {
+		for range 2 {
+			body, state := rawPost(t, srv.URL, `{ products(first: 1000) { nodes { name } } }`, nil, nil)
+			require.Contains(t, body, "BAD_USER_INPUT")
+			require.Empty(t, state)
+		}
+	})
+}

@@ -1,0 +1,175 @@
+package graph
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql/handler/lru"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/parser"
+
+	"github.com/shopgraph/shopgraph/internal/auth"
+	"github.com/shopgraph/shopgraph/internal/cache"
+	"github.com/shopgraph/shopgraph/internal/requestlog"
+)
+
+// PublicNamespace is the cache namespace whose generation the catalog bumps on every write;
+// cached public responses live in it, so no write is followed by a stale page.
+const PublicNamespace = "v1:product-lists"
+
+// publicTTL bounds how long an anonymous catalog response is reused.
+const publicTTL = 30 * time.Second
+
+// publicRootFields are the root fields whose answers are the same for every anonymous
+// visitor: the catalog. Anything else (me, cart, orders…) makes a request uncacheable.
+var publicRootFields = map[string]bool{
+	"products": true, "product": true, "categories": true, "category": true, "__typename": true,
+}
+
+// maxPublicBody bounds what the response cache reads of a request body.
+const maxPublicBody = 64 << 10
+
+// PublicResponseCache serves anonymous catalog queries from the cache: the whole GraphQL
+// response, keyed by query, operation name and variables, under the catalog's generation. A
+// storefront's hottest pages then skip parsing, validation and execution entirely. Requests
+// carrying credentials, a cart, a mutation or any non-catalog field pass through untouched.
+func PublicResponseCache(c *cache.Cache, next http.Handler) http.Handler {
+	cacheable := lru.New[bool](1000)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost || hasCredentials(r) || r.Header.Get("Upgrade") != "" ||
+			r.Header.Get("Content-Type") != "application/json" || r.Header.Get("Accept") == "text/event-stream" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		body, err := io.ReadAll(io.LimitReader(r.Body, maxPublicBody+1))
+		if err != nil {
+			http.Error(w, "unreadable body", http.StatusBadRequest)
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		var req struct {
+			Query         string          `json:"query"`
+			OperationName string          `json:"operationName"`
+			Variables     json.RawMessage `json:"variables"`
+		}
+		if len(body) > maxPublicBody || json.Unmarshal(body, &req) != nil || req.Query == "" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		ok, seen := cacheable.Get(r.Context(), req.Query)
+		if !seen {
+			ok = isPublicQuery(req.Query, req.OperationName)
+			cacheable.Add(r.Context(), req.Query, ok)
+		}
+		if !ok {
+			next.ServeHTTP(w, r)
+			return
+		}
+		key := responseKey(req.Query, req.OperationName, req.Variables)
+		hit := true
+		resp, err := cache.GetOrLoadVersioned(r.Context(), c, PublicNamespace, key, publicTTL, func(ctx context.Context) (json.RawMessage, error) {
+			hit = false
+			rec := &bufferedResponse{header: http.Header{}, status: http.StatusOK}
+			next.ServeHTTP(rec, r.Clone(ctx))
+			if rec.status != http.StatusOK || bytes.Contains(rec.body.Bytes(), []byte(`"errors"`)) {
+				// Errors may be transient: answer them, but never cache them.
+				return nil, &uncachedResponse{rec}
+			}
+			return json.RawMessage(rec.body.Bytes()), nil
+		})
+		var unc *uncachedResponse
+		switch {
+		case errors.As(err, &unc):
+			unc.writeTo(w)
+			return
+		case err != nil:
+			http.Error(w, "internal error", http.StatusInternalServerError)
+			return
+		}
+		if hit {
+			requestlog.SetOperation(r.Context(), req.OperationName+" (cached)")
+			w.Header().Set("X-Cache", "HIT")
+		} else {
+			w.Header().Set("X-Cache", "MISS")
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(resp)
+	})
+}
+
+// hasCredentials reports whether the response could depend on who asks.
+func hasCredentials(r *http.Request) bool {
+	if r.Header.Get("Authorization") != "" || r.Header.Get("X-Cart-Token") != "" {
+		return true
+	}
+	for _, name := range []string{auth.AccessCookie, auth.RefreshCookie, auth.CartCookie} {
+		if _, err := r.Cookie(name); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// isPublicQuery reports whether the operation is a query whose root selections are all
+// catalog fields. Fragments at the root are not followed: such queries are simply not cached.
+func isPublicQuery(query, operationName string) bool {
+	doc, err := parser.ParseQuery(&ast.Source{Input: query})
+	if err != nil {
+		return false
+	}
+	var op *ast.OperationDefinition
+	for _, o := range doc.Operations {
+		if o.Name == operationName || (operationName == "" && len(doc.Operations) == 1) {
+			op = o
+		}
+	}
+	if op == nil || op.Operation != ast.Query {
+		return false
+	}
+	for _, sel := range op.SelectionSet {
+		f, ok := sel.(*ast.Field)
+		if !ok || !publicRootFields[f.Name] || len(f.Directives) > 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func responseKey(query, operationName string, variables json.RawMessage) string {
+	h := sha256.New()
+	for _, part := range [][]byte{[]byte(query), {0}, []byte(operationName), {0}, variables} {
+		h.Write(part)
+	}
+	return "response:" + hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// bufferedResponse records a response instead of sending it.
+type bufferedResponse struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (b *bufferedResponse) Header() http.Header         { return b.header }
+func (b *bufferedResponse) WriteHeader(status int)      { b.status = status }
+func (b *bufferedResponse) Write(p []byte) (int, error) { return b.body.Write(p) }
+
+// uncachedResponse carries a response that must reach the client but not the cache.
+type uncachedResponse struct{ rec *bufferedResponse }
+
+func (u *uncachedResponse) Error() string { return "response not cacheable" }
+
+func (u *uncachedResponse) writeTo(w http.ResponseWriter) {
+	for k, v := range u.rec.header {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(u.rec.status)
+	_, _ = w.Write(u.rec.body.Bytes())
+}
