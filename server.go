@@ -173,6 +173,9 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, opts appO
 	a.accounts = account.NewService(d, a.tokens, limiter, account.LoginLimits{
 		PerEmail: cfg.LoginAttemptsPerEmail, PerIP: cfg.LoginAttemptsPerIP, Window: cfg.LoginWindow,
 	}, log)
+	if cfg.Cache == "off" {
+		store = cache.Disabled{}
+	}
 	a.cache = cache.New(store)
 	a.catalog = product.NewService(d, a.cache, log)
 	a.carts = cart.NewService(d, a.catalog)

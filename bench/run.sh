@@ -16,7 +16,7 @@
 #   DURATION      seconds per measured run [15]      WARMUP    warm-up seconds [5]
 #   RUNS          measured runs, medians reported [3] CONCURRENCY  clients [64]
 #   PRODUCTS      catalog size [100000]               BENCH_DB  database name [shopgraph_bench]
-#   SCENARIOS     [W1 W2 W3]                           CONFIGS   [redis in-process]
+#   SCENARIOS     [W1 W2 W3]                           CONFIGS   [redis in-process no-cache]
 #   PGBENCH_JOBS  pgbench threads (-j) [2]             SKIP_PGBENCH=1  no floor measurement
 #   BENCH_REDIS_URL  Redis of the "redis" configuration [redis://127.0.0.1:6379/0]
 #   OUT           results directory [bench/results/<date>, with -quick when DURATION<15 or RUNS<3]
@@ -39,7 +39,7 @@ CONCURRENCY="${CONCURRENCY:-64}"
 PRODUCTS="${PRODUCTS:-100000}"
 BENCH_DB="${BENCH_DB:-shopgraph_bench}"
 SCENARIOS="${SCENARIOS:-W1 W2 W3}"
-CONFIGS="${CONFIGS:-redis in-process}"
+CONFIGS="${CONFIGS:-redis in-process no-cache}"
 PGBENCH_JOBS="${PGBENCH_JOBS:-2}"
 BENCH_REDIS_URL="${BENCH_REDIS_URL:-redis://127.0.0.1:6379/0}"
 UPDATE_README="${UPDATE_README:-0}"
@@ -289,7 +289,10 @@ for config in $CONFIGS; do
 	in-process)
 		extra=()
 		;;
-	*) die "unknown configuration '$config' (redis, in-process)" ;;
+	no-cache)
+		extra=("CACHE=off")
+		;;
+	*) die "unknown configuration '$config' (redis, in-process, no-cache)" ;;
 	esac
 
 	port="$(free_port)" || die "no free port"

@@ -7,14 +7,15 @@ import (
 	"github.com/shopgraph/shopgraph/graph/model"
 	"github.com/shopgraph/shopgraph/internal/apperr"
 	"github.com/shopgraph/shopgraph/internal/auth"
+	"github.com/shopgraph/shopgraph/internal/gid"
 	"github.com/shopgraph/shopgraph/internal/product"
 )
 
 // Global ID type names of the catalog.
 const (
-	typeProduct  = "Product"
-	typeVariant  = "ProductVariant"
-	typeCategory = "Category"
+	typeProduct  = gid.Product
+	typeVariant  = gid.Variant
+	typeCategory = gid.Category
 )
 
 // viewerPtr is the viewer, or nil when anonymous.

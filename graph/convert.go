@@ -1,42 +1,23 @@
 package graph
 
 import (
-	"encoding/base64"
-	"strconv"
-	"strings"
-
 	"github.com/shopgraph/shopgraph/graph/model"
 	"github.com/shopgraph/shopgraph/internal/account"
 	"github.com/shopgraph/shopgraph/internal/apperr"
+	"github.com/shopgraph/shopgraph/internal/gid"
 )
 
 // Global ID type names.
 const (
-	typeUser = "User"
+	typeUser = gid.User
 )
 
 // globalID encodes a type and a database id as an opaque Relay ID.
-func globalID(typ string, id int64) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(typ + ":" + strconv.FormatInt(id, 10)))
-}
+func globalID(typ string, id int64) string { return gid.Encode(typ, id) }
 
 // parseGlobalID decodes an opaque ID into its type and database id. ok is false for anything
 // malformed, so that callers answer NOT_FOUND or a field error, never a 500.
-func parseGlobalID(gid string) (typ string, id int64, ok bool) {
-	raw, err := base64.RawURLEncoding.DecodeString(gid)
-	if err != nil || len(gid) > 100 {
-		return "", 0, false
-	}
-	typ, num, found := strings.Cut(string(raw), ":")
-	if !found || typ == "" {
-		return "", 0, false
-	}
-	id, err = strconv.ParseInt(num, 10, 64)
-	if err != nil || id <= 0 || strconv.FormatInt(id, 10) != num {
-		return "", 0, false
-	}
-	return typ, id, true
-}
+func parseGlobalID(s string) (typ string, id int64, ok bool) { return gid.Decode(s) }
 
 // idOf decodes gid, which must be of type typ; otherwise it is an INVALID error on field.
 func idOf(gid, typ string, field ...string) (int64, error) {

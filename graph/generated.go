@@ -48,7 +48,6 @@ type ResolverRoot interface {
 	ProductConnection() ProductConnectionResolver
 	ProductVariant() ProductVariantResolver
 	Query() QueryResolver
-	User() UserResolver
 }
 
 type DirectiveRoot struct {
@@ -135,7 +134,7 @@ type ComplexityRoot struct {
 
 	Category struct {
 		Children func(childComplexity int) int
-		ID       func(childComplexity int) int
+		GlobalID func(childComplexity int) int
 		Name     func(childComplexity int) int
 		Parent   func(childComplexity int) int
 		Products func(childComplexity int, first *int, after *string, last *int, before *string, sort *product.Sort) int
@@ -199,7 +198,7 @@ type ComplexityRoot struct {
 	Order struct {
 		CreatedAt       func(childComplexity int) int
 		Events          func(childComplexity int) int
-		ID              func(childComplexity int) int
+		GlobalID        func(childComplexity int) int
 		Lines           func(childComplexity int) int
 		Payment         func(childComplexity int) int
 		ShippingAddress func(childComplexity int) int
@@ -280,7 +279,7 @@ type ComplexityRoot struct {
 		Category    func(childComplexity int) int
 		CreatedAt   func(childComplexity int) int
 		Description func(childComplexity int) int
-		ID          func(childComplexity int) int
+		GlobalID    func(childComplexity int) int
 		ImageURLs   func(childComplexity int) int
 		InStock     func(childComplexity int) int
 		Name        func(childComplexity int) int
@@ -320,7 +319,7 @@ type ComplexityRoot struct {
 	}
 
 	ProductVariant struct {
-		ID                func(childComplexity int) int
+		GlobalID          func(childComplexity int) int
 		Name              func(childComplexity int) int
 		Options           func(childComplexity int) int
 		Price             func(childComplexity int) int
@@ -366,7 +365,7 @@ type ComplexityRoot struct {
 	User struct {
 		CreatedAt func(childComplexity int) int
 		Email     func(childComplexity int) int
-		ID        func(childComplexity int) int
+		GlobalID  func(childComplexity int) int
 		Name      func(childComplexity int) int
 		Role      func(childComplexity int) int
 	}
@@ -398,8 +397,6 @@ type CartResolver interface {
 	Token(ctx context.Context, obj *cart.Cart) (*string, error)
 }
 type CategoryResolver interface {
-	ID(ctx context.Context, obj *product.Category) (string, error)
-
 	Parent(ctx context.Context, obj *product.Category) (*product.Category, error)
 	Children(ctx context.Context, obj *product.Category) ([]*product.Category, error)
 	Products(ctx context.Context, obj *product.Category, first *int, after *string, last *int, before *string, sort *product.Sort) (*model.ProductConnection, error)
@@ -432,8 +429,6 @@ type MutationResolver interface {
 	AccountRoleUpdate(ctx context.Context, input model.AccountRoleUpdateInput) (*model.AccountRoleUpdatePayload, error)
 }
 type OrderResolver interface {
-	ID(ctx context.Context, obj *order.Order) (string, error)
-
 	Lines(ctx context.Context, obj *order.Order) ([]*order.Line, error)
 	Total(ctx context.Context, obj *order.Order) (*money.Money, error)
 
@@ -454,21 +449,17 @@ type PaymentResolver interface {
 	ClientSecret(ctx context.Context, obj *payment.Payment) (*string, error)
 }
 type ProductResolver interface {
-	ID(ctx context.Context, obj *product.Product) (string, error)
-
 	Category(ctx context.Context, obj *product.Product) (*product.Category, error)
 	Vendor(ctx context.Context, obj *product.Product) (*model.Vendor, error)
 
 	Variants(ctx context.Context, obj *product.Product) ([]*product.Variant, error)
-	PriceRange(ctx context.Context, obj *product.Product) (*model.PriceRange, error)
+
 	InStock(ctx context.Context, obj *product.Product) (bool, error)
 }
 type ProductConnectionResolver interface {
 	TotalCount(ctx context.Context, obj *model.ProductConnection) (int, error)
 }
 type ProductVariantResolver interface {
-	ID(ctx context.Context, obj *product.Variant) (string, error)
-
 	QuantityAvailable(ctx context.Context, obj *product.Variant) (*int, error)
 	Product(ctx context.Context, obj *product.Variant) (*product.Product, error)
 }
@@ -483,9 +474,6 @@ type QueryResolver interface {
 	Order(ctx context.Context, id string) (*order.Order, error)
 	Orders(ctx context.Context, first *int, after *string, filter *model.OrderFilter) (*model.OrderConnection, error)
 	User(ctx context.Context, id string) (*account.User, error)
-}
-type UserResolver interface {
-	ID(ctx context.Context, obj *account.User) (string, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -765,11 +753,11 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Category.Children(childComplexity), true
 	case "Category.id":
-		if e.ComplexityRoot.Category.ID == nil {
+		if e.ComplexityRoot.Category.GlobalID == nil {
 			break
 		}
 
-		return e.ComplexityRoot.Category.ID(childComplexity), true
+		return e.ComplexityRoot.Category.GlobalID(childComplexity), true
 	case "Category.name":
 		if e.ComplexityRoot.Category.Name == nil {
 			break
@@ -1150,11 +1138,11 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Order.Events(childComplexity), true
 	case "Order.id":
-		if e.ComplexityRoot.Order.ID == nil {
+		if e.ComplexityRoot.Order.GlobalID == nil {
 			break
 		}
 
-		return e.ComplexityRoot.Order.ID(childComplexity), true
+		return e.ComplexityRoot.Order.GlobalID(childComplexity), true
 	case "Order.lines":
 		if e.ComplexityRoot.Order.Lines == nil {
 			break
@@ -1466,11 +1454,11 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Product.Description(childComplexity), true
 	case "Product.id":
-		if e.ComplexityRoot.Product.ID == nil {
+		if e.ComplexityRoot.Product.GlobalID == nil {
 			break
 		}
 
-		return e.ComplexityRoot.Product.ID(childComplexity), true
+		return e.ComplexityRoot.Product.GlobalID(childComplexity), true
 	case "Product.imageUrls":
 		if e.ComplexityRoot.Product.ImageURLs == nil {
 			break
@@ -1604,11 +1592,11 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		return e.ComplexityRoot.ProductUpdatePayload.UserErrors(childComplexity), true
 
 	case "ProductVariant.id":
-		if e.ComplexityRoot.ProductVariant.ID == nil {
+		if e.ComplexityRoot.ProductVariant.GlobalID == nil {
 			break
 		}
 
-		return e.ComplexityRoot.ProductVariant.ID(childComplexity), true
+		return e.ComplexityRoot.ProductVariant.GlobalID(childComplexity), true
 	case "ProductVariant.name":
 		if e.ComplexityRoot.ProductVariant.Name == nil {
 			break
@@ -1814,11 +1802,11 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.User.Email(childComplexity), true
 	case "User.id":
-		if e.ComplexityRoot.User.ID == nil {
+		if e.ComplexityRoot.User.GlobalID == nil {
 			break
 		}
 
-		return e.ComplexityRoot.User.ID(childComplexity), true
+		return e.ComplexityRoot.User.GlobalID(childComplexity), true
 	case "User.name":
 		if e.ComplexityRoot.User.Name == nil {
 			break
@@ -5517,7 +5505,7 @@ func (ec *executionContext) _Category_id(ctx context.Context, field graphql.Coll
 			return ec.fieldContext_Category_id(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Category().ID(ctx, obj)
+			return obj.GlobalID(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -5528,7 +5516,7 @@ func (ec *executionContext) _Category_id(ctx context.Context, field graphql.Coll
 	)
 }
 func (ec *executionContext) fieldContext_Category_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Category", field, true, true, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("Category", field, true, false, errors.New("field of type ID does not have child fields"))
 }
 
 func (ec *executionContext) _Category_name(ctx context.Context, field graphql.CollectedField, obj *product.Category) (ret graphql.Marshaler) {
@@ -7394,7 +7382,7 @@ func (ec *executionContext) _Order_id(ctx context.Context, field graphql.Collect
 			return ec.fieldContext_Order_id(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Order().ID(ctx, obj)
+			return obj.GlobalID(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -7405,7 +7393,7 @@ func (ec *executionContext) _Order_id(ctx context.Context, field graphql.Collect
 	)
 }
 func (ec *executionContext) fieldContext_Order_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Order", field, true, true, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("Order", field, true, false, errors.New("field of type ID does not have child fields"))
 }
 
 func (ec *executionContext) _Order_status(ctx context.Context, field graphql.CollectedField, obj *order.Order) (ret graphql.Marshaler) {
@@ -8637,7 +8625,7 @@ func (ec *executionContext) fieldContext_Payment_lastError(_ context.Context, fi
 	return graphql.NewScalarFieldContext("Payment", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
-func (ec *executionContext) _PriceRange_min(ctx context.Context, field graphql.CollectedField, obj *model.PriceRange) (ret graphql.Marshaler) {
+func (ec *executionContext) _PriceRange_min(ctx context.Context, field graphql.CollectedField, obj *product.PriceRange) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8649,8 +8637,8 @@ func (ec *executionContext) _PriceRange_min(ctx context.Context, field graphql.C
 			return obj.Min, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *money.Money) graphql.Marshaler {
-			return ec.marshalNMoney2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋmoneyᚐMoney(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v money.Money) graphql.Marshaler {
+			return ec.marshalNMoney2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋmoneyᚐMoney(ctx, selections, v)
 		},
 		true,
 		true,
@@ -8669,7 +8657,7 @@ func (ec *executionContext) fieldContext_PriceRange_min(_ context.Context, field
 	return fc, nil
 }
 
-func (ec *executionContext) _PriceRange_max(ctx context.Context, field graphql.CollectedField, obj *model.PriceRange) (ret graphql.Marshaler) {
+func (ec *executionContext) _PriceRange_max(ctx context.Context, field graphql.CollectedField, obj *product.PriceRange) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8681,8 +8669,8 @@ func (ec *executionContext) _PriceRange_max(ctx context.Context, field graphql.C
 			return obj.Max, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *money.Money) graphql.Marshaler {
-			return ec.marshalNMoney2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋmoneyᚐMoney(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v money.Money) graphql.Marshaler {
+			return ec.marshalNMoney2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋmoneyᚐMoney(ctx, selections, v)
 		},
 		true,
 		true,
@@ -8710,7 +8698,7 @@ func (ec *executionContext) _Product_id(ctx context.Context, field graphql.Colle
 			return ec.fieldContext_Product_id(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Product().ID(ctx, obj)
+			return obj.GlobalID(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -8721,7 +8709,7 @@ func (ec *executionContext) _Product_id(ctx context.Context, field graphql.Colle
 	)
 }
 func (ec *executionContext) fieldContext_Product_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Product", field, true, true, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("Product", field, true, false, errors.New("field of type ID does not have child fields"))
 }
 
 func (ec *executionContext) _Product_name(ctx context.Context, field graphql.CollectedField, obj *product.Product) (ret graphql.Marshaler) {
@@ -8976,11 +8964,11 @@ func (ec *executionContext) _Product_priceRange(ctx context.Context, field graph
 			return ec.fieldContext_Product_priceRange(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Product().PriceRange(ctx, obj)
+			return obj.PriceRange(), nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.PriceRange) graphql.Marshaler {
-			return ec.marshalNPriceRange2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐPriceRange(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v product.PriceRange) graphql.Marshaler {
+			return ec.marshalNPriceRange2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐPriceRange(ctx, selections, v)
 		},
 		true,
 		true,
@@ -8991,7 +8979,7 @@ func (ec *executionContext) fieldContext_Product_priceRange(_ context.Context, f
 		Object:     "Product",
 		Field:      field,
 		IsMethod:   true,
-		IsResolver: true,
+		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_PriceRange(ctx, field)
 		},
@@ -9443,7 +9431,7 @@ func (ec *executionContext) _ProductVariant_id(ctx context.Context, field graphq
 			return ec.fieldContext_ProductVariant_id(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.ProductVariant().ID(ctx, obj)
+			return obj.GlobalID(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -9454,7 +9442,7 @@ func (ec *executionContext) _ProductVariant_id(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_ProductVariant_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ProductVariant", field, true, true, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("ProductVariant", field, true, false, errors.New("field of type ID does not have child fields"))
 }
 
 func (ec *executionContext) _ProductVariant_sku(ctx context.Context, field graphql.CollectedField, obj *product.Variant) (ret graphql.Marshaler) {
@@ -10434,7 +10422,7 @@ func (ec *executionContext) _User_id(ctx context.Context, field graphql.Collecte
 			return ec.fieldContext_User_id(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.User().ID(ctx, obj)
+			return obj.GlobalID(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -10445,7 +10433,7 @@ func (ec *executionContext) _User_id(ctx context.Context, field graphql.Collecte
 	)
 }
 func (ec *executionContext) fieldContext_User_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("User", field, true, true, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("User", field, true, false, errors.New("field of type ID does not have child fields"))
 }
 
 func (ec *executionContext) _User_email(ctx context.Context, field graphql.CollectedField, obj *account.User) (ret graphql.Marshaler) {
@@ -13787,43 +13775,10 @@ func (ec *executionContext) _Category(ctx context.Context, sel ast.SelectionSet,
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("Category")
 		case "id":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Category_id(ctx, field, obj)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
+			out.Values[i] = ec._Category_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
 			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
-				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "name":
 			out.Values[i] = ec._Category_name(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -14418,43 +14373,10 @@ func (ec *executionContext) _Order(ctx context.Context, sel ast.SelectionSet, ob
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("Order")
 		case "id":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Order_id(ctx, field, obj)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
+			out.Values[i] = ec._Order_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
 			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
-				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "status":
 			out.Values[i] = ec._Order_status(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -15269,7 +15191,7 @@ func (ec *executionContext) _Payment(ctx context.Context, sel ast.SelectionSet, 
 
 var priceRangeImplementors = []string{"PriceRange"}
 
-func (ec *executionContext) _PriceRange(ctx context.Context, sel ast.SelectionSet, obj *model.PriceRange) graphql.Marshaler {
+func (ec *executionContext) _PriceRange(ctx context.Context, sel ast.SelectionSet, obj *product.PriceRange) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, priceRangeImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -15323,43 +15245,10 @@ func (ec *executionContext) _Product(ctx context.Context, sel ast.SelectionSet, 
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("Product")
 		case "id":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Product_id(ctx, field, obj)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
+			out.Values[i] = ec._Product_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
 			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
-				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "name":
 			out.Values[i] = ec._Product_name(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -15505,43 +15394,10 @@ func (ec *executionContext) _Product(ctx context.Context, sel ast.SelectionSet, 
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "priceRange":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Product_priceRange(ctx, field, obj)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
+			out.Values[i] = ec._Product_priceRange(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
 			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
-				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "inStock":
 			field := field
 
@@ -15882,43 +15738,10 @@ func (ec *executionContext) _ProductVariant(ctx context.Context, sel ast.Selecti
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("ProductVariant")
 		case "id":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._ProductVariant_id(ctx, field, obj)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
+			out.Values[i] = ec._ProductVariant_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
 			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
-				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "sku":
 			out.Values[i] = ec._ProductVariant_sku(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -16501,62 +16324,29 @@ func (ec *executionContext) _User(ctx context.Context, sel ast.SelectionSet, obj
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("User")
 		case "id":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._User_id(ctx, field, obj)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
+			out.Values[i] = ec._User_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
 			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
-				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "email":
 			out.Values[i] = ec._User_email(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "name":
 			out.Values[i] = ec._User_name(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "role":
 			out.Values[i] = ec._User_role(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "createdAt":
 			out.Values[i] = ec._User_createdAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -17723,18 +17513,8 @@ func (ec *executionContext) marshalNPaymentStatus2githubᚗcomᚋshopgraphᚋsho
 	return v
 }
 
-func (ec *executionContext) marshalNPriceRange2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐPriceRange(ctx context.Context, sel ast.SelectionSet, v model.PriceRange) graphql.Marshaler {
+func (ec *executionContext) marshalNPriceRange2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐPriceRange(ctx context.Context, sel ast.SelectionSet, v product.PriceRange) graphql.Marshaler {
 	return ec._PriceRange(ctx, sel, &v)
-}
-
-func (ec *executionContext) marshalNPriceRange2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐPriceRange(ctx context.Context, sel ast.SelectionSet, v *model.PriceRange) graphql.Marshaler {
-	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
-		return graphql.Null
-	}
-	return ec._PriceRange(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNProduct2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐProduct(ctx context.Context, sel ast.SelectionSet, v product.Product) graphql.Marshaler {

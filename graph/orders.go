@@ -7,11 +7,12 @@ import (
 	"github.com/shopgraph/shopgraph/graph/model"
 	"github.com/shopgraph/shopgraph/internal/auth"
 	"github.com/shopgraph/shopgraph/internal/cart"
+	"github.com/shopgraph/shopgraph/internal/gid"
 	"github.com/shopgraph/shopgraph/internal/order"
 )
 
 // Global ID type name of orders.
-const typeOrder = "Order"
+const typeOrder = gid.Order
 
 // cartOwner is the request's cart owner: the signed-in customer and/or the anonymous token.
 func cartOwner(ctx context.Context) cart.Owner {

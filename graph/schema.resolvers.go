@@ -29,11 +29,6 @@ func (r *cartResolver) Token(ctx context.Context, obj *cart.Cart) (*string, erro
 	return &obj.Token, nil
 }
 
-// ID is the resolver for the id field.
-func (r *categoryResolver) ID(ctx context.Context, obj *product.Category) (string, error) {
-	return globalID(typeCategory, obj.ID), nil
-}
-
 // Parent is the resolver for the parent field.
 func (r *categoryResolver) Parent(ctx context.Context, obj *product.Category) (*product.Category, error) {
 	if obj.ParentID == nil {
@@ -474,11 +469,6 @@ func (r *mutationResolver) AccountRoleUpdate(ctx context.Context, input model.Ac
 	return &model.AccountRoleUpdatePayload{UserErrors: ue}, err
 }
 
-// ID is the resolver for the id field.
-func (r *orderResolver) ID(ctx context.Context, obj *order.Order) (string, error) {
-	return globalID(typeOrder, obj.ID), nil
-}
-
 // Lines is the resolver for the lines field.
 func (r *orderResolver) Lines(ctx context.Context, obj *order.Order) ([]*order.Line, error) {
 	lines, err := visibleLines(ctx, obj)
@@ -568,11 +558,6 @@ func (r *paymentResolver) ClientSecret(ctx context.Context, obj *payment.Payment
 	return &obj.ClientSecret, nil
 }
 
-// ID is the resolver for the id field.
-func (r *productResolver) ID(ctx context.Context, obj *product.Product) (string, error) {
-	return globalID(typeProduct, obj.ID), nil
-}
-
 // Category is the resolver for the category field.
 func (r *productResolver) Category(ctx context.Context, obj *product.Product) (*product.Category, error) {
 	if obj.CategoryID == nil {
@@ -606,12 +591,6 @@ func (r *productResolver) Variants(ctx context.Context, obj *product.Product) ([
 	return out, nil
 }
 
-// PriceRange is the resolver for the priceRange field.
-func (r *productResolver) PriceRange(ctx context.Context, obj *product.Product) (*model.PriceRange, error) {
-	lo, hi := obj.PriceRange()
-	return &model.PriceRange{Min: &lo, Max: &hi}, nil
-}
-
 // InStock is the resolver for the inStock field.
 func (r *productResolver) InStock(ctx context.Context, obj *product.Product) (bool, error) {
 	vs, err := loader.From(ctx).VariantsByProductID.Load(ctx, obj.ID)()
@@ -629,11 +608,6 @@ func (r *productResolver) InStock(ctx context.Context, obj *product.Product) (bo
 // TotalCount is the resolver for the totalCount field.
 func (r *productConnectionResolver) TotalCount(ctx context.Context, obj *model.ProductConnection) (int, error) {
 	return r.Catalog.Count(ctx, obj.Viewer, obj.Filter)
-}
-
-// ID is the resolver for the id field.
-func (r *productVariantResolver) ID(ctx context.Context, obj *product.Variant) (string, error) {
-	return globalID(typeVariant, obj.ID), nil
 }
 
 // QuantityAvailable is the resolver for the quantityAvailable field.
@@ -700,6 +674,9 @@ func (r *queryResolver) Product(ctx context.Context, id *string, slug *string) (
 		return nil, nil
 	}
 	if err != nil {
+		return nil, err
+	}
+	if err := r.primeProducts(ctx, []product.Product{p}); err != nil {
 		return nil, err
 	}
 	return &p, nil
@@ -793,11 +770,6 @@ func (r *queryResolver) User(ctx context.Context, id string) (*account.User, err
 	return nullIfNotFound(r.Accounts.Get(ctx, uid))
 }
 
-// ID is the resolver for the id field.
-func (r *userResolver) ID(ctx context.Context, obj *account.User) (string, error) {
-	return globalID(typeUser, obj.ID), nil
-}
-
 // Cart returns CartResolver implementation.
 func (r *Resolver) Cart() CartResolver { return &cartResolver{r} }
 
@@ -836,9 +808,6 @@ func (r *Resolver) ProductVariant() ProductVariantResolver { return &productVari
 // Query returns QueryResolver implementation.
 func (r *Resolver) Query() QueryResolver { return &queryResolver{r} }
 
-// User returns UserResolver implementation.
-func (r *Resolver) User() UserResolver { return &userResolver{r} }
-
 type (
 	cartResolver              struct{ *Resolver }
 	categoryResolver          struct{ *Resolver }
@@ -852,5 +821,4 @@ type (
 	productConnectionResolver struct{ *Resolver }
 	productVariantResolver    struct{ *Resolver }
 	queryResolver             struct{ *Resolver }
-	userResolver              struct{ *Resolver }
 )

@@ -567,10 +567,11 @@ func collectIDs(ctx context.Context, client *http.Client, url string, n int) ([]
 func targets(scenario, label string) (ratio, p99 float64) {
 	switch scenario {
 	case "W1":
-		if label == "redis" {
-			return 0.3, 25
+		// "with the cache" (Redis, or in-process on one instance) and "without it" (CACHE=off).
+		if label == "no-cache" {
+			return 0.15, 25
 		}
-		return 0.15, 25
+		return 0.3, 25
 	case "W2":
 		return 0.2, 25
 	case "W3":

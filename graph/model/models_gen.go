@@ -12,7 +12,6 @@ import (
 	"github.com/shopgraph/shopgraph/internal/account"
 	"github.com/shopgraph/shopgraph/internal/auth"
 	"github.com/shopgraph/shopgraph/internal/cart"
-	"github.com/shopgraph/shopgraph/internal/money"
 	"github.com/shopgraph/shopgraph/internal/order"
 	"github.com/shopgraph/shopgraph/internal/payment"
 	"github.com/shopgraph/shopgraph/internal/product"
@@ -336,14 +335,6 @@ type PageInfo struct {
 	StartCursor *string `json:"startCursor,omitempty"`
 	// Cursor of the last item of the page.
 	EndCursor *string `json:"endCursor,omitempty"`
-}
-
-// The cheapest and dearest price of a product's variants.
-type PriceRange struct {
-	// The lowest variant price.
-	Min *money.Money `json:"min"`
-	// The highest variant price.
-	Max *money.Money `json:"max"`
 }
 
 // Input of `productArchive`.

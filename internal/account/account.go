@@ -10,6 +10,7 @@ import (
 
 	"github.com/shopgraph/shopgraph/internal/apperr"
 	"github.com/shopgraph/shopgraph/internal/auth"
+	"github.com/shopgraph/shopgraph/internal/gid"
 )
 
 // SessionTTL is how long a session (its refresh tokens) lives after sign-in, whatever its use.
@@ -31,6 +32,9 @@ type User struct {
 	Role      auth.Role
 	CreatedAt time.Time
 }
+
+// GlobalID is the account's opaque API ID.
+func (u User) GlobalID() string { return gid.Encode(gid.User, u.ID) }
 
 // Session is the result of a sign-in or a refresh: the account and its new tokens.
 type Session struct {

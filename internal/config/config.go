@@ -39,6 +39,8 @@ type Config struct {
 	Port        int
 	DatabaseURL string
 	RedisURL    string
+	// Cache is "on" (Redis when REDIS_URL is set, else in-process) or "off" (measurements).
+	Cache string
 	// RedisKeyPrefix starts every Redis key, so that several shops (or test runs) can share one Redis.
 	RedisKeyPrefix      string
 	JWTSecret           string
@@ -103,6 +105,7 @@ func Load(getenv func(string) string) (Config, error) {
 		DatabaseURL:           str("DATABASE_URL", ""),
 		RedisURL:              str("REDIS_URL", ""),
 		RedisKeyPrefix:        str("REDIS_KEY_PREFIX", "shopgraph:"),
+		Cache:                 strings.ToLower(str("CACHE", "on")),
 		JWTSecret:             str("JWT_SECRET", ""),
 		StripeSecretKey:       str("STRIPE_SECRET_KEY", ""),
 		StripeWebhookSecret:   str("STRIPE_WEBHOOK_SECRET", ""),
@@ -126,6 +129,9 @@ func Load(getenv func(string) string) (Config, error) {
 	case EnvDevelopment, EnvTest, EnvProduction:
 	default:
 		errs = append(errs, fmt.Errorf("APP_ENV must be development, test or production, got %q", c.AppEnv))
+	}
+	if c.Cache != "on" && c.Cache != "off" {
+		errs = append(errs, fmt.Errorf("CACHE must be on or off, got %q", c.Cache))
 	}
 	if c.Port > 65535 {
 		errs = append(errs, fmt.Errorf("PORT must be 0-65535, got %d", c.Port))

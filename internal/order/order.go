@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/shopgraph/shopgraph/internal/auth"
+	"github.com/shopgraph/shopgraph/internal/gid"
 	"github.com/shopgraph/shopgraph/internal/money"
 )
 
@@ -110,6 +111,9 @@ type Order struct {
 	CreatedAt       time.Time
 	UpdatedAt       time.Time
 }
+
+// GlobalID is the order's opaque API ID.
+func (o Order) GlobalID() string { return gid.Encode(gid.Order, o.ID) }
 
 // Line is one item of an order, as it was at checkout.
 type Line struct {

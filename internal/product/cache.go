@@ -20,7 +20,7 @@ const (
 	variantsTTL      = time.Minute
 	categoriesTTL    = 5 * time.Minute
 	listTTL          = 30 * time.Second
-	listNamespace    = cacheVersion + "product-lists"
+	listNamespace    = cacheVersion + "product-lists" // graph.PublicNamespace too
 	categoriesKey    = cacheVersion + "categories:all"
 	productKeyPrefix = cacheVersion + "product:"
 	variantKeyPrefix = cacheVersion + "variants:"

@@ -14,6 +14,7 @@ import (
 
 	"github.com/shopgraph/shopgraph/internal/apperr"
 	"github.com/shopgraph/shopgraph/internal/auth"
+	"github.com/shopgraph/shopgraph/internal/gid"
 	"github.com/shopgraph/shopgraph/internal/money"
 )
 
@@ -63,9 +64,15 @@ type Product struct {
 	UpdatedAt   time.Time
 }
 
+// PriceRange is the cheapest and dearest price of a product's live variants.
+type PriceRange struct {
+	Min money.Money
+	Max money.Money
+}
+
 // PriceRange is the cheapest and dearest live variant.
-func (p Product) PriceRange() (min, max money.Money) {
-	return money.New(p.MinPrice, p.Currency), money.New(p.MaxPrice, p.Currency)
+func (p Product) PriceRange() PriceRange {
+	return PriceRange{Min: money.New(p.MinPrice, p.Currency), Max: money.New(p.MaxPrice, p.Currency)}
 }
 
 // Variant is a purchasable version of a product.
@@ -91,6 +98,15 @@ func (v Variant) StockStatus() StockStatus {
 	}
 	return InStock
 }
+
+// GlobalID is the product's opaque API ID.
+func (p Product) GlobalID() string { return gid.Encode(gid.Product, p.ID) }
+
+// GlobalID is the variant's opaque API ID.
+func (v Variant) GlobalID() string { return gid.Encode(gid.Variant, v.ID) }
+
+// GlobalID is the category's opaque API ID.
+func (c Category) GlobalID() string { return gid.Encode(gid.Category, c.ID) }
 
 // Category is a node of the category tree.
 type Category struct {

@@ -1,0 +1,44 @@
+// Package gid encodes shopgraph's opaque global IDs (Relay's node IDs): a type name and a
+// database id, base64url-encoded. Domain types expose theirs through a GlobalID method so
+// the GraphQL layer can read it like a field instead of running a resolver per object.
+package gid
+
+import (
+	"encoding/base64"
+	"strconv"
+	"strings"
+)
+
+// Type names of global IDs.
+const (
+	User     = "User"
+	Product  = "Product"
+	Variant  = "ProductVariant"
+	Category = "Category"
+	Order    = "Order"
+)
+
+// Encode returns the global ID of the object typ/id.
+func Encode(typ string, id int64) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(typ + ":" + strconv.FormatInt(id, 10)))
+}
+
+// Decode returns the type and id of a global ID; ok is false for anything malformed.
+func Decode(s string) (typ string, id int64, ok bool) {
+	if len(s) > 100 {
+		return "", 0, false
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return "", 0, false
+	}
+	typ, num, found := strings.Cut(string(raw), ":")
+	if !found || typ == "" {
+		return "", 0, false
+	}
+	id, err = strconv.ParseInt(num, 10, 64)
+	if err != nil || id <= 0 || strconv.FormatInt(id, 10) != num {
+		return "", 0, false
+	}
+	return typ, id, true
+}
