@@ -51,6 +51,7 @@ import (
 	"github.com/shopgraph/shopgraph/internal/payment"
 	"github.com/shopgraph/shopgraph/internal/postgres"
 	"github.com/shopgraph/shopgraph/internal/product"
+	"github.com/shopgraph/shopgraph/internal/pubsub"
 	"github.com/shopgraph/shopgraph/internal/ratelimit"
 	"github.com/shopgraph/shopgraph/internal/seed"
 )
@@ -123,6 +124,9 @@ type app struct {
 	payments *payment.Service
 	jobs     *jobs.Queue
 	cache    *cache.Cache
+	bus      *pubsub.Bus
+	// stopBus ends the Redis subscription that feeds the live-tracking hub.
+	stopBus context.CancelFunc
 }
 
 // appOptions are the choices of openApp's callers.
@@ -179,7 +183,11 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, opts appO
 	a.cache = cache.New(store)
 	a.catalog = product.NewService(d, a.cache, log)
 	a.carts = cart.NewService(d, a.catalog)
-	a.orders = order.NewService(d, nil, a.catalog, log)
+	a.bus = pubsub.NewBus(a.redis, cfg.RedisKeyPrefix+"order-events", log)
+	busCtx, stopBus := context.WithCancel(context.WithoutCancel(ctx))
+	a.stopBus = stopBus
+	go a.bus.Run(busCtx)
+	a.orders = order.NewService(d, a.bus, a.catalog, log)
 	a.jobs = &jobs.Queue{}
 	var gateway payment.Gateway = payment.NewStripe(cfg.StripeSecretKey, cfg.StripeAPIBase)
 	if opts.gateway != nil {
@@ -197,6 +205,7 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, opts appO
 }
 
 func (a *app) Close() {
+	a.stopBus()
 	stopCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := a.jobs.Stop(stopCtx); err != nil {
@@ -212,7 +221,7 @@ func (a *app) Close() {
 func (a *app) handler() http.Handler {
 	resolver := &graph.Resolver{
 		Accounts: a.accounts, Catalog: a.catalog, Carts: a.carts,
-		CheckoutService: a.checkout, OrderService: a.orders, Payments: a.payments, Log: a.log,
+		CheckoutService: a.checkout, OrderService: a.orders, Payments: a.payments, Bus: a.bus, Log: a.log,
 	}
 	gql := graph.NewHandler(resolver, graph.HandlerOptions{
 		Log:            a.log,
@@ -257,13 +266,16 @@ func websocketAuth(tokens *auth.Tokens) transport.WebsocketInitFunc {
 				token = s
 			}
 		}
+		ctx = graph.WithSubscriptionCounter(ctx)
 		token = strings.TrimSpace(strings.TrimPrefix(token, "Bearer "))
 		if token == "" {
 			return ctx, nil, nil
 		}
 		v, err := tokens.Verify(token)
 		if err != nil {
-			return ctx, nil, apperr.Wrap(err, apperr.Unauthenticated, "the access token is invalid or expired")
+			// graphql-ws's "Forbidden" close code, rather than a normal closure.
+			return transport.WithWebsocketCloseCode(ctx, 4403), nil,
+				apperr.Wrap(err, apperr.Unauthenticated, "the access token is invalid or expired")
 		}
 		return auth.WithViewer(ctx, v), nil, nil
 	}

@@ -100,11 +100,68 @@ func (q *Queries) OrderCount(ctx context.Context, arg OrderCountParams) (int64, 
 	return count, err
 }
 
+const orderEventFeedAfter = `-- name: OrderEventFeedAfter :many
+SELECT e.order_id, e.sequence, e.status, e.previous_status, e.actor_id, e.note, e.created_at, e.feed_position FROM order_events e
+WHERE e.feed_position > $1
+  AND ($2::bigint IS NULL OR EXISTS (
+        SELECT 1 FROM order_lines l WHERE l.order_id = e.order_id AND l.vendor_id = $2::bigint))
+ORDER BY e.feed_position
+LIMIT $3
+`
+
+type OrderEventFeedAfterParams struct {
+	After    int64
+	VendorID *int64
+	Lim      int32
+}
+
+// OrderEventFeedAfter replays the events of every order (or of the orders holding a vendor's
+// lines) after a feed position.
+func (q *Queries) OrderEventFeedAfter(ctx context.Context, arg OrderEventFeedAfterParams) ([]OrderEvent, error) {
+	rows, err := q.db.Query(ctx, orderEventFeedAfter, arg.After, arg.VendorID, arg.Lim)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []OrderEvent{}
+	for rows.Next() {
+		var i OrderEvent
+		if err := rows.Scan(
+			&i.OrderID,
+			&i.Sequence,
+			&i.Status,
+			&i.PreviousStatus,
+			&i.ActorID,
+			&i.Note,
+			&i.CreatedAt,
+			&i.FeedPosition,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const orderEventFeedLatest = `-- name: OrderEventFeedLatest :one
+SELECT COALESCE(max(feed_position), 0)::bigint FROM order_events
+`
+
+func (q *Queries) OrderEventFeedLatest(ctx context.Context) (int64, error) {
+	row := q.db.QueryRow(ctx, orderEventFeedLatest)
+	var column_1 int64
+	err := row.Scan(&column_1)
+	return column_1, err
+}
+
 const orderEventInsert = `-- name: OrderEventInsert :one
 INSERT INTO order_events (order_id, sequence, status, previous_status, actor_id, note)
 SELECT $1, COALESCE(max(sequence), 0) + 1, $2, $3, $4, $5
 FROM order_events WHERE order_id = $1
-RETURNING order_id, sequence, status, previous_status, actor_id, note, created_at
+RETURNING order_id, sequence, status, previous_status, actor_id, note, created_at, feed_position
 `
 
 type OrderEventInsertParams struct {
@@ -133,12 +190,52 @@ func (q *Queries) OrderEventInsert(ctx context.Context, arg OrderEventInsertPara
 		&i.ActorID,
 		&i.Note,
 		&i.CreatedAt,
+		&i.FeedPosition,
 	)
 	return i, err
 }
 
+const orderEventListAfter = `-- name: OrderEventListAfter :many
+SELECT order_id, sequence, status, previous_status, actor_id, note, created_at, feed_position FROM order_events WHERE order_id = $1 AND sequence > $2 ORDER BY sequence LIMIT 1000
+`
+
+type OrderEventListAfterParams struct {
+	OrderID int64
+	After   int32
+}
+
+// OrderEventListAfter replays one order's events after a sequence number.
+func (q *Queries) OrderEventListAfter(ctx context.Context, arg OrderEventListAfterParams) ([]OrderEvent, error) {
+	rows, err := q.db.Query(ctx, orderEventListAfter, arg.OrderID, arg.After)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []OrderEvent{}
+	for rows.Next() {
+		var i OrderEvent
+		if err := rows.Scan(
+			&i.OrderID,
+			&i.Sequence,
+			&i.Status,
+			&i.PreviousStatus,
+			&i.ActorID,
+			&i.Note,
+			&i.CreatedAt,
+			&i.FeedPosition,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const orderEventListByOrderIDs = `-- name: OrderEventListByOrderIDs :many
-SELECT order_id, sequence, status, previous_status, actor_id, note, created_at FROM order_events WHERE order_id = ANY($1::bigint[]) ORDER BY order_id, sequence
+SELECT order_id, sequence, status, previous_status, actor_id, note, created_at, feed_position FROM order_events WHERE order_id = ANY($1::bigint[]) ORDER BY order_id, sequence
 `
 
 func (q *Queries) OrderEventListByOrderIDs(ctx context.Context, orderIds []int64) ([]OrderEvent, error) {
@@ -158,6 +255,7 @@ func (q *Queries) OrderEventListByOrderIDs(ctx context.Context, orderIds []int64
 			&i.ActorID,
 			&i.Note,
 			&i.CreatedAt,
+			&i.FeedPosition,
 		); err != nil {
 			return nil, err
 		}
@@ -471,4 +569,28 @@ func (q *Queries) OrderSetStatus(ctx context.Context, arg OrderSetStatusParams) 
 		&i.UpdatedAt,
 	)
 	return i, err
+}
+
+const orderVendorIDs = `-- name: OrderVendorIDs :many
+SELECT DISTINCT vendor_id::bigint FROM order_lines WHERE order_id = $1 AND vendor_id IS NOT NULL
+`
+
+func (q *Queries) OrderVendorIDs(ctx context.Context, orderID int64) ([]int64, error) {
+	rows, err := q.db.Query(ctx, orderVendorIDs, orderID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []int64{}
+	for rows.Next() {
+		var vendor_id int64
+		if err := rows.Scan(&vendor_id); err != nil {
+			return nil, err
+		}
+		items = append(items, vendor_id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }

@@ -39,8 +39,14 @@ type Querier interface {
 	CheckoutRequestGet(ctx context.Context, arg CheckoutRequestGetParams) (CheckoutRequest, error)
 	CheckoutRequestSetOrder(ctx context.Context, arg CheckoutRequestSetOrderParams) error
 	OrderCount(ctx context.Context, arg OrderCountParams) (int64, error)
+	// OrderEventFeedAfter replays the events of every order (or of the orders holding a vendor's
+	// lines) after a feed position.
+	OrderEventFeedAfter(ctx context.Context, arg OrderEventFeedAfterParams) ([]OrderEvent, error)
+	OrderEventFeedLatest(ctx context.Context) (int64, error)
 	// OrderEventInsert appends the next event of an order (call it with the order row locked).
 	OrderEventInsert(ctx context.Context, arg OrderEventInsertParams) (OrderEvent, error)
+	// OrderEventListAfter replays one order's events after a sequence number.
+	OrderEventListAfter(ctx context.Context, arg OrderEventListAfterParams) ([]OrderEvent, error)
 	OrderEventListByOrderIDs(ctx context.Context, orderIds []int64) ([]OrderEvent, error)
 	OrderGetByID(ctx context.Context, id int64) (Order, error)
 	// OrderGetByIDForUpdate serialises status changes of one order: two racing transitions see
@@ -55,6 +61,7 @@ type Querier interface {
 	OrderList(ctx context.Context, arg OrderListParams) ([]Order, error)
 	OrderListByIDs(ctx context.Context, ids []int64) ([]Order, error)
 	OrderSetStatus(ctx context.Context, arg OrderSetStatusParams) (Order, error)
+	OrderVendorIDs(ctx context.Context, orderID int64) ([]int64, error)
 	// PaymentAddRefunded reserves a refund amount; the CHECK constraint and the guard make
 	// refunding more than was received impossible, even concurrently.
 	PaymentAddRefunded(ctx context.Context, arg PaymentAddRefundedParams) (Payment, error)

@@ -12,6 +12,7 @@ import (
 	"github.com/shopgraph/shopgraph/internal/order"
 	"github.com/shopgraph/shopgraph/internal/payment"
 	"github.com/shopgraph/shopgraph/internal/product"
+	"github.com/shopgraph/shopgraph/internal/pubsub"
 )
 
 // Resolver holds the services the resolvers call.
@@ -24,5 +25,6 @@ type Resolver struct {
 	CheckoutService *checkout.Service
 	OrderService    *order.Service
 	Payments        *payment.Service
+	Bus             *pubsub.Bus
 	Log             *slog.Logger
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/shopgraph/shopgraph/internal/order"
 	"github.com/shopgraph/shopgraph/internal/payment"
 	"github.com/shopgraph/shopgraph/internal/product"
+	"github.com/shopgraph/shopgraph/internal/pubsub"
 )
 
 // Token is the resolver for the token field.
@@ -544,6 +545,22 @@ func (r *orderLineResolver) ProductID(ctx context.Context, obj *order.Line) (str
 	return globalID(typeProduct, obj.ProductID), nil
 }
 
+// Order is the resolver for the order field.
+func (r *orderStatusEventResolver) Order(ctx context.Context, obj *order.Event) (*order.Order, error) {
+	if err, ok := endErrors.LoadAndDelete(obj); ok {
+		return nil, err.(error)
+	}
+	v, err := auth.RequireViewer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	o, err := r.OrderService.Get(ctx, v, obj.OrderID)
+	if err != nil {
+		return nil, err
+	}
+	return &o, nil
+}
+
 // ClientSecret is the resolver for the clientSecret field.
 func (r *paymentResolver) ClientSecret(ctx context.Context, obj *payment.Payment) (*string, error) {
 	// Only the paying customer needs the secret; admins see the payment without it.
@@ -770,6 +787,64 @@ func (r *queryResolver) User(ctx context.Context, id string) (*account.User, err
 	return nullIfNotFound(r.Accounts.Get(ctx, uid))
 }
 
+// OrderStatusChanged is the resolver for the orderStatusChanged field.
+func (r *subscriptionResolver) OrderStatusChanged(ctx context.Context, orderID string, after *int) (<-chan *order.Event, error) {
+	v, err := requireViewer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	typ, id, ok := parseGlobalID(orderID)
+	if !ok || typ != typeOrder {
+		return nil, apperr.New(apperr.NotFound, "order not found")
+	}
+	if _, err := r.OrderService.Get(ctx, v, id); err != nil {
+		return nil, err
+	}
+	s, err := r.startStream(ctx, v, func(e pubsub.OrderEvent) bool { return e.OrderID == id })
+	if err != nil {
+		return nil, err
+	}
+	// Without `after`, the stream starts with the current status: the last stored event.
+	start := int64(-1)
+	if after != nil {
+		start = int64(*after)
+	}
+	go s.run(ctx, func(last int64) ([]order.Event, error) {
+		events, err := r.OrderService.EventsAfter(ctx, id, int(max(last, 0)))
+		if err == nil && last < 0 && len(events) > 0 {
+			events = events[len(events)-1:]
+		}
+		return events, err
+	}, bySequence, true, start)
+	return s.out, nil
+}
+
+// OrderEvents is the resolver for the orderEvents field.
+func (r *subscriptionResolver) OrderEvents(ctx context.Context, after *int64) (<-chan *order.Event, error) {
+	v, err := requireViewer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !v.IsAdmin() && v.Role != auth.RoleVendor {
+		return nil, apperr.New(apperr.Forbidden, "Only admins and vendors can follow every order.")
+	}
+	s, err := r.startStream(ctx, v, func(e pubsub.OrderEvent) bool { return order.CanFollow(v, e) })
+	if err != nil {
+		return nil, err
+	}
+	// Without `after`, only events from now on.
+	var start int64
+	if after != nil {
+		start = *after
+	} else if start, err = r.OrderService.FeedLatest(ctx); err != nil {
+		return nil, err
+	}
+	go s.run(ctx, func(last int64) ([]order.Event, error) {
+		return r.OrderService.FeedAfter(ctx, v, last, feedReplayLimit)
+	}, byPosition, false, start)
+	return s.out, nil
+}
+
 // Cart returns CartResolver implementation.
 func (r *Resolver) Cart() CartResolver { return &cartResolver{r} }
 
@@ -791,6 +866,9 @@ func (r *Resolver) OrderEvent() OrderEventResolver { return &orderEventResolver{
 // OrderLine returns OrderLineResolver implementation.
 func (r *Resolver) OrderLine() OrderLineResolver { return &orderLineResolver{r} }
 
+// OrderStatusEvent returns OrderStatusEventResolver implementation.
+func (r *Resolver) OrderStatusEvent() OrderStatusEventResolver { return &orderStatusEventResolver{r} }
+
 // Payment returns PaymentResolver implementation.
 func (r *Resolver) Payment() PaymentResolver { return &paymentResolver{r} }
 
@@ -808,6 +886,9 @@ func (r *Resolver) ProductVariant() ProductVariantResolver { return &productVari
 // Query returns QueryResolver implementation.
 func (r *Resolver) Query() QueryResolver { return &queryResolver{r} }
 
+// Subscription returns SubscriptionResolver implementation.
+func (r *Resolver) Subscription() SubscriptionResolver { return &subscriptionResolver{r} }
+
 type (
 	cartResolver              struct{ *Resolver }
 	categoryResolver          struct{ *Resolver }
@@ -816,9 +897,11 @@ type (
 	orderConnectionResolver   struct{ *Resolver }
 	orderEventResolver        struct{ *Resolver }
 	orderLineResolver         struct{ *Resolver }
+	orderStatusEventResolver  struct{ *Resolver }
 	paymentResolver           struct{ *Resolver }
 	productResolver           struct{ *Resolver }
 	productConnectionResolver struct{ *Resolver }
 	productVariantResolver    struct{ *Resolver }
 	queryResolver             struct{ *Resolver }
+	subscriptionResolver      struct{ *Resolver }
 )

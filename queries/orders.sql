@@ -76,3 +76,23 @@ SELECT * FROM checkout_requests WHERE user_id = @user_id AND idempotency_key = @
 
 -- name: CheckoutRequestSetOrder :exec
 UPDATE checkout_requests SET order_id = @order_id WHERE user_id = @user_id AND idempotency_key = @idempotency_key;
+
+-- name: OrderEventListAfter :many
+-- OrderEventListAfter replays one order's events after a sequence number.
+SELECT * FROM order_events WHERE order_id = @order_id AND sequence > @after ORDER BY sequence LIMIT 1000;
+
+-- name: OrderEventFeedAfter :many
+-- OrderEventFeedAfter replays the events of every order (or of the orders holding a vendor's
+-- lines) after a feed position.
+SELECT e.* FROM order_events e
+WHERE e.feed_position > @after
+  AND (sqlc.narg('vendor_id')::bigint IS NULL OR EXISTS (
+        SELECT 1 FROM order_lines l WHERE l.order_id = e.order_id AND l.vendor_id = sqlc.narg('vendor_id')::bigint))
+ORDER BY e.feed_position
+LIMIT @lim;
+
+-- name: OrderVendorIDs :many
+SELECT DISTINCT vendor_id::bigint FROM order_lines WHERE order_id = @order_id AND vendor_id IS NOT NULL;
+
+-- name: OrderEventFeedLatest :one
+SELECT COALESCE(max(feed_position), 0)::bigint FROM order_events;

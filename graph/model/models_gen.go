@@ -519,6 +519,12 @@ type ProductVariantUpdatePayload struct {
 type Query struct {
 }
 
+// Live updates, over graphql-ws (`graphql-transport-ws`), the legacy `subscriptions-transport-ws`
+// protocol, or Server-Sent Events. Authenticate with the `connection_init` payload
+// (`{"Authorization": "Bearer …"}`), the `Authorization` header, or the session cookie.
+type Subscription struct {
+}
+
 // A problem with a mutation's input that the end user can act on.
 type UserError struct {
 	// Path to the input field at fault, e.g. `["input", "email"]`; null when it is not one field.

@@ -425,3 +425,16 @@ func (s *Service) EnsureVendor(ctx context.Context, email, password, name string
 	}
 	return userFromRow(row), nil
 }
+
+// SessionActive reports whether a session is still valid (not revoked, not expired): live
+// subscriptions check it, so signing out or changing the password ends them.
+func (s *Service) SessionActive(ctx context.Context, id uuid.UUID) (bool, error) {
+	row, err := s.db.SessionGetByID(ctx, id)
+	if postgres.IsNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return row.RevokedAt == nil && s.now().Before(row.ExpiresAt), nil
+}

@@ -85,5 +85,5 @@ func (t *Tokens) Verify(token string) (Viewer, error) {
 	if !c.Role.Valid() {
 		return Viewer{}, fmt.Errorf("%w: bad role", ErrInvalidToken)
 	}
-	return Viewer{UserID: id, Role: c.Role, SessionID: sid}, nil
+	return Viewer{UserID: id, Role: c.Role, SessionID: sid, ExpiresAt: c.ExpiresAt.Time}, nil
 }

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -13,6 +14,9 @@ type Viewer struct {
 	UserID    int64
 	Role      Role
 	SessionID uuid.UUID
+	// ExpiresAt is when the access token that identified the viewer expires; long-lived
+	// subscriptions end then.
+	ExpiresAt time.Time
 }
 
 // Has reports whether the viewer holds role (ADMIN holds every role).

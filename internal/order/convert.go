@@ -5,6 +5,7 @@ import (
 
 	"github.com/shopgraph/shopgraph/db"
 	"github.com/shopgraph/shopgraph/internal/money"
+	"github.com/shopgraph/shopgraph/internal/pubsub"
 )
 
 func orderFromRow(r db.Order) Order {
@@ -25,7 +26,7 @@ func lineFromRow(r db.OrderLine) Line {
 }
 
 func eventFromRow(r db.OrderEvent) Event {
-	e := Event{OrderID: r.OrderID, Sequence: int(r.Sequence), Status: Status(r.Status), ActorID: r.ActorID, Note: r.Note, At: r.CreatedAt}
+	e := Event{OrderID: r.OrderID, Sequence: int(r.Sequence), FeedPosition: r.FeedPosition, Status: Status(r.Status), ActorID: r.ActorID, Note: r.Note, At: r.CreatedAt}
 	if r.PreviousStatus != nil {
 		prev := Status(*r.PreviousStatus)
 		e.PreviousStatus = &prev
@@ -38,3 +39,25 @@ func FromRow(r db.Order) Order { return orderFromRow(r) }
 
 // EventOf converts an event row.
 func EventOf(r db.OrderEvent) Event { return eventFromRow(r) }
+
+// message is the event as published to live subscribers.
+func (e Event) message(o Order, vendorIDs []int64) pubsub.OrderEvent {
+	m := pubsub.OrderEvent{
+		OrderID: e.OrderID, Sequence: e.Sequence, FeedPosition: e.FeedPosition, Status: string(e.Status),
+		At: e.At, Note: e.Note, UserID: o.UserID, VendorIDs: vendorIDs,
+	}
+	if e.PreviousStatus != nil {
+		m.PreviousStatus = string(*e.PreviousStatus)
+	}
+	return m
+}
+
+// FromMessage converts a published event back into an Event.
+func FromMessage(m pubsub.OrderEvent) Event {
+	e := Event{OrderID: m.OrderID, Sequence: m.Sequence, FeedPosition: m.FeedPosition, Status: Status(m.Status), Note: m.Note, At: m.At}
+	if m.PreviousStatus != "" {
+		prev := Status(m.PreviousStatus)
+		e.PreviousStatus = &prev
+	}
+	return e
+}

@@ -134,6 +134,7 @@ type Line struct {
 type Event struct {
 	OrderID        int64
 	Sequence       int
+	FeedPosition   int64
 	Status         Status
 	PreviousStatus *Status
 	ActorID        *int64

@@ -14,11 +14,12 @@ import (
 	"github.com/shopgraph/shopgraph/internal/auth"
 	"github.com/shopgraph/shopgraph/internal/inventory"
 	"github.com/shopgraph/shopgraph/internal/postgres"
+	"github.com/shopgraph/shopgraph/internal/pubsub"
 )
 
 // Publisher receives every committed status change (live order tracking fans them out).
 type Publisher interface {
-	PublishOrderEvent(ctx context.Context, o Order, e Event)
+	Publish(ctx context.Context, e pubsub.OrderEvent)
 }
 
 // StockInvalidator is told which products' stock a committed change moved (catalog caches).
@@ -287,9 +288,60 @@ func (s *Service) AfterCommit(ctx context.Context, o Order, e Event, touchedProd
 	if len(touchedProducts) > 0 && s.stock != nil {
 		s.stock.InvalidateStock(ctx, touchedProducts...)
 	}
-	if s.publisher != nil {
-		s.publisher.PublishOrderEvent(ctx, o, e)
+	if s.publisher != nil && e.Sequence > 0 {
+		vendors, err := s.db.OrderVendorIDs(ctx, o.ID)
+		if err != nil {
+			s.log.WarnContext(ctx, "order event: vendor lookup failed", "order_id", o.ID, "err", err)
+		}
+		s.publisher.Publish(ctx, e.message(o, vendors))
 	}
+}
+
+// EventsAfter returns an order's events after sequence `after`, oldest first (replays of
+// live tracking; the caller has checked that the viewer may see the order).
+func (s *Service) EventsAfter(ctx context.Context, orderID int64, after int) ([]Event, error) {
+	rows, err := s.db.OrderEventListAfter(ctx, db.OrderEventListAfterParams{OrderID: orderID, After: int32(after)})
+	if err != nil {
+		return nil, fmt.Errorf("replay order events: %w", err)
+	}
+	out := make([]Event, len(rows))
+	for i, r := range rows {
+		out[i] = eventFromRow(r)
+	}
+	return out, nil
+}
+
+// FeedAfter returns the events of the orders v may follow — all for an admin, those holding
+// its products for a vendor — after feed position `after`, oldest first, at most limit.
+// Errors: FORBIDDEN (customers follow their orders one by one).
+func (s *Service) FeedAfter(ctx context.Context, v auth.Viewer, after int64, limit int) ([]Event, error) {
+	params := db.OrderEventFeedAfterParams{After: after, Lim: int32(limit)}
+	switch {
+	case v.IsAdmin():
+	case v.Role == auth.RoleVendor:
+		params.VendorID = &v.UserID
+	default:
+		return nil, apperr.New(apperr.Forbidden, "Only admins and vendors can follow every order.")
+	}
+	rows, err := s.db.OrderEventFeedAfter(ctx, params)
+	if err != nil {
+		return nil, fmt.Errorf("replay order feed: %w", err)
+	}
+	out := make([]Event, len(rows))
+	for i, r := range rows {
+		out[i] = eventFromRow(r)
+	}
+	return out, nil
+}
+
+// FeedLatest is the newest feed position (where a feed subscription without `after` starts).
+func (s *Service) FeedLatest(ctx context.Context) (int64, error) {
+	return s.db.OrderEventFeedLatest(ctx)
+}
+
+// CanFollow reports whether v may receive e on the all-orders feed.
+func CanFollow(v auth.Viewer, e pubsub.OrderEvent) bool {
+	return v.IsAdmin() || (v.Role == auth.RoleVendor && e.HasVendor(v.UserID))
 }
 
 // Cancel cancels an order: its owner while PENDING, an admin while PENDING or PAID.

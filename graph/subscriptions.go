@@ -1,0 +1,148 @@
+package graph
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/shopgraph/shopgraph/internal/apperr"
+	"github.com/shopgraph/shopgraph/internal/auth"
+	"github.com/shopgraph/shopgraph/internal/order"
+	"github.com/shopgraph/shopgraph/internal/pubsub"
+)
+
+// Live tracking limits.
+const (
+	// subscriberBuffer is how many events a subscriber may lag before it is cut off (and
+	// resumes with `after`) rather than hold publishers back.
+	subscriberBuffer = 64
+	// MaxSubscriptionsPerConnection bounds one WebSocket's concurrent subscriptions.
+	MaxSubscriptionsPerConnection = 20
+	// sessionCheckInterval is how often a live subscription checks that its session was not
+	// revoked (sign-out, password change).
+	sessionCheckInterval = 30 * time.Second
+	feedReplayLimit      = 1000
+)
+
+// Codes that end a subscription; the client resumes with `after`.
+const (
+	codeResume  apperr.Code = "RESUME_REQUIRED"
+	codeExpired apperr.Code = "UNAUTHENTICATED"
+)
+
+// endErrors carries the error that ends a subscription to the Order field of the final
+// event, the only place where gqlgen lets a stream report one.
+var endErrors sync.Map // *order.Event → error
+
+type connCounterKey struct{}
+
+// WithSubscriptionCounter returns ctx counting the subscriptions of one connection.
+func WithSubscriptionCounter(ctx context.Context) context.Context {
+	return context.WithValue(ctx, connCounterKey{}, new(atomic.Int64))
+}
+
+// stream runs one subscription: it replays from Postgres, then forwards live events, and
+// ends with an error event when the subscriber fell behind, its token expired or its session
+// was revoked. sub is attached before the first replay, so nothing committed in between is lost.
+type stream struct {
+	r      *Resolver
+	viewer auth.Viewer
+	out    chan *order.Event
+	sub    *pubsub.Subscription
+}
+
+func (r *Resolver) startStream(ctx context.Context, v auth.Viewer, filter func(pubsub.OrderEvent) bool) (*stream, error) {
+	if n, ok := ctx.Value(connCounterKey{}).(*atomic.Int64); ok {
+		if n.Add(1) > MaxSubscriptionsPerConnection {
+			n.Add(-1)
+			return nil, apperr.Newf(apperr.BadUserInput, "At most %d subscriptions per connection.", MaxSubscriptionsPerConnection)
+		}
+		go func() { <-ctx.Done(); n.Add(-1) }()
+	}
+	return &stream{r: r, viewer: v, out: make(chan *order.Event, 1), sub: r.Bus.Hub.Subscribe(filter, subscriberBuffer)}, nil
+}
+
+// run drives the stream until ctx ends. replay returns the stored events after a position;
+// position gives an event's place in the stream; gapless says positions count up by one (an
+// order's sequence does; the feed's positions have holes), so a jump means events were lost
+// between instances and are re-read from Postgres.
+func (s *stream) run(ctx context.Context, replay func(after int64) ([]order.Event, error), position func(order.Event) int64, gapless bool, last int64) {
+	defer close(s.out)
+	defer s.sub.Close()
+	send := func(e order.Event) bool {
+		if position(e) <= last {
+			return true // already sent: a replay overlapping a live event
+		}
+		select {
+		case s.out <- &e:
+			last = position(e)
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+	catchUp := func() bool {
+		events, err := replay(last)
+		if err != nil {
+			s.end(ctx, apperr.Wrap(err, codeResume, "Could not read the order history; subscribe again with after."))
+			return false
+		}
+		for _, e := range events {
+			if !send(e) {
+				return false
+			}
+		}
+		return true
+	}
+	if !catchUp() {
+		return
+	}
+	expiry := time.NewTimer(time.Until(s.viewer.ExpiresAt))
+	defer expiry.Stop()
+	check := time.NewTicker(sessionCheckInterval)
+	defer check.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case m, ok := <-s.sub.C:
+			if !ok {
+				s.end(ctx, apperr.Wrap(s.sub.Err(), codeResume, "You fell behind the live updates; subscribe again with after set to the last one received."))
+				return
+			}
+			e := order.FromMessage(m)
+			if m.Resync || (gapless && position(e) > last+1) {
+				if !catchUp() {
+					return
+				}
+				continue
+			}
+			if !send(e) {
+				return
+			}
+		case <-expiry.C:
+			s.end(ctx, apperr.New(codeExpired, "The access token expired; refresh it and subscribe again with after."))
+			return
+		case <-check.C:
+			if ok, err := s.r.Accounts.SessionActive(ctx, s.viewer.SessionID); err == nil && !ok {
+				s.end(ctx, apperr.New(codeExpired, "The session was signed out; sign in and subscribe again."))
+				return
+			}
+		}
+	}
+}
+
+// end sends the final, failing event.
+func (s *stream) end(ctx context.Context, err error) {
+	final := &order.Event{}
+	endErrors.Store(final, err)
+	select {
+	case s.out <- final:
+	case <-ctx.Done():
+		endErrors.Delete(final)
+	}
+}
+
+func bySequence(e order.Event) int64 { return int64(e.Sequence) }
+func byPosition(e order.Event) int64 { return e.FeedPosition }
