@@ -124,6 +124,8 @@ type app struct {
 	payments *payment.Service
 	jobs     *jobs.Queue
 	cache    *cache.Cache
+	store    cache.Store
+	buckets  ratelimit.Buckets
 	bus      *pubsub.Bus
 	// stopBus ends the Redis subscription that feeds the live-tracking hub.
 	stopBus context.CancelFunc
@@ -180,7 +182,12 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, opts appO
 	if cfg.Cache == "off" {
 		store = cache.Disabled{}
 	}
+	a.store = store
 	a.cache = cache.New(store)
+	a.buckets = ratelimit.NewMemoryBuckets(nil)
+	if a.redis != nil {
+		a.buckets = ratelimit.NewRedisBuckets(a.redis, cfg.RedisKeyPrefix+"buckets:")
+	}
 	a.catalog = product.NewService(d, a.cache, log)
 	a.carts = cart.NewService(d, a.catalog)
 	a.bus = pubsub.NewBus(a.redis, cfg.RedisKeyPrefix+"order-events", log)
@@ -194,9 +201,11 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, opts appO
 		gateway = opts.gateway
 	}
 	a.payments = payment.NewService(d, gateway, a.orders, cfg.OrderPaymentTTL, log)
+	a.payments.Jobs = a.jobs
 	a.checkout = checkout.NewService(d, a.orders, a.payments, a.jobs, log)
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &payment.ExpireWorker{Payments: a.payments})
+	river.AddWorker(workers, &payment.RefundWorker{Payments: a.payments})
 	if err := a.jobs.Start(ctx, d.Pool, workers, jobs.Options{Work: opts.work, MaxWorkers: 5, Log: log}); err != nil {
 		d.Close()
 		return nil, err
@@ -225,9 +234,22 @@ func (a *app) handler() http.Handler {
 	}
 	gql := graph.NewHandler(resolver, graph.HandlerOptions{
 		Log:            a.log,
-		Introspection:  !a.cfg.IsProduction(),
+		Introspection:  a.cfg.Introspection,
 		AllowedOrigins: a.cfg.CORSOrigins,
 		WebsocketInit:  websocketAuth(a.tokens),
+		Limits: graph.Limits{
+			Complexity: a.cfg.QueryComplexityLimit, Depth: a.cfg.QueryDepthLimit, Fields: a.cfg.QueryFieldLimit,
+			Aliases: a.cfg.QueryAliasLimit, ParserTokens: graph.DefaultLimits.ParserTokens,
+		},
+		HideSuggestions:  a.cfg.IsProduction(),
+		RequestTimeout:   a.cfg.RequestTimeout,
+		PersistedQueries: graph.PersistedQueryStore{Store: a.store, TTL: 24 * time.Hour},
+		ReportStatements: a.cfg.IsDevelopment(),
+		Buckets:          a.buckets,
+		FieldBudgets: map[string]graph.FieldBudget{
+			"Mutation.accountRegister": {N: a.cfg.RegisterPerIPPerHour, Period: time.Hour, PerIP: true},
+			"Mutation.checkout":        {N: a.cfg.CheckoutPerUser, Period: time.Minute},
+		},
 	})
 	deps := httpapi.Deps{
 		Log:           a.log,
@@ -236,11 +258,13 @@ func (a *app) handler() http.Handler {
 		Ready:         a.ready,
 		SecureCookies: !a.cfg.IsDevelopment(),
 		CORSOrigins:   a.cfg.CORSOrigins,
+		MaxBodyBytes:  int64(a.cfg.MaxBodyBytes),
+		Budget:        httpapi.RequestBudget{Buckets: a.buckets, PerIP: a.cfg.RateLimitPerIP, PerUser: a.cfg.RateLimitPerUser},
 		Extra: map[string]http.Handler{
 			"POST /webhooks/stripe": httpapi.StripeWebhook(a.cfg.StripeWebhookSecret, a.payments.HandleStripeEvent, a.log),
 		},
 	}
-	if !a.cfg.IsProduction() {
+	if a.cfg.Playground {
 		deps.Playground = playground.Page("/graphql")
 		deps.PlaygroundAssets = playground.Handler("/graphql")
 	}

@@ -440,3 +440,15 @@ func (q *Queries) RefundInsert(ctx context.Context, arg RefundInsertParams) (Ref
 	)
 	return i, err
 }
+
+const refundSumSucceeded = `-- name: RefundSumSucceeded :one
+SELECT COALESCE(sum(amount), 0)::bigint FROM refunds WHERE payment_id = $1 AND status = 'SUCCEEDED'
+`
+
+// RefundSumSucceeded is what was actually given back (reserved refunds may still fail).
+func (q *Queries) RefundSumSucceeded(ctx context.Context, paymentID int64) (int64, error) {
+	row := q.db.QueryRow(ctx, refundSumSucceeded, paymentID)
+	var column_1 int64
+	err := row.Scan(&column_1)
+	return column_1, err
+}

@@ -123,6 +123,8 @@ type Querier interface {
 	RefundCountByPayment(ctx context.Context, paymentID int64) (int64, error)
 	RefundFinish(ctx context.Context, arg RefundFinishParams) (Refund, error)
 	RefundInsert(ctx context.Context, arg RefundInsertParams) (Refund, error)
+	// RefundSumSucceeded is what was actually given back (reserved refunds may still fail).
+	RefundSumSucceeded(ctx context.Context, paymentID int64) (int64, error)
 	SessionGetByID(ctx context.Context, id uuid.UUID) (Session, error)
 	SessionInsert(ctx context.Context, arg SessionInsertParams) (Session, error)
 	// SessionRevoke ends one session; a session already revoked keeps its first reason.

@@ -71,6 +71,11 @@ func ErrorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 			}
 			return presented
 		}
+		if errors.Is(err, context.DeadlineExceeded) {
+			presented.Message = "The request took too long and was stopped."
+			presented.Extensions = map[string]any{"code": "TIMEOUT"}
+			return presented
+		}
 		requestID := requestlog.RequestID(ctx)
 		log.ErrorContext(ctx, "internal error", "err", err, "path", presented.Path.String(), "request_id", requestID)
 		presented.Message = "Internal server error. Quote the request id when reporting it."

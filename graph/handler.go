@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -17,6 +18,8 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/shopgraph/shopgraph/graph/loader"
+	"github.com/shopgraph/shopgraph/internal/postgres"
+	"github.com/shopgraph/shopgraph/internal/ratelimit"
 	"github.com/shopgraph/shopgraph/internal/requestlog"
 )
 
@@ -30,12 +33,27 @@ type HandlerOptions struct {
 	AllowedOrigins []string
 	// WebsocketInit authenticates a WebSocket connection from its connection_init payload.
 	WebsocketInit transport.WebsocketInitFunc
+	// Limits bound each operation; zero fields take DefaultLimits.
+	Limits Limits
+	// HideSuggestions turns off "Did you mean …" hints, which leak the schema (production).
+	HideSuggestions bool
+	// RequestTimeout bounds a query or mutation (not subscriptions); 0 means none.
+	RequestTimeout time.Duration
+	// PersistedQueries, when set, enables automatic persisted queries (clients send a hash
+	// instead of the query text).
+	PersistedQueries graphql.Cache[string]
+	// ReportStatements adds the request's SQL statement count to the response extensions
+	// (development).
+	ReportStatements bool
+	// Buckets and FieldBudgets rate-limit expensive root fields (registration, checkout).
+	Buckets      ratelimit.Buckets
+	FieldBudgets map[string]FieldBudget
 }
 
 // NewHandler returns the GraphQL HTTP handler with explicit transports (gqlgen's
 // NewDefaultServer is deprecated and enables things we set ourselves).
 func NewHandler(r *Resolver, opts HandlerOptions) *handler.Server {
-	srv := handler.New(NewExecutableSchema(Config{Resolvers: r, Directives: Directives()}))
+	srv := handler.New(NewExecutableSchema(Config{Resolvers: r, Directives: Directives(), Complexity: complexityRoot()}))
 
 	srv.AddTransport(transport.SSE{})
 	srv.AddTransport(transport.Websocket{
@@ -55,6 +73,19 @@ func NewHandler(r *Resolver, opts HandlerOptions) *handler.Server {
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	if opts.Introspection {
 		srv.Use(extension.Introspection{})
+	}
+	if opts.PersistedQueries != nil {
+		srv.Use(extension.AutomaticPersistedQuery{Cache: opts.PersistedQueries})
+	}
+	limits := opts.Limits
+	if limits == (Limits{}) {
+		limits = DefaultLimits
+	}
+	srv.SetParserTokenLimit(limits.ParserTokens)
+	srv.SetDisableSuggestion(opts.HideSuggestions)
+	srv.Use(&limitExtension{limits: limits})
+	if opts.Buckets != nil && len(opts.FieldBudgets) > 0 {
+		srv.AroundRootFields(budgetRootFields(opts.Buckets, opts.FieldBudgets))
 	}
 	srv.SetErrorPresenter(ErrorPresenter(opts.Log))
 	srv.SetRecoverFunc(RecoverFunc)
@@ -79,6 +110,36 @@ func NewHandler(r *Resolver, opts HandlerOptions) *handler.Server {
 		}
 		requestlog.SetOperation(ctx, name)
 		return next(ctx)
+	})
+	// Every response says what it cost and the limit, so clients can budget; in development
+	// also how many SQL statements it ran.
+	srv.AroundResponses(func(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
+		if opts.RequestTimeout > 0 {
+			if op := graphql.GetOperationContext(ctx).Operation; op != nil && op.Operation != ast.Subscription {
+				// Resolvers run inside next: the deadline bounds them (and their SQL).
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, opts.RequestTimeout)
+				defer cancel()
+			}
+		}
+		var statements atomic.Int64
+		if opts.ReportStatements {
+			ctx = postgres.WithCounter(ctx, &statements)
+		}
+		resp := next(ctx)
+		if resp == nil {
+			return nil
+		}
+		if c, ok := costOf(ctx); ok {
+			if resp.Extensions == nil {
+				resp.Extensions = map[string]any{}
+			}
+			resp.Extensions["cost"] = map[string]int{"requested": c.requested, "limit": c.limit}
+			if opts.ReportStatements {
+				resp.Extensions["sqlStatements"] = statements.Load()
+			}
+		}
+		return resp
 	})
 	return srv
 }

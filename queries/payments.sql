@@ -65,3 +65,7 @@ SELECT count(*) FROM payment_events WHERE provider = @provider AND event_id = @e
 
 -- name: PaymentEventSetOutcome :exec
 UPDATE payment_events SET outcome = @outcome WHERE provider = @provider AND event_id = @event_id;
+
+-- name: RefundSumSucceeded :one
+-- RefundSumSucceeded is what was actually given back (reserved refunds may still fail).
+SELECT COALESCE(sum(amount), 0)::bigint FROM refunds WHERE payment_id = @payment_id AND status = 'SUCCEEDED';

@@ -57,6 +57,26 @@ type Config struct {
 	LoginAttemptsPerEmail int
 	LoginAttemptsPerIP    int
 	LoginWindow           time.Duration
+
+	// Limits of one GraphQL operation.
+	QueryComplexityLimit int
+	QueryDepthLimit      int
+	QueryFieldLimit      int
+	QueryAliasLimit      int
+	MaxBodyBytes         int
+	RequestTimeout       time.Duration
+	// Introspection and Playground default to on outside production, off in it.
+	Introspection bool
+	Playground    bool
+	// Request budgets per minute (token buckets): every request per client IP and per
+	// signed-in user; and stricter ones for registration (per IP, per hour) and checkout
+	// (per user, per minute). 0 turns a budget off.
+	RateLimitPerIP       int
+	RateLimitPerUser     int
+	RegisterPerIPPerHour int
+	CheckoutPerUser      int
+	// AdminAddr is the loopback address of the pprof/admin listener; empty turns it off.
+	AdminAddr string
 }
 
 // IsProduction reports whether APP_ENV is production.
@@ -116,6 +136,28 @@ func Load(getenv func(string) string) (Config, error) {
 		LoginAttemptsPerEmail: num("LOGIN_ATTEMPTS_PER_EMAIL", 10),
 		LoginAttemptsPerIP:    num("LOGIN_ATTEMPTS_PER_IP", 100),
 		LoginWindow:           dur("LOGIN_WINDOW", 15*time.Minute),
+		QueryComplexityLimit:  num("QUERY_COMPLEXITY_LIMIT", 5000),
+		QueryDepthLimit:       num("QUERY_DEPTH_LIMIT", 12),
+		QueryFieldLimit:       num("QUERY_FIELD_LIMIT", 500),
+		QueryAliasLimit:       num("QUERY_ALIAS_LIMIT", 50),
+		MaxBodyBytes:          num("MAX_BODY_BYTES", 1<<20),
+		RequestTimeout:        dur("REQUEST_TIMEOUT", 10*time.Second),
+		RateLimitPerIP:        num("RATE_LIMIT_PER_IP", 1200),
+		RateLimitPerUser:      num("RATE_LIMIT_PER_USER", 1200),
+		RegisterPerIPPerHour:  num("REGISTER_PER_IP_PER_HOUR", 20),
+		CheckoutPerUser:       num("CHECKOUT_PER_USER", 30),
+	}
+	boolean := func(key string, def bool) bool {
+		switch strings.ToLower(strings.TrimSpace(getenv(key))) {
+		case "":
+			return def
+		case "1", "true", "yes", "on":
+			return true
+		case "0", "false", "no", "off":
+			return false
+		}
+		errs = append(errs, fmt.Errorf("%s must be true or false, got %q", key, getenv(key)))
+		return def
 	}
 	for _, o := range strings.Split(getenv("CORS_ORIGINS"), ",") {
 		if o = strings.TrimSpace(o); o != "" {
@@ -129,6 +171,12 @@ func Load(getenv func(string) string) (Config, error) {
 	case EnvDevelopment, EnvTest, EnvProduction:
 	default:
 		errs = append(errs, fmt.Errorf("APP_ENV must be development, test or production, got %q", c.AppEnv))
+	}
+	c.Introspection = boolean("INTROSPECTION", c.AppEnv != EnvProduction)
+	c.Playground = boolean("PLAYGROUND", c.AppEnv != EnvProduction)
+	c.AdminAddr = str("ADMIN_ADDR", "")
+	if c.AdminAddr == "" && c.AppEnv == EnvDevelopment {
+		c.AdminAddr = "127.0.0.1:6060"
 	}
 	if c.Cache != "on" && c.Cache != "off" {
 		errs = append(errs, fmt.Errorf("CACHE must be on or off, got %q", c.Cache))

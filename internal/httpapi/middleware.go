@@ -225,3 +225,12 @@ func clientIP(r *http.Request) string {
 	}
 	return host
 }
+
+// noStore marks API responses as uncacheable unless the handler said otherwise (the public
+// response cache marks anonymous catalog GETs public): most depend on who asks.
+func noStore(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		next.ServeHTTP(w, r)
+	})
+}

@@ -28,6 +28,10 @@ type Deps struct {
 	CORSOrigins []string
 	// Extra routes, mounted as given (e.g. the Stripe webhook).
 	Extra map[string]http.Handler
+	// MaxBodyBytes bounds a /graphql request body.
+	MaxBodyBytes int64
+	// Budget limits how often one client may call /graphql.
+	Budget RequestBudget
 }
 
 // NewRouter returns the whole HTTP handler.
@@ -36,7 +40,7 @@ func NewRouter(d Deps) http.Handler {
 	mux.HandleFunc("GET /healthz", healthz)
 	mux.Handle("GET /readyz", readyz(d.Ready, d.Log))
 
-	gql := authenticate(d.Tokens, d.SecureCookies, csrfGuard(d.GraphQL))
+	gql := limitBody(d.MaxBodyBytes, authenticate(d.Tokens, d.SecureCookies, limitRate(d.Budget, csrfGuard(noStore(d.GraphQL)))))
 	if d.Playground != nil {
 		page := d.Playground
 		mux.Handle("/graphql", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

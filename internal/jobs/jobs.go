@@ -30,6 +30,22 @@ func (ExpireOrderArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true}, MaxAttempts: 10}
 }
 
+// RefundOrderArgs asks to refund everything received for order OrderID that was not refunded
+// yet (a payment that succeeded after the order was cancelled). River retries it with backoff
+// while the provider is unreachable.
+type RefundOrderArgs struct {
+	OrderID int64  `json:"order_id"`
+	Reason  string `json:"reason"`
+}
+
+// Kind names the job in the queue table.
+func (RefundOrderArgs) Kind() string { return "refund_order" }
+
+// InsertOpts keeps the refund job unique per order while it is pending.
+func (RefundOrderArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true}, MaxAttempts: 25}
+}
+
 // Migrate creates or upgrades river's tables.
 func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
 	m, err := rivermigrate.New(riverpgxv5.New(pool), nil)
@@ -98,6 +114,17 @@ func (q *Queue) ScheduleOrderExpiry(ctx context.Context, tx pgx.Tx, orderID int6
 	_, err := q.client.InsertTx(ctx, tx, ExpireOrderArgs{OrderID: orderID}, &river.InsertOpts{ScheduledAt: at})
 	if err != nil {
 		return fmt.Errorf("schedule order expiry: %w", err)
+	}
+	return nil
+}
+
+// ScheduleRefund inserts, in tx, the job that refunds an order.
+func (q *Queue) ScheduleRefund(ctx context.Context, tx pgx.Tx, orderID int64, reason string) error {
+	if q.client == nil {
+		return errors.New("jobs: queue not started")
+	}
+	if _, err := q.client.InsertTx(ctx, tx, RefundOrderArgs{OrderID: orderID, Reason: reason}, nil); err != nil {
+		return fmt.Errorf("schedule refund: %w", err)
 	}
 	return nil
 }

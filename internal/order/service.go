@@ -194,6 +194,9 @@ func (s *Service) EventsByOrderIDs(ctx context.Context, ids []int64) (map[int64]
 type TransitionOptions struct {
 	TrackingNumber *string
 	Note           string
+	// OnlyFrom, when set, refuses the move unless the order is in that status (expiry must
+	// cancel only unpaid orders, though an admin may cancel paid ones).
+	OnlyFrom Status
 }
 
 // Transition moves an order through the state machine in its own transaction and publishes
@@ -243,7 +246,7 @@ func (s *Service) TransitionTx(ctx context.Context, q *db.Queries, actor Actor, 
 			return Order{}, Event{}, nil, apperr.FieldError(apperr.Forbidden, fmt.Sprintf("You cannot move a %s order to %s.", cur.Status, to), "input", "status")
 		}
 	}
-	if !CanTransition(cur.Status, to) {
+	if !CanTransition(cur.Status, to) || (opts.OnlyFrom != "" && cur.Status != opts.OnlyFrom) {
 		return Order{}, Event{}, nil, apperr.FieldError(apperr.InvalidTransition,
 			fmt.Sprintf("An order cannot go from %s to %s.", cur.Status, to), "input", "status")
 	}

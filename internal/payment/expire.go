@@ -27,7 +27,8 @@ func (w *ExpireWorker) Work(ctx context.Context, job *river.Job[jobs.ExpireOrder
 // Expire cancels order id if it is still PENDING. Running it twice, or on two instances at
 // once, cancels once: the state machine refuses the second move.
 func (s *Service) Expire(ctx context.Context, orderID int64) error {
-	o, err := s.orders.Transition(ctx, order.SystemActor, orderID, order.Cancelled, order.TransitionOptions{Note: "expired unpaid"})
+	o, err := s.orders.Transition(ctx, order.SystemActor, orderID, order.Cancelled,
+		order.TransitionOptions{Note: "expired unpaid", OnlyFrom: order.Pending})
 	switch {
 	case apperr.Is(err, apperr.InvalidTransition), apperr.Is(err, apperr.NotFound):
 		return nil // paid, already cancelled, or gone: nothing to expire
@@ -40,3 +41,19 @@ func (s *Service) Expire(ctx context.Context, orderID int64) error {
 
 // ExpiresAt is when an order placed at placedAt expires.
 func (s *Service) ExpiresAt(placedAt time.Time) time.Time { return placedAt.Add(s.ExpireAfter) }
+
+// RefundWorker gives back a payment received for a cancelled order. An unreachable provider
+// fails the job, and river retries it with backoff.
+type RefundWorker struct {
+	river.WorkerDefaults[jobs.RefundOrderArgs]
+	Payments *Service
+}
+
+// Work implements river.Worker.
+func (w *RefundWorker) Work(ctx context.Context, job *river.Job[jobs.RefundOrderArgs]) error {
+	_, err := w.Payments.refund(ctx, order.SystemActor, job.Args.OrderID, nil, job.Args.Reason)
+	if apperr.Is(err, apperr.RefundExceedsPayment) {
+		return nil // already refunded in full
+	}
+	return err
+}

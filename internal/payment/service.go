@@ -10,6 +10,7 @@ import (
 	"github.com/shopgraph/shopgraph/db"
 	"github.com/shopgraph/shopgraph/internal/apperr"
 	"github.com/shopgraph/shopgraph/internal/auth"
+	"github.com/shopgraph/shopgraph/internal/jobs"
 	"github.com/shopgraph/shopgraph/internal/order"
 	"github.com/shopgraph/shopgraph/internal/postgres"
 )
@@ -22,6 +23,8 @@ type Service struct {
 	log     *slog.Logger
 	// ExpireAfter is how long an order may stay unpaid.
 	ExpireAfter time.Duration
+	// Jobs makes follow-ups that must not be lost (refunds) durable.
+	Jobs *jobs.Queue
 }
 
 // NewService returns a payment service.
@@ -205,8 +208,13 @@ func (s *Service) refund(ctx context.Context, actor order.Actor, orderID int64, 
 		if _, err := q.RefundFinish(ctx, db.RefundFinishParams{ID: refund.ID, Status: "SUCCEEDED", ProviderRefundID: &res.ID}); err != nil {
 			return err
 		}
-		var err error
-		o, ev, touched, moved, err = s.moveForRefund(ctx, q, actor, orderID, pay.AmountRefunded, pay.AmountReceived)
+		// The status follows what was actually refunded, not what concurrent refunds have
+		// reserved and may still fail.
+		done, err := q.RefundSumSucceeded(ctx, pay.ID)
+		if err != nil {
+			return err
+		}
+		o, ev, touched, moved, err = s.moveForRefund(ctx, q, actor, orderID, done, pay.AmountReceived, true)
 		return err
 	})
 	if err != nil {
@@ -222,9 +230,10 @@ func (s *Service) refund(ctx context.Context, actor order.Actor, orderID int64, 
 	return o, nil
 }
 
-// moveForRefund moves an order to REFUNDED or PARTIALLY_REFUNDED for the refunded total,
-// unless it is already there.
-func (s *Service) moveForRefund(ctx context.Context, q *db.Queries, actor order.Actor, orderID, refunded, received int64) (order.Order, order.Event, []int64, bool, error) {
+// moveForRefund moves an order to REFUNDED or PARTIALLY_REFUNDED for the refunded total.
+// changed says the refunded total just grew: a further partial refund is then a new event,
+// while Stripe's charge.refunded echo of a refund we already recorded is not.
+func (s *Service) moveForRefund(ctx context.Context, q *db.Queries, actor order.Actor, orderID, refunded, received int64, changed bool) (order.Order, order.Event, []int64, bool, error) {
 	row, err := q.OrderGetByID(ctx, orderID)
 	if err != nil {
 		return order.Order{}, order.Event{}, nil, false, err
@@ -234,7 +243,7 @@ func (s *Service) moveForRefund(ctx context.Context, q *db.Queries, actor order.
 	if refunded >= received {
 		to = order.Refunded
 	}
-	if cur.Status == to && to == order.Refunded || !order.CanTransition(cur.Status, to) {
+	if (cur.Status == to && (!changed || to == order.Refunded)) || !order.CanTransition(cur.Status, to) {
 		return cur, order.Event{}, nil, false, nil
 	}
 	o, ev, touched, err := s.orders.TransitionTx(ctx, q, order.SystemActor, orderID, to,

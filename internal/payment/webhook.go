@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stripe/stripe-go/v76"
 
 	"github.com/shopgraph/shopgraph/db"
@@ -56,7 +57,7 @@ func (s *Service) HandleStripeEvent(ctx context.Context, e stripe.Event) error {
 		refundPaid bool
 		outcome    string
 	)
-	err := s.db.InTx(ctx, func(q *db.Queries) error {
+	err := s.db.InTxWithTx(ctx, func(tx pgx.Tx, q *db.Queries) error {
 		n, err := q.PaymentEventInsert(ctx, db.PaymentEventInsertParams{Provider: s.gateway.Provider(), EventID: e.ID, Type: string(e.Type), Outcome: "pending"})
 		if err != nil {
 			return fmt.Errorf("record event: %w", err)
@@ -88,13 +89,22 @@ func (s *Service) HandleStripeEvent(ctx context.Context, e stripe.Event) error {
 			outcome, o, ev, touched, moved, err = s.applyCanceled(ctx, q, pay)
 		case "charge.refunded":
 			outcome = outcomeApplied
+			before := pay.AmountRefunded
 			pay, err = q.PaymentSyncRefunded(ctx, db.PaymentSyncRefundedParams{ID: pay.ID, Amount: charge.AmountRefunded})
 			if err == nil && pay.AmountReceived > 0 {
-				o, ev, touched, moved, err = s.moveForRefund(ctx, q, order.SystemActor, pay.OrderID, pay.AmountRefunded, pay.AmountReceived)
+				o, ev, touched, moved, err = s.moveForRefund(ctx, q, order.SystemActor, pay.OrderID, pay.AmountRefunded, pay.AmountReceived, pay.AmountRefunded > before)
 			}
 		}
 		if err != nil {
 			return err
+		}
+		if refundPaid {
+			// Paid after the order was cancelled (expired): the money goes back through a
+			// durable job in this same transaction, so neither a crash nor a provider outage
+			// can lose the refund; the job retries until the provider takes it.
+			if err := s.Jobs.ScheduleRefund(ctx, tx, pay.OrderID, "paid after the order was cancelled"); err != nil {
+				return err
+			}
 		}
 		return s.setOutcome(ctx, q, e, outcome)
 	})
@@ -104,13 +114,6 @@ func (s *Service) HandleStripeEvent(ctx context.Context, e stripe.Event) error {
 	s.log.InfoContext(ctx, "stripe event", "event_id", e.ID, "type", e.Type, "intent", intentID, "outcome", outcome)
 	if moved {
 		s.orders.AfterCommit(ctx, o, ev, touched)
-	}
-	if refundPaid {
-		// Paid after the order was cancelled (expired): give the money back. Errors are
-		// logged; the refund row and its idempotency key make a later retry safe.
-		if _, err := s.refund(ctx, order.SystemActor, o.ID, nil, "paid after the order was cancelled"); err != nil {
-			s.log.ErrorContext(ctx, "automatic refund failed", "order_id", o.ID, "err", err)
-		}
 	}
 	return nil
 }

@@ -185,7 +185,6 @@ func (b *Bus) Run(ctx context.Context) {
 	}
 	sub := b.redis.Subscribe(ctx, b.channel)
 	defer sub.Close()
-	ch := sub.Channel(redis.WithChannelSize(1024), redis.WithChannelSendTimeout(time.Second))
 	confirmations := 0
 	for {
 		msg, err := sub.Receive(ctx)
@@ -218,5 +217,4 @@ func (b *Bus) Run(ctx context.Context) {
 			b.Hub.Deliver(e)
 		}
 	}
-	_ = ch
 }

@@ -1,0 +1,421 @@
+#!/usr/bin/env bash
+#
+# bench/checkout.sh — shopgraph's checkout benchmark, end to end (bench/README.md, "Checkout").
+#
+# Recreates the database shopgraph_bench_checkout (drop + create, so stock and orders start
+# clean), migrates it, seeds 2,000 products, sets the stock, builds the server and
+# bench/checkoutgen, starts the server (APP_ENV=test LOG_LEVEL=warn, Stripe = stripe-mock),
+# registers the virtual customers before anything is timed, then:
+#   C1  throughput at concurrency 16 (2 × cartItemAdd + checkout per iteration = one order),
+#       interleaved run by run with its floor, pgbench's built-in TPC-B at the same concurrency
+#       on a scratch database (pgbench -i -s 16, dropped afterwards); medians of RUNS runs;
+#       then checks the stock bookkeeping in the database.
+#   C2  hot product: every worker buys the one variant with stock HOT_STOCK until it sells
+#       out; then checks the stock invariant in the database and prints PASS/FAIL.
+# Raw results and summary.md go to bench/results/<UTC date and time>-checkout[-quick]/.
+#
+# Usage:
+#   bench/checkout.sh                              the full benchmark (about 2.5 minutes on 2 cores)
+#   DURATION=5 WARMUP=2 RUNS=1 bench/checkout.sh   quick run (about 40 seconds), marked "quick"
+#   UPDATE_README=1 bench/checkout.sh              also fill the checkout results of bench/README.md
+#   SCENARIOS=C2 bench/checkout.sh                 only the hot product
+#
+# Environment (defaults in brackets):
+#   DURATION     seconds per measured run [15]        WARMUP   warm-up seconds [5]
+#   RUNS         measured runs, medians [3]            CONCURRENCY  workers and pgbench -c [16]
+#   PRODUCTS     products seeded [2000]                USERS    C1 customers [256]
+#   C1_STOCK     stock of every variant for C1 [10000] HOT_STOCK  the C2 variant's stock S [500]
+#   C2_USERS     C2 customers [64]                     SCENARIOS  [C1 C2]
+#   BENCH_DB     [shopgraph_bench_checkout]            PGBENCH_DB  scratch database [shopgraph_bench_pgbench]
+#   PGBENCH_SCALE  pgbench -i -s [16]                  PGBENCH_JOBS  pgbench -j [2]
+#   PGBENCH_ARGS   extra pgbench arguments, e.g. "-M prepared" [none: the built-in defaults]
+#   SKIP_PGBENCH=1  no floor                           OUT  results directory
+#   UPDATE_README=1  write the summary between the checkout markers of bench/README.md
+#   SERVER_REDIS_URL  give the server this REDIS_URL [none: in-process cache and rate limiter]
+#   DB_MAX_CONNS, GOMAXPROCS, GOGC  passed to the server when set
+#   DATABASE_ADMIN_URL  PostgreSQL server to use (see scripts/services.sh)
+#
+# Exit status: 0, or 1 when a step fails or a stock invariant does not hold.
+#
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+DURATION="${DURATION:-15}"
+WARMUP="${WARMUP:-5}"
+RUNS="${RUNS:-3}"
+CONCURRENCY="${CONCURRENCY:-16}"
+PRODUCTS="${PRODUCTS:-2000}"
+USERS="${USERS:-256}"
+C2_USERS="${C2_USERS:-64}"
+C1_STOCK="${C1_STOCK:-10000}"
+HOT_STOCK="${HOT_STOCK:-500}"
+SCENARIOS="${SCENARIOS:-C1 C2}"
+BENCH_DB="${BENCH_DB:-shopgraph_bench_checkout}"
+PGBENCH_DB="${PGBENCH_DB:-shopgraph_bench_pgbench}"
+PGBENCH_SCALE="${PGBENCH_SCALE:-16}"
+PGBENCH_JOBS="${PGBENCH_JOBS:-2}"
+PGBENCH_ARGS="${PGBENCH_ARGS:-}"
+SKIP_PGBENCH="${SKIP_PGBENCH:-0}"
+UPDATE_README="${UPDATE_README:-0}"
+SERVER_REDIS_URL="${SERVER_REDIS_URL:-}"
+
+QUICK=0
+if ((DURATION < 15 || RUNS < 3)); then
+	QUICK=1
+fi
+STAMP="$(date -u +%Y-%m-%dT%H%M%SZ)"
+if [[ -z "${OUT:-}" ]]; then
+	OUT="$ROOT/bench/results/$STAMP-checkout"
+	((QUICK)) && OUT+="-quick"
+fi
+
+log() { printf '\n==> %s\n' "$*" >&2; }
+die() {
+	printf 'bench/checkout.sh: error: %s\n' "$*" >&2
+	exit 1
+}
+
+# ---------------------------------------------------------------------------
+# Tools
+
+PSQL="$(command -v psql || true)"
+[[ -n "$PSQL" ]] || die "psql not found (apt-get install postgresql-client)"
+PGBENCH="$(command -v pgbench || true)"
+if [[ -z "$PGBENCH" && -x /usr/local/bin/pgbench ]]; then
+	PGBENCH=/usr/local/bin/pgbench
+fi
+if [[ -z "$PGBENCH" ]] && compgen -G '/usr/lib/postgresql/*/bin/pgbench' >/dev/null; then
+	PGBENCH="$(printf '%s\n' /usr/lib/postgresql/*/bin/pgbench | sort -V | tail -n 1)"
+fi
+if [[ -z "$PGBENCH" && "$SKIP_PGBENCH" != 1 ]]; then
+	die "pgbench not found (apt-get install postgresql-contrib, or SKIP_PGBENCH=1)"
+fi
+command -v curl >/dev/null || die "curl not found"
+command -v go >/dev/null || die "go not found"
+
+TMP="$(mktemp -d -t shopgraph-checkout-bench.XXXXXX)"
+SERVER_PID=""
+PGBENCH_CREATED=0
+
+stop_server() {
+	[[ -n "$SERVER_PID" ]] || return 0
+	if kill -0 "$SERVER_PID" 2>/dev/null; then
+		kill -TERM "$SERVER_PID" 2>/dev/null || true
+		for _ in $(seq 1 100); do
+			kill -0 "$SERVER_PID" 2>/dev/null || break
+			sleep 0.2
+		done
+		kill -KILL "$SERVER_PID" 2>/dev/null || true
+	fi
+	wait "$SERVER_PID" 2>/dev/null || true
+	SERVER_PID=""
+}
+
+drop_db() { # NAME
+	PGOPTIONS='-c client_min_messages=warning' "$PSQL" -X -q -v ON_ERROR_STOP=1 -d "$ADMIN_URL" \
+		-c "DROP DATABASE IF EXISTS \"$1\" WITH (FORCE)" >/dev/null
+}
+
+drop_pgbench_db() {
+	((PGBENCH_CREATED)) || return 0
+	drop_db "$PGBENCH_DB" >/dev/null 2>&1 || true
+	PGBENCH_CREATED=0
+}
+
+LOADAVG_PID=""
+
+cleanup() {
+	if [[ -n "$LOADAVG_PID" ]]; then
+		kill "$LOADAVG_PID" 2>/dev/null || true
+		wait "$LOADAVG_PID" 2>/dev/null || true
+	fi
+	stop_server
+	drop_pgbench_db
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+free_port() {
+	local p
+	for _ in $(seq 1 100); do
+		p=$((20000 + RANDOM % 40000))
+		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+			echo "$p"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# ---------------------------------------------------------------------------
+# Database, binaries, catalog and stock
+
+mkdir -p "$OUT"
+log "results: $OUT"
+
+ADMIN_URL="$(scripts/services.sh postgres-url)"
+STRIPE_API_BASE="$(scripts/services.sh stripe-mock-url)"
+log "stripe-mock: $STRIPE_API_BASE"
+curl -sS -o /dev/null --max-time 5 "$STRIPE_API_BASE/v1/payment_intents" -u sk_test_123: ||
+	die "stripe-mock does not answer at $STRIPE_API_BASE"
+
+log "recreating database $BENCH_DB"
+drop_db "$BENCH_DB"
+DATABASE_URL="$(scripts/services.sh database-url "$BENCH_DB")"
+log "database: $DATABASE_URL"
+sql() { "$PSQL" -X -q -At -v ON_ERROR_STOP=1 -d "$DATABASE_URL" -c "$1"; }
+
+log "building the server and checkoutgen"
+go build -o "$TMP/shopgraph" .
+go build -o "$TMP/checkoutgen" ./bench/checkoutgen
+CG="$TMP/checkoutgen"
+
+# The server's environment: nothing inherited but PATH and HOME.
+server_env=(env -i "PATH=$PATH" "HOME=${HOME:-/tmp}" APP_ENV=test LOG_LEVEL=warn "DATABASE_URL=$DATABASE_URL"
+	"STRIPE_API_BASE=$STRIPE_API_BASE" LOGIN_ATTEMPTS_PER_IP=1000000 LOGIN_ATTEMPTS_PER_EMAIL=1000000)
+for v in DB_MAX_CONNS GOMAXPROCS GOGC; do
+	if [[ -n "${!v:-}" ]]; then
+		server_env+=("$v=${!v}")
+	fi
+done
+if [[ -n "$SERVER_REDIS_URL" ]]; then
+	server_env+=("REDIS_URL=$SERVER_REDIS_URL" "REDIS_KEY_PREFIX=benchco:$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n'):")
+fi
+
+"${server_env[@]}" "$TMP/shopgraph" migrate >"$TMP/migrate.log" 2>&1 || {
+	cat "$TMP/migrate.log" >&2
+	die "migrate failed"
+}
+log "seeding $PRODUCTS products"
+"${server_env[@]}" "$TMP/shopgraph" seed --products "$PRODUCTS" >&2
+
+# The hot variant (C2): the first variant of an ACTIVE product. Every other live variant of an
+# ACTIVE product is C1's pool, with C1_STOCK units each so that C1 measures checkouts, not
+# sell-outs (the seed's 0..39 units would run out within a run).
+HOT="$(sql "SELECT v.id FROM product_variants v JOIN products p ON p.id = v.product_id
+	WHERE p.status = 'ACTIVE' AND v.deleted_at IS NULL ORDER BY v.id LIMIT 1")"
+[[ -n "$HOT" ]] || die "no variant to use as the hot product"
+sql "UPDATE product_variants SET stock = $C1_STOCK WHERE deleted_at IS NULL AND id <> $HOT" >/dev/null
+sql "UPDATE product_variants SET stock = $HOT_STOCK WHERE id = $HOT" >/dev/null
+sql "SELECT v.id FROM product_variants v JOIN products p ON p.id = v.product_id
+	WHERE p.status = 'ACTIVE' AND v.deleted_at IS NULL AND v.stock > 0 AND v.id <> $HOT ORDER BY v.id" >"$TMP/variants.txt"
+sql "VACUUM (ANALYZE)" >/dev/null
+POOL="$(wc -l <"$TMP/variants.txt" | tr -d ' ')"
+log "hot variant $HOT (stock $HOT_STOCK); C1 pool: $POOL variants with $C1_STOCK each"
+
+# ---------------------------------------------------------------------------
+# Machine
+
+git_rev="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+if [[ -n "$(git status --porcelain 2>/dev/null | head -n 1)" ]]; then
+	git_rev+=" (with uncommitted changes)"
+fi
+cpu="$(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ *//' || true)"
+mem="$(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo 2>/dev/null || true)"
+pg_version="$(sql "SHOW server_version")"
+pgbench_desc="pgbench -c $CONCURRENCY -j $PGBENCH_JOBS -T $DURATION${PGBENCH_ARGS:+ $PGBENCH_ARGS}, built-in TPC-B (tpcb-like), scale $PGBENCH_SCALE, scratch database $PGBENCH_DB"
+{
+	echo "- Date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+	echo "- Machine: $(nproc) cores (${cpu:-unknown CPU}), ${mem:-? memory}, $(uname -sr); server, PostgreSQL, stripe-mock, pgbench and the load generator on the same box"
+	echo "- Load average before the run: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown)"
+	if awk -v n="$(nproc)" '{exit !($1 > n)}' /proc/loadavg 2>/dev/null; then
+		echo "- **Warning: the machine was busy before the run** (1-minute load average above $(nproc)): other work competed with the benchmark and the figures are noisy"
+	fi
+	echo "- Software: $(go version | cut -d' ' -f3), PostgreSQL $pg_version, shopgraph $git_rev"
+	echo "- Data: $PRODUCTS products seeded into $BENCH_DB (recreated); C1 pool $POOL variants at stock $C1_STOCK; hot variant $HOT at stock $HOT_STOCK"
+	echo "- Load: $CONCURRENCY workers; C1 ${WARMUP}s warm-up then $RUNS x ${DURATION}s, medians, customers $USERS; C2 customers $C2_USERS"
+	if [[ "$SKIP_PGBENCH" != 1 ]]; then
+		echo "- Floor: $pgbench_desc; ${WARMUP}s warm-up, then one pgbench run before each C1 run (interleaved), median tps"
+	fi
+	echo "- Server: APP_ENV=test LOG_LEVEL=warn, STRIPE_API_BASE=stripe-mock, DB_MAX_CONNS=${DB_MAX_CONNS:-default}, Redis: ${SERVER_REDIS_URL:-none (in-process)}$( ((QUICK)) && echo "; QUICK MODE (not comparable with full runs)")"
+} >"$OUT/machine.md"
+cat "$OUT/machine.md" >&2
+
+# The machine is shared: sample the load average every 5 seconds for the summary.
+(
+	while :; do
+		printf '%s %s\n' "$(date -u +%H:%M:%S)" "$(cut -d' ' -f1-3 /proc/loadavg)"
+		sleep 5
+	done
+) >"$OUT/loadavg.txt" 2>/dev/null &
+LOADAVG_PID=$!
+
+# ---------------------------------------------------------------------------
+# Server and customers
+
+port="$(free_port)" || die "no free port"
+url="http://127.0.0.1:$port"
+log "starting the server on $url"
+"${server_env[@]}" "PORT=$port" "$TMP/shopgraph" serve >"$TMP/server.log" 2>&1 &
+SERVER_PID=$!
+ready=0
+for _ in $(seq 1 240); do
+	kill -0 "$SERVER_PID" 2>/dev/null || break
+	if curl -fsS -o /dev/null --max-time 2 "$url/readyz" 2>/dev/null; then
+		ready=1
+		break
+	fi
+	sleep 0.25
+done
+if ((ready == 0)); then
+	tail -n 30 "$TMP/server.log" >&2 || true
+	die "the server did not become ready on $url/readyz"
+fi
+
+has() { [[ " $SCENARIOS " == *" $1 "* ]]; }
+
+# Registration costs an argon2id hash each: done here, before anything is timed. Access tokens
+# live 15 minutes, longer than the timed part of a run.
+if has C1; then
+	log "registering $USERS C1 customers"
+	"$CG" register -url "$url/graphql" -n "$USERS" -out "$TMP/users-c1.tsv"
+fi
+if has C2; then
+	log "registering $C2_USERS C2 customers"
+	"$CG" register -url "$url/graphql" -n "$C2_USERS" -out "$TMP/users-c2.tsv"
+fi
+
+# ---------------------------------------------------------------------------
+# C1: throughput, interleaved with its pgbench floor
+
+pgbench_run() { # SECONDS
+	# shellcheck disable=SC2086 # PGBENCH_ARGS is a list of words
+	"$PGBENCH" -c "$CONCURRENCY" -j "$PGBENCH_JOBS" -T "$1" $PGBENCH_ARGS "$PGBENCH_URL" 2>&1
+}
+
+pgbench_measure() { # RUN
+	local out tps failed
+	out="$(pgbench_run "$DURATION")" || {
+		printf '%s\n' "$out" >&2
+		die "pgbench failed"
+	}
+	printf '## run %s\n%s\n\n' "$1" "$out" >>"$OUT/pgbench-c1.txt"
+	tps="$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' <<<"$out" | tail -n 1)"
+	failed="$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' <<<"$out")"
+	[[ -n "$tps" ]] || die "no tps in pgbench output: $out"
+	if [[ -n "$failed" && "$failed" != 0 ]]; then
+		die "pgbench: $failed failed transactions"
+	fi
+	echo "$tps" >>"$OUT/pgbench-c1.tps"
+	printf '  pgbench run %s: %s tps, %s\n' "$1" "$tps" "$(grep -m1 '^latency average' <<<"$out")" >&2
+}
+
+if has C1; then
+	if [[ "$SKIP_PGBENCH" != 1 ]]; then
+		log "pgbench floor: scratch database $PGBENCH_DB, pgbench -i -s $PGBENCH_SCALE"
+		drop_db "$PGBENCH_DB"
+		PGBENCH_URL="$(scripts/services.sh database-url "$PGBENCH_DB")"
+		PGBENCH_CREATED=1
+		"$PGBENCH" -i -q -s "$PGBENCH_SCALE" "$PGBENCH_URL" >"$OUT/pgbench-init.txt" 2>&1 || {
+			cat "$OUT/pgbench-init.txt" >&2
+			die "pgbench -i failed"
+		}
+		: >"$OUT/pgbench-c1.txt"
+		: >"$OUT/pgbench-c1.tps"
+	fi
+
+	log "C1 warm-up: pgbench ${WARMUP}s, checkout ${WARMUP}s"
+	if [[ "$SKIP_PGBENCH" != 1 ]] && ((WARMUP > 0)); then
+		pgbench_run "$WARMUP" >"$TMP/pgbench-warmup.txt" || {
+			cat "$TMP/pgbench-warmup.txt" >&2
+			die "pgbench warm-up failed"
+		}
+	fi
+	if ((WARMUP > 0)); then
+		"$CG" run -scenario C1 -url "$url/graphql" -users "$TMP/users-c1.tsv" -variants-file "$TMP/variants.txt" \
+			-c "$CONCURRENCY" -warmup "${WARMUP}s" -runs 0 -duration "${DURATION}s" -label warm-up \
+			-json "$OUT/c1-warmup.json" | tee "$OUT/c1-warmup.txt"
+	fi
+	for i in $(seq 1 "$RUNS"); do
+		if [[ "$SKIP_PGBENCH" != 1 ]]; then
+			log "C1 run $i: pgbench ${DURATION}s"
+			pgbench_measure "$i"
+		fi
+		log "C1 run $i: checkout ${DURATION}s"
+		"$CG" run -scenario C1 -url "$url/graphql" -users "$TMP/users-c1.tsv" -variants-file "$TMP/variants.txt" \
+			-c "$CONCURRENCY" -warmup 0 -runs 1 -run-offset $((i - 1)) -duration "${DURATION}s" -label "run $i" \
+			-json "$OUT/c1-run$i.json" | tee "$OUT/c1-run$i.txt"
+	done
+	drop_pgbench_db
+
+	# Bookkeeping: every variant of the pool started at C1_STOCK (the hot one is not in it).
+	{
+		echo "stock_taken $(sql "SELECT coalesce(sum($C1_STOCK - stock), 0) FROM product_variants WHERE deleted_at IS NULL AND id <> $HOT")"
+		echo "line_units $(sql "SELECT coalesce(sum(quantity), 0) FROM order_lines WHERE variant_id <> $HOT")"
+		echo "orders $(sql "SELECT count(*) FROM orders")"
+		echo "negative_stock_rows $(sql "SELECT count(*) FROM product_variants WHERE stock < 0")"
+	} >"$OUT/c1-db.txt"
+	log "C1 bookkeeping"
+	"$CG" verify -scenario C1 -dir "$OUT" || C1_FAIL=1
+fi
+
+# ---------------------------------------------------------------------------
+# C2: hot product
+
+if has C2; then
+	log "C2: $CONCURRENCY workers buying variant $HOT (stock $HOT_STOCK) until it sells out"
+	"$CG" run -scenario C2 -url "$url/graphql" -users "$TMP/users-c2.tsv" -hot-variant "$HOT" \
+		-c "$CONCURRENCY" -json "$OUT/c2.json" | tee "$OUT/c2.txt"
+	{
+		echo "hot_stock $(sql "SELECT stock FROM product_variants WHERE id = $HOT")"
+		echo "hot_units $(sql "SELECT coalesce(sum(quantity), 0) FROM order_lines WHERE variant_id = $HOT")"
+		echo "hot_orders $(sql "SELECT count(DISTINCT order_id) FROM order_lines WHERE variant_id = $HOT")"
+		echo "hot_orders_other_lines $(sql "SELECT count(*) FROM order_lines WHERE variant_id <> $HOT
+			AND order_id IN (SELECT order_id FROM order_lines WHERE variant_id = $HOT)")"
+		echo "hot_orders_not_pending $(sql "SELECT count(*) FROM orders WHERE status <> 'PENDING'
+			AND id IN (SELECT order_id FROM order_lines WHERE variant_id = $HOT)")"
+		echo "negative_stock_rows $(sql "SELECT count(*) FROM product_variants WHERE stock < 0")"
+		echo "stock_check_constraint $(sql "SELECT (count(*) > 0)::int FROM pg_constraint
+			WHERE conrelid = 'product_variants'::regclass AND contype = 'c' AND pg_get_constraintdef(oid) LIKE '%stock >= 0%'")"
+	} >"$OUT/c2-db.txt"
+	log "C2 stock invariant"
+	"$CG" verify -scenario C2 -dir "$OUT" -hot-stock "$HOT_STOCK" | tee "$OUT/c2-invariant.txt" || C2_FAIL=1
+fi
+
+stop_server
+if [[ -n "$LOADAVG_PID" ]]; then
+	kill "$LOADAVG_PID" 2>/dev/null || true
+	wait "$LOADAVG_PID" 2>/dev/null || true
+	LOADAVG_PID=""
+fi
+if [[ -s "$TMP/server.log" ]]; then
+	tail -n 50 "$TMP/server.log" >"$OUT/server.log"
+fi
+
+# ---------------------------------------------------------------------------
+# Summary
+
+{
+	echo "### Checkout benchmark, $(date -u '+%Y-%m-%d')$( ((QUICK)) && echo " (quick mode)")"
+	echo
+	cat "$OUT/machine.md"
+	echo "- Load average after the run: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown); 1-minute load during the run (sampled every 5 s, \`loadavg.txt\`): $(awk 'NR == 1 {lo = hi = $2} {if ($2 < lo) lo = $2; if ($2 > hi) hi = $2; s += $2} END {if (NR) printf "min %.2f, mean %.2f, max %.2f", lo, s / NR, hi; else print "n/a"}' "$OUT/loadavg.txt")"
+	echo
+	"$CG" report -dir "$OUT" -hot-stock "$HOT_STOCK"
+	echo "Raw results: \`${OUT#"$ROOT"/}/\`."
+} >"$OUT/summary.md"
+
+if [[ "$UPDATE_README" == 1 ]]; then
+	readme="$ROOT/bench/README.md"
+	start='<!-- checkout-results:start -->'
+	end='<!-- checkout-results:end -->'
+	if grep -qF "$start" "$readme" && grep -qF "$end" "$readme"; then
+		awk -v start="$start" -v end="$end" -v summary="$OUT/summary.md" '
+			$0 == start { print; while ((getline line < summary) > 0) print line; skip = 1; next }
+			$0 == end { skip = 0 }
+			!skip { print }
+		' "$readme" >"$TMP/README.md" && cat "$TMP/README.md" >"$readme"
+		log "updated the checkout results of bench/README.md"
+	else
+		log "bench/README.md has no checkout results markers; not updated"
+	fi
+fi
+
+log "summary ($OUT/summary.md)"
+cat "$OUT/summary.md"
+if [[ -n "${C1_FAIL:-}" || -n "${C2_FAIL:-}" ]]; then
+	die "a stock invariant does not hold (see above)"
+fi
