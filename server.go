@@ -152,7 +152,8 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, opts appO
 		return nil, err
 	}
 	if opts.migrate {
-		if err := postgres.Migrate(ctx, d.Pool); err == nil {
+		err := postgres.Migrate(ctx, d.Pool)
+		if err == nil {
 			err = jobs.Migrate(ctx, d.Pool)
 		}
 		if err != nil {

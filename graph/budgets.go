@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/shopgraph/shopgraph/internal/auth"
@@ -28,7 +29,13 @@ type FieldBudget struct {
 func budgetRootFields(buckets ratelimit.Buckets, budgets map[string]FieldBudget) graphql.RootFieldMiddleware {
 	return func(ctx context.Context, next graphql.RootResolver) graphql.Marshaler {
 		fc := graphql.GetRootFieldContext(ctx)
-		b, ok := budgets[fc.Object+"."+fc.Field.Name]
+		// gqlgen fills RootFieldContext.Object with the field's name; the root type comes from
+		// the operation.
+		root := "Query"
+		if op := graphql.GetOperationContext(ctx).Operation; op != nil && op.Operation == ast.Mutation {
+			root = "Mutation"
+		}
+		b, ok := budgets[root+"."+fc.Field.Name]
 		if !ok || b.N <= 0 {
 			return next(ctx)
 		}

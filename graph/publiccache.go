@@ -43,6 +43,15 @@ const maxPublicBody = 64 << 10
 func PublicResponseCache(c *cache.Cache, next http.Handler) http.Handler {
 	cacheable := lru.New[bool](1000)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet && !hasCredentials(r) {
+			// A CDN may keep anonymous catalog GETs: they are the same for every visitor.
+			if q := r.URL.Query().Get("query"); q != "" && isPublicQuery(q, r.URL.Query().Get("operationName")) {
+				w.Header().Set("Cache-Control", "public, max-age=30, stale-while-revalidate=30")
+				w.Header().Add("Vary", "Authorization, Cookie, X-Cart-Token")
+			}
+			next.ServeHTTP(w, r)
+			return
+		}
 		if r.Method != http.MethodPost || hasCredentials(r) || r.Header.Get("Upgrade") != "" ||
 			r.Header.Get("Content-Type") != "application/json" || r.Header.Get("Accept") == "text/event-stream" {
 			next.ServeHTTP(w, r)
