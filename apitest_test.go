@@ -30,7 +30,7 @@ type testServer struct {
 	*httptest.Server
 	app        *app
 	statements *postgres.StatementCounter
-	logs       *bytes.Buffer
+	logs       *lockedWriter
 }
 
 // testRedisURL is the Redis that `make test` found, or "" when none answers.
@@ -64,14 +64,17 @@ func newTestServerWithGateway(t *testing.T, env map[string]string, gateway payme
 		"REDIS_KEY_PREFIX": "sgtest:" + uuid.NewString() + ":",
 		"LOG_LEVEL":        "warn",
 		"STRIPE_API_BASE":  testStripeURL(),
+		// The race detector and parallel packages make a loaded 2-core machine slow; tests
+		// that check the timeout set their own.
+		"REQUEST_TIMEOUT": "2m",
 	}
 	for k, v := range env {
 		vars[k] = v
 	}
 	cfg, err := config.Load(func(k string) string { return vars[k] })
 	require.NoError(t, err)
-	logs := &bytes.Buffer{}
-	log := slog.New(slog.NewJSONHandler(&lockedWriter{w: logs}, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	logs := &lockedWriter{w: &bytes.Buffer{}}
+	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: cfg.LogLevel}))
 	counter := &postgres.StatementCounter{}
 	a, err := openApp(context.Background(), cfg, log, appOptions{migrate: true, work: true, tracer: counter, gateway: gateway})
 	require.NoError(t, err)
@@ -79,6 +82,9 @@ func newTestServerWithGateway(t *testing.T, env map[string]string, gateway payme
 	t.Cleanup(func() {
 		srv.Close()
 		a.Close()
+		if t.Failed() {
+			t.Logf("server log:\n%s", logs.String())
+		}
 	})
 	return &testServer{Server: srv, app: a, statements: counter, logs: logs}
 }
@@ -107,7 +113,16 @@ type gqlResponse struct {
 		Path       []any          `json:"path"`
 		Extensions map[string]any `json:"extensions"`
 	} `json:"errors"`
-	HTTP *http.Response `json:"-"`
+	Extensions map[string]any `json:"extensions"`
+	HTTP       *http.Response `json:"-"`
+}
+
+// sqlStatements is the statement count the server reports for this request (development).
+func (r *gqlResponse) sqlStatements(t *testing.T) int64 {
+	t.Helper()
+	n, ok := r.Extensions["sqlStatements"].(float64)
+	require.True(t, ok, "no sqlStatements extension in %v", r.Extensions)
+	return int64(n)
 }
 
 // code returns the extensions.code of the first error, or "".
@@ -163,6 +178,16 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(p)
+}
+
+// String is everything written so far.
+func (l *lockedWriter) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if b, ok := l.w.(*bytes.Buffer); ok {
+		return b.String()
+	}
+	return ""
 }
 
 func encodeTestID(raw string) string { return base64.RawURLEncoding.EncodeToString([]byte(raw)) }

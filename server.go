@@ -127,6 +127,7 @@ type app struct {
 	store    cache.Store
 	buckets  ratelimit.Buckets
 	bus      *pubsub.Bus
+	jobsDB   *postgres.DB
 	// stopBus ends the Redis subscription that feeds the live-tracking hub.
 	stopBus context.CancelFunc
 }
@@ -207,7 +208,16 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, opts appO
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &payment.ExpireWorker{Payments: a.payments})
 	river.AddWorker(workers, &payment.RefundWorker{Payments: a.payments})
-	if err := a.jobs.Start(ctx, d.Pool, workers, jobs.Options{Work: opts.work, MaxWorkers: 5, Log: log}); err != nil {
+	// The queue polls and maintains its tables on a small pool of its own, so that background
+	// work neither takes the API's connections nor shows in per-request statement counts.
+	jobsDB, err := postgres.Open(ctx, url, postgres.Options{MaxConns: 4})
+	if err != nil {
+		d.Close()
+		return nil, err
+	}
+	a.jobsDB = jobsDB
+	if err := a.jobs.Start(ctx, jobsDB.Pool, workers, jobs.Options{Work: opts.work, MaxWorkers: 5, Log: log}); err != nil {
+		jobsDB.Close()
 		d.Close()
 		return nil, err
 	}
@@ -224,6 +234,7 @@ func (a *app) Close() {
 	if a.redis != nil {
 		_ = a.redis.Close()
 	}
+	a.jobsDB.Close()
 	a.db.Close()
 }
 

@@ -36,19 +36,21 @@ const (
 	estVariants   = 5
 	estLines      = 10
 	estEvents     = 10
-	estCategories = 50
-	estChildren   = 10
+	estCategories = 10
+	estChildren   = 3
 )
 
 // complexityRoot prices the list fields by their page size or an estimate.
 func complexityRoot() ComplexityRoot {
 	var c ComplexityRoot
+	// A page size beyond the maximum is refused by its resolver with BAD_USER_INPUT; it is
+	// priced at the maximum so that the clearer error wins.
 	page := func(first, last *int) int {
 		switch {
 		case first != nil:
-			return max(*first, 1)
+			return min(max(*first, 1), product.MaxPageSize)
 		case last != nil:
-			return max(*last, 1)
+			return min(max(*last, 1), product.MaxPageSize)
 		}
 		return product.DefaultPageSize
 	}

@@ -75,7 +75,7 @@ func (s *Service) Complete(ctx context.Context, v auth.Viewer, in Input) (Result
 	var (
 		res     Result
 		event   order.Event
-		touched []int64
+		touched inventory.Change
 	)
 	// Stock is taken in variant order, so deadlocks should not happen; a serialisation
 	// failure or deadlock is still retried rather than shown to the customer.
@@ -111,43 +111,43 @@ func (s *Service) Complete(ctx context.Context, v auth.Viewer, in Input) (Result
 	return res, nil
 }
 
-func (s *Service) completeTx(ctx context.Context, q *db.Queries, v auth.Viewer, in Input, fingerprint []byte) (Result, order.Event, []int64, error) {
+func (s *Service) completeTx(ctx context.Context, q *db.Queries, v auth.Viewer, in Input, fingerprint []byte) (Result, order.Event, inventory.Change, error) {
 	claimed, err := q.CheckoutRequestClaim(ctx, db.CheckoutRequestClaimParams{
 		UserID: v.UserID, IdempotencyKey: in.IdempotencyKey, Fingerprint: fingerprint,
 	})
 	if err != nil {
-		return Result{}, order.Event{}, nil, fmt.Errorf("claim idempotency key: %w", err)
+		return Result{}, order.Event{}, inventory.Change{}, fmt.Errorf("claim idempotency key: %w", err)
 	}
 	if claimed == 0 {
 		// The key was used before (or by a concurrent request that has now committed).
 		prior, err := q.CheckoutRequestGet(ctx, db.CheckoutRequestGetParams{UserID: v.UserID, IdempotencyKey: in.IdempotencyKey})
 		if err != nil {
-			return Result{}, order.Event{}, nil, fmt.Errorf("get idempotency key: %w", err)
+			return Result{}, order.Event{}, inventory.Change{}, fmt.Errorf("get idempotency key: %w", err)
 		}
 		if !bytes.Equal(prior.Fingerprint, fingerprint) || prior.OrderID == nil {
-			return Result{}, order.Event{}, nil, apperr.FieldError(apperr.IdempotencyReused,
+			return Result{}, order.Event{}, inventory.Change{}, apperr.FieldError(apperr.IdempotencyReused,
 				"This idempotency key was already used for a different checkout.", "input", "idempotencyKey")
 		}
 		row, err := q.OrderGetByID(ctx, *prior.OrderID)
 		if err != nil {
-			return Result{}, order.Event{}, nil, fmt.Errorf("get replayed order: %w", err)
+			return Result{}, order.Event{}, inventory.Change{}, fmt.Errorf("get replayed order: %w", err)
 		}
-		return Result{Order: orderOf(row), Replayed: true}, order.Event{}, nil, nil
+		return Result{Order: orderOf(row), Replayed: true}, order.Event{}, inventory.Change{}, nil
 	}
 
 	cart, err := q.CartGetByUserForUpdate(ctx, &v.UserID)
 	if postgres.IsNotFound(err) {
-		return Result{}, order.Event{}, nil, apperr.New(apperr.CartEmpty, "Your cart is empty.")
+		return Result{}, order.Event{}, inventory.Change{}, apperr.New(apperr.CartEmpty, "Your cart is empty.")
 	}
 	if err != nil {
-		return Result{}, order.Event{}, nil, fmt.Errorf("lock cart: %w", err)
+		return Result{}, order.Event{}, inventory.Change{}, fmt.Errorf("lock cart: %w", err)
 	}
 	lines, err := q.CartLineList(ctx, cart.ID)
 	if err != nil {
-		return Result{}, order.Event{}, nil, err
+		return Result{}, order.Event{}, inventory.Change{}, err
 	}
 	if len(lines) == 0 {
-		return Result{}, order.Event{}, nil, apperr.New(apperr.CartEmpty, "Your cart is empty.")
+		return Result{}, order.Event{}, inventory.Change{}, apperr.New(apperr.CartEmpty, "Your cart is empty.")
 	}
 	ids := make([]int64, len(lines))
 	for i, l := range lines {
@@ -155,7 +155,7 @@ func (s *Service) completeTx(ctx context.Context, q *db.Queries, v auth.Viewer, 
 	}
 	variantRows, err := q.VariantListByIDs(ctx, ids)
 	if err != nil {
-		return Result{}, order.Event{}, nil, err
+		return Result{}, order.Event{}, inventory.Change{}, err
 	}
 	variants := map[int64]db.ProductVariant{}
 	pids := []int64{}
@@ -165,7 +165,7 @@ func (s *Service) completeTx(ctx context.Context, q *db.Queries, v auth.Viewer, 
 	}
 	productRows, err := q.ProductListByIDs(ctx, pids)
 	if err != nil {
-		return Result{}, order.Event{}, nil, err
+		return Result{}, order.Event{}, inventory.Change{}, err
 	}
 	products := map[int64]db.ProductListByIDsRow{}
 	for _, r := range productRows {
@@ -182,7 +182,7 @@ func (s *Service) completeTx(ctx context.Context, q *db.Queries, v auth.Viewer, 
 		vr, ok := variants[l.VariantID]
 		p, okp := products[vr.ProductID]
 		if !ok || !okp || vr.DeletedAt != nil || p.Status != db.ProductStatusACTIVE {
-			return Result{}, order.Event{}, nil, &apperr.Error{Code: apperr.LineUnavailable,
+			return Result{}, order.Event{}, inventory.Change{}, &apperr.Error{Code: apperr.LineUnavailable,
 				Message: "An item in your cart is no longer sold; remove it to check out.",
 				Err:     &inventory.OutOfStockError{VariantID: l.VariantID, Requested: int(l.Quantity)}}
 		}
@@ -191,7 +191,7 @@ func (s *Service) completeTx(ctx context.Context, q *db.Queries, v auth.Viewer, 
 			total = money.New(0, currency)
 		}
 		if vr.Currency != currency {
-			return Result{}, order.Event{}, nil, apperr.New(apperr.CurrencyMismatch, "Your cart mixes currencies; check out one currency at a time.")
+			return Result{}, order.Event{}, inventory.Change{}, apperr.New(apperr.CurrencyMismatch, "Your cart mixes currencies; check out one currency at a time.")
 		}
 		unit := money.New(vr.PriceAmount, vr.Currency)
 		lineTotal, err := unit.Mul(int64(l.Quantity))
@@ -199,7 +199,7 @@ func (s *Service) completeTx(ctx context.Context, q *db.Queries, v auth.Viewer, 
 			total, err = total.Add(lineTotal)
 		}
 		if err != nil {
-			return Result{}, order.Event{}, nil, apperr.Wrap(err, apperr.Invalid, "The order total is too large.")
+			return Result{}, order.Event{}, inventory.Change{}, apperr.Wrap(err, apperr.Invalid, "The order total is too large.")
 		}
 		items = append(items, inventory.Item{VariantID: l.VariantID, Quantity: int(l.Quantity)})
 		snapshot = append(snapshot, db.OrderLineInsertParams{
@@ -209,28 +209,28 @@ func (s *Service) completeTx(ctx context.Context, q *db.Queries, v auth.Viewer, 
 	}
 	touched, err := inventory.Reserve(ctx, q, items)
 	if err != nil {
-		return Result{}, order.Event{}, nil, err
+		return Result{}, order.Event{}, inventory.Change{}, err
 	}
 	addr, _ := json.Marshal(in.ShippingAddress)
 	row, err := q.OrderInsert(ctx, db.OrderInsertParams{UserID: v.UserID, Currency: currency, TotalAmount: total.Amount, ShippingAddress: addr})
 	if err != nil {
-		return Result{}, order.Event{}, nil, fmt.Errorf("insert order: %w", err)
+		return Result{}, order.Event{}, inventory.Change{}, fmt.Errorf("insert order: %w", err)
 	}
 	for _, l := range snapshot {
 		l.OrderID = row.ID
 		if err := q.OrderLineInsert(ctx, l); err != nil {
-			return Result{}, order.Event{}, nil, fmt.Errorf("insert order line: %w", err)
+			return Result{}, order.Event{}, inventory.Change{}, fmt.Errorf("insert order line: %w", err)
 		}
 	}
 	ev, err := q.OrderEventInsert(ctx, db.OrderEventInsertParams{OrderID: row.ID, Status: db.OrderStatusPENDING, ActorID: &v.UserID, Note: "order placed"})
 	if err != nil {
-		return Result{}, order.Event{}, nil, fmt.Errorf("insert order event: %w", err)
+		return Result{}, order.Event{}, inventory.Change{}, fmt.Errorf("insert order event: %w", err)
 	}
 	if err := q.CartLineClear(ctx, cart.ID); err != nil {
-		return Result{}, order.Event{}, nil, err
+		return Result{}, order.Event{}, inventory.Change{}, err
 	}
 	if err := q.CheckoutRequestSetOrder(ctx, db.CheckoutRequestSetOrderParams{OrderID: &row.ID, UserID: v.UserID, IdempotencyKey: in.IdempotencyKey}); err != nil {
-		return Result{}, order.Event{}, nil, err
+		return Result{}, order.Event{}, inventory.Change{}, err
 	}
 	return Result{Order: orderOf(row)}, order.EventOf(ev), touched, nil
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/shopgraph/shopgraph/db"
 	"github.com/shopgraph/shopgraph/internal/apperr"
 	"github.com/shopgraph/shopgraph/internal/postgres"
+	"github.com/shopgraph/shopgraph/internal/product"
 )
 
 // Item is a quantity of one variant.
@@ -29,14 +30,22 @@ func (e *OutOfStockError) Error() string {
 	return fmt.Sprintf("variant %d: %d requested, %d available", e.VariantID, e.Requested, e.Available)
 }
 
+// Change is what a reservation or release did to stock, for cache invalidation after commit.
+type Change struct {
+	ProductIDs []int64
+	// StatusChanged is true when a variant may have changed what customers see
+	// (IN_STOCK/LOW_STOCK/OUT_OF_STOCK), which cached list pages show.
+	StatusChanged bool
+}
+
 // Reserve takes every item's quantity, or nothing: on a shortage it returns an OUT_OF_STOCK
 // error (wrapping *OutOfStockError) and the caller's transaction must roll back. Items are
 // taken in variant id order, so two transactions reserving overlapping variants lock them in
 // the same order and cannot deadlock.
-func Reserve(ctx context.Context, q *db.Queries, items []Item) ([]int64, error) {
+func Reserve(ctx context.Context, q *db.Queries, items []Item) (Change, error) {
 	sorted := slices.Clone(items)
 	slices.SortFunc(sorted, func(a, b Item) int { return int(a.VariantID - b.VariantID) })
-	productIDs := make([]int64, 0, len(sorted))
+	var change Change
 	for _, it := range sorted {
 		row, err := q.StockReserve(ctx, db.StockReserveParams{ID: it.VariantID, N: int32(it.Quantity)})
 		if postgres.IsNotFound(err) {
@@ -45,15 +54,19 @@ func Reserve(ctx context.Context, q *db.Queries, items []Item) ([]int64, error) 
 				available = int(cur.Stock)
 			}
 			cause := &OutOfStockError{VariantID: it.VariantID, Requested: it.Quantity, Available: available}
-			return nil, &apperr.Error{Code: apperr.OutOfStock, Err: cause,
+			return Change{}, &apperr.Error{Code: apperr.OutOfStock, Err: cause,
 				Message: fmt.Sprintf("Only %d left of an item you asked %d of.", available, it.Quantity)}
 		}
 		if err != nil {
-			return nil, fmt.Errorf("reserve stock of variant %d: %w", it.VariantID, err)
+			return Change{}, fmt.Errorf("reserve stock of variant %d: %w", it.VariantID, err)
 		}
-		productIDs = append(productIDs, row.ProductID)
+		change.ProductIDs = append(change.ProductIDs, row.ProductID)
+		// Stock only went down: above the low-stock line after, it was above it before too.
+		if row.Stock <= product.LowStockThreshold {
+			change.StatusChanged = true
+		}
 	}
-	return productIDs, nil
+	return change, nil
 }
 
 // Release gives items back, e.g. when an order is cancelled.

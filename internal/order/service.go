@@ -24,7 +24,7 @@ type Publisher interface {
 
 // StockInvalidator is told which products' stock a committed change moved (catalog caches).
 type StockInvalidator interface {
-	InvalidateStock(ctx context.Context, productIDs ...int64)
+	InvalidateStock(ctx context.Context, productIDs []int64, statusChanged bool)
 }
 
 // Service is the order use cases.
@@ -206,7 +206,7 @@ func (s *Service) Transition(ctx context.Context, actor Actor, id int64, to Stat
 	var (
 		o       Order
 		e       Event
-		touched []int64
+		touched inventory.Change
 	)
 	err := s.db.InTx(ctx, func(q *db.Queries) error {
 		var err error
@@ -224,72 +224,73 @@ func (s *Service) Transition(ctx context.Context, actor Actor, id int64, to Stat
 // event id in the same one). It locks the order row, so concurrent moves of one order
 // serialise and the loser sees the winner's status. It returns the products whose stock it
 // gave back; the caller must call AfterCommit once its transaction has committed.
-func (s *Service) TransitionTx(ctx context.Context, q *db.Queries, actor Actor, id int64, to Status, opts TransitionOptions) (Order, Event, []int64, error) {
+func (s *Service) TransitionTx(ctx context.Context, q *db.Queries, actor Actor, id int64, to Status, opts TransitionOptions) (Order, Event, inventory.Change, error) {
 	row, err := q.OrderGetByIDForUpdate(ctx, id)
 	if postgres.IsNotFound(err) {
-		return Order{}, Event{}, nil, apperr.FieldError(apperr.NotFound, "No order has this ID.", "input", "id")
+		return Order{}, Event{}, inventory.Change{}, apperr.FieldError(apperr.NotFound, "No order has this ID.", "input", "id")
 	}
 	if err != nil {
-		return Order{}, Event{}, nil, fmt.Errorf("lock order: %w", err)
+		return Order{}, Event{}, inventory.Change{}, fmt.Errorf("lock order: %w", err)
 	}
 	cur := orderFromRow(row)
 	if actor.Viewer != nil {
 		if err := s.checkView(ctx, q, *actor.Viewer, cur); err != nil {
-			return Order{}, Event{}, nil, apperr.FieldError(apperr.NotFound, "No order has this ID.", "input", "id")
+			return Order{}, Event{}, inventory.Change{}, apperr.FieldError(apperr.NotFound, "No order has this ID.", "input", "id")
 		}
 	}
 	if !mayRequest(actor, cur, to) {
 		if actor.Viewer != nil && !actor.Viewer.IsAdmin() && actor.Viewer.UserID != cur.UserID {
-			return Order{}, Event{}, nil, apperr.FieldError(apperr.NotFound, "No order has this ID.", "input", "id")
+			return Order{}, Event{}, inventory.Change{}, apperr.FieldError(apperr.NotFound, "No order has this ID.", "input", "id")
 		}
 		if CanTransition(cur.Status, to) {
-			return Order{}, Event{}, nil, apperr.FieldError(apperr.Forbidden, fmt.Sprintf("You cannot move a %s order to %s.", cur.Status, to), "input", "status")
+			return Order{}, Event{}, inventory.Change{}, apperr.FieldError(apperr.Forbidden, fmt.Sprintf("You cannot move a %s order to %s.", cur.Status, to), "input", "status")
 		}
 	}
 	if !CanTransition(cur.Status, to) || (opts.OnlyFrom != "" && cur.Status != opts.OnlyFrom) {
-		return Order{}, Event{}, nil, apperr.FieldError(apperr.InvalidTransition,
+		return Order{}, Event{}, inventory.Change{}, apperr.FieldError(apperr.InvalidTransition,
 			fmt.Sprintf("An order cannot go from %s to %s.", cur.Status, to), "input", "status")
 	}
 	if to == Shipped && (opts.TrackingNumber == nil || strings.TrimSpace(*opts.TrackingNumber) == "") {
-		return Order{}, Event{}, nil, apperr.FieldError(apperr.Invalid, "Shipping needs a tracking number.", "input", "trackingNumber")
+		return Order{}, Event{}, inventory.Change{}, apperr.FieldError(apperr.Invalid, "Shipping needs a tracking number.", "input", "trackingNumber")
 	}
 	updated, err := q.OrderSetStatus(ctx, db.OrderSetStatusParams{
 		ID: id, Status: db.OrderStatus(to), FromStatus: row.Status, TrackingNumber: opts.TrackingNumber,
 	})
 	if err != nil {
-		return Order{}, Event{}, nil, fmt.Errorf("set order status: %w", err)
+		return Order{}, Event{}, inventory.Change{}, fmt.Errorf("set order status: %w", err)
 	}
 	prev := db.OrderStatus(cur.Status)
 	ev, err := q.OrderEventInsert(ctx, db.OrderEventInsertParams{
 		OrderID: id, Status: db.OrderStatus(to), PreviousStatus: &prev, ActorID: actor.userID(), Note: opts.Note,
 	})
 	if err != nil {
-		return Order{}, Event{}, nil, fmt.Errorf("insert order event: %w", err)
+		return Order{}, Event{}, inventory.Change{}, fmt.Errorf("insert order event: %w", err)
 	}
-	var touched []int64
+	var touched inventory.Change
 	if to == Cancelled {
 		// A cancelled order gives its stock back, exactly once: the row lock and the state
 		// machine (nothing leaves CANCELLED but a refund) guarantee a single cancellation.
 		lines, err := q.OrderLineListByOrderIDs(ctx, []int64{id})
 		if err != nil {
-			return Order{}, Event{}, nil, err
+			return Order{}, Event{}, inventory.Change{}, err
 		}
 		items := make([]inventory.Item, len(lines))
 		for i, l := range lines {
 			items[i] = inventory.Item{VariantID: l.VariantID, Quantity: int(l.Quantity)}
-			touched = append(touched, l.ProductID)
+			touched.ProductIDs = append(touched.ProductIDs, l.ProductID)
 		}
 		if err := inventory.Release(ctx, q, items); err != nil {
-			return Order{}, Event{}, nil, err
+			return Order{}, Event{}, inventory.Change{}, err
 		}
+		touched.StatusChanged = true // restocked variants may be back in stock
 	}
 	return orderFromRow(updated), eventFromRow(ev), touched, nil
 }
 
 // AfterCommit runs the side effects of a committed change: stock caches and subscribers.
-func (s *Service) AfterCommit(ctx context.Context, o Order, e Event, touchedProducts []int64) {
-	if len(touchedProducts) > 0 && s.stock != nil {
-		s.stock.InvalidateStock(ctx, touchedProducts...)
+func (s *Service) AfterCommit(ctx context.Context, o Order, e Event, stock inventory.Change) {
+	if len(stock.ProductIDs) > 0 && s.stock != nil {
+		s.stock.InvalidateStock(ctx, stock.ProductIDs, stock.StatusChanged)
 	}
 	if s.publisher != nil && e.Sequence > 0 {
 		vendors, err := s.db.OrderVendorIDs(ctx, o.ID)

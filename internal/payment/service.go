@@ -10,6 +10,7 @@ import (
 	"github.com/shopgraph/shopgraph/db"
 	"github.com/shopgraph/shopgraph/internal/apperr"
 	"github.com/shopgraph/shopgraph/internal/auth"
+	"github.com/shopgraph/shopgraph/internal/inventory"
 	"github.com/shopgraph/shopgraph/internal/jobs"
 	"github.com/shopgraph/shopgraph/internal/order"
 	"github.com/shopgraph/shopgraph/internal/postgres"
@@ -195,7 +196,7 @@ func (s *Service) refund(ctx context.Context, actor order.Actor, orderID int64, 
 	var (
 		o       order.Order
 		ev      order.Event
-		touched []int64
+		touched inventory.Change
 		moved   bool
 	)
 	err = s.db.InTx(ctx, func(q *db.Queries) error {
@@ -233,10 +234,10 @@ func (s *Service) refund(ctx context.Context, actor order.Actor, orderID int64, 
 // moveForRefund moves an order to REFUNDED or PARTIALLY_REFUNDED for the refunded total.
 // changed says the refunded total just grew: a further partial refund is then a new event,
 // while Stripe's charge.refunded echo of a refund we already recorded is not.
-func (s *Service) moveForRefund(ctx context.Context, q *db.Queries, actor order.Actor, orderID, refunded, received int64, changed bool) (order.Order, order.Event, []int64, bool, error) {
+func (s *Service) moveForRefund(ctx context.Context, q *db.Queries, actor order.Actor, orderID, refunded, received int64, changed bool) (order.Order, order.Event, inventory.Change, bool, error) {
 	row, err := q.OrderGetByID(ctx, orderID)
 	if err != nil {
-		return order.Order{}, order.Event{}, nil, false, err
+		return order.Order{}, order.Event{}, inventory.Change{}, false, err
 	}
 	cur := order.FromRow(row)
 	to := order.PartiallyRefunded
@@ -244,7 +245,7 @@ func (s *Service) moveForRefund(ctx context.Context, q *db.Queries, actor order.
 		to = order.Refunded
 	}
 	if (cur.Status == to && (!changed || to == order.Refunded)) || !order.CanTransition(cur.Status, to) {
-		return cur, order.Event{}, nil, false, nil
+		return cur, order.Event{}, inventory.Change{}, false, nil
 	}
 	o, ev, touched, err := s.orders.TransitionTx(ctx, q, order.SystemActor, orderID, to,
 		order.TransitionOptions{Note: fmt.Sprintf("refunded %d of %d %s", refunded, received, row.Currency)})

@@ -10,6 +10,7 @@ import (
 	"github.com/stripe/stripe-go/v76"
 
 	"github.com/shopgraph/shopgraph/db"
+	"github.com/shopgraph/shopgraph/internal/inventory"
 	"github.com/shopgraph/shopgraph/internal/order"
 	"github.com/shopgraph/shopgraph/internal/postgres"
 )
@@ -52,7 +53,7 @@ func (s *Service) HandleStripeEvent(ctx context.Context, e stripe.Event) error {
 	var (
 		o          order.Order
 		ev         order.Event
-		touched    []int64
+		touched    inventory.Change
 		moved      bool
 		refundPaid bool
 		outcome    string
@@ -118,10 +119,10 @@ func (s *Service) HandleStripeEvent(ctx context.Context, e stripe.Event) error {
 	return nil
 }
 
-func (s *Service) applySucceeded(ctx context.Context, q *db.Queries, pay db.Payment, pi stripe.PaymentIntent) (string, order.Order, order.Event, []int64, bool, bool, error) {
+func (s *Service) applySucceeded(ctx context.Context, q *db.Queries, pay db.Payment, pi stripe.PaymentIntent) (string, order.Order, order.Event, inventory.Change, bool, bool, error) {
 	orow, err := q.OrderGetByIDForUpdate(ctx, pay.OrderID)
 	if err != nil {
-		return "", order.Order{}, order.Event{}, nil, false, false, err
+		return "", order.Order{}, order.Event{}, inventory.Change{}, false, false, err
 	}
 	received := pi.AmountReceived
 	if received == 0 {
@@ -131,19 +132,19 @@ func (s *Service) applySucceeded(ctx context.Context, q *db.Queries, pay db.Paym
 		msg := fmt.Sprintf("paid %d %s for an order of %d %s", pi.Amount, strings.ToUpper(string(pi.Currency)), orow.TotalAmount, orow.Currency)
 		s.log.ErrorContext(ctx, "payment amount mismatch: order not paid", "order_id", pay.OrderID, "detail", msg)
 		_, err := q.PaymentUpdate(ctx, db.PaymentUpdateParams{ID: pay.ID, Status: db.PaymentStatusAMOUNTMISMATCH, AmountReceived: received, LastError: &msg})
-		return outcomeMismatch, order.Order{}, order.Event{}, nil, false, false, err
+		return outcomeMismatch, order.Order{}, order.Event{}, inventory.Change{}, false, false, err
 	}
 	if _, err := q.PaymentUpdate(ctx, db.PaymentUpdateParams{ID: pay.ID, Status: db.PaymentStatusSUCCEEDED, AmountReceived: received}); err != nil {
-		return "", order.Order{}, order.Event{}, nil, false, false, err
+		return "", order.Order{}, order.Event{}, inventory.Change{}, false, false, err
 	}
 	switch order.Status(orow.Status) {
 	case order.Pending:
 		o, ev, touched, err := s.orders.TransitionTx(ctx, q, order.SystemActor, pay.OrderID, order.Paid, order.TransitionOptions{Note: "payment " + pi.ID + " succeeded"})
 		return outcomeApplied, o, ev, touched, err == nil, false, err
 	case order.Cancelled:
-		return outcomeRefunding, order.FromRow(orow), order.Event{}, nil, false, true, nil
+		return outcomeRefunding, order.FromRow(orow), order.Event{}, inventory.Change{}, false, true, nil
 	}
-	return outcomeStale, order.Order{}, order.Event{}, nil, false, false, nil
+	return outcomeStale, order.Order{}, order.Event{}, inventory.Change{}, false, false, nil
 }
 
 func (s *Service) applyFailed(ctx context.Context, q *db.Queries, pay db.Payment, pi stripe.PaymentIntent) (string, error) {
@@ -158,16 +159,16 @@ func (s *Service) applyFailed(ctx context.Context, q *db.Queries, pay db.Payment
 	return outcomeApplied, err
 }
 
-func (s *Service) applyCanceled(ctx context.Context, q *db.Queries, pay db.Payment) (string, order.Order, order.Event, []int64, bool, error) {
+func (s *Service) applyCanceled(ctx context.Context, q *db.Queries, pay db.Payment) (string, order.Order, order.Event, inventory.Change, bool, error) {
 	if pay.Status == db.PaymentStatusSUCCEEDED {
-		return outcomeStale, order.Order{}, order.Event{}, nil, false, nil
+		return outcomeStale, order.Order{}, order.Event{}, inventory.Change{}, false, nil
 	}
 	if _, err := q.PaymentUpdate(ctx, db.PaymentUpdateParams{ID: pay.ID, Status: db.PaymentStatusCANCELED, AmountReceived: pay.AmountReceived, LastError: pay.LastError}); err != nil {
-		return "", order.Order{}, order.Event{}, nil, false, err
+		return "", order.Order{}, order.Event{}, inventory.Change{}, false, err
 	}
 	orow, err := q.OrderGetByID(ctx, pay.OrderID)
 	if err != nil || order.Status(orow.Status) != order.Pending {
-		return outcomeStale, order.Order{}, order.Event{}, nil, false, err
+		return outcomeStale, order.Order{}, order.Event{}, inventory.Change{}, false, err
 	}
 	o, ev, touched, err := s.orders.TransitionTx(ctx, q, order.SystemActor, pay.OrderID, order.Cancelled, order.TransitionOptions{Note: "payment intent canceled"})
 	return outcomeApplied, o, ev, touched, err == nil, err

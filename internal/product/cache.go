@@ -68,8 +68,17 @@ func (s *Service) invalidateCategories(ctx context.Context) {
 	s.cache.Bump(ctx, listNamespace)
 }
 
-// InvalidateStock is for other domains that change stock (checkout, cancellation): call it
-// after their commit.
-func (s *Service) InvalidateStock(ctx context.Context, productIDs ...int64) {
-	s.invalidateProducts(ctx, productIDs...)
+// InvalidateStock is for other domains that change stock (checkout, cancellation), after their
+// commit. Exact quantities (variants) are always refreshed; list pages only when a variant's
+// customer-visible stock status may have changed, so a busy checkout does not keep wiping the
+// catalog's hottest pages.
+func (s *Service) InvalidateStock(ctx context.Context, productIDs []int64, statusChanged bool) {
+	keys := make([]string, 0, len(productIDs))
+	for _, id := range productIDs {
+		keys = append(keys, variantsKey(id))
+	}
+	s.cache.Delete(ctx, keys...)
+	if statusChanged {
+		s.cache.Bump(ctx, listNamespace)
+	}
 }

@@ -412,8 +412,8 @@ func TestBrowserInteraction(t *testing.T) {
 	require.NoError(t, err)
 	cmd := exec.CommandContext(ctx, chromium, append(chromiumFlags(t), "--remote-debugging-pipe", "about:blank")...)
 	cmd.ExtraFiles = []*os.File{toChrome, chromeEnd} // fd 3: commands in, fd 4: replies out
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
+	stderr := &lockedBuilder{}
+	cmd.Stderr = stderr
 	require.NoError(t, cmd.Start())
 	_ = toChrome.Close()
 	_ = chromeEnd.Close()
@@ -486,4 +486,22 @@ func TestBrowserInteraction(t *testing.T) {
 	require.True(t, afterLogin, "the Login mutation never reached the server")
 
 	_, _ = c.call("", "Browser.close", map[string]any{})
+}
+
+// lockedBuilder is a strings.Builder safe for exec's copying goroutine and the test to share.
+type lockedBuilder struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuilder) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuilder) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
