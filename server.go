@@ -31,6 +31,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/jackc/pgx/v5"
 	"github.com/redis/go-redis/v9"
@@ -47,6 +48,7 @@ import (
 	"github.com/shopgraph/shopgraph/internal/httpapi"
 	"github.com/shopgraph/shopgraph/internal/httpapi/playground"
 	"github.com/shopgraph/shopgraph/internal/jobs"
+	"github.com/shopgraph/shopgraph/internal/metrics"
 	"github.com/shopgraph/shopgraph/internal/order"
 	"github.com/shopgraph/shopgraph/internal/payment"
 	"github.com/shopgraph/shopgraph/internal/postgres"
@@ -54,6 +56,7 @@ import (
 	"github.com/shopgraph/shopgraph/internal/pubsub"
 	"github.com/shopgraph/shopgraph/internal/ratelimit"
 	"github.com/shopgraph/shopgraph/internal/seed"
+	"github.com/shopgraph/shopgraph/internal/tracing"
 )
 
 // Development admin, created by `make run` when the database has no admin, and the size of
@@ -79,7 +82,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	if err != nil {
 		return fmt.Errorf("configuration: %w", err)
 	}
-	log := slog.New(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	// Log lines carry the trace id of their request when tracing is on.
+	log := slog.New(tracing.LogHandler(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: cfg.LogLevel})))
+	shutdownTracing, err := tracing.Setup(ctx, "shopgraph", getenv)
+	if err != nil {
+		return fmt.Errorf("tracing: %w", err)
+	}
+	defer func() {
+		flushCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = shutdownTracing(flushCtx)
+	}()
 
 	cmd := "serve"
 	if len(args) > 0 {
@@ -128,6 +141,7 @@ type app struct {
 	buckets  ratelimit.Buckets
 	bus      *pubsub.Bus
 	jobsDB   *postgres.DB
+	metrics  *metrics.Registry
 	// stopBus ends the Redis subscription that feeds the live-tracking hub.
 	stopBus context.CancelFunc
 }
@@ -148,7 +162,7 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, opts appO
 	if url == "" {
 		url = "postgres://postgres@127.0.0.1:5432/shopgraph?sslmode=disable"
 	}
-	d, err := postgres.Open(ctx, url, postgres.Options{MaxConns: cfg.DBMaxConns, Tracer: opts.tracer})
+	d, err := postgres.Open(ctx, url, postgres.Options{MaxConns: cfg.DBMaxConns, Tracer: tracing.MultiTracer(opts.tracer, tracing.PgxTracer())})
 	if err != nil {
 		return nil, err
 	}
@@ -175,6 +189,9 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, opts appO
 		// Calls the cache abandons at its own short timeout then free their connection.
 		opts.ContextTimeoutEnabled = true
 		a.redis = redis.NewClient(opts)
+		if err := tracing.InstrumentRedis(a.redis); err != nil {
+			log.Warn("redis tracing", "err", err)
+		}
 		limiter = ratelimit.NewRedis(a.redis, cfg.RedisKeyPrefix+"ratelimit:")
 		store = cache.NewRedis(a.redis, cfg.RedisKeyPrefix+"cache:", cache.RedisOptions{Logger: log})
 	}
@@ -185,6 +202,7 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, opts appO
 		store = cache.Disabled{}
 	}
 	a.store = store
+	a.metrics = metrics.New(metrics.Options{})
 	a.cache = cache.New(store)
 	a.buckets = ratelimit.NewMemoryBuckets(nil)
 	if a.redis != nil {
@@ -204,7 +222,9 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, opts appO
 	}
 	a.payments = payment.NewService(d, gateway, a.orders, cfg.OrderPaymentTTL, log)
 	a.payments.Jobs = a.jobs
+	a.payments.Observer = a.metrics
 	a.checkout = checkout.NewService(d, a.orders, a.payments, a.jobs, log)
+	a.checkout.Observer = a.metrics
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &payment.ExpireWorker{Payments: a.payments})
 	river.AddWorker(workers, &payment.RefundWorker{Payments: a.payments})
@@ -216,6 +236,10 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, opts appO
 		return nil, err
 	}
 	a.jobsDB = jobsDB
+	a.metrics.WatchPool(d.Pool)
+	a.metrics.WatchCache(a.cache)
+	a.metrics.WatchSubscriptions(a.bus.Hub)
+	a.metrics.WatchJobQueue(metrics.PostgresJobCounter(jobsDB.Pool), 0)
 	if err := a.jobs.Start(ctx, jobsDB.Pool, workers, jobs.Options{Work: opts.work, MaxWorkers: 5, Log: log}); err != nil {
 		jobsDB.Close()
 		d.Close()
@@ -246,6 +270,7 @@ func (a *app) handler() http.Handler {
 	}
 	gql := graph.NewHandler(resolver, graph.HandlerOptions{
 		Log:            a.log,
+		Extensions:     []graphql.HandlerExtension{a.metrics.GraphQLMiddleware(), tracing.GraphQLExtension()},
 		Introspection:  a.cfg.Introspection,
 		AllowedOrigins: a.cfg.CORSOrigins,
 		WebsocketInit:  websocketAuth(a.tokens),
@@ -266,21 +291,24 @@ func (a *app) handler() http.Handler {
 	deps := httpapi.Deps{
 		Log:           a.log,
 		Tokens:        a.tokens,
-		GraphQL:       graph.PublicResponseCache(a.cache, gql),
+		GraphQL:       a.metrics.Instrument("/graphql", graph.PublicResponseCache(a.cache, gql)),
 		Ready:         a.ready,
 		SecureCookies: !a.cfg.IsDevelopment(),
 		CORSOrigins:   a.cfg.CORSOrigins,
 		MaxBodyBytes:  int64(a.cfg.MaxBodyBytes),
 		Budget:        httpapi.RequestBudget{Buckets: a.buckets, PerIP: a.cfg.RateLimitPerIP, PerUser: a.cfg.RateLimitPerUser},
 		Extra: map[string]http.Handler{
-			"POST /webhooks/stripe": httpapi.StripeWebhook(a.cfg.StripeWebhookSecret, a.payments.HandleStripeEvent, a.log),
+			"POST /webhooks/stripe": a.metrics.Instrument("/webhooks/stripe",
+				httpapi.StripeWebhook(a.cfg.StripeWebhookSecret, a.payments.HandleStripeEvent, a.log)),
+			"GET /metrics": a.metrics.Handler(),
 		},
 	}
 	if a.cfg.Playground {
 		deps.Playground = playground.Page("/graphql")
 		deps.PlaygroundAssets = playground.Handler("/graphql")
 	}
-	return httpapi.NewRouter(deps)
+	// Outermost, so the request log line already runs inside the request's span.
+	return tracing.Middleware(httpapi.NewRouter(deps))
 }
 
 func (a *app) ready(ctx context.Context) map[string]error {
@@ -344,6 +372,19 @@ func serveCommand(ctx context.Context, cfg config.Config, log *slog.Logger, stdo
 	log.Info("listening", "addr", ln.Addr().String(), "graphql", fmt.Sprintf("http://localhost:%d/graphql", port))
 	if !cfg.IsProduction() {
 		fmt.Fprintf(stdout, "\n  GraphiQL: http://localhost:%d/graphql\n\n", port)
+	}
+	if cfg.AdminAddr != "" {
+		admin, err := metrics.AdminServer(cfg.AdminAddr, a.metrics)
+		if err != nil {
+			return fmt.Errorf("admin listener: %w", err)
+		}
+		go func() {
+			if err := admin.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				log.Warn("admin listener stopped", "err", err)
+			}
+		}()
+		defer admin.Close()
+		log.Info("admin listener (pprof, metrics)", "addr", cfg.AdminAddr)
 	}
 	return serve(ctx, ln, a.handler(), cfg.ShutdownTimeout, log)
 }

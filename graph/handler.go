@@ -45,6 +45,8 @@ type HandlerOptions struct {
 	// ReportStatements adds the request's SQL statement count to the response extensions
 	// (development).
 	ReportStatements bool
+	// Extensions are installed first (metrics, tracing), so they also see refused operations.
+	Extensions []graphql.HandlerExtension
 	// Buckets and FieldBudgets rate-limit expensive root fields (registration, checkout).
 	Buckets      ratelimit.Buckets
 	FieldBudgets map[string]FieldBudget
@@ -70,6 +72,9 @@ func NewHandler(r *Resolver, opts HandlerOptions) *handler.Server {
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
 
+	for _, ext := range opts.Extensions {
+		srv.Use(ext)
+	}
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	if opts.Introspection {
 		srv.Use(extension.Introspection{})

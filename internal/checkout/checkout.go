@@ -35,6 +35,9 @@ type Scheduler interface {
 
 // Service is the checkout use case.
 type Service struct {
+	// Observer counts orders created (metrics); may be nil.
+	Observer interface{ OrderCreated() }
+
 	db       *postgres.DB
 	orders   *order.Service
 	payments *payment.Service
@@ -100,6 +103,9 @@ func (s *Service) Complete(ctx context.Context, v auth.Viewer, in Input) (Result
 	}
 	if !res.Replayed {
 		s.orders.AfterCommit(ctx, res.Order, event, touched)
+		if s.Observer != nil {
+			s.Observer.OrderCreated()
+		}
 	}
 	// The provider is called only now, after commit, never inside the transaction; a replay
 	// returns the intent created the first time (the key is derived from the order).

@@ -40,5 +40,10 @@ func Decode(s string) (typ string, id int64, ok bool) {
 	if err != nil || id <= 0 || strconv.FormatInt(id, 10) != num {
 		return "", 0, false
 	}
+	// One object, one spelling: base64 decoding tolerates unused trailing bits and line
+	// breaks, which would let clients and caches see two IDs for one object.
+	if Encode(typ, id) != s {
+		return "", 0, false
+	}
 	return typ, id, true
 }

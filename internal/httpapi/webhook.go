@@ -56,8 +56,11 @@ func StripeWebhook(secret string, handle func(context.Context, stripe.Event) err
 	})
 }
 
-// signedInFuture reports whether the header's t= timestamp is further ahead than allowed.
+// signedInFuture reports whether any t= timestamp of the header is further ahead than
+// allowed. Every one is checked: stripe-go uses the last, so checking only the first could be
+// bypassed with a harmless t= in front.
 func signedInFuture(header string, now time.Time) bool {
+	future := false
 	for _, part := range strings.Split(header, ",") {
 		k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
 		if !ok || k != "t" {
@@ -65,9 +68,9 @@ func signedInFuture(header string, now time.Time) bool {
 		}
 		ts, err := strconv.ParseInt(v, 10, 64)
 		if err != nil {
-			return false // malformed: ConstructEvent refuses it
+			continue // malformed: ConstructEvent refuses it
 		}
-		return time.Unix(ts, 0).After(now.Add(maxFutureSkew))
+		future = future || time.Unix(ts, 0).After(now.Add(maxFutureSkew))
 	}
-	return false
+	return future
 }

@@ -26,6 +26,10 @@ type Service struct {
 	ExpireAfter time.Duration
 	// Jobs makes follow-ups that must not be lost (refunds) durable.
 	Jobs *jobs.Queue
+	// Observer counts webhook events by type and outcome (metrics); may be nil.
+	Observer interface {
+		ObserveWebhook(eventType, outcome string)
+	}
 }
 
 // NewService returns a payment service.

@@ -110,8 +110,10 @@ func (s *Service) HandleStripeEvent(ctx context.Context, e stripe.Event) error {
 		return s.setOutcome(ctx, q, e, outcome)
 	})
 	if err != nil {
+		s.observe(string(e.Type), "error")
 		return err
 	}
+	s.observe(string(e.Type), outcome)
 	s.log.InfoContext(ctx, "stripe event", "event_id", e.ID, "type", e.Type, "intent", intentID, "outcome", outcome)
 	if moved {
 		s.orders.AfterCommit(ctx, o, ev, touched)
@@ -178,10 +180,18 @@ func (s *Service) applyCanceled(ctx context.Context, q *db.Queries, pay db.Payme
 func (s *Service) record(ctx context.Context, e stripe.Event, outcome, why string) error {
 	_, err := s.db.PaymentEventInsert(ctx, db.PaymentEventInsertParams{Provider: s.gateway.Provider(), EventID: e.ID, Type: string(e.Type), Outcome: outcome})
 	if err != nil {
+		s.observe(string(e.Type), "error")
 		return fmt.Errorf("record event: %w", err)
 	}
+	s.observe(string(e.Type), outcome)
 	s.log.InfoContext(ctx, "stripe event", "event_id", e.ID, "type", e.Type, "outcome", outcome, "why", why)
 	return nil
+}
+
+func (s *Service) observe(eventType, outcome string) {
+	if s.Observer != nil {
+		s.Observer.ObserveWebhook(eventType, outcome)
+	}
 }
 
 func (s *Service) setOutcome(ctx context.Context, q *db.Queries, e stripe.Event, outcome string) error {
