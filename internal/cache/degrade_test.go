@@ -3,10 +3,13 @@ package cache
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/shopgraph/shopgraph/internal/testutil/redistest"
 	"github.com/stretchr/testify/require"
 )
 
@@ -99,8 +102,8 @@ func TestRedisSlowIsBoundedByTheTimeout(t *testing.T) {
 func TestRedisStoppingMidRun(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	srv := startRedisServer(t, freePort(t))
-	client := redis.NewClient(&redis.Options{Addr: srv.addr()})
+	srv := redistest.Start(t)
+	client := redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", srv.Port)})
 	t.Cleanup(func() { _ = client.Close() })
 	attempts := &attemptCounter{}
 	client.AddHook(attempts)
@@ -122,7 +125,7 @@ func TestRedisStoppingMidRun(t *testing.T) {
 	require.EqualValues(t, 1, loads.n.Load())
 	require.EqualValues(t, 1, c.Stats().Hits, "Redis serves the second read")
 
-	srv.stop()
+	srv.Stop()
 	for range 10 {
 		get()
 	}
@@ -134,7 +137,7 @@ func TestRedisStoppingMidRun(t *testing.T) {
 	}
 	require.Equal(t, before, attempts.n.Load(), "an open breaker skips Redis entirely")
 
-	srv.start() // same port, empty: it was running without persistence
+	srv.Restart() // same port, empty: it was running without persistence
 	hits := c.Stats().Hits
 	deadline := time.Now().Add(10 * time.Second)
 	for c.Stats().Hits == hits {
