@@ -182,7 +182,7 @@ go build -o "$TMP/loadgen" ./bench/loadgen
 
 # The server's environment: nothing inherited but PATH and HOME, so that a REDIS_URL or PORT
 # of the caller's shell cannot change what is measured.
-server_env=(env -i "PATH=$PATH" "HOME=${HOME:-/tmp}" APP_ENV=test LOG_LEVEL=warn "DATABASE_URL=$DATABASE_URL")
+server_env=(env -i "PATH=$PATH" "HOME=${HOME:-/tmp}" APP_ENV=test LOG_LEVEL=warn RATE_LIMIT_PER_IP=0 RATE_LIMIT_PER_USER=0 "DATABASE_URL=$DATABASE_URL")
 for v in DB_MAX_CONNS GOMAXPROCS GOGC; do
 	if [[ -n "${!v:-}" ]]; then
 		server_env+=("$v=${!v}")

@@ -102,7 +102,7 @@ func (q *Queries) OrderCount(ctx context.Context, arg OrderCountParams) (int64, 
 
 const orderEventFeedAfter = `-- name: OrderEventFeedAfter :many
 SELECT e.order_id, e.sequence, e.status, e.previous_status, e.actor_id, e.note, e.created_at, e.feed_position FROM order_events e
-WHERE e.feed_position > $1
+WHERE e.feed_position > $1::bigint
   AND ($2::bigint IS NULL OR EXISTS (
         SELECT 1 FROM order_lines l WHERE l.order_id = e.order_id AND l.vendor_id = $2::bigint))
 ORDER BY e.feed_position
@@ -265,6 +265,23 @@ func (q *Queries) OrderEventListByOrderIDs(ctx context.Context, orderIds []int64
 		return nil, err
 	}
 	return items, nil
+}
+
+const orderEventPosition = `-- name: OrderEventPosition :one
+SELECT COALESCE(feed_position, 0)::bigint FROM order_events WHERE order_id = $1 AND sequence = $2
+`
+
+type OrderEventPositionParams struct {
+	OrderID  int64
+	Sequence int32
+}
+
+// OrderEventPosition reads the feed position an event got when its transaction committed.
+func (q *Queries) OrderEventPosition(ctx context.Context, arg OrderEventPositionParams) (int64, error) {
+	row := q.db.QueryRow(ctx, orderEventPosition, arg.OrderID, arg.Sequence)
+	var column_1 int64
+	err := row.Scan(&column_1)
+	return column_1, err
 }
 
 const orderGetByID = `-- name: OrderGetByID :one

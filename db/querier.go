@@ -48,6 +48,8 @@ type Querier interface {
 	// OrderEventListAfter replays one order's events after a sequence number.
 	OrderEventListAfter(ctx context.Context, arg OrderEventListAfterParams) ([]OrderEvent, error)
 	OrderEventListByOrderIDs(ctx context.Context, orderIds []int64) ([]OrderEvent, error)
+	// OrderEventPosition reads the feed position an event got when its transaction committed.
+	OrderEventPosition(ctx context.Context, arg OrderEventPositionParams) (int64, error)
 	OrderGetByID(ctx context.Context, id int64) (Order, error)
 	// OrderGetByIDForUpdate serialises status changes of one order: two racing transitions see
 	// each other's result instead of both winning.

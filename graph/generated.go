@@ -255,9 +255,9 @@ type ComplexityRoot struct {
 
 	OrderStatusEvent struct {
 		At             func(childComplexity int) int
-		FeedPosition   func(childComplexity int) int
 		Note           func(childComplexity int) int
 		Order          func(childComplexity int) int
+		Position       func(childComplexity int) int
 		PreviousStatus func(childComplexity int) int
 		Sequence       func(childComplexity int) int
 		Status         func(childComplexity int) int
@@ -463,7 +463,13 @@ type OrderLineResolver interface {
 	ProductID(ctx context.Context, obj *order.Line) (string, error)
 }
 type OrderStatusEventResolver interface {
+	Sequence(ctx context.Context, obj *order.Event) (int, error)
+	Position(ctx context.Context, obj *order.Event) (int64, error)
 	Order(ctx context.Context, obj *order.Event) (*order.Order, error)
+	Status(ctx context.Context, obj *order.Event) (order.Status, error)
+	PreviousStatus(ctx context.Context, obj *order.Event) (*order.Status, error)
+	At(ctx context.Context, obj *order.Event) (*time.Time, error)
+	Note(ctx context.Context, obj *order.Event) (string, error)
 }
 type PaymentResolver interface {
 	ClientSecret(ctx context.Context, obj *payment.Payment) (*string, error)
@@ -1372,12 +1378,6 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.OrderStatusEvent.At(childComplexity), true
-	case "OrderStatusEvent.position":
-		if e.ComplexityRoot.OrderStatusEvent.FeedPosition == nil {
-			break
-		}
-
-		return e.ComplexityRoot.OrderStatusEvent.FeedPosition(childComplexity), true
 	case "OrderStatusEvent.note":
 		if e.ComplexityRoot.OrderStatusEvent.Note == nil {
 			break
@@ -1390,6 +1390,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.OrderStatusEvent.Order(childComplexity), true
+	case "OrderStatusEvent.position":
+		if e.ComplexityRoot.OrderStatusEvent.Position == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderStatusEvent.Position(childComplexity), true
 	case "OrderStatusEvent.previousStatus":
 		if e.ComplexityRoot.OrderStatusEvent.PreviousStatus == nil {
 			break
@@ -8532,7 +8538,7 @@ func (ec *executionContext) _OrderStatusEvent_sequence(ctx context.Context, fiel
 			return ec.fieldContext_OrderStatusEvent_sequence(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Sequence, nil
+			return ec.Resolvers.OrderStatusEvent().Sequence(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
@@ -8543,7 +8549,7 @@ func (ec *executionContext) _OrderStatusEvent_sequence(ctx context.Context, fiel
 	)
 }
 func (ec *executionContext) fieldContext_OrderStatusEvent_sequence(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("OrderStatusEvent", field, false, false, errors.New("field of type Int does not have child fields"))
+	return graphql.NewScalarFieldContext("OrderStatusEvent", field, true, true, errors.New("field of type Int does not have child fields"))
 }
 
 func (ec *executionContext) _OrderStatusEvent_position(ctx context.Context, field graphql.CollectedField, obj *order.Event) (ret graphql.Marshaler) {
@@ -8555,7 +8561,7 @@ func (ec *executionContext) _OrderStatusEvent_position(ctx context.Context, fiel
 			return ec.fieldContext_OrderStatusEvent_position(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.FeedPosition, nil
+			return ec.Resolvers.OrderStatusEvent().Position(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
@@ -8566,7 +8572,7 @@ func (ec *executionContext) _OrderStatusEvent_position(ctx context.Context, fiel
 	)
 }
 func (ec *executionContext) fieldContext_OrderStatusEvent_position(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("OrderStatusEvent", field, false, false, errors.New("field of type Int64 does not have child fields"))
+	return graphql.NewScalarFieldContext("OrderStatusEvent", field, true, true, errors.New("field of type Int64 does not have child fields"))
 }
 
 func (ec *executionContext) _OrderStatusEvent_order(ctx context.Context, field graphql.CollectedField, obj *order.Event) (ret graphql.Marshaler) {
@@ -8610,7 +8616,7 @@ func (ec *executionContext) _OrderStatusEvent_status(ctx context.Context, field 
 			return ec.fieldContext_OrderStatusEvent_status(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Status, nil
+			return ec.Resolvers.OrderStatusEvent().Status(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v order.Status) graphql.Marshaler {
@@ -8621,7 +8627,7 @@ func (ec *executionContext) _OrderStatusEvent_status(ctx context.Context, field 
 	)
 }
 func (ec *executionContext) fieldContext_OrderStatusEvent_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("OrderStatusEvent", field, false, false, errors.New("field of type OrderStatus does not have child fields"))
+	return graphql.NewScalarFieldContext("OrderStatusEvent", field, true, true, errors.New("field of type OrderStatus does not have child fields"))
 }
 
 func (ec *executionContext) _OrderStatusEvent_previousStatus(ctx context.Context, field graphql.CollectedField, obj *order.Event) (ret graphql.Marshaler) {
@@ -8633,7 +8639,7 @@ func (ec *executionContext) _OrderStatusEvent_previousStatus(ctx context.Context
 			return ec.fieldContext_OrderStatusEvent_previousStatus(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.PreviousStatus, nil
+			return ec.Resolvers.OrderStatusEvent().PreviousStatus(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *order.Status) graphql.Marshaler {
@@ -8644,7 +8650,7 @@ func (ec *executionContext) _OrderStatusEvent_previousStatus(ctx context.Context
 	)
 }
 func (ec *executionContext) fieldContext_OrderStatusEvent_previousStatus(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("OrderStatusEvent", field, false, false, errors.New("field of type OrderStatus does not have child fields"))
+	return graphql.NewScalarFieldContext("OrderStatusEvent", field, true, true, errors.New("field of type OrderStatus does not have child fields"))
 }
 
 func (ec *executionContext) _OrderStatusEvent_at(ctx context.Context, field graphql.CollectedField, obj *order.Event) (ret graphql.Marshaler) {
@@ -8656,18 +8662,18 @@ func (ec *executionContext) _OrderStatusEvent_at(ctx context.Context, field grap
 			return ec.fieldContext_OrderStatusEvent_at(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.At, nil
+			return ec.Resolvers.OrderStatusEvent().At(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
-			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2ᚖtimeᚐTime(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
 func (ec *executionContext) fieldContext_OrderStatusEvent_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("OrderStatusEvent", field, false, false, errors.New("field of type DateTime does not have child fields"))
+	return graphql.NewScalarFieldContext("OrderStatusEvent", field, true, true, errors.New("field of type DateTime does not have child fields"))
 }
 
 func (ec *executionContext) _OrderStatusEvent_note(ctx context.Context, field graphql.CollectedField, obj *order.Event) (ret graphql.Marshaler) {
@@ -8679,7 +8685,7 @@ func (ec *executionContext) _OrderStatusEvent_note(ctx context.Context, field gr
 			return ec.fieldContext_OrderStatusEvent_note(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Note, nil
+			return ec.Resolvers.OrderStatusEvent().Note(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -8690,7 +8696,7 @@ func (ec *executionContext) _OrderStatusEvent_note(ctx context.Context, field gr
 	)
 }
 func (ec *executionContext) fieldContext_OrderStatusEvent_note(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("OrderStatusEvent", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("OrderStatusEvent", field, true, true, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _PageInfo_hasNextPage(ctx context.Context, field graphql.CollectedField, obj *model.PageInfo) (ret graphql.Marshaler) {
@@ -15528,15 +15534,81 @@ func (ec *executionContext) _OrderStatusEvent(ctx context.Context, sel ast.Selec
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("OrderStatusEvent")
 		case "sequence":
-			out.Values[i] = ec._OrderStatusEvent_sequence(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._OrderStatusEvent_sequence(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
 			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "position":
-			out.Values[i] = ec._OrderStatusEvent_position(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._OrderStatusEvent_position(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
 			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "order":
 			field := field
 
@@ -15576,25 +15648,157 @@ func (ec *executionContext) _OrderStatusEvent(ctx context.Context, sel ast.Selec
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "status":
-			out.Values[i] = ec._OrderStatusEvent_status(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._OrderStatusEvent_status(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
 			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "previousStatus":
-			out.Values[i] = ec._OrderStatusEvent_previousStatus(ctx, field, obj)
-			if out.Values[i] == graphql.RequiredNull {
-				atomic.AddUint32(&out.Invalids, 1)
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._OrderStatusEvent_previousStatus(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
 			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "at":
-			out.Values[i] = ec._OrderStatusEvent_at(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._OrderStatusEvent_at(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
 			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "note":
-			out.Values[i] = ec._OrderStatusEvent_note(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._OrderStatusEvent_note(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
 			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -17845,6 +18049,28 @@ func (ec *executionContext) unmarshalNDateTime2timeᚐTime(ctx context.Context, 
 func (ec *executionContext) marshalNDateTime2timeᚐTime(ctx context.Context, sel ast.SelectionSet, v time.Time) graphql.Marshaler {
 	_ = sel
 	res := graphql.MarshalTime(v)
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
+func (ec *executionContext) unmarshalNDateTime2ᚖtimeᚐTime(ctx context.Context, v any) (*time.Time, error) {
+	res, err := graphql.UnmarshalTime(v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNDateTime2ᚖtimeᚐTime(ctx context.Context, sel ast.SelectionSet, v *time.Time) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	_ = sel
+	res := graphql.MarshalTime(*v)
 	if res == graphql.Null {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
 			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")

@@ -116,6 +116,7 @@ func NewHandler(r *Resolver, opts HandlerOptions) *handler.Server {
 		requestlog.SetOperation(ctx, name)
 		return next(ctx)
 	})
+	srv.AroundResponses(dedupeErrors)
 	// Every response says what it cost and the limit, so clients can budget; in development
 	// also how many SQL statements it ran.
 	srv.AroundResponses(func(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {

@@ -95,7 +95,9 @@ func (l *limitExtension) Validate(es graphql.ExecutableSchema) error {
 
 func (l *limitExtension) MutateOperationContext(ctx context.Context, oc *graphql.OperationContext) *gqlerror.Error {
 	op := oc.Doc.Operations.ForName(oc.OperationName)
-	if op == nil {
+	if op == nil || isIntrospection(op) {
+		// Introspection (GraphiQL's schema query is 15 levels deep) is switched on or off as
+		// a whole; it reads the schema, never the database.
 		return nil
 	}
 	depth, fields, aliases := measure(op.SelectionSet, 1)
@@ -160,4 +162,15 @@ func costOf(ctx context.Context) (cost, bool) {
 	}
 	c, ok := graphql.GetOperationContext(ctx).Stats.GetExtension("shopgraph-cost").(cost)
 	return c, ok
+}
+
+// isIntrospection reports whether an operation asks only for __schema, __type or __typename.
+func isIntrospection(op *ast.OperationDefinition) bool {
+	for _, sel := range op.SelectionSet {
+		f, ok := sel.(*ast.Field)
+		if !ok || len(f.Name) < 2 || f.Name[:2] != "__" {
+			return false
+		}
+	}
+	return len(op.SelectionSet) > 0
 }

@@ -7,6 +7,7 @@ package graph
 
 import (
 	"context"
+	"time"
 
 	"github.com/shopgraph/shopgraph/graph/loader"
 	"github.com/shopgraph/shopgraph/graph/model"
@@ -545,10 +546,26 @@ func (r *orderLineResolver) ProductID(ctx context.Context, obj *order.Line) (str
 	return globalID(typeProduct, obj.ProductID), nil
 }
 
+// Sequence is the resolver for the sequence field.
+func (r *orderStatusEventResolver) Sequence(ctx context.Context, obj *order.Event) (int, error) {
+	if err := endError(obj); err != nil {
+		return 0, err
+	}
+	return obj.Sequence, nil
+}
+
+// Position is the resolver for the position field.
+func (r *orderStatusEventResolver) Position(ctx context.Context, obj *order.Event) (int64, error) {
+	if err := endError(obj); err != nil {
+		return 0, err
+	}
+	return obj.FeedPosition, nil
+}
+
 // Order is the resolver for the order field.
 func (r *orderStatusEventResolver) Order(ctx context.Context, obj *order.Event) (*order.Order, error) {
-	if err, ok := endErrors.LoadAndDelete(obj); ok {
-		return nil, err.(error)
+	if err := endError(obj); err != nil {
+		return nil, err
 	}
 	v, err := auth.RequireViewer(ctx)
 	if err != nil {
@@ -559,6 +576,38 @@ func (r *orderStatusEventResolver) Order(ctx context.Context, obj *order.Event) 
 		return nil, err
 	}
 	return &o, nil
+}
+
+// Status is the resolver for the status field.
+func (r *orderStatusEventResolver) Status(ctx context.Context, obj *order.Event) (order.Status, error) {
+	if err := endError(obj); err != nil {
+		return "", err
+	}
+	return obj.Status, nil
+}
+
+// PreviousStatus is the resolver for the previousStatus field.
+func (r *orderStatusEventResolver) PreviousStatus(ctx context.Context, obj *order.Event) (*order.Status, error) {
+	if err := endError(obj); err != nil {
+		return nil, err
+	}
+	return obj.PreviousStatus, nil
+}
+
+// At is the resolver for the at field.
+func (r *orderStatusEventResolver) At(ctx context.Context, obj *order.Event) (*time.Time, error) {
+	if err := endError(obj); err != nil {
+		return nil, err
+	}
+	return &obj.At, nil
+}
+
+// Note is the resolver for the note field.
+func (r *orderStatusEventResolver) Note(ctx context.Context, obj *order.Event) (string, error) {
+	if err := endError(obj); err != nil {
+		return "", err
+	}
+	return obj.Note, nil
 }
 
 // ClientSecret is the resolver for the clientSecret field.

@@ -2,9 +2,12 @@ package graph
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/99designs/gqlgen/graphql"
 
 	"github.com/shopgraph/shopgraph/internal/apperr"
 	"github.com/shopgraph/shopgraph/internal/auth"
@@ -82,18 +85,25 @@ func (s *stream) run(ctx context.Context, replay func(after int64) ([]order.Even
 			return false
 		}
 	}
+	// catchUp sends everything stored after the last event sent, page by page until a page
+	// brings nothing new.
 	catchUp := func() bool {
-		events, err := replay(last)
-		if err != nil {
-			s.end(ctx, apperr.Wrap(err, codeResume, "Could not read the order history; subscribe again with after."))
-			return false
-		}
-		for _, e := range events {
-			if !send(e) {
+		for {
+			events, err := replay(last)
+			if err != nil {
+				s.end(ctx, apperr.Wrap(err, codeResume, "Could not read the order history; subscribe again with after."))
 				return false
 			}
+			before := last
+			for _, e := range events {
+				if !send(e) {
+					return false
+				}
+			}
+			if len(events) == 0 || last == before || last < 0 {
+				return true
+			}
 		}
-		return true
 	}
 	if !catchUp() {
 		return
@@ -112,7 +122,9 @@ func (s *stream) run(ctx context.Context, replay func(after int64) ([]order.Even
 				return
 			}
 			e := order.FromMessage(m)
-			if m.Resync || (gapless && position(e) > last+1) {
+			// The feed's positions are assigned at commit and not known to the publisher: its
+			// live messages only ring the bell, and the events come from Postgres in order.
+			if m.Resync || !gapless || position(e) > last+1 {
 				if !catchUp() {
 					return
 				}
@@ -133,15 +145,47 @@ func (s *stream) run(ctx context.Context, replay func(after int64) ([]order.Even
 	}
 }
 
-// end sends the final, failing event.
+// end sends the final, failing event: every field of it fails with err, so the client sees
+// the error whatever it selected. The entry is dropped once the event has been written.
 func (s *stream) end(ctx context.Context, err error) {
 	final := &order.Event{}
 	endErrors.Store(final, err)
+	// If the client selected only __typename, nothing takes the error: drop it later.
+	time.AfterFunc(time.Minute, func() { endErrors.Delete(final) })
 	select {
 	case s.out <- final:
 	case <-ctx.Done():
 		endErrors.Delete(final)
 	}
+}
+
+// endError is the error a final event carries, or nil for a real event. Every selected field
+// returns it; dedupeErrors then leaves the client one.
+func endError(e *order.Event) error {
+	if err, ok := endErrors.Load(e); ok {
+		return err.(error)
+	}
+	return nil
+}
+
+// dedupeErrors keeps one of several identical errors of a response (same message and code),
+// as the fields of a failing subscription's final event produce.
+func dedupeErrors(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
+	resp := next(ctx)
+	if resp == nil || len(resp.Errors) < 2 {
+		return resp
+	}
+	seen := map[string]bool{}
+	kept := resp.Errors[:0]
+	for _, e := range resp.Errors {
+		key := e.Message + "\x00" + fmt.Sprint(e.Extensions["code"])
+		if !seen[key] {
+			seen[key] = true
+			kept = append(kept, e)
+		}
+	}
+	resp.Errors = kept
+	return resp
 }
 
 func bySequence(e order.Event) int64 { return int64(e.Sequence) }

@@ -85,7 +85,7 @@ SELECT * FROM order_events WHERE order_id = @order_id AND sequence > @after ORDE
 -- OrderEventFeedAfter replays the events of every order (or of the orders holding a vendor's
 -- lines) after a feed position.
 SELECT e.* FROM order_events e
-WHERE e.feed_position > @after
+WHERE e.feed_position > @after::bigint
   AND (sqlc.narg('vendor_id')::bigint IS NULL OR EXISTS (
         SELECT 1 FROM order_lines l WHERE l.order_id = e.order_id AND l.vendor_id = sqlc.narg('vendor_id')::bigint))
 ORDER BY e.feed_position
@@ -96,3 +96,7 @@ SELECT DISTINCT vendor_id::bigint FROM order_lines WHERE order_id = @order_id AN
 
 -- name: OrderEventFeedLatest :one
 SELECT COALESCE(max(feed_position), 0)::bigint FROM order_events;
+
+-- name: OrderEventPosition :one
+-- OrderEventPosition reads the feed position an event got when its transaction committed.
+SELECT COALESCE(feed_position, 0)::bigint FROM order_events WHERE order_id = @order_id AND sequence = @sequence;

@@ -293,6 +293,10 @@ func (s *Service) AfterCommit(ctx context.Context, o Order, e Event, stock inven
 		s.stock.InvalidateStock(ctx, stock.ProductIDs, stock.StatusChanged)
 	}
 	if s.publisher != nil && e.Sequence > 0 {
+		// The feed position is assigned at commit: read it now that it exists.
+		if pos, err := s.db.OrderEventPosition(ctx, db.OrderEventPositionParams{OrderID: e.OrderID, Sequence: int32(e.Sequence)}); err == nil {
+			e.FeedPosition = pos
+		}
 		vendors, err := s.db.OrderVendorIDs(ctx, o.ID)
 		if err != nil {
 			s.log.WarnContext(ctx, "order event: vendor lookup failed", "order_id", o.ID, "err", err)

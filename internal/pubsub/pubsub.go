@@ -185,6 +185,11 @@ func (b *Bus) Run(ctx context.Context) {
 	}
 	sub := b.redis.Subscribe(ctx, b.channel)
 	defer sub.Close()
+	// Receive does not watch ctx; closing the subscription is what ends it.
+	go func() {
+		<-ctx.Done()
+		_ = sub.Close()
+	}()
 	confirmations := 0
 	for {
 		msg, err := sub.Receive(ctx)
