@@ -216,3 +216,77 @@ func TestRateLimits(t *testing.T) {
 		require.Equal(t, "RATE_LIMITED", resp.code())
 	})
 }
+
+func TestRateLimitsPerUserAndCheckout(t *testing.T) {
+	t.Parallel()
+	srv := newTestServer(t, map[string]string{"RATE_LIMIT_PER_USER": "4", "RATE_LIMIT_PER_IP": "1000", "CHECKOUT_PER_USER": "1"})
+	e := &shopEnv{srv: srv}
+
+	t.Run("a signed-in user has its own budget", func(t *testing.T) {
+		c, _ := e.customer(t)
+		var last *gqlResponse
+		for range 5 {
+			last = c.post("application/json", []byte(`{"query":"{ me { id } }"}`))
+		}
+		require.Equal(t, http.StatusTooManyRequests, last.HTTP.StatusCode)
+		require.Equal(t, "RATE_LIMITED", last.code())
+		other, _ := e.customer(t)
+		require.Empty(t, other.do(`{ me { id } }`, nil).Errors, "another user is not limited")
+	})
+
+	t.Run("checkout has a stricter budget per user", func(t *testing.T) {
+		c, _ := e.customer(t)
+		first := c.do(`mutation C($input: CheckoutInput!) { checkout(input: $input) { userErrors { code } } }`,
+			map[string]any{"input": checkoutInput("budget-1", testAddress())})
+		require.Empty(t, first.Errors, "the first attempt runs (and finds an empty cart)")
+		second := c.do(`mutation C($input: CheckoutInput!) { checkout(input: $input) { userErrors { code } } }`,
+			map[string]any{"input": checkoutInput("budget-2", testAddress())})
+		require.Equal(t, "RATE_LIMITED", second.code())
+		require.Positive(t, second.Errors[0].Extensions["retryAfterSeconds"])
+	})
+}
+
+func TestCORSAndSecurityHeaders(t *testing.T) {
+	t.Parallel()
+	srv := newTestServer(t, map[string]string{"CORS_ORIGINS": "https://shop.example.com"})
+	preflight := func(origin string) *http.Response {
+		req, _ := http.NewRequest(http.MethodOptions, srv.URL+"/graphql", nil)
+		req.Header.Set("Origin", origin)
+		req.Header.Set("Access-Control-Request-Method", "POST")
+		req.Header.Set("Access-Control-Request-Headers", "content-type, authorization")
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		return resp
+	}
+	ok := preflight("https://shop.example.com")
+	require.Equal(t, "https://shop.example.com", ok.Header.Get("Access-Control-Allow-Origin"))
+	require.Equal(t, "true", ok.Header.Get("Access-Control-Allow-Credentials"))
+	require.Contains(t, ok.Header.Get("Access-Control-Allow-Headers"), "Authorization")
+	bad := preflight("https://evil.example.com")
+	require.Empty(t, bad.Header.Get("Access-Control-Allow-Origin"), "origins outside the allowlist get no CORS grant")
+
+	resp, r := postRaw(t, srv, []byte(`{"query":"{ __typename }"}`), nil)
+	require.Empty(t, r.Errors)
+	for header, want := range map[string]string{
+		"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer", "Cache-Control": "no-store",
+	} {
+		require.Equal(t, want, resp.Header.Get(header), header)
+	}
+	require.NotEmpty(t, resp.Header.Get("X-Request-Id"))
+}
+
+func TestProductionCanEnableSchemaTools(t *testing.T) {
+	t.Parallel()
+	srv := newTestServer(t, map[string]string{
+		"APP_ENV": "production", "JWT_SECRET": strings.Repeat("s", 40), "STRIPE_SECRET_KEY": "sk_test_123",
+		"STRIPE_WEBHOOK_SECRET": "whsec_test_123", "INTROSPECTION": "true", "PLAYGROUND": "true",
+	})
+	require.Empty(t, srv.client(t).do(`{ __schema { queryType { name } } }`, nil).Errors)
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/graphql", nil)
+	req.Header.Set("Accept", "text/html")
+	page, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	page.Body.Close()
+	require.Equal(t, "text/html; charset=utf-8", page.Header.Get("Content-Type"))
+}
