@@ -287,7 +287,9 @@ func TestSubscriptionWebSocket(t *testing.T) {
 
 	for proto, s := range silents {
 		t.Run(proto+"/a connection that never sends connection_init is closed after the init timeout", func(t *testing.T) {
-			code := s.c.closeStatus(20*time.Second - time.Since(s.opened))
+			// Under a loaded CI this subtest may start long after the connection opened: still
+			// read for a moment, so a close that already arrived is seen.
+			code := s.c.closeStatus(max(20*time.Second-time.Since(s.opened), 3*time.Second))
 			elapsed := time.Since(s.opened)
 			require.NotZero(t, code, "still open after %s", elapsed)
 			require.NotEqual(t, websocket.StatusNormalClosure, code, "closed as if nothing was wrong")

@@ -67,6 +67,9 @@ func newTestServerWithGateway(t *testing.T, env map[string]string, gateway payme
 		// The race detector and parallel packages make a loaded 2-core machine slow; tests
 		// that check the timeout set their own.
 		"REQUEST_TIMEOUT": "2m",
+		// Dozens of test servers run side by side: keep each pool small so that together they
+		// stay under PostgreSQL's max_connections.
+		"DB_MAX_CONNS": "8",
 	}
 	for k, v := range env {
 		vars[k] = v

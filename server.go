@@ -230,7 +230,7 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, opts appO
 	river.AddWorker(workers, &payment.RefundWorker{Payments: a.payments})
 	// The queue polls and maintains its tables on a small pool of its own, so that background
 	// work neither takes the API's connections nor shows in per-request statement counts.
-	jobsDB, err := postgres.Open(ctx, url, postgres.Options{MaxConns: 4})
+	jobsDB, err := postgres.Open(ctx, url, postgres.Options{MaxConns: 3})
 	if err != nil {
 		d.Close()
 		return nil, err

@@ -585,6 +585,7 @@ func newTestServerSharing(t *testing.T, first *testServer) *testServer {
 		"LOG_LEVEL":        "warn",
 		"STRIPE_API_BASE":  testStripeURL(),
 		"REQUEST_TIMEOUT":  "2m",
+		"DB_MAX_CONNS":     "8",
 	}
 	cfg, err := config.Load(func(k string) string { return vars[k] })
 	require.NoError(t, err)

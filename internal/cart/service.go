@@ -6,9 +6,11 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
+	"time"
 
 	"github.com/shopgraph/shopgraph/db"
 	"github.com/shopgraph/shopgraph/internal/apperr"
+	"github.com/shopgraph/shopgraph/internal/money"
 	"github.com/shopgraph/shopgraph/internal/postgres"
 	"github.com/shopgraph/shopgraph/internal/product"
 )
@@ -190,7 +192,7 @@ func (s *Service) merge(ctx context.Context, q *db.Queries, from, into int64) er
 	for _, l := range theirs {
 		ids = append(ids, l.VariantID)
 	}
-	variants, err := s.catalog.VariantsByIDs(ctx, ids)
+	variants, err := variantsIn(ctx, q, ids)
 	if err != nil {
 		return err
 	}
@@ -243,7 +245,7 @@ func (s *Service) newAnonymous(ctx context.Context, q *db.Queries) (string, int6
 // product, or is priced in another currency than the cart's other lines.
 func (s *Service) checkAddable(ctx context.Context, q *db.Queries, cartID, variantID int64) error {
 	notFound := apperr.FieldError(apperr.NotFound, "No variant has this ID.", "input", "variantId")
-	variants, err := s.catalog.VariantsByIDs(ctx, []int64{variantID})
+	variants, err := variantsIn(ctx, q, []int64{variantID})
 	if err != nil {
 		return err
 	}
@@ -251,12 +253,12 @@ func (s *Service) checkAddable(ctx context.Context, q *db.Queries, cartID, varia
 	if !ok || v.DeletedAt != nil {
 		return notFound
 	}
-	products, err := s.catalog.ListByIDs(ctx, []int64{v.ProductID})
+	p, err := q.ProductGetByID(ctx, v.ProductID)
+	if postgres.IsNotFound(err) || (err == nil && p.Status != db.ProductStatusACTIVE) {
+		return notFound
+	}
 	if err != nil {
 		return err
-	}
-	if p, ok := products[v.ProductID]; !ok || p.Status != product.StatusActive {
-		return notFound
 	}
 	lines, err := q.CartLineList(ctx, cartID)
 	if err != nil {
@@ -268,7 +270,7 @@ func (s *Service) checkAddable(ctx context.Context, q *db.Queries, cartID, varia
 			ids = append(ids, l.VariantID)
 		}
 	}
-	others, err := s.catalog.VariantsByIDs(ctx, ids)
+	others, err := variantsIn(ctx, q, ids)
 	if err != nil {
 		return err
 	}
@@ -333,4 +335,30 @@ func hashToken(token string) []byte {
 
 func isCheckViolation(err error) bool {
 	return err != nil && apperr.Is(postgres.MapError(err, "cart line"), apperr.BadUserInput)
+}
+
+// variantsIn reads variants inside the caller's transaction. Reads made while a transaction is
+// open must use its connection: taking a second one from the pool could wait forever once
+// every connection is held by a transaction waiting for another.
+func variantsIn(ctx context.Context, q *db.Queries, ids []int64) (map[int64]variantInfo, error) {
+	out := make(map[int64]variantInfo, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	rows, err := q.VariantListByIDs(ctx, ids)
+	if err != nil {
+		return nil, fmt.Errorf("list variants: %w", err)
+	}
+	for _, r := range rows {
+		out[r.ID] = variantInfo{ProductID: r.ProductID, Stock: r.Stock, DeletedAt: r.DeletedAt, Price: money.New(r.PriceAmount, r.Currency)}
+	}
+	return out, nil
+}
+
+// variantInfo is what cart rules need of a variant.
+type variantInfo struct {
+	ProductID int64
+	Stock     int32
+	DeletedAt *time.Time
+	Price     money.Money
 }
