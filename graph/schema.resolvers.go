@@ -886,6 +886,7 @@ func (r *subscriptionResolver) OrderEvents(ctx context.Context, after *int64) (<
 	if after != nil {
 		start = *after
 	} else if start, err = r.OrderService.FeedLatest(ctx); err != nil {
+		s.sub.Close()
 		return nil, err
 	}
 	go s.run(ctx, func(last int64) ([]order.Event, error) {
