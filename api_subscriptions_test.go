@@ -293,6 +293,7 @@ func TestSubscriptionWebSocket(t *testing.T) {
 			elapsed := time.Since(s.opened)
 			require.NotZero(t, code, "still open after %s", elapsed)
 			require.NotEqual(t, websocket.StatusNormalClosure, code, "closed as if nothing was wrong")
+			require.Equal(t, websocket.StatusCode(4408), code, "graphql-transport-ws: 4408 Connection initialisation timeout")
 			require.NotEqual(t, websocket.StatusCode(-1), code, "dropped without a close frame: %v", s.c.endErr())
 			require.GreaterOrEqual(t, elapsed, 9*time.Second, "closed before the init timeout")
 			t.Logf("closed after %s with %d (%v)", elapsed.Round(time.Millisecond), code, s.c.endErr())
