@@ -14,8 +14,12 @@ import (
 // connection_init in time (gqlgen closes with 1002, a generic protocol error).
 const closeInitTimeout = 4408
 
+// closeGoingAway is RFC 6455's "going away": the server is shutting down, reconnect elsewhere.
+const closeGoingAway = 1001
+
 // initTimeoutImplementation wraps a WebSocket implementation so that a connection which sends
-// no first message within timeout is closed with 4408.
+// no first message within timeout is closed with 4408, and connections ended by a server
+// shutdown close with 1001 rather than gqlgen's 1000.
 type initTimeoutImplementation struct {
 	inner   transport.WebsocketImplementation
 	timeout time.Duration
@@ -26,7 +30,7 @@ func (i initTimeoutImplementation) Accept(w http.ResponseWriter, r *http.Request
 	if err != nil {
 		return nil, err
 	}
-	return &initTimeoutConn{WebsocketConn: conn, timeout: i.timeout}, nil
+	return &initTimeoutConn{WebsocketConn: conn, timeout: i.timeout, done: r.Context().Done()}, nil
 }
 
 // initTimeoutConn bounds only the wait for the first message.
@@ -34,6 +38,21 @@ type initTimeoutConn struct {
 	transport.WebsocketConn
 	timeout time.Duration
 	first   sync.Once
+	// done closes when the server's base context ends (shutdown).
+	done <-chan struct{}
+}
+
+// WriteClose turns gqlgen's normal closure into "going away" when the server is shutting
+// down, so clients know to reconnect (and resume with after) rather than stop.
+func (c *initTimeoutConn) WriteClose(code int, reason string) error {
+	if code == transport.WebsocketCloseNormalClosure {
+		select {
+		case <-c.done:
+			code, reason = closeGoingAway, "server shutting down"
+		default:
+		}
+	}
+	return c.WebsocketConn.WriteClose(code, reason)
 }
 
 var errInitTimeout = errors.New("connection initialisation timeout")
