@@ -127,9 +127,6 @@ func optionalID(gid *string, typ string, field ...string) (*int64, error) {
 	return &id, nil
 }
 
-// requireViewer is for mutations behind @auth/@hasRole: the directive already checked.
-func requireViewer(ctx context.Context) (auth.Viewer, error) { return auth.RequireViewer(ctx) }
-
 // primeProducts loads, in one batch each, what the fields of a page of products usually ask
 // for (variants, categories, vendors) and primes the loaders with it, so a page costs the same
 // few statements however many products it holds and however the field resolvers are scheduled.

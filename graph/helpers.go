@@ -38,9 +38,7 @@ func (r *Resolver) node(ctx context.Context, gid string) (model.Node, error) {
 	}
 	switch typ {
 	case typeUser:
-		v, ok := auth.ViewerFrom(ctx)
-		// Accounts are visible to themselves and to admins only.
-		if !ok || (v.UserID != id && !v.IsAdmin()) {
+		if v, ok := auth.ViewerFrom(ctx); !ok || !account.CanView(v, id) {
 			return nil, nil
 		}
 		u, err := nullIfNotFound(r.Accounts.Get(ctx, id))

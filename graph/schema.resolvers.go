@@ -126,7 +126,7 @@ func (r *mutationResolver) AccountPasswordChange(ctx context.Context, input mode
 
 // ProductCreate is the resolver for the productCreate field.
 func (r *mutationResolver) ProductCreate(ctx context.Context, input model.ProductCreateInput) (*model.ProductCreatePayload, error) {
-	v, err := requireViewer(ctx)
+	v, err := auth.RequireViewer(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -154,7 +154,7 @@ func (r *mutationResolver) ProductCreate(ctx context.Context, input model.Produc
 
 // ProductUpdate is the resolver for the productUpdate field.
 func (r *mutationResolver) ProductUpdate(ctx context.Context, input model.ProductUpdateInput) (*model.ProductUpdatePayload, error) {
-	v, err := requireViewer(ctx)
+	v, err := auth.RequireViewer(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -178,7 +178,7 @@ func (r *mutationResolver) ProductUpdate(ctx context.Context, input model.Produc
 
 // ProductArchive is the resolver for the productArchive field.
 func (r *mutationResolver) ProductArchive(ctx context.Context, input model.ProductArchiveInput) (*model.ProductArchivePayload, error) {
-	v, err := requireViewer(ctx)
+	v, err := auth.RequireViewer(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -196,7 +196,7 @@ func (r *mutationResolver) ProductArchive(ctx context.Context, input model.Produ
 
 // ProductVariantCreate is the resolver for the productVariantCreate field.
 func (r *mutationResolver) ProductVariantCreate(ctx context.Context, input model.ProductVariantCreateInput) (*model.ProductVariantCreatePayload, error) {
-	v, err := requireViewer(ctx)
+	v, err := auth.RequireViewer(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -214,7 +214,7 @@ func (r *mutationResolver) ProductVariantCreate(ctx context.Context, input model
 
 // ProductVariantUpdate is the resolver for the productVariantUpdate field.
 func (r *mutationResolver) ProductVariantUpdate(ctx context.Context, input model.ProductVariantUpdateInput) (*model.ProductVariantUpdatePayload, error) {
-	v, err := requireViewer(ctx)
+	v, err := auth.RequireViewer(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -234,7 +234,7 @@ func (r *mutationResolver) ProductVariantUpdate(ctx context.Context, input model
 
 // ProductVariantDelete is the resolver for the productVariantDelete field.
 func (r *mutationResolver) ProductVariantDelete(ctx context.Context, input model.ProductVariantDeleteInput) (*model.ProductVariantDeletePayload, error) {
-	v, err := requireViewer(ctx)
+	v, err := auth.RequireViewer(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -252,7 +252,7 @@ func (r *mutationResolver) ProductVariantDelete(ctx context.Context, input model
 
 // ProductVariantStockAdjust is the resolver for the productVariantStockAdjust field.
 func (r *mutationResolver) ProductVariantStockAdjust(ctx context.Context, input model.ProductVariantStockAdjustInput) (*model.ProductVariantStockAdjustPayload, error) {
-	v, err := requireViewer(ctx)
+	v, err := auth.RequireViewer(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -270,7 +270,7 @@ func (r *mutationResolver) ProductVariantStockAdjust(ctx context.Context, input 
 
 // CategoryCreate is the resolver for the categoryCreate field.
 func (r *mutationResolver) CategoryCreate(ctx context.Context, input model.CategoryCreateInput) (*model.CategoryCreatePayload, error) {
-	v, err := requireViewer(ctx)
+	v, err := auth.RequireViewer(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -288,7 +288,7 @@ func (r *mutationResolver) CategoryCreate(ctx context.Context, input model.Categ
 
 // CategoryUpdate is the resolver for the categoryUpdate field.
 func (r *mutationResolver) CategoryUpdate(ctx context.Context, input model.CategoryUpdateInput) (*model.CategoryUpdatePayload, error) {
-	v, err := requireViewer(ctx)
+	v, err := auth.RequireViewer(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -309,7 +309,7 @@ func (r *mutationResolver) CategoryUpdate(ctx context.Context, input model.Categ
 
 // CategoryDelete is the resolver for the categoryDelete field.
 func (r *mutationResolver) CategoryDelete(ctx context.Context, input model.CategoryDeleteInput) (*model.CategoryDeletePayload, error) {
-	v, err := requireViewer(ctx)
+	v, err := auth.RequireViewer(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -362,7 +362,7 @@ func (r *mutationResolver) CartClear(ctx context.Context) (*model.CartPayload, e
 
 // Checkout is the resolver for the checkout field.
 func (r *mutationResolver) Checkout(ctx context.Context, input model.CheckoutInput) (*model.CheckoutPayload, error) {
-	v, err := requireViewer(ctx)
+	v, err := auth.RequireViewer(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -391,7 +391,7 @@ func (r *mutationResolver) Checkout(ctx context.Context, input model.CheckoutInp
 
 // OrderCancel is the resolver for the orderCancel field.
 func (r *mutationResolver) OrderCancel(ctx context.Context, input model.OrderCancelInput) (*model.OrderPayload, error) {
-	v, err := requireViewer(ctx)
+	v, err := auth.RequireViewer(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -404,7 +404,7 @@ func (r *mutationResolver) OrderCancel(ctx context.Context, input model.OrderCan
 
 // OrderPaymentRetry is the resolver for the orderPaymentRetry field.
 func (r *mutationResolver) OrderPaymentRetry(ctx context.Context, input model.OrderPaymentRetryInput) (*model.OrderPaymentRetryPayload, error) {
-	v, err := requireViewer(ctx)
+	v, err := auth.RequireViewer(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -429,7 +429,7 @@ func (r *mutationResolver) OrderPaymentRetry(ctx context.Context, input model.Or
 
 // OrderRefund is the resolver for the orderRefund field.
 func (r *mutationResolver) OrderRefund(ctx context.Context, input model.OrderRefundInput) (*model.OrderPayload, error) {
-	v, err := requireViewer(ctx)
+	v, err := auth.RequireViewer(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -442,7 +442,7 @@ func (r *mutationResolver) OrderRefund(ctx context.Context, input model.OrderRef
 
 // OrderStatusUpdate is the resolver for the orderStatusUpdate field.
 func (r *mutationResolver) OrderStatusUpdate(ctx context.Context, input model.OrderStatusUpdateInput) (*model.OrderPayload, error) {
-	v, err := requireViewer(ctx)
+	v, err := auth.RequireViewer(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -517,7 +517,7 @@ func (r *orderResolver) Payment(ctx context.Context, obj *order.Order) (*payment
 	if err != nil {
 		return nil, err
 	}
-	if v.UserID != obj.UserID && !v.IsAdmin() {
+	if !order.SeesWhole(v, *obj) {
 		return nil, nil // vendors see their lines, not the customer's payment
 	}
 	return nullIfNotFound(r.Payments.ForOrder(ctx, obj.ID))
@@ -618,7 +618,7 @@ func (r *paymentResolver) ClientSecret(ctx context.Context, obj *payment.Payment
 		return nil, nil
 	}
 	o, err := r.OrderService.Get(ctx, v, obj.OrderID)
-	if err != nil || o.UserID != v.UserID {
+	if err != nil || !o.OwnedBy(v) {
 		return nil, nil
 	}
 	return &obj.ClientSecret, nil
@@ -790,7 +790,7 @@ func (r *queryResolver) Cart(ctx context.Context) (*cart.Cart, error) {
 
 // Order is the resolver for the order field.
 func (r *queryResolver) Order(ctx context.Context, id string) (*order.Order, error) {
-	v, err := requireViewer(ctx)
+	v, err := auth.RequireViewer(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -803,7 +803,7 @@ func (r *queryResolver) Order(ctx context.Context, id string) (*order.Order, err
 
 // Orders is the resolver for the orders field.
 func (r *queryResolver) Orders(ctx context.Context, first *int, after *string, filter *model.OrderFilter) (*model.OrderConnection, error) {
-	v, err := requireViewer(ctx)
+	v, err := auth.RequireViewer(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -838,7 +838,7 @@ func (r *queryResolver) User(ctx context.Context, id string) (*account.User, err
 
 // OrderStatusChanged is the resolver for the orderStatusChanged field.
 func (r *subscriptionResolver) OrderStatusChanged(ctx context.Context, orderID string, after *int) (<-chan *order.Event, error) {
-	v, err := requireViewer(ctx)
+	v, err := auth.RequireViewer(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -870,7 +870,7 @@ func (r *subscriptionResolver) OrderStatusChanged(ctx context.Context, orderID s
 
 // OrderEvents is the resolver for the orderEvents field.
 func (r *subscriptionResolver) OrderEvents(ctx context.Context, after *int64) (<-chan *order.Event, error) {
-	v, err := requireViewer(ctx)
+	v, err := auth.RequireViewer(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -138,7 +138,7 @@ func (s *Service) completeTx(ctx context.Context, q *db.Queries, v auth.Viewer, 
 		if err != nil {
 			return Result{}, order.Event{}, inventory.Change{}, fmt.Errorf("get replayed order: %w", err)
 		}
-		return Result{Order: orderOf(row), Replayed: true}, order.Event{}, inventory.Change{}, nil
+		return Result{Order: order.FromRow(row), Replayed: true}, order.Event{}, inventory.Change{}, nil
 	}
 
 	cart, err := q.CartGetByUserForUpdate(ctx, &v.UserID)
@@ -238,10 +238,8 @@ func (s *Service) completeTx(ctx context.Context, q *db.Queries, v auth.Viewer, 
 	if err := q.CheckoutRequestSetOrder(ctx, db.CheckoutRequestSetOrderParams{OrderID: &row.ID, UserID: v.UserID, IdempotencyKey: in.IdempotencyKey}); err != nil {
 		return Result{}, order.Event{}, inventory.Change{}, err
 	}
-	return Result{Order: orderOf(row)}, order.EventOf(ev), touched, nil
+	return Result{Order: order.FromRow(row)}, order.EventOf(ev), touched, nil
 }
-
-func orderOf(r db.Order) order.Order { return order.FromRow(r) }
 
 // fingerprintOf identifies a request: the same key must come with the same address. The cart
 // is not part of it, because a completed checkout empties the cart and a replay must still

@@ -82,7 +82,7 @@ func mayRequest(a Actor, o Order, to Status) bool {
 		return false
 	case a.Viewer.IsAdmin():
 		return true
-	case a.Viewer.UserID == o.UserID:
+	case o.OwnedBy(*a.Viewer):
 		return o.Status == Pending && to == Cancelled
 	}
 	return false
@@ -142,16 +142,23 @@ type Event struct {
 	At             time.Time
 }
 
+// OwnedBy reports whether v placed o.
+func (o Order) OwnedBy(v auth.Viewer) bool { return v.UserID == o.UserID }
+
+// SeesWhole reports whether v sees all of o (its lines, total and payment): its owner and
+// admins. Vendors see only their own lines.
+func SeesWhole(v auth.Viewer, o Order) bool { return v.IsAdmin() || o.OwnedBy(v) }
+
 // CanView reports whether v may see o: its owner, admins, and vendors with a line in it
 // (vendorHasLine).
 func CanView(v auth.Viewer, o Order, vendorHasLine bool) bool {
-	return v.IsAdmin() || v.UserID == o.UserID || (v.Role == auth.RoleVendor && vendorHasLine)
+	return SeesWhole(v, o) || (v.Role == auth.RoleVendor && vendorHasLine)
 }
 
 // VisibleLines are the lines v may see: all for the owner and admins, a vendor's own for a
 // vendor.
 func VisibleLines(v auth.Viewer, o Order, lines []Line) []Line {
-	if v.IsAdmin() || v.UserID == o.UserID {
+	if SeesWhole(v, o) {
 		return lines
 	}
 	var own []Line
@@ -166,12 +173,13 @@ func VisibleLines(v auth.Viewer, o Order, lines []Line) []Line {
 // VisibleTotal is the order total for the owner and admins, and the total of its own lines
 // for a vendor.
 func VisibleTotal(v auth.Viewer, o Order, lines []Line) money.Money {
-	if v.IsAdmin() || v.UserID == o.UserID {
+	if SeesWhole(v, o) {
 		return o.Total
 	}
 	total := money.New(0, o.Total.Currency)
 	for _, l := range VisibleLines(v, o, lines) {
-		total.Amount += l.LineTotal.Amount
+		// Lines share the order's currency and sum to at most its total: Add cannot fail.
+		total, _ = total.Add(l.LineTotal)
 	}
 	return total
 }

@@ -56,7 +56,7 @@ func (s *Service) Get(ctx context.Context, v auth.Viewer, id int64) (Order, erro
 
 func (s *Service) checkView(ctx context.Context, q *db.Queries, v auth.Viewer, o Order) error {
 	vendorHasLine := false
-	if v.Role == auth.RoleVendor && v.UserID != o.UserID {
+	if v.Role == auth.RoleVendor && !o.OwnedBy(v) {
 		has, err := q.OrderHasVendorLine(ctx, db.OrderHasVendorLineParams{OrderID: o.ID, VendorID: &v.UserID})
 		if err != nil {
 			return fmt.Errorf("check vendor line: %w", err)
@@ -239,7 +239,7 @@ func (s *Service) TransitionTx(ctx context.Context, q *db.Queries, actor Actor, 
 		}
 	}
 	if !mayRequest(actor, cur, to) {
-		if actor.Viewer != nil && !actor.Viewer.IsAdmin() && actor.Viewer.UserID != cur.UserID {
+		if actor.Viewer != nil && !SeesWhole(*actor.Viewer, cur) {
 			return Order{}, Event{}, inventory.Change{}, apperr.FieldError(apperr.NotFound, "No order has this ID.", "input", "id")
 		}
 		if CanTransition(cur.Status, to) {

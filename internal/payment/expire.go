@@ -51,7 +51,7 @@ type RefundWorker struct {
 
 // Work implements river.Worker.
 func (w *RefundWorker) Work(ctx context.Context, job *river.Job[jobs.RefundOrderArgs]) error {
-	_, err := w.Payments.refund(ctx, order.SystemActor, job.Args.OrderID, nil, job.Args.Reason)
+	_, err := w.Payments.refund(ctx, job.Args.OrderID, nil, job.Args.Reason)
 	if apperr.Is(err, apperr.RefundExceedsPayment) {
 		return nil // already refunded in full
 	}

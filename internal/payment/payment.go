@@ -1,6 +1,7 @@
 package payment
 
 import (
+	"strconv"
 	"time"
 
 	"github.com/shopgraph/shopgraph/db"
@@ -45,16 +46,12 @@ func paymentFromRow(r db.Payment) Payment {
 
 // intentKey and friends derive provider idempotency keys from our ids: a retry of ours sends
 // the same key, so the provider answers with what it already did instead of doing it again.
-func intentKey(orderID int64) string { return "shopgraph-order-" + itoa(orderID) + "-intent" }
-func cancelKey(orderID int64) string { return "shopgraph-order-" + itoa(orderID) + "-cancel" }
-func refundKey(orderID int64, n int64) string {
-	return "shopgraph-order-" + itoa(orderID) + "-refund-" + itoa(n)
+func intentKey(orderID int64) string {
+	return "shopgraph-order-" + strconv.FormatInt(orderID, 10) + "-intent"
 }
-
-func itoa(n int64) string {
-	const digits = "0123456789"
-	if n < 10 {
-		return digits[n : n+1]
-	}
-	return itoa(n/10) + digits[n%10:n%10+1]
+func cancelKey(orderID int64) string {
+	return "shopgraph-order-" + strconv.FormatInt(orderID, 10) + "-cancel"
+}
+func refundKey(orderID int64, n int64) string {
+	return "shopgraph-order-" + strconv.FormatInt(orderID, 10) + "-refund-" + strconv.FormatInt(n, 10)
 }

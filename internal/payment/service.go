@@ -77,7 +77,7 @@ func (s *Service) EnsureIntent(ctx context.Context, o order.Order) (Payment, err
 // INVALID_TRANSITION.
 func (s *Service) Retry(ctx context.Context, v auth.Viewer, orderID int64) (order.Order, Payment, error) {
 	o, err := s.orders.Get(ctx, v, orderID)
-	if err != nil || (o.UserID != v.UserID && !v.IsAdmin()) {
+	if err != nil || !order.SeesWhole(v, o) {
 		return order.Order{}, Payment{}, apperr.FieldError(apperr.NotFound, "No order has this ID.", "input", "id")
 	}
 	p, err := s.EnsureIntent(ctx, o)
@@ -118,7 +118,7 @@ func (s *Service) Cancel(ctx context.Context, v auth.Viewer, orderID int64) (ord
 	if o.Status == order.Cancelled {
 		// A PAID order cancelled by an admin is refunded in full; a PENDING one had nothing paid.
 		if p, err := s.db.PaymentGetByOrderID(ctx, o.ID); err == nil && p.AmountReceived > p.AmountRefunded {
-			return s.refund(ctx, order.ViewerActor(v), o.ID, nil, "order cancelled")
+			return s.refund(ctx, o.ID, nil, "order cancelled")
 		}
 	}
 	return o, nil
@@ -151,10 +151,10 @@ func (s *Service) Refund(ctx context.Context, v auth.Viewer, orderID int64, amou
 	if amount != nil && *amount <= 0 {
 		return order.Order{}, apperr.FieldError(apperr.Invalid, "A refund must be more than zero.", "input", "amount")
 	}
-	return s.refund(ctx, order.ViewerActor(v), orderID, amount, "refund")
+	return s.refund(ctx, orderID, amount, "refund")
 }
 
-func (s *Service) refund(ctx context.Context, actor order.Actor, orderID int64, amount *int64, reason string) (order.Order, error) {
+func (s *Service) refund(ctx context.Context, orderID int64, amount *int64, reason string) (order.Order, error) {
 	// Phase 1: reserve the amount on the locked payment row and record a pending refund with
 	// its idempotency key. The guard keeps concurrent refunds from exceeding what was paid.
 	var (
@@ -219,7 +219,7 @@ func (s *Service) refund(ctx context.Context, actor order.Actor, orderID int64, 
 		if err != nil {
 			return err
 		}
-		o, ev, touched, moved, err = s.moveForRefund(ctx, q, actor, orderID, done, pay.AmountReceived, true)
+		o, ev, touched, moved, err = s.moveForRefund(ctx, q, orderID, done, pay.AmountReceived, true)
 		return err
 	})
 	if err != nil {
@@ -238,7 +238,7 @@ func (s *Service) refund(ctx context.Context, actor order.Actor, orderID int64, 
 // moveForRefund moves an order to REFUNDED or PARTIALLY_REFUNDED for the refunded total.
 // changed says the refunded total just grew: a further partial refund is then a new event,
 // while Stripe's charge.refunded echo of a refund we already recorded is not.
-func (s *Service) moveForRefund(ctx context.Context, q *db.Queries, actor order.Actor, orderID, refunded, received int64, changed bool) (order.Order, order.Event, inventory.Change, bool, error) {
+func (s *Service) moveForRefund(ctx context.Context, q *db.Queries, orderID, refunded, received int64, changed bool) (order.Order, order.Event, inventory.Change, bool, error) {
 	row, err := q.OrderGetByID(ctx, orderID)
 	if err != nil {
 		return order.Order{}, order.Event{}, inventory.Change{}, false, err
@@ -253,7 +253,6 @@ func (s *Service) moveForRefund(ctx context.Context, q *db.Queries, actor order.
 	}
 	o, ev, touched, err := s.orders.TransitionTx(ctx, q, order.SystemActor, orderID, to,
 		order.TransitionOptions{Note: fmt.Sprintf("refunded %d of %d %s", refunded, received, row.Currency)})
-	_ = actor
 	return o, ev, touched, err == nil, err
 }
 

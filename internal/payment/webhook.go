@@ -93,7 +93,7 @@ func (s *Service) HandleStripeEvent(ctx context.Context, e stripe.Event) error {
 			before := pay.AmountRefunded
 			pay, err = q.PaymentSyncRefunded(ctx, db.PaymentSyncRefundedParams{ID: pay.ID, Amount: charge.AmountRefunded})
 			if err == nil && pay.AmountReceived > 0 {
-				o, ev, touched, moved, err = s.moveForRefund(ctx, q, order.SystemActor, pay.OrderID, pay.AmountRefunded, pay.AmountReceived, pay.AmountRefunded > before)
+				o, ev, touched, moved, err = s.moveForRefund(ctx, q, pay.OrderID, pay.AmountRefunded, pay.AmountReceived, pay.AmountRefunded > before)
 			}
 		}
 		if err != nil {

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -161,9 +162,9 @@ func (v *validator) add(message string, field ...string) {
 func (v *validator) length(s string, min, max int, label string, field ...string) {
 	if n := utf8.RuneCountInString(strings.TrimSpace(s)); n < min || n > max {
 		if min > 0 {
-			v.add(label+" must be "+itoa(min)+" to "+itoa(max)+" characters.", field...)
+			v.add(label+" must be "+strconv.Itoa(min)+" to "+strconv.Itoa(max)+" characters.", field...)
 		} else {
-			v.add(label+" must be at most "+itoa(max)+" characters.", field...)
+			v.add(label+" must be at most "+strconv.Itoa(max)+" characters.", field...)
 		}
 	}
 }
@@ -200,14 +201,6 @@ func (v *validator) imageURLs(urls []string, field ...string) {
 }
 
 func (v *validator) err() error { return v.errs.Err() }
-
-func itoa(n int) string {
-	const digits = "0123456789"
-	if n < 10 {
-		return digits[n : n+1]
-	}
-	return itoa(n/10) + digits[n%10:n%10+1]
-}
 
 // sortedKVs returns kvs sorted by key, for stable output.
 func sortedKVs(kvs []KV) []KV {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 
 	"github.com/shopgraph/shopgraph/db"
@@ -183,9 +184,9 @@ func (in *CreateInput) validate() error {
 	}
 	skus := map[string]bool{}
 	for i, vi := range in.Variants {
-		vi.validate(&v, "input", "variants", itoa(i))
+		vi.validate(&v, "input", "variants", strconv.Itoa(i))
 		if skus[vi.SKU] {
-			v.add("SKUs must be unique.", "input", "variants", itoa(i), "sku")
+			v.add("SKUs must be unique.", "input", "variants", strconv.Itoa(i), "sku")
 		}
 		skus[vi.SKU] = true
 	}
@@ -232,7 +233,7 @@ func (s *Service) Create(ctx context.Context, v auth.Viewer, in CreateInput) (Pr
 				ProductID: row.ID, SKU: vi.SKU, Name: vi.Name, Options: kvsToJSON(vi.Options),
 				PriceAmount: vi.Price, Currency: in.Currency, Stock: int32(vi.Stock), Position: int32(i),
 			}); err != nil {
-				return mapVariantError(err, "input", "variants", itoa(i), "sku")
+				return mapVariantError(err, "input", "variants", strconv.Itoa(i), "sku")
 			}
 		}
 		created, err = refreshPrices(ctx, q, row.ID)
