@@ -41,6 +41,9 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
+BENCH_NAME="bench/checkout.sh"
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 
 DURATION="${DURATION:-15}"
 WARMUP="${WARMUP:-5}"
@@ -71,45 +74,18 @@ if [[ -z "${OUT:-}" ]]; then
 	((QUICK)) && OUT+="-quick"
 fi
 
-log() { printf '\n==> %s\n' "$*" >&2; }
-die() {
-	printf 'bench/checkout.sh: error: %s\n' "$*" >&2
-	exit 1
-}
 
 # ---------------------------------------------------------------------------
 # Tools
 
-PSQL="$(command -v psql || true)"
-[[ -n "$PSQL" ]] || die "psql not found (apt-get install postgresql-client)"
-PGBENCH="$(command -v pgbench || true)"
-if [[ -z "$PGBENCH" && -x /usr/local/bin/pgbench ]]; then
-	PGBENCH=/usr/local/bin/pgbench
-fi
-if [[ -z "$PGBENCH" ]] && compgen -G '/usr/lib/postgresql/*/bin/pgbench' >/dev/null; then
-	PGBENCH="$(printf '%s\n' /usr/lib/postgresql/*/bin/pgbench | sort -V | tail -n 1)"
-fi
-if [[ -z "$PGBENCH" && "$SKIP_PGBENCH" != 1 ]]; then
-	die "pgbench not found (apt-get install postgresql-contrib, or SKIP_PGBENCH=1)"
-fi
-command -v curl >/dev/null || die "curl not found"
-command -v go >/dev/null || die "go not found"
+require_tools
 
 TMP="$(mktemp -d -t shopgraph-checkout-bench.XXXXXX)"
 SERVER_PID=""
 PGBENCH_CREATED=0
 
 stop_server() {
-	[[ -n "$SERVER_PID" ]] || return 0
-	if kill -0 "$SERVER_PID" 2>/dev/null; then
-		kill -TERM "$SERVER_PID" 2>/dev/null || true
-		for _ in $(seq 1 100); do
-			kill -0 "$SERVER_PID" 2>/dev/null || break
-			sleep 0.2
-		done
-		kill -KILL "$SERVER_PID" 2>/dev/null || true
-	fi
-	wait "$SERVER_PID" 2>/dev/null || true
+	stop_pid "$SERVER_PID"
 	SERVER_PID=""
 }
 
@@ -138,18 +114,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-free_port() {
-	local p
-	for _ in $(seq 1 100); do
-		p=$((20000 + RANDOM % 40000))
-		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-			echo "$p"
-			return 0
-		fi
-	done
-	return 1
-}
-
 # ---------------------------------------------------------------------------
 # Database, binaries, catalog and stock
 
@@ -166,7 +130,6 @@ log "recreating database $BENCH_DB"
 drop_db "$BENCH_DB"
 DATABASE_URL="$(scripts/services.sh database-url "$BENCH_DB")"
 log "database: $DATABASE_URL"
-sql() { "$PSQL" -X -q -At -v ON_ERROR_STOP=1 -d "$DATABASE_URL" -c "$1"; }
 
 log "building the server and checkoutgen"
 go build -o "$TMP/shopgraph" .
@@ -266,7 +229,6 @@ if ((ready == 0)); then
 	die "the server did not become ready on $url/readyz"
 fi
 
-has() { [[ " $SCENARIOS " == *" $1 "* ]]; }
 
 # Registration costs an argon2id hash each: done here, before anything is timed. Access tokens
 # live 15 minutes, longer than the timed part of a run.

@@ -49,6 +49,9 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
+BENCH_NAME="bench/subs.sh"
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 
 RUNS="${RUNS:-3}"
 SUBS="${SUBS:-10000}"
@@ -77,20 +80,11 @@ if [[ -z "${OUT:-}" ]]; then
 	((QUICK)) && OUT+="-quick"
 fi
 
-log() { printf '\n==> %s\n' "$*" >&2; }
-die() {
-	printf 'bench/subs.sh: error: %s\n' "$*" >&2
-	exit 1
-}
-has() { [[ " $SCENARIOS " == *" $1 "* ]]; }
 
 # ---------------------------------------------------------------------------
 # Tools and limits
 
-PSQL="$(command -v psql || true)"
-[[ -n "$PSQL" ]] || die "psql not found (apt-get install postgresql-client)"
-command -v curl >/dev/null || die "curl not found"
-command -v go >/dev/null || die "go not found"
+NEED_PGBENCH=0 require_tools
 
 # Every subscriber connection is a socket in the load generator and one in the server.
 max_conns="$SUBS"
@@ -107,17 +101,7 @@ LOADAVG_PID=""
 REDIS_PREFIX="benchsubs:$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n'):"
 
 stop_instance() { # NAME
-	local pid="${PIDS[$1]:-}"
-	[[ -n "$pid" ]] || return 0
-	if kill -0 "$pid" 2>/dev/null; then
-		kill -TERM "$pid" 2>/dev/null || true
-		for _ in $(seq 1 100); do
-			kill -0 "$pid" 2>/dev/null || break
-			sleep 0.2
-		done
-		kill -KILL "$pid" 2>/dev/null || true
-	fi
-	wait "$pid" 2>/dev/null || true
+	stop_pid "${PIDS[$1]:-}"
 	PIDS[$1]=""
 }
 
@@ -136,18 +120,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-free_port() {
-	local p
-	for _ in $(seq 1 100); do
-		p=$((20000 + RANDOM % 12000)) # below the ephemeral range (32768-60999) the clients use
-		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-			echo "$p"
-			return 0
-		fi
-	done
-	return 1
-}
 
 # ---------------------------------------------------------------------------
 # Database, binaries, catalog, accounts
@@ -171,7 +143,6 @@ PGOPTIONS='-c client_min_messages=warning' "$PSQL" -X -q -v ON_ERROR_STOP=1 -d "
 	-c "DROP DATABASE IF EXISTS \"$BENCH_DB\" WITH (FORCE)" >/dev/null
 DATABASE_URL="$(scripts/services.sh database-url "$BENCH_DB")"
 log "database: $DATABASE_URL"
-sql() { "$PSQL" -X -q -At -v ON_ERROR_STOP=1 -d "$DATABASE_URL" -c "$1"; }
 
 log "building the server (with the benchmark debug listener) and subsgen"
 printf '{"Replace":{"%s":"%s"}}\n' "$ROOT/zz_bench_debug.go" "$ROOT/bench/subsgen/_overlay/zz_bench_debug.go" >"$TMP/overlay.json"
