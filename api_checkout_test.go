@@ -971,3 +971,61 @@ func TestCheckoutNoDeadlock(t *testing.T) {
 	}
 	require.Equal(t, customers*rounds, e.count(t, `SELECT count(*) FROM orders`))
 }
+
+// TestCheckoutRoundTrips holds the revenue path's round trips to Postgres, its largest cost
+// (bench/README.md, "Checkout"), to a small number that does not grow with the cart: every
+// statement of checkout handles all the lines at once.
+func TestCheckoutRoundTrips(t *testing.T) {
+	t.Parallel()
+	e := newShopEnv(t)
+	const (
+		add = `mutation CartItemAdd($input: CartItemAddInput!) { cartItemAdd(input: $input) { cart { totalQuantity subtotal { amount currency } lines { quantity variant { id } } } userErrors { code message } } }`
+		pay = `mutation Checkout($input: CheckoutInput!) { checkout(input: $input) { order { id status total { amount currency } lines { sku quantity } } payment { intentId status } userErrors { code message } } }`
+	)
+	// statements fills a new customer's cart with n variants, then checks out; it returns the
+	// most statements one cartItemAdd ran and the statements of the checkout.
+	statements := func(t *testing.T, n int) (maxAdd, checkout int64) {
+		c, _ := e.customer(t)
+		for range n {
+			v := e.variant(t, 500, 10)
+			resp := c.do(add, map[string]any{"input": map[string]any{"variantId": v.gid, "quantity": 2}})
+			var out struct {
+				P cartPayloadView `json:"cartItemAdd"`
+			}
+			resp.decode(t, &out)
+			require.Empty(t, out.P.UserErrors)
+			maxAdd = max(maxAdd, resp.sqlStatements(t))
+		}
+		resp := c.do(pay, map[string]any{"input": checkoutInput(uuid.NewString(), testAddress())})
+		var out struct {
+			P struct {
+				Order *struct {
+					Status string `json:"status"`
+					Lines  []struct {
+						Quantity int `json:"quantity"`
+					} `json:"lines"`
+				} `json:"order"`
+				Payment *struct {
+					IntentID string `json:"intentId"`
+				} `json:"payment"`
+				UserErrors []commerceError `json:"userErrors"`
+			} `json:"checkout"`
+		}
+		resp.decode(t, &out)
+		require.Empty(t, out.P.UserErrors)
+		require.Equal(t, "PENDING", out.P.Order.Status)
+		require.Len(t, out.P.Order.Lines, n)
+		require.NotEmpty(t, out.P.Payment.IntentID)
+		return maxAdd, resp.sqlStatements(t)
+	}
+	add1, checkout1 := statements(t, 1)
+	add5, checkout5 := statements(t, 5)
+	t.Logf("statements: cartItemAdd at most %d (1 line) / %d (5 lines); checkout %d (1 line) / %d (5 lines)", add1, add5, checkout1, checkout5)
+	// begin, cart, variant check, line, commit, then the cart with its variants and (uncached)
+	// products.
+	require.LessOrEqual(t, add5, int64(7))
+	// begin, claim key and lock cart, lines (locking their variants), stock, order with lines
+	// and event, expiry job, commit; then the event's feed position and the payment record.
+	require.LessOrEqual(t, checkout5, int64(9))
+	require.Equal(t, checkout1, checkout5, "checkout's statements do not grow with the lines")
+}

@@ -720,7 +720,7 @@ func (tr *injectTracer) TraceQueryStart(ctx context.Context, conn *pgx.Conn, dat
 	tr.mu.Lock()
 	var hook *queryHook
 	for _, h := range tr.hooks {
-		if !h.fired && strings.Contains(data.SQL, h.sql) && (h.match == nil || h.match(data.Args)) {
+		if !h.fired && strings.Contains(data.SQL, h.sql) && (h.match == nil || h.match(statementArgs(data.Args))) {
 			h.fired, hook = true, h
 			break
 		}
@@ -733,6 +733,17 @@ func (tr *injectTracer) TraceQueryStart(ctx context.Context, conn *pgx.Conn, dat
 		hook.before()
 	}
 	return context.WithValue(ctx, injectKey{}, hook)
+}
+
+// statementArgs are a traced statement's arguments without the pgx option that may lead them
+// (postgres.DB.CustomPlans passes pgx.QueryExecModeExec first).
+func statementArgs(args []any) []any {
+	if len(args) > 0 {
+		if _, ok := args[0].(pgx.QueryExecMode); ok {
+			return args[1:]
+		}
+	}
+	return args
 }
 
 func (tr *injectTracer) TraceQueryEnd(ctx context.Context, conn *pgx.Conn, data pgx.TraceQueryEndData) {

@@ -33,6 +33,7 @@
 #   UPDATE_README=1  write the summary between the checkout markers of bench/README.md
 #   SERVER_REDIS_URL  give the server this REDIS_URL [none: in-process cache and rate limiter]
 #   DB_MAX_CONNS, GOMAXPROCS, GOGC  passed to the server when set
+#   PROFILE=1    a CPU profile of the server during C1 run 1 (c1-server-cpu.pprof; go tool pprof)
 #   DATABASE_ADMIN_URL  PostgreSQL server to use (see scripts/services.sh)
 #
 # Exit status: 0, or 1 when a step fails or a stock invariant does not hold.
@@ -140,6 +141,10 @@ CG="$TMP/checkoutgen"
 server_env=(env -i "PATH=$PATH" "HOME=${HOME:-/tmp}" APP_ENV=test LOG_LEVEL=warn "DATABASE_URL=$DATABASE_URL"
 	"STRIPE_API_BASE=$STRIPE_API_BASE" LOGIN_ATTEMPTS_PER_IP=1000000 LOGIN_ATTEMPTS_PER_EMAIL=1000000
 	RATE_LIMIT_PER_IP=0 RATE_LIMIT_PER_USER=0 REGISTER_PER_IP_PER_HOUR=0 CHECKOUT_PER_USER=0)
+if [[ "${PROFILE:-0}" == 1 ]]; then
+	ADMIN_PORT="$(free_port)" || die "no free port"
+	server_env+=("ADMIN_ADDR=127.0.0.1:$ADMIN_PORT")
+fi
 for v in DB_MAX_CONNS GOMAXPROCS GOGC; do
 	if [[ -n "${!v:-}" ]]; then
 		server_env+=("$v=${!v}")
@@ -298,9 +303,16 @@ if has C1; then
 			pgbench_measure "$i"
 		fi
 		log "C1 run $i: checkout ${DURATION}s"
+		cpu_snapshot >"$TMP/cpu-before"
+		if [[ "${PROFILE:-0}" == 1 && "$i" == 1 ]]; then
+			curl -fsS -o "$OUT/c1-server-cpu.pprof" "http://127.0.0.1:$ADMIN_PORT/debug/pprof/profile?seconds=$((DURATION > 2 ? DURATION - 2 : 1))" &
+		fi
 		"$CG" run -scenario C1 -url "$url/graphql" -users "$TMP/users-c1.tsv" -variants-file "$TMP/variants.txt" \
 			-c "$CONCURRENCY" -warmup 0 -runs 1 -run-offset $((i - 1)) -duration "${DURATION}s" -label "run $i" \
 			-json "$OUT/c1-run$i.json" | tee "$OUT/c1-run$i.txt"
+		cpu_snapshot >"$TMP/cpu-after"
+		orders="$(grep -o '"ok": *[0-9]*' "$OUT/c1-run$i.json" | head -n 1 | grep -o '[0-9]*$')"
+		printf 'run %s: %s\n' "$i" "$(cpu_split "$TMP/cpu-before" "$TMP/cpu-after" "${orders:-0}" order)" | tee -a "$OUT/c1-cpu.txt" >&2
 	done
 	drop_pgbench_db
 
@@ -358,6 +370,12 @@ fi
 	echo "- Load average after the run: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown); 1-minute load during the run (sampled every 5 s, \`loadavg.txt\`): $(awk 'NR == 1 {lo = hi = $2} {if ($2 < lo) lo = $2; if ($2 > hi) hi = $2; s += $2} END {if (NR) printf "min %.2f, mean %.2f, max %.2f", lo, s / NR, hi; else print "n/a"}' "$OUT/loadavg.txt")"
 	echo
 	"$CG" report -dir "$OUT" -hot-stock "$HOT_STOCK"
+	if [[ -s "$OUT/c1-cpu.txt" ]]; then
+		echo "Where C1's CPU went (\`c1-cpu.txt\`, from /proc between the start and end of each run):"
+		echo
+		sed 's/^/- /' "$OUT/c1-cpu.txt"
+		echo
+	fi
 	echo "Raw results: \`${OUT#"$ROOT"/}/\`."
 } >"$OUT/summary.md"
 

@@ -63,3 +63,47 @@ sql() { "$PSQL" -X -q -At -v ON_ERROR_STOP=1 -d "$DATABASE_URL" -c "$1"; }
 
 # has NAME: true when NAME is one of the words of SCENARIOS.
 has() { [[ " $SCENARIOS " == *" $1 "* ]]; }
+
+# cpu_snapshot: print "name ticks" lines, the CPU time (user + system, in clock ticks) used so
+# far by each component on this machine: the server (SERVER_PID), PostgreSQL (every process
+# named postgres), stripe-mock, and the whole machine (busy ticks of /proc/stat). Two snapshots
+# around a run give each component's share of it (cpu_split).
+cpu_snapshot() {
+	local pids
+	proc_ticks() { # PID...: summed utime + stime
+		local p t=0 f
+		for p in "$@"; do
+			f="$(cut -d')' -f2- "/proc/$p/stat" 2>/dev/null)" || continue
+			# fields after "comm)": state is $1, utime is $12, stime is $13
+			t=$((t + $(awk '{print $12 + $13}' <<<"$f")))
+		done
+		echo "$t"
+	}
+	echo "server $(proc_ticks ${SERVER_PID:-})"
+	pids="$(pgrep -x postgres | tr '\n' ' ')"
+	# shellcheck disable=SC2086 # a list of pids
+	echo "postgres $(proc_ticks $pids)"
+	pids="$(pgrep -x stripe-mock | tr '\n' ' ')"
+	# shellcheck disable=SC2086
+	echo "stripe-mock $(proc_ticks $pids)"
+	echo "machine $(awk '/^cpu / {print $2 + $3 + $4 + $7 + $8 + $9}' /proc/stat)"
+}
+
+# cpu_split BEFORE AFTER UNITS LABEL: print each component's CPU milliseconds per unit (an
+# order, a request) between two cpu_snapshot files; "other" is the rest of the machine's busy
+# time (the load generator, and anything else running).
+cpu_split() {
+	local hz
+	hz="$(getconf CLK_TCK)"
+	awk -v hz="$hz" -v units="$3" -v label="$4" '
+		NR == FNR { before[$1] = $2; next }
+		{ d[$1] = $2 - before[$1] }
+		END {
+			if (units <= 0) exit
+			known = d["server"] + d["postgres"] + d["stripe-mock"]
+			printf "CPU ms per %s: server %.2f, postgres %.2f, stripe-mock %.2f, other (load generator, rest) %.2f, machine %.2f\n",
+				label, d["server"] * 1000 / hz / units, d["postgres"] * 1000 / hz / units,
+				d["stripe-mock"] * 1000 / hz / units, (d["machine"] - known) * 1000 / hz / units,
+				d["machine"] * 1000 / hz / units
+		}' "$1" "$2"
+}

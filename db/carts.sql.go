@@ -7,6 +7,7 @@ package db
 
 import (
 	"context"
+	"time"
 )
 
 const cartDelete = `-- name: CartDelete :exec
@@ -167,6 +168,58 @@ func (q *Queries) CartLineList(ctx context.Context, cartID int64) ([]CartLine, e
 	return items, nil
 }
 
+const cartLineListWithVariants = `-- name: CartLineListWithVariants :many
+SELECT l.cart_id, l.variant_id, l.quantity, l.added_at, v.id, v.product_id, v.sku, v.name, v.options, v.price_amount, v.currency, v.stock, v.position, v.created_at, v.updated_at, v.deleted_at
+FROM cart_lines l
+JOIN product_variants v ON v.id = l.variant_id
+WHERE l.cart_id = $1
+ORDER BY l.added_at, l.variant_id
+`
+
+type CartLineListWithVariantsRow struct {
+	CartLine       CartLine
+	ProductVariant ProductVariant
+}
+
+// CartLineListWithVariants is a cart's lines with their variants (deleted ones included), in
+// the order they were added.
+func (q *Queries) CartLineListWithVariants(ctx context.Context, cartID int64) ([]CartLineListWithVariantsRow, error) {
+	rows, err := q.db.Query(ctx, cartLineListWithVariants, cartID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []CartLineListWithVariantsRow{}
+	for rows.Next() {
+		var i CartLineListWithVariantsRow
+		if err := rows.Scan(
+			&i.CartLine.CartID,
+			&i.CartLine.VariantID,
+			&i.CartLine.Quantity,
+			&i.CartLine.AddedAt,
+			&i.ProductVariant.ID,
+			&i.ProductVariant.ProductID,
+			&i.ProductVariant.SKU,
+			&i.ProductVariant.Name,
+			&i.ProductVariant.Options,
+			&i.ProductVariant.PriceAmount,
+			&i.ProductVariant.Currency,
+			&i.ProductVariant.Stock,
+			&i.ProductVariant.Position,
+			&i.ProductVariant.CreatedAt,
+			&i.ProductVariant.UpdatedAt,
+			&i.ProductVariant.DeletedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const cartLineSet = `-- name: CartLineSet :exec
 INSERT INTO cart_lines (cart_id, variant_id, quantity) VALUES ($1, $2, $3)
 ON CONFLICT (cart_id, variant_id) DO UPDATE SET quantity = EXCLUDED.quantity
@@ -208,6 +261,43 @@ func (q *Queries) CartUpsertForUser(ctx context.Context, userID *int64) (Cart, e
 		&i.TokenHash,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+	)
+	return i, err
+}
+
+const cartVariantCheck = `-- name: CartVariantCheck :one
+SELECT v.id, v.deleted_at, v.currency, p.status AS product_status,
+       ARRAY(SELECT (SELECT ov.currency FROM product_variants ov WHERE ov.id = l.variant_id)
+             FROM cart_lines l WHERE l.cart_id = $1 AND l.variant_id <> v.id)::text[] AS line_currencies
+FROM product_variants v
+JOIN products p ON p.id = v.product_id
+WHERE v.id = $2
+`
+
+type CartVariantCheckParams struct {
+	CartID    int64
+	VariantID int64
+}
+
+type CartVariantCheckRow struct {
+	ID             int64
+	DeletedAt      *time.Time
+	Currency       string
+	ProductStatus  ProductStatus
+	LineCurrencies []string
+}
+
+// CartVariantCheck reads what adding a variant to a cart depends on, in one statement: the
+// variant, its product's status, and the currencies of the cart's other lines.
+func (q *Queries) CartVariantCheck(ctx context.Context, arg CartVariantCheckParams) (CartVariantCheckRow, error) {
+	row := q.db.QueryRow(ctx, cartVariantCheck, arg.CartID, arg.VariantID)
+	var i CartVariantCheckRow
+	err := row.Scan(
+		&i.ID,
+		&i.DeletedAt,
+		&i.Currency,
+		&i.ProductStatus,
+		&i.LineCurrencies,
 	)
 	return i, err
 }

@@ -41,15 +41,16 @@ func (q *Queries) StockRelease(ctx context.Context, arg StockReleaseParams) erro
 	return err
 }
 
-const stockReserve = `-- name: StockReserve :one
-UPDATE product_variants SET stock = stock - $1::integer, updated_at = now()
-WHERE id = $2 AND deleted_at IS NULL AND stock >= $1::integer
-RETURNING id, product_id, stock
+const stockReserve = `-- name: StockReserve :many
+UPDATE product_variants v SET stock = v.stock - r.n, updated_at = now()
+FROM (SELECT unnest($1::bigint[]) AS id, unnest($2::integer[]) AS n) AS r
+WHERE v.id = r.id AND v.deleted_at IS NULL AND v.stock >= r.n
+RETURNING v.id, v.product_id, v.stock
 `
 
 type StockReserveParams struct {
-	N  int32
-	ID int64
+	Ids        []int64
+	Quantities []int32
 }
 
 type StockReserveRow struct {
@@ -58,11 +59,24 @@ type StockReserveRow struct {
 	Stock     int32
 }
 
-// StockReserve takes n units in one guarded statement; no row means not enough stock (or the
-// variant is gone), and nothing changed.
-func (q *Queries) StockReserve(ctx context.Context, arg StockReserveParams) (StockReserveRow, error) {
-	row := q.db.QueryRow(ctx, stockReserve, arg.N, arg.ID)
-	var i StockReserveRow
-	err := row.Scan(&i.ID, &i.ProductID, &i.Stock)
-	return i, err
+// StockReserve takes @quantities[i] units of @ids[i] for every i, in one guarded statement: a
+// variant missing from the result had not enough stock (or is gone) and was not changed.
+func (q *Queries) StockReserve(ctx context.Context, arg StockReserveParams) ([]StockReserveRow, error) {
+	rows, err := q.db.Query(ctx, stockReserve, arg.Ids, arg.Quantities)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []StockReserveRow{}
+	for rows.Next() {
+		var i StockReserveRow
+		if err := rows.Scan(&i.ID, &i.ProductID, &i.Stock); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }

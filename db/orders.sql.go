@@ -10,65 +10,6 @@ import (
 	"time"
 )
 
-const checkoutRequestClaim = `-- name: CheckoutRequestClaim :execrows
-INSERT INTO checkout_requests (user_id, idempotency_key, fingerprint)
-VALUES ($1, $2, $3)
-ON CONFLICT (user_id, idempotency_key) DO NOTHING
-`
-
-type CheckoutRequestClaimParams struct {
-	UserID         int64
-	IdempotencyKey string
-	Fingerprint    []byte
-}
-
-// CheckoutRequestClaim claims an idempotency key. A concurrent claim of the same key waits on
-// the unique index until the first transaction ends, then inserts nothing (0 rows).
-func (q *Queries) CheckoutRequestClaim(ctx context.Context, arg CheckoutRequestClaimParams) (int64, error) {
-	result, err := q.db.Exec(ctx, checkoutRequestClaim, arg.UserID, arg.IdempotencyKey, arg.Fingerprint)
-	if err != nil {
-		return 0, err
-	}
-	return result.RowsAffected(), nil
-}
-
-const checkoutRequestGet = `-- name: CheckoutRequestGet :one
-SELECT user_id, idempotency_key, fingerprint, order_id, created_at FROM checkout_requests WHERE user_id = $1 AND idempotency_key = $2
-`
-
-type CheckoutRequestGetParams struct {
-	UserID         int64
-	IdempotencyKey string
-}
-
-func (q *Queries) CheckoutRequestGet(ctx context.Context, arg CheckoutRequestGetParams) (CheckoutRequest, error) {
-	row := q.db.QueryRow(ctx, checkoutRequestGet, arg.UserID, arg.IdempotencyKey)
-	var i CheckoutRequest
-	err := row.Scan(
-		&i.UserID,
-		&i.IdempotencyKey,
-		&i.Fingerprint,
-		&i.OrderID,
-		&i.CreatedAt,
-	)
-	return i, err
-}
-
-const checkoutRequestSetOrder = `-- name: CheckoutRequestSetOrder :exec
-UPDATE checkout_requests SET order_id = $1 WHERE user_id = $2 AND idempotency_key = $3
-`
-
-type CheckoutRequestSetOrderParams struct {
-	OrderID        *int64
-	UserID         int64
-	IdempotencyKey string
-}
-
-func (q *Queries) CheckoutRequestSetOrder(ctx context.Context, arg CheckoutRequestSetOrderParams) error {
-	_, err := q.db.Exec(ctx, checkoutRequestSetOrder, arg.OrderID, arg.UserID, arg.IdempotencyKey)
-	return err
-}
-
 const orderCount = `-- name: OrderCount :one
 SELECT count(*) FROM orders o
 WHERE ($1::bigint IS NULL OR o.user_id = $1::bigint)
@@ -267,21 +208,30 @@ func (q *Queries) OrderEventListByOrderIDs(ctx context.Context, orderIds []int64
 	return items, nil
 }
 
-const orderEventPosition = `-- name: OrderEventPosition :one
-SELECT COALESCE(feed_position, 0)::bigint FROM order_events WHERE order_id = $1 AND sequence = $2
+const orderEventPublication = `-- name: OrderEventPublication :one
+SELECT COALESCE(e.feed_position, 0)::bigint AS feed_position,
+       ARRAY(SELECT DISTINCT l.vendor_id FROM order_lines l
+             WHERE l.order_id = e.order_id AND l.vendor_id IS NOT NULL ORDER BY l.vendor_id)::bigint[] AS vendor_ids
+FROM order_events e WHERE e.order_id = $1 AND e.sequence = $2
 `
 
-type OrderEventPositionParams struct {
+type OrderEventPublicationParams struct {
 	OrderID  int64
 	Sequence int32
 }
 
-// OrderEventPosition reads the feed position an event got when its transaction committed.
-func (q *Queries) OrderEventPosition(ctx context.Context, arg OrderEventPositionParams) (int64, error) {
-	row := q.db.QueryRow(ctx, orderEventPosition, arg.OrderID, arg.Sequence)
-	var column_1 int64
-	err := row.Scan(&column_1)
-	return column_1, err
+type OrderEventPublicationRow struct {
+	FeedPosition int64
+	VendorIds    []int64
+}
+
+// OrderEventPublication reads what publishing a committed event needs: the feed position it
+// got at commit, and the vendors whose lines the order holds (who may see it live).
+func (q *Queries) OrderEventPublication(ctx context.Context, arg OrderEventPublicationParams) (OrderEventPublicationRow, error) {
+	row := q.db.QueryRow(ctx, orderEventPublication, arg.OrderID, arg.Sequence)
+	var i OrderEventPublicationRow
+	err := row.Scan(&i.FeedPosition, &i.VendorIds)
+	return i, err
 }
 
 const orderGetByID = `-- name: OrderGetByID :one
@@ -342,79 +292,6 @@ func (q *Queries) OrderHasVendorLine(ctx context.Context, arg OrderHasVendorLine
 	var exists bool
 	err := row.Scan(&exists)
 	return exists, err
-}
-
-const orderInsert = `-- name: OrderInsert :one
-INSERT INTO orders (user_id, status, currency, total_amount, shipping_address)
-VALUES ($1, 'PENDING', $2, $3, $4)
-RETURNING id, user_id, status, currency, total_amount, shipping_address, tracking_number, created_at, updated_at
-`
-
-type OrderInsertParams struct {
-	UserID          int64
-	Currency        string
-	TotalAmount     int64
-	ShippingAddress []byte
-}
-
-func (q *Queries) OrderInsert(ctx context.Context, arg OrderInsertParams) (Order, error) {
-	row := q.db.QueryRow(ctx, orderInsert,
-		arg.UserID,
-		arg.Currency,
-		arg.TotalAmount,
-		arg.ShippingAddress,
-	)
-	var i Order
-	err := row.Scan(
-		&i.ID,
-		&i.UserID,
-		&i.Status,
-		&i.Currency,
-		&i.TotalAmount,
-		&i.ShippingAddress,
-		&i.TrackingNumber,
-		&i.CreatedAt,
-		&i.UpdatedAt,
-	)
-	return i, err
-}
-
-const orderLineInsert = `-- name: OrderLineInsert :exec
-INSERT INTO order_lines (order_id, product_id, variant_id, vendor_id, product_name, variant_name, sku,
-                         unit_price, currency, quantity, line_total)
-VALUES ($1, $2, $3, $4, $5, $6, $7,
-        $8, $9, $10, $11)
-`
-
-type OrderLineInsertParams struct {
-	OrderID     int64
-	ProductID   int64
-	VariantID   int64
-	VendorID    *int64
-	ProductName string
-	VariantName string
-	SKU         string
-	UnitPrice   int64
-	Currency    string
-	Quantity    int32
-	LineTotal   int64
-}
-
-func (q *Queries) OrderLineInsert(ctx context.Context, arg OrderLineInsertParams) error {
-	_, err := q.db.Exec(ctx, orderLineInsert,
-		arg.OrderID,
-		arg.ProductID,
-		arg.VariantID,
-		arg.VendorID,
-		arg.ProductName,
-		arg.VariantName,
-		arg.SKU,
-		arg.UnitPrice,
-		arg.Currency,
-		arg.Quantity,
-		arg.LineTotal,
-	)
-	return err
 }
 
 const orderLineListByOrderIDs = `-- name: OrderLineListByOrderIDs :many
@@ -586,28 +463,4 @@ func (q *Queries) OrderSetStatus(ctx context.Context, arg OrderSetStatusParams) 
 		&i.UpdatedAt,
 	)
 	return i, err
-}
-
-const orderVendorIDs = `-- name: OrderVendorIDs :many
-SELECT DISTINCT vendor_id::bigint FROM order_lines WHERE order_id = $1 AND vendor_id IS NOT NULL
-`
-
-func (q *Queries) OrderVendorIDs(ctx context.Context, orderID int64) ([]int64, error) {
-	rows, err := q.db.Query(ctx, orderVendorIDs, orderID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []int64{}
-	for rows.Next() {
-		var vendor_id int64
-		if err := rows.Scan(&vendor_id); err != nil {
-			return nil, err
-		}
-		items = append(items, vendor_id)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
 }

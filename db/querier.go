@@ -22,10 +22,16 @@ type Querier interface {
 	CartLineClear(ctx context.Context, cartID int64) error
 	CartLineDelete(ctx context.Context, arg CartLineDeleteParams) (int64, error)
 	CartLineList(ctx context.Context, cartID int64) ([]CartLine, error)
+	// CartLineListWithVariants is a cart's lines with their variants (deleted ones included), in
+	// the order they were added.
+	CartLineListWithVariants(ctx context.Context, cartID int64) ([]CartLineListWithVariantsRow, error)
 	CartLineSet(ctx context.Context, arg CartLineSetParams) error
 	CartTouch(ctx context.Context, id int64) error
 	// CartUpsertForUser returns the customer's cart, creating it on first use (race-free).
 	CartUpsertForUser(ctx context.Context, userID *int64) (Cart, error)
+	// CartVariantCheck reads what adding a variant to a cart depends on, in one statement: the
+	// variant, its product's status, and the currencies of the cart's other lines.
+	CartVariantCheck(ctx context.Context, arg CartVariantCheckParams) (CartVariantCheckRow, error)
 	CategoryCountChildren(ctx context.Context, id *int64) (int64, error)
 	CategoryDelete(ctx context.Context, id int64) (int64, error)
 	CategoryGetByID(ctx context.Context, id int64) (Category, error)
@@ -33,11 +39,24 @@ type Querier interface {
 	CategoryListAll(ctx context.Context) ([]Category, error)
 	CategoryListByIDs(ctx context.Context, ids []int64) ([]Category, error)
 	CategoryUpdate(ctx context.Context, arg CategoryUpdateParams) (Category, error)
-	// CheckoutRequestClaim claims an idempotency key. A concurrent claim of the same key waits on
-	// the unique index until the first transaction ends, then inserts nothing (0 rows).
-	CheckoutRequestClaim(ctx context.Context, arg CheckoutRequestClaimParams) (int64, error)
+	// Checkout's statements. A checkout is a handful of round trips, not one per row: each
+	// statement below does a whole step for every line of the cart.
+	// CheckoutBegin claims the idempotency key and locks the customer's cart. A concurrent claim of
+	// the same key waits on the unique index until the first transaction ends, then inserts nothing
+	// (claimed = 0); cart_id is 0 when the customer has no cart. Everything that changes or checks
+	// out one customer's cart holds the cart's row lock.
+	CheckoutBegin(ctx context.Context, arg CheckoutBeginParams) (CheckoutBeginRow, error)
+	// CheckoutLines reads a locked cart's lines with their variants and products, and locks the
+	// variants in variant id order (rows are sorted before they are locked): two checkouts
+	// sharing variants take their locks in the same order and cannot deadlock, and the stock read
+	// is the latest committed.
+	CheckoutLines(ctx context.Context, cartID int64) ([]CheckoutLinesRow, error)
+	// CheckoutPlaceOrder writes the order in one statement: the order row, one snapshot line per
+	// item (the arrays are parallel, one element per line; vendor 0 is none), the first event
+	// (PENDING, sequence 1); it empties the cart and records the order on the idempotency key. It
+	// returns one row per line, carrying the order's and the event's columns.
+	CheckoutPlaceOrder(ctx context.Context, arg CheckoutPlaceOrderParams) ([]CheckoutPlaceOrderRow, error)
 	CheckoutRequestGet(ctx context.Context, arg CheckoutRequestGetParams) (CheckoutRequest, error)
-	CheckoutRequestSetOrder(ctx context.Context, arg CheckoutRequestSetOrderParams) error
 	OrderCount(ctx context.Context, arg OrderCountParams) (int64, error)
 	// OrderEventFeedAfter replays the events of every order (or of the orders holding a vendor's
 	// lines) after a feed position.
@@ -48,22 +67,20 @@ type Querier interface {
 	// OrderEventListAfter replays one order's events after a sequence number.
 	OrderEventListAfter(ctx context.Context, arg OrderEventListAfterParams) ([]OrderEvent, error)
 	OrderEventListByOrderIDs(ctx context.Context, orderIds []int64) ([]OrderEvent, error)
-	// OrderEventPosition reads the feed position an event got when its transaction committed.
-	OrderEventPosition(ctx context.Context, arg OrderEventPositionParams) (int64, error)
+	// OrderEventPublication reads what publishing a committed event needs: the feed position it
+	// got at commit, and the vendors whose lines the order holds (who may see it live).
+	OrderEventPublication(ctx context.Context, arg OrderEventPublicationParams) (OrderEventPublicationRow, error)
 	OrderGetByID(ctx context.Context, id int64) (Order, error)
 	// OrderGetByIDForUpdate serialises status changes of one order: two racing transitions see
 	// each other's result instead of both winning.
 	OrderGetByIDForUpdate(ctx context.Context, id int64) (Order, error)
 	OrderHasVendorLine(ctx context.Context, arg OrderHasVendorLineParams) (bool, error)
-	OrderInsert(ctx context.Context, arg OrderInsertParams) (Order, error)
-	OrderLineInsert(ctx context.Context, arg OrderLineInsertParams) error
 	OrderLineListByOrderIDs(ctx context.Context, orderIds []int64) ([]OrderLine, error)
 	// OrderList is one keyset page, newest first, of the orders a viewer may see: its own
 	// (@user_id), those holding its products (@vendor_id), or all (both NULL, for admins).
 	OrderList(ctx context.Context, arg OrderListParams) ([]Order, error)
 	OrderListByIDs(ctx context.Context, ids []int64) ([]Order, error)
 	OrderSetStatus(ctx context.Context, arg OrderSetStatusParams) (Order, error)
-	OrderVendorIDs(ctx context.Context, orderID int64) ([]int64, error)
 	// PaymentAddRefunded reserves a refund amount; the CHECK constraint and the guard make
 	// refunding more than was received impossible, even concurrently.
 	PaymentAddRefunded(ctx context.Context, arg PaymentAddRefundedParams) (Payment, error)
@@ -137,9 +154,9 @@ type Querier interface {
 	StockGet(ctx context.Context, id int64) (StockGetRow, error)
 	// StockRelease gives units back (a cancelled order), even to a since-deleted variant.
 	StockRelease(ctx context.Context, arg StockReleaseParams) error
-	// StockReserve takes n units in one guarded statement; no row means not enough stock (or the
-	// variant is gone), and nothing changed.
-	StockReserve(ctx context.Context, arg StockReserveParams) (StockReserveRow, error)
+	// StockReserve takes @quantities[i] units of @ids[i] for every i, in one guarded statement: a
+	// variant missing from the result had not enough stock (or is gone) and was not changed.
+	StockReserve(ctx context.Context, arg StockReserveParams) ([]StockReserveRow, error)
 	UserCountByRole(ctx context.Context, role UserRole) (int64, error)
 	UserGetByEmail(ctx context.Context, email string) (User, error)
 	UserGetByID(ctx context.Context, id int64) (User, error)

@@ -379,6 +379,9 @@ func (r *mutationResolver) Checkout(ctx context.Context, input model.CheckoutInp
 	if err != nil || len(ue) > 0 {
 		return &model.CheckoutPayload{UserErrors: ue}, err
 	}
+	if !res.Replayed {
+		loader.From(ctx).OrderLinesByOrderID.Prime(ctx, res.Order.ID, res.Lines)
+	}
 	out := &model.CheckoutPayload{Order: &res.Order, UserErrors: ue}
 	if res.PaymentErr != nil {
 		// The order stands; the payment part failed and says so.

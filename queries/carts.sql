@@ -41,3 +41,22 @@ DELETE FROM cart_lines WHERE cart_id = @cart_id AND variant_id = @variant_id;
 
 -- name: CartLineClear :exec
 DELETE FROM cart_lines WHERE cart_id = @cart_id;
+
+-- name: CartVariantCheck :one
+-- CartVariantCheck reads what adding a variant to a cart depends on, in one statement: the
+-- variant, its product's status, and the currencies of the cart's other lines.
+SELECT v.id, v.deleted_at, v.currency, p.status AS product_status,
+       ARRAY(SELECT (SELECT ov.currency FROM product_variants ov WHERE ov.id = l.variant_id)
+             FROM cart_lines l WHERE l.cart_id = @cart_id AND l.variant_id <> v.id)::text[] AS line_currencies
+FROM product_variants v
+JOIN products p ON p.id = v.product_id
+WHERE v.id = @variant_id;
+
+-- name: CartLineListWithVariants :many
+-- CartLineListWithVariants is a cart's lines with their variants (deleted ones included), in
+-- the order they were added.
+SELECT sqlc.embed(l), sqlc.embed(v)
+FROM cart_lines l
+JOIN product_variants v ON v.id = l.variant_id
+WHERE l.cart_id = @cart_id
+ORDER BY l.added_at, l.variant_id;

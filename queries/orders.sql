@@ -1,14 +1,3 @@
--- name: OrderInsert :one
-INSERT INTO orders (user_id, status, currency, total_amount, shipping_address)
-VALUES (@user_id, 'PENDING', @currency, @total_amount, @shipping_address)
-RETURNING *;
-
--- name: OrderLineInsert :exec
-INSERT INTO order_lines (order_id, product_id, variant_id, vendor_id, product_name, variant_name, sku,
-                         unit_price, currency, quantity, line_total)
-VALUES (@order_id, @product_id, @variant_id, @vendor_id, @product_name, @variant_name, @sku,
-        @unit_price, @currency, @quantity, @line_total);
-
 -- name: OrderGetByID :one
 SELECT * FROM orders WHERE id = @id;
 
@@ -64,19 +53,6 @@ WHERE (sqlc.narg('user_id')::bigint IS NULL OR o.user_id = sqlc.narg('user_id'):
   AND (sqlc.narg('created_after')::timestamptz IS NULL OR o.created_at >= sqlc.narg('created_after')::timestamptz)
   AND (sqlc.narg('created_before')::timestamptz IS NULL OR o.created_at < sqlc.narg('created_before')::timestamptz);
 
--- name: CheckoutRequestClaim :execrows
--- CheckoutRequestClaim claims an idempotency key. A concurrent claim of the same key waits on
--- the unique index until the first transaction ends, then inserts nothing (0 rows).
-INSERT INTO checkout_requests (user_id, idempotency_key, fingerprint)
-VALUES (@user_id, @idempotency_key, @fingerprint)
-ON CONFLICT (user_id, idempotency_key) DO NOTHING;
-
--- name: CheckoutRequestGet :one
-SELECT * FROM checkout_requests WHERE user_id = @user_id AND idempotency_key = @idempotency_key;
-
--- name: CheckoutRequestSetOrder :exec
-UPDATE checkout_requests SET order_id = @order_id WHERE user_id = @user_id AND idempotency_key = @idempotency_key;
-
 -- name: OrderEventListAfter :many
 -- OrderEventListAfter replays one order's events after a sequence number.
 SELECT * FROM order_events WHERE order_id = @order_id AND sequence > @after ORDER BY sequence LIMIT 1000;
@@ -91,12 +67,14 @@ WHERE e.feed_position > @after::bigint
 ORDER BY e.feed_position
 LIMIT @lim;
 
--- name: OrderVendorIDs :many
-SELECT DISTINCT vendor_id::bigint FROM order_lines WHERE order_id = @order_id AND vendor_id IS NOT NULL;
 
 -- name: OrderEventFeedLatest :one
 SELECT COALESCE(max(feed_position), 0)::bigint FROM order_events;
 
--- name: OrderEventPosition :one
--- OrderEventPosition reads the feed position an event got when its transaction committed.
-SELECT COALESCE(feed_position, 0)::bigint FROM order_events WHERE order_id = @order_id AND sequence = @sequence;
+-- name: OrderEventPublication :one
+-- OrderEventPublication reads what publishing a committed event needs: the feed position it
+-- got at commit, and the vendors whose lines the order holds (who may see it live).
+SELECT COALESCE(e.feed_position, 0)::bigint AS feed_position,
+       ARRAY(SELECT DISTINCT l.vendor_id FROM order_lines l
+             WHERE l.order_id = e.order_id AND l.vendor_id IS NOT NULL ORDER BY l.vendor_id)::bigint[] AS vendor_ids
+FROM order_events e WHERE e.order_id = @order_id AND e.sequence = @sequence;

@@ -124,6 +124,9 @@ func (s *Service) change(ctx context.Context, o Owner, fn func(q *db.Queries, ca
 		if err := fn(q, id); err != nil {
 			return err
 		}
+		if o.UserID != nil || newToken != "" {
+			return nil // CartUpsertForUser touched the customer's cart; a new cart is fresh
+		}
 		return q.CartTouch(ctx, id)
 	})
 	if err != nil {
@@ -244,40 +247,17 @@ func (s *Service) newAnonymous(ctx context.Context, q *db.Queries) (string, int6
 // checkAddable refuses a variant that does not exist, is deleted, belongs to an archived
 // product, or is priced in another currency than the cart's other lines.
 func (s *Service) checkAddable(ctx context.Context, q *db.Queries, cartID, variantID int64) error {
-	notFound := apperr.FieldError(apperr.NotFound, "No variant has this ID.", "input", "variantId")
-	variants, err := variantsIn(ctx, q, []int64{variantID})
-	if err != nil {
-		return err
-	}
-	v, ok := variants[variantID]
-	if !ok || v.DeletedAt != nil {
-		return notFound
-	}
-	p, err := q.ProductGetByID(ctx, v.ProductID)
-	if postgres.IsNotFound(err) || (err == nil && p.Status != db.ProductStatusACTIVE) {
-		return notFound
+	v, err := q.CartVariantCheck(ctx, db.CartVariantCheckParams{CartID: cartID, VariantID: variantID})
+	if postgres.IsNotFound(err) || (err == nil && (v.DeletedAt != nil || v.ProductStatus != db.ProductStatusACTIVE)) {
+		return apperr.FieldError(apperr.NotFound, "No variant has this ID.", "input", "variantId")
 	}
 	if err != nil {
-		return err
+		return fmt.Errorf("check variant: %w", err)
 	}
-	lines, err := q.CartLineList(ctx, cartID)
-	if err != nil {
-		return err
-	}
-	ids := make([]int64, 0, len(lines))
-	for _, l := range lines {
-		if l.VariantID != variantID {
-			ids = append(ids, l.VariantID)
-		}
-	}
-	others, err := variantsIn(ctx, q, ids)
-	if err != nil {
-		return err
-	}
-	for _, o := range others {
-		if o.Price.Currency != v.Price.Currency {
+	for _, c := range v.LineCurrencies {
+		if c != v.Currency {
 			return apperr.FieldError(apperr.CurrencyMismatch,
-				fmt.Sprintf("This cart is in %s; this item is priced in %s.", o.Price.Currency, v.Price.Currency), "input", "variantId")
+				fmt.Sprintf("This cart is in %s; this item is priced in %s.", c, v.Currency), "input", "variantId")
 		}
 	}
 	return nil
@@ -289,31 +269,21 @@ func (s *Service) view(ctx context.Context, id int64) (Cart, error) {
 	if id == 0 {
 		return c, nil
 	}
-	rows, err := s.db.CartLineList(ctx, id)
+	// A line whose variant row is gone for good was removed with it (ON DELETE CASCADE).
+	rows, err := s.db.CartLineListWithVariants(ctx, id)
 	if err != nil {
 		return Cart{}, fmt.Errorf("list cart lines: %w", err)
 	}
-	ids := make([]int64, len(rows))
+	pids := make([]int64, len(rows))
 	for i, r := range rows {
-		ids[i] = r.VariantID
-	}
-	variants, err := s.catalog.VariantsByIDs(ctx, ids)
-	if err != nil {
-		return Cart{}, err
-	}
-	pids := make([]int64, 0, len(variants))
-	for _, v := range variants {
-		pids = append(pids, v.ProductID)
+		pids[i] = r.ProductVariant.ProductID
 	}
 	products, err := s.catalog.ListByIDs(ctx, pids)
 	if err != nil {
 		return Cart{}, err
 	}
-	for _, r := range rows {
-		v, ok := variants[r.VariantID]
-		if !ok {
-			continue // the variant row is gone for good (ON DELETE CASCADE removed the line too)
-		}
+	for _, row := range rows {
+		r, v := row.CartLine, product.VariantOf(row.ProductVariant)
 		p := products[v.ProductID]
 		total, _ := v.Price.Mul(int64(r.Quantity))
 		available := int(v.Stock)

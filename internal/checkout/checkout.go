@@ -60,6 +60,8 @@ type Input struct {
 type Result struct {
 	Order    order.Order
 	Replayed bool
+	// Lines are the new order's lines (none for a replay: load them).
+	Lines []order.Line
 	// Payment is the order's payment intent; PaymentErr says why there is none yet (the
 	// provider was unreachable: the order stands, and orderPaymentRetry asks again).
 	Payment    payment.Payment
@@ -109,136 +111,146 @@ func (s *Service) Complete(ctx context.Context, v auth.Viewer, in Input) (Result
 	}
 	// The provider is called only now, after commit, never inside the transaction; a replay
 	// returns the intent created the first time (the key is derived from the order).
-	if res.Order.Status == order.Pending {
+	switch {
+	case !res.Replayed:
+		res.Payment, res.PaymentErr = s.payments.NewIntent(ctx, res.Order)
+	case res.Order.Status == order.Pending:
 		res.Payment, res.PaymentErr = s.payments.EnsureIntent(ctx, res.Order)
-	} else {
+	default:
 		res.Payment, res.PaymentErr = s.payments.ForOrder(ctx, res.Order.ID)
 	}
 	return res, nil
 }
 
 func (s *Service) completeTx(ctx context.Context, q *db.Queries, v auth.Viewer, in Input, fingerprint []byte) (Result, order.Event, inventory.Change, error) {
-	claimed, err := q.CheckoutRequestClaim(ctx, db.CheckoutRequestClaimParams{
+	began, err := q.CheckoutBegin(ctx, db.CheckoutBeginParams{
 		UserID: v.UserID, IdempotencyKey: in.IdempotencyKey, Fingerprint: fingerprint,
 	})
 	if err != nil {
 		return Result{}, order.Event{}, inventory.Change{}, fmt.Errorf("claim idempotency key: %w", err)
 	}
-	if claimed == 0 {
-		// The key was used before (or by a concurrent request that has now committed).
-		prior, err := q.CheckoutRequestGet(ctx, db.CheckoutRequestGetParams{UserID: v.UserID, IdempotencyKey: in.IdempotencyKey})
-		if err != nil {
-			return Result{}, order.Event{}, inventory.Change{}, fmt.Errorf("get idempotency key: %w", err)
-		}
-		if !bytes.Equal(prior.Fingerprint, fingerprint) || prior.OrderID == nil {
-			return Result{}, order.Event{}, inventory.Change{}, apperr.FieldError(apperr.IdempotencyReused,
-				"This idempotency key was already used for a different checkout.", "input", "idempotencyKey")
-		}
-		row, err := q.OrderGetByID(ctx, *prior.OrderID)
-		if err != nil {
-			return Result{}, order.Event{}, inventory.Change{}, fmt.Errorf("get replayed order: %w", err)
-		}
-		return Result{Order: order.FromRow(row), Replayed: true}, order.Event{}, inventory.Change{}, nil
+	if began.Claimed == 0 {
+		res, err := replay(ctx, q, v, in, fingerprint)
+		return res, order.Event{}, inventory.Change{}, err
 	}
-
-	cart, err := q.CartGetByUserForUpdate(ctx, &v.UserID)
-	if postgres.IsNotFound(err) {
+	if began.CartID == 0 {
 		return Result{}, order.Event{}, inventory.Change{}, apperr.New(apperr.CartEmpty, "Your cart is empty.")
 	}
+	lines, err := q.CheckoutLines(ctx, began.CartID)
 	if err != nil {
-		return Result{}, order.Event{}, inventory.Change{}, fmt.Errorf("lock cart: %w", err)
-	}
-	lines, err := q.CartLineList(ctx, cart.ID)
-	if err != nil {
-		return Result{}, order.Event{}, inventory.Change{}, err
+		return Result{}, order.Event{}, inventory.Change{}, fmt.Errorf("read cart lines: %w", err)
 	}
 	if len(lines) == 0 {
 		return Result{}, order.Event{}, inventory.Change{}, apperr.New(apperr.CartEmpty, "Your cart is empty.")
 	}
-	ids := make([]int64, len(lines))
-	for i, l := range lines {
-		ids[i] = l.VariantID
-	}
-	variantRows, err := q.VariantListByIDs(ctx, ids)
+	place, items, err := snapshot(lines)
 	if err != nil {
 		return Result{}, order.Event{}, inventory.Change{}, err
-	}
-	variants := map[int64]db.ProductVariant{}
-	pids := []int64{}
-	for _, r := range variantRows {
-		variants[r.ID] = r
-		pids = append(pids, r.ProductID)
-	}
-	productRows, err := q.ProductListByIDs(ctx, pids)
-	if err != nil {
-		return Result{}, order.Event{}, inventory.Change{}, err
-	}
-	products := map[int64]db.ProductListByIDsRow{}
-	for _, r := range productRows {
-		products[r.ID] = r
-	}
-
-	// Validate every line before touching stock; prices are read here, inside the
-	// transaction, so the order holds the price at checkout time.
-	currency := ""
-	items := make([]inventory.Item, 0, len(lines))
-	snapshot := make([]db.OrderLineInsertParams, 0, len(lines))
-	total := money.Money{}
-	for _, l := range lines {
-		vr, ok := variants[l.VariantID]
-		p, okp := products[vr.ProductID]
-		if !ok || !okp || vr.DeletedAt != nil || p.Status != db.ProductStatusACTIVE {
-			return Result{}, order.Event{}, inventory.Change{}, &apperr.Error{Code: apperr.LineUnavailable,
-				Message: "An item in your cart is no longer sold; remove it to check out.",
-				Err:     &inventory.OutOfStockError{VariantID: l.VariantID, Requested: int(l.Quantity)}}
-		}
-		if currency == "" {
-			currency = vr.Currency
-			total = money.New(0, currency)
-		}
-		if vr.Currency != currency {
-			return Result{}, order.Event{}, inventory.Change{}, apperr.New(apperr.CurrencyMismatch, "Your cart mixes currencies; check out one currency at a time.")
-		}
-		unit := money.New(vr.PriceAmount, vr.Currency)
-		lineTotal, err := unit.Mul(int64(l.Quantity))
-		if err == nil {
-			total, err = total.Add(lineTotal)
-		}
-		if err != nil {
-			return Result{}, order.Event{}, inventory.Change{}, apperr.Wrap(err, apperr.Invalid, "The order total is too large.")
-		}
-		items = append(items, inventory.Item{VariantID: l.VariantID, Quantity: int(l.Quantity)})
-		snapshot = append(snapshot, db.OrderLineInsertParams{
-			ProductID: p.ID, VariantID: vr.ID, VendorID: p.VendorID, ProductName: p.Name, VariantName: vr.Name,
-			SKU: vr.SKU, UnitPrice: vr.PriceAmount, Currency: vr.Currency, Quantity: l.Quantity, LineTotal: lineTotal.Amount,
-		})
 	}
 	touched, err := inventory.Reserve(ctx, q, items)
 	if err != nil {
 		return Result{}, order.Event{}, inventory.Change{}, err
 	}
-	addr, _ := json.Marshal(in.ShippingAddress)
-	row, err := q.OrderInsert(ctx, db.OrderInsertParams{UserID: v.UserID, Currency: currency, TotalAmount: total.Amount, ShippingAddress: addr})
+	place.UserID, place.CartID, place.IdempotencyKey = v.UserID, began.CartID, in.IdempotencyKey
+	place.ShippingAddress, _ = json.Marshal(in.ShippingAddress)
+	placed, err := q.CheckoutPlaceOrder(ctx, place)
 	if err != nil {
-		return Result{}, order.Event{}, inventory.Change{}, fmt.Errorf("insert order: %w", err)
+		return Result{}, order.Event{}, inventory.Change{}, fmt.Errorf("place order: %w", err)
 	}
-	for _, l := range snapshot {
-		l.OrderID = row.ID
-		if err := q.OrderLineInsert(ctx, l); err != nil {
-			return Result{}, order.Event{}, inventory.Change{}, fmt.Errorf("insert order line: %w", err)
+	if len(placed) != len(lines) {
+		return Result{}, order.Event{}, inventory.Change{}, fmt.Errorf("place order: %d lines written for %d", len(placed), len(lines))
+	}
+	first := placed[0]
+	row := db.Order{
+		ID: first.OrderID, UserID: v.UserID, Status: db.OrderStatusPENDING, Currency: place.Currency,
+		TotalAmount: place.TotalAmount, ShippingAddress: place.ShippingAddress,
+		CreatedAt: first.OrderCreatedAt, UpdatedAt: first.OrderUpdatedAt,
+	}
+	res := Result{Order: order.FromRow(row), Lines: make([]order.Line, len(placed))}
+	for i, p := range placed {
+		res.Lines[i] = order.LineOf(db.OrderLine{
+			ID: p.LineID, OrderID: row.ID, ProductID: place.ProductIds[i], VariantID: place.VariantIds[i],
+			VendorID: vendorOf(place.VendorIds[i]), ProductName: place.ProductNames[i], VariantName: place.VariantNames[i],
+			SKU: place.Skus[i], UnitPrice: place.UnitPrices[i], Currency: place.Currency, Quantity: place.Quantities[i],
+			LineTotal: place.LineTotals[i],
+		})
+	}
+	event := order.EventOf(db.OrderEvent{
+		OrderID: row.ID, Sequence: 1, Status: db.OrderStatusPENDING, ActorID: &v.UserID, Note: "order placed",
+		CreatedAt: first.EventCreatedAt,
+	})
+	return res, event, touched, nil
+}
+
+// replay answers a key that was claimed before (or by a concurrent request that has now
+// committed): the same request gets the same order, another request IDEMPOTENCY_KEY_REUSED.
+func replay(ctx context.Context, q *db.Queries, v auth.Viewer, in Input, fingerprint []byte) (Result, error) {
+	prior, err := q.CheckoutRequestGet(ctx, db.CheckoutRequestGetParams{UserID: v.UserID, IdempotencyKey: in.IdempotencyKey})
+	if err != nil {
+		return Result{}, fmt.Errorf("get idempotency key: %w", err)
+	}
+	if !bytes.Equal(prior.Fingerprint, fingerprint) || prior.OrderID == nil {
+		return Result{}, apperr.FieldError(apperr.IdempotencyReused,
+			"This idempotency key was already used for a different checkout.", "input", "idempotencyKey")
+	}
+	row, err := q.OrderGetByID(ctx, *prior.OrderID)
+	if err != nil {
+		return Result{}, fmt.Errorf("get replayed order: %w", err)
+	}
+	return Result{Order: order.FromRow(row), Replayed: true}, nil
+}
+
+// snapshot validates every line before stock is touched and freezes it for the order: the
+// prices are the ones read now, inside the transaction, so the order holds the price at
+// checkout time. The lines are in variant order.
+func snapshot(lines []db.CheckoutLinesRow) (db.CheckoutPlaceOrderParams, []inventory.Item, error) {
+	n := len(lines)
+	place := db.CheckoutPlaceOrderParams{
+		ProductIds: make([]int64, n), VariantIds: make([]int64, n), VendorIds: make([]int64, n),
+		ProductNames: make([]string, n), VariantNames: make([]string, n), Skus: make([]string, n),
+		UnitPrices: make([]int64, n), Quantities: make([]int32, n), LineTotals: make([]int64, n),
+	}
+	items := make([]inventory.Item, n)
+	total := money.Money{}
+	for i, l := range lines {
+		vr := l.ProductVariant
+		if vr.DeletedAt != nil || l.ProductStatus != db.ProductStatusACTIVE {
+			return place, nil, &apperr.Error{Code: apperr.LineUnavailable,
+				Message: "An item in your cart is no longer sold; remove it to check out.",
+				Err:     &inventory.OutOfStockError{VariantID: vr.ID, Requested: int(l.Quantity)}}
 		}
+		if i == 0 {
+			place.Currency = vr.Currency
+			total = money.New(0, vr.Currency)
+		}
+		if vr.Currency != place.Currency {
+			return place, nil, apperr.New(apperr.CurrencyMismatch, "Your cart mixes currencies; check out one currency at a time.")
+		}
+		lineTotal, err := money.New(vr.PriceAmount, vr.Currency).Mul(int64(l.Quantity))
+		if err == nil {
+			total, err = total.Add(lineTotal)
+		}
+		if err != nil {
+			return place, nil, apperr.Wrap(err, apperr.Invalid, "The order total is too large.")
+		}
+		items[i] = inventory.Item{VariantID: vr.ID, Quantity: int(l.Quantity)}
+		place.ProductIds[i], place.VariantIds[i] = vr.ProductID, vr.ID
+		if l.VendorID != nil {
+			place.VendorIds[i] = *l.VendorID
+		}
+		place.ProductNames[i], place.VariantNames[i], place.Skus[i] = l.ProductName, vr.Name, vr.SKU
+		place.UnitPrices[i], place.Quantities[i], place.LineTotals[i] = vr.PriceAmount, l.Quantity, lineTotal.Amount
 	}
-	ev, err := q.OrderEventInsert(ctx, db.OrderEventInsertParams{OrderID: row.ID, Status: db.OrderStatusPENDING, ActorID: &v.UserID, Note: "order placed"})
-	if err != nil {
-		return Result{}, order.Event{}, inventory.Change{}, fmt.Errorf("insert order event: %w", err)
+	place.TotalAmount = total.Amount
+	return place, items, nil
+}
+
+// vendorOf is a snapshot line's vendor: 0 stands for none in CheckoutPlaceOrder's arrays.
+func vendorOf(id int64) *int64 {
+	if id == 0 {
+		return nil
 	}
-	if err := q.CartLineClear(ctx, cart.ID); err != nil {
-		return Result{}, order.Event{}, inventory.Change{}, err
-	}
-	if err := q.CheckoutRequestSetOrder(ctx, db.CheckoutRequestSetOrderParams{OrderID: &row.ID, UserID: v.UserID, IdempotencyKey: in.IdempotencyKey}); err != nil {
-		return Result{}, order.Event{}, inventory.Change{}, err
-	}
-	return Result{Order: order.FromRow(row)}, order.EventOf(ev), touched, nil
+	return &id
 }
 
 // fingerprintOf identifies a request: the same key must come with the same address. The cart

@@ -3,13 +3,13 @@
 package inventory
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
 
 	"github.com/shopgraph/shopgraph/db"
 	"github.com/shopgraph/shopgraph/internal/apperr"
-	"github.com/shopgraph/shopgraph/internal/postgres"
 	"github.com/shopgraph/shopgraph/internal/product"
 )
 
@@ -39,40 +39,54 @@ type Change struct {
 }
 
 // Reserve takes every item's quantity, or nothing: on a shortage it returns an OUT_OF_STOCK
-// error (wrapping *OutOfStockError) and the caller's transaction must roll back. Items are
-// taken in variant id order, so two transactions reserving overlapping variants lock them in
-// the same order and cannot deadlock.
+// error (wrapping *OutOfStockError) and the caller's transaction must roll back. It is one
+// guarded statement for all the items. The caller holds the variants' row locks, taken in
+// variant id order (checkout's line read takes them): two transactions reserving overlapping
+// variants then wait for each other in the same order and cannot deadlock.
 func Reserve(ctx context.Context, q *db.Queries, items []Item) (Change, error) {
 	sorted := slices.Clone(items)
-	slices.SortFunc(sorted, func(a, b Item) int { return int(a.VariantID - b.VariantID) })
+	slices.SortFunc(sorted, func(a, b Item) int { return cmp.Compare(a.VariantID, b.VariantID) })
+	arg := db.StockReserveParams{Ids: make([]int64, len(sorted)), Quantities: make([]int32, len(sorted))}
+	for i, it := range sorted {
+		arg.Ids[i], arg.Quantities[i] = it.VariantID, int32(it.Quantity)
+	}
+	rows, err := q.StockReserve(ctx, arg)
+	if err != nil {
+		return Change{}, fmt.Errorf("reserve stock: %w", err)
+	}
+	taken := make(map[int64]bool, len(rows))
 	var change Change
-	for _, it := range sorted {
-		row, err := q.StockReserve(ctx, db.StockReserveParams{ID: it.VariantID, N: int32(it.Quantity)})
-		if postgres.IsNotFound(err) {
-			available := 0
-			if cur, err := q.StockGet(ctx, it.VariantID); err == nil && cur.DeletedAt == nil {
-				available = int(cur.Stock)
-			}
-			cause := &OutOfStockError{VariantID: it.VariantID, Requested: it.Quantity, Available: available}
-			return Change{}, &apperr.Error{Code: apperr.OutOfStock, Err: cause,
-				Message: fmt.Sprintf("Only %d left of an item you asked %d of.", available, it.Quantity)}
-		}
-		if err != nil {
-			return Change{}, fmt.Errorf("reserve stock of variant %d: %w", it.VariantID, err)
-		}
+	for _, row := range rows {
+		taken[row.ID] = true
 		change.ProductIDs = append(change.ProductIDs, row.ProductID)
 		// Stock only went down: above the low-stock line after, it was above it before too.
 		if row.Stock <= product.LowStockThreshold {
 			change.StatusChanged = true
 		}
 	}
+	for _, it := range sorted {
+		if !taken[it.VariantID] {
+			return Change{}, shortage(ctx, q, it)
+		}
+	}
 	return change, nil
+}
+
+// shortage is the OUT_OF_STOCK error for an item that could not be taken, naming what is left.
+func shortage(ctx context.Context, q *db.Queries, it Item) error {
+	available := 0
+	if cur, err := q.StockGet(ctx, it.VariantID); err == nil && cur.DeletedAt == nil {
+		available = int(cur.Stock)
+	}
+	cause := &OutOfStockError{VariantID: it.VariantID, Requested: it.Quantity, Available: available}
+	return &apperr.Error{Code: apperr.OutOfStock, Err: cause,
+		Message: fmt.Sprintf("Only %d left of an item you asked %d of.", available, it.Quantity)}
 }
 
 // Release gives items back, e.g. when an order is cancelled.
 func Release(ctx context.Context, q *db.Queries, items []Item) error {
 	sorted := slices.Clone(items)
-	slices.SortFunc(sorted, func(a, b Item) int { return int(a.VariantID - b.VariantID) })
+	slices.SortFunc(sorted, func(a, b Item) int { return cmp.Compare(a.VariantID, b.VariantID) })
 	for _, it := range sorted {
 		if err := q.StockRelease(ctx, db.StockReleaseParams{ID: it.VariantID, N: int32(it.Quantity)}); err != nil {
 			return fmt.Errorf("release stock of variant %d: %w", it.VariantID, err)

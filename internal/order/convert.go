@@ -37,6 +37,9 @@ func eventFromRow(r db.OrderEvent) Event {
 // FromRow converts an order row (for checkout, which writes orders in its own transaction).
 func FromRow(r db.Order) Order { return orderFromRow(r) }
 
+// LineOf converts an order line row.
+func LineOf(r db.OrderLine) Line { return lineFromRow(r) }
+
 // EventOf converts an event row.
 func EventOf(r db.OrderEvent) Event { return eventFromRow(r) }
 

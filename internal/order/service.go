@@ -102,7 +102,7 @@ func (s *Service) List(ctx context.Context, v auth.Viewer, first int, after stri
 		}
 		params.AfterCreatedAt, params.AfterID = &at, &id
 	}
-	rows, err := s.db.OrderList(ctx, params)
+	rows, err := s.db.CustomPlans.OrderList(ctx, params)
 	if err != nil {
 		return ListPage{}, fmt.Errorf("list orders: %w", err)
 	}
@@ -125,7 +125,7 @@ func (s *Service) Count(ctx context.Context, v auth.Viewer, f ListFilter) (int, 
 		st := db.OrderStatus(*f.Status)
 		params.Status = &st
 	}
-	n, err := s.db.OrderCount(ctx, params)
+	n, err := s.db.CustomPlans.OrderCount(ctx, params)
 	return int(n), err
 }
 
@@ -294,14 +294,12 @@ func (s *Service) AfterCommit(ctx context.Context, o Order, e Event, stock inven
 	}
 	if s.publisher != nil && e.Sequence > 0 {
 		// The feed position is assigned at commit: read it now that it exists.
-		if pos, err := s.db.OrderEventPosition(ctx, db.OrderEventPositionParams{OrderID: e.OrderID, Sequence: int32(e.Sequence)}); err == nil {
-			e.FeedPosition = pos
-		}
-		vendors, err := s.db.OrderVendorIDs(ctx, o.ID)
+		pub, err := s.db.OrderEventPublication(ctx, db.OrderEventPublicationParams{OrderID: e.OrderID, Sequence: int32(e.Sequence)})
 		if err != nil {
-			s.log.WarnContext(ctx, "order event: vendor lookup failed", "order_id", o.ID, "err", err)
+			s.log.WarnContext(ctx, "order event: publication lookup failed", "order_id", o.ID, "err", err)
 		}
-		s.publisher.Publish(ctx, e.message(o, vendors))
+		e.FeedPosition = pub.FeedPosition
+		s.publisher.Publish(ctx, e.message(o, pub.VendorIds))
 	}
 }
 
@@ -331,7 +329,7 @@ func (s *Service) FeedAfter(ctx context.Context, v auth.Viewer, after int64, lim
 	default:
 		return nil, apperr.New(apperr.Forbidden, "Only admins and vendors can follow every order.")
 	}
-	rows, err := s.db.OrderEventFeedAfter(ctx, params)
+	rows, err := s.db.CustomPlans.OrderEventFeedAfter(ctx, params)
 	if err != nil {
 		return nil, fmt.Errorf("replay order feed: %w", err)
 	}

@@ -52,6 +52,13 @@ func (s *Service) EnsureIntent(ctx context.Context, o order.Order) (Payment, err
 	if !postgres.IsNotFound(err) {
 		return Payment{}, err
 	}
+	return s.NewIntent(ctx, o)
+}
+
+// NewIntent creates the intent of an order that has none, such as one placed just now. A
+// racing EnsureIntent for the same order gets the same intent: the provider's idempotency key
+// is derived from the order, and PaymentInsert keeps the first row.
+func (s *Service) NewIntent(ctx context.Context, o order.Order) (Payment, error) {
 	if o.Status != order.Pending {
 		return Payment{}, apperr.FieldError(apperr.InvalidTransition, "Only a PENDING order can be paid.", "input", "id")
 	}
@@ -62,7 +69,7 @@ func (s *Service) EnsureIntent(ctx context.Context, o order.Order) (Payment, err
 		s.log.WarnContext(ctx, "create payment intent failed", "order_id", o.ID, "err", err)
 		return Payment{}, unavailable(err)
 	}
-	row, err = s.db.PaymentInsert(ctx, db.PaymentInsertParams{
+	row, err := s.db.PaymentInsert(ctx, db.PaymentInsertParams{
 		OrderID: o.ID, Provider: s.gateway.Provider(), IntentID: in.ID, ClientSecret: in.ClientSecret,
 		Status: db.PaymentStatusREQUIRESPAYMENT, Amount: o.Total.Amount, Currency: o.Total.Currency,
 	})

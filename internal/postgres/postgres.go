@@ -24,6 +24,27 @@ import (
 type DB struct {
 	Pool *pgxpool.Pool
 	*db.Queries
+	// CustomPlans are the same queries planned for their parameter values on every call. Use
+	// it for statements that switch filters off with "param IS NULL OR ...": one cached
+	// generic plan would have to serve every combination of filters, and be poor for most.
+	// Everything else runs as statements prepared once per connection, with cached plans.
+	CustomPlans *db.Queries
+}
+
+// customPlans runs each statement as an unnamed statement (pgx's QueryExecModeExec): still
+// one round trip, but Postgres plans it afresh for the values it is given.
+type customPlans struct{ db.DBTX }
+
+func (c customPlans) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	return c.DBTX.Exec(ctx, sql, append([]any{pgx.QueryExecModeExec}, args...)...)
+}
+
+func (c customPlans) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	return c.DBTX.Query(ctx, sql, append([]any{pgx.QueryExecModeExec}, args...)...)
+}
+
+func (c customPlans) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+	return c.DBTX.QueryRow(ctx, sql, append([]any{pgx.QueryExecModeExec}, args...)...)
 }
 
 // Options tunes the pool.
@@ -47,9 +68,6 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 	cfg.MaxConnLifetime = time.Hour
 	cfg.HealthCheckPeriod = 30 * time.Second
 	cfg.ConnConfig.ConnectTimeout = 5 * time.Second
-	// Catalog queries switch filters off with "param IS NULL OR ...": custom plans let the
-	// planner drop the dead branches and use the right index for each call.
-	cfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
 	// Typo tolerance of product search (pg_trgm's <% operator): "hoddie" finds "hoodie".
 	cfg.ConnConfig.RuntimeParams["pg_trgm.word_similarity_threshold"] = "0.4"
 	if opts.Tracer != nil {
@@ -65,7 +83,7 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 		pool.Close()
 		return nil, fmt.Errorf("ping database: %w", err)
 	}
-	return &DB{Pool: pool, Queries: db.New(pool)}, nil
+	return &DB{Pool: pool, Queries: db.New(pool), CustomPlans: db.New(customPlans{pool})}, nil
 }
 
 // Close closes the pool.

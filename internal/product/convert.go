@@ -21,6 +21,9 @@ func productFromRow(r productRow) Product {
 	}
 }
 
+// VariantOf converts a variant row read elsewhere (a cart's lines, say).
+func VariantOf(r db.ProductVariant) Variant { return variantFromRow(r) }
+
 func variantFromRow(r db.ProductVariant) Variant {
 	return Variant{
 		ID: r.ID, ProductID: r.ProductID, SKU: r.SKU, Name: r.Name, Options: kvsFromJSON(r.Options),

@@ -155,7 +155,7 @@ func (s *Service) list(ctx context.Context, v *auth.Viewer, p ListParams) (Page,
 		rows []productRow
 		keys []any
 	)
-	q := s.db.Queries
+	q := s.db.CustomPlans
 	switch p.Sort {
 	case SortNewest:
 		ak, aid, err1 := keyOf[time.Time](after, "after")

@@ -42,7 +42,7 @@ func (s *Service) Count(ctx context.Context, v *auth.Viewer, f Filter) (int, err
 		if err != nil {
 			return 0, err
 		}
-		n, err := s.db.ProductCount(ctx, db.ProductCountParams(qf))
+		n, err := s.db.CustomPlans.ProductCount(ctx, db.ProductCountParams(qf))
 		if err != nil {
 			return 0, fmt.Errorf("count products: %w", err)
 		}

@@ -1,0 +1,68 @@
+-- Checkout's statements. A checkout is a handful of round trips, not one per row: each
+-- statement below does a whole step for every line of the cart.
+
+-- name: CheckoutBegin :one
+-- CheckoutBegin claims the idempotency key and locks the customer's cart. A concurrent claim of
+-- the same key waits on the unique index until the first transaction ends, then inserts nothing
+-- (claimed = 0); cart_id is 0 when the customer has no cart. Everything that changes or checks
+-- out one customer's cart holds the cart's row lock.
+WITH claim AS (
+    INSERT INTO checkout_requests (user_id, idempotency_key, fingerprint)
+    VALUES (@user_id, @idempotency_key, @fingerprint)
+    ON CONFLICT (user_id, idempotency_key) DO NOTHING
+    RETURNING 1
+), cart AS (
+    SELECT id FROM carts WHERE user_id = @user_id FOR UPDATE
+)
+SELECT (SELECT count(*) FROM claim)::integer AS claimed, COALESCE((SELECT id FROM cart), 0)::bigint AS cart_id;
+
+-- name: CheckoutLines :many
+-- CheckoutLines reads a locked cart's lines with their variants and products, and locks the
+-- variants in variant id order (rows are sorted before they are locked): two checkouts
+-- sharing variants take their locks in the same order and cannot deadlock, and the stock read
+-- is the latest committed.
+SELECT l.quantity, sqlc.embed(v), p.name AS product_name, p.vendor_id, p.status AS product_status
+FROM cart_lines l
+JOIN product_variants v ON v.id = l.variant_id
+JOIN products p ON p.id = v.product_id
+WHERE l.cart_id = @cart_id
+ORDER BY v.id
+FOR UPDATE OF v;
+
+-- name: CheckoutPlaceOrder :many
+-- CheckoutPlaceOrder writes the order in one statement: the order row, one snapshot line per
+-- item (the arrays are parallel, one element per line; vendor 0 is none), the first event
+-- (PENDING, sequence 1); it empties the cart and records the order on the idempotency key. It
+-- returns one row per line, carrying the order's and the event's columns.
+WITH o AS (
+    INSERT INTO orders (user_id, status, currency, total_amount, shipping_address)
+    VALUES (@user_id, 'PENDING', @currency, @total_amount, @shipping_address)
+    RETURNING *
+), l AS (
+    INSERT INTO order_lines (order_id, product_id, variant_id, vendor_id, product_name, variant_name, sku,
+                             unit_price, currency, quantity, line_total)
+    SELECT o.id, x.product_id, x.variant_id, NULLIF(x.vendor_id, 0), x.product_name, x.variant_name, x.sku,
+           x.unit_price, o.currency, x.quantity, x.line_total
+    FROM o, (SELECT unnest(@product_ids::bigint[]) AS product_id, unnest(@variant_ids::bigint[]) AS variant_id,
+                    unnest(@vendor_ids::bigint[]) AS vendor_id, unnest(@product_names::text[]) AS product_name,
+                    unnest(@variant_names::text[]) AS variant_name, unnest(@skus::text[]) AS sku,
+                    unnest(@unit_prices::bigint[]) AS unit_price, unnest(@quantities::integer[]) AS quantity,
+                    unnest(@line_totals::bigint[]) AS line_total) AS x
+    RETURNING *
+), e AS (
+    INSERT INTO order_events (order_id, sequence, status, actor_id, note)
+    SELECT o.id, 1, 'PENDING', @user_id, 'order placed' FROM o
+    RETURNING *
+), cleared AS (
+    DELETE FROM cart_lines WHERE cart_id = @cart_id
+), keyed AS (
+    UPDATE checkout_requests SET order_id = (SELECT id FROM o)
+    WHERE user_id = @user_id AND idempotency_key = @idempotency_key
+)
+SELECT o.id AS order_id, o.created_at AS order_created_at, o.updated_at AS order_updated_at,
+       e.created_at AS event_created_at, l.id AS line_id, l.variant_id
+FROM o, e, l
+ORDER BY l.id;
+
+-- name: CheckoutRequestGet :one
+SELECT * FROM checkout_requests WHERE user_id = @user_id AND idempotency_key = @idempotency_key;
