@@ -428,6 +428,28 @@ func TestCheckout(t *testing.T) {
 		require.Equal(t, 10, e.stock(t, v))
 	})
 
+	t.Run("the order's lines keep the cart's order, in the response and when read again", func(t *testing.T) {
+		t.Parallel()
+		older, newer := e.variant(t, 100, 10), e.variant(t, 200, 10) // newer has the higher id
+		c, _ := e.customer(t)
+		mustAdd(t, c, newer.gid, 1)
+		mustAdd(t, c, older.gid, 1)
+		mustAdd(t, c, newer.gid, 1) // more of a line does not move it
+
+		p := checkoutWith(t, c, checkoutInput(uuid.NewString(), testAddress()))
+		require.Empty(t, p.UserErrors)
+		skus := func(lines []orderLineView) []string {
+			out := make([]string, len(lines))
+			for i, l := range lines {
+				out[i] = l.SKU
+			}
+			return out
+		}
+		require.Equal(t, []string{newer.sku, older.sku}, skus(p.Order.Lines))
+		require.Equal(t, []int{2, 1}, []int{p.Order.Lines[0].Quantity, p.Order.Lines[1].Quantity})
+		require.Equal(t, []string{newer.sku, older.sku}, skus(orderAs(t, c, p.Order.ID).Lines))
+	})
+
 	t.Run("places a PENDING order holding a snapshot of every line", func(t *testing.T) {
 		t.Parallel()
 		a := e.product(t, productSpec{name: "Snapshot Kettle", variants: []product.VariantInput{{Name: "Large", Price: 1250, Stock: 10}}})[0]

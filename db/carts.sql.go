@@ -53,24 +53,6 @@ func (q *Queries) CartGetByUser(ctx context.Context, userID *int64) (Cart, error
 	return i, err
 }
 
-const cartGetByUserForUpdate = `-- name: CartGetByUserForUpdate :one
-SELECT id, user_id, token_hash, created_at, updated_at FROM carts WHERE user_id = $1 FOR UPDATE
-`
-
-// CartGetByUserForUpdate serialises everything that changes or checks out one customer's cart.
-func (q *Queries) CartGetByUserForUpdate(ctx context.Context, userID *int64) (Cart, error) {
-	row := q.db.QueryRow(ctx, cartGetByUserForUpdate, userID)
-	var i Cart
-	err := row.Scan(
-		&i.ID,
-		&i.UserID,
-		&i.TokenHash,
-		&i.CreatedAt,
-		&i.UpdatedAt,
-	)
-	return i, err
-}
-
 const cartInsertAnonymous = `-- name: CartInsertAnonymous :one
 INSERT INTO carts (token_hash) VALUES ($1) RETURNING id, user_id, token_hash, created_at, updated_at
 `

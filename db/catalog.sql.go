@@ -846,8 +846,8 @@ type ProductListNewestForwardRow struct {
 
 // Catalog reads and writes. Product lists are keyset-paginated: one query per sort order and
 // direction, each with optional after/before bounds on the sort key, so that every page is an
-// index range scan. Filters that are NULL are off; with plan_cache_mode=force_custom_plan (set
-// on every connection) the planner drops them.
+// index range scan. Filters that are NULL are off: these run through postgres.DB.CustomPlans,
+// planned for their values on every call, so the planner drops them.
 func (q *Queries) ProductListNewestForward(ctx context.Context, arg ProductListNewestForwardParams) ([]ProductListNewestForwardRow, error) {
 	rows, err := q.db.Query(ctx, productListNewestForward,
 		arg.SeeArchived,

@@ -18,7 +18,7 @@ WITH claim AS (
     ON CONFLICT (user_id, idempotency_key) DO NOTHING
     RETURNING 1
 ), cart AS (
-    SELECT id FROM carts WHERE user_id = $1 FOR UPDATE
+    SELECT id FROM carts WHERE user_id = $1 AND EXISTS (SELECT FROM claim) FOR UPDATE
 )
 SELECT (SELECT count(*) FROM claim)::integer AS claimed, COALESCE((SELECT id FROM cart), 0)::bigint AS cart_id
 `
@@ -36,10 +36,11 @@ type CheckoutBeginRow struct {
 
 // Checkout's statements. A checkout is a handful of round trips, not one per row: each
 // statement below does a whole step for every line of the cart.
-// CheckoutBegin claims the idempotency key and locks the customer's cart. A concurrent claim of
-// the same key waits on the unique index until the first transaction ends, then inserts nothing
-// (claimed = 0); cart_id is 0 when the customer has no cart. Everything that changes or checks
-// out one customer's cart holds the cart's row lock.
+// CheckoutBegin claims the idempotency key and then locks the customer's cart. A concurrent
+// claim of the same key waits on the unique index until the first transaction ends, then
+// inserts nothing (claimed = 0) and locks nothing: a replay does not queue for the cart.
+// cart_id is 0 when the key was not claimed or the customer has no cart. Everything that
+// changes or checks out one customer's cart holds the cart's row lock.
 func (q *Queries) CheckoutBegin(ctx context.Context, arg CheckoutBeginParams) (CheckoutBeginRow, error) {
 	row := q.db.QueryRow(ctx, checkoutBegin, arg.UserID, arg.IdempotencyKey, arg.Fingerprint)
 	var i CheckoutBeginRow
@@ -48,17 +49,18 @@ func (q *Queries) CheckoutBegin(ctx context.Context, arg CheckoutBeginParams) (C
 }
 
 const checkoutLines = `-- name: CheckoutLines :many
-SELECT l.quantity, v.id, v.product_id, v.sku, v.name, v.options, v.price_amount, v.currency, v.stock, v.position, v.created_at, v.updated_at, v.deleted_at, p.name AS product_name, p.vendor_id, p.status AS product_status
+SELECT l.quantity, l.added_at, v.id, v.product_id, v.sku, v.name, v.options, v.price_amount, v.currency, v.stock, v.position, v.created_at, v.updated_at, v.deleted_at, p.name AS product_name, p.vendor_id, p.status AS product_status
 FROM cart_lines l
 JOIN product_variants v ON v.id = l.variant_id
 JOIN products p ON p.id = v.product_id
 WHERE l.cart_id = $1
 ORDER BY v.id
-FOR UPDATE OF v
+FOR NO KEY UPDATE OF v
 `
 
 type CheckoutLinesRow struct {
 	Quantity       int32
+	AddedAt        time.Time
 	ProductVariant ProductVariant
 	ProductName    string
 	VendorID       *int64
@@ -67,8 +69,10 @@ type CheckoutLinesRow struct {
 
 // CheckoutLines reads a locked cart's lines with their variants and products, and locks the
 // variants in variant id order (rows are sorted before they are locked): two checkouts
-// sharing variants take their locks in the same order and cannot deadlock, and the stock read
-// is the latest committed.
+// sharing variants take their locks in the same order and cannot deadlock, and the stock and
+// prices read are the latest committed. NO KEY UPDATE is what the stock update takes anyway;
+// it lets cart lines referencing the variants be written meanwhile (their foreign key check
+// takes KEY SHARE).
 func (q *Queries) CheckoutLines(ctx context.Context, cartID int64) ([]CheckoutLinesRow, error) {
 	rows, err := q.db.Query(ctx, checkoutLines, cartID)
 	if err != nil {
@@ -80,6 +84,7 @@ func (q *Queries) CheckoutLines(ctx context.Context, cartID int64) ([]CheckoutLi
 		var i CheckoutLinesRow
 		if err := rows.Scan(
 			&i.Quantity,
+			&i.AddedAt,
 			&i.ProductVariant.ID,
 			&i.ProductVariant.ProductID,
 			&i.ProductVariant.SKU,
@@ -109,37 +114,38 @@ func (q *Queries) CheckoutLines(ctx context.Context, cartID int64) ([]CheckoutLi
 const checkoutPlaceOrder = `-- name: CheckoutPlaceOrder :many
 WITH o AS (
     INSERT INTO orders (user_id, status, currency, total_amount, shipping_address)
-    VALUES ($1, 'PENDING', $2, $3, $4)
+    VALUES ($1, $2, $3, $4, $5)
     RETURNING id, user_id, status, currency, total_amount, shipping_address, tracking_number, created_at, updated_at
 ), l AS (
     INSERT INTO order_lines (order_id, product_id, variant_id, vendor_id, product_name, variant_name, sku,
                              unit_price, currency, quantity, line_total)
     SELECT o.id, x.product_id, x.variant_id, NULLIF(x.vendor_id, 0), x.product_name, x.variant_name, x.sku,
            x.unit_price, o.currency, x.quantity, x.line_total
-    FROM o, (SELECT unnest($5::bigint[]) AS product_id, unnest($6::bigint[]) AS variant_id,
-                    unnest($7::bigint[]) AS vendor_id, unnest($8::text[]) AS product_name,
-                    unnest($9::text[]) AS variant_name, unnest($10::text[]) AS sku,
-                    unnest($11::bigint[]) AS unit_price, unnest($12::integer[]) AS quantity,
-                    unnest($13::bigint[]) AS line_total) AS x
+    FROM o, (SELECT unnest($6::bigint[]) AS product_id, unnest($7::bigint[]) AS variant_id,
+                    unnest($8::bigint[]) AS vendor_id, unnest($9::text[]) AS product_name,
+                    unnest($10::text[]) AS variant_name, unnest($11::text[]) AS sku,
+                    unnest($12::bigint[]) AS unit_price, unnest($13::integer[]) AS quantity,
+                    unnest($14::bigint[]) AS line_total) AS x
     RETURNING id, order_id, product_id, variant_id, vendor_id, product_name, variant_name, sku, unit_price, currency, quantity, line_total
 ), e AS (
     INSERT INTO order_events (order_id, sequence, status, actor_id, note)
-    SELECT o.id, 1, 'PENDING', $1, 'order placed' FROM o
+    SELECT o.id, 1, o.status, $1, $15 FROM o
     RETURNING order_id, sequence, status, previous_status, actor_id, note, created_at, feed_position
 ), cleared AS (
-    DELETE FROM cart_lines WHERE cart_id = $14
+    DELETE FROM cart_lines WHERE cart_id = $16
 ), keyed AS (
     UPDATE checkout_requests SET order_id = (SELECT id FROM o)
-    WHERE user_id = $1 AND idempotency_key = $15
+    WHERE user_id = $1 AND idempotency_key = $17
 )
 SELECT o.id AS order_id, o.created_at AS order_created_at, o.updated_at AS order_updated_at,
-       e.created_at AS event_created_at, l.id AS line_id, l.variant_id
+       e.sequence AS event_sequence, e.created_at AS event_created_at, l.id AS line_id, l.variant_id
 FROM o, e, l
 ORDER BY l.id
 `
 
 type CheckoutPlaceOrderParams struct {
 	UserID          int64
+	Status          OrderStatus
 	Currency        string
 	TotalAmount     int64
 	ShippingAddress []byte
@@ -152,6 +158,7 @@ type CheckoutPlaceOrderParams struct {
 	UnitPrices      []int64
 	Quantities      []int32
 	LineTotals      []int64
+	Note            string
 	CartID          int64
 	IdempotencyKey  string
 }
@@ -160,6 +167,7 @@ type CheckoutPlaceOrderRow struct {
 	OrderID        int64
 	OrderCreatedAt time.Time
 	OrderUpdatedAt time.Time
+	EventSequence  int32
 	EventCreatedAt time.Time
 	LineID         int64
 	VariantID      int64
@@ -167,11 +175,12 @@ type CheckoutPlaceOrderRow struct {
 
 // CheckoutPlaceOrder writes the order in one statement: the order row, one snapshot line per
 // item (the arrays are parallel, one element per line; vendor 0 is none), the first event
-// (PENDING, sequence 1); it empties the cart and records the order on the idempotency key. It
-// returns one row per line, carrying the order's and the event's columns.
+// (sequence 1); it empties the cart and records the order on the idempotency key. It returns
+// one row per line, carrying the order's and the event's columns.
 func (q *Queries) CheckoutPlaceOrder(ctx context.Context, arg CheckoutPlaceOrderParams) ([]CheckoutPlaceOrderRow, error) {
 	rows, err := q.db.Query(ctx, checkoutPlaceOrder,
 		arg.UserID,
+		arg.Status,
 		arg.Currency,
 		arg.TotalAmount,
 		arg.ShippingAddress,
@@ -184,6 +193,7 @@ func (q *Queries) CheckoutPlaceOrder(ctx context.Context, arg CheckoutPlaceOrder
 		arg.UnitPrices,
 		arg.Quantities,
 		arg.LineTotals,
+		arg.Note,
 		arg.CartID,
 		arg.IdempotencyKey,
 	)
@@ -198,6 +208,7 @@ func (q *Queries) CheckoutPlaceOrder(ctx context.Context, arg CheckoutPlaceOrder
 			&i.OrderID,
 			&i.OrderCreatedAt,
 			&i.OrderUpdatedAt,
+			&i.EventSequence,
 			&i.EventCreatedAt,
 			&i.LineID,
 			&i.VariantID,

@@ -14,8 +14,6 @@ type Querier interface {
 	CartDelete(ctx context.Context, id int64) error
 	CartGetByTokenHash(ctx context.Context, tokenHash []byte) (Cart, error)
 	CartGetByUser(ctx context.Context, userID *int64) (Cart, error)
-	// CartGetByUserForUpdate serialises everything that changes or checks out one customer's cart.
-	CartGetByUserForUpdate(ctx context.Context, userID *int64) (Cart, error)
 	CartInsertAnonymous(ctx context.Context, tokenHash []byte) (Cart, error)
 	// CartLineAdd adds quantity to a line, creating it if needed.
 	CartLineAdd(ctx context.Context, arg CartLineAddParams) (CartLine, error)
@@ -41,20 +39,23 @@ type Querier interface {
 	CategoryUpdate(ctx context.Context, arg CategoryUpdateParams) (Category, error)
 	// Checkout's statements. A checkout is a handful of round trips, not one per row: each
 	// statement below does a whole step for every line of the cart.
-	// CheckoutBegin claims the idempotency key and locks the customer's cart. A concurrent claim of
-	// the same key waits on the unique index until the first transaction ends, then inserts nothing
-	// (claimed = 0); cart_id is 0 when the customer has no cart. Everything that changes or checks
-	// out one customer's cart holds the cart's row lock.
+	// CheckoutBegin claims the idempotency key and then locks the customer's cart. A concurrent
+	// claim of the same key waits on the unique index until the first transaction ends, then
+	// inserts nothing (claimed = 0) and locks nothing: a replay does not queue for the cart.
+	// cart_id is 0 when the key was not claimed or the customer has no cart. Everything that
+	// changes or checks out one customer's cart holds the cart's row lock.
 	CheckoutBegin(ctx context.Context, arg CheckoutBeginParams) (CheckoutBeginRow, error)
 	// CheckoutLines reads a locked cart's lines with their variants and products, and locks the
 	// variants in variant id order (rows are sorted before they are locked): two checkouts
-	// sharing variants take their locks in the same order and cannot deadlock, and the stock read
-	// is the latest committed.
+	// sharing variants take their locks in the same order and cannot deadlock, and the stock and
+	// prices read are the latest committed. NO KEY UPDATE is what the stock update takes anyway;
+	// it lets cart lines referencing the variants be written meanwhile (their foreign key check
+	// takes KEY SHARE).
 	CheckoutLines(ctx context.Context, cartID int64) ([]CheckoutLinesRow, error)
 	// CheckoutPlaceOrder writes the order in one statement: the order row, one snapshot line per
 	// item (the arrays are parallel, one element per line; vendor 0 is none), the first event
-	// (PENDING, sequence 1); it empties the cart and records the order on the idempotency key. It
-	// returns one row per line, carrying the order's and the event's columns.
+	// (sequence 1); it empties the cart and records the order on the idempotency key. It returns
+	// one row per line, carrying the order's and the event's columns.
 	CheckoutPlaceOrder(ctx context.Context, arg CheckoutPlaceOrderParams) ([]CheckoutPlaceOrderRow, error)
 	CheckoutRequestGet(ctx context.Context, arg CheckoutRequestGetParams) (CheckoutRequest, error)
 	OrderCount(ctx context.Context, arg OrderCountParams) (int64, error)
@@ -113,8 +114,8 @@ type Querier interface {
 	ProductListNewestBackward(ctx context.Context, arg ProductListNewestBackwardParams) ([]ProductListNewestBackwardRow, error)
 	// Catalog reads and writes. Product lists are keyset-paginated: one query per sort order and
 	// direction, each with optional after/before bounds on the sort key, so that every page is an
-	// index range scan. Filters that are NULL are off; with plan_cache_mode=force_custom_plan (set
-	// on every connection) the planner drops them.
+	// index range scan. Filters that are NULL are off: these run through postgres.DB.CustomPlans,
+	// planned for their values on every call, so the planner drops them.
 	ProductListNewestForward(ctx context.Context, arg ProductListNewestForwardParams) ([]ProductListNewestForwardRow, error)
 	ProductListPriceAscBackward(ctx context.Context, arg ProductListPriceAscBackwardParams) ([]ProductListPriceAscBackwardRow, error)
 	ProductListPriceAscForward(ctx context.Context, arg ProductListPriceAscForwardParams) ([]ProductListPriceAscForwardRow, error)

@@ -4,10 +4,6 @@ SELECT * FROM carts WHERE user_id = @user_id;
 -- name: CartGetByTokenHash :one
 SELECT * FROM carts WHERE token_hash = @token_hash;
 
--- name: CartGetByUserForUpdate :one
--- CartGetByUserForUpdate serialises everything that changes or checks out one customer's cart.
-SELECT * FROM carts WHERE user_id = @user_id FOR UPDATE;
-
 -- name: CartUpsertForUser :one
 -- CartUpsertForUser returns the customer's cart, creating it on first use (race-free).
 INSERT INTO carts (user_id) VALUES (@user_id)

@@ -1,7 +1,7 @@
 -- Catalog reads and writes. Product lists are keyset-paginated: one query per sort order and
 -- direction, each with optional after/before bounds on the sort key, so that every page is an
--- index range scan. Filters that are NULL are off; with plan_cache_mode=force_custom_plan (set
--- on every connection) the planner drops them.
+-- index range scan. Filters that are NULL are off: these run through postgres.DB.CustomPlans,
+-- planned for their values on every call, so the planner drops them.
 
 -- name: ProductListNewestForward :many
 SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at

@@ -2,41 +2,44 @@
 -- statement below does a whole step for every line of the cart.
 
 -- name: CheckoutBegin :one
--- CheckoutBegin claims the idempotency key and locks the customer's cart. A concurrent claim of
--- the same key waits on the unique index until the first transaction ends, then inserts nothing
--- (claimed = 0); cart_id is 0 when the customer has no cart. Everything that changes or checks
--- out one customer's cart holds the cart's row lock.
+-- CheckoutBegin claims the idempotency key and then locks the customer's cart. A concurrent
+-- claim of the same key waits on the unique index until the first transaction ends, then
+-- inserts nothing (claimed = 0) and locks nothing: a replay does not queue for the cart.
+-- cart_id is 0 when the key was not claimed or the customer has no cart. Everything that
+-- changes or checks out one customer's cart holds the cart's row lock.
 WITH claim AS (
     INSERT INTO checkout_requests (user_id, idempotency_key, fingerprint)
     VALUES (@user_id, @idempotency_key, @fingerprint)
     ON CONFLICT (user_id, idempotency_key) DO NOTHING
     RETURNING 1
 ), cart AS (
-    SELECT id FROM carts WHERE user_id = @user_id FOR UPDATE
+    SELECT id FROM carts WHERE user_id = @user_id AND EXISTS (SELECT FROM claim) FOR UPDATE
 )
 SELECT (SELECT count(*) FROM claim)::integer AS claimed, COALESCE((SELECT id FROM cart), 0)::bigint AS cart_id;
 
 -- name: CheckoutLines :many
 -- CheckoutLines reads a locked cart's lines with their variants and products, and locks the
 -- variants in variant id order (rows are sorted before they are locked): two checkouts
--- sharing variants take their locks in the same order and cannot deadlock, and the stock read
--- is the latest committed.
-SELECT l.quantity, sqlc.embed(v), p.name AS product_name, p.vendor_id, p.status AS product_status
+-- sharing variants take their locks in the same order and cannot deadlock, and the stock and
+-- prices read are the latest committed. NO KEY UPDATE is what the stock update takes anyway;
+-- it lets cart lines referencing the variants be written meanwhile (their foreign key check
+-- takes KEY SHARE).
+SELECT l.quantity, l.added_at, sqlc.embed(v), p.name AS product_name, p.vendor_id, p.status AS product_status
 FROM cart_lines l
 JOIN product_variants v ON v.id = l.variant_id
 JOIN products p ON p.id = v.product_id
 WHERE l.cart_id = @cart_id
 ORDER BY v.id
-FOR UPDATE OF v;
+FOR NO KEY UPDATE OF v;
 
 -- name: CheckoutPlaceOrder :many
 -- CheckoutPlaceOrder writes the order in one statement: the order row, one snapshot line per
 -- item (the arrays are parallel, one element per line; vendor 0 is none), the first event
--- (PENDING, sequence 1); it empties the cart and records the order on the idempotency key. It
--- returns one row per line, carrying the order's and the event's columns.
+-- (sequence 1); it empties the cart and records the order on the idempotency key. It returns
+-- one row per line, carrying the order's and the event's columns.
 WITH o AS (
     INSERT INTO orders (user_id, status, currency, total_amount, shipping_address)
-    VALUES (@user_id, 'PENDING', @currency, @total_amount, @shipping_address)
+    VALUES (@user_id, @status, @currency, @total_amount, @shipping_address)
     RETURNING *
 ), l AS (
     INSERT INTO order_lines (order_id, product_id, variant_id, vendor_id, product_name, variant_name, sku,
@@ -51,7 +54,7 @@ WITH o AS (
     RETURNING *
 ), e AS (
     INSERT INTO order_events (order_id, sequence, status, actor_id, note)
-    SELECT o.id, 1, 'PENDING', @user_id, 'order placed' FROM o
+    SELECT o.id, 1, o.status, @user_id, @note FROM o
     RETURNING *
 ), cleared AS (
     DELETE FROM cart_lines WHERE cart_id = @cart_id
@@ -60,7 +63,7 @@ WITH o AS (
     WHERE user_id = @user_id AND idempotency_key = @idempotency_key
 )
 SELECT o.id AS order_id, o.created_at AS order_created_at, o.updated_at AS order_updated_at,
-       e.created_at AS event_created_at, l.id AS line_id, l.variant_id
+       e.sequence AS event_sequence, e.created_at AS event_created_at, l.id AS line_id, l.variant_id
 FROM o, e, l
 ORDER BY l.id;
 

@@ -1,16 +1,19 @@
 // Package checkout turns a customer's cart into an order, once: in one transaction it claims
-// the idempotency key, validates the cart, takes stock with guarded updates in a fixed order,
-// writes the order with a snapshot of every line and its first event, and empties the cart.
+// the idempotency key, locks the cart and its variants (in variant order), validates the cart,
+// takes the stock with one guarded update, writes the order with a snapshot of every line and
+// its first event, and empties the cart: five statements, whatever the cart holds.
 package checkout
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -82,7 +85,7 @@ func (s *Service) Complete(ctx context.Context, v auth.Viewer, in Input) (Result
 		event   order.Event
 		touched inventory.Change
 	)
-	// Stock is taken in variant order, so deadlocks should not happen; a serialisation
+	// Variants are locked in id order, so deadlocks should not happen; a serialisation
 	// failure or deadlock is still retried rather than shown to the customer.
 	var err error
 	for attempt := 0; attempt < 3; attempt++ {
@@ -152,6 +155,7 @@ func (s *Service) completeTx(ctx context.Context, q *db.Queries, v auth.Viewer, 
 		return Result{}, order.Event{}, inventory.Change{}, err
 	}
 	place.UserID, place.CartID, place.IdempotencyKey = v.UserID, began.CartID, in.IdempotencyKey
+	place.Status, place.Note = db.OrderStatusPENDING, placedNote
 	place.ShippingAddress, _ = json.Marshal(in.ShippingAddress)
 	placed, err := q.CheckoutPlaceOrder(ctx, place)
 	if err != nil {
@@ -162,25 +166,32 @@ func (s *Service) completeTx(ctx context.Context, q *db.Queries, v auth.Viewer, 
 	}
 	first := placed[0]
 	row := db.Order{
-		ID: first.OrderID, UserID: v.UserID, Status: db.OrderStatusPENDING, Currency: place.Currency,
+		ID: first.OrderID, UserID: v.UserID, Status: place.Status, Currency: place.Currency,
 		TotalAmount: place.TotalAmount, ShippingAddress: place.ShippingAddress,
 		CreatedAt: first.OrderCreatedAt, UpdatedAt: first.OrderUpdatedAt,
 	}
+	lineIDs := make(map[int64]int64, len(placed)) // variant id → line id (one line per variant)
+	for _, p := range placed {
+		lineIDs[p.VariantID] = p.LineID
+	}
 	res := Result{Order: order.FromRow(row), Lines: make([]order.Line, len(placed))}
-	for i, p := range placed {
+	for i, variantID := range place.VariantIds {
 		res.Lines[i] = order.LineOf(db.OrderLine{
-			ID: p.LineID, OrderID: row.ID, ProductID: place.ProductIds[i], VariantID: place.VariantIds[i],
+			ID: lineIDs[variantID], OrderID: row.ID, ProductID: place.ProductIds[i], VariantID: variantID,
 			VendorID: vendorOf(place.VendorIds[i]), ProductName: place.ProductNames[i], VariantName: place.VariantNames[i],
 			SKU: place.Skus[i], UnitPrice: place.UnitPrices[i], Currency: place.Currency, Quantity: place.Quantities[i],
 			LineTotal: place.LineTotals[i],
 		})
 	}
 	event := order.EventOf(db.OrderEvent{
-		OrderID: row.ID, Sequence: 1, Status: db.OrderStatusPENDING, ActorID: &v.UserID, Note: "order placed",
+		OrderID: row.ID, Sequence: first.EventSequence, Status: place.Status, ActorID: &v.UserID, Note: place.Note,
 		CreatedAt: first.EventCreatedAt,
 	})
 	return res, event, touched, nil
 }
+
+// placedNote is the note of an order's first event.
+const placedNote = "order placed"
 
 // replay answers a key that was claimed before (or by a concurrent request that has now
 // committed): the same request gets the same order, another request IDEMPOTENCY_KEY_REUSED.
@@ -202,8 +213,12 @@ func replay(ctx context.Context, q *db.Queries, v auth.Viewer, in Input, fingerp
 
 // snapshot validates every line before stock is touched and freezes it for the order: the
 // prices are the ones read now, inside the transaction, so the order holds the price at
-// checkout time. The lines are in variant order.
+// checkout time. The order's lines keep the cart's order (the order they were added in).
 func snapshot(lines []db.CheckoutLinesRow) (db.CheckoutPlaceOrderParams, []inventory.Item, error) {
+	lines = slices.Clone(lines) // locked in variant order; listed in cart order
+	slices.SortStableFunc(lines, func(a, b db.CheckoutLinesRow) int {
+		return cmp.Or(a.AddedAt.Compare(b.AddedAt), cmp.Compare(a.ProductVariant.ID, b.ProductVariant.ID))
+	})
 	n := len(lines)
 	place := db.CheckoutPlaceOrderParams{
 		ProductIds: make([]int64, n), VariantIds: make([]int64, n), VendorIds: make([]int64, n),

@@ -42,10 +42,10 @@ type Change struct {
 // error (wrapping *OutOfStockError) and the caller's transaction must roll back. It is one
 // guarded statement for all the items. The caller holds the variants' row locks, taken in
 // variant id order (checkout's line read takes them): two transactions reserving overlapping
-// variants then wait for each other in the same order and cannot deadlock.
+// variants then wait for each other in the same order and cannot deadlock. Items of the same
+// variant are added up.
 func Reserve(ctx context.Context, q *db.Queries, items []Item) (Change, error) {
-	sorted := slices.Clone(items)
-	slices.SortFunc(sorted, func(a, b Item) int { return cmp.Compare(a.VariantID, b.VariantID) })
+	sorted := merged(items) // in variant order, so that a shortage names the same item every time
 	arg := db.StockReserveParams{Ids: make([]int64, len(sorted)), Quantities: make([]int32, len(sorted))}
 	for i, it := range sorted {
 		arg.Ids[i], arg.Quantities[i] = it.VariantID, int32(it.Quantity)
@@ -70,6 +70,21 @@ func Reserve(ctx context.Context, q *db.Queries, items []Item) (Change, error) {
 		}
 	}
 	return change, nil
+}
+
+// merged returns items with one item per variant, quantities added up, in variant id order.
+func merged(items []Item) []Item {
+	sorted := slices.Clone(items)
+	slices.SortFunc(sorted, func(a, b Item) int { return cmp.Compare(a.VariantID, b.VariantID) })
+	out := sorted[:0]
+	for _, it := range sorted {
+		if n := len(out); n > 0 && out[n-1].VariantID == it.VariantID {
+			out[n-1].Quantity += it.Quantity
+			continue
+		}
+		out = append(out, it)
+	}
+	return out
 }
 
 // shortage is the OUT_OF_STOCK error for an item that could not be taken, naming what is left.

@@ -28,6 +28,8 @@ type DB struct {
 	// it for statements that switch filters off with "param IS NULL OR ...": one cached
 	// generic plan would have to serve every combination of filters, and be poor for most.
 	// Everything else runs as statements prepared once per connection, with cached plans.
+	// It is bound to the pool: CustomPlans.WithTx(tx) would run prepared statements again
+	// (none of these queries runs inside a transaction).
 	CustomPlans *db.Queries
 }
 
