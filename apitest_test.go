@@ -123,8 +123,20 @@ type gqlResponse struct {
 // sqlStatements is the statement count the server reports for this request (development).
 func (r *gqlResponse) sqlStatements(t *testing.T) int64 {
 	t.Helper()
-	n, ok := r.Extensions["sqlStatements"].(float64)
-	require.True(t, ok, "no sqlStatements extension in %v", r.Extensions)
+	return r.extensionCount(t, "sqlStatements")
+}
+
+// sqlRoundTrips is the number of round trips to PostgreSQL the server reports for this request
+// (development): a pipeline of several statements is one.
+func (r *gqlResponse) sqlRoundTrips(t *testing.T) int64 {
+	t.Helper()
+	return r.extensionCount(t, "sqlRoundTrips")
+}
+
+func (r *gqlResponse) extensionCount(t *testing.T, name string) int64 {
+	t.Helper()
+	n, ok := r.Extensions[name].(float64)
+	require.True(t, ok, "no %s extension in %v", name, r.Extensions)
 	return int64(n)
 }
 

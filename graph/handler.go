@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"net/url"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -130,9 +129,9 @@ func NewHandler(r *Resolver, opts HandlerOptions) *handler.Server {
 				defer cancel()
 			}
 		}
-		var statements atomic.Int64
+		var sql postgres.Counts
 		if opts.ReportStatements {
-			ctx = postgres.WithCounter(ctx, &statements)
+			ctx = postgres.WithCounter(ctx, &sql)
 		}
 		resp := next(ctx)
 		if resp == nil {
@@ -144,7 +143,8 @@ func NewHandler(r *Resolver, opts HandlerOptions) *handler.Server {
 			}
 			resp.Extensions["cost"] = map[string]int{"requested": c.requested, "limit": c.limit}
 			if opts.ReportStatements {
-				resp.Extensions["sqlStatements"] = statements.Load()
+				resp.Extensions["sqlStatements"] = sql.Statements.Load()
+				resp.Extensions["sqlRoundTrips"] = sql.RoundTrips.Load()
 			}
 		}
 		return resp

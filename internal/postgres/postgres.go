@@ -94,10 +94,9 @@ func (d *DB) Close() { d.Pool.Close() }
 // InTx runs fn in one transaction: committed when fn returns nil, rolled back otherwise. Side
 // effects that must not happen for a rolled-back change (publishing, cache invalidation) belong
 // after InTx returns, never inside fn.
+// Its BEGIN goes with the first statement, in one round trip.
 func (d *DB) InTx(ctx context.Context, fn func(q *db.Queries) error) error {
-	return pgx.BeginFunc(ctx, d.Pool, func(tx pgx.Tx) error {
-		return fn(d.Queries.WithTx(tx))
-	})
+	return d.InTxWithTx(ctx, func(_ pgx.Tx, q *db.Queries) error { return fn(q) })
 }
 
 // Migrate applies every embedded migration that the database lacks.
@@ -155,7 +154,10 @@ func IsForeignKeyViolation(err error) bool {
 // InTxWithTx is InTx for steps that need the pgx transaction itself, such as inserting a job
 // into the river queue in the same transaction as the change that caused it.
 func (d *DB) InTxWithTx(ctx context.Context, fn func(tx pgx.Tx, q *db.Queries) error) error {
-	return pgx.BeginFunc(ctx, d.Pool, func(tx pgx.Tx) error {
-		return fn(tx, d.Queries.WithTx(tx))
-	})
+	t := &tx{pool: d.Pool}
+	defer func() { _ = t.Rollback(ctx) }() // after a commit: pgx.ErrTxClosed, nothing sent
+	if err := fn(t, d.Queries.WithTx(t)); err != nil {
+		return err
+	}
+	return t.Commit(ctx)
 }
