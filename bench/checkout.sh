@@ -303,6 +303,10 @@ if has C1; then
 			pgbench_measure "$i"
 		fi
 		log "C1 run $i: checkout ${DURATION}s"
+		# As pgbench does for its tables before each run (its default): vacuum, and refresh the
+		# planner's statistics, which the orders, carts and jobs of earlier runs have outdated
+		# (autovacuum may be off, as on the development machines).
+		sql "VACUUM (ANALYZE)" >/dev/null
 		cpu_snapshot >"$TMP/cpu-before"
 		if [[ "${PROFILE:-0}" == 1 && "$i" == 1 ]]; then
 			curl -fsS -o "$OUT/c1-server-cpu.pprof" "http://127.0.0.1:$ADMIN_PORT/debug/pprof/profile?seconds=$((DURATION > 2 ? DURATION - 2 : 1))" &
