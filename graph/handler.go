@@ -41,8 +41,8 @@ type HandlerOptions struct {
 	// PersistedQueries, when set, enables automatic persisted queries (clients send a hash
 	// instead of the query text).
 	PersistedQueries graphql.Cache[string]
-	// ReportStatements adds the request's SQL statement count to the response extensions
-	// (development).
+	// ReportStatements adds the request's SQL statement and round-trip counts to the response
+	// extensions, sqlStatements and sqlRoundTrips (development).
 	ReportStatements bool
 	// Extensions are installed first (metrics, tracing), so they also see refused operations.
 	Extensions []graphql.HandlerExtension
@@ -119,7 +119,7 @@ func NewHandler(r *Resolver, opts HandlerOptions) *handler.Server {
 	})
 	srv.AroundResponses(dedupeErrors)
 	// Every response says what it cost and the limit, so clients can budget; in development
-	// also how many SQL statements it ran.
+	// also how many SQL statements it ran, in how many round trips.
 	srv.AroundResponses(func(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
 		if opts.RequestTimeout > 0 {
 			if op := graphql.GetOperationContext(ctx).Operation; op != nil && op.Operation != ast.Subscription {
