@@ -817,14 +817,14 @@ func TestRefundProviderDown(t *testing.T) {
 	e := newPaymentEnv(t, nil, gw)
 	ctx := context.Background()
 
-	t.Run("a failed refund releases the reserved amount", func(t *testing.T) {
+	t.Run("a refund the provider declines releases the reserved amount", func(t *testing.T) {
 		o := newPayOrder(t, e, 2500, 10, 2) // 5000
 		payWithFake(t, e, fake, o)
 		before := readPayState(t, e, o)
 
-		fake.Down.Store(true)
+		fake.RefuseRefunds.Store(true)
 		r := payRefund(t, e.admin, o.gid, int64p(1000))
-		fake.Down.Store(false)
+		fake.RefuseRefunds.Store(false)
 		require.Equal(t, []string{"PAYMENT_PROVIDER_UNAVAILABLE"}, codesOnly(r.UserErrors))
 		s := readPayState(t, e, o)
 		require.Equal(t, "PAID", s.OrderStatus)
@@ -843,21 +843,72 @@ func TestRefundProviderDown(t *testing.T) {
 		require.Equal(t, int64(5000), readPayState(t, e, o).Refunded)
 	})
 
-	t.Run("a cancelled PAID order whose refund failed can be refunded later", func(t *testing.T) {
+	t.Run("a refund the provider did not answer is asked again, under the same key, until it answers", func(t *testing.T) {
+		o := newPayOrder(t, e, 2500, 10, 2) // 5000
+		payWithFake(t, e, fake, o)
+
+		fake.Down.Store(true)
+		r := payRefund(t, e.admin, o.gid, int64p(1000))
+		require.Equal(t, []string{"PAYMENT_PROVIDER_UNAVAILABLE"}, codesOnly(r.UserErrors))
+		s := readPayState(t, e, o)
+		require.Equal(t, "PAID", s.OrderStatus)
+		require.Equal(t, int64(1000), s.Refunded, "the amount stays reserved")
+		require.Zero(t, s.RefundedOK)
+		require.Equal(t, 1, s.PendingRefunds)
+		calls := fake.CallCount("Refund")
+		fake.Down.Store(false)
+
+		payEventually(t, "the refund is settled", 30*time.Second, func() bool { return fake.Refunded(o.intent) == 1000 })
+		payEventually(t, "the order follows", 10*time.Second, func() bool {
+			s := readPayState(t, e, o)
+			return s.OrderStatus == "PARTIALLY_REFUNDED" && s.PendingRefunds == 0
+		})
+		require.Greater(t, fake.CallCount("Refund"), calls)
+		s = readPayState(t, e, o)
+		require.Equal(t, int64(1000), s.Refunded)
+		require.Equal(t, int64(1000), s.RefundedOK)
+	})
+
+	t.Run("a refund made although its answer was lost is not made twice", func(t *testing.T) {
+		o := newPayOrder(t, e, 2500, 10, 2) // 5000
+		payWithFake(t, e, fake, o)
+
+		fake.LoseRefundAnswers.Store(true)
+		r := payRefund(t, e.admin, o.gid, int64p(1000))
+		fake.LoseRefundAnswers.Store(false)
+		require.Equal(t, []string{"PAYMENT_PROVIDER_UNAVAILABLE"}, codesOnly(r.UserErrors))
+		require.Equal(t, int64(1000), fake.Refunded(o.intent), "the provider did refund")
+		require.Equal(t, int64(1000), readPayState(t, e, o).Refunded, "and the amount stays reserved")
+
+		// The admin refunds the rest: 4000, since the 1000 may have gone through.
+		r = payRefund(t, e.admin, o.gid, nil)
+		require.Empty(t, r.UserErrors)
+		require.Equal(t, int64(5000), fake.Refunded(o.intent))
+		payEventually(t, "the lost answer is asked for again", 30*time.Second, func() bool {
+			s := readPayState(t, e, o)
+			return s.OrderStatus == "REFUNDED" && s.PendingRefunds == 0
+		})
+		s := readPayState(t, e, o)
+		require.Equal(t, int64(5000), s.Refunded)
+		require.Equal(t, int64(5000), s.RefundedOK)
+		require.Equal(t, int64(5000), fake.Refunded(o.intent), "nothing was refunded twice")
+	})
+
+	t.Run("a cancelled PAID order whose refund got no answer is refunded once the provider is back", func(t *testing.T) {
 		o := newPayOrder(t, e, 1000, 10, 2)
 		payWithFake(t, e, fake, o)
 
 		fake.Down.Store(true)
 		r := payMutation(t, e.admin, payCancelMutation, "orderCancel", map[string]any{"id": o.gid})
-		fake.Down.Store(false)
 		require.Equal(t, []string{"PAYMENT_PROVIDER_UNAVAILABLE"}, codesOnly(r.UserErrors))
 		s := readPayState(t, e, o)
-		require.Zero(t, s.Refunded)
+		require.Equal(t, "CANCELLED", s.OrderStatus)
+		require.Equal(t, int64(2000), s.Refunded, "reserved")
+		require.Zero(t, s.RefundedOK)
 		require.Equal(t, 10, s.Stock)
+		fake.Down.Store(false)
 
-		r = payRefund(t, e.admin, o.gid, nil)
-		require.Empty(t, r.UserErrors)
-		require.Equal(t, "REFUNDED", r.Order.Status)
+		payEventually(t, "the refund is settled", 30*time.Second, func() bool { return orderStatusNow(e, o.id) == "REFUNDED" })
 		require.Equal(t, int64(2000), fake.Refunded(o.intent))
 		require.Equal(t, 10, readPayState(t, e, o).Stock, "stock restored once")
 	})
@@ -897,14 +948,12 @@ func TestRefundProviderDown(t *testing.T) {
 
 		s := readPayState(t, e, o)
 		require.Equal(t, int64(4000), fake.Refunded(o.intent))
-		require.Equal(t, int64(4000), s.Refunded)
+		require.Equal(t, int64(5000), s.Refunded, "the unanswered 1000 stays reserved")
 		require.Equal(t, int64(4000), s.RefundedOK)
-		require.Equal(t, "PARTIALLY_REFUNDED", s.OrderStatus, "1000 of 5000 was never refunded")
+		require.Equal(t, "PARTIALLY_REFUNDED", s.OrderStatus, "1000 of 5000 is not refunded yet")
 
-		gw.setHook(nil) // the provider is back: the remaining 1000 goes through
-		r = payRefund(t, e.admin, o.gid, nil)
-		require.Empty(t, r.UserErrors)
-		require.Equal(t, "REFUNDED", r.Order.Status)
+		gw.setHook(nil) // the provider is back: the pending 1000 goes through, asked again
+		payEventually(t, "the pending refund is settled", 30*time.Second, func() bool { return orderStatusNow(e, o.id) == "REFUNDED" })
 		require.Equal(t, int64(5000), fake.Refunded(o.intent))
 	})
 
@@ -927,7 +976,8 @@ func TestRefundProviderDown(t *testing.T) {
 		if first != http.StatusOK {
 			require.Equal(t, http.StatusOK, deliverStripe(t, e, ev))
 		}
-		payEventually(t, "the automatic refund is retried", 30*time.Second, func() bool { return fake.Refunded(o.intent) == o.total })
+		payEventually(t, "the automatic refund is retried", 30*time.Second, func() bool { return orderStatusNow(e, o.id) == "REFUNDED" })
+		require.Equal(t, o.total, fake.Refunded(o.intent))
 		s := readPayState(t, e, o)
 		require.Equal(t, o.total, s.Refunded)
 		require.Equal(t, "REFUNDED", s.OrderStatus)
@@ -1021,8 +1071,10 @@ func TestPaymentExpiry(t *testing.T) {
 		require.Equal(t, 10, readPayState(t, e, o).Stock)
 
 		ev := sendStripe(t, e, o, "payment_intent.succeeded", nil)
-		// The refund runs as a durable job right after the webhook's transaction commits.
-		payEventually(t, "the money goes back", 20*time.Second, func() bool { return fake.Refunded(o.intent) == o.total })
+		// The refund runs as a durable job right after the webhook's transaction commits. Wait
+		// for it to be recorded, not only made: the provider refunds before our commit.
+		payEventually(t, "the money goes back", 20*time.Second, func() bool { return orderStatusNow(e, o.id) == "REFUNDED" })
+		require.Equal(t, o.total, fake.Refunded(o.intent))
 
 		s := readPayState(t, e, o)
 		require.Equal(t, "SUCCEEDED", s.PaymentStatus, "the payment is recorded")

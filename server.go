@@ -228,6 +228,7 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, opts appO
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &payment.ExpireWorker{Payments: a.payments})
 	river.AddWorker(workers, &payment.RefundWorker{Payments: a.payments})
+	river.AddWorker(workers, &payment.SettleRefundWorker{Payments: a.payments})
 	// The queue polls and maintains its tables on a small pool of its own, so that background
 	// work neither takes the API's connections nor shows in per-request statement counts.
 	jobsDB, err := postgres.Open(ctx, url, postgres.Options{MaxConns: 3})

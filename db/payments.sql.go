@@ -379,7 +379,7 @@ func (q *Queries) RefundCountByPayment(ctx context.Context, paymentID int64) (in
 
 const refundFinish = `-- name: RefundFinish :one
 UPDATE refunds SET status = $1, provider_refund_id = $2, updated_at = now()
-WHERE id = $3
+WHERE id = $3 AND status = 'PENDING'
 RETURNING id, payment_id, amount, idempotency_key, provider_refund_id, status, reason, created_at, updated_at
 `
 
@@ -389,6 +389,8 @@ type RefundFinishParams struct {
 	ID               int64
 }
 
+// RefundFinish records the provider's answer for a PENDING refund; no row means another
+// attempt recorded it first.
 func (q *Queries) RefundFinish(ctx context.Context, arg RefundFinishParams) (Refund, error) {
 	row := q.db.QueryRow(ctx, refundFinish, arg.Status, arg.ProviderRefundID, arg.ID)
 	var i Refund
@@ -402,6 +404,40 @@ func (q *Queries) RefundFinish(ctx context.Context, arg RefundFinishParams) (Ref
 		&i.Reason,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+	)
+	return i, err
+}
+
+const refundGetForSettlement = `-- name: RefundGetForSettlement :one
+SELECT r.id, r.payment_id, r.amount, r.idempotency_key, r.provider_refund_id, r.status, r.reason, r.created_at, r.updated_at, p.order_id, p.intent_id, p.amount_received
+FROM refunds r JOIN payments p ON p.id = r.payment_id
+WHERE r.id = $1
+`
+
+type RefundGetForSettlementRow struct {
+	Refund         Refund
+	OrderID        int64
+	IntentID       string
+	AmountReceived int64
+}
+
+// RefundGetForSettlement reads a refund with what asking the provider again needs.
+func (q *Queries) RefundGetForSettlement(ctx context.Context, id int64) (RefundGetForSettlementRow, error) {
+	row := q.db.QueryRow(ctx, refundGetForSettlement, id)
+	var i RefundGetForSettlementRow
+	err := row.Scan(
+		&i.Refund.ID,
+		&i.Refund.PaymentID,
+		&i.Refund.Amount,
+		&i.Refund.IdempotencyKey,
+		&i.Refund.ProviderRefundID,
+		&i.Refund.Status,
+		&i.Refund.Reason,
+		&i.Refund.CreatedAt,
+		&i.Refund.UpdatedAt,
+		&i.OrderID,
+		&i.IntentID,
+		&i.AmountReceived,
 	)
 	return i, err
 }

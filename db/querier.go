@@ -141,7 +141,11 @@ type Querier interface {
 	RefreshTokenInsert(ctx context.Context, arg RefreshTokenInsertParams) error
 	RefreshTokenMarkUsed(ctx context.Context, tokenHash []byte) (int64, error)
 	RefundCountByPayment(ctx context.Context, paymentID int64) (int64, error)
+	// RefundFinish records the provider's answer for a PENDING refund; no row means another
+	// attempt recorded it first.
 	RefundFinish(ctx context.Context, arg RefundFinishParams) (Refund, error)
+	// RefundGetForSettlement reads a refund with what asking the provider again needs.
+	RefundGetForSettlement(ctx context.Context, id int64) (RefundGetForSettlementRow, error)
 	RefundInsert(ctx context.Context, arg RefundInsertParams) (Refund, error)
 	// RefundSumSucceeded is what was actually given back (reserved refunds may still fail).
 	RefundSumSucceeded(ctx context.Context, paymentID int64) (int64, error)

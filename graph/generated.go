@@ -2346,7 +2346,9 @@ type Mutation {
   orderPaymentRetry(input: OrderPaymentRetryInput!): OrderPaymentRetryPayload! @auth
   """
   Refunds a paid order (ADMIN): ` + "`" + `amount` + "`" + ` in minor units, or everything not yet refunded.
-  Partial refunds accumulate and never exceed what was paid (REFUND_EXCEEDS_PAYMENT).
+  Partial refunds accumulate and never exceed what was paid (REFUND_EXCEEDS_PAYMENT). When the
+  provider does not answer (PAYMENT_PROVIDER_UNAVAILABLE), the refund stays recorded and is
+  sent again, under the same idempotency key, until it answers: do not refund it again.
   """
   orderRefund(input: OrderRefundInput!): OrderPayload! @hasRole(role: ADMIN)
   """Moves an order through its life (ADMIN): PAID → SHIPPED (needs a tracking number) → DELIVERED…"""

@@ -48,9 +48,17 @@ RETURNING *;
 SELECT count(*) FROM refunds WHERE payment_id = @payment_id;
 
 -- name: RefundFinish :one
+-- RefundFinish records the provider's answer for a PENDING refund; no row means another
+-- attempt recorded it first.
 UPDATE refunds SET status = @status, provider_refund_id = sqlc.narg('provider_refund_id'), updated_at = now()
-WHERE id = @id
+WHERE id = @id AND status = 'PENDING'
 RETURNING *;
+
+-- name: RefundGetForSettlement :one
+-- RefundGetForSettlement reads a refund with what asking the provider again needs.
+SELECT sqlc.embed(r), p.order_id, p.intent_id, p.amount_received
+FROM refunds r JOIN payments p ON p.id = r.payment_id
+WHERE r.id = @id;
 
 -- name: PaymentUnreserveRefund :exec
 UPDATE payments SET amount_refunded = amount_refunded - @amount::bigint, updated_at = now() WHERE id = @id;

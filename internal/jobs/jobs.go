@@ -46,6 +46,20 @@ func (RefundOrderArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true}, MaxAttempts: 25}
 }
 
+// SettleRefundArgs asks the provider again, with the same idempotency key, for a refund whose
+// first request got no answer (RefundID stays PENDING, its amount reserved, until it does).
+type SettleRefundArgs struct {
+	RefundID int64 `json:"refund_id"`
+}
+
+// Kind names the job in the queue table.
+func (SettleRefundArgs) Kind() string { return "settle_refund" }
+
+// InsertOpts keeps one settlement job per refund; river retries it with backoff for days.
+func (SettleRefundArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true}, MaxAttempts: 25}
+}
+
 // Migrate creates or upgrades river's tables.
 func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
 	m, err := rivermigrate.New(riverpgxv5.New(pool), nil)
@@ -114,6 +128,17 @@ func (q *Queue) ScheduleOrderExpiry(ctx context.Context, tx pgx.Tx, orderID int6
 	_, err := q.client.InsertTx(ctx, tx, ExpireOrderArgs{OrderID: orderID}, &river.InsertOpts{ScheduledAt: at})
 	if err != nil {
 		return fmt.Errorf("schedule order expiry: %w", err)
+	}
+	return nil
+}
+
+// ScheduleRefundSettlement inserts, in tx, the job that settles refund id, first at `at`.
+func (q *Queue) ScheduleRefundSettlement(ctx context.Context, tx pgx.Tx, refundID int64, at time.Time) error {
+	if q.client == nil {
+		return errors.New("jobs: queue not started")
+	}
+	if _, err := q.client.InsertTx(ctx, tx, SettleRefundArgs{RefundID: refundID}, &river.InsertOpts{ScheduledAt: at}); err != nil {
+		return fmt.Errorf("schedule refund settlement: %w", err)
 	}
 	return nil
 }

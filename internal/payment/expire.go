@@ -42,8 +42,9 @@ func (s *Service) Expire(ctx context.Context, orderID int64) error {
 // ExpiresAt is when an order placed at placedAt expires.
 func (s *Service) ExpiresAt(placedAt time.Time) time.Time { return placedAt.Add(s.ExpireAfter) }
 
-// RefundWorker gives back a payment received for a cancelled order. An unreachable provider
-// fails the job, and river retries it with backoff.
+// RefundWorker gives back a payment received for a cancelled order. A refund the provider
+// did not answer is left to its settlement job; one it refused fails the job, and river
+// retries it with backoff.
 type RefundWorker struct {
 	river.WorkerDefaults[jobs.RefundOrderArgs]
 	Payments *Service
@@ -52,8 +53,23 @@ type RefundWorker struct {
 // Work implements river.Worker.
 func (w *RefundWorker) Work(ctx context.Context, job *river.Job[jobs.RefundOrderArgs]) error {
 	_, err := w.Payments.refund(ctx, job.Args.OrderID, nil, job.Args.Reason)
-	if apperr.Is(err, apperr.RefundExceedsPayment) {
+	switch {
+	case apperr.Is(err, apperr.RefundExceedsPayment):
 		return nil // already refunded in full
+	case IsUnavailable(err):
+		return nil // recorded as PENDING: SettleRefundWorker asks the provider again
 	}
 	return err
+}
+
+// SettleRefundWorker asks the provider again about a refund whose request got no answer, under
+// the same idempotency key, until it answers.
+type SettleRefundWorker struct {
+	river.WorkerDefaults[jobs.SettleRefundArgs]
+	Payments *Service
+}
+
+// Work implements river.Worker.
+func (w *SettleRefundWorker) Work(ctx context.Context, job *river.Job[jobs.SettleRefundArgs]) error {
+	return w.Payments.SettleRefund(ctx, job.Args.RefundID)
 }

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/shopgraph/shopgraph/db"
 	"github.com/shopgraph/shopgraph/internal/apperr"
 	"github.com/shopgraph/shopgraph/internal/auth"
@@ -200,46 +202,100 @@ func (s *Service) refund(ctx context.Context, orderID int64, amount *int64, reas
 		return order.Order{}, err
 	}
 
-	// Phase 2: the provider call, outside any transaction.
-	res, gwErr := s.gateway.Refund(ctx, RefundParams{IntentID: pay.IntentID, Amount: refund.Amount, IdempotencyKey: refund.IdempotencyKey})
+	return s.settle(ctx, settlement{refund: refund, orderID: orderID, intentID: pay.IntentID, received: pay.AmountReceived})
+}
 
-	// Phase 3: record the result, and move the order when the money went back.
+// settlement is a PENDING refund with what asking the provider about it needs.
+type settlement struct {
+	refund   db.Refund
+	orderID  int64
+	intentID string
+	received int64
+}
+
+// settleRetryDelay is how long a refund that got no answer waits before it is asked again.
+const settleRetryDelay = time.Second
+
+// settle asks the provider for a PENDING refund under the refund's own idempotency key,
+// outside any transaction, then records the answer and moves the order when the money went
+// back. A refusal releases the reserved amount (FAILED). No answer (the provider unreachable,
+// or a timeout after which it may well have refunded) leaves the refund PENDING with its amount
+// reserved, and a job asks again under the same key until the provider answers: a refund is
+// never made twice, and nothing else can be refunded in its place meanwhile.
+func (s *Service) settle(ctx context.Context, st settlement) (order.Order, error) {
+	res, gwErr := s.gateway.Refund(ctx, RefundParams{IntentID: st.intentID, Amount: st.refund.Amount, IdempotencyKey: st.refund.IdempotencyKey})
+	unanswered := gwErr != nil && IsUnavailable(gwErr)
 	var (
 		o       order.Order
 		ev      order.Event
 		touched inventory.Change
 		moved   bool
 	)
-	err = s.db.InTx(ctx, func(q *db.Queries) error {
+	err := s.db.InTxWithTx(ctx, func(tx pgx.Tx, q *db.Queries) error {
+		if unanswered {
+			return s.Jobs.ScheduleRefundSettlement(ctx, tx, st.refund.ID, time.Now().Add(settleRetryDelay))
+		}
+		status, providerID := "SUCCEEDED", &res.ID
 		if gwErr != nil {
-			if _, err := q.RefundFinish(ctx, db.RefundFinishParams{ID: refund.ID, Status: "FAILED"}); err != nil {
-				return err
-			}
-			return q.PaymentUnreserveRefund(ctx, db.PaymentUnreserveRefundParams{ID: pay.ID, Amount: refund.Amount})
+			status, providerID = "FAILED", nil
 		}
-		if _, err := q.RefundFinish(ctx, db.RefundFinishParams{ID: refund.ID, Status: "SUCCEEDED", ProviderRefundID: &res.ID}); err != nil {
-			return err
+		_, err := q.RefundFinish(ctx, db.RefundFinishParams{ID: st.refund.ID, Status: status, ProviderRefundID: providerID})
+		if postgres.IsNotFound(err) {
+			return nil // another attempt recorded the answer first
 		}
-		// The status follows what was actually refunded, not what concurrent refunds have
-		// reserved and may still fail.
-		done, err := q.RefundSumSucceeded(ctx, pay.ID)
 		if err != nil {
 			return err
 		}
-		o, ev, touched, moved, err = s.moveForRefund(ctx, q, orderID, done, pay.AmountReceived, true)
+		if gwErr != nil {
+			return q.PaymentUnreserveRefund(ctx, db.PaymentUnreserveRefundParams{ID: st.refund.PaymentID, Amount: st.refund.Amount})
+		}
+		// The status follows what was actually refunded, not what concurrent refunds have
+		// reserved and may still fail.
+		done, err := q.RefundSumSucceeded(ctx, st.refund.PaymentID)
+		if err != nil {
+			return err
+		}
+		o, ev, touched, moved, err = s.moveForRefund(ctx, q, st.orderID, done, st.received, true)
 		return err
 	})
 	if err != nil {
 		return order.Order{}, err
 	}
 	if gwErr != nil {
-		s.log.WarnContext(ctx, "refund failed", "order_id", orderID, "err", gwErr)
+		s.log.WarnContext(ctx, "refund failed", "order_id", st.orderID, "refund_id", st.refund.ID, "retried", unanswered, "err", gwErr)
+		if unanswered {
+			return order.Order{}, &apperr.Error{Code: apperr.PaymentProviderUnavailable, Err: gwErr,
+				Message: "The payment provider did not answer. The refund is recorded and will be sent again until it does; do not refund it again."}
+		}
 		return order.Order{}, unavailable(gwErr)
 	}
 	if moved {
 		s.orders.AfterCommit(ctx, o, ev, touched)
 	}
 	return o, nil
+}
+
+// SettleRefund asks the provider again about refund id, if it is still PENDING (the job of
+// settle). It fails while the provider does not answer, and river retries it.
+func (s *Service) SettleRefund(ctx context.Context, id int64) error {
+	row, err := s.db.RefundGetForSettlement(ctx, id)
+	if postgres.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if row.Refund.Status != "PENDING" {
+		return nil
+	}
+	_, err = s.settle(ctx, settlement{refund: row.Refund, orderID: row.OrderID, intentID: row.IntentID, received: row.AmountReceived})
+	switch {
+	case IsUnavailable(err):
+		return err // still no answer: river asks again later
+	case apperr.Is(err, apperr.PaymentProviderUnavailable):
+		return nil // the provider refused it: recorded as FAILED, nothing to retry
+	}
+	return err
 }
 
 // moveForRefund moves an order to REFUNDED or PARTIALLY_REFUNDED for the refunded total.

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -136,16 +137,19 @@ func (t *tx) Begin(ctx context.Context) (pgx.Tx, error) {
 	return real.Begin(ctx)
 }
 
-// LargeObjects and Conn have no context to begin with: they need a begun transaction.
-func (t *tx) LargeObjects() pgx.LargeObjects { return t.mustHaveBegun().LargeObjects() }
+// LargeObjects and Conn need the transaction begun, and have no context to begin it with: a
+// job queue's insert, say, asks for Conn before its first statement.
+func (t *tx) LargeObjects() pgx.LargeObjects { return t.begunWithoutContext().LargeObjects() }
 
-func (t *tx) Conn() *pgx.Conn { return t.mustHaveBegun().Conn() }
+func (t *tx) Conn() *pgx.Conn { return t.begunWithoutContext().Conn() }
 
-func (t *tx) mustHaveBegun() pgx.Tx {
-	if t.tx == nil {
-		panic("postgres: the transaction has not begun: run a statement first")
+func (t *tx) begunWithoutContext() pgx.Tx {
+	real, err := t.begin(context.Background())
+	if err != nil {
+		// pgx's own transactions cannot fail here; this one could only on a dead pool.
+		panic(fmt.Sprintf("postgres: begin transaction: %v", err))
 	}
-	return t.tx
+	return real
 }
 
 // Commit commits and returns the connection to the pool; before the first statement there is

@@ -12,9 +12,13 @@ import (
 	"github.com/shopgraph/shopgraph/internal/payment"
 )
 
-// Gateway is the fake. Set Down to make every call fail as unreachable.
+// Gateway is the fake. Set Down to make every call fail as unreachable, RefuseRefunds to
+// have refunds declined, and LoseRefundAnswers to have refunds made but their answers lost
+// (a timeout after the provider acted).
 type Gateway struct {
-	Down atomic.Bool
+	Down              atomic.Bool
+	RefuseRefunds     atomic.Bool
+	LoseRefundAnswers atomic.Bool
 
 	mu       sync.Mutex
 	seq      int
@@ -110,6 +114,9 @@ func (g *Gateway) Refund(_ context.Context, p payment.RefundParams) (payment.Ref
 	if prior, ok := g.byKey[p.IdempotencyKey].(payment.RefundResult); ok {
 		return prior, nil
 	}
+	if g.RefuseRefunds.Load() {
+		return payment.RefundResult{}, fmt.Errorf("fake refund of %s declined", p.IntentID)
+	}
 	in, ok := g.intents[p.IntentID]
 	if !ok || in.Status != payment.IntentSucceeded {
 		return payment.RefundResult{}, fmt.Errorf("intent %s has no charge to refund", p.IntentID)
@@ -121,6 +128,9 @@ func (g *Gateway) Refund(_ context.Context, p payment.RefundParams) (payment.Ref
 	g.seq++
 	r := payment.RefundResult{ID: fmt.Sprintf("re_fake_%d", g.seq), Status: "succeeded"}
 	g.byKey[p.IdempotencyKey] = r
+	if g.LoseRefundAnswers.Load() {
+		return payment.RefundResult{}, fmt.Errorf("fake refund %s: timeout: %w", r.ID, payment.ErrUnavailable)
+	}
 	return r, nil
 }
 
