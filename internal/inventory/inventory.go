@@ -98,11 +98,10 @@ func shortage(ctx context.Context, q *db.Queries, it Item) error {
 		Message: fmt.Sprintf("Only %d left of an item you asked %d of.", available, it.Quantity)}
 }
 
-// Release gives items back, e.g. when an order is cancelled.
+// Release gives items back, e.g. when an order is cancelled, in variant id order like every
+// stock change.
 func Release(ctx context.Context, q *db.Queries, items []Item) error {
-	sorted := slices.Clone(items)
-	slices.SortFunc(sorted, func(a, b Item) int { return cmp.Compare(a.VariantID, b.VariantID) })
-	for _, it := range sorted {
+	for _, it := range merged(items) {
 		if err := q.StockRelease(ctx, db.StockReleaseParams{ID: it.VariantID, N: int32(it.Quantity)}); err != nil {
 			return fmt.Errorf("release stock of variant %d: %w", it.VariantID, err)
 		}

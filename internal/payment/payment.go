@@ -21,6 +21,14 @@ const (
 	AmountMismatch  Status = "AMOUNT_MISMATCH"
 )
 
+// Refund statuses (the refunds.status column): a refund is PENDING from the moment its amount
+// is reserved until the provider answers.
+const (
+	refundPending   = "PENDING"
+	refundSucceeded = "SUCCEEDED"
+	refundFailed    = "FAILED"
+)
+
 // Payment is an order's payment record.
 type Payment struct {
 	ID             int64

@@ -235,9 +235,9 @@ func (s *Service) settle(ctx context.Context, st settlement) (order.Order, error
 		if unanswered {
 			return s.Jobs.ScheduleRefundSettlement(ctx, tx, st.refund.ID, time.Now().Add(settleRetryDelay))
 		}
-		status, providerID := "SUCCEEDED", &res.ID
+		status, providerID := refundSucceeded, &res.ID
 		if gwErr != nil {
-			status, providerID = "FAILED", nil
+			status, providerID = refundFailed, nil
 		}
 		_, err := q.RefundFinish(ctx, db.RefundFinishParams{ID: st.refund.ID, Status: status, ProviderRefundID: providerID})
 		if postgres.IsNotFound(err) {
@@ -285,7 +285,7 @@ func (s *Service) SettleRefund(ctx context.Context, id int64) error {
 	if err != nil {
 		return err
 	}
-	if row.Refund.Status != "PENDING" {
+	if row.Refund.Status != refundPending {
 		return nil
 	}
 	_, err = s.settle(ctx, settlement{refund: row.Refund, orderID: row.OrderID, intentID: row.IntentID, received: row.AmountReceived})
