@@ -209,7 +209,7 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, opts appO
 		a.buckets = ratelimit.NewRedisBuckets(a.redis, cfg.RedisKeyPrefix+"buckets:")
 	}
 	a.catalog = product.NewService(d, a.cache, log)
-	a.carts = cart.NewService(d, a.catalog)
+	a.carts = cart.NewService(d)
 	a.bus = pubsub.NewBus(a.redis, cfg.RedisKeyPrefix+"order-events", log)
 	busCtx, stopBus := context.WithCancel(context.WithoutCancel(ctx))
 	a.stopBus = stopBus

@@ -12,7 +12,7 @@ import (
 	"github.com/google/uuid"
 )
 
-const refreshTokenGetForUpdate = `-- name: RefreshTokenGetForUpdate :one
+const RefreshTokenGetForUpdate = `-- name: RefreshTokenGetForUpdate :one
 SELECT refresh_tokens.token_hash, refresh_tokens.session_id, refresh_tokens.created_at, refresh_tokens.used_at, sessions.id, sessions.user_id, sessions.user_agent, sessions.ip, sessions.created_at, sessions.last_used_at, sessions.expires_at, sessions.revoked_at, sessions.revoke_reason
 FROM refresh_tokens
 JOIN sessions ON sessions.id = refresh_tokens.session_id
@@ -28,7 +28,7 @@ type RefreshTokenGetForUpdateRow struct {
 // RefreshTokenGetForUpdate locks a token and its session so two concurrent refreshes with the
 // same token serialise: the second one sees used_at set and is treated as reuse.
 func (q *Queries) RefreshTokenGetForUpdate(ctx context.Context, tokenHash []byte) (RefreshTokenGetForUpdateRow, error) {
-	row := q.db.QueryRow(ctx, refreshTokenGetForUpdate, tokenHash)
+	row := q.db.QueryRow(ctx, RefreshTokenGetForUpdate, tokenHash)
 	var i RefreshTokenGetForUpdateRow
 	err := row.Scan(
 		&i.RefreshToken.TokenHash,
@@ -48,7 +48,7 @@ func (q *Queries) RefreshTokenGetForUpdate(ctx context.Context, tokenHash []byte
 	return i, err
 }
 
-const refreshTokenInsert = `-- name: RefreshTokenInsert :exec
+const RefreshTokenInsert = `-- name: RefreshTokenInsert :exec
 INSERT INTO refresh_tokens (token_hash, session_id) VALUES ($1, $2)
 `
 
@@ -58,28 +58,28 @@ type RefreshTokenInsertParams struct {
 }
 
 func (q *Queries) RefreshTokenInsert(ctx context.Context, arg RefreshTokenInsertParams) error {
-	_, err := q.db.Exec(ctx, refreshTokenInsert, arg.TokenHash, arg.SessionID)
+	_, err := q.db.Exec(ctx, RefreshTokenInsert, arg.TokenHash, arg.SessionID)
 	return err
 }
 
-const refreshTokenMarkUsed = `-- name: RefreshTokenMarkUsed :execrows
+const RefreshTokenMarkUsed = `-- name: RefreshTokenMarkUsed :execrows
 UPDATE refresh_tokens SET used_at = now() WHERE token_hash = $1 AND used_at IS NULL
 `
 
 func (q *Queries) RefreshTokenMarkUsed(ctx context.Context, tokenHash []byte) (int64, error) {
-	result, err := q.db.Exec(ctx, refreshTokenMarkUsed, tokenHash)
+	result, err := q.db.Exec(ctx, RefreshTokenMarkUsed, tokenHash)
 	if err != nil {
 		return 0, err
 	}
 	return result.RowsAffected(), nil
 }
 
-const sessionGetByID = `-- name: SessionGetByID :one
+const SessionGetByID = `-- name: SessionGetByID :one
 SELECT id, user_id, user_agent, ip, created_at, last_used_at, expires_at, revoked_at, revoke_reason FROM sessions WHERE id = $1
 `
 
 func (q *Queries) SessionGetByID(ctx context.Context, id uuid.UUID) (Session, error) {
-	row := q.db.QueryRow(ctx, sessionGetByID, id)
+	row := q.db.QueryRow(ctx, SessionGetByID, id)
 	var i Session
 	err := row.Scan(
 		&i.ID,
@@ -95,7 +95,7 @@ func (q *Queries) SessionGetByID(ctx context.Context, id uuid.UUID) (Session, er
 	return i, err
 }
 
-const sessionInsert = `-- name: SessionInsert :one
+const SessionInsert = `-- name: SessionInsert :one
 INSERT INTO sessions (id, user_id, user_agent, ip, expires_at)
 VALUES ($1, $2, $3, $4, $5)
 RETURNING id, user_id, user_agent, ip, created_at, last_used_at, expires_at, revoked_at, revoke_reason
@@ -110,7 +110,7 @@ type SessionInsertParams struct {
 }
 
 func (q *Queries) SessionInsert(ctx context.Context, arg SessionInsertParams) (Session, error) {
-	row := q.db.QueryRow(ctx, sessionInsert,
+	row := q.db.QueryRow(ctx, SessionInsert,
 		arg.ID,
 		arg.UserID,
 		arg.UserAgent,
@@ -132,7 +132,7 @@ func (q *Queries) SessionInsert(ctx context.Context, arg SessionInsertParams) (S
 	return i, err
 }
 
-const sessionRevoke = `-- name: SessionRevoke :execrows
+const SessionRevoke = `-- name: SessionRevoke :execrows
 UPDATE sessions SET revoked_at = now(), revoke_reason = $1
 WHERE id = $2 AND revoked_at IS NULL
 `
@@ -144,14 +144,14 @@ type SessionRevokeParams struct {
 
 // SessionRevoke ends one session; a session already revoked keeps its first reason.
 func (q *Queries) SessionRevoke(ctx context.Context, arg SessionRevokeParams) (int64, error) {
-	result, err := q.db.Exec(ctx, sessionRevoke, arg.Reason, arg.ID)
+	result, err := q.db.Exec(ctx, SessionRevoke, arg.Reason, arg.ID)
 	if err != nil {
 		return 0, err
 	}
 	return result.RowsAffected(), nil
 }
 
-const sessionRevokeAllForUserExcept = `-- name: SessionRevokeAllForUserExcept :execrows
+const SessionRevokeAllForUserExcept = `-- name: SessionRevokeAllForUserExcept :execrows
 UPDATE sessions SET revoked_at = now(), revoke_reason = $1
 WHERE user_id = $2 AND id <> $3 AND revoked_at IS NULL
 `
@@ -164,39 +164,39 @@ type SessionRevokeAllForUserExceptParams struct {
 
 // SessionRevokeAllForUserExcept ends every live session of a user but one (the caller's own).
 func (q *Queries) SessionRevokeAllForUserExcept(ctx context.Context, arg SessionRevokeAllForUserExceptParams) (int64, error) {
-	result, err := q.db.Exec(ctx, sessionRevokeAllForUserExcept, arg.Reason, arg.UserID, arg.KeepID)
+	result, err := q.db.Exec(ctx, SessionRevokeAllForUserExcept, arg.Reason, arg.UserID, arg.KeepID)
 	if err != nil {
 		return 0, err
 	}
 	return result.RowsAffected(), nil
 }
 
-const sessionTouch = `-- name: SessionTouch :exec
+const SessionTouch = `-- name: SessionTouch :exec
 UPDATE sessions SET last_used_at = now() WHERE id = $1
 `
 
 func (q *Queries) SessionTouch(ctx context.Context, id uuid.UUID) error {
-	_, err := q.db.Exec(ctx, sessionTouch, id)
+	_, err := q.db.Exec(ctx, SessionTouch, id)
 	return err
 }
 
-const userCountByRole = `-- name: UserCountByRole :one
+const UserCountByRole = `-- name: UserCountByRole :one
 SELECT count(*) FROM users WHERE role = $1
 `
 
 func (q *Queries) UserCountByRole(ctx context.Context, role UserRole) (int64, error) {
-	row := q.db.QueryRow(ctx, userCountByRole, role)
+	row := q.db.QueryRow(ctx, UserCountByRole, role)
 	var count int64
 	err := row.Scan(&count)
 	return count, err
 }
 
-const userGetByEmail = `-- name: UserGetByEmail :one
+const UserGetByEmail = `-- name: UserGetByEmail :one
 SELECT id, email, password_hash, name, role, created_at, updated_at FROM users WHERE email = $1
 `
 
 func (q *Queries) UserGetByEmail(ctx context.Context, email string) (User, error) {
-	row := q.db.QueryRow(ctx, userGetByEmail, email)
+	row := q.db.QueryRow(ctx, UserGetByEmail, email)
 	var i User
 	err := row.Scan(
 		&i.ID,
@@ -210,12 +210,12 @@ func (q *Queries) UserGetByEmail(ctx context.Context, email string) (User, error
 	return i, err
 }
 
-const userGetByID = `-- name: UserGetByID :one
+const UserGetByID = `-- name: UserGetByID :one
 SELECT id, email, password_hash, name, role, created_at, updated_at FROM users WHERE id = $1
 `
 
 func (q *Queries) UserGetByID(ctx context.Context, id int64) (User, error) {
-	row := q.db.QueryRow(ctx, userGetByID, id)
+	row := q.db.QueryRow(ctx, UserGetByID, id)
 	var i User
 	err := row.Scan(
 		&i.ID,
@@ -229,7 +229,7 @@ func (q *Queries) UserGetByID(ctx context.Context, id int64) (User, error) {
 	return i, err
 }
 
-const userInsert = `-- name: UserInsert :one
+const UserInsert = `-- name: UserInsert :one
 INSERT INTO users (email, password_hash, name, role)
 VALUES ($1, $2, $3, $4)
 RETURNING id, email, password_hash, name, role, created_at, updated_at
@@ -244,7 +244,7 @@ type UserInsertParams struct {
 
 // UserInsert creates a user; a duplicate email violates users_email_key (CONFLICT).
 func (q *Queries) UserInsert(ctx context.Context, arg UserInsertParams) (User, error) {
-	row := q.db.QueryRow(ctx, userInsert,
+	row := q.db.QueryRow(ctx, UserInsert,
 		arg.Email,
 		arg.PasswordHash,
 		arg.Name,
@@ -263,13 +263,13 @@ func (q *Queries) UserInsert(ctx context.Context, arg UserInsertParams) (User, e
 	return i, err
 }
 
-const userListByIDs = `-- name: UserListByIDs :many
+const UserListByIDs = `-- name: UserListByIDs :many
 SELECT id, email, password_hash, name, role, created_at, updated_at FROM users WHERE id = ANY($1::bigint[])
 `
 
 // UserListByIDs is the batch read behind the user dataloader.
 func (q *Queries) UserListByIDs(ctx context.Context, ids []int64) ([]User, error) {
-	rows, err := q.db.Query(ctx, userListByIDs, ids)
+	rows, err := q.db.Query(ctx, UserListByIDs, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -296,7 +296,7 @@ func (q *Queries) UserListByIDs(ctx context.Context, ids []int64) ([]User, error
 	return items, nil
 }
 
-const userSetRole = `-- name: UserSetRole :one
+const UserSetRole = `-- name: UserSetRole :one
 UPDATE users SET role = $1, updated_at = now() WHERE id = $2 RETURNING id, email, password_hash, name, role, created_at, updated_at
 `
 
@@ -306,7 +306,7 @@ type UserSetRoleParams struct {
 }
 
 func (q *Queries) UserSetRole(ctx context.Context, arg UserSetRoleParams) (User, error) {
-	row := q.db.QueryRow(ctx, userSetRole, arg.Role, arg.ID)
+	row := q.db.QueryRow(ctx, UserSetRole, arg.Role, arg.ID)
 	var i User
 	err := row.Scan(
 		&i.ID,
@@ -320,7 +320,7 @@ func (q *Queries) UserSetRole(ctx context.Context, arg UserSetRoleParams) (User,
 	return i, err
 }
 
-const userUpdatePassword = `-- name: UserUpdatePassword :execrows
+const UserUpdatePassword = `-- name: UserUpdatePassword :execrows
 UPDATE users SET password_hash = $1, updated_at = now() WHERE id = $2
 `
 
@@ -330,14 +330,14 @@ type UserUpdatePasswordParams struct {
 }
 
 func (q *Queries) UserUpdatePassword(ctx context.Context, arg UserUpdatePasswordParams) (int64, error) {
-	result, err := q.db.Exec(ctx, userUpdatePassword, arg.PasswordHash, arg.ID)
+	result, err := q.db.Exec(ctx, UserUpdatePassword, arg.PasswordHash, arg.ID)
 	if err != nil {
 		return 0, err
 	}
 	return result.RowsAffected(), nil
 }
 
-const userUpsertAdmin = `-- name: UserUpsertAdmin :one
+const UserUpsertAdmin = `-- name: UserUpsertAdmin :one
 INSERT INTO users (email, password_hash, name, role)
 VALUES ($1, $2, $3, 'ADMIN')
 ON CONFLICT (email) DO UPDATE SET role = 'ADMIN', password_hash = EXCLUDED.password_hash, updated_at = now()
@@ -352,7 +352,7 @@ type UserUpsertAdminParams struct {
 
 // UserUpsertAdmin creates an admin, or promotes an existing user and resets its password.
 func (q *Queries) UserUpsertAdmin(ctx context.Context, arg UserUpsertAdminParams) (User, error) {
-	row := q.db.QueryRow(ctx, userUpsertAdmin, arg.Email, arg.PasswordHash, arg.Name)
+	row := q.db.QueryRow(ctx, UserUpsertAdmin, arg.Email, arg.PasswordHash, arg.Name)
 	var i User
 	err := row.Scan(
 		&i.ID,
@@ -366,7 +366,7 @@ func (q *Queries) UserUpsertAdmin(ctx context.Context, arg UserUpsertAdminParams
 	return i, err
 }
 
-const userUpsertVendor = `-- name: UserUpsertVendor :one
+const UserUpsertVendor = `-- name: UserUpsertVendor :one
 INSERT INTO users (email, password_hash, name, role)
 VALUES ($1, $2, $3, 'VENDOR')
 ON CONFLICT (email) DO UPDATE SET email = EXCLUDED.email
@@ -381,7 +381,7 @@ type UserUpsertVendorParams struct {
 
 // UserUpsertVendor creates a vendor account, or returns the existing one unchanged.
 func (q *Queries) UserUpsertVendor(ctx context.Context, arg UserUpsertVendorParams) (User, error) {
-	row := q.db.QueryRow(ctx, userUpsertVendor, arg.Email, arg.PasswordHash, arg.Name)
+	row := q.db.QueryRow(ctx, UserUpsertVendor, arg.Email, arg.PasswordHash, arg.Name)
 	var i User
 	err := row.Scan(
 		&i.ID,

@@ -10,21 +10,21 @@ import (
 	"time"
 )
 
-const cartDelete = `-- name: CartDelete :exec
+const CartDelete = `-- name: CartDelete :exec
 DELETE FROM carts WHERE id = $1
 `
 
 func (q *Queries) CartDelete(ctx context.Context, id int64) error {
-	_, err := q.db.Exec(ctx, cartDelete, id)
+	_, err := q.db.Exec(ctx, CartDelete, id)
 	return err
 }
 
-const cartGetByTokenHash = `-- name: CartGetByTokenHash :one
+const CartGetByTokenHash = `-- name: CartGetByTokenHash :one
 SELECT id, user_id, token_hash, created_at, updated_at FROM carts WHERE token_hash = $1
 `
 
 func (q *Queries) CartGetByTokenHash(ctx context.Context, tokenHash []byte) (Cart, error) {
-	row := q.db.QueryRow(ctx, cartGetByTokenHash, tokenHash)
+	row := q.db.QueryRow(ctx, CartGetByTokenHash, tokenHash)
 	var i Cart
 	err := row.Scan(
 		&i.ID,
@@ -36,12 +36,12 @@ func (q *Queries) CartGetByTokenHash(ctx context.Context, tokenHash []byte) (Car
 	return i, err
 }
 
-const cartGetByUser = `-- name: CartGetByUser :one
+const CartGetByUser = `-- name: CartGetByUser :one
 SELECT id, user_id, token_hash, created_at, updated_at FROM carts WHERE user_id = $1
 `
 
 func (q *Queries) CartGetByUser(ctx context.Context, userID *int64) (Cart, error) {
-	row := q.db.QueryRow(ctx, cartGetByUser, userID)
+	row := q.db.QueryRow(ctx, CartGetByUser, userID)
 	var i Cart
 	err := row.Scan(
 		&i.ID,
@@ -53,12 +53,12 @@ func (q *Queries) CartGetByUser(ctx context.Context, userID *int64) (Cart, error
 	return i, err
 }
 
-const cartInsertAnonymous = `-- name: CartInsertAnonymous :one
+const CartInsertAnonymous = `-- name: CartInsertAnonymous :one
 INSERT INTO carts (token_hash) VALUES ($1) RETURNING id, user_id, token_hash, created_at, updated_at
 `
 
 func (q *Queries) CartInsertAnonymous(ctx context.Context, tokenHash []byte) (Cart, error) {
-	row := q.db.QueryRow(ctx, cartInsertAnonymous, tokenHash)
+	row := q.db.QueryRow(ctx, CartInsertAnonymous, tokenHash)
 	var i Cart
 	err := row.Scan(
 		&i.ID,
@@ -70,41 +70,95 @@ func (q *Queries) CartInsertAnonymous(ctx context.Context, tokenHash []byte) (Ca
 	return i, err
 }
 
-const cartLineAdd = `-- name: CartLineAdd :one
-INSERT INTO cart_lines (cart_id, variant_id, quantity) VALUES ($1, $2, $3)
-ON CONFLICT (cart_id, variant_id) DO UPDATE SET quantity = cart_lines.quantity + EXCLUDED.quantity
-RETURNING cart_id, variant_id, quantity, added_at
+const CartItemPut = `-- name: CartItemPut :one
+WITH target AS (
+    SELECT c.id FROM carts c WHERE c.id = $1
+    UNION ALL
+    SELECT c.id FROM carts c WHERE c.user_id = $2 AND $1::bigint IS NULL
+), variant AS (
+    SELECT v.currency FROM product_variants v JOIN products p ON p.id = v.product_id
+    WHERE v.id = $3 AND v.deleted_at IS NULL AND p.status = 'ACTIVE'
+), verdict AS (
+    SELECT CASE WHEN NOT EXISTS (SELECT FROM variant) THEN 'NOT_FOUND'
+                WHEN other.currency IS NOT NULL THEN 'CURRENCY_MISMATCH' END::text AS problem,
+           other.currency::text AS cart_currency, (SELECT currency FROM variant)::text AS variant_currency
+    FROM (SELECT (SELECT ov.currency FROM cart_lines l JOIN product_variants ov ON ov.id = l.variant_id
+                  WHERE l.cart_id IN (SELECT t.id FROM target t) AND l.variant_id <> $3
+                    AND ov.currency <> (SELECT currency FROM variant)
+                  LIMIT 1) AS currency) AS other
+), created AS (
+    INSERT INTO carts (user_id)
+    SELECT $2::bigint FROM verdict
+    WHERE verdict.problem IS NULL AND $1::bigint IS NULL AND NOT EXISTS (SELECT FROM target)
+    ON CONFLICT (user_id) DO UPDATE SET updated_at = carts.updated_at
+    RETURNING carts.id
+), line AS (
+    INSERT INTO cart_lines (cart_id, variant_id, quantity)
+    SELECT c.id, $3, $4::integer
+    FROM (SELECT t.id FROM target t UNION ALL SELECT n.id FROM created n) AS c, verdict
+    WHERE verdict.problem IS NULL
+    ON CONFLICT (cart_id, variant_id) DO UPDATE
+    SET quantity = CASE WHEN $5::boolean THEN EXCLUDED.quantity
+                        ELSE cart_lines.quantity + EXCLUDED.quantity END
+    RETURNING cart_lines.quantity
+)
+SELECT COALESCE(verdict.problem, '')::text AS problem, COALESCE(verdict.cart_currency, '')::text AS cart_currency,
+       COALESCE(verdict.variant_currency, '')::text AS variant_currency,
+       COALESCE((SELECT line.quantity FROM line), 0)::integer AS quantity
+FROM verdict
 `
 
-type CartLineAddParams struct {
-	CartID    int64
-	VariantID int64
-	Quantity  int32
+type CartItemPutParams struct {
+	CartID      *int64
+	UserID      *int64
+	VariantID   int64
+	Quantity    int32
+	SetQuantity bool
 }
 
-// CartLineAdd adds quantity to a line, creating it if needed.
-func (q *Queries) CartLineAdd(ctx context.Context, arg CartLineAddParams) (CartLine, error) {
-	row := q.db.QueryRow(ctx, cartLineAdd, arg.CartID, arg.VariantID, arg.Quantity)
-	var i CartLine
+type CartItemPutRow struct {
+	Problem         string
+	CartCurrency    string
+	VariantCurrency string
+	Quantity        int32
+}
+
+// CartItemPut adds @quantity units of a variant to a cart (or, with @set_quantity, sets the
+// line's quantity), in one statement, when the variant may be put in the cart: it exists, is
+// not deleted, its product is ACTIVE, and it is priced in the currency of the cart's other
+// lines. Otherwise problem names the rule broken and nothing changes: NOT_FOUND, or
+// CURRENCY_MISMATCH with cart_currency (problem is ” when none was broken). The cart is
+// @cart_id or, when that is null, the customer @user_id's, created by the first put.
+// quantity is the line's new quantity (0 when nothing was put: a problem, or a cart deleted
+// meanwhile). A line over 1000 units fails the table's check constraint.
+func (q *Queries) CartItemPut(ctx context.Context, arg CartItemPutParams) (CartItemPutRow, error) {
+	row := q.db.QueryRow(ctx, CartItemPut,
+		arg.CartID,
+		arg.UserID,
+		arg.VariantID,
+		arg.Quantity,
+		arg.SetQuantity,
+	)
+	var i CartItemPutRow
 	err := row.Scan(
-		&i.CartID,
-		&i.VariantID,
+		&i.Problem,
+		&i.CartCurrency,
+		&i.VariantCurrency,
 		&i.Quantity,
-		&i.AddedAt,
 	)
 	return i, err
 }
 
-const cartLineClear = `-- name: CartLineClear :exec
+const CartLineClear = `-- name: CartLineClear :exec
 DELETE FROM cart_lines WHERE cart_id = $1
 `
 
 func (q *Queries) CartLineClear(ctx context.Context, cartID int64) error {
-	_, err := q.db.Exec(ctx, cartLineClear, cartID)
+	_, err := q.db.Exec(ctx, CartLineClear, cartID)
 	return err
 }
 
-const cartLineDelete = `-- name: CartLineDelete :execrows
+const CartLineDelete = `-- name: CartLineDelete :execrows
 DELETE FROM cart_lines WHERE cart_id = $1 AND variant_id = $2
 `
 
@@ -114,19 +168,19 @@ type CartLineDeleteParams struct {
 }
 
 func (q *Queries) CartLineDelete(ctx context.Context, arg CartLineDeleteParams) (int64, error) {
-	result, err := q.db.Exec(ctx, cartLineDelete, arg.CartID, arg.VariantID)
+	result, err := q.db.Exec(ctx, CartLineDelete, arg.CartID, arg.VariantID)
 	if err != nil {
 		return 0, err
 	}
 	return result.RowsAffected(), nil
 }
 
-const cartLineList = `-- name: CartLineList :many
+const CartLineList = `-- name: CartLineList :many
 SELECT cart_id, variant_id, quantity, added_at FROM cart_lines WHERE cart_id = $1 ORDER BY added_at, variant_id
 `
 
 func (q *Queries) CartLineList(ctx context.Context, cartID int64) ([]CartLine, error) {
-	rows, err := q.db.Query(ctx, cartLineList, cartID)
+	rows, err := q.db.Query(ctx, CartLineList, cartID)
 	if err != nil {
 		return nil, err
 	}
@@ -150,35 +204,98 @@ func (q *Queries) CartLineList(ctx context.Context, cartID int64) ([]CartLine, e
 	return items, nil
 }
 
-const cartLineListWithVariants = `-- name: CartLineListWithVariants :many
-SELECT l.cart_id, l.variant_id, l.quantity, l.added_at, v.id, v.product_id, v.sku, v.name, v.options, v.price_amount, v.currency, v.stock, v.position, v.created_at, v.updated_at, v.deleted_at
+const CartLineSet = `-- name: CartLineSet :exec
+INSERT INTO cart_lines (cart_id, variant_id, quantity) VALUES ($1, $2, $3)
+ON CONFLICT (cart_id, variant_id) DO UPDATE SET quantity = EXCLUDED.quantity
+`
+
+type CartLineSetParams struct {
+	CartID    int64
+	VariantID int64
+	Quantity  int32
+}
+
+func (q *Queries) CartLineSet(ctx context.Context, arg CartLineSetParams) error {
+	_, err := q.db.Exec(ctx, CartLineSet, arg.CartID, arg.VariantID, arg.Quantity)
+	return err
+}
+
+const CartLockForUser = `-- name: CartLockForUser :exec
+SELECT FROM carts WHERE user_id = $1 FOR UPDATE
+`
+
+// CartLockForUser locks a customer's cart, if there is one, before it is changed: everything
+// that changes or checks out one customer's cart holds its row lock, so a checkout never
+// misses or clears a line added meanwhile. The statements after it in the same transaction
+// see the latest committed lines (each statement takes a fresh snapshot).
+func (q *Queries) CartLockForUser(ctx context.Context, userID *int64) error {
+	_, err := q.db.Exec(ctx, CartLockForUser, userID)
+	return err
+}
+
+const CartTouch = `-- name: CartTouch :exec
+UPDATE carts SET updated_at = now() WHERE id = $1
+`
+
+func (q *Queries) CartTouch(ctx context.Context, id int64) error {
+	_, err := q.db.Exec(ctx, CartTouch, id)
+	return err
+}
+
+const CartUpsertForUser = `-- name: CartUpsertForUser :one
+INSERT INTO carts (user_id) VALUES ($1)
+ON CONFLICT (user_id) DO UPDATE SET updated_at = now()
+RETURNING id, user_id, token_hash, created_at, updated_at
+`
+
+// CartUpsertForUser returns the customer's cart, creating it on first use (race-free).
+func (q *Queries) CartUpsertForUser(ctx context.Context, userID *int64) (Cart, error) {
+	row := q.db.QueryRow(ctx, CartUpsertForUser, userID)
+	var i Cart
+	err := row.Scan(
+		&i.ID,
+		&i.UserID,
+		&i.TokenHash,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+	)
+	return i, err
+}
+
+const CartView = `-- name: CartView :many
+SELECT v.id, v.product_id, v.sku, v.name, v.options, v.price_amount, v.currency, v.stock, v.position, v.created_at, v.updated_at, v.deleted_at, l.quantity, l.added_at, p.status AS product_status
 FROM cart_lines l
 JOIN product_variants v ON v.id = l.variant_id
-WHERE l.cart_id = $1
+JOIN products p ON p.id = v.product_id
+WHERE l.cart_id = COALESCE($1, (SELECT c.id FROM carts c WHERE c.user_id = $2))
 ORDER BY l.added_at, l.variant_id
 `
 
-type CartLineListWithVariantsRow struct {
-	CartLine       CartLine
-	ProductVariant ProductVariant
+type CartViewParams struct {
+	CartID *int64
+	UserID *int64
 }
 
-// CartLineListWithVariants is a cart's lines with their variants (deleted ones included), in
-// the order they were added.
-func (q *Queries) CartLineListWithVariants(ctx context.Context, cartID int64) ([]CartLineListWithVariantsRow, error) {
-	rows, err := q.db.Query(ctx, cartLineListWithVariants, cartID)
+type CartViewRow struct {
+	ProductVariant ProductVariant
+	Quantity       int32
+	AddedAt        time.Time
+	ProductStatus  ProductStatus
+}
+
+// CartView is a cart's lines as its owner sees them, in the order they were added: each with
+// its variant (deleted ones included) and its product's status. The cart is @cart_id or, when
+// that is null, the customer @user_id's.
+func (q *Queries) CartView(ctx context.Context, arg CartViewParams) ([]CartViewRow, error) {
+	rows, err := q.db.Query(ctx, CartView, arg.CartID, arg.UserID)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	items := []CartLineListWithVariantsRow{}
+	items := []CartViewRow{}
 	for rows.Next() {
-		var i CartLineListWithVariantsRow
+		var i CartViewRow
 		if err := rows.Scan(
-			&i.CartLine.CartID,
-			&i.CartLine.VariantID,
-			&i.CartLine.Quantity,
-			&i.CartLine.AddedAt,
 			&i.ProductVariant.ID,
 			&i.ProductVariant.ProductID,
 			&i.ProductVariant.SKU,
@@ -191,6 +308,9 @@ func (q *Queries) CartLineListWithVariants(ctx context.Context, cartID int64) ([
 			&i.ProductVariant.CreatedAt,
 			&i.ProductVariant.UpdatedAt,
 			&i.ProductVariant.DeletedAt,
+			&i.Quantity,
+			&i.AddedAt,
+			&i.ProductStatus,
 		); err != nil {
 			return nil, err
 		}
@@ -200,86 +320,4 @@ func (q *Queries) CartLineListWithVariants(ctx context.Context, cartID int64) ([
 		return nil, err
 	}
 	return items, nil
-}
-
-const cartLineSet = `-- name: CartLineSet :exec
-INSERT INTO cart_lines (cart_id, variant_id, quantity) VALUES ($1, $2, $3)
-ON CONFLICT (cart_id, variant_id) DO UPDATE SET quantity = EXCLUDED.quantity
-`
-
-type CartLineSetParams struct {
-	CartID    int64
-	VariantID int64
-	Quantity  int32
-}
-
-func (q *Queries) CartLineSet(ctx context.Context, arg CartLineSetParams) error {
-	_, err := q.db.Exec(ctx, cartLineSet, arg.CartID, arg.VariantID, arg.Quantity)
-	return err
-}
-
-const cartTouch = `-- name: CartTouch :exec
-UPDATE carts SET updated_at = now() WHERE id = $1
-`
-
-func (q *Queries) CartTouch(ctx context.Context, id int64) error {
-	_, err := q.db.Exec(ctx, cartTouch, id)
-	return err
-}
-
-const cartUpsertForUser = `-- name: CartUpsertForUser :one
-INSERT INTO carts (user_id) VALUES ($1)
-ON CONFLICT (user_id) DO UPDATE SET updated_at = now()
-RETURNING id, user_id, token_hash, created_at, updated_at
-`
-
-// CartUpsertForUser returns the customer's cart, creating it on first use (race-free).
-func (q *Queries) CartUpsertForUser(ctx context.Context, userID *int64) (Cart, error) {
-	row := q.db.QueryRow(ctx, cartUpsertForUser, userID)
-	var i Cart
-	err := row.Scan(
-		&i.ID,
-		&i.UserID,
-		&i.TokenHash,
-		&i.CreatedAt,
-		&i.UpdatedAt,
-	)
-	return i, err
-}
-
-const cartVariantCheck = `-- name: CartVariantCheck :one
-SELECT v.id, v.deleted_at, v.currency, p.status AS product_status,
-       ARRAY(SELECT (SELECT ov.currency FROM product_variants ov WHERE ov.id = l.variant_id)
-             FROM cart_lines l WHERE l.cart_id = $1 AND l.variant_id <> v.id)::text[] AS line_currencies
-FROM product_variants v
-JOIN products p ON p.id = v.product_id
-WHERE v.id = $2
-`
-
-type CartVariantCheckParams struct {
-	CartID    int64
-	VariantID int64
-}
-
-type CartVariantCheckRow struct {
-	ID             int64
-	DeletedAt      *time.Time
-	Currency       string
-	ProductStatus  ProductStatus
-	LineCurrencies []string
-}
-
-// CartVariantCheck reads what adding a variant to a cart depends on, in one statement: the
-// variant, its product's status, and the currencies of the cart's other lines.
-func (q *Queries) CartVariantCheck(ctx context.Context, arg CartVariantCheckParams) (CartVariantCheckRow, error) {
-	row := q.db.QueryRow(ctx, cartVariantCheck, arg.CartID, arg.VariantID)
-	var i CartVariantCheckRow
-	err := row.Scan(
-		&i.ID,
-		&i.DeletedAt,
-		&i.Currency,
-		&i.ProductStatus,
-		&i.LineCurrencies,
-	)
-	return i, err
 }

@@ -10,35 +10,35 @@ import (
 	"time"
 )
 
-const categoryCountChildren = `-- name: CategoryCountChildren :one
+const CategoryCountChildren = `-- name: CategoryCountChildren :one
 SELECT count(*) FROM categories WHERE parent_id = $1
 `
 
 func (q *Queries) CategoryCountChildren(ctx context.Context, id *int64) (int64, error) {
-	row := q.db.QueryRow(ctx, categoryCountChildren, id)
+	row := q.db.QueryRow(ctx, CategoryCountChildren, id)
 	var count int64
 	err := row.Scan(&count)
 	return count, err
 }
 
-const categoryDelete = `-- name: CategoryDelete :execrows
+const CategoryDelete = `-- name: CategoryDelete :execrows
 DELETE FROM categories WHERE id = $1
 `
 
 func (q *Queries) CategoryDelete(ctx context.Context, id int64) (int64, error) {
-	result, err := q.db.Exec(ctx, categoryDelete, id)
+	result, err := q.db.Exec(ctx, CategoryDelete, id)
 	if err != nil {
 		return 0, err
 	}
 	return result.RowsAffected(), nil
 }
 
-const categoryGetByID = `-- name: CategoryGetByID :one
+const CategoryGetByID = `-- name: CategoryGetByID :one
 SELECT id, name, slug, parent_id, created_at, updated_at FROM categories WHERE id = $1
 `
 
 func (q *Queries) CategoryGetByID(ctx context.Context, id int64) (Category, error) {
-	row := q.db.QueryRow(ctx, categoryGetByID, id)
+	row := q.db.QueryRow(ctx, CategoryGetByID, id)
 	var i Category
 	err := row.Scan(
 		&i.ID,
@@ -51,7 +51,7 @@ func (q *Queries) CategoryGetByID(ctx context.Context, id int64) (Category, erro
 	return i, err
 }
 
-const categoryInsert = `-- name: CategoryInsert :one
+const CategoryInsert = `-- name: CategoryInsert :one
 INSERT INTO categories (name, slug, parent_id) VALUES ($1, $2, $3) RETURNING id, name, slug, parent_id, created_at, updated_at
 `
 
@@ -62,7 +62,7 @@ type CategoryInsertParams struct {
 }
 
 func (q *Queries) CategoryInsert(ctx context.Context, arg CategoryInsertParams) (Category, error) {
-	row := q.db.QueryRow(ctx, categoryInsert, arg.Name, arg.Slug, arg.ParentID)
+	row := q.db.QueryRow(ctx, CategoryInsert, arg.Name, arg.Slug, arg.ParentID)
 	var i Category
 	err := row.Scan(
 		&i.ID,
@@ -75,12 +75,12 @@ func (q *Queries) CategoryInsert(ctx context.Context, arg CategoryInsertParams) 
 	return i, err
 }
 
-const categoryListAll = `-- name: CategoryListAll :many
+const CategoryListAll = `-- name: CategoryListAll :many
 SELECT id, name, slug, parent_id, created_at, updated_at FROM categories ORDER BY name, id
 `
 
 func (q *Queries) CategoryListAll(ctx context.Context) ([]Category, error) {
-	rows, err := q.db.Query(ctx, categoryListAll)
+	rows, err := q.db.Query(ctx, CategoryListAll)
 	if err != nil {
 		return nil, err
 	}
@@ -106,12 +106,12 @@ func (q *Queries) CategoryListAll(ctx context.Context) ([]Category, error) {
 	return items, nil
 }
 
-const categoryListByIDs = `-- name: CategoryListByIDs :many
+const CategoryListByIDs = `-- name: CategoryListByIDs :many
 SELECT id, name, slug, parent_id, created_at, updated_at FROM categories WHERE id = ANY($1::bigint[])
 `
 
 func (q *Queries) CategoryListByIDs(ctx context.Context, ids []int64) ([]Category, error) {
-	rows, err := q.db.Query(ctx, categoryListByIDs, ids)
+	rows, err := q.db.Query(ctx, CategoryListByIDs, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -137,7 +137,7 @@ func (q *Queries) CategoryListByIDs(ctx context.Context, ids []int64) ([]Categor
 	return items, nil
 }
 
-const categoryUpdate = `-- name: CategoryUpdate :one
+const CategoryUpdate = `-- name: CategoryUpdate :one
 UPDATE categories SET name = $1, slug = $2, parent_id = $3, updated_at = now()
 WHERE id = $4 RETURNING id, name, slug, parent_id, created_at, updated_at
 `
@@ -150,7 +150,7 @@ type CategoryUpdateParams struct {
 }
 
 func (q *Queries) CategoryUpdate(ctx context.Context, arg CategoryUpdateParams) (Category, error) {
-	row := q.db.QueryRow(ctx, categoryUpdate,
+	row := q.db.QueryRow(ctx, CategoryUpdate,
 		arg.Name,
 		arg.Slug,
 		arg.ParentID,
@@ -168,7 +168,7 @@ func (q *Queries) CategoryUpdate(ctx context.Context, arg CategoryUpdateParams) 
 	return i, err
 }
 
-const productCount = `-- name: ProductCount :one
+const ProductCount = `-- name: ProductCount :one
 SELECT count(*) FROM products p
 WHERE
   (p.status = 'ACTIVE' OR $1::boolean OR p.vendor_id = $2::bigint)
@@ -195,7 +195,7 @@ type ProductCountParams struct {
 }
 
 func (q *Queries) ProductCount(ctx context.Context, arg ProductCountParams) (int64, error) {
-	row := q.db.QueryRow(ctx, productCount,
+	row := q.db.QueryRow(ctx, ProductCount,
 		arg.SeeArchived,
 		arg.ViewerVendorID,
 		arg.CategoryIds,
@@ -210,29 +210,29 @@ func (q *Queries) ProductCount(ctx context.Context, arg ProductCountParams) (int
 	return count, err
 }
 
-const productCountAll = `-- name: ProductCountAll :one
+const ProductCountAll = `-- name: ProductCountAll :one
 SELECT count(*) FROM products
 `
 
 func (q *Queries) ProductCountAll(ctx context.Context) (int64, error) {
-	row := q.db.QueryRow(ctx, productCountAll)
+	row := q.db.QueryRow(ctx, ProductCountAll)
 	var count int64
 	err := row.Scan(&count)
 	return count, err
 }
 
-const productCountByCategory = `-- name: ProductCountByCategory :one
+const ProductCountByCategory = `-- name: ProductCountByCategory :one
 SELECT count(*) FROM products WHERE category_id = $1
 `
 
 func (q *Queries) ProductCountByCategory(ctx context.Context, categoryID *int64) (int64, error) {
-	row := q.db.QueryRow(ctx, productCountByCategory, categoryID)
+	row := q.db.QueryRow(ctx, ProductCountByCategory, categoryID)
 	var count int64
 	err := row.Scan(&count)
 	return count, err
 }
 
-const productGetByID = `-- name: ProductGetByID :one
+const ProductGetByID = `-- name: ProductGetByID :one
 SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at FROM products p WHERE p.id = $1
 `
 
@@ -254,7 +254,7 @@ type ProductGetByIDRow struct {
 }
 
 func (q *Queries) ProductGetByID(ctx context.Context, id int64) (ProductGetByIDRow, error) {
-	row := q.db.QueryRow(ctx, productGetByID, id)
+	row := q.db.QueryRow(ctx, ProductGetByID, id)
 	var i ProductGetByIDRow
 	err := row.Scan(
 		&i.ID,
@@ -275,7 +275,7 @@ func (q *Queries) ProductGetByID(ctx context.Context, id int64) (ProductGetByIDR
 	return i, err
 }
 
-const productGetByIDForUpdate = `-- name: ProductGetByIDForUpdate :one
+const ProductGetByIDForUpdate = `-- name: ProductGetByIDForUpdate :one
 SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at FROM products p WHERE p.id = $1 FOR UPDATE
 `
 
@@ -297,7 +297,7 @@ type ProductGetByIDForUpdateRow struct {
 }
 
 func (q *Queries) ProductGetByIDForUpdate(ctx context.Context, id int64) (ProductGetByIDForUpdateRow, error) {
-	row := q.db.QueryRow(ctx, productGetByIDForUpdate, id)
+	row := q.db.QueryRow(ctx, ProductGetByIDForUpdate, id)
 	var i ProductGetByIDForUpdateRow
 	err := row.Scan(
 		&i.ID,
@@ -318,7 +318,7 @@ func (q *Queries) ProductGetByIDForUpdate(ctx context.Context, id int64) (Produc
 	return i, err
 }
 
-const productGetBySlug = `-- name: ProductGetBySlug :one
+const ProductGetBySlug = `-- name: ProductGetBySlug :one
 SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at FROM products p WHERE p.slug = $1
 `
 
@@ -340,7 +340,7 @@ type ProductGetBySlugRow struct {
 }
 
 func (q *Queries) ProductGetBySlug(ctx context.Context, slug string) (ProductGetBySlugRow, error) {
-	row := q.db.QueryRow(ctx, productGetBySlug, slug)
+	row := q.db.QueryRow(ctx, ProductGetBySlug, slug)
 	var i ProductGetBySlugRow
 	err := row.Scan(
 		&i.ID,
@@ -361,7 +361,7 @@ func (q *Queries) ProductGetBySlug(ctx context.Context, slug string) (ProductGet
 	return i, err
 }
 
-const productInsert = `-- name: ProductInsert :one
+const ProductInsert = `-- name: ProductInsert :one
 INSERT INTO products AS p (name, slug, description, category_id, vendor_id, attributes, image_urls, status, currency)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 RETURNING p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at
@@ -397,7 +397,7 @@ type ProductInsertRow struct {
 }
 
 func (q *Queries) ProductInsert(ctx context.Context, arg ProductInsertParams) (ProductInsertRow, error) {
-	row := q.db.QueryRow(ctx, productInsert,
+	row := q.db.QueryRow(ctx, ProductInsert,
 		arg.Name,
 		arg.Slug,
 		arg.Description,
@@ -428,7 +428,7 @@ func (q *Queries) ProductInsert(ctx context.Context, arg ProductInsertParams) (P
 	return i, err
 }
 
-const productListByIDs = `-- name: ProductListByIDs :many
+const ProductListByIDs = `-- name: ProductListByIDs :many
 SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at FROM products p WHERE p.id = ANY($1::bigint[])
 `
 
@@ -450,7 +450,7 @@ type ProductListByIDsRow struct {
 }
 
 func (q *Queries) ProductListByIDs(ctx context.Context, ids []int64) ([]ProductListByIDsRow, error) {
-	rows, err := q.db.Query(ctx, productListByIDs, ids)
+	rows, err := q.db.Query(ctx, ProductListByIDs, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -484,7 +484,7 @@ func (q *Queries) ProductListByIDs(ctx context.Context, ids []int64) ([]ProductL
 	return items, nil
 }
 
-const productListNameBackward = `-- name: ProductListNameBackward :many
+const ProductListNameBackward = `-- name: ProductListNameBackward :many
 SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at
 FROM products p
 WHERE
@@ -538,7 +538,7 @@ type ProductListNameBackwardRow struct {
 }
 
 func (q *Queries) ProductListNameBackward(ctx context.Context, arg ProductListNameBackwardParams) ([]ProductListNameBackwardRow, error) {
-	rows, err := q.db.Query(ctx, productListNameBackward,
+	rows, err := q.db.Query(ctx, ProductListNameBackward,
 		arg.SeeArchived,
 		arg.ViewerVendorID,
 		arg.CategoryIds,
@@ -586,7 +586,7 @@ func (q *Queries) ProductListNameBackward(ctx context.Context, arg ProductListNa
 	return items, nil
 }
 
-const productListNameForward = `-- name: ProductListNameForward :many
+const ProductListNameForward = `-- name: ProductListNameForward :many
 SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at
 FROM products p
 WHERE
@@ -640,7 +640,7 @@ type ProductListNameForwardRow struct {
 }
 
 func (q *Queries) ProductListNameForward(ctx context.Context, arg ProductListNameForwardParams) ([]ProductListNameForwardRow, error) {
-	rows, err := q.db.Query(ctx, productListNameForward,
+	rows, err := q.db.Query(ctx, ProductListNameForward,
 		arg.SeeArchived,
 		arg.ViewerVendorID,
 		arg.CategoryIds,
@@ -688,7 +688,7 @@ func (q *Queries) ProductListNameForward(ctx context.Context, arg ProductListNam
 	return items, nil
 }
 
-const productListNewestBackward = `-- name: ProductListNewestBackward :many
+const ProductListNewestBackward = `-- name: ProductListNewestBackward :many
 SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at
 FROM products p
 WHERE
@@ -742,7 +742,7 @@ type ProductListNewestBackwardRow struct {
 }
 
 func (q *Queries) ProductListNewestBackward(ctx context.Context, arg ProductListNewestBackwardParams) ([]ProductListNewestBackwardRow, error) {
-	rows, err := q.db.Query(ctx, productListNewestBackward,
+	rows, err := q.db.Query(ctx, ProductListNewestBackward,
 		arg.SeeArchived,
 		arg.ViewerVendorID,
 		arg.CategoryIds,
@@ -790,7 +790,7 @@ func (q *Queries) ProductListNewestBackward(ctx context.Context, arg ProductList
 	return items, nil
 }
 
-const productListNewestForward = `-- name: ProductListNewestForward :many
+const ProductListNewestForward = `-- name: ProductListNewestForward :many
 
 SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at
 FROM products p
@@ -849,7 +849,7 @@ type ProductListNewestForwardRow struct {
 // index range scan. Filters that are NULL are off: these run through postgres.DB.CustomPlans,
 // planned for their values on every call, so the planner drops them.
 func (q *Queries) ProductListNewestForward(ctx context.Context, arg ProductListNewestForwardParams) ([]ProductListNewestForwardRow, error) {
-	rows, err := q.db.Query(ctx, productListNewestForward,
+	rows, err := q.db.Query(ctx, ProductListNewestForward,
 		arg.SeeArchived,
 		arg.ViewerVendorID,
 		arg.CategoryIds,
@@ -897,7 +897,7 @@ func (q *Queries) ProductListNewestForward(ctx context.Context, arg ProductListN
 	return items, nil
 }
 
-const productListPriceAscBackward = `-- name: ProductListPriceAscBackward :many
+const ProductListPriceAscBackward = `-- name: ProductListPriceAscBackward :many
 SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at
 FROM products p
 WHERE
@@ -951,7 +951,7 @@ type ProductListPriceAscBackwardRow struct {
 }
 
 func (q *Queries) ProductListPriceAscBackward(ctx context.Context, arg ProductListPriceAscBackwardParams) ([]ProductListPriceAscBackwardRow, error) {
-	rows, err := q.db.Query(ctx, productListPriceAscBackward,
+	rows, err := q.db.Query(ctx, ProductListPriceAscBackward,
 		arg.SeeArchived,
 		arg.ViewerVendorID,
 		arg.CategoryIds,
@@ -999,7 +999,7 @@ func (q *Queries) ProductListPriceAscBackward(ctx context.Context, arg ProductLi
 	return items, nil
 }
 
-const productListPriceAscForward = `-- name: ProductListPriceAscForward :many
+const ProductListPriceAscForward = `-- name: ProductListPriceAscForward :many
 SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at
 FROM products p
 WHERE
@@ -1053,7 +1053,7 @@ type ProductListPriceAscForwardRow struct {
 }
 
 func (q *Queries) ProductListPriceAscForward(ctx context.Context, arg ProductListPriceAscForwardParams) ([]ProductListPriceAscForwardRow, error) {
-	rows, err := q.db.Query(ctx, productListPriceAscForward,
+	rows, err := q.db.Query(ctx, ProductListPriceAscForward,
 		arg.SeeArchived,
 		arg.ViewerVendorID,
 		arg.CategoryIds,
@@ -1101,7 +1101,7 @@ func (q *Queries) ProductListPriceAscForward(ctx context.Context, arg ProductLis
 	return items, nil
 }
 
-const productListPriceDescBackward = `-- name: ProductListPriceDescBackward :many
+const ProductListPriceDescBackward = `-- name: ProductListPriceDescBackward :many
 SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at
 FROM products p
 WHERE
@@ -1155,7 +1155,7 @@ type ProductListPriceDescBackwardRow struct {
 }
 
 func (q *Queries) ProductListPriceDescBackward(ctx context.Context, arg ProductListPriceDescBackwardParams) ([]ProductListPriceDescBackwardRow, error) {
-	rows, err := q.db.Query(ctx, productListPriceDescBackward,
+	rows, err := q.db.Query(ctx, ProductListPriceDescBackward,
 		arg.SeeArchived,
 		arg.ViewerVendorID,
 		arg.CategoryIds,
@@ -1203,7 +1203,7 @@ func (q *Queries) ProductListPriceDescBackward(ctx context.Context, arg ProductL
 	return items, nil
 }
 
-const productListPriceDescForward = `-- name: ProductListPriceDescForward :many
+const ProductListPriceDescForward = `-- name: ProductListPriceDescForward :many
 SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at
 FROM products p
 WHERE
@@ -1257,7 +1257,7 @@ type ProductListPriceDescForwardRow struct {
 }
 
 func (q *Queries) ProductListPriceDescForward(ctx context.Context, arg ProductListPriceDescForwardParams) ([]ProductListPriceDescForwardRow, error) {
-	rows, err := q.db.Query(ctx, productListPriceDescForward,
+	rows, err := q.db.Query(ctx, ProductListPriceDescForward,
 		arg.SeeArchived,
 		arg.ViewerVendorID,
 		arg.CategoryIds,
@@ -1305,7 +1305,7 @@ func (q *Queries) ProductListPriceDescForward(ctx context.Context, arg ProductLi
 	return items, nil
 }
 
-const productListRelevanceBackward = `-- name: ProductListRelevanceBackward :many
+const ProductListRelevanceBackward = `-- name: ProductListRelevanceBackward :many
 SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at, r.rank::real AS rank
 FROM products p, LATERAL (SELECT (ts_rank(p.search, websearch_to_tsquery('english', $1::text)) + word_similarity($1::text, p.name))::real AS rank) r
 WHERE
@@ -1363,7 +1363,7 @@ type ProductListRelevanceBackwardRow struct {
 // Ranked search: full-text rank (name weighs more than description) plus trigram word
 // similarity of the name, so a typo still ranks its product.
 func (q *Queries) ProductListRelevanceBackward(ctx context.Context, arg ProductListRelevanceBackwardParams) ([]ProductListRelevanceBackwardRow, error) {
-	rows, err := q.db.Query(ctx, productListRelevanceBackward,
+	rows, err := q.db.Query(ctx, ProductListRelevanceBackward,
 		arg.Query,
 		arg.SeeArchived,
 		arg.ViewerVendorID,
@@ -1413,7 +1413,7 @@ func (q *Queries) ProductListRelevanceBackward(ctx context.Context, arg ProductL
 	return items, nil
 }
 
-const productListRelevanceForward = `-- name: ProductListRelevanceForward :many
+const ProductListRelevanceForward = `-- name: ProductListRelevanceForward :many
 SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at, r.rank::real AS rank
 FROM products p, LATERAL (SELECT (ts_rank(p.search, websearch_to_tsquery('english', $1::text)) + word_similarity($1::text, p.name))::real AS rank) r
 WHERE
@@ -1471,7 +1471,7 @@ type ProductListRelevanceForwardRow struct {
 // Ranked search: full-text rank (name weighs more than description) plus trigram word
 // similarity of the name, so a typo still ranks its product.
 func (q *Queries) ProductListRelevanceForward(ctx context.Context, arg ProductListRelevanceForwardParams) ([]ProductListRelevanceForwardRow, error) {
-	rows, err := q.db.Query(ctx, productListRelevanceForward,
+	rows, err := q.db.Query(ctx, ProductListRelevanceForward,
 		arg.Query,
 		arg.SeeArchived,
 		arg.ViewerVendorID,
@@ -1521,7 +1521,7 @@ func (q *Queries) ProductListRelevanceForward(ctx context.Context, arg ProductLi
 	return items, nil
 }
 
-const productRefreshPrices = `-- name: ProductRefreshPrices :exec
+const ProductRefreshPrices = `-- name: ProductRefreshPrices :exec
 UPDATE products SET
     min_price = COALESCE((SELECT min(v.price_amount) FROM product_variants v WHERE v.product_id = products.id AND v.deleted_at IS NULL), 0),
     max_price = COALESCE((SELECT max(v.price_amount) FROM product_variants v WHERE v.product_id = products.id AND v.deleted_at IS NULL), 0),
@@ -1531,11 +1531,11 @@ WHERE products.id = $1
 
 // ProductRefreshPrices recomputes the denormalised price range from the live variants.
 func (q *Queries) ProductRefreshPrices(ctx context.Context, id int64) error {
-	_, err := q.db.Exec(ctx, productRefreshPrices, id)
+	_, err := q.db.Exec(ctx, ProductRefreshPrices, id)
 	return err
 }
 
-const productRefreshPricesByPrefix = `-- name: ProductRefreshPricesByPrefix :execrows
+const ProductRefreshPricesByPrefix = `-- name: ProductRefreshPricesByPrefix :execrows
 UPDATE products p SET min_price = v.lo, max_price = v.hi
 FROM (SELECT product_id, min(price_amount) AS lo, max(price_amount) AS hi
       FROM product_variants WHERE deleted_at IS NULL GROUP BY product_id) v
@@ -1543,14 +1543,14 @@ WHERE v.product_id = p.id AND p.slug LIKE $1::text || '-%'
 `
 
 func (q *Queries) ProductRefreshPricesByPrefix(ctx context.Context, slugPrefix string) (int64, error) {
-	result, err := q.db.Exec(ctx, productRefreshPricesByPrefix, slugPrefix)
+	result, err := q.db.Exec(ctx, ProductRefreshPricesByPrefix, slugPrefix)
 	if err != nil {
 		return 0, err
 	}
 	return result.RowsAffected(), nil
 }
 
-const productSeedBulk = `-- name: ProductSeedBulk :execrows
+const ProductSeedBulk = `-- name: ProductSeedBulk :execrows
 INSERT INTO products (name, slug, description, category_id, vendor_id, attributes, image_urls, currency, created_at, updated_at)
 SELECT
     initcap(a.w || ' ' || c.w || ' ' || n.w),
@@ -1585,7 +1585,7 @@ type ProductSeedBulkParams struct {
 // benchmarks): names from word lists, spread over the given categories and vendors, created
 // one second apart going back from now, so NEWEST has a stable order.
 func (q *Queries) ProductSeedBulk(ctx context.Context, arg ProductSeedBulkParams) (int64, error) {
-	result, err := q.db.Exec(ctx, productSeedBulk,
+	result, err := q.db.Exec(ctx, ProductSeedBulk,
 		arg.SlugPrefix,
 		arg.Blurbs,
 		arg.CategoryIds,
@@ -1602,7 +1602,7 @@ func (q *Queries) ProductSeedBulk(ctx context.Context, arg ProductSeedBulkParams
 	return result.RowsAffected(), nil
 }
 
-const productUpdate = `-- name: ProductUpdate :one
+const ProductUpdate = `-- name: ProductUpdate :one
 UPDATE products AS p SET
     name = $1, slug = $2, description = $3, category_id = $4,
     attributes = $5, image_urls = $6, status = $7, updated_at = now()
@@ -1639,7 +1639,7 @@ type ProductUpdateRow struct {
 }
 
 func (q *Queries) ProductUpdate(ctx context.Context, arg ProductUpdateParams) (ProductUpdateRow, error) {
-	row := q.db.QueryRow(ctx, productUpdate,
+	row := q.db.QueryRow(ctx, ProductUpdate,
 		arg.Name,
 		arg.Slug,
 		arg.Description,
@@ -1669,7 +1669,7 @@ func (q *Queries) ProductUpdate(ctx context.Context, arg ProductUpdateParams) (P
 	return i, err
 }
 
-const variantAdjustStock = `-- name: VariantAdjustStock :one
+const VariantAdjustStock = `-- name: VariantAdjustStock :one
 UPDATE product_variants SET stock = stock + $1::integer, updated_at = now()
 WHERE id = $2 AND deleted_at IS NULL AND stock + $1::integer >= 0
 RETURNING id, product_id, sku, name, options, price_amount, currency, stock, position, created_at, updated_at, deleted_at
@@ -1683,7 +1683,7 @@ type VariantAdjustStockParams struct {
 // VariantAdjustStock applies a relative change in one guarded statement: no row means the
 // variant is gone or the stock would drop below zero.
 func (q *Queries) VariantAdjustStock(ctx context.Context, arg VariantAdjustStockParams) (ProductVariant, error) {
-	row := q.db.QueryRow(ctx, variantAdjustStock, arg.Delta, arg.ID)
+	row := q.db.QueryRow(ctx, VariantAdjustStock, arg.Delta, arg.ID)
 	var i ProductVariant
 	err := row.Scan(
 		&i.ID,
@@ -1702,23 +1702,23 @@ func (q *Queries) VariantAdjustStock(ctx context.Context, arg VariantAdjustStock
 	return i, err
 }
 
-const variantCountLive = `-- name: VariantCountLive :one
+const VariantCountLive = `-- name: VariantCountLive :one
 SELECT count(*) FROM product_variants WHERE product_id = $1 AND deleted_at IS NULL
 `
 
 func (q *Queries) VariantCountLive(ctx context.Context, productID int64) (int64, error) {
-	row := q.db.QueryRow(ctx, variantCountLive, productID)
+	row := q.db.QueryRow(ctx, VariantCountLive, productID)
 	var count int64
 	err := row.Scan(&count)
 	return count, err
 }
 
-const variantGetByIDForUpdate = `-- name: VariantGetByIDForUpdate :one
+const VariantGetByIDForUpdate = `-- name: VariantGetByIDForUpdate :one
 SELECT id, product_id, sku, name, options, price_amount, currency, stock, position, created_at, updated_at, deleted_at FROM product_variants WHERE id = $1 FOR UPDATE
 `
 
 func (q *Queries) VariantGetByIDForUpdate(ctx context.Context, id int64) (ProductVariant, error) {
-	row := q.db.QueryRow(ctx, variantGetByIDForUpdate, id)
+	row := q.db.QueryRow(ctx, VariantGetByIDForUpdate, id)
 	var i ProductVariant
 	err := row.Scan(
 		&i.ID,
@@ -1737,7 +1737,7 @@ func (q *Queries) VariantGetByIDForUpdate(ctx context.Context, id int64) (Produc
 	return i, err
 }
 
-const variantInsert = `-- name: VariantInsert :one
+const VariantInsert = `-- name: VariantInsert :one
 INSERT INTO product_variants (product_id, sku, name, options, price_amount, currency, stock, position)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 RETURNING id, product_id, sku, name, options, price_amount, currency, stock, position, created_at, updated_at, deleted_at
@@ -1755,7 +1755,7 @@ type VariantInsertParams struct {
 }
 
 func (q *Queries) VariantInsert(ctx context.Context, arg VariantInsertParams) (ProductVariant, error) {
-	row := q.db.QueryRow(ctx, variantInsert,
+	row := q.db.QueryRow(ctx, VariantInsert,
 		arg.ProductID,
 		arg.SKU,
 		arg.Name,
@@ -1783,13 +1783,13 @@ func (q *Queries) VariantInsert(ctx context.Context, arg VariantInsertParams) (P
 	return i, err
 }
 
-const variantListByIDs = `-- name: VariantListByIDs :many
+const VariantListByIDs = `-- name: VariantListByIDs :many
 SELECT id, product_id, sku, name, options, price_amount, currency, stock, position, created_at, updated_at, deleted_at FROM product_variants WHERE id = ANY($1::bigint[])
 `
 
 // VariantListByIDs includes deleted variants: carts and orders still refer to them.
 func (q *Queries) VariantListByIDs(ctx context.Context, ids []int64) ([]ProductVariant, error) {
-	rows, err := q.db.Query(ctx, variantListByIDs, ids)
+	rows, err := q.db.Query(ctx, VariantListByIDs, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -1821,7 +1821,7 @@ func (q *Queries) VariantListByIDs(ctx context.Context, ids []int64) ([]ProductV
 	return items, nil
 }
 
-const variantListByProductIDs = `-- name: VariantListByProductIDs :many
+const VariantListByProductIDs = `-- name: VariantListByProductIDs :many
 SELECT id, product_id, sku, name, options, price_amount, currency, stock, position, created_at, updated_at, deleted_at FROM product_variants
 WHERE product_id = ANY($1::bigint[]) AND deleted_at IS NULL
 ORDER BY product_id, position, id
@@ -1829,7 +1829,7 @@ ORDER BY product_id, position, id
 
 // VariantListByProductIDs is the batch read behind the product→variants loader (live variants).
 func (q *Queries) VariantListByProductIDs(ctx context.Context, productIds []int64) ([]ProductVariant, error) {
-	rows, err := q.db.Query(ctx, variantListByProductIDs, productIds)
+	rows, err := q.db.Query(ctx, VariantListByProductIDs, productIds)
 	if err != nil {
 		return nil, err
 	}
@@ -1861,7 +1861,7 @@ func (q *Queries) VariantListByProductIDs(ctx context.Context, productIds []int6
 	return items, nil
 }
 
-const variantSeedBulk = `-- name: VariantSeedBulk :execrows
+const VariantSeedBulk = `-- name: VariantSeedBulk :execrows
 INSERT INTO product_variants (product_id, sku, name, options, price_amount, currency, stock, position)
 SELECT p.id, upper(p.slug) || '-' || s.size, s.size, jsonb_build_object('size', s.size),
        499 + (p.id * 7919 % 20000) + s.pos * 500, p.currency, ((p.id * 31 + s.pos * 17) % 40)::integer, s.pos
@@ -1873,26 +1873,26 @@ WHERE p.slug LIKE $1::text || '-%'
 // VariantSeedBulk gives every product whose slug starts with @slug_prefix three sizes with
 // deterministic prices and stock (some sold out, some low).
 func (q *Queries) VariantSeedBulk(ctx context.Context, slugPrefix string) (int64, error) {
-	result, err := q.db.Exec(ctx, variantSeedBulk, slugPrefix)
+	result, err := q.db.Exec(ctx, VariantSeedBulk, slugPrefix)
 	if err != nil {
 		return 0, err
 	}
 	return result.RowsAffected(), nil
 }
 
-const variantSoftDelete = `-- name: VariantSoftDelete :execrows
+const VariantSoftDelete = `-- name: VariantSoftDelete :execrows
 UPDATE product_variants SET deleted_at = now(), updated_at = now() WHERE id = $1 AND deleted_at IS NULL
 `
 
 func (q *Queries) VariantSoftDelete(ctx context.Context, id int64) (int64, error) {
-	result, err := q.db.Exec(ctx, variantSoftDelete, id)
+	result, err := q.db.Exec(ctx, VariantSoftDelete, id)
 	if err != nil {
 		return 0, err
 	}
 	return result.RowsAffected(), nil
 }
 
-const variantUpdate = `-- name: VariantUpdate :one
+const VariantUpdate = `-- name: VariantUpdate :one
 UPDATE product_variants SET sku = $1, name = $2, options = $3, price_amount = $4, updated_at = now()
 WHERE id = $5 AND deleted_at IS NULL
 RETURNING id, product_id, sku, name, options, price_amount, currency, stock, position, created_at, updated_at, deleted_at
@@ -1907,7 +1907,7 @@ type VariantUpdateParams struct {
 }
 
 func (q *Queries) VariantUpdate(ctx context.Context, arg VariantUpdateParams) (ProductVariant, error) {
-	row := q.db.QueryRow(ctx, variantUpdate,
+	row := q.db.QueryRow(ctx, VariantUpdate,
 		arg.SKU,
 		arg.Name,
 		arg.Options,

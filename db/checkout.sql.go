@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-const checkoutBegin = `-- name: CheckoutBegin :one
+const CheckoutBegin = `-- name: CheckoutBegin :one
 
 WITH claim AS (
     INSERT INTO checkout_requests (user_id, idempotency_key, fingerprint)
@@ -42,21 +42,28 @@ type CheckoutBeginRow struct {
 // cart_id is 0 when the key was not claimed or the customer has no cart. Everything that
 // changes or checks out one customer's cart holds the cart's row lock.
 func (q *Queries) CheckoutBegin(ctx context.Context, arg CheckoutBeginParams) (CheckoutBeginRow, error) {
-	row := q.db.QueryRow(ctx, checkoutBegin, arg.UserID, arg.IdempotencyKey, arg.Fingerprint)
+	row := q.db.QueryRow(ctx, CheckoutBegin, arg.UserID, arg.IdempotencyKey, arg.Fingerprint)
 	var i CheckoutBeginRow
 	err := row.Scan(&i.Claimed, &i.CartID)
 	return i, err
 }
 
-const checkoutLines = `-- name: CheckoutLines :many
+const CheckoutLines = `-- name: CheckoutLines :many
 SELECT l.quantity, l.added_at, v.id, v.product_id, v.sku, v.name, v.options, v.price_amount, v.currency, v.stock, v.position, v.created_at, v.updated_at, v.deleted_at, p.name AS product_name, p.vendor_id, p.status AS product_status
 FROM cart_lines l
 JOIN product_variants v ON v.id = l.variant_id
 JOIN products p ON p.id = v.product_id
-WHERE l.cart_id = $1
+WHERE l.cart_id = (SELECT c.id FROM carts c WHERE c.user_id = $1)
+  AND EXISTS (SELECT FROM checkout_requests r
+              WHERE r.user_id = $1 AND r.idempotency_key = $2 AND r.order_id IS NULL)
 ORDER BY v.id
 FOR NO KEY UPDATE OF v
 `
+
+type CheckoutLinesParams struct {
+	UserID         *int64
+	IdempotencyKey string
+}
 
 type CheckoutLinesRow struct {
 	Quantity       int32
@@ -67,14 +74,16 @@ type CheckoutLinesRow struct {
 	ProductStatus  ProductStatus
 }
 
-// CheckoutLines reads a locked cart's lines with their variants and products, and locks the
-// variants in variant id order (rows are sorted before they are locked): two checkouts
-// sharing variants take their locks in the same order and cannot deadlock, and the stock and
-// prices read are the latest committed. NO KEY UPDATE is what the stock update takes anyway;
-// it lets cart lines referencing the variants be written meanwhile (their foreign key check
-// takes KEY SHARE).
-func (q *Queries) CheckoutLines(ctx context.Context, cartID int64) ([]CheckoutLinesRow, error) {
-	rows, err := q.db.Query(ctx, checkoutLines, cartID)
+// CheckoutLines reads the lines of the cart of @user_id, which CheckoutBegin locked just
+// before in the same transaction (it is sent in the same pipeline), with their variants and
+// products; it reads them only when that CheckoutBegin claimed the key (its claim holds no
+// order yet), so a replay reads and locks nothing. It locks the variants in variant id order
+// (rows are sorted before they are locked): two checkouts sharing variants take their locks
+// in the same order and cannot deadlock, and the stock and prices read are the latest
+// committed. NO KEY UPDATE is what the stock update takes anyway; it lets cart lines
+// referencing the variants be written meanwhile (their foreign key check takes KEY SHARE).
+func (q *Queries) CheckoutLines(ctx context.Context, arg CheckoutLinesParams) ([]CheckoutLinesRow, error) {
+	rows, err := q.db.Query(ctx, CheckoutLines, arg.UserID, arg.IdempotencyKey)
 	if err != nil {
 		return nil, err
 	}
@@ -111,7 +120,7 @@ func (q *Queries) CheckoutLines(ctx context.Context, cartID int64) ([]CheckoutLi
 	return items, nil
 }
 
-const checkoutPlaceOrder = `-- name: CheckoutPlaceOrder :many
+const CheckoutPlaceOrder = `-- name: CheckoutPlaceOrder :many
 WITH o AS (
     INSERT INTO orders (user_id, status, currency, total_amount, shipping_address)
     VALUES ($1, $2, $3, $4, $5)
@@ -178,7 +187,7 @@ type CheckoutPlaceOrderRow struct {
 // (sequence 1); it empties the cart and records the order on the idempotency key. It returns
 // one row per line, carrying the order's and the event's columns.
 func (q *Queries) CheckoutPlaceOrder(ctx context.Context, arg CheckoutPlaceOrderParams) ([]CheckoutPlaceOrderRow, error) {
-	rows, err := q.db.Query(ctx, checkoutPlaceOrder,
+	rows, err := q.db.Query(ctx, CheckoutPlaceOrder,
 		arg.UserID,
 		arg.Status,
 		arg.Currency,
@@ -223,7 +232,7 @@ func (q *Queries) CheckoutPlaceOrder(ctx context.Context, arg CheckoutPlaceOrder
 	return items, nil
 }
 
-const checkoutRequestGet = `-- name: CheckoutRequestGet :one
+const CheckoutRequestGet = `-- name: CheckoutRequestGet :one
 SELECT user_id, idempotency_key, fingerprint, order_id, created_at FROM checkout_requests WHERE user_id = $1 AND idempotency_key = $2
 `
 
@@ -233,7 +242,7 @@ type CheckoutRequestGetParams struct {
 }
 
 func (q *Queries) CheckoutRequestGet(ctx context.Context, arg CheckoutRequestGetParams) (CheckoutRequest, error) {
-	row := q.db.QueryRow(ctx, checkoutRequestGet, arg.UserID, arg.IdempotencyKey)
+	row := q.db.QueryRow(ctx, CheckoutRequestGet, arg.UserID, arg.IdempotencyKey)
 	var i CheckoutRequest
 	err := row.Scan(
 		&i.UserID,

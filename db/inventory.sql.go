@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-const stockGet = `-- name: StockGet :one
+const StockGet = `-- name: StockGet :one
 SELECT stock, deleted_at FROM product_variants WHERE id = $1
 `
 
@@ -20,13 +20,13 @@ type StockGetRow struct {
 }
 
 func (q *Queries) StockGet(ctx context.Context, id int64) (StockGetRow, error) {
-	row := q.db.QueryRow(ctx, stockGet, id)
+	row := q.db.QueryRow(ctx, StockGet, id)
 	var i StockGetRow
 	err := row.Scan(&i.Stock, &i.DeletedAt)
 	return i, err
 }
 
-const stockRelease = `-- name: StockRelease :exec
+const StockRelease = `-- name: StockRelease :exec
 UPDATE product_variants SET stock = stock + $1::integer, updated_at = now() WHERE id = $2
 `
 
@@ -37,11 +37,11 @@ type StockReleaseParams struct {
 
 // StockRelease gives units back (a cancelled order), even to a since-deleted variant.
 func (q *Queries) StockRelease(ctx context.Context, arg StockReleaseParams) error {
-	_, err := q.db.Exec(ctx, stockRelease, arg.N, arg.ID)
+	_, err := q.db.Exec(ctx, StockRelease, arg.N, arg.ID)
 	return err
 }
 
-const stockReserve = `-- name: StockReserve :many
+const StockReserve = `-- name: StockReserve :many
 UPDATE product_variants v SET stock = v.stock - r.n, updated_at = now()
 FROM (SELECT unnest($1::bigint[]) AS id, unnest($2::integer[]) AS n) AS r
 WHERE v.id = r.id AND v.deleted_at IS NULL AND v.stock >= r.n
@@ -62,7 +62,7 @@ type StockReserveRow struct {
 // StockReserve takes @quantities[i] units of @ids[i] for every i, in one guarded statement: a
 // variant missing from the result had not enough stock (or is gone) and was not changed.
 func (q *Queries) StockReserve(ctx context.Context, arg StockReserveParams) ([]StockReserveRow, error) {
-	rows, err := q.db.Query(ctx, stockReserve, arg.Ids, arg.Quantities)
+	rows, err := q.db.Query(ctx, StockReserve, arg.Ids, arg.Quantities)
 	if err != nil {
 		return nil, err
 	}

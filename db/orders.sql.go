@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-const orderCount = `-- name: OrderCount :one
+const OrderCount = `-- name: OrderCount :one
 SELECT count(*) FROM orders o
 WHERE ($1::bigint IS NULL OR o.user_id = $1::bigint)
   AND ($2::bigint IS NULL OR EXISTS (
@@ -29,7 +29,7 @@ type OrderCountParams struct {
 }
 
 func (q *Queries) OrderCount(ctx context.Context, arg OrderCountParams) (int64, error) {
-	row := q.db.QueryRow(ctx, orderCount,
+	row := q.db.QueryRow(ctx, OrderCount,
 		arg.UserID,
 		arg.VendorID,
 		arg.Status,
@@ -41,7 +41,7 @@ func (q *Queries) OrderCount(ctx context.Context, arg OrderCountParams) (int64, 
 	return count, err
 }
 
-const orderEventFeedAfter = `-- name: OrderEventFeedAfter :many
+const OrderEventFeedAfter = `-- name: OrderEventFeedAfter :many
 SELECT e.order_id, e.sequence, e.status, e.previous_status, e.actor_id, e.note, e.created_at, e.feed_position FROM order_events e
 WHERE e.feed_position > $1::bigint
   AND ($2::bigint IS NULL OR EXISTS (
@@ -59,7 +59,7 @@ type OrderEventFeedAfterParams struct {
 // OrderEventFeedAfter replays the events of every order (or of the orders holding a vendor's
 // lines) after a feed position.
 func (q *Queries) OrderEventFeedAfter(ctx context.Context, arg OrderEventFeedAfterParams) ([]OrderEvent, error) {
-	rows, err := q.db.Query(ctx, orderEventFeedAfter, arg.After, arg.VendorID, arg.Lim)
+	rows, err := q.db.Query(ctx, OrderEventFeedAfter, arg.After, arg.VendorID, arg.Lim)
 	if err != nil {
 		return nil, err
 	}
@@ -87,18 +87,18 @@ func (q *Queries) OrderEventFeedAfter(ctx context.Context, arg OrderEventFeedAft
 	return items, nil
 }
 
-const orderEventFeedLatest = `-- name: OrderEventFeedLatest :one
+const OrderEventFeedLatest = `-- name: OrderEventFeedLatest :one
 SELECT COALESCE(max(feed_position), 0)::bigint FROM order_events
 `
 
 func (q *Queries) OrderEventFeedLatest(ctx context.Context) (int64, error) {
-	row := q.db.QueryRow(ctx, orderEventFeedLatest)
+	row := q.db.QueryRow(ctx, OrderEventFeedLatest)
 	var column_1 int64
 	err := row.Scan(&column_1)
 	return column_1, err
 }
 
-const orderEventInsert = `-- name: OrderEventInsert :one
+const OrderEventInsert = `-- name: OrderEventInsert :one
 INSERT INTO order_events (order_id, sequence, status, previous_status, actor_id, note)
 SELECT $1, COALESCE(max(sequence), 0) + 1, $2, $3, $4, $5
 FROM order_events WHERE order_id = $1
@@ -115,7 +115,7 @@ type OrderEventInsertParams struct {
 
 // OrderEventInsert appends the next event of an order (call it with the order row locked).
 func (q *Queries) OrderEventInsert(ctx context.Context, arg OrderEventInsertParams) (OrderEvent, error) {
-	row := q.db.QueryRow(ctx, orderEventInsert,
+	row := q.db.QueryRow(ctx, OrderEventInsert,
 		arg.OrderID,
 		arg.Status,
 		arg.PreviousStatus,
@@ -136,7 +136,7 @@ func (q *Queries) OrderEventInsert(ctx context.Context, arg OrderEventInsertPara
 	return i, err
 }
 
-const orderEventListAfter = `-- name: OrderEventListAfter :many
+const OrderEventListAfter = `-- name: OrderEventListAfter :many
 SELECT order_id, sequence, status, previous_status, actor_id, note, created_at, feed_position FROM order_events WHERE order_id = $1 AND sequence > $2 ORDER BY sequence LIMIT 1000
 `
 
@@ -147,7 +147,7 @@ type OrderEventListAfterParams struct {
 
 // OrderEventListAfter replays one order's events after a sequence number.
 func (q *Queries) OrderEventListAfter(ctx context.Context, arg OrderEventListAfterParams) ([]OrderEvent, error) {
-	rows, err := q.db.Query(ctx, orderEventListAfter, arg.OrderID, arg.After)
+	rows, err := q.db.Query(ctx, OrderEventListAfter, arg.OrderID, arg.After)
 	if err != nil {
 		return nil, err
 	}
@@ -175,12 +175,12 @@ func (q *Queries) OrderEventListAfter(ctx context.Context, arg OrderEventListAft
 	return items, nil
 }
 
-const orderEventListByOrderIDs = `-- name: OrderEventListByOrderIDs :many
+const OrderEventListByOrderIDs = `-- name: OrderEventListByOrderIDs :many
 SELECT order_id, sequence, status, previous_status, actor_id, note, created_at, feed_position FROM order_events WHERE order_id = ANY($1::bigint[]) ORDER BY order_id, sequence
 `
 
 func (q *Queries) OrderEventListByOrderIDs(ctx context.Context, orderIds []int64) ([]OrderEvent, error) {
-	rows, err := q.db.Query(ctx, orderEventListByOrderIDs, orderIds)
+	rows, err := q.db.Query(ctx, OrderEventListByOrderIDs, orderIds)
 	if err != nil {
 		return nil, err
 	}
@@ -208,7 +208,7 @@ func (q *Queries) OrderEventListByOrderIDs(ctx context.Context, orderIds []int64
 	return items, nil
 }
 
-const orderEventPublication = `-- name: OrderEventPublication :one
+const OrderEventPublication = `-- name: OrderEventPublication :one
 SELECT COALESCE(e.feed_position, 0)::bigint AS feed_position,
        ARRAY(SELECT DISTINCT l.vendor_id FROM order_lines l
              WHERE l.order_id = e.order_id AND l.vendor_id IS NOT NULL ORDER BY l.vendor_id)::bigint[] AS vendor_ids
@@ -228,18 +228,18 @@ type OrderEventPublicationRow struct {
 // OrderEventPublication reads what publishing a committed event needs: the feed position it
 // got at commit, and the vendors whose lines the order holds (who may see it live).
 func (q *Queries) OrderEventPublication(ctx context.Context, arg OrderEventPublicationParams) (OrderEventPublicationRow, error) {
-	row := q.db.QueryRow(ctx, orderEventPublication, arg.OrderID, arg.Sequence)
+	row := q.db.QueryRow(ctx, OrderEventPublication, arg.OrderID, arg.Sequence)
 	var i OrderEventPublicationRow
 	err := row.Scan(&i.FeedPosition, &i.VendorIds)
 	return i, err
 }
 
-const orderGetByID = `-- name: OrderGetByID :one
+const OrderGetByID = `-- name: OrderGetByID :one
 SELECT id, user_id, status, currency, total_amount, shipping_address, tracking_number, created_at, updated_at FROM orders WHERE id = $1
 `
 
 func (q *Queries) OrderGetByID(ctx context.Context, id int64) (Order, error) {
-	row := q.db.QueryRow(ctx, orderGetByID, id)
+	row := q.db.QueryRow(ctx, OrderGetByID, id)
 	var i Order
 	err := row.Scan(
 		&i.ID,
@@ -255,14 +255,14 @@ func (q *Queries) OrderGetByID(ctx context.Context, id int64) (Order, error) {
 	return i, err
 }
 
-const orderGetByIDForUpdate = `-- name: OrderGetByIDForUpdate :one
+const OrderGetByIDForUpdate = `-- name: OrderGetByIDForUpdate :one
 SELECT id, user_id, status, currency, total_amount, shipping_address, tracking_number, created_at, updated_at FROM orders WHERE id = $1 FOR UPDATE
 `
 
 // OrderGetByIDForUpdate serialises status changes of one order: two racing transitions see
 // each other's result instead of both winning.
 func (q *Queries) OrderGetByIDForUpdate(ctx context.Context, id int64) (Order, error) {
-	row := q.db.QueryRow(ctx, orderGetByIDForUpdate, id)
+	row := q.db.QueryRow(ctx, OrderGetByIDForUpdate, id)
 	var i Order
 	err := row.Scan(
 		&i.ID,
@@ -278,7 +278,7 @@ func (q *Queries) OrderGetByIDForUpdate(ctx context.Context, id int64) (Order, e
 	return i, err
 }
 
-const orderHasVendorLine = `-- name: OrderHasVendorLine :one
+const OrderHasVendorLine = `-- name: OrderHasVendorLine :one
 SELECT EXISTS (SELECT 1 FROM order_lines WHERE order_id = $1 AND vendor_id = $2)
 `
 
@@ -288,18 +288,18 @@ type OrderHasVendorLineParams struct {
 }
 
 func (q *Queries) OrderHasVendorLine(ctx context.Context, arg OrderHasVendorLineParams) (bool, error) {
-	row := q.db.QueryRow(ctx, orderHasVendorLine, arg.OrderID, arg.VendorID)
+	row := q.db.QueryRow(ctx, OrderHasVendorLine, arg.OrderID, arg.VendorID)
 	var exists bool
 	err := row.Scan(&exists)
 	return exists, err
 }
 
-const orderLineListByOrderIDs = `-- name: OrderLineListByOrderIDs :many
+const OrderLineListByOrderIDs = `-- name: OrderLineListByOrderIDs :many
 SELECT id, order_id, product_id, variant_id, vendor_id, product_name, variant_name, sku, unit_price, currency, quantity, line_total FROM order_lines WHERE order_id = ANY($1::bigint[]) ORDER BY order_id, id
 `
 
 func (q *Queries) OrderLineListByOrderIDs(ctx context.Context, orderIds []int64) ([]OrderLine, error) {
-	rows, err := q.db.Query(ctx, orderLineListByOrderIDs, orderIds)
+	rows, err := q.db.Query(ctx, OrderLineListByOrderIDs, orderIds)
 	if err != nil {
 		return nil, err
 	}
@@ -331,7 +331,7 @@ func (q *Queries) OrderLineListByOrderIDs(ctx context.Context, orderIds []int64)
 	return items, nil
 }
 
-const orderList = `-- name: OrderList :many
+const OrderList = `-- name: OrderList :many
 SELECT o.id, o.user_id, o.status, o.currency, o.total_amount, o.shipping_address, o.tracking_number, o.created_at, o.updated_at FROM orders o
 WHERE ($1::bigint IS NULL OR o.user_id = $1::bigint)
   AND ($2::bigint IS NULL OR EXISTS (
@@ -358,7 +358,7 @@ type OrderListParams struct {
 // OrderList is one keyset page, newest first, of the orders a viewer may see: its own
 // (@user_id), those holding its products (@vendor_id), or all (both NULL, for admins).
 func (q *Queries) OrderList(ctx context.Context, arg OrderListParams) ([]Order, error) {
-	rows, err := q.db.Query(ctx, orderList,
+	rows, err := q.db.Query(ctx, OrderList,
 		arg.UserID,
 		arg.VendorID,
 		arg.Status,
@@ -396,12 +396,12 @@ func (q *Queries) OrderList(ctx context.Context, arg OrderListParams) ([]Order, 
 	return items, nil
 }
 
-const orderListByIDs = `-- name: OrderListByIDs :many
+const OrderListByIDs = `-- name: OrderListByIDs :many
 SELECT id, user_id, status, currency, total_amount, shipping_address, tracking_number, created_at, updated_at FROM orders WHERE id = ANY($1::bigint[])
 `
 
 func (q *Queries) OrderListByIDs(ctx context.Context, ids []int64) ([]Order, error) {
-	rows, err := q.db.Query(ctx, orderListByIDs, ids)
+	rows, err := q.db.Query(ctx, OrderListByIDs, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -430,7 +430,7 @@ func (q *Queries) OrderListByIDs(ctx context.Context, ids []int64) ([]Order, err
 	return items, nil
 }
 
-const orderSetStatus = `-- name: OrderSetStatus :one
+const OrderSetStatus = `-- name: OrderSetStatus :one
 UPDATE orders SET status = $1, tracking_number = COALESCE($2, tracking_number), updated_at = now()
 WHERE id = $3 AND status = $4
 RETURNING id, user_id, status, currency, total_amount, shipping_address, tracking_number, created_at, updated_at
@@ -444,7 +444,7 @@ type OrderSetStatusParams struct {
 }
 
 func (q *Queries) OrderSetStatus(ctx context.Context, arg OrderSetStatusParams) (Order, error) {
-	row := q.db.QueryRow(ctx, orderSetStatus,
+	row := q.db.QueryRow(ctx, OrderSetStatus,
 		arg.Status,
 		arg.TrackingNumber,
 		arg.ID,

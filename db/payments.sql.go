@@ -9,7 +9,7 @@ import (
 	"context"
 )
 
-const paymentAddRefunded = `-- name: PaymentAddRefunded :one
+const PaymentAddRefunded = `-- name: PaymentAddRefunded :one
 UPDATE payments SET amount_refunded = amount_refunded + $1::bigint, updated_at = now()
 WHERE id = $2 AND amount_refunded + $1::bigint <= amount_received
 RETURNING id, order_id, provider, intent_id, client_secret, status, amount, currency, amount_received, amount_refunded, last_error, created_at, updated_at
@@ -23,7 +23,7 @@ type PaymentAddRefundedParams struct {
 // PaymentAddRefunded reserves a refund amount; the CHECK constraint and the guard make
 // refunding more than was received impossible, even concurrently.
 func (q *Queries) PaymentAddRefunded(ctx context.Context, arg PaymentAddRefundedParams) (Payment, error) {
-	row := q.db.QueryRow(ctx, paymentAddRefunded, arg.Amount, arg.ID)
+	row := q.db.QueryRow(ctx, PaymentAddRefunded, arg.Amount, arg.ID)
 	var i Payment
 	err := row.Scan(
 		&i.ID,
@@ -43,7 +43,7 @@ func (q *Queries) PaymentAddRefunded(ctx context.Context, arg PaymentAddRefunded
 	return i, err
 }
 
-const paymentEventCount = `-- name: PaymentEventCount :one
+const PaymentEventCount = `-- name: PaymentEventCount :one
 SELECT count(*) FROM payment_events WHERE provider = $1 AND event_id = $2
 `
 
@@ -53,13 +53,13 @@ type PaymentEventCountParams struct {
 }
 
 func (q *Queries) PaymentEventCount(ctx context.Context, arg PaymentEventCountParams) (int64, error) {
-	row := q.db.QueryRow(ctx, paymentEventCount, arg.Provider, arg.EventID)
+	row := q.db.QueryRow(ctx, PaymentEventCount, arg.Provider, arg.EventID)
 	var count int64
 	err := row.Scan(&count)
 	return count, err
 }
 
-const paymentEventInsert = `-- name: PaymentEventInsert :execrows
+const PaymentEventInsert = `-- name: PaymentEventInsert :execrows
 INSERT INTO payment_events (provider, event_id, type, outcome) VALUES ($1, $2, $3, $4)
 ON CONFLICT DO NOTHING
 `
@@ -73,7 +73,7 @@ type PaymentEventInsertParams struct {
 
 // PaymentEventInsert records a provider event; 0 rows means it was already processed.
 func (q *Queries) PaymentEventInsert(ctx context.Context, arg PaymentEventInsertParams) (int64, error) {
-	result, err := q.db.Exec(ctx, paymentEventInsert,
+	result, err := q.db.Exec(ctx, PaymentEventInsert,
 		arg.Provider,
 		arg.EventID,
 		arg.Type,
@@ -85,7 +85,7 @@ func (q *Queries) PaymentEventInsert(ctx context.Context, arg PaymentEventInsert
 	return result.RowsAffected(), nil
 }
 
-const paymentEventSetOutcome = `-- name: PaymentEventSetOutcome :exec
+const PaymentEventSetOutcome = `-- name: PaymentEventSetOutcome :exec
 UPDATE payment_events SET outcome = $1 WHERE provider = $2 AND event_id = $3
 `
 
@@ -96,11 +96,11 @@ type PaymentEventSetOutcomeParams struct {
 }
 
 func (q *Queries) PaymentEventSetOutcome(ctx context.Context, arg PaymentEventSetOutcomeParams) error {
-	_, err := q.db.Exec(ctx, paymentEventSetOutcome, arg.Outcome, arg.Provider, arg.EventID)
+	_, err := q.db.Exec(ctx, PaymentEventSetOutcome, arg.Outcome, arg.Provider, arg.EventID)
 	return err
 }
 
-const paymentGetByIntentForUpdate = `-- name: PaymentGetByIntentForUpdate :one
+const PaymentGetByIntentForUpdate = `-- name: PaymentGetByIntentForUpdate :one
 SELECT id, order_id, provider, intent_id, client_secret, status, amount, currency, amount_received, amount_refunded, last_error, created_at, updated_at FROM payments WHERE provider = $1 AND intent_id = $2 FOR UPDATE
 `
 
@@ -110,7 +110,7 @@ type PaymentGetByIntentForUpdateParams struct {
 }
 
 func (q *Queries) PaymentGetByIntentForUpdate(ctx context.Context, arg PaymentGetByIntentForUpdateParams) (Payment, error) {
-	row := q.db.QueryRow(ctx, paymentGetByIntentForUpdate, arg.Provider, arg.IntentID)
+	row := q.db.QueryRow(ctx, PaymentGetByIntentForUpdate, arg.Provider, arg.IntentID)
 	var i Payment
 	err := row.Scan(
 		&i.ID,
@@ -130,12 +130,12 @@ func (q *Queries) PaymentGetByIntentForUpdate(ctx context.Context, arg PaymentGe
 	return i, err
 }
 
-const paymentGetByOrderID = `-- name: PaymentGetByOrderID :one
+const PaymentGetByOrderID = `-- name: PaymentGetByOrderID :one
 SELECT id, order_id, provider, intent_id, client_secret, status, amount, currency, amount_received, amount_refunded, last_error, created_at, updated_at FROM payments WHERE order_id = $1
 `
 
 func (q *Queries) PaymentGetByOrderID(ctx context.Context, orderID int64) (Payment, error) {
-	row := q.db.QueryRow(ctx, paymentGetByOrderID, orderID)
+	row := q.db.QueryRow(ctx, PaymentGetByOrderID, orderID)
 	var i Payment
 	err := row.Scan(
 		&i.ID,
@@ -155,12 +155,12 @@ func (q *Queries) PaymentGetByOrderID(ctx context.Context, orderID int64) (Payme
 	return i, err
 }
 
-const paymentGetByOrderIDForUpdate = `-- name: PaymentGetByOrderIDForUpdate :one
+const PaymentGetByOrderIDForUpdate = `-- name: PaymentGetByOrderIDForUpdate :one
 SELECT id, order_id, provider, intent_id, client_secret, status, amount, currency, amount_received, amount_refunded, last_error, created_at, updated_at FROM payments WHERE order_id = $1 FOR UPDATE
 `
 
 func (q *Queries) PaymentGetByOrderIDForUpdate(ctx context.Context, orderID int64) (Payment, error) {
-	row := q.db.QueryRow(ctx, paymentGetByOrderIDForUpdate, orderID)
+	row := q.db.QueryRow(ctx, PaymentGetByOrderIDForUpdate, orderID)
 	var i Payment
 	err := row.Scan(
 		&i.ID,
@@ -180,7 +180,7 @@ func (q *Queries) PaymentGetByOrderIDForUpdate(ctx context.Context, orderID int6
 	return i, err
 }
 
-const paymentInsert = `-- name: PaymentInsert :one
+const PaymentInsert = `-- name: PaymentInsert :one
 INSERT INTO payments (order_id, provider, intent_id, client_secret, status, amount, currency)
 VALUES ($1, $2, $3, $4, $5, $6, $7)
 ON CONFLICT (order_id) DO UPDATE SET updated_at = payments.updated_at
@@ -199,7 +199,7 @@ type PaymentInsertParams struct {
 
 // PaymentInsert records an order's intent; a concurrent or repeated insert keeps the first.
 func (q *Queries) PaymentInsert(ctx context.Context, arg PaymentInsertParams) (Payment, error) {
-	row := q.db.QueryRow(ctx, paymentInsert,
+	row := q.db.QueryRow(ctx, PaymentInsert,
 		arg.OrderID,
 		arg.Provider,
 		arg.IntentID,
@@ -227,12 +227,12 @@ func (q *Queries) PaymentInsert(ctx context.Context, arg PaymentInsertParams) (P
 	return i, err
 }
 
-const paymentListByOrderIDs = `-- name: PaymentListByOrderIDs :many
+const PaymentListByOrderIDs = `-- name: PaymentListByOrderIDs :many
 SELECT id, order_id, provider, intent_id, client_secret, status, amount, currency, amount_received, amount_refunded, last_error, created_at, updated_at FROM payments WHERE order_id = ANY($1::bigint[])
 `
 
 func (q *Queries) PaymentListByOrderIDs(ctx context.Context, orderIds []int64) ([]Payment, error) {
-	rows, err := q.db.Query(ctx, paymentListByOrderIDs, orderIds)
+	rows, err := q.db.Query(ctx, PaymentListByOrderIDs, orderIds)
 	if err != nil {
 		return nil, err
 	}
@@ -265,7 +265,7 @@ func (q *Queries) PaymentListByOrderIDs(ctx context.Context, orderIds []int64) (
 	return items, nil
 }
 
-const paymentSetError = `-- name: PaymentSetError :exec
+const PaymentSetError = `-- name: PaymentSetError :exec
 UPDATE payments SET last_error = $1, updated_at = now() WHERE id = $2
 `
 
@@ -275,11 +275,11 @@ type PaymentSetErrorParams struct {
 }
 
 func (q *Queries) PaymentSetError(ctx context.Context, arg PaymentSetErrorParams) error {
-	_, err := q.db.Exec(ctx, paymentSetError, arg.LastError, arg.ID)
+	_, err := q.db.Exec(ctx, PaymentSetError, arg.LastError, arg.ID)
 	return err
 }
 
-const paymentSyncRefunded = `-- name: PaymentSyncRefunded :one
+const PaymentSyncRefunded = `-- name: PaymentSyncRefunded :one
 UPDATE payments SET amount_refunded = GREATEST(amount_refunded, LEAST($1::bigint, amount_received)), updated_at = now()
 WHERE id = $2
 RETURNING id, order_id, provider, intent_id, client_secret, status, amount, currency, amount_received, amount_refunded, last_error, created_at, updated_at
@@ -293,7 +293,7 @@ type PaymentSyncRefundedParams struct {
 // PaymentSyncRefunded raises the refunded total to what the provider reports (refunds made
 // outside shopgraph, e.g. in the Stripe dashboard); it never lowers it.
 func (q *Queries) PaymentSyncRefunded(ctx context.Context, arg PaymentSyncRefundedParams) (Payment, error) {
-	row := q.db.QueryRow(ctx, paymentSyncRefunded, arg.Amount, arg.ID)
+	row := q.db.QueryRow(ctx, PaymentSyncRefunded, arg.Amount, arg.ID)
 	var i Payment
 	err := row.Scan(
 		&i.ID,
@@ -313,7 +313,7 @@ func (q *Queries) PaymentSyncRefunded(ctx context.Context, arg PaymentSyncRefund
 	return i, err
 }
 
-const paymentUnreserveRefund = `-- name: PaymentUnreserveRefund :exec
+const PaymentUnreserveRefund = `-- name: PaymentUnreserveRefund :exec
 UPDATE payments SET amount_refunded = amount_refunded - $1::bigint, updated_at = now() WHERE id = $2
 `
 
@@ -323,11 +323,11 @@ type PaymentUnreserveRefundParams struct {
 }
 
 func (q *Queries) PaymentUnreserveRefund(ctx context.Context, arg PaymentUnreserveRefundParams) error {
-	_, err := q.db.Exec(ctx, paymentUnreserveRefund, arg.Amount, arg.ID)
+	_, err := q.db.Exec(ctx, PaymentUnreserveRefund, arg.Amount, arg.ID)
 	return err
 }
 
-const paymentUpdate = `-- name: PaymentUpdate :one
+const PaymentUpdate = `-- name: PaymentUpdate :one
 UPDATE payments SET status = $1, amount_received = $2, last_error = $3, updated_at = now()
 WHERE id = $4
 RETURNING id, order_id, provider, intent_id, client_secret, status, amount, currency, amount_received, amount_refunded, last_error, created_at, updated_at
@@ -341,7 +341,7 @@ type PaymentUpdateParams struct {
 }
 
 func (q *Queries) PaymentUpdate(ctx context.Context, arg PaymentUpdateParams) (Payment, error) {
-	row := q.db.QueryRow(ctx, paymentUpdate,
+	row := q.db.QueryRow(ctx, PaymentUpdate,
 		arg.Status,
 		arg.AmountReceived,
 		arg.LastError,
@@ -366,18 +366,18 @@ func (q *Queries) PaymentUpdate(ctx context.Context, arg PaymentUpdateParams) (P
 	return i, err
 }
 
-const refundCountByPayment = `-- name: RefundCountByPayment :one
+const RefundCountByPayment = `-- name: RefundCountByPayment :one
 SELECT count(*) FROM refunds WHERE payment_id = $1
 `
 
 func (q *Queries) RefundCountByPayment(ctx context.Context, paymentID int64) (int64, error) {
-	row := q.db.QueryRow(ctx, refundCountByPayment, paymentID)
+	row := q.db.QueryRow(ctx, RefundCountByPayment, paymentID)
 	var count int64
 	err := row.Scan(&count)
 	return count, err
 }
 
-const refundFinish = `-- name: RefundFinish :one
+const RefundFinish = `-- name: RefundFinish :one
 UPDATE refunds SET status = $1, provider_refund_id = $2, updated_at = now()
 WHERE id = $3 AND status = 'PENDING'
 RETURNING id, payment_id, amount, idempotency_key, provider_refund_id, status, reason, created_at, updated_at
@@ -392,7 +392,7 @@ type RefundFinishParams struct {
 // RefundFinish records the provider's answer for a PENDING refund; no row means another
 // attempt recorded it first.
 func (q *Queries) RefundFinish(ctx context.Context, arg RefundFinishParams) (Refund, error) {
-	row := q.db.QueryRow(ctx, refundFinish, arg.Status, arg.ProviderRefundID, arg.ID)
+	row := q.db.QueryRow(ctx, RefundFinish, arg.Status, arg.ProviderRefundID, arg.ID)
 	var i Refund
 	err := row.Scan(
 		&i.ID,
@@ -408,7 +408,7 @@ func (q *Queries) RefundFinish(ctx context.Context, arg RefundFinishParams) (Ref
 	return i, err
 }
 
-const refundGetForSettlement = `-- name: RefundGetForSettlement :one
+const RefundGetForSettlement = `-- name: RefundGetForSettlement :one
 SELECT r.id, r.payment_id, r.amount, r.idempotency_key, r.provider_refund_id, r.status, r.reason, r.created_at, r.updated_at, p.order_id, p.intent_id, p.amount_received
 FROM refunds r JOIN payments p ON p.id = r.payment_id
 WHERE r.id = $1
@@ -423,7 +423,7 @@ type RefundGetForSettlementRow struct {
 
 // RefundGetForSettlement reads a refund with what asking the provider again needs.
 func (q *Queries) RefundGetForSettlement(ctx context.Context, id int64) (RefundGetForSettlementRow, error) {
-	row := q.db.QueryRow(ctx, refundGetForSettlement, id)
+	row := q.db.QueryRow(ctx, RefundGetForSettlement, id)
 	var i RefundGetForSettlementRow
 	err := row.Scan(
 		&i.Refund.ID,
@@ -442,7 +442,7 @@ func (q *Queries) RefundGetForSettlement(ctx context.Context, id int64) (RefundG
 	return i, err
 }
 
-const refundInsert = `-- name: RefundInsert :one
+const RefundInsert = `-- name: RefundInsert :one
 INSERT INTO refunds (payment_id, amount, idempotency_key, reason)
 VALUES ($1, $2, $3, $4)
 RETURNING id, payment_id, amount, idempotency_key, provider_refund_id, status, reason, created_at, updated_at
@@ -456,7 +456,7 @@ type RefundInsertParams struct {
 }
 
 func (q *Queries) RefundInsert(ctx context.Context, arg RefundInsertParams) (Refund, error) {
-	row := q.db.QueryRow(ctx, refundInsert,
+	row := q.db.QueryRow(ctx, RefundInsert,
 		arg.PaymentID,
 		arg.Amount,
 		arg.IdempotencyKey,
@@ -477,13 +477,13 @@ func (q *Queries) RefundInsert(ctx context.Context, arg RefundInsertParams) (Ref
 	return i, err
 }
 
-const refundSumSucceeded = `-- name: RefundSumSucceeded :one
+const RefundSumSucceeded = `-- name: RefundSumSucceeded :one
 SELECT COALESCE(sum(amount), 0)::bigint FROM refunds WHERE payment_id = $1 AND status = 'SUCCEEDED'
 `
 
 // RefundSumSucceeded is what was actually given back (reserved refunds may still fail).
 func (q *Queries) RefundSumSucceeded(ctx context.Context, paymentID int64) (int64, error) {
-	row := q.db.QueryRow(ctx, refundSumSucceeded, paymentID)
+	row := q.db.QueryRow(ctx, RefundSumSucceeded, paymentID)
 	var column_1 int64
 	err := row.Scan(&column_1)
 	return column_1, err

@@ -15,21 +15,31 @@ type Querier interface {
 	CartGetByTokenHash(ctx context.Context, tokenHash []byte) (Cart, error)
 	CartGetByUser(ctx context.Context, userID *int64) (Cart, error)
 	CartInsertAnonymous(ctx context.Context, tokenHash []byte) (Cart, error)
-	// CartLineAdd adds quantity to a line, creating it if needed.
-	CartLineAdd(ctx context.Context, arg CartLineAddParams) (CartLine, error)
+	// CartItemPut adds @quantity units of a variant to a cart (or, with @set_quantity, sets the
+	// line's quantity), in one statement, when the variant may be put in the cart: it exists, is
+	// not deleted, its product is ACTIVE, and it is priced in the currency of the cart's other
+	// lines. Otherwise problem names the rule broken and nothing changes: NOT_FOUND, or
+	// CURRENCY_MISMATCH with cart_currency (problem is '' when none was broken). The cart is
+	// @cart_id or, when that is null, the customer @user_id's, created by the first put.
+	// quantity is the line's new quantity (0 when nothing was put: a problem, or a cart deleted
+	// meanwhile). A line over 1000 units fails the table's check constraint.
+	CartItemPut(ctx context.Context, arg CartItemPutParams) (CartItemPutRow, error)
 	CartLineClear(ctx context.Context, cartID int64) error
 	CartLineDelete(ctx context.Context, arg CartLineDeleteParams) (int64, error)
 	CartLineList(ctx context.Context, cartID int64) ([]CartLine, error)
-	// CartLineListWithVariants is a cart's lines with their variants (deleted ones included), in
-	// the order they were added.
-	CartLineListWithVariants(ctx context.Context, cartID int64) ([]CartLineListWithVariantsRow, error)
 	CartLineSet(ctx context.Context, arg CartLineSetParams) error
+	// CartLockForUser locks a customer's cart, if there is one, before it is changed: everything
+	// that changes or checks out one customer's cart holds its row lock, so a checkout never
+	// misses or clears a line added meanwhile. The statements after it in the same transaction
+	// see the latest committed lines (each statement takes a fresh snapshot).
+	CartLockForUser(ctx context.Context, userID *int64) error
 	CartTouch(ctx context.Context, id int64) error
 	// CartUpsertForUser returns the customer's cart, creating it on first use (race-free).
 	CartUpsertForUser(ctx context.Context, userID *int64) (Cart, error)
-	// CartVariantCheck reads what adding a variant to a cart depends on, in one statement: the
-	// variant, its product's status, and the currencies of the cart's other lines.
-	CartVariantCheck(ctx context.Context, arg CartVariantCheckParams) (CartVariantCheckRow, error)
+	// CartView is a cart's lines as its owner sees them, in the order they were added: each with
+	// its variant (deleted ones included) and its product's status. The cart is @cart_id or, when
+	// that is null, the customer @user_id's.
+	CartView(ctx context.Context, arg CartViewParams) ([]CartViewRow, error)
 	CategoryCountChildren(ctx context.Context, id *int64) (int64, error)
 	CategoryDelete(ctx context.Context, id int64) (int64, error)
 	CategoryGetByID(ctx context.Context, id int64) (Category, error)
@@ -45,13 +55,15 @@ type Querier interface {
 	// cart_id is 0 when the key was not claimed or the customer has no cart. Everything that
 	// changes or checks out one customer's cart holds the cart's row lock.
 	CheckoutBegin(ctx context.Context, arg CheckoutBeginParams) (CheckoutBeginRow, error)
-	// CheckoutLines reads a locked cart's lines with their variants and products, and locks the
-	// variants in variant id order (rows are sorted before they are locked): two checkouts
-	// sharing variants take their locks in the same order and cannot deadlock, and the stock and
-	// prices read are the latest committed. NO KEY UPDATE is what the stock update takes anyway;
-	// it lets cart lines referencing the variants be written meanwhile (their foreign key check
-	// takes KEY SHARE).
-	CheckoutLines(ctx context.Context, cartID int64) ([]CheckoutLinesRow, error)
+	// CheckoutLines reads the lines of the cart of @user_id, which CheckoutBegin locked just
+	// before in the same transaction (it is sent in the same pipeline), with their variants and
+	// products; it reads them only when that CheckoutBegin claimed the key (its claim holds no
+	// order yet), so a replay reads and locks nothing. It locks the variants in variant id order
+	// (rows are sorted before they are locked): two checkouts sharing variants take their locks
+	// in the same order and cannot deadlock, and the stock and prices read are the latest
+	// committed. NO KEY UPDATE is what the stock update takes anyway; it lets cart lines
+	// referencing the variants be written meanwhile (their foreign key check takes KEY SHARE).
+	CheckoutLines(ctx context.Context, arg CheckoutLinesParams) ([]CheckoutLinesRow, error)
 	// CheckoutPlaceOrder writes the order in one statement: the order row, one snapshot line per
 	// item (the arrays are parallel, one element per line; vendor 0 is none), the first event
 	// (sequence 1); it empties the cart and records the order on the idempotency key. It returns

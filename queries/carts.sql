@@ -22,12 +22,6 @@ DELETE FROM carts WHERE id = @id;
 -- name: CartLineList :many
 SELECT * FROM cart_lines WHERE cart_id = @cart_id ORDER BY added_at, variant_id;
 
--- name: CartLineAdd :one
--- CartLineAdd adds quantity to a line, creating it if needed.
-INSERT INTO cart_lines (cart_id, variant_id, quantity) VALUES (@cart_id, @variant_id, @quantity)
-ON CONFLICT (cart_id, variant_id) DO UPDATE SET quantity = cart_lines.quantity + EXCLUDED.quantity
-RETURNING *;
-
 -- name: CartLineSet :exec
 INSERT INTO cart_lines (cart_id, variant_id, quantity) VALUES (@cart_id, @variant_id, @quantity)
 ON CONFLICT (cart_id, variant_id) DO UPDATE SET quantity = EXCLUDED.quantity;
@@ -38,21 +32,65 @@ DELETE FROM cart_lines WHERE cart_id = @cart_id AND variant_id = @variant_id;
 -- name: CartLineClear :exec
 DELETE FROM cart_lines WHERE cart_id = @cart_id;
 
--- name: CartVariantCheck :one
--- CartVariantCheck reads what adding a variant to a cart depends on, in one statement: the
--- variant, its product's status, and the currencies of the cart's other lines.
-SELECT v.id, v.deleted_at, v.currency, p.status AS product_status,
-       ARRAY(SELECT (SELECT ov.currency FROM product_variants ov WHERE ov.id = l.variant_id)
-             FROM cart_lines l WHERE l.cart_id = @cart_id AND l.variant_id <> v.id)::text[] AS line_currencies
-FROM product_variants v
-JOIN products p ON p.id = v.product_id
-WHERE v.id = @variant_id;
+-- name: CartLockForUser :exec
+-- CartLockForUser locks a customer's cart, if there is one, before it is changed: everything
+-- that changes or checks out one customer's cart holds its row lock, so a checkout never
+-- misses or clears a line added meanwhile. The statements after it in the same transaction
+-- see the latest committed lines (each statement takes a fresh snapshot).
+SELECT FROM carts WHERE user_id = @user_id FOR UPDATE;
 
--- name: CartLineListWithVariants :many
--- CartLineListWithVariants is a cart's lines with their variants (deleted ones included), in
--- the order they were added.
-SELECT sqlc.embed(l), sqlc.embed(v)
+-- name: CartItemPut :one
+-- CartItemPut adds @quantity units of a variant to a cart (or, with @set_quantity, sets the
+-- line's quantity), in one statement, when the variant may be put in the cart: it exists, is
+-- not deleted, its product is ACTIVE, and it is priced in the currency of the cart's other
+-- lines. Otherwise problem names the rule broken and nothing changes: NOT_FOUND, or
+-- CURRENCY_MISMATCH with cart_currency (problem is '' when none was broken). The cart is
+-- @cart_id or, when that is null, the customer @user_id's, created by the first put.
+-- quantity is the line's new quantity (0 when nothing was put: a problem, or a cart deleted
+-- meanwhile). A line over 1000 units fails the table's check constraint.
+WITH target AS (
+    SELECT c.id FROM carts c WHERE c.id = sqlc.narg(cart_id)
+    UNION ALL
+    SELECT c.id FROM carts c WHERE c.user_id = sqlc.narg(user_id) AND sqlc.narg(cart_id)::bigint IS NULL
+), variant AS (
+    SELECT v.currency FROM product_variants v JOIN products p ON p.id = v.product_id
+    WHERE v.id = @variant_id AND v.deleted_at IS NULL AND p.status = 'ACTIVE'
+), verdict AS (
+    SELECT CASE WHEN NOT EXISTS (SELECT FROM variant) THEN 'NOT_FOUND'
+                WHEN other.currency IS NOT NULL THEN 'CURRENCY_MISMATCH' END::text AS problem,
+           other.currency::text AS cart_currency, (SELECT currency FROM variant)::text AS variant_currency
+    FROM (SELECT (SELECT ov.currency FROM cart_lines l JOIN product_variants ov ON ov.id = l.variant_id
+                  WHERE l.cart_id IN (SELECT t.id FROM target t) AND l.variant_id <> @variant_id
+                    AND ov.currency <> (SELECT currency FROM variant)
+                  LIMIT 1) AS currency) AS other
+), created AS (
+    INSERT INTO carts (user_id)
+    SELECT sqlc.narg(user_id)::bigint FROM verdict
+    WHERE verdict.problem IS NULL AND sqlc.narg(cart_id)::bigint IS NULL AND NOT EXISTS (SELECT FROM target)
+    ON CONFLICT (user_id) DO UPDATE SET updated_at = carts.updated_at
+    RETURNING carts.id
+), line AS (
+    INSERT INTO cart_lines (cart_id, variant_id, quantity)
+    SELECT c.id, @variant_id, @quantity::integer
+    FROM (SELECT t.id FROM target t UNION ALL SELECT n.id FROM created n) AS c, verdict
+    WHERE verdict.problem IS NULL
+    ON CONFLICT (cart_id, variant_id) DO UPDATE
+    SET quantity = CASE WHEN @set_quantity::boolean THEN EXCLUDED.quantity
+                        ELSE cart_lines.quantity + EXCLUDED.quantity END
+    RETURNING cart_lines.quantity
+)
+SELECT COALESCE(verdict.problem, '')::text AS problem, COALESCE(verdict.cart_currency, '')::text AS cart_currency,
+       COALESCE(verdict.variant_currency, '')::text AS variant_currency,
+       COALESCE((SELECT line.quantity FROM line), 0)::integer AS quantity
+FROM verdict;
+
+-- name: CartView :many
+-- CartView is a cart's lines as its owner sees them, in the order they were added: each with
+-- its variant (deleted ones included) and its product's status. The cart is @cart_id or, when
+-- that is null, the customer @user_id's.
+SELECT sqlc.embed(v), l.quantity, l.added_at, p.status AS product_status
 FROM cart_lines l
 JOIN product_variants v ON v.id = l.variant_id
-WHERE l.cart_id = @cart_id
+JOIN products p ON p.id = v.product_id
+WHERE l.cart_id = COALESCE(sqlc.narg(cart_id), (SELECT c.id FROM carts c WHERE c.user_id = sqlc.narg(user_id)))
 ORDER BY l.added_at, l.variant_id;

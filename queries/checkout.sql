@@ -18,17 +18,21 @@ WITH claim AS (
 SELECT (SELECT count(*) FROM claim)::integer AS claimed, COALESCE((SELECT id FROM cart), 0)::bigint AS cart_id;
 
 -- name: CheckoutLines :many
--- CheckoutLines reads a locked cart's lines with their variants and products, and locks the
--- variants in variant id order (rows are sorted before they are locked): two checkouts
--- sharing variants take their locks in the same order and cannot deadlock, and the stock and
--- prices read are the latest committed. NO KEY UPDATE is what the stock update takes anyway;
--- it lets cart lines referencing the variants be written meanwhile (their foreign key check
--- takes KEY SHARE).
+-- CheckoutLines reads the lines of the cart of @user_id, which CheckoutBegin locked just
+-- before in the same transaction (it is sent in the same pipeline), with their variants and
+-- products; it reads them only when that CheckoutBegin claimed the key (its claim holds no
+-- order yet), so a replay reads and locks nothing. It locks the variants in variant id order
+-- (rows are sorted before they are locked): two checkouts sharing variants take their locks
+-- in the same order and cannot deadlock, and the stock and prices read are the latest
+-- committed. NO KEY UPDATE is what the stock update takes anyway; it lets cart lines
+-- referencing the variants be written meanwhile (their foreign key check takes KEY SHARE).
 SELECT l.quantity, l.added_at, sqlc.embed(v), p.name AS product_name, p.vendor_id, p.status AS product_status
 FROM cart_lines l
 JOIN product_variants v ON v.id = l.variant_id
 JOIN products p ON p.id = v.product_id
-WHERE l.cart_id = @cart_id
+WHERE l.cart_id = (SELECT c.id FROM carts c WHERE c.user_id = @user_id)
+  AND EXISTS (SELECT FROM checkout_requests r
+              WHERE r.user_id = @user_id AND r.idempotency_key = @idempotency_key AND r.order_id IS NULL)
 ORDER BY v.id
 FOR NO KEY UPDATE OF v;
 

@@ -21,7 +21,6 @@ type Owner struct {
 // Line is a cart line with what it costs now and whether it can be bought.
 type Line struct {
 	Variant   product.Variant
-	Product   product.Product
 	Quantity  int
 	UnitPrice money.Money
 	LineTotal money.Money
@@ -33,7 +32,6 @@ type Line struct {
 
 // Cart is a cart as its owner sees it.
 type Cart struct {
-	ID    int64
 	Lines []Line
 	// Token is set when a new anonymous cart was created: the client must keep it.
 	Token string

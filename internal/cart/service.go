@@ -17,18 +17,20 @@ import (
 
 // Service is the cart use cases.
 type Service struct {
-	db      *postgres.DB
-	catalog *product.Service
+	db *postgres.DB
 }
 
 // NewService returns a cart service.
-func NewService(d *postgres.DB, catalog *product.Service) *Service {
-	return &Service{db: d, catalog: catalog}
+func NewService(d *postgres.DB) *Service {
+	return &Service{db: d}
 }
 
 // Get returns the owner's cart (empty when there is none yet), merging an anonymous cart into
 // a signed-in customer's first.
 func (s *Service) Get(ctx context.Context, o Owner) (Cart, error) {
+	if o.UserID != nil && o.Token == "" {
+		return s.view(ctx, db.CartViewParams{UserID: o.UserID})
+	}
 	var (
 		id     int64
 		merged bool
@@ -41,7 +43,10 @@ func (s *Service) Get(ctx context.Context, o Owner) (Cart, error) {
 	if err != nil {
 		return Cart{}, err
 	}
-	c, err := s.view(ctx, id)
+	c := Cart{Lines: []Line{}}
+	if id != 0 {
+		c, err = s.view(ctx, db.CartViewParams{CartID: &id})
+	}
 	c.Merged = merged
 	return c, err
 }
@@ -52,16 +57,7 @@ func (s *Service) AddItem(ctx context.Context, o Owner, variantID int64, quantit
 	if quantity < 1 || quantity > MaxLineQuantity {
 		return Cart{}, apperr.FieldError(apperr.Invalid, fmt.Sprintf("Quantity must be 1 to %d.", MaxLineQuantity), "input", "quantity")
 	}
-	return s.change(ctx, o, func(q *db.Queries, cartID int64) error {
-		if err := s.checkAddable(ctx, q, cartID, variantID); err != nil {
-			return err
-		}
-		line, err := q.CartLineAdd(ctx, db.CartLineAddParams{CartID: cartID, VariantID: variantID, Quantity: int32(quantity)})
-		if isCheckViolation(err) || (err == nil && line.Quantity > MaxLineQuantity) {
-			return apperr.FieldError(apperr.Invalid, fmt.Sprintf("A line holds at most %d units.", MaxLineQuantity), "input", "quantity")
-		}
-		return err
-	})
+	return s.put(ctx, o, db.CartItemPutParams{VariantID: variantID, Quantity: int32(quantity)})
 }
 
 // UpdateItem sets a line's quantity; 0 removes it. Errors: INVALID, NOT_FOUND.
@@ -69,16 +65,61 @@ func (s *Service) UpdateItem(ctx context.Context, o Owner, variantID int64, quan
 	if quantity < 0 || quantity > MaxLineQuantity {
 		return Cart{}, apperr.FieldError(apperr.Invalid, fmt.Sprintf("Quantity must be 0 to %d.", MaxLineQuantity), "input", "quantity")
 	}
-	return s.change(ctx, o, func(q *db.Queries, cartID int64) error {
-		if quantity == 0 {
+	if quantity == 0 {
+		return s.change(ctx, o, func(q *db.Queries, cartID int64) error {
 			_, err := q.CartLineDelete(ctx, db.CartLineDeleteParams{CartID: cartID, VariantID: variantID})
 			return err
-		}
-		if err := s.checkAddable(ctx, q, cartID, variantID); err != nil {
-			return err
-		}
-		return q.CartLineSet(ctx, db.CartLineSetParams{CartID: cartID, VariantID: variantID, Quantity: int32(quantity)})
-	})
+		})
+	}
+	return s.put(ctx, o, db.CartItemPutParams{VariantID: variantID, Quantity: int32(quantity), SetQuantity: true})
+}
+
+// put puts a variant in the owner's cart (CartItemPut, which holds the rule of what may be
+// put in a cart). A signed-in customer's cart is changed and read back in one round trip: the
+// cart's lock, the put and the read go to PostgreSQL as one pipeline, one implicit
+// transaction; other owners go through change.
+func (s *Service) put(ctx context.Context, o Owner, arg db.CartItemPutParams) (Cart, error) {
+	if o.UserID == nil || o.Token != "" {
+		return s.change(ctx, o, func(q *db.Queries, cartID int64) error {
+			arg.CartID = &cartID
+			res, err := q.CartItemPut(ctx, arg)
+			return putResult(res, err)
+		})
+	}
+	arg.UserID = o.UserID
+	var (
+		p    postgres.Pipeline
+		res  db.CartItemPutRow
+		rows []db.CartViewRow
+	)
+	p.Exec(db.CartLockForUser, *o.UserID)
+	postgres.QueueOne(&p, &res, db.CartItemPut, arg.CartID, arg.UserID, arg.VariantID, arg.Quantity, arg.SetQuantity)
+	postgres.QueueAll(&p, &rows, db.CartView, (*int64)(nil), o.UserID)
+	if err := putResult(res, s.db.Run(ctx, &p)); err != nil {
+		return Cart{}, err
+	}
+	return cartOf(rows), nil
+}
+
+// putResult is CartItemPut's verdict as an error: the rule it found broken, a line over the
+// most units, or a failure.
+func putResult(res db.CartItemPutRow, err error) error {
+	switch {
+	case isCheckViolation(err):
+		return apperr.FieldError(apperr.Invalid, fmt.Sprintf("A line holds at most %d units.", MaxLineQuantity), "input", "quantity")
+	case err != nil:
+		return fmt.Errorf("put cart line: %w", err)
+	case res.Problem == string(apperr.NotFound):
+		return apperr.FieldError(apperr.NotFound, "No variant has this ID.", "input", "variantId")
+	case res.Problem == string(apperr.CurrencyMismatch):
+		return apperr.FieldError(apperr.CurrencyMismatch,
+			fmt.Sprintf("This cart is in %s; this item is priced in %s.", res.CartCurrency, res.VariantCurrency), "input", "variantId")
+	case res.Problem != "":
+		return fmt.Errorf("put cart line: unknown problem %q", res.Problem)
+	case res.Quantity == 0:
+		return apperr.New(apperr.Conflict, "The cart changed meanwhile; try again.")
+	}
+	return nil
 }
 
 // RemoveItem removes a line. Errors: NOT_FOUND (no such line).
@@ -125,14 +166,14 @@ func (s *Service) change(ctx context.Context, o Owner, fn func(q *db.Queries, ca
 			return err
 		}
 		if o.UserID != nil || newToken != "" {
-			return nil // CartUpsertForUser touched the customer's cart; a new cart is fresh
+			return nil // a customer's cart never expires; a new anonymous cart is fresh
 		}
-		return q.CartTouch(ctx, id)
+		return q.CartTouch(ctx, id) // anonymous carts expire when left untouched
 	})
 	if err != nil {
 		return Cart{}, err
 	}
-	c, err := s.view(ctx, id)
+	c, err := s.view(ctx, db.CartViewParams{CartID: &id})
 	c.Token, c.Merged = newToken, merged
 	return c, err
 }
@@ -244,58 +285,32 @@ func (s *Service) newAnonymous(ctx context.Context, q *db.Queries) (string, int6
 	return token, c.ID, nil
 }
 
-// checkAddable refuses a variant that does not exist, is deleted, belongs to an archived
-// product, or is priced in another currency than the cart's other lines.
-func (s *Service) checkAddable(ctx context.Context, q *db.Queries, cartID, variantID int64) error {
-	v, err := q.CartVariantCheck(ctx, db.CartVariantCheckParams{CartID: cartID, VariantID: variantID})
-	if postgres.IsNotFound(err) || (err == nil && (v.DeletedAt != nil || v.ProductStatus != db.ProductStatusACTIVE)) {
-		return apperr.FieldError(apperr.NotFound, "No variant has this ID.", "input", "variantId")
-	}
-	if err != nil {
-		return fmt.Errorf("check variant: %w", err)
-	}
-	for _, c := range v.LineCurrencies {
-		if c != v.Currency {
-			return apperr.FieldError(apperr.CurrencyMismatch,
-				fmt.Sprintf("This cart is in %s; this item is priced in %s.", c, v.Currency), "input", "variantId")
-		}
-	}
-	return nil
-}
-
 // view reads a cart with current prices and availability.
-func (s *Service) view(ctx context.Context, id int64) (Cart, error) {
-	c := Cart{ID: id, Lines: []Line{}}
-	if id == 0 {
-		return c, nil
-	}
-	// A line whose variant row is gone for good was removed with it (ON DELETE CASCADE).
-	rows, err := s.db.CartLineListWithVariants(ctx, id)
+func (s *Service) view(ctx context.Context, which db.CartViewParams) (Cart, error) {
+	rows, err := s.db.CartView(ctx, which)
 	if err != nil {
 		return Cart{}, fmt.Errorf("list cart lines: %w", err)
 	}
-	pids := make([]int64, len(rows))
-	for i, r := range rows {
-		pids[i] = r.ProductVariant.ProductID
-	}
-	products, err := s.catalog.ListByIDs(ctx, pids)
-	if err != nil {
-		return Cart{}, err
-	}
+	return cartOf(rows), nil
+}
+
+// cartOf is a cart as its owner sees it, from its lines: current prices, and availability.
+// A line whose variant row is gone for good was removed with it (ON DELETE CASCADE).
+func cartOf(rows []db.CartViewRow) Cart {
+	c := Cart{Lines: make([]Line, 0, len(rows))}
 	for _, row := range rows {
-		r, v := row.CartLine, product.VariantOf(row.ProductVariant)
-		p := products[v.ProductID]
-		total, _ := v.Price.Mul(int64(r.Quantity))
+		v := product.VariantOf(row.ProductVariant)
+		total, _ := v.Price.Mul(int64(row.Quantity))
 		available := int(v.Stock)
-		if v.DeletedAt != nil || p.Status != product.StatusActive {
+		if v.DeletedAt != nil || row.ProductStatus != db.ProductStatusACTIVE {
 			available = 0
 		}
 		c.Lines = append(c.Lines, Line{
-			Variant: v, Product: p, Quantity: int(r.Quantity), UnitPrice: v.Price, LineTotal: total,
-			Available: available >= int(r.Quantity), AvailableQuantity: available,
+			Variant: v, Quantity: int(row.Quantity), UnitPrice: v.Price, LineTotal: total,
+			Available: available >= int(row.Quantity), AvailableQuantity: available,
 		})
 	}
-	return c, nil
+	return c
 }
 
 func hashToken(token string) []byte {

@@ -1,7 +1,8 @@
 // Package checkout turns a customer's cart into an order, once: in one transaction it claims
 // the idempotency key, locks the cart and its variants (in variant order), validates the cart,
 // takes the stock with one guarded update, writes the order with a snapshot of every line and
-// its first event, and empties the cart: five statements, whatever the cart holds.
+// its first event, and empties the cart: four statements in two round trips, whatever the
+// cart holds, then the expiry job and COMMIT.
 package checkout
 
 import (
@@ -91,7 +92,7 @@ func (s *Service) Complete(ctx context.Context, v auth.Viewer, in Input) (Result
 	for attempt := 0; attempt < 3; attempt++ {
 		err = s.db.InTxWithTx(ctx, func(tx pgx.Tx, q *db.Queries) error {
 			var err error
-			res, event, touched, err = s.completeTx(ctx, q, v, in, fingerprint)
+			res, event, touched, err = s.completeTx(ctx, tx, q, v, in, fingerprint)
 			if err == nil && !res.Replayed {
 				// Expiry is enqueued in the order's own transaction: it can neither be lost
 				// nor outlive a rolled-back order.
@@ -125,41 +126,52 @@ func (s *Service) Complete(ctx context.Context, v auth.Viewer, in Input) (Result
 	return res, nil
 }
 
-func (s *Service) completeTx(ctx context.Context, q *db.Queries, v auth.Viewer, in Input, fingerprint []byte) (Result, order.Event, inventory.Change, error) {
-	began, err := q.CheckoutBegin(ctx, db.CheckoutBeginParams{
+// completeTx is the checkout's transaction, in three round trips whatever the cart holds:
+// BEGIN, the key's claim with the cart's lock, and the lines with their variants' locks; then
+// the stock and the order; then COMMIT (Complete's).
+func (s *Service) completeTx(ctx context.Context, tx pgx.Tx, q *db.Queries, v auth.Viewer, in Input, fingerprint []byte) (Result, order.Event, inventory.Change, error) {
+	var (
+		read  postgres.Pipeline
+		began db.CheckoutBeginRow
+		lines []db.CheckoutLinesRow
+	)
+	postgres.QueueOne(&read, &began, db.CheckoutBegin, postgres.Args(db.CheckoutBeginParams{
 		UserID: v.UserID, IdempotencyKey: in.IdempotencyKey, Fingerprint: fingerprint,
-	})
-	if err != nil {
-		return Result{}, order.Event{}, inventory.Change{}, fmt.Errorf("claim idempotency key: %w", err)
+	})...)
+	postgres.QueueAll(&read, &lines, db.CheckoutLines, postgres.Args(db.CheckoutLinesParams{
+		UserID: &v.UserID, IdempotencyKey: in.IdempotencyKey,
+	})...)
+	if err := read.Send(ctx, tx); err != nil {
+		return Result{}, order.Event{}, inventory.Change{}, fmt.Errorf("claim idempotency key, read cart: %w", err)
 	}
 	if began.Claimed == 0 {
 		res, err := replay(ctx, q, v, in, fingerprint)
 		return res, order.Event{}, inventory.Change{}, err
 	}
-	if began.CartID == 0 {
-		return Result{}, order.Event{}, inventory.Change{}, apperr.New(apperr.CartEmpty, "Your cart is empty.")
-	}
-	lines, err := q.CheckoutLines(ctx, began.CartID)
-	if err != nil {
-		return Result{}, order.Event{}, inventory.Change{}, fmt.Errorf("read cart lines: %w", err)
-	}
-	if len(lines) == 0 {
+	if began.CartID == 0 || len(lines) == 0 {
 		return Result{}, order.Event{}, inventory.Change{}, apperr.New(apperr.CartEmpty, "Your cart is empty.")
 	}
 	place, items, err := snapshot(lines)
 	if err != nil {
 		return Result{}, order.Event{}, inventory.Change{}, err
 	}
-	touched, err := inventory.Reserve(ctx, q, items)
-	if err != nil {
-		return Result{}, order.Event{}, inventory.Change{}, err
-	}
 	place.UserID, place.CartID, place.IdempotencyKey = v.UserID, began.CartID, in.IdempotencyKey
 	place.Status, place.Note = db.OrderStatusPENDING, placedNote
 	place.ShippingAddress, _ = json.Marshal(in.ShippingAddress)
-	placed, err := q.CheckoutPlaceOrder(ctx, place)
+	// The stock and the order go together; on a shortage the order written with them is
+	// rolled back with the transaction.
+	var (
+		write  postgres.Pipeline
+		placed []db.CheckoutPlaceOrderRow
+	)
+	reservation := inventory.QueueReserve(&write, items)
+	postgres.QueueAll(&write, &placed, db.CheckoutPlaceOrder, postgres.Args(place)...)
+	if err := write.Send(ctx, tx); err != nil {
+		return Result{}, order.Event{}, inventory.Change{}, fmt.Errorf("reserve stock, place order: %w", err)
+	}
+	touched, err := reservation.Result(ctx, q)
 	if err != nil {
-		return Result{}, order.Event{}, inventory.Change{}, fmt.Errorf("place order: %w", err)
+		return Result{}, order.Event{}, inventory.Change{}, err
 	}
 	if len(placed) != len(lines) {
 		return Result{}, order.Event{}, inventory.Change{}, fmt.Errorf("place order: %d lines written for %d", len(placed), len(lines))

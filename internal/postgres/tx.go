@@ -104,12 +104,25 @@ func (t *tx) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
 	return &firstRow{rows: rows, err: err}
 }
 
+// SendBatch sends b; as the transaction's first statements, after a BEGIN in the same
+// pipeline.
 func (t *tx) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
-	real, err := t.begin(ctx)
-	if err != nil {
-		return pgx.FailedBatchResults(b, err)
+	if t.tx != nil || t.done || b.Len() == 0 {
+		real, err := t.begin(ctx)
+		if err != nil {
+			return pgx.FailedBatchResults(b, err)
+		}
+		return real.SendBatch(ctx, b)
 	}
-	return real.SendBatch(ctx, b)
+	withBegin := &pgx.Batch{}
+	withBegin.BeginTx(pgx.TxOptions{})
+	withBegin.QueuedQueries = append(withBegin.QueuedQueries, b.QueuedQueries...)
+	br := t.pool.SendBatch(ctx, withBegin)
+	t.tx = br.Tx()
+	if _, err := br.Exec(); err != nil { // the BEGIN
+		return pgx.FailedBatchResults(b, errors.Join(err, br.Close()))
+	}
+	return br
 }
 
 func (t *tx) CopyFrom(ctx context.Context, table pgx.Identifier, columns []string, src pgx.CopyFromSource) (int64, error) {
