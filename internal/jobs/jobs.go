@@ -25,9 +25,11 @@ type ExpireOrderArgs struct {
 // Kind names the job in the queue table.
 func (ExpireOrderArgs) Kind() string { return "expire_order" }
 
-// InsertOpts makes an order's expiry unique: a retried checkout never schedules it twice.
+// InsertOpts: an order's expiry is scheduled once, in the transaction that creates the order
+// (a checkout's replay creates nothing), so it needs no uniqueness check, which would cost
+// every checkout a hash and an index entry.
 func (ExpireOrderArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true}, MaxAttempts: 10}
+	return river.InsertOpts{MaxAttempts: 10}
 }
 
 // RefundOrderArgs asks to refund everything received for order OrderID that was not refunded
