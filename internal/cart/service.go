@@ -93,8 +93,8 @@ func (s *Service) put(ctx context.Context, o Owner, arg db.CartItemPutParams) (C
 		rows []db.CartViewRow
 	)
 	p.Exec(db.CartLockForUser, *o.UserID)
-	postgres.QueueOne(&p, &res, db.CartItemPut, arg.CartID, arg.UserID, arg.VariantID, arg.Quantity, arg.SetQuantity)
-	postgres.QueueAll(&p, &rows, db.CartView, (*int64)(nil), o.UserID)
+	postgres.QueueOne(&p, &res, db.CartItemPut, postgres.Args(arg)...)
+	postgres.QueueAll(&p, &rows, db.CartView, postgres.Args(db.CartViewParams{UserID: o.UserID})...)
 	if err := putResult(res, s.db.Run(ctx, &p)); err != nil {
 		return Cart{}, err
 	}

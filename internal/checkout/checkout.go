@@ -126,9 +126,9 @@ func (s *Service) Complete(ctx context.Context, v auth.Viewer, in Input) (Result
 	return res, nil
 }
 
-// completeTx is the checkout's transaction, in three round trips whatever the cart holds:
-// BEGIN, the key's claim with the cart's lock, and the lines with their variants' locks; then
-// the stock and the order; then COMMIT (Complete's).
+// completeTx is the checkout's transaction up to its expiry job and COMMIT (Complete's), in
+// two round trips whatever the cart holds: BEGIN, the key's claim with the cart's lock, and
+// the lines with their variants' locks; then the stock and the order.
 func (s *Service) completeTx(ctx context.Context, tx pgx.Tx, q *db.Queries, v auth.Viewer, in Input, fingerprint []byte) (Result, order.Event, inventory.Change, error) {
 	var (
 		read  postgres.Pipeline
