@@ -59,9 +59,9 @@ func QueueReserve(p *postgres.Pipeline, items []Item) *Reservation {
 	}
 	// StockReserve's generic plan (one primary key probe per item) is its only sensible plan,
 	// but the planner prices it for arrays of 10 and, seeing custom plans for 2 cost less,
-	// would plan it afresh on every call: a sixth of its cost. The setting lasts until the
-	// transaction ends; every later statement of checkout's transaction has a generic plan too.
-	p.Exec("SET LOCAL plan_cache_mode = force_generic_plan")
+	// would plan it afresh on every call: a sixth of its cost. Every later statement of
+	// checkout's transaction has a generic plan anyway.
+	p.ForceGenericPlans()
 	postgres.QueueAll(p, &r.taken, db.StockReserve, postgres.Args(arg)...)
 	return r
 }

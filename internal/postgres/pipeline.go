@@ -22,6 +22,13 @@ type Pipeline struct {
 	batch pgx.Batch
 }
 
+// ForceGenericPlans queues a setting that makes the statements after it, to the end of the
+// transaction, run on their cached generic plans: for a statement the planner would plan
+// afresh on every call although its generic plan is as good. Only inside a transaction.
+func (p *Pipeline) ForceGenericPlans() {
+	p.batch.Queue("SET LOCAL plan_cache_mode = force_generic_plan")
+}
+
 // Exec queues a statement whose result is not needed.
 func (p *Pipeline) Exec(sql string, args ...any) {
 	p.batch.Queue(sql, args...)
@@ -80,12 +87,7 @@ func scanTargets(v reflect.Value, targets []any) []any {
 		return append(targets, v.Addr().Interface()) // one column: a scalar, time.Time...
 	}
 	for i := range v.NumField() {
-		f := v.Field(i)
-		if f.Kind() == reflect.Struct && f.Type().PkgPath() == generatedPackage {
-			targets = scanTargets(f, targets)
-			continue
-		}
-		targets = append(targets, f.Addr().Interface())
+		targets = scanTargets(v.Field(i), targets)
 	}
 	return targets
 }

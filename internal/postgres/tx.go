@@ -54,9 +54,17 @@ func canPipeline(args []any) bool {
 // returned batch and closes it before using the transaction again.
 func (t *tx) pipelined(ctx context.Context, sql string, args []any) (pgx.BatchResults, error) {
 	b := &pgx.Batch{}
-	b.BeginTx(pgx.TxOptions{})
 	b.Queue(sql, args...)
-	br := t.pool.SendBatch(ctx, b)
+	return t.beginWith(ctx, b)
+}
+
+// beginWith begins the transaction with b's statements: BEGIN and them go as one pipeline.
+// The returned results have the BEGIN read; the caller reads b's and closes them.
+func (t *tx) beginWith(ctx context.Context, b *pgx.Batch) (pgx.BatchResults, error) {
+	withBegin := &pgx.Batch{}
+	withBegin.BeginTx(pgx.TxOptions{})
+	withBegin.QueuedQueries = append(withBegin.QueuedQueries, b.QueuedQueries...)
+	br := t.pool.SendBatch(ctx, withBegin)
 	t.tx = br.Tx()
 	if _, err := br.Exec(); err != nil { // the BEGIN
 		return nil, errors.Join(err, br.Close())
@@ -114,13 +122,9 @@ func (t *tx) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
 		}
 		return real.SendBatch(ctx, b)
 	}
-	withBegin := &pgx.Batch{}
-	withBegin.BeginTx(pgx.TxOptions{})
-	withBegin.QueuedQueries = append(withBegin.QueuedQueries, b.QueuedQueries...)
-	br := t.pool.SendBatch(ctx, withBegin)
-	t.tx = br.Tx()
-	if _, err := br.Exec(); err != nil { // the BEGIN
-		return pgx.FailedBatchResults(b, errors.Join(err, br.Close()))
+	br, err := t.beginWith(ctx, b)
+	if err != nil {
+		return pgx.FailedBatchResults(b, err)
 	}
 	return br
 }
