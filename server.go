@@ -204,7 +204,7 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, opts appO
 	a.store = store
 	a.metrics = metrics.New(metrics.Options{})
 	a.cache = cache.New(store)
-	a.buckets = ratelimit.NewMemoryBuckets(nil)
+	a.buckets = ratelimit.NewMemoryBuckets()
 	if a.redis != nil {
 		a.buckets = ratelimit.NewRedisBuckets(a.redis, cfg.RedisKeyPrefix+"buckets:")
 	}
@@ -277,7 +277,7 @@ func (a *app) handler() http.Handler {
 		WebsocketInit:  websocketAuth(a.tokens),
 		Limits: graph.Limits{
 			Complexity: a.cfg.QueryComplexityLimit, Depth: a.cfg.QueryDepthLimit, Fields: a.cfg.QueryFieldLimit,
-			Aliases: a.cfg.QueryAliasLimit, ParserTokens: graph.DefaultLimits.ParserTokens,
+			Aliases: a.cfg.QueryAliasLimit, ParserTokens: graph.DefaultParserTokens,
 		},
 		HideSuggestions:  a.cfg.IsProduction(),
 		RequestTimeout:   a.cfg.RequestTimeout,
@@ -371,7 +371,7 @@ func serveCommand(ctx context.Context, cfg config.Config, log *slog.Logger, stdo
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
 	log.Info("listening", "addr", ln.Addr().String(), "graphql", fmt.Sprintf("http://localhost:%d/graphql", port))
-	if !cfg.IsProduction() {
+	if cfg.Playground {
 		fmt.Fprintf(stdout, "\n  GraphiQL: http://localhost:%d/graphql\n\n", port)
 	}
 	if cfg.AdminAddr != "" {

@@ -3,14 +3,13 @@ package graph
 import (
 	"context"
 	"fmt"
-	"math"
 	"strconv"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
-	"github.com/vektah/gqlparser/v2/gqlerror"
 
+	"github.com/shopgraph/shopgraph/internal/apperr"
 	"github.com/shopgraph/shopgraph/internal/auth"
 	"github.com/shopgraph/shopgraph/internal/cache"
 	"github.com/shopgraph/shopgraph/internal/ratelimit"
@@ -45,12 +44,9 @@ func budgetRootFields(buckets ratelimit.Buckets, budgets map[string]FieldBudget)
 		}
 		allowed, retry, err := buckets.Take(ctx, "field:"+fc.Field.Name+":"+who, b.N, b.Period)
 		if err == nil && !allowed {
-			secs := max(1, int(math.Ceil(retry.Seconds())))
-			graphql.AddError(ctx, &gqlerror.Error{
-				Message:    fmt.Sprintf("Too many %s requests; retry after %d seconds.", fc.Field.Name, secs),
-				Path:       graphql.GetPath(ctx),
-				Extensions: map[string]any{"code": "RATE_LIMITED", "retryAfterSeconds": secs},
-			})
+			secs := ratelimit.RetrySeconds(retry)
+			graphql.AddError(ctx, &apperr.Error{Code: apperr.RateLimited, RetryAfterSeconds: secs,
+				Message: fmt.Sprintf("Too many %s requests; retry after %d seconds.", fc.Field.Name, secs)})
 			return graphql.Null
 		}
 		return next(ctx)

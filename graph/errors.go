@@ -73,7 +73,7 @@ func ErrorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 		}
 		if errors.Is(err, context.DeadlineExceeded) {
 			presented.Message = "The request took too long and was stopped."
-			presented.Extensions = map[string]any{"code": "TIMEOUT"}
+			presented.Extensions = map[string]any{"code": string(apperr.Timeout)}
 			return presented
 		}
 		requestID := requestlog.RequestID(ctx)

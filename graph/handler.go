@@ -32,7 +32,7 @@ type HandlerOptions struct {
 	AllowedOrigins []string
 	// WebsocketInit authenticates a WebSocket connection from its connection_init payload.
 	WebsocketInit transport.WebsocketInitFunc
-	// Limits bound each operation; zero fields take DefaultLimits.
+	// Limits bound each operation.
 	Limits Limits
 	// HideSuggestions turns off "Did you mean …" hints, which leak the schema (production).
 	HideSuggestions bool
@@ -83,13 +83,9 @@ func NewHandler(r *Resolver, opts HandlerOptions) *handler.Server {
 	if opts.PersistedQueries != nil {
 		srv.Use(extension.AutomaticPersistedQuery{Cache: opts.PersistedQueries})
 	}
-	limits := opts.Limits
-	if limits == (Limits{}) {
-		limits = DefaultLimits
-	}
-	srv.SetParserTokenLimit(limits.ParserTokens)
+	srv.SetParserTokenLimit(opts.Limits.ParserTokens)
 	srv.SetDisableSuggestion(opts.HideSuggestions)
-	srv.Use(&limitExtension{limits: limits})
+	srv.Use(&limitExtension{limits: opts.Limits})
 	if opts.Buckets != nil && len(opts.FieldBudgets) > 0 {
 		srv.AroundRootFields(budgetRootFields(opts.Buckets, opts.FieldBudgets))
 	}

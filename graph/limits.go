@@ -28,8 +28,9 @@ type Limits struct {
 	ParserTokens int
 }
 
-// DefaultLimits are generous for storefronts and admin tools, and stop abuse.
-var DefaultLimits = Limits{Complexity: 5000, Depth: 12, Fields: 500, Aliases: 50, ParserTokens: 15000}
+// DefaultParserTokens bounds the query text: ten times what the largest storefront query
+// needs. The other limits are settings (internal/config).
+const DefaultParserTokens = 15000
 
 // Estimated lengths of lists that have no page size.
 const (

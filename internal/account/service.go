@@ -7,7 +7,6 @@ import (
 	"encoding/base64"
 	"fmt"
 	"log/slog"
-	"math"
 	"sync"
 	"time"
 
@@ -137,7 +136,7 @@ func (s *Service) checkLoginRate(ctx context.Context, email, ip string) error {
 		}
 	}
 	if limited {
-		secs := max(1, int(math.Ceil(longest.Seconds())))
+		secs := ratelimit.RetrySeconds(longest)
 		return &apperr.Error{Code: apperr.RateLimited, RetryAfterSeconds: secs,
 			Message: fmt.Sprintf("Too many sign-in attempts. Try again in %d seconds.", secs)}
 	}

@@ -13,7 +13,9 @@ type Code string
 
 // Codes for top-level errors: the caller or the system can act on them.
 const (
-	Internal        Code = "INTERNAL"
+	Internal Code = "INTERNAL"
+	// Timeout is a request stopped at its deadline (REQUEST_TIMEOUT).
+	Timeout         Code = "TIMEOUT"
 	Unauthenticated Code = "UNAUTHENTICATED"
 	Forbidden       Code = "FORBIDDEN"
 	NotFound        Code = "NOT_FOUND"

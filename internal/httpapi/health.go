@@ -47,9 +47,14 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-// writeGraphQLError answers with a GraphQL-shaped error before any operation runs.
-func writeGraphQLError(w http.ResponseWriter, status int, code, message string) {
+// writeGraphQLError answers with a GraphQL-shaped error before any operation runs; extra is
+// more extensions, as name, value pairs.
+func writeGraphQLError(w http.ResponseWriter, status int, code, message string, extra ...any) {
+	extensions := map[string]any{"code": code}
+	for i := 0; i+1 < len(extra); i += 2 {
+		extensions[extra[i].(string)] = extra[i+1]
+	}
 	writeJSON(w, status, map[string]any{
-		"errors": []map[string]any{{"message": message, "extensions": map[string]string{"code": code}}},
+		"errors": []map[string]any{{"message": message, "extensions": extensions}},
 	})
 }

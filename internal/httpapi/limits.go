@@ -1,11 +1,11 @@
 package httpapi
 
 import (
-	"math"
 	"net/http"
 	"strconv"
 	"time"
 
+	"github.com/shopgraph/shopgraph/internal/apperr"
 	"github.com/shopgraph/shopgraph/internal/auth"
 	"github.com/shopgraph/shopgraph/internal/ratelimit"
 )
@@ -40,19 +40,17 @@ func limitRate(b RequestBudget, next http.Handler) http.Handler {
 		return next
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		key, n := "ip:"+clientIP(r), b.PerIP
+		key, n := "ip:"+auth.RequestFrom(r.Context()).ClientIP, b.PerIP
 		if v, ok := auth.ViewerFrom(r.Context()); ok {
 			key, n = "user:"+strconv.FormatInt(v.UserID, 10), b.PerUser
 		}
 		if n > 0 {
 			allowed, retry, err := b.Buckets.Take(r.Context(), "api:"+key, n, time.Minute)
 			if err == nil && !allowed {
-				secs := max(1, int(math.Ceil(retry.Seconds())))
+				secs := ratelimit.RetrySeconds(retry)
 				w.Header().Set("Retry-After", strconv.Itoa(secs))
-				writeJSON(w, http.StatusTooManyRequests, map[string]any{"errors": []map[string]any{{
-					"message":    "Too many requests; retry after " + strconv.Itoa(secs) + " seconds.",
-					"extensions": map[string]any{"code": "RATE_LIMITED", "retryAfterSeconds": secs},
-				}}})
+				writeGraphQLError(w, http.StatusTooManyRequests, string(apperr.RateLimited),
+					"Too many requests; retry after "+strconv.Itoa(secs)+" seconds.", "retryAfterSeconds", secs)
 				return
 			}
 		}

@@ -39,12 +39,15 @@ type Options struct {
 	// MaxOperationNames caps the distinct GraphQL operation names reported (default 100);
 	// later names are reported as "other".
 	MaxOperationNames int
-	// MaxErrorCodes caps the distinct error codes reported (default 30).
-	MaxErrorCodes int
-	// LatencyBuckets are the GraphQL and HTTP latency histogram buckets in seconds
-	// (default prometheus.DefBuckets: 5 ms to 10 s).
-	LatencyBuckets []float64
 }
+
+const (
+	// maxErrorCodes caps the distinct error codes reported.
+	maxErrorCodes = 30
+)
+
+// latencyBuckets are the GraphQL and HTTP latency histogram buckets in seconds: 5 ms to 10 s.
+var latencyBuckets = prometheus.DefBuckets
 
 // Registry holds every shopgraph metric. Its methods are safe for concurrent use, and its
 // observer methods (ObserveWebhook, OrderCreated) do nothing on a nil *Registry, so code can
@@ -78,12 +81,6 @@ func New(opts Options) *Registry {
 	if opts.MaxOperationNames <= 0 {
 		opts.MaxOperationNames = 100
 	}
-	if opts.MaxErrorCodes <= 0 {
-		opts.MaxErrorCodes = 30
-	}
-	if len(opts.LatencyBuckets) == 0 {
-		opts.LatencyBuckets = prometheus.DefBuckets
-	}
 	r := &Registry{
 		reg: prometheus.NewRegistry(),
 		gqlRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -93,14 +90,14 @@ func New(opts Options) *Registry {
 		gqlDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: namespace, Subsystem: "graphql", Name: "request_duration_seconds",
 			Help:    "Time from reading a GraphQL request to its response, by operation name (queries and mutations; subscriptions are long-lived and not observed).",
-			Buckets: opts.LatencyBuckets,
+			Buckets: latencyBuckets,
 		}, []string{"operation", "type"}),
 		gqlErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Subsystem: "graphql", Name: "errors_total",
 			Help: "Top-level GraphQL errors by operation name and extensions.code (NONE when absent).",
 		}, []string{"operation", "code"}),
 		operations: newLabelSet(opts.MaxOperationNames),
-		codes:      newLabelSet(opts.MaxErrorCodes),
+		codes:      newLabelSet(maxErrorCodes),
 		httpRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Subsystem: "http", Name: "requests_total",
 			Help: "HTTP requests by route, method and status code.",
@@ -108,7 +105,7 @@ func New(opts Options) *Registry {
 		httpDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: namespace, Subsystem: "http", Name: "request_duration_seconds",
 			Help:    "HTTP request duration by route and method, until the handler returns (WebSocket and SSE requests last as long as the connection).",
-			Buckets: opts.LatencyBuckets,
+			Buckets: latencyBuckets,
 		}, []string{"route", "method"}),
 		httpInFlight: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Namespace: namespace, Subsystem: "http", Name: "requests_in_flight",
@@ -141,10 +138,6 @@ func New(opts Options) *Registry {
 	}))
 	return r
 }
-
-// Prometheus returns the underlying registry, to register more collectors or to gather in
-// tests.
-func (r *Registry) Prometheus() *prometheus.Registry { return r.reg }
 
 // Handler serves the metrics in the Prometheus text format: mount it at GET /metrics.
 func (r *Registry) Handler() http.Handler { return r.handler }

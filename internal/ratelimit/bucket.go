@@ -3,6 +3,7 @@ package ratelimit
 import (
 	"context"
 	"fmt"
+	"math"
 	"sync"
 	"time"
 
@@ -43,43 +44,34 @@ func (b *RedisBuckets) Take(ctx context.Context, key string, n int, period time.
 // MemoryBuckets keeps the buckets in process (one instance).
 type MemoryBuckets struct {
 	mu      sync.Mutex
-	buckets map[string]*memBucket
-	now     func() time.Time
+	buckets map[string]*rate.Limiter
 }
 
-type memBucket struct {
-	limiter *rate.Limiter
-	used    time.Time
-}
-
-// NewMemoryBuckets returns in-process buckets. now may be nil (time.Now).
-func NewMemoryBuckets(now func() time.Time) *MemoryBuckets {
-	if now == nil {
-		now = time.Now
-	}
-	return &MemoryBuckets{buckets: map[string]*memBucket{}, now: now}
+// NewMemoryBuckets returns in-process buckets.
+func NewMemoryBuckets() *MemoryBuckets {
+	return &MemoryBuckets{buckets: map[string]*rate.Limiter{}}
 }
 
 // Take implements Buckets.
 func (b *MemoryBuckets) Take(_ context.Context, key string, n int, period time.Duration) (bool, time.Duration, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	now := b.now()
+	now := time.Now()
 	bk, ok := b.buckets[key]
 	if !ok {
 		if len(b.buckets) > 100_000 {
-			// Idle buckets are full again: forgetting them changes nothing.
-			for k, v := range b.buckets {
-				if now.Sub(v.used) > period {
+			// A full bucket is what a new one would be: forgetting it changes nothing,
+			// whatever its period.
+			for k, l := range b.buckets {
+				if l.TokensAt(now) >= float64(l.Burst()) {
 					delete(b.buckets, k)
 				}
 			}
 		}
-		bk = &memBucket{limiter: rate.NewLimiter(rate.Every(period/time.Duration(max(n, 1))), n)}
+		bk = rate.NewLimiter(rate.Every(period/time.Duration(max(n, 1))), n)
 		b.buckets[key] = bk
 	}
-	bk.used = now
-	r := bk.limiter.ReserveN(now, 1)
+	r := bk.ReserveN(now, 1)
 	if !r.OK() {
 		return false, period, nil
 	}
@@ -88,4 +80,10 @@ func (b *MemoryBuckets) Take(_ context.Context, key string, n int, period time.D
 		return false, d, nil
 	}
 	return true, 0, nil
+}
+
+// RetrySeconds is a wait as the whole seconds a client is told to wait (Retry-After,
+// retryAfterSeconds): rounded up, at least 1.
+func RetrySeconds(d time.Duration) int {
+	return max(1, int(math.Ceil(d.Seconds())))
 }

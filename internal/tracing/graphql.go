@@ -9,6 +9,8 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/shopgraph/shopgraph/internal/apperr"
 )
 
 // maxErrorEvents bounds the error events recorded on one operation span.
@@ -91,7 +93,7 @@ func recordErrors(span trace.Span, resp *graphql.Response) {
 	failed := false
 	for i, e := range resp.Errors {
 		code, _ := e.Extensions["code"].(string)
-		if code == "" || code == "INTERNAL" {
+		if code == "" || code == string(apperr.Internal) {
 			failed = true
 		}
 		if i < maxErrorEvents {
