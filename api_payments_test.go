@@ -869,6 +869,45 @@ func TestRefundProviderDown(t *testing.T) {
 		require.Equal(t, int64(1000), s.RefundedOK)
 	})
 
+	t.Run("a refund's settlement job is committed with it, before the provider is asked", func(t *testing.T) {
+		o := newPayOrder(t, e, 2500, 10, 2) // 5000
+		payWithFake(t, e, fake, o)
+
+		started, release := make(chan struct{}), make(chan struct{})
+		closeStarted, closeRelease := sync.OnceFunc(func() { close(started) }), sync.OnceFunc(func() { close(release) })
+		gw.setHook(func(payment.RefundParams) error {
+			closeStarted()
+			<-release
+			return nil
+		})
+		defer gw.setHook(nil)
+		defer closeRelease()
+		done := make(chan payPayloadView, 1)
+		go func() {
+			var out payPayloadView
+			err := e.admin.tryPayload(payRefundMutation, map[string]any{"input": map[string]any{"id": o.gid, "amount": 1000}}, "orderRefund", &out)
+			if err != nil {
+				out.UserErrors = []commerceError{{Code: err.Error()}}
+			}
+			done <- out
+		}()
+		<-started
+		// Were the process to stop now, the PENDING refund would still have its job.
+		var state string
+		require.NoError(t, e.srv.app.db.Pool.QueryRow(ctx, `
+			SELECT j.state::text FROM river_job j
+			JOIN refunds r ON r.id = (j.args->>'refund_id')::bigint
+			JOIN payments p ON p.id = r.payment_id
+			WHERE j.kind = 'settle_refund' AND p.order_id = $1 AND r.status = 'PENDING'`, o.id).Scan(&state))
+		require.Equal(t, "scheduled", state)
+
+		closeRelease()
+		r := <-done
+		require.Empty(t, r.UserErrors)
+		require.Equal(t, "PARTIALLY_REFUNDED", r.Order.Status)
+		require.Equal(t, int64(1000), fake.Refunded(o.intent))
+	})
+
 	t.Run("a refund made although its answer was lost is not made twice", func(t *testing.T) {
 		o := newPayOrder(t, e, 2500, 10, 2) // 5000
 		payWithFake(t, e, fake, o)

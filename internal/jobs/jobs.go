@@ -124,34 +124,42 @@ func (q *Queue) Stop(ctx context.Context) error {
 
 // ScheduleOrderExpiry inserts, in tx, the job that expires order id at `at`.
 func (q *Queue) ScheduleOrderExpiry(ctx context.Context, tx pgx.Tx, orderID int64, at time.Time) error {
-	if q.client == nil {
-		return errors.New("jobs: queue not started")
-	}
-	_, err := q.client.InsertTx(ctx, tx, ExpireOrderArgs{OrderID: orderID}, &river.InsertOpts{ScheduledAt: at})
-	if err != nil {
-		return fmt.Errorf("schedule order expiry: %w", err)
-	}
-	return nil
+	_, err := q.insertTx(ctx, tx, ExpireOrderArgs{OrderID: orderID}, &river.InsertOpts{ScheduledAt: at}, "order expiry")
+	return err
 }
 
-// ScheduleRefundSettlement inserts, in tx, the job that settles refund id, first at `at`.
-func (q *Queue) ScheduleRefundSettlement(ctx context.Context, tx pgx.Tx, refundID int64, at time.Time) error {
+// ScheduleRefundSettlement inserts, in tx, the job that settles refund id, first at `at`, and
+// returns the job's id (for SettleSoon).
+func (q *Queue) ScheduleRefundSettlement(ctx context.Context, tx pgx.Tx, refundID int64, at time.Time) (int64, error) {
+	return q.insertTx(ctx, tx, SettleRefundArgs{RefundID: refundID}, &river.InsertOpts{ScheduledAt: at}, "refund settlement")
+}
+
+// SettleSoon makes a scheduled settlement job run now rather than at its time.
+func (q *Queue) SettleSoon(ctx context.Context, jobID int64) error {
 	if q.client == nil {
 		return errors.New("jobs: queue not started")
 	}
-	if _, err := q.client.InsertTx(ctx, tx, SettleRefundArgs{RefundID: refundID}, &river.InsertOpts{ScheduledAt: at}); err != nil {
-		return fmt.Errorf("schedule refund settlement: %w", err)
+	if _, err := q.client.JobRetry(ctx, jobID); err != nil {
+		return fmt.Errorf("bring refund settlement forward: %w", err)
 	}
 	return nil
 }
 
 // ScheduleRefund inserts, in tx, the job that refunds an order.
 func (q *Queue) ScheduleRefund(ctx context.Context, tx pgx.Tx, orderID int64, reason string) error {
+	_, err := q.insertTx(ctx, tx, RefundOrderArgs{OrderID: orderID, Reason: reason}, nil, "refund")
+	return err
+}
+
+// insertTx inserts a job in tx and returns its id (that of the job already there, for a unique
+// job inserted twice).
+func (q *Queue) insertTx(ctx context.Context, tx pgx.Tx, args river.JobArgs, opts *river.InsertOpts, what string) (int64, error) {
 	if q.client == nil {
-		return errors.New("jobs: queue not started")
+		return 0, errors.New("jobs: queue not started")
 	}
-	if _, err := q.client.InsertTx(ctx, tx, RefundOrderArgs{OrderID: orderID, Reason: reason}, nil); err != nil {
-		return fmt.Errorf("schedule refund: %w", err)
+	res, err := q.client.InsertTx(ctx, tx, args, opts)
+	if err != nil {
+		return 0, fmt.Errorf("schedule %s: %w", what, err)
 	}
-	return nil
+	return res.Job.ID, nil
 }

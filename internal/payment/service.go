@@ -165,12 +165,15 @@ func (s *Service) Refund(ctx context.Context, v auth.Viewer, orderID int64, amou
 
 func (s *Service) refund(ctx context.Context, orderID int64, amount *int64, reason string) (order.Order, error) {
 	// Phase 1: reserve the amount on the locked payment row and record a pending refund with
-	// its idempotency key. The guard keeps concurrent refunds from exceeding what was paid.
+	// its idempotency key, and its settlement job: should this process stop before the
+	// provider's answer is recorded, the job asks again. The guard keeps concurrent refunds
+	// from exceeding what was paid.
 	var (
-		pay    db.Payment
-		refund db.Refund
+		pay   db.Payment
+		st    db.RefundGetForSettlementRow
+		jobID int64
 	)
-	err := s.db.InTx(ctx, func(q *db.Queries) error {
+	err := s.db.InTxWithTx(ctx, func(tx pgx.Tx, q *db.Queries) error {
 		var err error
 		pay, err = q.PaymentGetByOrderIDForUpdate(ctx, orderID)
 		if postgres.IsNotFound(err) {
@@ -195,51 +198,57 @@ func (s *Service) refund(ctx context.Context, orderID int64, amount *int64, reas
 		if err != nil {
 			return err
 		}
-		refund, err = q.RefundInsert(ctx, db.RefundInsertParams{PaymentID: pay.ID, Amount: n, IdempotencyKey: refundKey(orderID, count+1), Reason: reason})
+		refund, err := q.RefundInsert(ctx, db.RefundInsertParams{PaymentID: pay.ID, Amount: n, IdempotencyKey: refundKey(orderID, count+1), Reason: reason})
+		if err != nil {
+			return err
+		}
+		st = db.RefundGetForSettlementRow{Refund: refund, OrderID: orderID, IntentID: pay.IntentID, AmountReceived: pay.AmountReceived}
+		jobID, err = s.Jobs.ScheduleRefundSettlement(ctx, tx, refund.ID, time.Now().Add(settleAfter))
 		return err
 	})
 	if err != nil {
 		return order.Order{}, err
 	}
-
-	return s.settle(ctx, settlement{refund: refund, orderID: orderID, intentID: pay.IntentID, received: pay.AmountReceived})
+	res, err := s.settle(ctx, st)
+	if IsUnavailable(err) {
+		// No answer: the job asks again now rather than at its time.
+		if retryErr := s.Jobs.SettleSoon(ctx, jobID); retryErr != nil {
+			s.log.WarnContext(ctx, "refund settlement stays at its time", "refund_id", st.Refund.ID, "err", retryErr)
+		}
+	}
+	return res, err
 }
 
-// settlement is a PENDING refund with what asking the provider about it needs.
-type settlement struct {
-	refund   db.Refund
-	orderID  int64
-	intentID string
-	received int64
-}
-
-// settleRetryDelay is how long a refund that got no answer waits before it is asked again.
-const settleRetryDelay = time.Second
+// settleAfter is when a refund's settlement job first runs: after its own request has had
+// every chance to get the provider's answer (the gateway's timeout is 20 s), so that the two
+// never ask at once. A request that gets no answer brings the job forward.
+const settleAfter = time.Minute
 
 // settle asks the provider for a PENDING refund under the refund's own idempotency key,
 // outside any transaction, then records the answer and moves the order when the money went
 // back. A refusal releases the reserved amount (FAILED). No answer (the provider unreachable,
 // or a timeout after which it may well have refunded) leaves the refund PENDING with its amount
-// reserved, and a job asks again under the same key until the provider answers: a refund is
-// never made twice, and nothing else can be refunded in its place meanwhile.
-func (s *Service) settle(ctx context.Context, st settlement) (order.Order, error) {
-	res, gwErr := s.gateway.Refund(ctx, RefundParams{IntentID: st.intentID, Amount: st.refund.Amount, IdempotencyKey: st.refund.IdempotencyKey})
-	unanswered := gwErr != nil && IsUnavailable(gwErr)
+// reserved, and its settlement job asks again under the same key until the provider answers:
+// a refund is never made twice, and nothing else can be refunded in its place meanwhile.
+func (s *Service) settle(ctx context.Context, st db.RefundGetForSettlementRow) (order.Order, error) {
+	res, gwErr := s.gateway.Refund(ctx, RefundParams{IntentID: st.IntentID, Amount: st.Refund.Amount, IdempotencyKey: st.Refund.IdempotencyKey})
+	if IsUnavailable(gwErr) {
+		// The refund stays PENDING, its amount reserved; its job asks again.
+		s.log.WarnContext(ctx, "refund got no answer", "order_id", st.OrderID, "refund_id", st.Refund.ID, "err", gwErr)
+		return order.Order{}, &apperr.Error{Code: apperr.PaymentProviderUnavailable, Err: gwErr,
+			Message: "The payment provider did not answer. The refund is recorded and will be sent again until it does; do not refund it again."}
+	}
 	var (
 		o       order.Order
 		ev      order.Event
 		touched inventory.Change
-		moved   bool
 	)
-	err := s.db.InTxWithTx(ctx, func(tx pgx.Tx, q *db.Queries) error {
-		if unanswered {
-			return s.Jobs.ScheduleRefundSettlement(ctx, tx, st.refund.ID, time.Now().Add(settleRetryDelay))
-		}
+	err := s.db.InTx(ctx, func(q *db.Queries) error {
 		status, providerID := refundSucceeded, &res.ID
 		if gwErr != nil {
 			status, providerID = refundFailed, nil
 		}
-		_, err := q.RefundFinish(ctx, db.RefundFinishParams{ID: st.refund.ID, Status: status, ProviderRefundID: providerID})
+		_, err := q.RefundFinish(ctx, db.RefundFinishParams{ID: st.Refund.ID, Status: status, ProviderRefundID: providerID})
 		if postgres.IsNotFound(err) {
 			return nil // another attempt recorded the answer first
 		}
@@ -247,31 +256,25 @@ func (s *Service) settle(ctx context.Context, st settlement) (order.Order, error
 			return err
 		}
 		if gwErr != nil {
-			return q.PaymentUnreserveRefund(ctx, db.PaymentUnreserveRefundParams{ID: st.refund.PaymentID, Amount: st.refund.Amount})
+			return q.PaymentUnreserveRefund(ctx, db.PaymentUnreserveRefundParams{ID: st.Refund.PaymentID, Amount: st.Refund.Amount})
 		}
 		// The status follows what was actually refunded, not what concurrent refunds have
 		// reserved and may still fail.
-		done, err := q.RefundSumSucceeded(ctx, st.refund.PaymentID)
+		done, err := q.RefundSumSucceeded(ctx, st.Refund.PaymentID)
 		if err != nil {
 			return err
 		}
-		o, ev, touched, moved, err = s.moveForRefund(ctx, q, st.orderID, done, st.received, true)
+		o, ev, touched, err = s.moveForRefund(ctx, q, st.OrderID, done, st.AmountReceived, true)
 		return err
 	})
 	if err != nil {
 		return order.Order{}, err
 	}
 	if gwErr != nil {
-		s.log.WarnContext(ctx, "refund failed", "order_id", st.orderID, "refund_id", st.refund.ID, "retried", unanswered, "err", gwErr)
-		if unanswered {
-			return order.Order{}, &apperr.Error{Code: apperr.PaymentProviderUnavailable, Err: gwErr,
-				Message: "The payment provider did not answer. The refund is recorded and will be sent again until it does; do not refund it again."}
-		}
+		s.log.WarnContext(ctx, "refund refused", "order_id", st.OrderID, "refund_id", st.Refund.ID, "err", gwErr)
 		return order.Order{}, unavailable(gwErr)
 	}
-	if moved {
-		s.orders.AfterCommit(ctx, o, ev, touched)
-	}
+	s.orders.AfterCommit(ctx, o, ev, touched) // nothing when the order did not move
 	return o, nil
 }
 
@@ -288,7 +291,7 @@ func (s *Service) SettleRefund(ctx context.Context, id int64) error {
 	if row.Refund.Status != refundPending {
 		return nil
 	}
-	_, err = s.settle(ctx, settlement{refund: row.Refund, orderID: row.OrderID, intentID: row.IntentID, received: row.AmountReceived})
+	_, err = s.settle(ctx, row)
 	switch {
 	case IsUnavailable(err):
 		return err // still no answer: river asks again later
@@ -300,23 +303,23 @@ func (s *Service) SettleRefund(ctx context.Context, id int64) error {
 
 // moveForRefund moves an order to REFUNDED or PARTIALLY_REFUNDED for the refunded total.
 // changed says the refunded total just grew: a further partial refund is then a new event,
-// while Stripe's charge.refunded echo of a refund we already recorded is not.
-func (s *Service) moveForRefund(ctx context.Context, q *db.Queries, orderID, refunded, received int64, changed bool) (order.Order, order.Event, inventory.Change, bool, error) {
+// while Stripe's charge.refunded echo of a refund we already recorded is not. The returned
+// event is zero when the order did not move.
+func (s *Service) moveForRefund(ctx context.Context, q *db.Queries, orderID, refunded, received int64, changed bool) (order.Order, order.Event, inventory.Change, error) {
 	row, err := q.OrderGetByID(ctx, orderID)
 	if err != nil {
-		return order.Order{}, order.Event{}, inventory.Change{}, false, err
+		return order.Order{}, order.Event{}, inventory.Change{}, err
 	}
 	cur := order.FromRow(row)
 	to := order.PartiallyRefunded
 	if refunded >= received {
 		to = order.Refunded
 	}
-	if (cur.Status == to && (!changed || to == order.Refunded)) || !order.CanTransition(cur.Status, to) {
-		return cur, order.Event{}, inventory.Change{}, false, nil
+	if (cur.Status == to && !changed) || !order.CanTransition(cur.Status, to) {
+		return cur, order.Event{}, inventory.Change{}, nil
 	}
-	o, ev, touched, err := s.orders.TransitionTx(ctx, q, order.SystemActor, orderID, to,
+	return s.orders.TransitionTx(ctx, q, order.SystemActor, orderID, to,
 		order.TransitionOptions{Note: fmt.Sprintf("refunded %d of %d %s", refunded, received, row.Currency)})
-	return o, ev, touched, err == nil, err
 }
 
 // unavailable is the user-facing form of a provider failure.

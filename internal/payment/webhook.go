@@ -10,6 +10,7 @@ import (
 	"github.com/stripe/stripe-go/v76"
 
 	"github.com/shopgraph/shopgraph/db"
+	"github.com/shopgraph/shopgraph/internal/apperr"
 	"github.com/shopgraph/shopgraph/internal/inventory"
 	"github.com/shopgraph/shopgraph/internal/order"
 	"github.com/shopgraph/shopgraph/internal/postgres"
@@ -51,12 +52,10 @@ func (s *Service) HandleStripeEvent(ctx context.Context, e stripe.Event) error {
 	}
 
 	var (
-		o          order.Order
-		ev         order.Event
-		touched    inventory.Change
-		moved      bool
-		refundPaid bool
-		outcome    string
+		o       order.Order
+		ev      order.Event
+		touched inventory.Change
+		outcome string
 	)
 	err := s.db.InTxWithTx(ctx, func(tx pgx.Tx, q *db.Queries) error {
 		n, err := q.PaymentEventInsert(ctx, db.PaymentEventInsertParams{Provider: s.gateway.Provider(), EventID: e.ID, Type: string(e.Type), Outcome: "pending"})
@@ -77,7 +76,7 @@ func (s *Service) HandleStripeEvent(ctx context.Context, e stripe.Event) error {
 		}
 		switch e.Type {
 		case "payment_intent.succeeded":
-			outcome, o, ev, touched, moved, refundPaid, err = s.applySucceeded(ctx, q, pay, intent)
+			outcome, o, ev, touched, err = s.applySucceeded(ctx, q, pay, intent)
 		case "payment_intent.payment_failed":
 			outcome, err = s.applyFailed(ctx, q, pay, intent)
 		case "payment_intent.processing":
@@ -87,19 +86,19 @@ func (s *Service) HandleStripeEvent(ctx context.Context, e stripe.Event) error {
 				_, err = q.PaymentUpdate(ctx, db.PaymentUpdateParams{ID: pay.ID, Status: db.PaymentStatusPROCESSING, AmountReceived: pay.AmountReceived, LastError: pay.LastError})
 			}
 		case "payment_intent.canceled":
-			outcome, o, ev, touched, moved, err = s.applyCanceled(ctx, q, pay)
+			outcome, o, ev, touched, err = s.applyCanceled(ctx, q, pay)
 		case "charge.refunded":
 			outcome = outcomeApplied
 			before := pay.AmountRefunded
 			pay, err = q.PaymentSyncRefunded(ctx, db.PaymentSyncRefundedParams{ID: pay.ID, Amount: charge.AmountRefunded})
 			if err == nil && pay.AmountReceived > 0 {
-				o, ev, touched, moved, err = s.moveForRefund(ctx, q, pay.OrderID, pay.AmountRefunded, pay.AmountReceived, pay.AmountRefunded > before)
+				o, ev, touched, err = s.moveForRefund(ctx, q, pay.OrderID, pay.AmountRefunded, pay.AmountReceived, pay.AmountRefunded > before)
 			}
 		}
 		if err != nil {
 			return err
 		}
-		if refundPaid {
+		if outcome == outcomeRefunding {
 			// Paid after the order was cancelled (expired): the money goes back through a
 			// durable job in this same transaction, so neither a crash nor a provider outage
 			// can lose the refund; the job retries until the provider takes it.
@@ -115,16 +114,14 @@ func (s *Service) HandleStripeEvent(ctx context.Context, e stripe.Event) error {
 	}
 	s.observe(string(e.Type), outcome)
 	s.log.InfoContext(ctx, "stripe event", "event_id", e.ID, "type", e.Type, "intent", intentID, "outcome", outcome)
-	if moved {
-		s.orders.AfterCommit(ctx, o, ev, touched)
-	}
+	s.orders.AfterCommit(ctx, o, ev, touched) // nothing when the order did not move
 	return nil
 }
 
-func (s *Service) applySucceeded(ctx context.Context, q *db.Queries, pay db.Payment, pi stripe.PaymentIntent) (string, order.Order, order.Event, inventory.Change, bool, bool, error) {
+func (s *Service) applySucceeded(ctx context.Context, q *db.Queries, pay db.Payment, pi stripe.PaymentIntent) (string, order.Order, order.Event, inventory.Change, error) {
 	orow, err := q.OrderGetByIDForUpdate(ctx, pay.OrderID)
 	if err != nil {
-		return "", order.Order{}, order.Event{}, inventory.Change{}, false, false, err
+		return "", order.Order{}, order.Event{}, inventory.Change{}, err
 	}
 	received := pi.AmountReceived
 	if received == 0 {
@@ -134,19 +131,19 @@ func (s *Service) applySucceeded(ctx context.Context, q *db.Queries, pay db.Paym
 		msg := fmt.Sprintf("paid %d %s for an order of %d %s", pi.Amount, strings.ToUpper(string(pi.Currency)), orow.TotalAmount, orow.Currency)
 		s.log.ErrorContext(ctx, "payment amount mismatch: order not paid", "order_id", pay.OrderID, "detail", msg)
 		_, err := q.PaymentUpdate(ctx, db.PaymentUpdateParams{ID: pay.ID, Status: db.PaymentStatusAMOUNTMISMATCH, AmountReceived: received, LastError: &msg})
-		return outcomeMismatch, order.Order{}, order.Event{}, inventory.Change{}, false, false, err
+		return outcomeMismatch, order.Order{}, order.Event{}, inventory.Change{}, err
 	}
 	if _, err := q.PaymentUpdate(ctx, db.PaymentUpdateParams{ID: pay.ID, Status: db.PaymentStatusSUCCEEDED, AmountReceived: received}); err != nil {
-		return "", order.Order{}, order.Event{}, inventory.Change{}, false, false, err
+		return "", order.Order{}, order.Event{}, inventory.Change{}, err
 	}
 	switch order.Status(orow.Status) {
 	case order.Pending:
 		o, ev, touched, err := s.orders.TransitionTx(ctx, q, order.SystemActor, pay.OrderID, order.Paid, order.TransitionOptions{Note: "payment " + pi.ID + " succeeded"})
-		return outcomeApplied, o, ev, touched, err == nil, false, err
+		return outcomeApplied, o, ev, touched, err
 	case order.Cancelled:
-		return outcomeRefunding, order.FromRow(orow), order.Event{}, inventory.Change{}, false, true, nil
+		return outcomeRefunding, order.Order{}, order.Event{}, inventory.Change{}, nil
 	}
-	return outcomeStale, order.Order{}, order.Event{}, inventory.Change{}, false, false, nil
+	return outcomeStale, order.Order{}, order.Event{}, inventory.Change{}, nil
 }
 
 func (s *Service) applyFailed(ctx context.Context, q *db.Queries, pay db.Payment, pi stripe.PaymentIntent) (string, error) {
@@ -161,19 +158,19 @@ func (s *Service) applyFailed(ctx context.Context, q *db.Queries, pay db.Payment
 	return outcomeApplied, err
 }
 
-func (s *Service) applyCanceled(ctx context.Context, q *db.Queries, pay db.Payment) (string, order.Order, order.Event, inventory.Change, bool, error) {
+func (s *Service) applyCanceled(ctx context.Context, q *db.Queries, pay db.Payment) (string, order.Order, order.Event, inventory.Change, error) {
 	if pay.Status == db.PaymentStatusSUCCEEDED {
-		return outcomeStale, order.Order{}, order.Event{}, inventory.Change{}, false, nil
+		return outcomeStale, order.Order{}, order.Event{}, inventory.Change{}, nil
 	}
 	if _, err := q.PaymentUpdate(ctx, db.PaymentUpdateParams{ID: pay.ID, Status: db.PaymentStatusCANCELED, AmountReceived: pay.AmountReceived, LastError: pay.LastError}); err != nil {
-		return "", order.Order{}, order.Event{}, inventory.Change{}, false, err
+		return "", order.Order{}, order.Event{}, inventory.Change{}, err
 	}
-	orow, err := q.OrderGetByID(ctx, pay.OrderID)
-	if err != nil || order.Status(orow.Status) != order.Pending {
-		return outcomeStale, order.Order{}, order.Event{}, inventory.Change{}, false, err
+	o, ev, touched, err := s.orders.TransitionTx(ctx, q, order.SystemActor, pay.OrderID, order.Cancelled,
+		order.TransitionOptions{Note: "payment intent canceled", OnlyFrom: order.Pending})
+	if apperr.Is(err, apperr.InvalidTransition) {
+		return outcomeStale, order.Order{}, order.Event{}, inventory.Change{}, nil // no longer unpaid
 	}
-	o, ev, touched, err := s.orders.TransitionTx(ctx, q, order.SystemActor, pay.OrderID, order.Cancelled, order.TransitionOptions{Note: "payment intent canceled"})
-	return outcomeApplied, o, ev, touched, err == nil, err
+	return outcomeApplied, o, ev, touched, err
 }
 
 // record stores an event that needs no payment change, once.
