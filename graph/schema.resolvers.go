@@ -877,8 +877,8 @@ func (r *subscriptionResolver) OrderEvents(ctx context.Context, after *int64) (<
 	if err != nil {
 		return nil, err
 	}
-	if !v.IsAdmin() && v.Role != auth.RoleVendor {
-		return nil, apperr.New(apperr.Forbidden, "Only admins and vendors can follow every order.")
+	if _, err := order.FeedScope(v); err != nil {
+		return nil, err
 	}
 	s, err := r.startStream(ctx, v, func(e pubsub.OrderEvent) bool { return order.CanFollow(v, e) })
 	if err != nil {

@@ -48,16 +48,16 @@ func (s *Service) Get(ctx context.Context, v auth.Viewer, id int64) (Order, erro
 		return Order{}, postgres.MapError(err, "order")
 	}
 	o := orderFromRow(row)
-	if err := s.checkView(ctx, s.db.Queries, v, o); err != nil {
+	if err := s.checkView(ctx, v, o); err != nil {
 		return Order{}, err
 	}
 	return o, nil
 }
 
-func (s *Service) checkView(ctx context.Context, q *db.Queries, v auth.Viewer, o Order) error {
+func (s *Service) checkView(ctx context.Context, v auth.Viewer, o Order) error {
 	vendorHasLine := false
 	if v.Role == auth.RoleVendor && !o.OwnedBy(v) {
-		has, err := q.OrderHasVendorLine(ctx, db.OrderHasVendorLineParams{OrderID: o.ID, VendorID: &v.UserID})
+		has, err := s.db.OrderHasVendorLine(ctx, db.OrderHasVendorLineParams{OrderID: o.ID, VendorID: &v.UserID})
 		if err != nil {
 			return fmt.Errorf("check vendor line: %w", err)
 		}
@@ -233,18 +233,13 @@ func (s *Service) TransitionTx(ctx context.Context, q *db.Queries, actor Actor, 
 		return Order{}, Event{}, inventory.Change{}, fmt.Errorf("lock order: %w", err)
 	}
 	cur := orderFromRow(row)
-	if actor.Viewer != nil {
-		if err := s.checkView(ctx, q, *actor.Viewer, cur); err != nil {
-			return Order{}, Event{}, inventory.Change{}, apperr.FieldError(apperr.NotFound, "No order has this ID.", "input", "id")
-		}
+	// Only those who see the whole order may move it; to anyone else (a vendor with a line in
+	// it included) it does not exist.
+	if actor.Viewer != nil && !SeesWhole(*actor.Viewer, cur) {
+		return Order{}, Event{}, inventory.Change{}, apperr.FieldError(apperr.NotFound, "No order has this ID.", "input", "id")
 	}
-	if !mayRequest(actor, cur, to) {
-		if actor.Viewer != nil && !SeesWhole(*actor.Viewer, cur) {
-			return Order{}, Event{}, inventory.Change{}, apperr.FieldError(apperr.NotFound, "No order has this ID.", "input", "id")
-		}
-		if CanTransition(cur.Status, to) {
-			return Order{}, Event{}, inventory.Change{}, apperr.FieldError(apperr.Forbidden, fmt.Sprintf("You cannot move a %s order to %s.", cur.Status, to), "input", "status")
-		}
+	if !mayRequest(actor, cur, to) && CanTransition(cur.Status, to) {
+		return Order{}, Event{}, inventory.Change{}, apperr.FieldError(apperr.Forbidden, fmt.Sprintf("You cannot move a %s order to %s.", cur.Status, to), "input", "status")
 	}
 	if !CanTransition(cur.Status, to) || (opts.OnlyFrom != "" && cur.Status != opts.OnlyFrom) {
 		return Order{}, Event{}, inventory.Change{}, apperr.FieldError(apperr.InvalidTransition,
@@ -321,15 +316,11 @@ func (s *Service) EventsAfter(ctx context.Context, orderID int64, after int) ([]
 // its products for a vendor — after feed position `after`, oldest first, at most limit.
 // Errors: FORBIDDEN (customers follow their orders one by one).
 func (s *Service) FeedAfter(ctx context.Context, v auth.Viewer, after int64, limit int) ([]Event, error) {
-	params := db.OrderEventFeedAfterParams{After: after, Lim: int32(limit)}
-	switch {
-	case v.IsAdmin():
-	case v.Role == auth.RoleVendor:
-		params.VendorID = &v.UserID
-	default:
-		return nil, apperr.New(apperr.Forbidden, "Only admins and vendors can follow every order.")
+	vendorID, err := FeedScope(v)
+	if err != nil {
+		return nil, err
 	}
-	rows, err := s.db.CustomPlans.OrderEventFeedAfter(ctx, params)
+	rows, err := s.db.CustomPlans.OrderEventFeedAfter(ctx, db.OrderEventFeedAfterParams{After: after, Lim: int32(limit), VendorID: vendorID})
 	if err != nil {
 		return nil, fmt.Errorf("replay order feed: %w", err)
 	}
@@ -345,9 +336,23 @@ func (s *Service) FeedLatest(ctx context.Context) (int64, error) {
 	return s.db.OrderEventFeedLatest(ctx)
 }
 
+// FeedScope is which orders v may follow on the all-orders feed: every order for an admin
+// (nil), those holding its products for a vendor (its id). Errors: FORBIDDEN (customers
+// follow their orders one by one).
+func FeedScope(v auth.Viewer) (vendorID *int64, err error) {
+	switch {
+	case v.IsAdmin():
+		return nil, nil
+	case v.Role == auth.RoleVendor:
+		return &v.UserID, nil
+	}
+	return nil, apperr.New(apperr.Forbidden, "Only admins and vendors can follow every order.")
+}
+
 // CanFollow reports whether v may receive e on the all-orders feed.
 func CanFollow(v auth.Viewer, e pubsub.OrderEvent) bool {
-	return v.IsAdmin() || (v.Role == auth.RoleVendor && e.HasVendor(v.UserID))
+	vendorID, err := FeedScope(v)
+	return err == nil && (vendorID == nil || e.HasVendor(*vendorID))
 }
 
 // Cancel cancels an order: its owner while PENDING, an admin while PENDING or PAID.
