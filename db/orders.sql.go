@@ -137,17 +137,18 @@ func (q *Queries) OrderEventInsert(ctx context.Context, arg OrderEventInsertPara
 }
 
 const OrderEventListAfter = `-- name: OrderEventListAfter :many
-SELECT order_id, sequence, status, previous_status, actor_id, note, created_at, feed_position FROM order_events WHERE order_id = $1 AND sequence > $2 ORDER BY sequence LIMIT 1000
+SELECT order_id, sequence, status, previous_status, actor_id, note, created_at, feed_position FROM order_events WHERE order_id = $1 AND sequence > $2 ORDER BY sequence LIMIT $3
 `
 
 type OrderEventListAfterParams struct {
 	OrderID int64
 	After   int32
+	Lim     int32
 }
 
-// OrderEventListAfter replays one order's events after a sequence number.
+// OrderEventListAfter replays one order's events after a sequence number, at most @lim.
 func (q *Queries) OrderEventListAfter(ctx context.Context, arg OrderEventListAfterParams) ([]OrderEvent, error) {
-	rows, err := q.db.Query(ctx, OrderEventListAfter, arg.OrderID, arg.After)
+	rows, err := q.db.Query(ctx, OrderEventListAfter, arg.OrderID, arg.After, arg.Lim)
 	if err != nil {
 		return nil, err
 	}

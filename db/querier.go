@@ -77,7 +77,7 @@ type Querier interface {
 	OrderEventFeedLatest(ctx context.Context) (int64, error)
 	// OrderEventInsert appends the next event of an order (call it with the order row locked).
 	OrderEventInsert(ctx context.Context, arg OrderEventInsertParams) (OrderEvent, error)
-	// OrderEventListAfter replays one order's events after a sequence number.
+	// OrderEventListAfter replays one order's events after a sequence number, at most @lim.
 	OrderEventListAfter(ctx context.Context, arg OrderEventListAfterParams) ([]OrderEvent, error)
 	OrderEventListByOrderIDs(ctx context.Context, orderIds []int64) ([]OrderEvent, error)
 	// OrderEventPublication reads what publishing a committed event needs: the feed position it

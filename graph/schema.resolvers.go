@@ -861,12 +861,13 @@ func (r *subscriptionResolver) OrderStatusChanged(ctx context.Context, orderID s
 	if after != nil {
 		start = int64(*after)
 	}
-	go s.run(ctx, func(last int64) ([]order.Event, error) {
-		events, err := r.OrderService.EventsAfter(ctx, id, int(max(last, 0)))
+	go s.run(ctx, func(last int64) ([]order.Event, bool, error) {
+		events, err := r.OrderService.EventsAfter(ctx, id, int(max(last, 0)), replayPage)
+		full := len(events) == replayPage
 		if err == nil && last < 0 && len(events) > 0 {
 			events = events[len(events)-1:]
 		}
-		return events, err
+		return events, full, err
 	}, bySequence, true, start)
 	return s.out, nil
 }
@@ -892,8 +893,9 @@ func (r *subscriptionResolver) OrderEvents(ctx context.Context, after *int64) (<
 		s.sub.Close()
 		return nil, err
 	}
-	go s.run(ctx, func(last int64) ([]order.Event, error) {
-		return r.OrderService.FeedAfter(ctx, v, last, feedReplayLimit)
+	go s.run(ctx, func(last int64) ([]order.Event, bool, error) {
+		events, err := r.OrderService.FeedAfter(ctx, v, last, replayPage)
+		return events, len(events) == replayPage, err
 	}, byPosition, false, start)
 	return s.out, nil
 }

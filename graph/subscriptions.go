@@ -27,7 +27,8 @@ const (
 	// revoked (sign-out, password change). Access tokens live 15 minutes and end the stream
 	// anyway; checking every 2 minutes keeps 10,000 idle streams under 100 queries a second.
 	sessionCheckInterval = 2 * time.Minute
-	feedReplayLimit      = 1000
+	// replayPage is how many stored events one replay query reads.
+	replayPage = 1000
 )
 
 // Codes that end a subscription; the client resumes with `after`.
@@ -68,11 +69,11 @@ func (r *Resolver) startStream(ctx context.Context, v auth.Viewer, filter func(p
 	return &stream{r: r, viewer: v, out: make(chan *order.Event, 1), sub: r.Bus.Hub.Subscribe(filter, subscriberBuffer)}, nil
 }
 
-// run drives the stream until ctx ends. replay returns the stored events after a position;
-// position gives an event's place in the stream; gapless says positions count up by one (an
+// run drives the stream until ctx ends. replay returns the stored events after a position,
+// one page of them, and whether the page was full (more may follow); position gives an event's place in the stream; gapless says positions count up by one (an
 // order's sequence does; the feed's positions have holes), so a jump means events were lost
 // between instances and are re-read from Postgres.
-func (s *stream) run(ctx context.Context, replay func(after int64) ([]order.Event, error), position func(order.Event) int64, gapless bool, last int64) {
+func (s *stream) run(ctx context.Context, replay func(after int64) ([]order.Event, bool, error), position func(order.Event) int64, gapless bool, last int64) {
 	defer close(s.out)
 	defer s.sub.Close()
 	send := func(e order.Event) bool {
@@ -88,10 +89,10 @@ func (s *stream) run(ctx context.Context, replay func(after int64) ([]order.Even
 		}
 	}
 	// catchUp sends everything stored after the last event sent, page by page until a page
-	// brings nothing new.
+	// is not full.
 	catchUp := func() bool {
 		for {
-			events, err := replay(last)
+			events, full, err := replay(last)
 			if err != nil {
 				s.end(ctx, apperr.Wrap(err, codeResume, "Could not read the order history; subscribe again with after."))
 				return false
@@ -102,7 +103,7 @@ func (s *stream) run(ctx context.Context, replay func(after int64) ([]order.Even
 					return false
 				}
 			}
-			if len(events) == 0 || last == before || last < 0 {
+			if !full || last == before {
 				return true
 			}
 		}
@@ -148,7 +149,8 @@ func (s *stream) run(ctx context.Context, replay func(after int64) ([]order.Even
 }
 
 // end sends the final, failing event: every field of it fails with err, so the client sees
-// the error whatever it selected. The entry is dropped once the event has been written.
+// the error whatever it selected. The entry is dropped a minute later, or at once when the
+// event could not be sent.
 func (s *stream) end(ctx context.Context, err error) {
 	final := &order.Event{}
 	endErrors.Store(final, err)

@@ -54,8 +54,8 @@ WHERE (sqlc.narg('user_id')::bigint IS NULL OR o.user_id = sqlc.narg('user_id'):
   AND (sqlc.narg('created_before')::timestamptz IS NULL OR o.created_at < sqlc.narg('created_before')::timestamptz);
 
 -- name: OrderEventListAfter :many
--- OrderEventListAfter replays one order's events after a sequence number.
-SELECT * FROM order_events WHERE order_id = @order_id AND sequence > @after ORDER BY sequence LIMIT 1000;
+-- OrderEventListAfter replays one order's events after a sequence number, at most @lim.
+SELECT * FROM order_events WHERE order_id = @order_id AND sequence > @after ORDER BY sequence LIMIT @lim;
 
 -- name: OrderEventFeedAfter :many
 -- OrderEventFeedAfter replays the events of every order (or of the orders holding a vendor's

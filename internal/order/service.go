@@ -298,10 +298,10 @@ func (s *Service) AfterCommit(ctx context.Context, o Order, e Event, stock inven
 	}
 }
 
-// EventsAfter returns an order's events after sequence `after`, oldest first (replays of
-// live tracking; the caller has checked that the viewer may see the order).
-func (s *Service) EventsAfter(ctx context.Context, orderID int64, after int) ([]Event, error) {
-	rows, err := s.db.OrderEventListAfter(ctx, db.OrderEventListAfterParams{OrderID: orderID, After: int32(after)})
+// EventsAfter returns an order's events after sequence `after`, oldest first, at most limit
+// (replays of live tracking; the caller has checked that the viewer may see the order).
+func (s *Service) EventsAfter(ctx context.Context, orderID int64, after, limit int) ([]Event, error) {
+	rows, err := s.db.OrderEventListAfter(ctx, db.OrderEventListAfterParams{OrderID: orderID, After: int32(after), Lim: int32(limit)})
 	if err != nil {
 		return nil, fmt.Errorf("replay order events: %w", err)
 	}
