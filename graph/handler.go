@@ -60,9 +60,9 @@ func NewHandler(r *Resolver, opts HandlerOptions) *handler.Server {
 	srv.AddTransport(transport.Websocket{
 		KeepAlivePingInterval: 10 * time.Second,
 		InitFunc:              opts.WebsocketInit,
-		// gqlgen waits forever for connection_init by default (and closes with a generic
-		// 1002 when given a timeout); a silent socket is closed with graphql-ws's 4408.
-		Implementation: initTimeoutImplementation{timeout: 10 * time.Second, inner: transport.CoderWebsocketImplementation{
+		// A silent socket is closed (with graphql-ws's 4408: closeCodesImplementation).
+		InitTimeout: 10 * time.Second,
+		Implementation: closeCodesImplementation{inner: transport.CoderWebsocketImplementation{
 			AcceptOptions: coderws.AcceptOptions{
 				// Same-origin connections are always allowed; others only from configured origins.
 				OriginPatterns: originHosts(opts.AllowedOrigins),
