@@ -81,6 +81,21 @@ func TestPublicResponseCache(t *testing.T) {
 		}
 	})
 
+	t.Run("whether a document is public depends on the operation run", func(t *testing.T) {
+		const doc = `query Pub { products(first: 1) { nodes { name } } } mutation Clear { cartClear { userErrors { code } } }`
+		post := func(op string) string {
+			body, err := json.Marshal(map[string]any{"query": doc, "operationName": op})
+			require.NoError(t, err)
+			resp, err := http.Post(srv.URL+"/graphql", "application/json", bytes.NewReader(body))
+			require.NoError(t, err)
+			defer resp.Body.Close()
+			_, _ = io.Copy(io.Discard, resp.Body)
+			return resp.Header.Get("X-Cache")
+		}
+		require.Equal(t, "MISS", post("Pub"))
+		require.Empty(t, post("Clear"), "the mutation of a document whose query is public is not cached")
+	})
+
 	t.Run("responses with errors are not cached", func(t *testing.T) {
 		for range 2 {
 			body, state := rawPost(t, srv.URL, `{ products(first: 1000) { nodes { name } } }`, nil, nil)

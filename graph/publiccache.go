@@ -42,10 +42,21 @@ const maxPublicBody = 64 << 10
 // carrying credentials, a cart, a mutation or any non-catalog field pass through untouched.
 func PublicResponseCache(c *cache.Cache, next http.Handler) http.Handler {
 	cacheable := lru.New[bool](1000)
+	// isPublic is isPublicQuery, remembered for the documents storefronts send over and over.
+	isPublic := func(ctx context.Context, query, operationName string) bool {
+		key := query + "\x00" + operationName
+		ok, seen := cacheable.Get(ctx, key)
+		if !seen {
+			ok = isPublicQuery(query, operationName)
+			cacheable.Add(ctx, key, ok)
+		}
+		return ok
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodGet && !hasCredentials(r) {
 			// A CDN may keep anonymous catalog GETs: they are the same for every visitor.
-			if q := r.URL.Query().Get("query"); q != "" && isPublicQuery(q, r.URL.Query().Get("operationName")) {
+			params := r.URL.Query()
+			if q := params.Get("query"); q != "" && isPublic(r.Context(), q, params.Get("operationName")) {
 				w.Header().Set("Cache-Control", "public, max-age=30, stale-while-revalidate=30")
 				w.Header().Add("Vary", "Authorization, Cookie, X-Cart-Token")
 			}
@@ -72,12 +83,7 @@ func PublicResponseCache(c *cache.Cache, next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		ok, seen := cacheable.Get(r.Context(), req.Query)
-		if !seen {
-			ok = isPublicQuery(req.Query, req.OperationName)
-			cacheable.Add(r.Context(), req.Query, ok)
-		}
-		if !ok {
+		if !isPublic(r.Context(), req.Query, req.OperationName) {
 			next.ServeHTTP(w, r)
 			return
 		}
