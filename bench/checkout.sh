@@ -69,11 +69,7 @@ QUICK=0
 if ((DURATION < 15 || RUNS < 3)); then
 	QUICK=1
 fi
-STAMP="$(date -u +%Y-%m-%dT%H%M%SZ)"
-if [[ -z "${OUT:-}" ]]; then
-	OUT="$ROOT/bench/results/$STAMP-checkout"
-	((QUICK)) && OUT+="-quick"
-fi
+results_dir -checkout
 
 
 # ---------------------------------------------------------------------------
@@ -90,24 +86,14 @@ stop_server() {
 	SERVER_PID=""
 }
 
-drop_db() { # NAME
-	PGOPTIONS='-c client_min_messages=warning' "$PSQL" -X -q -v ON_ERROR_STOP=1 -d "$ADMIN_URL" \
-		-c "DROP DATABASE IF EXISTS \"$1\" WITH (FORCE)" >/dev/null
-}
-
 drop_pgbench_db() {
 	((PGBENCH_CREATED)) || return 0
 	drop_db "$PGBENCH_DB" >/dev/null 2>&1 || true
 	PGBENCH_CREATED=0
 }
 
-LOADAVG_PID=""
-
 cleanup() {
-	if [[ -n "$LOADAVG_PID" ]]; then
-		kill "$LOADAVG_PID" 2>/dev/null || true
-		wait "$LOADAVG_PID" 2>/dev/null || true
-	fi
+	loadavg_stop
 	stop_server
 	drop_pgbench_db
 	rm -rf "$TMP"
@@ -145,11 +131,7 @@ if [[ "${PROFILE:-0}" == 1 ]]; then
 	ADMIN_PORT="$(free_port)" || die "no free port"
 	server_env+=("ADMIN_ADDR=127.0.0.1:$ADMIN_PORT")
 fi
-for v in DB_MAX_CONNS GOMAXPROCS GOGC; do
-	if [[ -n "${!v:-}" ]]; then
-		server_env+=("$v=${!v}")
-	fi
-done
+add_server_tuning
 if [[ -n "$SERVER_REDIS_URL" ]]; then
 	server_env+=("REDIS_URL=$SERVER_REDIS_URL" "REDIS_KEY_PREFIX=benchco:$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n'):")
 fi
@@ -203,14 +185,7 @@ pgbench_desc="pgbench -c $CONCURRENCY -j $PGBENCH_JOBS -T $DURATION${PGBENCH_ARG
 } >"$OUT/machine.md"
 cat "$OUT/machine.md" >&2
 
-# The machine is shared: sample the load average every 5 seconds for the summary.
-(
-	while :; do
-		printf '%s %s\n' "$(date -u +%H:%M:%S)" "$(cut -d' ' -f1-3 /proc/loadavg)"
-		sleep 5
-	done
-) >"$OUT/loadavg.txt" 2>/dev/null &
-LOADAVG_PID=$!
+loadavg_start
 
 # ---------------------------------------------------------------------------
 # Server and customers
@@ -220,19 +195,7 @@ url="http://127.0.0.1:$port"
 log "starting the server on $url"
 "${server_env[@]}" "PORT=$port" "$TMP/shopgraph" serve >"$TMP/server.log" 2>&1 &
 SERVER_PID=$!
-ready=0
-for _ in $(seq 1 240); do
-	kill -0 "$SERVER_PID" 2>/dev/null || break
-	if curl -fsS -o /dev/null --max-time 2 "$url/readyz" 2>/dev/null; then
-		ready=1
-		break
-	fi
-	sleep 0.25
-done
-if ((ready == 0)); then
-	tail -n 30 "$TMP/server.log" >&2 || true
-	die "the server did not become ready on $url/readyz"
-fi
+wait_ready "$SERVER_PID" "$url" "$TMP/server.log" "the server"
 
 
 # Registration costs an argon2id hash each: done here, before anything is timed. Access tokens
@@ -355,11 +318,7 @@ if has C2; then
 fi
 
 stop_server
-if [[ -n "$LOADAVG_PID" ]]; then
-	kill "$LOADAVG_PID" 2>/dev/null || true
-	wait "$LOADAVG_PID" 2>/dev/null || true
-	LOADAVG_PID=""
-fi
+loadavg_stop
 if [[ -s "$TMP/server.log" ]]; then
 	tail -n 50 "$TMP/server.log" >"$OUT/server.log"
 fi
@@ -371,7 +330,7 @@ fi
 	echo "### Checkout benchmark, $(date -u '+%Y-%m-%d')$( ((QUICK)) && echo " (quick mode)")"
 	echo
 	cat "$OUT/machine.md"
-	echo "- Load average after the run: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown); 1-minute load during the run (sampled every 5 s, \`loadavg.txt\`): $(awk 'NR == 1 {lo = hi = $2} {if ($2 < lo) lo = $2; if ($2 > hi) hi = $2; s += $2} END {if (NR) printf "min %.2f, mean %.2f, max %.2f", lo, s / NR, hi; else print "n/a"}' "$OUT/loadavg.txt")"
+	loadavg_summary
 	echo
 	"$CG" report -dir "$OUT" -hot-stock "$HOT_STOCK"
 	if [[ -s "$OUT/c1-cpu.txt" ]]; then
@@ -384,19 +343,8 @@ fi
 } >"$OUT/summary.md"
 
 if [[ "$UPDATE_README" == 1 ]]; then
-	readme="$ROOT/bench/README.md"
-	start='<!-- checkout-results:start -->'
-	end='<!-- checkout-results:end -->'
-	if grep -qF "$start" "$readme" && grep -qF "$end" "$readme"; then
-		awk -v start="$start" -v end="$end" -v summary="$OUT/summary.md" '
-			$0 == start { print; while ((getline line < summary) > 0) print line; skip = 1; next }
-			$0 == end { skip = 0 }
-			!skip { print }
-		' "$readme" >"$TMP/README.md" && cat "$TMP/README.md" >"$readme"
-		log "updated the checkout results of bench/README.md"
-	else
-		log "bench/README.md has no checkout results markers; not updated"
-	fi
+	update_readme checkout-results "updated the checkout results of bench/README.md" \
+		"bench/README.md has no checkout results markers; not updated"
 fi
 
 log "summary ($OUT/summary.md)"

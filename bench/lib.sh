@@ -107,3 +107,95 @@ cpu_split() {
 				d["machine"] * 1000 / hz / units
 		}' "$1" "$2"
 }
+
+# results_dir SUFFIX: set STAMP, and OUT unless the caller chose it, to
+# bench/results/<STAMP>SUFFIX[-quick]. Each script sets QUICK first by its own rule: what makes a
+# run too short to compare differs per benchmark, the "-quick" marking of the directory does not.
+results_dir() {
+	STAMP="$(date -u +%Y-%m-%dT%H%M%SZ)"
+	if [[ -z "${OUT:-}" ]]; then
+		OUT="$ROOT/bench/results/$STAMP${1:-}"
+		if ((QUICK)); then
+			OUT+="-quick"
+		fi
+	fi
+}
+
+# drop_db NAME: drop database NAME on ADMIN_URL so that the benchmark starts from a clean one;
+# WITH (FORCE) ends sessions still open on it, which would otherwise make the drop fail, and
+# client_min_messages keeps the "does not exist, skipping" notice of a first run quiet.
+drop_db() {
+	PGOPTIONS='-c client_min_messages=warning' "$PSQL" -X -q -v ON_ERROR_STOP=1 -d "$ADMIN_URL" \
+		-c "DROP DATABASE IF EXISTS \"$1\" WITH (FORCE)" >/dev/null
+}
+
+# add_server_tuning: append DB_MAX_CONNS, GOMAXPROCS and GOGC to the server_env array when the
+# caller set them: server_env inherits nothing else, so that the caller's shell cannot change
+# what is measured unless asked to.
+add_server_tuning() {
+	local v
+	for v in DB_MAX_CONNS GOMAXPROCS GOGC; do
+		if [[ -n "${!v:-}" ]]; then
+			server_env+=("$v=${!v}")
+		fi
+	done
+}
+
+# wait_ready PID URL LOG WHAT: wait up to a minute for the server PID to answer URL/readyz; if it
+# exits or does not answer, show the end of its LOG and die with "WHAT did not become ready", so
+# that no measured request meets a server that is still starting.
+wait_ready() {
+	local pid="$1" url="$2" log="$3" what="$4"
+	for _ in $(seq 1 240); do
+		kill -0 "$pid" 2>/dev/null || break
+		if curl -fsS -o /dev/null --max-time 2 "$url/readyz" 2>/dev/null; then
+			return 0
+		fi
+		sleep 0.25
+	done
+	tail -n 30 "$log" >&2 || true
+	die "$what did not become ready on $url/readyz"
+}
+
+# loadavg_start / loadavg_stop: the machine is shared, so sample its load average every 5 seconds
+# into OUT/loadavg.txt for the summary (loadavg_summary); cleanup traps call loadavg_stop too.
+LOADAVG_PID=""
+loadavg_start() {
+	(
+		while :; do
+			printf '%s %s\n' "$(date -u +%H:%M:%S)" "$(cut -d' ' -f1-3 /proc/loadavg)"
+			sleep 5
+		done
+	) >"$OUT/loadavg.txt" 2>/dev/null &
+	LOADAVG_PID=$!
+}
+
+loadavg_stop() {
+	if [[ -n "$LOADAVG_PID" ]]; then
+		kill "$LOADAVG_PID" 2>/dev/null || true
+		wait "$LOADAVG_PID" 2>/dev/null || true
+		LOADAVG_PID=""
+	fi
+}
+
+# loadavg_summary: the summary line that tells a reader whether other work competed with the run.
+loadavg_summary() {
+	echo "- Load average after the run: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown); 1-minute load during the run (sampled every 5 s, \`loadavg.txt\`): $(awk 'NR == 1 {lo = hi = $2} {if ($2 < lo) lo = $2; if ($2 > hi) hi = $2; s += $2} END {if (NR) printf "min %.2f, mean %.2f, max %.2f", lo, s / NR, hi; else print "n/a"}' "$OUT/loadavg.txt")"
+}
+
+# update_readme MARKER UPDATED MISSING: replace what lies between the <!-- MARKER:start --> and
+# <!-- MARKER:end --> lines of bench/README.md with OUT/summary.md, so that the README shows the
+# latest run without anyone pasting it; log UPDATED, or MISSING when the markers are absent.
+update_readme() {
+	local readme="$ROOT/bench/README.md" start="<!-- $1:start -->" end="<!-- $1:end -->"
+	if grep -qF "$start" "$readme" && grep -qF "$end" "$readme"; then
+		awk -v start="$start" -v end="$end" -v summary="$OUT/summary.md" '
+			$0 == start { print; while ((getline line < summary) > 0) print line; skip = 1; next }
+			$0 == end { skip = 0 }
+			!skip { print }
+		' "$readme" >"$TMP/README.md" && cat "$TMP/README.md" >"$readme"
+		log "$2"
+	else
+		log "$3"
+	fi
+}

@@ -53,11 +53,7 @@ QUICK=0
 if ((DURATION < 15 || RUNS < 3)); then
 	QUICK=1
 fi
-STAMP="$(date -u +%Y-%m-%dT%H%M%SZ)"
-if [[ -z "${OUT:-}" ]]; then
-	OUT="$ROOT/bench/results/$STAMP"
-	((QUICK)) && OUT+="-quick"
-fi
+results_dir ""
 
 
 # ---------------------------------------------------------------------------
@@ -145,11 +141,7 @@ go build -o "$TMP/loadgen" ./bench/loadgen
 # The server's environment: nothing inherited but PATH and HOME, so that a REDIS_URL or PORT
 # of the caller's shell cannot change what is measured.
 server_env=(env -i "PATH=$PATH" "HOME=${HOME:-/tmp}" APP_ENV=test LOG_LEVEL=warn RATE_LIMIT_PER_IP=0 RATE_LIMIT_PER_USER=0 "DATABASE_URL=$DATABASE_URL")
-for v in DB_MAX_CONNS GOMAXPROCS GOGC; do
-	if [[ -n "${!v:-}" ]]; then
-		server_env+=("$v=${!v}")
-	fi
-done
+add_server_tuning
 
 "${server_env[@]}" "$TMP/shopgraph" migrate >"$TMP/migrate.log" 2>&1 || {
 	cat "$TMP/migrate.log" >&2
@@ -266,21 +258,7 @@ for config in $CONFIGS; do
 	log "configuration $config: starting the server on $url"
 	"${server_env[@]}" "PORT=$port" "${extra[@]}" "$TMP/shopgraph" serve >"$TMP/server-$config.log" 2>&1 &
 	SERVER_PID=$!
-	ready=0
-	for _ in $(seq 1 240); do
-		if ! kill -0 "$SERVER_PID" 2>/dev/null; then
-			break
-		fi
-		if curl -fsS -o /dev/null --max-time 2 "$url/readyz" 2>/dev/null; then
-			ready=1
-			break
-		fi
-		sleep 0.25
-	done
-	if ((ready == 0)); then
-		tail -n 30 "$TMP/server-$config.log" >&2 || true
-		die "the server ($config) did not become ready on $url/readyz"
-	fi
+	wait_ready "$SERVER_PID" "$url" "$TMP/server-$config.log" "the server ($config)"
 
 	for s in $SCENARIOS; do
 		log "loadgen $s [$config]"
@@ -333,19 +311,8 @@ done
 } >"$OUT/summary.md"
 
 if [[ "$UPDATE_README" == 1 ]]; then
-	readme="$ROOT/bench/README.md"
-	start='<!-- bench-results:start -->'
-	end='<!-- bench-results:end -->'
-	if grep -qF "$start" "$readme" && grep -qF "$end" "$readme"; then
-		awk -v start="$start" -v end="$end" -v summary="$OUT/summary.md" '
-			$0 == start { print; while ((getline line < summary) > 0) print line; skip = 1; next }
-			$0 == end { skip = 0 }
-			!skip { print }
-		' "$readme" >"$TMP/README.md" && cat "$TMP/README.md" >"$readme"
-		log "updated the results section of bench/README.md"
-	else
-		log "bench/README.md has no results markers; not updated"
-	fi
+	update_readme bench-results "updated the results section of bench/README.md" \
+		"bench/README.md has no results markers; not updated"
 fi
 
 log "summary ($OUT/summary.md)"

@@ -74,11 +74,7 @@ QUICK=0
 if ((RUNS < 3 || SUBS < 10000 || FANOUT_SUBS < 1000 || EVENTS < 30 || HOLD < 30)); then
 	QUICK=1
 fi
-STAMP="$(date -u +%Y-%m-%dT%H%M%SZ)"
-if [[ -z "${OUT:-}" ]]; then
-	OUT="$ROOT/bench/results/$STAMP-subs"
-	((QUICK)) && OUT+="-quick"
-fi
+results_dir -subs
 
 
 # ---------------------------------------------------------------------------
@@ -97,7 +93,6 @@ fi
 
 TMP="$(mktemp -d -t shopgraph-subs-bench.XXXXXX)"
 declare -A PIDS=() PORTS=() DEBUG_PORTS=()
-LOADAVG_PID=""
 REDIS_PREFIX="benchsubs:$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n'):"
 
 stop_instance() { # NAME
@@ -106,10 +101,7 @@ stop_instance() { # NAME
 }
 
 cleanup() {
-	if [[ -n "$LOADAVG_PID" ]]; then
-		kill "$LOADAVG_PID" 2>/dev/null || true
-		wait "$LOADAVG_PID" 2>/dev/null || true
-	fi
+	loadavg_stop
 	stop_instance A
 	stop_instance B
 	if [[ -n "${REDIS_URL:-}" ]] && command -v redis-cli >/dev/null; then
@@ -139,8 +131,7 @@ elif has S2; then
 fi
 
 log "recreating database $BENCH_DB"
-PGOPTIONS='-c client_min_messages=warning' "$PSQL" -X -q -v ON_ERROR_STOP=1 -d "$ADMIN_URL" \
-	-c "DROP DATABASE IF EXISTS \"$BENCH_DB\" WITH (FORCE)" >/dev/null
+drop_db "$BENCH_DB"
 DATABASE_URL="$(scripts/services.sh database-url "$BENCH_DB")"
 log "database: $DATABASE_URL"
 
@@ -154,11 +145,7 @@ SG="$TMP/subsgen"
 server_env=(env -i "PATH=$PATH" "HOME=${HOME:-/tmp}" APP_ENV=test LOG_LEVEL=warn "DATABASE_URL=$DATABASE_URL"
 	"STRIPE_API_BASE=$STRIPE_API_BASE" LOGIN_ATTEMPTS_PER_IP=1000000 LOGIN_ATTEMPTS_PER_EMAIL=1000000
 	"RATE_LIMIT_PER_IP=$SERVER_RATE_LIMIT_PER_IP")
-for v in DB_MAX_CONNS GOMAXPROCS GOGC; do
-	if [[ -n "${!v:-}" ]]; then
-		server_env+=("$v=${!v}")
-	fi
-done
+add_server_tuning
 if [[ -n "$REDIS_URL" ]]; then
 	server_env+=("REDIS_URL=$REDIS_URL" "REDIS_KEY_PREFIX=$REDIS_PREFIX")
 fi
@@ -180,7 +167,7 @@ ADMIN_PASSWORD="bench-admin-$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')"
 	"$TMP/shopgraph" admin create --email "$ADMIN_EMAIL" >&2
 
 start_instance() { # NAME
-	local name="$1" port dport url i
+	local name="$1" port dport url
 	port="$(free_port)" || die "no free port"
 	dport="$(free_port)" || die "no free port"
 	PORTS[$name]="$port"
@@ -188,16 +175,8 @@ start_instance() { # NAME
 	"${server_env[@]}" "PORT=$port" "BENCH_DEBUG_ADDR=127.0.0.1:$dport" "$TMP/shopgraph" serve >>"$TMP/server-$name.log" 2>&1 &
 	PIDS[$name]=$!
 	url="http://127.0.0.1:$port"
-	for i in $(seq 1 240); do
-		kill -0 "${PIDS[$name]}" 2>/dev/null || break
-		if curl -fsS -o /dev/null --max-time 2 "$url/readyz" 2>/dev/null; then
-			log "instance $name: $url (pid ${PIDS[$name]}, debug listener 127.0.0.1:$dport)"
-			return 0
-		fi
-		sleep 0.25
-	done
-	tail -n 30 "$TMP/server-$name.log" >&2 || true
-	die "instance $name did not become ready on $url/readyz"
+	wait_ready "${PIDS[$name]}" "$url" "$TMP/server-$name.log" "instance $name"
+	log "instance $name: $url (pid ${PIDS[$name]}, debug listener 127.0.0.1:$dport)"
 }
 gql_url() { echo "http://127.0.0.1:${PORTS[$1]}/graphql"; }
 
@@ -232,13 +211,7 @@ fi
 } >"$OUT/machine.md"
 cat "$OUT/machine.md" >&2
 
-(
-	while :; do
-		printf '%s %s\n' "$(date -u +%H:%M:%S)" "$(cut -d' ' -f1-3 /proc/loadavg)"
-		sleep 5
-	done
-) >"$OUT/loadavg.txt" 2>/dev/null &
-LOADAVG_PID=$!
+loadavg_start
 
 # ---------------------------------------------------------------------------
 # Customer and orders (through instance A)
@@ -298,9 +271,7 @@ if has S2; then
 	stop_instance B
 fi
 
-kill "$LOADAVG_PID" 2>/dev/null || true
-wait "$LOADAVG_PID" 2>/dev/null || true
-LOADAVG_PID=""
+loadavg_stop
 for name in A B; do
 	if [[ -s "$TMP/server-$name.log" ]]; then
 		tail -n 50 "$TMP/server-$name.log" >"$OUT/server-$name.log"
@@ -314,26 +285,15 @@ done
 	echo "### Live tracking benchmark, $(date -u '+%Y-%m-%d')$( ((QUICK)) && echo " (quick mode)")"
 	echo
 	cat "$OUT/machine.md"
-	echo "- Load average after the run: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown); 1-minute load during the run (sampled every 5 s, \`loadavg.txt\`): $(awk 'NR == 1 {lo = hi = $2} {if ($2 < lo) lo = $2; if ($2 > hi) hi = $2; s += $2} END {if (NR) printf "min %.2f, mean %.2f, max %.2f", lo, s / NR, hi; else print "n/a"}' "$OUT/loadavg.txt")"
+	loadavg_summary
 	echo
 	"$SG" report -dir "$OUT"
 	echo "Raw results: \`${OUT#"$ROOT"/}/\`."
 } >"$OUT/summary.md"
 
 if [[ "$UPDATE_README" == 1 ]]; then
-	readme="$ROOT/bench/README.md"
-	start='<!-- subs-results:start -->'
-	end='<!-- subs-results:end -->'
-	if grep -qF "$start" "$readme" && grep -qF "$end" "$readme"; then
-		awk -v start="$start" -v end="$end" -v summary="$OUT/summary.md" '
-			$0 == start { print; while ((getline line < summary) > 0) print line; skip = 1; next }
-			$0 == end { skip = 0 }
-			!skip { print }
-		' "$readme" >"$TMP/README.md" && cat "$TMP/README.md" >"$readme"
-		log "updated the live-tracking results of bench/README.md"
-	else
-		log "bench/README.md has no live-tracking results markers; not updated"
-	fi
+	update_readme subs-results "updated the live-tracking results of bench/README.md" \
+		"bench/README.md has no live-tracking results markers; not updated"
 fi
 
 log "summary ($OUT/summary.md)"

@@ -28,43 +28,32 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	crand "crypto/rand"
-	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"math"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/shopgraph/shopgraph/bench/internal/benchkit"
 )
 
 // The operations, exactly as documented in bench/README.md.
 const (
-	mutRegister  = `mutation Register($input: AccountRegisterInput!) { accountRegister(input: $input) { user { id } tokens { accessToken } userErrors { code message } } }`
 	mutCartAdd   = `mutation CartItemAdd($input: CartItemAddInput!) { cartItemAdd(input: $input) { cart { totalQuantity subtotal { amount currency } lines { quantity variant { id } } } userErrors { code message } } }`
 	mutCartClear = `mutation CartClear { cartClear { cart { totalQuantity } userErrors { code message } } }`
 	mutCheckout  = `mutation Checkout($input: CheckoutInput!) { checkout(input: $input) { order { id status total { amount currency } lines { sku quantity } } payment { intentId status } userErrors { code message variantId availableQuantity } } }`
 )
-
-// shippingAddress is the same for every checkout.
-var shippingAddress = map[string]any{
-	"name": "Bench Customer", "line1": "1 Load Street", "city": "Testville",
-	"postalCode": "12345", "country": "US",
-}
 
 const benchPassword = "bench-password-1"
 
@@ -101,30 +90,6 @@ func usage() {
 // ---------------------------------------------------------------------------
 // HTTP
 
-func newClient(concurrency int, timeout time.Duration) *http.Client {
-	tr := &http.Transport{
-		Proxy:               nil,
-		DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		MaxIdleConns:        concurrency * 2,
-		MaxIdleConnsPerHost: concurrency * 2,
-		IdleConnTimeout:     90 * time.Second,
-		DisableCompression:  true,
-	}
-	return &http.Client{Transport: tr, Timeout: timeout}
-}
-
-func body(query, op string, vars map[string]any) []byte {
-	m := map[string]any{"query": query, "operationName": op}
-	if vars != nil {
-		m["variables"] = vars
-	}
-	b, err := json.Marshal(m)
-	if err != nil {
-		panic(err)
-	}
-	return b
-}
-
 type gqlError struct {
 	Message string `json:"message"`
 }
@@ -150,58 +115,32 @@ func post(ctx context.Context, client *http.Client, url, token string, b []byte,
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return "transport: " + shortErr(err)
+		return "transport: " + benchkit.ShortErr(err)
 	}
 	raw, err := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	if err != nil {
-		return "read body: " + shortErr(err)
+		return "read body: " + benchkit.ShortErr(err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Sprintf("HTTP %d: %s", resp.StatusCode, truncate(string(raw), 120))
+		return fmt.Sprintf("HTTP %d: %s", resp.StatusCode, benchkit.Truncate(string(raw), 120))
 	}
 	var env struct {
 		Data   json.RawMessage `json:"data"`
 		Errors []gqlError      `json:"errors"`
 	}
 	if err := json.Unmarshal(raw, &env); err != nil {
-		return "decode: " + truncate(string(raw), 120)
+		return "decode: " + benchkit.Truncate(string(raw), 120)
 	}
 	if len(env.Errors) > 0 {
-		return "GraphQL errors: " + truncate(env.Errors[0].Message, 120)
+		return "GraphQL errors: " + benchkit.Truncate(env.Errors[0].Message, 120)
 	}
 	if out != nil {
 		if err := json.Unmarshal(env.Data, out); err != nil {
-			return "decode data: " + truncate(string(env.Data), 120)
+			return "decode data: " + benchkit.Truncate(string(env.Data), 120)
 		}
 	}
 	return ""
-}
-
-func shortErr(err error) string {
-	s := err.Error()
-	if i := strings.LastIndex(s, "\": "); i >= 0 {
-		s = s[i+3:]
-	}
-	return truncate(s, 120)
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
-}
-
-// variantGID is the global ID of a variant's database id (internal/gid).
-func variantGID(id int64) string {
-	return base64.RawURLEncoding.EncodeToString([]byte("ProductVariant:" + strconv.FormatInt(id, 10)))
-}
-
-func nonce() string {
-	b := make([]byte, 6)
-	_, _ = crand.Read(b)
-	return hex.EncodeToString(b)
 }
 
 // ---------------------------------------------------------------------------
@@ -218,12 +157,12 @@ func cmdRegister(args []string) error {
 	n := fs.Int("n", 256, "customers to create")
 	par := fs.Int("p", 2*runtime.NumCPU(), "registrations in flight (each costs the server one argon2id hash)")
 	out := fs.String("out", "users.tsv", "where to write email<TAB>access token, one customer a line")
-	prefix := fs.String("prefix", "bench-"+nonce(), "email local-part prefix (emails are PREFIX-N@bench.example.com)")
+	prefix := fs.String("prefix", "bench-"+benchkit.Nonce(), "email local-part prefix (emails are PREFIX-N@bench.example.com)")
 	_ = fs.Parse(args)
 	if *n < 1 || *par < 1 {
 		return errors.New("-n and -p must be positive")
 	}
-	client := newClient(*par, 60*time.Second)
+	client := benchkit.NewClient(*par, 60*time.Second)
 	ctx := context.Background()
 	users := make([]user, *n)
 	errs := make([]string, *n)
@@ -248,7 +187,7 @@ func cmdRegister(args []string) error {
 						UserErrors []userError `json:"userErrors"`
 					} `json:"accountRegister"`
 				}
-				b := body(mutRegister, "Register", map[string]any{"input": map[string]any{
+				b := benchkit.Body(benchkit.MutRegister, "Register", map[string]any{"input": map[string]any{
 					"email": email, "password": benchPassword, "name": "Bench " + strconv.Itoa(i)}})
 				if kind := post(ctx, client, *url, "", b, &data); kind != "" {
 					errs[i] = kind
@@ -336,24 +275,14 @@ type RunResult struct {
 	Errors     int64   `json:"errors"`
 	// OrdersCreated counts checkouts that returned an order, with or without a payment
 	// (PAYMENT_PROVIDER_UNAVAILABLE): what the database must hold.
-	OrdersCreated int64          `json:"orders_created"`
-	UnitsOrdered  int64          `json:"units_ordered"` // sum of the returned orders' line quantities
-	OrdersPerSec  float64        `json:"orders_per_sec"`
-	Checkout      Latency        `json:"checkout"`  // every checkout request
-	Iteration     Latency        `json:"iteration"` // cartItemAdd ×2 (C1) or ×1 (C2) + checkout
-	CartAdd       Latency        `json:"cart_add"`  // every cartItemAdd request
-	SoldOutSec    float64        `json:"sold_out_sec,omitempty"`
-	ErrorKinds    map[string]int `json:"error_kinds,omitempty"`
-}
-
-// Latency is exact nearest-rank percentiles over every request of a run, in milliseconds.
-type Latency struct {
-	N    int     `json:"n"`
-	Mean float64 `json:"mean_ms"`
-	P50  float64 `json:"p50_ms"`
-	P90  float64 `json:"p90_ms"`
-	P99  float64 `json:"p99_ms"`
-	Max  float64 `json:"max_ms"`
+	OrdersCreated int64            `json:"orders_created"`
+	UnitsOrdered  int64            `json:"units_ordered"` // sum of the returned orders' line quantities
+	OrdersPerSec  float64          `json:"orders_per_sec"`
+	Checkout      benchkit.Latency `json:"checkout"`  // every checkout request
+	Iteration     benchkit.Latency `json:"iteration"` // cartItemAdd ×2 (C1) or ×1 (C2) + checkout
+	CartAdd       benchkit.Latency `json:"cart_add"`  // every cartItemAdd request
+	SoldOutSec    float64          `json:"sold_out_sec,omitempty"`
+	ErrorKinds    map[string]int   `json:"error_kinds,omitempty"`
 }
 
 // Result is what -json writes.
@@ -426,10 +355,10 @@ func cmdRun(args []string) error {
 	if len(users) < o.concurrency {
 		return fmt.Errorf("%d customers in %s, need at least -c %d", len(users), o.usersFile, o.concurrency)
 	}
-	client := newClient(o.concurrency, o.timeout)
+	client := benchkit.NewClient(o.concurrency, o.timeout)
 	res := Result{Scenario: o.scenario, Label: o.label, URL: o.url, Concurrency: o.concurrency, Users: len(users),
 		WarmupSec: o.warmup.Seconds(), DurationSec: o.duration.Seconds(), GoMaxProcs: runtime.GOMAXPROCS(0)}
-	g := &gen{o: o, client: client, users: users, keyPrefix: "bench-" + nonce()}
+	g := &gen{o: o, client: client, users: users, keyPrefix: "bench-" + benchkit.Nonce()}
 
 	switch o.scenario {
 	case "C1":
@@ -445,7 +374,7 @@ func cmdRun(args []string) error {
 		}
 		g.variants = make([]string, len(ids))
 		for i, id := range ids {
-			g.variants[i] = variantGID(id)
+			g.variants[i] = benchkit.GID("ProductVariant", id)
 		}
 		res.Variants = len(ids)
 		if o.runs < 0 || (o.runs == 0 && o.warmup <= 0) || o.duration <= 0 {
@@ -470,7 +399,7 @@ func cmdRun(args []string) error {
 		if o.hotVariant <= 0 {
 			return errors.New("C2 needs -hot-variant")
 		}
-		g.variants = []string{variantGID(o.hotVariant)}
+		g.variants = []string{benchkit.GID("ProductVariant", o.hotVariant)}
 		res.HotVariant = o.hotVariant
 		res.WarmupSec, res.DurationSec = 0, 0
 		fmt.Printf("C2%s: %s, c=%d, %d customers, hot variant %d, until sold out (each worker stops after %d OUT_OF_STOCK)\n",
@@ -486,13 +415,7 @@ func cmdRun(args []string) error {
 		return fmt.Errorf("unknown -scenario %q (C1 or C2)", o.scenario)
 	}
 
-	if o.jsonOut != "" {
-		b, _ := json.MarshalIndent(res, "", "  ")
-		if err := os.WriteFile(o.jsonOut, append(b, '\n'), 0o644); err != nil {
-			return err
-		}
-	}
-	return nil
+	return benchkit.WriteJSON(o.jsonOut, res)
 }
 
 func labelSuffix(l string) string {
@@ -503,14 +426,7 @@ func labelSuffix(l string) string {
 }
 
 func printKinds(m map[string]int) {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		fmt.Printf("           error x%d: %s\n", m[k], k)
-	}
+	benchkit.WriteKinds(os.Stdout, "           error x%d: %s\n", m)
 }
 
 func lineOf(r RunResult) string {
@@ -624,7 +540,7 @@ func (g *gen) measure(d time.Duration, seed uint64, hot bool) RunResult {
 							UserErrors []userError `json:"userErrors"`
 						} `json:"cartClear"`
 					}
-					if kind := post(ctx, g.client, g.o.url, u.Token, body(mutCartClear, "CartClear", nil), &data); kind != "" {
+					if kind := post(ctx, g.client, g.o.url, u.Token, benchkit.Body(mutCartClear, "CartClear", nil), &data); kind != "" {
 						st.fail("cartClear: " + kind)
 					}
 				}
@@ -663,9 +579,9 @@ func (g *gen) measure(d time.Duration, seed uint64, hot bool) RunResult {
 		rr.SoldOutSec = lastOK.Sub(start).Seconds()
 		rr.OrdersPerSec = float64(rr.OK) / rr.SoldOutSec
 	}
-	rr.Checkout = summarise(co)
-	rr.Iteration = summarise(itl)
-	rr.CartAdd = summarise(add)
+	rr.Checkout = benchkit.Summarise(co)
+	rr.Iteration = benchkit.Summarise(itl)
+	rr.CartAdd = benchkit.Summarise(add)
 	return rr
 }
 
@@ -683,7 +599,7 @@ func (g *gen) iterate(ctx context.Context, st *workerStats, u user, picks []stri
 	for _, v := range picks {
 		var data addData
 		t := time.Now()
-		kind := post(ctx, g.client, g.o.url, u.Token, body(mutCartAdd, "CartItemAdd", map[string]any{
+		kind := post(ctx, g.client, g.o.url, u.Token, benchkit.Body(mutCartAdd, "CartItemAdd", map[string]any{
 			"input": map[string]any{"variantId": v, "quantity": 1}}), &data)
 		st.add = append(st.add, time.Since(t))
 		if kind == "" && len(data.CartItemAdd.UserErrors) > 0 {
@@ -700,8 +616,8 @@ func (g *gen) iterate(ctx context.Context, st *workerStats, u user, picks []stri
 	key := fmt.Sprintf("%s-%d", g.keyPrefix, g.keySeq.Add(1))
 	var data checkoutData
 	t := time.Now()
-	kind := post(ctx, g.client, g.o.url, u.Token, body(mutCheckout, "Checkout", map[string]any{
-		"input": map[string]any{"idempotencyKey": key, "shippingAddress": shippingAddress}}), &data)
+	kind := post(ctx, g.client, g.o.url, u.Token, benchkit.Body(mutCheckout, "Checkout", map[string]any{
+		"input": map[string]any{"idempotencyKey": key, "shippingAddress": benchkit.ShippingAddress}}), &data)
 	now := time.Now()
 	st.checkout = append(st.checkout, now.Sub(t))
 	st.iteration = append(st.iteration, now.Sub(t0))
@@ -746,43 +662,6 @@ func allCode(ue []userError, code string) bool {
 	return true
 }
 
-func summarise(d []time.Duration) Latency {
-	if len(d) == 0 {
-		return Latency{}
-	}
-	s := slices.Clone(d)
-	slices.Sort(s)
-	var sum time.Duration
-	for _, x := range s {
-		sum += x
-	}
-	return Latency{N: len(s), Mean: ms(sum / time.Duration(len(s))), P50: ms(percentile(s, 50)),
-		P90: ms(percentile(s, 90)), P99: ms(percentile(s, 99)), Max: ms(s[len(s)-1])}
-}
-
-// percentile is the nearest-rank percentile of sorted latencies.
-func percentile(sorted []time.Duration, p float64) time.Duration {
-	if len(sorted) == 0 {
-		return 0
-	}
-	i := int(math.Ceil(p/100*float64(len(sorted)))) - 1
-	return sorted[max(0, min(i, len(sorted)-1))]
-}
-
-func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
-
-func median(v []float64) float64 {
-	if len(v) == 0 {
-		return 0
-	}
-	s := slices.Clone(v)
-	slices.Sort(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
-}
-
 // ---------------------------------------------------------------------------
 // verify and report
 //
@@ -798,19 +677,6 @@ const (
 	targetRatio = 0.25
 	targetP99Ms = 100.0
 )
-
-func loadResult(path string) (Result, error) {
-	var r Result
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return r, err
-	}
-	err = json.Unmarshal(b, &r)
-	if err != nil {
-		err = fmt.Errorf("%s: %w", path, err)
-	}
-	return r, err
-}
 
 func readKV(path string) (map[string]int64, error) {
 	b, err := os.ReadFile(path)
@@ -858,7 +724,7 @@ type check struct {
 // verifyC2 checks the hot-product invariant: the database after C2 (c2-db.txt) against the
 // stock it started with and what the clients were told (c2.json).
 func verifyC2(dir string, hotStock int64) ([]check, error) {
-	r, err := loadResult(filepath.Join(dir, "c2.json"))
+	r, err := benchkit.ReadJSON[Result](filepath.Join(dir, "c2.json"))
 	if err != nil {
 		return nil, err
 	}
@@ -898,13 +764,12 @@ func verifyC1(dir string) ([]check, error) {
 	if err != nil {
 		return nil, err
 	}
-	files, _ := filepath.Glob(filepath.Join(dir, "c1-*.json"))
+	results, err := benchkit.LoadJSON[Result](filepath.Join(dir, "c1-*.json"))
+	if err != nil {
+		return nil, err
+	}
 	var orders, units int64
-	for _, f := range files {
-		r, err := loadResult(f)
-		if err != nil {
-			return nil, err
-		}
+	for _, r := range results {
 		all := r.Runs
 		if r.Warmup != nil {
 			all = append(all, *r.Warmup)
@@ -986,15 +851,14 @@ func cmdReport(args []string) error {
 }
 
 func printReport(w io.Writer, dir string, hotStock int64) error {
-	files, _ := filepath.Glob(filepath.Join(dir, "c1-*.json"))
+	results, err := benchkit.LoadJSON[Result](filepath.Join(dir, "c1-*.json"))
+	if err != nil {
+		return err
+	}
 	var runs []RunResult
 	var warm []RunResult
 	var conc, users, variants int
-	for _, f := range files {
-		r, err := loadResult(f)
-		if err != nil {
-			return err
-		}
+	for _, r := range results {
 		runs = append(runs, r.Runs...)
 		if r.Warmup != nil {
 			warm = append(warm, *r.Warmup)
@@ -1005,30 +869,23 @@ func printReport(w io.Writer, dir string, hotStock int64) error {
 	tps, _ := readFloats(filepath.Join(dir, "pgbench-c1.tps"))
 
 	if len(runs) > 0 {
-		pick := func(f func(RunResult) float64) float64 {
-			v := make([]float64, len(runs))
-			for i, r := range runs {
-				v[i] = f(r)
-			}
-			return median(v)
-		}
-		ops := pick(func(r RunResult) float64 { return r.OrdersPerSec })
+		ops := benchkit.MedianOf(runs, func(r RunResult) float64 { return r.OrdersPerSec })
 		var errs, oos, ok int64
 		for _, r := range runs {
 			errs += r.Errors
 			oos += r.OutOfStock
 			ok += r.OK
 		}
-		coP50 := pick(func(r RunResult) float64 { return r.Checkout.P50 })
-		coP99 := pick(func(r RunResult) float64 { return r.Checkout.P99 })
-		itP50 := pick(func(r RunResult) float64 { return r.Iteration.P50 })
-		itP99 := pick(func(r RunResult) float64 { return r.Iteration.P99 })
-		addP99 := pick(func(r RunResult) float64 { return r.CartAdd.P99 })
+		coP50 := benchkit.MedianOf(runs, func(r RunResult) float64 { return r.Checkout.P50 })
+		coP99 := benchkit.MedianOf(runs, func(r RunResult) float64 { return r.Checkout.P99 })
+		itP50 := benchkit.MedianOf(runs, func(r RunResult) float64 { return r.Iteration.P50 })
+		itP99 := benchkit.MedianOf(runs, func(r RunResult) float64 { return r.Iteration.P99 })
+		addP99 := benchkit.MedianOf(runs, func(r RunResult) float64 { return r.CartAdd.P99 })
 		tpsS, ratioS := "–", "–"
 		ratio := 0.0
-		if len(tps) > 0 && median(tps) > 0 {
-			ratio = ops / median(tps)
-			tpsS = fmt.Sprintf("%.0f", median(tps))
+		if len(tps) > 0 && benchkit.Median(tps) > 0 {
+			ratio = ops / benchkit.Median(tps)
+			tpsS = fmt.Sprintf("%.0f", benchkit.Median(tps))
 			ratioS = fmt.Sprintf("%.3fx", ratio)
 		}
 		var miss []string
@@ -1075,14 +932,7 @@ func printReport(w io.Writer, dir string, hotStock int64) error {
 		}
 		if len(kinds) > 0 {
 			fmt.Fprintln(w, "Errors:")
-			keys := make([]string, 0, len(kinds))
-			for k := range kinds {
-				keys = append(keys, k)
-			}
-			sort.Strings(keys)
-			for _, k := range keys {
-				fmt.Fprintf(w, "- %d × `%s`\n", kinds[k], k)
-			}
+			benchkit.WriteKinds(w, "- %d × `%s`\n", kinds)
 		}
 		fmt.Fprintln(w)
 		if cs, err := verifyC1(dir); err == nil {
@@ -1090,7 +940,7 @@ func printReport(w io.Writer, dir string, hotStock int64) error {
 		}
 	}
 
-	if r, err := loadResult(filepath.Join(dir, "c2.json")); err == nil && len(r.Runs) == 1 {
+	if r, err := benchkit.ReadJSON[Result](filepath.Join(dir, "c2.json")); err == nil && len(r.Runs) == 1 {
 		rr := r.Runs[0]
 		fmt.Fprintf(w, "C2, hot product: %d workers over %d customers all buying variant %d (stock S = %d), cartItemAdd (quantity 1) + checkout, each worker until answered OUT_OF_STOCK.\n\n", r.Concurrency, r.Users, r.HotVariant, hotStock)
 		fmt.Fprintln(w, "| scenario | successful checkouts | OUT_OF_STOCK | errors | sold out after s | orders/s until sold out | checkout p50 ms | checkout p99 ms | checkout max ms | invariant |")

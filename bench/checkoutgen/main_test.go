@@ -7,7 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/shopgraph/shopgraph/bench/internal/benchkit"
 )
 
 func writeC2(t *testing.T, dir string, run RunResult, db string) {
@@ -69,7 +70,7 @@ func TestReport(t *testing.T) {
 	for i, ops := range []float64{90, 110, 100} {
 		b, _ := json.Marshal(Result{Scenario: "C1", Concurrency: 16, Users: 256, Variants: 5999,
 			Runs: []RunResult{{Run: i + 1, OK: int64(ops * 15), OrdersCreated: int64(ops * 15), UnitsOrdered: int64(ops * 30),
-				OrdersPerSec: ops, Checkout: Latency{P50: 20, P99: 80}}}})
+				OrdersPerSec: ops, Checkout: benchkit.Latency{P50: 20, P99: 80}}}})
 		if err := os.WriteFile(filepath.Join(dir, "c1-run"+string(rune('1'+i))+".json"), b, 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -85,18 +86,5 @@ func TestReport(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("report lacks %q:\n%s", want, out)
 		}
-	}
-}
-
-func TestPercentile(t *testing.T) {
-	var d []time.Duration
-	for i := 1; i <= 100; i++ {
-		d = append(d, time.Duration(i)*time.Millisecond)
-	}
-	if got := percentile(d, 99); got != 99*time.Millisecond {
-		t.Errorf("p99 = %v", got)
-	}
-	if got := variantGID(42); got != "UHJvZHVjdFZhcmlhbnQ6NDI" {
-		t.Errorf("variantGID(42) = %s", got)
 	}
 }

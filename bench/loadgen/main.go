@@ -30,9 +30,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"math"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"os"
 	"runtime"
@@ -42,6 +40,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/shopgraph/shopgraph/bench/internal/benchkit"
 )
 
 // The scenarios' operations, exactly as documented in bench/README.md.
@@ -171,34 +171,6 @@ type Result struct {
 // ---------------------------------------------------------------------------
 // Load
 
-// client is the one HTTP client of the process: keep-alive, enough idle connections per host
-// that every worker keeps its own connection open between requests.
-func newClient(concurrency int, timeout time.Duration) *http.Client {
-	tr := &http.Transport{
-		Proxy:               nil,
-		DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		MaxIdleConns:        concurrency * 2,
-		MaxIdleConnsPerHost: concurrency * 2,
-		IdleConnTimeout:     90 * time.Second,
-		DisableCompression:  true,
-		ForceAttemptHTTP2:   false,
-	}
-	return &http.Client{Transport: tr, Timeout: timeout}
-}
-
-// body builds the JSON request body of one operation.
-func body(query, op string, vars map[string]any) []byte {
-	m := map[string]any{"query": query, "operationName": op}
-	if vars != nil {
-		m["variables"] = vars
-	}
-	b, err := json.Marshal(m)
-	if err != nil {
-		panic(err)
-	}
-	return b
-}
-
 // scenario is a request generator plus the body fragment that marks an empty answer.
 type scenario struct {
 	next  func(r *rand.Rand) []byte
@@ -210,7 +182,7 @@ func run(o options) error {
 	if o.concurrency < 1 || o.runs < 1 || o.duration <= 0 {
 		return errors.New("-c, -runs and -duration must be positive")
 	}
-	client := newClient(o.concurrency, o.timeout)
+	client := benchkit.NewClient(o.concurrency, o.timeout)
 	ctx := context.Background()
 	seed := o.seed
 	if seed == 0 {
@@ -222,7 +194,7 @@ func run(o options) error {
 		WarmupSec: o.warmup.Seconds(), DurationSec: o.duration.Seconds(), GoMaxProcs: runtime.GOMAXPROCS(0)}
 	switch o.scenario {
 	case "W1":
-		b := body(queryW1, "W1", nil)
+		b := benchkit.Body(queryW1, "W1", nil)
 		sc = scenario{next: func(*rand.Rand) []byte { return b }, empty: []byte(`"edges":[]`)}
 	case "W2":
 		ids, err := loadIDs(ctx, client, o)
@@ -234,7 +206,7 @@ func run(o options) error {
 		}
 		bodies := make([][]byte, len(ids))
 		for i, id := range ids {
-			bodies[i] = body(queryW2, "W2", map[string]any{"id": id})
+			bodies[i] = benchkit.Body(queryW2, "W2", map[string]any{"id": id})
 		}
 		res.IDs = len(ids)
 		// The ids must resolve: a wrong -id-format would otherwise measure "not found".
@@ -246,14 +218,14 @@ func run(o options) error {
 				return fmt.Errorf("W2 id check: %w", err)
 			}
 			if bytes.Contains(out, []byte(`"product":null`)) {
-				return fmt.Errorf("W2 id check: the server does not find product ids from the list (%s); check -ids-file and -id-format", truncate(string(b), 200))
+				return fmt.Errorf("W2 id check: the server does not find product ids from the list (%s); check -ids-file and -id-format", benchkit.Truncate(string(b), 200))
 			}
 		}
 		sc = scenario{next: func(r *rand.Rand) []byte { return bodies[r.IntN(len(bodies))] }, empty: []byte(`"product":null`)}
 	case "W3":
 		bodies := make([][]byte, len(searchWords))
 		for i, w := range searchWords {
-			bodies[i] = body(queryW3, "W3", map[string]any{"q": w})
+			bodies[i] = benchkit.Body(queryW3, "W3", map[string]any{"q": w})
 		}
 		sc = scenario{next: func(r *rand.Rand) []byte { return bodies[r.IntN(len(bodies))] }, empty: []byte(`"edges":[]`)}
 	default:
@@ -266,7 +238,7 @@ func run(o options) error {
 	if out, err := post(ctx, client, o.url, first); err != nil {
 		return fmt.Errorf("%s check request: %w", o.scenario, err)
 	} else if bytes.Contains(out, sc.empty) {
-		fmt.Fprintf(os.Stderr, "loadgen: warning: %s check request returned no data: %s\n", o.scenario, truncate(string(out), 300))
+		fmt.Fprintf(os.Stderr, "loadgen: warning: %s check request returned no data: %s\n", o.scenario, benchkit.Truncate(string(out), 300))
 	}
 
 	label := o.scenario
@@ -291,37 +263,23 @@ func run(o options) error {
 			fmt.Printf("           error x%d: %s\n", n, k)
 		}
 	}
-	pick := func(f func(RunResult) float64) float64 {
-		v := make([]float64, len(res.Runs))
-		for i, r := range res.Runs {
-			v[i] = f(r)
-		}
-		return median(v)
-	}
 	res.Median = Median{
-		RPS:    pick(func(r RunResult) float64 { return r.RPS }),
-		P50Ms:  pick(func(r RunResult) float64 { return r.P50Ms }),
-		P90Ms:  pick(func(r RunResult) float64 { return r.P90Ms }),
-		P99Ms:  pick(func(r RunResult) float64 { return r.P99Ms }),
-		MaxMs:  pick(func(r RunResult) float64 { return r.MaxMs }),
-		Errors: pick(func(r RunResult) float64 { return float64(r.Errors) }),
+		RPS:    benchkit.MedianOf(res.Runs, func(r RunResult) float64 { return r.RPS }),
+		P50Ms:  benchkit.MedianOf(res.Runs, func(r RunResult) float64 { return r.P50Ms }),
+		P90Ms:  benchkit.MedianOf(res.Runs, func(r RunResult) float64 { return r.P90Ms }),
+		P99Ms:  benchkit.MedianOf(res.Runs, func(r RunResult) float64 { return r.P99Ms }),
+		MaxMs:  benchkit.MedianOf(res.Runs, func(r RunResult) float64 { return r.MaxMs }),
+		Errors: benchkit.MedianOf(res.Runs, func(r RunResult) float64 { return float64(r.Errors) }),
 	}
 	m := res.Median
 	fmt.Printf("  median   %8.1f req/s  p50 %6.2f ms  p90 %6.2f ms  p99 %6.2f ms  max %7.2f ms  errors %g (total %d, empty %d)\n",
 		m.RPS, m.P50Ms, m.P90Ms, m.P99Ms, m.MaxMs, m.Errors, res.TotalErrors, res.TotalEmpty)
 
-	if o.jsonOut != "" {
-		b, _ := json.MarshalIndent(res, "", "  ")
-		b = append(b, '\n')
-		if o.jsonOut == "-" {
-			_, err := os.Stdout.Write(b)
-			return err
-		}
-		if err := os.WriteFile(o.jsonOut, b, 0o644); err != nil {
-			return err
-		}
+	if o.jsonOut == "-" {
+		_, err := os.Stdout.Write(benchkit.EncodeJSON(res))
+		return err
 	}
-	return nil
+	return benchkit.WriteJSON(o.jsonOut, res)
 }
 
 func line(r RunResult) string {
@@ -400,11 +358,11 @@ func measure(ctx context.Context, client *http.Client, o options, sc scenario, d
 	rr.RPS = float64(rr.OK) / elapsed.Seconds()
 	slices.Sort(all)
 	if len(all) > 0 {
-		rr.MeanMs = ms(sum / time.Duration(len(all)))
-		rr.P50Ms = ms(percentile(all, 50))
-		rr.P90Ms = ms(percentile(all, 90))
-		rr.P99Ms = ms(percentile(all, 99))
-		rr.MaxMs = ms(all[len(all)-1])
+		rr.MeanMs = benchkit.Ms(sum / time.Duration(len(all)))
+		rr.P50Ms = benchkit.Ms(benchkit.Percentile(all, 50))
+		rr.P90Ms = benchkit.Ms(benchkit.Percentile(all, 90))
+		rr.P99Ms = benchkit.Ms(benchkit.Percentile(all, 99))
+		rr.MaxMs = benchkit.Ms(all[len(all)-1])
 	}
 	return rr
 }
@@ -420,19 +378,19 @@ func do(ctx context.Context, client *http.Client, url string, b []byte, buf *byt
 	req.Header.Set("Accept", "application/json")
 	resp, err := client.Do(req)
 	if err != nil {
-		return "transport: " + shortErr(err)
+		return "transport: " + benchkit.ShortErr(err)
 	}
 	buf.Reset()
 	_, err = buf.ReadFrom(resp.Body)
 	resp.Body.Close()
 	if err != nil {
-		return "read body: " + shortErr(err)
+		return "read body: " + benchkit.ShortErr(err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Sprintf("HTTP %d: %s", resp.StatusCode, truncate(buf.String(), 120))
+		return fmt.Sprintf("HTTP %d: %s", resp.StatusCode, benchkit.Truncate(buf.String(), 120))
 	}
 	if bytes.Contains(buf.Bytes(), []byte(`"errors"`)) {
-		return "GraphQL errors: " + truncate(buf.String(), 160)
+		return "GraphQL errors: " + benchkit.Truncate(buf.String(), 160)
 	}
 	return ""
 }
@@ -444,45 +402,6 @@ func post(ctx context.Context, client *http.Client, url string, b []byte) ([]byt
 		return nil, errors.New(kind)
 	}
 	return buf.Bytes(), nil
-}
-
-func shortErr(err error) string {
-	s := err.Error()
-	// Strip the URL from *url.Error so that identical failures group together.
-	if i := strings.LastIndex(s, "\": "); i >= 0 {
-		s = s[i+3:]
-	}
-	return truncate(s, 120)
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
-}
-
-// percentile is the nearest-rank percentile of sorted latencies.
-func percentile(sorted []time.Duration, p float64) time.Duration {
-	if len(sorted) == 0 {
-		return 0
-	}
-	i := int(math.Ceil(p/100*float64(len(sorted)))) - 1
-	return sorted[max(0, min(i, len(sorted)-1))]
-}
-
-func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
-
-func median(v []float64) float64 {
-	if len(v) == 0 {
-		return 0
-	}
-	s := slices.Clone(v)
-	slices.Sort(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
 // ---------------------------------------------------------------------------
@@ -522,7 +441,7 @@ func collectIDs(ctx context.Context, client *http.Client, url string, n int) ([]
 	var ids []string
 	var after any
 	for len(ids) < n {
-		out, err := post(ctx, client, url, body(queryIDs, "IDs", map[string]any{"after": after}))
+		out, err := post(ctx, client, url, benchkit.Body(queryIDs, "IDs", map[string]any{"after": after}))
 		if err != nil {
 			return nil, fmt.Errorf("collect product ids: %w", err)
 		}
@@ -639,7 +558,7 @@ func printReport(w io.Writer, dir string) error {
 			}
 		}
 		if len(v) > 0 {
-			pgTPS[s] = median(v)
+			pgTPS[s] = benchkit.Median(v)
 			pgRuns[s] = v
 		}
 	}

@@ -30,22 +30,17 @@ package main
 import (
 	"bytes"
 	"context"
-	crand "crypto/rand"
-	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"math"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -54,11 +49,12 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/shopgraph/shopgraph/bench/internal/benchkit"
 )
 
 // The operations, exactly as documented in bench/README.md.
 const (
-	mutRegister = `mutation Register($input: AccountRegisterInput!) { accountRegister(input: $input) { user { id } tokens { accessToken } userErrors { code message } } }`
 	mutLogin    = `mutation Login($input: AccountLoginInput!) { accountLogin(input: $input) { user { id } tokens { accessToken } userErrors { code message } } }`
 	mutCartAdd  = `mutation CartItemAdd($input: CartItemAddInput!) { cartItemAdd(input: $input) { cart { totalQuantity } userErrors { code message } } }`
 	mutCheckout = `mutation Checkout($input: CheckoutInput!) { checkout(input: $input) { order { id status } payment { intentId status } userErrors { code message } } }`
@@ -73,12 +69,6 @@ const (
 )
 
 const protocol = "graphql-transport-ws"
-
-// shippingAddress is the same for every checkout.
-var shippingAddress = map[string]any{
-	"name": "Bench Customer", "line1": "1 Load Street", "city": "Testville",
-	"postalCode": "12345", "country": "US",
-}
 
 func main() {
 	if len(os.Args) < 2 {
@@ -117,17 +107,9 @@ func logf(format string, args ...any) {
 // ---------------------------------------------------------------------------
 // HTTP
 
-var httpClient = &http.Client{
-	Transport: &http.Transport{
-		Proxy:               nil,
-		DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		MaxIdleConns:        16,
-		MaxIdleConnsPerHost: 16,
-		IdleConnTimeout:     90 * time.Second,
-		DisableCompression:  true,
-	},
-	Timeout: 30 * time.Second,
-}
+// httpClient carries the few requests made outside the WebSockets (setup, logins, status
+// changes, the debug listener), one at a time: 16 idle connections are plenty.
+var httpClient = benchkit.NewClient(8, 30*time.Second)
 
 type gqlError struct {
 	Message    string         `json:"message"`
@@ -141,11 +123,7 @@ type userError struct {
 
 // post sends one operation and decodes the answer's data into out.
 func post(ctx context.Context, url, token, query, op string, vars map[string]any, out any) error {
-	m := map[string]any{"query": query, "operationName": op}
-	if vars != nil {
-		m["variables"] = vars
-	}
-	b, _ := json.Marshal(m)
+	b := benchkit.Body(query, op, vars)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(b))
 	if err != nil {
 		return err
@@ -164,14 +142,14 @@ func post(ctx context.Context, url, token, query, op string, vars map[string]any
 		return err
 	}
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s: HTTP %d: %s", op, resp.StatusCode, truncate(string(raw), 200))
+		return fmt.Errorf("%s: HTTP %d: %s", op, resp.StatusCode, benchkit.Truncate(string(raw), 200))
 	}
 	var env struct {
 		Data   json.RawMessage `json:"data"`
 		Errors []gqlError      `json:"errors"`
 	}
 	if err := json.Unmarshal(raw, &env); err != nil {
-		return fmt.Errorf("%s: decode: %s", op, truncate(string(raw), 200))
+		return fmt.Errorf("%s: decode: %s", op, benchkit.Truncate(string(raw), 200))
 	}
 	if len(env.Errors) > 0 {
 		return fmt.Errorf("%s: %s", op, env.Errors[0].Message)
@@ -182,19 +160,6 @@ func post(ctx context.Context, url, token, query, op string, vars map[string]any
 		}
 	}
 	return nil
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
-}
-
-func nonce() string {
-	b := make([]byte, 6)
-	_, _ = crand.Read(b)
-	return hex.EncodeToString(b)
 }
 
 func firstUserError(ue []userError) error {
@@ -307,7 +272,7 @@ func cmdSetup(args []string) error {
 	}
 	ctx := context.Background()
 	st := State{
-		CustomerEmail: "subs-" + nonce() + "@bench.example.com", CustomerPassword: "bench-password-1",
+		CustomerEmail: "subs-" + benchkit.Nonce() + "@bench.example.com", CustomerPassword: "bench-password-1",
 		AdminEmail: *adminEmail, AdminPassword: *adminPassword,
 	}
 	var reg struct {
@@ -318,7 +283,7 @@ func cmdSetup(args []string) error {
 			UserErrors []userError `json:"userErrors"`
 		} `json:"accountRegister"`
 	}
-	if err := post(ctx, *url, "", mutRegister, "Register", map[string]any{"input": map[string]any{
+	if err := post(ctx, *url, "", benchkit.MutRegister, "Register", map[string]any{"input": map[string]any{
 		"email": st.CustomerEmail, "password": st.CustomerPassword, "name": "Subscriptions Bench"}}, &reg); err != nil {
 		return err
 	}
@@ -336,7 +301,7 @@ func cmdSetup(args []string) error {
 				UserErrors []userError `json:"userErrors"`
 			} `json:"cartItemAdd"`
 		}
-		if err := post(ctx, *url, customer, mutCartAdd, "CartItemAdd", map[string]any{"input": map[string]any{"variantId": gidOf("ProductVariant", *variant), "quantity": 1}}, &add); err != nil {
+		if err := post(ctx, *url, customer, mutCartAdd, "CartItemAdd", map[string]any{"input": map[string]any{"variantId": benchkit.GID("ProductVariant", *variant), "quantity": 1}}, &add); err != nil {
 			return err
 		}
 		if err := firstUserError(add.CartItemAdd.UserErrors); err != nil {
@@ -352,7 +317,7 @@ func cmdSetup(args []string) error {
 			} `json:"checkout"`
 		}
 		if err := post(ctx, *url, customer, mutCheckout, "Checkout", map[string]any{"input": map[string]any{
-			"idempotencyKey": "subs-" + nonce(), "shippingAddress": shippingAddress}}, &co); err != nil {
+			"idempotencyKey": "subs-" + benchkit.Nonce(), "shippingAddress": benchkit.ShippingAddress}}, &co); err != nil {
 			return err
 		}
 		// An order without a payment intent (PAYMENT_PROVIDER_UNAVAILABLE) is still an order.
@@ -562,7 +527,7 @@ func (c *client) read(ctx context.Context, cs *counters) {
 			if len(p.Errors) > 0 || p.Data == nil || p.Data.OrderStatusChanged == nil {
 				kind := "next without data"
 				if len(p.Errors) > 0 {
-					kind = "error: " + errCode(p.Errors[0]) + " " + truncate(p.Errors[0].Message, 100)
+					kind = "error: " + errCode(p.Errors[0]) + " " + benchkit.Truncate(p.Errors[0].Message, 100)
 				}
 				s.errs = append(s.errs, kind)
 				cs.errors.Add(1)
@@ -575,7 +540,7 @@ func (c *client) read(ctx context.Context, cs *counters) {
 			}
 			cs.events.Add(1)
 		case "error":
-			kind := "error message: " + truncate(string(m.Payload), 120)
+			kind := "error message: " + benchkit.Truncate(string(m.Payload), 120)
 			if s != nil {
 				s.errs = append(s.errs, kind)
 			}
@@ -657,7 +622,7 @@ func shortErr(err error) string {
 	if i := strings.LastIndex(s, ": "); i >= 0 && len(s)-i > 12 {
 		s = s[i+2:]
 	}
-	return truncate(s, 120)
+	return benchkit.Truncate(s, 120)
 }
 
 // waitFor polls cond every 50 ms until it holds or timeout passes.
@@ -819,34 +784,34 @@ func counter(cmd string) int64 {
 
 // MemResult is one S1 run.
 type MemResult struct {
-	Scenario      string         `json:"scenario"` // S1
-	Label         string         `json:"label"`    // the layout, e.g. 500x20
-	Run           int            `json:"run"`
-	URL           string         `json:"url"`
-	StartedAt     time.Time      `json:"started_at"`
-	Fields        string         `json:"fields"`
-	Conns         int            `json:"conns"`
-	PerConn       int            `json:"per_conn"`
-	Subscriptions int            `json:"subscriptions"` // asked for
-	Live          int            `json:"live"`          // that received their first event
-	DialErrors    int            `json:"dial_errors"`
-	DialKinds     map[string]int `json:"dial_error_kinds,omitempty"`
-	OpenSec       float64        `json:"open_sec"`    // first dial → every first event
-	FirstEvent    Latency        `json:"first_event"` // subscribe sent → first event, per subscription
-	Baseline      Sample         `json:"baseline"`
-	Loaded        Sample         `json:"loaded"`
-	AfterClose    Sample         `json:"after_close"`
-	HoldSec       float64        `json:"hold_sec"`
-	HoldCPUPct    float64        `json:"hold_cpu_pct"`     // server CPU while holding, % of one core
-	HoldDBTxPerS  float64        `json:"hold_db_tx_per_s"` // committed transactions/s of the database while holding; -1 unknown
-	PerSub        PerSub         `json:"per_sub"`
-	Errors        int64          `json:"errors"`
-	ErrorKinds    map[string]int `json:"error_kinds,omitempty"`
-	BadFirst      int            `json:"bad_first"`    // first event not sequence 1 / PENDING
-	ExtraEvents   int64          `json:"extra_events"` // events beyond the first (there should be none)
-	Completes     int64          `json:"completes"`
-	GoMaxProcs    int            `json:"gomaxprocs"`
-	LoadAvg       float64        `json:"loadavg_1m"` // the machine's 1-minute load average when the run started
+	Scenario      string           `json:"scenario"` // S1
+	Label         string           `json:"label"`    // the layout, e.g. 500x20
+	Run           int              `json:"run"`
+	URL           string           `json:"url"`
+	StartedAt     time.Time        `json:"started_at"`
+	Fields        string           `json:"fields"`
+	Conns         int              `json:"conns"`
+	PerConn       int              `json:"per_conn"`
+	Subscriptions int              `json:"subscriptions"` // asked for
+	Live          int              `json:"live"`          // that received their first event
+	DialErrors    int              `json:"dial_errors"`
+	DialKinds     map[string]int   `json:"dial_error_kinds,omitempty"`
+	OpenSec       float64          `json:"open_sec"`    // first dial → every first event
+	FirstEvent    benchkit.Latency `json:"first_event"` // subscribe sent → first event, per subscription
+	Baseline      Sample           `json:"baseline"`
+	Loaded        Sample           `json:"loaded"`
+	AfterClose    Sample           `json:"after_close"`
+	HoldSec       float64          `json:"hold_sec"`
+	HoldCPUPct    float64          `json:"hold_cpu_pct"`     // server CPU while holding, % of one core
+	HoldDBTxPerS  float64          `json:"hold_db_tx_per_s"` // committed transactions/s of the database while holding; -1 unknown
+	PerSub        PerSub           `json:"per_sub"`
+	Errors        int64            `json:"errors"`
+	ErrorKinds    map[string]int   `json:"error_kinds,omitempty"`
+	BadFirst      int              `json:"bad_first"`    // first event not sequence 1 / PENDING
+	ExtraEvents   int64            `json:"extra_events"` // events beyond the first (there should be none)
+	Completes     int64            `json:"completes"`
+	GoMaxProcs    int              `json:"gomaxprocs"`
+	LoadAvg       float64          `json:"loadavg_1m"` // the machine's 1-minute load average when the run started
 }
 
 // PerSub is the growth from the baseline divided by the live subscriptions.
@@ -859,42 +824,6 @@ type PerSub struct {
 	// GoroutinesLeft is goroutines after closing everything minus the baseline.
 	GoroutinesLeft int64 `json:"goroutines_left"`
 }
-
-// Latency is exact nearest-rank percentiles, in milliseconds.
-type Latency struct {
-	N    int     `json:"n"`
-	Mean float64 `json:"mean_ms"`
-	P50  float64 `json:"p50_ms"`
-	P90  float64 `json:"p90_ms"`
-	P99  float64 `json:"p99_ms"`
-	Max  float64 `json:"max_ms"`
-	Min  float64 `json:"min_ms"`
-}
-
-func summarise(d []time.Duration) Latency {
-	if len(d) == 0 {
-		return Latency{}
-	}
-	s := slices.Clone(d)
-	slices.Sort(s)
-	var sum time.Duration
-	for _, x := range s {
-		sum += x
-	}
-	return Latency{N: len(s), Mean: ms(sum / time.Duration(len(s))), P50: ms(percentile(s, 50)),
-		P90: ms(percentile(s, 90)), P99: ms(percentile(s, 99)), Max: ms(s[len(s)-1]), Min: ms(s[0])}
-}
-
-// percentile is the nearest-rank percentile of sorted durations.
-func percentile(sorted []time.Duration, p float64) time.Duration {
-	if len(sorted) == 0 {
-		return 0
-	}
-	i := int(math.Ceil(p/100*float64(len(sorted)))) - 1
-	return sorted[max(0, min(i, len(sorted)-1))]
-}
-
-func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 func queryFor(fields string) (string, error) {
 	switch fields {
@@ -1126,7 +1055,7 @@ func cmdMem(args []string) error {
 	if len(res.ErrorKinds) == 0 {
 		res.ErrorKinds = nil
 	}
-	res.FirstEvent = summarise(firsts)
+	res.FirstEvent = benchkit.Summarise(firsts)
 	if n := float64(res.Live); n > 0 {
 		b, l := res.Baseline, res.Loaded
 		res.PerSub = PerSub{
@@ -1143,7 +1072,7 @@ func cmdMem(args []string) error {
 	fmt.Printf("  after close: RSS %.1f MiB, goroutines %d (baseline %d); errors %d, bad first events %d, extra events %d, completes %d\n",
 		mib(res.AfterClose.RSS), res.AfterClose.Go.Goroutines, res.Baseline.Go.Goroutines, res.Errors, res.BadFirst, res.ExtraEvents, res.Completes)
 	printKinds(res.ErrorKinds)
-	if err := writeJSON(*jsonOut, res); err != nil {
+	if err := benchkit.WriteJSON(*jsonOut, res); err != nil {
 		return err
 	}
 	if res.Live < res.Subscriptions {
@@ -1189,22 +1118,7 @@ func loadAvg() float64 {
 func mib(b int64) float64 { return float64(b) / (1 << 20) }
 
 func printKinds(m map[string]int) {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		fmt.Printf("    error x%d: %s\n", m[k], k)
-	}
-}
-
-func writeJSON(path string, v any) error {
-	if path == "" {
-		return nil
-	}
-	b, _ := json.MarshalIndent(v, "", "  ")
-	return os.WriteFile(path, append(b, '\n'), 0o644)
+	benchkit.WriteKinds(os.Stdout, "    error x%d: %s\n", m)
 }
 
 // ---------------------------------------------------------------------------
@@ -1219,22 +1133,22 @@ type stamp struct {
 
 // FanoutResult is one S2 run.
 type FanoutResult struct {
-	Scenario    string    `json:"scenario"` // S2
-	Label       string    `json:"label"`    // the selection, full or lean
-	Run         int       `json:"run"`
-	SubURL      string    `json:"sub_url"`
-	MutURL      string    `json:"mut_url"`
-	StartedAt   time.Time `json:"started_at"`
-	Fields      string    `json:"fields"`
-	Subscribers int       `json:"subscribers"`
-	Conns       int       `json:"conns"`
-	PerConn     int       `json:"per_conn"`
-	Events      int       `json:"events"`
-	IntervalMs  float64   `json:"interval_ms"`
-	FirstSeq    int       `json:"first_seq"` // the stored event each subscriber first receives
-	DialErrors  int       `json:"dial_errors"`
-	Live        int       `json:"live"`
-	Mutation    Latency   `json:"mutation"` // orderStatusUpdate on A, send → answer
+	Scenario    string           `json:"scenario"` // S2
+	Label       string           `json:"label"`    // the selection, full or lean
+	Run         int              `json:"run"`
+	SubURL      string           `json:"sub_url"`
+	MutURL      string           `json:"mut_url"`
+	StartedAt   time.Time        `json:"started_at"`
+	Fields      string           `json:"fields"`
+	Subscribers int              `json:"subscribers"`
+	Conns       int              `json:"conns"`
+	PerConn     int              `json:"per_conn"`
+	Events      int              `json:"events"`
+	IntervalMs  float64          `json:"interval_ms"`
+	FirstSeq    int              `json:"first_seq"` // the stored event each subscriber first receives
+	DialErrors  int              `json:"dial_errors"`
+	Live        int              `json:"live"`
+	Mutation    benchkit.Latency `json:"mutation"` // orderStatusUpdate on A, send → answer
 	Analysis
 	StoredEvents int            `json:"stored_events"` // events of the order after the run, from the API
 	ErrorKinds   map[string]int `json:"error_kinds,omitempty"`
@@ -1244,18 +1158,18 @@ type FanoutResult struct {
 
 // Analysis is what the deliveries show.
 type Analysis struct {
-	Expected   int     `json:"expected"`   // subscribers × events
-	Delivered  int     `json:"delivered"`  // distinct (subscriber, event) received
-	Missing    int     `json:"missing"`    // expected, never received
-	Duplicates int     `json:"duplicates"` // received more than once (the first, replayed event included)
-	OutOfOrder int     `json:"out_of_order"`
-	Unexpected int     `json:"unexpected"` // sequences outside the run
-	Errors     int     `json:"errors"`
-	FromDone   Latency `json:"from_response"`    // delivery − mutation answer read (≈ commit; can be < 0)
-	FromSent   Latency `json:"from_send"`        // delivery − mutation sent (an upper bound of commit → delivery)
-	LastSub    Latency `json:"last_subscriber"`  // per event: the slowest subscriber's delivery − answer
-	FirstSub   Latency `json:"first_subscriber"` // per event: the fastest subscriber's (the pipeline without the fan-out)
-	Negative   int     `json:"delivered_before_response"`
+	Expected   int              `json:"expected"`   // subscribers × events
+	Delivered  int              `json:"delivered"`  // distinct (subscriber, event) received
+	Missing    int              `json:"missing"`    // expected, never received
+	Duplicates int              `json:"duplicates"` // received more than once (the first, replayed event included)
+	OutOfOrder int              `json:"out_of_order"`
+	Unexpected int              `json:"unexpected"` // sequences outside the run
+	Errors     int              `json:"errors"`
+	FromDone   benchkit.Latency `json:"from_response"`    // delivery − mutation answer read (≈ commit; can be < 0)
+	FromSent   benchkit.Latency `json:"from_send"`        // delivery − mutation sent (an upper bound of commit → delivery)
+	LastSub    benchkit.Latency `json:"last_subscriber"`  // per event: the slowest subscriber's delivery − answer
+	FirstSub   benchkit.Latency `json:"first_subscriber"` // per event: the fastest subscriber's (the pipeline without the fan-out)
+	Negative   int              `json:"delivered_before_response"`
 }
 
 // analyse checks and times the deliveries: each subscriber must have first (the replayed
@@ -1310,8 +1224,8 @@ func analyse(subs [][]delivery, first int, stamps []stamp) Analysis {
 		}
 	}
 	a.Missing = a.Expected - a.Delivered
-	a.FromDone = summarise(fromDone)
-	a.FromSent = summarise(fromSent)
+	a.FromDone = benchkit.Summarise(fromDone)
+	a.FromSent = benchkit.Summarise(fromSent)
 	var lasts, firsts []time.Duration
 	for seq, n := range complete {
 		if n == len(subs) {
@@ -1319,8 +1233,8 @@ func analyse(subs [][]delivery, first int, stamps []stamp) Analysis {
 		}
 		firsts = append(firsts, fastest[seq])
 	}
-	a.LastSub = summarise(lasts)
-	a.FirstSub = summarise(firsts)
+	a.LastSub = benchkit.Summarise(lasts)
+	a.FirstSub = benchkit.Summarise(firsts)
 	return a
 }
 
@@ -1386,7 +1300,7 @@ func cmdFanout(args []string) error {
 	first := o.lastSequence()
 	conns := *n / *perConn
 	res := FanoutResult{Scenario: "S2", Label: *label, Run: *run, SubURL: *subURL, MutURL: *mutURL, StartedAt: time.Now().UTC(),
-		Fields: *fields, Subscribers: *n, Conns: conns, PerConn: *perConn, Events: *events, IntervalMs: ms(*interval),
+		Fields: *fields, Subscribers: *n, Conns: conns, PerConn: *perConn, Events: *events, IntervalMs: benchkit.Ms(*interval),
 		FirstSeq: first, GoMaxProcs: runtime.GOMAXPROCS(0), LoadAvg: loadAvg()}
 	fmt.Printf("S2 [%s] run %d: %d subscribers (%d connections x %d) on %s, %d changes every %s through %s, fields %s\n",
 		*label, *run, *n, conns, *perConn, *subURL, *events, *interval, *mutURL, *fields)
@@ -1436,7 +1350,7 @@ func cmdFanout(args []string) error {
 	time.Sleep(500 * time.Millisecond) // duplicates, if any, arrive too
 	closeAll(clients, 64)
 
-	res.Mutation = summarise(mut)
+	res.Mutation = benchkit.Summarise(mut)
 	subs := make([][]delivery, 0, *n)
 	res.ErrorKinds = map[string]int{}
 	for _, c := range clients {
@@ -1468,7 +1382,7 @@ func cmdFanout(args []string) error {
 	fmt.Printf("  expected %d, missing %d, duplicates %d, out of order %d, unexpected %d, errors %d; events stored %d of %d\n",
 		a.Expected, a.Missing, a.Duplicates, a.OutOfOrder, a.Unexpected, res.Errors, res.StoredEvents, *events)
 	printKinds(res.ErrorKinds)
-	if err := writeJSON(*jsonOut, res); err != nil {
+	if err := benchkit.WriteJSON(*jsonOut, res); err != nil {
 		return err
 	}
 	if a.Missing > 0 || a.Duplicates > 0 || a.OutOfOrder > 0 || res.Errors > 0 {
@@ -1479,36 +1393,6 @@ func cmdFanout(args []string) error {
 
 // ---------------------------------------------------------------------------
 // report
-
-func median(v []float64) float64 {
-	if len(v) == 0 {
-		return 0
-	}
-	s := slices.Clone(v)
-	slices.Sort(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
-}
-
-func loadJSON[T any](pattern string) ([]T, error) {
-	files, _ := filepath.Glob(pattern)
-	sort.Strings(files)
-	var out []T
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			return nil, err
-		}
-		var v T
-		if err := json.Unmarshal(b, &v); err != nil {
-			return nil, fmt.Errorf("%s: %w", f, err)
-		}
-		out = append(out, v)
-	}
-	return out, nil
-}
 
 // groups keeps labels in their first-seen order.
 func groups[T any](items []T, label func(T) string) ([]string, map[string][]T) {
@@ -1522,14 +1406,6 @@ func groups[T any](items []T, label func(T) string) ([]string, map[string][]T) {
 		m[l] = append(m[l], it)
 	}
 	return order, m
-}
-
-func pick[T any](runs []T, f func(T) float64) float64 {
-	v := make([]float64, len(runs))
-	for i, r := range runs {
-		v[i] = f(r)
-	}
-	return median(v)
 }
 
 func perRun[T any](runs []T, format string, f func(T) float64) string {
@@ -1548,11 +1424,11 @@ func cmdReport(args []string) error {
 }
 
 func printReport(w io.Writer, dir string) error {
-	mems, err := loadJSON[MemResult](filepath.Join(dir, "s1-*.json"))
+	mems, err := benchkit.LoadJSON[MemResult](filepath.Join(dir, "s1-*.json"))
 	if err != nil {
 		return err
 	}
-	fans, err := loadJSON[FanoutResult](filepath.Join(dir, "s2-*.json"))
+	fans, err := benchkit.LoadJSON[FanoutResult](filepath.Join(dir, "s2-*.json"))
 	if err != nil {
 		return err
 	}
@@ -1576,24 +1452,24 @@ func printReport(w io.Writer, dir string) error {
 			if bad+extra > 0 {
 				errCell += fmt.Sprintf(" (+%d wrong first, %d extra events)", bad, extra)
 			}
-			db := pick(rs, func(r MemResult) float64 { return r.HoldDBTxPerS })
+			db := benchkit.MedianOf(rs, func(r MemResult) float64 { return r.HoldDBTxPerS })
 			dbS := "–"
 			if db >= 0 {
 				dbS = fmt.Sprintf("%.0f", db)
 			}
 			fmt.Fprintf(w, "| %d conn × %d | %d | %.0f → %.0f | **%.1f** | %.1f | %.2f | %.1f | %.1f | %.0f / %.0f | %.0f%% / %s | %.0f | %s |\n",
 				rs[0].Conns, rs[0].PerConn, live,
-				pick(rs, func(r MemResult) float64 { return mib(r.Baseline.RSS) }),
-				pick(rs, func(r MemResult) float64 { return mib(r.Loaded.RSS) }),
-				pick(rs, func(r MemResult) float64 { return r.PerSub.RSS / 1024 }),
-				pick(rs, func(r MemResult) float64 { return r.PerSub.HeapLive / 1024 }),
-				pick(rs, func(r MemResult) float64 { return r.PerSub.Goroutines }),
-				pick(rs, func(r MemResult) float64 { return r.PerSub.Stacks / 1024 }),
-				pick(rs, func(r MemResult) float64 { return r.OpenSec }),
-				pick(rs, func(r MemResult) float64 { return r.FirstEvent.P50 }),
-				pick(rs, func(r MemResult) float64 { return r.FirstEvent.P99 }),
-				pick(rs, func(r MemResult) float64 { return r.HoldCPUPct }), dbS,
-				pick(rs, func(r MemResult) float64 { return float64(r.PerSub.GoroutinesLeft) }),
+				benchkit.MedianOf(rs, func(r MemResult) float64 { return mib(r.Baseline.RSS) }),
+				benchkit.MedianOf(rs, func(r MemResult) float64 { return mib(r.Loaded.RSS) }),
+				benchkit.MedianOf(rs, func(r MemResult) float64 { return r.PerSub.RSS / 1024 }),
+				benchkit.MedianOf(rs, func(r MemResult) float64 { return r.PerSub.HeapLive / 1024 }),
+				benchkit.MedianOf(rs, func(r MemResult) float64 { return r.PerSub.Goroutines }),
+				benchkit.MedianOf(rs, func(r MemResult) float64 { return r.PerSub.Stacks / 1024 }),
+				benchkit.MedianOf(rs, func(r MemResult) float64 { return r.OpenSec }),
+				benchkit.MedianOf(rs, func(r MemResult) float64 { return r.FirstEvent.P50 }),
+				benchkit.MedianOf(rs, func(r MemResult) float64 { return r.FirstEvent.P99 }),
+				benchkit.MedianOf(rs, func(r MemResult) float64 { return r.HoldCPUPct }), dbS,
+				benchkit.MedianOf(rs, func(r MemResult) float64 { return float64(r.PerSub.GoroutinesLeft) }),
 				errCell)
 		}
 		fmt.Fprintln(w)
@@ -1641,15 +1517,15 @@ func printReport(w io.Writer, dir string) error {
 			}
 			fmt.Fprintf(w, "| %s | %d | **%.1f** | %.1f | **%.1f** | %.1f | %.1f / %.1f | %.1f / %.1f | %.1f | %d | %d | %d | %d | %d of %d |\n",
 				l, deliv,
-				pick(rs, func(r FanoutResult) float64 { return r.FromDone.P50 }),
-				pick(rs, func(r FanoutResult) float64 { return r.FromDone.P90 }),
-				pick(rs, func(r FanoutResult) float64 { return r.FromDone.P99 }),
+				benchkit.MedianOf(rs, func(r FanoutResult) float64 { return r.FromDone.P50 }),
+				benchkit.MedianOf(rs, func(r FanoutResult) float64 { return r.FromDone.P90 }),
+				benchkit.MedianOf(rs, func(r FanoutResult) float64 { return r.FromDone.P99 }),
 				mx,
-				pick(rs, func(r FanoutResult) float64 { return r.FromSent.P50 }),
-				pick(rs, func(r FanoutResult) float64 { return r.FromSent.P99 }),
-				pick(rs, func(r FanoutResult) float64 { return r.FirstSub.P50 }),
-				pick(rs, func(r FanoutResult) float64 { return r.LastSub.P50 }),
-				pick(rs, func(r FanoutResult) float64 { return r.Mutation.P50 }),
+				benchkit.MedianOf(rs, func(r FanoutResult) float64 { return r.FromSent.P50 }),
+				benchkit.MedianOf(rs, func(r FanoutResult) float64 { return r.FromSent.P99 }),
+				benchkit.MedianOf(rs, func(r FanoutResult) float64 { return r.FirstSub.P50 }),
+				benchkit.MedianOf(rs, func(r FanoutResult) float64 { return r.LastSub.P50 }),
+				benchkit.MedianOf(rs, func(r FanoutResult) float64 { return r.Mutation.P50 }),
 				miss, dup, ooo, errs, stored, want)
 		}
 		fmt.Fprintln(w)
@@ -1676,21 +1552,7 @@ func printReport(w io.Writer, dir string) error {
 	return nil
 }
 
+// writeKinds is the error list under a report's table.
 func writeKinds(w io.Writer, kinds map[string]int) {
-	if len(kinds) == 0 {
-		return
-	}
-	keys := make([]string, 0, len(kinds))
-	for k := range kinds {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		fmt.Fprintf(w, "- %d × `%s`\n", kinds[k], k)
-	}
-}
-
-// gidOf is the global ID of a database id (internal/gid), e.g. gidOf("ProductVariant", 7).
-func gidOf(typ string, id int64) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(typ + ":" + strconv.FormatInt(id, 10)))
+	benchkit.WriteKinds(w, "- %d × `%s`\n", kinds)
 }

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/shopgraph/shopgraph/bench/internal/benchkit"
 )
 
 func TestParseStatus(t *testing.T) {
@@ -52,29 +54,16 @@ func TestAnalyse(t *testing.T) {
 	}
 }
 
-func TestPercentile(t *testing.T) {
-	var d []time.Duration
-	for i := 1; i <= 100; i++ {
-		d = append(d, time.Duration(i)*time.Millisecond)
-	}
-	if p := percentile(d, 50); p != 50*time.Millisecond {
-		t.Fatalf("p50 = %s", p)
-	}
-	if p := percentile(d, 99); p != 99*time.Millisecond {
-		t.Fatalf("p99 = %s", p)
-	}
-}
-
 func TestReport(t *testing.T) {
 	dir := t.TempDir()
 	mem := MemResult{Scenario: "S1", Label: "500x20", Run: 1, Fields: "full", Conns: 500, PerConn: 20, Subscriptions: 10000, Live: 10000,
 		Baseline: Sample{RSS: 70 << 20}, Loaded: Sample{RSS: 470 << 20}, PerSub: PerSub{RSS: 40 << 10}, HoldDBTxPerS: 340}
 	fan := FanoutResult{Scenario: "S2", Label: "full", Run: 1, Subscribers: 1000, Conns: 1000, PerConn: 1, Events: 30, IntervalMs: 500,
-		StoredEvents: 30, Analysis: Analysis{Expected: 30000, Delivered: 30000, FromDone: Latency{P50: 50, P99: 150, Max: 200}}}
-	if err := writeJSON(filepath.Join(dir, "s1-500x20-run1.json"), mem); err != nil {
+		StoredEvents: 30, Analysis: Analysis{Expected: 30000, Delivered: 30000, FromDone: benchkit.Latency{P50: 50, P99: 150, Max: 200}}}
+	if err := benchkit.WriteJSON(filepath.Join(dir, "s1-500x20-run1.json"), mem); err != nil {
 		t.Fatal(err)
 	}
-	if err := writeJSON(filepath.Join(dir, "s2-full-run1.json"), fan); err != nil {
+	if err := benchkit.WriteJSON(filepath.Join(dir, "s2-full-run1.json"), fan); err != nil {
 		t.Fatal(err)
 	}
 	var b bytes.Buffer
@@ -89,11 +78,5 @@ func TestReport(t *testing.T) {
 	}
 	if err := printReport(&b, t.TempDir()); err == nil {
 		t.Error("an empty directory must be an error")
-	}
-}
-
-func TestGID(t *testing.T) {
-	if g := gidOf("Order", 1); g != "T3JkZXI6MQ" {
-		t.Fatalf("gidOf = %s", g)
 	}
 }
