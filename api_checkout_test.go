@@ -14,9 +14,13 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/shopgraph/shopgraph/internal/auth"
+	"github.com/shopgraph/shopgraph/internal/jobs"
 	"github.com/shopgraph/shopgraph/internal/product"
 )
 
@@ -1118,9 +1122,46 @@ func TestCheckoutRoundTrips(t *testing.T) {
 	require.LessOrEqual(t, add5.statements, int64(3))
 	require.Equal(t, int64(1), add5.roundTrips)
 	// Checkout: [BEGIN, claim key and lock cart, lines locking their variants], [plan
-	// setting, stock, order with lines and event], expiry job, COMMIT; then the event's feed
-	// position and the payment record.
-	require.LessOrEqual(t, checkout5.statements, int64(10))
-	require.LessOrEqual(t, checkout5.roundTrips, int64(6))
+	// setting, stock, order with lines, event and expiry job], COMMIT; then the payment
+	// record.
+	require.LessOrEqual(t, checkout5.statements, int64(8))
+	require.LessOrEqual(t, checkout5.roundTrips, int64(4))
 	require.Equal(t, checkout1, checkout5, "checkout's cost does not grow with the lines")
+}
+
+// TestCheckoutExpiryJob: the expiry job that checkout writes into River's table in its own
+// statement is the row River itself writes for the same job.
+func TestCheckoutExpiryJob(t *testing.T) {
+	t.Parallel()
+	e := newShopEnv(t)
+	ctx := context.Background()
+	c, _ := e.customer(t)
+	o := buy(t, c, e.variant(t, 1250, 10), 1)
+	id := trackDBID(t, o.ID)
+
+	const columns = `state, attempt, max_attempts, priority, args, kind, metadata, queue, tags, unique_key,
+		unique_states, attempted_at, attempted_by, errors, finalized_at, scheduled_at`
+	read := func(q pgx.Tx, where string, arg any) []any {
+		rows, err := q.Query(ctx, `SELECT `+columns+` FROM river_job WHERE `+where, arg)
+		require.NoError(t, err)
+		values, err := pgx.CollectExactlyOneRow(rows, func(r pgx.CollectableRow) ([]any, error) { return r.Values() })
+		require.NoError(t, err)
+		return values
+	}
+	tx, err := e.srv.app.db.Pool.Begin(ctx)
+	require.NoError(t, err)
+	defer func() { _ = tx.Rollback(ctx) }()
+	ours := read(tx, `kind = 'expire_order' AND (args->>'order_id')::bigint = $1`, id)
+
+	var placedAt time.Time
+	require.NoError(t, tx.QueryRow(ctx, `SELECT created_at FROM orders WHERE id = $1`, id).Scan(&placedAt))
+	insertOnly, err := river.NewClient(riverpgxv5.New(e.srv.app.db.Pool), &river.Config{})
+	require.NoError(t, err)
+	res, err := insertOnly.InsertTx(ctx, tx, jobs.ExpireOrderArgs{OrderID: id},
+		&river.InsertOpts{ScheduledAt: placedAt.Add(e.srv.app.payments.ExpireAfter)})
+	require.NoError(t, err)
+	rivers := read(tx, `id = $1`, res.Job.ID)
+
+	require.Equal(t, rivers, ours)
+	require.Equal(t, "scheduled", ours[0])
 }

@@ -494,6 +494,50 @@ func TestSubscriptionFeed(t *testing.T) {
 		require.Equal(t, len(want), len(got), "events received: %d, the last ones %v; expected %d..%d", len(got), got[max(0, len(got)-3):], 4, 4+stored)
 		require.Equal(t, want, got)
 	})
+
+	storedPosition := func(t *testing.T, orderID int64, sequence int) int64 {
+		t.Helper()
+		var p int64
+		require.NoError(t, e.srv.app.db.Pool.QueryRow(context.Background(),
+			`SELECT feed_position FROM order_events WHERE order_id = $1 AND sequence = $2`, orderID, sequence).Scan(&p))
+		require.NotZero(t, p)
+		return p
+	}
+
+	t.Run("a checkout's new order rings its vendor's feed live, and shows its stored position", func(t *testing.T) {
+		t.Parallel()
+		// A checkout publishes its order's vendors from the lines it wrote, with no read.
+		vendorClient, vendorID := e.vendor(t)
+		earlier := newTrackOrder(t, e, &vendorID)
+		vendor := openTrack(t, e.srv.Server, protoTransportWS, vendorClient.bearer, feedQuery, map[string]any{"after": feedFrom(t)})
+		// The earlier order's move arrives: the stream is past its first replay, and only a
+		// published event brings it another.
+		moveOrder(t, e.srv, earlier.id, order.Paid, "live")
+		require.Equal(t, earlier.gid, nextEvent(t, vendor).Order.ID)
+
+		placed := newTrackOrder(t, e, &vendorID)
+		ev := nextEvent(t, vendor)
+		require.Equal(t, placed.gid, ev.Order.ID)
+		require.Equal(t, "PENDING", ev.Status)
+		require.Equal(t, storedPosition(t, placed.id, 1), ev.Position)
+	})
+
+	t.Run("a live event published without its feed position shows the stored one", func(t *testing.T) {
+		t.Parallel()
+		o := newTrackOrder(t, e, nil)
+		s := openTrack(t, e.srv.Server, protoTransportWS, o.owner.bearer, trackQuery, trackVars(o.gid, 0))
+		require.Equal(t, 1, nextEvent(t, s).Sequence) // replayed: the subscription is attached
+
+		// The order moves, and its event is published as a checkout publishes: no position.
+		_, err := e.srv.app.db.Pool.Exec(context.Background(), `WITH moved AS (UPDATE orders SET status = 'PAID' WHERE id = $1)
+			INSERT INTO order_events (order_id, sequence, status, note) VALUES ($1, 2, 'PAID', 'moved')`, o.id)
+		require.NoError(t, err)
+		e.srv.app.bus.Hub.Deliver(pubsub.OrderEvent{OrderID: o.id, Sequence: 2, Status: "PAID", PreviousStatus: "PENDING", At: time.Now(), UserID: o.userID})
+
+		ev := nextEvent(t, s)
+		require.Equal(t, 2, ev.Sequence)
+		require.Equal(t, storedPosition(t, o.id, 2), ev.Position)
+	})
 }
 
 // TestSubscriptionNoGapNoDuplicate: events that land while a subscription starts are each

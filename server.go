@@ -223,7 +223,7 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, opts appO
 	a.payments = payment.NewService(d, gateway, a.orders, cfg.OrderPaymentTTL, log)
 	a.payments.Jobs = a.jobs
 	a.payments.Observer = a.metrics
-	a.checkout = checkout.NewService(d, a.orders, a.payments, a.jobs, log)
+	a.checkout = checkout.NewService(d, a.orders, a.payments, log)
 	a.checkout.Observer = a.metrics
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &payment.ExpireWorker{Payments: a.payments})

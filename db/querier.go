@@ -66,8 +66,11 @@ type Querier interface {
 	CheckoutLines(ctx context.Context, arg CheckoutLinesParams) ([]CheckoutLinesRow, error)
 	// CheckoutPlaceOrder writes the order in one statement: the order row, one snapshot line per
 	// item (the arrays are parallel, one element per line; vendor 0 is none), the first event
-	// (sequence 1); it empties the cart and records the order on the idempotency key. It returns
-	// one row per line, carrying the order's and the event's columns.
+	// (sequence 1) and its expiry job; it empties the cart and records the order on the
+	// idempotency key. It returns one row per line, carrying the order's and the event's columns.
+	// The expiry job is a row of River's queue (jobs.OrderExpiry gives its kind, queue and
+	// attempts), due @expire_after_seconds after the order, written here as River's clients in
+	// other languages write jobs: River's own insert would cost the checkout a round trip.
 	CheckoutPlaceOrder(ctx context.Context, arg CheckoutPlaceOrderParams) ([]CheckoutPlaceOrderRow, error)
 	CheckoutRequestGet(ctx context.Context, arg CheckoutRequestGetParams) (CheckoutRequest, error)
 	OrderCount(ctx context.Context, arg OrderCountParams) (int64, error)

@@ -562,6 +562,9 @@ func (r *orderStatusEventResolver) Position(ctx context.Context, obj *order.Even
 	if err := endError(obj); err != nil {
 		return 0, err
 	}
+	if obj.FeedPosition == 0 { // published by a checkout, which does not read it back
+		return r.OrderService.FeedPosition(ctx, obj.OrderID, obj.Sequence)
+	}
 	return obj.FeedPosition, nil
 }
 

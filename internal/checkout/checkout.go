@@ -1,8 +1,8 @@
 // Package checkout turns a customer's cart into an order, once: in one transaction it claims
 // the idempotency key, locks the cart and its variants (in variant order), validates the cart,
-// takes the stock with one guarded update, writes the order with a snapshot of every line and
-// its first event, and empties the cart: four statements in two round trips, whatever the
-// cart holds, then the expiry job and COMMIT.
+// takes the stock with one guarded update, writes the order with a snapshot of every line, its
+// first event and its expiry job, and empties the cart: four statements in two round trips,
+// whatever the cart holds, then COMMIT.
 package checkout
 
 import (
@@ -16,7 +16,6 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
@@ -26,16 +25,12 @@ import (
 	"github.com/shopgraph/shopgraph/internal/apperr"
 	"github.com/shopgraph/shopgraph/internal/auth"
 	"github.com/shopgraph/shopgraph/internal/inventory"
+	"github.com/shopgraph/shopgraph/internal/jobs"
 	"github.com/shopgraph/shopgraph/internal/money"
 	"github.com/shopgraph/shopgraph/internal/order"
 	"github.com/shopgraph/shopgraph/internal/payment"
 	"github.com/shopgraph/shopgraph/internal/postgres"
 )
-
-// Scheduler schedules the expiry of an unpaid order inside the checkout transaction.
-type Scheduler interface {
-	ScheduleOrderExpiry(ctx context.Context, tx pgx.Tx, orderID int64, at time.Time) error
-}
 
 // Service is the checkout use case.
 type Service struct {
@@ -45,13 +40,12 @@ type Service struct {
 	db       *postgres.DB
 	orders   *order.Service
 	payments *payment.Service
-	jobs     Scheduler
 	log      *slog.Logger
 }
 
 // NewService returns a checkout service.
-func NewService(d *postgres.DB, orders *order.Service, payments *payment.Service, jobs Scheduler, log *slog.Logger) *Service {
-	return &Service{db: d, orders: orders, payments: payments, jobs: jobs, log: log}
+func NewService(d *postgres.DB, orders *order.Service, payments *payment.Service, log *slog.Logger) *Service {
+	return &Service{db: d, orders: orders, payments: payments, log: log}
 }
 
 // Input is a checkout request.
@@ -93,11 +87,6 @@ func (s *Service) Complete(ctx context.Context, v auth.Viewer, in Input) (Result
 		err = s.db.InTxWithTx(ctx, func(tx pgx.Tx, q *db.Queries) error {
 			var err error
 			res, event, touched, err = s.completeTx(ctx, tx, q, v, in, fingerprint)
-			if err == nil && !res.Replayed {
-				// Expiry is enqueued in the order's own transaction: it can neither be lost
-				// nor outlive a rolled-back order.
-				err = s.jobs.ScheduleOrderExpiry(ctx, tx, res.Order.ID, s.payments.ExpiresAt(res.Order.CreatedAt))
-			}
 			return err
 		})
 		if !isRetryable(err) {
@@ -108,7 +97,7 @@ func (s *Service) Complete(ctx context.Context, v auth.Viewer, in Input) (Result
 		return Result{}, err
 	}
 	if !res.Replayed {
-		s.orders.AfterCommit(ctx, res.Order, event, touched)
+		s.orders.AfterPlaced(ctx, res.Order, res.Lines, event, touched)
 		if s.Observer != nil {
 			s.Observer.OrderCreated()
 		}
@@ -126,7 +115,7 @@ func (s *Service) Complete(ctx context.Context, v auth.Viewer, in Input) (Result
 	return res, nil
 }
 
-// completeTx is the checkout's transaction up to its expiry job and COMMIT (Complete's), in
+// completeTx is the checkout's transaction up to its COMMIT (Complete's), in
 // two round trips whatever the cart holds: BEGIN, the key's claim with the cart's lock, and
 // the lines with their variants' locks; then the stock and the order.
 func (s *Service) completeTx(ctx context.Context, tx pgx.Tx, q *db.Queries, v auth.Viewer, in Input, fingerprint []byte) (Result, order.Event, inventory.Change, error) {
@@ -157,6 +146,11 @@ func (s *Service) completeTx(ctx context.Context, tx pgx.Tx, q *db.Queries, v au
 	}
 	place.UserID, place.CartID, place.IdempotencyKey = v.UserID, began.CartID, in.IdempotencyKey
 	place.Status, place.Note = db.OrderStatusPENDING, placedNote
+	// The expiry job is written with the order: it can neither be lost nor outlive a
+	// rolled-back order.
+	expiry := jobs.OrderExpiry()
+	place.ExpiryKind, place.ExpiryQueue, place.ExpiryMaxAttempts = expiry.Kind, expiry.Queue, expiry.MaxAttempts
+	place.ExpireAfterSeconds = s.payments.ExpireAfter.Seconds()
 	place.ShippingAddress, _ = json.Marshal(in.ShippingAddress)
 	// The stock and the order go together; on a shortage the order written with them is
 	// rolled back with the transaction.

@@ -24,7 +24,8 @@ func TestPostgresCollectors(t *testing.T) {
 	require.NoError(t, q.Start(ctx, db.Pool, river.NewWorkers(), jobs.Options{}))
 	for _, id := range []int64{1, 2} {
 		require.NoError(t, pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
-			return q.ScheduleOrderExpiry(ctx, tx, id, time.Now().Add(time.Hour))
+			_, err := q.ScheduleRefundSettlement(ctx, tx, id, time.Now().Add(time.Hour))
+			return err
 		}))
 	}
 

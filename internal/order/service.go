@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -284,9 +285,7 @@ func (s *Service) TransitionTx(ctx context.Context, q *db.Queries, actor Actor, 
 
 // AfterCommit runs the side effects of a committed change: stock caches and subscribers.
 func (s *Service) AfterCommit(ctx context.Context, o Order, e Event, stock inventory.Change) {
-	if len(stock.ProductIDs) > 0 && s.stock != nil {
-		s.stock.InvalidateStock(ctx, stock.ProductIDs, stock.StatusChanged)
-	}
+	s.invalidate(ctx, stock)
 	if s.publisher != nil && e.Sequence > 0 {
 		// The feed position is assigned at commit: read it now that it exists.
 		pub, err := s.db.OrderEventPublication(ctx, db.OrderEventPublicationParams{OrderID: e.OrderID, Sequence: int32(e.Sequence)})
@@ -296,6 +295,45 @@ func (s *Service) AfterCommit(ctx context.Context, o Order, e Event, stock inven
 		e.FeedPosition = pub.FeedPosition
 		s.publisher.Publish(ctx, e.message(o, pub.VendorIds))
 	}
+}
+
+// AfterPlaced runs the side effects of a new order once its transaction has committed. Its
+// vendors are those of lines, so it publishes without a read: the event goes out without
+// its feed position, which feed subscribers never take from a message (they read the feed
+// itself) and the position field reads when asked (FeedPosition).
+func (s *Service) AfterPlaced(ctx context.Context, o Order, lines []Line, e Event, stock inventory.Change) {
+	s.invalidate(ctx, stock)
+	if s.publisher != nil {
+		s.publisher.Publish(ctx, e.message(o, vendorsOf(lines)))
+	}
+}
+
+func (s *Service) invalidate(ctx context.Context, stock inventory.Change) {
+	if len(stock.ProductIDs) > 0 && s.stock != nil {
+		s.stock.InvalidateStock(ctx, stock.ProductIDs, stock.StatusChanged)
+	}
+}
+
+// vendorsOf are the distinct vendors of lines, in id order.
+func vendorsOf(lines []Line) []int64 {
+	var ids []int64
+	for _, l := range lines {
+		if l.VendorID != nil {
+			ids = append(ids, *l.VendorID)
+		}
+	}
+	slices.Sort(ids)
+	return slices.Compact(ids)
+}
+
+// FeedPosition is the feed position of an order's event, given at its commit; 0 while the
+// event is not committed.
+func (s *Service) FeedPosition(ctx context.Context, orderID int64, sequence int) (int64, error) {
+	pub, err := s.db.OrderEventPublication(ctx, db.OrderEventPublicationParams{OrderID: orderID, Sequence: int32(sequence)})
+	if err != nil {
+		return 0, postgres.MapError(err, "order event")
+	}
+	return pub.FeedPosition, nil
 }
 
 // EventsAfter returns an order's events after sequence `after`, oldest first, at most limit

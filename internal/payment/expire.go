@@ -3,7 +3,6 @@ package payment
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/riverqueue/river"
 
@@ -38,9 +37,6 @@ func (s *Service) Expire(ctx context.Context, orderID int64) error {
 	s.afterCancel(ctx, o)
 	return nil
 }
-
-// ExpiresAt is when an order placed at placedAt expires.
-func (s *Service) ExpiresAt(placedAt time.Time) time.Time { return placedAt.Add(s.ExpireAfter) }
 
 // RefundWorker gives back a payment received for a cancelled order. A refund the provider
 // did not answer is left to its settlement job; one it refused fails the job, and river
