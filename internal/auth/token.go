@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -20,14 +21,29 @@ const issuer = "shopgraph"
 type Tokens struct {
 	secret []byte
 	now    func() time.Time
+
+	// verified remembers the tokens whose signature and claims were checked: a signed token
+	// never changes, and a storefront sends the same one with every request for 15 minutes,
+	// so only its validity window is checked again. Parsing and checking cost about a tenth of
+	// a checkout request's CPU.
+	mu       sync.RWMutex
+	verified map[string]verifiedToken
 }
+
+type verifiedToken struct {
+	viewer    Viewer
+	notBefore time.Time
+}
+
+// maxVerified bounds the tokens remembered, about a megabyte of them.
+const maxVerified = 4096
 
 // NewTokens returns a Tokens that signs with secret. now may be nil (time.Now).
 func NewTokens(secret string, now func() time.Time) *Tokens {
 	if now == nil {
 		now = time.Now
 	}
-	return &Tokens{secret: []byte(secret), now: now}
+	return &Tokens{secret: []byte(secret), now: now, verified: make(map[string]verifiedToken)}
 }
 
 type claims struct {
@@ -64,6 +80,44 @@ var ErrInvalidToken = errors.New("invalid access token")
 // Verify checks the token's algorithm (HS256 only: "none" and RS/HS confusion are refused),
 // signature, issuer and validity window, and returns its viewer.
 func (t *Tokens) Verify(token string) (Viewer, error) {
+	now := t.now()
+	t.mu.RLock()
+	known, ok := t.verified[token]
+	t.mu.RUnlock()
+	if ok {
+		if now.Before(known.notBefore) || !now.Before(known.viewer.ExpiresAt) {
+			return Viewer{}, fmt.Errorf("%w: outside its validity window", ErrInvalidToken)
+		}
+		return known.viewer, nil
+	}
+	v, notBefore, err := t.parse(token)
+	if err != nil {
+		return Viewer{}, err
+	}
+	t.remember(token, verifiedToken{viewer: v, notBefore: notBefore}, now)
+	return v, nil
+}
+
+// remember adds a verified token, first forgetting the expired ones when full, or all of
+// them if none has expired.
+func (t *Tokens) remember(token string, v verifiedToken, now time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if len(t.verified) >= maxVerified {
+		for k, old := range t.verified {
+			if !now.Before(old.viewer.ExpiresAt) {
+				delete(t.verified, k)
+			}
+		}
+		if len(t.verified) >= maxVerified {
+			clear(t.verified)
+		}
+	}
+	t.verified[token] = v
+}
+
+// parse checks a token's signature and claims.
+func (t *Tokens) parse(token string) (Viewer, time.Time, error) {
 	var c claims
 	_, err := jwt.ParseWithClaims(token, &c, func(*jwt.Token) (any, error) { return t.secret, nil },
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
@@ -72,18 +126,22 @@ func (t *Tokens) Verify(token string) (Viewer, error) {
 		jwt.WithTimeFunc(t.now),
 	)
 	if err != nil {
-		return Viewer{}, fmt.Errorf("%w: %w", ErrInvalidToken, err)
+		return Viewer{}, time.Time{}, fmt.Errorf("%w: %w", ErrInvalidToken, err)
 	}
 	id, err := strconv.ParseInt(c.Subject, 10, 64)
 	if err != nil || id <= 0 {
-		return Viewer{}, fmt.Errorf("%w: bad subject", ErrInvalidToken)
+		return Viewer{}, time.Time{}, fmt.Errorf("%w: bad subject", ErrInvalidToken)
 	}
 	sid, err := uuid.Parse(c.SID)
 	if err != nil {
-		return Viewer{}, fmt.Errorf("%w: bad session id", ErrInvalidToken)
+		return Viewer{}, time.Time{}, fmt.Errorf("%w: bad session id", ErrInvalidToken)
 	}
 	if !c.Role.Valid() {
-		return Viewer{}, fmt.Errorf("%w: bad role", ErrInvalidToken)
+		return Viewer{}, time.Time{}, fmt.Errorf("%w: bad role", ErrInvalidToken)
 	}
-	return Viewer{UserID: id, Role: c.Role, SessionID: sid, ExpiresAt: c.ExpiresAt.Time}, nil
+	var notBefore time.Time
+	if c.NotBefore != nil {
+		notBefore = c.NotBefore.Time
+	}
+	return Viewer{UserID: id, Role: c.Role, SessionID: sid, ExpiresAt: c.ExpiresAt.Time}, notBefore, nil
 }
