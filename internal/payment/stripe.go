@@ -19,11 +19,19 @@ type Stripe struct {
 	api *client.API
 }
 
+// maxIdleConns is how many connections to Stripe stay open between calls.
+const maxIdleConns = 64
+
 // NewStripe returns a Stripe gateway using key; apiBase, when set, replaces Stripe's API URL
 // (stripe-mock in tests and development).
 func NewStripe(key, apiBase string) *Stripe {
+	// http.DefaultTransport keeps two idle connections per host: under concurrent checkouts
+	// almost every call opened a new connection (a TLS handshake, against Stripe) and closed
+	// it again. Keep as many as calls may run at once.
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.MaxIdleConns, transport.MaxIdleConnsPerHost = maxIdleConns, maxIdleConns
 	cfg := &stripe.BackendConfig{
-		HTTPClient:        &http.Client{Timeout: 20 * time.Second},
+		HTTPClient:        &http.Client{Timeout: 20 * time.Second, Transport: transport},
 		MaxNetworkRetries: stripe.Int64(1),
 		LeveledLogger:     &stripe.LeveledLogger{Level: stripe.LevelNull},
 	}

@@ -11,7 +11,9 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"os"
+	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -95,6 +97,44 @@ func (p *recordingProxy) last(t *testing.T) stripeRequest {
 	defer p.mu.Unlock()
 	require.NotEmpty(t, p.requests, "the gateway sent nothing")
 	return p.requests[len(p.requests)-1]
+}
+
+// TestStripeGatewayReusesConnections: concurrent calls keep their connections open for the
+// next ones instead of opening (and, against Stripe, TLS-handshaking) new ones each time.
+func TestStripeGatewayReusesConnections(t *testing.T) {
+	t.Parallel()
+	target, err := url.Parse(stripeMockURL(t))
+	require.NoError(t, err)
+	var opened atomic.Int64
+	proxy := httptest.NewUnstartedServer(httputil.NewSingleHostReverseProxy(target))
+	proxy.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			opened.Add(1)
+		}
+	}
+	proxy.Start()
+	t.Cleanup(proxy.Close)
+	gw := payment.NewStripe("sk_test_shopgraph", proxy.URL)
+
+	const concurrent, rounds = 16, 5
+	for round := range rounds {
+		var wg sync.WaitGroup
+		errs := make(chan error, concurrent)
+		for i := range concurrent {
+			id := int64(round*concurrent + i + 1)
+			wg.Go(func() {
+				_, err := gw.CreateIntent(context.Background(), payment.IntentParams{OrderID: id, Amount: 100, Currency: "USD",
+					IdempotencyKey: "shopgraph-order-" + strconv.FormatInt(id, 10) + "-intent"})
+				errs <- err
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			require.NoError(t, err)
+		}
+	}
+	require.LessOrEqual(t, opened.Load(), int64(concurrent), "%d calls, %d at a time, opened %d connections", concurrent*rounds, concurrent, opened.Load())
 }
 
 func TestStripeGatewayAgainstStripeMock(t *testing.T) {
