@@ -522,22 +522,79 @@ func TestSubscriptionFeed(t *testing.T) {
 		require.Equal(t, storedPosition(t, placed.id, 1), ev.Position)
 	})
 
-	t.Run("a live event published without its feed position shows the stored one", func(t *testing.T) {
+	t.Run("a checkout publishes its new order's event with its stored position", func(t *testing.T) {
 		t.Parallel()
-		o := newTrackOrder(t, e, nil)
-		s := openTrack(t, e.srv.Server, protoTransportWS, o.owner.bearer, trackQuery, trackVars(o.gid, 0))
-		require.Equal(t, 1, nextEvent(t, s).Sequence) // replayed: the subscription is attached
-
-		// The order moves, and its event is published as a checkout publishes: no position.
-		_, err := e.srv.app.db.Pool.Exec(context.Background(), `WITH moved AS (UPDATE orders SET status = 'PAID' WHERE id = $1)
-			INSERT INTO order_events (order_id, sequence, status, note) VALUES ($1, 2, 'PAID', 'moved')`, o.id)
-		require.NoError(t, err)
-		e.srv.app.bus.Hub.Deliver(pubsub.OrderEvent{OrderID: o.id, Sequence: 2, Status: "PAID", PreviousStatus: "PENDING", At: time.Now(), UserID: o.userID})
-
-		ev := nextEvent(t, s)
-		require.Equal(t, 2, ev.Sequence)
-		require.Equal(t, storedPosition(t, o.id, 2), ev.Position)
+		c, userID := e.customer(t)
+		sub := e.srv.app.bus.Hub.Subscribe(func(m pubsub.OrderEvent) bool { return m.UserID == userID }, 4)
+		defer sub.Close()
+		o := buy(t, c, e.variant(t, 1250, 10), 1)
+		select {
+		case m := <-sub.C:
+			require.Equal(t, trackDBID(t, o.ID), m.OrderID)
+			require.Equal(t, 1, m.Sequence)
+			require.Equal(t, storedPosition(t, m.OrderID, 1), m.FeedPosition)
+		case <-time.After(trackWait):
+			t.Fatal("the checkout published nothing")
+		}
 	})
+}
+
+// TestSubscriptionFeedHeldBack: feed positions follow transaction ids, so an event that
+// commits while an older transaction still runs waits for it (that one may yet commit an
+// event before it), and is delivered when it ends, even though it publishes nothing.
+func TestSubscriptionFeedHeldBack(t *testing.T) {
+	t.Parallel()
+	e := newShopEnv(t) // its own bus: no other test rings this feed
+	ctx := context.Background()
+	first := newTrackOrder(t, e, nil)
+	held := newTrackOrder(t, e, nil)
+	moveOrder(t, e.srv, first.id, order.Paid, "paid")
+	admin := openTrack(t, e.srv.Server, protoTransportWS, e.admin.bearer, feedQuery, nil)
+	// A first move arrives: the stream is live.
+	for deadline := time.Now().Add(trackWait); ; {
+		require.True(t, time.Now().Before(deadline), "the feed delivered nothing")
+		moveOrder(t, e.srv, first.id, order.PartiallyRefunded, "ping")
+		if it, ok := admin.next(100 * time.Millisecond); ok && it.Event != nil && it.Event.Order.ID == first.gid {
+			break
+		}
+	}
+	for { // the other pings' events
+		if _, ok := admin.next(200 * time.Millisecond); !ok {
+			break
+		}
+	}
+
+	older, err := e.srv.app.db.Pool.Begin(ctx)
+	require.NoError(t, err)
+	defer func() { _ = older.Rollback(ctx) }()
+	_, err = older.Exec(ctx, `SELECT pg_current_xact_id()`) // a transaction id, below the next event's
+	require.NoError(t, err)
+
+	moveOrder(t, e.srv, held.id, order.Paid, "behind an older transaction")
+	requireQuiet(t, admin, 300*time.Millisecond)
+
+	require.NoError(t, older.Rollback(ctx)) // ends without an event, publishing nothing
+	ev := nextEvent(t, admin)
+	require.Equal(t, held.gid, ev.Order.ID)
+	require.Equal(t, "PAID", ev.Status)
+
+	// Without `after` the feed sends only events committed after it started, though one
+	// committed before is still above the horizon of a transaction running then.
+	older, err = e.srv.app.db.Pool.Begin(ctx)
+	require.NoError(t, err)
+	_, err = older.Exec(ctx, `SELECT pg_current_xact_id()`)
+	require.NoError(t, err)
+	moveOrder(t, e.srv, first.id, order.PartiallyRefunded, "before the subscription")
+	subscribers := e.srv.app.bus.Hub.Subscribers()
+	fresh := openTrack(t, e.srv.Server, protoTransportWS, e.admin.bearer, feedQuery, nil)
+	for deadline := time.Now().Add(trackWait); e.srv.app.bus.Hub.Subscribers() == subscribers; time.Sleep(5 * time.Millisecond) {
+		require.True(t, time.Now().Before(deadline), "the subscription did not start")
+	}
+	require.NoError(t, older.Rollback(ctx))
+	moveOrder(t, e.srv, held.id, order.Shipped, "after the subscription")
+	ev = nextEvent(t, fresh)
+	require.Equal(t, held.gid, ev.Order.ID, "the first event sent was committed before the subscription")
+	require.Equal(t, "SHIPPED", ev.Status)
 }
 
 // TestSubscriptionNoGapNoDuplicate: events that land while a subscription starts are each

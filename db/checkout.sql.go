@@ -152,7 +152,8 @@ WITH o AS (
     WHERE user_id = $1 AND idempotency_key = $21
 )
 SELECT o.id AS order_id, o.created_at AS order_created_at, o.updated_at AS order_updated_at,
-       e.sequence AS event_sequence, e.created_at AS event_created_at, l.id AS line_id, l.variant_id
+       e.sequence AS event_sequence, e.created_at AS event_created_at, e.feed_position AS event_feed_position,
+       l.id AS line_id, l.variant_id
 FROM o, e, l
 ORDER BY l.id
 `
@@ -182,13 +183,14 @@ type CheckoutPlaceOrderParams struct {
 }
 
 type CheckoutPlaceOrderRow struct {
-	OrderID        int64
-	OrderCreatedAt time.Time
-	OrderUpdatedAt time.Time
-	EventSequence  int32
-	EventCreatedAt time.Time
-	LineID         int64
-	VariantID      int64
+	OrderID           int64
+	OrderCreatedAt    time.Time
+	OrderUpdatedAt    time.Time
+	EventSequence     int32
+	EventCreatedAt    time.Time
+	EventFeedPosition int64
+	LineID            int64
+	VariantID         int64
 }
 
 // CheckoutPlaceOrder writes the order in one statement: the order row, one snapshot line per
@@ -235,6 +237,7 @@ func (q *Queries) CheckoutPlaceOrder(ctx context.Context, arg CheckoutPlaceOrder
 			&i.OrderUpdatedAt,
 			&i.EventSequence,
 			&i.EventCreatedAt,
+			&i.EventFeedPosition,
 			&i.LineID,
 			&i.VariantID,
 		); err != nil {

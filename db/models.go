@@ -403,7 +403,7 @@ type OrderEvent struct {
 	ActorID        *int64
 	Note           string
 	CreatedAt      time.Time
-	FeedPosition   *int64
+	FeedPosition   int64
 }
 
 type OrderLine struct {

@@ -42,7 +42,9 @@ func (q *Queries) OrderCount(ctx context.Context, arg OrderCountParams) (int64, 
 }
 
 const OrderEventFeedAfter = `-- name: OrderEventFeedAfter :many
-SELECT e.order_id, e.sequence, e.status, e.previous_status, e.actor_id, e.note, e.created_at, e.feed_position FROM order_events e
+SELECT e.order_id, e.sequence, e.status, e.previous_status, e.actor_id, e.note, e.created_at, e.feed_position, (e.feed_position >= h.horizon)::boolean AS held_back
+FROM order_events e,
+     (SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint << 16 AS horizon) AS h
 WHERE e.feed_position > $1::bigint
   AND ($2::bigint IS NULL OR EXISTS (
         SELECT 1 FROM order_lines l WHERE l.order_id = e.order_id AND l.vendor_id = $2::bigint))
@@ -56,26 +58,35 @@ type OrderEventFeedAfterParams struct {
 	Lim      int32
 }
 
+type OrderEventFeedAfterRow struct {
+	OrderEvent OrderEvent
+	HeldBack   bool
+}
+
 // OrderEventFeedAfter replays the events of every order (or of the orders holding a vendor's
-// lines) after a feed position.
-func (q *Queries) OrderEventFeedAfter(ctx context.Context, arg OrderEventFeedAfterParams) ([]OrderEvent, error) {
+// lines) after a feed position, at most @lim. An event at or above the reader's horizon
+// (its snapshot's oldest running transaction, times 2^16: see migration 00008) comes back
+// held_back: a transaction still running may yet commit an event below it, so it is not
+// delivered yet, and neither is anything after it.
+func (q *Queries) OrderEventFeedAfter(ctx context.Context, arg OrderEventFeedAfterParams) ([]OrderEventFeedAfterRow, error) {
 	rows, err := q.db.Query(ctx, OrderEventFeedAfter, arg.After, arg.VendorID, arg.Lim)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	items := []OrderEvent{}
+	items := []OrderEventFeedAfterRow{}
 	for rows.Next() {
-		var i OrderEvent
+		var i OrderEventFeedAfterRow
 		if err := rows.Scan(
-			&i.OrderID,
-			&i.Sequence,
-			&i.Status,
-			&i.PreviousStatus,
-			&i.ActorID,
-			&i.Note,
-			&i.CreatedAt,
-			&i.FeedPosition,
+			&i.OrderEvent.OrderID,
+			&i.OrderEvent.Sequence,
+			&i.OrderEvent.Status,
+			&i.OrderEvent.PreviousStatus,
+			&i.OrderEvent.ActorID,
+			&i.OrderEvent.Note,
+			&i.OrderEvent.CreatedAt,
+			&i.OrderEvent.FeedPosition,
+			&i.HeldBack,
 		); err != nil {
 			return nil, err
 		}
@@ -87,13 +98,15 @@ func (q *Queries) OrderEventFeedAfter(ctx context.Context, arg OrderEventFeedAft
 	return items, nil
 }
 
-const OrderEventFeedLatest = `-- name: OrderEventFeedLatest :one
-SELECT COALESCE(max(feed_position), 0)::bigint FROM order_events
+const OrderEventFeedSnapshot = `-- name: OrderEventFeedSnapshot :one
+SELECT pg_current_snapshot()::text
 `
 
-func (q *Queries) OrderEventFeedLatest(ctx context.Context) (int64, error) {
-	row := q.db.QueryRow(ctx, OrderEventFeedLatest)
-	var column_1 int64
+// OrderEventFeedSnapshot is the reader's snapshot (xmin:xmax:running ids): which
+// transactions had committed when a feed subscription without `after` started.
+func (q *Queries) OrderEventFeedSnapshot(ctx context.Context) (string, error) {
+	row := q.db.QueryRow(ctx, OrderEventFeedSnapshot)
+	var column_1 string
 	err := row.Scan(&column_1)
 	return column_1, err
 }
@@ -207,32 +220,6 @@ func (q *Queries) OrderEventListByOrderIDs(ctx context.Context, orderIds []int64
 		return nil, err
 	}
 	return items, nil
-}
-
-const OrderEventPublication = `-- name: OrderEventPublication :one
-SELECT COALESCE(e.feed_position, 0)::bigint AS feed_position,
-       ARRAY(SELECT DISTINCT l.vendor_id FROM order_lines l
-             WHERE l.order_id = e.order_id AND l.vendor_id IS NOT NULL ORDER BY l.vendor_id)::bigint[] AS vendor_ids
-FROM order_events e WHERE e.order_id = $1 AND e.sequence = $2
-`
-
-type OrderEventPublicationParams struct {
-	OrderID  int64
-	Sequence int32
-}
-
-type OrderEventPublicationRow struct {
-	FeedPosition int64
-	VendorIds    []int64
-}
-
-// OrderEventPublication reads what publishing a committed event needs: the feed position it
-// got at commit, and the vendors whose lines the order holds (who may see it live).
-func (q *Queries) OrderEventPublication(ctx context.Context, arg OrderEventPublicationParams) (OrderEventPublicationRow, error) {
-	row := q.db.QueryRow(ctx, OrderEventPublication, arg.OrderID, arg.Sequence)
-	var i OrderEventPublicationRow
-	err := row.Scan(&i.FeedPosition, &i.VendorIds)
-	return i, err
 }
 
 const OrderGetByID = `-- name: OrderGetByID :one
@@ -464,4 +451,18 @@ func (q *Queries) OrderSetStatus(ctx context.Context, arg OrderSetStatusParams) 
 		&i.UpdatedAt,
 	)
 	return i, err
+}
+
+const OrderVendorIDs = `-- name: OrderVendorIDs :one
+SELECT ARRAY(SELECT DISTINCT l.vendor_id FROM order_lines l
+             WHERE l.order_id = $1 AND l.vendor_id IS NOT NULL ORDER BY l.vendor_id)::bigint[] AS vendor_ids
+`
+
+// OrderVendorIDs reads the vendors whose lines an order holds (who may see its
+// events live).
+func (q *Queries) OrderVendorIDs(ctx context.Context, orderID int64) ([]int64, error) {
+	row := q.db.QueryRow(ctx, OrderVendorIDs, orderID)
+	var vendor_ids []int64
+	err := row.Scan(&vendor_ids)
+	return vendor_ids, err
 }

@@ -75,17 +75,19 @@ type Querier interface {
 	CheckoutRequestGet(ctx context.Context, arg CheckoutRequestGetParams) (CheckoutRequest, error)
 	OrderCount(ctx context.Context, arg OrderCountParams) (int64, error)
 	// OrderEventFeedAfter replays the events of every order (or of the orders holding a vendor's
-	// lines) after a feed position.
-	OrderEventFeedAfter(ctx context.Context, arg OrderEventFeedAfterParams) ([]OrderEvent, error)
-	OrderEventFeedLatest(ctx context.Context) (int64, error)
+	// lines) after a feed position, at most @lim. An event at or above the reader's horizon
+	// (its snapshot's oldest running transaction, times 2^16: see migration 00008) comes back
+	// held_back: a transaction still running may yet commit an event below it, so it is not
+	// delivered yet, and neither is anything after it.
+	OrderEventFeedAfter(ctx context.Context, arg OrderEventFeedAfterParams) ([]OrderEventFeedAfterRow, error)
+	// OrderEventFeedSnapshot is the reader's snapshot (xmin:xmax:running ids): which
+	// transactions had committed when a feed subscription without `after` started.
+	OrderEventFeedSnapshot(ctx context.Context) (string, error)
 	// OrderEventInsert appends the next event of an order (call it with the order row locked).
 	OrderEventInsert(ctx context.Context, arg OrderEventInsertParams) (OrderEvent, error)
 	// OrderEventListAfter replays one order's events after a sequence number, at most @lim.
 	OrderEventListAfter(ctx context.Context, arg OrderEventListAfterParams) ([]OrderEvent, error)
 	OrderEventListByOrderIDs(ctx context.Context, orderIds []int64) ([]OrderEvent, error)
-	// OrderEventPublication reads what publishing a committed event needs: the feed position it
-	// got at commit, and the vendors whose lines the order holds (who may see it live).
-	OrderEventPublication(ctx context.Context, arg OrderEventPublicationParams) (OrderEventPublicationRow, error)
 	OrderGetByID(ctx context.Context, id int64) (Order, error)
 	// OrderGetByIDForUpdate serialises status changes of one order: two racing transitions see
 	// each other's result instead of both winning.
@@ -97,6 +99,9 @@ type Querier interface {
 	OrderList(ctx context.Context, arg OrderListParams) ([]Order, error)
 	OrderListByIDs(ctx context.Context, ids []int64) ([]Order, error)
 	OrderSetStatus(ctx context.Context, arg OrderSetStatusParams) (Order, error)
+	// OrderVendorIDs reads the vendors whose lines an order holds (who may see its
+	// events live).
+	OrderVendorIDs(ctx context.Context, orderID int64) ([]int64, error)
 	// PaymentAddRefunded reserves a refund amount; the CHECK constraint and the guard make
 	// refunding more than was received impossible, even concurrently.
 	PaymentAddRefunded(ctx context.Context, arg PaymentAddRefundedParams) (Payment, error)

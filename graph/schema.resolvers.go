@@ -562,9 +562,6 @@ func (r *orderStatusEventResolver) Position(ctx context.Context, obj *order.Even
 	if err := endError(obj); err != nil {
 		return 0, err
 	}
-	if obj.FeedPosition == 0 { // published by a checkout, which does not read it back
-		return r.OrderService.FeedPosition(ctx, obj.OrderID, obj.Sequence)
-	}
 	return obj.FeedPosition, nil
 }
 
@@ -864,13 +861,13 @@ func (r *subscriptionResolver) OrderStatusChanged(ctx context.Context, orderID s
 	if after != nil {
 		start = int64(*after)
 	}
-	go s.run(ctx, func(last int64) ([]order.Event, bool, error) {
+	go s.run(ctx, func(last int64) ([]order.Event, bool, bool, error) {
 		events, err := r.OrderService.EventsAfter(ctx, id, int(max(last, 0)), replayPage)
 		full := len(events) == replayPage
 		if err == nil && last < 0 && len(events) > 0 {
 			events = events[len(events)-1:]
 		}
-		return events, full, err
+		return events, full, false, err
 	}, bySequence, true, start)
 	return s.out, nil
 }
@@ -884,21 +881,29 @@ func (r *subscriptionResolver) OrderEvents(ctx context.Context, after *int64) (<
 	if _, err := order.FeedScope(v); err != nil {
 		return nil, err
 	}
+	// Without `after`, only events from now on: those of the transactions not committed yet
+	// (an event committed between this and the stream's attachment is read by its replay).
+	var (
+		start   int64
+		history func(order.Event) bool
+	)
+	if after != nil {
+		start = *after
+	} else {
+		from, err := r.OrderService.FeedStart(ctx)
+		if err != nil {
+			return nil, err
+		}
+		start, history = from.After(), from.IsHistory
+	}
 	s, err := r.startStream(ctx, v, func(e pubsub.OrderEvent) bool { return order.CanFollow(v, e) })
 	if err != nil {
 		return nil, err
 	}
-	// Without `after`, only events from now on.
-	var start int64
-	if after != nil {
-		start = *after
-	} else if start, err = r.OrderService.FeedLatest(ctx); err != nil {
-		s.sub.Close()
-		return nil, err
-	}
-	go s.run(ctx, func(last int64) ([]order.Event, bool, error) {
-		events, err := r.OrderService.FeedAfter(ctx, v, last, replayPage)
-		return events, len(events) == replayPage, err
+	s.history = history
+	go s.run(ctx, func(last int64) ([]order.Event, bool, bool, error) {
+		events, heldBack, err := r.OrderService.FeedAfter(ctx, v, last, replayPage)
+		return events, len(events) == replayPage, heldBack, err
 	}, byPosition, false, start)
 	return s.out, nil
 }

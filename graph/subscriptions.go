@@ -29,6 +29,9 @@ const (
 	sessionCheckInterval = 2 * time.Minute
 	// replayPage is how many stored events one replay query reads.
 	replayPage = 1000
+	// heldBackRetry is how soon the feed is read again when committed events were held back
+	// behind a transaction still running: nothing may publish when that one ends.
+	heldBackRetry = 25 * time.Millisecond
 )
 
 // Codes that end a subscription; the client resumes with `after`.
@@ -56,6 +59,9 @@ type stream struct {
 	viewer auth.Viewer
 	out    chan *order.Event
 	sub    *pubsub.Subscription
+	// history, when set, tells the stored events that are not to be sent: those committed
+	// before a subscription that wants only new ones.
+	history func(order.Event) bool
 }
 
 func (r *Resolver) startStream(ctx context.Context, v auth.Viewer, filter func(pubsub.OrderEvent) bool) (*stream, error) {
@@ -70,15 +76,21 @@ func (r *Resolver) startStream(ctx context.Context, v auth.Viewer, filter func(p
 }
 
 // run drives the stream until ctx ends. replay returns the stored events after a position,
-// one page of them, and whether the page was full (more may follow); position gives an event's place in the stream; gapless says positions count up by one (an
-// order's sequence does; the feed's positions have holes), so a jump means events were lost
-// between instances and are re-read from Postgres.
-func (s *stream) run(ctx context.Context, replay func(after int64) ([]order.Event, bool, error), position func(order.Event) int64, gapless bool, last int64) {
+// one page of them, whether the page was full (more may follow) and whether later events
+// were held back (order.Service.FeedAfter: read again soon); position gives an event's
+// place in the stream; gapless says positions count up by one (an order's sequence does; the
+// feed's positions have holes), so a jump means events were lost between instances and are
+// re-read from Postgres.
+func (s *stream) run(ctx context.Context, replay func(after int64) (events []order.Event, full, heldBack bool, err error), position func(order.Event) int64, gapless bool, last int64) {
 	defer close(s.out)
 	defer s.sub.Close()
 	send := func(e order.Event) bool {
 		if position(e) <= last {
 			return true // already sent: a replay overlapping a live event
+		}
+		if s.history != nil && s.history(e) {
+			last = position(e)
+			return true
 		}
 		select {
 		case s.out <- &e:
@@ -89,10 +101,12 @@ func (s *stream) run(ctx context.Context, replay func(after int64) ([]order.Even
 		}
 	}
 	// catchUp sends everything stored after the last event sent, page by page until a page
-	// is not full.
+	// is not full, and reads again soon when some were held back.
+	var again <-chan time.Time
 	catchUp := func() bool {
+		again = nil
 		for {
-			events, full, err := replay(last)
+			events, full, heldBack, err := replay(last)
 			if err != nil {
 				s.end(ctx, apperr.Wrap(err, codeResume, "Could not read the order history; subscribe again with after."))
 				return false
@@ -102,6 +116,10 @@ func (s *stream) run(ctx context.Context, replay func(after int64) ([]order.Even
 				if !send(e) {
 					return false
 				}
+			}
+			if heldBack {
+				again = time.After(heldBackRetry)
+				return true
 			}
 			if !full || last == before {
 				return true
@@ -125,8 +143,8 @@ func (s *stream) run(ctx context.Context, replay func(after int64) ([]order.Even
 				return
 			}
 			e := order.FromMessage(m)
-			// The feed's positions are assigned at commit and not known to the publisher: its
-			// live messages only ring the bell, and the events come from Postgres in order.
+			// The feed's live messages only ring the bell: the events come from Postgres, in
+			// order, once no running transaction can commit one before them.
 			if m.Resync || !gapless || position(e) > last+1 {
 				if !catchUp() {
 					return
@@ -134,6 +152,10 @@ func (s *stream) run(ctx context.Context, replay func(after int64) ([]order.Even
 				continue
 			}
 			if !send(e) {
+				return
+			}
+		case <-again:
+			if !catchUp() {
 				return
 			}
 		case <-expiry.C:

@@ -75,7 +75,8 @@ WITH o AS (
     WHERE user_id = @user_id AND idempotency_key = @idempotency_key
 )
 SELECT o.id AS order_id, o.created_at AS order_created_at, o.updated_at AS order_updated_at,
-       e.sequence AS event_sequence, e.created_at AS event_created_at, l.id AS line_id, l.variant_id
+       e.sequence AS event_sequence, e.created_at AS event_created_at, e.feed_position AS event_feed_position,
+       l.id AS line_id, l.variant_id
 FROM o, e, l
 ORDER BY l.id;
 

@@ -59,22 +59,26 @@ SELECT * FROM order_events WHERE order_id = @order_id AND sequence > @after ORDE
 
 -- name: OrderEventFeedAfter :many
 -- OrderEventFeedAfter replays the events of every order (or of the orders holding a vendor's
--- lines) after a feed position.
-SELECT e.* FROM order_events e
+-- lines) after a feed position, at most @lim. An event at or above the reader's horizon
+-- (its snapshot's oldest running transaction, times 2^16: see migration 00008) comes back
+-- held_back: a transaction still running may yet commit an event below it, so it is not
+-- delivered yet, and neither is anything after it.
+SELECT sqlc.embed(e), (e.feed_position >= h.horizon)::boolean AS held_back
+FROM order_events e,
+     (SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint << 16 AS horizon) AS h
 WHERE e.feed_position > @after::bigint
   AND (sqlc.narg('vendor_id')::bigint IS NULL OR EXISTS (
         SELECT 1 FROM order_lines l WHERE l.order_id = e.order_id AND l.vendor_id = sqlc.narg('vendor_id')::bigint))
 ORDER BY e.feed_position
 LIMIT @lim;
 
+-- name: OrderEventFeedSnapshot :one
+-- OrderEventFeedSnapshot is the reader's snapshot (xmin:xmax:running ids): which
+-- transactions had committed when a feed subscription without `after` started.
+SELECT pg_current_snapshot()::text;
 
--- name: OrderEventFeedLatest :one
-SELECT COALESCE(max(feed_position), 0)::bigint FROM order_events;
-
--- name: OrderEventPublication :one
--- OrderEventPublication reads what publishing a committed event needs: the feed position it
--- got at commit, and the vendors whose lines the order holds (who may see it live).
-SELECT COALESCE(e.feed_position, 0)::bigint AS feed_position,
-       ARRAY(SELECT DISTINCT l.vendor_id FROM order_lines l
-             WHERE l.order_id = e.order_id AND l.vendor_id IS NOT NULL ORDER BY l.vendor_id)::bigint[] AS vendor_ids
-FROM order_events e WHERE e.order_id = @order_id AND e.sequence = @sequence;
+-- name: OrderVendorIDs :one
+-- OrderVendorIDs reads the vendors whose lines an order holds (who may see its
+-- events live).
+SELECT ARRAY(SELECT DISTINCT l.vendor_id FROM order_lines l
+             WHERE l.order_id = @order_id AND l.vendor_id IS NOT NULL ORDER BY l.vendor_id)::bigint[] AS vendor_ids;

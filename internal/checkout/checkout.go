@@ -190,8 +190,8 @@ func (s *Service) completeTx(ctx context.Context, tx pgx.Tx, q *db.Queries, v au
 		})
 	}
 	event := order.EventOf(db.OrderEvent{
-		OrderID: row.ID, Sequence: first.EventSequence, Status: place.Status, ActorID: &v.UserID, Note: place.Note,
-		CreatedAt: first.EventCreatedAt,
+		OrderID: row.ID, Sequence: first.EventSequence, FeedPosition: first.EventFeedPosition, Status: place.Status,
+		ActorID: &v.UserID, Note: place.Note, CreatedAt: first.EventCreatedAt,
 	})
 	return res, event, touched, nil
 }

@@ -26,7 +26,7 @@ func lineFromRow(r db.OrderLine) Line {
 }
 
 func eventFromRow(r db.OrderEvent) Event {
-	e := Event{OrderID: r.OrderID, Sequence: int(r.Sequence), FeedPosition: derefPosition(r.FeedPosition), Status: Status(r.Status), ActorID: r.ActorID, Note: r.Note, At: r.CreatedAt}
+	e := Event{OrderID: r.OrderID, Sequence: int(r.Sequence), FeedPosition: r.FeedPosition, Status: Status(r.Status), ActorID: r.ActorID, Note: r.Note, At: r.CreatedAt}
 	if r.PreviousStatus != nil {
 		prev := Status(*r.PreviousStatus)
 		e.PreviousStatus = &prev
@@ -63,13 +63,4 @@ func FromMessage(m pubsub.OrderEvent) Event {
 		e.PreviousStatus = &prev
 	}
 	return e
-}
-
-// derefPosition is 0 for an event whose transaction has not committed yet (positions are
-// assigned at commit).
-func derefPosition(p *int64) int64 {
-	if p == nil {
-		return 0
-	}
-	return *p
 }

@@ -287,20 +287,16 @@ func (s *Service) TransitionTx(ctx context.Context, q *db.Queries, actor Actor, 
 func (s *Service) AfterCommit(ctx context.Context, o Order, e Event, stock inventory.Change) {
 	s.invalidate(ctx, stock)
 	if s.publisher != nil && e.Sequence > 0 {
-		// The feed position is assigned at commit: read it now that it exists.
-		pub, err := s.db.OrderEventPublication(ctx, db.OrderEventPublicationParams{OrderID: e.OrderID, Sequence: int32(e.Sequence)})
+		vendors, err := s.db.OrderVendorIDs(ctx, o.ID)
 		if err != nil {
-			s.log.WarnContext(ctx, "order event: publication lookup failed", "order_id", o.ID, "err", err)
+			s.log.WarnContext(ctx, "order event: vendor lookup failed", "order_id", o.ID, "err", err)
 		}
-		e.FeedPosition = pub.FeedPosition
-		s.publisher.Publish(ctx, e.message(o, pub.VendorIds))
+		s.publisher.Publish(ctx, e.message(o, vendors))
 	}
 }
 
-// AfterPlaced runs the side effects of a new order once its transaction has committed. Its
-// vendors are those of lines, so it publishes without a read: the event goes out without
-// its feed position, which feed subscribers never take from a message (they read the feed
-// itself) and the position field reads when asked (FeedPosition).
+// AfterPlaced runs the side effects of a new order once its transaction has committed; its
+// vendors are those of lines.
 func (s *Service) AfterPlaced(ctx context.Context, o Order, lines []Line, e Event, stock inventory.Change) {
 	s.invalidate(ctx, stock)
 	if s.publisher != nil {
@@ -326,16 +322,6 @@ func vendorsOf(lines []Line) []int64 {
 	return slices.Compact(ids)
 }
 
-// FeedPosition is the feed position of an order's event, given at its commit; 0 while the
-// event is not committed.
-func (s *Service) FeedPosition(ctx context.Context, orderID int64, sequence int) (int64, error) {
-	pub, err := s.db.OrderEventPublication(ctx, db.OrderEventPublicationParams{OrderID: orderID, Sequence: int32(sequence)})
-	if err != nil {
-		return 0, postgres.MapError(err, "order event")
-	}
-	return pub.FeedPosition, nil
-}
-
 // EventsAfter returns an order's events after sequence `after`, oldest first, at most limit
 // (replays of live tracking; the caller has checked that the viewer may see the order).
 func (s *Service) EventsAfter(ctx context.Context, orderID int64, after, limit int) ([]Event, error) {
@@ -352,26 +338,38 @@ func (s *Service) EventsAfter(ctx context.Context, orderID int64, after, limit i
 
 // FeedAfter returns the events of the orders v may follow — all for an admin, those holding
 // its products for a vendor — after feed position `after`, oldest first, at most limit.
+// heldBack says that later events have committed but cannot be delivered yet: a transaction
+// still running may commit an event before them (read again soon).
 // Errors: FORBIDDEN (customers follow their orders one by one).
-func (s *Service) FeedAfter(ctx context.Context, v auth.Viewer, after int64, limit int) ([]Event, error) {
+func (s *Service) FeedAfter(ctx context.Context, v auth.Viewer, after int64, limit int) (events []Event, heldBack bool, err error) {
 	vendorID, err := FeedScope(v)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	rows, err := s.db.CustomPlans.OrderEventFeedAfter(ctx, db.OrderEventFeedAfterParams{After: after, Lim: int32(limit), VendorID: vendorID})
 	if err != nil {
-		return nil, fmt.Errorf("replay order feed: %w", err)
+		return nil, false, fmt.Errorf("replay order feed: %w", err)
 	}
-	out := make([]Event, len(rows))
-	for i, r := range rows {
-		out[i] = eventFromRow(r)
+	events = make([]Event, 0, len(rows))
+	for _, r := range rows {
+		if r.HeldBack {
+			return events, true, nil
+		}
+		events = append(events, eventFromRow(r.OrderEvent))
 	}
-	return out, nil
+	return events, false, nil
 }
 
-// FeedLatest is the newest feed position (where a feed subscription without `after` starts).
-func (s *Service) FeedLatest(ctx context.Context) (int64, error) {
-	return s.db.OrderEventFeedLatest(ctx)
+// FeedStart is where a feed subscription without `after` starts: only the events committed
+// from then on. Positions follow transaction ids, not commits, so that is not a position:
+// the stream starts below the oldest transaction then running and skips the events of the
+// transactions that had committed (FeedFrom.IsHistory).
+func (s *Service) FeedStart(ctx context.Context) (FeedFrom, error) {
+	text, err := s.db.OrderEventFeedSnapshot(ctx)
+	if err != nil {
+		return FeedFrom{}, fmt.Errorf("read feed snapshot: %w", err)
+	}
+	return parseFeedFrom(text)
 }
 
 // FeedScope is which orders v may follow on the all-orders feed: every order for an admin

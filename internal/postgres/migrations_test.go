@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
 	"github.com/stretchr/testify/require"
@@ -13,8 +14,8 @@ import (
 	"github.com/shopgraph/shopgraph/internal/testutil/pgtest"
 )
 
-// A database that took 00005's insert-time feed positions moves to commit-time ones (00007)
-// keeping the positions it gave, and back.
+// A database that took 00005's insert-time feed positions moves to commit-time ones (00007),
+// then to transaction-ordered ones (00008), keeping the positions it gave, and back.
 func TestFeedPositionMigration(t *testing.T) {
 	d := pgtest.New(t, postgres.Options{MaxConns: 2})
 	ctx := context.Background()
@@ -61,6 +62,30 @@ func TestFeedPositionMigration(t *testing.T) {
 	require.NoError(t, err)
 	addEvent(4)
 	require.Equal(t, []int64{1, 2, 3, 4}, positions(), "and back")
+
+	// 00008: positions at insert, ordered by transaction: its id << 16, plus the event's
+	// number in it. The positions given are kept.
+	_, err = provider.UpTo(ctx, 8)
+	require.NoError(t, err)
+	var xid int64
+	require.NoError(t, pgx.BeginFunc(ctx, d.Pool, func(tx pgx.Tx) error {
+		for _, seq := range []int{5, 6} {
+			if _, err := tx.Exec(ctx, `INSERT INTO order_events (order_id, sequence, status) VALUES ($1, $2, 'PENDING')`, orderID, seq); err != nil {
+				return err
+			}
+		}
+		return tx.QueryRow(ctx, `SELECT pg_current_xact_id()::text::bigint`).Scan(&xid)
+	}))
+	addEvent(7)
+	got := positions()
+	require.Equal(t, []int64{1, 2, 3, 4, xid<<16 | 1, xid<<16 | 2}, got[:6], "00008: two events of one transaction")
+	require.Greater(t, got[6]>>16, xid, "a later transaction's event")
+	require.Equal(t, int64(1), got[6]&0xffff)
+
+	_, err = provider.DownTo(ctx, 7)
+	require.NoError(t, err)
+	addEvent(8)
+	require.Greater(t, positions()[7], got[6], "back to 00007: positions continue after the last one given")
 
 	_, err = provider.Up(ctx)
 	require.NoError(t, err)
