@@ -13,6 +13,7 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/shopgraph/shopgraph/db"
@@ -537,6 +538,46 @@ func TestSubscriptionFeed(t *testing.T) {
 			t.Fatal("the checkout published nothing")
 		}
 	})
+}
+
+// TestFeedKeepsEachOrdersSequence: feed positions follow transaction ids, so a transaction
+// that wrote before it locked an order could place that order's next event before the one
+// another transaction wrote meanwhile; it runs again instead, and the order's events keep
+// their sequence order in the feed.
+func TestFeedKeepsEachOrdersSequence(t *testing.T) {
+	t.Parallel()
+	e := newShopEnv(t)
+	ctx := context.Background()
+	o := newTrackOrder(t, e, nil)
+	hasID, moved := make(chan struct{}), make(chan error, 1)
+	attempts := 0
+	tracking := "TRK-LATE"
+	err := e.srv.app.db.InTxWithTx(ctx, func(tx pgx.Tx, q *db.Queries) error {
+		attempts++
+		if _, err := tx.Exec(ctx, `SELECT pg_current_xact_id()`); err != nil { // a write's id, before the lock
+			return err
+		}
+		if attempts == 1 {
+			go func() {
+				<-hasID
+				_, err := e.srv.app.orders.Transition(ctx, order.SystemActor, o.id, order.Paid, order.TransitionOptions{Note: "meanwhile"})
+				moved <- err
+			}()
+			close(hasID)
+			require.NoError(t, <-moved)
+		}
+		_, _, _, err := e.srv.app.orders.TransitionTx(ctx, q, order.SystemActor, o.id, order.Shipped,
+			order.TransitionOptions{Note: "late", TrackingNumber: &tracking})
+		return err
+	})
+	require.NoError(t, err)
+	require.Equal(t, 2, attempts, "the transaction whose event would have come first in the feed ran again")
+
+	rows, err := e.srv.app.db.Pool.Query(ctx, `SELECT sequence FROM order_events WHERE order_id = $1 ORDER BY feed_position`, o.id)
+	require.NoError(t, err)
+	inFeedOrder, err := pgx.CollectRows(rows, pgx.RowTo[int32])
+	require.NoError(t, err)
+	require.Equal(t, []int32{1, 2, 3}, inFeedOrder)
 }
 
 // TestSubscriptionFeedHeldBack: feed positions follow transaction ids, so an event that

@@ -66,8 +66,9 @@ has() { [[ " $SCENARIOS " == *" $1 "* ]]; }
 
 # cpu_snapshot: print "name ticks" lines, the CPU time (user + system, in clock ticks) used so
 # far by each component on this machine: the server (SERVER_PID), PostgreSQL (every process
-# named postgres), stripe-mock, and the whole machine (busy ticks of /proc/stat). Two snapshots
-# around a run give each component's share of it (cpu_split).
+# named postgres), stripe-mock, this script's finished children (the load generator, when
+# only it ran between two snapshots), and the whole machine (busy ticks of /proc/stat). Two
+# snapshots around a run give each component's share of it (cpu_split).
 cpu_snapshot() {
 	local pids
 	proc_ticks() { # PID...: summed utime + stime
@@ -86,12 +87,22 @@ cpu_snapshot() {
 	pids="$(pgrep -x stripe-mock | tr '\n' ' ')"
 	# shellcheck disable=SC2086
 	echo "stripe-mock $(proc_ticks $pids)"
+	# `times` prints the shell's own user and system time, then its children's: NmS.SSSs NmS.SSSs.
+	# It runs in this shell, not in a subshell, whose children would be others.
+	local times_file
+	times_file="$(mktemp)"
+	times >"$times_file"
+	echo "children $(awk -v hz="$(getconf CLK_TCK)" 'NR == 2 {
+		t = 0
+		for (i = 1; i <= 2; i++) { split($i, p, /[ms]/); t += p[1] * 60 + p[2] }
+		printf "%d\n", t * hz }' "$times_file")"
+	rm -f "$times_file"
 	echo "machine $(awk '/^cpu / {print $2 + $3 + $4 + $7 + $8 + $9}' /proc/stat)"
 }
 
 # cpu_split BEFORE AFTER UNITS LABEL: print each component's CPU milliseconds per unit (an
 # order, a request) between two cpu_snapshot files; "other" is the rest of the machine's busy
-# time (the load generator, and anything else running).
+# time (the kernel's own threads, time stolen by the hypervisor, anything else running).
 cpu_split() {
 	local hz
 	hz="$(getconf CLK_TCK)"
@@ -100,11 +111,11 @@ cpu_split() {
 		{ d[$1] = $2 - before[$1] }
 		END {
 			if (units <= 0) exit
-			known = d["server"] + d["postgres"] + d["stripe-mock"]
-			printf "CPU ms per %s: server %.2f, postgres %.2f, stripe-mock %.2f, other (load generator, rest) %.2f, machine %.2f\n",
+			known = d["server"] + d["postgres"] + d["stripe-mock"] + d["children"]
+			printf "CPU ms per %s: server %.2f, postgres %.2f, stripe-mock %.2f, load generator %.2f, other %.2f, machine %.2f\n",
 				label, d["server"] * 1000 / hz / units, d["postgres"] * 1000 / hz / units,
-				d["stripe-mock"] * 1000 / hz / units, (d["machine"] - known) * 1000 / hz / units,
-				d["machine"] * 1000 / hz / units
+				d["stripe-mock"] * 1000 / hz / units, d["children"] * 1000 / hz / units,
+				(d["machine"] - known) * 1000 / hz / units, d["machine"] * 1000 / hz / units
 		}' "$1" "$2"
 }
 

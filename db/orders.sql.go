@@ -42,14 +42,22 @@ func (q *Queries) OrderCount(ctx context.Context, arg OrderCountParams) (int64, 
 }
 
 const OrderEventFeedAfter = `-- name: OrderEventFeedAfter :many
-SELECT e.order_id, e.sequence, e.status, e.previous_status, e.actor_id, e.note, e.created_at, e.feed_position, (e.feed_position >= h.horizon)::boolean AS held_back
-FROM order_events e,
-     (SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint << 16 AS horizon) AS h
-WHERE e.feed_position > $1::bigint
-  AND ($2::bigint IS NULL OR EXISTS (
-        SELECT 1 FROM order_lines l WHERE l.order_id = e.order_id AND l.vendor_id = $2::bigint))
-ORDER BY e.feed_position
-LIMIT $3
+WITH h AS (SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint << 16 AS horizon)
+(SELECT e.order_id, e.sequence, e.status, e.previous_status, e.actor_id, e.note, e.created_at, e.feed_position, false AS held_back
+ FROM order_events e, h
+ WHERE e.feed_position > $1::bigint AND e.feed_position < h.horizon
+   AND ($2::bigint IS NULL OR EXISTS (
+         SELECT 1 FROM order_lines l WHERE l.order_id = e.order_id AND l.vendor_id = $2::bigint))
+ ORDER BY e.feed_position
+ LIMIT $3)
+UNION ALL
+(SELECT e.order_id, e.sequence, e.status, e.previous_status, e.actor_id, e.note, e.created_at, e.feed_position, true AS held_back
+ FROM order_events e, h
+ WHERE e.feed_position > $1::bigint AND e.feed_position >= h.horizon
+   AND ($2::bigint IS NULL OR EXISTS (
+         SELECT 1 FROM order_lines l WHERE l.order_id = e.order_id AND l.vendor_id = $2::bigint))
+ ORDER BY e.feed_position
+ LIMIT 1)
 `
 
 type OrderEventFeedAfterParams struct {
@@ -64,10 +72,10 @@ type OrderEventFeedAfterRow struct {
 }
 
 // OrderEventFeedAfter replays the events of every order (or of the orders holding a vendor's
-// lines) after a feed position, at most @lim. An event at or above the reader's horizon
-// (its snapshot's oldest running transaction, times 2^16: see migration 00008) comes back
-// held_back: a transaction still running may yet commit an event below it, so it is not
-// delivered yet, and neither is anything after it.
+// lines) after a feed position, at most @lim, up to the reader's horizon (its snapshot's
+// oldest running transaction, times 2^16: see migration 00008). The first event at or above
+// the horizon, if any, comes last, held_back: it has committed, but a transaction still
+// running may yet commit an event before it.
 func (q *Queries) OrderEventFeedAfter(ctx context.Context, arg OrderEventFeedAfterParams) ([]OrderEventFeedAfterRow, error) {
 	rows, err := q.db.Query(ctx, OrderEventFeedAfter, arg.After, arg.VendorID, arg.Lim)
 	if err != nil {

@@ -75,10 +75,10 @@ type Querier interface {
 	CheckoutRequestGet(ctx context.Context, arg CheckoutRequestGetParams) (CheckoutRequest, error)
 	OrderCount(ctx context.Context, arg OrderCountParams) (int64, error)
 	// OrderEventFeedAfter replays the events of every order (or of the orders holding a vendor's
-	// lines) after a feed position, at most @lim. An event at or above the reader's horizon
-	// (its snapshot's oldest running transaction, times 2^16: see migration 00008) comes back
-	// held_back: a transaction still running may yet commit an event below it, so it is not
-	// delivered yet, and neither is anything after it.
+	// lines) after a feed position, at most @lim, up to the reader's horizon (its snapshot's
+	// oldest running transaction, times 2^16: see migration 00008). The first event at or above
+	// the horizon, if any, comes last, held_back: it has committed, but a transaction still
+	// running may yet commit an event before it.
 	OrderEventFeedAfter(ctx context.Context, arg OrderEventFeedAfterParams) ([]OrderEventFeedAfterRow, error)
 	// OrderEventFeedSnapshot is the reader's snapshot (xmin:xmax:running ids): which
 	// transactions had committed when a feed subscription without `after` started.

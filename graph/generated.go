@@ -3186,7 +3186,11 @@ input OrderRefundInput {
 type OrderStatusEvent {
   """Counts up from 1 per order; resume ` + "`" + `orderStatusChanged` + "`" + ` after it."""
   sequence: Int!
-  """Position in the all-orders feed; resume ` + "`" + `orderEvents` + "`" + ` after it."""
+  """
+  Position in the all-orders feed: positions increase, with gaps. Resume ` + "`" + `orderEvents` + "`" + ` after
+  the position of the last event it delivered (an ` + "`" + `orderStatusChanged` + "`" + ` event's position may
+  come before events of the feed not yet delivered).
+  """
   position: Int64!
   """The order, as it is now."""
   order: Order!

@@ -59,18 +59,26 @@ SELECT * FROM order_events WHERE order_id = @order_id AND sequence > @after ORDE
 
 -- name: OrderEventFeedAfter :many
 -- OrderEventFeedAfter replays the events of every order (or of the orders holding a vendor's
--- lines) after a feed position, at most @lim. An event at or above the reader's horizon
--- (its snapshot's oldest running transaction, times 2^16: see migration 00008) comes back
--- held_back: a transaction still running may yet commit an event below it, so it is not
--- delivered yet, and neither is anything after it.
-SELECT sqlc.embed(e), (e.feed_position >= h.horizon)::boolean AS held_back
-FROM order_events e,
-     (SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint << 16 AS horizon) AS h
-WHERE e.feed_position > @after::bigint
-  AND (sqlc.narg('vendor_id')::bigint IS NULL OR EXISTS (
-        SELECT 1 FROM order_lines l WHERE l.order_id = e.order_id AND l.vendor_id = sqlc.narg('vendor_id')::bigint))
-ORDER BY e.feed_position
-LIMIT @lim;
+-- lines) after a feed position, at most @lim, up to the reader's horizon (its snapshot's
+-- oldest running transaction, times 2^16: see migration 00008). The first event at or above
+-- the horizon, if any, comes last, held_back: it has committed, but a transaction still
+-- running may yet commit an event before it.
+WITH h AS (SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint << 16 AS horizon)
+(SELECT sqlc.embed(e), false AS held_back
+ FROM order_events e, h
+ WHERE e.feed_position > @after::bigint AND e.feed_position < h.horizon
+   AND (sqlc.narg('vendor_id')::bigint IS NULL OR EXISTS (
+         SELECT 1 FROM order_lines l WHERE l.order_id = e.order_id AND l.vendor_id = sqlc.narg('vendor_id')::bigint))
+ ORDER BY e.feed_position
+ LIMIT @lim)
+UNION ALL
+(SELECT e.*, true AS held_back
+ FROM order_events e, h
+ WHERE e.feed_position > @after::bigint AND e.feed_position >= h.horizon
+   AND (sqlc.narg('vendor_id')::bigint IS NULL OR EXISTS (
+         SELECT 1 FROM order_lines l WHERE l.order_id = e.order_id AND l.vendor_id = sqlc.narg('vendor_id')::bigint))
+ ORDER BY e.feed_position
+ LIMIT 1);
 
 -- name: OrderEventFeedSnapshot :one
 -- OrderEventFeedSnapshot is the reader's snapshot (xmin:xmax:running ids): which

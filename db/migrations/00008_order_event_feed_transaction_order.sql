@@ -6,6 +6,12 @@
 -- below its snapshot's horizon (pg_snapshot_xmin: every transaction below it has ended), so
 -- nothing can later appear below a position it has read (OrderEventFeedAfter). Positions
 -- already given are far below any new one; they are kept.
+-- An order's events must stay in sequence order in the feed. A transaction that wrote
+-- something before it locked the order could have an id below that of one that moved the
+-- order meanwhile; its event is refused as a serialisation failure (40001), and the
+-- transaction runs again (postgres.DB.InTx) with a new id.
+-- Every instance must run the code of this migration: earlier code reads the feed without
+-- the horizon.
 DROP TRIGGER order_events_feed_position ON order_events;
 DROP FUNCTION order_events_assign_feed_position();
 DROP SEQUENCE order_event_feed_seq;
@@ -30,6 +36,12 @@ BEGIN
     END IF;
     PERFORM set_config('shopgraph.order_events_in_transaction', n::text, true);
     NEW.feed_position := (pg_current_xact_id()::text::bigint << 16) | n;
+    IF NEW.feed_position < (SELECT e.feed_position FROM order_events e
+                            WHERE e.order_id = NEW.order_id AND e.sequence = NEW.sequence - 1) THEN
+        RAISE EXCEPTION 'order % event % would come before event % in the feed', NEW.order_id, NEW.sequence, NEW.sequence - 1
+            USING ERRCODE = 'serialization_failure',
+                  HINT = 'Lock the order before the transaction''s first write, or run the transaction again.';
+    END IF;
     RETURN NEW;
 END
 $$;

@@ -11,7 +11,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -19,7 +18,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/shopgraph/shopgraph/db"
 	"github.com/shopgraph/shopgraph/internal/apperr"
@@ -81,18 +79,12 @@ func (s *Service) Complete(ctx context.Context, v auth.Viewer, in Input) (Result
 		touched inventory.Change
 	)
 	// Variants are locked in id order, so deadlocks should not happen; a serialisation
-	// failure or deadlock is still retried rather than shown to the customer.
-	var err error
-	for attempt := 0; attempt < 3; attempt++ {
-		err = s.db.InTxWithTx(ctx, func(tx pgx.Tx, q *db.Queries) error {
-			var err error
-			res, event, touched, err = s.completeTx(ctx, tx, q, v, in, fingerprint)
-			return err
-		})
-		if !isRetryable(err) {
-			break
-		}
-	}
+	// failure or deadlock is still run again (InTxWithTx) rather than shown to the customer.
+	err := s.db.InTxWithTx(ctx, func(tx pgx.Tx, q *db.Queries) error {
+		var err error
+		res, event, touched, err = s.completeTx(ctx, tx, q, v, in, fingerprint)
+		return err
+	})
 	if err != nil {
 		return Result{}, err
 	}
@@ -317,10 +309,4 @@ func isLetters(s string) bool {
 		}
 	}
 	return true
-}
-
-// isRetryable is a deadlock or serialisation failure: the transaction can simply run again.
-func isRetryable(err error) bool {
-	var pgErr *pgconn.PgError
-	return errors.As(err, &pgErr) && (pgErr.Code == "40P01" || pgErr.Code == "40001")
 }

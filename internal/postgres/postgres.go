@@ -153,11 +153,35 @@ func IsForeignKeyViolation(err error) bool {
 
 // InTxWithTx is InTx for steps that need the pgx transaction itself, such as inserting a job
 // into the river queue in the same transaction as the change that caused it.
+//
+// A transaction that fails with a deadlock or a serialisation failure (an order event that
+// would come before its predecessor in the feed: migration 00008) runs again, up to
+// txAttempts times in all: fn must be safe to run again, which InTx's rule (no side effect
+// inside) makes it.
 func (d *DB) InTxWithTx(ctx context.Context, fn func(tx pgx.Tx, q *db.Queries) error) error {
+	var err error
+	for attempt := 0; attempt < txAttempts; attempt++ {
+		if err = d.inTx(ctx, fn); !isRetryable(err) {
+			return err
+		}
+	}
+	return err
+}
+
+// txAttempts bounds how often a transaction runs.
+const txAttempts = 3
+
+func (d *DB) inTx(ctx context.Context, fn func(tx pgx.Tx, q *db.Queries) error) error {
 	t := &tx{pool: d.Pool}
 	defer func() { _ = t.Rollback(ctx) }() // after a commit: pgx.ErrTxClosed, nothing sent
 	if err := fn(t, d.Queries.WithTx(t)); err != nil {
 		return err
 	}
 	return t.Commit(ctx)
+}
+
+// isRetryable is a deadlock or serialisation failure: the transaction can simply run again.
+func isRetryable(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && (pgErr.Code == "40P01" || pgErr.Code == "40001")
 }

@@ -138,3 +138,64 @@ func TestTransactions(t *testing.T) {
 		idle(t)
 	})
 }
+
+// A transaction that fails with a serialisation failure or a deadlock runs again, at most
+// three times in all; any other failure ends it at once.
+func TestTransactionsRunAgain(t *testing.T) {
+	d := pgtest.New(t, postgres.Options{MaxConns: 2})
+	ctx := context.Background()
+	_, err := d.Pool.Exec(ctx, `CREATE TABLE tx_again (attempt int PRIMARY KEY)`)
+	require.NoError(t, err)
+	fail := func(tx pgx.Tx, code string) error {
+		_, err := tx.Exec(ctx, `DO $$ BEGIN RAISE EXCEPTION 'probe' USING ERRCODE = '`+code+`'; END $$`)
+		return err
+	}
+	committed := func(t *testing.T) []int {
+		t.Helper()
+		rows, err := d.Pool.Query(ctx, `DELETE FROM tx_again RETURNING attempt`)
+		require.NoError(t, err)
+		got, err := pgx.CollectRows(rows, pgx.RowTo[int])
+		require.NoError(t, err)
+		return got
+	}
+
+	for _, code := range []string{"40001", "40P01"} {
+		t.Run(code+" runs again", func(t *testing.T) {
+			attempts := 0
+			err := d.InTxWithTx(ctx, func(tx pgx.Tx, _ *db.Queries) error {
+				attempts++
+				if _, err := tx.Exec(ctx, `INSERT INTO tx_again VALUES ($1)`, attempts); err != nil {
+					return err
+				}
+				if attempts == 1 {
+					return fail(tx, code)
+				}
+				return nil
+			})
+			require.NoError(t, err)
+			require.Equal(t, 2, attempts)
+			require.Equal(t, []int{2}, committed(t), "only the second run is committed")
+		})
+	}
+
+	t.Run("it gives up after three runs", func(t *testing.T) {
+		attempts := 0
+		err := d.InTxWithTx(ctx, func(tx pgx.Tx, _ *db.Queries) error {
+			attempts++
+			return fail(tx, "40001")
+		})
+		require.Error(t, err)
+		require.Equal(t, 3, attempts)
+	})
+
+	t.Run("another failure is not run again", func(t *testing.T) {
+		attempts := 0
+		err := d.InTxWithTx(ctx, func(tx pgx.Tx, _ *db.Queries) error {
+			attempts++
+			return fail(tx, "23505")
+		})
+		require.Error(t, err)
+		require.Equal(t, 1, attempts)
+		require.Empty(t, committed(t))
+	})
+}
