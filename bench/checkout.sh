@@ -33,7 +33,8 @@
 #   UPDATE_README=1  write the summary between the checkout markers of bench/README.md
 #   SERVER_REDIS_URL  give the server this REDIS_URL [none: in-process cache and rate limiter]
 #   DB_MAX_CONNS, GOMAXPROCS, GOGC  passed to the server when set
-#   PROFILE=1    a CPU profile of the server during C1 run 1 (c1-server-cpu.pprof; go tool pprof)
+#   PROFILE=1    CPU profiles of the server and the load generator during C1 run 1
+#                (c1-server-cpu.pprof, c1-loadgen-cpu.pprof; go tool pprof)
 #   DATABASE_ADMIN_URL  PostgreSQL server to use (see scripts/services.sh)
 #
 # Exit status: 0, or 1 when a step fails or a stock invariant does not hold.
@@ -274,9 +275,13 @@ if has C1; then
 		if [[ "${PROFILE:-0}" == 1 && "$i" == 1 ]]; then
 			curl -fsS -o "$OUT/c1-server-cpu.pprof" "http://127.0.0.1:$ADMIN_PORT/debug/pprof/profile?seconds=$((DURATION > 2 ? DURATION - 2 : 1))" &
 		fi
+		profile=()
+		if [[ "${PROFILE:-0}" == 1 && "$i" == 1 ]]; then
+			profile=(-cpuprofile "$OUT/c1-loadgen-cpu.pprof")
+		fi
 		"$CG" run -scenario C1 -url "$url/graphql" -users "$TMP/users-c1.tsv" -variants-file "$TMP/variants.txt" \
 			-c "$CONCURRENCY" -warmup 0 -runs 1 -run-offset $((i - 1)) -duration "${DURATION}s" -label "run $i" \
-			-json "$OUT/c1-run$i.json" | tee "$OUT/c1-run$i.txt"
+			-json "$OUT/c1-run$i.json" "${profile[@]}" | tee "$OUT/c1-run$i.txt"
 		cpu_snapshot >"$TMP/cpu-after"
 		orders="$(grep -o '"ok": *[0-9]*' "$OUT/c1-run$i.json" | head -n 1 | grep -o '[0-9]*$')"
 		printf 'run %s: %s\n' "$i" "$(cpu_split "$TMP/cpu-before" "$TMP/cpu-after" "${orders:-0}" order)" | tee -a "$OUT/c1-cpu.txt" >&2
