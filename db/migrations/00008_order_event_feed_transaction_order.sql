@@ -36,11 +36,13 @@ BEGIN
     END IF;
     PERFORM set_config('shopgraph.order_events_in_transaction', n::text, true);
     NEW.feed_position := (pg_current_xact_id()::text::bigint << 16) | n;
-    IF NEW.feed_position < (SELECT e.feed_position FROM order_events e
-                            WHERE e.order_id = NEW.order_id AND e.sequence = NEW.sequence - 1) THEN
-        RAISE EXCEPTION 'order % event % would come before event % in the feed', NEW.order_id, NEW.sequence, NEW.sequence - 1
-            USING ERRCODE = 'serialization_failure',
-                  HINT = 'Lock the order before the transaction''s first write, or run the transaction again.';
+    IF NEW.sequence > 1 THEN -- an order's first event (a checkout's) has no predecessor
+        IF NEW.feed_position < (SELECT e.feed_position FROM order_events e
+                                WHERE e.order_id = NEW.order_id AND e.sequence = NEW.sequence - 1) THEN
+            RAISE EXCEPTION 'order % event % would come before event % in the feed', NEW.order_id, NEW.sequence, NEW.sequence - 1
+                USING ERRCODE = 'serialization_failure',
+                      HINT = 'Lock the order before the transaction''s first write, or run the transaction again.';
+        END IF;
     END IF;
     RETURN NEW;
 END
