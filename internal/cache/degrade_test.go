@@ -37,8 +37,12 @@ func TestRedisDeadDegradesToTheLoader(t *testing.T) {
 	require.EqualValues(t, threshold, attempts.n.Load(), "Redis is asked until the breaker opens, then never")
 	require.Equal(t, 1, logs.count(logOpened), "one warning when the breaker opens, not one per request")
 
-	start := time.Now()
+	// No read waits for Redis once the breaker is open: none takes as long as one Redis
+	// timeout (the bound is per round, not on their sum, which the -race build on a shared
+	// machine can stretch past it).
+	var slowest time.Duration
 	for range 100 {
+		start := time.Now()
 		got, err := GetOrLoad(ctx, c, "product:1", time.Minute, loads.load(p1))
 		require.NoError(t, err)
 		require.Equal(t, p1, got)
@@ -51,9 +55,10 @@ func TestRedisDeadDegradesToTheLoader(t *testing.T) {
 		require.Equal(t, map[int64]product{1: p1}, many)
 		c.Delete(ctx, "product:1")
 		c.Bump(ctx, "products")
+		slowest = max(slowest, time.Since(start))
 	}
 	require.EqualValues(t, threshold, attempts.n.Load(), "an open breaker costs no Redis calls")
-	require.Less(t, time.Since(start), ropts.Timeout, "300 reads through an open breaker take less than one Redis timeout")
+	require.Less(t, slowest, ropts.Timeout, "a round of reads through an open breaker waited for a Redis timeout")
 	require.Equal(t, 1, logs.count(logOpened))
 
 	_, err = c.Generation(ctx, "products")
