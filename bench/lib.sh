@@ -98,11 +98,13 @@ cpu_snapshot() {
 		printf "%d\n", t * hz }' "$times_file")"
 	rm -f "$times_file"
 	echo "machine $(awk '/^cpu / {print $2 + $3 + $4 + $7 + $8 + $9}' /proc/stat)"
+	# steal: time the hypervisor gave this machine's cores to others (counted in machine).
+	echo "stolen $(awk '/^cpu / {print $9}' /proc/stat)"
 }
 
 # cpu_split BEFORE AFTER UNITS LABEL: print each component's CPU milliseconds per unit (an
 # order, a request) between two cpu_snapshot files; "other" is the rest of the machine's busy
-# time (the kernel's own threads, time stolen by the hypervisor, anything else running).
+# time (the kernel's own threads, anything else running).
 cpu_split() {
 	local hz
 	hz="$(getconf CLK_TCK)"
@@ -111,11 +113,12 @@ cpu_split() {
 		{ d[$1] = $2 - before[$1] }
 		END {
 			if (units <= 0) exit
-			known = d["server"] + d["postgres"] + d["stripe-mock"] + d["children"]
-			printf "CPU ms per %s: server %.2f, postgres %.2f, stripe-mock %.2f, load generator %.2f, other %.2f, machine %.2f\n",
+			known = d["server"] + d["postgres"] + d["stripe-mock"] + d["children"] + d["stolen"]
+			printf "CPU ms per %s: server %.2f, postgres %.2f, stripe-mock %.2f, load generator %.2f, stolen by the hypervisor %.2f, other %.2f, machine %.2f\n",
 				label, d["server"] * 1000 / hz / units, d["postgres"] * 1000 / hz / units,
 				d["stripe-mock"] * 1000 / hz / units, d["children"] * 1000 / hz / units,
-				(d["machine"] - known) * 1000 / hz / units, d["machine"] * 1000 / hz / units
+				d["stolen"] * 1000 / hz / units, (d["machine"] - known) * 1000 / hz / units,
+				d["machine"] * 1000 / hz / units
 		}' "$1" "$2"
 }
 
