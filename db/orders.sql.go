@@ -42,7 +42,7 @@ func (q *Queries) OrderCount(ctx context.Context, arg OrderCountParams) (int64, 
 }
 
 const OrderEventFeedAfter = `-- name: OrderEventFeedAfter :many
-WITH h AS (SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint << 16 AS horizon)
+WITH h AS (SELECT order_events_feed_horizon() AS horizon)
 (SELECT e.order_id, e.sequence, e.status, e.previous_status, e.actor_id, e.note, e.created_at, e.feed_position, false AS held_back
  FROM order_events e, h
  WHERE e.feed_position > $1::bigint AND e.feed_position < h.horizon
@@ -72,8 +72,8 @@ type OrderEventFeedAfterRow struct {
 }
 
 // OrderEventFeedAfter replays the events of every order (or of the orders holding a vendor's
-// lines) after a feed position, at most @lim, up to the reader's horizon (its snapshot's
-// oldest running transaction, times 2^16: see migration 00008). The first event at or above
+// lines) after a feed position, at most @lim, up to the reader's horizon
+// (order_events_feed_horizon: see migration 00008). The first event at or above
 // the horizon, if any, comes last, held_back: it has committed, but a transaction still
 // running may yet commit an event before it.
 func (q *Queries) OrderEventFeedAfter(ctx context.Context, arg OrderEventFeedAfterParams) ([]OrderEventFeedAfterRow, error) {

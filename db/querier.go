@@ -75,8 +75,8 @@ type Querier interface {
 	CheckoutRequestGet(ctx context.Context, arg CheckoutRequestGetParams) (CheckoutRequest, error)
 	OrderCount(ctx context.Context, arg OrderCountParams) (int64, error)
 	// OrderEventFeedAfter replays the events of every order (or of the orders holding a vendor's
-	// lines) after a feed position, at most @lim, up to the reader's horizon (its snapshot's
-	// oldest running transaction, times 2^16: see migration 00008). The first event at or above
+	// lines) after a feed position, at most @lim, up to the reader's horizon
+	// (order_events_feed_horizon: see migration 00008). The first event at or above
 	// the horizon, if any, comes last, held_back: it has committed, but a transaction still
 	// running may yet commit an event before it.
 	OrderEventFeedAfter(ctx context.Context, arg OrderEventFeedAfterParams) ([]OrderEventFeedAfterRow, error)

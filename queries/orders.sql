@@ -59,11 +59,11 @@ SELECT * FROM order_events WHERE order_id = @order_id AND sequence > @after ORDE
 
 -- name: OrderEventFeedAfter :many
 -- OrderEventFeedAfter replays the events of every order (or of the orders holding a vendor's
--- lines) after a feed position, at most @lim, up to the reader's horizon (its snapshot's
--- oldest running transaction, times 2^16: see migration 00008). The first event at or above
+-- lines) after a feed position, at most @lim, up to the reader's horizon
+-- (order_events_feed_horizon: see migration 00008). The first event at or above
 -- the horizon, if any, comes last, held_back: it has committed, but a transaction still
 -- running may yet commit an event before it.
-WITH h AS (SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint << 16 AS horizon)
+WITH h AS (SELECT order_events_feed_horizon() AS horizon)
 (SELECT sqlc.embed(e), false AS held_back
  FROM order_events e, h
  WHERE e.feed_position > @after::bigint AND e.feed_position < h.horizon

@@ -49,12 +49,18 @@ END
 $$;
 -- +goose StatementEnd
 
+-- The horizon of the calling statement's snapshot: every position below it belongs to a
+-- transaction that has ended (order.FeedFrom decodes positions the same way).
+CREATE FUNCTION order_events_feed_horizon() RETURNS bigint LANGUAGE sql STABLE
+    RETURN pg_snapshot_xmin(pg_current_snapshot())::text::bigint << 16;
+
 CREATE TRIGGER order_events_feed_position
     BEFORE INSERT ON order_events
     FOR EACH ROW EXECUTE FUNCTION order_events_transaction_feed_position();
 ALTER TABLE order_events ALTER COLUMN feed_position SET NOT NULL;
 
 -- +goose Down
+DROP FUNCTION order_events_feed_horizon();
 ALTER TABLE order_events ALTER COLUMN feed_position DROP NOT NULL;
 DROP TRIGGER order_events_feed_position ON order_events;
 DROP FUNCTION order_events_transaction_feed_position();

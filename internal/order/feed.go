@@ -8,7 +8,7 @@ import (
 )
 
 // feedPositionShift: an event's feed position is its transaction's id shifted left by 16 bits,
-// plus its number within the transaction (migration 00008).
+// plus its number within the transaction, as migration 00008's trigger and horizon give them.
 const feedPositionShift = 16
 
 // FeedFrom is the start of a feed subscription that wants only new events: the transactions
