@@ -27,7 +27,6 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -102,44 +101,27 @@ type userError struct {
 	AvailableQuantity *int    `json:"availableQuantity"`
 }
 
-// post sends one operation and decodes the answer's data into out. It returns a short error
-// description ("" on success) that groups identical failures.
-func post(ctx context.Context, client *http.Client, url, token string, b []byte, out any) string {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(b))
-	if err != nil {
-		return "request: " + err.Error()
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json")
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := client.Do(req)
+// post sends one operation over the worker's own connection and decodes the answer's data
+// into out. It returns a short error description ("" on success) that groups identical
+// failures.
+func post(c *benchkit.Conn, token string, b []byte, out any) string {
+	status, raw, err := c.Post(token, b)
 	if err != nil {
 		return "transport: " + benchkit.ShortErr(err)
 	}
-	raw, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if err != nil {
-		return "read body: " + benchkit.ShortErr(err)
+	if status != http.StatusOK {
+		return fmt.Sprintf("HTTP %d: %s", status, benchkit.Truncate(string(raw), 120))
 	}
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Sprintf("HTTP %d: %s", resp.StatusCode, benchkit.Truncate(string(raw), 120))
-	}
-	var env struct {
-		Data   json.RawMessage `json:"data"`
-		Errors []gqlError      `json:"errors"`
-	}
+	// One pass: data is decoded straight into out (an interface holding a pointer).
+	env := struct {
+		Data   any        `json:"data"`
+		Errors []gqlError `json:"errors"`
+	}{Data: out}
 	if err := json.Unmarshal(raw, &env); err != nil {
 		return "decode: " + benchkit.Truncate(string(raw), 120)
 	}
 	if len(env.Errors) > 0 {
 		return "GraphQL errors: " + benchkit.Truncate(env.Errors[0].Message, 120)
-	}
-	if out != nil {
-		if err := json.Unmarshal(env.Data, out); err != nil {
-			return "decode data: " + benchkit.Truncate(string(env.Data), 120)
-		}
 	}
 	return ""
 }
@@ -163,8 +145,9 @@ func cmdRegister(args []string) error {
 	if *n < 1 || *par < 1 {
 		return errors.New("-n and -p must be positive")
 	}
-	client := benchkit.NewClient(*par, 60*time.Second)
-	ctx := context.Background()
+	if _, err := benchkit.NewConn(*url, 0); err != nil {
+		return err
+	}
 	users := make([]user, *n)
 	errs := make([]string, *n)
 	var next atomic.Int64
@@ -174,6 +157,8 @@ func cmdRegister(args []string) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			conn, _ := benchkit.NewConn(*url, 60*time.Second)
+			defer conn.Close()
 			for {
 				i := int(next.Add(1)) - 1
 				if i >= *n {
@@ -190,7 +175,7 @@ func cmdRegister(args []string) error {
 				}
 				b := benchkit.Body(benchkit.MutRegister, "Register", map[string]any{"input": map[string]any{
 					"email": email, "password": benchPassword, "name": "Bench " + strconv.Itoa(i)}})
-				if kind := post(ctx, client, *url, "", b, &data); kind != "" {
+				if kind := post(conn, "", b, &data); kind != "" {
 					errs[i] = kind
 					continue
 				}
@@ -368,10 +353,12 @@ func cmdRun(args []string) error {
 	if len(users) < o.concurrency {
 		return fmt.Errorf("%d customers in %s, need at least -c %d", len(users), o.usersFile, o.concurrency)
 	}
-	client := benchkit.NewClient(o.concurrency, o.timeout)
+	if _, err := benchkit.NewConn(o.url, o.timeout); err != nil {
+		return err
+	}
 	res := Result{Scenario: o.scenario, Label: o.label, URL: o.url, Concurrency: o.concurrency, Users: len(users),
 		WarmupSec: o.warmup.Seconds(), DurationSec: o.duration.Seconds(), GoMaxProcs: runtime.GOMAXPROCS(0)}
-	g := &gen{o: o, client: client, users: users, keyPrefix: "bench-" + benchkit.Nonce()}
+	g := &gen{o: o, users: users, keyPrefix: "bench-" + benchkit.Nonce()}
 
 	switch o.scenario {
 	case "C1":
@@ -449,7 +436,6 @@ func lineOf(r RunResult) string {
 
 type gen struct {
 	o         runOptions
-	client    *http.Client
 	users     []user
 	variants  []string
 	keyPrefix string
@@ -507,7 +493,6 @@ type checkoutData struct {
 func (g *gen) measure(d time.Duration, seed uint64, hot bool) RunResult {
 	c := g.o.concurrency
 	stats := make([]workerStats, c)
-	ctx := context.Background()
 	var wg sync.WaitGroup
 	start := time.Now()
 	deadline := start.Add(d)
@@ -516,6 +501,8 @@ func (g *gen) measure(d time.Duration, seed uint64, hot bool) RunResult {
 		go func() {
 			defer wg.Done()
 			st := &stats[w]
+			conn, _ := benchkit.NewConn(g.o.url, g.o.timeout) // checked by cmdRun
+			defer conn.Close()
 			r := rand.New(rand.NewPCG(seed, uint64(w)))
 			// Worker w owns customers w, w+c, w+2c…: no two workers share a cart.
 			var mine []user
@@ -539,7 +526,7 @@ func (g *gen) measure(d time.Duration, seed uint64, hot bool) RunResult {
 					}
 					picks = []string{g.variants[a], g.variants[b]}
 				}
-				outcome := g.iterate(ctx, st, u, picks)
+				outcome := g.iterate(conn, st, u, picks)
 				switch outcome {
 				case outcomeOutOfStock:
 					soldOut++
@@ -553,7 +540,7 @@ func (g *gen) measure(d time.Duration, seed uint64, hot bool) RunResult {
 							UserErrors []userError `json:"userErrors"`
 						} `json:"cartClear"`
 					}
-					if kind := post(ctx, g.client, g.o.url, u.Token, benchkit.Body(mutCartClear, "CartClear", nil), &data); kind != "" {
+					if kind := post(conn, u.Token, benchkit.Body(mutCartClear, "CartClear", nil), &data); kind != "" {
 						st.fail("cartClear: " + kind)
 					}
 				}
@@ -607,12 +594,12 @@ const (
 )
 
 // iterate is one iteration: cartItemAdd of each pick (quantity 1), then checkout.
-func (g *gen) iterate(ctx context.Context, st *workerStats, u user, picks []string) outcome {
+func (g *gen) iterate(conn *benchkit.Conn, st *workerStats, u user, picks []string) outcome {
 	t0 := time.Now()
 	for _, v := range picks {
 		var data addData
 		t := time.Now()
-		kind := post(ctx, g.client, g.o.url, u.Token, benchkit.Body(mutCartAdd, "CartItemAdd", map[string]any{
+		kind := post(conn, u.Token, benchkit.Body(mutCartAdd, "CartItemAdd", map[string]any{
 			"input": map[string]any{"variantId": v, "quantity": 1}}), &data)
 		st.add = append(st.add, time.Since(t))
 		if kind == "" && len(data.CartItemAdd.UserErrors) > 0 {
@@ -629,7 +616,7 @@ func (g *gen) iterate(ctx context.Context, st *workerStats, u user, picks []stri
 	key := fmt.Sprintf("%s-%d", g.keyPrefix, g.keySeq.Add(1))
 	var data checkoutData
 	t := time.Now()
-	kind := post(ctx, g.client, g.o.url, u.Token, benchkit.Body(mutCheckout, "Checkout", map[string]any{
+	kind := post(conn, u.Token, benchkit.Body(mutCheckout, "Checkout", map[string]any{
 		"input": map[string]any{"idempotencyKey": key, "shippingAddress": benchkit.ShippingAddress}}), &data)
 	now := time.Now()
 	st.checkout = append(st.checkout, now.Sub(t))
