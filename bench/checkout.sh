@@ -30,6 +30,8 @@
 #   PGBENCH_SCALE  pgbench -i -s [16]                  PGBENCH_JOBS  pgbench -j [2]
 #   PGBENCH_ARGS   extra pgbench arguments, e.g. "-M prepared" [none: the built-in defaults]
 #   SKIP_PGBENCH=1  no floor                           OUT  results directory
+#   SKIP_SQL_ALONE=1  no run of the SQL alone (bench/pgbench/checkout_sql.sql in SQL_DB)
+#   SQL_DB       the shop's copy for the SQL alone [shopgraph_bench_checkout_sql]
 #   UPDATE_README=1  write the summary between the checkout markers of bench/README.md
 #   SERVER_REDIS_URL  give the server this REDIS_URL [none: in-process cache and rate limiter]
 #   DB_MAX_CONNS, GOMAXPROCS, GOGC  passed to the server when set
@@ -63,6 +65,8 @@ PGBENCH_SCALE="${PGBENCH_SCALE:-16}"
 PGBENCH_JOBS="${PGBENCH_JOBS:-2}"
 PGBENCH_ARGS="${PGBENCH_ARGS:-}"
 SKIP_PGBENCH="${SKIP_PGBENCH:-0}"
+SKIP_SQL_ALONE="${SKIP_SQL_ALONE:-$SKIP_PGBENCH}"
+SQL_DB="${SQL_DB:-shopgraph_bench_checkout_sql}"
 UPDATE_README="${UPDATE_README:-0}"
 SERVER_REDIS_URL="${SERVER_REDIS_URL:-}"
 
@@ -81,6 +85,7 @@ require_tools
 TMP="$(mktemp -d -t shopgraph-checkout-bench.XXXXXX)"
 SERVER_PID=""
 PGBENCH_CREATED=0
+SQL_DB_CREATED=0
 
 stop_server() {
 	stop_pid "$SERVER_PID"
@@ -93,10 +98,17 @@ drop_pgbench_db() {
 	PGBENCH_CREATED=0
 }
 
+drop_sql_db() {
+	((SQL_DB_CREATED)) || return 0
+	drop_db "$SQL_DB" >/dev/null 2>&1 || true
+	SQL_DB_CREATED=0
+}
+
 cleanup() {
 	loadavg_stop
 	stop_server
 	drop_pgbench_db
+	drop_sql_db
 	rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -157,6 +169,24 @@ sql "SELECT v.id FROM product_variants v JOIN products p ON p.id = v.product_id
 sql "VACUUM (ANALYZE)" >/dev/null
 POOL="$(wc -l <"$TMP/variants.txt" | tr -d ' ')"
 log "hot variant $HOT (stock $HOT_STOCK); C1 pool: $POOL variants with $C1_STOCK each"
+
+# The SQL alone runs in a copy of the shop as seeded (its orders must not enter C1's
+# bookkeeping), with customers of its own, written directly: it needs their rows, not logins.
+# pgbench draws variants from a range, so the pool must be one.
+if has C1 && [[ "$SKIP_SQL_ALONE" != 1 ]]; then
+	read -r VFIRST VLAST < <(sort -n "$TMP/variants.txt" | sed -n '1p;$p' | paste -sd' ')
+	((VLAST - VFIRST + 1 == POOL)) || die "the C1 pool is not a contiguous range of variant ids ($VFIRST..$VLAST, $POOL variants): set SKIP_SQL_ALONE=1"
+	drop_db "$SQL_DB"
+	sql "CREATE DATABASE $SQL_DB TEMPLATE $BENCH_DB" >/dev/null
+	SQL_DB_CREATED=1
+	SQL_URL="$(scripts/services.sh database-url "$SQL_DB")"
+	read -r UFIRST ULAST < <("$PSQL" -X -q -At -v ON_ERROR_STOP=1 -d "$SQL_URL" -c "
+		WITH u AS (INSERT INTO users (email, password_hash, name)
+		           SELECT 'sql-alone-' || i || '@bench.example.com', 'unused', 'SQL alone ' || i
+		           FROM generate_series(1, $USERS) AS i RETURNING id)
+		SELECT min(id), max(id) FROM u" | tr '|' ' ')
+	[[ -n "$UFIRST" ]] || die "could not create the SQL alone's customers"
+fi
 
 # ---------------------------------------------------------------------------
 # Machine
@@ -235,6 +265,26 @@ pgbench_measure() { # RUN
 	printf '  pgbench run %s: %s tps, %s\n' "$1" "$tps" "$(grep -m1 '^latency average' <<<"$out")" >&2
 }
 
+sql_alone_run() { # SECONDS
+	"$PGBENCH" -n -M prepared -c "$CONCURRENCY" -j "$PGBENCH_JOBS" -T "$1" -f bench/pgbench/checkout_sql.sql \
+		-D ufirst="$UFIRST" -D ulast="$ULAST" -D vfirst="$VFIRST" -D vlast="$VLAST" "$SQL_URL" 2>&1
+}
+
+sql_alone_measure() { # RUN
+	local out tps
+	"$PSQL" -X -q -d "$SQL_URL" -c "VACUUM (ANALYZE)" >/dev/null
+	out="$(sql_alone_run "$DURATION")" || {
+		printf '%s\n' "$out" >&2
+		die "the SQL alone (pgbench -f bench/pgbench/checkout_sql.sql) failed"
+	}
+	printf '## run %s\n%s\n\n' "$1" "$out" >>"$OUT/sql-alone.txt"
+	tps="$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' <<<"$out" | tail -n 1)"
+	[[ -n "$tps" ]] || die "no tps in the SQL alone's output: $out"
+	grep -q '^number of failed transactions: 0 ' <<<"$out" || die "the SQL alone had failed transactions: $out"
+	echo "$tps" >>"$OUT/sql-alone.tps"
+	printf '  SQL alone run %s: %s orders/s\n' "$1" "$tps" >&2
+}
+
 if has C1; then
 	if [[ "$SKIP_PGBENCH" != 1 ]]; then
 		log "pgbench floor: scratch database $PGBENCH_DB, pgbench -i -s $PGBENCH_SCALE"
@@ -249,12 +299,22 @@ if has C1; then
 		: >"$OUT/pgbench-c1.tps"
 	fi
 
-	log "C1 warm-up: pgbench ${WARMUP}s, checkout ${WARMUP}s"
+	log "C1 warm-up: pgbench ${WARMUP}s, SQL alone ${WARMUP}s, checkout ${WARMUP}s"
 	if [[ "$SKIP_PGBENCH" != 1 ]] && ((WARMUP > 0)); then
 		pgbench_run "$WARMUP" >"$TMP/pgbench-warmup.txt" || {
 			cat "$TMP/pgbench-warmup.txt" >&2
 			die "pgbench warm-up failed"
 		}
+	fi
+	if ((SQL_DB_CREATED)); then
+		: >"$OUT/sql-alone.txt"
+		: >"$OUT/sql-alone.tps"
+		if ((WARMUP > 0)); then
+			sql_alone_run "$WARMUP" >"$TMP/sql-alone-warmup.txt" || {
+				cat "$TMP/sql-alone-warmup.txt" >&2
+				die "the SQL alone's warm-up failed"
+			}
+		fi
 	fi
 	if ((WARMUP > 0)); then
 		"$CG" run -scenario C1 -url "$url/graphql" -users "$TMP/users-c1.tsv" -variants-file "$TMP/variants.txt" \
@@ -265,6 +325,10 @@ if has C1; then
 		if [[ "$SKIP_PGBENCH" != 1 ]]; then
 			log "C1 run $i: pgbench ${DURATION}s"
 			pgbench_measure "$i"
+		fi
+		if ((SQL_DB_CREATED)); then
+			log "C1 run $i: SQL alone ${DURATION}s"
+			sql_alone_measure "$i"
 		fi
 		log "C1 run $i: checkout ${DURATION}s"
 		# As pgbench does for its tables before each run (its default): vacuum, and refresh the
@@ -287,6 +351,7 @@ if has C1; then
 		printf 'run %s: %s\n' "$i" "$(cpu_split "$TMP/cpu-before" "$TMP/cpu-after" "${orders:-0}" order)" | tee -a "$OUT/c1-cpu.txt" >&2
 	done
 	drop_pgbench_db
+	drop_sql_db
 
 	# Bookkeeping: every variant of the pool started at C1_STOCK (the hot one is not in it).
 	{

@@ -842,6 +842,25 @@ func cmdVerify(args []string) error {
 	return nil
 }
 
+// printSQLAlone reports the SQL of an iteration run without the server
+// (bench/pgbench/checkout_sql.sql): the ceiling of what any server sending those statements
+// could reach on this machine, and the share of it the API reaches.
+func printSQLAlone(w io.Writer, alone, tps []float64, ops float64) {
+	m := benchkit.Median(alone)
+	var per []string
+	for _, x := range alone {
+		per = append(per, fmt.Sprintf("%.0f", x))
+	}
+	fmt.Fprintf(w, "SQL alone (`bench/pgbench/checkout_sql.sql`: the statements of one iteration in the server's round trips and transactions, pgbench -M prepared, no server, HTTP, GraphQL, Stripe or load generator): median %.0f orders/s (per run %s)", m, strings.Join(per, " / "))
+	if len(tps) > 0 && benchkit.Median(tps) > 0 {
+		fmt.Fprintf(w, ", **%.3fx** TPC-B: the most the API could reach on this machine with these statements", m/benchkit.Median(tps))
+	}
+	if m > 0 {
+		fmt.Fprintf(w, "; the API reaches %.0f%% of it", 100*ops/m)
+	}
+	fmt.Fprintln(w, ".")
+}
+
 func cmdReport(args []string) error {
 	fs := flag.NewFlagSet("report", flag.ExitOnError)
 	dir := fs.String("dir", ".", "results directory")
@@ -923,6 +942,9 @@ func printReport(w io.Writer, dir string, hotStock int64) error {
 		}
 		for _, wu := range warm {
 			fmt.Fprintf(w, "Warm-up (discarded): %.1f orders/s, checkout p99 %.1f ms.\n", wu.OrdersPerSec, wu.Checkout.P99)
+		}
+		if alone, _ := readFloats(filepath.Join(dir, "sql-alone.tps")); len(alone) > 0 {
+			printSQLAlone(w, alone, tps, ops)
 		}
 		kinds := map[string]int{}
 		for _, r := range runs {
