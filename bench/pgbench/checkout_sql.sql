@@ -11,8 +11,10 @@
 -- computes from the lines it read (names, prices, totals) are constants here; pgbench allows
 -- no \gset in a pipeline, so the cart id CheckoutBegin returns is looked up again inside
 -- CheckoutPlaceOrder by its unique index, and the payment's order id is the orders sequence's
--- currval. Keep it in step with the queries: TestCheckoutRoundTrips holds the server to the
--- same six round trips.
+-- currval. Keep it in step with the queries: each statement is marked with its sqlc query's
+-- name and the start of the SHA-256 of that query's text ("-- sqlc: Name hash"), and
+-- bench/checkoutgen's TestSQLAloneFollowsQueries fails when a query has changed since; the
+-- server's round trips are held by TestCheckoutRoundTrips.
 --
 -- Variables (pgbench -D): ufirst..ulast, the customers; vfirst..vlast, a contiguous range of
 -- variants that may be sold (checkout.sh checks the pool is contiguous). v2 differs from v1.
@@ -21,7 +23,9 @@
 \set v2 :vfirst + (:v1 - :vfirst + random(1, :vlast - :vfirst)) % (:vlast - :vfirst + 1)
 \set k random(1, 9223372036854775806)
 \startpipeline
+-- sqlc: CartLockForUser 556b00f47ddc
 SELECT FROM carts WHERE user_id = :u FOR UPDATE;
+-- sqlc: CartItemPut c8387f168bf2
 WITH target AS (
     SELECT c.id FROM carts c WHERE c.id = NULL::bigint
     UNION ALL
@@ -56,13 +60,16 @@ SELECT COALESCE(verdict.problem, '')::text AS problem, COALESCE(verdict.cart_cur
        COALESCE(verdict.variant_currency, '')::text AS variant_currency,
        COALESCE((SELECT line.quantity FROM line), 0)::integer AS quantity
 FROM verdict;
+-- sqlc: CartView 5473856f8aba
 SELECT v.*, l.quantity, l.added_at, p.status AS product_status
 FROM cart_lines l JOIN product_variants v ON v.id = l.variant_id JOIN products p ON p.id = v.product_id
 WHERE l.cart_id = COALESCE(NULL::bigint, (SELECT c.id FROM carts c WHERE c.user_id = :u))
 ORDER BY l.added_at, l.variant_id;
 \endpipeline
 \startpipeline
+-- sqlc: CartLockForUser 556b00f47ddc
 SELECT FROM carts WHERE user_id = :u FOR UPDATE;
+-- sqlc: CartItemPut c8387f168bf2
 WITH target AS (
     SELECT c.id FROM carts c WHERE c.id = NULL::bigint
     UNION ALL
@@ -97,6 +104,7 @@ SELECT COALESCE(verdict.problem, '')::text AS problem, COALESCE(verdict.cart_cur
        COALESCE(verdict.variant_currency, '')::text AS variant_currency,
        COALESCE((SELECT line.quantity FROM line), 0)::integer AS quantity
 FROM verdict;
+-- sqlc: CartView 5473856f8aba
 SELECT v.*, l.quantity, l.added_at, p.status AS product_status
 FROM cart_lines l JOIN product_variants v ON v.id = l.variant_id JOIN products p ON p.id = v.product_id
 WHERE l.cart_id = COALESCE(NULL::bigint, (SELECT c.id FROM carts c WHERE c.user_id = :u))
@@ -104,6 +112,7 @@ ORDER BY l.added_at, l.variant_id;
 \endpipeline
 \startpipeline
 BEGIN;
+-- sqlc: CheckoutBegin 1178d2a85b65
 WITH claim AS (
     INSERT INTO checkout_requests (user_id, idempotency_key, fingerprint)
     VALUES (:u, 'k' || :k, '\x0102030405060708091011121314151617181920212223242526272829303132'::bytea)
@@ -113,6 +122,7 @@ WITH claim AS (
     SELECT id FROM carts WHERE user_id = :u AND EXISTS (SELECT FROM claim) FOR UPDATE
 )
 SELECT (SELECT count(*) FROM claim)::integer AS claimed, COALESCE((SELECT id FROM cart), 0)::bigint AS cart_id;
+-- sqlc: CheckoutLines d2461b1d3f86
 SELECT l.quantity, l.added_at, v.*, p.name AS product_name, p.vendor_id, p.status AS product_status
 FROM cart_lines l
 JOIN product_variants v ON v.id = l.variant_id
@@ -125,10 +135,12 @@ FOR NO KEY UPDATE OF v;
 \endpipeline
 \startpipeline
 SET LOCAL plan_cache_mode = force_generic_plan;
+-- sqlc: StockReserve c6c60796a9d1
 UPDATE product_variants v SET stock = v.stock - r.n, updated_at = now()
 FROM (SELECT unnest(ARRAY[:v1, :v2]::bigint[]) AS id, unnest(ARRAY[1, 1]::integer[]) AS n) AS r
 WHERE v.id = r.id AND v.deleted_at IS NULL AND v.stock >= r.n
 RETURNING v.id, v.product_id, v.stock;
+-- sqlc: CheckoutPlaceOrder d085a821fe3e
 WITH o AS (
     INSERT INTO orders (user_id, status, currency, total_amount, shipping_address)
     VALUES (:u, 'PENDING', 'USD', 4200, '{"name":"Ada Lovelace","line1":"1 Main St","city":"Springfield","postalCode":"12345","country":"US"}')
@@ -166,6 +178,7 @@ FROM o, e, l
 ORDER BY l.id;
 \endpipeline
 COMMIT;
+-- sqlc: PaymentInsert f6754d51cc36
 INSERT INTO payments (order_id, provider, intent_id, client_secret, status, amount, currency)
 VALUES (currval('orders_id_seq'), 'stripe', 'pi_' || :k, 'pi_' || :k || '_secret_x', 'REQUIRES_PAYMENT', 4200, 'USD')
 ON CONFLICT (order_id) DO UPDATE SET updated_at = payments.updated_at
