@@ -50,8 +50,8 @@ func NewConn(rawURL string, timeout time.Duration) (*Conn, error) {
 
 // Post sends body as application/json, with token as a bearer token when it is not empty,
 // and returns the response's status and whole body. A request whose kept-alive connection
-// turns out to be closed before any byte of the answer is sent once more on a new one, as
-// net/http's Transport does.
+// turns out to have been closed by the server is sent once more on a new one, as net/http's
+// Transport does.
 func (c *Conn) Post(token string, body []byte) (int, []byte, error) {
 	status, raw, err := c.post(token, body)
 	if errors.Is(err, errStale) {
@@ -92,8 +92,10 @@ func (c *Conn) post(token string, body []byte) (int, []byte, error) {
 	if err := w.Flush(); err != nil {
 		return 0, nil, c.fail(err, true)
 	}
-	// A kept-alive connection the server has closed fails here, before any byte of an answer:
-	// only then may the request be sent again (the server never saw it).
+	// A kept-alive connection that the server closed while it was idle fails here, with EOF or a
+	// reset before any byte of an answer: only then is the request sent once more. (A server
+	// that died while handling it would see it twice; checkout.sh's bookkeeping, orders in the
+	// database against orders returned, would show that.)
 	if _, err := c.br.Peek(1); err != nil {
 		return 0, nil, c.fail(err, true)
 	}
