@@ -15,8 +15,8 @@
 # Raw results and summary.md go to bench/results/<UTC date and time>-checkout[-quick]/.
 #
 # Usage:
-#   bench/checkout.sh                              the full benchmark (about 2.5 minutes on 2 cores)
-#   DURATION=5 WARMUP=2 RUNS=1 bench/checkout.sh   quick run (about 40 seconds), marked "quick"
+#   bench/checkout.sh                              the full benchmark (about 3 minutes on 2 cores)
+#   DURATION=5 WARMUP=2 RUNS=1 bench/checkout.sh   quick run (about 50 seconds), marked "quick"
 #   UPDATE_README=1 bench/checkout.sh              also fill the checkout results of bench/README.md
 #   SCENARIOS=C2 bench/checkout.sh                 only the hot product
 #
