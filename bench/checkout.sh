@@ -248,41 +248,37 @@ pgbench_run() { # SECONDS
 	"$PGBENCH" -c "$CONCURRENCY" -j "$PGBENCH_JOBS" -T "$1" $PGBENCH_ARGS "$PGBENCH_URL" 2>&1
 }
 
-pgbench_measure() { # RUN
-	local out tps failed
-	out="$(pgbench_run "$DURATION")" || {
-		printf '%s\n' "$out" >&2
-		die "pgbench failed"
-	}
-	printf '## run %s\n%s\n\n' "$1" "$out" >>"$OUT/pgbench-c1.txt"
-	tps="$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' <<<"$out" | tail -n 1)"
-	failed="$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' <<<"$out")"
-	[[ -n "$tps" ]] || die "no tps in pgbench output: $out"
-	if [[ -n "$failed" && "$failed" != 0 ]]; then
-		die "pgbench: $failed failed transactions"
-	fi
-	echo "$tps" >>"$OUT/pgbench-c1.tps"
-	printf '  pgbench run %s: %s tps, %s\n' "$1" "$tps" "$(grep -m1 '^latency average' <<<"$out")" >&2
-}
-
 sql_alone_run() { # SECONDS
 	"$PGBENCH" -n -M prepared -c "$CONCURRENCY" -j "$PGBENCH_JOBS" -T "$1" -f bench/pgbench/checkout_sql.sql \
 		-D ufirst="$UFIRST" -D ulast="$ULAST" -D vfirst="$VFIRST" -D vlast="$VLAST" "$SQL_URL" 2>&1
 }
 
-sql_alone_measure() { # RUN
-	local out tps
-	"$PSQL" -X -q -d "$SQL_URL" -c "VACUUM (ANALYZE)" >/dev/null
-	out="$(sql_alone_run "$DURATION")" || {
-		printf '%s\n' "$out" >&2
-		die "the SQL alone (pgbench -f bench/pgbench/checkout_sql.sql) failed"
+# warm_up LABEL RUNNER: RUNNER for WARMUP seconds, its output discarded unless it fails.
+warm_up() {
+	"$2" "$WARMUP" >"$TMP/warm-up.txt" || {
+		cat "$TMP/warm-up.txt" >&2
+		die "$1 warm-up failed"
 	}
-	printf '## run %s\n%s\n\n' "$1" "$out" >>"$OUT/sql-alone.txt"
+}
+
+# measure_tps RUN LABEL NAME RUNNER: RUNNER (pgbench) for DURATION seconds; its output goes
+# to $OUT/NAME.txt and its tps to $OUT/NAME.tps. A failed run or a failed transaction stops
+# the benchmark.
+measure_tps() {
+	local out tps failed
+	out="$("$4" "$DURATION")" || {
+		printf '%s\n' "$out" >&2
+		die "$2 failed"
+	}
+	printf '## run %s\n%s\n\n' "$1" "$out" >>"$OUT/$3.txt"
 	tps="$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' <<<"$out" | tail -n 1)"
-	[[ -n "$tps" ]] || die "no tps in the SQL alone's output: $out"
-	grep -q '^number of failed transactions: 0 ' <<<"$out" || die "the SQL alone had failed transactions: $out"
-	echo "$tps" >>"$OUT/sql-alone.tps"
-	printf '  SQL alone run %s: %s orders/s\n' "$1" "$tps" >&2
+	failed="$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' <<<"$out")"
+	[[ -n "$tps" ]] || die "no tps in the output of $2: $out"
+	if [[ -n "$failed" && "$failed" != 0 ]]; then
+		die "$2: $failed failed transactions"
+	fi
+	echo "$tps" >>"$OUT/$3.tps"
+	printf '  %s run %s: %s tps, %s\n' "$2" "$1" "$tps" "$(grep -m1 '^latency average' <<<"$out")" >&2
 }
 
 if has C1; then
@@ -301,19 +297,13 @@ if has C1; then
 
 	log "C1 warm-up: pgbench ${WARMUP}s, SQL alone ${WARMUP}s, checkout ${WARMUP}s"
 	if [[ "$SKIP_PGBENCH" != 1 ]] && ((WARMUP > 0)); then
-		pgbench_run "$WARMUP" >"$TMP/pgbench-warmup.txt" || {
-			cat "$TMP/pgbench-warmup.txt" >&2
-			die "pgbench warm-up failed"
-		}
+		warm_up pgbench pgbench_run
 	fi
 	if ((SQL_DB_CREATED)); then
 		: >"$OUT/sql-alone.txt"
 		: >"$OUT/sql-alone.tps"
 		if ((WARMUP > 0)); then
-			sql_alone_run "$WARMUP" >"$TMP/sql-alone-warmup.txt" || {
-				cat "$TMP/sql-alone-warmup.txt" >&2
-				die "the SQL alone's warm-up failed"
-			}
+			warm_up "the SQL alone" sql_alone_run
 		fi
 	fi
 	if ((WARMUP > 0)); then
@@ -324,11 +314,12 @@ if has C1; then
 	for i in $(seq 1 "$RUNS"); do
 		if [[ "$SKIP_PGBENCH" != 1 ]]; then
 			log "C1 run $i: pgbench ${DURATION}s"
-			pgbench_measure "$i"
+			measure_tps "$i" pgbench pgbench-c1 pgbench_run
 		fi
 		if ((SQL_DB_CREATED)); then
 			log "C1 run $i: SQL alone ${DURATION}s"
-			sql_alone_measure "$i"
+			"$PSQL" -X -q -d "$SQL_URL" -c "VACUUM (ANALYZE)" >/dev/null
+			measure_tps "$i" "the SQL alone" sql-alone sql_alone_run
 		fi
 		log "C1 run $i: checkout ${DURATION}s"
 		# As pgbench does for its tables before each run (its default): vacuum, and refresh the

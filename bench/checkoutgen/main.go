@@ -145,7 +145,8 @@ func cmdRegister(args []string) error {
 	if *n < 1 || *par < 1 {
 		return errors.New("-n and -p must be positive")
 	}
-	if _, err := benchkit.NewConn(*url, 0); err != nil {
+	conns, err := benchkit.NewConns(*url, *par, 60*time.Second)
+	if err != nil {
 		return err
 	}
 	users := make([]user, *n)
@@ -153,11 +154,10 @@ func cmdRegister(args []string) error {
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	start := time.Now()
-	for range *par {
+	for _, conn := range conns {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			conn, _ := benchkit.NewConn(*url, 60*time.Second)
 			defer conn.Close()
 			for {
 				i := int(next.Add(1)) - 1
@@ -353,12 +353,19 @@ func cmdRun(args []string) error {
 	if len(users) < o.concurrency {
 		return fmt.Errorf("%d customers in %s, need at least -c %d", len(users), o.usersFile, o.concurrency)
 	}
-	if _, err := benchkit.NewConn(o.url, o.timeout); err != nil {
+	// One connection per worker, kept open from the warm-up to the last run.
+	conns, err := benchkit.NewConns(o.url, o.concurrency, o.timeout)
+	if err != nil {
 		return err
 	}
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
 	res := Result{Scenario: o.scenario, Label: o.label, URL: o.url, Concurrency: o.concurrency, Users: len(users),
 		WarmupSec: o.warmup.Seconds(), DurationSec: o.duration.Seconds(), GoMaxProcs: runtime.GOMAXPROCS(0)}
-	g := &gen{o: o, users: users, keyPrefix: "bench-" + benchkit.Nonce()}
+	g := &gen{o: o, conns: conns, users: users, keyPrefix: "bench-" + benchkit.Nonce()}
 
 	switch o.scenario {
 	case "C1":
@@ -436,6 +443,7 @@ func lineOf(r RunResult) string {
 
 type gen struct {
 	o         runOptions
+	conns     []*benchkit.Conn // one per worker
 	users     []user
 	variants  []string
 	keyPrefix string
@@ -501,8 +509,7 @@ func (g *gen) measure(d time.Duration, seed uint64, hot bool) RunResult {
 		go func() {
 			defer wg.Done()
 			st := &stats[w]
-			conn, _ := benchkit.NewConn(g.o.url, g.o.timeout) // checked by cmdRun
-			defer conn.Close()
+			conn := g.conns[w]
 			r := rand.New(rand.NewPCG(seed, uint64(w)))
 			// Worker w owns customers w, w+c, w+2c…: no two workers share a cart.
 			var mine []user
@@ -845,15 +852,15 @@ func cmdVerify(args []string) error {
 // printSQLAlone reports the SQL of an iteration run without the server
 // (bench/pgbench/checkout_sql.sql): the ceiling of what any server sending those statements
 // could reach on this machine, and the share of it the API reaches.
-func printSQLAlone(w io.Writer, alone, tps []float64, ops float64) {
+func printSQLAlone(w io.Writer, alone []float64, tpsMedian, ops float64) {
 	m := benchkit.Median(alone)
 	var per []string
 	for _, x := range alone {
 		per = append(per, fmt.Sprintf("%.0f", x))
 	}
 	fmt.Fprintf(w, "SQL alone (`bench/pgbench/checkout_sql.sql`: the statements of one iteration in the server's round trips and transactions, pgbench -M prepared, no server, HTTP, GraphQL, Stripe or load generator): median %.0f orders/s (per run %s)", m, strings.Join(per, " / "))
-	if len(tps) > 0 && benchkit.Median(tps) > 0 {
-		fmt.Fprintf(w, ", **%.3fx** TPC-B: the most the API could reach on this machine with these statements", m/benchkit.Median(tps))
+	if tpsMedian > 0 {
+		fmt.Fprintf(w, ", **%.3fx** TPC-B: the most the API could reach on this machine with these statements", m/tpsMedian)
 	}
 	if m > 0 {
 		fmt.Fprintf(w, "; the API reaches %.0f%% of it", 100*ops/m)
@@ -901,10 +908,10 @@ func printReport(w io.Writer, dir string, hotStock int64) error {
 		itP99 := benchkit.MedianOf(runs, func(r RunResult) float64 { return r.Iteration.P99 })
 		addP99 := benchkit.MedianOf(runs, func(r RunResult) float64 { return r.CartAdd.P99 })
 		tpsS, ratioS := "–", "–"
-		ratio := 0.0
-		if len(tps) > 0 && benchkit.Median(tps) > 0 {
-			ratio = ops / benchkit.Median(tps)
-			tpsS = fmt.Sprintf("%.0f", benchkit.Median(tps))
+		ratio, tpsMedian := 0.0, benchkit.Median(tps)
+		if tpsMedian > 0 {
+			ratio = ops / tpsMedian
+			tpsS = fmt.Sprintf("%.0f", tpsMedian)
 			ratioS = fmt.Sprintf("%.3fx", ratio)
 		}
 		var miss []string
@@ -944,7 +951,7 @@ func printReport(w io.Writer, dir string, hotStock int64) error {
 			fmt.Fprintf(w, "Warm-up (discarded): %.1f orders/s, checkout p99 %.1f ms.\n", wu.OrdersPerSec, wu.Checkout.P99)
 		}
 		if alone, _ := readFloats(filepath.Join(dir, "sql-alone.tps")); len(alone) > 0 {
-			printSQLAlone(w, alone, tps, ops)
+			printSQLAlone(w, alone, tpsMedian, ops)
 		}
 		kinds := map[string]int{}
 		for _, r := range runs {

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"syscall"
 	"time"
 )
 
@@ -46,6 +47,19 @@ func NewConn(rawURL string, timeout time.Duration) (*Conn, error) {
 	}
 	path := u.RequestURI()
 	return &Conn{addr: addr, host: u.Host, path: path, timeout: timeout}, nil
+}
+
+// NewConns returns n connections to rawURL (NewConn), one for each worker.
+func NewConns(rawURL string, n int, timeout time.Duration) ([]*Conn, error) {
+	conns := make([]*Conn, n)
+	for i := range conns {
+		c, err := NewConn(rawURL, timeout)
+		if err != nil {
+			return nil, err
+		}
+		conns[i] = c
+	}
+	return conns, nil
 }
 
 // Post sends body as application/json, with token as a bearer token when it is not empty,
@@ -127,10 +141,9 @@ func (c *Conn) fail(err error, beforeAnswer bool) error {
 	return err
 }
 
-// isReset is a connection the peer reset or closed (ECONNRESET, EPIPE), not a time-out.
+// isReset is a connection the peer reset or closed under a write (ECONNRESET, EPIPE).
 func isReset(err error) bool {
-	var op *net.OpError
-	return errors.As(err, &op) && !op.Timeout()
+	return errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
 }
 
 // Close closes the connection; the next Post dials again.
