@@ -269,6 +269,7 @@ func (a *app) handler() http.Handler {
 		Accounts: a.accounts, Catalog: a.catalog, Carts: a.carts,
 		CheckoutService: a.checkout, OrderService: a.orders, Payments: a.payments, Bus: a.bus, Log: a.log,
 	}
+	persisted := graph.PersistedQueryStore{Store: a.store, TTL: 24 * time.Hour}
 	gql := graph.NewHandler(resolver, graph.HandlerOptions{
 		Log:            a.log,
 		Extensions:     []graphql.HandlerExtension{a.metrics.GraphQLMiddleware(), tracing.GraphQLExtension()},
@@ -281,7 +282,7 @@ func (a *app) handler() http.Handler {
 		},
 		HideSuggestions:  a.cfg.IsProduction(),
 		RequestTimeout:   a.cfg.RequestTimeout,
-		PersistedQueries: graph.PersistedQueryStore{Store: a.store, TTL: 24 * time.Hour},
+		PersistedQueries: persisted,
 		ReportStatements: a.cfg.IsDevelopment(),
 		Buckets:          a.buckets,
 		FieldBudgets: map[string]graph.FieldBudget{
@@ -292,7 +293,7 @@ func (a *app) handler() http.Handler {
 	deps := httpapi.Deps{
 		Log:           a.log,
 		Tokens:        a.tokens,
-		GraphQL:       a.metrics.Instrument("/graphql", graph.PublicResponseCache(a.cache, gql)),
+		GraphQL:       a.metrics.Instrument("/graphql", graph.PublicResponseCache(a.cache, persisted, gql)),
 		Ready:         a.ready,
 		SecureCookies: !a.cfg.IsDevelopment(),
 		CORSOrigins:   a.cfg.CORSOrigins,

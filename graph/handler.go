@@ -17,6 +17,7 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/shopgraph/shopgraph/graph/loader"
+	"github.com/shopgraph/shopgraph/internal/apperr"
 	"github.com/shopgraph/shopgraph/internal/postgres"
 	"github.com/shopgraph/shopgraph/internal/ratelimit"
 	"github.com/shopgraph/shopgraph/internal/requestlog"
@@ -56,7 +57,9 @@ type HandlerOptions struct {
 func NewHandler(r *Resolver, opts HandlerOptions) *handler.Server {
 	srv := handler.New(NewExecutableSchema(Config{Resolvers: r, Directives: Directives(), Complexity: complexityRoot()}))
 
-	srv.AddTransport(transport.SSE{})
+	// SSE only for clients that accept nothing else; subscriptions posted by clients that
+	// also accept JSON reach it through httpTransport.
+	srv.AddTransport(sseOnly{})
 	srv.AddTransport(transport.Websocket{
 		KeepAlivePingInterval: 10 * time.Second,
 		InitFunc:              opts.WebsocketInit,
@@ -70,8 +73,7 @@ func NewHandler(r *Resolver, opts HandlerOptions) *handler.Server {
 		}},
 	})
 	srv.AddTransport(transport.Options{})
-	srv.AddTransport(transport.GET{})
-	srv.AddTransport(transport.POST{})
+	srv.AddTransport(httpTransport{})
 
 	for _, ext := range opts.Extensions {
 		srv.Use(ext)
@@ -86,6 +88,9 @@ func NewHandler(r *Resolver, opts HandlerOptions) *handler.Server {
 	srv.SetParserTokenLimit(opts.Limits.ParserTokens)
 	srv.SetDisableSuggestion(opts.HideSuggestions)
 	srv.Use(&limitExtension{limits: opts.Limits})
+	if !opts.Introspection {
+		srv.AroundRootFields(refuseIntrospection)
+	}
 	if opts.Buckets != nil && len(opts.FieldBudgets) > 0 {
 		srv.AroundRootFields(budgetRootFields(opts.Buckets, opts.FieldBudgets))
 	}
@@ -117,7 +122,7 @@ func NewHandler(r *Resolver, opts HandlerOptions) *handler.Server {
 	// Every response says what it cost and the limit, so clients can budget; in development
 	// also how many SQL statements it ran, in how many round trips.
 	srv.AroundResponses(func(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
-		if opts.RequestTimeout > 0 {
+		if opts.RequestTimeout > 0 && graphql.HasOperationContext(ctx) {
 			if op := graphql.GetOperationContext(ctx).Operation; op != nil && op.Operation != ast.Subscription {
 				// Resolvers run inside next: the deadline bounds them (and their SQL).
 				var cancel context.CancelFunc
@@ -146,6 +151,18 @@ func NewHandler(r *Resolver, opts HandlerOptions) *handler.Server {
 		return resp
 	})
 	return srv
+}
+
+// refuseIntrospection answers __schema and __type with INTROSPECTION_DISABLED where
+// introspection is off (production), instead of gqlgen's uncoded error, which the presenter
+// would report as INTERNAL.
+func refuseIntrospection(ctx context.Context, next graphql.RootResolver) graphql.Marshaler {
+	fc := graphql.GetRootFieldContext(ctx)
+	if fc != nil && (fc.Field.Name == "__schema" || fc.Field.Name == "__type") {
+		graphql.AddError(ctx, apperr.New(apperr.IntrospectionDisabled, "Introspection is disabled on this server."))
+		return graphql.Null
+	}
+	return next(ctx)
 }
 
 func originHosts(origins []string) []string {

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/parser"
@@ -40,7 +41,9 @@ const maxPublicBody = 64 << 10
 // response, keyed by query, operation name and variables, under the catalog's generation. A
 // storefront's hottest pages then skip parsing, validation and execution entirely. Requests
 // carrying credentials, a cart, a mutation or any non-catalog field pass through untouched.
-func PublicResponseCache(c *cache.Cache, next http.Handler) http.Handler {
+// persisted resolves automatic persisted queries sent by hash alone (nil: none), so that they
+// are cached like the same query sent in full.
+func PublicResponseCache(c *cache.Cache, persisted graphql.Cache[string], next http.Handler) http.Handler {
 	cacheable := lru.New[bool](1000)
 	// isPublic is isPublicQuery, remembered for the documents storefronts send over and over.
 	isPublic := func(ctx context.Context, query, operationName string) bool {
@@ -52,25 +55,41 @@ func PublicResponseCache(c *cache.Cache, next http.Handler) http.Handler {
 		}
 		return ok
 	}
+	// queryOf is the request's query text: as sent, or the persisted query its hash names
+	// ("" when that hash is unknown, whose answer, PERSISTED_QUERY_NOT_FOUND, must not be kept).
+	queryOf := func(ctx context.Context, query string, extensions map[string]any) string {
+		if query != "" || persisted == nil {
+			return query
+		}
+		pq, _ := extensions["persistedQuery"].(map[string]any)
+		if hash, _ := pq["sha256Hash"].(string); hash != "" {
+			query, _ = persisted.Get(ctx, hash)
+		}
+		return query
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodGet && !hasCredentials(r) {
 			// A CDN may keep anonymous catalog GETs: they are the same for every visitor.
 			params := r.URL.Query()
-			if q := params.Get("query"); q != "" && isPublic(r.Context(), q, params.Get("operationName")) {
+			var extensions map[string]any
+			_ = json.Unmarshal([]byte(params.Get("extensions")), &extensions)
+			if q := queryOf(r.Context(), params.Get("query"), extensions); q != "" && isPublic(r.Context(), q, params.Get("operationName")) {
 				w.Header().Set("Cache-Control", "public, max-age=30, stale-while-revalidate=30")
-				w.Header().Add("Vary", "Authorization, Cookie, X-Cart-Token")
+				w.Header().Add("Vary", "Accept, Authorization, Cookie, X-Cart-Token")
 			}
 			next.ServeHTTP(w, r)
 			return
 		}
 		if r.Method != http.MethodPost || hasCredentials(r) || r.Header.Get("Upgrade") != "" ||
-			r.Header.Get("Content-Type") != "application/json" || r.Header.Get("Accept") == "text/event-stream" {
+			r.Header.Get("Content-Type") != mediaJSON || wantsOnlyEventStream(r) {
 			next.ServeHTTP(w, r)
 			return
 		}
 		body, err := io.ReadAll(io.LimitReader(r.Body, maxPublicBody+1))
 		if err != nil {
-			http.Error(w, "unreadable body", http.StatusBadRequest)
+			// Too large or cut short: the transport reads what is left and answers for it.
+			r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body), r.Body))
+			next.ServeHTTP(w, r)
 			return
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
@@ -78,16 +97,18 @@ func PublicResponseCache(c *cache.Cache, next http.Handler) http.Handler {
 			Query         string          `json:"query"`
 			OperationName string          `json:"operationName"`
 			Variables     json.RawMessage `json:"variables"`
+			Extensions    map[string]any  `json:"extensions"`
 		}
-		if len(body) > maxPublicBody || json.Unmarshal(body, &req) != nil || req.Query == "" {
+		if len(body) > maxPublicBody || json.Unmarshal(body, &req) != nil {
 			next.ServeHTTP(w, r)
 			return
 		}
-		if !isPublic(r.Context(), req.Query, req.OperationName) {
+		query := queryOf(r.Context(), req.Query, req.Extensions)
+		if query == "" || !isPublic(r.Context(), query, req.OperationName) {
 			next.ServeHTTP(w, r)
 			return
 		}
-		key := responseKey(req.Query, req.OperationName, req.Variables)
+		key := responseKey(query, req.OperationName, req.Variables)
 		hit := true
 		resp, err := cache.GetOrLoadVersioned(r.Context(), c, PublicNamespace, key, publicTTL, func(ctx context.Context) (json.RawMessage, error) {
 			hit = false
@@ -114,7 +135,9 @@ func PublicResponseCache(c *cache.Cache, next http.Handler) http.Handler {
 		} else {
 			w.Header().Set("X-Cache", "MISS")
 		}
-		w.Header().Set("Content-Type", "application/json")
+		// A cached answer has data and no errors: the same bytes and status (200) suit both
+		// media types, so only the header follows the client's Accept.
+		w.Header().Set("Content-Type", responseMediaType(r))
 		_, _ = w.Write(resp)
 	})
 }

@@ -203,6 +203,9 @@ func dedupeErrors(ctx context.Context, next graphql.ResponseHandler) *graphql.Re
 	}
 	// Only a subscription's final event repeats one error on several fields; elsewhere equal
 	// errors on different paths (one per forbidden field) are all meaningful.
+	if !graphql.HasOperationContext(ctx) {
+		return resp
+	}
 	if op := graphql.GetOperationContext(ctx).Operation; op == nil || op.Operation != ast.Subscription {
 		return resp
 	}

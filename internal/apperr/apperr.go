@@ -22,6 +22,11 @@ const (
 	BadUserInput    Code = "BAD_USER_INPUT"
 	Conflict        Code = "CONFLICT"
 	RateLimited     Code = "RATE_LIMITED"
+	// BadRequest is a request that is not a well-formed GraphQL-over-HTTP request (a body that
+	// is not a JSON object, no query, variables that are not an object).
+	BadRequest Code = "BAD_REQUEST"
+	// IntrospectionDisabled answers __schema and __type where introspection is off.
+	IntrospectionDisabled Code = "INTROSPECTION_DISABLED"
 )
 
 // Codes for userErrors: an end user can act on them. They mirror the GraphQL ErrorCode enum.
