@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"slices"
 	"sort"
 	"strings"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/shopgraph/shopgraph/internal/money"
 	"github.com/shopgraph/shopgraph/internal/product"
 )
 
@@ -1736,5 +1738,60 @@ func TestCatalogStatementCount(t *testing.T) {
 		require.Equal(t, flat, deep, "Category.children must not query once per category")
 		require.LessOrEqual(t, deep, int64(2))
 		require.Positive(t, deep, "the caches were cold: the tree was read from Postgres")
+	})
+}
+
+// Prices are bounded (money.MaxPrice, 10^10 minor units) so that no line, cart or order total
+// can come near int64's limit: a price of MaxInt64 was accepted, and two units of it made a cart
+// subtotal of 0. At the bound a price is accepted; beyond it, or below 0, every mutation that
+// sets a price refuses it with INVALID on the price's field and changes nothing.
+func TestProductPriceBounds(t *testing.T) {
+	t.Parallel()
+	e := newCatalogEnv(t)
+	owner, _ := e.vendor(t, "Bounds")
+	over := []int64{money.MaxPrice + 1, math.MaxInt64, -1, math.MinInt64}
+
+	t.Run("productCreate", func(t *testing.T) {
+		p := createProduct(t, owner, productIn("Dearest", money.MaxPrice))
+		require.Equal(t, moneyJSON{money.MaxPrice, "USD"}, p.Variants[0].Price)
+		require.Equal(t, moneyJSON{money.MaxPrice, "USD"}, p.PriceRange.Max)
+		for _, price := range over {
+			products, variants := e.rowCounts(t)
+			out := mutate(t, owner, productCreateMutation, productIn("Too Dear", 100, price))
+			require.Equal(t, []string{"INVALID:input.variants.1.price"}, codes(out.UserErrors), "price %d", price)
+			require.Contains(t, out.UserErrors[0].Message, "10000000000")
+			require.Nil(t, out.Product)
+			p2, v2 := e.rowCounts(t)
+			require.Equal(t, [2]int{products, variants}, [2]int{p2, v2}, "nothing created for price %d", price)
+		}
+	})
+
+	t.Run("productVariantCreate", func(t *testing.T) {
+		p := createProduct(t, owner, productIn("Sizes", 100))
+		out := mutate(t, owner, variantCreateMutation, map[string]any{"productId": p.ID, "variant": variantIn(uniqueSKU("max"), money.MaxPrice, 1)})
+		require.Empty(t, out.UserErrors)
+		require.Equal(t, moneyJSON{money.MaxPrice, "USD"}, out.Variant.Price)
+		before := getProduct(t, e.admin, p.ID)
+		for _, price := range over {
+			out := mutate(t, owner, variantCreateMutation, map[string]any{"productId": p.ID, "variant": variantIn(uniqueSKU("over"), price, 1)})
+			require.Equal(t, []string{"INVALID:input.variant.price"}, codes(out.UserErrors), "price %d", price)
+			require.Nil(t, out.Variant)
+		}
+		require.Equal(t, before, getProduct(t, e.admin, p.ID))
+	})
+
+	t.Run("productVariantUpdate", func(t *testing.T) {
+		p := createProduct(t, owner, productIn("Repriced", 100))
+		id := p.Variants[0].ID
+		out := mutate(t, owner, variantUpdateMutation, map[string]any{"id": id, "price": money.MaxPrice})
+		require.Empty(t, out.UserErrors)
+		require.Equal(t, moneyJSON{money.MaxPrice, "USD"}, out.Variant.Price)
+		before := getProduct(t, e.admin, p.ID)
+		for _, price := range over {
+			out := mutate(t, owner, variantUpdateMutation, map[string]any{"id": id, "price": price})
+			require.Equal(t, []string{"INVALID:input.price"}, codes(out.UserErrors), "price %d", price)
+			require.Nil(t, out.Variant)
+		}
+		require.Equal(t, before, getProduct(t, e.admin, p.ID))
 	})
 }

@@ -2451,9 +2451,15 @@ type AccountRoleUpdatePayload {
   userErrors: [UserError!]!
 }
 
-"""An amount of money in a currency's minor units (cents for USD), as Stripe represents it."""
+"""
+An amount of money in a currency's minor units (cents for USD), as Stripe represents it.
+Amounts are bounded so that they never overflow and stay exact in a JavaScript number (2^53):
+a unit price is 0 to 10,000,000,000 (10^10) minor units, a line holds 1 to 1,000 units, and no
+amount (a line, cart or order total, a payment or a refund) exceeds 1,000,000,000,000,000
+(10^15) minor units.
+"""
 type Money {
-  """The amount in minor units, e.g. 1999 for $19.99."""
+  """The amount in minor units, e.g. 1999 for $19.99; never more than 10^15."""
   amount: Int64!
   """ISO 4217 currency code, e.g. ` + "`" + `USD` + "`" + `."""
   currency: String!
@@ -2663,7 +2669,7 @@ input ProductVariantInput {
   name: String
   """Option values; names must be unique within the variant."""
   options: [VariantOptionInput!]
-  """Unit price in minor units of the product's currency, 0 or more."""
+  """Unit price in minor units of the product's currency, 0 to 10,000,000,000 (10^10)."""
   price: Int64!
   """Initial stock, 0 or more (default 0)."""
   stock: Int
@@ -2767,7 +2773,7 @@ input ProductVariantUpdateInput {
   name: String
   """New option values (replace all)."""
   options: [VariantOptionInput!]
-  """New unit price in minor units."""
+  """New unit price in minor units of the product's currency, 0 to 10,000,000,000 (10^10)."""
   price: Int64
 }
 
@@ -2882,7 +2888,7 @@ type Cart {
 type CartLine {
   """The variant."""
   variant: ProductVariant!
-  """Units wanted."""
+  """Units wanted, 1 to 1,000."""
   quantity: Int!
   """The variant's current price."""
   unitPrice: Money!
@@ -2906,7 +2912,7 @@ type CartPayload {
 input CartItemAddInput {
   """The variant's ID."""
   variantId: ID!
-  """Units to add, 1 to 1000."""
+  """Units to add, 1 to 1,000; the line then holds at most 1,000 units."""
   quantity: Int!
 }
 
@@ -2914,7 +2920,7 @@ input CartItemAddInput {
 input CartItemUpdateInput {
   """The variant's ID."""
   variantId: ID!
-  """New quantity, 0 to 1000 (0 removes the line)."""
+  """New quantity, 0 to 1,000 (0 removes the line)."""
   quantity: Int!
 }
 
@@ -3178,7 +3184,11 @@ type OrderPaymentRetryPayload {
 input OrderRefundInput {
   """The order's ID."""
   id: ID!
-  """Minor units to refund; omit to refund everything not yet refunded."""
+  """
+  Minor units to refund, 1 to what remains of the payment (never more than was paid, hence never
+  more than 10^15; a larger amount is REFUND_EXCEEDS_PAYMENT); omit to refund everything not yet
+  refunded.
+  """
   amount: Int64
 }
 

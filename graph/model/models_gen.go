@@ -153,7 +153,7 @@ type AuthTokens struct {
 type CartItemAddInput struct {
 	// The variant's ID.
 	VariantID string `json:"variantId"`
-	// Units to add, 1 to 1000.
+	// Units to add, 1 to 1,000; the line then holds at most 1,000 units.
 	Quantity int `json:"quantity"`
 }
 
@@ -167,7 +167,7 @@ type CartItemRemoveInput struct {
 type CartItemUpdateInput struct {
 	// The variant's ID.
 	VariantID string `json:"variantId"`
-	// New quantity, 0 to 1000 (0 removes the line).
+	// New quantity, 0 to 1,000 (0 removes the line).
 	Quantity int `json:"quantity"`
 }
 
@@ -309,7 +309,9 @@ type OrderPaymentRetryPayload struct {
 type OrderRefundInput struct {
 	// The order's ID.
 	ID string `json:"id"`
-	// Minor units to refund; omit to refund everything not yet refunded.
+	// Minor units to refund, 1 to what remains of the payment (never more than was paid, hence never
+	// more than 10^15; a larger amount is REFUND_EXCEEDS_PAYMENT); omit to refund everything not yet
+	// refunded.
 	Amount *int64 `json:"amount,omitempty"`
 }
 
@@ -471,7 +473,7 @@ type ProductVariantInput struct {
 	Name *string `json:"name,omitempty"`
 	// Option values; names must be unique within the variant.
 	Options []*VariantOptionInput `json:"options,omitempty"`
-	// Unit price in minor units of the product's currency, 0 or more.
+	// Unit price in minor units of the product's currency, 0 to 10,000,000,000 (10^10).
 	Price int64 `json:"price"`
 	// Initial stock, 0 or more (default 0).
 	Stock *int `json:"stock,omitempty"`
@@ -503,7 +505,7 @@ type ProductVariantUpdateInput struct {
 	Name *string `json:"name,omitempty"`
 	// New option values (replace all).
 	Options []*VariantOptionInput `json:"options,omitempty"`
-	// New unit price in minor units.
+	// New unit price in minor units of the product's currency, 0 to 10,000,000,000 (10^10).
 	Price *int64 `json:"price,omitempty"`
 }
 

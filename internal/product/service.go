@@ -144,8 +144,8 @@ func (in VariantInput) validate(v *validator, field ...string) {
 	if len(in.Options) > 10 {
 		v.add("At most 10 options.", sub("options")...)
 	}
-	if in.Price < 0 {
-		v.add("Price must be 0 or more.", sub("price")...)
+	if in.Price < 0 || in.Price > money.MaxPrice {
+		v.add(fmt.Sprintf("Price must be 0 to %d minor units.", money.MaxPrice), sub("price")...)
 	}
 	if in.Stock < 0 || in.Stock > 1_000_000_000 {
 		v.add("Stock must be 0 to 1,000,000,000.", sub("stock")...)
