@@ -2180,6 +2180,11 @@ enum ErrorCode {
   REFUND_EXCEEDS_PAYMENT
   """The order's status cannot move that way."""
   INVALID_TRANSITION
+  """
+  A total would exceed the bound on amounts, 10^15 minor units (see ` + "`" + `Money` + "`" + `): a cart's subtotal
+  or the order its checkout would place.
+  """
+  AMOUNT_TOO_LARGE
 }
 
 """A problem with a mutation's input that the end user can act on."""
@@ -2456,7 +2461,7 @@ An amount of money in a currency's minor units (cents for USD), as Stripe repres
 Amounts are bounded so that they never overflow and stay exact in a JavaScript number (2^53):
 a unit price is 0 to 10,000,000,000 (10^10) minor units, a line holds 1 to 1,000 units, and no
 amount (a line, cart or order total, a payment or a refund) exceeds 1,000,000,000,000,000
-(10^15) minor units.
+(10^15) minor units; a total that would exceed it is refused with AMOUNT_TOO_LARGE.
 """
 type Money {
   """The amount in minor units, e.g. 1999 for $19.99; never more than 10^15."""
@@ -2875,7 +2880,11 @@ type Cart {
   lines: [CartLine!]!
   """Units in the cart."""
   totalQuantity: Int!
-  """The sum of the lines at current prices; null when the cart is empty."""
+  """
+  The sum of the lines at current prices; null when the cart is empty. Null too, with an
+  error coded AMOUNT_TOO_LARGE, when the sum would exceed 10^15 minor units (such a cart cannot
+  be checked out).
+  """
   subtotal: Money
   """
   The anonymous cart's token, returned once when the cart is created (also set as the
@@ -5444,7 +5453,7 @@ func (ec *executionContext) _Cart_subtotal(ctx context.Context, field graphql.Co
 			return ec.fieldContext_Cart_subtotal(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Subtotal(), nil
+			return obj.Subtotal()
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *money.Money) graphql.Marshaler {
@@ -5586,7 +5595,7 @@ func (ec *executionContext) _CartLine_lineTotal(ctx context.Context, field graph
 			return ec.fieldContext_CartLine_lineTotal(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.LineTotal, nil
+			return obj.LineTotal()
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v money.Money) graphql.Marshaler {
@@ -5600,7 +5609,7 @@ func (ec *executionContext) fieldContext_CartLine_lineTotal(_ context.Context, f
 	fc = &graphql.FieldContext{
 		Object:     "CartLine",
 		Field:      field,
-		IsMethod:   false,
+		IsMethod:   true,
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Money(ctx, field)

@@ -603,6 +603,9 @@ const (
 	ErrorCodeRefundExceedsPayment ErrorCode = "REFUND_EXCEEDS_PAYMENT"
 	// The order's status cannot move that way.
 	ErrorCodeInvalidTransition ErrorCode = "INVALID_TRANSITION"
+	// A total would exceed the bound on amounts, 10^15 minor units (see `Money`): a cart's subtotal
+	// or the order its checkout would place.
+	ErrorCodeAmountTooLarge ErrorCode = "AMOUNT_TOO_LARGE"
 )
 
 var AllErrorCode = []ErrorCode{
@@ -627,11 +630,12 @@ var AllErrorCode = []ErrorCode{
 	ErrorCodePaymentProviderUnavailable,
 	ErrorCodeRefundExceedsPayment,
 	ErrorCodeInvalidTransition,
+	ErrorCodeAmountTooLarge,
 }
 
 func (e ErrorCode) IsValid() bool {
 	switch e {
-	case ErrorCodeInvalid, ErrorCodeEmailTaken, ErrorCodeInvalidCredentials, ErrorCodeInvalidToken, ErrorCodeRateLimited, ErrorCodeWrongPassword, ErrorCodeUnchanged, ErrorCodeDuplicate, ErrorCodeNotFound, ErrorCodeForbidden, ErrorCodeInsufficientStock, ErrorCodeLastVariant, ErrorCodeCategoryNotEmpty, ErrorCodeOutOfStock, ErrorCodeCartEmpty, ErrorCodeCurrencyMismatch, ErrorCodeLineUnavailable, ErrorCodeIdempotencyKeyReused, ErrorCodePaymentProviderUnavailable, ErrorCodeRefundExceedsPayment, ErrorCodeInvalidTransition:
+	case ErrorCodeInvalid, ErrorCodeEmailTaken, ErrorCodeInvalidCredentials, ErrorCodeInvalidToken, ErrorCodeRateLimited, ErrorCodeWrongPassword, ErrorCodeUnchanged, ErrorCodeDuplicate, ErrorCodeNotFound, ErrorCodeForbidden, ErrorCodeInsufficientStock, ErrorCodeLastVariant, ErrorCodeCategoryNotEmpty, ErrorCodeOutOfStock, ErrorCodeCartEmpty, ErrorCodeCurrencyMismatch, ErrorCodeLineUnavailable, ErrorCodeIdempotencyKeyReused, ErrorCodePaymentProviderUnavailable, ErrorCodeRefundExceedsPayment, ErrorCodeInvalidTransition, ErrorCodeAmountTooLarge:
 		return true
 	}
 	return false
