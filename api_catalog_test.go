@@ -1795,3 +1795,47 @@ func TestProductPriceBounds(t *testing.T) {
 		require.Equal(t, before, getProduct(t, e.admin, p.ID))
 	})
 }
+
+// Stock is a 32-bit column: repeated large adjustments took it past 2^31-1, where the guarded
+// update failed with an integer overflow, answered INTERNAL. Stock now stays within
+// product.MaxStock (10^9): at the bound an adjustment is accepted, one unit more is INVALID
+// and changes nothing, and a stock already above the bound is never pushed into overflow.
+func TestProductStockBounds(t *testing.T) {
+	t.Parallel()
+	e := newCatalogEnv(t)
+	owner, _ := e.vendor(t, "Stockpile")
+	adjust := func(t *testing.T, variantID string, delta int) payloadJSON {
+		t.Helper()
+		return mutate(t, owner, stockAdjustMutation, map[string]any{"variantId": variantID, "delta": delta})
+	}
+	stock := func(t *testing.T, variantID string) int {
+		t.Helper()
+		var n int
+		require.NoError(t, e.srv.app.db.Pool.QueryRow(context.Background(),
+			`SELECT stock FROM product_variants WHERE id = $1`, dbID(t, variantID)).Scan(&n))
+		return n
+	}
+
+	in := productIn("Stockpile")
+	in["variants"] = []any{variantIn(uniqueSKU("max"), 100, product.MaxStock)}
+	v := createProduct(t, owner, in).Variants[0].ID
+	require.Equal(t, product.MaxStock, stock(t, v))
+
+	require.Equal(t, []string{"INVALID:input.delta"}, codes(adjust(t, v, 1).UserErrors))
+	require.Equal(t, product.MaxStock, stock(t, v), "nothing changed")
+	require.Empty(t, adjust(t, v, -product.MaxStock).UserErrors)
+	require.Empty(t, adjust(t, v, product.MaxStock).UserErrors, "back up to the bound")
+	require.Equal(t, product.MaxStock, stock(t, v))
+
+	// A stock above the bound (given back by cancelled orders, or set before it existed):
+	// adding to it is refused, never an overflow; taking from it still works.
+	_, err := e.srv.app.db.Pool.Exec(context.Background(), `UPDATE product_variants SET stock = 2000000000 WHERE id = $1`, dbID(t, v))
+	require.NoError(t, err)
+	for _, delta := range []int{1, product.MaxStock} {
+		require.Equal(t, []string{"INVALID:input.delta"}, codes(adjust(t, v, delta).UserErrors), "delta %d", delta)
+	}
+	require.Equal(t, 2_000_000_000, stock(t, v))
+	require.Empty(t, adjust(t, v, -1).UserErrors, "a decrease is always allowed")
+	require.Empty(t, adjust(t, v, -(product.MaxStock-1)).UserErrors)
+	require.Equal(t, product.MaxStock, stock(t, v))
+}

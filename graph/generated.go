@@ -2676,7 +2676,7 @@ input ProductVariantInput {
   options: [VariantOptionInput!]
   """Unit price in minor units of the product's currency, 0 to 10,000,000,000 (10^10)."""
   price: Int64!
-  """Initial stock, 0 or more (default 0)."""
+  """Initial stock, 0 to 1,000,000,000 (default 0)."""
   stock: Int
 }
 
@@ -2808,7 +2808,11 @@ type ProductVariantDeletePayload {
 input ProductVariantStockAdjustInput {
   """The variant's ID."""
   variantId: ID!
-  """Units to add (positive) or remove (negative)."""
+  """
+  Units to add (positive) or remove (negative), at most 1,000,000,000 either way. An increase
+  may not take the stock above 1,000,000,000 (INVALID); a decrease may not take it below 0
+  (INSUFFICIENT_STOCK).
+  """
   delta: Int!
 }
 

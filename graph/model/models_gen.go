@@ -475,7 +475,7 @@ type ProductVariantInput struct {
 	Options []*VariantOptionInput `json:"options,omitempty"`
 	// Unit price in minor units of the product's currency, 0 to 10,000,000,000 (10^10).
 	Price int64 `json:"price"`
-	// Initial stock, 0 or more (default 0).
+	// Initial stock, 0 to 1,000,000,000 (default 0).
 	Stock *int `json:"stock,omitempty"`
 }
 
@@ -483,7 +483,9 @@ type ProductVariantInput struct {
 type ProductVariantStockAdjustInput struct {
 	// The variant's ID.
 	VariantID string `json:"variantId"`
-	// Units to add (positive) or remove (negative).
+	// Units to add (positive) or remove (negative), at most 1,000,000,000 either way. An increase
+	// may not take the stock above 1,000,000,000 (INVALID); a decrease may not take it below 0
+	// (INSUFFICIENT_STOCK).
 	Delta int `json:"delta"`
 }
 
