@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"slices"
 	"sort"
 	"strings"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/shopgraph/shopgraph/internal/money"
 	"github.com/shopgraph/shopgraph/internal/product"
 )
 
@@ -1737,4 +1739,103 @@ func TestCatalogStatementCount(t *testing.T) {
 		require.LessOrEqual(t, deep, int64(2))
 		require.Positive(t, deep, "the caches were cold: the tree was read from Postgres")
 	})
+}
+
+// Prices are bounded (money.MaxPrice, 10^10 minor units) so that no line, cart or order total
+// can come near int64's limit: a price of MaxInt64 was accepted, and two units of it made a cart
+// subtotal of 0. At the bound a price is accepted; beyond it, or below 0, every mutation that
+// sets a price refuses it with INVALID on the price's field and changes nothing.
+func TestProductPriceBounds(t *testing.T) {
+	t.Parallel()
+	e := newCatalogEnv(t)
+	owner, _ := e.vendor(t, "Bounds")
+	over := []int64{money.MaxPrice + 1, math.MaxInt64, -1, math.MinInt64}
+
+	t.Run("productCreate", func(t *testing.T) {
+		p := createProduct(t, owner, productIn("Dearest", money.MaxPrice))
+		require.Equal(t, moneyJSON{money.MaxPrice, "USD"}, p.Variants[0].Price)
+		require.Equal(t, moneyJSON{money.MaxPrice, "USD"}, p.PriceRange.Max)
+		for _, price := range over {
+			products, variants := e.rowCounts(t)
+			out := mutate(t, owner, productCreateMutation, productIn("Too Dear", 100, price))
+			require.Equal(t, []string{"INVALID:input.variants.1.price"}, codes(out.UserErrors), "price %d", price)
+			require.Contains(t, out.UserErrors[0].Message, "10000000000")
+			require.Nil(t, out.Product)
+			p2, v2 := e.rowCounts(t)
+			require.Equal(t, [2]int{products, variants}, [2]int{p2, v2}, "nothing created for price %d", price)
+		}
+	})
+
+	t.Run("productVariantCreate", func(t *testing.T) {
+		p := createProduct(t, owner, productIn("Sizes", 100))
+		out := mutate(t, owner, variantCreateMutation, map[string]any{"productId": p.ID, "variant": variantIn(uniqueSKU("max"), money.MaxPrice, 1)})
+		require.Empty(t, out.UserErrors)
+		require.Equal(t, moneyJSON{money.MaxPrice, "USD"}, out.Variant.Price)
+		before := getProduct(t, e.admin, p.ID)
+		for _, price := range over {
+			out := mutate(t, owner, variantCreateMutation, map[string]any{"productId": p.ID, "variant": variantIn(uniqueSKU("over"), price, 1)})
+			require.Equal(t, []string{"INVALID:input.variant.price"}, codes(out.UserErrors), "price %d", price)
+			require.Nil(t, out.Variant)
+		}
+		require.Equal(t, before, getProduct(t, e.admin, p.ID))
+	})
+
+	t.Run("productVariantUpdate", func(t *testing.T) {
+		p := createProduct(t, owner, productIn("Repriced", 100))
+		id := p.Variants[0].ID
+		out := mutate(t, owner, variantUpdateMutation, map[string]any{"id": id, "price": money.MaxPrice})
+		require.Empty(t, out.UserErrors)
+		require.Equal(t, moneyJSON{money.MaxPrice, "USD"}, out.Variant.Price)
+		before := getProduct(t, e.admin, p.ID)
+		for _, price := range over {
+			out := mutate(t, owner, variantUpdateMutation, map[string]any{"id": id, "price": price})
+			require.Equal(t, []string{"INVALID:input.price"}, codes(out.UserErrors), "price %d", price)
+			require.Nil(t, out.Variant)
+		}
+		require.Equal(t, before, getProduct(t, e.admin, p.ID))
+	})
+}
+
+// Stock is a 32-bit column: repeated large adjustments took it past 2^31-1, where the guarded
+// update failed with an integer overflow, answered INTERNAL. Stock now stays within
+// product.MaxStock (10^9): at the bound an adjustment is accepted, one unit more is INVALID
+// and changes nothing, and a stock already above the bound is never pushed into overflow.
+func TestProductStockBounds(t *testing.T) {
+	t.Parallel()
+	e := newCatalogEnv(t)
+	owner, _ := e.vendor(t, "Stockpile")
+	adjust := func(t *testing.T, variantID string, delta int) payloadJSON {
+		t.Helper()
+		return mutate(t, owner, stockAdjustMutation, map[string]any{"variantId": variantID, "delta": delta})
+	}
+	stock := func(t *testing.T, variantID string) int {
+		t.Helper()
+		var n int
+		require.NoError(t, e.srv.app.db.Pool.QueryRow(context.Background(),
+			`SELECT stock FROM product_variants WHERE id = $1`, dbID(t, variantID)).Scan(&n))
+		return n
+	}
+
+	in := productIn("Stockpile")
+	in["variants"] = []any{variantIn(uniqueSKU("max"), 100, product.MaxStock)}
+	v := createProduct(t, owner, in).Variants[0].ID
+	require.Equal(t, product.MaxStock, stock(t, v))
+
+	require.Equal(t, []string{"INVALID:input.delta"}, codes(adjust(t, v, 1).UserErrors))
+	require.Equal(t, product.MaxStock, stock(t, v), "nothing changed")
+	require.Empty(t, adjust(t, v, -product.MaxStock).UserErrors)
+	require.Empty(t, adjust(t, v, product.MaxStock).UserErrors, "back up to the bound")
+	require.Equal(t, product.MaxStock, stock(t, v))
+
+	// A stock above the bound (given back by cancelled orders, or set before it existed):
+	// adding to it is refused, never an overflow; taking from it still works.
+	_, err := e.srv.app.db.Pool.Exec(context.Background(), `UPDATE product_variants SET stock = 2000000000 WHERE id = $1`, dbID(t, v))
+	require.NoError(t, err)
+	for _, delta := range []int{1, product.MaxStock} {
+		require.Equal(t, []string{"INVALID:input.delta"}, codes(adjust(t, v, delta).UserErrors), "delta %d", delta)
+	}
+	require.Equal(t, 2_000_000_000, stock(t, v))
+	require.Empty(t, adjust(t, v, -1).UserErrors, "a decrease is always allowed")
+	require.Empty(t, adjust(t, v, -(product.MaxStock-1)).UserErrors)
+	require.Equal(t, product.MaxStock, stock(t, v))
 }

@@ -1671,19 +1671,24 @@ func (q *Queries) ProductUpdate(ctx context.Context, arg ProductUpdateParams) (P
 
 const VariantAdjustStock = `-- name: VariantAdjustStock :one
 UPDATE product_variants SET stock = stock + $1::integer, updated_at = now()
-WHERE id = $2 AND deleted_at IS NULL AND stock + $1::integer >= 0
+WHERE id = $2 AND deleted_at IS NULL AND stock::bigint + $1::integer >= 0
+  AND ($1::integer <= 0 OR stock::bigint + $1::integer <= $3::bigint)
 RETURNING id, product_id, sku, name, options, price_amount, currency, stock, position, created_at, updated_at, deleted_at
 `
 
 type VariantAdjustStockParams struct {
-	Delta int32
-	ID    int64
+	Delta    int32
+	ID       int64
+	MaxStock int64
 }
 
 // VariantAdjustStock applies a relative change in one guarded statement: no row means the
-// variant is gone or the stock would drop below zero.
+// variant is gone, or the stock would drop below zero, or an increase would take it above
+// @max_stock (a decrease is always allowed down to zero, even from above @max_stock). The
+// guard adds in bigint: in integer, a stock near its limit plus a large delta would fail with
+// an overflow.
 func (q *Queries) VariantAdjustStock(ctx context.Context, arg VariantAdjustStockParams) (ProductVariant, error) {
-	row := q.db.QueryRow(ctx, VariantAdjustStock, arg.Delta, arg.ID)
+	row := q.db.QueryRow(ctx, VariantAdjustStock, arg.Delta, arg.ID, arg.MaxStock)
 	var i ProductVariant
 	err := row.Scan(
 		&i.ID,

@@ -196,7 +196,10 @@ type Querier interface {
 	// UserUpsertVendor creates a vendor account, or returns the existing one unchanged.
 	UserUpsertVendor(ctx context.Context, arg UserUpsertVendorParams) (User, error)
 	// VariantAdjustStock applies a relative change in one guarded statement: no row means the
-	// variant is gone or the stock would drop below zero.
+	// variant is gone, or the stock would drop below zero, or an increase would take it above
+	// @max_stock (a decrease is always allowed down to zero, even from above @max_stock). The
+	// guard adds in bigint: in integer, a stock near its limit plus a large delta would fail with
+	// an overflow.
 	VariantAdjustStock(ctx context.Context, arg VariantAdjustStockParams) (ProductVariant, error)
 	VariantCountLive(ctx context.Context, productID int64) (int64, error)
 	VariantGetByIDForUpdate(ctx context.Context, id int64) (ProductVariant, error)

@@ -2180,6 +2180,11 @@ enum ErrorCode {
   REFUND_EXCEEDS_PAYMENT
   """The order's status cannot move that way."""
   INVALID_TRANSITION
+  """
+  A total would exceed the bound on amounts, 10^15 minor units (see ` + "`" + `Money` + "`" + `): a cart's subtotal
+  or the order its checkout would place.
+  """
+  AMOUNT_TOO_LARGE
 }
 
 """A problem with a mutation's input that the end user can act on."""
@@ -2451,9 +2456,15 @@ type AccountRoleUpdatePayload {
   userErrors: [UserError!]!
 }
 
-"""An amount of money in a currency's minor units (cents for USD), as Stripe represents it."""
+"""
+An amount of money in a currency's minor units (cents for USD), as Stripe represents it.
+Amounts are bounded so that they never overflow and stay exact in a JavaScript number (2^53):
+a unit price is 0 to 10,000,000,000 (10^10) minor units, a line holds 1 to 1,000 units, and no
+amount (a line, cart or order total, a payment or a refund) exceeds 1,000,000,000,000,000
+(10^15) minor units; a total that would exceed it is refused with AMOUNT_TOO_LARGE.
+"""
 type Money {
-  """The amount in minor units, e.g. 1999 for $19.99."""
+  """The amount in minor units, e.g. 1999 for $19.99; never more than 10^15."""
   amount: Int64!
   """ISO 4217 currency code, e.g. ` + "`" + `USD` + "`" + `."""
   currency: String!
@@ -2663,9 +2674,9 @@ input ProductVariantInput {
   name: String
   """Option values; names must be unique within the variant."""
   options: [VariantOptionInput!]
-  """Unit price in minor units of the product's currency, 0 or more."""
+  """Unit price in minor units of the product's currency, 0 to 10,000,000,000 (10^10)."""
   price: Int64!
-  """Initial stock, 0 or more (default 0)."""
+  """Initial stock, 0 to 1,000,000,000 (default 0)."""
   stock: Int
 }
 
@@ -2767,7 +2778,7 @@ input ProductVariantUpdateInput {
   name: String
   """New option values (replace all)."""
   options: [VariantOptionInput!]
-  """New unit price in minor units."""
+  """New unit price in minor units of the product's currency, 0 to 10,000,000,000 (10^10)."""
   price: Int64
 }
 
@@ -2797,7 +2808,11 @@ type ProductVariantDeletePayload {
 input ProductVariantStockAdjustInput {
   """The variant's ID."""
   variantId: ID!
-  """Units to add (positive) or remove (negative)."""
+  """
+  Units to add (positive) or remove (negative), at most 1,000,000,000 either way. An increase
+  may not take the stock above 1,000,000,000 (INVALID); a decrease may not take it below 0
+  (INSUFFICIENT_STOCK).
+  """
   delta: Int!
 }
 
@@ -2869,7 +2884,11 @@ type Cart {
   lines: [CartLine!]!
   """Units in the cart."""
   totalQuantity: Int!
-  """The sum of the lines at current prices; null when the cart is empty."""
+  """
+  The sum of the lines at current prices; null when the cart is empty. Null too, with an
+  error coded AMOUNT_TOO_LARGE, when the sum would exceed 10^15 minor units (such a cart cannot
+  be checked out).
+  """
   subtotal: Money
   """
   The anonymous cart's token, returned once when the cart is created (also set as the
@@ -2882,7 +2901,7 @@ type Cart {
 type CartLine {
   """The variant."""
   variant: ProductVariant!
-  """Units wanted."""
+  """Units wanted, 1 to 1,000."""
   quantity: Int!
   """The variant's current price."""
   unitPrice: Money!
@@ -2906,7 +2925,7 @@ type CartPayload {
 input CartItemAddInput {
   """The variant's ID."""
   variantId: ID!
-  """Units to add, 1 to 1000."""
+  """Units to add, 1 to 1,000; the line then holds at most 1,000 units."""
   quantity: Int!
 }
 
@@ -2914,7 +2933,7 @@ input CartItemAddInput {
 input CartItemUpdateInput {
   """The variant's ID."""
   variantId: ID!
-  """New quantity, 0 to 1000 (0 removes the line)."""
+  """New quantity, 0 to 1,000 (0 removes the line)."""
   quantity: Int!
 }
 
@@ -3178,7 +3197,11 @@ type OrderPaymentRetryPayload {
 input OrderRefundInput {
   """The order's ID."""
   id: ID!
-  """Minor units to refund; omit to refund everything not yet refunded."""
+  """
+  Minor units to refund, 1 to what remains of the payment (never more than was paid, hence never
+  more than 10^15; a larger amount is REFUND_EXCEEDS_PAYMENT); omit to refund everything not yet
+  refunded.
+  """
   amount: Int64
 }
 
@@ -5434,7 +5457,7 @@ func (ec *executionContext) _Cart_subtotal(ctx context.Context, field graphql.Co
 			return ec.fieldContext_Cart_subtotal(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Subtotal(), nil
+			return obj.Subtotal()
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *money.Money) graphql.Marshaler {
@@ -5576,7 +5599,7 @@ func (ec *executionContext) _CartLine_lineTotal(ctx context.Context, field graph
 			return ec.fieldContext_CartLine_lineTotal(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.LineTotal, nil
+			return obj.LineTotal()
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v money.Money) graphql.Marshaler {
@@ -5590,7 +5613,7 @@ func (ec *executionContext) fieldContext_CartLine_lineTotal(_ context.Context, f
 	fc = &graphql.FieldContext{
 		Object:     "CartLine",
 		Field:      field,
-		IsMethod:   false,
+		IsMethod:   true,
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Money(ctx, field)

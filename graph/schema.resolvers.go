@@ -497,7 +497,10 @@ func (r *orderResolver) Total(ctx context.Context, obj *order.Order) (*money.Mon
 	if err != nil {
 		return nil, err
 	}
-	total := order.VisibleTotal(v, *obj, lines)
+	total, err := order.VisibleTotal(v, *obj, lines)
+	if err != nil {
+		return nil, err
+	}
 	return &total, nil
 }
 

@@ -277,9 +277,13 @@ UPDATE product_variants SET deleted_at = now(), updated_at = now() WHERE id = @i
 
 -- name: VariantAdjustStock :one
 -- VariantAdjustStock applies a relative change in one guarded statement: no row means the
--- variant is gone or the stock would drop below zero.
+-- variant is gone, or the stock would drop below zero, or an increase would take it above
+-- @max_stock (a decrease is always allowed down to zero, even from above @max_stock). The
+-- guard adds in bigint: in integer, a stock near its limit plus a large delta would fail with
+-- an overflow.
 UPDATE product_variants SET stock = stock + @delta::integer, updated_at = now()
-WHERE id = @id AND deleted_at IS NULL AND stock + @delta::integer >= 0
+WHERE id = @id AND deleted_at IS NULL AND stock::bigint + @delta::integer >= 0
+  AND (@delta::integer <= 0 OR stock::bigint + @delta::integer <= @max_stock::bigint)
 RETURNING *;
 
 -- name: CategoryListAll :many

@@ -153,7 +153,7 @@ type AuthTokens struct {
 type CartItemAddInput struct {
 	// The variant's ID.
 	VariantID string `json:"variantId"`
-	// Units to add, 1 to 1000.
+	// Units to add, 1 to 1,000; the line then holds at most 1,000 units.
 	Quantity int `json:"quantity"`
 }
 
@@ -167,7 +167,7 @@ type CartItemRemoveInput struct {
 type CartItemUpdateInput struct {
 	// The variant's ID.
 	VariantID string `json:"variantId"`
-	// New quantity, 0 to 1000 (0 removes the line).
+	// New quantity, 0 to 1,000 (0 removes the line).
 	Quantity int `json:"quantity"`
 }
 
@@ -309,7 +309,9 @@ type OrderPaymentRetryPayload struct {
 type OrderRefundInput struct {
 	// The order's ID.
 	ID string `json:"id"`
-	// Minor units to refund; omit to refund everything not yet refunded.
+	// Minor units to refund, 1 to what remains of the payment (never more than was paid, hence never
+	// more than 10^15; a larger amount is REFUND_EXCEEDS_PAYMENT); omit to refund everything not yet
+	// refunded.
 	Amount *int64 `json:"amount,omitempty"`
 }
 
@@ -471,9 +473,9 @@ type ProductVariantInput struct {
 	Name *string `json:"name,omitempty"`
 	// Option values; names must be unique within the variant.
 	Options []*VariantOptionInput `json:"options,omitempty"`
-	// Unit price in minor units of the product's currency, 0 or more.
+	// Unit price in minor units of the product's currency, 0 to 10,000,000,000 (10^10).
 	Price int64 `json:"price"`
-	// Initial stock, 0 or more (default 0).
+	// Initial stock, 0 to 1,000,000,000 (default 0).
 	Stock *int `json:"stock,omitempty"`
 }
 
@@ -481,7 +483,9 @@ type ProductVariantInput struct {
 type ProductVariantStockAdjustInput struct {
 	// The variant's ID.
 	VariantID string `json:"variantId"`
-	// Units to add (positive) or remove (negative).
+	// Units to add (positive) or remove (negative), at most 1,000,000,000 either way. An increase
+	// may not take the stock above 1,000,000,000 (INVALID); a decrease may not take it below 0
+	// (INSUFFICIENT_STOCK).
 	Delta int `json:"delta"`
 }
 
@@ -503,7 +507,7 @@ type ProductVariantUpdateInput struct {
 	Name *string `json:"name,omitempty"`
 	// New option values (replace all).
 	Options []*VariantOptionInput `json:"options,omitempty"`
-	// New unit price in minor units.
+	// New unit price in minor units of the product's currency, 0 to 10,000,000,000 (10^10).
 	Price *int64 `json:"price,omitempty"`
 }
 
@@ -601,6 +605,9 @@ const (
 	ErrorCodeRefundExceedsPayment ErrorCode = "REFUND_EXCEEDS_PAYMENT"
 	// The order's status cannot move that way.
 	ErrorCodeInvalidTransition ErrorCode = "INVALID_TRANSITION"
+	// A total would exceed the bound on amounts, 10^15 minor units (see `Money`): a cart's subtotal
+	// or the order its checkout would place.
+	ErrorCodeAmountTooLarge ErrorCode = "AMOUNT_TOO_LARGE"
 )
 
 var AllErrorCode = []ErrorCode{
@@ -625,11 +632,12 @@ var AllErrorCode = []ErrorCode{
 	ErrorCodePaymentProviderUnavailable,
 	ErrorCodeRefundExceedsPayment,
 	ErrorCodeInvalidTransition,
+	ErrorCodeAmountTooLarge,
 }
 
 func (e ErrorCode) IsValid() bool {
 	switch e {
-	case ErrorCodeInvalid, ErrorCodeEmailTaken, ErrorCodeInvalidCredentials, ErrorCodeInvalidToken, ErrorCodeRateLimited, ErrorCodeWrongPassword, ErrorCodeUnchanged, ErrorCodeDuplicate, ErrorCodeNotFound, ErrorCodeForbidden, ErrorCodeInsufficientStock, ErrorCodeLastVariant, ErrorCodeCategoryNotEmpty, ErrorCodeOutOfStock, ErrorCodeCartEmpty, ErrorCodeCurrencyMismatch, ErrorCodeLineUnavailable, ErrorCodeIdempotencyKeyReused, ErrorCodePaymentProviderUnavailable, ErrorCodeRefundExceedsPayment, ErrorCodeInvalidTransition:
+	case ErrorCodeInvalid, ErrorCodeEmailTaken, ErrorCodeInvalidCredentials, ErrorCodeInvalidToken, ErrorCodeRateLimited, ErrorCodeWrongPassword, ErrorCodeUnchanged, ErrorCodeDuplicate, ErrorCodeNotFound, ErrorCodeForbidden, ErrorCodeInsufficientStock, ErrorCodeLastVariant, ErrorCodeCategoryNotEmpty, ErrorCodeOutOfStock, ErrorCodeCartEmpty, ErrorCodeCurrencyMismatch, ErrorCodeLineUnavailable, ErrorCodeIdempotencyKeyReused, ErrorCodePaymentProviderUnavailable, ErrorCodeRefundExceedsPayment, ErrorCodeInvalidTransition, ErrorCodeAmountTooLarge:
 		return true
 	}
 	return false

@@ -50,6 +50,9 @@ const (
 
 	PaymentProviderUnavailable Code = "PAYMENT_PROVIDER_UNAVAILABLE"
 	RefundExceedsPayment       Code = "REFUND_EXCEEDS_PAYMENT"
+	// AmountTooLarge is a total beyond money.MaxAmount: a cart or an order worth more than
+	// the bound every amount keeps to.
+	AmountTooLarge Code = "AMOUNT_TOO_LARGE"
 )
 
 // Error is an error whose Message is safe to show to a client. Err is the cause, for logs only.

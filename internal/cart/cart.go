@@ -4,12 +4,17 @@
 package cart
 
 import (
+	"fmt"
+
+	"github.com/shopgraph/shopgraph/internal/apperr"
 	"github.com/shopgraph/shopgraph/internal/money"
 	"github.com/shopgraph/shopgraph/internal/product"
 )
 
-// MaxLineQuantity is the most units of one variant a cart may hold.
-const MaxLineQuantity = 1000
+// MaxLineQuantity is the most units of one variant a cart may hold: money's bound on a line's
+// quantity, which with its bound on prices keeps every line total far from overflow. The
+// cart_lines table checks the same figure.
+const MaxLineQuantity = money.MaxQuantity
 
 // Owner is whose cart: a signed-in customer, an anonymous token, or both (just signed in, with
 // an anonymous cart to merge).
@@ -23,7 +28,6 @@ type Line struct {
 	Variant   product.Variant
 	Quantity  int
 	UnitPrice money.Money
-	LineTotal money.Money
 	// Available is false when the product was archived, the variant deleted, or stock is
 	// short; such lines stay in the cart, flagged, never silently dropped.
 	Available         bool
@@ -40,6 +44,16 @@ type Cart struct {
 	Merged bool
 }
 
+// LineTotal is UnitPrice × Quantity. Prices and quantities are bounded, so it fails
+// (AMOUNT_TOO_LARGE) only for a price stored before the bounds: never a wrapped amount.
+func (l Line) LineTotal() (money.Money, error) {
+	total, err := l.UnitPrice.Mul(int64(l.Quantity))
+	if err != nil {
+		return money.Money{}, tooLarge(err, "This line's total")
+	}
+	return total, nil
+}
+
 // TotalQuantity is the number of units in the cart.
 func (c Cart) TotalQuantity() int {
 	n := 0
@@ -49,16 +63,27 @@ func (c Cart) TotalQuantity() int {
 	return n
 }
 
-// Subtotal is the sum of the lines at current prices, or nil for an empty cart.
-func (c Cart) Subtotal() *money.Money {
+// Subtotal is the sum of the lines at current prices, or nil for an empty cart. A cart worth
+// more than money.MaxAmount has no subtotal but AMOUNT_TOO_LARGE (and cannot be checked out):
+// each line is bounded, but not the number of lines.
+func (c Cart) Subtotal() (*money.Money, error) {
 	if len(c.Lines) == 0 {
-		return nil
+		return nil, nil
 	}
 	total := money.New(0, c.Lines[0].UnitPrice.Currency)
 	for _, l := range c.Lines {
-		if sum, err := total.Add(l.LineTotal); err == nil {
-			total = sum
+		line, err := l.LineTotal()
+		if err == nil {
+			total, err = total.Add(line)
+		}
+		if err != nil {
+			return nil, tooLarge(err, "The cart's total")
 		}
 	}
-	return &total
+	return &total, nil
+}
+
+func tooLarge(err error, what string) error {
+	return apperr.Wrap(err, apperr.AmountTooLarge,
+		fmt.Sprintf("%s would be more than %d minor units; remove items to bring it down.", what, money.MaxAmount))
 }

@@ -300,13 +300,12 @@ func cartOf(rows []db.CartViewRow) Cart {
 	c := Cart{Lines: make([]Line, 0, len(rows))}
 	for _, row := range rows {
 		v := product.VariantOf(row.ProductVariant)
-		total, _ := v.Price.Mul(int64(row.Quantity))
 		available := int(v.Stock)
 		if v.DeletedAt != nil || row.ProductStatus != db.ProductStatusACTIVE {
 			available = 0
 		}
 		c.Lines = append(c.Lines, Line{
-			Variant: v, Quantity: int(row.Quantity), UnitPrice: v.Price, LineTotal: total,
+			Variant: v, Quantity: int(row.Quantity), UnitPrice: v.Price,
 			Available: available >= int(row.Quantity), AvailableQuantity: available,
 		})
 	}

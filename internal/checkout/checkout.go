@@ -244,7 +244,8 @@ func snapshot(lines []db.CheckoutLinesRow) (db.CheckoutPlaceOrderParams, []inven
 			total, err = total.Add(lineTotal)
 		}
 		if err != nil {
-			return place, nil, apperr.Wrap(err, apperr.Invalid, "The order total is too large.")
+			return place, nil, apperr.Wrap(err, apperr.AmountTooLarge,
+				fmt.Sprintf("The order total would be more than %d minor units; check out fewer items at a time.", money.MaxAmount))
 		}
 		items[i] = inventory.Item{VariantID: vr.ID, Quantity: int(l.Quantity)}
 		place.ProductIds[i], place.VariantIds[i] = vr.ProductID, vr.ID

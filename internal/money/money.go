@@ -8,6 +8,22 @@ import (
 	"math"
 )
 
+// Bounds on every amount shopgraph accepts or computes. They keep all sums far from int64's
+// limit (about 9.2 × 10^18) and every amount exact in a JSON number read by a JavaScript
+// client (integers are exact only up to 2^53, about 9.007 × 10^15): GraphQL Int64 is sent as a
+// JSON number. The schema's descriptions of Money, prices and quantities state the same figures.
+const (
+	// MaxPrice is the highest unit price, in minor units: 10^10, i.e. 100,000,000.00 in a
+	// two-decimal currency such as USD.
+	MaxPrice int64 = 10_000_000_000
+	// MaxQuantity is the most units of one variant a cart line or an order line holds.
+	MaxQuantity = 1000
+	// MaxAmount is the largest amount any total (a line, a cart, an order, a payment or a
+	// refund) may reach, in minor units: 10^15. A line is at most MaxPrice × MaxQuantity =
+	// 10^13, so 100 lines at both bounds still fit.
+	MaxAmount int64 = 1_000_000_000_000_000
+)
+
 // Money is an amount in minor units (cents for USD) of Currency.
 type Money struct {
 	Amount   int64
@@ -33,26 +49,52 @@ func ValidCurrency(code string) bool {
 // ErrCurrencyMismatch is returned when adding amounts of different currencies.
 var ErrCurrencyMismatch = errors.New("currency mismatch")
 
-// ErrOverflow is returned when an amount does not fit in int64.
-var ErrOverflow = errors.New("amount overflows int64")
+// ErrOverflow is returned when a result would be beyond ±MaxAmount (or would not fit in int64
+// at all): arithmetic on money fails rather than wraps or grows past what clients can read.
+var ErrOverflow = errors.New("amount out of bounds")
 
-// Add returns m + o; both must be in the same currency.
+// Add returns m + o; both must be in the same currency, and the sum within ±MaxAmount.
 func (m Money) Add(o Money) (Money, error) {
 	if m.Currency != o.Currency {
 		return Money{}, fmt.Errorf("%w: %s + %s", ErrCurrencyMismatch, m.Currency, o.Currency)
 	}
 	if (o.Amount > 0 && m.Amount > math.MaxInt64-o.Amount) || (o.Amount < 0 && m.Amount < math.MinInt64-o.Amount) {
-		return Money{}, ErrOverflow
+		return Money{}, fmt.Errorf("%w: %d + %d overflows int64", ErrOverflow, m.Amount, o.Amount)
 	}
-	return Money{Amount: m.Amount + o.Amount, Currency: m.Currency}, nil
+	return bounded(Money{Amount: m.Amount + o.Amount, Currency: m.Currency})
 }
 
-// Mul returns m × n.
+// Mul returns m × n, which must be within ±MaxAmount; so must m itself, unless the product is 0.
 func (m Money) Mul(n int64) (Money, error) {
-	if n != 0 && (m.Amount > math.MaxInt64/n || m.Amount < math.MinInt64/n) {
-		return Money{}, ErrOverflow
+	if m.Amount == 0 || n == 0 {
+		return Money{Amount: 0, Currency: m.Currency}, nil
+	}
+	if !m.InBounds() || n > MaxAmount || n < -MaxAmount {
+		return Money{}, fmt.Errorf("%w: %d × %d", ErrOverflow, m.Amount, n)
+	}
+	// Both factors are now within ±10^15, so their absolute values cannot overflow, and the
+	// division keeps the product from being computed before it is known to fit.
+	if abs(m.Amount) > MaxAmount/abs(n) {
+		return Money{}, fmt.Errorf("%w: %d × %d is beyond ±%d", ErrOverflow, m.Amount, n, MaxAmount)
 	}
 	return Money{Amount: m.Amount * n, Currency: m.Currency}, nil
+}
+
+func abs(n int64) int64 {
+	if n < 0 {
+		return -n
+	}
+	return n
+}
+
+// InBounds reports whether m is within ±MaxAmount.
+func (m Money) InBounds() bool { return m.Amount >= -MaxAmount && m.Amount <= MaxAmount }
+
+func bounded(m Money) (Money, error) {
+	if !m.InBounds() {
+		return Money{}, fmt.Errorf("%w: %d is beyond ±%d", ErrOverflow, m.Amount, MaxAmount)
+	}
+	return m, nil
 }
 
 func (m Money) String() string { return fmt.Sprintf("%d %s", m.Amount, m.Currency) }

@@ -39,3 +39,55 @@ func TestMul(t *testing.T) {
 	require.NoError(t, err)
 	require.Zero(t, z.Amount)
 }
+
+// The issue's case: a price of MaxInt64 times two wrapped to a subtotal of 0 (or was dropped).
+// Every product and sum beyond ±MaxAmount is an error, never a wrapped or oversized amount.
+func TestArithmeticAtTheBounds(t *testing.T) {
+	t.Parallel()
+	usd := func(n int64) Money { return New(n, "USD") }
+	line, err := usd(MaxPrice).Mul(MaxQuantity)
+	require.NoError(t, err)
+	require.Equal(t, usd(10_000_000_000_000), line, "a line at both bounds")
+
+	for name, tc := range map[string]struct {
+		m    Money
+		n    int64
+		want int64 // when ok
+		ok   bool
+	}{
+		"max amount × 1":           {usd(MaxAmount), 1, MaxAmount, true},
+		"max amount × -1":          {usd(MaxAmount), -1, -MaxAmount, true},
+		"max amount × 2":           {usd(MaxAmount), 2, 0, false},
+		"max amount + 1 × 1":       {usd(MaxAmount + 1), 1, 0, false},
+		"MaxInt64 × 2 (the issue)": {usd(math.MaxInt64), 2, 0, false},
+		"MaxInt64 × 0":             {usd(math.MaxInt64), 0, 0, true},
+		"MinInt64 × -1":            {usd(math.MinInt64), -1, 0, false},
+		"1 × MaxInt64":             {usd(1), math.MaxInt64, 0, false},
+		"1 × MinInt64":             {usd(1), math.MinInt64, 0, false},
+		"10^8 × 10^7":              {usd(100_000_000), 10_000_000, MaxAmount, true},
+		"10^8 × 10^7 + 1":          {usd(100_000_000), 10_000_001, 0, false},
+		"-10^8 × 10^7":             {usd(-100_000_000), 10_000_000, -MaxAmount, true},
+		"-10^8 × -(10^7+1)":        {usd(-100_000_000), -10_000_001, 0, false},
+	} {
+		got, err := tc.m.Mul(tc.n)
+		if tc.ok {
+			require.NoError(t, err, name)
+			require.Equal(t, usd(tc.want), got, name)
+		} else {
+			require.ErrorIs(t, err, ErrOverflow, name)
+		}
+	}
+
+	sum, err := usd(MaxAmount - 1).Add(usd(1))
+	require.NoError(t, err)
+	require.Equal(t, usd(MaxAmount), sum)
+	_, err = usd(MaxAmount).Add(usd(1))
+	require.ErrorIs(t, err, ErrOverflow)
+	_, err = usd(-MaxAmount).Add(usd(-1))
+	require.ErrorIs(t, err, ErrOverflow)
+	_, err = usd(math.MaxInt64).Add(usd(math.MaxInt64))
+	require.ErrorIs(t, err, ErrOverflow)
+	require.True(t, usd(MaxAmount).InBounds())
+	require.False(t, usd(MaxAmount+1).InBounds())
+	require.False(t, usd(-MaxAmount-1).InBounds())
+}

@@ -4,6 +4,7 @@
 package order
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/shopgraph/shopgraph/internal/auth"
@@ -171,14 +172,19 @@ func VisibleLines(v auth.Viewer, o Order, lines []Line) []Line {
 }
 
 // VisibleTotal is the order total for the owner and admins, and the total of its own lines
-// for a vendor.
-func VisibleTotal(v auth.Viewer, o Order, lines []Line) money.Money {
+// for a vendor. Those lines are a part of the order, whose total is bounded, so the sum fails
+// only on rows that break that rule; it never wraps.
+func VisibleTotal(v auth.Viewer, o Order, lines []Line) (money.Money, error) {
 	if SeesWhole(v, o) {
-		return o.Total
+		return o.Total, nil
 	}
 	total := money.New(0, o.Total.Currency)
 	for _, l := range VisibleLines(v, o, lines) {
-		total.Amount += l.LineTotal.Amount // a part of the order's total: in its currency, no overflow
+		var err error
+		// In the order's currency: every line of an order is.
+		if total, err = total.Add(money.New(l.LineTotal.Amount, total.Currency)); err != nil {
+			return money.Money{}, fmt.Errorf("order %d: vendor total: %w", o.ID, err)
+		}
 	}
-	return total
+	return total, nil
 }

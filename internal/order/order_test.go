@@ -3,6 +3,7 @@ package order
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"testing"
 
 	"github.com/google/uuid"
@@ -213,6 +214,13 @@ func line(id int64, vendor *int64, total int64) Line {
 
 func ptr[T any](v T) *T { return &v }
 
+func visibleTotal(t *testing.T, v auth.Viewer, o Order, lines []Line) money.Money {
+	t.Helper()
+	total, err := VisibleTotal(v, o, lines)
+	require.NoError(t, err)
+	return total
+}
+
 func TestVisibleLinesAndTotal(t *testing.T) {
 	t.Parallel()
 	o := orderIn(Paid)
@@ -242,7 +250,7 @@ func TestVisibleLinesAndTotal(t *testing.T) {
 				got = append(got, l.ID)
 			}
 			require.Equal(t, tc.wantLines, got)
-			require.Equal(t, money.New(tc.wantTotal, "USD"), VisibleTotal(tc.viewer, o, lines))
+			require.Equal(t, money.New(tc.wantTotal, "USD"), visibleTotal(t, tc.viewer, o, lines))
 		})
 	}
 
@@ -250,15 +258,29 @@ func TestVisibleLinesAndTotal(t *testing.T) {
 		t.Parallel()
 		odd := orderIn(Paid)
 		odd.Total = money.New(1, "EUR")
-		require.Equal(t, money.New(1, "EUR"), VisibleTotal(owner, odd, lines))
-		require.Equal(t, money.New(1, "EUR"), VisibleTotal(admin, odd, lines))
-		require.Equal(t, money.New(2000, "EUR"), VisibleTotal(vendor, odd, lines), "a vendor's total is in the order's currency")
+		require.Equal(t, money.New(1, "EUR"), visibleTotal(t, owner, odd, lines))
+		require.Equal(t, money.New(1, "EUR"), visibleTotal(t, admin, odd, lines))
+		require.Equal(t, money.New(2000, "EUR"), visibleTotal(t, vendor, odd, lines), "a vendor's total is in the order's currency")
 	})
 
 	t.Run("no lines", func(t *testing.T) {
 		t.Parallel()
 		require.Empty(t, VisibleLines(vendor, o, nil))
-		require.Equal(t, money.New(0, "USD"), VisibleTotal(vendor, o, nil))
+		require.Equal(t, money.New(0, "USD"), visibleTotal(t, vendor, o, nil))
 		require.Empty(t, VisibleLines(owner, o, nil))
+	})
+
+	// A vendor's share was summed unchecked: lines beyond the bounds wrapped it negative.
+	t.Run("a vendor's total at the bound, and beyond it an error, never a wrap", func(t *testing.T) {
+		t.Parallel()
+		atBound := []Line{line(1, ptr(vendorID), money.MaxAmount-1), line(2, ptr(vendorID), 1)}
+		require.Equal(t, money.New(money.MaxAmount, "USD"), visibleTotal(t, vendor, o, atBound))
+		for _, lines := range [][]Line{
+			{line(1, ptr(vendorID), money.MaxAmount), line(2, ptr(vendorID), 1)},
+			{line(1, ptr(vendorID), math.MaxInt64), line(2, ptr(vendorID), math.MaxInt64)},
+		} {
+			_, err := VisibleTotal(vendor, o, lines)
+			require.ErrorIs(t, err, money.ErrOverflow)
+		}
 	})
 }

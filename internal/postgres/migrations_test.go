@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
 	"github.com/stretchr/testify/require"
@@ -87,6 +88,73 @@ func TestFeedPositionMigration(t *testing.T) {
 	addEvent(8)
 	require.Greater(t, positions()[7], got[6], "back to 00007: positions continue after the last one given")
 
+	_, err = provider.Up(ctx)
+	require.NoError(t, err)
+}
+
+// 00011 holds the bounds on money in the database: a row at a bound is stored, one beyond it
+// is refused with the bound's constraint, and a database that already holds such a row
+// refuses the migration until the row is corrected.
+func TestMoneyBoundsMigration(t *testing.T) {
+	d := pgtest.New(t, postgres.Options{MaxConns: 2})
+	ctx := context.Background()
+	var userID, productID, variantID, orderID int64
+	require.NoError(t, d.Pool.QueryRow(ctx, `
+		WITH u AS (INSERT INTO users (email, password_hash) VALUES ('bounds@example.com', 'x') RETURNING id),
+		     p AS (INSERT INTO products (name, slug, currency) VALUES ('Dear', 'dear', 'USD') RETURNING id),
+		     v AS (INSERT INTO product_variants (product_id, sku, price_amount, currency)
+		           SELECT id, 'DEAR', 10000000000, 'USD' FROM p RETURNING id, product_id),
+		     o AS (INSERT INTO orders (user_id, currency, total_amount, shipping_address)
+		           SELECT id, 'USD', 1000000000000000, '{}' FROM u RETURNING id)
+		SELECT u.id, v.product_id, v.id, o.id FROM u, v, o`).Scan(&userID, &productID, &variantID, &orderID))
+
+	insertLine := func(unitPrice, quantity, lineTotal int64) error {
+		_, err := d.Pool.Exec(ctx, `INSERT INTO order_lines (order_id, product_id, variant_id, product_name, variant_name, sku,
+			unit_price, currency, quantity, line_total) VALUES ($1, $2, $3, 'Dear', '', 'DEAR', $4, 'USD', $5, $6)`,
+			orderID, productID, variantID, unitPrice, quantity, lineTotal)
+		return err
+	}
+	insertPayment := func(amount int64) error {
+		_, err := d.Pool.Exec(ctx, `INSERT INTO payments (order_id, provider, intent_id, amount, currency)
+			VALUES ($1, 'stripe', 'pi_bounds', $2, 'USD')`, orderID, amount)
+		return err
+	}
+	exec := func(sql string, args ...any) func() error {
+		return func() error { _, err := d.Pool.Exec(ctx, sql, args...); return err }
+	}
+	require.NoError(t, insertLine(10_000_000_000, 1000, 10_000_000_000_000), "a line at every bound")
+	require.NoError(t, insertPayment(1_000_000_000_000_000), "a payment at the bound")
+
+	for constraint, write := range map[string]func() error{
+		"product_variants_price_amount_max": exec(`UPDATE product_variants SET price_amount = 10000000001 WHERE id = $1`, variantID),
+		"orders_total_amount_max":           exec(`UPDATE orders SET total_amount = 1000000000000001 WHERE id = $1`, orderID),
+		"order_lines_unit_price_max":        func() error { return insertLine(10_000_000_001, 1, 10_000_000_000) },
+		"order_lines_quantity_max":          func() error { return insertLine(1, 1001, 1001) },
+		"order_lines_line_total_max":        func() error { return insertLine(1, 1, 10_000_000_000_001) },
+		"payments_amount_max":               exec(`UPDATE payments SET amount = 1000000000000001 WHERE order_id = $1`, orderID),
+	} {
+		var pgErr *pgconn.PgError
+		require.ErrorAs(t, write(), &pgErr, constraint)
+		require.Equal(t, "23514", pgErr.Code, constraint)
+		require.Equal(t, constraint, pgErr.ConstraintName)
+	}
+
+	sqlDB := stdlib.OpenDBFromPool(d.Pool)
+	t.Cleanup(func() { _ = sqlDB.Close() })
+	provider, err := goose.NewProvider(goose.DialectPostgres, sqlDB, migrations.FS)
+	require.NoError(t, err)
+	var before int64 // the migration before 00011
+	for _, s := range provider.ListSources() {
+		if s.Version < 11 {
+			before = max(before, s.Version)
+		}
+	}
+	_, err = provider.DownTo(ctx, before)
+	require.NoError(t, err)
+	require.NoError(t, exec(`UPDATE product_variants SET price_amount = 10000000001 WHERE id = $1`, variantID)())
+	_, err = provider.UpTo(ctx, 11)
+	require.ErrorContains(t, err, "product_variants_price_amount_max", "a row beyond a bound stops the migration")
+	require.NoError(t, exec(`UPDATE product_variants SET price_amount = 10000000000 WHERE id = $1`, variantID)())
 	_, err = provider.Up(ctx)
 	require.NoError(t, err)
 }

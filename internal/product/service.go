@@ -144,10 +144,10 @@ func (in VariantInput) validate(v *validator, field ...string) {
 	if len(in.Options) > 10 {
 		v.add("At most 10 options.", sub("options")...)
 	}
-	if in.Price < 0 {
-		v.add("Price must be 0 or more.", sub("price")...)
+	if in.Price < 0 || in.Price > money.MaxPrice {
+		v.add(fmt.Sprintf("Price must be 0 to %d minor units.", money.MaxPrice), sub("price")...)
 	}
-	if in.Stock < 0 || in.Stock > 1_000_000_000 {
+	if in.Stock < 0 || in.Stock > MaxStock {
 		v.add("Stock must be 0 to 1,000,000,000.", sub("stock")...)
 	}
 }
@@ -445,8 +445,14 @@ func (s *Service) VariantDelete(ctx context.Context, v auth.Viewer, id int64) (P
 	return p, err
 }
 
+// MaxStock is the most stock a variant may be given, on creation or by an adjustment; it keeps
+// the stock column (a 32-bit integer) far from overflow. Cancelled orders give their units
+// back even above it.
+const MaxStock = 1_000_000_000
+
 // StockAdjust changes a variant's stock by delta in one guarded statement: it never goes below
-// zero, even against concurrent checkouts. Errors: NOT_FOUND, FORBIDDEN, INSUFFICIENT_STOCK.
+// zero, even against concurrent checkouts, and an increase never takes it above MaxStock.
+// Errors: NOT_FOUND, FORBIDDEN, INSUFFICIENT_STOCK, INVALID (delta, or a stock above MaxStock).
 func (s *Service) StockAdjust(ctx context.Context, v auth.Viewer, variantID int64, delta int) (Variant, error) {
 	if delta < -1_000_000_000 || delta > 1_000_000_000 {
 		return Variant{}, apperr.FieldError(apperr.Invalid, "Delta must be between -1,000,000,000 and 1,000,000,000.", "input", "delta")
@@ -462,7 +468,11 @@ func (s *Service) StockAdjust(ctx context.Context, v auth.Viewer, variantID int6
 	if _, err := s.managed(ctx, v, cur.ProductID, "input", "variantId"); err != nil {
 		return Variant{}, err
 	}
-	row, err := s.db.VariantAdjustStock(ctx, db.VariantAdjustStockParams{ID: variantID, Delta: int32(delta)})
+	row, err := s.db.VariantAdjustStock(ctx, db.VariantAdjustStockParams{ID: variantID, Delta: int32(delta), MaxStock: MaxStock})
+	if postgres.IsNotFound(err) && delta > 0 {
+		return Variant{}, apperr.FieldError(apperr.Invalid,
+			"Stock can be at most 1,000,000,000; this would take it above.", "input", "delta")
+	}
 	if postgres.IsNotFound(err) {
 		return Variant{}, apperr.FieldError(apperr.InsufficientStock,
 			"Stock cannot go below zero.", "input", "delta")

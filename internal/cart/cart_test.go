@@ -1,0 +1,52 @@
+package cart
+
+import (
+	"math"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/shopgraph/shopgraph/internal/apperr"
+	"github.com/shopgraph/shopgraph/internal/money"
+)
+
+func lineOf(price int64, quantity int) Line {
+	return Line{UnitPrice: money.New(price, "USD"), Quantity: quantity}
+}
+
+// The case: a price of MaxInt64 times two units made a line total and a subtotal of 0.
+// Totals at the bound are exact; beyond it they are AMOUNT_TOO_LARGE, never a wrapped amount
+// or a line silently left out of the sum.
+func TestTotalsAtTheBounds(t *testing.T) {
+	t.Parallel()
+	full := lineOf(money.MaxPrice, MaxLineQuantity)
+	total, err := full.LineTotal()
+	require.NoError(t, err)
+	require.Equal(t, money.New(money.MaxPrice*MaxLineQuantity, "USD"), total)
+
+	_, err = lineOf(math.MaxInt64, 2).LineTotal()
+	require.Equal(t, apperr.AmountTooLarge, apperr.CodeOf(err))
+	require.ErrorIs(t, err, money.ErrOverflow)
+
+	var atBound Cart
+	for range money.MaxAmount / total.Amount {
+		atBound.Lines = append(atBound.Lines, full)
+	}
+	sub, err := atBound.Subtotal()
+	require.NoError(t, err)
+	require.Equal(t, &money.Money{Amount: money.MaxAmount, Currency: "USD"}, sub)
+
+	for name, c := range map[string]Cart{
+		"one minor unit over":       {Lines: append(append([]Line{}, atBound.Lines...), lineOf(1, 1))},
+		"a line at MaxInt64 × 2":    {Lines: []Line{lineOf(100, 1), lineOf(math.MaxInt64, 2)}},
+		"two lines at MaxInt64 × 1": {Lines: []Line{lineOf(math.MaxInt64, 1), lineOf(math.MaxInt64, 1)}},
+	} {
+		sub, err := c.Subtotal()
+		require.Nil(t, sub, name)
+		require.Equal(t, apperr.AmountTooLarge, apperr.CodeOf(err), name)
+	}
+
+	empty, err := Cart{}.Subtotal()
+	require.NoError(t, err)
+	require.Nil(t, empty)
+}
