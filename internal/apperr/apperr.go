@@ -22,6 +22,9 @@ const (
 	BadUserInput    Code = "BAD_USER_INPUT"
 	Conflict        Code = "CONFLICT"
 	RateLimited     Code = "RATE_LIMITED"
+	// Unavailable is a dependency that cannot be reached for a moment (PostgreSQL restarting):
+	// the same request may succeed if tried again.
+	Unavailable Code = "SERVICE_UNAVAILABLE"
 )
 
 // Codes for userErrors: an end user can act on them. They mirror the GraphQL ErrorCode enum.
