@@ -9,6 +9,8 @@ import (
 
 	"github.com/shopgraph/shopgraph/internal/auth"
 	"github.com/shopgraph/shopgraph/internal/product"
+	"github.com/shopgraph/shopgraph/internal/pubsub"
+	"github.com/shopgraph/shopgraph/internal/seed"
 	"github.com/shopgraph/shopgraph/internal/testutil/redistest"
 )
 
@@ -163,3 +165,92 @@ func TestCacheDeadRedisDegradesToPostgres(t *testing.T) {
 }
 
 func ptrTo[T any](v T) *T { return &v }
+
+// TestTwoShopsOnOneRedis: two shops on their own databases but one Redis and the default
+// REDIS_KEY_PREFIX never see each other's cached categories and catalog, nor order events.
+func TestTwoShopsOnOneRedis(t *testing.T) {
+	t.Parallel()
+	redisURL := testRedisURL(t)
+	if redisURL == "" {
+		t.Skip("TEST_REDIS_URL is not set: the shops need a shared Redis")
+	}
+	ctx := context.Background()
+	env := map[string]string{"REDIS_URL": redisURL, "REDIS_KEY_PREFIX": ""} // "": the default
+	shopA, shopB := newTestServer(t, env), newTestServer(t, env)
+	require.Equal(t, "shopgraph:", shopA.app.cfg.RedisKeyPrefix)
+	require.Equal(t, shopA.app.cfg.RedisKeyPrefix, shopB.app.cfg.RedisKeyPrefix)
+	const categoriesQuery = `{ categories { name } }`
+	type categoriesResult struct {
+		Categories []struct {
+			Name string `json:"name"`
+		} `json:"categories"`
+	}
+	categoryNames := func(srv *testServer) []string {
+		var out categoriesResult
+		srv.client(t).do(categoriesQuery, nil).decode(t, &out)
+		names := make([]string, len(out.Categories))
+		for i, c := range out.Categories {
+			names[i] = c.Name
+		}
+		return names
+	}
+
+	t.Run("both seed at start-up and serve their own categories and catalog", func(t *testing.T) {
+		seeded, err := seed.IfEmpty(ctx, shopA.app.accounts, shopA.app.catalog, 3)
+		require.NoError(t, err)
+		require.True(t, seeded)
+		// A serves its categories, so that its cache holds them while B starts.
+		require.NotEmpty(t, categoryNames(shopA))
+		seeded, err = seed.IfEmpty(ctx, shopB.app.accounts, shopB.app.catalog, 3)
+		require.NoError(t, err, "B's seeding must use B's own categories")
+		require.True(t, seeded)
+
+		admin := auth.Viewer{Role: auth.RoleAdmin}
+		name := "Only In Shop B"
+		_, err = shopB.app.catalog.CategoryCreate(ctx, admin, product.CategoryInput{Name: &name})
+		require.NoError(t, err)
+		require.Contains(t, categoryNames(shopB), name)
+		require.NotContains(t, categoryNames(shopA), name)
+
+		seedOne(t, shopA, "Shop A Kettle", "A-KETTLE", 3000)
+		seedOne(t, shopB, "Shop B Kettle", "B-KETTLE", 3000)
+		const newest = `{ products(first: 1) { nodes { name } } }`
+		for _, c := range []struct {
+			srv  *testServer
+			want string
+		}{{shopA, "Shop A Kettle"}, {shopB, "Shop B Kettle"}, {shopA, "Shop A Kettle"}} {
+			var out struct {
+				Products struct {
+					Nodes []struct {
+						Name string `json:"name"`
+					} `json:"nodes"`
+				} `json:"products"`
+			}
+			c.srv.client(t).do(newest, nil).decode(t, &out)
+			require.Len(t, out.Products.Nodes, 1)
+			require.Equal(t, c.want, out.Products.Nodes[0].Name)
+		}
+	})
+
+	t.Run("an order event published on one shop reaches only its own subscribers", func(t *testing.T) {
+		waitRedisSubscribers(t, shopA, 1)
+		waitRedisSubscribers(t, shopB, 1)
+		all := func(pubsub.OrderEvent) bool { return true }
+		onA := shopA.app.bus.Hub.Subscribe(all, 8)
+		defer onA.Close()
+		onB := shopB.app.bus.Hub.Subscribe(all, 8)
+		defer onB.Close()
+		shopA.app.bus.Publish(ctx, pubsub.OrderEvent{OrderID: 1, Sequence: 2, Status: "PAID", At: time.Now()})
+		select {
+		case e := <-onA.C:
+			require.EqualValues(t, 1, e.OrderID)
+		case <-time.After(5 * time.Second):
+			require.Fail(t, "shop A's own subscriber got nothing")
+		}
+		select {
+		case e := <-onB.C:
+			require.Failf(t, "shop B received shop A's order event", "%+v", e)
+		case <-time.After(300 * time.Millisecond):
+		}
+	})
+}

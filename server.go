@@ -144,6 +144,9 @@ type app struct {
 	metrics  *metrics.Registry
 	// stopBus ends the Redis subscription that feeds the live-tracking hub.
 	stopBus context.CancelFunc
+	// redisNamespace starts every Redis key and channel of this shop: REDIS_KEY_PREFIX, then the
+	// database's installation id. Empty without Redis.
+	redisNamespace string
 }
 
 // appOptions are the choices of openApp's callers.
@@ -188,12 +191,21 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, opts appO
 		opts.DialTimeout, opts.ReadTimeout, opts.WriteTimeout = 2*time.Second, time.Second, time.Second
 		// Calls the cache abandons at its own short timeout then free their connection.
 		opts.ContextTimeoutEnabled = true
+		// Two shops on one Redis with the same prefix (the default one, say) must still never
+		// read each other's cached catalog, rate limits or order events: the database's own
+		// identity goes into every key and channel.
+		installation, err := d.InstallationID(ctx)
+		if err != nil {
+			d.Close()
+			return nil, fmt.Errorf("read the installation id (migration 00009; run `shopgraph migrate`): %w", err)
+		}
+		a.redisNamespace = cfg.RedisKeyPrefix + installation.String() + ":"
 		a.redis = redis.NewClient(opts)
 		if err := tracing.InstrumentRedis(a.redis); err != nil {
 			log.Warn("redis tracing", "err", err)
 		}
-		limiter = ratelimit.NewRedis(a.redis, cfg.RedisKeyPrefix+"ratelimit:")
-		store = cache.NewRedis(a.redis, cfg.RedisKeyPrefix+"cache:", cache.RedisOptions{Logger: log})
+		limiter = ratelimit.NewRedis(a.redis, a.redisNamespace+"ratelimit:")
+		store = cache.NewRedis(a.redis, a.redisNamespace+"cache:", cache.RedisOptions{Logger: log})
 	}
 	a.accounts = account.NewService(d, a.tokens, limiter, account.LoginLimits{
 		PerEmail: cfg.LoginAttemptsPerEmail, PerIP: cfg.LoginAttemptsPerIP, Window: cfg.LoginWindow,
@@ -206,11 +218,11 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, opts appO
 	a.cache = cache.New(store)
 	a.buckets = ratelimit.NewMemoryBuckets()
 	if a.redis != nil {
-		a.buckets = ratelimit.NewRedisBuckets(a.redis, cfg.RedisKeyPrefix+"buckets:")
+		a.buckets = ratelimit.NewRedisBuckets(a.redis, a.redisNamespace+"buckets:")
 	}
 	a.catalog = product.NewService(d, a.cache, log)
 	a.carts = cart.NewService(d)
-	a.bus = pubsub.NewBus(a.redis, cfg.RedisKeyPrefix+"order-events", log)
+	a.bus = pubsub.NewBus(a.redis, a.redisNamespace+"order-events", log)
 	busCtx, stopBus := context.WithCancel(context.WithoutCancel(ctx))
 	a.stopBus = stopBus
 	go a.bus.Run(busCtx)

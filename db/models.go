@@ -383,6 +383,12 @@ type CheckoutRequest struct {
 	CreatedAt      time.Time
 }
 
+type Installation struct {
+	Singleton bool
+	ID        uuid.UUID
+	CreatedAt time.Time
+}
+
 type Order struct {
 	ID              int64
 	UserID          int64

@@ -73,6 +73,12 @@ type Querier interface {
 	// other languages write jobs: River's own insert would cost the checkout a round trip.
 	CheckoutPlaceOrder(ctx context.Context, arg CheckoutPlaceOrderParams) ([]CheckoutPlaceOrderRow, error)
 	CheckoutRequestGet(ctx context.Context, arg CheckoutRequestGetParams) (CheckoutRequest, error)
+	// InstallationID is this database's identity (migration 00009), the namespace of its Redis
+	// keys and channels.
+	InstallationID(ctx context.Context) (uuid.UUID, error)
+	// InstallationRenew gives the database a new identity: for a copy that is to run as a shop of
+	// its own (a cloned test database, a restored dump beside the original).
+	InstallationRenew(ctx context.Context) (uuid.UUID, error)
 	OrderCount(ctx context.Context, arg OrderCountParams) (int64, error)
 	// OrderEventFeedAfter replays the events of every order (or of the orders holding a vendor's
 	// lines) after a feed position, at most @lim, up to the reader's horizon

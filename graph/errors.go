@@ -69,6 +69,12 @@ func ErrorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 			if e.RetryAfterSeconds > 0 {
 				presented.Extensions["retryAfterSeconds"] = e.RetryAfterSeconds
 			}
+			if e.Code == apperr.Unavailable {
+				// An outage (PostgreSQL restarting), not a fault of ours to report as INTERNAL:
+				// the client may send the same request again.
+				presented.Extensions["retryable"] = true
+				log.WarnContext(ctx, "service unavailable", "err", err, "path", presented.Path.String(), "request_id", requestlog.RequestID(ctx))
+			}
 			return presented
 		}
 		if errors.Is(err, context.DeadlineExceeded) {

@@ -27,6 +27,9 @@ const (
 	BadRequest Code = "BAD_REQUEST"
 	// IntrospectionDisabled answers __schema and __type where introspection is off.
 	IntrospectionDisabled Code = "INTROSPECTION_DISABLED"
+	// Unavailable is a dependency that cannot be reached for a moment (PostgreSQL restarting):
+	// the same request may succeed if tried again.
+	Unavailable Code = "SERVICE_UNAVAILABLE"
 )
 
 // Codes for userErrors: an end user can act on them. They mirror the GraphQL ErrorCode enum.

@@ -70,7 +70,7 @@ func (p *Pipeline) Send(ctx context.Context, s Sender) error {
 
 // Run sends p on the pool, as one implicit transaction.
 func (d *DB) Run(ctx context.Context, p *Pipeline) error {
-	return p.Send(ctx, d.Pool)
+	return unavailable(p.Send(ctx, d.Pool))
 }
 
 // scanRow scans a row into a T field by field, in order, descending into the models sqlc

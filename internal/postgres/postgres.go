@@ -75,6 +75,7 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 	if opts.Tracer != nil {
 		cfg.ConnConfig.Tracer = opts.Tracer
 	}
+	cfg.ShouldPing = shouldPing
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("open database pool: %w", err)
@@ -85,7 +86,7 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 		pool.Close()
 		return nil, fmt.Errorf("ping database: %w", err)
 	}
-	return &DB{Pool: pool, Queries: db.New(pool), CustomPlans: db.New(customPlans{pool})}, nil
+	return &DB{Pool: pool, Queries: db.New(poolDBTX{pool}), CustomPlans: db.New(customPlans{poolDBTX{pool}})}, nil
 }
 
 // Close closes the pool.
@@ -127,8 +128,8 @@ func IsUniqueViolation(err error, constraint string) bool {
 }
 
 // MapError turns driver errors that have a meaning for clients into apperr values: no rows is
-// NOT_FOUND, a unique violation CONFLICT, a check violation BAD_USER_INPUT. Others pass through
-// (INTERNAL).
+// NOT_FOUND, a unique violation CONFLICT, a check violation BAD_USER_INPUT, a database that
+// cannot be reached SERVICE_UNAVAILABLE. Others pass through (INTERNAL).
 func MapError(err error, what string) error {
 	if err == nil {
 		return nil
@@ -142,7 +143,7 @@ func MapError(err error, what string) error {
 	case errors.As(err, &pgErr) && pgErr.Code == "23514":
 		return apperr.Wrap(err, apperr.BadUserInput, what+" is not valid")
 	}
-	return err
+	return unavailable(err)
 }
 
 // IsForeignKeyViolation reports whether err is a foreign-key violation.
@@ -162,10 +163,10 @@ func (d *DB) InTxWithTx(ctx context.Context, fn func(tx pgx.Tx, q *db.Queries) e
 	var err error
 	for attempt := 0; attempt < txAttempts; attempt++ {
 		if err = d.inTx(ctx, fn); !isRetryable(err) {
-			return err
+			break
 		}
 	}
-	return err
+	return unavailable(err)
 }
 
 // txAttempts bounds how often a transaction runs.

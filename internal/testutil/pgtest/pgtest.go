@@ -20,6 +20,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/shopgraph/shopgraph/db"
 	"github.com/shopgraph/shopgraph/db/migrations"
 	"github.com/shopgraph/shopgraph/internal/jobs"
 	"github.com/shopgraph/shopgraph/internal/postgres"
@@ -79,7 +80,24 @@ func NewURL(t testing.TB) string {
 			t.Logf("pgtest: drop %s: %v", name, err)
 		}
 	})
-	return withDatabase(AdminURL(), name)
+	u := withDatabase(AdminURL(), name)
+	renewInstallation(ctx, t, u)
+	return u
+}
+
+// renewInstallation gives a clone an installation id of its own: clones of one template would
+// otherwise share the template's, and so share their Redis keys and channels (see
+// migration 00009) with every other test database on the same Redis and key prefix.
+func renewInstallation(ctx context.Context, t testing.TB, url string) {
+	t.Helper()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatalf("pgtest: connect to the new database: %v", err)
+	}
+	defer conn.Close(ctx)
+	if _, err := db.New(conn).InstallationRenew(ctx); err != nil {
+		t.Fatalf("pgtest: renew the installation id: %v", err)
+	}
 }
 
 // New returns a pool on a fresh, migrated database for t, closed and dropped when t ends.

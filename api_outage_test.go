@@ -1,0 +1,164 @@
+package main
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/require"
+
+	"github.com/shopgraph/shopgraph/internal/testutil/pgtest"
+)
+
+// pgProxy stands between a test server and PostgreSQL, so that a test can take "the database"
+// away and bring it back without touching the PostgreSQL server that others share.
+type pgProxy struct {
+	target string
+	addr   string
+
+	mu    sync.Mutex
+	ln    net.Listener
+	conns map[net.Conn]struct{}
+}
+
+// startPGProxy forwards a free local port to the PostgreSQL of target (a database URL) and
+// returns target's URL through it.
+func startPGProxy(t *testing.T, target string) (*pgProxy, string) {
+	t.Helper()
+	u, err := url.Parse(target)
+	require.NoError(t, err)
+	p := &pgProxy{target: u.Host, conns: map[net.Conn]struct{}{}}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	p.addr = ln.Addr().String()
+	p.serve(ln)
+	t.Cleanup(p.down)
+	u.Host = p.addr
+	return p, u.String()
+}
+
+func (p *pgProxy) serve(ln net.Listener) {
+	p.mu.Lock()
+	p.ln = ln
+	p.mu.Unlock()
+	go func() {
+		for {
+			client, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			server, err := net.Dial("tcp", p.target)
+			if err != nil {
+				_ = client.Close()
+				continue
+			}
+			p.mu.Lock()
+			p.conns[client], p.conns[server] = struct{}{}, struct{}{}
+			p.mu.Unlock()
+			pipe := func(dst, src net.Conn) {
+				_, _ = io.Copy(dst, src)
+				_ = dst.Close()
+				_ = src.Close()
+			}
+			go pipe(client, server)
+			go pipe(server, client)
+		}
+	}()
+}
+
+// down refuses new connections and cuts the open ones, as a stopped server would.
+func (p *pgProxy) down() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.ln != nil {
+		_ = p.ln.Close()
+		p.ln = nil
+	}
+	for c := range p.conns {
+		_ = c.Close()
+	}
+	clear(p.conns)
+}
+
+// up accepts connections again, on the same address.
+func (p *pgProxy) up(t *testing.T) {
+	t.Helper()
+	ln, err := net.Listen("tcp", p.addr)
+	require.NoError(t, err)
+	p.serve(ln)
+}
+
+// terminateBackends ends every session on the database of dbURL, as a restart of PostgreSQL
+// does, and waits until they are gone.
+func terminateBackends(t *testing.T, dbURL string) int {
+	t.Helper()
+	u, err := url.Parse(dbURL)
+	require.NoError(t, err)
+	ctx := context.Background()
+	admin, err := pgx.Connect(ctx, pgtest.AdminURL())
+	require.NoError(t, err)
+	defer admin.Close(ctx)
+	var n int
+	require.NoError(t, admin.QueryRow(ctx, `SELECT count(*) FILTER (WHERE pg_terminate_backend(pid, 5000))
+		FROM pg_stat_activity WHERE datname = $1`, strings.TrimPrefix(u.Path, "/")).Scan(&n))
+	return n
+}
+
+// TestDatabaseOutage: while PostgreSQL restarts, a read whose connection was lost is answered
+// all the same, and a request that cannot be served answers SERVICE_UNAVAILABLE, marked
+// retryable, never INTERNAL, and is not logged as an internal error.
+func TestDatabaseOutage(t *testing.T) {
+	t.Parallel()
+	proxy, dbURL := startPGProxy(t, pgtest.NewURL(t))
+	// No cache: every read below must reach PostgreSQL.
+	srv := newTestServer(t, map[string]string{"DATABASE_URL": dbURL, "CACHE": "off"})
+	id := globalID("Product", seedOne(t, srv, "Outage Kettle", "OUTAGE-1", 3000).ID)
+	const query = `query P($id: ID!) { product(id: $id) { name } }`
+	read := func() *gqlResponse { return srv.client(t).do(query, map[string]any{"id": id}) }
+	var ok struct {
+		Product struct {
+			Name string `json:"name"`
+		} `json:"product"`
+	}
+	read().decode(t, &ok)
+	require.Equal(t, "Outage Kettle", ok.Product.Name)
+
+	t.Run("a read whose connection the server ended is answered", func(t *testing.T) {
+		// Several idle connections in the pool, all of them ended: running the read again on
+		// the next idle one would fail again.
+		var conns []*pgxpool.Conn
+		for range 4 {
+			c, err := srv.app.db.Pool.Acquire(context.Background())
+			require.NoError(t, err)
+			conns = append(conns, c)
+		}
+		for _, c := range conns {
+			c.Release()
+		}
+		require.GreaterOrEqual(t, terminateBackends(t, dbURL), 4)
+		read().decode(t, &ok)
+		require.Equal(t, "Outage Kettle", ok.Product.Name)
+	})
+
+	t.Run("while the database is down, a request answers SERVICE_UNAVAILABLE, retryable", func(t *testing.T) {
+		proxy.down()
+		resp := read()
+		require.Len(t, resp.Errors, 1)
+		require.Equal(t, "SERVICE_UNAVAILABLE", resp.code(), "%+v", resp.Errors)
+		require.Equal(t, true, resp.Errors[0].Extensions["retryable"])
+		require.NotContains(t, resp.Errors[0].Message, "127.0.0.1", "the cause stays in the log")
+		logs := srv.logs.String()
+		require.NotContains(t, logs, `"msg":"internal error"`)
+		require.Contains(t, logs, `"msg":"service unavailable"`)
+
+		proxy.up(t)
+		read().decode(t, &ok)
+		require.Equal(t, "Outage Kettle", ok.Product.Name, "answered again once the database is back")
+	})
+}
