@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -278,6 +279,91 @@ func TestAccountLoginRateLimit(t *testing.T) {
 				require.Equal(t, "INVALID_CREDENTIALS", srv.client(t).login(uniqueEmail(), "x-password").UserErrors[0].Code)
 			}
 			require.Equal(t, "RATE_LIMITED", srv.client(t).login(uniqueEmail(), "x-password").UserErrors[0].Code)
+		})
+	}
+	t.Run("in process", func(t *testing.T) { run(t, "") })
+	t.Run("in Redis", func(t *testing.T) {
+		url := testRedisURL(t)
+		if url == "" {
+			t.Skip("no TEST_REDIS_URL: `make test` sets it when Redis answers on 127.0.0.1:6379")
+		}
+		run(t, url)
+	})
+}
+
+// TestAccountLoginLockoutPerAddress: a guesser on one address spends the budget of its own
+// (email, address) pair, not the owner's, so the owner still signs in from elsewhere; only
+// guessing from many addresses reaches the per-email ceiling.
+func TestAccountLoginLockoutPerAddress(t *testing.T) {
+	t.Parallel()
+	code := func(p sessionPayload) string {
+		if len(p.UserErrors) == 0 {
+			return ""
+		}
+		return p.UserErrors[0].Code
+	}
+
+	t.Run("defaults: ten wrong passwords from one address do not lock the owner out", func(t *testing.T) {
+		srv := newTestServer(t, nil)
+		victim := uniqueEmail()
+		require.Empty(t, srv.client(t).register(victim, "the-right-password").UserErrors)
+		attacker := srv.clientFrom(t, "127.0.0.2")
+		for i := range 10 {
+			require.Equal(t, "INVALID_CREDENTIALS", code(attacker.login(victim, "guess-"+strconv.Itoa(i))), "attempt %d", i)
+		}
+		for range 20 {
+			p := attacker.login(victim, "the-right-password")
+			require.Equal(t, "RATE_LIMITED", code(p), "the attacker's pair is spent, even for the right password")
+			require.Nil(t, p.Tokens)
+		}
+		owner := srv.client(t).login(victim, "the-right-password")
+		require.Empty(t, owner.UserErrors)
+		require.NotNil(t, owner.Tokens)
+	})
+
+	run := func(t *testing.T, redisURL string) {
+		srv := newTestServer(t, map[string]string{
+			"REDIS_URL":                   redisURL,
+			"LOGIN_ATTEMPTS_PER_EMAIL_IP": "2",
+			"LOGIN_ATTEMPTS_PER_EMAIL":    "5",
+			"LOGIN_ATTEMPTS_PER_IP":       "4",
+		})
+		victim := uniqueEmail()
+		require.Empty(t, srv.client(t).register(victim, "the-right-password").UserErrors)
+
+		t.Run("an attacker's address exhausts its attempts; the owner on another still signs in", func(t *testing.T) {
+			attacker := srv.clientFrom(t, "127.0.0.2")
+			for range 2 {
+				require.Equal(t, "INVALID_CREDENTIALS", code(attacker.login(victim, "wrong-password")))
+			}
+			for range 3 {
+				require.Equal(t, "RATE_LIMITED", code(attacker.login(victim, "wrong-password")))
+			}
+			require.Equal(t, "RATE_LIMITED", code(attacker.login(victim, "the-right-password")))
+			owner := srv.client(t).login(victim, "the-right-password")
+			require.Empty(t, owner.UserErrors)
+			require.NotNil(t, owner.Tokens)
+		})
+
+		t.Run("the per-email ceiling still stops guessing from many addresses", func(t *testing.T) {
+			// Three attempts counted so far for the victim (two guesses and the owner's); the
+			// ceiling is five, so the attackers' third guess is refused, however fresh its address.
+			require.Equal(t, "INVALID_CREDENTIALS", code(srv.clientFrom(t, "127.0.0.3").login(victim, "wrong-password")))
+			require.Equal(t, "INVALID_CREDENTIALS", code(srv.clientFrom(t, "127.0.0.4").login(victim, "wrong-password")))
+			p := srv.clientFrom(t, "127.0.0.5").login(victim, "wrong-password")
+			require.Equal(t, "RATE_LIMITED", code(p))
+			require.Contains(t, p.UserErrors[0].Message, "seconds")
+			require.Equal(t, "RATE_LIMITED", code(srv.client(t).login(victim, "the-right-password")), "the ceiling holds for everyone")
+			require.Equal(t, "INVALID_CREDENTIALS", code(srv.client(t).login(uniqueEmail(), "wrong-password")), "other emails are untouched")
+		})
+
+		t.Run("the per-IP limit stays: many emails from one address are refused after it", func(t *testing.T) {
+			sprayer := srv.clientFrom(t, "127.0.0.6")
+			for range 4 {
+				require.Equal(t, "INVALID_CREDENTIALS", code(sprayer.login(uniqueEmail(), "x-password")))
+			}
+			require.Equal(t, "RATE_LIMITED", code(sprayer.login(uniqueEmail(), "x-password")))
+			require.Equal(t, "INVALID_CREDENTIALS", code(srv.clientFrom(t, "127.0.0.7").login(uniqueEmail(), "x-password")), "another address is untouched")
 		})
 	}
 	t.Run("in process", func(t *testing.T) { run(t, "") })

@@ -313,6 +313,21 @@ func TestProductVendorIsolation(t *testing.T) {
 		require.Equal(t, qtyBefore, qtyAfter)
 	})
 
+	t.Run("a variant of a hidden product answers exactly as a missing one: code, field and message", func(t *testing.T) {
+		p := createProduct(t, vendorA, productIn("A's Hidden Lamp", 1000, 2000))
+		require.Empty(t, mutate(t, vendorA, productArchiveMutation, map[string]any{"id": p.ID}).UserErrors)
+		missing := p
+		missing.ID = globalID("Product", 99999999)
+		missing.Variants = []variantJSON{{ID: globalID("ProductVariant", 99999999)}}
+		hidden, absent := attempts(p), attempts(missing)
+		for i := range hidden {
+			got := mutate(t, vendorB, hidden[i].query, hidden[i].input)
+			want := mutate(t, vendorB, absent[i].query, absent[i].input)
+			require.Equal(t, []string{"NOT_FOUND:" + hidden[i].field}, codes(want.UserErrors), hidden[i].name)
+			require.Equal(t, want.UserErrors, got.UserErrors, "%s: a hidden product must not be told from a missing one", hidden[i].name)
+		}
+	})
+
 	t.Run("the owning vendor changes its own product", func(t *testing.T) {
 		p := createProduct(t, vendorA, productIn("A's Chair", 1000, 2000))
 		up := mutate(t, vendorA, productUpdateMutation, map[string]any{

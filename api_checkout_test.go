@@ -346,6 +346,72 @@ func TestCartAnonymous(t *testing.T) {
 	})
 }
 
+// TestCartID: a cart has one global ID across the cart query and the cart mutations (so that a
+// client cache updates a watched cart from cartItemAdd), which node(id:) resolves for the
+// cart's owner only.
+func TestCartID(t *testing.T) {
+	t.Parallel()
+	e := newShopEnv(t)
+	const nodeQuery = `query N($id: ID!) { node(id: $id) { __typename id ... on Cart { id totalQuantity } } }`
+	type nodeView struct {
+		Typename      string `json:"__typename"`
+		ID            string `json:"id"`
+		TotalQuantity int    `json:"totalQuantity"`
+	}
+	nodeAs := func(t *testing.T, c *gqlClient, id string) *nodeView {
+		t.Helper()
+		var out struct {
+			Node *nodeView `json:"node"`
+		}
+		c.as(t).do(nodeQuery, map[string]any{"id": id}).decode(t, &out)
+		return out.Node
+	}
+
+	t.Run("a customer's cart: one id from the first look; node resolves it for the customer only", func(t *testing.T) {
+		t.Parallel()
+		v, w := e.variant(t, 1000, 10), e.variant(t, 500, 10)
+		alice, _ := e.customer(t)
+		bob, _ := e.customer(t)
+		first := cartOf(t, alice)
+		require.NotEmpty(t, first.ID, "an empty cart has its id already")
+		require.Equal(t, first.ID, mustAdd(t, alice, v.gid, 1).ID)
+		require.Equal(t, first.ID, mustAdd(t, alice, w.gid, 2).ID, "the same id in every cartItemAdd response")
+		require.Equal(t, first.ID, cartOf(t, alice).ID)
+		require.Equal(t, &nodeView{Typename: "Cart", ID: first.ID, TotalQuantity: 3}, nodeAs(t, alice, first.ID))
+		require.NotEqual(t, first.ID, cartOf(t, bob).ID, "another customer has another cart")
+		require.Nil(t, nodeAs(t, bob, first.ID), "another customer")
+		require.Nil(t, nodeAs(t, e.srv.client(t), first.ID), "an anonymous visitor")
+		stranger := e.srv.client(t)
+		mustAdd(t, stranger, v.gid, 1)
+		require.Nil(t, nodeAs(t, stranger, first.ID), "an anonymous visitor with a cart of their own")
+	})
+
+	t.Run("an anonymous cart: its id from the first cartItemAdd; node resolves it for the token's holder only", func(t *testing.T) {
+		t.Parallel()
+		v := e.variant(t, 1000, 10)
+		browser := e.srv.client(t)
+		placeholder := cartOf(t, browser).ID
+		require.NotEmpty(t, placeholder)
+		require.Nil(t, nodeAs(t, browser, placeholder), "no cart yet: the placeholder resolves to nothing")
+		added := mustAdd(t, browser, v.gid, 1)
+		require.NotNil(t, added.Token)
+		id := added.ID
+		require.NotEqual(t, placeholder, id)
+		require.Equal(t, id, mustAdd(t, browser, v.gid, 2).ID, "the same id in every cartItemAdd response")
+		require.Equal(t, id, cartOf(t, browser).ID)
+		require.Equal(t, &nodeView{Typename: "Cart", ID: id, TotalQuantity: 3}, nodeAs(t, browser, id), "the cookie's holder")
+		app := e.srv.client(t)
+		app.header.Set("X-Cart-Token", *added.Token)
+		require.Equal(t, &nodeView{Typename: "Cart", ID: id, TotalQuantity: 3}, nodeAs(t, app, id), "the header's holder")
+		require.Nil(t, nodeAs(t, e.srv.client(t), id), "another anonymous visitor")
+		wrong := e.srv.client(t)
+		wrong.header.Set("X-Cart-Token", "no-such-token")
+		require.Nil(t, nodeAs(t, wrong, id), "a wrong token")
+		customer, _ := e.customer(t)
+		require.Nil(t, nodeAs(t, customer, id), "a customer")
+	})
+}
+
 func TestCartMergeOnSignIn(t *testing.T) {
 	t.Parallel()
 	e := newShopEnv(t)

@@ -542,3 +542,46 @@ func TestOrderConcurrentTransitions(t *testing.T) {
 		}
 	})
 }
+
+// TestOrderListPaymentStatements: orders { payment } reads every payment of the page in one
+// statement (a loader), not one per order.
+func TestOrderListPaymentStatements(t *testing.T) {
+	t.Parallel()
+	e := newShopEnv(t)
+	v := e.variant(t, 1000, 100)
+	alice, _ := e.customer(t)
+	for range 6 {
+		buy(t, alice, v, 1)
+	}
+	const q = `query O($n: Int) { orders(first: $n) { nodes { id payment { intentId status amount { amount } } } } }`
+	statements := func(t *testing.T, c *gqlClient, n int) int64 {
+		t.Helper()
+		var out struct {
+			Orders struct {
+				Nodes []struct {
+					ID      string `json:"id"`
+					Payment *struct {
+						IntentID string `json:"intentId"`
+						Status   string `json:"status"`
+					} `json:"payment"`
+				} `json:"nodes"`
+			} `json:"orders"`
+		}
+		resp := c.as(t).do(q, map[string]any{"n": n})
+		resp.decode(t, &out)
+		require.Len(t, out.Orders.Nodes, n)
+		for _, o := range out.Orders.Nodes {
+			require.NotNil(t, o.Payment, o.ID)
+			require.NotEmpty(t, o.Payment.IntentID, o.ID)
+		}
+		return resp.sqlStatements(t)
+	}
+	for name, c := range map[string]*gqlClient{"the customer": alice, "an admin": e.admin} {
+		t.Run(name+": the same statements for 1 order as for 6", func(t *testing.T) {
+			one, six := statements(t, c, 1), statements(t, c, 6)
+			t.Logf("statements: %d for 1 order, %d for 6", one, six)
+			require.Equal(t, one, six)
+			require.LessOrEqual(t, six, int64(2), "the page, then its payments")
+		})
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -106,6 +107,19 @@ func (s *testServer) client(t *testing.T) *gqlClient {
 	jar, err := cookiejar.New(nil)
 	require.NoError(t, err)
 	return &gqlClient{t: t, srv: s, http: &http.Client{Jar: jar}, header: http.Header{}}
+}
+
+// clientFrom is a client whose connections come from ip, a loopback address other than
+// 127.0.0.1 (Linux answers on all of 127.0.0.0/8): the server takes the TCP peer as the client
+// IP, so this is how a test plays several clients on several addresses.
+func (s *testServer) clientFrom(t *testing.T, ip string) *gqlClient {
+	c := s.client(t)
+	addr := net.ParseIP(ip)
+	require.NotNil(t, addr, ip)
+	dialer := &net.Dialer{LocalAddr: &net.TCPAddr{IP: addr}}
+	c.http.Transport = &http.Transport{DialContext: dialer.DialContext}
+	t.Cleanup(c.http.CloseIdleConnections)
+	return c
 }
 
 // gqlResponse is a decoded GraphQL response.

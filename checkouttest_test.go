@@ -29,7 +29,7 @@ const cartFields = `lines {
     variant { id sku }
     quantity unitPrice { amount currency } lineTotal { amount currency } available availableQuantity
   }
-  totalQuantity subtotal { amount currency } token`
+  totalQuantity subtotal { amount currency } token id`
 
 const (
 	cartQuery          = `query Cart { cart { ` + cartFields + ` } }`
@@ -79,6 +79,7 @@ type cartLineView struct {
 }
 
 type cartView struct {
+	ID            string         `json:"id"`
 	Lines         []cartLineView `json:"lines"`
 	TotalQuantity int            `json:"totalQuantity"`
 	Subtotal      *moneyJSON     `json:"subtotal"`

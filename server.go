@@ -208,7 +208,8 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, opts appO
 		store = cache.NewRedis(a.redis, a.redisNamespace+"cache:", cache.RedisOptions{Logger: log})
 	}
 	a.accounts = account.NewService(d, a.tokens, limiter, account.LoginLimits{
-		PerEmail: cfg.LoginAttemptsPerEmail, PerIP: cfg.LoginAttemptsPerIP, Window: cfg.LoginWindow,
+		PerEmailIP: cfg.LoginAttemptsPerPair, PerEmail: cfg.LoginAttemptsPerEmail,
+		PerIP: cfg.LoginAttemptsPerIP, Window: cfg.LoginWindow,
 	}, log)
 	if cfg.Cache == "off" {
 		store = cache.Disabled{}

@@ -19,6 +19,23 @@ func (q *Queries) CartDelete(ctx context.Context, id int64) error {
 	return err
 }
 
+const CartGetByID = `-- name: CartGetByID :one
+SELECT id, user_id, token_hash, created_at, updated_at FROM carts WHERE id = $1
+`
+
+func (q *Queries) CartGetByID(ctx context.Context, id int64) (Cart, error) {
+	row := q.db.QueryRow(ctx, CartGetByID, id)
+	var i Cart
+	err := row.Scan(
+		&i.ID,
+		&i.UserID,
+		&i.TokenHash,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+	)
+	return i, err
+}
+
 const CartGetByTokenHash = `-- name: CartGetByTokenHash :one
 SELECT id, user_id, token_hash, created_at, updated_at FROM carts WHERE token_hash = $1
 `
@@ -51,6 +68,29 @@ func (q *Queries) CartGetByUser(ctx context.Context, userID *int64) (Cart, error
 		&i.UpdatedAt,
 	)
 	return i, err
+}
+
+const CartIDForUser = `-- name: CartIDForUser :one
+WITH found AS (
+    SELECT c.id FROM carts c WHERE c.user_id = $1::bigint
+), created AS (
+    INSERT INTO carts (user_id)
+    SELECT $1::bigint WHERE NOT EXISTS (SELECT FROM found)
+    ON CONFLICT (user_id) DO UPDATE SET updated_at = carts.updated_at
+    RETURNING carts.id
+)
+SELECT found.id FROM found UNION ALL SELECT created.id FROM created
+`
+
+// CartIDForUser returns the id of the customer's cart, creating the empty cart on first use, so
+// that a customer's cart has its ID from the first look. Once the cart exists this only reads:
+// the insert runs when the select found nothing, and a concurrent first insert is taken over
+// by ON CONFLICT, which returns the row that won.
+func (q *Queries) CartIDForUser(ctx context.Context, userID int64) (int64, error) {
+	row := q.db.QueryRow(ctx, CartIDForUser, userID)
+	var id int64
+	err := row.Scan(&id)
+	return id, err
 }
 
 const CartInsertAnonymous = `-- name: CartInsertAnonymous :one
@@ -263,7 +303,7 @@ func (q *Queries) CartUpsertForUser(ctx context.Context, userID *int64) (Cart, e
 }
 
 const CartView = `-- name: CartView :many
-SELECT v.id, v.product_id, v.sku, v.name, v.options, v.price_amount, v.currency, v.stock, v.position, v.created_at, v.updated_at, v.deleted_at, l.quantity, l.added_at, p.status AS product_status
+SELECT v.id, v.product_id, v.sku, v.name, v.options, v.price_amount, v.currency, v.stock, v.position, v.created_at, v.updated_at, v.deleted_at, l.quantity, l.added_at, p.status AS product_status, l.cart_id
 FROM cart_lines l
 JOIN product_variants v ON v.id = l.variant_id
 JOIN products p ON p.id = v.product_id
@@ -281,11 +321,12 @@ type CartViewRow struct {
 	Quantity       int32
 	AddedAt        time.Time
 	ProductStatus  ProductStatus
+	CartID         int64
 }
 
 // CartView is a cart's lines as its owner sees them, in the order they were added: each with
-// its variant (deleted ones included) and its product's status. The cart is @cart_id or, when
-// that is null, the customer @user_id's.
+// its variant (deleted ones included), its product's status and the cart's id. The cart is
+// @cart_id or, when that is null, the customer @user_id's.
 func (q *Queries) CartView(ctx context.Context, arg CartViewParams) ([]CartViewRow, error) {
 	rows, err := q.db.Query(ctx, CartView, arg.CartID, arg.UserID)
 	if err != nil {
@@ -311,6 +352,7 @@ func (q *Queries) CartView(ctx context.Context, arg CartViewParams) ([]CartViewR
 			&i.Quantity,
 			&i.AddedAt,
 			&i.ProductStatus,
+			&i.CartID,
 		); err != nil {
 			return nil, err
 		}

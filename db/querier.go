@@ -12,8 +12,14 @@ import (
 
 type Querier interface {
 	CartDelete(ctx context.Context, id int64) error
+	CartGetByID(ctx context.Context, id int64) (Cart, error)
 	CartGetByTokenHash(ctx context.Context, tokenHash []byte) (Cart, error)
 	CartGetByUser(ctx context.Context, userID *int64) (Cart, error)
+	// CartIDForUser returns the id of the customer's cart, creating the empty cart on first use, so
+	// that a customer's cart has its ID from the first look. Once the cart exists this only reads:
+	// the insert runs when the select found nothing, and a concurrent first insert is taken over
+	// by ON CONFLICT, which returns the row that won.
+	CartIDForUser(ctx context.Context, userID int64) (int64, error)
 	CartInsertAnonymous(ctx context.Context, tokenHash []byte) (Cart, error)
 	// CartItemPut adds @quantity units of a variant to a cart (or, with @set_quantity, sets the
 	// line's quantity), in one statement, when the variant may be put in the cart: it exists, is
@@ -37,8 +43,8 @@ type Querier interface {
 	// CartUpsertForUser returns the customer's cart, creating it on first use (race-free).
 	CartUpsertForUser(ctx context.Context, userID *int64) (Cart, error)
 	// CartView is a cart's lines as its owner sees them, in the order they were added: each with
-	// its variant (deleted ones included) and its product's status. The cart is @cart_id or, when
-	// that is null, the customer @user_id's.
+	// its variant (deleted ones included), its product's status and the cart's id. The cart is
+	// @cart_id or, when that is null, the customer @user_id's.
 	CartView(ctx context.Context, arg CartViewParams) ([]CartViewRow, error)
 	CategoryCountChildren(ctx context.Context, id *int64) (int64, error)
 	CategoryDelete(ctx context.Context, id int64) (int64, error)

@@ -114,6 +114,7 @@ type ComplexityRoot struct {
 	}
 
 	Cart struct {
+		GlobalID      func(childComplexity int) int
 		Lines         func(childComplexity int) int
 		Subtotal      func(childComplexity int) int
 		Token         func(childComplexity int) int
@@ -701,6 +702,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.AuthTokens.RefreshToken(childComplexity), true
 
+	case "Cart.id":
+		if e.ComplexityRoot.Cart.GlobalID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Cart.GlobalID(childComplexity), true
 	case "Cart.lines":
 		if e.ComplexityRoot.Cart.Lines == nil {
 			break
@@ -2879,7 +2886,16 @@ type CategoryDeletePayload {
 }
 
 """A shopping cart. Prices are current catalog prices until checkout freezes them."""
-type Cart {
+type Cart implements Node {
+  """
+  The cart's global ID, the same in every response about this cart (` + "`" + `cart` + "`" + `, the cart
+  mutations), so that a client cache updates a watched cart from a mutation's answer.
+  ` + "`" + `node(id:)` + "`" + ` resolves it for its owner only: the signed-in customer, or whoever holds the
+  anonymous cart's token; for anyone else it is null. A signed-in customer's cart has its ID
+  from the first look; an anonymous visitor with no cart yet gets a placeholder ID that
+  ` + "`" + `node` + "`" + ` does not resolve, and the first ` + "`" + `cartItemAdd` + "`" + ` creates the cart with its own ID.
+  """
+  id: ID!
   """The lines, oldest first. Unavailable lines stay, flagged, until removed."""
   lines: [CartLine!]!
   """Units in the cart."""
@@ -3346,6 +3362,8 @@ func (ec *executionContext) childFields_AuthTokens(ctx context.Context, field gr
 
 func (ec *executionContext) childFields_Cart(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
+	case "id":
+		return ec.fieldContext_Cart_id(ctx, field)
 	case "lines":
 		return ec.fieldContext_Cart_lines(ctx, field)
 	case "totalQuantity":
@@ -5391,6 +5409,29 @@ func (ec *executionContext) _AuthTokens_refreshToken(ctx context.Context, field 
 }
 func (ec *executionContext) fieldContext_AuthTokens_refreshToken(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AuthTokens", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Cart_id(ctx context.Context, field graphql.CollectedField, obj *cart.Cart) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Cart_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GlobalID(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Cart_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Cart", field, true, false, errors.New("field of type ID does not have child fields"))
 }
 
 func (ec *executionContext) _Cart_lines(ctx context.Context, field graphql.CollectedField, obj *cart.Cart) (ret graphql.Marshaler) {
@@ -13640,6 +13681,13 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._Category(ctx, sel, obj)
+	case cart.Cart:
+		return ec._Cart(ctx, sel, &obj)
+	case *cart.Cart:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Cart(ctx, sel, obj)
 	default:
 		if typedObj, ok := obj.(graphql.Marshaler); ok {
 			return typedObj
@@ -14090,7 +14138,7 @@ func (ec *executionContext) _AuthTokens(ctx context.Context, sel ast.SelectionSe
 	return out
 }
 
-var cartImplementors = []string{"Cart"}
+var cartImplementors = []string{"Cart", "Node"}
 
 func (ec *executionContext) _Cart(ctx context.Context, sel ast.SelectionSet, obj *cart.Cart) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, cartImplementors)
@@ -14102,6 +14150,11 @@ func (ec *executionContext) _Cart(ctx context.Context, sel ast.SelectionSet, obj
 		switch field.Name {
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("Cart")
+		case "id":
+			out.Values[i] = ec._Cart_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "lines":
 			out.Values[i] = ec._Cart_lines(ctx, field, obj)
 			if out.Values[i] == graphql.Null {

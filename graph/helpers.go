@@ -64,6 +64,12 @@ func (r *Resolver) node(ctx context.Context, gid string) (model.Node, error) {
 		return &v, nil
 	case typeCategory:
 		return r.Query().Category(ctx, &gid, nil)
+	case typeCart:
+		c, err := nullIfNotFound(r.Carts.ByID(ctx, cartOwner(ctx), id))
+		if c == nil || err != nil {
+			return nil, err
+		}
+		return c, nil
 	case typeOrder:
 		v, ok := auth.ViewerFrom(ctx)
 		if !ok {

@@ -11,8 +11,11 @@ import (
 	"github.com/shopgraph/shopgraph/internal/order"
 )
 
-// Global ID type name of orders.
-const typeOrder = gid.Order
+// Global ID type names of orders and carts.
+const (
+	typeOrder = gid.Order
+	typeCart  = gid.Cart
+)
 
 // cartOwner is the request's cart owner: the signed-in customer and/or the anonymous token.
 func cartOwner(ctx context.Context) cart.Owner {

@@ -388,6 +388,7 @@ func (r *mutationResolver) Checkout(ctx context.Context, input model.CheckoutInp
 		out.UserErrors, err = userErrors(res.PaymentErr)
 		return out, err
 	}
+	loader.From(ctx).PaymentByOrderID.Prime(ctx, res.Order.ID, res.Payment)
 	out.Payment = &res.Payment
 	return out, nil
 }
@@ -427,6 +428,7 @@ func (r *mutationResolver) OrderPaymentRetry(ctx context.Context, input model.Or
 		}
 		return out, err
 	}
+	loader.From(ctx).PaymentByOrderID.Prime(ctx, o.ID, pay)
 	return &model.OrderPaymentRetryPayload{Order: &o, Payment: &pay, UserErrors: ue}, nil
 }
 
@@ -526,7 +528,7 @@ func (r *orderResolver) Payment(ctx context.Context, obj *order.Order) (*payment
 	if !order.SeesWhole(v, *obj) {
 		return nil, nil // vendors see their lines, not the customer's payment
 	}
-	return nullIfNotFound(r.Payments.ForOrder(ctx, obj.ID))
+	return nullIfNotFound(loader.From(ctx).PaymentByOrderID.Load(ctx, obj.ID)())
 }
 
 // TotalCount is the resolver for the totalCount field.

@@ -1,6 +1,24 @@
 -- name: CartGetByUser :one
 SELECT * FROM carts WHERE user_id = @user_id;
 
+-- name: CartGetByID :one
+SELECT * FROM carts WHERE id = @id;
+
+-- name: CartIDForUser :one
+-- CartIDForUser returns the id of the customer's cart, creating the empty cart on first use, so
+-- that a customer's cart has its ID from the first look. Once the cart exists this only reads:
+-- the insert runs when the select found nothing, and a concurrent first insert is taken over
+-- by ON CONFLICT, which returns the row that won.
+WITH found AS (
+    SELECT c.id FROM carts c WHERE c.user_id = sqlc.arg(user_id)::bigint
+), created AS (
+    INSERT INTO carts (user_id)
+    SELECT sqlc.arg(user_id)::bigint WHERE NOT EXISTS (SELECT FROM found)
+    ON CONFLICT (user_id) DO UPDATE SET updated_at = carts.updated_at
+    RETURNING carts.id
+)
+SELECT found.id FROM found UNION ALL SELECT created.id FROM created;
+
 -- name: CartGetByTokenHash :one
 SELECT * FROM carts WHERE token_hash = @token_hash;
 
@@ -86,9 +104,9 @@ FROM verdict;
 
 -- name: CartView :many
 -- CartView is a cart's lines as its owner sees them, in the order they were added: each with
--- its variant (deleted ones included) and its product's status. The cart is @cart_id or, when
--- that is null, the customer @user_id's.
-SELECT sqlc.embed(v), l.quantity, l.added_at, p.status AS product_status
+-- its variant (deleted ones included), its product's status and the cart's id. The cart is
+-- @cart_id or, when that is null, the customer @user_id's.
+SELECT sqlc.embed(v), l.quantity, l.added_at, p.status AS product_status, l.cart_id
 FROM cart_lines l
 JOIN product_variants v ON v.id = l.variant_id
 JOIN products p ON p.id = v.product_id

@@ -60,8 +60,8 @@ SELECT COALESCE(verdict.problem, '')::text AS problem, COALESCE(verdict.cart_cur
        COALESCE(verdict.variant_currency, '')::text AS variant_currency,
        COALESCE((SELECT line.quantity FROM line), 0)::integer AS quantity
 FROM verdict;
--- sqlc: CartView 5473856f8aba
-SELECT v.*, l.quantity, l.added_at, p.status AS product_status
+-- sqlc: CartView 0443c7550d1d
+SELECT v.*, l.quantity, l.added_at, p.status AS product_status, l.cart_id
 FROM cart_lines l JOIN product_variants v ON v.id = l.variant_id JOIN products p ON p.id = v.product_id
 WHERE l.cart_id = COALESCE(NULL::bigint, (SELECT c.id FROM carts c WHERE c.user_id = :u))
 ORDER BY l.added_at, l.variant_id;
@@ -104,8 +104,8 @@ SELECT COALESCE(verdict.problem, '')::text AS problem, COALESCE(verdict.cart_cur
        COALESCE(verdict.variant_currency, '')::text AS variant_currency,
        COALESCE((SELECT line.quantity FROM line), 0)::integer AS quantity
 FROM verdict;
--- sqlc: CartView 5473856f8aba
-SELECT v.*, l.quantity, l.added_at, p.status AS product_status
+-- sqlc: CartView 0443c7550d1d
+SELECT v.*, l.quantity, l.added_at, p.status AS product_status, l.cart_id
 FROM cart_lines l JOIN product_variants v ON v.id = l.variant_id JOIN products p ON p.id = v.product_id
 WHERE l.cart_id = COALESCE(NULL::bigint, (SELECT c.id FROM carts c WHERE c.user_id = :u))
 ORDER BY l.added_at, l.variant_id;

@@ -13,6 +13,7 @@ import (
 	"github.com/shopgraph/shopgraph/internal/account"
 	"github.com/shopgraph/shopgraph/internal/apperr"
 	"github.com/shopgraph/shopgraph/internal/order"
+	"github.com/shopgraph/shopgraph/internal/payment"
 	"github.com/shopgraph/shopgraph/internal/product"
 )
 
@@ -21,6 +22,7 @@ type Services struct {
 	Accounts *account.Service
 	Catalog  *product.Service
 	Orders   *order.Service
+	Payments *payment.Service
 }
 
 // Loaders is one response's set of loaders.
@@ -32,6 +34,7 @@ type Loaders struct {
 	CategoryByID         *dataloader.Loader[int64, product.Category]
 	OrderLinesByOrderID  *dataloader.Loader[int64, []order.Line]
 	OrderEventsByOrderID *dataloader.Loader[int64, []order.Event]
+	PaymentByOrderID     *dataloader.Loader[int64, payment.Payment]
 }
 
 const (
@@ -49,6 +52,7 @@ func New(s Services) *Loaders {
 		CategoryByID:         newLoader(s.Catalog.CategoriesByIDs, "category"),
 		OrderLinesByOrderID:  newListLoader(s.Orders.LinesByOrderIDs),
 		OrderEventsByOrderID: newListLoader(s.Orders.EventsByOrderIDs),
+		PaymentByOrderID:     newLoader(s.Payments.ForOrders, "payment"),
 	}
 }
 

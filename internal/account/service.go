@@ -19,11 +19,15 @@ import (
 	"github.com/shopgraph/shopgraph/internal/ratelimit"
 )
 
-// LoginLimits bounds sign-in attempts per email and per client IP in each Window.
+// LoginLimits bounds sign-in attempts in each Window: per pair of email and client IP, per
+// client IP, and per email. The pair's limit is the one that stops a guesser; the per-email
+// ceiling is much higher, because anyone can spend it: it only stops a guesser spread over many
+// addresses, and when it does, it locks the owner out too. A limit of 0 is off.
 type LoginLimits struct {
-	PerEmail int
-	PerIP    int
-	Window   time.Duration
+	PerEmailIP int
+	PerEmail   int
+	PerIP      int
+	Window     time.Duration
 }
 
 // Service is the account use cases.
@@ -112,14 +116,19 @@ func (s *Service) Login(ctx context.Context, email, password string, meta Client
 }
 
 func (s *Service) checkLoginRate(ctx context.Context, email, ip string) error {
+	// The budgets are spent in this order and the first that refuses stops the count: an
+	// attempt refused for its address or its (email, address) pair never reaches the email's
+	// budget, so a guesser on one address spends at most PerEmailIP of the owner's PerEmail.
+	// The IP is checked first so that an address spraying many emails is counted, refused or
+	// not. ip contains no '|', so the pair's key is unambiguous.
 	checks := []struct {
 		key   string
 		limit int
-	}{{"login:email:" + email, s.limits.PerEmail}, {"login:ip:" + ip, s.limits.PerIP}}
-	var longest time.Duration
-	limited := false
-	// Every counter is hit, even once one refuses, so that refused attempts still count
-	// against the other budgets.
+	}{
+		{"login:ip:" + ip, s.limits.PerIP},
+		{"login:ip-email:" + ip + "|" + email, s.limits.PerEmailIP},
+		{"login:email:" + email, s.limits.PerEmail},
+	}
 	for _, c := range checks {
 		if c.limit <= 0 {
 			continue
@@ -131,14 +140,10 @@ func (s *Service) checkLoginRate(ctx context.Context, email, ip string) error {
 			continue
 		}
 		if !allowed {
-			limited = true
-			longest = max(longest, retry)
+			secs := ratelimit.RetrySeconds(retry)
+			return &apperr.Error{Code: apperr.RateLimited, RetryAfterSeconds: secs,
+				Message: fmt.Sprintf("Too many sign-in attempts. Try again in %d seconds.", secs)}
 		}
-	}
-	if limited {
-		secs := ratelimit.RetrySeconds(longest)
-		return &apperr.Error{Code: apperr.RateLimited, RetryAfterSeconds: secs,
-			Message: fmt.Sprintf("Too many sign-in attempts. Try again in %d seconds.", secs)}
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/shopgraph/shopgraph/internal/apperr"
+	"github.com/shopgraph/shopgraph/internal/gid"
 	"github.com/shopgraph/shopgraph/internal/money"
 	"github.com/shopgraph/shopgraph/internal/product"
 )
@@ -36,6 +37,8 @@ type Line struct {
 
 // Cart is a cart as its owner sees it.
 type Cart struct {
+	// ID is the cart's row; 0 for an anonymous visitor who has no cart yet.
+	ID    int64
 	Lines []Line
 	// Token is set when a new anonymous cart was created: the client must keep it.
 	Token string
@@ -53,6 +56,10 @@ func (l Line) LineTotal() (money.Money, error) {
 	}
 	return total, nil
 }
+
+// GlobalID is the cart's opaque API ID. An anonymous visitor's cart that does not exist yet
+// gets the ID of id 0, which is well formed but never resolves (gid.Decode refuses it).
+func (c Cart) GlobalID() string { return gid.Encode(gid.Cart, c.ID) }
 
 // TotalQuantity is the number of units in the cart.
 func (c Cart) TotalQuantity() int {

@@ -29,7 +29,21 @@ func NewService(d *postgres.DB) *Service {
 // a signed-in customer's first.
 func (s *Service) Get(ctx context.Context, o Owner) (Cart, error) {
 	if o.UserID != nil && o.Token == "" {
-		return s.view(ctx, db.CartViewParams{UserID: o.UserID})
+		// One round trip: the cart's id (creating the empty cart on the first look, so that it
+		// has its ID from the start) and its lines.
+		var (
+			p    postgres.Pipeline
+			id   int64
+			rows []db.CartViewRow
+		)
+		postgres.QueueOne(&p, &id, db.CartIDForUser, *o.UserID)
+		postgres.QueueAll(&p, &rows, db.CartView, postgres.Args(db.CartViewParams{UserID: o.UserID})...)
+		if err := s.db.Run(ctx, &p); err != nil {
+			return Cart{}, fmt.Errorf("view cart of user %d: %w", *o.UserID, err)
+		}
+		c := cartOf(rows)
+		c.ID = id
+		return c, nil
 	}
 	var (
 		id     int64
@@ -47,7 +61,26 @@ func (s *Service) Get(ctx context.Context, o Owner) (Cart, error) {
 	if id != 0 {
 		c, err = s.view(ctx, db.CartViewParams{CartID: &id})
 	}
-	c.Merged = merged
+	c.ID, c.Merged = id, merged
+	return c, err
+}
+
+// ByID returns cart id to its owner (Owner.owns) without changing anything: no merge, no
+// touch. Errors: NOT_FOUND, for a cart that does not exist and for someone else's alike.
+func (s *Service) ByID(ctx context.Context, o Owner, id int64) (Cart, error) {
+	notFound := apperr.New(apperr.NotFound, "No cart has this ID.")
+	row, err := s.db.CartGetByID(ctx, id)
+	if postgres.IsNotFound(err) {
+		return Cart{}, notFound
+	}
+	if err != nil {
+		return Cart{}, fmt.Errorf("get cart %d: %w", id, err)
+	}
+	if !o.owns(row.UserID, row.TokenHash) {
+		return Cart{}, notFound
+	}
+	c, err := s.view(ctx, db.CartViewParams{CartID: &id})
+	c.ID = id
 	return c, err
 }
 
@@ -174,11 +207,12 @@ func (s *Service) change(ctx context.Context, o Owner, fn func(q *db.Queries, ca
 		return Cart{}, err
 	}
 	c, err := s.view(ctx, db.CartViewParams{CartID: &id})
-	c.Token, c.Merged = newToken, merged
+	c.ID, c.Token, c.Merged = id, newToken, merged
 	return c, err
 }
 
-// find returns the owner's cart id (0 when none and create is false). A signed-in owner who
+// find returns the owner's cart id (for an anonymous owner, 0 when none and create is false;
+// a customer always has one). A signed-in owner who
 // also presents an anonymous token gets that cart merged into theirs: quantities added,
 // capped by stock, and the anonymous cart deleted.
 func (s *Service) find(ctx context.Context, q *db.Queries, o Owner, create bool) (int64, bool, error) {
@@ -199,11 +233,9 @@ func (s *Service) find(ctx context.Context, q *db.Queries, o Owner, create bool)
 		return anon.ID, false, nil
 	}
 	if anon == nil && !create {
-		c, err := q.CartGetByUser(ctx, o.UserID)
-		if postgres.IsNotFound(err) {
-			return 0, false, nil
-		}
-		return c.ID, false, err
+		// A customer's cart has its ID from the first look: created empty if need be.
+		id, err := q.CartIDForUser(ctx, *o.UserID)
+		return id, false, err
 	}
 	mine, err := q.CartUpsertForUser(ctx, o.UserID)
 	if err != nil {
@@ -298,6 +330,9 @@ func (s *Service) view(ctx context.Context, which db.CartViewParams) (Cart, erro
 // A line whose variant row is gone for good was removed with it (ON DELETE CASCADE).
 func cartOf(rows []db.CartViewRow) Cart {
 	c := Cart{Lines: make([]Line, 0, len(rows))}
+	if len(rows) > 0 {
+		c.ID = rows[0].CartID
+	}
 	for _, row := range rows {
 		v := product.VariantOf(row.ProductVariant)
 		available := int(v.Stock)

@@ -53,7 +53,10 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	DBMaxConns      int32
 	LogLevel        slog.Level
-	// LoginAttemptsPerEmail and LoginAttemptsPerIP bound login attempts per LoginWindow.
+	// Sign-in attempts allowed per LoginWindow: per (email, client IP) pair, per email and per
+	// client IP. The pair's limit stops a guesser; the per-email ceiling is much higher, so that
+	// a guesser on one address cannot lock the owner out from another (account.LoginLimits).
+	LoginAttemptsPerPair  int
 	LoginAttemptsPerEmail int
 	LoginAttemptsPerIP    int
 	LoginWindow           time.Duration
@@ -133,7 +136,8 @@ func Load(getenv func(string) string) (Config, error) {
 		OrderPaymentTTL:       dur("ORDER_PAYMENT_TTL", 30*time.Minute),
 		ShutdownTimeout:       dur("SHUTDOWN_TIMEOUT", 15*time.Second),
 		DBMaxConns:            int32(num("DB_MAX_CONNS", 20)),
-		LoginAttemptsPerEmail: num("LOGIN_ATTEMPTS_PER_EMAIL", 10),
+		LoginAttemptsPerPair:  num("LOGIN_ATTEMPTS_PER_EMAIL_IP", 10),
+		LoginAttemptsPerEmail: num("LOGIN_ATTEMPTS_PER_EMAIL", 100),
 		LoginAttemptsPerIP:    num("LOGIN_ATTEMPTS_PER_IP", 100),
 		LoginWindow:           dur("LOGIN_WINDOW", 15*time.Minute),
 		QueryComplexityLimit:  num("QUERY_COMPLEXITY_LIMIT", 5000),

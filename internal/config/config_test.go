@@ -88,6 +88,20 @@ func TestLoadDevelopmentDefaults(t *testing.T) {
 		require.Equal(t, "whsec_mine", c.StripeWebhookSecret)
 	})
 
+	t.Run("sign-in limits: per email and IP first, a much higher ceiling per email", func(t *testing.T) {
+		t.Parallel()
+		c, err := config.Load(env(nil))
+		require.NoError(t, err)
+		require.Equal(t, 10, c.LoginAttemptsPerPair)
+		require.Equal(t, 100, c.LoginAttemptsPerEmail)
+		require.Equal(t, 100, c.LoginAttemptsPerIP)
+		require.Equal(t, 15*time.Minute, c.LoginWindow)
+		c, err = config.Load(env(map[string]string{"LOGIN_ATTEMPTS_PER_EMAIL_IP": "3", "LOGIN_ATTEMPTS_PER_EMAIL": "30"}))
+		require.NoError(t, err)
+		require.Equal(t, 3, c.LoginAttemptsPerPair)
+		require.Equal(t, 30, c.LoginAttemptsPerEmail)
+	})
+
 	t.Run("settings are read and trimmed", func(t *testing.T) {
 		t.Parallel()
 		c, err := config.Load(env(map[string]string{
@@ -209,6 +223,7 @@ func TestLoadRejectsBadValues(t *testing.T) {
 		{"unparseable LOGIN_WINDOW", "LOGIN_WINDOW", "a while", "LOGIN_WINDOW"},
 		{"non-numeric DB_MAX_CONNS", "DB_MAX_CONNS", "many", "DB_MAX_CONNS"},
 		{"non-numeric LOGIN_ATTEMPTS_PER_IP", "LOGIN_ATTEMPTS_PER_IP", "1e3", "LOGIN_ATTEMPTS_PER_IP"},
+		{"non-numeric LOGIN_ATTEMPTS_PER_EMAIL_IP", "LOGIN_ATTEMPTS_PER_EMAIL_IP", "ten", "LOGIN_ATTEMPTS_PER_EMAIL_IP"},
 		{"unknown APP_ENV", "APP_ENV", "staging", "APP_ENV"},
 		{"unknown LOG_LEVEL", "LOG_LEVEL", "loud", "LOG_LEVEL"},
 		{"CORS origin without a scheme", "CORS_ORIGINS", "shop.example.com", "CORS_ORIGINS"},

@@ -16,6 +16,7 @@ const (
 	Variant  = "ProductVariant"
 	Category = "Category"
 	Order    = "Order"
+	Cart     = "Cart"
 )
 
 // Encode returns the global ID of the object typ/id.

@@ -463,10 +463,10 @@ func (s *Service) StockAdjust(ctx context.Context, v auth.Viewer, variantID int6
 	}
 	cur, ok := variants[variantID]
 	if !ok || cur.DeletedAt != nil {
-		return Variant{}, apperr.FieldError(apperr.NotFound, "No variant has this ID.", "input", "variantId")
+		return Variant{}, variantNotFound("input", "variantId")
 	}
 	if _, err := s.managed(ctx, v, cur.ProductID, "input", "variantId"); err != nil {
-		return Variant{}, err
+		return Variant{}, asVariantNotFound(err, "input", "variantId")
 	}
 	row, err := s.db.VariantAdjustStock(ctx, db.VariantAdjustStockParams{ID: variantID, Delta: int32(delta), MaxStock: MaxStock})
 	if postgres.IsNotFound(err) && delta > 0 {
@@ -515,18 +515,36 @@ func checkManaged(v auth.Viewer, row productRow, err error, field ...string) (Pr
 	return p, nil
 }
 
+// lockManagedVariant locks a live variant v may manage, and its product. Errors: NOT_FOUND,
+// FORBIDDEN.
 func lockManagedVariant(ctx context.Context, q *db.Queries, v auth.Viewer, id int64) (Variant, error) {
 	row, err := q.VariantGetByIDForUpdate(ctx, id)
 	if postgres.IsNotFound(err) || (err == nil && row.DeletedAt != nil) {
-		return Variant{}, apperr.FieldError(apperr.NotFound, "No variant has this ID.", "input", "id")
+		return Variant{}, variantNotFound("input", "id")
 	}
 	if err != nil {
 		return Variant{}, err
 	}
 	if _, err := lockManaged(ctx, q, v, row.ProductID, "input", "id"); err != nil {
-		return Variant{}, err
+		return Variant{}, asVariantNotFound(err, "input", "id")
 	}
 	return variantFromRow(row), nil
+}
+
+// variantNotFound is the answer for a variant that does not exist, is deleted, or belongs to
+// a product the viewer cannot see: one code and one message, so that a caller cannot tell a
+// hidden product's variant from a missing one.
+func variantNotFound(field ...string) error {
+	return apperr.FieldError(apperr.NotFound, "No variant has this ID.", field...)
+}
+
+// asVariantNotFound turns the product check's NOT_FOUND (a product the viewer cannot see) into
+// variantNotFound; other errors pass unchanged.
+func asVariantNotFound(err error, field ...string) error {
+	if apperr.Is(err, apperr.NotFound) {
+		return variantNotFound(field...)
+	}
+	return err
 }
 
 func refreshPrices(ctx context.Context, q *db.Queries, productID int64) (Product, error) {
