@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/shopgraph/shopgraph/internal/payment"
+	"github.com/shopgraph/shopgraph/internal/payment/paymenttest"
 )
 
 // eventState is what an order's payment events leave behind: the order, its payment record
@@ -132,4 +133,34 @@ func TestPaymentEventsCommute(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestPaymentRefundedBeforeLatePayment: an order expires unpaid, the customer had paid after
+// all, and Stripe reports the money refunded (in its dashboard) before it reports the
+// payment. The payment is recorded as given back already: shopgraph refunds nothing more.
+func TestPaymentRefundedBeforeLatePayment(t *testing.T) {
+	t.Parallel()
+	fake := paymenttest.New()
+	e := newPaymentEnv(t, nil, fake)
+	ctx := context.Background()
+
+	o := newPayOrder(t, e, 1500, 10, 2)
+	fake.Succeed(o.intent) // the customer pays; Stripe's events are late
+	require.NoError(t, e.srv.app.payments.Expire(ctx, o.id))
+	require.Equal(t, "CANCELLED", readPayState(t, e, o).OrderStatus)
+
+	sendStripe(t, e, o, "charge.refunded", func(s *payment.EventSpec) { s.AmountRefunded = o.total })
+	sendStripe(t, e, o, "payment_intent.succeeded", nil)
+
+	s := readPayState(t, e, o)
+	require.Equal(t, "REFUNDED", s.OrderStatus)
+	require.Equal(t, "SUCCEEDED", s.PaymentStatus)
+	require.Equal(t, o.total, s.Received)
+	require.Equal(t, o.total, s.Refunded)
+	require.Zero(t, s.RefundRows, "no refund of ours")
+	require.Equal(t, 10, s.Stock, "stock restored once")
+	require.Equal(t, []string{"PENDING", "CANCELLED", "REFUNDED"}, orderStatuses(t, e, o.id))
+	require.Zero(t, e.count(t, `SELECT count(*) FROM river_job WHERE kind = 'refund_order' AND (args->>'order_id')::bigint = $1`, o.id),
+		"no refund job for money already given back")
+	require.Zero(t, fake.Refunded(o.intent), "nothing refunded twice")
 }
