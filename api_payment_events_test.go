@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -163,4 +165,40 @@ func TestPaymentRefundedBeforeLatePayment(t *testing.T) {
 	require.Zero(t, e.count(t, `SELECT count(*) FROM river_job WHERE kind = 'refund_order' AND (args->>'order_id')::bigint = $1`, o.id),
 		"no refund job for money already given back")
 	require.Zero(t, fake.Refunded(o.intent), "nothing refunded twice")
+}
+
+// TestPaymentEventsCommuteConcurrently: a success and a full refund delivered at the same
+// time end as in either order, every time.
+func TestPaymentEventsCommuteConcurrently(t *testing.T) {
+	t.Parallel()
+	e := newPaymentEnv(t, nil, nil)
+	secret := e.srv.app.cfg.StripeWebhookSecret
+	for range 10 {
+		o := newPayOrder(t, e, 1000, 10, 1)
+		evs := []stripeEvent{
+			newStripeEvent(t, o, "payment_intent.succeeded", nil),
+			newStripeEvent(t, o, "charge.refunded", func(s *payment.EventSpec) { s.AmountRefunded = o.total }),
+		}
+		var (
+			mu       sync.Mutex
+			statuses []int
+			errs     []error
+		)
+		together(len(evs), func(i int) {
+			status, err := postWebhook(e.srv, evs[i].body, payment.SignEvent(evs[i].body, secret, time.Now()))
+			mu.Lock()
+			defer mu.Unlock()
+			statuses = append(statuses, status)
+			if err != nil {
+				errs = append(errs, err)
+			}
+		})
+		require.Empty(t, errs)
+		require.Equal(t, []int{http.StatusOK, http.StatusOK}, statuses)
+		s := readPayState(t, e, o)
+		require.Equal(t, "REFUNDED", s.OrderStatus)
+		require.Equal(t, "SUCCEEDED", s.PaymentStatus)
+		require.Equal(t, o.total, s.Refunded)
+		require.Equal(t, []string{"PENDING", "PAID", "REFUNDED"}, orderStatuses(t, e, o.id))
+	}
 }

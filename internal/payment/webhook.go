@@ -77,6 +77,7 @@ func (s *Service) HandleStripeEvent(ctx context.Context, e stripe.Event) error {
 		outcome string
 	)
 	err := s.db.InTxWithTx(ctx, func(tx pgx.Tx, q *db.Queries) error {
+		moves = nil // a transaction run again starts afresh
 		n, err := q.PaymentEventInsert(ctx, db.PaymentEventInsertParams{Provider: s.gateway.Provider(), EventID: e.ID, Type: string(e.Type), Outcome: "pending"})
 		if err != nil {
 			return fmt.Errorf("record event: %w", err)
