@@ -428,19 +428,20 @@ type OrderLine struct {
 }
 
 type Payment struct {
-	ID             int64
-	OrderID        int64
-	Provider       string
-	IntentID       string
-	ClientSecret   string
-	Status         PaymentStatus
-	Amount         int64
-	Currency       string
-	AmountReceived int64
-	AmountRefunded int64
-	LastError      *string
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
+	ID               int64
+	OrderID          int64
+	Provider         string
+	IntentID         string
+	ClientSecret     string
+	Status           PaymentStatus
+	Amount           int64
+	Currency         string
+	AmountReceived   int64
+	AmountRefunded   int64
+	LastError        *string
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
+	ProviderRefunded int64
 }
 
 type PaymentEvent struct {

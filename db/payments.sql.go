@@ -12,7 +12,7 @@ import (
 const PaymentAddRefunded = `-- name: PaymentAddRefunded :one
 UPDATE payments SET amount_refunded = amount_refunded + $1::bigint, updated_at = now()
 WHERE id = $2 AND amount_refunded + $1::bigint <= amount_received
-RETURNING id, order_id, provider, intent_id, client_secret, status, amount, currency, amount_received, amount_refunded, last_error, created_at, updated_at
+RETURNING id, order_id, provider, intent_id, client_secret, status, amount, currency, amount_received, amount_refunded, last_error, created_at, updated_at, provider_refunded
 `
 
 type PaymentAddRefundedParams struct {
@@ -39,6 +39,7 @@ func (q *Queries) PaymentAddRefunded(ctx context.Context, arg PaymentAddRefunded
 		&i.LastError,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.ProviderRefunded,
 	)
 	return i, err
 }
@@ -101,7 +102,7 @@ func (q *Queries) PaymentEventSetOutcome(ctx context.Context, arg PaymentEventSe
 }
 
 const PaymentGetByIntentForUpdate = `-- name: PaymentGetByIntentForUpdate :one
-SELECT id, order_id, provider, intent_id, client_secret, status, amount, currency, amount_received, amount_refunded, last_error, created_at, updated_at FROM payments WHERE provider = $1 AND intent_id = $2 FOR UPDATE
+SELECT id, order_id, provider, intent_id, client_secret, status, amount, currency, amount_received, amount_refunded, last_error, created_at, updated_at, provider_refunded FROM payments WHERE provider = $1 AND intent_id = $2 FOR UPDATE
 `
 
 type PaymentGetByIntentForUpdateParams struct {
@@ -126,12 +127,13 @@ func (q *Queries) PaymentGetByIntentForUpdate(ctx context.Context, arg PaymentGe
 		&i.LastError,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.ProviderRefunded,
 	)
 	return i, err
 }
 
 const PaymentGetByOrderID = `-- name: PaymentGetByOrderID :one
-SELECT id, order_id, provider, intent_id, client_secret, status, amount, currency, amount_received, amount_refunded, last_error, created_at, updated_at FROM payments WHERE order_id = $1
+SELECT id, order_id, provider, intent_id, client_secret, status, amount, currency, amount_received, amount_refunded, last_error, created_at, updated_at, provider_refunded FROM payments WHERE order_id = $1
 `
 
 func (q *Queries) PaymentGetByOrderID(ctx context.Context, orderID int64) (Payment, error) {
@@ -151,12 +153,13 @@ func (q *Queries) PaymentGetByOrderID(ctx context.Context, orderID int64) (Payme
 		&i.LastError,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.ProviderRefunded,
 	)
 	return i, err
 }
 
 const PaymentGetByOrderIDForUpdate = `-- name: PaymentGetByOrderIDForUpdate :one
-SELECT id, order_id, provider, intent_id, client_secret, status, amount, currency, amount_received, amount_refunded, last_error, created_at, updated_at FROM payments WHERE order_id = $1 FOR UPDATE
+SELECT id, order_id, provider, intent_id, client_secret, status, amount, currency, amount_received, amount_refunded, last_error, created_at, updated_at, provider_refunded FROM payments WHERE order_id = $1 FOR UPDATE
 `
 
 func (q *Queries) PaymentGetByOrderIDForUpdate(ctx context.Context, orderID int64) (Payment, error) {
@@ -176,6 +179,7 @@ func (q *Queries) PaymentGetByOrderIDForUpdate(ctx context.Context, orderID int6
 		&i.LastError,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.ProviderRefunded,
 	)
 	return i, err
 }
@@ -184,7 +188,7 @@ const PaymentInsert = `-- name: PaymentInsert :one
 INSERT INTO payments (order_id, provider, intent_id, client_secret, status, amount, currency)
 VALUES ($1, $2, $3, $4, $5, $6, $7)
 ON CONFLICT (order_id) DO UPDATE SET updated_at = payments.updated_at
-RETURNING id, order_id, provider, intent_id, client_secret, status, amount, currency, amount_received, amount_refunded, last_error, created_at, updated_at
+RETURNING id, order_id, provider, intent_id, client_secret, status, amount, currency, amount_received, amount_refunded, last_error, created_at, updated_at, provider_refunded
 `
 
 type PaymentInsertParams struct {
@@ -223,12 +227,13 @@ func (q *Queries) PaymentInsert(ctx context.Context, arg PaymentInsertParams) (P
 		&i.LastError,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.ProviderRefunded,
 	)
 	return i, err
 }
 
 const PaymentListByOrderIDs = `-- name: PaymentListByOrderIDs :many
-SELECT id, order_id, provider, intent_id, client_secret, status, amount, currency, amount_received, amount_refunded, last_error, created_at, updated_at FROM payments WHERE order_id = ANY($1::bigint[])
+SELECT id, order_id, provider, intent_id, client_secret, status, amount, currency, amount_received, amount_refunded, last_error, created_at, updated_at, provider_refunded FROM payments WHERE order_id = ANY($1::bigint[])
 `
 
 func (q *Queries) PaymentListByOrderIDs(ctx context.Context, orderIds []int64) ([]Payment, error) {
@@ -254,6 +259,7 @@ func (q *Queries) PaymentListByOrderIDs(ctx context.Context, orderIds []int64) (
 			&i.LastError,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.ProviderRefunded,
 		); err != nil {
 			return nil, err
 		}
@@ -280,9 +286,11 @@ func (q *Queries) PaymentSetError(ctx context.Context, arg PaymentSetErrorParams
 }
 
 const PaymentSyncRefunded = `-- name: PaymentSyncRefunded :one
-UPDATE payments SET amount_refunded = GREATEST(amount_refunded, LEAST($1::bigint, amount_received)), updated_at = now()
+UPDATE payments SET provider_refunded = GREATEST(provider_refunded, $1::bigint),
+    amount_refunded = GREATEST(amount_refunded, LEAST(GREATEST(provider_refunded, $1::bigint), amount_received)),
+    updated_at = now()
 WHERE id = $2
-RETURNING id, order_id, provider, intent_id, client_secret, status, amount, currency, amount_received, amount_refunded, last_error, created_at, updated_at
+RETURNING id, order_id, provider, intent_id, client_secret, status, amount, currency, amount_received, amount_refunded, last_error, created_at, updated_at, provider_refunded
 `
 
 type PaymentSyncRefundedParams struct {
@@ -290,8 +298,11 @@ type PaymentSyncRefundedParams struct {
 	ID     int64
 }
 
-// PaymentSyncRefunded raises the refunded total to what the provider reports (refunds made
-// outside shopgraph, e.g. in the Stripe dashboard); it never lowers it.
+// PaymentSyncRefunded keeps the largest refunded total the provider reported (@amount; 0
+// reports nothing new) and raises the refunded total to it, as far as what was received
+// allows (refunds made outside shopgraph, e.g. in the Stripe dashboard); it never lowers
+// either. A report that arrives before the payment is received is kept in provider_refunded
+// and applied by the call that records the payment (Stripe does not promise event order).
 func (q *Queries) PaymentSyncRefunded(ctx context.Context, arg PaymentSyncRefundedParams) (Payment, error) {
 	row := q.db.QueryRow(ctx, PaymentSyncRefunded, arg.Amount, arg.ID)
 	var i Payment
@@ -309,6 +320,7 @@ func (q *Queries) PaymentSyncRefunded(ctx context.Context, arg PaymentSyncRefund
 		&i.LastError,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.ProviderRefunded,
 	)
 	return i, err
 }
@@ -330,7 +342,7 @@ func (q *Queries) PaymentUnreserveRefund(ctx context.Context, arg PaymentUnreser
 const PaymentUpdate = `-- name: PaymentUpdate :one
 UPDATE payments SET status = $1, amount_received = $2, last_error = $3, updated_at = now()
 WHERE id = $4
-RETURNING id, order_id, provider, intent_id, client_secret, status, amount, currency, amount_received, amount_refunded, last_error, created_at, updated_at
+RETURNING id, order_id, provider, intent_id, client_secret, status, amount, currency, amount_received, amount_refunded, last_error, created_at, updated_at, provider_refunded
 `
 
 type PaymentUpdateParams struct {
@@ -362,6 +374,7 @@ func (q *Queries) PaymentUpdate(ctx context.Context, arg PaymentUpdateParams) (P
 		&i.LastError,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.ProviderRefunded,
 	)
 	return i, err
 }

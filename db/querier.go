@@ -128,8 +128,11 @@ type Querier interface {
 	PaymentInsert(ctx context.Context, arg PaymentInsertParams) (Payment, error)
 	PaymentListByOrderIDs(ctx context.Context, orderIds []int64) ([]Payment, error)
 	PaymentSetError(ctx context.Context, arg PaymentSetErrorParams) error
-	// PaymentSyncRefunded raises the refunded total to what the provider reports (refunds made
-	// outside shopgraph, e.g. in the Stripe dashboard); it never lowers it.
+	// PaymentSyncRefunded keeps the largest refunded total the provider reported (@amount; 0
+	// reports nothing new) and raises the refunded total to it, as far as what was received
+	// allows (refunds made outside shopgraph, e.g. in the Stripe dashboard); it never lowers
+	// either. A report that arrives before the payment is received is kept in provider_refunded
+	// and applied by the call that records the payment (Stripe does not promise event order).
 	PaymentSyncRefunded(ctx context.Context, arg PaymentSyncRefundedParams) (Payment, error)
 	PaymentUnreserveRefund(ctx context.Context, arg PaymentUnreserveRefundParams) error
 	PaymentUpdate(ctx context.Context, arg PaymentUpdateParams) (Payment, error)

@@ -33,9 +33,14 @@ WHERE id = @id AND amount_refunded + @amount::bigint <= amount_received
 RETURNING *;
 
 -- name: PaymentSyncRefunded :one
--- PaymentSyncRefunded raises the refunded total to what the provider reports (refunds made
--- outside shopgraph, e.g. in the Stripe dashboard); it never lowers it.
-UPDATE payments SET amount_refunded = GREATEST(amount_refunded, LEAST(@amount::bigint, amount_received)), updated_at = now()
+-- PaymentSyncRefunded keeps the largest refunded total the provider reported (@amount; 0
+-- reports nothing new) and raises the refunded total to it, as far as what was received
+-- allows (refunds made outside shopgraph, e.g. in the Stripe dashboard); it never lowers
+-- either. A report that arrives before the payment is received is kept in provider_refunded
+-- and applied by the call that records the payment (Stripe does not promise event order).
+UPDATE payments SET provider_refunded = GREATEST(provider_refunded, @amount::bigint),
+    amount_refunded = GREATEST(amount_refunded, LEAST(GREATEST(provider_refunded, @amount::bigint), amount_received)),
+    updated_at = now()
 WHERE id = @id
 RETURNING *;
 

@@ -61,6 +61,7 @@ type Gateway interface {
 	Refund(ctx context.Context, p RefundParams) (RefundResult, error)
 }
 
-// ErrUnavailable wraps provider failures worth retrying later: network errors, timeouts,
-// rate limits and 5xx answers.
+// ErrUnavailable wraps provider failures worth retrying later, under the same idempotency
+// key, because their outcome is unknown: network errors, timeouts, rate limits, 5xx answers
+// and idempotency conflicts (a request under the same key still in progress).
 var ErrUnavailable = errors.New("payment provider unavailable")

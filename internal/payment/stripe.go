@@ -106,10 +106,17 @@ func intentOf(pi *stripe.PaymentIntent) Intent {
 	}
 }
 
-// stripeError marks what is worth retrying (network, 429, 5xx) as ErrUnavailable.
+// stripeError marks as ErrUnavailable every failure whose outcome is unknown and that is
+// worth asking again under the same idempotency key: network errors and timeouts, 429, 5xx,
+// and idempotency errors (409: a request under this key is still in progress, typically the
+// one that timed out; Stripe may yet carry it out). Only an answer that says the request was
+// refused is a refusal: callers release what they reserved for it, and a refund asked for
+// again after that gets a new key, so an idempotency error taken for a refusal could refund
+// twice.
 func stripeError(op string, err error) error {
 	var se *stripe.Error
-	if errors.As(err, &se) && se.HTTPStatusCode != 0 && se.HTTPStatusCode != http.StatusTooManyRequests && se.HTTPStatusCode < 500 {
+	if errors.As(err, &se) && se.HTTPStatusCode != 0 && se.HTTPStatusCode != http.StatusTooManyRequests && se.HTTPStatusCode < 500 &&
+		se.HTTPStatusCode != http.StatusConflict && se.Type != stripe.ErrorTypeIdempotency {
 		return fmt.Errorf("stripe %s: %w", op, err)
 	}
 	return fmt.Errorf("stripe %s: %w: %w", op, ErrUnavailable, err)

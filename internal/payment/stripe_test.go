@@ -269,6 +269,9 @@ func TestStripeGatewayErrors(t *testing.T) {
 		{"a 429 rate limit is ErrUnavailable", http.StatusTooManyRequests, true},
 		{"a 500 is ErrUnavailable", http.StatusInternalServerError, true},
 		{"a 503 is ErrUnavailable", http.StatusServiceUnavailable, true},
+		// Another request under the same key is in progress (the one that timed out): its
+		// outcome is unknown, and only the same key may ask again.
+		{"a 409 idempotency conflict is ErrUnavailable", http.StatusConflict, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -281,4 +284,24 @@ func TestStripeGatewayErrors(t *testing.T) {
 			require.Equal(t, tc.status, se.HTTPStatusCode)
 		})
 	}
+}
+
+// TestStripeGatewayIdempotencyError: an idempotency_error says a request under this key
+// exists, so the money may have moved; it is never taken for a refusal (which would release
+// the refund's reserved amount and let a new key refund it again).
+func TestStripeGatewayIdempotencyError(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Stripe-Should-Retry", "false")
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = io.WriteString(w, `{"error":{"type":"idempotency_error","message":"Keys for idempotent requests can only be used with the same parameters they were first used with."}}`)
+	}))
+	t.Cleanup(srv.Close)
+	gw := payment.NewStripe("sk_test_shopgraph", srv.URL)
+	_, err := gw.Refund(context.Background(), payment.RefundParams{IntentID: "pi_x", Amount: 1, IdempotencyKey: "shopgraph-order-7-refund-1"})
+	require.ErrorIs(t, err, payment.ErrUnavailable)
+	var se *stripe.Error
+	require.ErrorAs(t, err, &se)
+	require.Equal(t, stripe.ErrorTypeIdempotency, se.Type)
 }

@@ -24,12 +24,33 @@ const (
 	outcomeMismatch  = "amount_mismatch"
 	outcomeStale     = "stale"
 	outcomeRefunding = "paid_after_cancel"
+	// outcomeKept is a refund reported before the payment is known to have succeeded: kept
+	// in provider_refunded and applied when it does.
+	outcomeKept = "refund_before_payment"
 )
+
+// move is one order transition made while applying an event, published after commit.
+type move struct {
+	o       order.Order
+	ev      order.Event
+	touched inventory.Change
+}
+
+// add appends a transition, skipping "no move" (a zero event).
+func add(moves []move, o order.Order, ev order.Event, touched inventory.Change) []move {
+	if ev.Sequence == 0 && len(touched.ProductIDs) == 0 {
+		return moves
+	}
+	return append(moves, move{o, ev, touched})
+}
 
 // HandleStripeEvent applies a verified Stripe event exactly once: the event id is recorded in
 // the same transaction as its effect, so a duplicate delivery (or 100 concurrent ones) does
-// nothing, and out-of-order events never move a PAID order back. A returned error is
-// transient (Stripe should retry); everything else, including unknown types, is done.
+// nothing. Stripe does not promise the order of events, so their effects commute: each
+// handler derives the state from what has been recorded, whichever arrived first (a late
+// failure or cancellation never moves a PAID order back; a refund reported before the
+// payment succeeded is kept and applied when it does). A returned error is transient (Stripe
+// should retry); everything else, including unknown types, is done.
 func (s *Service) HandleStripeEvent(ctx context.Context, e stripe.Event) error {
 	var (
 		intent   stripe.PaymentIntent
@@ -52,12 +73,11 @@ func (s *Service) HandleStripeEvent(ctx context.Context, e stripe.Event) error {
 	}
 
 	var (
-		o       order.Order
-		ev      order.Event
-		touched inventory.Change
+		moves   []move
 		outcome string
 	)
 	err := s.db.InTxWithTx(ctx, func(tx pgx.Tx, q *db.Queries) error {
+		moves = nil // a transaction run again starts afresh
 		n, err := q.PaymentEventInsert(ctx, db.PaymentEventInsertParams{Provider: s.gateway.Provider(), EventID: e.ID, Type: string(e.Type), Outcome: "pending"})
 		if err != nil {
 			return fmt.Errorf("record event: %w", err)
@@ -76,7 +96,7 @@ func (s *Service) HandleStripeEvent(ctx context.Context, e stripe.Event) error {
 		}
 		switch e.Type {
 		case "payment_intent.succeeded":
-			outcome, o, ev, touched, err = s.applySucceeded(ctx, q, pay, intent)
+			outcome, moves, err = s.applySucceeded(ctx, q, pay, intent)
 		case "payment_intent.payment_failed":
 			outcome, err = s.applyFailed(ctx, q, pay, intent)
 		case "payment_intent.processing":
@@ -86,14 +106,9 @@ func (s *Service) HandleStripeEvent(ctx context.Context, e stripe.Event) error {
 				_, err = q.PaymentUpdate(ctx, db.PaymentUpdateParams{ID: pay.ID, Status: db.PaymentStatusPROCESSING, AmountReceived: pay.AmountReceived, LastError: pay.LastError})
 			}
 		case "payment_intent.canceled":
-			outcome, o, ev, touched, err = s.applyCanceled(ctx, q, pay)
+			outcome, moves, err = s.applyCanceled(ctx, q, pay)
 		case "charge.refunded":
-			outcome = outcomeApplied
-			before := pay.AmountRefunded
-			pay, err = q.PaymentSyncRefunded(ctx, db.PaymentSyncRefundedParams{ID: pay.ID, Amount: charge.AmountRefunded})
-			if err == nil && pay.AmountReceived > 0 {
-				o, ev, touched, err = s.moveForRefund(ctx, q, pay.OrderID, pay.AmountRefunded, pay.AmountReceived, pay.AmountRefunded > before)
-			}
+			outcome, moves, err = s.applyRefunded(ctx, q, pay, charge.AmountRefunded)
 		}
 		if err != nil {
 			return err
@@ -114,14 +129,16 @@ func (s *Service) HandleStripeEvent(ctx context.Context, e stripe.Event) error {
 	}
 	s.observe(string(e.Type), outcome)
 	s.log.InfoContext(ctx, "stripe event", "event_id", e.ID, "type", e.Type, "intent", intentID, "outcome", outcome)
-	s.orders.AfterCommit(ctx, o, ev, touched) // nothing when the order did not move
+	for _, m := range moves {
+		s.orders.AfterCommit(ctx, m.o, m.ev, m.touched)
+	}
 	return nil
 }
 
-func (s *Service) applySucceeded(ctx context.Context, q *db.Queries, pay db.Payment, pi stripe.PaymentIntent) (string, order.Order, order.Event, inventory.Change, error) {
+func (s *Service) applySucceeded(ctx context.Context, q *db.Queries, pay db.Payment, pi stripe.PaymentIntent) (string, []move, error) {
 	orow, err := q.OrderGetByIDForUpdate(ctx, pay.OrderID)
 	if err != nil {
-		return "", order.Order{}, order.Event{}, inventory.Change{}, err
+		return "", nil, err
 	}
 	received := pi.AmountReceived
 	if received == 0 {
@@ -131,46 +148,97 @@ func (s *Service) applySucceeded(ctx context.Context, q *db.Queries, pay db.Paym
 		msg := fmt.Sprintf("paid %d %s for an order of %d %s", pi.Amount, strings.ToUpper(string(pi.Currency)), orow.TotalAmount, orow.Currency)
 		s.log.ErrorContext(ctx, "payment amount mismatch: order not paid", "order_id", pay.OrderID, "detail", msg)
 		_, err := q.PaymentUpdate(ctx, db.PaymentUpdateParams{ID: pay.ID, Status: db.PaymentStatusAMOUNTMISMATCH, AmountReceived: received, LastError: &msg})
-		return outcomeMismatch, order.Order{}, order.Event{}, inventory.Change{}, err
+		return outcomeMismatch, nil, err
 	}
-	if _, err := q.PaymentUpdate(ctx, db.PaymentUpdateParams{ID: pay.ID, Status: db.PaymentStatusSUCCEEDED, AmountReceived: received}); err != nil {
-		return "", order.Order{}, order.Event{}, inventory.Change{}, err
+	if pay, err = q.PaymentUpdate(ctx, db.PaymentUpdateParams{ID: pay.ID, Status: db.PaymentStatusSUCCEEDED, AmountReceived: received}); err != nil {
+		return "", nil, err
 	}
+	var moves []move
+	outcome := outcomeStale
 	switch order.Status(orow.Status) {
 	case order.Pending:
 		o, ev, touched, err := s.orders.TransitionTx(ctx, q, order.SystemActor, pay.OrderID, order.Paid, order.TransitionOptions{Note: "payment " + pi.ID + " succeeded"})
-		return outcomeApplied, o, ev, touched, err
+		if err != nil {
+			return "", nil, err
+		}
+		outcome, moves = outcomeApplied, add(moves, o, ev, touched)
 	case order.Cancelled:
-		return outcomeRefunding, order.Order{}, order.Event{}, inventory.Change{}, nil
+		outcome = outcomeRefunding
 	}
-	return outcomeStale, order.Order{}, order.Event{}, inventory.Change{}, nil
+	// Refunds the provider reported before this event (charge.refunded may arrive first)
+	// apply now that something was received, so the order ends as if they had come after.
+	before := pay.AmountRefunded
+	if pay, err = q.PaymentSyncRefunded(ctx, db.PaymentSyncRefundedParams{ID: pay.ID, Amount: 0}); err != nil {
+		return "", nil, err
+	}
+	if pay.AmountRefunded > before {
+		o, ev, touched, err := s.moveForRefund(ctx, q, pay.OrderID, pay.AmountRefunded, pay.AmountReceived, true)
+		if err != nil {
+			return "", nil, err
+		}
+		moves = add(moves, o, ev, touched)
+	}
+	if outcome == outcomeRefunding && pay.AmountRefunded >= pay.AmountReceived {
+		outcome = outcomeApplied // paid after cancellation, but already given back in full
+	}
+	return outcome, moves, nil
 }
 
 func (s *Service) applyFailed(ctx context.Context, q *db.Queries, pay db.Payment, pi stripe.PaymentIntent) (string, error) {
-	if pay.Status == db.PaymentStatusSUCCEEDED || pay.Status == db.PaymentStatusCANCELED {
-		return outcomeStale, nil // a late failure never undoes a payment
+	if pay.Status == db.PaymentStatusSUCCEEDED {
+		return outcomeStale, nil // a late failure never undoes a payment (and success clears the error)
 	}
 	msg := "payment failed"
 	if pi.LastPaymentError != nil && pi.LastPaymentError.Msg != "" {
 		msg = pi.LastPaymentError.Msg
 	}
+	if pay.Status == db.PaymentStatusCANCELED {
+		// A failure that happened before the cancellation but arrived after it: the intent
+		// stays CANCELED, and keeps the error as it would have, had the failure come first.
+		if pay.LastError != nil {
+			return outcomeStale, nil
+		}
+		return outcomeApplied, q.PaymentSetError(ctx, db.PaymentSetErrorParams{ID: pay.ID, LastError: &msg})
+	}
 	_, err := q.PaymentUpdate(ctx, db.PaymentUpdateParams{ID: pay.ID, Status: db.PaymentStatusFAILED, AmountReceived: pay.AmountReceived, LastError: &msg})
 	return outcomeApplied, err
 }
 
-func (s *Service) applyCanceled(ctx context.Context, q *db.Queries, pay db.Payment) (string, order.Order, order.Event, inventory.Change, error) {
+func (s *Service) applyCanceled(ctx context.Context, q *db.Queries, pay db.Payment) (string, []move, error) {
 	if pay.Status == db.PaymentStatusSUCCEEDED {
-		return outcomeStale, order.Order{}, order.Event{}, inventory.Change{}, nil
+		return outcomeStale, nil, nil
 	}
 	if _, err := q.PaymentUpdate(ctx, db.PaymentUpdateParams{ID: pay.ID, Status: db.PaymentStatusCANCELED, AmountReceived: pay.AmountReceived, LastError: pay.LastError}); err != nil {
-		return "", order.Order{}, order.Event{}, inventory.Change{}, err
+		return "", nil, err
 	}
 	o, ev, touched, err := s.orders.TransitionTx(ctx, q, order.SystemActor, pay.OrderID, order.Cancelled,
 		order.TransitionOptions{Note: "payment intent canceled", OnlyFrom: order.Pending})
 	if apperr.Is(err, apperr.InvalidTransition) {
-		return outcomeStale, order.Order{}, order.Event{}, inventory.Change{}, nil // no longer unpaid
+		return outcomeStale, nil, nil // no longer unpaid
 	}
-	return outcomeApplied, o, ev, touched, err
+	if err != nil {
+		return "", nil, err
+	}
+	return outcomeApplied, add(nil, o, ev, touched), nil
+}
+
+// applyRefunded records the refunded total the provider reports (cumulative, so reports
+// commute: the largest wins). Before the payment is received there is nothing to refund yet;
+// the report is kept and applySucceeded applies it.
+func (s *Service) applyRefunded(ctx context.Context, q *db.Queries, pay db.Payment, refunded int64) (string, []move, error) {
+	before := pay.AmountRefunded
+	pay, err := q.PaymentSyncRefunded(ctx, db.PaymentSyncRefundedParams{ID: pay.ID, Amount: refunded})
+	if err != nil {
+		return "", nil, err
+	}
+	if pay.AmountReceived == 0 {
+		return outcomeKept, nil, nil
+	}
+	o, ev, touched, err := s.moveForRefund(ctx, q, pay.OrderID, pay.AmountRefunded, pay.AmountReceived, pay.AmountRefunded > before)
+	if err != nil {
+		return "", nil, err
+	}
+	return outcomeApplied, add(nil, o, ev, touched), nil
 }
 
 // record stores an event that needs no payment change, once.

@@ -1,0 +1,166 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/shopgraph/shopgraph/internal/payment"
+	"github.com/shopgraph/shopgraph/internal/payment/paymenttest"
+)
+
+// slowStripeRefunds stands in for Stripe's refunds endpoint (a true external) the way it
+// behaves when a refund request times out, once: the first request it gets is carried out
+// but its answer never arrives (the connection drops); while Stripe is still working on it,
+// a request under the same key gets 409 idempotency_error; once done, the same key gets the
+// same refund back. Any other key makes a new refund at once. It records every key it was
+// called with.
+type slowStripeRefunds struct {
+	*httptest.Server
+	mu      sync.Mutex
+	keys    []string
+	first   string // the key of the request that timed out
+	done    bool   // Stripe has finished that refund
+	refunds map[string]refundMade
+}
+
+type refundMade struct {
+	id     string
+	amount int64
+	intent string
+}
+
+func newSlowStripeRefunds(t *testing.T) *slowStripeRefunds {
+	s := &slowStripeRefunds{refunds: map[string]refundMade{}}
+	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
+	t.Cleanup(s.Close)
+	return s
+}
+
+func (s *slowStripeRefunds) serve(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	form, _ := url.ParseQuery(string(body))
+	if r.Method != http.MethodPost || r.URL.Path != "/v1/refunds" {
+		http.Error(w, `{"error":{"type":"invalid_request_error","message":"not faked"}}`, http.StatusNotFound)
+		return
+	}
+	key := r.Header.Get("Idempotency-Key")
+	s.mu.Lock()
+	s.keys = append(s.keys, key)
+	made, seen := s.refunds[key]
+	if !seen {
+		amount, _ := strconv.ParseInt(form.Get("amount"), 10, 64)
+		made = refundMade{id: fmt.Sprintf("re_slow_%d", len(s.refunds)+1), amount: amount, intent: form.Get("payment_intent")}
+		s.refunds[key] = made
+	}
+	timeout := s.first == ""
+	if timeout {
+		s.first = key
+	}
+	inProgress := key == s.first && !s.done
+	s.mu.Unlock()
+
+	w.Header().Set("Content-Type", "application/json")
+	switch {
+	case timeout:
+		// Carried out, but the answer is lost: the caller sees the connection drop.
+		if hj, ok := w.(http.Hijacker); ok {
+			if conn, _, err := hj.Hijack(); err == nil {
+				_ = conn.Close()
+				return
+			}
+		}
+		w.WriteHeader(http.StatusGatewayTimeout)
+	case inProgress:
+		w.WriteHeader(http.StatusConflict)
+		_, _ = io.WriteString(w, `{"error":{"type":"idempotency_error","message":"There is currently another in-progress request using this Idempotent Key (that probably means you submitted twice, and the other request is still going through). Please try again later."}}`)
+	default:
+		_, _ = fmt.Fprintf(w, `{"id":%q,"object":"refund","amount":%d,"currency":"usd","payment_intent":%q,"status":"succeeded"}`, made.id, made.amount, made.intent)
+	}
+}
+
+// finish makes Stripe done with the refund in progress.
+func (s *slowStripeRefunds) finish() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.done = true
+}
+
+func (s *slowStripeRefunds) calls() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.keys...)
+}
+
+func (s *slowStripeRefunds) refunded() (n int, total int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, r := range s.refunds {
+		n++
+		total += r.amount
+	}
+	return n, total
+}
+
+// stripeRefunds is the stateful fake gateway for intents, with refunds sent through the real
+// Stripe gateway to url.
+type stripeRefunds struct {
+	*paymenttest.Gateway
+	stripe *payment.Stripe
+}
+
+func (g stripeRefunds) Refund(ctx context.Context, p payment.RefundParams) (payment.RefundResult, error) {
+	return g.stripe.Refund(ctx, p)
+}
+
+// TestRefundTimeoutKeepsItsKey: a refund whose request timed out is asked again only under
+// its own idempotency key, however Stripe answers meanwhile, and is made once.
+func TestRefundTimeoutKeepsItsKey(t *testing.T) {
+	t.Parallel()
+	slow := newSlowStripeRefunds(t)
+	fake := paymenttest.New()
+	e := newPaymentEnv(t, nil, stripeRefunds{Gateway: fake, stripe: payment.NewStripe("sk_test_shopgraph", slow.URL)})
+	ctx := context.Background()
+
+	// The customer paid an order that had expired meanwhile: the money goes back by a job.
+	o := newPayOrder(t, e, 2500, 10, 2) // 5000
+	fake.Succeed(o.intent)
+	require.NoError(t, e.srv.app.payments.Expire(ctx, o.id))
+	sendStripe(t, e, o, "payment_intent.succeeded", nil)
+
+	// The first request times out; the retries meet Stripe still working on it (409).
+	payEventually(t, "the refund is asked again after its time-out", 30*time.Second, func() bool { return len(slow.calls()) >= 3 })
+	calls := slow.calls()
+	for _, k := range calls {
+		require.Equal(t, calls[0], k, "the refund is asked again under its own key only: %v", calls)
+	}
+	s := readPayState(t, e, o)
+	require.Equal(t, "CANCELLED", s.OrderStatus)
+	require.Equal(t, 1, s.PendingRefunds, "an unknown outcome is not a refusal: the refund stays PENDING")
+	require.Equal(t, o.total, s.Refunded, "with its amount reserved")
+
+	slow.finish()
+	payEventually(t, "the refund is settled", 60*time.Second, func() bool { return orderStatusNow(e, o.id) == "REFUNDED" })
+	s = readPayState(t, e, o)
+	require.Equal(t, 1, s.RefundRows)
+	require.Equal(t, o.total, s.RefundedOK)
+	require.Zero(t, s.PendingRefunds)
+
+	keys := refundKeys(t, e, o.id)
+	require.Len(t, keys, 1)
+	for _, k := range slow.calls() {
+		require.Equal(t, keys[0], k, "every request for the refund used its own key")
+	}
+	n, total := slow.refunded()
+	require.Equal(t, 1, n, "Stripe made one refund")
+	require.Equal(t, o.total, total)
+}
