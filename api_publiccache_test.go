@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"testing"
@@ -103,4 +104,64 @@ func TestPublicResponseCache(t *testing.T) {
 			require.Empty(t, state)
 		}
 	})
+}
+
+// TestPublicResponseCacheConcurrentMediaTypes sends the same anonymous request error (a
+// variable that does not coerce) at once with Accept: application/json and Accept:
+// application/graphql-response+json, as graphql-http's audit does (audits 7B9B and 86EE run
+// concurrently). Each must get its own status and media type: 200 application/json and 400
+// application/graphql-response+json. Concurrent misses of one cache key share one load, so an
+// answer that is not cached must not be handed to a request that asked for another media type.
+func TestPublicResponseCacheConcurrentMediaTypes(t *testing.T) {
+	t.Parallel()
+	srv := newTestServer(t, nil)
+	want := map[string]int{"application/json": http.StatusOK, "application/graphql-response+json": http.StatusBadRequest}
+
+	type answer struct {
+		accept, contentType string
+		status              int
+		err                 error
+	}
+	const rounds, perMedia = 20, 4
+	for round := range rounds {
+		// A query text of each round's own: nothing of an earlier round is shared.
+		body, err := json.Marshal(map[string]any{
+			"query":     fmt.Sprintf("query CoerceFailure%d($id: ID!) { __typename }", round),
+			"variables": map[string]any{"id": nil},
+		})
+		require.NoError(t, err)
+		answers := make(chan answer, 2*perMedia)
+		start := make(chan struct{})
+		for i := range 2 * perMedia {
+			accept := "application/json"
+			if i%2 == 1 {
+				accept = "application/graphql-response+json"
+			}
+			go func() {
+				<-start
+				req, err := http.NewRequest(http.MethodPost, srv.URL+"/graphql", bytes.NewReader(body))
+				if err != nil {
+					answers <- answer{accept: accept, err: err}
+					return
+				}
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("Accept", accept)
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					answers <- answer{accept: accept, err: err}
+					return
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				_ = resp.Body.Close()
+				answers <- answer{accept: accept, contentType: resp.Header.Get("Content-Type"), status: resp.StatusCode}
+			}()
+		}
+		close(start)
+		for range 2 * perMedia {
+			a := <-answers
+			require.NoError(t, a.err)
+			require.Equal(t, want[a.accept], a.status, "round %d, Accept %s: another request's status", round, a.accept)
+			require.Equal(t, a.accept, a.contentType, "round %d, Accept %s: another request's media type", round, a.accept)
+		}
+	}
 }

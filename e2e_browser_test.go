@@ -21,7 +21,7 @@ import (
 // running server, signs in with accountLogin, subscribes to an order and sees the status
 // change that a signed Stripe webhook causes. The browser side is e2e/subscription.spec.mjs
 // (playwright-core driving Debian's chromium; `npm ci --prefix e2e` installs it, and this test
-// runs that when e2e/node_modules is missing).
+// runs that when e2e/node_modules lacks it).
 //
 // E2E_SCREENSHOT=/path/file.png keeps a screenshot of the subscription tab.
 func TestBrowserLiveTracking(t *testing.T) {
@@ -30,16 +30,9 @@ func TestBrowserLiveTracking(t *testing.T) {
 	if _, err := os.Stat(chromium); err != nil {
 		t.Skipf("no Chromium at %s (apt-get install chromium): %v", chromium, err)
 	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Skipf("no node on PATH (apt-get install nodejs npm): %v", err)
-	}
-	if _, err := os.Stat(filepath.Join("e2e", "node_modules", "playwright-core", "package.json")); err != nil {
-		npm, err := exec.LookPath("npm")
-		require.NoError(t, err, "e2e/node_modules is missing and there is no npm to install it")
-		out, err := exec.Command(npm, "ci", "--prefix", "e2e", "--no-audit", "--no-fund").CombinedOutput()
-		require.NoError(t, err, "npm ci --prefix e2e: %s", out)
-	}
+	// Installs e2e's packages once, shared with TestRealClients: two `npm ci` at once, or one
+	// while the other test's script runs, would each delete the other's node_modules.
+	node := e2eNode(t)
 
 	// A real server on a TCP port (httptest.NewServer), with a customer who can sign in with
 	// a password, and an order of theirs awaiting payment.
