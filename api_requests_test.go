@@ -141,7 +141,9 @@ func TestIntrospectionDisabled(t *testing.T) {
 		require.Equal(t, "INTROSPECTION_DISABLED", resp.code(), "query %s", q)
 	}
 	// __typename is not introspection of the schema and still answers.
-	var out struct{ Typename string `json:"__typename"` }
+	var out struct {
+		Typename string `json:"__typename"`
+	}
 	c.do(`{ __typename }`, nil).decode(t, &out)
 	require.Equal(t, "Query", out.Typename)
 	require.NotContains(t, srv.logs.String(), `"level":"ERROR"`)

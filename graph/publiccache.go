@@ -122,6 +122,11 @@ func PublicResponseCache(c *cache.Cache, persisted graphql.Cache[string], next h
 		})
 		var unc *uncachedResponse
 		switch {
+		case errors.As(err, &unc) && hit:
+			// Another request's answer, not cached (an error): its status and media type
+			// followed that request's Accept, so this one runs on its own.
+			next.ServeHTTP(w, r)
+			return
 		case errors.As(err, &unc):
 			unc.writeTo(w)
 			return
