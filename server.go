@@ -477,7 +477,13 @@ func websocketAuth(tokens *auth.Tokens) transport.WebsocketInitFunc {
 
 func serveCommand(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.Writer) error {
 	log.Info("starting", "config", cfg)
-	a, err := openApp(ctx, cfg, log, appOptions{migrate: !cfg.IsProduction(), work: true})
+	opts := appOptions{migrate: !cfg.IsProduction(), work: true}
+	if cfg.IsDevelopment() {
+		// The handler reports each request's statements in development (sqlStatements and
+		// sqlRoundTrips); this tracer is what counts them.
+		opts.tracer = &postgres.StatementCounter{}
+	}
+	a, err := openApp(ctx, cfg, log, opts)
 	if err != nil {
 		return err
 	}
@@ -491,17 +497,22 @@ func serveCommand(ctx context.Context, cfg config.Config, log *slog.Logger, stdo
 			return fmt.Errorf("seed demo catalog: %w", err)
 		}
 		if seeded {
-			fmt.Fprintf(stdout, "  Seeded a demo catalog of %d products; vendors sign in with password %q\n", devCatalogSize, seed.VendorPassword)
+			fmt.Fprintf(stdout, "  Seeded a demo catalog of %d products; its vendors sign in as:\n", devCatalogSize)
+			for _, email := range seed.VendorEmails() {
+				fmt.Fprintf(stdout, "    %s / %s\n", email, seed.VendorPassword)
+			}
 		}
 	}
-	ln, err := net.Listen("tcp", fmt.Sprintf(":%d", cfg.Port))
+	// LISTEN_HOST is loopback by default outside production: a development server prints its
+	// admin password and must not be reachable from the network.
+	ln, err := net.Listen("tcp", net.JoinHostPort(cfg.ListenHost, strconv.Itoa(cfg.Port)))
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	log.Info("listening", "addr", ln.Addr().String(), "graphql", fmt.Sprintf("http://localhost:%d/graphql", port))
+	graphqlURL := "http://" + net.JoinHostPort(browseHost(cfg.ListenHost), strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)) + "/graphql"
+	log.Info("listening", "addr", ln.Addr().String(), "graphql", graphqlURL)
 	if cfg.Playground {
-		fmt.Fprintf(stdout, "\n  GraphiQL: http://localhost:%d/graphql\n\n", port)
+		fmt.Fprintf(stdout, "\n  GraphiQL: %s\n\n", graphqlURL)
 	}
 	if cfg.AdminAddr != "" {
 		admin, err := metrics.AdminServer(cfg.AdminAddr, a.metrics)
@@ -517,6 +528,15 @@ func serveCommand(ctx context.Context, cfg config.Config, log *slog.Logger, stdo
 		log.Info("admin listener (pprof, metrics)", "addr", cfg.AdminAddr)
 	}
 	return serve(ctx, ln, a.handler(), cfg.ShutdownTimeout, log)
+}
+
+// browseHost is the host of the server's URL as printed: the listen host, or localhost when
+// the server listens on every interface.
+func browseHost(listenHost string) string {
+	if ip := net.ParseIP(listenHost); listenHost == "" || ip != nil && ip.IsUnspecified() {
+		return "localhost"
+	}
+	return listenHost
 }
 
 func (a *app) ensureDevAdmin(ctx context.Context, stdout io.Writer) error {

@@ -3,13 +3,18 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"net"
+	"net/http"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/shopgraph/shopgraph/internal/seed"
+	"github.com/shopgraph/shopgraph/internal/testutil/pgtest"
 )
 
 // connCounter is a TCP listener that counts and drops every connection: a database or Redis
@@ -115,4 +120,92 @@ func TestCommandHelp(t *testing.T) {
 	t.Run("no command connected to the database or Redis", func(t *testing.T) {
 		require.Zero(t, trap.conns.Load())
 	})
+}
+
+// TestServeCommand runs `shopgraph serve` through run, as main does, in the test environment
+// (development defaults).
+func TestServeCommand(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{
+		"APP_ENV":          "test",
+		"PORT":             "0",
+		"DATABASE_URL":     pgtest.NewURL(t),
+		"DB_MAX_CONNS":     "4",
+		"STRIPE_API_BASE":  testStripeURL(),
+		"SHUTDOWN_TIMEOUT": "5s",
+		"REQUEST_TIMEOUT":  "2m",
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stdout := &syncBuffer{}
+	exited := make(chan error, 1)
+	go func() {
+		exited <- run(ctx, []string{"serve"}, func(k string) string { return env[k] }, strings.NewReader(""), stdout)
+	}()
+	var returned bool // set once exited has been received from
+	t.Cleanup(func() {
+		cancel()
+		if !returned {
+			<-exited
+		}
+	})
+
+	var listening map[string]any
+	deadline := time.After(3 * time.Minute)
+	for listening == nil {
+		if e, ok := findLog(stdout.String(), "listening"); ok {
+			listening = e
+			break
+		}
+		select {
+		case err := <-exited:
+			returned = true
+			t.Fatalf("serve returned before listening: %v\noutput: %s", err, stdout)
+		case <-deadline:
+			t.Fatalf("no \"listening\" log line\noutput: %s", stdout)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	addr, ok := listening["addr"].(string)
+	require.True(t, ok, "listening log has addr: %v", listening)
+	host, port, err := net.SplitHostPort(addr)
+	require.NoError(t, err)
+
+	t.Run("listens on loopback only by default", func(t *testing.T) {
+		require.Equal(t, "127.0.0.1", host)
+		require.Equal(t, "http://127.0.0.1:"+port+"/graphql", listening["graphql"])
+	})
+
+	t.Run("prints each demo vendor's email beside its password", func(t *testing.T) {
+		emails := seed.VendorEmails()
+		require.NotEmpty(t, emails)
+		for _, email := range emails {
+			require.Contains(t, stdout.String(), email+" / "+seed.VendorPassword)
+		}
+	})
+
+	t.Run("reports the SQL statements of a request", func(t *testing.T) {
+		body, err := json.Marshal(map[string]any{"query": loginMutation, "variables": map[string]any{
+			"input": map[string]any{"email": devAdminEmail, "password": devAdminPassword},
+		}})
+		require.NoError(t, err)
+		resp, err := http.Post("http://"+addr+"/graphql", "application/json", bytes.NewReader(body))
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		var out gqlResponse
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&out))
+		require.Empty(t, out.Errors)
+		require.Contains(t, string(out.Data), devAdminEmail, "signed in")
+		require.Positive(t, out.sqlStatements(t), "a sign-in reads the account: %v", out.Extensions)
+		require.Positive(t, out.sqlRoundTrips(t))
+	})
+
+	cancel()
+	select {
+	case err := <-exited:
+		returned = true
+		require.NoError(t, err, "output: %s", stdout)
+	case <-time.After(30 * time.Second):
+		t.Fatalf("serve did not return after its context ended\noutput: %s", stdout)
+	}
 }
