@@ -79,7 +79,38 @@ func NewURL(t testing.TB) string {
 			t.Logf("pgtest: drop %s: %v", name, err)
 		}
 	})
-	return withDatabase(AdminURL(), name)
+	return testURL(withDatabase(AdminURL(), name))
+}
+
+// Pool settings of every test database URL. A test that waits for its parallel subtests
+// keeps its server (and pools) alive without running anything; with the production idle time
+// of minutes, the idle connections of every such test added up to most of PostgreSQL's
+// max_connections. Connections idle for a few seconds are closed instead.
+const (
+	testMaxConnIdleTime   = "3s"
+	testHealthCheckPeriod = "1s"
+)
+
+// testURL adds the test pool settings to a database URL, and the run's application_name
+// (PGAPPNAME, which `make test` sets) so that a server started as a separate process is
+// counted with the run's other connections.
+func testURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		panic(fmt.Sprintf("pgtest: bad database URL: %v", err))
+	}
+	q := u.Query()
+	if q.Get("pool_max_conn_idle_time") == "" {
+		q.Set("pool_max_conn_idle_time", testMaxConnIdleTime)
+	}
+	if q.Get("pool_health_check_period") == "" {
+		q.Set("pool_health_check_period", testHealthCheckPeriod)
+	}
+	if app := os.Getenv("PGAPPNAME"); app != "" && q.Get("application_name") == "" {
+		q.Set("application_name", app)
+	}
+	u.RawQuery = q.Encode()
+	return u.String()
 }
 
 // New returns a pool on a fresh, migrated database for t, closed and dropped when t ends.
