@@ -10,11 +10,15 @@ GO_TOOLS := go tool -modfile=tools/go.mod
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
+# Without Stripe settings, the server talks to a local stripe-mock: one already running is
+# used and left running; one started for this run is stopped with the server.
 run: ## run the server with local services (starts a private PostgreSQL if none answers)
 	@export DATABASE_URL="$${DATABASE_URL:-$$($(SERVICES) database-url shopgraph)}"; \
 	export REDIS_URL="$${REDIS_URL-$$($(SERVICES) redis-url)}"; \
-	if [ -z "$${STRIPE_SECRET_KEY:-}" ]; then export STRIPE_API_BASE="$${STRIPE_API_BASE:-$$($(SERVICES) stripe-mock-url)}"; fi; \
-	go run . serve
+	if [ -z "$${STRIPE_SECRET_KEY:-}" ] && [ -z "$${STRIPE_API_BASE:-}" ]; then \
+		exec $(SERVICES) with-stripe-mock go run . serve; \
+	fi; \
+	exec go run . serve
 
 build: ## build ./bin/shopgraph
 	go build -o bin/shopgraph .
