@@ -284,6 +284,8 @@ type appOptions struct {
 	tracer pgx.QueryTracer
 	// gateway replaces the Stripe gateway (tests use a stateful fake).
 	gateway payment.Gateway
+	// pollOnly makes the job queue poll without a LISTEN connection (tests: fewer connections).
+	pollOnly bool
 }
 
 func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, opts appOptions) (*app, error) {
@@ -359,8 +361,10 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, opts appO
 	river.AddWorker(workers, &payment.RefundWorker{Payments: a.payments})
 	river.AddWorker(workers, &payment.SettleRefundWorker{Payments: a.payments})
 	// The queue polls and maintains its tables on a small pool of its own, so that background
-	// work neither takes the API's connections nor shows in per-request statement counts.
-	jobsDB, err := postgres.Open(ctx, url, postgres.Options{MaxConns: 3})
+	// work neither takes the API's connections nor shows in per-request statement counts. River
+	// holds one connection for LISTEN and polls on the other; a third only sat idle, and the
+	// test suite runs dozens of servers at once.
+	jobsDB, err := postgres.Open(ctx, url, postgres.Options{MaxConns: 2})
 	if err != nil {
 		d.Close()
 		return nil, err
@@ -370,7 +374,7 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, opts appO
 	a.metrics.WatchCache(a.cache)
 	a.metrics.WatchSubscriptions(a.bus.Hub)
 	a.metrics.WatchJobQueue(metrics.PostgresJobCounter(jobsDB.Pool), 0)
-	if err := a.jobs.Start(ctx, jobsDB.Pool, workers, jobs.Options{Work: opts.work, MaxWorkers: 5, Log: log}); err != nil {
+	if err := a.jobs.Start(ctx, jobsDB.Pool, workers, jobs.Options{Work: opts.work, MaxWorkers: 5, Log: log, PollOnly: opts.pollOnly}); err != nil {
 		jobsDB.Close()
 		d.Close()
 		return nil, err
