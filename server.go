@@ -363,8 +363,12 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, opts appO
 	// The queue polls and maintains its tables on a small pool of its own, so that background
 	// work neither takes the API's connections nor shows in per-request statement counts. River
 	// holds one connection for LISTEN and polls on the other; a third only sat idle, and the
-	// test suite runs dozens of servers at once.
-	jobsDB, err := postgres.Open(ctx, url, postgres.Options{MaxConns: 2})
+	// test suite runs dozens of servers at once (polling only, one is enough there).
+	jobsConns := int32(2)
+	if opts.pollOnly {
+		jobsConns = 1
+	}
+	jobsDB, err := postgres.Open(ctx, url, postgres.Options{MaxConns: jobsConns})
 	if err != nil {
 		d.Close()
 		return nil, err
