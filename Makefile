@@ -10,21 +10,40 @@ GO_TOOLS := go tool -modfile=tools/go.mod
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
+# Without Stripe settings, the server talks to a local stripe-mock: one already running is
+# used and left running; one started for this run is stopped with the server.
 run: ## run the server with local services (starts a private PostgreSQL if none answers)
 	@export DATABASE_URL="$${DATABASE_URL:-$$($(SERVICES) database-url shopgraph)}"; \
 	export REDIS_URL="$${REDIS_URL-$$($(SERVICES) redis-url)}"; \
-	if [ -z "$${STRIPE_SECRET_KEY:-}" ]; then export STRIPE_API_BASE="$${STRIPE_API_BASE:-$$($(SERVICES) stripe-mock-url)}"; fi; \
-	go run . serve
+	if [ -z "$${STRIPE_SECRET_KEY:-}" ] && [ -z "$${STRIPE_API_BASE:-}" ]; then \
+		exec $(SERVICES) with-stripe-mock go run . serve; \
+	fi; \
+	exec go run . serve
 
 build: ## build ./bin/shopgraph
 	go build -o bin/shopgraph .
 
-test: ## run every test with the race detector against real PostgreSQL and Redis
+# The test suite's share of PostgreSQL: at most TEST_PG_CAP connections at any moment (the
+# server's max_connections is often 100, shared with everyone else). TEST_P test binaries run
+# at once, each with TEST_PARALLEL parallel tests; pgtest closes idle connections within
+# seconds. `make test` samples the peak (scripts/pgconns.sh) and fails above the cap.
+TEST_PG_CAP   ?= 40
+TEST_P        ?= 2
+TEST_PARALLEL ?= 2
+
+test: ## run every test with the race detector against real PostgreSQL and Redis (≤ TEST_PG_CAP connections)
 	@export TEST_DATABASE_URL="$${TEST_DATABASE_URL:-$$($(SERVICES) postgres-url)}"; \
 	export TEST_REDIS_URL="$${TEST_REDIS_URL-$$($(SERVICES) redis-url)}"; \
 	export TEST_STRIPE_URL="$${TEST_STRIPE_URL:-$$($(SERVICES) stripe-mock-url)}"; \
 	echo "TEST_DATABASE_URL=$$TEST_DATABASE_URL TEST_REDIS_URL=$${TEST_REDIS_URL:-none} TEST_STRIPE_URL=$$TEST_STRIPE_URL"; \
-	go test -race -count=1 -timeout 20m ./...
+	export PGAPPNAME="shopgraph-test-$$$$"; peakfile="$$(mktemp)"; \
+	scripts/pgconns.sh "$$TEST_DATABASE_URL" "$$PGAPPNAME" "$$peakfile" & sampler=$$!; \
+	go test -race -count=1 -p $(TEST_P) -parallel $(TEST_PARALLEL) -timeout 15m ./...; status=$$?; \
+	kill $$sampler; wait $$sampler 2>/dev/null; read -r peak all <"$$peakfile"; rm -f "$$peakfile"; \
+	echo "PostgreSQL connections: peak $$peak for this run (cap $(TEST_PG_CAP)), $$all to any test database; $$SECONDS s"; \
+	if [ "$$status" -eq 0 ] && [ "$$peak" != unknown ] && [ "$$peak" -gt $(TEST_PG_CAP) ]; then \
+		echo "the tests held more PostgreSQL connections than TEST_PG_CAP=$(TEST_PG_CAP)"; status=1; \
+	fi; exit $$status
 
 generate: ## regenerate sqlc and gqlgen code
 	$(GO_TOOLS) sqlc generate

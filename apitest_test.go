@@ -69,8 +69,8 @@ func newTestServerWithGateway(t *testing.T, env map[string]string, gateway payme
 		// that check the timeout set their own.
 		"REQUEST_TIMEOUT": "2m",
 		// Dozens of test servers run side by side: keep each pool small so that together they
-		// stay under PostgreSQL's max_connections.
-		"DB_MAX_CONNS": "8",
+		// stay under the suite's cap of PostgreSQL connections (README, make test).
+		"DB_MAX_CONNS": "4",
 	}
 	for k, v := range env {
 		vars[k] = v
@@ -80,7 +80,7 @@ func newTestServerWithGateway(t *testing.T, env map[string]string, gateway payme
 	logs := &lockedWriter{w: &bytes.Buffer{}}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: cfg.LogLevel}))
 	counter := &postgres.StatementCounter{}
-	a, err := openApp(context.Background(), cfg, log, appOptions{migrate: true, work: true, tracer: counter, gateway: gateway})
+	a, err := openApp(context.Background(), cfg, log, appOptions{migrate: true, work: true, tracer: counter, gateway: gateway, pollOnly: true})
 	require.NoError(t, err)
 	srv := httptest.NewServer(a.handler())
 	t.Cleanup(func() {

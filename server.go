@@ -9,8 +9,10 @@
 //	shopgraph stripe-event TYPE --order ID [--url URL]
 //	                                   send a correctly signed Stripe event about an order's
 //	                                   payment to a running server's webhook (local testing)
+//	shopgraph help [COMMAND]           the commands, or one command's usage
 //
-// Configuration comes from the environment; see README.md.
+// Every command answers -h or --help with its usage, without reading the configuration or
+// connecting to anything. Configuration comes from the environment; see README.md.
 package main
 
 import (
@@ -78,6 +80,12 @@ func main() {
 
 // run is main without globals, so that tests can drive it.
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout io.Writer) error {
+	// Help comes first: before the configuration is loaded (production refuses to load without
+	// its secrets) and before anything connects, migrates or listens.
+	if text, ok := helpText(args); ok {
+		_, err := io.WriteString(stdout, text)
+		return err
+	}
 	cfg, err := config.Load(getenv)
 	if err != nil {
 		return fmt.Errorf("configuration: %w", err)
@@ -100,8 +108,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	}
 	switch cmd {
 	case "serve":
+		if len(args) > 0 {
+			return usageError("serve", "takes no arguments, got %q", args)
+		}
 		return serveCommand(ctx, cfg, log, stdout)
 	case "migrate":
+		if len(args) > 0 {
+			return usageError("migrate", "takes no arguments, got %q", args)
+		}
 		app, err := openApp(ctx, cfg, log, appOptions{migrate: true})
 		if err != nil {
 			return err
@@ -115,11 +129,126 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return seedCommand(ctx, cfg, log, args, stdout)
 	case "stripe-event":
 		return stripeEventCommand(ctx, cfg, log, args, stdout)
-	case "help", "-h", "--help":
-		fmt.Fprintln(stdout, "usage: shopgraph [serve | migrate | admin create --email EMAIL | seed --products N | stripe-event TYPE --order ID]")
-		return nil
 	}
-	return fmt.Errorf("unknown command %q (try: serve, migrate, admin create, seed, stripe-event)", cmd)
+	return fmt.Errorf("unknown command %q; `shopgraph help` lists the commands", cmd)
+}
+
+// commands are the subcommands, in the order the help lists them.
+var commands = []struct{ name, args, short, summary, settings string }{
+	{"serve", "", "run the HTTP server (the default)", "Run the HTTP server until SIGINT or SIGTERM (the default command). Outside production it\n" +
+		"applies the migrations first, and in development it creates the dev admin and seeds an\n" +
+		"empty catalog, printing their credentials.",
+		"APP_ENV, LISTEN_HOST, PORT, DATABASE_URL, DB_MAX_CONNS, REDIS_URL, JWT_SECRET, STRIPE_*, ..."},
+	{"migrate", "", "apply the database migrations and exit", "Apply the database migrations to DATABASE_URL and exit.", "DATABASE_URL"},
+	{"admin create", "--email EMAIL", "create or promote an admin", "Create an admin, or promote an existing account to admin. The password is read from\n" +
+		"SHOPGRAPH_ADMIN_PASSWORD, or else from the first line of stdin.",
+		"DATABASE_URL, SHOPGRAPH_ADMIN_PASSWORD"},
+	{"seed", "[--products N]", "add generated demo products", "Add N generated demo products, and the demo categories and vendors when missing\n" +
+		"(benchmarks).", "DATABASE_URL"},
+	{"stripe-event", "TYPE --order ID [--url URL] [--amount N]", "send a signed Stripe event to a running server", "Send a correctly signed Stripe event about an order's payment to a running server's\n" +
+		"webhook, playing Stripe's part in local testing. TYPE is one of:\n  " + strings.Join(payment.EventTypes, ", "),
+		"DATABASE_URL (to find the order's payment intent), STRIPE_WEBHOOK_SECRET, PORT"},
+	{"help", "[COMMAND]", "list the commands, or show one's usage", "List the commands, or show one command's usage.", ""},
+}
+
+// settingsPointer ends every help text: the settings are environment variables, documented
+// in one place.
+const settingsPointer = "Settings are environment variables; README.md's \"Configuration\" section lists each one\n" +
+	"with its default (APP_ENV, LISTEN_HOST, PORT, DATABASE_URL, REDIS_URL, ...).\n"
+
+// helpText is the help that args ask for: `help [COMMAND]`, `-h`/`--help` alone, or a known
+// command with -h, -help or --help among its arguments.
+func helpText(args []string) (string, bool) {
+	if len(args) == 0 {
+		return "", false
+	}
+	if args[0] == "help" || isHelpFlag(args[0]) {
+		if text, ok := commandHelp(args[1:]); ok {
+			return text, true
+		}
+		return topHelp(), true
+	}
+	for _, a := range args[1:] {
+		if a == "--" {
+			break
+		}
+		if isHelpFlag(a) {
+			return commandHelp(args)
+		}
+	}
+	return "", false
+}
+
+func isHelpFlag(s string) bool { return s == "-h" || s == "-help" || s == "--help" }
+
+func topHelp() string {
+	var b strings.Builder
+	b.WriteString("shopgraph: the shopgraph GraphQL commerce server and its admin commands.\n\n")
+	b.WriteString("Usage: shopgraph [COMMAND] [ARGUMENTS]\n\nCommands:\n")
+	for _, c := range commands {
+		fmt.Fprintf(&b, "  %-14s %s\n", c.name, c.short)
+	}
+	b.WriteString("\nWithout a command, shopgraph serves. `shopgraph COMMAND --help` shows a command's usage.\n\n")
+	b.WriteString(settingsPointer)
+	return b.String()
+}
+
+// commandHelp is the usage of the command that args name ("admin create" is two words).
+func commandHelp(args []string) (string, bool) {
+	if len(args) == 0 {
+		return "", false
+	}
+	name := args[0]
+	if name == "admin" {
+		if len(args) < 2 || args[1] != "create" {
+			return "usage: shopgraph admin create --email EMAIL\n\n`admin` has one subcommand, create; `shopgraph admin create --help` describes it.\n\n" + settingsPointer, true
+		}
+		name = "admin create"
+	}
+	for _, c := range commands {
+		if c.name != name {
+			continue
+		}
+		var b strings.Builder
+		fmt.Fprintf(&b, "usage: shopgraph %s", c.name)
+		if c.args != "" {
+			fmt.Fprintf(&b, " %s", c.args)
+		}
+		fmt.Fprintf(&b, "\n\n%s\n", c.summary)
+		if fs := commandFlags(c.name); fs != nil {
+			b.WriteString("\nFlags:\n")
+			fs.SetOutput(&b)
+			fs.PrintDefaults()
+		}
+		if c.settings != "" {
+			fmt.Fprintf(&b, "\nSettings it reads: %s\n", c.settings)
+		}
+		b.WriteString("\n" + settingsPointer)
+		return b.String(), true
+	}
+	return "", false
+}
+
+// commandFlags is the flag set of a command that has flags, as the command itself parses them.
+func commandFlags(name string) *flag.FlagSet {
+	switch name {
+	case "admin create":
+		fs, _ := adminCreateFlags()
+		return fs
+	case "seed":
+		fs, _ := seedFlags()
+		return fs
+	case "stripe-event":
+		fs, _ := stripeEventFlags()
+		return fs
+	}
+	return nil
+}
+
+// usageError is a command's misuse, with its usage.
+func usageError(name, format string, a ...any) error {
+	text, _ := commandHelp(strings.Fields(name))
+	return fmt.Errorf("%s %s\n%s", name, fmt.Sprintf(format, a...), text)
 }
 
 // app is every long-lived dependency, opened once.
@@ -158,6 +287,8 @@ type appOptions struct {
 	tracer pgx.QueryTracer
 	// gateway replaces the Stripe gateway (tests use a stateful fake).
 	gateway payment.Gateway
+	// pollOnly makes the job queue poll without a LISTEN connection (tests: fewer connections).
+	pollOnly bool
 }
 
 func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, opts appOptions) (*app, error) {
@@ -243,8 +374,14 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, opts appO
 	river.AddWorker(workers, &payment.RefundWorker{Payments: a.payments})
 	river.AddWorker(workers, &payment.SettleRefundWorker{Payments: a.payments})
 	// The queue polls and maintains its tables on a small pool of its own, so that background
-	// work neither takes the API's connections nor shows in per-request statement counts.
-	jobsDB, err := postgres.Open(ctx, url, postgres.Options{MaxConns: 3})
+	// work neither takes the API's connections nor shows in per-request statement counts. River
+	// holds one connection for LISTEN and polls on the other; a third only sat idle, and the
+	// test suite runs dozens of servers at once (polling only, one is enough there).
+	jobsConns := int32(2)
+	if opts.pollOnly {
+		jobsConns = 1
+	}
+	jobsDB, err := postgres.Open(ctx, url, postgres.Options{MaxConns: jobsConns})
 	if err != nil {
 		d.Close()
 		return nil, err
@@ -254,7 +391,7 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, opts appO
 	a.metrics.WatchCache(a.cache)
 	a.metrics.WatchSubscriptions(a.bus.Hub)
 	a.metrics.WatchJobQueue(metrics.PostgresJobCounter(jobsDB.Pool), 0)
-	if err := a.jobs.Start(ctx, jobsDB.Pool, workers, jobs.Options{Work: opts.work, MaxWorkers: 5, Log: log}); err != nil {
+	if err := a.jobs.Start(ctx, jobsDB.Pool, workers, jobs.Options{Work: opts.work, MaxWorkers: 5, Log: log, PollOnly: opts.pollOnly}); err != nil {
 		jobsDB.Close()
 		d.Close()
 		return nil, err
@@ -362,7 +499,13 @@ func websocketAuth(tokens *auth.Tokens) transport.WebsocketInitFunc {
 
 func serveCommand(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.Writer) error {
 	log.Info("starting", "config", cfg)
-	a, err := openApp(ctx, cfg, log, appOptions{migrate: !cfg.IsProduction(), work: true})
+	opts := appOptions{migrate: !cfg.IsProduction(), work: true}
+	if cfg.IsDevelopment() {
+		// The handler reports each request's statements in development (sqlStatements and
+		// sqlRoundTrips); this tracer is what counts them.
+		opts.tracer = &postgres.StatementCounter{}
+	}
+	a, err := openApp(ctx, cfg, log, opts)
 	if err != nil {
 		return err
 	}
@@ -376,17 +519,22 @@ func serveCommand(ctx context.Context, cfg config.Config, log *slog.Logger, stdo
 			return fmt.Errorf("seed demo catalog: %w", err)
 		}
 		if seeded {
-			fmt.Fprintf(stdout, "  Seeded a demo catalog of %d products; vendors sign in with password %q\n", devCatalogSize, seed.VendorPassword)
+			fmt.Fprintf(stdout, "  Seeded a demo catalog of %d products; its vendors sign in as:\n", devCatalogSize)
+			for _, email := range seed.VendorEmails() {
+				fmt.Fprintf(stdout, "    %s / %s\n", email, seed.VendorPassword)
+			}
 		}
 	}
-	ln, err := net.Listen("tcp", fmt.Sprintf(":%d", cfg.Port))
+	// LISTEN_HOST is loopback by default outside production: a development server prints its
+	// admin password and must not be reachable from the network.
+	ln, err := net.Listen("tcp", net.JoinHostPort(cfg.ListenHost, strconv.Itoa(cfg.Port)))
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	log.Info("listening", "addr", ln.Addr().String(), "graphql", fmt.Sprintf("http://localhost:%d/graphql", port))
+	graphqlURL := "http://" + net.JoinHostPort(browseHost(cfg.ListenHost), strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)) + "/graphql"
+	log.Info("listening", "addr", ln.Addr().String(), "graphql", graphqlURL)
 	if cfg.Playground {
-		fmt.Fprintf(stdout, "\n  GraphiQL: http://localhost:%d/graphql\n\n", port)
+		fmt.Fprintf(stdout, "\n  GraphiQL: %s\n\n", graphqlURL)
 	}
 	if cfg.AdminAddr != "" {
 		admin, err := metrics.AdminServer(cfg.AdminAddr, a.metrics)
@@ -402,6 +550,15 @@ func serveCommand(ctx context.Context, cfg config.Config, log *slog.Logger, stdo
 		log.Info("admin listener (pprof, metrics)", "addr", cfg.AdminAddr)
 	}
 	return serve(ctx, ln, a.handler(), cfg.ShutdownTimeout, log)
+}
+
+// browseHost is the host of the server's URL as printed: the listen host, or localhost when
+// the server listens on every interface.
+func browseHost(listenHost string) string {
+	if ip := net.ParseIP(listenHost); listenHost == "" || ip != nil && ip.IsUnspecified() {
+		return "localhost"
+	}
+	return listenHost
 }
 
 func (a *app) ensureDevAdmin(ctx context.Context, stdout io.Writer) error {
@@ -471,9 +628,8 @@ func adminCommand(ctx context.Context, cfg config.Config, log *slog.Logger, args
 	if len(args) == 0 || args[0] != "create" {
 		return errors.New("usage: shopgraph admin create --email EMAIL (password from SHOPGRAPH_ADMIN_PASSWORD or stdin)")
 	}
-	fs := flag.NewFlagSet("admin create", flag.ContinueOnError)
+	fs, email := adminCreateFlags()
 	fs.SetOutput(stdout)
-	email := fs.String("email", "", "the admin's email")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -509,10 +665,19 @@ func adminCommand(ctx context.Context, cfg config.Config, log *slog.Logger, args
 	return nil
 }
 
-func seedCommand(ctx context.Context, cfg config.Config, log *slog.Logger, args []string, stdout io.Writer) error {
+func adminCreateFlags() (*flag.FlagSet, *string) {
+	fs := flag.NewFlagSet("admin create", flag.ContinueOnError)
+	return fs, fs.String("email", "", "the admin's email (required)")
+}
+
+func seedFlags() (*flag.FlagSet, *int) {
 	fs := flag.NewFlagSet("seed", flag.ContinueOnError)
+	return fs, fs.Int("products", 1000, "how many products to generate")
+}
+
+func seedCommand(ctx context.Context, cfg config.Config, log *slog.Logger, args []string, stdout io.Writer) error {
+	fs, n := seedFlags()
 	fs.SetOutput(stdout)
-	n := fs.Int("products", 1000, "how many products to generate")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -538,13 +703,14 @@ func stripeEventCommand(ctx context.Context, cfg config.Config, log *slog.Logger
 		return errors.New(usage)
 	}
 	typ := args[0]
-	fs := flag.NewFlagSet("stripe-event", flag.ContinueOnError)
+	fs, f := stripeEventFlags()
 	fs.SetOutput(stdout)
-	orderArg := fs.String("order", "", "the order: its global ID or its number")
-	url := fs.String("url", fmt.Sprintf("http://localhost:%d/webhooks/stripe", cfg.Port), "the webhook URL")
-	amount := fs.Int64("amount", 0, "amount (default: the order total; for charge.refunded, the amount refunded)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
+	}
+	orderArg, url, amount := f.order, f.url, f.amount
+	if *url == "" {
+		*url = fmt.Sprintf("http://localhost:%d/webhooks/stripe", cfg.Port)
 	}
 	orderID, err := parseOrderArg(*orderArg)
 	if err != nil {
@@ -577,6 +743,21 @@ func stripeEventCommand(ctx context.Context, cfg config.Config, log *slog.Logger
 		return fmt.Errorf("webhook answered %d", status)
 	}
 	return nil
+}
+
+// stripeEventArgs are stripe-event's flags.
+type stripeEventArgs struct {
+	order, url *string
+	amount     *int64
+}
+
+func stripeEventFlags() (*flag.FlagSet, stripeEventArgs) {
+	fs := flag.NewFlagSet("stripe-event", flag.ContinueOnError)
+	return fs, stripeEventArgs{
+		order:  fs.String("order", "", "the order: its global ID or its number (required)"),
+		url:    fs.String("url", "", "the webhook URL (default http://localhost:$PORT/webhooks/stripe)"),
+		amount: fs.Int64("amount", 0, "amount (default: the order total; for charge.refunded, the amount refunded)"),
+	}
 }
 
 // parseOrderArg accepts an order's global ID (as the API shows it) or its number.

@@ -585,14 +585,14 @@ func newTestServerSharing(t *testing.T, first *testServer) *testServer {
 		"LOG_LEVEL":        "warn",
 		"STRIPE_API_BASE":  testStripeURL(),
 		"REQUEST_TIMEOUT":  "2m",
-		"DB_MAX_CONNS":     "8",
+		"DB_MAX_CONNS":     "4",
 	}
 	cfg, err := config.Load(func(k string) string { return vars[k] })
 	require.NoError(t, err)
 	logs := &lockedWriter{w: &bytes.Buffer{}}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: cfg.LogLevel}))
 	counter := &postgres.StatementCounter{}
-	a, err := openApp(context.Background(), cfg, log, appOptions{work: true, tracer: counter})
+	a, err := openApp(context.Background(), cfg, log, appOptions{work: true, tracer: counter, pollOnly: true})
 	require.NoError(t, err)
 	srv := httptest.NewServer(a.handler())
 	t.Cleanup(func() {
@@ -769,7 +769,7 @@ func newInjectServer(t *testing.T) (*testServer, *injectTracer) {
 	logs := &lockedWriter{w: &bytes.Buffer{}}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: cfg.LogLevel}))
 	tracer := &injectTracer{StatementCounter: &postgres.StatementCounter{}}
-	a, err := openApp(context.Background(), cfg, log, appOptions{migrate: true, work: true, tracer: tracer})
+	a, err := openApp(context.Background(), cfg, log, appOptions{migrate: true, work: true, tracer: tracer, pollOnly: true})
 	require.NoError(t, err)
 	srv := httptest.NewServer(a.handler())
 	t.Cleanup(func() {

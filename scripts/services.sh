@@ -9,6 +9,10 @@
 #   scripts/services.sh redis-url           print a Redis URL, or nothing if none is reachable
 #   scripts/services.sh stripe-mock-url     start (or reuse) stripe-mock on 127.0.0.1:12111, print its URL
 #   scripts/services.sh stop-stripe-mock    stop the stripe-mock this script started
+#   scripts/services.sh with-stripe-mock CMD...
+#                                           run CMD with STRIPE_API_BASE set to a stripe-mock
+#                                           (started if none answers) and stop the one it
+#                                           started when CMD ends (make run)
 #   scripts/services.sh start-system        (CI) start the machine's own PostgreSQL/Redis if down
 #   scripts/services.sh stop-private        stop the private cluster under ./.data if it runs
 #
@@ -29,15 +33,21 @@
 #   DATABASE_ADMIN_URL    use this server instead of looking for one
 #   REDIS_URL             redis-url prints this instead of probing 127.0.0.1:6379
 #   SHOPGRAPH_PRIVATE_PG  set to 1 to always use the private cluster (skips 1 and 2)
+#   STRIPE_MOCK_PORT      stripe-mock's port (default 12111)
+#   STRIPE_MOCK_BIN       the stripe-mock binary (default: built into .data/bin from tools/go.mod)
+#   STRIPE_MOCK_DIR       where its binary, pid and log files go (default .data)
 #
 # Examples:
-#   DATABASE_URL=$(scripts/services.sh database-url shopgraph) go run ./cmd/shopgraph
+#   DATABASE_URL=$(scripts/services.sh database-url shopgraph) go run . serve
+#   scripts/services.sh with-stripe-mock go run . serve
 #   scripts/services.sh stop-private
 #
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DATA_DIR="$ROOT/.data"
+# Where stripe-mock's binary, pid and log files live (tests point it elsewhere).
+STRIPE_MOCK_DIR="${STRIPE_MOCK_DIR:-$DATA_DIR}"
 
 SYSTEM_PG_HOST=127.0.0.1
 SYSTEM_PG_PORT=5432
@@ -444,33 +454,84 @@ start_system_redis() {
 # ---------------------------------------------------------------------------
 # stripe-mock: Stripe's own mock of its API, pinned in tools/go.mod (go tool).
 
-STRIPE_MOCK_PORT=12111
+STRIPE_MOCK_PORT="${STRIPE_MOCK_PORT:-12111}"
+# Set by ensure_stripe_mock: the pid of the stripe-mock it started, or empty if one was
+# already answering.
+STRIPE_MOCK_STARTED_PID=""
 
-cmd_stripe_mock_url() {
-	local url="http://127.0.0.1:$STRIPE_MOCK_PORT"
+# stripe_mock_files: the pid and log files of the stripe-mock on STRIPE_MOCK_PORT.
+stripe_mock_pidfile() {
+	if [[ "$STRIPE_MOCK_PORT" == 12111 ]]; then
+		echo "$STRIPE_MOCK_DIR/stripe-mock.pid"
+	else
+		echo "$STRIPE_MOCK_DIR/stripe-mock-$STRIPE_MOCK_PORT.pid"
+	fi
+}
+
+# ensure_stripe_mock: reuse the stripe-mock answering on STRIPE_MOCK_PORT, or start one and
+# set STRIPE_MOCK_STARTED_PID.
+ensure_stripe_mock() {
 	if tcp_open 127.0.0.1 "$STRIPE_MOCK_PORT"; then
-		printf '%s\n' "$url"
 		return 0
 	fi
-	local dir="$ROOT/.data"
-	mkdir -p "$dir/bin"
-	if [[ ! -x "$dir/bin/stripe-mock" ]]; then
+	local bin="${STRIPE_MOCK_BIN:-$STRIPE_MOCK_DIR/bin/stripe-mock}"
+	local pidfile log
+	pidfile="$(stripe_mock_pidfile)"
+	log="${pidfile%.pid}.log"
+	mkdir -p "$STRIPE_MOCK_DIR"
+	if [[ ! -x "$bin" ]]; then
 		log "building stripe-mock (pinned in tools/go.mod)"
-		(cd "$ROOT" && go build -modfile=tools/go.mod -o "$dir/bin/stripe-mock" github.com/stripe/stripe-mock) >&2
+		mkdir -p "$(dirname "$bin")"
+		(cd "$ROOT" && go build -modfile=tools/go.mod -o "$bin" github.com/stripe/stripe-mock) >&2
 	fi
-	log "starting stripe-mock on 127.0.0.1:$STRIPE_MOCK_PORT (log: .data/stripe-mock.log)"
-	nohup "$dir/bin/stripe-mock" -http-addr "127.0.0.1:$STRIPE_MOCK_PORT" \
-		>"$dir/stripe-mock.log" 2>&1 </dev/null &
-	echo $! >"$dir/stripe-mock.pid"
-	wait_for 30 tcp_open 127.0.0.1 "$STRIPE_MOCK_PORT" || die "stripe-mock did not start; see $dir/stripe-mock.log"
-	printf '%s\n' "$url"
+	log "starting stripe-mock on 127.0.0.1:$STRIPE_MOCK_PORT (log: $log)"
+	nohup "$bin" -http-addr "127.0.0.1:$STRIPE_MOCK_PORT" >"$log" 2>&1 </dev/null &
+	STRIPE_MOCK_STARTED_PID=$!
+	echo "$STRIPE_MOCK_STARTED_PID" >"$pidfile"
+	wait_for 30 tcp_open 127.0.0.1 "$STRIPE_MOCK_PORT" || die "stripe-mock did not start; see $log"
+}
+
+cmd_stripe_mock_url() {
+	ensure_stripe_mock
+	printf 'http://127.0.0.1:%s\n' "$STRIPE_MOCK_PORT"
+}
+
+# stop_stripe_mock PID: stop the stripe-mock with this pid, if the pid file still names it (a
+# pid file left by another start must not make us kill an unrelated process).
+stop_stripe_mock() {
+	local pid="$1" pidfile
+	pidfile="$(stripe_mock_pidfile)"
+	[[ -f "$pidfile" && "$(<"$pidfile")" == "$pid" ]] || return 0
+	kill "$pid" 2>/dev/null || true
+	rm -f "$pidfile"
 }
 
 cmd_stop_stripe_mock() {
-	local pidfile="$ROOT/.data/stripe-mock.pid"
+	local pidfile
+	pidfile="$(stripe_mock_pidfile)"
 	[[ -f "$pidfile" ]] || return 0
-	kill "$(cat "$pidfile")" 2>/dev/null || true
-	rm -f "$pidfile"
+	stop_stripe_mock "$(<"$pidfile")"
+}
+
+# cmd_with_stripe_mock CMD...: run CMD with STRIPE_API_BASE set to a stripe-mock, and stop
+# that stripe-mock when CMD ends if this call started it; one that was already running (for
+# `make test`, another terminal) is left alone. Its exit status is CMD's.
+cmd_with_stripe_mock() {
+	[[ $# -gt 0 ]] || die "usage: $0 with-stripe-mock CMD [ARG...]"
+	ensure_stripe_mock
+	if [[ -n "$STRIPE_MOCK_STARTED_PID" ]]; then
+		local started="$STRIPE_MOCK_STARTED_PID"
+		# shellcheck disable=SC2064 # expand $started now
+		trap "stop_stripe_mock $started" EXIT
+		# Ctrl-C reaches CMD too (same process group); once it has stopped, exit through the
+		# EXIT trap. (Background processes of a script ignore SIGINT: without this, the
+		# stripe-mock outlived `make run`.)
+		trap 'exit 130' INT
+		trap 'exit 143' TERM
+	fi
+	local status=0
+	STRIPE_API_BASE="http://127.0.0.1:$STRIPE_MOCK_PORT" "$@" || status=$?
+	return "$status"
 }
 
 cmd_start_system() {
@@ -501,6 +562,7 @@ main() {
 	redis-url) cmd_redis_url ;;
 	stripe-mock-url) cmd_stripe_mock_url ;;
 	stop-stripe-mock) cmd_stop_stripe_mock ;;
+	with-stripe-mock) cmd_with_stripe_mock "$@" ;;
 	start-system) cmd_start_system ;;
 	stop-private) cmd_stop_private ;;
 	-h | --help | help)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/url"
 	"strconv"
 	"strings"
@@ -35,7 +36,11 @@ const (
 
 // Config is the whole configuration.
 type Config struct {
-	AppEnv      string
+	AppEnv string
+	// ListenHost is the address the HTTP server binds to: loopback outside production, so a
+	// development server (which prints its admin password) is not reachable from the network;
+	// empty means every interface.
+	ListenHost  string
 	Port        int
 	DatabaseURL string
 	RedisURL    string
@@ -178,6 +183,13 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	c.Introspection = boolean("INTROSPECTION", c.AppEnv != EnvProduction)
 	c.Playground = boolean("PLAYGROUND", c.AppEnv != EnvProduction)
+	c.ListenHost = str("LISTEN_HOST", "")
+	if c.ListenHost == "" && c.AppEnv != EnvProduction {
+		c.ListenHost = "127.0.0.1"
+	}
+	if c.ListenHost != "" && !validHost(c.ListenHost) {
+		errs = append(errs, fmt.Errorf("LISTEN_HOST must be an IP address or a host name such as 127.0.0.1, 0.0.0.0 or ::, got %q", c.ListenHost))
+	}
 	c.AdminAddr = str("ADMIN_ADDR", "")
 	if c.AdminAddr == "" && c.AppEnv == EnvDevelopment {
 		c.AdminAddr = "127.0.0.1:6060"
@@ -247,10 +259,32 @@ func (c Config) productionSecretErrors() []error {
 	return errs
 }
 
+// validHost reports whether h is an IP address or a DNS host name (no port, no brackets).
+func validHost(h string) bool {
+	if net.ParseIP(h) != nil {
+		return true
+	}
+	if len(h) > 253 {
+		return false
+	}
+	for _, label := range strings.Split(h, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for _, r := range label {
+			if !(r == '-' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
 // LogValue masks secrets when the configuration is logged.
 func (c Config) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.String("app_env", c.AppEnv),
+		slog.String("listen_host", c.ListenHost),
 		slog.Int("port", c.Port),
 		slog.String("database_url", maskURL(c.DatabaseURL)),
 		slog.String("redis_url", maskURL(c.RedisURL)),

@@ -120,6 +120,39 @@ func TestLoadDevelopmentDefaults(t *testing.T) {
 	})
 }
 
+func TestLoadListenHost(t *testing.T) {
+	t.Parallel()
+
+	// A development server prints its admin password: only this machine may reach it.
+	for _, appEnv := range []string{"", "development", "test"} {
+		t.Run("APP_ENV="+appEnv+" listens on loopback by default", func(t *testing.T) {
+			t.Parallel()
+			c, err := config.Load(env(map[string]string{"APP_ENV": appEnv}))
+			require.NoError(t, err)
+			require.Equal(t, "127.0.0.1", c.ListenHost)
+		})
+	}
+
+	t.Run("production listens on every interface by default", func(t *testing.T) {
+		t.Parallel()
+		c, err := config.Load(env(validProduction))
+		require.NoError(t, err)
+		require.Empty(t, c.ListenHost)
+	})
+
+	for _, host := range []string{"0.0.0.0", "::", "::1", "10.1.2.3", "localhost", "api.internal.example.com"} {
+		t.Run("LISTEN_HOST="+host+" is used as given", func(t *testing.T) {
+			t.Parallel()
+			c, err := config.Load(env(map[string]string{"LISTEN_HOST": host}))
+			require.NoError(t, err)
+			require.Equal(t, host, c.ListenHost)
+			c, err = config.Load(env(with(validProduction, map[string]string{"LISTEN_HOST": host})))
+			require.NoError(t, err)
+			require.Equal(t, host, c.ListenHost)
+		})
+	}
+}
+
 func TestLoadProduction(t *testing.T) {
 	t.Parallel()
 
@@ -230,6 +263,9 @@ func TestLoadRejectsBadValues(t *testing.T) {
 		{"CORS wildcard", "CORS_ORIGINS", "https://ok.example.com,*", "CORS_ORIGINS"},
 		{"CORS origin without a host", "CORS_ORIGINS", "https://", "CORS_ORIGINS"},
 		{"scheme-relative CORS origin", "CORS_ORIGINS", "//shop.example.com", "CORS_ORIGINS"},
+		{"LISTEN_HOST with a port", "LISTEN_HOST", "127.0.0.1:8080", "LISTEN_HOST"},
+		{"LISTEN_HOST as a URL", "LISTEN_HOST", "http://localhost", "LISTEN_HOST"},
+		{"bracketed LISTEN_HOST", "LISTEN_HOST", "[::1]", "LISTEN_HOST"},
 	}
 	for _, tt := range tests {
 		t.Run("rejects "+tt.name, func(t *testing.T) {

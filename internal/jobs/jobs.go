@@ -102,11 +102,14 @@ type Options struct {
 	Work       bool
 	MaxWorkers int
 	Log        *slog.Logger
+	// PollOnly polls for new jobs instead of also listening for them, which holds a
+	// connection of its own outside the pool: the test suite runs dozens of servers at once.
+	PollOnly bool
 }
 
 // Start builds the river client with workers and, when opts.Work, starts working.
 func (q *Queue) Start(ctx context.Context, pool *pgxpool.Pool, workers *river.Workers, opts Options) error {
-	cfg := &river.Config{Logger: opts.Log, JobTimeout: time.Minute}
+	cfg := &river.Config{Logger: opts.Log, JobTimeout: time.Minute, PollOnly: opts.PollOnly}
 	if opts.Work {
 		cfg.Workers = workers
 		cfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: max(1, opts.MaxWorkers)}}

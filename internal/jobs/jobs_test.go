@@ -2,12 +2,16 @@ package jobs_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
 	"github.com/stretchr/testify/require"
 
+	"github.com/shopgraph/shopgraph/internal/jobs"
 	"github.com/shopgraph/shopgraph/internal/postgres"
 	"github.com/shopgraph/shopgraph/internal/testutil/pgtest"
 )
@@ -53,4 +57,39 @@ func TestRiverJobTable(t *testing.T) {
 	require.NotEmpty(t, riverColumns)
 	require.Equal(t, riverColumns, copyColumns)
 	require.Equal(t, riverStates, copyStates)
+}
+
+// A working queue listens for new jobs on a connection it holds outside the pool; with
+// PollOnly (the test servers') it holds none.
+func TestQueuePollOnly(t *testing.T) {
+	t.Parallel()
+	for _, pollOnly := range []bool{false, true} {
+		t.Run(fmt.Sprintf("PollOnly=%v", pollOnly), func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			d := pgtest.New(t, postgres.Options{MaxConns: 2})
+			workers := river.NewWorkers()
+			river.AddWorker(workers, river.WorkFunc(func(context.Context, *river.Job[jobs.ExpireOrderArgs]) error { return nil }))
+			q := &jobs.Queue{}
+			require.NoError(t, q.Start(ctx, d.Pool, workers, jobs.Options{Work: true, MaxWorkers: 1, PollOnly: pollOnly}))
+			t.Cleanup(func() {
+				stopCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				defer cancel()
+				_ = q.Stop(stopCtx)
+			})
+			listening := func() int {
+				var n int
+				require.NoError(t, d.Pool.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
+					WHERE datname = current_database() AND query LIKE 'LISTEN %'`).Scan(&n))
+				return n
+			}
+			if pollOnly {
+				// Give a listener the time it takes to appear (see the other case).
+				time.Sleep(2 * time.Second)
+				require.Zero(t, listening())
+				return
+			}
+			require.Eventually(t, func() bool { return listening() > 0 }, 10*time.Second, 50*time.Millisecond)
+		})
+	}
 }

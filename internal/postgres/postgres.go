@@ -7,6 +7,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -56,6 +57,12 @@ type Options struct {
 	Tracer pgx.QueryTracer
 }
 
+// hasSetting reports whether a connection string, URL (?key=) or key=value form, sets key.
+func hasSetting(connString, key string) bool {
+	return strings.Contains(connString, "?"+key+"=") || strings.Contains(connString, "&"+key+"=") ||
+		strings.HasPrefix(connString, key+"=") || strings.Contains(connString, " "+key+"=")
+}
+
 // Open connects a pool to url and checks that the server answers.
 func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 	cfg, err := pgxpool.ParseConfig(url)
@@ -66,9 +73,18 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 		cfg.MaxConns = opts.MaxConns
 	}
 	cfg.MinConns = 0
-	cfg.MaxConnIdleTime = 5 * time.Minute
-	cfg.MaxConnLifetime = time.Hour
-	cfg.HealthCheckPeriod = 30 * time.Second
+	// Pool settings written in the URL win over these defaults: the tests shorten the idle
+	// time, so that a test that waits for its subtests holds no idle connections, and an
+	// operator can tune a deployment from DATABASE_URL alone.
+	if !hasSetting(url, "pool_max_conn_idle_time") {
+		cfg.MaxConnIdleTime = 5 * time.Minute
+	}
+	if !hasSetting(url, "pool_max_conn_lifetime") {
+		cfg.MaxConnLifetime = time.Hour
+	}
+	if !hasSetting(url, "pool_health_check_period") {
+		cfg.HealthCheckPeriod = 30 * time.Second
+	}
 	cfg.ConnConfig.ConnectTimeout = 5 * time.Second
 	// Typo tolerance of product search (pg_trgm's <% operator): "hoddie" finds "hoodie".
 	cfg.ConnConfig.RuntimeParams["pg_trgm.word_similarity_threshold"] = "0.4"

@@ -2,9 +2,12 @@ package postgres_test
 
 import (
 	"context"
+	"net/url"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
 	"github.com/shopgraph/shopgraph/db"
@@ -53,4 +56,38 @@ func TestStockUpdatesCanBeHOT(t *testing.T) {
 	var options []string
 	require.NoError(t, d.Pool.QueryRow(ctx, `SELECT coalesce(reloptions, '{}') FROM pg_class WHERE oid = 'product_variants'::regclass`).Scan(&options))
 	require.Contains(t, options, "fillfactor=80", "room on each page for the updated row")
+}
+
+// A test database's pool closes idle connections within seconds (pgtest writes that into the
+// URL), so tests that wait for their subtests hold no connections; a URL without pool
+// settings gets the production defaults.
+func TestOpenPoolSettings(t *testing.T) {
+	t.Parallel()
+	raw := pgtest.NewURL(t)
+	open := func(t *testing.T, u string) *pgxpool.Config {
+		t.Helper()
+		d, err := postgres.Open(context.Background(), u, postgres.Options{MaxConns: 1})
+		require.NoError(t, err)
+		t.Cleanup(d.Close)
+		return d.Pool.Config()
+	}
+
+	t.Run("settings in the URL win over the defaults", func(t *testing.T) {
+		cfg := open(t, raw)
+		require.Equal(t, 3*time.Second, cfg.MaxConnIdleTime)
+		require.Equal(t, time.Second, cfg.HealthCheckPeriod)
+		require.Equal(t, time.Hour, cfg.MaxConnLifetime)
+	})
+
+	t.Run("without them the pool keeps the production defaults", func(t *testing.T) {
+		u, err := url.Parse(raw)
+		require.NoError(t, err)
+		q := u.Query()
+		q.Del("pool_max_conn_idle_time")
+		q.Del("pool_health_check_period")
+		u.RawQuery = q.Encode()
+		cfg := open(t, u.String())
+		require.Equal(t, 5*time.Minute, cfg.MaxConnIdleTime)
+		require.Equal(t, 30*time.Second, cfg.HealthCheckPeriod)
+	})
 }

@@ -33,6 +33,16 @@ var vendors = []struct{ email, name string }{
 	{"hearth@vendors.shopgraph.local", "Hearth & Home"},
 }
 
+// VendorEmails are the demo vendors' sign-in emails (their password is VendorPassword), for
+// `make run` to print.
+func VendorEmails() []string {
+	emails := make([]string, len(vendors))
+	for i, v := range vendors {
+		emails[i] = v.email
+	}
+	return emails
+}
+
 // Catalog creates the demo categories and vendors (or reuses them) and n products.
 func Catalog(ctx context.Context, accounts *account.Service, catalog *product.Service, n int) error {
 	admin := auth.Viewer{Role: auth.RoleAdmin}

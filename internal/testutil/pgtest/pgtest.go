@@ -82,15 +82,15 @@ func NewURL(t testing.TB) string {
 	})
 	u := withDatabase(AdminURL(), name)
 	renewInstallation(ctx, t, u)
-	return u
+	return testURL(u)
 }
 
 // renewInstallation gives a clone an installation id of its own: clones of one template would
 // otherwise share the template's, and so share their Redis keys and channels (see
 // migration 00009) with every other test database on the same Redis and key prefix.
-func renewInstallation(ctx context.Context, t testing.TB, url string) {
+func renewInstallation(ctx context.Context, t testing.TB, dbURL string) {
 	t.Helper()
-	conn, err := pgx.Connect(ctx, url)
+	conn, err := pgx.Connect(ctx, dbURL)
 	if err != nil {
 		t.Fatalf("pgtest: connect to the new database: %v", err)
 	}
@@ -98,6 +98,37 @@ func renewInstallation(ctx context.Context, t testing.TB, url string) {
 	if _, err := db.New(conn).InstallationRenew(ctx); err != nil {
 		t.Fatalf("pgtest: renew the installation id: %v", err)
 	}
+}
+
+// Pool settings of every test database URL. A test that waits for its parallel subtests
+// keeps its server (and pools) alive without running anything; with the production idle time
+// of minutes, the idle connections of every such test added up to most of PostgreSQL's
+// max_connections. Connections idle for a few seconds are closed instead.
+const (
+	testMaxConnIdleTime   = "3s"
+	testHealthCheckPeriod = "1s"
+)
+
+// testURL adds the test pool settings to a database URL, and the run's application_name
+// (PGAPPNAME, which `make test` sets) so that a server started as a separate process is
+// counted with the run's other connections.
+func testURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		panic(fmt.Sprintf("pgtest: bad database URL: %v", err))
+	}
+	q := u.Query()
+	if q.Get("pool_max_conn_idle_time") == "" {
+		q.Set("pool_max_conn_idle_time", testMaxConnIdleTime)
+	}
+	if q.Get("pool_health_check_period") == "" {
+		q.Set("pool_health_check_period", testHealthCheckPeriod)
+	}
+	if app := os.Getenv("PGAPPNAME"); app != "" && q.Get("application_name") == "" {
+		q.Set("application_name", app)
+	}
+	u.RawQuery = q.Encode()
+	return u.String()
 }
 
 // New returns a pool on a fresh, migrated database for t, closed and dropped when t ends.
