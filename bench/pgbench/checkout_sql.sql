@@ -178,7 +178,7 @@ FROM o, e, l
 ORDER BY l.id;
 \endpipeline
 COMMIT;
--- sqlc: PaymentInsert f6754d51cc36
+-- sqlc: PaymentInsert 3abcf522b752
 INSERT INTO payments (order_id, provider, intent_id, client_secret, status, amount, currency)
 VALUES (currval('orders_id_seq'), 'stripe', 'pi_' || :k, 'pi_' || :k || '_secret_x', 'REQUIRES_PAYMENT', 4200, 'USD')
 ON CONFLICT (order_id) DO UPDATE SET updated_at = payments.updated_at
