@@ -3,6 +3,8 @@ package graph
 import (
 	"context"
 
+	"github.com/99designs/gqlgen/graphql"
+
 	"github.com/shopgraph/shopgraph/graph/loader"
 	"github.com/shopgraph/shopgraph/graph/model"
 	"github.com/shopgraph/shopgraph/internal/account"
@@ -92,4 +94,25 @@ func deref[T any](p *T) T {
 		return zero
 	}
 	return *p
+}
+
+// selects reports whether the current field's selection asks for the field at path, through
+// fragments: selects(ctx, "nodes", "payment") in a connection's resolver.
+func selects(ctx context.Context, path ...string) bool {
+	oc := graphql.GetOperationContext(ctx)
+	fields := graphql.CollectFieldsCtx(ctx, nil)
+	for i, name := range path {
+		var next []graphql.CollectedField
+		for _, f := range fields {
+			if f.Name != name {
+				continue
+			}
+			if i == len(path)-1 {
+				return true
+			}
+			next = append(next, graphql.CollectFields(oc, f.Selections, nil)...)
+		}
+		fields = next
+	}
+	return false
 }

@@ -73,3 +73,31 @@ func orderFilter(f *model.OrderFilter) order.ListFilter {
 	}
 	return order.ListFilter{Status: f.Status, CreatedAfter: f.CreatedAfter, CreatedBefore: f.CreatedBefore}
 }
+
+// primeOrderPayments loads the payments of a page of orders in one statement when the
+// selection asks for them. The loader's short wait batches only the field resolvers that
+// arrive within it, so on a busy machine a page could cost a statement more; primed, a page
+// costs the same statements however many orders it holds.
+func (r *Resolver) primeOrderPayments(ctx context.Context, v auth.Viewer, orders []order.Order) error {
+	if !selects(ctx, "nodes", "payment") && !selects(ctx, "edges", "node", "payment") {
+		return nil
+	}
+	ids := make([]int64, 0, len(orders))
+	for _, o := range orders {
+		if order.SeesWhole(v, o) {
+			ids = append(ids, o.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	payments, err := r.Payments.ForOrders(ctx, ids)
+	if err != nil {
+		return err
+	}
+	loaders := loader.From(ctx)
+	for id, p := range payments {
+		loaders.PaymentByOrderID.Prime(ctx, id, p)
+	}
+	return nil
+}

@@ -820,6 +820,9 @@ func (r *queryResolver) Orders(ctx context.Context, first *int, after *string, f
 	if err != nil {
 		return nil, err
 	}
+	if err := r.primeOrderPayments(ctx, v, page.Orders); err != nil {
+		return nil, err
+	}
 	conn := &model.OrderConnection{PageInfo: &model.PageInfo{HasNextPage: page.HasNextPage, HasPreviousPage: deref(after) != ""}, Viewer: v, Filter: f}
 	for i := range page.Orders {
 		o := &page.Orders[i]
