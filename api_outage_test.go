@@ -146,6 +146,55 @@ func TestDatabaseOutage(t *testing.T) {
 		require.Equal(t, "Outage Kettle", ok.Product.Name)
 	})
 
+	mug := seedOne(t, srv, "Outage Mug", "OUTAGE-2", 900)
+	variants, err := srv.app.catalog.VariantsByProductIDs(context.Background(), []int64{mug.ID})
+	require.NoError(t, err)
+	variantID := globalID("ProductVariant", variants[mug.ID][0].ID)
+	const add = `mutation A($input: CartItemAddInput!) { cartItemAdd(input: $input) { cart { totalQuantity } userErrors { code } } }`
+	write := func() *gqlResponse {
+		return srv.client(t).do(add, map[string]any{"input": map[string]any{"variantId": variantID, "quantity": 1}})
+	}
+	// fillPool leaves n idle connections in the pool, used a moment ago (so not pinged first).
+	fillPool := func(t *testing.T, n int) {
+		var conns []*pgxpool.Conn
+		for range n {
+			c, err := srv.app.db.Pool.Acquire(context.Background())
+			require.NoError(t, err)
+			conns = append(conns, c)
+		}
+		for _, c := range conns {
+			c.Release()
+		}
+	}
+
+	t.Run("a write whose session the server ended is not marked retryable", func(t *testing.T) {
+		// The server may end a session while it acknowledges a COMMIT: the write may have
+		// happened, and sending it again could apply it twice.
+		fillPool(t, 4)
+		require.GreaterOrEqual(t, terminateBackends(t, dbURL), 4)
+		resp := write()
+		require.Equal(t, "SERVICE_UNAVAILABLE", resp.code(), "%+v", resp.Errors)
+		require.Equal(t, false, resp.Errors[0].Extensions["retryable"])
+		require.Contains(t, resp.Errors[0].Message, "may or may not have been made")
+		srv.app.db.Pool.Reset()
+	})
+
+	t.Run("a write that never reached the database is retryable", func(t *testing.T) {
+		srv.app.db.Pool.Reset() // no idle connection: the write must connect, and cannot
+		proxy.down()
+		resp := write()
+		require.Equal(t, "SERVICE_UNAVAILABLE", resp.code(), "%+v", resp.Errors)
+		require.Equal(t, true, resp.Errors[0].Extensions["retryable"])
+		proxy.up(t)
+		var added struct {
+			CartItemAdd struct {
+				Cart struct{ TotalQuantity int } `json:"cart"`
+			} `json:"cartItemAdd"`
+		}
+		write().decode(t, &added)
+		require.Equal(t, 1, added.CartItemAdd.Cart.TotalQuantity)
+	})
+
 	t.Run("while the database is down, a request answers SERVICE_UNAVAILABLE, retryable", func(t *testing.T) {
 		proxy.down()
 		resp := read()

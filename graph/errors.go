@@ -7,6 +7,7 @@ import (
 	"log/slog"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/shopgraph/shopgraph/graph/model"
@@ -70,9 +71,14 @@ func ErrorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 				presented.Extensions["retryAfterSeconds"] = e.RetryAfterSeconds
 			}
 			if e.Code == apperr.Unavailable {
-				// An outage (PostgreSQL restarting), not a fault of ours to report as INTERNAL:
-				// the client may send the same request again.
-				presented.Extensions["retryable"] = true
+				// An outage (PostgreSQL restarting), not a fault of ours to report as INTERNAL.
+				// A read may always be sent again; a write only when it is known to have
+				// changed nothing, or the client could apply it twice.
+				retryable := e.NotApplied || !isMutation(ctx)
+				presented.Extensions["retryable"] = retryable
+				if !retryable {
+					presented.Message = "The service was interrupted and the change may or may not have been made: check before sending it again."
+				}
 				log.WarnContext(ctx, "service unavailable", "err", err, "path", presented.Path.String(), "request_id", requestlog.RequestID(ctx))
 			}
 			return presented
@@ -88,6 +94,15 @@ func ErrorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 		presented.Extensions = map[string]any{"code": string(apperr.Internal), "requestId": requestID}
 		return presented
 	}
+}
+
+// isMutation reports whether the error belongs to a mutation.
+func isMutation(ctx context.Context) bool {
+	if !graphql.HasOperationContext(ctx) {
+		return false
+	}
+	op := graphql.GetOperationContext(ctx).Operation
+	return op != nil && op.Operation == ast.Mutation
 }
 
 // RecoverFunc turns a panic in a resolver into an INTERNAL error (logged by the presenter)

@@ -25,6 +25,8 @@ const (
 	// BadRequest is a request that is not a well-formed GraphQL-over-HTTP request (a body that
 	// is not a JSON object, no query, variables that are not an object).
 	BadRequest Code = "BAD_REQUEST"
+	// RequestTooLarge is a request body over MAX_BODY_BYTES.
+	RequestTooLarge Code = "REQUEST_TOO_LARGE"
 	// IntrospectionDisabled answers __schema and __type where introspection is off.
 	IntrospectionDisabled Code = "INTROSPECTION_DISABLED"
 	// Unavailable is a dependency that cannot be reached for a moment (PostgreSQL restarting):
@@ -66,7 +68,10 @@ type Error struct {
 	Field []string
 	// RetryAfterSeconds is set on RATE_LIMITED errors.
 	RetryAfterSeconds int
-	Err               error
+	// NotApplied is set on SERVICE_UNAVAILABLE errors known to have changed nothing (the
+	// database was not reached), so that even a write may be sent again.
+	NotApplied bool
+	Err        error
 }
 
 func (e *Error) Error() string {

@@ -62,7 +62,26 @@ func unavailable(err error) error {
 	if !IsUnavailable(err) || apperr.As(err) != nil {
 		return err
 	}
-	return apperr.Wrap(err, apperr.Unavailable, unavailableMessage)
+	e := apperr.Wrap(err, apperr.Unavailable, unavailableMessage)
+	e.NotApplied = notApplied(err)
+	return e
+}
+
+// notApplied reports whether an unavailability error is known to have changed nothing: no
+// connection could be made, or nothing was sent on it. A connection lost after a statement
+// was sent, a COMMIT above all, leaves the outcome unknown, so a write must not be assumed
+// undone; a session the server ended (57P01) counts as unknown too, since the server may end
+// it while a COMMIT is being acknowledged.
+func notApplied(err error) bool {
+	var connectErr *pgconn.ConnectError
+	var pgErr *pgconn.PgError
+	switch {
+	case errors.As(err, &connectErr), pgconn.SafeToRetry(err), errors.Is(err, puddle.ErrClosedPool):
+		return true
+	case errors.As(err, &pgErr):
+		return pgErr.Code == "57P03" || pgErr.Code == "53300" // refused at connection time
+	}
+	return false
 }
 
 // pingBeforeUse marks a context whose statement must run on a connection checked first.

@@ -121,3 +121,32 @@ func TestIsUnavailable(t *testing.T) {
 	err := postgres.MapError(&pgconn.PgError{Code: "57P03"}, "product")
 	require.Equal(t, apperr.Unavailable, apperr.CodeOf(err))
 }
+
+// TestUnavailableNotApplied: only an error that proves the database did nothing lets a write
+// be sent again; a session lost after sending leaves its outcome unknown.
+func TestUnavailableNotApplied(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		err  error
+		want bool
+	}{
+		{&pgconn.PgError{Code: "57P03"}, true}, // refused at connection time
+		{&pgconn.PgError{Code: "53300"}, true},
+		{&pgconn.PgError{Code: "57P01"}, false}, // ended, maybe while acknowledging a COMMIT
+		{io.ErrUnexpectedEOF, false},
+		{pgconn.ErrConnClosed, false},
+	} {
+		e := apperr.As(postgres.MapError(c.err, "order"))
+		require.NotNil(t, e, "%v", c.err)
+		require.Equal(t, apperr.Unavailable, e.Code, "%v", c.err)
+		require.Equal(t, c.want, e.NotApplied, "%v", c.err)
+	}
+	d, err := postgres.Open(context.Background(), "postgres://postgres@127.0.0.1:1/none?connect_timeout=2", postgres.Options{MaxConns: 1})
+	if err == nil {
+		defer d.Close()
+		_, err = d.Queries.InstallationID(context.Background())
+	}
+	e := apperr.As(postgres.MapError(err, "installation"))
+	require.NotNil(t, e, "%v", err)
+	require.True(t, e.NotApplied, "a connection that could not be made sent nothing: %v", err)
+}
