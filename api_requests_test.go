@@ -250,9 +250,65 @@ func TestClientConformance(t *testing.T) {
 		require.Contains(t, string(raw), "Conformance Lamp")
 	})
 
+	t.Run("a body larger than the cache reads is answered whole", func(t *testing.T) {
+		padded := `{"operationName": "Page", "query": ` + string(mustJSON(t, page+strings.Repeat(" ", 100<<10))) + `}`
+		resp, raw := post(t, "application/json", padded)
+		require.Equal(t, http.StatusOK, resp.StatusCode, "body: %.300s", raw)
+		require.Contains(t, string(raw), "Conformance Lamp")
+	})
+
+	t.Run("a JSON body with a charset is cached like any other", func(t *testing.T) {
+		req, err := http.NewRequest(http.MethodPost, srv.URL+"/graphql", bytes.NewReader(body))
+		require.NoError(t, err)
+		req.Header.Set("Content-Type", "application/json; charset=utf-8")
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		require.Equal(t, "HIT", resp.Header.Get("X-Cache"))
+	})
+
+	t.Run("a media type refused with q=0 is not chosen", func(t *testing.T) {
+		resp, raw := post(t, "application/graphql-response+json;q=0, application/json", string(body))
+		require.Equal(t, http.StatusOK, resp.StatusCode, "body: %s", raw)
+		require.Equal(t, "application/json", resp.Header.Get("Content-Type"))
+	})
+
+	t.Run("a public GET that answers errors is not cacheable", func(t *testing.T) {
+		// Valid and public, but failing: a page size beyond the maximum.
+		resp, err := http.Get(srv.URL + "/graphql?" + url.Values{"query": {`{ products(first: 1000) { totalCount } }`}}.Encode())
+		require.NoError(t, err)
+		raw, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		require.Contains(t, string(raw), `"errors"`)
+		require.Equal(t, "no-store", resp.Header.Get("Cache-Control"))
+	})
+
+	t.Run("a chunked body over the limit is 413 REQUEST_TOO_LARGE", func(t *testing.T) {
+		big := strings.Repeat(" ", 2<<20)
+		req, err := http.NewRequest(http.MethodPost, srv.URL+"/graphql",
+			io.MultiReader(strings.NewReader(`{"query": "{ __typename }"`), strings.NewReader(big), strings.NewReader(`}`)))
+		require.NoError(t, err)
+		req.ContentLength = -1 // chunked: the limit is found while reading
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		var out gqlResponse
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&out))
+		require.Equal(t, http.StatusRequestEntityTooLarge, resp.StatusCode)
+		require.Equal(t, "REQUEST_TOO_LARGE", out.code())
+	})
+
 	t.Run("an oversized body is 413 through the cache too", func(t *testing.T) {
 		big := bytes.Repeat([]byte(" "), 2<<20)
 		resp, raw := post(t, "application/json", `{"query": "{ __typename }"`+string(big)+`}`)
 		require.Equal(t, http.StatusRequestEntityTooLarge, resp.StatusCode, "body: %.200s", raw)
 	})
+}
+
+func mustJSON(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	require.NoError(t, err)
+	return b
 }

@@ -62,6 +62,9 @@ type PersistedQueryStore struct {
 
 // Get implements graphql.Cache.
 func (p PersistedQueryStore) Get(ctx context.Context, hash string) (string, bool) {
+	if pq, ok := ctx.Value(persistedQueryKey{}).(persistedQuery); ok && pq.hash == hash {
+		return pq.query, true // read a moment ago by the public response cache
+	}
 	found, err := p.Store.Get(ctx, "apq:"+hash)
 	if err != nil {
 		return "", false

@@ -56,55 +56,65 @@ func PublicResponseCache(c *cache.Cache, persisted graphql.Cache[string], next h
 		return ok
 	}
 	// queryOf is the request's query text: as sent, or the persisted query its hash names
-	// ("" when that hash is unknown, whose answer, PERSISTED_QUERY_NOT_FOUND, must not be kept).
-	queryOf := func(ctx context.Context, query string, extensions map[string]any) string {
+	// ("" when that hash is unknown, whose answer, PERSISTED_QUERY_NOT_FOUND, must not be
+	// kept). A query found by hash rides in the returned context, where PersistedQueryStore
+	// finds it instead of reading the store again for gqlgen's persisted-query extension.
+	queryOf := func(ctx context.Context, query string, extensions func() map[string]any) (string, context.Context) {
 		if query != "" || persisted == nil {
-			return query
+			return query, ctx
 		}
-		pq, _ := extensions["persistedQuery"].(map[string]any)
-		if hash, _ := pq["sha256Hash"].(string); hash != "" {
-			query, _ = persisted.Get(ctx, hash)
+		pq, _ := extensions()["persistedQuery"].(map[string]any)
+		hash, _ := pq["sha256Hash"].(string)
+		if hash == "" {
+			return "", ctx
 		}
-		return query
+		if query, _ = persisted.Get(ctx, hash); query == "" {
+			return "", ctx
+		}
+		return query, withPersistedQuery(ctx, hash, query)
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodGet && !hasCredentials(r) {
 			// A CDN may keep anonymous catalog GETs: they are the same for every visitor.
+			// A response with errors is marked no-store by the transport, which knows.
 			params := r.URL.Query()
-			var extensions map[string]any
-			_ = json.Unmarshal([]byte(params.Get("extensions")), &extensions)
-			if q := queryOf(r.Context(), params.Get("query"), extensions); q != "" && isPublic(r.Context(), q, params.Get("operationName")) {
+			extensions := func() (ext map[string]any) {
+				_ = json.Unmarshal([]byte(params.Get("extensions")), &ext)
+				return ext
+			}
+			q, ctx := queryOf(r.Context(), params.Get("query"), extensions)
+			if q != "" && isPublic(ctx, q, params.Get("operationName")) {
 				w.Header().Set("Cache-Control", "public, max-age=30, stale-while-revalidate=30")
 				w.Header().Add("Vary", "Accept, Authorization, Cookie, X-Cart-Token")
 			}
-			next.ServeHTTP(w, r)
+			next.ServeHTTP(w, r.WithContext(ctx))
 			return
 		}
 		if r.Method != http.MethodPost || hasCredentials(r) || r.Header.Get("Upgrade") != "" ||
-			r.Header.Get("Content-Type") != mediaJSON || wantsOnlyEventStream(r) {
+			!isJSONBody(r) || negotiate(r).onlyEventStream {
 			next.ServeHTTP(w, r)
 			return
 		}
 		body, err := io.ReadAll(io.LimitReader(r.Body, maxPublicBody+1))
-		if err != nil {
-			// Too large or cut short: the transport reads what is left and answers for it.
-			r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body), r.Body))
+		// The transport reads the body again, whole: what was read, then whatever is left.
+		r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body), r.Body))
+		if err != nil || len(body) > maxPublicBody {
 			next.ServeHTTP(w, r)
 			return
 		}
-		r.Body = io.NopCloser(bytes.NewReader(body))
 		var req struct {
 			Query         string          `json:"query"`
 			OperationName string          `json:"operationName"`
 			Variables     json.RawMessage `json:"variables"`
 			Extensions    map[string]any  `json:"extensions"`
 		}
-		if len(body) > maxPublicBody || json.Unmarshal(body, &req) != nil {
+		if json.Unmarshal(body, &req) != nil {
 			next.ServeHTTP(w, r)
 			return
 		}
-		query := queryOf(r.Context(), req.Query, req.Extensions)
-		if query == "" || !isPublic(r.Context(), query, req.OperationName) {
+		query, ctx := queryOf(r.Context(), req.Query, func() map[string]any { return req.Extensions })
+		r = r.WithContext(ctx)
+		if query == "" || !isPublic(ctx, query, req.OperationName) {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -142,9 +152,18 @@ func PublicResponseCache(c *cache.Cache, persisted graphql.Cache[string], next h
 		}
 		// A cached answer has data and no errors: the same bytes and status (200) suit both
 		// media types, so only the header follows the client's Accept.
-		w.Header().Set("Content-Type", responseMediaType(r))
+		w.Header().Set("Content-Type", negotiate(r).media)
 		_, _ = w.Write(resp)
 	})
+}
+
+// persistedQueryKey carries a persisted query that the response cache already read by its hash.
+type persistedQueryKey struct{}
+
+type persistedQuery struct{ hash, query string }
+
+func withPersistedQuery(ctx context.Context, hash, query string) context.Context {
+	return context.WithValue(ctx, persistedQueryKey{}, persistedQuery{hash, query})
 }
 
 // hasCredentials reports whether the response could depend on who asks.

@@ -2,12 +2,14 @@ package graph
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"io"
 	"mime"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -50,7 +52,8 @@ func (httpTransport) Supports(r *http.Request) bool { return r.Header.Get("Upgra
 // Do runs one operation.
 func (t httpTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
 	ctx := r.Context()
-	media := responseMediaType(r)
+	accept := negotiate(r)
+	media := accept.media
 	w.Header().Set("Content-Type", media)
 	start := graphql.Now()
 	params, body, reqErr := readParams(r)
@@ -86,7 +89,7 @@ func (t httpTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.G
 			return
 		}
 	case ast.Subscription:
-		if r.Method == http.MethodPost && accepts(r, mediaEventStream) {
+		if r.Method == http.MethodPost && accept.eventStream {
 			r.Body = io.NopCloser(bytes.NewReader(body))
 			t.sse.Do(w, r, exec)
 			return
@@ -97,22 +100,30 @@ func (t httpTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.G
 		return
 	}
 	responses, ctx := exec.DispatchOperation(ctx, opCtx)
-	writeJSON(w, http.StatusOK, responses(ctx))
+	resp := responses(ctx)
+	if resp != nil && len(resp.Errors) > 0 {
+		// Errors may be transient or the viewer's own (SERVICE_UNAVAILABLE, a rate limit): no
+		// shared cache may keep them, whatever the public response cache said of the query.
+		w.Header().Set("Cache-Control", "no-store")
+	}
+	writeJSON(w, http.StatusOK, resp)
 }
 
 // requestError is a request that is not a well-formed GraphQL-over-HTTP request.
 type requestError struct {
 	status  int
 	message string
+	// code is BAD_REQUEST unless set.
+	code apperr.Code
 	// allow is the Allow header of a 405.
 	allow string
 }
 
-func (e *requestError) gqlError() *gqlerror.Error { return badRequest(e.message) }
-
-func badRequest(message string) *gqlerror.Error {
-	return &gqlerror.Error{Message: message, Extensions: map[string]any{"code": string(apperr.BadRequest)}}
+func (e *requestError) gqlError() *gqlerror.Error {
+	return &gqlerror.Error{Message: e.message, Extensions: map[string]any{"code": string(cmp.Or(e.code, apperr.BadRequest))}}
 }
+
+func badRequest(message string) *gqlerror.Error { return (&requestError{message: message}).gqlError() }
 
 // readParams reads the operation of a GET (its URL parameters) or a POST (its JSON body). The
 // body is returned too, for a subscription handed to the SSE transport.
@@ -126,7 +137,7 @@ func readParams(r *http.Request) (*graphql.RawParams, []byte, *requestError) {
 		return nil, nil, &requestError{status: http.StatusMethodNotAllowed, allow: "GET, POST, OPTIONS",
 			message: "GraphQL requests are GET or POST."}
 	}
-	if media, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || media != mediaJSON {
+	if !isJSONBody(r) {
 		return nil, nil, &requestError{status: http.StatusUnsupportedMediaType,
 			message: "A POST must have Content-Type: application/json."}
 	}
@@ -134,16 +145,13 @@ func readParams(r *http.Request) (*graphql.RawParams, []byte, *requestError) {
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
-			return nil, nil, &requestError{status: http.StatusRequestEntityTooLarge, message: "The request body is too large."}
+			return nil, nil, &requestError{status: http.StatusRequestEntityTooLarge, code: apperr.RequestTooLarge,
+				message: "The request body is larger than " + strconv.FormatInt(tooLarge.Limit, 10) + " bytes."}
 		}
 		return nil, nil, &requestError{status: http.StatusBadRequest, message: "The request body could not be read."}
 	}
 	p, reqErr := paramsFromJSON(body)
-	if reqErr != nil {
-		return nil, nil, reqErr
-	}
-	p.Headers = r.Header
-	return p, body, nil
+	return p, body, reqErr
 }
 
 // paramsFromJSON decodes a POST body: one JSON object whose members have the spec's types.
@@ -245,8 +253,10 @@ func objectMember(raw json.RawMessage, name string, out *map[string]any) *reques
 
 func isJSONNull(raw json.RawMessage) bool { return string(bytes.TrimSpace(raw)) == "null" }
 
-// writeRequestError writes a response to a request that did not execute: without a data key.
+// writeRequestError writes a response to a request that did not execute: without a data key,
+// and never cacheable (an unknown persisted query's answer, above all, must not be kept).
 func writeRequestError(w http.ResponseWriter, status int, resp *graphql.Response) {
+	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, status, struct {
 		Errors     gqlerror.List  `json:"errors"`
 		Extensions map[string]any `json:"extensions,omitempty"`
@@ -264,54 +274,69 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_, _ = w.Write(b)
 }
 
-// responseMediaType picks the response's media type from Accept: the first of
-// application/graphql-response+json and application/json that it lists, and application/json
-// when it lists neither (no Accept, */*, or only types we do not answer), as the spec asks of
-// servers that still serve legacy clients.
-func responseMediaType(r *http.Request) string {
-	for _, media := range acceptedMedia(r) {
-		if media == mediaGraphQLResponse || media == mediaJSON {
-			return media
-		}
-	}
-	return mediaJSON
+// acceptance is what a request's Accept header asks for.
+type acceptance struct {
+	// media is the JSON media type to answer in: the first of
+	// application/graphql-response+json and application/json that Accept lists, and
+	// application/json when it lists neither (no Accept, */*, or only types we do not
+	// answer), as the spec asks of servers that still serve legacy clients.
+	media string
+	// eventStream: text/event-stream is listed; onlyEventStream: nothing else is (graphql-sse).
+	eventStream, onlyEventStream bool
 }
 
-// acceptedMedia lists the media types of the Accept header, in order, without parameters.
-func acceptedMedia(r *http.Request) []string {
-	var out []string
+// negotiate reads the Accept header. It runs a few times per request (cache, transport choice,
+// transport), so it scans the header in place rather than through mime.ParseMediaType. A type
+// with q=0 is one the client refuses and is left out.
+func negotiate(r *http.Request) acceptance {
+	var a acceptance
+	others := false
 	for _, header := range r.Header.Values("Accept") {
 		for part := range strings.SplitSeq(header, ",") {
-			if media, _, err := mime.ParseMediaType(strings.TrimSpace(part)); err == nil {
-				out = append(out, media)
+			media, params, _ := strings.Cut(part, ";")
+			media = strings.TrimSpace(media)
+			if media == "" || refused(params) {
+				continue
 			}
+			switch {
+			case strings.EqualFold(media, mediaGraphQLResponse):
+				a.media = cmp.Or(a.media, mediaGraphQLResponse)
+			case strings.EqualFold(media, mediaJSON):
+				a.media = cmp.Or(a.media, mediaJSON)
+			case strings.EqualFold(media, mediaEventStream):
+				a.eventStream = true
+				continue
+			}
+			others = true
 		}
 	}
-	return out
+	a.media = cmp.Or(a.media, mediaJSON)
+	a.onlyEventStream = a.eventStream && !others
+	return a
 }
 
-func accepts(r *http.Request, media string) bool {
-	for _, m := range acceptedMedia(r) {
-		if m == media {
-			return true
+// refused reports whether a media range's parameters give it q=0.
+func refused(params string) bool {
+	for param := range strings.SplitSeq(params, ";") {
+		name, value, _ := strings.Cut(param, "=")
+		if strings.EqualFold(strings.TrimSpace(name), "q") {
+			value = strings.TrimRight(strings.TrimSpace(value), "0")
+			return value == "" || value == "0" || value == "0."
 		}
 	}
 	return false
 }
 
-// wantsOnlyEventStream reports whether the client asks for nothing but an event stream
-// (graphql-sse). A client that also accepts JSON (urql) gets JSON for queries and mutations.
-func wantsOnlyEventStream(r *http.Request) bool {
-	media := acceptedMedia(r)
-	for _, m := range media {
-		if m != mediaEventStream {
-			return false
-		}
-	}
-	return len(media) > 0
+// isJSONBody reports whether a request says its body is JSON (parameters such as charset
+// allowed), the only request body GraphQL over HTTP defines.
+func isJSONBody(r *http.Request) bool {
+	media, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	return err == nil && media == mediaJSON
 }
 
 // sseOnly is gqlgen's SSE transport, taken only by clients that accept nothing else.
 type sseOnly struct{ transport.SSE }
 
-func (s sseOnly) Supports(r *http.Request) bool { return wantsOnlyEventStream(r) && s.SSE.Supports(r) }
+func (s sseOnly) Supports(r *http.Request) bool {
+	return negotiate(r).onlyEventStream && s.SSE.Supports(r)
+}

@@ -22,7 +22,7 @@ func limitBody(max int64, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if max > 0 {
 			if r.ContentLength > max {
-				writeGraphQLError(w, http.StatusRequestEntityTooLarge, "REQUEST_TOO_LARGE",
+				writeGraphQLError(w, http.StatusRequestEntityTooLarge, string(apperr.RequestTooLarge),
 					"The request body is larger than "+strconv.FormatInt(max, 10)+" bytes.")
 				return
 			}
