@@ -373,15 +373,7 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, opts appO
 	river.AddWorker(workers, &payment.ExpireWorker{Payments: a.payments})
 	river.AddWorker(workers, &payment.RefundWorker{Payments: a.payments})
 	river.AddWorker(workers, &payment.SettleRefundWorker{Payments: a.payments})
-	// The queue polls and maintains its tables on a small pool of its own, so that background
-	// work neither takes the API's connections nor shows in per-request statement counts. River
-	// holds one connection for LISTEN and polls on the other; a third only sat idle, and the
-	// test suite runs dozens of servers at once (polling only, one is enough there).
-	jobsConns := int32(2)
-	if opts.pollOnly {
-		jobsConns = 1
-	}
-	jobsDB, err := postgres.Open(ctx, url, postgres.Options{MaxConns: jobsConns})
+	jobsDB, err := postgres.Open(ctx, url, postgres.Options{MaxConns: jobsPoolSize(opts.pollOnly)})
 	if err != nil {
 		d.Close()
 		return nil, err
@@ -552,6 +544,19 @@ func serveCommand(ctx context.Context, cfg config.Config, log *slog.Logger, stdo
 	return serve(ctx, ln, a.handler(), cfg.ShutdownTimeout, log)
 }
 
+// jobsPoolSize is the size of the job queue's own pool, which keeps background work from taking
+// the API's connections and from showing in per-request statement counts. River holds one
+// connection for LISTEN for as long as it runs; fetching jobs, completing them, leader
+// election, table maintenance and the queue-depth metric share the others, so a server keeps
+// two of them. A polling-only queue (the test servers, dozens of which run at once) has no
+// LISTEN connection and makes do with one.
+func jobsPoolSize(pollOnly bool) int32 {
+	if pollOnly {
+		return 1
+	}
+	return 3
+}
+
 // browseHost is the host of the server's URL as printed: the listen host, or localhost when
 // the server listens on every interface.
 func browseHost(listenHost string) string {
@@ -710,7 +715,7 @@ func stripeEventCommand(ctx context.Context, cfg config.Config, log *slog.Logger
 	}
 	orderArg, url, amount := f.order, f.url, f.amount
 	if *url == "" {
-		*url = fmt.Sprintf("http://localhost:%d/webhooks/stripe", cfg.Port)
+		*url = stripeWebhookURL(cfg)
 	}
 	orderID, err := parseOrderArg(*orderArg)
 	if err != nil {
@@ -745,6 +750,12 @@ func stripeEventCommand(ctx context.Context, cfg config.Config, log *slog.Logger
 	return nil
 }
 
+// stripeWebhookURL is the webhook of the server that cfg describes, at the host the server
+// prints its own URLs with: a server told to listen on one address only is not on localhost.
+func stripeWebhookURL(cfg config.Config) string {
+	return "http://" + net.JoinHostPort(browseHost(cfg.ListenHost), strconv.Itoa(cfg.Port)) + "/webhooks/stripe"
+}
+
 // stripeEventArgs are stripe-event's flags.
 type stripeEventArgs struct {
 	order, url *string
@@ -755,7 +766,7 @@ func stripeEventFlags() (*flag.FlagSet, stripeEventArgs) {
 	fs := flag.NewFlagSet("stripe-event", flag.ContinueOnError)
 	return fs, stripeEventArgs{
 		order:  fs.String("order", "", "the order: its global ID or its number (required)"),
-		url:    fs.String("url", "", "the webhook URL (default http://localhost:$PORT/webhooks/stripe)"),
+		url:    fs.String("url", "", "the webhook URL (default http://$LISTEN_HOST:$PORT/webhooks/stripe, localhost when LISTEN_HOST is every interface)"),
 		amount: fs.Int64("amount", 0, "amount (default: the order total; for charge.refunded, the amount refunded)"),
 	}
 }
