@@ -339,7 +339,7 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, opts appO
 		store = cache.NewRedis(a.redis, a.redisNamespace+"cache:", cache.RedisOptions{Logger: log})
 	}
 	a.accounts = account.NewService(d, a.tokens, limiter, account.LoginLimits{
-		PerEmailIP: cfg.LoginAttemptsPerPair, PerEmail: cfg.LoginAttemptsPerEmail,
+		PerEmailIP: cfg.LoginAttemptsPerEmailIP, PerEmail: cfg.LoginAttemptsPerEmail,
 		PerIP: cfg.LoginAttemptsPerIP, Window: cfg.LoginWindow,
 	}, log)
 	if cfg.Cache == "off" {
