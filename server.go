@@ -273,9 +273,6 @@ type app struct {
 	metrics  *metrics.Registry
 	// stopBus ends the Redis subscription that feeds the live-tracking hub.
 	stopBus context.CancelFunc
-	// redisNamespace starts every Redis key and channel of this shop: REDIS_KEY_PREFIX, then the
-	// database's installation id. Empty without Redis.
-	redisNamespace string
 }
 
 // appOptions are the choices of openApp's callers.
@@ -313,6 +310,9 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, opts appO
 	a := &app{cfg: cfg, log: log, db: d, tokens: auth.NewTokens(cfg.JWTSecret, nil)}
 	var limiter ratelimit.Limiter = ratelimit.NewMemory(nil)
 	var store cache.Store = cache.NewMemory(0)
+	// namespace starts every Redis key and channel of this shop: REDIS_KEY_PREFIX, then the
+	// database's installation id. Empty without Redis.
+	var namespace string
 	if cfg.RedisURL != "" {
 		opts, err := redis.ParseURL(cfg.RedisURL)
 		if err != nil {
@@ -330,13 +330,13 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, opts appO
 			d.Close()
 			return nil, fmt.Errorf("read the installation id (migration 00009; run `shopgraph migrate`): %w", err)
 		}
-		a.redisNamespace = cfg.RedisKeyPrefix + installation.String() + ":"
+		namespace = cfg.RedisKeyPrefix + installation.String() + ":"
 		a.redis = redis.NewClient(opts)
 		if err := tracing.InstrumentRedis(a.redis); err != nil {
 			log.Warn("redis tracing", "err", err)
 		}
-		limiter = ratelimit.NewRedis(a.redis, a.redisNamespace+"ratelimit:")
-		store = cache.NewRedis(a.redis, a.redisNamespace+"cache:", cache.RedisOptions{Logger: log})
+		limiter = ratelimit.NewRedis(a.redis, namespace+"ratelimit:")
+		store = cache.NewRedis(a.redis, namespace+"cache:", cache.RedisOptions{Logger: log})
 	}
 	a.accounts = account.NewService(d, a.tokens, limiter, account.LoginLimits{
 		PerEmailIP: cfg.LoginAttemptsPerEmailIP, PerEmail: cfg.LoginAttemptsPerEmail,
@@ -350,11 +350,11 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, opts appO
 	a.cache = cache.New(store)
 	a.buckets = ratelimit.NewMemoryBuckets()
 	if a.redis != nil {
-		a.buckets = ratelimit.NewRedisBuckets(a.redis, a.redisNamespace+"buckets:")
+		a.buckets = ratelimit.NewRedisBuckets(a.redis, namespace+"buckets:")
 	}
 	a.catalog = product.NewService(d, a.cache, log)
 	a.carts = cart.NewService(d)
-	a.bus = pubsub.NewBus(a.redis, a.redisNamespace+"order-events", log)
+	a.bus = pubsub.NewBus(a.redis, namespace+"order-events", log)
 	busCtx, stopBus := context.WithCancel(context.WithoutCancel(ctx))
 	a.stopBus = stopBus
 	go a.bus.Run(busCtx)
