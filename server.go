@@ -545,11 +545,13 @@ func serveCommand(ctx context.Context, cfg config.Config, log *slog.Logger, stdo
 }
 
 // jobsPoolSize is the size of the job queue's own pool, which keeps background work from taking
-// the API's connections and from showing in per-request statement counts. River holds one
-// connection for LISTEN for as long as it runs; fetching jobs, completing them, leader
-// election, table maintenance and the queue-depth metric share the others, so a server keeps
-// two of them. A polling-only queue (the test servers, dozens of which run at once) has no
-// LISTEN connection and makes do with one.
+// the API's connections and from showing in per-request statement counts. Fetching jobs,
+// completing them (up to five workers at once), leader election, table maintenance and the
+// queue-depth metric share it: three, so that one slow statement does not hold up the rest.
+// River's LISTEN connection comes on top: River takes it from the pool and hijacks it, so it
+// no longer counts against the pool's size (a server holds 3 + 1). A polling-only queue (the
+// test servers, dozens of which run at once, under the suite's cap) has no LISTEN connection
+// and makes do with one.
 func jobsPoolSize(pollOnly bool) int32 {
 	if pollOnly {
 		return 1

@@ -9,9 +9,9 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// A server's job queue keeps a pool of three: River's LISTEN holds one for as long as it runs,
-// and fetching, completing, leader election, maintenance and the queue-depth metric would
-// otherwise all wait on the one left. Only a polling-only queue (the test servers) has one.
+// A server's job queue keeps a pool of three for fetching, completing, leader election,
+// maintenance and the queue-depth metric (River's LISTEN connection comes on top); it had
+// dropped to two for the tests' sake. Only a polling-only queue (the test servers) has one.
 func TestJobQueuePool(t *testing.T) {
 	t.Parallel()
 	s := newTestServer(t, nil)
@@ -21,5 +21,5 @@ func TestJobQueuePool(t *testing.T) {
 	a, err := openApp(context.Background(), s.app.cfg, log, appOptions{work: true})
 	require.NoError(t, err)
 	defer a.Close()
-	require.EqualValues(t, 3, a.jobsDB.Pool.Config().MaxConns, "a server listens on one connection and works on two")
+	require.EqualValues(t, 3, a.jobsDB.Pool.Config().MaxConns, "a server's queue works on three")
 }
