@@ -13,9 +13,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
+	"github.com/shopgraph/shopgraph/internal/apperr"
+	"github.com/shopgraph/shopgraph/internal/auth"
 	"github.com/shopgraph/shopgraph/internal/money"
+	"github.com/shopgraph/shopgraph/internal/postgres"
 	"github.com/shopgraph/shopgraph/internal/product"
 )
 
@@ -1853,4 +1857,50 @@ func TestProductStockBounds(t *testing.T) {
 	require.Empty(t, adjust(t, v, -1).UserErrors, "a decrease is always allowed")
 	require.Empty(t, adjust(t, v, -(product.MaxStock-1)).UserErrors)
 	require.Equal(t, product.MaxStock, stock(t, v))
+}
+
+// deleteOnAdjust is a statement tracer that deletes a variant, through the catalog of srv, just
+// before its guarded stock update runs: the race of an adjustment and a deletion, made certain.
+type deleteOnAdjust struct {
+	srv     *testServer
+	viewer  auth.Viewer
+	variant int64
+	errs    chan error
+}
+
+func (d *deleteOnAdjust) TraceQueryStart(ctx context.Context, _ *pgx.Conn, data pgx.TraceQueryStartData) context.Context {
+	if strings.Contains(data.SQL, "name: VariantAdjustStock ") {
+		_, err := d.srv.app.catalog.VariantDelete(ctx, d.viewer, d.variant)
+		d.errs <- err
+	}
+	return ctx
+}
+
+func (d *deleteOnAdjust) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+// A variant deleted between StockAdjust's read and its guarded update is NOT_FOUND, whichever
+// way the delta goes: it used to be INVALID (an increase "above the bound") or
+// INSUFFICIENT_STOCK (a decrease "below zero"), both about a delta that was fine.
+func TestStockAdjustVariantDeletedMeanwhile(t *testing.T) {
+	t.Parallel()
+	e := newShopEnv(t)
+	admin := e.adminViewer()
+	for _, delta := range []int{5, -5} {
+		t.Run(fmt.Sprintf("delta %d", delta), func(t *testing.T) {
+			vs := e.product(t, productSpec{variants: []product.VariantInput{
+				{SKU: uniqueSKU("gone"), Name: "Gone", Price: 100, Stock: 10},
+				{SKU: uniqueSKU("kept"), Name: "Kept", Price: 100, Stock: 10},
+			}})
+			tracer := &deleteOnAdjust{srv: e.srv, viewer: admin, variant: vs[0].variantID, errs: make(chan error, 1)}
+			traced, err := postgres.Open(context.Background(), e.srv.app.cfg.DatabaseURL, postgres.Options{MaxConns: 1, Tracer: tracer})
+			require.NoError(t, err)
+			defer traced.Close()
+			catalog := product.NewService(traced, e.srv.app.cache, e.srv.app.log)
+
+			_, err = catalog.StockAdjust(context.Background(), admin, vs[0].variantID, delta)
+			require.NoError(t, <-tracer.errs, "the variant was deleted meanwhile")
+			require.Equal(t, apperr.NotFound, apperr.CodeOf(err), "%v", err)
+			require.Equal(t, "No variant has this ID.", apperr.As(err).Message)
+		})
+	}
 }

@@ -273,9 +273,6 @@ type app struct {
 	metrics  *metrics.Registry
 	// stopBus ends the Redis subscription that feeds the live-tracking hub.
 	stopBus context.CancelFunc
-	// redisNamespace starts every Redis key and channel of this shop: REDIS_KEY_PREFIX, then the
-	// database's installation id. Empty without Redis.
-	redisNamespace string
 }
 
 // appOptions are the choices of openApp's callers.
@@ -313,6 +310,9 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, opts appO
 	a := &app{cfg: cfg, log: log, db: d, tokens: auth.NewTokens(cfg.JWTSecret, nil)}
 	var limiter ratelimit.Limiter = ratelimit.NewMemory(nil)
 	var store cache.Store = cache.NewMemory(0)
+	// namespace starts every Redis key and channel of this shop: REDIS_KEY_PREFIX, then the
+	// database's installation id. Empty without Redis.
+	var namespace string
 	if cfg.RedisURL != "" {
 		opts, err := redis.ParseURL(cfg.RedisURL)
 		if err != nil {
@@ -330,16 +330,16 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, opts appO
 			d.Close()
 			return nil, fmt.Errorf("read the installation id (migration 00009; run `shopgraph migrate`): %w", err)
 		}
-		a.redisNamespace = cfg.RedisKeyPrefix + installation.String() + ":"
+		namespace = cfg.RedisKeyPrefix + installation.String() + ":"
 		a.redis = redis.NewClient(opts)
 		if err := tracing.InstrumentRedis(a.redis); err != nil {
 			log.Warn("redis tracing", "err", err)
 		}
-		limiter = ratelimit.NewRedis(a.redis, a.redisNamespace+"ratelimit:")
-		store = cache.NewRedis(a.redis, a.redisNamespace+"cache:", cache.RedisOptions{Logger: log})
+		limiter = ratelimit.NewRedis(a.redis, namespace+"ratelimit:")
+		store = cache.NewRedis(a.redis, namespace+"cache:", cache.RedisOptions{Logger: log})
 	}
 	a.accounts = account.NewService(d, a.tokens, limiter, account.LoginLimits{
-		PerEmailIP: cfg.LoginAttemptsPerPair, PerEmail: cfg.LoginAttemptsPerEmail,
+		PerEmailIP: cfg.LoginAttemptsPerEmailIP, PerEmail: cfg.LoginAttemptsPerEmail,
 		PerIP: cfg.LoginAttemptsPerIP, Window: cfg.LoginWindow,
 	}, log)
 	if cfg.Cache == "off" {
@@ -350,11 +350,11 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, opts appO
 	a.cache = cache.New(store)
 	a.buckets = ratelimit.NewMemoryBuckets()
 	if a.redis != nil {
-		a.buckets = ratelimit.NewRedisBuckets(a.redis, a.redisNamespace+"buckets:")
+		a.buckets = ratelimit.NewRedisBuckets(a.redis, namespace+"buckets:")
 	}
 	a.catalog = product.NewService(d, a.cache, log)
 	a.carts = cart.NewService(d)
-	a.bus = pubsub.NewBus(a.redis, a.redisNamespace+"order-events", log)
+	a.bus = pubsub.NewBus(a.redis, namespace+"order-events", log)
 	busCtx, stopBus := context.WithCancel(context.WithoutCancel(ctx))
 	a.stopBus = stopBus
 	go a.bus.Run(busCtx)
@@ -373,15 +373,7 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, opts appO
 	river.AddWorker(workers, &payment.ExpireWorker{Payments: a.payments})
 	river.AddWorker(workers, &payment.RefundWorker{Payments: a.payments})
 	river.AddWorker(workers, &payment.SettleRefundWorker{Payments: a.payments})
-	// The queue polls and maintains its tables on a small pool of its own, so that background
-	// work neither takes the API's connections nor shows in per-request statement counts. River
-	// holds one connection for LISTEN and polls on the other; a third only sat idle, and the
-	// test suite runs dozens of servers at once (polling only, one is enough there).
-	jobsConns := int32(2)
-	if opts.pollOnly {
-		jobsConns = 1
-	}
-	jobsDB, err := postgres.Open(ctx, url, postgres.Options{MaxConns: jobsConns})
+	jobsDB, err := postgres.Open(ctx, url, postgres.Options{MaxConns: jobsPoolSize(opts.pollOnly)})
 	if err != nil {
 		d.Close()
 		return nil, err
@@ -552,6 +544,21 @@ func serveCommand(ctx context.Context, cfg config.Config, log *slog.Logger, stdo
 	return serve(ctx, ln, a.handler(), cfg.ShutdownTimeout, log)
 }
 
+// jobsPoolSize is the size of the job queue's own pool, which keeps background work from taking
+// the API's connections and from showing in per-request statement counts. Fetching jobs,
+// completing them (up to five workers at once), leader election, table maintenance and the
+// queue-depth metric share it: three, so that one slow statement does not hold up the rest.
+// River's LISTEN connection comes on top: River takes it from the pool and hijacks it, so it
+// no longer counts against the pool's size (a server holds 3 + 1). A polling-only queue (the
+// test servers, dozens of which run at once, under the suite's cap) has no LISTEN connection
+// and makes do with one.
+func jobsPoolSize(pollOnly bool) int32 {
+	if pollOnly {
+		return 1
+	}
+	return 3
+}
+
 // browseHost is the host of the server's URL as printed: the listen host, or localhost when
 // the server listens on every interface.
 func browseHost(listenHost string) string {
@@ -710,7 +717,7 @@ func stripeEventCommand(ctx context.Context, cfg config.Config, log *slog.Logger
 	}
 	orderArg, url, amount := f.order, f.url, f.amount
 	if *url == "" {
-		*url = fmt.Sprintf("http://localhost:%d/webhooks/stripe", cfg.Port)
+		*url = stripeWebhookURL(cfg)
 	}
 	orderID, err := parseOrderArg(*orderArg)
 	if err != nil {
@@ -745,6 +752,12 @@ func stripeEventCommand(ctx context.Context, cfg config.Config, log *slog.Logger
 	return nil
 }
 
+// stripeWebhookURL is the webhook of the server that cfg describes, at the host the server
+// prints its own URLs with: a server told to listen on one address only is not on localhost.
+func stripeWebhookURL(cfg config.Config) string {
+	return "http://" + net.JoinHostPort(browseHost(cfg.ListenHost), strconv.Itoa(cfg.Port)) + "/webhooks/stripe"
+}
+
 // stripeEventArgs are stripe-event's flags.
 type stripeEventArgs struct {
 	order, url *string
@@ -755,7 +768,7 @@ func stripeEventFlags() (*flag.FlagSet, stripeEventArgs) {
 	fs := flag.NewFlagSet("stripe-event", flag.ContinueOnError)
 	return fs, stripeEventArgs{
 		order:  fs.String("order", "", "the order: its global ID or its number (required)"),
-		url:    fs.String("url", "", "the webhook URL (default http://localhost:$PORT/webhooks/stripe)"),
+		url:    fs.String("url", "", "the webhook URL (default http://$LISTEN_HOST:$PORT/webhooks/stripe, localhost when LISTEN_HOST is every interface)"),
 		amount: fs.Int64("amount", 0, "amount (default: the order total; for charge.refunded, the amount refunded)"),
 	}
 }

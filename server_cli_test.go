@@ -13,6 +13,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/shopgraph/shopgraph/internal/config"
 	"github.com/shopgraph/shopgraph/internal/seed"
 	"github.com/shopgraph/shopgraph/internal/testutil/pgtest"
 )
@@ -207,5 +208,23 @@ func TestServeCommand(t *testing.T) {
 		require.NoError(t, err, "output: %s", stdout)
 	case <-time.After(30 * time.Second):
 		t.Fatalf("serve did not return after its context ended\noutput: %s", stdout)
+	}
+}
+
+// stripe-event posts to the server that the same settings start, at the host the server prints:
+// one told to listen on a single address is not reachable at localhost.
+func TestStripeEventDefaultURL(t *testing.T) {
+	t.Parallel()
+	for host, want := range map[string]string{
+		"127.0.0.2": "http://127.0.0.2:8080/webhooks/stripe",
+		"::1":       "http://[::1]:8080/webhooks/stripe",
+		"0.0.0.0":   "http://localhost:8080/webhooks/stripe",
+		"::":        "http://localhost:8080/webhooks/stripe",
+	} {
+		cfg, err := config.Load(func(k string) string {
+			return map[string]string{"APP_ENV": "test", "PORT": "8080", "LISTEN_HOST": host}[k]
+		})
+		require.NoError(t, err)
+		require.Equal(t, want, stripeWebhookURL(cfg), host)
 	}
 }

@@ -614,7 +614,7 @@ func newTwinServers(t *testing.T, redisURL string) (a, b *testServer) {
 // being set up.
 func waitRedisSubscribers(t *testing.T, srv *testServer, n int64) {
 	t.Helper()
-	channel := srv.app.redisNamespace + "order-events"
+	channel := srv.app.bus.Channel()
 	require.Eventually(t, func() bool {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()

@@ -4,9 +4,6 @@
 package cart
 
 import (
-	"fmt"
-
-	"github.com/shopgraph/shopgraph/internal/apperr"
 	"github.com/shopgraph/shopgraph/internal/gid"
 	"github.com/shopgraph/shopgraph/internal/money"
 	"github.com/shopgraph/shopgraph/internal/product"
@@ -50,11 +47,11 @@ type Cart struct {
 // LineTotal is UnitPrice × Quantity. Prices and quantities are bounded, so it fails
 // (AMOUNT_TOO_LARGE) only for a price stored before the bounds: never a wrapped amount.
 func (l Line) LineTotal() (money.Money, error) {
-	total, err := l.UnitPrice.Mul(int64(l.Quantity))
+	line, err := l.UnitPrice.Mul(int64(l.Quantity))
 	if err != nil {
-		return money.Money{}, tooLarge(err, "This line's total")
+		return money.Money{}, money.TooLarge(err, "This line's total", tooLargeRemedy)
 	}
-	return total, nil
+	return line, nil
 }
 
 // GlobalID is the cart's opaque API ID. An anonymous visitor's cart that does not exist yet
@@ -77,20 +74,15 @@ func (c Cart) Subtotal() (*money.Money, error) {
 	if len(c.Lines) == 0 {
 		return nil, nil
 	}
-	total := money.New(0, c.Lines[0].UnitPrice.Currency)
+	var total money.Total
 	for _, l := range c.Lines {
-		line, err := l.LineTotal()
-		if err == nil {
-			total, err = total.Add(line)
-		}
-		if err != nil {
-			return nil, tooLarge(err, "The cart's total")
+		if _, err := total.AddLine(l.UnitPrice, int64(l.Quantity)); err != nil {
+			return nil, money.TooLarge(err, "The cart's total", tooLargeRemedy)
 		}
 	}
-	return &total, nil
+	sum := total.Sum()
+	return &sum, nil
 }
 
-func tooLarge(err error, what string) error {
-	return apperr.Wrap(err, apperr.AmountTooLarge,
-		fmt.Sprintf("%s would be more than %d minor units; remove items to bring it down.", what, money.MaxAmount))
-}
+// tooLargeRemedy is what a customer can do about a cart beyond money.MaxAmount.
+const tooLargeRemedy = "remove items to bring it down"

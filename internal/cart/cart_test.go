@@ -50,3 +50,14 @@ func TestTotalsAtTheBounds(t *testing.T) {
 	require.NoError(t, err)
 	require.Nil(t, empty)
 }
+
+// Only an overflow is AMOUNT_TOO_LARGE. Lines in two currencies (which adding to a cart
+// refuses) are a broken invariant, not a total the customer can bring down by removing items.
+func TestSubtotalMixedCurrencies(t *testing.T) {
+	t.Parallel()
+	c := Cart{Lines: []Line{lineOf(100, 1), {UnitPrice: money.New(100, "EUR"), Quantity: 1}}}
+	sub, err := c.Subtotal()
+	require.Nil(t, sub)
+	require.ErrorIs(t, err, money.ErrCurrencyMismatch)
+	require.Equal(t, apperr.Internal, apperr.CodeOf(err))
+}

@@ -224,7 +224,7 @@ func snapshot(lines []db.CheckoutLinesRow) (db.CheckoutPlaceOrderParams, []inven
 		UnitPrices: make([]int64, n), Quantities: make([]int32, n), LineTotals: make([]int64, n),
 	}
 	items := make([]inventory.Item, n)
-	total := money.Money{}
+	var total money.Total
 	for i, l := range lines {
 		vr := l.ProductVariant
 		if vr.DeletedAt != nil || l.ProductStatus != db.ProductStatusACTIVE {
@@ -234,18 +234,13 @@ func snapshot(lines []db.CheckoutLinesRow) (db.CheckoutPlaceOrderParams, []inven
 		}
 		if i == 0 {
 			place.Currency = vr.Currency
-			total = money.New(0, vr.Currency)
 		}
 		if vr.Currency != place.Currency {
 			return place, nil, apperr.New(apperr.CurrencyMismatch, "Your cart mixes currencies; check out one currency at a time.")
 		}
-		lineTotal, err := money.New(vr.PriceAmount, vr.Currency).Mul(int64(l.Quantity))
-		if err == nil {
-			total, err = total.Add(lineTotal)
-		}
+		lineTotal, err := total.AddLine(money.New(vr.PriceAmount, vr.Currency), int64(l.Quantity))
 		if err != nil {
-			return place, nil, apperr.Wrap(err, apperr.AmountTooLarge,
-				fmt.Sprintf("The order total would be more than %d minor units; check out fewer items at a time.", money.MaxAmount))
+			return place, nil, money.TooLarge(err, "The order total", "check out fewer items at a time")
 		}
 		items[i] = inventory.Item{VariantID: vr.ID, Quantity: int(l.Quantity)}
 		place.ProductIds[i], place.VariantIds[i] = vr.ProductID, vr.ID
@@ -255,7 +250,7 @@ func snapshot(lines []db.CheckoutLinesRow) (db.CheckoutPlaceOrderParams, []inven
 		place.ProductNames[i], place.VariantNames[i], place.Skus[i] = l.ProductName, vr.Name, vr.SKU
 		place.UnitPrices[i], place.Quantities[i], place.LineTotals[i] = vr.PriceAmount, l.Quantity, lineTotal.Amount
 	}
-	place.TotalAmount = total.Amount
+	place.TotalAmount = total.Sum().Amount
 	return place, items, nil
 }
 

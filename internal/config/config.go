@@ -61,10 +61,10 @@ type Config struct {
 	// Sign-in attempts allowed per LoginWindow: per (email, client IP) pair, per email and per
 	// client IP. The pair's limit stops a guesser; the per-email ceiling is much higher, so that
 	// a guesser on one address cannot lock the owner out from another (account.LoginLimits).
-	LoginAttemptsPerPair  int
-	LoginAttemptsPerEmail int
-	LoginAttemptsPerIP    int
-	LoginWindow           time.Duration
+	LoginAttemptsPerEmailIP int
+	LoginAttemptsPerEmail   int
+	LoginAttemptsPerIP      int
+	LoginWindow             time.Duration
 
 	// Limits of one GraphQL operation.
 	QueryComplexityLimit int
@@ -128,33 +128,33 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 
 	c := Config{
-		AppEnv:                strings.ToLower(str("APP_ENV", EnvDevelopment)),
-		Port:                  num("PORT", 8080),
-		DatabaseURL:           str("DATABASE_URL", ""),
-		RedisURL:              str("REDIS_URL", ""),
-		RedisKeyPrefix:        str("REDIS_KEY_PREFIX", "shopgraph:"),
-		Cache:                 strings.ToLower(str("CACHE", "on")),
-		JWTSecret:             str("JWT_SECRET", ""),
-		StripeSecretKey:       str("STRIPE_SECRET_KEY", ""),
-		StripeWebhookSecret:   str("STRIPE_WEBHOOK_SECRET", ""),
-		StripeAPIBase:         str("STRIPE_API_BASE", ""),
-		OrderPaymentTTL:       dur("ORDER_PAYMENT_TTL", 30*time.Minute),
-		ShutdownTimeout:       dur("SHUTDOWN_TIMEOUT", 15*time.Second),
-		DBMaxConns:            int32(num("DB_MAX_CONNS", 20)),
-		LoginAttemptsPerPair:  num("LOGIN_ATTEMPTS_PER_EMAIL_IP", 10),
-		LoginAttemptsPerEmail: num("LOGIN_ATTEMPTS_PER_EMAIL", 100),
-		LoginAttemptsPerIP:    num("LOGIN_ATTEMPTS_PER_IP", 100),
-		LoginWindow:           dur("LOGIN_WINDOW", 15*time.Minute),
-		QueryComplexityLimit:  num("QUERY_COMPLEXITY_LIMIT", 5000),
-		QueryDepthLimit:       num("QUERY_DEPTH_LIMIT", 12),
-		QueryFieldLimit:       num("QUERY_FIELD_LIMIT", 500),
-		QueryAliasLimit:       num("QUERY_ALIAS_LIMIT", 50),
-		MaxBodyBytes:          num("MAX_BODY_BYTES", 1<<20),
-		RequestTimeout:        dur("REQUEST_TIMEOUT", 10*time.Second),
-		RateLimitPerIP:        num("RATE_LIMIT_PER_IP", 1200),
-		RateLimitPerUser:      num("RATE_LIMIT_PER_USER", 1200),
-		RegisterPerIPPerHour:  num("REGISTER_PER_IP_PER_HOUR", 20),
-		CheckoutPerUser:       num("CHECKOUT_PER_USER", 30),
+		AppEnv:                  strings.ToLower(str("APP_ENV", EnvDevelopment)),
+		Port:                    num("PORT", 8080),
+		DatabaseURL:             str("DATABASE_URL", ""),
+		RedisURL:                str("REDIS_URL", ""),
+		RedisKeyPrefix:          str("REDIS_KEY_PREFIX", "shopgraph:"),
+		Cache:                   strings.ToLower(str("CACHE", "on")),
+		JWTSecret:               str("JWT_SECRET", ""),
+		StripeSecretKey:         str("STRIPE_SECRET_KEY", ""),
+		StripeWebhookSecret:     str("STRIPE_WEBHOOK_SECRET", ""),
+		StripeAPIBase:           str("STRIPE_API_BASE", ""),
+		OrderPaymentTTL:         dur("ORDER_PAYMENT_TTL", 30*time.Minute),
+		ShutdownTimeout:         dur("SHUTDOWN_TIMEOUT", 15*time.Second),
+		DBMaxConns:              int32(num("DB_MAX_CONNS", 20)),
+		LoginAttemptsPerEmailIP: num("LOGIN_ATTEMPTS_PER_EMAIL_IP", 10),
+		LoginAttemptsPerEmail:   num("LOGIN_ATTEMPTS_PER_EMAIL", 100),
+		LoginAttemptsPerIP:      num("LOGIN_ATTEMPTS_PER_IP", 100),
+		LoginWindow:             dur("LOGIN_WINDOW", 15*time.Minute),
+		QueryComplexityLimit:    num("QUERY_COMPLEXITY_LIMIT", 5000),
+		QueryDepthLimit:         num("QUERY_DEPTH_LIMIT", 12),
+		QueryFieldLimit:         num("QUERY_FIELD_LIMIT", 500),
+		QueryAliasLimit:         num("QUERY_ALIAS_LIMIT", 50),
+		MaxBodyBytes:            num("MAX_BODY_BYTES", 1<<20),
+		RequestTimeout:          dur("REQUEST_TIMEOUT", 10*time.Second),
+		RateLimitPerIP:          num("RATE_LIMIT_PER_IP", 1200),
+		RateLimitPerUser:        num("RATE_LIMIT_PER_USER", 1200),
+		RegisterPerIPPerHour:    num("REGISTER_PER_IP_PER_HOUR", 20),
+		CheckoutPerUser:         num("CHECKOUT_PER_USER", 30),
 	}
 	boolean := func(key string, def bool) bool {
 		switch strings.ToLower(strings.TrimSpace(getenv(key))) {

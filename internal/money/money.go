@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+
+	"github.com/shopgraph/shopgraph/internal/apperr"
 )
 
 // Bounds on every amount shopgraph accepts or computes. They keep all sums far from int64's
@@ -95,6 +97,48 @@ func bounded(m Money) (Money, error) {
 		return Money{}, fmt.Errorf("%w: %d is beyond ±%d", ErrOverflow, m.Amount, MaxAmount)
 	}
 	return m, nil
+}
+
+// Total is a checked sum of lines (unit price × quantity), the one loop behind a cart's
+// subtotal and an order's total. The zero value is an empty sum; it takes the first line's
+// currency.
+type Total struct {
+	sum     Money
+	started bool
+}
+
+// AddLine adds price × quantity to the sum and returns that line's total. It fails with
+// ErrOverflow when the line or the sum would be beyond MaxAmount, and with
+// ErrCurrencyMismatch when price is not in the currency of the lines before it; the sum is
+// then left as it was.
+func (t *Total) AddLine(price Money, quantity int64) (Money, error) {
+	line, err := price.Mul(quantity)
+	if err != nil {
+		return Money{}, err
+	}
+	sum := t.sum
+	if !t.started {
+		sum = New(0, price.Currency)
+	}
+	if sum, err = sum.Add(line); err != nil {
+		return Money{}, err
+	}
+	t.sum, t.started = sum, true
+	return line, nil
+}
+
+// Sum is the sum of the lines added so far (0 in no currency before the first).
+func (t *Total) Sum() Money { return t.sum }
+
+// TooLarge is the one place an ErrOverflow becomes the client-visible AMOUNT_TOO_LARGE: what
+// names the amount ("The cart's total"), remedy tells the user what to do about it. Any other
+// error is returned as it is.
+func TooLarge(err error, what, remedy string) error {
+	if !errors.Is(err, ErrOverflow) {
+		return err
+	}
+	return apperr.Wrap(err, apperr.AmountTooLarge,
+		fmt.Sprintf("%s would be more than %d minor units; %s.", what, MaxAmount, remedy))
 }
 
 func (m Money) String() string { return fmt.Sprintf("%d %s", m.Amount, m.Currency) }

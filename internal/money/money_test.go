@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/shopgraph/shopgraph/internal/apperr"
 )
 
 func TestValidCurrency(t *testing.T) {
@@ -90,4 +92,36 @@ func TestArithmeticAtTheBounds(t *testing.T) {
 	require.True(t, usd(MaxAmount).InBounds())
 	require.False(t, usd(MaxAmount+1).InBounds())
 	require.False(t, usd(-MaxAmount-1).InBounds())
+}
+
+// Total is the one checked sum behind a cart's subtotal and an order's total: exact at the
+// bound, an error (and the sum left as it was) one minor unit beyond it or across currencies.
+func TestTotal(t *testing.T) {
+	t.Parallel()
+	var total Total
+	require.Equal(t, Money{}, total.Sum())
+	line, err := total.AddLine(New(MaxPrice, "USD"), MaxQuantity)
+	require.NoError(t, err)
+	require.Equal(t, New(MaxPrice*MaxQuantity, "USD"), line)
+	for total.Sum().Amount < MaxAmount {
+		_, err = total.AddLine(New(MaxPrice, "USD"), MaxQuantity)
+		require.NoError(t, err)
+	}
+	require.Equal(t, New(MaxAmount, "USD"), total.Sum())
+
+	_, err = total.AddLine(New(1, "USD"), 1)
+	require.ErrorIs(t, err, ErrOverflow)
+	_, err = total.AddLine(New(math.MaxInt64, "USD"), 2)
+	require.ErrorIs(t, err, ErrOverflow)
+	_, err = total.AddLine(New(0, "EUR"), 1)
+	require.ErrorIs(t, err, ErrCurrencyMismatch)
+	require.Equal(t, New(MaxAmount, "USD"), total.Sum())
+
+	tooLarge := TooLarge(err, "The order total", "check out fewer items")
+	require.ErrorIs(t, tooLarge, ErrCurrencyMismatch)
+	require.Equal(t, apperr.Internal, apperr.CodeOf(tooLarge), "only an overflow is AMOUNT_TOO_LARGE")
+	_, err = total.AddLine(New(1, "USD"), 1)
+	tooLarge = TooLarge(err, "The order total", "check out fewer items")
+	require.Equal(t, apperr.AmountTooLarge, apperr.CodeOf(tooLarge))
+	require.Equal(t, "The order total would be more than 1000000000000000 minor units; check out fewer items.", apperr.As(tooLarge).Message)
 }

@@ -7,7 +7,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -57,12 +56,6 @@ type Options struct {
 	Tracer pgx.QueryTracer
 }
 
-// hasSetting reports whether a connection string, URL (?key=) or key=value form, sets key.
-func hasSetting(connString, key string) bool {
-	return strings.Contains(connString, "?"+key+"=") || strings.Contains(connString, "&"+key+"=") ||
-		strings.HasPrefix(connString, key+"=") || strings.Contains(connString, " "+key+"=")
-}
-
 // Open connects a pool to url and checks that the server answers.
 func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 	cfg, err := pgxpool.ParseConfig(url)
@@ -75,14 +68,22 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 	cfg.MinConns = 0
 	// Pool settings written in the URL win over these defaults: the tests shorten the idle
 	// time, so that a test that waits for its subtests holds no idle connections, and an
-	// operator can tune a deployment from DATABASE_URL alone.
-	if !hasSetting(url, "pool_max_conn_idle_time") {
+	// operator can tune a deployment from DATABASE_URL alone. pgxpool's config does not say
+	// which settings it was given, so the connection string is parsed once more by pgconn,
+	// which keeps every setting it does not know, pool_* included, as a runtime parameter:
+	// the driver's own reading of both forms (URL and key=value, quotes and escapes), never a
+	// match on text that may sit inside a password.
+	given, err := pgconn.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("parse database url: %w", err)
+	}
+	if _, ok := given.RuntimeParams["pool_max_conn_idle_time"]; !ok {
 		cfg.MaxConnIdleTime = 5 * time.Minute
 	}
-	if !hasSetting(url, "pool_max_conn_lifetime") {
+	if _, ok := given.RuntimeParams["pool_max_conn_lifetime"]; !ok {
 		cfg.MaxConnLifetime = time.Hour
 	}
-	if !hasSetting(url, "pool_health_check_period") {
+	if _, ok := given.RuntimeParams["pool_health_check_period"]; !ok {
 		cfg.HealthCheckPeriod = 30 * time.Second
 	}
 	cfg.ConnConfig.ConnectTimeout = 5 * time.Second

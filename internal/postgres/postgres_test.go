@@ -2,7 +2,9 @@ package postgres_test
 
 import (
 	"context"
+	"fmt"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -89,5 +91,47 @@ func TestOpenPoolSettings(t *testing.T) {
 		cfg := open(t, u.String())
 		require.Equal(t, 5*time.Minute, cfg.MaxConnIdleTime)
 		require.Equal(t, 30*time.Second, cfg.HealthCheckPeriod)
+	})
+
+	// The settings are read as the driver reads the connection string, not found as text: a
+	// password may contain what looks like one ('&' and '=' need no escaping in a URL's
+	// userinfo; anything goes inside a quoted key=value). The test server trusts local
+	// connections, so the password is sent but not checked.
+	const lookalike = "x&pool_max_conn_idle_time=7s pool_health_check_period=7s ?pool_max_conn_lifetime=7s"
+	u, err := url.Parse(raw)
+	require.NoError(t, err)
+	q := u.Query()
+	q.Del("pool_max_conn_idle_time")
+	q.Del("pool_health_check_period")
+	u.RawQuery = q.Encode()
+	port := u.Port()
+	if port == "" {
+		port = "5432"
+	}
+	keyValue := fmt.Sprintf("host=%s port=%s user=%s dbname=%s sslmode=disable", u.Hostname(), port, u.User.Username(), strings.TrimPrefix(u.Path, "/"))
+	quoted := "'" + strings.ReplaceAll(lookalike, "'", `\'`) + "'"
+
+	t.Run("a password that looks like a setting is not one, in a URL", func(t *testing.T) {
+		withPassword := *u
+		withPassword.User = url.UserPassword(u.User.Username(), lookalike)
+		require.Contains(t, withPassword.String(), "&pool_max_conn_idle_time=7s", "the URL carries the text unescaped")
+		cfg := open(t, withPassword.String())
+		require.Equal(t, 5*time.Minute, cfg.MaxConnIdleTime)
+		require.Equal(t, 30*time.Second, cfg.HealthCheckPeriod)
+		require.Equal(t, time.Hour, cfg.MaxConnLifetime)
+	})
+
+	t.Run("a password that looks like a setting is not one, in key=value form", func(t *testing.T) {
+		cfg := open(t, keyValue+" password="+quoted)
+		require.Equal(t, 5*time.Minute, cfg.MaxConnIdleTime)
+		require.Equal(t, 30*time.Second, cfg.HealthCheckPeriod)
+		require.Equal(t, time.Hour, cfg.MaxConnLifetime)
+	})
+
+	t.Run("settings in key=value form win over the defaults", func(t *testing.T) {
+		cfg := open(t, keyValue+" password="+quoted+" pool_max_conn_idle_time=3s pool_health_check_period=2s pool_max_conn_lifetime=4m")
+		require.Equal(t, 3*time.Second, cfg.MaxConnIdleTime)
+		require.Equal(t, 2*time.Second, cfg.HealthCheckPeriod)
+		require.Equal(t, 4*time.Minute, cfg.MaxConnLifetime)
 	})
 }

@@ -148,7 +148,7 @@ func (in VariantInput) validate(v *validator, field ...string) {
 		v.add(fmt.Sprintf("Price must be 0 to %d minor units.", money.MaxPrice), sub("price")...)
 	}
 	if in.Stock < 0 || in.Stock > MaxStock {
-		v.add("Stock must be 0 to 1,000,000,000.", sub("stock")...)
+		v.add("Stock must be 0 to "+maxStockText+".", sub("stock")...)
 	}
 }
 
@@ -450,12 +450,29 @@ func (s *Service) VariantDelete(ctx context.Context, v auth.Viewer, id int64) (P
 // back even above it.
 const MaxStock = 1_000_000_000
 
+// maxStockText is MaxStock as messages show it, with thousands separators.
+var maxStockText = withThousands(MaxStock)
+
+// withThousands writes a non-negative n with a comma between each group of three digits.
+func withThousands(n int) string {
+	digits := strconv.Itoa(n)
+	var b strings.Builder
+	for i, d := range digits {
+		if i > 0 && (len(digits)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(d)
+	}
+	return b.String()
+}
+
 // StockAdjust changes a variant's stock by delta in one guarded statement: it never goes below
 // zero, even against concurrent checkouts, and an increase never takes it above MaxStock.
 // Errors: NOT_FOUND, FORBIDDEN, INSUFFICIENT_STOCK, INVALID (delta, or a stock above MaxStock).
 func (s *Service) StockAdjust(ctx context.Context, v auth.Viewer, variantID int64, delta int) (Variant, error) {
-	if delta < -1_000_000_000 || delta > 1_000_000_000 {
-		return Variant{}, apperr.FieldError(apperr.Invalid, "Delta must be between -1,000,000,000 and 1,000,000,000.", "input", "delta")
+	if delta < -MaxStock || delta > MaxStock {
+		return Variant{}, apperr.FieldError(apperr.Invalid,
+			fmt.Sprintf("Delta must be between -%s and %s.", maxStockText, maxStockText), "input", "delta")
 	}
 	variants, err := s.VariantsByIDs(ctx, []int64{variantID})
 	if err != nil {
@@ -469,13 +486,22 @@ func (s *Service) StockAdjust(ctx context.Context, v auth.Viewer, variantID int6
 		return Variant{}, asVariantNotFound(err, "input", "variantId")
 	}
 	row, err := s.db.VariantAdjustStock(ctx, db.VariantAdjustStockParams{ID: variantID, Delta: int32(delta), MaxStock: MaxStock})
-	if postgres.IsNotFound(err) && delta > 0 {
-		return Variant{}, apperr.FieldError(apperr.Invalid,
-			"Stock can be at most 1,000,000,000; this would take it above.", "input", "delta")
-	}
 	if postgres.IsNotFound(err) {
-		return Variant{}, apperr.FieldError(apperr.InsufficientStock,
-			"Stock cannot go below zero.", "input", "delta")
+		// No row has three causes; a variant deleted since it was read above is one, and it
+		// is NOT_FOUND, not a complaint about the delta. Read it again to tell them apart.
+		now, err := s.db.VariantListByIDs(ctx, []int64{variantID})
+		switch {
+		case err != nil:
+			return Variant{}, fmt.Errorf("read variant after a refused adjustment: %w", err)
+		case len(now) == 0 || now[0].DeletedAt != nil:
+			return Variant{}, variantNotFound("input", "variantId")
+		case delta > 0:
+			return Variant{}, apperr.FieldError(apperr.Invalid,
+				fmt.Sprintf("Stock can be at most %s; this would take it above.", maxStockText), "input", "delta")
+		default:
+			return Variant{}, apperr.FieldError(apperr.InsufficientStock,
+				"Stock cannot go below zero.", "input", "delta")
+		}
 	}
 	if err != nil {
 		return Variant{}, postgres.MapError(err, "variant")

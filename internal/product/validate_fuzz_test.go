@@ -123,7 +123,7 @@ func requireValid(t *testing.T, in CreateInput) {
 		if n := utf8.RuneCountInString(strings.TrimSpace(v.SKU)); n < 1 || n > 64 {
 			t.Fatalf("SKU %q accepted", v.SKU)
 		}
-		if v.Price < 0 || v.Stock < 0 || v.Stock > 1_000_000_000 {
+		if v.Price < 0 || v.Stock < 0 || v.Stock > MaxStock {
 			t.Fatalf("price %d / stock %d accepted", v.Price, v.Stock)
 		}
 	}

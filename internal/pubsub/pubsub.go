@@ -159,6 +159,10 @@ func NewBus(client *redis.Client, channel string, log *slog.Logger) *Bus {
 	return &Bus{Hub: NewHub(), redis: client, channel: channel, log: log}
 }
 
+// Channel is the Redis channel the bus publishes and subscribes on, where an operator or a test
+// looks for its subscribers (PUBSUB NUMSUB).
+func (b *Bus) Channel() string { return b.channel }
+
 // Publish sends e to all instances. If Redis cannot take it, this instance's subscribers still
 // get it, and the other instances' subscribers resynchronise from Postgres when their Redis
 // subscription comes back.
