@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -163,4 +164,70 @@ func TestRefundTimeoutKeepsItsKey(t *testing.T) {
 	n, total := slow.refunded()
 	require.Equal(t, 1, n, "Stripe made one refund")
 	require.Equal(t, o.total, total)
+}
+
+// TestRefundExternalWhileOursPending: a refund made in Stripe's dashboard while a full refund
+// of ours awaits its answer. The order follows what is known to have gone back (not our
+// reservation, which may yet be refused), and when ours is refused the payment keeps what
+// Stripe reported, whichever came first.
+func TestRefundExternalWhileOursPending(t *testing.T) {
+	t.Parallel()
+	gw := &refundHook{Gateway: paymenttest.New()}
+	e := newPaymentEnv(t, nil, gw)
+	const dashboard = 1000
+
+	// hold makes our refund hang at the provider until release, then be refused.
+	hold := func(t *testing.T) (started <-chan struct{}, release func()) {
+		s, r := make(chan struct{}), make(chan struct{})
+		closeStarted, closeRelease := sync.OnceFunc(func() { close(s) }), sync.OnceFunc(func() { close(r) })
+		gw.setHook(func(payment.RefundParams) error {
+			closeStarted()
+			<-r
+			return errors.New("fake refund declined")
+		})
+		t.Cleanup(func() { closeRelease(); gw.setHook(nil) })
+		return s, closeRelease
+	}
+	refundAsync := func(o payOrder, amount int64) <-chan payPayloadView {
+		out := make(chan payPayloadView, 1)
+		go func() {
+			var p payPayloadView
+			if err := e.admin.tryPayload(payRefundMutation, map[string]any{"input": map[string]any{"id": o.gid, "amount": amount}}, "orderRefund", &p); err != nil {
+				p.UserErrors = []commerceError{{Code: err.Error()}}
+			}
+			out <- p
+		}()
+		return out
+	}
+	want := func(o payOrder) eventState {
+		return eventState{payState: payState{OrderStatus: "PARTIALLY_REFUNDED", PaymentStatus: "SUCCEEDED", Received: o.total, Refunded: dashboard,
+			Stock: 8, RefundRows: 1}, ProviderRefunded: dashboard}
+	}
+
+	t.Run("reported while ours is pending", func(t *testing.T) {
+		o := newPayOrder(t, e, 2500, 10, 2) // 5000
+		payWithFake(t, e, gw.Gateway, o)
+		started, release := hold(t)
+		res := refundAsync(o, o.total)
+		<-started
+		sendStripe(t, e, o, "charge.refunded", func(s *payment.EventSpec) { s.AmountRefunded = dashboard })
+		require.Equal(t, "PARTIALLY_REFUNDED", orderStatusNow(e, o.id), "our 5000 may yet be refused: only 1000 went back")
+		release()
+		require.Equal(t, []string{"PAYMENT_PROVIDER_UNAVAILABLE"}, codesOnly((<-res).UserErrors))
+		require.Equal(t, want(o), readEventState(t, e, o))
+		require.Equal(t, []string{"PENDING", "PAID", "PARTIALLY_REFUNDED"}, orderStatuses(t, e, o.id))
+	})
+
+	t.Run("reported before ours", func(t *testing.T) {
+		o := newPayOrder(t, e, 2500, 10, 2) // 5000
+		payWithFake(t, e, gw.Gateway, o)
+		sendStripe(t, e, o, "charge.refunded", func(s *payment.EventSpec) { s.AmountRefunded = dashboard })
+		started, release := hold(t)
+		res := refundAsync(o, o.total-dashboard)
+		<-started
+		release()
+		require.Equal(t, []string{"PAYMENT_PROVIDER_UNAVAILABLE"}, codesOnly((<-res).UserErrors))
+		require.Equal(t, want(o), readEventState(t, e, o))
+		require.Equal(t, []string{"PENDING", "PAID", "PARTIALLY_REFUNDED"}, orderStatuses(t, e, o.id))
+	})
 }

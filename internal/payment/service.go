@@ -258,13 +258,11 @@ func (s *Service) settle(ctx context.Context, st db.RefundGetForSettlementRow) (
 		if gwErr != nil {
 			return q.PaymentUnreserveRefund(ctx, db.PaymentUnreserveRefundParams{ID: st.Refund.PaymentID, Amount: st.Refund.Amount})
 		}
-		// The status follows what was actually refunded, not what concurrent refunds have
-		// reserved and may still fail.
-		done, err := q.RefundSumSucceeded(ctx, st.Refund.PaymentID)
+		pay, err := q.PaymentGetByOrderID(ctx, st.OrderID)
 		if err != nil {
 			return err
 		}
-		o, ev, touched, err = s.moveForRefund(ctx, q, st.OrderID, done, st.AmountReceived, true)
+		o, ev, touched, err = s.moveForRefund(ctx, q, pay, -1)
 		return err
 	})
 	if err != nil {
@@ -301,25 +299,44 @@ func (s *Service) SettleRefund(ctx context.Context, id int64) error {
 	return err
 }
 
-// moveForRefund moves an order to REFUNDED or PARTIALLY_REFUNDED for the refunded total.
-// changed says the refunded total just grew: a further partial refund is then a new event,
-// while Stripe's charge.refunded echo of a refund we already recorded is not. The returned
-// event is zero when the order did not move.
-func (s *Service) moveForRefund(ctx context.Context, q *db.Queries, orderID, refunded, received int64, changed bool) (order.Order, order.Event, inventory.Change, error) {
-	row, err := q.OrderGetByID(ctx, orderID)
+// refundedTotal is what is known to have gone back of a payment: the largest of what the
+// provider reported refunded (which includes refunds made outside shopgraph, e.g. in the
+// Stripe dashboard) and the sum of our refunds it confirmed. It leaves out amount_refunded's
+// reservations for refunds still PENDING, which may yet be refused, so an order is never
+// marked REFUNDED for money that may not go back.
+func refundedTotal(ctx context.Context, q *db.Queries, pay db.Payment) (int64, error) {
+	ours, err := q.RefundSumSucceeded(ctx, pay.ID)
+	if err != nil {
+		return 0, err
+	}
+	return min(max(pay.ProviderRefunded, ours), pay.AmountReceived), nil
+}
+
+// moveForRefund moves a payment's order to REFUNDED or PARTIALLY_REFUNDED for its refunded
+// total (refundedTotal): the one place, for our refunds and for the provider's reports alike,
+// that decides it. before is the total before the caller's change (-1: it just grew): a
+// further partial refund is then a new event, while Stripe's charge.refunded echo of a refund
+// we already recorded is not. The returned event is zero when the order did not move.
+func (s *Service) moveForRefund(ctx context.Context, q *db.Queries, pay db.Payment, before int64) (order.Order, order.Event, inventory.Change, error) {
+	row, err := q.OrderGetByID(ctx, pay.OrderID)
 	if err != nil {
 		return order.Order{}, order.Event{}, inventory.Change{}, err
 	}
 	cur := order.FromRow(row)
+	refunded, err := refundedTotal(ctx, q, pay)
+	if err != nil || refunded <= 0 || pay.AmountReceived <= 0 {
+		return cur, order.Event{}, inventory.Change{}, err
+	}
+	changed := refunded > before
 	to := order.PartiallyRefunded
-	if refunded >= received {
+	if refunded >= pay.AmountReceived {
 		to = order.Refunded
 	}
 	if (cur.Status == to && !changed) || !order.CanTransition(cur.Status, to) {
 		return cur, order.Event{}, inventory.Change{}, nil
 	}
-	return s.orders.TransitionTx(ctx, q, order.SystemActor, orderID, to,
-		order.TransitionOptions{Note: fmt.Sprintf("refunded %d of %d %s", refunded, received, row.Currency)})
+	return s.orders.TransitionTx(ctx, q, order.SystemActor, pay.OrderID, to,
+		order.TransitionOptions{Note: fmt.Sprintf("refunded %d of %d %s", refunded, pay.AmountReceived, row.Currency)})
 }
 
 // unavailable is the user-facing form of a provider failure.
