@@ -399,6 +399,18 @@ func (q *Queries) RefundCountByPayment(ctx context.Context, paymentID int64) (in
 	return count, err
 }
 
+const RefundCountPending = `-- name: RefundCountPending :one
+SELECT count(*) FROM refunds WHERE payment_id = $1 AND status = 'PENDING'
+`
+
+// RefundCountPending counts a payment's refunds whose outcome is not known yet.
+func (q *Queries) RefundCountPending(ctx context.Context, paymentID int64) (int64, error) {
+	row := q.db.QueryRow(ctx, RefundCountPending, paymentID)
+	var count int64
+	err := row.Scan(&count)
+	return count, err
+}
+
 const RefundFinish = `-- name: RefundFinish :one
 UPDATE refunds SET status = $1, provider_refund_id = $2, updated_at = now()
 WHERE id = $3 AND status = 'PENDING'

@@ -181,6 +181,8 @@ type Querier interface {
 	RefreshTokenInsert(ctx context.Context, arg RefreshTokenInsertParams) error
 	RefreshTokenMarkUsed(ctx context.Context, tokenHash []byte) (int64, error)
 	RefundCountByPayment(ctx context.Context, paymentID int64) (int64, error)
+	// RefundCountPending counts a payment's refunds whose outcome is not known yet.
+	RefundCountPending(ctx context.Context, paymentID int64) (int64, error)
 	// RefundFinish records the provider's answer for a PENDING refund; no row means another
 	// attempt recorded it first.
 	RefundFinish(ctx context.Context, arg RefundFinishParams) (Refund, error)

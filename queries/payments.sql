@@ -54,6 +54,10 @@ INSERT INTO refunds (payment_id, amount, idempotency_key, reason)
 VALUES (@payment_id, @amount, @idempotency_key, @reason)
 RETURNING *;
 
+-- name: RefundCountPending :one
+-- RefundCountPending counts a payment's refunds whose outcome is not known yet.
+SELECT count(*) FROM refunds WHERE payment_id = @payment_id AND status = 'PENDING';
+
 -- name: RefundCountByPayment :one
 SELECT count(*) FROM refunds WHERE payment_id = @payment_id;
 

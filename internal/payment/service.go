@@ -117,7 +117,8 @@ func (s *Service) ForOrders(ctx context.Context, orderIDs []int64) (map[int64]Pa
 
 // Cancel cancels an order for its owner (PENDING) or an admin (PENDING or PAID). A PENDING
 // order's intent is cancelled at the provider after the order is; a PAID order is refunded in
-// full. Errors: NOT_FOUND, FORBIDDEN, INVALID_TRANSITION, PAYMENT_PROVIDER_UNAVAILABLE.
+// full (by the refund job, once an earlier refund still awaiting its answer is settled).
+// Errors: NOT_FOUND, FORBIDDEN, INVALID_TRANSITION, PAYMENT_PROVIDER_UNAVAILABLE.
 func (s *Service) Cancel(ctx context.Context, v auth.Viewer, orderID int64) (order.Order, error) {
 	o, err := s.orders.Cancel(ctx, v, orderID)
 	if err != nil {
@@ -127,7 +128,18 @@ func (s *Service) Cancel(ctx context.Context, v auth.Viewer, orderID int64) (ord
 	if o.Status == order.Cancelled {
 		// A PAID order cancelled by an admin is refunded in full; a PENDING one had nothing paid.
 		if p, err := s.db.PaymentGetByOrderID(ctx, o.ID); err == nil && p.AmountReceived > p.AmountRefunded {
-			return s.refund(ctx, o.ID, nil, "order cancelled")
+			res, err := s.refund(ctx, o.ID, nil, "order cancelled")
+			if !apperr.Is(err, apperr.RefundPending) {
+				return res, err
+			}
+			// An earlier refund still awaits the provider's answer: the rest goes back by
+			// the durable refund job, which retries until that one is settled.
+			if err := s.db.InTxWithTx(ctx, func(tx pgx.Tx, _ *db.Queries) error {
+				return s.Jobs.ScheduleRefund(ctx, tx, o.ID, "order cancelled")
+			}); err != nil {
+				return order.Order{}, err
+			}
+			return o, nil
 		}
 	}
 	return o, nil
@@ -152,7 +164,8 @@ func (s *Service) afterCancel(ctx context.Context, o order.Order) {
 
 // Refund refunds amount (nil: everything not yet refunded) of an order's payment (ADMIN).
 // Partial refunds accumulate and can never exceed what was paid.
-// Errors: FORBIDDEN, NOT_FOUND, REFUND_EXCEEDS_PAYMENT, INVALID, PAYMENT_PROVIDER_UNAVAILABLE.
+// Errors: FORBIDDEN, NOT_FOUND, REFUND_EXCEEDS_PAYMENT, REFUND_PENDING, INVALID,
+// PAYMENT_PROVIDER_UNAVAILABLE.
 func (s *Service) Refund(ctx context.Context, v auth.Viewer, orderID int64, amount *int64) (order.Order, error) {
 	if !v.IsAdmin() {
 		return order.Order{}, apperr.New(apperr.Forbidden, "Only admins can refund.")
@@ -181,6 +194,17 @@ func (s *Service) refund(ctx context.Context, orderID int64, amount *int64, reas
 		}
 		if err != nil {
 			return err
+		}
+		// A refund whose request got no answer may have gone through; only its own key may
+		// ask again (its job does). A new refund now, under a new key, could give the same
+		// money back twice, typically when an admin retries after PAYMENT_PROVIDER_UNAVAILABLE.
+		pending, err := q.RefundCountPending(ctx, pay.ID)
+		if err != nil {
+			return err
+		}
+		if pending > 0 {
+			return apperr.FieldError(apperr.RefundPending,
+				"An earlier refund of this order is still being confirmed with the payment provider; it will be settled on its own. Refund again, if anything remains, once it is.", "input", "id")
 		}
 		remaining := pay.AmountReceived - pay.AmountRefunded
 		n := remaining
