@@ -60,6 +60,7 @@ func TestPaymentEventsCommute(t *testing.T) {
 		stock    = 10
 		partial  = 1000
 		declined = "Your card was declined."
+		over     = 100 // what a mismatched success received beyond the order's total
 	)
 	// The events, by short name; refunded totals are cumulative, as in Stripe's charge.refunded.
 	events := map[string]struct {
@@ -67,6 +68,7 @@ func TestPaymentEventsCommute(t *testing.T) {
 		edit func(*payment.EventSpec)
 	}{
 		"succeeded":       {"payment_intent.succeeded", nil},
+		"mismatched":      {"payment_intent.succeeded", func(s *payment.EventSpec) { s.Amount = total + over }},
 		"failed":          {"payment_intent.payment_failed", func(s *payment.EventSpec) { s.FailureMessage = declined }},
 		"canceled":        {"payment_intent.canceled", nil},
 		"refunded":        {"charge.refunded", func(s *payment.EventSpec) { s.AmountRefunded = total }},
@@ -79,11 +81,24 @@ func TestPaymentEventsCommute(t *testing.T) {
 	unpaid := func(order, pay string, lastError *string, stockNow int, reported int64) eventState {
 		return eventState{payState: payState{OrderStatus: order, PaymentStatus: pay, LastError: lastError, Stock: stockNow}, ProviderRefunded: reported}
 	}
+	mismatch := fmt.Sprintf("paid %d USD for an order of %d USD", total+over, total)
+	mismatched := func(refunded int64) eventState {
+		return eventState{payState: payState{OrderStatus: "PENDING", PaymentStatus: "AMOUNT_MISMATCH", Received: total + over, Refunded: refunded,
+			LastError: &mismatch, Stock: stock - quantity}, ProviderRefunded: refunded}
+	}
+	// The sets of events one intent can produce. Succeeded and canceled are not one of them:
+	// Stripe cancels only an intent that has not succeeded, and a succeeded one cannot be
+	// cancelled, so it never sends both (a late payment_intent.canceled after a success, were
+	// it to come, is ignored as stale).
 	for _, tc := range []struct {
 		events []string
 		want   eventState
 	}{
 		{[]string{"succeeded", "failed"}, paid("PAID", 0)},
+		// A success of another amount records what was received without paying the order;
+		// a refund reported before or after it is kept the same.
+		{[]string{"mismatched", "refunded"}, mismatched(total)},
+		{[]string{"mismatched", "partly_refunded"}, mismatched(partial)},
 		{[]string{"succeeded", "refunded"}, paid("REFUNDED", total)},
 		{[]string{"succeeded", "partly_refunded"}, paid("PARTIALLY_REFUNDED", partial)},
 		{[]string{"succeeded", "partly_refunded", "refunded"}, paid("REFUNDED", total)},

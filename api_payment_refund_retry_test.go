@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -163,4 +164,192 @@ func TestRefundTimeoutKeepsItsKey(t *testing.T) {
 	n, total := slow.refunded()
 	require.Equal(t, 1, n, "Stripe made one refund")
 	require.Equal(t, o.total, total)
+}
+
+// lostRefund is the fake gateway with Stripe timing out a refund: the first refund request
+// is carried out but its answer is lost, and requests under its key get no answer either
+// until answer() is called. Requests under other keys reach the fake as they are.
+type lostRefund struct {
+	*paymenttest.Gateway
+	mu       sync.Mutex
+	first    string
+	answered bool
+}
+
+func (g *lostRefund) Refund(ctx context.Context, p payment.RefundParams) (payment.RefundResult, error) {
+	g.mu.Lock()
+	if g.first == "" {
+		g.first = p.IdempotencyKey
+		g.mu.Unlock()
+		if _, err := g.Gateway.Refund(ctx, p); err != nil {
+			return payment.RefundResult{}, err
+		}
+		return payment.RefundResult{}, fmt.Errorf("fake refund: timeout: %w", payment.ErrUnavailable)
+	}
+	still := p.IdempotencyKey == g.first && !g.answered
+	g.mu.Unlock()
+	if still {
+		return payment.RefundResult{}, fmt.Errorf("fake refund: timeout: %w", payment.ErrUnavailable)
+	}
+	return g.Gateway.Refund(ctx, p)
+}
+
+func (g *lostRefund) answer() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.answered = true
+}
+
+// settlePending settles an order's PENDING refunds now, as their jobs would.
+func settlePending(t *testing.T, e *shopEnv, orderID int64) {
+	t.Helper()
+	ctx := context.Background()
+	rows, err := e.srv.app.db.Pool.Query(ctx,
+		`SELECT r.id FROM refunds r JOIN payments p ON p.id = r.payment_id WHERE p.order_id = $1 AND r.status = 'PENDING'`, orderID)
+	require.NoError(t, err)
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		require.NoError(t, rows.Scan(&id))
+		ids = append(ids, id)
+	}
+	require.NoError(t, rows.Err())
+	rows.Close()
+	for _, id := range ids {
+		require.NoError(t, e.srv.app.payments.SettleRefund(ctx, id))
+	}
+}
+
+// TestRefundPendingRefusesAnother: while a refund whose request timed out awaits its answer,
+// another refund of the order is refused (REFUND_PENDING) rather than made under a new key:
+// an admin retrying after PAYMENT_PROVIDER_UNAVAILABLE would otherwise refund twice.
+func TestRefundPendingRefusesAnother(t *testing.T) {
+	t.Parallel()
+
+	t.Run("orderRefund", func(t *testing.T) {
+		t.Parallel()
+		gw := &lostRefund{Gateway: paymenttest.New()}
+		e := newPaymentEnv(t, nil, gw)
+		o := newPayOrder(t, e, 2500, 10, 2) // 5000
+		payWithFake(t, e, gw.Gateway, o)
+
+		r := payRefund(t, e.admin, o.gid, int64p(1000))
+		require.Equal(t, []string{"PAYMENT_PROVIDER_UNAVAILABLE"}, codesOnly(r.UserErrors))
+		r = payRefund(t, e.admin, o.gid, int64p(1000)) // the admin tries again
+		require.Equal(t, []string{"REFUND_PENDING:input.id"}, errorCodesOf(r.UserErrors))
+		require.Contains(t, r.UserErrors[0].Message, "still being confirmed")
+		require.Nil(t, r.Order)
+
+		require.Equal(t, int64(1000), gw.Refunded(o.intent), "one refund at the provider")
+		s := readPayState(t, e, o)
+		require.Equal(t, "PAID", s.OrderStatus)
+		require.Equal(t, 1, s.RefundRows)
+		require.Equal(t, 1, s.PendingRefunds)
+		require.Equal(t, int64(1000), s.Refunded)
+
+		// The provider answers the first under its own key; a refund after that is made.
+		gw.answer()
+		settlePending(t, e, o.id)
+		require.Equal(t, "PARTIALLY_REFUNDED", orderStatusNow(e, o.id))
+		r = payRefund(t, e.admin, o.gid, int64p(1000))
+		require.Empty(t, r.UserErrors)
+		require.Equal(t, int64(2000), gw.Refunded(o.intent))
+		s = readPayState(t, e, o)
+		require.Equal(t, 2, s.RefundRows)
+		require.Equal(t, int64(2000), s.RefundedOK)
+	})
+
+	t.Run("orderCancel refunds the rest once the pending refund is settled", func(t *testing.T) {
+		t.Parallel()
+		gw := &lostRefund{Gateway: paymenttest.New()}
+		e := newPaymentEnv(t, nil, gw)
+		o := newPayOrder(t, e, 2500, 10, 2) // 5000
+		payWithFake(t, e, gw.Gateway, o)
+
+		r := payRefund(t, e.admin, o.gid, int64p(1000))
+		require.Equal(t, []string{"PAYMENT_PROVIDER_UNAVAILABLE"}, codesOnly(r.UserErrors))
+		r = payMutation(t, e.admin, payCancelMutation, "orderCancel", map[string]any{"id": o.gid})
+		require.Empty(t, r.UserErrors)
+		require.Equal(t, "CANCELLED", r.Order.Status)
+		require.Equal(t, int64(1000), gw.Refunded(o.intent), "nothing more while the 1000 awaits its answer")
+
+		gw.answer()
+		settlePending(t, e, o.id)
+		// The rest goes back by the refund job, which retries until the 1000 is settled.
+		_, err := e.srv.app.db.Pool.Exec(context.Background(),
+			`UPDATE river_job SET scheduled_at = now() WHERE kind = 'refund_order' AND (args->>'order_id')::bigint = $1 AND state IN ('scheduled', 'retryable')`, o.id)
+		require.NoError(t, err)
+		payEventually(t, "the rest is refunded", 30*time.Second, func() bool { return orderStatusNow(e, o.id) == "REFUNDED" })
+		require.Equal(t, int64(5000), gw.Refunded(o.intent))
+		s := readPayState(t, e, o)
+		require.Equal(t, int64(5000), s.RefundedOK)
+		require.Equal(t, 2, s.RefundRows)
+		require.Equal(t, 10, s.Stock, "stock restored once")
+	})
+}
+
+// TestRefundExternalWhileOursPending: a refund made in Stripe's dashboard while a full refund
+// of ours awaits its answer. The order follows what is known to have gone back (not our
+// reservation, which may yet be refused), and when ours is refused the payment keeps what
+// Stripe reported, whichever came first.
+func TestRefundExternalWhileOursPending(t *testing.T) {
+	t.Parallel()
+	gw := &refundHook{Gateway: paymenttest.New()}
+	e := newPaymentEnv(t, nil, gw)
+	const dashboard = 1000
+
+	// hold makes our refund hang at the provider until release, then be refused.
+	hold := func(t *testing.T) (started <-chan struct{}, release func()) {
+		s, r := make(chan struct{}), make(chan struct{})
+		closeStarted, closeRelease := sync.OnceFunc(func() { close(s) }), sync.OnceFunc(func() { close(r) })
+		gw.setHook(func(payment.RefundParams) error {
+			closeStarted()
+			<-r
+			return errors.New("fake refund declined")
+		})
+		t.Cleanup(func() { closeRelease(); gw.setHook(nil) })
+		return s, closeRelease
+	}
+	refundAsync := func(o payOrder, amount int64) <-chan payPayloadView {
+		out := make(chan payPayloadView, 1)
+		go func() {
+			var p payPayloadView
+			if err := e.admin.tryPayload(payRefundMutation, map[string]any{"input": map[string]any{"id": o.gid, "amount": amount}}, "orderRefund", &p); err != nil {
+				p.UserErrors = []commerceError{{Code: err.Error()}}
+			}
+			out <- p
+		}()
+		return out
+	}
+	want := func(o payOrder) eventState {
+		return eventState{payState: payState{OrderStatus: "PARTIALLY_REFUNDED", PaymentStatus: "SUCCEEDED", Received: o.total, Refunded: dashboard,
+			Stock: 8, RefundRows: 1}, ProviderRefunded: dashboard}
+	}
+
+	t.Run("reported while ours is pending", func(t *testing.T) {
+		o := newPayOrder(t, e, 2500, 10, 2) // 5000
+		payWithFake(t, e, gw.Gateway, o)
+		started, release := hold(t)
+		res := refundAsync(o, o.total)
+		<-started
+		sendStripe(t, e, o, "charge.refunded", func(s *payment.EventSpec) { s.AmountRefunded = dashboard })
+		require.Equal(t, "PARTIALLY_REFUNDED", orderStatusNow(e, o.id), "our 5000 may yet be refused: only 1000 went back")
+		release()
+		require.Equal(t, []string{"PAYMENT_PROVIDER_UNAVAILABLE"}, codesOnly((<-res).UserErrors))
+		require.Equal(t, want(o), readEventState(t, e, o))
+		require.Equal(t, []string{"PENDING", "PAID", "PARTIALLY_REFUNDED"}, orderStatuses(t, e, o.id))
+	})
+
+	t.Run("reported before ours", func(t *testing.T) {
+		o := newPayOrder(t, e, 2500, 10, 2) // 5000
+		payWithFake(t, e, gw.Gateway, o)
+		sendStripe(t, e, o, "charge.refunded", func(s *payment.EventSpec) { s.AmountRefunded = dashboard })
+		started, release := hold(t)
+		res := refundAsync(o, o.total-dashboard)
+		<-started
+		release()
+		require.Equal(t, []string{"PAYMENT_PROVIDER_UNAVAILABLE"}, codesOnly((<-res).UserErrors))
+		require.Equal(t, want(o), readEventState(t, e, o))
+		require.Equal(t, []string{"PENDING", "PAID", "PARTIALLY_REFUNDED"}, orderStatuses(t, e, o.id))
+	})
 }

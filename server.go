@@ -360,7 +360,9 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, opts appO
 	go a.bus.Run(busCtx)
 	a.orders = order.NewService(d, a.bus, a.catalog, log)
 	a.jobs = &jobs.Queue{}
-	var gateway payment.Gateway = payment.NewStripe(cfg.StripeSecretKey, cfg.StripeAPIBase)
+	stripeGateway := payment.NewStripe(cfg.StripeSecretKey, cfg.StripeAPIBase)
+	stripeGateway.Log = log
+	var gateway payment.Gateway = stripeGateway
 	if opts.gateway != nil {
 		gateway = opts.gateway
 	}

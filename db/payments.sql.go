@@ -326,7 +326,9 @@ func (q *Queries) PaymentSyncRefunded(ctx context.Context, arg PaymentSyncRefund
 }
 
 const PaymentUnreserveRefund = `-- name: PaymentUnreserveRefund :exec
-UPDATE payments SET amount_refunded = amount_refunded - $1::bigint, updated_at = now() WHERE id = $2
+UPDATE payments SET amount_refunded = GREATEST(amount_refunded - $1::bigint, LEAST(provider_refunded, amount_received)),
+    updated_at = now()
+WHERE id = $2
 `
 
 type PaymentUnreserveRefundParams struct {
@@ -334,13 +336,17 @@ type PaymentUnreserveRefundParams struct {
 	ID     int64
 }
 
+// PaymentUnreserveRefund releases a refused refund's reservation, never below what the
+// provider reported refunded (a dashboard refund made while ours was reserved).
 func (q *Queries) PaymentUnreserveRefund(ctx context.Context, arg PaymentUnreserveRefundParams) error {
 	_, err := q.db.Exec(ctx, PaymentUnreserveRefund, arg.Amount, arg.ID)
 	return err
 }
 
 const PaymentUpdate = `-- name: PaymentUpdate :one
-UPDATE payments SET status = $1, amount_received = $2, last_error = $3, updated_at = now()
+UPDATE payments SET status = $1, amount_received = $2::bigint, last_error = $3,
+    amount_refunded = GREATEST(amount_refunded, LEAST(provider_refunded, $2::bigint)),
+    updated_at = now()
 WHERE id = $4
 RETURNING id, order_id, provider, intent_id, client_secret, status, amount, currency, amount_received, amount_refunded, last_error, created_at, updated_at, provider_refunded
 `
@@ -352,6 +358,9 @@ type PaymentUpdateParams struct {
 	ID             int64
 }
 
+// PaymentUpdate records the intent's state and what was received; refunds the provider
+// reported before anything was received (kept in provider_refunded) apply in the same
+// statement, whatever the new status, so a report and a payment commute.
 func (q *Queries) PaymentUpdate(ctx context.Context, arg PaymentUpdateParams) (Payment, error) {
 	row := q.db.QueryRow(ctx, PaymentUpdate,
 		arg.Status,
@@ -385,6 +394,18 @@ SELECT count(*) FROM refunds WHERE payment_id = $1
 
 func (q *Queries) RefundCountByPayment(ctx context.Context, paymentID int64) (int64, error) {
 	row := q.db.QueryRow(ctx, RefundCountByPayment, paymentID)
+	var count int64
+	err := row.Scan(&count)
+	return count, err
+}
+
+const RefundCountPending = `-- name: RefundCountPending :one
+SELECT count(*) FROM refunds WHERE payment_id = $1 AND status = 'PENDING'
+`
+
+// RefundCountPending counts a payment's refunds whose outcome is not known yet.
+func (q *Queries) RefundCountPending(ctx context.Context, paymentID int64) (int64, error) {
+	row := q.db.QueryRow(ctx, RefundCountPending, paymentID)
 	var count int64
 	err := row.Scan(&count)
 	return count, err

@@ -134,7 +134,12 @@ type Querier interface {
 	// either. A report that arrives before the payment is received is kept in provider_refunded
 	// and applied by the call that records the payment (Stripe does not promise event order).
 	PaymentSyncRefunded(ctx context.Context, arg PaymentSyncRefundedParams) (Payment, error)
+	// PaymentUnreserveRefund releases a refused refund's reservation, never below what the
+	// provider reported refunded (a dashboard refund made while ours was reserved).
 	PaymentUnreserveRefund(ctx context.Context, arg PaymentUnreserveRefundParams) error
+	// PaymentUpdate records the intent's state and what was received; refunds the provider
+	// reported before anything was received (kept in provider_refunded) apply in the same
+	// statement, whatever the new status, so a report and a payment commute.
 	PaymentUpdate(ctx context.Context, arg PaymentUpdateParams) (Payment, error)
 	ProductCount(ctx context.Context, arg ProductCountParams) (int64, error)
 	ProductCountAll(ctx context.Context) (int64, error)
@@ -176,6 +181,8 @@ type Querier interface {
 	RefreshTokenInsert(ctx context.Context, arg RefreshTokenInsertParams) error
 	RefreshTokenMarkUsed(ctx context.Context, tokenHash []byte) (int64, error)
 	RefundCountByPayment(ctx context.Context, paymentID int64) (int64, error)
+	// RefundCountPending counts a payment's refunds whose outcome is not known yet.
+	RefundCountPending(ctx context.Context, paymentID int64) (int64, error)
 	// RefundFinish records the provider's answer for a PENDING refund; no row means another
 	// attempt recorded it first.
 	RefundFinish(ctx context.Context, arg RefundFinishParams) (Refund, error)

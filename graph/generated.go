@@ -2185,6 +2185,12 @@ enum ErrorCode {
   PAYMENT_PROVIDER_UNAVAILABLE
   """The refund is more than what remains of the payment."""
   REFUND_EXCEEDS_PAYMENT
+  """
+  An earlier refund of the order is still being confirmed with the payment provider (its request
+  got no answer): it is settled on its own, under its own idempotency key. Refund again, if
+  anything remains, once it is.
+  """
+  REFUND_PENDING
   """The order's status cannot move that way."""
   INVALID_TRANSITION
   """
@@ -2360,7 +2366,8 @@ type Mutation {
   Refunds a paid order (ADMIN): ` + "`" + `amount` + "`" + ` in minor units, or everything not yet refunded.
   Partial refunds accumulate and never exceed what was paid (REFUND_EXCEEDS_PAYMENT). When the
   provider does not answer (PAYMENT_PROVIDER_UNAVAILABLE), the refund stays recorded and is
-  sent again, under the same idempotency key, until it answers: do not refund it again.
+  sent again, under the same idempotency key, until it answers; meanwhile another refund of
+  the order is REFUND_PENDING.
   """
   orderRefund(input: OrderRefundInput!): OrderPayload! @hasRole(role: ADMIN)
   """Moves an order through its life (ADMIN): PAID → SHIPPED (needs a tracking number) → DELIVERED…"""

@@ -18,7 +18,12 @@ SELECT * FROM payments WHERE provider = @provider AND intent_id = @intent_id FOR
 SELECT * FROM payments WHERE order_id = @order_id FOR UPDATE;
 
 -- name: PaymentUpdate :one
-UPDATE payments SET status = @status, amount_received = @amount_received, last_error = sqlc.narg('last_error'), updated_at = now()
+-- PaymentUpdate records the intent's state and what was received; refunds the provider
+-- reported before anything was received (kept in provider_refunded) apply in the same
+-- statement, whatever the new status, so a report and a payment commute.
+UPDATE payments SET status = @status, amount_received = @amount_received::bigint, last_error = sqlc.narg('last_error'),
+    amount_refunded = GREATEST(amount_refunded, LEAST(provider_refunded, @amount_received::bigint)),
+    updated_at = now()
 WHERE id = @id
 RETURNING *;
 
@@ -49,6 +54,10 @@ INSERT INTO refunds (payment_id, amount, idempotency_key, reason)
 VALUES (@payment_id, @amount, @idempotency_key, @reason)
 RETURNING *;
 
+-- name: RefundCountPending :one
+-- RefundCountPending counts a payment's refunds whose outcome is not known yet.
+SELECT count(*) FROM refunds WHERE payment_id = @payment_id AND status = 'PENDING';
+
 -- name: RefundCountByPayment :one
 SELECT count(*) FROM refunds WHERE payment_id = @payment_id;
 
@@ -66,7 +75,11 @@ FROM refunds r JOIN payments p ON p.id = r.payment_id
 WHERE r.id = @id;
 
 -- name: PaymentUnreserveRefund :exec
-UPDATE payments SET amount_refunded = amount_refunded - @amount::bigint, updated_at = now() WHERE id = @id;
+-- PaymentUnreserveRefund releases a refused refund's reservation, never below what the
+-- provider reported refunded (a dashboard refund made while ours was reserved).
+UPDATE payments SET amount_refunded = GREATEST(amount_refunded - @amount::bigint, LEAST(provider_refunded, amount_received)),
+    updated_at = now()
+WHERE id = @id;
 
 -- name: PaymentEventInsert :execrows
 -- PaymentEventInsert records a provider event; 0 rows means it was already processed.

@@ -603,6 +603,10 @@ const (
 	ErrorCodePaymentProviderUnavailable ErrorCode = "PAYMENT_PROVIDER_UNAVAILABLE"
 	// The refund is more than what remains of the payment.
 	ErrorCodeRefundExceedsPayment ErrorCode = "REFUND_EXCEEDS_PAYMENT"
+	// An earlier refund of the order is still being confirmed with the payment provider (its request
+	// got no answer): it is settled on its own, under its own idempotency key. Refund again, if
+	// anything remains, once it is.
+	ErrorCodeRefundPending ErrorCode = "REFUND_PENDING"
 	// The order's status cannot move that way.
 	ErrorCodeInvalidTransition ErrorCode = "INVALID_TRANSITION"
 	// A total would exceed the bound on amounts, 10^15 minor units (see `Money`): a cart's subtotal
@@ -631,13 +635,14 @@ var AllErrorCode = []ErrorCode{
 	ErrorCodeIdempotencyKeyReused,
 	ErrorCodePaymentProviderUnavailable,
 	ErrorCodeRefundExceedsPayment,
+	ErrorCodeRefundPending,
 	ErrorCodeInvalidTransition,
 	ErrorCodeAmountTooLarge,
 }
 
 func (e ErrorCode) IsValid() bool {
 	switch e {
-	case ErrorCodeInvalid, ErrorCodeEmailTaken, ErrorCodeInvalidCredentials, ErrorCodeInvalidToken, ErrorCodeRateLimited, ErrorCodeWrongPassword, ErrorCodeUnchanged, ErrorCodeDuplicate, ErrorCodeNotFound, ErrorCodeForbidden, ErrorCodeInsufficientStock, ErrorCodeLastVariant, ErrorCodeCategoryNotEmpty, ErrorCodeOutOfStock, ErrorCodeCartEmpty, ErrorCodeCurrencyMismatch, ErrorCodeLineUnavailable, ErrorCodeIdempotencyKeyReused, ErrorCodePaymentProviderUnavailable, ErrorCodeRefundExceedsPayment, ErrorCodeInvalidTransition, ErrorCodeAmountTooLarge:
+	case ErrorCodeInvalid, ErrorCodeEmailTaken, ErrorCodeInvalidCredentials, ErrorCodeInvalidToken, ErrorCodeRateLimited, ErrorCodeWrongPassword, ErrorCodeUnchanged, ErrorCodeDuplicate, ErrorCodeNotFound, ErrorCodeForbidden, ErrorCodeInsufficientStock, ErrorCodeLastVariant, ErrorCodeCategoryNotEmpty, ErrorCodeOutOfStock, ErrorCodeCartEmpty, ErrorCodeCurrencyMismatch, ErrorCodeLineUnavailable, ErrorCodeIdempotencyKeyReused, ErrorCodePaymentProviderUnavailable, ErrorCodeRefundExceedsPayment, ErrorCodeRefundPending, ErrorCodeInvalidTransition, ErrorCodeAmountTooLarge:
 		return true
 	}
 	return false

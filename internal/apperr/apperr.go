@@ -55,6 +55,10 @@ const (
 
 	PaymentProviderUnavailable Code = "PAYMENT_PROVIDER_UNAVAILABLE"
 	RefundExceedsPayment       Code = "REFUND_EXCEEDS_PAYMENT"
+	// RefundPending refuses a new refund while an earlier one of the same payment has no
+	// answer from the provider yet: it may have gone through, and only its own idempotency
+	// key may ask again.
+	RefundPending Code = "REFUND_PENDING"
 	// AmountTooLarge is a total beyond money.MaxAmount: a cart or an order worth more than
 	// the bound every amount keeps to.
 	AmountTooLarge Code = "AMOUNT_TOO_LARGE"

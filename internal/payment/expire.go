@@ -40,7 +40,8 @@ func (s *Service) Expire(ctx context.Context, orderID int64) error {
 
 // RefundWorker gives back a payment received for a cancelled order. A refund the provider
 // did not answer is left to its settlement job; one it refused fails the job, and river
-// retries it with backoff.
+// retries it with backoff, as it does while an earlier refund awaits its answer
+// (REFUND_PENDING).
 type RefundWorker struct {
 	river.WorkerDefaults[jobs.RefundOrderArgs]
 	Payments *Service

@@ -63,5 +63,5 @@ type Gateway interface {
 
 // ErrUnavailable wraps provider failures worth retrying later, under the same idempotency
 // key, because their outcome is unknown: network errors, timeouts, rate limits, 5xx answers
-// and idempotency conflicts (a request under the same key still in progress).
+// and 409 idempotency conflicts (a request under the same key still in progress).
 var ErrUnavailable = errors.New("payment provider unavailable")

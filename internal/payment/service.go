@@ -117,7 +117,8 @@ func (s *Service) ForOrders(ctx context.Context, orderIDs []int64) (map[int64]Pa
 
 // Cancel cancels an order for its owner (PENDING) or an admin (PENDING or PAID). A PENDING
 // order's intent is cancelled at the provider after the order is; a PAID order is refunded in
-// full. Errors: NOT_FOUND, FORBIDDEN, INVALID_TRANSITION, PAYMENT_PROVIDER_UNAVAILABLE.
+// full (by the refund job, once an earlier refund still awaiting its answer is settled).
+// Errors: NOT_FOUND, FORBIDDEN, INVALID_TRANSITION, PAYMENT_PROVIDER_UNAVAILABLE.
 func (s *Service) Cancel(ctx context.Context, v auth.Viewer, orderID int64) (order.Order, error) {
 	o, err := s.orders.Cancel(ctx, v, orderID)
 	if err != nil {
@@ -127,7 +128,18 @@ func (s *Service) Cancel(ctx context.Context, v auth.Viewer, orderID int64) (ord
 	if o.Status == order.Cancelled {
 		// A PAID order cancelled by an admin is refunded in full; a PENDING one had nothing paid.
 		if p, err := s.db.PaymentGetByOrderID(ctx, o.ID); err == nil && p.AmountReceived > p.AmountRefunded {
-			return s.refund(ctx, o.ID, nil, "order cancelled")
+			res, err := s.refund(ctx, o.ID, nil, "order cancelled")
+			if !apperr.Is(err, apperr.RefundPending) {
+				return res, err
+			}
+			// An earlier refund still awaits the provider's answer: the rest goes back by
+			// the durable refund job, which retries until that one is settled.
+			if err := s.db.InTxWithTx(ctx, func(tx pgx.Tx, _ *db.Queries) error {
+				return s.Jobs.ScheduleRefund(ctx, tx, o.ID, "order cancelled")
+			}); err != nil {
+				return order.Order{}, err
+			}
+			return o, nil
 		}
 	}
 	return o, nil
@@ -152,7 +164,8 @@ func (s *Service) afterCancel(ctx context.Context, o order.Order) {
 
 // Refund refunds amount (nil: everything not yet refunded) of an order's payment (ADMIN).
 // Partial refunds accumulate and can never exceed what was paid.
-// Errors: FORBIDDEN, NOT_FOUND, REFUND_EXCEEDS_PAYMENT, INVALID, PAYMENT_PROVIDER_UNAVAILABLE.
+// Errors: FORBIDDEN, NOT_FOUND, REFUND_EXCEEDS_PAYMENT, REFUND_PENDING, INVALID,
+// PAYMENT_PROVIDER_UNAVAILABLE.
 func (s *Service) Refund(ctx context.Context, v auth.Viewer, orderID int64, amount *int64) (order.Order, error) {
 	if !v.IsAdmin() {
 		return order.Order{}, apperr.New(apperr.Forbidden, "Only admins can refund.")
@@ -181,6 +194,17 @@ func (s *Service) refund(ctx context.Context, orderID int64, amount *int64, reas
 		}
 		if err != nil {
 			return err
+		}
+		// A refund whose request got no answer may have gone through; only its own key may
+		// ask again (its job does). A new refund now, under a new key, could give the same
+		// money back twice, typically when an admin retries after PAYMENT_PROVIDER_UNAVAILABLE.
+		pending, err := q.RefundCountPending(ctx, pay.ID)
+		if err != nil {
+			return err
+		}
+		if pending > 0 {
+			return apperr.FieldError(apperr.RefundPending,
+				"An earlier refund of this order is still being confirmed with the payment provider; it will be settled on its own. Refund again, if anything remains, once it is.", "input", "id")
 		}
 		remaining := pay.AmountReceived - pay.AmountRefunded
 		n := remaining
@@ -258,13 +282,11 @@ func (s *Service) settle(ctx context.Context, st db.RefundGetForSettlementRow) (
 		if gwErr != nil {
 			return q.PaymentUnreserveRefund(ctx, db.PaymentUnreserveRefundParams{ID: st.Refund.PaymentID, Amount: st.Refund.Amount})
 		}
-		// The status follows what was actually refunded, not what concurrent refunds have
-		// reserved and may still fail.
-		done, err := q.RefundSumSucceeded(ctx, st.Refund.PaymentID)
+		pay, err := q.PaymentGetByOrderID(ctx, st.OrderID)
 		if err != nil {
 			return err
 		}
-		o, ev, touched, err = s.moveForRefund(ctx, q, st.OrderID, done, st.AmountReceived, true)
+		o, ev, touched, err = s.moveForRefund(ctx, q, pay, -1)
 		return err
 	})
 	if err != nil {
@@ -301,25 +323,44 @@ func (s *Service) SettleRefund(ctx context.Context, id int64) error {
 	return err
 }
 
-// moveForRefund moves an order to REFUNDED or PARTIALLY_REFUNDED for the refunded total.
-// changed says the refunded total just grew: a further partial refund is then a new event,
-// while Stripe's charge.refunded echo of a refund we already recorded is not. The returned
-// event is zero when the order did not move.
-func (s *Service) moveForRefund(ctx context.Context, q *db.Queries, orderID, refunded, received int64, changed bool) (order.Order, order.Event, inventory.Change, error) {
-	row, err := q.OrderGetByID(ctx, orderID)
+// refundedTotal is what is known to have gone back of a payment: the largest of what the
+// provider reported refunded (which includes refunds made outside shopgraph, e.g. in the
+// Stripe dashboard) and the sum of our refunds it confirmed. It leaves out amount_refunded's
+// reservations for refunds still PENDING, which may yet be refused, so an order is never
+// marked REFUNDED for money that may not go back.
+func refundedTotal(ctx context.Context, q *db.Queries, pay db.Payment) (int64, error) {
+	ours, err := q.RefundSumSucceeded(ctx, pay.ID)
+	if err != nil {
+		return 0, err
+	}
+	return min(max(pay.ProviderRefunded, ours), pay.AmountReceived), nil
+}
+
+// moveForRefund moves a payment's order to REFUNDED or PARTIALLY_REFUNDED for its refunded
+// total (refundedTotal): the one place, for our refunds and for the provider's reports alike,
+// that decides it. before is the total before the caller's change (-1: it just grew): a
+// further partial refund is then a new event, while Stripe's charge.refunded echo of a refund
+// we already recorded is not. The returned event is zero when the order did not move.
+func (s *Service) moveForRefund(ctx context.Context, q *db.Queries, pay db.Payment, before int64) (order.Order, order.Event, inventory.Change, error) {
+	row, err := q.OrderGetByID(ctx, pay.OrderID)
 	if err != nil {
 		return order.Order{}, order.Event{}, inventory.Change{}, err
 	}
 	cur := order.FromRow(row)
+	refunded, err := refundedTotal(ctx, q, pay)
+	if err != nil || refunded <= 0 || pay.AmountReceived <= 0 {
+		return cur, order.Event{}, inventory.Change{}, err
+	}
+	changed := refunded > before
 	to := order.PartiallyRefunded
-	if refunded >= received {
+	if refunded >= pay.AmountReceived {
 		to = order.Refunded
 	}
 	if (cur.Status == to && !changed) || !order.CanTransition(cur.Status, to) {
 		return cur, order.Event{}, inventory.Change{}, nil
 	}
-	return s.orders.TransitionTx(ctx, q, order.SystemActor, orderID, to,
-		order.TransitionOptions{Note: fmt.Sprintf("refunded %d of %d %s", refunded, received, row.Currency)})
+	return s.orders.TransitionTx(ctx, q, order.SystemActor, pay.OrderID, to,
+		order.TransitionOptions{Note: fmt.Sprintf("refunded %d of %d %s", refunded, pay.AmountReceived, row.Currency)})
 }
 
 // unavailable is the user-facing form of a provider failure.

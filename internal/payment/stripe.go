@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
@@ -17,6 +18,9 @@ import (
 // the global stripe.Key), so tests and several providers can coexist.
 type Stripe struct {
 	api *client.API
+	// Log receives the failures that are our own bugs (an idempotency key reused with other
+	// parameters), at ERROR; nil: slog's default logger.
+	Log *slog.Logger
 }
 
 // maxIdleConns is how many connections to Stripe stay open between calls.
@@ -59,7 +63,7 @@ func (s *Stripe) CreateIntent(ctx context.Context, p IntentParams) (Intent, erro
 	params.SetIdempotencyKey(p.IdempotencyKey)
 	pi, err := s.api.PaymentIntents.New(params)
 	if err != nil {
-		return Intent{}, stripeError("create payment intent", err)
+		return Intent{}, s.stripeError(ctx, "create payment intent", err)
 	}
 	return intentOf(pi), nil
 }
@@ -70,7 +74,7 @@ func (s *Stripe) RetrieveIntent(ctx context.Context, id string) (Intent, error) 
 	params.Context = ctx
 	pi, err := s.api.PaymentIntents.Get(id, params)
 	if err != nil {
-		return Intent{}, stripeError("retrieve payment intent", err)
+		return Intent{}, s.stripeError(ctx, "retrieve payment intent", err)
 	}
 	return intentOf(pi), nil
 }
@@ -82,7 +86,7 @@ func (s *Stripe) CancelIntent(ctx context.Context, id, idempotencyKey string) (I
 	params.SetIdempotencyKey(idempotencyKey)
 	pi, err := s.api.PaymentIntents.Cancel(id, params)
 	if err != nil {
-		return Intent{}, stripeError("cancel payment intent", err)
+		return Intent{}, s.stripeError(ctx, "cancel payment intent", err)
 	}
 	return intentOf(pi), nil
 }
@@ -94,7 +98,7 @@ func (s *Stripe) Refund(ctx context.Context, p RefundParams) (RefundResult, erro
 	params.SetIdempotencyKey(p.IdempotencyKey)
 	r, err := s.api.Refunds.New(params)
 	if err != nil {
-		return RefundResult{}, stripeError("create refund", err)
+		return RefundResult{}, s.stripeError(ctx, "create refund", err)
 	}
 	return RefundResult{ID: r.ID, Status: string(r.Status)}, nil
 }
@@ -108,16 +112,26 @@ func intentOf(pi *stripe.PaymentIntent) Intent {
 
 // stripeError marks as ErrUnavailable every failure whose outcome is unknown and that is
 // worth asking again under the same idempotency key: network errors and timeouts, 429, 5xx,
-// and idempotency errors (409: a request under this key is still in progress, typically the
-// one that timed out; Stripe may yet carry it out). Only an answer that says the request was
-// refused is a refusal: callers release what they reserved for it, and a refund asked for
-// again after that gets a new key, so an idempotency error taken for a refusal could refund
-// twice.
-func stripeError(op string, err error) error {
+// and 409 (idempotency_error included: a request under this key is still in progress,
+// typically the one that timed out; Stripe may yet carry it out). Only an answer that says the
+// request was refused is a refusal: callers release what they reserved for it, and a refund
+// asked for again after that gets a new key, so an unknown outcome taken for a refusal could
+// refund twice. A 400 idempotency_error is such a refusal: the key was first used with other
+// parameters, so this request was not carried out and never will be under it; that is a bug
+// of ours, logged at ERROR.
+func (s *Stripe) stripeError(ctx context.Context, op string, err error) error {
 	var se *stripe.Error
-	if errors.As(err, &se) && se.HTTPStatusCode != 0 && se.HTTPStatusCode != http.StatusTooManyRequests && se.HTTPStatusCode < 500 &&
-		se.HTTPStatusCode != http.StatusConflict && se.Type != stripe.ErrorTypeIdempotency {
-		return fmt.Errorf("stripe %s: %w", op, err)
+	if !errors.As(err, &se) || se.HTTPStatusCode == 0 || se.HTTPStatusCode == http.StatusTooManyRequests ||
+		se.HTTPStatusCode >= 500 || se.HTTPStatusCode == http.StatusConflict {
+		return fmt.Errorf("stripe %s: %w: %w", op, ErrUnavailable, err)
 	}
-	return fmt.Errorf("stripe %s: %w: %w", op, ErrUnavailable, err)
+	if se.Type == stripe.ErrorTypeIdempotency {
+		log := s.Log
+		if log == nil {
+			log = slog.Default()
+		}
+		log.ErrorContext(ctx, "stripe refused an idempotency key reused with other parameters", "op", op,
+			"status", se.HTTPStatusCode, "request_id", se.RequestID, "err", se.Msg)
+	}
+	return fmt.Errorf("stripe %s: %w", op, err)
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -286,22 +287,64 @@ func TestStripeGatewayErrors(t *testing.T) {
 	}
 }
 
-// TestStripeGatewayIdempotencyError: an idempotency_error says a request under this key
-// exists, so the money may have moved; it is never taken for a refusal (which would release
-// the refund's reserved amount and let a new key refund it again).
+// TestStripeGatewayIdempotencyError: Stripe answers idempotency_error in two cases. 409: a
+// request under this key is still in progress (typically the one that timed out), so the
+// money may yet move; it is never taken for a refusal (which would release the refund's
+// reserved amount and let a new key refund it again). 400: the key was used before with
+// other parameters, so this request was not and will never be carried out under it: a
+// permanent failure, and a bug of ours, logged at ERROR.
 func TestStripeGatewayIdempotencyError(t *testing.T) {
 	t.Parallel()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("Stripe-Should-Retry", "false")
-		w.WriteHeader(http.StatusBadRequest)
-		_, _ = io.WriteString(w, `{"error":{"type":"idempotency_error","message":"Keys for idempotent requests can only be used with the same parameters they were first used with."}}`)
-	}))
-	t.Cleanup(srv.Close)
-	gw := payment.NewStripe("sk_test_shopgraph", srv.URL)
-	_, err := gw.Refund(context.Background(), payment.RefundParams{IntentID: "pi_x", Amount: 1, IdempotencyKey: "shopgraph-order-7-refund-1"})
-	require.ErrorIs(t, err, payment.ErrUnavailable)
-	var se *stripe.Error
-	require.ErrorAs(t, err, &se)
-	require.Equal(t, stripe.ErrorTypeIdempotency, se.Type)
+	for _, tc := range []struct {
+		name        string
+		status      int
+		message     string
+		unavailable bool
+		logged      bool
+	}{
+		{"409 in progress: outcome unknown", http.StatusConflict,
+			"There is currently another in-progress request using this Idempotent Key. Please try again later.", true, false},
+		{"400 other parameters: refused, logged at ERROR", http.StatusBadRequest,
+			"Keys for idempotent requests can only be used with the same parameters they were first used with.", false, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				w.Header().Set("Stripe-Should-Retry", "false")
+				w.WriteHeader(tc.status)
+				_, _ = io.WriteString(w, `{"error":{"type":"idempotency_error","message":"`+tc.message+`"}}`)
+			}))
+			t.Cleanup(srv.Close)
+			var logs bytes.Buffer
+			gw := payment.NewStripe("sk_test_shopgraph", srv.URL)
+			gw.Log = slog.New(slog.NewJSONHandler(&syncWriter{w: &logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+
+			_, err := gw.Refund(context.Background(), payment.RefundParams{IntentID: "pi_x", Amount: 1, IdempotencyKey: "shopgraph-order-7-refund-1"})
+			require.Error(t, err)
+			require.Equal(t, tc.unavailable, errors.Is(err, payment.ErrUnavailable), "err: %v", err)
+			var se *stripe.Error
+			require.ErrorAs(t, err, &se)
+			require.Equal(t, stripe.ErrorTypeIdempotency, se.Type)
+			require.Equal(t, tc.status, se.HTTPStatusCode)
+			if tc.logged {
+				require.Contains(t, logs.String(), `"level":"ERROR"`)
+				require.Contains(t, logs.String(), "idempotency key reused")
+			} else {
+				require.Empty(t, logs.String())
+			}
+		})
+	}
+}
+
+// syncWriter serializes writes to w (the gateway may log from its own goroutine).
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
 }

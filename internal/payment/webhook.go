@@ -150,6 +150,13 @@ func (s *Service) applySucceeded(ctx context.Context, q *db.Queries, pay db.Paym
 		_, err := q.PaymentUpdate(ctx, db.PaymentUpdateParams{ID: pay.ID, Status: db.PaymentStatusAMOUNTMISMATCH, AmountReceived: received, LastError: &msg})
 		return outcomeMismatch, nil, err
 	}
+	before, err := refundedTotal(ctx, q, pay)
+	if err != nil {
+		return "", nil, err
+	}
+	// Refunds the provider reported before this event (charge.refunded may arrive first)
+	// apply in the same statement, so the payment ends as if they had come after; the order
+	// follows below, once it is PAID.
 	if pay, err = q.PaymentUpdate(ctx, db.PaymentUpdateParams{ID: pay.ID, Status: db.PaymentStatusSUCCEEDED, AmountReceived: received}); err != nil {
 		return "", nil, err
 	}
@@ -165,19 +172,12 @@ func (s *Service) applySucceeded(ctx context.Context, q *db.Queries, pay db.Paym
 	case order.Cancelled:
 		outcome = outcomeRefunding
 	}
-	// Refunds the provider reported before this event (charge.refunded may arrive first)
-	// apply now that something was received, so the order ends as if they had come after.
-	before := pay.AmountRefunded
-	if pay, err = q.PaymentSyncRefunded(ctx, db.PaymentSyncRefundedParams{ID: pay.ID, Amount: 0}); err != nil {
+	// Refunds reported before the payment move the order now that it is paid.
+	o, ev, touched, err := s.moveForRefund(ctx, q, pay, before)
+	if err != nil {
 		return "", nil, err
 	}
-	if pay.AmountRefunded > before {
-		o, ev, touched, err := s.moveForRefund(ctx, q, pay.OrderID, pay.AmountRefunded, pay.AmountReceived, true)
-		if err != nil {
-			return "", nil, err
-		}
-		moves = add(moves, o, ev, touched)
-	}
+	moves = add(moves, o, ev, touched)
 	if outcome == outcomeRefunding && pay.AmountRefunded >= pay.AmountReceived {
 		outcome = outcomeApplied // paid after cancellation, but already given back in full
 	}
@@ -226,15 +226,18 @@ func (s *Service) applyCanceled(ctx context.Context, q *db.Queries, pay db.Payme
 // commute: the largest wins). Before the payment is received there is nothing to refund yet;
 // the report is kept and applySucceeded applies it.
 func (s *Service) applyRefunded(ctx context.Context, q *db.Queries, pay db.Payment, refunded int64) (string, []move, error) {
-	before := pay.AmountRefunded
-	pay, err := q.PaymentSyncRefunded(ctx, db.PaymentSyncRefundedParams{ID: pay.ID, Amount: refunded})
+	before, err := refundedTotal(ctx, q, pay)
+	if err != nil {
+		return "", nil, err
+	}
+	pay, err = q.PaymentSyncRefunded(ctx, db.PaymentSyncRefundedParams{ID: pay.ID, Amount: refunded})
 	if err != nil {
 		return "", nil, err
 	}
 	if pay.AmountReceived == 0 {
 		return outcomeKept, nil, nil
 	}
-	o, ev, touched, err := s.moveForRefund(ctx, q, pay.OrderID, pay.AmountRefunded, pay.AmountReceived, pay.AmountRefunded > before)
+	o, ev, touched, err := s.moveForRefund(ctx, q, pay, before)
 	if err != nil {
 		return "", nil, err
 	}
