@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"sort"
 	"strings"
@@ -287,28 +289,49 @@ func TestCartAnonymous(t *testing.T) {
 	t.Run("the token is returned once and the sg_cart cookie keeps the cart", func(t *testing.T) {
 		t.Parallel()
 		v := e.variant(t, 1000, 10)
-		browser := e.srv.client(t)
-		require.Empty(t, cartOf(t, browser).Lines, "no cart yet")
-
-		var first struct {
-			P cartPayloadView `json:"cartItemAdd"`
+		// issued checks that resp, a cart response to a visitor without a token, issued one in
+		// Cart.token and in the sg_cart cookie, and returns it.
+		issued := func(t *testing.T, resp *gqlResponse, c *cartView) string {
+			t.Helper()
+			require.NotNil(t, c.Token, "a visitor without a token is issued one")
+			token := *c.Token
+			require.GreaterOrEqual(t, len(token), 40, "the token is long and random")
+			ck := cookieNamed(resp.HTTP, "sg_cart")
+			require.NotNil(t, ck, "the token is also set as a cookie")
+			require.Equal(t, token, ck.Value)
+			require.True(t, ck.HttpOnly)
+			return token
 		}
-		resp := browser.do(cartAddMutation, map[string]any{"input": map[string]any{"variantId": v.gid, "quantity": 2}})
-		resp.decode(t, &first)
-		require.Empty(t, first.P.UserErrors)
-		require.NotNil(t, first.P.Cart.Token, "a new anonymous cart returns its token")
-		token := *first.P.Cart.Token
-		require.GreaterOrEqual(t, len(token), 40, "the token is long and random")
-		ck := cookieNamed(resp.HTTP, "sg_cart")
-		require.NotNil(t, ck, "the token is also set as a cookie")
-		require.Equal(t, token, ck.Value)
-		require.True(t, ck.HttpOnly)
 
+		browser := e.srv.client(t)
+		var looked struct {
+			Cart cartView `json:"cart"`
+		}
+		resp := browser.do(cartQuery, nil)
+		resp.decode(t, &looked)
+		require.Empty(t, looked.Cart.Lines, "no cart yet")
+		issued(t, resp, &looked.Cart)
+		first := mustAdd(t, browser, v.gid, 2)
+		require.Nil(t, first.Token, "the token is returned only when issued")
+		require.Equal(t, map[string]int{v.gid: 2}, first.quantities())
 		again := mustAdd(t, browser, v.gid, 1)
-		require.Nil(t, again.Token, "the token is returned only on creation")
+		require.Nil(t, again.Token, "the token is returned only when issued")
 		require.Equal(t, map[string]int{v.gid: 3}, again.quantities(), "the cookie found the same cart")
 		require.Equal(t, map[string]int{v.gid: 3}, cartOf(t, browser).quantities())
 		require.Nil(t, cartOf(t, browser).Token)
+
+		// A visitor whose first request is cartItemAdd is issued the token by it.
+		direct := e.srv.client(t)
+		var added struct {
+			P cartPayloadView `json:"cartItemAdd"`
+		}
+		resp = direct.do(cartAddMutation, map[string]any{"input": map[string]any{"variantId": v.gid, "quantity": 2}})
+		resp.decode(t, &added)
+		require.Empty(t, added.P.UserErrors)
+		issued(t, resp, added.P.Cart)
+		again = mustAdd(t, direct, v.gid, 1)
+		require.Nil(t, again.Token, "the token is returned only when issued")
+		require.Equal(t, map[string]int{v.gid: 3}, again.quantities(), "the cookie found the same cart")
 	})
 
 	t.Run("the X-Cart-Token header finds the same cart", func(t *testing.T) {
@@ -346,9 +369,9 @@ func TestCartAnonymous(t *testing.T) {
 	})
 }
 
-// TestCartID: a cart has one global ID across the cart query and the cart mutations (so that a
-// client cache updates a watched cart from cartItemAdd), which node(id:) resolves for the
-// cart's owner only.
+// TestCartID: a cart has one global ID, known before the cart holds anything, across the cart
+// query and the cart mutations (so that a client cache updates a watched cart from cartItemAdd),
+// which node(id:) resolves for the cart's owner only. Reading a cart writes nothing.
 func TestCartID(t *testing.T) {
 	t.Parallel()
 	e := newShopEnv(t)
@@ -366,15 +389,54 @@ func TestCartID(t *testing.T) {
 		c.as(t).do(nodeQuery, map[string]any{"id": id}).decode(t, &out)
 		return out.Node
 	}
+	// getCart reads the cart by GET, as a client whose queries a CDN may see, and returns it
+	// with the number of SQL statements the request ran.
+	getCart := func(t *testing.T, c *gqlClient) (cartView, int64) {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodGet, e.srv.URL+"/graphql?query="+url.QueryEscape(cartQuery), nil)
+		require.NoError(t, err)
+		req.Header.Set("Accept", "application/json")
+		for k, v := range c.header {
+			req.Header[k] = v
+		}
+		if c.bearer != "" {
+			req.Header.Set("Authorization", "Bearer "+c.bearer)
+		}
+		resp, err := c.http.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		require.Equal(t, "no-store", resp.Header.Get("Cache-Control"))
+		out := &gqlResponse{HTTP: resp}
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(out))
+		var data struct {
+			Cart cartView `json:"cart"`
+		}
+		out.decode(t, &data)
+		return data.Cart, out.sqlStatements(t)
+	}
+	guestCarts := func(t *testing.T, token string) int {
+		t.Helper()
+		sum := sha256.Sum256([]byte(token))
+		return e.count(t, `SELECT count(*) FROM carts WHERE token_hash = $1`, sum[:])
+	}
 
-	t.Run("a customer's cart: one id from the first look; node resolves it for the customer only", func(t *testing.T) {
+	t.Run("a customer's cart: one id before and after the first add, a read creates no cart, node for the customer only", func(t *testing.T) {
 		t.Parallel()
 		v, w := e.variant(t, 1000, 10), e.variant(t, 500, 10)
-		alice, _ := e.customer(t)
+		alice, aliceID := e.customer(t)
 		bob, _ := e.customer(t)
 		first := cartOf(t, alice)
 		require.NotEmpty(t, first.ID, "an empty cart has its id already")
-		require.Equal(t, first.ID, mustAdd(t, alice, v.gid, 1).ID)
+		require.Nil(t, first.Token)
+		got, statements := getCart(t, alice)
+		require.Equal(t, first.ID, got.ID)
+		require.LessOrEqual(t, statements, int64(1), "the lines, and nothing else")
+		require.Equal(t, &nodeView{Typename: "Cart", ID: first.ID}, nodeAs(t, alice, first.ID), "node resolves the cart before it holds anything")
+		require.Zero(t, e.count(t, `SELECT count(*) FROM carts WHERE user_id = $1`, aliceID), "reading the cart, by POST or GET, creates none")
+
+		require.Equal(t, first.ID, mustAdd(t, alice, v.gid, 1).ID, "the first cartItemAdd keeps the id")
+		require.Equal(t, 1, e.count(t, `SELECT count(*) FROM carts WHERE user_id = $1`, aliceID), "the first add creates the cart")
 		require.Equal(t, first.ID, mustAdd(t, alice, w.gid, 2).ID, "the same id in every cartItemAdd response")
 		require.Equal(t, first.ID, cartOf(t, alice).ID)
 		require.Equal(t, &nodeView{Typename: "Cart", ID: first.ID, TotalQuantity: 3}, nodeAs(t, alice, first.ID))
@@ -386,22 +448,30 @@ func TestCartID(t *testing.T) {
 		require.Nil(t, nodeAs(t, stranger, first.ID), "an anonymous visitor with a cart of their own")
 	})
 
-	t.Run("an anonymous cart: its id from the first cartItemAdd; node resolves it for the token's holder only", func(t *testing.T) {
+	t.Run("a guest's cart: the cart query issues the token, and the id it gives holds from the first add on", func(t *testing.T) {
 		t.Parallel()
 		v := e.variant(t, 1000, 10)
 		browser := e.srv.client(t)
-		placeholder := cartOf(t, browser).ID
-		require.NotEmpty(t, placeholder)
-		require.Nil(t, nodeAs(t, browser, placeholder), "no cart yet: the placeholder resolves to nothing")
+		looked, _ := getCart(t, browser)
+		require.NotEmpty(t, looked.ID)
+		require.NotNil(t, looked.Token, "a visitor without a token is issued one")
+		token := *looked.Token
+		again := cartOf(t, browser)
+		require.Equal(t, looked.ID, again.ID, "the cookie carries the token")
+		require.Nil(t, again.Token, "a token is issued once")
+		require.Equal(t, &nodeView{Typename: "Cart", ID: looked.ID}, nodeAs(t, browser, looked.ID), "node resolves the cart before it holds anything")
+		require.Zero(t, guestCarts(t, token), "reading the cart creates none")
+
 		added := mustAdd(t, browser, v.gid, 1)
-		require.NotNil(t, added.Token)
-		id := added.ID
-		require.NotEqual(t, placeholder, id)
-		require.Equal(t, id, mustAdd(t, browser, v.gid, 2).ID, "the same id in every cartItemAdd response")
-		require.Equal(t, id, cartOf(t, browser).ID)
+		require.Equal(t, looked.ID, added.ID, "the first cartItemAdd keeps the id the cart query gave")
+		require.Nil(t, added.Token, "under the token the cart query issued")
+		require.Equal(t, 1, guestCarts(t, token))
+		require.Equal(t, looked.ID, mustAdd(t, browser, v.gid, 2).ID, "the same id in every cartItemAdd response")
+		require.Equal(t, looked.ID, cartOf(t, browser).ID)
+		id := looked.ID
 		require.Equal(t, &nodeView{Typename: "Cart", ID: id, TotalQuantity: 3}, nodeAs(t, browser, id), "the cookie's holder")
 		app := e.srv.client(t)
-		app.header.Set("X-Cart-Token", *added.Token)
+		app.header.Set("X-Cart-Token", token)
 		require.Equal(t, &nodeView{Typename: "Cart", ID: id, TotalQuantity: 3}, nodeAs(t, app, id), "the header's holder")
 		require.Nil(t, nodeAs(t, e.srv.client(t), id), "another anonymous visitor")
 		wrong := e.srv.client(t)
@@ -409,6 +479,37 @@ func TestCartID(t *testing.T) {
 		require.Nil(t, nodeAs(t, wrong, id), "a wrong token")
 		customer, _ := e.customer(t)
 		require.Nil(t, nodeAs(t, customer, id), "a customer")
+	})
+
+	t.Run("an app without cookies: the token from the cart query, sent as X-Cart-Token, keeps the id", func(t *testing.T) {
+		t.Parallel()
+		v := e.variant(t, 1000, 10)
+		app := e.srv.client(t)
+		app.http.Jar = nil
+		looked := cartOf(t, app)
+		require.NotNil(t, looked.Token)
+		app.header.Set("X-Cart-Token", *looked.Token)
+		require.Equal(t, looked.ID, cartOf(t, app).ID)
+		added := mustAdd(t, app, v.gid, 1)
+		require.Equal(t, looked.ID, added.ID)
+		require.Nil(t, added.Token)
+		require.Equal(t, 1, cartOf(t, app).TotalQuantity)
+	})
+
+	t.Run("signing in merges the guest cart into the customer's, which keeps the customer's id", func(t *testing.T) {
+		t.Parallel()
+		v := e.variant(t, 1000, 10)
+		customer, _ := e.customer(t)
+		mine := cartOf(t, customer).ID
+		browser := e.srv.client(t)
+		guest := cartOf(t, browser)
+		require.NotNil(t, guest.Token)
+		require.Equal(t, guest.ID, mustAdd(t, browser, v.gid, 2).ID)
+		customer.header.Set("X-Cart-Token", *guest.Token) // signing in on the guest's device
+		merged := cartOf(t, customer)
+		require.Equal(t, mine, merged.ID)
+		require.Equal(t, 2, merged.TotalQuantity)
+		require.Equal(t, mine, mustAdd(t, customer, v.gid, 1).ID)
 	})
 }
 

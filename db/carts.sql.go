@@ -19,23 +19,6 @@ func (q *Queries) CartDelete(ctx context.Context, id int64) error {
 	return err
 }
 
-const CartGetByID = `-- name: CartGetByID :one
-SELECT id, user_id, token_hash, created_at, updated_at FROM carts WHERE id = $1
-`
-
-func (q *Queries) CartGetByID(ctx context.Context, id int64) (Cart, error) {
-	row := q.db.QueryRow(ctx, CartGetByID, id)
-	var i Cart
-	err := row.Scan(
-		&i.ID,
-		&i.UserID,
-		&i.TokenHash,
-		&i.CreatedAt,
-		&i.UpdatedAt,
-	)
-	return i, err
-}
-
 const CartGetByTokenHash = `-- name: CartGetByTokenHash :one
 SELECT id, user_id, token_hash, created_at, updated_at FROM carts WHERE token_hash = $1
 `
@@ -59,46 +42,6 @@ SELECT id, user_id, token_hash, created_at, updated_at FROM carts WHERE user_id 
 
 func (q *Queries) CartGetByUser(ctx context.Context, userID *int64) (Cart, error) {
 	row := q.db.QueryRow(ctx, CartGetByUser, userID)
-	var i Cart
-	err := row.Scan(
-		&i.ID,
-		&i.UserID,
-		&i.TokenHash,
-		&i.CreatedAt,
-		&i.UpdatedAt,
-	)
-	return i, err
-}
-
-const CartIDForUser = `-- name: CartIDForUser :one
-WITH found AS (
-    SELECT c.id FROM carts c WHERE c.user_id = $1::bigint
-), created AS (
-    INSERT INTO carts (user_id)
-    SELECT $1::bigint WHERE NOT EXISTS (SELECT FROM found)
-    ON CONFLICT (user_id) DO UPDATE SET updated_at = carts.updated_at
-    RETURNING carts.id
-)
-SELECT found.id FROM found UNION ALL SELECT created.id FROM created
-`
-
-// CartIDForUser returns the id of the customer's cart, creating the empty cart on first use, so
-// that a customer's cart has its ID from the first look. Once the cart exists this only reads:
-// the insert runs when the select found nothing, and a concurrent first insert is taken over
-// by ON CONFLICT, which returns the row that won.
-func (q *Queries) CartIDForUser(ctx context.Context, userID int64) (int64, error) {
-	row := q.db.QueryRow(ctx, CartIDForUser, userID)
-	var id int64
-	err := row.Scan(&id)
-	return id, err
-}
-
-const CartInsertAnonymous = `-- name: CartInsertAnonymous :one
-INSERT INTO carts (token_hash) VALUES ($1) RETURNING id, user_id, token_hash, created_at, updated_at
-`
-
-func (q *Queries) CartInsertAnonymous(ctx context.Context, tokenHash []byte) (Cart, error) {
-	row := q.db.QueryRow(ctx, CartInsertAnonymous, tokenHash)
 	var i Cart
 	err := row.Scan(
 		&i.ID,
@@ -273,13 +216,19 @@ func (q *Queries) CartLockForUser(ctx context.Context, userID *int64) error {
 	return err
 }
 
-const CartTouch = `-- name: CartTouch :exec
-UPDATE carts SET updated_at = now() WHERE id = $1
+const CartUpsertAnonymous = `-- name: CartUpsertAnonymous :one
+INSERT INTO carts (token_hash) VALUES ($1)
+ON CONFLICT (token_hash) DO UPDATE SET updated_at = now()
+RETURNING id
 `
 
-func (q *Queries) CartTouch(ctx context.Context, id int64) error {
-	_, err := q.db.Exec(ctx, CartTouch, id)
-	return err
+// CartUpsertAnonymous returns the id of the guest cart of a token, creating it on first use
+// (race-free), and marks it used: guest carts expire when left untouched.
+func (q *Queries) CartUpsertAnonymous(ctx context.Context, tokenHash []byte) (int64, error) {
+	row := q.db.QueryRow(ctx, CartUpsertAnonymous, tokenHash)
+	var id int64
+	err := row.Scan(&id)
+	return id, err
 }
 
 const CartUpsertForUser = `-- name: CartUpsertForUser :one

@@ -12,15 +12,8 @@ import (
 
 type Querier interface {
 	CartDelete(ctx context.Context, id int64) error
-	CartGetByID(ctx context.Context, id int64) (Cart, error)
 	CartGetByTokenHash(ctx context.Context, tokenHash []byte) (Cart, error)
 	CartGetByUser(ctx context.Context, userID *int64) (Cart, error)
-	// CartIDForUser returns the id of the customer's cart, creating the empty cart on first use, so
-	// that a customer's cart has its ID from the first look. Once the cart exists this only reads:
-	// the insert runs when the select found nothing, and a concurrent first insert is taken over
-	// by ON CONFLICT, which returns the row that won.
-	CartIDForUser(ctx context.Context, userID int64) (int64, error)
-	CartInsertAnonymous(ctx context.Context, tokenHash []byte) (Cart, error)
 	// CartItemPut adds @quantity units of a variant to a cart (or, with @set_quantity, sets the
 	// line's quantity), in one statement, when the variant may be put in the cart: it exists, is
 	// not deleted, its product is ACTIVE, and it is priced in the currency of the cart's other
@@ -39,7 +32,9 @@ type Querier interface {
 	// misses or clears a line added meanwhile. The statements after it in the same transaction
 	// see the latest committed lines (each statement takes a fresh snapshot).
 	CartLockForUser(ctx context.Context, userID *int64) error
-	CartTouch(ctx context.Context, id int64) error
+	// CartUpsertAnonymous returns the id of the guest cart of a token, creating it on first use
+	// (race-free), and marks it used: guest carts expire when left untouched.
+	CartUpsertAnonymous(ctx context.Context, tokenHash []byte) (int64, error)
 	// CartUpsertForUser returns the customer's cart, creating it on first use (race-free).
 	CartUpsertForUser(ctx context.Context, userID *int64) (Cart, error)
 	// CartView is a cart's lines as its owner sees them, in the order they were added: each with

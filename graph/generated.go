@@ -2271,7 +2271,9 @@ type Query {
   category(id: ID, slug: String): Category
   """
   The viewer's cart: a signed-in customer's, or the anonymous cart of the cart token (cookie
-  ` + "`" + `sg_cart` + "`" + ` or header ` + "`" + `X-Cart-Token` + "`" + `). Empty when there is none yet. Signing in merges an
+  ` + "`" + `sg_cart` + "`" + ` or header ` + "`" + `X-Cart-Token` + "`" + `). Empty when there is none yet; reading it creates
+  nothing. An anonymous visitor without a token is issued one (` + "`" + `Cart.token` + "`" + `, and the ` + "`" + `sg_cart` + "`" + `
+  cookie), under which their first ` + "`" + `cartItemAdd` + "`" + ` creates the cart. Signing in merges an
   anonymous cart into the customer's on its next use.
   """
   cart: Cart!
@@ -2895,12 +2897,12 @@ type CategoryDeletePayload {
 """A shopping cart. Prices are current catalog prices until checkout freezes them."""
 type Cart implements Node {
   """
-  The cart's global ID, the same in every response about this cart (` + "`" + `cart` + "`" + `, the cart
-  mutations), so that a client cache updates a watched cart from a mutation's answer.
-  ` + "`" + `node(id:)` + "`" + ` resolves it for its owner only: the signed-in customer, or whoever holds the
-  anonymous cart's token; for anyone else it is null. A signed-in customer's cart has its ID
-  from the first look; an anonymous visitor with no cart yet gets a placeholder ID that
-  ` + "`" + `node` + "`" + ` does not resolve, and the first ` + "`" + `cartItemAdd` + "`" + ` creates the cart with its own ID.
+  The cart's global ID, known before the cart holds anything and the same in every response
+  about this cart (` + "`" + `cart` + "`" + `, the cart mutations), so that a client cache updates a watched cart
+  from a mutation's answer. It follows from the cart's owner: a signed-in customer's cart keeps
+  one ID (an anonymous cart merged in on sign-in takes it), an anonymous cart's follows from its
+  token (without revealing it). ` + "`" + `node(id:)` + "`" + ` resolves it for its owner only: the signed-in
+  customer, or whoever holds the token; for anyone else it is null.
   """
   id: ID!
   """The lines, oldest first. Unavailable lines stay, flagged, until removed."""
@@ -2914,8 +2916,10 @@ type Cart implements Node {
   """
   subtotal: Money
   """
-  The anonymous cart's token, returned once when the cart is created (also set as the
-  ` + "`" + `sg_cart` + "`" + ` cookie): send it as ` + "`" + `X-Cart-Token` + "`" + ` to use the cart again. Null otherwise.
+  The anonymous cart token, returned once when it is issued: by ` + "`" + `cart` + "`" + ` or the first cart
+  mutation of a visitor who has none (also set as the ` + "`" + `sg_cart` + "`" + ` cookie). Send it as
+  ` + "`" + `X-Cart-Token` + "`" + ` to use the cart again; a client that drops it starts another cart, with
+  another ID. Null otherwise.
   """
   token: String
 }

@@ -66,8 +66,8 @@ func (r *Resolver) node(ctx context.Context, gid string) (model.Node, error) {
 		return &v, nil
 	case typeCategory:
 		return r.Query().Category(ctx, &gid, nil)
-	case typeCart:
-		c, err := nullIfNotFound(r.Carts.ByID(ctx, cartOwner(ctx), id))
+	case typeCustomerCart, typeGuestCart:
+		c, err := nullIfNotFound(r.Carts.ByID(ctx, cartOwner(ctx), gid))
 		if c == nil || err != nil {
 			return nil, err
 		}

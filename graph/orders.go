@@ -11,10 +11,11 @@ import (
 	"github.com/shopgraph/shopgraph/internal/order"
 )
 
-// Global ID type names of orders and carts.
+// Global ID type names of orders and carts (a customer's and a guest's: both are a Cart).
 const (
-	typeOrder = gid.Order
-	typeCart  = gid.Cart
+	typeOrder        = gid.Order
+	typeCustomerCart = gid.CustomerCart
+	typeGuestCart    = gid.GuestCart
 )
 
 // cartOwner is the request's cart owner: the signed-in customer and/or the anonymous token.
@@ -27,7 +28,7 @@ func cartOwner(ctx context.Context) cart.Owner {
 }
 
 // cartPayload turns a cart service result into a payload, keeping the browser's cart cookie in
-// step: set for a new anonymous cart, cleared once merged into a customer's.
+// step: set for a newly issued token, cleared once merged into a customer's.
 func cartPayload(ctx context.Context, c cart.Cart, err error) (*model.CartPayload, error) {
 	ue, err := userErrors(err)
 	if err != nil || len(ue) > 0 {

@@ -1,24 +1,6 @@
 -- name: CartGetByUser :one
 SELECT * FROM carts WHERE user_id = @user_id;
 
--- name: CartGetByID :one
-SELECT * FROM carts WHERE id = @id;
-
--- name: CartIDForUser :one
--- CartIDForUser returns the id of the customer's cart, creating the empty cart on first use, so
--- that a customer's cart has its ID from the first look. Once the cart exists this only reads:
--- the insert runs when the select found nothing, and a concurrent first insert is taken over
--- by ON CONFLICT, which returns the row that won.
-WITH found AS (
-    SELECT c.id FROM carts c WHERE c.user_id = sqlc.arg(user_id)::bigint
-), created AS (
-    INSERT INTO carts (user_id)
-    SELECT sqlc.arg(user_id)::bigint WHERE NOT EXISTS (SELECT FROM found)
-    ON CONFLICT (user_id) DO UPDATE SET updated_at = carts.updated_at
-    RETURNING carts.id
-)
-SELECT found.id FROM found UNION ALL SELECT created.id FROM created;
-
 -- name: CartGetByTokenHash :one
 SELECT * FROM carts WHERE token_hash = @token_hash;
 
@@ -28,11 +10,12 @@ INSERT INTO carts (user_id) VALUES (@user_id)
 ON CONFLICT (user_id) DO UPDATE SET updated_at = now()
 RETURNING *;
 
--- name: CartInsertAnonymous :one
-INSERT INTO carts (token_hash) VALUES (@token_hash) RETURNING *;
-
--- name: CartTouch :exec
-UPDATE carts SET updated_at = now() WHERE id = @id;
+-- name: CartUpsertAnonymous :one
+-- CartUpsertAnonymous returns the id of the guest cart of a token, creating it on first use
+-- (race-free), and marks it used: guest carts expire when left untouched.
+INSERT INTO carts (token_hash) VALUES (@token_hash)
+ON CONFLICT (token_hash) DO UPDATE SET updated_at = now()
+RETURNING id;
 
 -- name: CartDelete :exec
 DELETE FROM carts WHERE id = @id;

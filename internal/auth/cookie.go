@@ -82,7 +82,7 @@ func (r *Request) cookie(name, value, path string, expires time.Time) *http.Cook
 	return c
 }
 
-// SetCartCookie stores a new anonymous cart's token in the browser.
+// SetCartCookie stores a newly issued anonymous cart token in the browser.
 func SetCartCookie(ctx context.Context, token string) {
 	r := RequestFrom(ctx)
 	if r.Writer == nil {

@@ -4,6 +4,11 @@
 package cart
 
 import (
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/binary"
+	"fmt"
+
 	"github.com/shopgraph/shopgraph/internal/gid"
 	"github.com/shopgraph/shopgraph/internal/money"
 	"github.com/shopgraph/shopgraph/internal/product"
@@ -34,10 +39,10 @@ type Line struct {
 
 // Cart is a cart as its owner sees it.
 type Cart struct {
-	// ID is the cart's row; 0 for an anonymous visitor who has no cart yet.
-	ID    int64
+	// id is the cart's global ID (see idOf): set by the service, read through GlobalID.
+	id    string
 	Lines []Line
-	// Token is set when a new anonymous cart was created: the client must keep it.
+	// Token is set when a new cart token was issued: the client must keep it.
 	Token string
 	// Merged is true when an anonymous cart was just merged into the customer's: the client
 	// may forget its token.
@@ -54,9 +59,58 @@ func (l Line) LineTotal() (money.Money, error) {
 	return line, nil
 }
 
-// GlobalID is the cart's opaque API ID. An anonymous visitor's cart that does not exist yet
-// gets the ID of id 0, which is well formed but never resolves (gid.Decode refuses it).
-func (c Cart) GlobalID() string { return gid.Encode(gid.Cart, c.ID) }
+// GlobalID is the cart's opaque API ID.
+func (c Cart) GlobalID() string { return c.id }
+
+// idOf is the global ID of o's cart, "" when o has neither a user nor a well-formed token. It
+// derives from the owner, never from the cart's row, so it is known before the row exists and
+// does not change when the first change creates the row: a customer's cart is
+// CustomerCart:<user id> (a guest cart merged in on sign-in takes this ID), a guest's is
+// GuestCart:<the first 63 bits of the token's SHA-256>, which does not reveal the token.
+func idOf(o Owner) string {
+	switch {
+	case o.UserID != nil:
+		return gid.Encode(gid.CustomerCart, *o.UserID)
+	case validToken(o.Token):
+		return guestCartID(o.Token)
+	}
+	return ""
+}
+
+func guestCartID(token string) string {
+	key := int64(binary.BigEndian.Uint64(hashToken(token)) >> 1)
+	if key == 0 { // a global ID's id is positive; one token in 2^63 shares this key
+		key = 1
+	}
+	return gid.Encode(gid.GuestCart, key)
+}
+
+// tokenBytes is the size of a cart token's random value.
+const tokenBytes = 32
+
+// validToken reports whether token is well formed: the canonical base64url spelling of 32
+// bytes, as newToken issues them. A well-formed token whose cart does not exist yet is used
+// as it is (the first change creates the cart under it), so that the ID given out with the
+// token holds. The server cannot tell its own tokens from ones a client made up, and need
+// not: a token only opens the cart stored under it, so choosing one gives nobody else's cart
+// (that takes a token the server issued to its holder: 256 random bits), only an empty cart
+// of one's own.
+func validToken(token string) bool {
+	if len(token) != base64.RawURLEncoding.EncodedLen(tokenBytes) {
+		return false
+	}
+	b, err := base64.RawURLEncoding.DecodeString(token)
+	return err == nil && len(b) == tokenBytes && base64.RawURLEncoding.EncodeToString(b) == token
+}
+
+// newToken issues a cart token: 32 random bytes, base64url-encoded.
+func newToken() (string, error) {
+	b := make([]byte, tokenBytes)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("cart token: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
 
 // TotalQuantity is the number of units in the cart.
 func (c Cart) TotalQuantity() int {

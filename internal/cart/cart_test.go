@@ -2,11 +2,13 @@ package cart
 
 import (
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/shopgraph/shopgraph/internal/apperr"
+	"github.com/shopgraph/shopgraph/internal/gid"
 	"github.com/shopgraph/shopgraph/internal/money"
 )
 
@@ -60,4 +62,40 @@ func TestSubtotalMixedCurrencies(t *testing.T) {
 	require.Nil(t, sub)
 	require.ErrorIs(t, err, money.ErrCurrencyMismatch)
 	require.Equal(t, apperr.Internal, apperr.CodeOf(err))
+}
+
+// A cart's ID follows from its owner alone: one per customer, one per well-formed token, none
+// for anything else, and a guest's does not carry its token.
+func TestIDOf(t *testing.T) {
+	t.Parallel()
+	token, err := newToken()
+	require.NoError(t, err)
+	require.True(t, validToken(token))
+	other, err := newToken()
+	require.NoError(t, err)
+	one, two := int64(1), int64(2)
+
+	require.Equal(t, idOf(Owner{UserID: &one}), idOf(Owner{UserID: &one, Token: token}), "a customer's cart is theirs whatever token they hold")
+	require.NotEqual(t, idOf(Owner{UserID: &one}), idOf(Owner{UserID: &two}))
+	require.Equal(t, idOf(Owner{Token: token}), guestCartID(token))
+	require.NotEqual(t, idOf(Owner{Token: token}), idOf(Owner{Token: other}))
+	require.NotContains(t, idOf(Owner{Token: token}), token[:6])
+	typ, _, ok := gid.Decode(idOf(Owner{Token: token}))
+	require.True(t, ok)
+	require.Equal(t, gid.GuestCart, typ)
+	typ, id, ok := gid.Decode(idOf(Owner{UserID: &two}))
+	require.True(t, ok)
+	require.Equal(t, gid.CustomerCart, typ)
+	require.Equal(t, two, id)
+
+	// The last of a 32-byte token's 43 characters carries 2 unused bits: flipping one spells
+	// the same bytes differently, which is not a token the server issues.
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	last := strings.IndexByte(alphabet, token[42])
+	nonCanonical := token[:42] + string(alphabet[last^1])
+	for _, bad := range []string{"", "no-such-token", token[:42], token + "A", token[:42] + "=", token[:42] + "+",
+		strings.Repeat("A", 44), nonCanonical} {
+		require.False(t, validToken(bad), "%q", bad)
+		require.Empty(t, idOf(Owner{Token: bad}), "%q", bad)
+	}
 }

@@ -2,9 +2,7 @@ package cart
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
-	"encoding/base64"
 	"fmt"
 	"time"
 
@@ -25,62 +23,62 @@ func NewService(d *postgres.DB) *Service {
 	return &Service{db: d}
 }
 
-// Get returns the owner's cart (empty when there is none yet), merging an anonymous cart into
-// a signed-in customer's first.
+// Get returns the owner's cart (empty when there is none yet), merging a guest cart into a
+// signed-in customer's first. Otherwise it writes nothing, so that a query stays a read: a cart
+// without lines needs no row, and its ID comes from its owner (idOf). A guest without a
+// well-formed token is issued one (Cart.Token), and the first change creates the cart under it,
+// so the cart keeps the ID this answer gives it.
 func (s *Service) Get(ctx context.Context, o Owner) (Cart, error) {
-	if o.UserID != nil && o.Token == "" {
-		// One round trip: the cart's id (creating the empty cart on the first look, so that it
-		// has its ID from the start) and its lines.
-		var (
-			p    postgres.Pipeline
-			id   int64
-			rows []db.CartViewRow
-		)
-		postgres.QueueOne(&p, &id, db.CartIDForUser, *o.UserID)
-		postgres.QueueAll(&p, &rows, db.CartView, postgres.Args(db.CartViewParams{UserID: o.UserID})...)
-		if err := s.db.Run(ctx, &p); err != nil {
-			return Cart{}, fmt.Errorf("view cart of user %d: %w", *o.UserID, err)
+	if o.UserID == nil && !validToken(o.Token) {
+		token, err := newToken()
+		if err != nil {
+			return Cart{}, err
 		}
-		c := cartOf(rows)
-		c.ID = id
-		return c, nil
+		return Cart{id: idOf(Owner{Token: token}), Lines: []Line{}, Token: token}, nil
 	}
-	var (
-		id     int64
-		merged bool
-	)
+	if o.UserID == nil || o.Token == "" {
+		return s.read(ctx, o)
+	}
+	var merged bool
 	err := s.db.InTx(ctx, func(q *db.Queries) error {
 		var err error
-		id, merged, err = s.find(ctx, q, o, false)
+		_, merged, err = s.find(ctx, q, o, false)
 		return err
 	})
 	if err != nil {
 		return Cart{}, err
 	}
-	c := Cart{Lines: []Line{}}
-	if id != 0 {
-		c, err = s.view(ctx, db.CartViewParams{CartID: &id})
-	}
-	c.ID, c.Merged = id, merged
+	c, err := s.read(ctx, Owner{UserID: o.UserID})
+	c.Merged = merged
 	return c, err
 }
 
-// ByID returns cart id to its owner (Owner.owns) without changing anything: no merge, no
-// touch. Errors: NOT_FOUND, for a cart that does not exist and for someone else's alike.
-func (s *Service) ByID(ctx context.Context, o Owner, id int64) (Cart, error) {
-	notFound := apperr.New(apperr.NotFound, "No cart has this ID.")
-	row, err := s.db.CartGetByID(ctx, id)
-	if postgres.IsNotFound(err) {
-		return Cart{}, notFound
+// ByID returns the cart of global ID id to its owner (Owner.owns) without changing anything:
+// no merge, no touch. Errors: NOT_FOUND, for any ID but the owner's own carts'.
+func (s *Service) ByID(ctx context.Context, o Owner, id string) (Cart, error) {
+	mine, ok := o.owns(id)
+	if !ok {
+		return Cart{}, apperr.New(apperr.NotFound, "No cart has this ID.")
 	}
-	if err != nil {
-		return Cart{}, fmt.Errorf("get cart %d: %w", id, err)
+	return s.read(ctx, mine)
+}
+
+// read returns the cart of a customer or of a guest's token (o holds one of the two), empty
+// when it has no row.
+func (s *Service) read(ctx context.Context, o Owner) (Cart, error) {
+	which := db.CartViewParams{UserID: o.UserID}
+	if o.UserID == nil {
+		row, err := s.db.CartGetByTokenHash(ctx, hashToken(o.Token))
+		if postgres.IsNotFound(err) {
+			return Cart{id: idOf(o), Lines: []Line{}}, nil
+		}
+		if err != nil {
+			return Cart{}, fmt.Errorf("get guest cart: %w", err)
+		}
+		which.CartID = &row.ID
 	}
-	if !o.owns(row.UserID, row.TokenHash) {
-		return Cart{}, notFound
-	}
-	c, err := s.view(ctx, db.CartViewParams{CartID: &id})
-	c.ID = id
+	c, err := s.view(ctx, which)
+	c.id = idOf(o)
 	return c, err
 }
 
@@ -131,7 +129,9 @@ func (s *Service) put(ctx context.Context, o Owner, arg db.CartItemPutParams) (C
 	if err := putResult(res, s.db.Run(ctx, &p)); err != nil {
 		return Cart{}, err
 	}
-	return cartOf(rows), nil
+	c := cartOf(rows)
+	c.id = idOf(o)
+	return c, nil
 }
 
 // putResult is CartItemPut's verdict as an error: the rule it found broken, a line over the
@@ -173,7 +173,10 @@ func (s *Service) Clear(ctx context.Context, o Owner) (Cart, error) {
 	})
 }
 
-// change runs fn on the owner's cart (created if needed) in one transaction.
+// change runs fn on the owner's cart (created if needed) in one transaction. A guest's cart is
+// created under the token they present when it is well formed (a token issued by Get before the
+// cart existed), so that the cart keeps the ID Get gave it; a guest without one is issued a
+// new token.
 func (s *Service) change(ctx context.Context, o Owner, fn func(q *db.Queries, cartID int64) error) (Cart, error) {
 	var (
 		id       int64
@@ -182,39 +185,51 @@ func (s *Service) change(ctx context.Context, o Owner, fn func(q *db.Queries, ca
 	)
 	err := s.db.InTx(ctx, func(q *db.Queries) error {
 		var err error
-		if o.UserID == nil && o.Token == "" {
-			newToken, id, err = s.newAnonymous(ctx, q)
-		} else {
+		if o.UserID != nil {
 			id, merged, err = s.find(ctx, q, o, true)
+		} else {
+			newToken, id, err = s.guestCart(ctx, q, o.Token)
 		}
 		if err != nil {
 			return err
 		}
-		if id == 0 { // an unknown anonymous token: start a fresh cart with a fresh token
-			if newToken, id, err = s.newAnonymous(ctx, q); err != nil {
-				return err
-			}
-		}
-		if err := fn(q, id); err != nil {
-			return err
-		}
-		if o.UserID != nil || newToken != "" {
-			return nil // a customer's cart never expires; a new anonymous cart is fresh
-		}
-		return q.CartTouch(ctx, id) // anonymous carts expire when left untouched
+		return fn(q, id)
 	})
 	if err != nil {
 		return Cart{}, err
 	}
 	c, err := s.view(ctx, db.CartViewParams{CartID: &id})
-	c.ID, c.Token, c.Merged = id, newToken, merged
+	c.Token, c.Merged = newToken, merged
+	if newToken != "" {
+		o.Token = newToken
+	}
+	c.id = idOf(o)
 	return c, err
 }
 
-// find returns the owner's cart id (for an anonymous owner, 0 when none and create is false;
-// a customer always has one). A signed-in owner who
-// also presents an anonymous token gets that cart merged into theirs: quantities added,
-// capped by stock, and the anonymous cart deleted.
+// guestCart returns the id of the guest cart of token, creating it if need be, and marks it
+// used: guest carts expire when left untouched. A token that is not well formed (none, or one
+// the server never issued) is replaced by a new one, returned as issued.
+func (s *Service) guestCart(ctx context.Context, q *db.Queries, token string) (issued string, id int64, err error) {
+	if !validToken(token) {
+		if issued, err = newToken(); err != nil {
+			return "", 0, err
+		}
+		token = issued
+	}
+	// An upsert: two first changes under one token meet on the token's unique index, and the
+	// second waits for the first and takes its cart.
+	id, err = q.CartUpsertAnonymous(ctx, hashToken(token))
+	if err != nil {
+		return "", 0, fmt.Errorf("upsert guest cart: %w", err)
+	}
+	return issued, id, nil
+}
+
+// find returns the signed-in customer's cart id. A customer who also presents a guest cart's
+// token gets that cart merged into theirs: quantities added, capped by stock, and the guest
+// cart deleted. Without create and without a guest cart to merge, it writes nothing and id is
+// 0 when the customer has no cart yet.
 func (s *Service) find(ctx context.Context, q *db.Queries, o Owner, create bool) (int64, bool, error) {
 	var anon *db.Cart
 	if o.Token != "" {
@@ -226,16 +241,8 @@ func (s *Service) find(ctx context.Context, q *db.Queries, o Owner, create bool)
 			anon = &c
 		}
 	}
-	if o.UserID == nil {
-		if anon == nil {
-			return 0, false, nil
-		}
-		return anon.ID, false, nil
-	}
 	if anon == nil && !create {
-		// A customer's cart has its ID from the first look: created empty if need be.
-		id, err := q.CartIDForUser(ctx, *o.UserID)
-		return id, false, err
+		return 0, false, nil
 	}
 	mine, err := q.CartUpsertForUser(ctx, o.UserID)
 	if err != nil {
@@ -304,19 +311,6 @@ func (s *Service) merge(ctx context.Context, q *db.Queries, from, into int64) er
 	return q.CartDelete(ctx, from)
 }
 
-func (s *Service) newAnonymous(ctx context.Context, q *db.Queries) (string, int64, error) {
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		return "", 0, err
-	}
-	token := base64.RawURLEncoding.EncodeToString(b)
-	c, err := q.CartInsertAnonymous(ctx, hashToken(token))
-	if err != nil {
-		return "", 0, fmt.Errorf("insert cart: %w", err)
-	}
-	return token, c.ID, nil
-}
-
 // view reads a cart with current prices and availability.
 func (s *Service) view(ctx context.Context, which db.CartViewParams) (Cart, error) {
 	rows, err := s.db.CartView(ctx, which)
@@ -330,9 +324,6 @@ func (s *Service) view(ctx context.Context, which db.CartViewParams) (Cart, erro
 // A line whose variant row is gone for good was removed with it (ON DELETE CASCADE).
 func cartOf(rows []db.CartViewRow) Cart {
 	c := Cart{Lines: make([]Line, 0, len(rows))}
-	if len(rows) > 0 {
-		c.ID = rows[0].CartID
-	}
 	for _, row := range rows {
 		v := product.VariantOf(row.ProductVariant)
 		available := int(v.Stock)

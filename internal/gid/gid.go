@@ -16,7 +16,9 @@ const (
 	Variant  = "ProductVariant"
 	Category = "Category"
 	Order    = "Order"
-	Cart     = "Cart"
+	// A cart's ID derives from its owner (cart.Cart.GlobalID), one type per kind of owner.
+	CustomerCart = "CustomerCart"
+	GuestCart    = "GuestCart"
 )
 
 // Encode returns the global ID of the object typ/id.
