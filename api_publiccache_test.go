@@ -69,11 +69,16 @@ func TestPublicResponseCache(t *testing.T) {
 		reg := c.register(uniqueEmail(), "password-123")
 		for _, h := range []http.Header{
 			{"Authorization": {"Bearer " + reg.Tokens.AccessToken}},
-			{"X-Cart-Token": {"whatever"}},
-			{"Cookie": {"sg_cart=abc"}},
+			{"Cookie": {"sg_access=" + reg.Tokens.AccessToken}},
 		} {
 			_, state := rawPost(t, srv.URL, page, map[string]any{"n": 5}, h)
 			require.Empty(t, state, h)
+		}
+		// A guest's cart token changes nothing in a catalog answer: a storefront showing a
+		// cart badge (whose query issues the token) is still served from the cache.
+		for _, h := range []http.Header{{"X-Cart-Token": {"whatever"}}, {"Cookie": {"sg_cart=abc"}}} {
+			_, state := rawPost(t, srv.URL, page, map[string]any{"n": 5}, h)
+			require.Equal(t, "HIT", state, h)
 		}
 		for _, q := range []string{`{ me { id } products(first: 1) { nodes { name } } }`, `{ cart { totalQuantity } }`,
 			`mutation { cartClear { userErrors { code } } }`, `{ ...F } fragment F on Query { products(first: 1) { nodes { name } } }`} {

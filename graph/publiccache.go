@@ -167,11 +167,14 @@ func withPersistedQuery(ctx context.Context, hash, query string) context.Context
 }
 
 // hasCredentials reports whether the response could depend on who asks.
+// A cart token is not a credential here: catalog answers are the same whatever cart the
+// visitor holds, and every visitor whose storefront shows a cart badge holds one (the cart
+// query issues it), so counting it would leave almost no one served from the cache.
 func hasCredentials(r *http.Request) bool {
-	if r.Header.Get("Authorization") != "" || r.Header.Get("X-Cart-Token") != "" {
+	if r.Header.Get("Authorization") != "" {
 		return true
 	}
-	for _, name := range []string{auth.AccessCookie, auth.RefreshCookie, auth.CartCookie} {
+	for _, name := range []string{auth.AccessCookie, auth.RefreshCookie} {
 		if _, err := r.Cookie(name); err == nil {
 			return true
 		}
