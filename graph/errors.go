@@ -13,6 +13,7 @@ import (
 	"github.com/shopgraph/shopgraph/graph/model"
 	"github.com/shopgraph/shopgraph/internal/apperr"
 	"github.com/shopgraph/shopgraph/internal/inventory"
+	"github.com/shopgraph/shopgraph/internal/postgres"
 	"github.com/shopgraph/shopgraph/internal/requestlog"
 )
 
@@ -72,9 +73,11 @@ func ErrorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 			}
 			if e.Code == apperr.Unavailable {
 				// An outage (PostgreSQL restarting), not a fault of ours to report as INTERNAL.
-				// A read may always be sent again; a write only when it is known to have
-				// changed nothing, or the client could apply it twice.
-				retryable := e.NotApplied || !isMutation(ctx)
+				// A read may always be sent again; a mutation only when it is known to have
+				// changed nothing: the failing statement was not applied and no earlier one of
+				// the operation may have written (a cart line added, then its read failing),
+				// or the client would apply it twice.
+				retryable := !isMutation(ctx) || (e.NotApplied && !postgres.Wrote(ctx))
 				presented.Extensions["retryable"] = retryable
 				if !retryable {
 					presented.Message = "The service was interrupted and the change may or may not have been made: check before sending it again."

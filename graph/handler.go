@@ -116,6 +116,10 @@ func NewHandler(r *Resolver, opts HandlerOptions) *handler.Server {
 			name = "anonymous"
 		}
 		requestlog.SetOperation(ctx, name)
+		if oc.Operation != nil && oc.Operation.Operation == ast.Mutation {
+			// So that an outage's error can say whether the mutation already wrote.
+			ctx = postgres.TrackWrites(ctx)
+		}
 		return next(ctx)
 	})
 	srv.AroundResponses(dedupeErrors)

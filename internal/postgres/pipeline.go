@@ -70,7 +70,9 @@ func (p *Pipeline) Send(ctx context.Context, s Sender) error {
 
 // Run sends p on the pool, as one implicit transaction.
 func (d *DB) Run(ctx context.Context, p *Pipeline) error {
-	return unavailable(p.Send(ctx, d.Pool))
+	err := p.Send(ctx, d.Pool)
+	noteWrite(ctx, err) // a pipeline may hold writes, and commits them as it runs
+	return unavailable(err)
 }
 
 // scanRow scans a row into a T field by field, in order, descending into the models sqlc

@@ -175,7 +175,9 @@ func (t *tx) Commit(ctx context.Context) error {
 	if t.tx == nil {
 		return t.finishUnbegun()
 	}
-	return t.tx.Commit(ctx)
+	err := t.tx.Commit(ctx)
+	noteWrite(ctx, err)
+	return err
 }
 
 // Rollback rolls back and returns the connection to the pool; safe to call after Commit.

@@ -139,6 +139,9 @@ func (p poolDBTX) Exec(ctx context.Context, sql string, args ...any) (pgconn.Com
 	if canRetry(ctx, sql, err) {
 		tag, err = p.pool.Exec(context.WithValue(ctx, pingBeforeUse{}, true), sql, args...)
 	}
+	if !isRead(sql) {
+		noteWrite(ctx, err)
+	}
 	return tag, unavailable(err)
 }
 
@@ -151,6 +154,9 @@ func (p poolDBTX) Query(ctx context.Context, sql string, args ...any) (pgx.Rows,
 		return rows, true, err
 	}
 	rows, err := p.pool.Query(ctx, sql, args...)
+	if !isRead(sql) {
+		noteWrite(ctx, err)
+	}
 	if err != nil {
 		rows, _, err = again(err)
 		if err != nil {
