@@ -40,7 +40,8 @@ const maxPublicBody = 64 << 10
 // PublicResponseCache serves anonymous catalog queries from the cache: the whole GraphQL
 // response, keyed by query, operation name and variables, under the catalog's generation. A
 // storefront's hottest pages then skip parsing, validation and execution entirely. Requests
-// carrying credentials, a cart, a mutation or any non-catalog field pass through untouched.
+// carrying credentials (not a cart token: catalog answers do not depend on it), a mutation or
+// any non-catalog field pass through untouched.
 // persisted resolves automatic persisted queries sent by hash alone (nil: none), so that they
 // are cached like the same query sent in full.
 func PublicResponseCache(c *cache.Cache, persisted graphql.Cache[string], next http.Handler) http.Handler {
@@ -85,7 +86,7 @@ func PublicResponseCache(c *cache.Cache, persisted graphql.Cache[string], next h
 			q, ctx := queryOf(r.Context(), params.Get("query"), extensions)
 			if q != "" && isPublic(ctx, q, params.Get("operationName")) {
 				w.Header().Set("Cache-Control", "public, max-age=30, stale-while-revalidate=30")
-				w.Header().Add("Vary", "Accept, Authorization, Cookie, X-Cart-Token")
+				w.Header().Add("Vary", "Accept, Authorization, Cookie")
 			}
 			next.ServeHTTP(w, r.WithContext(ctx))
 			return

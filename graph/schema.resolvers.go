@@ -388,7 +388,7 @@ func (r *mutationResolver) Checkout(ctx context.Context, input model.CheckoutInp
 		out.UserErrors, err = userErrors(res.PaymentErr)
 		return out, err
 	}
-	loader.From(ctx).PaymentByOrderID.Prime(ctx, res.Order.ID, res.Payment)
+	loader.From(ctx).PaymentByOrderID.Prime(ctx, res.Order.ID, &res.Payment)
 	out.Payment = &res.Payment
 	return out, nil
 }
@@ -428,7 +428,7 @@ func (r *mutationResolver) OrderPaymentRetry(ctx context.Context, input model.Or
 		}
 		return out, err
 	}
-	loader.From(ctx).PaymentByOrderID.Prime(ctx, o.ID, pay)
+	loader.From(ctx).PaymentByOrderID.Prime(ctx, o.ID, &pay)
 	return &model.OrderPaymentRetryPayload{Order: &o, Payment: &pay, UserErrors: ue}, nil
 }
 
@@ -528,7 +528,7 @@ func (r *orderResolver) Payment(ctx context.Context, obj *order.Order) (*payment
 	if !order.SeesWhole(v, *obj) {
 		return nil, nil // vendors see their lines, not the customer's payment
 	}
-	return nullIfNotFound(loader.From(ctx).PaymentByOrderID.Load(ctx, obj.ID)())
+	return loader.From(ctx).PaymentByOrderID.Load(ctx, obj.ID)()
 }
 
 // TotalCount is the resolver for the totalCount field.
@@ -820,7 +820,7 @@ func (r *queryResolver) Orders(ctx context.Context, first *int, after *string, f
 	if err != nil {
 		return nil, err
 	}
-	if err := r.primeOrderPayments(ctx, v, page.Orders); err != nil {
+	if err := r.primeOrderPayments(ctx, page.Orders); err != nil {
 		return nil, err
 	}
 	conn := &model.OrderConnection{PageInfo: &model.PageInfo{HasNextPage: page.HasNextPage, HasPreviousPage: deref(after) != ""}, Viewer: v, Filter: f}

@@ -34,7 +34,9 @@ type Loaders struct {
 	CategoryByID         *dataloader.Loader[int64, product.Category]
 	OrderLinesByOrderID  *dataloader.Loader[int64, []order.Line]
 	OrderEventsByOrderID *dataloader.Loader[int64, []order.Event]
-	PaymentByOrderID     *dataloader.Loader[int64, payment.Payment]
+	// PaymentByOrderID gives nil for an order without a payment, so that a page's missing
+	// payments can be primed too.
+	PaymentByOrderID *dataloader.Loader[int64, *payment.Payment]
 }
 
 const (
@@ -52,7 +54,7 @@ func New(s Services) *Loaders {
 		CategoryByID:         newLoader(s.Catalog.CategoriesByIDs, "category"),
 		OrderLinesByOrderID:  newListLoader(s.Orders.LinesByOrderIDs),
 		OrderEventsByOrderID: newListLoader(s.Orders.EventsByOrderIDs),
-		PaymentByOrderID:     newLoader(s.Payments.ForOrders, "payment"),
+		PaymentByOrderID:     newLoader(paymentsOrNil(s.Payments.ForOrders), "payment"),
 	}
 }
 
@@ -109,4 +111,23 @@ func From(ctx context.Context) *Loaders {
 		panic("loader: no loaders in context (graph.NewHandler installs them per response)")
 	}
 	return l
+}
+
+// paymentsOrNil answers every order asked about: its payment, or nil when it has none.
+func paymentsOrNil(fetch func(context.Context, []int64) (map[int64]payment.Payment, error)) func(context.Context, []int64) (map[int64]*payment.Payment, error) {
+	return func(ctx context.Context, orderIDs []int64) (map[int64]*payment.Payment, error) {
+		found, err := fetch(ctx, orderIDs)
+		if err != nil {
+			return nil, err
+		}
+		out := make(map[int64]*payment.Payment, len(orderIDs))
+		for _, id := range orderIDs {
+			if p, ok := found[id]; ok {
+				out[id] = &p
+			} else {
+				out[id] = nil
+			}
+		}
+		return out, nil
+	}
 }
