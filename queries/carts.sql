@@ -1,6 +1,3 @@
--- name: CartGetByUser :one
-SELECT * FROM carts WHERE user_id = @user_id;
-
 -- name: CartGetByTokenHash :one
 SELECT * FROM carts WHERE token_hash = @token_hash;
 
@@ -87,11 +84,19 @@ FROM verdict;
 
 -- name: CartView :many
 -- CartView is a cart's lines as its owner sees them, in the order they were added: each with
--- its variant (deleted ones included), its product's status and the cart's id. The cart is
--- @cart_id or, when that is null, the customer @user_id's.
-SELECT sqlc.embed(v), l.quantity, l.added_at, p.status AS product_status, l.cart_id
-FROM cart_lines l
+-- its variant (deleted ones included) and its product's status. The cart is @cart_id or, when
+-- that is null, the customer @user_id's; and the guest cart of @token_hash, whose lines are
+-- marked guest. A customer who presents a guest token is thus read in this one statement
+-- when the token has no guest cart to merge, the usual case once the guest cart was merged.
+WITH cart AS (
+    SELECT COALESCE(sqlc.narg(cart_id)::bigint, (SELECT c.id FROM carts c WHERE c.user_id = sqlc.narg(user_id)))::bigint AS id,
+           false AS guest
+    UNION ALL
+    SELECT c.id, true FROM carts c WHERE c.token_hash = sqlc.narg(token_hash)
+)
+SELECT sqlc.embed(v), l.quantity, l.added_at, p.status AS product_status, cart.guest::boolean AS guest
+FROM cart
+JOIN cart_lines l ON l.cart_id = cart.id
 JOIN product_variants v ON v.id = l.variant_id
 JOIN products p ON p.id = v.product_id
-WHERE l.cart_id = COALESCE(sqlc.narg(cart_id), (SELECT c.id FROM carts c WHERE c.user_id = sqlc.narg(user_id)))
 ORDER BY l.added_at, l.variant_id;
