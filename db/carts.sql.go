@@ -199,6 +199,29 @@ func (q *Queries) CartLockForUser(ctx context.Context, userID *int64) error {
 	return err
 }
 
+const CartPurgeGuests = `-- name: CartPurgeGuests :execrows
+DELETE FROM carts WHERE id IN (
+    SELECT c.id FROM carts c WHERE c.user_id IS NULL AND c.updated_at < $1
+    ORDER BY c.updated_at LIMIT $2
+)
+`
+
+type CartPurgeGuestsParams struct {
+	UntouchedSince time.Time
+	Max            int32
+}
+
+// CartPurgeGuests deletes up to @max guest carts (with their lines) not changed since
+// @untouched_since, oldest first: a guest who does not come back leaves a cart nobody else can
+// reach. Customers' carts stay. Bounded so that one statement holds few locks for long.
+func (q *Queries) CartPurgeGuests(ctx context.Context, arg CartPurgeGuestsParams) (int64, error) {
+	result, err := q.db.Exec(ctx, CartPurgeGuests, arg.UntouchedSince, arg.Max)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const CartUpsertAnonymous = `-- name: CartUpsertAnonymous :one
 INSERT INTO carts (token_hash) VALUES ($1)
 ON CONFLICT (token_hash) DO UPDATE SET updated_at = now()
@@ -206,7 +229,7 @@ RETURNING id
 `
 
 // CartUpsertAnonymous returns the id of the guest cart of a token, creating it on first use
-// (race-free), and marks it used: guest carts expire when left untouched.
+// (race-free), and marks it changed: guest carts left unchanged are purged (CartPurgeGuests).
 func (q *Queries) CartUpsertAnonymous(ctx context.Context, tokenHash []byte) (int64, error) {
 	row := q.db.QueryRow(ctx, CartUpsertAnonymous, tokenHash)
 	var id int64

@@ -31,8 +31,12 @@ type Querier interface {
 	// misses or clears a line added meanwhile. The statements after it in the same transaction
 	// see the latest committed lines (each statement takes a fresh snapshot).
 	CartLockForUser(ctx context.Context, userID *int64) error
+	// CartPurgeGuests deletes up to @max guest carts (with their lines) not changed since
+	// @untouched_since, oldest first: a guest who does not come back leaves a cart nobody else can
+	// reach. Customers' carts stay. Bounded so that one statement holds few locks for long.
+	CartPurgeGuests(ctx context.Context, arg CartPurgeGuestsParams) (int64, error)
 	// CartUpsertAnonymous returns the id of the guest cart of a token, creating it on first use
-	// (race-free), and marks it used: guest carts expire when left untouched.
+	// (race-free), and marks it changed: guest carts left unchanged are purged (CartPurgeGuests).
 	CartUpsertAnonymous(ctx context.Context, tokenHash []byte) (int64, error)
 	// CartUpsertForUser returns the customer's cart, creating it on first use (race-free).
 	CartUpsertForUser(ctx context.Context, userID *int64) (Cart, error)

@@ -9,10 +9,19 @@ RETURNING *;
 
 -- name: CartUpsertAnonymous :one
 -- CartUpsertAnonymous returns the id of the guest cart of a token, creating it on first use
--- (race-free), and marks it used: guest carts expire when left untouched.
+-- (race-free), and marks it changed: guest carts left unchanged are purged (CartPurgeGuests).
 INSERT INTO carts (token_hash) VALUES (@token_hash)
 ON CONFLICT (token_hash) DO UPDATE SET updated_at = now()
 RETURNING id;
+
+-- name: CartPurgeGuests :execrows
+-- CartPurgeGuests deletes up to @max guest carts (with their lines) not changed since
+-- @untouched_since, oldest first: a guest who does not come back leaves a cart nobody else can
+-- reach. Customers' carts stay. Bounded so that one statement holds few locks for long.
+DELETE FROM carts WHERE id IN (
+    SELECT c.id FROM carts c WHERE c.user_id IS NULL AND c.updated_at < @untouched_since
+    ORDER BY c.updated_at LIMIT @max
+);
 
 -- name: CartDelete :exec
 DELETE FROM carts WHERE id = @id;

@@ -216,7 +216,7 @@ func (s *Service) change(ctx context.Context, o Owner, fn func(q *db.Queries, ca
 }
 
 // guestCart returns the id of the guest cart of token, creating it if need be, and marks it
-// used: guest carts expire when left untouched. A token that is not well formed (none, or one
+// changed: guest carts left unchanged for long are purged (PurgeGuests). A token that is not well formed (none, or one
 // the server never issued) is replaced by a new one, returned as issued.
 func (s *Service) guestCart(ctx context.Context, q *db.Queries, token string) (issued string, id int64, err error) {
 	if !validToken(token) {
