@@ -481,6 +481,16 @@ func TestCartID(t *testing.T) {
 		require.Nil(t, nodeAs(t, customer, id), "a customer")
 	})
 
+	t.Run("a guest's cart is read in one statement", func(t *testing.T) {
+		t.Parallel()
+		v := e.variant(t, 1000, 10)
+		browser := e.srv.client(t)
+		mustAdd(t, browser, v.gid, 2)
+		got, statements := getCart(t, browser)
+		require.Equal(t, 2, got.TotalQuantity)
+		require.Equal(t, int64(1), statements, "the lines, found by the token, and nothing else")
+	})
+
 	t.Run("an app without cookies: the token from the cart query, sent as X-Cart-Token, keeps the id", func(t *testing.T) {
 		t.Parallel()
 		v := e.variant(t, 1000, 10)
@@ -560,6 +570,50 @@ func TestCartMergeOnSignIn(t *testing.T) {
 		// Presenting the spent token again while signed in changes nothing.
 		phone.header.Set("X-Cart-Token", *token)
 		require.Equal(t, want, cartOf(t, phone).quantities())
+	})
+
+	t.Run("a leftover guest token without a cart costs nothing, and its cookie is cleared", func(t *testing.T) {
+		t.Parallel()
+		v := e.variant(t, 1000, 10)
+		// A token the cart query issued to a visitor who then signed in without adding
+		// anything: it has no guest cart.
+		token := cartOf(t, e.srv.client(t)).Token
+		require.NotNil(t, token)
+		read := func(t *testing.T, c *gqlClient) (*gqlResponse, cartView) {
+			t.Helper()
+			var out struct {
+				Cart cartView `json:"cart"`
+			}
+			resp := c.do(cartQuery, nil)
+			resp.decode(t, &out)
+			return resp, out.Cart
+		}
+		plain, _ := e.customer(t)
+		mustAdd(t, plain, v.gid, 1)
+		stale, _ := e.customer(t)
+		mustAdd(t, stale, v.gid, 1)
+		stale.header.Set("X-Cart-Token", *token)
+
+		without, _ := read(t, plain)
+		resp, got := read(t, stale)
+		require.Equal(t, map[string]int{v.gid: 1}, got.quantities())
+		require.Equal(t, without.sqlStatements(t), resp.sqlStatements(t), "the stale token costs no statement")
+		require.Equal(t, without.sqlRoundTrips(t), resp.sqlRoundTrips(t))
+		ck := cookieNamed(resp.HTTP, "sg_cart")
+		require.NotNil(t, ck, "the spent token's cookie is cleared")
+		require.Negative(t, ck.MaxAge)
+
+		// A change made with it clears the cookie too.
+		add := stale.do(cartAddMutation, map[string]any{"input": map[string]any{"variantId": v.gid, "quantity": 1}})
+		var out struct {
+			P cartPayloadView `json:"cartItemAdd"`
+		}
+		add.decode(t, &out)
+		require.Empty(t, out.P.UserErrors)
+		require.Equal(t, map[string]int{v.gid: 2}, out.P.Cart.quantities())
+		ck = cookieNamed(add.HTTP, "sg_cart")
+		require.NotNil(t, ck, "the spent token's cookie is cleared by a change as well")
+		require.Negative(t, ck.MaxAge)
 	})
 
 	t.Run("a customer without a cart gets the anonymous cart's lines", func(t *testing.T) {

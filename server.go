@@ -375,6 +375,7 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, opts appO
 	river.AddWorker(workers, &payment.ExpireWorker{Payments: a.payments})
 	river.AddWorker(workers, &payment.RefundWorker{Payments: a.payments})
 	river.AddWorker(workers, &payment.SettleRefundWorker{Payments: a.payments})
+	river.AddWorker(workers, &cart.PurgeWorker{Carts: a.carts, After: cfg.GuestCartTTL})
 	jobsDB, err := postgres.Open(ctx, url, postgres.Options{MaxConns: jobsPoolSize(opts.pollOnly)})
 	if err != nil {
 		d.Close()
@@ -385,7 +386,10 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, opts appO
 	a.metrics.WatchCache(a.cache)
 	a.metrics.WatchSubscriptions(a.bus.Hub)
 	a.metrics.WatchJobQueue(metrics.PostgresJobCounter(jobsDB.Pool), 0)
-	if err := a.jobs.Start(ctx, jobsDB.Pool, workers, jobs.Options{Work: opts.work, MaxWorkers: 5, Log: log, PollOnly: opts.pollOnly}); err != nil {
+	if err := a.jobs.Start(ctx, jobsDB.Pool, workers, jobs.Options{
+		Work: opts.work, MaxWorkers: 5, Log: log, PollOnly: opts.pollOnly,
+		Periodic: []*river.PeriodicJob{jobs.GuestCartPurge()},
+	}); err != nil {
 		jobsDB.Close()
 		d.Close()
 		return nil, err

@@ -36,23 +36,6 @@ func (q *Queries) CartGetByTokenHash(ctx context.Context, tokenHash []byte) (Car
 	return i, err
 }
 
-const CartGetByUser = `-- name: CartGetByUser :one
-SELECT id, user_id, token_hash, created_at, updated_at FROM carts WHERE user_id = $1
-`
-
-func (q *Queries) CartGetByUser(ctx context.Context, userID *int64) (Cart, error) {
-	row := q.db.QueryRow(ctx, CartGetByUser, userID)
-	var i Cart
-	err := row.Scan(
-		&i.ID,
-		&i.UserID,
-		&i.TokenHash,
-		&i.CreatedAt,
-		&i.UpdatedAt,
-	)
-	return i, err
-}
-
 const CartItemPut = `-- name: CartItemPut :one
 WITH target AS (
     SELECT c.id FROM carts c WHERE c.id = $1
@@ -216,6 +199,29 @@ func (q *Queries) CartLockForUser(ctx context.Context, userID *int64) error {
 	return err
 }
 
+const CartPurgeGuests = `-- name: CartPurgeGuests :execrows
+DELETE FROM carts WHERE id IN (
+    SELECT c.id FROM carts c WHERE c.user_id IS NULL AND c.updated_at < $1
+    ORDER BY c.updated_at LIMIT $2
+)
+`
+
+type CartPurgeGuestsParams struct {
+	UntouchedSince time.Time
+	Max            int32
+}
+
+// CartPurgeGuests deletes up to @max guest carts (with their lines) not changed since
+// @untouched_since, oldest first: a guest who does not come back leaves a cart nobody else can
+// reach. Customers' carts stay. Bounded so that one statement holds few locks for long.
+func (q *Queries) CartPurgeGuests(ctx context.Context, arg CartPurgeGuestsParams) (int64, error) {
+	result, err := q.db.Exec(ctx, CartPurgeGuests, arg.UntouchedSince, arg.Max)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const CartUpsertAnonymous = `-- name: CartUpsertAnonymous :one
 INSERT INTO carts (token_hash) VALUES ($1)
 ON CONFLICT (token_hash) DO UPDATE SET updated_at = now()
@@ -223,7 +229,7 @@ RETURNING id
 `
 
 // CartUpsertAnonymous returns the id of the guest cart of a token, creating it on first use
-// (race-free), and marks it used: guest carts expire when left untouched.
+// (race-free), and marks it changed: guest carts left unchanged are purged (CartPurgeGuests).
 func (q *Queries) CartUpsertAnonymous(ctx context.Context, tokenHash []byte) (int64, error) {
 	row := q.db.QueryRow(ctx, CartUpsertAnonymous, tokenHash)
 	var id int64
@@ -252,17 +258,24 @@ func (q *Queries) CartUpsertForUser(ctx context.Context, userID *int64) (Cart, e
 }
 
 const CartView = `-- name: CartView :many
-SELECT v.id, v.product_id, v.sku, v.name, v.options, v.price_amount, v.currency, v.stock, v.position, v.created_at, v.updated_at, v.deleted_at, l.quantity, l.added_at, p.status AS product_status, l.cart_id
-FROM cart_lines l
+WITH cart AS (
+    SELECT COALESCE($1::bigint, (SELECT c.id FROM carts c WHERE c.user_id = $2))::bigint AS id,
+           false AS guest
+    UNION ALL
+    SELECT c.id, true FROM carts c WHERE c.token_hash = $3
+)
+SELECT v.id, v.product_id, v.sku, v.name, v.options, v.price_amount, v.currency, v.stock, v.position, v.created_at, v.updated_at, v.deleted_at, l.quantity, l.added_at, p.status AS product_status, cart.guest::boolean AS guest
+FROM cart
+JOIN cart_lines l ON l.cart_id = cart.id
 JOIN product_variants v ON v.id = l.variant_id
 JOIN products p ON p.id = v.product_id
-WHERE l.cart_id = COALESCE($1, (SELECT c.id FROM carts c WHERE c.user_id = $2))
 ORDER BY l.added_at, l.variant_id
 `
 
 type CartViewParams struct {
-	CartID *int64
-	UserID *int64
+	CartID    *int64
+	UserID    *int64
+	TokenHash []byte
 }
 
 type CartViewRow struct {
@@ -270,14 +283,16 @@ type CartViewRow struct {
 	Quantity       int32
 	AddedAt        time.Time
 	ProductStatus  ProductStatus
-	CartID         int64
+	Guest          bool
 }
 
 // CartView is a cart's lines as its owner sees them, in the order they were added: each with
-// its variant (deleted ones included), its product's status and the cart's id. The cart is
-// @cart_id or, when that is null, the customer @user_id's.
+// its variant (deleted ones included) and its product's status. The cart is @cart_id or, when
+// that is null, the customer @user_id's; and the guest cart of @token_hash, whose lines are
+// marked guest. A customer who presents a guest token is thus read in this one statement
+// when the token has no guest cart to merge, the usual case once the guest cart was merged.
 func (q *Queries) CartView(ctx context.Context, arg CartViewParams) ([]CartViewRow, error) {
-	rows, err := q.db.Query(ctx, CartView, arg.CartID, arg.UserID)
+	rows, err := q.db.Query(ctx, CartView, arg.CartID, arg.UserID, arg.TokenHash)
 	if err != nil {
 		return nil, err
 	}
@@ -301,7 +316,7 @@ func (q *Queries) CartView(ctx context.Context, arg CartViewParams) ([]CartViewR
 			&i.Quantity,
 			&i.AddedAt,
 			&i.ProductStatus,
-			&i.CartID,
+			&i.Guest,
 		); err != nil {
 			return nil, err
 		}

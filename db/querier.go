@@ -13,7 +13,6 @@ import (
 type Querier interface {
 	CartDelete(ctx context.Context, id int64) error
 	CartGetByTokenHash(ctx context.Context, tokenHash []byte) (Cart, error)
-	CartGetByUser(ctx context.Context, userID *int64) (Cart, error)
 	// CartItemPut adds @quantity units of a variant to a cart (or, with @set_quantity, sets the
 	// line's quantity), in one statement, when the variant may be put in the cart: it exists, is
 	// not deleted, its product is ACTIVE, and it is priced in the currency of the cart's other
@@ -32,14 +31,20 @@ type Querier interface {
 	// misses or clears a line added meanwhile. The statements after it in the same transaction
 	// see the latest committed lines (each statement takes a fresh snapshot).
 	CartLockForUser(ctx context.Context, userID *int64) error
+	// CartPurgeGuests deletes up to @max guest carts (with their lines) not changed since
+	// @untouched_since, oldest first: a guest who does not come back leaves a cart nobody else can
+	// reach. Customers' carts stay. Bounded so that one statement holds few locks for long.
+	CartPurgeGuests(ctx context.Context, arg CartPurgeGuestsParams) (int64, error)
 	// CartUpsertAnonymous returns the id of the guest cart of a token, creating it on first use
-	// (race-free), and marks it used: guest carts expire when left untouched.
+	// (race-free), and marks it changed: guest carts left unchanged are purged (CartPurgeGuests).
 	CartUpsertAnonymous(ctx context.Context, tokenHash []byte) (int64, error)
 	// CartUpsertForUser returns the customer's cart, creating it on first use (race-free).
 	CartUpsertForUser(ctx context.Context, userID *int64) (Cart, error)
 	// CartView is a cart's lines as its owner sees them, in the order they were added: each with
-	// its variant (deleted ones included), its product's status and the cart's id. The cart is
-	// @cart_id or, when that is null, the customer @user_id's.
+	// its variant (deleted ones included) and its product's status. The cart is @cart_id or, when
+	// that is null, the customer @user_id's; and the guest cart of @token_hash, whose lines are
+	// marked guest. A customer who presents a guest token is thus read in this one statement
+	// when the token has no guest cart to merge, the usual case once the guest cart was merged.
 	CartView(ctx context.Context, arg CartViewParams) ([]CartViewRow, error)
 	CategoryCountChildren(ctx context.Context, id *int64) (int64, error)
 	CategoryDelete(ctx context.Context, id int64) (int64, error)

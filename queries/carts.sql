@@ -1,6 +1,3 @@
--- name: CartGetByUser :one
-SELECT * FROM carts WHERE user_id = @user_id;
-
 -- name: CartGetByTokenHash :one
 SELECT * FROM carts WHERE token_hash = @token_hash;
 
@@ -12,10 +9,19 @@ RETURNING *;
 
 -- name: CartUpsertAnonymous :one
 -- CartUpsertAnonymous returns the id of the guest cart of a token, creating it on first use
--- (race-free), and marks it used: guest carts expire when left untouched.
+-- (race-free), and marks it changed: guest carts left unchanged are purged (CartPurgeGuests).
 INSERT INTO carts (token_hash) VALUES (@token_hash)
 ON CONFLICT (token_hash) DO UPDATE SET updated_at = now()
 RETURNING id;
+
+-- name: CartPurgeGuests :execrows
+-- CartPurgeGuests deletes up to @max guest carts (with their lines) not changed since
+-- @untouched_since, oldest first: a guest who does not come back leaves a cart nobody else can
+-- reach. Customers' carts stay. Bounded so that one statement holds few locks for long.
+DELETE FROM carts WHERE id IN (
+    SELECT c.id FROM carts c WHERE c.user_id IS NULL AND c.updated_at < @untouched_since
+    ORDER BY c.updated_at LIMIT @max
+);
 
 -- name: CartDelete :exec
 DELETE FROM carts WHERE id = @id;
@@ -87,11 +93,19 @@ FROM verdict;
 
 -- name: CartView :many
 -- CartView is a cart's lines as its owner sees them, in the order they were added: each with
--- its variant (deleted ones included), its product's status and the cart's id. The cart is
--- @cart_id or, when that is null, the customer @user_id's.
-SELECT sqlc.embed(v), l.quantity, l.added_at, p.status AS product_status, l.cart_id
-FROM cart_lines l
+-- its variant (deleted ones included) and its product's status. The cart is @cart_id or, when
+-- that is null, the customer @user_id's; and the guest cart of @token_hash, whose lines are
+-- marked guest. A customer who presents a guest token is thus read in this one statement
+-- when the token has no guest cart to merge, the usual case once the guest cart was merged.
+WITH cart AS (
+    SELECT COALESCE(sqlc.narg(cart_id)::bigint, (SELECT c.id FROM carts c WHERE c.user_id = sqlc.narg(user_id)))::bigint AS id,
+           false AS guest
+    UNION ALL
+    SELECT c.id, true FROM carts c WHERE c.token_hash = sqlc.narg(token_hash)
+)
+SELECT sqlc.embed(v), l.quantity, l.added_at, p.status AS product_status, cart.guest::boolean AS guest
+FROM cart
+JOIN cart_lines l ON l.cart_id = cart.id
 JOIN product_variants v ON v.id = l.variant_id
 JOIN products p ON p.id = v.product_id
-WHERE l.cart_id = COALESCE(sqlc.narg(cart_id), (SELECT c.id FROM carts c WHERE c.user_id = sqlc.narg(user_id)))
 ORDER BY l.added_at, l.variant_id;

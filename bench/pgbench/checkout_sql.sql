@@ -60,10 +60,18 @@ SELECT COALESCE(verdict.problem, '')::text AS problem, COALESCE(verdict.cart_cur
        COALESCE(verdict.variant_currency, '')::text AS variant_currency,
        COALESCE((SELECT line.quantity FROM line), 0)::integer AS quantity
 FROM verdict;
--- sqlc: CartView 0443c7550d1d
-SELECT v.*, l.quantity, l.added_at, p.status AS product_status, l.cart_id
-FROM cart_lines l JOIN product_variants v ON v.id = l.variant_id JOIN products p ON p.id = v.product_id
-WHERE l.cart_id = COALESCE(NULL::bigint, (SELECT c.id FROM carts c WHERE c.user_id = :u))
+-- sqlc: CartView 4590bbf1c816
+WITH cart AS (
+    SELECT COALESCE(NULL::bigint, (SELECT c.id FROM carts c WHERE c.user_id = :u))::bigint AS id,
+           false AS guest
+    UNION ALL
+    SELECT c.id, true FROM carts c WHERE c.token_hash = NULL::bytea
+)
+SELECT v.*, l.quantity, l.added_at, p.status AS product_status, cart.guest::boolean AS guest
+FROM cart
+JOIN cart_lines l ON l.cart_id = cart.id
+JOIN product_variants v ON v.id = l.variant_id
+JOIN products p ON p.id = v.product_id
 ORDER BY l.added_at, l.variant_id;
 \endpipeline
 \startpipeline
@@ -104,10 +112,18 @@ SELECT COALESCE(verdict.problem, '')::text AS problem, COALESCE(verdict.cart_cur
        COALESCE(verdict.variant_currency, '')::text AS variant_currency,
        COALESCE((SELECT line.quantity FROM line), 0)::integer AS quantity
 FROM verdict;
--- sqlc: CartView 0443c7550d1d
-SELECT v.*, l.quantity, l.added_at, p.status AS product_status, l.cart_id
-FROM cart_lines l JOIN product_variants v ON v.id = l.variant_id JOIN products p ON p.id = v.product_id
-WHERE l.cart_id = COALESCE(NULL::bigint, (SELECT c.id FROM carts c WHERE c.user_id = :u))
+-- sqlc: CartView 4590bbf1c816
+WITH cart AS (
+    SELECT COALESCE(NULL::bigint, (SELECT c.id FROM carts c WHERE c.user_id = :u))::bigint AS id,
+           false AS guest
+    UNION ALL
+    SELECT c.id, true FROM carts c WHERE c.token_hash = NULL::bytea
+)
+SELECT v.*, l.quantity, l.added_at, p.status AS product_status, cart.guest::boolean AS guest
+FROM cart
+JOIN cart_lines l ON l.cart_id = cart.id
+JOIN product_variants v ON v.id = l.variant_id
+JOIN products p ON p.id = v.product_id
 ORDER BY l.added_at, l.variant_id;
 \endpipeline
 \startpipeline

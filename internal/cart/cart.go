@@ -44,8 +44,8 @@ type Cart struct {
 	Lines []Line
 	// Token is set when a new cart token was issued: the client must keep it.
 	Token string
-	// Merged is true when an anonymous cart was just merged into the customer's: the client
-	// may forget its token.
+	// Merged is true when the guest token a customer presented is spent: its cart was just
+	// merged into the customer's, or it has none to merge. The client may forget it.
 	Merged bool
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/shopgraph/shopgraph/db"
@@ -28,6 +29,12 @@ func NewService(d *postgres.DB) *Service {
 // without lines needs no row, and its ID comes from its owner (idOf). A guest without a
 // well-formed token is issued one (Cart.Token), and the first change creates the cart under it,
 // so the cart keeps the ID this answer gives it.
+//
+// A signed-in customer who presents a guest token is read with it in one statement, before any
+// transaction: most such tokens are left over from browsing before signing in and have no cart
+// (or none with lines). Then nothing is merged and Merged tells the client to forget the token,
+// so that later requests do not pay for it again; only a guest cart with lines is merged in a
+// transaction. An empty guest cart is left to the purge of untouched guest carts.
 func (s *Service) Get(ctx context.Context, o Owner) (Cart, error) {
 	if o.UserID == nil && !validToken(o.Token) {
 		token, err := newToken()
@@ -39,17 +46,25 @@ func (s *Service) Get(ctx context.Context, o Owner) (Cart, error) {
 	if o.UserID == nil || o.Token == "" {
 		return s.read(ctx, o)
 	}
-	var merged bool
-	err := s.db.InTx(ctx, func(q *db.Queries) error {
-		var err error
-		_, merged, err = s.find(ctx, q, o, false)
+	customer := Owner{UserID: o.UserID}
+	rows, err := s.db.CartView(ctx, db.CartViewParams{UserID: o.UserID, TokenHash: hashToken(o.Token)})
+	if err != nil {
+		return Cart{}, fmt.Errorf("list cart lines: %w", err)
+	}
+	if !slices.ContainsFunc(rows, func(r db.CartViewRow) bool { return r.Guest }) {
+		c := cartOf(rows)
+		c.id, c.Merged = idOf(customer), true
+		return c, nil
+	}
+	err = s.db.InTx(ctx, func(q *db.Queries) error {
+		_, _, err := s.find(ctx, q, o, false)
 		return err
 	})
 	if err != nil {
 		return Cart{}, err
 	}
-	c, err := s.read(ctx, Owner{UserID: o.UserID})
-	c.Merged = merged
+	c, err := s.read(ctx, customer)
+	c.Merged = true
 	return c, err
 }
 
@@ -64,18 +79,11 @@ func (s *Service) ByID(ctx context.Context, o Owner, id string) (Cart, error) {
 }
 
 // read returns the cart of a customer or of a guest's token (o holds one of the two), empty
-// when it has no row.
+// when it has no row, in one statement.
 func (s *Service) read(ctx context.Context, o Owner) (Cart, error) {
 	which := db.CartViewParams{UserID: o.UserID}
 	if o.UserID == nil {
-		row, err := s.db.CartGetByTokenHash(ctx, hashToken(o.Token))
-		if postgres.IsNotFound(err) {
-			return Cart{id: idOf(o), Lines: []Line{}}, nil
-		}
-		if err != nil {
-			return Cart{}, fmt.Errorf("get guest cart: %w", err)
-		}
-		which.CartID = &row.ID
+		which.TokenHash = hashToken(o.Token)
 	}
 	c, err := s.view(ctx, which)
 	c.id = idOf(o)
@@ -208,7 +216,7 @@ func (s *Service) change(ctx context.Context, o Owner, fn func(q *db.Queries, ca
 }
 
 // guestCart returns the id of the guest cart of token, creating it if need be, and marks it
-// used: guest carts expire when left untouched. A token that is not well formed (none, or one
+// changed: guest carts left unchanged for long are purged (PurgeGuests). A token that is not well formed (none, or one
 // the server never issued) is replaced by a new one, returned as issued.
 func (s *Service) guestCart(ctx context.Context, q *db.Queries, token string) (issued string, id int64, err error) {
 	if !validToken(token) {
@@ -229,8 +237,9 @@ func (s *Service) guestCart(ctx context.Context, q *db.Queries, token string) (i
 // find returns the signed-in customer's cart id. A customer who also presents a guest cart's
 // token gets that cart merged into theirs: quantities added, capped by stock, and the guest
 // cart deleted. Without create and without a guest cart to merge, it writes nothing and id is
-// 0 when the customer has no cart yet.
-func (s *Service) find(ctx context.Context, q *db.Queries, o Owner, create bool) (int64, bool, error) {
+// 0 when the customer has no cart yet. spent is true when a token was presented: merged, or
+// without a cart, it is of no more use and the client may forget it.
+func (s *Service) find(ctx context.Context, q *db.Queries, o Owner, create bool) (id int64, spent bool, err error) {
 	var anon *db.Cart
 	if o.Token != "" {
 		c, err := q.CartGetByTokenHash(ctx, hashToken(o.Token))
@@ -241,15 +250,16 @@ func (s *Service) find(ctx context.Context, q *db.Queries, o Owner, create bool)
 			anon = &c
 		}
 	}
+	spent = o.Token != ""
 	if anon == nil && !create {
-		return 0, false, nil
+		return 0, spent, nil
 	}
 	mine, err := q.CartUpsertForUser(ctx, o.UserID)
 	if err != nil {
 		return 0, false, fmt.Errorf("upsert cart: %w", err)
 	}
 	if anon == nil {
-		return mine.ID, false, nil
+		return mine.ID, spent, nil
 	}
 	if err := s.merge(ctx, q, anon.ID, mine.ID); err != nil {
 		return 0, false, err

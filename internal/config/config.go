@@ -54,6 +54,8 @@ type Config struct {
 	StripeAPIBase       string
 	// OrderPaymentTTL is how long an order may stay unpaid before it is cancelled.
 	OrderPaymentTTL time.Duration
+	// GuestCartTTL is how long a guest cart may stay unchanged before it is purged.
+	GuestCartTTL    time.Duration
 	CORSOrigins     []string
 	ShutdownTimeout time.Duration
 	DBMaxConns      int32
@@ -139,6 +141,7 @@ func Load(getenv func(string) string) (Config, error) {
 		StripeWebhookSecret:     str("STRIPE_WEBHOOK_SECRET", ""),
 		StripeAPIBase:           str("STRIPE_API_BASE", ""),
 		OrderPaymentTTL:         dur("ORDER_PAYMENT_TTL", 30*time.Minute),
+		GuestCartTTL:            dur("GUEST_CART_TTL", 30*24*time.Hour),
 		ShutdownTimeout:         dur("SHUTDOWN_TIMEOUT", 15*time.Second),
 		DBMaxConns:              int32(num("DB_MAX_CONNS", 20)),
 		LoginAttemptsPerEmailIP: num("LOGIN_ATTEMPTS_PER_EMAIL_IP", 10),
@@ -180,6 +183,9 @@ func Load(getenv func(string) string) (Config, error) {
 	case EnvDevelopment, EnvTest, EnvProduction:
 	default:
 		errs = append(errs, fmt.Errorf("APP_ENV must be development, test or production, got %q", c.AppEnv))
+	}
+	if c.GuestCartTTL == 0 { // 0 would purge every guest cart, however fresh
+		errs = append(errs, errors.New("GUEST_CART_TTL must be a positive duration such as 720h"))
 	}
 	c.Introspection = boolean("INTROSPECTION", c.AppEnv != EnvProduction)
 	c.Playground = boolean("PLAYGROUND", c.AppEnv != EnvProduction)

@@ -63,6 +63,7 @@ func TestLoadDevelopmentDefaults(t *testing.T) {
 			require.Equal(t, config.DevStripeWebhookSecret, c.StripeWebhookSecret)
 			require.Equal(t, 8080, c.Port)
 			require.Equal(t, 15*time.Second, c.ShutdownTimeout)
+			require.Equal(t, 30*24*time.Hour, c.GuestCartTTL)
 			require.Equal(t, slog.LevelInfo, c.LogLevel)
 			require.Empty(t, c.DatabaseURL)
 			require.Empty(t, c.RedisURL)
@@ -266,6 +267,8 @@ func TestLoadRejectsBadValues(t *testing.T) {
 		{"LISTEN_HOST with a port", "LISTEN_HOST", "127.0.0.1:8080", "LISTEN_HOST"},
 		{"LISTEN_HOST as a URL", "LISTEN_HOST", "http://localhost", "LISTEN_HOST"},
 		{"bracketed LISTEN_HOST", "LISTEN_HOST", "[::1]", "LISTEN_HOST"},
+		{"zero GUEST_CART_TTL", "GUEST_CART_TTL", "0s", "GUEST_CART_TTL"},
+		{"negative GUEST_CART_TTL", "GUEST_CART_TTL", "-1h", "GUEST_CART_TTL"},
 	}
 	for _, tt := range tests {
 		t.Run("rejects "+tt.name, func(t *testing.T) {

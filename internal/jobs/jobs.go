@@ -47,6 +47,21 @@ func OrderExpiry() JobRow {
 	return JobRow{Kind: args.Kind(), Queue: river.QueueDefault, MaxAttempts: int16(args.InsertOpts().MaxAttempts)}
 }
 
+// PurgeGuestCartsArgs asks to delete the guest carts left unchanged for long (GUEST_CART_TTL).
+// It runs periodically (GuestCartPurge), on one instance at a time: River's leader schedules
+// periodic jobs.
+type PurgeGuestCartsArgs struct{}
+
+// Kind names the job in the queue table.
+func (PurgeGuestCartsArgs) Kind() string { return "purge_guest_carts" }
+
+// GuestCartPurge is the periodic job that purges guest carts: hourly, and at start.
+func GuestCartPurge() *river.PeriodicJob {
+	return river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
+		func() (river.JobArgs, *river.InsertOpts) { return PurgeGuestCartsArgs{}, nil },
+		&river.PeriodicJobOpts{RunOnStart: true})
+}
+
 // RefundOrderArgs asks to refund everything received for order OrderID that was not refunded
 // yet (a payment that succeeded after the order was cancelled). River retries it with backoff
 // while the provider is unreachable.
@@ -105,6 +120,8 @@ type Options struct {
 	// PollOnly polls for new jobs instead of also listening for them, which holds a
 	// connection of its own outside the pool: the test suite runs dozens of servers at once.
 	PollOnly bool
+	// Periodic are the jobs inserted on a schedule, when working.
+	Periodic []*river.PeriodicJob
 }
 
 // Start builds the river client with workers and, when opts.Work, starts working.
@@ -114,6 +131,7 @@ func (q *Queue) Start(ctx context.Context, pool *pgxpool.Pool, workers *river.Wo
 		cfg.Workers = workers
 		cfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: max(1, opts.MaxWorkers)}}
 		cfg.FetchPollInterval = 200 * time.Millisecond
+		cfg.PeriodicJobs = opts.Periodic
 	}
 	c, err := river.NewClient(riverpgxv5.New(pool), cfg)
 	if err != nil {

@@ -72,7 +72,7 @@ func TestPipeline(t *testing.T) {
 			rows []db.CartViewRow
 		)
 		postgres.QueueAll(&p, &rows, `SELECT 7::bigint, 8::bigint, 'SKU-1', 'Red', '{"color":"red"}'::jsonb, 1250::bigint,
-			'EUR', 4, 1, now(), now(), NULL::timestamptz, 3, now(), 'ACTIVE'::product_status, 42::bigint`)
+			'EUR', 4, 1, now(), now(), NULL::timestamptz, 3, now(), 'ACTIVE'::product_status, true`)
 		require.NoError(t, d.Run(ctx, &p))
 		require.Len(t, rows, 1)
 		r := rows[0]
@@ -83,7 +83,7 @@ func TestPipeline(t *testing.T) {
 		require.Nil(t, r.ProductVariant.DeletedAt)
 		require.Equal(t, int32(3), r.Quantity)
 		require.Equal(t, db.ProductStatusACTIVE, r.ProductStatus)
-		require.Equal(t, int64(42), r.CartID)
+		require.True(t, r.Guest)
 
 		p = postgres.Pipeline{}
 		postgres.QueueAll(&p, &rows, `SELECT 1, 2`) // columns that do not fit the row type
