@@ -353,3 +353,45 @@ func TestRefundExternalWhileOursPending(t *testing.T) {
 		require.Equal(t, []string{"PENDING", "PAID", "PARTIALLY_REFUNDED"}, orderStatuses(t, e, o.id))
 	})
 }
+
+// dueRefundJobs makes an order's refund jobs due now rather than at their time, as if that
+// time had come.
+func dueRefundJobs(t *testing.T, e *shopEnv, orderID int64) {
+	t.Helper()
+	_, err := e.srv.app.db.Pool.Exec(context.Background(),
+		`UPDATE river_job SET scheduled_at = now() WHERE kind = 'refund_order' AND (args->>'order_id')::bigint = $1 AND state IN ('scheduled', 'retryable')`, orderID)
+	require.NoError(t, err)
+}
+
+// TestRefundCancelledOrderByJob: the refund of a cancelled PAID order is committed with the
+// cancellation, as a job. Were it only tried after the commit, an outage between the two (here
+// the database refusing refunds) would leave the order CANCELLED with its money kept.
+func TestRefundCancelledOrderByJob(t *testing.T) {
+	t.Parallel()
+	fake := paymenttest.New()
+	e := newPaymentEnv(t, nil, fake)
+	ctx := context.Background()
+	o := newPayOrder(t, e, 2500, 10, 2) // 5000
+	payWithFake(t, e, fake, o)
+
+	_, err := e.srv.app.db.Pool.Exec(ctx, `
+		CREATE FUNCTION refunds_down() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refunds are down'; END $$;
+		CREATE TRIGGER refunds_down BEFORE INSERT ON refunds FOR EACH ROW EXECUTE FUNCTION refunds_down()`)
+	require.NoError(t, err)
+	var r payPayloadView
+	_ = e.admin.tryPayload(payCancelMutation, map[string]any{"input": map[string]any{"id": o.gid}}, "orderCancel", &r)
+	s := readPayState(t, e, o)
+	require.Equal(t, "CANCELLED", s.OrderStatus, "the cancellation committed")
+	require.Zero(t, s.RefundRows, "the refund at once failed")
+	require.Zero(t, fake.Refunded(o.intent))
+
+	_, err = e.srv.app.db.Pool.Exec(ctx, `DROP TRIGGER refunds_down ON refunds`)
+	require.NoError(t, err)
+	dueRefundJobs(t, e, o.id)
+	payEventually(t, "the refund job refunds the order", 30*time.Second, func() bool { return orderStatusNow(e, o.id) == "REFUNDED" })
+	s = readPayState(t, e, o)
+	require.Equal(t, o.total, s.RefundedOK)
+	require.Equal(t, 1, s.RefundRows)
+	require.Equal(t, o.total, fake.Refunded(o.intent), "refunded once")
+	require.Equal(t, 10, s.Stock, "stock restored once")
+}

@@ -117,33 +117,60 @@ func (s *Service) ForOrders(ctx context.Context, orderIDs []int64) (map[int64]Pa
 
 // Cancel cancels an order for its owner (PENDING) or an admin (PENDING or PAID). A PENDING
 // order's intent is cancelled at the provider after the order is; a PAID order is refunded in
-// full (by the refund job, once an earlier refund still awaiting its answer is settled).
+// full. That refund must not be lost, so its job is committed with the cancellation: a crash
+// or an outage after the commit leaves the job to refund it. The refund is still tried at
+// once, for the answer; the job, which runs only after that attempt has had its chance, then
+// finds nothing left to refund, or the attempt's refund still PENDING (and waits for its
+// settlement), so the two never refund twice.
 // Errors: NOT_FOUND, FORBIDDEN, INVALID_TRANSITION, PAYMENT_PROVIDER_UNAVAILABLE.
 func (s *Service) Cancel(ctx context.Context, v auth.Viewer, orderID int64) (order.Order, error) {
-	o, err := s.orders.Cancel(ctx, v, orderID)
+	var (
+		o       order.Order
+		ev      order.Event
+		touched inventory.Change
+		refund  bool
+	)
+	err := s.db.InTxWithTx(ctx, func(tx pgx.Tx, q *db.Queries) error {
+		var err error
+		if o, ev, touched, err = s.orders.CancelTx(ctx, q, v, orderID); err != nil {
+			return err
+		}
+		p, err := q.PaymentGetByOrderID(ctx, o.ID)
+		if postgres.IsNotFound(err) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		// A PAID order cancelled by an admin is refunded in full; a PENDING one had nothing paid.
+		if refund = p.AmountReceived > p.AmountRefunded; refund {
+			return s.Jobs.ScheduleRefund(ctx, tx, o.ID, cancelReason, time.Now().Add(settleAfter))
+		}
+		return nil
+	})
 	if err != nil {
 		return order.Order{}, err
 	}
+	s.orders.AfterCommit(ctx, o, ev, touched)
 	s.afterCancel(ctx, o)
-	if o.Status == order.Cancelled {
-		// A PAID order cancelled by an admin is refunded in full; a PENDING one had nothing paid.
-		if p, err := s.db.PaymentGetByOrderID(ctx, o.ID); err == nil && p.AmountReceived > p.AmountRefunded {
-			res, err := s.refund(ctx, o.ID, nil, "order cancelled")
-			if !apperr.Is(err, apperr.RefundPending) {
-				return res, err
-			}
-			// An earlier refund still awaits the provider's answer: the rest goes back by
-			// the durable refund job, which retries until that one is settled.
-			if err := s.db.InTxWithTx(ctx, func(tx pgx.Tx, _ *db.Queries) error {
-				return s.Jobs.ScheduleRefund(ctx, tx, o.ID, "order cancelled")
-			}); err != nil {
-				return order.Order{}, err
-			}
-			return o, nil
-		}
+	if !refund {
+		return o, nil
 	}
+	res, err := s.refund(ctx, o.ID, nil, cancelReason)
+	switch {
+	case err == nil, apperr.Is(err, apperr.PaymentProviderUnavailable):
+		// Refunded, or the provider's outage or refusal, which the admin should know of; the
+		// refund's settlement job, or the refund job, gives the money back later.
+		return res, err
+	}
+	// An earlier refund still awaits the provider's answer (REFUND_PENDING), or the attempt
+	// failed before reaching the provider: the refund job gives the money back.
+	s.log.WarnContext(ctx, "refund of a cancelled order left to its job", "order_id", o.ID, "err", err)
 	return o, nil
 }
+
+// cancelReason is the reason of the refund of a cancelled PAID order.
+const cancelReason = "order cancelled"
 
 // afterCancel cancels the intent of a cancelled, unpaid order at the provider. It is best
 // effort: if the customer still pays, the succeeded event finds the order cancelled and
