@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -9,12 +10,16 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 	"github.com/stretchr/testify/require"
 
+	"github.com/shopgraph/shopgraph/internal/jobs"
 	"github.com/shopgraph/shopgraph/internal/payment"
 	"github.com/shopgraph/shopgraph/internal/payment/paymenttest"
 )
@@ -394,4 +399,79 @@ func TestRefundCancelledOrderByJob(t *testing.T) {
 	require.Equal(t, 1, s.RefundRows)
 	require.Equal(t, o.total, fake.Refunded(o.intent), "refunded once")
 	require.Equal(t, 10, s.Stock, "stock restored once")
+}
+
+// TestRefundJobWaitsForPendingRefund: a refund job that meets an earlier refund still awaiting
+// the provider's answer (REFUND_PENDING) waits for it without spending an attempt; failing
+// instead would spend them all during a long outage and drop the refund.
+func TestRefundJobWaitsForPendingRefund(t *testing.T) {
+	t.Parallel()
+	gw := &lostRefund{Gateway: paymenttest.New()}
+	e := newPaymentEnv(t, nil, gw)
+	ctx := context.Background()
+	o := newPayOrder(t, e, 2500, 10, 2) // 5000
+	payWithFake(t, e, gw.Gateway, o)
+
+	r := payRefund(t, e.admin, o.gid, int64p(1000))
+	require.Equal(t, []string{"PAYMENT_PROVIDER_UNAVAILABLE"}, codesOnly(r.UserErrors))
+	r = payMutation(t, e.admin, payCancelMutation, "orderCancel", map[string]any{"id": o.gid})
+	require.Empty(t, r.UserErrors)
+	dueRefundJobs(t, e, o.id)
+
+	type jobState struct {
+		State    string
+		Attempt  int
+		Errors   int
+		WaitsFor time.Duration
+	}
+	read := func() (s jobState, ran bool) {
+		var wait float64
+		require.NoError(t, e.srv.app.db.Pool.QueryRow(ctx, `
+			SELECT state::text, attempt, COALESCE(array_length(errors, 1), 0), EXTRACT(epoch FROM scheduled_at - now()), attempted_at IS NOT NULL
+			FROM river_job WHERE kind = 'refund_order' AND (args->>'order_id')::bigint = $1`, o.id).
+			Scan(&s.State, &s.Attempt, &s.Errors, &wait, &ran))
+		s.WaitsFor = time.Duration(wait * float64(time.Second)).Round(10 * time.Second)
+		return s, ran && s.State != "running"
+	}
+	payEventually(t, "the refund job runs", 30*time.Second, func() bool { _, ran := read(); return ran })
+	s, _ := read()
+	require.Equal(t, jobState{State: "scheduled", WaitsFor: time.Minute}, s, "snoozed: no attempt spent, no error")
+	require.Equal(t, int64(1000), gw.Refunded(o.intent), "nothing more while the 1000 awaits its answer")
+}
+
+// TestRefundSettlementGivesUpLoudly: a settlement job that runs out of attempts leaves its
+// refund PENDING, blocking every later refund of the payment; it says so at ERROR.
+func TestRefundSettlementGivesUpLoudly(t *testing.T) {
+	t.Parallel()
+	fake := paymenttest.New()
+	e := newPaymentEnv(t, nil, fake)
+	ctx := context.Background()
+	o := newPayOrder(t, e, 2500, 10, 2) // 5000
+	payWithFake(t, e, fake, o)
+
+	fake.Down.Store(true)
+	r := payRefund(t, e.admin, o.gid, int64p(1000))
+	require.Equal(t, []string{"PAYMENT_PROVIDER_UNAVAILABLE"}, codesOnly(r.UserErrors))
+	var refundID int64
+	require.NoError(t, e.srv.app.db.Pool.QueryRow(ctx,
+		`SELECT r.id FROM refunds r JOIN payments p ON p.id = r.payment_id WHERE p.order_id = $1`, o.id).Scan(&refundID))
+
+	w := &payment.SettleRefundWorker{Payments: e.srv.app.payments}
+	job := func(attempt int) *river.Job[jobs.SettleRefundArgs] {
+		return &river.Job[jobs.SettleRefundArgs]{JobRow: &rivertype.JobRow{ID: 1, Attempt: attempt, MaxAttempts: 25}, Args: jobs.SettleRefundArgs{RefundID: refundID}}
+	}
+	require.Error(t, w.Work(ctx, job(24)))
+	require.NotContains(t, e.srv.logs.String(), "refund settlement gave up", "a retry to come is no error")
+	require.Error(t, w.Work(ctx, job(25)))
+	var line struct {
+		Level    string `json:"level"`
+		RefundID int64  `json:"refund_id"`
+	}
+	for _, l := range strings.Split(e.srv.logs.String(), "\n") {
+		if strings.Contains(l, "refund settlement gave up") {
+			require.NoError(t, json.Unmarshal([]byte(l), &line))
+		}
+	}
+	require.Equal(t, "ERROR", line.Level)
+	require.Equal(t, refundID, line.RefundID)
 }
