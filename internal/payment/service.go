@@ -295,11 +295,22 @@ func (s *Service) settle(ctx context.Context, st db.RefundGetForSettlementRow) (
 		touched inventory.Change
 	)
 	err := s.db.InTx(ctx, func(q *db.Queries) error {
+		// The payment is locked first, as a webhook locks it, so that a charge.refunded
+		// report and this answer move the order one after the other, each from what the
+		// other left: the refunded total before this answer decides whether it is news.
+		pay, err := q.PaymentGetByOrderIDForUpdate(ctx, st.OrderID)
+		if err != nil {
+			return err
+		}
+		before, err := refundedTotal(ctx, q, pay)
+		if err != nil {
+			return err
+		}
 		status, providerID := refundSucceeded, &res.ID
 		if gwErr != nil {
 			status, providerID = refundFailed, nil
 		}
-		_, err := q.RefundFinish(ctx, db.RefundFinishParams{ID: st.Refund.ID, Status: status, ProviderRefundID: providerID})
+		_, err = q.RefundFinish(ctx, db.RefundFinishParams{ID: st.Refund.ID, Status: status, ProviderRefundID: providerID})
 		if postgres.IsNotFound(err) {
 			return nil // another attempt recorded the answer first
 		}
@@ -309,11 +320,7 @@ func (s *Service) settle(ctx context.Context, st db.RefundGetForSettlementRow) (
 		if gwErr != nil {
 			return q.PaymentUnreserveRefund(ctx, db.PaymentUnreserveRefundParams{ID: st.Refund.PaymentID, Amount: st.Refund.Amount})
 		}
-		pay, err := q.PaymentGetByOrderID(ctx, st.OrderID)
-		if err != nil {
-			return err
-		}
-		o, ev, touched, err = s.moveForRefund(ctx, q, pay, -1)
+		o, ev, touched, err = s.moveForRefund(ctx, q, pay, before)
 		return err
 	})
 	if err != nil {
@@ -365,9 +372,10 @@ func refundedTotal(ctx context.Context, q *db.Queries, pay db.Payment) (int64, e
 
 // moveForRefund moves a payment's order to REFUNDED or PARTIALLY_REFUNDED for its refunded
 // total (refundedTotal): the one place, for our refunds and for the provider's reports alike,
-// that decides it. before is the total before the caller's change (-1: it just grew): a
-// further partial refund is then a new event, while Stripe's charge.refunded echo of a refund
-// we already recorded is not. The returned event is zero when the order did not move.
+// that decides it. before is the total before the caller's change, read under the payment's
+// lock: a further partial refund is then a new event, while Stripe's charge.refunded report of
+// a refund already counted (before or after ours is recorded) is not. The returned event is
+// zero when the order did not move.
 func (s *Service) moveForRefund(ctx context.Context, q *db.Queries, pay db.Payment, before int64) (order.Order, order.Event, inventory.Change, error) {
 	row, err := q.OrderGetByID(ctx, pay.OrderID)
 	if err != nil {
