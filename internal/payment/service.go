@@ -359,15 +359,13 @@ func (s *Service) SettleRefund(ctx context.Context, id int64) error {
 
 // refundedTotal is what is known to have gone back of a payment: the largest of what the
 // provider reported refunded (which includes refunds made outside shopgraph, e.g. in the
-// Stripe dashboard) and the sum of our refunds it confirmed. It leaves out amount_refunded's
+// Stripe dashboard) and the sum of our refunds it confirmed, at most what was received (the
+// rule's one home is the payment_refunded SQL function). It leaves out amount_refunded's
 // reservations for refunds still PENDING, which may yet be refused, so an order is never
-// marked REFUNDED for money that may not go back.
+// marked REFUNDED for money that may not go back. It reads pay's row as the transaction of q
+// sees it.
 func refundedTotal(ctx context.Context, q *db.Queries, pay db.Payment) (int64, error) {
-	ours, err := q.RefundSumSucceeded(ctx, pay.ID)
-	if err != nil {
-		return 0, err
-	}
-	return min(max(pay.ProviderRefunded, ours), pay.AmountReceived), nil
+	return q.PaymentRefundedTotal(ctx, pay.ID)
 }
 
 // moveForRefund moves a payment's order to REFUNDED or PARTIALLY_REFUNDED for its refunded
