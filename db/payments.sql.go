@@ -404,27 +404,23 @@ func (q *Queries) PaymentUpdate(ctx context.Context, arg PaymentUpdateParams) (P
 	return i, err
 }
 
-const RefundCountByPayment = `-- name: RefundCountByPayment :one
-SELECT count(*) FROM refunds WHERE payment_id = $1
+const RefundCounts = `-- name: RefundCounts :one
+SELECT count(*) AS total, count(*) FILTER (WHERE status = 'PENDING') AS pending
+FROM refunds WHERE payment_id = $1
 `
 
-func (q *Queries) RefundCountByPayment(ctx context.Context, paymentID int64) (int64, error) {
-	row := q.db.QueryRow(ctx, RefundCountByPayment, paymentID)
-	var count int64
-	err := row.Scan(&count)
-	return count, err
+type RefundCountsRow struct {
+	Total   int64
+	Pending int64
 }
 
-const RefundCountPending = `-- name: RefundCountPending :one
-SELECT count(*) FROM refunds WHERE payment_id = $1 AND status = 'PENDING'
-`
-
-// RefundCountPending counts a payment's refunds whose outcome is not known yet.
-func (q *Queries) RefundCountPending(ctx context.Context, paymentID int64) (int64, error) {
-	row := q.db.QueryRow(ctx, RefundCountPending, paymentID)
-	var count int64
-	err := row.Scan(&count)
-	return count, err
+// RefundCounts counts a payment's refunds (which numbers the next one's idempotency key) and
+// those of them whose outcome is not known yet.
+func (q *Queries) RefundCounts(ctx context.Context, paymentID int64) (RefundCountsRow, error) {
+	row := q.db.QueryRow(ctx, RefundCounts, paymentID)
+	var i RefundCountsRow
+	err := row.Scan(&i.Total, &i.Pending)
+	return i, err
 }
 
 const RefundFinish = `-- name: RefundFinish :one

@@ -178,9 +178,9 @@ type Querier interface {
 	RefreshTokenGetForUpdate(ctx context.Context, tokenHash []byte) (RefreshTokenGetForUpdateRow, error)
 	RefreshTokenInsert(ctx context.Context, arg RefreshTokenInsertParams) error
 	RefreshTokenMarkUsed(ctx context.Context, tokenHash []byte) (int64, error)
-	RefundCountByPayment(ctx context.Context, paymentID int64) (int64, error)
-	// RefundCountPending counts a payment's refunds whose outcome is not known yet.
-	RefundCountPending(ctx context.Context, paymentID int64) (int64, error)
+	// RefundCounts counts a payment's refunds (which numbers the next one's idempotency key) and
+	// those of them whose outcome is not known yet.
+	RefundCounts(ctx context.Context, paymentID int64) (RefundCountsRow, error)
 	// RefundFinish records the provider's answer for a PENDING refund; no row means another
 	// attempt recorded it first.
 	RefundFinish(ctx context.Context, arg RefundFinishParams) (Refund, error)

@@ -54,12 +54,11 @@ INSERT INTO refunds (payment_id, amount, idempotency_key, reason)
 VALUES (@payment_id, @amount, @idempotency_key, @reason)
 RETURNING *;
 
--- name: RefundCountPending :one
--- RefundCountPending counts a payment's refunds whose outcome is not known yet.
-SELECT count(*) FROM refunds WHERE payment_id = @payment_id AND status = 'PENDING';
-
--- name: RefundCountByPayment :one
-SELECT count(*) FROM refunds WHERE payment_id = @payment_id;
+-- name: RefundCounts :one
+-- RefundCounts counts a payment's refunds (which numbers the next one's idempotency key) and
+-- those of them whose outcome is not known yet.
+SELECT count(*) AS total, count(*) FILTER (WHERE status = 'PENDING') AS pending
+FROM refunds WHERE payment_id = @payment_id;
 
 -- name: RefundFinish :one
 -- RefundFinish records the provider's answer for a PENDING refund; no row means another

@@ -225,11 +225,11 @@ func (s *Service) refund(ctx context.Context, orderID int64, amount *int64, reas
 		// A refund whose request got no answer may have gone through; only its own key may
 		// ask again (its job does). A new refund now, under a new key, could give the same
 		// money back twice, typically when an admin retries after PAYMENT_PROVIDER_UNAVAILABLE.
-		pending, err := q.RefundCountPending(ctx, pay.ID)
+		counts, err := q.RefundCounts(ctx, pay.ID)
 		if err != nil {
 			return err
 		}
-		if pending > 0 {
+		if counts.Pending > 0 {
 			return apperr.FieldError(apperr.RefundPending,
 				"An earlier refund of this order is still being confirmed with the payment provider; it will be settled on its own. Refund again, if anything remains, once it is.", "input", "id")
 		}
@@ -245,11 +245,7 @@ func (s *Service) refund(ctx context.Context, orderID int64, amount *int64, reas
 		if pay, err = q.PaymentAddRefunded(ctx, db.PaymentAddRefundedParams{ID: pay.ID, Amount: n}); err != nil {
 			return fmt.Errorf("reserve refund: %w", err)
 		}
-		count, err := q.RefundCountByPayment(ctx, pay.ID)
-		if err != nil {
-			return err
-		}
-		refund, err := q.RefundInsert(ctx, db.RefundInsertParams{PaymentID: pay.ID, Amount: n, IdempotencyKey: refundKey(orderID, count+1), Reason: reason})
+		refund, err := q.RefundInsert(ctx, db.RefundInsertParams{PaymentID: pay.ID, Amount: n, IdempotencyKey: refundKey(orderID, counts.Total+1), Reason: reason})
 		if err != nil {
 			return err
 		}
