@@ -384,7 +384,10 @@ func TestRefundCancelledOrderByJob(t *testing.T) {
 		CREATE TRIGGER refunds_down BEFORE INSERT ON refunds FOR EACH ROW EXECUTE FUNCTION refunds_down()`)
 	require.NoError(t, err)
 	var r payPayloadView
-	_ = e.admin.tryPayload(payCancelMutation, map[string]any{"input": map[string]any{"id": o.gid}}, "orderCancel", &r)
+	err = e.admin.tryPayload(payCancelMutation, map[string]any{"input": map[string]any{"id": o.gid}}, "orderCancel", &r)
+	require.NoError(t, err, "the order is cancelled; its refund is the job's")
+	require.Empty(t, r.UserErrors)
+	require.Equal(t, "CANCELLED", r.Order.Status)
 	s := readPayState(t, e, o)
 	require.Equal(t, "CANCELLED", s.OrderStatus, "the cancellation committed")
 	require.Zero(t, s.RefundRows, "the refund at once failed")
