@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -9,12 +10,16 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 	"github.com/stretchr/testify/require"
 
+	"github.com/shopgraph/shopgraph/internal/jobs"
 	"github.com/shopgraph/shopgraph/internal/payment"
 	"github.com/shopgraph/shopgraph/internal/payment/paymenttest"
 )
@@ -352,4 +357,164 @@ func TestRefundExternalWhileOursPending(t *testing.T) {
 		require.Equal(t, want(o), readEventState(t, e, o))
 		require.Equal(t, []string{"PENDING", "PAID", "PARTIALLY_REFUNDED"}, orderStatuses(t, e, o.id))
 	})
+}
+
+// dueRefundJobs makes an order's refund jobs due now rather than at their time, as if that
+// time had come.
+func dueRefundJobs(t *testing.T, e *shopEnv, orderID int64) {
+	t.Helper()
+	_, err := e.srv.app.db.Pool.Exec(context.Background(),
+		`UPDATE river_job SET scheduled_at = now() WHERE kind = 'refund_order' AND (args->>'order_id')::bigint = $1 AND state IN ('scheduled', 'retryable')`, orderID)
+	require.NoError(t, err)
+}
+
+// TestRefundCancelledOrderByJob: the refund of a cancelled PAID order is committed with the
+// cancellation, as a job. Were it only tried after the commit, an outage between the two (here
+// the database refusing refunds) would leave the order CANCELLED with its money kept.
+func TestRefundCancelledOrderByJob(t *testing.T) {
+	t.Parallel()
+	fake := paymenttest.New()
+	e := newPaymentEnv(t, nil, fake)
+	ctx := context.Background()
+	o := newPayOrder(t, e, 2500, 10, 2) // 5000
+	payWithFake(t, e, fake, o)
+
+	_, err := e.srv.app.db.Pool.Exec(ctx, `
+		CREATE FUNCTION refunds_down() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refunds are down'; END $$;
+		CREATE TRIGGER refunds_down BEFORE INSERT ON refunds FOR EACH ROW EXECUTE FUNCTION refunds_down()`)
+	require.NoError(t, err)
+	var r payPayloadView
+	err = e.admin.tryPayload(payCancelMutation, map[string]any{"input": map[string]any{"id": o.gid}}, "orderCancel", &r)
+	require.NoError(t, err, "the order is cancelled; its refund is the job's")
+	require.Empty(t, r.UserErrors)
+	require.Equal(t, "CANCELLED", r.Order.Status)
+	s := readPayState(t, e, o)
+	require.Equal(t, "CANCELLED", s.OrderStatus, "the cancellation committed")
+	require.Zero(t, s.RefundRows, "the refund at once failed")
+	require.Zero(t, fake.Refunded(o.intent))
+
+	_, err = e.srv.app.db.Pool.Exec(ctx, `DROP TRIGGER refunds_down ON refunds`)
+	require.NoError(t, err)
+	dueRefundJobs(t, e, o.id)
+	payEventually(t, "the refund job refunds the order", 30*time.Second, func() bool { return orderStatusNow(e, o.id) == "REFUNDED" })
+	s = readPayState(t, e, o)
+	require.Equal(t, o.total, s.RefundedOK)
+	require.Equal(t, 1, s.RefundRows)
+	require.Equal(t, o.total, fake.Refunded(o.intent), "refunded once")
+	require.Equal(t, 10, s.Stock, "stock restored once")
+}
+
+// TestRefundJobWaitsForPendingRefund: a refund job that meets an earlier refund still awaiting
+// the provider's answer (REFUND_PENDING) waits for it without spending an attempt; failing
+// instead would spend them all during a long outage and drop the refund.
+func TestRefundJobWaitsForPendingRefund(t *testing.T) {
+	t.Parallel()
+	gw := &lostRefund{Gateway: paymenttest.New()}
+	e := newPaymentEnv(t, nil, gw)
+	ctx := context.Background()
+	o := newPayOrder(t, e, 2500, 10, 2) // 5000
+	payWithFake(t, e, gw.Gateway, o)
+
+	r := payRefund(t, e.admin, o.gid, int64p(1000))
+	require.Equal(t, []string{"PAYMENT_PROVIDER_UNAVAILABLE"}, codesOnly(r.UserErrors))
+	r = payMutation(t, e.admin, payCancelMutation, "orderCancel", map[string]any{"id": o.gid})
+	require.Empty(t, r.UserErrors)
+	dueRefundJobs(t, e, o.id)
+
+	type jobState struct {
+		State    string
+		Attempt  int
+		Errors   int
+		WaitsFor time.Duration
+	}
+	read := func() (s jobState, ran bool) {
+		var wait float64
+		require.NoError(t, e.srv.app.db.Pool.QueryRow(ctx, `
+			SELECT state::text, attempt, COALESCE(array_length(errors, 1), 0), EXTRACT(epoch FROM scheduled_at - now()), attempted_at IS NOT NULL
+			FROM river_job WHERE kind = 'refund_order' AND (args->>'order_id')::bigint = $1`, o.id).
+			Scan(&s.State, &s.Attempt, &s.Errors, &wait, &ran))
+		s.WaitsFor = time.Duration(wait * float64(time.Second)).Round(10 * time.Second)
+		return s, ran && s.State != "running"
+	}
+	payEventually(t, "the refund job runs", 30*time.Second, func() bool { _, ran := read(); return ran })
+	s, _ := read()
+	require.Equal(t, jobState{State: "scheduled", WaitsFor: time.Minute}, s, "snoozed: no attempt spent, no error")
+	require.Equal(t, int64(1000), gw.Refunded(o.intent), "nothing more while the 1000 awaits its answer")
+}
+
+// TestRefundSettlementGivesUpLoudly: a settlement job that runs out of attempts leaves its
+// refund PENDING, blocking every later refund of the payment; it says so at ERROR.
+func TestRefundSettlementGivesUpLoudly(t *testing.T) {
+	t.Parallel()
+	fake := paymenttest.New()
+	e := newPaymentEnv(t, nil, fake)
+	ctx := context.Background()
+	o := newPayOrder(t, e, 2500, 10, 2) // 5000
+	payWithFake(t, e, fake, o)
+
+	fake.Down.Store(true)
+	r := payRefund(t, e.admin, o.gid, int64p(1000))
+	require.Equal(t, []string{"PAYMENT_PROVIDER_UNAVAILABLE"}, codesOnly(r.UserErrors))
+	var refundID int64
+	require.NoError(t, e.srv.app.db.Pool.QueryRow(ctx,
+		`SELECT r.id FROM refunds r JOIN payments p ON p.id = r.payment_id WHERE p.order_id = $1`, o.id).Scan(&refundID))
+
+	w := &payment.SettleRefundWorker{Payments: e.srv.app.payments}
+	job := func(attempt int) *river.Job[jobs.SettleRefundArgs] {
+		return &river.Job[jobs.SettleRefundArgs]{JobRow: &rivertype.JobRow{ID: 1, Attempt: attempt, MaxAttempts: 25}, Args: jobs.SettleRefundArgs{RefundID: refundID}}
+	}
+	require.Error(t, w.Work(ctx, job(24)))
+	require.NotContains(t, e.srv.logs.String(), "refund settlement gave up", "a retry to come is no error")
+	require.Error(t, w.Work(ctx, job(25)))
+	var line struct {
+		Level    string `json:"level"`
+		RefundID int64  `json:"refund_id"`
+	}
+	for _, l := range strings.Split(e.srv.logs.String(), "\n") {
+		if strings.Contains(l, "refund settlement gave up") {
+			require.NoError(t, json.Unmarshal([]byte(l), &line))
+		}
+	}
+	require.Equal(t, "ERROR", line.Level)
+	require.Equal(t, refundID, line.RefundID)
+}
+
+// TestRefundReportedBeforeItsAnswer: Stripe usually sends charge.refunded before our refund
+// request has its answer recorded. The report moves the order; recording the answer of the
+// same refund then adds no second "refunded" event.
+func TestRefundReportedBeforeItsAnswer(t *testing.T) {
+	t.Parallel()
+	gw := &refundHook{Gateway: paymenttest.New()}
+	e := newPaymentEnv(t, nil, gw)
+	o := newPayOrder(t, e, 2500, 10, 2) // 5000
+	payWithFake(t, e, gw.Gateway, o)
+
+	started, release := make(chan struct{}), make(chan struct{})
+	closeStarted, closeRelease := sync.OnceFunc(func() { close(started) }), sync.OnceFunc(func() { close(release) })
+	gw.setHook(func(payment.RefundParams) error {
+		closeStarted()
+		<-release
+		return nil
+	})
+	defer gw.setHook(nil)
+	defer closeRelease()
+	done := make(chan payPayloadView, 1)
+	go func() {
+		var out payPayloadView
+		if err := e.admin.tryPayload(payRefundMutation, map[string]any{"input": map[string]any{"id": o.gid, "amount": 1000}}, "orderRefund", &out); err != nil {
+			out.UserErrors = []commerceError{{Code: err.Error()}}
+		}
+		done <- out
+	}()
+	<-started
+	sendStripe(t, e, o, "charge.refunded", func(s *payment.EventSpec) { s.AmountRefunded = 1000 })
+	require.Equal(t, "PARTIALLY_REFUNDED", orderStatusNow(e, o.id))
+	closeRelease()
+	r := <-done
+	require.Empty(t, r.UserErrors)
+	require.Equal(t, "PARTIALLY_REFUNDED", r.Order.Status)
+	require.Equal(t, []string{"PENDING", "PAID", "PARTIALLY_REFUNDED"}, orderStatuses(t, e, o.id), "one refund, one event")
+	s := readPayState(t, e, o)
+	require.Equal(t, int64(1000), s.RefundedOK)
+	require.Equal(t, int64(1000), s.Refunded)
 }

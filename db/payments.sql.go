@@ -271,6 +271,22 @@ func (q *Queries) PaymentListByOrderIDs(ctx context.Context, orderIds []int64) (
 	return items, nil
 }
 
+const PaymentRefundedTotal = `-- name: PaymentRefundedTotal :one
+SELECT payment_refunded(
+    (SELECT COALESCE(sum(r.amount), 0)::bigint FROM refunds r WHERE r.payment_id = p.id AND r.status = 'SUCCEEDED'),
+    p.provider_refunded, p.amount_received)::bigint
+FROM payments p WHERE p.id = $1
+`
+
+// PaymentRefundedTotal is what is known to have gone back of a payment: its SUCCEEDED refunds
+// (reserved ones may still fail), with what the provider reported refunded as their floor.
+func (q *Queries) PaymentRefundedTotal(ctx context.Context, id int64) (int64, error) {
+	row := q.db.QueryRow(ctx, PaymentRefundedTotal, id)
+	var column_1 int64
+	err := row.Scan(&column_1)
+	return column_1, err
+}
+
 const PaymentSetError = `-- name: PaymentSetError :exec
 UPDATE payments SET last_error = $1, updated_at = now() WHERE id = $2
 `
@@ -287,7 +303,7 @@ func (q *Queries) PaymentSetError(ctx context.Context, arg PaymentSetErrorParams
 
 const PaymentSyncRefunded = `-- name: PaymentSyncRefunded :one
 UPDATE payments SET provider_refunded = GREATEST(provider_refunded, $1::bigint),
-    amount_refunded = GREATEST(amount_refunded, LEAST(GREATEST(provider_refunded, $1::bigint), amount_received)),
+    amount_refunded = payment_refunded(amount_refunded, GREATEST(provider_refunded, $1::bigint), amount_received),
     updated_at = now()
 WHERE id = $2
 RETURNING id, order_id, provider, intent_id, client_secret, status, amount, currency, amount_received, amount_refunded, last_error, created_at, updated_at, provider_refunded
@@ -298,11 +314,11 @@ type PaymentSyncRefundedParams struct {
 	ID     int64
 }
 
-// PaymentSyncRefunded keeps the largest refunded total the provider reported (@amount; 0
-// reports nothing new) and raises the refunded total to it, as far as what was received
-// allows (refunds made outside shopgraph, e.g. in the Stripe dashboard); it never lowers
-// either. A report that arrives before the payment is received is kept in provider_refunded
-// and applied by the call that records the payment (Stripe does not promise event order).
+// PaymentSyncRefunded keeps the largest refunded total the provider reported (@amount) and
+// raises the refunded total to it, as far as what was received allows (refunds made outside
+// shopgraph, e.g. in the Stripe dashboard); it never lowers either. A report that arrives
+// before the payment is received is kept in provider_refunded and applied by PaymentUpdate
+// when the payment is recorded (Stripe does not promise event order).
 func (q *Queries) PaymentSyncRefunded(ctx context.Context, arg PaymentSyncRefundedParams) (Payment, error) {
 	row := q.db.QueryRow(ctx, PaymentSyncRefunded, arg.Amount, arg.ID)
 	var i Payment
@@ -326,7 +342,7 @@ func (q *Queries) PaymentSyncRefunded(ctx context.Context, arg PaymentSyncRefund
 }
 
 const PaymentUnreserveRefund = `-- name: PaymentUnreserveRefund :exec
-UPDATE payments SET amount_refunded = GREATEST(amount_refunded - $1::bigint, LEAST(provider_refunded, amount_received)),
+UPDATE payments SET amount_refunded = payment_refunded(amount_refunded - $1::bigint, provider_refunded, amount_received),
     updated_at = now()
 WHERE id = $2
 `
@@ -345,7 +361,7 @@ func (q *Queries) PaymentUnreserveRefund(ctx context.Context, arg PaymentUnreser
 
 const PaymentUpdate = `-- name: PaymentUpdate :one
 UPDATE payments SET status = $1, amount_received = $2::bigint, last_error = $3,
-    amount_refunded = GREATEST(amount_refunded, LEAST(provider_refunded, $2::bigint)),
+    amount_refunded = payment_refunded(amount_refunded, provider_refunded, $2::bigint),
     updated_at = now()
 WHERE id = $4
 RETURNING id, order_id, provider, intent_id, client_secret, status, amount, currency, amount_received, amount_refunded, last_error, created_at, updated_at, provider_refunded
@@ -388,27 +404,23 @@ func (q *Queries) PaymentUpdate(ctx context.Context, arg PaymentUpdateParams) (P
 	return i, err
 }
 
-const RefundCountByPayment = `-- name: RefundCountByPayment :one
-SELECT count(*) FROM refunds WHERE payment_id = $1
+const RefundCounts = `-- name: RefundCounts :one
+SELECT count(*) AS total, count(*) FILTER (WHERE status = 'PENDING') AS pending
+FROM refunds WHERE payment_id = $1
 `
 
-func (q *Queries) RefundCountByPayment(ctx context.Context, paymentID int64) (int64, error) {
-	row := q.db.QueryRow(ctx, RefundCountByPayment, paymentID)
-	var count int64
-	err := row.Scan(&count)
-	return count, err
+type RefundCountsRow struct {
+	Total   int64
+	Pending int64
 }
 
-const RefundCountPending = `-- name: RefundCountPending :one
-SELECT count(*) FROM refunds WHERE payment_id = $1 AND status = 'PENDING'
-`
-
-// RefundCountPending counts a payment's refunds whose outcome is not known yet.
-func (q *Queries) RefundCountPending(ctx context.Context, paymentID int64) (int64, error) {
-	row := q.db.QueryRow(ctx, RefundCountPending, paymentID)
-	var count int64
-	err := row.Scan(&count)
-	return count, err
+// RefundCounts counts a payment's refunds (which numbers the next one's idempotency key) and
+// those of them whose outcome is not known yet.
+func (q *Queries) RefundCounts(ctx context.Context, paymentID int64) (RefundCountsRow, error) {
+	row := q.db.QueryRow(ctx, RefundCounts, paymentID)
+	var i RefundCountsRow
+	err := row.Scan(&i.Total, &i.Pending)
+	return i, err
 }
 
 const RefundFinish = `-- name: RefundFinish :one
@@ -509,16 +521,4 @@ func (q *Queries) RefundInsert(ctx context.Context, arg RefundInsertParams) (Ref
 		&i.UpdatedAt,
 	)
 	return i, err
-}
-
-const RefundSumSucceeded = `-- name: RefundSumSucceeded :one
-SELECT COALESCE(sum(amount), 0)::bigint FROM refunds WHERE payment_id = $1 AND status = 'SUCCEEDED'
-`
-
-// RefundSumSucceeded is what was actually given back (reserved refunds may still fail).
-func (q *Queries) RefundSumSucceeded(ctx context.Context, paymentID int64) (int64, error) {
-	row := q.db.QueryRow(ctx, RefundSumSucceeded, paymentID)
-	var column_1 int64
-	err := row.Scan(&column_1)
-	return column_1, err
 }

@@ -127,12 +127,15 @@ type Querier interface {
 	// PaymentInsert records an order's intent; a concurrent or repeated insert keeps the first.
 	PaymentInsert(ctx context.Context, arg PaymentInsertParams) (Payment, error)
 	PaymentListByOrderIDs(ctx context.Context, orderIds []int64) ([]Payment, error)
+	// PaymentRefundedTotal is what is known to have gone back of a payment: its SUCCEEDED refunds
+	// (reserved ones may still fail), with what the provider reported refunded as their floor.
+	PaymentRefundedTotal(ctx context.Context, id int64) (int64, error)
 	PaymentSetError(ctx context.Context, arg PaymentSetErrorParams) error
-	// PaymentSyncRefunded keeps the largest refunded total the provider reported (@amount; 0
-	// reports nothing new) and raises the refunded total to it, as far as what was received
-	// allows (refunds made outside shopgraph, e.g. in the Stripe dashboard); it never lowers
-	// either. A report that arrives before the payment is received is kept in provider_refunded
-	// and applied by the call that records the payment (Stripe does not promise event order).
+	// PaymentSyncRefunded keeps the largest refunded total the provider reported (@amount) and
+	// raises the refunded total to it, as far as what was received allows (refunds made outside
+	// shopgraph, e.g. in the Stripe dashboard); it never lowers either. A report that arrives
+	// before the payment is received is kept in provider_refunded and applied by PaymentUpdate
+	// when the payment is recorded (Stripe does not promise event order).
 	PaymentSyncRefunded(ctx context.Context, arg PaymentSyncRefundedParams) (Payment, error)
 	// PaymentUnreserveRefund releases a refused refund's reservation, never below what the
 	// provider reported refunded (a dashboard refund made while ours was reserved).
@@ -180,17 +183,15 @@ type Querier interface {
 	RefreshTokenGetForUpdate(ctx context.Context, tokenHash []byte) (RefreshTokenGetForUpdateRow, error)
 	RefreshTokenInsert(ctx context.Context, arg RefreshTokenInsertParams) error
 	RefreshTokenMarkUsed(ctx context.Context, tokenHash []byte) (int64, error)
-	RefundCountByPayment(ctx context.Context, paymentID int64) (int64, error)
-	// RefundCountPending counts a payment's refunds whose outcome is not known yet.
-	RefundCountPending(ctx context.Context, paymentID int64) (int64, error)
+	// RefundCounts counts a payment's refunds (which numbers the next one's idempotency key) and
+	// those of them whose outcome is not known yet.
+	RefundCounts(ctx context.Context, paymentID int64) (RefundCountsRow, error)
 	// RefundFinish records the provider's answer for a PENDING refund; no row means another
 	// attempt recorded it first.
 	RefundFinish(ctx context.Context, arg RefundFinishParams) (Refund, error)
 	// RefundGetForSettlement reads a refund with what asking the provider again needs.
 	RefundGetForSettlement(ctx context.Context, id int64) (RefundGetForSettlementRow, error)
 	RefundInsert(ctx context.Context, arg RefundInsertParams) (Refund, error)
-	// RefundSumSucceeded is what was actually given back (reserved refunds may still fail).
-	RefundSumSucceeded(ctx context.Context, paymentID int64) (int64, error)
 	SessionGetByID(ctx context.Context, id uuid.UUID) (Session, error)
 	SessionInsert(ctx context.Context, arg SessionInsertParams) (Session, error)
 	// SessionRevoke ends one session; a session already revoked keeps its first reason.

@@ -22,7 +22,7 @@ SELECT * FROM payments WHERE order_id = @order_id FOR UPDATE;
 -- reported before anything was received (kept in provider_refunded) apply in the same
 -- statement, whatever the new status, so a report and a payment commute.
 UPDATE payments SET status = @status, amount_received = @amount_received::bigint, last_error = sqlc.narg('last_error'),
-    amount_refunded = GREATEST(amount_refunded, LEAST(provider_refunded, @amount_received::bigint)),
+    amount_refunded = payment_refunded(amount_refunded, provider_refunded, @amount_received::bigint),
     updated_at = now()
 WHERE id = @id
 RETURNING *;
@@ -38,13 +38,13 @@ WHERE id = @id AND amount_refunded + @amount::bigint <= amount_received
 RETURNING *;
 
 -- name: PaymentSyncRefunded :one
--- PaymentSyncRefunded keeps the largest refunded total the provider reported (@amount; 0
--- reports nothing new) and raises the refunded total to it, as far as what was received
--- allows (refunds made outside shopgraph, e.g. in the Stripe dashboard); it never lowers
--- either. A report that arrives before the payment is received is kept in provider_refunded
--- and applied by the call that records the payment (Stripe does not promise event order).
+-- PaymentSyncRefunded keeps the largest refunded total the provider reported (@amount) and
+-- raises the refunded total to it, as far as what was received allows (refunds made outside
+-- shopgraph, e.g. in the Stripe dashboard); it never lowers either. A report that arrives
+-- before the payment is received is kept in provider_refunded and applied by PaymentUpdate
+-- when the payment is recorded (Stripe does not promise event order).
 UPDATE payments SET provider_refunded = GREATEST(provider_refunded, @amount::bigint),
-    amount_refunded = GREATEST(amount_refunded, LEAST(GREATEST(provider_refunded, @amount::bigint), amount_received)),
+    amount_refunded = payment_refunded(amount_refunded, GREATEST(provider_refunded, @amount::bigint), amount_received),
     updated_at = now()
 WHERE id = @id
 RETURNING *;
@@ -54,12 +54,11 @@ INSERT INTO refunds (payment_id, amount, idempotency_key, reason)
 VALUES (@payment_id, @amount, @idempotency_key, @reason)
 RETURNING *;
 
--- name: RefundCountPending :one
--- RefundCountPending counts a payment's refunds whose outcome is not known yet.
-SELECT count(*) FROM refunds WHERE payment_id = @payment_id AND status = 'PENDING';
-
--- name: RefundCountByPayment :one
-SELECT count(*) FROM refunds WHERE payment_id = @payment_id;
+-- name: RefundCounts :one
+-- RefundCounts counts a payment's refunds (which numbers the next one's idempotency key) and
+-- those of them whose outcome is not known yet.
+SELECT count(*) AS total, count(*) FILTER (WHERE status = 'PENDING') AS pending
+FROM refunds WHERE payment_id = @payment_id;
 
 -- name: RefundFinish :one
 -- RefundFinish records the provider's answer for a PENDING refund; no row means another
@@ -77,7 +76,7 @@ WHERE r.id = @id;
 -- name: PaymentUnreserveRefund :exec
 -- PaymentUnreserveRefund releases a refused refund's reservation, never below what the
 -- provider reported refunded (a dashboard refund made while ours was reserved).
-UPDATE payments SET amount_refunded = GREATEST(amount_refunded - @amount::bigint, LEAST(provider_refunded, amount_received)),
+UPDATE payments SET amount_refunded = payment_refunded(amount_refunded - @amount::bigint, provider_refunded, amount_received),
     updated_at = now()
 WHERE id = @id;
 
@@ -92,6 +91,10 @@ SELECT count(*) FROM payment_events WHERE provider = @provider AND event_id = @e
 -- name: PaymentEventSetOutcome :exec
 UPDATE payment_events SET outcome = @outcome WHERE provider = @provider AND event_id = @event_id;
 
--- name: RefundSumSucceeded :one
--- RefundSumSucceeded is what was actually given back (reserved refunds may still fail).
-SELECT COALESCE(sum(amount), 0)::bigint FROM refunds WHERE payment_id = @payment_id AND status = 'SUCCEEDED';
+-- name: PaymentRefundedTotal :one
+-- PaymentRefundedTotal is what is known to have gone back of a payment: its SUCCEEDED refunds
+-- (reserved ones may still fail), with what the provider reported refunded as their floor.
+SELECT payment_refunded(
+    (SELECT COALESCE(sum(r.amount), 0)::bigint FROM refunds r WHERE r.payment_id = p.id AND r.status = 'SUCCEEDED'),
+    p.provider_refunded, p.amount_received)::bigint
+FROM payments p WHERE p.id = @id;

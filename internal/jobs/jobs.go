@@ -175,9 +175,9 @@ func (q *Queue) SettleSoon(ctx context.Context, jobID int64) error {
 	return nil
 }
 
-// ScheduleRefund inserts, in tx, the job that refunds an order.
-func (q *Queue) ScheduleRefund(ctx context.Context, tx pgx.Tx, orderID int64, reason string) error {
-	_, err := q.insertTx(ctx, tx, RefundOrderArgs{OrderID: orderID, Reason: reason}, nil, "refund")
+// ScheduleRefund inserts, in tx, the job that refunds an order, first at `at` (zero: now).
+func (q *Queue) ScheduleRefund(ctx context.Context, tx pgx.Tx, orderID int64, reason string, at time.Time) error {
+	_, err := q.insertTx(ctx, tx, RefundOrderArgs{OrderID: orderID, Reason: reason}, &river.InsertOpts{ScheduledAt: at}, "refund")
 	return err
 }
 

@@ -394,7 +394,17 @@ func CanFollow(v auth.Viewer, e pubsub.OrderEvent) bool {
 // Cancel cancels an order: its owner while PENDING, an admin while PENDING or PAID.
 // Errors: NOT_FOUND, INVALID_TRANSITION, FORBIDDEN.
 func (s *Service) Cancel(ctx context.Context, v auth.Viewer, id int64) (Order, error) {
-	return s.Transition(ctx, ViewerActor(v), id, Cancelled, TransitionOptions{Note: "cancelled by " + string(v.Role)})
+	return s.Transition(ctx, ViewerActor(v), id, Cancelled, cancelOptions(v))
+}
+
+// CancelTx is Cancel inside the caller's transaction, for a caller that must commit more with
+// the cancellation (the refund job of a paid order); it must call AfterCommit once committed.
+func (s *Service) CancelTx(ctx context.Context, q *db.Queries, v auth.Viewer, id int64) (Order, Event, inventory.Change, error) {
+	return s.TransitionTx(ctx, q, ViewerActor(v), id, Cancelled, cancelOptions(v))
+}
+
+func cancelOptions(v auth.Viewer) TransitionOptions {
+	return TransitionOptions{Note: "cancelled by " + string(v.Role)}
 }
 
 // StatusUpdate is an admin moving an order (SHIPPED needs a tracking number).

@@ -3,6 +3,7 @@ package payment
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/riverqueue/river"
 
@@ -40,12 +41,16 @@ func (s *Service) Expire(ctx context.Context, orderID int64) error {
 
 // RefundWorker gives back a payment received for a cancelled order. A refund the provider
 // did not answer is left to its settlement job; one it refused fails the job, and river
-// retries it with backoff, as it does while an earlier refund awaits its answer
-// (REFUND_PENDING).
+// retries it with backoff. While an earlier refund awaits its answer (REFUND_PENDING) the job
+// waits for it to be settled, snoozed rather than failed: waiting spends none of its attempts,
+// which a long outage would otherwise exhaust, dropping the refund.
 type RefundWorker struct {
 	river.WorkerDefaults[jobs.RefundOrderArgs]
 	Payments *Service
 }
+
+// refundWait is how long a refund job waits for an earlier refund's settlement.
+const refundWait = time.Minute
 
 // Work implements river.Worker.
 func (w *RefundWorker) Work(ctx context.Context, job *river.Job[jobs.RefundOrderArgs]) error {
@@ -55,12 +60,16 @@ func (w *RefundWorker) Work(ctx context.Context, job *river.Job[jobs.RefundOrder
 		return nil // already refunded in full
 	case IsUnavailable(err):
 		return nil // recorded as PENDING: SettleRefundWorker asks the provider again
+	case apperr.Is(err, apperr.RefundPending):
+		return river.JobSnooze(refundWait)
 	}
 	return err
 }
 
 // SettleRefundWorker asks the provider again about a refund whose request got no answer, under
-// the same idempotency key, until it answers.
+// the same idempotency key, until it answers. Its attempts (SettleRefundArgs) last weeks; should
+// they run out, the refund stays PENDING with its amount reserved, blocking every later refund
+// of the payment, so giving up is logged as an error for an admin to act on.
 type SettleRefundWorker struct {
 	river.WorkerDefaults[jobs.SettleRefundArgs]
 	Payments *Service
@@ -68,5 +77,10 @@ type SettleRefundWorker struct {
 
 // Work implements river.Worker.
 func (w *SettleRefundWorker) Work(ctx context.Context, job *river.Job[jobs.SettleRefundArgs]) error {
-	return w.Payments.SettleRefund(ctx, job.Args.RefundID)
+	err := w.Payments.SettleRefund(ctx, job.Args.RefundID)
+	if err != nil && job.Attempt >= job.MaxAttempts {
+		w.Payments.log.ErrorContext(ctx, "refund settlement gave up: the refund stays PENDING and blocks further refunds of its payment until its job is retried",
+			"refund_id", job.Args.RefundID, "job_id", job.ID, "attempts", job.Attempt, "err", err)
+	}
+	return err
 }

@@ -117,33 +117,60 @@ func (s *Service) ForOrders(ctx context.Context, orderIDs []int64) (map[int64]Pa
 
 // Cancel cancels an order for its owner (PENDING) or an admin (PENDING or PAID). A PENDING
 // order's intent is cancelled at the provider after the order is; a PAID order is refunded in
-// full (by the refund job, once an earlier refund still awaiting its answer is settled).
+// full. That refund must not be lost, so its job is committed with the cancellation: a crash
+// or an outage after the commit leaves the job to refund it. The refund is still tried at
+// once, for the answer; the job, which runs only after that attempt has had its chance, then
+// finds nothing left to refund, or the attempt's refund still PENDING (and waits for its
+// settlement), so the two never refund twice.
 // Errors: NOT_FOUND, FORBIDDEN, INVALID_TRANSITION, PAYMENT_PROVIDER_UNAVAILABLE.
 func (s *Service) Cancel(ctx context.Context, v auth.Viewer, orderID int64) (order.Order, error) {
-	o, err := s.orders.Cancel(ctx, v, orderID)
+	var (
+		o       order.Order
+		ev      order.Event
+		touched inventory.Change
+		refund  bool
+	)
+	err := s.db.InTxWithTx(ctx, func(tx pgx.Tx, q *db.Queries) error {
+		var err error
+		if o, ev, touched, err = s.orders.CancelTx(ctx, q, v, orderID); err != nil {
+			return err
+		}
+		p, err := q.PaymentGetByOrderID(ctx, o.ID)
+		if postgres.IsNotFound(err) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		// A PAID order cancelled by an admin is refunded in full; a PENDING one had nothing paid.
+		if refund = p.AmountReceived > p.AmountRefunded; refund {
+			return s.Jobs.ScheduleRefund(ctx, tx, o.ID, cancelReason, time.Now().Add(settleAfter))
+		}
+		return nil
+	})
 	if err != nil {
 		return order.Order{}, err
 	}
+	s.orders.AfterCommit(ctx, o, ev, touched)
 	s.afterCancel(ctx, o)
-	if o.Status == order.Cancelled {
-		// A PAID order cancelled by an admin is refunded in full; a PENDING one had nothing paid.
-		if p, err := s.db.PaymentGetByOrderID(ctx, o.ID); err == nil && p.AmountReceived > p.AmountRefunded {
-			res, err := s.refund(ctx, o.ID, nil, "order cancelled")
-			if !apperr.Is(err, apperr.RefundPending) {
-				return res, err
-			}
-			// An earlier refund still awaits the provider's answer: the rest goes back by
-			// the durable refund job, which retries until that one is settled.
-			if err := s.db.InTxWithTx(ctx, func(tx pgx.Tx, _ *db.Queries) error {
-				return s.Jobs.ScheduleRefund(ctx, tx, o.ID, "order cancelled")
-			}); err != nil {
-				return order.Order{}, err
-			}
-			return o, nil
-		}
+	if !refund {
+		return o, nil
 	}
+	res, err := s.refund(ctx, o.ID, nil, cancelReason)
+	switch {
+	case err == nil, apperr.Is(err, apperr.PaymentProviderUnavailable):
+		// Refunded, or the provider's outage or refusal, which the admin should know of; the
+		// refund's settlement job, or the refund job, gives the money back later.
+		return res, err
+	}
+	// An earlier refund still awaits the provider's answer (REFUND_PENDING), or the attempt
+	// failed before reaching the provider: the refund job gives the money back.
+	s.log.WarnContext(ctx, "refund of a cancelled order left to its job", "order_id", o.ID, "err", err)
 	return o, nil
 }
+
+// cancelReason is the reason of the refund of a cancelled PAID order.
+const cancelReason = "order cancelled"
 
 // afterCancel cancels the intent of a cancelled, unpaid order at the provider. It is best
 // effort: if the customer still pays, the succeeded event finds the order cancelled and
@@ -198,11 +225,11 @@ func (s *Service) refund(ctx context.Context, orderID int64, amount *int64, reas
 		// A refund whose request got no answer may have gone through; only its own key may
 		// ask again (its job does). A new refund now, under a new key, could give the same
 		// money back twice, typically when an admin retries after PAYMENT_PROVIDER_UNAVAILABLE.
-		pending, err := q.RefundCountPending(ctx, pay.ID)
+		counts, err := q.RefundCounts(ctx, pay.ID)
 		if err != nil {
 			return err
 		}
-		if pending > 0 {
+		if counts.Pending > 0 {
 			return apperr.FieldError(apperr.RefundPending,
 				"An earlier refund of this order is still being confirmed with the payment provider; it will be settled on its own. Refund again, if anything remains, once it is.", "input", "id")
 		}
@@ -218,11 +245,7 @@ func (s *Service) refund(ctx context.Context, orderID int64, amount *int64, reas
 		if pay, err = q.PaymentAddRefunded(ctx, db.PaymentAddRefundedParams{ID: pay.ID, Amount: n}); err != nil {
 			return fmt.Errorf("reserve refund: %w", err)
 		}
-		count, err := q.RefundCountByPayment(ctx, pay.ID)
-		if err != nil {
-			return err
-		}
-		refund, err := q.RefundInsert(ctx, db.RefundInsertParams{PaymentID: pay.ID, Amount: n, IdempotencyKey: refundKey(orderID, count+1), Reason: reason})
+		refund, err := q.RefundInsert(ctx, db.RefundInsertParams{PaymentID: pay.ID, Amount: n, IdempotencyKey: refundKey(orderID, counts.Total+1), Reason: reason})
 		if err != nil {
 			return err
 		}
@@ -268,11 +291,22 @@ func (s *Service) settle(ctx context.Context, st db.RefundGetForSettlementRow) (
 		touched inventory.Change
 	)
 	err := s.db.InTx(ctx, func(q *db.Queries) error {
+		// The payment is locked first, as a webhook locks it, so that a charge.refunded
+		// report and this answer move the order one after the other, each from what the
+		// other left: the refunded total before this answer decides whether it is news.
+		pay, err := q.PaymentGetByOrderIDForUpdate(ctx, st.OrderID)
+		if err != nil {
+			return err
+		}
+		before, err := refundedTotal(ctx, q, pay)
+		if err != nil {
+			return err
+		}
 		status, providerID := refundSucceeded, &res.ID
 		if gwErr != nil {
 			status, providerID = refundFailed, nil
 		}
-		_, err := q.RefundFinish(ctx, db.RefundFinishParams{ID: st.Refund.ID, Status: status, ProviderRefundID: providerID})
+		_, err = q.RefundFinish(ctx, db.RefundFinishParams{ID: st.Refund.ID, Status: status, ProviderRefundID: providerID})
 		if postgres.IsNotFound(err) {
 			return nil // another attempt recorded the answer first
 		}
@@ -282,11 +316,7 @@ func (s *Service) settle(ctx context.Context, st db.RefundGetForSettlementRow) (
 		if gwErr != nil {
 			return q.PaymentUnreserveRefund(ctx, db.PaymentUnreserveRefundParams{ID: st.Refund.PaymentID, Amount: st.Refund.Amount})
 		}
-		pay, err := q.PaymentGetByOrderID(ctx, st.OrderID)
-		if err != nil {
-			return err
-		}
-		o, ev, touched, err = s.moveForRefund(ctx, q, pay, -1)
+		o, ev, touched, err = s.moveForRefund(ctx, q, pay, before)
 		return err
 	})
 	if err != nil {
@@ -325,22 +355,21 @@ func (s *Service) SettleRefund(ctx context.Context, id int64) error {
 
 // refundedTotal is what is known to have gone back of a payment: the largest of what the
 // provider reported refunded (which includes refunds made outside shopgraph, e.g. in the
-// Stripe dashboard) and the sum of our refunds it confirmed. It leaves out amount_refunded's
+// Stripe dashboard) and the sum of our refunds it confirmed, at most what was received (the
+// rule's one home is the payment_refunded SQL function). It leaves out amount_refunded's
 // reservations for refunds still PENDING, which may yet be refused, so an order is never
-// marked REFUNDED for money that may not go back.
+// marked REFUNDED for money that may not go back. It reads pay's row as the transaction of q
+// sees it.
 func refundedTotal(ctx context.Context, q *db.Queries, pay db.Payment) (int64, error) {
-	ours, err := q.RefundSumSucceeded(ctx, pay.ID)
-	if err != nil {
-		return 0, err
-	}
-	return min(max(pay.ProviderRefunded, ours), pay.AmountReceived), nil
+	return q.PaymentRefundedTotal(ctx, pay.ID)
 }
 
 // moveForRefund moves a payment's order to REFUNDED or PARTIALLY_REFUNDED for its refunded
 // total (refundedTotal): the one place, for our refunds and for the provider's reports alike,
-// that decides it. before is the total before the caller's change (-1: it just grew): a
-// further partial refund is then a new event, while Stripe's charge.refunded echo of a refund
-// we already recorded is not. The returned event is zero when the order did not move.
+// that decides it. before is the total before the caller's change, read under the payment's
+// lock: a further partial refund is then a new event, while Stripe's charge.refunded report of
+// a refund already counted (before or after ours is recorded) is not. The returned event is
+// zero when the order did not move.
 func (s *Service) moveForRefund(ctx context.Context, q *db.Queries, pay db.Payment, before int64) (order.Order, order.Event, inventory.Change, error) {
 	row, err := q.OrderGetByID(ctx, pay.OrderID)
 	if err != nil {

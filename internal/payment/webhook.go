@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/stripe/stripe-go/v76"
@@ -117,7 +118,7 @@ func (s *Service) HandleStripeEvent(ctx context.Context, e stripe.Event) error {
 			// Paid after the order was cancelled (expired): the money goes back through a
 			// durable job in this same transaction, so neither a crash nor a provider outage
 			// can lose the refund; the job retries until the provider takes it.
-			if err := s.Jobs.ScheduleRefund(ctx, tx, pay.OrderID, "paid after the order was cancelled"); err != nil {
+			if err := s.Jobs.ScheduleRefund(ctx, tx, pay.OrderID, "paid after the order was cancelled", time.Time{}); err != nil {
 				return err
 			}
 		}

@@ -158,3 +158,34 @@ func TestMoneyBoundsMigration(t *testing.T) {
 	_, err = provider.Up(ctx)
 	require.NoError(t, err)
 }
+
+// 00012's payment_refunded is the provider-refund rule: what the provider reported refunded,
+// capped at what was received, as a floor under a refunded total; its down removes it.
+func TestPaymentRefundedMigration(t *testing.T) {
+	d := pgtest.New(t, postgres.Options{MaxConns: 2})
+	ctx := context.Background()
+	for _, c := range []struct{ refunded, provider, received, want int64 }{
+		{0, 0, 5000, 0},
+		{1000, 0, 5000, 1000},    // ours alone
+		{1000, 3000, 5000, 3000}, // the provider's report is the floor
+		{3000, 1000, 5000, 3000}, // never lowered
+		{0, 6000, 5000, 5000},    // capped at what was received
+		{0, 1000, 0, 0},          // nothing received yet: the report waits
+	} {
+		var got int64
+		require.NoError(t, d.Pool.QueryRow(ctx, `SELECT payment_refunded($1, $2, $3)`, c.refunded, c.provider, c.received).Scan(&got))
+		require.Equal(t, c.want, got, "%+v", c)
+	}
+
+	sqlDB := stdlib.OpenDBFromPool(d.Pool)
+	t.Cleanup(func() { _ = sqlDB.Close() })
+	provider, err := goose.NewProvider(goose.DialectPostgres, sqlDB, migrations.FS)
+	require.NoError(t, err)
+	_, err = provider.DownTo(ctx, 11)
+	require.NoError(t, err)
+	var exists bool
+	require.NoError(t, d.Pool.QueryRow(ctx, `SELECT to_regproc('payment_refunded') IS NOT NULL`).Scan(&exists))
+	require.False(t, exists)
+	_, err = provider.Up(ctx)
+	require.NoError(t, err)
+}
