@@ -87,9 +87,16 @@ type SettleRefundArgs struct {
 // Kind names the job in the queue table.
 func (SettleRefundArgs) Kind() string { return "settle_refund" }
 
-// InsertOpts keeps one settlement job per refund; river retries it with backoff for days.
+// SettleRefundAttempts bounds the settlement job: River's backoff (attempt⁴ seconds, ±10%)
+// spends its retries within about 19 hours, inside the 24 hours for which Stripe keeps an
+// idempotency key. Asked again later under the same key, Stripe would no longer recognise
+// it and could make the refund a second time; a refund still unsettled then is left PENDING
+// for an admin, with an ERROR line (payment.SettleRefundWorker).
+const SettleRefundAttempts = 13
+
+// InsertOpts keeps one settlement job per refund.
 func (SettleRefundArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true}, MaxAttempts: 25}
+	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true}, MaxAttempts: SettleRefundAttempts}
 }
 
 // Migrate creates or upgrades river's tables.

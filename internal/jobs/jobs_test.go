@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 	"github.com/stretchr/testify/require"
 
 	"github.com/shopgraph/shopgraph/internal/jobs"
@@ -92,4 +93,20 @@ func TestQueuePollOnly(t *testing.T) {
 			require.Eventually(t, func() bool { return listening() > 0 }, 10*time.Second, 50*time.Millisecond)
 		})
 	}
+}
+
+// TestSettleRefundWithinIdempotencyWindow: every retry of a refund's settlement is asked
+// within the 24 hours Stripe keeps an idempotency key, with River's own retry policy, at the
+// top of its jitter; later, the same key could make a second refund.
+func TestSettleRefundWithinIdempotencyWindow(t *testing.T) {
+	t.Parallel()
+	policy := &river.DefaultClientRetryPolicy{}
+	var total time.Duration
+	for failures := 1; failures < int(jobs.SettleRefundArgs{}.InsertOpts().MaxAttempts); failures++ {
+		now := time.Now()
+		delay := policy.NextRetry(&rivertype.JobRow{Errors: make([]rivertype.AttemptError, failures-1)}).Sub(now)
+		total += delay * 11 / 10 // whatever jitter this draw had, the worst case is +10%
+	}
+	require.Less(t, total, 22*time.Hour, "the last settlement retry must come well within Stripe's 24 hours")
+	require.Greater(t, total, 6*time.Hour, "a provider outage of hours must still be outlasted")
 }
