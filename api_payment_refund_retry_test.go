@@ -489,28 +489,10 @@ func TestRefundReportedBeforeItsAnswer(t *testing.T) {
 	o := newPayOrder(t, e, 2500, 10, 2) // 5000
 	payWithFake(t, e, gw.Gateway, o)
 
-	started, release := make(chan struct{}), make(chan struct{})
-	closeStarted, closeRelease := sync.OnceFunc(func() { close(started) }), sync.OnceFunc(func() { close(release) })
-	gw.setHook(func(payment.RefundParams) error {
-		closeStarted()
-		<-release
-		return nil
-	})
-	defer gw.setHook(nil)
-	defer closeRelease()
-	done := make(chan payPayloadView, 1)
-	go func() {
-		var out payPayloadView
-		if err := e.admin.tryPayload(payRefundMutation, map[string]any{"input": map[string]any{"id": o.gid, "amount": 1000}}, "orderRefund", &out); err != nil {
-			out.UserErrors = []commerceError{{Code: err.Error()}}
-		}
-		done <- out
-	}()
-	<-started
+	answer := gw.holdRefund(t, e, o, 1000)
 	sendStripe(t, e, o, "charge.refunded", func(s *payment.EventSpec) { s.AmountRefunded = 1000 })
 	require.Equal(t, "PARTIALLY_REFUNDED", orderStatusNow(e, o.id))
-	closeRelease()
-	r := <-done
+	r := answer()
 	require.Empty(t, r.UserErrors)
 	require.Equal(t, "PARTIALLY_REFUNDED", r.Order.Status)
 	require.Equal(t, []string{"PENDING", "PAID", "PARTIALLY_REFUNDED"}, orderStatuses(t, e, o.id), "one refund, one event")

@@ -893,25 +893,7 @@ func TestRefundProviderDown(t *testing.T) {
 		o := newPayOrder(t, e, 2500, 10, 2) // 5000
 		payWithFake(t, e, fake, o)
 
-		started, release := make(chan struct{}), make(chan struct{})
-		closeStarted, closeRelease := sync.OnceFunc(func() { close(started) }), sync.OnceFunc(func() { close(release) })
-		gw.setHook(func(payment.RefundParams) error {
-			closeStarted()
-			<-release
-			return nil
-		})
-		defer gw.setHook(nil)
-		defer closeRelease()
-		done := make(chan payPayloadView, 1)
-		go func() {
-			var out payPayloadView
-			err := e.admin.tryPayload(payRefundMutation, map[string]any{"input": map[string]any{"id": o.gid, "amount": 1000}}, "orderRefund", &out)
-			if err != nil {
-				out.UserErrors = []commerceError{{Code: err.Error()}}
-			}
-			done <- out
-		}()
-		<-started
+		answer := gw.holdRefund(t, e, o, 1000)
 		// Were the process to stop now, the PENDING refund would still have its job.
 		var state string
 		require.NoError(t, e.srv.app.db.Pool.QueryRow(ctx, `
@@ -921,8 +903,7 @@ func TestRefundProviderDown(t *testing.T) {
 			WHERE j.kind = 'settle_refund' AND p.order_id = $1 AND r.status = 'PENDING'`, o.id).Scan(&state))
 		require.Equal(t, "scheduled", state)
 
-		closeRelease()
-		r := <-done
+		r := answer()
 		require.Empty(t, r.UserErrors)
 		require.Equal(t, "PARTIALLY_REFUNDED", r.Order.Status)
 		require.Equal(t, int64(1000), fake.Refunded(o.intent))

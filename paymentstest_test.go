@@ -346,6 +346,35 @@ func (g *refundHook) Refund(ctx context.Context, p payment.RefundParams) (paymen
 	return g.Gateway.Refund(ctx, p)
 }
 
+// holdRefund starts an admin's refund of amount on o and returns once the provider has been
+// asked, holding its answer back; answer lets it through and returns the mutation's payload.
+// Tests use the moment between to show what is committed, or what arrives, before the answer.
+func (g *refundHook) holdRefund(t *testing.T, e *shopEnv, o payOrder, amount int64) (answer func() payPayloadView) {
+	t.Helper()
+	started, release := make(chan struct{}), make(chan struct{})
+	closeStarted, closeRelease := sync.OnceFunc(func() { close(started) }), sync.OnceFunc(func() { close(release) })
+	g.setHook(func(payment.RefundParams) error {
+		closeStarted()
+		<-release
+		return nil
+	})
+	t.Cleanup(func() { g.setHook(nil) })
+	t.Cleanup(closeRelease)
+	done := make(chan payPayloadView, 1)
+	go func() {
+		var out payPayloadView
+		if err := e.admin.tryPayload(payRefundMutation, map[string]any{"input": map[string]any{"id": o.gid, "amount": amount}}, "orderRefund", &out); err != nil {
+			out.UserErrors = []commerceError{{Code: err.Error()}}
+		}
+		done <- out
+	}()
+	<-started
+	return func() payPayloadView {
+		closeRelease()
+		return <-done
+	}
+}
+
 // holdExpiry postpones an order's expiry job by an hour so that a test decides when it runs;
 // releaseExpiry makes it due now.
 func holdExpiry(t *testing.T, e *shopEnv, orderID int64) {
