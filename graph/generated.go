@@ -425,6 +425,11 @@ type MutationResolver interface {
 	AccountTokenRefresh(ctx context.Context, input model.AccountTokenRefreshInput) (*model.AccountTokenRefreshPayload, error)
 	AccountLogout(ctx context.Context) (*model.AccountLogoutPayload, error)
 	AccountPasswordChange(ctx context.Context, input model.AccountPasswordChangeInput) (*model.AccountPasswordChangePayload, error)
+	AccountRoleUpdate(ctx context.Context, input model.AccountRoleUpdateInput) (*model.AccountRoleUpdatePayload, error)
+	CartItemAdd(ctx context.Context, input model.CartItemAddInput) (*model.CartPayload, error)
+	CartItemUpdate(ctx context.Context, input model.CartItemUpdateInput) (*model.CartPayload, error)
+	CartItemRemove(ctx context.Context, input model.CartItemRemoveInput) (*model.CartPayload, error)
+	CartClear(ctx context.Context) (*model.CartPayload, error)
 	ProductCreate(ctx context.Context, input model.ProductCreateInput) (*model.ProductCreatePayload, error)
 	ProductUpdate(ctx context.Context, input model.ProductUpdateInput) (*model.ProductUpdatePayload, error)
 	ProductArchive(ctx context.Context, input model.ProductArchiveInput) (*model.ProductArchivePayload, error)
@@ -435,16 +440,11 @@ type MutationResolver interface {
 	CategoryCreate(ctx context.Context, input model.CategoryCreateInput) (*model.CategoryCreatePayload, error)
 	CategoryUpdate(ctx context.Context, input model.CategoryUpdateInput) (*model.CategoryUpdatePayload, error)
 	CategoryDelete(ctx context.Context, input model.CategoryDeleteInput) (*model.CategoryDeletePayload, error)
-	CartItemAdd(ctx context.Context, input model.CartItemAddInput) (*model.CartPayload, error)
-	CartItemUpdate(ctx context.Context, input model.CartItemUpdateInput) (*model.CartPayload, error)
-	CartItemRemove(ctx context.Context, input model.CartItemRemoveInput) (*model.CartPayload, error)
-	CartClear(ctx context.Context) (*model.CartPayload, error)
 	Checkout(ctx context.Context, input model.CheckoutInput) (*model.CheckoutPayload, error)
 	OrderCancel(ctx context.Context, input model.OrderCancelInput) (*model.OrderPayload, error)
+	OrderStatusUpdate(ctx context.Context, input model.OrderStatusUpdateInput) (*model.OrderPayload, error)
 	OrderPaymentRetry(ctx context.Context, input model.OrderPaymentRetryInput) (*model.OrderPaymentRetryPayload, error)
 	OrderRefund(ctx context.Context, input model.OrderRefundInput) (*model.OrderPayload, error)
-	OrderStatusUpdate(ctx context.Context, input model.OrderStatusUpdateInput) (*model.OrderPayload, error)
-	AccountRoleUpdate(ctx context.Context, input model.AccountRoleUpdateInput) (*model.AccountRoleUpdatePayload, error)
 }
 type OrderResolver interface {
 	Lines(ctx context.Context, obj *order.Order) ([]*order.Line, error)
@@ -491,16 +491,16 @@ type ProductVariantResolver interface {
 	Product(ctx context.Context, obj *product.Variant) (*product.Product, error)
 }
 type QueryResolver interface {
-	Me(ctx context.Context) (*account.User, error)
 	Node(ctx context.Context, id string) (model.Node, error)
+	Me(ctx context.Context) (*account.User, error)
+	User(ctx context.Context, id string) (*account.User, error)
+	Cart(ctx context.Context) (*cart.Cart, error)
 	Products(ctx context.Context, first *int, after *string, last *int, before *string, filter *model.ProductFilter, sort *product.Sort) (*model.ProductConnection, error)
 	Product(ctx context.Context, id *string, slug *string) (*product.Product, error)
 	Categories(ctx context.Context) ([]*product.Category, error)
 	Category(ctx context.Context, id *string, slug *string) (*product.Category, error)
-	Cart(ctx context.Context) (*cart.Cart, error)
 	Order(ctx context.Context, id string) (*order.Order, error)
 	Orders(ctx context.Context, first *int, after *string, filter *model.OrderFilter) (*model.OrderConnection, error)
-	User(ctx context.Context, id string) (*account.User, error)
 }
 type SubscriptionResolver interface {
 	OrderStatusChanged(ctx context.Context, orderID string, after *int) (<-chan *order.Event, error)
@@ -2109,110 +2109,7 @@ func newExecutionContext(
 }
 
 var sources = []*ast.Source{
-	{Name: "../schema.graphqls", Input: `"""
-Requires an authenticated viewer (a valid access token as a Bearer header or a cookie).
-Without one the field fails with ` + "`" + `extensions.code = UNAUTHENTICATED` + "`" + `.
-"""
-directive @auth on FIELD_DEFINITION
-
-"""
-Requires an authenticated viewer holding ` + "`" + `role` + "`" + ` (ADMIN holds every role).
-Without a viewer: UNAUTHENTICATED; with another role: FORBIDDEN.
-"""
-directive @hasRole(role: Role!) on FIELD_DEFINITION
-
-"""A 64-bit signed integer, used for money in minor units (GraphQL ` + "`" + `Int` + "`" + ` is only 32-bit)."""
-scalar Int64
-
-"""An RFC 3339 timestamp with time zone, for example ` + "`" + `2026-11-22T10:00:00Z` + "`" + `."""
-scalar DateTime
-
-"""An object with an opaque, globally unique ID that ` + "`" + `node(id:)` + "`" + ` can fetch."""
-interface Node {
-  """The opaque global ID. Treat it as a string; its format may change."""
-  id: ID!
-}
-
-"""What a viewer may do. ADMIN may do everything a VENDOR or CUSTOMER may."""
-enum Role {
-  """A shopper: the default role on registration."""
-  CUSTOMER
-  """A seller who owns products and sees its own lines of orders."""
-  VENDOR
-  """A shop administrator."""
-  ADMIN
-}
-
-"""Machine-readable codes of ` + "`" + `UserError` + "`" + `s."""
-enum ErrorCode {
-  """A field is missing, malformed, too short or too long; ` + "`" + `field` + "`" + ` names it."""
-  INVALID
-  """An account with this email already exists."""
-  EMAIL_TAKEN
-  """The email or the password is wrong (deliberately not saying which)."""
-  INVALID_CREDENTIALS
-  """The refresh token is unknown, expired, revoked or already used."""
-  INVALID_TOKEN
-  """Too many attempts; retry later."""
-  RATE_LIMITED
-  """The current password given is wrong."""
-  WRONG_PASSWORD
-  """The new value must differ from the old one."""
-  UNCHANGED
-  """Another object already uses this unique value (a slug or a SKU)."""
-  DUPLICATE
-  """The referenced object does not exist or is not visible to you."""
-  NOT_FOUND
-  """You may not change this object."""
-  FORBIDDEN
-  """The change would take stock below zero, or there is not enough stock."""
-  INSUFFICIENT_STOCK
-  """A product's last variant cannot be deleted."""
-  LAST_VARIANT
-  """The category still has products or subcategories."""
-  CATEGORY_NOT_EMPTY
-  """Not enough stock; ` + "`" + `variantId` + "`" + ` and ` + "`" + `availableQuantity` + "`" + ` say which and how much is left."""
-  OUT_OF_STOCK
-  """The cart has no lines."""
-  CART_EMPTY
-  """Items in other currencies cannot share a cart."""
-  CURRENCY_MISMATCH
-  """A cart line's product was archived or its variant deleted; ` + "`" + `variantId` + "`" + ` says which."""
-  LINE_UNAVAILABLE
-  """The idempotency key was used before with a different request."""
-  IDEMPOTENCY_KEY_REUSED
-  """The payment provider could not be reached; the order is saved, retry with orderPaymentRetry."""
-  PAYMENT_PROVIDER_UNAVAILABLE
-  """The refund is more than what remains of the payment."""
-  REFUND_EXCEEDS_PAYMENT
-  """
-  An earlier refund of the order is still being confirmed with the payment provider (its request
-  got no answer): it is settled on its own, under its own idempotency key. Refund again, if
-  anything remains, once it is.
-  """
-  REFUND_PENDING
-  """The order's status cannot move that way."""
-  INVALID_TRANSITION
-  """
-  A total would exceed the bound on amounts, 10^15 minor units (see ` + "`" + `Money` + "`" + `): a cart's subtotal
-  or the order its checkout would place.
-  """
-  AMOUNT_TOO_LARGE
-}
-
-"""A problem with a mutation's input that the end user can act on."""
-type UserError {
-  """Path to the input field at fault, e.g. ` + "`" + `["input", "email"]` + "`" + `; null when it is not one field."""
-  field: [String!]
-  """A human-readable explanation, safe to show to the user."""
-  message: String!
-  """A stable code for programs to branch on."""
-  code: ErrorCode!
-  """The variant concerned, for OUT_OF_STOCK and LINE_UNAVAILABLE."""
-  variantId: ID
-  """Units still available, for OUT_OF_STOCK."""
-  availableQuantity: Int
-}
+	{Name: "../schema/account.graphqls", Input: `# Accounts and sessions: registration, sign-in, tokens, passwords, roles.
 
 """A registered account."""
 type User implements Node {
@@ -2238,74 +2135,11 @@ type AuthTokens {
   refreshToken: String!
 }
 
-"""Read operations."""
-type Query {
+extend type Query {
   """The signed-in account, or null for an anonymous viewer."""
   me: User
-  """Fetches any object by its global ID; null when it does not exist or is not visible to the viewer."""
-  node(id: ID!): Node
-  """
-  Products, newest first by default. Customers see ACTIVE products; a vendor also sees its own
-  archived ones, an admin all. Keyset-paginated: give ` + "`" + `first` + "`" + ` (and ` + "`" + `after` + "`" + `) or ` + "`" + `last` + "`" + ` (and
-  ` + "`" + `before` + "`" + `), at most 100.
-  """
-  products(
-    "Page size going forward, 1 to 100 (default 20 when neither ` + "`" + `first` + "`" + ` nor ` + "`" + `last` + "`" + ` is given)."
-    first: Int
-    "Cursor of the item after which the page starts."
-    after: String
-    "Page size going backward, 1 to 100."
-    last: Int
-    "Cursor of the item before which the page ends."
-    before: String
-    "Restricts the products listed."
-    filter: ProductFilter
-    "Order of the list; RELEVANCE needs ` + "`" + `filter.search` + "`" + ` (without it, NEWEST is used)."
-    sort: ProductSort = NEWEST
-  ): ProductConnection!
-  """A product by ID or slug (give exactly one); null when it does not exist or is not visible."""
-  product(id: ID, slug: String): Product
-  """Every category, as a forest: the top-level categories, each with its ` + "`" + `children` + "`" + `."""
-  categories: [Category!]!
-  """A category by ID or slug (give exactly one); null when it does not exist."""
-  category(id: ID, slug: String): Category
-  """
-  The viewer's cart: a signed-in customer's, or the anonymous cart of the cart token (cookie
-  ` + "`" + `sg_cart` + "`" + ` or header ` + "`" + `X-Cart-Token` + "`" + `). Empty when there is none yet; reading it creates
-  nothing. An anonymous visitor without a token is issued one (` + "`" + `Cart.token` + "`" + `, and the ` + "`" + `sg_cart` + "`" + `
-  cookie), under which their first ` + "`" + `cartItemAdd` + "`" + ` creates the cart. Signing in merges an
-  anonymous cart into the customer's on its next use.
-  """
-  cart: Cart!
-  """An order: its owner, admins, and vendors with a line in it see it; null for anyone else."""
-  order(id: ID!): Order @auth
-  """
-  Orders newest first: a customer's own, a vendor's orders holding its products, or every order
-  for an admin. At most 100 a page.
-  """
-  orders(first: Int = 20, after: String, filter: OrderFilter): OrderConnection! @auth
   """An account by ID (ADMIN only); null when it does not exist."""
   user(id: ID!): User @hasRole(role: ADMIN)
-}
-
-"""
-Live updates, over graphql-ws (` + "`" + `graphql-transport-ws` + "`" + `), the legacy ` + "`" + `subscriptions-transport-ws` + "`" + `
-protocol, or Server-Sent Events. Authenticate with the ` + "`" + `connection_init` + "`" + ` payload
-(` + "`" + `{"Authorization": "Bearer …"}` + "`" + `), the ` + "`" + `Authorization` + "`" + ` header, or the session cookie.
-"""
-type Subscription {
-  """
-  Status changes of one order: first the events after ` + "`" + `after` + "`" + ` (a ` + "`" + `sequence` + "`" + ` you already have;
-  omit it to start with the current status), then each new one as it happens, never skipping
-  or repeating one. If the subscription ends with an error (a slow connection, an expired
-  token), subscribe again with the last ` + "`" + `sequence` + "`" + ` received. Someone else's order: NOT_FOUND.
-  """
-  orderStatusChanged(orderId: ID!, after: Int): OrderStatusEvent! @auth
-  """
-  Status changes of every order (ADMIN) or of the orders holding the viewer's products
-  (VENDOR), after feed ` + "`" + `position` + "`" + ` ` + "`" + `after` + "`" + ` (omit it for only new events).
-  """
-  orderEvents(after: Int64): OrderStatusEvent! @auth
 }
 
 """Write operations. Each takes one ` + "`" + `input` + "`" + ` and returns a payload with ` + "`" + `userErrors` + "`" + `."""
@@ -2323,57 +2157,6 @@ type Mutation {
   accountLogout: AccountLogoutPayload! @auth
   """Changes the viewer's password and signs out every other session."""
   accountPasswordChange(input: AccountPasswordChangeInput!): AccountPasswordChangePayload! @auth
-  """Creates a product with its variants (ADMIN, or a VENDOR for itself)."""
-  productCreate(input: ProductCreateInput!): ProductCreatePayload! @hasRole(role: VENDOR)
-  """Changes a product's details (ADMIN, or the VENDOR that owns it). Omitted fields keep their value."""
-  productUpdate(input: ProductUpdateInput!): ProductUpdatePayload! @hasRole(role: VENDOR)
-  """Archives a product: it disappears from customers' lists but stays in orders and carts."""
-  productArchive(input: ProductArchiveInput!): ProductArchivePayload! @hasRole(role: VENDOR)
-  """Adds a variant to a product (ADMIN, or the owning VENDOR)."""
-  productVariantCreate(input: ProductVariantCreateInput!): ProductVariantCreatePayload! @hasRole(role: VENDOR)
-  """Changes a variant's SKU, name, options or price (ADMIN, or the owning VENDOR)."""
-  productVariantUpdate(input: ProductVariantUpdateInput!): ProductVariantUpdatePayload! @hasRole(role: VENDOR)
-  """Deletes a variant; a product's last variant cannot be deleted (archive the product instead)."""
-  productVariantDelete(input: ProductVariantDeleteInput!): ProductVariantDeletePayload! @hasRole(role: VENDOR)
-  """Changes a variant's stock by a relative amount; stock never goes below zero."""
-  productVariantStockAdjust(input: ProductVariantStockAdjustInput!): ProductVariantStockAdjustPayload! @hasRole(role: VENDOR)
-  """Creates a category (ADMIN)."""
-  categoryCreate(input: CategoryCreateInput!): CategoryCreatePayload! @hasRole(role: ADMIN)
-  """Renames or moves a category (ADMIN)."""
-  categoryUpdate(input: CategoryUpdateInput!): CategoryUpdatePayload! @hasRole(role: ADMIN)
-  """Deletes a category that has no products and no subcategories (ADMIN)."""
-  categoryDelete(input: CategoryDeleteInput!): CategoryDeletePayload! @hasRole(role: ADMIN)
-  """Adds units of a variant to the cart (to its line if it has one)."""
-  cartItemAdd(input: CartItemAddInput!): CartPayload!
-  """Sets a line's quantity; 0 removes the line."""
-  cartItemUpdate(input: CartItemUpdateInput!): CartPayload!
-  """Removes a line."""
-  cartItemRemove(input: CartItemRemoveInput!): CartPayload!
-  """Empties the cart."""
-  cartClear: CartPayload!
-  """
-  Places an order for the cart, once per idempotency key: repeating a request with the same key
-  returns the same order without charging stock twice. Stock is taken atomically; on any error
-  nothing changes.
-  """
-  checkout(input: CheckoutInput!): CheckoutPayload! @auth
-  """Cancels the viewer's PENDING order (admins: PENDING or PAID orders); its stock is restored."""
-  orderCancel(input: OrderCancelInput!): OrderPayload! @auth
-  """
-  Creates or returns the payment intent of the viewer's PENDING order, e.g. after checkout
-  answered PAYMENT_PROVIDER_UNAVAILABLE.
-  """
-  orderPaymentRetry(input: OrderPaymentRetryInput!): OrderPaymentRetryPayload! @auth
-  """
-  Refunds a paid order (ADMIN): ` + "`" + `amount` + "`" + ` in minor units, or everything not yet refunded.
-  Partial refunds accumulate and never exceed what was paid (REFUND_EXCEEDS_PAYMENT). When the
-  provider does not answer (PAYMENT_PROVIDER_UNAVAILABLE), the refund stays recorded and is
-  sent again, under the same idempotency key, until it answers; meanwhile another refund of
-  the order is REFUND_PENDING.
-  """
-  orderRefund(input: OrderRefundInput!): OrderPayload! @hasRole(role: ADMIN)
-  """Moves an order through its life (ADMIN): PAID → SHIPPED (needs a tracking number) → DELIVERED…"""
-  orderStatusUpdate(input: OrderStatusUpdateInput!): OrderPayload! @hasRole(role: ADMIN)
   """Gives an account another role (ADMIN only), e.g. to make a seller a VENDOR."""
   accountRoleUpdate(input: AccountRoleUpdateInput!): AccountRoleUpdatePayload! @hasRole(role: ADMIN)
 }
@@ -2471,19 +2254,158 @@ type AccountRoleUpdatePayload {
   """Problems with the input; empty on success."""
   userErrors: [UserError!]!
 }
+`, BuiltIn: false},
+	{Name: "../schema/cart.graphqls", Input: `# Carts: a customer's or a guest's.
 
-"""
-An amount of money in a currency's minor units (cents for USD), as Stripe represents it.
-Amounts are bounded so that they never overflow and stay exact in a JavaScript number (2^53):
-a unit price is 0 to 10,000,000,000 (10^10) minor units, a line holds 1 to 1,000 units, and no
-amount (a line, cart or order total, a payment or a refund) exceeds 1,000,000,000,000,000
-(10^15) minor units; a total that would exceed it is refused with AMOUNT_TOO_LARGE.
-"""
-type Money {
-  """The amount in minor units, e.g. 1999 for $19.99; never more than 10^15."""
-  amount: Int64!
-  """ISO 4217 currency code, e.g. ` + "`" + `USD` + "`" + `."""
-  currency: String!
+extend type Query {
+  """
+  The viewer's cart: a signed-in customer's, or the anonymous cart of the cart token (cookie
+  ` + "`" + `sg_cart` + "`" + ` or header ` + "`" + `X-Cart-Token` + "`" + `). Empty when there is none yet; reading it creates
+  nothing. An anonymous visitor without a token is issued one (` + "`" + `Cart.token` + "`" + `, and the ` + "`" + `sg_cart` + "`" + `
+  cookie), under which their first ` + "`" + `cartItemAdd` + "`" + ` creates the cart. Signing in merges an
+  anonymous cart into the customer's on its next use.
+  """
+  cart: Cart!
+}
+
+extend type Mutation {
+  """Adds units of a variant to the cart (to its line if it has one)."""
+  cartItemAdd(input: CartItemAddInput!): CartPayload!
+  """Sets a line's quantity; 0 removes the line."""
+  cartItemUpdate(input: CartItemUpdateInput!): CartPayload!
+  """Removes a line."""
+  cartItemRemove(input: CartItemRemoveInput!): CartPayload!
+  """Empties the cart."""
+  cartClear: CartPayload!
+}
+
+"""A shopping cart. Prices are current catalog prices until checkout freezes them."""
+type Cart implements Node {
+  """
+  The cart's global ID, known before the cart holds anything and the same in every response
+  about this cart (` + "`" + `cart` + "`" + `, the cart mutations), so that a client cache updates a watched cart
+  from a mutation's answer. It follows from the cart's owner: a signed-in customer's cart keeps
+  one ID (an anonymous cart merged in on sign-in takes it), an anonymous cart's follows from its
+  token (without revealing it). ` + "`" + `node(id:)` + "`" + ` resolves it for its owner only: the signed-in
+  customer, or whoever holds the token; for anyone else it is null.
+  """
+  id: ID!
+  """The lines, oldest first. Unavailable lines stay, flagged, until removed."""
+  lines: [CartLine!]!
+  """Units in the cart."""
+  totalQuantity: Int!
+  """
+  The sum of the lines at current prices; null when the cart is empty. Null too, with an
+  error coded AMOUNT_TOO_LARGE, when the sum would exceed 10^15 minor units (such a cart cannot
+  be checked out).
+  """
+  subtotal: Money
+  """
+  The anonymous cart token, returned once when it is issued: by ` + "`" + `cart` + "`" + ` or the first cart
+  mutation of a visitor who has none (also set as the ` + "`" + `sg_cart` + "`" + ` cookie). Send it as
+  ` + "`" + `X-Cart-Token` + "`" + ` to use the cart again; a client that drops it starts another cart, with
+  another ID. Null otherwise.
+  """
+  token: String
+}
+
+"""One variant in a cart."""
+type CartLine {
+  """The variant."""
+  variant: ProductVariant!
+  """Units wanted, 1 to 1,000."""
+  quantity: Int!
+  """The variant's current price."""
+  unitPrice: Money!
+  """unitPrice × quantity."""
+  lineTotal: Money!
+  """False when the product was archived, the variant deleted, or stock is below ` + "`" + `quantity` + "`" + `."""
+  available: Boolean!
+  """Units that can be bought now (0 for an archived product or deleted variant)."""
+  availableQuantity: Int!
+}
+
+"""Result of a cart mutation."""
+type CartPayload {
+  """The cart after the change."""
+  cart: Cart
+  """Problems with the input; empty on success."""
+  userErrors: [UserError!]!
+}
+
+"""Input of ` + "`" + `cartItemAdd` + "`" + `."""
+input CartItemAddInput {
+  """The variant's ID."""
+  variantId: ID!
+  """Units to add, 1 to 1,000; the line then holds at most 1,000 units."""
+  quantity: Int!
+}
+
+"""Input of ` + "`" + `cartItemUpdate` + "`" + `."""
+input CartItemUpdateInput {
+  """The variant's ID."""
+  variantId: ID!
+  """New quantity, 0 to 1,000 (0 removes the line)."""
+  quantity: Int!
+}
+
+"""Input of ` + "`" + `cartItemRemove` + "`" + `."""
+input CartItemRemoveInput {
+  """The variant's ID."""
+  variantId: ID!
+}
+`, BuiltIn: false},
+	{Name: "../schema/catalog.graphqls", Input: `# The catalog: products, variants, categories, vendors, stock.
+
+extend type Query {
+  """
+  Products, newest first by default. Customers see ACTIVE products; a vendor also sees its own
+  archived ones, an admin all. Keyset-paginated: give ` + "`" + `first` + "`" + ` (and ` + "`" + `after` + "`" + `) or ` + "`" + `last` + "`" + ` (and
+  ` + "`" + `before` + "`" + `), at most 100.
+  """
+  products(
+    "Page size going forward, 1 to 100 (default 20 when neither ` + "`" + `first` + "`" + ` nor ` + "`" + `last` + "`" + ` is given)."
+    first: Int
+    "Cursor of the item after which the page starts."
+    after: String
+    "Page size going backward, 1 to 100."
+    last: Int
+    "Cursor of the item before which the page ends."
+    before: String
+    "Restricts the products listed."
+    filter: ProductFilter
+    "Order of the list; RELEVANCE needs ` + "`" + `filter.search` + "`" + ` (without it, NEWEST is used)."
+    sort: ProductSort = NEWEST
+  ): ProductConnection!
+  """A product by ID or slug (give exactly one); null when it does not exist or is not visible."""
+  product(id: ID, slug: String): Product
+  """Every category, as a forest: the top-level categories, each with its ` + "`" + `children` + "`" + `."""
+  categories: [Category!]!
+  """A category by ID or slug (give exactly one); null when it does not exist."""
+  category(id: ID, slug: String): Category
+}
+
+extend type Mutation {
+  """Creates a product with its variants (ADMIN, or a VENDOR for itself)."""
+  productCreate(input: ProductCreateInput!): ProductCreatePayload! @hasRole(role: VENDOR)
+  """Changes a product's details (ADMIN, or the VENDOR that owns it). Omitted fields keep their value."""
+  productUpdate(input: ProductUpdateInput!): ProductUpdatePayload! @hasRole(role: VENDOR)
+  """Archives a product: it disappears from customers' lists but stays in orders and carts."""
+  productArchive(input: ProductArchiveInput!): ProductArchivePayload! @hasRole(role: VENDOR)
+  """Adds a variant to a product (ADMIN, or the owning VENDOR)."""
+  productVariantCreate(input: ProductVariantCreateInput!): ProductVariantCreatePayload! @hasRole(role: VENDOR)
+  """Changes a variant's SKU, name, options or price (ADMIN, or the owning VENDOR)."""
+  productVariantUpdate(input: ProductVariantUpdateInput!): ProductVariantUpdatePayload! @hasRole(role: VENDOR)
+  """Deletes a variant; a product's last variant cannot be deleted (archive the product instead)."""
+  productVariantDelete(input: ProductVariantDeleteInput!): ProductVariantDeletePayload! @hasRole(role: VENDOR)
+  """Changes a variant's stock by a relative amount; stock never goes below zero."""
+  productVariantStockAdjust(input: ProductVariantStockAdjustInput!): ProductVariantStockAdjustPayload! @hasRole(role: VENDOR)
+  """Creates a category (ADMIN)."""
+  categoryCreate(input: CategoryCreateInput!): CategoryCreatePayload! @hasRole(role: ADMIN)
+  """Renames or moves a category (ADMIN)."""
+  categoryUpdate(input: CategoryUpdateInput!): CategoryUpdatePayload! @hasRole(role: ADMIN)
+  """Deletes a category that has no products and no subcategories (ADMIN)."""
+  categoryDelete(input: CategoryDeleteInput!): CategoryDeletePayload! @hasRole(role: ADMIN)
 }
 
 """The cheapest and dearest price of a product's variants."""
@@ -2652,18 +2574,6 @@ type ProductEdge {
   cursor: String!
   """The product."""
   node: Product!
-}
-
-"""Relay page information."""
-type PageInfo {
-  """Whether more items follow this page."""
-  hasNextPage: Boolean!
-  """Whether items precede this page."""
-  hasPreviousPage: Boolean!
-  """Cursor of the first item of the page."""
-  startCursor: String
-  """Cursor of the last item of the page."""
-  endCursor: String
 }
 
 """A key/value pair to set."""
@@ -2893,81 +2803,16 @@ type CategoryDeletePayload {
   """Problems with the input; empty on success."""
   userErrors: [UserError!]!
 }
+`, BuiltIn: false},
+	{Name: "../schema/checkout.graphqls", Input: `# Checkout: turning a cart into an order.
 
-"""A shopping cart. Prices are current catalog prices until checkout freezes them."""
-type Cart implements Node {
+extend type Mutation {
   """
-  The cart's global ID, known before the cart holds anything and the same in every response
-  about this cart (` + "`" + `cart` + "`" + `, the cart mutations), so that a client cache updates a watched cart
-  from a mutation's answer. It follows from the cart's owner: a signed-in customer's cart keeps
-  one ID (an anonymous cart merged in on sign-in takes it), an anonymous cart's follows from its
-  token (without revealing it). ` + "`" + `node(id:)` + "`" + ` resolves it for its owner only: the signed-in
-  customer, or whoever holds the token; for anyone else it is null.
+  Places an order for the cart, once per idempotency key: repeating a request with the same key
+  returns the same order without charging stock twice. Stock is taken atomically; on any error
+  nothing changes.
   """
-  id: ID!
-  """The lines, oldest first. Unavailable lines stay, flagged, until removed."""
-  lines: [CartLine!]!
-  """Units in the cart."""
-  totalQuantity: Int!
-  """
-  The sum of the lines at current prices; null when the cart is empty. Null too, with an
-  error coded AMOUNT_TOO_LARGE, when the sum would exceed 10^15 minor units (such a cart cannot
-  be checked out).
-  """
-  subtotal: Money
-  """
-  The anonymous cart token, returned once when it is issued: by ` + "`" + `cart` + "`" + ` or the first cart
-  mutation of a visitor who has none (also set as the ` + "`" + `sg_cart` + "`" + ` cookie). Send it as
-  ` + "`" + `X-Cart-Token` + "`" + ` to use the cart again; a client that drops it starts another cart, with
-  another ID. Null otherwise.
-  """
-  token: String
-}
-
-"""One variant in a cart."""
-type CartLine {
-  """The variant."""
-  variant: ProductVariant!
-  """Units wanted, 1 to 1,000."""
-  quantity: Int!
-  """The variant's current price."""
-  unitPrice: Money!
-  """unitPrice × quantity."""
-  lineTotal: Money!
-  """False when the product was archived, the variant deleted, or stock is below ` + "`" + `quantity` + "`" + `."""
-  available: Boolean!
-  """Units that can be bought now (0 for an archived product or deleted variant)."""
-  availableQuantity: Int!
-}
-
-"""Result of a cart mutation."""
-type CartPayload {
-  """The cart after the change."""
-  cart: Cart
-  """Problems with the input; empty on success."""
-  userErrors: [UserError!]!
-}
-
-"""Input of ` + "`" + `cartItemAdd` + "`" + `."""
-input CartItemAddInput {
-  """The variant's ID."""
-  variantId: ID!
-  """Units to add, 1 to 1,000; the line then holds at most 1,000 units."""
-  quantity: Int!
-}
-
-"""Input of ` + "`" + `cartItemUpdate` + "`" + `."""
-input CartItemUpdateInput {
-  """The variant's ID."""
-  variantId: ID!
-  """New quantity, 0 to 1,000 (0 removes the line)."""
-  quantity: Int!
-}
-
-"""Input of ` + "`" + `cartItemRemove` + "`" + `."""
-input CartItemRemoveInput {
-  """The variant's ID."""
-  variantId: ID!
+  checkout(input: CheckoutInput!): CheckoutPayload! @auth
 }
 
 """A postal address."""
@@ -2987,26 +2832,6 @@ input AddressInput {
   """ISO 3166-1 alpha-2 country code, e.g. ` + "`" + `US` + "`" + `."""
   country: String!
   """Phone number for the carrier, at most 30 characters."""
-  phone: String
-}
-
-"""A postal address snapshot."""
-type Address {
-  """Recipient's name."""
-  name: String!
-  """Street and number."""
-  line1: String!
-  """Apartment, suite…"""
-  line2: String
-  """City."""
-  city: String!
-  """State, province or region."""
-  region: String
-  """Postal code."""
-  postalCode: String!
-  """ISO 3166-1 alpha-2 country code."""
-  country: String!
-  """Phone number."""
   phone: String
 }
 
@@ -3032,6 +2857,65 @@ type CheckoutPayload {
   payment: Payment
   """Problems with the cart or input; empty on success."""
   userErrors: [UserError!]!
+}
+`, BuiltIn: false},
+	{Name: "../schema/order.graphqls", Input: `# Orders: reading, cancelling and moving them, and following them live.
+
+extend type Query {
+  """An order: its owner, admins, and vendors with a line in it see it; null for anyone else."""
+  order(id: ID!): Order @auth
+  """
+  Orders newest first: a customer's own, a vendor's orders holding its products, or every order
+  for an admin. At most 100 a page.
+  """
+  orders(first: Int = 20, after: String, filter: OrderFilter): OrderConnection! @auth
+}
+
+"""
+Live updates, over graphql-ws (` + "`" + `graphql-transport-ws` + "`" + `), the legacy ` + "`" + `subscriptions-transport-ws` + "`" + `
+protocol, or Server-Sent Events. Authenticate with the ` + "`" + `connection_init` + "`" + ` payload
+(` + "`" + `{"Authorization": "Bearer …"}` + "`" + `), the ` + "`" + `Authorization` + "`" + ` header, or the session cookie.
+"""
+type Subscription {
+  """
+  Status changes of one order: first the events after ` + "`" + `after` + "`" + ` (a ` + "`" + `sequence` + "`" + ` you already have;
+  omit it to start with the current status), then each new one as it happens, never skipping
+  or repeating one. If the subscription ends with an error (a slow connection, an expired
+  token), subscribe again with the last ` + "`" + `sequence` + "`" + ` received. Someone else's order: NOT_FOUND.
+  """
+  orderStatusChanged(orderId: ID!, after: Int): OrderStatusEvent! @auth
+  """
+  Status changes of every order (ADMIN) or of the orders holding the viewer's products
+  (VENDOR), after feed ` + "`" + `position` + "`" + ` ` + "`" + `after` + "`" + ` (omit it for only new events).
+  """
+  orderEvents(after: Int64): OrderStatusEvent! @auth
+}
+
+extend type Mutation {
+  """Cancels the viewer's PENDING order (admins: PENDING or PAID orders); its stock is restored."""
+  orderCancel(input: OrderCancelInput!): OrderPayload! @auth
+  """Moves an order through its life (ADMIN): PAID → SHIPPED (needs a tracking number) → DELIVERED…"""
+  orderStatusUpdate(input: OrderStatusUpdateInput!): OrderPayload! @hasRole(role: ADMIN)
+}
+
+"""A postal address snapshot."""
+type Address {
+  """Recipient's name."""
+  name: String!
+  """Street and number."""
+  line1: String!
+  """Apartment, suite…"""
+  line2: String
+  """City."""
+  city: String!
+  """State, province or region."""
+  region: String
+  """Postal code."""
+  postalCode: String!
+  """ISO 3166-1 alpha-2 country code."""
+  country: String!
+  """Phone number."""
+  phone: String
 }
 
 """Where an order is in its life."""
@@ -3168,6 +3052,46 @@ input OrderStatusUpdateInput {
   note: String
 }
 
+"""A status change of an order, as live tracking delivers it."""
+type OrderStatusEvent {
+  """Counts up from 1 per order; resume ` + "`" + `orderStatusChanged` + "`" + ` after it."""
+  sequence: Int!
+  """
+  Position in the all-orders feed: positions increase, with gaps. Resume ` + "`" + `orderEvents` + "`" + ` after
+  the position of the last event it delivered (an ` + "`" + `orderStatusChanged` + "`" + ` event's position may
+  come before events of the feed not yet delivered).
+  """
+  position: Int64!
+  """The order, as it is now."""
+  order: Order!
+  """The status the order moved to."""
+  status: OrderStatus!
+  """The status before; null for the first event."""
+  previousStatus: OrderStatus
+  """When it happened."""
+  at: DateTime!
+  """Why, when given."""
+  note: String!
+}
+`, BuiltIn: false},
+	{Name: "../schema/payment.graphqls", Input: `# Payments: the order's payment, retries and refunds.
+
+extend type Mutation {
+  """
+  Creates or returns the payment intent of the viewer's PENDING order, e.g. after checkout
+  answered PAYMENT_PROVIDER_UNAVAILABLE.
+  """
+  orderPaymentRetry(input: OrderPaymentRetryInput!): OrderPaymentRetryPayload! @auth
+  """
+  Refunds a paid order (ADMIN): ` + "`" + `amount` + "`" + ` in minor units, or everything not yet refunded.
+  Partial refunds accumulate and never exceed what was paid (REFUND_EXCEEDS_PAYMENT). When the
+  provider does not answer (PAYMENT_PROVIDER_UNAVAILABLE), the refund stays recorded and is
+  sent again, under the same idempotency key, until it answers; meanwhile another refund of
+  the order is REFUND_PENDING.
+  """
+  orderRefund(input: OrderRefundInput!): OrderPayload! @hasRole(role: ADMIN)
+}
+
 """Where a payment is."""
 enum PaymentStatus {
   """Waiting for the customer to pay."""
@@ -3231,27 +3155,145 @@ input OrderRefundInput {
   """
   amount: Int64
 }
+`, BuiltIn: false},
+	{Name: "../schema/schema.graphqls", Input: `# What every part of the API shares: directives, scalars, Node, errors, Money, paging, and the
+# Query root (each domain's file extends the roots with its own fields).
 
-"""A status change of an order, as live tracking delivers it."""
-type OrderStatusEvent {
-  """Counts up from 1 per order; resume ` + "`" + `orderStatusChanged` + "`" + ` after it."""
-  sequence: Int!
+"""
+Requires an authenticated viewer (a valid access token as a Bearer header or a cookie).
+Without one the field fails with ` + "`" + `extensions.code = UNAUTHENTICATED` + "`" + `.
+"""
+directive @auth on FIELD_DEFINITION
+
+"""
+Requires an authenticated viewer holding ` + "`" + `role` + "`" + ` (ADMIN holds every role).
+Without a viewer: UNAUTHENTICATED; with another role: FORBIDDEN.
+"""
+directive @hasRole(role: Role!) on FIELD_DEFINITION
+
+"""A 64-bit signed integer, used for money in minor units (GraphQL ` + "`" + `Int` + "`" + ` is only 32-bit)."""
+scalar Int64
+
+"""An RFC 3339 timestamp with time zone, for example ` + "`" + `2026-11-22T10:00:00Z` + "`" + `."""
+scalar DateTime
+
+"""An object with an opaque, globally unique ID that ` + "`" + `node(id:)` + "`" + ` can fetch."""
+interface Node {
+  """The opaque global ID. Treat it as a string; its format may change."""
+  id: ID!
+}
+
+"""What a viewer may do. ADMIN may do everything a VENDOR or CUSTOMER may."""
+enum Role {
+  """A shopper: the default role on registration."""
+  CUSTOMER
+  """A seller who owns products and sees its own lines of orders."""
+  VENDOR
+  """A shop administrator."""
+  ADMIN
+}
+
+"""Machine-readable codes of ` + "`" + `UserError` + "`" + `s."""
+enum ErrorCode {
+  """A field is missing, malformed, too short or too long; ` + "`" + `field` + "`" + ` names it."""
+  INVALID
+  """An account with this email already exists."""
+  EMAIL_TAKEN
+  """The email or the password is wrong (deliberately not saying which)."""
+  INVALID_CREDENTIALS
+  """The refresh token is unknown, expired, revoked or already used."""
+  INVALID_TOKEN
+  """Too many attempts; retry later."""
+  RATE_LIMITED
+  """The current password given is wrong."""
+  WRONG_PASSWORD
+  """The new value must differ from the old one."""
+  UNCHANGED
+  """Another object already uses this unique value (a slug or a SKU)."""
+  DUPLICATE
+  """The referenced object does not exist or is not visible to you."""
+  NOT_FOUND
+  """You may not change this object."""
+  FORBIDDEN
+  """The change would take stock below zero, or there is not enough stock."""
+  INSUFFICIENT_STOCK
+  """A product's last variant cannot be deleted."""
+  LAST_VARIANT
+  """The category still has products or subcategories."""
+  CATEGORY_NOT_EMPTY
+  """Not enough stock; ` + "`" + `variantId` + "`" + ` and ` + "`" + `availableQuantity` + "`" + ` say which and how much is left."""
+  OUT_OF_STOCK
+  """The cart has no lines."""
+  CART_EMPTY
+  """Items in other currencies cannot share a cart."""
+  CURRENCY_MISMATCH
+  """A cart line's product was archived or its variant deleted; ` + "`" + `variantId` + "`" + ` says which."""
+  LINE_UNAVAILABLE
+  """The idempotency key was used before with a different request."""
+  IDEMPOTENCY_KEY_REUSED
+  """The payment provider could not be reached; the order is saved, retry with orderPaymentRetry."""
+  PAYMENT_PROVIDER_UNAVAILABLE
+  """The refund is more than what remains of the payment."""
+  REFUND_EXCEEDS_PAYMENT
   """
-  Position in the all-orders feed: positions increase, with gaps. Resume ` + "`" + `orderEvents` + "`" + ` after
-  the position of the last event it delivered (an ` + "`" + `orderStatusChanged` + "`" + ` event's position may
-  come before events of the feed not yet delivered).
+  An earlier refund of the order is still being confirmed with the payment provider (its request
+  got no answer): it is settled on its own, under its own idempotency key. Refund again, if
+  anything remains, once it is.
   """
-  position: Int64!
-  """The order, as it is now."""
-  order: Order!
-  """The status the order moved to."""
-  status: OrderStatus!
-  """The status before; null for the first event."""
-  previousStatus: OrderStatus
-  """When it happened."""
-  at: DateTime!
-  """Why, when given."""
-  note: String!
+  REFUND_PENDING
+  """The order's status cannot move that way."""
+  INVALID_TRANSITION
+  """
+  A total would exceed the bound on amounts, 10^15 minor units (see ` + "`" + `Money` + "`" + `): a cart's subtotal
+  or the order its checkout would place.
+  """
+  AMOUNT_TOO_LARGE
+}
+
+"""A problem with a mutation's input that the end user can act on."""
+type UserError {
+  """Path to the input field at fault, e.g. ` + "`" + `["input", "email"]` + "`" + `; null when it is not one field."""
+  field: [String!]
+  """A human-readable explanation, safe to show to the user."""
+  message: String!
+  """A stable code for programs to branch on."""
+  code: ErrorCode!
+  """The variant concerned, for OUT_OF_STOCK and LINE_UNAVAILABLE."""
+  variantId: ID
+  """Units still available, for OUT_OF_STOCK."""
+  availableQuantity: Int
+}
+
+"""Read operations."""
+type Query {
+  """Fetches any object by its global ID; null when it does not exist or is not visible to the viewer."""
+  node(id: ID!): Node
+}
+
+"""
+An amount of money in a currency's minor units (cents for USD), as Stripe represents it.
+Amounts are bounded so that they never overflow and stay exact in a JavaScript number (2^53):
+a unit price is 0 to 10,000,000,000 (10^10) minor units, a line holds 1 to 1,000 units, and no
+amount (a line, cart or order total, a payment or a refund) exceeds 1,000,000,000,000,000
+(10^15) minor units; a total that would exceed it is refused with AMOUNT_TOO_LARGE.
+"""
+type Money {
+  """The amount in minor units, e.g. 1999 for $19.99; never more than 10^15."""
+  amount: Int64!
+  """ISO 4217 currency code, e.g. ` + "`" + `USD` + "`" + `."""
+  currency: String!
+}
+
+"""Relay page information."""
+type PageInfo {
+  """Whether more items follow this page."""
+  hasNextPage: Boolean!
+  """Whether items precede this page."""
+  hasPreviousPage: Boolean!
+  """Cursor of the first item of the page."""
+  startCursor: String
+  """Cursor of the last item of the page."""
+  endCursor: String
 }
 `, BuiltIn: false},
 }
@@ -6520,6 +6562,232 @@ func (ec *executionContext) fieldContext_Mutation_accountPasswordChange(ctx cont
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_accountRoleUpdate(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_accountRoleUpdate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().AccountRoleUpdate(ctx, fc.Args["input"].(model.AccountRoleUpdateInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋauthᚐRole(ctx, "ADMIN")
+				if err != nil {
+					var zeroVal *model.AccountRoleUpdatePayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.AccountRoleUpdatePayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AccountRoleUpdatePayload) graphql.Marshaler {
+			return ec.marshalNAccountRoleUpdatePayload2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐAccountRoleUpdatePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_accountRoleUpdate(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AccountRoleUpdatePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_accountRoleUpdate_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_cartItemAdd(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_cartItemAdd(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CartItemAdd(ctx, fc.Args["input"].(model.CartItemAddInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CartPayload) graphql.Marshaler {
+			return ec.marshalNCartPayload2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐCartPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_cartItemAdd(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CartPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_cartItemAdd_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_cartItemUpdate(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_cartItemUpdate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CartItemUpdate(ctx, fc.Args["input"].(model.CartItemUpdateInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CartPayload) graphql.Marshaler {
+			return ec.marshalNCartPayload2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐCartPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_cartItemUpdate(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CartPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_cartItemUpdate_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_cartItemRemove(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_cartItemRemove(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CartItemRemove(ctx, fc.Args["input"].(model.CartItemRemoveInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CartPayload) graphql.Marshaler {
+			return ec.marshalNCartPayload2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐCartPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_cartItemRemove(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CartPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_cartItemRemove_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_cartClear(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_cartClear(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Mutation().CartClear(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CartPayload) graphql.Marshaler {
+			return ec.marshalNCartPayload2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐCartPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_cartClear(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CartPayload(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_productCreate(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7140,170 +7408,6 @@ func (ec *executionContext) fieldContext_Mutation_categoryDelete(ctx context.Con
 	return fc, nil
 }
 
-func (ec *executionContext) _Mutation_cartItemAdd(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Mutation_cartItemAdd(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().CartItemAdd(ctx, fc.Args["input"].(model.CartItemAddInput))
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.CartPayload) graphql.Marshaler {
-			return ec.marshalNCartPayload2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐCartPayload(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_Mutation_cartItemAdd(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
-		Object:     "Mutation",
-		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_CartPayload(ctx, field)
-		},
-	}
-	defer func() {
-		if r := recover(); r != nil {
-			err = ec.Recover(ctx, r)
-			ec.Error(ctx, err)
-		}
-	}()
-	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Mutation_cartItemAdd_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
-		ec.Error(ctx, err)
-		return fc, err
-	}
-	return fc, nil
-}
-
-func (ec *executionContext) _Mutation_cartItemUpdate(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Mutation_cartItemUpdate(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().CartItemUpdate(ctx, fc.Args["input"].(model.CartItemUpdateInput))
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.CartPayload) graphql.Marshaler {
-			return ec.marshalNCartPayload2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐCartPayload(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_Mutation_cartItemUpdate(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
-		Object:     "Mutation",
-		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_CartPayload(ctx, field)
-		},
-	}
-	defer func() {
-		if r := recover(); r != nil {
-			err = ec.Recover(ctx, r)
-			ec.Error(ctx, err)
-		}
-	}()
-	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Mutation_cartItemUpdate_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
-		ec.Error(ctx, err)
-		return fc, err
-	}
-	return fc, nil
-}
-
-func (ec *executionContext) _Mutation_cartItemRemove(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Mutation_cartItemRemove(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().CartItemRemove(ctx, fc.Args["input"].(model.CartItemRemoveInput))
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.CartPayload) graphql.Marshaler {
-			return ec.marshalNCartPayload2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐCartPayload(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_Mutation_cartItemRemove(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
-		Object:     "Mutation",
-		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_CartPayload(ctx, field)
-		},
-	}
-	defer func() {
-		if r := recover(); r != nil {
-			err = ec.Recover(ctx, r)
-			ec.Error(ctx, err)
-		}
-	}()
-	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Mutation_cartItemRemove_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
-		ec.Error(ctx, err)
-		return fc, err
-	}
-	return fc, nil
-}
-
-func (ec *executionContext) _Mutation_cartClear(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Mutation_cartClear(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Mutation().CartClear(ctx)
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.CartPayload) graphql.Marshaler {
-			return ec.marshalNCartPayload2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐCartPayload(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_Mutation_cartClear(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
-		Object:     "Mutation",
-		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_CartPayload(ctx, field)
-		},
-	}
-	return fc, nil
-}
-
 func (ec *executionContext) _Mutation_checkout(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7412,6 +7516,68 @@ func (ec *executionContext) fieldContext_Mutation_orderCancel(ctx context.Contex
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_orderCancel_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_orderStatusUpdate(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_orderStatusUpdate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().OrderStatusUpdate(ctx, fc.Args["input"].(model.OrderStatusUpdateInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋauthᚐRole(ctx, "ADMIN")
+				if err != nil {
+					var zeroVal *model.OrderPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.OrderPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.OrderPayload) graphql.Marshaler {
+			return ec.marshalNOrderPayload2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐOrderPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_orderStatusUpdate(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OrderPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_orderStatusUpdate_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -7531,130 +7697,6 @@ func (ec *executionContext) fieldContext_Mutation_orderRefund(ctx context.Contex
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_orderRefund_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
-		ec.Error(ctx, err)
-		return fc, err
-	}
-	return fc, nil
-}
-
-func (ec *executionContext) _Mutation_orderStatusUpdate(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Mutation_orderStatusUpdate(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().OrderStatusUpdate(ctx, fc.Args["input"].(model.OrderStatusUpdateInput))
-		},
-		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
-			directive0 := next
-
-			directive1 := func(ctx context.Context) (any, error) {
-				role, err := ec.unmarshalNRole2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋauthᚐRole(ctx, "ADMIN")
-				if err != nil {
-					var zeroVal *model.OrderPayload
-					return zeroVal, err
-				}
-				if ec.Directives.HasRole == nil {
-					var zeroVal *model.OrderPayload
-					return zeroVal, errors.New("directive hasRole is not implemented")
-				}
-				return ec.Directives.HasRole(ctx, nil, directive0, role)
-			}
-
-			next = directive1
-			return next
-		},
-		func(ctx context.Context, selections ast.SelectionSet, v *model.OrderPayload) graphql.Marshaler {
-			return ec.marshalNOrderPayload2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐOrderPayload(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_Mutation_orderStatusUpdate(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
-		Object:     "Mutation",
-		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_OrderPayload(ctx, field)
-		},
-	}
-	defer func() {
-		if r := recover(); r != nil {
-			err = ec.Recover(ctx, r)
-			ec.Error(ctx, err)
-		}
-	}()
-	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Mutation_orderStatusUpdate_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
-		ec.Error(ctx, err)
-		return fc, err
-	}
-	return fc, nil
-}
-
-func (ec *executionContext) _Mutation_accountRoleUpdate(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Mutation_accountRoleUpdate(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().AccountRoleUpdate(ctx, fc.Args["input"].(model.AccountRoleUpdateInput))
-		},
-		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
-			directive0 := next
-
-			directive1 := func(ctx context.Context) (any, error) {
-				role, err := ec.unmarshalNRole2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋauthᚐRole(ctx, "ADMIN")
-				if err != nil {
-					var zeroVal *model.AccountRoleUpdatePayload
-					return zeroVal, err
-				}
-				if ec.Directives.HasRole == nil {
-					var zeroVal *model.AccountRoleUpdatePayload
-					return zeroVal, errors.New("directive hasRole is not implemented")
-				}
-				return ec.Directives.HasRole(ctx, nil, directive0, role)
-			}
-
-			next = directive1
-			return next
-		},
-		func(ctx context.Context, selections ast.SelectionSet, v *model.AccountRoleUpdatePayload) graphql.Marshaler {
-			return ec.marshalNAccountRoleUpdatePayload2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐAccountRoleUpdatePayload(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_Mutation_accountRoleUpdate(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
-		Object:     "Mutation",
-		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_AccountRoleUpdatePayload(ctx, field)
-		},
-	}
-	defer func() {
-		if r := recover(); r != nil {
-			err = ec.Recover(ctx, r)
-			ec.Error(ctx, err)
-		}
-	}()
-	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Mutation_accountRoleUpdate_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -10347,38 +10389,6 @@ func (ec *executionContext) fieldContext_ProductVariantUpdatePayload_userErrors(
 	return fc, nil
 }
 
-func (ec *executionContext) _Query_me(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Query_me(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Query().Me(ctx)
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *account.User) graphql.Marshaler {
-			return ec.marshalOUser2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋaccountᚐUser(ctx, selections, v)
-		},
-		true,
-		false,
-	)
-}
-func (ec *executionContext) fieldContext_Query_me(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
-		Object:     "Query",
-		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_User(ctx, field)
-		},
-	}
-	return fc, nil
-}
-
 func (ec *executionContext) _Query_node(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -10419,6 +10429,132 @@ func (ec *executionContext) fieldContext_Query_node(ctx context.Context, field g
 	if fc.Args, err = ec.field_Query_node_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_me(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_me(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().Me(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *account.User) graphql.Marshaler {
+			return ec.marshalOUser2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋaccountᚐUser(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_me(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_User(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_user(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_user(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().User(ctx, fc.Args["id"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋauthᚐRole(ctx, "ADMIN")
+				if err != nil {
+					var zeroVal *account.User
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *account.User
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *account.User) graphql.Marshaler {
+			return ec.marshalOUser2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋaccountᚐUser(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_user(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_User(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_user_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_cart(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_cart(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().Cart(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *cart.Cart) graphql.Marshaler {
+			return ec.marshalNCart2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcartᚐCart(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_cart(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Cart(ctx, field)
+		},
 	}
 	return fc, nil
 }
@@ -10587,38 +10723,6 @@ func (ec *executionContext) fieldContext_Query_category(ctx context.Context, fie
 	return fc, nil
 }
 
-func (ec *executionContext) _Query_cart(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Query_cart(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Query().Cart(ctx)
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *cart.Cart) graphql.Marshaler {
-			return ec.marshalNCart2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcartᚐCart(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_Query_cart(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
-		Object:     "Query",
-		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Cart(ctx, field)
-		},
-	}
-	return fc, nil
-}
-
 func (ec *executionContext) _Query_order(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -10727,68 +10831,6 @@ func (ec *executionContext) fieldContext_Query_orders(ctx context.Context, field
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_orders_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
-		ec.Error(ctx, err)
-		return fc, err
-	}
-	return fc, nil
-}
-
-func (ec *executionContext) _Query_user(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Query_user(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().User(ctx, fc.Args["id"].(string))
-		},
-		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
-			directive0 := next
-
-			directive1 := func(ctx context.Context) (any, error) {
-				role, err := ec.unmarshalNRole2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋauthᚐRole(ctx, "ADMIN")
-				if err != nil {
-					var zeroVal *account.User
-					return zeroVal, err
-				}
-				if ec.Directives.HasRole == nil {
-					var zeroVal *account.User
-					return zeroVal, errors.New("directive hasRole is not implemented")
-				}
-				return ec.Directives.HasRole(ctx, nil, directive0, role)
-			}
-
-			next = directive1
-			return next
-		},
-		func(ctx context.Context, selections ast.SelectionSet, v *account.User) graphql.Marshaler {
-			return ec.marshalOUser2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋaccountᚐUser(ctx, selections, v)
-		},
-		true,
-		false,
-	)
-}
-func (ec *executionContext) fieldContext_Query_user(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
-		Object:     "Query",
-		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_User(ctx, field)
-		},
-	}
-	defer func() {
-		if r := recover(); r != nil {
-			err = ec.Recover(ctx, r)
-			ec.Error(ctx, err)
-		}
-	}()
-	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Query_user_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -14783,6 +14825,41 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "accountRoleUpdate":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_accountRoleUpdate(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cartItemAdd":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_cartItemAdd(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cartItemUpdate":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_cartItemUpdate(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cartItemRemove":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_cartItemRemove(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cartClear":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_cartClear(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "productCreate":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_productCreate(ctx, field)
@@ -14853,34 +14930,6 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
-		case "cartItemAdd":
-			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
-				return ec._Mutation_cartItemAdd(ctx, field)
-			})
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
-		case "cartItemUpdate":
-			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
-				return ec._Mutation_cartItemUpdate(ctx, field)
-			})
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
-		case "cartItemRemove":
-			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
-				return ec._Mutation_cartItemRemove(ctx, field)
-			})
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
-		case "cartClear":
-			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
-				return ec._Mutation_cartClear(ctx, field)
-			})
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
 		case "checkout":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_checkout(ctx, field)
@@ -14895,6 +14944,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "orderStatusUpdate":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_orderStatusUpdate(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "orderPaymentRetry":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_orderPaymentRetry(ctx, field)
@@ -14905,20 +14961,6 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "orderRefund":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_orderRefund(ctx, field)
-			})
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
-		case "orderStatusUpdate":
-			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
-				return ec._Mutation_orderStatusUpdate(ctx, field)
-			})
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
-		case "accountRoleUpdate":
-			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
-				return ec._Mutation_accountRoleUpdate(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -16939,6 +16981,28 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 		switch field.Name {
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("Query")
+		case "node":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_node(ctx, field)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
 		case "me":
 			field := field
 
@@ -16961,7 +17025,7 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
-		case "node":
+		case "user":
 			field := field
 
 			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
@@ -16970,8 +17034,30 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 						ec.Error(ctx, ec.Recover(ctx, r))
 					}
 				}()
-				res = ec._Query_node(ctx, field)
+				res = ec._Query_user(ctx, field)
 				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "cart":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_cart(ctx, field)
+				if res == graphql.Null {
 					atomic.AddUint32(&fs.Invalids, 1)
 				}
 				return res
@@ -17071,28 +17157,6 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
-		case "cart":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Query_cart(ctx, field)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			rrm := func(ctx context.Context) graphql.Marshaler {
-				return ec.OperationContext.RootResolverMiddleware(ctx,
-					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
 		case "order":
 			field := field
 
@@ -17126,28 +17190,6 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				}()
 				res = ec._Query_orders(ctx, field)
 				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
-			}
-
-			rrm := func(ctx context.Context) graphql.Marshaler {
-				return ec.OperationContext.RootResolverMiddleware(ctx,
-					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
-		case "user":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Query_user(ctx, field)
-				if res == graphql.RequiredNull {
 					atomic.AddUint32(&fs.Invalids, 1)
 				}
 				return res
