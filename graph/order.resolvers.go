@@ -29,7 +29,7 @@ func (r *mutationResolver) OrderCancel(ctx context.Context, input model.OrderCan
 	if err != nil {
 		return orderPayload(order.Order{}, err)
 	}
-	return orderPayload(r.Payments.Cancel(ctx, v, id))
+	return orderPayload(r.Payments.CancelOrder(ctx, v, id))
 }
 
 // OrderStatusUpdate is the resolver for the orderStatusUpdate field.

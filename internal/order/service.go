@@ -385,7 +385,9 @@ func (s *Service) FeedStart(ctx context.Context) (FeedFrom, error) {
 	return parseFeedFrom(text)
 }
 
-// Cancel cancels an order: its owner while PENDING, an admin while PENDING or PAID.
+// Cancel cancels an order: its owner while PENDING, an admin while PENDING or PAID. It is the
+// order side only (no refund, no intent cancelled): the API's orderCancel is
+// payment.Service.CancelOrder, which cancels through CancelTx.
 // Errors: NOT_FOUND, INVALID_TRANSITION, FORBIDDEN.
 func (s *Service) Cancel(ctx context.Context, v auth.Viewer, id int64) (Order, error) {
 	return s.Transition(ctx, ViewerActor(v), id, Cancelled, cancelOptions(v))

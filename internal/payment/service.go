@@ -131,7 +131,11 @@ func (s *Service) ForOrders(ctx context.Context, orderIDs []int64) (map[int64]Pa
 	return out, nil
 }
 
-// Cancel cancels an order for its owner (PENDING) or an admin (PENDING or PAID). A PENDING
+// CancelOrder is the order-cancel use case (orderCancel): it cancels an order for its owner
+// (PENDING) or an admin (PENDING or PAID), with what the cancellation means for its payment. It
+// lives here, not in package order, because the payment side must commit with the
+// cancellation and order must not import payment (order.Service.CancelTx is the order side,
+// in the caller's transaction). A PENDING
 // order's intent is cancelled at the provider after the order is; a PAID order is refunded in
 // full. That refund must not be lost, so its job is committed with the cancellation: a crash
 // or an outage after the commit leaves the job to refund it. The refund is still tried at
@@ -139,7 +143,7 @@ func (s *Service) ForOrders(ctx context.Context, orderIDs []int64) (map[int64]Pa
 // finds nothing left to refund, or the attempt's refund still PENDING (and waits for its
 // settlement), so the two never refund twice.
 // Errors: NOT_FOUND, FORBIDDEN, INVALID_TRANSITION, PAYMENT_PROVIDER_UNAVAILABLE.
-func (s *Service) Cancel(ctx context.Context, v auth.Viewer, orderID int64) (order.Order, error) {
+func (s *Service) CancelOrder(ctx context.Context, v auth.Viewer, orderID int64) (order.Order, error) {
 	var (
 		o       order.Order
 		ev      order.Event
