@@ -1,21 +1,14 @@
-package main
+package graph_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/base64"
-	"io"
-	"net/http"
-	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
-	"github.com/shopgraph/shopgraph/internal/auth"
+	"github.com/shopgraph/shopgraph/internal/apitest"
 	"github.com/shopgraph/shopgraph/internal/order"
 	"github.com/shopgraph/shopgraph/internal/payment"
 	"github.com/shopgraph/shopgraph/internal/payment/paymenttest"
@@ -67,10 +60,10 @@ type payPayloadView struct {
 
 // payMutation runs a one-field mutation with {input} and returns its payload; no top-level
 // errors allowed.
-func payMutation(t *testing.T, c *gqlClient, query, field string, input map[string]any) payPayloadView {
+func payMutation(t *testing.T, c *apitest.Client, query, field string, input map[string]any) payPayloadView {
 	t.Helper()
 	var out map[string]payPayloadView
-	c.as(t).do(query, map[string]any{"input": input}).decode(t, &out)
+	c.As(t).Do(query, map[string]any{"input": input}).Decode(t, &out)
 	p, ok := out[field]
 	require.True(t, ok, field)
 	require.NotNil(t, p.UserErrors, "userErrors is never null")
@@ -79,12 +72,12 @@ func payMutation(t *testing.T, c *gqlClient, query, field string, input map[stri
 
 // payCheckout checks out c's cart with key and returns the payload, payment included; unlike
 // checkoutWith it allows PAYMENT_PROVIDER_UNAVAILABLE.
-func payCheckout(t *testing.T, c *gqlClient, key string) payPayloadView {
+func payCheckout(t *testing.T, c *apitest.Client, key string) payPayloadView {
 	t.Helper()
-	return payMutation(t, c, payCheckoutMutation, "checkout", checkoutInput(key, testAddress()))
+	return payMutation(t, c, payCheckoutMutation, "checkout", checkoutInput(key, apitest.Address()))
 }
 
-func payRefund(t *testing.T, c *gqlClient, orderGID string, amount *int64) payPayloadView {
+func payRefund(t *testing.T, c *apitest.Client, orderGID string, amount *int64) payPayloadView {
 	t.Helper()
 	in := map[string]any{"id": orderGID}
 	if amount != nil {
@@ -93,75 +86,32 @@ func payRefund(t *testing.T, c *gqlClient, orderGID string, amount *int64) payPa
 	return payMutation(t, c, payRefundMutation, "orderRefund", in)
 }
 
-func payRetry(t *testing.T, c *gqlClient, orderGID string) payPayloadView {
+func payRetry(t *testing.T, c *apitest.Client, orderGID string) payPayloadView {
 	t.Helper()
 	return payMutation(t, c, payRetryMutation, "orderPaymentRetry", map[string]any{"id": orderGID})
 }
 
 // payOrderAs reads an order and its payment as c; nil when c may not see the order.
-func payOrderAs(t *testing.T, c *gqlClient, orderGID string) *payOrderView {
+func payOrderAs(t *testing.T, c *apitest.Client, orderGID string) *payOrderView {
 	t.Helper()
 	var out struct {
 		Order *payOrderView `json:"order"`
 	}
-	c.as(t).do(payOrderQuery, map[string]any{"id": orderGID}).decode(t, &out)
+	c.As(t).Do(payOrderQuery, map[string]any{"id": orderGID}).Decode(t, &out)
 	return out.Order
 }
 
-// orderNumber decodes an Order global ID into the order's id.
-func orderNumber(t *testing.T, gid string) int64 {
-	t.Helper()
-	raw, err := base64.RawURLEncoding.DecodeString(gid)
-	require.NoError(t, err)
-	typ, num, ok := strings.Cut(string(raw), ":")
-	require.True(t, ok && typ == "Order", "not an Order ID: %s", raw)
-	n, err := strconv.ParseInt(num, 10, 64)
-	require.NoError(t, err)
-	return n
-}
-
 // newPaymentEnv is newShopEnv with env and gateway (nil: stripe-mock).
-func newPaymentEnv(t *testing.T, env map[string]string, gateway payment.Gateway) *shopEnv {
+func newPaymentEnv(t *testing.T, env map[string]string, gateway payment.Gateway) *apitest.Env {
 	t.Helper()
-	vars := map[string]string{}
-	if u := testRedisURL(t); u != "" {
-		vars["REDIS_URL"] = u
-	}
-	for k, v := range env {
-		vars[k] = v
-	}
-	e := &shopEnv{srv: newTestServerWithGateway(t, vars, gateway)}
-	e.adminID = e.insertUsers(t, auth.RoleAdmin, 1)[0]
-	e.admin = e.clientFor(t, e.adminID, auth.RoleAdmin)
-	return e
-}
-
-// payOrder is an order placed for a payment test: a fresh customer bought quantity units of
-// a fresh variant.
-type payOrder struct {
-	id      int64
-	gid     string
-	owner   *gqlClient
-	variant variantRef
-	total   int64
-	intent  string
+	return apitest.NewEnv(t, apitest.EnvOptions{Env: env, Gateway: gateway, Redis: true})
 }
 
 // newPayOrder places an order of quantity units at price with stock units in stock; the
 // checkout must have created the payment intent.
-func newPayOrder(t *testing.T, e *shopEnv, price int64, stock, quantity int) payOrder {
+func newPayOrder(t *testing.T, e *apitest.Env, price int64, stock, quantity int) apitest.Order {
 	t.Helper()
-	v := e.variant(t, price, stock)
-	c, _ := e.customer(t)
-	mustAdd(t, c, v.gid, quantity)
-	p := payCheckout(t, c, uuid.NewString())
-	require.Empty(t, p.UserErrors)
-	require.NotNil(t, p.Order)
-	require.NotNil(t, p.Payment, "checkout creates the payment intent")
-	return payOrder{
-		id: orderNumber(t, p.Order.ID), gid: p.Order.ID, owner: c, variant: v,
-		total: price * int64(quantity), intent: p.Payment.IntentID,
-	}
+	return e.Order(t, apitest.OrderOptions{Price: price, Stock: stock, Quantity: quantity})
 }
 
 // payState is what the database holds about an order and its payment.
@@ -178,17 +128,17 @@ type payState struct {
 	PendingRefunds int
 }
 
-func readPayState(t *testing.T, e *shopEnv, o payOrder) payState {
+func readPayState(t *testing.T, e *apitest.Env, o apitest.Order) payState {
 	t.Helper()
 	var s payState
-	err := e.srv.app.db.Pool.QueryRow(context.Background(), `
+	err := e.Server.App.DB.Pool.QueryRow(context.Background(), `
 		SELECT o.status::text, COALESCE(p.status::text, ''), COALESCE(p.amount_received, 0), COALESCE(p.amount_refunded, 0), p.last_error,
 		       (SELECT count(*) FROM order_events WHERE order_id = o.id),
 		       (SELECT stock FROM product_variants WHERE id = $2),
 		       (SELECT count(*) FROM refunds r WHERE r.payment_id = p.id),
 		       (SELECT COALESCE(sum(amount), 0) FROM refunds r WHERE r.payment_id = p.id AND r.status = 'SUCCEEDED'),
 		       (SELECT count(*) FROM refunds r WHERE r.payment_id = p.id AND r.status = 'PENDING')
-		FROM orders o LEFT JOIN payments p ON p.order_id = o.id WHERE o.id = $1`, o.id, o.variant.variantID).
+		FROM orders o LEFT JOIN payments p ON p.order_id = o.id WHERE o.id = $1`, o.ID, o.Variant.VariantID).
 		Scan(&s.OrderStatus, &s.PaymentStatus, &s.Received, &s.Refunded, &s.LastError, &s.OrderEvents, &s.Stock,
 			&s.RefundRows, &s.RefundedOK, &s.PendingRefunds)
 	require.NoError(t, err)
@@ -196,9 +146,9 @@ func readPayState(t *testing.T, e *shopEnv, o payOrder) payState {
 }
 
 // orderStatuses lists an order's event statuses, oldest first.
-func orderStatuses(t *testing.T, e *shopEnv, orderID int64) []string {
+func orderStatuses(t *testing.T, e *apitest.Env, orderID int64) []string {
 	t.Helper()
-	rows, err := e.srv.app.db.Pool.Query(context.Background(),
+	rows, err := e.Server.App.DB.Pool.Query(context.Background(),
 		`SELECT status::text FROM order_events WHERE order_id = $1 ORDER BY sequence`, orderID)
 	require.NoError(t, err)
 	defer rows.Close()
@@ -213,86 +163,21 @@ func orderStatuses(t *testing.T, e *shopEnv, orderID int64) []string {
 }
 
 // eventRows is how many payment_events rows an event id has, and the outcome of the first.
-func eventRows(t *testing.T, e *shopEnv, eventID string) (int, string) {
+func eventRows(t *testing.T, e *apitest.Env, eventID string) (int, string) {
 	t.Helper()
 	var (
 		n       int
 		outcome string
 	)
-	require.NoError(t, e.srv.app.db.Pool.QueryRow(context.Background(),
+	require.NoError(t, e.Server.App.DB.Pool.QueryRow(context.Background(),
 		`SELECT count(*), COALESCE(min(outcome), '') FROM payment_events WHERE event_id = $1`, eventID).Scan(&n, &outcome))
 	return n, outcome
 }
 
-// stripeEvent is a Stripe event body with a fixed id, so that it can be delivered again.
-type stripeEvent struct {
-	id   string
-	body []byte
-}
-
-// newStripeEvent builds an event about an order's intent (amount and currency default to the
-// order's).
-func newStripeEvent(t *testing.T, o payOrder, typ string, edit func(*payment.EventSpec)) stripeEvent {
-	t.Helper()
-	spec := payment.EventSpec{ID: "evt_" + strings.ReplaceAll(uuid.NewString(), "-", ""), Type: typ,
-		IntentID: o.intent, Amount: o.total, Currency: "USD"}
-	if edit != nil {
-		edit(&spec)
-	}
-	body, err := payment.BuildEvent(spec)
-	require.NoError(t, err)
-	return stripeEvent{id: spec.ID, body: body}
-}
-
-// postWebhook POSTs body with a Stripe-Signature header ("" sends none) and returns the
-// status. Safe from goroutines.
-func postWebhook(srv *testServer, body []byte, signature string) (int, error) {
-	req, err := http.NewRequest(http.MethodPost, srv.URL+"/webhooks/stripe", bytes.NewReader(body))
-	if err != nil {
-		return 0, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if signature != "" {
-		req.Header.Set("Stripe-Signature", signature)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, resp.Body)
-	return resp.StatusCode, nil
-}
-
-// deliverStripe signs ev with the server's webhook secret now and POSTs it.
-func deliverStripe(t *testing.T, e *shopEnv, ev stripeEvent) int {
-	t.Helper()
-	status, err := postWebhook(e.srv, ev.body, payment.SignEvent(ev.body, e.srv.app.cfg.StripeWebhookSecret, time.Now()))
-	require.NoError(t, err)
-	return status
-}
-
-// sendStripe builds and delivers an event, requiring 200.
-func sendStripe(t *testing.T, e *shopEnv, o payOrder, typ string, edit func(*payment.EventSpec)) stripeEvent {
-	t.Helper()
-	ev := newStripeEvent(t, o, typ, edit)
-	require.Equal(t, http.StatusOK, deliverStripe(t, e, ev), "%s delivery", typ)
-	return ev
-}
-
-// payWithFake pays an order as a customer would: the fake's intent succeeds and Stripe's
-// event arrives.
-func payWithFake(t *testing.T, e *shopEnv, fake *paymenttest.Gateway, o payOrder) {
-	t.Helper()
-	fake.Succeed(o.intent)
-	sendStripe(t, e, o, "payment_intent.succeeded", nil)
-	require.Equal(t, "PAID", readPayState(t, e, o).OrderStatus)
-}
-
 // payOrderModel loads an order as the system sees it.
-func payOrderModel(t *testing.T, e *shopEnv, id int64) order.Order {
+func payOrderModel(t *testing.T, e *apitest.Env, id int64) order.Order {
 	t.Helper()
-	o, err := e.srv.app.orders.Get(context.Background(), e.adminViewer(), id)
+	o, err := e.Server.App.Orders.Get(context.Background(), e.AdminViewer(), id)
 	require.NoError(t, err)
 	return o
 }
@@ -349,7 +234,7 @@ func (g *refundHook) Refund(ctx context.Context, p payment.RefundParams) (paymen
 // holdRefund starts an admin's refund of amount on o and returns once the provider has been
 // asked, holding its answer back; answer lets it through and returns the mutation's payload.
 // Tests use the moment between to show what is committed, or what arrives, before the answer.
-func (g *refundHook) holdRefund(t *testing.T, e *shopEnv, o payOrder, amount int64) (answer func() payPayloadView) {
+func (g *refundHook) holdRefund(t *testing.T, e *apitest.Env, o apitest.Order, amount int64) (answer func() payPayloadView) {
 	t.Helper()
 	started, release := make(chan struct{}), make(chan struct{})
 	closeStarted, closeRelease := sync.OnceFunc(func() { close(started) }), sync.OnceFunc(func() { close(release) })
@@ -363,7 +248,7 @@ func (g *refundHook) holdRefund(t *testing.T, e *shopEnv, o payOrder, amount int
 	done := make(chan payPayloadView, 1)
 	go func() {
 		var out payPayloadView
-		if err := e.admin.tryPayload(payRefundMutation, map[string]any{"input": map[string]any{"id": o.gid, "amount": amount}}, "orderRefund", &out); err != nil {
+		if err := e.Admin.TryPayload(payRefundMutation, map[string]any{"input": map[string]any{"id": o.GID, "amount": amount}}, "orderRefund", &out); err != nil {
 			out.UserErrors = []commerceError{{Code: err.Error()}}
 		}
 		done <- out
@@ -377,18 +262,18 @@ func (g *refundHook) holdRefund(t *testing.T, e *shopEnv, o payOrder, amount int
 
 // holdExpiry postpones an order's expiry job by an hour so that a test decides when it runs;
 // releaseExpiry makes it due now.
-func holdExpiry(t *testing.T, e *shopEnv, orderID int64) {
+func holdExpiry(t *testing.T, e *apitest.Env, orderID int64) {
 	t.Helper()
-	tag, err := e.srv.app.db.Pool.Exec(context.Background(), `
+	tag, err := e.Server.App.DB.Pool.Exec(context.Background(), `
 		UPDATE river_job SET scheduled_at = now() + interval '1 hour', state = 'scheduled'
 		WHERE kind = 'expire_order' AND (args->>'order_id')::bigint = $1 AND state IN ('scheduled', 'available')`, orderID)
 	require.NoError(t, err)
 	require.EqualValues(t, 1, tag.RowsAffected(), "the expiry job of order %d already ran (or was never scheduled)", orderID)
 }
 
-func releaseExpiry(t *testing.T, e *shopEnv, orderID int64) {
+func releaseExpiry(t *testing.T, e *apitest.Env, orderID int64) {
 	t.Helper()
-	tag, err := e.srv.app.db.Pool.Exec(context.Background(), `
+	tag, err := e.Server.App.DB.Pool.Exec(context.Background(), `
 		UPDATE river_job SET scheduled_at = now(), state = 'available'
 		WHERE kind = 'expire_order' AND (args->>'order_id')::bigint = $1 AND state = 'scheduled'`, orderID)
 	require.NoError(t, err)
@@ -396,10 +281,10 @@ func releaseExpiry(t *testing.T, e *shopEnv, orderID int64) {
 }
 
 // expiryJobState is the state of an order's expiry job ("" when none).
-func expiryJobState(t *testing.T, e *shopEnv, orderID int64) string {
+func expiryJobState(t *testing.T, e *apitest.Env, orderID int64) string {
 	t.Helper()
 	var state string
-	err := e.srv.app.db.Pool.QueryRow(context.Background(), `
+	err := e.Server.App.DB.Pool.QueryRow(context.Background(), `
 		SELECT COALESCE(max(state::text), '') FROM river_job WHERE kind = 'expire_order' AND (args->>'order_id')::bigint = $1`, orderID).Scan(&state)
 	require.NoError(t, err)
 	return state
@@ -418,9 +303,9 @@ func payEventually(t *testing.T, what string, timeout time.Duration, cond func()
 }
 
 // orderStatusNow reads an order's status without failing the test (for waitFor).
-func orderStatusNow(e *shopEnv, orderID int64) string {
+func orderStatusNow(e *apitest.Env, orderID int64) string {
 	var s string
-	_ = e.srv.app.db.Pool.QueryRow(context.Background(), `SELECT status::text FROM orders WHERE id = $1`, orderID).Scan(&s)
+	_ = e.Server.App.DB.Pool.QueryRow(context.Background(), `SELECT status::text FROM orders WHERE id = $1`, orderID).Scan(&s)
 	return s
 }
 

@@ -1,4 +1,4 @@
-package main
+package graph_test
 
 import (
 	"bytes"
@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/shopgraph/shopgraph/internal/apitest"
 )
 
 // malformedRequest is one hostile or mistaken request and what the server must answer.
@@ -78,7 +80,7 @@ var malformedRequests = []malformedRequest{
 
 func TestMalformedRequests(t *testing.T) {
 	t.Parallel()
-	srv := newTestServer(t, map[string]string{"LOG_LEVEL": "info"})
+	srv := apitest.NewServer(t, map[string]string{"LOG_LEVEL": "info"})
 	require.GreaterOrEqual(t, len(malformedRequests), 30)
 	for _, tc := range malformedRequests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -121,32 +123,32 @@ func TestMalformedRequests(t *testing.T) {
 		})
 	}
 	// Every request above was the client's mistake: none is worth an ERROR line.
-	for line := range strings.Lines(srv.logs.String()) {
+	for line := range strings.Lines(srv.Logs.String()) {
 		require.NotContains(t, line, `"level":"ERROR"`)
 	}
-	require.Contains(t, srv.logs.String(), `"level":"INFO"`, "the requests were logged")
+	require.Contains(t, srv.Logs.String(), `"level":"INFO"`, "the requests were logged")
 }
 
 func TestIntrospectionDisabled(t *testing.T) {
 	t.Parallel()
-	srv := newTestServer(t, map[string]string{"INTROSPECTION": "off", "LOG_LEVEL": "info"})
-	c := srv.client(t)
+	srv := apitest.NewServer(t, map[string]string{"INTROSPECTION": "off", "LOG_LEVEL": "info"})
+	c := srv.Client(t)
 	for _, q := range []string{
 		`{ __schema { queryType { name } } }`,
 		`{ __type(name: "Product") { name } }`,
 		`query { ...F } fragment F on Query { __schema { types { name } } }`,
 	} {
-		resp := c.do(q, nil)
+		resp := c.Do(q, nil)
 		require.Equal(t, http.StatusOK, resp.HTTP.StatusCode)
-		require.Equal(t, "INTROSPECTION_DISABLED", resp.code(), "query %s", q)
+		require.Equal(t, "INTROSPECTION_DISABLED", resp.Code(), "query %s", q)
 	}
 	// __typename is not introspection of the schema and still answers.
 	var out struct {
 		Typename string `json:"__typename"`
 	}
-	c.do(`{ __typename }`, nil).decode(t, &out)
+	c.Do(`{ __typename }`, nil).Decode(t, &out)
 	require.Equal(t, "Query", out.Typename)
-	require.NotContains(t, srv.logs.String(), `"level":"ERROR"`)
+	require.NotContains(t, srv.Logs.String(), `"level":"ERROR"`)
 }
 
 // TestClientConformance sends what real clients send: urql's Accept lists an event stream
@@ -154,7 +156,7 @@ func TestIntrospectionDisabled(t *testing.T) {
 // only a stream, and Apollo's persisted queries GET a hash alone.
 func TestClientConformance(t *testing.T) {
 	t.Parallel()
-	srv := newTestServer(t, nil)
+	srv := apitest.NewServer(t, nil)
 	seedOne(t, srv, "Conformance Lamp", "CONF-LAMP", 1500)
 	const urqlAccept = "application/graphql-response+json, application/json, text/event-stream, multipart/mixed"
 	const page = `query Page { products(first: 3) { nodes { name } } }`
@@ -231,7 +233,7 @@ func TestClientConformance(t *testing.T) {
 		require.Contains(t, full.Header.Get("Cache-Control"), "public")
 		require.Equal(t, full.Header.Get("Cache-Control"), get(hashOnly).Header.Get("Cache-Control"))
 
-		var out gqlResponse
+		var out apitest.Response
 		resp, err := http.Get(srv.URL + "/graphql?" + hashOnly.Encode())
 		require.NoError(t, err)
 		defer resp.Body.Close()
@@ -293,10 +295,10 @@ func TestClientConformance(t *testing.T) {
 		resp, err := http.DefaultClient.Do(req)
 		require.NoError(t, err)
 		defer resp.Body.Close()
-		var out gqlResponse
+		var out apitest.Response
 		require.NoError(t, json.NewDecoder(resp.Body).Decode(&out))
 		require.Equal(t, http.StatusRequestEntityTooLarge, resp.StatusCode)
-		require.Equal(t, "REQUEST_TOO_LARGE", out.code())
+		require.Equal(t, "REQUEST_TOO_LARGE", out.Code())
 	})
 
 	t.Run("an oversized body is 413 through the cache too", func(t *testing.T) {

@@ -1,4 +1,4 @@
-package main
+package graph_test
 
 import (
 	"bufio"
@@ -37,10 +37,10 @@ func TestBrowserLiveTracking(t *testing.T) {
 	// A real server on a TCP port (httptest.NewServer), with a customer who can sign in with
 	// a password, and an order of theirs awaiting payment.
 	e := newShopEnv(t)
-	customer, customerID := e.customer(t)
+	customer, customerID := e.Customer(t)
 	var email string
-	require.NoError(t, e.srv.app.db.Pool.QueryRow(context.Background(), `SELECT email FROM users WHERE id = $1`, customerID).Scan(&email))
-	o := buy(t, customer, e.variant(t, 4200, 10), 1)
+	require.NoError(t, e.Server.App.DB.Pool.QueryRow(context.Background(), `SELECT email FROM users WHERE id = $1`, customerID).Scan(&email))
+	o := buy(t, customer, e.Variant(t, 4200, 10), 1)
 	orderID := trackDBID(t, o.ID)
 
 	screenshot := os.Getenv("E2E_SCREENSHOT")
@@ -49,7 +49,7 @@ func TestBrowserLiveTracking(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, node, filepath.Join("e2e", "subscription.spec.mjs"), e.srv.URL, email, commercePassword, o.ID, screenshot)
+	cmd := exec.CommandContext(ctx, node, filepath.Join(e2eDir, "subscription.spec.mjs"), e.Server.URL, email, commercePassword, o.ID, screenshot)
 	cmd.Env = append(os.Environ(), "CHROMIUM="+chromium, "E2E_TIMEOUT_MS=30000")
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
@@ -74,7 +74,7 @@ func TestBrowserLiveTracking(t *testing.T) {
 			// The subscription shows the current status: pay the order, as Stripe would.
 			webhookAt = time.Now()
 			go func() {
-				status, body := postPaymentSucceeded(e.srv, orderID)
+				status, body := postPaymentSucceeded(e.Server, orderID)
 				if status != 200 {
 					webhook <- body
 					return
@@ -98,7 +98,7 @@ func TestBrowserLiveTracking(t *testing.T) {
 	require.Contains(t, lines, "STATUS PAID", "the browser did not see the order paid")
 	require.Contains(t, output, "LOGGED_IN "+email)
 	require.Contains(t, output, auth.AccessCookie, "accountLogin did not set the HttpOnly session cookie")
-	require.Contains(t, lines, "WEBSOCKET "+trackWSURL(e.srv.Server), "the subscription did not go over a WebSocket")
+	require.Contains(t, lines, "WEBSOCKET "+trackWSURL(e.Server.Server), "the subscription did not go over a WebSocket")
 	for _, line := range lines {
 		if strings.HasPrefix(line, "SCHEMA_") {
 			// Checked last: the tracking above works without the schema.

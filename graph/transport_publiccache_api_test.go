@@ -1,4 +1,4 @@
-package main
+package graph_test
 
 import (
 	"bytes"
@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/shopgraph/shopgraph/internal/apitest"
 	"github.com/shopgraph/shopgraph/internal/auth"
 	"github.com/shopgraph/shopgraph/internal/product"
 )
@@ -37,7 +38,7 @@ func rawPost(t *testing.T, url string, query string, vars map[string]any, header
 
 func TestPublicResponseCache(t *testing.T) {
 	t.Parallel()
-	srv := newTestServer(t, nil)
+	srv := apitest.NewServer(t, nil)
 	ctx := context.Background()
 	admin := auth.Viewer{Role: auth.RoleAdmin}
 	p := seedOne(t, srv, "Public Lamp", "PUB-LAMP", 1200)
@@ -46,18 +47,18 @@ func TestPublicResponseCache(t *testing.T) {
 	t.Run("an anonymous catalog query is answered from the cache the second time, without SQL", func(t *testing.T) {
 		first, state := rawPost(t, srv.URL, page, map[string]any{"n": 5}, nil)
 		require.Equal(t, "MISS", state)
-		before := srv.statements.Total()
+		before := srv.Statements.Total()
 		second, state := rawPost(t, srv.URL, page, map[string]any{"n": 5}, nil)
 		require.Equal(t, "HIT", state)
 		require.Equal(t, first, second)
-		require.Zero(t, srv.statements.Total()-before)
+		require.Zero(t, srv.Statements.Total()-before)
 		_, state = rawPost(t, srv.URL, page, map[string]any{"n": 6}, nil)
 		require.Equal(t, "MISS", state, "other variables, other entry")
 	})
 
 	t.Run("a catalog write invalidates every cached response", func(t *testing.T) {
 		rawPost(t, srv.URL, page, map[string]any{"n": 5}, nil)
-		_, err := srv.app.catalog.Update(ctx, admin, product.UpdateInput{ID: p.ID, Name: ptrTo("Renamed Public Lamp")})
+		_, err := srv.App.Catalog.Update(ctx, admin, product.UpdateInput{ID: p.ID, Name: ptrTo("Renamed Public Lamp")})
 		require.NoError(t, err)
 		body, state := rawPost(t, srv.URL, page, map[string]any{"n": 5}, nil)
 		require.Equal(t, "MISS", state)
@@ -65,8 +66,8 @@ func TestPublicResponseCache(t *testing.T) {
 	})
 
 	t.Run("requests with credentials, carts or viewer fields are never cached", func(t *testing.T) {
-		c := srv.client(t)
-		reg := c.register(uniqueEmail(), "password-123")
+		c := srv.Client(t)
+		reg := c.Register(apitest.UniqueEmail(), "password-123")
 		for _, h := range []http.Header{
 			{"Authorization": {"Bearer " + reg.Tokens.AccessToken}},
 			{"Cookie": {"sg_access=" + reg.Tokens.AccessToken}},
@@ -119,7 +120,7 @@ func TestPublicResponseCache(t *testing.T) {
 // answer that is not cached must not be handed to a request that asked for another media type.
 func TestPublicResponseCacheConcurrentMediaTypes(t *testing.T) {
 	t.Parallel()
-	srv := newTestServer(t, nil)
+	srv := apitest.NewServer(t, nil)
 	want := map[string]int{"application/json": http.StatusOK, "application/graphql-response+json": http.StatusBadRequest}
 
 	type answer struct {

@@ -1,4 +1,4 @@
-package main
+package graph_test
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/shopgraph/shopgraph/internal/apitest"
 	"github.com/shopgraph/shopgraph/internal/payment"
 	"github.com/shopgraph/shopgraph/internal/payment/paymenttest"
 )
@@ -22,12 +23,12 @@ type eventState struct {
 	ProviderRefunded int64
 }
 
-func readEventState(t *testing.T, e *shopEnv, o payOrder) eventState {
+func readEventState(t *testing.T, e *apitest.Env, o apitest.Order) eventState {
 	t.Helper()
 	s := eventState{payState: readPayState(t, e, o)}
 	s.OrderEvents = 0 // the history records the order of arrival; the state must not
-	require.NoError(t, e.srv.app.db.Pool.QueryRow(context.Background(),
-		`SELECT provider_refunded FROM payments WHERE order_id = $1`, o.id).Scan(&s.ProviderRefunded))
+	require.NoError(t, e.Server.App.DB.Pool.QueryRow(context.Background(),
+		`SELECT provider_refunded FROM payments WHERE order_id = $1`, o.ID).Scan(&s.ProviderRefunded))
 	return s
 }
 
@@ -117,11 +118,11 @@ func TestPaymentEventsCommute(t *testing.T) {
 			for _, perm := range permutations(tc.events) {
 				t.Run(strings.Join(perm, "_then_"), func(t *testing.T) {
 					o := newPayOrder(t, e, price, stock, quantity)
-					var sent []stripeEvent
+					var sent []apitest.StripeEvent
 					for _, name := range perm {
-						ev := newStripeEvent(t, o, events[name].typ, events[name].edit)
+						ev := apitest.NewStripeEvent(t, o, events[name].typ, events[name].edit)
 						for range 2 { // each delivered twice: a duplicate does nothing
-							require.Equal(t, http.StatusOK, deliverStripe(t, e, ev), "%s delivery", name)
+							require.Equal(t, http.StatusOK, apitest.DeliverStripe(t, e, ev), "%s delivery", name)
 						}
 						sent = append(sent, ev)
 					}
@@ -129,13 +130,13 @@ func TestPaymentEventsCommute(t *testing.T) {
 					require.Equal(t, tc.want, got, "after %v", perm)
 
 					for _, ev := range sent { // and all of them again, in the same order
-						require.Equal(t, http.StatusOK, deliverStripe(t, e, ev))
-						n, _ := eventRows(t, e, ev.id)
-						require.Equal(t, 1, n, "event %s recorded once", ev.id)
+						require.Equal(t, http.StatusOK, apitest.DeliverStripe(t, e, ev))
+						n, _ := eventRows(t, e, ev.ID)
+						require.Equal(t, 1, n, "event %s recorded once", ev.ID)
 					}
 					require.Equal(t, got, readEventState(t, e, o), "redelivery changes nothing")
 
-					history := orderStatuses(t, e, o.id)
+					history := orderStatuses(t, e, o.ID)
 					require.Equal(t, tc.want.OrderStatus, history[len(history)-1])
 					if len(tc.events) == 2 {
 						// One event of each kind: the same history whatever the order.
@@ -162,24 +163,24 @@ func TestPaymentRefundedBeforeLatePayment(t *testing.T) {
 	ctx := context.Background()
 
 	o := newPayOrder(t, e, 1500, 10, 2)
-	fake.Succeed(o.intent) // the customer pays; Stripe's events are late
-	require.NoError(t, e.srv.app.payments.Expire(ctx, o.id))
+	fake.Succeed(o.Intent) // the customer pays; Stripe's events are late
+	require.NoError(t, e.Server.App.Payments.Expire(ctx, o.ID))
 	require.Equal(t, "CANCELLED", readPayState(t, e, o).OrderStatus)
 
-	sendStripe(t, e, o, "charge.refunded", func(s *payment.EventSpec) { s.AmountRefunded = o.total })
-	sendStripe(t, e, o, "payment_intent.succeeded", nil)
+	apitest.SendStripe(t, e, o, "charge.refunded", func(s *payment.EventSpec) { s.AmountRefunded = o.Total })
+	apitest.SendStripe(t, e, o, "payment_intent.succeeded", nil)
 
 	s := readPayState(t, e, o)
 	require.Equal(t, "REFUNDED", s.OrderStatus)
 	require.Equal(t, "SUCCEEDED", s.PaymentStatus)
-	require.Equal(t, o.total, s.Received)
-	require.Equal(t, o.total, s.Refunded)
+	require.Equal(t, o.Total, s.Received)
+	require.Equal(t, o.Total, s.Refunded)
 	require.Zero(t, s.RefundRows, "no refund of ours")
 	require.Equal(t, 10, s.Stock, "stock restored once")
-	require.Equal(t, []string{"PENDING", "CANCELLED", "REFUNDED"}, orderStatuses(t, e, o.id))
-	require.Zero(t, e.count(t, `SELECT count(*) FROM river_job WHERE kind = 'refund_order' AND (args->>'order_id')::bigint = $1`, o.id),
+	require.Equal(t, []string{"PENDING", "CANCELLED", "REFUNDED"}, orderStatuses(t, e, o.ID))
+	require.Zero(t, e.Count(t, `SELECT count(*) FROM river_job WHERE kind = 'refund_order' AND (args->>'order_id')::bigint = $1`, o.ID),
 		"no refund job for money already given back")
-	require.Zero(t, fake.Refunded(o.intent), "nothing refunded twice")
+	require.Zero(t, fake.Refunded(o.Intent), "nothing refunded twice")
 }
 
 // TestPaymentEventsCommuteConcurrently: a success and a full refund delivered at the same
@@ -187,12 +188,12 @@ func TestPaymentRefundedBeforeLatePayment(t *testing.T) {
 func TestPaymentEventsCommuteConcurrently(t *testing.T) {
 	t.Parallel()
 	e := newPaymentEnv(t, nil, nil)
-	secret := e.srv.app.cfg.StripeWebhookSecret
+	secret := e.Server.App.Config.StripeWebhookSecret
 	for range 10 {
 		o := newPayOrder(t, e, 1000, 10, 1)
-		evs := []stripeEvent{
-			newStripeEvent(t, o, "payment_intent.succeeded", nil),
-			newStripeEvent(t, o, "charge.refunded", func(s *payment.EventSpec) { s.AmountRefunded = o.total }),
+		evs := []apitest.StripeEvent{
+			apitest.NewStripeEvent(t, o, "payment_intent.succeeded", nil),
+			apitest.NewStripeEvent(t, o, "charge.refunded", func(s *payment.EventSpec) { s.AmountRefunded = o.Total }),
 		}
 		var (
 			mu       sync.Mutex
@@ -200,7 +201,7 @@ func TestPaymentEventsCommuteConcurrently(t *testing.T) {
 			errs     []error
 		)
 		together(len(evs), func(i int) {
-			status, err := postWebhook(e.srv, evs[i].body, payment.SignEvent(evs[i].body, secret, time.Now()))
+			status, err := apitest.PostWebhook(e.Server, evs[i].Body, payment.SignEvent(evs[i].Body, secret, time.Now()))
 			mu.Lock()
 			defer mu.Unlock()
 			statuses = append(statuses, status)
@@ -213,7 +214,7 @@ func TestPaymentEventsCommuteConcurrently(t *testing.T) {
 		s := readPayState(t, e, o)
 		require.Equal(t, "REFUNDED", s.OrderStatus)
 		require.Equal(t, "SUCCEEDED", s.PaymentStatus)
-		require.Equal(t, o.total, s.Refunded)
-		require.Equal(t, []string{"PENDING", "PAID", "REFUNDED"}, orderStatuses(t, e, o.id))
+		require.Equal(t, o.Total, s.Refunded)
+		require.Equal(t, []string{"PENDING", "PAID", "REFUNDED"}, orderStatuses(t, e, o.ID))
 	}
 }

@@ -1,4 +1,4 @@
-package main
+package graph_test
 
 import (
 	"bufio"
@@ -19,6 +19,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
+	"github.com/shopgraph/shopgraph/internal/apitest"
+	"github.com/shopgraph/shopgraph/internal/app"
 	"github.com/shopgraph/shopgraph/internal/auth"
 	"github.com/shopgraph/shopgraph/internal/config"
 	"github.com/shopgraph/shopgraph/internal/order"
@@ -565,60 +567,60 @@ func seqRange(from, to int) []int {
 }
 
 // shopEnvOn is newShopEnv's fixtures on an existing server.
-func shopEnvOn(t *testing.T, srv *testServer) *shopEnv {
+func shopEnvOn(t *testing.T, srv *apitest.Server) *apitest.Env {
 	t.Helper()
-	e := &shopEnv{srv: srv}
-	e.adminID = e.insertUsers(t, auth.RoleAdmin, 1)[0]
-	e.admin = e.clientFor(t, e.adminID, auth.RoleAdmin)
+	e := &apitest.Env{Server: srv}
+	e.AdminID = e.InsertUsers(t, auth.RoleAdmin, 1)[0]
+	e.Admin = e.ClientFor(t, e.AdminID, auth.RoleAdmin)
 	return e
 }
 
 // newTestServerSharing starts a second instance on first's database, Redis and Redis key
 // prefix — another process of the same deployment.
-func newTestServerSharing(t *testing.T, first *testServer) *testServer {
+func newTestServerSharing(t *testing.T, first *apitest.Server) *apitest.Server {
 	t.Helper()
 	vars := map[string]string{
 		"APP_ENV":          "test",
-		"DATABASE_URL":     first.app.cfg.DatabaseURL,
-		"REDIS_URL":        first.app.cfg.RedisURL,
-		"REDIS_KEY_PREFIX": first.app.cfg.RedisKeyPrefix,
+		"DATABASE_URL":     first.App.Config.DatabaseURL,
+		"REDIS_URL":        first.App.Config.RedisURL,
+		"REDIS_KEY_PREFIX": first.App.Config.RedisKeyPrefix,
 		"LOG_LEVEL":        "warn",
-		"STRIPE_API_BASE":  testStripeURL(),
+		"STRIPE_API_BASE":  apitest.StripeURL(),
 		"REQUEST_TIMEOUT":  "2m",
 		"DB_MAX_CONNS":     "4",
 	}
 	cfg, err := config.Load(func(k string) string { return vars[k] })
 	require.NoError(t, err)
-	logs := &lockedWriter{w: &bytes.Buffer{}}
+	logs := &apitest.LockedWriter{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: cfg.LogLevel}))
 	counter := &postgres.StatementCounter{}
-	a, err := openApp(context.Background(), cfg, log, appOptions{work: true, tracer: counter, pollOnly: true})
+	a, err := app.Open(context.Background(), cfg, log, app.Options{Work: true, Tracer: counter, PollOnly: true})
 	require.NoError(t, err)
-	srv := httptest.NewServer(a.handler())
+	srv := httptest.NewServer(a.Handler())
 	t.Cleanup(func() {
 		srv.Close()
 		a.Close()
 	})
-	return &testServer{Server: srv, app: a, statements: counter, logs: logs}
+	return &apitest.Server{Server: srv, App: a, Statements: counter, Logs: logs}
 }
 
 // newTwinServers starts two instances sharing a fresh database and the Redis at redisURL.
-func newTwinServers(t *testing.T, redisURL string) (a, b *testServer) {
+func newTwinServers(t *testing.T, redisURL string) (a, b *apitest.Server) {
 	t.Helper()
-	a = newTestServer(t, map[string]string{"REDIS_URL": redisURL})
+	a = apitest.NewServer(t, map[string]string{"REDIS_URL": redisURL})
 	return a, newTestServerSharing(t, a)
 }
 
 // waitRedisSubscribers waits until srv's bus channel has n Redis subscribers (the instances'
 // buses are subscribed), so that nothing published next is lost to a subscription still
 // being set up.
-func waitRedisSubscribers(t *testing.T, srv *testServer, n int64) {
+func waitRedisSubscribers(t *testing.T, srv *apitest.Server, n int64) {
 	t.Helper()
-	channel := srv.app.bus.Channel()
+	channel := srv.App.Bus.Channel()
 	require.Eventually(t, func() bool {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
-		counts, err := srv.app.redis.PubSubNumSub(ctx, channel).Result()
+		counts, err := srv.App.Redis.PubSubNumSub(ctx, channel).Result()
 		return err == nil && counts[channel] >= n
 	}, trackWait, 20*time.Millisecond, "the instances never subscribed to %s", channel)
 }
@@ -627,19 +629,19 @@ func waitRedisSubscribers(t *testing.T, srv *testServer, n int64) {
 type trackOrder struct {
 	gid    string
 	id     int64
-	owner  *gqlClient
+	owner  *apitest.Client
 	userID int64
 }
 
 // newTrackOrder has a new customer buy one unit of a new product (of vendor, when not nil).
-func newTrackOrder(t *testing.T, e *shopEnv, vendor *int64) trackOrder {
+func newTrackOrder(t *testing.T, e *apitest.Env, vendor *int64) trackOrder {
 	t.Helper()
-	c, uid := e.customer(t)
-	var v variantRef
+	c, uid := e.Customer(t)
+	var v apitest.Variant
 	if vendor == nil {
-		v = e.variant(t, 1250, 100)
+		v = e.Variant(t, 1250, 100)
 	} else {
-		v = e.product(t, productSpec{vendorID: vendor, variants: []product.VariantInput{{Name: "Default", Price: 1250, Stock: 100}}})[0]
+		v = e.Product(t, apitest.ProductOptions{VendorID: vendor, Variants: []product.VariantInput{{Name: "Default", Price: 1250, Stock: 100}}})[0]
 	}
 	o := buy(t, c, v, 1)
 	return trackOrder{gid: o.ID, id: trackDBID(t, o.ID), owner: c, userID: uid}
@@ -648,39 +650,37 @@ func newTrackOrder(t *testing.T, e *shopEnv, vendor *int64) trackOrder {
 // trackDBID decodes an Order global ID.
 func trackDBID(t *testing.T, gid string) int64 {
 	t.Helper()
-	id, err := parseOrderArg(gid)
-	require.NoError(t, err)
-	return id
+	return apitest.OrderNumber(t, gid)
 }
 
 // moveOrder drives order id to status directly through the order service, as the system.
-func moveOrder(t *testing.T, srv *testServer, id int64, to order.Status, note string) {
+func moveOrder(t *testing.T, srv *apitest.Server, id int64, to order.Status, note string) {
 	t.Helper()
 	opts := order.TransitionOptions{Note: note}
 	if to == order.Shipped {
 		tracking := "TRK-" + note
 		opts.TrackingNumber = &tracking
 	}
-	_, err := srv.app.orders.Transition(context.Background(), order.SystemActor, id, to, opts)
+	_, err := srv.App.Orders.Transition(context.Background(), order.SystemActor, id, to, opts)
 	require.NoError(t, err, "move order %d to %s", id, to)
 }
 
 // sendPaymentSucceeded delivers a correctly signed payment_intent.succeeded for order id's
 // intent, for its whole amount, to srv's webhook, and requires 200.
-func sendPaymentSucceeded(t *testing.T, srv *testServer, id int64) {
+func sendPaymentSucceeded(t *testing.T, srv *apitest.Server, id int64) {
 	t.Helper()
 	status, body := postPaymentSucceeded(srv, id)
 	require.Equal(t, http.StatusOK, status, "webhook answered %s", body)
 }
 
 // postPaymentSucceeded is sendPaymentSucceeded returning the answer (for goroutines).
-func postPaymentSucceeded(srv *testServer, id int64) (int, string) {
+func postPaymentSucceeded(srv *apitest.Server, id int64) (int, string) {
 	ctx := context.Background()
-	p, err := srv.app.payments.ForOrder(ctx, id)
+	p, err := srv.App.Payments.ForOrder(ctx, id)
 	if err != nil {
 		return 0, fmt.Sprintf("order %d has no payment: %v", id, err)
 	}
-	status, body, err := payment.SendEvent(ctx, srv.URL+"/webhooks/stripe", srv.app.cfg.StripeWebhookSecret, payment.EventSpec{
+	status, body, err := payment.SendEvent(ctx, srv.URL+"/webhooks/stripe", srv.App.Config.StripeWebhookSecret, payment.EventSpec{
 		Type: "payment_intent.succeeded", IntentID: p.IntentID, Amount: p.Amount.Amount, Currency: p.Amount.Currency,
 	})
 	if err != nil {
@@ -754,27 +754,27 @@ func (tr *injectTracer) TraceQueryEnd(ctx context.Context, conn *pgx.Conn, data 
 }
 
 // newInjectServer is newTestServer (on Redis when `make test` found one) with an injectTracer.
-func newInjectServer(t *testing.T) (*testServer, *injectTracer) {
+func newInjectServer(t *testing.T) (*apitest.Server, *injectTracer) {
 	t.Helper()
 	vars := map[string]string{
 		"APP_ENV":          "test",
 		"DATABASE_URL":     pgtest.NewURL(t),
 		"REDIS_KEY_PREFIX": "sgtest:" + uuid.NewString() + ":",
 		"LOG_LEVEL":        "warn",
-		"STRIPE_API_BASE":  testStripeURL(),
-		"REDIS_URL":        testRedisURL(t),
+		"STRIPE_API_BASE":  apitest.StripeURL(),
+		"REDIS_URL":        apitest.RedisURL(t),
 	}
 	cfg, err := config.Load(func(k string) string { return vars[k] })
 	require.NoError(t, err)
-	logs := &lockedWriter{w: &bytes.Buffer{}}
+	logs := &apitest.LockedWriter{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: cfg.LogLevel}))
 	tracer := &injectTracer{StatementCounter: &postgres.StatementCounter{}}
-	a, err := openApp(context.Background(), cfg, log, appOptions{migrate: true, work: true, tracer: tracer, pollOnly: true})
+	a, err := app.Open(context.Background(), cfg, log, app.Options{Migrate: true, Work: true, Tracer: tracer, PollOnly: true})
 	require.NoError(t, err)
-	srv := httptest.NewServer(a.handler())
+	srv := httptest.NewServer(a.Handler())
 	t.Cleanup(func() {
 		srv.Close()
 		a.Close()
 	})
-	return &testServer{Server: srv, app: a, statements: tracer.StatementCounter, logs: logs}, tracer
+	return &apitest.Server{Server: srv, App: a, Statements: tracer.StatementCounter, Logs: logs}, tracer
 }

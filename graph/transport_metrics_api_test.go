@@ -1,4 +1,4 @@
-package main
+package graph_test
 
 import (
 	"io"
@@ -6,21 +6,23 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/shopgraph/shopgraph/internal/apitest"
 )
 
 // TestMetricsAfterCheckout: a scrape of /metrics after a checkout shows the checkout's series.
 func TestMetricsAfterCheckout(t *testing.T) {
 	t.Parallel()
 	e := newShopEnv(t)
-	c, _ := e.customer(t)
-	v := e.variant(t, 1500, 5)
-	mustAdd(t, c, v.gid, 1)
-	resp := c.do(`mutation Checkout($input: CheckoutInput!) { checkout(input: $input) { order { id } userErrors { code } } }`,
-		map[string]any{"input": checkoutInput("metrics-key", testAddress())})
+	c, _ := e.Customer(t)
+	v := e.Variant(t, 1500, 5)
+	mustAdd(t, c, v.GID, 1)
+	resp := c.Do(`mutation Checkout($input: CheckoutInput!) { checkout(input: $input) { order { id } userErrors { code } } }`,
+		map[string]any{"input": checkoutInput("metrics-key", apitest.Address())})
 	require.Empty(t, resp.Errors)
-	c.do(`query Broken { order(id: "nope") { id } orders(first: 1000) { totalCount } }`, nil)
+	c.Do(`query Broken { order(id: "nope") { id } orders(first: 1000) { totalCount } }`, nil)
 
-	scrape, err := http.Get(e.srv.URL + "/metrics")
+	scrape, err := http.Get(e.Server.URL + "/metrics")
 	require.NoError(t, err)
 	defer scrape.Body.Close()
 	body, err := io.ReadAll(scrape.Body)

@@ -1,4 +1,4 @@
-package main
+package app_test
 
 import (
 	"context"
@@ -14,6 +14,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 )
+
+// servicesScript is scripts/services.sh, from this package's directory (where tests run).
+var servicesScript = filepath.Join("..", "..", "scripts", "services.sh")
 
 // freePort is a loopback port that nothing listens on (as far as anyone can know).
 func freePort(t *testing.T) int {
@@ -38,7 +41,7 @@ func answers(port int) bool {
 // stripe-mock (a Python HTTP server: the real one is a long build), and returns its output.
 func withStripeMock(t *testing.T, port int, dir string, args ...string) (string, error) {
 	t.Helper()
-	return withStripeMockEnv(t, port, dir, nil, append([]string{"bash", "scripts/services.sh", "with-stripe-mock"}, args...)...)
+	return withStripeMockEnv(t, port, dir, nil, append([]string{"bash", servicesScript, "with-stripe-mock"}, args...)...)
 }
 
 // withStripeMockEnv runs argv with env and the fake stripe-mock's settings.
@@ -102,7 +105,7 @@ time.sleep(float(os.environ["WAIT"]))
 os.killpg(p.pid, signal.SIGINT)
 sys.exit(p.wait())`
 		out, err := withStripeMockEnv(t, port, dir, []string{"WAIT=3"}, "python3", "-c", launch,
-			"bash", "scripts/services.sh", "with-stripe-mock", "sleep", "60")
+			"bash", servicesScript, "with-stripe-mock", "sleep", "60")
 		var exitErr *exec.ExitError
 		require.ErrorAs(t, err, &exitErr, out)
 		require.Equal(t, 130, exitErr.ExitCode(), out)

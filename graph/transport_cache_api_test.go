@@ -1,4 +1,4 @@
-package main
+package graph_test
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/shopgraph/shopgraph/internal/apitest"
 	"github.com/shopgraph/shopgraph/internal/auth"
 	"github.com/shopgraph/shopgraph/internal/product"
 	"github.com/shopgraph/shopgraph/internal/pubsub"
@@ -36,19 +37,19 @@ type cacheProbe struct {
 }
 
 // seedOne creates a product directly through the service, as an admin.
-func seedOne(t *testing.T, srv *testServer, name, sku string, price int64) product.Product {
+func seedOne(t *testing.T, srv *apitest.Server, name, sku string, price int64) product.Product {
 	t.Helper()
-	p, err := srv.app.catalog.Create(context.Background(), auth.Viewer{Role: auth.RoleAdmin}, product.CreateInput{
+	p, err := srv.App.Catalog.Create(context.Background(), auth.Viewer{Role: auth.RoleAdmin}, product.CreateInput{
 		Name: name, Currency: "USD", Variants: []product.VariantInput{{SKU: sku, Price: price, Stock: 5}},
 	})
 	require.NoError(t, err)
 	return p
 }
 
-func probe(t *testing.T, c *gqlClient, id string) cacheProbe {
+func probe(t *testing.T, c *apitest.Client, id string) cacheProbe {
 	t.Helper()
 	var out cacheProbe
-	c.do(cacheProbeQuery, map[string]any{"id": id}).decode(t, &out)
+	c.Do(cacheProbeQuery, map[string]any{"id": id}).Decode(t, &out)
 	return out
 }
 
@@ -57,30 +58,30 @@ func probe(t *testing.T, c *gqlClient, id string) cacheProbe {
 func TestCacheReadsSeeWrites(t *testing.T) {
 	t.Parallel()
 	run := func(t *testing.T, redisURL string) {
-		srv := newTestServer(t, map[string]string{"REDIS_URL": redisURL})
-		admin := srv.client(t)
-		a, err := srv.app.accounts.EnsureAdmin(context.Background(), uniqueEmail(), "admin-password")
+		srv := apitest.NewServer(t, map[string]string{"REDIS_URL": redisURL})
+		admin := srv.Client(t)
+		a, err := srv.App.Accounts.EnsureAdmin(context.Background(), apitest.UniqueEmail(), "admin-password")
 		require.NoError(t, err)
-		admin.bearer = admin.login(a.Email, "admin-password").Tokens.AccessToken
-		shopper := srv.client(t)
+		admin.Bearer = admin.Login(a.Email, "admin-password").Tokens.AccessToken
+		shopper := srv.Client(t)
 
 		p := seedOne(t, srv, "Cached Kettle", "KETTLE-1", 3000)
-		id := globalID("Product", p.ID)
+		id := apitest.GlobalID("Product", p.ID)
 		first := probe(t, shopper, id)
 		require.Equal(t, "Cached Kettle", first.Product.Name)
 		require.Equal(t, "Cached Kettle", first.Products.Nodes[0].Name)
 		// A second read is served from the cache: it runs fewer statements.
-		before := srv.statements.Total()
+		before := srv.Statements.Total()
 		probe(t, shopper, id)
-		cachedStatements := srv.statements.Total() - before
+		cachedStatements := srv.Statements.Total() - before
 
 		var upd struct {
 			P struct {
-				UserErrors []userErrorJSON `json:"userErrors"`
+				UserErrors []apitest.UserError `json:"userErrors"`
 			} `json:"productUpdate"`
 		}
-		admin.do(`mutation U($id: ID!) { productUpdate(input: {id: $id, name: "Renamed Kettle"}) { userErrors { code } } }`,
-			map[string]any{"id": id}).decode(t, &upd)
+		admin.Do(`mutation U($id: ID!) { productUpdate(input: {id: $id, name: "Renamed Kettle"}) { userErrors { code } } }`,
+			map[string]any{"id": id}).Decode(t, &upd)
 		require.Empty(t, upd.P.UserErrors)
 		after := probe(t, shopper, id)
 		require.Equal(t, "Renamed Kettle", after.Product.Name, "product by id")
@@ -93,8 +94,8 @@ func TestCacheReadsSeeWrites(t *testing.T) {
 				} `json:"variants"`
 			} `json:"product"`
 		}
-		shopper.do(`query V($id: ID!) { product(id: $id) { variants { id } } }`, map[string]any{"id": id}).decode(t, &vars)
-		admin.do(`mutation P($id: ID!) { productVariantUpdate(input: {id: $id, price: 4500}) { userErrors { code } } }`,
+		shopper.Do(`query V($id: ID!) { product(id: $id) { variants { id } } }`, map[string]any{"id": id}).Decode(t, &vars)
+		admin.Do(`mutation P($id: ID!) { productVariantUpdate(input: {id: $id, price: 4500}) { userErrors { code } } }`,
 			map[string]any{"id": vars.Product.Variants[0].ID})
 		require.EqualValues(t, 4500, probe(t, shopper, id).Product.Variants[0].Price.Amount, "variant price")
 
@@ -102,7 +103,7 @@ func TestCacheReadsSeeWrites(t *testing.T) {
 		require.Equal(t, "Newest Teapot", probe(t, shopper, id).Products.Nodes[0].Name, "new product tops the cached list")
 		_ = newer
 
-		_, err = srv.app.catalog.Archive(context.Background(), auth.Viewer{Role: auth.RoleAdmin}, p.ID)
+		_, err = srv.App.Catalog.Archive(context.Background(), auth.Viewer{Role: auth.RoleAdmin}, p.ID)
 		require.NoError(t, err)
 		gone := probe(t, shopper, id)
 		require.Nil(t, gone.Product, "archived product hidden at once")
@@ -113,7 +114,7 @@ func TestCacheReadsSeeWrites(t *testing.T) {
 	}
 	t.Run("in-process cache", func(t *testing.T) { run(t, "") })
 	t.Run("Redis cache", func(t *testing.T) {
-		if testRedisURL(t) == "" {
+		if apitest.RedisURL(t) == "" {
 			t.Skip("no TEST_REDIS_URL")
 		}
 		run(t, redistest.Start(t).URL())
@@ -126,20 +127,20 @@ func TestCacheDeadRedisDegradesToPostgres(t *testing.T) {
 	t.Parallel()
 
 	t.Run("closed port", func(t *testing.T) {
-		srv := newTestServer(t, map[string]string{"REDIS_URL": "redis://127.0.0.1:1/0"})
+		srv := apitest.NewServer(t, map[string]string{"REDIS_URL": "redis://127.0.0.1:1/0"})
 		p := seedOne(t, srv, "Offline Lamp", "LAMP-1", 1500)
-		c := srv.client(t)
+		c := srv.Client(t)
 		for range 20 {
-			require.Equal(t, "Offline Lamp", probe(t, c, globalID("Product", p.ID)).Product.Name)
+			require.Equal(t, "Offline Lamp", probe(t, c, apitest.GlobalID("Product", p.ID)).Product.Name)
 		}
 	})
 
 	t.Run("stopped mid-run and restarted", func(t *testing.T) {
 		redisSrv := redistest.Start(t)
-		srv := newTestServer(t, map[string]string{"REDIS_URL": redisSrv.URL()})
+		srv := apitest.NewServer(t, map[string]string{"REDIS_URL": redisSrv.URL()})
 		p := seedOne(t, srv, "Flaky Fan", "FAN-1", 1500)
-		id := globalID("Product", p.ID)
-		c := srv.client(t)
+		id := apitest.GlobalID("Product", p.ID)
+		c := srv.Client(t)
 		require.Equal(t, "Flaky Fan", probe(t, c, id).Product.Name)
 
 		redisSrv.Stop()
@@ -147,19 +148,19 @@ func TestCacheDeadRedisDegradesToPostgres(t *testing.T) {
 			require.Equal(t, "Flaky Fan", probe(t, c, id).Product.Name)
 		}
 		// A write while Redis is down must still be visible right away.
-		_, err := srv.app.catalog.Update(context.Background(), auth.Viewer{Role: auth.RoleAdmin},
+		_, err := srv.App.Catalog.Update(context.Background(), auth.Viewer{Role: auth.RoleAdmin},
 			product.UpdateInput{ID: p.ID, Name: ptrTo("Steady Fan")})
 		require.NoError(t, err)
 		require.Equal(t, "Steady Fan", probe(t, c, id).Product.Name)
 
 		redisSrv.Restart()
 		require.Eventually(t, func() bool {
-			return probe(t, c, id).Product.Name == "Steady Fan" && srv.app.cache.Stats().Hits > 0
+			return probe(t, c, id).Product.Name == "Steady Fan" && srv.App.Cache.Stats().Hits > 0
 		}, 10*time.Second, 100*time.Millisecond)
 		// Once the breaker closes, reads are served from Redis again, and still fresh.
-		hits := srv.app.cache.Stats().Hits
+		hits := srv.App.Cache.Stats().Hits
 		require.Eventually(t, func() bool {
-			return probe(t, c, id).Product.Name == "Steady Fan" && srv.app.cache.Stats().Hits > hits
+			return probe(t, c, id).Product.Name == "Steady Fan" && srv.App.Cache.Stats().Hits > hits
 		}, 10*time.Second, 100*time.Millisecond)
 	})
 }
@@ -170,24 +171,24 @@ func ptrTo[T any](v T) *T { return &v }
 // REDIS_KEY_PREFIX never see each other's cached categories and catalog, nor order events.
 func TestTwoShopsOnOneRedis(t *testing.T) {
 	t.Parallel()
-	redisURL := testRedisURL(t)
+	redisURL := apitest.RedisURL(t)
 	if redisURL == "" {
 		t.Skip("TEST_REDIS_URL is not set: the shops need a shared Redis")
 	}
 	ctx := context.Background()
 	env := map[string]string{"REDIS_URL": redisURL, "REDIS_KEY_PREFIX": ""} // "": the default
-	shopA, shopB := newTestServer(t, env), newTestServer(t, env)
-	require.Equal(t, "shopgraph:", shopA.app.cfg.RedisKeyPrefix)
-	require.Equal(t, shopA.app.cfg.RedisKeyPrefix, shopB.app.cfg.RedisKeyPrefix)
+	shopA, shopB := apitest.NewServer(t, env), apitest.NewServer(t, env)
+	require.Equal(t, "shopgraph:", shopA.App.Config.RedisKeyPrefix)
+	require.Equal(t, shopA.App.Config.RedisKeyPrefix, shopB.App.Config.RedisKeyPrefix)
 	const categoriesQuery = `{ categories { name } }`
 	type categoriesResult struct {
 		Categories []struct {
 			Name string `json:"name"`
 		} `json:"categories"`
 	}
-	categoryNames := func(srv *testServer) []string {
+	categoryNames := func(srv *apitest.Server) []string {
 		var out categoriesResult
-		srv.client(t).do(categoriesQuery, nil).decode(t, &out)
+		srv.Client(t).Do(categoriesQuery, nil).Decode(t, &out)
 		names := make([]string, len(out.Categories))
 		for i, c := range out.Categories {
 			names[i] = c.Name
@@ -196,18 +197,18 @@ func TestTwoShopsOnOneRedis(t *testing.T) {
 	}
 
 	t.Run("both seed at start-up and serve their own categories and catalog", func(t *testing.T) {
-		seeded, err := seed.IfEmpty(ctx, shopA.app.accounts, shopA.app.catalog, 3)
+		seeded, err := seed.IfEmpty(ctx, shopA.App.Accounts, shopA.App.Catalog, 3)
 		require.NoError(t, err)
 		require.True(t, seeded)
 		// A serves its categories, so that its cache holds them while B starts.
 		require.NotEmpty(t, categoryNames(shopA))
-		seeded, err = seed.IfEmpty(ctx, shopB.app.accounts, shopB.app.catalog, 3)
+		seeded, err = seed.IfEmpty(ctx, shopB.App.Accounts, shopB.App.Catalog, 3)
 		require.NoError(t, err, "B's seeding must use B's own categories")
 		require.True(t, seeded)
 
 		admin := auth.Viewer{Role: auth.RoleAdmin}
 		name := "Only In Shop B"
-		_, err = shopB.app.catalog.CategoryCreate(ctx, admin, product.CategoryInput{Name: &name})
+		_, err = shopB.App.Catalog.CategoryCreate(ctx, admin, product.CategoryInput{Name: &name})
 		require.NoError(t, err)
 		require.Contains(t, categoryNames(shopB), name)
 		require.NotContains(t, categoryNames(shopA), name)
@@ -216,7 +217,7 @@ func TestTwoShopsOnOneRedis(t *testing.T) {
 		seedOne(t, shopB, "Shop B Kettle", "B-KETTLE", 3000)
 		const newest = `{ products(first: 1) { nodes { name } } }`
 		for _, c := range []struct {
-			srv  *testServer
+			srv  *apitest.Server
 			want string
 		}{{shopA, "Shop A Kettle"}, {shopB, "Shop B Kettle"}, {shopA, "Shop A Kettle"}} {
 			var out struct {
@@ -226,7 +227,7 @@ func TestTwoShopsOnOneRedis(t *testing.T) {
 					} `json:"nodes"`
 				} `json:"products"`
 			}
-			c.srv.client(t).do(newest, nil).decode(t, &out)
+			c.srv.Client(t).Do(newest, nil).Decode(t, &out)
 			require.Len(t, out.Products.Nodes, 1)
 			require.Equal(t, c.want, out.Products.Nodes[0].Name)
 		}
@@ -236,11 +237,11 @@ func TestTwoShopsOnOneRedis(t *testing.T) {
 		waitRedisSubscribers(t, shopA, 1)
 		waitRedisSubscribers(t, shopB, 1)
 		all := func(pubsub.OrderEvent) bool { return true }
-		onA := shopA.app.bus.Hub.Subscribe(all, 8)
+		onA := shopA.App.Bus.Hub.Subscribe(all, 8)
 		defer onA.Close()
-		onB := shopB.app.bus.Hub.Subscribe(all, 8)
+		onB := shopB.App.Bus.Hub.Subscribe(all, 8)
 		defer onB.Close()
-		shopA.app.bus.Publish(ctx, pubsub.OrderEvent{OrderID: 1, Sequence: 2, Status: "PAID", At: time.Now()})
+		shopA.App.Bus.Publish(ctx, pubsub.OrderEvent{OrderID: 1, Sequence: 2, Status: "PAID", At: time.Now()})
 		select {
 		case e := <-onA.C:
 			require.EqualValues(t, 1, e.OrderID)

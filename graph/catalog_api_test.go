@@ -1,4 +1,4 @@
-package main
+package graph_test
 
 import (
 	"context"
@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
+	"github.com/shopgraph/shopgraph/internal/apitest"
 	"github.com/shopgraph/shopgraph/internal/apperr"
 	"github.com/shopgraph/shopgraph/internal/auth"
 	"github.com/shopgraph/shopgraph/internal/money"
@@ -30,13 +31,13 @@ import (
 func TestProductCreate(t *testing.T) {
 	t.Parallel()
 	e := newCatalogEnv(t)
-	vendorC, vendorU := e.vendor(t, "Acme Outfitters")
-	_, otherVendor := e.vendor(t, "Other Goods")
-	customer := e.customer(t)
-	apparel := createCategory(t, e.admin, "Apparel", "")
+	vendorC, vendorU := e.RegisterVendor(t, "Acme Outfitters")
+	_, otherVendor := e.RegisterVendor(t, "Other Goods")
+	customer := e.RegisterCustomer(t)
+	apparel := createCategory(t, e.Admin, "Apparel", "")
 
 	t.Run("an admin creates a platform product with variants, attributes and images", func(t *testing.T) {
-		p := createProduct(t, e.admin, map[string]any{
+		p := createProduct(t, e.Admin, map[string]any{
 			"name":        "  Cozy Hoodie!  ",
 			"description": "Warm fleece.",
 			"categoryId":  apparel.ID,
@@ -70,31 +71,31 @@ func TestProductCreate(t *testing.T) {
 		require.WithinDuration(t, time.Now(), p.CreatedAt, time.Minute)
 
 		// Anyone reads back exactly what was created, by id and by slug.
-		require.Equal(t, p, *getProduct(t, e.anon(t), p.ID))
+		require.Equal(t, p, *getProduct(t, e.Anon(t), p.ID))
 		var bySlug struct {
 			Product *productJSON `json:"product"`
 		}
-		e.anon(t).do(productBySlugQuery, map[string]any{"slug": "cozy-hoodie"}).decode(t, &bySlug)
+		e.Anon(t).Do(productBySlugQuery, map[string]any{"slug": "cozy-hoodie"}).Decode(t, &bySlug)
 		require.Equal(t, p, *bySlug.Product)
 	})
 
 	t.Run("an admin creates a product for a vendor", func(t *testing.T) {
 		in := productIn("Vendor Hat")
 		in["vendorId"] = vendorU.ID
-		p := createProduct(t, e.admin, in)
+		p := createProduct(t, e.Admin, in)
 		require.Equal(t, &refJSON{ID: vendorU.ID, Name: "Acme Outfitters"}, p.Vendor)
 	})
 
 	t.Run("an admin cannot give a product to an account that is not a vendor", func(t *testing.T) {
-		before, _ := e.rowCounts(t)
-		for _, id := range []string{globalID("User", e.adminID), globalID("User", 99999999)} {
+		before, _ := e.RowCounts(t)
+		for _, id := range []string{apitest.GlobalID("User", e.AdminID), apitest.GlobalID("User", 99999999)} {
 			in := productIn("Nobody's Hat")
 			in["vendorId"] = id
-			p := mutate(t, e.admin, productCreateMutation, in)
+			p := mutate(t, e.Admin, productCreateMutation, in)
 			require.Equal(t, []string{"NOT_FOUND:input.vendorId"}, codes(p.UserErrors), id)
 			require.Nil(t, p.Product)
 		}
-		after, _ := e.rowCounts(t)
+		after, _ := e.RowCounts(t)
 		require.Equal(t, before, after)
 	})
 
@@ -110,29 +111,29 @@ func TestProductCreate(t *testing.T) {
 	})
 
 	t.Run("a vendor cannot create a product for another vendor", func(t *testing.T) {
-		before, _ := e.rowCounts(t)
+		before, _ := e.RowCounts(t)
 		in := productIn("Sneaky Boots")
 		in["vendorId"] = otherVendor.ID
 		p := mutate(t, vendorC, productCreateMutation, in)
 		require.Equal(t, []string{"FORBIDDEN:input.vendorId"}, codes(p.UserErrors))
 		require.Nil(t, p.Product)
-		after, _ := e.rowCounts(t)
+		after, _ := e.RowCounts(t)
 		require.Equal(t, before, after)
 	})
 
 	t.Run("a customer is FORBIDDEN and an anonymous viewer UNAUTHENTICATED, at the top level", func(t *testing.T) {
-		before, _ := e.rowCounts(t)
-		resp := customer.as(t).do(productCreateMutation, map[string]any{"input": productIn("Customer Cap")})
+		before, _ := e.RowCounts(t)
+		resp := customer.As(t).Do(productCreateMutation, map[string]any{"input": productIn("Customer Cap")})
 		requireTopLevelCode(t, resp, "FORBIDDEN")
 		require.JSONEq(t, `null`, string(resp.Data))
-		resp = e.anon(t).do(productCreateMutation, map[string]any{"input": productIn("Anonymous Cap")})
+		resp = e.Anon(t).Do(productCreateMutation, map[string]any{"input": productIn("Anonymous Cap")})
 		requireTopLevelCode(t, resp, "UNAUTHENTICATED")
-		after, _ := e.rowCounts(t)
+		after, _ := e.RowCounts(t)
 		require.Equal(t, before, after)
 	})
 
 	t.Run("invalid input gives userErrors with field paths and creates nothing", func(t *testing.T) {
-		dupSKU := uniqueSKU("dup")
+		dupSKU := apitest.UniqueSKU("dup")
 		cases := []struct {
 			name   string
 			change func(in map[string]any)
@@ -148,9 +149,9 @@ func TestProductCreate(t *testing.T) {
 			}, []string{"INVALID:input.variants.1.sku"}},
 			{"empty SKU", func(in map[string]any) { in["variants"] = []any{variantIn("", 100, 1)} }, []string{"INVALID:input.variants.0.sku"}},
 			{"negative price", func(in map[string]any) {
-				in["variants"] = []any{variantIn(uniqueSKU("ok"), 100, 1), variantIn(uniqueSKU("neg"), -1, 1)}
+				in["variants"] = []any{variantIn(apitest.UniqueSKU("ok"), 100, 1), variantIn(apitest.UniqueSKU("neg"), -1, 1)}
 			}, []string{"INVALID:input.variants.1.price"}},
-			{"negative stock", func(in map[string]any) { in["variants"] = []any{variantIn(uniqueSKU("neg"), 100, -1)} }, []string{"INVALID:input.variants.0.stock"}},
+			{"negative stock", func(in map[string]any) { in["variants"] = []any{variantIn(apitest.UniqueSKU("neg"), 100, -1)} }, []string{"INVALID:input.variants.0.stock"}},
 			{"ftp image URL", func(in map[string]any) { in["imageUrls"] = []any{"ftp://example.com/a.png"} }, []string{"INVALID:input.imageUrls"}},
 			{"relative image URL", func(in map[string]any) { in["imageUrls"] = []any{"https://ok.example.com/a.png", "not a url"} }, []string{"INVALID:input.imageUrls"}},
 			{"javascript image URL", func(in map[string]any) { in["imageUrls"] = []any{"javascript:alert(1)"} }, []string{"INVALID:input.imageUrls"}},
@@ -168,16 +169,16 @@ func TestProductCreate(t *testing.T) {
 		}
 		for _, tc := range cases {
 			t.Run(tc.name, func(t *testing.T) {
-				products, variants := e.rowCounts(t)
+				products, variants := e.RowCounts(t)
 				in := productIn("Valid Name", 100)
 				tc.change(in)
-				p := mutate(t, e.admin, productCreateMutation, in)
+				p := mutate(t, e.Admin, productCreateMutation, in)
 				require.Equal(t, tc.want, codes(p.UserErrors))
 				for _, ue := range p.UserErrors {
 					require.NotEmpty(t, ue.Message)
 				}
 				require.Nil(t, p.Product)
-				p2, v2 := e.rowCounts(t)
+				p2, v2 := e.RowCounts(t)
 				require.Equal(t, products, p2, "no product created")
 				require.Equal(t, variants, v2, "no variant created")
 			})
@@ -191,74 +192,74 @@ func TestProductCreate(t *testing.T) {
 			"name": func(in map[string]any) { in["name"] = "Bad\u0000Name" },
 			"SKU":  func(in map[string]any) { in["variants"] = []any{variantIn("SKU\u0000X", 100, 1)} },
 		} {
-			products, variants := e.rowCounts(t)
+			products, variants := e.RowCounts(t)
 			in := productIn("Valid Name", 100)
 			change(in)
-			requireTopLevelCode(t, e.admin.as(t).do(productCreateMutation, map[string]any{"input": in}), "BAD_USER_INPUT")
-			p2, v2 := e.rowCounts(t)
+			requireTopLevelCode(t, e.Admin.As(t).Do(productCreateMutation, map[string]any{"input": in}), "BAD_USER_INPUT")
+			p2, v2 := e.RowCounts(t)
 			require.Equal(t, products, p2, name)
 			require.Equal(t, variants, v2, name)
 		}
 	})
 
 	t.Run("an unknown or malformed category is NOT_FOUND on categoryId", func(t *testing.T) {
-		for _, id := range []string{globalID("Category", 99999999), "!!!", vendorU.ID} {
+		for _, id := range []string{apitest.GlobalID("Category", 99999999), "!!!", vendorU.ID} {
 			in := productIn("Lost Product")
 			in["categoryId"] = id
-			p := mutate(t, e.admin, productCreateMutation, in)
+			p := mutate(t, e.Admin, productCreateMutation, in)
 			require.Equal(t, []string{"NOT_FOUND:input.categoryId"}, codes(p.UserErrors), id)
 		}
 	})
 
 	t.Run("a slug taken by another product is DUPLICATE and its variants are rolled back", func(t *testing.T) {
-		first := createProduct(t, e.admin, productIn("Original"))
+		first := createProduct(t, e.Admin, productIn("Original"))
 		in := productIn("Copy")
 		in["slug"] = first.Slug
 		newSKU := in["variants"].([]any)[0].(map[string]any)["sku"].(string)
-		products, variants := e.rowCounts(t)
-		p := mutate(t, e.admin, productCreateMutation, in)
+		products, variants := e.RowCounts(t)
+		p := mutate(t, e.Admin, productCreateMutation, in)
 		require.Equal(t, []string{"DUPLICATE:input.slug"}, codes(p.UserErrors))
 		require.Nil(t, p.Product)
-		p2, v2 := e.rowCounts(t)
+		p2, v2 := e.RowCounts(t)
 		require.Equal(t, [2]int{products, variants}, [2]int{p2, v2})
 		// The SKU is still free.
 		in = productIn("Copy")
 		in["variants"] = []any{variantIn(newSKU, 100, 1)}
-		require.Equal(t, newSKU, createProduct(t, e.admin, in).Variants[0].SKU)
+		require.Equal(t, newSKU, createProduct(t, e.Admin, in).Variants[0].SKU)
 	})
 
 	t.Run("a SKU used by another product is DUPLICATE and the product is rolled back", func(t *testing.T) {
 		first := createProduct(t, vendorC, productIn("Owner Of SKU"))
-		slug := uniqueSlug("second")
-		products, variants := e.rowCounts(t)
+		slug := apitest.UniqueSlug("second")
+		products, variants := e.RowCounts(t)
 		in := productIn("Second")
 		in["slug"] = slug
-		in["variants"] = []any{variantIn(uniqueSKU("fresh"), 100, 1), variantIn(first.Variants[0].SKU, 100, 1)}
-		p := mutate(t, e.admin, productCreateMutation, in)
+		in["variants"] = []any{variantIn(apitest.UniqueSKU("fresh"), 100, 1), variantIn(first.Variants[0].SKU, 100, 1)}
+		p := mutate(t, e.Admin, productCreateMutation, in)
 		require.Equal(t, []string{"DUPLICATE:input.variants.1.sku"}, codes(p.UserErrors))
 		require.Nil(t, p.Product)
-		p2, v2 := e.rowCounts(t)
+		p2, v2 := e.RowCounts(t)
 		require.Equal(t, [2]int{products, variants}, [2]int{p2, v2})
 		// The slug is still free.
 		in = productIn("Second")
 		in["slug"] = slug
-		require.Equal(t, slug, createProduct(t, e.admin, in).Slug)
+		require.Equal(t, slug, createProduct(t, e.Admin, in).Slug)
 	})
 }
 
 func TestProductVendorIsolation(t *testing.T) {
 	t.Parallel()
 	e := newCatalogEnv(t)
-	vendorA, _ := e.vendor(t, "Vendor A")
-	vendorB, _ := e.vendor(t, "Vendor B")
-	shelf := createCategory(t, e.admin, "Shelf", "")
+	vendorA, _ := e.RegisterVendor(t, "Vendor A")
+	vendorB, _ := e.RegisterVendor(t, "Vendor B")
+	shelf := createCategory(t, e.Admin, "Shelf", "")
 
 	// state is what an admin sees of a product, exact stock included.
 	state := func(t *testing.T, id string) (productJSON, []int) {
 		t.Helper()
-		p := getProduct(t, e.admin, id)
+		p := getProduct(t, e.Admin, id)
 		require.NotNil(t, p)
-		q := readQuantities(t, e.admin, id)
+		q := readQuantities(t, e.Admin, id)
 		require.Empty(t, q.Forbidden)
 		qty := make([]int, len(q.Variants))
 		for i, v := range q.Variants {
@@ -278,7 +279,7 @@ func TestProductVendorIsolation(t *testing.T) {
 		}{
 			{"productUpdate", productUpdateMutation, "input.id", map[string]any{"id": p.ID, "name": "Hijacked", "status": "ARCHIVED"}},
 			{"productArchive", productArchiveMutation, "input.id", map[string]any{"id": p.ID}},
-			{"productVariantCreate", variantCreateMutation, "input.productId", map[string]any{"productId": p.ID, "variant": variantIn(uniqueSKU("evil"), 1, 1)}},
+			{"productVariantCreate", variantCreateMutation, "input.productId", map[string]any{"productId": p.ID, "variant": variantIn(apitest.UniqueSKU("evil"), 1, 1)}},
 			{"productVariantUpdate", variantUpdateMutation, "input.id", map[string]any{"id": v, "price": 1}},
 			{"productVariantDelete", variantDeleteMutation, "input.id", map[string]any{"id": v}},
 			{"productVariantStockAdjust", stockAdjustMutation, "input.variantId", map[string]any{"variantId": v, "delta": -5}},
@@ -321,8 +322,8 @@ func TestProductVendorIsolation(t *testing.T) {
 		p := createProduct(t, vendorA, productIn("A's Hidden Lamp", 1000, 2000))
 		require.Empty(t, mutate(t, vendorA, productArchiveMutation, map[string]any{"id": p.ID}).UserErrors)
 		missing := p
-		missing.ID = globalID("Product", 99999999)
-		missing.Variants = []variantJSON{{ID: globalID("ProductVariant", 99999999)}}
+		missing.ID = apitest.GlobalID("Product", 99999999)
+		missing.Variants = []variantJSON{{ID: apitest.GlobalID("ProductVariant", 99999999)}}
 		hidden, absent := attempts(p), attempts(missing)
 		for i := range hidden {
 			got := mutate(t, vendorB, hidden[i].query, hidden[i].input)
@@ -345,7 +346,7 @@ func TestProductVendorIsolation(t *testing.T) {
 		require.Equal(t, shelf.ID, up.Product.Category.ID)
 		require.Equal(t, []kvJSON{{"wood", "oak"}}, up.Product.Attributes)
 
-		vc := mutate(t, vendorA, variantCreateMutation, map[string]any{"productId": p.ID, "variant": variantIn(uniqueSKU("a"), 3000, 2)})
+		vc := mutate(t, vendorA, variantCreateMutation, map[string]any{"productId": p.ID, "variant": variantIn(apitest.UniqueSKU("a"), 3000, 2)})
 		require.Empty(t, vc.UserErrors)
 		require.Equal(t, p.ID, vc.Variant.Product.ID)
 		vu := mutate(t, vendorA, variantUpdateMutation, map[string]any{"id": p.Variants[0].ID, "price": 500})
@@ -371,15 +372,15 @@ func TestProductVendorIsolation(t *testing.T) {
 
 	t.Run("an admin changes any vendor's product", func(t *testing.T) {
 		p := createProduct(t, vendorA, productIn("A's Table", 1000, 2000))
-		require.Empty(t, mutate(t, e.admin, productUpdateMutation, map[string]any{"id": p.ID, "name": "Admin Table"}).UserErrors)
-		vc := mutate(t, e.admin, variantCreateMutation, map[string]any{"productId": p.ID, "variant": variantIn(uniqueSKU("adm"), 50, 1)})
+		require.Empty(t, mutate(t, e.Admin, productUpdateMutation, map[string]any{"id": p.ID, "name": "Admin Table"}).UserErrors)
+		vc := mutate(t, e.Admin, variantCreateMutation, map[string]any{"productId": p.ID, "variant": variantIn(apitest.UniqueSKU("adm"), 50, 1)})
 		require.Empty(t, vc.UserErrors)
-		require.Empty(t, mutate(t, e.admin, variantUpdateMutation, map[string]any{"id": p.Variants[1].ID, "price": 2500}).UserErrors)
-		require.Empty(t, mutate(t, e.admin, variantDeleteMutation, map[string]any{"id": p.Variants[0].ID}).UserErrors)
-		sa := mutate(t, e.admin, stockAdjustMutation, map[string]any{"variantId": vc.Variant.ID, "delta": -1})
+		require.Empty(t, mutate(t, e.Admin, variantUpdateMutation, map[string]any{"id": p.Variants[1].ID, "price": 2500}).UserErrors)
+		require.Empty(t, mutate(t, e.Admin, variantDeleteMutation, map[string]any{"id": p.Variants[0].ID}).UserErrors)
+		sa := mutate(t, e.Admin, stockAdjustMutation, map[string]any{"variantId": vc.Variant.ID, "delta": -1})
 		require.Empty(t, sa.UserErrors)
 		require.Equal(t, 0, *sa.Variant.QuantityAvailable)
-		require.Empty(t, mutate(t, e.admin, productArchiveMutation, map[string]any{"id": p.ID}).UserErrors)
+		require.Empty(t, mutate(t, e.Admin, productArchiveMutation, map[string]any{"id": p.ID}).UserErrors)
 
 		got, qty := state(t, p.ID)
 		require.Equal(t, "Admin Table", got.Name)
@@ -403,7 +404,7 @@ func TestProductVendorIsolation(t *testing.T) {
 			{map[string]any{"slug": other.Slug}, []string{"DUPLICATE:input.slug"}},
 			{map[string]any{"name": " "}, []string{"INVALID:input.name"}},
 			{map[string]any{"imageUrls": []any{"file:///etc/passwd"}}, []string{"INVALID:input.imageUrls"}},
-			{map[string]any{"categoryId": globalID("Category", 99999999)}, []string{"NOT_FOUND:input.categoryId"}},
+			{map[string]any{"categoryId": apitest.GlobalID("Category", 99999999)}, []string{"NOT_FOUND:input.categoryId"}},
 			{map[string]any{"name": "", "slug": "-"}, []string{"INVALID:input.name", "INVALID:input.slug"}},
 		}
 		for _, tc := range cases {
@@ -420,20 +421,20 @@ func TestProductVendorIsolation(t *testing.T) {
 func TestProductVariantQuantityAvailable(t *testing.T) {
 	t.Parallel()
 	e := newCatalogEnv(t)
-	owner, ownerU := e.vendor(t, "Owner")
-	otherVendor, _ := e.vendor(t, "Other Vendor")
-	customer := e.customer(t)
+	owner, ownerU := e.RegisterVendor(t, "Owner")
+	otherVendor, _ := e.RegisterVendor(t, "Other Vendor")
+	customer := e.RegisterCustomer(t)
 	in := productIn("Counted")
 	stocks := []int{6, 5, 1, 0}
 	variants := make([]any, len(stocks))
 	for i, s := range stocks {
-		variants[i] = variantIn(uniqueSKU("q"), 1000, s)
+		variants[i] = variantIn(apitest.UniqueSKU("q"), 1000, s)
 	}
 	in["variants"] = variants
 	p := createProduct(t, owner, in)
 	wantStatus := []string{"IN_STOCK", "LOW_STOCK", "LOW_STOCK", "OUT_OF_STOCK"}
 
-	hidden := map[string]*gqlClient{"anonymous": e.anon(t), "customer": customer, "another vendor": otherVendor}
+	hidden := map[string]*apitest.Client{"anonymous": e.Anon(t), "customer": customer, "another vendor": otherVendor}
 	for name, c := range hidden {
 		t.Run(name+" gets null and FORBIDDEN on quantityAvailable, and everything else", func(t *testing.T) {
 			q := readQuantities(t, c, p.ID)
@@ -451,7 +452,7 @@ func TestProductVariantQuantityAvailable(t *testing.T) {
 		})
 	}
 
-	visible := map[string]*gqlClient{"the owning vendor": owner, "an admin": e.admin}
+	visible := map[string]*apitest.Client{"the owning vendor": owner, "an admin": e.Admin}
 	for name, c := range visible {
 		t.Run(name+" sees the exact numbers", func(t *testing.T) {
 			q := readQuantities(t, c, p.ID)
@@ -469,7 +470,7 @@ func TestProductVariantQuantityAvailable(t *testing.T) {
 		const listQ = `query L($f: ProductFilter) { products(filter: $f) { nodes { name variants { quantityAvailable } } } }`
 		const nodeQ = `query N($id: ID!) { node(id: $id) { ... on ProductVariant { sku stockStatus quantityAvailable } } }`
 		vars := map[string]any{"f": map[string]any{"vendorId": ownerU.ID}}
-		resp := customer.as(t).do(listQ, vars)
+		resp := customer.As(t).Do(listQ, vars)
 		require.Len(t, resp.Errors, len(stocks))
 		for _, err := range resp.Errors {
 			require.Equal(t, "FORBIDDEN", err.Extensions["code"])
@@ -483,24 +484,24 @@ func TestProductVariantQuantityAvailable(t *testing.T) {
 				} `json:"nodes"`
 			} `json:"products"`
 		}
-		owner.as(t).do(listQ, vars).decode(t, &list)
+		owner.As(t).Do(listQ, vars).Decode(t, &list)
 		require.Len(t, list.Products.Nodes, 1)
 		require.Equal(t, 6, *list.Products.Nodes[0].Variants[0].QuantityAvailable)
 
-		resp = e.anon(t).do(nodeQ, map[string]any{"id": p.Variants[1].ID})
+		resp = e.Anon(t).Do(nodeQ, map[string]any{"id": p.Variants[1].ID})
 		requireTopLevelCode(t, resp, "FORBIDDEN")
 		require.JSONEq(t, fmt.Sprintf(`{"node": {"sku": %q, "stockStatus": "LOW_STOCK", "quantityAvailable": null}}`, p.Variants[1].SKU), string(resp.Data))
 		var node struct {
 			Node variantJSON `json:"node"`
 		}
-		e.admin.as(t).do(nodeQ, map[string]any{"id": p.Variants[1].ID}).decode(t, &node)
+		e.Admin.As(t).Do(nodeQ, map[string]any{"id": p.Variants[1].ID}).Decode(t, &node)
 		require.Equal(t, 5, *node.Node.QuantityAvailable)
 	})
 
 	t.Run("a product is in stock while any variant is; out when none is", func(t *testing.T) {
 		require.True(t, p.InStock)
 		in := productIn("Sold Out")
-		in["variants"] = []any{variantIn(uniqueSKU("z"), 100, 0), variantIn(uniqueSKU("z"), 200, 0)}
+		in["variants"] = []any{variantIn(apitest.UniqueSKU("z"), 100, 0), variantIn(apitest.UniqueSKU("z"), 200, 0)}
 		sold := createProduct(t, owner, in)
 		require.False(t, sold.InStock)
 		require.Equal(t, []string{"OUT_OF_STOCK", "OUT_OF_STOCK"}, []string{sold.Variants[0].StockStatus, sold.Variants[1].StockStatus})
@@ -510,7 +511,7 @@ func TestProductVariantQuantityAvailable(t *testing.T) {
 func TestProductVariantStockAdjust(t *testing.T) {
 	t.Parallel()
 	e := newCatalogEnv(t)
-	owner, _ := e.vendor(t, "Stocker")
+	owner, _ := e.RegisterVendor(t, "Stocker")
 	adjust := func(t *testing.T, variantID string, delta int) payloadJSON {
 		t.Helper()
 		return mutate(t, owner, stockAdjustMutation, map[string]any{"variantId": variantID, "delta": delta})
@@ -520,7 +521,7 @@ func TestProductVariantStockAdjust(t *testing.T) {
 		return *readQuantities(t, owner, productID).Variants[i].QuantityAvailable
 	}
 	in := productIn("Adjustable")
-	in["variants"] = []any{variantIn(uniqueSKU("adj"), 100, 10)}
+	in["variants"] = []any{variantIn(apitest.UniqueSKU("adj"), 100, 10)}
 	p := createProduct(t, owner, in)
 	v := p.Variants[0].ID
 
@@ -552,7 +553,7 @@ func TestProductVariantStockAdjust(t *testing.T) {
 		require.Empty(t, out.UserErrors)
 		require.Equal(t, 0, *out.Variant.QuantityAvailable)
 		require.Equal(t, "OUT_OF_STOCK", out.Variant.StockStatus)
-		require.False(t, getProduct(t, e.anon(t), p.ID).InStock)
+		require.False(t, getProduct(t, e.Anon(t), p.ID).InStock)
 		require.Equal(t, []string{"INSUFFICIENT_STOCK:input.delta"}, codes(adjust(t, v, -1).UserErrors))
 		require.Empty(t, adjust(t, v, 0).UserErrors, "a zero delta is a no-op")
 		require.Equal(t, 0, quantity(t, p.ID, 0))
@@ -560,18 +561,18 @@ func TestProductVariantStockAdjust(t *testing.T) {
 
 	t.Run("the next list read after an adjustment sees the new stock", func(t *testing.T) {
 		in := productIn("Listed Stock")
-		in["variants"] = []any{variantIn(uniqueSKU("ls"), 100, 2)}
+		in["variants"] = []any{variantIn(apitest.UniqueSKU("ls"), 100, 2)}
 		listed := createProduct(t, owner, in)
 		inStock := func() []string {
-			return listProducts(t, e.anon(t), listArgs{First: 100, Filter: map[string]any{"inStock": true}}).ids()
+			return listProducts(t, e.Anon(t), listArgs{First: 100, Filter: map[string]any{"inStock": true}}).ids()
 		}
 		require.Contains(t, inStock(), listed.ID)
 		require.Empty(t, adjust(t, listed.Variants[0].ID, -2).UserErrors)
 		require.NotContains(t, inStock(), listed.ID, "out of stock now")
-		require.Equal(t, "OUT_OF_STOCK", getProduct(t, e.anon(t), listed.ID).Variants[0].StockStatus)
+		require.Equal(t, "OUT_OF_STOCK", getProduct(t, e.Anon(t), listed.ID).Variants[0].StockStatus)
 		require.Empty(t, adjust(t, listed.Variants[0].ID, 9).UserErrors)
 		require.Contains(t, inStock(), listed.ID, "back in stock")
-		require.Equal(t, "IN_STOCK", getProduct(t, e.anon(t), listed.ID).Variants[0].StockStatus)
+		require.Equal(t, "IN_STOCK", getProduct(t, e.Anon(t), listed.ID).Variants[0].StockStatus)
 	})
 
 	t.Run("an absurd delta is INVALID", func(t *testing.T) {
@@ -582,14 +583,14 @@ func TestProductVariantStockAdjust(t *testing.T) {
 	t.Run("a deleted or unknown variant is NOT_FOUND", func(t *testing.T) {
 		two := createProduct(t, owner, productIn("Two Variants", 100, 200))
 		require.Empty(t, mutate(t, owner, variantDeleteMutation, map[string]any{"id": two.Variants[0].ID}).UserErrors)
-		for _, id := range []string{two.Variants[0].ID, globalID("ProductVariant", 99999999), "garbage", two.ID} {
+		for _, id := range []string{two.Variants[0].ID, apitest.GlobalID("ProductVariant", 99999999), "garbage", two.ID} {
 			require.Equal(t, []string{"NOT_FOUND:input.variantId"}, codes(adjust(t, id, 1).UserErrors), id)
 		}
 	})
 
 	t.Run("concurrent decrements never take stock below zero: exactly the stock succeeds", func(t *testing.T) {
 		in := productIn("Hot Item")
-		in["variants"] = []any{variantIn(uniqueSKU("hot"), 100, 10)}
+		in["variants"] = []any{variantIn(apitest.UniqueSKU("hot"), 100, 10)}
 		hot := createProduct(t, owner, in)
 		const workers = 20
 		type result struct {
@@ -604,7 +605,7 @@ func TestProductVariantStockAdjust(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				<-start
-				resp, err := owner.tryDo(stockAdjustMutation, map[string]any{"input": map[string]any{"variantId": hot.Variants[0].ID, "delta": -1}})
+				resp, err := owner.TryDo(stockAdjustMutation, map[string]any{"input": map[string]any{"variantId": hot.Variants[0].ID, "delta": -1}})
 				if err != nil {
 					results <- result{err: err}
 					return
@@ -647,7 +648,7 @@ func TestProductVariantStockAdjust(t *testing.T) {
 func TestProductVariantDeleteAndUpdate(t *testing.T) {
 	t.Parallel()
 	e := newCatalogEnv(t)
-	owner, ownerU := e.vendor(t, "Sizer")
+	owner, ownerU := e.RegisterVendor(t, "Sizer")
 	p := createProduct(t, owner, productIn("Three Sizes", 1000, 2000, 3000))
 	v := p.Variants
 
@@ -657,7 +658,7 @@ func TestProductVariantDeleteAndUpdate(t *testing.T) {
 		require.Equal(t, []string{v[0].SKU, v[1].SKU}, out.Product.skus())
 		require.Equal(t, moneyJSON{1000, "USD"}, out.Product.PriceRange.Min)
 		require.Equal(t, moneyJSON{2000, "USD"}, out.Product.PriceRange.Max)
-		got := getProduct(t, e.anon(t), p.ID)
+		got := getProduct(t, e.Anon(t), p.ID)
 		require.Equal(t, []string{v[0].SKU, v[1].SKU}, got.skus())
 		require.Equal(t, moneyJSON{2000, "USD"}, got.PriceRange.Max)
 	})
@@ -670,33 +671,33 @@ func TestProductVariantDeleteAndUpdate(t *testing.T) {
 		require.Equal(t, moneyJSON{2500, "USD"}, out.Variant.Price)
 		require.Equal(t, "Large", out.Variant.Name)
 		require.Equal(t, v[0].SKU, out.Variant.SKU, "omitted fields keep their value")
-		got := getProduct(t, e.anon(t), p.ID)
+		got := getProduct(t, e.Anon(t), p.ID)
 		require.Equal(t, moneyJSON{2000, "USD"}, got.PriceRange.Min)
 		require.Equal(t, moneyJSON{2500, "USD"}, got.PriceRange.Max)
 		require.Equal(t, []optionJSON{{"size", "L"}}, got.Variants[0].Options)
 
 		// The price filters use the same range.
-		names := listProducts(t, e.anon(t), listArgs{Filter: map[string]any{"vendorId": ownerU.ID, "minPrice": 2400}}).names()
+		names := listProducts(t, e.Anon(t), listArgs{Filter: map[string]any{"vendorId": ownerU.ID, "minPrice": 2400}}).names()
 		require.Equal(t, []string{"Three Sizes"}, names)
-		names = listProducts(t, e.anon(t), listArgs{Filter: map[string]any{"vendorId": ownerU.ID, "maxPrice": 1999}}).names()
+		names = listProducts(t, e.Anon(t), listArgs{Filter: map[string]any{"vendorId": ownerU.ID, "maxPrice": 1999}}).names()
 		require.Empty(t, names, "no live variant costs 1999 or less any more")
 	})
 
 	t.Run("productVariantCreate widens priceRange", func(t *testing.T) {
 		out := mutate(t, owner, variantCreateMutation, map[string]any{"productId": p.ID, "variant": map[string]any{
-			"sku": uniqueSKU("xs"), "name": "XS", "price": 100, "stock": 4, "options": []any{map[string]any{"name": "size", "value": "XS"}},
+			"sku": apitest.UniqueSKU("xs"), "name": "XS", "price": 100, "stock": 4, "options": []any{map[string]any{"name": "size", "value": "XS"}},
 		}})
 		require.Empty(t, out.UserErrors)
 		require.Equal(t, moneyJSON{100, "USD"}, out.Variant.Price, "in the product's currency")
 		require.Equal(t, "LOW_STOCK", out.Variant.StockStatus)
-		got := getProduct(t, e.anon(t), p.ID)
+		got := getProduct(t, e.Anon(t), p.ID)
 		require.Equal(t, moneyJSON{100, "USD"}, got.PriceRange.Min)
 		require.Equal(t, []string{v[0].SKU, v[1].SKU, out.Variant.SKU}, got.skus(), "appended last")
 	})
 
 	t.Run("invalid variant input is INVALID and a taken SKU DUPLICATE; nothing changes", func(t *testing.T) {
 		other := createProduct(t, owner, productIn("Other Sizes"))
-		before := getProduct(t, e.admin, p.ID)
+		before := getProduct(t, e.Admin, p.ID)
 		for _, tc := range []struct {
 			input map[string]any
 			want  string
@@ -716,14 +717,14 @@ func TestProductVariantDeleteAndUpdate(t *testing.T) {
 			variant map[string]any
 			want    string
 		}{
-			{variantIn(uniqueSKU("n"), -1, 0), "INVALID:input.variant.price"},
-			{variantIn(uniqueSKU("n"), 1, -1), "INVALID:input.variant.stock"},
+			{variantIn(apitest.UniqueSKU("n"), -1, 0), "INVALID:input.variant.price"},
+			{variantIn(apitest.UniqueSKU("n"), 1, -1), "INVALID:input.variant.stock"},
 			{variantIn(other.Variants[0].SKU, 1, 0), "DUPLICATE:input.variant.sku"},
 		} {
 			out := mutate(t, owner, variantCreateMutation, map[string]any{"productId": p.ID, "variant": tc.variant})
 			require.Equal(t, []string{tc.want}, codes(out.UserErrors), "%v", tc.variant)
 		}
-		require.Equal(t, before, getProduct(t, e.admin, p.ID))
+		require.Equal(t, before, getProduct(t, e.Admin, p.ID))
 	})
 
 	t.Run("the last live variant cannot be deleted", func(t *testing.T) {
@@ -732,11 +733,11 @@ func TestProductVariantDeleteAndUpdate(t *testing.T) {
 		out := mutate(t, owner, variantDeleteMutation, map[string]any{"id": single.Variants[0].ID})
 		require.Equal(t, []string{"LAST_VARIANT:input.id"}, codes(out.UserErrors))
 		require.Nil(t, out.Product)
-		got := getProduct(t, e.anon(t), single.ID)
+		got := getProduct(t, e.Anon(t), single.ID)
 		require.Equal(t, []string{single.Variants[0].SKU}, got.skus())
 		require.Equal(t, moneyJSON{700, "USD"}, got.PriceRange.Max)
 		// An admin is held to the same rule.
-		require.Equal(t, []string{"LAST_VARIANT:input.id"}, codes(mutate(t, e.admin, variantDeleteMutation, map[string]any{"id": single.Variants[0].ID}).UserErrors))
+		require.Equal(t, []string{"LAST_VARIANT:input.id"}, codes(mutate(t, e.Admin, variantDeleteMutation, map[string]any{"id": single.Variants[0].ID}).UserErrors))
 	})
 
 	t.Run("deleting the last two variants at once leaves exactly one", func(t *testing.T) {
@@ -749,7 +750,7 @@ func TestProductVariantDeleteAndUpdate(t *testing.T) {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					resp, err := owner.tryDo(variantDeleteMutation, map[string]any{"input": map[string]any{"id": v.ID}})
+					resp, err := owner.TryDo(variantDeleteMutation, map[string]any{"input": map[string]any{"id": v.ID}})
 					if err == nil && len(resp.Errors) > 0 {
 						err = fmt.Errorf("top-level errors: %+v", resp.Errors)
 					}
@@ -778,7 +779,7 @@ func TestProductVariantDeleteAndUpdate(t *testing.T) {
 				got = append(got, strings.Join(r, ","))
 			}
 			require.ElementsMatch(t, []string{"", "LAST_VARIANT:input.id"}, got)
-			require.Len(t, getProduct(t, e.admin, pair.ID).Variants, 1)
+			require.Len(t, getProduct(t, e.Admin, pair.ID).Variants, 1)
 		}
 	})
 
@@ -789,7 +790,7 @@ func TestProductVariantDeleteAndUpdate(t *testing.T) {
 		var out struct {
 			Node *variantJSON `json:"node"`
 		}
-		e.admin.as(t).do(`query N($id: ID!) { node(id: $id) { ... on ProductVariant { sku } } }`, map[string]any{"id": deleted}).decode(t, &out)
+		e.Admin.As(t).Do(`query N($id: ID!) { node(id: $id) { ... on ProductVariant { sku } } }`, map[string]any{"id": deleted}).Decode(t, &out)
 		require.Nil(t, out.Node)
 	})
 }
@@ -797,10 +798,10 @@ func TestProductVariantDeleteAndUpdate(t *testing.T) {
 func TestProductArchivedVisibility(t *testing.T) {
 	t.Parallel()
 	e := newCatalogEnv(t)
-	owner, ownerU := e.vendor(t, "Archiver")
-	otherVendor, _ := e.vendor(t, "Bystander")
-	customer := e.customer(t)
-	cat := createCategory(t, e.admin, "Archive Shelf", "")
+	owner, ownerU := e.RegisterVendor(t, "Archiver")
+	otherVendor, _ := e.RegisterVendor(t, "Bystander")
+	customer := e.RegisterCustomer(t)
+	cat := createCategory(t, e.Admin, "Archive Shelf", "")
 	mk := func(name string) productJSON {
 		in := productIn(name)
 		in["categoryId"] = cat.ID
@@ -823,7 +824,7 @@ func TestProductArchivedVisibility(t *testing.T) {
 		categoryIDs  []string
 		categoryTot  int
 	}
-	look := func(t *testing.T, c *gqlClient) view {
+	look := func(t *testing.T, c *apitest.Client) view {
 		var v view
 		conn := listProducts(t, c, listArgs{Filter: map[string]any{"vendorId": ownerU.ID}})
 		v.listIDs, v.listTotal = conn.ids(), conn.TotalCount
@@ -832,26 +833,26 @@ func TestProductArchivedVisibility(t *testing.T) {
 		var bySlug struct {
 			Product *productJSON `json:"product"`
 		}
-		c.as(t).do(productBySlugQuery, map[string]any{"slug": gone.Slug}).decode(t, &bySlug)
+		c.As(t).Do(productBySlugQuery, map[string]any{"slug": gone.Slug}).Decode(t, &bySlug)
 		v.bySlug = bySlug.Product
 		var node struct {
 			Node json.RawMessage `json:"node"`
 		}
-		c.as(t).do(nodeQ, map[string]any{"id": gone.ID}).decode(t, &node)
+		c.As(t).Do(nodeQ, map[string]any{"id": gone.ID}).Decode(t, &node)
 		v.node = node.Node
-		c.as(t).do(nodeQ, map[string]any{"id": gone.Variants[0].ID}).decode(t, &node)
+		c.As(t).Do(nodeQ, map[string]any{"id": gone.Variants[0].ID}).Decode(t, &node)
 		v.variantNode = node.Node
 		var cq struct {
 			Category struct {
 				Products connectionJSON `json:"products"`
 			} `json:"category"`
 		}
-		c.as(t).do(categoryQ, map[string]any{"id": cat.ID}).decode(t, &cq)
+		c.As(t).Do(categoryQ, map[string]any{"id": cat.ID}).Decode(t, &cq)
 		v.categoryIDs, v.categoryTot = cq.Category.Products.ids(), cq.Category.Products.TotalCount
 		return v
 	}
 
-	for name, c := range map[string]*gqlClient{"anonymous": e.anon(t), "a customer": customer, "another vendor": otherVendor} {
+	for name, c := range map[string]*apitest.Client{"anonymous": e.Anon(t), "a customer": customer, "another vendor": otherVendor} {
 		t.Run("hidden from "+name, func(t *testing.T) {
 			v := look(t, c)
 			require.Equal(t, []string{live.ID}, v.listIDs)
@@ -867,7 +868,7 @@ func TestProductArchivedVisibility(t *testing.T) {
 		})
 	}
 
-	for name, c := range map[string]*gqlClient{"the owning vendor": owner, "an admin": e.admin} {
+	for name, c := range map[string]*apitest.Client{"the owning vendor": owner, "an admin": e.Admin} {
 		t.Run("visible to "+name, func(t *testing.T) {
 			v := look(t, c)
 			require.Equal(t, []string{gone.ID, live.ID}, v.listIDs, "newest first")
@@ -885,7 +886,7 @@ func TestProductArchivedVisibility(t *testing.T) {
 	t.Run("publishing it again shows it to everyone", func(t *testing.T) {
 		out := mutate(t, owner, productUpdateMutation, map[string]any{"id": gone.ID, "status": "ACTIVE"})
 		require.Empty(t, out.UserErrors)
-		v := look(t, e.anon(t))
+		v := look(t, e.Anon(t))
 		require.Equal(t, []string{gone.ID, live.ID}, v.listIDs)
 		require.Equal(t, "ACTIVE", v.byID.Status)
 		require.NotNil(t, v.bySlug)
@@ -930,15 +931,15 @@ func TestProductPaginationSorts(t *testing.T) {
 	for i, s := range specs {
 		in := productIn(s.name, s.prices...)
 		in["description"] = s.description
-		p := createProduct(t, e.admin, in)
-		items[i] = paginationItem{gid: p.ID, id: dbID(t, p.ID), name: s.name, price: slices.Min(s.prices),
+		p := createProduct(t, e.Admin, in)
+		items[i] = paginationItem{gid: p.ID, id: apitest.DBID(t, p.ID), name: s.name, price: slices.Min(s.prices),
 			created: base.Add(time.Duration(i/3) * time.Minute)}
-		_, err := e.srv.app.db.Pool.Exec(ctx, "UPDATE products SET created_at = $1 WHERE id = $2", items[i].created, items[i].id)
+		_, err := e.Server.App.DB.Pool.Exec(ctx, "UPDATE products SET created_at = $1 WHERE id = $2", items[i].created, items[i].id)
 		require.NoError(t, err)
 	}
 	// An archived product is never listed to the anonymous walker.
-	archived := createProduct(t, e.admin, productIn("Lantern Archived", 1))
-	require.Empty(t, mutate(t, e.admin, productArchiveMutation, map[string]any{"id": archived.ID}).UserErrors)
+	archived := createProduct(t, e.Admin, productIn("Lantern Archived", 1))
+	require.Empty(t, mutate(t, e.Admin, productArchiveMutation, map[string]any{"id": archived.ID}).UserErrors)
 
 	order := func(less func(a, b paginationItem) bool) []string {
 		sorted := slices.Clone(items)
@@ -975,7 +976,7 @@ func TestProductPaginationSorts(t *testing.T) {
 			return a.id < b.id
 		}),
 	}
-	anon := e.anon(t)
+	anon := e.Anon(t)
 
 	for _, s := range []string{"NEWEST", "PRICE_ASC", "PRICE_DESC", "NAME"} {
 		t.Run(s+": every product exactly once, in order, forward and backward", func(t *testing.T) {
@@ -1050,7 +1051,7 @@ func TestProductPaginationSorts(t *testing.T) {
 			{"first": 101}, {"first": 0}, {"first": -1}, {"last": 101}, {"last": 0},
 			{"first": 2, "last": 2}, {"first": 1000000},
 		} {
-			resp := anon.as(t).do(productsQuery, vars)
+			resp := anon.As(t).Do(productsQuery, vars)
 			requireTopLevelCode(t, resp, "BAD_USER_INPUT")
 			require.Equal(t, []any{"products"}, resp.Errors[0].Path, "%v", vars)
 		}
@@ -1068,11 +1069,11 @@ func TestProductPaginationSorts(t *testing.T) {
 			{"PRICE_ASC", newest}, {"NAME", newest}, {"NEWEST", name}, {"PRICE_DESC", name},
 			{"NEWEST", relevance}, {"PRICE_ASC", relevance},
 			{"NEWEST", "!!!"}, {"NEWEST", "bm90LWpzb24"}, {"NEWEST", strings.Repeat("A", 2000)},
-			{"NAME", encodeTestID(`{"s":"NAME","k":5,"i":1}`)},
-			{"NEWEST", encodeTestID(`{"s":"NEWEST","k":"yesterday","i":1}`)},
-			{"NEWEST", encodeTestID(`{"s":"NEWEST","k":"2026-01-01T00:00:00Z","i":0}`)},
-			{"PRICE_ASC", encodeTestID(`{"s":"PRICE_ASC","i":3}`)},
-			{"PRICE_ASC", encodeTestID(`{"s":"PRICE_ASC","k":"cheap","i":3}`)},
+			{"NAME", apitest.EncodeID(`{"s":"NAME","k":5,"i":1}`)},
+			{"NEWEST", apitest.EncodeID(`{"s":"NEWEST","k":"yesterday","i":1}`)},
+			{"NEWEST", apitest.EncodeID(`{"s":"NEWEST","k":"2026-01-01T00:00:00Z","i":0}`)},
+			{"PRICE_ASC", apitest.EncodeID(`{"s":"PRICE_ASC","i":3}`)},
+			{"PRICE_ASC", apitest.EncodeID(`{"s":"PRICE_ASC","k":"cheap","i":3}`)},
 		}
 		for _, tc := range cases {
 			for _, dir := range []listArgs{{First: 3, After: tc.cursor}, {Last: 3, Before: tc.cursor}} {
@@ -1080,7 +1081,7 @@ func TestProductPaginationSorts(t *testing.T) {
 				if tc.sort == "NEWEST" && tc.cursor == relevance {
 					dir.Filter = map[string]any{"search": "lantern"}
 				}
-				resp := anon.as(t).do(productsQuery, dir.vars())
+				resp := anon.As(t).Do(productsQuery, dir.vars())
 				requireTopLevelCode(t, resp, "BAD_USER_INPUT")
 				require.NotContains(t, resp.Errors[0].Message, "Internal")
 			}
@@ -1095,9 +1096,9 @@ func TestProductPaginationConcurrentInserts(t *testing.T) {
 	var seq atomic.Int64
 	create := func(price int64) (int64, error) {
 		n := seq.Add(1)
-		p, err := e.srv.app.catalog.Create(ctx, e.adminViewer(), product.CreateInput{
-			Name: fmt.Sprintf("Item %03d", n), Slug: uniqueSlug("item"), Currency: "USD",
-			Variants: []product.VariantInput{{SKU: uniqueSKU("item"), Price: price, Stock: 1}},
+		p, err := e.Server.App.Catalog.Create(ctx, e.AdminViewer(), product.CreateInput{
+			Name: fmt.Sprintf("Item %03d", n), Slug: apitest.UniqueSlug("item"), Currency: "USD",
+			Variants: []product.VariantInput{{SKU: apitest.UniqueSKU("item"), Price: price, Stock: 1}},
 		})
 		return p.ID, err
 	}
@@ -1105,7 +1106,7 @@ func TestProductPaginationConcurrentInserts(t *testing.T) {
 		_, err := create(int64(100 + 10*i))
 		require.NoError(t, err)
 	}
-	anon := e.anon(t)
+	anon := e.Anon(t)
 
 	for _, sortOrder := range []string{"NEWEST", "PRICE_ASC"} {
 		t.Run(sortOrder+": a walk sees every product that existed before it exactly once while others are inserted", func(t *testing.T) {
@@ -1170,12 +1171,12 @@ func TestProductPaginationConcurrentInserts(t *testing.T) {
 func TestProductSearchAndFilters(t *testing.T) {
 	t.Parallel()
 	e := newCatalogEnv(t)
-	apparel := createCategory(t, e.admin, "Apparel", "")
-	tops := createCategory(t, e.admin, "Tops", apparel.ID)
-	hoodies := createCategory(t, e.admin, "Hoodies", tops.ID)
-	home := createCategory(t, e.admin, "Home", "")
-	north, south := e.directVendor(t, "North Co"), e.directVendor(t, "South Co")
-	northID, southID := globalID("User", north.ID), globalID("User", south.ID)
+	apparel := createCategory(t, e.Admin, "Apparel", "")
+	tops := createCategory(t, e.Admin, "Tops", apparel.ID)
+	hoodies := createCategory(t, e.Admin, "Hoodies", tops.ID)
+	home := createCategory(t, e.Admin, "Home", "")
+	north, south := e.DirectVendor(t, "North Co"), e.DirectVendor(t, "South Co")
+	northID, southID := apitest.GlobalID("User", north.ID), apitest.GlobalID("User", south.ID)
 
 	type variant struct {
 		price int64
@@ -1192,10 +1193,10 @@ func TestProductSearchAndFilters(t *testing.T) {
 		}
 		variants := make([]any, len(vs))
 		for i, v := range vs {
-			variants[i] = variantIn(uniqueSKU("f"), v.price, v.stock)
+			variants[i] = variantIn(apitest.UniqueSKU("f"), v.price, v.stock)
 		}
 		in["variants"] = variants
-		return createProduct(t, e.admin, in)
+		return createProduct(t, e.Admin, in)
 	}
 	mk("Cozy Hoodie", "Warm fleece for cold evenings.", hoodies.ID, northID, variant{5000, 3})
 	mk("Plain Tee", "Goes well under a hoodie.", tops.ID, southID, variant{1500, 0})
@@ -1205,12 +1206,12 @@ func TestProductSearchAndFilters(t *testing.T) {
 	mk("Rain Jacket", "Waterproof shell.", apparel.ID, northID, variant{7000, 0}, variant{7500, 0})
 	// Its only stocked and only cheap variant is deleted: neither may count any more.
 	scarf := mk("Clearance Scarf", "Last one.", "", "", variant{2000, 5}, variant{2200, 0})
-	require.Empty(t, mutate(t, e.admin, variantDeleteMutation, map[string]any{"id": scarf.Variants[0].ID}).UserErrors)
+	require.Empty(t, mutate(t, e.Admin, variantDeleteMutation, map[string]any{"id": scarf.Variants[0].ID}).UserErrors)
 	ghost := mk("Ghost Hoodie", "Archived hoodie.", hoodies.ID, northID, variant{4000, 9})
-	require.Empty(t, mutate(t, e.admin, productArchiveMutation, map[string]any{"id": ghost.ID}).UserErrors)
+	require.Empty(t, mutate(t, e.Admin, productArchiveMutation, map[string]any{"id": ghost.ID}).UserErrors)
 
 	all := []string{"Clearance Scarf", "Coffee Mug", "Cozy Hoodie", "Desk Lamp", "Garden Chair", "Plain Tee", "Rain Jacket"}
-	anon := e.anon(t)
+	anon := e.Anon(t)
 	cases := []struct {
 		name   string
 		filter map[string]any
@@ -1228,7 +1229,7 @@ func TestProductSearchAndFilters(t *testing.T) {
 		{"middle category includes its subcategory", map[string]any{"categoryId": tops.ID}, []string{"Cozy Hoodie", "Plain Tee"}},
 		{"leaf category", map[string]any{"categoryId": hoodies.ID}, []string{"Cozy Hoodie"}},
 		{"other top-level category", map[string]any{"categoryId": home.ID}, []string{"Desk Lamp", "Garden Chair"}},
-		{"unknown category", map[string]any{"categoryId": globalID("Category", 99999999)}, []string{}},
+		{"unknown category", map[string]any{"categoryId": apitest.GlobalID("Category", 99999999)}, []string{}},
 		{"vendor", map[string]any{"vendorId": northID}, []string{"Cozy Hoodie", "Desk Lamp", "Rain Jacket"}},
 		{"other vendor", map[string]any{"vendorId": southID}, []string{"Coffee Mug", "Plain Tee"}},
 		{"minPrice: a variant at least this", map[string]any{"minPrice": 7000}, []string{"Desk Lamp", "Garden Chair", "Rain Jacket"}},
@@ -1260,10 +1261,10 @@ func TestProductSearchAndFilters(t *testing.T) {
 	})
 
 	t.Run("an admin's search and filters include archived products", func(t *testing.T) {
-		conn := listProducts(t, e.admin, listArgs{Sort: "NAME", Filter: map[string]any{"search": "hoodie"}})
+		conn := listProducts(t, e.Admin, listArgs{Sort: "NAME", Filter: map[string]any{"search": "hoodie"}})
 		require.Equal(t, []string{"Cozy Hoodie", "Ghost Hoodie", "Plain Tee"}, conn.names())
 		require.Equal(t, 3, conn.TotalCount)
-		conn = listProducts(t, e.admin, listArgs{Sort: "NAME", Filter: map[string]any{"categoryId": hoodies.ID}})
+		conn = listProducts(t, e.Admin, listArgs{Sort: "NAME", Filter: map[string]any{"categoryId": hoodies.ID}})
 		require.Equal(t, []string{"Cozy Hoodie", "Ghost Hoodie"}, conn.names())
 		require.Equal(t, 2, conn.TotalCount)
 	})
@@ -1274,8 +1275,8 @@ func TestProductSearchAndFilters(t *testing.T) {
 				Products connectionJSON `json:"products"`
 			} `json:"category"`
 		}
-		anon.as(t).do(`query C($slug: String!) { category(slug: $slug) { products(first: 100, sort: NAME) { totalCount nodes { id name } edges { cursor node { id } } pageInfo { hasNextPage } } } }`,
-			map[string]any{"slug": apparel.Slug}).decode(t, &out)
+		anon.As(t).Do(`query C($slug: String!) { category(slug: $slug) { products(first: 100, sort: NAME) { totalCount nodes { id name } edges { cursor node { id } } pageInfo { hasNextPage } } } }`,
+			map[string]any{"slug": apparel.Slug}).Decode(t, &out)
 		require.Equal(t, []string{"Cozy Hoodie", "Plain Tee", "Rain Jacket"}, out.Category.Products.names())
 		require.Equal(t, 3, out.Category.Products.TotalCount)
 	})
@@ -1291,7 +1292,7 @@ func TestProductSearchAndFilters(t *testing.T) {
 			"nul\x00byte",
 		} {
 			for _, sortOrder := range []string{"NAME", "RELEVANCE"} {
-				resp := anon.as(t).do(productsQuery, map[string]any{"filter": map[string]any{"search": search}, "sort": sortOrder})
+				resp := anon.As(t).Do(productsQuery, map[string]any{"filter": map[string]any{"search": search}, "sort": sortOrder})
 				for _, err := range resp.Errors {
 					if err.Extensions["code"] != "BAD_USER_INPUT" {
 						failed = append(failed, fmt.Sprintf("%q (%s): %v %s", search, sortOrder, err.Extensions["code"], err.Message))
@@ -1306,7 +1307,7 @@ func TestProductSearchAndFilters(t *testing.T) {
 		for _, f := range []map[string]any{
 			{"categoryId": "!!!"}, {"categoryId": northID}, {"vendorId": apparel.ID}, {"vendorId": "garbage"},
 		} {
-			requireTopLevelCode(t, anon.as(t).do(productsQuery, map[string]any{"filter": f}), "BAD_USER_INPUT")
+			requireTopLevelCode(t, anon.As(t).Do(productsQuery, map[string]any{"filter": f}), "BAD_USER_INPUT")
 		}
 	})
 }
@@ -1314,8 +1315,8 @@ func TestProductSearchAndFilters(t *testing.T) {
 func TestCategories(t *testing.T) {
 	t.Parallel()
 	e := newCatalogEnv(t)
-	vendor, _ := e.vendor(t, "Category Vendor")
-	customer := e.customer(t)
+	vendor, _ := e.RegisterVendor(t, "Category Vendor")
+	customer := e.RegisterCustomer(t)
 	const treeQuery = `{ categories { name slug parent { name } children { name parent { name } children { name children { name } } } } }`
 	type node struct {
 		Name     string  `json:"name"`
@@ -1325,35 +1326,35 @@ func TestCategories(t *testing.T) {
 		var out struct {
 			Categories []*node `json:"categories"`
 		}
-		e.anon(t).do(treeQuery, nil).decode(t, &out)
+		e.Anon(t).Do(treeQuery, nil).Decode(t, &out)
 		return out.Categories
 	}
 	var clothing, shoes, boots, sneakers, hats, garden categoryJSON
 
 	t.Run("only admins manage categories", func(t *testing.T) {
 		in := map[string]any{"name": "Vendor Category"}
-		requireTopLevelCode(t, vendor.as(t).do(categoryCreateMutation, map[string]any{"input": in}), "FORBIDDEN")
-		requireTopLevelCode(t, customer.as(t).do(categoryCreateMutation, map[string]any{"input": in}), "FORBIDDEN")
-		requireTopLevelCode(t, e.anon(t).do(categoryCreateMutation, map[string]any{"input": in}), "UNAUTHENTICATED")
-		id := globalID("Category", 1)
-		requireTopLevelCode(t, vendor.as(t).do(categoryUpdateMutation, map[string]any{"input": map[string]any{"id": id, "name": "x"}}), "FORBIDDEN")
-		requireTopLevelCode(t, vendor.as(t).do(categoryDeleteMutation, map[string]any{"input": map[string]any{"id": id}}), "FORBIDDEN")
+		requireTopLevelCode(t, vendor.As(t).Do(categoryCreateMutation, map[string]any{"input": in}), "FORBIDDEN")
+		requireTopLevelCode(t, customer.As(t).Do(categoryCreateMutation, map[string]any{"input": in}), "FORBIDDEN")
+		requireTopLevelCode(t, e.Anon(t).Do(categoryCreateMutation, map[string]any{"input": in}), "UNAUTHENTICATED")
+		id := apitest.GlobalID("Category", 1)
+		requireTopLevelCode(t, vendor.As(t).Do(categoryUpdateMutation, map[string]any{"input": map[string]any{"id": id, "name": "x"}}), "FORBIDDEN")
+		requireTopLevelCode(t, vendor.As(t).Do(categoryDeleteMutation, map[string]any{"input": map[string]any{"id": id}}), "FORBIDDEN")
 		require.Empty(t, tree(t))
 	})
 
 	t.Run("an admin creates top-level and nested categories; the slug is derived from the name", func(t *testing.T) {
-		out := mutate(t, e.admin, categoryCreateMutation, map[string]any{"name": "  Clothing & Shoes "})
+		out := mutate(t, e.Admin, categoryCreateMutation, map[string]any{"name": "  Clothing & Shoes "})
 		require.Empty(t, out.UserErrors)
 		clothing = *out.Category
 		require.Equal(t, "Clothing & Shoes", clothing.Name)
 		require.Equal(t, "clothing-shoes", clothing.Slug)
 		require.Nil(t, clothing.Parent)
-		shoes = createCategory(t, e.admin, "Shoes", clothing.ID)
+		shoes = createCategory(t, e.Admin, "Shoes", clothing.ID)
 		require.Equal(t, clothing.ID, shoes.Parent.ID)
-		boots = createCategory(t, e.admin, "Boots", shoes.ID)
-		sneakers = createCategory(t, e.admin, "Sneakers", shoes.ID)
-		hats = createCategory(t, e.admin, "Hats", clothing.ID)
-		garden = createCategory(t, e.admin, "Garden", "")
+		boots = createCategory(t, e.Admin, "Boots", shoes.ID)
+		sneakers = createCategory(t, e.Admin, "Sneakers", shoes.ID)
+		hats = createCategory(t, e.Admin, "Hats", clothing.ID)
+		garden = createCategory(t, e.Admin, "Garden", "")
 	})
 
 	t.Run("categories is the tree, each level by name", func(t *testing.T) {
@@ -1381,20 +1382,20 @@ func TestCategories(t *testing.T) {
 				} `json:"children"`
 			} `json:"category"`
 		}
-		e.anon(t).do(q, map[string]any{"slug": shoes.Slug}).decode(t, &out)
+		e.Anon(t).Do(q, map[string]any{"slug": shoes.Slug}).Decode(t, &out)
 		require.Equal(t, shoes.ID, out.Category.ID)
 		require.Equal(t, clothing.ID, out.Category.Parent.ID)
 		require.Len(t, out.Category.Children, 2)
 		out.Category = nil
-		e.anon(t).do(q, map[string]any{"id": boots.ID}).decode(t, &out)
+		e.Anon(t).Do(q, map[string]any{"id": boots.ID}).Decode(t, &out)
 		require.Equal(t, "Boots", out.Category.Name)
-		for _, vars := range []map[string]any{{"slug": "no-such-category"}, {"id": globalID("Category", 99999999)}, {"id": "!!!"}} {
+		for _, vars := range []map[string]any{{"slug": "no-such-category"}, {"id": apitest.GlobalID("Category", 99999999)}, {"id": "!!!"}} {
 			out.Category = nil
-			e.anon(t).do(q, vars).decode(t, &out)
+			e.Anon(t).Do(q, vars).Decode(t, &out)
 			require.Nil(t, out.Category, "%v", vars)
 		}
-		requireTopLevelCode(t, e.anon(t).do(q, map[string]any{"id": boots.ID, "slug": boots.Slug}), "BAD_USER_INPUT")
-		requireTopLevelCode(t, e.anon(t).do(q, nil), "BAD_USER_INPUT")
+		requireTopLevelCode(t, e.Anon(t).Do(q, map[string]any{"id": boots.ID, "slug": boots.Slug}), "BAD_USER_INPUT")
+		requireTopLevelCode(t, e.Anon(t).Do(q, nil), "BAD_USER_INPUT")
 	})
 
 	t.Run("invalid category input is a userError", func(t *testing.T) {
@@ -1406,17 +1407,17 @@ func TestCategories(t *testing.T) {
 			{map[string]any{"name": strings.Repeat("c", 101)}, "INVALID:input.name"},
 			{map[string]any{"name": "Fine", "slug": "Not OK"}, "INVALID:input.slug"},
 			{map[string]any{"name": "Boots Again", "slug": boots.Slug}, "DUPLICATE:input.slug"},
-			{map[string]any{"name": "Orphan", "parentId": globalID("Category", 99999999)}, "NOT_FOUND:input.parentId"},
+			{map[string]any{"name": "Orphan", "parentId": apitest.GlobalID("Category", 99999999)}, "NOT_FOUND:input.parentId"},
 			{map[string]any{"name": "Orphan", "parentId": "!!!"}, "NOT_FOUND:input.parentId"},
 		} {
-			out := mutate(t, e.admin, categoryCreateMutation, tc.input)
+			out := mutate(t, e.Admin, categoryCreateMutation, tc.input)
 			require.Equal(t, []string{tc.want}, codes(out.UserErrors), "%v", tc.input)
 			require.Nil(t, out.Category)
 		}
 	})
 
 	t.Run("categoryUpdate renames and moves, but never under the category's own subtree", func(t *testing.T) {
-		out := mutate(t, e.admin, categoryUpdateMutation, map[string]any{"id": hats.ID, "name": "Caps", "slug": "caps"})
+		out := mutate(t, e.Admin, categoryUpdateMutation, map[string]any{"id": hats.ID, "name": "Caps", "slug": "caps"})
 		require.Empty(t, out.UserErrors)
 		require.Equal(t, "Caps", out.Category.Name)
 		require.Equal(t, clothing.ID, out.Category.Parent.ID, "the parent stays")
@@ -1424,15 +1425,15 @@ func TestCategories(t *testing.T) {
 		for _, tc := range []struct{ id, parent string }{
 			{clothing.ID, boots.ID}, {clothing.ID, shoes.ID}, {shoes.ID, shoes.ID}, {shoes.ID, sneakers.ID},
 		} {
-			out := mutate(t, e.admin, categoryUpdateMutation, map[string]any{"id": tc.id, "parentId": tc.parent})
+			out := mutate(t, e.Admin, categoryUpdateMutation, map[string]any{"id": tc.id, "parentId": tc.parent})
 			require.Equal(t, []string{"INVALID:input.parentId"}, codes(out.UserErrors))
 		}
-		out = mutate(t, e.admin, categoryUpdateMutation, map[string]any{"id": sneakers.ID, "parentId": garden.ID})
+		out = mutate(t, e.Admin, categoryUpdateMutation, map[string]any{"id": sneakers.ID, "parentId": garden.ID})
 		require.Empty(t, out.UserErrors)
 		require.Equal(t, garden.ID, out.Category.Parent.ID)
-		out = mutate(t, e.admin, categoryUpdateMutation, map[string]any{"id": shoes.ID, "parentId": garden.ID})
+		out = mutate(t, e.Admin, categoryUpdateMutation, map[string]any{"id": shoes.ID, "parentId": garden.ID})
 		require.Empty(t, out.UserErrors, "moving under a sibling's subtree is fine")
-		out = mutate(t, e.admin, categoryUpdateMutation, map[string]any{"id": shoes.ID, "makeTopLevel": true})
+		out = mutate(t, e.Admin, categoryUpdateMutation, map[string]any{"id": shoes.ID, "makeTopLevel": true})
 		require.Empty(t, out.UserErrors)
 		require.Nil(t, out.Category.Parent)
 
@@ -1442,10 +1443,10 @@ func TestCategories(t *testing.T) {
 		}{
 			{map[string]any{"id": boots.ID, "slug": garden.Slug}, "DUPLICATE:input.slug"},
 			{map[string]any{"id": boots.ID, "name": ""}, "INVALID:input.name"},
-			{map[string]any{"id": boots.ID, "parentId": globalID("Category", 99999999)}, "NOT_FOUND:input.parentId"},
-			{map[string]any{"id": globalID("Category", 99999999), "name": "Ghost"}, "NOT_FOUND:input.id"},
+			{map[string]any{"id": boots.ID, "parentId": apitest.GlobalID("Category", 99999999)}, "NOT_FOUND:input.parentId"},
+			{map[string]any{"id": apitest.GlobalID("Category", 99999999), "name": "Ghost"}, "NOT_FOUND:input.id"},
 		} {
-			out := mutate(t, e.admin, categoryUpdateMutation, tc.input)
+			out := mutate(t, e.Admin, categoryUpdateMutation, tc.input)
 			require.Equal(t, []string{tc.want}, codes(out.UserErrors), "%v", tc.input)
 		}
 
@@ -1459,30 +1460,30 @@ func TestCategories(t *testing.T) {
 	})
 
 	t.Run("categoryDelete refuses a category with subcategories or products and deletes an empty one", func(t *testing.T) {
-		out := mutate(t, e.admin, categoryDeleteMutation, map[string]any{"id": shoes.ID})
+		out := mutate(t, e.Admin, categoryDeleteMutation, map[string]any{"id": shoes.ID})
 		require.Equal(t, []string{"CATEGORY_NOT_EMPTY:input.id"}, codes(out.UserErrors), "has a subcategory")
 		require.Nil(t, out.DeletedID)
 
 		in := productIn("Garden Hose")
 		in["categoryId"] = hats.ID
-		p := createProduct(t, e.admin, in)
-		require.Empty(t, mutate(t, e.admin, productArchiveMutation, map[string]any{"id": p.ID}).UserErrors)
-		out = mutate(t, e.admin, categoryDeleteMutation, map[string]any{"id": hats.ID})
+		p := createProduct(t, e.Admin, in)
+		require.Empty(t, mutate(t, e.Admin, productArchiveMutation, map[string]any{"id": p.ID}).UserErrors)
+		out = mutate(t, e.Admin, categoryDeleteMutation, map[string]any{"id": hats.ID})
 		require.Equal(t, []string{"CATEGORY_NOT_EMPTY:input.id"}, codes(out.UserErrors), "has an (archived) product")
 
-		out = mutate(t, e.admin, categoryDeleteMutation, map[string]any{"id": boots.ID})
+		out = mutate(t, e.Admin, categoryDeleteMutation, map[string]any{"id": boots.ID})
 		require.Empty(t, out.UserErrors)
 		require.Equal(t, boots.ID, *out.DeletedID)
 		var got struct {
 			Category *categoryJSON `json:"category"`
 		}
-		e.anon(t).do(`query C($id: ID!) { category(id: $id) { id } }`, map[string]any{"id": boots.ID}).decode(t, &got)
+		e.Anon(t).Do(`query C($id: ID!) { category(id: $id) { id } }`, map[string]any{"id": boots.ID}).Decode(t, &got)
 		require.Nil(t, got.Category)
 
-		out = mutate(t, e.admin, categoryDeleteMutation, map[string]any{"id": boots.ID})
+		out = mutate(t, e.Admin, categoryDeleteMutation, map[string]any{"id": boots.ID})
 		require.Equal(t, []string{"NOT_FOUND:input.id"}, codes(out.UserErrors), "already gone")
 		// Shoes is empty now.
-		require.Empty(t, mutate(t, e.admin, categoryDeleteMutation, map[string]any{"id": shoes.ID}).UserErrors)
+		require.Empty(t, mutate(t, e.Admin, categoryDeleteMutation, map[string]any{"id": shoes.ID}).UserErrors)
 
 		tr, err := json.Marshal(tree(t))
 		require.NoError(t, err)
@@ -1496,8 +1497,8 @@ func TestCategories(t *testing.T) {
 func TestNodeCatalog(t *testing.T) {
 	t.Parallel()
 	e := newCatalogEnv(t)
-	vendorC, vendorU := e.vendor(t, "Node Vendor")
-	cat := createCategory(t, e.admin, "Node Shelf", "")
+	vendorC, vendorU := e.RegisterVendor(t, "Node Vendor")
+	cat := createCategory(t, e.Admin, "Node Shelf", "")
 	in := productIn("Node Product", 100, 200)
 	in["categoryId"] = cat.ID
 	p := createProduct(t, vendorC, in)
@@ -1516,15 +1517,15 @@ func TestNodeCatalog(t *testing.T) {
 			Product  *refJSON `json:"product"`
 		} `json:"node"`
 	}
-	fetch := func(t *testing.T, c *gqlClient, id string) nodeOut {
+	fetch := func(t *testing.T, c *apitest.Client, id string) nodeOut {
 		t.Helper()
 		var out nodeOut
-		c.as(t).do(nodeQ, map[string]any{"id": id}).decode(t, &out)
+		c.As(t).Do(nodeQ, map[string]any{"id": id}).Decode(t, &out)
 		return out
 	}
 
 	t.Run("node fetches a Product, a ProductVariant, a Category and a User", func(t *testing.T) {
-		anon := e.anon(t)
+		anon := e.Anon(t)
 		n := fetch(t, anon, p.ID).Node
 		require.Equal(t, "Product", n.Typename)
 		require.Equal(t, p.ID, n.ID)
@@ -1544,20 +1545,20 @@ func TestNodeCatalog(t *testing.T) {
 		n = fetch(t, vendorC, p.Vendor.ID).Node
 		require.Equal(t, "User", n.Typename)
 		require.Equal(t, vendorU.Email, n.Email)
-		require.Equal(t, vendorU.Email, fetch(t, e.admin, p.Vendor.ID).Node.Email)
+		require.Equal(t, vendorU.Email, fetch(t, e.Admin, p.Vendor.ID).Node.Email)
 		require.Nil(t, fetch(t, anon, p.Vendor.ID).Node, "accounts are private")
 	})
 
 	t.Run("malformed, foreign-typed and missing IDs give null and no error", func(t *testing.T) {
 		bad := []string{
 			"", "!!!", "Zm9v", "UHJvZHVjdDoxMg==", strings.Repeat("A", 500),
-			encodeTestID("Product:abc"), encodeTestID("Product:0"), encodeTestID("Product:-5"), encodeTestID("Product:007"),
-			encodeTestID("Product:1:2"), encodeTestID(":1"), encodeTestID("Order:1"), encodeTestID("Product:99999999999999999999"),
-			globalID("Product", 99999999), globalID("ProductVariant", 99999999), globalID("Category", 99999999), globalID("User", 99999999),
+			apitest.EncodeID("Product:abc"), apitest.EncodeID("Product:0"), apitest.EncodeID("Product:-5"), apitest.EncodeID("Product:007"),
+			apitest.EncodeID("Product:1:2"), apitest.EncodeID(":1"), apitest.EncodeID("Order:1"), apitest.EncodeID("Product:99999999999999999999"),
+			apitest.GlobalID("Product", 99999999), apitest.GlobalID("ProductVariant", 99999999), apitest.GlobalID("Category", 99999999), apitest.GlobalID("User", 99999999),
 		}
 		for _, id := range bad {
-			for _, c := range []*gqlClient{e.anon(t), e.admin} {
-				resp := c.as(t).do(nodeQ, map[string]any{"id": id})
+			for _, c := range []*apitest.Client{e.Anon(t), e.Admin} {
+				resp := c.As(t).Do(nodeQ, map[string]any{"id": id})
 				require.Empty(t, resp.Errors, id)
 				require.JSONEq(t, `{"node": null}`, string(resp.Data), id)
 			}
@@ -1566,17 +1567,17 @@ func TestNodeCatalog(t *testing.T) {
 			{`query Q($id: ID!) { product(id: $id) { id } }`, cat.ID},
 			{`query Q($id: ID!) { product(id: $id) { id } }`, p.Variants[0].ID},
 			{`query Q($id: ID!) { product(id: $id) { id } }`, "!!!"},
-			{`query Q($id: ID!) { product(id: $id) { id } }`, globalID("Product", 99999999)},
+			{`query Q($id: ID!) { product(id: $id) { id } }`, apitest.GlobalID("Product", 99999999)},
 			{`query Q($id: ID!) { category(id: $id) { id } }`, p.ID},
 			{`query Q($id: ID!) { category(id: $id) { id } }`, "%%%"},
 		} {
-			resp := e.admin.as(t).do(tc.query, map[string]any{"id": tc.id})
+			resp := e.Admin.As(t).Do(tc.query, map[string]any{"id": tc.id})
 			require.Empty(t, resp.Errors, tc.id)
 			require.NotContains(t, string(resp.Data), `"id"`, tc.id)
 		}
 		for _, slug := range []string{"no-such-product", "Not A Slug", strings.Repeat("s", 1000)} {
 			for _, q := range []string{`query Q($s: String!) { product(slug: $s) { id } }`, `query Q($s: String!) { category(slug: $s) { id } }`} {
-				resp := e.anon(t).do(q, map[string]any{"s": slug})
+				resp := e.Anon(t).Do(q, map[string]any{"s": slug})
 				require.Empty(t, resp.Errors, "%q: %s", slug, q)
 				require.NotContains(t, string(resp.Data), `"id"`)
 			}
@@ -1584,42 +1585,42 @@ func TestNodeCatalog(t *testing.T) {
 	})
 
 	t.Run("mutations answer a malformed, foreign or missing ID with NOT_FOUND on the id field", func(t *testing.T) {
-		malformed := []string{"", "!!!", encodeTestID("Nope:1"), encodeTestID("Product:x")}
+		malformed := []string{"", "!!!", apitest.EncodeID("Nope:1"), apitest.EncodeID("Product:x")}
 		mutations := []struct {
 			name, query, field, wrongType, missing string
 			input                                  func(id string) map[string]any
 		}{
-			{"productUpdate", productUpdateMutation, "input.id", cat.ID, globalID("Product", 99999999),
+			{"productUpdate", productUpdateMutation, "input.id", cat.ID, apitest.GlobalID("Product", 99999999),
 				func(id string) map[string]any { return map[string]any{"id": id, "name": "x"} }},
-			{"productArchive", productArchiveMutation, "input.id", p.Variants[0].ID, globalID("Product", 99999999),
+			{"productArchive", productArchiveMutation, "input.id", p.Variants[0].ID, apitest.GlobalID("Product", 99999999),
 				func(id string) map[string]any { return map[string]any{"id": id} }},
-			{"productVariantCreate", variantCreateMutation, "input.productId", cat.ID, globalID("Product", 99999999),
+			{"productVariantCreate", variantCreateMutation, "input.productId", cat.ID, apitest.GlobalID("Product", 99999999),
 				func(id string) map[string]any {
-					return map[string]any{"productId": id, "variant": variantIn(uniqueSKU("nf"), 1, 1)}
+					return map[string]any{"productId": id, "variant": variantIn(apitest.UniqueSKU("nf"), 1, 1)}
 				}},
-			{"productVariantUpdate", variantUpdateMutation, "input.id", p.ID, globalID("ProductVariant", 99999999),
+			{"productVariantUpdate", variantUpdateMutation, "input.id", p.ID, apitest.GlobalID("ProductVariant", 99999999),
 				func(id string) map[string]any { return map[string]any{"id": id, "price": 1} }},
-			{"productVariantDelete", variantDeleteMutation, "input.id", p.ID, globalID("ProductVariant", 99999999),
+			{"productVariantDelete", variantDeleteMutation, "input.id", p.ID, apitest.GlobalID("ProductVariant", 99999999),
 				func(id string) map[string]any { return map[string]any{"id": id} }},
-			{"productVariantStockAdjust", stockAdjustMutation, "input.variantId", p.ID, globalID("ProductVariant", 99999999),
+			{"productVariantStockAdjust", stockAdjustMutation, "input.variantId", p.ID, apitest.GlobalID("ProductVariant", 99999999),
 				func(id string) map[string]any { return map[string]any{"variantId": id, "delta": 1} }},
-			{"categoryUpdate", categoryUpdateMutation, "input.id", p.ID, globalID("Category", 99999999),
+			{"categoryUpdate", categoryUpdateMutation, "input.id", p.ID, apitest.GlobalID("Category", 99999999),
 				func(id string) map[string]any { return map[string]any{"id": id, "name": "x"} }},
-			{"categoryDelete", categoryDeleteMutation, "input.id", p.ID, globalID("Category", 99999999),
+			{"categoryDelete", categoryDeleteMutation, "input.id", p.ID, apitest.GlobalID("Category", 99999999),
 				func(id string) map[string]any { return map[string]any{"id": id} }},
-			{"categoryCreate parentId", categoryCreateMutation, "input.parentId", p.ID, globalID("Category", 99999999),
+			{"categoryCreate parentId", categoryCreateMutation, "input.parentId", p.ID, apitest.GlobalID("Category", 99999999),
 				func(id string) map[string]any { return map[string]any{"name": "Child", "parentId": id} }},
-			{"productCreate categoryId", productCreateMutation, "input.categoryId", p.ID, globalID("Category", 99999999),
+			{"productCreate categoryId", productCreateMutation, "input.categoryId", p.ID, apitest.GlobalID("Category", 99999999),
 				func(id string) map[string]any { in := productIn("NF"); in["categoryId"] = id; return in }},
-			{"productCreate vendorId", productCreateMutation, "input.vendorId", cat.ID, globalID("User", 99999999),
+			{"productCreate vendorId", productCreateMutation, "input.vendorId", cat.ID, apitest.GlobalID("User", 99999999),
 				func(id string) map[string]any { in := productIn("NF"); in["vendorId"] = id; return in }},
-			{"accountRoleUpdate", roleUpdateMutation, "input.id", p.ID, globalID("User", 99999999),
+			{"accountRoleUpdate", roleUpdateMutation, "input.id", p.ID, apitest.GlobalID("User", 99999999),
 				func(id string) map[string]any { return map[string]any{"id": id, "role": "VENDOR"} }},
 		}
 		for _, m := range mutations {
 			t.Run(m.name, func(t *testing.T) {
 				for _, id := range append(slices.Clone(malformed), m.wrongType, m.missing) {
-					resp := e.admin.as(t).do(m.query, map[string]any{"input": m.input(id)})
+					resp := e.Admin.As(t).Do(m.query, map[string]any{"input": m.input(id)})
 					require.Empty(t, resp.Errors, "id %q: never a top-level error", id)
 					var out map[string]payloadJSON
 					require.NoError(t, json.Unmarshal(resp.Data, &out))
@@ -1641,8 +1642,8 @@ func TestCatalogStatementCount(t *testing.T) {
 	// No Redis: every read must reach Postgres, so that the count means something.
 	e := newCatalogEnvWith(t, nil)
 	ctx := context.Background()
-	cat := e.srv.app.catalog
-	admin := e.adminViewer()
+	cat := e.Server.App.Catalog
+	admin := e.AdminViewer()
 	var categoryIDs []int64
 	for i := range 5 {
 		name := fmt.Sprintf("Category %d", i)
@@ -1652,7 +1653,7 @@ func TestCatalogStatementCount(t *testing.T) {
 	}
 	var vendorIDs []int64
 	for i := range 3 {
-		vendorIDs = append(vendorIDs, e.directVendor(t, fmt.Sprintf("Vendor %d", i)).ID)
+		vendorIDs = append(vendorIDs, e.DirectVendor(t, fmt.Sprintf("Vendor %d", i)).ID)
 	}
 	var productIDs []int64
 	for i := range 100 {
@@ -1678,12 +1679,12 @@ func TestCatalogStatementCount(t *testing.T) {
 	}
 	// statements runs one request with cold caches and returns how many SQL statements it ran,
 	// as the server counts them per request (background jobs on the same pool don't count).
-	statements := func(t *testing.T, c *gqlClient, query string, vars map[string]any, out any) int64 {
+	statements := func(t *testing.T, c *apitest.Client, query string, vars map[string]any, out any) int64 {
 		t.Helper()
 		coldCaches(t)
-		resp := c.as(t).do(query, vars)
-		resp.decode(t, out)
-		return resp.sqlStatements(t)
+		resp := c.As(t).Do(query, vars)
+		resp.Decode(t, out)
+		return resp.SQLStatements(t)
 	}
 
 	t.Run("a page of products with category, vendor and variants runs a small constant number of statements", func(t *testing.T) {
@@ -1702,7 +1703,7 @@ func TestCatalogStatementCount(t *testing.T) {
 				} `json:"nodes"`
 			} `json:"products"`
 		}
-		anon := e.anon(t)
+		anon := e.Anon(t)
 		var big, small page
 		n100 := statements(t, anon, q, map[string]any{"n": 100}, &big)
 		require.Len(t, big.Products.Nodes, 100)
@@ -1725,16 +1726,16 @@ func TestCatalogStatementCount(t *testing.T) {
 		const q = `query P($n: Int) { products(first: $n) { totalCount nodes { name inStock priceRange { min { amount } max { amount } }
 		  category { name parent { name } } vendor { id name } variants { sku quantityAvailable product { name } } } } }`
 		var out json.RawMessage
-		n100 := statements(t, e.admin, q, map[string]any{"n": 100}, &out)
+		n100 := statements(t, e.Admin, q, map[string]any{"n": 100}, &out)
 		require.NotContains(t, string(out), `"quantityAvailable":null`)
-		n10 := statements(t, e.admin, q, map[string]any{"n": 10}, &out)
+		n10 := statements(t, e.Admin, q, map[string]any{"n": 10}, &out)
 		t.Logf("statements: %d for 100 products, %d for 10", n100, n10)
 		require.LessOrEqual(t, n100, int64(7))
 		require.Equal(t, n10, n100)
 	})
 
 	t.Run("the default page is 20 products", func(t *testing.T) {
-		conn := listProducts(t, e.anon(t), listArgs{})
+		conn := listProducts(t, e.Anon(t), listArgs{})
 		require.Len(t, conn.Nodes, 20)
 		require.True(t, conn.PageInfo.HasNextPage)
 		require.Equal(t, 100, conn.TotalCount)
@@ -1743,7 +1744,7 @@ func TestCatalogStatementCount(t *testing.T) {
 	t.Run("the category tree runs a constant number of statements however big it is", func(t *testing.T) {
 		const q = `{ categories { name children { name children { name } } } }`
 		var out json.RawMessage
-		flat := statements(t, e.anon(t), q, nil, &out)
+		flat := statements(t, e.Anon(t), q, nil, &out)
 		for i, parent := range categoryIDs {
 			for j := range 3 {
 				name := fmt.Sprintf("Sub %d.%d", i, j)
@@ -1751,7 +1752,7 @@ func TestCatalogStatementCount(t *testing.T) {
 				require.NoError(t, err)
 			}
 		}
-		deep := statements(t, e.anon(t), q, nil, &out)
+		deep := statements(t, e.Anon(t), q, nil, &out)
 		require.Contains(t, string(out), "Sub 4.2")
 		t.Logf("statements: %d for 5 categories, %d for 20", flat, deep)
 		require.Equal(t, flat, deep, "Category.children must not query once per category")
@@ -1767,7 +1768,7 @@ func TestCatalogStatementCount(t *testing.T) {
 func TestProductPriceBounds(t *testing.T) {
 	t.Parallel()
 	e := newCatalogEnv(t)
-	owner, _ := e.vendor(t, "Bounds")
+	owner, _ := e.RegisterVendor(t, "Bounds")
 	over := []int64{money.MaxPrice + 1, math.MaxInt64, -1, math.MinInt64}
 
 	t.Run("productCreate", func(t *testing.T) {
@@ -1775,28 +1776,28 @@ func TestProductPriceBounds(t *testing.T) {
 		require.Equal(t, moneyJSON{money.MaxPrice, "USD"}, p.Variants[0].Price)
 		require.Equal(t, moneyJSON{money.MaxPrice, "USD"}, p.PriceRange.Max)
 		for _, price := range over {
-			products, variants := e.rowCounts(t)
+			products, variants := e.RowCounts(t)
 			out := mutate(t, owner, productCreateMutation, productIn("Too Dear", 100, price))
 			require.Equal(t, []string{"INVALID:input.variants.1.price"}, codes(out.UserErrors), "price %d", price)
 			require.Contains(t, out.UserErrors[0].Message, "10000000000")
 			require.Nil(t, out.Product)
-			p2, v2 := e.rowCounts(t)
+			p2, v2 := e.RowCounts(t)
 			require.Equal(t, [2]int{products, variants}, [2]int{p2, v2}, "nothing created for price %d", price)
 		}
 	})
 
 	t.Run("productVariantCreate", func(t *testing.T) {
 		p := createProduct(t, owner, productIn("Sizes", 100))
-		out := mutate(t, owner, variantCreateMutation, map[string]any{"productId": p.ID, "variant": variantIn(uniqueSKU("max"), money.MaxPrice, 1)})
+		out := mutate(t, owner, variantCreateMutation, map[string]any{"productId": p.ID, "variant": variantIn(apitest.UniqueSKU("max"), money.MaxPrice, 1)})
 		require.Empty(t, out.UserErrors)
 		require.Equal(t, moneyJSON{money.MaxPrice, "USD"}, out.Variant.Price)
-		before := getProduct(t, e.admin, p.ID)
+		before := getProduct(t, e.Admin, p.ID)
 		for _, price := range over {
-			out := mutate(t, owner, variantCreateMutation, map[string]any{"productId": p.ID, "variant": variantIn(uniqueSKU("over"), price, 1)})
+			out := mutate(t, owner, variantCreateMutation, map[string]any{"productId": p.ID, "variant": variantIn(apitest.UniqueSKU("over"), price, 1)})
 			require.Equal(t, []string{"INVALID:input.variant.price"}, codes(out.UserErrors), "price %d", price)
 			require.Nil(t, out.Variant)
 		}
-		require.Equal(t, before, getProduct(t, e.admin, p.ID))
+		require.Equal(t, before, getProduct(t, e.Admin, p.ID))
 	})
 
 	t.Run("productVariantUpdate", func(t *testing.T) {
@@ -1805,13 +1806,13 @@ func TestProductPriceBounds(t *testing.T) {
 		out := mutate(t, owner, variantUpdateMutation, map[string]any{"id": id, "price": money.MaxPrice})
 		require.Empty(t, out.UserErrors)
 		require.Equal(t, moneyJSON{money.MaxPrice, "USD"}, out.Variant.Price)
-		before := getProduct(t, e.admin, p.ID)
+		before := getProduct(t, e.Admin, p.ID)
 		for _, price := range over {
 			out := mutate(t, owner, variantUpdateMutation, map[string]any{"id": id, "price": price})
 			require.Equal(t, []string{"INVALID:input.price"}, codes(out.UserErrors), "price %d", price)
 			require.Nil(t, out.Variant)
 		}
-		require.Equal(t, before, getProduct(t, e.admin, p.ID))
+		require.Equal(t, before, getProduct(t, e.Admin, p.ID))
 	})
 }
 
@@ -1822,7 +1823,7 @@ func TestProductPriceBounds(t *testing.T) {
 func TestProductStockBounds(t *testing.T) {
 	t.Parallel()
 	e := newCatalogEnv(t)
-	owner, _ := e.vendor(t, "Stockpile")
+	owner, _ := e.RegisterVendor(t, "Stockpile")
 	adjust := func(t *testing.T, variantID string, delta int) payloadJSON {
 		t.Helper()
 		return mutate(t, owner, stockAdjustMutation, map[string]any{"variantId": variantID, "delta": delta})
@@ -1830,13 +1831,13 @@ func TestProductStockBounds(t *testing.T) {
 	stock := func(t *testing.T, variantID string) int {
 		t.Helper()
 		var n int
-		require.NoError(t, e.srv.app.db.Pool.QueryRow(context.Background(),
-			`SELECT stock FROM product_variants WHERE id = $1`, dbID(t, variantID)).Scan(&n))
+		require.NoError(t, e.Server.App.DB.Pool.QueryRow(context.Background(),
+			`SELECT stock FROM product_variants WHERE id = $1`, apitest.DBID(t, variantID)).Scan(&n))
 		return n
 	}
 
 	in := productIn("Stockpile")
-	in["variants"] = []any{variantIn(uniqueSKU("max"), 100, product.MaxStock)}
+	in["variants"] = []any{variantIn(apitest.UniqueSKU("max"), 100, product.MaxStock)}
 	v := createProduct(t, owner, in).Variants[0].ID
 	require.Equal(t, product.MaxStock, stock(t, v))
 
@@ -1848,7 +1849,7 @@ func TestProductStockBounds(t *testing.T) {
 
 	// A stock above the bound (given back by cancelled orders, or set before it existed):
 	// adding to it is refused, never an overflow; taking from it still works.
-	_, err := e.srv.app.db.Pool.Exec(context.Background(), `UPDATE product_variants SET stock = 2000000000 WHERE id = $1`, dbID(t, v))
+	_, err := e.Server.App.DB.Pool.Exec(context.Background(), `UPDATE product_variants SET stock = 2000000000 WHERE id = $1`, apitest.DBID(t, v))
 	require.NoError(t, err)
 	for _, delta := range []int{1, product.MaxStock} {
 		require.Equal(t, []string{"INVALID:input.delta"}, codes(adjust(t, v, delta).UserErrors), "delta %d", delta)
@@ -1862,7 +1863,7 @@ func TestProductStockBounds(t *testing.T) {
 // deleteOnAdjust is a statement tracer that deletes a variant, through the catalog of srv, just
 // before its guarded stock update runs: the race of an adjustment and a deletion, made certain.
 type deleteOnAdjust struct {
-	srv     *testServer
+	srv     *apitest.Server
 	viewer  auth.Viewer
 	variant int64
 	errs    chan error
@@ -1870,7 +1871,7 @@ type deleteOnAdjust struct {
 
 func (d *deleteOnAdjust) TraceQueryStart(ctx context.Context, _ *pgx.Conn, data pgx.TraceQueryStartData) context.Context {
 	if strings.Contains(data.SQL, "name: VariantAdjustStock ") {
-		_, err := d.srv.app.catalog.VariantDelete(ctx, d.viewer, d.variant)
+		_, err := d.srv.App.Catalog.VariantDelete(ctx, d.viewer, d.variant)
 		d.errs <- err
 	}
 	return ctx
@@ -1884,20 +1885,20 @@ func (d *deleteOnAdjust) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQuer
 func TestStockAdjustVariantDeletedMeanwhile(t *testing.T) {
 	t.Parallel()
 	e := newShopEnv(t)
-	admin := e.adminViewer()
+	admin := e.AdminViewer()
 	for _, delta := range []int{5, -5} {
 		t.Run(fmt.Sprintf("delta %d", delta), func(t *testing.T) {
-			vs := e.product(t, productSpec{variants: []product.VariantInput{
-				{SKU: uniqueSKU("gone"), Name: "Gone", Price: 100, Stock: 10},
-				{SKU: uniqueSKU("kept"), Name: "Kept", Price: 100, Stock: 10},
+			vs := e.Product(t, apitest.ProductOptions{Variants: []product.VariantInput{
+				{SKU: apitest.UniqueSKU("gone"), Name: "Gone", Price: 100, Stock: 10},
+				{SKU: apitest.UniqueSKU("kept"), Name: "Kept", Price: 100, Stock: 10},
 			}})
-			tracer := &deleteOnAdjust{srv: e.srv, viewer: admin, variant: vs[0].variantID, errs: make(chan error, 1)}
-			traced, err := postgres.Open(context.Background(), e.srv.app.cfg.DatabaseURL, postgres.Options{MaxConns: 1, Tracer: tracer})
+			tracer := &deleteOnAdjust{srv: e.Server, viewer: admin, variant: vs[0].VariantID, errs: make(chan error, 1)}
+			traced, err := postgres.Open(context.Background(), e.Server.App.Config.DatabaseURL, postgres.Options{MaxConns: 1, Tracer: tracer})
 			require.NoError(t, err)
 			defer traced.Close()
-			catalog := product.NewService(traced, e.srv.app.cache, e.srv.app.log)
+			catalog := product.NewService(traced, e.Server.App.Cache, e.Server.App.Log)
 
-			_, err = catalog.StockAdjust(context.Background(), admin, vs[0].variantID, delta)
+			_, err = catalog.StockAdjust(context.Background(), admin, vs[0].VariantID, delta)
 			require.NoError(t, <-tracer.errs, "the variant was deleted meanwhile")
 			require.Equal(t, apperr.NotFound, apperr.CodeOf(err), "%v", err)
 			require.Equal(t, "No variant has this ID.", apperr.As(err).Message)

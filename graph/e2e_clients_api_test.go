@@ -1,4 +1,4 @@
-package main
+package graph_test
 
 import (
 	"bufio"
@@ -15,8 +15,12 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/shopgraph/shopgraph/internal/apitest"
 	"github.com/shopgraph/shopgraph/internal/auth"
 )
+
+// e2eDir holds the Node clients and their package.json (the tests run in graph/).
+var e2eDir = filepath.Join("..", "e2e")
 
 // expectedAuditWarnings are the SHOULD recommendations of the GraphQL-over-HTTP spec that
 // graphql-http's audit finds the server not following, by audit id. A MUST it fails is an
@@ -44,21 +48,21 @@ func TestRealClients(t *testing.T) {
 	// requests at once, and on a loaded machine Redis calls then pass the store's 50 ms bound,
 	// the cache bypasses Redis, and a persisted query registered meanwhile is forgotten (the
 	// clients recover by sending the query again, but the exchanges this test checks change).
-	e := &shopEnv{srv: newTestServer(t, nil)}
-	e.adminID = e.insertUsers(t, auth.RoleAdmin, 1)[0]
-	e.admin = e.clientFor(t, e.adminID, auth.RoleAdmin)
-	customer, _ := e.customer(t)
-	v := e.variant(t, 4200, 10)
+	e := &apitest.Env{Server: apitest.NewServer(t, nil)}
+	e.AdminID = e.InsertUsers(t, auth.RoleAdmin, 1)[0]
+	e.Admin = e.ClientFor(t, e.AdminID, auth.RoleAdmin)
+	customer, _ := e.Customer(t)
+	v := e.Variant(t, 4200, 10)
 	o := buy(t, customer, v, 1)
 	orderID := trackDBID(t, o.ID)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 75*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, node, filepath.Join("e2e", "clients.spec.mjs"))
+	cmd := exec.CommandContext(ctx, node, filepath.Join(e2eDir, "clients.spec.mjs"))
 	cmd.Env = append(os.Environ(),
-		"SG_URL="+e.srv.URL, "SG_TOKEN="+customer.bearer,
-		"SG_PRODUCT_ID="+v.productGID, "SG_PRODUCT_NAME="+v.productName,
-		"SG_VARIANT_ID="+v.gid, "SG_ORDER_ID="+o.ID,
+		"SG_URL="+e.Server.URL, "SG_TOKEN="+customer.Bearer,
+		"SG_PRODUCT_ID="+v.ProductGID, "SG_PRODUCT_NAME="+v.ProductName,
+		"SG_VARIANT_ID="+v.GID, "SG_ORDER_ID="+o.ID,
 		"E2E_TIMEOUT_MS=10000",
 	)
 	var stderr strings.Builder
@@ -86,7 +90,7 @@ func TestRealClients(t *testing.T) {
 			// Both subscriptions show the current status: pay the order, as Stripe would.
 			sentOnce.Do(func() {
 				go func() {
-					status, body := postPaymentSucceeded(e.srv, orderID)
+					status, body := postPaymentSucceeded(e.Server, orderID)
 					if status != 200 {
 						paid <- body
 						return
@@ -169,7 +173,7 @@ func e2eNode(t *testing.T) string {
 				e2eInstall.err = err
 				return
 			}
-			e2eInstall.out, e2eInstall.err = exec.Command(npm, "ci", "--prefix", "e2e", "--no-audit", "--no-fund").CombinedOutput()
+			e2eInstall.out, e2eInstall.err = exec.Command(npm, "ci", "--prefix", e2eDir, "--no-audit", "--no-fund").CombinedOutput()
 		})
 		require.NoError(t, e2eInstall.err, "e2e/node_modules lacks %v; npm ci --prefix e2e: %s", missing, e2eInstall.out)
 		require.Empty(t, e2eMissingPackages(t), "npm ci --prefix e2e did not install them")
@@ -184,7 +188,7 @@ func e2eMissingPackages(t *testing.T) []string {
 	var pkg struct {
 		Dependencies map[string]string `json:"dependencies"`
 	}
-	b, err := os.ReadFile(filepath.Join("e2e", "package.json"))
+	b, err := os.ReadFile(filepath.Join(e2eDir, "package.json"))
 	require.NoError(t, err)
 	require.NoError(t, json.Unmarshal(b, &pkg))
 	var missing []string
@@ -194,7 +198,7 @@ func e2eMissingPackages(t *testing.T) []string {
 		var installed struct {
 			Version string `json:"version"`
 		}
-		b, err := os.ReadFile(filepath.Join("e2e", "node_modules", name, "package.json"))
+		b, err := os.ReadFile(filepath.Join(e2eDir, "node_modules", name, "package.json"))
 		if err != nil || json.Unmarshal(b, &installed) != nil || installed.Version != want {
 			missing = append(missing, name+"@"+want)
 		}

@@ -1,4 +1,4 @@
-package main
+package graph_test
 
 import (
 	"context"
@@ -18,6 +18,8 @@ import (
 
 	"github.com/shopgraph/shopgraph/db"
 	"github.com/shopgraph/shopgraph/graph"
+	"github.com/shopgraph/shopgraph/internal/apitest"
+	"github.com/shopgraph/shopgraph/internal/app"
 	"github.com/shopgraph/shopgraph/internal/auth"
 	"github.com/shopgraph/shopgraph/internal/order"
 	"github.com/shopgraph/shopgraph/internal/pubsub"
@@ -38,7 +40,7 @@ func TestSubscriptionTracking(t *testing.T) {
 
 			t.Run("the owner gets the current status first, then each change in order", func(t *testing.T) {
 				o := newTrackOrder(t, e, nil)
-				s := openTrack(t, e.srv.Server, transport, o.owner.bearer, trackQuery, trackVars(o.gid, -1))
+				s := openTrack(t, e.Server.Server, transport, o.owner.Bearer, trackQuery, trackVars(o.gid, -1))
 
 				first := nextEvent(t, s)
 				require.Equal(t, 1, first.Sequence)
@@ -46,7 +48,7 @@ func TestSubscriptionTracking(t *testing.T) {
 				require.Nil(t, first.PreviousStatus)
 				require.Equal(t, o.gid, first.Order.ID)
 
-				require.Empty(t, setStatus(t, e.admin, o.gid, "PAID", "").UserErrors)
+				require.Empty(t, setStatus(t, e.Admin, o.gid, "PAID", "").UserErrors)
 				paid := nextEvent(t, s)
 				require.Equal(t, 2, paid.Sequence)
 				require.Equal(t, "PAID", paid.Status)
@@ -54,7 +56,7 @@ func TestSubscriptionTracking(t *testing.T) {
 				require.Equal(t, "PAID", paid.Order.Status)
 				require.Greater(t, paid.Position, first.Position)
 
-				require.Empty(t, setStatus(t, e.admin, o.gid, "SHIPPED", "1Z999AA10123456784").UserErrors)
+				require.Empty(t, setStatus(t, e.Admin, o.gid, "SHIPPED", "1Z999AA10123456784").UserErrors)
 				shipped := nextEvent(t, s)
 				require.Equal(t, 3, shipped.Sequence)
 				require.Equal(t, "SHIPPED", shipped.Status)
@@ -68,23 +70,23 @@ func TestSubscriptionTracking(t *testing.T) {
 
 			t.Run("without after the first event is the current status, not the history", func(t *testing.T) {
 				o := newTrackOrder(t, e, nil)
-				moveOrder(t, e.srv, o.id, order.Paid, "paid")
-				moveOrder(t, e.srv, o.id, order.Shipped, "shipped")
-				s := openTrack(t, e.srv.Server, transport, o.owner.bearer, trackQuery, trackVars(o.gid, -1))
+				moveOrder(t, e.Server, o.id, order.Paid, "paid")
+				moveOrder(t, e.Server, o.id, order.Shipped, "shipped")
+				s := openTrack(t, e.Server.Server, transport, o.owner.Bearer, trackQuery, trackVars(o.gid, -1))
 
 				cur := nextEvent(t, s)
 				require.Equal(t, 3, cur.Sequence)
 				require.Equal(t, "SHIPPED", cur.Status)
-				moveOrder(t, e.srv, o.id, order.Delivered, "delivered")
+				moveOrder(t, e.Server, o.id, order.Delivered, "delivered")
 				require.Equal(t, 4, nextEvent(t, s).Sequence)
 				requireQuiet(t, s, 200*time.Millisecond)
 			})
 
 			t.Run("after N replays the stored events after N, then streams live ones", func(t *testing.T) {
 				o := newTrackOrder(t, e, nil)
-				moveOrder(t, e.srv, o.id, order.Paid, "paid")
-				moveOrder(t, e.srv, o.id, order.Shipped, "shipped")
-				s := openTrack(t, e.srv.Server, transport, o.owner.bearer, trackQuery, trackVars(o.gid, 1))
+				moveOrder(t, e.Server, o.id, order.Paid, "paid")
+				moveOrder(t, e.Server, o.id, order.Shipped, "shipped")
+				s := openTrack(t, e.Server.Server, transport, o.owner.Bearer, trackQuery, trackVars(o.gid, 1))
 
 				replayed := []trackEvent{nextEvent(t, s), nextEvent(t, s)}
 				require.Equal(t, []int{2, 3}, sequences(replayed))
@@ -92,7 +94,7 @@ func TestSubscriptionTracking(t *testing.T) {
 				require.Equal(t, "SHIPPED", replayed[1].Status)
 				require.Equal(t, "shipped", replayed[1].Note)
 
-				moveOrder(t, e.srv, o.id, order.Delivered, "delivered")
+				moveOrder(t, e.Server, o.id, order.Delivered, "delivered")
 				live := nextEvent(t, s)
 				require.Equal(t, 4, live.Sequence)
 				require.Equal(t, "DELIVERED", live.Status)
@@ -101,10 +103,10 @@ func TestSubscriptionTracking(t *testing.T) {
 
 			t.Run("after the last sequence waits for the next change", func(t *testing.T) {
 				o := newTrackOrder(t, e, nil)
-				moveOrder(t, e.srv, o.id, order.Paid, "paid")
-				s := openTrack(t, e.srv.Server, transport, o.owner.bearer, trackQuery, trackVars(o.gid, 2))
+				moveOrder(t, e.Server, o.id, order.Paid, "paid")
+				s := openTrack(t, e.Server.Server, transport, o.owner.Bearer, trackQuery, trackVars(o.gid, 2))
 				requireQuiet(t, s, 300*time.Millisecond)
-				moveOrder(t, e.srv, o.id, order.Shipped, "shipped")
+				moveOrder(t, e.Server, o.id, order.Shipped, "shipped")
 				require.Equal(t, 3, nextEvent(t, s).Sequence)
 			})
 		})
@@ -116,7 +118,7 @@ func TestSubscriptionAuthorization(t *testing.T) {
 	t.Parallel()
 	e := newShopEnv(t)
 	o := newTrackOrder(t, e, nil)
-	stranger, _ := e.customer(t)
+	stranger, _ := e.Customer(t)
 
 	for _, transport := range trackTransports {
 		t.Run(transport, func(t *testing.T) {
@@ -124,7 +126,7 @@ func TestSubscriptionAuthorization(t *testing.T) {
 
 			refused := func(t *testing.T, token, query string, vars map[string]any, code string) {
 				t.Helper()
-				s := openTrack(t, e.srv.Server, transport, token, query, vars)
+				s := openTrack(t, e.Server.Server, transport, token, query, vars)
 				codes, events, raw := nextEnd(t, s, trackWait)
 				require.Empty(t, events, "events were sent before the refusal")
 				require.Equal(t, []string{code}, codes, "errors: %s", raw)
@@ -138,13 +140,13 @@ func TestSubscriptionAuthorization(t *testing.T) {
 				refused(t, "", trackQuery, trackVars(o.gid, -1), "UNAUTHENTICATED")
 			})
 			t.Run("someone else's order is NOT_FOUND", func(t *testing.T) {
-				refused(t, stranger.bearer, trackQuery, trackVars(o.gid, -1), "NOT_FOUND")
+				refused(t, stranger.Bearer, trackQuery, trackVars(o.gid, -1), "NOT_FOUND")
 			})
 			t.Run("an ID that is not an order's is NOT_FOUND", func(t *testing.T) {
-				refused(t, o.owner.bearer, trackQuery, trackVars(encodeTestID("Product:1"), -1), "NOT_FOUND")
+				refused(t, o.owner.Bearer, trackQuery, trackVars(apitest.EncodeID("Product:1"), -1), "NOT_FOUND")
 			})
 			t.Run("a customer following every order is FORBIDDEN", func(t *testing.T) {
-				refused(t, o.owner.bearer, feedQuery, nil, "FORBIDDEN")
+				refused(t, o.owner.Bearer, feedQuery, nil, "FORBIDDEN")
 			})
 			t.Run("an unauthenticated feed subscription is refused with UNAUTHENTICATED", func(t *testing.T) {
 				refused(t, "", feedQuery, nil, "UNAUTHENTICATED")
@@ -152,12 +154,12 @@ func TestSubscriptionAuthorization(t *testing.T) {
 
 			t.Run("the subscription ends with UNAUTHENTICATED when the access token expires", func(t *testing.T) {
 				// A token issued so that it expires in about two seconds.
-				issuer := auth.NewTokens(e.srv.app.cfg.JWTSecret, func() time.Time {
+				issuer := auth.NewTokens(e.Server.App.Config.JWTSecret, func() time.Time {
 					return time.Now().Add(-auth.AccessTokenTTL + 2*time.Second)
 				})
 				token, exp, err := issuer.Issue(auth.Viewer{UserID: o.userID, Role: auth.RoleCustomer, SessionID: uuid.New()})
 				require.NoError(t, err)
-				s := openTrack(t, e.srv.Server, transport, token, trackQuery, trackVars(o.gid, -1))
+				s := openTrack(t, e.Server.Server, transport, token, trackQuery, trackVars(o.gid, -1))
 				require.Equal(t, 1, nextEvent(t, s).Sequence)
 				codes, events, raw := nextEnd(t, s, 10*time.Second)
 				require.Empty(t, events)
@@ -183,7 +185,7 @@ func TestSubscriptionWebSocket(t *testing.T) {
 	silents := map[string]silent{}
 	if !testing.Short() {
 		for _, proto := range trackWSProtocols {
-			silents[proto] = silent{c: mustDialWS(t, e.srv.Server, proto, nil), opened: time.Now()}
+			silents[proto] = silent{c: mustDialWS(t, e.Server.Server, proto, nil), opened: time.Now()}
 		}
 	}
 
@@ -196,9 +198,9 @@ func TestSubscriptionWebSocket(t *testing.T) {
 					for _, payload := range []map[string]any{
 						{"Authorization": "Bearer not-a-jwt"},
 						{"authToken": "not-a-jwt"},
-						{"Authorization": "Bearer " + o.owner.bearer[:len(o.owner.bearer)-4] + "AAAA"}, // bad signature
+						{"Authorization": "Bearer " + o.owner.Bearer[:len(o.owner.Bearer)-4] + "AAAA"}, // bad signature
 					} {
-						c := mustDialWS(t, e.srv.Server, proto, nil)
+						c := mustDialWS(t, e.Server.Server, proto, nil)
 						c.init(payload)
 						code := c.closeStatus(trackWait)
 						require.Equal(t, websocket.StatusCode(4403), code, "payload %v: %v", payload, c.endErr())
@@ -207,10 +209,10 @@ func TestSubscriptionWebSocket(t *testing.T) {
 
 				t.Run("the token may come from the upgrade request's header or cookie", func(t *testing.T) {
 					for name, header := range map[string]http.Header{
-						"header": {"Authorization": {"Bearer " + o.owner.bearer}},
-						"cookie": {"Cookie": {auth.AccessCookie + "=" + o.owner.bearer}},
+						"header": {"Authorization": {"Bearer " + o.owner.Bearer}},
+						"cookie": {"Cookie": {auth.AccessCookie + "=" + o.owner.Bearer}},
 					} {
-						c := connectWS(t, e.srv.Server, proto, header, nil)
+						c := connectWS(t, e.Server.Server, proto, header, nil)
 						c.subscribe("1", trackQuery, trackVars(o.gid, -1))
 						ev := nextEvent(t, &wsSub{c: c, id: "1"})
 						require.Equal(t, o.gid, ev.Order.ID, name)
@@ -219,21 +221,21 @@ func TestSubscriptionWebSocket(t *testing.T) {
 
 				t.Run("a browser origin that is not allowed is refused at the upgrade", func(t *testing.T) {
 					for _, origin := range []string{"https://evil.example", "http://localhost:1"} {
-						c, resp, err := dialWS(t, e.srv.Server, proto, http.Header{"Origin": {origin}})
+						c, resp, err := dialWS(t, e.Server.Server, proto, http.Header{"Origin": {origin}})
 						require.Error(t, err, "origin %s was accepted", origin)
 						require.Nil(t, c)
 						require.NotNil(t, resp, "origin %s", origin)
 						require.Equal(t, http.StatusForbidden, resp.StatusCode, "origin %s", origin)
 					}
 					// The server's own origin is allowed.
-					c := connectWS(t, e.srv.Server, proto, http.Header{"Origin": {e.srv.URL}}, bearerInit(o.owner.bearer))
+					c := connectWS(t, e.Server.Server, proto, http.Header{"Origin": {e.Server.URL}}, bearerInit(o.owner.Bearer))
 					c.subscribe("1", trackQuery, trackVars(o.gid, -1))
 					nextEvent(t, &wsSub{c: c, id: "1"})
 				})
 
 				t.Run("more than 20 subscriptions on one connection are refused", func(t *testing.T) {
 					mo := newTrackOrder(t, e, nil)
-					c := connectWS(t, e.srv.Server, proto, nil, bearerInit(mo.owner.bearer))
+					c := connectWS(t, e.Server.Server, proto, nil, bearerInit(mo.owner.Bearer))
 					subs := make([]*wsSub, graph.MaxSubscriptionsPerConnection)
 					for i := range subs {
 						subs[i] = &wsSub{c: c, id: fmt.Sprint(i + 1)}
@@ -272,7 +274,7 @@ func TestSubscriptionWebSocket(t *testing.T) {
 					}
 					require.True(t, admitted, "no new subscription was admitted after one ended")
 					// The 20 others are still live.
-					moveOrder(t, e.srv, mo.id, order.Paid, "paid-"+proto)
+					moveOrder(t, e.Server, mo.id, order.Paid, "paid-"+proto)
 					seen := 0
 					for seen < graph.MaxSubscriptionsPerConnection {
 						m, ok := c.recv(trackWait)
@@ -309,7 +311,7 @@ func TestSubscriptionFeed(t *testing.T) {
 	feedFrom := func(t *testing.T) int64 {
 		t.Helper()
 		var p int64
-		require.NoError(t, e.srv.app.db.Pool.QueryRow(context.Background(),
+		require.NoError(t, e.Server.App.DB.Pool.QueryRow(context.Background(),
 			`SELECT COALESCE(max(feed_position), 0) FROM order_events`).Scan(&p))
 		return p
 	}
@@ -319,21 +321,21 @@ func TestSubscriptionFeed(t *testing.T) {
 			t.Parallel()
 
 			t.Run("an admin sees every order's events, a vendor only the orders holding its products", func(t *testing.T) {
-				vendorClient, vendorID := e.vendor(t)
-				otherVendor, otherID := e.vendor(t)
+				vendorClient, vendorID := e.Vendor(t)
+				otherVendor, otherID := e.Vendor(t)
 				mine := newTrackOrder(t, e, &vendorID)
 				notMine := newTrackOrder(t, e, &otherID)
 				noVendor := newTrackOrder(t, e, nil)
 				from := feedFrom(t)
 
 				after := map[string]any{"after": from}
-				admin := openTrack(t, e.srv.Server, transport, e.admin.bearer, feedQuery, after)
-				vendor := openTrack(t, e.srv.Server, transport, vendorClient.bearer, feedQuery, after)
-				other := openTrack(t, e.srv.Server, transport, otherVendor.bearer, feedQuery, after)
+				admin := openTrack(t, e.Server.Server, transport, e.Admin.Bearer, feedQuery, after)
+				vendor := openTrack(t, e.Server.Server, transport, vendorClient.Bearer, feedQuery, after)
+				other := openTrack(t, e.Server.Server, transport, otherVendor.Bearer, feedQuery, after)
 
-				moveOrder(t, e.srv, noVendor.id, order.Paid, "no vendor")
-				moveOrder(t, e.srv, notMine.id, order.Paid, "not mine")
-				moveOrder(t, e.srv, mine.id, order.Paid, "mine")
+				moveOrder(t, e.Server, noVendor.id, order.Paid, "no vendor")
+				moveOrder(t, e.Server, notMine.id, order.Paid, "not mine")
+				moveOrder(t, e.Server, mine.id, order.Paid, "mine")
 
 				// The admin sees the three orders' events (and maybe other subtests'), in feed order.
 				var adminSaw []string
@@ -361,7 +363,7 @@ func TestSubscriptionFeed(t *testing.T) {
 				requireQuiet(t, other, 100*time.Millisecond)
 
 				// A replay from an earlier position is filtered the same way.
-				replay := openTrack(t, e.srv.Server, transport, vendorClient.bearer, feedQuery, map[string]any{"after": 0})
+				replay := openTrack(t, e.Server.Server, transport, vendorClient.Bearer, feedQuery, map[string]any{"after": 0})
 				var replayed []string
 				for len(replayed) < 2 {
 					ev := nextEvent(t, replay)
@@ -374,7 +376,7 @@ func TestSubscriptionFeed(t *testing.T) {
 
 			t.Run("without after the feed starts with new events, not the history", func(t *testing.T) {
 				o := newTrackOrder(t, e, nil)
-				admin := openTrack(t, e.srv.Server, transport, e.admin.bearer, feedQuery, nil)
+				admin := openTrack(t, e.Server.Server, transport, e.Admin.Bearer, feedQuery, nil)
 				// When the subscription attached is not observable: move the order until its
 				// events arrive. The first one must be new (not its stored PENDING), and none
 				// may be skipped after it.
@@ -387,7 +389,7 @@ func TestSubscriptionFeed(t *testing.T) {
 						if moves == 0 {
 							to = order.Paid
 						}
-						moveOrder(t, e.srv, o.id, to, fmt.Sprint("move ", moves))
+						moveOrder(t, e.Server, o.id, to, fmt.Sprint("move ", moves))
 						moves++
 					}
 					if it, ok := admin.next(50 * time.Millisecond); ok {
@@ -413,15 +415,15 @@ func TestSubscriptionFeed(t *testing.T) {
 		// transaction can commit position p after another transaction committed p+1.
 		slow := newTrackOrder(t, e, nil)
 		fast := newTrackOrder(t, e, nil)
-		admin := openTrack(t, e.srv.Server, protoTransportWS, e.admin.bearer, feedQuery, map[string]any{"after": feedFrom(t)})
+		admin := openTrack(t, e.Server.Server, protoTransportWS, e.Admin.Bearer, feedQuery, map[string]any{"after": feedFrom(t)})
 
 		ctx := context.Background()
 		inserted, release, done := make(chan struct{}), make(chan struct{}), make(chan error, 1)
 		go func() {
 			var afterCommit func()
-			err := e.srv.app.db.InTx(ctx, func(q *db.Queries) error {
-				o, ev, touched, err := e.srv.app.orders.TransitionTx(ctx, q, order.SystemActor, slow.id, order.Paid, order.TransitionOptions{Note: "slow"})
-				afterCommit = func() { e.srv.app.orders.AfterCommit(ctx, o, ev, touched) }
+			err := e.Server.App.DB.InTx(ctx, func(q *db.Queries) error {
+				o, ev, touched, err := e.Server.App.Orders.TransitionTx(ctx, q, order.SystemActor, slow.id, order.Paid, order.TransitionOptions{Note: "slow"})
+				afterCommit = func() { e.Server.App.Orders.AfterCommit(ctx, o, ev, touched) }
 				close(inserted)
 				<-release
 				return err
@@ -432,7 +434,7 @@ func TestSubscriptionFeed(t *testing.T) {
 			done <- err
 		}()
 		<-inserted
-		moveOrder(t, e.srv, fast.id, order.Paid, "fast")
+		moveOrder(t, e.Server, fast.id, order.Paid, "fast")
 		close(release)
 		require.NoError(t, <-done)
 
@@ -456,19 +458,19 @@ func TestSubscriptionFeed(t *testing.T) {
 		t.Parallel()
 		// More stored events than one replay query returns (1,000), then a live one.
 		o := newTrackOrder(t, e, nil)
-		moveOrder(t, e.srv, o.id, order.Paid, "paid")
-		moveOrder(t, e.srv, o.id, order.PartiallyRefunded, "refund 1")
+		moveOrder(t, e.Server, o.id, order.Paid, "paid")
+		moveOrder(t, e.Server, o.id, order.PartiallyRefunded, "refund 1")
 		var start int64
-		require.NoError(t, e.srv.app.db.Pool.QueryRow(context.Background(),
+		require.NoError(t, e.Server.App.DB.Pool.QueryRow(context.Background(),
 			`SELECT max(feed_position) FROM order_events WHERE order_id = $1`, o.id).Scan(&start))
 		const stored = 1100
-		_, err := e.srv.app.db.Pool.Exec(context.Background(), `
+		_, err := e.Server.App.DB.Pool.Exec(context.Background(), `
 			INSERT INTO order_events (order_id, sequence, status, previous_status, note)
 			SELECT $1, 4 + g, 'PARTIALLY_REFUNDED', 'PARTIALLY_REFUNDED', 'bulk ' || g FROM generate_series(0, $2 - 1) g`,
 			o.id, stored)
 		require.NoError(t, err)
 
-		admin := openTrack(t, e.srv.Server, protoTransportWS, e.admin.bearer, feedQuery, map[string]any{"after": start})
+		admin := openTrack(t, e.Server.Server, protoTransportWS, e.Admin.Bearer, feedQuery, map[string]any{"after": start})
 		var got []int
 		for len(got) < stored {
 			it, ok := admin.next(2 * time.Second)
@@ -481,7 +483,7 @@ func TestSubscriptionFeed(t *testing.T) {
 				got = append(got, it.Event.Sequence)
 			}
 		}
-		moveOrder(t, e.srv, o.id, order.PartiallyRefunded, "live")
+		moveOrder(t, e.Server, o.id, order.PartiallyRefunded, "live")
 		for deadline := time.Now().Add(3 * time.Second); len(got) < stored+1 && time.Now().Before(deadline); {
 			it, ok := admin.next(time.Until(deadline))
 			if !ok {
@@ -499,7 +501,7 @@ func TestSubscriptionFeed(t *testing.T) {
 	storedPosition := func(t *testing.T, orderID int64, sequence int) int64 {
 		t.Helper()
 		var p int64
-		require.NoError(t, e.srv.app.db.Pool.QueryRow(context.Background(),
+		require.NoError(t, e.Server.App.DB.Pool.QueryRow(context.Background(),
 			`SELECT feed_position FROM order_events WHERE order_id = $1 AND sequence = $2`, orderID, sequence).Scan(&p))
 		require.NotZero(t, p)
 		return p
@@ -508,12 +510,12 @@ func TestSubscriptionFeed(t *testing.T) {
 	t.Run("a checkout's new order rings its vendor's feed live, and shows its stored position", func(t *testing.T) {
 		t.Parallel()
 		// A checkout publishes its order's vendors from the lines it wrote, with no read.
-		vendorClient, vendorID := e.vendor(t)
+		vendorClient, vendorID := e.Vendor(t)
 		earlier := newTrackOrder(t, e, &vendorID)
-		vendor := openTrack(t, e.srv.Server, protoTransportWS, vendorClient.bearer, feedQuery, map[string]any{"after": feedFrom(t)})
+		vendor := openTrack(t, e.Server.Server, protoTransportWS, vendorClient.Bearer, feedQuery, map[string]any{"after": feedFrom(t)})
 		// The earlier order's move arrives: the stream is past its first replay, and only a
 		// published event brings it another.
-		moveOrder(t, e.srv, earlier.id, order.Paid, "live")
+		moveOrder(t, e.Server, earlier.id, order.Paid, "live")
 		require.Equal(t, earlier.gid, nextEvent(t, vendor).Order.ID)
 
 		placed := newTrackOrder(t, e, &vendorID)
@@ -525,10 +527,10 @@ func TestSubscriptionFeed(t *testing.T) {
 
 	t.Run("a checkout publishes its new order's event with its stored position", func(t *testing.T) {
 		t.Parallel()
-		c, userID := e.customer(t)
-		sub := e.srv.app.bus.Hub.Subscribe(func(m pubsub.OrderEvent) bool { return m.UserID == userID }, 4)
+		c, userID := e.Customer(t)
+		sub := e.Server.App.Bus.Hub.Subscribe(func(m pubsub.OrderEvent) bool { return m.UserID == userID }, 4)
 		defer sub.Close()
-		o := buy(t, c, e.variant(t, 1250, 10), 1)
+		o := buy(t, c, e.Variant(t, 1250, 10), 1)
 		select {
 		case m := <-sub.C:
 			require.Equal(t, trackDBID(t, o.ID), m.OrderID)
@@ -552,7 +554,7 @@ func TestFeedKeepsEachOrdersSequence(t *testing.T) {
 	hasID, moved := make(chan struct{}), make(chan error, 1)
 	attempts := 0
 	tracking := "TRK-LATE"
-	err := e.srv.app.db.InTxWithTx(ctx, func(tx pgx.Tx, q *db.Queries) error {
+	err := e.Server.App.DB.InTxWithTx(ctx, func(tx pgx.Tx, q *db.Queries) error {
 		attempts++
 		if _, err := tx.Exec(ctx, `SELECT pg_current_xact_id()`); err != nil { // a write's id, before the lock
 			return err
@@ -560,20 +562,20 @@ func TestFeedKeepsEachOrdersSequence(t *testing.T) {
 		if attempts == 1 {
 			go func() {
 				<-hasID
-				_, err := e.srv.app.orders.Transition(ctx, order.SystemActor, o.id, order.Paid, order.TransitionOptions{Note: "meanwhile"})
+				_, err := e.Server.App.Orders.Transition(ctx, order.SystemActor, o.id, order.Paid, order.TransitionOptions{Note: "meanwhile"})
 				moved <- err
 			}()
 			close(hasID)
 			require.NoError(t, <-moved)
 		}
-		_, _, _, err := e.srv.app.orders.TransitionTx(ctx, q, order.SystemActor, o.id, order.Shipped,
+		_, _, _, err := e.Server.App.Orders.TransitionTx(ctx, q, order.SystemActor, o.id, order.Shipped,
 			order.TransitionOptions{Note: "late", TrackingNumber: &tracking})
 		return err
 	})
 	require.NoError(t, err)
 	require.Equal(t, 2, attempts, "the transaction whose event would have come first in the feed ran again")
 
-	rows, err := e.srv.app.db.Pool.Query(ctx, `SELECT sequence FROM order_events WHERE order_id = $1 ORDER BY feed_position`, o.id)
+	rows, err := e.Server.App.DB.Pool.Query(ctx, `SELECT sequence FROM order_events WHERE order_id = $1 ORDER BY feed_position`, o.id)
 	require.NoError(t, err)
 	inFeedOrder, err := pgx.CollectRows(rows, pgx.RowTo[int32])
 	require.NoError(t, err)
@@ -589,12 +591,12 @@ func TestSubscriptionFeedHeldBack(t *testing.T) {
 	ctx := context.Background()
 	first := newTrackOrder(t, e, nil)
 	held := newTrackOrder(t, e, nil)
-	moveOrder(t, e.srv, first.id, order.Paid, "paid")
-	admin := openTrack(t, e.srv.Server, protoTransportWS, e.admin.bearer, feedQuery, nil)
+	moveOrder(t, e.Server, first.id, order.Paid, "paid")
+	admin := openTrack(t, e.Server.Server, protoTransportWS, e.Admin.Bearer, feedQuery, nil)
 	// A first move arrives: the stream is live.
 	for deadline := time.Now().Add(trackWait); ; {
 		require.True(t, time.Now().Before(deadline), "the feed delivered nothing")
-		moveOrder(t, e.srv, first.id, order.PartiallyRefunded, "ping")
+		moveOrder(t, e.Server, first.id, order.PartiallyRefunded, "ping")
 		if it, ok := admin.next(100 * time.Millisecond); ok && it.Event != nil && it.Event.Order.ID == first.gid {
 			break
 		}
@@ -605,13 +607,13 @@ func TestSubscriptionFeedHeldBack(t *testing.T) {
 		}
 	}
 
-	older, err := e.srv.app.db.Pool.Begin(ctx)
+	older, err := e.Server.App.DB.Pool.Begin(ctx)
 	require.NoError(t, err)
 	defer func() { _ = older.Rollback(ctx) }()
 	_, err = older.Exec(ctx, `SELECT pg_current_xact_id()`) // a transaction id, below the next event's
 	require.NoError(t, err)
 
-	moveOrder(t, e.srv, held.id, order.Paid, "behind an older transaction")
+	moveOrder(t, e.Server, held.id, order.Paid, "behind an older transaction")
 	requireQuiet(t, admin, 300*time.Millisecond)
 
 	require.NoError(t, older.Rollback(ctx)) // ends without an event, publishing nothing
@@ -621,18 +623,18 @@ func TestSubscriptionFeedHeldBack(t *testing.T) {
 
 	// Without `after` the feed sends only events committed after it started, though one
 	// committed before is still above the horizon of a transaction running then.
-	older, err = e.srv.app.db.Pool.Begin(ctx)
+	older, err = e.Server.App.DB.Pool.Begin(ctx)
 	require.NoError(t, err)
 	_, err = older.Exec(ctx, `SELECT pg_current_xact_id()`)
 	require.NoError(t, err)
-	moveOrder(t, e.srv, first.id, order.PartiallyRefunded, "before the subscription")
-	subscribers := e.srv.app.bus.Hub.Subscribers()
-	fresh := openTrack(t, e.srv.Server, protoTransportWS, e.admin.bearer, feedQuery, nil)
-	for deadline := time.Now().Add(trackWait); e.srv.app.bus.Hub.Subscribers() == subscribers; time.Sleep(5 * time.Millisecond) {
+	moveOrder(t, e.Server, first.id, order.PartiallyRefunded, "before the subscription")
+	subscribers := e.Server.App.Bus.Hub.Subscribers()
+	fresh := openTrack(t, e.Server.Server, protoTransportWS, e.Admin.Bearer, feedQuery, nil)
+	for deadline := time.Now().Add(trackWait); e.Server.App.Bus.Hub.Subscribers() == subscribers; time.Sleep(5 * time.Millisecond) {
 		require.True(t, time.Now().Before(deadline), "the subscription did not start")
 	}
 	require.NoError(t, older.Rollback(ctx))
-	moveOrder(t, e.srv, held.id, order.Shipped, "after the subscription")
+	moveOrder(t, e.Server, held.id, order.Shipped, "after the subscription")
 	ev = nextEvent(t, fresh)
 	require.Equal(t, held.gid, ev.Order.ID, "the first event sent was committed before the subscription")
 	require.Equal(t, "SHIPPED", ev.Status)
@@ -649,7 +651,7 @@ func TestSubscriptionNoGapNoDuplicate(t *testing.T) {
 	inject := func(t *testing.T, id int64, n int, what string) func() {
 		return func() {
 			for i := range n {
-				_, err := srv.app.orders.Transition(context.Background(), order.SystemActor, id, order.PartiallyRefunded,
+				_, err := srv.App.Orders.Transition(context.Background(), order.SystemActor, id, order.PartiallyRefunded,
 					order.TransitionOptions{Note: fmt.Sprintf("%s %d", what, i)})
 				if err != nil {
 					t.Errorf("inject: %v", err)
@@ -677,7 +679,7 @@ func TestSubscriptionNoGapNoDuplicate(t *testing.T) {
 					before: inject(t, o.id, 3, "before replay"), // 3..5: in the replay and on the bus
 					after:  inject(t, o.id, 3, "after replay"),  // 6..8: on the bus only
 				})
-				s := openTrack(t, srv.Server, transport, o.owner.bearer, trackQuery, trackVars(o.gid, 1))
+				s := openTrack(t, srv.Server, transport, o.owner.Bearer, trackQuery, trackVars(o.gid, 1))
 				var got []trackEvent
 				for len(got) < 7 {
 					got = append(got, nextEvent(t, s))
@@ -695,7 +697,7 @@ func TestSubscriptionNoGapNoDuplicate(t *testing.T) {
 					before: inject(t, o.id, 2, "before replay"), // 3, 4: the current status is 4
 					after:  inject(t, o.id, 2, "after replay"),  // 5, 6
 				})
-				s := openTrack(t, srv.Server, transport, o.owner.bearer, trackQuery, trackVars(o.gid, -1))
+				s := openTrack(t, srv.Server, transport, o.owner.Bearer, trackQuery, trackVars(o.gid, -1))
 				var got []trackEvent
 				for len(got) < 3 {
 					got = append(got, nextEvent(t, s))
@@ -716,7 +718,7 @@ func TestSubscriptionNoGapNoDuplicate(t *testing.T) {
 				// Subscribers joining at different points of the burst.
 				var subs []trackSub
 				for range 3 {
-					subs = append(subs, openTrack(t, srv.Server, transport, o.owner.bearer, trackQuery, trackVars(o.gid, 0)))
+					subs = append(subs, openTrack(t, srv.Server, transport, o.owner.Bearer, trackQuery, trackVars(o.gid, 0)))
 					time.Sleep(15 * time.Millisecond)
 				}
 				wg.Wait()
@@ -733,7 +735,7 @@ func TestSubscriptionNoGapNoDuplicate(t *testing.T) {
 			t.Run("a client that reconnects with its last sequence gets the rest exactly once", func(t *testing.T) {
 				o := paidOrder(t)
 				inject(t, o.id, 3, "before")() // 3..5
-				s := openTrack(t, srv.Server, transport, o.owner.bearer, trackQuery, trackVars(o.gid, 0))
+				s := openTrack(t, srv.Server, transport, o.owner.Bearer, trackQuery, trackVars(o.gid, 0))
 				var got []trackEvent
 				for len(got) < 3 {
 					got = append(got, nextEvent(t, s))
@@ -743,7 +745,7 @@ func TestSubscriptionNoGapNoDuplicate(t *testing.T) {
 				require.Equal(t, 3, last)
 
 				inject(t, o.id, 4, "while away")() // 6..9
-				s = openTrack(t, srv.Server, transport, o.owner.bearer, trackQuery, trackVars(o.gid, last))
+				s = openTrack(t, srv.Server, transport, o.owner.Bearer, trackQuery, trackVars(o.gid, last))
 				for len(got) < 9 {
 					got = append(got, nextEvent(t, s))
 				}
@@ -759,7 +761,7 @@ func TestSubscriptionNoGapNoDuplicate(t *testing.T) {
 		t.Parallel()
 		a, b := paidOrder(t), paidOrder(t)
 		var from int64
-		require.NoError(t, srv.app.db.Pool.QueryRow(context.Background(), `SELECT max(feed_position) FROM order_events`).Scan(&from))
+		require.NoError(t, srv.App.DB.Pool.QueryRow(context.Background(), `SELECT max(feed_position) FROM order_events`).Scan(&from))
 		tracer.add(&queryHook{
 			sql: "name: OrderEventFeedAfter",
 			match: func(args []any) bool {
@@ -768,7 +770,7 @@ func TestSubscriptionNoGapNoDuplicate(t *testing.T) {
 			before: func() { inject(t, a.id, 2, "before")(); inject(t, b.id, 2, "before")() },
 			after:  func() { inject(t, a.id, 2, "after")(); inject(t, b.id, 2, "after")() },
 		})
-		s := openTrack(t, srv.Server, protoTransportWS, e.admin.bearer, feedQuery, map[string]any{"after": from})
+		s := openTrack(t, srv.Server, protoTransportWS, e.Admin.Bearer, feedQuery, map[string]any{"after": from})
 		perOrder := map[string][]int{}
 		var positions []int64
 		for n := 0; n < 8; {
@@ -798,7 +800,7 @@ func TestSubscriptionSlowConsumer(t *testing.T) {
 		var slowest time.Duration
 		for i := range n {
 			start := time.Now()
-			e.srv.app.bus.Hub.Deliver(pubsub.OrderEvent{
+			e.Server.App.Bus.Hub.Deliver(pubsub.OrderEvent{
 				OrderID: o.id, Sequence: from + i, FeedPosition: int64(1_000_000 + from + i), Status: "PARTIALLY_REFUNDED",
 				PreviousStatus: "PARTIALLY_REFUNDED", At: time.Now(), UserID: o.userID,
 			})
@@ -814,8 +816,8 @@ func TestSubscriptionSlowConsumer(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			o := newTrackOrder(t, e, nil)
-			moveOrder(t, e.srv, o.id, order.Paid, "paid")
-			c := connectWS(t, e.srv.Server, protoTransportWS, nil, bearerInit(o.owner.bearer))
+			moveOrder(t, e.Server, o.id, order.Paid, "paid")
+			c := connectWS(t, e.Server.Server, protoTransportWS, nil, bearerInit(o.owner.Bearer))
 			s := &wsSub{c: c, id: "1"}
 			c.subscribe("1", tc.query, trackVars(o.gid, 1))
 			// The replayed event proves the subscription is attached; then the client stops
@@ -830,7 +832,7 @@ func TestSubscriptionSlowConsumer(t *testing.T) {
 			// A real transition of another order is not held up either.
 			other := newTrackOrder(t, e, nil)
 			moveStart := time.Now()
-			moveOrder(t, e.srv, other.id, order.Paid, "unaffected")
+			moveOrder(t, e.Server, other.id, order.Paid, "unaffected")
 			require.Less(t, time.Since(moveStart), 2*time.Second)
 
 			// The client finally reads: some events, then the error that ends it.
@@ -846,7 +848,7 @@ func TestSubscriptionSlowConsumer(t *testing.T) {
 			require.True(t, it.Done, "the subscription is completed after its error: %s", it.Raw)
 
 			// Resuming works: the stored events after the last one received.
-			s2 := openTrack(t, e.srv.Server, protoTransportWS, o.owner.bearer, trackQuery, trackVars(o.gid, 1))
+			s2 := openTrack(t, e.Server.Server, protoTransportWS, o.owner.Bearer, trackQuery, trackVars(o.gid, 1))
 			require.Equal(t, 2, nextEvent(t, s2).Sequence)
 		})
 	}
@@ -856,7 +858,7 @@ func TestSubscriptionSlowConsumer(t *testing.T) {
 // another through Redis.
 func TestSubscriptionTwoInstances(t *testing.T) {
 	t.Parallel()
-	redisURL := testRedisURL(t)
+	redisURL := apitest.RedisURL(t)
 	if redisURL == "" {
 		t.Skip("TEST_REDIS_URL is not set: two instances need a shared Redis")
 	}
@@ -868,13 +870,13 @@ func TestSubscriptionTwoInstances(t *testing.T) {
 		waitRedisSubscribers(t, a, 2)
 		subs := map[string]trackSub{}
 		for _, transport := range trackTransports {
-			subs[transport] = openTrack(t, b.Server, transport, o.owner.bearer, trackQuery, trackVars(o.gid, -1))
+			subs[transport] = openTrack(t, b.Server, transport, o.owner.Bearer, trackQuery, trackVars(o.gid, -1))
 			require.Equal(t, "PENDING", nextEvent(t, subs[transport]).Status, transport)
 		}
 		var from int64
-		require.NoError(t, a.app.db.Pool.QueryRow(context.Background(), `SELECT max(feed_position) FROM order_events`).Scan(&from))
-		feed := openTrack(t, b.Server, protoTransportWS, e.admin.bearer, feedQuery, map[string]any{"after": from})
-		require.Eventually(t, func() bool { return b.app.bus.Hub.Subscribers() >= 4 }, trackWait, 10*time.Millisecond)
+		require.NoError(t, a.App.DB.Pool.QueryRow(context.Background(), `SELECT max(feed_position) FROM order_events`).Scan(&from))
+		feed := openTrack(t, b.Server, protoTransportWS, e.Admin.Bearer, feedQuery, map[string]any{"after": from})
+		require.Eventually(t, func() bool { return b.App.Bus.Hub.Subscribers() >= 4 }, trackWait, 10*time.Millisecond)
 		requireQuiet(t, feed, 100*time.Millisecond)
 
 		start := time.Now()
@@ -899,8 +901,8 @@ func TestSubscriptionTwoInstances(t *testing.T) {
 		o := newTrackOrder(t, e, nil)
 		moveOrder(t, a, o.id, order.Paid, "paid")
 		waitRedisSubscribers(t, a, 2)
-		onA := openTrack(t, a.Server, protoTransportWS, o.owner.bearer, trackQuery, trackVars(o.gid, 2))
-		onB := openTrack(t, b.Server, protoLegacyWS, o.owner.bearer, trackQuery, trackVars(o.gid, 2))
+		onA := openTrack(t, a.Server, protoTransportWS, o.owner.Bearer, trackQuery, trackVars(o.gid, 2))
+		onB := openTrack(t, b.Server, protoLegacyWS, o.owner.Bearer, trackQuery, trackVars(o.gid, 2))
 		const n = 40
 		for i := range n {
 			srv := a
@@ -930,9 +932,9 @@ func TestSubscriptionRedisRestart(t *testing.T) {
 	o := newTrackOrder(t, e, nil)
 	waitRedisSubscribers(t, a, 2)
 
-	onA := openTrack(t, a.Server, protoTransportWS, o.owner.bearer, trackQuery, trackVars(o.gid, -1))
-	onB := openTrack(t, b.Server, protoTransportWS, o.owner.bearer, trackQuery, trackVars(o.gid, -1))
-	onBSSE := openTrack(t, b.Server, transportSSE, o.owner.bearer, trackQuery, trackVars(o.gid, -1))
+	onA := openTrack(t, a.Server, protoTransportWS, o.owner.Bearer, trackQuery, trackVars(o.gid, -1))
+	onB := openTrack(t, b.Server, protoTransportWS, o.owner.Bearer, trackQuery, trackVars(o.gid, -1))
+	onBSSE := openTrack(t, b.Server, transportSSE, o.owner.Bearer, trackQuery, trackVars(o.gid, -1))
 	for _, s := range []trackSub{onA, onB, onBSSE} {
 		require.Equal(t, 1, nextEvent(t, s).Sequence)
 	}
@@ -980,12 +982,12 @@ func TestSubscriptionShutdown(t *testing.T) {
 	defer cancel()
 	const timeout = 2 * time.Second
 	errc := make(chan error, 1)
-	go func() { errc <- serve(ctx, ln, e.srv.app.handler(), timeout, e.srv.app.log) }()
+	go func() { errc <- app.Serve(ctx, ln, e.Server.App.Handler(), timeout, e.Server.App.Log) }()
 	srv := &httptest.Server{URL: "http://" + ln.Addr().String()}
 
 	subs := map[string]trackSub{}
 	for _, transport := range trackTransports {
-		subs[transport] = openTrack(t, srv, transport, o.owner.bearer, trackQuery, trackVars(o.gid, -1))
+		subs[transport] = openTrack(t, srv, transport, o.owner.Bearer, trackQuery, trackVars(o.gid, -1))
 		require.Equal(t, 1, nextEvent(t, subs[transport]).Sequence, transport)
 	}
 

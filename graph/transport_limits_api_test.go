@@ -1,4 +1,4 @@
-package main
+package graph_test
 
 import (
 	"bytes"
@@ -12,10 +12,12 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/shopgraph/shopgraph/internal/apitest"
 )
 
 // postRaw posts body as JSON and decodes the GraphQL response.
-func postRaw(t *testing.T, srv *testServer, body []byte, header http.Header) (*http.Response, *gqlResponse) {
+func postRaw(t *testing.T, srv *apitest.Server, body []byte, header http.Header) (*http.Response, *apitest.Response) {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodPost, srv.URL+"/graphql", bytes.NewReader(body))
 	require.NoError(t, err)
@@ -28,15 +30,15 @@ func postRaw(t *testing.T, srv *testServer, body []byte, header http.Header) (*h
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
-	out := &gqlResponse{HTTP: resp}
+	out := &apitest.Response{HTTP: resp}
 	_ = json.Unmarshal(raw, out)
 	return resp, out
 }
 
 func TestQueryLimits(t *testing.T) {
 	t.Parallel()
-	srv := newTestServer(t, map[string]string{"QUERY_COMPLEXITY_LIMIT": "2000", "QUERY_DEPTH_LIMIT": "6", "QUERY_ALIAS_LIMIT": "5", "QUERY_FIELD_LIMIT": "40"})
-	c := srv.client(t)
+	srv := apitest.NewServer(t, map[string]string{"QUERY_COMPLEXITY_LIMIT": "2000", "QUERY_DEPTH_LIMIT": "6", "QUERY_ALIAS_LIMIT": "5", "QUERY_FIELD_LIMIT": "40"})
+	c := srv.Client(t)
 
 	t.Run("every response reports its cost and the limit", func(t *testing.T) {
 		var out struct {
@@ -46,7 +48,7 @@ func TestQueryLimits(t *testing.T) {
 		require.Empty(t, r.Errors)
 		body, _ := json.Marshal(r)
 		_ = json.Unmarshal(body, &out)
-		resp := c.do(`{ products(first: 10) { nodes { name variants { sku } } } }`, nil)
+		resp := c.Do(`{ products(first: 10) { nodes { name variants { sku } } } }`, nil)
 		require.Empty(t, resp.Errors)
 		raw := doRaw(t, srv, `{ products(first: 10) { nodes { name variants { sku } } } }`)
 		require.Contains(t, raw, `"cost":{"limit":2000,"requested":`)
@@ -54,19 +56,19 @@ func TestQueryLimits(t *testing.T) {
 	})
 
 	t.Run("a connection's page size multiplies its cost; over the limit is QUERY_TOO_COMPLEX before any resolver", func(t *testing.T) {
-		before := srv.statements.Total()
-		resp := c.do(`{ products(first: 100) { nodes { name variants { sku price { amount currency } } category { name } } } }`, nil)
-		require.Equal(t, "QUERY_TOO_COMPLEX", resp.code())
+		before := srv.Statements.Total()
+		resp := c.Do(`{ products(first: 100) { nodes { name variants { sku price { amount currency } } category { name } } } }`, nil)
+		require.Equal(t, "QUERY_TOO_COMPLEX", resp.Code())
 		cost := resp.Errors[0].Extensions["cost"].(map[string]any)
 		require.Greater(t, cost["requested"].(float64), 2000.0)
 		require.EqualValues(t, 2000, cost["limit"])
-		require.Equal(t, before, srv.statements.Total(), "no resolver ran")
-		require.Empty(t, c.do(`{ products(first: 5) { nodes { name variants { sku } } } }`, nil).Errors)
+		require.Equal(t, before, srv.Statements.Total(), "no resolver ran")
+		require.Empty(t, c.Do(`{ products(first: 5) { nodes { name variants { sku } } } }`, nil).Errors)
 	})
 
 	t.Run("depth is counted through fragments", func(t *testing.T) {
-		resp := c.do(`{ products(first: 1) { ...P } } fragment P on ProductConnection { nodes { category { parent { parent { parent { name } } } } } }`, nil)
-		require.Equal(t, "QUERY_TOO_DEEP", resp.code())
+		resp := c.Do(`{ products(first: 1) { ...P } } fragment P on ProductConnection { nodes { category { parent { parent { parent { name } } } } } }`, nil)
+		require.Equal(t, "QUERY_TOO_DEEP", resp.Code())
 	})
 
 	t.Run("aliases and fields are limited", func(t *testing.T) {
@@ -76,14 +78,14 @@ func TestQueryLimits(t *testing.T) {
 			b.WriteString(" a" + string(rune('a'+i)) + ": categories { name }")
 		}
 		b.WriteString(" }")
-		require.Equal(t, "TOO_MANY_ALIASES", c.do(b.String(), nil).code())
+		require.Equal(t, "TOO_MANY_ALIASES", c.Do(b.String(), nil).Code())
 		fields := "{ products(first: 1) { nodes { " + strings.Repeat("name slug description ", 15) + "} } }"
-		require.Equal(t, "TOO_MANY_FIELDS", c.do(fields, nil).code())
+		require.Equal(t, "TOO_MANY_FIELDS", c.Do(fields, nil).Code())
 	})
 
 	t.Run("the parser's token limit refuses huge documents", func(t *testing.T) {
 		q := "{ " + strings.Repeat("__typename ", 20000) + "}"
-		resp := c.do(q, nil)
+		resp := c.Do(q, nil)
 		require.NotEmpty(t, resp.Errors)
 	})
 
@@ -96,12 +98,12 @@ func TestQueryLimits(t *testing.T) {
 		big := `{"query":"{ __typename }","variables":{"x":"` + strings.Repeat("x", 1<<20+10) + `"}}`
 		resp, r := postRaw(t, srv, []byte(big), nil)
 		require.Equal(t, http.StatusRequestEntityTooLarge, resp.StatusCode)
-		require.Equal(t, "REQUEST_TOO_LARGE", r.code())
+		require.Equal(t, "REQUEST_TOO_LARGE", r.Code())
 	})
 }
 
 // doRaw posts a query and returns the raw body.
-func doRaw(t *testing.T, srv *testServer, query string) string {
+func doRaw(t *testing.T, srv *apitest.Server, query string) string {
 	t.Helper()
 	body, _ := json.Marshal(map[string]any{"query": query})
 	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/graphql", bytes.NewReader(body))
@@ -116,21 +118,21 @@ func doRaw(t *testing.T, srv *testServer, query string) string {
 
 func TestRequestTimeout(t *testing.T) {
 	t.Parallel()
-	srv := newTestServer(t, map[string]string{"REQUEST_TIMEOUT": "1ns"})
-	resp := srv.client(t).do(`{ categories { name } }`, nil)
-	require.Equal(t, "TIMEOUT", resp.code())
+	srv := apitest.NewServer(t, map[string]string{"REQUEST_TIMEOUT": "1ns"})
+	resp := srv.Client(t).Do(`{ categories { name } }`, nil)
+	require.Equal(t, "TIMEOUT", resp.Code())
 }
 
 func TestProductionHidesSchema(t *testing.T) {
 	t.Parallel()
-	srv := newTestServer(t, map[string]string{
+	srv := apitest.NewServer(t, map[string]string{
 		"APP_ENV": "production", "JWT_SECRET": strings.Repeat("s", 40),
 		"STRIPE_SECRET_KEY": "sk_test_123", "STRIPE_WEBHOOK_SECRET": "whsec_test_123",
 	})
-	c := srv.client(t)
-	resp := c.do(`{ __schema { types { name } } }`, nil)
+	c := srv.Client(t)
+	resp := c.Do(`{ __schema { types { name } } }`, nil)
 	require.NotEmpty(t, resp.Errors, "introspection is off")
-	resp = c.do(`{ prodcts(first: 1) { nodes { name } } }`, nil)
+	resp = c.Do(`{ prodcts(first: 1) { nodes { name } } }`, nil)
 	require.NotEmpty(t, resp.Errors)
 	require.NotContains(t, resp.Errors[0].Message, "Did you mean", "no suggestions in production")
 	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/graphql", nil)
@@ -140,15 +142,15 @@ func TestProductionHidesSchema(t *testing.T) {
 	page.Body.Close()
 	require.NotEqual(t, "text/html; charset=utf-8", page.Header.Get("Content-Type"), "no GraphiQL in production")
 
-	dev := newTestServer(t, nil)
-	require.Empty(t, dev.client(t).do(`{ __schema { types { name } } }`, nil).Errors)
-	resp = dev.client(t).do(`{ prodcts(first: 1) { nodes { name } } }`, nil)
+	dev := apitest.NewServer(t, nil)
+	require.Empty(t, dev.Client(t).Do(`{ __schema { types { name } } }`, nil).Errors)
+	resp = dev.Client(t).Do(`{ prodcts(first: 1) { nodes { name } } }`, nil)
 	require.Contains(t, resp.Errors[0].Message, "Did you mean")
 }
 
 func TestPersistedQueriesAndCacheControl(t *testing.T) {
 	t.Parallel()
-	srv := newTestServer(t, nil)
+	srv := apitest.NewServer(t, nil)
 	q := `{ categories { name } }`
 	sum := sha256.Sum256([]byte(q))
 	hash := hex.EncodeToString(sum[:])
@@ -186,69 +188,69 @@ func TestPersistedQueriesAndCacheControl(t *testing.T) {
 func TestRateLimits(t *testing.T) {
 	t.Parallel()
 	run := func(t *testing.T, redisURL string) {
-		srv := newTestServer(t, map[string]string{"REDIS_URL": redisURL, "RATE_LIMIT_PER_IP": "5", "REGISTER_PER_IP_PER_HOUR": "2"})
+		srv := apitest.NewServer(t, map[string]string{"REDIS_URL": redisURL, "RATE_LIMIT_PER_IP": "5", "REGISTER_PER_IP_PER_HOUR": "2"})
 		t.Run("per IP: 429 with Retry-After and RATE_LIMITED", func(t *testing.T) {
-			c := srv.client(t)
-			var last *gqlResponse
+			c := srv.Client(t)
+			var last *apitest.Response
 			for range 6 {
-				last = c.post("application/json", []byte(`{"query":"{ __typename }"}`))
+				last = c.Post("application/json", []byte(`{"query":"{ __typename }"}`))
 			}
 			require.Equal(t, http.StatusTooManyRequests, last.HTTP.StatusCode)
-			require.Equal(t, "RATE_LIMITED", last.code())
+			require.Equal(t, "RATE_LIMITED", last.Code())
 			require.NotEmpty(t, last.HTTP.Header.Get("Retry-After"))
 			require.Positive(t, last.Errors[0].Extensions["retryAfterSeconds"])
 		})
 	}
 	t.Run("in process", func(t *testing.T) { run(t, "") })
 	t.Run("in Redis", func(t *testing.T) {
-		if testRedisURL(t) == "" {
+		if apitest.RedisURL(t) == "" {
 			t.Skip("no TEST_REDIS_URL")
 		}
-		run(t, testRedisURL(t))
+		run(t, apitest.RedisURL(t))
 	})
 
 	t.Run("registration has a stricter budget per IP", func(t *testing.T) {
-		srv := newTestServer(t, map[string]string{"REGISTER_PER_IP_PER_HOUR": "2"})
+		srv := apitest.NewServer(t, map[string]string{"REGISTER_PER_IP_PER_HOUR": "2"})
 		for range 2 {
-			require.Empty(t, srv.client(t).register(uniqueEmail(), "password-123").UserErrors)
+			require.Empty(t, srv.Client(t).Register(apitest.UniqueEmail(), "password-123").UserErrors)
 		}
-		resp := srv.client(t).do(registerMutation, map[string]any{"input": map[string]any{"email": uniqueEmail(), "password": "password-123"}})
-		require.Equal(t, "RATE_LIMITED", resp.code())
+		resp := srv.Client(t).Do(apitest.RegisterMutation, map[string]any{"input": map[string]any{"email": apitest.UniqueEmail(), "password": "password-123"}})
+		require.Equal(t, "RATE_LIMITED", resp.Code())
 	})
 }
 
 func TestRateLimitsPerUserAndCheckout(t *testing.T) {
 	t.Parallel()
-	srv := newTestServer(t, map[string]string{"RATE_LIMIT_PER_USER": "4", "RATE_LIMIT_PER_IP": "1000", "CHECKOUT_PER_USER": "1"})
-	e := &shopEnv{srv: srv}
+	srv := apitest.NewServer(t, map[string]string{"RATE_LIMIT_PER_USER": "4", "RATE_LIMIT_PER_IP": "1000", "CHECKOUT_PER_USER": "1"})
+	e := &apitest.Env{Server: srv}
 
 	t.Run("a signed-in user has its own budget", func(t *testing.T) {
-		c, _ := e.customer(t)
-		var last *gqlResponse
+		c, _ := e.Customer(t)
+		var last *apitest.Response
 		for range 5 {
-			last = c.post("application/json", []byte(`{"query":"{ me { id } }"}`))
+			last = c.Post("application/json", []byte(`{"query":"{ me { id } }"}`))
 		}
 		require.Equal(t, http.StatusTooManyRequests, last.HTTP.StatusCode)
-		require.Equal(t, "RATE_LIMITED", last.code())
-		other, _ := e.customer(t)
-		require.Empty(t, other.do(`{ me { id } }`, nil).Errors, "another user is not limited")
+		require.Equal(t, "RATE_LIMITED", last.Code())
+		other, _ := e.Customer(t)
+		require.Empty(t, other.Do(`{ me { id } }`, nil).Errors, "another user is not limited")
 	})
 
 	t.Run("checkout has a stricter budget per user", func(t *testing.T) {
-		c, _ := e.customer(t)
-		first := c.do(`mutation C($input: CheckoutInput!) { checkout(input: $input) { userErrors { code } } }`,
-			map[string]any{"input": checkoutInput("budget-1", testAddress())})
+		c, _ := e.Customer(t)
+		first := c.Do(`mutation C($input: CheckoutInput!) { checkout(input: $input) { userErrors { code } } }`,
+			map[string]any{"input": checkoutInput("budget-1", apitest.Address())})
 		require.Empty(t, first.Errors, "the first attempt runs (and finds an empty cart)")
-		second := c.do(`mutation C($input: CheckoutInput!) { checkout(input: $input) { userErrors { code } } }`,
-			map[string]any{"input": checkoutInput("budget-2", testAddress())})
-		require.Equal(t, "RATE_LIMITED", second.code())
+		second := c.Do(`mutation C($input: CheckoutInput!) { checkout(input: $input) { userErrors { code } } }`,
+			map[string]any{"input": checkoutInput("budget-2", apitest.Address())})
+		require.Equal(t, "RATE_LIMITED", second.Code())
 		require.Positive(t, second.Errors[0].Extensions["retryAfterSeconds"])
 	})
 }
 
 func TestCORSAndSecurityHeaders(t *testing.T) {
 	t.Parallel()
-	srv := newTestServer(t, map[string]string{"CORS_ORIGINS": "https://shop.example.com"})
+	srv := apitest.NewServer(t, map[string]string{"CORS_ORIGINS": "https://shop.example.com"})
 	preflight := func(origin string) *http.Response {
 		req, _ := http.NewRequest(http.MethodOptions, srv.URL+"/graphql", nil)
 		req.Header.Set("Origin", origin)
@@ -278,11 +280,11 @@ func TestCORSAndSecurityHeaders(t *testing.T) {
 
 func TestProductionCanEnableSchemaTools(t *testing.T) {
 	t.Parallel()
-	srv := newTestServer(t, map[string]string{
+	srv := apitest.NewServer(t, map[string]string{
 		"APP_ENV": "production", "JWT_SECRET": strings.Repeat("s", 40), "STRIPE_SECRET_KEY": "sk_test_123",
 		"STRIPE_WEBHOOK_SECRET": "whsec_test_123", "INTROSPECTION": "true", "PLAYGROUND": "true",
 	})
-	require.Empty(t, srv.client(t).do(`{ __schema { queryType { name } } }`, nil).Errors)
+	require.Empty(t, srv.Client(t).Do(`{ __schema { queryType { name } } }`, nil).Errors)
 	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/graphql", nil)
 	req.Header.Set("Accept", "text/html")
 	page, err := http.DefaultClient.Do(req)

@@ -1,4 +1,4 @@
-package main
+package graph_test
 
 import (
 	"testing"
@@ -10,13 +10,13 @@ import (
 func TestSubscriptionSmoke(t *testing.T) {
 	t.Parallel()
 	e := newShopEnv(t)
-	c, _ := e.customer(t)
-	v := e.variant(t, 1000, 5)
+	c, _ := e.Customer(t)
+	v := e.Variant(t, 1000, 5)
 	o := buy(t, c, v, 1)
 
-	gql := client.New(e.srv.Config.Handler, client.Path("/graphql"))
+	gql := client.New(e.Server.Config.Handler, client.Path("/graphql"))
 	sub := gql.WebsocketWithPayload(`subscription S($id: ID!) { orderStatusChanged(orderId: $id, after: 0) { sequence status order { status } } }`,
-		map[string]any{"Authorization": "Bearer " + c.bearer}, client.Var("id", o.ID))
+		map[string]any{"Authorization": "Bearer " + c.Bearer}, client.Var("id", o.ID))
 	defer sub.Close()
 	var msg struct {
 		OrderStatusChanged struct {
@@ -29,7 +29,7 @@ func TestSubscriptionSmoke(t *testing.T) {
 	require.Equal(t, 1, msg.OrderStatusChanged.Sequence)
 	require.Equal(t, "PENDING", msg.OrderStatusChanged.Status)
 
-	resp := e.admin.do(`mutation M($id: ID!) { orderStatusUpdate(input: {id: $id, status: PAID}) { userErrors { code } } }`, map[string]any{"id": o.ID})
+	resp := e.Admin.Do(`mutation M($id: ID!) { orderStatusUpdate(input: {id: $id, status: PAID}) { userErrors { code } } }`, map[string]any{"id": o.ID})
 	require.Empty(t, resp.Errors)
 	require.NoError(t, sub.Next(&msg))
 	require.Equal(t, 2, msg.OrderStatusChanged.Sequence)

@@ -1,4 +1,4 @@
-package main
+package graph_test
 
 import (
 	"slices"
@@ -8,6 +8,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
+	"github.com/shopgraph/shopgraph/internal/apitest"
 	"github.com/shopgraph/shopgraph/internal/product"
 )
 
@@ -16,27 +17,27 @@ import (
 func TestOrderBOLA(t *testing.T) {
 	t.Parallel()
 	e := newShopEnv(t)
-	vendor1, vendor1ID := e.vendor(t)
-	vendor2, vendor2ID := e.vendor(t)
-	own1 := e.product(t, productSpec{name: "Vendor One Vase", vendorID: &vendor1ID, variants: []product.VariantInput{{Name: "Tall", Price: 1000, Stock: 10}}})[0]
-	own2 := e.product(t, productSpec{name: "Vendor Two Bowl", vendorID: &vendor2ID, variants: []product.VariantInput{{Name: "Deep", Price: 700, Stock: 10}}})[0]
-	house := e.product(t, productSpec{name: "House Candle", variants: []product.VariantInput{{Name: "Small", Price: 300, Stock: 10}}})[0]
+	vendor1, vendor1ID := e.Vendor(t)
+	vendor2, vendor2ID := e.Vendor(t)
+	own1 := e.Product(t, apitest.ProductOptions{Name: "Vendor One Vase", VendorID: &vendor1ID, Variants: []product.VariantInput{{Name: "Tall", Price: 1000, Stock: 10}}})[0]
+	own2 := e.Product(t, apitest.ProductOptions{Name: "Vendor Two Bowl", VendorID: &vendor2ID, Variants: []product.VariantInput{{Name: "Deep", Price: 700, Stock: 10}}})[0]
+	house := e.Product(t, apitest.ProductOptions{Name: "House Candle", Variants: []product.VariantInput{{Name: "Small", Price: 300, Stock: 10}}})[0]
 
-	alice, _ := e.customer(t)
-	bob, _ := e.customer(t)
-	mustAdd(t, alice, own1.gid, 2)
-	mustAdd(t, alice, house.gid, 1)
+	alice, _ := e.Customer(t)
+	bob, _ := e.Customer(t)
+	mustAdd(t, alice, own1.GID, 2)
+	mustAdd(t, alice, house.GID, 1)
 	aliceOrder := placeOrder(t, alice)
 	require.Equal(t, moneyJSON{2300, "USD"}, aliceOrder.Total)
 	bobOrder := buy(t, bob, own2, 1)
 
-	lineOf := func(o orderView, v variantRef) orderLineView {
+	lineOf := func(o orderView, v apitest.Variant) orderLineView {
 		for _, l := range o.Lines {
-			if l.VariantID == v.gid {
+			if l.VariantID == v.GID {
 				return l
 			}
 		}
-		t.Fatalf("no line of %s in %+v", v.gid, o.Lines)
+		t.Fatalf("no line of %s in %+v", v.GID, o.Lines)
 		return orderLineView{}
 	}
 	unchanged := func(t *testing.T) {
@@ -45,11 +46,11 @@ func TestOrderBOLA(t *testing.T) {
 		require.NotNil(t, o)
 		require.Equal(t, "PENDING", o.Status)
 		require.Len(t, o.Events, 1)
-		require.Equal(t, 8, e.stock(t, own1))
+		require.Equal(t, 8, e.Stock(t, own1))
 	}
 
 	t.Run("the owner and admins see the whole order through order and node", func(t *testing.T) {
-		for _, c := range []*gqlClient{alice, e.admin} {
+		for _, c := range []*apitest.Client{alice, e.Admin} {
 			o := orderAs(t, c, aliceOrder.ID)
 			require.NotNil(t, o)
 			require.Equal(t, aliceOrder, *o)
@@ -81,8 +82,8 @@ func TestOrderBOLA(t *testing.T) {
 	})
 
 	t.Run("customers cannot use orderStatusUpdate, not even on their own order", func(t *testing.T) {
-		for _, c := range []*gqlClient{bob, alice} {
-			resp := c.do(orderStatusMutation, map[string]any{"input": map[string]any{"id": aliceOrder.ID, "status": "PAID"}})
+		for _, c := range []*apitest.Client{bob, alice} {
+			resp := c.Do(orderStatusMutation, map[string]any{"input": map[string]any{"id": aliceOrder.ID, "status": "PAID"}})
 			requireTopLevelCode(t, resp, "FORBIDDEN")
 		}
 		unchanged(t)
@@ -120,7 +121,7 @@ func TestOrderBOLA(t *testing.T) {
 
 	t.Run("the payment mutations do not reveal another customer's order either", func(t *testing.T) {
 		const retry = `mutation R($input: OrderPaymentRetryInput!) { orderPaymentRetry(input: $input) { order { id } payment { intentId } ` + commerceErrorFields + ` } }`
-		for _, c := range []*gqlClient{bob, vendor1, vendor2} {
+		for _, c := range []*apitest.Client{bob, vendor1, vendor2} {
 			var out struct {
 				P struct {
 					Order      *struct{ ID string }       `json:"order"`
@@ -128,35 +129,35 @@ func TestOrderBOLA(t *testing.T) {
 					UserErrors []commerceError            `json:"userErrors"`
 				} `json:"orderPaymentRetry"`
 			}
-			c.do(retry, map[string]any{"input": map[string]any{"id": aliceOrder.ID}}).decode(t, &out)
+			c.Do(retry, map[string]any{"input": map[string]any{"id": aliceOrder.ID}}).Decode(t, &out)
 			require.Equal(t, []string{"NOT_FOUND:input.id"}, errorCodesOf(out.P.UserErrors))
 			require.Nil(t, out.P.Order)
 			require.Nil(t, out.P.Payment)
 		}
 		const refund = `mutation F($input: OrderRefundInput!) { orderRefund(input: $input) { order { id } ` + commerceErrorFields + ` } }`
-		for _, c := range []*gqlClient{bob, alice, vendor1} {
-			requireTopLevelCode(t, c.do(refund, map[string]any{"input": map[string]any{"id": aliceOrder.ID}}), "FORBIDDEN")
+		for _, c := range []*apitest.Client{bob, alice, vendor1} {
+			requireTopLevelCode(t, c.Do(refund, map[string]any{"input": map[string]any{"id": aliceOrder.ID}}), "FORBIDDEN")
 		}
 		unchanged(t)
 	})
 
 	t.Run("anonymous callers get nothing", func(t *testing.T) {
-		anon := e.srv.client(t)
-		requireTopLevelCode(t, anon.do(orderQuery, map[string]any{"id": aliceOrder.ID}), "UNAUTHENTICATED")
-		requireTopLevelCode(t, anon.do(ordersQuery, map[string]any{"first": 10}), "UNAUTHENTICATED")
-		requireTopLevelCode(t, anon.do(orderCancelMutation, map[string]any{"input": map[string]any{"id": aliceOrder.ID}}), "UNAUTHENTICATED")
+		anon := e.Server.Client(t)
+		requireTopLevelCode(t, anon.Do(orderQuery, map[string]any{"id": aliceOrder.ID}), "UNAUTHENTICATED")
+		requireTopLevelCode(t, anon.Do(ordersQuery, map[string]any{"first": 10}), "UNAUTHENTICATED")
+		requireTopLevelCode(t, anon.Do(orderCancelMutation, map[string]any{"input": map[string]any{"id": aliceOrder.ID}}), "UNAUTHENTICATED")
 		require.Nil(t, nodeOrderAs(t, anon, aliceOrder.ID))
 		unchanged(t)
 	})
 
 	t.Run("unknown, malformed and other types' ids are null", func(t *testing.T) {
-		for _, id := range []string{globalID("Order", 1<<40), "garbage", own1.productGID, globalID("User", 1), ""} {
+		for _, id := range []string{apitest.GlobalID("Order", 1<<40), "garbage", own1.ProductGID, apitest.GlobalID("User", 1), ""} {
 			require.Nil(t, orderAs(t, alice, id), id)
-			require.Nil(t, orderAs(t, e.admin, id), id)
+			require.Nil(t, orderAs(t, e.Admin, id), id)
 		}
-		p := cancelOrder(t, alice, globalID("Order", 1<<40))
+		p := cancelOrder(t, alice, apitest.GlobalID("Order", 1<<40))
 		require.Equal(t, []string{"NOT_FOUND:input.id"}, errorCodesOf(p.UserErrors))
-		p = cancelOrder(t, alice, own1.productGID)
+		p = cancelOrder(t, alice, own1.ProductGID)
 		require.Equal(t, []string{"NOT_FOUND:input.id"}, errorCodesOf(p.UserErrors))
 	})
 }
@@ -166,9 +167,9 @@ func TestOrderBOLA(t *testing.T) {
 func TestOrderList(t *testing.T) {
 	t.Parallel()
 	e := newShopEnv(t)
-	v := e.variant(t, 1000, 100)
-	alice, _ := e.customer(t)
-	bob, _ := e.customer(t)
+	v := e.Variant(t, 1000, 100)
+	alice, _ := e.Customer(t)
+	bob, _ := e.Customer(t)
 	var created []orderView // Alice's, oldest first
 	for range 7 {
 		created = append(created, buy(t, alice, v, 1))
@@ -226,16 +227,16 @@ func TestOrderList(t *testing.T) {
 	})
 
 	t.Run("an admin sees every customer's orders", func(t *testing.T) {
-		all := walkOrders(t, e.admin, 4, nil)
+		all := walkOrders(t, e.Admin, 4, nil)
 		require.Len(t, all, 9)
 		require.Equal(t, append(slices.Clone(bobs[1:]), bobs[0]), []string{all[0], all[1]}, "Bob ordered last")
 		require.Equal(t, newestFirst(created), all[2:])
-		require.Equal(t, 9, listOrders(t, e.admin, 4, "", nil).TotalCount)
+		require.Equal(t, 9, listOrders(t, e.Admin, 4, "", nil).TotalCount)
 	})
 
 	t.Run("bad page arguments are BAD_USER_INPUT", func(t *testing.T) {
-		for _, vars := range []map[string]any{{"first": 0}, {"first": 101}, {"first": -1}, {"first": 5, "after": "garbage"}, {"first": 5, "after": encodeTestID(`["x", 1]`)}} {
-			requireTopLevelCode(t, alice.do(ordersQuery, vars), "BAD_USER_INPUT")
+		for _, vars := range []map[string]any{{"first": 0}, {"first": 101}, {"first": -1}, {"first": 5, "after": "garbage"}, {"first": 5, "after": apitest.EncodeID(`["x", 1]`)}} {
+			requireTopLevelCode(t, alice.Do(ordersQuery, vars), "BAD_USER_INPUT")
 		}
 	})
 
@@ -244,13 +245,13 @@ func TestOrderList(t *testing.T) {
 		for _, i := range []int{1, 4} {
 			require.Empty(t, cancelOrder(t, alice, created[i].ID).UserErrors)
 		}
-		require.Empty(t, setStatus(t, e.admin, created[6].ID, "PAID", "").UserErrors)
+		require.Empty(t, setStatus(t, e.Admin, created[6].ID, "PAID", "").UserErrors)
 		require.Equal(t, newestFirst(pick(1, 4)), walkOrders(t, alice, 1, map[string]any{"status": "CANCELLED"}))
 		require.Equal(t, newestFirst(pick(0, 2, 3, 5)), walkOrders(t, alice, 3, map[string]any{"status": "PENDING"}))
 		require.Equal(t, newestFirst(pick(6)), walkOrders(t, alice, 3, map[string]any{"status": "PAID"}))
 		require.Equal(t, 2, listOrders(t, alice, 1, "", map[string]any{"status": "CANCELLED"}).TotalCount)
 		require.Empty(t, walkOrders(t, bob, 3, map[string]any{"status": "CANCELLED"}))
-		require.Len(t, walkOrders(t, e.admin, 3, map[string]any{"status": "PENDING"}), 6)
+		require.Len(t, walkOrders(t, e.Admin, 3, map[string]any{"status": "PENDING"}), 6)
 	})
 }
 
@@ -258,14 +259,14 @@ func TestOrderList(t *testing.T) {
 func TestOrderStateMachine(t *testing.T) {
 	t.Parallel()
 	e := newShopEnv(t)
-	adminGID := globalID("User", e.adminID)
+	adminGID := apitest.GlobalID("User", e.AdminID)
 
 	t.Run("the owner cancels a PENDING order once and its stock comes back once", func(t *testing.T) {
 		t.Parallel()
-		v := e.variant(t, 1000, 10)
-		c, id := e.customer(t)
+		v := e.Variant(t, 1000, 10)
+		c, id := e.Customer(t)
 		o := buy(t, c, v, 3)
-		require.Equal(t, 7, e.stock(t, v))
+		require.Equal(t, 7, e.Stock(t, v))
 
 		p := cancelOrder(t, c, o.ID)
 		require.Empty(t, p.UserErrors)
@@ -275,13 +276,13 @@ func TestOrderStateMachine(t *testing.T) {
 		require.Equal(t, 2, ev.Sequence)
 		require.Equal(t, "CANCELLED", ev.Status)
 		require.Equal(t, ptrTo("PENDING"), ev.PreviousStatus)
-		require.Equal(t, ptrTo(globalID("User", id)), ev.ActorID)
-		require.Equal(t, 10, e.stock(t, v))
+		require.Equal(t, ptrTo(apitest.GlobalID("User", id)), ev.ActorID)
+		require.Equal(t, 10, e.Stock(t, v))
 
 		p = cancelOrder(t, c, o.ID)
 		require.Len(t, p.UserErrors, 1)
 		require.Equal(t, "INVALID_TRANSITION", p.UserErrors[0].Code)
-		require.Equal(t, 10, e.stock(t, v), "stock is restored once")
+		require.Equal(t, 10, e.Stock(t, v), "stock is restored once")
 		again := orderAs(t, c, o.ID)
 		require.Equal(t, "CANCELLED", again.Status)
 		require.Len(t, again.Events, 2)
@@ -291,10 +292,10 @@ func TestOrderStateMachine(t *testing.T) {
 
 	t.Run("the owner cannot cancel a PAID order; an admin can, and stock comes back", func(t *testing.T) {
 		t.Parallel()
-		v := e.variant(t, 1000, 10)
-		c, _ := e.customer(t)
+		v := e.Variant(t, 1000, 10)
+		c, _ := e.Customer(t)
 		o := buy(t, c, v, 2)
-		p := setStatus(t, e.admin, o.ID, "PAID", "")
+		p := setStatus(t, e.Admin, o.ID, "PAID", "")
 		require.Empty(t, p.UserErrors)
 		require.Equal(t, "PAID", p.Order.Status)
 
@@ -302,25 +303,25 @@ func TestOrderStateMachine(t *testing.T) {
 		require.Len(t, p.UserErrors, 1)
 		require.Contains(t, []string{"FORBIDDEN", "INVALID_TRANSITION"}, p.UserErrors[0].Code)
 		require.Equal(t, "PAID", orderAs(t, c, o.ID).Status)
-		require.Equal(t, 8, e.stock(t, v))
+		require.Equal(t, 8, e.Stock(t, v))
 
-		p = cancelOrder(t, e.admin, o.ID)
+		p = cancelOrder(t, e.Admin, o.ID)
 		require.Empty(t, p.UserErrors)
 		require.Equal(t, "CANCELLED", p.Order.Status)
-		require.Equal(t, 10, e.stock(t, v))
+		require.Equal(t, 10, e.Stock(t, v))
 		require.Equal(t, []string{"PENDING", "PAID", "CANCELLED"}, eventStatuses(p.Order.Events))
 	})
 
 	t.Run("PAID to SHIPPED needs a tracking number, then DELIVERED; later moves are refused", func(t *testing.T) {
 		t.Parallel()
-		v := e.variant(t, 1000, 10)
-		c, id := e.customer(t)
+		v := e.Variant(t, 1000, 10)
+		c, id := e.Customer(t)
 		o := buy(t, c, v, 1)
-		require.Empty(t, setStatus(t, e.admin, o.ID, "PAID", "").UserErrors)
+		require.Empty(t, setStatus(t, e.Admin, o.ID, "PAID", "").UserErrors)
 
-		p := setStatus(t, e.admin, o.ID, "SHIPPED", "")
+		p := setStatus(t, e.Admin, o.ID, "SHIPPED", "")
 		require.Equal(t, []string{"INVALID:input.trackingNumber"}, errorCodesOf(p.UserErrors))
-		p = setStatus(t, e.admin, o.ID, "SHIPPED", "   ")
+		p = setStatus(t, e.Admin, o.ID, "SHIPPED", "   ")
 		require.Equal(t, []string{"INVALID:input.trackingNumber"}, errorCodesOf(p.UserErrors))
 		cur := orderAs(t, c, o.ID)
 		require.Equal(t, "PAID", cur.Status)
@@ -330,25 +331,25 @@ func TestOrderStateMachine(t *testing.T) {
 		var out struct {
 			P orderPayloadView `json:"orderStatusUpdate"`
 		}
-		e.admin.do(orderStatusMutation, map[string]any{"input": map[string]any{
+		e.Admin.Do(orderStatusMutation, map[string]any{"input": map[string]any{
 			"id": o.ID, "status": "SHIPPED", "trackingNumber": "1Z999AA10123456784", "note": "handed to UPS",
-		}}).decode(t, &out)
+		}}).Decode(t, &out)
 		require.Empty(t, out.P.UserErrors)
 		require.Equal(t, "SHIPPED", out.P.Order.Status)
 		require.Equal(t, ptrTo("1Z999AA10123456784"), out.P.Order.TrackingNumber)
 
-		p = setStatus(t, e.admin, o.ID, "DELIVERED", "")
+		p = setStatus(t, e.Admin, o.ID, "DELIVERED", "")
 		require.Empty(t, p.UserErrors)
 		require.Equal(t, "DELIVERED", p.Order.Status)
 		require.Equal(t, ptrTo("1Z999AA10123456784"), p.Order.TrackingNumber, "the tracking number stays")
 		delivered := *p.Order
 
 		for _, to := range []string{"PENDING", "PAID", "SHIPPED", "DELIVERED", "CANCELLED"} {
-			p = setStatus(t, e.admin, o.ID, to, "TRACK-2")
+			p = setStatus(t, e.Admin, o.ID, to, "TRACK-2")
 			require.Len(t, p.UserErrors, 1, "DELIVERED → %s", to)
 			require.Equal(t, "INVALID_TRANSITION", p.UserErrors[0].Code, "DELIVERED → %s", to)
 		}
-		p = cancelOrder(t, e.admin, o.ID)
+		p = cancelOrder(t, e.Admin, o.ID)
 		require.Equal(t, "INVALID_TRANSITION", p.UserErrors[0].Code)
 		p = cancelOrder(t, c, o.ID)
 		require.Len(t, p.UserErrors, 1)
@@ -356,10 +357,10 @@ func TestOrderStateMachine(t *testing.T) {
 
 		final := orderAs(t, c, o.ID)
 		require.Equal(t, delivered, *final, "refused moves change nothing")
-		require.Equal(t, 9, e.stock(t, v))
+		require.Equal(t, 9, e.Stock(t, v))
 		require.Equal(t, []string{"PENDING", "PAID", "SHIPPED", "DELIVERED"}, eventStatuses(final.Events))
 		prev := []*string{nil, ptrTo("PENDING"), ptrTo("PAID"), ptrTo("SHIPPED")}
-		actors := []*string{ptrTo(globalID("User", id)), &adminGID, &adminGID, &adminGID}
+		actors := []*string{ptrTo(apitest.GlobalID("User", id)), &adminGID, &adminGID, &adminGID}
 		for i, ev := range final.Events {
 			require.Equal(t, i+1, ev.Sequence)
 			require.Equal(t, prev[i], ev.PreviousStatus, "event %d", i+1)
@@ -374,11 +375,11 @@ func TestOrderStateMachine(t *testing.T) {
 
 	t.Run("illegal moves are INVALID_TRANSITION and change nothing", func(t *testing.T) {
 		t.Parallel()
-		v := e.variant(t, 1000, 10)
-		c, _ := e.customer(t)
+		v := e.Variant(t, 1000, 10)
+		c, _ := e.Customer(t)
 		pending := buy(t, c, v, 1)
 		for _, to := range []string{"PENDING", "SHIPPED", "DELIVERED", "REFUNDED", "PARTIALLY_REFUNDED"} {
-			p := setStatus(t, e.admin, pending.ID, to, "TRACK-1")
+			p := setStatus(t, e.Admin, pending.ID, to, "TRACK-1")
 			require.Len(t, p.UserErrors, 1, "PENDING → %s", to)
 			require.Equal(t, "INVALID_TRANSITION", p.UserErrors[0].Code, "PENDING → %s", to)
 		}
@@ -386,23 +387,23 @@ func TestOrderStateMachine(t *testing.T) {
 
 		cancelled := buy(t, c, v, 1)
 		require.Empty(t, cancelOrder(t, c, cancelled.ID).UserErrors)
-		stock := e.stock(t, v)
+		stock := e.Stock(t, v)
 		for _, to := range []string{"PENDING", "PAID", "SHIPPED", "DELIVERED", "CANCELLED"} {
-			p := setStatus(t, e.admin, cancelled.ID, to, "TRACK-1")
+			p := setStatus(t, e.Admin, cancelled.ID, to, "TRACK-1")
 			require.Len(t, p.UserErrors, 1, "CANCELLED → %s", to)
 			require.Equal(t, "INVALID_TRANSITION", p.UserErrors[0].Code, "CANCELLED → %s", to)
 		}
 		got := orderAs(t, c, cancelled.ID)
 		require.Equal(t, "CANCELLED", got.Status)
 		require.Len(t, got.Events, 2)
-		require.Equal(t, stock, e.stock(t, v), "a cancelled order never takes or gives stock again")
+		require.Equal(t, stock, e.Stock(t, v), "a cancelled order never takes or gives stock again")
 	})
 
 	t.Run("an unknown order is NOT_FOUND for admins too", func(t *testing.T) {
 		t.Parallel()
-		p := setStatus(t, e.admin, globalID("Order", 1<<40), "PAID", "")
+		p := setStatus(t, e.Admin, apitest.GlobalID("Order", 1<<40), "PAID", "")
 		require.Equal(t, []string{"NOT_FOUND:input.id"}, errorCodesOf(p.UserErrors))
-		p = cancelOrder(t, e.admin, globalID("Order", 1<<40))
+		p = cancelOrder(t, e.Admin, apitest.GlobalID("Order", 1<<40))
 		require.Equal(t, []string{"NOT_FOUND:input.id"}, errorCodesOf(p.UserErrors))
 	})
 }
@@ -428,7 +429,7 @@ func TestOrderConcurrentTransitions(t *testing.T) {
 		err  error
 	}
 	// race runs the moves at once against order id and returns what each got.
-	race := func(e *shopEnv, owner *gqlClient, id string, kinds []string) []result {
+	race := func(e *apitest.Env, owner *apitest.Client, id string, kinds []string) []result {
 		out := make([]result, len(kinds))
 		together(len(kinds), func(i int) {
 			var (
@@ -438,15 +439,15 @@ func TestOrderConcurrentTransitions(t *testing.T) {
 			)
 			switch kinds[i] {
 			case "cancel":
-				err = e.admin.tryPayload(orderCancelMutation, map[string]any{"input": input}, "orderCancel", &p)
+				err = e.Admin.TryPayload(orderCancelMutation, map[string]any{"input": input}, "orderCancel", &p)
 			case "owner-cancel":
-				err = owner.tryPayload(orderCancelMutation, map[string]any{"input": input}, "orderCancel", &p)
+				err = owner.TryPayload(orderCancelMutation, map[string]any{"input": input}, "orderCancel", &p)
 			case "ship":
 				input["status"], input["trackingNumber"] = "SHIPPED", "TRACK-"+uuid.NewString()[:8]
-				err = e.admin.tryPayload(orderStatusMutation, map[string]any{"input": input}, "orderStatusUpdate", &p)
+				err = e.Admin.TryPayload(orderStatusMutation, map[string]any{"input": input}, "orderStatusUpdate", &p)
 			case "pay":
 				input["status"] = "PAID"
-				err = e.admin.tryPayload(orderStatusMutation, map[string]any{"input": input}, "orderStatusUpdate", &p)
+				err = e.Admin.TryPayload(orderStatusMutation, map[string]any{"input": input}, "orderStatusUpdate", &p)
 			}
 			out[i] = result{kind: kinds[i], ok: err == nil && len(p.UserErrors) == 0 && p.Order != nil, err: err}
 			if len(p.UserErrors) > 0 {
@@ -473,46 +474,46 @@ func TestOrderConcurrentTransitions(t *testing.T) {
 	t.Run("ten admins cancelling one PAID order", func(t *testing.T) {
 		t.Parallel()
 		e := newShopEnv(t)
-		v := e.variant(t, 1000, 100)
-		c, _ := e.customer(t)
+		v := e.Variant(t, 1000, 100)
+		c, _ := e.Customer(t)
 		for round := range rounds {
 			o := buy(t, c, v, 4)
-			require.Empty(t, setStatus(t, e.admin, o.ID, "PAID", "").UserErrors)
-			before := e.stock(t, v)
+			require.Empty(t, setStatus(t, e.Admin, o.ID, "PAID", "").UserErrors)
+			before := e.Stock(t, v)
 			kinds := slices.Repeat([]string{"cancel"}, racers)
 			winner(t, race(e, c, o.ID, kinds), "INVALID_TRANSITION")
-			got := orderAs(t, e.admin, o.ID)
+			got := orderAs(t, e.Admin, o.ID)
 			require.Equal(t, "CANCELLED", got.Status, "round %d", round)
 			require.Equal(t, []string{"PENDING", "PAID", "CANCELLED"}, eventStatuses(got.Events), "one new event")
-			require.Equal(t, before+4, e.stock(t, v), "stock restored exactly once")
+			require.Equal(t, before+4, e.Stock(t, v), "stock restored exactly once")
 		}
-		require.Equal(t, 100, e.stock(t, v))
+		require.Equal(t, 100, e.Stock(t, v))
 	})
 
 	t.Run("cancel racing ship", func(t *testing.T) {
 		t.Parallel()
 		e := newShopEnv(t)
-		v := e.variant(t, 1000, 100)
-		c, _ := e.customer(t)
+		v := e.Variant(t, 1000, 100)
+		c, _ := e.Customer(t)
 		for round := range rounds {
 			o := buy(t, c, v, 2)
-			require.Empty(t, setStatus(t, e.admin, o.ID, "PAID", "").UserErrors)
-			before := e.stock(t, v)
+			require.Empty(t, setStatus(t, e.Admin, o.ID, "PAID", "").UserErrors)
+			before := e.Stock(t, v)
 			kinds := make([]string, racers)
 			for i := range kinds {
 				kinds[i] = []string{"cancel", "ship"}[i%2]
 			}
 			w := winner(t, race(e, c, o.ID, kinds), "INVALID_TRANSITION")
-			got := orderAs(t, e.admin, o.ID)
+			got := orderAs(t, e.Admin, o.ID)
 			require.Len(t, got.Events, 3, "round %d: one new event", round)
 			if w.kind == "cancel" {
 				require.Equal(t, "CANCELLED", got.Status)
 				require.Nil(t, got.TrackingNumber)
-				require.Equal(t, before+2, e.stock(t, v))
+				require.Equal(t, before+2, e.Stock(t, v))
 			} else {
 				require.Equal(t, "SHIPPED", got.Status)
 				require.NotNil(t, got.TrackingNumber)
-				require.Equal(t, before, e.stock(t, v))
+				require.Equal(t, before, e.Stock(t, v))
 			}
 		}
 	})
@@ -520,24 +521,24 @@ func TestOrderConcurrentTransitions(t *testing.T) {
 	t.Run("the owner cancelling while an admin marks it PAID", func(t *testing.T) {
 		t.Parallel()
 		e := newShopEnv(t)
-		v := e.variant(t, 1000, 100)
-		c, _ := e.customer(t)
+		v := e.Variant(t, 1000, 100)
+		c, _ := e.Customer(t)
 		for round := range rounds {
 			o := buy(t, c, v, 3)
-			before := e.stock(t, v)
+			before := e.Stock(t, v)
 			kinds := make([]string, racers)
 			for i := range kinds {
 				kinds[i] = []string{"owner-cancel", "pay"}[i%2]
 			}
 			w := winner(t, race(e, c, o.ID, kinds), "INVALID_TRANSITION", "FORBIDDEN")
-			got := orderAs(t, e.admin, o.ID)
+			got := orderAs(t, e.Admin, o.ID)
 			require.Len(t, got.Events, 2, "round %d: one new event", round)
 			if w.kind == "owner-cancel" {
 				require.Equal(t, "CANCELLED", got.Status)
-				require.Equal(t, before+3, e.stock(t, v))
+				require.Equal(t, before+3, e.Stock(t, v))
 			} else {
 				require.Equal(t, "PAID", got.Status)
-				require.Equal(t, before, e.stock(t, v))
+				require.Equal(t, before, e.Stock(t, v))
 			}
 		}
 	})
@@ -548,13 +549,13 @@ func TestOrderConcurrentTransitions(t *testing.T) {
 func TestOrderListPaymentStatements(t *testing.T) {
 	t.Parallel()
 	e := newShopEnv(t)
-	v := e.variant(t, 1000, 100)
-	alice, _ := e.customer(t)
+	v := e.Variant(t, 1000, 100)
+	alice, _ := e.Customer(t)
 	for range 6 {
 		buy(t, alice, v, 1)
 	}
 	const q = `query O($n: Int) { orders(first: $n) { nodes { id payment { intentId status amount { amount } } } } }`
-	statements := func(t *testing.T, c *gqlClient, n int) int64 {
+	statements := func(t *testing.T, c *apitest.Client, n int) int64 {
 		t.Helper()
 		var out struct {
 			Orders struct {
@@ -567,16 +568,16 @@ func TestOrderListPaymentStatements(t *testing.T) {
 				} `json:"nodes"`
 			} `json:"orders"`
 		}
-		resp := c.as(t).do(q, map[string]any{"n": n})
-		resp.decode(t, &out)
+		resp := c.As(t).Do(q, map[string]any{"n": n})
+		resp.Decode(t, &out)
 		require.Len(t, out.Orders.Nodes, n)
 		for _, o := range out.Orders.Nodes {
 			require.NotNil(t, o.Payment, o.ID)
 			require.NotEmpty(t, o.Payment.IntentID, o.ID)
 		}
-		return resp.sqlStatements(t)
+		return resp.SQLStatements(t)
 	}
-	for name, c := range map[string]*gqlClient{"the customer": alice, "an admin": e.admin} {
+	for name, c := range map[string]*apitest.Client{"the customer": alice, "an admin": e.Admin} {
 		t.Run(name+": the same statements for 1 order as for 6", func(t *testing.T) {
 			one, six := statements(t, c, 1), statements(t, c, 6)
 			t.Logf("statements: %d for 1 order, %d for 6", one, six)

@@ -1,4 +1,4 @@
-package main
+package app_test
 
 import (
 	"bytes"
@@ -13,6 +13,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/shopgraph/shopgraph/internal/apitest"
+	"github.com/shopgraph/shopgraph/internal/app"
 	"github.com/shopgraph/shopgraph/internal/config"
 	"github.com/shopgraph/shopgraph/internal/seed"
 	"github.com/shopgraph/shopgraph/internal/testutil/pgtest"
@@ -79,7 +81,7 @@ func TestCommandHelp(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
 			var out bytes.Buffer
-			err := run(ctx, args, func(k string) string { return env[k] }, strings.NewReader(""), &out)
+			err := app.Run(ctx, args, func(k string) string { return env[k] }, strings.NewReader(""), &out)
 			require.NoError(t, err, "exit status 0; output:\n%s", out.String())
 			return out.String()
 		}
@@ -104,14 +106,14 @@ func TestCommandHelp(t *testing.T) {
 	}
 	t.Run("a flag's usage lists its flags", func(t *testing.T) {
 		var out bytes.Buffer
-		require.NoError(t, run(context.Background(), []string{"seed", "--help"}, func(string) string { return "" }, nil, &out))
+		require.NoError(t, app.Run(context.Background(), []string{"seed", "--help"}, func(string) string { return "" }, nil, &out))
 		require.Contains(t, out.String(), "-products")
 	})
 
 	for _, args := range [][]string{{"serve", "--halp"}, {"serve", "now"}, {"migrate", "--dry-run"}} {
 		t.Run(strings.Join(args, " ")+" is refused with the usage, before connecting", func(t *testing.T) {
 			var out bytes.Buffer
-			err := run(context.Background(), args, func(k string) string { return envs["development"][k] }, nil, &out)
+			err := app.Run(context.Background(), args, func(k string) string { return envs["development"][k] }, nil, &out)
 			require.ErrorContains(t, err, "takes no arguments")
 			require.ErrorContains(t, err, "usage: shopgraph "+args[0])
 		})
@@ -132,7 +134,7 @@ func TestServeCommand(t *testing.T) {
 		"PORT":             "0",
 		"DATABASE_URL":     pgtest.NewURL(t),
 		"DB_MAX_CONNS":     "4",
-		"STRIPE_API_BASE":  testStripeURL(),
+		"STRIPE_API_BASE":  apitest.StripeURL(),
 		"SHUTDOWN_TIMEOUT": "5s",
 		"REQUEST_TIMEOUT":  "2m",
 	}
@@ -141,7 +143,7 @@ func TestServeCommand(t *testing.T) {
 	stdout := &syncBuffer{}
 	exited := make(chan error, 1)
 	go func() {
-		exited <- run(ctx, []string{"serve"}, func(k string) string { return env[k] }, strings.NewReader(""), stdout)
+		exited <- app.Run(ctx, []string{"serve"}, func(k string) string { return env[k] }, strings.NewReader(""), stdout)
 	}()
 	var returned bool // set once exited has been received from
 	t.Cleanup(func() {
@@ -186,19 +188,19 @@ func TestServeCommand(t *testing.T) {
 	})
 
 	t.Run("reports the SQL statements of a request", func(t *testing.T) {
-		body, err := json.Marshal(map[string]any{"query": loginMutation, "variables": map[string]any{
-			"input": map[string]any{"email": devAdminEmail, "password": devAdminPassword},
+		body, err := json.Marshal(map[string]any{"query": apitest.LoginMutation, "variables": map[string]any{
+			"input": map[string]any{"email": app.DevAdminEmail, "password": app.DevAdminPassword},
 		}})
 		require.NoError(t, err)
 		resp, err := http.Post("http://"+addr+"/graphql", "application/json", bytes.NewReader(body))
 		require.NoError(t, err)
 		defer resp.Body.Close()
-		var out gqlResponse
+		var out apitest.Response
 		require.NoError(t, json.NewDecoder(resp.Body).Decode(&out))
 		require.Empty(t, out.Errors)
-		require.Contains(t, string(out.Data), devAdminEmail, "signed in")
-		require.Positive(t, out.sqlStatements(t), "a sign-in reads the account: %v", out.Extensions)
-		require.Positive(t, out.sqlRoundTrips(t))
+		require.Contains(t, string(out.Data), app.DevAdminEmail, "signed in")
+		require.Positive(t, out.SQLStatements(t), "a sign-in reads the account: %v", out.Extensions)
+		require.Positive(t, out.SQLRoundTrips(t))
 	})
 
 	cancel()
@@ -225,6 +227,6 @@ func TestStripeEventDefaultURL(t *testing.T) {
 			return map[string]string{"APP_ENV": "test", "PORT": "8080", "LISTEN_HOST": host}[k]
 		})
 		require.NoError(t, err)
-		require.Equal(t, want, stripeWebhookURL(cfg), host)
+		require.Equal(t, want, app.StripeWebhookURL(cfg), host)
 	}
 }

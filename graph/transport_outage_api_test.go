@@ -1,4 +1,4 @@
-package main
+package graph_test
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
+	"github.com/shopgraph/shopgraph/internal/apitest"
 	"github.com/shopgraph/shopgraph/internal/testutil/pgtest"
 )
 
@@ -117,16 +118,16 @@ func TestDatabaseOutage(t *testing.T) {
 	t.Parallel()
 	proxy, dbURL := startPGProxy(t, pgtest.NewURL(t))
 	// No cache: every read below must reach PostgreSQL.
-	srv := newTestServer(t, map[string]string{"DATABASE_URL": dbURL, "CACHE": "off"})
-	id := globalID("Product", seedOne(t, srv, "Outage Kettle", "OUTAGE-1", 3000).ID)
+	srv := apitest.NewServer(t, map[string]string{"DATABASE_URL": dbURL, "CACHE": "off"})
+	id := apitest.GlobalID("Product", seedOne(t, srv, "Outage Kettle", "OUTAGE-1", 3000).ID)
 	const query = `query P($id: ID!) { product(id: $id) { name } }`
-	read := func() *gqlResponse { return srv.client(t).do(query, map[string]any{"id": id}) }
+	read := func() *apitest.Response { return srv.Client(t).Do(query, map[string]any{"id": id}) }
 	var ok struct {
 		Product struct {
 			Name string `json:"name"`
 		} `json:"product"`
 	}
-	read().decode(t, &ok)
+	read().Decode(t, &ok)
 	require.Equal(t, "Outage Kettle", ok.Product.Name)
 
 	t.Run("a read whose connection the server ended is answered", func(t *testing.T) {
@@ -134,7 +135,7 @@ func TestDatabaseOutage(t *testing.T) {
 		// the next idle one would fail again.
 		var conns []*pgxpool.Conn
 		for range 4 {
-			c, err := srv.app.db.Pool.Acquire(context.Background())
+			c, err := srv.App.DB.Pool.Acquire(context.Background())
 			require.NoError(t, err)
 			conns = append(conns, c)
 		}
@@ -142,23 +143,23 @@ func TestDatabaseOutage(t *testing.T) {
 			c.Release()
 		}
 		require.GreaterOrEqual(t, terminateBackends(t, dbURL), 4)
-		read().decode(t, &ok)
+		read().Decode(t, &ok)
 		require.Equal(t, "Outage Kettle", ok.Product.Name)
 	})
 
 	mug := seedOne(t, srv, "Outage Mug", "OUTAGE-2", 900)
-	variants, err := srv.app.catalog.VariantsByProductIDs(context.Background(), []int64{mug.ID})
+	variants, err := srv.App.Catalog.VariantsByProductIDs(context.Background(), []int64{mug.ID})
 	require.NoError(t, err)
-	variantID := globalID("ProductVariant", variants[mug.ID][0].ID)
+	variantID := apitest.GlobalID("ProductVariant", variants[mug.ID][0].ID)
 	const add = `mutation A($input: CartItemAddInput!) { cartItemAdd(input: $input) { cart { totalQuantity } userErrors { code } } }`
-	write := func() *gqlResponse {
-		return srv.client(t).do(add, map[string]any{"input": map[string]any{"variantId": variantID, "quantity": 1}})
+	write := func() *apitest.Response {
+		return srv.Client(t).Do(add, map[string]any{"input": map[string]any{"variantId": variantID, "quantity": 1}})
 	}
 	// fillPool leaves n idle connections in the pool, used a moment ago (so not pinged first).
 	fillPool := func(t *testing.T, n int) {
 		var conns []*pgxpool.Conn
 		for range n {
-			c, err := srv.app.db.Pool.Acquire(context.Background())
+			c, err := srv.App.DB.Pool.Acquire(context.Background())
 			require.NoError(t, err)
 			conns = append(conns, c)
 		}
@@ -173,17 +174,17 @@ func TestDatabaseOutage(t *testing.T) {
 		fillPool(t, 4)
 		require.GreaterOrEqual(t, terminateBackends(t, dbURL), 4)
 		resp := write()
-		require.Equal(t, "SERVICE_UNAVAILABLE", resp.code(), "%+v", resp.Errors)
+		require.Equal(t, "SERVICE_UNAVAILABLE", resp.Code(), "%+v", resp.Errors)
 		require.Equal(t, false, resp.Errors[0].Extensions["retryable"])
 		require.Contains(t, resp.Errors[0].Message, "may or may not have been made")
-		srv.app.db.Pool.Reset()
+		srv.App.DB.Pool.Reset()
 	})
 
 	t.Run("a write that never reached the database is retryable", func(t *testing.T) {
-		srv.app.db.Pool.Reset() // no idle connection: the write must connect, and cannot
+		srv.App.DB.Pool.Reset() // no idle connection: the write must connect, and cannot
 		proxy.down()
 		resp := write()
-		require.Equal(t, "SERVICE_UNAVAILABLE", resp.code(), "%+v", resp.Errors)
+		require.Equal(t, "SERVICE_UNAVAILABLE", resp.Code(), "%+v", resp.Errors)
 		require.Equal(t, true, resp.Errors[0].Extensions["retryable"])
 		proxy.up(t)
 		var added struct {
@@ -191,7 +192,7 @@ func TestDatabaseOutage(t *testing.T) {
 				Cart struct{ TotalQuantity int } `json:"cart"`
 			} `json:"cartItemAdd"`
 		}
-		write().decode(t, &added)
+		write().Decode(t, &added)
 		require.Equal(t, 1, added.CartItemAdd.Cart.TotalQuantity)
 	})
 
@@ -199,15 +200,15 @@ func TestDatabaseOutage(t *testing.T) {
 		proxy.down()
 		resp := read()
 		require.Len(t, resp.Errors, 1)
-		require.Equal(t, "SERVICE_UNAVAILABLE", resp.code(), "%+v", resp.Errors)
+		require.Equal(t, "SERVICE_UNAVAILABLE", resp.Code(), "%+v", resp.Errors)
 		require.Equal(t, true, resp.Errors[0].Extensions["retryable"])
 		require.NotContains(t, resp.Errors[0].Message, "127.0.0.1", "the cause stays in the log")
-		logs := srv.logs.String()
+		logs := srv.Logs.String()
 		require.NotContains(t, logs, `"msg":"internal error"`)
 		require.Contains(t, logs, `"msg":"service unavailable"`)
 
 		proxy.up(t)
-		read().decode(t, &ok)
+		read().Decode(t, &ok)
 		require.Equal(t, "Outage Kettle", ok.Product.Name, "answered again once the database is back")
 	})
 }

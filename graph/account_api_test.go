@@ -1,8 +1,7 @@
-package main
+package graph_test
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"slices"
 	"sort"
@@ -11,103 +10,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
+
+	"github.com/shopgraph/shopgraph/internal/apitest"
 )
 
-const registerMutation = `mutation Register($input: AccountRegisterInput!) {
-  accountRegister(input: $input) {
-    user { id email name role }
-    tokens { accessToken accessTokenExpiresAt refreshToken }
-    userErrors { field message code }
-  }
-}`
-
-const loginMutation = `mutation Login($input: AccountLoginInput!) {
-  accountLogin(input: $input) {
-    user { id email role }
-    tokens { accessToken refreshToken }
-    userErrors { field message code }
-  }
-}`
-
-const refreshMutation = `mutation Refresh($input: AccountTokenRefreshInput!) {
-  accountTokenRefresh(input: $input) {
-    user { id email }
-    tokens { accessToken refreshToken }
-    userErrors { field message code }
-  }
-}`
-
-const meQuery = `query Me { me { id email role } }`
-
-type userErrorJSON struct {
-	Field   []string `json:"field"`
-	Message string   `json:"message"`
-	Code    string   `json:"code"`
-}
-
-type userJSON struct {
-	ID    string `json:"id"`
-	Email string `json:"email"`
-	Name  string `json:"name"`
-	Role  string `json:"role"`
-}
-
-type tokensJSON struct {
-	AccessToken  string `json:"accessToken"`
-	RefreshToken string `json:"refreshToken"`
-}
-
-type sessionPayload struct {
-	User       *userJSON       `json:"user"`
-	Tokens     *tokensJSON     `json:"tokens"`
-	UserErrors []userErrorJSON `json:"userErrors"`
-}
-
-func uniqueEmail() string { return "user-" + uuid.NewString()[:8] + "@example.com" }
-
-func (c *gqlClient) register(email, password string) sessionPayload {
-	c.t.Helper()
-	var out struct {
-		P sessionPayload `json:"accountRegister"`
-	}
-	c.do(registerMutation, map[string]any{"input": map[string]any{"email": email, "password": password}}).decode(c.t, &out)
-	return out.P
-}
-
-func (c *gqlClient) login(email, password string) sessionPayload {
-	c.t.Helper()
-	var out struct {
-		P sessionPayload `json:"accountLogin"`
-	}
-	c.do(loginMutation, map[string]any{"input": map[string]any{"email": email, "password": password}}).decode(c.t, &out)
-	return out.P
-}
-
-func (c *gqlClient) refresh(token string) sessionPayload {
-	c.t.Helper()
-	input := map[string]any{}
-	if token != "" {
-		input["refreshToken"] = token
-	}
-	var out struct {
-		P sessionPayload `json:"accountTokenRefresh"`
-	}
-	c.do(refreshMutation, map[string]any{"input": input}).decode(c.t, &out)
-	return out.P
-}
-
-func (c *gqlClient) me() *userJSON {
-	c.t.Helper()
-	var out struct {
-		Me *userJSON `json:"me"`
-	}
-	c.do(meQuery, nil).decode(c.t, &out)
-	return out.Me
-}
-
-func codes(errs []userErrorJSON) []string {
+func codes(errs []apitest.UserError) []string {
 	out := make([]string, len(errs))
 	for i, e := range errs {
 		out[i] = e.Code + ":" + strings.Join(e.Field, ".")
@@ -127,71 +35,71 @@ func cookieNamed(resp *http.Response, name string) *http.Cookie {
 
 func TestAccountRegister(t *testing.T) {
 	t.Parallel()
-	srv := newTestServer(t, nil)
+	srv := apitest.NewServer(t, nil)
 
 	t.Run("creates a customer, signs it in and normalises the email", func(t *testing.T) {
-		c := srv.client(t)
-		email := uniqueEmail()
-		p := c.register("  "+strings.ToUpper(email)+" ", "correct horse battery")
+		c := srv.Client(t)
+		email := apitest.UniqueEmail()
+		p := c.Register("  "+strings.ToUpper(email)+" ", "correct horse battery")
 		require.Empty(t, p.UserErrors)
 		require.Equal(t, email, p.User.Email)
 		require.Equal(t, "CUSTOMER", p.User.Role)
 		require.NotEmpty(t, p.Tokens.AccessToken)
 		require.NotEmpty(t, p.Tokens.RefreshToken)
 		// The cookie jar now authenticates, as in a browser.
-		require.Equal(t, email, c.me().Email)
+		require.Equal(t, email, c.Me().Email)
 	})
 
 	t.Run("reports every invalid field at once and creates nothing", func(t *testing.T) {
-		c := srv.client(t)
+		c := srv.Client(t)
 		var out struct {
-			P sessionPayload `json:"accountRegister"`
+			P apitest.Session `json:"accountRegister"`
 		}
-		c.do(registerMutation, map[string]any{"input": map[string]any{
+		c.Do(apitest.RegisterMutation, map[string]any{"input": map[string]any{
 			"email": "not-an-email", "password": "short", "name": strings.Repeat("x", 101),
-		}}).decode(t, &out)
+		}}).Decode(t, &out)
 		require.Nil(t, out.P.User)
 		require.Equal(t, []string{"INVALID:input.email", "INVALID:input.name", "INVALID:input.password"}, codes(out.P.UserErrors))
 		for _, e := range out.P.UserErrors {
 			require.NotEmpty(t, e.Message)
 		}
 		var n int
-		require.NoError(t, srv.app.db.Pool.QueryRow(context.Background(), "SELECT count(*) FROM users WHERE email = 'not-an-email'").Scan(&n))
+		require.NoError(t, srv.App.DB.Pool.QueryRow(context.Background(), "SELECT count(*) FROM users WHERE email = 'not-an-email'").Scan(&n))
 		require.Zero(t, n)
 	})
 
 	t.Run("refuses an email that is taken, whatever its case", func(t *testing.T) {
-		c := srv.client(t)
-		email := uniqueEmail()
-		require.Empty(t, c.register(email, "password-one").UserErrors)
-		p := srv.client(t).register(strings.ToUpper(email), "password-two")
+		c := srv.Client(t)
+		email := apitest.UniqueEmail()
+		require.Empty(t, c.Register(email, "password-one").UserErrors)
+		p := srv.Client(t).Register(strings.ToUpper(email), "password-two")
 		require.Equal(t, []string{"EMAIL_TAKEN:input.email"}, codes(p.UserErrors))
 		require.Nil(t, p.Tokens)
 		// The first password still works: nothing was overwritten.
-		require.Empty(t, srv.client(t).login(email, "password-one").UserErrors)
+		require.Empty(t, srv.Client(t).Login(email, "password-one").UserErrors)
 	})
 
 	t.Run("rejects passwords longer than 128 characters", func(t *testing.T) {
-		p := srv.client(t).register(uniqueEmail(), strings.Repeat("p", 129))
+		p := srv.Client(t).Register(apitest.UniqueEmail(), strings.Repeat("p", 129))
 		require.Equal(t, []string{"INVALID:input.password"}, codes(p.UserErrors))
 	})
 }
 
 func TestAccountLogin(t *testing.T) {
 	t.Parallel()
-	srv := newTestServer(t, nil)
-	email := uniqueEmail()
-	require.Empty(t, srv.client(t).register(email, "the-right-password").UserErrors)
+	srv := apitest.NewServer(t, nil)
+	email := apitest.UniqueEmail()
+	require.Empty(t, srv.Client(t).Register(email, "the-right-password").UserErrors)
 
 	t.Run("succeeds with the right password, case-insensitively on email", func(t *testing.T) {
-		p := srv.client(t).login(strings.ToUpper(email), "the-right-password")
+		p := srv.Client(t).Login(strings.ToUpper(email), "the-right-password")
 		require.Empty(t, p.UserErrors)
 		require.Equal(t, email, p.User.Email)
 	})
 
 	t.Run("says the same thing for a wrong password and an unknown email", func(t *testing.T) {
-		wrong := srv.client(t).login(email, "the-wrong-password")
-		unknown := srv.client(t).login(uniqueEmail(), "the-right-password")
+		wrong := srv.Client(t).Login(email, "the-wrong-password")
+		unknown := srv.Client(t).Login(apitest.UniqueEmail(), "the-right-password")
 		require.Nil(t, wrong.User)
 		require.Nil(t, wrong.Tokens)
 		require.Equal(t, wrong.UserErrors, unknown.UserErrors)
@@ -205,19 +113,19 @@ func TestAccountLogin(t *testing.T) {
 			var ds []time.Duration
 			for range 5 {
 				start := time.Now()
-				srv.client(t).login(email, "the-wrong-password")
+				srv.Client(t).Login(email, "the-wrong-password")
 				ds = append(ds, time.Since(start))
 			}
 			slices.Sort(ds)
 			return ds[len(ds)/2]
 		}
-		known, unknown := median(email), median(uniqueEmail())
+		known, unknown := median(email), median(apitest.UniqueEmail())
 		require.Greater(t, float64(unknown), 0.3*float64(known), "unknown %v vs known %v", unknown, known)
 	})
 
 	t.Run("sets HttpOnly SameSite=Lax cookies without Secure in development", func(t *testing.T) {
-		c := srv.client(t)
-		resp := c.do(loginMutation, map[string]any{"input": map[string]any{"email": email, "password": "the-right-password"}})
+		c := srv.Client(t)
+		resp := c.Do(apitest.LoginMutation, map[string]any{"input": map[string]any{"email": email, "password": "the-right-password"}})
 		for _, name := range []string{"sg_access", "sg_refresh"} {
 			ck := cookieNamed(resp.HTTP, name)
 			require.NotNil(t, ck, name)
@@ -232,18 +140,18 @@ func TestAccountLogin(t *testing.T) {
 
 func TestAccountCookiesSecureOutsideDevelopment(t *testing.T) {
 	t.Parallel()
-	srv := newTestServer(t, map[string]string{
+	srv := apitest.NewServer(t, map[string]string{
 		"APP_ENV":               "production",
 		"JWT_SECRET":            strings.Repeat("s", 40),
 		"STRIPE_SECRET_KEY":     "sk_test_123",
 		"STRIPE_WEBHOOK_SECRET": "whsec_test_123",
 	})
-	c := srv.client(t)
+	c := srv.Client(t)
 	var out struct {
-		P sessionPayload `json:"accountRegister"`
+		P apitest.Session `json:"accountRegister"`
 	}
-	resp := c.do(registerMutation, map[string]any{"input": map[string]any{"email": uniqueEmail(), "password": "password-123"}})
-	resp.decode(t, &out)
+	resp := c.Do(apitest.RegisterMutation, map[string]any{"input": map[string]any{"email": apitest.UniqueEmail(), "password": "password-123"}})
+	resp.Decode(t, &out)
 	require.Empty(t, out.P.UserErrors)
 	for _, name := range []string{"sg_access", "sg_refresh"} {
 		ck := cookieNamed(resp.HTTP, name)
@@ -256,17 +164,17 @@ func TestAccountCookiesSecureOutsideDevelopment(t *testing.T) {
 func TestAccountLoginRateLimit(t *testing.T) {
 	t.Parallel()
 	run := func(t *testing.T, redisURL string) {
-		srv := newTestServer(t, map[string]string{
+		srv := apitest.NewServer(t, map[string]string{
 			"REDIS_URL": redisURL, "LOGIN_ATTEMPTS_PER_EMAIL": "3", "LOGIN_ATTEMPTS_PER_IP": "8",
 		})
-		email := uniqueEmail()
-		require.Empty(t, srv.client(t).register(email, "the-right-password").UserErrors)
+		email := apitest.UniqueEmail()
+		require.Empty(t, srv.Client(t).Register(email, "the-right-password").UserErrors)
 
 		t.Run("per email: even the right password is refused after the limit", func(t *testing.T) {
 			for range 3 {
-				require.Equal(t, "INVALID_CREDENTIALS", srv.client(t).login(email, "wrong-password").UserErrors[0].Code)
+				require.Equal(t, "INVALID_CREDENTIALS", srv.Client(t).Login(email, "wrong-password").UserErrors[0].Code)
 			}
-			p := srv.client(t).login(email, "the-right-password")
+			p := srv.Client(t).Login(email, "the-right-password")
 			require.Len(t, p.UserErrors, 1)
 			require.Equal(t, "RATE_LIMITED", p.UserErrors[0].Code)
 			require.Contains(t, p.UserErrors[0].Message, "seconds")
@@ -276,14 +184,14 @@ func TestAccountLoginRateLimit(t *testing.T) {
 		t.Run("per IP: many emails from one address are refused after the limit", func(t *testing.T) {
 			// 4 attempts were already made from this IP above; 4 more reach the limit of 8.
 			for range 4 {
-				require.Equal(t, "INVALID_CREDENTIALS", srv.client(t).login(uniqueEmail(), "x-password").UserErrors[0].Code)
+				require.Equal(t, "INVALID_CREDENTIALS", srv.Client(t).Login(apitest.UniqueEmail(), "x-password").UserErrors[0].Code)
 			}
-			require.Equal(t, "RATE_LIMITED", srv.client(t).login(uniqueEmail(), "x-password").UserErrors[0].Code)
+			require.Equal(t, "RATE_LIMITED", srv.Client(t).Login(apitest.UniqueEmail(), "x-password").UserErrors[0].Code)
 		})
 	}
 	t.Run("in process", func(t *testing.T) { run(t, "") })
 	t.Run("in Redis", func(t *testing.T) {
-		url := testRedisURL(t)
+		url := apitest.RedisURL(t)
 		if url == "" {
 			t.Skip("no TEST_REDIS_URL: `make test` sets it when Redis answers on 127.0.0.1:6379")
 		}
@@ -296,7 +204,7 @@ func TestAccountLoginRateLimit(t *testing.T) {
 // guessing from many addresses reaches the per-email ceiling.
 func TestAccountLoginLockoutPerAddress(t *testing.T) {
 	t.Parallel()
-	code := func(p sessionPayload) string {
+	code := func(p apitest.Session) string {
 		if len(p.UserErrors) == 0 {
 			return ""
 		}
@@ -304,43 +212,43 @@ func TestAccountLoginLockoutPerAddress(t *testing.T) {
 	}
 
 	t.Run("defaults: ten wrong passwords from one address do not lock the owner out", func(t *testing.T) {
-		srv := newTestServer(t, nil)
-		victim := uniqueEmail()
-		require.Empty(t, srv.client(t).register(victim, "the-right-password").UserErrors)
-		attacker := srv.clientFrom(t, "127.0.0.2")
+		srv := apitest.NewServer(t, nil)
+		victim := apitest.UniqueEmail()
+		require.Empty(t, srv.Client(t).Register(victim, "the-right-password").UserErrors)
+		attacker := srv.ClientFrom(t, "127.0.0.2")
 		for i := range 10 {
-			require.Equal(t, "INVALID_CREDENTIALS", code(attacker.login(victim, "guess-"+strconv.Itoa(i))), "attempt %d", i)
+			require.Equal(t, "INVALID_CREDENTIALS", code(attacker.Login(victim, "guess-"+strconv.Itoa(i))), "attempt %d", i)
 		}
 		for range 20 {
-			p := attacker.login(victim, "the-right-password")
+			p := attacker.Login(victim, "the-right-password")
 			require.Equal(t, "RATE_LIMITED", code(p), "the attacker's pair is spent, even for the right password")
 			require.Nil(t, p.Tokens)
 		}
-		owner := srv.client(t).login(victim, "the-right-password")
+		owner := srv.Client(t).Login(victim, "the-right-password")
 		require.Empty(t, owner.UserErrors)
 		require.NotNil(t, owner.Tokens)
 	})
 
 	run := func(t *testing.T, redisURL string) {
-		srv := newTestServer(t, map[string]string{
+		srv := apitest.NewServer(t, map[string]string{
 			"REDIS_URL":                   redisURL,
 			"LOGIN_ATTEMPTS_PER_EMAIL_IP": "2",
 			"LOGIN_ATTEMPTS_PER_EMAIL":    "5",
 			"LOGIN_ATTEMPTS_PER_IP":       "4",
 		})
-		victim := uniqueEmail()
-		require.Empty(t, srv.client(t).register(victim, "the-right-password").UserErrors)
+		victim := apitest.UniqueEmail()
+		require.Empty(t, srv.Client(t).Register(victim, "the-right-password").UserErrors)
 
 		t.Run("an attacker's address exhausts its attempts; the owner on another still signs in", func(t *testing.T) {
-			attacker := srv.clientFrom(t, "127.0.0.2")
+			attacker := srv.ClientFrom(t, "127.0.0.2")
 			for range 2 {
-				require.Equal(t, "INVALID_CREDENTIALS", code(attacker.login(victim, "wrong-password")))
+				require.Equal(t, "INVALID_CREDENTIALS", code(attacker.Login(victim, "wrong-password")))
 			}
 			for range 3 {
-				require.Equal(t, "RATE_LIMITED", code(attacker.login(victim, "wrong-password")))
+				require.Equal(t, "RATE_LIMITED", code(attacker.Login(victim, "wrong-password")))
 			}
-			require.Equal(t, "RATE_LIMITED", code(attacker.login(victim, "the-right-password")))
-			owner := srv.client(t).login(victim, "the-right-password")
+			require.Equal(t, "RATE_LIMITED", code(attacker.Login(victim, "the-right-password")))
+			owner := srv.Client(t).Login(victim, "the-right-password")
 			require.Empty(t, owner.UserErrors)
 			require.NotNil(t, owner.Tokens)
 		})
@@ -348,27 +256,27 @@ func TestAccountLoginLockoutPerAddress(t *testing.T) {
 		t.Run("the per-email ceiling still stops guessing from many addresses", func(t *testing.T) {
 			// Three attempts counted so far for the victim (two guesses and the owner's); the
 			// ceiling is five, so the attackers' third guess is refused, however fresh its address.
-			require.Equal(t, "INVALID_CREDENTIALS", code(srv.clientFrom(t, "127.0.0.3").login(victim, "wrong-password")))
-			require.Equal(t, "INVALID_CREDENTIALS", code(srv.clientFrom(t, "127.0.0.4").login(victim, "wrong-password")))
-			p := srv.clientFrom(t, "127.0.0.5").login(victim, "wrong-password")
+			require.Equal(t, "INVALID_CREDENTIALS", code(srv.ClientFrom(t, "127.0.0.3").Login(victim, "wrong-password")))
+			require.Equal(t, "INVALID_CREDENTIALS", code(srv.ClientFrom(t, "127.0.0.4").Login(victim, "wrong-password")))
+			p := srv.ClientFrom(t, "127.0.0.5").Login(victim, "wrong-password")
 			require.Equal(t, "RATE_LIMITED", code(p))
 			require.Contains(t, p.UserErrors[0].Message, "seconds")
-			require.Equal(t, "RATE_LIMITED", code(srv.client(t).login(victim, "the-right-password")), "the ceiling holds for everyone")
-			require.Equal(t, "INVALID_CREDENTIALS", code(srv.client(t).login(uniqueEmail(), "wrong-password")), "other emails are untouched")
+			require.Equal(t, "RATE_LIMITED", code(srv.Client(t).Login(victim, "the-right-password")), "the ceiling holds for everyone")
+			require.Equal(t, "INVALID_CREDENTIALS", code(srv.Client(t).Login(apitest.UniqueEmail(), "wrong-password")), "other emails are untouched")
 		})
 
 		t.Run("the per-IP limit stays: many emails from one address are refused after it", func(t *testing.T) {
-			sprayer := srv.clientFrom(t, "127.0.0.6")
+			sprayer := srv.ClientFrom(t, "127.0.0.6")
 			for range 4 {
-				require.Equal(t, "INVALID_CREDENTIALS", code(sprayer.login(uniqueEmail(), "x-password")))
+				require.Equal(t, "INVALID_CREDENTIALS", code(sprayer.Login(apitest.UniqueEmail(), "x-password")))
 			}
-			require.Equal(t, "RATE_LIMITED", code(sprayer.login(uniqueEmail(), "x-password")))
-			require.Equal(t, "INVALID_CREDENTIALS", code(srv.clientFrom(t, "127.0.0.7").login(uniqueEmail(), "x-password")), "another address is untouched")
+			require.Equal(t, "RATE_LIMITED", code(sprayer.Login(apitest.UniqueEmail(), "x-password")))
+			require.Equal(t, "INVALID_CREDENTIALS", code(srv.ClientFrom(t, "127.0.0.7").Login(apitest.UniqueEmail(), "x-password")), "another address is untouched")
 		})
 	}
 	t.Run("in process", func(t *testing.T) { run(t, "") })
 	t.Run("in Redis", func(t *testing.T) {
-		url := testRedisURL(t)
+		url := apitest.RedisURL(t)
 		if url == "" {
 			t.Skip("no TEST_REDIS_URL: `make test` sets it when Redis answers on 127.0.0.1:6379")
 		}
@@ -378,65 +286,65 @@ func TestAccountLoginLockoutPerAddress(t *testing.T) {
 
 func TestAccountTokenRefresh(t *testing.T) {
 	t.Parallel()
-	srv := newTestServer(t, nil)
+	srv := apitest.NewServer(t, nil)
 
 	t.Run("rotates: a new pair each time, the old token spent", func(t *testing.T) {
-		c := srv.client(t)
-		first := c.register(uniqueEmail(), "password-123")
-		second := c.refresh(first.Tokens.RefreshToken)
+		c := srv.Client(t)
+		first := c.Register(apitest.UniqueEmail(), "password-123")
+		second := c.Refresh(first.Tokens.RefreshToken)
 		require.Empty(t, second.UserErrors)
 		require.NotEqual(t, first.Tokens.RefreshToken, second.Tokens.RefreshToken)
-		third := c.refresh(second.Tokens.RefreshToken)
+		third := c.Refresh(second.Tokens.RefreshToken)
 		require.Empty(t, third.UserErrors)
 		require.Equal(t, first.User.Email, third.User.Email)
 	})
 
 	t.Run("reuse of a spent token revokes the whole family", func(t *testing.T) {
-		c := srv.client(t)
-		first := c.register(uniqueEmail(), "password-123")
-		second := c.refresh(first.Tokens.RefreshToken)
+		c := srv.Client(t)
+		first := c.Register(apitest.UniqueEmail(), "password-123")
+		second := c.Refresh(first.Tokens.RefreshToken)
 		require.Empty(t, second.UserErrors)
 
 		// An attacker replays the first token: refused, and the legitimate newer one dies too.
-		replay := srv.client(t).refresh(first.Tokens.RefreshToken)
+		replay := srv.Client(t).Refresh(first.Tokens.RefreshToken)
 		require.Equal(t, []string{"INVALID_TOKEN:input.refreshToken"}, codes(replay.UserErrors))
 		require.Nil(t, replay.Tokens)
-		after := srv.client(t).refresh(second.Tokens.RefreshToken)
+		after := srv.Client(t).Refresh(second.Tokens.RefreshToken)
 		require.Equal(t, "INVALID_TOKEN", after.UserErrors[0].Code)
 	})
 
 	t.Run("uses the refresh cookie when no token is given", func(t *testing.T) {
-		c := srv.client(t)
-		c.register(uniqueEmail(), "password-123")
-		p := c.refresh("")
+		c := srv.Client(t)
+		c.Register(apitest.UniqueEmail(), "password-123")
+		p := c.Refresh("")
 		require.Empty(t, p.UserErrors)
 		// The cookie was rotated too: refreshing again from the jar works.
-		require.Empty(t, c.refresh("").UserErrors)
+		require.Empty(t, c.Refresh("").UserErrors)
 	})
 
 	t.Run("refuses unknown, empty and oversized tokens", func(t *testing.T) {
 		for _, tok := range []string{"nope", strings.Repeat("a", 500)} {
-			require.Equal(t, "INVALID_TOKEN", srv.client(t).refresh(tok).UserErrors[0].Code, tok)
+			require.Equal(t, "INVALID_TOKEN", srv.Client(t).Refresh(tok).UserErrors[0].Code, tok)
 		}
-		require.Equal(t, "INVALID_TOKEN", srv.client(t).refresh("").UserErrors[0].Code)
+		require.Equal(t, "INVALID_TOKEN", srv.Client(t).Refresh("").UserErrors[0].Code)
 	})
 
 	t.Run("concurrent use of one token yields at most one new pair", func(t *testing.T) {
-		c := srv.client(t)
-		first := c.register(uniqueEmail(), "password-123")
+		c := srv.Client(t)
+		first := c.Register(apitest.UniqueEmail(), "password-123")
 		// The goroutines only report: a require there would end the goroutine, not the test,
 		// and the loop below would wait for its result forever.
 		type result struct {
-			p   sessionPayload
+			p   apitest.Session
 			err error
 		}
 		results := make(chan result, 8)
 		vars := map[string]any{"input": map[string]any{"refreshToken": first.Tokens.RefreshToken}}
 		for range 8 {
-			cl := srv.client(t)
+			cl := srv.Client(t)
 			go func() {
 				var r result
-				r.err = cl.tryPayload(refreshMutation, vars, "accountTokenRefresh", &r.p)
+				r.err = cl.TryPayload(apitest.RefreshMutation, vars, "accountTokenRefresh", &r.p)
 				results <- r
 			}()
 		}
@@ -454,133 +362,133 @@ func TestAccountTokenRefresh(t *testing.T) {
 
 func TestAccountLogout(t *testing.T) {
 	t.Parallel()
-	srv := newTestServer(t, nil)
+	srv := apitest.NewServer(t, nil)
 	const logout = `mutation { accountLogout { user { email } userErrors { code } } }`
 
 	t.Run("ends the session and clears the cookies", func(t *testing.T) {
-		c := srv.client(t)
-		p := c.register(uniqueEmail(), "password-123")
-		resp := c.do(logout, nil)
+		c := srv.Client(t)
+		p := c.Register(apitest.UniqueEmail(), "password-123")
+		resp := c.Do(logout, nil)
 		require.Empty(t, resp.Errors)
 		for _, name := range []string{"sg_access", "sg_refresh"} {
 			ck := cookieNamed(resp.HTTP, name)
 			require.NotNil(t, ck, name)
 			require.Negative(t, ck.MaxAge, name)
 		}
-		require.Nil(t, c.me(), "cookies are gone")
-		require.Equal(t, "INVALID_TOKEN", srv.client(t).refresh(p.Tokens.RefreshToken).UserErrors[0].Code)
+		require.Nil(t, c.Me(), "cookies are gone")
+		require.Equal(t, "INVALID_TOKEN", srv.Client(t).Refresh(p.Tokens.RefreshToken).UserErrors[0].Code)
 	})
 
 	t.Run("needs a viewer", func(t *testing.T) {
-		resp := srv.client(t).do(logout, nil)
-		require.Equal(t, "UNAUTHENTICATED", resp.code())
+		resp := srv.Client(t).Do(logout, nil)
+		require.Equal(t, "UNAUTHENTICATED", resp.Code())
 	})
 }
 
 func TestAccountPasswordChange(t *testing.T) {
 	t.Parallel()
-	srv := newTestServer(t, nil)
+	srv := apitest.NewServer(t, nil)
 	const change = `mutation Change($input: AccountPasswordChangeInput!) {
 	  accountPasswordChange(input: $input) { user { email } userErrors { field code } } }`
 	type payload struct {
 		P struct {
-			User       *userJSON       `json:"user"`
-			UserErrors []userErrorJSON `json:"userErrors"`
+			User       *apitest.User       `json:"user"`
+			UserErrors []apitest.UserError `json:"userErrors"`
 		} `json:"accountPasswordChange"`
 	}
-	email := uniqueEmail()
-	phone := srv.client(t)
-	phoneSession := phone.register(email, "old-password")
-	laptop := srv.client(t)
-	laptopSession := laptop.login(email, "old-password")
-	laptop.bearer = laptopSession.Tokens.AccessToken
+	email := apitest.UniqueEmail()
+	phone := srv.Client(t)
+	phoneSession := phone.Register(email, "old-password")
+	laptop := srv.Client(t)
+	laptopSession := laptop.Login(email, "old-password")
+	laptop.Bearer = laptopSession.Tokens.AccessToken
 
 	t.Run("refuses a wrong current password and changes nothing", func(t *testing.T) {
 		var out payload
-		laptop.do(change, map[string]any{"input": map[string]any{"currentPassword": "nope-nope", "newPassword": "new-password"}}).decode(t, &out)
+		laptop.Do(change, map[string]any{"input": map[string]any{"currentPassword": "nope-nope", "newPassword": "new-password"}}).Decode(t, &out)
 		require.Equal(t, []string{"WRONG_PASSWORD:input.currentPassword"}, codes(out.P.UserErrors))
-		require.Empty(t, srv.client(t).login(email, "old-password").UserErrors)
+		require.Empty(t, srv.Client(t).Login(email, "old-password").UserErrors)
 	})
 
 	t.Run("refuses an invalid or unchanged new password", func(t *testing.T) {
 		var out payload
-		laptop.do(change, map[string]any{"input": map[string]any{"currentPassword": "old-password", "newPassword": "short"}}).decode(t, &out)
+		laptop.Do(change, map[string]any{"input": map[string]any{"currentPassword": "old-password", "newPassword": "short"}}).Decode(t, &out)
 		require.Equal(t, []string{"INVALID:input.newPassword"}, codes(out.P.UserErrors))
-		laptop.do(change, map[string]any{"input": map[string]any{"currentPassword": "old-password", "newPassword": "old-password"}}).decode(t, &out)
+		laptop.Do(change, map[string]any{"input": map[string]any{"currentPassword": "old-password", "newPassword": "old-password"}}).Decode(t, &out)
 		require.Equal(t, []string{"UNCHANGED:input.newPassword"}, codes(out.P.UserErrors))
 	})
 
 	t.Run("changes it and revokes every other session", func(t *testing.T) {
 		var out payload
-		laptop.do(change, map[string]any{"input": map[string]any{"currentPassword": "old-password", "newPassword": "new-password"}}).decode(t, &out)
+		laptop.Do(change, map[string]any{"input": map[string]any{"currentPassword": "old-password", "newPassword": "new-password"}}).Decode(t, &out)
 		require.Empty(t, out.P.UserErrors)
 		require.Equal(t, email, out.P.User.Email)
 
-		require.Equal(t, "INVALID_TOKEN", srv.client(t).refresh(phoneSession.Tokens.RefreshToken).UserErrors[0].Code, "other session revoked")
-		require.Empty(t, srv.client(t).refresh(laptopSession.Tokens.RefreshToken).UserErrors, "own session kept")
-		require.Equal(t, "INVALID_CREDENTIALS", srv.client(t).login(email, "old-password").UserErrors[0].Code)
-		require.Empty(t, srv.client(t).login(email, "new-password").UserErrors)
+		require.Equal(t, "INVALID_TOKEN", srv.Client(t).Refresh(phoneSession.Tokens.RefreshToken).UserErrors[0].Code, "other session revoked")
+		require.Empty(t, srv.Client(t).Refresh(laptopSession.Tokens.RefreshToken).UserErrors, "own session kept")
+		require.Equal(t, "INVALID_CREDENTIALS", srv.Client(t).Login(email, "old-password").UserErrors[0].Code)
+		require.Empty(t, srv.Client(t).Login(email, "new-password").UserErrors)
 	})
 
 	t.Run("needs a viewer", func(t *testing.T) {
-		resp := srv.client(t).do(change, map[string]any{"input": map[string]any{"currentPassword": "a", "newPassword": "b"}})
-		require.Equal(t, "UNAUTHENTICATED", resp.code())
+		resp := srv.Client(t).Do(change, map[string]any{"input": map[string]any{"currentPassword": "a", "newPassword": "b"}})
+		require.Equal(t, "UNAUTHENTICATED", resp.Code())
 	})
 }
 
 func TestDirectives(t *testing.T) {
 	t.Parallel()
-	srv := newTestServer(t, nil)
+	srv := apitest.NewServer(t, nil)
 	ctx := context.Background()
-	admin, err := srv.app.accounts.EnsureAdmin(ctx, uniqueEmail(), "admin-password")
+	admin, err := srv.App.Accounts.EnsureAdmin(ctx, apitest.UniqueEmail(), "admin-password")
 	require.NoError(t, err)
-	adminClient := srv.client(t)
-	adminClient.bearer = adminClient.login(admin.Email, "admin-password").Tokens.AccessToken
-	customer := srv.client(t)
-	cust := customer.register(uniqueEmail(), "password-123")
+	adminClient := srv.Client(t)
+	adminClient.Bearer = adminClient.Login(admin.Email, "admin-password").Tokens.AccessToken
+	customer := srv.Client(t)
+	cust := customer.Register(apitest.UniqueEmail(), "password-123")
 	const userQuery = `query U($id: ID!) { user(id: $id) { email role } }`
 	const roleUpdate = `mutation R($input: AccountRoleUpdateInput!) { accountRoleUpdate(input: $input) { user { email role } userErrors { field code } } }`
 
 	t.Run("anonymous: UNAUTHENTICATED", func(t *testing.T) {
-		resp := srv.client(t).do(userQuery, map[string]any{"id": cust.User.ID})
-		require.Equal(t, "UNAUTHENTICATED", resp.code())
+		resp := srv.Client(t).Do(userQuery, map[string]any{"id": cust.User.ID})
+		require.Equal(t, "UNAUTHENTICATED", resp.Code())
 		require.JSONEq(t, `{"user": null}`, string(resp.Data))
 	})
 
 	t.Run("a bad or forged token: UNAUTHENTICATED", func(t *testing.T) {
-		forged := srv.client(t)
+		forged := srv.Client(t)
 		// Same claims, signed with another secret.
 		parts := strings.Split(cust.Tokens.AccessToken, ".")
-		forged.bearer = parts[0] + "." + parts[1] + ".c2lnbmF0dXJl"
-		require.Equal(t, "UNAUTHENTICATED", forged.do(userQuery, map[string]any{"id": cust.User.ID}).code())
+		forged.Bearer = parts[0] + "." + parts[1] + ".c2lnbmF0dXJl"
+		require.Equal(t, "UNAUTHENTICATED", forged.Do(userQuery, map[string]any{"id": cust.User.ID}).Code())
 		// alg=none is refused.
-		forged.bearer = "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0." + parts[1] + "."
-		require.Equal(t, "UNAUTHENTICATED", forged.do(userQuery, map[string]any{"id": cust.User.ID}).code())
-		require.Nil(t, forged.me(), "public fields still answer, anonymously")
+		forged.Bearer = "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0." + parts[1] + "."
+		require.Equal(t, "UNAUTHENTICATED", forged.Do(userQuery, map[string]any{"id": cust.User.ID}).Code())
+		require.Nil(t, forged.Me(), "public fields still answer, anonymously")
 	})
 
 	t.Run("wrong role: FORBIDDEN", func(t *testing.T) {
-		resp := customer.do(userQuery, map[string]any{"id": cust.User.ID})
-		require.Equal(t, "FORBIDDEN", resp.code())
-		resp = customer.do(roleUpdate, map[string]any{"input": map[string]any{"id": cust.User.ID, "role": "ADMIN"}})
-		require.Equal(t, "FORBIDDEN", resp.code())
-		require.Equal(t, "CUSTOMER", customer.me().Role, "nothing changed")
+		resp := customer.Do(userQuery, map[string]any{"id": cust.User.ID})
+		require.Equal(t, "FORBIDDEN", resp.Code())
+		resp = customer.Do(roleUpdate, map[string]any{"input": map[string]any{"id": cust.User.ID, "role": "ADMIN"}})
+		require.Equal(t, "FORBIDDEN", resp.Code())
+		require.Equal(t, "CUSTOMER", customer.Me().Role, "nothing changed")
 	})
 
 	t.Run("right role: allowed", func(t *testing.T) {
 		var out struct {
-			User userJSON `json:"user"`
+			User apitest.User `json:"user"`
 		}
-		adminClient.do(userQuery, map[string]any{"id": cust.User.ID}).decode(t, &out)
+		adminClient.Do(userQuery, map[string]any{"id": cust.User.ID}).Decode(t, &out)
 		require.Equal(t, cust.User.Email, out.User.Email)
 
 		var upd struct {
 			P struct {
-				User       userJSON        `json:"user"`
-				UserErrors []userErrorJSON `json:"userErrors"`
+				User       apitest.User        `json:"user"`
+				UserErrors []apitest.UserError `json:"userErrors"`
 			} `json:"accountRoleUpdate"`
 		}
-		adminClient.do(roleUpdate, map[string]any{"input": map[string]any{"id": cust.User.ID, "role": "VENDOR"}}).decode(t, &upd)
+		adminClient.Do(roleUpdate, map[string]any{"input": map[string]any{"id": cust.User.ID, "role": "VENDOR"}}).Decode(t, &upd)
 		require.Empty(t, upd.P.UserErrors)
 		require.Equal(t, "VENDOR", upd.P.User.Role)
 	})
@@ -588,47 +496,43 @@ func TestDirectives(t *testing.T) {
 	t.Run("admin input errors are userErrors", func(t *testing.T) {
 		var upd struct {
 			P struct {
-				UserErrors []userErrorJSON `json:"userErrors"`
+				UserErrors []apitest.UserError `json:"userErrors"`
 			} `json:"accountRoleUpdate"`
 		}
-		adminClient.do(roleUpdate, map[string]any{"input": map[string]any{"id": "garbage", "role": "VENDOR"}}).decode(t, &upd)
+		adminClient.Do(roleUpdate, map[string]any{"input": map[string]any{"id": "garbage", "role": "VENDOR"}}).Decode(t, &upd)
 		require.Equal(t, []string{"NOT_FOUND:input.id"}, codes(upd.P.UserErrors))
-		adminClient.do(roleUpdate, map[string]any{"input": map[string]any{"id": admin.ID, "role": "CUSTOMER"}})
-		adminClient.do(roleUpdate, map[string]any{"input": map[string]any{"id": globalID("User", admin.ID), "role": "CUSTOMER"}}).decode(t, &upd)
+		adminClient.Do(roleUpdate, map[string]any{"input": map[string]any{"id": admin.ID, "role": "CUSTOMER"}})
+		adminClient.Do(roleUpdate, map[string]any{"input": map[string]any{"id": apitest.GlobalID("User", admin.ID), "role": "CUSTOMER"}}).Decode(t, &upd)
 		require.Equal(t, []string{"INVALID:input.id"}, codes(upd.P.UserErrors), "an admin cannot demote itself")
 	})
 }
 
-func globalID(typ string, id int64) string {
-	return encodeTestID(fmt.Sprintf("%s:%d", typ, id))
-}
-
 func TestMeAndNode(t *testing.T) {
 	t.Parallel()
-	srv := newTestServer(t, nil)
-	a := srv.client(t)
-	pa := a.register(uniqueEmail(), "password-123")
-	b := srv.client(t)
-	pb := b.register(uniqueEmail(), "password-123")
+	srv := apitest.NewServer(t, nil)
+	a := srv.Client(t)
+	pa := a.Register(apitest.UniqueEmail(), "password-123")
+	b := srv.Client(t)
+	pb := b.Register(apitest.UniqueEmail(), "password-123")
 	const node = `query N($id: ID!) { node(id: $id) { id ... on User { email } } }`
 
 	t.Run("me is null when anonymous, the account otherwise (cookie or bearer)", func(t *testing.T) {
-		require.Nil(t, srv.client(t).me())
-		require.Equal(t, pa.User.Email, a.me().Email)
-		mobile := srv.client(t)
-		mobile.bearer = pa.Tokens.AccessToken
-		require.Equal(t, pa.User.Email, mobile.me().Email)
+		require.Nil(t, srv.Client(t).Me())
+		require.Equal(t, pa.User.Email, a.Me().Email)
+		mobile := srv.Client(t)
+		mobile.Bearer = pa.Tokens.AccessToken
+		require.Equal(t, pa.User.Email, mobile.Me().Email)
 	})
 
 	t.Run("node returns one's own account, null for another's or a malformed id", func(t *testing.T) {
 		var out struct {
-			Node *userJSON `json:"node"`
+			Node *apitest.User `json:"node"`
 		}
-		a.do(node, map[string]any{"id": pa.User.ID}).decode(t, &out)
+		a.Do(node, map[string]any{"id": pa.User.ID}).Decode(t, &out)
 		require.Equal(t, pa.User.Email, out.Node.Email)
-		for _, id := range []string{pb.User.ID, "!!!", "", encodeTestID("User:abc"), encodeTestID("Nope:1")} {
+		for _, id := range []string{pb.User.ID, "!!!", "", apitest.EncodeID("User:abc"), apitest.EncodeID("Nope:1")} {
 			out.Node = nil
-			a.do(node, map[string]any{"id": id}).decode(t, &out)
+			a.Do(node, map[string]any{"id": id}).Decode(t, &out)
 			require.Nil(t, out.Node, id)
 		}
 	})
@@ -636,17 +540,17 @@ func TestMeAndNode(t *testing.T) {
 
 func TestCSRFGuard(t *testing.T) {
 	t.Parallel()
-	srv := newTestServer(t, nil)
-	c := srv.client(t)
-	c.register(uniqueEmail(), "password-123")
+	srv := apitest.NewServer(t, nil)
+	c := srv.Client(t)
+	c.Register(apitest.UniqueEmail(), "password-123")
 
 	t.Run("a cookie-authenticated non-JSON POST is refused before anything runs", func(t *testing.T) {
 		for _, ct := range []string{"text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"} {
-			resp := c.post(ct, []byte(`{"query":"mutation { accountLogout { userErrors { code } } }"}`))
+			resp := c.Post(ct, []byte(`{"query":"mutation { accountLogout { userErrors { code } } }"}`))
 			require.Equal(t, http.StatusForbidden, resp.HTTP.StatusCode, ct)
-			require.Equal(t, "FORBIDDEN", resp.code(), ct)
+			require.Equal(t, "FORBIDDEN", resp.Code(), ct)
 		}
-		require.NotNil(t, c.me(), "still signed in: the logout never ran")
+		require.NotNil(t, c.Me(), "still signed in: the logout never ran")
 	})
 
 	t.Run("GET never runs a mutation", func(t *testing.T) {
@@ -654,24 +558,24 @@ func TestCSRFGuard(t *testing.T) {
 			"mutation%20%7B%20accountLogout%20%7B%20userErrors%20%7B%20code%20%7D%20%7D%20%7D", nil)
 		require.NoError(t, err)
 		req.Header.Set("Accept", "application/json")
-		resp, err := c.http.Do(req)
+		resp, err := c.HTTP.Do(req)
 		require.NoError(t, err)
 		resp.Body.Close()
 		require.NotEqual(t, http.StatusOK, resp.StatusCode)
-		require.NotNil(t, c.me(), "still signed in")
+		require.NotNil(t, c.Me(), "still signed in")
 	})
 }
 
 func TestHealthEndpoints(t *testing.T) {
 	t.Parallel()
-	srv := newTestServer(t, nil)
+	srv := apitest.NewServer(t, nil)
 	for _, path := range []string{"/healthz", "/readyz"} {
 		resp, err := http.Get(srv.URL + path)
 		require.NoError(t, err)
 		resp.Body.Close()
 		require.Equal(t, http.StatusOK, resp.StatusCode, path)
 	}
-	broken := newTestServer(t, map[string]string{"REDIS_URL": "redis://127.0.0.1:1/0"})
+	broken := apitest.NewServer(t, map[string]string{"REDIS_URL": "redis://127.0.0.1:1/0"})
 	resp, err := http.Get(broken.URL + "/readyz")
 	require.NoError(t, err)
 	resp.Body.Close()

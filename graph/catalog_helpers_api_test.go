@@ -1,29 +1,22 @@
-package main
+package graph_test
 
 import (
-	"bytes"
-	"context"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
-	"github.com/shopgraph/shopgraph/internal/account"
-	"github.com/shopgraph/shopgraph/internal/auth"
+	"github.com/shopgraph/shopgraph/internal/apitest"
 	"github.com/shopgraph/shopgraph/internal/product"
 )
 
 // Shared helpers of the catalog API tests (api_catalog_test.go).
 
-const catalogPassword = "catalog-password"
+// catalogPassword is the password of the accounts the environment makes.
+const catalogPassword = apitest.Password
 
 // productFragment is every public field of a product; quantityAvailable is left out because it
 // errors for most viewers and is asserted on its own.
@@ -135,28 +128,20 @@ type categoryJSON struct {
 
 // payloadJSON is the shape of every catalog mutation payload.
 type payloadJSON struct {
-	Product    *productJSON    `json:"product"`
-	Variant    *variantJSON    `json:"variant"`
-	Category   *categoryJSON   `json:"category"`
-	User       *userJSON       `json:"user"`
-	DeletedID  *string         `json:"deletedId"`
-	UserErrors []userErrorJSON `json:"userErrors"`
-}
-
-// as returns a copy of c that reports failures to t (clients are often made in a parent test
-// and used in its subtests).
-func (c *gqlClient) as(t *testing.T) *gqlClient {
-	cp := *c
-	cp.t = t
-	return &cp
+	Product    *productJSON        `json:"product"`
+	Variant    *variantJSON        `json:"variant"`
+	Category   *categoryJSON       `json:"category"`
+	User       *apitest.User       `json:"user"`
+	DeletedID  *string             `json:"deletedId"`
+	UserErrors []apitest.UserError `json:"userErrors"`
 }
 
 // mutate runs a one-field mutation with {input} and returns its payload, failing on any
 // top-level error.
-func mutate(t *testing.T, c *gqlClient, query string, input map[string]any) payloadJSON {
+func mutate(t *testing.T, c *apitest.Client, query string, input map[string]any) payloadJSON {
 	t.Helper()
 	var out map[string]payloadJSON
-	c.as(t).do(query, map[string]any{"input": input}).decode(t, &out)
+	c.As(t).Do(query, map[string]any{"input": input}).Decode(t, &out)
 	require.Len(t, out, 1)
 	for _, p := range out {
 		require.NotNil(t, p.UserErrors, "userErrors is never null")
@@ -165,108 +150,18 @@ func mutate(t *testing.T, c *gqlClient, query string, input map[string]any) payl
 	panic("unreachable")
 }
 
-// tryDo is do for goroutines: it returns errors instead of failing the test.
-func (c *gqlClient) tryDo(query string, vars map[string]any) (*gqlResponse, error) {
-	body, err := json.Marshal(map[string]any{"query": query, "variables": vars})
-	if err != nil {
-		return nil, err
-	}
-	req, err := http.NewRequest(http.MethodPost, c.srv.URL+"/graphql", bytes.NewReader(body))
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if c.bearer != "" {
-		req.Header.Set("Authorization", "Bearer "+c.bearer)
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, err
-	}
-	out := &gqlResponse{HTTP: resp}
-	if err := json.Unmarshal(raw, out); err != nil {
-		return nil, fmt.Errorf("decode %q: %w", raw, err)
-	}
-	return out, nil
-}
-
-// catalogEnv is a server with a signed-in admin.
-type catalogEnv struct {
-	srv     *testServer
-	admin   *gqlClient
-	adminID int64
-}
-
 // newCatalogEnv starts a server (on Redis when `make test` found one, so that any catalog cache
 // is exercised too) with an admin signed in by bearer token.
-func newCatalogEnv(t *testing.T) *catalogEnv {
+func newCatalogEnv(t *testing.T) *apitest.Env {
 	t.Helper()
-	env := map[string]string{}
-	if u := testRedisURL(t); u != "" {
-		env["REDIS_URL"] = u
-	}
-	return newCatalogEnvWith(t, env)
+	return apitest.NewEnv(t, apitest.EnvOptions{Redis: true, AdminSignsIn: true})
 }
 
-func newCatalogEnvWith(t *testing.T, env map[string]string) *catalogEnv {
+// newCatalogEnvWith is newCatalogEnv with env, and Redis only when env names one.
+func newCatalogEnvWith(t *testing.T, env map[string]string) *apitest.Env {
 	t.Helper()
-	srv := newTestServer(t, env)
-	u, err := srv.app.accounts.EnsureAdmin(context.Background(), uniqueEmail(), catalogPassword)
-	require.NoError(t, err)
-	admin := srv.client(t)
-	s := admin.login(u.Email, catalogPassword)
-	require.Empty(t, s.UserErrors)
-	admin.bearer = s.Tokens.AccessToken
-	return &catalogEnv{srv: srv, admin: admin, adminID: u.ID}
+	return apitest.NewEnv(t, apitest.EnvOptions{Env: env, AdminSignsIn: true})
 }
-
-// anon is a client without credentials.
-func (e *catalogEnv) anon(t *testing.T) *gqlClient { return e.srv.client(t) }
-
-// customer registers a CUSTOMER and returns its client.
-func (e *catalogEnv) customer(t *testing.T) *gqlClient {
-	t.Helper()
-	c := e.srv.client(t)
-	p := c.register(uniqueEmail(), catalogPassword)
-	require.Empty(t, p.UserErrors)
-	c.bearer = p.Tokens.AccessToken
-	return c
-}
-
-// vendor makes a VENDOR the way a shop does: the seller registers, an admin changes its role,
-// and the seller signs in again to get a token carrying the new role.
-func (e *catalogEnv) vendor(t *testing.T, name string) (*gqlClient, userJSON) {
-	t.Helper()
-	email := uniqueEmail()
-	var reg struct {
-		P sessionPayload `json:"accountRegister"`
-	}
-	e.srv.client(t).do(registerMutation, map[string]any{"input": map[string]any{
-		"email": email, "password": catalogPassword, "name": name,
-	}}).decode(t, &reg)
-	require.Empty(t, reg.P.UserErrors)
-	upd := mutate(t, e.admin, roleUpdateMutation, map[string]any{"id": reg.P.User.ID, "role": "VENDOR"})
-	require.Empty(t, upd.UserErrors)
-	c := e.srv.client(t)
-	s := c.login(email, catalogPassword)
-	require.Empty(t, s.UserErrors)
-	require.Equal(t, "VENDOR", s.User.Role)
-	c.bearer = s.Tokens.AccessToken
-	u := *reg.P.User
-	u.Role = "VENDOR"
-	return c, u
-}
-
-// uniqueSKU returns a SKU no other test uses.
-func uniqueSKU(prefix string) string { return prefix + "-" + uuid.NewString()[:8] }
-
-// uniqueSlug returns a slug no other test uses.
-func uniqueSlug(prefix string) string { return prefix + "-" + strings.ToLower(uuid.NewString()[:8]) }
 
 // variantIn is a ProductVariantInput.
 func variantIn(sku string, price int64, stock int) map[string]any {
@@ -280,13 +175,13 @@ func productIn(name string, prices ...int64) map[string]any {
 	}
 	variants := make([]any, len(prices))
 	for i, p := range prices {
-		variants[i] = variantIn(uniqueSKU("sku"), p, 10)
+		variants[i] = variantIn(apitest.UniqueSKU("sku"), p, 10)
 	}
-	return map[string]any{"name": name, "slug": uniqueSlug("p"), "currency": "USD", "variants": variants}
+	return map[string]any{"name": name, "slug": apitest.UniqueSlug("p"), "currency": "USD", "variants": variants}
 }
 
 // createProduct creates a product through the API and fails on any error.
-func createProduct(t *testing.T, c *gqlClient, input map[string]any) productJSON {
+func createProduct(t *testing.T, c *apitest.Client, input map[string]any) productJSON {
 	t.Helper()
 	p := mutate(t, c, productCreateMutation, input)
 	require.Empty(t, p.UserErrors)
@@ -295,9 +190,9 @@ func createProduct(t *testing.T, c *gqlClient, input map[string]any) productJSON
 }
 
 // createCategory creates a category through the API (parentID may be "").
-func createCategory(t *testing.T, c *gqlClient, name, parentID string) categoryJSON {
+func createCategory(t *testing.T, c *apitest.Client, name, parentID string) categoryJSON {
 	t.Helper()
-	in := map[string]any{"name": name, "slug": uniqueSlug(product.Slugify(name))}
+	in := map[string]any{"name": name, "slug": apitest.UniqueSlug(product.Slugify(name))}
 	if parentID != "" {
 		in["parentId"] = parentID
 	}
@@ -308,41 +203,13 @@ func createCategory(t *testing.T, c *gqlClient, name, parentID string) categoryJ
 }
 
 // getProduct reads product(id:) as c; nil when it is not visible.
-func getProduct(t *testing.T, c *gqlClient, id string) *productJSON {
+func getProduct(t *testing.T, c *apitest.Client, id string) *productJSON {
 	t.Helper()
 	var out struct {
 		Product *productJSON `json:"product"`
 	}
-	c.as(t).do(productByIDQuery, map[string]any{"id": id}).decode(t, &out)
+	c.As(t).Do(productByIDQuery, map[string]any{"id": id}).Decode(t, &out)
 	return out.Product
-}
-
-// dbID is the database id inside a global ID.
-func dbID(t *testing.T, gid string) int64 {
-	t.Helper()
-	raw, err := base64.RawURLEncoding.DecodeString(gid)
-	require.NoError(t, err, gid)
-	_, num, ok := strings.Cut(string(raw), ":")
-	require.True(t, ok, gid)
-	id, err := strconv.ParseInt(num, 10, 64)
-	require.NoError(t, err, gid)
-	return id
-}
-
-// adminViewer is an admin for calling the catalog service directly (fast fixtures).
-func (e *catalogEnv) adminViewer() auth.Viewer {
-	return auth.Viewer{UserID: e.adminID, Role: auth.RoleAdmin}
-}
-
-// directVendor creates a VENDOR through the account service, skipping HTTP (fast fixtures).
-func (e *catalogEnv) directVendor(t *testing.T, name string) account.User {
-	t.Helper()
-	ctx := context.Background()
-	s, err := e.srv.app.accounts.Register(ctx, account.RegisterInput{Email: uniqueEmail(), Password: catalogPassword, Name: name}, account.ClientMeta{})
-	require.NoError(t, err)
-	u, err := e.srv.app.accounts.SetRole(ctx, e.adminViewer(), s.User.ID, auth.RoleVendor)
-	require.NoError(t, err)
-	return u
 }
 
 // connectionJSON is a page of products with just enough of each to check order.
@@ -425,12 +292,12 @@ func (a listArgs) vars() map[string]any {
 }
 
 // listProducts runs products(...) and checks the connection's own invariants.
-func listProducts(t *testing.T, c *gqlClient, a listArgs) connectionJSON {
+func listProducts(t *testing.T, c *apitest.Client, a listArgs) connectionJSON {
 	t.Helper()
 	var out struct {
 		Products connectionJSON `json:"products"`
 	}
-	c.as(t).do(productsQuery, a.vars()).decode(t, &out)
+	c.As(t).Do(productsQuery, a.vars()).Decode(t, &out)
 	conn := out.Products
 	require.Len(t, conn.Edges, len(conn.Nodes))
 	for i, e := range conn.Edges {
@@ -448,7 +315,7 @@ func listProducts(t *testing.T, c *gqlClient, a listArgs) connectionJSON {
 }
 
 // walkForward pages through a list with first=size and returns every id in order.
-func walkForward(t *testing.T, c *gqlClient, a listArgs, size int) []string {
+func walkForward(t *testing.T, c *apitest.Client, a listArgs, size int) []string {
 	t.Helper()
 	ids := []string{}
 	a.First, a.Last, a.Before, a.After = size, 0, "", ""
@@ -467,7 +334,7 @@ func walkForward(t *testing.T, c *gqlClient, a listArgs, size int) []string {
 }
 
 // walkBackward pages from the end of a list with last=size and returns every id in list order.
-func walkBackward(t *testing.T, c *gqlClient, a listArgs, size int) []string {
+func walkBackward(t *testing.T, c *apitest.Client, a listArgs, size int) []string {
 	t.Helper()
 	ids := []string{}
 	a.First, a.Last, a.Before, a.After = 0, size, "", ""
@@ -486,7 +353,7 @@ func walkBackward(t *testing.T, c *gqlClient, a listArgs, size int) []string {
 }
 
 // errorCodes lists the extensions.code of every top-level error.
-func errorCodes(r *gqlResponse) []string {
+func errorCodes(r *apitest.Response) []string {
 	out := make([]string, len(r.Errors))
 	for i, e := range r.Errors {
 		out[i], _ = e.Extensions["code"].(string)
@@ -495,17 +362,9 @@ func errorCodes(r *gqlResponse) []string {
 }
 
 // requireTopLevelCode asserts that r failed with exactly one top-level error of code.
-func requireTopLevelCode(t *testing.T, r *gqlResponse, code string) {
+func requireTopLevelCode(t *testing.T, r *apitest.Response, code string) {
 	t.Helper()
 	require.Equal(t, []string{code}, errorCodes(r), "errors: %+v", r.Errors)
-}
-
-// rowCounts counts every product and variant row (archived and deleted ones included).
-func (e *catalogEnv) rowCounts(t *testing.T) (products, variants int) {
-	t.Helper()
-	require.NoError(t, e.srv.app.db.Pool.QueryRow(context.Background(),
-		"SELECT (SELECT count(*) FROM products), (SELECT count(*) FROM product_variants)").Scan(&products, &variants))
-	return products, variants
 }
 
 // quantityView is product(id:) { name variants { sku stockStatus quantityAvailable } } as one
@@ -517,9 +376,9 @@ type quantityView struct {
 	Other     []string
 }
 
-func readQuantities(t *testing.T, c *gqlClient, productID string) quantityView {
+func readQuantities(t *testing.T, c *apitest.Client, productID string) quantityView {
 	t.Helper()
-	resp := c.as(t).do(quantityQuery, map[string]any{"id": productID})
+	resp := c.As(t).Do(quantityQuery, map[string]any{"id": productID})
 	var out struct {
 		Product *struct {
 			Name     string        `json:"name"`

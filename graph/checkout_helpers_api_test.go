@@ -1,12 +1,6 @@
-package main
+package graph_test
 
 import (
-	"bytes"
-	"context"
-	"encoding/json"
-	"fmt"
-	"io"
-	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -15,9 +9,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
-	"github.com/shopgraph/shopgraph/internal/account"
-	"github.com/shopgraph/shopgraph/internal/auth"
-	"github.com/shopgraph/shopgraph/internal/product"
+	"github.com/shopgraph/shopgraph/internal/apitest"
 )
 
 // Shared helpers of the cart, checkout and order API tests (api_checkout_test.go,
@@ -52,7 +44,7 @@ const (
 	orderCancelMutation  = `mutation Cancel($input: OrderCancelInput!) { orderCancel(input: $input) { order { ` + orderFields + ` } ` + commerceErrorFields + ` } }`
 	orderStatusMutation  = `mutation Status($input: OrderStatusUpdateInput!) { orderStatusUpdate(input: $input) { order { ` + orderFields + ` } ` + commerceErrorFields + ` } }`
 	ordersQuery          = `query Orders($first: Int, $after: String, $filter: OrderFilter) { orders(first: $first, after: $after, filter: $filter) { edges { cursor node { id status createdAt } } nodes { id } pageInfo { hasNextPage hasPreviousPage startCursor endCursor } totalCount } }`
-	commercePassword     = "commerce-password"
+	commercePassword     = apitest.Password
 	defaultCheckoutPrice = 1000
 )
 
@@ -201,188 +193,15 @@ func errorCodesOf(errs []commerceError) []string {
 
 func joinPath(p []string) string { return strings.Join(p, ".") }
 
-// shopEnv is a server with an admin, and fast fixtures: users inserted directly with minted
-// access tokens, products created through the catalog service.
-type shopEnv struct {
-	srv     *testServer
-	admin   *gqlClient
-	adminID int64
-	// passwordHash is a real argon2 hash (of commercePassword), computed once per server.
-	hashOnce     sync.Once
-	passwordHash string
-}
-
 // newShopEnv starts a server (on Redis when `make test` found one, so the catalog cache's
 // stock invalidation is exercised) with an admin.
-func newShopEnv(t *testing.T) *shopEnv {
+func newShopEnv(t *testing.T) *apitest.Env {
 	t.Helper()
-	env := map[string]string{}
-	if u := testRedisURL(t); u != "" {
-		env["REDIS_URL"] = u
-	}
-	e := &shopEnv{srv: newTestServer(t, env)}
-	e.adminID = e.insertUsers(t, auth.RoleAdmin, 1)[0]
-	e.admin = e.clientFor(t, e.adminID, auth.RoleAdmin)
-	return e
-}
-
-func (e *shopEnv) hash(t *testing.T) string {
-	t.Helper()
-	e.hashOnce.Do(func() {
-		s, err := e.srv.app.accounts.Register(context.Background(),
-			account.RegisterInput{Email: uniqueEmail(), Password: commercePassword}, account.ClientMeta{})
-		require.NoError(t, err)
-		require.NoError(t, e.srv.app.db.Pool.QueryRow(context.Background(),
-			`SELECT password_hash FROM users WHERE id = $1`, s.User.ID).Scan(&e.passwordHash))
-	})
-	require.NotEmpty(t, e.passwordHash)
-	return e.passwordHash
-}
-
-// insertUsers creates n accounts of role in one statement (argon2 per user would take ~50 ms
-// each on two cores) and returns their ids.
-func (e *shopEnv) insertUsers(t *testing.T, role auth.Role, n int) []int64 {
-	t.Helper()
-	prefix := "u-" + uuid.NewString()[:8]
-	rows, err := e.srv.app.db.Pool.Query(context.Background(), `
-		INSERT INTO users (email, password_hash, role)
-		SELECT $1 || '-' || g || '@example.com', $2, $3::user_role FROM generate_series(1, $4::int) g
-		RETURNING id`, prefix, e.hash(t), string(role), n)
-	require.NoError(t, err)
-	defer rows.Close()
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		require.NoError(t, rows.Scan(&id))
-		ids = append(ids, id)
-	}
-	require.NoError(t, rows.Err())
-	require.Len(t, ids, n)
-	return ids
-}
-
-// clientFor is a client carrying a freshly minted access token of user id.
-func (e *shopEnv) clientFor(t *testing.T, id int64, role auth.Role) *gqlClient {
-	t.Helper()
-	tok, _, err := e.srv.app.tokens.Issue(auth.Viewer{UserID: id, Role: role, SessionID: uuid.New()})
-	require.NoError(t, err)
-	c := e.srv.client(t)
-	c.bearer = tok
-	return c
-}
-
-// customer is a new CUSTOMER's client and id.
-func (e *shopEnv) customer(t *testing.T) (*gqlClient, int64) {
-	t.Helper()
-	id := e.insertUsers(t, auth.RoleCustomer, 1)[0]
-	return e.clientFor(t, id, auth.RoleCustomer), id
-}
-
-// vendor is a new VENDOR's client and id.
-func (e *shopEnv) vendor(t *testing.T) (*gqlClient, int64) {
-	t.Helper()
-	id := e.insertUsers(t, auth.RoleVendor, 1)[0]
-	return e.clientFor(t, id, auth.RoleVendor), id
-}
-
-// variantRef is a variant created for a test.
-type variantRef struct {
-	productID, variantID int64
-	gid, productGID      string
-	sku, name            string
-	productName          string
-	price                int64
-}
-
-// productSpec describes a product to create; variants get unique SKUs.
-type productSpec struct {
-	name     string
-	currency string
-	vendorID *int64
-	variants []product.VariantInput
-}
-
-// product creates a product through the catalog service and returns its variants in order.
-func (e *shopEnv) product(t *testing.T, spec productSpec) []variantRef {
-	t.Helper()
-	ctx := context.Background()
-	if spec.currency == "" {
-		spec.currency = "USD"
-	}
-	if spec.name == "" {
-		spec.name = "Product " + uuid.NewString()[:8]
-	}
-	for i := range spec.variants {
-		if spec.variants[i].SKU == "" {
-			spec.variants[i].SKU = uniqueSKU("SKU")
-		}
-	}
-	p, err := e.srv.app.catalog.Create(ctx, auth.Viewer{UserID: e.adminID, Role: auth.RoleAdmin}, product.CreateInput{
-		Name: spec.name, Slug: uniqueSlug("p"), Currency: spec.currency, VendorID: spec.vendorID, Variants: spec.variants,
-	})
-	require.NoError(t, err)
-	vs, err := e.srv.app.catalog.VariantsByProductIDs(ctx, []int64{p.ID})
-	require.NoError(t, err)
-	require.Len(t, vs[p.ID], len(spec.variants))
-	out := make([]variantRef, len(vs[p.ID]))
-	for i, v := range vs[p.ID] {
-		out[i] = variantRef{
-			productID: p.ID, variantID: v.ID, gid: globalID("ProductVariant", v.ID), productGID: globalID("Product", p.ID),
-			sku: v.SKU, name: v.Name, productName: p.Name, price: v.Price.Amount,
-		}
-	}
-	return out
-}
-
-// variant creates a one-variant USD product.
-func (e *shopEnv) variant(t *testing.T, price int64, stock int) variantRef {
-	t.Helper()
-	return e.product(t, productSpec{variants: []product.VariantInput{{Name: "Default", Price: price, Stock: stock}}})[0]
-}
-
-func (e *shopEnv) adminViewer() auth.Viewer {
-	return auth.Viewer{UserID: e.adminID, Role: auth.RoleAdmin}
-}
-
-// setPrice changes a variant's price through the catalog service.
-func (e *shopEnv) setPrice(t *testing.T, v variantRef, price int64) {
-	t.Helper()
-	_, err := e.srv.app.catalog.VariantUpdate(context.Background(), e.adminViewer(), product.VariantUpdateInput{ID: v.variantID, Price: &price})
-	require.NoError(t, err)
-}
-
-// stock reads a variant's stock straight from the database.
-func (e *shopEnv) stock(t *testing.T, v variantRef) int {
-	t.Helper()
-	var n int
-	require.NoError(t, e.srv.app.db.Pool.QueryRow(context.Background(), `SELECT stock FROM product_variants WHERE id = $1`, v.variantID).Scan(&n))
-	return n
-}
-
-// count runs a SELECT count(*)-like query.
-func (e *shopEnv) count(t *testing.T, query string, args ...any) int {
-	t.Helper()
-	var n int
-	require.NoError(t, e.srv.app.db.Pool.QueryRow(context.Background(), query, args...).Scan(&n))
-	return n
-}
-
-// ordersOf is how many orders a user has.
-func (e *shopEnv) ordersOf(t *testing.T, userID int64) int {
-	t.Helper()
-	return e.count(t, `SELECT count(*) FROM orders WHERE user_id = $1`, userID)
-}
-
-// testAddress is a valid shipping address.
-func testAddress() map[string]any {
-	return map[string]any{
-		"name": "Ada Lovelace", "line1": "12 Analytical Row", "line2": "Flat 3", "city": "London",
-		"region": "Greater London", "postalCode": "N1 9GU", "country": "GB", "phone": "+44 20 7946 0000",
-	}
+	return apitest.NewEnv(t, apitest.EnvOptions{Redis: true})
 }
 
 func withAddress(changes map[string]any) map[string]any {
-	a := testAddress()
+	a := apitest.Address()
 	for k, v := range changes {
 		a[k] = v
 	}
@@ -390,23 +209,23 @@ func withAddress(changes map[string]any) map[string]any {
 }
 
 // cartOf reads the client's cart.
-func cartOf(t *testing.T, c *gqlClient) cartView {
+func cartOf(t *testing.T, c *apitest.Client) cartView {
 	t.Helper()
 	var out struct {
 		Cart cartView `json:"cart"`
 	}
-	c.as(t).do(cartQuery, nil).decode(t, &out)
+	c.As(t).Do(cartQuery, nil).Decode(t, &out)
 	return out.Cart
 }
 
-func cartMutation(t *testing.T, c *gqlClient, query, field string, input map[string]any) cartPayloadView {
+func cartMutation(t *testing.T, c *apitest.Client, query, field string, input map[string]any) cartPayloadView {
 	t.Helper()
 	var vars map[string]any
 	if input != nil {
 		vars = map[string]any{"input": input}
 	}
 	var out map[string]cartPayloadView
-	c.as(t).do(query, vars).decode(t, &out)
+	c.As(t).Do(query, vars).Decode(t, &out)
 	p, ok := out[field]
 	require.True(t, ok, field)
 	require.NotNil(t, p.UserErrors, "userErrors is never null")
@@ -416,28 +235,28 @@ func cartMutation(t *testing.T, c *gqlClient, query, field string, input map[str
 	return p
 }
 
-func cartAdd(t *testing.T, c *gqlClient, variantGID string, quantity int) cartPayloadView {
+func cartAdd(t *testing.T, c *apitest.Client, variantGID string, quantity int) cartPayloadView {
 	t.Helper()
 	return cartMutation(t, c, cartAddMutation, "cartItemAdd", map[string]any{"variantId": variantGID, "quantity": quantity})
 }
 
-func cartUpdate(t *testing.T, c *gqlClient, variantGID string, quantity int) cartPayloadView {
+func cartUpdate(t *testing.T, c *apitest.Client, variantGID string, quantity int) cartPayloadView {
 	t.Helper()
 	return cartMutation(t, c, cartUpdateMutation, "cartItemUpdate", map[string]any{"variantId": variantGID, "quantity": quantity})
 }
 
-func cartRemove(t *testing.T, c *gqlClient, variantGID string) cartPayloadView {
+func cartRemove(t *testing.T, c *apitest.Client, variantGID string) cartPayloadView {
 	t.Helper()
 	return cartMutation(t, c, cartRemoveMutation, "cartItemRemove", map[string]any{"variantId": variantGID})
 }
 
-func cartClear(t *testing.T, c *gqlClient) cartPayloadView {
+func cartClear(t *testing.T, c *apitest.Client) cartPayloadView {
 	t.Helper()
 	return cartMutation(t, c, cartClearMutation, "cartClear", nil)
 }
 
 // mustAdd adds to the cart and fails on any user error.
-func mustAdd(t *testing.T, c *gqlClient, variantGID string, quantity int) cartView {
+func mustAdd(t *testing.T, c *apitest.Client, variantGID string, quantity int) cartView {
 	t.Helper()
 	p := cartAdd(t, c, variantGID, quantity)
 	require.Empty(t, p.UserErrors)
@@ -453,16 +272,16 @@ func checkoutInput(key string, address map[string]any) map[string]any {
 	return in
 }
 
-func checkoutWith(t *testing.T, c *gqlClient, input map[string]any) orderPayloadView {
+func checkoutWith(t *testing.T, c *apitest.Client, input map[string]any) orderPayloadView {
 	t.Helper()
 	var out struct {
 		P orderPayloadView `json:"checkout"`
 	}
-	c.as(t).do(checkoutMutation, map[string]any{"input": input}).decode(t, &out)
+	c.As(t).Do(checkoutMutation, map[string]any{"input": input}).Decode(t, &out)
 	require.NotNil(t, out.P.UserErrors, "userErrors is never null")
 	for _, ue := range out.P.UserErrors {
 		require.NotEqual(t, "PAYMENT_PROVIDER_UNAVAILABLE", ue.Code,
-			"the order was placed but no payment intent was made: is stripe-mock running (TEST_STRIPE_URL, default %s)?", testStripeURL())
+			"the order was placed but no payment intent was made: is stripe-mock running (TEST_STRIPE_URL, default %s)?", apitest.StripeURL())
 	}
 	if len(out.P.UserErrors) > 0 {
 		require.Nil(t, out.P.Order, "no order beside userErrors")
@@ -471,45 +290,45 @@ func checkoutWith(t *testing.T, c *gqlClient, input map[string]any) orderPayload
 }
 
 // placeOrder checks out c's cart with a fresh key and fails on any user error.
-func placeOrder(t *testing.T, c *gqlClient) orderView {
+func placeOrder(t *testing.T, c *apitest.Client) orderView {
 	t.Helper()
-	p := checkoutWith(t, c, checkoutInput(uuid.NewString(), testAddress()))
+	p := checkoutWith(t, c, checkoutInput(uuid.NewString(), apitest.Address()))
 	require.Empty(t, p.UserErrors)
 	require.NotNil(t, p.Order)
 	return *p.Order
 }
 
 // buy fills c's cart with quantity of v and checks out.
-func buy(t *testing.T, c *gqlClient, v variantRef, quantity int) orderView {
+func buy(t *testing.T, c *apitest.Client, v apitest.Variant, quantity int) orderView {
 	t.Helper()
-	mustAdd(t, c, v.gid, quantity)
+	mustAdd(t, c, v.GID, quantity)
 	return placeOrder(t, c)
 }
 
 // orderAs reads order(id:) as c; nil when not visible.
-func orderAs(t *testing.T, c *gqlClient, id string) *orderView {
+func orderAs(t *testing.T, c *apitest.Client, id string) *orderView {
 	t.Helper()
 	var out struct {
 		Order *orderView `json:"order"`
 	}
-	c.as(t).do(orderQuery, map[string]any{"id": id}).decode(t, &out)
+	c.As(t).Do(orderQuery, map[string]any{"id": id}).Decode(t, &out)
 	return out.Order
 }
 
 // nodeOrderAs reads node(id:) as c; nil when not visible.
-func nodeOrderAs(t *testing.T, c *gqlClient, id string) *orderView {
+func nodeOrderAs(t *testing.T, c *apitest.Client, id string) *orderView {
 	t.Helper()
 	var out struct {
 		Node *orderView `json:"node"`
 	}
-	c.as(t).do(orderNodeQuery, map[string]any{"id": id}).decode(t, &out)
+	c.As(t).Do(orderNodeQuery, map[string]any{"id": id}).Decode(t, &out)
 	return out.Node
 }
 
-func orderMutation(t *testing.T, c *gqlClient, query, field string, input map[string]any) orderPayloadView {
+func orderMutation(t *testing.T, c *apitest.Client, query, field string, input map[string]any) orderPayloadView {
 	t.Helper()
 	var out map[string]orderPayloadView
-	c.as(t).do(query, map[string]any{"input": input}).decode(t, &out)
+	c.As(t).Do(query, map[string]any{"input": input}).Decode(t, &out)
 	p, ok := out[field]
 	require.True(t, ok, field)
 	require.NotNil(t, p.UserErrors, "userErrors is never null")
@@ -521,13 +340,13 @@ func orderMutation(t *testing.T, c *gqlClient, query, field string, input map[st
 	return p
 }
 
-func cancelOrder(t *testing.T, c *gqlClient, id string) orderPayloadView {
+func cancelOrder(t *testing.T, c *apitest.Client, id string) orderPayloadView {
 	t.Helper()
 	return orderMutation(t, c, orderCancelMutation, "orderCancel", map[string]any{"id": id})
 }
 
 // setStatus is orderStatusUpdate; tracking "" leaves trackingNumber out.
-func setStatus(t *testing.T, c *gqlClient, id, status, tracking string) orderPayloadView {
+func setStatus(t *testing.T, c *apitest.Client, id, status, tracking string) orderPayloadView {
 	t.Helper()
 	in := map[string]any{"id": id, "status": status}
 	if tracking != "" {
@@ -536,7 +355,7 @@ func setStatus(t *testing.T, c *gqlClient, id, status, tracking string) orderPay
 	return orderMutation(t, c, orderStatusMutation, "orderStatusUpdate", in)
 }
 
-func listOrders(t *testing.T, c *gqlClient, first int, after string, filter map[string]any) ordersPage {
+func listOrders(t *testing.T, c *apitest.Client, first int, after string, filter map[string]any) ordersPage {
 	t.Helper()
 	vars := map[string]any{"first": first}
 	if after != "" {
@@ -548,13 +367,13 @@ func listOrders(t *testing.T, c *gqlClient, first int, after string, filter map[
 	var out struct {
 		Orders ordersPage `json:"orders"`
 	}
-	c.as(t).do(ordersQuery, vars).decode(t, &out)
+	c.As(t).Do(ordersQuery, vars).Decode(t, &out)
 	return out.Orders
 }
 
 // walkOrders pages through orders size at a time and returns every ID in order, failing if a
 // page repeats an ID.
-func walkOrders(t *testing.T, c *gqlClient, size int, filter map[string]any) []string {
+func walkOrders(t *testing.T, c *apitest.Client, size int, filter map[string]any) []string {
 	t.Helper()
 	var ids []string
 	seen := map[string]bool{}
@@ -574,60 +393,6 @@ func walkOrders(t *testing.T, c *gqlClient, size int, filter map[string]any) []s
 		require.NotNil(t, page.PageInfo.EndCursor)
 		after = *page.PageInfo.EndCursor
 	}
-}
-
-// tryRequest is do for goroutines: it returns errors instead of failing the test, and sends
-// c.header too.
-func (c *gqlClient) tryRequest(query string, vars map[string]any) (*gqlResponse, error) {
-	body, err := json.Marshal(map[string]any{"query": query, "variables": vars})
-	if err != nil {
-		return nil, err
-	}
-	req, err := http.NewRequest(http.MethodPost, c.srv.URL+"/graphql", bytes.NewReader(body))
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	for k, v := range c.header {
-		req.Header[k] = v
-	}
-	if c.bearer != "" {
-		req.Header.Set("Authorization", "Bearer "+c.bearer)
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, err
-	}
-	out := &gqlResponse{HTTP: resp}
-	if err := json.Unmarshal(raw, out); err != nil {
-		return nil, fmt.Errorf("decode %q: %w", raw, err)
-	}
-	return out, nil
-}
-
-// tryPayload runs a one-field mutation from a goroutine and decodes its payload into out.
-func (c *gqlClient) tryPayload(query string, vars map[string]any, field string, out any) error {
-	resp, err := c.tryRequest(query, vars)
-	if err != nil {
-		return err
-	}
-	if len(resp.Errors) > 0 {
-		return fmt.Errorf("top-level errors: %+v", resp.Errors)
-	}
-	var data map[string]json.RawMessage
-	if err := json.Unmarshal(resp.Data, &data); err != nil {
-		return err
-	}
-	raw, ok := data[field]
-	if !ok {
-		return fmt.Errorf("no %s in %s", field, resp.Data)
-	}
-	return json.Unmarshal(raw, out)
 }
 
 // parallel runs fn(i) for i in [0, n) on at most workers goroutines and returns the first

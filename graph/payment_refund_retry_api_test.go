@@ -1,4 +1,4 @@
-package main
+package graph_test
 
 import (
 	"context"
@@ -19,6 +19,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 	"github.com/stretchr/testify/require"
 
+	"github.com/shopgraph/shopgraph/internal/apitest"
 	"github.com/shopgraph/shopgraph/internal/jobs"
 	"github.com/shopgraph/shopgraph/internal/payment"
 	"github.com/shopgraph/shopgraph/internal/payment/paymenttest"
@@ -139,9 +140,9 @@ func TestRefundTimeoutKeepsItsKey(t *testing.T) {
 
 	// The customer paid an order that had expired meanwhile: the money goes back by a job.
 	o := newPayOrder(t, e, 2500, 10, 2) // 5000
-	fake.Succeed(o.intent)
-	require.NoError(t, e.srv.app.payments.Expire(ctx, o.id))
-	sendStripe(t, e, o, "payment_intent.succeeded", nil)
+	fake.Succeed(o.Intent)
+	require.NoError(t, e.Server.App.Payments.Expire(ctx, o.ID))
+	apitest.SendStripe(t, e, o, "payment_intent.succeeded", nil)
 
 	// The first request times out; the retries meet Stripe still working on it (409).
 	payEventually(t, "the refund is asked again after its time-out", 30*time.Second, func() bool { return len(slow.calls()) >= 3 })
@@ -152,23 +153,23 @@ func TestRefundTimeoutKeepsItsKey(t *testing.T) {
 	s := readPayState(t, e, o)
 	require.Equal(t, "CANCELLED", s.OrderStatus)
 	require.Equal(t, 1, s.PendingRefunds, "an unknown outcome is not a refusal: the refund stays PENDING")
-	require.Equal(t, o.total, s.Refunded, "with its amount reserved")
+	require.Equal(t, o.Total, s.Refunded, "with its amount reserved")
 
 	slow.finish()
-	payEventually(t, "the refund is settled", 60*time.Second, func() bool { return orderStatusNow(e, o.id) == "REFUNDED" })
+	payEventually(t, "the refund is settled", 60*time.Second, func() bool { return orderStatusNow(e, o.ID) == "REFUNDED" })
 	s = readPayState(t, e, o)
 	require.Equal(t, 1, s.RefundRows)
-	require.Equal(t, o.total, s.RefundedOK)
+	require.Equal(t, o.Total, s.RefundedOK)
 	require.Zero(t, s.PendingRefunds)
 
-	keys := refundKeys(t, e, o.id)
+	keys := refundKeys(t, e, o.ID)
 	require.Len(t, keys, 1)
 	for _, k := range slow.calls() {
 		require.Equal(t, keys[0], k, "every request for the refund used its own key")
 	}
 	n, total := slow.refunded()
 	require.Equal(t, 1, n, "Stripe made one refund")
-	require.Equal(t, o.total, total)
+	require.Equal(t, o.Total, total)
 }
 
 // lostRefund is the fake gateway with Stripe timing out a refund: the first refund request
@@ -206,10 +207,10 @@ func (g *lostRefund) answer() {
 }
 
 // settlePending settles an order's PENDING refunds now, as their jobs would.
-func settlePending(t *testing.T, e *shopEnv, orderID int64) {
+func settlePending(t *testing.T, e *apitest.Env, orderID int64) {
 	t.Helper()
 	ctx := context.Background()
-	rows, err := e.srv.app.db.Pool.Query(ctx,
+	rows, err := e.Server.App.DB.Pool.Query(ctx,
 		`SELECT r.id FROM refunds r JOIN payments p ON p.id = r.payment_id WHERE p.order_id = $1 AND r.status = 'PENDING'`, orderID)
 	require.NoError(t, err)
 	var ids []int64
@@ -221,7 +222,7 @@ func settlePending(t *testing.T, e *shopEnv, orderID int64) {
 	require.NoError(t, rows.Err())
 	rows.Close()
 	for _, id := range ids {
-		require.NoError(t, e.srv.app.payments.SettleRefund(ctx, id))
+		require.NoError(t, e.Server.App.Payments.SettleRefund(ctx, id))
 	}
 }
 
@@ -236,16 +237,16 @@ func TestRefundPendingRefusesAnother(t *testing.T) {
 		gw := &lostRefund{Gateway: paymenttest.New()}
 		e := newPaymentEnv(t, nil, gw)
 		o := newPayOrder(t, e, 2500, 10, 2) // 5000
-		payWithFake(t, e, gw.Gateway, o)
+		apitest.PayWithFake(t, e, gw.Gateway, o)
 
-		r := payRefund(t, e.admin, o.gid, int64p(1000))
+		r := payRefund(t, e.Admin, o.GID, int64p(1000))
 		require.Equal(t, []string{"PAYMENT_PROVIDER_UNAVAILABLE"}, codesOnly(r.UserErrors))
-		r = payRefund(t, e.admin, o.gid, int64p(1000)) // the admin tries again
+		r = payRefund(t, e.Admin, o.GID, int64p(1000)) // the admin tries again
 		require.Equal(t, []string{"REFUND_PENDING:input.id"}, errorCodesOf(r.UserErrors))
 		require.Contains(t, r.UserErrors[0].Message, "still being confirmed")
 		require.Nil(t, r.Order)
 
-		require.Equal(t, int64(1000), gw.Refunded(o.intent), "one refund at the provider")
+		require.Equal(t, int64(1000), gw.Refunded(o.Intent), "one refund at the provider")
 		s := readPayState(t, e, o)
 		require.Equal(t, "PAID", s.OrderStatus)
 		require.Equal(t, 1, s.RefundRows)
@@ -254,11 +255,11 @@ func TestRefundPendingRefusesAnother(t *testing.T) {
 
 		// The provider answers the first under its own key; a refund after that is made.
 		gw.answer()
-		settlePending(t, e, o.id)
-		require.Equal(t, "PARTIALLY_REFUNDED", orderStatusNow(e, o.id))
-		r = payRefund(t, e.admin, o.gid, int64p(1000))
+		settlePending(t, e, o.ID)
+		require.Equal(t, "PARTIALLY_REFUNDED", orderStatusNow(e, o.ID))
+		r = payRefund(t, e.Admin, o.GID, int64p(1000))
 		require.Empty(t, r.UserErrors)
-		require.Equal(t, int64(2000), gw.Refunded(o.intent))
+		require.Equal(t, int64(2000), gw.Refunded(o.Intent))
 		s = readPayState(t, e, o)
 		require.Equal(t, 2, s.RefundRows)
 		require.Equal(t, int64(2000), s.RefundedOK)
@@ -269,23 +270,23 @@ func TestRefundPendingRefusesAnother(t *testing.T) {
 		gw := &lostRefund{Gateway: paymenttest.New()}
 		e := newPaymentEnv(t, nil, gw)
 		o := newPayOrder(t, e, 2500, 10, 2) // 5000
-		payWithFake(t, e, gw.Gateway, o)
+		apitest.PayWithFake(t, e, gw.Gateway, o)
 
-		r := payRefund(t, e.admin, o.gid, int64p(1000))
+		r := payRefund(t, e.Admin, o.GID, int64p(1000))
 		require.Equal(t, []string{"PAYMENT_PROVIDER_UNAVAILABLE"}, codesOnly(r.UserErrors))
-		r = payMutation(t, e.admin, payCancelMutation, "orderCancel", map[string]any{"id": o.gid})
+		r = payMutation(t, e.Admin, payCancelMutation, "orderCancel", map[string]any{"id": o.GID})
 		require.Empty(t, r.UserErrors)
 		require.Equal(t, "CANCELLED", r.Order.Status)
-		require.Equal(t, int64(1000), gw.Refunded(o.intent), "nothing more while the 1000 awaits its answer")
+		require.Equal(t, int64(1000), gw.Refunded(o.Intent), "nothing more while the 1000 awaits its answer")
 
 		gw.answer()
-		settlePending(t, e, o.id)
+		settlePending(t, e, o.ID)
 		// The rest goes back by the refund job, which retries until the 1000 is settled.
-		_, err := e.srv.app.db.Pool.Exec(context.Background(),
-			`UPDATE river_job SET scheduled_at = now() WHERE kind = 'refund_order' AND (args->>'order_id')::bigint = $1 AND state IN ('scheduled', 'retryable')`, o.id)
+		_, err := e.Server.App.DB.Pool.Exec(context.Background(),
+			`UPDATE river_job SET scheduled_at = now() WHERE kind = 'refund_order' AND (args->>'order_id')::bigint = $1 AND state IN ('scheduled', 'retryable')`, o.ID)
 		require.NoError(t, err)
-		payEventually(t, "the rest is refunded", 30*time.Second, func() bool { return orderStatusNow(e, o.id) == "REFUNDED" })
-		require.Equal(t, int64(5000), gw.Refunded(o.intent))
+		payEventually(t, "the rest is refunded", 30*time.Second, func() bool { return orderStatusNow(e, o.ID) == "REFUNDED" })
+		require.Equal(t, int64(5000), gw.Refunded(o.Intent))
 		s := readPayState(t, e, o)
 		require.Equal(t, int64(5000), s.RefundedOK)
 		require.Equal(t, 2, s.RefundRows)
@@ -315,55 +316,55 @@ func TestRefundExternalWhileOursPending(t *testing.T) {
 		t.Cleanup(func() { closeRelease(); gw.setHook(nil) })
 		return s, closeRelease
 	}
-	refundAsync := func(o payOrder, amount int64) <-chan payPayloadView {
+	refundAsync := func(o apitest.Order, amount int64) <-chan payPayloadView {
 		out := make(chan payPayloadView, 1)
 		go func() {
 			var p payPayloadView
-			if err := e.admin.tryPayload(payRefundMutation, map[string]any{"input": map[string]any{"id": o.gid, "amount": amount}}, "orderRefund", &p); err != nil {
+			if err := e.Admin.TryPayload(payRefundMutation, map[string]any{"input": map[string]any{"id": o.GID, "amount": amount}}, "orderRefund", &p); err != nil {
 				p.UserErrors = []commerceError{{Code: err.Error()}}
 			}
 			out <- p
 		}()
 		return out
 	}
-	want := func(o payOrder) eventState {
-		return eventState{payState: payState{OrderStatus: "PARTIALLY_REFUNDED", PaymentStatus: "SUCCEEDED", Received: o.total, Refunded: dashboard,
+	want := func(o apitest.Order) eventState {
+		return eventState{payState: payState{OrderStatus: "PARTIALLY_REFUNDED", PaymentStatus: "SUCCEEDED", Received: o.Total, Refunded: dashboard,
 			Stock: 8, RefundRows: 1}, ProviderRefunded: dashboard}
 	}
 
 	t.Run("reported while ours is pending", func(t *testing.T) {
 		o := newPayOrder(t, e, 2500, 10, 2) // 5000
-		payWithFake(t, e, gw.Gateway, o)
+		apitest.PayWithFake(t, e, gw.Gateway, o)
 		started, release := hold(t)
-		res := refundAsync(o, o.total)
+		res := refundAsync(o, o.Total)
 		<-started
-		sendStripe(t, e, o, "charge.refunded", func(s *payment.EventSpec) { s.AmountRefunded = dashboard })
-		require.Equal(t, "PARTIALLY_REFUNDED", orderStatusNow(e, o.id), "our 5000 may yet be refused: only 1000 went back")
+		apitest.SendStripe(t, e, o, "charge.refunded", func(s *payment.EventSpec) { s.AmountRefunded = dashboard })
+		require.Equal(t, "PARTIALLY_REFUNDED", orderStatusNow(e, o.ID), "our 5000 may yet be refused: only 1000 went back")
 		release()
 		require.Equal(t, []string{"PAYMENT_PROVIDER_UNAVAILABLE"}, codesOnly((<-res).UserErrors))
 		require.Equal(t, want(o), readEventState(t, e, o))
-		require.Equal(t, []string{"PENDING", "PAID", "PARTIALLY_REFUNDED"}, orderStatuses(t, e, o.id))
+		require.Equal(t, []string{"PENDING", "PAID", "PARTIALLY_REFUNDED"}, orderStatuses(t, e, o.ID))
 	})
 
 	t.Run("reported before ours", func(t *testing.T) {
 		o := newPayOrder(t, e, 2500, 10, 2) // 5000
-		payWithFake(t, e, gw.Gateway, o)
-		sendStripe(t, e, o, "charge.refunded", func(s *payment.EventSpec) { s.AmountRefunded = dashboard })
+		apitest.PayWithFake(t, e, gw.Gateway, o)
+		apitest.SendStripe(t, e, o, "charge.refunded", func(s *payment.EventSpec) { s.AmountRefunded = dashboard })
 		started, release := hold(t)
-		res := refundAsync(o, o.total-dashboard)
+		res := refundAsync(o, o.Total-dashboard)
 		<-started
 		release()
 		require.Equal(t, []string{"PAYMENT_PROVIDER_UNAVAILABLE"}, codesOnly((<-res).UserErrors))
 		require.Equal(t, want(o), readEventState(t, e, o))
-		require.Equal(t, []string{"PENDING", "PAID", "PARTIALLY_REFUNDED"}, orderStatuses(t, e, o.id))
+		require.Equal(t, []string{"PENDING", "PAID", "PARTIALLY_REFUNDED"}, orderStatuses(t, e, o.ID))
 	})
 }
 
 // dueRefundJobs makes an order's refund jobs due now rather than at their time, as if that
 // time had come.
-func dueRefundJobs(t *testing.T, e *shopEnv, orderID int64) {
+func dueRefundJobs(t *testing.T, e *apitest.Env, orderID int64) {
 	t.Helper()
-	_, err := e.srv.app.db.Pool.Exec(context.Background(),
+	_, err := e.Server.App.DB.Pool.Exec(context.Background(),
 		`UPDATE river_job SET scheduled_at = now() WHERE kind = 'refund_order' AND (args->>'order_id')::bigint = $1 AND state IN ('scheduled', 'retryable')`, orderID)
 	require.NoError(t, err)
 }
@@ -377,30 +378,30 @@ func TestRefundCancelledOrderByJob(t *testing.T) {
 	e := newPaymentEnv(t, nil, fake)
 	ctx := context.Background()
 	o := newPayOrder(t, e, 2500, 10, 2) // 5000
-	payWithFake(t, e, fake, o)
+	apitest.PayWithFake(t, e, fake, o)
 
-	_, err := e.srv.app.db.Pool.Exec(ctx, `
+	_, err := e.Server.App.DB.Pool.Exec(ctx, `
 		CREATE FUNCTION refunds_down() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refunds are down'; END $$;
 		CREATE TRIGGER refunds_down BEFORE INSERT ON refunds FOR EACH ROW EXECUTE FUNCTION refunds_down()`)
 	require.NoError(t, err)
 	var r payPayloadView
-	err = e.admin.tryPayload(payCancelMutation, map[string]any{"input": map[string]any{"id": o.gid}}, "orderCancel", &r)
+	err = e.Admin.TryPayload(payCancelMutation, map[string]any{"input": map[string]any{"id": o.GID}}, "orderCancel", &r)
 	require.NoError(t, err, "the order is cancelled; its refund is the job's")
 	require.Empty(t, r.UserErrors)
 	require.Equal(t, "CANCELLED", r.Order.Status)
 	s := readPayState(t, e, o)
 	require.Equal(t, "CANCELLED", s.OrderStatus, "the cancellation committed")
 	require.Zero(t, s.RefundRows, "the refund at once failed")
-	require.Zero(t, fake.Refunded(o.intent))
+	require.Zero(t, fake.Refunded(o.Intent))
 
-	_, err = e.srv.app.db.Pool.Exec(ctx, `DROP TRIGGER refunds_down ON refunds`)
+	_, err = e.Server.App.DB.Pool.Exec(ctx, `DROP TRIGGER refunds_down ON refunds`)
 	require.NoError(t, err)
-	dueRefundJobs(t, e, o.id)
-	payEventually(t, "the refund job refunds the order", 30*time.Second, func() bool { return orderStatusNow(e, o.id) == "REFUNDED" })
+	dueRefundJobs(t, e, o.ID)
+	payEventually(t, "the refund job refunds the order", 30*time.Second, func() bool { return orderStatusNow(e, o.ID) == "REFUNDED" })
 	s = readPayState(t, e, o)
-	require.Equal(t, o.total, s.RefundedOK)
+	require.Equal(t, o.Total, s.RefundedOK)
 	require.Equal(t, 1, s.RefundRows)
-	require.Equal(t, o.total, fake.Refunded(o.intent), "refunded once")
+	require.Equal(t, o.Total, fake.Refunded(o.Intent), "refunded once")
 	require.Equal(t, 10, s.Stock, "stock restored once")
 }
 
@@ -413,13 +414,13 @@ func TestRefundJobWaitsForPendingRefund(t *testing.T) {
 	e := newPaymentEnv(t, nil, gw)
 	ctx := context.Background()
 	o := newPayOrder(t, e, 2500, 10, 2) // 5000
-	payWithFake(t, e, gw.Gateway, o)
+	apitest.PayWithFake(t, e, gw.Gateway, o)
 
-	r := payRefund(t, e.admin, o.gid, int64p(1000))
+	r := payRefund(t, e.Admin, o.GID, int64p(1000))
 	require.Equal(t, []string{"PAYMENT_PROVIDER_UNAVAILABLE"}, codesOnly(r.UserErrors))
-	r = payMutation(t, e.admin, payCancelMutation, "orderCancel", map[string]any{"id": o.gid})
+	r = payMutation(t, e.Admin, payCancelMutation, "orderCancel", map[string]any{"id": o.GID})
 	require.Empty(t, r.UserErrors)
-	dueRefundJobs(t, e, o.id)
+	dueRefundJobs(t, e, o.ID)
 
 	type jobState struct {
 		State    string
@@ -429,9 +430,9 @@ func TestRefundJobWaitsForPendingRefund(t *testing.T) {
 	}
 	read := func() (s jobState, ran bool) {
 		var wait float64
-		require.NoError(t, e.srv.app.db.Pool.QueryRow(ctx, `
+		require.NoError(t, e.Server.App.DB.Pool.QueryRow(ctx, `
 			SELECT state::text, attempt, COALESCE(array_length(errors, 1), 0), EXTRACT(epoch FROM scheduled_at - now()), attempted_at IS NOT NULL
-			FROM river_job WHERE kind = 'refund_order' AND (args->>'order_id')::bigint = $1`, o.id).
+			FROM river_job WHERE kind = 'refund_order' AND (args->>'order_id')::bigint = $1`, o.ID).
 			Scan(&s.State, &s.Attempt, &s.Errors, &wait, &ran))
 		s.WaitsFor = time.Duration(wait * float64(time.Second)).Round(10 * time.Second)
 		return s, ran && s.State != "running"
@@ -439,7 +440,7 @@ func TestRefundJobWaitsForPendingRefund(t *testing.T) {
 	payEventually(t, "the refund job runs", 30*time.Second, func() bool { _, ran := read(); return ran })
 	s, _ := read()
 	require.Equal(t, jobState{State: "scheduled", WaitsFor: time.Minute}, s, "snoozed: no attempt spent, no error")
-	require.Equal(t, int64(1000), gw.Refunded(o.intent), "nothing more while the 1000 awaits its answer")
+	require.Equal(t, int64(1000), gw.Refunded(o.Intent), "nothing more while the 1000 awaits its answer")
 }
 
 // TestRefundSettlementGivesUpLoudly: a settlement job that runs out of attempts leaves its
@@ -450,27 +451,27 @@ func TestRefundSettlementGivesUpLoudly(t *testing.T) {
 	e := newPaymentEnv(t, nil, fake)
 	ctx := context.Background()
 	o := newPayOrder(t, e, 2500, 10, 2) // 5000
-	payWithFake(t, e, fake, o)
+	apitest.PayWithFake(t, e, fake, o)
 
 	fake.Down.Store(true)
-	r := payRefund(t, e.admin, o.gid, int64p(1000))
+	r := payRefund(t, e.Admin, o.GID, int64p(1000))
 	require.Equal(t, []string{"PAYMENT_PROVIDER_UNAVAILABLE"}, codesOnly(r.UserErrors))
 	var refundID int64
-	require.NoError(t, e.srv.app.db.Pool.QueryRow(ctx,
-		`SELECT r.id FROM refunds r JOIN payments p ON p.id = r.payment_id WHERE p.order_id = $1`, o.id).Scan(&refundID))
+	require.NoError(t, e.Server.App.DB.Pool.QueryRow(ctx,
+		`SELECT r.id FROM refunds r JOIN payments p ON p.id = r.payment_id WHERE p.order_id = $1`, o.ID).Scan(&refundID))
 
-	w := &payment.SettleRefundWorker{Payments: e.srv.app.payments}
+	w := &payment.SettleRefundWorker{Payments: e.Server.App.Payments}
 	job := func(attempt int) *river.Job[jobs.SettleRefundArgs] {
 		return &river.Job[jobs.SettleRefundArgs]{JobRow: &rivertype.JobRow{ID: 1, Attempt: attempt, MaxAttempts: 25}, Args: jobs.SettleRefundArgs{RefundID: refundID}}
 	}
 	require.Error(t, w.Work(ctx, job(24)))
-	require.NotContains(t, e.srv.logs.String(), "refund settlement gave up", "a retry to come is no error")
+	require.NotContains(t, e.Server.Logs.String(), "refund settlement gave up", "a retry to come is no error")
 	require.Error(t, w.Work(ctx, job(25)))
 	var line struct {
 		Level    string `json:"level"`
 		RefundID int64  `json:"refund_id"`
 	}
-	for _, l := range strings.Split(e.srv.logs.String(), "\n") {
+	for _, l := range strings.Split(e.Server.Logs.String(), "\n") {
 		if strings.Contains(l, "refund settlement gave up") {
 			require.NoError(t, json.Unmarshal([]byte(l), &line))
 		}
@@ -487,15 +488,15 @@ func TestRefundReportedBeforeItsAnswer(t *testing.T) {
 	gw := &refundHook{Gateway: paymenttest.New()}
 	e := newPaymentEnv(t, nil, gw)
 	o := newPayOrder(t, e, 2500, 10, 2) // 5000
-	payWithFake(t, e, gw.Gateway, o)
+	apitest.PayWithFake(t, e, gw.Gateway, o)
 
 	answer := gw.holdRefund(t, e, o, 1000)
-	sendStripe(t, e, o, "charge.refunded", func(s *payment.EventSpec) { s.AmountRefunded = 1000 })
-	require.Equal(t, "PARTIALLY_REFUNDED", orderStatusNow(e, o.id))
+	apitest.SendStripe(t, e, o, "charge.refunded", func(s *payment.EventSpec) { s.AmountRefunded = 1000 })
+	require.Equal(t, "PARTIALLY_REFUNDED", orderStatusNow(e, o.ID))
 	r := answer()
 	require.Empty(t, r.UserErrors)
 	require.Equal(t, "PARTIALLY_REFUNDED", r.Order.Status)
-	require.Equal(t, []string{"PENDING", "PAID", "PARTIALLY_REFUNDED"}, orderStatuses(t, e, o.id), "one refund, one event")
+	require.Equal(t, []string{"PENDING", "PAID", "PARTIALLY_REFUNDED"}, orderStatuses(t, e, o.ID), "one refund, one event")
 	s := readPayState(t, e, o)
 	require.Equal(t, int64(1000), s.RefundedOK)
 	require.Equal(t, int64(1000), s.Refunded)
