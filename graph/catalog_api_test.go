@@ -26,7 +26,7 @@ import (
 
 // API tests of the catalog (issue 3): products with variants, vendor isolation, field-level
 // authorisation of stock, keyset pagination, search and filters, categories, global IDs and the
-// N+1 guard. Helpers are in catalogtest_test.go.
+// N+1 guard. Helpers are in catalog_helpers_api_test.go.
 
 func TestProductCreate(t *testing.T) {
 	t.Parallel()

@@ -13,7 +13,7 @@ import (
 	"github.com/shopgraph/shopgraph/internal/product"
 )
 
-// Shared helpers of the catalog API tests (api_catalog_test.go).
+// Shared helpers of the catalog API tests (catalog_api_test.go).
 
 // catalogPassword is the password of the accounts the environment makes.
 const catalogPassword = apitest.Password

@@ -12,8 +12,8 @@ import (
 	"github.com/shopgraph/shopgraph/internal/apitest"
 )
 
-// Shared helpers of the cart, checkout and order API tests (api_checkout_test.go,
-// api_orders_test.go).
+// Shared helpers of the cart, checkout and order API tests (checkout_api_test.go,
+// order_api_test.go).
 
 const commerceErrorFields = `userErrors { field message code variantId availableQuantity }`
 

@@ -14,7 +14,7 @@ import (
 	"github.com/shopgraph/shopgraph/internal/payment/paymenttest"
 )
 
-// Helpers of the payment API tests (api_payments_test.go): payments through GraphQL, signed
+// Helpers of the payment API tests (payment_api_test.go): payments through GraphQL, signed
 // webhook deliveries, and direct reads of what the database holds.
 
 const paymentFields = `provider intentId clientSecret status lastError

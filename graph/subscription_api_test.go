@@ -27,7 +27,7 @@ import (
 )
 
 // Live order tracking (issue 6) over graphql-transport-ws, the legacy graphql-ws protocol and
-// Server-Sent Events. The helpers are in subscriptionstest_test.go.
+// Server-Sent Events. The helpers are in subscription_helpers_api_test.go.
 
 // TestSubscriptionTracking: the owner of an order follows it over every transport.
 func TestSubscriptionTracking(t *testing.T) {

@@ -30,7 +30,7 @@ import (
 	"github.com/shopgraph/shopgraph/internal/testutil/pgtest"
 )
 
-// Helpers of the live order tracking tests (api_subscriptions_test.go, e2e_browser_test.go): a
+// Helpers of the live order tracking tests (subscription_api_test.go, e2e_browser_api_test.go): a
 // raw WebSocket client speaking both GraphQL subprotocols (so that tests see close codes and
 // error payloads exactly), a Server-Sent Events reader, one interface over the three
 // transports, a second server instance on the first one's database, and signed Stripe webhooks.

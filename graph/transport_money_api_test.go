@@ -17,7 +17,7 @@ import (
 
 // API tests of the bounds on money (issue 14): a price of MaxInt64 was accepted and two units
 // of it made a cart subtotal of 0. Prices (money.MaxPrice, 10^10 minor units; tested in
-// api_catalog_test.go) and quantities (1,000 a line) are bounded, and every total stops at
+// catalog_api_test.go) and quantities (1,000 a line) are bounded, and every total stops at
 // money.MaxAmount (10^15): a cart at the bound is checked out, paid and refunded to the last
 // minor unit; one minor unit more is AMOUNT_TOO_LARGE, and nothing is placed.
 func TestMoneyBounds(t *testing.T) {
