@@ -15,9 +15,6 @@ import (
 
 // Shared helpers of the catalog API tests (catalog_api_test.go).
 
-// catalogPassword is the password of the accounts the environment makes.
-const catalogPassword = apitest.Password
-
 // productFragment is every public field of a product; quantityAvailable is left out because it
 // errors for most viewers and is asserted on its own.
 const productFragment = `
