@@ -113,6 +113,7 @@ type LockedWriter struct {
 
 var _ io.Writer = (*LockedWriter)(nil)
 
+// Write appends p to the log.
 func (l *LockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
