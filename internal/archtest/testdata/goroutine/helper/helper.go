@@ -78,3 +78,10 @@ type TryDoer interface {
 type HTTPDoer interface {
 	Do(*http.Request) (*http.Response, error)
 }
+
+// Background is a hazard of the harness itself: its goroutines are checked as a test's are.
+func Background(t testing.TB) {
+	go func() {
+		Must(t, nil) // want
+	}()
+}
