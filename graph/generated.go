@@ -18452,14 +18452,42 @@ func (ec *executionContext) unmarshalNOrderRefundInput2githubᚗcomᚋshopgraph�
 }
 
 func (ec *executionContext) unmarshalNOrderStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋorderᚐStatus(ctx context.Context, v any) (order.Status, error) {
-	var res order.Status
-	err := res.UnmarshalGQL(v)
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNOrderStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋorderᚐStatus[tmp]
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNOrderStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋorderᚐStatus(ctx context.Context, sel ast.SelectionSet, v order.Status) graphql.Marshaler {
-	return v
+	_ = sel
+	res := graphql.MarshalString(marshalNOrderStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋorderᚐStatus[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
 }
+
+var (
+	unmarshalNOrderStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋorderᚐStatus = map[string]order.Status{
+		"PENDING":            order.Pending,
+		"PAID":               order.Paid,
+		"SHIPPED":            order.Shipped,
+		"DELIVERED":          order.Delivered,
+		"CANCELLED":          order.Cancelled,
+		"REFUNDED":           order.Refunded,
+		"PARTIALLY_REFUNDED": order.PartiallyRefunded,
+	}
+	marshalNOrderStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋorderᚐStatus = map[order.Status]string{
+		order.Pending:           "PENDING",
+		order.Paid:              "PAID",
+		order.Shipped:           "SHIPPED",
+		order.Delivered:         "DELIVERED",
+		order.Cancelled:         "CANCELLED",
+		order.Refunded:          "REFUNDED",
+		order.PartiallyRefunded: "PARTIALLY_REFUNDED",
+	}
+)
 
 func (ec *executionContext) marshalNOrderStatusEvent2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋorderᚐEvent(ctx context.Context, sel ast.SelectionSet, v order.Event) graphql.Marshaler {
 	return ec._OrderStatusEvent(ctx, sel, &v)
@@ -18491,14 +18519,40 @@ func (ec *executionContext) marshalNPageInfo2ᚖgithubᚗcomᚋshopgraphᚋshopg
 }
 
 func (ec *executionContext) unmarshalNPaymentStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋpaymentᚐStatus(ctx context.Context, v any) (payment.Status, error) {
-	var res payment.Status
-	err := res.UnmarshalGQL(v)
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNPaymentStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋpaymentᚐStatus[tmp]
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNPaymentStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋpaymentᚐStatus(ctx context.Context, sel ast.SelectionSet, v payment.Status) graphql.Marshaler {
-	return v
+	_ = sel
+	res := graphql.MarshalString(marshalNPaymentStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋpaymentᚐStatus[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
 }
+
+var (
+	unmarshalNPaymentStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋpaymentᚐStatus = map[string]payment.Status{
+		"REQUIRES_PAYMENT": payment.RequiresPayment,
+		"PROCESSING":       payment.Processing,
+		"SUCCEEDED":        payment.Succeeded,
+		"FAILED":           payment.Failed,
+		"CANCELED":         payment.Canceled,
+		"AMOUNT_MISMATCH":  payment.AmountMismatch,
+	}
+	marshalNPaymentStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋpaymentᚐStatus = map[payment.Status]string{
+		payment.RequiresPayment: "REQUIRES_PAYMENT",
+		payment.Processing:      "PROCESSING",
+		payment.Succeeded:       "SUCCEEDED",
+		payment.Failed:          "FAILED",
+		payment.Canceled:        "CANCELED",
+		payment.AmountMismatch:  "AMOUNT_MISMATCH",
+	}
+)
 
 func (ec *executionContext) marshalNPriceRange2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐPriceRange(ctx context.Context, sel ast.SelectionSet, v product.PriceRange) graphql.Marshaler {
 	return ec._PriceRange(ctx, sel, &v)
@@ -18613,14 +18667,32 @@ func (ec *executionContext) marshalNProductEdge2ᚖgithubᚗcomᚋshopgraphᚋsh
 }
 
 func (ec *executionContext) unmarshalNProductStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐStatus(ctx context.Context, v any) (product.Status, error) {
-	var res product.Status
-	err := res.UnmarshalGQL(v)
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNProductStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐStatus[tmp]
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNProductStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐStatus(ctx context.Context, sel ast.SelectionSet, v product.Status) graphql.Marshaler {
-	return v
+	_ = sel
+	res := graphql.MarshalString(marshalNProductStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐStatus[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
 }
+
+var (
+	unmarshalNProductStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐStatus = map[string]product.Status{
+		"ACTIVE":   product.StatusActive,
+		"ARCHIVED": product.StatusArchived,
+	}
+	marshalNProductStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐStatus = map[product.Status]string{
+		product.StatusActive:   "ACTIVE",
+		product.StatusArchived: "ARCHIVED",
+	}
+)
 
 func (ec *executionContext) unmarshalNProductUpdateInput2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐProductUpdateInput(ctx context.Context, v any) (model.ProductUpdateInput, error) {
 	res, err := ec.unmarshalInputProductUpdateInput(ctx, v)
@@ -18767,24 +18839,64 @@ func (ec *executionContext) marshalNProductVariantUpdatePayload2ᚖgithubᚗcom�
 }
 
 func (ec *executionContext) unmarshalNRole2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋauthᚐRole(ctx context.Context, v any) (auth.Role, error) {
-	var res auth.Role
-	err := res.UnmarshalGQL(v)
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNRole2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋauthᚐRole[tmp]
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNRole2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋauthᚐRole(ctx context.Context, sel ast.SelectionSet, v auth.Role) graphql.Marshaler {
-	return v
+	_ = sel
+	res := graphql.MarshalString(marshalNRole2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋauthᚐRole[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
 }
 
+var (
+	unmarshalNRole2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋauthᚐRole = map[string]auth.Role{
+		"CUSTOMER": auth.RoleCustomer,
+		"VENDOR":   auth.RoleVendor,
+		"ADMIN":    auth.RoleAdmin,
+	}
+	marshalNRole2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋauthᚐRole = map[auth.Role]string{
+		auth.RoleCustomer: "CUSTOMER",
+		auth.RoleVendor:   "VENDOR",
+		auth.RoleAdmin:    "ADMIN",
+	}
+)
+
 func (ec *executionContext) unmarshalNStockStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐStockStatus(ctx context.Context, v any) (product.StockStatus, error) {
-	var res product.StockStatus
-	err := res.UnmarshalGQL(v)
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNStockStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐStockStatus[tmp]
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNStockStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐStockStatus(ctx context.Context, sel ast.SelectionSet, v product.StockStatus) graphql.Marshaler {
-	return v
+	_ = sel
+	res := graphql.MarshalString(marshalNStockStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐStockStatus[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
 }
+
+var (
+	unmarshalNStockStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐStockStatus = map[string]product.StockStatus{
+		"IN_STOCK":     product.InStock,
+		"LOW_STOCK":    product.LowStock,
+		"OUT_OF_STOCK": product.OutOfStock,
+	}
+	marshalNStockStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐStockStatus = map[product.StockStatus]string{
+		product.InStock:    "IN_STOCK",
+		product.LowStock:   "LOW_STOCK",
+		product.OutOfStock: "OUT_OF_STOCK",
+	}
+)
 
 func (ec *executionContext) unmarshalNString2string(ctx context.Context, v any) (string, error) {
 	res, err := graphql.UnmarshalString(v)
@@ -19195,17 +19307,41 @@ func (ec *executionContext) unmarshalOOrderStatus2ᚖgithubᚗcomᚋshopgraphᚋ
 	if v == nil {
 		return nil, nil
 	}
-	var res = new(order.Status)
-	err := res.UnmarshalGQL(v)
-	return res, graphql.ErrorOnPath(ctx, err)
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalOOrderStatus2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋorderᚐStatus[tmp]
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalOOrderStatus2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋorderᚐStatus(ctx context.Context, sel ast.SelectionSet, v *order.Status) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
-	return v
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(marshalOOrderStatus2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋorderᚐStatus[*v])
+	return res
 }
+
+var (
+	unmarshalOOrderStatus2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋorderᚐStatus = map[string]order.Status{
+		"PENDING":            order.Pending,
+		"PAID":               order.Paid,
+		"SHIPPED":            order.Shipped,
+		"DELIVERED":          order.Delivered,
+		"CANCELLED":          order.Cancelled,
+		"REFUNDED":           order.Refunded,
+		"PARTIALLY_REFUNDED": order.PartiallyRefunded,
+	}
+	marshalOOrderStatus2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋorderᚐStatus = map[order.Status]string{
+		order.Pending:           "PENDING",
+		order.Paid:              "PAID",
+		order.Shipped:           "SHIPPED",
+		order.Delivered:         "DELIVERED",
+		order.Cancelled:         "CANCELLED",
+		order.Refunded:          "REFUNDED",
+		order.PartiallyRefunded: "PARTIALLY_REFUNDED",
+	}
+)
 
 func (ec *executionContext) marshalOPayment2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋpaymentᚐPayment(ctx context.Context, sel ast.SelectionSet, v *payment.Payment) graphql.Marshaler {
 	if v == nil {
@@ -19233,33 +19369,67 @@ func (ec *executionContext) unmarshalOProductSort2ᚖgithubᚗcomᚋshopgraphᚋ
 	if v == nil {
 		return nil, nil
 	}
-	var res = new(product.Sort)
-	err := res.UnmarshalGQL(v)
-	return res, graphql.ErrorOnPath(ctx, err)
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalOProductSort2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐSort[tmp]
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalOProductSort2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐSort(ctx context.Context, sel ast.SelectionSet, v *product.Sort) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
-	return v
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(marshalOProductSort2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐSort[*v])
+	return res
 }
+
+var (
+	unmarshalOProductSort2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐSort = map[string]product.Sort{
+		"NEWEST":     product.SortNewest,
+		"PRICE_ASC":  product.SortPriceAsc,
+		"PRICE_DESC": product.SortPriceDesc,
+		"NAME":       product.SortName,
+		"RELEVANCE":  product.SortRelevance,
+	}
+	marshalOProductSort2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐSort = map[product.Sort]string{
+		product.SortNewest:    "NEWEST",
+		product.SortPriceAsc:  "PRICE_ASC",
+		product.SortPriceDesc: "PRICE_DESC",
+		product.SortName:      "NAME",
+		product.SortRelevance: "RELEVANCE",
+	}
+)
 
 func (ec *executionContext) unmarshalOProductStatus2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐStatus(ctx context.Context, v any) (*product.Status, error) {
 	if v == nil {
 		return nil, nil
 	}
-	var res = new(product.Status)
-	err := res.UnmarshalGQL(v)
-	return res, graphql.ErrorOnPath(ctx, err)
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalOProductStatus2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐStatus[tmp]
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalOProductStatus2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐStatus(ctx context.Context, sel ast.SelectionSet, v *product.Status) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
-	return v
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(marshalOProductStatus2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐStatus[*v])
+	return res
 }
+
+var (
+	unmarshalOProductStatus2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐStatus = map[string]product.Status{
+		"ACTIVE":   product.StatusActive,
+		"ARCHIVED": product.StatusArchived,
+	}
+	marshalOProductStatus2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐStatus = map[product.Status]string{
+		product.StatusActive:   "ACTIVE",
+		product.StatusArchived: "ARCHIVED",
+	}
+)
 
 func (ec *executionContext) marshalOProductVariant2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐVariant(ctx context.Context, sel ast.SelectionSet, v *product.Variant) graphql.Marshaler {
 	if v == nil {
