@@ -59,6 +59,7 @@ import (
 	"github.com/shopgraph/shopgraph/internal/ratelimit"
 	"github.com/shopgraph/shopgraph/internal/seed"
 	"github.com/shopgraph/shopgraph/internal/tracing"
+	"github.com/shopgraph/shopgraph/internal/tracking"
 )
 
 // Development admin, created by `make run` when the database has no admin, and the size of
@@ -415,7 +416,8 @@ func (a *app) Close() {
 func (a *app) handler() http.Handler {
 	resolver := &graph.Resolver{
 		Accounts: a.accounts, Catalog: a.catalog, Carts: a.carts,
-		CheckoutService: a.checkout, OrderService: a.orders, Payments: a.payments, Bus: a.bus, Log: a.log,
+		CheckoutService: a.checkout, OrderService: a.orders, Payments: a.payments, Log: a.log,
+		Tracking: tracking.NewService(a.bus.Hub, a.orders, a.accounts),
 	}
 	persisted := graph.PersistedQueryStore{Store: a.store, TTL: 24 * time.Hour}
 	gql := graph.NewHandler(resolver, graph.HandlerOptions{
@@ -480,7 +482,7 @@ func websocketAuth(tokens *auth.Tokens) transport.WebsocketInitFunc {
 				token = s
 			}
 		}
-		ctx = graph.WithSubscriptionCounter(ctx)
+		ctx = tracking.WithSubscriptionCounter(ctx)
 		token = strings.TrimSpace(strings.TrimPrefix(token, "Bearer "))
 		if token == "" {
 			return ctx, nil, nil

@@ -22,6 +22,7 @@ import (
 	"github.com/shopgraph/shopgraph/internal/order"
 	"github.com/shopgraph/shopgraph/internal/payment"
 	"github.com/shopgraph/shopgraph/internal/product"
+	"github.com/shopgraph/shopgraph/internal/tracking"
 	gqlparser "github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
 )
@@ -464,13 +465,13 @@ type OrderLineResolver interface {
 	ProductID(ctx context.Context, obj *order.Line) (string, error)
 }
 type OrderStatusEventResolver interface {
-	Sequence(ctx context.Context, obj *order.Event) (int, error)
-	Position(ctx context.Context, obj *order.Event) (int64, error)
-	Order(ctx context.Context, obj *order.Event) (*order.Order, error)
-	Status(ctx context.Context, obj *order.Event) (order.Status, error)
-	PreviousStatus(ctx context.Context, obj *order.Event) (*order.Status, error)
-	At(ctx context.Context, obj *order.Event) (*time.Time, error)
-	Note(ctx context.Context, obj *order.Event) (string, error)
+	Sequence(ctx context.Context, obj *tracking.Update) (int, error)
+	Position(ctx context.Context, obj *tracking.Update) (int64, error)
+	Order(ctx context.Context, obj *tracking.Update) (*order.Order, error)
+	Status(ctx context.Context, obj *tracking.Update) (order.Status, error)
+	PreviousStatus(ctx context.Context, obj *tracking.Update) (*order.Status, error)
+	At(ctx context.Context, obj *tracking.Update) (*time.Time, error)
+	Note(ctx context.Context, obj *tracking.Update) (string, error)
 }
 type PaymentResolver interface {
 	ClientSecret(ctx context.Context, obj *payment.Payment) (*string, error)
@@ -503,8 +504,8 @@ type QueryResolver interface {
 	Orders(ctx context.Context, first *int, after *string, filter *model.OrderFilter) (*model.OrderConnection, error)
 }
 type SubscriptionResolver interface {
-	OrderStatusChanged(ctx context.Context, orderID string, after *int) (<-chan *order.Event, error)
-	OrderEvents(ctx context.Context, after *int64) (<-chan *order.Event, error)
+	OrderStatusChanged(ctx context.Context, orderID string, after *int) (<-chan *tracking.Update, error)
+	OrderEvents(ctx context.Context, after *int64) (<-chan *tracking.Update, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -8652,7 +8653,7 @@ func (ec *executionContext) fieldContext_OrderPaymentRetryPayload_userErrors(_ c
 	return fc, nil
 }
 
-func (ec *executionContext) _OrderStatusEvent_sequence(ctx context.Context, field graphql.CollectedField, obj *order.Event) (ret graphql.Marshaler) {
+func (ec *executionContext) _OrderStatusEvent_sequence(ctx context.Context, field graphql.CollectedField, obj *tracking.Update) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8675,7 +8676,7 @@ func (ec *executionContext) fieldContext_OrderStatusEvent_sequence(_ context.Con
 	return graphql.NewScalarFieldContext("OrderStatusEvent", field, true, true, errors.New("field of type Int does not have child fields"))
 }
 
-func (ec *executionContext) _OrderStatusEvent_position(ctx context.Context, field graphql.CollectedField, obj *order.Event) (ret graphql.Marshaler) {
+func (ec *executionContext) _OrderStatusEvent_position(ctx context.Context, field graphql.CollectedField, obj *tracking.Update) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8698,7 +8699,7 @@ func (ec *executionContext) fieldContext_OrderStatusEvent_position(_ context.Con
 	return graphql.NewScalarFieldContext("OrderStatusEvent", field, true, true, errors.New("field of type Int64 does not have child fields"))
 }
 
-func (ec *executionContext) _OrderStatusEvent_order(ctx context.Context, field graphql.CollectedField, obj *order.Event) (ret graphql.Marshaler) {
+func (ec *executionContext) _OrderStatusEvent_order(ctx context.Context, field graphql.CollectedField, obj *tracking.Update) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8730,7 +8731,7 @@ func (ec *executionContext) fieldContext_OrderStatusEvent_order(_ context.Contex
 	return fc, nil
 }
 
-func (ec *executionContext) _OrderStatusEvent_status(ctx context.Context, field graphql.CollectedField, obj *order.Event) (ret graphql.Marshaler) {
+func (ec *executionContext) _OrderStatusEvent_status(ctx context.Context, field graphql.CollectedField, obj *tracking.Update) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8753,7 +8754,7 @@ func (ec *executionContext) fieldContext_OrderStatusEvent_status(_ context.Conte
 	return graphql.NewScalarFieldContext("OrderStatusEvent", field, true, true, errors.New("field of type OrderStatus does not have child fields"))
 }
 
-func (ec *executionContext) _OrderStatusEvent_previousStatus(ctx context.Context, field graphql.CollectedField, obj *order.Event) (ret graphql.Marshaler) {
+func (ec *executionContext) _OrderStatusEvent_previousStatus(ctx context.Context, field graphql.CollectedField, obj *tracking.Update) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8776,7 +8777,7 @@ func (ec *executionContext) fieldContext_OrderStatusEvent_previousStatus(_ conte
 	return graphql.NewScalarFieldContext("OrderStatusEvent", field, true, true, errors.New("field of type OrderStatus does not have child fields"))
 }
 
-func (ec *executionContext) _OrderStatusEvent_at(ctx context.Context, field graphql.CollectedField, obj *order.Event) (ret graphql.Marshaler) {
+func (ec *executionContext) _OrderStatusEvent_at(ctx context.Context, field graphql.CollectedField, obj *tracking.Update) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8799,7 +8800,7 @@ func (ec *executionContext) fieldContext_OrderStatusEvent_at(_ context.Context, 
 	return graphql.NewScalarFieldContext("OrderStatusEvent", field, true, true, errors.New("field of type DateTime does not have child fields"))
 }
 
-func (ec *executionContext) _OrderStatusEvent_note(ctx context.Context, field graphql.CollectedField, obj *order.Event) (ret graphql.Marshaler) {
+func (ec *executionContext) _OrderStatusEvent_note(ctx context.Context, field graphql.CollectedField, obj *tracking.Update) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10930,7 +10931,7 @@ func (ec *executionContext) _Subscription_orderStatusChanged(ctx context.Context
 
 			directive1 := func(ctx context.Context) (any, error) {
 				if ec.Directives.Auth == nil {
-					var zeroVal *order.Event
+					var zeroVal *tracking.Update
 					return zeroVal, errors.New("directive auth is not implemented")
 				}
 				return ec.Directives.Auth(ctx, nil, directive0)
@@ -10939,8 +10940,8 @@ func (ec *executionContext) _Subscription_orderStatusChanged(ctx context.Context
 			next = directive1
 			return next
 		},
-		func(ctx context.Context, selections ast.SelectionSet, v *order.Event) graphql.Marshaler {
-			return ec.marshalNOrderStatusEvent2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋorderᚐEvent(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *tracking.Update) graphql.Marshaler {
+			return ec.marshalNOrderStatusEvent2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋtrackingᚐUpdate(ctx, selections, v)
 		},
 		true,
 		true,
@@ -10987,7 +10988,7 @@ func (ec *executionContext) _Subscription_orderEvents(ctx context.Context, field
 
 			directive1 := func(ctx context.Context) (any, error) {
 				if ec.Directives.Auth == nil {
-					var zeroVal *order.Event
+					var zeroVal *tracking.Update
 					return zeroVal, errors.New("directive auth is not implemented")
 				}
 				return ec.Directives.Auth(ctx, nil, directive0)
@@ -10996,8 +10997,8 @@ func (ec *executionContext) _Subscription_orderEvents(ctx context.Context, field
 			next = directive1
 			return next
 		},
-		func(ctx context.Context, selections ast.SelectionSet, v *order.Event) graphql.Marshaler {
-			return ec.marshalNOrderStatusEvent2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋorderᚐEvent(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *tracking.Update) graphql.Marshaler {
+			return ec.marshalNOrderStatusEvent2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋtrackingᚐUpdate(ctx, selections, v)
 		},
 		true,
 		true,
@@ -15658,7 +15659,7 @@ func (ec *executionContext) _OrderPaymentRetryPayload(ctx context.Context, sel a
 
 var orderStatusEventImplementors = []string{"OrderStatusEvent"}
 
-func (ec *executionContext) _OrderStatusEvent(ctx context.Context, sel ast.SelectionSet, obj *order.Event) graphql.Marshaler {
+func (ec *executionContext) _OrderStatusEvent(ctx context.Context, sel ast.SelectionSet, obj *tracking.Update) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, orderStatusEventImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -18489,11 +18490,11 @@ var (
 	}
 )
 
-func (ec *executionContext) marshalNOrderStatusEvent2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋorderᚐEvent(ctx context.Context, sel ast.SelectionSet, v order.Event) graphql.Marshaler {
+func (ec *executionContext) marshalNOrderStatusEvent2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋtrackingᚐUpdate(ctx context.Context, sel ast.SelectionSet, v tracking.Update) graphql.Marshaler {
 	return ec._OrderStatusEvent(ctx, sel, &v)
 }
 
-func (ec *executionContext) marshalNOrderStatusEvent2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋorderᚐEvent(ctx context.Context, sel ast.SelectionSet, v *order.Event) graphql.Marshaler {
+func (ec *executionContext) marshalNOrderStatusEvent2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋtrackingᚐUpdate(ctx context.Context, sel ast.SelectionSet, v *tracking.Update) graphql.Marshaler {
 	if v == nil {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
 			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
