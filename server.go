@@ -419,7 +419,7 @@ func (a *app) handler() http.Handler {
 		CheckoutService: a.checkout, OrderService: a.orders, Payments: a.payments, Log: a.log,
 		Tracking: tracking.NewService(a.bus.Hub, a.orders, a.accounts),
 	}
-	persisted := graph.PersistedQueryStore{Store: a.store, TTL: 24 * time.Hour}
+	persisted := httpapi.PersistedQueryStore{Store: a.store, TTL: 24 * time.Hour}
 	gql := graph.NewHandler(resolver, graph.HandlerOptions{
 		Log:            a.log,
 		Extensions:     []graphql.HandlerExtension{a.metrics.GraphQLMiddleware(), tracing.GraphQLExtension()},
@@ -443,7 +443,7 @@ func (a *app) handler() http.Handler {
 	deps := httpapi.Deps{
 		Log:           a.log,
 		Tokens:        a.tokens,
-		GraphQL:       a.metrics.Instrument("/graphql", graph.PublicResponseCache(a.cache, persisted, gql)),
+		GraphQL:       a.metrics.Instrument("/graphql", httpapi.PublicResponseCache(a.cache, persisted, gql)),
 		Ready:         a.ready,
 		SecureCookies: !a.cfg.IsDevelopment(),
 		CORSOrigins:   a.cfg.CORSOrigins,
