@@ -22,6 +22,7 @@ import (
 	"github.com/shopgraph/shopgraph/internal/order"
 	"github.com/shopgraph/shopgraph/internal/payment"
 	"github.com/shopgraph/shopgraph/internal/product"
+	"github.com/shopgraph/shopgraph/internal/tracking"
 	gqlparser "github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
 )
@@ -464,13 +465,13 @@ type OrderLineResolver interface {
 	ProductID(ctx context.Context, obj *order.Line) (string, error)
 }
 type OrderStatusEventResolver interface {
-	Sequence(ctx context.Context, obj *order.Event) (int, error)
-	Position(ctx context.Context, obj *order.Event) (int64, error)
-	Order(ctx context.Context, obj *order.Event) (*order.Order, error)
-	Status(ctx context.Context, obj *order.Event) (order.Status, error)
-	PreviousStatus(ctx context.Context, obj *order.Event) (*order.Status, error)
-	At(ctx context.Context, obj *order.Event) (*time.Time, error)
-	Note(ctx context.Context, obj *order.Event) (string, error)
+	Sequence(ctx context.Context, obj *tracking.Update) (int, error)
+	Position(ctx context.Context, obj *tracking.Update) (int64, error)
+	Order(ctx context.Context, obj *tracking.Update) (*order.Order, error)
+	Status(ctx context.Context, obj *tracking.Update) (order.Status, error)
+	PreviousStatus(ctx context.Context, obj *tracking.Update) (*order.Status, error)
+	At(ctx context.Context, obj *tracking.Update) (*time.Time, error)
+	Note(ctx context.Context, obj *tracking.Update) (string, error)
 }
 type PaymentResolver interface {
 	ClientSecret(ctx context.Context, obj *payment.Payment) (*string, error)
@@ -503,8 +504,8 @@ type QueryResolver interface {
 	Orders(ctx context.Context, first *int, after *string, filter *model.OrderFilter) (*model.OrderConnection, error)
 }
 type SubscriptionResolver interface {
-	OrderStatusChanged(ctx context.Context, orderID string, after *int) (<-chan *order.Event, error)
-	OrderEvents(ctx context.Context, after *int64) (<-chan *order.Event, error)
+	OrderStatusChanged(ctx context.Context, orderID string, after *int) (<-chan *tracking.Update, error)
+	OrderEvents(ctx context.Context, after *int64) (<-chan *tracking.Update, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -8652,7 +8653,7 @@ func (ec *executionContext) fieldContext_OrderPaymentRetryPayload_userErrors(_ c
 	return fc, nil
 }
 
-func (ec *executionContext) _OrderStatusEvent_sequence(ctx context.Context, field graphql.CollectedField, obj *order.Event) (ret graphql.Marshaler) {
+func (ec *executionContext) _OrderStatusEvent_sequence(ctx context.Context, field graphql.CollectedField, obj *tracking.Update) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8675,7 +8676,7 @@ func (ec *executionContext) fieldContext_OrderStatusEvent_sequence(_ context.Con
 	return graphql.NewScalarFieldContext("OrderStatusEvent", field, true, true, errors.New("field of type Int does not have child fields"))
 }
 
-func (ec *executionContext) _OrderStatusEvent_position(ctx context.Context, field graphql.CollectedField, obj *order.Event) (ret graphql.Marshaler) {
+func (ec *executionContext) _OrderStatusEvent_position(ctx context.Context, field graphql.CollectedField, obj *tracking.Update) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8698,7 +8699,7 @@ func (ec *executionContext) fieldContext_OrderStatusEvent_position(_ context.Con
 	return graphql.NewScalarFieldContext("OrderStatusEvent", field, true, true, errors.New("field of type Int64 does not have child fields"))
 }
 
-func (ec *executionContext) _OrderStatusEvent_order(ctx context.Context, field graphql.CollectedField, obj *order.Event) (ret graphql.Marshaler) {
+func (ec *executionContext) _OrderStatusEvent_order(ctx context.Context, field graphql.CollectedField, obj *tracking.Update) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8730,7 +8731,7 @@ func (ec *executionContext) fieldContext_OrderStatusEvent_order(_ context.Contex
 	return fc, nil
 }
 
-func (ec *executionContext) _OrderStatusEvent_status(ctx context.Context, field graphql.CollectedField, obj *order.Event) (ret graphql.Marshaler) {
+func (ec *executionContext) _OrderStatusEvent_status(ctx context.Context, field graphql.CollectedField, obj *tracking.Update) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8753,7 +8754,7 @@ func (ec *executionContext) fieldContext_OrderStatusEvent_status(_ context.Conte
 	return graphql.NewScalarFieldContext("OrderStatusEvent", field, true, true, errors.New("field of type OrderStatus does not have child fields"))
 }
 
-func (ec *executionContext) _OrderStatusEvent_previousStatus(ctx context.Context, field graphql.CollectedField, obj *order.Event) (ret graphql.Marshaler) {
+func (ec *executionContext) _OrderStatusEvent_previousStatus(ctx context.Context, field graphql.CollectedField, obj *tracking.Update) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8776,7 +8777,7 @@ func (ec *executionContext) fieldContext_OrderStatusEvent_previousStatus(_ conte
 	return graphql.NewScalarFieldContext("OrderStatusEvent", field, true, true, errors.New("field of type OrderStatus does not have child fields"))
 }
 
-func (ec *executionContext) _OrderStatusEvent_at(ctx context.Context, field graphql.CollectedField, obj *order.Event) (ret graphql.Marshaler) {
+func (ec *executionContext) _OrderStatusEvent_at(ctx context.Context, field graphql.CollectedField, obj *tracking.Update) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8799,7 +8800,7 @@ func (ec *executionContext) fieldContext_OrderStatusEvent_at(_ context.Context, 
 	return graphql.NewScalarFieldContext("OrderStatusEvent", field, true, true, errors.New("field of type DateTime does not have child fields"))
 }
 
-func (ec *executionContext) _OrderStatusEvent_note(ctx context.Context, field graphql.CollectedField, obj *order.Event) (ret graphql.Marshaler) {
+func (ec *executionContext) _OrderStatusEvent_note(ctx context.Context, field graphql.CollectedField, obj *tracking.Update) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10930,7 +10931,7 @@ func (ec *executionContext) _Subscription_orderStatusChanged(ctx context.Context
 
 			directive1 := func(ctx context.Context) (any, error) {
 				if ec.Directives.Auth == nil {
-					var zeroVal *order.Event
+					var zeroVal *tracking.Update
 					return zeroVal, errors.New("directive auth is not implemented")
 				}
 				return ec.Directives.Auth(ctx, nil, directive0)
@@ -10939,8 +10940,8 @@ func (ec *executionContext) _Subscription_orderStatusChanged(ctx context.Context
 			next = directive1
 			return next
 		},
-		func(ctx context.Context, selections ast.SelectionSet, v *order.Event) graphql.Marshaler {
-			return ec.marshalNOrderStatusEvent2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋorderᚐEvent(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *tracking.Update) graphql.Marshaler {
+			return ec.marshalNOrderStatusEvent2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋtrackingᚐUpdate(ctx, selections, v)
 		},
 		true,
 		true,
@@ -10987,7 +10988,7 @@ func (ec *executionContext) _Subscription_orderEvents(ctx context.Context, field
 
 			directive1 := func(ctx context.Context) (any, error) {
 				if ec.Directives.Auth == nil {
-					var zeroVal *order.Event
+					var zeroVal *tracking.Update
 					return zeroVal, errors.New("directive auth is not implemented")
 				}
 				return ec.Directives.Auth(ctx, nil, directive0)
@@ -10996,8 +10997,8 @@ func (ec *executionContext) _Subscription_orderEvents(ctx context.Context, field
 			next = directive1
 			return next
 		},
-		func(ctx context.Context, selections ast.SelectionSet, v *order.Event) graphql.Marshaler {
-			return ec.marshalNOrderStatusEvent2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋorderᚐEvent(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *tracking.Update) graphql.Marshaler {
+			return ec.marshalNOrderStatusEvent2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋtrackingᚐUpdate(ctx, selections, v)
 		},
 		true,
 		true,
@@ -15658,7 +15659,7 @@ func (ec *executionContext) _OrderPaymentRetryPayload(ctx context.Context, sel a
 
 var orderStatusEventImplementors = []string{"OrderStatusEvent"}
 
-func (ec *executionContext) _OrderStatusEvent(ctx context.Context, sel ast.SelectionSet, obj *order.Event) graphql.Marshaler {
+func (ec *executionContext) _OrderStatusEvent(ctx context.Context, sel ast.SelectionSet, obj *tracking.Update) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, orderStatusEventImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -18452,20 +18453,48 @@ func (ec *executionContext) unmarshalNOrderRefundInput2githubᚗcomᚋshopgraph�
 }
 
 func (ec *executionContext) unmarshalNOrderStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋorderᚐStatus(ctx context.Context, v any) (order.Status, error) {
-	var res order.Status
-	err := res.UnmarshalGQL(v)
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNOrderStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋorderᚐStatus[tmp]
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNOrderStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋorderᚐStatus(ctx context.Context, sel ast.SelectionSet, v order.Status) graphql.Marshaler {
-	return v
+	_ = sel
+	res := graphql.MarshalString(marshalNOrderStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋorderᚐStatus[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
 }
 
-func (ec *executionContext) marshalNOrderStatusEvent2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋorderᚐEvent(ctx context.Context, sel ast.SelectionSet, v order.Event) graphql.Marshaler {
+var (
+	unmarshalNOrderStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋorderᚐStatus = map[string]order.Status{
+		"PENDING":            order.Pending,
+		"PAID":               order.Paid,
+		"SHIPPED":            order.Shipped,
+		"DELIVERED":          order.Delivered,
+		"CANCELLED":          order.Cancelled,
+		"REFUNDED":           order.Refunded,
+		"PARTIALLY_REFUNDED": order.PartiallyRefunded,
+	}
+	marshalNOrderStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋorderᚐStatus = map[order.Status]string{
+		order.Pending:           "PENDING",
+		order.Paid:              "PAID",
+		order.Shipped:           "SHIPPED",
+		order.Delivered:         "DELIVERED",
+		order.Cancelled:         "CANCELLED",
+		order.Refunded:          "REFUNDED",
+		order.PartiallyRefunded: "PARTIALLY_REFUNDED",
+	}
+)
+
+func (ec *executionContext) marshalNOrderStatusEvent2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋtrackingᚐUpdate(ctx context.Context, sel ast.SelectionSet, v tracking.Update) graphql.Marshaler {
 	return ec._OrderStatusEvent(ctx, sel, &v)
 }
 
-func (ec *executionContext) marshalNOrderStatusEvent2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋorderᚐEvent(ctx context.Context, sel ast.SelectionSet, v *order.Event) graphql.Marshaler {
+func (ec *executionContext) marshalNOrderStatusEvent2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋtrackingᚐUpdate(ctx context.Context, sel ast.SelectionSet, v *tracking.Update) graphql.Marshaler {
 	if v == nil {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
 			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
@@ -18491,14 +18520,40 @@ func (ec *executionContext) marshalNPageInfo2ᚖgithubᚗcomᚋshopgraphᚋshopg
 }
 
 func (ec *executionContext) unmarshalNPaymentStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋpaymentᚐStatus(ctx context.Context, v any) (payment.Status, error) {
-	var res payment.Status
-	err := res.UnmarshalGQL(v)
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNPaymentStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋpaymentᚐStatus[tmp]
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNPaymentStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋpaymentᚐStatus(ctx context.Context, sel ast.SelectionSet, v payment.Status) graphql.Marshaler {
-	return v
+	_ = sel
+	res := graphql.MarshalString(marshalNPaymentStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋpaymentᚐStatus[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
 }
+
+var (
+	unmarshalNPaymentStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋpaymentᚐStatus = map[string]payment.Status{
+		"REQUIRES_PAYMENT": payment.RequiresPayment,
+		"PROCESSING":       payment.Processing,
+		"SUCCEEDED":        payment.Succeeded,
+		"FAILED":           payment.Failed,
+		"CANCELED":         payment.Canceled,
+		"AMOUNT_MISMATCH":  payment.AmountMismatch,
+	}
+	marshalNPaymentStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋpaymentᚐStatus = map[payment.Status]string{
+		payment.RequiresPayment: "REQUIRES_PAYMENT",
+		payment.Processing:      "PROCESSING",
+		payment.Succeeded:       "SUCCEEDED",
+		payment.Failed:          "FAILED",
+		payment.Canceled:        "CANCELED",
+		payment.AmountMismatch:  "AMOUNT_MISMATCH",
+	}
+)
 
 func (ec *executionContext) marshalNPriceRange2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐPriceRange(ctx context.Context, sel ast.SelectionSet, v product.PriceRange) graphql.Marshaler {
 	return ec._PriceRange(ctx, sel, &v)
@@ -18613,14 +18668,32 @@ func (ec *executionContext) marshalNProductEdge2ᚖgithubᚗcomᚋshopgraphᚋsh
 }
 
 func (ec *executionContext) unmarshalNProductStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐStatus(ctx context.Context, v any) (product.Status, error) {
-	var res product.Status
-	err := res.UnmarshalGQL(v)
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNProductStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐStatus[tmp]
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNProductStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐStatus(ctx context.Context, sel ast.SelectionSet, v product.Status) graphql.Marshaler {
-	return v
+	_ = sel
+	res := graphql.MarshalString(marshalNProductStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐStatus[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
 }
+
+var (
+	unmarshalNProductStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐStatus = map[string]product.Status{
+		"ACTIVE":   product.StatusActive,
+		"ARCHIVED": product.StatusArchived,
+	}
+	marshalNProductStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐStatus = map[product.Status]string{
+		product.StatusActive:   "ACTIVE",
+		product.StatusArchived: "ARCHIVED",
+	}
+)
 
 func (ec *executionContext) unmarshalNProductUpdateInput2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐProductUpdateInput(ctx context.Context, v any) (model.ProductUpdateInput, error) {
 	res, err := ec.unmarshalInputProductUpdateInput(ctx, v)
@@ -18767,24 +18840,64 @@ func (ec *executionContext) marshalNProductVariantUpdatePayload2ᚖgithubᚗcom�
 }
 
 func (ec *executionContext) unmarshalNRole2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋauthᚐRole(ctx context.Context, v any) (auth.Role, error) {
-	var res auth.Role
-	err := res.UnmarshalGQL(v)
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNRole2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋauthᚐRole[tmp]
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNRole2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋauthᚐRole(ctx context.Context, sel ast.SelectionSet, v auth.Role) graphql.Marshaler {
-	return v
+	_ = sel
+	res := graphql.MarshalString(marshalNRole2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋauthᚐRole[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
 }
 
+var (
+	unmarshalNRole2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋauthᚐRole = map[string]auth.Role{
+		"CUSTOMER": auth.RoleCustomer,
+		"VENDOR":   auth.RoleVendor,
+		"ADMIN":    auth.RoleAdmin,
+	}
+	marshalNRole2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋauthᚐRole = map[auth.Role]string{
+		auth.RoleCustomer: "CUSTOMER",
+		auth.RoleVendor:   "VENDOR",
+		auth.RoleAdmin:    "ADMIN",
+	}
+)
+
 func (ec *executionContext) unmarshalNStockStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐStockStatus(ctx context.Context, v any) (product.StockStatus, error) {
-	var res product.StockStatus
-	err := res.UnmarshalGQL(v)
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNStockStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐStockStatus[tmp]
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNStockStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐStockStatus(ctx context.Context, sel ast.SelectionSet, v product.StockStatus) graphql.Marshaler {
-	return v
+	_ = sel
+	res := graphql.MarshalString(marshalNStockStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐStockStatus[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
 }
+
+var (
+	unmarshalNStockStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐStockStatus = map[string]product.StockStatus{
+		"IN_STOCK":     product.InStock,
+		"LOW_STOCK":    product.LowStock,
+		"OUT_OF_STOCK": product.OutOfStock,
+	}
+	marshalNStockStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐStockStatus = map[product.StockStatus]string{
+		product.InStock:    "IN_STOCK",
+		product.LowStock:   "LOW_STOCK",
+		product.OutOfStock: "OUT_OF_STOCK",
+	}
+)
 
 func (ec *executionContext) unmarshalNString2string(ctx context.Context, v any) (string, error) {
 	res, err := graphql.UnmarshalString(v)
@@ -19195,17 +19308,41 @@ func (ec *executionContext) unmarshalOOrderStatus2ᚖgithubᚗcomᚋshopgraphᚋ
 	if v == nil {
 		return nil, nil
 	}
-	var res = new(order.Status)
-	err := res.UnmarshalGQL(v)
-	return res, graphql.ErrorOnPath(ctx, err)
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalOOrderStatus2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋorderᚐStatus[tmp]
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalOOrderStatus2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋorderᚐStatus(ctx context.Context, sel ast.SelectionSet, v *order.Status) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
-	return v
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(marshalOOrderStatus2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋorderᚐStatus[*v])
+	return res
 }
+
+var (
+	unmarshalOOrderStatus2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋorderᚐStatus = map[string]order.Status{
+		"PENDING":            order.Pending,
+		"PAID":               order.Paid,
+		"SHIPPED":            order.Shipped,
+		"DELIVERED":          order.Delivered,
+		"CANCELLED":          order.Cancelled,
+		"REFUNDED":           order.Refunded,
+		"PARTIALLY_REFUNDED": order.PartiallyRefunded,
+	}
+	marshalOOrderStatus2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋorderᚐStatus = map[order.Status]string{
+		order.Pending:           "PENDING",
+		order.Paid:              "PAID",
+		order.Shipped:           "SHIPPED",
+		order.Delivered:         "DELIVERED",
+		order.Cancelled:         "CANCELLED",
+		order.Refunded:          "REFUNDED",
+		order.PartiallyRefunded: "PARTIALLY_REFUNDED",
+	}
+)
 
 func (ec *executionContext) marshalOPayment2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋpaymentᚐPayment(ctx context.Context, sel ast.SelectionSet, v *payment.Payment) graphql.Marshaler {
 	if v == nil {
@@ -19233,33 +19370,67 @@ func (ec *executionContext) unmarshalOProductSort2ᚖgithubᚗcomᚋshopgraphᚋ
 	if v == nil {
 		return nil, nil
 	}
-	var res = new(product.Sort)
-	err := res.UnmarshalGQL(v)
-	return res, graphql.ErrorOnPath(ctx, err)
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalOProductSort2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐSort[tmp]
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalOProductSort2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐSort(ctx context.Context, sel ast.SelectionSet, v *product.Sort) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
-	return v
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(marshalOProductSort2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐSort[*v])
+	return res
 }
+
+var (
+	unmarshalOProductSort2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐSort = map[string]product.Sort{
+		"NEWEST":     product.SortNewest,
+		"PRICE_ASC":  product.SortPriceAsc,
+		"PRICE_DESC": product.SortPriceDesc,
+		"NAME":       product.SortName,
+		"RELEVANCE":  product.SortRelevance,
+	}
+	marshalOProductSort2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐSort = map[product.Sort]string{
+		product.SortNewest:    "NEWEST",
+		product.SortPriceAsc:  "PRICE_ASC",
+		product.SortPriceDesc: "PRICE_DESC",
+		product.SortName:      "NAME",
+		product.SortRelevance: "RELEVANCE",
+	}
+)
 
 func (ec *executionContext) unmarshalOProductStatus2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐStatus(ctx context.Context, v any) (*product.Status, error) {
 	if v == nil {
 		return nil, nil
 	}
-	var res = new(product.Status)
-	err := res.UnmarshalGQL(v)
-	return res, graphql.ErrorOnPath(ctx, err)
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalOProductStatus2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐStatus[tmp]
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalOProductStatus2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐStatus(ctx context.Context, sel ast.SelectionSet, v *product.Status) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
-	return v
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(marshalOProductStatus2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐStatus[*v])
+	return res
 }
+
+var (
+	unmarshalOProductStatus2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐStatus = map[string]product.Status{
+		"ACTIVE":   product.StatusActive,
+		"ARCHIVED": product.StatusArchived,
+	}
+	marshalOProductStatus2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐStatus = map[product.Status]string{
+		product.StatusActive:   "ACTIVE",
+		product.StatusArchived: "ARCHIVED",
+	}
+)
 
 func (ec *executionContext) marshalOProductVariant2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐVariant(ctx context.Context, sel ast.SelectionSet, v *product.Variant) graphql.Marshaler {
 	if v == nil {

@@ -12,7 +12,7 @@ import (
 	"github.com/shopgraph/shopgraph/internal/order"
 	"github.com/shopgraph/shopgraph/internal/payment"
 	"github.com/shopgraph/shopgraph/internal/product"
-	"github.com/shopgraph/shopgraph/internal/pubsub"
+	"github.com/shopgraph/shopgraph/internal/tracking"
 )
 
 // Resolver holds the services the resolvers call.
@@ -25,6 +25,7 @@ type Resolver struct {
 	CheckoutService *checkout.Service
 	OrderService    *order.Service
 	Payments        *payment.Service
-	Bus             *pubsub.Bus
-	Log             *slog.Logger
+	// Tracking streams order events to the subscriptions.
+	Tracking *tracking.Service
+	Log      *slog.Logger
 }
