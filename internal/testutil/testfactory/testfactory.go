@@ -275,7 +275,7 @@ func NewOrder(t testing.TB, d *postgres.DB, o OrderOpts) Order {
 		var id int64
 		must(t, d.Pool.QueryRow(ctx, `
 			INSERT INTO order_lines (order_id, product_id, variant_id, vendor_id, product_name, variant_name, sku, unit_price, currency, quantity, line_total)
-			SELECT $1, v.product_id, v.id, $3, p.name, v.name, v.sku, $4, $5, $6, $4 * $6
+			SELECT $1, v.product_id, v.id, $3::bigint, p.name, v.name, v.sku, $4::bigint, $5, $6::integer, $4::bigint * $6::integer
 			FROM product_variants v JOIN products p ON p.id = v.product_id WHERE v.id = $2
 			RETURNING id`,
 			out.ID, l.VariantID, l.VendorID, l.UnitPrice, o.Currency, l.Quantity).Scan(&id), "insert order line")
