@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 	"github.com/stretchr/testify/require"
 	"github.com/stripe/stripe-go/v76"
 
@@ -596,4 +598,65 @@ func TestExpire(t *testing.T) {
 	require.NoError(t, b.svc.Expire(ctx, paid.ID))
 	require.Equal(t, before, stateOf(t, b.d, paid.ID))
 	require.NoError(t, b.svc.Expire(ctx, 1<<40), "a missing order has nothing to expire")
+}
+
+// The workers of the jobs that must not be lost: each can run again without doing twice what
+// it did.
+func TestWorkers(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	row := &rivertype.JobRow{ID: 1, Attempt: 1, MaxAttempts: 25}
+
+	t.Run("expiry cancels an unpaid order", func(t *testing.T) {
+		o, _ := b.pending(t)
+		w := &payment.ExpireWorker{Payments: b.svc}
+		job := &river.Job[jobs.ExpireOrderArgs]{JobRow: row, Args: jobs.ExpireOrderArgs{OrderID: o.ID}}
+		require.NoError(t, w.Work(ctx, job))
+		require.NoError(t, w.Work(ctx, job))
+		require.Equal(t, "CANCELLED", tf.OrderStatus(t, b.d, o.ID))
+		require.Equal(t, 2, tf.Count(t, b.d, "order_events", "order_id = $1", o.ID))
+	})
+
+	t.Run("the refund of an order paid after its cancellation gives the money back once", func(t *testing.T) {
+		o, p := b.pending(t)
+		_, err := b.orders.Cancel(ctx, b.owner, o.ID)
+		require.NoError(t, err)
+		b.gw.Succeed(p.IntentID)
+		require.NoError(t, b.svc.HandleStripeEvent(ctx, event(t, payment.EventSpec{
+			Type: "payment_intent.succeeded", IntentID: p.IntentID, Amount: o.Total.Amount, Currency: o.Total.Currency})))
+
+		w := &payment.RefundWorker{Payments: b.svc}
+		job := &river.Job[jobs.RefundOrderArgs]{JobRow: row, Args: jobs.RefundOrderArgs{OrderID: o.ID, Reason: "paid after the order was cancelled"}}
+		require.NoError(t, w.Work(ctx, job))
+		require.NoError(t, w.Work(ctx, job), "nothing left to refund is done, not a failure")
+		require.Equal(t, o.Total.Amount, b.gw.Refunded(p.IntentID))
+		require.Equal(t, "REFUNDED", tf.OrderStatus(t, b.d, o.ID))
+	})
+
+	t.Run("a refund job waits, without spending attempts, for an earlier unanswered refund", func(t *testing.T) {
+		o, p := b.paid(t)
+		b.gw.LoseRefundAnswers.Store(true)
+		_, err := b.svc.Refund(ctx, b.admin, o.ID, nil)
+		b.gw.LoseRefundAnswers.Store(false)
+		require.True(t, apperr.Is(err, apperr.PaymentProviderUnavailable), "%v", err)
+
+		w := &payment.RefundWorker{Payments: b.svc}
+		err = w.Work(ctx, &river.Job[jobs.RefundOrderArgs]{JobRow: row, Args: jobs.RefundOrderArgs{OrderID: o.ID, Reason: "x"}})
+		var snooze *river.JobSnoozeError
+		require.ErrorAs(t, err, &snooze)
+
+		var refundID int64
+		require.NoError(t, b.d.Pool.QueryRow(ctx, `SELECT id FROM refunds WHERE payment_id = $1 AND status = 'PENDING'`, p.ID).Scan(&refundID))
+		settle := &payment.SettleRefundWorker{Payments: b.svc}
+		b.gw.Down.Store(true)
+		err = settle.Work(ctx, &river.Job[jobs.SettleRefundArgs]{JobRow: row, Args: jobs.SettleRefundArgs{RefundID: refundID}})
+		b.gw.Down.Store(false)
+		require.Error(t, err, "no answer yet: river retries")
+		require.NoError(t, settle.Work(ctx, &river.Job[jobs.SettleRefundArgs]{JobRow: row, Args: jobs.SettleRefundArgs{RefundID: refundID}}))
+		require.Equal(t, "REFUNDED", tf.OrderStatus(t, b.d, o.ID))
+		require.Equal(t, o.Total.Amount, b.gw.Refunded(p.IntentID), "refunded once")
+		require.NoError(t, settle.Work(ctx, &river.Job[jobs.SettleRefundArgs]{JobRow: row, Args: jobs.SettleRefundArgs{RefundID: 1 << 40}}),
+			"a refund that is gone has nothing to settle")
+	})
 }
