@@ -139,6 +139,19 @@ func stateOf(t *testing.T, d *postgres.DB, orderID int64) state {
 	return s
 }
 
+// barrierGateway answers CreateIntent only once every expected caller has asked.
+type barrierGateway struct {
+	*paymenttest.Gateway
+	arrived chan struct{}
+	release chan struct{}
+}
+
+func (g *barrierGateway) CreateIntent(ctx context.Context, p payment.IntentParams) (payment.Intent, error) {
+	g.arrived <- struct{}{}
+	<-g.release
+	return g.Gateway.CreateIntent(ctx, p)
+}
+
 func TestIntents(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
@@ -159,8 +172,20 @@ func TestIntents(t *testing.T) {
 	})
 
 	t.Run("concurrent requests converge on one intent", func(t *testing.T) {
-		o := b.order(t, tf.NewOrder(t, b.d, tf.OrderOpts{UserID: b.owner.UserID}).ID)
+		// Every request gets its answer from the provider at the same moment, so that
+		// their inserts race (a checkout replayed while the first request records its
+		// intent, or orderPaymentRetry meanwhile).
 		const n = 6
+		gw := &barrierGateway{Gateway: paymenttest.New(), arrived: make(chan struct{}, n), release: make(chan struct{})}
+		log := slog.New(slog.NewTextHandler(io.Discard, nil))
+		svc := payment.NewService(b.d, gw, b.orders, 30*time.Minute, log)
+		go func() {
+			for range n {
+				<-gw.arrived
+			}
+			close(gw.release)
+		}()
+		o := b.order(t, tf.NewOrder(t, b.d, tf.OrderOpts{UserID: b.owner.UserID}).ID)
 		type result struct {
 			p   payment.Payment
 			err error
@@ -170,7 +195,7 @@ func TestIntents(t *testing.T) {
 		for range n {
 			go func() {
 				<-start
-				p, err := b.svc.EnsureIntent(ctx, o)
+				p, err := svc.EnsureIntent(ctx, o)
 				out <- result{p, err}
 			}()
 		}

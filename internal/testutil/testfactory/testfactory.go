@@ -193,11 +193,9 @@ func CartLine(t testing.TB, d *postgres.DB, userID, variantID int64, quantity in
 	ctx := context.Background()
 	var cartID int64
 	must(t, d.Pool.QueryRow(ctx, `
-		WITH c AS (
-			INSERT INTO carts (user_id) VALUES ($1)
-			ON CONFLICT (user_id) DO UPDATE SET updated_at = now()
-			RETURNING id)
-		SELECT id FROM c`, userID).Scan(&cartID), "upsert cart")
+		INSERT INTO carts (user_id) VALUES ($1)
+		ON CONFLICT (user_id) DO UPDATE SET updated_at = now()
+		RETURNING id`, userID).Scan(&cartID), "upsert cart")
 	_, err := d.Pool.Exec(ctx, `
 		INSERT INTO cart_lines (cart_id, variant_id, quantity) VALUES ($1, $2, $3)
 		ON CONFLICT (cart_id, variant_id) DO UPDATE SET quantity = EXCLUDED.quantity`, cartID, variantID, quantity)
