@@ -176,7 +176,7 @@ func TestIntents(t *testing.T) {
 		// their inserts race (a checkout replayed while the first request records its
 		// intent, or orderPaymentRetry meanwhile).
 		const n = 6
-		gw := &barrierGateway{Gateway: paymenttest.New(), arrived: make(chan struct{}, n), release: make(chan struct{})}
+		gw := &barrierGateway{Gateway: b.gw, arrived: make(chan struct{}, n), release: make(chan struct{})}
 		log := slog.New(slog.NewTextHandler(io.Discard, nil))
 		svc := payment.NewService(b.d, gw, b.orders, 30*time.Minute, log)
 		go func() {
