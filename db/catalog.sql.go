@@ -171,7 +171,7 @@ func (q *Queries) CategoryUpdate(ctx context.Context, arg CategoryUpdateParams) 
 const ProductCount = `-- name: ProductCount :one
 SELECT count(*) FROM products p
 WHERE
-  (p.status = 'ACTIVE' OR $1::boolean OR p.vendor_id = $2::bigint)
+  catalog_visible(p.status, p.vendor_id, $1::boolean, $2::bigint)
   AND ($3::bigint[] IS NULL OR p.category_id = ANY($3::bigint[]))
   AND ($4::bigint IS NULL OR p.vendor_id = $4::bigint)
   AND ($5::bigint IS NULL OR p.max_price >= $5::bigint)
@@ -488,7 +488,7 @@ const ProductListNameBackward = `-- name: ProductListNameBackward :many
 SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at
 FROM products p
 WHERE
-  (p.status = 'ACTIVE' OR $1::boolean OR p.vendor_id = $2::bigint)
+  catalog_visible(p.status, p.vendor_id, $1::boolean, $2::bigint)
   AND ($3::bigint[] IS NULL OR p.category_id = ANY($3::bigint[]))
   AND ($4::bigint IS NULL OR p.vendor_id = $4::bigint)
   AND ($5::bigint IS NULL OR p.max_price >= $5::bigint)
@@ -590,7 +590,7 @@ const ProductListNameForward = `-- name: ProductListNameForward :many
 SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at
 FROM products p
 WHERE
-  (p.status = 'ACTIVE' OR $1::boolean OR p.vendor_id = $2::bigint)
+  catalog_visible(p.status, p.vendor_id, $1::boolean, $2::bigint)
   AND ($3::bigint[] IS NULL OR p.category_id = ANY($3::bigint[]))
   AND ($4::bigint IS NULL OR p.vendor_id = $4::bigint)
   AND ($5::bigint IS NULL OR p.max_price >= $5::bigint)
@@ -692,7 +692,7 @@ const ProductListNewestBackward = `-- name: ProductListNewestBackward :many
 SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at
 FROM products p
 WHERE
-  (p.status = 'ACTIVE' OR $1::boolean OR p.vendor_id = $2::bigint)
+  catalog_visible(p.status, p.vendor_id, $1::boolean, $2::bigint)
   AND ($3::bigint[] IS NULL OR p.category_id = ANY($3::bigint[]))
   AND ($4::bigint IS NULL OR p.vendor_id = $4::bigint)
   AND ($5::bigint IS NULL OR p.max_price >= $5::bigint)
@@ -795,7 +795,7 @@ const ProductListNewestForward = `-- name: ProductListNewestForward :many
 SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at
 FROM products p
 WHERE
-  (p.status = 'ACTIVE' OR $1::boolean OR p.vendor_id = $2::bigint)
+  catalog_visible(p.status, p.vendor_id, $1::boolean, $2::bigint)
   AND ($3::bigint[] IS NULL OR p.category_id = ANY($3::bigint[]))
   AND ($4::bigint IS NULL OR p.vendor_id = $4::bigint)
   AND ($5::bigint IS NULL OR p.max_price >= $5::bigint)
@@ -847,7 +847,9 @@ type ProductListNewestForwardRow struct {
 // Catalog reads and writes. Product lists are keyset-paginated: one query per sort order and
 // direction, each with optional after/before bounds on the sort key, so that every page is an
 // index range scan. Filters that are NULL are off: these run through postgres.DB.CustomPlans,
-// planned for their values on every call, so the planner drops them.
+// planned for their values on every call, so the planner drops them. Who sees which product is
+// catalog_visible (migration 00013), inlined by the planner; product.listScope gives its
+// arguments.
 func (q *Queries) ProductListNewestForward(ctx context.Context, arg ProductListNewestForwardParams) ([]ProductListNewestForwardRow, error) {
 	rows, err := q.db.Query(ctx, ProductListNewestForward,
 		arg.SeeArchived,
@@ -901,7 +903,7 @@ const ProductListPriceAscBackward = `-- name: ProductListPriceAscBackward :many
 SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at
 FROM products p
 WHERE
-  (p.status = 'ACTIVE' OR $1::boolean OR p.vendor_id = $2::bigint)
+  catalog_visible(p.status, p.vendor_id, $1::boolean, $2::bigint)
   AND ($3::bigint[] IS NULL OR p.category_id = ANY($3::bigint[]))
   AND ($4::bigint IS NULL OR p.vendor_id = $4::bigint)
   AND ($5::bigint IS NULL OR p.max_price >= $5::bigint)
@@ -1003,7 +1005,7 @@ const ProductListPriceAscForward = `-- name: ProductListPriceAscForward :many
 SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at
 FROM products p
 WHERE
-  (p.status = 'ACTIVE' OR $1::boolean OR p.vendor_id = $2::bigint)
+  catalog_visible(p.status, p.vendor_id, $1::boolean, $2::bigint)
   AND ($3::bigint[] IS NULL OR p.category_id = ANY($3::bigint[]))
   AND ($4::bigint IS NULL OR p.vendor_id = $4::bigint)
   AND ($5::bigint IS NULL OR p.max_price >= $5::bigint)
@@ -1105,7 +1107,7 @@ const ProductListPriceDescBackward = `-- name: ProductListPriceDescBackward :man
 SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at
 FROM products p
 WHERE
-  (p.status = 'ACTIVE' OR $1::boolean OR p.vendor_id = $2::bigint)
+  catalog_visible(p.status, p.vendor_id, $1::boolean, $2::bigint)
   AND ($3::bigint[] IS NULL OR p.category_id = ANY($3::bigint[]))
   AND ($4::bigint IS NULL OR p.vendor_id = $4::bigint)
   AND ($5::bigint IS NULL OR p.max_price >= $5::bigint)
@@ -1207,7 +1209,7 @@ const ProductListPriceDescForward = `-- name: ProductListPriceDescForward :many
 SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at
 FROM products p
 WHERE
-  (p.status = 'ACTIVE' OR $1::boolean OR p.vendor_id = $2::bigint)
+  catalog_visible(p.status, p.vendor_id, $1::boolean, $2::bigint)
   AND ($3::bigint[] IS NULL OR p.category_id = ANY($3::bigint[]))
   AND ($4::bigint IS NULL OR p.vendor_id = $4::bigint)
   AND ($5::bigint IS NULL OR p.max_price >= $5::bigint)
@@ -1309,7 +1311,7 @@ const ProductListRelevanceBackward = `-- name: ProductListRelevanceBackward :man
 SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at, r.rank::real AS rank
 FROM products p, LATERAL (SELECT (ts_rank(p.search, websearch_to_tsquery('english', $1::text)) + word_similarity($1::text, p.name))::real AS rank) r
 WHERE
-  (p.status = 'ACTIVE' OR $2::boolean OR p.vendor_id = $3::bigint)
+  catalog_visible(p.status, p.vendor_id, $2::boolean, $3::bigint)
   AND ($4::bigint[] IS NULL OR p.category_id = ANY($4::bigint[]))
   AND ($5::bigint IS NULL OR p.vendor_id = $5::bigint)
   AND ($6::bigint IS NULL OR p.max_price >= $6::bigint)
@@ -1417,7 +1419,7 @@ const ProductListRelevanceForward = `-- name: ProductListRelevanceForward :many
 SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at, r.rank::real AS rank
 FROM products p, LATERAL (SELECT (ts_rank(p.search, websearch_to_tsquery('english', $1::text)) + word_similarity($1::text, p.name))::real AS rank) r
 WHERE
-  (p.status = 'ACTIVE' OR $2::boolean OR p.vendor_id = $3::bigint)
+  catalog_visible(p.status, p.vendor_id, $2::boolean, $3::bigint)
   AND ($4::bigint[] IS NULL OR p.category_id = ANY($4::bigint[]))
   AND ($5::bigint IS NULL OR p.vendor_id = $5::bigint)
   AND ($6::bigint IS NULL OR p.max_price >= $6::bigint)

@@ -158,7 +158,9 @@ type Querier interface {
 	// Catalog reads and writes. Product lists are keyset-paginated: one query per sort order and
 	// direction, each with optional after/before bounds on the sort key, so that every page is an
 	// index range scan. Filters that are NULL are off: these run through postgres.DB.CustomPlans,
-	// planned for their values on every call, so the planner drops them.
+	// planned for their values on every call, so the planner drops them. Who sees which product is
+	// catalog_visible (migration 00013), inlined by the planner; product.listScope gives its
+	// arguments.
 	ProductListNewestForward(ctx context.Context, arg ProductListNewestForwardParams) ([]ProductListNewestForwardRow, error)
 	ProductListPriceAscBackward(ctx context.Context, arg ProductListPriceAscBackwardParams) ([]ProductListPriceAscBackwardRow, error)
 	ProductListPriceAscForward(ctx context.Context, arg ProductListPriceAscForwardParams) ([]ProductListPriceAscForwardRow, error)

@@ -301,11 +301,10 @@ func (r *productVariantResolver) QuantityAvailable(ctx context.Context, obj *pro
 	if err != nil {
 		return nil, err
 	}
-	v, ok := auth.ViewerFrom(ctx)
-	if !ok || !product.CanManage(v, p) {
-		return nil, apperr.New(apperr.Forbidden, "Only admins and the product's vendor can see exact stock.")
+	n, err := r.Catalog.ExactStock(viewerPtr(ctx), p, *obj)
+	if err != nil {
+		return nil, err
 	}
-	n := int(obj.Stock)
 	return &n, nil
 }
 
@@ -341,7 +340,10 @@ func (r *queryResolver) Product(ctx context.Context, id *string, slug *string) (
 		return nil, nil
 	}
 	p, err := loader.From(ctx).ProductByID.Load(ctx, pid)()
-	if apperr.Is(err, apperr.NotFound) || (err == nil && !product.CanSee(v, p)) {
+	if err == nil {
+		p, err = r.Catalog.Visible(v, p)
+	}
+	if apperr.Is(err, apperr.NotFound) {
 		return nil, nil
 	}
 	if err != nil {

@@ -8,8 +8,10 @@ import (
 	"github.com/shopgraph/shopgraph/internal/auth"
 )
 
-// Directives returns the implementations of the schema's directives. The rules themselves live
-// in internal/auth; these only apply them before a field resolves.
+// Directives returns the implementations of the schema's directives, the coarse role gate
+// applied before a field resolves: @auth needs a viewer, @hasRole a role (auth.RequireRole).
+// Everything finer (ownership, visibility, what a vendor may change) is decided by each
+// domain's policy.go, which the services call.
 func Directives() DirectiveRoot {
 	return DirectiveRoot{
 		Auth: func(ctx context.Context, _ any, next graphql.Resolver) (any, error) {

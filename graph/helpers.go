@@ -40,10 +40,7 @@ func (r *Resolver) node(ctx context.Context, gid string) (model.Node, error) {
 	}
 	switch typ {
 	case typeUser:
-		if v, ok := auth.ViewerFrom(ctx); !ok || !account.CanView(v, id) {
-			return nil, nil
-		}
-		u, err := nullIfNotFound(r.Accounts.Get(ctx, id))
+		u, err := nullIfNotFound(r.Accounts.GetVisible(ctx, viewerPtr(ctx), id))
 		if u == nil || err != nil {
 			return nil, err
 		}

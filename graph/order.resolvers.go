@@ -29,7 +29,7 @@ func (r *mutationResolver) OrderCancel(ctx context.Context, input model.OrderCan
 	if err != nil {
 		return orderPayload(order.Order{}, err)
 	}
-	return orderPayload(r.Payments.Cancel(ctx, v, id))
+	return orderPayload(r.Payments.CancelOrder(ctx, v, id))
 }
 
 // OrderStatusUpdate is the resolver for the orderStatusUpdate field.
@@ -47,10 +47,15 @@ func (r *mutationResolver) OrderStatusUpdate(ctx context.Context, input model.Or
 
 // Lines is the resolver for the lines field.
 func (r *orderResolver) Lines(ctx context.Context, obj *order.Order) ([]*order.Line, error) {
-	lines, err := visibleLines(ctx, obj)
+	v, err := auth.RequireViewer(ctx)
 	if err != nil {
 		return nil, err
 	}
+	all, err := loader.From(ctx).OrderLinesByOrderID.Load(ctx, obj.ID)()
+	if err != nil {
+		return nil, err
+	}
+	lines := r.OrderService.VisibleLines(v, *obj, all)
 	out := make([]*order.Line, len(lines))
 	for i := range lines {
 		out[i] = &lines[i]
@@ -68,7 +73,7 @@ func (r *orderResolver) Total(ctx context.Context, obj *order.Order) (*money.Mon
 	if err != nil {
 		return nil, err
 	}
-	total, err := order.VisibleTotal(v, *obj, lines)
+	total, err := r.OrderService.VisibleTotal(v, *obj, lines)
 	if err != nil {
 		return nil, err
 	}
@@ -94,8 +99,8 @@ func (r *orderResolver) Payment(ctx context.Context, obj *order.Order) (*payment
 	if err != nil {
 		return nil, err
 	}
-	if !order.SeesWhole(v, *obj) {
-		return nil, nil // vendors see their lines, not the customer's payment
+	if !r.OrderService.ShowsPayment(v, *obj) {
+		return nil, nil
 	}
 	return loader.From(ctx).PaymentByOrderID.Load(ctx, obj.ID)()
 }
@@ -268,7 +273,8 @@ func (r *subscriptionResolver) OrderEvents(ctx context.Context, after *int64) (<
 	if err != nil {
 		return nil, err
 	}
-	if _, err := order.FeedScope(v); err != nil {
+	follows, err := r.OrderService.FeedFilter(v)
+	if err != nil {
 		return nil, err
 	}
 	// Without `after`, only events from now on: those of the transactions not committed yet
@@ -286,7 +292,7 @@ func (r *subscriptionResolver) OrderEvents(ctx context.Context, after *int64) (<
 		}
 		start, history = from.After(), from.IsHistory
 	}
-	s, err := r.startStream(ctx, v, func(e pubsub.OrderEvent) bool { return order.CanFollow(v, e) })
+	s, err := r.startStream(ctx, v, follows)
 	if err != nil {
 		return nil, err
 	}

@@ -55,19 +55,6 @@ func orderPayload(o order.Order, err error) (*model.OrderPayload, error) {
 	return &model.OrderPayload{Order: &o, UserErrors: ue}, nil
 }
 
-// visibleLines are the order's lines the viewer may see.
-func visibleLines(ctx context.Context, o *order.Order) ([]order.Line, error) {
-	lines, err := loader.From(ctx).OrderLinesByOrderID.Load(ctx, o.ID)()
-	if err != nil {
-		return nil, err
-	}
-	v, err := auth.RequireViewer(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return order.VisibleLines(v, *o, lines), nil
-}
-
 func orderFilter(f *model.OrderFilter) order.ListFilter {
 	if f == nil {
 		return order.ListFilter{}

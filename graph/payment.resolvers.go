@@ -56,16 +56,7 @@ func (r *mutationResolver) OrderRefund(ctx context.Context, input model.OrderRef
 
 // ClientSecret is the resolver for the clientSecret field.
 func (r *paymentResolver) ClientSecret(ctx context.Context, obj *payment.Payment) (*string, error) {
-	// Only the paying customer needs the secret; admins see the payment without it.
-	v, ok := auth.ViewerFrom(ctx)
-	if !ok || obj.ClientSecret == "" {
-		return nil, nil
-	}
-	o, err := r.OrderService.Get(ctx, v, obj.OrderID)
-	if err != nil || !o.OwnedBy(v) {
-		return nil, nil
-	}
-	return &obj.ClientSecret, nil
+	return r.Payments.ClientSecret(ctx, viewerPtr(ctx), *obj), nil
 }
 
 // Payment returns PaymentResolver implementation.

@@ -1,13 +1,15 @@
 -- Catalog reads and writes. Product lists are keyset-paginated: one query per sort order and
 -- direction, each with optional after/before bounds on the sort key, so that every page is an
 -- index range scan. Filters that are NULL are off: these run through postgres.DB.CustomPlans,
--- planned for their values on every call, so the planner drops them.
+-- planned for their values on every call, so the planner drops them. Who sees which product is
+-- catalog_visible (migration 00013), inlined by the planner; product.listScope gives its
+-- arguments.
 
 -- name: ProductListNewestForward :many
 SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at
 FROM products p
 WHERE
-  (p.status = 'ACTIVE' OR @see_archived::boolean OR p.vendor_id = sqlc.narg('viewer_vendor_id')::bigint)
+  catalog_visible(p.status, p.vendor_id, @see_archived::boolean, sqlc.narg('viewer_vendor_id')::bigint)
   AND (sqlc.narg('category_ids')::bigint[] IS NULL OR p.category_id = ANY(sqlc.narg('category_ids')::bigint[]))
   AND (sqlc.narg('vendor_id')::bigint IS NULL OR p.vendor_id = sqlc.narg('vendor_id')::bigint)
   AND (sqlc.narg('min_price')::bigint IS NULL OR p.max_price >= sqlc.narg('min_price')::bigint)
@@ -26,7 +28,7 @@ LIMIT @lim;
 SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at
 FROM products p
 WHERE
-  (p.status = 'ACTIVE' OR @see_archived::boolean OR p.vendor_id = sqlc.narg('viewer_vendor_id')::bigint)
+  catalog_visible(p.status, p.vendor_id, @see_archived::boolean, sqlc.narg('viewer_vendor_id')::bigint)
   AND (sqlc.narg('category_ids')::bigint[] IS NULL OR p.category_id = ANY(sqlc.narg('category_ids')::bigint[]))
   AND (sqlc.narg('vendor_id')::bigint IS NULL OR p.vendor_id = sqlc.narg('vendor_id')::bigint)
   AND (sqlc.narg('min_price')::bigint IS NULL OR p.max_price >= sqlc.narg('min_price')::bigint)
@@ -45,7 +47,7 @@ LIMIT @lim;
 SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at
 FROM products p
 WHERE
-  (p.status = 'ACTIVE' OR @see_archived::boolean OR p.vendor_id = sqlc.narg('viewer_vendor_id')::bigint)
+  catalog_visible(p.status, p.vendor_id, @see_archived::boolean, sqlc.narg('viewer_vendor_id')::bigint)
   AND (sqlc.narg('category_ids')::bigint[] IS NULL OR p.category_id = ANY(sqlc.narg('category_ids')::bigint[]))
   AND (sqlc.narg('vendor_id')::bigint IS NULL OR p.vendor_id = sqlc.narg('vendor_id')::bigint)
   AND (sqlc.narg('min_price')::bigint IS NULL OR p.max_price >= sqlc.narg('min_price')::bigint)
@@ -64,7 +66,7 @@ LIMIT @lim;
 SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at
 FROM products p
 WHERE
-  (p.status = 'ACTIVE' OR @see_archived::boolean OR p.vendor_id = sqlc.narg('viewer_vendor_id')::bigint)
+  catalog_visible(p.status, p.vendor_id, @see_archived::boolean, sqlc.narg('viewer_vendor_id')::bigint)
   AND (sqlc.narg('category_ids')::bigint[] IS NULL OR p.category_id = ANY(sqlc.narg('category_ids')::bigint[]))
   AND (sqlc.narg('vendor_id')::bigint IS NULL OR p.vendor_id = sqlc.narg('vendor_id')::bigint)
   AND (sqlc.narg('min_price')::bigint IS NULL OR p.max_price >= sqlc.narg('min_price')::bigint)
@@ -83,7 +85,7 @@ LIMIT @lim;
 SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at
 FROM products p
 WHERE
-  (p.status = 'ACTIVE' OR @see_archived::boolean OR p.vendor_id = sqlc.narg('viewer_vendor_id')::bigint)
+  catalog_visible(p.status, p.vendor_id, @see_archived::boolean, sqlc.narg('viewer_vendor_id')::bigint)
   AND (sqlc.narg('category_ids')::bigint[] IS NULL OR p.category_id = ANY(sqlc.narg('category_ids')::bigint[]))
   AND (sqlc.narg('vendor_id')::bigint IS NULL OR p.vendor_id = sqlc.narg('vendor_id')::bigint)
   AND (sqlc.narg('min_price')::bigint IS NULL OR p.max_price >= sqlc.narg('min_price')::bigint)
@@ -102,7 +104,7 @@ LIMIT @lim;
 SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at
 FROM products p
 WHERE
-  (p.status = 'ACTIVE' OR @see_archived::boolean OR p.vendor_id = sqlc.narg('viewer_vendor_id')::bigint)
+  catalog_visible(p.status, p.vendor_id, @see_archived::boolean, sqlc.narg('viewer_vendor_id')::bigint)
   AND (sqlc.narg('category_ids')::bigint[] IS NULL OR p.category_id = ANY(sqlc.narg('category_ids')::bigint[]))
   AND (sqlc.narg('vendor_id')::bigint IS NULL OR p.vendor_id = sqlc.narg('vendor_id')::bigint)
   AND (sqlc.narg('min_price')::bigint IS NULL OR p.max_price >= sqlc.narg('min_price')::bigint)
@@ -121,7 +123,7 @@ LIMIT @lim;
 SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at
 FROM products p
 WHERE
-  (p.status = 'ACTIVE' OR @see_archived::boolean OR p.vendor_id = sqlc.narg('viewer_vendor_id')::bigint)
+  catalog_visible(p.status, p.vendor_id, @see_archived::boolean, sqlc.narg('viewer_vendor_id')::bigint)
   AND (sqlc.narg('category_ids')::bigint[] IS NULL OR p.category_id = ANY(sqlc.narg('category_ids')::bigint[]))
   AND (sqlc.narg('vendor_id')::bigint IS NULL OR p.vendor_id = sqlc.narg('vendor_id')::bigint)
   AND (sqlc.narg('min_price')::bigint IS NULL OR p.max_price >= sqlc.narg('min_price')::bigint)
@@ -140,7 +142,7 @@ LIMIT @lim;
 SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at
 FROM products p
 WHERE
-  (p.status = 'ACTIVE' OR @see_archived::boolean OR p.vendor_id = sqlc.narg('viewer_vendor_id')::bigint)
+  catalog_visible(p.status, p.vendor_id, @see_archived::boolean, sqlc.narg('viewer_vendor_id')::bigint)
   AND (sqlc.narg('category_ids')::bigint[] IS NULL OR p.category_id = ANY(sqlc.narg('category_ids')::bigint[]))
   AND (sqlc.narg('vendor_id')::bigint IS NULL OR p.vendor_id = sqlc.narg('vendor_id')::bigint)
   AND (sqlc.narg('min_price')::bigint IS NULL OR p.max_price >= sqlc.narg('min_price')::bigint)
@@ -161,7 +163,7 @@ LIMIT @lim;
 SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at, r.rank::real AS rank
 FROM products p, LATERAL (SELECT (ts_rank(p.search, websearch_to_tsquery('english', @query::text)) + word_similarity(@query::text, p.name))::real AS rank) r
 WHERE
-  (p.status = 'ACTIVE' OR @see_archived::boolean OR p.vendor_id = sqlc.narg('viewer_vendor_id')::bigint)
+  catalog_visible(p.status, p.vendor_id, @see_archived::boolean, sqlc.narg('viewer_vendor_id')::bigint)
   AND (sqlc.narg('category_ids')::bigint[] IS NULL OR p.category_id = ANY(sqlc.narg('category_ids')::bigint[]))
   AND (sqlc.narg('vendor_id')::bigint IS NULL OR p.vendor_id = sqlc.narg('vendor_id')::bigint)
   AND (sqlc.narg('min_price')::bigint IS NULL OR p.max_price >= sqlc.narg('min_price')::bigint)
@@ -182,7 +184,7 @@ LIMIT @lim;
 SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at, r.rank::real AS rank
 FROM products p, LATERAL (SELECT (ts_rank(p.search, websearch_to_tsquery('english', @query::text)) + word_similarity(@query::text, p.name))::real AS rank) r
 WHERE
-  (p.status = 'ACTIVE' OR @see_archived::boolean OR p.vendor_id = sqlc.narg('viewer_vendor_id')::bigint)
+  catalog_visible(p.status, p.vendor_id, @see_archived::boolean, sqlc.narg('viewer_vendor_id')::bigint)
   AND (sqlc.narg('category_ids')::bigint[] IS NULL OR p.category_id = ANY(sqlc.narg('category_ids')::bigint[]))
   AND (sqlc.narg('vendor_id')::bigint IS NULL OR p.vendor_id = sqlc.narg('vendor_id')::bigint)
   AND (sqlc.narg('min_price')::bigint IS NULL OR p.max_price >= sqlc.narg('min_price')::bigint)
@@ -200,7 +202,7 @@ LIMIT @lim;
 -- name: ProductCount :one
 SELECT count(*) FROM products p
 WHERE
-  (p.status = 'ACTIVE' OR @see_archived::boolean OR p.vendor_id = sqlc.narg('viewer_vendor_id')::bigint)
+  catalog_visible(p.status, p.vendor_id, @see_archived::boolean, sqlc.narg('viewer_vendor_id')::bigint)
   AND (sqlc.narg('category_ids')::bigint[] IS NULL OR p.category_id = ANY(sqlc.narg('category_ids')::bigint[]))
   AND (sqlc.narg('vendor_id')::bigint IS NULL OR p.vendor_id = sqlc.narg('vendor_id')::bigint)
   AND (sqlc.narg('min_price')::bigint IS NULL OR p.max_price >= sqlc.narg('min_price')::bigint)

@@ -33,9 +33,6 @@ type User struct {
 	CreatedAt time.Time
 }
 
-// CanView reports whether v may see account id: itself, and admins.
-func CanView(v auth.Viewer, id int64) bool { return v.UserID == id || v.IsAdmin() }
-
 // GlobalID is the account's opaque API ID.
 func (u User) GlobalID() string { return gid.Encode(gid.User, u.ID) }
 

@@ -317,6 +317,15 @@ func (s *Service) Get(ctx context.Context, id int64) (User, error) {
 	return userFromRow(row), nil
 }
 
+// GetVisible returns account id if v (nil when anonymous) may see it: itself, and admins.
+// Errors: NOT_FOUND (also for one v may not see).
+func (s *Service) GetVisible(ctx context.Context, v *auth.Viewer, id int64) (User, error) {
+	if v == nil || !CanView(*v, id) {
+		return User{}, apperr.New(apperr.NotFound, "user not found")
+	}
+	return s.Get(ctx, id)
+}
+
 // ListByIDs returns the accounts that exist among ids, keyed by id (for dataloaders).
 func (s *Service) ListByIDs(ctx context.Context, ids []int64) (map[int64]User, error) {
 	rows, err := s.db.UserListByIDs(ctx, ids)
@@ -330,18 +339,17 @@ func (s *Service) ListByIDs(ctx context.Context, ids []int64) (map[int64]User, e
 	return out, nil
 }
 
-// SetRole gives an account another role. Only admins may; an admin cannot demote itself, so a
-// shop never locks out its last administrator by accident.
+// SetRole gives an account another role: admins may, but not take their own admin role away.
 // Errors: FORBIDDEN, NOT_FOUND, INVALID.
 func (s *Service) SetRole(ctx context.Context, v auth.Viewer, userID int64, role auth.Role) (User, error) {
-	if !v.IsAdmin() {
-		return User{}, apperr.New(apperr.Forbidden, "only admins can change roles")
+	if err := mayChangeRoles(v); err != nil {
+		return User{}, err
 	}
 	if !role.Valid() {
 		return User{}, apperr.FieldError(apperr.Invalid, "Unknown role.", "input", "role")
 	}
-	if userID == v.UserID && role != auth.RoleAdmin {
-		return User{}, apperr.FieldError(apperr.Invalid, "Admins cannot remove their own admin role.", "input", "id")
+	if err := mayGiveRole(v, userID, role); err != nil {
+		return User{}, err
 	}
 	row, err := s.db.UserSetRole(ctx, db.UserSetRoleParams{ID: userID, Role: db.UserRole(role)})
 	if postgres.IsNotFound(err) {

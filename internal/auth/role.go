@@ -1,6 +1,8 @@
-// Package auth holds who the viewer of a request is and the rules of what each role may do:
-// roles, the Viewer in a context, and the signed access tokens that carry them. Authorization
-// decisions are made here (Viewer.Has) and nowhere else.
+// Package auth holds who the viewer of a request is: roles, the Viewer in a context, and the
+// signed access tokens that carry them. It decides nothing about the shop's data. Who may do
+// what is decided in two places: the schema's @auth and @hasRole directives gate each field by
+// role (RequireViewer, RequireRole, Role.Satisfies), and each domain's policy.go decides the
+// rest (ownership, visibility, what a vendor may change).
 package auth
 
 import (

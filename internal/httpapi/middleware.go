@@ -162,7 +162,7 @@ func cors(origins []string, next http.Handler) http.Handler {
 func authenticate(tokens *auth.Tokens, secureCookies bool, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
-		req := &auth.Request{Writer: w, SecureCookies: secureCookies, ClientIP: clientIP(r), UserAgent: r.UserAgent()}
+		req := &auth.Request{Cookies: cookieJar{w: w, secure: secureCookies}, ClientIP: clientIP(r), UserAgent: r.UserAgent()}
 		if c, err := r.Cookie(auth.RefreshCookie); err == nil {
 			req.RefreshToken = c.Value
 		}

@@ -1,10 +1,9 @@
 // Package order is placed orders: their immutable lines, their status history, who may see
-// them, and the one state machine every caller (resolvers, the payment webhook, jobs) moves
+// them (policy.go), and the one state machine every caller (resolvers, the payment webhook, jobs) moves
 // them through.
 package order
 
 import (
-	"fmt"
 	"time"
 
 	"github.com/shopgraph/shopgraph/internal/auth"
@@ -73,22 +72,6 @@ func (a Actor) userID() *int64 {
 	return &a.Viewer.UserID
 }
 
-// mayRequest reports whether actor may ask for o to move to `to`: the system and admins may
-// make any legal move; the owner may only cancel a PENDING order.
-func mayRequest(a Actor, o Order, to Status) bool {
-	switch {
-	case a.System:
-		return true
-	case a.Viewer == nil:
-		return false
-	case a.Viewer.IsAdmin():
-		return true
-	case o.OwnedBy(*a.Viewer):
-		return o.Status == Pending && to == Cancelled
-	}
-	return false
-}
-
 // Address is a shipping address snapshot.
 type Address struct {
 	Name       string `json:"name"`
@@ -141,50 +124,4 @@ type Event struct {
 	ActorID        *int64
 	Note           string
 	At             time.Time
-}
-
-// OwnedBy reports whether v placed o.
-func (o Order) OwnedBy(v auth.Viewer) bool { return v.UserID == o.UserID }
-
-// SeesWhole reports whether v sees all of o (its lines, total and payment): its owner and
-// admins. Vendors see only their own lines.
-func SeesWhole(v auth.Viewer, o Order) bool { return v.IsAdmin() || o.OwnedBy(v) }
-
-// CanView reports whether v may see o: its owner, admins, and vendors with a line in it
-// (vendorHasLine).
-func CanView(v auth.Viewer, o Order, vendorHasLine bool) bool {
-	return SeesWhole(v, o) || (v.Role == auth.RoleVendor && vendorHasLine)
-}
-
-// VisibleLines are the lines v may see: all for the owner and admins, a vendor's own for a
-// vendor.
-func VisibleLines(v auth.Viewer, o Order, lines []Line) []Line {
-	if SeesWhole(v, o) {
-		return lines
-	}
-	var own []Line
-	for _, l := range lines {
-		if l.VendorID != nil && *l.VendorID == v.UserID {
-			own = append(own, l)
-		}
-	}
-	return own
-}
-
-// VisibleTotal is the order total for the owner and admins, and the total of its own lines
-// for a vendor. Those lines are a part of the order, whose total is bounded, so the sum fails
-// only on rows that break that rule; it never wraps.
-func VisibleTotal(v auth.Viewer, o Order, lines []Line) (money.Money, error) {
-	if SeesWhole(v, o) {
-		return o.Total, nil
-	}
-	total := money.New(0, o.Total.Currency)
-	for _, l := range VisibleLines(v, o, lines) {
-		var err error
-		// In the order's currency: every line of an order is.
-		if total, err = total.Add(money.New(l.LineTotal.Amount, total.Currency)); err != nil {
-			return money.Money{}, fmt.Errorf("order %d: vendor total: %w", o.ID, err)
-		}
-	}
-	return total, nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/shopgraph/shopgraph/internal/apperr"
 	"github.com/shopgraph/shopgraph/internal/auth"
 	"github.com/shopgraph/shopgraph/internal/inventory"
+	"github.com/shopgraph/shopgraph/internal/money"
 	"github.com/shopgraph/shopgraph/internal/postgres"
 	"github.com/shopgraph/shopgraph/internal/pubsub"
 )
@@ -57,7 +58,7 @@ func (s *Service) Get(ctx context.Context, v auth.Viewer, id int64) (Order, erro
 
 func (s *Service) checkView(ctx context.Context, v auth.Viewer, o Order) error {
 	vendorHasLine := false
-	if v.Role == auth.RoleVendor && !o.OwnedBy(v) {
+	if needsVendorLine(v, o) {
 		has, err := s.db.OrderHasVendorLine(ctx, db.OrderHasVendorLineParams{OrderID: o.ID, VendorID: &v.UserID})
 		if err != nil {
 			return fmt.Errorf("check vendor line: %w", err)
@@ -68,6 +69,29 @@ func (s *Service) checkView(ctx context.Context, v auth.Viewer, o Order) error {
 		return apperr.New(apperr.NotFound, "order not found")
 	}
 	return nil
+}
+
+// VisibleLines are the lines of o, read by a loader, that v may see (VisibleLines).
+func (s *Service) VisibleLines(v auth.Viewer, o Order, lines []Line) []Line {
+	return VisibleLines(v, o, lines)
+}
+
+// VisibleTotal is the total of o that v sees, from its lines read by a loader (VisibleTotal).
+func (s *Service) VisibleTotal(v auth.Viewer, o Order, lines []Line) (money.Money, error) {
+	return VisibleTotal(v, o, lines)
+}
+
+// ShowsPayment reports whether v sees the payment of o: those who see the whole order.
+// Vendors see their lines, not the customer's payment.
+func (s *Service) ShowsPayment(v auth.Viewer, o Order) bool { return SeesWhole(v, o) }
+
+// FeedFilter tells which events of the all-orders feed v may receive. Errors: FORBIDDEN
+// (customers follow their orders one by one).
+func (s *Service) FeedFilter(v auth.Viewer) (func(pubsub.OrderEvent) bool, error) {
+	if _, err := FeedScope(v); err != nil {
+		return nil, err
+	}
+	return func(e pubsub.OrderEvent) bool { return CanFollow(v, e) }, nil
 }
 
 // ListFilter restricts an order list.
@@ -128,17 +152,6 @@ func (s *Service) Count(ctx context.Context, v auth.Viewer, f ListFilter) (int, 
 	}
 	n, err := s.db.CustomPlans.OrderCount(ctx, params)
 	return int(n), err
-}
-
-// scope narrows a list to what v may see.
-func scope(v auth.Viewer, userID, vendorID **int64) {
-	switch {
-	case v.IsAdmin():
-	case v.Role == auth.RoleVendor:
-		*vendorID = &v.UserID
-	default:
-		*userID = &v.UserID
-	}
 }
 
 func encodeCursor(at time.Time, id int64) string {
@@ -372,26 +385,9 @@ func (s *Service) FeedStart(ctx context.Context) (FeedFrom, error) {
 	return parseFeedFrom(text)
 }
 
-// FeedScope is which orders v may follow on the all-orders feed: every order for an admin
-// (nil), those holding its products for a vendor (its id). Errors: FORBIDDEN (customers
-// follow their orders one by one).
-func FeedScope(v auth.Viewer) (vendorID *int64, err error) {
-	switch {
-	case v.IsAdmin():
-		return nil, nil
-	case v.Role == auth.RoleVendor:
-		return &v.UserID, nil
-	}
-	return nil, apperr.New(apperr.Forbidden, "Only admins and vendors can follow every order.")
-}
-
-// CanFollow reports whether v may receive e on the all-orders feed.
-func CanFollow(v auth.Viewer, e pubsub.OrderEvent) bool {
-	vendorID, err := FeedScope(v)
-	return err == nil && (vendorID == nil || e.HasVendor(*vendorID))
-}
-
-// Cancel cancels an order: its owner while PENDING, an admin while PENDING or PAID.
+// Cancel cancels an order: its owner while PENDING, an admin while PENDING or PAID. It is the
+// order side only (no refund, no intent cancelled): the API's orderCancel is
+// payment.Service.CancelOrder, which cancels through CancelTx.
 // Errors: NOT_FOUND, INVALID_TRANSITION, FORBIDDEN.
 func (s *Service) Cancel(ctx context.Context, v auth.Viewer, id int64) (Order, error) {
 	return s.Transition(ctx, ViewerActor(v), id, Cancelled, cancelOptions(v))
@@ -410,8 +406,8 @@ func cancelOptions(v auth.Viewer) TransitionOptions {
 // StatusUpdate is an admin moving an order (SHIPPED needs a tracking number).
 // Errors: FORBIDDEN, NOT_FOUND, INVALID_TRANSITION, INVALID.
 func (s *Service) StatusUpdate(ctx context.Context, v auth.Viewer, id int64, to Status, tracking *string, note string) (Order, error) {
-	if !v.IsAdmin() {
-		return Order{}, apperr.New(apperr.Forbidden, "Only admins can change an order's status.")
+	if err := mayUpdateStatus(v); err != nil {
+		return Order{}, err
 	}
 	if !to.Valid() {
 		return Order{}, apperr.FieldError(apperr.Invalid, "Unknown status.", "input", "status")

@@ -92,8 +92,11 @@ func (s *Service) NewIntent(ctx context.Context, o order.Order) (Payment, error)
 // INVALID_TRANSITION.
 func (s *Service) Retry(ctx context.Context, v auth.Viewer, orderID int64) (order.Order, Payment, error) {
 	o, err := s.orders.Get(ctx, v, orderID)
-	if err != nil || !order.SeesWhole(v, o) {
-		return order.Order{}, Payment{}, apperr.FieldError(apperr.NotFound, "No order has this ID.", "input", "id")
+	if err == nil {
+		err = mayRetry(v, o)
+	}
+	if err != nil {
+		return order.Order{}, Payment{}, orderNotFound()
 	}
 	p, err := s.EnsureIntent(ctx, o)
 	return o, p, err
@@ -108,7 +111,20 @@ func (s *Service) ForOrder(ctx context.Context, orderID int64) (Payment, error) 
 	return paymentFromRow(row), nil
 }
 
-// ForOrders returns the payments of orders (for loaders; callers check visibility).
+// ClientSecret is p's client secret if v is given it (the paying customer), else nil.
+func (s *Service) ClientSecret(ctx context.Context, v *auth.Viewer, p Payment) *string {
+	if v == nil || p.ClientSecret == "" {
+		return nil
+	}
+	o, err := s.orders.Get(ctx, *v, p.OrderID)
+	if err != nil || !seesClientSecret(*v, o) {
+		return nil
+	}
+	return &p.ClientSecret
+}
+
+// ForOrders returns the payments of orders (for loaders; callers ask the order service
+// whether the viewer sees them).
 func (s *Service) ForOrders(ctx context.Context, orderIDs []int64) (map[int64]Payment, error) {
 	rows, err := s.db.PaymentListByOrderIDs(ctx, orderIDs)
 	if err != nil {
@@ -121,7 +137,11 @@ func (s *Service) ForOrders(ctx context.Context, orderIDs []int64) (map[int64]Pa
 	return out, nil
 }
 
-// Cancel cancels an order for its owner (PENDING) or an admin (PENDING or PAID). A PENDING
+// CancelOrder is the order-cancel use case (orderCancel): it cancels an order for its owner
+// (PENDING) or an admin (PENDING or PAID), with what the cancellation means for its payment. It
+// lives here, not in package order, because the payment side must commit with the
+// cancellation and order must not import payment (order.Service.CancelTx is the order side,
+// in the caller's transaction). A PENDING
 // order's intent is cancelled at the provider after the order is; a PAID order is refunded in
 // full. That refund must not be lost, so its job is committed with the cancellation: a crash
 // or an outage after the commit leaves the job to refund it. The refund is still tried at
@@ -129,7 +149,7 @@ func (s *Service) ForOrders(ctx context.Context, orderIDs []int64) (map[int64]Pa
 // finds nothing left to refund, or the attempt's refund still PENDING (and waits for its
 // settlement), so the two never refund twice.
 // Errors: NOT_FOUND, FORBIDDEN, INVALID_TRANSITION, PAYMENT_PROVIDER_UNAVAILABLE.
-func (s *Service) Cancel(ctx context.Context, v auth.Viewer, orderID int64) (order.Order, error) {
+func (s *Service) CancelOrder(ctx context.Context, v auth.Viewer, orderID int64) (order.Order, error) {
 	var (
 		o       order.Order
 		ev      order.Event
@@ -200,8 +220,8 @@ func (s *Service) afterCancel(ctx context.Context, o order.Order) {
 // Errors: FORBIDDEN, NOT_FOUND, REFUND_EXCEEDS_PAYMENT, REFUND_PENDING, INVALID,
 // PAYMENT_PROVIDER_UNAVAILABLE.
 func (s *Service) Refund(ctx context.Context, v auth.Viewer, orderID int64, amount *int64) (order.Order, error) {
-	if !v.IsAdmin() {
-		return order.Order{}, apperr.New(apperr.Forbidden, "Only admins can refund.")
+	if err := mayRefund(v); err != nil {
+		return order.Order{}, err
 	}
 	if amount != nil && *amount <= 0 {
 		return order.Order{}, apperr.FieldError(apperr.Invalid, "A refund must be more than zero.", "input", "amount")

@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -185,6 +186,57 @@ func TestPaymentRefundedMigration(t *testing.T) {
 	require.NoError(t, err)
 	var exists bool
 	require.NoError(t, d.Pool.QueryRow(ctx, `SELECT to_regproc('payment_refunded') IS NOT NULL`).Scan(&exists))
+	require.False(t, exists)
+	_, err = provider.Up(ctx)
+	require.NoError(t, err)
+}
+
+// 00013's catalog_visible is who sees a product in the catalog's lists: ACTIVE for everyone,
+// everything with see_archived, a vendor's own too. The planner must inline it, so that a list
+// planned for a customer filters on status alone and keeps its sort index; its down removes it.
+func TestCatalogVisibleMigration(t *testing.T) {
+	d := pgtest.New(t, postgres.Options{MaxConns: 2})
+	ctx := context.Background()
+	vendor := int64(7)
+	for _, c := range []struct {
+		status       string
+		vendorID     *int64
+		seeArchived  bool
+		viewerVendor *int64
+		want         bool
+	}{
+		{"ACTIVE", nil, false, nil, true},
+		{"ARCHIVED", nil, false, nil, false},
+		{"ARCHIVED", nil, true, nil, true},
+		{"ARCHIVED", &vendor, false, &vendor, true},
+		{"ARCHIVED", &vendor, false, nil, false},
+		{"ARCHIVED", nil, false, &vendor, false},
+		{"ACTIVE", &vendor, false, &vendor, true},
+	} {
+		var got *bool
+		require.NoError(t, d.Pool.QueryRow(ctx, `SELECT catalog_visible($1::product_status, $2, $3, $4)`,
+			c.status, c.vendorID, c.seeArchived, c.viewerVendor).Scan(&got))
+		require.Equal(t, c.want, got != nil && *got, "%+v", c)
+	}
+
+	rows, err := d.Pool.Query(ctx, `EXPLAIN (COSTS OFF, FORMAT TEXT)
+		SELECT id FROM products p WHERE catalog_visible(p.status, p.vendor_id, false, NULL::bigint)
+		ORDER BY p.created_at DESC, p.id DESC LIMIT 20`)
+	require.NoError(t, err)
+	lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	require.NoError(t, err)
+	plan := strings.Join(lines, "\n")
+	require.NotContains(t, plan, "catalog_visible", "the function is inlined")
+	require.Contains(t, plan, "status = 'ACTIVE'", "a customer's call folds to the status")
+
+	sqlDB := stdlib.OpenDBFromPool(d.Pool)
+	t.Cleanup(func() { _ = sqlDB.Close() })
+	provider, err := goose.NewProvider(goose.DialectPostgres, sqlDB, migrations.FS)
+	require.NoError(t, err)
+	_, err = provider.DownTo(ctx, 12)
+	require.NoError(t, err)
+	var exists bool
+	require.NoError(t, d.Pool.QueryRow(ctx, `SELECT to_regproc('catalog_visible') IS NOT NULL`).Scan(&exists))
 	require.False(t, exists)
 	_, err = provider.Up(ctx)
 	require.NoError(t, err)

@@ -33,7 +33,7 @@ func variantsKey(id int64) string { return variantKeyPrefix + strconv.FormatInt(
 // shared: vendors and admins see archived products, so only anonymous and customer pages (all
 // alike) are cached.
 func listCacheKey(v *auth.Viewer, kind string, params any) string {
-	if v != nil && v.Role != auth.RoleCustomer {
+	if !listScope(v).sharedLists() {
 		return ""
 	}
 	b, _ := json.Marshal(params)

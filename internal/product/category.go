@@ -104,8 +104,8 @@ type CategoryInput struct {
 
 // CategoryCreate creates a category (ADMIN). Errors: FORBIDDEN, INVALID, DUPLICATE, NOT_FOUND.
 func (s *Service) CategoryCreate(ctx context.Context, v auth.Viewer, in CategoryInput) (Category, error) {
-	if !v.IsAdmin() {
-		return Category{}, apperr.New(apperr.Forbidden, "Only admins manage categories.")
+	if err := mayManageCategories(v); err != nil {
+		return Category{}, err
 	}
 	name := strings.TrimSpace(deref(in.Name))
 	slug := deref(in.Slug)
@@ -139,8 +139,8 @@ func (s *Service) CategoryCreate(ctx context.Context, v auth.Viewer, in Category
 // CategoryUpdate renames or moves a category; it cannot move under itself or a descendant.
 // Errors: FORBIDDEN, NOT_FOUND, INVALID, DUPLICATE.
 func (s *Service) CategoryUpdate(ctx context.Context, v auth.Viewer, id int64, in CategoryInput) (Category, error) {
-	if !v.IsAdmin() {
-		return Category{}, apperr.New(apperr.Forbidden, "Only admins manage categories.")
+	if err := mayManageCategories(v); err != nil {
+		return Category{}, err
 	}
 	cur, err := s.CategoryGet(ctx, id)
 	if err != nil {
@@ -194,8 +194,8 @@ func (s *Service) CategoryUpdate(ctx context.Context, v auth.Viewer, id int64, i
 // CategoryDelete deletes a category without products or subcategories.
 // Errors: FORBIDDEN, NOT_FOUND, CATEGORY_NOT_EMPTY.
 func (s *Service) CategoryDelete(ctx context.Context, v auth.Viewer, id int64) error {
-	if !v.IsAdmin() {
-		return apperr.New(apperr.Forbidden, "Only admins manage categories.")
+	if err := mayManageCategories(v); err != nil {
+		return err
 	}
 	notEmpty := apperr.FieldError(apperr.CategoryNotEmpty, "The category still has products or subcategories.", "input", "id")
 	err := s.db.InTx(ctx, func(q *db.Queries) error {

@@ -328,12 +328,8 @@ type queryFilter struct {
 
 func (s *Service) queryFilter(ctx context.Context, v *auth.Viewer, f Filter, search *string) (queryFilter, error) {
 	qf := queryFilter{VendorID: f.VendorID, MinPrice: f.MinPrice, MaxPrice: f.MaxPrice, InStock: f.InStock, Search: search}
-	if v != nil {
-		qf.SeeArchived = v.IsAdmin()
-		if v.Role == auth.RoleVendor {
-			qf.ViewerVendorID = &v.UserID
-		}
-	}
+	sc := listScope(v)
+	qf.SeeArchived, qf.ViewerVendorID = sc.SeeArchived, sc.VendorID
 	if f.CategoryID != nil {
 		ids, err := s.categoryAndDescendants(ctx, *f.CategoryID)
 		if err != nil {

@@ -1,6 +1,6 @@
 // Package product is the catalog: products with their variants (SKU, options, price, stock),
 // the category tree, keyset-paginated listing with full-text and typo-tolerant search, and the
-// rules of who may see and change what.
+// rules of who may see and change what (policy.go).
 package product
 
 import (
@@ -14,7 +14,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/shopgraph/shopgraph/internal/apperr"
-	"github.com/shopgraph/shopgraph/internal/auth"
 	"github.com/shopgraph/shopgraph/internal/gid"
 	"github.com/shopgraph/shopgraph/internal/money"
 )
@@ -115,18 +114,6 @@ type Category struct {
 	Name     string
 	Slug     string
 	ParentID *int64
-}
-
-// CanManage reports whether v may change p and read its exact stock: admins any product,
-// vendors their own. This is the catalog's one authorisation rule.
-func CanManage(v auth.Viewer, p Product) bool {
-	return v.IsAdmin() || (v.Role == auth.RoleVendor && p.VendorID != nil && *p.VendorID == v.UserID)
-}
-
-// CanSee reports whether a viewer (nil when anonymous) may see p: everyone sees ACTIVE
-// products; archived ones only those who can manage them.
-func CanSee(v *auth.Viewer, p Product) bool {
-	return p.Status == StatusActive || (v != nil && CanManage(*v, p))
 }
 
 var slugPattern = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)

@@ -72,15 +72,21 @@ func (s *Service) GetBySlug(ctx context.Context, v *auth.Viewer, slug string) (P
 	return visible(v, productFromRow(productRow(row)))
 }
 
-func visible(v *auth.Viewer, p Product) (Product, error) {
-	if !CanSee(v, p) {
-		return Product{}, apperr.New(apperr.NotFound, "product not found")
+// Visible returns p, read by a loader, if v (nil when anonymous) may see it.
+// Errors: NOT_FOUND (also for one v may not see).
+func (s *Service) Visible(v *auth.Viewer, p Product) (Product, error) { return visible(v, p) }
+
+// ExactStock is variant's stock, for those who may manage its product p (read by a loader).
+// Errors: FORBIDDEN.
+func (s *Service) ExactStock(v *auth.Viewer, p Product, variant Variant) (int, error) {
+	if err := mayReadStock(v, p); err != nil {
+		return 0, err
 	}
-	return p, nil
+	return int(variant.Stock), nil
 }
 
-// ListByIDs returns the products among ids, whatever their status (for loaders; callers apply
-// CanSee where it matters).
+// ListByIDs returns the products among ids, whatever their status (for loaders; callers pass
+// them through Visible where it matters).
 func (s *Service) ListByIDs(ctx context.Context, ids []int64) (map[int64]Product, error) {
 	return cache.GetOrLoadMany(ctx, s.cache, ids, productKey, productTTL, func(ctx context.Context, missing []int64) (map[int64]Product, error) {
 		rows, err := s.db.ProductListByIDs(ctx, missing)
@@ -197,25 +203,20 @@ func (in *CreateInput) validate() error {
 // platform or for a given vendor.
 // Errors: FORBIDDEN, INVALID, DUPLICATE (slug, SKU), NOT_FOUND (category, vendor).
 func (s *Service) Create(ctx context.Context, v auth.Viewer, in CreateInput) (Product, error) {
-	switch {
-	case v.IsAdmin():
-	case v.Role == auth.RoleVendor:
-		if in.VendorID != nil && *in.VendorID != v.UserID {
-			return Product{}, apperr.FieldError(apperr.Forbidden, "Vendors can only create their own products.", "input", "vendorId")
-		}
-		in.VendorID = &v.UserID
-	default:
-		return Product{}, apperr.New(apperr.Forbidden, "Only vendors and admins can create products.")
+	vendorID, checkVendor, err := createVendor(v, in.VendorID)
+	if err != nil {
+		return Product{}, err
 	}
+	in.VendorID = vendorID
 	if err := in.validate(); err != nil {
 		return Product{}, err
 	}
 	var created Product
-	err := s.db.InTx(ctx, func(q *db.Queries) error {
+	err = s.db.InTx(ctx, func(q *db.Queries) error {
 		if err := checkCategory(ctx, q, in.CategoryID, "input", "categoryId"); err != nil {
 			return err
 		}
-		if in.VendorID != nil && v.IsAdmin() {
+		if checkVendor {
 			u, err := q.UserGetByID(ctx, *in.VendorID)
 			if err != nil || u.Role != db.UserRoleVENDOR {
 				return apperr.FieldError(apperr.NotFound, "No vendor has this ID.", "input", "vendorId")
@@ -522,8 +523,7 @@ func lockManaged(ctx context.Context, q *db.Queries, v auth.Viewer, id int64, fi
 	return checkManaged(v, productRow(row), err, field...)
 }
 
-// checkManaged says NOT_FOUND for a product v cannot see (not revealing that it exists) and
-// FORBIDDEN for one v sees but does not own.
+// checkManaged returns the product read as row if v may manage it (mayManage).
 func checkManaged(v auth.Viewer, row productRow, err error, field ...string) (Product, error) {
 	if postgres.IsNotFound(err) {
 		return Product{}, apperr.FieldError(apperr.NotFound, "No product has this ID.", field...)
@@ -532,11 +532,8 @@ func checkManaged(v auth.Viewer, row productRow, err error, field ...string) (Pr
 		return Product{}, err
 	}
 	p := productFromRow(row)
-	if !CanManage(v, p) {
-		if !CanSee(&v, p) {
-			return Product{}, apperr.FieldError(apperr.NotFound, "No product has this ID.", field...)
-		}
-		return Product{}, apperr.FieldError(apperr.Forbidden, "You can only change your own products.", field...)
+	if err := mayManage(v, p, field...); err != nil {
+		return Product{}, err
 	}
 	return p, nil
 }

@@ -2,35 +2,45 @@ package auth
 
 import (
 	"context"
-	"net/http"
 	"time"
 )
 
-// Session cookie names. Both are HttpOnly and SameSite=Lax; Secure outside development.
+// The names of the cookies a browser carries its credentials in: the access and refresh tokens
+// (see Tokens) and an anonymous cart's token. The HTTP layer (internal/httpapi) reads, sets and
+// clears them; nothing here depends on net/http, so that the domains, which hold a Viewer,
+// do not either.
 const (
 	AccessCookie  = "sg_access"
 	RefreshCookie = "sg_refresh"
 	// CartCookie holds an anonymous cart's token.
 	CartCookie = "sg_cart"
-	// cartCookieTTL keeps an anonymous cart across visits for a month.
-	cartCookieTTL = 30 * 24 * time.Hour
-	// refreshCookiePath limits the refresh cookie to the API endpoint, where it is needed.
-	refreshCookiePath = "/graphql"
 )
 
 // Request is what the HTTP layer tells the GraphQL layer about the request, so that resolvers
 // can set session cookies and record the client, without depending on net/http themselves.
 type Request struct {
-	Writer        http.ResponseWriter
-	SecureCookies bool
-	ClientIP      string
-	UserAgent     string
+	// Cookies sets and clears the response's cookies; nil outside an HTTP request.
+	Cookies   Cookies
+	ClientIP  string
+	UserAgent string
 	// RefreshToken is the refresh cookie's value, if any.
 	RefreshToken string
 	// CartToken is the anonymous cart token, from the X-Cart-Token header or the cart cookie.
 	CartToken string
 	// IdempotencyKey is the Idempotency-Key header, if any.
 	IdempotencyKey string
+}
+
+// Cookies sets the credential cookies on a response (internal/httpapi implements it).
+type Cookies interface {
+	// SetSession sets the access and refresh cookies, each expiring with its token.
+	SetSession(access string, accessExp time.Time, refresh string, refreshExp time.Time)
+	// ClearSession expires both session cookies.
+	ClearSession()
+	// SetCart stores an anonymous cart's token.
+	SetCart(token string)
+	// ClearCart expires the cart cookie.
+	ClearCart()
 }
 
 type requestKey struct{}
@@ -50,54 +60,28 @@ func RequestFrom(ctx context.Context) *Request {
 
 // SetSessionCookies sets the access and refresh cookies on the response.
 func SetSessionCookies(ctx context.Context, access string, accessExp time.Time, refresh string, refreshExp time.Time) {
-	r := RequestFrom(ctx)
-	if r.Writer == nil {
-		return
+	if c := RequestFrom(ctx).Cookies; c != nil {
+		c.SetSession(access, accessExp, refresh, refreshExp)
 	}
-	http.SetCookie(r.Writer, r.cookie(AccessCookie, access, "/", accessExp))
-	http.SetCookie(r.Writer, r.cookie(RefreshCookie, refresh, refreshCookiePath, refreshExp))
 }
 
 // ClearSessionCookies expires both session cookies.
 func ClearSessionCookies(ctx context.Context) {
-	r := RequestFrom(ctx)
-	if r.Writer == nil {
-		return
+	if c := RequestFrom(ctx).Cookies; c != nil {
+		c.ClearSession()
 	}
-	for _, c := range []*http.Cookie{r.cookie(AccessCookie, "", "/", time.Time{}), r.cookie(RefreshCookie, "", refreshCookiePath, time.Time{})} {
-		c.MaxAge = -1
-		http.SetCookie(r.Writer, c)
-	}
-}
-
-func (r *Request) cookie(name, value, path string, expires time.Time) *http.Cookie {
-	c := &http.Cookie{
-		Name: name, Value: value, Path: path,
-		HttpOnly: true, Secure: r.SecureCookies, SameSite: http.SameSiteLaxMode,
-	}
-	if !expires.IsZero() {
-		c.Expires = expires.UTC()
-		c.MaxAge = int(time.Until(expires).Seconds())
-	}
-	return c
 }
 
 // SetCartCookie stores a newly issued anonymous cart token in the browser.
 func SetCartCookie(ctx context.Context, token string) {
-	r := RequestFrom(ctx)
-	if r.Writer == nil {
-		return
+	if c := RequestFrom(ctx).Cookies; c != nil {
+		c.SetCart(token)
 	}
-	http.SetCookie(r.Writer, r.cookie(CartCookie, token, "/", time.Now().Add(cartCookieTTL)))
 }
 
 // ClearCartCookie forgets the anonymous cart token (after it merged into a customer's cart).
 func ClearCartCookie(ctx context.Context) {
-	r := RequestFrom(ctx)
-	if r.Writer == nil || r.CartToken == "" {
-		return
+	if r := RequestFrom(ctx); r.Cookies != nil && r.CartToken != "" {
+		r.Cookies.ClearCart()
 	}
-	c := r.cookie(CartCookie, "", "/", time.Time{})
-	c.MaxAge = -1
-	http.SetCookie(r.Writer, c)
 }

@@ -1,4 +1,4 @@
-package main
+package archtest
 
 import (
 	"io/fs"
@@ -13,7 +13,7 @@ import (
 // layout, and the README points to nothing outside the repository.
 func TestReadme(t *testing.T) {
 	t.Parallel()
-	b, err := os.ReadFile("README.md")
+	b, err := os.ReadFile(filepath.Join(root, "README.md"))
 	if err != nil {
 		t.Fatalf("read README.md: %v", err)
 	}
@@ -28,15 +28,17 @@ func TestReadme(t *testing.T) {
 		if end := strings.Index(layout[1:], "\n## "); end >= 0 {
 			layout = layout[:end+1]
 		}
-		err := filepath.WalkDir("internal", func(path string, d fs.DirEntry, err error) error {
-			if err != nil || !d.IsDir() || path == "internal" {
+		internal := filepath.Join(root, "internal")
+		err := filepath.WalkDir(internal, func(path string, d fs.DirEntry, err error) error {
+			if err != nil || !d.IsDir() || path == internal {
 				return err
 			}
 			gofiles, _ := filepath.Glob(filepath.Join(path, "*.go"))
 			if len(gofiles) == 0 {
 				return nil
 			}
-			rel := strings.TrimPrefix(filepath.ToSlash(path), "internal/")
+			rel, _ := filepath.Rel(internal, path)
+			rel = filepath.ToSlash(rel)
 			if !regexp.MustCompile(`(?m)^\s+` + regexp.QuoteMeta(rel) + `/ `).MatchString(layout) {
 				t.Errorf("README.md's layout has no line for internal/%s/", rel)
 			}

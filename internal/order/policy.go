@@ -1,0 +1,120 @@
+package order
+
+import (
+	"fmt"
+
+	"github.com/shopgraph/shopgraph/internal/apperr"
+	"github.com/shopgraph/shopgraph/internal/auth"
+	"github.com/shopgraph/shopgraph/internal/money"
+	"github.com/shopgraph/shopgraph/internal/pubsub"
+)
+
+// This file is the order policy: who may see an order, which of its lines, its total and its
+// payment, who may follow its events, and who may move it. It is the one place that decides;
+// the service calls it, resolvers ask the service. The schema's @auth and @hasRole gate the
+// fields coarsely at the API; the rules below are the domain's own, for every caller.
+
+// mayRequest reports whether actor may ask for o to move to `to`: the system and admins may
+// make any legal move; the owner may only cancel a PENDING order.
+func mayRequest(a Actor, o Order, to Status) bool {
+	switch {
+	case a.System:
+		return true
+	case a.Viewer == nil:
+		return false
+	case a.Viewer.IsAdmin():
+		return true
+	case o.OwnedBy(*a.Viewer):
+		return o.Status == Pending && to == Cancelled
+	}
+	return false
+}
+
+// OwnedBy reports whether v placed o.
+func (o Order) OwnedBy(v auth.Viewer) bool { return v.UserID == o.UserID }
+
+// SeesWhole reports whether v sees all of o (its lines, total and payment): its owner and
+// admins. Vendors see only their own lines.
+func SeesWhole(v auth.Viewer, o Order) bool { return v.IsAdmin() || o.OwnedBy(v) }
+
+// CanView reports whether v may see o: its owner, admins, and vendors with a line in it
+// (vendorHasLine).
+func CanView(v auth.Viewer, o Order, vendorHasLine bool) bool {
+	return SeesWhole(v, o) || (v.Role == auth.RoleVendor && vendorHasLine)
+}
+
+// VisibleLines are the lines v may see: all for the owner and admins, a vendor's own for a
+// vendor.
+func VisibleLines(v auth.Viewer, o Order, lines []Line) []Line {
+	if SeesWhole(v, o) {
+		return lines
+	}
+	var own []Line
+	for _, l := range lines {
+		if l.VendorID != nil && *l.VendorID == v.UserID {
+			own = append(own, l)
+		}
+	}
+	return own
+}
+
+// VisibleTotal is the order total for the owner and admins, and the total of its own lines
+// for a vendor. Those lines are a part of the order, whose total is bounded, so the sum fails
+// only on rows that break that rule; it never wraps.
+func VisibleTotal(v auth.Viewer, o Order, lines []Line) (money.Money, error) {
+	if SeesWhole(v, o) {
+		return o.Total, nil
+	}
+	total := money.New(0, o.Total.Currency)
+	for _, l := range VisibleLines(v, o, lines) {
+		var err error
+		// In the order's currency: every line of an order is.
+		if total, err = total.Add(money.New(l.LineTotal.Amount, total.Currency)); err != nil {
+			return money.Money{}, fmt.Errorf("order %d: vendor total: %w", o.ID, err)
+		}
+	}
+	return total, nil
+}
+
+// scope narrows a list to what v may see.
+func scope(v auth.Viewer, userID, vendorID **int64) {
+	switch {
+	case v.IsAdmin():
+	case v.Role == auth.RoleVendor:
+		*vendorID = &v.UserID
+	default:
+		*userID = &v.UserID
+	}
+}
+
+// needsVendorLine reports whether deciding that v may see o needs to know whether v has a line
+// in it (CanView): for a vendor that did not place it.
+func needsVendorLine(v auth.Viewer, o Order) bool { return v.Role == auth.RoleVendor && !o.OwnedBy(v) }
+
+// FeedScope is which orders v may follow on the all-orders feed: every order for an admin
+// (nil), those holding its products for a vendor (its id). Errors: FORBIDDEN (customers
+// follow their orders one by one).
+func FeedScope(v auth.Viewer) (vendorID *int64, err error) {
+	switch {
+	case v.IsAdmin():
+		return nil, nil
+	case v.Role == auth.RoleVendor:
+		return &v.UserID, nil
+	}
+	return nil, apperr.New(apperr.Forbidden, "Only admins and vendors can follow every order.")
+}
+
+// CanFollow reports whether v may receive e on the all-orders feed.
+func CanFollow(v auth.Viewer, e pubsub.OrderEvent) bool {
+	vendorID, err := FeedScope(v)
+	return err == nil && (vendorID == nil || e.HasVendor(*vendorID))
+}
+
+// mayUpdateStatus says whether v may move orders through the state machine at will: admins.
+// Errors: FORBIDDEN.
+func mayUpdateStatus(v auth.Viewer) error {
+	if !v.IsAdmin() {
+		return apperr.New(apperr.Forbidden, "Only admins can change an order's status.")
+	}
+	return nil
+}

@@ -1,0 +1,37 @@
+package payment
+
+import (
+	"github.com/shopgraph/shopgraph/internal/apperr"
+	"github.com/shopgraph/shopgraph/internal/auth"
+	"github.com/shopgraph/shopgraph/internal/order"
+)
+
+// This file is the payment policy: who may pay for an order again, who may refund it, and who
+// is given a payment's client secret. It is the one place that decides; the service calls it,
+// resolvers ask the service. Who sees an order, and its payment, is the order policy's.
+
+// mayRetry says whether v may ask again for the intent of o: those who see the whole order
+// (its owner, admins). Anyone else is told it does not exist. Errors: NOT_FOUND.
+func mayRetry(v auth.Viewer, o order.Order) error {
+	if !order.SeesWhole(v, o) {
+		return orderNotFound()
+	}
+	return nil
+}
+
+// orderNotFound is the answer for an order that does not exist or that v may not pay for.
+func orderNotFound() error {
+	return apperr.FieldError(apperr.NotFound, "No order has this ID.", "input", "id")
+}
+
+// mayRefund says whether v may refund payments: admins. Errors: FORBIDDEN.
+func mayRefund(v auth.Viewer) error {
+	if !v.IsAdmin() {
+		return apperr.New(apperr.Forbidden, "Only admins can refund.")
+	}
+	return nil
+}
+
+// seesClientSecret reports whether v is given the client secret of o's payment: only the
+// paying customer needs it; admins see the payment without it.
+func seesClientSecret(v auth.Viewer, o order.Order) bool { return o.OwnedBy(v) }
