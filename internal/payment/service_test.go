@@ -549,14 +549,14 @@ func TestRefund(t *testing.T) {
 	})
 }
 
-func TestCancel(t *testing.T) {
+func TestCancelOrder(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	ctx := context.Background()
 
 	t.Run("the owner cancels a PENDING order and its intent", func(t *testing.T) {
 		o, p := b.pending(t)
-		got, err := b.svc.Cancel(ctx, b.owner, o.ID)
+		got, err := b.svc.CancelOrder(ctx, b.owner, o.ID)
 		require.NoError(t, err)
 		require.Equal(t, order.Cancelled, got.Status)
 		require.Equal(t, payment.Canceled, b.payment(t, o.ID).Status)
@@ -568,7 +568,7 @@ func TestCancel(t *testing.T) {
 
 	t.Run("an admin cancels a PAID order, which is refunded in full with a job as backup", func(t *testing.T) {
 		o, p := b.paid(t)
-		got, err := b.svc.Cancel(ctx, b.admin, o.ID)
+		got, err := b.svc.CancelOrder(ctx, b.admin, o.ID)
 		require.NoError(t, err)
 		require.Equal(t, order.Refunded, got.Status)
 		require.Equal(t, o.Total.Amount, b.gw.Refunded(p.IntentID))
@@ -588,7 +588,7 @@ func TestCancel(t *testing.T) {
 		{"cancelled already: INVALID_TRANSITION", func(b *testBundle) auth.Viewer { return b.admin },
 			func(t *testing.T, b *testBundle) order.Order {
 				o, _ := b.pending(t)
-				_, err := b.svc.Cancel(context.Background(), b.owner, o.ID)
+				_, err := b.svc.CancelOrder(context.Background(), b.owner, o.ID)
 				require.NoError(t, err)
 				return o
 			}, apperr.InvalidTransition},
@@ -596,7 +596,7 @@ func TestCancel(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			o := tc.order(t, b)
 			before := stateOf(t, b.d, o.ID)
-			_, err := b.svc.Cancel(ctx, tc.v(b), o.ID)
+			_, err := b.svc.CancelOrder(ctx, tc.v(b), o.ID)
 			require.True(t, apperr.Is(err, tc.want), "%v", err)
 			require.Equal(t, before, stateOf(t, b.d, o.ID))
 		})
