@@ -1,5 +1,5 @@
 // Real GraphQL clients against a running shopgraph, unmodified (issue 14), driven by
-// e2e_clients_test.go:
+// graph/e2e_clients_api_test.go:
 //
 //   SG_URL=http://127.0.0.1:PORT SG_TOKEN=... SG_PRODUCT_ID=... SG_PRODUCT_NAME=... \
 //   SG_VARIANT_ID=... SG_ORDER_ID=... node e2e/clients.spec.mjs

@@ -1,4 +1,4 @@
-// Live order tracking in a real browser (issue 6), driven by e2e_browser_test.go:
+// Live order tracking in a real browser (issue 6), driven by graph/e2e_browser_api_test.go:
 //
 //   node e2e/subscription.spec.mjs SERVER_URL EMAIL PASSWORD ORDER_ID [SCREENSHOT.png]
 //

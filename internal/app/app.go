@@ -1,0 +1,212 @@
+// This file is the wiring: configuration in, pools and services out, and Close to let go of
+// them. It is the one place that knows every dependency of the server; the HTTP handler
+// (http.go), the server loop (serve.go) and the commands (commands.go) start from an App.
+
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/redis/go-redis/v9"
+	"github.com/riverqueue/river"
+
+	"github.com/shopgraph/shopgraph/internal/account"
+	"github.com/shopgraph/shopgraph/internal/auth"
+	"github.com/shopgraph/shopgraph/internal/cache"
+	"github.com/shopgraph/shopgraph/internal/cart"
+	"github.com/shopgraph/shopgraph/internal/checkout"
+	"github.com/shopgraph/shopgraph/internal/config"
+	"github.com/shopgraph/shopgraph/internal/jobs"
+	"github.com/shopgraph/shopgraph/internal/metrics"
+	"github.com/shopgraph/shopgraph/internal/order"
+	"github.com/shopgraph/shopgraph/internal/payment"
+	"github.com/shopgraph/shopgraph/internal/postgres"
+	"github.com/shopgraph/shopgraph/internal/product"
+	"github.com/shopgraph/shopgraph/internal/pubsub"
+	"github.com/shopgraph/shopgraph/internal/ratelimit"
+	"github.com/shopgraph/shopgraph/internal/tracing"
+)
+
+// App is every long-lived dependency of the server, opened once by Open. Its services and
+// pools are exported for the commands and for tests (internal/apitest), which drive them directly.
+type App struct {
+	Config   config.Config
+	Log      *slog.Logger
+	DB       *postgres.DB
+	Redis    *redis.Client
+	Tokens   *auth.Tokens
+	Accounts *account.Service
+	Catalog  *product.Service
+	Carts    *cart.Service
+	Orders   *order.Service
+	Checkout *checkout.Service
+	Payments *payment.Service
+	Jobs     *jobs.Queue
+	Cache    *cache.Cache
+	Store    cache.Store
+	Buckets  ratelimit.Buckets
+	Bus      *pubsub.Bus
+	JobsDB   *postgres.DB
+	Metrics  *metrics.Registry
+	// stopBus ends the Redis subscription that feeds the live-tracking hub.
+	stopBus context.CancelFunc
+}
+
+// Options are the choices of Open's callers.
+type Options struct {
+	// Migrate applies the database and job queue migrations first.
+	Migrate bool
+	// Work runs background jobs (the server does; one-shot commands only enqueue).
+	Work bool
+	// Tracer sees every SQL statement (tests count them).
+	Tracer pgx.QueryTracer
+	// Gateway replaces the Stripe gateway (tests use a stateful fake).
+	Gateway payment.Gateway
+	// PollOnly makes the job queue poll without a LISTEN connection (tests: fewer connections).
+	PollOnly bool
+}
+
+// Open connects to PostgreSQL (and Redis when configured), applies the migrations when asked,
+// builds the services and starts the job queue. Close releases all of it.
+func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options) (*App, error) {
+	url := cfg.DatabaseURL
+	if url == "" {
+		url = "postgres://postgres@127.0.0.1:5432/shopgraph?sslmode=disable"
+	}
+	d, err := postgres.Open(ctx, url, postgres.Options{MaxConns: cfg.DBMaxConns, Tracer: tracing.MultiTracer(opts.Tracer, tracing.PgxTracer())})
+	if err != nil {
+		return nil, err
+	}
+	if opts.Migrate {
+		err := postgres.Migrate(ctx, d.Pool)
+		if err == nil {
+			err = jobs.Migrate(ctx, d.Pool)
+		}
+		if err != nil {
+			d.Close()
+			return nil, err
+		}
+	}
+	a := &App{Config: cfg, Log: log, DB: d, Tokens: auth.NewTokens(cfg.JWTSecret, nil)}
+	var limiter ratelimit.Limiter = ratelimit.NewMemory(nil)
+	var store cache.Store = cache.NewMemory(0)
+	// namespace starts every Redis key and channel of this shop: REDIS_KEY_PREFIX, then the
+	// database's installation id. Empty without Redis.
+	var namespace string
+	if cfg.RedisURL != "" {
+		opts, err := redis.ParseURL(cfg.RedisURL)
+		if err != nil {
+			d.Close()
+			return nil, fmt.Errorf("parse REDIS_URL: %w", err)
+		}
+		opts.DialTimeout, opts.ReadTimeout, opts.WriteTimeout = 2*time.Second, time.Second, time.Second
+		// Calls the cache abandons at its own short timeout then free their connection.
+		opts.ContextTimeoutEnabled = true
+		// Two shops on one Redis with the same prefix (the default one, say) must still never
+		// read each other's cached catalog, rate limits or order events: the database's own
+		// identity goes into every key and channel.
+		installation, err := d.InstallationID(ctx)
+		if err != nil {
+			d.Close()
+			return nil, fmt.Errorf("read the installation id (migration 00009; run `shopgraph migrate`): %w", err)
+		}
+		namespace = cfg.RedisKeyPrefix + installation.String() + ":"
+		a.Redis = redis.NewClient(opts)
+		if err := tracing.InstrumentRedis(a.Redis); err != nil {
+			log.Warn("redis tracing", "err", err)
+		}
+		limiter = ratelimit.NewRedis(a.Redis, namespace+"ratelimit:")
+		store = cache.NewRedis(a.Redis, namespace+"cache:", cache.RedisOptions{Logger: log})
+	}
+	a.Accounts = account.NewService(d, a.Tokens, limiter, account.LoginLimits{
+		PerEmailIP: cfg.LoginAttemptsPerEmailIP, PerEmail: cfg.LoginAttemptsPerEmail,
+		PerIP: cfg.LoginAttemptsPerIP, Window: cfg.LoginWindow,
+	}, log)
+	if cfg.Cache == "off" {
+		store = cache.Disabled{}
+	}
+	a.Store = store
+	a.Metrics = metrics.New(metrics.Options{})
+	a.Cache = cache.New(store)
+	a.Buckets = ratelimit.NewMemoryBuckets()
+	if a.Redis != nil {
+		a.Buckets = ratelimit.NewRedisBuckets(a.Redis, namespace+"buckets:")
+	}
+	a.Catalog = product.NewService(d, a.Cache, log)
+	a.Carts = cart.NewService(d)
+	a.Bus = pubsub.NewBus(a.Redis, namespace+"order-events", log)
+	busCtx, stopBus := context.WithCancel(context.WithoutCancel(ctx))
+	a.stopBus = stopBus
+	go a.Bus.Run(busCtx)
+	a.Orders = order.NewService(d, a.Bus, a.Catalog, log)
+	a.Jobs = &jobs.Queue{}
+	stripeGateway := payment.NewStripe(cfg.StripeSecretKey, cfg.StripeAPIBase)
+	stripeGateway.Log = log
+	var gateway payment.Gateway = stripeGateway
+	if opts.Gateway != nil {
+		gateway = opts.Gateway
+	}
+	a.Payments = payment.NewService(d, gateway, a.Orders, cfg.OrderPaymentTTL, log)
+	a.Payments.Jobs = a.Jobs
+	a.Payments.Observer = a.Metrics
+	a.Checkout = checkout.NewService(d, a.Orders, a.Payments, log)
+	a.Checkout.Observer = a.Metrics
+	workers := river.NewWorkers()
+	river.AddWorker(workers, &payment.ExpireWorker{Payments: a.Payments})
+	river.AddWorker(workers, &payment.RefundWorker{Payments: a.Payments})
+	river.AddWorker(workers, &payment.SettleRefundWorker{Payments: a.Payments})
+	river.AddWorker(workers, &cart.PurgeWorker{Carts: a.Carts, After: cfg.GuestCartTTL})
+	jobsDB, err := postgres.Open(ctx, url, postgres.Options{MaxConns: jobsPoolSize(opts.PollOnly)})
+	if err != nil {
+		d.Close()
+		return nil, err
+	}
+	a.JobsDB = jobsDB
+	a.Metrics.WatchPool(d.Pool)
+	a.Metrics.WatchCache(a.Cache)
+	a.Metrics.WatchSubscriptions(a.Bus.Hub)
+	a.Metrics.WatchJobQueue(metrics.PostgresJobCounter(jobsDB.Pool), 0)
+	if err := a.Jobs.Start(ctx, jobsDB.Pool, workers, jobs.Options{
+		Work: opts.Work, MaxWorkers: 5, Log: log, PollOnly: opts.PollOnly,
+		Periodic: []*river.PeriodicJob{jobs.GuestCartPurge()},
+	}); err != nil {
+		jobsDB.Close()
+		d.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+// Close stops the job queue and the live-tracking subscription and closes the pools.
+func (a *App) Close() {
+	a.stopBus()
+	stopCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := a.Jobs.Stop(stopCtx); err != nil {
+		a.Log.Warn("stop job queue", "err", err)
+	}
+	if a.Redis != nil {
+		_ = a.Redis.Close()
+	}
+	a.JobsDB.Close()
+	a.DB.Close()
+}
+
+// jobsPoolSize is the size of the job queue's own pool, which keeps background work from taking
+// the API's connections and from showing in per-request statement counts. Fetching jobs,
+// completing them (up to five workers at once), leader election, table maintenance and the
+// queue-depth metric share it: three, so that one slow statement does not hold up the rest.
+// River's LISTEN connection comes on top: River takes it from the pool and hijacks it, so it
+// no longer counts against the pool's size (a server holds 3 + 1). A polling-only queue (the
+// test servers, dozens of which run at once, under the suite's cap) has no LISTEN connection
+// and makes do with one.
+func jobsPoolSize(pollOnly bool) int32 {
+	if pollOnly {
+		return 1
+	}
+	return 3
+}
