@@ -6,9 +6,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/shopgraph/shopgraph/internal/auth"
+	"github.com/shopgraph/shopgraph/internal/catalog"
 	"github.com/shopgraph/shopgraph/internal/order"
 	"github.com/shopgraph/shopgraph/internal/payment"
-	"github.com/shopgraph/shopgraph/internal/product"
 )
 
 // enumBinding is one GraphQL enum bound to a domain type in gqlgen.yml (enum_values): the
@@ -55,19 +55,19 @@ func TestEnumBindings(t *testing.T) {
 		marshalNPaymentStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋpaymentᚐStatus,
 		nil,
 	})
-	checkEnum(t, "ProductStatus", enumBinding[product.Status]{
-		unmarshalNProductStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐStatus,
-		marshalNProductStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐStatus,
+	checkEnum(t, "ProductStatus", enumBinding[catalog.Status]{
+		unmarshalNProductStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐStatus,
+		marshalNProductStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐStatus,
 		nil,
 	})
-	checkEnum(t, "StockStatus", enumBinding[product.StockStatus]{
-		unmarshalNStockStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐStockStatus,
-		marshalNStockStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐStockStatus,
+	checkEnum(t, "StockStatus", enumBinding[catalog.StockStatus]{
+		unmarshalNStockStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐStockStatus,
+		marshalNStockStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐStockStatus,
 		nil,
 	})
-	checkEnum(t, "ProductSort", enumBinding[product.Sort]{
-		unmarshalOProductSort2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐSort,
-		marshalOProductSort2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐSort,
+	checkEnum(t, "ProductSort", enumBinding[catalog.Sort]{
+		unmarshalOProductSort2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐSort,
+		marshalOProductSort2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐSort,
 		nil,
 	})
 	checkEnum(t, "Role", enumBinding[auth.Role]{

@@ -20,7 +20,7 @@ import (
 	"github.com/vektah/gqlparser/v2/parser"
 
 	"github.com/shopgraph/shopgraph/internal/cache"
-	"github.com/shopgraph/shopgraph/internal/product"
+	"github.com/shopgraph/shopgraph/internal/catalog"
 	"github.com/shopgraph/shopgraph/internal/requestlog"
 )
 
@@ -122,7 +122,7 @@ func PublicResponseCache(c *cache.Cache, persisted graphql.Cache[string], next h
 		}
 		key := responseKey(query, req.OperationName, req.Variables)
 		hit := true
-		resp, err := cache.GetOrLoadVersioned(r.Context(), c, product.ListNamespace, key, publicTTL, func(ctx context.Context) (json.RawMessage, error) {
+		resp, err := cache.GetOrLoadVersioned(r.Context(), c, catalog.ListNamespace, key, publicTTL, func(ctx context.Context) (json.RawMessage, error) {
 			hit = false
 			rec := &bufferedResponse{header: http.Header{}, status: http.StatusOK}
 			next.ServeHTTP(rec, r.Clone(ctx))

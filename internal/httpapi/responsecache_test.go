@@ -12,7 +12,7 @@ import (
 
 	"github.com/shopgraph/shopgraph/internal/auth"
 	"github.com/shopgraph/shopgraph/internal/cache"
-	"github.com/shopgraph/shopgraph/internal/product"
+	"github.com/shopgraph/shopgraph/internal/catalog"
 )
 
 func TestIsPublicQuery(t *testing.T) {
@@ -91,11 +91,11 @@ func TestPublicResponseCacheUnit(t *testing.T) {
 	store := PersistedQueryStore{Store: cache.NewMemory(0), TTL: time.Hour}
 	var calls atomic.Int64
 	h := PublicResponseCache(c, store, countingGraphQL(&calls, `{"data":{"products":{"nodes":[]}}}`))
-	catalog := `{"query":"{ products { nodes { name } } }"}`
+	productsQuery := `{"query":"{ products { nodes { name } } }"}`
 
-	w := post(h, catalog)
+	w := post(h, productsQuery)
 	require.Equal(t, "MISS", w.Header().Get("X-Cache"))
-	w = post(h, catalog, "Accept", mediaGraphQLResponse)
+	w = post(h, productsQuery, "Accept", mediaGraphQLResponse)
 	require.Equal(t, "HIT", w.Header().Get("X-Cache"))
 	require.Equal(t, mediaGraphQLResponse, w.Header().Get("Content-Type"), "a hit follows the client's Accept")
 	require.JSONEq(t, `{"data":{"products":{"nodes":[]}}}`, w.Body.String())
@@ -103,8 +103,8 @@ func TestPublicResponseCacheUnit(t *testing.T) {
 
 	// Credentials, other fields, other variables: not served from the cache.
 	for _, tc := range []struct{ body, name, value string }{
-		{catalog, "Authorization", "Bearer x"},
-		{catalog, "Cookie", auth.AccessCookie + "=x"},
+		{productsQuery, "Authorization", "Bearer x"},
+		{productsQuery, "Cookie", auth.AccessCookie + "=x"},
 		{`{"query":"{ me { email } }"}`, "", ""},
 		{`{"query":"{ products { nodes { name } } }","variables":{"a":1}}`, "", ""},
 	} {
@@ -117,8 +117,8 @@ func TestPublicResponseCacheUnit(t *testing.T) {
 	}
 
 	// A catalog write bumps the generation: the next request misses.
-	c.Bump(t.Context(), product.ListNamespace)
-	require.Equal(t, "MISS", post(h, catalog).Header().Get("X-Cache"))
+	c.Bump(t.Context(), catalog.ListNamespace)
+	require.Equal(t, "MISS", post(h, productsQuery).Header().Get("X-Cache"))
 
 	// A persisted query sent by hash alone is cached like the same query sent in full.
 	store.Add(t.Context(), "abc", `{ categories { name } }`)
@@ -134,9 +134,9 @@ func TestPublicResponseCacheKeepsNoErrors(t *testing.T) {
 	c := cache.New(cache.NewMemory(0))
 	var calls atomic.Int64
 	h := PublicResponseCache(c, nil, countingGraphQL(&calls, `{"errors":[{"message":"down"}]}`))
-	catalog := `{"query":"{ categories { name } }"}`
+	categoriesQuery := `{"query":"{ categories { name } }"}`
 	for range 2 {
-		w := post(h, catalog)
+		w := post(h, categoriesQuery)
 		require.Empty(t, w.Header().Get("X-Cache"))
 		require.Contains(t, w.Body.String(), "down")
 	}

@@ -1,4 +1,4 @@
-package product_test
+package catalog_test
 
 import (
 	"context"
@@ -12,16 +12,16 @@ import (
 	"github.com/shopgraph/shopgraph/internal/apperr"
 	"github.com/shopgraph/shopgraph/internal/auth"
 	"github.com/shopgraph/shopgraph/internal/cache"
+	"github.com/shopgraph/shopgraph/internal/catalog"
 	"github.com/shopgraph/shopgraph/internal/money"
 	"github.com/shopgraph/shopgraph/internal/postgres"
-	"github.com/shopgraph/shopgraph/internal/product"
 	"github.com/shopgraph/shopgraph/internal/testutil/pgtest"
 	tf "github.com/shopgraph/shopgraph/internal/testutil/testfactory"
 )
 
 type testBundle struct {
 	d   *postgres.DB
-	svc *product.Service
+	svc *catalog.Service
 	// vendor owns products; rival is another vendor.
 	admin, vendor, rival, customer auth.Viewer
 }
@@ -33,7 +33,7 @@ func setup(t *testing.T) testBundle {
 	d := pgtest.New(t, postgres.Options{MaxConns: 4})
 	return testBundle{
 		d:        d,
-		svc:      product.NewService(d, cache.New(cache.NewMemory(1000)), slog.New(slog.NewTextHandler(io.Discard, nil))),
+		svc:      catalog.NewService(d, cache.New(cache.NewMemory(1000)), slog.New(slog.NewTextHandler(io.Discard, nil))),
 		admin:    tf.NewUser(t, d, tf.UserOpts{Role: auth.RoleAdmin}).Viewer(),
 		vendor:   tf.NewUser(t, d, tf.UserOpts{Role: auth.RoleVendor}).Viewer(),
 		rival:    tf.NewUser(t, d, tf.UserOpts{Role: auth.RoleVendor}).Viewer(),
@@ -61,10 +61,10 @@ func TestCreate(t *testing.T) {
 	cat := tf.NewCategory(t, b.d, tf.CategoryOpts{})
 	tf.NewProduct(t, b.d, tf.ProductOpts{Slug: "taken", Variants: []tf.VariantOpts{{SKU: "TAKEN-SKU"}}})
 
-	valid := func() product.CreateInput {
-		return product.CreateInput{Name: "  Blue Mug ", Currency: "USD", CategoryID: &cat.ID,
-			Attributes: []product.KV{{Key: "material", Value: "stoneware"}},
-			Variants:   []product.VariantInput{{SKU: "MUG-S", Name: "Small", Price: 1200, Stock: 5}, {SKU: "MUG-L", Name: "Large", Price: 1800, Stock: 0}}}
+	valid := func() catalog.CreateInput {
+		return catalog.CreateInput{Name: "  Blue Mug ", Currency: "USD", CategoryID: &cat.ID,
+			Attributes: []catalog.KV{{Key: "material", Value: "stoneware"}},
+			Variants:   []catalog.VariantInput{{SKU: "MUG-S", Name: "Small", Price: 1200, Stock: 5}, {SKU: "MUG-L", Name: "Large", Price: 1800, Stock: 0}}}
 	}
 
 	t.Run("a vendor creates its own product", func(t *testing.T) {
@@ -73,13 +73,13 @@ func TestCreate(t *testing.T) {
 		require.Equal(t, "Blue Mug", p.Name)
 		require.Equal(t, "blue-mug", p.Slug, "derived from the name")
 		require.Equal(t, &b.vendor.UserID, p.VendorID)
-		require.Equal(t, product.StatusActive, p.Status)
-		require.Equal(t, product.PriceRange{Min: money.New(1200, "USD"), Max: money.New(1800, "USD")}, p.PriceRange())
+		require.Equal(t, catalog.StatusActive, p.Status)
+		require.Equal(t, catalog.PriceRange{Min: money.New(1200, "USD"), Max: money.New(1800, "USD")}, p.PriceRange())
 		variants, err := b.svc.VariantsByProductIDs(ctx, []int64{p.ID})
 		require.NoError(t, err)
 		require.Len(t, variants[p.ID], 2)
 		require.Equal(t, "MUG-S", variants[p.ID][0].SKU, "in the given order")
-		require.Equal(t, product.OutOfStock, variants[p.ID][1].StockStatus())
+		require.Equal(t, catalog.OutOfStock, variants[p.ID][1].StockStatus())
 		got, err := b.svc.GetBySlug(ctx, nil, "blue-mug")
 		require.NoError(t, err)
 		require.Equal(t, p.ID, got.ID)
@@ -100,33 +100,33 @@ func TestCreate(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		v      func(b testBundle) auth.Viewer
-		in     func(in product.CreateInput) product.CreateInput
+		in     func(in catalog.CreateInput) catalog.CreateInput
 		codes  []apperr.Code
 		fields []string
 	}{
 		{"a customer", func(b testBundle) auth.Viewer { return b.customer }, nil, []apperr.Code{apperr.Forbidden}, []string{""}},
 		{"a vendor for another vendor", func(b testBundle) auth.Viewer { return b.vendor },
-			func(in product.CreateInput) product.CreateInput { in.VendorID = ptr(b.rival.UserID); return in },
+			func(in catalog.CreateInput) catalog.CreateInput { in.VendorID = ptr(b.rival.UserID); return in },
 			[]apperr.Code{apperr.Forbidden}, []string{"input.vendorId"}},
 		{"an admin for an account that is not a vendor", func(b testBundle) auth.Viewer { return b.admin },
-			func(in product.CreateInput) product.CreateInput {
+			func(in catalog.CreateInput) catalog.CreateInput {
 				in.Slug = "x-1"
 				in.VendorID = ptr(b.customer.UserID)
 				return in
 			},
 			[]apperr.Code{apperr.NotFound}, []string{"input.vendorId"}},
 		{"an unknown category", func(b testBundle) auth.Viewer { return b.admin },
-			func(in product.CreateInput) product.CreateInput {
+			func(in catalog.CreateInput) catalog.CreateInput {
 				in.Slug = "x-2"
 				in.CategoryID = ptr(int64(1 << 40))
 				return in
 			},
 			[]apperr.Code{apperr.NotFound}, []string{"input.categoryId"}},
 		{"a taken slug", func(b testBundle) auth.Viewer { return b.admin },
-			func(in product.CreateInput) product.CreateInput { in.Slug = "taken"; return in },
+			func(in catalog.CreateInput) catalog.CreateInput { in.Slug = "taken"; return in },
 			[]apperr.Code{apperr.Duplicate}, []string{"input.slug"}},
 		{"a taken SKU", func(b testBundle) auth.Viewer { return b.admin },
-			func(in product.CreateInput) product.CreateInput {
+			func(in catalog.CreateInput) catalog.CreateInput {
 				in.Slug = "x-3"
 				in.Variants[0].SKU = "X-3"
 				in.Variants[1].SKU = "TAKEN-SKU"
@@ -134,16 +134,16 @@ func TestCreate(t *testing.T) {
 			},
 			[]apperr.Code{apperr.Duplicate}, []string{"input.variants.1.sku"}},
 		{"every field wrong at once", func(b testBundle) auth.Viewer { return b.admin },
-			func(in product.CreateInput) product.CreateInput {
+			func(in catalog.CreateInput) catalog.CreateInput {
 				in.Name, in.Slug, in.Currency = " ", "Not A Slug", "usd"
 				in.ImageURLs = []string{"javascript:alert(1)"}
-				in.Variants = []product.VariantInput{{SKU: "", Price: -1, Stock: product.MaxStock + 1}, {SKU: "D"}, {SKU: "D"}}
+				in.Variants = []catalog.VariantInput{{SKU: "", Price: -1, Stock: catalog.MaxStock + 1}, {SKU: "D"}, {SKU: "D"}}
 				return in
 			},
 			[]apperr.Code{apperr.Invalid, apperr.Invalid, apperr.Invalid, apperr.Invalid, apperr.Invalid, apperr.Invalid, apperr.Invalid, apperr.Invalid},
 			[]string{"input.name", "input.slug", "input.currency", "input.imageUrls", "input.variants.0.sku", "input.variants.0.price", "input.variants.0.stock", "input.variants.2.sku"}},
 		{"no variants", func(b testBundle) auth.Viewer { return b.admin },
-			func(in product.CreateInput) product.CreateInput { in.Slug = "x-4"; in.Variants = nil; return in },
+			func(in catalog.CreateInput) catalog.CreateInput { in.Slug = "x-4"; in.Variants = nil; return in },
 			[]apperr.Code{apperr.Invalid}, []string{"input.variants"}},
 	} {
 		t.Run("refused: "+tc.name, func(t *testing.T) {
@@ -190,7 +190,7 @@ func TestVisibility(t *testing.T) {
 			}
 			_, err = b.svc.Get(ctx, tc.v, active.ID)
 			require.NoError(t, err, "everyone sees an active product")
-			page, err := b.svc.List(ctx, tc.v, product.ListParams{})
+			page, err := b.svc.List(ctx, tc.v, catalog.ListParams{})
 			require.NoError(t, err)
 			var ids []int64
 			for _, p := range page.Products {
@@ -225,7 +225,7 @@ func TestUpdate(t *testing.T) {
 		p := tf.NewProduct(t, b.d, tf.ProductOpts{VendorID: &b.vendor.UserID})
 		_, err := b.svc.Get(ctx, nil, p.ID) // cached
 		require.NoError(t, err)
-		got, err := b.svc.Update(ctx, b.vendor, product.UpdateInput{ID: p.ID, Name: ptr(" Renamed "), SetAttrs: true, Attributes: []product.KV{{Key: "k", Value: "v"}}})
+		got, err := b.svc.Update(ctx, b.vendor, catalog.UpdateInput{ID: p.ID, Name: ptr(" Renamed "), SetAttrs: true, Attributes: []catalog.KV{{Key: "k", Value: "v"}}})
 		require.NoError(t, err)
 		require.Equal(t, "Renamed", got.Name)
 		read, err := b.svc.Get(ctx, nil, p.ID)
@@ -241,29 +241,29 @@ func TestUpdate(t *testing.T) {
 		name  string
 		v     func(b testBundle) auth.Viewer
 		opts  tf.ProductOpts
-		in    func(id int64) product.UpdateInput
+		in    func(id int64) catalog.UpdateInput
 		code  apperr.Code
 		field string
 	}{
 		{"another vendor's active product: FORBIDDEN", func(b testBundle) auth.Viewer { return b.rival }, tf.ProductOpts{},
-			func(id int64) product.UpdateInput { return product.UpdateInput{ID: id, Name: ptr("Mine")} }, apperr.Forbidden, "input.id"},
+			func(id int64) catalog.UpdateInput { return catalog.UpdateInput{ID: id, Name: ptr("Mine")} }, apperr.Forbidden, "input.id"},
 		{"another vendor's archived product: NOT_FOUND", func(b testBundle) auth.Viewer { return b.rival }, tf.ProductOpts{Archived: true},
-			func(id int64) product.UpdateInput { return product.UpdateInput{ID: id, Name: ptr("Mine")} }, apperr.NotFound, "input.id"},
+			func(id int64) catalog.UpdateInput { return catalog.UpdateInput{ID: id, Name: ptr("Mine")} }, apperr.NotFound, "input.id"},
 		{"a customer: FORBIDDEN", func(b testBundle) auth.Viewer { return b.customer }, tf.ProductOpts{},
-			func(id int64) product.UpdateInput { return product.UpdateInput{ID: id, Name: ptr("Mine")} }, apperr.Forbidden, "input.id"},
+			func(id int64) catalog.UpdateInput { return catalog.UpdateInput{ID: id, Name: ptr("Mine")} }, apperr.Forbidden, "input.id"},
 		{"no such product", func(b testBundle) auth.Viewer { return b.admin }, tf.ProductOpts{},
-			func(int64) product.UpdateInput { return product.UpdateInput{ID: 1 << 40, Name: ptr("X")} }, apperr.NotFound, "input.id"},
+			func(int64) catalog.UpdateInput { return catalog.UpdateInput{ID: 1 << 40, Name: ptr("X")} }, apperr.NotFound, "input.id"},
 		{"a blank name", func(b testBundle) auth.Viewer { return b.vendor }, tf.ProductOpts{},
-			func(id int64) product.UpdateInput { return product.UpdateInput{ID: id, Name: ptr("  ")} }, apperr.Invalid, "input.name"},
+			func(id int64) catalog.UpdateInput { return catalog.UpdateInput{ID: id, Name: ptr("  ")} }, apperr.Invalid, "input.name"},
 		{"an unknown status", func(b testBundle) auth.Viewer { return b.vendor }, tf.ProductOpts{},
-			func(id int64) product.UpdateInput {
-				return product.UpdateInput{ID: id, Status: ptr(product.Status("GONE"))}
+			func(id int64) catalog.UpdateInput {
+				return catalog.UpdateInput{ID: id, Status: ptr(catalog.Status("GONE"))}
 			}, apperr.Invalid, "input.status"},
 		{"a taken slug", func(b testBundle) auth.Viewer { return b.vendor }, tf.ProductOpts{},
-			func(id int64) product.UpdateInput { return product.UpdateInput{ID: id, Slug: ptr("taken")} }, apperr.Duplicate, "input.slug"},
+			func(id int64) catalog.UpdateInput { return catalog.UpdateInput{ID: id, Slug: ptr("taken")} }, apperr.Duplicate, "input.slug"},
 		{"an unknown category", func(b testBundle) auth.Viewer { return b.vendor }, tf.ProductOpts{},
-			func(id int64) product.UpdateInput {
-				return product.UpdateInput{ID: id, CategoryID: ptr(int64(1 << 40))}
+			func(id int64) catalog.UpdateInput {
+				return catalog.UpdateInput{ID: id, CategoryID: ptr(int64(1 << 40))}
 			}, apperr.NotFound, "input.categoryId"},
 	} {
 		t.Run("refused: "+tc.name, func(t *testing.T) {
@@ -283,7 +283,7 @@ func TestUpdate(t *testing.T) {
 
 // inUTC is p with its times in UTC: a product read from the cache and one read from the
 // database are the same product.
-func inUTC(p product.Product) product.Product {
+func inUTC(p catalog.Product) catalog.Product {
 	p.CreatedAt, p.UpdatedAt = p.CreatedAt.UTC(), p.UpdatedAt.UTC()
 	return p
 }
@@ -301,11 +301,11 @@ func TestVariants(t *testing.T) {
 	}
 
 	p := tf.NewProduct(t, b.d, tf.ProductOpts{VendorID: &b.vendor.UserID, Variants: []tf.VariantOpts{{Price: 1000}}})
-	added, err := b.svc.VariantCreate(ctx, b.vendor, p.ID, product.VariantInput{SKU: "NEW-1", Price: 3000, Stock: 2})
+	added, err := b.svc.VariantCreate(ctx, b.vendor, p.ID, catalog.VariantInput{SKU: "NEW-1", Price: 3000, Stock: 2})
 	require.NoError(t, err)
 	lo, hi := priceRange(t, p.ID)
 	require.Equal(t, [2]int64{1000, 3000}, [2]int64{lo, hi}, "the price range follows a new variant")
-	updated, err := b.svc.VariantUpdate(ctx, b.vendor, product.VariantUpdateInput{ID: added.ID, Price: ptr(int64(500)), Name: ptr("Cheap")})
+	updated, err := b.svc.VariantUpdate(ctx, b.vendor, catalog.VariantUpdateInput{ID: added.ID, Price: ptr(int64(500)), Name: ptr("Cheap")})
 	require.NoError(t, err)
 	require.Equal(t, "Cheap", updated.Name)
 	require.Equal(t, "NEW-1", updated.SKU)
@@ -325,31 +325,31 @@ func TestVariants(t *testing.T) {
 		code apperr.Code
 	}{
 		{"create with a taken SKU", func() error {
-			_, err := b.svc.VariantCreate(ctx, b.vendor, p.ID, product.VariantInput{SKU: "TAKEN", Price: 1})
+			_, err := b.svc.VariantCreate(ctx, b.vendor, p.ID, catalog.VariantInput{SKU: "TAKEN", Price: 1})
 			return err
 		}, apperr.Duplicate},
 		{"create with a bad price", func() error {
-			_, err := b.svc.VariantCreate(ctx, b.vendor, p.ID, product.VariantInput{SKU: "OK", Price: money.MaxPrice + 1})
+			_, err := b.svc.VariantCreate(ctx, b.vendor, p.ID, catalog.VariantInput{SKU: "OK", Price: money.MaxPrice + 1})
 			return err
 		}, apperr.Invalid},
 		{"create on another vendor's product", func() error {
-			_, err := b.svc.VariantCreate(ctx, b.rival, p.ID, product.VariantInput{SKU: "OK", Price: 1})
+			_, err := b.svc.VariantCreate(ctx, b.rival, p.ID, catalog.VariantInput{SKU: "OK", Price: 1})
 			return err
 		}, apperr.Forbidden},
 		{"update to a taken SKU", func() error {
-			_, err := b.svc.VariantUpdate(ctx, b.vendor, product.VariantUpdateInput{ID: p.Variant(), SKU: ptr("TAKEN")})
+			_, err := b.svc.VariantUpdate(ctx, b.vendor, catalog.VariantUpdateInput{ID: p.Variant(), SKU: ptr("TAKEN")})
 			return err
 		}, apperr.Duplicate},
 		{"update with a bad name", func() error {
-			_, err := b.svc.VariantUpdate(ctx, b.vendor, product.VariantUpdateInput{ID: p.Variant(), Name: ptr(strings.Repeat("n", 101))})
+			_, err := b.svc.VariantUpdate(ctx, b.vendor, catalog.VariantUpdateInput{ID: p.Variant(), Name: ptr(strings.Repeat("n", 101))})
 			return err
 		}, apperr.Invalid},
 		{"update a deleted variant", func() error {
-			_, err := b.svc.VariantUpdate(ctx, b.vendor, product.VariantUpdateInput{ID: added.ID, Price: ptr(int64(1))})
+			_, err := b.svc.VariantUpdate(ctx, b.vendor, catalog.VariantUpdateInput{ID: added.ID, Price: ptr(int64(1))})
 			return err
 		}, apperr.NotFound},
 		{"update another vendor's variant", func() error {
-			_, err := b.svc.VariantUpdate(ctx, b.rival, product.VariantUpdateInput{ID: p.Variant(), Price: ptr(int64(1))})
+			_, err := b.svc.VariantUpdate(ctx, b.rival, catalog.VariantUpdateInput{ID: p.Variant(), Price: ptr(int64(1))})
 			return err
 		}, apperr.Forbidden},
 		{"delete the last variant", func() error {
@@ -423,8 +423,8 @@ func TestStockAdjust(t *testing.T) {
 		code    apperr.Code
 	}{
 		{"below zero", func(b testBundle) auth.Viewer { return b.vendor }, live, -11, apperr.InsufficientStock},
-		{"above MaxStock", func(b testBundle) auth.Viewer { return b.vendor }, live, product.MaxStock - 5, apperr.Invalid},
-		{"a delta out of range", func(b testBundle) auth.Viewer { return b.vendor }, live, product.MaxStock + 1, apperr.Invalid},
+		{"above MaxStock", func(b testBundle) auth.Viewer { return b.vendor }, live, catalog.MaxStock - 5, apperr.Invalid},
+		{"a delta out of range", func(b testBundle) auth.Viewer { return b.vendor }, live, catalog.MaxStock + 1, apperr.Invalid},
 		{"a deleted variant", func(b testBundle) auth.Viewer { return b.vendor }, deleted, 1, apperr.NotFound},
 		{"no such variant", func(b testBundle) auth.Viewer { return b.admin }, 1 << 40, 1, apperr.NotFound},
 		{"another vendor's variant", func(b testBundle) auth.Viewer { return b.rival }, live, 1, apperr.Forbidden},
@@ -474,7 +474,7 @@ func TestList(t *testing.T) {
 	cup := tf.NewProduct(t, b.d, tf.ProductOpts{Name: "Mug Cup", Variants: []tf.VariantOpts{{Price: 900, NoStock: true}}})
 	tf.NewProduct(t, b.d, tf.ProductOpts{Name: "Hidden Mug", Archived: true})
 
-	ids := func(page product.Page) []int64 {
+	ids := func(page catalog.Page) []int64 {
 		var out []int64
 		for _, p := range page.Products {
 			out = append(out, p.ID)
@@ -483,20 +483,20 @@ func TestList(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name   string
-		params product.ListParams
+		params catalog.ListParams
 		want   []int64
 	}{
-		{"newest first by default", product.ListParams{}, []int64{cup.ID, mug.ID, apple.ID}},
-		{"by price", product.ListParams{Sort: product.SortPriceAsc}, []int64{apple.ID, cup.ID, mug.ID}},
-		{"by price, dearest first", product.ListParams{Sort: product.SortPriceDesc}, []int64{mug.ID, cup.ID, apple.ID}},
-		{"by name", product.ListParams{Sort: product.SortName}, []int64{apple.ID, cup.ID, mug.ID}},
-		{"a category and its subcategories", product.ListParams{Filter: product.Filter{CategoryID: &kitchen.ID}}, []int64{mug.ID, apple.ID}},
-		{"a subcategory", product.ListParams{Filter: product.Filter{CategoryID: &mugs.ID}}, []int64{mug.ID}},
-		{"a vendor", product.ListParams{Filter: product.Filter{VendorID: &b.vendor.UserID}}, []int64{mug.ID}},
-		{"a price range", product.ListParams{Filter: product.Filter{MinPrice: ptr(int64(500)), MaxPrice: ptr(int64(1000))}}, []int64{cup.ID}},
-		{"in stock", product.ListParams{Filter: product.Filter{InStock: ptr(true)}}, []int64{mug.ID, apple.ID}},
-		{"a search", product.ListParams{Filter: product.Filter{Search: ptr(" mug ")}, Sort: product.SortName}, []int64{cup.ID, mug.ID}},
-		{"a search by relevance", product.ListParams{Filter: product.Filter{Search: ptr("peeler")}, Sort: product.SortRelevance}, []int64{apple.ID}},
+		{"newest first by default", catalog.ListParams{}, []int64{cup.ID, mug.ID, apple.ID}},
+		{"by price", catalog.ListParams{Sort: catalog.SortPriceAsc}, []int64{apple.ID, cup.ID, mug.ID}},
+		{"by price, dearest first", catalog.ListParams{Sort: catalog.SortPriceDesc}, []int64{mug.ID, cup.ID, apple.ID}},
+		{"by name", catalog.ListParams{Sort: catalog.SortName}, []int64{apple.ID, cup.ID, mug.ID}},
+		{"a category and its subcategories", catalog.ListParams{Filter: catalog.Filter{CategoryID: &kitchen.ID}}, []int64{mug.ID, apple.ID}},
+		{"a subcategory", catalog.ListParams{Filter: catalog.Filter{CategoryID: &mugs.ID}}, []int64{mug.ID}},
+		{"a vendor", catalog.ListParams{Filter: catalog.Filter{VendorID: &b.vendor.UserID}}, []int64{mug.ID}},
+		{"a price range", catalog.ListParams{Filter: catalog.Filter{MinPrice: ptr(int64(500)), MaxPrice: ptr(int64(1000))}}, []int64{cup.ID}},
+		{"in stock", catalog.ListParams{Filter: catalog.Filter{InStock: ptr(true)}}, []int64{mug.ID, apple.ID}},
+		{"a search", catalog.ListParams{Filter: catalog.Filter{Search: ptr(" mug ")}, Sort: catalog.SortName}, []int64{cup.ID, mug.ID}},
+		{"a search by relevance", catalog.ListParams{Filter: catalog.Filter{Search: ptr("peeler")}, Sort: catalog.SortRelevance}, []int64{apple.ID}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			page, err := b.svc.List(ctx, &b.customer, tc.params)
@@ -509,31 +509,31 @@ func TestList(t *testing.T) {
 	}
 
 	t.Run("pages forward and backward by cursor", func(t *testing.T) {
-		first, err := b.svc.List(ctx, nil, product.ListParams{First: ptr(2), Sort: product.SortPriceAsc})
+		first, err := b.svc.List(ctx, nil, catalog.ListParams{First: ptr(2), Sort: catalog.SortPriceAsc})
 		require.NoError(t, err)
 		require.Equal(t, []int64{apple.ID, cup.ID}, ids(first))
 		require.True(t, first.HasNextPage)
-		second, err := b.svc.List(ctx, nil, product.ListParams{First: ptr(2), After: first.Cursors[1], Sort: product.SortPriceAsc})
+		second, err := b.svc.List(ctx, nil, catalog.ListParams{First: ptr(2), After: first.Cursors[1], Sort: catalog.SortPriceAsc})
 		require.NoError(t, err)
 		require.Equal(t, []int64{mug.ID}, ids(second))
 		require.False(t, second.HasNextPage)
-		back, err := b.svc.List(ctx, nil, product.ListParams{Last: ptr(1), Before: second.Cursors[0], Sort: product.SortPriceAsc})
+		back, err := b.svc.List(ctx, nil, catalog.ListParams{Last: ptr(1), Before: second.Cursors[0], Sort: catalog.SortPriceAsc})
 		require.NoError(t, err)
 		require.Equal(t, []int64{cup.ID}, ids(back))
 		require.True(t, back.HasPreviousPage)
 	})
 
-	newest, err := b.svc.List(ctx, nil, product.ListParams{First: ptr(1)})
+	newest, err := b.svc.List(ctx, nil, catalog.ListParams{First: ptr(1)})
 	require.NoError(t, err)
 	for _, tc := range []struct {
 		name   string
-		params product.ListParams
+		params catalog.ListParams
 	}{
-		{"first and last", product.ListParams{First: ptr(1), Last: ptr(1)}},
-		{"a page of none", product.ListParams{First: ptr(0)}},
-		{"a page above the largest", product.ListParams{Last: ptr(product.MaxPageSize + 1)}},
-		{"a cursor that is not one", product.ListParams{After: "garbage"}},
-		{"a cursor of another sort", product.ListParams{After: newest.Cursors[0], Sort: product.SortPriceAsc}},
+		{"first and last", catalog.ListParams{First: ptr(1), Last: ptr(1)}},
+		{"a page of none", catalog.ListParams{First: ptr(0)}},
+		{"a page above the largest", catalog.ListParams{Last: ptr(catalog.MaxPageSize + 1)}},
+		{"a cursor that is not one", catalog.ListParams{After: "garbage"}},
+		{"a cursor of another sort", catalog.ListParams{After: newest.Cursors[0], Sort: catalog.SortPriceAsc}},
 	} {
 		t.Run("BAD_USER_INPUT: "+tc.name, func(t *testing.T) {
 			_, err := b.svc.List(ctx, nil, tc.params)
@@ -544,7 +544,7 @@ func TestList(t *testing.T) {
 	t.Run("a write shows in the next page read", func(t *testing.T) {
 		_, err := b.svc.Archive(ctx, b.admin, cup.ID)
 		require.NoError(t, err)
-		page, err := b.svc.List(ctx, &b.customer, product.ListParams{})
+		page, err := b.svc.List(ctx, &b.customer, catalog.ListParams{})
 		require.NoError(t, err)
 		require.Equal(t, []int64{mug.ID, apple.ID}, ids(page), "the cached page was invalidated")
 	})
@@ -555,13 +555,13 @@ func TestCategories(t *testing.T) {
 	b := setup(t)
 	ctx := context.Background()
 
-	home, err := b.svc.CategoryCreate(ctx, b.admin, product.CategoryInput{Name: ptr(" Home & Garden ")})
+	home, err := b.svc.CategoryCreate(ctx, b.admin, catalog.CategoryInput{Name: ptr(" Home & Garden ")})
 	require.NoError(t, err)
 	require.Equal(t, "Home & Garden", home.Name)
 	require.Equal(t, "home-garden", home.Slug)
-	lamps, err := b.svc.CategoryCreate(ctx, b.admin, product.CategoryInput{Name: ptr("Lamps"), ParentID: &home.ID})
+	lamps, err := b.svc.CategoryCreate(ctx, b.admin, catalog.CategoryInput{Name: ptr("Lamps"), ParentID: &home.ID})
 	require.NoError(t, err)
-	desk, err := b.svc.CategoryCreate(ctx, b.admin, product.CategoryInput{Name: ptr("Desk"), ParentID: &lamps.ID})
+	desk, err := b.svc.CategoryCreate(ctx, b.admin, catalog.CategoryInput{Name: ptr("Desk"), ParentID: &lamps.ID})
 	require.NoError(t, err)
 	got, err := b.svc.CategoryBySlug(ctx, "lamps")
 	require.NoError(t, err)
@@ -577,39 +577,39 @@ func TestCategories(t *testing.T) {
 		field string
 	}{
 		{"create by a vendor", func() error {
-			_, err := b.svc.CategoryCreate(ctx, b.vendor, product.CategoryInput{Name: ptr("X")})
+			_, err := b.svc.CategoryCreate(ctx, b.vendor, catalog.CategoryInput{Name: ptr("X")})
 			return err
 		}, apperr.Forbidden, ""},
 		{"create without a name", func() error {
-			_, err := b.svc.CategoryCreate(ctx, b.admin, product.CategoryInput{Name: ptr(" "), Slug: ptr("unnamed")})
+			_, err := b.svc.CategoryCreate(ctx, b.admin, catalog.CategoryInput{Name: ptr(" "), Slug: ptr("unnamed")})
 			return err
 		}, apperr.Invalid, "input.name"},
 		{"create with a taken slug", func() error {
-			_, err := b.svc.CategoryCreate(ctx, b.admin, product.CategoryInput{Name: ptr("Lamps")})
+			_, err := b.svc.CategoryCreate(ctx, b.admin, catalog.CategoryInput{Name: ptr("Lamps")})
 			return err
 		}, apperr.Duplicate, "input.slug"},
 		{"create under no such parent", func() error {
-			_, err := b.svc.CategoryCreate(ctx, b.admin, product.CategoryInput{Name: ptr("Orphans"), ParentID: ptr(int64(1 << 40))})
+			_, err := b.svc.CategoryCreate(ctx, b.admin, catalog.CategoryInput{Name: ptr("Orphans"), ParentID: ptr(int64(1 << 40))})
 			return err
 		}, apperr.NotFound, "input.parentId"},
 		{"move under its own subcategory", func() error {
-			_, err := b.svc.CategoryUpdate(ctx, b.admin, home.ID, product.CategoryInput{ParentID: &desk.ID})
+			_, err := b.svc.CategoryUpdate(ctx, b.admin, home.ID, catalog.CategoryInput{ParentID: &desk.ID})
 			return err
 		}, apperr.Invalid, "input.parentId"},
 		{"move under itself", func() error {
-			_, err := b.svc.CategoryUpdate(ctx, b.admin, lamps.ID, product.CategoryInput{ParentID: &lamps.ID})
+			_, err := b.svc.CategoryUpdate(ctx, b.admin, lamps.ID, catalog.CategoryInput{ParentID: &lamps.ID})
 			return err
 		}, apperr.Invalid, "input.parentId"},
 		{"rename to a taken slug", func() error {
-			_, err := b.svc.CategoryUpdate(ctx, b.admin, desk.ID, product.CategoryInput{Slug: ptr("lamps")})
+			_, err := b.svc.CategoryUpdate(ctx, b.admin, desk.ID, catalog.CategoryInput{Slug: ptr("lamps")})
 			return err
 		}, apperr.Duplicate, "input.slug"},
 		{"update no such category", func() error {
-			_, err := b.svc.CategoryUpdate(ctx, b.admin, 1<<40, product.CategoryInput{Name: ptr("X")})
+			_, err := b.svc.CategoryUpdate(ctx, b.admin, 1<<40, catalog.CategoryInput{Name: ptr("X")})
 			return err
 		}, apperr.NotFound, "input.id"},
 		{"update by a vendor", func() error {
-			_, err := b.svc.CategoryUpdate(ctx, b.vendor, desk.ID, product.CategoryInput{Name: ptr("X")})
+			_, err := b.svc.CategoryUpdate(ctx, b.vendor, desk.ID, catalog.CategoryInput{Name: ptr("X")})
 			return err
 		}, apperr.Forbidden, ""},
 		{"delete one with subcategories", func() error { return b.svc.CategoryDelete(ctx, b.admin, lamps.ID) }, apperr.CategoryNotEmpty, "input.id"},
@@ -628,7 +628,7 @@ func TestCategories(t *testing.T) {
 		})
 	}
 
-	moved, err := b.svc.CategoryUpdate(ctx, b.admin, desk.ID, product.CategoryInput{TopLevel: true, Name: ptr("Desks")})
+	moved, err := b.svc.CategoryUpdate(ctx, b.admin, desk.ID, catalog.CategoryInput{TopLevel: true, Name: ptr("Desks")})
 	require.NoError(t, err)
 	require.Nil(t, moved.ParentID)
 	require.Equal(t, "Desks", moved.Name)
