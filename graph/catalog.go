@@ -7,8 +7,8 @@ import (
 	"github.com/shopgraph/shopgraph/graph/model"
 	"github.com/shopgraph/shopgraph/internal/apperr"
 	"github.com/shopgraph/shopgraph/internal/auth"
+	"github.com/shopgraph/shopgraph/internal/catalog"
 	"github.com/shopgraph/shopgraph/internal/gid"
-	"github.com/shopgraph/shopgraph/internal/product"
 )
 
 // Global ID type names of the catalog.
@@ -26,7 +26,7 @@ func viewerPtr(ctx context.Context) *auth.Viewer {
 	return nil
 }
 
-func (r *Resolver) productConnection(ctx context.Context, p product.ListParams) (*model.ProductConnection, error) {
+func (r *Resolver) productConnection(ctx context.Context, p catalog.ListParams) (*model.ProductConnection, error) {
 	v := viewerPtr(ctx)
 	page, err := r.Catalog.List(ctx, v, p)
 	if err != nil {
@@ -34,7 +34,7 @@ func (r *Resolver) productConnection(ctx context.Context, p product.ListParams) 
 	}
 	conn := &model.ProductConnection{
 		Edges:    make([]*model.ProductEdge, len(page.Products)),
-		Nodes:    make([]*product.Product, len(page.Products)),
+		Nodes:    make([]*catalog.Product, len(page.Products)),
 		PageInfo: &model.PageInfo{HasNextPage: page.HasNextPage, HasPreviousPage: page.HasPreviousPage},
 		Viewer:   v,
 		Filter:   p.Filter,
@@ -53,8 +53,8 @@ func (r *Resolver) productConnection(ctx context.Context, p product.ListParams) 
 	return conn, nil
 }
 
-func listParams(first *int, after *string, last *int, before *string, sort *product.Sort, f product.Filter) product.ListParams {
-	p := product.ListParams{First: first, Last: last, After: deref(after), Before: deref(before), Filter: f, Sort: product.SortNewest}
+func listParams(first *int, after *string, last *int, before *string, sort *catalog.Sort, f catalog.Filter) catalog.ListParams {
+	p := catalog.ListParams{First: first, Last: last, After: deref(after), Before: deref(before), Filter: f, Sort: catalog.SortNewest}
 	if sort != nil {
 		p.Sort = *sort
 	}
@@ -62,11 +62,11 @@ func listParams(first *int, after *string, last *int, before *string, sort *prod
 }
 
 // productFilter converts the GraphQL filter; a malformed ID is BAD_USER_INPUT.
-func productFilter(f *model.ProductFilter) (product.Filter, error) {
+func productFilter(f *model.ProductFilter) (catalog.Filter, error) {
 	if f == nil {
-		return product.Filter{}, nil
+		return catalog.Filter{}, nil
 	}
-	out := product.Filter{Search: f.Search, MinPrice: f.MinPrice, MaxPrice: f.MaxPrice, InStock: f.InStock}
+	out := catalog.Filter{Search: f.Search, MinPrice: f.MinPrice, MaxPrice: f.MaxPrice, InStock: f.InStock}
 	if f.CategoryID != nil {
 		id, err := queryIDOf(*f.CategoryID, typeCategory, "filter", "categoryId")
 		if err != nil {
@@ -93,24 +93,24 @@ func queryIDOf(gid, typ string, field ...string) (int64, error) {
 	return id, nil
 }
 
-func kvsFromAttributes(in []*model.AttributeInput) []product.KV {
-	out := make([]product.KV, 0, len(in))
+func kvsFromAttributes(in []*model.AttributeInput) []catalog.KV {
+	out := make([]catalog.KV, 0, len(in))
 	for _, a := range in {
-		out = append(out, product.KV{Key: a.Key, Value: a.Value})
+		out = append(out, catalog.KV{Key: a.Key, Value: a.Value})
 	}
 	return out
 }
 
-func kvsFromOptions(in []*model.VariantOptionInput) []product.KV {
-	out := make([]product.KV, 0, len(in))
+func kvsFromOptions(in []*model.VariantOptionInput) []catalog.KV {
+	out := make([]catalog.KV, 0, len(in))
 	for _, o := range in {
-		out = append(out, product.KV{Key: o.Name, Value: o.Value})
+		out = append(out, catalog.KV{Key: o.Name, Value: o.Value})
 	}
 	return out
 }
 
-func variantInput(in *model.ProductVariantInput) product.VariantInput {
-	return product.VariantInput{
+func variantInput(in *model.ProductVariantInput) catalog.VariantInput {
+	return catalog.VariantInput{
 		SKU: in.Sku, Name: deref(in.Name), Options: kvsFromOptions(in.Options), Price: in.Price, Stock: deref(in.Stock),
 	}
 }
@@ -130,7 +130,7 @@ func optionalID(gid *string, typ string, field ...string) (*int64, error) {
 // primeProducts loads, in one batch each, what the fields of a page of products usually ask
 // for (variants, categories, vendors) and primes the loaders with it, so a page costs the same
 // few statements however many products it holds and however the field resolvers are scheduled.
-func (r *Resolver) primeProducts(ctx context.Context, products []product.Product) error {
+func (r *Resolver) primeProducts(ctx context.Context, products []catalog.Product) error {
 	if len(products) == 0 {
 		return nil
 	}
@@ -151,7 +151,7 @@ func (r *Resolver) primeProducts(ctx context.Context, products []product.Product
 	for _, id := range ids {
 		vs := variants[id]
 		if vs == nil {
-			vs = []product.Variant{}
+			vs = []catalog.Variant{}
 		}
 		loaders.VariantsByProductID.Prime(ctx, id, vs)
 	}

@@ -12,11 +12,11 @@ import (
 	"github.com/shopgraph/shopgraph/graph/model"
 	"github.com/shopgraph/shopgraph/internal/apperr"
 	"github.com/shopgraph/shopgraph/internal/auth"
-	"github.com/shopgraph/shopgraph/internal/product"
+	"github.com/shopgraph/shopgraph/internal/catalog"
 )
 
 // Parent is the resolver for the parent field.
-func (r *categoryResolver) Parent(ctx context.Context, obj *product.Category) (*product.Category, error) {
+func (r *categoryResolver) Parent(ctx context.Context, obj *catalog.Category) (*catalog.Category, error) {
 	if obj.ParentID == nil {
 		return nil, nil
 	}
@@ -24,12 +24,12 @@ func (r *categoryResolver) Parent(ctx context.Context, obj *product.Category) (*
 }
 
 // Children is the resolver for the children field.
-func (r *categoryResolver) Children(ctx context.Context, obj *product.Category) ([]*product.Category, error) {
+func (r *categoryResolver) Children(ctx context.Context, obj *catalog.Category) ([]*catalog.Category, error) {
 	all, err := r.Catalog.Categories(ctx)
 	if err != nil {
 		return nil, err
 	}
-	var out []*product.Category
+	var out []*catalog.Category
 	for i := range all {
 		if all[i].ParentID != nil && *all[i].ParentID == obj.ID {
 			out = append(out, &all[i])
@@ -39,8 +39,8 @@ func (r *categoryResolver) Children(ctx context.Context, obj *product.Category) 
 }
 
 // Products is the resolver for the products field.
-func (r *categoryResolver) Products(ctx context.Context, obj *product.Category, first *int, after *string, last *int, before *string, sort *product.Sort) (*model.ProductConnection, error) {
-	return r.productConnection(ctx, listParams(first, after, last, before, sort, product.Filter{CategoryID: &obj.ID}))
+func (r *categoryResolver) Products(ctx context.Context, obj *catalog.Category, first *int, after *string, last *int, before *string, sort *catalog.Sort) (*model.ProductConnection, error) {
+	return r.productConnection(ctx, listParams(first, after, last, before, sort, catalog.Filter{CategoryID: &obj.ID}))
 }
 
 // ProductCreate is the resolver for the productCreate field.
@@ -49,7 +49,7 @@ func (r *mutationResolver) ProductCreate(ctx context.Context, input model.Produc
 	if err != nil {
 		return nil, err
 	}
-	in := product.CreateInput{
+	in := catalog.CreateInput{
 		Name: input.Name, Slug: deref(input.Slug), Description: deref(input.Description), Currency: input.Currency,
 		Attributes: kvsFromAttributes(input.Attributes), ImageURLs: input.ImageUrls,
 	}
@@ -59,7 +59,7 @@ func (r *mutationResolver) ProductCreate(ctx context.Context, input model.Produc
 	if in.CategoryID, err = optionalID(input.CategoryID, typeCategory, "input", "categoryId"); err == nil {
 		in.VendorID, err = optionalID(input.VendorID, typeUser, "input", "vendorId")
 	}
-	var p product.Product
+	var p catalog.Product
 	if err == nil {
 		p, err = r.Catalog.Create(ctx, v, in)
 	}
@@ -77,12 +77,12 @@ func (r *mutationResolver) ProductUpdate(ctx context.Context, input model.Produc
 	if err != nil {
 		return nil, err
 	}
-	in := product.UpdateInput{
+	in := catalog.UpdateInput{
 		Name: input.Name, Slug: input.Slug, Description: input.Description, Status: input.Status,
 		Attributes: kvsFromAttributes(input.Attributes), SetAttrs: input.Attributes != nil,
 		ImageURLs: input.ImageUrls, SetImages: input.ImageUrls != nil,
 	}
-	var p product.Product
+	var p catalog.Product
 	if in.ID, err = idOf(input.ID, typeProduct, "input", "id"); err == nil {
 		if in.CategoryID, err = optionalID(input.CategoryID, typeCategory, "input", "categoryId"); err == nil {
 			p, err = r.Catalog.Update(ctx, v, in)
@@ -101,7 +101,7 @@ func (r *mutationResolver) ProductArchive(ctx context.Context, input model.Produ
 	if err != nil {
 		return nil, err
 	}
-	var p product.Product
+	var p catalog.Product
 	id, err := idOf(input.ID, typeProduct, "input", "id")
 	if err == nil {
 		p, err = r.Catalog.Archive(ctx, v, id)
@@ -119,7 +119,7 @@ func (r *mutationResolver) ProductVariantCreate(ctx context.Context, input model
 	if err != nil {
 		return nil, err
 	}
-	var variant product.Variant
+	var variant catalog.Variant
 	id, err := idOf(input.ProductID, typeProduct, "input", "productId")
 	if err == nil {
 		variant, err = r.Catalog.VariantCreate(ctx, v, id, variantInput(input.Variant))
@@ -137,10 +137,10 @@ func (r *mutationResolver) ProductVariantUpdate(ctx context.Context, input model
 	if err != nil {
 		return nil, err
 	}
-	in := product.VariantUpdateInput{
+	in := catalog.VariantUpdateInput{
 		SKU: input.Sku, Name: input.Name, Options: kvsFromOptions(input.Options), SetOptions: input.Options != nil, Price: input.Price,
 	}
-	var variant product.Variant
+	var variant catalog.Variant
 	if in.ID, err = idOf(input.ID, typeVariant, "input", "id"); err == nil {
 		variant, err = r.Catalog.VariantUpdate(ctx, v, in)
 	}
@@ -157,7 +157,7 @@ func (r *mutationResolver) ProductVariantDelete(ctx context.Context, input model
 	if err != nil {
 		return nil, err
 	}
-	var p product.Product
+	var p catalog.Product
 	id, err := idOf(input.ID, typeVariant, "input", "id")
 	if err == nil {
 		p, err = r.Catalog.VariantDelete(ctx, v, id)
@@ -175,7 +175,7 @@ func (r *mutationResolver) ProductVariantStockAdjust(ctx context.Context, input 
 	if err != nil {
 		return nil, err
 	}
-	var variant product.Variant
+	var variant catalog.Variant
 	id, err := idOf(input.VariantID, typeVariant, "input", "variantId")
 	if err == nil {
 		variant, err = r.Catalog.StockAdjust(ctx, v, id, input.Delta)
@@ -193,8 +193,8 @@ func (r *mutationResolver) CategoryCreate(ctx context.Context, input model.Categ
 	if err != nil {
 		return nil, err
 	}
-	in := product.CategoryInput{Name: &input.Name, Slug: input.Slug}
-	var c product.Category
+	in := catalog.CategoryInput{Name: &input.Name, Slug: input.Slug}
+	var c catalog.Category
 	if in.ParentID, err = optionalID(input.ParentID, typeCategory, "input", "parentId"); err == nil {
 		c, err = r.Catalog.CategoryCreate(ctx, v, in)
 	}
@@ -211,8 +211,8 @@ func (r *mutationResolver) CategoryUpdate(ctx context.Context, input model.Categ
 	if err != nil {
 		return nil, err
 	}
-	in := product.CategoryInput{Name: input.Name, Slug: input.Slug, TopLevel: deref(input.MakeTopLevel)}
-	var c product.Category
+	in := catalog.CategoryInput{Name: input.Name, Slug: input.Slug, TopLevel: deref(input.MakeTopLevel)}
+	var c catalog.Category
 	id, err := idOf(input.ID, typeCategory, "input", "id")
 	if err == nil {
 		if in.ParentID, err = optionalID(input.ParentID, typeCategory, "input", "parentId"); err == nil {
@@ -244,7 +244,7 @@ func (r *mutationResolver) CategoryDelete(ctx context.Context, input model.Categ
 }
 
 // Category is the resolver for the category field.
-func (r *productResolver) Category(ctx context.Context, obj *product.Product) (*product.Category, error) {
+func (r *productResolver) Category(ctx context.Context, obj *catalog.Product) (*catalog.Category, error) {
 	if obj.CategoryID == nil {
 		return nil, nil
 	}
@@ -252,7 +252,7 @@ func (r *productResolver) Category(ctx context.Context, obj *product.Product) (*
 }
 
 // Vendor is the resolver for the vendor field.
-func (r *productResolver) Vendor(ctx context.Context, obj *product.Product) (*model.Vendor, error) {
+func (r *productResolver) Vendor(ctx context.Context, obj *catalog.Product) (*model.Vendor, error) {
 	if obj.VendorID == nil {
 		return nil, nil
 	}
@@ -264,12 +264,12 @@ func (r *productResolver) Vendor(ctx context.Context, obj *product.Product) (*mo
 }
 
 // Variants is the resolver for the variants field.
-func (r *productResolver) Variants(ctx context.Context, obj *product.Product) ([]*product.Variant, error) {
+func (r *productResolver) Variants(ctx context.Context, obj *catalog.Product) ([]*catalog.Variant, error) {
 	vs, err := loader.From(ctx).VariantsByProductID.Load(ctx, obj.ID)()
 	if err != nil {
 		return nil, err
 	}
-	out := make([]*product.Variant, len(vs))
+	out := make([]*catalog.Variant, len(vs))
 	for i := range vs {
 		out[i] = &vs[i]
 	}
@@ -277,13 +277,13 @@ func (r *productResolver) Variants(ctx context.Context, obj *product.Product) ([
 }
 
 // InStock is the resolver for the inStock field.
-func (r *productResolver) InStock(ctx context.Context, obj *product.Product) (bool, error) {
+func (r *productResolver) InStock(ctx context.Context, obj *catalog.Product) (bool, error) {
 	vs, err := loader.From(ctx).VariantsByProductID.Load(ctx, obj.ID)()
 	if err != nil {
 		return false, err
 	}
 	for _, v := range vs {
-		if v.StockStatus() != product.OutOfStock {
+		if v.StockStatus() != catalog.OutOfStock {
 			return true, nil
 		}
 	}
@@ -296,7 +296,7 @@ func (r *productConnectionResolver) TotalCount(ctx context.Context, obj *model.P
 }
 
 // QuantityAvailable is the resolver for the quantityAvailable field.
-func (r *productVariantResolver) QuantityAvailable(ctx context.Context, obj *product.Variant) (*int, error) {
+func (r *productVariantResolver) QuantityAvailable(ctx context.Context, obj *catalog.Variant) (*int, error) {
 	p, err := loader.From(ctx).ProductByID.Load(ctx, obj.ProductID)()
 	if err != nil {
 		return nil, err
@@ -309,7 +309,7 @@ func (r *productVariantResolver) QuantityAvailable(ctx context.Context, obj *pro
 }
 
 // Product is the resolver for the product field.
-func (r *productVariantResolver) Product(ctx context.Context, obj *product.Variant) (*product.Product, error) {
+func (r *productVariantResolver) Product(ctx context.Context, obj *catalog.Variant) (*catalog.Product, error) {
 	p, err := loader.From(ctx).ProductByID.Load(ctx, obj.ProductID)()
 	if err != nil {
 		return nil, err
@@ -318,7 +318,7 @@ func (r *productVariantResolver) Product(ctx context.Context, obj *product.Varia
 }
 
 // Products is the resolver for the products field.
-func (r *queryResolver) Products(ctx context.Context, first *int, after *string, last *int, before *string, filter *model.ProductFilter, sort *product.Sort) (*model.ProductConnection, error) {
+func (r *queryResolver) Products(ctx context.Context, first *int, after *string, last *int, before *string, filter *model.ProductFilter, sort *catalog.Sort) (*model.ProductConnection, error) {
 	f, err := productFilter(filter)
 	if err != nil {
 		return nil, err
@@ -327,7 +327,7 @@ func (r *queryResolver) Products(ctx context.Context, first *int, after *string,
 }
 
 // Product is the resolver for the product field.
-func (r *queryResolver) Product(ctx context.Context, id *string, slug *string) (*product.Product, error) {
+func (r *queryResolver) Product(ctx context.Context, id *string, slug *string) (*catalog.Product, error) {
 	v := viewerPtr(ctx)
 	switch {
 	case (id == nil) == (slug == nil):
@@ -349,19 +349,19 @@ func (r *queryResolver) Product(ctx context.Context, id *string, slug *string) (
 	if err != nil {
 		return nil, err
 	}
-	if err := r.primeProducts(ctx, []product.Product{p}); err != nil {
+	if err := r.primeProducts(ctx, []catalog.Product{p}); err != nil {
 		return nil, err
 	}
 	return &p, nil
 }
 
 // Categories is the resolver for the categories field.
-func (r *queryResolver) Categories(ctx context.Context) ([]*product.Category, error) {
+func (r *queryResolver) Categories(ctx context.Context) ([]*catalog.Category, error) {
 	all, err := r.Catalog.Categories(ctx)
 	if err != nil {
 		return nil, err
 	}
-	var roots []*product.Category
+	var roots []*catalog.Category
 	for i := range all {
 		if all[i].ParentID == nil {
 			roots = append(roots, &all[i])
@@ -371,7 +371,7 @@ func (r *queryResolver) Categories(ctx context.Context) ([]*product.Category, er
 }
 
 // Category is the resolver for the category field.
-func (r *queryResolver) Category(ctx context.Context, id *string, slug *string) (*product.Category, error) {
+func (r *queryResolver) Category(ctx context.Context, id *string, slug *string) (*catalog.Category, error) {
 	switch {
 	case (id == nil) == (slug == nil):
 		return nil, apperr.New(apperr.BadUserInput, "Give exactly one of id and slug.")

@@ -19,9 +19,9 @@ import (
 	"github.com/shopgraph/shopgraph/internal/apitest"
 	"github.com/shopgraph/shopgraph/internal/apperr"
 	"github.com/shopgraph/shopgraph/internal/auth"
+	"github.com/shopgraph/shopgraph/internal/catalog"
 	"github.com/shopgraph/shopgraph/internal/money"
 	"github.com/shopgraph/shopgraph/internal/postgres"
-	"github.com/shopgraph/shopgraph/internal/product"
 )
 
 // API tests of the catalog (issue 3): products with variants, vendor isolation, field-level
@@ -1096,9 +1096,9 @@ func TestProductPaginationConcurrentInserts(t *testing.T) {
 	var seq atomic.Int64
 	create := func(price int64) (int64, error) {
 		n := seq.Add(1)
-		p, err := e.Server.App.Catalog.Create(ctx, e.AdminViewer(), product.CreateInput{
+		p, err := e.Server.App.Catalog.Create(ctx, e.AdminViewer(), catalog.CreateInput{
 			Name: fmt.Sprintf("Item %03d", n), Slug: apitest.UniqueSlug("item"), Currency: "USD",
-			Variants: []product.VariantInput{{SKU: apitest.UniqueSKU("item"), Price: price, Stock: 1}},
+			Variants: []catalog.VariantInput{{SKU: apitest.UniqueSKU("item"), Price: price, Stock: 1}},
 		})
 		return p.ID, err
 	}
@@ -1647,7 +1647,7 @@ func TestCatalogStatementCount(t *testing.T) {
 	var categoryIDs []int64
 	for i := range 5 {
 		name := fmt.Sprintf("Category %d", i)
-		c, err := cat.CategoryCreate(ctx, admin, product.CategoryInput{Name: &name})
+		c, err := cat.CategoryCreate(ctx, admin, catalog.CategoryInput{Name: &name})
 		require.NoError(t, err)
 		categoryIDs = append(categoryIDs, c.ID)
 	}
@@ -1657,10 +1657,10 @@ func TestCatalogStatementCount(t *testing.T) {
 	}
 	var productIDs []int64
 	for i := range 100 {
-		p, err := cat.Create(ctx, admin, product.CreateInput{
+		p, err := cat.Create(ctx, admin, catalog.CreateInput{
 			Name: fmt.Sprintf("Product %03d", i), Slug: fmt.Sprintf("product-%03d", i), Currency: "USD",
 			CategoryID: &categoryIDs[i%5], VendorID: &vendorIDs[i%3],
-			Variants: []product.VariantInput{
+			Variants: []catalog.VariantInput{
 				{SKU: fmt.Sprintf("P%03d-A", i), Price: int64(100 + i), Stock: i % 7},
 				{SKU: fmt.Sprintf("P%03d-B", i), Price: int64(200 + i)},
 			},
@@ -1674,7 +1674,7 @@ func TestCatalogStatementCount(t *testing.T) {
 	coldCaches := func(t *testing.T) {
 		t.Helper()
 		cat.InvalidateStock(ctx, productIDs, true)
-		_, err := cat.CategoryUpdate(ctx, admin, categoryIDs[0], product.CategoryInput{})
+		_, err := cat.CategoryUpdate(ctx, admin, categoryIDs[0], catalog.CategoryInput{})
 		require.NoError(t, err)
 	}
 	// statements runs one request with cold caches and returns how many SQL statements it ran,
@@ -1748,7 +1748,7 @@ func TestCatalogStatementCount(t *testing.T) {
 		for i, parent := range categoryIDs {
 			for j := range 3 {
 				name := fmt.Sprintf("Sub %d.%d", i, j)
-				_, err := cat.CategoryCreate(ctx, admin, product.CategoryInput{Name: &name, ParentID: &parent})
+				_, err := cat.CategoryCreate(ctx, admin, catalog.CategoryInput{Name: &name, ParentID: &parent})
 				require.NoError(t, err)
 			}
 		}
@@ -1837,27 +1837,27 @@ func TestProductStockBounds(t *testing.T) {
 	}
 
 	in := productIn("Stockpile")
-	in["variants"] = []any{variantIn(apitest.UniqueSKU("max"), 100, product.MaxStock)}
+	in["variants"] = []any{variantIn(apitest.UniqueSKU("max"), 100, catalog.MaxStock)}
 	v := createProduct(t, owner, in).Variants[0].ID
-	require.Equal(t, product.MaxStock, stock(t, v))
+	require.Equal(t, catalog.MaxStock, stock(t, v))
 
 	require.Equal(t, []string{"INVALID:input.delta"}, codes(adjust(t, v, 1).UserErrors))
-	require.Equal(t, product.MaxStock, stock(t, v), "nothing changed")
-	require.Empty(t, adjust(t, v, -product.MaxStock).UserErrors)
-	require.Empty(t, adjust(t, v, product.MaxStock).UserErrors, "back up to the bound")
-	require.Equal(t, product.MaxStock, stock(t, v))
+	require.Equal(t, catalog.MaxStock, stock(t, v), "nothing changed")
+	require.Empty(t, adjust(t, v, -catalog.MaxStock).UserErrors)
+	require.Empty(t, adjust(t, v, catalog.MaxStock).UserErrors, "back up to the bound")
+	require.Equal(t, catalog.MaxStock, stock(t, v))
 
 	// A stock above the bound (given back by cancelled orders, or set before it existed):
 	// adding to it is refused, never an overflow; taking from it still works.
 	_, err := e.Server.App.DB.Pool.Exec(context.Background(), `UPDATE product_variants SET stock = 2000000000 WHERE id = $1`, apitest.DBID(t, v))
 	require.NoError(t, err)
-	for _, delta := range []int{1, product.MaxStock} {
+	for _, delta := range []int{1, catalog.MaxStock} {
 		require.Equal(t, []string{"INVALID:input.delta"}, codes(adjust(t, v, delta).UserErrors), "delta %d", delta)
 	}
 	require.Equal(t, 2_000_000_000, stock(t, v))
 	require.Empty(t, adjust(t, v, -1).UserErrors, "a decrease is always allowed")
-	require.Empty(t, adjust(t, v, -(product.MaxStock-1)).UserErrors)
-	require.Equal(t, product.MaxStock, stock(t, v))
+	require.Empty(t, adjust(t, v, -(catalog.MaxStock-1)).UserErrors)
+	require.Equal(t, catalog.MaxStock, stock(t, v))
 }
 
 // deleteOnAdjust is a statement tracer that deletes a variant, through the catalog of srv, just
@@ -1888,7 +1888,7 @@ func TestStockAdjustVariantDeletedMeanwhile(t *testing.T) {
 	admin := e.AdminViewer()
 	for _, delta := range []int{5, -5} {
 		t.Run(fmt.Sprintf("delta %d", delta), func(t *testing.T) {
-			vs := e.Product(t, apitest.ProductOptions{Variants: []product.VariantInput{
+			vs := e.Product(t, apitest.ProductOptions{Variants: []catalog.VariantInput{
 				{SKU: apitest.UniqueSKU("gone"), Name: "Gone", Price: 100, Stock: 10},
 				{SKU: apitest.UniqueSKU("kept"), Name: "Kept", Price: 100, Stock: 10},
 			}})
@@ -1896,9 +1896,9 @@ func TestStockAdjustVariantDeletedMeanwhile(t *testing.T) {
 			traced, err := postgres.Open(context.Background(), e.Server.App.Config.DatabaseURL, postgres.Options{MaxConns: 1, Tracer: tracer})
 			require.NoError(t, err)
 			defer traced.Close()
-			catalog := product.NewService(traced, e.Server.App.Cache, e.Server.App.Log)
+			service := catalog.NewService(traced, e.Server.App.Cache, e.Server.App.Log)
 
-			_, err = catalog.StockAdjust(context.Background(), admin, vs[0].VariantID, delta)
+			_, err = service.StockAdjust(context.Background(), admin, vs[0].VariantID, delta)
 			require.NoError(t, <-tracer.errs, "the variant was deleted meanwhile")
 			require.Equal(t, apperr.NotFound, apperr.CodeOf(err), "%v", err)
 			require.Equal(t, "No variant has this ID.", apperr.As(err).Message)

@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/shopgraph/shopgraph/internal/apitest"
-	"github.com/shopgraph/shopgraph/internal/product"
+	"github.com/shopgraph/shopgraph/internal/catalog"
 )
 
 // Shared helpers of the catalog API tests (catalog_api_test.go).
@@ -189,7 +189,7 @@ func createProduct(t *testing.T, c *apitest.Client, input map[string]any) produc
 // createCategory creates a category through the API (parentID may be "").
 func createCategory(t *testing.T, c *apitest.Client, name, parentID string) categoryJSON {
 	t.Helper()
-	in := map[string]any{"name": name, "slug": apitest.UniqueSlug(product.Slugify(name))}
+	in := map[string]any{"name": name, "slug": apitest.UniqueSlug(catalog.Slugify(name))}
 	if parentID != "" {
 		in["parentId"] = parentID
 	}

@@ -23,8 +23,8 @@ import (
 
 	"github.com/shopgraph/shopgraph/internal/apitest"
 	"github.com/shopgraph/shopgraph/internal/auth"
+	"github.com/shopgraph/shopgraph/internal/catalog"
 	"github.com/shopgraph/shopgraph/internal/jobs"
-	"github.com/shopgraph/shopgraph/internal/product"
 )
 
 func TestCart(t *testing.T) {
@@ -126,7 +126,7 @@ func TestCart(t *testing.T) {
 		t.Parallel()
 		ctx := context.Background()
 		archived := e.Variant(t, 1000, 10)
-		pair := e.Product(t, apitest.ProductOptions{Variants: []product.VariantInput{
+		pair := e.Product(t, apitest.ProductOptions{Variants: []catalog.VariantInput{
 			{Name: "Kept", Price: 700, Stock: 10}, {Name: "Deleted", Price: 800, Stock: 10},
 		}})
 		deleted := pair[1]
@@ -174,7 +174,7 @@ func TestCart(t *testing.T) {
 	t.Run("mixed currencies are refused with CURRENCY_MISMATCH", func(t *testing.T) {
 		t.Parallel()
 		usd := e.Variant(t, 1000, 10)
-		eur := e.Product(t, apitest.ProductOptions{Currency: "EUR", Variants: []product.VariantInput{{Price: 900, Stock: 10}}})[0]
+		eur := e.Product(t, apitest.ProductOptions{Currency: "EUR", Variants: []catalog.VariantInput{{Price: 900, Stock: 10}}})[0]
 		c, _ := e.Customer(t)
 		mustAdd(t, c, usd.GID, 1)
 
@@ -216,7 +216,7 @@ func TestCart(t *testing.T) {
 		archived := e.Variant(t, 1000, 10)
 		_, err := e.Server.App.Catalog.Archive(ctx, e.AdminViewer(), archived.ProductID)
 		require.NoError(t, err)
-		pair := e.Product(t, apitest.ProductOptions{Variants: []product.VariantInput{{Price: 1}, {Price: 2}}})
+		pair := e.Product(t, apitest.ProductOptions{Variants: []catalog.VariantInput{{Price: 1}, {Price: 2}}})
 		_, err = e.Server.App.Catalog.VariantDelete(ctx, e.AdminViewer(), pair[1].VariantID)
 		require.NoError(t, err)
 
@@ -635,7 +635,7 @@ func TestCartMergeOnSignIn(t *testing.T) {
 	t.Run("merging never mixes currencies in one cart", func(t *testing.T) {
 		t.Parallel()
 		usd := e.Variant(t, 1000, 10)
-		eur := e.Product(t, apitest.ProductOptions{Currency: "EUR", Variants: []product.VariantInput{{Price: 900, Stock: 10}}})[0]
+		eur := e.Product(t, apitest.ProductOptions{Currency: "EUR", Variants: []catalog.VariantInput{{Price: 900, Stock: 10}}})[0]
 		c, _ := e.Customer(t)
 		mustAdd(t, c, usd.GID, 1)
 		browser := e.Server.Client(t)
@@ -701,8 +701,8 @@ func TestCheckout(t *testing.T) {
 
 	t.Run("places a PENDING order holding a snapshot of every line", func(t *testing.T) {
 		t.Parallel()
-		a := e.Product(t, apitest.ProductOptions{Name: "Snapshot Kettle", Variants: []product.VariantInput{{Name: "Large", Price: 1250, Stock: 10}}})[0]
-		b := e.Product(t, apitest.ProductOptions{Name: "Snapshot Mug", Variants: []product.VariantInput{{Name: "Blue", Price: 300, Stock: 5}}})[0]
+		a := e.Product(t, apitest.ProductOptions{Name: "Snapshot Kettle", Variants: []catalog.VariantInput{{Name: "Large", Price: 1250, Stock: 10}}})[0]
+		b := e.Product(t, apitest.ProductOptions{Name: "Snapshot Mug", Variants: []catalog.VariantInput{{Name: "Blue", Price: 300, Stock: 5}}})[0]
 		c, userID := e.Customer(t)
 		mustAdd(t, c, a.GID, 2)
 		mustAdd(t, c, b.GID, 1)
@@ -970,7 +970,7 @@ func TestCheckout(t *testing.T) {
 		ctx := context.Background()
 		for _, gone := range []string{"archived product", "deleted variant"} {
 			ok := e.Variant(t, 1000, 10)
-			pair := e.Product(t, apitest.ProductOptions{Variants: []product.VariantInput{{Price: 300, Stock: 10}, {Price: 400, Stock: 10}}})
+			pair := e.Product(t, apitest.ProductOptions{Variants: []catalog.VariantInput{{Price: 300, Stock: 10}, {Price: 400, Stock: 10}}})
 			c, userID := e.Customer(t)
 			mustAdd(t, c, ok.GID, 1)
 			mustAdd(t, c, pair[1].GID, 2)
@@ -1009,7 +1009,7 @@ func TestCheckoutPriceAtCheckout(t *testing.T) {
 	t.Parallel()
 	e := newShopEnv(t)
 	ctx := context.Background()
-	v := e.Product(t, apitest.ProductOptions{Name: "Repriced Lamp", Variants: []product.VariantInput{{Name: "Brass", Price: 1000, Stock: 10}}})[0]
+	v := e.Product(t, apitest.ProductOptions{Name: "Repriced Lamp", Variants: []catalog.VariantInput{{Name: "Brass", Price: 1000, Stock: 10}}})[0]
 	c, _ := e.Customer(t)
 	mustAdd(t, c, v.GID, 3)
 
@@ -1022,9 +1022,9 @@ func TestCheckoutPriceAtCheckout(t *testing.T) {
 
 	e.SetPrice(t, v, 2000)
 	name, sku := "Renamed Lamp", apitest.UniqueSKU("RENAMED")
-	_, err := e.Server.App.Catalog.Update(ctx, e.AdminViewer(), product.UpdateInput{ID: v.ProductID, Name: &name})
+	_, err := e.Server.App.Catalog.Update(ctx, e.AdminViewer(), catalog.UpdateInput{ID: v.ProductID, Name: &name})
 	require.NoError(t, err)
-	_, err = e.Server.App.Catalog.VariantUpdate(ctx, e.AdminViewer(), product.VariantUpdateInput{ID: v.VariantID, SKU: &sku})
+	_, err = e.Server.App.Catalog.VariantUpdate(ctx, e.AdminViewer(), catalog.VariantUpdateInput{ID: v.VariantID, SKU: &sku})
 	require.NoError(t, err)
 	_, err = e.Server.App.Catalog.Archive(ctx, e.AdminViewer(), v.ProductID)
 	require.NoError(t, err)
@@ -1234,7 +1234,7 @@ func TestCheckoutNoDeadlock(t *testing.T) {
 	const customers, rounds, stock = 30, 3, 1000
 	e := newShopEnv(t)
 	// Two variants of one product and one of another, so stock rows of two products are taken.
-	ab := e.Product(t, apitest.ProductOptions{Variants: []product.VariantInput{{Name: "A", Price: 100, Stock: stock}, {Name: "B", Price: 200, Stock: stock}}})
+	ab := e.Product(t, apitest.ProductOptions{Variants: []catalog.VariantInput{{Name: "A", Price: 100, Stock: stock}, {Name: "B", Price: 200, Stock: stock}}})
 	vc := e.Variant(t, 300, stock)
 	vs := []apitest.Variant{ab[0], ab[1], vc}
 	ids := e.InsertUsers(t, auth.RoleCustomer, customers)

@@ -113,3 +113,31 @@ func isMutation(ctx context.Context) bool {
 func RecoverFunc(_ context.Context, v any) error {
 	return fmt.Errorf("panic in resolver: %v", v)
 }
+
+// dedupeErrors keeps one of several identical errors of a response (same message and code),
+// as the fields of a failing subscription's final event produce.
+func dedupeErrors(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
+	resp := next(ctx)
+	if resp == nil || len(resp.Errors) < 2 {
+		return resp
+	}
+	// Only a subscription's final event repeats one error on several fields; elsewhere equal
+	// errors on different paths (one per forbidden field) are all meaningful.
+	if !graphql.HasOperationContext(ctx) {
+		return resp
+	}
+	if op := graphql.GetOperationContext(ctx).Operation; op == nil || op.Operation != ast.Subscription {
+		return resp
+	}
+	seen := map[string]bool{}
+	kept := resp.Errors[:0]
+	for _, e := range resp.Errors {
+		key := e.Message + "\x00" + fmt.Sprint(e.Extensions["code"])
+		if !seen[key] {
+			seen[key] = true
+			kept = append(kept, e)
+		}
+	}
+	resp.Errors = kept
+	return resp
+}

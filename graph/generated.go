@@ -18,10 +18,11 @@ import (
 	"github.com/shopgraph/shopgraph/internal/account"
 	"github.com/shopgraph/shopgraph/internal/auth"
 	"github.com/shopgraph/shopgraph/internal/cart"
+	"github.com/shopgraph/shopgraph/internal/catalog"
 	"github.com/shopgraph/shopgraph/internal/money"
 	"github.com/shopgraph/shopgraph/internal/order"
 	"github.com/shopgraph/shopgraph/internal/payment"
-	"github.com/shopgraph/shopgraph/internal/product"
+	"github.com/shopgraph/shopgraph/internal/tracking"
 	gqlparser "github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
 )
@@ -140,7 +141,7 @@ type ComplexityRoot struct {
 		GlobalID func(childComplexity int) int
 		Name     func(childComplexity int) int
 		Parent   func(childComplexity int) int
-		Products func(childComplexity int, first *int, after *string, last *int, before *string, sort *product.Sort) int
+		Products func(childComplexity int, first *int, after *string, last *int, before *string, sort *catalog.Sort) int
 		Slug     func(childComplexity int) int
 	}
 
@@ -371,7 +372,7 @@ type ComplexityRoot struct {
 		Order      func(childComplexity int, id string) int
 		Orders     func(childComplexity int, first *int, after *string, filter *model.OrderFilter) int
 		Product    func(childComplexity int, id *string, slug *string) int
-		Products   func(childComplexity int, first *int, after *string, last *int, before *string, filter *model.ProductFilter, sort *product.Sort) int
+		Products   func(childComplexity int, first *int, after *string, last *int, before *string, filter *model.ProductFilter, sort *catalog.Sort) int
 		User       func(childComplexity int, id string) int
 	}
 
@@ -415,9 +416,9 @@ type CartResolver interface {
 	Token(ctx context.Context, obj *cart.Cart) (*string, error)
 }
 type CategoryResolver interface {
-	Parent(ctx context.Context, obj *product.Category) (*product.Category, error)
-	Children(ctx context.Context, obj *product.Category) ([]*product.Category, error)
-	Products(ctx context.Context, obj *product.Category, first *int, after *string, last *int, before *string, sort *product.Sort) (*model.ProductConnection, error)
+	Parent(ctx context.Context, obj *catalog.Category) (*catalog.Category, error)
+	Children(ctx context.Context, obj *catalog.Category) ([]*catalog.Category, error)
+	Products(ctx context.Context, obj *catalog.Category, first *int, after *string, last *int, before *string, sort *catalog.Sort) (*model.ProductConnection, error)
 }
 type MutationResolver interface {
 	AccountRegister(ctx context.Context, input model.AccountRegisterInput) (*model.AccountRegisterPayload, error)
@@ -464,47 +465,47 @@ type OrderLineResolver interface {
 	ProductID(ctx context.Context, obj *order.Line) (string, error)
 }
 type OrderStatusEventResolver interface {
-	Sequence(ctx context.Context, obj *order.Event) (int, error)
-	Position(ctx context.Context, obj *order.Event) (int64, error)
-	Order(ctx context.Context, obj *order.Event) (*order.Order, error)
-	Status(ctx context.Context, obj *order.Event) (order.Status, error)
-	PreviousStatus(ctx context.Context, obj *order.Event) (*order.Status, error)
-	At(ctx context.Context, obj *order.Event) (*time.Time, error)
-	Note(ctx context.Context, obj *order.Event) (string, error)
+	Sequence(ctx context.Context, obj *tracking.Update) (int, error)
+	Position(ctx context.Context, obj *tracking.Update) (int64, error)
+	Order(ctx context.Context, obj *tracking.Update) (*order.Order, error)
+	Status(ctx context.Context, obj *tracking.Update) (order.Status, error)
+	PreviousStatus(ctx context.Context, obj *tracking.Update) (*order.Status, error)
+	At(ctx context.Context, obj *tracking.Update) (*time.Time, error)
+	Note(ctx context.Context, obj *tracking.Update) (string, error)
 }
 type PaymentResolver interface {
 	ClientSecret(ctx context.Context, obj *payment.Payment) (*string, error)
 }
 type ProductResolver interface {
-	Category(ctx context.Context, obj *product.Product) (*product.Category, error)
-	Vendor(ctx context.Context, obj *product.Product) (*model.Vendor, error)
+	Category(ctx context.Context, obj *catalog.Product) (*catalog.Category, error)
+	Vendor(ctx context.Context, obj *catalog.Product) (*model.Vendor, error)
 
-	Variants(ctx context.Context, obj *product.Product) ([]*product.Variant, error)
+	Variants(ctx context.Context, obj *catalog.Product) ([]*catalog.Variant, error)
 
-	InStock(ctx context.Context, obj *product.Product) (bool, error)
+	InStock(ctx context.Context, obj *catalog.Product) (bool, error)
 }
 type ProductConnectionResolver interface {
 	TotalCount(ctx context.Context, obj *model.ProductConnection) (int, error)
 }
 type ProductVariantResolver interface {
-	QuantityAvailable(ctx context.Context, obj *product.Variant) (*int, error)
-	Product(ctx context.Context, obj *product.Variant) (*product.Product, error)
+	QuantityAvailable(ctx context.Context, obj *catalog.Variant) (*int, error)
+	Product(ctx context.Context, obj *catalog.Variant) (*catalog.Product, error)
 }
 type QueryResolver interface {
 	Node(ctx context.Context, id string) (model.Node, error)
 	Me(ctx context.Context) (*account.User, error)
 	User(ctx context.Context, id string) (*account.User, error)
 	Cart(ctx context.Context) (*cart.Cart, error)
-	Products(ctx context.Context, first *int, after *string, last *int, before *string, filter *model.ProductFilter, sort *product.Sort) (*model.ProductConnection, error)
-	Product(ctx context.Context, id *string, slug *string) (*product.Product, error)
-	Categories(ctx context.Context) ([]*product.Category, error)
-	Category(ctx context.Context, id *string, slug *string) (*product.Category, error)
+	Products(ctx context.Context, first *int, after *string, last *int, before *string, filter *model.ProductFilter, sort *catalog.Sort) (*model.ProductConnection, error)
+	Product(ctx context.Context, id *string, slug *string) (*catalog.Product, error)
+	Categories(ctx context.Context) ([]*catalog.Category, error)
+	Category(ctx context.Context, id *string, slug *string) (*catalog.Category, error)
 	Order(ctx context.Context, id string) (*order.Order, error)
 	Orders(ctx context.Context, first *int, after *string, filter *model.OrderFilter) (*model.OrderConnection, error)
 }
 type SubscriptionResolver interface {
-	OrderStatusChanged(ctx context.Context, orderID string, after *int) (<-chan *order.Event, error)
-	OrderEvents(ctx context.Context, after *int64) (<-chan *order.Event, error)
+	OrderStatusChanged(ctx context.Context, orderID string, after *int) (<-chan *tracking.Update, error)
+	OrderEvents(ctx context.Context, after *int64) (<-chan *tracking.Update, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -817,7 +818,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Category.Products(childComplexity, args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string), args["sort"].(*product.Sort)), true
+		return e.ComplexityRoot.Category.Products(childComplexity, args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string), args["sort"].(*catalog.Sort)), true
 	case "Category.slug":
 		if e.ComplexityRoot.Category.Slug == nil {
 			break
@@ -1856,7 +1857,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Products(childComplexity, args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string), args["filter"].(*model.ProductFilter), args["sort"].(*product.Sort)), true
+		return e.ComplexityRoot.Query.Products(childComplexity, args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string), args["filter"].(*model.ProductFilter), args["sort"].(*catalog.Sort)), true
 	case "Query.user":
 		if e.ComplexityRoot.Query.User == nil {
 			break
@@ -4073,8 +4074,8 @@ func (ec *executionContext) field_Category_products_args(ctx context.Context, ra
 	}
 	args["before"] = arg3
 	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "sort",
-		func(ctx context.Context, v any) (*product.Sort, error) {
-			return ec.unmarshalOProductSort2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐSort(ctx, v)
+		func(ctx context.Context, v any) (*catalog.Sort, error) {
+			return ec.unmarshalOProductSort2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐSort(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -4565,8 +4566,8 @@ func (ec *executionContext) field_Query_products_args(ctx context.Context, rawAr
 	}
 	args["filter"] = arg4
 	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "sort",
-		func(ctx context.Context, v any) (*product.Sort, error) {
-			return ec.unmarshalOProductSort2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐSort(ctx, v)
+		func(ctx context.Context, v any) (*catalog.Sort, error) {
+			return ec.unmarshalOProductSort2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐSort(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -5349,7 +5350,7 @@ func (ec *executionContext) fieldContext_Address_phone(_ context.Context, field 
 	return graphql.NewScalarFieldContext("Address", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
-func (ec *executionContext) _Attribute_key(ctx context.Context, field graphql.CollectedField, obj *product.KV) (ret graphql.Marshaler) {
+func (ec *executionContext) _Attribute_key(ctx context.Context, field graphql.CollectedField, obj *catalog.KV) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5372,7 +5373,7 @@ func (ec *executionContext) fieldContext_Attribute_key(_ context.Context, field 
 	return graphql.NewScalarFieldContext("Attribute", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
-func (ec *executionContext) _Attribute_value(ctx context.Context, field graphql.CollectedField, obj *product.KV) (ret graphql.Marshaler) {
+func (ec *executionContext) _Attribute_value(ctx context.Context, field graphql.CollectedField, obj *catalog.KV) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5609,8 +5610,8 @@ func (ec *executionContext) _CartLine_variant(ctx context.Context, field graphql
 			return obj.Variant, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v product.Variant) graphql.Marshaler {
-			return ec.marshalNProductVariant2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐVariant(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v catalog.Variant) graphql.Marshaler {
+			return ec.marshalNProductVariant2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐVariant(ctx, selections, v)
 		},
 		true,
 		true,
@@ -5826,7 +5827,7 @@ func (ec *executionContext) fieldContext_CartPayload_userErrors(_ context.Contex
 	return fc, nil
 }
 
-func (ec *executionContext) _Category_id(ctx context.Context, field graphql.CollectedField, obj *product.Category) (ret graphql.Marshaler) {
+func (ec *executionContext) _Category_id(ctx context.Context, field graphql.CollectedField, obj *catalog.Category) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5849,7 +5850,7 @@ func (ec *executionContext) fieldContext_Category_id(_ context.Context, field gr
 	return graphql.NewScalarFieldContext("Category", field, true, false, errors.New("field of type ID does not have child fields"))
 }
 
-func (ec *executionContext) _Category_name(ctx context.Context, field graphql.CollectedField, obj *product.Category) (ret graphql.Marshaler) {
+func (ec *executionContext) _Category_name(ctx context.Context, field graphql.CollectedField, obj *catalog.Category) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5872,7 +5873,7 @@ func (ec *executionContext) fieldContext_Category_name(_ context.Context, field 
 	return graphql.NewScalarFieldContext("Category", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
-func (ec *executionContext) _Category_slug(ctx context.Context, field graphql.CollectedField, obj *product.Category) (ret graphql.Marshaler) {
+func (ec *executionContext) _Category_slug(ctx context.Context, field graphql.CollectedField, obj *catalog.Category) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5895,7 +5896,7 @@ func (ec *executionContext) fieldContext_Category_slug(_ context.Context, field 
 	return graphql.NewScalarFieldContext("Category", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
-func (ec *executionContext) _Category_parent(ctx context.Context, field graphql.CollectedField, obj *product.Category) (ret graphql.Marshaler) {
+func (ec *executionContext) _Category_parent(ctx context.Context, field graphql.CollectedField, obj *catalog.Category) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5907,8 +5908,8 @@ func (ec *executionContext) _Category_parent(ctx context.Context, field graphql.
 			return ec.Resolvers.Category().Parent(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *product.Category) graphql.Marshaler {
-			return ec.marshalOCategory2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐCategory(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *catalog.Category) graphql.Marshaler {
+			return ec.marshalOCategory2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐCategory(ctx, selections, v)
 		},
 		true,
 		false,
@@ -5927,7 +5928,7 @@ func (ec *executionContext) fieldContext_Category_parent(_ context.Context, fiel
 	return fc, nil
 }
 
-func (ec *executionContext) _Category_children(ctx context.Context, field graphql.CollectedField, obj *product.Category) (ret graphql.Marshaler) {
+func (ec *executionContext) _Category_children(ctx context.Context, field graphql.CollectedField, obj *catalog.Category) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5939,8 +5940,8 @@ func (ec *executionContext) _Category_children(ctx context.Context, field graphq
 			return ec.Resolvers.Category().Children(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*product.Category) graphql.Marshaler {
-			return ec.marshalNCategory2ᚕᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐCategoryᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []*catalog.Category) graphql.Marshaler {
+			return ec.marshalNCategory2ᚕᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐCategoryᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -5959,7 +5960,7 @@ func (ec *executionContext) fieldContext_Category_children(_ context.Context, fi
 	return fc, nil
 }
 
-func (ec *executionContext) _Category_products(ctx context.Context, field graphql.CollectedField, obj *product.Category) (ret graphql.Marshaler) {
+func (ec *executionContext) _Category_products(ctx context.Context, field graphql.CollectedField, obj *catalog.Category) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5969,7 +5970,7 @@ func (ec *executionContext) _Category_products(ctx context.Context, field graphq
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Category().Products(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string), fc.Args["sort"].(*product.Sort))
+			return ec.Resolvers.Category().Products(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string), fc.Args["sort"].(*catalog.Sort))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.ProductConnection) graphql.Marshaler {
@@ -6015,8 +6016,8 @@ func (ec *executionContext) _CategoryCreatePayload_category(ctx context.Context,
 			return obj.Category, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *product.Category) graphql.Marshaler {
-			return ec.marshalOCategory2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐCategory(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *catalog.Category) graphql.Marshaler {
+			return ec.marshalOCategory2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐCategory(ctx, selections, v)
 		},
 		true,
 		false,
@@ -6134,8 +6135,8 @@ func (ec *executionContext) _CategoryUpdatePayload_category(ctx context.Context,
 			return obj.Category, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *product.Category) graphql.Marshaler {
-			return ec.marshalOCategory2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐCategory(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *catalog.Category) graphql.Marshaler {
+			return ec.marshalOCategory2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐCategory(ctx, selections, v)
 		},
 		true,
 		false,
@@ -8652,7 +8653,7 @@ func (ec *executionContext) fieldContext_OrderPaymentRetryPayload_userErrors(_ c
 	return fc, nil
 }
 
-func (ec *executionContext) _OrderStatusEvent_sequence(ctx context.Context, field graphql.CollectedField, obj *order.Event) (ret graphql.Marshaler) {
+func (ec *executionContext) _OrderStatusEvent_sequence(ctx context.Context, field graphql.CollectedField, obj *tracking.Update) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8675,7 +8676,7 @@ func (ec *executionContext) fieldContext_OrderStatusEvent_sequence(_ context.Con
 	return graphql.NewScalarFieldContext("OrderStatusEvent", field, true, true, errors.New("field of type Int does not have child fields"))
 }
 
-func (ec *executionContext) _OrderStatusEvent_position(ctx context.Context, field graphql.CollectedField, obj *order.Event) (ret graphql.Marshaler) {
+func (ec *executionContext) _OrderStatusEvent_position(ctx context.Context, field graphql.CollectedField, obj *tracking.Update) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8698,7 +8699,7 @@ func (ec *executionContext) fieldContext_OrderStatusEvent_position(_ context.Con
 	return graphql.NewScalarFieldContext("OrderStatusEvent", field, true, true, errors.New("field of type Int64 does not have child fields"))
 }
 
-func (ec *executionContext) _OrderStatusEvent_order(ctx context.Context, field graphql.CollectedField, obj *order.Event) (ret graphql.Marshaler) {
+func (ec *executionContext) _OrderStatusEvent_order(ctx context.Context, field graphql.CollectedField, obj *tracking.Update) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8730,7 +8731,7 @@ func (ec *executionContext) fieldContext_OrderStatusEvent_order(_ context.Contex
 	return fc, nil
 }
 
-func (ec *executionContext) _OrderStatusEvent_status(ctx context.Context, field graphql.CollectedField, obj *order.Event) (ret graphql.Marshaler) {
+func (ec *executionContext) _OrderStatusEvent_status(ctx context.Context, field graphql.CollectedField, obj *tracking.Update) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8753,7 +8754,7 @@ func (ec *executionContext) fieldContext_OrderStatusEvent_status(_ context.Conte
 	return graphql.NewScalarFieldContext("OrderStatusEvent", field, true, true, errors.New("field of type OrderStatus does not have child fields"))
 }
 
-func (ec *executionContext) _OrderStatusEvent_previousStatus(ctx context.Context, field graphql.CollectedField, obj *order.Event) (ret graphql.Marshaler) {
+func (ec *executionContext) _OrderStatusEvent_previousStatus(ctx context.Context, field graphql.CollectedField, obj *tracking.Update) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8776,7 +8777,7 @@ func (ec *executionContext) fieldContext_OrderStatusEvent_previousStatus(_ conte
 	return graphql.NewScalarFieldContext("OrderStatusEvent", field, true, true, errors.New("field of type OrderStatus does not have child fields"))
 }
 
-func (ec *executionContext) _OrderStatusEvent_at(ctx context.Context, field graphql.CollectedField, obj *order.Event) (ret graphql.Marshaler) {
+func (ec *executionContext) _OrderStatusEvent_at(ctx context.Context, field graphql.CollectedField, obj *tracking.Update) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8799,7 +8800,7 @@ func (ec *executionContext) fieldContext_OrderStatusEvent_at(_ context.Context, 
 	return graphql.NewScalarFieldContext("OrderStatusEvent", field, true, true, errors.New("field of type DateTime does not have child fields"))
 }
 
-func (ec *executionContext) _OrderStatusEvent_note(ctx context.Context, field graphql.CollectedField, obj *order.Event) (ret graphql.Marshaler) {
+func (ec *executionContext) _OrderStatusEvent_note(ctx context.Context, field graphql.CollectedField, obj *tracking.Update) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9125,7 +9126,7 @@ func (ec *executionContext) fieldContext_Payment_lastError(_ context.Context, fi
 	return graphql.NewScalarFieldContext("Payment", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
-func (ec *executionContext) _PriceRange_min(ctx context.Context, field graphql.CollectedField, obj *product.PriceRange) (ret graphql.Marshaler) {
+func (ec *executionContext) _PriceRange_min(ctx context.Context, field graphql.CollectedField, obj *catalog.PriceRange) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9157,7 +9158,7 @@ func (ec *executionContext) fieldContext_PriceRange_min(_ context.Context, field
 	return fc, nil
 }
 
-func (ec *executionContext) _PriceRange_max(ctx context.Context, field graphql.CollectedField, obj *product.PriceRange) (ret graphql.Marshaler) {
+func (ec *executionContext) _PriceRange_max(ctx context.Context, field graphql.CollectedField, obj *catalog.PriceRange) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9189,7 +9190,7 @@ func (ec *executionContext) fieldContext_PriceRange_max(_ context.Context, field
 	return fc, nil
 }
 
-func (ec *executionContext) _Product_id(ctx context.Context, field graphql.CollectedField, obj *product.Product) (ret graphql.Marshaler) {
+func (ec *executionContext) _Product_id(ctx context.Context, field graphql.CollectedField, obj *catalog.Product) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9212,7 +9213,7 @@ func (ec *executionContext) fieldContext_Product_id(_ context.Context, field gra
 	return graphql.NewScalarFieldContext("Product", field, true, false, errors.New("field of type ID does not have child fields"))
 }
 
-func (ec *executionContext) _Product_name(ctx context.Context, field graphql.CollectedField, obj *product.Product) (ret graphql.Marshaler) {
+func (ec *executionContext) _Product_name(ctx context.Context, field graphql.CollectedField, obj *catalog.Product) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9235,7 +9236,7 @@ func (ec *executionContext) fieldContext_Product_name(_ context.Context, field g
 	return graphql.NewScalarFieldContext("Product", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
-func (ec *executionContext) _Product_slug(ctx context.Context, field graphql.CollectedField, obj *product.Product) (ret graphql.Marshaler) {
+func (ec *executionContext) _Product_slug(ctx context.Context, field graphql.CollectedField, obj *catalog.Product) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9258,7 +9259,7 @@ func (ec *executionContext) fieldContext_Product_slug(_ context.Context, field g
 	return graphql.NewScalarFieldContext("Product", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
-func (ec *executionContext) _Product_description(ctx context.Context, field graphql.CollectedField, obj *product.Product) (ret graphql.Marshaler) {
+func (ec *executionContext) _Product_description(ctx context.Context, field graphql.CollectedField, obj *catalog.Product) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9281,7 +9282,7 @@ func (ec *executionContext) fieldContext_Product_description(_ context.Context, 
 	return graphql.NewScalarFieldContext("Product", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
-func (ec *executionContext) _Product_category(ctx context.Context, field graphql.CollectedField, obj *product.Product) (ret graphql.Marshaler) {
+func (ec *executionContext) _Product_category(ctx context.Context, field graphql.CollectedField, obj *catalog.Product) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9293,8 +9294,8 @@ func (ec *executionContext) _Product_category(ctx context.Context, field graphql
 			return ec.Resolvers.Product().Category(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *product.Category) graphql.Marshaler {
-			return ec.marshalOCategory2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐCategory(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *catalog.Category) graphql.Marshaler {
+			return ec.marshalOCategory2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐCategory(ctx, selections, v)
 		},
 		true,
 		false,
@@ -9313,7 +9314,7 @@ func (ec *executionContext) fieldContext_Product_category(_ context.Context, fie
 	return fc, nil
 }
 
-func (ec *executionContext) _Product_vendor(ctx context.Context, field graphql.CollectedField, obj *product.Product) (ret graphql.Marshaler) {
+func (ec *executionContext) _Product_vendor(ctx context.Context, field graphql.CollectedField, obj *catalog.Product) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9345,7 +9346,7 @@ func (ec *executionContext) fieldContext_Product_vendor(_ context.Context, field
 	return fc, nil
 }
 
-func (ec *executionContext) _Product_attributes(ctx context.Context, field graphql.CollectedField, obj *product.Product) (ret graphql.Marshaler) {
+func (ec *executionContext) _Product_attributes(ctx context.Context, field graphql.CollectedField, obj *catalog.Product) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9357,8 +9358,8 @@ func (ec *executionContext) _Product_attributes(ctx context.Context, field graph
 			return obj.Attributes, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []product.KV) graphql.Marshaler {
-			return ec.marshalNAttribute2ᚕgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐKVᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []catalog.KV) graphql.Marshaler {
+			return ec.marshalNAttribute2ᚕgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐKVᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -9377,7 +9378,7 @@ func (ec *executionContext) fieldContext_Product_attributes(_ context.Context, f
 	return fc, nil
 }
 
-func (ec *executionContext) _Product_imageUrls(ctx context.Context, field graphql.CollectedField, obj *product.Product) (ret graphql.Marshaler) {
+func (ec *executionContext) _Product_imageUrls(ctx context.Context, field graphql.CollectedField, obj *catalog.Product) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9400,7 +9401,7 @@ func (ec *executionContext) fieldContext_Product_imageUrls(_ context.Context, fi
 	return graphql.NewScalarFieldContext("Product", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
-func (ec *executionContext) _Product_status(ctx context.Context, field graphql.CollectedField, obj *product.Product) (ret graphql.Marshaler) {
+func (ec *executionContext) _Product_status(ctx context.Context, field graphql.CollectedField, obj *catalog.Product) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9412,8 +9413,8 @@ func (ec *executionContext) _Product_status(ctx context.Context, field graphql.C
 			return obj.Status, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v product.Status) graphql.Marshaler {
-			return ec.marshalNProductStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐStatus(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v catalog.Status) graphql.Marshaler {
+			return ec.marshalNProductStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐStatus(ctx, selections, v)
 		},
 		true,
 		true,
@@ -9423,7 +9424,7 @@ func (ec *executionContext) fieldContext_Product_status(_ context.Context, field
 	return graphql.NewScalarFieldContext("Product", field, false, false, errors.New("field of type ProductStatus does not have child fields"))
 }
 
-func (ec *executionContext) _Product_variants(ctx context.Context, field graphql.CollectedField, obj *product.Product) (ret graphql.Marshaler) {
+func (ec *executionContext) _Product_variants(ctx context.Context, field graphql.CollectedField, obj *catalog.Product) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9435,8 +9436,8 @@ func (ec *executionContext) _Product_variants(ctx context.Context, field graphql
 			return ec.Resolvers.Product().Variants(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*product.Variant) graphql.Marshaler {
-			return ec.marshalNProductVariant2ᚕᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐVariantᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []*catalog.Variant) graphql.Marshaler {
+			return ec.marshalNProductVariant2ᚕᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐVariantᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -9455,7 +9456,7 @@ func (ec *executionContext) fieldContext_Product_variants(_ context.Context, fie
 	return fc, nil
 }
 
-func (ec *executionContext) _Product_priceRange(ctx context.Context, field graphql.CollectedField, obj *product.Product) (ret graphql.Marshaler) {
+func (ec *executionContext) _Product_priceRange(ctx context.Context, field graphql.CollectedField, obj *catalog.Product) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9467,8 +9468,8 @@ func (ec *executionContext) _Product_priceRange(ctx context.Context, field graph
 			return obj.PriceRange(), nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v product.PriceRange) graphql.Marshaler {
-			return ec.marshalNPriceRange2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐPriceRange(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v catalog.PriceRange) graphql.Marshaler {
+			return ec.marshalNPriceRange2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐPriceRange(ctx, selections, v)
 		},
 		true,
 		true,
@@ -9487,7 +9488,7 @@ func (ec *executionContext) fieldContext_Product_priceRange(_ context.Context, f
 	return fc, nil
 }
 
-func (ec *executionContext) _Product_inStock(ctx context.Context, field graphql.CollectedField, obj *product.Product) (ret graphql.Marshaler) {
+func (ec *executionContext) _Product_inStock(ctx context.Context, field graphql.CollectedField, obj *catalog.Product) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9510,7 +9511,7 @@ func (ec *executionContext) fieldContext_Product_inStock(_ context.Context, fiel
 	return graphql.NewScalarFieldContext("Product", field, true, true, errors.New("field of type Boolean does not have child fields"))
 }
 
-func (ec *executionContext) _Product_createdAt(ctx context.Context, field graphql.CollectedField, obj *product.Product) (ret graphql.Marshaler) {
+func (ec *executionContext) _Product_createdAt(ctx context.Context, field graphql.CollectedField, obj *catalog.Product) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9533,7 +9534,7 @@ func (ec *executionContext) fieldContext_Product_createdAt(_ context.Context, fi
 	return graphql.NewScalarFieldContext("Product", field, false, false, errors.New("field of type DateTime does not have child fields"))
 }
 
-func (ec *executionContext) _Product_updatedAt(ctx context.Context, field graphql.CollectedField, obj *product.Product) (ret graphql.Marshaler) {
+func (ec *executionContext) _Product_updatedAt(ctx context.Context, field graphql.CollectedField, obj *catalog.Product) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9568,8 +9569,8 @@ func (ec *executionContext) _ProductArchivePayload_product(ctx context.Context, 
 			return obj.Product, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *product.Product) graphql.Marshaler {
-			return ec.marshalOProduct2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐProduct(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *catalog.Product) graphql.Marshaler {
+			return ec.marshalOProduct2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐProduct(ctx, selections, v)
 		},
 		true,
 		false,
@@ -9664,8 +9665,8 @@ func (ec *executionContext) _ProductConnection_nodes(ctx context.Context, field 
 			return obj.Nodes, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*product.Product) graphql.Marshaler {
-			return ec.marshalNProduct2ᚕᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐProductᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []*catalog.Product) graphql.Marshaler {
+			return ec.marshalNProduct2ᚕᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐProductᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -9751,8 +9752,8 @@ func (ec *executionContext) _ProductCreatePayload_product(ctx context.Context, f
 			return obj.Product, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *product.Product) graphql.Marshaler {
-			return ec.marshalOProduct2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐProduct(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *catalog.Product) graphql.Marshaler {
+			return ec.marshalOProduct2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐProduct(ctx, selections, v)
 		},
 		true,
 		false,
@@ -9838,8 +9839,8 @@ func (ec *executionContext) _ProductEdge_node(ctx context.Context, field graphql
 			return obj.Node, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *product.Product) graphql.Marshaler {
-			return ec.marshalNProduct2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐProduct(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *catalog.Product) graphql.Marshaler {
+			return ec.marshalNProduct2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐProduct(ctx, selections, v)
 		},
 		true,
 		true,
@@ -9870,8 +9871,8 @@ func (ec *executionContext) _ProductUpdatePayload_product(ctx context.Context, f
 			return obj.Product, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *product.Product) graphql.Marshaler {
-			return ec.marshalOProduct2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐProduct(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *catalog.Product) graphql.Marshaler {
+			return ec.marshalOProduct2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐProduct(ctx, selections, v)
 		},
 		true,
 		false,
@@ -9922,7 +9923,7 @@ func (ec *executionContext) fieldContext_ProductUpdatePayload_userErrors(_ conte
 	return fc, nil
 }
 
-func (ec *executionContext) _ProductVariant_id(ctx context.Context, field graphql.CollectedField, obj *product.Variant) (ret graphql.Marshaler) {
+func (ec *executionContext) _ProductVariant_id(ctx context.Context, field graphql.CollectedField, obj *catalog.Variant) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9945,7 +9946,7 @@ func (ec *executionContext) fieldContext_ProductVariant_id(_ context.Context, fi
 	return graphql.NewScalarFieldContext("ProductVariant", field, true, false, errors.New("field of type ID does not have child fields"))
 }
 
-func (ec *executionContext) _ProductVariant_sku(ctx context.Context, field graphql.CollectedField, obj *product.Variant) (ret graphql.Marshaler) {
+func (ec *executionContext) _ProductVariant_sku(ctx context.Context, field graphql.CollectedField, obj *catalog.Variant) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9968,7 +9969,7 @@ func (ec *executionContext) fieldContext_ProductVariant_sku(_ context.Context, f
 	return graphql.NewScalarFieldContext("ProductVariant", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
-func (ec *executionContext) _ProductVariant_name(ctx context.Context, field graphql.CollectedField, obj *product.Variant) (ret graphql.Marshaler) {
+func (ec *executionContext) _ProductVariant_name(ctx context.Context, field graphql.CollectedField, obj *catalog.Variant) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9991,7 +9992,7 @@ func (ec *executionContext) fieldContext_ProductVariant_name(_ context.Context, 
 	return graphql.NewScalarFieldContext("ProductVariant", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
-func (ec *executionContext) _ProductVariant_options(ctx context.Context, field graphql.CollectedField, obj *product.Variant) (ret graphql.Marshaler) {
+func (ec *executionContext) _ProductVariant_options(ctx context.Context, field graphql.CollectedField, obj *catalog.Variant) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10003,8 +10004,8 @@ func (ec *executionContext) _ProductVariant_options(ctx context.Context, field g
 			return obj.Options, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []product.KV) graphql.Marshaler {
-			return ec.marshalNVariantOption2ᚕgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐKVᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []catalog.KV) graphql.Marshaler {
+			return ec.marshalNVariantOption2ᚕgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐKVᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -10023,7 +10024,7 @@ func (ec *executionContext) fieldContext_ProductVariant_options(_ context.Contex
 	return fc, nil
 }
 
-func (ec *executionContext) _ProductVariant_price(ctx context.Context, field graphql.CollectedField, obj *product.Variant) (ret graphql.Marshaler) {
+func (ec *executionContext) _ProductVariant_price(ctx context.Context, field graphql.CollectedField, obj *catalog.Variant) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10055,7 +10056,7 @@ func (ec *executionContext) fieldContext_ProductVariant_price(_ context.Context,
 	return fc, nil
 }
 
-func (ec *executionContext) _ProductVariant_stockStatus(ctx context.Context, field graphql.CollectedField, obj *product.Variant) (ret graphql.Marshaler) {
+func (ec *executionContext) _ProductVariant_stockStatus(ctx context.Context, field graphql.CollectedField, obj *catalog.Variant) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10067,8 +10068,8 @@ func (ec *executionContext) _ProductVariant_stockStatus(ctx context.Context, fie
 			return obj.StockStatus(), nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v product.StockStatus) graphql.Marshaler {
-			return ec.marshalNStockStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐStockStatus(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v catalog.StockStatus) graphql.Marshaler {
+			return ec.marshalNStockStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐStockStatus(ctx, selections, v)
 		},
 		true,
 		true,
@@ -10078,7 +10079,7 @@ func (ec *executionContext) fieldContext_ProductVariant_stockStatus(_ context.Co
 	return graphql.NewScalarFieldContext("ProductVariant", field, true, false, errors.New("field of type StockStatus does not have child fields"))
 }
 
-func (ec *executionContext) _ProductVariant_quantityAvailable(ctx context.Context, field graphql.CollectedField, obj *product.Variant) (ret graphql.Marshaler) {
+func (ec *executionContext) _ProductVariant_quantityAvailable(ctx context.Context, field graphql.CollectedField, obj *catalog.Variant) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10101,7 +10102,7 @@ func (ec *executionContext) fieldContext_ProductVariant_quantityAvailable(_ cont
 	return graphql.NewScalarFieldContext("ProductVariant", field, true, true, errors.New("field of type Int does not have child fields"))
 }
 
-func (ec *executionContext) _ProductVariant_product(ctx context.Context, field graphql.CollectedField, obj *product.Variant) (ret graphql.Marshaler) {
+func (ec *executionContext) _ProductVariant_product(ctx context.Context, field graphql.CollectedField, obj *catalog.Variant) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10113,8 +10114,8 @@ func (ec *executionContext) _ProductVariant_product(ctx context.Context, field g
 			return ec.Resolvers.ProductVariant().Product(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *product.Product) graphql.Marshaler {
-			return ec.marshalNProduct2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐProduct(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *catalog.Product) graphql.Marshaler {
+			return ec.marshalNProduct2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐProduct(ctx, selections, v)
 		},
 		true,
 		true,
@@ -10145,8 +10146,8 @@ func (ec *executionContext) _ProductVariantCreatePayload_variant(ctx context.Con
 			return obj.Variant, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *product.Variant) graphql.Marshaler {
-			return ec.marshalOProductVariant2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐVariant(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *catalog.Variant) graphql.Marshaler {
+			return ec.marshalOProductVariant2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐVariant(ctx, selections, v)
 		},
 		true,
 		false,
@@ -10209,8 +10210,8 @@ func (ec *executionContext) _ProductVariantDeletePayload_product(ctx context.Con
 			return obj.Product, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *product.Product) graphql.Marshaler {
-			return ec.marshalOProduct2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐProduct(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *catalog.Product) graphql.Marshaler {
+			return ec.marshalOProduct2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐProduct(ctx, selections, v)
 		},
 		true,
 		false,
@@ -10273,8 +10274,8 @@ func (ec *executionContext) _ProductVariantStockAdjustPayload_variant(ctx contex
 			return obj.Variant, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *product.Variant) graphql.Marshaler {
-			return ec.marshalOProductVariant2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐVariant(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *catalog.Variant) graphql.Marshaler {
+			return ec.marshalOProductVariant2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐVariant(ctx, selections, v)
 		},
 		true,
 		false,
@@ -10337,8 +10338,8 @@ func (ec *executionContext) _ProductVariantUpdatePayload_variant(ctx context.Con
 			return obj.Variant, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *product.Variant) graphql.Marshaler {
-			return ec.marshalOProductVariant2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐVariant(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *catalog.Variant) graphql.Marshaler {
+			return ec.marshalOProductVariant2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐVariant(ctx, selections, v)
 		},
 		true,
 		false,
@@ -10569,7 +10570,7 @@ func (ec *executionContext) _Query_products(ctx context.Context, field graphql.C
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().Products(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string), fc.Args["filter"].(*model.ProductFilter), fc.Args["sort"].(*product.Sort))
+			return ec.Resolvers.Query().Products(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string), fc.Args["filter"].(*model.ProductFilter), fc.Args["sort"].(*catalog.Sort))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.ProductConnection) graphql.Marshaler {
@@ -10616,8 +10617,8 @@ func (ec *executionContext) _Query_product(ctx context.Context, field graphql.Co
 			return ec.Resolvers.Query().Product(ctx, fc.Args["id"].(*string), fc.Args["slug"].(*string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *product.Product) graphql.Marshaler {
-			return ec.marshalOProduct2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐProduct(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *catalog.Product) graphql.Marshaler {
+			return ec.marshalOProduct2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐProduct(ctx, selections, v)
 		},
 		true,
 		false,
@@ -10659,8 +10660,8 @@ func (ec *executionContext) _Query_categories(ctx context.Context, field graphql
 			return ec.Resolvers.Query().Categories(ctx)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*product.Category) graphql.Marshaler {
-			return ec.marshalNCategory2ᚕᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐCategoryᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []*catalog.Category) graphql.Marshaler {
+			return ec.marshalNCategory2ᚕᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐCategoryᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -10692,8 +10693,8 @@ func (ec *executionContext) _Query_category(ctx context.Context, field graphql.C
 			return ec.Resolvers.Query().Category(ctx, fc.Args["id"].(*string), fc.Args["slug"].(*string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *product.Category) graphql.Marshaler {
-			return ec.marshalOCategory2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐCategory(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *catalog.Category) graphql.Marshaler {
+			return ec.marshalOCategory2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐCategory(ctx, selections, v)
 		},
 		true,
 		false,
@@ -10930,7 +10931,7 @@ func (ec *executionContext) _Subscription_orderStatusChanged(ctx context.Context
 
 			directive1 := func(ctx context.Context) (any, error) {
 				if ec.Directives.Auth == nil {
-					var zeroVal *order.Event
+					var zeroVal *tracking.Update
 					return zeroVal, errors.New("directive auth is not implemented")
 				}
 				return ec.Directives.Auth(ctx, nil, directive0)
@@ -10939,8 +10940,8 @@ func (ec *executionContext) _Subscription_orderStatusChanged(ctx context.Context
 			next = directive1
 			return next
 		},
-		func(ctx context.Context, selections ast.SelectionSet, v *order.Event) graphql.Marshaler {
-			return ec.marshalNOrderStatusEvent2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋorderᚐEvent(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *tracking.Update) graphql.Marshaler {
+			return ec.marshalNOrderStatusEvent2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋtrackingᚐUpdate(ctx, selections, v)
 		},
 		true,
 		true,
@@ -10987,7 +10988,7 @@ func (ec *executionContext) _Subscription_orderEvents(ctx context.Context, field
 
 			directive1 := func(ctx context.Context) (any, error) {
 				if ec.Directives.Auth == nil {
-					var zeroVal *order.Event
+					var zeroVal *tracking.Update
 					return zeroVal, errors.New("directive auth is not implemented")
 				}
 				return ec.Directives.Auth(ctx, nil, directive0)
@@ -10996,8 +10997,8 @@ func (ec *executionContext) _Subscription_orderEvents(ctx context.Context, field
 			next = directive1
 			return next
 		},
-		func(ctx context.Context, selections ast.SelectionSet, v *order.Event) graphql.Marshaler {
-			return ec.marshalNOrderStatusEvent2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋorderᚐEvent(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *tracking.Update) graphql.Marshaler {
+			return ec.marshalNOrderStatusEvent2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋtrackingᚐUpdate(ctx, selections, v)
 		},
 		true,
 		true,
@@ -11257,7 +11258,7 @@ func (ec *executionContext) fieldContext_UserError_availableQuantity(_ context.C
 	return graphql.NewScalarFieldContext("UserError", field, false, false, errors.New("field of type Int does not have child fields"))
 }
 
-func (ec *executionContext) _VariantOption_name(ctx context.Context, field graphql.CollectedField, obj *product.KV) (ret graphql.Marshaler) {
+func (ec *executionContext) _VariantOption_name(ctx context.Context, field graphql.CollectedField, obj *catalog.KV) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -11280,7 +11281,7 @@ func (ec *executionContext) fieldContext_VariantOption_name(_ context.Context, f
 	return graphql.NewScalarFieldContext("VariantOption", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
-func (ec *executionContext) _VariantOption_value(ctx context.Context, field graphql.CollectedField, obj *product.KV) (ret graphql.Marshaler) {
+func (ec *executionContext) _VariantOption_value(ctx context.Context, field graphql.CollectedField, obj *catalog.KV) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -13424,7 +13425,7 @@ func (ec *executionContext) unmarshalInputProductUpdateInput(ctx context.Context
 			it.ImageUrls = data
 		case "status":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("status"))
-			data, err := ec.unmarshalOProductStatus2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐStatus(ctx, v)
+			data, err := ec.unmarshalOProductStatus2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐStatus(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -13706,16 +13707,16 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._User(ctx, sel, obj)
-	case product.Variant:
+	case catalog.Variant:
 		return ec._ProductVariant(ctx, sel, &obj)
-	case *product.Variant:
+	case *catalog.Variant:
 		if obj == nil {
 			return graphql.Null
 		}
 		return ec._ProductVariant(ctx, sel, obj)
-	case product.Product:
+	case catalog.Product:
 		return ec._Product(ctx, sel, &obj)
-	case *product.Product:
+	case *catalog.Product:
 		if obj == nil {
 			return graphql.Null
 		}
@@ -13727,9 +13728,9 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._Order(ctx, sel, obj)
-	case product.Category:
+	case catalog.Category:
 		return ec._Category(ctx, sel, &obj)
-	case *product.Category:
+	case *catalog.Category:
 		if obj == nil {
 			return graphql.Null
 		}
@@ -14102,7 +14103,7 @@ func (ec *executionContext) _Address(ctx context.Context, sel ast.SelectionSet, 
 
 var attributeImplementors = []string{"Attribute"}
 
-func (ec *executionContext) _Attribute(ctx context.Context, sel ast.SelectionSet, obj *product.KV) graphql.Marshaler {
+func (ec *executionContext) _Attribute(ctx context.Context, sel ast.SelectionSet, obj *catalog.KV) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, attributeImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -14390,7 +14391,7 @@ func (ec *executionContext) _CartPayload(ctx context.Context, sel ast.SelectionS
 
 var categoryImplementors = []string{"Category", "Node"}
 
-func (ec *executionContext) _Category(ctx context.Context, sel ast.SelectionSet, obj *product.Category) graphql.Marshaler {
+func (ec *executionContext) _Category(ctx context.Context, sel ast.SelectionSet, obj *catalog.Category) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, categoryImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -15658,7 +15659,7 @@ func (ec *executionContext) _OrderPaymentRetryPayload(ctx context.Context, sel a
 
 var orderStatusEventImplementors = []string{"OrderStatusEvent"}
 
-func (ec *executionContext) _OrderStatusEvent(ctx context.Context, sel ast.SelectionSet, obj *order.Event) graphql.Marshaler {
+func (ec *executionContext) _OrderStatusEvent(ctx context.Context, sel ast.SelectionSet, obj *tracking.Update) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, orderStatusEventImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -16116,7 +16117,7 @@ func (ec *executionContext) _Payment(ctx context.Context, sel ast.SelectionSet, 
 
 var priceRangeImplementors = []string{"PriceRange"}
 
-func (ec *executionContext) _PriceRange(ctx context.Context, sel ast.SelectionSet, obj *product.PriceRange) graphql.Marshaler {
+func (ec *executionContext) _PriceRange(ctx context.Context, sel ast.SelectionSet, obj *catalog.PriceRange) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, priceRangeImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -16159,7 +16160,7 @@ func (ec *executionContext) _PriceRange(ctx context.Context, sel ast.SelectionSe
 
 var productImplementors = []string{"Product", "Node"}
 
-func (ec *executionContext) _Product(ctx context.Context, sel ast.SelectionSet, obj *product.Product) graphql.Marshaler {
+func (ec *executionContext) _Product(ctx context.Context, sel ast.SelectionSet, obj *catalog.Product) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, productImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -16652,7 +16653,7 @@ func (ec *executionContext) _ProductUpdatePayload(ctx context.Context, sel ast.S
 
 var productVariantImplementors = []string{"ProductVariant", "Node"}
 
-func (ec *executionContext) _ProductVariant(ctx context.Context, sel ast.SelectionSet, obj *product.Variant) graphql.Marshaler {
+func (ec *executionContext) _ProductVariant(ctx context.Context, sel ast.SelectionSet, obj *catalog.Variant) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, productVariantImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -17376,7 +17377,7 @@ func (ec *executionContext) _UserError(ctx context.Context, sel ast.SelectionSet
 
 var variantOptionImplementors = []string{"VariantOption"}
 
-func (ec *executionContext) _VariantOption(ctx context.Context, sel ast.SelectionSet, obj *product.KV) graphql.Marshaler {
+func (ec *executionContext) _VariantOption(ctx context.Context, sel ast.SelectionSet, obj *catalog.KV) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, variantOptionImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -17970,15 +17971,15 @@ func (ec *executionContext) unmarshalNAddressInput2ᚖgithubᚗcomᚋshopgraph�
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNAttribute2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐKV(ctx context.Context, sel ast.SelectionSet, v product.KV) graphql.Marshaler {
+func (ec *executionContext) marshalNAttribute2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐKV(ctx context.Context, sel ast.SelectionSet, v catalog.KV) graphql.Marshaler {
 	return ec._Attribute(ctx, sel, &v)
 }
 
-func (ec *executionContext) marshalNAttribute2ᚕgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐKVᚄ(ctx context.Context, sel ast.SelectionSet, v []product.KV) graphql.Marshaler {
+func (ec *executionContext) marshalNAttribute2ᚕgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐKVᚄ(ctx context.Context, sel ast.SelectionSet, v []catalog.KV) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNAttribute2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐKV(ctx, sel, v[i])
+		return ec.marshalNAttribute2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐKV(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -18074,11 +18075,11 @@ func (ec *executionContext) marshalNCartPayload2ᚖgithubᚗcomᚋshopgraphᚋsh
 	return ec._CartPayload(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNCategory2ᚕᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐCategoryᚄ(ctx context.Context, sel ast.SelectionSet, v []*product.Category) graphql.Marshaler {
+func (ec *executionContext) marshalNCategory2ᚕᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐCategoryᚄ(ctx context.Context, sel ast.SelectionSet, v []*catalog.Category) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNCategory2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐCategory(ctx, sel, v[i])
+		return ec.marshalNCategory2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐCategory(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -18090,7 +18091,7 @@ func (ec *executionContext) marshalNCategory2ᚕᚖgithubᚗcomᚋshopgraphᚋsh
 	return ret
 }
 
-func (ec *executionContext) marshalNCategory2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐCategory(ctx context.Context, sel ast.SelectionSet, v *product.Category) graphql.Marshaler {
+func (ec *executionContext) marshalNCategory2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐCategory(ctx context.Context, sel ast.SelectionSet, v *catalog.Category) graphql.Marshaler {
 	if v == nil {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
 			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
@@ -18452,20 +18453,48 @@ func (ec *executionContext) unmarshalNOrderRefundInput2githubᚗcomᚋshopgraph�
 }
 
 func (ec *executionContext) unmarshalNOrderStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋorderᚐStatus(ctx context.Context, v any) (order.Status, error) {
-	var res order.Status
-	err := res.UnmarshalGQL(v)
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNOrderStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋorderᚐStatus[tmp]
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNOrderStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋorderᚐStatus(ctx context.Context, sel ast.SelectionSet, v order.Status) graphql.Marshaler {
-	return v
+	_ = sel
+	res := graphql.MarshalString(marshalNOrderStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋorderᚐStatus[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
 }
 
-func (ec *executionContext) marshalNOrderStatusEvent2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋorderᚐEvent(ctx context.Context, sel ast.SelectionSet, v order.Event) graphql.Marshaler {
+var (
+	unmarshalNOrderStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋorderᚐStatus = map[string]order.Status{
+		"PENDING":            order.Pending,
+		"PAID":               order.Paid,
+		"SHIPPED":            order.Shipped,
+		"DELIVERED":          order.Delivered,
+		"CANCELLED":          order.Cancelled,
+		"REFUNDED":           order.Refunded,
+		"PARTIALLY_REFUNDED": order.PartiallyRefunded,
+	}
+	marshalNOrderStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋorderᚐStatus = map[order.Status]string{
+		order.Pending:           "PENDING",
+		order.Paid:              "PAID",
+		order.Shipped:           "SHIPPED",
+		order.Delivered:         "DELIVERED",
+		order.Cancelled:         "CANCELLED",
+		order.Refunded:          "REFUNDED",
+		order.PartiallyRefunded: "PARTIALLY_REFUNDED",
+	}
+)
+
+func (ec *executionContext) marshalNOrderStatusEvent2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋtrackingᚐUpdate(ctx context.Context, sel ast.SelectionSet, v tracking.Update) graphql.Marshaler {
 	return ec._OrderStatusEvent(ctx, sel, &v)
 }
 
-func (ec *executionContext) marshalNOrderStatusEvent2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋorderᚐEvent(ctx context.Context, sel ast.SelectionSet, v *order.Event) graphql.Marshaler {
+func (ec *executionContext) marshalNOrderStatusEvent2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋtrackingᚐUpdate(ctx context.Context, sel ast.SelectionSet, v *tracking.Update) graphql.Marshaler {
 	if v == nil {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
 			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
@@ -18491,28 +18520,54 @@ func (ec *executionContext) marshalNPageInfo2ᚖgithubᚗcomᚋshopgraphᚋshopg
 }
 
 func (ec *executionContext) unmarshalNPaymentStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋpaymentᚐStatus(ctx context.Context, v any) (payment.Status, error) {
-	var res payment.Status
-	err := res.UnmarshalGQL(v)
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNPaymentStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋpaymentᚐStatus[tmp]
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNPaymentStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋpaymentᚐStatus(ctx context.Context, sel ast.SelectionSet, v payment.Status) graphql.Marshaler {
-	return v
+	_ = sel
+	res := graphql.MarshalString(marshalNPaymentStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋpaymentᚐStatus[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
 }
 
-func (ec *executionContext) marshalNPriceRange2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐPriceRange(ctx context.Context, sel ast.SelectionSet, v product.PriceRange) graphql.Marshaler {
+var (
+	unmarshalNPaymentStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋpaymentᚐStatus = map[string]payment.Status{
+		"REQUIRES_PAYMENT": payment.RequiresPayment,
+		"PROCESSING":       payment.Processing,
+		"SUCCEEDED":        payment.Succeeded,
+		"FAILED":           payment.Failed,
+		"CANCELED":         payment.Canceled,
+		"AMOUNT_MISMATCH":  payment.AmountMismatch,
+	}
+	marshalNPaymentStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋpaymentᚐStatus = map[payment.Status]string{
+		payment.RequiresPayment: "REQUIRES_PAYMENT",
+		payment.Processing:      "PROCESSING",
+		payment.Succeeded:       "SUCCEEDED",
+		payment.Failed:          "FAILED",
+		payment.Canceled:        "CANCELED",
+		payment.AmountMismatch:  "AMOUNT_MISMATCH",
+	}
+)
+
+func (ec *executionContext) marshalNPriceRange2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐPriceRange(ctx context.Context, sel ast.SelectionSet, v catalog.PriceRange) graphql.Marshaler {
 	return ec._PriceRange(ctx, sel, &v)
 }
 
-func (ec *executionContext) marshalNProduct2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐProduct(ctx context.Context, sel ast.SelectionSet, v product.Product) graphql.Marshaler {
+func (ec *executionContext) marshalNProduct2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐProduct(ctx context.Context, sel ast.SelectionSet, v catalog.Product) graphql.Marshaler {
 	return ec._Product(ctx, sel, &v)
 }
 
-func (ec *executionContext) marshalNProduct2ᚕᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐProductᚄ(ctx context.Context, sel ast.SelectionSet, v []*product.Product) graphql.Marshaler {
+func (ec *executionContext) marshalNProduct2ᚕᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐProductᚄ(ctx context.Context, sel ast.SelectionSet, v []*catalog.Product) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNProduct2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐProduct(ctx, sel, v[i])
+		return ec.marshalNProduct2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐProduct(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -18524,7 +18579,7 @@ func (ec *executionContext) marshalNProduct2ᚕᚖgithubᚗcomᚋshopgraphᚋsho
 	return ret
 }
 
-func (ec *executionContext) marshalNProduct2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐProduct(ctx context.Context, sel ast.SelectionSet, v *product.Product) graphql.Marshaler {
+func (ec *executionContext) marshalNProduct2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐProduct(ctx context.Context, sel ast.SelectionSet, v *catalog.Product) graphql.Marshaler {
 	if v == nil {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
 			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
@@ -18612,15 +18667,33 @@ func (ec *executionContext) marshalNProductEdge2ᚖgithubᚗcomᚋshopgraphᚋsh
 	return ec._ProductEdge(ctx, sel, v)
 }
 
-func (ec *executionContext) unmarshalNProductStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐStatus(ctx context.Context, v any) (product.Status, error) {
-	var res product.Status
-	err := res.UnmarshalGQL(v)
+func (ec *executionContext) unmarshalNProductStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐStatus(ctx context.Context, v any) (catalog.Status, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNProductStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐStatus[tmp]
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNProductStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐStatus(ctx context.Context, sel ast.SelectionSet, v product.Status) graphql.Marshaler {
-	return v
+func (ec *executionContext) marshalNProductStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐStatus(ctx context.Context, sel ast.SelectionSet, v catalog.Status) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNProductStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐStatus[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
 }
+
+var (
+	unmarshalNProductStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐStatus = map[string]catalog.Status{
+		"ACTIVE":   catalog.StatusActive,
+		"ARCHIVED": catalog.StatusArchived,
+	}
+	marshalNProductStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐStatus = map[catalog.Status]string{
+		catalog.StatusActive:   "ACTIVE",
+		catalog.StatusArchived: "ARCHIVED",
+	}
+)
 
 func (ec *executionContext) unmarshalNProductUpdateInput2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐProductUpdateInput(ctx context.Context, v any) (model.ProductUpdateInput, error) {
 	res, err := ec.unmarshalInputProductUpdateInput(ctx, v)
@@ -18641,15 +18714,15 @@ func (ec *executionContext) marshalNProductUpdatePayload2ᚖgithubᚗcomᚋshopg
 	return ec._ProductUpdatePayload(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNProductVariant2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐVariant(ctx context.Context, sel ast.SelectionSet, v product.Variant) graphql.Marshaler {
+func (ec *executionContext) marshalNProductVariant2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐVariant(ctx context.Context, sel ast.SelectionSet, v catalog.Variant) graphql.Marshaler {
 	return ec._ProductVariant(ctx, sel, &v)
 }
 
-func (ec *executionContext) marshalNProductVariant2ᚕᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐVariantᚄ(ctx context.Context, sel ast.SelectionSet, v []*product.Variant) graphql.Marshaler {
+func (ec *executionContext) marshalNProductVariant2ᚕᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐVariantᚄ(ctx context.Context, sel ast.SelectionSet, v []*catalog.Variant) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNProductVariant2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐVariant(ctx, sel, v[i])
+		return ec.marshalNProductVariant2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐVariant(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -18661,7 +18734,7 @@ func (ec *executionContext) marshalNProductVariant2ᚕᚖgithubᚗcomᚋshopgrap
 	return ret
 }
 
-func (ec *executionContext) marshalNProductVariant2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐVariant(ctx context.Context, sel ast.SelectionSet, v *product.Variant) graphql.Marshaler {
+func (ec *executionContext) marshalNProductVariant2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐVariant(ctx context.Context, sel ast.SelectionSet, v *catalog.Variant) graphql.Marshaler {
 	if v == nil {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
 			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
@@ -18767,24 +18840,64 @@ func (ec *executionContext) marshalNProductVariantUpdatePayload2ᚖgithubᚗcom�
 }
 
 func (ec *executionContext) unmarshalNRole2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋauthᚐRole(ctx context.Context, v any) (auth.Role, error) {
-	var res auth.Role
-	err := res.UnmarshalGQL(v)
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNRole2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋauthᚐRole[tmp]
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNRole2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋauthᚐRole(ctx context.Context, sel ast.SelectionSet, v auth.Role) graphql.Marshaler {
-	return v
+	_ = sel
+	res := graphql.MarshalString(marshalNRole2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋauthᚐRole[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
 }
 
-func (ec *executionContext) unmarshalNStockStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐStockStatus(ctx context.Context, v any) (product.StockStatus, error) {
-	var res product.StockStatus
-	err := res.UnmarshalGQL(v)
+var (
+	unmarshalNRole2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋauthᚐRole = map[string]auth.Role{
+		"CUSTOMER": auth.RoleCustomer,
+		"VENDOR":   auth.RoleVendor,
+		"ADMIN":    auth.RoleAdmin,
+	}
+	marshalNRole2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋauthᚐRole = map[auth.Role]string{
+		auth.RoleCustomer: "CUSTOMER",
+		auth.RoleVendor:   "VENDOR",
+		auth.RoleAdmin:    "ADMIN",
+	}
+)
+
+func (ec *executionContext) unmarshalNStockStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐStockStatus(ctx context.Context, v any) (catalog.StockStatus, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNStockStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐStockStatus[tmp]
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNStockStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐStockStatus(ctx context.Context, sel ast.SelectionSet, v product.StockStatus) graphql.Marshaler {
-	return v
+func (ec *executionContext) marshalNStockStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐStockStatus(ctx context.Context, sel ast.SelectionSet, v catalog.StockStatus) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNStockStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐStockStatus[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
 }
+
+var (
+	unmarshalNStockStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐStockStatus = map[string]catalog.StockStatus{
+		"IN_STOCK":     catalog.InStock,
+		"LOW_STOCK":    catalog.LowStock,
+		"OUT_OF_STOCK": catalog.OutOfStock,
+	}
+	marshalNStockStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐStockStatus = map[catalog.StockStatus]string{
+		catalog.InStock:    "IN_STOCK",
+		catalog.LowStock:   "LOW_STOCK",
+		catalog.OutOfStock: "OUT_OF_STOCK",
+	}
+)
 
 func (ec *executionContext) unmarshalNString2string(ctx context.Context, v any) (string, error) {
 	res, err := graphql.UnmarshalString(v)
@@ -18857,15 +18970,15 @@ func (ec *executionContext) marshalNUserError2ᚖgithubᚗcomᚋshopgraphᚋshop
 	return ec._UserError(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNVariantOption2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐKV(ctx context.Context, sel ast.SelectionSet, v product.KV) graphql.Marshaler {
+func (ec *executionContext) marshalNVariantOption2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐKV(ctx context.Context, sel ast.SelectionSet, v catalog.KV) graphql.Marshaler {
 	return ec._VariantOption(ctx, sel, &v)
 }
 
-func (ec *executionContext) marshalNVariantOption2ᚕgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐKVᚄ(ctx context.Context, sel ast.SelectionSet, v []product.KV) graphql.Marshaler {
+func (ec *executionContext) marshalNVariantOption2ᚕgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐKVᚄ(ctx context.Context, sel ast.SelectionSet, v []catalog.KV) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNVariantOption2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐKV(ctx, sel, v[i])
+		return ec.marshalNVariantOption2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐKV(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -19083,7 +19196,7 @@ func (ec *executionContext) marshalOCart2ᚖgithubᚗcomᚋshopgraphᚋshopgraph
 	return ec._Cart(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalOCategory2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐCategory(ctx context.Context, sel ast.SelectionSet, v *product.Category) graphql.Marshaler {
+func (ec *executionContext) marshalOCategory2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐCategory(ctx context.Context, sel ast.SelectionSet, v *catalog.Category) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
@@ -19195,17 +19308,41 @@ func (ec *executionContext) unmarshalOOrderStatus2ᚖgithubᚗcomᚋshopgraphᚋ
 	if v == nil {
 		return nil, nil
 	}
-	var res = new(order.Status)
-	err := res.UnmarshalGQL(v)
-	return res, graphql.ErrorOnPath(ctx, err)
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalOOrderStatus2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋorderᚐStatus[tmp]
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalOOrderStatus2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋorderᚐStatus(ctx context.Context, sel ast.SelectionSet, v *order.Status) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
-	return v
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(marshalOOrderStatus2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋorderᚐStatus[*v])
+	return res
 }
+
+var (
+	unmarshalOOrderStatus2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋorderᚐStatus = map[string]order.Status{
+		"PENDING":            order.Pending,
+		"PAID":               order.Paid,
+		"SHIPPED":            order.Shipped,
+		"DELIVERED":          order.Delivered,
+		"CANCELLED":          order.Cancelled,
+		"REFUNDED":           order.Refunded,
+		"PARTIALLY_REFUNDED": order.PartiallyRefunded,
+	}
+	marshalOOrderStatus2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋorderᚐStatus = map[order.Status]string{
+		order.Pending:           "PENDING",
+		order.Paid:              "PAID",
+		order.Shipped:           "SHIPPED",
+		order.Delivered:         "DELIVERED",
+		order.Cancelled:         "CANCELLED",
+		order.Refunded:          "REFUNDED",
+		order.PartiallyRefunded: "PARTIALLY_REFUNDED",
+	}
+)
 
 func (ec *executionContext) marshalOPayment2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋpaymentᚐPayment(ctx context.Context, sel ast.SelectionSet, v *payment.Payment) graphql.Marshaler {
 	if v == nil {
@@ -19214,7 +19351,7 @@ func (ec *executionContext) marshalOPayment2ᚖgithubᚗcomᚋshopgraphᚋshopgr
 	return ec._Payment(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalOProduct2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐProduct(ctx context.Context, sel ast.SelectionSet, v *product.Product) graphql.Marshaler {
+func (ec *executionContext) marshalOProduct2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐProduct(ctx context.Context, sel ast.SelectionSet, v *catalog.Product) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
@@ -19229,39 +19366,73 @@ func (ec *executionContext) unmarshalOProductFilter2ᚖgithubᚗcomᚋshopgraph�
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalOProductSort2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐSort(ctx context.Context, v any) (*product.Sort, error) {
+func (ec *executionContext) unmarshalOProductSort2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐSort(ctx context.Context, v any) (*catalog.Sort, error) {
 	if v == nil {
 		return nil, nil
 	}
-	var res = new(product.Sort)
-	err := res.UnmarshalGQL(v)
-	return res, graphql.ErrorOnPath(ctx, err)
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalOProductSort2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐSort[tmp]
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalOProductSort2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐSort(ctx context.Context, sel ast.SelectionSet, v *product.Sort) graphql.Marshaler {
+func (ec *executionContext) marshalOProductSort2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐSort(ctx context.Context, sel ast.SelectionSet, v *catalog.Sort) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
-	return v
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(marshalOProductSort2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐSort[*v])
+	return res
 }
 
-func (ec *executionContext) unmarshalOProductStatus2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐStatus(ctx context.Context, v any) (*product.Status, error) {
+var (
+	unmarshalOProductSort2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐSort = map[string]catalog.Sort{
+		"NEWEST":     catalog.SortNewest,
+		"PRICE_ASC":  catalog.SortPriceAsc,
+		"PRICE_DESC": catalog.SortPriceDesc,
+		"NAME":       catalog.SortName,
+		"RELEVANCE":  catalog.SortRelevance,
+	}
+	marshalOProductSort2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐSort = map[catalog.Sort]string{
+		catalog.SortNewest:    "NEWEST",
+		catalog.SortPriceAsc:  "PRICE_ASC",
+		catalog.SortPriceDesc: "PRICE_DESC",
+		catalog.SortName:      "NAME",
+		catalog.SortRelevance: "RELEVANCE",
+	}
+)
+
+func (ec *executionContext) unmarshalOProductStatus2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐStatus(ctx context.Context, v any) (*catalog.Status, error) {
 	if v == nil {
 		return nil, nil
 	}
-	var res = new(product.Status)
-	err := res.UnmarshalGQL(v)
-	return res, graphql.ErrorOnPath(ctx, err)
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalOProductStatus2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐStatus[tmp]
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalOProductStatus2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐStatus(ctx context.Context, sel ast.SelectionSet, v *product.Status) graphql.Marshaler {
+func (ec *executionContext) marshalOProductStatus2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐStatus(ctx context.Context, sel ast.SelectionSet, v *catalog.Status) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
-	return v
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(marshalOProductStatus2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐStatus[*v])
+	return res
 }
 
-func (ec *executionContext) marshalOProductVariant2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋproductᚐVariant(ctx context.Context, sel ast.SelectionSet, v *product.Variant) graphql.Marshaler {
+var (
+	unmarshalOProductStatus2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐStatus = map[string]catalog.Status{
+		"ACTIVE":   catalog.StatusActive,
+		"ARCHIVED": catalog.StatusArchived,
+	}
+	marshalOProductStatus2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐStatus = map[catalog.Status]string{
+		catalog.StatusActive:   "ACTIVE",
+		catalog.StatusArchived: "ARCHIVED",
+	}
+)
+
+func (ec *executionContext) marshalOProductVariant2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐVariant(ctx context.Context, sel ast.SelectionSet, v *catalog.Variant) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}

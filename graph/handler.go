@@ -19,7 +19,6 @@ import (
 	"github.com/shopgraph/shopgraph/graph/loader"
 	"github.com/shopgraph/shopgraph/internal/apperr"
 	"github.com/shopgraph/shopgraph/internal/postgres"
-	"github.com/shopgraph/shopgraph/internal/ratelimit"
 	"github.com/shopgraph/shopgraph/internal/requestlog"
 )
 
@@ -48,7 +47,7 @@ type HandlerOptions struct {
 	// Extensions are installed first (metrics, tracing), so they also see refused operations.
 	Extensions []graphql.HandlerExtension
 	// Buckets and FieldBudgets rate-limit expensive root fields (registration, checkout).
-	Buckets      ratelimit.Buckets
+	Buckets      Buckets
 	FieldBudgets map[string]FieldBudget
 }
 

@@ -10,7 +10,7 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/shopgraph/shopgraph/graph/model"
-	"github.com/shopgraph/shopgraph/internal/product"
+	"github.com/shopgraph/shopgraph/internal/catalog"
 )
 
 // Limits bound what one request may ask for. gqlgen enforces none of them by default.
@@ -49,16 +49,16 @@ func complexityRoot() ComplexityRoot {
 	page := func(first, last *int) int {
 		switch {
 		case first != nil:
-			return min(max(*first, 1), product.MaxPageSize)
+			return min(max(*first, 1), catalog.MaxPageSize)
 		case last != nil:
-			return min(max(*last, 1), product.MaxPageSize)
+			return min(max(*last, 1), catalog.MaxPageSize)
 		}
-		return product.DefaultPageSize
+		return catalog.DefaultPageSize
 	}
-	c.Query.Products = func(child int, first *int, _ *string, last *int, _ *string, _ *model.ProductFilter, _ *product.Sort) int {
+	c.Query.Products = func(child int, first *int, _ *string, last *int, _ *string, _ *model.ProductFilter, _ *catalog.Sort) int {
 		return 1 + child*page(first, last)
 	}
-	c.Category.Products = func(child int, first *int, _ *string, last *int, _ *string, _ *product.Sort) int {
+	c.Category.Products = func(child int, first *int, _ *string, last *int, _ *string, _ *catalog.Sort) int {
 		return 1 + child*page(first, last)
 	}
 	c.Query.Orders = func(child int, first *int, _ *string, _ *model.OrderFilter) int {

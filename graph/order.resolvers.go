@@ -16,7 +16,7 @@ import (
 	"github.com/shopgraph/shopgraph/internal/money"
 	"github.com/shopgraph/shopgraph/internal/order"
 	"github.com/shopgraph/shopgraph/internal/payment"
-	"github.com/shopgraph/shopgraph/internal/pubsub"
+	"github.com/shopgraph/shopgraph/internal/tracking"
 )
 
 // OrderCancel is the resolver for the orderCancel field.
@@ -129,25 +129,25 @@ func (r *orderLineResolver) ProductID(ctx context.Context, obj *order.Line) (str
 }
 
 // Sequence is the resolver for the sequence field.
-func (r *orderStatusEventResolver) Sequence(ctx context.Context, obj *order.Event) (int, error) {
-	if err := endError(obj); err != nil {
-		return 0, err
+func (r *orderStatusEventResolver) Sequence(ctx context.Context, obj *tracking.Update) (int, error) {
+	if obj.Err != nil {
+		return 0, obj.Err
 	}
 	return obj.Sequence, nil
 }
 
 // Position is the resolver for the position field.
-func (r *orderStatusEventResolver) Position(ctx context.Context, obj *order.Event) (int64, error) {
-	if err := endError(obj); err != nil {
-		return 0, err
+func (r *orderStatusEventResolver) Position(ctx context.Context, obj *tracking.Update) (int64, error) {
+	if obj.Err != nil {
+		return 0, obj.Err
 	}
 	return obj.FeedPosition, nil
 }
 
 // Order is the resolver for the order field.
-func (r *orderStatusEventResolver) Order(ctx context.Context, obj *order.Event) (*order.Order, error) {
-	if err := endError(obj); err != nil {
-		return nil, err
+func (r *orderStatusEventResolver) Order(ctx context.Context, obj *tracking.Update) (*order.Order, error) {
+	if obj.Err != nil {
+		return nil, obj.Err
 	}
 	v, err := auth.RequireViewer(ctx)
 	if err != nil {
@@ -161,33 +161,33 @@ func (r *orderStatusEventResolver) Order(ctx context.Context, obj *order.Event) 
 }
 
 // Status is the resolver for the status field.
-func (r *orderStatusEventResolver) Status(ctx context.Context, obj *order.Event) (order.Status, error) {
-	if err := endError(obj); err != nil {
-		return "", err
+func (r *orderStatusEventResolver) Status(ctx context.Context, obj *tracking.Update) (order.Status, error) {
+	if obj.Err != nil {
+		return "", obj.Err
 	}
 	return obj.Status, nil
 }
 
 // PreviousStatus is the resolver for the previousStatus field.
-func (r *orderStatusEventResolver) PreviousStatus(ctx context.Context, obj *order.Event) (*order.Status, error) {
-	if err := endError(obj); err != nil {
-		return nil, err
+func (r *orderStatusEventResolver) PreviousStatus(ctx context.Context, obj *tracking.Update) (*order.Status, error) {
+	if obj.Err != nil {
+		return nil, obj.Err
 	}
 	return obj.PreviousStatus, nil
 }
 
 // At is the resolver for the at field.
-func (r *orderStatusEventResolver) At(ctx context.Context, obj *order.Event) (*time.Time, error) {
-	if err := endError(obj); err != nil {
-		return nil, err
+func (r *orderStatusEventResolver) At(ctx context.Context, obj *tracking.Update) (*time.Time, error) {
+	if obj.Err != nil {
+		return nil, obj.Err
 	}
 	return &obj.At, nil
 }
 
 // Note is the resolver for the note field.
-func (r *orderStatusEventResolver) Note(ctx context.Context, obj *order.Event) (string, error) {
-	if err := endError(obj); err != nil {
-		return "", err
+func (r *orderStatusEventResolver) Note(ctx context.Context, obj *tracking.Update) (string, error) {
+	if obj.Err != nil {
+		return "", obj.Err
 	}
 	return obj.Note, nil
 }
@@ -235,7 +235,7 @@ func (r *queryResolver) Orders(ctx context.Context, first *int, after *string, f
 }
 
 // OrderStatusChanged is the resolver for the orderStatusChanged field.
-func (r *subscriptionResolver) OrderStatusChanged(ctx context.Context, orderID string, after *int) (<-chan *order.Event, error) {
+func (r *subscriptionResolver) OrderStatusChanged(ctx context.Context, orderID string, after *int) (<-chan *tracking.Update, error) {
 	v, err := auth.RequireViewer(ctx)
 	if err != nil {
 		return nil, err
@@ -244,64 +244,16 @@ func (r *subscriptionResolver) OrderStatusChanged(ctx context.Context, orderID s
 	if !ok || typ != typeOrder {
 		return nil, apperr.New(apperr.NotFound, "order not found")
 	}
-	if _, err := r.OrderService.Get(ctx, v, id); err != nil {
-		return nil, err
-	}
-	s, err := r.startStream(ctx, v, func(e pubsub.OrderEvent) bool { return e.OrderID == id })
-	if err != nil {
-		return nil, err
-	}
-	// Without `after`, the stream starts with the current status: the last stored event.
-	start := int64(-1)
-	if after != nil {
-		start = int64(*after)
-	}
-	go s.run(ctx, func(last int64) ([]order.Event, bool, bool, error) {
-		events, err := r.OrderService.EventsAfter(ctx, id, int(max(last, 0)), replayPage)
-		full := len(events) == replayPage
-		if err == nil && last < 0 && len(events) > 0 {
-			events = events[len(events)-1:]
-		}
-		return events, full, false, err
-	}, bySequence, true, start)
-	return s.out, nil
+	return r.Tracking.OrderStatus(ctx, v, id, after)
 }
 
 // OrderEvents is the resolver for the orderEvents field.
-func (r *subscriptionResolver) OrderEvents(ctx context.Context, after *int64) (<-chan *order.Event, error) {
+func (r *subscriptionResolver) OrderEvents(ctx context.Context, after *int64) (<-chan *tracking.Update, error) {
 	v, err := auth.RequireViewer(ctx)
 	if err != nil {
 		return nil, err
 	}
-	follows, err := r.OrderService.FeedFilter(v)
-	if err != nil {
-		return nil, err
-	}
-	// Without `after`, only events from now on: those of the transactions not committed yet
-	// (an event committed between this and the stream's attachment is read by its replay).
-	var (
-		start   int64
-		history func(order.Event) bool
-	)
-	if after != nil {
-		start = *after
-	} else {
-		from, err := r.OrderService.FeedStart(ctx)
-		if err != nil {
-			return nil, err
-		}
-		start, history = from.After(), from.IsHistory
-	}
-	s, err := r.startStream(ctx, v, follows)
-	if err != nil {
-		return nil, err
-	}
-	s.history = history
-	go s.run(ctx, func(last int64) ([]order.Event, bool, bool, error) {
-		events, heldBack, err := r.OrderService.FeedAfter(ctx, v, last, replayPage)
-		return events, len(events) == replayPage, heldBack, err
-	}, byPosition, false, start)
-	return s.out, nil
+	return r.Tracking.Feed(ctx, v, after)
 }
 
 // Order returns OrderResolver implementation.

@@ -9,7 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/shopgraph/shopgraph/internal/apitest"
-	"github.com/shopgraph/shopgraph/internal/product"
+	"github.com/shopgraph/shopgraph/internal/catalog"
 )
 
 // TestOrderBOLA: an order is visible to its owner, admins, and vendors with a line in it (their
@@ -19,9 +19,9 @@ func TestOrderBOLA(t *testing.T) {
 	e := newShopEnv(t)
 	vendor1, vendor1ID := e.Vendor(t)
 	vendor2, vendor2ID := e.Vendor(t)
-	own1 := e.Product(t, apitest.ProductOptions{Name: "Vendor One Vase", VendorID: &vendor1ID, Variants: []product.VariantInput{{Name: "Tall", Price: 1000, Stock: 10}}})[0]
-	own2 := e.Product(t, apitest.ProductOptions{Name: "Vendor Two Bowl", VendorID: &vendor2ID, Variants: []product.VariantInput{{Name: "Deep", Price: 700, Stock: 10}}})[0]
-	house := e.Product(t, apitest.ProductOptions{Name: "House Candle", Variants: []product.VariantInput{{Name: "Small", Price: 300, Stock: 10}}})[0]
+	own1 := e.Product(t, apitest.ProductOptions{Name: "Vendor One Vase", VendorID: &vendor1ID, Variants: []catalog.VariantInput{{Name: "Tall", Price: 1000, Stock: 10}}})[0]
+	own2 := e.Product(t, apitest.ProductOptions{Name: "Vendor Two Bowl", VendorID: &vendor2ID, Variants: []catalog.VariantInput{{Name: "Deep", Price: 700, Stock: 10}}})[0]
+	house := e.Product(t, apitest.ProductOptions{Name: "House Candle", Variants: []catalog.VariantInput{{Name: "Small", Price: 300, Stock: 10}}})[0]
 
 	alice, _ := e.Customer(t)
 	bob, _ := e.Customer(t)

@@ -17,10 +17,10 @@ import (
 
 	"github.com/shopgraph/shopgraph/internal/apitest"
 	"github.com/shopgraph/shopgraph/internal/app"
+	"github.com/shopgraph/shopgraph/internal/catalog"
 	"github.com/shopgraph/shopgraph/internal/config"
 	"github.com/shopgraph/shopgraph/internal/payment"
 	"github.com/shopgraph/shopgraph/internal/payment/paymenttest"
-	"github.com/shopgraph/shopgraph/internal/product"
 )
 
 // Payments through the API: checkout's intent (stripe-mock validates every Stripe request),
@@ -31,7 +31,7 @@ func TestPaymentCheckout(t *testing.T) {
 	e := newPaymentEnv(t, nil, nil) // stripe-mock
 
 	vendor, vendorID := e.Vendor(t)
-	v := e.Product(t, apitest.ProductOptions{VendorID: &vendorID, Variants: []product.VariantInput{{Name: "Default", Price: 2599, Stock: 10}}})[0]
+	v := e.Product(t, apitest.ProductOptions{VendorID: &vendorID, Variants: []catalog.VariantInput{{Name: "Default", Price: 2599, Stock: 10}}})[0]
 	c, _ := e.Customer(t)
 	mustAdd(t, c, v.GID, 2)
 	key := uuid.NewString()

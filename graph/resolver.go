@@ -8,23 +8,24 @@ import (
 
 	"github.com/shopgraph/shopgraph/internal/account"
 	"github.com/shopgraph/shopgraph/internal/cart"
+	"github.com/shopgraph/shopgraph/internal/catalog"
 	"github.com/shopgraph/shopgraph/internal/checkout"
 	"github.com/shopgraph/shopgraph/internal/order"
 	"github.com/shopgraph/shopgraph/internal/payment"
-	"github.com/shopgraph/shopgraph/internal/product"
-	"github.com/shopgraph/shopgraph/internal/pubsub"
+	"github.com/shopgraph/shopgraph/internal/tracking"
 )
 
 // Resolver holds the services the resolvers call.
 type Resolver struct {
 	Accounts *account.Service
-	Catalog  *product.Service
+	Catalog  *catalog.Service
 	Carts    *cart.Service
 	// CheckoutService and OrderService are not named Checkout and Orders: those are resolver
 	// methods of the mutation and query roots.
 	CheckoutService *checkout.Service
 	OrderService    *order.Service
 	Payments        *payment.Service
-	Bus             *pubsub.Bus
-	Log             *slog.Logger
+	// Tracking streams order events to the subscriptions.
+	Tracking *tracking.Service
+	Log      *slog.Logger
 }

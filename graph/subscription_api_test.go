@@ -17,13 +17,13 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/shopgraph/shopgraph/db"
-	"github.com/shopgraph/shopgraph/graph"
 	"github.com/shopgraph/shopgraph/internal/apitest"
 	"github.com/shopgraph/shopgraph/internal/app"
 	"github.com/shopgraph/shopgraph/internal/auth"
 	"github.com/shopgraph/shopgraph/internal/order"
 	"github.com/shopgraph/shopgraph/internal/pubsub"
 	"github.com/shopgraph/shopgraph/internal/testutil/redistest"
+	"github.com/shopgraph/shopgraph/internal/tracking"
 )
 
 // Live order tracking (issue 6) over graphql-transport-ws, the legacy graphql-ws protocol and
@@ -236,7 +236,7 @@ func TestSubscriptionWebSocket(t *testing.T) {
 				t.Run("more than 20 subscriptions on one connection are refused", func(t *testing.T) {
 					mo := newTrackOrder(t, e, nil)
 					c := connectWS(t, e.Server.Server, proto, nil, bearerInit(mo.owner.Bearer))
-					subs := make([]*wsSub, graph.MaxSubscriptionsPerConnection)
+					subs := make([]*wsSub, tracking.MaxSubscriptionsPerConnection)
 					for i := range subs {
 						subs[i] = &wsSub{c: c, id: fmt.Sprint(i + 1)}
 						c.subscribe(subs[i].id, trackQuery, trackVars(mo.gid, -1))
@@ -250,7 +250,7 @@ func TestSubscriptionWebSocket(t *testing.T) {
 						require.Contains(t, string(m.Payload), `"sequence":1`)
 						got[m.ID] = true
 					}
-					require.Len(t, got, graph.MaxSubscriptionsPerConnection)
+					require.Len(t, got, tracking.MaxSubscriptionsPerConnection)
 
 					over := &wsSub{c: c, id: "over"}
 					c.subscribe(over.id, trackQuery, trackVars(mo.gid, -1))
@@ -276,7 +276,7 @@ func TestSubscriptionWebSocket(t *testing.T) {
 					// The 20 others are still live.
 					moveOrder(t, e.Server, mo.id, order.Paid, "paid-"+proto)
 					seen := 0
-					for seen < graph.MaxSubscriptionsPerConnection {
+					for seen < tracking.MaxSubscriptionsPerConnection {
 						m, ok := c.recv(trackWait)
 						require.True(t, ok, "only %d subscriptions got the change", seen)
 						if m.Type == wsNext && strings.Contains(string(m.Payload), `"PAID"`) {

@@ -22,11 +22,11 @@ import (
 	"github.com/shopgraph/shopgraph/internal/apitest"
 	"github.com/shopgraph/shopgraph/internal/app"
 	"github.com/shopgraph/shopgraph/internal/auth"
+	"github.com/shopgraph/shopgraph/internal/catalog"
 	"github.com/shopgraph/shopgraph/internal/config"
 	"github.com/shopgraph/shopgraph/internal/order"
 	"github.com/shopgraph/shopgraph/internal/payment"
 	"github.com/shopgraph/shopgraph/internal/postgres"
-	"github.com/shopgraph/shopgraph/internal/product"
 	"github.com/shopgraph/shopgraph/internal/testutil/pgtest"
 )
 
@@ -641,7 +641,7 @@ func newTrackOrder(t *testing.T, e *apitest.Env, vendor *int64) trackOrder {
 	if vendor == nil {
 		v = e.Variant(t, 1250, 100)
 	} else {
-		v = e.Product(t, apitest.ProductOptions{VendorID: vendor, Variants: []product.VariantInput{{Name: "Default", Price: 1250, Stock: 100}}})[0]
+		v = e.Product(t, apitest.ProductOptions{VendorID: vendor, Variants: []catalog.VariantInput{{Name: "Default", Price: 1250, Stock: 100}}})[0]
 	}
 	o := buy(t, c, v, 1)
 	return trackOrder{gid: o.ID, id: trackDBID(t, o.ID), owner: c, userID: uid}

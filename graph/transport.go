@@ -285,9 +285,10 @@ type acceptance struct {
 	eventStream, onlyEventStream bool
 }
 
-// negotiate reads the Accept header. It runs a few times per request (cache, transport choice,
+// negotiate reads the Accept header. It runs a few times per request (transport choice,
 // transport), so it scans the header in place rather than through mime.ParseMediaType. A type
-// with q=0 is one the client refuses and is left out.
+// with q=0 is one the client refuses and is left out. httpapi's response cache reads Accept
+// the same way (its negotiate), so that a cached answer carries the media type this one would.
 func negotiate(r *http.Request) acceptance {
 	var a acceptance
 	others := false

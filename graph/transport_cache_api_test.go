@@ -9,7 +9,7 @@ import (
 
 	"github.com/shopgraph/shopgraph/internal/apitest"
 	"github.com/shopgraph/shopgraph/internal/auth"
-	"github.com/shopgraph/shopgraph/internal/product"
+	"github.com/shopgraph/shopgraph/internal/catalog"
 	"github.com/shopgraph/shopgraph/internal/pubsub"
 	"github.com/shopgraph/shopgraph/internal/seed"
 	"github.com/shopgraph/shopgraph/internal/testutil/redistest"
@@ -37,10 +37,10 @@ type cacheProbe struct {
 }
 
 // seedOne creates a product directly through the service, as an admin.
-func seedOne(t *testing.T, srv *apitest.Server, name, sku string, price int64) product.Product {
+func seedOne(t *testing.T, srv *apitest.Server, name, sku string, price int64) catalog.Product {
 	t.Helper()
-	p, err := srv.App.Catalog.Create(context.Background(), auth.Viewer{Role: auth.RoleAdmin}, product.CreateInput{
-		Name: name, Currency: "USD", Variants: []product.VariantInput{{SKU: sku, Price: price, Stock: 5}},
+	p, err := srv.App.Catalog.Create(context.Background(), auth.Viewer{Role: auth.RoleAdmin}, catalog.CreateInput{
+		Name: name, Currency: "USD", Variants: []catalog.VariantInput{{SKU: sku, Price: price, Stock: 5}},
 	})
 	require.NoError(t, err)
 	return p
@@ -149,7 +149,7 @@ func TestCacheDeadRedisDegradesToPostgres(t *testing.T) {
 		}
 		// A write while Redis is down must still be visible right away.
 		_, err := srv.App.Catalog.Update(context.Background(), auth.Viewer{Role: auth.RoleAdmin},
-			product.UpdateInput{ID: p.ID, Name: ptrTo("Steady Fan")})
+			catalog.UpdateInput{ID: p.ID, Name: ptrTo("Steady Fan")})
 		require.NoError(t, err)
 		require.Equal(t, "Steady Fan", probe(t, c, id).Product.Name)
 
@@ -208,7 +208,7 @@ func TestTwoShopsOnOneRedis(t *testing.T) {
 
 		admin := auth.Viewer{Role: auth.RoleAdmin}
 		name := "Only In Shop B"
-		_, err = shopB.App.Catalog.CategoryCreate(ctx, admin, product.CategoryInput{Name: &name})
+		_, err = shopB.App.Catalog.CategoryCreate(ctx, admin, catalog.CategoryInput{Name: &name})
 		require.NoError(t, err)
 		require.Contains(t, categoryNames(shopB), name)
 		require.NotContains(t, categoryNames(shopA), name)

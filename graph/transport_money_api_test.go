@@ -10,9 +10,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/shopgraph/shopgraph/internal/apitest"
+	"github.com/shopgraph/shopgraph/internal/catalog"
 	"github.com/shopgraph/shopgraph/internal/money"
 	"github.com/shopgraph/shopgraph/internal/payment/paymenttest"
-	"github.com/shopgraph/shopgraph/internal/product"
 )
 
 // API tests of the bounds on money (issue 14): a price of MaxInt64 was accepted and two units
@@ -30,7 +30,7 @@ func TestMoneyBounds(t *testing.T) {
 	vendorClient, vendorID := e.Vendor(t)
 	spec := apitest.ProductOptions{VendorID: &vendorID}
 	for range 100 {
-		spec.Variants = append(spec.Variants, product.VariantInput{Price: money.MaxPrice, Stock: money.MaxQuantity})
+		spec.Variants = append(spec.Variants, catalog.VariantInput{Price: money.MaxPrice, Stock: money.MaxQuantity})
 	}
 	dear := e.Product(t, spec)
 	cheap := e.Variant(t, 1, 10)

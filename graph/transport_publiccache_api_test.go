@@ -13,7 +13,7 @@ import (
 
 	"github.com/shopgraph/shopgraph/internal/apitest"
 	"github.com/shopgraph/shopgraph/internal/auth"
-	"github.com/shopgraph/shopgraph/internal/product"
+	"github.com/shopgraph/shopgraph/internal/catalog"
 )
 
 // rawPost sends a GraphQL POST and returns the body and the X-Cache header.
@@ -58,7 +58,7 @@ func TestPublicResponseCache(t *testing.T) {
 
 	t.Run("a catalog write invalidates every cached response", func(t *testing.T) {
 		rawPost(t, srv.URL, page, map[string]any{"n": 5}, nil)
-		_, err := srv.App.Catalog.Update(ctx, admin, product.UpdateInput{ID: p.ID, Name: ptrTo("Renamed Public Lamp")})
+		_, err := srv.App.Catalog.Update(ctx, admin, catalog.UpdateInput{ID: p.ID, Name: ptrTo("Renamed Public Lamp")})
 		require.NoError(t, err)
 		body, state := rawPost(t, srv.URL, page, map[string]any{"n": 5}, nil)
 		require.Equal(t, "MISS", state)

@@ -12,15 +12,15 @@ import (
 
 	"github.com/shopgraph/shopgraph/internal/account"
 	"github.com/shopgraph/shopgraph/internal/apperr"
+	"github.com/shopgraph/shopgraph/internal/catalog"
 	"github.com/shopgraph/shopgraph/internal/order"
 	"github.com/shopgraph/shopgraph/internal/payment"
-	"github.com/shopgraph/shopgraph/internal/product"
 )
 
 // Services are what the loaders read through.
 type Services struct {
 	Accounts *account.Service
-	Catalog  *product.Service
+	Catalog  *catalog.Service
 	Orders   *order.Service
 	Payments *payment.Service
 }
@@ -28,10 +28,10 @@ type Services struct {
 // Loaders is one response's set of loaders.
 type Loaders struct {
 	UserByID             *dataloader.Loader[int64, account.User]
-	ProductByID          *dataloader.Loader[int64, product.Product]
-	VariantByID          *dataloader.Loader[int64, product.Variant]
-	VariantsByProductID  *dataloader.Loader[int64, []product.Variant]
-	CategoryByID         *dataloader.Loader[int64, product.Category]
+	ProductByID          *dataloader.Loader[int64, catalog.Product]
+	VariantByID          *dataloader.Loader[int64, catalog.Variant]
+	VariantsByProductID  *dataloader.Loader[int64, []catalog.Variant]
+	CategoryByID         *dataloader.Loader[int64, catalog.Category]
 	OrderLinesByOrderID  *dataloader.Loader[int64, []order.Line]
 	OrderEventsByOrderID *dataloader.Loader[int64, []order.Event]
 	// PaymentByOrderID gives nil for an order without a payment, so that a page's missing

@@ -2,20 +2,20 @@ package model
 
 import (
 	"github.com/shopgraph/shopgraph/internal/auth"
+	"github.com/shopgraph/shopgraph/internal/catalog"
 	"github.com/shopgraph/shopgraph/internal/order"
-	"github.com/shopgraph/shopgraph/internal/product"
 )
 
 // ProductConnection is a page of products. TotalCount is resolved only when asked for, since
 // counting a large filtered catalog costs far more than reading one page.
 type ProductConnection struct {
 	Edges    []*ProductEdge
-	Nodes    []*product.Product
+	Nodes    []*catalog.Product
 	PageInfo *PageInfo
 
 	// Viewer and Filter are what totalCount counts.
 	Viewer *auth.Viewer
-	Filter product.Filter
+	Filter catalog.Filter
 }
 
 // OrderConnection is a page of orders; TotalCount is resolved only when asked for.

@@ -12,9 +12,9 @@ import (
 	"github.com/shopgraph/shopgraph/internal/account"
 	"github.com/shopgraph/shopgraph/internal/auth"
 	"github.com/shopgraph/shopgraph/internal/cart"
+	"github.com/shopgraph/shopgraph/internal/catalog"
 	"github.com/shopgraph/shopgraph/internal/order"
 	"github.com/shopgraph/shopgraph/internal/payment"
-	"github.com/shopgraph/shopgraph/internal/product"
 )
 
 // Input of `accountLogin`.
@@ -192,7 +192,7 @@ type CategoryCreateInput struct {
 // Result of `categoryCreate`.
 type CategoryCreatePayload struct {
 	// The new category; null on failure.
-	Category *product.Category `json:"category,omitempty"`
+	Category *catalog.Category `json:"category,omitempty"`
 	// Problems with the input; empty on success.
 	UserErrors []*UserError `json:"userErrors"`
 }
@@ -228,7 +228,7 @@ type CategoryUpdateInput struct {
 // Result of `categoryUpdate`.
 type CategoryUpdatePayload struct {
 	// The updated category; null on failure.
-	Category *product.Category `json:"category,omitempty"`
+	Category *catalog.Category `json:"category,omitempty"`
 	// Problems with the input; empty on success.
 	UserErrors []*UserError `json:"userErrors"`
 }
@@ -348,7 +348,7 @@ type ProductArchiveInput struct {
 // Result of `productArchive`.
 type ProductArchivePayload struct {
 	// The archived product; null on failure.
-	Product *product.Product `json:"product,omitempty"`
+	Product *catalog.Product `json:"product,omitempty"`
 	// Problems with the input; empty on success.
 	UserErrors []*UserError `json:"userErrors"`
 }
@@ -378,7 +378,7 @@ type ProductCreateInput struct {
 // Result of `productCreate`.
 type ProductCreatePayload struct {
 	// The new product; null on failure.
-	Product *product.Product `json:"product,omitempty"`
+	Product *catalog.Product `json:"product,omitempty"`
 	// Problems with the input; empty on success.
 	UserErrors []*UserError `json:"userErrors"`
 }
@@ -388,7 +388,7 @@ type ProductEdge struct {
 	// Opaque cursor for `after`/`before`.
 	Cursor string `json:"cursor"`
 	// The product.
-	Node *product.Product `json:"node"`
+	Node *catalog.Product `json:"node"`
 }
 
 // Filters of the product list; all given filters must match.
@@ -424,13 +424,13 @@ type ProductUpdateInput struct {
 	// New image URLs (replace all).
 	ImageUrls []string `json:"imageUrls,omitempty"`
 	// ACTIVE to publish again, ARCHIVED to hide.
-	Status *product.Status `json:"status,omitempty"`
+	Status *catalog.Status `json:"status,omitempty"`
 }
 
 // Result of `productUpdate`.
 type ProductUpdatePayload struct {
 	// The updated product; null on failure.
-	Product *product.Product `json:"product,omitempty"`
+	Product *catalog.Product `json:"product,omitempty"`
 	// Problems with the input; empty on success.
 	UserErrors []*UserError `json:"userErrors"`
 }
@@ -446,7 +446,7 @@ type ProductVariantCreateInput struct {
 // Result of `productVariantCreate`.
 type ProductVariantCreatePayload struct {
 	// The new variant; null on failure.
-	Variant *product.Variant `json:"variant,omitempty"`
+	Variant *catalog.Variant `json:"variant,omitempty"`
 	// Problems with the input; empty on success.
 	UserErrors []*UserError `json:"userErrors"`
 }
@@ -460,7 +460,7 @@ type ProductVariantDeleteInput struct {
 // Result of `productVariantDelete`.
 type ProductVariantDeletePayload struct {
 	// The product the variant belonged to; null on failure.
-	Product *product.Product `json:"product,omitempty"`
+	Product *catalog.Product `json:"product,omitempty"`
 	// Problems with the input; empty on success.
 	UserErrors []*UserError `json:"userErrors"`
 }
@@ -492,7 +492,7 @@ type ProductVariantStockAdjustInput struct {
 // Result of `productVariantStockAdjust`.
 type ProductVariantStockAdjustPayload struct {
 	// The variant with its new stock; null on failure.
-	Variant *product.Variant `json:"variant,omitempty"`
+	Variant *catalog.Variant `json:"variant,omitempty"`
 	// Problems with the input; empty on success.
 	UserErrors []*UserError `json:"userErrors"`
 }
@@ -514,7 +514,7 @@ type ProductVariantUpdateInput struct {
 // Result of `productVariantUpdate`.
 type ProductVariantUpdatePayload struct {
 	// The updated variant; null on failure.
-	Variant *product.Variant `json:"variant,omitempty"`
+	Variant *catalog.Variant `json:"variant,omitempty"`
 	// Problems with the input; empty on success.
 	UserErrors []*UserError `json:"userErrors"`
 }

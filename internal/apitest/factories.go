@@ -11,7 +11,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
-	"github.com/shopgraph/shopgraph/internal/product"
+	"github.com/shopgraph/shopgraph/internal/catalog"
 )
 
 // Variant is a variant created for a test.
@@ -31,7 +31,7 @@ type ProductOptions struct {
 	Currency string
 	// VendorID is the selling vendor (nil: the shop).
 	VendorID *int64
-	Variants []product.VariantInput
+	Variants []catalog.VariantInput
 }
 
 // Product creates a product through the catalog service and returns its variants in order.
@@ -49,7 +49,7 @@ func (e *Env) Product(t *testing.T, spec ProductOptions) []Variant {
 			spec.Variants[i].SKU = UniqueSKU("SKU")
 		}
 	}
-	p, err := e.Server.App.Catalog.Create(ctx, e.AdminViewer(), product.CreateInput{
+	p, err := e.Server.App.Catalog.Create(ctx, e.AdminViewer(), catalog.CreateInput{
 		Name: spec.Name, Slug: UniqueSlug("p"), Currency: spec.Currency, VendorID: spec.VendorID, Variants: spec.Variants,
 	})
 	require.NoError(t, err)
@@ -69,7 +69,7 @@ func (e *Env) Product(t *testing.T, spec ProductOptions) []Variant {
 // Variant creates a one-variant USD product.
 func (e *Env) Variant(t *testing.T, price int64, stock int) Variant {
 	t.Helper()
-	return e.Product(t, ProductOptions{Variants: []product.VariantInput{{Name: "Default", Price: price, Stock: stock}}})[0]
+	return e.Product(t, ProductOptions{Variants: []catalog.VariantInput{{Name: "Default", Price: price, Stock: stock}}})[0]
 }
 
 // CategoryOptions describe a category to create.
@@ -81,13 +81,13 @@ type CategoryOptions struct {
 }
 
 // Category creates a category through the catalog service.
-func (e *Env) Category(t *testing.T, opts CategoryOptions) product.Category {
+func (e *Env) Category(t *testing.T, opts CategoryOptions) catalog.Category {
 	t.Helper()
 	if opts.Name == "" {
 		opts.Name = "Category " + uuid.NewString()[:8]
 	}
-	slug := UniqueSlug(product.Slugify(opts.Name))
-	c, err := e.Server.App.Catalog.CategoryCreate(context.Background(), e.AdminViewer(), product.CategoryInput{
+	slug := UniqueSlug(catalog.Slugify(opts.Name))
+	c, err := e.Server.App.Catalog.CategoryCreate(context.Background(), e.AdminViewer(), catalog.CategoryInput{
 		Name: &opts.Name, Slug: &slug, ParentID: opts.ParentID,
 	})
 	require.NoError(t, err)
@@ -97,7 +97,7 @@ func (e *Env) Category(t *testing.T, opts CategoryOptions) product.Category {
 // SetPrice changes a variant's price through the catalog service.
 func (e *Env) SetPrice(t *testing.T, v Variant, price int64) {
 	t.Helper()
-	_, err := e.Server.App.Catalog.VariantUpdate(context.Background(), e.AdminViewer(), product.VariantUpdateInput{ID: v.VariantID, Price: &price})
+	_, err := e.Server.App.Catalog.VariantUpdate(context.Background(), e.AdminViewer(), catalog.VariantUpdateInput{ID: v.VariantID, Price: &price})
 	require.NoError(t, err)
 }
 

@@ -18,6 +18,7 @@ import (
 	"github.com/shopgraph/shopgraph/internal/auth"
 	"github.com/shopgraph/shopgraph/internal/cache"
 	"github.com/shopgraph/shopgraph/internal/cart"
+	"github.com/shopgraph/shopgraph/internal/catalog"
 	"github.com/shopgraph/shopgraph/internal/checkout"
 	"github.com/shopgraph/shopgraph/internal/config"
 	"github.com/shopgraph/shopgraph/internal/jobs"
@@ -25,7 +26,6 @@ import (
 	"github.com/shopgraph/shopgraph/internal/order"
 	"github.com/shopgraph/shopgraph/internal/payment"
 	"github.com/shopgraph/shopgraph/internal/postgres"
-	"github.com/shopgraph/shopgraph/internal/product"
 	"github.com/shopgraph/shopgraph/internal/pubsub"
 	"github.com/shopgraph/shopgraph/internal/ratelimit"
 	"github.com/shopgraph/shopgraph/internal/tracing"
@@ -40,7 +40,7 @@ type App struct {
 	Redis    *redis.Client
 	Tokens   *auth.Tokens
 	Accounts *account.Service
-	Catalog  *product.Service
+	Catalog  *catalog.Service
 	Carts    *cart.Service
 	Orders   *order.Service
 	Checkout *checkout.Service
@@ -136,7 +136,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options
 	if a.Redis != nil {
 		a.Buckets = ratelimit.NewRedisBuckets(a.Redis, namespace+"buckets:")
 	}
-	a.Catalog = product.NewService(d, a.Cache, log)
+	a.Catalog = catalog.NewService(d, a.Cache, log)
 	a.Carts = cart.NewService(d)
 	a.Bus = pubsub.NewBus(a.Redis, namespace+"order-events", log)
 	busCtx, stopBus := context.WithCancel(context.WithoutCancel(ctx))

@@ -18,15 +18,17 @@ import (
 	"github.com/shopgraph/shopgraph/internal/httpapi"
 	"github.com/shopgraph/shopgraph/internal/httpapi/playground"
 	"github.com/shopgraph/shopgraph/internal/tracing"
+	"github.com/shopgraph/shopgraph/internal/tracking"
 )
 
 // Handler builds the whole HTTP handler; tests build the same one.
 func (a *App) Handler() http.Handler {
 	resolver := &graph.Resolver{
 		Accounts: a.Accounts, Catalog: a.Catalog, Carts: a.Carts,
-		CheckoutService: a.Checkout, OrderService: a.Orders, Payments: a.Payments, Bus: a.Bus, Log: a.Log,
+		CheckoutService: a.Checkout, OrderService: a.Orders, Payments: a.Payments, Log: a.Log,
+		Tracking: tracking.NewService(a.Bus.Hub, a.Orders, a.Accounts),
 	}
-	persisted := graph.PersistedQueryStore{Store: a.Store, TTL: 24 * time.Hour}
+	persisted := httpapi.PersistedQueryStore{Store: a.Store, TTL: 24 * time.Hour}
 	gql := graph.NewHandler(resolver, graph.HandlerOptions{
 		Log:            a.Log,
 		Extensions:     []graphql.HandlerExtension{a.Metrics.GraphQLMiddleware(), tracing.GraphQLExtension()},
@@ -50,7 +52,7 @@ func (a *App) Handler() http.Handler {
 	deps := httpapi.Deps{
 		Log:           a.Log,
 		Tokens:        a.Tokens,
-		GraphQL:       a.Metrics.Instrument("/graphql", graph.PublicResponseCache(a.Cache, persisted, gql)),
+		GraphQL:       a.Metrics.Instrument("/graphql", httpapi.PublicResponseCache(a.Cache, persisted, gql)),
 		Ready:         a.ready,
 		SecureCookies: !a.Config.IsDevelopment(),
 		CORSOrigins:   a.Config.CORSOrigins,
@@ -89,7 +91,7 @@ func websocketAuth(tokens *auth.Tokens) transport.WebsocketInitFunc {
 				token = s
 			}
 		}
-		ctx = graph.WithSubscriptionCounter(ctx)
+		ctx = tracking.WithSubscriptionCounter(ctx)
 		token = strings.TrimSpace(strings.TrimPrefix(token, "Bearer "))
 		if token == "" {
 			return ctx, nil, nil

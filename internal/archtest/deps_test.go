@@ -10,7 +10,7 @@ const module = "github.com/shopgraph/shopgraph/"
 
 // domains are the business packages under internal/: below the transports, above the
 // infrastructure.
-var domains = []string{"account", "product", "inventory", "cart", "checkout", "order", "payment"}
+var domains = []string{"account", "catalog", "inventory", "cart", "checkout", "order", "payment"}
 
 // rule forbids a package (and its subpackages) from reaching another, except through the
 // packages of via.
@@ -48,11 +48,19 @@ func TestDependencyRule(t *testing.T) {
 		rule{module + "internal/order", module + "internal/checkout", "order must not depend on checkout", nil},
 		rule{module + "internal/order", module + "internal/payment", "order must not depend on payment", nil},
 		rule{module + "internal/inventory", module + "internal/order", "inventory is below order", nil},
-		rule{module + "internal/product", module + "internal/cart", "the catalog is below carts", nil},
+		rule{module + "internal/catalog", module + "internal/cart", "the catalog is below carts", nil},
+		rule{module + "internal/tracking", module + "graph", "tracking is below the GraphQL layer", nil},
+		rule{module + "internal/tracking", module + "internal/httpapi", "tracking is below the HTTP layer", nil},
+		rule{module + "internal/tracking", "github.com/99designs/gqlgen", "tracking never depends on gqlgen", nil},
+		rule{module + "internal/tracking", "net/http", "tracking never depends on net/http", nil},
 	)
 	directRules = append(directRules,
 		rule{module + "graph", module + "db", "graph calls services, not sqlc", nil},
 		rule{module + "graph", "github.com/jackc/pgx", "graph never touches pgx", nil},
+		rule{module + "graph", module + "internal/cache", "the response cache and persisted queries are httpapi's", nil},
+		rule{module + "graph", module + "internal/pubsub", "the live-tracking engine is internal/tracking", nil},
+		rule{module + "graph", module + "internal/ratelimit", "graph takes its Buckets as an interface", nil},
+		rule{module + "graph", "github.com/redis/go-redis", "graph never touches Redis", nil},
 	)
 
 	imports := importGraph(t)

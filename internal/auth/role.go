@@ -5,12 +5,6 @@
 // rest (ownership, visibility, what a vendor may change).
 package auth
 
-import (
-	"fmt"
-	"io"
-	"strconv"
-)
-
 // Role is what a viewer may do.
 type Role string
 
@@ -34,22 +28,4 @@ func (r Role) Valid() bool {
 // every role; the others satisfy only themselves.
 func (r Role) Satisfies(need Role) bool {
 	return r == need || r == RoleAdmin
-}
-
-// MarshalGQL writes the role as a GraphQL enum value.
-func (r Role) MarshalGQL(w io.Writer) {
-	_, _ = io.WriteString(w, strconv.Quote(string(r)))
-}
-
-// UnmarshalGQL reads a GraphQL enum value.
-func (r *Role) UnmarshalGQL(v any) error {
-	s, ok := v.(string)
-	if !ok {
-		return fmt.Errorf("role must be a string")
-	}
-	if !Role(s).Valid() {
-		return fmt.Errorf("%q is not a valid Role", s)
-	}
-	*r = Role(s)
-	return nil
 }

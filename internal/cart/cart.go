@@ -9,9 +9,9 @@ import (
 	"encoding/binary"
 	"fmt"
 
+	"github.com/shopgraph/shopgraph/internal/catalog"
 	"github.com/shopgraph/shopgraph/internal/gid"
 	"github.com/shopgraph/shopgraph/internal/money"
-	"github.com/shopgraph/shopgraph/internal/product"
 )
 
 // MaxLineQuantity is the most units of one variant a cart may hold: money's bound on a line's
@@ -28,7 +28,7 @@ type Owner struct {
 
 // Line is a cart line with what it costs now and whether it can be bought.
 type Line struct {
-	Variant   product.Variant
+	Variant   catalog.Variant
 	Quantity  int
 	UnitPrice money.Money
 	// Available is false when the product was archived, the variant deleted, or stock is

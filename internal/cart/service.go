@@ -9,9 +9,9 @@ import (
 
 	"github.com/shopgraph/shopgraph/db"
 	"github.com/shopgraph/shopgraph/internal/apperr"
+	"github.com/shopgraph/shopgraph/internal/catalog"
 	"github.com/shopgraph/shopgraph/internal/money"
 	"github.com/shopgraph/shopgraph/internal/postgres"
-	"github.com/shopgraph/shopgraph/internal/product"
 )
 
 // Service is the cart use cases.
@@ -335,7 +335,7 @@ func (s *Service) view(ctx context.Context, which db.CartViewParams) (Cart, erro
 func cartOf(rows []db.CartViewRow) Cart {
 	c := Cart{Lines: make([]Line, 0, len(rows))}
 	for _, row := range rows {
-		v := product.VariantOf(row.ProductVariant)
+		v := catalog.VariantOf(row.ProductVariant)
 		available := int(v.Stock)
 		if v.DeletedAt != nil || row.ProductStatus != db.ProductStatusACTIVE {
 			available = 0

@@ -1,6 +1,7 @@
 // Package httpapi is shopgraph's HTTP surface outside GraphQL resolvers: routing, the
 // middleware every request passes (request id and log line, security headers, CORS,
-// authentication, the CSRF guard), and the health endpoints.
+// authentication, the CSRF guard), the public response cache and persisted-query store in
+// front of /graphql, and the health endpoints.
 package httpapi
 
 import (

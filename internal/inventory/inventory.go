@@ -10,8 +10,8 @@ import (
 
 	"github.com/shopgraph/shopgraph/db"
 	"github.com/shopgraph/shopgraph/internal/apperr"
+	"github.com/shopgraph/shopgraph/internal/catalog"
 	"github.com/shopgraph/shopgraph/internal/postgres"
-	"github.com/shopgraph/shopgraph/internal/product"
 )
 
 // Item is a quantity of one variant.
@@ -75,7 +75,7 @@ func (r *Reservation) Result(ctx context.Context, q *db.Queries) (Change, error)
 		taken[row.ID] = true
 		change.ProductIDs = append(change.ProductIDs, row.ProductID)
 		// Stock only went down: above the low-stock line after, it was above it before too.
-		if row.Stock <= product.LowStockThreshold {
+		if row.Stock <= catalog.LowStockThreshold {
 			change.StatusChanged = true
 		}
 	}

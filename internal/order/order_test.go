@@ -1,7 +1,6 @@
 package order
 
 import (
-	"bytes"
 	"fmt"
 	"testing"
 
@@ -78,23 +77,6 @@ func TestStatusValid(t *testing.T) {
 	}
 	for _, s := range []Status{"", "pending", "LOST", " PAID", "PAID "} {
 		require.False(t, s.Valid(), "%q", s)
-	}
-}
-
-func TestStatusGraphQL(t *testing.T) {
-	t.Parallel()
-	for _, s := range allStatuses {
-		var buf bytes.Buffer
-		s.MarshalGQL(&buf)
-		require.Equal(t, `"`+string(s)+`"`, buf.String())
-		var got Status
-		require.NoError(t, got.UnmarshalGQL(string(s)))
-		require.Equal(t, s, got)
-	}
-	for _, bad := range []any{"LOST", "", 3, nil, "paid"} {
-		var got Status
-		require.Error(t, got.UnmarshalGQL(bad), "%v", bad)
-		require.Empty(t, got, "a refused value leaves the status alone")
 	}
 }
 

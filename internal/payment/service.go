@@ -75,6 +75,12 @@ func (s *Service) NewIntent(ctx context.Context, o order.Order) (Payment, error)
 		OrderID: o.ID, Provider: s.gateway.Provider(), IntentID: in.ID, ClientSecret: in.ClientSecret,
 		Status: db.PaymentStatusREQUIRESPAYMENT, Amount: o.Total.Amount, Currency: o.Total.Currency,
 	})
+	if postgres.IsUniqueViolation(err, "payments_intent_key") {
+		// A racing request for this order recorded the same intent (its idempotency key is
+		// the order's) a moment earlier: ON CONFLICT (order_id) arbitrates only the order's
+		// index, so the intent's own unique index refuses this insert. Keep the first row.
+		row, err = s.db.PaymentGetByOrderID(ctx, o.ID)
+	}
 	if err != nil {
 		return Payment{}, fmt.Errorf("record payment: %w", err)
 	}

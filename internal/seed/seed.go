@@ -10,7 +10,7 @@ import (
 
 	"github.com/shopgraph/shopgraph/internal/account"
 	"github.com/shopgraph/shopgraph/internal/auth"
-	"github.com/shopgraph/shopgraph/internal/product"
+	"github.com/shopgraph/shopgraph/internal/catalog"
 )
 
 // VendorPassword is the password of the demo vendors (development only).
@@ -44,9 +44,9 @@ func VendorEmails() []string {
 }
 
 // Catalog creates the demo categories and vendors (or reuses them) and n products.
-func Catalog(ctx context.Context, accounts *account.Service, catalog *product.Service, n int) error {
+func Catalog(ctx context.Context, accounts *account.Service, catalogService *catalog.Service, n int) error {
 	admin := auth.Viewer{Role: auth.RoleAdmin}
-	existing, err := catalog.Categories(ctx)
+	existing, err := catalogService.Categories(ctx)
 	if err != nil {
 		return err
 	}
@@ -55,10 +55,10 @@ func Catalog(ctx context.Context, accounts *account.Service, catalog *product.Se
 		bySlug[c.Slug] = c.ID
 	}
 	ensure := func(name string, parent *int64) (int64, error) {
-		if id, ok := bySlug[product.Slugify(name)]; ok {
+		if id, ok := bySlug[catalog.Slugify(name)]; ok {
 			return id, nil
 		}
-		c, err := catalog.CategoryCreate(ctx, admin, product.CategoryInput{Name: &name, ParentID: parent})
+		c, err := catalogService.CategoryCreate(ctx, admin, catalog.CategoryInput{Name: &name, ParentID: parent})
 		if err != nil {
 			return 0, err
 		}
@@ -88,20 +88,20 @@ func Catalog(ctx context.Context, accounts *account.Service, catalog *product.Se
 		vendorIDs = append(vendorIDs, u.ID)
 	}
 	prefix := fmt.Sprintf("p%x", time.Now().UnixNano()/1e6)
-	if err := catalog.SeedBulk(ctx, n, prefix, leaves, vendorIDs); err != nil {
+	if err := catalogService.SeedBulk(ctx, n, prefix, leaves, vendorIDs); err != nil {
 		return err
 	}
 	return nil
 }
 
 // IfEmpty seeds n products when the catalog has none, and reports whether it did.
-func IfEmpty(ctx context.Context, accounts *account.Service, catalog *product.Service, n int) (bool, error) {
-	count, err := catalog.CountAll(ctx)
+func IfEmpty(ctx context.Context, accounts *account.Service, catalogService *catalog.Service, n int) (bool, error) {
+	count, err := catalogService.CountAll(ctx)
 	if err != nil {
 		return false, err
 	}
 	if count > 0 {
 		return false, nil
 	}
-	return true, Catalog(ctx, accounts, catalog, n)
+	return true, Catalog(ctx, accounts, catalogService, n)
 }

@@ -3,6 +3,7 @@ package graph
 import (
 	"context"
 	"fmt"
+	"math"
 	"strconv"
 	"time"
 
@@ -11,9 +12,14 @@ import (
 
 	"github.com/shopgraph/shopgraph/internal/apperr"
 	"github.com/shopgraph/shopgraph/internal/auth"
-	"github.com/shopgraph/shopgraph/internal/cache"
-	"github.com/shopgraph/shopgraph/internal/ratelimit"
 )
+
+// Buckets are the token buckets that budgeted fields draw from (ratelimit.Buckets: Redis,
+// shared by every instance, or process memory).
+type Buckets interface {
+	// Take takes one token from key's bucket; when empty, retryAfter says when one returns.
+	Take(ctx context.Context, key string, ratePerPeriod int, period time.Duration) (allowed bool, retryAfter time.Duration, err error)
+}
 
 // FieldBudget is a stricter budget for one root field (e.g. "Mutation.checkout"): N calls per
 // Period, per client IP or per signed-in user.
@@ -25,7 +31,7 @@ type FieldBudget struct {
 
 // budgetRootFields refuses calls of budgeted root fields beyond their budget with a
 // RATE_LIMITED error carrying retryAfterSeconds. Other fields of the operation still run.
-func budgetRootFields(buckets ratelimit.Buckets, budgets map[string]FieldBudget) graphql.RootFieldMiddleware {
+func budgetRootFields(buckets Buckets, budgets map[string]FieldBudget) graphql.RootFieldMiddleware {
 	return func(ctx context.Context, next graphql.RootResolver) graphql.Marshaler {
 		fc := graphql.GetRootFieldContext(ctx)
 		// gqlgen fills RootFieldContext.Object with the field's name; the root type comes from
@@ -44,7 +50,7 @@ func budgetRootFields(buckets ratelimit.Buckets, budgets map[string]FieldBudget)
 		}
 		allowed, retry, err := buckets.Take(ctx, "field:"+fc.Field.Name+":"+who, b.N, b.Period)
 		if err == nil && !allowed {
-			secs := ratelimit.RetrySeconds(retry)
+			secs := retrySeconds(retry)
 			graphql.AddError(ctx, &apperr.Error{Code: apperr.RateLimited, RetryAfterSeconds: secs,
 				Message: fmt.Sprintf("Too many %s requests; retry after %d seconds.", fc.Field.Name, secs)})
 			return graphql.Null
@@ -53,27 +59,8 @@ func budgetRootFields(buckets ratelimit.Buckets, budgets map[string]FieldBudget)
 	}
 }
 
-// PersistedQueryStore keeps automatic persisted queries (hash → query text) in the cache
-// store: Redis, shared by every instance, or process memory.
-type PersistedQueryStore struct {
-	Store cache.Store
-	TTL   time.Duration
-}
-
-// Get implements graphql.Cache.
-func (p PersistedQueryStore) Get(ctx context.Context, hash string) (string, bool) {
-	if pq, ok := ctx.Value(persistedQueryKey{}).(persistedQuery); ok && pq.hash == hash {
-		return pq.query, true // read a moment ago by the public response cache
-	}
-	found, err := p.Store.Get(ctx, "apq:"+hash)
-	if err != nil {
-		return "", false
-	}
-	q, ok := found["apq:"+hash]
-	return string(q), ok
-}
-
-// Add implements graphql.Cache.
-func (p PersistedQueryStore) Add(ctx context.Context, hash string, query string) {
-	_ = p.Store.Set(ctx, map[string][]byte{"apq:" + hash: []byte(query)}, p.TTL)
+// retrySeconds is a wait as the whole seconds a client is told to wait (retryAfterSeconds):
+// rounded up, at least 1, as ratelimit.RetrySeconds and the HTTP layer's Retry-After say.
+func retrySeconds(d time.Duration) int {
+	return max(1, int(math.Ceil(d.Seconds())))
 }

@@ -1,7 +1,7 @@
-// Package product is the catalog: products with their variants (SKU, options, price, stock),
+// Package catalog is what the shop sells: products with their variants (SKU, options, price, stock),
 // the category tree, keyset-paginated listing with full-text and typo-tolerant search, and the
 // rules of who may see and change what (policy.go).
-package product
+package catalog
 
 import (
 	"net/url"

@@ -1,14 +1,17 @@
-package graph
+package httpapi
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
+	"mime"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -16,14 +19,10 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/parser"
 
-	"github.com/shopgraph/shopgraph/internal/auth"
 	"github.com/shopgraph/shopgraph/internal/cache"
+	"github.com/shopgraph/shopgraph/internal/catalog"
 	"github.com/shopgraph/shopgraph/internal/requestlog"
 )
-
-// PublicNamespace is the cache namespace whose generation the catalog bumps on every write;
-// cached public responses live in it, so no write is followed by a stale page.
-const PublicNamespace = "v1:product-lists"
 
 // publicTTL bounds how long an anonymous catalog response is reused.
 const publicTTL = 30 * time.Second
@@ -38,7 +37,9 @@ var publicRootFields = map[string]bool{
 const maxPublicBody = 64 << 10
 
 // PublicResponseCache serves anonymous catalog queries from the cache: the whole GraphQL
-// response, keyed by query, operation name and variables, under the catalog's generation. A
+// response, keyed by query, operation name and variables, under the catalog's generation
+// (product.ListNamespace, bumped by every catalog write, so no write is followed by a stale
+// page). It wraps the GraphQL handler, inside the router's /graphql middleware. A
 // storefront's hottest pages then skip parsing, validation and execution entirely. Requests
 // carrying credentials (not a cart token: catalog answers do not depend on it), a mutation or
 // any non-catalog field pass through untouched.
@@ -121,7 +122,7 @@ func PublicResponseCache(c *cache.Cache, persisted graphql.Cache[string], next h
 		}
 		key := responseKey(query, req.OperationName, req.Variables)
 		hit := true
-		resp, err := cache.GetOrLoadVersioned(r.Context(), c, PublicNamespace, key, publicTTL, func(ctx context.Context) (json.RawMessage, error) {
+		resp, err := cache.GetOrLoadVersioned(r.Context(), c, catalog.ListNamespace, key, publicTTL, func(ctx context.Context) (json.RawMessage, error) {
 			hit = false
 			rec := &bufferedResponse{header: http.Header{}, status: http.StatusOK}
 			next.ServeHTTP(rec, r.Clone(ctx))
@@ -158,29 +159,12 @@ func PublicResponseCache(c *cache.Cache, persisted graphql.Cache[string], next h
 	})
 }
 
-// persistedQueryKey carries a persisted query that the response cache already read by its hash.
-type persistedQueryKey struct{}
-
-type persistedQuery struct{ hash, query string }
-
-func withPersistedQuery(ctx context.Context, hash, query string) context.Context {
-	return context.WithValue(ctx, persistedQueryKey{}, persistedQuery{hash, query})
-}
-
 // hasCredentials reports whether the response could depend on who asks.
 // A cart token is not a credential here: catalog answers are the same whatever cart the
 // visitor holds, and every visitor whose storefront shows a cart badge holds one (the cart
 // query issues it), so counting it would leave almost no one served from the cache.
 func hasCredentials(r *http.Request) bool {
-	if r.Header.Get("Authorization") != "" {
-		return true
-	}
-	for _, name := range []string{auth.AccessCookie, auth.RefreshCookie} {
-		if _, err := r.Cookie(name); err == nil {
-			return true
-		}
-	}
-	return false
+	return r.Header.Get("Authorization") != "" || hasSessionCookie(r)
 }
 
 // isPublicQuery reports whether the operation is a query whose root selections are all
@@ -238,4 +222,71 @@ func (u *uncachedResponse) writeTo(w http.ResponseWriter) {
 	}
 	w.WriteHeader(u.rec.status)
 	_, _ = w.Write(u.rec.body.Bytes())
+}
+
+// Response media types of the GraphQL-over-HTTP spec.
+const (
+	mediaJSON            = "application/json"
+	mediaGraphQLResponse = "application/graphql-response+json"
+	mediaEventStream     = "text/event-stream"
+)
+
+// acceptance is what a request's Accept header asks for.
+type acceptance struct {
+	// media is the JSON media type the GraphQL transport answers in: the first of
+	// application/graphql-response+json and application/json that Accept lists, and
+	// application/json when it lists neither.
+	media string
+	// onlyEventStream: text/event-stream is the only type listed (a graphql-sse client,
+	// served by the SSE transport: never cached).
+	onlyEventStream bool
+}
+
+// negotiate reads the Accept header as the GraphQL transport does (graph's negotiate, whose
+// choice a cached answer must repeat: TestPublicResponseCache checks both media types). A type
+// with q=0 is one the client refuses and is left out.
+func negotiate(r *http.Request) acceptance {
+	var a acceptance
+	eventStream, others := false, false
+	for _, header := range r.Header.Values("Accept") {
+		for part := range strings.SplitSeq(header, ",") {
+			media, params, _ := strings.Cut(part, ";")
+			media = strings.TrimSpace(media)
+			if media == "" || refused(params) {
+				continue
+			}
+			switch {
+			case strings.EqualFold(media, mediaGraphQLResponse):
+				a.media = cmp.Or(a.media, mediaGraphQLResponse)
+			case strings.EqualFold(media, mediaJSON):
+				a.media = cmp.Or(a.media, mediaJSON)
+			case strings.EqualFold(media, mediaEventStream):
+				eventStream = true
+				continue
+			}
+			others = true
+		}
+	}
+	a.media = cmp.Or(a.media, mediaJSON)
+	a.onlyEventStream = eventStream && !others
+	return a
+}
+
+// refused reports whether a media range's parameters give it q=0.
+func refused(params string) bool {
+	for param := range strings.SplitSeq(params, ";") {
+		name, value, _ := strings.Cut(param, "=")
+		if strings.EqualFold(strings.TrimSpace(name), "q") {
+			value = strings.TrimRight(strings.TrimSpace(value), "0")
+			return value == "" || value == "0" || value == "0."
+		}
+	}
+	return false
+}
+
+// isJSONBody reports whether a request says its body is JSON (parameters such as charset
+// allowed).
+func isJSONBody(r *http.Request) bool {
+	media, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	return err == nil && media == mediaJSON
 }

@@ -1,4 +1,4 @@
-package product
+package catalog
 
 import (
 	"context"
@@ -20,11 +20,16 @@ const (
 	variantsTTL      = time.Minute
 	categoriesTTL    = 5 * time.Minute
 	listTTL          = 30 * time.Second
-	listNamespace    = cacheVersion + "product-lists" // graph.PublicNamespace too
+	listNamespace    = cacheVersion + "product-lists"
 	categoriesKey    = cacheVersion + "categories:all"
 	productKeyPrefix = cacheVersion + "product:"
 	variantKeyPrefix = cacheVersion + "variants:"
 )
+
+// ListNamespace is the cache namespace whose generation every catalog write bumps: what is
+// cached in it (list pages here, anonymous catalog responses in httpapi.PublicResponseCache)
+// is never served after a write.
+const ListNamespace = listNamespace
 
 func productKey(id int64) string  { return productKeyPrefix + strconv.FormatInt(id, 10) }
 func variantsKey(id int64) string { return variantKeyPrefix + strconv.FormatInt(id, 10) }
