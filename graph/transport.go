@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"mime"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -18,13 +17,7 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/shopgraph/shopgraph/internal/apperr"
-)
-
-// Response media types of the GraphQL-over-HTTP spec.
-const (
-	mediaJSON            = "application/json"
-	mediaGraphQLResponse = "application/graphql-response+json"
-	mediaEventStream     = "text/event-stream"
+	"github.com/shopgraph/shopgraph/internal/httpapi/mediatype"
 )
 
 // httpTransport serves queries and mutations over GET and POST as the GraphQL-over-HTTP spec
@@ -52,8 +45,8 @@ func (httpTransport) Supports(r *http.Request) bool { return r.Header.Get("Upgra
 // Do runs one operation.
 func (t httpTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
 	ctx := r.Context()
-	accept := negotiate(r)
-	media := accept.media
+	accept := mediatype.Negotiate(r)
+	media := accept.Media
 	w.Header().Set("Content-Type", media)
 	start := graphql.Now()
 	params, body, reqErr := readParams(r)
@@ -72,7 +65,7 @@ func (t httpTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.G
 	opCtx, errs := exec.CreateOperationContext(ctx, params)
 	if errs != nil {
 		status := http.StatusOK
-		if media == mediaGraphQLResponse {
+		if media == mediatype.GraphQLResponse {
 			status = http.StatusBadRequest
 		}
 		resp := exec.DispatchError(graphql.WithOperationContext(ctx, opCtx), errs)
@@ -89,7 +82,7 @@ func (t httpTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.G
 			return
 		}
 	case ast.Subscription:
-		if r.Method == http.MethodPost && accept.eventStream {
+		if r.Method == http.MethodPost && accept.EventStream {
 			r.Body = io.NopCloser(bytes.NewReader(body))
 			t.sse.Do(w, r, exec)
 			return
@@ -137,7 +130,7 @@ func readParams(r *http.Request) (*graphql.RawParams, []byte, *requestError) {
 		return nil, nil, &requestError{status: http.StatusMethodNotAllowed, allow: "GET, POST, OPTIONS",
 			message: "GraphQL requests are GET or POST."}
 	}
-	if !isJSONBody(r) {
+	if !mediatype.IsJSONBody(r) {
 		return nil, nil, &requestError{status: http.StatusUnsupportedMediaType,
 			message: "A POST must have Content-Type: application/json."}
 	}
@@ -274,70 +267,9 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_, _ = w.Write(b)
 }
 
-// acceptance is what a request's Accept header asks for.
-type acceptance struct {
-	// media is the JSON media type to answer in: the first of
-	// application/graphql-response+json and application/json that Accept lists, and
-	// application/json when it lists neither (no Accept, */*, or only types we do not
-	// answer), as the spec asks of servers that still serve legacy clients.
-	media string
-	// eventStream: text/event-stream is listed; onlyEventStream: nothing else is (graphql-sse).
-	eventStream, onlyEventStream bool
-}
-
-// negotiate reads the Accept header. It runs a few times per request (transport choice,
-// transport), so it scans the header in place rather than through mime.ParseMediaType. A type
-// with q=0 is one the client refuses and is left out. httpapi's response cache reads Accept
-// the same way (its negotiate), so that a cached answer carries the media type this one would.
-func negotiate(r *http.Request) acceptance {
-	var a acceptance
-	others := false
-	for _, header := range r.Header.Values("Accept") {
-		for part := range strings.SplitSeq(header, ",") {
-			media, params, _ := strings.Cut(part, ";")
-			media = strings.TrimSpace(media)
-			if media == "" || refused(params) {
-				continue
-			}
-			switch {
-			case strings.EqualFold(media, mediaGraphQLResponse):
-				a.media = cmp.Or(a.media, mediaGraphQLResponse)
-			case strings.EqualFold(media, mediaJSON):
-				a.media = cmp.Or(a.media, mediaJSON)
-			case strings.EqualFold(media, mediaEventStream):
-				a.eventStream = true
-				continue
-			}
-			others = true
-		}
-	}
-	a.media = cmp.Or(a.media, mediaJSON)
-	a.onlyEventStream = a.eventStream && !others
-	return a
-}
-
-// refused reports whether a media range's parameters give it q=0.
-func refused(params string) bool {
-	for param := range strings.SplitSeq(params, ";") {
-		name, value, _ := strings.Cut(param, "=")
-		if strings.EqualFold(strings.TrimSpace(name), "q") {
-			value = strings.TrimRight(strings.TrimSpace(value), "0")
-			return value == "" || value == "0" || value == "0."
-		}
-	}
-	return false
-}
-
-// isJSONBody reports whether a request says its body is JSON (parameters such as charset
-// allowed), the only request body GraphQL over HTTP defines.
-func isJSONBody(r *http.Request) bool {
-	media, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	return err == nil && media == mediaJSON
-}
-
 // sseOnly is gqlgen's SSE transport, taken only by clients that accept nothing else.
 type sseOnly struct{ transport.SSE }
 
 func (s sseOnly) Supports(r *http.Request) bool {
-	return negotiate(r).onlyEventStream && s.SSE.Supports(r)
+	return mediatype.Negotiate(r).OnlyEventStream && s.SSE.Supports(r)
 }

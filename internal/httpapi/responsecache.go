@@ -2,16 +2,13 @@ package httpapi
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
-	"mime"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -21,6 +18,7 @@ import (
 
 	"github.com/shopgraph/shopgraph/internal/cache"
 	"github.com/shopgraph/shopgraph/internal/catalog"
+	"github.com/shopgraph/shopgraph/internal/httpapi/mediatype"
 	"github.com/shopgraph/shopgraph/internal/requestlog"
 )
 
@@ -93,7 +91,7 @@ func PublicResponseCache(c *cache.Cache, persisted graphql.Cache[string], next h
 			return
 		}
 		if r.Method != http.MethodPost || hasCredentials(r) || r.Header.Get("Upgrade") != "" ||
-			!isJSONBody(r) || negotiate(r).onlyEventStream {
+			!mediatype.IsJSONBody(r) || mediatype.Negotiate(r).OnlyEventStream {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -154,7 +152,7 @@ func PublicResponseCache(c *cache.Cache, persisted graphql.Cache[string], next h
 		}
 		// A cached answer has data and no errors: the same bytes and status (200) suit both
 		// media types, so only the header follows the client's Accept.
-		w.Header().Set("Content-Type", negotiate(r).media)
+		w.Header().Set("Content-Type", mediatype.Negotiate(r).Media)
 		_, _ = w.Write(resp)
 	})
 }
@@ -222,71 +220,4 @@ func (u *uncachedResponse) writeTo(w http.ResponseWriter) {
 	}
 	w.WriteHeader(u.rec.status)
 	_, _ = w.Write(u.rec.body.Bytes())
-}
-
-// Response media types of the GraphQL-over-HTTP spec.
-const (
-	mediaJSON            = "application/json"
-	mediaGraphQLResponse = "application/graphql-response+json"
-	mediaEventStream     = "text/event-stream"
-)
-
-// acceptance is what a request's Accept header asks for.
-type acceptance struct {
-	// media is the JSON media type the GraphQL transport answers in: the first of
-	// application/graphql-response+json and application/json that Accept lists, and
-	// application/json when it lists neither.
-	media string
-	// onlyEventStream: text/event-stream is the only type listed (a graphql-sse client,
-	// served by the SSE transport: never cached).
-	onlyEventStream bool
-}
-
-// negotiate reads the Accept header as the GraphQL transport does (graph's negotiate, whose
-// choice a cached answer must repeat: TestPublicResponseCache checks both media types). A type
-// with q=0 is one the client refuses and is left out.
-func negotiate(r *http.Request) acceptance {
-	var a acceptance
-	eventStream, others := false, false
-	for _, header := range r.Header.Values("Accept") {
-		for part := range strings.SplitSeq(header, ",") {
-			media, params, _ := strings.Cut(part, ";")
-			media = strings.TrimSpace(media)
-			if media == "" || refused(params) {
-				continue
-			}
-			switch {
-			case strings.EqualFold(media, mediaGraphQLResponse):
-				a.media = cmp.Or(a.media, mediaGraphQLResponse)
-			case strings.EqualFold(media, mediaJSON):
-				a.media = cmp.Or(a.media, mediaJSON)
-			case strings.EqualFold(media, mediaEventStream):
-				eventStream = true
-				continue
-			}
-			others = true
-		}
-	}
-	a.media = cmp.Or(a.media, mediaJSON)
-	a.onlyEventStream = eventStream && !others
-	return a
-}
-
-// refused reports whether a media range's parameters give it q=0.
-func refused(params string) bool {
-	for param := range strings.SplitSeq(params, ";") {
-		name, value, _ := strings.Cut(param, "=")
-		if strings.EqualFold(strings.TrimSpace(name), "q") {
-			value = strings.TrimRight(strings.TrimSpace(value), "0")
-			return value == "" || value == "0" || value == "0."
-		}
-	}
-	return false
-}
-
-// isJSONBody reports whether a request says its body is JSON (parameters such as charset
-// allowed).
-func isJSONBody(r *http.Request) bool {
-	media, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	return err == nil && media == mediaJSON
 }

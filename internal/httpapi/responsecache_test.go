@@ -13,6 +13,7 @@ import (
 	"github.com/shopgraph/shopgraph/internal/auth"
 	"github.com/shopgraph/shopgraph/internal/cache"
 	"github.com/shopgraph/shopgraph/internal/catalog"
+	"github.com/shopgraph/shopgraph/internal/httpapi/mediatype"
 )
 
 func TestIsPublicQuery(t *testing.T) {
@@ -38,38 +39,11 @@ func TestIsPublicQuery(t *testing.T) {
 	}
 }
 
-func TestNegotiate(t *testing.T) {
-	t.Parallel()
-	for _, tc := range []struct {
-		accept          []string
-		media           string
-		onlyEventStream bool
-	}{
-		{nil, mediaJSON, false},
-		{[]string{"*/*"}, mediaJSON, false},
-		{[]string{"application/graphql-response+json, application/json;q=0.9"}, mediaGraphQLResponse, false},
-		{[]string{"application/json", "application/graphql-response+json"}, mediaJSON, false},
-		{[]string{"application/graphql-response+json;q=0, application/json"}, mediaJSON, false},
-		{[]string{"application/graphql-response+json;q=0.0"}, mediaJSON, false},
-		{[]string{"text/event-stream"}, mediaJSON, true},
-		{[]string{"text/event-stream, application/json"}, mediaJSON, false},
-		{[]string{"TEXT/EVENT-STREAM;q=1"}, mediaJSON, true},
-	} {
-		r := httptest.NewRequest(http.MethodPost, "/graphql", nil)
-		for _, a := range tc.accept {
-			r.Header.Add("Accept", a)
-		}
-		got := negotiate(r)
-		require.Equal(t, tc.media, got.media, "%q", tc.accept)
-		require.Equal(t, tc.onlyEventStream, got.onlyEventStream, "%q", tc.accept)
-	}
-}
-
 // countingGraphQL stands for the GraphQL handler: it answers body, counting its calls.
 func countingGraphQL(calls *atomic.Int64, body string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		calls.Add(1)
-		w.Header().Set("Content-Type", negotiate(r).media)
+		w.Header().Set("Content-Type", mediatype.Negotiate(r).Media)
 		_, _ = w.Write([]byte(body))
 	})
 }
@@ -95,9 +69,9 @@ func TestPublicResponseCacheUnit(t *testing.T) {
 
 	w := post(h, productsQuery)
 	require.Equal(t, "MISS", w.Header().Get("X-Cache"))
-	w = post(h, productsQuery, "Accept", mediaGraphQLResponse)
+	w = post(h, productsQuery, "Accept", mediatype.GraphQLResponse)
 	require.Equal(t, "HIT", w.Header().Get("X-Cache"))
-	require.Equal(t, mediaGraphQLResponse, w.Header().Get("Content-Type"), "a hit follows the client's Accept")
+	require.Equal(t, mediatype.GraphQLResponse, w.Header().Get("Content-Type"), "a hit follows the client's Accept")
 	require.JSONEq(t, `{"data":{"products":{"nodes":[]}}}`, w.Body.String())
 	require.Equal(t, int64(1), calls.Load())
 
