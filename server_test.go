@@ -7,21 +7,19 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
 	"net"
 	"net/http"
 	"os/exec"
 	"path/filepath"
-	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/shopgraph/shopgraph/internal/apitest"
 	"github.com/shopgraph/shopgraph/internal/config"
 	"github.com/shopgraph/shopgraph/internal/testutil/pgtest"
 )
@@ -48,7 +46,7 @@ func TestBinary(t *testing.T) {
 			"APP_ENV=test",
 			"SHUTDOWN_TIMEOUT=5s",
 		}
-		stdout, stderr := &syncBuffer{}, &syncBuffer{}
+		stdout, stderr := &apitest.LockedWriter{}, &apitest.LockedWriter{}
 		cmd.Stdout, cmd.Stderr = stdout, stderr
 		require.NoError(t, cmd.Start())
 		exited := make(chan error, 1)
@@ -64,7 +62,7 @@ func TestBinary(t *testing.T) {
 		var listening map[string]any
 		deadline := time.After(60 * time.Second)
 		for listening == nil {
-			if e, ok := findLog(stdout.String(), "listening"); ok {
+			if e, ok := stdout.Find("listening"); ok {
 				listening = e
 				break
 			}
@@ -102,7 +100,7 @@ func TestBinary(t *testing.T) {
 			t.Fatalf("the server did not exit after SIGTERM\nstdout: %s\nstderr: %s", stdout, stderr)
 		}
 		require.Equal(t, 0, cmd.ProcessState.ExitCode())
-		_, logged := findLog(stdout.String(), "shutdown complete")
+		_, logged := stdout.Find("shutdown complete")
 		require.True(t, logged, "stdout: %s", stdout)
 		require.NotContains(t, stdout.String(), config.DevJWTSecret, "the JWT secret is not logged")
 	})
@@ -123,47 +121,6 @@ func TestBinary(t *testing.T) {
 		require.Contains(t, stderr.String(), "STRIPE_SECRET_KEY")
 		require.NotContains(t, stdout.String(), "listening")
 	})
-}
-
-// syncBuffer is a bytes.Buffer safe for a writer and a reader in different goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// logEntries parses the complete JSON lines in s, skipping lines that are not JSON.
-func logEntries(s string) []map[string]any {
-	var entries []map[string]any
-	lines := strings.Split(s, "\n")
-	for _, line := range lines[:len(lines)-1] { // the last element is an unfinished line
-		var e map[string]any
-		if json.Unmarshal([]byte(line), &e) == nil {
-			entries = append(entries, e)
-		}
-	}
-	return entries
-}
-
-// findLog returns the first complete log entry with msg.
-func findLog(s, msg string) (map[string]any, bool) {
-	for _, e := range logEntries(s) {
-		if e["msg"] == msg {
-			return e, true
-		}
-	}
-	return nil, false
 }
 
 // serveBundle is serve running on a loopback listener with a handler whose /block requests

@@ -6,10 +6,12 @@ package apitest
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http/httptest"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 
@@ -125,4 +127,17 @@ func (l *LockedWriter) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.buf.String()
+}
+
+// Find returns the first complete JSON log line whose msg is msg. A line still being written
+// (the text after the last newline) and lines that are not JSON are skipped.
+func (l *LockedWriter) Find(msg string) (map[string]any, bool) {
+	lines := strings.Split(l.String(), "\n")
+	for _, line := range lines[:len(lines)-1] {
+		var e map[string]any
+		if json.Unmarshal([]byte(line), &e) == nil && e["msg"] == msg {
+			return e, true
+		}
+	}
+	return nil, false
 }

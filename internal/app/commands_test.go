@@ -140,7 +140,7 @@ func TestServeCommand(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	stdout := &syncBuffer{}
+	stdout := &apitest.LockedWriter{}
 	exited := make(chan error, 1)
 	go func() {
 		exited <- app.Run(ctx, []string{"serve"}, func(k string) string { return env[k] }, strings.NewReader(""), stdout)
@@ -156,7 +156,7 @@ func TestServeCommand(t *testing.T) {
 	var listening map[string]any
 	deadline := time.After(3 * time.Minute)
 	for listening == nil {
-		if e, ok := findLog(stdout.String(), "listening"); ok {
+		if e, ok := stdout.Find("listening"); ok {
 			listening = e
 			break
 		}

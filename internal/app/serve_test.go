@@ -1,70 +1,27 @@
 package app_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/shopgraph/shopgraph/internal/apitest"
 	"github.com/shopgraph/shopgraph/internal/app"
 )
-
-// syncBuffer is a bytes.Buffer safe for a writer and a reader in different goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// logEntries parses the complete JSON lines in s, skipping lines that are not JSON.
-func logEntries(s string) []map[string]any {
-	var entries []map[string]any
-	lines := strings.Split(s, "\n")
-	for _, line := range lines[:len(lines)-1] { // the last element is an unfinished line
-		var e map[string]any
-		if json.Unmarshal([]byte(line), &e) == nil {
-			entries = append(entries, e)
-		}
-	}
-	return entries
-}
-
-// findLog returns the first complete log entry with msg.
-func findLog(s, msg string) (map[string]any, bool) {
-	for _, e := range logEntries(s) {
-		if e["msg"] == msg {
-			return e, true
-		}
-	}
-	return nil, false
-}
 
 // serveBundle is serve running on a loopback listener with a handler whose /block requests
 // wait for release.
 type serveBundle struct {
 	addr    string
 	cancel  context.CancelFunc
-	logs    *syncBuffer
+	logs    *apitest.LockedWriter
 	started chan struct{} // receives when a /block request has started
 	release func()        // lets /block requests finish
 	errc    chan error    // serve's result
@@ -77,7 +34,7 @@ func setupServe(t *testing.T, timeout time.Duration) *serveBundle {
 	require.NoError(t, err)
 	b := &serveBundle{
 		addr:    ln.Addr().String(),
-		logs:    &syncBuffer{},
+		logs:    &apitest.LockedWriter{},
 		started: make(chan struct{}, 10),
 		errc:    make(chan error, 1),
 		timeout: timeout,
@@ -189,7 +146,7 @@ func TestServeShutdown(t *testing.T) {
 			t.Fatalf("serve returned while a request was in flight: %v", err)
 		case <-time.After(100 * time.Millisecond):
 		}
-		_, logged := findLog(b.logs.String(), "shutting down")
+		_, logged := b.logs.Find("shutting down")
 		require.True(t, logged, "logs: %s", b.logs.String())
 
 		b.release()
@@ -203,7 +160,7 @@ func TestServeShutdown(t *testing.T) {
 		}
 
 		require.NoError(t, b.waitServe(t, 5*time.Second))
-		_, logged = findLog(b.logs.String(), "shutdown complete")
+		_, logged = b.logs.Find("shutdown complete")
 		require.True(t, logged, "logs: %s", b.logs.String())
 	})
 
@@ -212,7 +169,7 @@ func TestServeShutdown(t *testing.T) {
 		b := setupServe(t, 10*time.Second)
 		b.cancel()
 		require.NoError(t, b.waitServe(t, 2*time.Second))
-		_, logged := findLog(b.logs.String(), "shutdown complete")
+		_, logged := b.logs.Find("shutdown complete")
 		require.True(t, logged, "logs: %s", b.logs.String())
 	})
 
@@ -255,7 +212,7 @@ func TestServeShutdown(t *testing.T) {
 		case <-time.After(5 * time.Second):
 			t.Fatal("the client was not disconnected")
 		}
-		_, logged := findLog(b.logs.String(), "shutdown complete")
+		_, logged := b.logs.Find("shutdown complete")
 		require.False(t, logged)
 	})
 
