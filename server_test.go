@@ -59,22 +59,12 @@ func TestBinary(t *testing.T) {
 			}
 		})
 
-		var listening map[string]any
-		deadline := time.After(60 * time.Second)
-		for listening == nil {
-			if e, ok := stdout.Find("listening"); ok {
-				listening = e
-				break
+		t.Cleanup(func() {
+			if t.Failed() {
+				t.Logf("stderr: %s", stderr)
 			}
-			select {
-			case err := <-exited:
-				waited = true
-				t.Fatalf("the server exited before listening: %v\nstdout: %s\nstderr: %s", err, stdout, stderr)
-			case <-deadline:
-				t.Fatalf("no \"listening\" log line\nstdout: %s\nstderr: %s", stdout, stderr)
-			case <-time.After(20 * time.Millisecond):
-			}
-		}
+		})
+		listening := stdout.Await(t, "listening", exited, &waited, 60*time.Second)
 		addr, ok := listening["addr"].(string)
 		require.True(t, ok, "listening log has addr: %v", listening)
 		_, port, err := net.SplitHostPort(addr)

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/redis/go-redis/v9"
@@ -140,4 +141,26 @@ func (l *LockedWriter) Find(msg string) (map[string]any, bool) {
 		}
 	}
 	return nil, false
+}
+
+// Await waits for the JSON log line whose msg is msg and returns it. The writer is the output
+// of a server started by the test; exited delivers when that server ends, which fails the
+// test (and sets *ended, so that the test's cleanup does not wait for it again), as does
+// timeout passing first.
+func (l *LockedWriter) Await(t testing.TB, msg string, exited <-chan error, ended *bool, timeout time.Duration) map[string]any {
+	t.Helper()
+	deadline := time.After(timeout)
+	for {
+		if e, ok := l.Find(msg); ok {
+			return e
+		}
+		select {
+		case err := <-exited:
+			*ended = true
+			t.Fatalf("the server ended before logging %q: %v\noutput: %s", msg, err, l)
+		case <-deadline:
+			t.Fatalf("no %q log line after %s\noutput: %s", msg, timeout, l)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }

@@ -153,22 +153,7 @@ func TestServeCommand(t *testing.T) {
 		}
 	})
 
-	var listening map[string]any
-	deadline := time.After(3 * time.Minute)
-	for listening == nil {
-		if e, ok := stdout.Find("listening"); ok {
-			listening = e
-			break
-		}
-		select {
-		case err := <-exited:
-			returned = true
-			t.Fatalf("serve returned before listening: %v\noutput: %s", err, stdout)
-		case <-deadline:
-			t.Fatalf("no \"listening\" log line\noutput: %s", stdout)
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
+	listening := stdout.Await(t, "listening", exited, &returned, 3*time.Minute)
 	addr, ok := listening["addr"].(string)
 	require.True(t, ok, "listening log has addr: %v", listening)
 	host, port, err := net.SplitHostPort(addr)
