@@ -56,7 +56,7 @@ func (s *Service) Get(ctx context.Context, o Owner) (Cart, error) {
 		c.id, c.Merged = idOf(customer), true
 		return c, nil
 	}
-	err = s.db.InTx(ctx, func(q *db.Queries) error {
+	err = s.db.InTx(ctx, func(ctx context.Context, q *db.Queries) error {
 		_, _, err := s.find(ctx, q, o, false)
 		return err
 	})
@@ -191,7 +191,7 @@ func (s *Service) change(ctx context.Context, o Owner, fn func(q *db.Queries, ca
 		merged   bool
 		newToken string
 	)
-	err := s.db.InTx(ctx, func(q *db.Queries) error {
+	err := s.db.InTx(ctx, func(ctx context.Context, q *db.Queries) error {
 		var err error
 		if o.UserID != nil {
 			id, merged, err = s.find(ctx, q, o, true)

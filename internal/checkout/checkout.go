@@ -73,26 +73,16 @@ func (s *Service) Complete(ctx context.Context, v auth.Viewer, in Input) (Result
 		return Result{}, err
 	}
 	fingerprint := fingerprintOf(in)
-	var (
-		res     Result
-		event   order.Event
-		touched inventory.Change
-	)
+	var res Result
 	// Variants are locked in id order, so deadlocks should not happen; a serialisation
 	// failure or deadlock is still run again (InTxWithTx) rather than shown to the customer.
-	err := s.db.InTxWithTx(ctx, func(tx pgx.Tx, q *db.Queries) error {
+	err := s.db.InTxWithTx(ctx, func(ctx context.Context, tx pgx.Tx, q *db.Queries) error {
 		var err error
-		res, event, touched, err = s.completeTx(ctx, tx, q, v, in, fingerprint)
+		res, err = s.completeTx(ctx, tx, q, v, in, fingerprint)
 		return err
 	})
 	if err != nil {
 		return Result{}, err
-	}
-	if !res.Replayed {
-		s.orders.AfterPlaced(ctx, res.Order, res.Lines, event, touched)
-		if s.Observer != nil {
-			s.Observer.OrderCreated()
-		}
 	}
 	// The provider is called only now, after commit, never inside the transaction; a replay
 	// returns the intent created the first time (the key is derived from the order).
@@ -109,8 +99,9 @@ func (s *Service) Complete(ctx context.Context, v auth.Viewer, in Input) (Result
 
 // completeTx is the checkout's transaction up to its COMMIT (Complete's), in
 // two round trips whatever the cart holds: BEGIN, the key's claim with the cart's lock, and
-// the lines with their variants' locks; then the stock and the order.
-func (s *Service) completeTx(ctx context.Context, tx pgx.Tx, q *db.Queries, v auth.Viewer, in Input, fingerprint []byte) (Result, order.Event, inventory.Change, error) {
+// the lines with their variants' locks; then the stock and the order. A new order's side
+// effects (its event published, the stock caches, the metric) wait for the commit.
+func (s *Service) completeTx(ctx context.Context, tx pgx.Tx, q *db.Queries, v auth.Viewer, in Input, fingerprint []byte) (Result, error) {
 	var (
 		read  postgres.Pipeline
 		began db.CheckoutBeginRow
@@ -123,18 +114,17 @@ func (s *Service) completeTx(ctx context.Context, tx pgx.Tx, q *db.Queries, v au
 		UserID: &v.UserID, IdempotencyKey: in.IdempotencyKey,
 	})...)
 	if err := read.Send(ctx, tx); err != nil {
-		return Result{}, order.Event{}, inventory.Change{}, fmt.Errorf("claim idempotency key, read cart: %w", err)
+		return Result{}, fmt.Errorf("claim idempotency key, read cart: %w", err)
 	}
 	if began.Claimed == 0 {
-		res, err := replay(ctx, q, v, in, fingerprint)
-		return res, order.Event{}, inventory.Change{}, err
+		return replay(ctx, q, v, in, fingerprint)
 	}
 	if began.CartID == 0 || len(lines) == 0 {
-		return Result{}, order.Event{}, inventory.Change{}, apperr.New(apperr.CartEmpty, "Your cart is empty.")
+		return Result{}, apperr.New(apperr.CartEmpty, "Your cart is empty.")
 	}
 	place, items, err := snapshot(lines)
 	if err != nil {
-		return Result{}, order.Event{}, inventory.Change{}, err
+		return Result{}, err
 	}
 	place.UserID, place.CartID, place.IdempotencyKey = v.UserID, began.CartID, in.IdempotencyKey
 	place.Status, place.Note = db.OrderStatusPENDING, placedNote
@@ -153,14 +143,14 @@ func (s *Service) completeTx(ctx context.Context, tx pgx.Tx, q *db.Queries, v au
 	reservation := inventory.QueueReserve(&write, items)
 	postgres.QueueAll(&write, &placed, db.CheckoutPlaceOrder, postgres.Args(place)...)
 	if err := write.Send(ctx, tx); err != nil {
-		return Result{}, order.Event{}, inventory.Change{}, fmt.Errorf("reserve stock, place order: %w", err)
+		return Result{}, fmt.Errorf("reserve stock, place order: %w", err)
 	}
 	touched, err := reservation.Result(ctx, q)
 	if err != nil {
-		return Result{}, order.Event{}, inventory.Change{}, err
+		return Result{}, err
 	}
 	if len(placed) != len(lines) {
-		return Result{}, order.Event{}, inventory.Change{}, fmt.Errorf("place order: %d lines written for %d", len(placed), len(lines))
+		return Result{}, fmt.Errorf("place order: %d lines written for %d", len(placed), len(lines))
 	}
 	first := placed[0]
 	row := db.Order{
@@ -185,7 +175,11 @@ func (s *Service) completeTx(ctx context.Context, tx pgx.Tx, q *db.Queries, v au
 		OrderID: row.ID, Sequence: first.EventSequence, FeedPosition: first.EventFeedPosition, Status: place.Status,
 		ActorID: &v.UserID, Note: place.Note, CreatedAt: first.EventCreatedAt,
 	})
-	return res, event, touched, nil
+	s.orders.Placed(ctx, res.Order, res.Lines, event, touched)
+	if s.Observer != nil {
+		postgres.AfterCommit(ctx, func(context.Context) { s.Observer.OrderCreated() })
+	}
+	return res, nil
 }
 
 // placedNote is the note of an order's first event.

@@ -92,7 +92,7 @@ func TestPipeline(t *testing.T) {
 
 	t.Run("in a transaction, BEGIN goes with the first pipeline; a failure rolls it all back", func(t *testing.T) {
 		ctx, c := counted()
-		err := d.InTxWithTx(ctx, func(tx pgx.Tx, _ *db.Queries) error {
+		err := d.InTxWithTx(ctx, func(ctx context.Context, tx pgx.Tx, _ *db.Queries) error {
 			var p postgres.Pipeline
 			p.Exec(`INSERT INTO pipe_probe VALUES (20)`)
 			p.Exec(`INSERT INTO pipe_probe VALUES (21)`)
@@ -103,7 +103,7 @@ func TestPipeline(t *testing.T) {
 		require.Equal(t, int64(2), c.RoundTrips.Load())
 		require.Equal(t, 2, rowsIn(t))
 
-		err = d.InTxWithTx(ctx, func(tx pgx.Tx, _ *db.Queries) error {
+		err = d.InTxWithTx(ctx, func(ctx context.Context, tx pgx.Tx, _ *db.Queries) error {
 			if _, err := tx.Exec(ctx, `INSERT INTO pipe_probe VALUES (22)`); err != nil {
 				return err
 			}

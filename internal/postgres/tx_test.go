@@ -37,7 +37,7 @@ func TestTransactions(t *testing.T) {
 
 	t.Run("BEGIN travels with the first statement; the rest is as usual", func(t *testing.T) {
 		ctx, c := counted()
-		err := d.InTxWithTx(ctx, func(tx pgx.Tx, _ *db.Queries) error {
+		err := d.InTxWithTx(ctx, func(ctx context.Context, tx pgx.Tx, _ *db.Queries) error {
 			if _, err := tx.Exec(ctx, `INSERT INTO tx_probe VALUES (1, 'one')`); err != nil {
 				return err
 			}
@@ -57,14 +57,14 @@ func TestTransactions(t *testing.T) {
 	})
 
 	t.Run("a first statement that reads rows, and one that finds none", func(t *testing.T) {
-		err := d.InTx(ctx, func(q *db.Queries) error {
+		err := d.InTx(ctx, func(ctx context.Context, q *db.Queries) error {
 			_, err := q.OrderGetByID(ctx, -1)
 			require.ErrorIs(t, err, pgx.ErrNoRows)
 			return nil
 		})
 		require.NoError(t, err)
 		var ids []int32
-		err = d.InTxWithTx(ctx, func(tx pgx.Tx, _ *db.Queries) error {
+		err = d.InTxWithTx(ctx, func(ctx context.Context, tx pgx.Tx, _ *db.Queries) error {
 			rows, err := tx.Query(ctx, `SELECT id FROM tx_probe ORDER BY id`)
 			if err != nil {
 				return err
@@ -80,7 +80,7 @@ func TestTransactions(t *testing.T) {
 	t.Run("an error rolls everything back", func(t *testing.T) {
 		before := rowsIn(t)
 		boom := errors.New("boom")
-		err := d.InTxWithTx(ctx, func(tx pgx.Tx, _ *db.Queries) error {
+		err := d.InTxWithTx(ctx, func(ctx context.Context, tx pgx.Tx, _ *db.Queries) error {
 			if _, err := tx.Exec(ctx, `INSERT INTO tx_probe VALUES (10, 'ten')`); err != nil {
 				return err
 			}
@@ -93,7 +93,7 @@ func TestTransactions(t *testing.T) {
 
 	t.Run("a failing first statement leaves nothing and a clean connection", func(t *testing.T) {
 		before := rowsIn(t)
-		err := d.InTxWithTx(ctx, func(tx pgx.Tx, _ *db.Queries) error {
+		err := d.InTxWithTx(ctx, func(ctx context.Context, tx pgx.Tx, _ *db.Queries) error {
 			_, err := tx.Exec(ctx, `INSERT INTO tx_probe VALUES (1, 'duplicate')`)
 			return err
 		})
@@ -108,7 +108,7 @@ func TestTransactions(t *testing.T) {
 	t.Run("a panic rolls back and returns the connection", func(t *testing.T) {
 		before := rowsIn(t)
 		require.Panics(t, func() {
-			_ = d.InTxWithTx(ctx, func(tx pgx.Tx, _ *db.Queries) error {
+			_ = d.InTxWithTx(ctx, func(ctx context.Context, tx pgx.Tx, _ *db.Queries) error {
 				if _, err := tx.Exec(ctx, `INSERT INTO tx_probe VALUES (20, 'twenty')`); err != nil {
 					return err
 				}
@@ -122,14 +122,14 @@ func TestTransactions(t *testing.T) {
 	t.Run("a transaction that runs nothing sends nothing", func(t *testing.T) {
 		ctx, c := counted()
 		acquired := d.Pool.Stat().AcquireCount()
-		require.NoError(t, d.InTx(ctx, func(*db.Queries) error { return nil }))
+		require.NoError(t, d.InTx(ctx, func(context.Context, *db.Queries) error { return nil }))
 		require.Zero(t, c.RoundTrips.Load())
 		require.Equal(t, acquired, d.Pool.Stat().AcquireCount(), "no connection taken")
 	})
 
 	t.Run("a first statement with pgx options begins on its own", func(t *testing.T) {
 		ctx, c := counted()
-		err := d.InTxWithTx(ctx, func(tx pgx.Tx, _ *db.Queries) error {
+		err := d.InTxWithTx(ctx, func(ctx context.Context, tx pgx.Tx, _ *db.Queries) error {
 			var n int
 			return tx.QueryRow(ctx, `SELECT count(*) FROM tx_probe WHERE id > $1`, pgx.QueryExecModeExec, 0).Scan(&n)
 		})
@@ -162,7 +162,7 @@ func TestTransactionsRunAgain(t *testing.T) {
 	for _, code := range []string{"40001", "40P01"} {
 		t.Run(code+" runs again", func(t *testing.T) {
 			attempts := 0
-			err := d.InTxWithTx(ctx, func(tx pgx.Tx, _ *db.Queries) error {
+			err := d.InTxWithTx(ctx, func(ctx context.Context, tx pgx.Tx, _ *db.Queries) error {
 				attempts++
 				if _, err := tx.Exec(ctx, `INSERT INTO tx_again VALUES ($1)`, attempts); err != nil {
 					return err
@@ -180,7 +180,7 @@ func TestTransactionsRunAgain(t *testing.T) {
 
 	t.Run("it gives up after three runs", func(t *testing.T) {
 		attempts := 0
-		err := d.InTxWithTx(ctx, func(tx pgx.Tx, _ *db.Queries) error {
+		err := d.InTxWithTx(ctx, func(ctx context.Context, tx pgx.Tx, _ *db.Queries) error {
 			attempts++
 			return fail(tx, "40001")
 		})
@@ -190,7 +190,7 @@ func TestTransactionsRunAgain(t *testing.T) {
 
 	t.Run("another failure is not run again", func(t *testing.T) {
 		attempts := 0
-		err := d.InTxWithTx(ctx, func(tx pgx.Tx, _ *db.Queries) error {
+		err := d.InTxWithTx(ctx, func(ctx context.Context, tx pgx.Tx, _ *db.Queries) error {
 			attempts++
 			return fail(tx, "23505")
 		})

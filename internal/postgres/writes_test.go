@@ -32,7 +32,7 @@ func TestTrackWrites(t *testing.T) {
 	})
 	t.Run("a committed transaction", func(t *testing.T) {
 		ctx := tracked()
-		require.NoError(t, d.InTx(ctx, func(q *db.Queries) error {
+		require.NoError(t, d.InTx(ctx, func(ctx context.Context, q *db.Queries) error {
 			_, err := q.InstallationRenew(ctx)
 			return err
 		}))
