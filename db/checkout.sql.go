@@ -140,16 +140,11 @@ WITH o AS (
     INSERT INTO order_events (order_id, sequence, status, actor_id, note)
     SELECT o.id, 1, o.status, $1, $15 FROM o
     RETURNING order_id, sequence, status, previous_status, actor_id, note, created_at, feed_position
-), expiry AS (
-    INSERT INTO river_job (args, kind, queue, max_attempts, state, scheduled_at)
-    SELECT jsonb_build_object('order_id', o.id), $16, $17, $18,
-           CASE WHEN x.at > now() THEN 'scheduled' ELSE 'available' END::river_job_state, x.at
-    FROM o, (SELECT o.created_at + make_interval(secs => $19::float8) AS at FROM o) AS x
 ), cleared AS (
-    DELETE FROM cart_lines WHERE cart_id = $20
+    DELETE FROM cart_lines WHERE cart_id = $16
 ), keyed AS (
     UPDATE checkout_requests SET order_id = (SELECT id FROM o)
-    WHERE user_id = $1 AND idempotency_key = $21
+    WHERE user_id = $1 AND idempotency_key = $17
 )
 SELECT o.id AS order_id, o.created_at AS order_created_at, o.updated_at AS order_updated_at,
        e.sequence AS event_sequence, e.created_at AS event_created_at, e.feed_position AS event_feed_position,
@@ -159,27 +154,23 @@ ORDER BY l.id
 `
 
 type CheckoutPlaceOrderParams struct {
-	UserID             int64
-	Status             OrderStatus
-	Currency           string
-	TotalAmount        int64
-	ShippingAddress    []byte
-	ProductIds         []int64
-	VariantIds         []int64
-	VendorIds          []int64
-	ProductNames       []string
-	VariantNames       []string
-	Skus               []string
-	UnitPrices         []int64
-	Quantities         []int32
-	LineTotals         []int64
-	Note               string
-	ExpiryKind         string
-	ExpiryQueue        string
-	ExpiryMaxAttempts  int16
-	ExpireAfterSeconds float64
-	CartID             int64
-	IdempotencyKey     string
+	UserID          int64
+	Status          OrderStatus
+	Currency        string
+	TotalAmount     int64
+	ShippingAddress []byte
+	ProductIds      []int64
+	VariantIds      []int64
+	VendorIds       []int64
+	ProductNames    []string
+	VariantNames    []string
+	Skus            []string
+	UnitPrices      []int64
+	Quantities      []int32
+	LineTotals      []int64
+	Note            string
+	CartID          int64
+	IdempotencyKey  string
 }
 
 type CheckoutPlaceOrderRow struct {
@@ -195,11 +186,9 @@ type CheckoutPlaceOrderRow struct {
 
 // CheckoutPlaceOrder writes the order in one statement: the order row, one snapshot line per
 // item (the arrays are parallel, one element per line; vendor 0 is none), the first event
-// (sequence 1) and its expiry job; it empties the cart and records the order on the
-// idempotency key. It returns one row per line, carrying the order's and the event's columns.
-// The expiry job is a row of River's queue (jobs.OrderExpiry gives its kind, queue and
-// attempts), due @expire_after_seconds after the order, written here as River's clients in
-// other languages write jobs: River's own insert would cost the checkout a round trip.
+// (sequence 1); it empties the cart and records the order on the idempotency key. It returns
+// one row per line, carrying the order's and the event's columns. The order's expiry job is
+// inserted by River (jobs.Queue.ScheduleExpiry) in the same transaction.
 func (q *Queries) CheckoutPlaceOrder(ctx context.Context, arg CheckoutPlaceOrderParams) ([]CheckoutPlaceOrderRow, error) {
 	rows, err := q.db.Query(ctx, CheckoutPlaceOrder,
 		arg.UserID,
@@ -217,10 +206,6 @@ func (q *Queries) CheckoutPlaceOrder(ctx context.Context, arg CheckoutPlaceOrder
 		arg.Quantities,
 		arg.LineTotals,
 		arg.Note,
-		arg.ExpiryKind,
-		arg.ExpiryQueue,
-		arg.ExpiryMaxAttempts,
-		arg.ExpireAfterSeconds,
 		arg.CartID,
 		arg.IdempotencyKey,
 	)

@@ -26,21 +26,6 @@ func (q *Queries) StockGet(ctx context.Context, id int64) (StockGetRow, error) {
 	return i, err
 }
 
-const StockRelease = `-- name: StockRelease :exec
-UPDATE product_variants SET stock = stock + $1::integer, updated_at = now() WHERE id = $2
-`
-
-type StockReleaseParams struct {
-	N  int32
-	ID int64
-}
-
-// StockRelease gives units back (a cancelled order), even to a since-deleted variant.
-func (q *Queries) StockRelease(ctx context.Context, arg StockReleaseParams) error {
-	_, err := q.db.Exec(ctx, StockRelease, arg.N, arg.ID)
-	return err
-}
-
 const StockReserve = `-- name: StockReserve :many
 UPDATE product_variants v SET stock = v.stock - r.n, updated_at = now()
 FROM (SELECT unnest($1::bigint[]) AS id, unnest($2::integer[]) AS n) AS r

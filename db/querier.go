@@ -72,11 +72,9 @@ type Querier interface {
 	CheckoutLines(ctx context.Context, arg CheckoutLinesParams) ([]CheckoutLinesRow, error)
 	// CheckoutPlaceOrder writes the order in one statement: the order row, one snapshot line per
 	// item (the arrays are parallel, one element per line; vendor 0 is none), the first event
-	// (sequence 1) and its expiry job; it empties the cart and records the order on the
-	// idempotency key. It returns one row per line, carrying the order's and the event's columns.
-	// The expiry job is a row of River's queue (jobs.OrderExpiry gives its kind, queue and
-	// attempts), due @expire_after_seconds after the order, written here as River's clients in
-	// other languages write jobs: River's own insert would cost the checkout a round trip.
+	// (sequence 1); it empties the cart and records the order on the idempotency key. It returns
+	// one row per line, carrying the order's and the event's columns. The order's expiry job is
+	// inserted by River (jobs.Queue.ScheduleExpiry) in the same transaction.
 	CheckoutPlaceOrder(ctx context.Context, arg CheckoutPlaceOrderParams) ([]CheckoutPlaceOrderRow, error)
 	CheckoutRequestGet(ctx context.Context, arg CheckoutRequestGetParams) (CheckoutRequest, error)
 	// InstallationID is this database's identity (migration 00009), the namespace of its Redis
@@ -201,7 +199,7 @@ type Querier interface {
 	SessionTouch(ctx context.Context, id uuid.UUID) error
 	StockGet(ctx context.Context, id int64) (StockGetRow, error)
 	// StockRelease gives units back (a cancelled order), even to a since-deleted variant.
-	StockRelease(ctx context.Context, arg StockReleaseParams) error
+	StockRelease(ctx context.Context, arg []StockReleaseParams) *StockReleaseBatchResults
 	// StockReserve takes @quantities[i] units of @ids[i] for every i, in one guarded statement: a
 	// variant missing from the result had not enough stock (or is gone) and was not changed.
 	StockReserve(ctx context.Context, arg StockReserveParams) ([]StockReserveRow, error)

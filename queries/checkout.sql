@@ -39,11 +39,9 @@ FOR NO KEY UPDATE OF v;
 -- name: CheckoutPlaceOrder :many
 -- CheckoutPlaceOrder writes the order in one statement: the order row, one snapshot line per
 -- item (the arrays are parallel, one element per line; vendor 0 is none), the first event
--- (sequence 1) and its expiry job; it empties the cart and records the order on the
--- idempotency key. It returns one row per line, carrying the order's and the event's columns.
--- The expiry job is a row of River's queue (jobs.OrderExpiry gives its kind, queue and
--- attempts), due @expire_after_seconds after the order, written here as River's clients in
--- other languages write jobs: River's own insert would cost the checkout a round trip.
+-- (sequence 1); it empties the cart and records the order on the idempotency key. It returns
+-- one row per line, carrying the order's and the event's columns. The order's expiry job is
+-- inserted by River (jobs.Queue.ScheduleExpiry) in the same transaction.
 WITH o AS (
     INSERT INTO orders (user_id, status, currency, total_amount, shipping_address)
     VALUES (@user_id, @status, @currency, @total_amount, @shipping_address)
@@ -63,11 +61,6 @@ WITH o AS (
     INSERT INTO order_events (order_id, sequence, status, actor_id, note)
     SELECT o.id, 1, o.status, @user_id, @note FROM o
     RETURNING *
-), expiry AS (
-    INSERT INTO river_job (args, kind, queue, max_attempts, state, scheduled_at)
-    SELECT jsonb_build_object('order_id', o.id), @expiry_kind, @expiry_queue, @expiry_max_attempts,
-           CASE WHEN x.at > now() THEN 'scheduled' ELSE 'available' END::river_job_state, x.at
-    FROM o, (SELECT o.created_at + make_interval(secs => @expire_after_seconds::float8) AS at FROM o) AS x
 ), cleared AS (
     DELETE FROM cart_lines WHERE cart_id = @cart_id
 ), keyed AS (

@@ -6,7 +6,7 @@ FROM (SELECT unnest(@ids::bigint[]) AS id, unnest(@quantities::integer[]) AS n) 
 WHERE v.id = r.id AND v.deleted_at IS NULL AND v.stock >= r.n
 RETURNING v.id, v.product_id, v.stock;
 
--- name: StockRelease :exec
+-- name: StockRelease :batchexec
 -- StockRelease gives units back (a cancelled order), even to a since-deleted variant.
 UPDATE product_variants SET stock = stock + @n::integer, updated_at = now() WHERE id = @id;
 

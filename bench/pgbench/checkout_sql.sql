@@ -22,7 +22,7 @@
 \set v1 random(:vfirst, :vlast)
 \set v2 :vfirst + (:v1 - :vfirst + random(1, :vlast - :vfirst)) % (:vlast - :vfirst + 1)
 \set k random(1, 9223372036854775806)
-\startpipeline
+BEGIN;
 -- sqlc: CartLockForUser 556b00f47ddc
 SELECT FROM carts WHERE user_id = :u FOR UPDATE;
 -- sqlc: CartItemPut c8387f168bf2
@@ -73,8 +73,8 @@ JOIN cart_lines l ON l.cart_id = cart.id
 JOIN product_variants v ON v.id = l.variant_id
 JOIN products p ON p.id = v.product_id
 ORDER BY l.added_at, l.variant_id;
-\endpipeline
-\startpipeline
+COMMIT;
+BEGIN;
 -- sqlc: CartLockForUser 556b00f47ddc
 SELECT FROM carts WHERE user_id = :u FOR UPDATE;
 -- sqlc: CartItemPut c8387f168bf2
@@ -125,8 +125,7 @@ JOIN cart_lines l ON l.cart_id = cart.id
 JOIN product_variants v ON v.id = l.variant_id
 JOIN products p ON p.id = v.product_id
 ORDER BY l.added_at, l.variant_id;
-\endpipeline
-\startpipeline
+COMMIT;
 BEGIN;
 -- sqlc: CheckoutBegin 1178d2a85b65
 WITH claim AS (
@@ -148,15 +147,12 @@ WHERE l.cart_id = (SELECT c.id FROM carts c WHERE c.user_id = :u)
               WHERE r.user_id = :u AND r.idempotency_key = 'k' || :k AND r.order_id IS NULL)
 ORDER BY v.id
 FOR NO KEY UPDATE OF v;
-\endpipeline
-\startpipeline
-SET LOCAL plan_cache_mode = force_generic_plan;
 -- sqlc: StockReserve c6c60796a9d1
 UPDATE product_variants v SET stock = v.stock - r.n, updated_at = now()
 FROM (SELECT unnest(ARRAY[:v1, :v2]::bigint[]) AS id, unnest(ARRAY[1, 1]::integer[]) AS n) AS r
 WHERE v.id = r.id AND v.deleted_at IS NULL AND v.stock >= r.n
 RETURNING v.id, v.product_id, v.stock;
--- sqlc: CheckoutPlaceOrder d085a821fe3e
+-- sqlc: CheckoutPlaceOrder cd635fefdd29
 WITH o AS (
     INSERT INTO orders (user_id, status, currency, total_amount, shipping_address)
     VALUES (:u, 'PENDING', 'USD', 4200, '{"name":"Ada Lovelace","line1":"1 Main St","city":"Springfield","postalCode":"12345","country":"US"}')
@@ -192,7 +188,11 @@ SELECT o.id AS order_id, o.created_at AS order_created_at, o.updated_at AS order
        l.id AS line_id, l.variant_id
 FROM o, e, l
 ORDER BY l.id;
-\endpipeline
+-- The expiry job, about as River's InsertTx writes it (riverpgxv5's JobInsertFastMany).
+INSERT INTO river_job (args, created_at, kind, max_attempts, metadata, priority, queue, scheduled_at, state, tags, unique_key, unique_states)
+SELECT jsonb_build_object('order_id', currval('orders_id_seq')), now(), 'expire_order', 10, '{}', 1, 'default',
+       now() + interval '1800 seconds', 'scheduled', '{}'::varchar(255)[], NULL, NULL
+RETURNING *;
 COMMIT;
 -- sqlc: PaymentInsert 3abcf522b752
 INSERT INTO payments (order_id, provider, intent_id, client_secret, status, amount, currency)

@@ -114,8 +114,7 @@ func (s *Service) UpdateItem(ctx context.Context, o Owner, variantID int64, quan
 }
 
 // put puts a variant in the owner's cart (CartItemPut, which holds the rule of what may be
-// put in a cart). A signed-in customer's cart is changed and read back in one round trip: the
-// cart's lock, the put and the read go to PostgreSQL as one pipeline, one implicit
+// put in a cart). A signed-in customer's cart is locked, changed and read back in one
 // transaction; other owners go through change.
 func (s *Service) put(ctx context.Context, o Owner, arg db.CartItemPutParams) (Cart, error) {
 	if o.UserID == nil || o.Token != "" {
@@ -126,15 +125,19 @@ func (s *Service) put(ctx context.Context, o Owner, arg db.CartItemPutParams) (C
 		})
 	}
 	arg.UserID = o.UserID
-	var (
-		p    postgres.Pipeline
-		res  db.CartItemPutRow
-		rows []db.CartViewRow
-	)
-	p.Exec(db.CartLockForUser, *o.UserID)
-	postgres.QueueOne(&p, &res, db.CartItemPut, postgres.Args(arg)...)
-	postgres.QueueAll(&p, &rows, db.CartView, postgres.Args(db.CartViewParams{UserID: o.UserID})...)
-	if err := putResult(res, s.db.Run(ctx, &p)); err != nil {
+	var rows []db.CartViewRow
+	err := s.db.InTx(ctx, func(ctx context.Context, q *db.Queries) error {
+		if err := q.CartLockForUser(ctx, o.UserID); err != nil {
+			return fmt.Errorf("lock cart: %w", err)
+		}
+		if err := putResult(q.CartItemPut(ctx, arg)); err != nil {
+			return err
+		}
+		var err error
+		rows, err = q.CartView(ctx, db.CartViewParams{UserID: o.UserID})
+		return err
+	})
+	if err != nil {
 		return Cart{}, err
 	}
 	c := cartOf(rows)

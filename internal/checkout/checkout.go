@@ -1,8 +1,8 @@
 // Package checkout turns a customer's cart into an order, once: in one transaction it claims
 // the idempotency key, locks the cart and its variants (in variant order), validates the cart,
-// takes the stock with one guarded update, writes the order with a snapshot of every line, its
-// first event and its expiry job, and empties the cart: four statements in two round trips,
-// whatever the cart holds, then COMMIT.
+// takes the stock with one guarded update, writes the order with a snapshot of every line and
+// its first event, and empties the cart (four statements, whatever the cart holds), inserts its
+// expiry job, then COMMIT.
 package checkout
 
 import (
@@ -23,7 +23,6 @@ import (
 	"github.com/shopgraph/shopgraph/internal/apperr"
 	"github.com/shopgraph/shopgraph/internal/auth"
 	"github.com/shopgraph/shopgraph/internal/inventory"
-	"github.com/shopgraph/shopgraph/internal/jobs"
 	"github.com/shopgraph/shopgraph/internal/money"
 	"github.com/shopgraph/shopgraph/internal/order"
 	"github.com/shopgraph/shopgraph/internal/payment"
@@ -97,24 +96,20 @@ func (s *Service) Complete(ctx context.Context, v auth.Viewer, in Input) (Result
 	return res, nil
 }
 
-// completeTx is the checkout's transaction up to its COMMIT (Complete's), in
-// two round trips whatever the cart holds: BEGIN, the key's claim with the cart's lock, and
-// the lines with their variants' locks; then the stock and the order. A new order's side
-// effects (its event published, the stock caches, the metric) wait for the commit.
+// completeTx is the checkout's transaction up to its COMMIT (Complete's): the key's claim with
+// the cart's lock, the lines with their variants' locks, the stock, the order and its expiry
+// job, each one statement whatever the cart holds. A new order's side effects (its event
+// published, the stock caches, the metric) wait for the commit.
 func (s *Service) completeTx(ctx context.Context, tx pgx.Tx, q *db.Queries, v auth.Viewer, in Input, fingerprint []byte) (Result, error) {
-	var (
-		read  postgres.Pipeline
-		began db.CheckoutBeginRow
-		lines []db.CheckoutLinesRow
-	)
-	postgres.QueueOne(&read, &began, db.CheckoutBegin, postgres.Args(db.CheckoutBeginParams{
+	began, err := q.CheckoutBegin(ctx, db.CheckoutBeginParams{
 		UserID: v.UserID, IdempotencyKey: in.IdempotencyKey, Fingerprint: fingerprint,
-	})...)
-	postgres.QueueAll(&read, &lines, db.CheckoutLines, postgres.Args(db.CheckoutLinesParams{
-		UserID: &v.UserID, IdempotencyKey: in.IdempotencyKey,
-	})...)
-	if err := read.Send(ctx, tx); err != nil {
-		return Result{}, fmt.Errorf("claim idempotency key, read cart: %w", err)
+	})
+	if err != nil {
+		return Result{}, fmt.Errorf("claim idempotency key: %w", err)
+	}
+	lines, err := q.CheckoutLines(ctx, db.CheckoutLinesParams{UserID: &v.UserID, IdempotencyKey: in.IdempotencyKey})
+	if err != nil {
+		return Result{}, fmt.Errorf("read cart: %w", err)
 	}
 	if began.Claimed == 0 {
 		return replay(ctx, q, v, in, fingerprint)
@@ -128,31 +123,25 @@ func (s *Service) completeTx(ctx context.Context, tx pgx.Tx, q *db.Queries, v au
 	}
 	place.UserID, place.CartID, place.IdempotencyKey = v.UserID, began.CartID, in.IdempotencyKey
 	place.Status, place.Note = db.OrderStatusPENDING, placedNote
-	// The expiry job is written with the order: it can neither be lost nor outlive a
-	// rolled-back order.
-	expiry := jobs.OrderExpiry()
-	place.ExpiryKind, place.ExpiryQueue, place.ExpiryMaxAttempts = expiry.Kind, expiry.Queue, expiry.MaxAttempts
-	place.ExpireAfterSeconds = s.payments.ExpireAfter.Seconds()
 	place.ShippingAddress, _ = json.Marshal(in.ShippingAddress)
-	// The stock and the order go together; on a shortage the order written with them is
-	// rolled back with the transaction.
-	var (
-		write  postgres.Pipeline
-		placed []db.CheckoutPlaceOrderRow
-	)
-	reservation := inventory.QueueReserve(&write, items)
-	postgres.QueueAll(&write, &placed, db.CheckoutPlaceOrder, postgres.Args(place)...)
-	if err := write.Send(ctx, tx); err != nil {
-		return Result{}, fmt.Errorf("reserve stock, place order: %w", err)
-	}
-	touched, err := reservation.Result(ctx, q)
+	// The stock and the order go together; on a shortage the transaction rolls back.
+	touched, err := inventory.Reserve(ctx, q, items)
 	if err != nil {
 		return Result{}, err
+	}
+	placed, err := q.CheckoutPlaceOrder(ctx, place)
+	if err != nil {
+		return Result{}, fmt.Errorf("place order: %w", err)
 	}
 	if len(placed) != len(lines) {
 		return Result{}, fmt.Errorf("place order: %d lines written for %d", len(placed), len(lines))
 	}
 	first := placed[0]
+	// The expiry job is committed with the order: it can neither be lost nor outlive a
+	// rolled-back order.
+	if err := s.payments.Jobs.ScheduleExpiry(ctx, tx, first.OrderID, first.OrderCreatedAt.Add(s.payments.ExpireAfter)); err != nil {
+		return Result{}, err
+	}
 	row := db.Order{
 		ID: first.OrderID, UserID: v.UserID, Status: place.Status, Currency: place.Currency,
 		TotalAmount: place.TotalAmount, ShippingAddress: place.ShippingAddress,

@@ -10,7 +10,6 @@ import (
 
 	"github.com/shopgraph/shopgraph/db"
 	"github.com/shopgraph/shopgraph/internal/apperr"
-	"github.com/shopgraph/shopgraph/internal/postgres"
 	"github.com/shopgraph/shopgraph/internal/product"
 )
 
@@ -39,39 +38,26 @@ type Change struct {
 	StatusChanged bool
 }
 
-// Reservation is a reservation of stock queued in a pipeline: Result says what it did once
-// the pipeline has run.
-type Reservation struct {
-	items []Item // merged
-	taken []db.StockReserveRow
-}
-
-// QueueReserve queues in p the taking of every item's quantity, or nothing: one guarded
-// statement for all the items (StockReserve). The caller holds the variants' row locks, taken
-// in variant id order (checkout's line read takes them): two transactions reserving
+// Reserve takes every item's quantity, or nothing: one guarded statement for all the items
+// (StockReserve), in the caller's transaction. The caller holds the variants' row locks,
+// taken in variant id order (checkout's line read takes them): two transactions reserving
 // overlapping variants then wait for each other in the same order and cannot deadlock. Items
-// of the same variant are added up.
-func QueueReserve(p *postgres.Pipeline, items []Item) *Reservation {
-	r := &Reservation{items: merged(items)} // in variant order: a shortage names the same item every time
-	arg := db.StockReserveParams{Ids: make([]int64, len(r.items)), Quantities: make([]int32, len(r.items))}
-	for i, it := range r.items {
+// of the same variant are added up. It returns what the reservation changed or, on a
+// shortage, an OUT_OF_STOCK error (wrapping *OutOfStockError): the caller's transaction must
+// then roll back.
+func Reserve(ctx context.Context, q *db.Queries, items []Item) (Change, error) {
+	items = merged(items) // in variant order: a shortage names the same item every time
+	arg := db.StockReserveParams{Ids: make([]int64, len(items)), Quantities: make([]int32, len(items))}
+	for i, it := range items {
 		arg.Ids[i], arg.Quantities[i] = it.VariantID, int32(it.Quantity)
 	}
-	// StockReserve's generic plan (one primary key probe per item) is its only sensible plan,
-	// but the planner prices it for arrays of 10 and, seeing custom plans for 2 cost less,
-	// would plan it afresh on every call: a sixth of its cost. Every later statement of
-	// checkout's transaction has a generic plan anyway.
-	p.ForceGenericPlans()
-	postgres.QueueAll(p, &r.taken, db.StockReserve, postgres.Args(arg)...)
-	return r
-}
-
-// Result is what the reservation changed, or, on a shortage, an OUT_OF_STOCK error (wrapping
-// *OutOfStockError): the caller's transaction must then roll back. q reads what is left.
-func (r *Reservation) Result(ctx context.Context, q *db.Queries) (Change, error) {
-	taken := make(map[int64]bool, len(r.taken))
+	rows, err := q.StockReserve(ctx, arg)
+	if err != nil {
+		return Change{}, fmt.Errorf("reserve stock: %w", err)
+	}
+	taken := make(map[int64]bool, len(rows))
 	var change Change
-	for _, row := range r.taken {
+	for _, row := range rows {
 		taken[row.ID] = true
 		change.ProductIDs = append(change.ProductIDs, row.ProductID)
 		// Stock only went down: above the low-stock line after, it was above it before too.
@@ -79,7 +65,7 @@ func (r *Reservation) Result(ctx context.Context, q *db.Queries) (Change, error)
 			change.StatusChanged = true
 		}
 	}
-	for _, it := range r.items {
+	for _, it := range items {
 		if !taken[it.VariantID] {
 			return Change{}, shortage(ctx, q, it)
 		}
@@ -114,12 +100,18 @@ func shortage(ctx context.Context, q *db.Queries, it Item) error {
 }
 
 // Release gives items back, e.g. when an order is cancelled, in variant id order like every
-// stock change.
+// stock change: one StockRelease per variant, sent together as one batch (sqlc's :batchexec).
 func Release(ctx context.Context, q *db.Queries, items []Item) error {
-	for _, it := range merged(items) {
-		if err := q.StockRelease(ctx, db.StockReleaseParams{ID: it.VariantID, N: int32(it.Quantity)}); err != nil {
-			return fmt.Errorf("release stock of variant %d: %w", it.VariantID, err)
-		}
+	items = merged(items)
+	args := make([]db.StockReleaseParams, len(items))
+	for i, it := range items {
+		args[i] = db.StockReleaseParams{ID: it.VariantID, N: int32(it.Quantity)}
 	}
-	return nil
+	var err error
+	q.StockRelease(ctx, args).Exec(func(i int, e error) {
+		if e != nil && err == nil {
+			err = fmt.Errorf("release stock of variant %d: %w", items[i].VariantID, e)
+		}
+	})
+	return err
 }

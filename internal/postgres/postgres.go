@@ -113,7 +113,6 @@ func (d *DB) Close() { d.Pool.Close() }
 // gets the transaction's context: side effects that must not happen for a rolled-back change
 // (publishing, cache invalidation) are registered in it with AfterCommit, and run once the
 // transaction has committed.
-// Its BEGIN goes with the first statement, in one round trip.
 func (d *DB) InTx(ctx context.Context, fn func(ctx context.Context, q *db.Queries) error) error {
 	return d.InTxWithTx(ctx, func(ctx context.Context, _ pgx.Tx, q *db.Queries) error { return fn(ctx, q) })
 }
@@ -190,14 +189,21 @@ func (d *DB) InTxWithTx(ctx context.Context, fn func(ctx context.Context, tx pgx
 // txAttempts bounds how often a transaction runs.
 const txAttempts = 3
 
+// inTx is one attempt: pgx's own transaction (pgx.BeginFunc), committed when fn returns nil.
 func (d *DB) inTx(ctx context.Context, fn func(ctx context.Context, tx pgx.Tx, q *db.Queries) error) error {
 	hooks := &afterCommit{}
-	t := &tx{pool: d.Pool}
-	defer func() { _ = t.Rollback(ctx) }() // after a commit: pgx.ErrTxClosed, nothing sent
-	if err := fn(context.WithValue(ctx, afterCommitKey{}, hooks), t, d.Queries.WithTx(t)); err != nil {
-		return err
+	committing := false
+	err := pgx.BeginFunc(ctx, d.Pool, func(tx pgx.Tx) error {
+		if err := fn(context.WithValue(ctx, afterCommitKey{}, hooks), tx, d.Queries.WithTx(tx)); err != nil {
+			return err
+		}
+		committing = true
+		return nil
+	})
+	if committing {
+		noteWrite(ctx, err) // the COMMIT was sent
 	}
-	if err := t.Commit(ctx); err != nil {
+	if err != nil {
 		return err
 	}
 	hooks.run(ctx)
