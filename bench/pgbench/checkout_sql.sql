@@ -1,5 +1,5 @@
 -- The SQL of one C1 iteration (bench/checkout.sh), without the server: the statements the
--- server sends for two cartItemAdd and a checkout, grouped in the same round trips and
+-- server sends for two cartItemAdd and a checkout, one round trip each, in the same
 -- transactions (queries/carts.sql, queries/checkout.sql, queries/inventory.sql,
 -- queries/payments.sql; internal/cart put, internal/checkout completeTx, payment NewIntent).
 -- checkout.sh runs it with pgbench -M prepared (the server's statements are prepared too) at
@@ -8,10 +8,9 @@
 -- machine, with no HTTP, GraphQL, Stripe call or load generator of its own.
 --
 -- Differences from the server, none of which adds work: snapshot values that the server
--- computes from the lines it read (names, prices, totals) are constants here; pgbench allows
--- no \gset in a pipeline, so the cart id CheckoutBegin returns is looked up again inside
--- CheckoutPlaceOrder by its unique index, and the payment's order id is the orders sequence's
--- currval. Keep it in step with the queries: each statement is marked with its sqlc query's
+-- computes from the lines it read (names, prices, totals) are constants here; the cart id
+-- CheckoutBegin returns is looked up again inside CheckoutPlaceOrder by its unique index, and
+-- the payment's and the expiry job's order id is the orders sequence's currval. Keep it in step with the queries: each statement is marked with its sqlc query's
 -- name and the start of the SHA-256 of that query's text ("-- sqlc: Name hash"), and
 -- bench/checkoutgen's TestSQLAloneFollowsQueries fails when a query has changed since; the
 -- server's round trips are held by TestCheckoutRoundTrips.
