@@ -1,7 +1,7 @@
 -- Checkout's statements. A checkout is a handful of round trips, not one per row: each
 -- statement below does a whole step for every line of the cart.
 
--- name: CheckoutBegin :one
+-- name: CheckoutBegin :batchone
 -- CheckoutBegin claims the idempotency key and then locks the customer's cart. A concurrent
 -- claim of the same key waits on the unique index until the first transaction ends, then
 -- inserts nothing (claimed = 0) and locks nothing: a replay does not queue for the cart.
@@ -17,7 +17,7 @@ WITH claim AS (
 )
 SELECT (SELECT count(*) FROM claim)::integer AS claimed, COALESCE((SELECT id FROM cart), 0)::bigint AS cart_id;
 
--- name: CheckoutLines :many
+-- name: CheckoutLines :batchmany
 -- CheckoutLines reads the lines of the cart of @user_id, which CheckoutBegin locked just
 -- before in the same transaction (it is sent in the same pipeline), with their variants and
 -- products; it reads them only when that CheckoutBegin claimed the key (its claim holds no
@@ -36,7 +36,7 @@ WHERE l.cart_id = (SELECT c.id FROM carts c WHERE c.user_id = @user_id)
 ORDER BY v.id
 FOR NO KEY UPDATE OF v;
 
--- name: CheckoutPlaceOrder :many
+-- name: CheckoutPlaceOrder :batchmany
 -- CheckoutPlaceOrder writes the order in one statement: the order row, one snapshot line per
 -- item (the arrays are parallel, one element per line; vendor 0 is none), the first event
 -- (sequence 1); it empties the cart and records the order on the idempotency key. It returns

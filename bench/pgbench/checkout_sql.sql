@@ -1,5 +1,5 @@
 -- The SQL of one C1 iteration (bench/checkout.sh), without the server: the statements the
--- server sends for two cartItemAdd and a checkout, one round trip each, in the same
+-- server sends for two cartItemAdd and a checkout, grouped in the same round trips and
 -- transactions (queries/carts.sql, queries/checkout.sql, queries/inventory.sql,
 -- queries/payments.sql; internal/cart put, internal/checkout completeTx, payment NewIntent).
 -- checkout.sh runs it with pgbench -M prepared (the server's statements are prepared too) at
@@ -21,10 +21,10 @@
 \set v1 random(:vfirst, :vlast)
 \set v2 :vfirst + (:v1 - :vfirst + random(1, :vlast - :vfirst)) % (:vlast - :vfirst + 1)
 \set k random(1, 9223372036854775806)
-BEGIN;
--- sqlc: CartLockForUser 556b00f47ddc
+\startpipeline
+-- sqlc: CartLockForUser 455ac2ad71d8
 SELECT FROM carts WHERE user_id = :u FOR UPDATE;
--- sqlc: CartItemPut c8387f168bf2
+-- sqlc: CartItemPut 219923130660
 WITH target AS (
     SELECT c.id FROM carts c WHERE c.id = NULL::bigint
     UNION ALL
@@ -59,6 +59,7 @@ SELECT COALESCE(verdict.problem, '')::text AS problem, COALESCE(verdict.cart_cur
        COALESCE(verdict.variant_currency, '')::text AS variant_currency,
        COALESCE((SELECT line.quantity FROM line), 0)::integer AS quantity
 FROM verdict;
+\endpipeline
 -- sqlc: CartView 4590bbf1c816
 WITH cart AS (
     SELECT COALESCE(NULL::bigint, (SELECT c.id FROM carts c WHERE c.user_id = :u))::bigint AS id,
@@ -72,11 +73,10 @@ JOIN cart_lines l ON l.cart_id = cart.id
 JOIN product_variants v ON v.id = l.variant_id
 JOIN products p ON p.id = v.product_id
 ORDER BY l.added_at, l.variant_id;
-COMMIT;
-BEGIN;
--- sqlc: CartLockForUser 556b00f47ddc
+\startpipeline
+-- sqlc: CartLockForUser 455ac2ad71d8
 SELECT FROM carts WHERE user_id = :u FOR UPDATE;
--- sqlc: CartItemPut c8387f168bf2
+-- sqlc: CartItemPut 219923130660
 WITH target AS (
     SELECT c.id FROM carts c WHERE c.id = NULL::bigint
     UNION ALL
@@ -111,6 +111,7 @@ SELECT COALESCE(verdict.problem, '')::text AS problem, COALESCE(verdict.cart_cur
        COALESCE(verdict.variant_currency, '')::text AS variant_currency,
        COALESCE((SELECT line.quantity FROM line), 0)::integer AS quantity
 FROM verdict;
+\endpipeline
 -- sqlc: CartView 4590bbf1c816
 WITH cart AS (
     SELECT COALESCE(NULL::bigint, (SELECT c.id FROM carts c WHERE c.user_id = :u))::bigint AS id,
@@ -124,9 +125,9 @@ JOIN cart_lines l ON l.cart_id = cart.id
 JOIN product_variants v ON v.id = l.variant_id
 JOIN products p ON p.id = v.product_id
 ORDER BY l.added_at, l.variant_id;
-COMMIT;
 BEGIN;
--- sqlc: CheckoutBegin 1178d2a85b65
+\startpipeline
+-- sqlc: CheckoutBegin 97113f507461
 WITH claim AS (
     INSERT INTO checkout_requests (user_id, idempotency_key, fingerprint)
     VALUES (:u, 'k' || :k, '\x0102030405060708091011121314151617181920212223242526272829303132'::bytea)
@@ -136,7 +137,7 @@ WITH claim AS (
     SELECT id FROM carts WHERE user_id = :u AND EXISTS (SELECT FROM claim) FOR UPDATE
 )
 SELECT (SELECT count(*) FROM claim)::integer AS claimed, COALESCE((SELECT id FROM cart), 0)::bigint AS cart_id;
--- sqlc: CheckoutLines d2461b1d3f86
+-- sqlc: CheckoutLines 385d1f193440
 SELECT l.quantity, l.added_at, v.*, p.name AS product_name, p.vendor_id, p.status AS product_status
 FROM cart_lines l
 JOIN product_variants v ON v.id = l.variant_id
@@ -146,12 +147,15 @@ WHERE l.cart_id = (SELECT c.id FROM carts c WHERE c.user_id = :u)
               WHERE r.user_id = :u AND r.idempotency_key = 'k' || :k AND r.order_id IS NULL)
 ORDER BY v.id
 FOR NO KEY UPDATE OF v;
--- sqlc: StockReserve c6c60796a9d1
+\endpipeline
+\startpipeline
+SELECT set_config('plan_cache_mode', 'force_generic_plan', true);
+-- sqlc: StockReserve 0393d25506b5
 UPDATE product_variants v SET stock = v.stock - r.n, updated_at = now()
 FROM (SELECT unnest(ARRAY[:v1, :v2]::bigint[]) AS id, unnest(ARRAY[1, 1]::integer[]) AS n) AS r
 WHERE v.id = r.id AND v.deleted_at IS NULL AND v.stock >= r.n
 RETURNING v.id, v.product_id, v.stock;
--- sqlc: CheckoutPlaceOrder cd635fefdd29
+-- sqlc: CheckoutPlaceOrder d65368d4dd82
 WITH o AS (
     INSERT INTO orders (user_id, status, currency, total_amount, shipping_address)
     VALUES (:u, 'PENDING', 'USD', 4200, '{"name":"Ada Lovelace","line1":"1 Main St","city":"Springfield","postalCode":"12345","country":"US"}')
@@ -187,6 +191,7 @@ SELECT o.id AS order_id, o.created_at AS order_created_at, o.updated_at AS order
        l.id AS line_id, l.variant_id
 FROM o, e, l
 ORDER BY l.id;
+\endpipeline
 -- The expiry job, about as River's InsertTx writes it (riverpgxv5's JobInsertFastMany).
 INSERT INTO river_job (args, created_at, kind, max_attempts, metadata, priority, queue, scheduled_at, state, tags, unique_key, unique_states)
 SELECT jsonb_build_object('order_id', currval('orders_id_seq')), now(), 'expire_order', 10, '{}', 1, 'default',

@@ -11,6 +11,7 @@ import (
 	"github.com/shopgraph/shopgraph/internal/apperr"
 	"github.com/shopgraph/shopgraph/internal/money"
 	"github.com/shopgraph/shopgraph/internal/postgres"
+	"github.com/shopgraph/shopgraph/internal/postgres/fastpath"
 	"github.com/shopgraph/shopgraph/internal/product"
 )
 
@@ -114,35 +115,44 @@ func (s *Service) UpdateItem(ctx context.Context, o Owner, variantID int64, quan
 }
 
 // put puts a variant in the owner's cart (CartItemPut, which holds the rule of what may be
-// put in a cart). A signed-in customer's cart is locked, changed and read back in one
-// transaction; other owners go through change.
+// put in a cart). A signed-in customer's cart is locked and changed in one round trip (a
+// fastpath pipeline, one implicit transaction), then read back; other owners go through
+// change.
 func (s *Service) put(ctx context.Context, o Owner, arg db.CartItemPutParams) (Cart, error) {
 	if o.UserID == nil || o.Token != "" {
 		return s.change(ctx, o, func(q *db.Queries, cartID int64) error {
 			arg.CartID = &cartID
-			res, err := q.CartItemPut(ctx, arg)
-			return putResult(res, err)
+			return putResult(putOne(ctx, q, arg))
 		})
 	}
 	arg.UserID = o.UserID
-	var rows []db.CartViewRow
-	err := s.db.InTx(ctx, func(ctx context.Context, q *db.Queries) error {
-		if err := q.CartLockForUser(ctx, o.UserID); err != nil {
-			return fmt.Errorf("lock cart: %w", err)
-		}
-		if err := putResult(q.CartItemPut(ctx, arg)); err != nil {
+	var (
+		p   fastpath.Pipeline
+		res db.CartItemPutRow
+	)
+	q := p.Queries()
+	lock := q.CartLockForUser(ctx, []*int64{o.UserID})
+	put := q.CartItemPut(ctx, []db.CartItemPutParams{arg})
+	err := s.db.RunPipeline(ctx, &p, func() (err error) {
+		lock.Exec(func(_ int, e error) { err = e })
+		if err != nil {
 			return err
 		}
-		var err error
-		rows, err = q.CartView(ctx, db.CartViewParams{UserID: o.UserID})
+		put.QueryRow(func(_ int, r db.CartItemPutRow, e error) { res, err = r, e })
 		return err
 	})
-	if err != nil {
+	if err := putResult(res, err); err != nil {
 		return Cart{}, err
 	}
-	c := cartOf(rows)
+	c, err := s.view(ctx, db.CartViewParams{UserID: o.UserID})
 	c.id = idOf(o)
-	return c, nil
+	return c, err
+}
+
+// putOne runs CartItemPut on its own.
+func putOne(ctx context.Context, q *db.Queries, arg db.CartItemPutParams) (res db.CartItemPutRow, err error) {
+	q.CartItemPut(ctx, []db.CartItemPutParams{arg}).QueryRow(func(_ int, r db.CartItemPutRow, e error) { res, err = r, e })
+	return res, err
 }
 
 // putResult is CartItemPut's verdict as an error: the rule it found broken, a line over the

@@ -27,6 +27,7 @@ import (
 	"github.com/shopgraph/shopgraph/internal/order"
 	"github.com/shopgraph/shopgraph/internal/payment"
 	"github.com/shopgraph/shopgraph/internal/postgres"
+	"github.com/shopgraph/shopgraph/internal/postgres/fastpath"
 )
 
 // Service is the checkout use case.
@@ -96,20 +97,32 @@ func (s *Service) Complete(ctx context.Context, v auth.Viewer, in Input) (Result
 	return res, nil
 }
 
-// completeTx is the checkout's transaction up to its COMMIT (Complete's): the key's claim with
-// the cart's lock, the lines with their variants' locks, the stock, the order and its expiry
-// job, each one statement whatever the cart holds. A new order's side effects (its event
-// published, the stock caches, the metric) wait for the commit.
+// completeTx is the checkout's transaction up to its COMMIT (Complete's), whatever the cart
+// holds: [the key's claim with the cart's lock, the lines with their variants' locks], then
+// [the stock, the order], each a fastpath pipeline (one round trip), then the expiry job. A
+// new order's side effects (its event published, the stock caches, the metric) wait for the
+// commit.
 func (s *Service) completeTx(ctx context.Context, tx pgx.Tx, q *db.Queries, v auth.Viewer, in Input, fingerprint []byte) (Result, error) {
-	began, err := q.CheckoutBegin(ctx, db.CheckoutBeginParams{
+	var (
+		read  fastpath.Pipeline
+		began db.CheckoutBeginRow
+		lines []db.CheckoutLinesRow
+	)
+	rq := read.Queries()
+	claim := rq.CheckoutBegin(ctx, []db.CheckoutBeginParams{{
 		UserID: v.UserID, IdempotencyKey: in.IdempotencyKey, Fingerprint: fingerprint,
+	}})
+	cart := rq.CheckoutLines(ctx, []db.CheckoutLinesParams{{UserID: &v.UserID, IdempotencyKey: in.IdempotencyKey}})
+	err := read.Run(ctx, tx, func() (err error) {
+		claim.QueryRow(func(_ int, r db.CheckoutBeginRow, e error) { began, err = r, e })
+		if err != nil {
+			return err
+		}
+		cart.Query(func(_ int, r []db.CheckoutLinesRow, e error) { lines, err = r, e })
+		return err
 	})
 	if err != nil {
-		return Result{}, fmt.Errorf("claim idempotency key: %w", err)
-	}
-	lines, err := q.CheckoutLines(ctx, db.CheckoutLinesParams{UserID: &v.UserID, IdempotencyKey: in.IdempotencyKey})
-	if err != nil {
-		return Result{}, fmt.Errorf("read cart: %w", err)
+		return Result{}, fmt.Errorf("claim idempotency key, read cart: %w", err)
 	}
 	if began.Claimed == 0 {
 		return replay(ctx, q, v, in, fingerprint)
@@ -124,14 +137,28 @@ func (s *Service) completeTx(ctx context.Context, tx pgx.Tx, q *db.Queries, v au
 	place.UserID, place.CartID, place.IdempotencyKey = v.UserID, began.CartID, in.IdempotencyKey
 	place.Status, place.Note = db.OrderStatusPENDING, placedNote
 	place.ShippingAddress, _ = json.Marshal(in.ShippingAddress)
-	// The stock and the order go together; on a shortage the transaction rolls back.
-	touched, err := inventory.Reserve(ctx, q, items)
+	// The stock and the order go together; on a shortage the order written with them is
+	// rolled back with the transaction.
+	var (
+		write  fastpath.Pipeline
+		placed []db.CheckoutPlaceOrderRow
+	)
+	wq := write.Queries()
+	reservation := inventory.QueueReserve(ctx, wq, items)
+	placeOrder := wq.CheckoutPlaceOrder(ctx, []db.CheckoutPlaceOrderParams{place})
+	err = write.Run(ctx, tx, func() (err error) {
+		if err := reservation.Read(); err != nil {
+			return err
+		}
+		placeOrder.Query(func(_ int, r []db.CheckoutPlaceOrderRow, e error) { placed, err = r, e })
+		return err
+	})
+	if err != nil {
+		return Result{}, fmt.Errorf("reserve stock, place order: %w", err)
+	}
+	touched, err := reservation.Result(ctx, q)
 	if err != nil {
 		return Result{}, err
-	}
-	placed, err := q.CheckoutPlaceOrder(ctx, place)
-	if err != nil {
-		return Result{}, fmt.Errorf("place order: %w", err)
 	}
 	if len(placed) != len(lines) {
 		return Result{}, fmt.Errorf("place order: %d lines written for %d", len(placed), len(lines))

@@ -38,26 +38,48 @@ type Change struct {
 	StatusChanged bool
 }
 
-// Reserve takes every item's quantity, or nothing: one guarded statement for all the items
-// (StockReserve), in the caller's transaction. The caller holds the variants' row locks,
-// taken in variant id order (checkout's line read takes them): two transactions reserving
-// overlapping variants then wait for each other in the same order and cannot deadlock. Items
-// of the same variant are added up. It returns what the reservation changed or, on a
-// shortage, an OUT_OF_STOCK error (wrapping *OutOfStockError): the caller's transaction must
-// then roll back.
-func Reserve(ctx context.Context, q *db.Queries, items []Item) (Change, error) {
-	items = merged(items) // in variant order: a shortage names the same item every time
-	arg := db.StockReserveParams{Ids: make([]int64, len(items)), Quantities: make([]int32, len(items))}
-	for i, it := range items {
+// Reservation is a reservation of stock queued in a pipeline (fastpath.Pipeline): Read reads
+// its results in the pipeline's read, then Result says what it did.
+type Reservation struct {
+	items   []Item // merged
+	plan    *db.PlanCacheModeSetBatchResults
+	reserve *db.StockReserveBatchResults
+	taken   []db.StockReserveRow
+}
+
+// QueueReserve queues on pq, the queries of a pipeline in the caller's transaction, the taking
+// of every item's quantity, or nothing: one guarded statement for all the items
+// (StockReserve), after a setting that keeps its generic plan (PlanCacheModeSet). The caller
+// holds the variants' row locks, taken in variant id order (checkout's line read takes them):
+// two transactions reserving overlapping variants then wait for each other in the same order
+// and cannot deadlock. Items of the same variant are added up.
+func QueueReserve(ctx context.Context, pq *db.Queries, items []Item) *Reservation {
+	r := &Reservation{items: merged(items)} // in variant order: a shortage names the same item every time
+	arg := db.StockReserveParams{Ids: make([]int64, len(r.items)), Quantities: make([]int32, len(r.items))}
+	for i, it := range r.items {
 		arg.Ids[i], arg.Quantities[i] = it.VariantID, int32(it.Quantity)
 	}
-	rows, err := q.StockReserve(ctx, arg)
+	r.plan = pq.PlanCacheModeSet(ctx, []string{"force_generic_plan"})
+	r.reserve = pq.StockReserve(ctx, []db.StockReserveParams{arg})
+	return r
+}
+
+// Read reads the reservation's results from its pipeline, where they were queued.
+func (r *Reservation) Read() (err error) {
+	r.plan.Exec(func(_ int, e error) { err = e })
 	if err != nil {
-		return Change{}, fmt.Errorf("reserve stock: %w", err)
+		return err
 	}
-	taken := make(map[int64]bool, len(rows))
+	r.reserve.Query(func(_ int, rows []db.StockReserveRow, e error) { r.taken, err = rows, e })
+	return err
+}
+
+// Result is what the reservation changed, or, on a shortage, an OUT_OF_STOCK error (wrapping
+// *OutOfStockError): the caller's transaction must then roll back. q reads what is left.
+func (r *Reservation) Result(ctx context.Context, q *db.Queries) (Change, error) {
+	taken := make(map[int64]bool, len(r.taken))
 	var change Change
-	for _, row := range rows {
+	for _, row := range r.taken {
 		taken[row.ID] = true
 		change.ProductIDs = append(change.ProductIDs, row.ProductID)
 		// Stock only went down: above the low-stock line after, it was above it before too.
@@ -65,7 +87,7 @@ func Reserve(ctx context.Context, q *db.Queries, items []Item) (Change, error) {
 			change.StatusChanged = true
 		}
 	}
-	for _, it := range items {
+	for _, it := range r.items {
 		if !taken[it.VariantID] {
 			return Change{}, shortage(ctx, q, it)
 		}

@@ -18,6 +18,7 @@ import (
 	"github.com/shopgraph/shopgraph/db"
 	"github.com/shopgraph/shopgraph/db/migrations"
 	"github.com/shopgraph/shopgraph/internal/apperr"
+	"github.com/shopgraph/shopgraph/internal/postgres/fastpath"
 )
 
 // DB is the connection pool with the generated queries bound to it.
@@ -104,6 +105,14 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 		return nil, fmt.Errorf("ping database: %w", err)
 	}
 	return &DB{Pool: pool, Queries: db.New(poolDBTX{pool}), CustomPlans: db.New(customPlans{poolDBTX{pool}})}, nil
+}
+
+// RunPipeline runs p on the pool, as one implicit transaction (fastpath.Pipeline.Run); a
+// pipeline may hold writes, and commits them as it runs. Errors are as for any statement.
+func (d *DB) RunPipeline(ctx context.Context, p *fastpath.Pipeline, read func() error) error {
+	err := p.Run(ctx, d.Pool, read)
+	noteWrite(ctx, err)
+	return unavailable(err)
 }
 
 // Close closes the pool.

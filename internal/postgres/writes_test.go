@@ -8,6 +8,7 @@ import (
 
 	"github.com/shopgraph/shopgraph/db"
 	"github.com/shopgraph/shopgraph/internal/postgres"
+	"github.com/shopgraph/shopgraph/internal/postgres/fastpath"
 	"github.com/shopgraph/shopgraph/internal/testutil/pgtest"
 )
 
@@ -43,6 +44,13 @@ func TestTrackWrites(t *testing.T) {
 		var err error
 		d.Queries.StockRelease(ctx, []db.StockReleaseParams{{ID: -1, N: 1}}).Exec(func(_ int, e error) { err = e })
 		require.NoError(t, err)
+		require.True(t, postgres.Wrote(ctx))
+	})
+	t.Run("a pipeline", func(t *testing.T) {
+		ctx := tracked()
+		var p fastpath.Pipeline
+		p.Queries().StockRelease(ctx, []db.StockReleaseParams{{ID: -1, N: 1}})
+		require.NoError(t, d.RunPipeline(ctx, &p, func() error { return nil }))
 		require.True(t, postgres.Wrote(ctx))
 	})
 	t.Run("nothing is tracked outside a tracked operation", func(t *testing.T) {
