@@ -9,13 +9,16 @@
 // by position. Everything else on those paths is plain: pgx transactions (postgres.InTx),
 // River's InsertTx.
 //
-// What it is worth (issue 15; DURATION=5 WARMUP=2 RUNS=3 bench/checkout.sh, interleaved runs
-// on a shared 2-core machine): an iteration of two cartItemAdd and a checkout makes 10 round
-// trips with these pipelines and 18 without; without them the server and PostgreSQL spent 10%
-// more CPU per order (median 5.04 ms against 4.58) and the orders/s ÷ pgbench ratio was 8%
-// lower (0.107 against 0.117). Two other tricks were dropped, because together they were worth
-// less than that: a hand-written pgx.Tx that sent BEGIN with the first statement, and an
-// insert into River's table in place of River's InsertTx.
+// What it is worth (issue 15; DURATION=5 WARMUP=2 RUNS=3 bench/checkout.sh, runs interleaved
+// on a shared 2-core machine, medians of 4 to 5 runs): an iteration of two cartItemAdd and a
+// checkout makes 10 round trips with these pipelines and 18 without; without them the server
+// and PostgreSQL spent 13% more CPU per order (5.18 ms against 4.58) and the API made 12%
+// fewer orders/s (218 against 247); the ratio to pgbench, noisier, moved 3% (0.107 against
+// 0.110). Two tricks of the earlier fast path were dropped: an insert into River's table in
+// place of River's InsertTx (another project's schema), and a hand-written pgx.Tx that sent
+// BEGIN with the first statement. Together they were worth no orders/s beyond the noise (247
+// with them dropped, 239 before) and about 8% of CPU per order (4.58 ms against 4.25); pgx's
+// Batch.BeginTx is the documented way to win that BEGIN back, should it be wanted.
 package fastpath
 
 import (
