@@ -78,7 +78,7 @@ type queue struct{ p *Pipeline }
 
 func (q queue) SendBatch(_ context.Context, b *pgx.Batch) pgx.BatchResults {
 	q.p.batch.QueuedQueries = append(q.p.batch.QueuedQueries, b.QueuedQueries...)
-	return results{q.p}
+	return results(q)
 }
 
 func (queue) Exec(context.Context, string, ...any) (pgconn.CommandTag, error) {
