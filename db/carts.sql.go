@@ -36,85 +36,6 @@ func (q *Queries) CartGetByTokenHash(ctx context.Context, tokenHash []byte) (Car
 	return i, err
 }
 
-const CartItemPut = `-- name: CartItemPut :one
-WITH target AS (
-    SELECT c.id FROM carts c WHERE c.id = $1
-    UNION ALL
-    SELECT c.id FROM carts c WHERE c.user_id = $2 AND $1::bigint IS NULL
-), variant AS (
-    SELECT v.currency FROM product_variants v JOIN products p ON p.id = v.product_id
-    WHERE v.id = $3 AND v.deleted_at IS NULL AND p.status = 'ACTIVE'
-), verdict AS (
-    SELECT CASE WHEN NOT EXISTS (SELECT FROM variant) THEN 'NOT_FOUND'
-                WHEN other.currency IS NOT NULL THEN 'CURRENCY_MISMATCH' END::text AS problem,
-           other.currency::text AS cart_currency, (SELECT currency FROM variant)::text AS variant_currency
-    FROM (SELECT (SELECT ov.currency FROM cart_lines l JOIN product_variants ov ON ov.id = l.variant_id
-                  WHERE l.cart_id IN (SELECT t.id FROM target t) AND l.variant_id <> $3
-                    AND ov.currency <> (SELECT currency FROM variant)
-                  LIMIT 1) AS currency) AS other
-), created AS (
-    INSERT INTO carts (user_id)
-    SELECT $2::bigint FROM verdict
-    WHERE verdict.problem IS NULL AND $1::bigint IS NULL AND NOT EXISTS (SELECT FROM target)
-    ON CONFLICT (user_id) DO UPDATE SET updated_at = carts.updated_at
-    RETURNING carts.id
-), line AS (
-    INSERT INTO cart_lines (cart_id, variant_id, quantity)
-    SELECT c.id, $3, $4::integer
-    FROM (SELECT t.id FROM target t UNION ALL SELECT n.id FROM created n) AS c, verdict
-    WHERE verdict.problem IS NULL
-    ON CONFLICT (cart_id, variant_id) DO UPDATE
-    SET quantity = CASE WHEN $5::boolean THEN EXCLUDED.quantity
-                        ELSE cart_lines.quantity + EXCLUDED.quantity END
-    RETURNING cart_lines.quantity
-)
-SELECT COALESCE(verdict.problem, '')::text AS problem, COALESCE(verdict.cart_currency, '')::text AS cart_currency,
-       COALESCE(verdict.variant_currency, '')::text AS variant_currency,
-       COALESCE((SELECT line.quantity FROM line), 0)::integer AS quantity
-FROM verdict
-`
-
-type CartItemPutParams struct {
-	CartID      *int64
-	UserID      *int64
-	VariantID   int64
-	Quantity    int32
-	SetQuantity bool
-}
-
-type CartItemPutRow struct {
-	Problem         string
-	CartCurrency    string
-	VariantCurrency string
-	Quantity        int32
-}
-
-// CartItemPut adds @quantity units of a variant to a cart (or, with @set_quantity, sets the
-// line's quantity), in one statement, when the variant may be put in the cart: it exists, is
-// not deleted, its product is ACTIVE, and it is priced in the currency of the cart's other
-// lines. Otherwise problem names the rule broken and nothing changes: NOT_FOUND, or
-// CURRENCY_MISMATCH with cart_currency (problem is ” when none was broken). The cart is
-// @cart_id or, when that is null, the customer @user_id's, created by the first put.
-// quantity is the line's new quantity (0 when nothing was put: a problem, or a cart deleted
-// meanwhile). A line over 1000 units fails the table's check constraint.
-func (q *Queries) CartItemPut(ctx context.Context, arg CartItemPutParams) (CartItemPutRow, error) {
-	row := q.db.QueryRow(ctx, CartItemPut,
-		arg.CartID,
-		arg.UserID,
-		arg.VariantID,
-		arg.Quantity,
-		arg.SetQuantity,
-	)
-	var i CartItemPutRow
-	err := row.Scan(
-		&i.Problem,
-		&i.CartCurrency,
-		&i.VariantCurrency,
-		&i.Quantity,
-	)
-	return i, err
-}
-
 const CartLineClear = `-- name: CartLineClear :exec
 DELETE FROM cart_lines WHERE cart_id = $1
 `
@@ -183,19 +104,6 @@ type CartLineSetParams struct {
 
 func (q *Queries) CartLineSet(ctx context.Context, arg CartLineSetParams) error {
 	_, err := q.db.Exec(ctx, CartLineSet, arg.CartID, arg.VariantID, arg.Quantity)
-	return err
-}
-
-const CartLockForUser = `-- name: CartLockForUser :exec
-SELECT FROM carts WHERE user_id = $1 FOR UPDATE
-`
-
-// CartLockForUser locks a customer's cart, if there is one, before it is changed: everything
-// that changes or checks out one customer's cart holds its row lock, so a checkout never
-// misses or clears a line added meanwhile. The statements after it in the same transaction
-// see the latest committed lines (each statement takes a fresh snapshot).
-func (q *Queries) CartLockForUser(ctx context.Context, userID *int64) error {
-	_, err := q.db.Exec(ctx, CartLockForUser, userID)
 	return err
 }
 

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5/pgtype"
 )
 
 type OrderStatus string
@@ -211,82 +210,6 @@ func AllProductStatusValues() []ProductStatus {
 	return []ProductStatus{
 		ProductStatusACTIVE,
 		ProductStatusARCHIVED,
-	}
-}
-
-type RiverJobState string
-
-const (
-	RiverJobStateAvailable RiverJobState = "available"
-	RiverJobStateCancelled RiverJobState = "cancelled"
-	RiverJobStateCompleted RiverJobState = "completed"
-	RiverJobStateDiscarded RiverJobState = "discarded"
-	RiverJobStatePending   RiverJobState = "pending"
-	RiverJobStateRetryable RiverJobState = "retryable"
-	RiverJobStateRunning   RiverJobState = "running"
-	RiverJobStateScheduled RiverJobState = "scheduled"
-)
-
-func (e *RiverJobState) Scan(src interface{}) error {
-	switch s := src.(type) {
-	case []byte:
-		*e = RiverJobState(s)
-	case string:
-		*e = RiverJobState(s)
-	default:
-		return fmt.Errorf("unsupported scan type for RiverJobState: %T", src)
-	}
-	return nil
-}
-
-type NullRiverJobState struct {
-	RiverJobState RiverJobState
-	Valid         bool // Valid is true if RiverJobState is not NULL
-}
-
-// Scan implements the Scanner interface.
-func (ns *NullRiverJobState) Scan(value interface{}) error {
-	if value == nil {
-		ns.RiverJobState, ns.Valid = "", false
-		return nil
-	}
-	ns.Valid = true
-	return ns.RiverJobState.Scan(value)
-}
-
-// Value implements the driver Valuer interface.
-func (ns NullRiverJobState) Value() (driver.Value, error) {
-	if !ns.Valid {
-		return nil, nil
-	}
-	return string(ns.RiverJobState), nil
-}
-
-func (e RiverJobState) Valid() bool {
-	switch e {
-	case RiverJobStateAvailable,
-		RiverJobStateCancelled,
-		RiverJobStateCompleted,
-		RiverJobStateDiscarded,
-		RiverJobStatePending,
-		RiverJobStateRetryable,
-		RiverJobStateRunning,
-		RiverJobStateScheduled:
-		return true
-	}
-	return false
-}
-
-func AllRiverJobStateValues() []RiverJobState {
-	return []RiverJobState{
-		RiverJobStateAvailable,
-		RiverJobStateCancelled,
-		RiverJobStateCompleted,
-		RiverJobStateDiscarded,
-		RiverJobStatePending,
-		RiverJobStateRetryable,
-		RiverJobStateRunning,
-		RiverJobStateScheduled,
 	}
 }
 
@@ -502,27 +425,6 @@ type Refund struct {
 	Reason           string
 	CreatedAt        time.Time
 	UpdatedAt        time.Time
-}
-
-type RiverJob struct {
-	ID           int64
-	State        RiverJobState
-	Attempt      int16
-	MaxAttempts  int16
-	AttemptedAt  *time.Time
-	CreatedAt    time.Time
-	FinalizedAt  *time.Time
-	ScheduledAt  time.Time
-	Priority     int16
-	Args         []byte
-	AttemptedBy  []string
-	Errors       [][]byte
-	Kind         string
-	Metadata     []byte
-	Queue        string
-	Tags         []string
-	UniqueKey    []byte
-	UniqueStates pgtype.Bits
 }
 
 type Session struct {

@@ -21,7 +21,7 @@ type Querier interface {
 	// @cart_id or, when that is null, the customer @user_id's, created by the first put.
 	// quantity is the line's new quantity (0 when nothing was put: a problem, or a cart deleted
 	// meanwhile). A line over 1000 units fails the table's check constraint.
-	CartItemPut(ctx context.Context, arg CartItemPutParams) (CartItemPutRow, error)
+	CartItemPut(ctx context.Context, arg []CartItemPutParams) *CartItemPutBatchResults
 	CartLineClear(ctx context.Context, cartID int64) error
 	CartLineDelete(ctx context.Context, arg CartLineDeleteParams) (int64, error)
 	CartLineList(ctx context.Context, cartID int64) ([]CartLine, error)
@@ -30,7 +30,7 @@ type Querier interface {
 	// that changes or checks out one customer's cart holds its row lock, so a checkout never
 	// misses or clears a line added meanwhile. The statements after it in the same transaction
 	// see the latest committed lines (each statement takes a fresh snapshot).
-	CartLockForUser(ctx context.Context, userID *int64) error
+	CartLockForUser(ctx context.Context, userID []*int64) *CartLockForUserBatchResults
 	// CartPurgeGuests deletes up to @max guest carts (with their lines) not changed since
 	// @untouched_since, oldest first: a guest who does not come back leaves a cart nobody else can
 	// reach. Customers' carts stay. Bounded so that one statement holds few locks for long.
@@ -60,7 +60,7 @@ type Querier interface {
 	// inserts nothing (claimed = 0) and locks nothing: a replay does not queue for the cart.
 	// cart_id is 0 when the key was not claimed or the customer has no cart. Everything that
 	// changes or checks out one customer's cart holds the cart's row lock.
-	CheckoutBegin(ctx context.Context, arg CheckoutBeginParams) (CheckoutBeginRow, error)
+	CheckoutBegin(ctx context.Context, arg []CheckoutBeginParams) *CheckoutBeginBatchResults
 	// CheckoutLines reads the lines of the cart of @user_id, which CheckoutBegin locked just
 	// before in the same transaction (it is sent in the same pipeline), with their variants and
 	// products; it reads them only when that CheckoutBegin claimed the key (its claim holds no
@@ -69,15 +69,13 @@ type Querier interface {
 	// in the same order and cannot deadlock, and the stock and prices read are the latest
 	// committed. NO KEY UPDATE is what the stock update takes anyway; it lets cart lines
 	// referencing the variants be written meanwhile (their foreign key check takes KEY SHARE).
-	CheckoutLines(ctx context.Context, arg CheckoutLinesParams) ([]CheckoutLinesRow, error)
+	CheckoutLines(ctx context.Context, arg []CheckoutLinesParams) *CheckoutLinesBatchResults
 	// CheckoutPlaceOrder writes the order in one statement: the order row, one snapshot line per
 	// item (the arrays are parallel, one element per line; vendor 0 is none), the first event
-	// (sequence 1) and its expiry job; it empties the cart and records the order on the
-	// idempotency key. It returns one row per line, carrying the order's and the event's columns.
-	// The expiry job is a row of River's queue (jobs.OrderExpiry gives its kind, queue and
-	// attempts), due @expire_after_seconds after the order, written here as River's clients in
-	// other languages write jobs: River's own insert would cost the checkout a round trip.
-	CheckoutPlaceOrder(ctx context.Context, arg CheckoutPlaceOrderParams) ([]CheckoutPlaceOrderRow, error)
+	// (sequence 1); it empties the cart and records the order on the idempotency key. It returns
+	// one row per line, carrying the order's and the event's columns. The order's expiry job is
+	// inserted by River (jobs.Queue.ScheduleExpiry) in the same transaction.
+	CheckoutPlaceOrder(ctx context.Context, arg []CheckoutPlaceOrderParams) *CheckoutPlaceOrderBatchResults
 	CheckoutRequestGet(ctx context.Context, arg CheckoutRequestGetParams) (CheckoutRequest, error)
 	// InstallationID is this database's identity (migration 00009), the namespace of its Redis
 	// keys and channels.
@@ -144,6 +142,13 @@ type Querier interface {
 	// reported before anything was received (kept in provider_refunded) apply in the same
 	// statement, whatever the new status, so a report and a payment commute.
 	PaymentUpdate(ctx context.Context, arg PaymentUpdateParams) (Payment, error)
+	// PlanCacheModeSet sets plan_cache_mode to the end of the transaction. With
+	// 'force_generic_plan', the statements after it run on their cached generic plans:
+	// StockReserve's generic plan (one primary key probe per item) is its only sensible plan, but
+	// the planner prices it for arrays of 10 and, seeing custom plans for 2 cost less, would plan
+	// it afresh on every call: a sixth of its cost. Only inside a transaction; sent in the same
+	// pipeline as StockReserve (fastpath), it costs no round trip.
+	PlanCacheModeSet(ctx context.Context, planCacheMode []string) *PlanCacheModeSetBatchResults
 	ProductCount(ctx context.Context, arg ProductCountParams) (int64, error)
 	ProductCountAll(ctx context.Context) (int64, error)
 	ProductCountByCategory(ctx context.Context, categoryID *int64) (int64, error)
@@ -203,10 +208,10 @@ type Querier interface {
 	SessionTouch(ctx context.Context, id uuid.UUID) error
 	StockGet(ctx context.Context, id int64) (StockGetRow, error)
 	// StockRelease gives units back (a cancelled order), even to a since-deleted variant.
-	StockRelease(ctx context.Context, arg StockReleaseParams) error
+	StockRelease(ctx context.Context, arg []StockReleaseParams) *StockReleaseBatchResults
 	// StockReserve takes @quantities[i] units of @ids[i] for every i, in one guarded statement: a
 	// variant missing from the result had not enough stock (or is gone) and was not changed.
-	StockReserve(ctx context.Context, arg StockReserveParams) ([]StockReserveRow, error)
+	StockReserve(ctx context.Context, arg []StockReserveParams) *StockReserveBatchResults
 	UserCountByRole(ctx context.Context, role UserRole) (int64, error)
 	UserGetByEmail(ctx context.Context, email string) (User, error)
 	UserGetByID(ctx context.Context, id int64) (User, error)

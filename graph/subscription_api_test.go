@@ -420,17 +420,13 @@ func TestSubscriptionFeed(t *testing.T) {
 		ctx := context.Background()
 		inserted, release, done := make(chan struct{}), make(chan struct{}), make(chan error, 1)
 		go func() {
-			var afterCommit func()
-			err := e.Server.App.DB.InTx(ctx, func(q *db.Queries) error {
-				o, ev, touched, err := e.Server.App.Orders.TransitionTx(ctx, q, order.SystemActor, slow.id, order.Paid, order.TransitionOptions{Note: "slow"})
-				afterCommit = func() { e.Server.App.Orders.AfterCommit(ctx, o, ev, touched) }
+			// The event is published when the transaction commits (postgres.AfterCommit).
+			err := e.Server.App.DB.InTx(ctx, func(ctx context.Context, q *db.Queries) error {
+				_, err := e.Server.App.Orders.TransitionTx(ctx, q, order.SystemActor, slow.id, order.Paid, order.TransitionOptions{Note: "slow"})
 				close(inserted)
 				<-release
 				return err
 			})
-			if err == nil {
-				afterCommit()
-			}
 			done <- err
 		}()
 		<-inserted
@@ -554,7 +550,7 @@ func TestFeedKeepsEachOrdersSequence(t *testing.T) {
 	hasID, moved := make(chan struct{}), make(chan error, 1)
 	attempts := 0
 	tracking := "TRK-LATE"
-	err := e.Server.App.DB.InTxWithTx(ctx, func(tx pgx.Tx, q *db.Queries) error {
+	err := e.Server.App.DB.InTxWithTx(ctx, func(ctx context.Context, tx pgx.Tx, q *db.Queries) error {
 		attempts++
 		if _, err := tx.Exec(ctx, `SELECT pg_current_xact_id()`); err != nil { // a write's id, before the lock
 			return err
@@ -568,7 +564,7 @@ func TestFeedKeepsEachOrdersSequence(t *testing.T) {
 			close(hasID)
 			require.NoError(t, <-moved)
 		}
-		_, _, _, err := e.Server.App.Orders.TransitionTx(ctx, q, order.SystemActor, o.id, order.Shipped,
+		_, err := e.Server.App.Orders.TransitionTx(ctx, q, order.SystemActor, o.id, order.Shipped,
 			order.TransitionOptions{Note: "late", TrackingNumber: &tracking})
 		return err
 	})

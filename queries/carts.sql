@@ -39,14 +39,14 @@ DELETE FROM cart_lines WHERE cart_id = @cart_id AND variant_id = @variant_id;
 -- name: CartLineClear :exec
 DELETE FROM cart_lines WHERE cart_id = @cart_id;
 
--- name: CartLockForUser :exec
+-- name: CartLockForUser :batchexec
 -- CartLockForUser locks a customer's cart, if there is one, before it is changed: everything
 -- that changes or checks out one customer's cart holds its row lock, so a checkout never
 -- misses or clears a line added meanwhile. The statements after it in the same transaction
 -- see the latest committed lines (each statement takes a fresh snapshot).
 SELECT FROM carts WHERE user_id = @user_id FOR UPDATE;
 
--- name: CartItemPut :one
+-- name: CartItemPut :batchone
 -- CartItemPut adds @quantity units of a variant to a cart (or, with @set_quantity, sets the
 -- line's quantity), in one statement, when the variant may be put in the cart: it exists, is
 -- not deleted, its product is ACTIVE, and it is priced in the currency of the cart's other

@@ -1,7 +1,7 @@
 -- Checkout's statements. A checkout is a handful of round trips, not one per row: each
 -- statement below does a whole step for every line of the cart.
 
--- name: CheckoutBegin :one
+-- name: CheckoutBegin :batchone
 -- CheckoutBegin claims the idempotency key and then locks the customer's cart. A concurrent
 -- claim of the same key waits on the unique index until the first transaction ends, then
 -- inserts nothing (claimed = 0) and locks nothing: a replay does not queue for the cart.
@@ -17,7 +17,7 @@ WITH claim AS (
 )
 SELECT (SELECT count(*) FROM claim)::integer AS claimed, COALESCE((SELECT id FROM cart), 0)::bigint AS cart_id;
 
--- name: CheckoutLines :many
+-- name: CheckoutLines :batchmany
 -- CheckoutLines reads the lines of the cart of @user_id, which CheckoutBegin locked just
 -- before in the same transaction (it is sent in the same pipeline), with their variants and
 -- products; it reads them only when that CheckoutBegin claimed the key (its claim holds no
@@ -36,14 +36,12 @@ WHERE l.cart_id = (SELECT c.id FROM carts c WHERE c.user_id = @user_id)
 ORDER BY v.id
 FOR NO KEY UPDATE OF v;
 
--- name: CheckoutPlaceOrder :many
+-- name: CheckoutPlaceOrder :batchmany
 -- CheckoutPlaceOrder writes the order in one statement: the order row, one snapshot line per
 -- item (the arrays are parallel, one element per line; vendor 0 is none), the first event
--- (sequence 1) and its expiry job; it empties the cart and records the order on the
--- idempotency key. It returns one row per line, carrying the order's and the event's columns.
--- The expiry job is a row of River's queue (jobs.OrderExpiry gives its kind, queue and
--- attempts), due @expire_after_seconds after the order, written here as River's clients in
--- other languages write jobs: River's own insert would cost the checkout a round trip.
+-- (sequence 1); it empties the cart and records the order on the idempotency key. It returns
+-- one row per line, carrying the order's and the event's columns. The order's expiry job is
+-- inserted by River (jobs.Queue.ScheduleExpiry) in the same transaction.
 WITH o AS (
     INSERT INTO orders (user_id, status, currency, total_amount, shipping_address)
     VALUES (@user_id, @status, @currency, @total_amount, @shipping_address)
@@ -63,11 +61,6 @@ WITH o AS (
     INSERT INTO order_events (order_id, sequence, status, actor_id, note)
     SELECT o.id, 1, o.status, @user_id, @note FROM o
     RETURNING *
-), expiry AS (
-    INSERT INTO river_job (args, kind, queue, max_attempts, state, scheduled_at)
-    SELECT jsonb_build_object('order_id', o.id), @expiry_kind, @expiry_queue, @expiry_max_attempts,
-           CASE WHEN x.at > now() THEN 'scheduled' ELSE 'available' END::river_job_state, x.at
-    FROM o, (SELECT o.created_at + make_interval(secs => @expire_after_seconds::float8) AS at FROM o) AS x
 ), cleared AS (
     DELETE FROM cart_lines WHERE cart_id = @cart_id
 ), keyed AS (

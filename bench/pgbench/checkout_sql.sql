@@ -8,10 +8,9 @@
 -- machine, with no HTTP, GraphQL, Stripe call or load generator of its own.
 --
 -- Differences from the server, none of which adds work: snapshot values that the server
--- computes from the lines it read (names, prices, totals) are constants here; pgbench allows
--- no \gset in a pipeline, so the cart id CheckoutBegin returns is looked up again inside
--- CheckoutPlaceOrder by its unique index, and the payment's order id is the orders sequence's
--- currval. Keep it in step with the queries: each statement is marked with its sqlc query's
+-- computes from the lines it read (names, prices, totals) are constants here; the cart id
+-- CheckoutBegin returns is looked up again inside CheckoutPlaceOrder by its unique index, and
+-- the payment's and the expiry job's order id is the orders sequence's currval. Keep it in step with the queries: each statement is marked with its sqlc query's
 -- name and the start of the SHA-256 of that query's text ("-- sqlc: Name hash"), and
 -- bench/checkoutgen's TestSQLAloneFollowsQueries fails when a query has changed since; the
 -- server's round trips are held by TestCheckoutRoundTrips.
@@ -23,9 +22,9 @@
 \set v2 :vfirst + (:v1 - :vfirst + random(1, :vlast - :vfirst)) % (:vlast - :vfirst + 1)
 \set k random(1, 9223372036854775806)
 \startpipeline
--- sqlc: CartLockForUser 556b00f47ddc
+-- sqlc: CartLockForUser 455ac2ad71d8
 SELECT FROM carts WHERE user_id = :u FOR UPDATE;
--- sqlc: CartItemPut c8387f168bf2
+-- sqlc: CartItemPut 219923130660
 WITH target AS (
     SELECT c.id FROM carts c WHERE c.id = NULL::bigint
     UNION ALL
@@ -60,6 +59,7 @@ SELECT COALESCE(verdict.problem, '')::text AS problem, COALESCE(verdict.cart_cur
        COALESCE(verdict.variant_currency, '')::text AS variant_currency,
        COALESCE((SELECT line.quantity FROM line), 0)::integer AS quantity
 FROM verdict;
+\endpipeline
 -- sqlc: CartView 4590bbf1c816
 WITH cart AS (
     SELECT COALESCE(NULL::bigint, (SELECT c.id FROM carts c WHERE c.user_id = :u))::bigint AS id,
@@ -73,11 +73,10 @@ JOIN cart_lines l ON l.cart_id = cart.id
 JOIN product_variants v ON v.id = l.variant_id
 JOIN products p ON p.id = v.product_id
 ORDER BY l.added_at, l.variant_id;
-\endpipeline
 \startpipeline
--- sqlc: CartLockForUser 556b00f47ddc
+-- sqlc: CartLockForUser 455ac2ad71d8
 SELECT FROM carts WHERE user_id = :u FOR UPDATE;
--- sqlc: CartItemPut c8387f168bf2
+-- sqlc: CartItemPut 219923130660
 WITH target AS (
     SELECT c.id FROM carts c WHERE c.id = NULL::bigint
     UNION ALL
@@ -112,6 +111,7 @@ SELECT COALESCE(verdict.problem, '')::text AS problem, COALESCE(verdict.cart_cur
        COALESCE(verdict.variant_currency, '')::text AS variant_currency,
        COALESCE((SELECT line.quantity FROM line), 0)::integer AS quantity
 FROM verdict;
+\endpipeline
 -- sqlc: CartView 4590bbf1c816
 WITH cart AS (
     SELECT COALESCE(NULL::bigint, (SELECT c.id FROM carts c WHERE c.user_id = :u))::bigint AS id,
@@ -125,10 +125,9 @@ JOIN cart_lines l ON l.cart_id = cart.id
 JOIN product_variants v ON v.id = l.variant_id
 JOIN products p ON p.id = v.product_id
 ORDER BY l.added_at, l.variant_id;
-\endpipeline
-\startpipeline
 BEGIN;
--- sqlc: CheckoutBegin 1178d2a85b65
+\startpipeline
+-- sqlc: CheckoutBegin 97113f507461
 WITH claim AS (
     INSERT INTO checkout_requests (user_id, idempotency_key, fingerprint)
     VALUES (:u, 'k' || :k, '\x0102030405060708091011121314151617181920212223242526272829303132'::bytea)
@@ -138,7 +137,7 @@ WITH claim AS (
     SELECT id FROM carts WHERE user_id = :u AND EXISTS (SELECT FROM claim) FOR UPDATE
 )
 SELECT (SELECT count(*) FROM claim)::integer AS claimed, COALESCE((SELECT id FROM cart), 0)::bigint AS cart_id;
--- sqlc: CheckoutLines d2461b1d3f86
+-- sqlc: CheckoutLines 385d1f193440
 SELECT l.quantity, l.added_at, v.*, p.name AS product_name, p.vendor_id, p.status AS product_status
 FROM cart_lines l
 JOIN product_variants v ON v.id = l.variant_id
@@ -150,13 +149,13 @@ ORDER BY v.id
 FOR NO KEY UPDATE OF v;
 \endpipeline
 \startpipeline
-SET LOCAL plan_cache_mode = force_generic_plan;
--- sqlc: StockReserve c6c60796a9d1
+SELECT set_config('plan_cache_mode', 'force_generic_plan', true);
+-- sqlc: StockReserve 0393d25506b5
 UPDATE product_variants v SET stock = v.stock - r.n, updated_at = now()
 FROM (SELECT unnest(ARRAY[:v1, :v2]::bigint[]) AS id, unnest(ARRAY[1, 1]::integer[]) AS n) AS r
 WHERE v.id = r.id AND v.deleted_at IS NULL AND v.stock >= r.n
 RETURNING v.id, v.product_id, v.stock;
--- sqlc: CheckoutPlaceOrder d085a821fe3e
+-- sqlc: CheckoutPlaceOrder d65368d4dd82
 WITH o AS (
     INSERT INTO orders (user_id, status, currency, total_amount, shipping_address)
     VALUES (:u, 'PENDING', 'USD', 4200, '{"name":"Ada Lovelace","line1":"1 Main St","city":"Springfield","postalCode":"12345","country":"US"}')
@@ -193,6 +192,11 @@ SELECT o.id AS order_id, o.created_at AS order_created_at, o.updated_at AS order
 FROM o, e, l
 ORDER BY l.id;
 \endpipeline
+-- The expiry job, about as River's InsertTx writes it (riverpgxv5's JobInsertFastMany).
+INSERT INTO river_job (args, created_at, kind, max_attempts, metadata, priority, queue, scheduled_at, state, tags, unique_key, unique_states)
+SELECT jsonb_build_object('order_id', currval('orders_id_seq')), now(), 'expire_order', 10, '{}', 1, 'default',
+       now() + interval '1800 seconds', 'scheduled', '{}'::varchar(255)[], NULL, NULL
+RETURNING *;
 COMMIT;
 -- sqlc: PaymentInsert 3abcf522b752
 INSERT INTO payments (order_id, provider, intent_id, client_secret, status, amount, currency)

@@ -66,7 +66,7 @@ func (s *Service) Register(ctx context.Context, in RegisterInput, meta ClientMet
 		return Session{}, err
 	}
 	var sess Session
-	err = s.db.InTx(ctx, func(q *db.Queries) error {
+	err = s.db.InTx(ctx, func(ctx context.Context, q *db.Queries) error {
 		row, err := q.UserInsert(ctx, db.UserInsertParams{
 			Email: in.Email, PasswordHash: hash, Name: in.Name, Role: db.UserRoleCUSTOMER,
 		})
@@ -108,7 +108,7 @@ func (s *Service) Login(ctx context.Context, email, password string, meta Client
 		return Session{}, invalid
 	}
 	var sess Session
-	err = s.db.InTx(ctx, func(q *db.Queries) error {
+	err = s.db.InTx(ctx, func(ctx context.Context, q *db.Queries) error {
 		sess, err = s.startSession(ctx, q, userFromRow(row), meta)
 		return err
 	})
@@ -203,7 +203,7 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (Session, er
 		sess   Session
 		reused bool
 	)
-	err := s.db.InTx(ctx, func(q *db.Queries) error {
+	err := s.db.InTx(ctx, func(ctx context.Context, q *db.Queries) error {
 		row, err := q.RefreshTokenGetForUpdate(ctx, hash)
 		if postgres.IsNotFound(err) {
 			return invalid
@@ -255,7 +255,7 @@ func (s *Service) Logout(ctx context.Context, v auth.Viewer) (User, error) {
 // LogoutRefreshToken revokes the session a refresh token belongs to (sign-out with only the
 // refresh cookie, e.g. after the access token expired). An unknown token is not an error.
 func (s *Service) LogoutRefreshToken(ctx context.Context, refreshToken string) error {
-	return s.db.InTx(ctx, func(q *db.Queries) error {
+	return s.db.InTx(ctx, func(ctx context.Context, q *db.Queries) error {
 		row, err := q.RefreshTokenGetForUpdate(ctx, hashToken(refreshToken))
 		if postgres.IsNotFound(err) {
 			return nil
@@ -293,7 +293,7 @@ func (s *Service) ChangePassword(ctx context.Context, v auth.Viewer, current, ne
 	if err != nil {
 		return User{}, err
 	}
-	err = s.db.InTx(ctx, func(q *db.Queries) error {
+	err = s.db.InTx(ctx, func(ctx context.Context, q *db.Queries) error {
 		if _, err := q.UserUpdatePassword(ctx, db.UserUpdatePasswordParams{ID: v.UserID, PasswordHash: hash}); err != nil {
 			return fmt.Errorf("update password: %w", err)
 		}

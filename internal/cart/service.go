@@ -12,6 +12,7 @@ import (
 	"github.com/shopgraph/shopgraph/internal/catalog"
 	"github.com/shopgraph/shopgraph/internal/money"
 	"github.com/shopgraph/shopgraph/internal/postgres"
+	"github.com/shopgraph/shopgraph/internal/postgres/fastpath"
 )
 
 // Service is the cart use cases.
@@ -56,7 +57,7 @@ func (s *Service) Get(ctx context.Context, o Owner) (Cart, error) {
 		c.id, c.Merged = idOf(customer), true
 		return c, nil
 	}
-	err = s.db.InTx(ctx, func(q *db.Queries) error {
+	err = s.db.InTx(ctx, func(ctx context.Context, q *db.Queries) error {
 		_, _, err := s.find(ctx, q, o, false)
 		return err
 	})
@@ -114,32 +115,44 @@ func (s *Service) UpdateItem(ctx context.Context, o Owner, variantID int64, quan
 }
 
 // put puts a variant in the owner's cart (CartItemPut, which holds the rule of what may be
-// put in a cart). A signed-in customer's cart is changed and read back in one round trip: the
-// cart's lock, the put and the read go to PostgreSQL as one pipeline, one implicit
-// transaction; other owners go through change.
+// put in a cart). A signed-in customer's cart is locked and changed in one round trip (a
+// fastpath pipeline, one implicit transaction), then read back; other owners go through
+// change.
 func (s *Service) put(ctx context.Context, o Owner, arg db.CartItemPutParams) (Cart, error) {
 	if o.UserID == nil || o.Token != "" {
 		return s.change(ctx, o, func(q *db.Queries, cartID int64) error {
 			arg.CartID = &cartID
-			res, err := q.CartItemPut(ctx, arg)
-			return putResult(res, err)
+			return putResult(putOne(ctx, q, arg))
 		})
 	}
 	arg.UserID = o.UserID
 	var (
-		p    postgres.Pipeline
-		res  db.CartItemPutRow
-		rows []db.CartViewRow
+		p   fastpath.Pipeline
+		res db.CartItemPutRow
 	)
-	p.Exec(db.CartLockForUser, *o.UserID)
-	postgres.QueueOne(&p, &res, db.CartItemPut, postgres.Args(arg)...)
-	postgres.QueueAll(&p, &rows, db.CartView, postgres.Args(db.CartViewParams{UserID: o.UserID})...)
-	if err := putResult(res, s.db.Run(ctx, &p)); err != nil {
+	q := p.Queries()
+	lock := q.CartLockForUser(ctx, []*int64{o.UserID})
+	put := q.CartItemPut(ctx, []db.CartItemPutParams{arg})
+	err := s.db.RunPipeline(ctx, &p, func() (err error) {
+		lock.Exec(func(_ int, e error) { err = e })
+		if err != nil {
+			return err
+		}
+		put.QueryRow(func(_ int, r db.CartItemPutRow, e error) { res, err = r, e })
+		return err
+	})
+	if err := putResult(res, err); err != nil {
 		return Cart{}, err
 	}
-	c := cartOf(rows)
+	c, err := s.view(ctx, db.CartViewParams{UserID: o.UserID})
 	c.id = idOf(o)
-	return c, nil
+	return c, err
+}
+
+// putOne runs CartItemPut on its own.
+func putOne(ctx context.Context, q *db.Queries, arg db.CartItemPutParams) (res db.CartItemPutRow, err error) {
+	q.CartItemPut(ctx, []db.CartItemPutParams{arg}).QueryRow(func(_ int, r db.CartItemPutRow, e error) { res, err = r, e })
+	return res, err
 }
 
 // putResult is CartItemPut's verdict as an error: the rule it found broken, a line over the
@@ -191,7 +204,7 @@ func (s *Service) change(ctx context.Context, o Owner, fn func(q *db.Queries, ca
 		merged   bool
 		newToken string
 	)
-	err := s.db.InTx(ctx, func(q *db.Queries) error {
+	err := s.db.InTx(ctx, func(ctx context.Context, q *db.Queries) error {
 		var err error
 		if o.UserID != nil {
 			id, merged, err = s.find(ctx, q, o, true)

@@ -119,7 +119,7 @@ func (s *Service) CategoryCreate(ctx context.Context, v auth.Viewer, in Category
 		return Category{}, err
 	}
 	var created Category
-	err := s.db.InTx(ctx, func(q *db.Queries) error {
+	err := s.db.InTx(ctx, func(ctx context.Context, q *db.Queries) error {
 		if err := checkCategory(ctx, q, in.ParentID, "input", "parentId"); err != nil {
 			return err
 		}
@@ -174,7 +174,7 @@ func (s *Service) CategoryUpdate(ctx context.Context, v auth.Viewer, id int64, i
 		return Category{}, err
 	}
 	var updated Category
-	err = s.db.InTx(ctx, func(q *db.Queries) error {
+	err = s.db.InTx(ctx, func(ctx context.Context, q *db.Queries) error {
 		if err := checkCategory(ctx, q, cur.ParentID, "input", "parentId"); err != nil {
 			return err
 		}
@@ -198,7 +198,7 @@ func (s *Service) CategoryDelete(ctx context.Context, v auth.Viewer, id int64) e
 		return err
 	}
 	notEmpty := apperr.FieldError(apperr.CategoryNotEmpty, "The category still has products or subcategories.", "input", "id")
-	err := s.db.InTx(ctx, func(q *db.Queries) error {
+	err := s.db.InTx(ctx, func(ctx context.Context, q *db.Queries) error {
 		products, err := q.ProductCountByCategory(ctx, &id)
 		if err != nil {
 			return err

@@ -29,7 +29,7 @@ func (s *Service) SeedBulk(ctx context.Context, n int, prefix string, categoryID
 	if len(categoryIDs) == 0 || len(vendorIDs) == 0 {
 		return fmt.Errorf("seed needs at least one category and one vendor slot")
 	}
-	err := s.db.InTx(ctx, func(q *db.Queries) error {
+	err := s.db.InTx(ctx, func(ctx context.Context, q *db.Queries) error {
 		if _, err := q.ProductSeedBulk(ctx, db.ProductSeedBulkParams{
 			SlugPrefix: prefix, N: int32(n), CategoryIds: categoryIDs, VendorIds: vendorIDs,
 			Adjectives: seedAdjectives, Colours: seedColours, Nouns: seedNouns, Materials: seedMaterials, Blurbs: seedBlurbs,

@@ -212,7 +212,7 @@ func (s *Service) Create(ctx context.Context, v auth.Viewer, in CreateInput) (Pr
 		return Product{}, err
 	}
 	var created Product
-	err = s.db.InTx(ctx, func(q *db.Queries) error {
+	err = s.db.InTx(ctx, func(ctx context.Context, q *db.Queries) error {
 		if err := checkCategory(ctx, q, in.CategoryID, "input", "categoryId"); err != nil {
 			return err
 		}
@@ -263,7 +263,7 @@ type UpdateInput struct {
 // Update changes a product's details. Errors: NOT_FOUND, FORBIDDEN, INVALID, DUPLICATE.
 func (s *Service) Update(ctx context.Context, v auth.Viewer, in UpdateInput) (Product, error) {
 	var updated Product
-	err := s.db.InTx(ctx, func(q *db.Queries) error {
+	err := s.db.InTx(ctx, func(ctx context.Context, q *db.Queries) error {
 		p, err := lockManaged(ctx, q, v, in.ID, "input", "id")
 		if err != nil {
 			return err
@@ -334,7 +334,7 @@ func (s *Service) VariantCreate(ctx context.Context, v auth.Viewer, productID in
 		return Variant{}, err
 	}
 	var created Variant
-	err := s.db.InTx(ctx, func(q *db.Queries) error {
+	err := s.db.InTx(ctx, func(ctx context.Context, q *db.Queries) error {
 		p, err := lockManaged(ctx, q, v, productID, "input", "productId")
 		if err != nil {
 			return err
@@ -377,7 +377,7 @@ type VariantUpdateInput struct {
 // Errors: NOT_FOUND, FORBIDDEN, INVALID, DUPLICATE.
 func (s *Service) VariantUpdate(ctx context.Context, v auth.Viewer, in VariantUpdateInput) (Variant, error) {
 	var updated Variant
-	err := s.db.InTx(ctx, func(q *db.Queries) error {
+	err := s.db.InTx(ctx, func(ctx context.Context, q *db.Queries) error {
 		cur, err := lockManagedVariant(ctx, q, v, in.ID)
 		if err != nil {
 			return err
@@ -420,7 +420,7 @@ func (s *Service) VariantUpdate(ctx context.Context, v auth.Viewer, in VariantUp
 // Errors: NOT_FOUND, FORBIDDEN, LAST_VARIANT.
 func (s *Service) VariantDelete(ctx context.Context, v auth.Viewer, id int64) (Product, error) {
 	var p Product
-	err := s.db.InTx(ctx, func(q *db.Queries) error {
+	err := s.db.InTx(ctx, func(ctx context.Context, q *db.Queries) error {
 		cur, err := lockManagedVariant(ctx, q, v, id)
 		if err != nil {
 			return err

@@ -1,8 +1,8 @@
 // Package checkout turns a customer's cart into an order, once: in one transaction it claims
 // the idempotency key, locks the cart and its variants (in variant order), validates the cart,
-// takes the stock with one guarded update, writes the order with a snapshot of every line, its
-// first event and its expiry job, and empties the cart: four statements in two round trips,
-// whatever the cart holds, then COMMIT.
+// takes the stock with one guarded update, writes the order with a snapshot of every line and
+// its first event, and empties the cart (four statements, whatever the cart holds), inserts its
+// expiry job, then COMMIT.
 package checkout
 
 import (
@@ -23,11 +23,11 @@ import (
 	"github.com/shopgraph/shopgraph/internal/apperr"
 	"github.com/shopgraph/shopgraph/internal/auth"
 	"github.com/shopgraph/shopgraph/internal/inventory"
-	"github.com/shopgraph/shopgraph/internal/jobs"
 	"github.com/shopgraph/shopgraph/internal/money"
 	"github.com/shopgraph/shopgraph/internal/order"
 	"github.com/shopgraph/shopgraph/internal/payment"
 	"github.com/shopgraph/shopgraph/internal/postgres"
+	"github.com/shopgraph/shopgraph/internal/postgres/fastpath"
 )
 
 // Service is the checkout use case.
@@ -73,26 +73,16 @@ func (s *Service) Complete(ctx context.Context, v auth.Viewer, in Input) (Result
 		return Result{}, err
 	}
 	fingerprint := fingerprintOf(in)
-	var (
-		res     Result
-		event   order.Event
-		touched inventory.Change
-	)
+	var res Result
 	// Variants are locked in id order, so deadlocks should not happen; a serialisation
 	// failure or deadlock is still run again (InTxWithTx) rather than shown to the customer.
-	err := s.db.InTxWithTx(ctx, func(tx pgx.Tx, q *db.Queries) error {
+	err := s.db.InTxWithTx(ctx, func(ctx context.Context, tx pgx.Tx, q *db.Queries) error {
 		var err error
-		res, event, touched, err = s.completeTx(ctx, tx, q, v, in, fingerprint)
+		res, err = s.completeTx(ctx, tx, q, v, in, fingerprint)
 		return err
 	})
 	if err != nil {
 		return Result{}, err
-	}
-	if !res.Replayed {
-		s.orders.AfterPlaced(ctx, res.Order, res.Lines, event, touched)
-		if s.Observer != nil {
-			s.Observer.OrderCreated()
-		}
 	}
 	// The provider is called only now, after commit, never inside the transaction; a replay
 	// returns the intent created the first time (the key is derived from the order).
@@ -107,62 +97,78 @@ func (s *Service) Complete(ctx context.Context, v auth.Viewer, in Input) (Result
 	return res, nil
 }
 
-// completeTx is the checkout's transaction up to its COMMIT (Complete's), in
-// two round trips whatever the cart holds: BEGIN, the key's claim with the cart's lock, and
-// the lines with their variants' locks; then the stock and the order.
-func (s *Service) completeTx(ctx context.Context, tx pgx.Tx, q *db.Queries, v auth.Viewer, in Input, fingerprint []byte) (Result, order.Event, inventory.Change, error) {
+// completeTx is the checkout's transaction up to its COMMIT (Complete's), whatever the cart
+// holds: [the key's claim with the cart's lock, the lines with their variants' locks], then
+// [the stock, the order], each a fastpath pipeline (one round trip), then the expiry job. A
+// new order's side effects (its event published, the stock caches, the metric) wait for the
+// commit.
+func (s *Service) completeTx(ctx context.Context, tx pgx.Tx, q *db.Queries, v auth.Viewer, in Input, fingerprint []byte) (Result, error) {
 	var (
-		read  postgres.Pipeline
+		read  fastpath.Pipeline
 		began db.CheckoutBeginRow
 		lines []db.CheckoutLinesRow
 	)
-	postgres.QueueOne(&read, &began, db.CheckoutBegin, postgres.Args(db.CheckoutBeginParams{
+	rq := read.Queries()
+	claim := rq.CheckoutBegin(ctx, []db.CheckoutBeginParams{{
 		UserID: v.UserID, IdempotencyKey: in.IdempotencyKey, Fingerprint: fingerprint,
-	})...)
-	postgres.QueueAll(&read, &lines, db.CheckoutLines, postgres.Args(db.CheckoutLinesParams{
-		UserID: &v.UserID, IdempotencyKey: in.IdempotencyKey,
-	})...)
-	if err := read.Send(ctx, tx); err != nil {
-		return Result{}, order.Event{}, inventory.Change{}, fmt.Errorf("claim idempotency key, read cart: %w", err)
+	}})
+	cart := rq.CheckoutLines(ctx, []db.CheckoutLinesParams{{UserID: &v.UserID, IdempotencyKey: in.IdempotencyKey}})
+	err := read.Run(ctx, tx, func() (err error) {
+		claim.QueryRow(func(_ int, r db.CheckoutBeginRow, e error) { began, err = r, e })
+		if err != nil {
+			return err
+		}
+		cart.Query(func(_ int, r []db.CheckoutLinesRow, e error) { lines, err = r, e })
+		return err
+	})
+	if err != nil {
+		return Result{}, fmt.Errorf("claim idempotency key, read cart: %w", err)
 	}
 	if began.Claimed == 0 {
-		res, err := replay(ctx, q, v, in, fingerprint)
-		return res, order.Event{}, inventory.Change{}, err
+		return replay(ctx, q, v, in, fingerprint)
 	}
 	if began.CartID == 0 || len(lines) == 0 {
-		return Result{}, order.Event{}, inventory.Change{}, apperr.New(apperr.CartEmpty, "Your cart is empty.")
+		return Result{}, apperr.New(apperr.CartEmpty, "Your cart is empty.")
 	}
 	place, items, err := snapshot(lines)
 	if err != nil {
-		return Result{}, order.Event{}, inventory.Change{}, err
+		return Result{}, err
 	}
 	place.UserID, place.CartID, place.IdempotencyKey = v.UserID, began.CartID, in.IdempotencyKey
 	place.Status, place.Note = db.OrderStatusPENDING, placedNote
-	// The expiry job is written with the order: it can neither be lost nor outlive a
-	// rolled-back order.
-	expiry := jobs.OrderExpiry()
-	place.ExpiryKind, place.ExpiryQueue, place.ExpiryMaxAttempts = expiry.Kind, expiry.Queue, expiry.MaxAttempts
-	place.ExpireAfterSeconds = s.payments.ExpireAfter.Seconds()
 	place.ShippingAddress, _ = json.Marshal(in.ShippingAddress)
 	// The stock and the order go together; on a shortage the order written with them is
 	// rolled back with the transaction.
 	var (
-		write  postgres.Pipeline
+		write  fastpath.Pipeline
 		placed []db.CheckoutPlaceOrderRow
 	)
-	reservation := inventory.QueueReserve(&write, items)
-	postgres.QueueAll(&write, &placed, db.CheckoutPlaceOrder, postgres.Args(place)...)
-	if err := write.Send(ctx, tx); err != nil {
-		return Result{}, order.Event{}, inventory.Change{}, fmt.Errorf("reserve stock, place order: %w", err)
+	wq := write.Queries()
+	reservation := inventory.QueueReserve(ctx, wq, items)
+	placeOrder := wq.CheckoutPlaceOrder(ctx, []db.CheckoutPlaceOrderParams{place})
+	err = write.Run(ctx, tx, func() (err error) {
+		if err := reservation.Read(); err != nil {
+			return err
+		}
+		placeOrder.Query(func(_ int, r []db.CheckoutPlaceOrderRow, e error) { placed, err = r, e })
+		return err
+	})
+	if err != nil {
+		return Result{}, fmt.Errorf("reserve stock, place order: %w", err)
 	}
 	touched, err := reservation.Result(ctx, q)
 	if err != nil {
-		return Result{}, order.Event{}, inventory.Change{}, err
+		return Result{}, err
 	}
 	if len(placed) != len(lines) {
-		return Result{}, order.Event{}, inventory.Change{}, fmt.Errorf("place order: %d lines written for %d", len(placed), len(lines))
+		return Result{}, fmt.Errorf("place order: %d lines written for %d", len(placed), len(lines))
 	}
 	first := placed[0]
+	// The expiry job is committed with the order: it can neither be lost nor outlive a
+	// rolled-back order.
+	if err := s.payments.Jobs.ScheduleExpiry(ctx, tx, first.OrderID, first.OrderCreatedAt.Add(s.payments.ExpireAfter)); err != nil {
+		return Result{}, err
+	}
 	row := db.Order{
 		ID: first.OrderID, UserID: v.UserID, Status: place.Status, Currency: place.Currency,
 		TotalAmount: place.TotalAmount, ShippingAddress: place.ShippingAddress,
@@ -185,7 +191,11 @@ func (s *Service) completeTx(ctx context.Context, tx pgx.Tx, q *db.Queries, v au
 		OrderID: row.ID, Sequence: first.EventSequence, FeedPosition: first.EventFeedPosition, Status: place.Status,
 		ActorID: &v.UserID, Note: place.Note, CreatedAt: first.EventCreatedAt,
 	})
-	return res, event, touched, nil
+	s.orders.Placed(ctx, res.Order, res.Lines, event, touched)
+	if s.Observer != nil {
+		postgres.AfterCommit(ctx, func(context.Context) { s.Observer.OrderCreated() })
+	}
+	return res, nil
 }
 
 // placedNote is the note of an order's first event.

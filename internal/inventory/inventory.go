@@ -11,7 +11,6 @@ import (
 	"github.com/shopgraph/shopgraph/db"
 	"github.com/shopgraph/shopgraph/internal/apperr"
 	"github.com/shopgraph/shopgraph/internal/catalog"
-	"github.com/shopgraph/shopgraph/internal/postgres"
 )
 
 // Item is a quantity of one variant.
@@ -39,31 +38,40 @@ type Change struct {
 	StatusChanged bool
 }
 
-// Reservation is a reservation of stock queued in a pipeline: Result says what it did once
-// the pipeline has run.
+// Reservation is a reservation of stock queued in a pipeline (fastpath.Pipeline): Read reads
+// its results in the pipeline's read, then Result says what it did.
 type Reservation struct {
-	items []Item // merged
-	taken []db.StockReserveRow
+	items   []Item // merged
+	plan    *db.PlanCacheModeSetBatchResults
+	reserve *db.StockReserveBatchResults
+	taken   []db.StockReserveRow
 }
 
-// QueueReserve queues in p the taking of every item's quantity, or nothing: one guarded
-// statement for all the items (StockReserve). The caller holds the variants' row locks, taken
-// in variant id order (checkout's line read takes them): two transactions reserving
-// overlapping variants then wait for each other in the same order and cannot deadlock. Items
-// of the same variant are added up.
-func QueueReserve(p *postgres.Pipeline, items []Item) *Reservation {
+// QueueReserve queues on pq, the queries of a pipeline in the caller's transaction, the taking
+// of every item's quantity, or nothing: one guarded statement for all the items
+// (StockReserve), after a setting that keeps its generic plan (PlanCacheModeSet). The caller
+// holds the variants' row locks, taken in variant id order (checkout's line read takes them):
+// two transactions reserving overlapping variants then wait for each other in the same order
+// and cannot deadlock. Items of the same variant are added up.
+func QueueReserve(ctx context.Context, pq *db.Queries, items []Item) *Reservation {
 	r := &Reservation{items: merged(items)} // in variant order: a shortage names the same item every time
 	arg := db.StockReserveParams{Ids: make([]int64, len(r.items)), Quantities: make([]int32, len(r.items))}
 	for i, it := range r.items {
 		arg.Ids[i], arg.Quantities[i] = it.VariantID, int32(it.Quantity)
 	}
-	// StockReserve's generic plan (one primary key probe per item) is its only sensible plan,
-	// but the planner prices it for arrays of 10 and, seeing custom plans for 2 cost less,
-	// would plan it afresh on every call: a sixth of its cost. Every later statement of
-	// checkout's transaction has a generic plan anyway.
-	p.ForceGenericPlans()
-	postgres.QueueAll(p, &r.taken, db.StockReserve, postgres.Args(arg)...)
+	r.plan = pq.PlanCacheModeSet(ctx, []string{"force_generic_plan"})
+	r.reserve = pq.StockReserve(ctx, []db.StockReserveParams{arg})
 	return r
+}
+
+// Read reads the reservation's results from its pipeline, where they were queued.
+func (r *Reservation) Read() (err error) {
+	r.plan.Exec(func(_ int, e error) { err = e })
+	if err != nil {
+		return err
+	}
+	r.reserve.Query(func(_ int, rows []db.StockReserveRow, e error) { r.taken, err = rows, e })
+	return err
 }
 
 // Result is what the reservation changed, or, on a shortage, an OUT_OF_STOCK error (wrapping
@@ -114,12 +122,18 @@ func shortage(ctx context.Context, q *db.Queries, it Item) error {
 }
 
 // Release gives items back, e.g. when an order is cancelled, in variant id order like every
-// stock change.
+// stock change: one StockRelease per variant, sent together as one batch (sqlc's :batchexec).
 func Release(ctx context.Context, q *db.Queries, items []Item) error {
-	for _, it := range merged(items) {
-		if err := q.StockRelease(ctx, db.StockReleaseParams{ID: it.VariantID, N: int32(it.Quantity)}); err != nil {
-			return fmt.Errorf("release stock of variant %d: %w", it.VariantID, err)
-		}
+	items = merged(items)
+	args := make([]db.StockReleaseParams, len(items))
+	for i, it := range items {
+		args[i] = db.StockReleaseParams{ID: it.VariantID, N: int32(it.Quantity)}
 	}
-	return nil
+	var err error
+	q.StockRelease(ctx, args).Exec(func(i int, e error) {
+		if e != nil && err == nil {
+			err = fmt.Errorf("release stock of variant %d: %w", items[i].VariantID, e)
+		}
+	})
+	return err
 }

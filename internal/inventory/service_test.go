@@ -13,6 +13,7 @@ import (
 	"github.com/shopgraph/shopgraph/internal/apperr"
 	"github.com/shopgraph/shopgraph/internal/inventory"
 	"github.com/shopgraph/shopgraph/internal/postgres"
+	"github.com/shopgraph/shopgraph/internal/postgres/fastpath"
 	"github.com/shopgraph/shopgraph/internal/testutil/pgtest"
 	tf "github.com/shopgraph/shopgraph/internal/testutil/testfactory"
 )
@@ -30,7 +31,7 @@ func setup(t *testing.T) testBundle {
 // variants in id order, then takes the stock; a shortage rolls the transaction back.
 func reserve(ctx context.Context, d *postgres.DB, items []inventory.Item) (inventory.Change, error) {
 	var change inventory.Change
-	err := d.InTxWithTx(ctx, func(tx pgx.Tx, q *db.Queries) error {
+	err := d.InTxWithTx(ctx, func(ctx context.Context, tx pgx.Tx, q *db.Queries) error {
 		ids := make([]int64, len(items))
 		for i, it := range items {
 			ids[i] = it.VariantID
@@ -38,9 +39,9 @@ func reserve(ctx context.Context, d *postgres.DB, items []inventory.Item) (inven
 		if _, err := tx.Exec(ctx, `SELECT id FROM product_variants WHERE id = ANY($1) ORDER BY id FOR UPDATE`, ids); err != nil {
 			return err
 		}
-		var p postgres.Pipeline
-		r := inventory.QueueReserve(&p, items)
-		if err := p.Send(ctx, tx); err != nil {
+		var p fastpath.Pipeline
+		r := inventory.QueueReserve(ctx, p.Queries(), items)
+		if err := p.Run(ctx, tx, r.Read); err != nil {
 			return err
 		}
 		var err error
@@ -51,7 +52,7 @@ func reserve(ctx context.Context, d *postgres.DB, items []inventory.Item) (inven
 }
 
 func release(ctx context.Context, d *postgres.DB, items []inventory.Item) error {
-	return d.InTx(ctx, func(q *db.Queries) error { return inventory.Release(ctx, q, items) })
+	return d.InTx(ctx, func(ctx context.Context, q *db.Queries) error { return inventory.Release(ctx, q, items) })
 }
 
 func TestReserve(t *testing.T) {

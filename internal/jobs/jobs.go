@@ -25,26 +25,10 @@ type ExpireOrderArgs struct {
 // Kind names the job in the queue table.
 func (ExpireOrderArgs) Kind() string { return "expire_order" }
 
-// InsertOpts: River's options for an order's expiry, were River to insert it. Checkout writes
-// the job in its own statement instead (OrderExpiry): it is written once, in the transaction
-// that creates the order (a replay creates nothing), so it needs no uniqueness check.
+// InsertOpts: an order's expiry is inserted once, in the transaction that creates the order
+// (a replay creates nothing), so it needs no uniqueness check.
 func (ExpireOrderArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{MaxAttempts: 10}
-}
-
-// JobRow is what a statement of ours that writes a job into River's table (river_job) needs
-// to write it as River would: the job's kind, queue and attempts; its args are the JSON of
-// its JobArgs.
-type JobRow struct {
-	Kind        string
-	Queue       string
-	MaxAttempts int16
-}
-
-// OrderExpiry is the river_job row of an ExpireOrderArgs job (CheckoutPlaceOrder writes it).
-func OrderExpiry() JobRow {
-	args := ExpireOrderArgs{}
-	return JobRow{Kind: args.Kind(), Queue: river.QueueDefault, MaxAttempts: int16(args.InsertOpts().MaxAttempts)}
 }
 
 // PurgeGuestCartsArgs asks to delete the guest carts left unchanged for long (GUEST_CART_TTL).
@@ -162,6 +146,13 @@ func (q *Queue) Stop(ctx context.Context) error {
 	if errors.Is(err, context.DeadlineExceeded) {
 		return q.client.StopAndCancel(context.Background())
 	}
+	return err
+}
+
+// ScheduleExpiry inserts, in tx, the job that cancels order orderID at `at` if it is still
+// unpaid then: committed with the order, it can neither be lost nor outlive a rolled-back one.
+func (q *Queue) ScheduleExpiry(ctx context.Context, tx pgx.Tx, orderID int64, at time.Time) error {
+	_, err := q.insertTx(ctx, tx, ExpireOrderArgs{OrderID: orderID}, &river.InsertOpts{ScheduledAt: at}, "order expiry")
 	return err
 }
 

@@ -3,11 +3,9 @@ package jobs_test
 import (
 	"context"
 	"fmt"
-	"os"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 	"github.com/stretchr/testify/require"
@@ -16,49 +14,6 @@ import (
 	"github.com/shopgraph/shopgraph/internal/postgres"
 	"github.com/shopgraph/shopgraph/internal/testutil/pgtest"
 )
-
-// TestRiverJobTable: db/river/river_job.sql, the copy of River's table that sqlc checks
-// checkout's own job insert against, has the columns and states of the table River's
-// migrations create.
-func TestRiverJobTable(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	d := pgtest.New(t, postgres.Options{MaxConns: 2})
-	ddl, err := os.ReadFile("../../db/river/river_job.sql")
-	require.NoError(t, err)
-
-	tx, err := d.Pool.Begin(ctx)
-	require.NoError(t, err)
-	defer func() { _ = tx.Rollback(ctx) }()
-	_, err = tx.Exec(ctx, `CREATE SCHEMA sqlc_copy; SET LOCAL search_path = sqlc_copy`)
-	require.NoError(t, err)
-	_, err = tx.Exec(ctx, string(ddl))
-	require.NoError(t, err)
-
-	described := func(schema string) (columns, states []string) {
-		rows, err := tx.Query(ctx, `
-			SELECT concat_ws(' ', a.attname, t.typname, a.atttypmod, a.attnotnull)
-			FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
-			WHERE a.attrelid = format('%I.river_job', $1::text)::regclass AND a.attnum > 0 AND NOT a.attisdropped
-			ORDER BY a.attnum`, schema)
-		require.NoError(t, err)
-		columns, err = pgx.CollectRows(rows, pgx.RowTo[string])
-		require.NoError(t, err)
-		rows, err = tx.Query(ctx, `
-			SELECT e.enumlabel::text FROM pg_enum e JOIN pg_type t ON t.oid = e.enumtypid
-			JOIN pg_namespace n ON n.oid = t.typnamespace
-			WHERE t.typname = 'river_job_state' AND n.nspname = $1 ORDER BY e.enumsortorder`, schema)
-		require.NoError(t, err)
-		states, err = pgx.CollectRows(rows, pgx.RowTo[string])
-		require.NoError(t, err)
-		return columns, states
-	}
-	riverColumns, riverStates := described("public")
-	copyColumns, copyStates := described("sqlc_copy")
-	require.NotEmpty(t, riverColumns)
-	require.Equal(t, riverColumns, copyColumns)
-	require.Equal(t, riverStates, copyStates)
-}
 
 // A working queue listens for new jobs on a connection it holds outside the pool; with
 // PollOnly (the test servers') it holds none.

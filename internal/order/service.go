@@ -213,67 +213,63 @@ type TransitionOptions struct {
 	OnlyFrom Status
 }
 
-// Transition moves an order through the state machine in its own transaction and publishes
-// the change after commit.
+// Transition moves an order through the state machine in its own transaction; the change is
+// published once it has committed.
 // Errors: NOT_FOUND, INVALID_TRANSITION, INVALID (a missing tracking number).
 func (s *Service) Transition(ctx context.Context, actor Actor, id int64, to Status, opts TransitionOptions) (Order, error) {
-	var (
-		o       Order
-		e       Event
-		touched inventory.Change
-	)
-	err := s.db.InTx(ctx, func(q *db.Queries) error {
+	var o Order
+	err := s.db.InTx(ctx, func(ctx context.Context, q *db.Queries) error {
 		var err error
-		o, e, touched, err = s.TransitionTx(ctx, q, actor, id, to, opts)
+		o, err = s.TransitionTx(ctx, q, actor, id, to, opts)
 		return err
 	})
 	if err != nil {
 		return Order{}, err
 	}
-	s.AfterCommit(ctx, o, e, touched)
 	return o, nil
 }
 
 // TransitionTx is Transition inside the caller's transaction (the payment webhook records the
-// event id in the same one). It locks the order row, so concurrent moves of one order
-// serialise and the loser sees the winner's status. It returns the products whose stock it
-// gave back; the caller must call AfterCommit once its transaction has committed.
-func (s *Service) TransitionTx(ctx context.Context, q *db.Queries, actor Actor, id int64, to Status, opts TransitionOptions) (Order, Event, inventory.Change, error) {
+// event id in the same one); ctx is the transaction's (postgres.InTx). It locks the order row,
+// so concurrent moves of one order serialise and the loser sees the winner's status. Its side
+// effects (the event published, the stock it gave back invalidated in caches) are registered
+// with postgres.AfterCommit: they happen only if the caller's transaction commits.
+func (s *Service) TransitionTx(ctx context.Context, q *db.Queries, actor Actor, id int64, to Status, opts TransitionOptions) (Order, error) {
 	row, err := q.OrderGetByIDForUpdate(ctx, id)
 	if postgres.IsNotFound(err) {
-		return Order{}, Event{}, inventory.Change{}, apperr.FieldError(apperr.NotFound, "No order has this ID.", "input", "id")
+		return Order{}, apperr.FieldError(apperr.NotFound, "No order has this ID.", "input", "id")
 	}
 	if err != nil {
-		return Order{}, Event{}, inventory.Change{}, fmt.Errorf("lock order: %w", err)
+		return Order{}, fmt.Errorf("lock order: %w", err)
 	}
 	cur := orderFromRow(row)
 	// Only those who see the whole order may move it; to anyone else (a vendor with a line in
 	// it included) it does not exist.
 	if actor.Viewer != nil && !SeesWhole(*actor.Viewer, cur) {
-		return Order{}, Event{}, inventory.Change{}, apperr.FieldError(apperr.NotFound, "No order has this ID.", "input", "id")
+		return Order{}, apperr.FieldError(apperr.NotFound, "No order has this ID.", "input", "id")
 	}
 	if !mayRequest(actor, cur, to) && CanTransition(cur.Status, to) {
-		return Order{}, Event{}, inventory.Change{}, apperr.FieldError(apperr.Forbidden, fmt.Sprintf("You cannot move a %s order to %s.", cur.Status, to), "input", "status")
+		return Order{}, apperr.FieldError(apperr.Forbidden, fmt.Sprintf("You cannot move a %s order to %s.", cur.Status, to), "input", "status")
 	}
 	if !CanTransition(cur.Status, to) || (opts.OnlyFrom != "" && cur.Status != opts.OnlyFrom) {
-		return Order{}, Event{}, inventory.Change{}, apperr.FieldError(apperr.InvalidTransition,
+		return Order{}, apperr.FieldError(apperr.InvalidTransition,
 			fmt.Sprintf("An order cannot go from %s to %s.", cur.Status, to), "input", "status")
 	}
 	if to == Shipped && (opts.TrackingNumber == nil || strings.TrimSpace(*opts.TrackingNumber) == "") {
-		return Order{}, Event{}, inventory.Change{}, apperr.FieldError(apperr.Invalid, "Shipping needs a tracking number.", "input", "trackingNumber")
+		return Order{}, apperr.FieldError(apperr.Invalid, "Shipping needs a tracking number.", "input", "trackingNumber")
 	}
 	updated, err := q.OrderSetStatus(ctx, db.OrderSetStatusParams{
 		ID: id, Status: db.OrderStatus(to), FromStatus: row.Status, TrackingNumber: opts.TrackingNumber,
 	})
 	if err != nil {
-		return Order{}, Event{}, inventory.Change{}, fmt.Errorf("set order status: %w", err)
+		return Order{}, fmt.Errorf("set order status: %w", err)
 	}
 	prev := db.OrderStatus(cur.Status)
 	ev, err := q.OrderEventInsert(ctx, db.OrderEventInsertParams{
 		OrderID: id, Status: db.OrderStatus(to), PreviousStatus: &prev, ActorID: actor.userID(), Note: opts.Note,
 	})
 	if err != nil {
-		return Order{}, Event{}, inventory.Change{}, fmt.Errorf("insert order event: %w", err)
+		return Order{}, fmt.Errorf("insert order event: %w", err)
 	}
 	var touched inventory.Change
 	if to == Cancelled {
@@ -281,7 +277,7 @@ func (s *Service) TransitionTx(ctx context.Context, q *db.Queries, actor Actor, 
 		// machine (nothing leaves CANCELLED but a refund) guarantee a single cancellation.
 		lines, err := q.OrderLineListByOrderIDs(ctx, []int64{id})
 		if err != nil {
-			return Order{}, Event{}, inventory.Change{}, err
+			return Order{}, err
 		}
 		items := make([]inventory.Item, len(lines))
 		for i, l := range lines {
@@ -289,32 +285,42 @@ func (s *Service) TransitionTx(ctx context.Context, q *db.Queries, actor Actor, 
 			touched.ProductIDs = append(touched.ProductIDs, l.ProductID)
 		}
 		if err := inventory.Release(ctx, q, items); err != nil {
-			return Order{}, Event{}, inventory.Change{}, err
+			return Order{}, err
 		}
 		touched.StatusChanged = true // restocked variants may be back in stock
 	}
-	return orderFromRow(updated), eventFromRow(ev), touched, nil
+	o := orderFromRow(updated)
+	e := eventFromRow(ev)
+	postgres.AfterCommit(ctx, func(ctx context.Context) {
+		s.invalidate(ctx, touched)
+		s.publish(ctx, o, e)
+	})
+	return o, nil
 }
 
-// AfterCommit runs the side effects of a committed change: stock caches and subscribers.
-func (s *Service) AfterCommit(ctx context.Context, o Order, e Event, stock inventory.Change) {
-	s.invalidate(ctx, stock)
-	if s.publisher != nil && e.Sequence > 0 {
-		vendors, err := s.db.OrderVendorIDs(ctx, o.ID)
-		if err != nil {
-			s.log.WarnContext(ctx, "order event: vendor lookup failed", "order_id", o.ID, "err", err)
+// Placed registers the side effects of a new order written in the transaction of ctx
+// (checkout's): its first event published to subscribers, with the vendors of its lines, and
+// the stock it took invalidated in caches, once the transaction has committed.
+func (s *Service) Placed(ctx context.Context, o Order, lines []Line, e Event, stock inventory.Change) {
+	vendors := vendorsOf(lines)
+	postgres.AfterCommit(ctx, func(ctx context.Context) {
+		s.invalidate(ctx, stock)
+		if s.publisher != nil {
+			s.publisher.Publish(ctx, e.message(o, vendors))
 		}
-		s.publisher.Publish(ctx, e.message(o, vendors))
-	}
+	})
 }
 
-// AfterPlaced runs the side effects of a new order once its transaction has committed; its
-// vendors are those of lines.
-func (s *Service) AfterPlaced(ctx context.Context, o Order, lines []Line, e Event, stock inventory.Change) {
-	s.invalidate(ctx, stock)
-	if s.publisher != nil {
-		s.publisher.Publish(ctx, e.message(o, vendorsOf(lines)))
+// publish sends a committed event of o to subscribers, with o's vendors.
+func (s *Service) publish(ctx context.Context, o Order, e Event) {
+	if s.publisher == nil {
+		return
 	}
+	vendors, err := s.db.OrderVendorIDs(ctx, o.ID)
+	if err != nil {
+		s.log.WarnContext(ctx, "order event: vendor lookup failed", "order_id", o.ID, "err", err)
+	}
+	s.publisher.Publish(ctx, e.message(o, vendors))
 }
 
 func (s *Service) invalidate(ctx context.Context, stock inventory.Change) {
@@ -394,8 +400,9 @@ func (s *Service) Cancel(ctx context.Context, v auth.Viewer, id int64) (Order, e
 }
 
 // CancelTx is Cancel inside the caller's transaction, for a caller that must commit more with
-// the cancellation (the refund job of a paid order); it must call AfterCommit once committed.
-func (s *Service) CancelTx(ctx context.Context, q *db.Queries, v auth.Viewer, id int64) (Order, Event, inventory.Change, error) {
+// the cancellation (the refund job of a paid order); its side effects wait for the commit, as
+// TransitionTx's do.
+func (s *Service) CancelTx(ctx context.Context, q *db.Queries, v auth.Viewer, id int64) (Order, error) {
 	return s.TransitionTx(ctx, q, ViewerActor(v), id, Cancelled, cancelOptions(v))
 }
 

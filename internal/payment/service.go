@@ -12,7 +12,6 @@ import (
 	"github.com/shopgraph/shopgraph/db"
 	"github.com/shopgraph/shopgraph/internal/apperr"
 	"github.com/shopgraph/shopgraph/internal/auth"
-	"github.com/shopgraph/shopgraph/internal/inventory"
 	"github.com/shopgraph/shopgraph/internal/jobs"
 	"github.com/shopgraph/shopgraph/internal/order"
 	"github.com/shopgraph/shopgraph/internal/postgres"
@@ -151,14 +150,12 @@ func (s *Service) ForOrders(ctx context.Context, orderIDs []int64) (map[int64]Pa
 // Errors: NOT_FOUND, FORBIDDEN, INVALID_TRANSITION, PAYMENT_PROVIDER_UNAVAILABLE.
 func (s *Service) CancelOrder(ctx context.Context, v auth.Viewer, orderID int64) (order.Order, error) {
 	var (
-		o       order.Order
-		ev      order.Event
-		touched inventory.Change
-		refund  bool
+		o      order.Order
+		refund bool
 	)
-	err := s.db.InTxWithTx(ctx, func(tx pgx.Tx, q *db.Queries) error {
+	err := s.db.InTxWithTx(ctx, func(ctx context.Context, tx pgx.Tx, q *db.Queries) error {
 		var err error
-		if o, ev, touched, err = s.orders.CancelTx(ctx, q, v, orderID); err != nil {
+		if o, err = s.orders.CancelTx(ctx, q, v, orderID); err != nil {
 			return err
 		}
 		p, err := q.PaymentGetByOrderID(ctx, o.ID)
@@ -177,7 +174,6 @@ func (s *Service) CancelOrder(ctx context.Context, v auth.Viewer, orderID int64)
 	if err != nil {
 		return order.Order{}, err
 	}
-	s.orders.AfterCommit(ctx, o, ev, touched)
 	s.afterCancel(ctx, o)
 	if !refund {
 		return o, nil
@@ -239,7 +235,7 @@ func (s *Service) refund(ctx context.Context, orderID int64, amount *int64, reas
 		st    db.RefundGetForSettlementRow
 		jobID int64
 	)
-	err := s.db.InTxWithTx(ctx, func(tx pgx.Tx, q *db.Queries) error {
+	err := s.db.InTxWithTx(ctx, func(ctx context.Context, tx pgx.Tx, q *db.Queries) error {
 		var err error
 		pay, err = q.PaymentGetByOrderIDForUpdate(ctx, orderID)
 		if postgres.IsNotFound(err) {
@@ -311,12 +307,8 @@ func (s *Service) settle(ctx context.Context, st db.RefundGetForSettlementRow) (
 		return order.Order{}, &apperr.Error{Code: apperr.PaymentProviderUnavailable, Err: gwErr,
 			Message: "The payment provider did not answer. The refund is recorded and will be sent again until it does; do not refund it again."}
 	}
-	var (
-		o       order.Order
-		ev      order.Event
-		touched inventory.Change
-	)
-	err := s.db.InTx(ctx, func(q *db.Queries) error {
+	var o order.Order
+	err := s.db.InTx(ctx, func(ctx context.Context, q *db.Queries) error {
 		// The payment is locked first, as a webhook locks it, so that a charge.refunded
 		// report and this answer move the order one after the other, each from what the
 		// other left: the refunded total before this answer decides whether it is news.
@@ -342,7 +334,7 @@ func (s *Service) settle(ctx context.Context, st db.RefundGetForSettlementRow) (
 		if gwErr != nil {
 			return q.PaymentUnreserveRefund(ctx, db.PaymentUnreserveRefundParams{ID: st.Refund.PaymentID, Amount: st.Refund.Amount})
 		}
-		o, ev, touched, err = s.moveForRefund(ctx, q, pay, before)
+		o, err = s.moveForRefund(ctx, q, pay, before)
 		return err
 	})
 	if err != nil {
@@ -352,7 +344,6 @@ func (s *Service) settle(ctx context.Context, st db.RefundGetForSettlementRow) (
 		s.log.WarnContext(ctx, "refund refused", "order_id", st.OrderID, "refund_id", st.Refund.ID, "err", gwErr)
 		return order.Order{}, unavailable(gwErr)
 	}
-	s.orders.AfterCommit(ctx, o, ev, touched) // nothing when the order did not move
 	return o, nil
 }
 
@@ -394,17 +385,17 @@ func refundedTotal(ctx context.Context, q *db.Queries, pay db.Payment) (int64, e
 // total (refundedTotal): the one place, for our refunds and for the provider's reports alike,
 // that decides it. before is the total before the caller's change, read under the payment's
 // lock: a further partial refund is then a new event, while Stripe's charge.refunded report of
-// a refund already counted (before or after ours is recorded) is not. The returned event is
-// zero when the order did not move.
-func (s *Service) moveForRefund(ctx context.Context, q *db.Queries, pay db.Payment, before int64) (order.Order, order.Event, inventory.Change, error) {
+// a refund already counted (before or after ours is recorded) is not. A move is published
+// after commit (order.Service.TransitionTx).
+func (s *Service) moveForRefund(ctx context.Context, q *db.Queries, pay db.Payment, before int64) (order.Order, error) {
 	row, err := q.OrderGetByID(ctx, pay.OrderID)
 	if err != nil {
-		return order.Order{}, order.Event{}, inventory.Change{}, err
+		return order.Order{}, err
 	}
 	cur := order.FromRow(row)
 	refunded, err := refundedTotal(ctx, q, pay)
 	if err != nil || refunded <= 0 || pay.AmountReceived <= 0 {
-		return cur, order.Event{}, inventory.Change{}, err
+		return cur, err
 	}
 	changed := refunded > before
 	to := order.PartiallyRefunded
@@ -412,7 +403,7 @@ func (s *Service) moveForRefund(ctx context.Context, q *db.Queries, pay db.Payme
 		to = order.Refunded
 	}
 	if (cur.Status == to && !changed) || !order.CanTransition(cur.Status, to) {
-		return cur, order.Event{}, inventory.Change{}, nil
+		return cur, nil
 	}
 	return s.orders.TransitionTx(ctx, q, order.SystemActor, pay.OrderID, to,
 		order.TransitionOptions{Note: fmt.Sprintf("refunded %d of %d %s", refunded, pay.AmountReceived, row.Currency)})

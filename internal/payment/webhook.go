@@ -12,7 +12,6 @@ import (
 
 	"github.com/shopgraph/shopgraph/db"
 	"github.com/shopgraph/shopgraph/internal/apperr"
-	"github.com/shopgraph/shopgraph/internal/inventory"
 	"github.com/shopgraph/shopgraph/internal/order"
 	"github.com/shopgraph/shopgraph/internal/postgres"
 )
@@ -29,21 +28,6 @@ const (
 	// in provider_refunded and applied when it does.
 	outcomeKept = "refund_before_payment"
 )
-
-// move is one order transition made while applying an event, published after commit.
-type move struct {
-	o       order.Order
-	ev      order.Event
-	touched inventory.Change
-}
-
-// add appends a transition, skipping "no move" (a zero event).
-func add(moves []move, o order.Order, ev order.Event, touched inventory.Change) []move {
-	if ev.Sequence == 0 && len(touched.ProductIDs) == 0 {
-		return moves
-	}
-	return append(moves, move{o, ev, touched})
-}
 
 // HandleStripeEvent applies a verified Stripe event exactly once: the event id is recorded in
 // the same transaction as its effect, so a duplicate delivery (or 100 concurrent ones) does
@@ -73,12 +57,8 @@ func (s *Service) HandleStripeEvent(ctx context.Context, e stripe.Event) error {
 		return s.record(ctx, e, outcomeIgnored, "")
 	}
 
-	var (
-		moves   []move
-		outcome string
-	)
-	err := s.db.InTxWithTx(ctx, func(tx pgx.Tx, q *db.Queries) error {
-		moves = nil // a transaction run again starts afresh
+	var outcome string
+	err := s.db.InTxWithTx(ctx, func(ctx context.Context, tx pgx.Tx, q *db.Queries) error {
 		n, err := q.PaymentEventInsert(ctx, db.PaymentEventInsertParams{Provider: s.gateway.Provider(), EventID: e.ID, Type: string(e.Type), Outcome: "pending"})
 		if err != nil {
 			return fmt.Errorf("record event: %w", err)
@@ -97,7 +77,7 @@ func (s *Service) HandleStripeEvent(ctx context.Context, e stripe.Event) error {
 		}
 		switch e.Type {
 		case "payment_intent.succeeded":
-			outcome, moves, err = s.applySucceeded(ctx, q, pay, intent)
+			outcome, err = s.applySucceeded(ctx, q, pay, intent)
 		case "payment_intent.payment_failed":
 			outcome, err = s.applyFailed(ctx, q, pay, intent)
 		case "payment_intent.processing":
@@ -107,9 +87,9 @@ func (s *Service) HandleStripeEvent(ctx context.Context, e stripe.Event) error {
 				_, err = q.PaymentUpdate(ctx, db.PaymentUpdateParams{ID: pay.ID, Status: db.PaymentStatusPROCESSING, AmountReceived: pay.AmountReceived, LastError: pay.LastError})
 			}
 		case "payment_intent.canceled":
-			outcome, moves, err = s.applyCanceled(ctx, q, pay)
+			outcome, err = s.applyCanceled(ctx, q, pay)
 		case "charge.refunded":
-			outcome, moves, err = s.applyRefunded(ctx, q, pay, charge.AmountRefunded)
+			outcome, err = s.applyRefunded(ctx, q, pay, charge.AmountRefunded)
 		}
 		if err != nil {
 			return err
@@ -130,16 +110,13 @@ func (s *Service) HandleStripeEvent(ctx context.Context, e stripe.Event) error {
 	}
 	s.observe(string(e.Type), outcome)
 	s.log.InfoContext(ctx, "stripe event", "event_id", e.ID, "type", e.Type, "intent", intentID, "outcome", outcome)
-	for _, m := range moves {
-		s.orders.AfterCommit(ctx, m.o, m.ev, m.touched)
-	}
 	return nil
 }
 
-func (s *Service) applySucceeded(ctx context.Context, q *db.Queries, pay db.Payment, pi stripe.PaymentIntent) (string, []move, error) {
+func (s *Service) applySucceeded(ctx context.Context, q *db.Queries, pay db.Payment, pi stripe.PaymentIntent) (string, error) {
 	orow, err := q.OrderGetByIDForUpdate(ctx, pay.OrderID)
 	if err != nil {
-		return "", nil, err
+		return "", err
 	}
 	received := pi.AmountReceived
 	if received == 0 {
@@ -149,40 +126,36 @@ func (s *Service) applySucceeded(ctx context.Context, q *db.Queries, pay db.Paym
 		msg := fmt.Sprintf("paid %d %s for an order of %d %s", pi.Amount, strings.ToUpper(string(pi.Currency)), orow.TotalAmount, orow.Currency)
 		s.log.ErrorContext(ctx, "payment amount mismatch: order not paid", "order_id", pay.OrderID, "detail", msg)
 		_, err := q.PaymentUpdate(ctx, db.PaymentUpdateParams{ID: pay.ID, Status: db.PaymentStatusAMOUNTMISMATCH, AmountReceived: received, LastError: &msg})
-		return outcomeMismatch, nil, err
+		return outcomeMismatch, err
 	}
 	before, err := refundedTotal(ctx, q, pay)
 	if err != nil {
-		return "", nil, err
+		return "", err
 	}
 	// Refunds the provider reported before this event (charge.refunded may arrive first)
 	// apply in the same statement, so the payment ends as if they had come after; the order
 	// follows below, once it is PAID.
 	if pay, err = q.PaymentUpdate(ctx, db.PaymentUpdateParams{ID: pay.ID, Status: db.PaymentStatusSUCCEEDED, AmountReceived: received}); err != nil {
-		return "", nil, err
+		return "", err
 	}
-	var moves []move
 	outcome := outcomeStale
 	switch order.Status(orow.Status) {
 	case order.Pending:
-		o, ev, touched, err := s.orders.TransitionTx(ctx, q, order.SystemActor, pay.OrderID, order.Paid, order.TransitionOptions{Note: "payment " + pi.ID + " succeeded"})
-		if err != nil {
-			return "", nil, err
+		if _, err := s.orders.TransitionTx(ctx, q, order.SystemActor, pay.OrderID, order.Paid, order.TransitionOptions{Note: "payment " + pi.ID + " succeeded"}); err != nil {
+			return "", err
 		}
-		outcome, moves = outcomeApplied, add(moves, o, ev, touched)
+		outcome = outcomeApplied
 	case order.Cancelled:
 		outcome = outcomeRefunding
 	}
 	// Refunds reported before the payment move the order now that it is paid.
-	o, ev, touched, err := s.moveForRefund(ctx, q, pay, before)
-	if err != nil {
-		return "", nil, err
+	if _, err := s.moveForRefund(ctx, q, pay, before); err != nil {
+		return "", err
 	}
-	moves = add(moves, o, ev, touched)
 	if outcome == outcomeRefunding && pay.AmountRefunded >= pay.AmountReceived {
 		outcome = outcomeApplied // paid after cancellation, but already given back in full
 	}
-	return outcome, moves, nil
+	return outcome, nil
 }
 
 func (s *Service) applyFailed(ctx context.Context, q *db.Queries, pay db.Payment, pi stripe.PaymentIntent) (string, error) {
@@ -205,44 +178,43 @@ func (s *Service) applyFailed(ctx context.Context, q *db.Queries, pay db.Payment
 	return outcomeApplied, err
 }
 
-func (s *Service) applyCanceled(ctx context.Context, q *db.Queries, pay db.Payment) (string, []move, error) {
+func (s *Service) applyCanceled(ctx context.Context, q *db.Queries, pay db.Payment) (string, error) {
 	if pay.Status == db.PaymentStatusSUCCEEDED {
-		return outcomeStale, nil, nil
+		return outcomeStale, nil
 	}
 	if _, err := q.PaymentUpdate(ctx, db.PaymentUpdateParams{ID: pay.ID, Status: db.PaymentStatusCANCELED, AmountReceived: pay.AmountReceived, LastError: pay.LastError}); err != nil {
-		return "", nil, err
+		return "", err
 	}
-	o, ev, touched, err := s.orders.TransitionTx(ctx, q, order.SystemActor, pay.OrderID, order.Cancelled,
+	_, err := s.orders.TransitionTx(ctx, q, order.SystemActor, pay.OrderID, order.Cancelled,
 		order.TransitionOptions{Note: "payment intent canceled", OnlyFrom: order.Pending})
 	if apperr.Is(err, apperr.InvalidTransition) {
-		return outcomeStale, nil, nil // no longer unpaid
+		return outcomeStale, nil // no longer unpaid
 	}
 	if err != nil {
-		return "", nil, err
+		return "", err
 	}
-	return outcomeApplied, add(nil, o, ev, touched), nil
+	return outcomeApplied, nil
 }
 
 // applyRefunded records the refunded total the provider reports (cumulative, so reports
 // commute: the largest wins). Before the payment is received there is nothing to refund yet;
 // the report is kept and applySucceeded applies it.
-func (s *Service) applyRefunded(ctx context.Context, q *db.Queries, pay db.Payment, refunded int64) (string, []move, error) {
+func (s *Service) applyRefunded(ctx context.Context, q *db.Queries, pay db.Payment, refunded int64) (string, error) {
 	before, err := refundedTotal(ctx, q, pay)
 	if err != nil {
-		return "", nil, err
+		return "", err
 	}
 	pay, err = q.PaymentSyncRefunded(ctx, db.PaymentSyncRefundedParams{ID: pay.ID, Amount: refunded})
 	if err != nil {
-		return "", nil, err
+		return "", err
 	}
 	if pay.AmountReceived == 0 {
-		return outcomeKept, nil, nil
+		return outcomeKept, nil
 	}
-	o, ev, touched, err := s.moveForRefund(ctx, q, pay, before)
-	if err != nil {
-		return "", nil, err
+	if _, err := s.moveForRefund(ctx, q, pay, before); err != nil {
+		return "", err
 	}
-	return outcomeApplied, add(nil, o, ev, touched), nil
+	return outcomeApplied, nil
 }
 
 // record stores an event that needs no payment change, once.

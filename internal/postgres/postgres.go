@@ -18,6 +18,7 @@ import (
 	"github.com/shopgraph/shopgraph/db"
 	"github.com/shopgraph/shopgraph/db/migrations"
 	"github.com/shopgraph/shopgraph/internal/apperr"
+	"github.com/shopgraph/shopgraph/internal/postgres/fastpath"
 )
 
 // DB is the connection pool with the generated queries bound to it.
@@ -106,15 +107,23 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 	return &DB{Pool: pool, Queries: db.New(poolDBTX{pool}), CustomPlans: db.New(customPlans{poolDBTX{pool}})}, nil
 }
 
+// RunPipeline runs p on the pool, as one implicit transaction (fastpath.Pipeline.Run); a
+// pipeline may hold writes, and commits them as it runs. Errors are as for any statement.
+func (d *DB) RunPipeline(ctx context.Context, p *fastpath.Pipeline, read func() error) error {
+	err := p.Run(ctx, d.Pool, read)
+	noteWrite(ctx, err)
+	return unavailable(err)
+}
+
 // Close closes the pool.
 func (d *DB) Close() { d.Pool.Close() }
 
-// InTx runs fn in one transaction: committed when fn returns nil, rolled back otherwise. Side
-// effects that must not happen for a rolled-back change (publishing, cache invalidation) belong
-// after InTx returns, never inside fn.
-// Its BEGIN goes with the first statement, in one round trip.
-func (d *DB) InTx(ctx context.Context, fn func(q *db.Queries) error) error {
-	return d.InTxWithTx(ctx, func(_ pgx.Tx, q *db.Queries) error { return fn(q) })
+// InTx runs fn in one transaction: committed when fn returns nil, rolled back otherwise. fn
+// gets the transaction's context: side effects that must not happen for a rolled-back change
+// (publishing, cache invalidation) are registered in it with AfterCommit, and run once the
+// transaction has committed.
+func (d *DB) InTx(ctx context.Context, fn func(ctx context.Context, q *db.Queries) error) error {
+	return d.InTxWithTx(ctx, func(ctx context.Context, _ pgx.Tx, q *db.Queries) error { return fn(ctx, q) })
 }
 
 // Migrate applies every embedded migration that the database lacks.
@@ -175,8 +184,8 @@ func IsForeignKeyViolation(err error) bool {
 // A transaction that fails with a deadlock or a serialisation failure (an order event that
 // would come before its predecessor in the feed: migration 00008) runs again, up to
 // txAttempts times in all: fn must be safe to run again, which InTx's rule (no side effect
-// inside) makes it.
-func (d *DB) InTxWithTx(ctx context.Context, fn func(tx pgx.Tx, q *db.Queries) error) error {
+// inside, only AfterCommit) makes it. The callbacks an attempt registered are dropped with it.
+func (d *DB) InTxWithTx(ctx context.Context, fn func(ctx context.Context, tx pgx.Tx, q *db.Queries) error) error {
 	var err error
 	for attempt := 0; attempt < txAttempts; attempt++ {
 		if err = d.inTx(ctx, fn); !isRetryable(err) {
@@ -189,13 +198,25 @@ func (d *DB) InTxWithTx(ctx context.Context, fn func(tx pgx.Tx, q *db.Queries) e
 // txAttempts bounds how often a transaction runs.
 const txAttempts = 3
 
-func (d *DB) inTx(ctx context.Context, fn func(tx pgx.Tx, q *db.Queries) error) error {
-	t := &tx{pool: d.Pool}
-	defer func() { _ = t.Rollback(ctx) }() // after a commit: pgx.ErrTxClosed, nothing sent
-	if err := fn(t, d.Queries.WithTx(t)); err != nil {
+// inTx is one attempt: pgx's own transaction (pgx.BeginFunc), committed when fn returns nil.
+func (d *DB) inTx(ctx context.Context, fn func(ctx context.Context, tx pgx.Tx, q *db.Queries) error) error {
+	hooks := &afterCommit{}
+	committing := false
+	err := pgx.BeginFunc(ctx, d.Pool, func(tx pgx.Tx) error {
+		if err := fn(context.WithValue(ctx, afterCommitKey{}, hooks), tx, d.Queries.WithTx(tx)); err != nil {
+			return err
+		}
+		committing = true
+		return nil
+	})
+	if committing {
+		noteWrite(ctx, err) // the COMMIT was sent
+	}
+	if err != nil {
 		return err
 	}
-	return t.Commit(ctx)
+	hooks.run(ctx)
+	return nil
 }
 
 // isRetryable is a deadlock or serialisation failure: the transaction can simply run again.

@@ -212,3 +212,35 @@ func (r *retryRows) Err() error {
 	}
 	return unavailable(r.Rows.Err())
 }
+
+// firstRow is QueryRow over Query, with pgx's QueryRow semantics.
+type firstRow struct {
+	rows pgx.Rows
+	err  error
+}
+
+func (r *firstRow) Scan(dest ...any) error {
+	if r.err != nil {
+		return r.err
+	}
+	defer r.rows.Close()
+	if !r.rows.Next() {
+		if err := r.rows.Err(); err != nil {
+			return err
+		}
+		return pgx.ErrNoRows
+	}
+	if err := r.rows.Scan(dest...); err != nil {
+		return err
+	}
+	r.rows.Close()
+	return r.rows.Err()
+}
+
+// SendBatch sends sqlc's batch queries (:batchexec, :batchone, :batchmany) on the pool, as
+// one implicit transaction. A batch may hold writes: it is noted as one, whatever its
+// outcome, which its results tell only as they are read.
+func (p poolDBTX) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
+	noteWrite(ctx, nil)
+	return p.pool.SendBatch(ctx, b)
+}

@@ -75,7 +75,7 @@ func TestLostConnection(t *testing.T) {
 
 	t.Run("a transaction answers SERVICE_UNAVAILABLE", func(t *testing.T) {
 		killIdleConns(t, d, 1)
-		err := d.InTx(ctx, func(q *db.Queries) error {
+		err := d.InTx(ctx, func(ctx context.Context, q *db.Queries) error {
 			_, err := q.InstallationRenew(ctx)
 			return err
 		})

@@ -8,6 +8,7 @@ import (
 
 	"github.com/shopgraph/shopgraph/db"
 	"github.com/shopgraph/shopgraph/internal/postgres"
+	"github.com/shopgraph/shopgraph/internal/postgres/fastpath"
 	"github.com/shopgraph/shopgraph/internal/testutil/pgtest"
 )
 
@@ -32,17 +33,24 @@ func TestTrackWrites(t *testing.T) {
 	})
 	t.Run("a committed transaction", func(t *testing.T) {
 		ctx := tracked()
-		require.NoError(t, d.InTx(ctx, func(q *db.Queries) error {
+		require.NoError(t, d.InTx(ctx, func(ctx context.Context, q *db.Queries) error {
 			_, err := q.InstallationRenew(ctx)
 			return err
 		}))
 		require.True(t, postgres.Wrote(ctx))
 	})
+	t.Run("a batch on the pool", func(t *testing.T) {
+		ctx := tracked()
+		var err error
+		d.Queries.StockRelease(ctx, []db.StockReleaseParams{{ID: -1, N: 1}}).Exec(func(_ int, e error) { err = e })
+		require.NoError(t, err)
+		require.True(t, postgres.Wrote(ctx))
+	})
 	t.Run("a pipeline", func(t *testing.T) {
 		ctx := tracked()
-		var p postgres.Pipeline
-		p.Exec("UPDATE installation SET id = id")
-		require.NoError(t, d.Run(ctx, &p))
+		var p fastpath.Pipeline
+		p.Queries().StockRelease(ctx, []db.StockReleaseParams{{ID: -1, N: 1}})
+		require.NoError(t, d.RunPipeline(ctx, &p, func() error { return nil }))
 		require.True(t, postgres.Wrote(ctx))
 	})
 	t.Run("nothing is tracked outside a tracked operation", func(t *testing.T) {
