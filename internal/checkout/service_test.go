@@ -17,6 +17,7 @@ import (
 	"github.com/shopgraph/shopgraph/internal/auth"
 	"github.com/shopgraph/shopgraph/internal/checkout"
 	"github.com/shopgraph/shopgraph/internal/inventory"
+	"github.com/shopgraph/shopgraph/internal/jobs"
 	"github.com/shopgraph/shopgraph/internal/money"
 	"github.com/shopgraph/shopgraph/internal/order"
 	"github.com/shopgraph/shopgraph/internal/payment"
@@ -78,6 +79,9 @@ func setup(t *testing.T) testBundle {
 	orders := order.NewService(d, rec, rec, log)
 	gw := paymenttest.New()
 	payments := payment.NewService(d, gw, orders, 30*time.Minute, log)
+	// Insert-only: checkout writes the order's expiry job in its transaction; nothing works it.
+	payments.Jobs = &jobs.Queue{}
+	require.NoError(t, payments.Jobs.Start(context.Background(), d.Pool, nil, jobs.Options{}))
 	svc := checkout.NewService(d, orders, payments, log)
 	n := &atomic.Int64{}
 	svc.Observer = counter{n}
