@@ -1049,9 +1049,11 @@ func TestPaymentExpiry(t *testing.T) {
 		o := newPayOrder(t, e, 1000, 10, 2)
 		require.Equal(t, 8, readPayState(t, e, o).Stock)
 		payEventually(t, "the order expires", 20*time.Second, func() bool { return orderStatusNow(e, o.ID) == "CANCELLED" })
-		payEventually(t, "the intent is cancelled", 5*time.Second, func() bool {
+		// The job cancels the intent at the provider, then records it in a transaction of its
+		// own: wait for both, not only the provider's side.
+		payEventually(t, "the intent is cancelled and recorded", 5*time.Second, func() bool {
 			in, err := fake.RetrieveIntent(ctx, o.Intent)
-			return err == nil && in.Status == payment.IntentCanceled
+			return err == nil && in.Status == payment.IntentCanceled && readPayState(t, e, o).PaymentStatus == "CANCELED"
 		})
 
 		s := readPayState(t, e, o)
