@@ -848,7 +848,7 @@ type ProductListNewestForwardRow struct {
 // direction, each with optional after/before bounds on the sort key, so that every page is an
 // index range scan. Filters that are NULL are off: these run through postgres.DB.CustomPlans,
 // planned for their values on every call, so the planner drops them. Who sees which product is
-// catalog_visible (migration 00013), inlined by the planner; product.listScope gives its
+// catalog_visible (migration 00013), inlined by the planner; catalog.listScope gives its
 // arguments.
 func (q *Queries) ProductListNewestForward(ctx context.Context, arg ProductListNewestForwardParams) ([]ProductListNewestForwardRow, error) {
 	rows, err := q.db.Query(ctx, ProductListNewestForward,

@@ -46,6 +46,10 @@ type Querier interface {
 	// marked guest. A customer who presents a guest token is thus read in this one statement
 	// when the token has no guest cart to merge, the usual case once the guest cart was merged.
 	CartView(ctx context.Context, arg CartViewParams) ([]CartViewRow, error)
+	// CartViewQueued is CartView queued in a pipeline (internal/postgres/fastpath): cartItemAdd
+	// reads the cart back in the round trip that changed it. sqlc gives a query one kind, so the
+	// statement is CartView's, repeated; TestCartViewQueuedIsCartView holds the two the same.
+	CartViewQueued(ctx context.Context, arg []CartViewQueuedParams) *CartViewQueuedBatchResults
 	CategoryCountChildren(ctx context.Context, id *int64) (int64, error)
 	CategoryDelete(ctx context.Context, id int64) (int64, error)
 	CategoryGetByID(ctx context.Context, id int64) (Category, error)
@@ -164,7 +168,7 @@ type Querier interface {
 	// direction, each with optional after/before bounds on the sort key, so that every page is an
 	// index range scan. Filters that are NULL are off: these run through postgres.DB.CustomPlans,
 	// planned for their values on every call, so the planner drops them. Who sees which product is
-	// catalog_visible (migration 00013), inlined by the planner; product.listScope gives its
+	// catalog_visible (migration 00013), inlined by the planner; catalog.listScope gives its
 	// arguments.
 	ProductListNewestForward(ctx context.Context, arg ProductListNewestForwardParams) ([]ProductListNewestForwardRow, error)
 	ProductListPriceAscBackward(ctx context.Context, arg ProductListPriceAscBackwardParams) ([]ProductListPriceAscBackwardRow, error)

@@ -109,3 +109,20 @@ JOIN cart_lines l ON l.cart_id = cart.id
 JOIN product_variants v ON v.id = l.variant_id
 JOIN products p ON p.id = v.product_id
 ORDER BY l.added_at, l.variant_id;
+
+-- name: CartViewQueued :batchmany
+-- CartViewQueued is CartView queued in a pipeline (internal/postgres/fastpath): cartItemAdd
+-- reads the cart back in the round trip that changed it. sqlc gives a query one kind, so the
+-- statement is CartView's, repeated; TestCartViewQueuedIsCartView holds the two the same.
+WITH cart AS (
+    SELECT COALESCE(sqlc.narg(cart_id)::bigint, (SELECT c.id FROM carts c WHERE c.user_id = sqlc.narg(user_id)))::bigint AS id,
+           false AS guest
+    UNION ALL
+    SELECT c.id, true FROM carts c WHERE c.token_hash = sqlc.narg(token_hash)
+)
+SELECT sqlc.embed(v), l.quantity, l.added_at, p.status AS product_status, cart.guest::boolean AS guest
+FROM cart
+JOIN cart_lines l ON l.cart_id = cart.id
+JOIN product_variants v ON v.id = l.variant_id
+JOIN products p ON p.id = v.product_id
+ORDER BY l.added_at, l.variant_id;

@@ -2,7 +2,7 @@
 -- direction, each with optional after/before bounds on the sort key, so that every page is an
 -- index range scan. Filters that are NULL are off: these run through postgres.DB.CustomPlans,
 -- planned for their values on every call, so the planner drops them. Who sees which product is
--- catalog_visible (migration 00013), inlined by the planner; product.listScope gives its
+-- catalog_visible (migration 00013), inlined by the planner; catalog.listScope gives its
 -- arguments.
 
 -- name: ProductListNewestForward :many

@@ -22,12 +22,12 @@ func TestSQLAloneFollowsQueries(t *testing.T) {
 	// One C1 iteration, in the order the server sends them: two cartItemAdd (lock, put, view),
 	// then checkout and the payment record.
 	want := []string{
-		"CartLockForUser", "CartItemPut", "CartView",
-		"CartLockForUser", "CartItemPut", "CartView",
+		"CartLockForUser", "CartItemPut", "CartViewQueued",
+		"CartLockForUser", "CartItemPut", "CartViewQueued",
 		"CheckoutBegin", "CheckoutLines", "StockReserve", "CheckoutPlaceOrder", "PaymentInsert",
 	}
 	queries := map[string]string{
-		"CartLockForUser": db.CartLockForUser, "CartItemPut": db.CartItemPut, "CartView": db.CartView,
+		"CartLockForUser": db.CartLockForUser, "CartItemPut": db.CartItemPut, "CartViewQueued": db.CartViewQueued,
 		"CheckoutBegin": db.CheckoutBegin, "CheckoutLines": db.CheckoutLines, "StockReserve": db.StockReserve,
 		"CheckoutPlaceOrder": db.CheckoutPlaceOrder, "PaymentInsert": db.PaymentInsert,
 	}

@@ -59,8 +59,7 @@ SELECT COALESCE(verdict.problem, '')::text AS problem, COALESCE(verdict.cart_cur
        COALESCE(verdict.variant_currency, '')::text AS variant_currency,
        COALESCE((SELECT line.quantity FROM line), 0)::integer AS quantity
 FROM verdict;
-\endpipeline
--- sqlc: CartView 4590bbf1c816
+-- sqlc: CartViewQueued f1742fe25b07
 WITH cart AS (
     SELECT COALESCE(NULL::bigint, (SELECT c.id FROM carts c WHERE c.user_id = :u))::bigint AS id,
            false AS guest
@@ -73,6 +72,7 @@ JOIN cart_lines l ON l.cart_id = cart.id
 JOIN product_variants v ON v.id = l.variant_id
 JOIN products p ON p.id = v.product_id
 ORDER BY l.added_at, l.variant_id;
+\endpipeline
 \startpipeline
 -- sqlc: CartLockForUser 455ac2ad71d8
 SELECT FROM carts WHERE user_id = :u FOR UPDATE;
@@ -111,8 +111,7 @@ SELECT COALESCE(verdict.problem, '')::text AS problem, COALESCE(verdict.cart_cur
        COALESCE(verdict.variant_currency, '')::text AS variant_currency,
        COALESCE((SELECT line.quantity FROM line), 0)::integer AS quantity
 FROM verdict;
-\endpipeline
--- sqlc: CartView 4590bbf1c816
+-- sqlc: CartViewQueued f1742fe25b07
 WITH cart AS (
     SELECT COALESCE(NULL::bigint, (SELECT c.id FROM carts c WHERE c.user_id = :u))::bigint AS id,
            false AS guest
@@ -125,8 +124,9 @@ JOIN cart_lines l ON l.cart_id = cart.id
 JOIN product_variants v ON v.id = l.variant_id
 JOIN products p ON p.id = v.product_id
 ORDER BY l.added_at, l.variant_id;
-BEGIN;
+\endpipeline
 \startpipeline
+BEGIN;
 -- sqlc: CheckoutBegin 97113f507461
 WITH claim AS (
     INSERT INTO checkout_requests (user_id, idempotency_key, fingerprint)

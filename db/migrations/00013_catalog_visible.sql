@@ -1,7 +1,7 @@
 -- +goose Up
 -- catalog_visible is the one statement of who sees a product in the catalog's lists and
 -- counts: everyone sees ACTIVE products; admins (see_archived) see every product; a vendor
--- (viewer_vendor_id) sees its own, archived ones included. internal/product/policy.go decides
+-- (viewer_vendor_id) sees its own, archived ones included. internal/catalog/policy.go decides
 -- the arguments from the viewer and states the same rule for single products.
 -- It is plain SQL and IMMUTABLE so that the planner inlines it: with the arguments known (the
 -- catalog's list queries are planned for their values), a customer's call folds to

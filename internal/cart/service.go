@@ -115,9 +115,8 @@ func (s *Service) UpdateItem(ctx context.Context, o Owner, variantID int64, quan
 }
 
 // put puts a variant in the owner's cart (CartItemPut, which holds the rule of what may be
-// put in a cart). A signed-in customer's cart is locked and changed in one round trip (a
-// fastpath pipeline, one implicit transaction), then read back; other owners go through
-// change.
+// put in a cart). A signed-in customer's cart is locked, changed and read back in one round
+// trip (a fastpath pipeline, one implicit transaction); other owners go through change.
 func (s *Service) put(ctx context.Context, o Owner, arg db.CartItemPutParams) (Cart, error) {
 	if o.UserID == nil || o.Token != "" {
 		return s.change(ctx, o, func(q *db.Queries, cartID int64) error {
@@ -127,26 +126,37 @@ func (s *Service) put(ctx context.Context, o Owner, arg db.CartItemPutParams) (C
 	}
 	arg.UserID = o.UserID
 	var (
-		p   fastpath.Pipeline
-		res db.CartItemPutRow
+		p    fastpath.Pipeline
+		res  db.CartItemPutRow
+		rows []db.CartViewRow
 	)
 	q := p.Queries()
 	lock := q.CartLockForUser(ctx, []*int64{o.UserID})
 	put := q.CartItemPut(ctx, []db.CartItemPutParams{arg})
+	view := q.CartViewQueued(ctx, []db.CartViewQueuedParams{{UserID: o.UserID}})
 	err := s.db.RunPipeline(ctx, &p, func() (err error) {
 		lock.Exec(func(_ int, e error) { err = e })
 		if err != nil {
 			return err
 		}
 		put.QueryRow(func(_ int, r db.CartItemPutRow, e error) { res, err = r, e })
+		if err != nil {
+			return err
+		}
+		view.Query(func(_ int, queued []db.CartViewQueuedRow, e error) {
+			rows, err = make([]db.CartViewRow, len(queued)), e
+			for i, r := range queued {
+				rows[i] = db.CartViewRow(r)
+			}
+		})
 		return err
 	})
 	if err := putResult(res, err); err != nil {
 		return Cart{}, err
 	}
-	c, err := s.view(ctx, db.CartViewParams{UserID: o.UserID})
+	c := cartOf(rows)
 	c.id = idOf(o)
-	return c, err
+	return c, nil
 }
 
 // putOne runs CartItemPut on its own.

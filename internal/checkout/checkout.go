@@ -73,14 +73,23 @@ func (s *Service) Complete(ctx context.Context, v auth.Viewer, in Input) (Result
 		return Result{}, err
 	}
 	fingerprint := fingerprintOf(in)
-	var res Result
+	var (
+		res   Result
+		began db.CheckoutBeginRow
+		lines []db.CheckoutLinesRow
+	)
 	// Variants are locked in id order, so deadlocks should not happen; a serialisation
-	// failure or deadlock is still run again (InTxWithTx) rather than shown to the customer.
-	err := s.db.InTxWithTx(ctx, func(ctx context.Context, tx pgx.Tx, q *db.Queries) error {
-		var err error
-		res, err = s.completeTx(ctx, tx, q, v, in, fingerprint)
-		return err
-	})
+	// failure or deadlock is still run again (InTxBegunWith) rather than shown to the
+	// customer. BEGIN goes with the transaction's first pipeline: the key's claim and the cart.
+	err := s.db.InTxBegunWith(ctx,
+		func(ctx context.Context, q *db.Queries) func() error {
+			return queueClaim(ctx, q, v, in, fingerprint, &began, &lines)
+		},
+		func(ctx context.Context, tx pgx.Tx, q *db.Queries) error {
+			var err error
+			res, err = s.completeTx(ctx, tx, q, v, in, fingerprint, began, lines)
+			return err
+		})
 	if err != nil {
 		return Result{}, err
 	}
@@ -97,33 +106,31 @@ func (s *Service) Complete(ctx context.Context, v auth.Viewer, in Input) (Result
 	return res, nil
 }
 
-// completeTx is the checkout's transaction up to its COMMIT (Complete's), whatever the cart
-// holds: [the key's claim with the cart's lock, the lines with their variants' locks], then
-// [the stock, the order], each a fastpath pipeline (one round trip), then the expiry job. A
-// new order's side effects (its event published, the stock caches, the metric) wait for the
-// commit.
-func (s *Service) completeTx(ctx context.Context, tx pgx.Tx, q *db.Queries, v auth.Viewer, in Input, fingerprint []byte) (Result, error) {
-	var (
-		read  fastpath.Pipeline
-		began db.CheckoutBeginRow
-		lines []db.CheckoutLinesRow
-	)
-	rq := read.Queries()
-	claim := rq.CheckoutBegin(ctx, []db.CheckoutBeginParams{{
+// queueClaim queues the checkout transaction's first statements on q, a fastpath pipeline's
+// queries that BEGIN goes with: the key's claim with the cart's lock, and the lines with
+// their variants' locks. The returned function reads them into began and lines.
+func queueClaim(ctx context.Context, q *db.Queries, v auth.Viewer, in Input, fingerprint []byte, began *db.CheckoutBeginRow, lines *[]db.CheckoutLinesRow) func() error {
+	claim := q.CheckoutBegin(ctx, []db.CheckoutBeginParams{{
 		UserID: v.UserID, IdempotencyKey: in.IdempotencyKey, Fingerprint: fingerprint,
 	}})
-	cart := rq.CheckoutLines(ctx, []db.CheckoutLinesParams{{UserID: &v.UserID, IdempotencyKey: in.IdempotencyKey}})
-	err := read.Run(ctx, tx, func() (err error) {
-		claim.QueryRow(func(_ int, r db.CheckoutBeginRow, e error) { began, err = r, e })
-		if err != nil {
-			return err
+	cart := q.CheckoutLines(ctx, []db.CheckoutLinesParams{{UserID: &v.UserID, IdempotencyKey: in.IdempotencyKey}})
+	return func() (err error) {
+		claim.QueryRow(func(_ int, r db.CheckoutBeginRow, e error) { *began, err = r, e })
+		if err == nil {
+			cart.Query(func(_ int, r []db.CheckoutLinesRow, e error) { *lines, err = r, e })
 		}
-		cart.Query(func(_ int, r []db.CheckoutLinesRow, e error) { lines, err = r, e })
-		return err
-	})
-	if err != nil {
-		return Result{}, fmt.Errorf("claim idempotency key, read cart: %w", err)
+		if err != nil {
+			return fmt.Errorf("claim idempotency key, read cart: %w", err)
+		}
+		return nil
 	}
+}
+
+// completeTx is the checkout's transaction after its first pipeline (queueClaim) up to its
+// COMMIT (Complete's), whatever the cart holds: [the stock, the order], a fastpath pipeline
+// (one round trip), then the expiry job. A new order's side effects (its event published,
+// the stock caches, the metric) wait for the commit.
+func (s *Service) completeTx(ctx context.Context, tx pgx.Tx, q *db.Queries, v auth.Viewer, in Input, fingerprint []byte, began db.CheckoutBeginRow, lines []db.CheckoutLinesRow) (Result, error) {
 	if began.Claimed == 0 {
 		return replay(ctx, q, v, in, fingerprint)
 	}

@@ -36,7 +36,7 @@ const maxPublicBody = 64 << 10
 
 // PublicResponseCache serves anonymous catalog queries from the cache: the whole GraphQL
 // response, keyed by query, operation name and variables, under the catalog's generation
-// (product.ListNamespace, bumped by every catalog write, so no write is followed by a stale
+// (catalog.ListNamespace, bumped by every catalog write, so no write is followed by a stale
 // page). It wraps the GraphQL handler, inside the router's /graphql middleware. A
 // storefront's hottest pages then skip parsing, validation and execution entirely. Requests
 // carrying credentials (not a cart token: catalog answers do not depend on it), a mutation or

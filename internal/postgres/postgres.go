@@ -186,9 +186,23 @@ func IsForeignKeyViolation(err error) bool {
 // txAttempts times in all: fn must be safe to run again, which InTx's rule (no side effect
 // inside, only AfterCommit) makes it. The callbacks an attempt registered are dropped with it.
 func (d *DB) InTxWithTx(ctx context.Context, fn func(ctx context.Context, tx pgx.Tx, q *db.Queries) error) error {
+	return retried(func() error { return d.inTx(ctx, fn) })
+}
+
+// InTxBegunWith is InTxWithTx for a transaction whose first statements are a fastpath
+// pipeline: BEGIN goes to PostgreSQL with them, in the same round trip (pgx's Batch.BeginTx).
+// first queues them on q and returns the function that reads their results, in the order they
+// were queued; fn goes on in the transaction. Both run again with a retried attempt.
+func (d *DB) InTxBegunWith(ctx context.Context, first func(ctx context.Context, q *db.Queries) (read func() error), fn func(ctx context.Context, tx pgx.Tx, q *db.Queries) error) error {
+	return retried(func() error { return d.inTxBegunWith(ctx, first, fn) })
+}
+
+// retried runs attempt again after a deadlock or a serialisation failure, up to txAttempts
+// times in all.
+func retried(attempt func() error) error {
 	var err error
-	for attempt := 0; attempt < txAttempts; attempt++ {
-		if err = d.inTx(ctx, fn); !isRetryable(err) {
+	for range txAttempts {
+		if err = attempt(); !isRetryable(err) {
 			break
 		}
 	}
@@ -212,6 +226,31 @@ func (d *DB) inTx(ctx context.Context, fn func(ctx context.Context, tx pgx.Tx, q
 	if committing {
 		noteWrite(ctx, err) // the COMMIT was sent
 	}
+	if err != nil {
+		return err
+	}
+	hooks.run(ctx)
+	return nil
+}
+
+// inTxBegunWith is one attempt of InTxBegunWith.
+func (d *DB) inTxBegunWith(ctx context.Context, first func(ctx context.Context, q *db.Queries) func() error, fn func(ctx context.Context, tx pgx.Tx, q *db.Queries) error) error {
+	hooks := &afterCommit{}
+	txCtx := context.WithValue(ctx, afterCommitKey{}, hooks)
+	var p fastpath.Pipeline
+	p.BeginTx()
+	tx, err := p.RunBegun(ctx, d.Pool, first(txCtx, p.Queries()))
+	// After a commit, or when BEGIN failed: pgx.ErrTxClosed, nothing sent; either way the
+	// connection goes back to the pool.
+	defer func() { _ = tx.Rollback(ctx) }()
+	if err != nil {
+		return err
+	}
+	if err := fn(txCtx, tx, d.Queries.WithTx(tx)); err != nil {
+		return err
+	}
+	err = tx.Commit(ctx)
+	noteWrite(ctx, err) // the COMMIT was sent
 	if err != nil {
 		return err
 	}

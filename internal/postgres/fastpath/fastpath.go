@@ -73,6 +73,26 @@ func (p *Pipeline) Run(ctx context.Context, s Sender, read func() error) error {
 	return err
 }
 
+// BeginTx makes the pipeline begin a transaction: BEGIN is its first statement, sent in the
+// same round trip (pgx's Batch.BeginTx). Call it before queueing anything, then RunBegun.
+func (p *Pipeline) BeginTx() { p.batch.BeginTx(pgx.TxOptions{}) }
+
+// RunBegun is Run for a pipeline that begins a transaction (BeginTx), sent on the pool or a
+// connection: it returns the transaction the pipeline began, to go on with and end (Commit or
+// Rollback, which also gives its connection back) whatever the error.
+func (p *Pipeline) RunBegun(ctx context.Context, s Sender, read func() error) (pgx.Tx, error) {
+	p.br = s.SendBatch(ctx, &p.batch)
+	tx := p.br.Tx()
+	_, err := p.br.Exec() // the BEGIN
+	if err == nil {
+		err = read()
+	}
+	if closeErr := p.br.Close(); err == nil {
+		err = closeErr
+	}
+	return tx, err
+}
+
 // queue is the db.DBTX of Queries.
 type queue struct{ p *Pipeline }
 
