@@ -3,22 +3,21 @@
 // because bench/checkout.sh measured the difference.
 //
 // The one trick: sqlc's batch queries (:batchexec, :batchone, :batchmany) of different
-// kinds sent together as one pgx pipeline, one round trip. sqlc sends each batch query's
-// batch on its own; a Pipeline collects them instead, and sends them all at once. Arguments
-// and rows stay sqlc's generated, typed code: no SQL is written here, and nothing is passed
-// by position. Everything else on those paths is plain: pgx transactions (postgres.InTx),
-// River's InsertTx.
+// kinds sent together as one pgx pipeline, one round trip, with BEGIN in front of them where
+// the pipeline opens a transaction (pgx's own Batch.BeginTx; postgres.DB.InTxBegunWith). sqlc
+// sends each batch query's batch on its own; a Pipeline collects them instead, and sends them
+// all at once. Arguments and rows stay sqlc's generated, typed code: no SQL is written here,
+// and nothing is passed by position. Everything else on those paths is plain: pgx
+// transactions, River's InsertTx.
 //
-// What it is worth (issue 15; DURATION=5 WARMUP=2 RUNS=3 bench/checkout.sh, runs interleaved
-// on a shared 2-core machine, medians of 4 to 5 runs): an iteration of two cartItemAdd and a
-// checkout makes 10 round trips with these pipelines and 18 without; without them the server
-// and PostgreSQL spent 13% more CPU per order (5.18 ms against 4.58) and the API made 12%
-// fewer orders/s (218 against 247); the ratio to pgbench, noisier, moved 3% (0.107 against
-// 0.110). Two tricks of the earlier fast path were dropped: an insert into River's table in
-// place of River's InsertTx (another project's schema), and a hand-written pgx.Tx that sent
-// BEGIN with the first statement. Together they were worth no orders/s beyond the noise (247
-// with them dropped, 239 before) and about 8% of CPU per order (4.58 ms against 4.25); pgx's
-// Batch.BeginTx is the documented way to win that BEGIN back, should it be wanted.
+// What it is worth (issue 15; DURATION=5 WARMUP=2 RUNS=3 bench/checkout.sh on a shared 2-core
+// machine): an iteration of two cartItemAdd and a checkout makes 7 round trips with these
+// pipelines and 18 without. Without them the server and PostgreSQL spent 13% more CPU per
+// order (5.18 ms against 4.58) and the API made 12% fewer orders/s (218 against 247), in
+// interleaved runs of 4 to 5 each. With them, the API makes as many orders/s as the earlier
+// fast path did (median of 6 runs 399, against 398 for 9 runs of the code before issue 15,
+// interleaved), which wrote into River's table and wrapped pgx.Tx by hand to send BEGIN with
+// the first statement: both are gone.
 package fastpath
 
 import (
