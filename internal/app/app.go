@@ -8,11 +8,13 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/redis/go-redis/v9"
 	"github.com/riverqueue/river"
+	"riverqueue.com/riverui"
 
 	"github.com/shopgraph/shopgraph/internal/account"
 	"github.com/shopgraph/shopgraph/internal/auth"
@@ -52,6 +54,8 @@ type App struct {
 	Bus      *pubsub.Bus
 	JobsDB   *postgres.DB
 	Metrics  *metrics.Registry
+	// JobsUI is River's web UI of the job queue, for admins (at JobsUIPath).
+	JobsUI http.Handler
 	// stopBus ends the Redis subscription that feeds the live-tracking hub.
 	stopBus context.CancelFunc
 }
@@ -178,8 +182,26 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options
 		d.Close()
 		return nil, err
 	}
+	// River's UI is not started (Handler.Start): started, it would count the queue's jobs
+	// every ten seconds on every instance, watched or not; unstarted, it counts them when an
+	// admin asks.
+	ui, err := riverui.NewHandler(&riverui.HandlerOpts{
+		Endpoints: riverui.NewEndpoints(a.Jobs.Client(), nil),
+		Logger:    log,
+		Prefix:    JobsUIPath,
+	})
+	if err != nil {
+		_ = a.Jobs.Stop(ctx)
+		jobsDB.Close()
+		d.Close()
+		return nil, fmt.Errorf("job queue UI: %w", err)
+	}
+	a.JobsUI = ui
 	return a, nil
 }
+
+// JobsUIPath is where River's web UI of the job queue is served, to admins only.
+const JobsUIPath = "/admin/jobs"
 
 // Close stops the job queue and the live-tracking subscription and closes the pools.
 func (a *App) Close() {

@@ -58,6 +58,7 @@ func (a *App) Handler() http.Handler {
 		CORSOrigins:   a.Config.CORSOrigins,
 		MaxBodyBytes:  int64(a.Config.MaxBodyBytes),
 		Budget:        httpapi.RequestBudget{Buckets: a.Buckets, PerIP: a.Config.RateLimitPerIP, PerUser: a.Config.RateLimitPerUser},
+		Admin:         map[string]http.Handler{JobsUIPath + "/": a.JobsUI},
 		Extra: map[string]http.Handler{
 			"POST /webhooks/stripe": a.Metrics.Instrument("/webhooks/stripe",
 				httpapi.StripeWebhook(a.Config.StripeWebhookSecret, a.Payments.HandleStripeEvent, a.Log)),

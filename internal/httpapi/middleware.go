@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/shopgraph/shopgraph/internal/apperr"
 	"github.com/shopgraph/shopgraph/internal/auth"
 	"github.com/shopgraph/shopgraph/internal/requestlog"
 )
@@ -231,6 +232,21 @@ func clientIP(r *http.Request) string {
 func noStore(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// adminOnly serves next to admins: 401 to a request without a viewer, 403 to any other role.
+func adminOnly(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, err := auth.RequireRole(r.Context(), auth.RoleAdmin); err != nil {
+			status := http.StatusForbidden
+			if apperr.CodeOf(err) == apperr.Unauthenticated {
+				status = http.StatusUnauthorized
+			}
+			http.Error(w, "Only an admin may see this page; sign in as one.", status)
+			return
+		}
 		next.ServeHTTP(w, r)
 	})
 }

@@ -29,6 +29,9 @@ type Deps struct {
 	CORSOrigins []string
 	// Extra routes, mounted as given (e.g. the Stripe webhook).
 	Extra map[string]http.Handler
+	// Admin routes, mounted as given behind authentication (the session cookie or a bearer
+	// token) and for admins only: 401 without a viewer, 403 for any other role.
+	Admin map[string]http.Handler
 	// MaxBodyBytes bounds a /graphql request body.
 	MaxBodyBytes int64
 	// Budget limits how often one client may call /graphql.
@@ -59,6 +62,9 @@ func NewRouter(d Deps) http.Handler {
 	}
 	for pattern, h := range d.Extra {
 		mux.Handle(pattern, h)
+	}
+	for pattern, h := range d.Admin {
+		mux.Handle(pattern, authenticate(d.Tokens, d.SecureCookies, csrfGuard(noStore(adminOnly(h)))))
 	}
 	return recoverPanics(d.Log, requestLog(d.Log, securityHeaders(cors(d.CORSOrigins, mux))))
 }

@@ -102,6 +102,10 @@ type Queue struct {
 	client *river.Client[pgx.Tx]
 }
 
+// Client is the queue's River client, for River's own admin UI (internal/app mounts it);
+// nil before Start.
+func (q *Queue) Client() *river.Client[pgx.Tx] { return q.client }
+
 // Options configure the queue.
 type Options struct {
 	// Work starts workers; false makes an insert-only client (commands, some tests).
