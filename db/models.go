@@ -306,6 +306,18 @@ type CheckoutRequest struct {
 	CreatedAt      time.Time
 }
 
+type EmailDelivery struct {
+	ID        int64
+	EventKey  string
+	Recipient string
+	Status    string
+	Attempts  int32
+	LastError *string
+	CreatedAt time.Time
+	UpdatedAt time.Time
+	SentAt    *time.Time
+}
+
 type Installation struct {
 	Singleton bool
 	ID        uuid.UUID

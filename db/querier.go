@@ -81,6 +81,13 @@ type Querier interface {
 	// inserted by River (jobs.Queue.ScheduleExpiry) in the same transaction.
 	CheckoutPlaceOrder(ctx context.Context, arg []CheckoutPlaceOrderParams) *CheckoutPlaceOrderBatchResults
 	CheckoutRequestGet(ctx context.Context, arg CheckoutRequestGetParams) (CheckoutRequest, error)
+	// EmailDeliveryClaim records an attempt to send event_key's email to recipient (the row is
+	// created by the first) and returns the row: one already sent or failed is not sent again.
+	EmailDeliveryClaim(ctx context.Context, arg EmailDeliveryClaimParams) (EmailDelivery, error)
+	EmailDeliveryMarkSent(ctx context.Context, id int64) error
+	// EmailDeliveryRecordError keeps the last error of a delivery: failed (permanent: it will not
+	// be tried again) or still pending (transient: the job retries).
+	EmailDeliveryRecordError(ctx context.Context, arg EmailDeliveryRecordErrorParams) error
 	// InstallationID is this database's identity (migration 00009), the namespace of its Redis
 	// keys and channels.
 	InstallationID(ctx context.Context) (uuid.UUID, error)

@@ -25,6 +25,7 @@ import (
 	"github.com/shopgraph/shopgraph/internal/config"
 	"github.com/shopgraph/shopgraph/internal/jobs"
 	"github.com/shopgraph/shopgraph/internal/metrics"
+	"github.com/shopgraph/shopgraph/internal/notify"
 	"github.com/shopgraph/shopgraph/internal/order"
 	"github.com/shopgraph/shopgraph/internal/payment"
 	"github.com/shopgraph/shopgraph/internal/postgres"
@@ -46,6 +47,7 @@ type App struct {
 	Carts    *cart.Service
 	Orders   *order.Service
 	Checkout *checkout.Service
+	Notify   *notify.Service
 	Payments *payment.Service
 	Jobs     *jobs.Queue
 	Cache    *cache.Cache
@@ -157,13 +159,26 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options
 	a.Payments = payment.NewService(d, gateway, a.Orders, cfg.OrderPaymentTTL, log)
 	a.Payments.Jobs = a.Jobs
 	a.Payments.Observer = a.Metrics
+	var mailer notify.Mailer // nil without SMTP_URL: emails are off
+	if cfg.SMTPURL != "" {
+		m, err := notify.NewSMTP(cfg.SMTPURL, cfg.MailFrom)
+		if err != nil {
+			a.stopBus()
+			d.Close()
+			return nil, err
+		}
+		mailer = m
+	}
+	a.Notify = notify.NewService(d, a.Jobs, mailer, log)
 	a.Checkout = checkout.NewService(d, a.Orders, a.Payments, log)
 	a.Checkout.Observer = a.Metrics
+	a.Checkout.Notifier = a.Notify
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &payment.ExpireWorker{Payments: a.Payments})
 	river.AddWorker(workers, &payment.RefundWorker{Payments: a.Payments})
 	river.AddWorker(workers, &payment.SettleRefundWorker{Payments: a.Payments})
 	river.AddWorker(workers, &cart.PurgeWorker{Carts: a.Carts, After: cfg.GuestCartTTL})
+	river.AddWorker(workers, &notify.OrderPlacedWorker{Notify: a.Notify})
 	jobsDB, err := postgres.Open(ctx, url, postgres.Options{MaxConns: jobsPoolSize(opts.PollOnly)})
 	if err != nil {
 		d.Close()

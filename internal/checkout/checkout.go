@@ -2,7 +2,7 @@
 // the idempotency key, locks the cart and its variants (in variant order), validates the cart,
 // takes the stock with one guarded update, writes the order with a snapshot of every line and
 // its first event, and empties the cart (four statements, whatever the cart holds), inserts its
-// expiry job, then COMMIT.
+// expiry job and its confirmation email's job, then COMMIT.
 package checkout
 
 import (
@@ -34,6 +34,11 @@ import (
 type Service struct {
 	// Observer counts orders created (metrics); may be nil.
 	Observer interface{ OrderCreated() }
+	// Notifier owes the customer the order's confirmation email, in the order's transaction
+	// (notify.Service); may be nil.
+	Notifier interface {
+		OrderPlaced(ctx context.Context, tx pgx.Tx, orderID int64) error
+	}
 
 	db       *postgres.DB
 	orders   *order.Service
@@ -175,6 +180,12 @@ func (s *Service) completeTx(ctx context.Context, tx pgx.Tx, q *db.Queries, v au
 	// rolled-back order.
 	if err := s.payments.Jobs.ScheduleExpiry(ctx, tx, first.OrderID, first.OrderCreatedAt.Add(s.payments.ExpireAfter)); err != nil {
 		return Result{}, err
+	}
+	// So is the confirmation email's job: a rolled-back order sends nothing.
+	if s.Notifier != nil {
+		if err := s.Notifier.OrderPlaced(ctx, tx, first.OrderID); err != nil {
+			return Result{}, err
+		}
 	}
 	row := db.Order{
 		ID: first.OrderID, UserID: v.UserID, Status: place.Status, Currency: place.Currency,

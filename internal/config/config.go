@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/mail"
 	"net/url"
 	"strconv"
 	"strings"
@@ -87,7 +88,15 @@ type Config struct {
 	CheckoutPerUser      int
 	// AdminAddr is the loopback address of the pprof/admin listener; empty turns it off.
 	AdminAddr string
+	// SMTPURL is the mail server of transactional emails: smtp://[user:pass@]host[:port]
+	// (STARTTLS when the server offers it) or smtps://… (TLS); empty sends no email.
+	SMTPURL string
+	// MailFrom is the From address of every email.
+	MailFrom string
 }
+
+// DefaultMailFrom is MAIL_FROM's default.
+const DefaultMailFrom = "shopgraph <shop@shopgraph.local>"
 
 // IsProduction reports whether APP_ENV is production.
 func (c Config) IsProduction() bool { return c.AppEnv == EnvProduction }
@@ -158,6 +167,8 @@ func Load(getenv func(string) string) (Config, error) {
 		RateLimitPerUser:        num("RATE_LIMIT_PER_USER", 1200),
 		RegisterPerIPPerHour:    num("REGISTER_PER_IP_PER_HOUR", 20),
 		CheckoutPerUser:         num("CHECKOUT_PER_USER", 30),
+		SMTPURL:                 str("SMTP_URL", ""),
+		MailFrom:                str("MAIL_FROM", DefaultMailFrom),
 	}
 	boolean := func(key string, def bool) bool {
 		switch strings.ToLower(strings.TrimSpace(getenv(key))) {
@@ -202,6 +213,15 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	if c.Cache != "on" && c.Cache != "off" {
 		errs = append(errs, fmt.Errorf("CACHE must be on or off, got %q", c.Cache))
+	}
+	if c.SMTPURL != "" {
+		u, err := url.Parse(c.SMTPURL)
+		if err != nil || (u.Scheme != "smtp" && u.Scheme != "smtps") || u.Hostname() == "" {
+			errs = append(errs, errors.New("SMTP_URL must look like smtp://user:pass@host:587 or smtps://user:pass@host:465"))
+		}
+	}
+	if _, err := mail.ParseAddress(c.MailFrom); err != nil {
+		errs = append(errs, fmt.Errorf("MAIL_FROM must be an address such as %q, got %q", DefaultMailFrom, c.MailFrom))
 	}
 	if c.Port > 65535 {
 		errs = append(errs, fmt.Errorf("PORT must be 0-65535, got %d", c.Port))
@@ -299,6 +319,8 @@ func (c Config) LogValue() slog.Value {
 		slog.String("stripe_api_base", c.StripeAPIBase),
 		slog.Any("cors_origins", c.CORSOrigins),
 		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
+		slog.String("smtp_url", maskURL(c.SMTPURL)),
+		slog.String("mail_from", c.MailFrom),
 	)
 }
 

@@ -68,6 +68,8 @@ func TestLoadDevelopmentDefaults(t *testing.T) {
 			require.Empty(t, c.DatabaseURL)
 			require.Empty(t, c.RedisURL)
 			require.Empty(t, c.CORSOrigins)
+			require.Empty(t, c.SMTPURL, "no SMTP_URL: no email is sent")
+			require.Equal(t, "shopgraph <shop@shopgraph.local>", c.MailFrom)
 		})
 	}
 
@@ -250,6 +252,9 @@ func TestLoadRejectsBadValues(t *testing.T) {
 		wantMsg string
 	}{
 		{"non-numeric PORT", "PORT", "http", "PORT"},
+		{"SMTP_URL of another scheme", "SMTP_URL", "http://mail.example.com", "SMTP_URL"},
+		{"SMTP_URL without a host", "SMTP_URL", "smtp://", "SMTP_URL"},
+		{"MAIL_FROM not an address", "MAIL_FROM", "shop at example", "MAIL_FROM"},
 		{"negative PORT", "PORT", "-1", "PORT"},
 		{"PORT above 65535", "PORT", "65536", "PORT"},
 		{"unparseable SHUTDOWN_TIMEOUT", "SHUTDOWN_TIMEOUT", "15", "SHUTDOWN_TIMEOUT"},
@@ -347,6 +352,15 @@ func TestLogValueMasksSecrets(t *testing.T) {
 		require.NotContains(t, line, config.DevJWTSecret)
 		require.NotContains(t, line, "sk_test_devkey123")
 		require.Contains(t, line, `"jwt_secret_set":false`)
+	})
+
+	t.Run("the SMTP password is masked", func(t *testing.T) {
+		t.Parallel()
+		c, err := config.Load(env(map[string]string{"SMTP_URL": "smtps://mailer:smtp-pa55word@mail.example.com:465"}))
+		require.NoError(t, err)
+		line := logConfig(t, c)
+		require.NotContains(t, line, "smtp-pa55word")
+		require.Contains(t, line, "mail.example.com:465")
 	})
 
 	t.Run("a password with URL-escaped characters is masked", func(t *testing.T) {

@@ -83,6 +83,23 @@ func (SettleRefundArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true}, MaxAttempts: SettleRefundAttempts}
 }
 
+// SendOrderPlacedEmailArgs asks to send order OrderID's confirmation email to its customer
+// (internal/notify). It is inserted in the checkout's transaction, so a committed order's email
+// is never lost and a rolled-back one sends nothing; the email_deliveries row makes a retried
+// job send it at most once after it was marked sent.
+type SendOrderPlacedEmailArgs struct {
+	OrderID int64 `json:"order_id"`
+}
+
+// Kind names the job in the queue table.
+func (SendOrderPlacedEmailArgs) Kind() string { return "email_order_placed" }
+
+// InsertOpts: inserted once with its order, like the expiry; River's backoff spreads its
+// attempts over about three days while the mail server is unreachable.
+func (SendOrderPlacedEmailArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{MaxAttempts: 20}
+}
+
 // Migrate creates or upgrades river's tables.
 func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
 	m, err := rivermigrate.New(riverpgxv5.New(pool), nil)
@@ -157,6 +174,13 @@ func (q *Queue) Stop(ctx context.Context) error {
 // unpaid then: committed with the order, it can neither be lost nor outlive a rolled-back one.
 func (q *Queue) ScheduleExpiry(ctx context.Context, tx pgx.Tx, orderID int64, at time.Time) error {
 	_, err := q.insertTx(ctx, tx, ExpireOrderArgs{OrderID: orderID}, &river.InsertOpts{ScheduledAt: at}, "order expiry")
+	return err
+}
+
+// ScheduleOrderPlacedEmail inserts, in tx, the job that sends order orderID's confirmation
+// email, committed with the order.
+func (q *Queue) ScheduleOrderPlacedEmail(ctx context.Context, tx pgx.Tx, orderID int64) error {
+	_, err := q.insertTx(ctx, tx, SendOrderPlacedEmailArgs{OrderID: orderID}, nil, "order placed email")
 	return err
 }
 

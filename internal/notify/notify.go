@@ -1,0 +1,148 @@
+// Package notify sends shopgraph's transactional emails. A state change that owes an email
+// inserts its River job in the change's own transaction (a rolled-back change sends nothing, a
+// committed one is never lost); the job's worker renders the message from templates embedded
+// in the binary (an HTML and a plain-text part) and delivers it over SMTP (SMTP_URL). Each
+// send is recorded per (event, recipient) in email_deliveries, so a retried job never sends
+// twice once the send is marked; a permanent refusal (5xx) is recorded as failed and not
+// retried, a transient failure is retried by River with backoff.
+//
+// Today it sends the "order placed" confirmation; issue 17 lists the others.
+package notify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/shopgraph/shopgraph/db"
+	"github.com/shopgraph/shopgraph/internal/jobs"
+	"github.com/shopgraph/shopgraph/internal/order"
+	"github.com/shopgraph/shopgraph/internal/postgres"
+)
+
+// Message is one email to one recipient.
+type Message struct {
+	To      string
+	Subject string
+	Text    string
+	HTML    string
+}
+
+// Mailer delivers a message. An error that wraps ErrPermanent will not succeed on a retry.
+type Mailer interface {
+	Send(ctx context.Context, m Message) error
+}
+
+// ErrPermanent marks a delivery the server refused for good (an SMTP 5xx reply).
+var ErrPermanent = errors.New("permanent delivery failure")
+
+// Service owes and sends emails.
+type Service struct {
+	db     *postgres.DB
+	jobs   *jobs.Queue
+	mailer Mailer
+	log    *slog.Logger
+}
+
+// NewService returns the email service. A nil mailer (no SMTP_URL) turns emails off: no job
+// is inserted.
+func NewService(d *postgres.DB, q *jobs.Queue, mailer Mailer, log *slog.Logger) *Service {
+	return &Service{db: d, jobs: q, mailer: mailer, log: log}
+}
+
+// Enabled reports whether emails are sent.
+func (s *Service) Enabled() bool { return s != nil && s.mailer != nil }
+
+// OrderPlaced owes order orderID's confirmation email: it inserts its job in tx, the
+// transaction that places the order. It does nothing when emails are off.
+func (s *Service) OrderPlaced(ctx context.Context, tx pgx.Tx, orderID int64) error {
+	if !s.Enabled() {
+		return nil
+	}
+	return s.jobs.ScheduleOrderPlacedEmail(ctx, tx, orderID)
+}
+
+// Outcome is what one run of an email job did.
+type Outcome string
+
+// Outcomes.
+const (
+	Sent        Outcome = "sent"
+	AlreadySent Outcome = "already_sent"
+	Failed      Outcome = "failed" // refused for good, recorded; not retried
+)
+
+// SendOrderPlaced sends order orderID's confirmation to its customer, unless it was sent (or
+// refused for good) before. A transient failure is returned, for the job to retry; a
+// permanent one is recorded and returned wrapping ErrPermanent, with the Failed outcome.
+func (s *Service) SendOrderPlaced(ctx context.Context, orderID int64) (Outcome, error) {
+	if !s.Enabled() {
+		return "", fmt.Errorf("order %d's email: %w: SMTP_URL is not set", orderID, ErrPermanent)
+	}
+	q := db.New(s.db.Pool)
+	row, err := q.OrderGetByID(ctx, orderID)
+	if err != nil {
+		return "", fmt.Errorf("get order %d: %w", orderID, err)
+	}
+	customer, err := q.UserGetByID(ctx, row.UserID)
+	if err != nil {
+		return "", fmt.Errorf("get order %d's customer: %w", orderID, err)
+	}
+	lineRows, err := q.OrderLineListByOrderIDs(ctx, []int64{orderID})
+	if err != nil {
+		return "", fmt.Errorf("get order %d's lines: %w", orderID, err)
+	}
+	o := order.FromRow(row)
+	lines := make([]order.Line, len(lineRows))
+	for i, r := range lineRows {
+		lines[i] = order.LineOf(r)
+	}
+	msg, err := OrderPlacedMessage(customer.Email, o, lines)
+	if err != nil {
+		return "", err
+	}
+	return s.deliver(ctx, fmt.Sprintf("order_placed:%d", orderID), msg)
+}
+
+// deliver sends msg once per (eventKey, recipient): it claims the delivery's row, skips one
+// already sent or failed, sends, and marks it sent. A crash between the send and the mark
+// sends it again on the retry (at least once); once marked, never again.
+func (s *Service) deliver(ctx context.Context, eventKey string, msg Message) (Outcome, error) {
+	q := db.New(s.db.Pool)
+	d, err := q.EmailDeliveryClaim(ctx, db.EmailDeliveryClaimParams{EventKey: eventKey, Recipient: msg.To})
+	if err != nil {
+		return "", fmt.Errorf("claim email delivery %s: %w", eventKey, err)
+	}
+	switch d.Status {
+	case statusSent:
+		return AlreadySent, nil
+	case statusFailed:
+		return Failed, nil
+	}
+	sendErr := s.mailer.Send(ctx, msg)
+	if sendErr == nil {
+		if err := q.EmailDeliveryMarkSent(ctx, d.ID); err != nil {
+			return "", fmt.Errorf("mark email delivery %s sent: %w", eventKey, err)
+		}
+		return Sent, nil
+	}
+	status, outcome := statusPending, Outcome("")
+	if errors.Is(sendErr, ErrPermanent) {
+		status, outcome = statusFailed, Failed
+	}
+	text := sendErr.Error()
+	if err := q.EmailDeliveryRecordError(ctx, db.EmailDeliveryRecordErrorParams{ID: d.ID, Status: status, LastError: &text}); err != nil {
+		s.log.ErrorContext(ctx, "record email delivery error", "event_key", eventKey, "err", err)
+	}
+	return outcome, fmt.Errorf("send email %s: %w", eventKey, sendErr)
+}
+
+// A delivery's statuses (email_deliveries.status).
+const (
+	statusPending = "pending"
+	statusSent    = "sent"
+	statusFailed  = "failed"
+)

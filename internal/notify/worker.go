@@ -1,0 +1,27 @@
+package notify
+
+import (
+	"context"
+	"errors"
+
+	"github.com/riverqueue/river"
+
+	"github.com/shopgraph/shopgraph/internal/jobs"
+)
+
+// OrderPlacedWorker sends an order's confirmation email. A permanent failure cancels the job
+// (recorded in email_deliveries); a transient one fails it, and River retries with backoff.
+type OrderPlacedWorker struct {
+	river.WorkerDefaults[jobs.SendOrderPlacedEmailArgs]
+	Notify *Service
+}
+
+// Work implements river.Worker.
+func (w *OrderPlacedWorker) Work(ctx context.Context, job *river.Job[jobs.SendOrderPlacedEmailArgs]) error {
+	_, err := w.Notify.SendOrderPlaced(ctx, job.Args.OrderID)
+	if errors.Is(err, ErrPermanent) {
+		w.Notify.log.WarnContext(ctx, "order email refused for good", "order_id", job.Args.OrderID, "err", err)
+		return river.JobCancel(err)
+	}
+	return err
+}
