@@ -10,7 +10,7 @@ const module = "github.com/shopgraph/shopgraph/"
 
 // domains are the business packages under internal/: below the transports, above the
 // infrastructure.
-var domains = []string{"account", "catalog", "inventory", "cart", "checkout", "order", "payment"}
+var domains = []string{"account", "catalog", "inventory", "cart", "checkout", "order", "payment", "notify"}
 
 // rule forbids a package (and its subpackages) from reaching another, except through the
 // packages of via.
@@ -49,6 +49,7 @@ func TestDependencyRule(t *testing.T) {
 		rule{module + "internal/order", module + "internal/payment", "order must not depend on payment", nil},
 		rule{module + "internal/inventory", module + "internal/order", "inventory is below order", nil},
 		rule{module + "internal/catalog", module + "internal/cart", "the catalog is below carts", nil},
+		rule{module + "internal/notify", module + "internal/checkout", "notify is told by checkout through an interface", nil},
 		rule{module + "internal/tracking", module + "graph", "tracking is below the GraphQL layer", nil},
 		rule{module + "internal/tracking", module + "internal/httpapi", "tracking is below the HTTP layer", nil},
 		rule{module + "internal/tracking", "github.com/99designs/gqlgen", "tracking never depends on gqlgen", nil},
