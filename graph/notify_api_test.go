@@ -53,7 +53,7 @@ func TestOrderPlacedEmail(t *testing.T) {
 		// The job run again (as a retry would) sends nothing more.
 		w := &notify.OrderPlacedWorker{Notify: e.Server.App.Notify}
 		require.NoError(t, w.Work(context.Background(), &river.Job[jobs.SendOrderPlacedEmailArgs]{
-			JobRow: &rivertype.JobRow{ID: 1, Attempt: 2, MaxAttempts: 20},
+			JobRow: &rivertype.JobRow{ID: 1, Attempt: 2, MaxAttempts: 17},
 			Args:   jobs.SendOrderPlacedEmailArgs{OrderID: o.ID},
 		}))
 		require.Len(t, srv.Messages(), 1)

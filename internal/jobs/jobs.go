@@ -94,10 +94,10 @@ type SendOrderPlacedEmailArgs struct {
 // Kind names the job in the queue table.
 func (SendOrderPlacedEmailArgs) Kind() string { return "email_order_placed" }
 
-// InsertOpts: inserted once with its order, like the expiry; River's backoff spreads its
-// attempts over about three days while the mail server is unreachable.
+// InsertOpts: inserted once with its order, like the expiry; River's backoff (attempt⁴
+// seconds) spreads its attempts over about three days while the mail server is unreachable.
 func (SendOrderPlacedEmailArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{MaxAttempts: 20}
+	return river.InsertOpts{MaxAttempts: 17}
 }
 
 // Migrate creates or upgrades river's tables.

@@ -41,7 +41,7 @@ func setup(t *testing.T) *bundle {
 
 func (b *bundle) work(orderID int64) error {
 	return b.worker.Work(context.Background(), &river.Job[jobs.SendOrderPlacedEmailArgs]{
-		JobRow: &rivertype.JobRow{ID: 1, Attempt: 1, MaxAttempts: 20},
+		JobRow: &rivertype.JobRow{ID: 1, Attempt: 1, MaxAttempts: 17},
 		Args:   jobs.SendOrderPlacedEmailArgs{OrderID: orderID},
 	})
 }
