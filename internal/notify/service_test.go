@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"strings"
 	"testing"
 
 	"github.com/riverqueue/river"
@@ -163,4 +164,45 @@ func TestOrderPlacedInsertsTheJobOnlyWhenEmailsAreOn(t *testing.T) {
 	require.Zero(t, jobsOf(2), "a rolled-back change owes no email")
 	insert(b.svc, 3, true)
 	require.Equal(t, 1, jobsOf(3))
+}
+
+func TestSMTPAuthenticatesAfterSTARTTLS(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	msg := notify.Message{To: "ada@example.com", Subject: "hello", Text: "plain", HTML: "<p>html</p>"}
+	srv := smtptest.NewStartTLS(t, "mailer", "s3cret/pa$$")
+	m, err := notify.NewSMTP(srv.URL, "shopgraph <shop@shopgraph.local>")
+	require.NoError(t, err)
+	m.TrustRoots(srv.RootCAs)
+	require.NoError(t, m.Send(ctx, msg), "STARTTLS, then AUTH with the URL's credentials")
+	require.Len(t, srv.Messages(), 1)
+
+	wrong, err := notify.NewSMTP(strings.Replace(srv.URL, "mailer:", "mailer:x", 1), "shop@shopgraph.local")
+	require.NoError(t, err)
+	wrong.TrustRoots(srv.RootCAs)
+	require.Error(t, wrong.Send(ctx, msg), "a wrong password is refused")
+
+	untrusted, err := notify.NewSMTP(srv.URL, "shop@shopgraph.local")
+	require.NoError(t, err)
+	require.Error(t, untrusted.Send(ctx, msg), "a certificate the system does not trust is refused")
+
+	// A server that offers no TLS never sees the password in the clear.
+	plain := smtptest.NewWithAuth(t, "mailer", "s3cret/pa$$")
+	cleartext, err := notify.NewSMTP(plain.URL, "shop@shopgraph.local")
+	require.NoError(t, err)
+	require.Error(t, cleartext.Send(ctx, msg))
+	require.Empty(t, plain.Messages())
+	require.Len(t, srv.Messages(), 1)
+}
+
+func TestNewSMTPRejectsBadURLs(t *testing.T) {
+	t.Parallel()
+	for _, u := range []string{"http://mail.example.com", "smtp://", "smtp://host:port", "mail.example.com"} {
+		_, err := notify.NewSMTP(u, "shop@shopgraph.local")
+		require.Error(t, err, u)
+	}
+	for _, u := range []string{"smtp://mail.example.com", "smtps://user:pass@mail.example.com:465", "smtp://127.0.0.1:2525"} {
+		_, err := notify.NewSMTP(u, "shop@shopgraph.local")
+		require.NoError(t, err, u)
+	}
 }

@@ -5,17 +5,26 @@ package smtptest
 
 import (
 	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"errors"
 	"io"
+	"math/big"
 	"mime"
 	"mime/multipart"
 	"net"
 	"net/mail"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 )
 
@@ -76,17 +85,76 @@ type Server struct {
 	// URL is the SMTP_URL that reaches it (smtp://127.0.0.1:port, no TLS offered, no auth).
 	URL string
 
+	// RootCAs trusts the certificate of a server made by NewStartTLS.
+	RootCAs *x509.CertPool
+
+	user, pass string // required by AUTH PLAIN when user is set
+	tls        *tls.Config
+
 	mu       sync.Mutex
 	received []Received
 	refusal  *smtp.SMTPError
 }
 
 // New starts a server, stopped when the test ends.
-func New(t testing.TB) *Server {
+func New(t testing.TB) *Server { return start(t, &Server{}) }
+
+// NewWithAuth starts a server that takes mail only after AUTH PLAIN as user with pass, without
+// TLS (a client that keeps credentials off plain connections cannot use it); its URL carries
+// them.
+func NewWithAuth(t testing.TB, user, pass string) *Server {
+	s := start(t, &Server{user: user, pass: pass})
+	s.URL = "smtp://" + url.UserPassword(user, pass).String() + "@" + strings.TrimPrefix(s.URL, "smtp://")
+	return s
+}
+
+// NewStartTLS is NewWithAuth on a server that offers STARTTLS, with a certificate for
+// 127.0.0.1 signed by itself: RootCAs trusts it.
+func NewStartTLS(t testing.TB, user, pass string) *Server {
 	t.Helper()
-	s := &Server{}
-	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &session{s: s}, nil }))
+	cert, pool := selfSigned(t)
+	s := &Server{user: user, pass: pass, tls: &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, RootCAs: pool}
+	start(t, s)
+	s.URL = "smtp://" + url.UserPassword(user, pass).String() + "@" + strings.TrimPrefix(s.URL, "smtp://")
+	return s
+}
+
+func selfSigned(t testing.TB) (tls.Certificate, *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatalf("smtptest: key: %v", err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "smtptest"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, DNSNames: []string{"localhost"},
+		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		IsCA: true, BasicConstraintsValid: true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatalf("smtptest: certificate: %v", err)
+	}
+	leaf, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatalf("smtptest: parse certificate: %v", err)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(leaf)
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, pool
+}
+
+func start(t testing.TB, s *Server) *Server {
+	t.Helper()
+	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) {
+		if s.user != "" {
+			return &authSession{session: session{s: s}}, nil
+		}
+		return &session{s: s}, nil
+	}))
 	srv.Domain = "localhost"
+	srv.TLSConfig = s.tls
 	srv.AllowInsecureAuth = true
 	srv.ReadTimeout, srv.WriteTimeout = 10*time.Second, 10*time.Second
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -119,9 +187,32 @@ func (s *Server) Refuse(code int) {
 }
 
 type session struct {
-	s    *Server
-	from string
-	to   []string
+	s      *Server
+	from   string
+	to     []string
+	authed bool
+}
+
+// authSession is a session of a server that requires AUTH.
+type authSession struct{ session }
+
+func (x *authSession) AuthMechanisms() []string { return []string{sasl.Plain} }
+
+func (x *authSession) Auth(string) (sasl.Server, error) {
+	return sasl.NewPlainServer(func(_, user, pass string) error {
+		if user != x.s.user || pass != x.s.pass {
+			return &smtp.SMTPError{Code: 535, EnhancedCode: smtp.EnhancedCode{5, 7, 8}, Message: "bad credentials"}
+		}
+		x.authed = true
+		return nil
+	}), nil
+}
+
+func (x *authSession) Mail(from string, opts *smtp.MailOptions) error {
+	if !x.authed {
+		return smtp.ErrAuthRequired
+	}
+	return x.session.Mail(from, opts)
 }
 
 func (x *session) Reset()        { x.from, x.to = "", nil }
