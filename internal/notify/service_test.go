@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
@@ -30,7 +31,11 @@ type bundle struct {
 
 func setup(t *testing.T) *bundle {
 	t.Helper()
-	d := pgtest.New(t, postgres.Options{MaxConns: 2})
+	return setupOn(t, pgtest.New(t, postgres.Options{MaxConns: 2}))
+}
+
+func setupOn(t *testing.T, d *postgres.DB) *bundle {
+	t.Helper()
 	q := &jobs.Queue{} // insert-only: the tests run the worker themselves
 	require.NoError(t, q.Start(context.Background(), d.Pool, nil, jobs.Options{}))
 	srv := smtptest.New(t)
@@ -205,4 +210,37 @@ func TestNewSMTPRejectsBadURLs(t *testing.T) {
 		_, err := notify.NewSMTP(u, "shop@shopgraph.local")
 		require.NoError(t, err, u)
 	}
+}
+
+// TestCommittedEmailJobIsWorkedAfterARestart: the job committed with the change outlives the
+// process that wrote it (here an insert-only queue, as an instance that stopped before working
+// it): a queue started later on the same database delivers the email, once.
+func TestCommittedEmailJobIsWorkedAfterARestart(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url := pgtest.NewURL(t)
+	d, err := postgres.Open(ctx, url, postgres.Options{MaxConns: 2})
+	require.NoError(t, err)
+	t.Cleanup(d.Close)
+	b := setupOn(t, d)
+	o := tf.NewOrder(t, b.d, tf.OrderOpts{UserID: tf.NewUser(t, b.d, tf.UserOpts{}).ID})
+	tx, err := b.d.Pool.Begin(ctx)
+	require.NoError(t, err)
+	require.NoError(t, b.svc.OrderPlaced(ctx, tx, o.ID))
+	require.NoError(t, tx.Commit(ctx))
+	require.Empty(t, b.smtp.Messages(), "nothing works the jobs yet")
+
+	// The restarted instance: a working queue on a pool of its own, as internal/app runs it.
+	jobsDB, err := postgres.Open(ctx, url, postgres.Options{MaxConns: 2})
+	require.NoError(t, err)
+	t.Cleanup(jobsDB.Close)
+	workers := river.NewWorkers()
+	river.AddWorker(workers, b.worker)
+	restarted := &jobs.Queue{}
+	require.NoError(t, restarted.Start(ctx, jobsDB.Pool, workers, jobs.Options{Work: true, MaxWorkers: 1, PollOnly: true,
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}))
+	t.Cleanup(func() { _ = restarted.Stop(context.Background()) })
+
+	require.Eventually(t, func() bool { return len(b.smtp.Messages()) == 1 }, 30*time.Second, 50*time.Millisecond)
+	require.Equal(t, "sent", b.delivery(t, o.ID).Status)
 }
