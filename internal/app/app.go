@@ -173,12 +173,14 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options
 	a.Checkout = checkout.NewService(d, a.Orders, a.Payments, log)
 	a.Checkout.Observer = a.Metrics
 	a.Checkout.Notifier = a.Notify
+	a.Orders.Notifier = a.Notify
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &payment.ExpireWorker{Payments: a.Payments})
 	river.AddWorker(workers, &payment.RefundWorker{Payments: a.Payments})
 	river.AddWorker(workers, &payment.SettleRefundWorker{Payments: a.Payments})
 	river.AddWorker(workers, &cart.PurgeWorker{Carts: a.Carts, After: cfg.GuestCartTTL})
 	river.AddWorker(workers, &notify.OrderPlacedWorker{Notify: a.Notify})
+	river.AddWorker(workers, &notify.OrderStatusWorker{Notify: a.Notify})
 	jobsDB, err := postgres.Open(ctx, url, postgres.Options{MaxConns: jobsPoolSize(opts.PollOnly)})
 	if err != nil {
 		d.Close()

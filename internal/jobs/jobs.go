@@ -100,6 +100,25 @@ func (SendOrderPlacedEmailArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{MaxAttempts: 17}
 }
 
+// SendOrderStatusEmailArgs asks to send the customer's email about one move of order OrderID
+// (internal/notify): the move with event sequence Sequence, to Status. It is inserted in the
+// move's transaction (order.Service.TransitionTx); the email_deliveries row, keyed by order and
+// sequence, sends each move's email at most once after it was marked sent.
+type SendOrderStatusEmailArgs struct {
+	OrderID        int64  `json:"order_id"`
+	Sequence       int    `json:"sequence"`
+	Status         string `json:"status"`
+	RefundedAmount int64  `json:"refunded_amount,omitempty"`
+}
+
+// Kind names the job in the queue table.
+func (SendOrderStatusEmailArgs) Kind() string { return "email_order_status" }
+
+// InsertOpts: as SendOrderPlacedEmailArgs.
+func (SendOrderStatusEmailArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{MaxAttempts: 17}
+}
+
 // Migrate creates or upgrades river's tables.
 func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
 	m, err := rivermigrate.New(riverpgxv5.New(pool), nil)
@@ -181,6 +200,13 @@ func (q *Queue) ScheduleExpiry(ctx context.Context, tx pgx.Tx, orderID int64, at
 // email, committed with the order.
 func (q *Queue) ScheduleOrderPlacedEmail(ctx context.Context, tx pgx.Tx, orderID int64) error {
 	_, err := q.insertTx(ctx, tx, SendOrderPlacedEmailArgs{OrderID: orderID}, nil, "order placed email")
+	return err
+}
+
+// ScheduleOrderStatusEmail inserts, in tx, the job that sends the email of an order's move,
+// committed with the move.
+func (q *Queue) ScheduleOrderStatusEmail(ctx context.Context, tx pgx.Tx, a SendOrderStatusEmailArgs) error {
+	_, err := q.insertTx(ctx, tx, a, nil, "order status email")
 	return err
 }
 

@@ -146,3 +146,47 @@ const (
 	statusSent    = "sent"
 	statusFailed  = "failed"
 )
+
+// emailedStatuses are the moves the customer is told of.
+var emailedStatuses = map[order.Status]bool{
+	order.Paid: true, order.Shipped: true, order.Delivered: true, order.Cancelled: true,
+	order.Refunded: true, order.PartiallyRefunded: true,
+}
+
+// StatusChanged owes the customer the email of an order's move (paid, shipped, delivered,
+// cancelled, refunded): it inserts its job in tx, the move's transaction. It does nothing when
+// emails are off or the move has no email.
+func (s *Service) StatusChanged(ctx context.Context, tx pgx.Tx, c order.StatusChange) error {
+	if !s.Enabled() || !emailedStatuses[c.Status] {
+		return nil
+	}
+	return s.jobs.ScheduleOrderStatusEmail(ctx, tx, jobs.SendOrderStatusEmailArgs{
+		OrderID: c.OrderID, Sequence: c.Sequence, Status: string(c.Status), RefundedAmount: c.RefundedAmount})
+}
+
+// StatusEventKey is the delivery key of the email of an order's move: one per move.
+func StatusEventKey(orderID int64, sequence int) string {
+	return fmt.Sprintf("order_status:%d:%d", orderID, sequence)
+}
+
+// SendOrderStatus sends the email of order orderID's move number sequence (to status), unless
+// it was sent (or refused for good) before; errors as SendOrderPlaced's.
+func (s *Service) SendOrderStatus(ctx context.Context, c order.StatusChange) (Outcome, error) {
+	if !s.Enabled() {
+		return "", fmt.Errorf("order %d's email: %w: SMTP_URL is not set", c.OrderID, ErrPermanent)
+	}
+	q := db.New(s.db.Pool)
+	row, err := q.OrderGetByID(ctx, c.OrderID)
+	if err != nil {
+		return "", fmt.Errorf("get order %d: %w", c.OrderID, err)
+	}
+	customer, err := q.UserGetByID(ctx, row.UserID)
+	if err != nil {
+		return "", fmt.Errorf("get order %d's customer: %w", c.OrderID, err)
+	}
+	msg, err := OrderStatusMessage(customer.Email, order.FromRow(row), c)
+	if err != nil {
+		return "", err
+	}
+	return s.deliver(ctx, StatusEventKey(c.OrderID, c.Sequence), msg)
+}

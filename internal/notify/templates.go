@@ -8,6 +8,7 @@ import (
 	"strings"
 	texttemplate "text/template"
 
+	"github.com/shopgraph/shopgraph/internal/money"
 	"github.com/shopgraph/shopgraph/internal/order"
 )
 
@@ -84,4 +85,53 @@ func addressLines(a order.Address) []string {
 	add(a.Country)
 	add(a.Phone)
 	return out
+}
+
+// orderStatusData is what the templates of an order's move show.
+type orderStatusData struct {
+	Subject, Heading string
+	Status           string
+	Number           int64
+	Total            string
+	Tracking         string
+	Refunded         string // empty when the amount is unknown
+}
+
+// statusHeadings are each emailed move's subject ending and heading.
+var statusHeadings = map[order.Status][2]string{
+	order.Paid:              {"payment received", "We have received your payment"},
+	order.Shipped:           {"has shipped", "Your order has shipped"},
+	order.Delivered:         {"was delivered", "Your order was delivered"},
+	order.Cancelled:         {"was cancelled", "Your order was cancelled"},
+	order.Refunded:          {"refunded", "Your payment was refunded"},
+	order.PartiallyRefunded: {"partly refunded", "Part of your payment was refunded"},
+}
+
+// OrderStatusSubject is the subject of the email of an order's move to status.
+func OrderStatusSubject(orderID int64, status order.Status) string {
+	return fmt.Sprintf("Your shopgraph order #%d %s", orderID, statusHeadings[status][0])
+}
+
+// OrderStatusMessage renders the email, to `to`, of order o's move c.
+func OrderStatusMessage(to string, o order.Order, c order.StatusChange) (Message, error) {
+	h, ok := statusHeadings[c.Status]
+	if !ok {
+		return Message{}, fmt.Errorf("no email for an order moved to %s: %w", c.Status, ErrPermanent)
+	}
+	data := orderStatusData{Subject: OrderStatusSubject(o.ID, c.Status), Heading: h[1], Status: string(c.Status),
+		Number: o.ID, Total: FormatMoney(o.Total)}
+	if o.TrackingNumber != nil {
+		data.Tracking = *o.TrackingNumber
+	}
+	if c.RefundedAmount > 0 {
+		data.Refunded = FormatMoney(money.Money{Amount: c.RefundedAmount, Currency: o.Total.Currency})
+	}
+	var text, html bytes.Buffer
+	if err := textTemplates.ExecuteTemplate(&text, "order_status.txt.tmpl", data); err != nil {
+		return Message{}, fmt.Errorf("render order status email (text): %w", err)
+	}
+	if err := htmlTemplates.ExecuteTemplate(&html, "order_status.html.tmpl", data); err != nil {
+		return Message{}, fmt.Errorf("render order status email (html): %w", err)
+	}
+	return Message{To: to, Subject: data.Subject, Text: text.String(), HTML: html.String()}, nil
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/shopgraph/shopgraph/internal/jobs"
+	"github.com/shopgraph/shopgraph/internal/order"
 )
 
 // OrderPlacedWorker sends an order's confirmation email. A permanent failure cancels the job
@@ -21,6 +22,24 @@ func (w *OrderPlacedWorker) Work(ctx context.Context, job *river.Job[jobs.SendOr
 	_, err := w.Notify.SendOrderPlaced(ctx, job.Args.OrderID)
 	if errors.Is(err, ErrPermanent) {
 		w.Notify.log.WarnContext(ctx, "order email refused for good", "order_id", job.Args.OrderID, "err", err)
+		return river.JobCancel(err)
+	}
+	return err
+}
+
+// OrderStatusWorker sends the email of an order's move; failures as OrderPlacedWorker's.
+type OrderStatusWorker struct {
+	river.WorkerDefaults[jobs.SendOrderStatusEmailArgs]
+	Notify *Service
+}
+
+// Work implements river.Worker.
+func (w *OrderStatusWorker) Work(ctx context.Context, job *river.Job[jobs.SendOrderStatusEmailArgs]) error {
+	a := job.Args
+	_, err := w.Notify.SendOrderStatus(ctx, order.StatusChange{OrderID: a.OrderID, Sequence: a.Sequence,
+		Status: order.Status(a.Status), RefundedAmount: a.RefundedAmount})
+	if errors.Is(err, ErrPermanent) {
+		w.Notify.log.WarnContext(ctx, "order status email refused for good", "order_id", a.OrderID, "sequence", a.Sequence, "err", err)
 		return river.JobCancel(err)
 	}
 	return err

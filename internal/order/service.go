@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/shopgraph/shopgraph/db"
 	"github.com/shopgraph/shopgraph/internal/apperr"
 	"github.com/shopgraph/shopgraph/internal/auth"
@@ -29,12 +31,30 @@ type StockInvalidator interface {
 	InvalidateStock(ctx context.Context, productIDs []int64, statusChanged bool)
 }
 
+// StatusChange is one committed move of an order, as its customer's email tells it.
+type StatusChange struct {
+	OrderID  int64
+	Sequence int // the move's event sequence: one email per move
+	Status   Status
+	// RefundedAmount is what this move gave back (REFUNDED, PARTIALLY_REFUNDED), in minor
+	// units of the order's currency; 0 when unknown or not a refund.
+	RefundedAmount int64
+}
+
+// Notifier owes the customer an email for a status change, in the change's transaction
+// (notify.Service); tx is that transaction.
+type Notifier interface {
+	StatusChanged(ctx context.Context, tx pgx.Tx, c StatusChange) error
+}
+
 // Service is the order use cases.
 type Service struct {
 	db        *postgres.DB
 	publisher Publisher
 	stock     StockInvalidator
 	log       *slog.Logger
+	// Notifier, when set, is told every move in its transaction (internal/app sets it).
+	Notifier Notifier
 }
 
 // NewService returns an order service. publisher and stock may be nil.
@@ -208,6 +228,8 @@ func (s *Service) EventsByOrderIDs(ctx context.Context, ids []int64) (map[int64]
 type TransitionOptions struct {
 	TrackingNumber *string
 	Note           string
+	// RefundedAmount is what a refund move gave back (for the customer's email).
+	RefundedAmount int64
 	// OnlyFrom, when set, refuses the move unless the order is in that status (expiry must
 	// cancel only unpaid orders, though an admin may cancel paid ones).
 	OnlyFrom Status
@@ -291,6 +313,16 @@ func (s *Service) TransitionTx(ctx context.Context, q *db.Queries, actor Actor, 
 	}
 	o := orderFromRow(updated)
 	e := eventFromRow(ev)
+	if s.Notifier != nil {
+		// The email's job commits with the move: a rolled-back move sends nothing.
+		tx, ok := postgres.TxOf(ctx)
+		if !ok {
+			return Order{}, fmt.Errorf("order %d moved outside postgres.InTx: no transaction for its email", id)
+		}
+		if err := s.Notifier.StatusChanged(ctx, tx, StatusChange{OrderID: id, Sequence: e.Sequence, Status: to, RefundedAmount: opts.RefundedAmount}); err != nil {
+			return Order{}, err
+		}
+	}
 	postgres.AfterCommit(ctx, func(ctx context.Context) {
 		s.invalidate(ctx, touched)
 		s.publish(ctx, o, e)

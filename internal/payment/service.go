@@ -406,7 +406,7 @@ func (s *Service) moveForRefund(ctx context.Context, q *db.Queries, pay db.Payme
 		return cur, nil
 	}
 	return s.orders.TransitionTx(ctx, q, order.SystemActor, pay.OrderID, to,
-		order.TransitionOptions{Note: fmt.Sprintf("refunded %d of %d %s", refunded, pay.AmountReceived, row.Currency)})
+		order.TransitionOptions{Note: fmt.Sprintf("refunded %d of %d %s", refunded, pay.AmountReceived, row.Currency), RefundedAmount: refunded - before})
 }
 
 // unavailable is the user-facing form of a provider failure.

@@ -217,7 +217,7 @@ func (d *DB) inTx(ctx context.Context, fn func(ctx context.Context, tx pgx.Tx, q
 	hooks := &afterCommit{}
 	committing := false
 	err := pgx.BeginFunc(ctx, d.Pool, func(tx pgx.Tx) error {
-		if err := fn(context.WithValue(ctx, afterCommitKey{}, hooks), tx, d.Queries.WithTx(tx)); err != nil {
+		if err := fn(context.WithValue(context.WithValue(ctx, afterCommitKey{}, hooks), txKey{}, tx), tx, d.Queries.WithTx(tx)); err != nil {
 			return err
 		}
 		committing = true
@@ -240,6 +240,7 @@ func (d *DB) inTxBegunWith(ctx context.Context, first func(ctx context.Context, 
 	var p fastpath.Pipeline
 	p.BeginTx()
 	tx, err := p.RunBegun(ctx, d.Pool, first(txCtx, p.Queries()))
+	txCtx = context.WithValue(txCtx, txKey{}, tx)
 	// After a commit, or when BEGIN failed: pgx.ErrTxClosed, nothing sent; either way the
 	// connection goes back to the pool.
 	defer func() { _ = tx.Rollback(ctx) }()
@@ -262,4 +263,13 @@ func (d *DB) inTxBegunWith(ctx context.Context, first func(ctx context.Context, 
 func isRetryable(err error) bool {
 	var pgErr *pgconn.PgError
 	return errors.As(err, &pgErr) && (pgErr.Code == "40P01" || pgErr.Code == "40001")
+}
+
+type txKey struct{}
+
+// TxOf returns the pgx transaction of a transaction's context (InTx, InTxWithTx,
+// InTxBegunWith), for a step deep in a use case that must insert a job in it.
+func TxOf(ctx context.Context) (pgx.Tx, bool) {
+	tx, ok := ctx.Value(txKey{}).(pgx.Tx)
+	return tx, ok && tx != nil
 }
