@@ -2,6 +2,8 @@ package graph_test
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,7 +13,10 @@ import (
 
 	"github.com/shopgraph/shopgraph/internal/apitest"
 	"github.com/shopgraph/shopgraph/internal/jobs"
+	"github.com/shopgraph/shopgraph/internal/money"
 	"github.com/shopgraph/shopgraph/internal/notify"
+	"github.com/shopgraph/shopgraph/internal/order"
+	"github.com/shopgraph/shopgraph/internal/payment/paymenttest"
 	"github.com/shopgraph/shopgraph/internal/testutil/smtptest"
 )
 
@@ -67,5 +72,122 @@ func TestOrderPlacedEmail(t *testing.T) {
 		require.Equal(t, 1, e.Count(t, `SELECT count(*) FROM river_job WHERE kind = 'expire_order' AND (args->>'order_id')::bigint = $1`, o.ID),
 			"the order's own job is there")
 		require.Zero(t, e.Count(t, `SELECT count(*) FROM river_job WHERE kind = 'email_order_placed'`))
+	})
+}
+
+// TestOrderLifecycleEmails: an order paid, then cancelled (and so refunded), or refunded in
+// two parts then in full, emails its customer once per move, in the moves' order, after the
+// confirmation; the jobs run again send nothing more.
+func TestOrderLifecycleEmails(t *testing.T) {
+	t.Parallel()
+	srv := smtptest.New(t)
+	fake := paymenttest.New()
+	e := apitest.NewEnv(t, apitest.EnvOptions{Env: map[string]string{"SMTP_URL": srv.URL}, Gateway: fake})
+	ctx := context.Background()
+	sentTo := func(email string) int {
+		n := 0
+		for _, m := range srv.Messages() {
+			if len(m.To) == 1 && m.To[0] == email {
+				n++
+			}
+		}
+		return n
+	}
+
+	// emailsOf waits for order id's n email jobs to complete and returns its messages, each as
+	// "subject | the refunded amount or -", in the order of the moves.
+	emailsOf := func(t *testing.T, o apitest.Order, want []string) {
+		t.Helper()
+		// Eventually polls from a goroutine of its own: no require in there.
+		done := func() bool {
+			var n int
+			err := e.Server.App.DB.Pool.QueryRow(ctx, `SELECT count(*) FROM river_job
+				WHERE kind IN ('email_order_placed', 'email_order_status') AND state = 'completed'
+				AND (args->>'order_id')::bigint = $1`, o.ID).Scan(&n)
+			return err == nil && n == len(want)
+		}
+		require.Eventually(t, done, 30*time.Second, 50*time.Millisecond, "the email jobs complete")
+		// The status jobs, in the order of their moves.
+		rows, err := e.Server.App.DB.Pool.Query(ctx, `SELECT args FROM river_job WHERE kind = 'email_order_status'
+			AND (args->>'order_id')::bigint = $1 ORDER BY (args->>'sequence')::int`, o.ID)
+		require.NoError(t, err)
+		var moves []jobs.SendOrderStatusEmailArgs
+		for rows.Next() {
+			var a jobs.SendOrderStatusEmailArgs
+			require.NoError(t, rows.Scan(&a))
+			moves = append(moves, a)
+		}
+		require.NoError(t, rows.Err())
+		bySubject := map[string][]string{} // subject → text parts
+		var email string
+		require.NoError(t, e.Server.App.DB.Pool.QueryRow(ctx,
+			`SELECT u.email FROM orders o JOIN users u ON u.id = o.user_id WHERE o.id = $1`, o.ID).Scan(&email))
+		for _, m := range srv.Messages() {
+			subject, parts, err := m.Parts()
+			require.NoError(t, err)
+			if !strings.Contains(subject, fmt.Sprintf("#%d", o.ID)) {
+				continue
+			}
+			require.Equal(t, []string{email}, m.To)
+			bySubject[subject] = append(bySubject[subject], parts["text/plain"])
+		}
+		got := []string{notify.OrderPlacedSubject(o.ID) + " | -"}
+		require.Len(t, bySubject[notify.OrderPlacedSubject(o.ID)], 1)
+		for _, a := range moves {
+			subject := notify.OrderStatusSubject(o.ID, order.Status(a.Status))
+			amount := "-"
+			if a.RefundedAmount > 0 {
+				amount = notify.FormatMoney(money.Money{Amount: a.RefundedAmount, Currency: "USD"})
+			}
+			got = append(got, subject+" | "+amount)
+			found := 0
+			for _, text := range bySubject[subject] {
+				if amount == "-" || strings.Contains(text, amount) {
+					found++
+				}
+			}
+			require.Equal(t, 1, found, "one email for %s | %s", subject, amount)
+		}
+		require.Equal(t, want, got)
+		require.Equal(t, len(want), sentTo(email), "each email exactly once")
+
+		// The jobs run again (as retries would) send nothing more.
+		w := &notify.OrderStatusWorker{Notify: e.Server.App.Notify}
+		for _, a := range moves {
+			require.NoError(t, w.Work(ctx, &river.Job[jobs.SendOrderStatusEmailArgs]{
+				JobRow: &rivertype.JobRow{ID: 1, Attempt: 2, MaxAttempts: 17}, Args: a}))
+		}
+		require.Equal(t, len(want), sentTo(email))
+	}
+
+	t.Run("paid then cancelled", func(t *testing.T) {
+		t.Parallel()
+		o := e.Order(t, apitest.OrderOptions{Price: 1500, Quantity: 2})
+		apitest.PayWithFake(t, e, fake, o)
+		r := payMutation(t, e.Admin, payCancelMutation, "orderCancel", map[string]any{"id": o.GID})
+		require.Empty(t, r.UserErrors)
+		require.Equal(t, "REFUNDED", r.Order.Status)
+		emailsOf(t, o, []string{
+			notify.OrderPlacedSubject(o.ID) + " | -",
+			notify.OrderStatusSubject(o.ID, order.Paid) + " | -",
+			notify.OrderStatusSubject(o.ID, order.Cancelled) + " | -",
+			notify.OrderStatusSubject(o.ID, order.Refunded) + " | $ 30.00",
+		})
+	})
+
+	t.Run("paid then refunded in parts", func(t *testing.T) {
+		t.Parallel()
+		o := e.Order(t, apitest.OrderOptions{Price: 2000, Quantity: 1})
+		apitest.PayWithFake(t, e, fake, o)
+		require.Empty(t, payRefund(t, e.Admin, o.GID, int64p(500)).UserErrors)
+		require.Empty(t, payRefund(t, e.Admin, o.GID, int64p(700)).UserErrors)
+		require.Empty(t, payRefund(t, e.Admin, o.GID, nil).UserErrors)
+		emailsOf(t, o, []string{
+			notify.OrderPlacedSubject(o.ID) + " | -",
+			notify.OrderStatusSubject(o.ID, order.Paid) + " | -",
+			notify.OrderStatusSubject(o.ID, order.PartiallyRefunded) + " | $ 5.00",
+			notify.OrderStatusSubject(o.ID, order.PartiallyRefunded) + " | $ 7.00",
+			notify.OrderStatusSubject(o.ID, order.Refunded) + " | $ 8.00",
+		})
 	})
 }
