@@ -6,7 +6,10 @@
 // twice once the send is marked; a permanent refusal (5xx) is recorded as failed and not
 // retried, a transient failure is retried by River with backoff.
 //
-// Today it sends the "order placed" confirmation; issue 17 lists the others.
+// It sends the "order placed" confirmation (checkout's transaction) and the email of each move
+// of an order (paid, shipped, delivered, cancelled, refunded in full or in part), owed in the
+// move's transaction by order.Service.TransitionTx through its Notifier hook, keyed by the
+// order and the move's event sequence: once per move, two partial refunds two emails.
 package notify
 
 import (
