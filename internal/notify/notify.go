@@ -86,28 +86,37 @@ func (s *Service) SendOrderPlaced(ctx context.Context, orderID int64) (Outcome, 
 		return "", fmt.Errorf("order %d's email: %w: SMTP_URL is not set", orderID, ErrPermanent)
 	}
 	q := db.New(s.db.Pool)
-	row, err := q.OrderGetByID(ctx, orderID)
+	o, email, err := orderAndCustomer(ctx, q, orderID)
 	if err != nil {
-		return "", fmt.Errorf("get order %d: %w", orderID, err)
-	}
-	customer, err := q.UserGetByID(ctx, row.UserID)
-	if err != nil {
-		return "", fmt.Errorf("get order %d's customer: %w", orderID, err)
+		return "", err
 	}
 	lineRows, err := q.OrderLineListByOrderIDs(ctx, []int64{orderID})
 	if err != nil {
 		return "", fmt.Errorf("get order %d's lines: %w", orderID, err)
 	}
-	o := order.FromRow(row)
 	lines := make([]order.Line, len(lineRows))
 	for i, r := range lineRows {
 		lines[i] = order.LineOf(r)
 	}
-	msg, err := OrderPlacedMessage(customer.Email, o, lines)
+	msg, err := OrderPlacedMessage(email, o, lines)
 	if err != nil {
 		return "", err
 	}
 	return s.deliver(ctx, fmt.Sprintf("order_placed:%d", orderID), msg)
+}
+
+// orderAndCustomer reads an order and its customer's email address, the recipient of every
+// email about it.
+func orderAndCustomer(ctx context.Context, q *db.Queries, orderID int64) (order.Order, string, error) {
+	row, err := q.OrderGetByID(ctx, orderID)
+	if err != nil {
+		return order.Order{}, "", fmt.Errorf("get order %d: %w", orderID, err)
+	}
+	customer, err := q.UserGetByID(ctx, row.UserID)
+	if err != nil {
+		return order.Order{}, "", fmt.Errorf("get order %d's customer: %w", orderID, err)
+	}
+	return order.FromRow(row), customer.Email, nil
 }
 
 // deliver sends msg once per (eventKey, recipient): it claims the delivery's row, skips one
@@ -178,16 +187,11 @@ func (s *Service) SendOrderStatus(ctx context.Context, c order.StatusChange) (Ou
 	if !s.Enabled() {
 		return "", fmt.Errorf("order %d's email: %w: SMTP_URL is not set", c.OrderID, ErrPermanent)
 	}
-	q := db.New(s.db.Pool)
-	row, err := q.OrderGetByID(ctx, c.OrderID)
+	o, email, err := orderAndCustomer(ctx, db.New(s.db.Pool), c.OrderID)
 	if err != nil {
-		return "", fmt.Errorf("get order %d: %w", c.OrderID, err)
+		return "", err
 	}
-	customer, err := q.UserGetByID(ctx, row.UserID)
-	if err != nil {
-		return "", fmt.Errorf("get order %d's customer: %w", c.OrderID, err)
-	}
-	msg, err := OrderStatusMessage(customer.Email, order.FromRow(row), c)
+	msg, err := OrderStatusMessage(email, o, c)
 	if err != nil {
 		return "", err
 	}
