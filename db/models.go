@@ -460,3 +460,50 @@ type User struct {
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
 }
+
+type WebhookDelivery struct {
+	ID               int64
+	SubscriptionID   int64
+	EventID          string
+	EventType        string
+	ResourceType     string
+	ResourceID       int64
+	Sequence         int64
+	Body             []byte
+	Status           string
+	Attempts         int32
+	LastResponseCode *int32
+	LastError        *string
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
+	LastAttemptAt    *time.Time
+	CompletedAt      *time.Time
+}
+
+type WebhookDeliveryAttempt struct {
+	ID           int64
+	DeliveryID   int64
+	ResponseCode *int32
+	Error        *string
+	DurationMs   int32
+	CreatedAt    time.Time
+}
+
+type WebhookSequence struct {
+	ResourceType string
+	ResourceID   int64
+	LastSequence int64
+}
+
+type WebhookSubscription struct {
+	ID          int64
+	Url         string
+	Secret      string
+	EventTypes  []string
+	Active      bool
+	Description string
+	VendorID    *int64
+	CreatedBy   *int64
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}

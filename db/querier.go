@@ -254,6 +254,34 @@ type Querier interface {
 	VariantSeedBulk(ctx context.Context, slugPrefix string) (int64, error)
 	VariantSoftDelete(ctx context.Context, id int64) (int64, error)
 	VariantUpdate(ctx context.Context, arg VariantUpdateParams) (ProductVariant, error)
+	WebhookDeliveryAttempts(ctx context.Context, deliveryID int64) ([]WebhookDeliveryAttempt, error)
+	WebhookDeliveryCount(ctx context.Context, subscriptionID int64) (int64, error)
+	WebhookDeliveryGet(ctx context.Context, id int64) (WebhookDeliveryGetRow, error)
+	// WebhookDeliveryInsert writes the deliveries of events, one row per (event, subscription).
+	WebhookDeliveryInsert(ctx context.Context, arg WebhookDeliveryInsertParams) ([]int64, error)
+	WebhookDeliveryList(ctx context.Context, arg WebhookDeliveryListParams) ([]WebhookDelivery, error)
+	// WebhookDeliveryRecordAttempt records one attempt and where the delivery stands after it.
+	WebhookDeliveryRecordAttempt(ctx context.Context, arg WebhookDeliveryRecordAttemptParams) (WebhookDelivery, error)
+	// WebhookDeliveryReset makes a delivery pending again, for a manual redelivery.
+	WebhookDeliveryReset(ctx context.Context, id int64) (WebhookDelivery, error)
+	// WebhookSequenceNext numbers the next event of a resource; its row lock, held to the commit,
+	// keeps a resource's numbers in commit order.
+	WebhookSequenceNext(ctx context.Context, arg WebhookSequenceNextParams) (int64, error)
+	WebhookSubscriptionCount(ctx context.Context, arg WebhookSubscriptionCountParams) (int64, error)
+	WebhookSubscriptionDelete(ctx context.Context, id int64) error
+	WebhookSubscriptionGet(ctx context.Context, id int64) (WebhookSubscription, error)
+	WebhookSubscriptionGetForUpdate(ctx context.Context, id int64) (WebhookSubscription, error)
+	WebhookSubscriptionInsert(ctx context.Context, arg WebhookSubscriptionInsertParams) (WebhookSubscription, error)
+	// WebhookSubscriptionList is a page of subscriptions, newest first, after the keyset cursor
+	// @after_id (0: from the start); @every lists every one, otherwise those of @vendor_id.
+	WebhookSubscriptionList(ctx context.Context, arg WebhookSubscriptionListParams) ([]WebhookSubscription, error)
+	WebhookSubscriptionUpdate(ctx context.Context, arg WebhookSubscriptionUpdateParams) (WebhookSubscription, error)
+	// WebhookSubscriptionsMatching are the active subscriptions to any of @types: the one
+	// statement an event source pays when nobody listens.
+	WebhookSubscriptionsMatching(ctx context.Context, types []string) ([]WebhookSubscriptionsMatchingRow, error)
+	// WebhookVariantFacts are what a STOCK_CHANGED event says of variants, read in the change's
+	// transaction (so the quantity is the one it committed).
+	WebhookVariantFacts(ctx context.Context, ids []int64) ([]WebhookVariantFactsRow, error)
 }
 
 var _ Querier = (*Queries)(nil)

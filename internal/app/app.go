@@ -32,6 +32,7 @@ import (
 	"github.com/shopgraph/shopgraph/internal/pubsub"
 	"github.com/shopgraph/shopgraph/internal/ratelimit"
 	"github.com/shopgraph/shopgraph/internal/tracing"
+	"github.com/shopgraph/shopgraph/internal/webhook"
 )
 
 // App is every long-lived dependency of the server, opened once by Open. Its services and
@@ -48,6 +49,7 @@ type App struct {
 	Orders   *order.Service
 	Checkout *checkout.Service
 	Notify   *notify.Service
+	Webhooks *webhook.Service
 	Payments *payment.Service
 	Jobs     *jobs.Queue
 	Cache    *cache.Cache
@@ -178,6 +180,13 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options
 		a.Checkout.Notifier = a.Notify
 		a.Orders.Notifier = a.Notify
 	}
+	// Webhooks are always on: with no subscription, an event costs its source one statement.
+	a.Webhooks = webhook.NewService(d, a.Jobs, log, webhook.Options{
+		Timeout: cfg.WebhookTimeout, Guard: webhook.Guard{AllowPrivate: cfg.WebhookAllowPrivateTargets},
+	})
+	a.Checkout.Webhooks = a.Webhooks
+	a.Orders.Webhooks = a.Webhooks
+	a.Catalog.Webhooks = a.Webhooks
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &payment.ExpireWorker{Payments: a.Payments})
 	river.AddWorker(workers, &payment.RefundWorker{Payments: a.Payments})
@@ -185,6 +194,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options
 	river.AddWorker(workers, &cart.PurgeWorker{Carts: a.Carts, After: cfg.GuestCartTTL})
 	river.AddWorker(workers, &notify.OrderPlacedWorker{Notify: a.Notify})
 	river.AddWorker(workers, &notify.OrderStatusWorker{Notify: a.Notify})
+	river.AddWorker(workers, &webhook.DeliverWorker{Webhooks: a.Webhooks})
 	jobsDB, err := postgres.Open(ctx, url, postgres.Options{MaxConns: jobsPoolSize(opts.PollOnly)})
 	if err != nil {
 		d.Close()
@@ -196,7 +206,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options
 	a.Metrics.WatchSubscriptions(a.Bus.Hub)
 	a.Metrics.WatchJobQueue(metrics.PostgresJobCounter(jobsDB.Pool), 0)
 	if err := a.Jobs.Start(ctx, jobsDB.Pool, workers, jobs.Options{
-		Work: opts.Work, MaxWorkers: 5, Log: log, PollOnly: opts.PollOnly,
+		Work: opts.Work, MaxWorkers: 5, Log: log, PollOnly: opts.PollOnly, WebhookWorkers: cfg.WebhookWorkers,
 		Periodic: []*river.PeriodicJob{jobs.GuestCartPurge()},
 	}); err != nil {
 		jobsDB.Close()

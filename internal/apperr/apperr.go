@@ -62,6 +62,9 @@ const (
 	// AmountTooLarge is a total beyond money.MaxAmount: a cart or an order worth more than
 	// the bound every amount keeps to.
 	AmountTooLarge Code = "AMOUNT_TOO_LARGE"
+	// WebhookTargetForbidden refuses a webhook URL on a private, loopback, link-local or
+	// otherwise internal address (SSRF), unless WEBHOOK_ALLOW_PRIVATE_TARGETS allows it.
+	WebhookTargetForbidden Code = "WEBHOOK_TARGET_FORBIDDEN"
 )
 
 // Error is an error whose Message is safe to show to a client. Err is the cause, for logs only.

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/shopgraph/shopgraph/db"
 	"github.com/shopgraph/shopgraph/internal/apperr"
 	"github.com/shopgraph/shopgraph/internal/auth"
@@ -20,6 +22,46 @@ type Service struct {
 	db    *postgres.DB
 	cache *cache.Cache
 	log   *slog.Logger
+	// Webhooks, when set, owes the outbound webhooks of product and stock changes in the
+	// change's transaction (webhook.Service; internal/app sets it).
+	Webhooks WebhookEmitter
+}
+
+// StockMovement is one change of a variant's stock, as a STOCK_CHANGED webhook tells it: the
+// emitter reads the quantity it left in the change's transaction.
+type StockMovement struct {
+	VariantID int64
+	// Delta is how much the stock moved: negative for a sale, positive for a restock.
+	Delta int
+	// Reason says what moved it: "sale", "restock" (a cancelled order), "adjustment", or an
+	// inventory import's reason.
+	Reason string
+}
+
+// Reasons of stock movements.
+const (
+	ReasonSale       = "sale"
+	ReasonRestock    = "restock"
+	ReasonAdjustment = "adjustment"
+)
+
+// WebhookEmitter owes the webhooks of catalog changes; tx is the change's transaction, so a
+// rolled-back change owes nothing.
+type WebhookEmitter interface {
+	ProductChanged(ctx context.Context, tx pgx.Tx, p Product, created bool) error
+	StockChanged(ctx context.Context, tx pgx.Tx, moves []StockMovement) error
+}
+
+// productChanged tells the webhook emitter of a product written in the transaction of ctx.
+func (s *Service) productChanged(ctx context.Context, p Product, created bool) error {
+	if s.Webhooks == nil {
+		return nil
+	}
+	tx, ok := postgres.TxOf(ctx)
+	if !ok {
+		return fmt.Errorf("product %d changed outside postgres.InTx: no transaction for its webhooks", p.ID)
+	}
+	return s.Webhooks.ProductChanged(ctx, tx, p, created)
 }
 
 // NewService returns a catalog service reading through c.
@@ -238,7 +280,10 @@ func (s *Service) Create(ctx context.Context, v auth.Viewer, in CreateInput) (Pr
 			}
 		}
 		created, err = refreshPrices(ctx, q, row.ID)
-		return err
+		if err != nil {
+			return err
+		}
+		return s.productChanged(ctx, created, true)
 	})
 	if err == nil {
 		s.invalidateProducts(ctx, created.ID)
@@ -312,7 +357,7 @@ func (s *Service) Update(ctx context.Context, v auth.Viewer, in UpdateInput) (Pr
 			return mapWriteError(err)
 		}
 		updated = productFromRow(productRow(row))
-		return nil
+		return s.productChanged(ctx, updated, false)
 	})
 	if err == nil {
 		s.invalidateProducts(ctx, updated.ID)
@@ -486,7 +531,20 @@ func (s *Service) StockAdjust(ctx context.Context, v auth.Viewer, variantID int6
 	if _, err := s.managed(ctx, v, cur.ProductID, "input", "variantId"); err != nil {
 		return Variant{}, asVariantNotFound(err, "input", "variantId")
 	}
-	row, err := s.db.VariantAdjustStock(ctx, db.VariantAdjustStockParams{ID: variantID, Delta: int32(delta), MaxStock: MaxStock})
+	var row db.ProductVariant
+	if s.Webhooks == nil {
+		row, err = s.db.VariantAdjustStock(ctx, db.VariantAdjustStockParams{ID: variantID, Delta: int32(delta), MaxStock: MaxStock})
+	} else {
+		// With webhooks, the adjustment and its STOCK_CHANGED event commit together.
+		err = s.db.InTxWithTx(ctx, func(ctx context.Context, tx pgx.Tx, q *db.Queries) error {
+			var err error
+			row, err = q.VariantAdjustStock(ctx, db.VariantAdjustStockParams{ID: variantID, Delta: int32(delta), MaxStock: MaxStock})
+			if err != nil || delta == 0 {
+				return err
+			}
+			return s.Webhooks.StockChanged(ctx, tx, []StockMovement{{VariantID: variantID, Delta: delta, Reason: ReasonAdjustment}})
+		})
+	}
 	if postgres.IsNotFound(err) {
 		// No row has three causes; a variant deleted since it was read above is one, and it
 		// is NOT_FOUND, not a complaint about the delta. Read it again to tell them apart.

@@ -22,6 +22,7 @@ import (
 	"github.com/shopgraph/shopgraph/db"
 	"github.com/shopgraph/shopgraph/internal/apperr"
 	"github.com/shopgraph/shopgraph/internal/auth"
+	"github.com/shopgraph/shopgraph/internal/catalog"
 	"github.com/shopgraph/shopgraph/internal/inventory"
 	"github.com/shopgraph/shopgraph/internal/money"
 	"github.com/shopgraph/shopgraph/internal/order"
@@ -38,6 +39,11 @@ type Service struct {
 	// (notify.Service); may be nil.
 	Notifier interface {
 		OrderPlaced(ctx context.Context, tx pgx.Tx, orderID int64) error
+	}
+	// Webhooks owes the order's ORDER_CREATED webhooks and the STOCK_CHANGED ones of the stock
+	// it took, in the order's transaction (webhook.Service); may be nil.
+	Webhooks interface {
+		OrderPlaced(ctx context.Context, tx pgx.Tx, orderID int64, stock []catalog.StockMovement) error
 	}
 
 	db       *postgres.DB
@@ -184,6 +190,16 @@ func (s *Service) completeTx(ctx context.Context, tx pgx.Tx, q *db.Queries, v au
 	// So is the confirmation email's job: a rolled-back order sends nothing.
 	if s.Notifier != nil {
 		if err := s.Notifier.OrderPlaced(ctx, tx, first.OrderID); err != nil {
+			return Result{}, err
+		}
+	}
+	// And so are its webhooks: the order, and the stock it took.
+	if s.Webhooks != nil {
+		moves := make([]catalog.StockMovement, len(items))
+		for i, it := range items {
+			moves[i] = catalog.StockMovement{VariantID: it.VariantID, Delta: -it.Quantity, Reason: catalog.ReasonSale}
+		}
+		if err := s.Webhooks.OrderPlaced(ctx, tx, first.OrderID, moves); err != nil {
 			return Result{}, err
 		}
 	}

@@ -93,6 +93,14 @@ type Config struct {
 	SMTPURL string
 	// MailFrom is the From address of every email.
 	MailFrom string
+	// WebhookTimeout bounds one webhook delivery attempt (WEBHOOK_TIMEOUT, default 5s).
+	WebhookTimeout time.Duration
+	// WebhookWorkers deliver webhooks at once, on their own queue (WEBHOOK_WORKERS, default 10).
+	WebhookWorkers int
+	// WebhookAllowPrivateTargets lets webhooks go to private, loopback and link-local
+	// addresses (WEBHOOK_ALLOW_PRIVATE_TARGETS, default false: refused, against SSRF); for
+	// development and tests only.
+	WebhookAllowPrivateTargets bool
 }
 
 // DefaultMailFrom is MAIL_FROM's default.
@@ -169,6 +177,8 @@ func Load(getenv func(string) string) (Config, error) {
 		CheckoutPerUser:         num("CHECKOUT_PER_USER", 30),
 		SMTPURL:                 str("SMTP_URL", ""),
 		MailFrom:                str("MAIL_FROM", DefaultMailFrom),
+		WebhookTimeout:          dur("WEBHOOK_TIMEOUT", 5*time.Second),
+		WebhookWorkers:          num("WEBHOOK_WORKERS", 10),
 	}
 	boolean := func(key string, def bool) bool {
 		switch strings.ToLower(strings.TrimSpace(getenv(key))) {
@@ -200,6 +210,10 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	c.Introspection = boolean("INTROSPECTION", c.AppEnv != EnvProduction)
 	c.Playground = boolean("PLAYGROUND", c.AppEnv != EnvProduction)
+	c.WebhookAllowPrivateTargets = boolean("WEBHOOK_ALLOW_PRIVATE_TARGETS", false)
+	if c.WebhookTimeout == 0 || c.WebhookTimeout > time.Minute {
+		errs = append(errs, fmt.Errorf("WEBHOOK_TIMEOUT must be between 1ms and 1m, got %s", c.WebhookTimeout))
+	}
 	c.ListenHost = str("LISTEN_HOST", "")
 	if c.ListenHost == "" && c.AppEnv != EnvProduction {
 		c.ListenHost = "127.0.0.1"
@@ -321,6 +335,8 @@ func (c Config) LogValue() slog.Value {
 		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
 		slog.String("smtp_url", maskURL(c.SMTPURL)),
 		slog.String("mail_from", c.MailFrom),
+		slog.Duration("webhook_timeout", c.WebhookTimeout),
+		slog.Bool("webhook_allow_private_targets", c.WebhookAllowPrivateTargets),
 	)
 }
 

@@ -119,6 +119,43 @@ func (SendOrderStatusEmailArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{MaxAttempts: 17}
 }
 
+// QueueWebhooks is the queue of outbound webhook deliveries: workers of their own
+// (Options.WebhookWorkers), so that slow receivers never hold up expiry, refunds or emails.
+const QueueWebhooks = "webhooks"
+
+// DeliverWebhookArgs asks to POST webhook delivery DeliveryID (internal/webhook) to its
+// subscription's URL. It is inserted in the transaction of the change the event tells of
+// (InsertManyTx, one per matching subscription), or by a manual redelivery or a test event.
+// Its worker sets the retry schedule (webhook.Backoff) and the attempts (webhook.MaxAttempts).
+type DeliverWebhookArgs struct {
+	DeliveryID int64 `json:"delivery_id"`
+	// Manual marks a redelivery or a test: one attempt, no retries.
+	Manual bool `json:"manual,omitempty"`
+}
+
+// Kind names the job in the queue table.
+func (DeliverWebhookArgs) Kind() string { return "webhook_deliver" }
+
+// InsertOpts puts deliveries on their own queue.
+func (DeliverWebhookArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueueWebhooks}
+}
+
+// InsertManyTx inserts jobs in tx, all in one statement (River's InsertManyTx): the jobs an
+// event owes commit with the change, or not at all.
+func (q *Queue) InsertManyTx(ctx context.Context, tx pgx.Tx, params []river.InsertManyParams) error {
+	if len(params) == 0 {
+		return nil
+	}
+	if q.client == nil {
+		return errors.New("jobs: queue not started")
+	}
+	if _, err := q.client.InsertManyTx(ctx, tx, params); err != nil {
+		return fmt.Errorf("insert %d jobs: %w", len(params), err)
+	}
+	return nil
+}
+
 // Migrate creates or upgrades river's tables.
 func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
 	m, err := rivermigrate.New(riverpgxv5.New(pool), nil)
@@ -153,6 +190,8 @@ type Options struct {
 	PollOnly bool
 	// Periodic are the jobs inserted on a schedule, when working.
 	Periodic []*river.PeriodicJob
+	// WebhookWorkers work the webhook deliveries (QueueWebhooks) at once; 0: 10.
+	WebhookWorkers int
 }
 
 // Start builds the river client with workers and, when opts.Work, starts working.
@@ -160,7 +199,14 @@ func (q *Queue) Start(ctx context.Context, pool *pgxpool.Pool, workers *river.Wo
 	cfg := &river.Config{Logger: opts.Log, JobTimeout: time.Minute, PollOnly: opts.PollOnly}
 	if opts.Work {
 		cfg.Workers = workers
-		cfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: max(1, opts.MaxWorkers)}}
+		webhookWorkers := opts.WebhookWorkers
+		if webhookWorkers <= 0 {
+			webhookWorkers = 10
+		}
+		cfg.Queues = map[string]river.QueueConfig{
+			river.QueueDefault: {MaxWorkers: max(1, opts.MaxWorkers)},
+			QueueWebhooks:      {MaxWorkers: webhookWorkers},
+		}
 		cfg.FetchPollInterval = 200 * time.Millisecond
 		cfg.PeriodicJobs = opts.Periodic
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/shopgraph/shopgraph/db"
 	"github.com/shopgraph/shopgraph/internal/apperr"
 	"github.com/shopgraph/shopgraph/internal/auth"
+	"github.com/shopgraph/shopgraph/internal/catalog"
 	"github.com/shopgraph/shopgraph/internal/inventory"
 	"github.com/shopgraph/shopgraph/internal/money"
 	"github.com/shopgraph/shopgraph/internal/postgres"
@@ -47,6 +48,13 @@ type Notifier interface {
 	StatusChanged(ctx context.Context, tx pgx.Tx, c StatusChange) error
 }
 
+// WebhookEmitter owes the outbound webhooks of an order's move, and of the stock a
+// cancellation gave back, in the move's transaction (webhook.Service); tx is that transaction.
+type WebhookEmitter interface {
+	StatusChanged(ctx context.Context, tx pgx.Tx, c StatusChange) error
+	StockChanged(ctx context.Context, tx pgx.Tx, moves []catalog.StockMovement) error
+}
+
 // Service is the order use cases.
 type Service struct {
 	db        *postgres.DB
@@ -55,6 +63,9 @@ type Service struct {
 	log       *slog.Logger
 	// Notifier, when set, is told every move in its transaction (internal/app sets it).
 	Notifier Notifier
+	// Webhooks, when set, is told every move, and the stock a cancellation gives back, in its
+	// transaction (internal/app sets it).
+	Webhooks WebhookEmitter
 }
 
 // NewService returns an order service. publisher and stock may be nil.
@@ -293,7 +304,10 @@ func (s *Service) TransitionTx(ctx context.Context, q *db.Queries, actor Actor, 
 	if err != nil {
 		return Order{}, fmt.Errorf("insert order event: %w", err)
 	}
-	var touched inventory.Change
+	var (
+		touched  inventory.Change
+		restocks []catalog.StockMovement
+	)
 	if to == Cancelled {
 		// A cancelled order gives its stock back, exactly once: the row lock and the state
 		// machine (nothing leaves CANCELLED but a refund) guarantee a single cancellation.
@@ -304,6 +318,7 @@ func (s *Service) TransitionTx(ctx context.Context, q *db.Queries, actor Actor, 
 		items := make([]inventory.Item, len(lines))
 		for i, l := range lines {
 			items[i] = inventory.Item{VariantID: l.VariantID, Quantity: int(l.Quantity)}
+			restocks = append(restocks, catalog.StockMovement{VariantID: l.VariantID, Delta: int(l.Quantity), Reason: catalog.ReasonRestock})
 			touched.ProductIDs = append(touched.ProductIDs, l.ProductID)
 		}
 		if err := inventory.Release(ctx, q, items); err != nil {
@@ -313,14 +328,28 @@ func (s *Service) TransitionTx(ctx context.Context, q *db.Queries, actor Actor, 
 	}
 	o := orderFromRow(updated)
 	e := eventFromRow(ev)
-	if s.Notifier != nil {
-		// The email's job commits with the move: a rolled-back move sends nothing.
+	if s.Notifier != nil || s.Webhooks != nil {
+		// The email's and the webhooks' jobs commit with the move: a rolled-back move sends
+		// nothing.
 		tx, ok := postgres.TxOf(ctx)
 		if !ok {
-			return Order{}, fmt.Errorf("order %d moved outside postgres.InTx: no transaction for its email", id)
+			return Order{}, fmt.Errorf("order %d moved outside postgres.InTx: no transaction for its email and webhooks", id)
 		}
-		if err := s.Notifier.StatusChanged(ctx, tx, StatusChange{OrderID: id, Sequence: e.Sequence, Status: to, RefundedAmount: opts.RefundedAmount}); err != nil {
-			return Order{}, err
+		change := StatusChange{OrderID: id, Sequence: e.Sequence, Status: to, RefundedAmount: opts.RefundedAmount}
+		if s.Notifier != nil {
+			if err := s.Notifier.StatusChanged(ctx, tx, change); err != nil {
+				return Order{}, err
+			}
+		}
+		if s.Webhooks != nil {
+			if err := s.Webhooks.StatusChanged(ctx, tx, change); err != nil {
+				return Order{}, err
+			}
+			if len(restocks) > 0 {
+				if err := s.Webhooks.StockChanged(ctx, tx, restocks); err != nil {
+					return Order{}, err
+				}
+			}
 		}
 	}
 	postgres.AfterCommit(ctx, func(ctx context.Context) {
