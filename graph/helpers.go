@@ -10,6 +10,7 @@ import (
 	"github.com/shopgraph/shopgraph/internal/account"
 	"github.com/shopgraph/shopgraph/internal/apperr"
 	"github.com/shopgraph/shopgraph/internal/auth"
+	"github.com/shopgraph/shopgraph/internal/webhook"
 )
 
 func clientMeta(ctx context.Context) account.ClientMeta {
@@ -79,6 +80,16 @@ func (r *Resolver) node(ctx context.Context, gid string) (model.Node, error) {
 			return nil, err
 		}
 		return o, nil
+	case webhook.TypeWebhook:
+		v, ok := auth.ViewerFrom(ctx)
+		if !ok || r.WebhookService == nil {
+			return nil, nil
+		}
+		w, err := nullIfNotFound(r.WebhookService.Get(ctx, v, id))
+		if w == nil || err != nil {
+			return nil, err
+		}
+		return w, nil
 	}
 	return nil, nil
 }

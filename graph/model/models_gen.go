@@ -15,6 +15,7 @@ import (
 	"github.com/shopgraph/shopgraph/internal/catalog"
 	"github.com/shopgraph/shopgraph/internal/order"
 	"github.com/shopgraph/shopgraph/internal/payment"
+	"github.com/shopgraph/shopgraph/internal/webhook"
 )
 
 // Input of `accountLogin`.
@@ -559,6 +560,114 @@ type Vendor struct {
 	Name string `json:"name"`
 }
 
+// A page of webhooks.
+type WebhookConnection struct {
+	// The webhooks with their cursors.
+	Edges []*WebhookEdge `json:"edges"`
+	// The webhooks.
+	Nodes []*webhook.Subscription `json:"nodes"`
+	// Pagination.
+	PageInfo *PageInfo `json:"pageInfo"`
+	// How many webhooks there are, across pages.
+	TotalCount int `json:"totalCount"`
+}
+
+// A new webhook.
+type WebhookCreateInput struct {
+	// Public http(s) URL the events are posted to.
+	URL string `json:"url"`
+	// The event types to send; at least one.
+	EventTypes []webhook.EventType `json:"eventTypes"`
+	// A note for the owner, up to 500 characters.
+	Description *string `json:"description,omitempty"`
+}
+
+// Result of webhookCreate.
+type WebhookCreatePayload struct {
+	// The new webhook; null on failure.
+	Webhook *webhook.Subscription `json:"webhook,omitempty"`
+	// The signing secret (`whsec_…`): shown this once, never readable again. Keep it.
+	Secret *string `json:"secret,omitempty"`
+	// Problems with the input; empty on success.
+	UserErrors []*UserError `json:"userErrors"`
+}
+
+// The webhook to delete.
+type WebhookDeleteInput struct {
+	// The webhook.
+	ID string `json:"id"`
+}
+
+// A page of a webhook's deliveries.
+type WebhookDeliveryConnection struct {
+	// The deliveries with their cursors.
+	Edges []*WebhookDeliveryEdge `json:"edges"`
+	// The deliveries.
+	Nodes []*webhook.Delivery `json:"nodes"`
+	// Pagination.
+	PageInfo *PageInfo `json:"pageInfo"`
+	// How many deliveries the webhook has, across pages.
+	TotalCount int `json:"totalCount"`
+}
+
+// A delivery and its cursor.
+type WebhookDeliveryEdge struct {
+	// Opaque cursor for `after`.
+	Cursor string `json:"cursor"`
+	// The delivery.
+	Node *webhook.Delivery `json:"node"`
+}
+
+// Result of a delivery mutation.
+type WebhookDeliveryPayload struct {
+	// The delivery, PENDING until the worker sends it; null on failure.
+	Delivery *webhook.Delivery `json:"delivery,omitempty"`
+	// Problems with the input; empty on success.
+	UserErrors []*UserError `json:"userErrors"`
+}
+
+// The delivery to send again.
+type WebhookDeliveryRetryInput struct {
+	// The delivery.
+	ID string `json:"id"`
+}
+
+// A webhook and its cursor.
+type WebhookEdge struct {
+	// Opaque cursor for `after`.
+	Cursor string `json:"cursor"`
+	// The webhook.
+	Node *webhook.Subscription `json:"node"`
+}
+
+// Result of a webhook mutation.
+type WebhookPayload struct {
+	// The webhook after the change (as it was, for a delete); null on failure.
+	Webhook *webhook.Subscription `json:"webhook,omitempty"`
+	// Problems with the input; empty on success.
+	UserErrors []*UserError `json:"userErrors"`
+}
+
+// The webhook to send a test event to.
+type WebhookTestInput struct {
+	// The webhook.
+	ID string `json:"id"`
+}
+
+// Changes to a webhook; omitted fields keep their value.
+type WebhookUpdateInput struct {
+	// The webhook.
+	ID string `json:"id"`
+	// New public http(s) URL.
+	URL *string `json:"url,omitempty"`
+	// New event types; at least one.
+	EventTypes []webhook.EventType `json:"eventTypes,omitempty"`
+	// New note.
+	Description *string `json:"description,omitempty"`
+	// Pause (false) or resume (true) the webhook.
+	Active *bool `json:"active,omitempty"`
+}
+
 // Machine-readable codes of `UserError`s.
 type ErrorCode string
 
@@ -612,6 +721,9 @@ const (
 	// A total would exceed the bound on amounts, 10^15 minor units (see `Money`): a cart's subtotal
 	// or the order its checkout would place.
 	ErrorCodeAmountTooLarge ErrorCode = "AMOUNT_TOO_LARGE"
+	// A webhook URL resolves to a private, loopback, link-local, unspecified, multicast or otherwise
+	// internal address: webhooks only go to public addresses (SSRF protection).
+	ErrorCodeWebhookTargetForbidden ErrorCode = "WEBHOOK_TARGET_FORBIDDEN"
 )
 
 var AllErrorCode = []ErrorCode{
@@ -638,11 +750,12 @@ var AllErrorCode = []ErrorCode{
 	ErrorCodeRefundPending,
 	ErrorCodeInvalidTransition,
 	ErrorCodeAmountTooLarge,
+	ErrorCodeWebhookTargetForbidden,
 }
 
 func (e ErrorCode) IsValid() bool {
 	switch e {
-	case ErrorCodeInvalid, ErrorCodeEmailTaken, ErrorCodeInvalidCredentials, ErrorCodeInvalidToken, ErrorCodeRateLimited, ErrorCodeWrongPassword, ErrorCodeUnchanged, ErrorCodeDuplicate, ErrorCodeNotFound, ErrorCodeForbidden, ErrorCodeInsufficientStock, ErrorCodeLastVariant, ErrorCodeCategoryNotEmpty, ErrorCodeOutOfStock, ErrorCodeCartEmpty, ErrorCodeCurrencyMismatch, ErrorCodeLineUnavailable, ErrorCodeIdempotencyKeyReused, ErrorCodePaymentProviderUnavailable, ErrorCodeRefundExceedsPayment, ErrorCodeRefundPending, ErrorCodeInvalidTransition, ErrorCodeAmountTooLarge:
+	case ErrorCodeInvalid, ErrorCodeEmailTaken, ErrorCodeInvalidCredentials, ErrorCodeInvalidToken, ErrorCodeRateLimited, ErrorCodeWrongPassword, ErrorCodeUnchanged, ErrorCodeDuplicate, ErrorCodeNotFound, ErrorCodeForbidden, ErrorCodeInsufficientStock, ErrorCodeLastVariant, ErrorCodeCategoryNotEmpty, ErrorCodeOutOfStock, ErrorCodeCartEmpty, ErrorCodeCurrencyMismatch, ErrorCodeLineUnavailable, ErrorCodeIdempotencyKeyReused, ErrorCodePaymentProviderUnavailable, ErrorCodeRefundExceedsPayment, ErrorCodeRefundPending, ErrorCodeInvalidTransition, ErrorCodeAmountTooLarge, ErrorCodeWebhookTargetForbidden:
 		return true
 	}
 	return false

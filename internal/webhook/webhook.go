@@ -213,3 +213,12 @@ func Backoff(attempt int) time.Duration {
 	}
 	return backoffSchedule[attempt-1]
 }
+
+// VendorScoped reports whether the subscription gets only one vendor's events.
+func (s Subscription) VendorScoped() bool { return s.VendorID != nil }
+
+// Payload is the exact JSON body sent.
+func (d Delivery) Payload() string { return string(d.Body) }
+
+// DurationMs is how long the attempt took, in milliseconds.
+func (a Attempt) DurationMs() int { return int(a.Duration.Milliseconds()) }
