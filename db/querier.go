@@ -78,7 +78,9 @@ type Querier interface {
 	// item (the arrays are parallel, one element per line; vendor 0 is none), the first event
 	// (sequence 1); it empties the cart and records the order on the idempotency key. It returns
 	// one row per line, carrying the order's and the event's columns. The order's expiry job is
-	// inserted by River (jobs.Queue.ScheduleExpiry) in the same transaction.
+	// inserted by River (jobs.Queue.ScheduleExpiry) in the same transaction. webhooks_wanted says
+	// whether any active webhook subscribes to the order's or the stock's events: when none does,
+	// checkout owes no webhook and pays no statement for learning it (internal/webhook).
 	CheckoutPlaceOrder(ctx context.Context, arg []CheckoutPlaceOrderParams) *CheckoutPlaceOrderBatchResults
 	CheckoutRequestGet(ctx context.Context, arg CheckoutRequestGetParams) (CheckoutRequest, error)
 	// EmailDeliveryClaim records an attempt to send event_key's email to recipient (the row is

@@ -41,7 +41,9 @@ FOR NO KEY UPDATE OF v;
 -- item (the arrays are parallel, one element per line; vendor 0 is none), the first event
 -- (sequence 1); it empties the cart and records the order on the idempotency key. It returns
 -- one row per line, carrying the order's and the event's columns. The order's expiry job is
--- inserted by River (jobs.Queue.ScheduleExpiry) in the same transaction.
+-- inserted by River (jobs.Queue.ScheduleExpiry) in the same transaction. webhooks_wanted says
+-- whether any active webhook subscribes to the order's or the stock's events: when none does,
+-- checkout owes no webhook and pays no statement for learning it (internal/webhook).
 WITH o AS (
     INSERT INTO orders (user_id, status, currency, total_amount, shipping_address)
     VALUES (@user_id, @status, @currency, @total_amount, @shipping_address)
@@ -69,7 +71,9 @@ WITH o AS (
 )
 SELECT o.id AS order_id, o.created_at AS order_created_at, o.updated_at AS order_updated_at,
        e.sequence AS event_sequence, e.created_at AS event_created_at, e.feed_position AS event_feed_position,
-       l.id AS line_id, l.variant_id
+       l.id AS line_id, l.variant_id,
+       EXISTS (SELECT 1 FROM webhook_subscriptions
+               WHERE active AND event_types && ARRAY['ORDER_CREATED', 'STOCK_CHANGED']::text[]) AS webhooks_wanted
 FROM o, e, l
 ORDER BY l.id;
 

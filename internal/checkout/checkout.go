@@ -193,8 +193,9 @@ func (s *Service) completeTx(ctx context.Context, tx pgx.Tx, q *db.Queries, v au
 			return Result{}, err
 		}
 	}
-	// And so are its webhooks: the order, and the stock it took.
-	if s.Webhooks != nil {
+	// And so are its webhooks: the order, and the stock it took. The order's statement said
+	// whether anyone subscribes to them; when nobody does, they cost nothing more.
+	if s.Webhooks != nil && first.WebhooksWanted {
 		moves := make([]catalog.StockMovement, len(items))
 		for i, it := range items {
 			moves[i] = catalog.StockMovement{VariantID: it.VariantID, Delta: -it.Quantity, Reason: catalog.ReasonSale}
