@@ -303,7 +303,9 @@ type Page struct {
 const MaxPage = 100
 
 // cursor encodes a keyset position (an id) for `after`.
-func cursor(id int64) string { return base64.RawURLEncoding.EncodeToString([]byte("wh:" + strconv.FormatInt(id, 10))) }
+func cursor(id int64) string {
+	return base64.RawURLEncoding.EncodeToString([]byte("wh:" + strconv.FormatInt(id, 10)))
+}
 
 // afterID decodes a cursor; "" is the start. Errors: INVALID on after.
 func afterID(after string) (int64, error) {
