@@ -509,7 +509,7 @@ func (s *Service) Deliver(ctx context.Context, id int64, last bool) (Delivery, e
 	if Status(row.Status) == Succeeded {
 		return deliveryFromGetRow(row), nil
 	}
-	code, sendErr, took := s.post(ctx, row)
+	code, took, sendErr := s.post(ctx, row)
 	status := Succeeded
 	var errText *string
 	if sendErr != nil {
@@ -545,13 +545,13 @@ func (s *Service) Deliver(ctx context.Context, id int64, last bool) (Delivery, e
 
 // post sends a delivery's body, signed now, and returns the response code (0: none) and what
 // went wrong (nil on 2xx).
-func (s *Service) post(ctx context.Context, d db.WebhookDeliveryGetRow) (int, error, time.Duration) {
+func (s *Service) post(ctx context.Context, d db.WebhookDeliveryGetRow) (int, time.Duration, error) {
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.Url, strings.NewReader(string(d.Body)))
 	if err != nil {
-		return 0, fmt.Errorf("build request: %w", err), time.Since(start)
+		return 0, time.Since(start), fmt.Errorf("build request: %w", err)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "shopgraph-webhooks/1")
@@ -560,14 +560,14 @@ func (s *Service) post(ctx context.Context, d db.WebhookDeliveryGetRow) (int, er
 	req.Header.Set(EventTypeHeader, d.EventType)
 	resp, err := s.client.Do(req)
 	if err != nil {
-		return 0, err, time.Since(start)
+		return 0, time.Since(start), err
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	_ = resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return resp.StatusCode, fmt.Errorf("receiver answered HTTP %d", resp.StatusCode), time.Since(start)
+		return resp.StatusCode, time.Since(start), fmt.Errorf("receiver answered HTTP %d", resp.StatusCode)
 	}
-	return resp.StatusCode, nil, time.Since(start)
+	return resp.StatusCode, time.Since(start), nil
 }
 
 // newEventID is an event's stable id: evt_ and 16 random bytes, hex.
