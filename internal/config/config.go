@@ -95,7 +95,7 @@ type Config struct {
 	MailFrom string
 	// WebhookTimeout bounds one webhook delivery attempt (WEBHOOK_TIMEOUT, default 5s).
 	WebhookTimeout time.Duration
-	// WebhookWorkers deliver webhooks at once, on their own queue (WEBHOOK_WORKERS, default 10).
+	// WebhookWorkers deliver webhooks at once, on their own queue (WEBHOOK_WORKERS, default 50).
 	WebhookWorkers int
 	// WebhookAllowPrivateTargets lets webhooks go to private, loopback and link-local
 	// addresses (WEBHOOK_ALLOW_PRIVATE_TARGETS, default false: refused, against SSRF); for
@@ -178,7 +178,7 @@ func Load(getenv func(string) string) (Config, error) {
 		SMTPURL:                 str("SMTP_URL", ""),
 		MailFrom:                str("MAIL_FROM", DefaultMailFrom),
 		WebhookTimeout:          dur("WEBHOOK_TIMEOUT", 5*time.Second),
-		WebhookWorkers:          num("WEBHOOK_WORKERS", 10),
+		WebhookWorkers:          num("WEBHOOK_WORKERS", 50),
 	}
 	boolean := func(key string, def bool) bool {
 		switch strings.ToLower(strings.TrimSpace(getenv(key))) {

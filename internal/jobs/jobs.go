@@ -120,7 +120,7 @@ func (SendOrderStatusEmailArgs) InsertOpts() river.InsertOpts {
 }
 
 // QueueWebhooks is the queue of outbound webhook deliveries: workers of their own
-// (Options.WebhookWorkers), so that slow receivers never hold up expiry, refunds or emails.
+// (Options.WebhookWorkers, 50 by default), so that slow receivers never hold up expiry, refunds or emails.
 const QueueWebhooks = "webhooks"
 
 // DeliverWebhookArgs asks to POST webhook delivery DeliveryID (internal/webhook) to its
@@ -190,7 +190,9 @@ type Options struct {
 	PollOnly bool
 	// Periodic are the jobs inserted on a schedule, when working.
 	Periodic []*river.PeriodicJob
-	// WebhookWorkers work the webhook deliveries (QueueWebhooks) at once; 0: 10.
+	// WebhookWorkers work the webhook deliveries (QueueWebhooks) at once; 0: 50. River
+	// fetches a queue's jobs at most every 100 ms (its FetchCooldown), as many as it has idle
+	// workers: short deliveries top out near 10 × workers a second (bench/webhooks).
 	WebhookWorkers int
 }
 
@@ -201,7 +203,7 @@ func (q *Queue) Start(ctx context.Context, pool *pgxpool.Pool, workers *river.Wo
 		cfg.Workers = workers
 		webhookWorkers := opts.WebhookWorkers
 		if webhookWorkers <= 0 {
-			webhookWorkers = 10
+			webhookWorkers = 50
 		}
 		cfg.Queues = map[string]river.QueueConfig{
 			river.QueueDefault: {MaxWorkers: max(1, opts.MaxWorkers)},
