@@ -90,6 +90,16 @@ func (r *Resolver) node(ctx context.Context, gid string) (model.Node, error) {
 			return nil, err
 		}
 		return w, nil
+	case webhook.TypeDelivery:
+		v, ok := auth.ViewerFrom(ctx)
+		if !ok || r.WebhookService == nil {
+			return nil, nil
+		}
+		d, err := nullIfNotFound(r.WebhookService.GetDelivery(ctx, v, id))
+		if d == nil || err != nil {
+			return nil, err
+		}
+		return d, nil
 	}
 	return nil, nil
 }

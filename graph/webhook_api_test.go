@@ -202,6 +202,19 @@ func TestWebhookCheckoutDeliveriesEndToEnd(t *testing.T) {
 	vendor, _ := e.Vendor(t)
 	resp = vendor.As(t).Do(webhookDeliveriesQuery, map[string]any{"id": hookID})
 	require.Equal(t, "NOT_FOUND", resp.Code(), "a vendor does not see an admin's webhook")
+
+	var node struct {
+		Node *struct {
+			ID     string `json:"id"`
+			Status string `json:"status"`
+		} `json:"node"`
+	}
+	const nodeQuery = `query($id: ID!) { node(id: $id) { id ... on WebhookDelivery { status } } }`
+	e.Admin.As(t).Do(nodeQuery, map[string]any{"id": log[1].ID}).Decode(t, &node)
+	require.Equal(t, log[1].ID, node.Node.ID)
+	require.Equal(t, "SUCCEEDED", node.Node.Status)
+	vendor.As(t).Do(nodeQuery, map[string]any{"id": log[1].ID}).Decode(t, &node)
+	require.Nil(t, node.Node, "nor its deliveries")
 }
 
 // TestWebhookInternalTargetsRefused: without WEBHOOK_ALLOW_PRIVATE_TARGETS, loopback, private

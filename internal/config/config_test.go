@@ -70,6 +70,9 @@ func TestLoadDevelopmentDefaults(t *testing.T) {
 			require.Empty(t, c.CORSOrigins)
 			require.Empty(t, c.SMTPURL, "no SMTP_URL: no email is sent")
 			require.Equal(t, "shopgraph <shop@shopgraph.local>", c.MailFrom)
+			require.Equal(t, 5*time.Second, c.WebhookTimeout)
+			require.Equal(t, 50, c.WebhookWorkers)
+			require.False(t, c.WebhookAllowPrivateTargets, "internal webhook targets are refused unless allowed")
 		})
 	}
 
@@ -255,6 +258,9 @@ func TestLoadRejectsBadValues(t *testing.T) {
 		{"SMTP_URL of another scheme", "SMTP_URL", "http://mail.example.com", "SMTP_URL"},
 		{"SMTP_URL without a host", "SMTP_URL", "smtp://", "SMTP_URL"},
 		{"MAIL_FROM not an address", "MAIL_FROM", "shop at example", "MAIL_FROM"},
+		{"zero WEBHOOK_TIMEOUT", "WEBHOOK_TIMEOUT", "0s", "WEBHOOK_TIMEOUT"},
+		{"WEBHOOK_TIMEOUT above a minute", "WEBHOOK_TIMEOUT", "2m", "WEBHOOK_TIMEOUT"},
+		{"WEBHOOK_ALLOW_PRIVATE_TARGETS not a boolean", "WEBHOOK_ALLOW_PRIVATE_TARGETS", "sometimes", "WEBHOOK_ALLOW_PRIVATE_TARGETS"},
 		{"negative PORT", "PORT", "-1", "PORT"},
 		{"PORT above 65535", "PORT", "65536", "PORT"},
 		{"unparseable SHUTDOWN_TIMEOUT", "SHUTDOWN_TIMEOUT", "15", "SHUTDOWN_TIMEOUT"},

@@ -578,3 +578,18 @@ func newEventID() (string, error) {
 	}
 	return "evt_" + hex.EncodeToString(b), nil
 }
+
+// GetDelivery returns a delivery of a subscription v manages. Errors: NOT_FOUND.
+func (s *Service) GetDelivery(ctx context.Context, v auth.Viewer, id int64) (Delivery, error) {
+	row, err := s.db.WebhookDeliveryGet(ctx, id)
+	if postgres.IsNotFound(err) {
+		return Delivery{}, apperr.FieldError(apperr.NotFound, "No webhook delivery has this ID.", "id")
+	}
+	if err != nil {
+		return Delivery{}, fmt.Errorf("get webhook delivery: %w", err)
+	}
+	if _, err := s.Get(ctx, v, row.SubscriptionID); err != nil {
+		return Delivery{}, apperr.FieldError(apperr.NotFound, "No webhook delivery has this ID.", "id")
+	}
+	return deliveryFromGetRow(row), nil
+}
