@@ -399,8 +399,11 @@ func (s *Service) VariantCreate(ctx context.Context, v auth.Viewer, productID in
 			return mapVariantError(err, "input", "variant", "sku")
 		}
 		created = variantFromRow(row)
-		_, err = refreshPrices(ctx, q, p.ID)
-		return err
+		refreshed, err := refreshPrices(ctx, q, p.ID)
+		if err != nil {
+			return err
+		}
+		return s.productChanged(ctx, refreshed, false) // its variants are part of it
 	})
 	if err == nil {
 		s.invalidateProducts(ctx, created.ProductID)
@@ -452,8 +455,11 @@ func (s *Service) VariantUpdate(ctx context.Context, v auth.Viewer, in VariantUp
 			return mapVariantError(err, "input", "sku")
 		}
 		updated = variantFromRow(row)
-		_, err = refreshPrices(ctx, q, cur.ProductID)
-		return err
+		refreshed, err := refreshPrices(ctx, q, cur.ProductID)
+		if err != nil {
+			return err
+		}
+		return s.productChanged(ctx, refreshed, false)
 	})
 	if err == nil {
 		s.invalidateProducts(ctx, updated.ProductID)
@@ -483,7 +489,10 @@ func (s *Service) VariantDelete(ctx context.Context, v auth.Viewer, id int64) (P
 			return err
 		}
 		p, err = refreshPrices(ctx, q, cur.ProductID)
-		return err
+		if err != nil {
+			return err
+		}
+		return s.productChanged(ctx, p, false)
 	})
 	if err == nil {
 		s.invalidateProducts(ctx, p.ID)

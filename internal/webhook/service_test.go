@@ -619,3 +619,30 @@ func TestVendorReceivesOnlyItsOwnEvents(t *testing.T) {
 	n, total, addr = lines(rAdmin)
 	require.Equal(t, []any{2, 1300.0, true}, []any{n, total, addr}, "an admin's webhook sees the whole order")
 }
+
+// TestVariantChangesUpdateTheProduct: a variant added, changed or deleted is a change of its
+// product (PRODUCT_UPDATED, with its variants as they now are).
+func TestVariantChangesUpdateTheProduct(t *testing.T) {
+	t.Parallel()
+	b := setup(t, webhook.Guard{AllowPrivate: true})
+	ctx := context.Background()
+	r := newReceiver(t)
+	s, _ := b.subscribe(t, b.admin.Viewer(), r.URL, webhook.ProductUpdated)
+	p := tf.NewProduct(t, b.d, tf.ProductOpts{})
+	v, err := b.catalog.VariantCreate(ctx, b.admin.Viewer(), p.ID, catalog.VariantInput{SKU: "NEW-" + p.Slug, Name: "New", Price: 500, Stock: 3})
+	require.NoError(t, err)
+	price := int64(700)
+	_, err = b.catalog.VariantUpdate(ctx, b.admin.Viewer(), catalog.VariantUpdateInput{ID: v.ID, Price: &price})
+	require.NoError(t, err)
+	_, err = b.catalog.VariantDelete(ctx, b.admin.Viewer(), v.ID)
+	require.NoError(t, err)
+	b.deliverAll(t, s.ID)
+
+	var counts []int
+	for _, g := range r.received() {
+		e, data := envelopeOf(t, g.Body)
+		require.Equal(t, webhook.ProductUpdated, e.Type)
+		counts = append(counts, len(data["variants"].([]any)))
+	}
+	require.Equal(t, []int{2, 2, 1}, counts)
+}
