@@ -560,6 +560,10 @@ func (s *Service) post(ctx context.Context, d db.WebhookDeliveryGetRow) (int, ti
 	req.Header.Set(EventTypeHeader, d.EventType)
 	resp, err := s.client.Do(req)
 	if err != nil {
+		var ne net.Error
+		if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
+			return 0, time.Since(start), fmt.Errorf("no answer within %s: %w", s.opts.Timeout, err)
+		}
 		return 0, time.Since(start), err
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))

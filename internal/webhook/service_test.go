@@ -646,3 +646,55 @@ func TestVariantChangesUpdateTheProduct(t *testing.T) {
 	}
 	require.Equal(t, []int{2, 2, 1}, counts)
 }
+
+// TestSlowReceiverDoesNotHoldUpOthers: with the real River worker pool, a receiver that never
+// answers costs each of its deliveries one timeout, while another webhook's deliveries of the
+// same events arrive at once.
+func TestSlowReceiverDoesNotHoldUpOthers(t *testing.T) {
+	t.Parallel()
+	d := pgtest.New(t, postgres.Options{MaxConns: 6})
+	ctx := context.Background()
+	q := &jobs.Queue{}
+	svc := webhook.NewService(d, q, quiet(), webhook.Options{Timeout: 500 * time.Millisecond, Guard: webhook.Guard{AllowPrivate: true}})
+	workers := river.NewWorkers()
+	river.AddWorker(workers, &webhook.DeliverWorker{Webhooks: svc})
+	require.NoError(t, q.Start(ctx, d.Pool, workers, jobs.Options{Work: true, WebhookWorkers: 4, PollOnly: true, Log: quiet()}))
+	t.Cleanup(func() {
+		stop, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = q.Stop(stop)
+	})
+	admin := tf.NewUser(t, d, tf.UserOpts{Role: auth.RoleAdmin})
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		select {
+		case <-req.Context().Done():
+		case <-time.After(3 * time.Second):
+		}
+	}))
+	t.Cleanup(slow.Close)
+	fast := newReceiver(t)
+	slowHook, _, err := svc.Create(ctx, admin.Viewer(), webhook.CreateInput{URL: slow.URL, EventTypes: []webhook.EventType{webhook.StockChanged}})
+	require.NoError(t, err)
+	_, _, err = svc.Create(ctx, admin.Viewer(), webhook.CreateInput{URL: fast.URL, EventTypes: []webhook.EventType{webhook.StockChanged}})
+	require.NoError(t, err)
+	p := tf.NewProduct(t, d, tf.ProductOpts{Variants: []tf.VariantOpts{{}, {}, {}, {}, {}, {}}})
+	moves := make([]catalog.StockMovement, len(p.Variants))
+	for i, v := range p.Variants {
+		moves[i] = catalog.StockMovement{VariantID: v, Delta: 1, Reason: "restock"}
+	}
+	start := time.Now()
+	require.NoError(t, d.InTxWithTx(ctx, func(ctx context.Context, tx pgx.Tx, _ *db.Queries) error {
+		return svc.StockChanged(ctx, tx, moves)
+	}))
+	require.Eventually(t, func() bool { return len(fast.received()) == len(moves) }, 10*time.Second, 20*time.Millisecond)
+	// Six slow deliveries on four workers take two rounds of the 500 ms timeout at least; the
+	// fast ones wait for no more than a worker to come free.
+	t.Logf("fast receiver had all %d events after %s", len(moves), time.Since(start))
+	require.Eventually(t, func() bool {
+		return tf.Count(t, d, "webhook_deliveries", "subscription_id = $1 AND attempts = 1", slowHook.ID) == len(moves)
+	}, 15*time.Second, 50*time.Millisecond)
+	var lastErr string
+	require.NoError(t, d.Pool.QueryRow(ctx, `SELECT last_error FROM webhook_deliveries WHERE subscription_id = $1 LIMIT 1`, slowHook.ID).Scan(&lastErr))
+	require.Contains(t, lastErr, "no answer within 500ms", "the slow receiver's attempts timed out")
+	require.Zero(t, tf.Count(t, d, "webhook_deliveries", "subscription_id = $1 AND status <> 'PENDING'", slowHook.ID), "and wait for their retry")
+}
