@@ -698,3 +698,36 @@ func TestSlowReceiverDoesNotHoldUpOthers(t *testing.T) {
 	require.Contains(t, lastErr, "no answer within 500ms", "the slow receiver's attempts timed out")
 	require.Zero(t, tf.Count(t, d, "webhook_deliveries", "subscription_id = $1 AND status <> 'PENDING'", slowHook.ID), "and wait for their retry")
 }
+
+// TestCommittedEventSurvivesARestart: events committed while no worker runs (a crash between
+// commit and delivery) are delivered once a worker starts again: they live in PostgreSQL.
+func TestCommittedEventSurvivesARestart(t *testing.T) {
+	t.Parallel()
+	d := pgtest.New(t, postgres.Options{MaxConns: 4})
+	ctx := context.Background()
+	down := &jobs.Queue{} // insert-only: nothing works the jobs
+	require.NoError(t, down.Start(ctx, d.Pool, nil, jobs.Options{}))
+	before := webhook.NewService(d, down, quiet(), webhook.Options{Guard: webhook.Guard{AllowPrivate: true}})
+	admin := tf.NewUser(t, d, tf.UserOpts{Role: auth.RoleAdmin})
+	r := newReceiver(t)
+	_, _, err := before.Create(ctx, admin.Viewer(), webhook.CreateInput{URL: r.URL, EventTypes: []webhook.EventType{webhook.StockChanged}})
+	require.NoError(t, err)
+	p := tf.NewProduct(t, d, tf.ProductOpts{})
+	require.NoError(t, d.InTxWithTx(ctx, func(ctx context.Context, tx pgx.Tx, _ *db.Queries) error {
+		return before.StockChanged(ctx, tx, []catalog.StockMovement{{VariantID: p.Variant(), Delta: -1, Reason: "sale"}})
+	}))
+	time.Sleep(300 * time.Millisecond)
+	require.Empty(t, r.received())
+
+	up := &jobs.Queue{}
+	after := webhook.NewService(d, up, quiet(), webhook.Options{Guard: webhook.Guard{AllowPrivate: true}})
+	workers := river.NewWorkers()
+	river.AddWorker(workers, &webhook.DeliverWorker{Webhooks: after})
+	require.NoError(t, up.Start(ctx, d.Pool, workers, jobs.Options{Work: true, PollOnly: true, Log: quiet()}))
+	t.Cleanup(func() {
+		stop, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = up.Stop(stop)
+	})
+	require.Eventually(t, func() bool { return len(r.received()) == 1 }, 10*time.Second, 20*time.Millisecond)
+}
