@@ -23,6 +23,7 @@ import (
 	"github.com/shopgraph/shopgraph/internal/catalog"
 	"github.com/shopgraph/shopgraph/internal/checkout"
 	"github.com/shopgraph/shopgraph/internal/config"
+	"github.com/shopgraph/shopgraph/internal/inventory"
 	"github.com/shopgraph/shopgraph/internal/jobs"
 	"github.com/shopgraph/shopgraph/internal/metrics"
 	"github.com/shopgraph/shopgraph/internal/notify"
@@ -48,6 +49,8 @@ type App struct {
 	Orders   *order.Service
 	Checkout *checkout.Service
 	Notify   *notify.Service
+	// Imports takes inventory imports and applies them (internal/inventory).
+	Imports  *inventory.ImportService
 	Payments *payment.Service
 	Jobs     *jobs.Queue
 	Cache    *cache.Cache
@@ -178,7 +181,9 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options
 		a.Checkout.Notifier = a.Notify
 		a.Orders.Notifier = a.Notify
 	}
+	a.Imports = inventory.NewImportService(d, a.Jobs, a.Catalog, log)
 	workers := river.NewWorkers()
+	river.AddWorker(workers, &inventory.ImportWorker{Imports: a.Imports})
 	river.AddWorker(workers, &payment.ExpireWorker{Payments: a.Payments})
 	river.AddWorker(workers, &payment.RefundWorker{Payments: a.Payments})
 	river.AddWorker(workers, &payment.SettleRefundWorker{Payments: a.Payments})
