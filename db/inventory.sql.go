@@ -182,7 +182,7 @@ func (q *Queries) InventoryImportGet(ctx context.Context, id int64) (InventoryIm
 }
 
 const InventoryImportLock = `-- name: InventoryImportLock :exec
-SELECT pg_advisory_xact_lock(hashtextextended('inventory_import', 0), $1::bigint)
+SELECT pg_advisory_xact_lock(hashtextextended('inventory_import:' || $1::bigint, 0))
 `
 
 // InventoryImportLock serialises the attempts to apply import @id (a job run twice at once)

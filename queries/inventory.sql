@@ -47,7 +47,7 @@ SELECT * FROM inventory_imports WHERE id = @id;
 -- InventoryImportLock serialises the attempts to apply import @id (a job run twice at once)
 -- until the end of the transaction, without locking its row, which progress updates write on
 -- another connection meanwhile.
-SELECT pg_advisory_xact_lock(hashtextextended('inventory_import', 0), @id::bigint);
+SELECT pg_advisory_xact_lock(hashtextextended('inventory_import:' || @id::bigint, 0));
 
 -- name: InventoryImportStart :exec
 -- InventoryImportStart marks a pending import running (autocommit, visible at once).

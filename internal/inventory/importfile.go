@@ -11,15 +11,15 @@ import (
 	"unicode/utf8"
 
 	"github.com/shopgraph/shopgraph/internal/apperr"
+	"github.com/shopgraph/shopgraph/internal/catalog"
 )
 
 // Bounds of an inventory import file.
 const (
 	// MaxImportRows is the most data rows an import may have.
 	MaxImportRows = 100_000
-	// MaxImportQuantity bounds a row's quantity: stock is an integer column, and no shop counts
-	// a million units of one variant in one place.
-	MaxImportQuantity = 1_000_000
+	// MaxImportQuantity bounds a row's quantity: the catalog's own bound on stock.
+	MaxImportQuantity = catalog.MaxStock
 	// MaxReasonLength is the most characters a row's reason may have.
 	MaxReasonLength = 200
 	// maxSKULength is the column's own bound (migration 00002).
