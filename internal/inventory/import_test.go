@@ -33,7 +33,7 @@ type importBundle struct {
 	admin   auth.Viewer
 }
 
-func setupImport(t *testing.T) importBundle {
+func setupImport(t testing.TB) importBundle {
 	t.Helper()
 	d := pgtest.New(t, postgres.Options{MaxConns: 4})
 	q := &jobs.Queue{} // insert-only: the tests run the worker themselves
@@ -46,7 +46,7 @@ func setupImport(t *testing.T) importBundle {
 }
 
 // work runs the apply job as River would, attempt of max.
-func (b importBundle) work(t *testing.T, importID int64, attempt int) error {
+func (b importBundle) work(t testing.TB, importID int64, attempt int) error {
 	t.Helper()
 	w := &inventory.ImportWorker{Imports: b.svc}
 	return w.Work(context.Background(), &river.Job[jobs.ApplyInventoryImportArgs]{
