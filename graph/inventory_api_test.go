@@ -2,6 +2,7 @@ package graph_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -416,4 +417,49 @@ func TestInventoryImportProgressSubscription(t *testing.T) {
 		require.True(t, ok)
 		require.Equal(t, []string{"NOT_FOUND"}, it.codes(), it.Raw)
 	})
+}
+
+// An import uploaded to one instance and applied by its job there is followed to its end from
+// another instance of the same deployment (the bell rings through Redis; PostgreSQL holds the
+// truth).
+func TestInventoryImportProgressAcrossInstances(t *testing.T) {
+	t.Parallel()
+	if apitest.RedisURL(t) == "" {
+		t.Skip("no Redis")
+	}
+	e := apitest.NewEnv(t, apitest.EnvOptions{Redis: true})
+	other := newTestServerSharing(t, e.Server)
+	// Only the first instance works jobs: the apply runs there, the follower is on the other.
+	stopCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	require.NoError(t, other.App.Jobs.Stop(stopCtx))
+
+	vs := stockVariants(t, e, nil, 5)
+	var sb strings.Builder
+	sb.WriteString("sku,quantity\n")
+	for _, v := range vs {
+		fmt.Fprintf(&sb, "%s,3\n", v.SKU)
+	}
+	out := upload(t, e.Admin, sb.String()).InventoryImport
+	require.NotNil(t, out.InventoryImport)
+	s := openTrack(t, other.Server, protoTransportWS, e.Admin.Bearer,
+		`subscription($id: ID!) { inventoryImportProgress(id: $id) { status processed } }`, map[string]any{"id": out.InventoryImport.ID})
+	var last importResult
+	for {
+		it, ok := s.next(trackWait)
+		require.True(t, ok, "no final status; last %+v", last)
+		if it.Done {
+			break
+		}
+		var res struct {
+			Data struct {
+				P importResult `json:"inventoryImportProgress"`
+			} `json:"data"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(it.Raw), &res), it.Raw)
+		last = res.Data.P
+	}
+	require.Equal(t, "SUCCEEDED", last.Status)
+	require.Equal(t, 5, last.Processed)
+	require.Equal(t, 3, e.Stock(t, vs[4]))
 }

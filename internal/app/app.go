@@ -57,8 +57,10 @@ type App struct {
 	Store    cache.Store
 	Buckets  ratelimit.Buckets
 	Bus      *pubsub.Bus
-	JobsDB   *postgres.DB
-	Metrics  *metrics.Registry
+	// Bell rings followers of background work (inventory imports) on every instance.
+	Bell    *pubsub.Bell
+	JobsDB  *postgres.DB
+	Metrics *metrics.Registry
 	// JobsUI is River's web UI of the job queue, for admins (at JobsUIPath).
 	JobsUI http.Handler
 	// stopBus ends the Redis subscription that feeds the live-tracking hub.
@@ -151,6 +153,8 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options
 	busCtx, stopBus := context.WithCancel(context.WithoutCancel(ctx))
 	a.stopBus = stopBus
 	go a.Bus.Run(busCtx)
+	a.Bell = pubsub.NewBell(a.Redis, namespace+"bell", log)
+	go a.Bell.Run(busCtx)
 	a.Orders = order.NewService(d, a.Bus, a.Catalog, log)
 	a.Jobs = &jobs.Queue{}
 	stripeGateway := payment.NewStripe(cfg.StripeSecretKey, cfg.StripeAPIBase)
@@ -182,6 +186,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options
 		a.Orders.Notifier = a.Notify
 	}
 	a.Imports = inventory.NewImportService(d, a.Jobs, a.Catalog, log)
+	a.Imports.Bell = a.Bell
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &inventory.ImportWorker{Imports: a.Imports})
 	river.AddWorker(workers, &payment.ExpireWorker{Payments: a.Payments})

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -81,6 +82,16 @@ type StockCache interface {
 	InvalidateStock(ctx context.Context, productIDs []int64, statusChanged bool)
 }
 
+// Bell rings a topic on every instance (*pubsub.Bell): the apply rings an import's topic when
+// its progress or status changes, and Follow streams listen.
+type Bell interface {
+	Ring(ctx context.Context, topic string)
+	Listen(topic string) (<-chan struct{}, func())
+}
+
+// importTopic is the bell's topic of import id.
+func importTopic(id int64) string { return "inventory-import:" + strconv.FormatInt(id, 10) }
+
 // ImportService takes inventory imports and applies them.
 type ImportService struct {
 	db    *postgres.DB
@@ -92,7 +103,11 @@ type ImportService struct {
 	// ChunkSize is how many rows one statement of the apply sets (and how often progress is
 	// recorded); DefaultImportChunk unless set.
 	ChunkSize int
-	// PollInterval is how often a Follow stream reads the import; DefaultFollowPoll unless set.
+	// Bell, when set, rings followers on every instance as the import moves; without it they
+	// only poll.
+	Bell Bell
+	// PollInterval is how often a Follow stream reads the import without a ring:
+	// DefaultFollowPoll unless set, or DefaultFollowPollWithBell with a Bell.
 	PollInterval time.Duration
 	// beforeChunk, when set (tests), runs before each chunk of the apply.
 	beforeChunk func(ctx context.Context, processed int)
@@ -100,8 +115,9 @@ type ImportService struct {
 
 // Defaults of ImportService.
 const (
-	DefaultImportChunk = 5000
-	DefaultFollowPoll  = 250 * time.Millisecond
+	DefaultImportChunk        = 5000
+	DefaultFollowPoll         = 250 * time.Millisecond
+	DefaultFollowPollWithBell = 2 * time.Second
 )
 
 // NewImportService returns the service.
@@ -203,20 +219,33 @@ func (s *ImportService) Get(ctx context.Context, v auth.Viewer, id int64) (Impor
 
 // Follow streams import id to v: its state now, then each change of its status or progress,
 // until it ends (the last value sent is SUCCEEDED or FAILED) or ctx does. The stream reads
-// PostgreSQL, the truth whichever instance runs the job, every PollInterval. Errors:
-// NOT_FOUND (no such import, or not v's to see).
+// PostgreSQL, the truth whichever instance runs the job: when the Bell rings the import's
+// topic (the apply rings it on every instance, through Redis), and every PollInterval in case
+// a ring was lost. Errors: NOT_FOUND (no such import, or not v's to see).
 func (s *ImportService) Follow(ctx context.Context, v auth.Viewer, id int64) (<-chan Import, error) {
+	var rang <-chan struct{}
+	stop := func() {}
+	if s.Bell != nil {
+		// Before the first read: a ring between it and listening would be lost.
+		rang, stop = s.Bell.Listen(importTopic(id))
+	}
 	first, err := s.Get(ctx, v, id)
 	if err != nil {
+		stop()
 		return nil, err
 	}
 	poll := s.PollInterval
-	if poll <= 0 {
+	switch {
+	case poll > 0:
+	case s.Bell != nil:
+		poll = DefaultFollowPollWithBell
+	default:
 		poll = DefaultFollowPoll
 	}
 	out := make(chan Import, 1)
 	go func() {
 		defer close(out)
+		defer stop()
 		last := first
 		out <- first
 		ticker := time.NewTicker(poll)
@@ -226,6 +255,7 @@ func (s *ImportService) Follow(ctx context.Context, v auth.Viewer, id int64) (<-
 			case <-ctx.Done():
 				return
 			case <-ticker.C:
+			case <-rang:
 			}
 			row, err := s.db.Queries.InventoryImportGet(ctx, id)
 			if err != nil {
@@ -277,6 +307,7 @@ func (s *ImportService) Apply(ctx context.Context, id int64, lastAttempt bool) e
 	if err := s.db.Queries.InventoryImportStart(ctx, id); err != nil {
 		return s.retryOrFail(ctx, id, 0, lastAttempt, fmt.Errorf("start import %d: %w", id, err))
 	}
+	s.ring(ctx, id)
 	chunk := s.ChunkSize
 	if chunk <= 0 {
 		chunk = DefaultImportChunk
@@ -331,6 +362,7 @@ func (s *ImportService) Apply(ctx context.Context, id int64, lastAttempt bool) e
 			if err := s.db.Queries.InventoryImportProgress(ctx, db.InventoryImportProgressParams{ID: id, Processed: int32(processed)}); err != nil {
 				return fmt.Errorf("record progress: %w", err)
 			}
+			s.ring(ctx, id)
 		}
 		if s.Hook != nil && len(changes) > 0 {
 			if err := s.Hook.StockChanged(ctx, tx, changes); err != nil {
@@ -351,6 +383,7 @@ func (s *ImportService) Apply(ctx context.Context, id int64, lastAttempt bool) e
 			if s.stock != nil {
 				s.stock.InvalidateStock(ctx, productIDs, statusChanged)
 			}
+			s.ring(ctx, id)
 		})
 		return nil
 	})
@@ -386,7 +419,15 @@ func (s *ImportService) fail(ctx context.Context, id int64, processed int, errs 
 		Processed: int32(processed), Errors: b}); err != nil {
 		return fmt.Errorf("mark import %d failed: %w", id, err)
 	}
+	s.ring(ctx, id)
 	return nil
+}
+
+// ring tells import id's followers on every instance that it moved.
+func (s *ImportService) ring(ctx context.Context, id int64) {
+	if s.Bell != nil {
+		s.Bell.Ring(ctx, importTopic(id))
+	}
 }
 
 // missingRows are the errors of the rows of want that the apply did not set.

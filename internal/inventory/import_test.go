@@ -22,6 +22,7 @@ import (
 	"github.com/shopgraph/shopgraph/internal/inventory"
 	"github.com/shopgraph/shopgraph/internal/jobs"
 	"github.com/shopgraph/shopgraph/internal/postgres"
+	"github.com/shopgraph/shopgraph/internal/pubsub"
 	"github.com/shopgraph/shopgraph/internal/testutil/pgtest"
 	tf "github.com/shopgraph/shopgraph/internal/testutil/testfactory"
 )
@@ -368,14 +369,29 @@ func TestImportProgressIsVisibleWhileRunning(t *testing.T) {
 }
 
 // Follow streams the import's state, each change of its progress, and ends with its final
-// status.
+// status: by polling PostgreSQL, or, with a bell, as soon as the apply rings (the poll then
+// set to an hour, so that only rings can deliver).
 func TestImportFollow(t *testing.T) {
 	t.Parallel()
-	b := setupImport(t)
+	for _, withBell := range []bool{false, true} {
+		t.Run(fmt.Sprintf("bell=%v", withBell), func(t *testing.T) {
+			t.Parallel()
+			b := setupImport(t)
+			if withBell {
+				b.svc.Bell = pubsub.NewBell(nil, "bell", slog.New(slog.NewTextHandler(io.Discard, nil)))
+				b.svc.PollInterval = time.Hour
+			} else {
+				b.svc.PollInterval = 5 * time.Millisecond
+			}
+			follow(t, b)
+		})
+	}
+}
+
+func follow(t *testing.T, b importBundle) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	b.svc.ChunkSize = 2
-	b.svc.PollInterval = 5 * time.Millisecond
 	p := tf.NewProduct(t, b.d, tf.ProductOpts{Variants: []tf.VariantOpts{{}, {}, {}, {}}})
 	lines := []string{"sku,quantity"}
 	for _, v := range p.Variants {
