@@ -3033,7 +3033,7 @@ extend type Mutation {
   """
   Imports stock levels (ADMIN: any variant; VENDOR: their own products' variants) from a CSV
   file with the header ` + "`" + `sku,quantity` + "`" + ` or ` + "`" + `sku,quantity,reason` + "`" + `: ` + "`" + `quantity` + "`" + ` is each variant's new
-  stock (0 to 1,000,000), ` + "`" + `reason` + "`" + ` an optional note of up to 200 characters, each SKU once, at
+  stock (0 to 1,000,000,000), ` + "`" + `reason` + "`" + ` an optional note of up to 200 characters, each SKU once, at
   most 100,000 rows. Every row is checked first: a file with any problem changes nothing and
   gets all of them in ` + "`" + `userErrors` + "`" + ` (up to 1,000, then one saying how many more), each with
   ` + "`" + `field` + "`" + ` ` + "`" + `["input", "file", "<line>", "<column>"]` + "`" + ` (the header is line 1). A valid file is

@@ -264,6 +264,12 @@ func TestInventoryImportMultipartErrors(t *testing.T) {
 		resp := e.Admin.Post("application/json", body)
 		require.Equal(t, http.StatusRequestEntityTooLarge, resp.HTTP.StatusCode)
 	})
+	t.Run("an anonymous upload is refused before it is read", func(t *testing.T) {
+		ct, body := multipartBody(t, operations, fileMap, file)
+		resp := e.Anon(t).Post(ct, body)
+		require.Equal(t, http.StatusUnauthorized, resp.HTTP.StatusCode)
+		require.Equal(t, "UNAUTHENTICATED", resp.Code())
+	})
 	t.Run("a JSON request cannot pass a file", func(t *testing.T) {
 		resp := e.Admin.Do(importMutation, map[string]any{"input": map[string]any{"file": "sku,quantity\n"}})
 		require.NotEmpty(t, resp.Errors)

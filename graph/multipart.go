@@ -11,6 +11,9 @@ import (
 	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
+
+	"github.com/shopgraph/shopgraph/internal/apperr"
+	"github.com/shopgraph/shopgraph/internal/auth"
 )
 
 // paramsFromMultipart reads a file upload: a multipart/form-data POST as the GraphQL multipart
@@ -23,7 +26,14 @@ import (
 // else amiss (a part missing or out of order, a map that is not an object of path lists, a
 // path that does not lead to a null variable, a file named in the map but not sent, a batch)
 // is 400 BAD_REQUEST, saying what.
+//
+// Only a signed-in viewer may upload: an anonymous request is 401 UNAUTHENTICATED before any
+// part is read, so that nobody unknown can make the server hold MAX_UPLOAD_BYTES in memory.
 func paramsFromMultipart(r *http.Request) (*graphql.RawParams, *requestError) {
+	if _, ok := auth.ViewerFrom(r.Context()); !ok {
+		return nil, &requestError{status: http.StatusUnauthorized, code: apperr.Unauthenticated,
+			message: "File uploads need a signed-in viewer (a bearer token or the session cookie)."}
+	}
 	mr, err := r.MultipartReader()
 	if err != nil {
 		return nil, invalid("The multipart request is malformed: " + err.Error() + ".")
