@@ -435,3 +435,54 @@ func follow(t *testing.T, b importBundle) {
 	}
 	require.Equal(t, []int{0, 2, 4}, progress)
 }
+
+type failingHook struct{}
+
+func (failingHook) StockChanged(context.Context, pgx.Tx, []inventory.StockChange) error {
+	return fmt.Errorf("webhook outbox unavailable")
+}
+
+// The stock hook runs inside the apply's transaction: its failure rolls the stock back and the
+// job is retried; on the last attempt the import is marked FAILED.
+func TestImportHookFailureRollsBackAndFailsOnLastAttempt(t *testing.T) {
+	t.Parallel()
+	b := setupImport(t)
+	ctx := context.Background()
+	b.svc.Hook = failingHook{}
+	p := tf.NewProduct(t, b.d, tf.ProductOpts{Variants: []tf.VariantOpts{{Stock: 4}}})
+	imp, err := b.svc.Import(ctx, b.admin, csvOf("sku,quantity", skuOf(t, b.d, p.Variant())+",9"))
+	require.NoError(t, err)
+
+	require.Error(t, b.work(t, imp.ID, 1), "a transient failure is returned for River to retry")
+	require.Equal(t, 4, tf.Stock(t, b.d, p.Variant()))
+	got, err := b.svc.Get(ctx, b.admin, imp.ID)
+	require.NoError(t, err)
+	require.Equal(t, inventory.ImportRunning, got.Status)
+
+	require.Error(t, b.work(t, imp.ID, jobs.InventoryImportAttempts))
+	require.Equal(t, 4, tf.Stock(t, b.d, p.Variant()))
+	got, err = b.svc.Get(ctx, b.admin, imp.ID)
+	require.NoError(t, err)
+	require.Equal(t, inventory.ImportFailed, got.Status)
+	require.Equal(t, apperr.Internal, got.Errors[0].Code)
+
+	b.svc.Hook = nil
+	require.NoError(t, b.work(t, imp.ID, jobs.InventoryImportAttempts+1), "a FAILED import is never applied later")
+	require.Equal(t, 4, tf.Stock(t, b.d, p.Variant()))
+}
+
+// Spreadsheet exports are taken as they come: a byte order mark, a capitalised header, CRLF
+// line endings, quoted fields, blank lines and spaces around values.
+func TestImportReadsSpreadsheetExports(t *testing.T) {
+	t.Parallel()
+	b := setupImport(t)
+	ctx := context.Background()
+	p := tf.NewProduct(t, b.d, tf.ProductOpts{Variants: []tf.VariantOpts{{}, {}}})
+	file := "\uFEFFSKU,Quantity,Reason\r\n" + skuOf(t, b.d, p.Variants[0]) + ", 12 ,\"damaged, returned\"\r\n\r\n\"" + skuOf(t, b.d, p.Variants[1]) + "\",0,\r\n"
+	imp, err := b.svc.Import(ctx, b.admin, strings.NewReader(file))
+	require.NoError(t, err)
+	require.Equal(t, 2, imp.Total)
+	require.NoError(t, b.work(t, imp.ID, 1))
+	require.Equal(t, 12, tf.Stock(t, b.d, p.Variants[0]))
+	require.Zero(t, tf.Stock(t, b.d, p.Variants[1]))
+}
