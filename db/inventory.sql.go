@@ -10,6 +10,245 @@ import (
 	"time"
 )
 
+const InventoryImportApply = `-- name: InventoryImportApply :many
+WITH cur AS (
+    SELECT v.id, v.stock AS old_stock, r.quantity, r.reason
+    FROM inventory_import_rows r
+    JOIN product_variants v ON v.id = r.variant_id AND v.sku = r.sku AND v.deleted_at IS NULL
+    WHERE r.import_id = $1 AND r.variant_id > $2 AND r.variant_id <= $3
+    ORDER BY v.id
+    FOR UPDATE OF v
+)
+UPDATE product_variants v SET stock = cur.quantity, updated_at = now()
+FROM cur WHERE v.id = cur.id
+RETURNING v.id, v.product_id, cur.old_stock::integer AS old_stock, v.stock, cur.reason::text AS reason
+`
+
+type InventoryImportApplyParams struct {
+	ImportID int64
+	After    int64
+	Upto     int64
+}
+
+type InventoryImportApplyRow struct {
+	ID        int64
+	ProductID int64
+	OldStock  int32
+	Stock     int32
+	Reason    string
+}
+
+// InventoryImportApply sets the stock of the rows of import @import_id whose variants are in
+// (@after, @upto], in one statement, locking them in variant id order. A row whose variant was
+// deleted (or its SKU changed) since validation is not in the result: the caller fails the
+// import and rolls back.
+func (q *Queries) InventoryImportApply(ctx context.Context, arg InventoryImportApplyParams) ([]InventoryImportApplyRow, error) {
+	rows, err := q.db.Query(ctx, InventoryImportApply, arg.ImportID, arg.After, arg.Upto)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []InventoryImportApplyRow{}
+	for rows.Next() {
+		var i InventoryImportApplyRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.ProductID,
+			&i.OldStock,
+			&i.Stock,
+			&i.Reason,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const InventoryImportChunk = `-- name: InventoryImportChunk :many
+SELECT variant_id, line, sku FROM inventory_import_rows
+WHERE import_id = $1 AND variant_id > $2
+ORDER BY variant_id LIMIT $3
+`
+
+type InventoryImportChunkParams struct {
+	ImportID int64
+	After    int64
+	N        int32
+}
+
+type InventoryImportChunkRow struct {
+	VariantID int64
+	Line      int32
+	SKU       string
+}
+
+// InventoryImportChunk is the next @n rows of import @import_id after variant @after, in
+// variant id order.
+func (q *Queries) InventoryImportChunk(ctx context.Context, arg InventoryImportChunkParams) ([]InventoryImportChunkRow, error) {
+	rows, err := q.db.Query(ctx, InventoryImportChunk, arg.ImportID, arg.After, arg.N)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []InventoryImportChunkRow{}
+	for rows.Next() {
+		var i InventoryImportChunkRow
+		if err := rows.Scan(&i.VariantID, &i.Line, &i.SKU); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const InventoryImportCreate = `-- name: InventoryImportCreate :one
+INSERT INTO inventory_imports (created_by, total) VALUES ($1, $2)
+RETURNING id, created_by, status, total, processed, errors, created_at, started_at, finished_at
+`
+
+type InventoryImportCreateParams struct {
+	CreatedBy int64
+	Total     int32
+}
+
+func (q *Queries) InventoryImportCreate(ctx context.Context, arg InventoryImportCreateParams) (InventoryImport, error) {
+	row := q.db.QueryRow(ctx, InventoryImportCreate, arg.CreatedBy, arg.Total)
+	var i InventoryImport
+	err := row.Scan(
+		&i.ID,
+		&i.CreatedBy,
+		&i.Status,
+		&i.Total,
+		&i.Processed,
+		&i.Errors,
+		&i.CreatedAt,
+		&i.StartedAt,
+		&i.FinishedAt,
+	)
+	return i, err
+}
+
+const InventoryImportFinish = `-- name: InventoryImportFinish :exec
+UPDATE inventory_imports SET status = $1, processed = $2, errors = $3,
+    finished_at = now()
+WHERE id = $4 AND status IN ('PENDING', 'RUNNING')
+`
+
+type InventoryImportFinishParams struct {
+	Status    InventoryImportStatus
+	Processed int32
+	Errors    []byte
+	ID        int64
+}
+
+// InventoryImportFinish ends an import that has not ended: SUCCEEDED in the apply's own
+// transaction, FAILED after it rolled back.
+func (q *Queries) InventoryImportFinish(ctx context.Context, arg InventoryImportFinishParams) error {
+	_, err := q.db.Exec(ctx, InventoryImportFinish,
+		arg.Status,
+		arg.Processed,
+		arg.Errors,
+		arg.ID,
+	)
+	return err
+}
+
+const InventoryImportGet = `-- name: InventoryImportGet :one
+SELECT id, created_by, status, total, processed, errors, created_at, started_at, finished_at FROM inventory_imports WHERE id = $1
+`
+
+func (q *Queries) InventoryImportGet(ctx context.Context, id int64) (InventoryImport, error) {
+	row := q.db.QueryRow(ctx, InventoryImportGet, id)
+	var i InventoryImport
+	err := row.Scan(
+		&i.ID,
+		&i.CreatedBy,
+		&i.Status,
+		&i.Total,
+		&i.Processed,
+		&i.Errors,
+		&i.CreatedAt,
+		&i.StartedAt,
+		&i.FinishedAt,
+	)
+	return i, err
+}
+
+const InventoryImportLock = `-- name: InventoryImportLock :exec
+SELECT pg_advisory_xact_lock(hashtextextended('inventory_import:' || $1::bigint, 0))
+`
+
+// InventoryImportLock serialises the attempts to apply import @id (a job run twice at once)
+// until the end of the transaction, without locking its row, which progress updates write on
+// another connection meanwhile.
+func (q *Queries) InventoryImportLock(ctx context.Context, id int64) error {
+	_, err := q.db.Exec(ctx, InventoryImportLock, id)
+	return err
+}
+
+const InventoryImportProgress = `-- name: InventoryImportProgress :exec
+UPDATE inventory_imports SET processed = $1 WHERE id = $2 AND status = 'RUNNING'
+`
+
+type InventoryImportProgressParams struct {
+	Processed int32
+	ID        int64
+}
+
+// InventoryImportProgress records how many rows the running apply has done (its own
+// connection: the apply's transaction has not committed yet).
+func (q *Queries) InventoryImportProgress(ctx context.Context, arg InventoryImportProgressParams) error {
+	_, err := q.db.Exec(ctx, InventoryImportProgress, arg.Processed, arg.ID)
+	return err
+}
+
+const InventoryImportRowsInsert = `-- name: InventoryImportRowsInsert :exec
+INSERT INTO inventory_import_rows (import_id, variant_id, line, sku, quantity, reason)
+SELECT $1::bigint, unnest($2::bigint[]), unnest($3::integer[]),
+    unnest($4::text[]), unnest($5::integer[]), unnest($6::text[])
+`
+
+type InventoryImportRowsInsertParams struct {
+	ImportID   int64
+	VariantIds []int64
+	Lines      []int32
+	Skus       []string
+	Quantities []int32
+	Reasons    []string
+}
+
+// InventoryImportRowsInsert stores an import's validated rows in one statement (arrays of equal
+// length, up to 100,000 elements).
+func (q *Queries) InventoryImportRowsInsert(ctx context.Context, arg InventoryImportRowsInsertParams) error {
+	_, err := q.db.Exec(ctx, InventoryImportRowsInsert,
+		arg.ImportID,
+		arg.VariantIds,
+		arg.Lines,
+		arg.Skus,
+		arg.Quantities,
+		arg.Reasons,
+	)
+	return err
+}
+
+const InventoryImportStart = `-- name: InventoryImportStart :exec
+UPDATE inventory_imports SET status = 'RUNNING', started_at = COALESCE(started_at, now())
+WHERE id = $1 AND status IN ('PENDING', 'RUNNING')
+`
+
+// InventoryImportStart marks a pending import running (autocommit, visible at once).
+func (q *Queries) InventoryImportStart(ctx context.Context, id int64) error {
+	_, err := q.db.Exec(ctx, InventoryImportStart, id)
+	return err
+}
+
 const StockGet = `-- name: StockGet :one
 SELECT stock, deleted_at FROM product_variants WHERE id = $1
 `
@@ -24,4 +263,46 @@ func (q *Queries) StockGet(ctx context.Context, id int64) (StockGetRow, error) {
 	var i StockGetRow
 	err := row.Scan(&i.Stock, &i.DeletedAt)
 	return i, err
+}
+
+const VariantsBySKU = `-- name: VariantsBySKU :many
+SELECT v.id, v.sku, v.product_id, p.vendor_id, p.status
+FROM product_variants v JOIN products p ON p.id = v.product_id
+WHERE v.sku = ANY($1::text[]) AND v.deleted_at IS NULL
+`
+
+type VariantsBySKURow struct {
+	ID        int64
+	SKU       string
+	ProductID int64
+	VendorID  *int64
+	Status    ProductStatus
+}
+
+// VariantsBySKU resolves an import's SKUs: the live variants among @skus, with their product's
+// owner and status (for the import policy).
+func (q *Queries) VariantsBySKU(ctx context.Context, skus []string) ([]VariantsBySKURow, error) {
+	rows, err := q.db.Query(ctx, VariantsBySKU, skus)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []VariantsBySKURow{}
+	for rows.Next() {
+		var i VariantsBySKURow
+		if err := rows.Scan(
+			&i.ID,
+			&i.SKU,
+			&i.ProductID,
+			&i.VendorID,
+			&i.Status,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }

@@ -12,6 +12,70 @@ import (
 	"github.com/google/uuid"
 )
 
+type InventoryImportStatus string
+
+const (
+	InventoryImportStatusPENDING   InventoryImportStatus = "PENDING"
+	InventoryImportStatusRUNNING   InventoryImportStatus = "RUNNING"
+	InventoryImportStatusSUCCEEDED InventoryImportStatus = "SUCCEEDED"
+	InventoryImportStatusFAILED    InventoryImportStatus = "FAILED"
+)
+
+func (e *InventoryImportStatus) Scan(src interface{}) error {
+	switch s := src.(type) {
+	case []byte:
+		*e = InventoryImportStatus(s)
+	case string:
+		*e = InventoryImportStatus(s)
+	default:
+		return fmt.Errorf("unsupported scan type for InventoryImportStatus: %T", src)
+	}
+	return nil
+}
+
+type NullInventoryImportStatus struct {
+	InventoryImportStatus InventoryImportStatus
+	Valid                 bool // Valid is true if InventoryImportStatus is not NULL
+}
+
+// Scan implements the Scanner interface.
+func (ns *NullInventoryImportStatus) Scan(value interface{}) error {
+	if value == nil {
+		ns.InventoryImportStatus, ns.Valid = "", false
+		return nil
+	}
+	ns.Valid = true
+	return ns.InventoryImportStatus.Scan(value)
+}
+
+// Value implements the driver Valuer interface.
+func (ns NullInventoryImportStatus) Value() (driver.Value, error) {
+	if !ns.Valid {
+		return nil, nil
+	}
+	return string(ns.InventoryImportStatus), nil
+}
+
+func (e InventoryImportStatus) Valid() bool {
+	switch e {
+	case InventoryImportStatusPENDING,
+		InventoryImportStatusRUNNING,
+		InventoryImportStatusSUCCEEDED,
+		InventoryImportStatusFAILED:
+		return true
+	}
+	return false
+}
+
+func AllInventoryImportStatusValues() []InventoryImportStatus {
+	return []InventoryImportStatus{
+		InventoryImportStatusPENDING,
+		InventoryImportStatusRUNNING,
+		InventoryImportStatusSUCCEEDED,
+		InventoryImportStatusFAILED,
+	}
+}
+
 type OrderStatus string
 
 const (
@@ -322,6 +386,27 @@ type Installation struct {
 	Singleton bool
 	ID        uuid.UUID
 	CreatedAt time.Time
+}
+
+type InventoryImport struct {
+	ID         int64
+	CreatedBy  int64
+	Status     InventoryImportStatus
+	Total      int32
+	Processed  int32
+	Errors     []byte
+	CreatedAt  time.Time
+	StartedAt  *time.Time
+	FinishedAt *time.Time
+}
+
+type InventoryImportRow struct {
+	ImportID  int64
+	VariantID int64
+	Line      int32
+	SKU       string
+	Quantity  int32
+	Reason    string
 }
 
 type Order struct {

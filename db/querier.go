@@ -96,6 +96,31 @@ type Querier interface {
 	// InstallationRenew gives the database a new identity: for a copy that is to run as a shop of
 	// its own (a cloned test database, a restored dump beside the original).
 	InstallationRenew(ctx context.Context) (uuid.UUID, error)
+	// InventoryImportApply sets the stock of the rows of import @import_id whose variants are in
+	// (@after, @upto], in one statement, locking them in variant id order. A row whose variant was
+	// deleted (or its SKU changed) since validation is not in the result: the caller fails the
+	// import and rolls back.
+	InventoryImportApply(ctx context.Context, arg InventoryImportApplyParams) ([]InventoryImportApplyRow, error)
+	// InventoryImportChunk is the next @n rows of import @import_id after variant @after, in
+	// variant id order.
+	InventoryImportChunk(ctx context.Context, arg InventoryImportChunkParams) ([]InventoryImportChunkRow, error)
+	InventoryImportCreate(ctx context.Context, arg InventoryImportCreateParams) (InventoryImport, error)
+	// InventoryImportFinish ends an import that has not ended: SUCCEEDED in the apply's own
+	// transaction, FAILED after it rolled back.
+	InventoryImportFinish(ctx context.Context, arg InventoryImportFinishParams) error
+	InventoryImportGet(ctx context.Context, id int64) (InventoryImport, error)
+	// InventoryImportLock serialises the attempts to apply import @id (a job run twice at once)
+	// until the end of the transaction, without locking its row, which progress updates write on
+	// another connection meanwhile.
+	InventoryImportLock(ctx context.Context, id int64) error
+	// InventoryImportProgress records how many rows the running apply has done (its own
+	// connection: the apply's transaction has not committed yet).
+	InventoryImportProgress(ctx context.Context, arg InventoryImportProgressParams) error
+	// InventoryImportRowsInsert stores an import's validated rows in one statement (arrays of equal
+	// length, up to 100,000 elements).
+	InventoryImportRowsInsert(ctx context.Context, arg InventoryImportRowsInsertParams) error
+	// InventoryImportStart marks a pending import running (autocommit, visible at once).
+	InventoryImportStart(ctx context.Context, id int64) error
 	OrderCount(ctx context.Context, arg OrderCountParams) (int64, error)
 	// OrderEventFeedAfter replays the events of every order (or of the orders holding a vendor's
 	// lines) after a feed position, at most @lim, up to the reader's horizon
@@ -256,6 +281,9 @@ type Querier interface {
 	VariantSeedBulk(ctx context.Context, slugPrefix string) (int64, error)
 	VariantSoftDelete(ctx context.Context, id int64) (int64, error)
 	VariantUpdate(ctx context.Context, arg VariantUpdateParams) (ProductVariant, error)
+	// VariantsBySKU resolves an import's SKUs: the live variants among @skus, with their product's
+	// owner and status (for the import policy).
+	VariantsBySKU(ctx context.Context, skus []string) ([]VariantsBySKURow, error)
 	WebhookDeliveryAttempts(ctx context.Context, deliveryID int64) ([]WebhookDeliveryAttempt, error)
 	WebhookDeliveryCount(ctx context.Context, subscriptionID int64) (int64, error)
 	WebhookDeliveryGet(ctx context.Context, id int64) (WebhookDeliveryGetRow, error)
@@ -269,6 +297,11 @@ type Querier interface {
 	// WebhookSequenceNext numbers the next event of a resource; its row lock, held to the commit,
 	// keeps a resource's numbers in commit order.
 	WebhookSequenceNext(ctx context.Context, arg WebhookSequenceNextParams) (int64, error)
+	// WebhookSequenceTake numbers the next @counts[i] events of each resource i at once (each
+	// resource once, in the caller's order: sorted, so that concurrent callers lock rows in the
+	// same order), returning each one's last number; the row locks, held to the commit, keep a
+	// resource's numbers in commit order.
+	WebhookSequenceTake(ctx context.Context, arg WebhookSequenceTakeParams) ([]WebhookSequence, error)
 	WebhookSubscriptionCount(ctx context.Context, arg WebhookSubscriptionCountParams) (int64, error)
 	WebhookSubscriptionDelete(ctx context.Context, id int64) error
 	WebhookSubscriptionGet(ctx context.Context, id int64) (WebhookSubscription, error)

@@ -303,6 +303,43 @@ func (q *Queries) WebhookSequenceNext(ctx context.Context, arg WebhookSequenceNe
 	return last_sequence, err
 }
 
+const WebhookSequenceTake = `-- name: WebhookSequenceTake :many
+INSERT INTO webhook_sequences AS s (resource_type, resource_id, last_sequence)
+SELECT unnest($1::text[]), unnest($2::bigint[]), unnest($3::bigint[])
+ON CONFLICT (resource_type, resource_id) DO UPDATE SET last_sequence = s.last_sequence + excluded.last_sequence
+RETURNING resource_type, resource_id, last_sequence
+`
+
+type WebhookSequenceTakeParams struct {
+	ResourceTypes []string
+	ResourceIds   []int64
+	Counts        []int64
+}
+
+// WebhookSequenceTake numbers the next @counts[i] events of each resource i at once (each
+// resource once, in the caller's order: sorted, so that concurrent callers lock rows in the
+// same order), returning each one's last number; the row locks, held to the commit, keep a
+// resource's numbers in commit order.
+func (q *Queries) WebhookSequenceTake(ctx context.Context, arg WebhookSequenceTakeParams) ([]WebhookSequence, error) {
+	rows, err := q.db.Query(ctx, WebhookSequenceTake, arg.ResourceTypes, arg.ResourceIds, arg.Counts)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []WebhookSequence{}
+	for rows.Next() {
+		var i WebhookSequence
+		if err := rows.Scan(&i.ResourceType, &i.ResourceID, &i.LastSequence); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const WebhookSubscriptionCount = `-- name: WebhookSubscriptionCount :one
 SELECT count(*) FROM webhook_subscriptions WHERE ($1::boolean OR vendor_id = $2)
 `

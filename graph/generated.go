@@ -19,6 +19,7 @@ import (
 	"github.com/shopgraph/shopgraph/internal/auth"
 	"github.com/shopgraph/shopgraph/internal/cart"
 	"github.com/shopgraph/shopgraph/internal/catalog"
+	"github.com/shopgraph/shopgraph/internal/inventory"
 	"github.com/shopgraph/shopgraph/internal/money"
 	"github.com/shopgraph/shopgraph/internal/order"
 	"github.com/shopgraph/shopgraph/internal/payment"
@@ -40,6 +41,8 @@ type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 type ResolverRoot interface {
 	Cart() CartResolver
 	Category() CategoryResolver
+	InventoryImport() InventoryImportResolver
+	InventoryImportError() InventoryImportErrorResolver
 	Mutation() MutationResolver
 	Order() OrderResolver
 	OrderConnection() OrderConnectionResolver
@@ -169,6 +172,28 @@ type ComplexityRoot struct {
 		UserErrors func(childComplexity int) int
 	}
 
+	InventoryImport struct {
+		CreatedAt  func(childComplexity int) int
+		Errors     func(childComplexity int) int
+		FinishedAt func(childComplexity int) int
+		ID         func(childComplexity int) int
+		Processed  func(childComplexity int) int
+		Status     func(childComplexity int) int
+		Total      func(childComplexity int) int
+	}
+
+	InventoryImportError struct {
+		Code    func(childComplexity int) int
+		Column  func(childComplexity int) int
+		Message func(childComplexity int) int
+		Row     func(childComplexity int) int
+	}
+
+	InventoryImportPayload struct {
+		InventoryImport func(childComplexity int) int
+		UserErrors      func(childComplexity int) int
+	}
+
 	Money struct {
 		Amount   func(childComplexity int) int
 		Currency func(childComplexity int) int
@@ -189,6 +214,7 @@ type ComplexityRoot struct {
 		CategoryDelete            func(childComplexity int, input model.CategoryDeleteInput) int
 		CategoryUpdate            func(childComplexity int, input model.CategoryUpdateInput) int
 		Checkout                  func(childComplexity int, input model.CheckoutInput) int
+		InventoryImport           func(childComplexity int, input model.InventoryImportInput) int
 		OrderCancel               func(childComplexity int, input model.OrderCancelInput) int
 		OrderPaymentRetry         func(childComplexity int, input model.OrderPaymentRetryInput) int
 		OrderRefund               func(childComplexity int, input model.OrderRefundInput) int
@@ -375,6 +401,7 @@ type ComplexityRoot struct {
 		Cart              func(childComplexity int) int
 		Categories        func(childComplexity int) int
 		Category          func(childComplexity int, id *string, slug *string) int
+		InventoryImport   func(childComplexity int, id string) int
 		Me                func(childComplexity int) int
 		Node              func(childComplexity int, id string) int
 		Order             func(childComplexity int, id string) int
@@ -387,8 +414,9 @@ type ComplexityRoot struct {
 	}
 
 	Subscription struct {
-		OrderEvents        func(childComplexity int, after *int64) int
-		OrderStatusChanged func(childComplexity int, orderID string, after *int) int
+		InventoryImportProgress func(childComplexity int, id string) int
+		OrderEvents             func(childComplexity int, after *int64) int
+		OrderStatusChanged      func(childComplexity int, orderID string, after *int) int
 	}
 
 	User struct {
@@ -505,6 +533,12 @@ type CategoryResolver interface {
 	Children(ctx context.Context, obj *catalog.Category) ([]*catalog.Category, error)
 	Products(ctx context.Context, obj *catalog.Category, first *int, after *string, last *int, before *string, sort *catalog.Sort) (*model.ProductConnection, error)
 }
+type InventoryImportResolver interface {
+	ID(ctx context.Context, obj *inventory.Import) (string, error)
+}
+type InventoryImportErrorResolver interface {
+	Code(ctx context.Context, obj *inventory.ImportError) (string, error)
+}
 type MutationResolver interface {
 	AccountRegister(ctx context.Context, input model.AccountRegisterInput) (*model.AccountRegisterPayload, error)
 	AccountLogin(ctx context.Context, input model.AccountLoginInput) (*model.AccountLoginPayload, error)
@@ -527,6 +561,7 @@ type MutationResolver interface {
 	CategoryUpdate(ctx context.Context, input model.CategoryUpdateInput) (*model.CategoryUpdatePayload, error)
 	CategoryDelete(ctx context.Context, input model.CategoryDeleteInput) (*model.CategoryDeletePayload, error)
 	Checkout(ctx context.Context, input model.CheckoutInput) (*model.CheckoutPayload, error)
+	InventoryImport(ctx context.Context, input model.InventoryImportInput) (*model.InventoryImportPayload, error)
 	OrderCancel(ctx context.Context, input model.OrderCancelInput) (*model.OrderPayload, error)
 	OrderStatusUpdate(ctx context.Context, input model.OrderStatusUpdateInput) (*model.OrderPayload, error)
 	OrderPaymentRetry(ctx context.Context, input model.OrderPaymentRetryInput) (*model.OrderPaymentRetryPayload, error)
@@ -590,6 +625,7 @@ type QueryResolver interface {
 	Product(ctx context.Context, id *string, slug *string) (*catalog.Product, error)
 	Categories(ctx context.Context) ([]*catalog.Category, error)
 	Category(ctx context.Context, id *string, slug *string) (*catalog.Category, error)
+	InventoryImport(ctx context.Context, id string) (*inventory.Import, error)
 	Order(ctx context.Context, id string) (*order.Order, error)
 	Orders(ctx context.Context, first *int, after *string, filter *model.OrderFilter) (*model.OrderConnection, error)
 	Webhooks(ctx context.Context, first *int, after *string) (*model.WebhookConnection, error)
@@ -598,6 +634,7 @@ type QueryResolver interface {
 type SubscriptionResolver interface {
 	OrderStatusChanged(ctx context.Context, orderID string, after *int) (<-chan *tracking.Update, error)
 	OrderEvents(ctx context.Context, after *int64) (<-chan *tracking.Update, error)
+	InventoryImportProgress(ctx context.Context, id string) (<-chan *inventory.Import, error)
 }
 type WebhookResolver interface {
 	Deliveries(ctx context.Context, obj *webhook.Subscription, first *int, after *string) (*model.WebhookDeliveryConnection, error)
@@ -984,6 +1021,87 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.CheckoutPayload.UserErrors(childComplexity), true
 
+	case "InventoryImport.createdAt":
+		if e.ComplexityRoot.InventoryImport.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InventoryImport.CreatedAt(childComplexity), true
+	case "InventoryImport.errors":
+		if e.ComplexityRoot.InventoryImport.Errors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InventoryImport.Errors(childComplexity), true
+	case "InventoryImport.finishedAt":
+		if e.ComplexityRoot.InventoryImport.FinishedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InventoryImport.FinishedAt(childComplexity), true
+	case "InventoryImport.id":
+		if e.ComplexityRoot.InventoryImport.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InventoryImport.ID(childComplexity), true
+	case "InventoryImport.processed":
+		if e.ComplexityRoot.InventoryImport.Processed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InventoryImport.Processed(childComplexity), true
+	case "InventoryImport.status":
+		if e.ComplexityRoot.InventoryImport.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InventoryImport.Status(childComplexity), true
+	case "InventoryImport.total":
+		if e.ComplexityRoot.InventoryImport.Total == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InventoryImport.Total(childComplexity), true
+
+	case "InventoryImportError.code":
+		if e.ComplexityRoot.InventoryImportError.Code == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InventoryImportError.Code(childComplexity), true
+	case "InventoryImportError.column":
+		if e.ComplexityRoot.InventoryImportError.Column == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InventoryImportError.Column(childComplexity), true
+	case "InventoryImportError.message":
+		if e.ComplexityRoot.InventoryImportError.Message == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InventoryImportError.Message(childComplexity), true
+	case "InventoryImportError.row":
+		if e.ComplexityRoot.InventoryImportError.Row == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InventoryImportError.Row(childComplexity), true
+
+	case "InventoryImportPayload.inventoryImport":
+		if e.ComplexityRoot.InventoryImportPayload.InventoryImport == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InventoryImportPayload.InventoryImport(childComplexity), true
+	case "InventoryImportPayload.userErrors":
+		if e.ComplexityRoot.InventoryImportPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InventoryImportPayload.UserErrors(childComplexity), true
+
 	case "Money.amount":
 		if e.ComplexityRoot.Money.Amount == nil {
 			break
@@ -1141,6 +1259,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.Checkout(childComplexity, args["input"].(model.CheckoutInput)), true
+	case "Mutation.inventoryImport":
+		if e.ComplexityRoot.Mutation.InventoryImport == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_inventoryImport_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.InventoryImport(childComplexity, args["input"].(model.InventoryImportInput)), true
 	case "Mutation.orderCancel":
 		if e.ComplexityRoot.Mutation.OrderCancel == nil {
 			break
@@ -1952,6 +2081,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Query.Category(childComplexity, args["id"].(*string), args["slug"].(*string)), true
 
+	case "Query.inventoryImport":
+		if e.ComplexityRoot.Query.InventoryImport == nil {
+			break
+		}
+
+		args, err := ec.field_Query_inventoryImport_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.InventoryImport(childComplexity, args["id"].(string)), true
 	case "Query.me":
 		if e.ComplexityRoot.Query.Me == nil {
 			break
@@ -2047,6 +2187,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Query.Webhooks(childComplexity, args["first"].(*int), args["after"].(*string)), true
 
+	case "Subscription.inventoryImportProgress":
+		if e.ComplexityRoot.Subscription.InventoryImportProgress == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_inventoryImportProgress_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.InventoryImportProgress(childComplexity, args["id"].(string)), true
 	case "Subscription.orderEvents":
 		if e.ComplexityRoot.Subscription.OrderEvents == nil {
 			break
@@ -2465,6 +2616,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputCategoryDeleteInput,
 		ec.unmarshalInputCategoryUpdateInput,
 		ec.unmarshalInputCheckoutInput,
+		ec.unmarshalInputInventoryImportInput,
 		ec.unmarshalInputOrderCancelInput,
 		ec.unmarshalInputOrderFilter,
 		ec.unmarshalInputOrderPaymentRetryInput,
@@ -3325,6 +3477,100 @@ type CheckoutPayload {
   payment: Payment
   """Problems with the cart or input; empty on success."""
   userErrors: [UserError!]!
+}
+`, BuiltIn: false},
+	{Name: "../schema/inventory.graphqls", Input: `# Inventory sync: stock levels imported in bulk from a CSV file, applied in the background,
+# followed live.
+
+"""
+A file sent with the GraphQL multipart request spec
+(https://github.com/jaydenseric/graphql-multipart-request-spec): a ` + "`" + `multipart/form-data` + "`" + ` POST
+with an ` + "`" + `operations` + "`" + ` field (the request, the file's variable null), a ` + "`" + `map` + "`" + ` field and the file.
+Cookie-authenticated uploads must also send an ` + "`" + `Apollo-Require-Preflight` + "`" + ` or
+` + "`" + `X-Apollo-Operation-Name` + "`" + ` header.
+"""
+scalar Upload
+
+extend type Query {
+  """An inventory import: its uploader and admins see it; null for anyone else."""
+  inventoryImport(id: ID!): InventoryImport @hasRole(role: VENDOR)
+}
+
+extend type Mutation {
+  """
+  Imports stock levels (ADMIN: any variant; VENDOR: their own products' variants) from a CSV
+  file with the header ` + "`" + `sku,quantity` + "`" + ` or ` + "`" + `sku,quantity,reason` + "`" + `: ` + "`" + `quantity` + "`" + ` is each variant's new
+  stock (0 to 1,000,000,000), ` + "`" + `reason` + "`" + ` an optional note of up to 200 characters, each SKU once, at
+  most 100,000 rows. Every row is checked first: a file with any problem changes nothing and
+  gets all of them in ` + "`" + `userErrors` + "`" + ` (up to 1,000, then one saying how many more), each with
+  ` + "`" + `field` + "`" + ` ` + "`" + `["input", "file", "<line>", "<column>"]` + "`" + ` (the header is line 1). A valid file is
+  applied in the background, all rows or none: follow it with ` + "`" + `inventoryImportProgress` + "`" + `.
+  """
+  inventoryImport(input: InventoryImportInput!): InventoryImportPayload! @hasRole(role: VENDOR)
+}
+
+extend type Subscription {
+  """
+  An inventory import's status and progress: its state now, then each change, ending with its
+  final state (SUCCEEDED or FAILED). Someone else's import: NOT_FOUND.
+  """
+  inventoryImportProgress(id: ID!): InventoryImport! @hasRole(role: VENDOR)
+}
+
+"""The file of an inventoryImport."""
+input InventoryImportInput {
+  """The CSV file (see ` + "`" + `inventoryImport` + "`" + `), at most the server's upload limit (10 MB by default)."""
+  file: Upload!
+}
+
+"""The result of inventoryImport."""
+type InventoryImportPayload {
+  """The import, PENDING; null when the file was refused."""
+  inventoryImport: InventoryImport
+  """Every problem of the file; empty when it was accepted."""
+  userErrors: [UserError!]!
+}
+
+"""Where an inventory import is."""
+enum InventoryImportStatus {
+  """Accepted, waiting for its background job."""
+  PENDING
+  """Being applied; ` + "`" + `processed` + "`" + ` counts the rows done so far (none is visible until all are)."""
+  RUNNING
+  """Every row was applied."""
+  SUCCEEDED
+  """No row was applied; ` + "`" + `errors` + "`" + ` says why."""
+  FAILED
+}
+
+"""A file of stock levels, applied all-or-nothing in the background."""
+type InventoryImport implements Node {
+  """The opaque global ID."""
+  id: ID!
+  """Where the import is."""
+  status: InventoryImportStatus!
+  """How many rows the apply has done so far."""
+  processed: Int!
+  """How many rows the file has."""
+  total: Int!
+  """Why a FAILED import was not applied; empty otherwise."""
+  errors: [InventoryImportError!]!
+  """When the file was accepted."""
+  createdAt: DateTime!
+  """When the import ended (SUCCEEDED or FAILED); null before."""
+  finishedAt: DateTime
+}
+
+"""A reason an import was not applied."""
+type InventoryImportError {
+  """The line of the file (the header is line 1); 0 for the import as a whole."""
+  row: Int!
+  """The column at fault (` + "`" + `sku` + "`" + `, ` + "`" + `quantity` + "`" + `, ` + "`" + `reason` + "`" + `); null for the whole row."""
+  column: String
+  """A stable code for programs to branch on: NOT_FOUND for a variant deleted after the check, INTERNAL otherwise."""
+  code: String!
+  """A human-readable explanation."""
+  message: String!
 }
 `, BuiltIn: false},
 	{Name: "../schema/order.graphqls", Input: `# Orders: reading, cancelling and moving them, and following them live.
@@ -4227,6 +4473,50 @@ func (ec *executionContext) childFields_CheckoutPayload(ctx context.Context, fie
 	return nil, fmt.Errorf("no field named %q was found under type CheckoutPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_InventoryImport(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_InventoryImport_id(ctx, field)
+	case "status":
+		return ec.fieldContext_InventoryImport_status(ctx, field)
+	case "processed":
+		return ec.fieldContext_InventoryImport_processed(ctx, field)
+	case "total":
+		return ec.fieldContext_InventoryImport_total(ctx, field)
+	case "errors":
+		return ec.fieldContext_InventoryImport_errors(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_InventoryImport_createdAt(ctx, field)
+	case "finishedAt":
+		return ec.fieldContext_InventoryImport_finishedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type InventoryImport", field.Name)
+}
+
+func (ec *executionContext) childFields_InventoryImportError(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "row":
+		return ec.fieldContext_InventoryImportError_row(ctx, field)
+	case "column":
+		return ec.fieldContext_InventoryImportError_column(ctx, field)
+	case "code":
+		return ec.fieldContext_InventoryImportError_code(ctx, field)
+	case "message":
+		return ec.fieldContext_InventoryImportError_message(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type InventoryImportError", field.Name)
+}
+
+func (ec *executionContext) childFields_InventoryImportPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "inventoryImport":
+		return ec.fieldContext_InventoryImportPayload_inventoryImport(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_InventoryImportPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type InventoryImportPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_Money(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "amount":
@@ -5111,6 +5401,20 @@ func (ec *executionContext) field_Mutation_checkout_args(ctx context.Context, ra
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_inventoryImport_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.InventoryImportInput, error) {
+			return ec.unmarshalNInventoryImportInput2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐInventoryImportInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_orderCancel_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5371,6 +5675,20 @@ func (ec *executionContext) field_Query_category_args(ctx context.Context, rawAr
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_inventoryImport_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_node_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5568,6 +5886,20 @@ func (ec *executionContext) field_Query_webhooks_args(ctx context.Context, rawAr
 		return nil, err
 	}
 	args["after"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Subscription_inventoryImportProgress_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
 	return args, nil
 }
 
@@ -7286,6 +7618,332 @@ func (ec *executionContext) fieldContext_CheckoutPayload_userErrors(_ context.Co
 	return fc, nil
 }
 
+func (ec *executionContext) _InventoryImport_id(ctx context.Context, field graphql.CollectedField, obj *inventory.Import) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InventoryImport_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.InventoryImport().ID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InventoryImport_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InventoryImport", field, true, true, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _InventoryImport_status(ctx context.Context, field graphql.CollectedField, obj *inventory.Import) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InventoryImport_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v inventory.ImportStatus) graphql.Marshaler {
+			return ec.marshalNInventoryImportStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋinventoryᚐImportStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InventoryImport_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InventoryImport", field, false, false, errors.New("field of type InventoryImportStatus does not have child fields"))
+}
+
+func (ec *executionContext) _InventoryImport_processed(ctx context.Context, field graphql.CollectedField, obj *inventory.Import) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InventoryImport_processed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Processed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InventoryImport_processed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InventoryImport", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _InventoryImport_total(ctx context.Context, field graphql.CollectedField, obj *inventory.Import) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InventoryImport_total(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Total, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InventoryImport_total(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InventoryImport", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _InventoryImport_errors(ctx context.Context, field graphql.CollectedField, obj *inventory.Import) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InventoryImport_errors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Errors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []inventory.ImportError) graphql.Marshaler {
+			return ec.marshalNInventoryImportError2ᚕgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋinventoryᚐImportErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InventoryImport_errors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "InventoryImport",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_InventoryImportError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _InventoryImport_createdAt(ctx context.Context, field graphql.CollectedField, obj *inventory.Import) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InventoryImport_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InventoryImport_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InventoryImport", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _InventoryImport_finishedAt(ctx context.Context, field graphql.CollectedField, obj *inventory.Import) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InventoryImport_finishedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FinishedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalODateTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_InventoryImport_finishedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InventoryImport", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _InventoryImportError_row(ctx context.Context, field graphql.CollectedField, obj *inventory.ImportError) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InventoryImportError_row(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Row, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InventoryImportError_row(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InventoryImportError", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _InventoryImportError_column(ctx context.Context, field graphql.CollectedField, obj *inventory.ImportError) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InventoryImportError_column(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Column, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_InventoryImportError_column(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InventoryImportError", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _InventoryImportError_code(ctx context.Context, field graphql.CollectedField, obj *inventory.ImportError) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InventoryImportError_code(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.InventoryImportError().Code(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InventoryImportError_code(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InventoryImportError", field, true, true, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _InventoryImportError_message(ctx context.Context, field graphql.CollectedField, obj *inventory.ImportError) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InventoryImportError_message(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Message, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InventoryImportError_message(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InventoryImportError", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _InventoryImportPayload_inventoryImport(ctx context.Context, field graphql.CollectedField, obj *model.InventoryImportPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InventoryImportPayload_inventoryImport(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.InventoryImport, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *inventory.Import) graphql.Marshaler {
+			return ec.marshalOInventoryImport2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋinventoryᚐImport(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_InventoryImportPayload_inventoryImport(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "InventoryImportPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_InventoryImport(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _InventoryImportPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.InventoryImportPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InventoryImportPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InventoryImportPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "InventoryImportPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Money_amount(ctx context.Context, field graphql.CollectedField, obj *money.Money) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -8463,6 +9121,68 @@ func (ec *executionContext) fieldContext_Mutation_checkout(ctx context.Context, 
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_checkout_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_inventoryImport(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_inventoryImport(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().InventoryImport(ctx, fc.Args["input"].(model.InventoryImportInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋauthᚐRole(ctx, "VENDOR")
+				if err != nil {
+					var zeroVal *model.InventoryImportPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.InventoryImportPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.InventoryImportPayload) graphql.Marshaler {
+			return ec.marshalNInventoryImportPayload2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐInventoryImportPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_inventoryImport(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_InventoryImportPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_inventoryImport_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -12037,6 +12757,68 @@ func (ec *executionContext) fieldContext_Query_category(ctx context.Context, fie
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_inventoryImport(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_inventoryImport(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().InventoryImport(ctx, fc.Args["id"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋauthᚐRole(ctx, "VENDOR")
+				if err != nil {
+					var zeroVal *inventory.Import
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *inventory.Import
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *inventory.Import) graphql.Marshaler {
+			return ec.marshalOInventoryImport2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋinventoryᚐImport(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_inventoryImport(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_InventoryImport(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_inventoryImport_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_order(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -12459,6 +13241,68 @@ func (ec *executionContext) fieldContext_Subscription_orderEvents(ctx context.Co
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Subscription_orderEvents_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Subscription_inventoryImportProgress(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_inventoryImportProgress(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().InventoryImportProgress(ctx, fc.Args["id"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋauthᚐRole(ctx, "VENDOR")
+				if err != nil {
+					var zeroVal *inventory.Import
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *inventory.Import
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *inventory.Import) graphql.Marshaler {
+			return ec.marshalNInventoryImport2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋinventoryᚐImport(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_inventoryImportProgress(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_InventoryImport(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_inventoryImportProgress_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -15611,6 +16455,36 @@ func (ec *executionContext) unmarshalInputCheckoutInput(ctx context.Context, obj
 	return it, nil
 }
 
+func (ec *executionContext) unmarshalInputInventoryImportInput(ctx context.Context, obj any) (model.InventoryImportInput, error) {
+	var it model.InventoryImportInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"file"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "file":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("file"))
+			data, err := ec.unmarshalNUpload2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚐUpload(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.File = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputOrderCancelInput(ctx context.Context, obj any) (model.OrderCancelInput, error) {
 	var it model.OrderCancelInput
 	if obj == nil {
@@ -16562,6 +17436,13 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._Order(ctx, sel, obj)
+	case inventory.Import:
+		return ec._InventoryImport(ctx, sel, &obj)
+	case *inventory.Import:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._InventoryImport(ctx, sel, obj)
 	case catalog.Category:
 		return ec._Category(ctx, sel, &obj)
 	case *catalog.Category:
@@ -17562,6 +18443,236 @@ func (ec *executionContext) _CheckoutPayload(ctx context.Context, sel ast.Select
 	return out
 }
 
+var inventoryImportImplementors = []string{"InventoryImport", "Node"}
+
+func (ec *executionContext) _InventoryImport(ctx context.Context, sel ast.SelectionSet, obj *inventory.Import) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, inventoryImportImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("InventoryImport")
+		case "id":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._InventoryImport_id(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "status":
+			out.Values[i] = ec._InventoryImport_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "processed":
+			out.Values[i] = ec._InventoryImport_processed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "total":
+			out.Values[i] = ec._InventoryImport_total(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "errors":
+			out.Values[i] = ec._InventoryImport_errors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "createdAt":
+			out.Values[i] = ec._InventoryImport_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "finishedAt":
+			out.Values[i] = ec._InventoryImport_finishedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var inventoryImportErrorImplementors = []string{"InventoryImportError"}
+
+func (ec *executionContext) _InventoryImportError(ctx context.Context, sel ast.SelectionSet, obj *inventory.ImportError) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, inventoryImportErrorImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("InventoryImportError")
+		case "row":
+			out.Values[i] = ec._InventoryImportError_row(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "column":
+			out.Values[i] = ec._InventoryImportError_column(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "code":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._InventoryImportError_code(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "message":
+			out.Values[i] = ec._InventoryImportError_message(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var inventoryImportPayloadImplementors = []string{"InventoryImportPayload"}
+
+func (ec *executionContext) _InventoryImportPayload(ctx context.Context, sel ast.SelectionSet, obj *model.InventoryImportPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, inventoryImportPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("InventoryImportPayload")
+		case "inventoryImport":
+			out.Values[i] = ec._InventoryImportPayload_inventoryImport(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._InventoryImportPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var moneyImplementors = []string{"Money"}
 
 func (ec *executionContext) _Money(ctx context.Context, sel ast.SelectionSet, obj *money.Money) graphql.Marshaler {
@@ -17768,6 +18879,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "checkout":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_checkout(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "inventoryImport":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_inventoryImport(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -20027,6 +21145,28 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "inventoryImport":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_inventoryImport(ctx, field)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
 		case "order":
 			field := field
 
@@ -20167,6 +21307,8 @@ func (ec *executionContext) _Subscription(ctx context.Context, sel ast.Selection
 		return ec._Subscription_orderStatusChanged(ctx, fields[0])
 	case "orderEvents":
 		return ec._Subscription_orderEvents(ctx, fields[0])
+	case "inventoryImportProgress":
+		return ec._Subscription_inventoryImportProgress(ctx, fields[0])
 	default:
 		panic("unknown field " + strconv.Quote(fields[0].Name))
 	}
@@ -21840,6 +22982,91 @@ func (ec *executionContext) marshalNInt642int64(ctx context.Context, sel ast.Sel
 	return res
 }
 
+func (ec *executionContext) marshalNInventoryImport2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋinventoryᚐImport(ctx context.Context, sel ast.SelectionSet, v inventory.Import) graphql.Marshaler {
+	return ec._InventoryImport(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNInventoryImport2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋinventoryᚐImport(ctx context.Context, sel ast.SelectionSet, v *inventory.Import) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._InventoryImport(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNInventoryImportError2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋinventoryᚐImportError(ctx context.Context, sel ast.SelectionSet, v inventory.ImportError) graphql.Marshaler {
+	return ec._InventoryImportError(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNInventoryImportError2ᚕgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋinventoryᚐImportErrorᚄ(ctx context.Context, sel ast.SelectionSet, v []inventory.ImportError) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNInventoryImportError2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋinventoryᚐImportError(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNInventoryImportInput2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐInventoryImportInput(ctx context.Context, v any) (model.InventoryImportInput, error) {
+	res, err := ec.unmarshalInputInventoryImportInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNInventoryImportPayload2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐInventoryImportPayload(ctx context.Context, sel ast.SelectionSet, v model.InventoryImportPayload) graphql.Marshaler {
+	return ec._InventoryImportPayload(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNInventoryImportPayload2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐInventoryImportPayload(ctx context.Context, sel ast.SelectionSet, v *model.InventoryImportPayload) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._InventoryImportPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNInventoryImportStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋinventoryᚐImportStatus(ctx context.Context, v any) (inventory.ImportStatus, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNInventoryImportStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋinventoryᚐImportStatus[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNInventoryImportStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋinventoryᚐImportStatus(ctx context.Context, sel ast.SelectionSet, v inventory.ImportStatus) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNInventoryImportStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋinventoryᚐImportStatus[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
+var (
+	unmarshalNInventoryImportStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋinventoryᚐImportStatus = map[string]inventory.ImportStatus{
+		"PENDING":   inventory.ImportPending,
+		"RUNNING":   inventory.ImportRunning,
+		"SUCCEEDED": inventory.ImportSucceeded,
+		"FAILED":    inventory.ImportFailed,
+	}
+	marshalNInventoryImportStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋinventoryᚐImportStatus = map[inventory.ImportStatus]string{
+		inventory.ImportPending:   "PENDING",
+		inventory.ImportRunning:   "RUNNING",
+		inventory.ImportSucceeded: "SUCCEEDED",
+		inventory.ImportFailed:    "FAILED",
+	}
+)
+
 func (ec *executionContext) marshalNMoney2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋmoneyᚐMoney(ctx context.Context, sel ast.SelectionSet, v money.Money) graphql.Marshaler {
 	return ec._Money(ctx, sel, &v)
 }
@@ -22511,6 +23738,22 @@ func (ec *executionContext) marshalNString2ᚕstringᚄ(ctx context.Context, sel
 	return ret
 }
 
+func (ec *executionContext) unmarshalNUpload2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚐUpload(ctx context.Context, v any) (graphql.Upload, error) {
+	res, err := graphql.UnmarshalUpload(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNUpload2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚐUpload(ctx context.Context, sel ast.SelectionSet, v graphql.Upload) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalUpload(v)
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
 func (ec *executionContext) marshalNUserError2ᚕᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐUserErrorᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -23167,6 +24410,13 @@ func (ec *executionContext) marshalOInt642ᚖint64(ctx context.Context, sel ast.
 	_ = ctx
 	res := model.MarshalInt64(*v)
 	return res
+}
+
+func (ec *executionContext) marshalOInventoryImport2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋinventoryᚐImport(ctx context.Context, sel ast.SelectionSet, v *inventory.Import) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._InventoryImport(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOMoney2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋmoneyᚐMoney(ctx context.Context, sel ast.SelectionSet, v *money.Money) graphql.Marshaler {

@@ -70,6 +70,16 @@ func (r *Resolver) node(ctx context.Context, gid string) (model.Node, error) {
 			return nil, err
 		}
 		return c, nil
+	case typeInventoryImport:
+		v, ok := auth.ViewerFrom(ctx)
+		if !ok || r.Inventory == nil {
+			return nil, nil
+		}
+		imp, err := nullIfNotFound(r.Inventory.Get(ctx, v, id))
+		if imp == nil || err != nil {
+			return nil, err
+		}
+		return imp, nil
 	case typeOrder:
 		v, ok := auth.ViewerFrom(ctx)
 		if !ok {

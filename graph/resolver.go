@@ -10,6 +10,7 @@ import (
 	"github.com/shopgraph/shopgraph/internal/cart"
 	"github.com/shopgraph/shopgraph/internal/catalog"
 	"github.com/shopgraph/shopgraph/internal/checkout"
+	"github.com/shopgraph/shopgraph/internal/inventory"
 	"github.com/shopgraph/shopgraph/internal/order"
 	"github.com/shopgraph/shopgraph/internal/payment"
 	"github.com/shopgraph/shopgraph/internal/tracking"
@@ -26,6 +27,8 @@ type Resolver struct {
 	CheckoutService *checkout.Service
 	OrderService    *order.Service
 	Payments        *payment.Service
+	// Inventory takes inventory imports and follows them.
+	Inventory *inventory.ImportService
 	// Tracking streams order events to the subscriptions.
 	Tracking *tracking.Service
 	// WebhookService manages the outbound webhooks (not Webhooks: a query root resolver method).

@@ -82,7 +82,7 @@ func (t httpTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.G
 			return
 		}
 	case ast.Subscription:
-		if r.Method == http.MethodPost && accept.EventStream {
+		if r.Method == http.MethodPost && accept.EventStream && body != nil {
 			r.Body = io.NopCloser(bytes.NewReader(body))
 			t.sse.Do(w, r, exec)
 			return
@@ -130,21 +130,30 @@ func readParams(r *http.Request) (*graphql.RawParams, []byte, *requestError) {
 		return nil, nil, &requestError{status: http.StatusMethodNotAllowed, allow: "GET, POST, OPTIONS",
 			message: "GraphQL requests are GET or POST."}
 	}
+	if mediatype.IsMultipartBody(r) {
+		p, err := paramsFromMultipart(r)
+		return p, nil, err
+	}
 	if !mediatype.IsJSONBody(r) {
 		return nil, nil, &requestError{status: http.StatusUnsupportedMediaType,
-			message: "A POST must have Content-Type: application/json."}
+			message: "A POST must have Content-Type: application/json (or multipart/form-data for a file upload)."}
 	}
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			return nil, nil, &requestError{status: http.StatusRequestEntityTooLarge, code: apperr.RequestTooLarge,
-				message: "The request body is larger than " + strconv.FormatInt(tooLarge.Limit, 10) + " bytes."}
-		}
-		return nil, nil, &requestError{status: http.StatusBadRequest, message: "The request body could not be read."}
+		return nil, nil, readError(err)
 	}
 	p, reqErr := paramsFromJSON(body)
 	return p, body, reqErr
+}
+
+// readError is the request error of a body that could not be read: 413 over the body limit.
+func readError(err error) *requestError {
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return &requestError{status: http.StatusRequestEntityTooLarge, code: apperr.RequestTooLarge,
+			message: "The request body is larger than " + strconv.FormatInt(tooLarge.Limit, 10) + " bytes."}
+	}
+	return &requestError{status: http.StatusBadRequest, message: "The request body could not be read."}
 }
 
 // paramsFromJSON decodes a POST body: one JSON object whose members have the spec's types.

@@ -276,3 +276,33 @@ func TestWebhookVendorSubscribes(t *testing.T) {
 	other.As(t).Do(`query($id: ID!) { node(id: $id) { id } }`, map[string]any{"id": created.Webhook.ID}).Decode(t, &node)
 	require.Nil(t, node.Node)
 }
+
+// TestWebhookInventoryImportStockChanged: an inventory import's stock changes are STOCK_CHANGED
+// events, owed in the import's apply transaction, with the row's reason ("import" without one).
+func TestWebhookInventoryImportStockChanged(t *testing.T) {
+	t.Parallel()
+	e := apitest.NewEnv(t, apitest.EnvOptions{Env: map[string]string{"WEBHOOK_ALLOW_PRIVATE_TARGETS": "true"}})
+	r := newHookReceiver(t)
+	created := createWebhook(t, e.Admin, r.URL, "STOCK_CHANGED")
+	require.Empty(t, created.UserErrors)
+	vs := stockVariants(t, e, nil, 3) // 10 in stock each
+	csv := "sku,quantity,reason\n" + vs[0].SKU + ",4,recount\n" + vs[1].SKU + ",15,\n" + vs[2].SKU + ",10,\n"
+	out := upload(t, e.Admin, csv).InventoryImport
+	require.Empty(t, out.UserErrors)
+	require.Equal(t, "SUCCEEDED", awaitImport(t, e.Admin, out.InventoryImport.ID).Status)
+
+	got := r.wait(t, 2)
+	bySKU := map[string]map[string]any{}
+	for _, g := range got {
+		require.Equal(t, webhook.StockChanged, g.env.Type)
+		var data map[string]any
+		require.NoError(t, json.Unmarshal(g.env.Data, &data))
+		bySKU[data["sku"].(string)] = data
+	}
+	require.Equal(t, "recount", bySKU[vs[0].SKU]["reason"])
+	require.Equal(t, -6.0, bySKU[vs[0].SKU]["delta"])
+	require.Equal(t, 4.0, bySKU[vs[0].SKU]["quantity"])
+	require.Equal(t, "import", bySKU[vs[1].SKU]["reason"])
+	require.Equal(t, 5.0, bySKU[vs[1].SKU]["delta"])
+	require.Equal(t, 2, e.Count(t, `SELECT count(*) FROM webhook_deliveries`), "an unchanged variant owes nothing")
+}

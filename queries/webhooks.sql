@@ -44,6 +44,16 @@ INSERT INTO webhook_sequences (resource_type, resource_id, last_sequence) VALUES
 ON CONFLICT (resource_type, resource_id) DO UPDATE SET last_sequence = webhook_sequences.last_sequence + 1
 RETURNING last_sequence;
 
+-- name: WebhookSequenceTake :many
+-- WebhookSequenceTake numbers the next @counts[i] events of each resource i at once (each
+-- resource once, in the caller's order: sorted, so that concurrent callers lock rows in the
+-- same order), returning each one's last number; the row locks, held to the commit, keep a
+-- resource's numbers in commit order.
+INSERT INTO webhook_sequences AS s (resource_type, resource_id, last_sequence)
+SELECT unnest(@resource_types::text[]), unnest(@resource_ids::bigint[]), unnest(@counts::bigint[])
+ON CONFLICT (resource_type, resource_id) DO UPDATE SET last_sequence = s.last_sequence + excluded.last_sequence
+RETURNING resource_type, resource_id, last_sequence;
+
 -- name: WebhookDeliveryInsert :many
 -- WebhookDeliveryInsert writes the deliveries of events, one row per (event, subscription).
 INSERT INTO webhook_deliveries (subscription_id, event_id, event_type, resource_type, resource_id, sequence, body)

@@ -274,4 +274,3 @@ func run(dbURL string, events, subscribers, batch, workers int, timeout time.Dur
 		CommitToArrival: benchkit.Summarise(lat), GOMAXPROCS: runtime.GOMAXPROCS(0),
 	}, nil
 }
-

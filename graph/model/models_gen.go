@@ -9,10 +9,12 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/shopgraph/shopgraph/internal/account"
 	"github.com/shopgraph/shopgraph/internal/auth"
 	"github.com/shopgraph/shopgraph/internal/cart"
 	"github.com/shopgraph/shopgraph/internal/catalog"
+	"github.com/shopgraph/shopgraph/internal/inventory"
 	"github.com/shopgraph/shopgraph/internal/order"
 	"github.com/shopgraph/shopgraph/internal/payment"
 	"github.com/shopgraph/shopgraph/internal/webhook"
@@ -251,6 +253,20 @@ type CheckoutPayload struct {
 	// a PAYMENT_PROVIDER_UNAVAILABLE user error when the provider could not be reached.
 	Payment *payment.Payment `json:"payment,omitempty"`
 	// Problems with the cart or input; empty on success.
+	UserErrors []*UserError `json:"userErrors"`
+}
+
+// The file of an inventoryImport.
+type InventoryImportInput struct {
+	// The CSV file (see `inventoryImport`), at most the server's upload limit (10 MB by default).
+	File graphql.Upload `json:"file"`
+}
+
+// The result of inventoryImport.
+type InventoryImportPayload struct {
+	// The import, PENDING; null when the file was refused.
+	InventoryImport *inventory.Import `json:"inventoryImport,omitempty"`
+	// Every problem of the file; empty when it was accepted.
 	UserErrors []*UserError `json:"userErrors"`
 }
 

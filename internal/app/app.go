@@ -23,6 +23,7 @@ import (
 	"github.com/shopgraph/shopgraph/internal/catalog"
 	"github.com/shopgraph/shopgraph/internal/checkout"
 	"github.com/shopgraph/shopgraph/internal/config"
+	"github.com/shopgraph/shopgraph/internal/inventory"
 	"github.com/shopgraph/shopgraph/internal/jobs"
 	"github.com/shopgraph/shopgraph/internal/metrics"
 	"github.com/shopgraph/shopgraph/internal/notify"
@@ -50,14 +51,18 @@ type App struct {
 	Checkout *checkout.Service
 	Notify   *notify.Service
 	Webhooks *webhook.Service
+	// Imports takes inventory imports and applies them (internal/inventory).
+	Imports  *inventory.ImportService
 	Payments *payment.Service
 	Jobs     *jobs.Queue
 	Cache    *cache.Cache
 	Store    cache.Store
 	Buckets  ratelimit.Buckets
 	Bus      *pubsub.Bus
-	JobsDB   *postgres.DB
-	Metrics  *metrics.Registry
+	// Bell rings followers of background work (inventory imports) on every instance.
+	Bell    *pubsub.Bell
+	JobsDB  *postgres.DB
+	Metrics *metrics.Registry
 	// JobsUI is River's web UI of the job queue, for admins (at JobsUIPath).
 	JobsUI http.Handler
 	// stopBus ends the Redis subscription that feeds the live-tracking hub.
@@ -150,6 +155,8 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options
 	busCtx, stopBus := context.WithCancel(context.WithoutCancel(ctx))
 	a.stopBus = stopBus
 	go a.Bus.Run(busCtx)
+	a.Bell = pubsub.NewBell(a.Redis, namespace+"bell", log)
+	go a.Bell.Run(busCtx)
 	a.Orders = order.NewService(d, a.Bus, a.Catalog, log)
 	a.Jobs = &jobs.Queue{}
 	stripeGateway := payment.NewStripe(cfg.StripeSecretKey, cfg.StripeAPIBase)
@@ -187,7 +194,11 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options
 	a.Checkout.Webhooks = a.Webhooks
 	a.Orders.Webhooks = a.Webhooks
 	a.Catalog.Webhooks = a.Webhooks
+	a.Imports = inventory.NewImportService(d, a.Jobs, a.Catalog, log)
+	a.Imports.Bell = a.Bell
+	a.Imports.Hook = webhook.ImportHook{Webhooks: a.Webhooks}
 	workers := river.NewWorkers()
+	river.AddWorker(workers, &inventory.ImportWorker{Imports: a.Imports})
 	river.AddWorker(workers, &payment.ExpireWorker{Payments: a.Payments})
 	river.AddWorker(workers, &payment.RefundWorker{Payments: a.Payments})
 	river.AddWorker(workers, &payment.SettleRefundWorker{Payments: a.Payments})

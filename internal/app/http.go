@@ -26,7 +26,7 @@ func (a *App) Handler() http.Handler {
 	resolver := &graph.Resolver{
 		Accounts: a.Accounts, Catalog: a.Catalog, Carts: a.Carts,
 		CheckoutService: a.Checkout, OrderService: a.Orders, Payments: a.Payments, Log: a.Log, WebhookService: a.Webhooks,
-		Tracking: tracking.NewService(a.Bus.Hub, a.Orders, a.Accounts),
+		Tracking: tracking.NewService(a.Bus.Hub, a.Orders, a.Accounts), Inventory: a.Imports,
 	}
 	persisted := httpapi.PersistedQueryStore{Store: a.Store, TTL: 24 * time.Hour}
 	gql := graph.NewHandler(resolver, graph.HandlerOptions{
@@ -50,15 +50,16 @@ func (a *App) Handler() http.Handler {
 		},
 	})
 	deps := httpapi.Deps{
-		Log:           a.Log,
-		Tokens:        a.Tokens,
-		GraphQL:       a.Metrics.Instrument("/graphql", httpapi.PublicResponseCache(a.Cache, persisted, gql)),
-		Ready:         a.ready,
-		SecureCookies: !a.Config.IsDevelopment(),
-		CORSOrigins:   a.Config.CORSOrigins,
-		MaxBodyBytes:  int64(a.Config.MaxBodyBytes),
-		Budget:        httpapi.RequestBudget{Buckets: a.Buckets, PerIP: a.Config.RateLimitPerIP, PerUser: a.Config.RateLimitPerUser},
-		Admin:         map[string]http.Handler{JobsUIPath + "/": a.JobsUI},
+		Log:            a.Log,
+		Tokens:         a.Tokens,
+		GraphQL:        a.Metrics.Instrument("/graphql", httpapi.PublicResponseCache(a.Cache, persisted, gql)),
+		Ready:          a.ready,
+		SecureCookies:  !a.Config.IsDevelopment(),
+		CORSOrigins:    a.Config.CORSOrigins,
+		MaxBodyBytes:   int64(a.Config.MaxBodyBytes),
+		MaxUploadBytes: int64(a.Config.MaxUploadBytes),
+		Budget:         httpapi.RequestBudget{Buckets: a.Buckets, PerIP: a.Config.RateLimitPerIP, PerUser: a.Config.RateLimitPerUser},
+		Admin:          map[string]http.Handler{JobsUIPath + "/": a.JobsUI},
 		Extra: map[string]http.Handler{
 			"POST /webhooks/stripe": a.Metrics.Instrument("/webhooks/stripe",
 				httpapi.StripeWebhook(a.Config.StripeWebhookSecret, a.Payments.HandleStripeEvent, a.Log)),

@@ -55,6 +55,7 @@ func TestDependencyRule(t *testing.T) {
 		rule{module + "internal/catalog", module + "internal/webhook", "the catalog tells webhooks through an interface", nil},
 		rule{module + "internal/order", module + "internal/webhook", "order tells webhooks through an interface", nil},
 		rule{module + "internal/checkout", module + "internal/webhook", "checkout tells webhooks through an interface", nil},
+		rule{module + "internal/inventory", module + "internal/webhook", "inventory imports tell webhooks through their StockHook", nil},
 		rule{module + "internal/tracking", module + "graph", "tracking is below the GraphQL layer", nil},
 		rule{module + "internal/tracking", module + "internal/httpapi", "tracking is below the HTTP layer", nil},
 		rule{module + "internal/tracking", "github.com/99designs/gqlgen", "tracking never depends on gqlgen", nil},

@@ -75,7 +75,9 @@ type Config struct {
 	QueryFieldLimit      int
 	QueryAliasLimit      int
 	MaxBodyBytes         int
-	RequestTimeout       time.Duration
+	// MaxUploadBytes bounds a multipart /graphql request (a file upload: inventoryImport).
+	MaxUploadBytes int
+	RequestTimeout time.Duration
 	// Introspection and Playground default to on outside production, off in it.
 	Introspection bool
 	Playground    bool
@@ -170,6 +172,7 @@ func Load(getenv func(string) string) (Config, error) {
 		QueryFieldLimit:         num("QUERY_FIELD_LIMIT", 500),
 		QueryAliasLimit:         num("QUERY_ALIAS_LIMIT", 50),
 		MaxBodyBytes:            num("MAX_BODY_BYTES", 1<<20),
+		MaxUploadBytes:          num("MAX_UPLOAD_BYTES", 10<<20),
 		RequestTimeout:          dur("REQUEST_TIMEOUT", 10*time.Second),
 		RateLimitPerIP:          num("RATE_LIMIT_PER_IP", 1200),
 		RateLimitPerUser:        num("RATE_LIMIT_PER_USER", 1200),

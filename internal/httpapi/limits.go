@@ -7,6 +7,7 @@ import (
 
 	"github.com/shopgraph/shopgraph/internal/apperr"
 	"github.com/shopgraph/shopgraph/internal/auth"
+	"github.com/shopgraph/shopgraph/internal/httpapi/mediatype"
 	"github.com/shopgraph/shopgraph/internal/ratelimit"
 )
 
@@ -17,9 +18,14 @@ type RequestBudget struct {
 	PerIP, PerUser int
 }
 
-// limitBody refuses bodies over max bytes: gqlgen would read any size.
-func limitBody(max int64, next http.Handler) http.Handler {
+// limitBody refuses bodies over max bytes (multipart/form-data ones, file uploads, over
+// maxUpload when that is larger): gqlgen would read any size.
+func limitBody(max, maxUpload int64, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		max := max
+		if maxUpload > max && mediatype.IsMultipartBody(r) {
+			max = maxUpload
+		}
 		if max > 0 {
 			if r.ContentLength > max {
 				writeGraphQLError(w, http.StatusRequestEntityTooLarge, string(apperr.RequestTooLarge),

@@ -147,7 +147,7 @@ func cors(origins []string, next http.Handler) http.Handler {
 			h.Add("Vary", "Origin")
 			if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
 				h.Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
-				h.Set("Access-Control-Allow-Headers", "Content-Type, Authorization, Idempotency-Key, X-Request-Id, X-Cart-Token")
+				h.Set("Access-Control-Allow-Headers", "Content-Type, Authorization, Idempotency-Key, X-Request-Id, X-Cart-Token, Apollo-Require-Preflight, X-Apollo-Operation-Name")
 				h.Set("Access-Control-Max-Age", "600")
 				w.WriteHeader(http.StatusNoContent)
 				return
@@ -194,11 +194,23 @@ func authenticate(tokens *auth.Tokens, secureCookies bool, next http.Handler) ht
 // csrfGuard refuses a POST that carries our session cookies unless it is JSON. Browsers cannot
 // send application/json cross-site without a CORS preflight, which only allowed origins pass;
 // form posts and text/plain "simple requests" are refused before anything runs.
+//
+// A file upload (multipart/form-data, the GraphQL multipart request spec) is a simple request
+// too: a cross-site form can send one. With a session cookie it must also carry a header no
+// form can set, Apollo-Require-Preflight or X-Apollo-Operation-Name (as Apollo Server asks),
+// which makes a browser send a preflight first, which again only allowed origins pass.
 func csrfGuard(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodPost && hasSessionCookie(r) {
 			mediaType, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-			if mediaType != "application/json" {
+			switch {
+			case mediaType == "application/json":
+			case mediaType == "multipart/form-data" && hasPreflightHeader(r):
+			case mediaType == "multipart/form-data":
+				writeGraphQLError(w, http.StatusForbidden, "FORBIDDEN",
+					"Cookie-authenticated uploads must send an Apollo-Require-Preflight or X-Apollo-Operation-Name header.")
+				return
+			default:
 				writeGraphQLError(w, http.StatusForbidden, "FORBIDDEN",
 					"Cookie-authenticated requests must have Content-Type: application/json.")
 				return
@@ -206,6 +218,19 @@ func csrfGuard(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// preflightHeaders are the headers whose presence proves a request passed a CORS preflight (a
+// browser sends none of them cross-site without one).
+var preflightHeaders = []string{"Apollo-Require-Preflight", "X-Apollo-Operation-Name"}
+
+func hasPreflightHeader(r *http.Request) bool {
+	for _, h := range preflightHeaders {
+		if strings.TrimSpace(r.Header.Get(h)) != "" {
+			return true
+		}
+	}
+	return false
 }
 
 func hasSessionCookie(r *http.Request) bool {

@@ -32,8 +32,9 @@ type Deps struct {
 	// Admin routes, mounted as given behind authentication (the session cookie or a bearer
 	// token) and for admins only: 401 without a viewer, 403 for any other role.
 	Admin map[string]http.Handler
-	// MaxBodyBytes bounds a /graphql request body.
-	MaxBodyBytes int64
+	// MaxBodyBytes bounds a /graphql request body; MaxUploadBytes a multipart one (a file
+	// upload), when larger.
+	MaxBodyBytes, MaxUploadBytes int64
 	// Budget limits how often one client may call /graphql.
 	Budget RequestBudget
 }
@@ -44,7 +45,7 @@ func NewRouter(d Deps) http.Handler {
 	mux.HandleFunc("GET /healthz", healthz)
 	mux.Handle("GET /readyz", readyz(d.Ready, d.Log))
 
-	gql := limitBody(d.MaxBodyBytes, authenticate(d.Tokens, d.SecureCookies, limitRate(d.Budget, csrfGuard(noStore(d.GraphQL)))))
+	gql := limitBody(d.MaxBodyBytes, d.MaxUploadBytes, authenticate(d.Tokens, d.SecureCookies, limitRate(d.Budget, csrfGuard(noStore(d.GraphQL)))))
 	if d.Playground != nil {
 		page := d.Playground
 		mux.Handle("/graphql", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -120,7 +120,8 @@ func (SendOrderStatusEmailArgs) InsertOpts() river.InsertOpts {
 }
 
 // QueueWebhooks is the queue of outbound webhook deliveries: workers of their own
-// (Options.WebhookWorkers, 50 by default), so that slow receivers never hold up expiry, refunds or emails.
+// (Options.WebhookWorkers, 50 by default), so that slow receivers never hold up expiry,
+// refunds or emails.
 const QueueWebhooks = "webhooks"
 
 // DeliverWebhookArgs asks to POST webhook delivery DeliveryID (internal/webhook) to its
@@ -154,6 +155,33 @@ func (q *Queue) InsertManyTx(ctx context.Context, tx pgx.Tx, params []river.Inse
 		return fmt.Errorf("insert %d jobs: %w", len(params), err)
 	}
 	return nil
+}
+
+// ApplyInventoryImportArgs asks to apply inventory import ImportID (internal/inventory): all of
+// its rows in one transaction, or none. It is inserted in the upload's transaction, with the
+// import and its rows; the import's status, committed with the stock it set, makes a job run
+// again apply nothing twice.
+type ApplyInventoryImportArgs struct {
+	ImportID int64 `json:"import_id"`
+}
+
+// Kind names the job in the queue table.
+func (ApplyInventoryImportArgs) Kind() string { return "apply_inventory_import" }
+
+// InventoryImportAttempts bounds the apply job: a transient failure (the database restarting)
+// is retried; after the last attempt the import is marked FAILED.
+const InventoryImportAttempts = 5
+
+// InsertOpts: inserted once with its import.
+func (ApplyInventoryImportArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{MaxAttempts: InventoryImportAttempts}
+}
+
+// ScheduleInventoryImport inserts, in tx, the job that applies inventory import importID,
+// committed with the import.
+func (q *Queue) ScheduleInventoryImport(ctx context.Context, tx pgx.Tx, importID int64) error {
+	_, err := q.insertTx(ctx, tx, ApplyInventoryImportArgs{ImportID: importID}, nil, "inventory import")
+	return err
 }
 
 // Migrate creates or upgrades river's tables.

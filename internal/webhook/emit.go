@@ -1,10 +1,12 @@
 package webhook
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -54,8 +56,12 @@ func (s *Service) emit(ctx context.Context, tx pgx.Tx, events []event) error {
 	if len(subs) == 0 {
 		return nil
 	}
-	var p db.WebhookDeliveryInsertParams
-	now := time.Now().UTC()
+	type owed struct {
+		e    event
+		data func(scope *int64) any
+		subs []db.WebhookSubscriptionsMatchingRow
+	}
+	var todo []owed
 	for _, e := range events {
 		var wanting []db.WebhookSubscriptionsMatchingRow
 		for _, sub := range subs {
@@ -71,19 +77,27 @@ func (s *Service) emit(ctx context.Context, tx pgx.Tx, events []event) error {
 			return err
 		}
 		wanting = slices.DeleteFunc(wanting, func(sub db.WebhookSubscriptionsMatchingRow) bool { return !Receives(sub.VendorID, vendors) })
-		if len(wanting) == 0 {
-			continue
+		if len(wanting) > 0 {
+			todo = append(todo, owed{e, data, wanting})
 		}
-		seq, err := q.WebhookSequenceNext(ctx, db.WebhookSequenceNextParams{ResourceType: e.resourceType, ResourceID: e.resourceID})
-		if err != nil {
-			return fmt.Errorf("number %s event of %s %d: %w", e.typ, e.resourceType, e.resourceID, err)
-		}
+	}
+	if len(todo) == 0 {
+		return nil
+	}
+	seqs, err := s.takeSequences(ctx, q, len(todo), func(i int) resourceKey { return resourceKey{todo[i].e.resourceType, todo[i].e.resourceID} })
+	if err != nil {
+		return err
+	}
+	var p db.WebhookDeliveryInsertParams
+	now := time.Now().UTC()
+	for i, o := range todo {
+		e, seq := o.e, seqs[i]
 		id, err := newEventID()
 		if err != nil {
 			return err
 		}
-		for _, sub := range wanting {
-			body, err := envelope(id, e.typ, now, Resource{Type: e.resourceType, ID: e.resourceGID}, seq, data(sub.VendorID))
+		for _, sub := range o.subs {
+			body, err := envelope(id, e.typ, now, Resource{Type: e.resourceType, ID: e.resourceGID}, seq, o.data(sub.VendorID))
 			if err != nil {
 				return err
 			}
@@ -108,6 +122,53 @@ func (s *Service) emit(ctx context.Context, tx pgx.Tx, events []event) error {
 		params[i] = s.jobParams(id, false)
 	}
 	return s.jobs.InsertManyTx(ctx, tx, params)
+}
+
+// resourceKey names a resource's sequence.
+type resourceKey struct {
+	typ string
+	id  int64
+}
+
+// takeSequences numbers the events of items (key gives each one's resource) in one
+// statement: a resource's events in a call get consecutive numbers, in the items' order.
+func (s *Service) takeSequences(ctx context.Context, q *db.Queries, n int, key func(int) resourceKey) ([]int64, error) {
+	counts := map[resourceKey]int64{}
+	for i := range n {
+		counts[key(i)]++
+	}
+	keys := make([]resourceKey, 0, len(counts))
+	for k := range counts {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b resourceKey) int {
+		if c := strings.Compare(a.typ, b.typ); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.id, b.id)
+	})
+	arg := db.WebhookSequenceTakeParams{}
+	for _, k := range keys {
+		arg.ResourceTypes = append(arg.ResourceTypes, k.typ)
+		arg.ResourceIds = append(arg.ResourceIds, k.id)
+		arg.Counts = append(arg.Counts, counts[k])
+	}
+	rows, err := q.WebhookSequenceTake(ctx, arg)
+	if err != nil {
+		return nil, fmt.Errorf("number webhook events: %w", err)
+	}
+	next := make(map[resourceKey]int64, len(rows)) // the first number of each resource's events
+	for _, r := range rows {
+		k := resourceKey{r.ResourceType, r.ResourceID}
+		next[k] = r.LastSequence - counts[k] + 1
+	}
+	out := make([]int64, n)
+	for i := range n {
+		k := key(i)
+		out[i] = next[k]
+		next[k]++
+	}
+	return out, nil
 }
 
 // envelope is a delivery's body.

@@ -23,6 +23,7 @@ import (
 	"github.com/shopgraph/shopgraph/internal/auth"
 	"github.com/shopgraph/shopgraph/internal/cache"
 	"github.com/shopgraph/shopgraph/internal/catalog"
+	"github.com/shopgraph/shopgraph/internal/inventory"
 	"github.com/shopgraph/shopgraph/internal/jobs"
 	"github.com/shopgraph/shopgraph/internal/order"
 	"github.com/shopgraph/shopgraph/internal/postgres"
@@ -730,4 +731,42 @@ func TestCommittedEventSurvivesARestart(t *testing.T) {
 		_ = up.Stop(stop)
 	})
 	require.Eventually(t, func() bool { return len(r.received()) == 1 }, 10*time.Second, 20*time.Millisecond)
+}
+
+// TestSequencesOfOneCall: events of the same resource owed in one call get consecutive
+// numbers, in order, after those of earlier calls; different resources count apart.
+func TestSequencesOfOneCall(t *testing.T) {
+	t.Parallel()
+	b := setup(t, webhook.Guard{AllowPrivate: true})
+	ctx := context.Background()
+	s, _ := b.subscribe(t, b.admin.Viewer(), "http://127.0.0.1:1/", webhook.StockChanged)
+	p := tf.NewProduct(t, b.d, tf.ProductOpts{Variants: []tf.VariantOpts{{}, {}}})
+	a, c := p.Variants[0], p.Variants[1]
+	emit := func(moves ...catalog.StockMovement) {
+		require.NoError(t, b.d.InTxWithTx(ctx, func(ctx context.Context, tx pgx.Tx, _ *db.Queries) error {
+			return webhook.ImportHook{Webhooks: b.svc}.StockChanged(ctx, tx, toImport(moves))
+		}))
+	}
+	emit(catalog.StockMovement{VariantID: a, Delta: 1})
+	emit(catalog.StockMovement{VariantID: c, Delta: 1}, catalog.StockMovement{VariantID: a, Delta: 2},
+		catalog.StockMovement{VariantID: a, Delta: 3}, catalog.StockMovement{VariantID: c, Delta: 0})
+	got := map[int64][]int64{}
+	for _, d := range b.deliveries(t, s.ID) {
+		got[d.ResourceID] = append(got[d.ResourceID], d.Sequence)
+		var e webhook.Envelope
+		require.NoError(t, json.Unmarshal(d.Body, &e))
+		require.Equal(t, d.Sequence, e.Sequence)
+	}
+	require.Equal(t, map[int64][]int64{a: {1, 2, 3}, c: {1}}, got, "a movement of 0 owes nothing")
+	var reason string
+	require.NoError(t, b.d.Pool.QueryRow(ctx, `SELECT convert_from(body, 'UTF8')::jsonb->'data'->>'reason' FROM webhook_deliveries LIMIT 1`).Scan(&reason))
+	require.Equal(t, "import", reason)
+}
+
+func toImport(moves []catalog.StockMovement) []inventory.StockChange {
+	out := make([]inventory.StockChange, len(moves))
+	for i, m := range moves {
+		out[i] = inventory.StockChange{VariantID: m.VariantID, Delta: m.Delta, Reason: m.Reason}
+	}
+	return out
 }

@@ -79,3 +79,10 @@ func IsJSONBody(r *http.Request) bool {
 	media, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	return err == nil && media == JSON
 }
+
+// IsMultipartBody reports whether a request's body is multipart/form-data: a file upload
+// (the GraphQL multipart request spec).
+func IsMultipartBody(r *http.Request) bool {
+	media, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	return err == nil && media == "multipart/form-data"
+}

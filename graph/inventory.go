@@ -1,0 +1,4 @@
+package graph
+
+// typeInventoryImport is the global ID type of an inventory import.
+const typeInventoryImport = "InventoryImport"
