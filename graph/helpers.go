@@ -10,6 +10,7 @@ import (
 	"github.com/shopgraph/shopgraph/internal/account"
 	"github.com/shopgraph/shopgraph/internal/apperr"
 	"github.com/shopgraph/shopgraph/internal/auth"
+	"github.com/shopgraph/shopgraph/internal/notify"
 )
 
 func clientMeta(ctx context.Context) account.ClientMeta {
@@ -79,6 +80,16 @@ func (r *Resolver) node(ctx context.Context, gid string) (model.Node, error) {
 			return nil, err
 		}
 		return o, nil
+	case typeEmailDelivery:
+		v, ok := auth.ViewerFrom(ctx)
+		if !ok || !notify.CanSeeDeliveries(v) {
+			return nil, nil
+		}
+		d, err := nullIfNotFound(r.Notify.Delivery(ctx, v, id))
+		if d == nil || err != nil {
+			return nil, err
+		}
+		return d, nil
 	}
 	return nil, nil
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/shopgraph/shopgraph/internal/cart"
 	"github.com/shopgraph/shopgraph/internal/catalog"
 	"github.com/shopgraph/shopgraph/internal/checkout"
+	"github.com/shopgraph/shopgraph/internal/notify"
 	"github.com/shopgraph/shopgraph/internal/order"
 	"github.com/shopgraph/shopgraph/internal/payment"
 	"github.com/shopgraph/shopgraph/internal/tracking"
@@ -25,6 +26,8 @@ type Resolver struct {
 	CheckoutService *checkout.Service
 	OrderService    *order.Service
 	Payments        *payment.Service
+	// Notify reads the record of the emails sent (admins).
+	Notify *notify.Service
 	// Tracking streams order events to the subscriptions.
 	Tracking *tracking.Service
 	Log      *slog.Logger

@@ -13,6 +13,7 @@ import (
 	"github.com/shopgraph/shopgraph/internal/auth"
 	"github.com/shopgraph/shopgraph/internal/cart"
 	"github.com/shopgraph/shopgraph/internal/catalog"
+	"github.com/shopgraph/shopgraph/internal/notify"
 	"github.com/shopgraph/shopgraph/internal/order"
 	"github.com/shopgraph/shopgraph/internal/payment"
 )
@@ -251,6 +252,22 @@ type CheckoutPayload struct {
 	Payment *payment.Payment `json:"payment,omitempty"`
 	// Problems with the cart or input; empty on success.
 	UserErrors []*UserError `json:"userErrors"`
+}
+
+// An email delivery and its cursor.
+type EmailDeliveryEdge struct {
+	// Opaque cursor for `after`.
+	Cursor string `json:"cursor"`
+	// The delivery.
+	Node *notify.Delivery `json:"node"`
+}
+
+// Filters of `emailDeliveries`.
+type EmailDeliveryFilter struct {
+	// Only deliveries in this status.
+	Status *notify.DeliveryStatus `json:"status,omitempty"`
+	// Only deliveries to this exact address.
+	Recipient *string `json:"recipient,omitempty"`
 }
 
 // Write operations. Each takes one `input` and returns a payload with `userErrors`.
