@@ -169,7 +169,17 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options
 		}
 		mailer = m
 	}
+	// The templates are parsed and tried now: a broken override stops the start, rather than
+	// every email failing later.
+	templates, err := notify.LoadTemplates(cfg.EmailTemplatesDir)
+	if err != nil {
+		a.stopBus()
+		d.Close()
+		return nil, err
+	}
 	a.Notify = notify.NewService(d, a.Jobs, mailer, log)
+	a.Notify.Configure(notify.Options{Templates: templates,
+		Rate: notify.RateLimit{Buckets: a.Buckets, PerSecond: cfg.MailRatePerSecond}})
 	a.Checkout = checkout.NewService(d, a.Orders, a.Payments, log)
 	a.Checkout.Observer = a.Metrics
 	// Without SMTP_URL no email is owed: the order and checkout paths run as if notify did

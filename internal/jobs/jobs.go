@@ -96,9 +96,14 @@ func (SendOrderPlacedEmailArgs) Kind() string { return "email_order_placed" }
 
 // InsertOpts: inserted once with its order, like the expiry; River's backoff (attempt⁴
 // seconds) spreads its attempts over about three days while the mail server is unreachable.
+// Emails have a queue of their own (QueueEmail): a storm of them, waiting for their turn under
+// the mail rate limit, never holds up order expiry or refunds.
 func (SendOrderPlacedEmailArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{MaxAttempts: 17}
+	return river.InsertOpts{MaxAttempts: 17, Queue: QueueEmail}
 }
+
+// QueueEmail is the queue of the email jobs, worked by Options.EmailWorkers workers.
+const QueueEmail = "email"
 
 // SendOrderStatusEmailArgs asks to send the customer's email about one move of order OrderID
 // (internal/notify): the move with event sequence Sequence, to Status. It is inserted in the
@@ -116,7 +121,7 @@ func (SendOrderStatusEmailArgs) Kind() string { return "email_order_status" }
 
 // InsertOpts: as SendOrderPlacedEmailArgs.
 func (SendOrderStatusEmailArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{MaxAttempts: 17}
+	return river.InsertOpts{MaxAttempts: 17, Queue: QueueEmail}
 }
 
 // Migrate creates or upgrades river's tables.
@@ -147,6 +152,8 @@ type Options struct {
 	// Work starts workers; false makes an insert-only client (commands, some tests).
 	Work       bool
 	MaxWorkers int
+	// EmailWorkers work QueueEmail (0: DefaultEmailWorkers).
+	EmailWorkers int
 	Log        *slog.Logger
 	// PollOnly polls for new jobs instead of also listening for them, which holds a
 	// connection of its own outside the pool: the test suite runs dozens of servers at once.
@@ -155,12 +162,23 @@ type Options struct {
 	Periodic []*river.PeriodicJob
 }
 
+// DefaultEmailWorkers is how many email jobs an instance works at once: a send is one SMTP
+// connection, mostly waiting on the network or on its turn under the mail rate limit.
+const DefaultEmailWorkers = 10
+
 // Start builds the river client with workers and, when opts.Work, starts working.
 func (q *Queue) Start(ctx context.Context, pool *pgxpool.Pool, workers *river.Workers, opts Options) error {
 	cfg := &river.Config{Logger: opts.Log, JobTimeout: time.Minute, PollOnly: opts.PollOnly}
 	if opts.Work {
 		cfg.Workers = workers
-		cfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: max(1, opts.MaxWorkers)}}
+		emailWorkers := opts.EmailWorkers
+		if emailWorkers <= 0 {
+			emailWorkers = DefaultEmailWorkers
+		}
+		cfg.Queues = map[string]river.QueueConfig{
+			river.QueueDefault: {MaxWorkers: max(1, opts.MaxWorkers)},
+			QueueEmail:         {MaxWorkers: emailWorkers},
+		}
 		cfg.FetchPollInterval = 200 * time.Millisecond
 		cfg.PeriodicJobs = opts.Periodic
 	}
