@@ -74,6 +74,9 @@ type Options struct {
 	Gateway payment.Gateway
 	// PollOnly makes the job queue poll without a LISTEN connection (tests: fewer connections).
 	PollOnly bool
+	// RescueJobsAfter runs again, after this long, the jobs left running by a process that
+	// died (jobs.Options.RescueAfter); 0: River's hour. The crash tests shorten it.
+	RescueJobsAfter time.Duration
 }
 
 // Open connects to PostgreSQL (and Redis when configured), applies the migrations when asked,
@@ -206,7 +209,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options
 	a.Metrics.WatchSubscriptions(a.Bus.Hub)
 	a.Metrics.WatchJobQueue(metrics.PostgresJobCounter(jobsDB.Pool), 0)
 	if err := a.Jobs.Start(ctx, jobsDB.Pool, workers, jobs.Options{
-		Work: opts.Work, MaxWorkers: 5, Log: log, PollOnly: opts.PollOnly,
+		Work: opts.Work, MaxWorkers: 5, Log: log, PollOnly: opts.PollOnly, RescueAfter: opts.RescueJobsAfter,
 		Periodic: []*river.PeriodicJob{jobs.GuestCartPurge()},
 	}); err != nil {
 		jobsDB.Close()

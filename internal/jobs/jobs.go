@@ -160,6 +160,10 @@ type Options struct {
 	PollOnly bool
 	// Periodic are the jobs inserted on a schedule, when working.
 	Periodic []*river.PeriodicJob
+	// RescueAfter is how long a job may stay running before it is taken for the work of a
+	// process that died (SIGKILL, a lost machine) and run again; the job timeout is cut to it
+	// when longer. 0: River's default, an hour. Tests shorten it.
+	RescueAfter time.Duration
 }
 
 // DefaultEmailWorkers is how many email jobs an instance works at once: a send is one SMTP
@@ -169,6 +173,10 @@ const DefaultEmailWorkers = 10
 // Start builds the river client with workers and, when opts.Work, starts working.
 func (q *Queue) Start(ctx context.Context, pool *pgxpool.Pool, workers *river.Workers, opts Options) error {
 	cfg := &river.Config{Logger: opts.Log, JobTimeout: time.Minute, PollOnly: opts.PollOnly}
+	if opts.RescueAfter > 0 {
+		cfg.RescueStuckJobsAfter = opts.RescueAfter
+		cfg.JobTimeout = min(cfg.JobTimeout, opts.RescueAfter)
+	}
 	if opts.Work {
 		cfg.Workers = workers
 		emailWorkers := opts.EmailWorkers
