@@ -154,7 +154,7 @@ type Options struct {
 	MaxWorkers int
 	// EmailWorkers work QueueEmail (0: DefaultEmailWorkers).
 	EmailWorkers int
-	Log        *slog.Logger
+	Log          *slog.Logger
 	// PollOnly polls for new jobs instead of also listening for them, which holds a
 	// connection of its own outside the pool: the test suite runs dozens of servers at once.
 	PollOnly bool
