@@ -77,6 +77,9 @@ type Options struct {
 	// RescueJobsAfter runs again, after this long, the jobs left running by a process that
 	// died (jobs.Options.RescueAfter); 0: River's hour. The crash tests shorten it.
 	RescueJobsAfter time.Duration
+	// EmailWorkers is how many email jobs this instance works at once (0: the default,
+	// jobs.DefaultEmailWorkers); the email benchmark varies it.
+	EmailWorkers int
 }
 
 // Open connects to PostgreSQL (and Redis when configured), applies the migrations when asked,
@@ -210,7 +213,8 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options
 	a.Metrics.WatchJobQueue(metrics.PostgresJobCounter(jobsDB.Pool), 0)
 	if err := a.Jobs.Start(ctx, jobsDB.Pool, workers, jobs.Options{
 		Work: opts.Work, MaxWorkers: 5, Log: log, PollOnly: opts.PollOnly, RescueAfter: opts.RescueJobsAfter,
-		Periodic: []*river.PeriodicJob{jobs.GuestCartPurge()},
+		EmailWorkers: opts.EmailWorkers,
+		Periodic:     []*river.PeriodicJob{jobs.GuestCartPurge()},
 	}); err != nil {
 		jobsDB.Close()
 		d.Close()
