@@ -13,9 +13,11 @@
 #   bench/emails.sh                      10,000 orders, 10,000 emails
 #   ORDERS=2000 bench/emails.sh          a smaller run, marked "quick"
 #   RATE=50 bench/emails.sh              with MAIL_RATE_PER_SECOND=50
+#   ORDERS=3000 PLACE_RATE=50 bench/emails.sh   latency below saturation (orders at 50/s)
 #
 # Environment (defaults in brackets):
 #   ORDERS         orders placed, emails expected [10000]   PLACERS  goroutines placing orders [8]
+#   PLACE_RATE     orders placed per second at most [0: as fast as the placers go]
 #   EMAIL_WORKERS  email jobs worked at once [0: the server's default, 10]
 #   RATE           MAIL_RATE_PER_SECOND [0: unlimited]      DB_MAX_CONNS  the instance's pool [16]
 #   SERVER_REDIS_URL  give the instance this REDIS_URL (the rate limit in Redis) [none]
@@ -34,6 +36,7 @@ source bench/lib.sh
 
 ORDERS="${ORDERS:-10000}"
 PLACERS="${PLACERS:-8}"
+PLACE_RATE="${PLACE_RATE:-0}"
 EMAIL_WORKERS="${EMAIL_WORKERS:-0}"
 RATE="${RATE:-0}"
 DB_MAX_CONNS="${DB_MAX_CONNS:-16}"
@@ -58,7 +61,7 @@ log "building bench/emailgen"
 go build -o "$BIN/emailgen" ./bench/emailgen
 
 log "placing $ORDERS orders and waiting for their emails"
-"$BIN/emailgen" -db "$DATABASE_URL" -orders "$ORDERS" -placers "$PLACERS" -email-workers "$EMAIL_WORKERS" \
+"$BIN/emailgen" -db "$DATABASE_URL" -orders "$ORDERS" -placers "$PLACERS" -place-rate "$PLACE_RATE" -email-workers "$EMAIL_WORKERS" \
 	-rate "$RATE" -redis "${SERVER_REDIS_URL:-}" -db-max-conns "$DB_MAX_CONNS" -json "$OUT/emails.json"
 {
 	echo "machine: $(nproc) cores, $(uname -sr); load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -1,13 +1,14 @@
 // Command emailgen is shopgraph's email benchmark (issue 17, "Benchmarks"), driven by
 // bench/emails.sh; see bench/README.md, section "Emails".
 //
-//	emailgen -db URL -orders 10000 -placers 8 -email-workers 10 -rate 0 -json out.json
+//	emailgen -db URL -orders 10000 -placers 8 -place-rate 0 -email-workers 10 -rate 0 -json out.json
 //
 // It runs one shopgraph instance in process (internal/app, working its job queue as the
 // server does) against database -db, and its own SMTP server (github.com/emersion/go-smtp)
 // as the mail provider. -placers goroutines place -orders orders, each in a transaction of
 // its own that also inserts the order's confirmation job (notify.Service.OrderPlaced, as
-// checkout does); the time each commit returns is kept. The SMTP server notes when each
+// checkout does), as fast as they can or at most -place-rate a second; the time each commit
+// returns is kept. The SMTP server notes when each
 // confirmation is accepted (by the order number in its subject). It waits until every order's
 // email has arrived, then checks: exactly -orders distinct emails, none twice, every
 // delivery marked sent, every job completed. It prints, and writes as JSON:
@@ -99,6 +100,7 @@ func (s *session) Data(r io.Reader) error {
 type result struct {
 	Orders         int     `json:"orders"`
 	Placers        int     `json:"placers"`
+	PlaceRate      int     `json:"place_rate_limit"`
 	EmailWorkers   int     `json:"email_workers"`
 	RatePerSecond  int     `json:"mail_rate_per_second"`
 	PlaceSeconds   float64 `json:"place_seconds"`
@@ -121,6 +123,7 @@ func run() error {
 	dbURL := flag.String("db", "", "PostgreSQL URL of a database of the benchmark's own (migrated here)")
 	orders := flag.Int("orders", 10000, "orders placed, hence confirmation emails")
 	placers := flag.Int("placers", 8, "goroutines placing orders at once")
+	placeRate := flag.Int("place-rate", 0, "orders placed per second at most, all placers together (0: as fast as they go)")
 	workers := flag.Int("email-workers", 0, "email jobs worked at once (0: the server's default)")
 	rate := flag.Int("rate", 0, "MAIL_RATE_PER_SECOND (0: unlimited)")
 	redisURL := flag.String("redis", "", "REDIS_URL of the instance (empty: in process)")
@@ -189,6 +192,12 @@ func run() error {
 		return fmt.Errorf("insert the customers: %w", err)
 	}
 
+	var pace <-chan time.Time
+	if *placeRate > 0 {
+		t := time.NewTicker(time.Second / time.Duration(*placeRate))
+		defer t.Stop()
+		pace = t.C
+	}
 	committed := make(map[int64]time.Time, *orders)
 	var commitMu sync.Mutex
 	var next atomic.Int64
@@ -203,6 +212,9 @@ func run() error {
 				i := next.Add(1)
 				if i > int64(*orders) {
 					return
+				}
+				if pace != nil {
+					<-pace
 				}
 				id, at, err := place(ctx, a, users[int(i)%len(users)], variantID)
 				if err != nil {
@@ -232,7 +244,7 @@ func run() error {
 
 	prov.mu.Lock()
 	defer prov.mu.Unlock()
-	r := result{Orders: *orders, Placers: *placers, EmailWorkers: *workers, RatePerSecond: *rate,
+	r := result{Orders: *orders, Placers: *placers, PlaceRate: *placeRate, EmailWorkers: *workers, RatePerSecond: *rate,
 		PlaceSeconds: placed.Seconds(), PlacedPerSec: float64(*orders) / placed.Seconds()}
 	if r.EmailWorkers == 0 {
 		r.EmailWorkers = 10
