@@ -165,7 +165,9 @@ func TestEmailDeliveries(t *testing.T) {
 		t.Parallel()
 		id := listDeliveries(t, e.Admin, 1, "", nil).Nodes[0].ID
 		q := `query($id: ID!) { node(id: $id) { id ... on EmailDelivery { eventKey status } } }`
-		var out struct{ Node *struct{ ID, EventKey, Status string } }
+		var out struct {
+			Node *struct{ ID, EventKey, Status string }
+		}
 		resp := e.Admin.Do(q, map[string]any{"id": id})
 		require.Empty(t, resp.Errors)
 		resp.Decode(t, &out)
