@@ -183,6 +183,9 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options
 		d.Close()
 		return nil, err
 	}
+	if len(templates.Overridden) > 0 {
+		log.Info("email templates overridden", "dir", cfg.EmailTemplatesDir, "files", templates.Overridden)
+	}
 	a.Notify = notify.NewService(d, a.Jobs, mailer, log)
 	a.Notify.Configure(notify.Options{Templates: templates,
 		Rate: notify.RateLimit{Buckets: a.Buckets, PerSecond: cfg.MailRatePerSecond}})
