@@ -7,6 +7,7 @@ package db
 
 import (
 	"context"
+	"time"
 )
 
 const EmailDeliveryClaim = `-- name: EmailDeliveryClaim :one
@@ -39,6 +40,100 @@ func (q *Queries) EmailDeliveryClaim(ctx context.Context, arg EmailDeliveryClaim
 		&i.SentAt,
 	)
 	return i, err
+}
+
+const EmailDeliveryCount = `-- name: EmailDeliveryCount :one
+SELECT count(*) FROM email_deliveries d
+WHERE ($1::text IS NULL OR d.status = $1::text)
+  AND ($2::text IS NULL OR d.recipient = $2::text)
+`
+
+type EmailDeliveryCountParams struct {
+	Status    *string
+	Recipient *string
+}
+
+func (q *Queries) EmailDeliveryCount(ctx context.Context, arg EmailDeliveryCountParams) (int64, error) {
+	row := q.db.QueryRow(ctx, EmailDeliveryCount, arg.Status, arg.Recipient)
+	var count int64
+	err := row.Scan(&count)
+	return count, err
+}
+
+const EmailDeliveryGetByID = `-- name: EmailDeliveryGetByID :one
+SELECT id, event_key, recipient, status, attempts, last_error, created_at, updated_at, sent_at FROM email_deliveries WHERE id = $1
+`
+
+func (q *Queries) EmailDeliveryGetByID(ctx context.Context, id int64) (EmailDelivery, error) {
+	row := q.db.QueryRow(ctx, EmailDeliveryGetByID, id)
+	var i EmailDelivery
+	err := row.Scan(
+		&i.ID,
+		&i.EventKey,
+		&i.Recipient,
+		&i.Status,
+		&i.Attempts,
+		&i.LastError,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.SentAt,
+	)
+	return i, err
+}
+
+const EmailDeliveryList = `-- name: EmailDeliveryList :many
+SELECT id, event_key, recipient, status, attempts, last_error, created_at, updated_at, sent_at FROM email_deliveries d
+WHERE ($1::text IS NULL OR d.status = $1::text)
+  AND ($2::text IS NULL OR d.recipient = $2::text)
+  AND ($3::bigint IS NULL OR (d.created_at, d.id) < ($4::timestamptz, $3::bigint))
+ORDER BY d.created_at DESC, d.id DESC
+LIMIT $5
+`
+
+type EmailDeliveryListParams struct {
+	Status         *string
+	Recipient      *string
+	AfterID        *int64
+	AfterCreatedAt *time.Time
+	Lim            int32
+}
+
+// EmailDeliveryList is one keyset page of deliveries, newest first, of one status and one
+// recipient when given.
+func (q *Queries) EmailDeliveryList(ctx context.Context, arg EmailDeliveryListParams) ([]EmailDelivery, error) {
+	rows, err := q.db.Query(ctx, EmailDeliveryList,
+		arg.Status,
+		arg.Recipient,
+		arg.AfterID,
+		arg.AfterCreatedAt,
+		arg.Lim,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []EmailDelivery{}
+	for rows.Next() {
+		var i EmailDelivery
+		if err := rows.Scan(
+			&i.ID,
+			&i.EventKey,
+			&i.Recipient,
+			&i.Status,
+			&i.Attempts,
+			&i.LastError,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+			&i.SentAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const EmailDeliveryMarkSent = `-- name: EmailDeliveryMarkSent :exec

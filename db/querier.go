@@ -86,6 +86,11 @@ type Querier interface {
 	// EmailDeliveryClaim records an attempt to send event_key's email to recipient (the row is
 	// created by the first) and returns the row: one already sent or failed is not sent again.
 	EmailDeliveryClaim(ctx context.Context, arg EmailDeliveryClaimParams) (EmailDelivery, error)
+	EmailDeliveryCount(ctx context.Context, arg EmailDeliveryCountParams) (int64, error)
+	EmailDeliveryGetByID(ctx context.Context, id int64) (EmailDelivery, error)
+	// EmailDeliveryList is one keyset page of deliveries, newest first, of one status and one
+	// recipient when given.
+	EmailDeliveryList(ctx context.Context, arg EmailDeliveryListParams) ([]EmailDelivery, error)
 	EmailDeliveryMarkSent(ctx context.Context, id int64) error
 	// EmailDeliveryRecordError keeps the last error of a delivery: failed (permanent: it will not
 	// be tried again) or still pending (transient: the job retries).

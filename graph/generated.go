@@ -21,6 +21,7 @@ import (
 	"github.com/shopgraph/shopgraph/internal/catalog"
 	"github.com/shopgraph/shopgraph/internal/inventory"
 	"github.com/shopgraph/shopgraph/internal/money"
+	"github.com/shopgraph/shopgraph/internal/notify"
 	"github.com/shopgraph/shopgraph/internal/order"
 	"github.com/shopgraph/shopgraph/internal/payment"
 	"github.com/shopgraph/shopgraph/internal/tracking"
@@ -41,6 +42,7 @@ type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 type ResolverRoot interface {
 	Cart() CartResolver
 	Category() CategoryResolver
+	EmailDeliveryConnection() EmailDeliveryConnectionResolver
 	InventoryImport() InventoryImportResolver
 	InventoryImportError() InventoryImportErrorResolver
 	Mutation() MutationResolver
@@ -170,6 +172,31 @@ type ComplexityRoot struct {
 		Order      func(childComplexity int) int
 		Payment    func(childComplexity int) int
 		UserErrors func(childComplexity int) int
+	}
+
+	EmailDelivery struct {
+		Attempts  func(childComplexity int) int
+		CreatedAt func(childComplexity int) int
+		EventKey  func(childComplexity int) int
+		GlobalID  func(childComplexity int) int
+		Kind      func(childComplexity int) int
+		LastError func(childComplexity int) int
+		Recipient func(childComplexity int) int
+		SentAt    func(childComplexity int) int
+		Status    func(childComplexity int) int
+		UpdatedAt func(childComplexity int) int
+	}
+
+	EmailDeliveryConnection struct {
+		Edges      func(childComplexity int) int
+		Nodes      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	EmailDeliveryEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
 	}
 
 	InventoryImport struct {
@@ -401,6 +428,7 @@ type ComplexityRoot struct {
 		Cart              func(childComplexity int) int
 		Categories        func(childComplexity int) int
 		Category          func(childComplexity int, id *string, slug *string) int
+		EmailDeliveries   func(childComplexity int, first *int, after *string, filter *model.EmailDeliveryFilter) int
 		InventoryImport   func(childComplexity int, id string) int
 		Me                func(childComplexity int) int
 		Node              func(childComplexity int, id string) int
@@ -533,6 +561,9 @@ type CategoryResolver interface {
 	Children(ctx context.Context, obj *catalog.Category) ([]*catalog.Category, error)
 	Products(ctx context.Context, obj *catalog.Category, first *int, after *string, last *int, before *string, sort *catalog.Sort) (*model.ProductConnection, error)
 }
+type EmailDeliveryConnectionResolver interface {
+	TotalCount(ctx context.Context, obj *model.EmailDeliveryConnection) (int, error)
+}
 type InventoryImportResolver interface {
 	ID(ctx context.Context, obj *inventory.Import) (string, error)
 }
@@ -626,6 +657,7 @@ type QueryResolver interface {
 	Categories(ctx context.Context) ([]*catalog.Category, error)
 	Category(ctx context.Context, id *string, slug *string) (*catalog.Category, error)
 	InventoryImport(ctx context.Context, id string) (*inventory.Import, error)
+	EmailDeliveries(ctx context.Context, first *int, after *string, filter *model.EmailDeliveryFilter) (*model.EmailDeliveryConnection, error)
 	Order(ctx context.Context, id string) (*order.Order, error)
 	Orders(ctx context.Context, first *int, after *string, filter *model.OrderFilter) (*model.OrderConnection, error)
 	Webhooks(ctx context.Context, first *int, after *string) (*model.WebhookConnection, error)
@@ -1020,6 +1052,105 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CheckoutPayload.UserErrors(childComplexity), true
+
+	case "EmailDelivery.attempts":
+		if e.ComplexityRoot.EmailDelivery.Attempts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EmailDelivery.Attempts(childComplexity), true
+	case "EmailDelivery.createdAt":
+		if e.ComplexityRoot.EmailDelivery.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EmailDelivery.CreatedAt(childComplexity), true
+	case "EmailDelivery.eventKey":
+		if e.ComplexityRoot.EmailDelivery.EventKey == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EmailDelivery.EventKey(childComplexity), true
+	case "EmailDelivery.id":
+		if e.ComplexityRoot.EmailDelivery.GlobalID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EmailDelivery.GlobalID(childComplexity), true
+	case "EmailDelivery.kind":
+		if e.ComplexityRoot.EmailDelivery.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EmailDelivery.Kind(childComplexity), true
+	case "EmailDelivery.lastError":
+		if e.ComplexityRoot.EmailDelivery.LastError == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EmailDelivery.LastError(childComplexity), true
+	case "EmailDelivery.recipient":
+		if e.ComplexityRoot.EmailDelivery.Recipient == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EmailDelivery.Recipient(childComplexity), true
+	case "EmailDelivery.sentAt":
+		if e.ComplexityRoot.EmailDelivery.SentAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EmailDelivery.SentAt(childComplexity), true
+	case "EmailDelivery.status":
+		if e.ComplexityRoot.EmailDelivery.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EmailDelivery.Status(childComplexity), true
+	case "EmailDelivery.updatedAt":
+		if e.ComplexityRoot.EmailDelivery.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EmailDelivery.UpdatedAt(childComplexity), true
+
+	case "EmailDeliveryConnection.edges":
+		if e.ComplexityRoot.EmailDeliveryConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EmailDeliveryConnection.Edges(childComplexity), true
+	case "EmailDeliveryConnection.nodes":
+		if e.ComplexityRoot.EmailDeliveryConnection.Nodes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EmailDeliveryConnection.Nodes(childComplexity), true
+	case "EmailDeliveryConnection.pageInfo":
+		if e.ComplexityRoot.EmailDeliveryConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EmailDeliveryConnection.PageInfo(childComplexity), true
+	case "EmailDeliveryConnection.totalCount":
+		if e.ComplexityRoot.EmailDeliveryConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EmailDeliveryConnection.TotalCount(childComplexity), true
+
+	case "EmailDeliveryEdge.cursor":
+		if e.ComplexityRoot.EmailDeliveryEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EmailDeliveryEdge.Cursor(childComplexity), true
+	case "EmailDeliveryEdge.node":
+		if e.ComplexityRoot.EmailDeliveryEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EmailDeliveryEdge.Node(childComplexity), true
 
 	case "InventoryImport.createdAt":
 		if e.ComplexityRoot.InventoryImport.CreatedAt == nil {
@@ -2080,6 +2211,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Category(childComplexity, args["id"].(*string), args["slug"].(*string)), true
+	case "Query.emailDeliveries":
+		if e.ComplexityRoot.Query.EmailDeliveries == nil {
+			break
+		}
+
+		args, err := ec.field_Query_emailDeliveries_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.EmailDeliveries(childComplexity, args["first"].(*int), args["after"].(*string), args["filter"].(*model.EmailDeliveryFilter)), true
 
 	case "Query.inventoryImport":
 		if e.ComplexityRoot.Query.InventoryImport == nil {
@@ -2616,6 +2758,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputCategoryDeleteInput,
 		ec.unmarshalInputCategoryUpdateInput,
 		ec.unmarshalInputCheckoutInput,
+		ec.unmarshalInputEmailDeliveryFilter,
 		ec.unmarshalInputInventoryImportInput,
 		ec.unmarshalInputOrderCancelInput,
 		ec.unmarshalInputOrderFilter,
@@ -3573,6 +3716,87 @@ type InventoryImportError {
   message: String!
 }
 `, BuiltIn: false},
+	{Name: "../schema/notify.graphqls", Input: `# Emails: the record of the transactional emails sent to customers, for admins.
+
+extend type Query {
+  """
+  The emails owed to customers, one per event and recipient, newest first (ADMIN): whether
+  each was sent, is still being tried, or was refused for good by the mail server, and why.
+  At most 100 a page.
+  """
+  emailDeliveries(first: Int = 20, after: String, filter: EmailDeliveryFilter): EmailDeliveryConnection! @hasRole(role: ADMIN)
+}
+
+"""Where one email to one recipient is."""
+enum EmailDeliveryStatus {
+  """Not sent yet: its job is waiting, or retrying after a transient failure (` + "`" + `lastError` + "`" + `)."""
+  PENDING
+  """Accepted by the mail server; it is never sent again."""
+  SENT
+  """Refused for good by the mail server (` + "`" + `lastError` + "`" + `); it is not tried again."""
+  FAILED
+}
+
+"""Which email a delivery is."""
+enum EmailKind {
+  """An order's confirmation, sent when it is placed."""
+  ORDER_PLACED
+  """The email of an order's move: paid, shipped, delivered, cancelled, refunded."""
+  ORDER_STATUS
+}
+
+"""One email owed to one recipient for one event, and what became of it."""
+type EmailDelivery implements Node {
+  """The opaque global ID."""
+  id: ID!
+  """The event the email is about, such as ` + "`" + `order_placed:42` + "`" + ` or ` + "`" + `order_status:42:3` + "`" + ` (order 42's third event)."""
+  eventKey: String!
+  """Which email it is."""
+  kind: EmailKind!
+  """The address it is sent to."""
+  recipient: String!
+  """Sent, pending or failed."""
+  status: EmailDeliveryStatus!
+  """How many times sending it was tried."""
+  attempts: Int!
+  """The mail server's refusal or the last transient error; null once sent."""
+  lastError: String
+  """When it was first tried."""
+  createdAt: DateTime!
+  """When it last changed."""
+  updatedAt: DateTime!
+  """When the mail server accepted it; null until then."""
+  sentAt: DateTime
+}
+
+"""Filters of ` + "`" + `emailDeliveries` + "`" + `."""
+input EmailDeliveryFilter {
+  """Only deliveries in this status."""
+  status: EmailDeliveryStatus
+  """Only deliveries to this exact address."""
+  recipient: String
+}
+
+"""A page of email deliveries."""
+type EmailDeliveryConnection {
+  """The deliveries with their cursors."""
+  edges: [EmailDeliveryEdge!]!
+  """The deliveries."""
+  nodes: [EmailDelivery!]!
+  """Pagination."""
+  pageInfo: PageInfo!
+  """How many deliveries match, across pages."""
+  totalCount: Int!
+}
+
+"""An email delivery and its cursor."""
+type EmailDeliveryEdge {
+  """Opaque cursor for ` + "`" + `after` + "`" + `."""
+  cursor: String!
+  """The delivery."""
+  node: EmailDelivery!
+}
+`, BuiltIn: false},
 	{Name: "../schema/order.graphqls", Input: `# Orders: reading, cancelling and moving them, and following them live.
 
 extend type Query {
@@ -4471,6 +4695,56 @@ func (ec *executionContext) childFields_CheckoutPayload(ctx context.Context, fie
 		return ec.fieldContext_CheckoutPayload_userErrors(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type CheckoutPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_EmailDelivery(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_EmailDelivery_id(ctx, field)
+	case "eventKey":
+		return ec.fieldContext_EmailDelivery_eventKey(ctx, field)
+	case "kind":
+		return ec.fieldContext_EmailDelivery_kind(ctx, field)
+	case "recipient":
+		return ec.fieldContext_EmailDelivery_recipient(ctx, field)
+	case "status":
+		return ec.fieldContext_EmailDelivery_status(ctx, field)
+	case "attempts":
+		return ec.fieldContext_EmailDelivery_attempts(ctx, field)
+	case "lastError":
+		return ec.fieldContext_EmailDelivery_lastError(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_EmailDelivery_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_EmailDelivery_updatedAt(ctx, field)
+	case "sentAt":
+		return ec.fieldContext_EmailDelivery_sentAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type EmailDelivery", field.Name)
+}
+
+func (ec *executionContext) childFields_EmailDeliveryConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_EmailDeliveryConnection_edges(ctx, field)
+	case "nodes":
+		return ec.fieldContext_EmailDeliveryConnection_nodes(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_EmailDeliveryConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_EmailDeliveryConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type EmailDeliveryConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_EmailDeliveryEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_EmailDeliveryEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_EmailDeliveryEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type EmailDeliveryEdge", field.Name)
 }
 
 func (ec *executionContext) childFields_InventoryImport(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -5672,6 +5946,36 @@ func (ec *executionContext) field_Query_category_args(ctx context.Context, rawAr
 		return nil, err
 	}
 	args["slug"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_emailDeliveries_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (*model.EmailDeliveryFilter, error) {
+			return ec.unmarshalOEmailDeliveryFilter2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐEmailDeliveryFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg2
 	return args, nil
 }
 
@@ -7613,6 +7917,410 @@ func (ec *executionContext) fieldContext_CheckoutPayload_userErrors(_ context.Co
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _EmailDelivery_id(ctx context.Context, field graphql.CollectedField, obj *notify.Delivery) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EmailDelivery_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GlobalID(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EmailDelivery_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EmailDelivery", field, true, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _EmailDelivery_eventKey(ctx context.Context, field graphql.CollectedField, obj *notify.Delivery) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EmailDelivery_eventKey(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EventKey, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EmailDelivery_eventKey(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EmailDelivery", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _EmailDelivery_kind(ctx context.Context, field graphql.CollectedField, obj *notify.Delivery) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EmailDelivery_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v notify.Kind) graphql.Marshaler {
+			return ec.marshalNEmailKind2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋnotifyᚐKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EmailDelivery_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EmailDelivery", field, false, false, errors.New("field of type EmailKind does not have child fields"))
+}
+
+func (ec *executionContext) _EmailDelivery_recipient(ctx context.Context, field graphql.CollectedField, obj *notify.Delivery) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EmailDelivery_recipient(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Recipient, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EmailDelivery_recipient(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EmailDelivery", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _EmailDelivery_status(ctx context.Context, field graphql.CollectedField, obj *notify.Delivery) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EmailDelivery_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v notify.DeliveryStatus) graphql.Marshaler {
+			return ec.marshalNEmailDeliveryStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋnotifyᚐDeliveryStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EmailDelivery_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EmailDelivery", field, false, false, errors.New("field of type EmailDeliveryStatus does not have child fields"))
+}
+
+func (ec *executionContext) _EmailDelivery_attempts(ctx context.Context, field graphql.CollectedField, obj *notify.Delivery) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EmailDelivery_attempts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Attempts, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EmailDelivery_attempts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EmailDelivery", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _EmailDelivery_lastError(ctx context.Context, field graphql.CollectedField, obj *notify.Delivery) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EmailDelivery_lastError(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastError, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_EmailDelivery_lastError(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EmailDelivery", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _EmailDelivery_createdAt(ctx context.Context, field graphql.CollectedField, obj *notify.Delivery) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EmailDelivery_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EmailDelivery_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EmailDelivery", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _EmailDelivery_updatedAt(ctx context.Context, field graphql.CollectedField, obj *notify.Delivery) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EmailDelivery_updatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EmailDelivery_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EmailDelivery", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _EmailDelivery_sentAt(ctx context.Context, field graphql.CollectedField, obj *notify.Delivery) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EmailDelivery_sentAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SentAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalODateTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_EmailDelivery_sentAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EmailDelivery", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _EmailDeliveryConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.EmailDeliveryConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EmailDeliveryConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.EmailDeliveryEdge) graphql.Marshaler {
+			return ec.marshalNEmailDeliveryEdge2ᚕᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐEmailDeliveryEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EmailDeliveryConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "EmailDeliveryConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EmailDeliveryEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _EmailDeliveryConnection_nodes(ctx context.Context, field graphql.CollectedField, obj *model.EmailDeliveryConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EmailDeliveryConnection_nodes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Nodes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*notify.Delivery) graphql.Marshaler {
+			return ec.marshalNEmailDelivery2ᚕᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋnotifyᚐDeliveryᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EmailDeliveryConnection_nodes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "EmailDeliveryConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EmailDelivery(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _EmailDeliveryConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.EmailDeliveryConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EmailDeliveryConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EmailDeliveryConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "EmailDeliveryConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _EmailDeliveryConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.EmailDeliveryConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EmailDeliveryConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.EmailDeliveryConnection().TotalCount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EmailDeliveryConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EmailDeliveryConnection", field, true, true, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _EmailDeliveryEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.EmailDeliveryEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EmailDeliveryEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EmailDeliveryEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EmailDeliveryEdge", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _EmailDeliveryEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.EmailDeliveryEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EmailDeliveryEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *notify.Delivery) graphql.Marshaler {
+			return ec.marshalNEmailDelivery2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋnotifyᚐDelivery(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EmailDeliveryEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "EmailDeliveryEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EmailDelivery(ctx, field)
 		},
 	}
 	return fc, nil
@@ -12819,6 +13527,68 @@ func (ec *executionContext) fieldContext_Query_inventoryImport(ctx context.Conte
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_emailDeliveries(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_emailDeliveries(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().EmailDeliveries(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["filter"].(*model.EmailDeliveryFilter))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋauthᚐRole(ctx, "ADMIN")
+				if err != nil {
+					var zeroVal *model.EmailDeliveryConnection
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.EmailDeliveryConnection
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.EmailDeliveryConnection) graphql.Marshaler {
+			return ec.marshalNEmailDeliveryConnection2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐEmailDeliveryConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_emailDeliveries(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EmailDeliveryConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_emailDeliveries_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_order(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -16455,6 +17225,43 @@ func (ec *executionContext) unmarshalInputCheckoutInput(ctx context.Context, obj
 	return it, nil
 }
 
+func (ec *executionContext) unmarshalInputEmailDeliveryFilter(ctx context.Context, obj any) (model.EmailDeliveryFilter, error) {
+	var it model.EmailDeliveryFilter
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"status", "recipient"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "status":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("status"))
+			data, err := ec.unmarshalOEmailDeliveryStatus2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋnotifyᚐDeliveryStatus(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Status = data
+		case "recipient":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("recipient"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Recipient = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputInventoryImportInput(ctx context.Context, obj any) (model.InventoryImportInput, error) {
 	var it model.InventoryImportInput
 	if obj == nil {
@@ -17443,6 +18250,13 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._InventoryImport(ctx, sel, obj)
+	case notify.Delivery:
+		return ec._EmailDelivery(ctx, sel, &obj)
+	case *notify.Delivery:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._EmailDelivery(ctx, sel, obj)
 	case catalog.Category:
 		return ec._Category(ctx, sel, &obj)
 	case *catalog.Category:
@@ -18419,6 +19233,218 @@ func (ec *executionContext) _CheckoutPayload(ctx context.Context, sel ast.Select
 			}
 		case "userErrors":
 			out.Values[i] = ec._CheckoutPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var emailDeliveryImplementors = []string{"EmailDelivery", "Node"}
+
+func (ec *executionContext) _EmailDelivery(ctx context.Context, sel ast.SelectionSet, obj *notify.Delivery) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, emailDeliveryImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("EmailDelivery")
+		case "id":
+			out.Values[i] = ec._EmailDelivery_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "eventKey":
+			out.Values[i] = ec._EmailDelivery_eventKey(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "kind":
+			out.Values[i] = ec._EmailDelivery_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "recipient":
+			out.Values[i] = ec._EmailDelivery_recipient(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "status":
+			out.Values[i] = ec._EmailDelivery_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "attempts":
+			out.Values[i] = ec._EmailDelivery_attempts(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "lastError":
+			out.Values[i] = ec._EmailDelivery_lastError(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "createdAt":
+			out.Values[i] = ec._EmailDelivery_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updatedAt":
+			out.Values[i] = ec._EmailDelivery_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "sentAt":
+			out.Values[i] = ec._EmailDelivery_sentAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var emailDeliveryConnectionImplementors = []string{"EmailDeliveryConnection"}
+
+func (ec *executionContext) _EmailDeliveryConnection(ctx context.Context, sel ast.SelectionSet, obj *model.EmailDeliveryConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, emailDeliveryConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("EmailDeliveryConnection")
+		case "edges":
+			out.Values[i] = ec._EmailDeliveryConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "nodes":
+			out.Values[i] = ec._EmailDeliveryConnection_nodes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "pageInfo":
+			out.Values[i] = ec._EmailDeliveryConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "totalCount":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._EmailDeliveryConnection_totalCount(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var emailDeliveryEdgeImplementors = []string{"EmailDeliveryEdge"}
+
+func (ec *executionContext) _EmailDeliveryEdge(ctx context.Context, sel ast.SelectionSet, obj *model.EmailDeliveryEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, emailDeliveryEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("EmailDeliveryEdge")
+		case "cursor":
+			out.Values[i] = ec._EmailDeliveryEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._EmailDeliveryEdge_node(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -21167,6 +22193,28 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "emailDeliveries":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_emailDeliveries(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
 		case "order":
 			field := field
 
@@ -22924,6 +23972,130 @@ func (ec *executionContext) marshalNDateTime2ᚖtimeᚐTime(ctx context.Context,
 	return res
 }
 
+func (ec *executionContext) marshalNEmailDelivery2ᚕᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋnotifyᚐDeliveryᚄ(ctx context.Context, sel ast.SelectionSet, v []*notify.Delivery) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNEmailDelivery2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋnotifyᚐDelivery(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNEmailDelivery2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋnotifyᚐDelivery(ctx context.Context, sel ast.SelectionSet, v *notify.Delivery) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._EmailDelivery(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNEmailDeliveryConnection2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐEmailDeliveryConnection(ctx context.Context, sel ast.SelectionSet, v model.EmailDeliveryConnection) graphql.Marshaler {
+	return ec._EmailDeliveryConnection(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNEmailDeliveryConnection2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐEmailDeliveryConnection(ctx context.Context, sel ast.SelectionSet, v *model.EmailDeliveryConnection) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._EmailDeliveryConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNEmailDeliveryEdge2ᚕᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐEmailDeliveryEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.EmailDeliveryEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNEmailDeliveryEdge2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐEmailDeliveryEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNEmailDeliveryEdge2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐEmailDeliveryEdge(ctx context.Context, sel ast.SelectionSet, v *model.EmailDeliveryEdge) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._EmailDeliveryEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNEmailDeliveryStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋnotifyᚐDeliveryStatus(ctx context.Context, v any) (notify.DeliveryStatus, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNEmailDeliveryStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋnotifyᚐDeliveryStatus[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNEmailDeliveryStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋnotifyᚐDeliveryStatus(ctx context.Context, sel ast.SelectionSet, v notify.DeliveryStatus) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNEmailDeliveryStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋnotifyᚐDeliveryStatus[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
+var (
+	unmarshalNEmailDeliveryStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋnotifyᚐDeliveryStatus = map[string]notify.DeliveryStatus{
+		"PENDING": notify.DeliveryPending,
+		"SENT":    notify.DeliverySent,
+		"FAILED":  notify.DeliveryFailed,
+	}
+	marshalNEmailDeliveryStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋnotifyᚐDeliveryStatus = map[notify.DeliveryStatus]string{
+		notify.DeliveryPending: "PENDING",
+		notify.DeliverySent:    "SENT",
+		notify.DeliveryFailed:  "FAILED",
+	}
+)
+
+func (ec *executionContext) unmarshalNEmailKind2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋnotifyᚐKind(ctx context.Context, v any) (notify.Kind, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNEmailKind2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋnotifyᚐKind[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNEmailKind2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋnotifyᚐKind(ctx context.Context, sel ast.SelectionSet, v notify.Kind) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNEmailKind2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋnotifyᚐKind[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
+var (
+	unmarshalNEmailKind2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋnotifyᚐKind = map[string]notify.Kind{
+		"ORDER_PLACED": notify.KindOrderPlaced,
+		"ORDER_STATUS": notify.KindOrderStatus,
+	}
+	marshalNEmailKind2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋnotifyᚐKind = map[notify.Kind]string{
+		notify.KindOrderPlaced: "ORDER_PLACED",
+		notify.KindOrderStatus: "ORDER_STATUS",
+	}
+)
+
 func (ec *executionContext) unmarshalNErrorCode2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐErrorCode(ctx context.Context, v any) (model.ErrorCode, error) {
 	var res model.ErrorCode
 	err := res.UnmarshalGQL(v)
@@ -24357,6 +25529,46 @@ func (ec *executionContext) marshalODateTime2ᚖtimeᚐTime(ctx context.Context,
 	res := model.MarshalDateTime(*v)
 	return res
 }
+
+func (ec *executionContext) unmarshalOEmailDeliveryFilter2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐEmailDeliveryFilter(ctx context.Context, v any) (*model.EmailDeliveryFilter, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputEmailDeliveryFilter(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOEmailDeliveryStatus2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋnotifyᚐDeliveryStatus(ctx context.Context, v any) (*notify.DeliveryStatus, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalOEmailDeliveryStatus2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋnotifyᚐDeliveryStatus[tmp]
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOEmailDeliveryStatus2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋnotifyᚐDeliveryStatus(ctx context.Context, sel ast.SelectionSet, v *notify.DeliveryStatus) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(marshalOEmailDeliveryStatus2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋnotifyᚐDeliveryStatus[*v])
+	return res
+}
+
+var (
+	unmarshalOEmailDeliveryStatus2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋnotifyᚐDeliveryStatus = map[string]notify.DeliveryStatus{
+		"PENDING": notify.DeliveryPending,
+		"SENT":    notify.DeliverySent,
+		"FAILED":  notify.DeliveryFailed,
+	}
+	marshalOEmailDeliveryStatus2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋnotifyᚐDeliveryStatus = map[notify.DeliveryStatus]string{
+		notify.DeliveryPending: "PENDING",
+		notify.DeliverySent:    "SENT",
+		notify.DeliveryFailed:  "FAILED",
+	}
+)
 
 func (ec *executionContext) unmarshalOID2ᚖstring(ctx context.Context, v any) (*string, error) {
 	if v == nil {

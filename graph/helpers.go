@@ -11,6 +11,7 @@ import (
 	"github.com/shopgraph/shopgraph/internal/apperr"
 	"github.com/shopgraph/shopgraph/internal/auth"
 	"github.com/shopgraph/shopgraph/internal/webhook"
+	"github.com/shopgraph/shopgraph/internal/notify"
 )
 
 func clientMeta(ctx context.Context) account.ClientMeta {
@@ -106,6 +107,16 @@ func (r *Resolver) node(ctx context.Context, gid string) (model.Node, error) {
 			return nil, nil
 		}
 		d, err := nullIfNotFound(r.WebhookService.GetDelivery(ctx, v, id))
+		if d == nil || err != nil {
+			return nil, err
+		}
+		return d, nil
+	case typeEmailDelivery:
+		v, ok := auth.ViewerFrom(ctx)
+		if !ok || !notify.CanSeeDeliveries(v) {
+			return nil, nil
+		}
+		d, err := nullIfNotFound(r.Notify.Delivery(ctx, v, id))
 		if d == nil || err != nil {
 			return nil, err
 		}

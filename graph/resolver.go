@@ -11,6 +11,7 @@ import (
 	"github.com/shopgraph/shopgraph/internal/catalog"
 	"github.com/shopgraph/shopgraph/internal/checkout"
 	"github.com/shopgraph/shopgraph/internal/inventory"
+	"github.com/shopgraph/shopgraph/internal/notify"
 	"github.com/shopgraph/shopgraph/internal/order"
 	"github.com/shopgraph/shopgraph/internal/payment"
 	"github.com/shopgraph/shopgraph/internal/tracking"
@@ -29,6 +30,8 @@ type Resolver struct {
 	Payments        *payment.Service
 	// Inventory takes inventory imports and follows them.
 	Inventory *inventory.ImportService
+	// Notify reads the record of the emails sent (admins).
+	Notify *notify.Service
 	// Tracking streams order events to the subscriptions.
 	Tracking *tracking.Service
 	// WebhookService manages the outbound webhooks (not Webhooks: a query root resolver method).

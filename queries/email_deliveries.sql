@@ -16,3 +16,21 @@ WHERE id = @id;
 -- be tried again) or still pending (transient: the job retries).
 UPDATE email_deliveries SET status = @status, last_error = @last_error, updated_at = now()
 WHERE id = @id AND status <> 'sent';
+
+-- name: EmailDeliveryList :many
+-- EmailDeliveryList is one keyset page of deliveries, newest first, of one status and one
+-- recipient when given.
+SELECT * FROM email_deliveries d
+WHERE (sqlc.narg('status')::text IS NULL OR d.status = sqlc.narg('status')::text)
+  AND (sqlc.narg('recipient')::text IS NULL OR d.recipient = sqlc.narg('recipient')::text)
+  AND (sqlc.narg('after_id')::bigint IS NULL OR (d.created_at, d.id) < (sqlc.narg('after_created_at')::timestamptz, sqlc.narg('after_id')::bigint))
+ORDER BY d.created_at DESC, d.id DESC
+LIMIT @lim;
+
+-- name: EmailDeliveryCount :one
+SELECT count(*) FROM email_deliveries d
+WHERE (sqlc.narg('status')::text IS NULL OR d.status = sqlc.narg('status')::text)
+  AND (sqlc.narg('recipient')::text IS NULL OR d.recipient = sqlc.narg('recipient')::text);
+
+-- name: EmailDeliveryGetByID :one
+SELECT * FROM email_deliveries WHERE id = @id;

@@ -13,6 +13,14 @@
 #                                           run CMD with STRIPE_API_BASE set to a stripe-mock
 #                                           (started if none answers) and stop the one it
 #                                           started when CMD ends (make run)
+#   scripts/services.sh mailpit-url         start (or reuse) Mailpit on 127.0.0.1:1025, print its SMTP_URL
+#   scripts/services.sh stop-mailpit        stop the Mailpit this script started
+#   scripts/services.sh with-mailpit CMD... run CMD with SMTP_URL set to a Mailpit (a local mail
+#                                           catcher with a web inbox, started if none answers;
+#                                           nothing is started when SMTP_URL is already set),
+#                                           print the inbox's URL, and stop the one it started
+#                                           when CMD ends (make run). Composes with
+#                                           with-stripe-mock: with-mailpit services.sh with-stripe-mock CMD
 #   scripts/services.sh start-system        (CI) start the machine's own PostgreSQL/Redis if down
 #   scripts/services.sh stop-private        stop the private cluster under ./.data if it runs
 #
@@ -36,6 +44,10 @@
 #   STRIPE_MOCK_PORT      stripe-mock's port (default 12111)
 #   STRIPE_MOCK_BIN       the stripe-mock binary (default: built into .data/bin from tools/go.mod)
 #   STRIPE_MOCK_DIR       where its binary, pid and log files go (default .data)
+#   MAILPIT_SMTP_PORT     Mailpit's SMTP port (default 1025)
+#   MAILPIT_UI_PORT       Mailpit's web inbox port (default 8025)
+#   MAILPIT_BIN           the Mailpit binary (default: built into .data/bin from tools/go.mod)
+#   MAILPIT_DIR           where its binary, pid and log files go (default .data)
 #
 # Examples:
 #   DATABASE_URL=$(scripts/services.sh database-url shopgraph) go run . serve
@@ -48,6 +60,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DATA_DIR="$ROOT/.data"
 # Where stripe-mock's binary, pid and log files live (tests point it elsewhere).
 STRIPE_MOCK_DIR="${STRIPE_MOCK_DIR:-$DATA_DIR}"
+# Where Mailpit's binary, pid and log files live (tests point it elsewhere).
+MAILPIT_DIR="${MAILPIT_DIR:-$DATA_DIR}"
 
 SYSTEM_PG_HOST=127.0.0.1
 SYSTEM_PG_PORT=5432
@@ -534,6 +548,93 @@ cmd_with_stripe_mock() {
 	return "$status"
 }
 
+# ---------------------------------------------------------------------------
+# Mailpit: a local mail catcher with a web inbox, pinned in tools/go.mod, so that `make run`
+# sends its emails somewhere one can read them.
+
+MAILPIT_SMTP_PORT="${MAILPIT_SMTP_PORT:-1025}"
+MAILPIT_UI_PORT="${MAILPIT_UI_PORT:-8025}"
+# Set by ensure_mailpit: the pid of the Mailpit it started, or empty if one was already
+# answering.
+MAILPIT_STARTED_PID=""
+
+mailpit_pidfile() {
+	if [[ "$MAILPIT_SMTP_PORT" == 1025 ]]; then
+		echo "$MAILPIT_DIR/mailpit.pid"
+	else
+		echo "$MAILPIT_DIR/mailpit-$MAILPIT_SMTP_PORT.pid"
+	fi
+}
+
+# ensure_mailpit: reuse the Mailpit answering on MAILPIT_SMTP_PORT, or start one and set
+# MAILPIT_STARTED_PID.
+ensure_mailpit() {
+	if tcp_open 127.0.0.1 "$MAILPIT_SMTP_PORT"; then
+		return 0
+	fi
+	local bin="${MAILPIT_BIN:-$MAILPIT_DIR/bin/mailpit}"
+	local pidfile log
+	pidfile="$(mailpit_pidfile)"
+	log="${pidfile%.pid}.log"
+	mkdir -p "$MAILPIT_DIR"
+	if [[ ! -x "$bin" ]]; then
+		log "building Mailpit (pinned in tools/go.mod)"
+		mkdir -p "$(dirname "$bin")"
+		(cd "$ROOT" && go build -modfile=tools/go.mod -o "$bin" github.com/axllent/mailpit) >&2
+	fi
+	log "starting Mailpit: SMTP on 127.0.0.1:$MAILPIT_SMTP_PORT, inbox on 127.0.0.1:$MAILPIT_UI_PORT (log: $log)"
+	nohup "$bin" --smtp "127.0.0.1:$MAILPIT_SMTP_PORT" --listen "127.0.0.1:$MAILPIT_UI_PORT" >"$log" 2>&1 </dev/null &
+	MAILPIT_STARTED_PID=$!
+	echo "$MAILPIT_STARTED_PID" >"$pidfile"
+	wait_for 30 tcp_open 127.0.0.1 "$MAILPIT_SMTP_PORT" || die "Mailpit did not start; see $log"
+}
+
+cmd_mailpit_url() {
+	ensure_mailpit
+	printf 'smtp://127.0.0.1:%s\n' "$MAILPIT_SMTP_PORT"
+}
+
+# stop_mailpit PID: stop the Mailpit with this pid, if the pid file still names it.
+stop_mailpit() {
+	local pid="$1" pidfile
+	pidfile="$(mailpit_pidfile)"
+	[[ -f "$pidfile" && "$(<"$pidfile")" == "$pid" ]] || return 0
+	kill "$pid" 2>/dev/null || true
+	rm -f "$pidfile"
+}
+
+cmd_stop_mailpit() {
+	local pidfile
+	pidfile="$(mailpit_pidfile)"
+	[[ -f "$pidfile" ]] || return 0
+	stop_mailpit "$(<"$pidfile")"
+}
+
+# cmd_with_mailpit CMD...: run CMD with SMTP_URL set to a Mailpit and print where its inbox
+# is; stop that Mailpit when CMD ends if this call started it (one already running is left
+# alone). With SMTP_URL already set, CMD runs as is. Its exit status is CMD's.
+cmd_with_mailpit() {
+	[[ $# -gt 0 ]] || die "usage: $0 with-mailpit CMD [ARG...]"
+	if [[ -n "${SMTP_URL:-}" ]]; then
+		local status=0
+		"$@" || status=$?
+		return "$status"
+	fi
+	ensure_mailpit
+	if [[ -n "$MAILPIT_STARTED_PID" ]]; then
+		local started="$MAILPIT_STARTED_PID"
+		# shellcheck disable=SC2064 # expand $started now
+		trap "stop_mailpit $started" EXIT
+		# As in cmd_with_stripe_mock: Ctrl-C stops CMD, then we exit through the EXIT trap.
+		trap 'exit 130' INT
+		trap 'exit 143' TERM
+	fi
+	log "emails go to Mailpit; read them at http://127.0.0.1:$MAILPIT_UI_PORT"
+	local status=0
+	SMTP_URL="smtp://127.0.0.1:$MAILPIT_SMTP_PORT" "$@" || status=$?
+	return "$status"
+}
+
 cmd_start_system() {
 	start_system_postgres
 	start_system_redis
@@ -563,6 +664,9 @@ main() {
 	stripe-mock-url) cmd_stripe_mock_url ;;
 	stop-stripe-mock) cmd_stop_stripe_mock ;;
 	with-stripe-mock) cmd_with_stripe_mock "$@" ;;
+	mailpit-url) cmd_mailpit_url ;;
+	stop-mailpit) cmd_stop_mailpit ;;
+	with-mailpit) cmd_with_mailpit "$@" ;;
 	start-system) cmd_start_system ;;
 	stop-private) cmd_stop_private ;;
 	-h | --help | help)

@@ -3,6 +3,7 @@ package model
 import (
 	"github.com/shopgraph/shopgraph/internal/auth"
 	"github.com/shopgraph/shopgraph/internal/catalog"
+	"github.com/shopgraph/shopgraph/internal/notify"
 	"github.com/shopgraph/shopgraph/internal/order"
 )
 
@@ -26,4 +27,15 @@ type OrderConnection struct {
 
 	Viewer auth.Viewer
 	Filter order.ListFilter
+}
+
+// EmailDeliveryConnection is a page of email deliveries; TotalCount is resolved only when asked
+// for.
+type EmailDeliveryConnection struct {
+	Edges    []*EmailDeliveryEdge
+	Nodes    []*notify.Delivery
+	PageInfo *PageInfo
+
+	Viewer auth.Viewer
+	Filter notify.DeliveryFilter
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/shopgraph/shopgraph/internal/cart"
 	"github.com/shopgraph/shopgraph/internal/catalog"
 	"github.com/shopgraph/shopgraph/internal/inventory"
+	"github.com/shopgraph/shopgraph/internal/notify"
 	"github.com/shopgraph/shopgraph/internal/order"
 	"github.com/shopgraph/shopgraph/internal/payment"
 	"github.com/shopgraph/shopgraph/internal/webhook"
@@ -254,6 +255,22 @@ type CheckoutPayload struct {
 	Payment *payment.Payment `json:"payment,omitempty"`
 	// Problems with the cart or input; empty on success.
 	UserErrors []*UserError `json:"userErrors"`
+}
+
+// An email delivery and its cursor.
+type EmailDeliveryEdge struct {
+	// Opaque cursor for `after`.
+	Cursor string `json:"cursor"`
+	// The delivery.
+	Node *notify.Delivery `json:"node"`
+}
+
+// Filters of `emailDeliveries`.
+type EmailDeliveryFilter struct {
+	// Only deliveries in this status.
+	Status *notify.DeliveryStatus `json:"status,omitempty"`
+	// Only deliveries to this exact address.
+	Recipient *string `json:"recipient,omitempty"`
 }
 
 // The file of an inventoryImport.

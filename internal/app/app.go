@@ -81,6 +81,12 @@ type Options struct {
 	Gateway payment.Gateway
 	// PollOnly makes the job queue poll without a LISTEN connection (tests: fewer connections).
 	PollOnly bool
+	// RescueJobsAfter runs again, after this long, the jobs left running by a process that
+	// died (jobs.Options.RescueAfter); 0: River's hour. The crash tests shorten it.
+	RescueJobsAfter time.Duration
+	// EmailWorkers is how many email jobs this instance works at once (0: the default,
+	// jobs.DefaultEmailWorkers); the email benchmark varies it.
+	EmailWorkers int
 }
 
 // Open connects to PostgreSQL (and Redis when configured), applies the migrations when asked,
@@ -178,7 +184,20 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options
 		}
 		mailer = m
 	}
+	// The templates are parsed and tried now: a broken override stops the start, rather than
+	// every email failing later.
+	templates, err := notify.LoadTemplates(cfg.EmailTemplatesDir)
+	if err != nil {
+		a.stopBus()
+		d.Close()
+		return nil, err
+	}
+	if len(templates.Overridden) > 0 {
+		log.Info("email templates overridden", "dir", cfg.EmailTemplatesDir, "files", templates.Overridden)
+	}
 	a.Notify = notify.NewService(d, a.Jobs, mailer, log)
+	a.Notify.Configure(notify.Options{Templates: templates,
+		Rate: notify.RateLimit{Buckets: a.Buckets, PerSecond: cfg.MailRatePerSecond}})
 	a.Checkout = checkout.NewService(d, a.Orders, a.Payments, log)
 	a.Checkout.Observer = a.Metrics
 	// Without SMTP_URL no email is owed: the order and checkout paths run as if notify did
@@ -217,8 +236,9 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options
 	a.Metrics.WatchSubscriptions(a.Bus.Hub)
 	a.Metrics.WatchJobQueue(metrics.PostgresJobCounter(jobsDB.Pool), 0)
 	if err := a.Jobs.Start(ctx, jobsDB.Pool, workers, jobs.Options{
-		Work: opts.Work, MaxWorkers: 5, Log: log, PollOnly: opts.PollOnly, WebhookWorkers: cfg.WebhookWorkers,
-		Periodic: []*river.PeriodicJob{jobs.GuestCartPurge()},
+		Work: opts.Work, MaxWorkers: 5, Log: log, PollOnly: opts.PollOnly, RescueAfter: opts.RescueJobsAfter,
+		EmailWorkers: opts.EmailWorkers, WebhookWorkers: cfg.WebhookWorkers,
+		Periodic:     []*river.PeriodicJob{jobs.GuestCartPurge()},
 	}); err != nil {
 		jobsDB.Close()
 		d.Close()

@@ -146,3 +146,74 @@ sys.exit(p.wait())`
 		require.Equal(t, strconv.Itoa(earlier.Process.Pid), strings.TrimSpace(string(b)))
 	})
 }
+
+// withMailpit runs argv with a fake Mailpit (a Python TCP server on its SMTP port: the real
+// one is a long build) on port, and env; it returns the output.
+func withMailpit(t *testing.T, port int, dir string, env []string, argv ...string) (string, error) {
+	t.Helper()
+	if _, err := exec.LookPath("python3"); err != nil {
+		t.Skip("needs python3 for a fake Mailpit")
+	}
+	fake := filepath.Join(dir, "fake-mailpit")
+	// --smtp HOST:PORT --listen HOST:PORT
+	require.NoError(t, os.WriteFile(fake, []byte("#!/bin/sh\naddr=\"$2\"\nexec python3 -m http.server --bind \"${addr%:*}\" \"${addr##*:}\"\n"), 0o755))
+	t.Cleanup(func() {
+		if b, err := os.ReadFile(filepath.Join(dir, "mailpit-"+strconv.Itoa(port)+".pid")); err == nil {
+			if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil {
+				_ = syscall.Kill(pid, syscall.SIGTERM)
+			}
+		}
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.Env = append(append(os.Environ(), "SMTP_URL="), env...)
+	cmd.Env = append(cmd.Env, "MAILPIT_SMTP_PORT="+strconv.Itoa(port), "MAILPIT_UI_PORT=18025", "MAILPIT_BIN="+fake, "MAILPIT_DIR="+dir)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// `make run` without SMTP_URL sends its emails to a Mailpit through `scripts/services.sh
+// with-mailpit`.
+func TestServicesWithMailpit(t *testing.T) {
+	t.Parallel()
+
+	t.Run("gives the command a Mailpit, prints its inbox, and stops it", func(t *testing.T) {
+		t.Parallel()
+		port, dir := freePort(t), t.TempDir()
+		out, err := withMailpit(t, port, dir, nil, "bash", servicesScript, "with-mailpit", "sh", "-c", `echo "smtp=$SMTP_URL"`)
+		require.NoError(t, err, out)
+		require.Contains(t, out, "smtp=smtp://127.0.0.1:"+strconv.Itoa(port), "the command is given the Mailpit")
+		require.Contains(t, out, "read them at http://127.0.0.1:18025", "the inbox is printed")
+		require.Eventually(t, func() bool { return !answers(port) }, 10*time.Second, 50*time.Millisecond,
+			"the Mailpit it started still answers:\n%s", out)
+		require.NoFileExists(t, filepath.Join(dir, "mailpit-"+strconv.Itoa(port)+".pid"))
+	})
+
+	t.Run("starts nothing when SMTP_URL is set", func(t *testing.T) {
+		t.Parallel()
+		port, dir := freePort(t), t.TempDir()
+		out, err := withMailpit(t, port, dir, []string{"SMTP_URL=smtp://mail.example.com:587"},
+			"bash", servicesScript, "with-mailpit", "sh", "-c", `echo "smtp=$SMTP_URL"; exit 4`)
+		var exitErr *exec.ExitError
+		require.ErrorAs(t, err, &exitErr, out)
+		require.Equal(t, 4, exitErr.ExitCode(), "the command's status")
+		require.Contains(t, out, "smtp=smtp://mail.example.com:587")
+		require.NotContains(t, out, "Mailpit")
+		require.NoFileExists(t, filepath.Join(dir, "mailpit-"+strconv.Itoa(port)+".pid"))
+	})
+
+	t.Run("composes with with-stripe-mock, and stops both", func(t *testing.T) {
+		t.Parallel()
+		port, stripePort, dir := freePort(t), freePort(t), t.TempDir()
+		fakeStripe := filepath.Join(dir, "fake-stripe-mock")
+		require.NoError(t, os.WriteFile(fakeStripe, []byte("#!/bin/sh\naddr=\"$2\"\nexec python3 -m http.server --bind \"${addr%:*}\" \"${addr##*:}\"\n"), 0o755))
+		out, err := withMailpit(t, port, dir,
+			[]string{"STRIPE_MOCK_PORT=" + strconv.Itoa(stripePort), "STRIPE_MOCK_BIN=" + fakeStripe, "STRIPE_MOCK_DIR=" + dir},
+			"bash", servicesScript, "with-mailpit", "bash", servicesScript, "with-stripe-mock",
+			"sh", "-c", `echo "smtp=$SMTP_URL base=$STRIPE_API_BASE"`)
+		require.NoError(t, err, out)
+		require.Contains(t, out, "smtp=smtp://127.0.0.1:"+strconv.Itoa(port)+" base=http://127.0.0.1:"+strconv.Itoa(stripePort))
+		require.Eventually(t, func() bool { return !answers(port) && !answers(stripePort) }, 10*time.Second, 50*time.Millisecond, out)
+	})
+}

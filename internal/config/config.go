@@ -103,7 +103,18 @@ type Config struct {
 	// addresses (WEBHOOK_ALLOW_PRIVATE_TARGETS, default false: refused, against SSRF); for
 	// development and tests only.
 	WebhookAllowPrivateTargets bool
+	// EmailTemplatesDir is a directory whose files override the embedded email templates, file
+	// by file, under the same names (internal/notify.TemplateNames); empty uses the embedded
+	// ones. They are parsed and tried at start-up: a broken one stops the start.
+	EmailTemplatesDir string
+	// MailRatePerSecond bounds the emails sent per second by every instance together (shared
+	// through Redis when REDIS_URL is set); sends over it wait. 0 sends as fast as it can.
+	MailRatePerSecond int
 }
+
+// DefaultMailRatePerSecond is MAIL_RATE_PER_SECOND's default, under what common providers
+// allow a new account (Amazon SES's sandbox: 1/s; production accounts: 14/s and more).
+const DefaultMailRatePerSecond = 10
 
 // DefaultMailFrom is MAIL_FROM's default.
 const DefaultMailFrom = "shopgraph <shop@shopgraph.local>"
@@ -182,6 +193,8 @@ func Load(getenv func(string) string) (Config, error) {
 		MailFrom:                str("MAIL_FROM", DefaultMailFrom),
 		WebhookTimeout:          dur("WEBHOOK_TIMEOUT", 5*time.Second),
 		WebhookWorkers:          num("WEBHOOK_WORKERS", 50),
+		EmailTemplatesDir:       str("EMAIL_TEMPLATES_DIR", ""),
+		MailRatePerSecond:       num("MAIL_RATE_PER_SECOND", DefaultMailRatePerSecond),
 	}
 	boolean := func(key string, def bool) bool {
 		switch strings.ToLower(strings.TrimSpace(getenv(key))) {
@@ -340,6 +353,8 @@ func (c Config) LogValue() slog.Value {
 		slog.String("mail_from", c.MailFrom),
 		slog.Duration("webhook_timeout", c.WebhookTimeout),
 		slog.Bool("webhook_allow_private_targets", c.WebhookAllowPrivateTargets),
+		slog.String("email_templates_dir", c.EmailTemplatesDir),
+		slog.Int("mail_rate_per_second", c.MailRatePerSecond),
 	)
 }
 

@@ -73,6 +73,8 @@ func TestLoadDevelopmentDefaults(t *testing.T) {
 			require.Equal(t, 5*time.Second, c.WebhookTimeout)
 			require.Equal(t, 50, c.WebhookWorkers)
 			require.False(t, c.WebhookAllowPrivateTargets, "internal webhook targets are refused unless allowed")
+			require.Empty(t, c.EmailTemplatesDir, "the embedded templates")
+			require.Equal(t, 10, c.MailRatePerSecond)
 		})
 	}
 
@@ -269,6 +271,8 @@ func TestLoadRejectsBadValues(t *testing.T) {
 		{"non-numeric DB_MAX_CONNS", "DB_MAX_CONNS", "many", "DB_MAX_CONNS"},
 		{"non-numeric LOGIN_ATTEMPTS_PER_IP", "LOGIN_ATTEMPTS_PER_IP", "1e3", "LOGIN_ATTEMPTS_PER_IP"},
 		{"non-numeric LOGIN_ATTEMPTS_PER_EMAIL_IP", "LOGIN_ATTEMPTS_PER_EMAIL_IP", "ten", "LOGIN_ATTEMPTS_PER_EMAIL_IP"},
+		{"negative MAIL_RATE_PER_SECOND", "MAIL_RATE_PER_SECOND", "-1", "MAIL_RATE_PER_SECOND"},
+		{"non-numeric MAIL_RATE_PER_SECOND", "MAIL_RATE_PER_SECOND", "fast", "MAIL_RATE_PER_SECOND"},
 		{"unknown APP_ENV", "APP_ENV", "staging", "APP_ENV"},
 		{"unknown LOG_LEVEL", "LOG_LEVEL", "loud", "LOG_LEVEL"},
 		{"CORS origin without a scheme", "CORS_ORIGINS", "shop.example.com", "CORS_ORIGINS"},

@@ -16,6 +16,8 @@ const (
 	Variant  = "ProductVariant"
 	Category = "Category"
 	Order    = "Order"
+	// EmailDelivery is one email owed to one recipient (internal/notify).
+	EmailDelivery = "EmailDelivery"
 	// A cart's ID derives from its owner (cart.Cart.GlobalID), one type per kind of owner.
 	CustomerCart = "CustomerCart"
 	GuestCart    = "GuestCart"

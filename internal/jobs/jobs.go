@@ -96,9 +96,14 @@ func (SendOrderPlacedEmailArgs) Kind() string { return "email_order_placed" }
 
 // InsertOpts: inserted once with its order, like the expiry; River's backoff (attempt⁴
 // seconds) spreads its attempts over about three days while the mail server is unreachable.
+// Emails have a queue of their own (QueueEmail): a storm of them, waiting for their turn under
+// the mail rate limit, never holds up order expiry or refunds.
 func (SendOrderPlacedEmailArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{MaxAttempts: 17}
+	return river.InsertOpts{MaxAttempts: 17, Queue: QueueEmail}
 }
+
+// QueueEmail is the queue of the email jobs, worked by Options.EmailWorkers workers.
+const QueueEmail = "email"
 
 // SendOrderStatusEmailArgs asks to send the customer's email about one move of order OrderID
 // (internal/notify): the move with event sequence Sequence, to Status. It is inserted in the
@@ -116,7 +121,7 @@ func (SendOrderStatusEmailArgs) Kind() string { return "email_order_status" }
 
 // InsertOpts: as SendOrderPlacedEmailArgs.
 func (SendOrderStatusEmailArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{MaxAttempts: 17}
+	return river.InsertOpts{MaxAttempts: 17, Queue: QueueEmail}
 }
 
 // QueueWebhooks is the queue of outbound webhook deliveries: workers of their own
@@ -212,7 +217,9 @@ type Options struct {
 	// Work starts workers; false makes an insert-only client (commands, some tests).
 	Work       bool
 	MaxWorkers int
-	Log        *slog.Logger
+	// EmailWorkers work QueueEmail (0: DefaultEmailWorkers).
+	EmailWorkers int
+	Log          *slog.Logger
 	// PollOnly polls for new jobs instead of also listening for them, which holds a
 	// connection of its own outside the pool: the test suite runs dozens of servers at once.
 	PollOnly bool
@@ -222,20 +229,37 @@ type Options struct {
 	// fetches a queue's jobs at most every 100 ms (its FetchCooldown), as many as it has idle
 	// workers: short deliveries top out near 10 × workers a second (bench/webhooks).
 	WebhookWorkers int
+	// RescueAfter is how long a job may stay running before it is taken for the work of a
+	// process that died (SIGKILL, a lost machine) and run again; the job timeout is cut to it
+	// when longer. 0: River's default, an hour. Tests shorten it.
+	RescueAfter time.Duration
 }
+
+// DefaultEmailWorkers is how many email jobs an instance works at once: a send is one SMTP
+// connection, mostly waiting on the network or on its turn under the mail rate limit.
+const DefaultEmailWorkers = 10
 
 // Start builds the river client with workers and, when opts.Work, starts working.
 func (q *Queue) Start(ctx context.Context, pool *pgxpool.Pool, workers *river.Workers, opts Options) error {
 	cfg := &river.Config{Logger: opts.Log, JobTimeout: time.Minute, PollOnly: opts.PollOnly}
+	if opts.RescueAfter > 0 {
+		cfg.RescueStuckJobsAfter = opts.RescueAfter
+		cfg.JobTimeout = min(cfg.JobTimeout, opts.RescueAfter)
+	}
 	if opts.Work {
 		cfg.Workers = workers
 		webhookWorkers := opts.WebhookWorkers
 		if webhookWorkers <= 0 {
 			webhookWorkers = 50
 		}
+		emailWorkers := opts.EmailWorkers
+		if emailWorkers <= 0 {
+			emailWorkers = DefaultEmailWorkers
+		}
 		cfg.Queues = map[string]river.QueueConfig{
 			river.QueueDefault: {MaxWorkers: max(1, opts.MaxWorkers)},
 			QueueWebhooks:      {MaxWorkers: webhookWorkers},
+			QueueEmail:         {MaxWorkers: emailWorkers},
 		}
 		cfg.FetchPollInterval = 200 * time.Millisecond
 		cfg.PeriodicJobs = opts.Periodic

@@ -65,3 +65,69 @@ func TestSettleRefundWithinIdempotencyWindow(t *testing.T) {
 	require.Less(t, total, 22*time.Hour, "the last settlement retry must come well within Stripe's 24 hours")
 	require.Greater(t, total, 6*time.Hour, "a provider outage of hours must still be outlasted")
 }
+
+type blockingEmailWorker struct {
+	river.WorkerDefaults[jobs.SendOrderPlacedEmailArgs]
+	started chan struct{}
+	release chan struct{}
+}
+
+func (w *blockingEmailWorker) Work(ctx context.Context, _ *river.Job[jobs.SendOrderPlacedEmailArgs]) error {
+	w.started <- struct{}{}
+	select {
+	case <-w.release:
+	case <-ctx.Done():
+	}
+	return nil
+}
+
+type signallingExpireWorker struct {
+	river.WorkerDefaults[jobs.ExpireOrderArgs]
+	ran chan struct{}
+}
+
+func (w *signallingExpireWorker) Work(context.Context, *river.Job[jobs.ExpireOrderArgs]) error {
+	w.ran <- struct{}{}
+	return nil
+}
+
+// Email jobs have a queue of their own: while every email worker is busy (a storm of emails
+// waiting for their turn under the send rate), an order's expiry still runs.
+func TestEmailJobsDoNotHoldUpOthers(t *testing.T) {
+	t.Parallel()
+	require.Equal(t, jobs.QueueEmail, jobs.SendOrderPlacedEmailArgs{}.InsertOpts().Queue)
+	require.Equal(t, jobs.QueueEmail, jobs.SendOrderStatusEmailArgs{}.InsertOpts().Queue)
+
+	d := pgtest.New(t, postgres.Options{MaxConns: 4})
+	email := &blockingEmailWorker{started: make(chan struct{}, 10), release: make(chan struct{})}
+	expire := &signallingExpireWorker{ran: make(chan struct{}, 1)}
+	workers := river.NewWorkers()
+	river.AddWorker(workers, email)
+	river.AddWorker(workers, expire)
+	q := &jobs.Queue{}
+	require.NoError(t, q.Start(context.Background(), d.Pool, workers, jobs.Options{Work: true, MaxWorkers: 1, EmailWorkers: 1, PollOnly: true}))
+	t.Cleanup(func() {
+		close(email.release)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = q.Stop(ctx)
+	})
+
+	ctx := context.Background()
+	for i := range 3 {
+		_, err := q.Client().Insert(ctx, jobs.SendOrderPlacedEmailArgs{OrderID: int64(i + 1)}, nil)
+		require.NoError(t, err)
+	}
+	select {
+	case <-email.started:
+	case <-time.After(30 * time.Second):
+		t.Fatal("no email job started")
+	}
+	_, err := q.Client().Insert(ctx, jobs.ExpireOrderArgs{OrderID: 1}, nil)
+	require.NoError(t, err)
+	select {
+	case <-expire.ran:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the expiry waited for the email jobs")
+	}
+}

@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -24,6 +25,7 @@ import (
 	"github.com/shopgraph/shopgraph/internal/jobs"
 	"github.com/shopgraph/shopgraph/internal/order"
 	"github.com/shopgraph/shopgraph/internal/postgres"
+	"github.com/shopgraph/shopgraph/internal/ratelimit"
 )
 
 // Message is one email to one recipient.
@@ -44,10 +46,95 @@ var ErrPermanent = errors.New("permanent delivery failure")
 
 // Service owes and sends emails.
 type Service struct {
-	db     *postgres.DB
-	jobs   *jobs.Queue
-	mailer Mailer
-	log    *slog.Logger
+	db        *postgres.DB
+	jobs      *jobs.Queue
+	mailer    Mailer
+	log       *slog.Logger
+	templates *Templates
+	rate      RateLimit
+}
+
+// Options are the service's settings beyond its dependencies.
+type Options struct {
+	// Templates render the emails (LoadTemplates); nil: the embedded ones.
+	Templates *Templates
+	// Rate bounds how fast emails are sent.
+	Rate RateLimit
+}
+
+// RateLimit bounds the sends of every instance that shares Buckets (Redis: all of them) to
+// PerSecond. A send over it waits for its turn, up to MaxWait; past that its job is snoozed
+// (River's JobSnooze), to be tried again later without using up an attempt. No email is
+// dropped. A nil Buckets or PerSecond 0 sends as fast as the workers go.
+type RateLimit struct {
+	Buckets   ratelimit.Buckets
+	PerSecond int
+	// MaxWait is the longest a send waits in its worker; 0 means DefaultMaxWait.
+	MaxWait time.Duration
+}
+
+// DefaultMaxWait is how long a send waits for its turn before its job is snoozed.
+const DefaultMaxWait = 5 * time.Second
+
+// RateLimitedError is a send whose turn is further off than RateLimit.MaxWait: its job is
+// snoozed for RetryAfter.
+type RateLimitedError struct{ RetryAfter time.Duration }
+
+func (e *RateLimitedError) Error() string {
+	return fmt.Sprintf("email rate limit reached; next turn in %s", e.RetryAfter)
+}
+
+// Configure sets the service's options; call it before the service is used.
+func (s *Service) Configure(o Options) {
+	s.templates = o.Templates
+	s.rate = o.Rate
+}
+
+func (s *Service) tmpl() *Templates {
+	if s.templates == nil {
+		return defaultTemplates
+	}
+	return s.templates
+}
+
+// rateKey is the bucket of every send, whichever the email.
+const rateKey = "smtp"
+
+// waitTurn takes a send's turn under the rate limit, waiting for it up to MaxWait; further
+// off, it returns a *RateLimitedError. When the limiter itself fails (Redis is down) the
+// email is sent: holding every email back would be worse than a burst at the provider.
+func (s *Service) waitTurn(ctx context.Context) error {
+	r := s.rate
+	if r.Buckets == nil || r.PerSecond <= 0 {
+		return nil
+	}
+	maxWait := r.MaxWait
+	if maxWait == 0 {
+		maxWait = DefaultMaxWait
+	}
+	var waited time.Duration
+	for {
+		ok, retry, err := r.Buckets.Take(ctx, rateKey, r.PerSecond, time.Second)
+		if err != nil {
+			s.log.WarnContext(ctx, "email rate limit unavailable; sending", "err", err)
+			return nil
+		}
+		if ok {
+			return nil
+		}
+		retry = max(retry, time.Millisecond)
+		if waited+retry > maxWait {
+			return &RateLimitedError{RetryAfter: retry}
+		}
+		t := time.NewTimer(retry)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+		waited += retry
+	}
 }
 
 // NewService returns the email service. A nil mailer (no SMTP_URL) turns emails off: no job
@@ -98,7 +185,7 @@ func (s *Service) SendOrderPlaced(ctx context.Context, orderID int64) (Outcome, 
 	for i, r := range lineRows {
 		lines[i] = order.LineOf(r)
 	}
-	msg, err := OrderPlacedMessage(email, o, lines)
+	msg, err := s.tmpl().OrderPlacedMessage(email, o, lines)
 	if err != nil {
 		return "", err
 	}
@@ -121,8 +208,12 @@ func orderAndCustomer(ctx context.Context, q *db.Queries, orderID int64) (order.
 
 // deliver sends msg once per (eventKey, recipient): it claims the delivery's row, skips one
 // already sent or failed, sends, and marks it sent. A crash between the send and the mark
-// sends it again on the retry (at least once); once marked, never again.
+// sends it again on the retry (at least once); once marked, never again. It first waits for
+// its turn under the rate limit (waitTurn).
 func (s *Service) deliver(ctx context.Context, eventKey string, msg Message) (Outcome, error) {
+	if err := s.waitTurn(ctx); err != nil {
+		return "", err
+	}
 	q := db.New(s.db.Pool)
 	d, err := q.EmailDeliveryClaim(ctx, db.EmailDeliveryClaimParams{EventKey: eventKey, Recipient: msg.To})
 	if err != nil {
@@ -191,7 +282,7 @@ func (s *Service) SendOrderStatus(ctx context.Context, c order.StatusChange) (Ou
 	if err != nil {
 		return "", err
 	}
-	msg, err := OrderStatusMessage(email, o, c)
+	msg, err := s.tmpl().OrderStatusMessage(email, o, c)
 	if err != nil {
 		return "", err
 	}

@@ -3,8 +3,14 @@ package notify
 import (
 	"bytes"
 	"embed"
+	"errors"
 	"fmt"
 	htmltemplate "html/template"
+	"io/fs"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	texttemplate "text/template"
 
@@ -17,10 +23,136 @@ import (
 //go:embed templates/*.tmpl
 var templateFS embed.FS
 
-var (
-	textTemplates = texttemplate.Must(texttemplate.ParseFS(templateFS, "templates/*.txt.tmpl"))
-	htmlTemplates = htmltemplate.Must(htmltemplate.ParseFS(templateFS, "templates/*.html.tmpl"))
-)
+// TemplateNames are the files of the templates, each of which EMAIL_TEMPLATES_DIR may override:
+// per email a subject (plain text, one line), a plain-text part and an HTML part.
+var TemplateNames = []string{
+	"order_placed.subject.tmpl", "order_placed.txt.tmpl", "order_placed.html.tmpl",
+	"order_status.subject.tmpl", "order_status.txt.tmpl", "order_status.html.tmpl",
+}
+
+// Templates are the parsed templates of every email: the embedded defaults, each replaced by
+// the file of the same name in an operator's directory when there is one.
+type Templates struct {
+	text *texttemplate.Template // the subjects and the plain-text parts
+	html *htmltemplate.Template
+	// Overridden names the files read from the directory.
+	Overridden []string
+	// origin says where each template came from, for errors.
+	origin map[string]string
+}
+
+// defaultTemplates are the embedded templates alone.
+var defaultTemplates = must(LoadTemplates(""))
+
+func must(t *Templates, err error) *Templates {
+	if err != nil {
+		panic(err)
+	}
+	return t
+}
+
+// LoadTemplates parses the templates: each of TemplateNames from dir when the file is there,
+// else the embedded default; dir "" takes every default. It then renders each with sample data,
+// so that a template that would fail when sending (a syntax error, an unknown field, a
+// function misused) fails here, at start-up, naming its file. A *.tmpl file in dir that is not
+// one of TemplateNames is an error too: a misspelt override would otherwise be ignored.
+func LoadTemplates(dir string) (*Templates, error) {
+	t := &Templates{text: texttemplate.New("").Option("missingkey=error"), html: htmltemplate.New("").Option("missingkey=error"),
+		origin: map[string]string{}}
+	if dir != "" {
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			return nil, fmt.Errorf("EMAIL_TEMPLATES_DIR: %w", err)
+		}
+		for _, e := range entries {
+			if !e.IsDir() && strings.HasSuffix(e.Name(), ".tmpl") && !slices.Contains(TemplateNames, e.Name()) {
+				return nil, fmt.Errorf("EMAIL_TEMPLATES_DIR: %s is not an email template; the templates are %s",
+					filepath.Join(dir, e.Name()), strings.Join(TemplateNames, ", "))
+			}
+		}
+	}
+	for _, name := range TemplateNames {
+		src, err := fs.ReadFile(templateFS, "templates/"+name)
+		if err != nil {
+			return nil, fmt.Errorf("embedded email template %s: %w", name, err)
+		}
+		origin := "the embedded email template " + name
+		if dir != "" {
+			path := filepath.Join(dir, name)
+			b, err := os.ReadFile(path)
+			switch {
+			case err == nil:
+				src, origin = b, "email template "+path+" (EMAIL_TEMPLATES_DIR)"
+				t.Overridden = append(t.Overridden, name)
+			case !errors.Is(err, fs.ErrNotExist):
+				return nil, fmt.Errorf("EMAIL_TEMPLATES_DIR: %w", err)
+			}
+		}
+		t.origin[name] = origin
+		if strings.HasSuffix(name, ".html.tmpl") {
+			_, err = t.html.New(name).Parse(string(src))
+		} else {
+			_, err = t.text.New(name).Parse(string(src))
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s does not parse: %w", origin, err)
+		}
+	}
+	if err := t.validate(); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// validate renders every email with sample data: each status's, a refund's amount known and
+// not, an order shipped and not.
+func (t *Templates) validate() error {
+	sample := order.Order{ID: 1001, Status: order.Pending, Total: money.Money{Amount: 2250, Currency: "USD"},
+		ShippingAddress: order.Address{Name: "Ada Lovelace", Line1: "1 Main St", City: "London", PostalCode: "N1", Country: "GB"}}
+	lines := []order.Line{{ProductName: "Widget", VariantName: "Blue", Quantity: 2, UnitPrice: money.Money{Amount: 1000, Currency: "USD"},
+		LineTotal: money.Money{Amount: 2000, Currency: "USD"}}}
+	if _, err := t.OrderPlacedMessage("ada@example.com", sample, lines); err != nil {
+		return err
+	}
+	tracking := "1Z999"
+	for _, st := range slices.Sorted(maps.Keys(statusHeadings)) {
+		for _, refunded := range []int64{0, 500} {
+			o := sample
+			o.Status = st
+			if st == order.Shipped || st == order.Delivered {
+				o.TrackingNumber = &tracking
+			}
+			if _, err := t.OrderStatusMessage("ada@example.com", o, order.StatusChange{OrderID: o.ID, Sequence: 2, Status: st, RefundedAmount: refunded}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// render executes the subject, text and HTML templates of email `base` (order_placed…) with
+// data, whose Subject field it sets to the rendered subject first.
+func (t *Templates) render(to, base string, data any, setSubject func(string)) (Message, error) {
+	var subject, text, html bytes.Buffer
+	fail := func(name string, err error) (Message, error) {
+		return Message{}, fmt.Errorf("render %s: %w", t.origin[name], err)
+	}
+	if err := t.text.ExecuteTemplate(&subject, base+".subject.tmpl", data); err != nil {
+		return fail(base+".subject.tmpl", err)
+	}
+	subj := strings.Join(strings.Fields(subject.String()), " ") // one line, whatever the template's spacing
+	if subj == "" {
+		return fail(base+".subject.tmpl", fmt.Errorf("the subject is empty: %w", ErrPermanent))
+	}
+	setSubject(subj)
+	if err := t.text.ExecuteTemplate(&text, base+".txt.tmpl", data); err != nil {
+		return fail(base+".txt.tmpl", err)
+	}
+	if err := t.html.ExecuteTemplate(&html, base+".html.tmpl", data); err != nil {
+		return fail(base+".html.tmpl", err)
+	}
+	return Message{To: to, Subject: subj, Text: text.String(), HTML: html.String()}, nil
+}
 
 // orderPlacedData is what the "order placed" templates show; amounts are formatted already.
 type orderPlacedData struct {
@@ -42,9 +174,14 @@ func OrderPlacedSubject(orderID int64) string {
 	return fmt.Sprintf("Your shopgraph order #%d", orderID)
 }
 
-// OrderPlacedMessage renders order o's confirmation to `to`.
+// OrderPlacedMessage renders order o's confirmation to `to` with the embedded templates.
 func OrderPlacedMessage(to string, o order.Order, lines []order.Line) (Message, error) {
-	data := orderPlacedData{Subject: OrderPlacedSubject(o.ID), Number: o.ID, Total: FormatMoney(o.Total), Address: addressLines(o.ShippingAddress)}
+	return defaultTemplates.OrderPlacedMessage(to, o, lines)
+}
+
+// OrderPlacedMessage renders order o's confirmation to `to`.
+func (t *Templates) OrderPlacedMessage(to string, o order.Order, lines []order.Line) (Message, error) {
+	data := orderPlacedData{Number: o.ID, Total: FormatMoney(o.Total), Address: addressLines(o.ShippingAddress)}
 	for _, l := range lines {
 		name := l.ProductName
 		if l.VariantName != "" {
@@ -53,14 +190,7 @@ func OrderPlacedMessage(to string, o order.Order, lines []order.Line) (Message, 
 		data.Lines = append(data.Lines, lineData{Name: name, Quantity: l.Quantity,
 			UnitPrice: FormatMoney(l.UnitPrice), LineTotal: FormatMoney(l.LineTotal)})
 	}
-	var text, html bytes.Buffer
-	if err := textTemplates.ExecuteTemplate(&text, "order_placed.txt.tmpl", data); err != nil {
-		return Message{}, fmt.Errorf("render order placed email (text): %w", err)
-	}
-	if err := htmlTemplates.ExecuteTemplate(&html, "order_placed.html.tmpl", data); err != nil {
-		return Message{}, fmt.Errorf("render order placed email (html): %w", err)
-	}
-	return Message{To: to, Subject: data.Subject, Text: text.String(), HTML: html.String()}, nil
+	return t.render(to, "order_placed", &data, func(s string) { data.Subject = s })
 }
 
 // addressLines is a shipping address as the lines of a label, empty parts left out.
@@ -90,6 +220,7 @@ func addressLines(a order.Address) []string {
 // orderStatusData is what the templates of an order's move show.
 type orderStatusData struct {
 	Subject, Heading string
+	SubjectEnding    string // "has shipped"…
 	Status           string
 	Number           int64
 	Total            string
@@ -112,13 +243,19 @@ func OrderStatusSubject(orderID int64, status order.Status) string {
 	return fmt.Sprintf("Your shopgraph order #%d %s", orderID, statusHeadings[status][0])
 }
 
-// OrderStatusMessage renders the email, to `to`, of order o's move c.
+// OrderStatusMessage renders the email, to `to`, of order o's move c with the embedded
+// templates.
 func OrderStatusMessage(to string, o order.Order, c order.StatusChange) (Message, error) {
+	return defaultTemplates.OrderStatusMessage(to, o, c)
+}
+
+// OrderStatusMessage renders the email, to `to`, of order o's move c.
+func (t *Templates) OrderStatusMessage(to string, o order.Order, c order.StatusChange) (Message, error) {
 	h, ok := statusHeadings[c.Status]
 	if !ok {
 		return Message{}, fmt.Errorf("no email for an order moved to %s: %w", c.Status, ErrPermanent)
 	}
-	data := orderStatusData{Subject: OrderStatusSubject(o.ID, c.Status), Heading: h[1], Status: string(c.Status),
+	data := orderStatusData{SubjectEnding: h[0], Heading: h[1], Status: string(c.Status),
 		Number: o.ID, Total: FormatMoney(o.Total)}
 	if o.TrackingNumber != nil {
 		data.Tracking = *o.TrackingNumber
@@ -126,12 +263,5 @@ func OrderStatusMessage(to string, o order.Order, c order.StatusChange) (Message
 	if c.RefundedAmount > 0 {
 		data.Refunded = FormatMoney(money.Money{Amount: c.RefundedAmount, Currency: o.Total.Currency})
 	}
-	var text, html bytes.Buffer
-	if err := textTemplates.ExecuteTemplate(&text, "order_status.txt.tmpl", data); err != nil {
-		return Message{}, fmt.Errorf("render order status email (text): %w", err)
-	}
-	if err := htmlTemplates.ExecuteTemplate(&html, "order_status.html.tmpl", data); err != nil {
-		return Message{}, fmt.Errorf("render order status email (html): %w", err)
-	}
-	return Message{To: to, Subject: data.Subject, Text: text.String(), HTML: html.String()}, nil
+	return t.render(to, "order_status", &data, func(s string) { data.Subject = s })
 }

@@ -94,6 +94,26 @@ type Server struct {
 	mu       sync.Mutex
 	received []Received
 	refusal  *smtp.SMTPError
+	// stall, when set, holds every message at RCPT until it is closed (Stall).
+	stall   chan struct{}
+	stalled chan struct{}
+}
+
+// Stall makes the server hold every later message at RCPT without answering: a send in
+// flight, neither accepted nor refused. Each held message is signalled on the returned
+// channel. release ends the stall: the messages held are refused with a transient 451 (their
+// sender may be gone; they were never accepted), later ones are accepted.
+func (s *Server) Stall() (stalled <-chan struct{}, release func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	stall, ch := make(chan struct{}), make(chan struct{}, 100)
+	s.stall, s.stalled = stall, ch
+	return ch, sync.OnceFunc(func() {
+		s.mu.Lock()
+		s.stall = nil
+		s.mu.Unlock()
+		close(stall)
+	})
 }
 
 // New starts a server, stopped when the test ends.
@@ -225,8 +245,16 @@ func (x *session) Mail(from string, _ *smtp.MailOptions) error {
 
 func (x *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	x.s.mu.Lock()
-	refusal := x.s.refusal
+	refusal, stall, stalled := x.s.refusal, x.s.stall, x.s.stalled
 	x.s.mu.Unlock()
+	if stall != nil {
+		select {
+		case stalled <- struct{}{}:
+		default:
+		}
+		<-stall
+		return &smtp.SMTPError{Code: 451, Message: "stalled by smtptest"}
+	}
 	if refusal != nil {
 		return refusal
 	}
