@@ -10,8 +10,8 @@ import (
 	"github.com/shopgraph/shopgraph/internal/account"
 	"github.com/shopgraph/shopgraph/internal/apperr"
 	"github.com/shopgraph/shopgraph/internal/auth"
-	"github.com/shopgraph/shopgraph/internal/webhook"
 	"github.com/shopgraph/shopgraph/internal/notify"
+	"github.com/shopgraph/shopgraph/internal/webhook"
 )
 
 func clientMeta(ctx context.Context) account.ClientMeta {

@@ -238,7 +238,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options
 	if err := a.Jobs.Start(ctx, jobsDB.Pool, workers, jobs.Options{
 		Work: opts.Work, MaxWorkers: 5, Log: log, PollOnly: opts.PollOnly, RescueAfter: opts.RescueJobsAfter,
 		EmailWorkers: opts.EmailWorkers, WebhookWorkers: cfg.WebhookWorkers,
-		Periodic:     []*river.PeriodicJob{jobs.GuestCartPurge()},
+		Periodic: []*river.PeriodicJob{jobs.GuestCartPurge()},
 	}); err != nil {
 		jobsDB.Close()
 		d.Close()
