@@ -155,7 +155,7 @@ UPDATE product_variants v SET stock = v.stock - r.n, updated_at = now()
 FROM (SELECT unnest(ARRAY[:v1, :v2]::bigint[]) AS id, unnest(ARRAY[1, 1]::integer[]) AS n) AS r
 WHERE v.id = r.id AND v.deleted_at IS NULL AND v.stock >= r.n
 RETURNING v.id, v.product_id, v.stock;
--- sqlc: CheckoutPlaceOrder d65368d4dd82
+-- sqlc: CheckoutPlaceOrder a8602fafe2aa
 WITH o AS (
     INSERT INTO orders (user_id, status, currency, total_amount, shipping_address)
     VALUES (:u, 'PENDING', 'USD', 4200, '{"name":"Ada Lovelace","line1":"1 Main St","city":"Springfield","postalCode":"12345","country":"US"}')
@@ -188,7 +188,9 @@ WITH o AS (
 )
 SELECT o.id AS order_id, o.created_at AS order_created_at, o.updated_at AS order_updated_at,
        e.sequence AS event_sequence, e.created_at AS event_created_at, e.feed_position AS event_feed_position,
-       l.id AS line_id, l.variant_id
+       l.id AS line_id, l.variant_id,
+       EXISTS (SELECT 1 FROM webhook_subscriptions
+               WHERE active AND event_types && ARRAY['ORDER_CREATED', 'STOCK_CHANGED']::text[]) AS webhooks_wanted
 FROM o, e, l
 ORDER BY l.id;
 \endpipeline
