@@ -82,7 +82,7 @@ type Options struct {
 	// PollOnly makes the job queue poll without a LISTEN connection (tests: fewer connections).
 	PollOnly bool
 	// RescueJobsAfter runs again, after this long, the jobs left running by a process that
-	// died (jobs.Options.RescueAfter); 0: River's hour. The crash tests shorten it.
+	// died (jobs.Options.RescueAfter); 0: jobs.DefaultRescueAfter. The crash tests shorten it.
 	RescueJobsAfter time.Duration
 	// EmailWorkers is how many email jobs this instance works at once (0: the default,
 	// jobs.DefaultEmailWorkers); the email benchmark varies it.

@@ -4,6 +4,7 @@
 package jobs
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -231,9 +232,16 @@ type Options struct {
 	WebhookWorkers int
 	// RescueAfter is how long a job may stay running before it is taken for the work of a
 	// process that died (SIGKILL, a lost machine) and run again; the job timeout is cut to it
-	// when longer. 0: River's default, an hour. Tests shorten it.
+	// when longer. 0: DefaultRescueAfter. Tests shorten it.
 	RescueAfter time.Duration
 }
+
+// DefaultRescueAfter is how long a job may stay running before River takes it for the work
+// of a dead process and runs it again. River's own default is an hour: an order email whose
+// worker was killed mid-send would go out an hour late. Every job here times out within a
+// minute except the inventory import's apply (inventory.ImportWorker.Timeout, 10 minutes),
+// and a rescue must come after the job's own timeout, or a live job would be run twice.
+const DefaultRescueAfter = 15 * time.Minute
 
 // DefaultEmailWorkers is how many email jobs an instance works at once: a send is one SMTP
 // connection, mostly waiting on the network or on its turn under the mail rate limit.
@@ -241,10 +249,10 @@ const DefaultEmailWorkers = 10
 
 // Start builds the river client with workers and, when opts.Work, starts working.
 func (q *Queue) Start(ctx context.Context, pool *pgxpool.Pool, workers *river.Workers, opts Options) error {
-	cfg := &river.Config{Logger: opts.Log, JobTimeout: time.Minute, PollOnly: opts.PollOnly}
-	if opts.RescueAfter > 0 {
-		cfg.RescueStuckJobsAfter = opts.RescueAfter
-		cfg.JobTimeout = min(cfg.JobTimeout, opts.RescueAfter)
+	rescueAfter := cmp.Or(opts.RescueAfter, DefaultRescueAfter)
+	cfg := &river.Config{
+		Logger: opts.Log, PollOnly: opts.PollOnly,
+		JobTimeout: min(time.Minute, rescueAfter), RescueStuckJobsAfter: rescueAfter,
 	}
 	if opts.Work {
 		cfg.Workers = workers
