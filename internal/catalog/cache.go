@@ -15,7 +15,7 @@ import (
 // Cache keys and lifetimes. Writes delete or bump them after commit; the TTLs only bound the
 // one race cache-aside cannot close (see package cache) and stock drift from checkouts.
 const (
-	cacheVersion     = "v1:" // change when a cached type changes shape
+	cacheVersion     = "v2:" // change when a cached type changes shape
 	productTTL       = 5 * time.Minute
 	variantsTTL      = time.Minute
 	categoriesTTL    = 5 * time.Minute

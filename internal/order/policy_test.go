@@ -27,8 +27,8 @@ const (
 var (
 	owner    = auth.Viewer{UserID: ownerID, Role: auth.RoleCustomer, SessionID: uuid.New()}
 	stranger = auth.Viewer{UserID: otherID, Role: auth.RoleCustomer, SessionID: uuid.New()}
-	vendor   = auth.Viewer{UserID: vendorID, Role: auth.RoleVendor, SessionID: uuid.New()}
-	rival    = auth.Viewer{UserID: rivalID, Role: auth.RoleVendor, SessionID: uuid.New()}
+	vendor   = auth.Viewer{UserID: vendorID, Role: auth.RoleVendor, VendorID: vendorID, SessionID: uuid.New()}
+	rival    = auth.Viewer{UserID: rivalID, Role: auth.RoleVendor, VendorID: rivalID, SessionID: uuid.New()}
 	admin    = auth.Viewer{UserID: adminID, Role: auth.RoleAdmin, SessionID: uuid.New()}
 )
 
@@ -215,14 +215,19 @@ func TestNeedsVendorLine(t *testing.T) {
 		want   bool
 	}{
 		{"a vendor that did not place it", vendor, true},
-		{"a vendor that placed it", auth.Viewer{UserID: ownerID, Role: auth.RoleVendor}, false},
+		{"a vendor that placed it", auth.Viewer{UserID: ownerID, Role: auth.RoleVendor, VendorID: vendorID}, false},
+		{"a VENDOR account of no vendor", auth.Viewer{UserID: vendorID, Role: auth.RoleVendor}, false},
 		{"owner", owner, false},
 		{"admin", admin, false},
 		{"another customer", stranger, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			require.Equal(t, tc.want, needsVendorLine(tc.viewer, o))
+			id, needs := needsVendorLine(tc.viewer, o)
+			require.Equal(t, tc.want, needs)
+			if needs {
+				require.Equal(t, tc.viewer.VendorID, id, "the vendor asked about is the viewer's vendor")
+			}
 		})
 	}
 }
