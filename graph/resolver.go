@@ -13,6 +13,7 @@ import (
 	"github.com/shopgraph/shopgraph/internal/order"
 	"github.com/shopgraph/shopgraph/internal/payment"
 	"github.com/shopgraph/shopgraph/internal/tracking"
+	"github.com/shopgraph/shopgraph/internal/vendor"
 )
 
 // Resolver holds the services the resolvers call.
@@ -27,5 +28,7 @@ type Resolver struct {
 	Payments        *payment.Service
 	// Tracking streams order events to the subscriptions.
 	Tracking *tracking.Service
-	Log      *slog.Logger
+	// VendorService is the marketplace's sellers (not Vendors: a resolver method of the query root).
+	VendorService *vendor.Service
+	Log           *slog.Logger
 }

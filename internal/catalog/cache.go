@@ -87,3 +87,9 @@ func (s *Service) InvalidateStock(ctx context.Context, productIDs []int64, statu
 		s.cache.Bump(ctx, listNamespace)
 	}
 }
+
+// InvalidateProducts is for other domains that change products' visibility (a vendor's
+// suspension or reinstatement), after their commit: the cached rows and every cached page.
+func (s *Service) InvalidateProducts(ctx context.Context, ids ...int64) {
+	s.invalidateProducts(ctx, ids...)
+}

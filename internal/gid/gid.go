@@ -16,6 +16,7 @@ const (
 	Variant  = "ProductVariant"
 	Category = "Category"
 	Order    = "Order"
+	Vendor   = "Vendor"
 	// A cart's ID derives from its owner (cart.Cart.GlobalID), one type per kind of owner.
 	CustomerCart = "CustomerCart"
 	GuestCart    = "GuestCart"
