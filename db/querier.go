@@ -257,7 +257,7 @@ type Querier interface {
 	VariantSeedBulk(ctx context.Context, slugPrefix string) (int64, error)
 	VariantSoftDelete(ctx context.Context, id int64) (int64, error)
 	VariantUpdate(ctx context.Context, arg VariantUpdateParams) (ProductVariant, error)
-	VendorCount(ctx context.Context, statuses []VendorStatus) (int64, error)
+	VendorCount(ctx context.Context, statuses []string) (int64, error)
 	VendorEventInsert(ctx context.Context, arg VendorEventInsertParams) (VendorEvent, error)
 	// VendorEventList is a vendor's history, oldest first.
 	VendorEventList(ctx context.Context, vendorID int64) ([]VendorEvent, error)
@@ -270,7 +270,8 @@ type Querier interface {
 	// application of an account vendors_pending_applicant_key (CONFLICT).
 	VendorInsert(ctx context.Context, arg VendorInsertParams) (Vendor, error)
 	// VendorList is one page of vendors, newest first, keyset-paginated on (created_at, id);
-	// @statuses are those the viewer may see (and asked for).
+	// @statuses are those the viewer may see (and asked for), as text (pgx has no encoder for
+	// arrays of our enum).
 	VendorList(ctx context.Context, arg VendorListParams) ([]Vendor, error)
 	// VendorListByIDs is the batch read behind the vendor dataloader.
 	VendorListByIDs(ctx context.Context, ids []int64) ([]Vendor, error)

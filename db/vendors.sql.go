@@ -11,10 +11,10 @@ import (
 )
 
 const VendorCount = `-- name: VendorCount :one
-SELECT count(*) FROM vendors WHERE status = ANY($1::vendor_status[])
+SELECT count(*) FROM vendors WHERE status::text = ANY($1::text[])
 `
 
-func (q *Queries) VendorCount(ctx context.Context, statuses []VendorStatus) (int64, error) {
+func (q *Queries) VendorCount(ctx context.Context, statuses []string) (int64, error) {
 	row := q.db.QueryRow(ctx, VendorCount, statuses)
 	var count int64
 	err := row.Scan(&count)
@@ -210,21 +210,22 @@ func (q *Queries) VendorInsert(ctx context.Context, arg VendorInsertParams) (Ven
 
 const VendorList = `-- name: VendorList :many
 SELECT id, name, slug, description, logo_url, status, contact_email, commission_bps, applicant_id, created_at, updated_at FROM vendors v
-WHERE v.status = ANY($1::vendor_status[])
+WHERE v.status::text = ANY($1::text[])
   AND ($2::bigint IS NULL OR (v.created_at, v.id) < ($3::timestamptz, $2::bigint))
 ORDER BY v.created_at DESC, v.id DESC
 LIMIT $4
 `
 
 type VendorListParams struct {
-	Statuses       []VendorStatus
+	Statuses       []string
 	AfterID        *int64
 	AfterCreatedAt *time.Time
 	Lim            int32
 }
 
 // VendorList is one page of vendors, newest first, keyset-paginated on (created_at, id);
-// @statuses are those the viewer may see (and asked for).
+// @statuses are those the viewer may see (and asked for), as text (pgx has no encoder for
+// arrays of our enum).
 func (q *Queries) VendorList(ctx context.Context, arg VendorListParams) ([]Vendor, error) {
 	rows, err := q.db.Query(ctx, VendorList,
 		arg.Statuses,

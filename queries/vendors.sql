@@ -23,15 +23,16 @@ SELECT * FROM vendors WHERE id = ANY(@ids::bigint[]);
 
 -- name: VendorList :many
 -- VendorList is one page of vendors, newest first, keyset-paginated on (created_at, id);
--- @statuses are those the viewer may see (and asked for).
+-- @statuses are those the viewer may see (and asked for), as text (pgx has no encoder for
+-- arrays of our enum).
 SELECT * FROM vendors v
-WHERE v.status = ANY(@statuses::vendor_status[])
+WHERE v.status::text = ANY(@statuses::text[])
   AND (sqlc.narg('after_id')::bigint IS NULL OR (v.created_at, v.id) < (sqlc.narg('after_created_at')::timestamptz, sqlc.narg('after_id')::bigint))
 ORDER BY v.created_at DESC, v.id DESC
 LIMIT @lim;
 
 -- name: VendorCount :one
-SELECT count(*) FROM vendors WHERE status = ANY(@statuses::vendor_status[]);
+SELECT count(*) FROM vendors WHERE status::text = ANY(@statuses::text[]);
 
 -- name: VendorUpdateProfile :one
 UPDATE vendors SET name = @name, description = @description, logo_url = sqlc.narg('logo_url'),

@@ -23,7 +23,6 @@ CREATE TABLE vendors (
     updated_at     timestamptz   NOT NULL DEFAULT now()
 );
 CREATE UNIQUE INDEX vendors_slug_key ON vendors (slug);
-CREATE INDEX vendors_status_idx ON vendors (status, created_at DESC, id DESC);
 CREATE INDEX vendors_created_idx ON vendors (created_at DESC, id DESC);
 -- One pending application per account.
 CREATE UNIQUE INDEX vendors_pending_applicant_key ON vendors (applicant_id) WHERE status = 'PENDING';

@@ -176,10 +176,10 @@ func (s *Service) Count(ctx context.Context, v *auth.Viewer, status *Status) (in
 	return int(n), nil
 }
 
-func dbStatuses(in []Status) []db.VendorStatus {
-	out := make([]db.VendorStatus, len(in))
+func dbStatuses(in []Status) []string {
+	out := make([]string, len(in))
 	for i, s := range in {
-		out[i] = db.VendorStatus(s)
+		out[i] = string(s)
 	}
 	return out
 }
