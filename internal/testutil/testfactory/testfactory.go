@@ -34,7 +34,9 @@ type User struct {
 }
 
 // Viewer is the user as the services see a signed-in request's account.
-func (u User) Viewer() auth.Viewer { return auth.Viewer{UserID: u.ID, Role: u.Role, VendorID: u.VendorID} }
+func (u User) Viewer() auth.Viewer {
+	return auth.Viewer{UserID: u.ID, Role: u.Role, VendorID: u.VendorID}
+}
 
 // UserOpts are a user's columns; zero values give a unique CUSTOMER.
 type UserOpts struct {
