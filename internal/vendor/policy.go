@@ -11,12 +11,13 @@ import (
 // (auth.Viewer.VendorID, from the access token); the user id never stands for a vendor.
 
 // SeesPrivate reports whether v (nil when anonymous) sees vendor's private part and any
-// status: its members, its applicant (their application and its history), and admins.
+// status: its members acting for it (a member whose VENDOR role was taken away no longer
+// does), its applicant (their application and its history), and admins.
 func SeesPrivate(v *auth.Viewer, vendor Vendor) bool {
 	if v == nil {
 		return false
 	}
-	return v.IsAdmin() || v.MemberOf(vendor.ID) || (vendor.ApplicantID != nil && *vendor.ApplicantID == v.UserID)
+	return v.IsAdmin() || v.ActsFor(vendor.ID) || (vendor.ApplicantID != nil && *vendor.ApplicantID == v.UserID)
 }
 
 // CanSee reports whether v (nil when anonymous) may see vendor at all: everyone sees ACTIVE

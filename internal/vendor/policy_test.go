@@ -65,6 +65,8 @@ func TestSee(t *testing.T) {
 		{"a VENDOR of no vendor, suspended", &noVendor, Suspended, false, false},
 		{"member, suspended", &member, Suspended, true, true},
 		{"admin, rejected", &admin, Rejected, true, true},
+		{"a member demoted to CUSTOMER, suspended", &auth.Viewer{UserID: 22, Role: auth.RoleCustomer, VendorID: vendorID}, Suspended, false, false},
+		{"a member demoted to CUSTOMER, active", &auth.Viewer{UserID: 22, Role: auth.RoleCustomer, VendorID: vendorID}, Active, true, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
