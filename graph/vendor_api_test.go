@@ -443,3 +443,30 @@ func TestVendorProfileAndPrivacy(t *testing.T) {
 		require.Nil(t, me.Me.Vendor)
 	})
 }
+
+// The public response cache serves anonymous catalog answers whole; they show the vendor, so a
+// vendor's new name or suspension is never answered from it.
+func TestVendorChangesReachCachedCatalogResponses(t *testing.T) {
+	t.Parallel()
+	e := newCatalogEnv(t)
+	ownerC, owner := e.RegisterVendor(t, "Cached Goods")
+	name := "Cached " + uuid.NewString()[:8]
+	createProduct(t, ownerC, productIn(name, 900))
+	page := `query P($f: ProductFilter) { products(first: 5, filter: $f) { nodes { name vendor { name } } } }`
+	vars := map[string]any{"f": map[string]any{"vendorId": owner.VendorID}}
+
+	body, _ := rawPost(t, e.Server.URL, page, vars, nil)
+	require.Contains(t, body, `"Cached Goods"`)
+	_, state := rawPost(t, e.Server.URL, page, vars, nil)
+	require.Equal(t, "HIT", state, "the anonymous answer is cached")
+
+	require.Empty(t, vendorMutate(t, ownerC, vendorUpdateMut, "vendorUpdate", map[string]any{"id": owner.VendorID, "name": "Renamed Goods"}).UserErrors)
+	body, state = rawPost(t, e.Server.URL, page, vars, nil)
+	require.Equal(t, "MISS", state)
+	require.Contains(t, body, `"Renamed Goods"`)
+
+	require.Empty(t, decide(t, e.Admin, "vendorSuspend", owner.VendorID, "Review.").UserErrors)
+	body, state = rawPost(t, e.Server.URL, page, vars, nil)
+	require.Equal(t, "MISS", state)
+	require.NotContains(t, body, name)
+}

@@ -88,8 +88,13 @@ func (s *Service) InvalidateStock(ctx context.Context, productIDs []int64, statu
 	}
 }
 
-// InvalidateProducts is for other domains that change products' visibility (a vendor's
-// suspension or reinstatement), after their commit: the cached rows and every cached page.
+// InvalidateProducts is for other domains that change what products show (a vendor's
+// suspension, reinstatement or new name), after their commit: the cached rows of ids, and
+// every cached page and anonymous catalog response (which embed the vendor).
 func (s *Service) InvalidateProducts(ctx context.Context, ids ...int64) {
+	if len(ids) == 0 {
+		s.cache.Bump(ctx, listNamespace)
+		return
+	}
 	s.invalidateProducts(ctx, ids...)
 }

@@ -300,9 +300,7 @@ func (s *Service) Decide(ctx context.Context, v auth.Viewer, d Decision, id int6
 		if err != nil {
 			return fmt.Errorf("set vendor products' state: %w", err)
 		}
-		if len(changed) > 0 && s.products != nil {
-			postgres.AfterCommit(ctx, func(ctx context.Context) { s.products.InvalidateProducts(ctx, changed...) })
-		}
+		s.invalidate(ctx, changed...)
 		return addEvent(ctx, q, updated, d.Action, strings.TrimSpace(reason), &v.UserID)
 	})
 	return updated, err
@@ -370,6 +368,8 @@ func (s *Service) Update(ctx context.Context, v auth.Viewer, in UpdateInput) (Ve
 			return fmt.Errorf("update vendor: %w", err)
 		}
 		updated = vendorFromRow(row)
+		// Cached catalog pages and responses show the vendor's name.
+		s.invalidate(ctx)
 		return addEvent(ctx, q, updated, ActionUpdated, "", &v.UserID)
 	})
 	return updated, err
@@ -410,6 +410,14 @@ func (s *Service) EnsureMember(ctx context.Context, slug string, profile Profile
 		return addMember(ctx, q, out.ID, userID, "userId")
 	})
 	return out, err
+}
+
+// invalidate drops, after the commit, the cached products ids and every cached catalog page
+// and anonymous response, which show the vendor.
+func (s *Service) invalidate(ctx context.Context, ids ...int64) {
+	if s.products != nil {
+		postgres.AfterCommit(ctx, func(ctx context.Context) { s.products.InvalidateProducts(ctx, ids...) })
+	}
 }
 
 // validateNew checks a new vendor's profile, slug (derived from the name when empty) and
