@@ -278,7 +278,6 @@ type Querier interface {
 	// VendorMemberAdd makes an account a member of a vendor with the VENDOR role; an ADMIN keeps
 	// its role.
 	VendorMemberAdd(ctx context.Context, arg VendorMemberAddParams) (User, error)
-	VendorMemberCount(ctx context.Context, vendorID *int64) (int64, error)
 	// VendorProductsSetActive copies the vendor's state onto its products (catalog_visible reads
 	// it), in the transaction that changes the vendor's status; it returns the products changed,
 	// whose cached copies are dropped after the commit.

@@ -330,17 +330,6 @@ func (q *Queries) VendorMemberAdd(ctx context.Context, arg VendorMemberAddParams
 	return i, err
 }
 
-const VendorMemberCount = `-- name: VendorMemberCount :one
-SELECT count(*) FROM users WHERE vendor_id = $1
-`
-
-func (q *Queries) VendorMemberCount(ctx context.Context, vendorID *int64) (int64, error) {
-	row := q.db.QueryRow(ctx, VendorMemberCount, vendorID)
-	var count int64
-	err := row.Scan(&count)
-	return count, err
-}
-
 const VendorProductsSetActive = `-- name: VendorProductsSetActive :many
 UPDATE products SET vendor_active = $1
 WHERE vendor_id = $2 AND vendor_active <> $1

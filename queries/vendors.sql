@@ -67,6 +67,3 @@ UPDATE users SET vendor_id = @vendor_id,
     role = CASE WHEN role = 'ADMIN' THEN role ELSE 'VENDOR' END, updated_at = now()
 WHERE id = @user_id
 RETURNING *;
-
--- name: VendorMemberCount :one
-SELECT count(*) FROM users WHERE vendor_id = @vendor_id;
