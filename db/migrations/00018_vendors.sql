@@ -103,14 +103,16 @@ ALTER TABLE products DROP COLUMN vendor_active;
 ALTER TABLE order_lines DROP CONSTRAINT order_lines_vendor_id_fkey;
 ALTER TABLE products DROP CONSTRAINT products_vendor_id_fkey;
 COMMENT ON COLUMN products.vendor_id IS NULL;
--- Back to accounts: a vendor's product goes to its first member, else to the account with the
--- vendor's id (the vendors this migration made), else to the platform. Order lines keep their
--- ids (they had no foreign key).
+-- Back to accounts: a vendor's product goes to its first member, else, for a vendor this
+-- migration made, to the account it was made from (same id), else to the platform (a vendor
+-- created since, without members, has no account to go back to). Order lines keep their ids
+-- (they had no foreign key).
 UPDATE products p SET vendor_id = COALESCE(
     (SELECT min(u.id) FROM users u WHERE u.vendor_id = p.vendor_id),
-    (SELECT u.id FROM users u WHERE u.id = p.vendor_id))
+    (SELECT u.id FROM users u WHERE u.id = p.vendor_id AND EXISTS (
+        SELECT FROM vendor_events e WHERE e.vendor_id = p.vendor_id AND e.action = 'CREATED'
+          AND e.actor_id IS NULL AND e.reason = 'Migrated from the vendor account ' || p.vendor_id || '.')))
 WHERE p.vendor_id IS NOT NULL;
-UPDATE users SET role = 'VENDOR' WHERE vendor_id IS NOT NULL AND role = 'CUSTOMER';
 ALTER TABLE products ADD CONSTRAINT products_vendor_id_fkey FOREIGN KEY (vendor_id) REFERENCES users (id) ON DELETE RESTRICT;
 ALTER TABLE users DROP COLUMN vendor_id;
 DROP TABLE vendor_events;

@@ -144,24 +144,32 @@ func TestVendorsMigration(t *testing.T) {
 	require.ErrorAs(t, err, &pgErr)
 	require.Equal(t, "order_lines_vendor_id_fkey", pgErr.ConstraintName)
 
-	// The sequence is past every migrated id.
+	// The sequence is past every migrated id. A vendor made since, with the customer as its
+	// member, and one without members, each sell a product.
 	fresh := one(`INSERT INTO vendors (name, slug, contact_email) VALUES ('New', 'new', 'new@example.com') RETURNING id`)
 	require.Greater(t, fresh, orphan)
-	exec(`DELETE FROM vendor_events WHERE vendor_id = $1`, fresh)
-	exec(`DELETE FROM vendors WHERE id = $1`, fresh)
+	exec(`UPDATE users SET vendor_id = $1, role = 'VENDOR' WHERE id = $2`, fresh, customer)
+	freshProduct, _ := product("fresh-cup", &fresh)
+	lone := one(`INSERT INTO vendors (name, slug, contact_email) VALUES ('Lone', 'lone', '') RETURNING id`)
+	loneProduct, _ := product("lone-cup", &lone)
+	beforeDown := snap()
 
 	// Down: products go back to the accounts, the vendors' tables go; and up again.
 	_, err = provider.DownTo(ctx, vendorsMigration-1)
 	require.NoError(t, err)
-	require.Equal(t, before, snap())
+	require.Equal(t, beforeDown, snap())
 	require.Equal(t, vendorAcct, one(`SELECT vendor_id FROM products WHERE id = $1`, acmeProduct))
 	require.Equal(t, demoted, one(`SELECT vendor_id FROM products WHERE id = $1`, oldProduct))
+	require.Equal(t, customer, one(`SELECT vendor_id FROM products WHERE id = $1`, freshProduct), "to the new vendor's member")
+	var loneOwner *int64
+	require.NoError(t, d.Pool.QueryRow(ctx, `SELECT vendor_id FROM products WHERE id = $1`, loneProduct).Scan(&loneOwner))
+	require.Nil(t, loneOwner, "a vendor without members has no account to go back to: the platform's")
 	var exists bool
 	require.NoError(t, d.Pool.QueryRow(ctx, `SELECT to_regclass('vendors') IS NOT NULL`).Scan(&exists))
 	require.False(t, exists)
 	_, err = provider.Up(ctx)
 	require.NoError(t, err)
-	require.Equal(t, before, snap())
+	require.Equal(t, beforeDown, snap())
 }
 
 // 00018's catalog_visible also asks for the vendor's state: a customer's call folds to the
