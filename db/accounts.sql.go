@@ -192,7 +192,7 @@ func (q *Queries) UserCountByRole(ctx context.Context, role UserRole) (int64, er
 }
 
 const UserGetByEmail = `-- name: UserGetByEmail :one
-SELECT id, email, password_hash, name, role, created_at, updated_at FROM users WHERE email = $1
+SELECT id, email, password_hash, name, role, created_at, updated_at, vendor_id FROM users WHERE email = $1
 `
 
 func (q *Queries) UserGetByEmail(ctx context.Context, email string) (User, error) {
@@ -206,12 +206,13 @@ func (q *Queries) UserGetByEmail(ctx context.Context, email string) (User, error
 		&i.Role,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.VendorID,
 	)
 	return i, err
 }
 
 const UserGetByID = `-- name: UserGetByID :one
-SELECT id, email, password_hash, name, role, created_at, updated_at FROM users WHERE id = $1
+SELECT id, email, password_hash, name, role, created_at, updated_at, vendor_id FROM users WHERE id = $1
 `
 
 func (q *Queries) UserGetByID(ctx context.Context, id int64) (User, error) {
@@ -225,6 +226,7 @@ func (q *Queries) UserGetByID(ctx context.Context, id int64) (User, error) {
 		&i.Role,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.VendorID,
 	)
 	return i, err
 }
@@ -232,7 +234,7 @@ func (q *Queries) UserGetByID(ctx context.Context, id int64) (User, error) {
 const UserInsert = `-- name: UserInsert :one
 INSERT INTO users (email, password_hash, name, role)
 VALUES ($1, $2, $3, $4)
-RETURNING id, email, password_hash, name, role, created_at, updated_at
+RETURNING id, email, password_hash, name, role, created_at, updated_at, vendor_id
 `
 
 type UserInsertParams struct {
@@ -259,12 +261,13 @@ func (q *Queries) UserInsert(ctx context.Context, arg UserInsertParams) (User, e
 		&i.Role,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.VendorID,
 	)
 	return i, err
 }
 
 const UserListByIDs = `-- name: UserListByIDs :many
-SELECT id, email, password_hash, name, role, created_at, updated_at FROM users WHERE id = ANY($1::bigint[])
+SELECT id, email, password_hash, name, role, created_at, updated_at, vendor_id FROM users WHERE id = ANY($1::bigint[])
 `
 
 // UserListByIDs is the batch read behind the user dataloader.
@@ -285,6 +288,7 @@ func (q *Queries) UserListByIDs(ctx context.Context, ids []int64) ([]User, error
 			&i.Role,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.VendorID,
 		); err != nil {
 			return nil, err
 		}
@@ -297,7 +301,7 @@ func (q *Queries) UserListByIDs(ctx context.Context, ids []int64) ([]User, error
 }
 
 const UserSetRole = `-- name: UserSetRole :one
-UPDATE users SET role = $1, updated_at = now() WHERE id = $2 RETURNING id, email, password_hash, name, role, created_at, updated_at
+UPDATE users SET role = $1, updated_at = now() WHERE id = $2 RETURNING id, email, password_hash, name, role, created_at, updated_at, vendor_id
 `
 
 type UserSetRoleParams struct {
@@ -316,6 +320,7 @@ func (q *Queries) UserSetRole(ctx context.Context, arg UserSetRoleParams) (User,
 		&i.Role,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.VendorID,
 	)
 	return i, err
 }
@@ -341,7 +346,7 @@ const UserUpsertAdmin = `-- name: UserUpsertAdmin :one
 INSERT INTO users (email, password_hash, name, role)
 VALUES ($1, $2, $3, 'ADMIN')
 ON CONFLICT (email) DO UPDATE SET role = 'ADMIN', password_hash = EXCLUDED.password_hash, updated_at = now()
-RETURNING id, email, password_hash, name, role, created_at, updated_at
+RETURNING id, email, password_hash, name, role, created_at, updated_at, vendor_id
 `
 
 type UserUpsertAdminParams struct {
@@ -362,6 +367,7 @@ func (q *Queries) UserUpsertAdmin(ctx context.Context, arg UserUpsertAdminParams
 		&i.Role,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.VendorID,
 	)
 	return i, err
 }
@@ -370,7 +376,7 @@ const UserUpsertVendor = `-- name: UserUpsertVendor :one
 INSERT INTO users (email, password_hash, name, role)
 VALUES ($1, $2, $3, 'VENDOR')
 ON CONFLICT (email) DO UPDATE SET email = EXCLUDED.email
-RETURNING id, email, password_hash, name, role, created_at, updated_at
+RETURNING id, email, password_hash, name, role, created_at, updated_at, vendor_id
 `
 
 type UserUpsertVendorParams struct {
@@ -391,6 +397,7 @@ func (q *Queries) UserUpsertVendor(ctx context.Context, arg UserUpsertVendorPara
 		&i.Role,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.VendorID,
 	)
 	return i, err
 }

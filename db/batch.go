@@ -24,7 +24,7 @@ WITH target AS (
     SELECT c.id FROM carts c WHERE c.user_id = $2 AND $1::bigint IS NULL
 ), variant AS (
     SELECT v.currency FROM product_variants v JOIN products p ON p.id = v.product_id
-    WHERE v.id = $3 AND v.deleted_at IS NULL AND p.status = 'ACTIVE'
+    WHERE v.id = $3 AND v.deleted_at IS NULL AND p.status = 'ACTIVE' AND p.vendor_active
 ), verdict AS (
     SELECT CASE WHEN NOT EXISTS (SELECT FROM variant) THEN 'NOT_FOUND'
                 WHEN other.currency IS NOT NULL THEN 'CURRENCY_MISMATCH' END::text AS problem,
@@ -182,7 +182,7 @@ WITH cart AS (
     UNION ALL
     SELECT c.id, true FROM carts c WHERE c.token_hash = $3
 )
-SELECT v.id, v.product_id, v.sku, v.name, v.options, v.price_amount, v.currency, v.stock, v.position, v.created_at, v.updated_at, v.deleted_at, l.quantity, l.added_at, p.status AS product_status, cart.guest::boolean AS guest
+SELECT v.id, v.product_id, v.sku, v.name, v.options, v.price_amount, v.currency, v.stock, v.position, v.created_at, v.updated_at, v.deleted_at, l.quantity, l.added_at, p.status AS product_status, p.vendor_active, cart.guest::boolean AS guest
 FROM cart
 JOIN cart_lines l ON l.cart_id = cart.id
 JOIN product_variants v ON v.id = l.variant_id
@@ -207,6 +207,7 @@ type CartViewQueuedRow struct {
 	Quantity       int32
 	AddedAt        time.Time
 	ProductStatus  ProductStatus
+	VendorActive   bool
 	Guest          bool
 }
 
@@ -261,6 +262,7 @@ func (b *CartViewQueuedBatchResults) Query(f func(int, []CartViewQueuedRow, erro
 					&i.Quantity,
 					&i.AddedAt,
 					&i.ProductStatus,
+					&i.VendorActive,
 					&i.Guest,
 				); err != nil {
 					return err
@@ -355,7 +357,7 @@ func (b *CheckoutBeginBatchResults) Close() error {
 }
 
 const CheckoutLines = `-- name: CheckoutLines :batchmany
-SELECT l.quantity, l.added_at, v.id, v.product_id, v.sku, v.name, v.options, v.price_amount, v.currency, v.stock, v.position, v.created_at, v.updated_at, v.deleted_at, p.name AS product_name, p.vendor_id, p.status AS product_status
+SELECT l.quantity, l.added_at, v.id, v.product_id, v.sku, v.name, v.options, v.price_amount, v.currency, v.stock, v.position, v.created_at, v.updated_at, v.deleted_at, p.name AS product_name, p.vendor_id, p.status AS product_status, p.vendor_active
 FROM cart_lines l
 JOIN product_variants v ON v.id = l.variant_id
 JOIN products p ON p.id = v.product_id
@@ -384,6 +386,7 @@ type CheckoutLinesRow struct {
 	ProductName    string
 	VendorID       *int64
 	ProductStatus  ProductStatus
+	VendorActive   bool
 }
 
 // CheckoutLines reads the lines of the cart of @user_id, which CheckoutBegin locked just
@@ -443,6 +446,7 @@ func (b *CheckoutLinesBatchResults) Query(f func(int, []CheckoutLinesRow, error)
 					&i.ProductName,
 					&i.VendorID,
 					&i.ProductStatus,
+					&i.VendorActive,
 				); err != nil {
 					return err
 				}

@@ -171,7 +171,7 @@ func (q *Queries) CategoryUpdate(ctx context.Context, arg CategoryUpdateParams) 
 const ProductCount = `-- name: ProductCount :one
 SELECT count(*) FROM products p
 WHERE
-  catalog_visible(p.status, p.vendor_id, $1::boolean, $2::bigint)
+  catalog_visible(p.status, p.vendor_active, p.vendor_id, $1::boolean, $2::bigint)
   AND ($3::bigint[] IS NULL OR p.category_id = ANY($3::bigint[]))
   AND ($4::bigint IS NULL OR p.vendor_id = $4::bigint)
   AND ($5::bigint IS NULL OR p.max_price >= $5::bigint)
@@ -233,24 +233,25 @@ func (q *Queries) ProductCountByCategory(ctx context.Context, categoryID *int64)
 }
 
 const ProductGetByID = `-- name: ProductGetByID :one
-SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at FROM products p WHERE p.id = $1
+SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at, p.vendor_active FROM products p WHERE p.id = $1
 `
 
 type ProductGetByIDRow struct {
-	ID          int64
-	Name        string
-	Slug        string
-	Description string
-	CategoryID  *int64
-	VendorID    *int64
-	Attributes  []byte
-	ImageURLs   []string
-	Status      ProductStatus
-	Currency    string
-	MinPrice    int64
-	MaxPrice    int64
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	ID           int64
+	Name         string
+	Slug         string
+	Description  string
+	CategoryID   *int64
+	VendorID     *int64
+	Attributes   []byte
+	ImageURLs    []string
+	Status       ProductStatus
+	Currency     string
+	MinPrice     int64
+	MaxPrice     int64
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+	VendorActive bool
 }
 
 func (q *Queries) ProductGetByID(ctx context.Context, id int64) (ProductGetByIDRow, error) {
@@ -271,29 +272,31 @@ func (q *Queries) ProductGetByID(ctx context.Context, id int64) (ProductGetByIDR
 		&i.MaxPrice,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.VendorActive,
 	)
 	return i, err
 }
 
 const ProductGetByIDForUpdate = `-- name: ProductGetByIDForUpdate :one
-SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at FROM products p WHERE p.id = $1 FOR UPDATE
+SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at, p.vendor_active FROM products p WHERE p.id = $1 FOR UPDATE
 `
 
 type ProductGetByIDForUpdateRow struct {
-	ID          int64
-	Name        string
-	Slug        string
-	Description string
-	CategoryID  *int64
-	VendorID    *int64
-	Attributes  []byte
-	ImageURLs   []string
-	Status      ProductStatus
-	Currency    string
-	MinPrice    int64
-	MaxPrice    int64
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	ID           int64
+	Name         string
+	Slug         string
+	Description  string
+	CategoryID   *int64
+	VendorID     *int64
+	Attributes   []byte
+	ImageURLs    []string
+	Status       ProductStatus
+	Currency     string
+	MinPrice     int64
+	MaxPrice     int64
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+	VendorActive bool
 }
 
 func (q *Queries) ProductGetByIDForUpdate(ctx context.Context, id int64) (ProductGetByIDForUpdateRow, error) {
@@ -314,29 +317,31 @@ func (q *Queries) ProductGetByIDForUpdate(ctx context.Context, id int64) (Produc
 		&i.MaxPrice,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.VendorActive,
 	)
 	return i, err
 }
 
 const ProductGetBySlug = `-- name: ProductGetBySlug :one
-SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at FROM products p WHERE p.slug = $1
+SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at, p.vendor_active FROM products p WHERE p.slug = $1
 `
 
 type ProductGetBySlugRow struct {
-	ID          int64
-	Name        string
-	Slug        string
-	Description string
-	CategoryID  *int64
-	VendorID    *int64
-	Attributes  []byte
-	ImageURLs   []string
-	Status      ProductStatus
-	Currency    string
-	MinPrice    int64
-	MaxPrice    int64
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	ID           int64
+	Name         string
+	Slug         string
+	Description  string
+	CategoryID   *int64
+	VendorID     *int64
+	Attributes   []byte
+	ImageURLs    []string
+	Status       ProductStatus
+	Currency     string
+	MinPrice     int64
+	MaxPrice     int64
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+	VendorActive bool
 }
 
 func (q *Queries) ProductGetBySlug(ctx context.Context, slug string) (ProductGetBySlugRow, error) {
@@ -357,14 +362,16 @@ func (q *Queries) ProductGetBySlug(ctx context.Context, slug string) (ProductGet
 		&i.MaxPrice,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.VendorActive,
 	)
 	return i, err
 }
 
 const ProductInsert = `-- name: ProductInsert :one
-INSERT INTO products AS p (name, slug, description, category_id, vendor_id, attributes, image_urls, status, currency)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-RETURNING p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at
+INSERT INTO products AS p (name, slug, description, category_id, vendor_id, attributes, image_urls, status, currency, vendor_active)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9,
+        COALESCE((SELECT vd.status = 'ACTIVE' FROM vendors vd WHERE vd.id = $5 FOR SHARE), true))
+RETURNING p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at, p.vendor_active
 `
 
 type ProductInsertParams struct {
@@ -380,22 +387,26 @@ type ProductInsertParams struct {
 }
 
 type ProductInsertRow struct {
-	ID          int64
-	Name        string
-	Slug        string
-	Description string
-	CategoryID  *int64
-	VendorID    *int64
-	Attributes  []byte
-	ImageURLs   []string
-	Status      ProductStatus
-	Currency    string
-	MinPrice    int64
-	MaxPrice    int64
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	ID           int64
+	Name         string
+	Slug         string
+	Description  string
+	CategoryID   *int64
+	VendorID     *int64
+	Attributes   []byte
+	ImageURLs    []string
+	Status       ProductStatus
+	Currency     string
+	MinPrice     int64
+	MaxPrice     int64
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+	VendorActive bool
 }
 
+// ProductInsert copies the vendor's state onto the product (vendor_active), reading it under a
+// share lock so that a concurrent status change (which locks the vendor for update, then
+// updates its products) is either seen here or sees this product.
 func (q *Queries) ProductInsert(ctx context.Context, arg ProductInsertParams) (ProductInsertRow, error) {
 	row := q.db.QueryRow(ctx, ProductInsert,
 		arg.Name,
@@ -424,29 +435,31 @@ func (q *Queries) ProductInsert(ctx context.Context, arg ProductInsertParams) (P
 		&i.MaxPrice,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.VendorActive,
 	)
 	return i, err
 }
 
 const ProductListByIDs = `-- name: ProductListByIDs :many
-SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at FROM products p WHERE p.id = ANY($1::bigint[])
+SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at, p.vendor_active FROM products p WHERE p.id = ANY($1::bigint[])
 `
 
 type ProductListByIDsRow struct {
-	ID          int64
-	Name        string
-	Slug        string
-	Description string
-	CategoryID  *int64
-	VendorID    *int64
-	Attributes  []byte
-	ImageURLs   []string
-	Status      ProductStatus
-	Currency    string
-	MinPrice    int64
-	MaxPrice    int64
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	ID           int64
+	Name         string
+	Slug         string
+	Description  string
+	CategoryID   *int64
+	VendorID     *int64
+	Attributes   []byte
+	ImageURLs    []string
+	Status       ProductStatus
+	Currency     string
+	MinPrice     int64
+	MaxPrice     int64
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+	VendorActive bool
 }
 
 func (q *Queries) ProductListByIDs(ctx context.Context, ids []int64) ([]ProductListByIDsRow, error) {
@@ -473,6 +486,7 @@ func (q *Queries) ProductListByIDs(ctx context.Context, ids []int64) ([]ProductL
 			&i.MaxPrice,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.VendorActive,
 		); err != nil {
 			return nil, err
 		}
@@ -485,10 +499,10 @@ func (q *Queries) ProductListByIDs(ctx context.Context, ids []int64) ([]ProductL
 }
 
 const ProductListNameBackward = `-- name: ProductListNameBackward :many
-SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at
+SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at, p.vendor_active
 FROM products p
 WHERE
-  catalog_visible(p.status, p.vendor_id, $1::boolean, $2::bigint)
+  catalog_visible(p.status, p.vendor_active, p.vendor_id, $1::boolean, $2::bigint)
   AND ($3::bigint[] IS NULL OR p.category_id = ANY($3::bigint[]))
   AND ($4::bigint IS NULL OR p.vendor_id = $4::bigint)
   AND ($5::bigint IS NULL OR p.max_price >= $5::bigint)
@@ -521,20 +535,21 @@ type ProductListNameBackwardParams struct {
 }
 
 type ProductListNameBackwardRow struct {
-	ID          int64
-	Name        string
-	Slug        string
-	Description string
-	CategoryID  *int64
-	VendorID    *int64
-	Attributes  []byte
-	ImageURLs   []string
-	Status      ProductStatus
-	Currency    string
-	MinPrice    int64
-	MaxPrice    int64
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	ID           int64
+	Name         string
+	Slug         string
+	Description  string
+	CategoryID   *int64
+	VendorID     *int64
+	Attributes   []byte
+	ImageURLs    []string
+	Status       ProductStatus
+	Currency     string
+	MinPrice     int64
+	MaxPrice     int64
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+	VendorActive bool
 }
 
 func (q *Queries) ProductListNameBackward(ctx context.Context, arg ProductListNameBackwardParams) ([]ProductListNameBackwardRow, error) {
@@ -575,6 +590,7 @@ func (q *Queries) ProductListNameBackward(ctx context.Context, arg ProductListNa
 			&i.MaxPrice,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.VendorActive,
 		); err != nil {
 			return nil, err
 		}
@@ -587,10 +603,10 @@ func (q *Queries) ProductListNameBackward(ctx context.Context, arg ProductListNa
 }
 
 const ProductListNameForward = `-- name: ProductListNameForward :many
-SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at
+SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at, p.vendor_active
 FROM products p
 WHERE
-  catalog_visible(p.status, p.vendor_id, $1::boolean, $2::bigint)
+  catalog_visible(p.status, p.vendor_active, p.vendor_id, $1::boolean, $2::bigint)
   AND ($3::bigint[] IS NULL OR p.category_id = ANY($3::bigint[]))
   AND ($4::bigint IS NULL OR p.vendor_id = $4::bigint)
   AND ($5::bigint IS NULL OR p.max_price >= $5::bigint)
@@ -623,20 +639,21 @@ type ProductListNameForwardParams struct {
 }
 
 type ProductListNameForwardRow struct {
-	ID          int64
-	Name        string
-	Slug        string
-	Description string
-	CategoryID  *int64
-	VendorID    *int64
-	Attributes  []byte
-	ImageURLs   []string
-	Status      ProductStatus
-	Currency    string
-	MinPrice    int64
-	MaxPrice    int64
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	ID           int64
+	Name         string
+	Slug         string
+	Description  string
+	CategoryID   *int64
+	VendorID     *int64
+	Attributes   []byte
+	ImageURLs    []string
+	Status       ProductStatus
+	Currency     string
+	MinPrice     int64
+	MaxPrice     int64
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+	VendorActive bool
 }
 
 func (q *Queries) ProductListNameForward(ctx context.Context, arg ProductListNameForwardParams) ([]ProductListNameForwardRow, error) {
@@ -677,6 +694,7 @@ func (q *Queries) ProductListNameForward(ctx context.Context, arg ProductListNam
 			&i.MaxPrice,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.VendorActive,
 		); err != nil {
 			return nil, err
 		}
@@ -689,10 +707,10 @@ func (q *Queries) ProductListNameForward(ctx context.Context, arg ProductListNam
 }
 
 const ProductListNewestBackward = `-- name: ProductListNewestBackward :many
-SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at
+SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at, p.vendor_active
 FROM products p
 WHERE
-  catalog_visible(p.status, p.vendor_id, $1::boolean, $2::bigint)
+  catalog_visible(p.status, p.vendor_active, p.vendor_id, $1::boolean, $2::bigint)
   AND ($3::bigint[] IS NULL OR p.category_id = ANY($3::bigint[]))
   AND ($4::bigint IS NULL OR p.vendor_id = $4::bigint)
   AND ($5::bigint IS NULL OR p.max_price >= $5::bigint)
@@ -725,20 +743,21 @@ type ProductListNewestBackwardParams struct {
 }
 
 type ProductListNewestBackwardRow struct {
-	ID          int64
-	Name        string
-	Slug        string
-	Description string
-	CategoryID  *int64
-	VendorID    *int64
-	Attributes  []byte
-	ImageURLs   []string
-	Status      ProductStatus
-	Currency    string
-	MinPrice    int64
-	MaxPrice    int64
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	ID           int64
+	Name         string
+	Slug         string
+	Description  string
+	CategoryID   *int64
+	VendorID     *int64
+	Attributes   []byte
+	ImageURLs    []string
+	Status       ProductStatus
+	Currency     string
+	MinPrice     int64
+	MaxPrice     int64
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+	VendorActive bool
 }
 
 func (q *Queries) ProductListNewestBackward(ctx context.Context, arg ProductListNewestBackwardParams) ([]ProductListNewestBackwardRow, error) {
@@ -779,6 +798,7 @@ func (q *Queries) ProductListNewestBackward(ctx context.Context, arg ProductList
 			&i.MaxPrice,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.VendorActive,
 		); err != nil {
 			return nil, err
 		}
@@ -792,10 +812,10 @@ func (q *Queries) ProductListNewestBackward(ctx context.Context, arg ProductList
 
 const ProductListNewestForward = `-- name: ProductListNewestForward :many
 
-SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at
+SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at, p.vendor_active
 FROM products p
 WHERE
-  catalog_visible(p.status, p.vendor_id, $1::boolean, $2::bigint)
+  catalog_visible(p.status, p.vendor_active, p.vendor_id, $1::boolean, $2::bigint)
   AND ($3::bigint[] IS NULL OR p.category_id = ANY($3::bigint[]))
   AND ($4::bigint IS NULL OR p.vendor_id = $4::bigint)
   AND ($5::bigint IS NULL OR p.max_price >= $5::bigint)
@@ -828,27 +848,28 @@ type ProductListNewestForwardParams struct {
 }
 
 type ProductListNewestForwardRow struct {
-	ID          int64
-	Name        string
-	Slug        string
-	Description string
-	CategoryID  *int64
-	VendorID    *int64
-	Attributes  []byte
-	ImageURLs   []string
-	Status      ProductStatus
-	Currency    string
-	MinPrice    int64
-	MaxPrice    int64
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	ID           int64
+	Name         string
+	Slug         string
+	Description  string
+	CategoryID   *int64
+	VendorID     *int64
+	Attributes   []byte
+	ImageURLs    []string
+	Status       ProductStatus
+	Currency     string
+	MinPrice     int64
+	MaxPrice     int64
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+	VendorActive bool
 }
 
 // Catalog reads and writes. Product lists are keyset-paginated: one query per sort order and
 // direction, each with optional after/before bounds on the sort key, so that every page is an
 // index range scan. Filters that are NULL are off: these run through postgres.DB.CustomPlans,
 // planned for their values on every call, so the planner drops them. Who sees which product is
-// catalog_visible (migration 00013), inlined by the planner; catalog.listScope gives its
+// catalog_visible (migrations 00013, 00018), inlined by the planner; catalog.listScope gives its
 // arguments.
 func (q *Queries) ProductListNewestForward(ctx context.Context, arg ProductListNewestForwardParams) ([]ProductListNewestForwardRow, error) {
 	rows, err := q.db.Query(ctx, ProductListNewestForward,
@@ -888,6 +909,7 @@ func (q *Queries) ProductListNewestForward(ctx context.Context, arg ProductListN
 			&i.MaxPrice,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.VendorActive,
 		); err != nil {
 			return nil, err
 		}
@@ -900,10 +922,10 @@ func (q *Queries) ProductListNewestForward(ctx context.Context, arg ProductListN
 }
 
 const ProductListPriceAscBackward = `-- name: ProductListPriceAscBackward :many
-SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at
+SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at, p.vendor_active
 FROM products p
 WHERE
-  catalog_visible(p.status, p.vendor_id, $1::boolean, $2::bigint)
+  catalog_visible(p.status, p.vendor_active, p.vendor_id, $1::boolean, $2::bigint)
   AND ($3::bigint[] IS NULL OR p.category_id = ANY($3::bigint[]))
   AND ($4::bigint IS NULL OR p.vendor_id = $4::bigint)
   AND ($5::bigint IS NULL OR p.max_price >= $5::bigint)
@@ -936,20 +958,21 @@ type ProductListPriceAscBackwardParams struct {
 }
 
 type ProductListPriceAscBackwardRow struct {
-	ID          int64
-	Name        string
-	Slug        string
-	Description string
-	CategoryID  *int64
-	VendorID    *int64
-	Attributes  []byte
-	ImageURLs   []string
-	Status      ProductStatus
-	Currency    string
-	MinPrice    int64
-	MaxPrice    int64
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	ID           int64
+	Name         string
+	Slug         string
+	Description  string
+	CategoryID   *int64
+	VendorID     *int64
+	Attributes   []byte
+	ImageURLs    []string
+	Status       ProductStatus
+	Currency     string
+	MinPrice     int64
+	MaxPrice     int64
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+	VendorActive bool
 }
 
 func (q *Queries) ProductListPriceAscBackward(ctx context.Context, arg ProductListPriceAscBackwardParams) ([]ProductListPriceAscBackwardRow, error) {
@@ -990,6 +1013,7 @@ func (q *Queries) ProductListPriceAscBackward(ctx context.Context, arg ProductLi
 			&i.MaxPrice,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.VendorActive,
 		); err != nil {
 			return nil, err
 		}
@@ -1002,10 +1026,10 @@ func (q *Queries) ProductListPriceAscBackward(ctx context.Context, arg ProductLi
 }
 
 const ProductListPriceAscForward = `-- name: ProductListPriceAscForward :many
-SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at
+SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at, p.vendor_active
 FROM products p
 WHERE
-  catalog_visible(p.status, p.vendor_id, $1::boolean, $2::bigint)
+  catalog_visible(p.status, p.vendor_active, p.vendor_id, $1::boolean, $2::bigint)
   AND ($3::bigint[] IS NULL OR p.category_id = ANY($3::bigint[]))
   AND ($4::bigint IS NULL OR p.vendor_id = $4::bigint)
   AND ($5::bigint IS NULL OR p.max_price >= $5::bigint)
@@ -1038,20 +1062,21 @@ type ProductListPriceAscForwardParams struct {
 }
 
 type ProductListPriceAscForwardRow struct {
-	ID          int64
-	Name        string
-	Slug        string
-	Description string
-	CategoryID  *int64
-	VendorID    *int64
-	Attributes  []byte
-	ImageURLs   []string
-	Status      ProductStatus
-	Currency    string
-	MinPrice    int64
-	MaxPrice    int64
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	ID           int64
+	Name         string
+	Slug         string
+	Description  string
+	CategoryID   *int64
+	VendorID     *int64
+	Attributes   []byte
+	ImageURLs    []string
+	Status       ProductStatus
+	Currency     string
+	MinPrice     int64
+	MaxPrice     int64
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+	VendorActive bool
 }
 
 func (q *Queries) ProductListPriceAscForward(ctx context.Context, arg ProductListPriceAscForwardParams) ([]ProductListPriceAscForwardRow, error) {
@@ -1092,6 +1117,7 @@ func (q *Queries) ProductListPriceAscForward(ctx context.Context, arg ProductLis
 			&i.MaxPrice,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.VendorActive,
 		); err != nil {
 			return nil, err
 		}
@@ -1104,10 +1130,10 @@ func (q *Queries) ProductListPriceAscForward(ctx context.Context, arg ProductLis
 }
 
 const ProductListPriceDescBackward = `-- name: ProductListPriceDescBackward :many
-SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at
+SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at, p.vendor_active
 FROM products p
 WHERE
-  catalog_visible(p.status, p.vendor_id, $1::boolean, $2::bigint)
+  catalog_visible(p.status, p.vendor_active, p.vendor_id, $1::boolean, $2::bigint)
   AND ($3::bigint[] IS NULL OR p.category_id = ANY($3::bigint[]))
   AND ($4::bigint IS NULL OR p.vendor_id = $4::bigint)
   AND ($5::bigint IS NULL OR p.max_price >= $5::bigint)
@@ -1140,20 +1166,21 @@ type ProductListPriceDescBackwardParams struct {
 }
 
 type ProductListPriceDescBackwardRow struct {
-	ID          int64
-	Name        string
-	Slug        string
-	Description string
-	CategoryID  *int64
-	VendorID    *int64
-	Attributes  []byte
-	ImageURLs   []string
-	Status      ProductStatus
-	Currency    string
-	MinPrice    int64
-	MaxPrice    int64
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	ID           int64
+	Name         string
+	Slug         string
+	Description  string
+	CategoryID   *int64
+	VendorID     *int64
+	Attributes   []byte
+	ImageURLs    []string
+	Status       ProductStatus
+	Currency     string
+	MinPrice     int64
+	MaxPrice     int64
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+	VendorActive bool
 }
 
 func (q *Queries) ProductListPriceDescBackward(ctx context.Context, arg ProductListPriceDescBackwardParams) ([]ProductListPriceDescBackwardRow, error) {
@@ -1194,6 +1221,7 @@ func (q *Queries) ProductListPriceDescBackward(ctx context.Context, arg ProductL
 			&i.MaxPrice,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.VendorActive,
 		); err != nil {
 			return nil, err
 		}
@@ -1206,10 +1234,10 @@ func (q *Queries) ProductListPriceDescBackward(ctx context.Context, arg ProductL
 }
 
 const ProductListPriceDescForward = `-- name: ProductListPriceDescForward :many
-SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at
+SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at, p.vendor_active
 FROM products p
 WHERE
-  catalog_visible(p.status, p.vendor_id, $1::boolean, $2::bigint)
+  catalog_visible(p.status, p.vendor_active, p.vendor_id, $1::boolean, $2::bigint)
   AND ($3::bigint[] IS NULL OR p.category_id = ANY($3::bigint[]))
   AND ($4::bigint IS NULL OR p.vendor_id = $4::bigint)
   AND ($5::bigint IS NULL OR p.max_price >= $5::bigint)
@@ -1242,20 +1270,21 @@ type ProductListPriceDescForwardParams struct {
 }
 
 type ProductListPriceDescForwardRow struct {
-	ID          int64
-	Name        string
-	Slug        string
-	Description string
-	CategoryID  *int64
-	VendorID    *int64
-	Attributes  []byte
-	ImageURLs   []string
-	Status      ProductStatus
-	Currency    string
-	MinPrice    int64
-	MaxPrice    int64
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	ID           int64
+	Name         string
+	Slug         string
+	Description  string
+	CategoryID   *int64
+	VendorID     *int64
+	Attributes   []byte
+	ImageURLs    []string
+	Status       ProductStatus
+	Currency     string
+	MinPrice     int64
+	MaxPrice     int64
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+	VendorActive bool
 }
 
 func (q *Queries) ProductListPriceDescForward(ctx context.Context, arg ProductListPriceDescForwardParams) ([]ProductListPriceDescForwardRow, error) {
@@ -1296,6 +1325,7 @@ func (q *Queries) ProductListPriceDescForward(ctx context.Context, arg ProductLi
 			&i.MaxPrice,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.VendorActive,
 		); err != nil {
 			return nil, err
 		}
@@ -1308,10 +1338,10 @@ func (q *Queries) ProductListPriceDescForward(ctx context.Context, arg ProductLi
 }
 
 const ProductListRelevanceBackward = `-- name: ProductListRelevanceBackward :many
-SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at, r.rank::real AS rank
+SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at, p.vendor_active, r.rank::real AS rank
 FROM products p, LATERAL (SELECT (ts_rank(p.search, websearch_to_tsquery('english', $1::text)) + word_similarity($1::text, p.name))::real AS rank) r
 WHERE
-  catalog_visible(p.status, p.vendor_id, $2::boolean, $3::bigint)
+  catalog_visible(p.status, p.vendor_active, p.vendor_id, $2::boolean, $3::bigint)
   AND ($4::bigint[] IS NULL OR p.category_id = ANY($4::bigint[]))
   AND ($5::bigint IS NULL OR p.vendor_id = $5::bigint)
   AND ($6::bigint IS NULL OR p.max_price >= $6::bigint)
@@ -1345,21 +1375,22 @@ type ProductListRelevanceBackwardParams struct {
 }
 
 type ProductListRelevanceBackwardRow struct {
-	ID          int64
-	Name        string
-	Slug        string
-	Description string
-	CategoryID  *int64
-	VendorID    *int64
-	Attributes  []byte
-	ImageURLs   []string
-	Status      ProductStatus
-	Currency    string
-	MinPrice    int64
-	MaxPrice    int64
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
-	Rank        float32
+	ID           int64
+	Name         string
+	Slug         string
+	Description  string
+	CategoryID   *int64
+	VendorID     *int64
+	Attributes   []byte
+	ImageURLs    []string
+	Status       ProductStatus
+	Currency     string
+	MinPrice     int64
+	MaxPrice     int64
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+	VendorActive bool
+	Rank         float32
 }
 
 // Ranked search: full-text rank (name weighs more than description) plus trigram word
@@ -1403,6 +1434,7 @@ func (q *Queries) ProductListRelevanceBackward(ctx context.Context, arg ProductL
 			&i.MaxPrice,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.VendorActive,
 			&i.Rank,
 		); err != nil {
 			return nil, err
@@ -1416,10 +1448,10 @@ func (q *Queries) ProductListRelevanceBackward(ctx context.Context, arg ProductL
 }
 
 const ProductListRelevanceForward = `-- name: ProductListRelevanceForward :many
-SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at, r.rank::real AS rank
+SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at, p.vendor_active, r.rank::real AS rank
 FROM products p, LATERAL (SELECT (ts_rank(p.search, websearch_to_tsquery('english', $1::text)) + word_similarity($1::text, p.name))::real AS rank) r
 WHERE
-  catalog_visible(p.status, p.vendor_id, $2::boolean, $3::bigint)
+  catalog_visible(p.status, p.vendor_active, p.vendor_id, $2::boolean, $3::bigint)
   AND ($4::bigint[] IS NULL OR p.category_id = ANY($4::bigint[]))
   AND ($5::bigint IS NULL OR p.vendor_id = $5::bigint)
   AND ($6::bigint IS NULL OR p.max_price >= $6::bigint)
@@ -1453,21 +1485,22 @@ type ProductListRelevanceForwardParams struct {
 }
 
 type ProductListRelevanceForwardRow struct {
-	ID          int64
-	Name        string
-	Slug        string
-	Description string
-	CategoryID  *int64
-	VendorID    *int64
-	Attributes  []byte
-	ImageURLs   []string
-	Status      ProductStatus
-	Currency    string
-	MinPrice    int64
-	MaxPrice    int64
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
-	Rank        float32
+	ID           int64
+	Name         string
+	Slug         string
+	Description  string
+	CategoryID   *int64
+	VendorID     *int64
+	Attributes   []byte
+	ImageURLs    []string
+	Status       ProductStatus
+	Currency     string
+	MinPrice     int64
+	MaxPrice     int64
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+	VendorActive bool
+	Rank         float32
 }
 
 // Ranked search: full-text rank (name weighs more than description) plus trigram word
@@ -1511,6 +1544,7 @@ func (q *Queries) ProductListRelevanceForward(ctx context.Context, arg ProductLi
 			&i.MaxPrice,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.VendorActive,
 			&i.Rank,
 		); err != nil {
 			return nil, err
@@ -1609,7 +1643,7 @@ UPDATE products AS p SET
     name = $1, slug = $2, description = $3, category_id = $4,
     attributes = $5, image_urls = $6, status = $7, updated_at = now()
 WHERE p.id = $8
-RETURNING p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at
+RETURNING p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at, p.vendor_active
 `
 
 type ProductUpdateParams struct {
@@ -1624,20 +1658,21 @@ type ProductUpdateParams struct {
 }
 
 type ProductUpdateRow struct {
-	ID          int64
-	Name        string
-	Slug        string
-	Description string
-	CategoryID  *int64
-	VendorID    *int64
-	Attributes  []byte
-	ImageURLs   []string
-	Status      ProductStatus
-	Currency    string
-	MinPrice    int64
-	MaxPrice    int64
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	ID           int64
+	Name         string
+	Slug         string
+	Description  string
+	CategoryID   *int64
+	VendorID     *int64
+	Attributes   []byte
+	ImageURLs    []string
+	Status       ProductStatus
+	Currency     string
+	MinPrice     int64
+	MaxPrice     int64
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+	VendorActive bool
 }
 
 func (q *Queries) ProductUpdate(ctx context.Context, arg ProductUpdateParams) (ProductUpdateRow, error) {
@@ -1667,6 +1702,7 @@ func (q *Queries) ProductUpdate(ctx context.Context, arg ProductUpdateParams) (P
 		&i.MaxPrice,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.VendorActive,
 	)
 	return i, err
 }

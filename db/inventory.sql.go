@@ -266,21 +266,22 @@ func (q *Queries) StockGet(ctx context.Context, id int64) (StockGetRow, error) {
 }
 
 const VariantsBySKU = `-- name: VariantsBySKU :many
-SELECT v.id, v.sku, v.product_id, p.vendor_id, p.status
+SELECT v.id, v.sku, v.product_id, p.vendor_id, p.status, p.vendor_active
 FROM product_variants v JOIN products p ON p.id = v.product_id
 WHERE v.sku = ANY($1::text[]) AND v.deleted_at IS NULL
 `
 
 type VariantsBySKURow struct {
-	ID        int64
-	SKU       string
-	ProductID int64
-	VendorID  *int64
-	Status    ProductStatus
+	ID           int64
+	SKU          string
+	ProductID    int64
+	VendorID     *int64
+	Status       ProductStatus
+	VendorActive bool
 }
 
 // VariantsBySKU resolves an import's SKUs: the live variants among @skus, with their product's
-// owner and status (for the import policy).
+// owner, status and its vendor's state (for the import policy).
 func (q *Queries) VariantsBySKU(ctx context.Context, skus []string) ([]VariantsBySKURow, error) {
 	rows, err := q.db.Query(ctx, VariantsBySKU, skus)
 	if err != nil {
@@ -296,6 +297,7 @@ func (q *Queries) VariantsBySKU(ctx context.Context, skus []string) ([]VariantsB
 			&i.ProductID,
 			&i.VendorID,
 			&i.Status,
+			&i.VendorActive,
 		); err != nil {
 			return nil, err
 		}

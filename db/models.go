@@ -338,6 +338,143 @@ func AllUserRoleValues() []UserRole {
 	}
 }
 
+type VendorAction string
+
+const (
+	VendorActionAPPLIED    VendorAction = "APPLIED"
+	VendorActionCREATED    VendorAction = "CREATED"
+	VendorActionAPPROVED   VendorAction = "APPROVED"
+	VendorActionREJECTED   VendorAction = "REJECTED"
+	VendorActionSUSPENDED  VendorAction = "SUSPENDED"
+	VendorActionREINSTATED VendorAction = "REINSTATED"
+	VendorActionUPDATED    VendorAction = "UPDATED"
+)
+
+func (e *VendorAction) Scan(src interface{}) error {
+	switch s := src.(type) {
+	case []byte:
+		*e = VendorAction(s)
+	case string:
+		*e = VendorAction(s)
+	default:
+		return fmt.Errorf("unsupported scan type for VendorAction: %T", src)
+	}
+	return nil
+}
+
+type NullVendorAction struct {
+	VendorAction VendorAction
+	Valid        bool // Valid is true if VendorAction is not NULL
+}
+
+// Scan implements the Scanner interface.
+func (ns *NullVendorAction) Scan(value interface{}) error {
+	if value == nil {
+		ns.VendorAction, ns.Valid = "", false
+		return nil
+	}
+	ns.Valid = true
+	return ns.VendorAction.Scan(value)
+}
+
+// Value implements the driver Valuer interface.
+func (ns NullVendorAction) Value() (driver.Value, error) {
+	if !ns.Valid {
+		return nil, nil
+	}
+	return string(ns.VendorAction), nil
+}
+
+func (e VendorAction) Valid() bool {
+	switch e {
+	case VendorActionAPPLIED,
+		VendorActionCREATED,
+		VendorActionAPPROVED,
+		VendorActionREJECTED,
+		VendorActionSUSPENDED,
+		VendorActionREINSTATED,
+		VendorActionUPDATED:
+		return true
+	}
+	return false
+}
+
+func AllVendorActionValues() []VendorAction {
+	return []VendorAction{
+		VendorActionAPPLIED,
+		VendorActionCREATED,
+		VendorActionAPPROVED,
+		VendorActionREJECTED,
+		VendorActionSUSPENDED,
+		VendorActionREINSTATED,
+		VendorActionUPDATED,
+	}
+}
+
+type VendorStatus string
+
+const (
+	VendorStatusPENDING   VendorStatus = "PENDING"
+	VendorStatusACTIVE    VendorStatus = "ACTIVE"
+	VendorStatusSUSPENDED VendorStatus = "SUSPENDED"
+	VendorStatusREJECTED  VendorStatus = "REJECTED"
+)
+
+func (e *VendorStatus) Scan(src interface{}) error {
+	switch s := src.(type) {
+	case []byte:
+		*e = VendorStatus(s)
+	case string:
+		*e = VendorStatus(s)
+	default:
+		return fmt.Errorf("unsupported scan type for VendorStatus: %T", src)
+	}
+	return nil
+}
+
+type NullVendorStatus struct {
+	VendorStatus VendorStatus
+	Valid        bool // Valid is true if VendorStatus is not NULL
+}
+
+// Scan implements the Scanner interface.
+func (ns *NullVendorStatus) Scan(value interface{}) error {
+	if value == nil {
+		ns.VendorStatus, ns.Valid = "", false
+		return nil
+	}
+	ns.Valid = true
+	return ns.VendorStatus.Scan(value)
+}
+
+// Value implements the driver Valuer interface.
+func (ns NullVendorStatus) Value() (driver.Value, error) {
+	if !ns.Valid {
+		return nil, nil
+	}
+	return string(ns.VendorStatus), nil
+}
+
+func (e VendorStatus) Valid() bool {
+	switch e {
+	case VendorStatusPENDING,
+		VendorStatusACTIVE,
+		VendorStatusSUSPENDED,
+		VendorStatusREJECTED:
+		return true
+	}
+	return false
+}
+
+func AllVendorStatusValues() []VendorStatus {
+	return []VendorStatus{
+		VendorStatusPENDING,
+		VendorStatusACTIVE,
+		VendorStatusSUSPENDED,
+		VendorStatusREJECTED,
+	}
+}
+
 type Cart struct {
 	ID        int64
 	UserID    *int64
@@ -478,16 +615,18 @@ type Product struct {
 	Slug        string
 	Description string
 	CategoryID  *int64
-	VendorID    *int64
-	Attributes  []byte
-	ImageURLs   []string
-	Status      ProductStatus
-	Currency    string
-	MinPrice    int64
-	MaxPrice    int64
-	Search      interface{}
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	// The vendor (vendors.id) that sells the product; NULL for the platform's own products.
+	VendorID     *int64
+	Attributes   []byte
+	ImageURLs    []string
+	Status       ProductStatus
+	Currency     string
+	MinPrice     int64
+	MaxPrice     int64
+	Search       interface{}
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+	VendorActive bool
 }
 
 type ProductVariant struct {
@@ -544,6 +683,31 @@ type User struct {
 	Role         UserRole
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
+	VendorID     *int64
+}
+
+type Vendor struct {
+	ID            int64
+	Name          string
+	Slug          string
+	Description   string
+	LogoUrl       *string
+	Status        VendorStatus
+	ContactEmail  string
+	CommissionBps int32
+	ApplicantID   *int64
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+}
+
+type VendorEvent struct {
+	ID        int64
+	VendorID  int64
+	Action    VendorAction
+	Status    VendorStatus
+	Reason    string
+	ActorID   *int64
+	CreatedAt time.Time
 }
 
 type WebhookDelivery struct {

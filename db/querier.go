@@ -198,6 +198,9 @@ type Querier interface {
 	ProductGetByID(ctx context.Context, id int64) (ProductGetByIDRow, error)
 	ProductGetByIDForUpdate(ctx context.Context, id int64) (ProductGetByIDForUpdateRow, error)
 	ProductGetBySlug(ctx context.Context, slug string) (ProductGetBySlugRow, error)
+	// ProductInsert copies the vendor's state onto the product (vendor_active), reading it under a
+	// share lock so that a concurrent status change (which locks the vendor for update, then
+	// updates its products) is either seen here or sees this product.
 	ProductInsert(ctx context.Context, arg ProductInsertParams) (ProductInsertRow, error)
 	ProductListByIDs(ctx context.Context, ids []int64) ([]ProductListByIDsRow, error)
 	ProductListNameBackward(ctx context.Context, arg ProductListNameBackwardParams) ([]ProductListNameBackwardRow, error)
@@ -207,7 +210,7 @@ type Querier interface {
 	// direction, each with optional after/before bounds on the sort key, so that every page is an
 	// index range scan. Filters that are NULL are off: these run through postgres.DB.CustomPlans,
 	// planned for their values on every call, so the planner drops them. Who sees which product is
-	// catalog_visible (migration 00013), inlined by the planner; catalog.listScope gives its
+	// catalog_visible (migrations 00013, 00018), inlined by the planner; catalog.listScope gives its
 	// arguments.
 	ProductListNewestForward(ctx context.Context, arg ProductListNewestForwardParams) ([]ProductListNewestForwardRow, error)
 	ProductListPriceAscBackward(ctx context.Context, arg ProductListPriceAscBackwardParams) ([]ProductListPriceAscBackwardRow, error)
@@ -287,8 +290,35 @@ type Querier interface {
 	VariantSoftDelete(ctx context.Context, id int64) (int64, error)
 	VariantUpdate(ctx context.Context, arg VariantUpdateParams) (ProductVariant, error)
 	// VariantsBySKU resolves an import's SKUs: the live variants among @skus, with their product's
-	// owner and status (for the import policy).
+	// owner, status and its vendor's state (for the import policy).
 	VariantsBySKU(ctx context.Context, skus []string) ([]VariantsBySKURow, error)
+	VendorCount(ctx context.Context, statuses []string) (int64, error)
+	VendorEventInsert(ctx context.Context, arg VendorEventInsertParams) (VendorEvent, error)
+	// VendorEventList is a vendor's history, oldest first.
+	VendorEventList(ctx context.Context, vendorID int64) ([]VendorEvent, error)
+	VendorGetByID(ctx context.Context, id int64) (Vendor, error)
+	VendorGetByIDForUpdate(ctx context.Context, id int64) (Vendor, error)
+	VendorGetBySlug(ctx context.Context, slug string) (Vendor, error)
+	// Vendors: the sellers of the marketplace, their members (users.vendor_id) and their history.
+	// internal/vendor decides who may see and do what.
+	// VendorInsert creates a vendor; a taken slug violates vendors_slug_key and a second pending
+	// application of an account vendors_pending_applicant_key (CONFLICT).
+	VendorInsert(ctx context.Context, arg VendorInsertParams) (Vendor, error)
+	// VendorList is one page of vendors, newest first, keyset-paginated on (created_at, id);
+	// @statuses are those the viewer may see (and asked for), as text (pgx has no encoder for
+	// arrays of our enum).
+	VendorList(ctx context.Context, arg VendorListParams) ([]Vendor, error)
+	// VendorListByIDs is the batch read behind the vendor dataloader.
+	VendorListByIDs(ctx context.Context, ids []int64) ([]Vendor, error)
+	// VendorMemberAdd makes an account a member of a vendor with the VENDOR role; an ADMIN keeps
+	// its role.
+	VendorMemberAdd(ctx context.Context, arg VendorMemberAddParams) (User, error)
+	// VendorProductsSetActive copies the vendor's state onto its products (catalog_visible reads
+	// it), in the transaction that changes the vendor's status; it returns the products changed,
+	// whose cached copies are dropped after the commit.
+	VendorProductsSetActive(ctx context.Context, arg VendorProductsSetActiveParams) ([]int64, error)
+	VendorSetStatus(ctx context.Context, arg VendorSetStatusParams) (Vendor, error)
+	VendorUpdateProfile(ctx context.Context, arg VendorUpdateProfileParams) (Vendor, error)
 	WebhookDeliveryAttempts(ctx context.Context, deliveryID int64) ([]WebhookDeliveryAttempt, error)
 	WebhookDeliveryCount(ctx context.Context, subscriptionID int64) (int64, error)
 	WebhookDeliveryGet(ctx context.Context, id int64) (WebhookDeliveryGetRow, error)

@@ -117,4 +117,10 @@ func (r *queryResolver) User(ctx context.Context, id string) (*account.User, err
 // Mutation returns MutationResolver implementation.
 func (r *Resolver) Mutation() MutationResolver { return &mutationResolver{r} }
 
-type mutationResolver struct{ *Resolver }
+// User returns UserResolver implementation.
+func (r *Resolver) User() UserResolver { return &userResolver{r} }
+
+type (
+	mutationResolver struct{ *Resolver }
+	userResolver     struct{ *Resolver }
+)

@@ -75,7 +75,7 @@ func productFilter(f *model.ProductFilter) (catalog.Filter, error) {
 		out.CategoryID = &id
 	}
 	if f.VendorID != nil {
-		id, err := queryIDOf(*f.VendorID, typeUser, "filter", "vendorId")
+		id, err := queryIDOf(*f.VendorID, typeVendor, "filter", "vendorId")
 		if err != nil {
 			return out, err
 		}
@@ -163,12 +163,12 @@ func (r *Resolver) primeProducts(ctx context.Context, products []catalog.Product
 		loaders.CategoryByID.Prime(ctx, c.ID, c)
 	}
 	if len(vendorIDs) > 0 {
-		vendors, err := r.Accounts.ListByIDs(ctx, vendorIDs)
+		vendors, err := r.VendorService.ListByIDs(ctx, vendorIDs)
 		if err != nil {
 			return err
 		}
-		for id, u := range vendors {
-			loaders.UserByID.Prime(ctx, id, u)
+		for id, vd := range vendors {
+			loaders.VendorByID.Prime(ctx, id, vd)
 		}
 	}
 	return nil

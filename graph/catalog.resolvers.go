@@ -13,6 +13,7 @@ import (
 	"github.com/shopgraph/shopgraph/internal/apperr"
 	"github.com/shopgraph/shopgraph/internal/auth"
 	"github.com/shopgraph/shopgraph/internal/catalog"
+	"github.com/shopgraph/shopgraph/internal/vendor"
 )
 
 // Parent is the resolver for the parent field.
@@ -57,7 +58,7 @@ func (r *mutationResolver) ProductCreate(ctx context.Context, input model.Produc
 		in.Variants = append(in.Variants, variantInput(vi))
 	}
 	if in.CategoryID, err = optionalID(input.CategoryID, typeCategory, "input", "categoryId"); err == nil {
-		in.VendorID, err = optionalID(input.VendorID, typeUser, "input", "vendorId")
+		in.VendorID, err = optionalID(input.VendorID, typeVendor, "input", "vendorId")
 	}
 	var p catalog.Product
 	if err == nil {
@@ -252,15 +253,12 @@ func (r *productResolver) Category(ctx context.Context, obj *catalog.Product) (*
 }
 
 // Vendor is the resolver for the vendor field.
-func (r *productResolver) Vendor(ctx context.Context, obj *catalog.Product) (*model.Vendor, error) {
+func (r *productResolver) Vendor(ctx context.Context, obj *catalog.Product) (*vendor.Vendor, error) {
 	if obj.VendorID == nil {
 		return nil, nil
 	}
-	u, err := loader.From(ctx).UserByID.Load(ctx, *obj.VendorID)()
-	if err != nil {
-		return nil, err
-	}
-	return &model.Vendor{ID: globalID(typeUser, u.ID), Name: u.Name}, nil
+	// Null when the viewer may not see the vendor (it sees the product, so it rarely happens).
+	return r.vendorByID(ctx, *obj.VendorID)
 }
 
 // Variants is the resolver for the variants field.

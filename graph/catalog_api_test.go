@@ -81,14 +81,15 @@ func TestProductCreate(t *testing.T) {
 
 	t.Run("an admin creates a product for a vendor", func(t *testing.T) {
 		in := productIn("Vendor Hat")
-		in["vendorId"] = vendorU.ID
+		in["vendorId"] = vendorU.VendorID
 		p := createProduct(t, e.Admin, in)
-		require.Equal(t, &refJSON{ID: vendorU.ID, Name: "Acme Outfitters"}, p.Vendor)
+		require.Equal(t, &refJSON{ID: vendorU.VendorID, Name: "Acme Outfitters"}, p.Vendor)
 	})
 
 	t.Run("an admin cannot give a product to an account that is not a vendor", func(t *testing.T) {
 		before, _ := e.RowCounts(t)
-		for _, id := range []string{apitest.GlobalID("User", e.AdminID), apitest.GlobalID("User", 99999999)} {
+		// A vendor is a Vendor ID now: an account's (User) ID names no vendor.
+		for _, id := range []string{apitest.GlobalID("User", e.AdminID), apitest.GlobalID("User", 99999999), vendorU.ID, apitest.GlobalID("Vendor", 99999999)} {
 			in := productIn("Nobody's Hat")
 			in["vendorId"] = id
 			p := mutate(t, e.Admin, productCreateMutation, in)
@@ -101,19 +102,19 @@ func TestProductCreate(t *testing.T) {
 
 	t.Run("a vendor creates products for itself", func(t *testing.T) {
 		p := createProduct(t, vendorC, productIn("Trail Boots", 12000, 9000))
-		require.Equal(t, &refJSON{ID: vendorU.ID, Name: "Acme Outfitters"}, p.Vendor)
+		require.Equal(t, &refJSON{ID: vendorU.VendorID, Name: "Acme Outfitters"}, p.Vendor)
 		require.Equal(t, moneyJSON{9000, "USD"}, p.PriceRange.Min)
 		require.Equal(t, moneyJSON{12000, "USD"}, p.PriceRange.Max)
 
 		in := productIn("Trail Socks")
-		in["vendorId"] = vendorU.ID
-		require.Equal(t, vendorU.ID, createProduct(t, vendorC, in).Vendor.ID, "naming itself is fine")
+		in["vendorId"] = vendorU.VendorID
+		require.Equal(t, vendorU.VendorID, createProduct(t, vendorC, in).Vendor.ID, "naming itself is fine")
 	})
 
 	t.Run("a vendor cannot create a product for another vendor", func(t *testing.T) {
 		before, _ := e.RowCounts(t)
 		in := productIn("Sneaky Boots")
-		in["vendorId"] = otherVendor.ID
+		in["vendorId"] = otherVendor.VendorID
 		p := mutate(t, vendorC, productCreateMutation, in)
 		require.Equal(t, []string{"FORBIDDEN:input.vendorId"}, codes(p.UserErrors))
 		require.Nil(t, p.Product)
@@ -469,7 +470,7 @@ func TestProductVariantQuantityAvailable(t *testing.T) {
 	t.Run("the same rule holds in lists and through node", func(t *testing.T) {
 		const listQ = `query L($f: ProductFilter) { products(filter: $f) { nodes { name variants { quantityAvailable } } } }`
 		const nodeQ = `query N($id: ID!) { node(id: $id) { ... on ProductVariant { sku stockStatus quantityAvailable } } }`
-		vars := map[string]any{"f": map[string]any{"vendorId": ownerU.ID}}
+		vars := map[string]any{"f": map[string]any{"vendorId": ownerU.VendorID}}
 		resp := customer.As(t).Do(listQ, vars)
 		require.Len(t, resp.Errors, len(stocks))
 		for _, err := range resp.Errors {
@@ -677,9 +678,9 @@ func TestProductVariantDeleteAndUpdate(t *testing.T) {
 		require.Equal(t, []optionJSON{{"size", "L"}}, got.Variants[0].Options)
 
 		// The price filters use the same range.
-		names := listProducts(t, e.Anon(t), listArgs{Filter: map[string]any{"vendorId": ownerU.ID, "minPrice": 2400}}).names()
+		names := listProducts(t, e.Anon(t), listArgs{Filter: map[string]any{"vendorId": ownerU.VendorID, "minPrice": 2400}}).names()
 		require.Equal(t, []string{"Three Sizes"}, names)
-		names = listProducts(t, e.Anon(t), listArgs{Filter: map[string]any{"vendorId": ownerU.ID, "maxPrice": 1999}}).names()
+		names = listProducts(t, e.Anon(t), listArgs{Filter: map[string]any{"vendorId": ownerU.VendorID, "maxPrice": 1999}}).names()
 		require.Empty(t, names, "no live variant costs 1999 or less any more")
 	})
 
@@ -826,7 +827,7 @@ func TestProductArchivedVisibility(t *testing.T) {
 	}
 	look := func(t *testing.T, c *apitest.Client) view {
 		var v view
-		conn := listProducts(t, c, listArgs{Filter: map[string]any{"vendorId": ownerU.ID}})
+		conn := listProducts(t, c, listArgs{Filter: map[string]any{"vendorId": ownerU.VendorID}})
 		v.listIDs, v.listTotal = conn.ids(), conn.TotalCount
 		v.allIDs = listProducts(t, c, listArgs{First: 100}).ids()
 		v.byID = getProduct(t, c, gone.ID)
@@ -1176,7 +1177,7 @@ func TestProductSearchAndFilters(t *testing.T) {
 	hoodies := createCategory(t, e.Admin, "Hoodies", tops.ID)
 	home := createCategory(t, e.Admin, "Home", "")
 	north, south := e.DirectVendor(t, "North Co"), e.DirectVendor(t, "South Co")
-	northID, southID := apitest.GlobalID("User", north.ID), apitest.GlobalID("User", south.ID)
+	northID, southID := apitest.GlobalID("Vendor", north.ID), apitest.GlobalID("Vendor", south.ID)
 
 	type variant struct {
 		price int64
@@ -1506,6 +1507,7 @@ func TestNodeCatalog(t *testing.T) {
 	  ... on Product { name }
 	  ... on ProductVariant { sku product { id } }
 	  ... on Category { name }
+	  ... on Vendor { name }
 	  ... on User { email } } }`
 	type nodeOut struct {
 		Node *struct {
@@ -1540,13 +1542,18 @@ func TestNodeCatalog(t *testing.T) {
 		require.Equal(t, "Category", n.Typename)
 		require.Equal(t, "Node Shelf", n.Name)
 
-		// A product's vendor id is a User id: the account itself and admins can fetch it.
-		require.Equal(t, vendorU.ID, p.Vendor.ID)
-		n = fetch(t, vendorC, p.Vendor.ID).Node
+		// A product's vendor id is a Vendor id, not its member's User id: node answers each
+		// with its own type.
+		require.Equal(t, vendorU.VendorID, p.Vendor.ID)
+		require.NotEqual(t, vendorU.ID, p.Vendor.ID)
+		n = fetch(t, anon, p.Vendor.ID).Node
+		require.Equal(t, "Vendor", n.Typename)
+		require.Equal(t, "Node Vendor", n.Name)
+		n = fetch(t, vendorC, vendorU.ID).Node
 		require.Equal(t, "User", n.Typename)
 		require.Equal(t, vendorU.Email, n.Email)
-		require.Equal(t, vendorU.Email, fetch(t, e.Admin, p.Vendor.ID).Node.Email)
-		require.Nil(t, fetch(t, anon, p.Vendor.ID).Node, "accounts are private")
+		require.Equal(t, vendorU.Email, fetch(t, e.Admin, vendorU.ID).Node.Email)
+		require.Nil(t, fetch(t, anon, vendorU.ID).Node, "accounts are private")
 	})
 
 	t.Run("malformed, foreign-typed and missing IDs give null and no error", func(t *testing.T) {

@@ -9,7 +9,8 @@ import (
 
 // Global ID type names.
 const (
-	typeUser = gid.User
+	typeUser   = gid.User
+	typeVendor = gid.Vendor
 )
 
 // globalID encodes a type and a database id as an opaque Relay ID.

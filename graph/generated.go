@@ -25,6 +25,7 @@ import (
 	"github.com/shopgraph/shopgraph/internal/order"
 	"github.com/shopgraph/shopgraph/internal/payment"
 	"github.com/shopgraph/shopgraph/internal/tracking"
+	"github.com/shopgraph/shopgraph/internal/vendor"
 	"github.com/shopgraph/shopgraph/internal/webhook"
 	gqlparser "github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -57,6 +58,9 @@ type ResolverRoot interface {
 	ProductVariant() ProductVariantResolver
 	Query() QueryResolver
 	Subscription() SubscriptionResolver
+	User() UserResolver
+	Vendor() VendorResolver
+	VendorEvent() VendorEventResolver
 	Webhook() WebhookResolver
 	WebhookDelivery() WebhookDeliveryResolver
 }
@@ -253,6 +257,13 @@ type ComplexityRoot struct {
 		ProductVariantDelete      func(childComplexity int, input model.ProductVariantDeleteInput) int
 		ProductVariantStockAdjust func(childComplexity int, input model.ProductVariantStockAdjustInput) int
 		ProductVariantUpdate      func(childComplexity int, input model.ProductVariantUpdateInput) int
+		VendorApply               func(childComplexity int, input model.VendorApplyInput) int
+		VendorApprove             func(childComplexity int, input model.VendorDecisionInput) int
+		VendorCreate              func(childComplexity int, input model.VendorCreateInput) int
+		VendorReinstate           func(childComplexity int, input model.VendorDecisionInput) int
+		VendorReject              func(childComplexity int, input model.VendorDecisionInput) int
+		VendorSuspend             func(childComplexity int, input model.VendorDecisionInput) int
+		VendorUpdate              func(childComplexity int, input model.VendorUpdateInput) int
 		WebhookCreate             func(childComplexity int, input model.WebhookCreateInput) int
 		WebhookDelete             func(childComplexity int, input model.WebhookDeleteInput) int
 		WebhookDeliveryRetry      func(childComplexity int, input model.WebhookDeliveryRetryInput) int
@@ -437,6 +448,9 @@ type ComplexityRoot struct {
 		Product           func(childComplexity int, id *string, slug *string) int
 		Products          func(childComplexity int, first *int, after *string, last *int, before *string, filter *model.ProductFilter, sort *catalog.Sort) int
 		User              func(childComplexity int, id string) int
+		Vendor            func(childComplexity int, id string) int
+		VendorBySlug      func(childComplexity int, slug string) int
+		Vendors           func(childComplexity int, first *int, after *string, filter *model.VendorFilter) int
 		WebhookDeliveries func(childComplexity int, webhookID string, first *int, after *string) int
 		Webhooks          func(childComplexity int, first *int, after *string) int
 	}
@@ -453,6 +467,7 @@ type ComplexityRoot struct {
 		GlobalID  func(childComplexity int) int
 		Name      func(childComplexity int) int
 		Role      func(childComplexity int) int
+		Vendor    func(childComplexity int) int
 	}
 
 	UserError struct {
@@ -469,8 +484,42 @@ type ComplexityRoot struct {
 	}
 
 	Vendor struct {
-		ID   func(childComplexity int) int
-		Name func(childComplexity int) int
+		CommissionRateBps func(childComplexity int) int
+		ContactEmail      func(childComplexity int) int
+		CreatedAt         func(childComplexity int) int
+		Description       func(childComplexity int) int
+		GlobalID          func(childComplexity int) int
+		History           func(childComplexity int) int
+		LogoURL           func(childComplexity int) int
+		Name              func(childComplexity int) int
+		Products          func(childComplexity int, first *int, after *string, last *int, before *string, sort *catalog.Sort) int
+		Slug              func(childComplexity int) int
+		Status            func(childComplexity int) int
+	}
+
+	VendorConnection struct {
+		Edges      func(childComplexity int) int
+		Nodes      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	VendorEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	VendorEvent struct {
+		Action    func(childComplexity int) int
+		ActorID   func(childComplexity int) int
+		CreatedAt func(childComplexity int) int
+		Reason    func(childComplexity int) int
+		Status    func(childComplexity int) int
+	}
+
+	VendorPayload struct {
+		UserErrors func(childComplexity int) int
+		Vendor     func(childComplexity int) int
 	}
 
 	Webhook struct {
@@ -597,6 +646,13 @@ type MutationResolver interface {
 	OrderStatusUpdate(ctx context.Context, input model.OrderStatusUpdateInput) (*model.OrderPayload, error)
 	OrderPaymentRetry(ctx context.Context, input model.OrderPaymentRetryInput) (*model.OrderPaymentRetryPayload, error)
 	OrderRefund(ctx context.Context, input model.OrderRefundInput) (*model.OrderPayload, error)
+	VendorApply(ctx context.Context, input model.VendorApplyInput) (*model.VendorPayload, error)
+	VendorApprove(ctx context.Context, input model.VendorDecisionInput) (*model.VendorPayload, error)
+	VendorReject(ctx context.Context, input model.VendorDecisionInput) (*model.VendorPayload, error)
+	VendorSuspend(ctx context.Context, input model.VendorDecisionInput) (*model.VendorPayload, error)
+	VendorReinstate(ctx context.Context, input model.VendorDecisionInput) (*model.VendorPayload, error)
+	VendorCreate(ctx context.Context, input model.VendorCreateInput) (*model.VendorPayload, error)
+	VendorUpdate(ctx context.Context, input model.VendorUpdateInput) (*model.VendorPayload, error)
 	WebhookCreate(ctx context.Context, input model.WebhookCreateInput) (*model.WebhookCreatePayload, error)
 	WebhookUpdate(ctx context.Context, input model.WebhookUpdateInput) (*model.WebhookPayload, error)
 	WebhookDelete(ctx context.Context, input model.WebhookDeleteInput) (*model.WebhookPayload, error)
@@ -634,7 +690,7 @@ type PaymentResolver interface {
 }
 type ProductResolver interface {
 	Category(ctx context.Context, obj *catalog.Product) (*catalog.Category, error)
-	Vendor(ctx context.Context, obj *catalog.Product) (*model.Vendor, error)
+	Vendor(ctx context.Context, obj *catalog.Product) (*vendor.Vendor, error)
 
 	Variants(ctx context.Context, obj *catalog.Product) ([]*catalog.Variant, error)
 
@@ -660,6 +716,9 @@ type QueryResolver interface {
 	EmailDeliveries(ctx context.Context, first *int, after *string, filter *model.EmailDeliveryFilter) (*model.EmailDeliveryConnection, error)
 	Order(ctx context.Context, id string) (*order.Order, error)
 	Orders(ctx context.Context, first *int, after *string, filter *model.OrderFilter) (*model.OrderConnection, error)
+	Vendor(ctx context.Context, id string) (*vendor.Vendor, error)
+	VendorBySlug(ctx context.Context, slug string) (*vendor.Vendor, error)
+	Vendors(ctx context.Context, first *int, after *string, filter *model.VendorFilter) (*model.VendorConnection, error)
 	Webhooks(ctx context.Context, first *int, after *string) (*model.WebhookConnection, error)
 	WebhookDeliveries(ctx context.Context, webhookID string, first *int, after *string) (*model.WebhookDeliveryConnection, error)
 }
@@ -667,6 +726,18 @@ type SubscriptionResolver interface {
 	OrderStatusChanged(ctx context.Context, orderID string, after *int) (<-chan *tracking.Update, error)
 	OrderEvents(ctx context.Context, after *int64) (<-chan *tracking.Update, error)
 	InventoryImportProgress(ctx context.Context, id string) (<-chan *inventory.Import, error)
+}
+type UserResolver interface {
+	Vendor(ctx context.Context, obj *account.User) (*vendor.Vendor, error)
+}
+type VendorResolver interface {
+	Products(ctx context.Context, obj *vendor.Vendor, first *int, after *string, last *int, before *string, sort *catalog.Sort) (*model.ProductConnection, error)
+	ContactEmail(ctx context.Context, obj *vendor.Vendor) (*string, error)
+	CommissionRateBps(ctx context.Context, obj *vendor.Vendor) (*int, error)
+	History(ctx context.Context, obj *vendor.Vendor) ([]*vendor.Event, error)
+}
+type VendorEventResolver interface {
+	ActorID(ctx context.Context, obj *vendor.Event) (*string, error)
 }
 type WebhookResolver interface {
 	Deliveries(ctx context.Context, obj *webhook.Subscription, first *int, after *string) (*model.WebhookDeliveryConnection, error)
@@ -1522,6 +1593,83 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ProductVariantUpdate(childComplexity, args["input"].(model.ProductVariantUpdateInput)), true
+	case "Mutation.vendorApply":
+		if e.ComplexityRoot.Mutation.VendorApply == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_vendorApply_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.VendorApply(childComplexity, args["input"].(model.VendorApplyInput)), true
+	case "Mutation.vendorApprove":
+		if e.ComplexityRoot.Mutation.VendorApprove == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_vendorApprove_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.VendorApprove(childComplexity, args["input"].(model.VendorDecisionInput)), true
+	case "Mutation.vendorCreate":
+		if e.ComplexityRoot.Mutation.VendorCreate == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_vendorCreate_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.VendorCreate(childComplexity, args["input"].(model.VendorCreateInput)), true
+	case "Mutation.vendorReinstate":
+		if e.ComplexityRoot.Mutation.VendorReinstate == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_vendorReinstate_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.VendorReinstate(childComplexity, args["input"].(model.VendorDecisionInput)), true
+	case "Mutation.vendorReject":
+		if e.ComplexityRoot.Mutation.VendorReject == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_vendorReject_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.VendorReject(childComplexity, args["input"].(model.VendorDecisionInput)), true
+	case "Mutation.vendorSuspend":
+		if e.ComplexityRoot.Mutation.VendorSuspend == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_vendorSuspend_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.VendorSuspend(childComplexity, args["input"].(model.VendorDecisionInput)), true
+	case "Mutation.vendorUpdate":
+		if e.ComplexityRoot.Mutation.VendorUpdate == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_vendorUpdate_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.VendorUpdate(childComplexity, args["input"].(model.VendorUpdateInput)), true
 	case "Mutation.webhookCreate":
 		if e.ComplexityRoot.Mutation.WebhookCreate == nil {
 			break
@@ -2306,6 +2454,39 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.User(childComplexity, args["id"].(string)), true
+	case "Query.vendor":
+		if e.ComplexityRoot.Query.Vendor == nil {
+			break
+		}
+
+		args, err := ec.field_Query_vendor_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Vendor(childComplexity, args["id"].(string)), true
+	case "Query.vendorBySlug":
+		if e.ComplexityRoot.Query.VendorBySlug == nil {
+			break
+		}
+
+		args, err := ec.field_Query_vendorBySlug_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.VendorBySlug(childComplexity, args["slug"].(string)), true
+	case "Query.vendors":
+		if e.ComplexityRoot.Query.Vendors == nil {
+			break
+		}
+
+		args, err := ec.field_Query_vendors_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Vendors(childComplexity, args["first"].(*int), args["after"].(*string), args["filter"].(*model.VendorFilter)), true
 	case "Query.webhookDeliveries":
 		if e.ComplexityRoot.Query.WebhookDeliveries == nil {
 			break
@@ -2393,6 +2574,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.User.Role(childComplexity), true
+	case "User.vendor":
+		if e.ComplexityRoot.User.Vendor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.User.Vendor(childComplexity), true
 
 	case "UserError.availableQuantity":
 		if e.ComplexityRoot.UserError.AvailableQuantity == nil {
@@ -2438,18 +2625,159 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.VariantOption.Value(childComplexity), true
 
-	case "Vendor.id":
-		if e.ComplexityRoot.Vendor.ID == nil {
+	case "Vendor.commissionRateBps":
+		if e.ComplexityRoot.Vendor.CommissionRateBps == nil {
 			break
 		}
 
-		return e.ComplexityRoot.Vendor.ID(childComplexity), true
+		return e.ComplexityRoot.Vendor.CommissionRateBps(childComplexity), true
+	case "Vendor.contactEmail":
+		if e.ComplexityRoot.Vendor.ContactEmail == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Vendor.ContactEmail(childComplexity), true
+	case "Vendor.createdAt":
+		if e.ComplexityRoot.Vendor.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Vendor.CreatedAt(childComplexity), true
+	case "Vendor.description":
+		if e.ComplexityRoot.Vendor.Description == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Vendor.Description(childComplexity), true
+	case "Vendor.id":
+		if e.ComplexityRoot.Vendor.GlobalID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Vendor.GlobalID(childComplexity), true
+	case "Vendor.history":
+		if e.ComplexityRoot.Vendor.History == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Vendor.History(childComplexity), true
+	case "Vendor.logoUrl":
+		if e.ComplexityRoot.Vendor.LogoURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Vendor.LogoURL(childComplexity), true
 	case "Vendor.name":
 		if e.ComplexityRoot.Vendor.Name == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Vendor.Name(childComplexity), true
+	case "Vendor.products":
+		if e.ComplexityRoot.Vendor.Products == nil {
+			break
+		}
+
+		args, err := ec.field_Vendor_products_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Vendor.Products(childComplexity, args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string), args["sort"].(*catalog.Sort)), true
+	case "Vendor.slug":
+		if e.ComplexityRoot.Vendor.Slug == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Vendor.Slug(childComplexity), true
+	case "Vendor.status":
+		if e.ComplexityRoot.Vendor.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Vendor.Status(childComplexity), true
+
+	case "VendorConnection.edges":
+		if e.ComplexityRoot.VendorConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VendorConnection.Edges(childComplexity), true
+	case "VendorConnection.nodes":
+		if e.ComplexityRoot.VendorConnection.Nodes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VendorConnection.Nodes(childComplexity), true
+	case "VendorConnection.pageInfo":
+		if e.ComplexityRoot.VendorConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VendorConnection.PageInfo(childComplexity), true
+	case "VendorConnection.totalCount":
+		if e.ComplexityRoot.VendorConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VendorConnection.TotalCount(childComplexity), true
+
+	case "VendorEdge.cursor":
+		if e.ComplexityRoot.VendorEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VendorEdge.Cursor(childComplexity), true
+	case "VendorEdge.node":
+		if e.ComplexityRoot.VendorEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VendorEdge.Node(childComplexity), true
+
+	case "VendorEvent.action":
+		if e.ComplexityRoot.VendorEvent.Action == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VendorEvent.Action(childComplexity), true
+	case "VendorEvent.actorId":
+		if e.ComplexityRoot.VendorEvent.ActorID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VendorEvent.ActorID(childComplexity), true
+	case "VendorEvent.at":
+		if e.ComplexityRoot.VendorEvent.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VendorEvent.CreatedAt(childComplexity), true
+	case "VendorEvent.reason":
+		if e.ComplexityRoot.VendorEvent.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VendorEvent.Reason(childComplexity), true
+	case "VendorEvent.status":
+		if e.ComplexityRoot.VendorEvent.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VendorEvent.Status(childComplexity), true
+
+	case "VendorPayload.userErrors":
+		if e.ComplexityRoot.VendorPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VendorPayload.UserErrors(childComplexity), true
+	case "VendorPayload.vendor":
+		if e.ComplexityRoot.VendorPayload.Vendor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VendorPayload.Vendor(childComplexity), true
 
 	case "Webhook.active":
 		if e.ComplexityRoot.Webhook.Active == nil {
@@ -2775,6 +3103,11 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputProductVariantStockAdjustInput,
 		ec.unmarshalInputProductVariantUpdateInput,
 		ec.unmarshalInputVariantOptionInput,
+		ec.unmarshalInputVendorApplyInput,
+		ec.unmarshalInputVendorCreateInput,
+		ec.unmarshalInputVendorDecisionInput,
+		ec.unmarshalInputVendorFilter,
+		ec.unmarshalInputVendorUpdateInput,
 		ec.unmarshalInputWebhookCreateInput,
 		ec.unmarshalInputWebhookDeleteInput,
 		ec.unmarshalInputWebhookDeliveryRetryInput,
@@ -3122,8 +3455,8 @@ input CartItemRemoveInput {
 
 extend type Query {
   """
-  Products, newest first by default. Customers see ACTIVE products; a vendor also sees its own
-  archived ones, an admin all. Keyset-paginated: give ` + "`" + `first` + "`" + ` (and ` + "`" + `after` + "`" + `) or ` + "`" + `last` + "`" + ` (and
+  Products, newest first by default. Customers see ACTIVE products of ACTIVE vendors (and the
+  platform's); a vendor's members also see its archived ones, an admin all. Keyset-paginated: give ` + "`" + `first` + "`" + ` (and ` + "`" + `after` + "`" + `) or ` + "`" + `last` + "`" + ` (and
   ` + "`" + `before` + "`" + `), at most 100.
   """
   products(
@@ -3239,7 +3572,7 @@ type Product implements Node {
   description: String!
   """The product's category, if any."""
   category: Category
-  """The VENDOR that sells it; null for the platform's own products."""
+  """The vendor that sells it (a ` + "`" + `Vendor` + "`" + `, see vendor.graphqls); null for the platform's own products."""
   vendor: Vendor
   """Key/value metadata, sorted by key."""
   attributes: [Attribute!]!
@@ -3279,14 +3612,6 @@ type ProductVariant implements Node {
   product: Product!
 }
 
-"""A seller's public profile."""
-type Vendor {
-  """The vendor account's opaque global ID (a User ID)."""
-  id: ID!
-  """The vendor's display name."""
-  name: String!
-}
-
 """A node of the category tree."""
 type Category implements Node {
   """The opaque global ID."""
@@ -3309,7 +3634,7 @@ input ProductFilter {
   search: String
   """Only this category and its subcategories."""
   categoryId: ID
-  """Only products of this vendor (a User ID)."""
+  """Only products of this vendor (a Vendor ID)."""
   vendorId: ID
   """Only products with a variant priced at least this (minor units)."""
   minPrice: Int64
@@ -3385,7 +3710,7 @@ input ProductCreateInput {
   attributes: [AttributeInput!]
   """Image URLs (http or https), at most 20."""
   imageUrls: [String!]
-  """The vendor (a User ID with the VENDOR role) — ADMIN only; a vendor always creates for itself."""
+  """The vendor (a Vendor ID) — ADMIN only; a vendor's member always creates for its own vendor."""
   vendorId: ID
   """One or more variants (at most 100)."""
   variants: [ProductVariantInput!]!
@@ -4165,7 +4490,7 @@ enum ErrorCode {
   CART_EMPTY
   """Items in other currencies cannot share a cart."""
   CURRENCY_MISMATCH
-  """A cart line's product was archived or its variant deleted; ` + "`" + `variantId` + "`" + ` says which."""
+  """A cart line's product was archived, its variant deleted or its vendor suspended; ` + "`" + `variantId` + "`" + ` says which."""
   LINE_UNAVAILABLE
   """The idempotency key was used before with a different request."""
   IDEMPOTENCY_KEY_REUSED
@@ -4179,7 +4504,7 @@ enum ErrorCode {
   anything remains, once it is.
   """
   REFUND_PENDING
-  """The order's status cannot move that way."""
+  """The status (an order's, a vendor's) cannot move that way."""
   INVALID_TRANSITION
   """
   A total would exceed the bound on amounts, 10^15 minor units (see ` + "`" + `Money` + "`" + `): a cart's subtotal
@@ -4237,6 +4562,232 @@ type PageInfo {
   startCursor: String
   """Cursor of the last item of the page."""
   endCursor: String
+}
+`, BuiltIn: false},
+	{Name: "../schema/vendor.graphqls", Input: `# Vendors: the marketplace's sellers, their onboarding and their profile.
+
+extend type Query {
+  """
+  A vendor by ID; null when it does not exist or is not visible. Everyone sees ACTIVE vendors;
+  a vendor's members, its applicant and admins see it in any status.
+  """
+  vendor(id: ID!): Vendor
+  """A vendor by its slug; visible as ` + "`" + `vendor(id:)` + "`" + ` says, null otherwise."""
+  vendorBySlug(slug: String!): Vendor
+  """
+  Vendors, newest first: every status for admins (narrowed by ` + "`" + `filter.status` + "`" + `), the ACTIVE ones
+  for everyone else (a filter on another status lists nothing). At most 100 a page.
+  """
+  vendors(
+    "Page size, 1 to 100 (default 20)."
+    first: Int
+    "Cursor of the vendor after which the page starts."
+    after: String
+    "Restricts the vendors listed."
+    filter: VendorFilter
+  ): VendorConnection!
+}
+
+extend type Mutation {
+  """
+  Applies to sell: creates a PENDING vendor with the viewer as its applicant, for an admin to
+  approve or reject. For signed-in accounts that are not a vendor's member; one pending
+  application per account.
+  """
+  vendorApply(input: VendorApplyInput!): VendorPayload! @auth
+  """
+  Approves a PENDING vendor (ADMIN): it becomes ACTIVE and its applicant a member with the VENDOR
+  role (an ADMIN keeps its role). The applicant's new membership is in its next access token
+  (sign in again or refresh).
+  """
+  vendorApprove(input: VendorDecisionInput!): VendorPayload! @hasRole(role: ADMIN)
+  """Rejects a PENDING vendor (ADMIN); the reason is kept in its history."""
+  vendorReject(input: VendorDecisionInput!): VendorPayload! @hasRole(role: ADMIN)
+  """
+  Suspends an ACTIVE vendor (ADMIN): its products disappear for customers (lists, searches,
+  ` + "`" + `node` + "`" + `, carts, checkout) while its open orders still complete, refund and ship.
+  """
+  vendorSuspend(input: VendorDecisionInput!): VendorPayload! @hasRole(role: ADMIN)
+  """Reinstates a SUSPENDED vendor (ADMIN): it is ACTIVE again and its products are back."""
+  vendorReinstate(input: VendorDecisionInput!): VendorPayload! @hasRole(role: ADMIN)
+  """Creates an ACTIVE vendor directly (ADMIN), optionally with its first member."""
+  vendorCreate(input: VendorCreateInput!): VendorPayload! @hasRole(role: ADMIN)
+  """
+  Edits a vendor's profile: its members (VENDOR role) their own vendor's, admins any, and only
+  admins the commission. The slug never changes. Another vendor answers NOT_FOUND, like a
+  missing one.
+  """
+  vendorUpdate(input: VendorUpdateInput!): VendorPayload! @auth
+}
+
+"""Where a vendor is in its life."""
+enum VendorStatus {
+  """Applied; waiting for an admin. Its products (if any) are hidden from customers."""
+  PENDING
+  """Sells: its products are listed."""
+  ACTIVE
+  """Stopped by an admin: its products are hidden from customers; its open orders go on."""
+  SUSPENDED
+  """The application was turned down."""
+  REJECTED
+}
+
+"""What happened to a vendor, in its history."""
+enum VendorAction {
+  """An account applied (` + "`" + `vendorApply` + "`" + `)."""
+  APPLIED
+  """An admin created it (` + "`" + `vendorCreate` + "`" + `), or the marketplace migration made it from a vendor account."""
+  CREATED
+  """An admin approved the application."""
+  APPROVED
+  """An admin rejected the application."""
+  REJECTED
+  """An admin suspended it."""
+  SUSPENDED
+  """An admin reinstated it."""
+  REINSTATED
+  """Its profile was edited."""
+  UPDATED
+}
+
+"""A seller of the marketplace. Its own entity: its ID is a Vendor ID, never a User ID."""
+type Vendor implements Node {
+  """The opaque global ID."""
+  id: ID!
+  """The display name, 1 to 120 characters."""
+  name: String!
+  """Unique URL-friendly identifier; never changes."""
+  slug: String!
+  """What the vendor sells, in its own words."""
+  description: String!
+  """The vendor's logo; null when none."""
+  logoUrl: String
+  """Where the vendor is in its life; customers only ever see ACTIVE vendors."""
+  status: VendorStatus!
+  """When the vendor was created (applied or made by an admin)."""
+  createdAt: DateTime!
+  """The vendor's products, as ` + "`" + `Query.products` + "`" + ` lists them for the viewer."""
+  products(first: Int, after: String, last: Int, before: String, sort: ProductSort = NEWEST): ProductConnection!
+  """Where the platform writes to the vendor: its members and admins only; null with a FORBIDDEN error for anyone else."""
+  contactEmail: String
+  """
+  The platform's commission on the vendor's sales in basis points (1/100 of a percent: 1000 is
+  10%), 0 to 10000: its members and admins only; null with a FORBIDDEN error for anyone else.
+  """
+  commissionRateBps: Int
+  """The application, the admins' decisions with their reasons, and profile edits, oldest first: its members and admins only; null with a FORBIDDEN error for anyone else."""
+  history: [VendorEvent!]
+}
+
+"""An entry of a vendor's history."""
+type VendorEvent {
+  """What happened."""
+  action: VendorAction!
+  """The vendor's status after it."""
+  status: VendorStatus!
+  """The reason given (empty when none)."""
+  reason: String!
+  """The account that did it (a User ID); null for the system."""
+  actorId: ID
+  """When it happened."""
+  at: DateTime!
+}
+
+"""Filters of the vendor list."""
+input VendorFilter {
+  """Only vendors in this status (admins; everyone else lists ACTIVE vendors only)."""
+  status: VendorStatus
+}
+
+"""A page of vendors."""
+type VendorConnection {
+  """The vendors of this page with their cursors."""
+  edges: [VendorEdge!]!
+  """The vendors of this page."""
+  nodes: [Vendor!]!
+  """Where this page sits in the whole list."""
+  pageInfo: PageInfo!
+  """How many vendors the viewer may list with this filter, across all pages."""
+  totalCount: Int!
+}
+
+"""A vendor and its cursor."""
+type VendorEdge {
+  """Opaque cursor of this vendor in the list."""
+  cursor: String!
+  """The vendor."""
+  node: Vendor!
+}
+
+"""Input of ` + "`" + `vendorApply` + "`" + `."""
+input VendorApplyInput {
+  """The vendor's display name, 1 to 120 characters."""
+  name: String!
+  """Unique URL-friendly identifier (lower-case letters, digits, single hyphens); derived from the name when omitted."""
+  slug: String
+  """What the vendor sells, at most 5000 characters."""
+  description: String
+  """An http(s) URL of the vendor's logo, at most 2048 characters."""
+  logoUrl: String
+  """Where the platform writes to the vendor."""
+  contactEmail: String!
+}
+
+"""Input of ` + "`" + `vendorApprove` + "`" + `, ` + "`" + `vendorReject` + "`" + `, ` + "`" + `vendorSuspend` + "`" + ` and ` + "`" + `vendorReinstate` + "`" + `."""
+input VendorDecisionInput {
+  """The vendor (a Vendor ID)."""
+  id: ID!
+  """Why, kept in the vendor's history (at most 1000 characters); required to reject or suspend."""
+  reason: String
+}
+
+"""Input of ` + "`" + `vendorCreate` + "`" + `."""
+input VendorCreateInput {
+  """The vendor's display name, 1 to 120 characters."""
+  name: String!
+  """Unique URL-friendly identifier; derived from the name when omitted."""
+  slug: String
+  """What the vendor sells, at most 5000 characters."""
+  description: String
+  """An http(s) URL of the vendor's logo."""
+  logoUrl: String
+  """Where the platform writes to the vendor."""
+  contactEmail: String!
+  """The commission in basis points, 0 to 10000 (default 1000, 10%)."""
+  commissionRateBps: Int
+  """An account (a User ID) to make the vendor's first member, with the VENDOR role (an ADMIN keeps its role)."""
+  memberId: ID
+  """Why, kept in the vendor's history (at most 1000 characters)."""
+  reason: String
+}
+
+"""Input of ` + "`" + `vendorUpdate` + "`" + `; omitted fields keep their value."""
+input VendorUpdateInput {
+  """The vendor (a Vendor ID)."""
+  id: ID!
+  """The display name, 1 to 120 characters."""
+  name: String
+  """What the vendor sells, at most 5000 characters."""
+  description: String
+  """An http(s) URL of the logo; the empty string removes it."""
+  logoUrl: String
+  """Where the platform writes to the vendor."""
+  contactEmail: String
+  """The commission in basis points, 0 to 10000 (ADMIN only: FORBIDDEN for members)."""
+  commissionRateBps: Int
+}
+
+"""Result of the vendor mutations."""
+type VendorPayload {
+  """The vendor as changed; null on failure."""
+  vendor: Vendor
+  """What was wrong with the input; empty on success."""
+  userErrors: [UserError!]!
+}
+
+extend type User {
+  """The vendor this account is a member of and acts for; null when none."""
+  vendor: Vendor
 }
 `, BuiltIn: false},
 	{Name: "../schema/webhook.graphqls", Input: `# Outbound webhooks: subscriptions of URLs to events, their delivery logs, tests and redeliveries.
@@ -5141,6 +5692,8 @@ func (ec *executionContext) childFields_User(ctx context.Context, field graphql.
 		return ec.fieldContext_User_role(ctx, field)
 	case "createdAt":
 		return ec.fieldContext_User_createdAt(ctx, field)
+	case "vendor":
+		return ec.fieldContext_User_vendor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type User", field.Name)
 }
@@ -5177,8 +5730,76 @@ func (ec *executionContext) childFields_Vendor(ctx context.Context, field graphq
 		return ec.fieldContext_Vendor_id(ctx, field)
 	case "name":
 		return ec.fieldContext_Vendor_name(ctx, field)
+	case "slug":
+		return ec.fieldContext_Vendor_slug(ctx, field)
+	case "description":
+		return ec.fieldContext_Vendor_description(ctx, field)
+	case "logoUrl":
+		return ec.fieldContext_Vendor_logoUrl(ctx, field)
+	case "status":
+		return ec.fieldContext_Vendor_status(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_Vendor_createdAt(ctx, field)
+	case "products":
+		return ec.fieldContext_Vendor_products(ctx, field)
+	case "contactEmail":
+		return ec.fieldContext_Vendor_contactEmail(ctx, field)
+	case "commissionRateBps":
+		return ec.fieldContext_Vendor_commissionRateBps(ctx, field)
+	case "history":
+		return ec.fieldContext_Vendor_history(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Vendor", field.Name)
+}
+
+func (ec *executionContext) childFields_VendorConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_VendorConnection_edges(ctx, field)
+	case "nodes":
+		return ec.fieldContext_VendorConnection_nodes(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_VendorConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_VendorConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type VendorConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_VendorEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_VendorEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_VendorEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type VendorEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_VendorEvent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "action":
+		return ec.fieldContext_VendorEvent_action(ctx, field)
+	case "status":
+		return ec.fieldContext_VendorEvent_status(ctx, field)
+	case "reason":
+		return ec.fieldContext_VendorEvent_reason(ctx, field)
+	case "actorId":
+		return ec.fieldContext_VendorEvent_actorId(ctx, field)
+	case "at":
+		return ec.fieldContext_VendorEvent_at(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type VendorEvent", field.Name)
+}
+
+func (ec *executionContext) childFields_VendorPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "vendor":
+		return ec.fieldContext_VendorPayload_vendor(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_VendorPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type VendorPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_Webhook(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -5843,6 +6464,104 @@ func (ec *executionContext) field_Mutation_productVariantUpdate_args(ctx context
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_vendorApply_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.VendorApplyInput, error) {
+			return ec.unmarshalNVendorApplyInput2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐVendorApplyInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_vendorApprove_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.VendorDecisionInput, error) {
+			return ec.unmarshalNVendorDecisionInput2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐVendorDecisionInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_vendorCreate_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.VendorCreateInput, error) {
+			return ec.unmarshalNVendorCreateInput2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐVendorCreateInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_vendorReinstate_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.VendorDecisionInput, error) {
+			return ec.unmarshalNVendorDecisionInput2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐVendorDecisionInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_vendorReject_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.VendorDecisionInput, error) {
+			return ec.unmarshalNVendorDecisionInput2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐVendorDecisionInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_vendorSuspend_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.VendorDecisionInput, error) {
+			return ec.unmarshalNVendorDecisionInput2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐVendorDecisionInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_vendorUpdate_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.VendorUpdateInput, error) {
+			return ec.unmarshalNVendorUpdateInput2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐVendorUpdateInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_webhookCreate_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -6141,6 +6860,64 @@ func (ec *executionContext) field_Query_user_args(ctx context.Context, rawArgs m
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_vendorBySlug_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "slug",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["slug"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_vendor_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_vendors_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (*model.VendorFilter, error) {
+			return ec.unmarshalOVendorFilter2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐVendorFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg2
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_webhookDeliveries_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -6240,6 +7017,52 @@ func (ec *executionContext) field_Subscription_orderStatusChanged_args(ctx conte
 		return nil, err
 	}
 	args["after"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Vendor_products_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "sort",
+		func(ctx context.Context, v any) (*catalog.Sort, error) {
+			return ec.unmarshalOProductSort2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐSort(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["sort"] = arg4
 	return args, nil
 }
 
@@ -10135,6 +10958,430 @@ func (ec *executionContext) fieldContext_Mutation_orderRefund(ctx context.Contex
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_vendorApply(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_vendorApply(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().VendorApply(ctx, fc.Args["input"].(model.VendorApplyInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.VendorPayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.VendorPayload) graphql.Marshaler {
+			return ec.marshalNVendorPayload2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐVendorPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_vendorApply(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_VendorPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_vendorApply_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_vendorApprove(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_vendorApprove(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().VendorApprove(ctx, fc.Args["input"].(model.VendorDecisionInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋauthᚐRole(ctx, "ADMIN")
+				if err != nil {
+					var zeroVal *model.VendorPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.VendorPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.VendorPayload) graphql.Marshaler {
+			return ec.marshalNVendorPayload2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐVendorPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_vendorApprove(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_VendorPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_vendorApprove_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_vendorReject(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_vendorReject(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().VendorReject(ctx, fc.Args["input"].(model.VendorDecisionInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋauthᚐRole(ctx, "ADMIN")
+				if err != nil {
+					var zeroVal *model.VendorPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.VendorPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.VendorPayload) graphql.Marshaler {
+			return ec.marshalNVendorPayload2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐVendorPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_vendorReject(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_VendorPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_vendorReject_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_vendorSuspend(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_vendorSuspend(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().VendorSuspend(ctx, fc.Args["input"].(model.VendorDecisionInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋauthᚐRole(ctx, "ADMIN")
+				if err != nil {
+					var zeroVal *model.VendorPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.VendorPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.VendorPayload) graphql.Marshaler {
+			return ec.marshalNVendorPayload2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐVendorPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_vendorSuspend(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_VendorPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_vendorSuspend_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_vendorReinstate(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_vendorReinstate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().VendorReinstate(ctx, fc.Args["input"].(model.VendorDecisionInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋauthᚐRole(ctx, "ADMIN")
+				if err != nil {
+					var zeroVal *model.VendorPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.VendorPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.VendorPayload) graphql.Marshaler {
+			return ec.marshalNVendorPayload2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐVendorPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_vendorReinstate(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_VendorPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_vendorReinstate_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_vendorCreate(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_vendorCreate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().VendorCreate(ctx, fc.Args["input"].(model.VendorCreateInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋauthᚐRole(ctx, "ADMIN")
+				if err != nil {
+					var zeroVal *model.VendorPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.VendorPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.VendorPayload) graphql.Marshaler {
+			return ec.marshalNVendorPayload2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐVendorPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_vendorCreate(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_VendorPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_vendorCreate_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_vendorUpdate(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_vendorUpdate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().VendorUpdate(ctx, fc.Args["input"].(model.VendorUpdateInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.VendorPayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.VendorPayload) graphql.Marshaler {
+			return ec.marshalNVendorPayload2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐVendorPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_vendorUpdate(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_VendorPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_vendorUpdate_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_webhookCreate(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -12067,8 +13314,8 @@ func (ec *executionContext) _Product_vendor(ctx context.Context, field graphql.C
 			return ec.Resolvers.Product().Vendor(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.Vendor) graphql.Marshaler {
-			return ec.marshalOVendor2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐVendor(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *vendor.Vendor) graphql.Marshaler {
+			return ec.marshalOVendor2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋvendorᚐVendor(ctx, selections, v)
 		},
 		true,
 		false,
@@ -13703,6 +14950,138 @@ func (ec *executionContext) fieldContext_Query_orders(ctx context.Context, field
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_vendor(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_vendor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Vendor(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *vendor.Vendor) graphql.Marshaler {
+			return ec.marshalOVendor2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋvendorᚐVendor(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_vendor(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Vendor(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_vendor_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_vendorBySlug(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_vendorBySlug(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().VendorBySlug(ctx, fc.Args["slug"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *vendor.Vendor) graphql.Marshaler {
+			return ec.marshalOVendor2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋvendorᚐVendor(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_vendorBySlug(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Vendor(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_vendorBySlug_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_vendors(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_vendors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Vendors(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["filter"].(*model.VendorFilter))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.VendorConnection) graphql.Marshaler {
+			return ec.marshalNVendorConnection2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐVendorConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_vendors(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_VendorConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_vendors_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_webhooks(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -14194,6 +15573,38 @@ func (ec *executionContext) fieldContext_User_createdAt(_ context.Context, field
 	return graphql.NewScalarFieldContext("User", field, false, false, errors.New("field of type DateTime does not have child fields"))
 }
 
+func (ec *executionContext) _User_vendor(ctx context.Context, field graphql.CollectedField, obj *account.User) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_User_vendor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.User().Vendor(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *vendor.Vendor) graphql.Marshaler {
+			return ec.marshalOVendor2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋvendorᚐVendor(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_User_vendor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "User",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Vendor(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _UserError_field(ctx context.Context, field graphql.CollectedField, obj *model.UserError) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -14355,7 +15766,7 @@ func (ec *executionContext) fieldContext_VariantOption_value(_ context.Context, 
 	return graphql.NewScalarFieldContext("VariantOption", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
-func (ec *executionContext) _Vendor_id(ctx context.Context, field graphql.CollectedField, obj *model.Vendor) (ret graphql.Marshaler) {
+func (ec *executionContext) _Vendor_id(ctx context.Context, field graphql.CollectedField, obj *vendor.Vendor) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14364,7 +15775,7 @@ func (ec *executionContext) _Vendor_id(ctx context.Context, field graphql.Collec
 			return ec.fieldContext_Vendor_id(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.ID, nil
+			return obj.GlobalID(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -14375,10 +15786,10 @@ func (ec *executionContext) _Vendor_id(ctx context.Context, field graphql.Collec
 	)
 }
 func (ec *executionContext) fieldContext_Vendor_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Vendor", field, false, false, errors.New("field of type ID does not have child fields"))
+	return graphql.NewScalarFieldContext("Vendor", field, true, false, errors.New("field of type ID does not have child fields"))
 }
 
-func (ec *executionContext) _Vendor_name(ctx context.Context, field graphql.CollectedField, obj *model.Vendor) (ret graphql.Marshaler) {
+func (ec *executionContext) _Vendor_name(ctx context.Context, field graphql.CollectedField, obj *vendor.Vendor) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14399,6 +15810,596 @@ func (ec *executionContext) _Vendor_name(ctx context.Context, field graphql.Coll
 }
 func (ec *executionContext) fieldContext_Vendor_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Vendor", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Vendor_slug(ctx context.Context, field graphql.CollectedField, obj *vendor.Vendor) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Vendor_slug(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Slug, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Vendor_slug(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Vendor", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Vendor_description(ctx context.Context, field graphql.CollectedField, obj *vendor.Vendor) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Vendor_description(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Description, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Vendor_description(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Vendor", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Vendor_logoUrl(ctx context.Context, field graphql.CollectedField, obj *vendor.Vendor) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Vendor_logoUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LogoURL, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Vendor_logoUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Vendor", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Vendor_status(ctx context.Context, field graphql.CollectedField, obj *vendor.Vendor) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Vendor_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v vendor.Status) graphql.Marshaler {
+			return ec.marshalNVendorStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋvendorᚐStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Vendor_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Vendor", field, false, false, errors.New("field of type VendorStatus does not have child fields"))
+}
+
+func (ec *executionContext) _Vendor_createdAt(ctx context.Context, field graphql.CollectedField, obj *vendor.Vendor) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Vendor_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Vendor_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Vendor", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _Vendor_products(ctx context.Context, field graphql.CollectedField, obj *vendor.Vendor) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Vendor_products(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Vendor().Products(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string), fc.Args["sort"].(*catalog.Sort))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ProductConnection) graphql.Marshaler {
+			return ec.marshalNProductConnection2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐProductConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Vendor_products(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Vendor",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProductConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Vendor_products_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Vendor_contactEmail(ctx context.Context, field graphql.CollectedField, obj *vendor.Vendor) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Vendor_contactEmail(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Vendor().ContactEmail(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Vendor_contactEmail(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Vendor", field, true, true, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Vendor_commissionRateBps(ctx context.Context, field graphql.CollectedField, obj *vendor.Vendor) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Vendor_commissionRateBps(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Vendor().CommissionRateBps(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Vendor_commissionRateBps(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Vendor", field, true, true, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _Vendor_history(ctx context.Context, field graphql.CollectedField, obj *vendor.Vendor) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Vendor_history(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Vendor().History(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*vendor.Event) graphql.Marshaler {
+			return ec.marshalOVendorEvent2ᚕᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋvendorᚐEventᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Vendor_history(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Vendor",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_VendorEvent(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _VendorConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.VendorConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VendorConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.VendorEdge) graphql.Marshaler {
+			return ec.marshalNVendorEdge2ᚕᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐVendorEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_VendorConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "VendorConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_VendorEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _VendorConnection_nodes(ctx context.Context, field graphql.CollectedField, obj *model.VendorConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VendorConnection_nodes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Nodes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*vendor.Vendor) graphql.Marshaler {
+			return ec.marshalNVendor2ᚕᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋvendorᚐVendorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_VendorConnection_nodes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "VendorConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Vendor(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _VendorConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.VendorConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VendorConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_VendorConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "VendorConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _VendorConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.VendorConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VendorConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_VendorConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("VendorConnection", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _VendorEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.VendorEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VendorEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_VendorEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("VendorEdge", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _VendorEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.VendorEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VendorEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *vendor.Vendor) graphql.Marshaler {
+			return ec.marshalNVendor2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋvendorᚐVendor(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_VendorEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "VendorEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Vendor(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _VendorEvent_action(ctx context.Context, field graphql.CollectedField, obj *vendor.Event) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VendorEvent_action(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Action, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v vendor.Action) graphql.Marshaler {
+			return ec.marshalNVendorAction2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋvendorᚐAction(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_VendorEvent_action(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("VendorEvent", field, false, false, errors.New("field of type VendorAction does not have child fields"))
+}
+
+func (ec *executionContext) _VendorEvent_status(ctx context.Context, field graphql.CollectedField, obj *vendor.Event) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VendorEvent_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v vendor.Status) graphql.Marshaler {
+			return ec.marshalNVendorStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋvendorᚐStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_VendorEvent_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("VendorEvent", field, false, false, errors.New("field of type VendorStatus does not have child fields"))
+}
+
+func (ec *executionContext) _VendorEvent_reason(ctx context.Context, field graphql.CollectedField, obj *vendor.Event) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VendorEvent_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_VendorEvent_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("VendorEvent", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _VendorEvent_actorId(ctx context.Context, field graphql.CollectedField, obj *vendor.Event) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VendorEvent_actorId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.VendorEvent().ActorID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_VendorEvent_actorId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("VendorEvent", field, true, true, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _VendorEvent_at(ctx context.Context, field graphql.CollectedField, obj *vendor.Event) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VendorEvent_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_VendorEvent_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("VendorEvent", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _VendorPayload_vendor(ctx context.Context, field graphql.CollectedField, obj *model.VendorPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VendorPayload_vendor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Vendor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *vendor.Vendor) graphql.Marshaler {
+			return ec.marshalOVendor2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋvendorᚐVendor(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_VendorPayload_vendor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "VendorPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Vendor(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _VendorPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.VendorPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VendorPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_VendorPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "VendorPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Webhook_id(ctx context.Context, field graphql.CollectedField, obj *webhook.Subscription) (ret graphql.Marshaler) {
@@ -18001,6 +20002,275 @@ func (ec *executionContext) unmarshalInputVariantOptionInput(ctx context.Context
 	return it, nil
 }
 
+func (ec *executionContext) unmarshalInputVendorApplyInput(ctx context.Context, obj any) (model.VendorApplyInput, error) {
+	var it model.VendorApplyInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"name", "slug", "description", "logoUrl", "contactEmail"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "slug":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("slug"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Slug = data
+		case "description":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("description"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Description = data
+		case "logoUrl":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("logoUrl"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LogoURL = data
+		case "contactEmail":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("contactEmail"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ContactEmail = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputVendorCreateInput(ctx context.Context, obj any) (model.VendorCreateInput, error) {
+	var it model.VendorCreateInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"name", "slug", "description", "logoUrl", "contactEmail", "commissionRateBps", "memberId", "reason"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "slug":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("slug"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Slug = data
+		case "description":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("description"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Description = data
+		case "logoUrl":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("logoUrl"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LogoURL = data
+		case "contactEmail":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("contactEmail"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ContactEmail = data
+		case "commissionRateBps":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("commissionRateBps"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CommissionRateBps = data
+		case "memberId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("memberId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MemberID = data
+		case "reason":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reason"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Reason = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputVendorDecisionInput(ctx context.Context, obj any) (model.VendorDecisionInput, error) {
+	var it model.VendorDecisionInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id", "reason"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "reason":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reason"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Reason = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputVendorFilter(ctx context.Context, obj any) (model.VendorFilter, error) {
+	var it model.VendorFilter
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"status"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "status":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("status"))
+			data, err := ec.unmarshalOVendorStatus2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋvendorᚐStatus(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Status = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputVendorUpdateInput(ctx context.Context, obj any) (model.VendorUpdateInput, error) {
+	var it model.VendorUpdateInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id", "name", "description", "logoUrl", "contactEmail", "commissionRateBps"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "description":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("description"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Description = data
+		case "logoUrl":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("logoUrl"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LogoURL = data
+		case "contactEmail":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("contactEmail"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ContactEmail = data
+		case "commissionRateBps":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("commissionRateBps"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CommissionRateBps = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputWebhookCreateInput(ctx context.Context, obj any) (model.WebhookCreateInput, error) {
 	var it model.WebhookCreateInput
 	if obj == nil {
@@ -18215,6 +20485,13 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._Webhook(ctx, sel, obj)
+	case vendor.Vendor:
+		return ec._Vendor(ctx, sel, &obj)
+	case *vendor.Vendor:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Vendor(ctx, sel, obj)
 	case account.User:
 		return ec._User(ctx, sel, &obj)
 	case *account.User:
@@ -19940,6 +22217,55 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "orderRefund":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_orderRefund(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "vendorApply":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_vendorApply(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "vendorApprove":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_vendorApprove(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "vendorReject":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_vendorReject(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "vendorSuspend":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_vendorSuspend(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "vendorReinstate":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_vendorReinstate(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "vendorCreate":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_vendorCreate(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "vendorUpdate":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_vendorUpdate(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -22259,6 +24585,72 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "vendor":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_vendor(ctx, field)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "vendorBySlug":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_vendorBySlug(ctx, field)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "vendors":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_vendors(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
 		case "webhooks":
 			field := field
 
@@ -22377,28 +24769,66 @@ func (ec *executionContext) _User(ctx context.Context, sel ast.SelectionSet, obj
 		case "id":
 			out.Values[i] = ec._User_id(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "email":
 			out.Values[i] = ec._User_email(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "name":
 			out.Values[i] = ec._User_name(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "role":
 			out.Values[i] = ec._User_role(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "createdAt":
 			out.Values[i] = ec._User_createdAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "vendor":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._User_vendor(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -22521,9 +24951,9 @@ func (ec *executionContext) _VariantOption(ctx context.Context, sel ast.Selectio
 	return out
 }
 
-var vendorImplementors = []string{"Vendor"}
+var vendorImplementors = []string{"Vendor", "Node"}
 
-func (ec *executionContext) _Vendor(ctx context.Context, sel ast.SelectionSet, obj *model.Vendor) graphql.Marshaler {
+func (ec *executionContext) _Vendor(ctx context.Context, sel ast.SelectionSet, obj *vendor.Vendor) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, vendorImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -22536,10 +24966,417 @@ func (ec *executionContext) _Vendor(ctx context.Context, sel ast.SelectionSet, o
 		case "id":
 			out.Values[i] = ec._Vendor_id(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "name":
 			out.Values[i] = ec._Vendor_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "slug":
+			out.Values[i] = ec._Vendor_slug(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "description":
+			out.Values[i] = ec._Vendor_description(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "logoUrl":
+			out.Values[i] = ec._Vendor_logoUrl(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "status":
+			out.Values[i] = ec._Vendor_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "createdAt":
+			out.Values[i] = ec._Vendor_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "products":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Vendor_products(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "contactEmail":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Vendor_contactEmail(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "commissionRateBps":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Vendor_commissionRateBps(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "history":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Vendor_history(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var vendorConnectionImplementors = []string{"VendorConnection"}
+
+func (ec *executionContext) _VendorConnection(ctx context.Context, sel ast.SelectionSet, obj *model.VendorConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, vendorConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("VendorConnection")
+		case "edges":
+			out.Values[i] = ec._VendorConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "nodes":
+			out.Values[i] = ec._VendorConnection_nodes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._VendorConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._VendorConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var vendorEdgeImplementors = []string{"VendorEdge"}
+
+func (ec *executionContext) _VendorEdge(ctx context.Context, sel ast.SelectionSet, obj *model.VendorEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, vendorEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("VendorEdge")
+		case "cursor":
+			out.Values[i] = ec._VendorEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._VendorEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var vendorEventImplementors = []string{"VendorEvent"}
+
+func (ec *executionContext) _VendorEvent(ctx context.Context, sel ast.SelectionSet, obj *vendor.Event) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, vendorEventImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("VendorEvent")
+		case "action":
+			out.Values[i] = ec._VendorEvent_action(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "status":
+			out.Values[i] = ec._VendorEvent_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "reason":
+			out.Values[i] = ec._VendorEvent_reason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "actorId":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._VendorEvent_actorId(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "at":
+			out.Values[i] = ec._VendorEvent_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var vendorPayloadImplementors = []string{"VendorPayload"}
+
+func (ec *executionContext) _VendorPayload(ctx context.Context, sel ast.SelectionSet, obj *model.VendorPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, vendorPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("VendorPayload")
+		case "vendor":
+			out.Values[i] = ec._VendorPayload_vendor(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._VendorPayload_userErrors(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -24977,6 +27814,186 @@ func (ec *executionContext) unmarshalNVariantOptionInput2ᚖgithubᚗcomᚋshopg
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalNVendor2ᚕᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋvendorᚐVendorᚄ(ctx context.Context, sel ast.SelectionSet, v []*vendor.Vendor) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNVendor2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋvendorᚐVendor(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNVendor2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋvendorᚐVendor(ctx context.Context, sel ast.SelectionSet, v *vendor.Vendor) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._Vendor(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNVendorAction2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋvendorᚐAction(ctx context.Context, v any) (vendor.Action, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNVendorAction2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋvendorᚐAction[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNVendorAction2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋvendorᚐAction(ctx context.Context, sel ast.SelectionSet, v vendor.Action) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNVendorAction2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋvendorᚐAction[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
+var (
+	unmarshalNVendorAction2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋvendorᚐAction = map[string]vendor.Action{
+		"APPLIED":    vendor.ActionApplied,
+		"CREATED":    vendor.ActionCreated,
+		"APPROVED":   vendor.ActionApproved,
+		"REJECTED":   vendor.ActionRejected,
+		"SUSPENDED":  vendor.ActionSuspended,
+		"REINSTATED": vendor.ActionReinstated,
+		"UPDATED":    vendor.ActionUpdated,
+	}
+	marshalNVendorAction2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋvendorᚐAction = map[vendor.Action]string{
+		vendor.ActionApplied:    "APPLIED",
+		vendor.ActionCreated:    "CREATED",
+		vendor.ActionApproved:   "APPROVED",
+		vendor.ActionRejected:   "REJECTED",
+		vendor.ActionSuspended:  "SUSPENDED",
+		vendor.ActionReinstated: "REINSTATED",
+		vendor.ActionUpdated:    "UPDATED",
+	}
+)
+
+func (ec *executionContext) unmarshalNVendorApplyInput2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐVendorApplyInput(ctx context.Context, v any) (model.VendorApplyInput, error) {
+	res, err := ec.unmarshalInputVendorApplyInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNVendorConnection2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐVendorConnection(ctx context.Context, sel ast.SelectionSet, v model.VendorConnection) graphql.Marshaler {
+	return ec._VendorConnection(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNVendorConnection2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐVendorConnection(ctx context.Context, sel ast.SelectionSet, v *model.VendorConnection) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._VendorConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNVendorCreateInput2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐVendorCreateInput(ctx context.Context, v any) (model.VendorCreateInput, error) {
+	res, err := ec.unmarshalInputVendorCreateInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNVendorDecisionInput2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐVendorDecisionInput(ctx context.Context, v any) (model.VendorDecisionInput, error) {
+	res, err := ec.unmarshalInputVendorDecisionInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNVendorEdge2ᚕᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐVendorEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.VendorEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNVendorEdge2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐVendorEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNVendorEdge2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐVendorEdge(ctx context.Context, sel ast.SelectionSet, v *model.VendorEdge) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._VendorEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNVendorEvent2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋvendorᚐEvent(ctx context.Context, sel ast.SelectionSet, v *vendor.Event) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._VendorEvent(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNVendorPayload2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐVendorPayload(ctx context.Context, sel ast.SelectionSet, v model.VendorPayload) graphql.Marshaler {
+	return ec._VendorPayload(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNVendorPayload2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐVendorPayload(ctx context.Context, sel ast.SelectionSet, v *model.VendorPayload) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._VendorPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNVendorStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋvendorᚐStatus(ctx context.Context, v any) (vendor.Status, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNVendorStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋvendorᚐStatus[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNVendorStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋvendorᚐStatus(ctx context.Context, sel ast.SelectionSet, v vendor.Status) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNVendorStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋvendorᚐStatus[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
+var (
+	unmarshalNVendorStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋvendorᚐStatus = map[string]vendor.Status{
+		"PENDING":   vendor.Pending,
+		"ACTIVE":    vendor.Active,
+		"SUSPENDED": vendor.Suspended,
+		"REJECTED":  vendor.Rejected,
+	}
+	marshalNVendorStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋvendorᚐStatus = map[vendor.Status]string{
+		vendor.Pending:   "PENDING",
+		vendor.Active:    "ACTIVE",
+		vendor.Suspended: "SUSPENDED",
+		vendor.Rejected:  "REJECTED",
+	}
+)
+
+func (ec *executionContext) unmarshalNVendorUpdateInput2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐVendorUpdateInput(ctx context.Context, v any) (model.VendorUpdateInput, error) {
+	res, err := ec.unmarshalInputVendorUpdateInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalNWebhook2ᚕᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋwebhookᚐSubscriptionᚄ(ctx context.Context, sel ast.SelectionSet, v []*webhook.Subscription) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -25884,12 +28901,73 @@ func (ec *executionContext) unmarshalOVariantOptionInput2ᚕᚖgithubᚗcomᚋsh
 	return res, nil
 }
 
-func (ec *executionContext) marshalOVendor2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐVendor(ctx context.Context, sel ast.SelectionSet, v *model.Vendor) graphql.Marshaler {
+func (ec *executionContext) marshalOVendor2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋvendorᚐVendor(ctx context.Context, sel ast.SelectionSet, v *vendor.Vendor) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
 	return ec._Vendor(ctx, sel, v)
 }
+
+func (ec *executionContext) marshalOVendorEvent2ᚕᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋvendorᚐEventᚄ(ctx context.Context, sel ast.SelectionSet, v []*vendor.Event) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNVendorEvent2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋvendorᚐEvent(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalOVendorFilter2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐVendorFilter(ctx context.Context, v any) (*model.VendorFilter, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputVendorFilter(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOVendorStatus2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋvendorᚐStatus(ctx context.Context, v any) (*vendor.Status, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalOVendorStatus2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋvendorᚐStatus[tmp]
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOVendorStatus2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋvendorᚐStatus(ctx context.Context, sel ast.SelectionSet, v *vendor.Status) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(marshalOVendorStatus2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋvendorᚐStatus[*v])
+	return res
+}
+
+var (
+	unmarshalOVendorStatus2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋvendorᚐStatus = map[string]vendor.Status{
+		"PENDING":   vendor.Pending,
+		"ACTIVE":    vendor.Active,
+		"SUSPENDED": vendor.Suspended,
+		"REJECTED":  vendor.Rejected,
+	}
+	marshalOVendorStatus2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋvendorᚐStatus = map[vendor.Status]string{
+		vendor.Pending:   "PENDING",
+		vendor.Active:    "ACTIVE",
+		vendor.Suspended: "SUSPENDED",
+		vendor.Rejected:  "REJECTED",
+	}
+)
 
 func (ec *executionContext) marshalOWebhook2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋwebhookᚐSubscription(ctx context.Context, sel ast.SelectionSet, v *webhook.Subscription) graphql.Marshaler {
 	if v == nil {

@@ -65,6 +65,12 @@ func (r *Resolver) node(ctx context.Context, gid string) (model.Node, error) {
 		return &v, nil
 	case typeCategory:
 		return r.Query().Category(ctx, &gid, nil)
+	case typeVendor:
+		vd, err := r.vendorByID(ctx, id)
+		if vd == nil || err != nil {
+			return nil, err
+		}
+		return vd, nil
 	case typeCustomerCart, typeGuestCart:
 		c, err := nullIfNotFound(r.Carts.ByID(ctx, cartOwner(ctx), gid))
 		if c == nil || err != nil {

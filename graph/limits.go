@@ -64,6 +64,13 @@ func complexityRoot() ComplexityRoot {
 	c.Query.Orders = func(child int, first *int, _ *string, _ *model.OrderFilter) int {
 		return 1 + child*page(first, nil)
 	}
+	c.Vendor.Products = func(child int, first *int, _ *string, last *int, _ *string, _ *catalog.Sort) int {
+		return 1 + child*page(first, last)
+	}
+	c.Query.Vendors = func(child int, first *int, _ *string, _ *model.VendorFilter) int {
+		return 1 + child*page(first, nil)
+	}
+	c.Vendor.History = func(child int) int { return 1 + child*estEvents }
 	c.Query.Categories = func(child int) int { return 1 + child*estCategories }
 	c.Category.Children = func(child int) int { return 1 + child*estChildren }
 	c.Product.Variants = func(child int) int { return 1 + child*estVariants }

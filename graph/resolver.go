@@ -15,6 +15,7 @@ import (
 	"github.com/shopgraph/shopgraph/internal/order"
 	"github.com/shopgraph/shopgraph/internal/payment"
 	"github.com/shopgraph/shopgraph/internal/tracking"
+	"github.com/shopgraph/shopgraph/internal/vendor"
 	"github.com/shopgraph/shopgraph/internal/webhook"
 )
 
@@ -36,5 +37,7 @@ type Resolver struct {
 	Tracking *tracking.Service
 	// WebhookService manages the outbound webhooks (not Webhooks: a query root resolver method).
 	WebhookService *webhook.Service
-	Log            *slog.Logger
+	// VendorService is the marketplace's sellers (not Vendors: a resolver method of the query root).
+	VendorService *vendor.Service
+	Log           *slog.Logger
 }

@@ -197,12 +197,12 @@ func TestTwoShopsOnOneRedis(t *testing.T) {
 	}
 
 	t.Run("both seed at start-up and serve their own categories and catalog", func(t *testing.T) {
-		seeded, err := seed.IfEmpty(ctx, shopA.App.Accounts, shopA.App.Catalog, 3)
+		seeded, err := seed.IfEmpty(ctx, shopA.App.Accounts, shopA.App.Vendors, shopA.App.Catalog, 3)
 		require.NoError(t, err)
 		require.True(t, seeded)
 		// A serves its categories, so that its cache holds them while B starts.
 		require.NotEmpty(t, categoryNames(shopA))
-		seeded, err = seed.IfEmpty(ctx, shopB.App.Accounts, shopB.App.Catalog, 3)
+		seeded, err = seed.IfEmpty(ctx, shopB.App.Accounts, shopB.App.Vendors, shopB.App.Catalog, 3)
 		require.NoError(t, err, "B's seeding must use B's own categories")
 		require.True(t, seeded)
 

@@ -61,7 +61,7 @@ WITH target AS (
     SELECT c.id FROM carts c WHERE c.user_id = sqlc.narg(user_id) AND sqlc.narg(cart_id)::bigint IS NULL
 ), variant AS (
     SELECT v.currency FROM product_variants v JOIN products p ON p.id = v.product_id
-    WHERE v.id = @variant_id AND v.deleted_at IS NULL AND p.status = 'ACTIVE'
+    WHERE v.id = @variant_id AND v.deleted_at IS NULL AND p.status = 'ACTIVE' AND p.vendor_active
 ), verdict AS (
     SELECT CASE WHEN NOT EXISTS (SELECT FROM variant) THEN 'NOT_FOUND'
                 WHEN other.currency IS NOT NULL THEN 'CURRENCY_MISMATCH' END::text AS problem,
@@ -103,7 +103,7 @@ WITH cart AS (
     UNION ALL
     SELECT c.id, true FROM carts c WHERE c.token_hash = sqlc.narg(token_hash)
 )
-SELECT sqlc.embed(v), l.quantity, l.added_at, p.status AS product_status, cart.guest::boolean AS guest
+SELECT sqlc.embed(v), l.quantity, l.added_at, p.status AS product_status, p.vendor_active, cart.guest::boolean AS guest
 FROM cart
 JOIN cart_lines l ON l.cart_id = cart.id
 JOIN product_variants v ON v.id = l.variant_id
@@ -120,7 +120,7 @@ WITH cart AS (
     UNION ALL
     SELECT c.id, true FROM carts c WHERE c.token_hash = sqlc.narg(token_hash)
 )
-SELECT sqlc.embed(v), l.quantity, l.added_at, p.status AS product_status, cart.guest::boolean AS guest
+SELECT sqlc.embed(v), l.quantity, l.added_at, p.status AS product_status, p.vendor_active, cart.guest::boolean AS guest
 FROM cart
 JOIN cart_lines l ON l.cart_id = cart.id
 JOIN product_variants v ON v.id = l.variant_id

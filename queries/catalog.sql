@@ -2,14 +2,14 @@
 -- direction, each with optional after/before bounds on the sort key, so that every page is an
 -- index range scan. Filters that are NULL are off: these run through postgres.DB.CustomPlans,
 -- planned for their values on every call, so the planner drops them. Who sees which product is
--- catalog_visible (migration 00013), inlined by the planner; catalog.listScope gives its
+-- catalog_visible (migrations 00013, 00018), inlined by the planner; catalog.listScope gives its
 -- arguments.
 
 -- name: ProductListNewestForward :many
-SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at
+SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at, p.vendor_active
 FROM products p
 WHERE
-  catalog_visible(p.status, p.vendor_id, @see_archived::boolean, sqlc.narg('viewer_vendor_id')::bigint)
+  catalog_visible(p.status, p.vendor_active, p.vendor_id, @see_archived::boolean, sqlc.narg('viewer_vendor_id')::bigint)
   AND (sqlc.narg('category_ids')::bigint[] IS NULL OR p.category_id = ANY(sqlc.narg('category_ids')::bigint[]))
   AND (sqlc.narg('vendor_id')::bigint IS NULL OR p.vendor_id = sqlc.narg('vendor_id')::bigint)
   AND (sqlc.narg('min_price')::bigint IS NULL OR p.max_price >= sqlc.narg('min_price')::bigint)
@@ -25,10 +25,10 @@ ORDER BY p.created_at DESC, p.id DESC
 LIMIT @lim;
 
 -- name: ProductListNewestBackward :many
-SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at
+SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at, p.vendor_active
 FROM products p
 WHERE
-  catalog_visible(p.status, p.vendor_id, @see_archived::boolean, sqlc.narg('viewer_vendor_id')::bigint)
+  catalog_visible(p.status, p.vendor_active, p.vendor_id, @see_archived::boolean, sqlc.narg('viewer_vendor_id')::bigint)
   AND (sqlc.narg('category_ids')::bigint[] IS NULL OR p.category_id = ANY(sqlc.narg('category_ids')::bigint[]))
   AND (sqlc.narg('vendor_id')::bigint IS NULL OR p.vendor_id = sqlc.narg('vendor_id')::bigint)
   AND (sqlc.narg('min_price')::bigint IS NULL OR p.max_price >= sqlc.narg('min_price')::bigint)
@@ -44,10 +44,10 @@ ORDER BY p.created_at ASC, p.id ASC
 LIMIT @lim;
 
 -- name: ProductListPriceAscForward :many
-SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at
+SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at, p.vendor_active
 FROM products p
 WHERE
-  catalog_visible(p.status, p.vendor_id, @see_archived::boolean, sqlc.narg('viewer_vendor_id')::bigint)
+  catalog_visible(p.status, p.vendor_active, p.vendor_id, @see_archived::boolean, sqlc.narg('viewer_vendor_id')::bigint)
   AND (sqlc.narg('category_ids')::bigint[] IS NULL OR p.category_id = ANY(sqlc.narg('category_ids')::bigint[]))
   AND (sqlc.narg('vendor_id')::bigint IS NULL OR p.vendor_id = sqlc.narg('vendor_id')::bigint)
   AND (sqlc.narg('min_price')::bigint IS NULL OR p.max_price >= sqlc.narg('min_price')::bigint)
@@ -63,10 +63,10 @@ ORDER BY p.min_price ASC, p.id ASC
 LIMIT @lim;
 
 -- name: ProductListPriceAscBackward :many
-SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at
+SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at, p.vendor_active
 FROM products p
 WHERE
-  catalog_visible(p.status, p.vendor_id, @see_archived::boolean, sqlc.narg('viewer_vendor_id')::bigint)
+  catalog_visible(p.status, p.vendor_active, p.vendor_id, @see_archived::boolean, sqlc.narg('viewer_vendor_id')::bigint)
   AND (sqlc.narg('category_ids')::bigint[] IS NULL OR p.category_id = ANY(sqlc.narg('category_ids')::bigint[]))
   AND (sqlc.narg('vendor_id')::bigint IS NULL OR p.vendor_id = sqlc.narg('vendor_id')::bigint)
   AND (sqlc.narg('min_price')::bigint IS NULL OR p.max_price >= sqlc.narg('min_price')::bigint)
@@ -82,10 +82,10 @@ ORDER BY p.min_price DESC, p.id DESC
 LIMIT @lim;
 
 -- name: ProductListPriceDescForward :many
-SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at
+SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at, p.vendor_active
 FROM products p
 WHERE
-  catalog_visible(p.status, p.vendor_id, @see_archived::boolean, sqlc.narg('viewer_vendor_id')::bigint)
+  catalog_visible(p.status, p.vendor_active, p.vendor_id, @see_archived::boolean, sqlc.narg('viewer_vendor_id')::bigint)
   AND (sqlc.narg('category_ids')::bigint[] IS NULL OR p.category_id = ANY(sqlc.narg('category_ids')::bigint[]))
   AND (sqlc.narg('vendor_id')::bigint IS NULL OR p.vendor_id = sqlc.narg('vendor_id')::bigint)
   AND (sqlc.narg('min_price')::bigint IS NULL OR p.max_price >= sqlc.narg('min_price')::bigint)
@@ -101,10 +101,10 @@ ORDER BY p.min_price DESC, p.id DESC
 LIMIT @lim;
 
 -- name: ProductListPriceDescBackward :many
-SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at
+SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at, p.vendor_active
 FROM products p
 WHERE
-  catalog_visible(p.status, p.vendor_id, @see_archived::boolean, sqlc.narg('viewer_vendor_id')::bigint)
+  catalog_visible(p.status, p.vendor_active, p.vendor_id, @see_archived::boolean, sqlc.narg('viewer_vendor_id')::bigint)
   AND (sqlc.narg('category_ids')::bigint[] IS NULL OR p.category_id = ANY(sqlc.narg('category_ids')::bigint[]))
   AND (sqlc.narg('vendor_id')::bigint IS NULL OR p.vendor_id = sqlc.narg('vendor_id')::bigint)
   AND (sqlc.narg('min_price')::bigint IS NULL OR p.max_price >= sqlc.narg('min_price')::bigint)
@@ -120,10 +120,10 @@ ORDER BY p.min_price ASC, p.id ASC
 LIMIT @lim;
 
 -- name: ProductListNameForward :many
-SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at
+SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at, p.vendor_active
 FROM products p
 WHERE
-  catalog_visible(p.status, p.vendor_id, @see_archived::boolean, sqlc.narg('viewer_vendor_id')::bigint)
+  catalog_visible(p.status, p.vendor_active, p.vendor_id, @see_archived::boolean, sqlc.narg('viewer_vendor_id')::bigint)
   AND (sqlc.narg('category_ids')::bigint[] IS NULL OR p.category_id = ANY(sqlc.narg('category_ids')::bigint[]))
   AND (sqlc.narg('vendor_id')::bigint IS NULL OR p.vendor_id = sqlc.narg('vendor_id')::bigint)
   AND (sqlc.narg('min_price')::bigint IS NULL OR p.max_price >= sqlc.narg('min_price')::bigint)
@@ -139,10 +139,10 @@ ORDER BY p.name ASC, p.id ASC
 LIMIT @lim;
 
 -- name: ProductListNameBackward :many
-SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at
+SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at, p.vendor_active
 FROM products p
 WHERE
-  catalog_visible(p.status, p.vendor_id, @see_archived::boolean, sqlc.narg('viewer_vendor_id')::bigint)
+  catalog_visible(p.status, p.vendor_active, p.vendor_id, @see_archived::boolean, sqlc.narg('viewer_vendor_id')::bigint)
   AND (sqlc.narg('category_ids')::bigint[] IS NULL OR p.category_id = ANY(sqlc.narg('category_ids')::bigint[]))
   AND (sqlc.narg('vendor_id')::bigint IS NULL OR p.vendor_id = sqlc.narg('vendor_id')::bigint)
   AND (sqlc.narg('min_price')::bigint IS NULL OR p.max_price >= sqlc.narg('min_price')::bigint)
@@ -160,10 +160,10 @@ LIMIT @lim;
 -- name: ProductListRelevanceForward :many
 -- Ranked search: full-text rank (name weighs more than description) plus trigram word
 -- similarity of the name, so a typo still ranks its product.
-SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at, r.rank::real AS rank
+SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at, p.vendor_active, r.rank::real AS rank
 FROM products p, LATERAL (SELECT (ts_rank(p.search, websearch_to_tsquery('english', @query::text)) + word_similarity(@query::text, p.name))::real AS rank) r
 WHERE
-  catalog_visible(p.status, p.vendor_id, @see_archived::boolean, sqlc.narg('viewer_vendor_id')::bigint)
+  catalog_visible(p.status, p.vendor_active, p.vendor_id, @see_archived::boolean, sqlc.narg('viewer_vendor_id')::bigint)
   AND (sqlc.narg('category_ids')::bigint[] IS NULL OR p.category_id = ANY(sqlc.narg('category_ids')::bigint[]))
   AND (sqlc.narg('vendor_id')::bigint IS NULL OR p.vendor_id = sqlc.narg('vendor_id')::bigint)
   AND (sqlc.narg('min_price')::bigint IS NULL OR p.max_price >= sqlc.narg('min_price')::bigint)
@@ -181,10 +181,10 @@ LIMIT @lim;
 -- name: ProductListRelevanceBackward :many
 -- Ranked search: full-text rank (name weighs more than description) plus trigram word
 -- similarity of the name, so a typo still ranks its product.
-SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at, r.rank::real AS rank
+SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at, p.vendor_active, r.rank::real AS rank
 FROM products p, LATERAL (SELECT (ts_rank(p.search, websearch_to_tsquery('english', @query::text)) + word_similarity(@query::text, p.name))::real AS rank) r
 WHERE
-  catalog_visible(p.status, p.vendor_id, @see_archived::boolean, sqlc.narg('viewer_vendor_id')::bigint)
+  catalog_visible(p.status, p.vendor_active, p.vendor_id, @see_archived::boolean, sqlc.narg('viewer_vendor_id')::bigint)
   AND (sqlc.narg('category_ids')::bigint[] IS NULL OR p.category_id = ANY(sqlc.narg('category_ids')::bigint[]))
   AND (sqlc.narg('vendor_id')::bigint IS NULL OR p.vendor_id = sqlc.narg('vendor_id')::bigint)
   AND (sqlc.narg('min_price')::bigint IS NULL OR p.max_price >= sqlc.narg('min_price')::bigint)
@@ -202,7 +202,7 @@ LIMIT @lim;
 -- name: ProductCount :one
 SELECT count(*) FROM products p
 WHERE
-  catalog_visible(p.status, p.vendor_id, @see_archived::boolean, sqlc.narg('viewer_vendor_id')::bigint)
+  catalog_visible(p.status, p.vendor_active, p.vendor_id, @see_archived::boolean, sqlc.narg('viewer_vendor_id')::bigint)
   AND (sqlc.narg('category_ids')::bigint[] IS NULL OR p.category_id = ANY(sqlc.narg('category_ids')::bigint[]))
   AND (sqlc.narg('vendor_id')::bigint IS NULL OR p.vendor_id = sqlc.narg('vendor_id')::bigint)
   AND (sqlc.narg('min_price')::bigint IS NULL OR p.max_price >= sqlc.narg('min_price')::bigint)
@@ -214,28 +214,32 @@ WHERE
        OR sqlc.narg('search')::text <% p.name);
 
 -- name: ProductGetByID :one
-SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at FROM products p WHERE p.id = @id;
+SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at, p.vendor_active FROM products p WHERE p.id = @id;
 
 -- name: ProductGetByIDForUpdate :one
-SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at FROM products p WHERE p.id = @id FOR UPDATE;
+SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at, p.vendor_active FROM products p WHERE p.id = @id FOR UPDATE;
 
 -- name: ProductGetBySlug :one
-SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at FROM products p WHERE p.slug = @slug;
+SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at, p.vendor_active FROM products p WHERE p.slug = @slug;
 
 -- name: ProductListByIDs :many
-SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at FROM products p WHERE p.id = ANY(@ids::bigint[]);
+SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at, p.vendor_active FROM products p WHERE p.id = ANY(@ids::bigint[]);
 
 -- name: ProductInsert :one
-INSERT INTO products AS p (name, slug, description, category_id, vendor_id, attributes, image_urls, status, currency)
-VALUES (@name, @slug, @description, sqlc.narg('category_id'), sqlc.narg('vendor_id'), @attributes, @image_urls, @status, @currency)
-RETURNING p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at;
+-- ProductInsert copies the vendor's state onto the product (vendor_active), reading it under a
+-- share lock so that a concurrent status change (which locks the vendor for update, then
+-- updates its products) is either seen here or sees this product.
+INSERT INTO products AS p (name, slug, description, category_id, vendor_id, attributes, image_urls, status, currency, vendor_active)
+VALUES (@name, @slug, @description, sqlc.narg('category_id'), sqlc.narg('vendor_id'), @attributes, @image_urls, @status, @currency,
+        COALESCE((SELECT vd.status = 'ACTIVE' FROM vendors vd WHERE vd.id = sqlc.narg('vendor_id') FOR SHARE), true))
+RETURNING p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at, p.vendor_active;
 
 -- name: ProductUpdate :one
 UPDATE products AS p SET
     name = @name, slug = @slug, description = @description, category_id = sqlc.narg('category_id'),
     attributes = @attributes, image_urls = @image_urls, status = @status, updated_at = now()
 WHERE p.id = @id
-RETURNING p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at;
+RETURNING p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at, p.vendor_active;
 
 -- name: ProductRefreshPrices :exec
 -- ProductRefreshPrices recomputes the denormalised price range from the live variants.

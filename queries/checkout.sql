@@ -26,7 +26,7 @@ SELECT (SELECT count(*) FROM claim)::integer AS claimed, COALESCE((SELECT id FRO
 -- in the same order and cannot deadlock, and the stock and prices read are the latest
 -- committed. NO KEY UPDATE is what the stock update takes anyway; it lets cart lines
 -- referencing the variants be written meanwhile (their foreign key check takes KEY SHARE).
-SELECT l.quantity, l.added_at, sqlc.embed(v), p.name AS product_name, p.vendor_id, p.status AS product_status
+SELECT l.quantity, l.added_at, sqlc.embed(v), p.name AS product_name, p.vendor_id, p.status AS product_status, p.vendor_active
 FROM cart_lines l
 JOIN product_variants v ON v.id = l.variant_id
 JOIN products p ON p.id = v.product_id

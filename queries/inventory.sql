@@ -24,8 +24,8 @@ SELECT set_config('plan_cache_mode', @plan_cache_mode::text, true);
 
 -- name: VariantsBySKU :many
 -- VariantsBySKU resolves an import's SKUs: the live variants among @skus, with their product's
--- owner and status (for the import policy).
-SELECT v.id, v.sku, v.product_id, p.vendor_id, p.status
+-- owner, status and its vendor's state (for the import policy).
+SELECT v.id, v.sku, v.product_id, p.vendor_id, p.status, p.vendor_active
 FROM product_variants v JOIN products p ON p.id = v.product_id
 WHERE v.sku = ANY(@skus::text[]) AND v.deleted_at IS NULL;
 

@@ -24,14 +24,14 @@
 \startpipeline
 -- sqlc: CartLockForUser 455ac2ad71d8
 SELECT FROM carts WHERE user_id = :u FOR UPDATE;
--- sqlc: CartItemPut 219923130660
+-- sqlc: CartItemPut eb32fafac750
 WITH target AS (
     SELECT c.id FROM carts c WHERE c.id = NULL::bigint
     UNION ALL
     SELECT c.id FROM carts c WHERE c.user_id = :u AND NULL::bigint IS NULL
 ), variant AS (
     SELECT v.currency FROM product_variants v JOIN products p ON p.id = v.product_id
-    WHERE v.id = :v1 AND v.deleted_at IS NULL AND p.status = 'ACTIVE'
+    WHERE v.id = :v1 AND v.deleted_at IS NULL AND p.status = 'ACTIVE' AND p.vendor_active
 ), verdict AS (
     SELECT CASE WHEN NOT EXISTS (SELECT FROM variant) THEN 'NOT_FOUND'
                 WHEN other.currency IS NOT NULL THEN 'CURRENCY_MISMATCH' END::text AS problem,
@@ -59,14 +59,14 @@ SELECT COALESCE(verdict.problem, '')::text AS problem, COALESCE(verdict.cart_cur
        COALESCE(verdict.variant_currency, '')::text AS variant_currency,
        COALESCE((SELECT line.quantity FROM line), 0)::integer AS quantity
 FROM verdict;
--- sqlc: CartViewQueued f1742fe25b07
+-- sqlc: CartViewQueued 7af1ddf0fcc8
 WITH cart AS (
     SELECT COALESCE(NULL::bigint, (SELECT c.id FROM carts c WHERE c.user_id = :u))::bigint AS id,
            false AS guest
     UNION ALL
     SELECT c.id, true FROM carts c WHERE c.token_hash = NULL::bytea
 )
-SELECT v.*, l.quantity, l.added_at, p.status AS product_status, cart.guest::boolean AS guest
+SELECT v.*, l.quantity, l.added_at, p.status AS product_status, p.vendor_active, cart.guest::boolean AS guest
 FROM cart
 JOIN cart_lines l ON l.cart_id = cart.id
 JOIN product_variants v ON v.id = l.variant_id
@@ -76,14 +76,14 @@ ORDER BY l.added_at, l.variant_id;
 \startpipeline
 -- sqlc: CartLockForUser 455ac2ad71d8
 SELECT FROM carts WHERE user_id = :u FOR UPDATE;
--- sqlc: CartItemPut 219923130660
+-- sqlc: CartItemPut eb32fafac750
 WITH target AS (
     SELECT c.id FROM carts c WHERE c.id = NULL::bigint
     UNION ALL
     SELECT c.id FROM carts c WHERE c.user_id = :u AND NULL::bigint IS NULL
 ), variant AS (
     SELECT v.currency FROM product_variants v JOIN products p ON p.id = v.product_id
-    WHERE v.id = :v2 AND v.deleted_at IS NULL AND p.status = 'ACTIVE'
+    WHERE v.id = :v2 AND v.deleted_at IS NULL AND p.status = 'ACTIVE' AND p.vendor_active
 ), verdict AS (
     SELECT CASE WHEN NOT EXISTS (SELECT FROM variant) THEN 'NOT_FOUND'
                 WHEN other.currency IS NOT NULL THEN 'CURRENCY_MISMATCH' END::text AS problem,
@@ -111,14 +111,14 @@ SELECT COALESCE(verdict.problem, '')::text AS problem, COALESCE(verdict.cart_cur
        COALESCE(verdict.variant_currency, '')::text AS variant_currency,
        COALESCE((SELECT line.quantity FROM line), 0)::integer AS quantity
 FROM verdict;
--- sqlc: CartViewQueued f1742fe25b07
+-- sqlc: CartViewQueued 7af1ddf0fcc8
 WITH cart AS (
     SELECT COALESCE(NULL::bigint, (SELECT c.id FROM carts c WHERE c.user_id = :u))::bigint AS id,
            false AS guest
     UNION ALL
     SELECT c.id, true FROM carts c WHERE c.token_hash = NULL::bytea
 )
-SELECT v.*, l.quantity, l.added_at, p.status AS product_status, cart.guest::boolean AS guest
+SELECT v.*, l.quantity, l.added_at, p.status AS product_status, p.vendor_active, cart.guest::boolean AS guest
 FROM cart
 JOIN cart_lines l ON l.cart_id = cart.id
 JOIN product_variants v ON v.id = l.variant_id
@@ -137,8 +137,8 @@ WITH claim AS (
     SELECT id FROM carts WHERE user_id = :u AND EXISTS (SELECT FROM claim) FOR UPDATE
 )
 SELECT (SELECT count(*) FROM claim)::integer AS claimed, COALESCE((SELECT id FROM cart), 0)::bigint AS cart_id;
--- sqlc: CheckoutLines 385d1f193440
-SELECT l.quantity, l.added_at, v.*, p.name AS product_name, p.vendor_id, p.status AS product_status
+-- sqlc: CheckoutLines 6d50fd9b6669
+SELECT l.quantity, l.added_at, v.*, p.name AS product_name, p.vendor_id, p.status AS product_status, p.vendor_active
 FROM cart_lines l
 JOIN product_variants v ON v.id = l.variant_id
 JOIN products p ON p.id = v.product_id

@@ -15,6 +15,7 @@ import (
 	"github.com/shopgraph/shopgraph/internal/catalog"
 	"github.com/shopgraph/shopgraph/internal/order"
 	"github.com/shopgraph/shopgraph/internal/payment"
+	"github.com/shopgraph/shopgraph/internal/vendor"
 )
 
 // Services are what the loaders read through.
@@ -23,11 +24,13 @@ type Services struct {
 	Catalog  *catalog.Service
 	Orders   *order.Service
 	Payments *payment.Service
+	Vendors  *vendor.Service
 }
 
 // Loaders is one response's set of loaders.
 type Loaders struct {
 	UserByID             *dataloader.Loader[int64, account.User]
+	VendorByID           *dataloader.Loader[int64, vendor.Vendor]
 	ProductByID          *dataloader.Loader[int64, catalog.Product]
 	VariantByID          *dataloader.Loader[int64, catalog.Variant]
 	VariantsByProductID  *dataloader.Loader[int64, []catalog.Variant]
@@ -48,6 +51,7 @@ const (
 func New(s Services) *Loaders {
 	return &Loaders{
 		UserByID:             newLoader(s.Accounts.ListByIDs, "user"),
+		VendorByID:           newLoader(s.Vendors.ListByIDs, "vendor"),
 		ProductByID:          newLoader(s.Catalog.ListByIDs, "product"),
 		VariantByID:          newLoader(s.Catalog.VariantsByIDs, "variant"),
 		VariantsByProductID:  newListLoader(s.Catalog.VariantsByProductIDs),

@@ -18,6 +18,7 @@ import (
 	"github.com/shopgraph/shopgraph/internal/notify"
 	"github.com/shopgraph/shopgraph/internal/order"
 	"github.com/shopgraph/shopgraph/internal/payment"
+	"github.com/shopgraph/shopgraph/internal/vendor"
 	"github.com/shopgraph/shopgraph/internal/webhook"
 )
 
@@ -403,7 +404,7 @@ type ProductCreateInput struct {
 	Attributes []*AttributeInput `json:"attributes,omitempty"`
 	// Image URLs (http or https), at most 20.
 	ImageUrls []string `json:"imageUrls,omitempty"`
-	// The vendor (a User ID with the VENDOR role) — ADMIN only; a vendor always creates for itself.
+	// The vendor (a Vendor ID) — ADMIN only; a vendor's member always creates for its own vendor.
 	VendorID *string `json:"vendorId,omitempty"`
 	// One or more variants (at most 100).
 	Variants []*ProductVariantInput `json:"variants"`
@@ -431,7 +432,7 @@ type ProductFilter struct {
 	Search *string `json:"search,omitempty"`
 	// Only this category and its subcategories.
 	CategoryID *string `json:"categoryId,omitempty"`
-	// Only products of this vendor (a User ID).
+	// Only products of this vendor (a Vendor ID).
 	VendorID *string `json:"vendorId,omitempty"`
 	// Only products with a variant priced at least this (minor units).
 	MinPrice *int64 `json:"minPrice,omitempty"`
@@ -585,12 +586,96 @@ type VariantOptionInput struct {
 	Value string `json:"value"`
 }
 
-// A seller's public profile.
-type Vendor struct {
-	// The vendor account's opaque global ID (a User ID).
-	ID string `json:"id"`
-	// The vendor's display name.
+// Input of `vendorApply`.
+type VendorApplyInput struct {
+	// The vendor's display name, 1 to 120 characters.
 	Name string `json:"name"`
+	// Unique URL-friendly identifier (lower-case letters, digits, single hyphens); derived from the name when omitted.
+	Slug *string `json:"slug,omitempty"`
+	// What the vendor sells, at most 5000 characters.
+	Description *string `json:"description,omitempty"`
+	// An http(s) URL of the vendor's logo, at most 2048 characters.
+	LogoURL *string `json:"logoUrl,omitempty"`
+	// Where the platform writes to the vendor.
+	ContactEmail string `json:"contactEmail"`
+}
+
+// A page of vendors.
+type VendorConnection struct {
+	// The vendors of this page with their cursors.
+	Edges []*VendorEdge `json:"edges"`
+	// The vendors of this page.
+	Nodes []*vendor.Vendor `json:"nodes"`
+	// Where this page sits in the whole list.
+	PageInfo *PageInfo `json:"pageInfo"`
+	// How many vendors the viewer may list with this filter, across all pages.
+	TotalCount int `json:"totalCount"`
+}
+
+// Input of `vendorCreate`.
+type VendorCreateInput struct {
+	// The vendor's display name, 1 to 120 characters.
+	Name string `json:"name"`
+	// Unique URL-friendly identifier; derived from the name when omitted.
+	Slug *string `json:"slug,omitempty"`
+	// What the vendor sells, at most 5000 characters.
+	Description *string `json:"description,omitempty"`
+	// An http(s) URL of the vendor's logo.
+	LogoURL *string `json:"logoUrl,omitempty"`
+	// Where the platform writes to the vendor.
+	ContactEmail string `json:"contactEmail"`
+	// The commission in basis points, 0 to 10000 (default 1000, 10%).
+	CommissionRateBps *int `json:"commissionRateBps,omitempty"`
+	// An account (a User ID) to make the vendor's first member, with the VENDOR role (an ADMIN keeps its role).
+	MemberID *string `json:"memberId,omitempty"`
+	// Why, kept in the vendor's history (at most 1000 characters).
+	Reason *string `json:"reason,omitempty"`
+}
+
+// Input of `vendorApprove`, `vendorReject`, `vendorSuspend` and `vendorReinstate`.
+type VendorDecisionInput struct {
+	// The vendor (a Vendor ID).
+	ID string `json:"id"`
+	// Why, kept in the vendor's history (at most 1000 characters); required to reject or suspend.
+	Reason *string `json:"reason,omitempty"`
+}
+
+// A vendor and its cursor.
+type VendorEdge struct {
+	// Opaque cursor of this vendor in the list.
+	Cursor string `json:"cursor"`
+	// The vendor.
+	Node *vendor.Vendor `json:"node"`
+}
+
+// Filters of the vendor list.
+type VendorFilter struct {
+	// Only vendors in this status (admins; everyone else lists ACTIVE vendors only).
+	Status *vendor.Status `json:"status,omitempty"`
+}
+
+// Result of the vendor mutations.
+type VendorPayload struct {
+	// The vendor as changed; null on failure.
+	Vendor *vendor.Vendor `json:"vendor,omitempty"`
+	// What was wrong with the input; empty on success.
+	UserErrors []*UserError `json:"userErrors"`
+}
+
+// Input of `vendorUpdate`; omitted fields keep their value.
+type VendorUpdateInput struct {
+	// The vendor (a Vendor ID).
+	ID string `json:"id"`
+	// The display name, 1 to 120 characters.
+	Name *string `json:"name,omitempty"`
+	// What the vendor sells, at most 5000 characters.
+	Description *string `json:"description,omitempty"`
+	// An http(s) URL of the logo; the empty string removes it.
+	LogoURL *string `json:"logoUrl,omitempty"`
+	// Where the platform writes to the vendor.
+	ContactEmail *string `json:"contactEmail,omitempty"`
+	// The commission in basis points, 0 to 10000 (ADMIN only: FORBIDDEN for members).
+	CommissionRateBps *int `json:"commissionRateBps,omitempty"`
 }
 
 // A page of webhooks.
@@ -737,7 +822,7 @@ const (
 	ErrorCodeCartEmpty ErrorCode = "CART_EMPTY"
 	// Items in other currencies cannot share a cart.
 	ErrorCodeCurrencyMismatch ErrorCode = "CURRENCY_MISMATCH"
-	// A cart line's product was archived or its variant deleted; `variantId` says which.
+	// A cart line's product was archived, its variant deleted or its vendor suspended; `variantId` says which.
 	ErrorCodeLineUnavailable ErrorCode = "LINE_UNAVAILABLE"
 	// The idempotency key was used before with a different request.
 	ErrorCodeIdempotencyKeyReused ErrorCode = "IDEMPOTENCY_KEY_REUSED"
@@ -749,7 +834,7 @@ const (
 	// got no answer): it is settled on its own, under its own idempotency key. Refund again, if
 	// anything remains, once it is.
 	ErrorCodeRefundPending ErrorCode = "REFUND_PENDING"
-	// The order's status cannot move that way.
+	// The status (an order's, a vendor's) cannot move that way.
 	ErrorCodeInvalidTransition ErrorCode = "INVALID_TRANSITION"
 	// A total would exceed the bound on amounts, 10^15 minor units (see `Money`): a cart's subtotal
 	// or the order its checkout would place.

@@ -26,10 +26,12 @@ const (
 
 // User is an account.
 type User struct {
-	ID        int64
-	Email     string
-	Name      string
-	Role      auth.Role
+	ID    int64
+	Email string
+	Name  string
+	Role  auth.Role
+	// VendorID is the vendor the account is a member of and acts for, if any.
+	VendorID  *int64
 	CreatedAt time.Time
 }
 

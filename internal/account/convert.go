@@ -6,5 +6,12 @@ import (
 )
 
 func userFromRow(r db.User) User {
-	return User{ID: r.ID, Email: r.Email, Name: r.Name, Role: auth.Role(r.Role), CreatedAt: r.CreatedAt}
+	return User{ID: r.ID, Email: r.Email, Name: r.Name, Role: auth.Role(r.Role), VendorID: r.VendorID, CreatedAt: r.CreatedAt}
+}
+
+func deref(p *int64) int64 {
+	if p == nil {
+		return 0
+	}
+	return *p
 }

@@ -183,7 +183,7 @@ func (s *Service) issue(ctx context.Context, q *db.Queries, u User, sid uuid.UUI
 	if err := q.RefreshTokenInsert(ctx, db.RefreshTokenInsertParams{TokenHash: hash, SessionID: sid}); err != nil {
 		return Session{}, fmt.Errorf("insert refresh token: %w", err)
 	}
-	access, accessExp, err := s.tokens.Issue(auth.Viewer{UserID: u.ID, Role: u.Role, SessionID: sid})
+	access, accessExp, err := s.tokens.Issue(auth.Viewer{UserID: u.ID, Role: u.Role, VendorID: deref(u.VendorID), SessionID: sid})
 	if err != nil {
 		return Session{}, err
 	}

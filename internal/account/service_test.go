@@ -391,3 +391,24 @@ func TestLoginRateLimitStoreDown(t *testing.T) {
 		require.NoError(t, err)
 	}
 }
+
+// The access token carries the account's vendor membership as stored, at sign-in and at every
+// refresh (so a membership given after sign-in arrives with the next refresh).
+func TestTokensCarryVendorMembership(t *testing.T) {
+	t.Parallel()
+	b := setup(t, account.LoginLimits{PerEmailIP: 100, PerIP: 100, PerEmail: 100, Window: time.Minute})
+	ctx := context.Background()
+	first := b.register(t, "member@example.com")
+	require.Zero(t, b.viewer(t, first).VendorID)
+	require.Nil(t, first.User.VendorID)
+
+	vendor := tf.NewVendor(t, b.d, tf.VendorOpts{MemberID: first.User.ID})
+	refreshed, err := b.svc.Refresh(ctx, first.RefreshToken)
+	require.NoError(t, err)
+	require.Equal(t, vendor.ID, b.viewer(t, refreshed).VendorID, "refresh reads the membership")
+	require.Equal(t, &vendor.ID, refreshed.User.VendorID)
+
+	s, err := b.svc.Login(ctx, "member@example.com", password, account.ClientMeta{})
+	require.NoError(t, err)
+	require.Equal(t, vendor.ID, b.viewer(t, s).VendorID, "sign-in reads the membership")
+}

@@ -53,6 +53,9 @@ type User struct {
 	Email string `json:"email"`
 	Name  string `json:"name"`
 	Role  string `json:"role"`
+	// VendorID is the global ID of the vendor the account is a member of (set by
+	// RegisterVendor; not selected by the account documents).
+	VendorID string `json:"-"`
 }
 
 // Tokens are a session's tokens.

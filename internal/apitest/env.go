@@ -15,6 +15,7 @@ import (
 	"github.com/shopgraph/shopgraph/internal/account"
 	"github.com/shopgraph/shopgraph/internal/auth"
 	"github.com/shopgraph/shopgraph/internal/payment"
+	"github.com/shopgraph/shopgraph/internal/vendor"
 )
 
 // Env is a server with an admin, and the factories of the fixtures: users inserted directly
@@ -135,10 +136,17 @@ func (e *Env) InsertUsers(t *testing.T, role auth.Role, n int) []int64 {
 	return e.Users(t, UserOptions{Role: role, N: n})
 }
 
-// ClientFor is a client carrying a freshly minted access token of user id.
+// ClientFor is a client carrying a freshly minted access token of user id, with its vendor
+// membership as stored.
 func (e *Env) ClientFor(t *testing.T, id int64, role auth.Role) *Client {
 	t.Helper()
-	tok, _, err := e.Server.App.Tokens.Issue(auth.Viewer{UserID: id, Role: role, SessionID: uuid.New()})
+	var vendorID *int64
+	require.NoError(t, e.Server.App.DB.Pool.QueryRow(context.Background(), `SELECT vendor_id FROM users WHERE id = $1`, id).Scan(&vendorID))
+	v := auth.Viewer{UserID: id, Role: role, SessionID: uuid.New()}
+	if vendorID != nil {
+		v.VendorID = *vendorID
+	}
+	tok, _, err := e.Server.App.Tokens.Issue(v)
 	require.NoError(t, err)
 	c := e.Server.Client(t)
 	c.Bearer = tok
@@ -152,11 +160,29 @@ func (e *Env) Customer(t *testing.T) (*Client, int64) {
 	return e.ClientFor(t, id, auth.RoleCustomer), id
 }
 
-// Vendor is a new VENDOR's client and id.
+// Vendor is a new ACTIVE vendor's id and the client of its one member, a new VENDOR account
+// (whose user id is not the vendor's).
 func (e *Env) Vendor(t *testing.T) (*Client, int64) {
 	t.Helper()
 	id := e.InsertUsers(t, auth.RoleVendor, 1)[0]
-	return e.ClientFor(t, id, auth.RoleVendor), id
+	vd := e.NewVendor(t, "Vendor "+uuid.NewString()[:8], id)
+	return e.ClientFor(t, id, auth.RoleVendor), vd.ID
+}
+
+// NewVendor creates an ACTIVE vendor through the vendor service, with memberID (0: none) as
+// its member with the VENDOR role (fast fixtures).
+func (e *Env) NewVendor(t *testing.T, name string, memberID int64) vendor.Vendor {
+	t.Helper()
+	in := vendor.CreateInput{
+		Profile: vendor.Profile{Name: name, ContactEmail: UniqueEmail()},
+		Slug:    UniqueSlug("vendor"),
+	}
+	if memberID != 0 {
+		in.MemberID = &memberID
+	}
+	vd, err := e.Server.App.Vendors.Create(context.Background(), e.AdminViewer(), in)
+	require.NoError(t, err)
+	return vd
 }
 
 // NewAdmin is another ADMIN's client and id (Admin is the environment's own).
@@ -179,11 +205,13 @@ func (e *Env) RegisterCustomer(t *testing.T) *Client {
 	return c
 }
 
-// roleUpdateMutation is accountRoleUpdate.
-const roleUpdateMutation = `mutation R($input: AccountRoleUpdateInput!) { accountRoleUpdate(input: $input) { user { id role } userErrors { field message code } } }`
+// vendorCreateMutation is vendorCreate.
+const vendorCreateMutation = `mutation V($input: VendorCreateInput!) { vendorCreate(input: $input) { vendor { id } userErrors { field message code } } }`
 
-// RegisterVendor makes a VENDOR the way a shop does: the seller registers, an admin changes
-// its role, and the seller signs in again to get a token carrying the new role.
+// RegisterVendor makes a vendor the way a shop does: the seller registers, an admin creates
+// its vendor with the seller as member (which gives it the VENDOR role), and the seller signs
+// in again to get a token carrying the new role and vendor. The User's VendorID is the
+// vendor's global ID.
 func (e *Env) RegisterVendor(t *testing.T, name string) (*Client, User) {
 	t.Helper()
 	email := UniqueEmail()
@@ -196,12 +224,18 @@ func (e *Env) RegisterVendor(t *testing.T, name string) (*Client, User) {
 	require.Empty(t, reg.P.UserErrors)
 	var upd struct {
 		P struct {
+			Vendor *struct {
+				ID string `json:"id"`
+			} `json:"vendor"`
 			UserErrors []UserError `json:"userErrors"`
-		} `json:"accountRoleUpdate"`
+		} `json:"vendorCreate"`
 	}
-	e.Admin.As(t).Do(roleUpdateMutation, map[string]any{"input": map[string]any{"id": reg.P.User.ID, "role": "VENDOR"}}).Decode(t, &upd)
+	e.Admin.As(t).Do(vendorCreateMutation, map[string]any{"input": map[string]any{
+		"name": name, "contactEmail": email, "slug": UniqueSlug("vendor"), "memberId": reg.P.User.ID,
+	}}).Decode(t, &upd)
 	require.NotNil(t, upd.P.UserErrors, "userErrors is never null")
 	require.Empty(t, upd.P.UserErrors)
+	require.NotNil(t, upd.P.Vendor)
 	c := e.Server.Client(t)
 	s := c.Login(email, Password)
 	require.Empty(t, s.UserErrors)
@@ -209,6 +243,7 @@ func (e *Env) RegisterVendor(t *testing.T, name string) (*Client, User) {
 	c.Bearer = s.Tokens.AccessToken
 	u := *reg.P.User
 	u.Role = "VENDOR"
+	u.VendorID = upd.P.Vendor.ID
 	return c, u
 }
 
@@ -217,13 +252,12 @@ func (e *Env) AdminViewer() auth.Viewer {
 	return auth.Viewer{UserID: e.AdminID, Role: auth.RoleAdmin}
 }
 
-// DirectVendor creates a VENDOR through the account service, skipping HTTP (fast fixtures).
-func (e *Env) DirectVendor(t *testing.T, name string) account.User {
+// DirectVendor creates a vendor named name with a member account through the services,
+// skipping HTTP (fast fixtures).
+func (e *Env) DirectVendor(t *testing.T, name string) vendor.Vendor {
 	t.Helper()
 	ctx := context.Background()
 	s, err := e.Server.App.Accounts.Register(ctx, account.RegisterInput{Email: UniqueEmail(), Password: Password, Name: name}, account.ClientMeta{})
 	require.NoError(t, err)
-	u, err := e.Server.App.Accounts.SetRole(ctx, e.AdminViewer(), s.User.ID, auth.RoleVendor)
-	require.NoError(t, err)
-	return u
+	return e.NewVendor(t, name, s.User.ID)
 }

@@ -33,6 +33,7 @@ import (
 	"github.com/shopgraph/shopgraph/internal/pubsub"
 	"github.com/shopgraph/shopgraph/internal/ratelimit"
 	"github.com/shopgraph/shopgraph/internal/tracing"
+	"github.com/shopgraph/shopgraph/internal/vendor"
 	"github.com/shopgraph/shopgraph/internal/webhook"
 )
 
@@ -46,6 +47,7 @@ type App struct {
 	Tokens   *auth.Tokens
 	Accounts *account.Service
 	Catalog  *catalog.Service
+	Vendors  *vendor.Service
 	Carts    *cart.Service
 	Orders   *order.Service
 	Checkout *checkout.Service
@@ -156,6 +158,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options
 		a.Buckets = ratelimit.NewRedisBuckets(a.Redis, namespace+"buckets:")
 	}
 	a.Catalog = catalog.NewService(d, a.Cache, log)
+	a.Vendors = vendor.NewService(d, a.Catalog, log)
 	a.Carts = cart.NewService(d)
 	a.Bus = pubsub.NewBus(a.Redis, namespace+"order-events", log)
 	busCtx, stopBus := context.WithCancel(context.WithoutCancel(ctx))

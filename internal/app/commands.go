@@ -147,7 +147,7 @@ func seedCommand(ctx context.Context, cfg config.Config, log *slog.Logger, args 
 	}
 	defer a.Close()
 	start := time.Now()
-	if err := seed.Catalog(ctx, a.Accounts, a.Catalog, *n); err != nil {
+	if err := seed.Catalog(ctx, a.Accounts, a.Vendors, a.Catalog, *n); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "seeded %d products in %s\n", *n, time.Since(start).Round(time.Millisecond))

@@ -25,8 +25,8 @@ import (
 func (a *App) Handler() http.Handler {
 	resolver := &graph.Resolver{
 		Accounts: a.Accounts, Catalog: a.Catalog, Carts: a.Carts,
-		CheckoutService: a.Checkout, OrderService: a.Orders, Payments: a.Payments, Log: a.Log, WebhookService: a.Webhooks,
-		Notify:   a.Notify,
+		CheckoutService: a.Checkout, OrderService: a.Orders, Payments: a.Payments, VendorService: a.Vendors, Log: a.Log,
+		WebhookService: a.Webhooks, Notify: a.Notify,
 		Tracking: tracking.NewService(a.Bus.Hub, a.Orders, a.Accounts), Inventory: a.Imports,
 	}
 	persisted := httpapi.PersistedQueryStore{Store: a.Store, TTL: 24 * time.Hour}

@@ -46,7 +46,7 @@ func serveCommand(ctx context.Context, cfg config.Config, log *slog.Logger, stdo
 		if err := a.ensureDevAdmin(ctx, stdout); err != nil {
 			return err
 		}
-		seeded, err := seed.IfEmpty(ctx, a.Accounts, a.Catalog, devCatalogSize)
+		seeded, err := seed.IfEmpty(ctx, a.Accounts, a.Vendors, a.Catalog, devCatalogSize)
 		if err != nil {
 			return fmt.Errorf("seed demo catalog: %w", err)
 		}

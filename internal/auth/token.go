@@ -49,6 +49,8 @@ func NewTokens(secret string, now func() time.Time) *Tokens {
 type claims struct {
 	Role Role   `json:"role"`
 	SID  string `json:"sid"`
+	// Vendor is the vendor the account is a member of (Viewer.VendorID), omitted for none.
+	Vendor int64 `json:"vnd,omitempty"`
 	jwt.RegisteredClaims
 }
 
@@ -57,8 +59,9 @@ func (t *Tokens) Issue(v Viewer) (string, time.Time, error) {
 	now := t.now()
 	exp := now.Add(AccessTokenTTL)
 	c := claims{
-		Role: v.Role,
-		SID:  v.SessionID.String(),
+		Role:   v.Role,
+		SID:    v.SessionID.String(),
+		Vendor: v.VendorID,
 		RegisteredClaims: jwt.RegisteredClaims{
 			Issuer:    issuer,
 			Subject:   strconv.FormatInt(v.UserID, 10),
@@ -139,9 +142,12 @@ func (t *Tokens) parse(token string) (Viewer, time.Time, error) {
 	if !c.Role.Valid() {
 		return Viewer{}, time.Time{}, fmt.Errorf("%w: bad role", ErrInvalidToken)
 	}
+	if c.Vendor < 0 {
+		return Viewer{}, time.Time{}, fmt.Errorf("%w: bad vendor", ErrInvalidToken)
+	}
 	var notBefore time.Time
 	if c.NotBefore != nil {
 		notBefore = c.NotBefore.Time
 	}
-	return Viewer{UserID: id, Role: c.Role, SessionID: sid, ExpiresAt: c.ExpiresAt.Time}, notBefore, nil
+	return Viewer{UserID: id, Role: c.Role, VendorID: c.Vendor, SessionID: sid, ExpiresAt: c.ExpiresAt.Time}, notBefore, nil
 }

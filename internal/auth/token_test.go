@@ -67,3 +67,49 @@ func TestTokensVerify(t *testing.T) {
 		}
 	})
 }
+
+// The viewer's vendor travels in the access token: a member's token gives it back, a token
+// without one gives 0 (no vendor).
+func TestTokensCarryTheVendor(t *testing.T) {
+	now := time.Date(2026, 12, 6, 8, 0, 0, 0, time.UTC)
+	tokens := NewTokens("test-secret-of-some-length-0123456789", func() time.Time { return now })
+	for _, want := range []Viewer{
+		{UserID: 42, Role: RoleVendor, VendorID: 7, SessionID: uuid.New()},
+		{UserID: 43, Role: RoleCustomer, SessionID: uuid.New()},
+		{UserID: 44, Role: RoleAdmin, VendorID: 9, SessionID: uuid.New()},
+	} {
+		token, _, err := tokens.Issue(want)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := NewTokens("test-secret-of-some-length-0123456789", func() time.Time { return now }).Verify(token)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.VendorID != want.VendorID || got.UserID != want.UserID || got.Role != want.Role {
+			t.Fatalf("Verify = %+v; want %+v", got, want)
+		}
+	}
+}
+
+func TestActingVendor(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		v    Viewer
+		id   int64
+		ok   bool
+	}{
+		{"a VENDOR member acts for its vendor", Viewer{UserID: 1, Role: RoleVendor, VendorID: 7}, 7, true},
+		{"a VENDOR of no vendor acts for none", Viewer{UserID: 7, Role: RoleVendor}, 0, false},
+		{"a customer does not act for a vendor", Viewer{UserID: 1, Role: RoleCustomer, VendorID: 7}, 0, false},
+		{"an admin member acts as an admin, not as the vendor", Viewer{UserID: 1, Role: RoleAdmin, VendorID: 7}, 0, false},
+	} {
+		id, ok := tc.v.ActingVendor()
+		if id != tc.id || ok != tc.ok || tc.v.ActsFor(7) != tc.ok {
+			t.Errorf("%s: ActingVendor = %d, %v", tc.name, id, ok)
+		}
+	}
+	if !(Viewer{Role: RoleAdmin, VendorID: 7}).MemberOf(7) || (Viewer{Role: RoleVendor}).MemberOf(0) {
+		t.Error("MemberOf is the stored membership, whatever the role; no vendor is no membership")
+	}
+}

@@ -11,8 +11,11 @@ import (
 
 // Viewer is the authenticated account behind a request.
 type Viewer struct {
-	UserID    int64
-	Role      Role
+	UserID int64
+	Role   Role
+	// VendorID is the vendor the account is a member of and acts for (0: none). It counts
+	// only with the VENDOR role (ActingVendor): a VENDOR without a vendor acts as no vendor.
+	VendorID  int64
 	SessionID uuid.UUID
 	// ExpiresAt is when the access token that identified the viewer expires; long-lived
 	// subscriptions end then.
@@ -24,6 +27,26 @@ func (v Viewer) Has(role Role) bool { return v.Role.Satisfies(role) }
 
 // IsAdmin reports whether the viewer is an admin.
 func (v Viewer) IsAdmin() bool { return v.Role == RoleAdmin }
+
+// ActingVendor is the vendor the viewer acts for and whether there is one: a VENDOR that is a
+// member of a vendor. Every rule that asks "is this the viewer's own vendor?" asks this, never
+// the viewer's user id (vendors and accounts are different things with different ids).
+func (v Viewer) ActingVendor() (int64, bool) {
+	if v.Role == RoleVendor && v.VendorID > 0 {
+		return v.VendorID, true
+	}
+	return 0, false
+}
+
+// ActsFor reports whether the viewer acts for vendor id (see ActingVendor).
+func (v Viewer) ActsFor(vendorID int64) bool {
+	id, ok := v.ActingVendor()
+	return ok && id == vendorID
+}
+
+// MemberOf reports whether the account is a member of vendor id, whatever its role (an admin
+// may be a member too): members see their vendor's private profile.
+func (v Viewer) MemberOf(vendorID int64) bool { return v.VendorID > 0 && v.VendorID == vendorID }
 
 type viewerKey struct{}
 

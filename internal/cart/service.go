@@ -354,13 +354,14 @@ func (s *Service) view(ctx context.Context, which db.CartViewParams) (Cart, erro
 }
 
 // cartOf is a cart as its owner sees it, from its lines: current prices, and availability.
-// A line whose variant row is gone for good was removed with it (ON DELETE CASCADE).
+// A line of an archived product, a deleted variant or a vendor that is not ACTIVE is
+// unavailable. A line whose variant row is gone for good was removed with it (ON DELETE CASCADE).
 func cartOf(rows []db.CartViewRow) Cart {
 	c := Cart{Lines: make([]Line, 0, len(rows))}
 	for _, row := range rows {
 		v := catalog.VariantOf(row.ProductVariant)
 		available := int(v.Stock)
-		if v.DeletedAt != nil || row.ProductStatus != db.ProductStatusACTIVE {
+		if v.DeletedAt != nil || row.ProductStatus != db.ProductStatusACTIVE || !row.VendorActive {
 			available = 0
 		}
 		c.Lines = append(c.Lines, Line{

@@ -15,7 +15,7 @@ import (
 // Cache keys and lifetimes. Writes delete or bump them after commit; the TTLs only bound the
 // one race cache-aside cannot close (see package cache) and stock drift from checkouts.
 const (
-	cacheVersion     = "v1:" // change when a cached type changes shape
+	cacheVersion     = "v2:" // change when a cached type changes shape
 	productTTL       = 5 * time.Minute
 	variantsTTL      = time.Minute
 	categoriesTTL    = 5 * time.Minute
@@ -86,4 +86,15 @@ func (s *Service) InvalidateStock(ctx context.Context, productIDs []int64, statu
 	if statusChanged {
 		s.cache.Bump(ctx, listNamespace)
 	}
+}
+
+// InvalidateProducts is for other domains that change what products show (a vendor's
+// suspension, reinstatement or new name), after their commit: the cached rows of ids, and
+// every cached page and anonymous catalog response (which embed the vendor).
+func (s *Service) InvalidateProducts(ctx context.Context, ids ...int64) {
+	if len(ids) == 0 {
+		s.cache.Bump(ctx, listNamespace)
+		return
+	}
+	s.invalidateProducts(ctx, ids...)
 }

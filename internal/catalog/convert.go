@@ -17,7 +17,7 @@ func productFromRow(r productRow) Product {
 		CategoryID: r.CategoryID, VendorID: r.VendorID,
 		Attributes: kvsFromJSON(r.Attributes), ImageURLs: r.ImageURLs,
 		Status: Status(r.Status), Currency: r.Currency, MinPrice: r.MinPrice, MaxPrice: r.MaxPrice,
-		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
+		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, VendorActive: r.VendorActive,
 	}
 }
 

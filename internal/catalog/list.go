@@ -240,6 +240,7 @@ func (s *Service) list(ctx context.Context, v *auth.Viewer, p ListParams) (Page,
 				ID: r.ID, Name: r.Name, Slug: r.Slug, Description: r.Description, CategoryID: r.CategoryID,
 				VendorID: r.VendorID, Attributes: r.Attributes, ImageURLs: r.ImageURLs, Status: r.Status,
 				Currency: r.Currency, MinPrice: r.MinPrice, MaxPrice: r.MaxPrice, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
+				VendorActive: r.VendorActive,
 			})
 			keys = append(keys, r.Rank)
 		}
@@ -255,20 +256,21 @@ func (s *Service) list(ctx context.Context, v *auth.Viewer, p ListParams) (Page,
 // productRowLike is every generated row type with exactly the product columns.
 type productRowLike interface {
 	~struct {
-		ID          int64
-		Name        string
-		Slug        string
-		Description string
-		CategoryID  *int64
-		VendorID    *int64
-		Attributes  []byte
-		ImageURLs   []string
-		Status      db.ProductStatus
-		Currency    string
-		MinPrice    int64
-		MaxPrice    int64
-		CreatedAt   time.Time
-		UpdatedAt   time.Time
+		ID           int64
+		Name         string
+		Slug         string
+		Description  string
+		CategoryID   *int64
+		VendorID     *int64
+		Attributes   []byte
+		ImageURLs    []string
+		Status       db.ProductStatus
+		Currency     string
+		MinPrice     int64
+		MaxPrice     int64
+		CreatedAt    time.Time
+		UpdatedAt    time.Time
+		VendorActive bool
 	}
 }
 

@@ -13,15 +13,16 @@ import (
 // listScope decides.
 
 // CanManage reports whether v may change p and read its exact stock: admins any product,
-// vendors their own.
+// a vendor's members (auth.Viewer.ActsFor) their vendor's.
 func CanManage(v auth.Viewer, p Product) bool {
-	return v.IsAdmin() || (v.Role == auth.RoleVendor && p.VendorID != nil && *p.VendorID == v.UserID)
+	return v.IsAdmin() || (p.VendorID != nil && v.ActsFor(*p.VendorID))
 }
 
 // CanSee reports whether a viewer (nil when anonymous) may see p: everyone sees ACTIVE
-// products; archived ones only those who can manage them.
+// products of an ACTIVE vendor (or of the platform); archived ones, and those of a vendor that
+// is suspended or otherwise not ACTIVE, only those who can manage them.
 func CanSee(v *auth.Viewer, p Product) bool {
-	return p.Status == StatusActive || (v != nil && CanManage(*v, p))
+	return (p.Status == StatusActive && p.VendorActive) || (v != nil && CanManage(*v, p))
 }
 
 // scope is what a viewer sees of the catalog's lists, as the arguments of catalog_visible.
@@ -40,8 +41,9 @@ func listScope(v *auth.Viewer) scope {
 		return scope{}
 	case v.IsAdmin():
 		return scope{SeeArchived: true}
-	case v.Role == auth.RoleVendor:
-		return scope{VendorID: &v.UserID}
+	}
+	if id, ok := v.ActingVendor(); ok {
+		return scope{VendorID: &id}
 	}
 	return scope{}
 }
@@ -79,18 +81,22 @@ func mayReadStock(v *auth.Viewer, p Product) error {
 	return nil
 }
 
-// createVendor is the vendor a new product of v belongs to: a vendor creates only its own
-// (requested, if given, must be itself); an admin creates for the platform (nil) or for the
-// requested vendor, which check says must be verified to be a vendor. Errors: FORBIDDEN.
+// createVendor is the vendor a new product of v belongs to: a vendor's member creates only its
+// vendor's (requested, if given, must be that vendor); an admin creates for the platform (nil)
+// or for the requested vendor, which check says must be verified to exist. A VENDOR account
+// that is no vendor's member creates nothing. Errors: FORBIDDEN.
 func createVendor(v auth.Viewer, requested *int64) (vendorID *int64, check bool, err error) {
-	switch {
-	case v.IsAdmin():
+	if v.IsAdmin() {
 		return requested, requested != nil, nil
-	case v.Role == auth.RoleVendor:
-		if requested != nil && *requested != v.UserID {
+	}
+	if id, ok := v.ActingVendor(); ok {
+		if requested != nil && *requested != id {
 			return nil, false, apperr.FieldError(apperr.Forbidden, "Vendors can only create their own products.", "input", "vendorId")
 		}
-		return &v.UserID, false, nil
+		return &id, false, nil
+	}
+	if v.Role == auth.RoleVendor {
+		return nil, false, apperr.New(apperr.Forbidden, "This account is not a member of a vendor.")
 	}
 	return nil, false, apperr.New(apperr.Forbidden, "Only vendors and admins can create products.")
 }

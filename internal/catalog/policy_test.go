@@ -20,8 +20,8 @@ const (
 
 var (
 	customer = auth.Viewer{UserID: custID, Role: auth.RoleCustomer}
-	vendor   = auth.Viewer{UserID: vendorID, Role: auth.RoleVendor}
-	rival    = auth.Viewer{UserID: rivalID, Role: auth.RoleVendor}
+	vendor   = auth.Viewer{UserID: vendorID, Role: auth.RoleVendor, VendorID: vendorID}
+	rival    = auth.Viewer{UserID: rivalID, Role: auth.RoleVendor, VendorID: rivalID}
 	admin    = auth.Viewer{UserID: adminID, Role: auth.RoleAdmin}
 	// posing is a customer whose id is the vendor's: ownership needs the VENDOR role too.
 	posing = auth.Viewer{UserID: vendorID, Role: auth.RoleCustomer}
@@ -29,7 +29,16 @@ var (
 
 func ptr[T any](v T) *T { return &v }
 
-func productOf(vendor *int64, s Status) Product { return Product{ID: 1, VendorID: vendor, Status: s} }
+func productOf(vendor *int64, s Status) Product {
+	return Product{ID: 1, VendorID: vendor, Status: s, VendorActive: true}
+}
+
+// suspendedOf is a product of a vendor that is not ACTIVE.
+func suspendedOf(vendor *int64, s Status) Product {
+	p := productOf(vendor, s)
+	p.VendorActive = false
+	return p
+}
 
 // codeOf is the error's code, "" for none.
 func codeOf(err error) apperr.Code {
@@ -65,6 +74,17 @@ func TestSeeAndManage(t *testing.T) {
 		{"vendor, a platform product", &vendor, productOf(nil, StatusActive), true, false, apperr.Forbidden, apperr.Forbidden},
 		{"vendor, an archived platform product", &vendor, productOf(nil, StatusArchived), false, false, apperr.NotFound, apperr.Forbidden},
 		{"admin, an archived platform product", &admin, productOf(nil, StatusArchived), true, true, "", ""},
+		// A vendor that is not ACTIVE (suspended, pending, rejected): its products are hidden
+		// from everyone but its members and admins, as if archived.
+		{"anonymous, a suspended vendor's", nil, suspendedOf(ptr(vendorID), StatusActive), false, false, "", apperr.Forbidden},
+		{"customer, a suspended vendor's", &customer, suspendedOf(ptr(vendorID), StatusActive), false, false, apperr.NotFound, apperr.Forbidden},
+		{"another vendor, a suspended vendor's", &rival, suspendedOf(ptr(vendorID), StatusActive), false, false, apperr.NotFound, apperr.Forbidden},
+		{"the suspended vendor itself", &vendor, suspendedOf(ptr(vendorID), StatusActive), true, true, "", ""},
+		{"admin, a suspended vendor's", &admin, suspendedOf(ptr(vendorID), StatusActive), true, true, "", ""},
+		// A VENDOR account that is no vendor's member acts as no vendor, whatever its user id.
+		{"a VENDOR of no vendor with the vendor's user id, archived", &auth.Viewer{UserID: vendorID, Role: auth.RoleVendor}, owned(StatusArchived), false, false, apperr.NotFound, apperr.Forbidden},
+		// Ownership is the vendor id, not the user id.
+		{"a member of the vendor with another user id", &auth.Viewer{UserID: 99, Role: auth.RoleVendor, VendorID: vendorID}, owned(StatusArchived), true, true, "", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -113,13 +133,17 @@ func TestListScope(t *testing.T) {
 func TestListScopeMatchesCanSee(t *testing.T) {
 	t.Parallel()
 	catalogVisible := func(p Product, s scope) bool {
-		return p.Status == StatusActive || s.SeeArchived || (p.VendorID != nil && s.VendorID != nil && *p.VendorID == *s.VendorID)
+		return (p.Status == StatusActive && p.VendorActive) || s.SeeArchived || (p.VendorID != nil && s.VendorID != nil && *p.VendorID == *s.VendorID)
 	}
-	for _, v := range []*auth.Viewer{nil, &customer, &vendor, &rival, &admin, &posing} {
+	noVendor := auth.Viewer{UserID: vendorID, Role: auth.RoleVendor}
+	for _, v := range []*auth.Viewer{nil, &customer, &vendor, &rival, &admin, &posing, &noVendor} {
 		for _, vend := range []*int64{nil, ptr(vendorID), ptr(rivalID)} {
 			for _, st := range []Status{StatusActive, StatusArchived} {
-				p := productOf(vend, st)
-				require.Equal(t, CanSee(v, p), catalogVisible(p, listScope(v)), "viewer %+v, product %+v", v, p)
+				for _, active := range []bool{true, false} {
+					p := productOf(vend, st)
+					p.VendorActive = active
+					require.Equal(t, CanSee(v, p), catalogVisible(p, listScope(v)), "viewer %+v, product %+v", v, p)
+				}
 			}
 		}
 	}
@@ -142,6 +166,8 @@ func TestCreateVendor(t *testing.T) {
 		{"an admin creates for a vendor, which is checked", admin, ptr(vendorID), ptr(vendorID), true, ""},
 		{"a customer may not create", customer, nil, nil, false, apperr.Forbidden},
 		{"a customer naming a vendor may not either", customer, ptr(vendorID), nil, false, apperr.Forbidden},
+		{"a VENDOR account of no vendor may not create", auth.Viewer{UserID: vendorID, Role: auth.RoleVendor}, nil, nil, false, apperr.Forbidden},
+		{"a member creates for its vendor, not its user id", auth.Viewer{UserID: 99, Role: auth.RoleVendor, VendorID: vendorID}, nil, ptr(vendorID), false, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -62,6 +62,9 @@ type Product struct {
 	MaxPrice    int64
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
+	// VendorActive is false while the product's vendor is not ACTIVE (suspended, say): then
+	// customers do not see the product, as if it were archived.
+	VendorActive bool
 }
 
 // PriceRange is the cheapest and dearest price of a product's live variants.

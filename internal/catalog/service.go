@@ -241,8 +241,9 @@ func (in *CreateInput) validate() error {
 	return v.err()
 }
 
-// Create creates a product with its variants. A VENDOR creates for itself; an ADMIN for the
-// platform or for a given vendor.
+// Create creates a product with its variants. A vendor's member creates for its vendor; an
+// ADMIN for the platform or for a given vendor. A new product of a vendor that is not ACTIVE
+// (an admin creating for a suspended one) is hidden from customers like the vendor's others.
 // Errors: FORBIDDEN, INVALID, DUPLICATE (slug, SKU), NOT_FOUND (category, vendor).
 func (s *Service) Create(ctx context.Context, v auth.Viewer, in CreateInput) (Product, error) {
 	vendorID, checkVendor, err := createVendor(v, in.VendorID)
@@ -259,9 +260,11 @@ func (s *Service) Create(ctx context.Context, v auth.Viewer, in CreateInput) (Pr
 			return err
 		}
 		if checkVendor {
-			u, err := q.UserGetByID(ctx, *in.VendorID)
-			if err != nil || u.Role != db.UserRoleVENDOR {
-				return apperr.FieldError(apperr.NotFound, "No vendor has this ID.", "input", "vendorId")
+			if _, err := q.VendorGetByID(ctx, *in.VendorID); err != nil {
+				if postgres.IsNotFound(err) {
+					return apperr.FieldError(apperr.NotFound, "No vendor has this ID.", "input", "vendorId")
+				}
+				return fmt.Errorf("get vendor: %w", err)
 			}
 		}
 		row, err := q.ProductInsert(ctx, db.ProductInsertParams{

@@ -72,7 +72,7 @@ func TestCreate(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, "Blue Mug", p.Name)
 		require.Equal(t, "blue-mug", p.Slug, "derived from the name")
-		require.Equal(t, &b.vendor.UserID, p.VendorID)
+		require.Equal(t, &b.vendor.VendorID, p.VendorID)
 		require.Equal(t, catalog.StatusActive, p.Status)
 		require.Equal(t, catalog.PriceRange{Min: money.New(1200, "USD"), Max: money.New(1800, "USD")}, p.PriceRange())
 		variants, err := b.svc.VariantsByProductIDs(ctx, []int64{p.ID})
@@ -91,10 +91,10 @@ func TestCreate(t *testing.T) {
 		p, err := b.svc.Create(ctx, b.admin, in)
 		require.NoError(t, err)
 		require.Nil(t, p.VendorID)
-		in.Slug, in.Variants[0].SKU, in.Variants[1].SKU, in.VendorID = "vendor-mug", "V-1", "V-2", &b.rival.UserID
+		in.Slug, in.Variants[0].SKU, in.Variants[1].SKU, in.VendorID = "vendor-mug", "V-1", "V-2", &b.rival.VendorID
 		p, err = b.svc.Create(ctx, b.admin, in)
 		require.NoError(t, err)
-		require.Equal(t, &b.rival.UserID, p.VendorID)
+		require.Equal(t, &b.rival.VendorID, p.VendorID)
 	})
 
 	for _, tc := range []struct {
@@ -106,7 +106,7 @@ func TestCreate(t *testing.T) {
 	}{
 		{"a customer", func(b testBundle) auth.Viewer { return b.customer }, nil, []apperr.Code{apperr.Forbidden}, []string{""}},
 		{"a vendor for another vendor", func(b testBundle) auth.Viewer { return b.vendor },
-			func(in catalog.CreateInput) catalog.CreateInput { in.VendorID = ptr(b.rival.UserID); return in },
+			func(in catalog.CreateInput) catalog.CreateInput { in.VendorID = ptr(b.rival.VendorID); return in },
 			[]apperr.Code{apperr.Forbidden}, []string{"input.vendorId"}},
 		{"an admin for an account that is not a vendor", func(b testBundle) auth.Viewer { return b.admin },
 			func(in catalog.CreateInput) catalog.CreateInput {
@@ -164,8 +164,8 @@ func TestVisibility(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	ctx := context.Background()
-	archived := tf.NewProduct(t, b.d, tf.ProductOpts{Archived: true, VendorID: &b.vendor.UserID})
-	active := tf.NewProduct(t, b.d, tf.ProductOpts{VendorID: &b.vendor.UserID})
+	archived := tf.NewProduct(t, b.d, tf.ProductOpts{Archived: true, VendorID: &b.vendor.VendorID})
+	active := tf.NewProduct(t, b.d, tf.ProductOpts{VendorID: &b.vendor.VendorID})
 
 	for _, tc := range []struct {
 		name string
@@ -222,7 +222,7 @@ func TestUpdate(t *testing.T) {
 	tf.NewProduct(t, b.d, tf.ProductOpts{Slug: "taken"})
 
 	t.Run("its vendor renames and archives it; readers see the change at once", func(t *testing.T) {
-		p := tf.NewProduct(t, b.d, tf.ProductOpts{VendorID: &b.vendor.UserID})
+		p := tf.NewProduct(t, b.d, tf.ProductOpts{VendorID: &b.vendor.VendorID})
 		_, err := b.svc.Get(ctx, nil, p.ID) // cached
 		require.NoError(t, err)
 		got, err := b.svc.Update(ctx, b.vendor, catalog.UpdateInput{ID: p.ID, Name: ptr(" Renamed "), SetAttrs: true, Attributes: []catalog.KV{{Key: "k", Value: "v"}}})
@@ -267,7 +267,7 @@ func TestUpdate(t *testing.T) {
 			}, apperr.NotFound, "input.categoryId"},
 	} {
 		t.Run("refused: "+tc.name, func(t *testing.T) {
-			tc.opts.VendorID = &b.vendor.UserID
+			tc.opts.VendorID = &b.vendor.VendorID
 			p := tf.NewProduct(t, b.d, tc.opts)
 			before, err := b.svc.Get(ctx, &b.admin, p.ID)
 			require.NoError(t, err)
@@ -300,7 +300,7 @@ func TestVariants(t *testing.T) {
 		return r.Min.Amount, r.Max.Amount
 	}
 
-	p := tf.NewProduct(t, b.d, tf.ProductOpts{VendorID: &b.vendor.UserID, Variants: []tf.VariantOpts{{Price: 1000}}})
+	p := tf.NewProduct(t, b.d, tf.ProductOpts{VendorID: &b.vendor.VendorID, Variants: []tf.VariantOpts{{Price: 1000}}})
 	added, err := b.svc.VariantCreate(ctx, b.vendor, p.ID, catalog.VariantInput{SKU: "NEW-1", Price: 3000, Stock: 2})
 	require.NoError(t, err)
 	lo, hi := priceRange(t, p.ID)
@@ -375,7 +375,7 @@ func TestVariants(t *testing.T) {
 	}
 
 	t.Run("concurrent deletes of the last two variants leave one", func(t *testing.T) {
-		two := tf.NewProduct(t, b.d, tf.ProductOpts{VendorID: &b.vendor.UserID, Variants: []tf.VariantOpts{{}, {}}})
+		two := tf.NewProduct(t, b.d, tf.ProductOpts{VendorID: &b.vendor.VendorID, Variants: []tf.VariantOpts{{}, {}}})
 		errs := make(chan error, 2)
 		start := make(chan struct{})
 		for _, id := range two.Variants {
@@ -403,7 +403,7 @@ func TestStockAdjust(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	ctx := context.Background()
-	p := tf.NewProduct(t, b.d, tf.ProductOpts{VendorID: &b.vendor.UserID, Variants: []tf.VariantOpts{{Stock: 10}, {Stock: 1, Deleted: true}}})
+	p := tf.NewProduct(t, b.d, tf.ProductOpts{VendorID: &b.vendor.VendorID, Variants: []tf.VariantOpts{{Stock: 10}, {Stock: 1, Deleted: true}}})
 	live, deleted := p.Variants[0], p.Variants[1]
 
 	v, err := b.svc.StockAdjust(ctx, b.vendor, live, 5)
@@ -470,7 +470,7 @@ func TestList(t *testing.T) {
 	kitchen := tf.NewCategory(t, b.d, tf.CategoryOpts{})
 	mugs := tf.NewCategory(t, b.d, tf.CategoryOpts{ParentID: &kitchen.ID})
 	apple := tf.NewProduct(t, b.d, tf.ProductOpts{Name: "Apple Peeler", CategoryID: &kitchen.ID, Variants: []tf.VariantOpts{{Price: 300}}})
-	mug := tf.NewProduct(t, b.d, tf.ProductOpts{Name: "Zebra Mug", CategoryID: &mugs.ID, VendorID: &b.vendor.UserID, Variants: []tf.VariantOpts{{Price: 1500}}})
+	mug := tf.NewProduct(t, b.d, tf.ProductOpts{Name: "Zebra Mug", CategoryID: &mugs.ID, VendorID: &b.vendor.VendorID, Variants: []tf.VariantOpts{{Price: 1500}}})
 	cup := tf.NewProduct(t, b.d, tf.ProductOpts{Name: "Mug Cup", Variants: []tf.VariantOpts{{Price: 900, NoStock: true}}})
 	tf.NewProduct(t, b.d, tf.ProductOpts{Name: "Hidden Mug", Archived: true})
 
@@ -492,7 +492,7 @@ func TestList(t *testing.T) {
 		{"by name", catalog.ListParams{Sort: catalog.SortName}, []int64{apple.ID, cup.ID, mug.ID}},
 		{"a category and its subcategories", catalog.ListParams{Filter: catalog.Filter{CategoryID: &kitchen.ID}}, []int64{mug.ID, apple.ID}},
 		{"a subcategory", catalog.ListParams{Filter: catalog.Filter{CategoryID: &mugs.ID}}, []int64{mug.ID}},
-		{"a vendor", catalog.ListParams{Filter: catalog.Filter{VendorID: &b.vendor.UserID}}, []int64{mug.ID}},
+		{"a vendor", catalog.ListParams{Filter: catalog.Filter{VendorID: &b.vendor.VendorID}}, []int64{mug.ID}},
 		{"a price range", catalog.ListParams{Filter: catalog.Filter{MinPrice: ptr(int64(500)), MaxPrice: ptr(int64(1000))}}, []int64{cup.ID}},
 		{"in stock", catalog.ListParams{Filter: catalog.Filter{InStock: ptr(true)}}, []int64{mug.ID, apple.ID}},
 		{"a search", catalog.ListParams{Filter: catalog.Filter{Search: ptr(" mug ")}, Sort: catalog.SortName}, []int64{cup.ID, mug.ID}},

@@ -272,7 +272,7 @@ func snapshot(lines []db.CheckoutLinesRow) (db.CheckoutPlaceOrderParams, []inven
 	var total money.Total
 	for i, l := range lines {
 		vr := l.ProductVariant
-		if vr.DeletedAt != nil || l.ProductStatus != db.ProductStatusACTIVE {
+		if vr.DeletedAt != nil || l.ProductStatus != db.ProductStatusACTIVE || !l.VendorActive {
 			return place, nil, &apperr.Error{Code: apperr.LineUnavailable,
 				Message: "An item in your cart is no longer sold; remove it to check out.",
 				Err:     &inventory.OutOfStockError{VariantID: vr.ID, Requested: int(l.Quantity)}}

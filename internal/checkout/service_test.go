@@ -127,7 +127,7 @@ func TestComplete(t *testing.T) {
 	t.Run("places an order of the cart, takes its stock, empties the cart and asks for payment", func(t *testing.T) {
 		v := customer(t, b.d)
 		vendor := tf.NewUser(t, b.d, tf.UserOpts{Role: auth.RoleVendor})
-		mug := tf.NewProduct(t, b.d, tf.ProductOpts{Name: "Mug", VendorID: &vendor.ID, Variants: []tf.VariantOpts{{Price: 1250, Stock: 10}}})
+		mug := tf.NewProduct(t, b.d, tf.ProductOpts{Name: "Mug", VendorID: &vendor.VendorID, Variants: []tf.VariantOpts{{Price: 1250, Stock: 10}}})
 		tee := tf.NewProduct(t, b.d, tf.ProductOpts{Name: "Tee", Variants: []tf.VariantOpts{{Price: 2000, Stock: 6}}})
 		tf.CartLine(t, b.d, v.UserID, tee.Variant(), 1) // added first: the order keeps the cart's order
 		tf.CartLine(t, b.d, v.UserID, mug.Variant(), 3)
@@ -145,7 +145,7 @@ func TestComplete(t *testing.T) {
 		require.Equal(t, "Mug", res.Lines[1].ProductName)
 		require.Equal(t, 3, res.Lines[1].Quantity)
 		require.Equal(t, money.New(3750, "USD"), res.Lines[1].LineTotal)
-		require.Equal(t, &vendor.ID, res.Lines[1].VendorID)
+		require.Equal(t, &vendor.VendorID, res.Lines[1].VendorID)
 		require.Nil(t, res.Lines[0].VendorID)
 
 		require.Equal(t, 7, tf.Stock(t, b.d, mug.Variant()))

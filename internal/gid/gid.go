@@ -18,6 +18,7 @@ const (
 	Order    = "Order"
 	// EmailDelivery is one email owed to one recipient (internal/notify).
 	EmailDelivery = "EmailDelivery"
+	Vendor        = "Vendor"
 	// A cart's ID derives from its owner (cart.Cart.GlobalID), one type per kind of owner.
 	CustomerCart = "CustomerCart"
 	GuestCart    = "GuestCart"

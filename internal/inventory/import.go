@@ -163,7 +163,7 @@ func (s *ImportService) Import(ctx context.Context, v auth.Viewer, file io.Reade
 			continue
 		}
 		f, ok := bySKU[r.sku]
-		switch code := importableBy(v, f.VendorID, catalog.Status(f.Status)); {
+		switch code := importableBy(v, f.VendorID, catalog.Status(f.Status), f.VendorActive); {
 		case !ok || code == apperr.NotFound:
 			errs.add(r.line, "sku", apperr.NotFound, "No variant has SKU %q.", truncate(r.sku, maxSKULength))
 			continue

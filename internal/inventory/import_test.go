@@ -166,9 +166,9 @@ func TestImportPolicy(t *testing.T) {
 	ctx := context.Background()
 	vendor := tf.NewUser(t, b.d, tf.UserOpts{Role: auth.RoleVendor})
 	other := tf.NewUser(t, b.d, tf.UserOpts{Role: auth.RoleVendor})
-	own := tf.NewProduct(t, b.d, tf.ProductOpts{VendorID: &vendor.ID})
-	theirs := tf.NewProduct(t, b.d, tf.ProductOpts{VendorID: &other.ID})
-	theirsArchived := tf.NewProduct(t, b.d, tf.ProductOpts{VendorID: &other.ID, Archived: true})
+	own := tf.NewProduct(t, b.d, tf.ProductOpts{VendorID: &vendor.VendorID})
+	theirs := tf.NewProduct(t, b.d, tf.ProductOpts{VendorID: &other.VendorID})
+	theirsArchived := tf.NewProduct(t, b.d, tf.ProductOpts{VendorID: &other.VendorID, Archived: true})
 	platform := tf.NewProduct(t, b.d, tf.ProductOpts{})
 
 	_, err := b.svc.Import(ctx, vendor.Viewer(), csvOf("sku,quantity",

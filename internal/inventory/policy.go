@@ -13,7 +13,7 @@ import (
 // mayImport says whether v may upload an inventory import at all: admins and vendors.
 // Errors: FORBIDDEN.
 func mayImport(v auth.Viewer) error {
-	if v.IsAdmin() || v.Role == auth.RoleVendor {
+	if _, isVendor := v.ActingVendor(); v.IsAdmin() || isVendor {
 		return nil
 	}
 	return apperr.New(apperr.Forbidden, "Only admins and vendors can import stock levels.")
@@ -21,13 +21,14 @@ func mayImport(v auth.Viewer) error {
 
 // importableBy is the code of a row whose variant v may not set the stock of, or "" when v
 // may: admins any variant, vendors the variants of their own products. As the catalog says
-// (catalog.CanSee), another vendor's ACTIVE product is FORBIDDEN and an archived one NOT_FOUND,
-// so that an import never reveals an archived product's SKU.
-func importableBy(v auth.Viewer, vendorID *int64, status catalog.Status) apperr.Code {
+// (catalog.CanSee), another vendor's product that customers see is FORBIDDEN, and one they do
+// not (archived, or its vendor not ACTIVE) NOT_FOUND, so that an import never reveals a hidden
+// product's SKU.
+func importableBy(v auth.Viewer, vendorID *int64, status catalog.Status, vendorActive bool) apperr.Code {
 	switch {
-	case v.IsAdmin(), v.Role == auth.RoleVendor && vendorID != nil && *vendorID == v.UserID:
+	case v.IsAdmin(), vendorID != nil && v.ActsFor(*vendorID):
 		return ""
-	case status == catalog.StatusActive:
+	case status == catalog.StatusActive && vendorActive:
 		return apperr.Forbidden
 	}
 	return apperr.NotFound

@@ -37,21 +37,22 @@ func (o Order) OwnedBy(v auth.Viewer) bool { return v.UserID == o.UserID }
 // admins. Vendors see only their own lines.
 func SeesWhole(v auth.Viewer, o Order) bool { return v.IsAdmin() || o.OwnedBy(v) }
 
-// CanView reports whether v may see o: its owner, admins, and vendors with a line in it
-// (vendorHasLine).
+// CanView reports whether v may see o: its owner, admins, and the members of a vendor with a
+// line in it (vendorHasLine: a line of v's acting vendor, auth.Viewer.ActingVendor).
 func CanView(v auth.Viewer, o Order, vendorHasLine bool) bool {
-	return SeesWhole(v, o) || (v.Role == auth.RoleVendor && vendorHasLine)
+	_, vendor := v.ActingVendor()
+	return SeesWhole(v, o) || (vendor && vendorHasLine)
 }
 
-// VisibleLines are the lines v may see: all for the owner and admins, a vendor's own for a
-// vendor.
+// VisibleLines are the lines v may see: all for the owner and admins, a vendor's own for its
+// members.
 func VisibleLines(v auth.Viewer, o Order, lines []Line) []Line {
 	if SeesWhole(v, o) {
 		return lines
 	}
 	var own []Line
 	for _, l := range lines {
-		if l.VendorID != nil && *l.VendorID == v.UserID {
+		if l.VendorID != nil && v.ActsFor(*l.VendorID) {
 			own = append(own, l)
 		}
 	}
@@ -80,26 +81,32 @@ func VisibleTotal(v auth.Viewer, o Order, lines []Line) (money.Money, error) {
 func scope(v auth.Viewer, userID, vendorID **int64) {
 	switch {
 	case v.IsAdmin():
-	case v.Role == auth.RoleVendor:
-		*vendorID = &v.UserID
 	default:
+		if id, ok := v.ActingVendor(); ok {
+			*vendorID = &id
+			return
+		}
 		*userID = &v.UserID
 	}
 }
 
-// needsVendorLine reports whether deciding that v may see o needs to know whether v has a line
-// in it (CanView): for a vendor that did not place it.
-func needsVendorLine(v auth.Viewer, o Order) bool { return v.Role == auth.RoleVendor && !o.OwnedBy(v) }
+// needsVendorLine reports whether deciding that v may see o needs to know whether v's vendor
+// has a line in it (CanView), and which vendor: for a vendor's member that did not place it.
+func needsVendorLine(v auth.Viewer, o Order) (int64, bool) {
+	id, ok := v.ActingVendor()
+	return id, ok && !o.OwnedBy(v)
+}
 
 // FeedScope is which orders v may follow on the all-orders feed: every order for an admin
-// (nil), those holding its products for a vendor (its id). Errors: FORBIDDEN (customers
-// follow their orders one by one).
+// (nil), those holding its vendor's products for a vendor's member (the vendor's id).
+// Errors: FORBIDDEN (customers, and VENDOR accounts of no vendor, follow their orders one by
+// one).
 func FeedScope(v auth.Viewer) (vendorID *int64, err error) {
-	switch {
-	case v.IsAdmin():
+	if v.IsAdmin() {
 		return nil, nil
-	case v.Role == auth.RoleVendor:
-		return &v.UserID, nil
+	}
+	if id, ok := v.ActingVendor(); ok {
+		return &id, nil
 	}
 	return nil, apperr.New(apperr.Forbidden, "Only admins and vendors can follow every order.")
 }

@@ -27,8 +27,8 @@ const (
 var (
 	owner    = auth.Viewer{UserID: ownerID, Role: auth.RoleCustomer, SessionID: uuid.New()}
 	stranger = auth.Viewer{UserID: otherID, Role: auth.RoleCustomer, SessionID: uuid.New()}
-	vendor   = auth.Viewer{UserID: vendorID, Role: auth.RoleVendor, SessionID: uuid.New()}
-	rival    = auth.Viewer{UserID: rivalID, Role: auth.RoleVendor, SessionID: uuid.New()}
+	vendor   = auth.Viewer{UserID: vendorID, Role: auth.RoleVendor, VendorID: vendorID, SessionID: uuid.New()}
+	rival    = auth.Viewer{UserID: rivalID, Role: auth.RoleVendor, VendorID: rivalID, SessionID: uuid.New()}
 	admin    = auth.Viewer{UserID: adminID, Role: auth.RoleAdmin, SessionID: uuid.New()}
 )
 
@@ -96,6 +96,7 @@ func TestCanView(t *testing.T) {
 		{"another customer even if told it has a line", stranger, true, false},
 		{"vendor with a line", vendor, true, true},
 		{"vendor without a line", vendor, false, false},
+		{"a VENDOR account of no vendor, even if told it has a line", auth.Viewer{UserID: vendorID, Role: auth.RoleVendor}, true, false},
 		{"zero viewer", auth.Viewer{}, false, false},
 		{"zero viewer told it has a line", auth.Viewer{}, true, false},
 	} {
@@ -215,14 +216,19 @@ func TestNeedsVendorLine(t *testing.T) {
 		want   bool
 	}{
 		{"a vendor that did not place it", vendor, true},
-		{"a vendor that placed it", auth.Viewer{UserID: ownerID, Role: auth.RoleVendor}, false},
+		{"a vendor that placed it", auth.Viewer{UserID: ownerID, Role: auth.RoleVendor, VendorID: vendorID}, false},
+		{"a VENDOR account of no vendor", auth.Viewer{UserID: vendorID, Role: auth.RoleVendor}, false},
 		{"owner", owner, false},
 		{"admin", admin, false},
 		{"another customer", stranger, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			require.Equal(t, tc.want, needsVendorLine(tc.viewer, o))
+			id, needs := needsVendorLine(tc.viewer, o)
+			require.Equal(t, tc.want, needs)
+			if needs {
+				require.Equal(t, tc.viewer.VendorID, id, "the vendor asked about is the viewer's vendor")
+			}
 		})
 	}
 }
@@ -238,6 +244,8 @@ func TestListScope(t *testing.T) {
 		{"vendor: orders holding its products", vendor, nil, ptr(vendorID)},
 		{"customer: its own orders", owner, ptr(ownerID), nil},
 		{"zero viewer: its own (none)", auth.Viewer{}, ptr(int64(0)), nil},
+		{"a VENDOR account of no vendor: its own orders, as a customer", auth.Viewer{UserID: vendorID, Role: auth.RoleVendor}, ptr(vendorID), nil},
+		{"a vendor's member whose user id differs: its vendor's orders", auth.Viewer{UserID: 77, Role: auth.RoleVendor, VendorID: vendorID}, nil, ptr(vendorID)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -265,6 +273,8 @@ func TestFeed(t *testing.T) {
 		{"vendor follows the orders holding its products", vendor, false, ptr(vendorID), []bool{true, false, false}},
 		{"customer follows its orders one by one", owner, true, nil, []bool{false, false, false}},
 		{"zero viewer follows nothing", auth.Viewer{}, true, nil, []bool{false, false, false}},
+		{"a VENDOR account of no vendor follows nothing, whatever its user id", auth.Viewer{UserID: vendorID, Role: auth.RoleVendor}, true, nil, []bool{false, false, false}},
+		{"a member follows its vendor's orders, not its user id's", auth.Viewer{UserID: rivalID, Role: auth.RoleVendor, VendorID: vendorID}, false, ptr(vendorID), []bool{true, false, false}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

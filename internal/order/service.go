@@ -89,8 +89,8 @@ func (s *Service) Get(ctx context.Context, v auth.Viewer, id int64) (Order, erro
 
 func (s *Service) checkView(ctx context.Context, v auth.Viewer, o Order) error {
 	vendorHasLine := false
-	if needsVendorLine(v, o) {
-		has, err := s.db.OrderHasVendorLine(ctx, db.OrderHasVendorLineParams{OrderID: o.ID, VendorID: &v.UserID})
+	if vendorID, ok := needsVendorLine(v, o); ok {
+		has, err := s.db.OrderHasVendorLine(ctx, db.OrderHasVendorLineParams{OrderID: o.ID, VendorID: &vendorID})
 		if err != nil {
 			return fmt.Errorf("check vendor line: %w", err)
 		}

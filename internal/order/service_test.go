@@ -95,7 +95,7 @@ func newPeople(t *testing.T, d *postgres.DB) people {
 // vendorOrder is an order of p.owner with a line of p.vendor's and a line of the platform's.
 func vendorOrder(t *testing.T, d *postgres.DB, p people, status string) tf.Order {
 	return tf.NewOrder(t, d, tf.OrderOpts{UserID: p.owner.UserID, Status: status,
-		Lines: []tf.LineOpts{{VendorID: &p.vendor.UserID, Quantity: 1, UnitPrice: 500}, {Quantity: 2, UnitPrice: 1000}}})
+		Lines: []tf.LineOpts{{VendorID: &p.vendor.VendorID, Quantity: 1, UnitPrice: 500}, {Quantity: 2, UnitPrice: 1000}}})
 }
 
 func TestGet(t *testing.T) {

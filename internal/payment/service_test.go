@@ -236,7 +236,7 @@ func TestIntents(t *testing.T) {
 
 	t.Run("Retry of someone else's order is NOT_FOUND", func(t *testing.T) {
 		vendor := tf.NewUser(t, b.d, tf.UserOpts{Role: auth.RoleVendor})
-		o := tf.NewOrder(t, b.d, tf.OrderOpts{UserID: b.owner.UserID, Lines: []tf.LineOpts{{VendorID: &vendor.ID}}})
+		o := tf.NewOrder(t, b.d, tf.OrderOpts{UserID: b.owner.UserID, Lines: []tf.LineOpts{{VendorID: &vendor.VendorID}}})
 		for name, v := range map[string]auth.Viewer{
 			"another customer":         tf.NewUser(t, b.d, tf.UserOpts{}).Viewer(),
 			"a vendor with a line":     vendor.Viewer(),

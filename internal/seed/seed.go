@@ -11,6 +11,7 @@ import (
 	"github.com/shopgraph/shopgraph/internal/account"
 	"github.com/shopgraph/shopgraph/internal/auth"
 	"github.com/shopgraph/shopgraph/internal/catalog"
+	"github.com/shopgraph/shopgraph/internal/vendor"
 )
 
 // VendorPassword is the password of the demo vendors (development only).
@@ -27,24 +28,25 @@ var tree = []struct {
 	{"Outdoors", []string{"Bags", "Drinkware"}},
 }
 
-var vendors = []struct{ email, name string }{
-	{"northwind@vendors.shopgraph.local", "Northwind Goods"},
-	{"acme@vendors.shopgraph.local", "Acme Outfitters"},
-	{"hearth@vendors.shopgraph.local", "Hearth & Home"},
+// demoVendors are the demo vendors, each with one member account (email, VendorPassword).
+var demoVendors = []struct{ email, name, description string }{
+	{"northwind@vendors.shopgraph.local", "Northwind Goods", "Everyday goods, shipped from the north."},
+	{"acme@vendors.shopgraph.local", "Acme Outfitters", "Clothing and gear for the outdoors."},
+	{"hearth@vendors.shopgraph.local", "Hearth & Home", "Things for the kitchen and the living room."},
 }
 
 // VendorEmails are the demo vendors' sign-in emails (their password is VendorPassword), for
 // `make run` to print.
 func VendorEmails() []string {
-	emails := make([]string, len(vendors))
-	for i, v := range vendors {
+	emails := make([]string, len(demoVendors))
+	for i, v := range demoVendors {
 		emails[i] = v.email
 	}
 	return emails
 }
 
 // Catalog creates the demo categories and vendors (or reuses them) and n products.
-func Catalog(ctx context.Context, accounts *account.Service, catalogService *catalog.Service, n int) error {
+func Catalog(ctx context.Context, accounts *account.Service, vendors *vendor.Service, catalogService *catalog.Service, n int) error {
 	admin := auth.Viewer{Role: auth.RoleAdmin}
 	existing, err := catalogService.Categories(ctx)
 	if err != nil {
@@ -80,12 +82,18 @@ func Catalog(ctx context.Context, accounts *account.Service, catalogService *cat
 		}
 	}
 	vendorIDs := []int64{0} // 0: a platform product
-	for _, v := range vendors {
+	for _, v := range demoVendors {
 		u, err := accounts.EnsureVendor(ctx, v.email, VendorPassword, v.name)
 		if err != nil {
 			return fmt.Errorf("vendor %s: %w", v.email, err)
 		}
-		vendorIDs = append(vendorIDs, u.ID)
+		vd, err := vendors.EnsureMember(ctx, catalog.Slugify(v.name), vendor.Profile{
+			Name: v.name, Description: v.description, ContactEmail: v.email,
+		}, u.ID)
+		if err != nil {
+			return fmt.Errorf("vendor %s: %w", v.name, err)
+		}
+		vendorIDs = append(vendorIDs, vd.ID)
 	}
 	prefix := fmt.Sprintf("p%x", time.Now().UnixNano()/1e6)
 	if err := catalogService.SeedBulk(ctx, n, prefix, leaves, vendorIDs); err != nil {
@@ -95,7 +103,7 @@ func Catalog(ctx context.Context, accounts *account.Service, catalogService *cat
 }
 
 // IfEmpty seeds n products when the catalog has none, and reports whether it did.
-func IfEmpty(ctx context.Context, accounts *account.Service, catalogService *catalog.Service, n int) (bool, error) {
+func IfEmpty(ctx context.Context, accounts *account.Service, vendors *vendor.Service, catalogService *catalog.Service, n int) (bool, error) {
 	count, err := catalogService.CountAll(ctx)
 	if err != nil {
 		return false, err
@@ -103,5 +111,5 @@ func IfEmpty(ctx context.Context, accounts *account.Service, catalogService *cat
 	if count > 0 {
 		return false, nil
 	}
-	return true, Catalog(ctx, accounts, catalogService, n)
+	return true, Catalog(ctx, accounts, vendors, catalogService, n)
 }

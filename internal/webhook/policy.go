@@ -12,16 +12,18 @@ import (
 //   - anyone else (customers) may not subscribe at all, and no subscription exists for them.
 
 // CanSubscribe reports whether v may create subscriptions.
-func CanSubscribe(v auth.Viewer) bool { return v.Role == auth.RoleAdmin || v.Role == auth.RoleVendor }
+func CanSubscribe(v auth.Viewer) bool {
+	_, isVendor := v.ActingVendor()
+	return v.IsAdmin() || isVendor
+}
 
 // ScopeFor is the vendor a subscription created by v is scoped to: nil for an admin's (every
-// event), v itself for a vendor's. Errors: FORBIDDEN for anyone else.
+// event), the vendor v acts for for a vendor's. Errors: FORBIDDEN for anyone else.
 func ScopeFor(v auth.Viewer) (*int64, error) {
-	switch v.Role {
-	case auth.RoleAdmin:
+	if v.IsAdmin() {
 		return nil, nil
-	case auth.RoleVendor:
-		id := v.UserID
+	}
+	if id, ok := v.ActingVendor(); ok {
 		return &id, nil
 	}
 	return nil, apperr.New(apperr.Forbidden, "Only admins and vendors may subscribe to webhooks.")
@@ -30,23 +32,16 @@ func ScopeFor(v auth.Viewer) (*int64, error) {
 // CanManage reports whether v may see, change, test and delete s and its deliveries: an admin
 // any, a vendor its own.
 func CanManage(v auth.Viewer, s Subscription) bool {
-	switch v.Role {
-	case auth.RoleAdmin:
-		return true
-	case auth.RoleVendor:
-		return s.VendorID != nil && *s.VendorID == v.UserID
-	}
-	return false
+	return v.IsAdmin() || (s.VendorID != nil && v.ActsFor(*s.VendorID))
 }
 
 // ListScope says which subscriptions v lists: every one (admin), or those of vendor *id.
 // Errors: FORBIDDEN for customers.
 func ListScope(v auth.Viewer) (every bool, vendorID *int64, err error) {
-	switch v.Role {
-	case auth.RoleAdmin:
+	if v.IsAdmin() {
 		return true, nil, nil
-	case auth.RoleVendor:
-		id := v.UserID
+	}
+	if id, ok := v.ActingVendor(); ok {
 		return false, &id, nil
 	}
 	return false, nil, apperr.New(apperr.Forbidden, "Only admins and vendors have webhooks.")

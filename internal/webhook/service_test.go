@@ -578,8 +578,8 @@ func TestVendorReceivesOnlyItsOwnEvents(t *testing.T) {
 	sg, _ := b.subscribe(t, globex.Viewer(), rg.URL, webhook.ProductUpdated, webhook.OrderPaid, webhook.StockChanged)
 	sAdmin, _ := b.subscribe(t, b.admin.Viewer(), rAdmin.URL, webhook.ProductUpdated, webhook.OrderPaid, webhook.StockChanged)
 
-	acmeProduct := tf.NewProduct(t, b.d, tf.ProductOpts{VendorID: &acme.ID})
-	globexProduct := tf.NewProduct(t, b.d, tf.ProductOpts{VendorID: &globex.ID})
+	acmeProduct := tf.NewProduct(t, b.d, tf.ProductOpts{VendorID: &acme.VendorID})
+	globexProduct := tf.NewProduct(t, b.d, tf.ProductOpts{VendorID: &globex.VendorID})
 	name := "Acme anvil"
 	_, err := b.catalog.Update(ctx, acme.Viewer(), catalog.UpdateInput{ID: acmeProduct.ID, Name: &name})
 	require.NoError(t, err)
@@ -587,8 +587,8 @@ func TestVendorReceivesOnlyItsOwnEvents(t *testing.T) {
 	require.NoError(t, err)
 	customer := tf.NewUser(t, b.d, tf.UserOpts{})
 	o := tf.NewOrder(t, b.d, tf.OrderOpts{UserID: customer.ID, Lines: []tf.LineOpts{
-		{ProductID: acmeProduct.ID, VariantID: acmeProduct.Variant(), VendorID: &acme.ID, Quantity: 1, UnitPrice: 700},
-		{ProductID: globexProduct.ID, VariantID: globexProduct.Variant(), VendorID: &globex.ID, Quantity: 2, UnitPrice: 300},
+		{ProductID: acmeProduct.ID, VariantID: acmeProduct.Variant(), VendorID: &acme.VendorID, Quantity: 1, UnitPrice: 700},
+		{ProductID: globexProduct.ID, VariantID: globexProduct.Variant(), VendorID: &globex.VendorID, Quantity: 2, UnitPrice: 300},
 	}})
 	_, err = b.orders.Transition(ctx, order.SystemActor, o.ID, order.Paid, order.TransitionOptions{})
 	require.NoError(t, err)

@@ -154,7 +154,8 @@ func connectAdmin(ctx context.Context, t testing.TB) *pgx.Conn {
 // ensureTemplate creates, once per migration set on the server, a migrated template database.
 // An advisory lock serialises test binaries that start at the same moment.
 func ensureTemplate(ctx context.Context) (string, error) {
-	name := "sgtemplate_" + migrationsHash() + "_r1" // _rN: river's migrations are part of it
+	// _rN: river's migrations are part of it; _vN: the vendor id offset below.
+	name := "sgtemplate_" + migrationsHash() + "_r1_v1"
 	conn, err := pgx.Connect(ctx, AdminURL())
 	if err != nil {
 		return "", fmt.Errorf("connect to %s (is PostgreSQL running? `make test` starts one): %w", AdminURL(), err)
@@ -187,6 +188,12 @@ func ensureTemplate(ctx context.Context) (string, error) {
 	if err == nil {
 		err = jobs.Migrate(ctx, d.Pool)
 	}
+	if err == nil {
+		// Vendor ids start far above account ids, so that a vendor id is never also the id of
+		// an account in a test: code that mistakes one for the other (the vendor of a product
+		// compared with the viewer's user id) fails its tests instead of passing by chance.
+		_, err = d.Pool.Exec(ctx, `SELECT setval(pg_get_serial_sequence('vendors', 'id'), $1, false)`, vendorIDOffset)
+	}
 	d.Close()
 	if err != nil {
 		return "", err
@@ -201,6 +208,9 @@ func ensureTemplate(ctx context.Context) (string, error) {
 	}
 	return name, nil
 }
+
+// vendorIDOffset is the first vendor id of a test database.
+const vendorIDOffset = 1_000_001
 
 // migrationsHash names the template after the migrations' content, so a changed migration
 // gets a new template instead of a stale one.

@@ -28,10 +28,15 @@ type User struct {
 	ID    int64
 	Email string
 	Role  auth.Role
+	// VendorID is the vendor the account is a member of (0: none). A VENDOR gets one of its
+	// own, whose id is not the account's.
+	VendorID int64
 }
 
 // Viewer is the user as the services see a signed-in request's account.
-func (u User) Viewer() auth.Viewer { return auth.Viewer{UserID: u.ID, Role: u.Role} }
+func (u User) Viewer() auth.Viewer {
+	return auth.Viewer{UserID: u.ID, Role: u.Role, VendorID: u.VendorID}
+}
 
 // UserOpts are a user's columns; zero values give a unique CUSTOMER.
 type UserOpts struct {
@@ -40,6 +45,8 @@ type UserOpts struct {
 	Name  string
 	// PasswordHash is stored as is ("x", which matches no password, when empty).
 	PasswordHash string
+	// NoVendor leaves a VENDOR without a vendor (by default it gets an ACTIVE one of its own).
+	NoVendor bool
 }
 
 // NewUser inserts an account.
@@ -58,7 +65,45 @@ func NewUser(t testing.TB, d *postgres.DB, o UserOpts) User {
 	must(t, d.Pool.QueryRow(context.Background(),
 		`INSERT INTO users (email, password_hash, name, role) VALUES ($1, $2, $3, $4) RETURNING id`,
 		o.Email, o.PasswordHash, o.Name, string(o.Role)).Scan(&u.ID), "insert user")
+	if o.Role == auth.RoleVendor && !o.NoVendor {
+		u.VendorID = NewVendor(t, d, VendorOpts{MemberID: u.ID}).ID
+	}
 	return u
+}
+
+// Vendor is a vendor row.
+type Vendor struct {
+	ID   int64
+	Slug string
+}
+
+// VendorOpts are a vendor's columns; zero values give a unique ACTIVE vendor.
+type VendorOpts struct {
+	Name   string
+	Status string
+	// MemberID is an account to make its member (its role is left alone).
+	MemberID int64
+}
+
+// NewVendor inserts a vendor, and its member when given.
+func NewVendor(t testing.TB, d *postgres.DB, o VendorOpts) Vendor {
+	t.Helper()
+	n := next()
+	if o.Name == "" {
+		o.Name = fmt.Sprintf("Vendor %d", n)
+	}
+	if o.Status == "" {
+		o.Status = "ACTIVE"
+	}
+	v := Vendor{Slug: fmt.Sprintf("vendor-%d", n)}
+	must(t, d.Pool.QueryRow(context.Background(),
+		`INSERT INTO vendors (name, slug, status, contact_email) VALUES ($1, $2, $3, $4) RETURNING id`,
+		o.Name, v.Slug, o.Status, v.Slug+"@vendors.example.com").Scan(&v.ID), "insert vendor")
+	if o.MemberID != 0 {
+		_, err := d.Pool.Exec(context.Background(), `UPDATE users SET vendor_id = $1 WHERE id = $2`, v.ID, o.MemberID)
+		must(t, err, "add vendor member")
+	}
+	return v
 }
 
 // Category is a category row.
@@ -149,8 +194,8 @@ func NewProduct(t testing.TB, d *postgres.DB, o ProductOpts) Product {
 	}
 	p := Product{Slug: o.Slug, Currency: o.Currency}
 	must(t, d.Pool.QueryRow(ctx, `
-		INSERT INTO products (name, slug, currency, status, vendor_id, category_id)
-		VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
+		INSERT INTO products (name, slug, currency, status, vendor_id, category_id, vendor_active)
+		VALUES ($1, $2, $3, $4, $5, $6, COALESCE((SELECT v.status = 'ACTIVE' FROM vendors v WHERE v.id = $5), true)) RETURNING id`,
 		o.Name, o.Slug, o.Currency, status, o.VendorID, o.CategoryID).Scan(&p.ID), "insert product")
 	for i, v := range o.Variants {
 		if v.SKU == "" {

@@ -1,0 +1,18 @@
+package vendor
+
+import "github.com/shopgraph/shopgraph/db"
+
+func vendorFromRow(r db.Vendor) Vendor {
+	return Vendor{
+		ID: r.ID, Name: r.Name, Slug: r.Slug, Description: r.Description, LogoURL: r.LogoUrl,
+		Status: Status(r.Status), ContactEmail: r.ContactEmail, CommissionBps: int(r.CommissionBps),
+		ApplicantID: r.ApplicantID, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
+	}
+}
+
+func eventFromRow(r db.VendorEvent) Event {
+	return Event{
+		ID: r.ID, VendorID: r.VendorID, Action: Action(r.Action), Status: Status(r.Status),
+		Reason: r.Reason, ActorID: r.ActorID, CreatedAt: r.CreatedAt,
+	}
+}
