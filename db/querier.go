@@ -126,6 +126,18 @@ type Querier interface {
 	InventoryImportRowsInsert(ctx context.Context, arg InventoryImportRowsInsertParams) error
 	// InventoryImportStart marks a pending import running (autocommit, visible at once).
 	InventoryImportStart(ctx context.Context, id int64) error
+	// NoticeAdminEmails are every admin account's address, in account order.
+	NoticeAdminEmails(ctx context.Context) ([]string, error)
+	// NoticeVariant is what a low-stock notice names: the variant's SKU and name, its product's name
+	// and vendor (also for a variant deleted since).
+	NoticeVariant(ctx context.Context, id int64) (NoticeVariantRow, error)
+	// NoticeVendorApplication is what the admins are told of an application to sell: the vendor and
+	// the account that applied (gone when it was deleted since).
+	NoticeVendorApplication(ctx context.Context, id int64) (NoticeVendorApplicationRow, error)
+	// NoticeVendorRecipients are vendors ids' names, contact addresses and their members' addresses
+	// (in account order): a vendor's notices go to its contact address, or to its members when it
+	// has none.
+	NoticeVendorRecipients(ctx context.Context, ids []int64) ([]NoticeVendorRecipientsRow, error)
 	OrderCount(ctx context.Context, arg OrderCountParams) (int64, error)
 	// OrderEventFeedAfter replays the events of every order (or of the orders holding a vendor's
 	// lines) after a feed position, at most @lim, up to the reader's horizon

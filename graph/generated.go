@@ -4068,6 +4068,12 @@ enum EmailKind {
   ORDER_PLACED
   """The email of an order's move: paid, shipped, delivered, cancelled, refunded."""
   ORDER_STATUS
+  """A vendor's notice of a paid order holding its lines (its lines only), sent when the order is paid."""
+  VENDOR_ORDER
+  """A vendor's notice that a variant's stock fell to or below its low-stock threshold, once per crossing."""
+  LOW_STOCK
+  """The admins' notice of a new application to sell (vendorApply)."""
+  VENDOR_APPLICATION
 }
 
 """One email owed to one recipient for one event, and what became of it."""
@@ -26924,12 +26930,18 @@ func (ec *executionContext) marshalNEmailKind2githubᚗcomᚋshopgraphᚋshopgra
 
 var (
 	unmarshalNEmailKind2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋnotifyᚐKind = map[string]notify.Kind{
-		"ORDER_PLACED": notify.KindOrderPlaced,
-		"ORDER_STATUS": notify.KindOrderStatus,
+		"ORDER_PLACED":       notify.KindOrderPlaced,
+		"ORDER_STATUS":       notify.KindOrderStatus,
+		"VENDOR_ORDER":       notify.KindVendorOrder,
+		"LOW_STOCK":          notify.KindLowStock,
+		"VENDOR_APPLICATION": notify.KindVendorApplication,
 	}
 	marshalNEmailKind2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋnotifyᚐKind = map[notify.Kind]string{
-		notify.KindOrderPlaced: "ORDER_PLACED",
-		notify.KindOrderStatus: "ORDER_STATUS",
+		notify.KindOrderPlaced:       "ORDER_PLACED",
+		notify.KindOrderStatus:       "ORDER_STATUS",
+		notify.KindVendorOrder:       "VENDOR_ORDER",
+		notify.KindLowStock:          "LOW_STOCK",
+		notify.KindVendorApplication: "VENDOR_APPLICATION",
 	}
 )
 

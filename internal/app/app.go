@@ -208,6 +208,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options
 	if a.Notify.Enabled() {
 		a.Checkout.Notifier = a.Notify
 		a.Orders.Notifier = a.Notify
+		a.Vendors.Notifier = a.Notify
 	}
 	// Webhooks are always on: with no subscription, an event costs its source one statement.
 	a.Webhooks = webhook.NewService(d, a.Jobs, log, webhook.Options{
@@ -227,6 +228,9 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options
 	river.AddWorker(workers, &cart.PurgeWorker{Carts: a.Carts, After: cfg.GuestCartTTL})
 	river.AddWorker(workers, &notify.OrderPlacedWorker{Notify: a.Notify})
 	river.AddWorker(workers, &notify.OrderStatusWorker{Notify: a.Notify})
+	river.AddWorker(workers, &notify.VendorOrderWorker{Notify: a.Notify})
+	river.AddWorker(workers, &notify.LowStockWorker{Notify: a.Notify})
+	river.AddWorker(workers, &notify.VendorApplicationWorker{Notify: a.Notify})
 	river.AddWorker(workers, &webhook.DeliverWorker{Webhooks: a.Webhooks})
 	jobsDB, err := postgres.Open(ctx, url, postgres.Options{MaxConns: jobsPoolSize(opts.PollOnly)})
 	if err != nil {

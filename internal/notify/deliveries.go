@@ -38,12 +38,18 @@ type Kind string
 const (
 	KindOrderPlaced Kind = "order_placed" // an order's confirmation
 	KindOrderStatus Kind = "order_status" // the email of an order's move
+	// KindVendorOrder is a vendor's notice of a paid order holding its lines.
+	KindVendorOrder Kind = "vendor_order"
+	// KindLowStock is a vendor's notice of a variant's stock crossing its threshold.
+	KindLowStock Kind = "low_stock"
+	// KindVendorApplication is the admins' notice of an application to sell.
+	KindVendorApplication Kind = "vendor_application"
 )
 
 // Delivery is the record of one email owed to one recipient for one event.
 type Delivery struct {
 	ID        int64
-	EventKey  string // "order_placed:42", "order_status:42:3"
+	EventKey  string // "order_placed:42", "order_status:42:3", "vendor_order:42:1000001"…
 	Kind      Kind
 	Recipient string
 	Status    DeliveryStatus

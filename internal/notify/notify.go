@@ -10,6 +10,9 @@
 // of an order (paid, shipped, delivered, cancelled, refunded in full or in part), owed in the
 // move's transaction by order.Service.TransitionTx through its Notifier hook, keyed by the
 // order and the move's event sequence: once per move, two partial refunds two emails.
+//
+// It also sends the vendors' and admins' notices (notices.go): each vendor of a paid order its
+// own lines, a vendor's low-stock crossings, and every admin a new application to sell.
 package notify
 
 import (
@@ -20,6 +23,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
 
 	"github.com/shopgraph/shopgraph/db"
 	"github.com/shopgraph/shopgraph/internal/jobs"
@@ -257,14 +261,21 @@ var emailedStatuses = map[order.Status]bool{
 }
 
 // StatusChanged owes the customer the email of an order's move (paid, shipped, delivered,
-// cancelled, refunded): it inserts its job in tx, the move's transaction. It does nothing when
-// emails are off or the move has no email.
+// cancelled, refunded): it inserts its job in tx, the move's transaction; a move to PAID also
+// owes each vendor of the order's lines its notice (SendVendorOrders), whose job goes in the
+// same statement. It does nothing when emails are off or the move has no email.
 func (s *Service) StatusChanged(ctx context.Context, tx pgx.Tx, c order.StatusChange) error {
 	if !s.Enabled() || !emailedStatuses[c.Status] {
 		return nil
 	}
-	return s.jobs.ScheduleOrderStatusEmail(ctx, tx, jobs.SendOrderStatusEmailArgs{
-		OrderID: c.OrderID, Sequence: c.Sequence, Status: string(c.Status), RefundedAmount: c.RefundedAmount})
+	args := jobs.SendOrderStatusEmailArgs{
+		OrderID: c.OrderID, Sequence: c.Sequence, Status: string(c.Status), RefundedAmount: c.RefundedAmount}
+	if c.Status == order.Paid {
+		// A paid order is the vendors' cue to fulfil their lines: their notices' job goes with
+		// the customer's email, in the same statement (SendVendorOrders finds the vendors).
+		return s.jobs.InsertManyTx(ctx, tx, []river.InsertManyParams{{Args: args}, {Args: jobs.SendVendorOrderEmailsArgs{OrderID: c.OrderID}}})
+	}
+	return s.jobs.ScheduleOrderStatusEmail(ctx, tx, args)
 }
 
 // StatusEventKey is the delivery key of the email of an order's move: one per move.

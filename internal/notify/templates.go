@@ -28,6 +28,9 @@ var templateFS embed.FS
 var TemplateNames = []string{
 	"order_placed.subject.tmpl", "order_placed.txt.tmpl", "order_placed.html.tmpl",
 	"order_status.subject.tmpl", "order_status.txt.tmpl", "order_status.html.tmpl",
+	"vendor_order.subject.tmpl", "vendor_order.txt.tmpl", "vendor_order.html.tmpl",
+	"low_stock.subject.tmpl", "low_stock.txt.tmpl", "low_stock.html.tmpl",
+	"vendor_application.subject.tmpl", "vendor_application.txt.tmpl", "vendor_application.html.tmpl",
 }
 
 // Templates are the parsed templates of every email: the embedded defaults, each replaced by
@@ -105,13 +108,16 @@ func LoadTemplates(dir string) (*Templates, error) {
 }
 
 // validate renders every email with sample data: each status's, a refund's amount known and
-// not, an order shipped and not.
+// not, an order shipped and not, and the vendors' and admins' notices.
 func (t *Templates) validate() error {
 	sample := order.Order{ID: 1001, Status: order.Pending, Total: money.Money{Amount: 2250, Currency: "USD"},
 		ShippingAddress: order.Address{Name: "Ada Lovelace", Line1: "1 Main St", City: "London", PostalCode: "N1", Country: "GB"}}
-	lines := []order.Line{{ProductName: "Widget", VariantName: "Blue", Quantity: 2, UnitPrice: money.Money{Amount: 1000, Currency: "USD"},
+	lines := []order.Line{{ProductName: "Widget", VariantName: "Blue", SKU: "W-1", Quantity: 2, UnitPrice: money.Money{Amount: 1000, Currency: "USD"},
 		LineTotal: money.Money{Amount: 2000, Currency: "USD"}}}
 	if _, err := t.OrderPlacedMessage("ada@example.com", sample, lines); err != nil {
+		return err
+	}
+	if err := t.validateNotices(sample, lines); err != nil {
 		return err
 	}
 	tracking := "1Z999"
@@ -165,6 +171,7 @@ type orderPlacedData struct {
 
 type lineData struct {
 	Name                 string
+	SKU                  string // shown to vendors
 	Quantity             int
 	UnitPrice, LineTotal string
 }

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/shopgraph/shopgraph/db"
 	"github.com/shopgraph/shopgraph/internal/apperr"
 	"github.com/shopgraph/shopgraph/internal/auth"
@@ -23,8 +25,18 @@ type ProductInvalidator interface {
 	InvalidateProducts(ctx context.Context, ids ...int64)
 }
 
+// Notifier owes the admins the notice of an application to sell, in the application's
+// transaction (notify.Service, set in internal/app); tx is that transaction.
+type Notifier interface {
+	VendorApplied(ctx context.Context, tx pgx.Tx, vendorID int64) error
+}
+
 // Service is the vendor use cases.
 type Service struct {
+	// Notifier, when set, is told of every application in its transaction: a rolled-back
+	// application emails no one.
+	Notifier Notifier
+
 	db       *postgres.DB
 	products ProductInvalidator
 	log      *slog.Logger
@@ -192,7 +204,7 @@ type ApplyInput struct {
 }
 
 // Apply creates a PENDING vendor for the viewer's application; an admin approves or rejects
-// it. Errors: FORBIDDEN (an admin, or already a member of a vendor), INVALID, DUPLICATE (the
+// it. The admins' notice of it (Notifier) commits with it. Errors: FORBIDDEN (an admin, or already a member of a vendor), INVALID, DUPLICATE (the
 // slug is taken, or the account already has a pending application).
 func (s *Service) Apply(ctx context.Context, v auth.Viewer, in ApplyInput) (Vendor, error) {
 	slug, err := validateNew(&in.Profile, in.Slug, DefaultCommissionBps)
@@ -200,7 +212,7 @@ func (s *Service) Apply(ctx context.Context, v auth.Viewer, in ApplyInput) (Vend
 		return Vendor{}, err
 	}
 	var created Vendor
-	err = s.db.InTx(ctx, func(ctx context.Context, q *db.Queries) error {
+	err = s.db.InTxWithTx(ctx, func(ctx context.Context, tx pgx.Tx, q *db.Queries) error {
 		u, err := q.UserGetByID(ctx, v.UserID)
 		if err != nil {
 			return postgres.MapError(err, "account")
@@ -212,7 +224,13 @@ func (s *Service) Apply(ctx context.Context, v auth.Viewer, in ApplyInput) (Vend
 		if err != nil {
 			return err
 		}
-		return addEvent(ctx, q, created, ActionApplied, "", &v.UserID)
+		if err := addEvent(ctx, q, created, ActionApplied, "", &v.UserID); err != nil {
+			return err
+		}
+		if s.Notifier != nil {
+			return s.Notifier.VendorApplied(ctx, tx, created.ID)
+		}
+		return nil
 	})
 	return created, err
 }
