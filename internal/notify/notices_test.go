@@ -155,9 +155,9 @@ func TestVendorOrderNoticeListsOnlyItsLines(t *testing.T) {
 	require.Len(t, b.smtp.Messages(), 3)
 }
 
-// TestVendorOrderNoticeOneRecipientRefusedDoesNotStopTheOthers: a permanent refusal of one
-// recipient is recorded, the others are sent, and the job is cancelled, not retried; a
-// transient failure is retried and then sends only what is left.
+// TestVendorOrderNoticeFailures: a transient failure fails the job (River retries it) and
+// the retry sends every recipient its notice; a permanent refusal is recorded per recipient
+// and cancels the job.
 func TestVendorOrderNoticeFailures(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
