@@ -35,6 +35,38 @@ func (q *Queries) NoticeAdminEmails(ctx context.Context) ([]string, error) {
 	return items, nil
 }
 
+const NoticeDeliveriesDone = `-- name: NoticeDeliveriesDone :many
+SELECT event_key, recipient FROM email_deliveries
+WHERE event_key = ANY($1::text[]) AND status IN ('sent', 'failed')
+`
+
+type NoticeDeliveriesDoneRow struct {
+	EventKey  string
+	Recipient string
+}
+
+// NoticeDeliveriesDone are the deliveries of event keys that are over (sent or failed): a job
+// that sends several emails skips them before waiting for a turn under the send rate.
+func (q *Queries) NoticeDeliveriesDone(ctx context.Context, eventKeys []string) ([]NoticeDeliveriesDoneRow, error) {
+	rows, err := q.db.Query(ctx, NoticeDeliveriesDone, eventKeys)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []NoticeDeliveriesDoneRow{}
+	for rows.Next() {
+		var i NoticeDeliveriesDoneRow
+		if err := rows.Scan(&i.EventKey, &i.Recipient); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const NoticeVariant = `-- name: NoticeVariant :one
 SELECT v.id, v.sku, v.name, p.name AS product_name, p.vendor_id
 FROM product_variants v JOIN products p ON p.id = v.product_id

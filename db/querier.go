@@ -128,6 +128,9 @@ type Querier interface {
 	InventoryImportStart(ctx context.Context, id int64) error
 	// NoticeAdminEmails are every admin account's address, in account order.
 	NoticeAdminEmails(ctx context.Context) ([]string, error)
+	// NoticeDeliveriesDone are the deliveries of event keys that are over (sent or failed): a job
+	// that sends several emails skips them before waiting for a turn under the send rate.
+	NoticeDeliveriesDone(ctx context.Context, eventKeys []string) ([]NoticeDeliveriesDoneRow, error)
 	// NoticeVariant is what a low-stock notice names: the variant's SKU and name, its product's name
 	// and vendor (also for a variant deleted since).
 	NoticeVariant(ctx context.Context, id int64) (NoticeVariantRow, error)

@@ -26,3 +26,9 @@ SELECT v.id, v.name, v.slug, v.status, v.contact_email, v.description, v.created
        u.email AS applicant_email, u.name AS applicant_name
 FROM vendors v LEFT JOIN users u ON u.id = v.applicant_id
 WHERE v.id = @id;
+
+-- name: NoticeDeliveriesDone :many
+-- NoticeDeliveriesDone are the deliveries of event keys that are over (sent or failed): a job
+-- that sends several emails skips them before waiting for a turn under the send rate.
+SELECT event_key, recipient FROM email_deliveries
+WHERE event_key = ANY(@event_keys::text[]) AND status IN ('sent', 'failed');

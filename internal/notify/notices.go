@@ -13,6 +13,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
@@ -74,8 +75,29 @@ type pending struct {
 // (without the permanent ones, so the job is retried, not cancelled); only permanent ones,
 // they are returned (wrapping ErrPermanent); none, nil.
 func (s *Service) deliverAll(ctx context.Context, emails []pending) error {
+	// The deliveries over already are skipped before they take a turn under the rate limit:
+	// otherwise a job snoozed after its first sends would spend its turns on them again each
+	// time it runs, and never reach the rest.
+	keys := make([]string, 0, len(emails))
+	for _, e := range emails {
+		if !slices.Contains(keys, e.key) {
+			keys = append(keys, e.key)
+		}
+	}
+	done, err := db.New(s.db.Pool).NoticeDeliveriesDone(ctx, keys)
+	if err != nil {
+		return fmt.Errorf("read the deliveries of %v: %w", keys, err)
+	}
+	type delivery struct{ key, to string }
+	over := make(map[delivery]bool, len(done))
+	for _, d := range done {
+		over[delivery{d.EventKey, d.Recipient}] = true
+	}
 	var transient, permanent []error
 	for _, e := range emails {
+		if over[delivery{e.key, e.msg.To}] {
+			continue
+		}
 		_, err := s.deliver(ctx, e.key, e.msg)
 		var rl *RateLimitedError
 		switch {

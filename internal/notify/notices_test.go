@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
@@ -18,8 +19,10 @@ import (
 
 	"github.com/shopgraph/shopgraph/internal/auth"
 	"github.com/shopgraph/shopgraph/internal/jobs"
+	"github.com/shopgraph/shopgraph/internal/money"
 	"github.com/shopgraph/shopgraph/internal/notify"
 	"github.com/shopgraph/shopgraph/internal/order"
+	"github.com/shopgraph/shopgraph/internal/ratelimit"
 	"github.com/shopgraph/shopgraph/internal/testutil/smtptest"
 	tf "github.com/shopgraph/shopgraph/internal/testutil/testfactory"
 	"github.com/shopgraph/shopgraph/internal/vendor"
@@ -334,4 +337,66 @@ func TestVendorApplicationNotice(t *testing.T) {
 		}
 	}
 	require.False(t, strings.Contains(fmt.Sprint(b.smtp.Messages()[0].To), applicant.Email), "the applicant is not an admin")
+}
+
+// TestNoticeTemplates: the notices' templates are overridable like the others, and a broken
+// one stops LoadTemplates naming its file; a vendor's total is formatted in the order's
+// currency with its own minor units.
+func TestNoticeTemplates(t *testing.T) {
+	t.Parallel()
+	tmpl, err := notify.LoadTemplates(writeTemplates(t, map[string]string{
+		"vendor_order.subject.tmpl": "Ship order {{.Number}}, {{.Vendor}}",
+	}))
+	require.NoError(t, err)
+	require.Equal(t, []string{"vendor_order.subject.tmpl"}, tmpl.Overridden)
+	yen := func(n int64) money.Money { return money.Money{Amount: n, Currency: "JPY"} }
+	o := order.Order{ID: 88, Total: yen(99999), ShippingAddress: order.Address{Name: "Ada", Line1: "1 Main St"}}
+	msg, err := tmpl.VendorOrderMessage("v@example.com", "Acme", o, []order.Line{
+		{ProductName: "Fan", SKU: "FAN-1", Quantity: 2, UnitPrice: yen(1500), LineTotal: yen(3000)},
+		{ProductName: "Kettle", SKU: "KET-1", Quantity: 1, UnitPrice: yen(12000), LineTotal: yen(12000)},
+	})
+	require.NoError(t, err)
+	require.Equal(t, "Ship order 88, Acme", msg.Subject)
+	for _, body := range []string{msg.Text, msg.HTML} {
+		require.Contains(t, body, "¥ 15,000", "the vendor's total, not the order's")
+		require.Contains(t, body, "¥ 1,500")
+		require.NotContains(t, body, "99,999")
+	}
+
+	for _, name := range []string{"vendor_order.txt.tmpl", "low_stock.html.tmpl", "vendor_application.subject.tmpl"} {
+		_, err := notify.LoadTemplates(writeTemplates(t, map[string]string{name: "{{.NoSuchField}}"}))
+		require.ErrorContains(t, err, name, "a broken override fails at start")
+	}
+}
+
+// TestVendorOrderNoticeSnoozedUnderTheRateLimit: a notice job whose next send must wait past
+// MaxWait is snoozed after the sends it could make; run again, it sends only the rest, so
+// every member gets one notice.
+func TestVendorOrderNoticeSnoozedUnderTheRateLimit(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.svc.Configure(notify.Options{Rate: notify.RateLimit{Buckets: ratelimit.NewMemoryBuckets(), PerSecond: 1, MaxWait: time.Millisecond}})
+	v, members := vendorWithMembers(t, b, "Epsilon", 3)
+	o := tf.NewOrder(t, b.d, tf.OrderOpts{UserID: tf.NewUser(t, b.d, tf.UserOpts{}).ID, Status: "PAID",
+		Lines: []tf.LineOpts{{VendorID: &v.ID}}})
+	w := &notify.VendorOrderWorker{Notify: b.svc}
+
+	err := w.Work(context.Background(), jobOf(jobs.SendVendorOrderEmailsArgs{OrderID: o.ID}))
+	var snooze *river.JobSnoozeError
+	require.ErrorAs(t, err, &snooze, "the second send's turn is a second off")
+	require.Len(t, b.smtp.Messages(), 1)
+
+	deadline := time.Now().Add(15 * time.Second)
+	for err != nil && time.Now().Before(deadline) {
+		time.Sleep(200 * time.Millisecond)
+		err = w.Work(context.Background(), jobOf(jobs.SendVendorOrderEmailsArgs{OrderID: o.ID}))
+		if err != nil {
+			require.ErrorAs(t, err, &snooze)
+		}
+	}
+	require.NoError(t, err)
+	for _, m := range members {
+		require.Len(t, sentTo(b.smtp, m), 1, m)
+	}
+	require.Len(t, b.smtp.Messages(), 3)
 }
