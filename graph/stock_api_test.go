@@ -8,6 +8,7 @@ import (
 
 	"github.com/shopgraph/shopgraph/internal/apitest"
 	"github.com/shopgraph/shopgraph/internal/catalog"
+	"github.com/shopgraph/shopgraph/internal/webhook"
 )
 
 const movementsQuery = `query($id: ID!) {
@@ -203,4 +204,41 @@ func TestLowStockVariantsAPI(t *testing.T) {
 	require.Equal(t, "FORBIDDEN", customer.Do(list, nil).Code())
 	e.Admin.Do(list, map[string]any{"vendorId": vendorGID}).Decode(t, &out)
 	require.Len(t, out.LowStockVariants.Edges, 3)
+}
+
+// A bulk set's changes are STOCK_CHANGED events owed in its transaction, with the row's reason
+// ("bulk_set" without one); an unchanged variant owes nothing.
+func TestWebhookBulkSetStockChanged(t *testing.T) {
+	t.Parallel()
+	e := apitest.NewEnv(t, apitest.EnvOptions{Env: map[string]string{"WEBHOOK_ALLOW_PRIVATE_TARGETS": "true"}})
+	r := newHookReceiver(t)
+	created := createWebhook(t, e.Admin, r.URL, "STOCK_CHANGED")
+	require.Empty(t, created.UserErrors)
+	vs := stockVariants(t, e, nil, 3) // 10 in stock each
+	var bulk struct {
+		ProductVariantStockBulkSet struct {
+			UserErrors userErrorsOut `json:"userErrors"`
+		} `json:"productVariantStockBulkSet"`
+	}
+	e.Admin.Do(`mutation($input: ProductVariantStockBulkSetInput!) { productVariantStockBulkSet(input: $input) { userErrors { field code } } }`,
+		map[string]any{"input": map[string]any{"rows": []map[string]any{
+			{"sku": vs[0].SKU, "quantity": 4, "reason": "recount"},
+			{"sku": vs[1].SKU, "quantity": 15},
+			{"sku": vs[2].SKU, "quantity": 10},
+		}}}).Decode(t, &bulk)
+	require.Empty(t, bulk.ProductVariantStockBulkSet.UserErrors)
+
+	got := r.wait(t, 2)
+	bySKU := map[string]map[string]any{}
+	for _, g := range got {
+		require.Equal(t, webhook.StockChanged, g.env.Type)
+		var data map[string]any
+		require.NoError(t, json.Unmarshal(g.env.Data, &data))
+		bySKU[data["sku"].(string)] = data
+	}
+	require.Equal(t, "recount", bySKU[vs[0].SKU]["reason"])
+	require.Equal(t, -6.0, bySKU[vs[0].SKU]["delta"])
+	require.Equal(t, "bulk_set", bySKU[vs[1].SKU]["reason"])
+	require.Equal(t, 5.0, bySKU[vs[1].SKU]["delta"])
+	require.Equal(t, 2, e.Count(t, `SELECT count(*) FROM webhook_deliveries`), "an unchanged variant owes nothing")
 }
