@@ -182,7 +182,7 @@ WITH cart AS (
     UNION ALL
     SELECT c.id, true FROM carts c WHERE c.token_hash = $3
 )
-SELECT v.id, v.product_id, v.sku, v.name, v.options, v.price_amount, v.currency, v.stock, v.position, v.created_at, v.updated_at, v.deleted_at, l.quantity, l.added_at, p.status AS product_status, p.vendor_active, cart.guest::boolean AS guest
+SELECT v.id, v.product_id, v.sku, v.name, v.options, v.price_amount, v.currency, v.stock, v.position, v.created_at, v.updated_at, v.deleted_at, v.low_stock_threshold, l.quantity, l.added_at, p.status AS product_status, p.vendor_active, cart.guest::boolean AS guest
 FROM cart
 JOIN cart_lines l ON l.cart_id = cart.id
 JOIN product_variants v ON v.id = l.variant_id
@@ -259,6 +259,7 @@ func (b *CartViewQueuedBatchResults) Query(f func(int, []CartViewQueuedRow, erro
 					&i.ProductVariant.CreatedAt,
 					&i.ProductVariant.UpdatedAt,
 					&i.ProductVariant.DeletedAt,
+					&i.ProductVariant.LowStockThreshold,
 					&i.Quantity,
 					&i.AddedAt,
 					&i.ProductStatus,
@@ -357,7 +358,7 @@ func (b *CheckoutBeginBatchResults) Close() error {
 }
 
 const CheckoutLines = `-- name: CheckoutLines :batchmany
-SELECT l.quantity, l.added_at, v.id, v.product_id, v.sku, v.name, v.options, v.price_amount, v.currency, v.stock, v.position, v.created_at, v.updated_at, v.deleted_at, p.name AS product_name, p.vendor_id, p.status AS product_status, p.vendor_active
+SELECT l.quantity, l.added_at, v.id, v.product_id, v.sku, v.name, v.options, v.price_amount, v.currency, v.stock, v.position, v.created_at, v.updated_at, v.deleted_at, v.low_stock_threshold, p.name AS product_name, p.vendor_id, p.status AS product_status, p.vendor_active
 FROM cart_lines l
 JOIN product_variants v ON v.id = l.variant_id
 JOIN products p ON p.id = v.product_id
@@ -443,6 +444,7 @@ func (b *CheckoutLinesBatchResults) Query(f func(int, []CheckoutLinesRow, error)
 					&i.ProductVariant.CreatedAt,
 					&i.ProductVariant.UpdatedAt,
 					&i.ProductVariant.DeletedAt,
+					&i.ProductVariant.LowStockThreshold,
 					&i.ProductName,
 					&i.VendorID,
 					&i.ProductStatus,
@@ -490,13 +492,18 @@ WITH o AS (
 ), keyed AS (
     UPDATE checkout_requests SET order_id = (SELECT id FROM o)
     WHERE user_id = $1 AND idempotency_key = $17
+), sold AS (
+    INSERT INTO stock_movements (variant_id, kind, delta, quantity, actor_id, order_id)
+    SELECT l.variant_id, 'SALE', -l.quantity, v.stock, $1, l.order_id
+    FROM l JOIN product_variants v ON v.id = l.variant_id
 )
 SELECT o.id AS order_id, o.created_at AS order_created_at, o.updated_at AS order_updated_at,
        e.sequence AS event_sequence, e.created_at AS event_created_at, e.feed_position AS event_feed_position,
-       l.id AS line_id, l.variant_id,
+       l.id AS line_id, l.variant_id, v.stock AS stock_after,
+       low_stock_threshold_of(v.low_stock_threshold, l.vendor_id)::integer AS low_stock_threshold,
        EXISTS (SELECT 1 FROM webhook_subscriptions
                WHERE active AND event_types && ARRAY['ORDER_CREATED', 'STOCK_CHANGED']::text[]) AS webhooks_wanted
-FROM o, e, l
+FROM o, e, l JOIN product_variants v ON v.id = l.variant_id
 ORDER BY l.id
 `
 
@@ -535,6 +542,8 @@ type CheckoutPlaceOrderRow struct {
 	EventFeedPosition int64
 	LineID            int64
 	VariantID         int64
+	StockAfter        int32
+	LowStockThreshold int32
 	WebhooksWanted    bool
 }
 
@@ -544,7 +553,10 @@ type CheckoutPlaceOrderRow struct {
 // one row per line, carrying the order's and the event's columns. The order's expiry job is
 // inserted by River (jobs.Queue.ScheduleExpiry) in the same transaction. webhooks_wanted says
 // whether any active webhook subscribes to the order's or the stock's events: when none does,
-// checkout owes no webhook and pays no statement for learning it (internal/webhook).
+// checkout owes no webhook and pays no statement for learning it (internal/webhook). The
+// stock was taken by StockReserve just before (same pipeline): the statement writes each
+// line's SALE movement with the stock left (the variants are locked by this transaction), and
+// returns that stock and the variant's effective low-stock threshold (crossing detection).
 func (q *Queries) CheckoutPlaceOrder(ctx context.Context, arg []CheckoutPlaceOrderParams) *CheckoutPlaceOrderBatchResults {
 	batch := &pgx.Batch{}
 	for _, a := range arg {
@@ -600,6 +612,8 @@ func (b *CheckoutPlaceOrderBatchResults) Query(f func(int, []CheckoutPlaceOrderR
 					&i.EventFeedPosition,
 					&i.LineID,
 					&i.VariantID,
+					&i.StockAfter,
+					&i.LowStockThreshold,
 					&i.WebhooksWanted,
 				); err != nil {
 					return err
@@ -669,7 +683,13 @@ func (b *PlanCacheModeSetBatchResults) Close() error {
 }
 
 const StockRelease = `-- name: StockRelease :batchexec
-UPDATE product_variants SET stock = stock + $1::integer, updated_at = now() WHERE id = $2
+WITH u AS (
+    UPDATE product_variants pv SET stock = pv.stock + $1::integer, updated_at = now() WHERE pv.id = $4::bigint
+    RETURNING pv.id, pv.stock
+)
+INSERT INTO stock_movements (variant_id, kind, delta, quantity, actor_id, order_id)
+SELECT u.id, 'CANCELLATION', $1::integer, u.stock, $2::bigint, NULLIF($3::bigint, 0)
+FROM u WHERE $1::integer <> 0
 `
 
 type StockReleaseBatchResults struct {
@@ -679,16 +699,22 @@ type StockReleaseBatchResults struct {
 }
 
 type StockReleaseParams struct {
-	N  int32
-	ID int64
+	N       int32
+	ActorID *int64
+	OrderID int64
+	ID      int64
 }
 
-// StockRelease gives units back (a cancelled order), even to a since-deleted variant.
+// StockRelease gives units back (a cancelled order), even to a since-deleted variant, and
+// writes the CANCELLATION movement of order @order_id by @actor_id (NULL: the system) in the
+// same statement.
 func (q *Queries) StockRelease(ctx context.Context, arg []StockReleaseParams) *StockReleaseBatchResults {
 	batch := &pgx.Batch{}
 	for _, a := range arg {
 		vals := []interface{}{
 			a.N,
+			a.ActorID,
+			a.OrderID,
 			a.ID,
 		}
 		batch.Queue(StockRelease, vals...)

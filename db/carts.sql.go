@@ -172,7 +172,7 @@ WITH cart AS (
     UNION ALL
     SELECT c.id, true FROM carts c WHERE c.token_hash = $3
 )
-SELECT v.id, v.product_id, v.sku, v.name, v.options, v.price_amount, v.currency, v.stock, v.position, v.created_at, v.updated_at, v.deleted_at, l.quantity, l.added_at, p.status AS product_status, p.vendor_active, cart.guest::boolean AS guest
+SELECT v.id, v.product_id, v.sku, v.name, v.options, v.price_amount, v.currency, v.stock, v.position, v.created_at, v.updated_at, v.deleted_at, v.low_stock_threshold, l.quantity, l.added_at, p.status AS product_status, p.vendor_active, cart.guest::boolean AS guest
 FROM cart
 JOIN cart_lines l ON l.cart_id = cart.id
 JOIN product_variants v ON v.id = l.variant_id
@@ -222,6 +222,7 @@ func (q *Queries) CartView(ctx context.Context, arg CartViewParams) ([]CartViewR
 			&i.ProductVariant.CreatedAt,
 			&i.ProductVariant.UpdatedAt,
 			&i.ProductVariant.DeletedAt,
+			&i.ProductVariant.LowStockThreshold,
 			&i.Quantity,
 			&i.AddedAt,
 			&i.ProductStatus,

@@ -1708,16 +1708,45 @@ func (q *Queries) ProductUpdate(ctx context.Context, arg ProductUpdateParams) (P
 }
 
 const VariantAdjustStock = `-- name: VariantAdjustStock :one
-UPDATE product_variants SET stock = stock + $1::integer, updated_at = now()
-WHERE id = $2 AND deleted_at IS NULL AND stock::bigint + $1::integer >= 0
-  AND ($1::integer <= 0 OR stock::bigint + $1::integer <= $3::bigint)
-RETURNING id, product_id, sku, name, options, price_amount, currency, stock, position, created_at, updated_at, deleted_at
+WITH u AS (
+    UPDATE product_variants pv SET stock = pv.stock + $1::integer, updated_at = now()
+    WHERE pv.id = $2::bigint AND pv.deleted_at IS NULL AND pv.stock::bigint + $1::integer >= 0
+      AND ($1::integer <= 0 OR pv.stock::bigint + $1::integer <= $3::bigint)
+    RETURNING id, product_id, sku, name, options, price_amount, currency, stock, position, created_at, updated_at, deleted_at, low_stock_threshold
+), m AS (
+    INSERT INTO stock_movements (variant_id, kind, delta, quantity, actor_id, note)
+    SELECT u.id, 'MANUAL_ADJUSTMENT', $1::integer, u.stock, $4::bigint, $5::text
+    FROM u WHERE $1::integer <> 0
+)
+SELECT u.id, u.product_id, u.sku, u.name, u.options, u.price_amount, u.currency, u.stock, u.position,
+       u.created_at, u.updated_at, u.deleted_at, p.vendor_id,
+       low_stock_threshold_of(u.low_stock_threshold, p.vendor_id)::integer AS low_stock_threshold
+FROM u JOIN products p ON p.id = u.product_id
 `
 
 type VariantAdjustStockParams struct {
 	Delta    int32
 	ID       int64
 	MaxStock int64
+	ActorID  int64
+	Note     string
+}
+
+type VariantAdjustStockRow struct {
+	ID                int64
+	ProductID         int64
+	SKU               string
+	Name              string
+	Options           []byte
+	PriceAmount       int64
+	Currency          string
+	Stock             int32
+	Position          int32
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
+	DeletedAt         *time.Time
+	VendorID          *int64
+	LowStockThreshold int32
 }
 
 // VariantAdjustStock applies a relative change in one guarded statement: no row means the
@@ -1725,9 +1754,17 @@ type VariantAdjustStockParams struct {
 // @max_stock (a decrease is always allowed down to zero, even from above @max_stock). The
 // guard adds in bigint: in integer, a stock near its limit plus a large delta would fail with
 // an overflow.
-func (q *Queries) VariantAdjustStock(ctx context.Context, arg VariantAdjustStockParams) (ProductVariant, error) {
-	row := q.db.QueryRow(ctx, VariantAdjustStock, arg.Delta, arg.ID, arg.MaxStock)
-	var i ProductVariant
+// The same statement writes the change's MANUAL_ADJUSTMENT movement (none for a zero delta)
+// and returns the variant's vendor and effective low-stock threshold (crossing detection).
+func (q *Queries) VariantAdjustStock(ctx context.Context, arg VariantAdjustStockParams) (VariantAdjustStockRow, error) {
+	row := q.db.QueryRow(ctx, VariantAdjustStock,
+		arg.Delta,
+		arg.ID,
+		arg.MaxStock,
+		arg.ActorID,
+		arg.Note,
+	)
+	var i VariantAdjustStockRow
 	err := row.Scan(
 		&i.ID,
 		&i.ProductID,
@@ -1741,6 +1778,8 @@ func (q *Queries) VariantAdjustStock(ctx context.Context, arg VariantAdjustStock
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.DeletedAt,
+		&i.VendorID,
+		&i.LowStockThreshold,
 	)
 	return i, err
 }
@@ -1757,7 +1796,7 @@ func (q *Queries) VariantCountLive(ctx context.Context, productID int64) (int64,
 }
 
 const VariantGetByIDForUpdate = `-- name: VariantGetByIDForUpdate :one
-SELECT id, product_id, sku, name, options, price_amount, currency, stock, position, created_at, updated_at, deleted_at FROM product_variants WHERE id = $1 FOR UPDATE
+SELECT id, product_id, sku, name, options, price_amount, currency, stock, position, created_at, updated_at, deleted_at, low_stock_threshold FROM product_variants WHERE id = $1 FOR UPDATE
 `
 
 func (q *Queries) VariantGetByIDForUpdate(ctx context.Context, id int64) (ProductVariant, error) {
@@ -1776,6 +1815,7 @@ func (q *Queries) VariantGetByIDForUpdate(ctx context.Context, id int64) (Produc
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.DeletedAt,
+		&i.LowStockThreshold,
 	)
 	return i, err
 }
@@ -1783,7 +1823,7 @@ func (q *Queries) VariantGetByIDForUpdate(ctx context.Context, id int64) (Produc
 const VariantInsert = `-- name: VariantInsert :one
 INSERT INTO product_variants (product_id, sku, name, options, price_amount, currency, stock, position)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-RETURNING id, product_id, sku, name, options, price_amount, currency, stock, position, created_at, updated_at, deleted_at
+RETURNING id, product_id, sku, name, options, price_amount, currency, stock, position, created_at, updated_at, deleted_at, low_stock_threshold
 `
 
 type VariantInsertParams struct {
@@ -1822,12 +1862,13 @@ func (q *Queries) VariantInsert(ctx context.Context, arg VariantInsertParams) (P
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.DeletedAt,
+		&i.LowStockThreshold,
 	)
 	return i, err
 }
 
 const VariantListByIDs = `-- name: VariantListByIDs :many
-SELECT id, product_id, sku, name, options, price_amount, currency, stock, position, created_at, updated_at, deleted_at FROM product_variants WHERE id = ANY($1::bigint[])
+SELECT id, product_id, sku, name, options, price_amount, currency, stock, position, created_at, updated_at, deleted_at, low_stock_threshold FROM product_variants WHERE id = ANY($1::bigint[])
 `
 
 // VariantListByIDs includes deleted variants: carts and orders still refer to them.
@@ -1853,6 +1894,7 @@ func (q *Queries) VariantListByIDs(ctx context.Context, ids []int64) ([]ProductV
 			&i.CreatedAt,
 			&i.UpdatedAt,
 			&i.DeletedAt,
+			&i.LowStockThreshold,
 		); err != nil {
 			return nil, err
 		}
@@ -1865,7 +1907,7 @@ func (q *Queries) VariantListByIDs(ctx context.Context, ids []int64) ([]ProductV
 }
 
 const VariantListByProductIDs = `-- name: VariantListByProductIDs :many
-SELECT id, product_id, sku, name, options, price_amount, currency, stock, position, created_at, updated_at, deleted_at FROM product_variants
+SELECT id, product_id, sku, name, options, price_amount, currency, stock, position, created_at, updated_at, deleted_at, low_stock_threshold FROM product_variants
 WHERE product_id = ANY($1::bigint[]) AND deleted_at IS NULL
 ORDER BY product_id, position, id
 `
@@ -1893,6 +1935,7 @@ func (q *Queries) VariantListByProductIDs(ctx context.Context, productIds []int6
 			&i.CreatedAt,
 			&i.UpdatedAt,
 			&i.DeletedAt,
+			&i.LowStockThreshold,
 		); err != nil {
 			return nil, err
 		}
@@ -1938,7 +1981,7 @@ func (q *Queries) VariantSoftDelete(ctx context.Context, id int64) (int64, error
 const VariantUpdate = `-- name: VariantUpdate :one
 UPDATE product_variants SET sku = $1, name = $2, options = $3, price_amount = $4, updated_at = now()
 WHERE id = $5 AND deleted_at IS NULL
-RETURNING id, product_id, sku, name, options, price_amount, currency, stock, position, created_at, updated_at, deleted_at
+RETURNING id, product_id, sku, name, options, price_amount, currency, stock, position, created_at, updated_at, deleted_at, low_stock_threshold
 `
 
 type VariantUpdateParams struct {
@@ -1971,6 +2014,7 @@ func (q *Queries) VariantUpdate(ctx context.Context, arg VariantUpdateParams) (P
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.DeletedAt,
+		&i.LowStockThreshold,
 	)
 	return i, err
 }

@@ -18,10 +18,19 @@ WITH cur AS (
     WHERE r.import_id = $1 AND r.variant_id > $2 AND r.variant_id <= $3
     ORDER BY v.id
     FOR UPDATE OF v
+), u AS (
+    UPDATE product_variants v SET stock = cur.quantity, updated_at = now()
+    FROM cur WHERE v.id = cur.id
+    RETURNING v.id, v.product_id, cur.old_stock, v.stock, cur.reason, v.low_stock_threshold
+), m AS (
+    INSERT INTO stock_movements (variant_id, kind, delta, quantity, actor_id, note)
+    SELECT u.id, 'IMPORT', u.stock - u.old_stock, u.stock,
+           (SELECT i.created_by FROM inventory_imports i WHERE i.id = $1), u.reason
+    FROM u WHERE u.stock <> u.old_stock
 )
-UPDATE product_variants v SET stock = cur.quantity, updated_at = now()
-FROM cur WHERE v.id = cur.id
-RETURNING v.id, v.product_id, cur.old_stock::integer AS old_stock, v.stock, cur.reason::text AS reason
+SELECT u.id, u.product_id, u.old_stock::integer AS old_stock, u.stock, u.reason::text AS reason,
+       p.vendor_id, low_stock_threshold_of(u.low_stock_threshold, p.vendor_id)::integer AS low_stock_threshold
+FROM u JOIN products p ON p.id = u.product_id
 `
 
 type InventoryImportApplyParams struct {
@@ -31,17 +40,21 @@ type InventoryImportApplyParams struct {
 }
 
 type InventoryImportApplyRow struct {
-	ID        int64
-	ProductID int64
-	OldStock  int32
-	Stock     int32
-	Reason    string
+	ID                int64
+	ProductID         int64
+	OldStock          int32
+	Stock             int32
+	Reason            string
+	VendorID          *int64
+	LowStockThreshold int32
 }
 
 // InventoryImportApply sets the stock of the rows of import @import_id whose variants are in
 // (@after, @upto], in one statement, locking them in variant id order. A row whose variant was
 // deleted (or its SKU changed) since validation is not in the result: the caller fails the
-// import and rolls back.
+// import and rolls back. The same statement writes an IMPORT movement (by the import's
+// uploader, with the row's reason) for every stock it changed, and returns each variant's
+// vendor and effective low-stock threshold (crossing detection).
 func (q *Queries) InventoryImportApply(ctx context.Context, arg InventoryImportApplyParams) ([]InventoryImportApplyRow, error) {
 	rows, err := q.db.Query(ctx, InventoryImportApply, arg.ImportID, arg.After, arg.Upto)
 	if err != nil {
@@ -57,6 +70,8 @@ func (q *Queries) InventoryImportApply(ctx context.Context, arg InventoryImportA
 			&i.OldStock,
 			&i.Stock,
 			&i.Reason,
+			&i.VendorID,
+			&i.LowStockThreshold,
 		); err != nil {
 			return nil, err
 		}

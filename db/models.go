@@ -277,6 +277,73 @@ func AllProductStatusValues() []ProductStatus {
 	}
 }
 
+type StockMovementKind string
+
+const (
+	StockMovementKindSALE             StockMovementKind = "SALE"
+	StockMovementKindCANCELLATION     StockMovementKind = "CANCELLATION"
+	StockMovementKindMANUALADJUSTMENT StockMovementKind = "MANUAL_ADJUSTMENT"
+	StockMovementKindIMPORT           StockMovementKind = "IMPORT"
+	StockMovementKindBULKSET          StockMovementKind = "BULK_SET"
+)
+
+func (e *StockMovementKind) Scan(src interface{}) error {
+	switch s := src.(type) {
+	case []byte:
+		*e = StockMovementKind(s)
+	case string:
+		*e = StockMovementKind(s)
+	default:
+		return fmt.Errorf("unsupported scan type for StockMovementKind: %T", src)
+	}
+	return nil
+}
+
+type NullStockMovementKind struct {
+	StockMovementKind StockMovementKind
+	Valid             bool // Valid is true if StockMovementKind is not NULL
+}
+
+// Scan implements the Scanner interface.
+func (ns *NullStockMovementKind) Scan(value interface{}) error {
+	if value == nil {
+		ns.StockMovementKind, ns.Valid = "", false
+		return nil
+	}
+	ns.Valid = true
+	return ns.StockMovementKind.Scan(value)
+}
+
+// Value implements the driver Valuer interface.
+func (ns NullStockMovementKind) Value() (driver.Value, error) {
+	if !ns.Valid {
+		return nil, nil
+	}
+	return string(ns.StockMovementKind), nil
+}
+
+func (e StockMovementKind) Valid() bool {
+	switch e {
+	case StockMovementKindSALE,
+		StockMovementKindCANCELLATION,
+		StockMovementKindMANUALADJUSTMENT,
+		StockMovementKindIMPORT,
+		StockMovementKindBULKSET:
+		return true
+	}
+	return false
+}
+
+func AllStockMovementKindValues() []StockMovementKind {
+	return []StockMovementKind{
+		StockMovementKindSALE,
+		StockMovementKindCANCELLATION,
+		StockMovementKindMANUALADJUSTMENT,
+		StockMovementKindIMPORT,
+		StockMovementKindBULKSET,
+	}
+}
+
 type UserRole string
 
 const (
@@ -630,18 +697,19 @@ type Product struct {
 }
 
 type ProductVariant struct {
-	ID          int64
-	ProductID   int64
-	SKU         string
-	Name        string
-	Options     []byte
-	PriceAmount int64
-	Currency    string
-	Stock       int32
-	Position    int32
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
-	DeletedAt   *time.Time
+	ID                int64
+	ProductID         int64
+	SKU               string
+	Name              string
+	Options           []byte
+	PriceAmount       int64
+	Currency          string
+	Stock             int32
+	Position          int32
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
+	DeletedAt         *time.Time
+	LowStockThreshold *int32
 }
 
 type RefreshToken struct {
@@ -675,6 +743,18 @@ type Session struct {
 	RevokeReason *string
 }
 
+type StockMovement struct {
+	ID        int64
+	VariantID int64
+	Kind      StockMovementKind
+	Delta     int32
+	Quantity  int32
+	ActorID   *int64
+	OrderID   *int64
+	Note      string
+	CreatedAt time.Time
+}
+
 type User struct {
 	ID           int64
 	Email        string
@@ -687,17 +767,18 @@ type User struct {
 }
 
 type Vendor struct {
-	ID            int64
-	Name          string
-	Slug          string
-	Description   string
-	LogoUrl       *string
-	Status        VendorStatus
-	ContactEmail  string
-	CommissionBps int32
-	ApplicantID   *int64
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
+	ID                int64
+	Name              string
+	Slug              string
+	Description       string
+	LogoUrl           *string
+	Status            VendorStatus
+	ContactEmail      string
+	CommissionBps     int32
+	ApplicantID       *int64
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
+	LowStockThreshold *int32
 }
 
 type VendorEvent struct {

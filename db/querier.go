@@ -80,7 +80,10 @@ type Querier interface {
 	// one row per line, carrying the order's and the event's columns. The order's expiry job is
 	// inserted by River (jobs.Queue.ScheduleExpiry) in the same transaction. webhooks_wanted says
 	// whether any active webhook subscribes to the order's or the stock's events: when none does,
-	// checkout owes no webhook and pays no statement for learning it (internal/webhook).
+	// checkout owes no webhook and pays no statement for learning it (internal/webhook). The
+	// stock was taken by StockReserve just before (same pipeline): the statement writes each
+	// line's SALE movement with the stock left (the variants are locked by this transaction), and
+	// returns that stock and the variant's effective low-stock threshold (crossing detection).
 	CheckoutPlaceOrder(ctx context.Context, arg []CheckoutPlaceOrderParams) *CheckoutPlaceOrderBatchResults
 	CheckoutRequestGet(ctx context.Context, arg CheckoutRequestGetParams) (CheckoutRequest, error)
 	// EmailDeliveryClaim records an attempt to send event_key's email to recipient (the row is
@@ -104,7 +107,9 @@ type Querier interface {
 	// InventoryImportApply sets the stock of the rows of import @import_id whose variants are in
 	// (@after, @upto], in one statement, locking them in variant id order. A row whose variant was
 	// deleted (or its SKU changed) since validation is not in the result: the caller fails the
-	// import and rolls back.
+	// import and rolls back. The same statement writes an IMPORT movement (by the import's
+	// uploader, with the row's reason) for every stock it changed, and returns each variant's
+	// vendor and effective low-stock threshold (crossing detection).
 	InventoryImportApply(ctx context.Context, arg InventoryImportApplyParams) ([]InventoryImportApplyRow, error)
 	// InventoryImportChunk is the next @n rows of import @import_id after variant @after, in
 	// variant id order.
@@ -126,6 +131,11 @@ type Querier interface {
 	InventoryImportRowsInsert(ctx context.Context, arg InventoryImportRowsInsertParams) error
 	// InventoryImportStart marks a pending import running (autocommit, visible at once).
 	InventoryImportStart(ctx context.Context, id int64) error
+	LowStockVariantCount(ctx context.Context, vendorID *int64) (int64, error)
+	// LowStockVariantList is a page of the live variants at or under their effective low-stock
+	// threshold, of vendor @vendor_id (NULL: every vendor's and the platform's), in variant id
+	// order after @after.
+	LowStockVariantList(ctx context.Context, arg LowStockVariantListParams) ([]LowStockVariantListRow, error)
 	// NoticeAdminEmails are every admin account's address, in account order.
 	NoticeAdminEmails(ctx context.Context) ([]string, error)
 	// NoticeDeliveriesDone are the deliveries of event keys that are over (sent or failed): a job
@@ -267,8 +277,22 @@ type Querier interface {
 	// SessionRevokeAllForUserExcept ends every live session of a user but one (the caller's own).
 	SessionRevokeAllForUserExcept(ctx context.Context, arg SessionRevokeAllForUserExceptParams) (int64, error)
 	SessionTouch(ctx context.Context, id uuid.UUID) error
+	// StockBulkSet sets the stock of variant @ids[i] to @quantities[i] for every i in one
+	// statement, locking the live variants in variant id order, and writes a BULK_SET movement by
+	// @actor_id with @reasons[i] for every stock it changed. A variant missing from the result is
+	// gone: the caller rolls back. It returns each variant's old and new stock, vendor and
+	// effective low-stock threshold.
+	StockBulkSet(ctx context.Context, arg StockBulkSetParams) ([]StockBulkSetRow, error)
 	StockGet(ctx context.Context, id int64) (StockGetRow, error)
-	// StockRelease gives units back (a cancelled order), even to a since-deleted variant.
+	StockMovementCount(ctx context.Context, variantID int64) (int64, error)
+	// The stock ledger and low stock (issue 16). Movements are written by the statements that
+	// change stock (queries/inventory.sql, catalog.sql, checkout.sql and StockBulkSet below).
+	// StockMovementList is a page of variant @variant_id's movements, newest first, after the
+	// movement @after (0: from the newest).
+	StockMovementList(ctx context.Context, arg StockMovementListParams) ([]StockMovement, error)
+	// StockRelease gives units back (a cancelled order), even to a since-deleted variant, and
+	// writes the CANCELLATION movement of order @order_id by @actor_id (NULL: the system) in the
+	// same statement.
 	StockRelease(ctx context.Context, arg []StockReleaseParams) *StockReleaseBatchResults
 	// StockReserve takes @quantities[i] units of @ids[i] for every i, in one guarded statement: a
 	// variant missing from the result had not enough stock (or is gone) and was not changed.
@@ -291,7 +315,9 @@ type Querier interface {
 	// @max_stock (a decrease is always allowed down to zero, even from above @max_stock). The
 	// guard adds in bigint: in integer, a stock near its limit plus a large delta would fail with
 	// an overflow.
-	VariantAdjustStock(ctx context.Context, arg VariantAdjustStockParams) (ProductVariant, error)
+	// The same statement writes the change's MANUAL_ADJUSTMENT movement (none for a zero delta)
+	// and returns the variant's vendor and effective low-stock threshold (crossing detection).
+	VariantAdjustStock(ctx context.Context, arg VariantAdjustStockParams) (VariantAdjustStockRow, error)
 	VariantCountLive(ctx context.Context, productID int64) (int64, error)
 	VariantGetByIDForUpdate(ctx context.Context, id int64) (ProductVariant, error)
 	VariantInsert(ctx context.Context, arg VariantInsertParams) (ProductVariant, error)
@@ -299,6 +325,9 @@ type Querier interface {
 	VariantListByIDs(ctx context.Context, ids []int64) ([]ProductVariant, error)
 	// VariantListByProductIDs is the batch read behind the product→variants loader (live variants).
 	VariantListByProductIDs(ctx context.Context, productIds []int64) ([]ProductVariant, error)
+	// VariantLowStockThresholdSet sets a live variant's own threshold (NULL: fall back to its
+	// vendor's default), returning its effective threshold.
+	VariantLowStockThresholdSet(ctx context.Context, arg VariantLowStockThresholdSetParams) (VariantLowStockThresholdSetRow, error)
 	// VariantSeedBulk gives every product whose slug starts with @slug_prefix three sizes with
 	// deterministic prices and stock (some sold out, some low).
 	VariantSeedBulk(ctx context.Context, slugPrefix string) (int64, error)
@@ -325,6 +354,9 @@ type Querier interface {
 	VendorList(ctx context.Context, arg VendorListParams) ([]Vendor, error)
 	// VendorListByIDs is the batch read behind the vendor dataloader.
 	VendorListByIDs(ctx context.Context, ids []int64) ([]Vendor, error)
+	VendorLowStockThresholdGet(ctx context.Context, id int64) (*int32, error)
+	// VendorLowStockThresholdSet sets vendor @id's default threshold (NULL: the platform's).
+	VendorLowStockThresholdSet(ctx context.Context, arg VendorLowStockThresholdSetParams) (int64, error)
 	// VendorMemberAdd makes an account a member of a vendor with the VENDOR role; an ADMIN keeps
 	// its role.
 	VendorMemberAdd(ctx context.Context, arg VendorMemberAddParams) (User, error)

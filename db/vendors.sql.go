@@ -90,7 +90,7 @@ func (q *Queries) VendorEventList(ctx context.Context, vendorID int64) ([]Vendor
 }
 
 const VendorGetByID = `-- name: VendorGetByID :one
-SELECT id, name, slug, description, logo_url, status, contact_email, commission_bps, applicant_id, created_at, updated_at FROM vendors WHERE id = $1
+SELECT id, name, slug, description, logo_url, status, contact_email, commission_bps, applicant_id, created_at, updated_at, low_stock_threshold FROM vendors WHERE id = $1
 `
 
 func (q *Queries) VendorGetByID(ctx context.Context, id int64) (Vendor, error) {
@@ -108,12 +108,13 @@ func (q *Queries) VendorGetByID(ctx context.Context, id int64) (Vendor, error) {
 		&i.ApplicantID,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.LowStockThreshold,
 	)
 	return i, err
 }
 
 const VendorGetByIDForUpdate = `-- name: VendorGetByIDForUpdate :one
-SELECT id, name, slug, description, logo_url, status, contact_email, commission_bps, applicant_id, created_at, updated_at FROM vendors WHERE id = $1 FOR UPDATE
+SELECT id, name, slug, description, logo_url, status, contact_email, commission_bps, applicant_id, created_at, updated_at, low_stock_threshold FROM vendors WHERE id = $1 FOR UPDATE
 `
 
 func (q *Queries) VendorGetByIDForUpdate(ctx context.Context, id int64) (Vendor, error) {
@@ -131,12 +132,13 @@ func (q *Queries) VendorGetByIDForUpdate(ctx context.Context, id int64) (Vendor,
 		&i.ApplicantID,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.LowStockThreshold,
 	)
 	return i, err
 }
 
 const VendorGetBySlug = `-- name: VendorGetBySlug :one
-SELECT id, name, slug, description, logo_url, status, contact_email, commission_bps, applicant_id, created_at, updated_at FROM vendors WHERE slug = $1
+SELECT id, name, slug, description, logo_url, status, contact_email, commission_bps, applicant_id, created_at, updated_at, low_stock_threshold FROM vendors WHERE slug = $1
 `
 
 func (q *Queries) VendorGetBySlug(ctx context.Context, slug string) (Vendor, error) {
@@ -154,6 +156,7 @@ func (q *Queries) VendorGetBySlug(ctx context.Context, slug string) (Vendor, err
 		&i.ApplicantID,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.LowStockThreshold,
 	)
 	return i, err
 }
@@ -162,7 +165,7 @@ const VendorInsert = `-- name: VendorInsert :one
 
 INSERT INTO vendors (name, slug, description, logo_url, status, contact_email, commission_bps, applicant_id)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-RETURNING id, name, slug, description, logo_url, status, contact_email, commission_bps, applicant_id, created_at, updated_at
+RETURNING id, name, slug, description, logo_url, status, contact_email, commission_bps, applicant_id, created_at, updated_at, low_stock_threshold
 `
 
 type VendorInsertParams struct {
@@ -204,12 +207,13 @@ func (q *Queries) VendorInsert(ctx context.Context, arg VendorInsertParams) (Ven
 		&i.ApplicantID,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.LowStockThreshold,
 	)
 	return i, err
 }
 
 const VendorList = `-- name: VendorList :many
-SELECT id, name, slug, description, logo_url, status, contact_email, commission_bps, applicant_id, created_at, updated_at FROM vendors v
+SELECT id, name, slug, description, logo_url, status, contact_email, commission_bps, applicant_id, created_at, updated_at, low_stock_threshold FROM vendors v
 WHERE v.status::text = ANY($1::text[])
   AND ($2::bigint IS NULL OR (v.created_at, v.id) < ($3::timestamptz, $2::bigint))
 ORDER BY v.created_at DESC, v.id DESC
@@ -252,6 +256,7 @@ func (q *Queries) VendorList(ctx context.Context, arg VendorListParams) ([]Vendo
 			&i.ApplicantID,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.LowStockThreshold,
 		); err != nil {
 			return nil, err
 		}
@@ -264,7 +269,7 @@ func (q *Queries) VendorList(ctx context.Context, arg VendorListParams) ([]Vendo
 }
 
 const VendorListByIDs = `-- name: VendorListByIDs :many
-SELECT id, name, slug, description, logo_url, status, contact_email, commission_bps, applicant_id, created_at, updated_at FROM vendors WHERE id = ANY($1::bigint[])
+SELECT id, name, slug, description, logo_url, status, contact_email, commission_bps, applicant_id, created_at, updated_at, low_stock_threshold FROM vendors WHERE id = ANY($1::bigint[])
 `
 
 // VendorListByIDs is the batch read behind the vendor dataloader.
@@ -289,6 +294,7 @@ func (q *Queries) VendorListByIDs(ctx context.Context, ids []int64) ([]Vendor, e
 			&i.ApplicantID,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.LowStockThreshold,
 		); err != nil {
 			return nil, err
 		}
@@ -365,7 +371,7 @@ func (q *Queries) VendorProductsSetActive(ctx context.Context, arg VendorProduct
 }
 
 const VendorSetStatus = `-- name: VendorSetStatus :one
-UPDATE vendors SET status = $1, updated_at = now() WHERE id = $2 RETURNING id, name, slug, description, logo_url, status, contact_email, commission_bps, applicant_id, created_at, updated_at
+UPDATE vendors SET status = $1, updated_at = now() WHERE id = $2 RETURNING id, name, slug, description, logo_url, status, contact_email, commission_bps, applicant_id, created_at, updated_at, low_stock_threshold
 `
 
 type VendorSetStatusParams struct {
@@ -388,6 +394,7 @@ func (q *Queries) VendorSetStatus(ctx context.Context, arg VendorSetStatusParams
 		&i.ApplicantID,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.LowStockThreshold,
 	)
 	return i, err
 }
@@ -396,7 +403,7 @@ const VendorUpdateProfile = `-- name: VendorUpdateProfile :one
 UPDATE vendors SET name = $1, description = $2, logo_url = $3,
     contact_email = $4, commission_bps = $5, updated_at = now()
 WHERE id = $6
-RETURNING id, name, slug, description, logo_url, status, contact_email, commission_bps, applicant_id, created_at, updated_at
+RETURNING id, name, slug, description, logo_url, status, contact_email, commission_bps, applicant_id, created_at, updated_at, low_stock_threshold
 `
 
 type VendorUpdateProfileParams struct {
@@ -430,6 +437,7 @@ func (q *Queries) VendorUpdateProfile(ctx context.Context, arg VendorUpdateProfi
 		&i.ApplicantID,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.LowStockThreshold,
 	)
 	return i, err
 }

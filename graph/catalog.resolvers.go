@@ -179,7 +179,7 @@ func (r *mutationResolver) ProductVariantStockAdjust(ctx context.Context, input 
 	var variant catalog.Variant
 	id, err := idOf(input.VariantID, typeVariant, "input", "variantId")
 	if err == nil {
-		variant, err = r.Catalog.StockAdjust(ctx, v, id, input.Delta)
+		variant, err = r.Catalog.StockAdjustNoted(ctx, v, id, input.Delta, deref(input.Reason))
 	}
 	ue, err := userErrors(err)
 	if err != nil || len(ue) > 0 {

@@ -57,6 +57,7 @@ type ResolverRoot interface {
 	ProductConnection() ProductConnectionResolver
 	ProductVariant() ProductVariantResolver
 	Query() QueryResolver
+	StockMovement() StockMovementResolver
 	Subscription() SubscriptionResolver
 	User() UserResolver
 	Vendor() VendorResolver
@@ -225,50 +226,65 @@ type ComplexityRoot struct {
 		UserErrors      func(childComplexity int) int
 	}
 
+	LowStockVariantConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	LowStockVariantEdge struct {
+		Cursor    func(childComplexity int) int
+		Node      func(childComplexity int) int
+		Threshold func(childComplexity int) int
+	}
+
 	Money struct {
 		Amount   func(childComplexity int) int
 		Currency func(childComplexity int) int
 	}
 
 	Mutation struct {
-		AccountLogin              func(childComplexity int, input model.AccountLoginInput) int
-		AccountLogout             func(childComplexity int) int
-		AccountPasswordChange     func(childComplexity int, input model.AccountPasswordChangeInput) int
-		AccountRegister           func(childComplexity int, input model.AccountRegisterInput) int
-		AccountRoleUpdate         func(childComplexity int, input model.AccountRoleUpdateInput) int
-		AccountTokenRefresh       func(childComplexity int, input model.AccountTokenRefreshInput) int
-		CartClear                 func(childComplexity int) int
-		CartItemAdd               func(childComplexity int, input model.CartItemAddInput) int
-		CartItemRemove            func(childComplexity int, input model.CartItemRemoveInput) int
-		CartItemUpdate            func(childComplexity int, input model.CartItemUpdateInput) int
-		CategoryCreate            func(childComplexity int, input model.CategoryCreateInput) int
-		CategoryDelete            func(childComplexity int, input model.CategoryDeleteInput) int
-		CategoryUpdate            func(childComplexity int, input model.CategoryUpdateInput) int
-		Checkout                  func(childComplexity int, input model.CheckoutInput) int
-		InventoryImport           func(childComplexity int, input model.InventoryImportInput) int
-		OrderCancel               func(childComplexity int, input model.OrderCancelInput) int
-		OrderPaymentRetry         func(childComplexity int, input model.OrderPaymentRetryInput) int
-		OrderRefund               func(childComplexity int, input model.OrderRefundInput) int
-		OrderStatusUpdate         func(childComplexity int, input model.OrderStatusUpdateInput) int
-		ProductArchive            func(childComplexity int, input model.ProductArchiveInput) int
-		ProductCreate             func(childComplexity int, input model.ProductCreateInput) int
-		ProductUpdate             func(childComplexity int, input model.ProductUpdateInput) int
-		ProductVariantCreate      func(childComplexity int, input model.ProductVariantCreateInput) int
-		ProductVariantDelete      func(childComplexity int, input model.ProductVariantDeleteInput) int
-		ProductVariantStockAdjust func(childComplexity int, input model.ProductVariantStockAdjustInput) int
-		ProductVariantUpdate      func(childComplexity int, input model.ProductVariantUpdateInput) int
-		VendorApply               func(childComplexity int, input model.VendorApplyInput) int
-		VendorApprove             func(childComplexity int, input model.VendorDecisionInput) int
-		VendorCreate              func(childComplexity int, input model.VendorCreateInput) int
-		VendorReinstate           func(childComplexity int, input model.VendorDecisionInput) int
-		VendorReject              func(childComplexity int, input model.VendorDecisionInput) int
-		VendorSuspend             func(childComplexity int, input model.VendorDecisionInput) int
-		VendorUpdate              func(childComplexity int, input model.VendorUpdateInput) int
-		WebhookCreate             func(childComplexity int, input model.WebhookCreateInput) int
-		WebhookDelete             func(childComplexity int, input model.WebhookDeleteInput) int
-		WebhookDeliveryRetry      func(childComplexity int, input model.WebhookDeliveryRetryInput) int
-		WebhookTest               func(childComplexity int, input model.WebhookTestInput) int
-		WebhookUpdate             func(childComplexity int, input model.WebhookUpdateInput) int
+		AccountLogin                       func(childComplexity int, input model.AccountLoginInput) int
+		AccountLogout                      func(childComplexity int) int
+		AccountPasswordChange              func(childComplexity int, input model.AccountPasswordChangeInput) int
+		AccountRegister                    func(childComplexity int, input model.AccountRegisterInput) int
+		AccountRoleUpdate                  func(childComplexity int, input model.AccountRoleUpdateInput) int
+		AccountTokenRefresh                func(childComplexity int, input model.AccountTokenRefreshInput) int
+		CartClear                          func(childComplexity int) int
+		CartItemAdd                        func(childComplexity int, input model.CartItemAddInput) int
+		CartItemRemove                     func(childComplexity int, input model.CartItemRemoveInput) int
+		CartItemUpdate                     func(childComplexity int, input model.CartItemUpdateInput) int
+		CategoryCreate                     func(childComplexity int, input model.CategoryCreateInput) int
+		CategoryDelete                     func(childComplexity int, input model.CategoryDeleteInput) int
+		CategoryUpdate                     func(childComplexity int, input model.CategoryUpdateInput) int
+		Checkout                           func(childComplexity int, input model.CheckoutInput) int
+		InventoryImport                    func(childComplexity int, input model.InventoryImportInput) int
+		OrderCancel                        func(childComplexity int, input model.OrderCancelInput) int
+		OrderPaymentRetry                  func(childComplexity int, input model.OrderPaymentRetryInput) int
+		OrderRefund                        func(childComplexity int, input model.OrderRefundInput) int
+		OrderStatusUpdate                  func(childComplexity int, input model.OrderStatusUpdateInput) int
+		ProductArchive                     func(childComplexity int, input model.ProductArchiveInput) int
+		ProductCreate                      func(childComplexity int, input model.ProductCreateInput) int
+		ProductUpdate                      func(childComplexity int, input model.ProductUpdateInput) int
+		ProductVariantCreate               func(childComplexity int, input model.ProductVariantCreateInput) int
+		ProductVariantDelete               func(childComplexity int, input model.ProductVariantDeleteInput) int
+		ProductVariantLowStockThresholdSet func(childComplexity int, input model.ProductVariantLowStockThresholdSetInput) int
+		ProductVariantStockAdjust          func(childComplexity int, input model.ProductVariantStockAdjustInput) int
+		ProductVariantStockBulkSet         func(childComplexity int, input model.ProductVariantStockBulkSetInput) int
+		ProductVariantUpdate               func(childComplexity int, input model.ProductVariantUpdateInput) int
+		VendorApply                        func(childComplexity int, input model.VendorApplyInput) int
+		VendorApprove                      func(childComplexity int, input model.VendorDecisionInput) int
+		VendorCreate                       func(childComplexity int, input model.VendorCreateInput) int
+		VendorLowStockThresholdSet         func(childComplexity int, input model.VendorLowStockThresholdSetInput) int
+		VendorReinstate                    func(childComplexity int, input model.VendorDecisionInput) int
+		VendorReject                       func(childComplexity int, input model.VendorDecisionInput) int
+		VendorSuspend                      func(childComplexity int, input model.VendorDecisionInput) int
+		VendorUpdate                       func(childComplexity int, input model.VendorUpdateInput) int
+		WebhookCreate                      func(childComplexity int, input model.WebhookCreateInput) int
+		WebhookDelete                      func(childComplexity int, input model.WebhookDeleteInput) int
+		WebhookDeliveryRetry               func(childComplexity int, input model.WebhookDeliveryRetryInput) int
+		WebhookTest                        func(childComplexity int, input model.WebhookTestInput) int
+		WebhookUpdate                      func(childComplexity int, input model.WebhookUpdateInput) int
 	}
 
 	Order struct {
@@ -412,6 +428,7 @@ type ComplexityRoot struct {
 		Product           func(childComplexity int) int
 		QuantityAvailable func(childComplexity int) int
 		SKU               func(childComplexity int) int
+		StockMovements    func(childComplexity int, first *int, after *string) int
 		StockStatus       func(childComplexity int) int
 	}
 
@@ -425,9 +442,20 @@ type ComplexityRoot struct {
 		UserErrors func(childComplexity int) int
 	}
 
+	ProductVariantLowStockThresholdSetPayload struct {
+		EffectiveThreshold func(childComplexity int) int
+		UserErrors         func(childComplexity int) int
+		Variant            func(childComplexity int) int
+	}
+
 	ProductVariantStockAdjustPayload struct {
 		UserErrors func(childComplexity int) int
 		Variant    func(childComplexity int) int
+	}
+
+	ProductVariantStockBulkSetPayload struct {
+		UserErrors func(childComplexity int) int
+		Variants   func(childComplexity int) int
 	}
 
 	ProductVariantUpdatePayload struct {
@@ -441,6 +469,7 @@ type ComplexityRoot struct {
 		Category          func(childComplexity int, id *string, slug *string) int
 		EmailDeliveries   func(childComplexity int, first *int, after *string, filter *model.EmailDeliveryFilter) int
 		InventoryImport   func(childComplexity int, id string) int
+		LowStockVariants  func(childComplexity int, first *int, after *string, vendorID *string) int
 		Me                func(childComplexity int) int
 		Node              func(childComplexity int, id string) int
 		Order             func(childComplexity int, id string) int
@@ -453,6 +482,28 @@ type ComplexityRoot struct {
 		Vendors           func(childComplexity int, first *int, after *string, filter *model.VendorFilter) int
 		WebhookDeliveries func(childComplexity int, webhookID string, first *int, after *string) int
 		Webhooks          func(childComplexity int, first *int, after *string) int
+	}
+
+	StockMovement struct {
+		ActorID   func(childComplexity int) int
+		CreatedAt func(childComplexity int) int
+		Delta     func(childComplexity int) int
+		Kind      func(childComplexity int) int
+		Note      func(childComplexity int) int
+		OrderID   func(childComplexity int) int
+		Quantity  func(childComplexity int) int
+	}
+
+	StockMovementConnection struct {
+		Edges      func(childComplexity int) int
+		Nodes      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	StockMovementEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
 	}
 
 	Subscription struct {
@@ -491,6 +542,7 @@ type ComplexityRoot struct {
 		GlobalID          func(childComplexity int) int
 		History           func(childComplexity int) int
 		LogoURL           func(childComplexity int) int
+		LowStockThreshold func(childComplexity int) int
 		Name              func(childComplexity int) int
 		Products          func(childComplexity int, first *int, after *string, last *int, before *string, sort *catalog.Sort) int
 		Slug              func(childComplexity int) int
@@ -515,6 +567,11 @@ type ComplexityRoot struct {
 		CreatedAt func(childComplexity int) int
 		Reason    func(childComplexity int) int
 		Status    func(childComplexity int) int
+	}
+
+	VendorLowStockThresholdSetPayload struct {
+		EffectiveThreshold func(childComplexity int) int
+		UserErrors         func(childComplexity int) int
 	}
 
 	VendorPayload struct {
@@ -646,6 +703,9 @@ type MutationResolver interface {
 	OrderStatusUpdate(ctx context.Context, input model.OrderStatusUpdateInput) (*model.OrderPayload, error)
 	OrderPaymentRetry(ctx context.Context, input model.OrderPaymentRetryInput) (*model.OrderPaymentRetryPayload, error)
 	OrderRefund(ctx context.Context, input model.OrderRefundInput) (*model.OrderPayload, error)
+	ProductVariantStockBulkSet(ctx context.Context, input model.ProductVariantStockBulkSetInput) (*model.ProductVariantStockBulkSetPayload, error)
+	ProductVariantLowStockThresholdSet(ctx context.Context, input model.ProductVariantLowStockThresholdSetInput) (*model.ProductVariantLowStockThresholdSetPayload, error)
+	VendorLowStockThresholdSet(ctx context.Context, input model.VendorLowStockThresholdSetInput) (*model.VendorLowStockThresholdSetPayload, error)
 	VendorApply(ctx context.Context, input model.VendorApplyInput) (*model.VendorPayload, error)
 	VendorApprove(ctx context.Context, input model.VendorDecisionInput) (*model.VendorPayload, error)
 	VendorReject(ctx context.Context, input model.VendorDecisionInput) (*model.VendorPayload, error)
@@ -702,6 +762,7 @@ type ProductConnectionResolver interface {
 type ProductVariantResolver interface {
 	QuantityAvailable(ctx context.Context, obj *catalog.Variant) (*int, error)
 	Product(ctx context.Context, obj *catalog.Variant) (*catalog.Product, error)
+	StockMovements(ctx context.Context, obj *catalog.Variant, first *int, after *string) (*model.StockMovementConnection, error)
 }
 type QueryResolver interface {
 	Node(ctx context.Context, id string) (model.Node, error)
@@ -716,11 +777,16 @@ type QueryResolver interface {
 	EmailDeliveries(ctx context.Context, first *int, after *string, filter *model.EmailDeliveryFilter) (*model.EmailDeliveryConnection, error)
 	Order(ctx context.Context, id string) (*order.Order, error)
 	Orders(ctx context.Context, first *int, after *string, filter *model.OrderFilter) (*model.OrderConnection, error)
+	LowStockVariants(ctx context.Context, first *int, after *string, vendorID *string) (*model.LowStockVariantConnection, error)
 	Vendor(ctx context.Context, id string) (*vendor.Vendor, error)
 	VendorBySlug(ctx context.Context, slug string) (*vendor.Vendor, error)
 	Vendors(ctx context.Context, first *int, after *string, filter *model.VendorFilter) (*model.VendorConnection, error)
 	Webhooks(ctx context.Context, first *int, after *string) (*model.WebhookConnection, error)
 	WebhookDeliveries(ctx context.Context, webhookID string, first *int, after *string) (*model.WebhookDeliveryConnection, error)
+}
+type StockMovementResolver interface {
+	ActorID(ctx context.Context, obj *catalog.Movement) (*string, error)
+	OrderID(ctx context.Context, obj *catalog.Movement) (*string, error)
 }
 type SubscriptionResolver interface {
 	OrderStatusChanged(ctx context.Context, orderID string, after *int) (<-chan *tracking.Update, error)
@@ -735,6 +801,7 @@ type VendorResolver interface {
 	ContactEmail(ctx context.Context, obj *vendor.Vendor) (*string, error)
 	CommissionRateBps(ctx context.Context, obj *vendor.Vendor) (*int, error)
 	History(ctx context.Context, obj *vendor.Vendor) ([]*vendor.Event, error)
+	LowStockThreshold(ctx context.Context, obj *vendor.Vendor) (*int, error)
 }
 type VendorEventResolver interface {
 	ActorID(ctx context.Context, obj *vendor.Event) (*string, error)
@@ -1304,6 +1371,44 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.InventoryImportPayload.UserErrors(childComplexity), true
 
+	case "LowStockVariantConnection.edges":
+		if e.ComplexityRoot.LowStockVariantConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LowStockVariantConnection.Edges(childComplexity), true
+	case "LowStockVariantConnection.pageInfo":
+		if e.ComplexityRoot.LowStockVariantConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LowStockVariantConnection.PageInfo(childComplexity), true
+	case "LowStockVariantConnection.totalCount":
+		if e.ComplexityRoot.LowStockVariantConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LowStockVariantConnection.TotalCount(childComplexity), true
+
+	case "LowStockVariantEdge.cursor":
+		if e.ComplexityRoot.LowStockVariantEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LowStockVariantEdge.Cursor(childComplexity), true
+	case "LowStockVariantEdge.node":
+		if e.ComplexityRoot.LowStockVariantEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LowStockVariantEdge.Node(childComplexity), true
+	case "LowStockVariantEdge.threshold":
+		if e.ComplexityRoot.LowStockVariantEdge.Threshold == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LowStockVariantEdge.Threshold(childComplexity), true
+
 	case "Money.amount":
 		if e.ComplexityRoot.Money.Amount == nil {
 			break
@@ -1571,6 +1676,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ProductVariantDelete(childComplexity, args["input"].(model.ProductVariantDeleteInput)), true
+	case "Mutation.productVariantLowStockThresholdSet":
+		if e.ComplexityRoot.Mutation.ProductVariantLowStockThresholdSet == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_productVariantLowStockThresholdSet_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ProductVariantLowStockThresholdSet(childComplexity, args["input"].(model.ProductVariantLowStockThresholdSetInput)), true
 	case "Mutation.productVariantStockAdjust":
 		if e.ComplexityRoot.Mutation.ProductVariantStockAdjust == nil {
 			break
@@ -1582,6 +1698,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ProductVariantStockAdjust(childComplexity, args["input"].(model.ProductVariantStockAdjustInput)), true
+	case "Mutation.productVariantStockBulkSet":
+		if e.ComplexityRoot.Mutation.ProductVariantStockBulkSet == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_productVariantStockBulkSet_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ProductVariantStockBulkSet(childComplexity, args["input"].(model.ProductVariantStockBulkSetInput)), true
 	case "Mutation.productVariantUpdate":
 		if e.ComplexityRoot.Mutation.ProductVariantUpdate == nil {
 			break
@@ -1626,6 +1753,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.VendorCreate(childComplexity, args["input"].(model.VendorCreateInput)), true
+	case "Mutation.vendorLowStockThresholdSet":
+		if e.ComplexityRoot.Mutation.VendorLowStockThresholdSet == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_vendorLowStockThresholdSet_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.VendorLowStockThresholdSet(childComplexity, args["input"].(model.VendorLowStockThresholdSetInput)), true
 	case "Mutation.vendorReinstate":
 		if e.ComplexityRoot.Mutation.VendorReinstate == nil {
 			break
@@ -2277,6 +2415,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ProductVariant.SKU(childComplexity), true
+	case "ProductVariant.stockMovements":
+		if e.ComplexityRoot.ProductVariant.StockMovements == nil {
+			break
+		}
+
+		args, err := ec.field_ProductVariant_stockMovements_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.ProductVariant.StockMovements(childComplexity, args["first"].(*int), args["after"].(*string)), true
 	case "ProductVariant.stockStatus":
 		if e.ComplexityRoot.ProductVariant.StockStatus == nil {
 			break
@@ -2310,6 +2459,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ProductVariantDeletePayload.UserErrors(childComplexity), true
 
+	case "ProductVariantLowStockThresholdSetPayload.effectiveThreshold":
+		if e.ComplexityRoot.ProductVariantLowStockThresholdSetPayload.EffectiveThreshold == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProductVariantLowStockThresholdSetPayload.EffectiveThreshold(childComplexity), true
+	case "ProductVariantLowStockThresholdSetPayload.userErrors":
+		if e.ComplexityRoot.ProductVariantLowStockThresholdSetPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProductVariantLowStockThresholdSetPayload.UserErrors(childComplexity), true
+	case "ProductVariantLowStockThresholdSetPayload.variant":
+		if e.ComplexityRoot.ProductVariantLowStockThresholdSetPayload.Variant == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProductVariantLowStockThresholdSetPayload.Variant(childComplexity), true
+
 	case "ProductVariantStockAdjustPayload.userErrors":
 		if e.ComplexityRoot.ProductVariantStockAdjustPayload.UserErrors == nil {
 			break
@@ -2322,6 +2490,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ProductVariantStockAdjustPayload.Variant(childComplexity), true
+
+	case "ProductVariantStockBulkSetPayload.userErrors":
+		if e.ComplexityRoot.ProductVariantStockBulkSetPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProductVariantStockBulkSetPayload.UserErrors(childComplexity), true
+	case "ProductVariantStockBulkSetPayload.variants":
+		if e.ComplexityRoot.ProductVariantStockBulkSetPayload.Variants == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProductVariantStockBulkSetPayload.Variants(childComplexity), true
 
 	case "ProductVariantUpdatePayload.userErrors":
 		if e.ComplexityRoot.ProductVariantUpdatePayload.UserErrors == nil {
@@ -2382,6 +2563,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.InventoryImport(childComplexity, args["id"].(string)), true
+	case "Query.lowStockVariants":
+		if e.ComplexityRoot.Query.LowStockVariants == nil {
+			break
+		}
+
+		args, err := ec.field_Query_lowStockVariants_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.LowStockVariants(childComplexity, args["first"].(*int), args["after"].(*string), args["vendorId"].(*string)), true
 	case "Query.me":
 		if e.ComplexityRoot.Query.Me == nil {
 			break
@@ -2509,6 +2701,87 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Webhooks(childComplexity, args["first"].(*int), args["after"].(*string)), true
+
+	case "StockMovement.actorId":
+		if e.ComplexityRoot.StockMovement.ActorID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StockMovement.ActorID(childComplexity), true
+	case "StockMovement.createdAt":
+		if e.ComplexityRoot.StockMovement.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StockMovement.CreatedAt(childComplexity), true
+	case "StockMovement.delta":
+		if e.ComplexityRoot.StockMovement.Delta == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StockMovement.Delta(childComplexity), true
+	case "StockMovement.kind":
+		if e.ComplexityRoot.StockMovement.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StockMovement.Kind(childComplexity), true
+	case "StockMovement.reason":
+		if e.ComplexityRoot.StockMovement.Note == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StockMovement.Note(childComplexity), true
+	case "StockMovement.orderId":
+		if e.ComplexityRoot.StockMovement.OrderID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StockMovement.OrderID(childComplexity), true
+	case "StockMovement.quantity":
+		if e.ComplexityRoot.StockMovement.Quantity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StockMovement.Quantity(childComplexity), true
+
+	case "StockMovementConnection.edges":
+		if e.ComplexityRoot.StockMovementConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StockMovementConnection.Edges(childComplexity), true
+	case "StockMovementConnection.nodes":
+		if e.ComplexityRoot.StockMovementConnection.Nodes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StockMovementConnection.Nodes(childComplexity), true
+	case "StockMovementConnection.pageInfo":
+		if e.ComplexityRoot.StockMovementConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StockMovementConnection.PageInfo(childComplexity), true
+	case "StockMovementConnection.totalCount":
+		if e.ComplexityRoot.StockMovementConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StockMovementConnection.TotalCount(childComplexity), true
+
+	case "StockMovementEdge.cursor":
+		if e.ComplexityRoot.StockMovementEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StockMovementEdge.Cursor(childComplexity), true
+	case "StockMovementEdge.node":
+		if e.ComplexityRoot.StockMovementEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StockMovementEdge.Node(childComplexity), true
 
 	case "Subscription.inventoryImportProgress":
 		if e.ComplexityRoot.Subscription.InventoryImportProgress == nil {
@@ -2667,6 +2940,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Vendor.LogoURL(childComplexity), true
+	case "Vendor.lowStockThreshold":
+		if e.ComplexityRoot.Vendor.LowStockThreshold == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Vendor.LowStockThreshold(childComplexity), true
 	case "Vendor.name":
 		if e.ComplexityRoot.Vendor.Name == nil {
 			break
@@ -2765,6 +3044,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.VendorEvent.Status(childComplexity), true
+
+	case "VendorLowStockThresholdSetPayload.effectiveThreshold":
+		if e.ComplexityRoot.VendorLowStockThresholdSetPayload.EffectiveThreshold == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VendorLowStockThresholdSetPayload.EffectiveThreshold(childComplexity), true
+	case "VendorLowStockThresholdSetPayload.userErrors":
+		if e.ComplexityRoot.VendorLowStockThresholdSetPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VendorLowStockThresholdSetPayload.UserErrors(childComplexity), true
 
 	case "VendorPayload.userErrors":
 		if e.ComplexityRoot.VendorPayload.UserErrors == nil {
@@ -3100,13 +3392,17 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputProductVariantCreateInput,
 		ec.unmarshalInputProductVariantDeleteInput,
 		ec.unmarshalInputProductVariantInput,
+		ec.unmarshalInputProductVariantLowStockThresholdSetInput,
 		ec.unmarshalInputProductVariantStockAdjustInput,
+		ec.unmarshalInputProductVariantStockBulkSetInput,
 		ec.unmarshalInputProductVariantUpdateInput,
+		ec.unmarshalInputStockBulkSetRowInput,
 		ec.unmarshalInputVariantOptionInput,
 		ec.unmarshalInputVendorApplyInput,
 		ec.unmarshalInputVendorCreateInput,
 		ec.unmarshalInputVendorDecisionInput,
 		ec.unmarshalInputVendorFilter,
+		ec.unmarshalInputVendorLowStockThresholdSetInput,
 		ec.unmarshalInputVendorUpdateInput,
 		ec.unmarshalInputWebhookCreateInput,
 		ec.unmarshalInputWebhookDeleteInput,
@@ -4570,6 +4866,189 @@ type PageInfo {
   endCursor: String
 }
 `, BuiltIn: false},
+	{Name: "../schema/stock.graphqls", Input: `# The stock ledger and low stock, for vendors and admins (issue 16, inventory for vendors).
+
+extend type Query {
+  """
+  Live variants at or under their low-stock threshold (the variant's own, else its vendor's
+  default, else the platform's 5), in variant order. A vendor's member lists its vendor's
+  (` + "`" + `vendorId` + "`" + ` omitted, or its own; another vendor's is FORBIDDEN); an admin lists the given
+  vendor's, or every variant's with ` + "`" + `vendorId` + "`" + ` omitted; anyone else FORBIDDEN. At most 100 a page.
+  """
+  lowStockVariants(first: Int = 20, after: String, vendorId: ID): LowStockVariantConnection! @hasRole(role: VENDOR)
+}
+
+extend type Mutation {
+  """
+  Sets the stock of up to 500 variants by SKU in one all-or-nothing call (a warehouse system's
+  sync). Every row is checked first; any problem is a user error of its row (field
+  ` + "`" + `["input", "rows", "<index>", "sku" | "quantity" | "reason"]` + "`" + `) and changes nothing.
+  """
+  productVariantStockBulkSet(input: ProductVariantStockBulkSetInput!): ProductVariantStockBulkSetPayload! @hasRole(role: VENDOR)
+  """
+  Sets a variant's own low-stock threshold, or clears it (null) to fall back to its vendor's
+  default: the owning vendor's members and admins.
+  """
+  productVariantLowStockThresholdSet(input: ProductVariantLowStockThresholdSetInput!): ProductVariantLowStockThresholdSetPayload! @hasRole(role: VENDOR)
+  """
+  Sets a vendor's default low-stock threshold, or clears it (null) to fall back to the
+  platform's (5): the vendor's members and admins.
+  """
+  vendorLowStockThresholdSet(input: VendorLowStockThresholdSetInput!): VendorLowStockThresholdSetPayload! @hasRole(role: VENDOR)
+}
+
+extend input ProductVariantStockAdjustInput {
+  """Why the stock changed, kept on the adjustment's movement; at most 200 characters."""
+  reason: String
+}
+
+extend type ProductVariant {
+  """
+  The variant's stock ledger, newest first: every change of its stock with who made it.
+  Admins and the owning vendor's members only; null with a FORBIDDEN error for anyone else
+  (as ` + "`" + `quantityAvailable` + "`" + `). At most 100 a page.
+  """
+  stockMovements(first: Int = 20, after: String): StockMovementConnection
+}
+
+extend type Vendor {
+  """
+  The vendor's own default low-stock threshold (null: the platform's, 5): its members and
+  admins only; null with a FORBIDDEN error for anyone else.
+  """
+  lowStockThreshold: Int
+}
+
+"""What moved a variant's stock."""
+enum StockMovementKind {
+  """A checkout took it (actor: the customer)."""
+  SALE
+  """A cancelled order gave it back (actor: who cancelled; none when the system expired it)."""
+  CANCELLATION
+  """` + "`" + `productVariantStockAdjust` + "`" + `."""
+  MANUAL_ADJUSTMENT
+  """An inventory import (actor: who uploaded it)."""
+  IMPORT
+  """` + "`" + `productVariantStockBulkSet` + "`" + `."""
+  BULK_SET
+}
+
+"""One change of a variant's stock."""
+type StockMovement {
+  """What moved it."""
+  kind: StockMovementKind!
+  """How much the stock moved: negative when it went down."""
+  delta: Int!
+  """The stock the change left."""
+  quantity: Int!
+  """The account (a ` + "`" + `User` + "`" + ` ID) that moved it; null for the system."""
+  actorId: ID
+  """The order of a sale or cancellation; null otherwise."""
+  orderId: ID
+  """Why, as given by whoever moved it; empty when none was given."""
+  reason: String!
+  """When."""
+  createdAt: DateTime!
+}
+
+"""A page of stock movements."""
+type StockMovementConnection {
+  """The movements with their cursors."""
+  edges: [StockMovementEdge!]!
+  """The movements."""
+  nodes: [StockMovement!]!
+  """Pagination."""
+  pageInfo: PageInfo!
+  """How many movements the variant has, across pages."""
+  totalCount: Int!
+}
+
+"""A stock movement and its cursor."""
+type StockMovementEdge {
+  """Opaque cursor for ` + "`" + `after` + "`" + `."""
+  cursor: String!
+  """The movement."""
+  node: StockMovement!
+}
+
+"""A page of low-stock variants."""
+type LowStockVariantConnection {
+  """The variants with their cursors and thresholds."""
+  edges: [LowStockVariantEdge!]!
+  """Pagination."""
+  pageInfo: PageInfo!
+  """How many variants are at or under their threshold, across pages."""
+  totalCount: Int!
+}
+
+"""A low-stock variant, its threshold and its cursor."""
+type LowStockVariantEdge {
+  """Opaque cursor for ` + "`" + `after` + "`" + `."""
+  cursor: String!
+  """The variant (its ` + "`" + `quantityAvailable` + "`" + ` is its stock)."""
+  node: ProductVariant!
+  """The variant's effective threshold, at or above its stock."""
+  threshold: Int!
+}
+
+"""One row of ` + "`" + `productVariantStockBulkSet` + "`" + `."""
+input StockBulkSetRowInput {
+  """The variant's SKU."""
+  sku: String!
+  """The new stock, 0 to 1,000,000,000."""
+  quantity: Int!
+  """Why, kept on the movement; at most 200 characters."""
+  reason: String
+}
+
+"""Input of ` + "`" + `productVariantStockBulkSet` + "`" + `."""
+input ProductVariantStockBulkSetInput {
+  """1 to 500 rows, each SKU once."""
+  rows: [StockBulkSetRowInput!]!
+}
+
+"""Result of ` + "`" + `productVariantStockBulkSet` + "`" + `."""
+type ProductVariantStockBulkSetPayload {
+  """The variants with their new stock, in the order of the rows; empty on failure."""
+  variants: [ProductVariant!]!
+  """Problems with the rows; empty on success, and then nothing was changed."""
+  userErrors: [UserError!]!
+}
+
+"""Input of ` + "`" + `productVariantLowStockThresholdSet` + "`" + `."""
+input ProductVariantLowStockThresholdSetInput {
+  """The variant's ID."""
+  variantId: ID!
+  """The threshold, 0 to 1,000,000,000; null falls back to the vendor's default."""
+  threshold: Int
+}
+
+"""Result of ` + "`" + `productVariantLowStockThresholdSet` + "`" + `."""
+type ProductVariantLowStockThresholdSetPayload {
+  """The variant; null on failure."""
+  variant: ProductVariant
+  """The variant's effective threshold now; null on failure."""
+  effectiveThreshold: Int
+  """Problems with the input; empty on success."""
+  userErrors: [UserError!]!
+}
+
+"""Input of ` + "`" + `vendorLowStockThresholdSet` + "`" + `."""
+input VendorLowStockThresholdSetInput {
+  """The vendor's ID."""
+  vendorId: ID!
+  """The default threshold, 0 to 1,000,000,000; null falls back to the platform's (5)."""
+  threshold: Int
+}
+
+"""Result of ` + "`" + `vendorLowStockThresholdSet` + "`" + `."""
+type VendorLowStockThresholdSetPayload {
+  """The vendor's effective default threshold now; null on failure."""
+  effectiveThreshold: Int
+  """Problems with the input; empty on success."""
+  userErrors: [UserError!]!
+}
+`, BuiltIn: false},
 	{Name: "../schema/vendor.graphqls", Input: `# Vendors: the marketplace's sellers, their onboarding and their profile.
 
 extend type Query {
@@ -5348,6 +5827,30 @@ func (ec *executionContext) childFields_InventoryImportPayload(ctx context.Conte
 	return nil, fmt.Errorf("no field named %q was found under type InventoryImportPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_LowStockVariantConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_LowStockVariantConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_LowStockVariantConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_LowStockVariantConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type LowStockVariantConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_LowStockVariantEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_LowStockVariantEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_LowStockVariantEdge_node(ctx, field)
+	case "threshold":
+		return ec.fieldContext_LowStockVariantEdge_threshold(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type LowStockVariantEdge", field.Name)
+}
+
 func (ec *executionContext) childFields_Money(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "amount":
@@ -5642,6 +6145,8 @@ func (ec *executionContext) childFields_ProductVariant(ctx context.Context, fiel
 		return ec.fieldContext_ProductVariant_quantityAvailable(ctx, field)
 	case "product":
 		return ec.fieldContext_ProductVariant_product(ctx, field)
+	case "stockMovements":
+		return ec.fieldContext_ProductVariant_stockMovements(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ProductVariant", field.Name)
 }
@@ -5666,6 +6171,18 @@ func (ec *executionContext) childFields_ProductVariantDeletePayload(ctx context.
 	return nil, fmt.Errorf("no field named %q was found under type ProductVariantDeletePayload", field.Name)
 }
 
+func (ec *executionContext) childFields_ProductVariantLowStockThresholdSetPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "variant":
+		return ec.fieldContext_ProductVariantLowStockThresholdSetPayload_variant(ctx, field)
+	case "effectiveThreshold":
+		return ec.fieldContext_ProductVariantLowStockThresholdSetPayload_effectiveThreshold(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_ProductVariantLowStockThresholdSetPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ProductVariantLowStockThresholdSetPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_ProductVariantStockAdjustPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "variant":
@@ -5676,6 +6193,16 @@ func (ec *executionContext) childFields_ProductVariantStockAdjustPayload(ctx con
 	return nil, fmt.Errorf("no field named %q was found under type ProductVariantStockAdjustPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_ProductVariantStockBulkSetPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "variants":
+		return ec.fieldContext_ProductVariantStockBulkSetPayload_variants(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_ProductVariantStockBulkSetPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ProductVariantStockBulkSetPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_ProductVariantUpdatePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "variant":
@@ -5684,6 +6211,50 @@ func (ec *executionContext) childFields_ProductVariantUpdatePayload(ctx context.
 		return ec.fieldContext_ProductVariantUpdatePayload_userErrors(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ProductVariantUpdatePayload", field.Name)
+}
+
+func (ec *executionContext) childFields_StockMovement(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "kind":
+		return ec.fieldContext_StockMovement_kind(ctx, field)
+	case "delta":
+		return ec.fieldContext_StockMovement_delta(ctx, field)
+	case "quantity":
+		return ec.fieldContext_StockMovement_quantity(ctx, field)
+	case "actorId":
+		return ec.fieldContext_StockMovement_actorId(ctx, field)
+	case "orderId":
+		return ec.fieldContext_StockMovement_orderId(ctx, field)
+	case "reason":
+		return ec.fieldContext_StockMovement_reason(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_StockMovement_createdAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type StockMovement", field.Name)
+}
+
+func (ec *executionContext) childFields_StockMovementConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_StockMovementConnection_edges(ctx, field)
+	case "nodes":
+		return ec.fieldContext_StockMovementConnection_nodes(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_StockMovementConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_StockMovementConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type StockMovementConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_StockMovementEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_StockMovementEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_StockMovementEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type StockMovementEdge", field.Name)
 }
 
 func (ec *executionContext) childFields_User(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -5754,6 +6325,8 @@ func (ec *executionContext) childFields_Vendor(ctx context.Context, field graphq
 		return ec.fieldContext_Vendor_commissionRateBps(ctx, field)
 	case "history":
 		return ec.fieldContext_Vendor_history(ctx, field)
+	case "lowStockThreshold":
+		return ec.fieldContext_Vendor_lowStockThreshold(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Vendor", field.Name)
 }
@@ -5796,6 +6369,16 @@ func (ec *executionContext) childFields_VendorEvent(ctx context.Context, field g
 		return ec.fieldContext_VendorEvent_at(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type VendorEvent", field.Name)
+}
+
+func (ec *executionContext) childFields_VendorLowStockThresholdSetPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "effectiveThreshold":
+		return ec.fieldContext_VendorLowStockThresholdSetPayload_effectiveThreshold(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_VendorLowStockThresholdSetPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type VendorLowStockThresholdSetPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_VendorPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -6442,12 +7025,40 @@ func (ec *executionContext) field_Mutation_productVariantDelete_args(ctx context
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_productVariantLowStockThresholdSet_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ProductVariantLowStockThresholdSetInput, error) {
+			return ec.unmarshalNProductVariantLowStockThresholdSetInput2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐProductVariantLowStockThresholdSetInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_productVariantStockAdjust_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.ProductVariantStockAdjustInput, error) {
 			return ec.unmarshalNProductVariantStockAdjustInput2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐProductVariantStockAdjustInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_productVariantStockBulkSet_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ProductVariantStockBulkSetInput, error) {
+			return ec.unmarshalNProductVariantStockBulkSetInput2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐProductVariantStockBulkSetInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -6504,6 +7115,20 @@ func (ec *executionContext) field_Mutation_vendorCreate_args(ctx context.Context
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.VendorCreateInput, error) {
 			return ec.unmarshalNVendorCreateInput2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐVendorCreateInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_vendorLowStockThresholdSet_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.VendorLowStockThresholdSetInput, error) {
+			return ec.unmarshalNVendorLowStockThresholdSetInput2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐVendorLowStockThresholdSetInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -6638,6 +7263,28 @@ func (ec *executionContext) field_Mutation_webhookUpdate_args(ctx context.Contex
 	return args, nil
 }
 
+func (ec *executionContext) field_ProductVariant_stockMovements_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Query___type_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -6715,6 +7362,36 @@ func (ec *executionContext) field_Query_inventoryImport_args(ctx context.Context
 		return nil, err
 	}
 	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_lowStockVariants_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "vendorId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["vendorId"] = arg2
 	return args, nil
 }
 
@@ -9481,6 +10158,171 @@ func (ec *executionContext) fieldContext_InventoryImportPayload_userErrors(_ con
 	return fc, nil
 }
 
+func (ec *executionContext) _LowStockVariantConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.LowStockVariantConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LowStockVariantConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.LowStockVariantEdge) graphql.Marshaler {
+			return ec.marshalNLowStockVariantEdge2ᚕᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐLowStockVariantEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LowStockVariantConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "LowStockVariantConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LowStockVariantEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _LowStockVariantConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.LowStockVariantConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LowStockVariantConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LowStockVariantConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "LowStockVariantConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _LowStockVariantConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.LowStockVariantConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LowStockVariantConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LowStockVariantConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LowStockVariantConnection", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _LowStockVariantEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.LowStockVariantEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LowStockVariantEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LowStockVariantEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LowStockVariantEdge", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _LowStockVariantEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.LowStockVariantEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LowStockVariantEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *catalog.Variant) graphql.Marshaler {
+			return ec.marshalNProductVariant2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐVariant(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LowStockVariantEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "LowStockVariantEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProductVariant(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _LowStockVariantEdge_threshold(ctx context.Context, field graphql.CollectedField, obj *model.LowStockVariantEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LowStockVariantEdge_threshold(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Threshold, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LowStockVariantEdge_threshold(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LowStockVariantEdge", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
 func (ec *executionContext) _Money_amount(ctx context.Context, field graphql.CollectedField, obj *money.Money) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -10958,6 +11800,192 @@ func (ec *executionContext) fieldContext_Mutation_orderRefund(ctx context.Contex
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_orderRefund_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_productVariantStockBulkSet(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_productVariantStockBulkSet(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ProductVariantStockBulkSet(ctx, fc.Args["input"].(model.ProductVariantStockBulkSetInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋauthᚐRole(ctx, "VENDOR")
+				if err != nil {
+					var zeroVal *model.ProductVariantStockBulkSetPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.ProductVariantStockBulkSetPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ProductVariantStockBulkSetPayload) graphql.Marshaler {
+			return ec.marshalNProductVariantStockBulkSetPayload2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐProductVariantStockBulkSetPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_productVariantStockBulkSet(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProductVariantStockBulkSetPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_productVariantStockBulkSet_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_productVariantLowStockThresholdSet(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_productVariantLowStockThresholdSet(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ProductVariantLowStockThresholdSet(ctx, fc.Args["input"].(model.ProductVariantLowStockThresholdSetInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋauthᚐRole(ctx, "VENDOR")
+				if err != nil {
+					var zeroVal *model.ProductVariantLowStockThresholdSetPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.ProductVariantLowStockThresholdSetPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ProductVariantLowStockThresholdSetPayload) graphql.Marshaler {
+			return ec.marshalNProductVariantLowStockThresholdSetPayload2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐProductVariantLowStockThresholdSetPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_productVariantLowStockThresholdSet(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProductVariantLowStockThresholdSetPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_productVariantLowStockThresholdSet_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_vendorLowStockThresholdSet(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_vendorLowStockThresholdSet(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().VendorLowStockThresholdSet(ctx, fc.Args["input"].(model.VendorLowStockThresholdSetInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋauthᚐRole(ctx, "VENDOR")
+				if err != nil {
+					var zeroVal *model.VendorLowStockThresholdSetPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.VendorLowStockThresholdSetPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.VendorLowStockThresholdSetPayload) graphql.Marshaler {
+			return ec.marshalNVendorLowStockThresholdSetPayload2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐVendorLowStockThresholdSetPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_vendorLowStockThresholdSet(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_VendorLowStockThresholdSetPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_vendorLowStockThresholdSet_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -14128,6 +15156,50 @@ func (ec *executionContext) fieldContext_ProductVariant_product(_ context.Contex
 	return fc, nil
 }
 
+func (ec *executionContext) _ProductVariant_stockMovements(ctx context.Context, field graphql.CollectedField, obj *catalog.Variant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProductVariant_stockMovements(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.ProductVariant().StockMovements(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.StockMovementConnection) graphql.Marshaler {
+			return ec.marshalOStockMovementConnection2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐStockMovementConnection(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ProductVariant_stockMovements(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ProductVariant",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_StockMovementConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_ProductVariant_stockMovements_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _ProductVariantCreatePayload_variant(ctx context.Context, field graphql.CollectedField, obj *model.ProductVariantCreatePayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -14256,6 +15328,93 @@ func (ec *executionContext) fieldContext_ProductVariantDeletePayload_userErrors(
 	return fc, nil
 }
 
+func (ec *executionContext) _ProductVariantLowStockThresholdSetPayload_variant(ctx context.Context, field graphql.CollectedField, obj *model.ProductVariantLowStockThresholdSetPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProductVariantLowStockThresholdSetPayload_variant(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Variant, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *catalog.Variant) graphql.Marshaler {
+			return ec.marshalOProductVariant2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐVariant(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ProductVariantLowStockThresholdSetPayload_variant(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ProductVariantLowStockThresholdSetPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProductVariant(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ProductVariantLowStockThresholdSetPayload_effectiveThreshold(ctx context.Context, field graphql.CollectedField, obj *model.ProductVariantLowStockThresholdSetPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProductVariantLowStockThresholdSetPayload_effectiveThreshold(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EffectiveThreshold, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ProductVariantLowStockThresholdSetPayload_effectiveThreshold(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProductVariantLowStockThresholdSetPayload", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _ProductVariantLowStockThresholdSetPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.ProductVariantLowStockThresholdSetPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProductVariantLowStockThresholdSetPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProductVariantLowStockThresholdSetPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ProductVariantLowStockThresholdSetPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _ProductVariantStockAdjustPayload_variant(ctx context.Context, field graphql.CollectedField, obj *model.ProductVariantStockAdjustPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -14310,6 +15469,70 @@ func (ec *executionContext) _ProductVariantStockAdjustPayload_userErrors(ctx con
 func (ec *executionContext) fieldContext_ProductVariantStockAdjustPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "ProductVariantStockAdjustPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ProductVariantStockBulkSetPayload_variants(ctx context.Context, field graphql.CollectedField, obj *model.ProductVariantStockBulkSetPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProductVariantStockBulkSetPayload_variants(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Variants, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*catalog.Variant) graphql.Marshaler {
+			return ec.marshalNProductVariant2ᚕᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐVariantᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProductVariantStockBulkSetPayload_variants(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ProductVariantStockBulkSetPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProductVariant(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ProductVariantStockBulkSetPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.ProductVariantStockBulkSetPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProductVariantStockBulkSetPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProductVariantStockBulkSetPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ProductVariantStockBulkSetPayload",
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
@@ -14956,6 +16179,68 @@ func (ec *executionContext) fieldContext_Query_orders(ctx context.Context, field
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_lowStockVariants(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_lowStockVariants(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().LowStockVariants(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["vendorId"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋauthᚐRole(ctx, "VENDOR")
+				if err != nil {
+					var zeroVal *model.LowStockVariantConnection
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.LowStockVariantConnection
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.LowStockVariantConnection) graphql.Marshaler {
+			return ec.marshalNLowStockVariantConnection2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐLowStockVariantConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_lowStockVariants(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LowStockVariantConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_lowStockVariants_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_vendor(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -15283,6 +16568,341 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields___Schema(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _StockMovement_kind(ctx context.Context, field graphql.CollectedField, obj *catalog.Movement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StockMovement_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v catalog.MovementKind) graphql.Marshaler {
+			return ec.marshalNStockMovementKind2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐMovementKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StockMovement_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StockMovement", field, false, false, errors.New("field of type StockMovementKind does not have child fields"))
+}
+
+func (ec *executionContext) _StockMovement_delta(ctx context.Context, field graphql.CollectedField, obj *catalog.Movement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StockMovement_delta(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Delta, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StockMovement_delta(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StockMovement", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _StockMovement_quantity(ctx context.Context, field graphql.CollectedField, obj *catalog.Movement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StockMovement_quantity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Quantity, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StockMovement_quantity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StockMovement", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _StockMovement_actorId(ctx context.Context, field graphql.CollectedField, obj *catalog.Movement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StockMovement_actorId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.StockMovement().ActorID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_StockMovement_actorId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StockMovement", field, true, true, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _StockMovement_orderId(ctx context.Context, field graphql.CollectedField, obj *catalog.Movement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StockMovement_orderId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.StockMovement().OrderID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_StockMovement_orderId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StockMovement", field, true, true, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _StockMovement_reason(ctx context.Context, field graphql.CollectedField, obj *catalog.Movement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StockMovement_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Note, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StockMovement_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StockMovement", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _StockMovement_createdAt(ctx context.Context, field graphql.CollectedField, obj *catalog.Movement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StockMovement_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StockMovement_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StockMovement", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _StockMovementConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.StockMovementConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StockMovementConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.StockMovementEdge) graphql.Marshaler {
+			return ec.marshalNStockMovementEdge2ᚕᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐStockMovementEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StockMovementConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "StockMovementConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_StockMovementEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _StockMovementConnection_nodes(ctx context.Context, field graphql.CollectedField, obj *model.StockMovementConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StockMovementConnection_nodes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Nodes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*catalog.Movement) graphql.Marshaler {
+			return ec.marshalNStockMovement2ᚕᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐMovementᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StockMovementConnection_nodes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "StockMovementConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_StockMovement(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _StockMovementConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.StockMovementConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StockMovementConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StockMovementConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "StockMovementConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _StockMovementConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.StockMovementConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StockMovementConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StockMovementConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StockMovementConnection", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _StockMovementEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.StockMovementEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StockMovementEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StockMovementEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StockMovementEdge", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _StockMovementEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.StockMovementEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StockMovementEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *catalog.Movement) graphql.Marshaler {
+			return ec.marshalNStockMovement2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐMovement(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StockMovementEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "StockMovementEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_StockMovement(ctx, field)
 		},
 	}
 	return fc, nil
@@ -16055,6 +17675,29 @@ func (ec *executionContext) fieldContext_Vendor_history(_ context.Context, field
 	return fc, nil
 }
 
+func (ec *executionContext) _Vendor_lowStockThreshold(ctx context.Context, field graphql.CollectedField, obj *vendor.Vendor) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Vendor_lowStockThreshold(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Vendor().LowStockThreshold(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Vendor_lowStockThreshold(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Vendor", field, true, true, errors.New("field of type Int does not have child fields"))
+}
+
 func (ec *executionContext) _VendorConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.VendorConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -16342,6 +17985,61 @@ func (ec *executionContext) _VendorEvent_at(ctx context.Context, field graphql.C
 }
 func (ec *executionContext) fieldContext_VendorEvent_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("VendorEvent", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _VendorLowStockThresholdSetPayload_effectiveThreshold(ctx context.Context, field graphql.CollectedField, obj *model.VendorLowStockThresholdSetPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VendorLowStockThresholdSetPayload_effectiveThreshold(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EffectiveThreshold, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_VendorLowStockThresholdSetPayload_effectiveThreshold(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("VendorLowStockThresholdSetPayload", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _VendorLowStockThresholdSetPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.VendorLowStockThresholdSetPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VendorLowStockThresholdSetPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_VendorLowStockThresholdSetPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "VendorLowStockThresholdSetPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _VendorPayload_vendor(ctx context.Context, field graphql.CollectedField, obj *model.VendorPayload) (ret graphql.Marshaler) {
@@ -19876,6 +21574,43 @@ func (ec *executionContext) unmarshalInputProductVariantInput(ctx context.Contex
 	return it, nil
 }
 
+func (ec *executionContext) unmarshalInputProductVariantLowStockThresholdSetInput(ctx context.Context, obj any) (model.ProductVariantLowStockThresholdSetInput, error) {
+	var it model.ProductVariantLowStockThresholdSetInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"variantId", "threshold"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "variantId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("variantId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.VariantID = data
+		case "threshold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("threshold"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Threshold = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputProductVariantStockAdjustInput(ctx context.Context, obj any) (model.ProductVariantStockAdjustInput, error) {
 	var it model.ProductVariantStockAdjustInput
 	if obj == nil {
@@ -19887,7 +21622,7 @@ func (ec *executionContext) unmarshalInputProductVariantStockAdjustInput(ctx con
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"variantId", "delta"}
+	fieldsInOrder := [...]string{"variantId", "delta", "reason"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -19908,6 +21643,43 @@ func (ec *executionContext) unmarshalInputProductVariantStockAdjustInput(ctx con
 				return it, err
 			}
 			it.Delta = data
+		case "reason":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reason"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Reason = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputProductVariantStockBulkSetInput(ctx context.Context, obj any) (model.ProductVariantStockBulkSetInput, error) {
+	var it model.ProductVariantStockBulkSetInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"rows"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "rows":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("rows"))
+			data, err := ec.unmarshalNStockBulkSetRowInput2ᚕᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐStockBulkSetRowInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Rows = data
 		}
 	}
 	return it, nil
@@ -19966,6 +21738,50 @@ func (ec *executionContext) unmarshalInputProductVariantUpdateInput(ctx context.
 				return it, err
 			}
 			it.Price = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputStockBulkSetRowInput(ctx context.Context, obj any) (model.StockBulkSetRowInput, error) {
+	var it model.StockBulkSetRowInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"sku", "quantity", "reason"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "sku":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sku"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Sku = data
+		case "quantity":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("quantity"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Quantity = data
+		case "reason":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reason"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Reason = data
 		}
 	}
 	return it, nil
@@ -20207,6 +22023,43 @@ func (ec *executionContext) unmarshalInputVendorFilter(ctx context.Context, obj 
 				return it, err
 			}
 			it.Status = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputVendorLowStockThresholdSetInput(ctx context.Context, obj any) (model.VendorLowStockThresholdSetInput, error) {
+	var it model.VendorLowStockThresholdSetInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"vendorId", "threshold"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "vendorId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("vendorId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.VendorID = data
+		case "threshold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("threshold"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Threshold = data
 		}
 	}
 	return it, nil
@@ -21982,6 +23835,102 @@ func (ec *executionContext) _InventoryImportPayload(ctx context.Context, sel ast
 	return out
 }
 
+var lowStockVariantConnectionImplementors = []string{"LowStockVariantConnection"}
+
+func (ec *executionContext) _LowStockVariantConnection(ctx context.Context, sel ast.SelectionSet, obj *model.LowStockVariantConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, lowStockVariantConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("LowStockVariantConnection")
+		case "edges":
+			out.Values[i] = ec._LowStockVariantConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._LowStockVariantConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._LowStockVariantConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var lowStockVariantEdgeImplementors = []string{"LowStockVariantEdge"}
+
+func (ec *executionContext) _LowStockVariantEdge(ctx context.Context, sel ast.SelectionSet, obj *model.LowStockVariantEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, lowStockVariantEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("LowStockVariantEdge")
+		case "cursor":
+			out.Values[i] = ec._LowStockVariantEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._LowStockVariantEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "threshold":
+			out.Values[i] = ec._LowStockVariantEdge_threshold(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var moneyImplementors = []string{"Money"}
 
 func (ec *executionContext) _Money(ctx context.Context, sel ast.SelectionSet, obj *money.Money) graphql.Marshaler {
@@ -22223,6 +24172,27 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "orderRefund":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_orderRefund(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "productVariantStockBulkSet":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_productVariantStockBulkSet(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "productVariantLowStockThresholdSet":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_productVariantLowStockThresholdSet(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "vendorLowStockThresholdSet":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_vendorLowStockThresholdSet(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -24114,6 +26084,44 @@ func (ec *executionContext) _ProductVariant(ctx context.Context, sel ast.Selecti
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "stockMovements":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._ProductVariant_stockMovements(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -24221,6 +26229,54 @@ func (ec *executionContext) _ProductVariantDeletePayload(ctx context.Context, se
 	return out
 }
 
+var productVariantLowStockThresholdSetPayloadImplementors = []string{"ProductVariantLowStockThresholdSetPayload"}
+
+func (ec *executionContext) _ProductVariantLowStockThresholdSetPayload(ctx context.Context, sel ast.SelectionSet, obj *model.ProductVariantLowStockThresholdSetPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, productVariantLowStockThresholdSetPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ProductVariantLowStockThresholdSetPayload")
+		case "variant":
+			out.Values[i] = ec._ProductVariantLowStockThresholdSetPayload_variant(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "effectiveThreshold":
+			out.Values[i] = ec._ProductVariantLowStockThresholdSetPayload_effectiveThreshold(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._ProductVariantLowStockThresholdSetPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var productVariantStockAdjustPayloadImplementors = []string{"ProductVariantStockAdjustPayload"}
 
 func (ec *executionContext) _ProductVariantStockAdjustPayload(ctx context.Context, sel ast.SelectionSet, obj *model.ProductVariantStockAdjustPayload) graphql.Marshaler {
@@ -24240,6 +26296,49 @@ func (ec *executionContext) _ProductVariantStockAdjustPayload(ctx context.Contex
 			}
 		case "userErrors":
 			out.Values[i] = ec._ProductVariantStockAdjustPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var productVariantStockBulkSetPayloadImplementors = []string{"ProductVariantStockBulkSetPayload"}
+
+func (ec *executionContext) _ProductVariantStockBulkSetPayload(ctx context.Context, sel ast.SelectionSet, obj *model.ProductVariantStockBulkSetPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, productVariantStockBulkSetPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ProductVariantStockBulkSetPayload")
+		case "variants":
+			out.Values[i] = ec._ProductVariantStockBulkSetPayload_variants(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._ProductVariantStockBulkSetPayload_userErrors(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -24591,6 +26690,28 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "lowStockVariants":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_lowStockVariants(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
 		case "vendor":
 			field := field
 
@@ -24714,6 +26835,236 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			})
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var stockMovementImplementors = []string{"StockMovement"}
+
+func (ec *executionContext) _StockMovement(ctx context.Context, sel ast.SelectionSet, obj *catalog.Movement) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, stockMovementImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("StockMovement")
+		case "kind":
+			out.Values[i] = ec._StockMovement_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "delta":
+			out.Values[i] = ec._StockMovement_delta(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "quantity":
+			out.Values[i] = ec._StockMovement_quantity(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "actorId":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._StockMovement_actorId(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "orderId":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._StockMovement_orderId(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "reason":
+			out.Values[i] = ec._StockMovement_reason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "createdAt":
+			out.Values[i] = ec._StockMovement_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var stockMovementConnectionImplementors = []string{"StockMovementConnection"}
+
+func (ec *executionContext) _StockMovementConnection(ctx context.Context, sel ast.SelectionSet, obj *model.StockMovementConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, stockMovementConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("StockMovementConnection")
+		case "edges":
+			out.Values[i] = ec._StockMovementConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "nodes":
+			out.Values[i] = ec._StockMovementConnection_nodes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._StockMovementConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._StockMovementConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var stockMovementEdgeImplementors = []string{"StockMovementEdge"}
+
+func (ec *executionContext) _StockMovementEdge(ctx context.Context, sel ast.SelectionSet, obj *model.StockMovementEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, stockMovementEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("StockMovementEdge")
+		case "cursor":
+			out.Values[i] = ec._StockMovementEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._StockMovementEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -25156,6 +27507,44 @@ func (ec *executionContext) _Vendor(ctx context.Context, sel ast.SelectionSet, o
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "lowStockThreshold":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Vendor_lowStockThreshold(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -25342,6 +27731,49 @@ func (ec *executionContext) _VendorEvent(ctx context.Context, sel ast.SelectionS
 			out.Values[i] = ec._VendorEvent_at(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var vendorLowStockThresholdSetPayloadImplementors = []string{"VendorLowStockThresholdSetPayload"}
+
+func (ec *executionContext) _VendorLowStockThresholdSetPayload(ctx context.Context, sel ast.SelectionSet, obj *model.VendorLowStockThresholdSetPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, vendorLowStockThresholdSetPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("VendorLowStockThresholdSetPayload")
+		case "effectiveThreshold":
+			out.Values[i] = ec._VendorLowStockThresholdSetPayload_effectiveThreshold(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._VendorLowStockThresholdSetPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -27088,6 +29520,46 @@ var (
 	}
 )
 
+func (ec *executionContext) marshalNLowStockVariantConnection2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐLowStockVariantConnection(ctx context.Context, sel ast.SelectionSet, v model.LowStockVariantConnection) graphql.Marshaler {
+	return ec._LowStockVariantConnection(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNLowStockVariantConnection2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐLowStockVariantConnection(ctx context.Context, sel ast.SelectionSet, v *model.LowStockVariantConnection) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._LowStockVariantConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNLowStockVariantEdge2ᚕᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐLowStockVariantEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.LowStockVariantEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNLowStockVariantEdge2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐLowStockVariantEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNLowStockVariantEdge2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐLowStockVariantEdge(ctx context.Context, sel ast.SelectionSet, v *model.LowStockVariantEdge) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._LowStockVariantEdge(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNMoney2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋmoneyᚐMoney(ctx context.Context, sel ast.SelectionSet, v money.Money) graphql.Marshaler {
 	return ec._Money(ctx, sel, &v)
 }
@@ -27616,6 +30088,25 @@ func (ec *executionContext) unmarshalNProductVariantInput2ᚖgithubᚗcomᚋshop
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNProductVariantLowStockThresholdSetInput2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐProductVariantLowStockThresholdSetInput(ctx context.Context, v any) (model.ProductVariantLowStockThresholdSetInput, error) {
+	res, err := ec.unmarshalInputProductVariantLowStockThresholdSetInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNProductVariantLowStockThresholdSetPayload2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐProductVariantLowStockThresholdSetPayload(ctx context.Context, sel ast.SelectionSet, v model.ProductVariantLowStockThresholdSetPayload) graphql.Marshaler {
+	return ec._ProductVariantLowStockThresholdSetPayload(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNProductVariantLowStockThresholdSetPayload2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐProductVariantLowStockThresholdSetPayload(ctx context.Context, sel ast.SelectionSet, v *model.ProductVariantLowStockThresholdSetPayload) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._ProductVariantLowStockThresholdSetPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNProductVariantStockAdjustInput2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐProductVariantStockAdjustInput(ctx context.Context, v any) (model.ProductVariantStockAdjustInput, error) {
 	res, err := ec.unmarshalInputProductVariantStockAdjustInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -27633,6 +30124,25 @@ func (ec *executionContext) marshalNProductVariantStockAdjustPayload2ᚖgithub�
 		return graphql.Null
 	}
 	return ec._ProductVariantStockAdjustPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNProductVariantStockBulkSetInput2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐProductVariantStockBulkSetInput(ctx context.Context, v any) (model.ProductVariantStockBulkSetInput, error) {
+	res, err := ec.unmarshalInputProductVariantStockBulkSetInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNProductVariantStockBulkSetPayload2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐProductVariantStockBulkSetPayload(ctx context.Context, sel ast.SelectionSet, v model.ProductVariantStockBulkSetPayload) graphql.Marshaler {
+	return ec._ProductVariantStockBulkSetPayload(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNProductVariantStockBulkSetPayload2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐProductVariantStockBulkSetPayload(ctx context.Context, sel ast.SelectionSet, v *model.ProductVariantStockBulkSetPayload) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._ProductVariantStockBulkSetPayload(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNProductVariantUpdateInput2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐProductVariantUpdateInput(ctx context.Context, v any) (model.ProductVariantUpdateInput, error) {
@@ -27681,6 +30191,111 @@ var (
 		auth.RoleCustomer: "CUSTOMER",
 		auth.RoleVendor:   "VENDOR",
 		auth.RoleAdmin:    "ADMIN",
+	}
+)
+
+func (ec *executionContext) unmarshalNStockBulkSetRowInput2ᚕᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐStockBulkSetRowInputᚄ(ctx context.Context, v any) ([]*model.StockBulkSetRowInput, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.StockBulkSetRowInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNStockBulkSetRowInput2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐStockBulkSetRowInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalNStockBulkSetRowInput2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐStockBulkSetRowInput(ctx context.Context, v any) (*model.StockBulkSetRowInput, error) {
+	res, err := ec.unmarshalInputStockBulkSetRowInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNStockMovement2ᚕᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐMovementᚄ(ctx context.Context, sel ast.SelectionSet, v []*catalog.Movement) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNStockMovement2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐMovement(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNStockMovement2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐMovement(ctx context.Context, sel ast.SelectionSet, v *catalog.Movement) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._StockMovement(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNStockMovementEdge2ᚕᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐStockMovementEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.StockMovementEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNStockMovementEdge2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐStockMovementEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNStockMovementEdge2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐStockMovementEdge(ctx context.Context, sel ast.SelectionSet, v *model.StockMovementEdge) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._StockMovementEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNStockMovementKind2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐMovementKind(ctx context.Context, v any) (catalog.MovementKind, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNStockMovementKind2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐMovementKind[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNStockMovementKind2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐMovementKind(ctx context.Context, sel ast.SelectionSet, v catalog.MovementKind) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNStockMovementKind2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐMovementKind[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
+var (
+	unmarshalNStockMovementKind2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐMovementKind = map[string]catalog.MovementKind{
+		"SALE":              catalog.MovementSale,
+		"CANCELLATION":      catalog.MovementCancellation,
+		"MANUAL_ADJUSTMENT": catalog.MovementManual,
+		"IMPORT":            catalog.MovementImport,
+		"BULK_SET":          catalog.MovementBulkSet,
+	}
+	marshalNStockMovementKind2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐMovementKind = map[catalog.MovementKind]string{
+		catalog.MovementSale:         "SALE",
+		catalog.MovementCancellation: "CANCELLATION",
+		catalog.MovementManual:       "MANUAL_ADJUSTMENT",
+		catalog.MovementImport:       "IMPORT",
+		catalog.MovementBulkSet:      "BULK_SET",
 	}
 )
 
@@ -27953,6 +30568,25 @@ func (ec *executionContext) marshalNVendorEvent2ᚖgithubᚗcomᚋshopgraphᚋsh
 		return graphql.Null
 	}
 	return ec._VendorEvent(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNVendorLowStockThresholdSetInput2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐVendorLowStockThresholdSetInput(ctx context.Context, v any) (model.VendorLowStockThresholdSetInput, error) {
+	res, err := ec.unmarshalInputVendorLowStockThresholdSetInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNVendorLowStockThresholdSetPayload2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐVendorLowStockThresholdSetPayload(ctx context.Context, sel ast.SelectionSet, v model.VendorLowStockThresholdSetPayload) graphql.Marshaler {
+	return ec._VendorLowStockThresholdSetPayload(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNVendorLowStockThresholdSetPayload2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐVendorLowStockThresholdSetPayload(ctx context.Context, sel ast.SelectionSet, v *model.VendorLowStockThresholdSetPayload) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._VendorLowStockThresholdSetPayload(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNVendorPayload2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐVendorPayload(ctx context.Context, sel ast.SelectionSet, v model.VendorPayload) graphql.Marshaler {
@@ -28822,6 +31456,13 @@ func (ec *executionContext) marshalOProductVariant2ᚖgithubᚗcomᚋshopgraph�
 		return graphql.Null
 	}
 	return ec._ProductVariant(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOStockMovementConnection2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐStockMovementConnection(ctx context.Context, sel ast.SelectionSet, v *model.StockMovementConnection) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._StockMovementConnection(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOString2string(ctx context.Context, v any) (string, error) {

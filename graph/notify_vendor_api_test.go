@@ -151,3 +151,43 @@ func TestVendorApplicationNoticeAPI(t *testing.T) {
 	}
 	require.Len(t, srv.Messages(), 2, "the admins only")
 }
+
+// TestLowStockNoticeAPI: a checkout that takes a vendor's variant from above its low-stock
+// threshold (5 by default) to at or under it emails the vendor once; a later sale that leaves
+// it under is no new crossing, and the shop's own product tells no one.
+func TestLowStockNoticeAPI(t *testing.T) {
+	t.Parallel()
+	srv := smtptest.New(t)
+	e := apitest.NewEnv(t, apitest.EnvOptions{Env: map[string]string{"SMTP_URL": srv.URL}})
+	acme := e.NewVendor(t, "Acme Lamps", 0)
+	lamp := e.Product(t, apitest.ProductOptions{Name: "Acme Desk Lamp", VendorID: &acme.ID,
+		Variants: []catalog.VariantInput{{Name: "Red", Price: 1250, Stock: 7}}})[0]
+	bulb := e.Product(t, apitest.ProductOptions{Name: "House Bulb",
+		Variants: []catalog.VariantInput{{Name: "E27", Price: 500, Stock: 7}}})[0]
+
+	buy := func(quantity int) {
+		t.Helper()
+		c, _ := e.Customer(t)
+		apitest.FillCart(t, c, apitest.CartLine{VariantGID: lamp.GID, Quantity: quantity},
+			apitest.CartLine{VariantGID: bulb.GID, Quantity: quantity})
+		var out struct {
+			P struct{ UserErrors []apitest.UserError } `json:"checkout"`
+		}
+		c.As(t).Do(vendorNoticeCheckout, map[string]any{"input": map[string]any{
+			"idempotencyKey": uuid.NewString(), "shippingAddress": apitest.Address(),
+		}}).Decode(t, &out)
+		require.Empty(t, out.P.UserErrors)
+	}
+	buy(2) // 7 → 5: crosses
+	jobsCompleted(t, e, "email_low_stock", 1)
+	got := messagesTo(srv, acme.ContactEmail)
+	require.Len(t, got, 1)
+	subject, parts, err := got[0].Parts()
+	require.NoError(t, err)
+	require.Equal(t, notify.LowStockSubject(lamp.SKU), subject)
+	require.Contains(t, parts["text/plain"], lamp.SKU)
+
+	buy(1) // 5 → 4: already under, no crossing
+	require.Equal(t, 1, e.Count(t, `SELECT count(*) FROM river_job WHERE kind = 'email_low_stock'`),
+		"a sale under the threshold is no new crossing; the shop's own bulb tells no one")
+}

@@ -287,10 +287,22 @@ UPDATE product_variants SET deleted_at = now(), updated_at = now() WHERE id = @i
 -- @max_stock (a decrease is always allowed down to zero, even from above @max_stock). The
 -- guard adds in bigint: in integer, a stock near its limit plus a large delta would fail with
 -- an overflow.
-UPDATE product_variants SET stock = stock + @delta::integer, updated_at = now()
-WHERE id = @id AND deleted_at IS NULL AND stock::bigint + @delta::integer >= 0
-  AND (@delta::integer <= 0 OR stock::bigint + @delta::integer <= @max_stock::bigint)
-RETURNING *;
+-- The same statement writes the change's MANUAL_ADJUSTMENT movement (none for a zero delta)
+-- and returns the variant's vendor and effective low-stock threshold (crossing detection).
+WITH u AS (
+    UPDATE product_variants pv SET stock = pv.stock + @delta::integer, updated_at = now()
+    WHERE pv.id = @id::bigint AND pv.deleted_at IS NULL AND pv.stock::bigint + @delta::integer >= 0
+      AND (@delta::integer <= 0 OR pv.stock::bigint + @delta::integer <= @max_stock::bigint)
+    RETURNING *
+), m AS (
+    INSERT INTO stock_movements (variant_id, kind, delta, quantity, actor_id, note)
+    SELECT u.id, 'MANUAL_ADJUSTMENT', @delta::integer, u.stock, @actor_id::bigint, @note::text
+    FROM u WHERE @delta::integer <> 0
+)
+SELECT u.id, u.product_id, u.sku, u.name, u.options, u.price_amount, u.currency, u.stock, u.position,
+       u.created_at, u.updated_at, u.deleted_at, p.vendor_id,
+       low_stock_threshold_of(u.low_stock_threshold, p.vendor_id)::integer AS low_stock_threshold
+FROM u JOIN products p ON p.id = u.product_id;
 
 -- name: CategoryListAll :many
 SELECT * FROM categories ORDER BY name, id;

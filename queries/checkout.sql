@@ -43,7 +43,10 @@ FOR NO KEY UPDATE OF v;
 -- one row per line, carrying the order's and the event's columns. The order's expiry job is
 -- inserted by River (jobs.Queue.ScheduleExpiry) in the same transaction. webhooks_wanted says
 -- whether any active webhook subscribes to the order's or the stock's events: when none does,
--- checkout owes no webhook and pays no statement for learning it (internal/webhook).
+-- checkout owes no webhook and pays no statement for learning it (internal/webhook). The
+-- stock was taken by StockReserve just before (same pipeline): the statement writes each
+-- line's SALE movement with the stock left (the variants are locked by this transaction), and
+-- returns that stock and the variant's effective low-stock threshold (crossing detection).
 WITH o AS (
     INSERT INTO orders (user_id, status, currency, total_amount, shipping_address)
     VALUES (@user_id, @status, @currency, @total_amount, @shipping_address)
@@ -68,13 +71,18 @@ WITH o AS (
 ), keyed AS (
     UPDATE checkout_requests SET order_id = (SELECT id FROM o)
     WHERE user_id = @user_id AND idempotency_key = @idempotency_key
+), sold AS (
+    INSERT INTO stock_movements (variant_id, kind, delta, quantity, actor_id, order_id)
+    SELECT l.variant_id, 'SALE', -l.quantity, v.stock, @user_id, l.order_id
+    FROM l JOIN product_variants v ON v.id = l.variant_id
 )
 SELECT o.id AS order_id, o.created_at AS order_created_at, o.updated_at AS order_updated_at,
        e.sequence AS event_sequence, e.created_at AS event_created_at, e.feed_position AS event_feed_position,
-       l.id AS line_id, l.variant_id,
+       l.id AS line_id, l.variant_id, v.stock AS stock_after,
+       low_stock_threshold_of(v.low_stock_threshold, l.vendor_id)::integer AS low_stock_threshold,
        EXISTS (SELECT 1 FROM webhook_subscriptions
                WHERE active AND event_types && ARRAY['ORDER_CREATED', 'STOCK_CHANGED']::text[]) AS webhooks_wanted
-FROM o, e, l
+FROM o, e, l JOIN product_variants v ON v.id = l.variant_id
 ORDER BY l.id;
 
 -- name: CheckoutRequestGet :one

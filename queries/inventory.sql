@@ -7,8 +7,16 @@ WHERE v.id = r.id AND v.deleted_at IS NULL AND v.stock >= r.n
 RETURNING v.id, v.product_id, v.stock;
 
 -- name: StockRelease :batchexec
--- StockRelease gives units back (a cancelled order), even to a since-deleted variant.
-UPDATE product_variants SET stock = stock + @n::integer, updated_at = now() WHERE id = @id;
+-- StockRelease gives units back (a cancelled order), even to a since-deleted variant, and
+-- writes the CANCELLATION movement of order @order_id by @actor_id (NULL: the system) in the
+-- same statement.
+WITH u AS (
+    UPDATE product_variants pv SET stock = pv.stock + @n::integer, updated_at = now() WHERE pv.id = @id::bigint
+    RETURNING pv.id, pv.stock
+)
+INSERT INTO stock_movements (variant_id, kind, delta, quantity, actor_id, order_id)
+SELECT u.id, 'CANCELLATION', @n::integer, u.stock, sqlc.narg('actor_id')::bigint, NULLIF(@order_id::bigint, 0)
+FROM u WHERE @n::integer <> 0;
 
 -- name: StockGet :one
 SELECT stock, deleted_at FROM product_variants WHERE id = @id;
@@ -77,7 +85,9 @@ ORDER BY variant_id LIMIT @n;
 -- InventoryImportApply sets the stock of the rows of import @import_id whose variants are in
 -- (@after, @upto], in one statement, locking them in variant id order. A row whose variant was
 -- deleted (or its SKU changed) since validation is not in the result: the caller fails the
--- import and rolls back.
+-- import and rolls back. The same statement writes an IMPORT movement (by the import's
+-- uploader, with the row's reason) for every stock it changed, and returns each variant's
+-- vendor and effective low-stock threshold (crossing detection).
 WITH cur AS (
     SELECT v.id, v.stock AS old_stock, r.quantity, r.reason
     FROM inventory_import_rows r
@@ -85,7 +95,16 @@ WITH cur AS (
     WHERE r.import_id = @import_id AND r.variant_id > @after AND r.variant_id <= @upto
     ORDER BY v.id
     FOR UPDATE OF v
+), u AS (
+    UPDATE product_variants v SET stock = cur.quantity, updated_at = now()
+    FROM cur WHERE v.id = cur.id
+    RETURNING v.id, v.product_id, cur.old_stock, v.stock, cur.reason, v.low_stock_threshold
+), m AS (
+    INSERT INTO stock_movements (variant_id, kind, delta, quantity, actor_id, note)
+    SELECT u.id, 'IMPORT', u.stock - u.old_stock, u.stock,
+           (SELECT i.created_by FROM inventory_imports i WHERE i.id = @import_id), u.reason
+    FROM u WHERE u.stock <> u.old_stock
 )
-UPDATE product_variants v SET stock = cur.quantity, updated_at = now()
-FROM cur WHERE v.id = cur.id
-RETURNING v.id, v.product_id, cur.old_stock::integer AS old_stock, v.stock, cur.reason::text AS reason;
+SELECT u.id, u.product_id, u.old_stock::integer AS old_stock, u.stock, u.reason::text AS reason,
+       p.vendor_id, low_stock_threshold_of(u.low_stock_threshold, p.vendor_id)::integer AS low_stock_threshold
+FROM u JOIN products p ON p.id = u.product_id;

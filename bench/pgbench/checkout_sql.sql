@@ -59,7 +59,7 @@ SELECT COALESCE(verdict.problem, '')::text AS problem, COALESCE(verdict.cart_cur
        COALESCE(verdict.variant_currency, '')::text AS variant_currency,
        COALESCE((SELECT line.quantity FROM line), 0)::integer AS quantity
 FROM verdict;
--- sqlc: CartViewQueued 7af1ddf0fcc8
+-- sqlc: CartViewQueued e50db31d31b7
 WITH cart AS (
     SELECT COALESCE(NULL::bigint, (SELECT c.id FROM carts c WHERE c.user_id = :u))::bigint AS id,
            false AS guest
@@ -111,7 +111,7 @@ SELECT COALESCE(verdict.problem, '')::text AS problem, COALESCE(verdict.cart_cur
        COALESCE(verdict.variant_currency, '')::text AS variant_currency,
        COALESCE((SELECT line.quantity FROM line), 0)::integer AS quantity
 FROM verdict;
--- sqlc: CartViewQueued 7af1ddf0fcc8
+-- sqlc: CartViewQueued e50db31d31b7
 WITH cart AS (
     SELECT COALESCE(NULL::bigint, (SELECT c.id FROM carts c WHERE c.user_id = :u))::bigint AS id,
            false AS guest
@@ -137,7 +137,7 @@ WITH claim AS (
     SELECT id FROM carts WHERE user_id = :u AND EXISTS (SELECT FROM claim) FOR UPDATE
 )
 SELECT (SELECT count(*) FROM claim)::integer AS claimed, COALESCE((SELECT id FROM cart), 0)::bigint AS cart_id;
--- sqlc: CheckoutLines 6d50fd9b6669
+-- sqlc: CheckoutLines d3d38203e5f6
 SELECT l.quantity, l.added_at, v.*, p.name AS product_name, p.vendor_id, p.status AS product_status, p.vendor_active
 FROM cart_lines l
 JOIN product_variants v ON v.id = l.variant_id
@@ -155,7 +155,7 @@ UPDATE product_variants v SET stock = v.stock - r.n, updated_at = now()
 FROM (SELECT unnest(ARRAY[:v1, :v2]::bigint[]) AS id, unnest(ARRAY[1, 1]::integer[]) AS n) AS r
 WHERE v.id = r.id AND v.deleted_at IS NULL AND v.stock >= r.n
 RETURNING v.id, v.product_id, v.stock;
--- sqlc: CheckoutPlaceOrder a8602fafe2aa
+-- sqlc: CheckoutPlaceOrder a5d2126e4820
 WITH o AS (
     INSERT INTO orders (user_id, status, currency, total_amount, shipping_address)
     VALUES (:u, 'PENDING', 'USD', 4200, '{"name":"Ada Lovelace","line1":"1 Main St","city":"Springfield","postalCode":"12345","country":"US"}')
@@ -185,13 +185,18 @@ WITH o AS (
 ), keyed AS (
     UPDATE checkout_requests SET order_id = (SELECT id FROM o)
     WHERE user_id = :u AND idempotency_key = 'k' || :k
+), sold AS (
+    INSERT INTO stock_movements (variant_id, kind, delta, quantity, actor_id, order_id)
+    SELECT l.variant_id, 'SALE', -l.quantity, v.stock, :u, l.order_id
+    FROM l JOIN product_variants v ON v.id = l.variant_id
 )
 SELECT o.id AS order_id, o.created_at AS order_created_at, o.updated_at AS order_updated_at,
        e.sequence AS event_sequence, e.created_at AS event_created_at, e.feed_position AS event_feed_position,
-       l.id AS line_id, l.variant_id,
+       l.id AS line_id, l.variant_id, v.stock AS stock_after,
+       low_stock_threshold_of(v.low_stock_threshold, l.vendor_id)::integer AS low_stock_threshold,
        EXISTS (SELECT 1 FROM webhook_subscriptions
                WHERE active AND event_types && ARRAY['ORDER_CREATED', 'STOCK_CHANGED']::text[]) AS webhooks_wanted
-FROM o, e, l
+FROM o, e, l JOIN product_variants v ON v.id = l.variant_id
 ORDER BY l.id;
 \endpipeline
 -- The expiry job, about as River's InsertTx writes it (riverpgxv5's JobInsertFastMany).

@@ -288,6 +288,26 @@ type InventoryImportPayload struct {
 	UserErrors []*UserError `json:"userErrors"`
 }
 
+// A page of low-stock variants.
+type LowStockVariantConnection struct {
+	// The variants with their cursors and thresholds.
+	Edges []*LowStockVariantEdge `json:"edges"`
+	// Pagination.
+	PageInfo *PageInfo `json:"pageInfo"`
+	// How many variants are at or under their threshold, across pages.
+	TotalCount int `json:"totalCount"`
+}
+
+// A low-stock variant, its threshold and its cursor.
+type LowStockVariantEdge struct {
+	// Opaque cursor for `after`.
+	Cursor string `json:"cursor"`
+	// The variant (its `quantityAvailable` is its stock).
+	Node *catalog.Variant `json:"node"`
+	// The variant's effective threshold, at or above its stock.
+	Threshold int `json:"threshold"`
+}
+
 // Write operations. Each takes one `input` and returns a payload with `userErrors`.
 type Mutation struct {
 }
@@ -514,6 +534,24 @@ type ProductVariantInput struct {
 	Stock *int `json:"stock,omitempty"`
 }
 
+// Input of `productVariantLowStockThresholdSet`.
+type ProductVariantLowStockThresholdSetInput struct {
+	// The variant's ID.
+	VariantID string `json:"variantId"`
+	// The threshold, 0 to 1,000,000,000; null falls back to the vendor's default.
+	Threshold *int `json:"threshold,omitempty"`
+}
+
+// Result of `productVariantLowStockThresholdSet`.
+type ProductVariantLowStockThresholdSetPayload struct {
+	// The variant; null on failure.
+	Variant *catalog.Variant `json:"variant,omitempty"`
+	// The variant's effective threshold now; null on failure.
+	EffectiveThreshold *int `json:"effectiveThreshold,omitempty"`
+	// Problems with the input; empty on success.
+	UserErrors []*UserError `json:"userErrors"`
+}
+
 // Input of `productVariantStockAdjust`.
 type ProductVariantStockAdjustInput struct {
 	// The variant's ID.
@@ -522,6 +560,8 @@ type ProductVariantStockAdjustInput struct {
 	// may not take the stock above 1,000,000,000 (INVALID); a decrease may not take it below 0
 	// (INSUFFICIENT_STOCK).
 	Delta int `json:"delta"`
+	// Why the stock changed, kept on the adjustment's movement; at most 200 characters.
+	Reason *string `json:"reason,omitempty"`
 }
 
 // Result of `productVariantStockAdjust`.
@@ -529,6 +569,20 @@ type ProductVariantStockAdjustPayload struct {
 	// The variant with its new stock; null on failure.
 	Variant *catalog.Variant `json:"variant,omitempty"`
 	// Problems with the input; empty on success.
+	UserErrors []*UserError `json:"userErrors"`
+}
+
+// Input of `productVariantStockBulkSet`.
+type ProductVariantStockBulkSetInput struct {
+	// 1 to 500 rows, each SKU once.
+	Rows []*StockBulkSetRowInput `json:"rows"`
+}
+
+// Result of `productVariantStockBulkSet`.
+type ProductVariantStockBulkSetPayload struct {
+	// The variants with their new stock, in the order of the rows; empty on failure.
+	Variants []*catalog.Variant `json:"variants"`
+	// Problems with the rows; empty on success, and then nothing was changed.
 	UserErrors []*UserError `json:"userErrors"`
 }
 
@@ -556,6 +610,36 @@ type ProductVariantUpdatePayload struct {
 
 // Read operations.
 type Query struct {
+}
+
+// One row of `productVariantStockBulkSet`.
+type StockBulkSetRowInput struct {
+	// The variant's SKU.
+	Sku string `json:"sku"`
+	// The new stock, 0 to 1,000,000,000.
+	Quantity int `json:"quantity"`
+	// Why, kept on the movement; at most 200 characters.
+	Reason *string `json:"reason,omitempty"`
+}
+
+// A page of stock movements.
+type StockMovementConnection struct {
+	// The movements with their cursors.
+	Edges []*StockMovementEdge `json:"edges"`
+	// The movements.
+	Nodes []*catalog.Movement `json:"nodes"`
+	// Pagination.
+	PageInfo *PageInfo `json:"pageInfo"`
+	// How many movements the variant has, across pages.
+	TotalCount int `json:"totalCount"`
+}
+
+// A stock movement and its cursor.
+type StockMovementEdge struct {
+	// Opaque cursor for `after`.
+	Cursor string `json:"cursor"`
+	// The movement.
+	Node *catalog.Movement `json:"node"`
 }
 
 // Live updates, over graphql-ws (`graphql-transport-ws`), the legacy `subscriptions-transport-ws`
@@ -652,6 +736,22 @@ type VendorEdge struct {
 type VendorFilter struct {
 	// Only vendors in this status (admins; everyone else lists ACTIVE vendors only).
 	Status *vendor.Status `json:"status,omitempty"`
+}
+
+// Input of `vendorLowStockThresholdSet`.
+type VendorLowStockThresholdSetInput struct {
+	// The vendor's ID.
+	VendorID string `json:"vendorId"`
+	// The default threshold, 0 to 1,000,000,000; null falls back to the platform's (5).
+	Threshold *int `json:"threshold,omitempty"`
+}
+
+// Result of `vendorLowStockThresholdSet`.
+type VendorLowStockThresholdSetPayload struct {
+	// The vendor's effective default threshold now; null on failure.
+	EffectiveThreshold *int `json:"effectiveThreshold,omitempty"`
+	// Problems with the input; empty on success.
+	UserErrors []*UserError `json:"userErrors"`
 }
 
 // Result of the vendor mutations.

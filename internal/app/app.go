@@ -203,12 +203,15 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options
 		Rate: notify.RateLimit{Buckets: a.Buckets, PerSecond: cfg.MailRatePerSecond}})
 	a.Checkout = checkout.NewService(d, a.Orders, a.Payments, log)
 	a.Checkout.Observer = a.Metrics
+	a.Imports = inventory.NewImportService(d, a.Jobs, a.Catalog, log)
 	// Without SMTP_URL no email is owed: the order and checkout paths run as if notify did
 	// not exist.
 	if a.Notify.Enabled() {
 		a.Checkout.Notifier = a.Notify
 		a.Orders.Notifier = a.Notify
 		a.Vendors.Notifier = a.Notify
+		lowStock := lowStockNotices{notify: a.Notify}
+		a.Catalog.LowStock, a.Checkout.LowStock, a.Imports.LowStock = lowStock, lowStock, lowStock
 	}
 	// Webhooks are always on: with no subscription, an event costs its source one statement.
 	a.Webhooks = webhook.NewService(d, a.Jobs, log, webhook.Options{
@@ -217,7 +220,6 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options
 	a.Checkout.Webhooks = a.Webhooks
 	a.Orders.Webhooks = a.Webhooks
 	a.Catalog.Webhooks = a.Webhooks
-	a.Imports = inventory.NewImportService(d, a.Jobs, a.Catalog, log)
 	a.Imports.Bell = a.Bell
 	a.Imports.Hook = webhook.ImportHook{Webhooks: a.Webhooks}
 	workers := river.NewWorkers()

@@ -25,6 +25,10 @@ type Service struct {
 	// Webhooks, when set, owes the outbound webhooks of product and stock changes in the
 	// change's transaction (webhook.Service; internal/app sets it).
 	Webhooks WebhookEmitter
+	// LowStock, when set, is told inside the change's transaction of every variant a stock
+	// change takes from above its low-stock threshold to at or under it (the vendor's email;
+	// internal/app sets it). Nil: nobody is told.
+	LowStock LowStockHook
 }
 
 // StockMovement is one change of a variant's stock, as a STOCK_CHANGED webhook tells it: the
@@ -528,9 +532,20 @@ func withThousands(n int) string {
 // zero, even against concurrent checkouts, and an increase never takes it above MaxStock.
 // Errors: NOT_FOUND, FORBIDDEN, INSUFFICIENT_STOCK, INVALID (delta, or a stock above MaxStock).
 func (s *Service) StockAdjust(ctx context.Context, v auth.Viewer, variantID int64, delta int) (Variant, error) {
+	return s.StockAdjustNoted(ctx, v, variantID, delta, "")
+}
+
+// StockAdjustNoted is StockAdjust with a note kept on the change's MANUAL_ADJUSTMENT movement
+// (the ledger, written by the same statement; v is its actor). Errors: StockAdjust's, and
+// INVALID for a note longer than MaxMovementNote.
+func (s *Service) StockAdjustNoted(ctx context.Context, v auth.Viewer, variantID int64, delta int, note string) (Variant, error) {
 	if delta < -MaxStock || delta > MaxStock {
 		return Variant{}, apperr.FieldError(apperr.Invalid,
 			fmt.Sprintf("Delta must be between -%s and %s.", maxStockText, maxStockText), "input", "delta")
+	}
+	note = strings.TrimSpace(note)
+	if err := checkMovementNote(note, "input", "reason"); err != nil {
+		return Variant{}, err
 	}
 	variants, err := s.VariantsByIDs(ctx, []int64{variantID})
 	if err != nil {
@@ -543,20 +558,32 @@ func (s *Service) StockAdjust(ctx context.Context, v auth.Viewer, variantID int6
 	if _, err := s.managed(ctx, v, cur.ProductID, "input", "variantId"); err != nil {
 		return Variant{}, asVariantNotFound(err, "input", "variantId")
 	}
-	var row db.ProductVariant
-	if s.Webhooks == nil {
-		row, err = s.db.VariantAdjustStock(ctx, db.VariantAdjustStockParams{ID: variantID, Delta: int32(delta), MaxStock: MaxStock})
+	arg := db.VariantAdjustStockParams{ID: variantID, Delta: int32(delta), MaxStock: MaxStock, ActorID: v.UserID, Note: note}
+	var adjusted db.VariantAdjustStockRow
+	if s.Webhooks == nil && s.LowStock == nil {
+		// One statement: the stock and its movement commit together anyway.
+		adjusted, err = s.db.VariantAdjustStock(ctx, arg)
 	} else {
-		// With webhooks, the adjustment and its STOCK_CHANGED event commit together.
+		// With hooks, the adjustment, its STOCK_CHANGED event and its low-stock crossing
+		// commit together.
 		err = s.db.InTxWithTx(ctx, func(ctx context.Context, tx pgx.Tx, q *db.Queries) error {
 			var err error
-			row, err = q.VariantAdjustStock(ctx, db.VariantAdjustStockParams{ID: variantID, Delta: int32(delta), MaxStock: MaxStock})
+			adjusted, err = q.VariantAdjustStock(ctx, arg)
 			if err != nil || delta == 0 {
 				return err
 			}
-			return s.Webhooks.StockChanged(ctx, tx, []StockMovement{{VariantID: variantID, Delta: delta, Reason: ReasonAdjustment}})
+			if s.Webhooks != nil {
+				if err := s.Webhooks.StockChanged(ctx, tx, []StockMovement{{VariantID: variantID, Delta: delta, Reason: ReasonAdjustment}}); err != nil {
+					return err
+				}
+			}
+			return s.lowStockCrossed(ctx, tx, []LowStockCrossing{{VariantID: variantID, VendorID: adjusted.VendorID,
+				Quantity: int(adjusted.Stock), Threshold: int(adjusted.LowStockThreshold)}}, []int{int(adjusted.Stock) - delta})
 		})
 	}
+	row := db.ProductVariant{ID: adjusted.ID, ProductID: adjusted.ProductID, SKU: adjusted.SKU, Name: adjusted.Name,
+		Options: adjusted.Options, PriceAmount: adjusted.PriceAmount, Currency: adjusted.Currency, Stock: adjusted.Stock,
+		Position: adjusted.Position, CreatedAt: adjusted.CreatedAt, UpdatedAt: adjusted.UpdatedAt, DeletedAt: adjusted.DeletedAt}
 	if postgres.IsNotFound(err) {
 		// No row has three causes; a variant deleted since it was read above is one, and it
 		// is NOT_FOUND, not a complaint about the delta. Read it again to tell them apart.

@@ -45,6 +45,10 @@ type Service struct {
 	Webhooks interface {
 		OrderPlaced(ctx context.Context, tx pgx.Tx, orderID int64, stock []catalog.StockMovement) error
 	}
+	// LowStock, when set, is told in the order's transaction of the variants the order took
+	// from above their low-stock threshold to at or under it (the vendor's email); it is called
+	// only when a line crossed, so an ordinary checkout pays nothing for it. May be nil.
+	LowStock catalog.LowStockHook
 
 	db       *postgres.DB
 	orders   *order.Service
@@ -204,6 +208,14 @@ func (s *Service) completeTx(ctx context.Context, tx pgx.Tx, q *db.Queries, v au
 			return Result{}, err
 		}
 	}
+	// The sales' movements were written by the order's statement, which returned the stock
+	// left and each variant's threshold: the variants they took under it are told in the
+	// transaction (nothing when no hook is set; no statement either way).
+	if s.LowStock != nil {
+		if err := s.lowStock(ctx, tx, place, placed); err != nil {
+			return Result{}, err
+		}
+	}
 	row := db.Order{
 		ID: first.OrderID, UserID: v.UserID, Status: place.Status, Currency: place.Currency,
 		TotalAmount: place.TotalAmount, ShippingAddress: place.ShippingAddress,
@@ -350,4 +362,26 @@ func isLetters(s string) bool {
 		}
 	}
 	return true
+}
+
+// lowStock tells the LowStock hook of the variants the order took from above their low-stock
+// threshold to at or under it, from what the order's statement returned.
+func (s *Service) lowStock(ctx context.Context, tx pgx.Tx, place db.CheckoutPlaceOrderParams, placed []db.CheckoutPlaceOrderRow) error {
+	type sold struct {
+		quantity int
+		vendorID *int64
+	}
+	lines := make(map[int64]sold, len(place.VariantIds))
+	for i, id := range place.VariantIds {
+		lines[id] = sold{quantity: int(place.Quantities[i]), vendorID: vendorOf(place.VendorIds[i])}
+	}
+	candidates := make([]catalog.LowStockCrossing, len(placed))
+	before := make([]int, len(placed))
+	for i, p := range placed {
+		l := lines[p.VariantID]
+		candidates[i] = catalog.LowStockCrossing{VariantID: p.VariantID, VendorID: l.vendorID,
+			Quantity: int(p.StockAfter), Threshold: int(p.LowStockThreshold)}
+		before[i] = int(p.StockAfter) + l.quantity
+	}
+	return catalog.NotifyLowStock(ctx, tx, s.LowStock, candidates, before)
 }

@@ -100,6 +100,9 @@ type ImportService struct {
 	log   *slog.Logger
 	// Hook, when set, is told of every import's stock changes inside its apply transaction.
 	Hook StockHook
+	// LowStock, when set, is told of the variants an import or bulk set takes from above
+	// their low-stock threshold to at or under it, inside the change's transaction.
+	LowStock catalog.LowStockHook
 	// ChunkSize is how many rows one statement of the apply sets (and how often progress is
 	// recorded); DefaultImportChunk unless set.
 	ChunkSize int
@@ -326,7 +329,11 @@ func (s *ImportService) Apply(ctx context.Context, id int64, lastAttempt bool) e
 		if ImportStatus(cur.Status).Done() {
 			return errAlreadyDone
 		}
-		var changes []StockChange
+		var (
+			changes   []StockChange
+			crossings []catalog.LowStockCrossing
+			before    []int
+		)
 		statusChanged := false
 		after := int64(0)
 		for {
@@ -355,6 +362,9 @@ func (s *ImportService) Apply(ctx context.Context, id int64, lastAttempt bool) e
 				if stockStatus(int(g.OldStock)) != stockStatus(int(g.Stock)) {
 					statusChanged = true
 				}
+				crossings = append(crossings, catalog.LowStockCrossing{VariantID: g.ID, VendorID: g.VendorID,
+					Quantity: int(g.Stock), Threshold: int(g.LowStockThreshold)})
+				before = append(before, int(g.OldStock))
 			}
 			processed += len(want)
 			after = upto
@@ -368,6 +378,9 @@ func (s *ImportService) Apply(ctx context.Context, id int64, lastAttempt bool) e
 			if err := s.Hook.StockChanged(ctx, tx, changes); err != nil {
 				return fmt.Errorf("stock hook: %w", err)
 			}
+		}
+		if err := catalog.NotifyLowStock(ctx, tx, s.LowStock, crossings, before); err != nil {
+			return err
 		}
 		if err := q.InventoryImportFinish(ctx, db.InventoryImportFinishParams{ID: id, Status: db.InventoryImportStatusSUCCEEDED,
 			Processed: int32(processed), Errors: []byte("[]")}); err != nil {

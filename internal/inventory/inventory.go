@@ -123,11 +123,13 @@ func shortage(ctx context.Context, q *db.Queries, it Item) error {
 
 // Release gives items back, e.g. when an order is cancelled, in variant id order like every
 // stock change: one StockRelease per variant, sent together as one batch (sqlc's :batchexec).
-func Release(ctx context.Context, q *db.Queries, items []Item) error {
+// Each statement writes its variant's CANCELLATION movement of order orderID by actorID (nil:
+// the system) with the stock.
+func Release(ctx context.Context, q *db.Queries, items []Item, orderID int64, actorID *int64) error {
 	items = merged(items)
 	args := make([]db.StockReleaseParams, len(items))
 	for i, it := range items {
-		args[i] = db.StockReleaseParams{ID: it.VariantID, N: int32(it.Quantity)}
+		args[i] = db.StockReleaseParams{ID: it.VariantID, N: int32(it.Quantity), OrderID: orderID, ActorID: actorID}
 	}
 	var err error
 	q.StockRelease(ctx, args).Exec(func(i int, e error) {

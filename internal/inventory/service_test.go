@@ -52,7 +52,7 @@ func reserve(ctx context.Context, d *postgres.DB, items []inventory.Item) (inven
 }
 
 func release(ctx context.Context, d *postgres.DB, items []inventory.Item) error {
-	return d.InTx(ctx, func(ctx context.Context, q *db.Queries) error { return inventory.Release(ctx, q, items) })
+	return d.InTx(ctx, func(ctx context.Context, q *db.Queries) error { return inventory.Release(ctx, q, items, 0, nil) })
 }
 
 func TestReserve(t *testing.T) {

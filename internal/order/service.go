@@ -321,7 +321,7 @@ func (s *Service) TransitionTx(ctx context.Context, q *db.Queries, actor Actor, 
 			restocks = append(restocks, catalog.StockMovement{VariantID: l.VariantID, Delta: int(l.Quantity), Reason: catalog.ReasonRestock})
 			touched.ProductIDs = append(touched.ProductIDs, l.ProductID)
 		}
-		if err := inventory.Release(ctx, q, items); err != nil {
+		if err := inventory.Release(ctx, q, items, id, actor.userID()); err != nil {
 			return Order{}, err
 		}
 		touched.StatusChanged = true // restocked variants may be back in stock
