@@ -486,7 +486,7 @@ WITH o AS (
 ), e AS (
     INSERT INTO order_events (order_id, sequence, status, actor_id, note)
     SELECT o.id, 1, o.status, $1, $15 FROM o
-    RETURNING order_id, sequence, status, previous_status, actor_id, note, created_at, feed_position
+    RETURNING order_id, sequence, status, previous_status, actor_id, note, created_at, feed_position, kind, fulfillment_id
 ), cleared AS (
     DELETE FROM cart_lines WHERE cart_id = $16
 ), keyed AS (

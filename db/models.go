@@ -12,6 +12,64 @@ import (
 	"github.com/google/uuid"
 )
 
+type FulfillmentStatus string
+
+const (
+	FulfillmentStatusSHIPPED   FulfillmentStatus = "SHIPPED"
+	FulfillmentStatusDELIVERED FulfillmentStatus = "DELIVERED"
+)
+
+func (e *FulfillmentStatus) Scan(src interface{}) error {
+	switch s := src.(type) {
+	case []byte:
+		*e = FulfillmentStatus(s)
+	case string:
+		*e = FulfillmentStatus(s)
+	default:
+		return fmt.Errorf("unsupported scan type for FulfillmentStatus: %T", src)
+	}
+	return nil
+}
+
+type NullFulfillmentStatus struct {
+	FulfillmentStatus FulfillmentStatus
+	Valid             bool // Valid is true if FulfillmentStatus is not NULL
+}
+
+// Scan implements the Scanner interface.
+func (ns *NullFulfillmentStatus) Scan(value interface{}) error {
+	if value == nil {
+		ns.FulfillmentStatus, ns.Valid = "", false
+		return nil
+	}
+	ns.Valid = true
+	return ns.FulfillmentStatus.Scan(value)
+}
+
+// Value implements the driver Valuer interface.
+func (ns NullFulfillmentStatus) Value() (driver.Value, error) {
+	if !ns.Valid {
+		return nil, nil
+	}
+	return string(ns.FulfillmentStatus), nil
+}
+
+func (e FulfillmentStatus) Valid() bool {
+	switch e {
+	case FulfillmentStatusSHIPPED,
+		FulfillmentStatusDELIVERED:
+		return true
+	}
+	return false
+}
+
+func AllFulfillmentStatusValues() []FulfillmentStatus {
+	return []FulfillmentStatus{
+		FulfillmentStatusSHIPPED,
+		FulfillmentStatusDELIVERED,
+	}
+}
+
 type InventoryImportStatus string
 
 const (
@@ -586,6 +644,26 @@ type EmailDelivery struct {
 	SentAt    *time.Time
 }
 
+type Fulfillment struct {
+	ID             int64
+	OrderID        int64
+	VendorID       *int64
+	Carrier        string
+	TrackingNumber string
+	TrackingUrl    *string
+	Status         FulfillmentStatus
+	CreatedBy      *int64
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+	DeliveredAt    *time.Time
+}
+
+type FulfillmentLine struct {
+	FulfillmentID int64
+	OrderLineID   int64
+	Quantity      int32
+}
+
 type Installation struct {
 	Singleton bool
 	ID        uuid.UUID
@@ -634,6 +712,8 @@ type OrderEvent struct {
 	Note           string
 	CreatedAt      time.Time
 	FeedPosition   int64
+	Kind           string
+	FulfillmentID  *int64
 }
 
 type OrderLine struct {

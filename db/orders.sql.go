@@ -43,7 +43,7 @@ func (q *Queries) OrderCount(ctx context.Context, arg OrderCountParams) (int64, 
 
 const OrderEventFeedAfter = `-- name: OrderEventFeedAfter :many
 WITH h AS (SELECT order_events_feed_horizon() AS horizon)
-(SELECT e.order_id, e.sequence, e.status, e.previous_status, e.actor_id, e.note, e.created_at, e.feed_position, false AS held_back
+(SELECT e.order_id, e.sequence, e.status, e.previous_status, e.actor_id, e.note, e.created_at, e.feed_position, e.kind, e.fulfillment_id, false AS held_back
  FROM order_events e, h
  WHERE e.feed_position > $1::bigint AND e.feed_position < h.horizon
    AND ($2::bigint IS NULL OR EXISTS (
@@ -51,7 +51,7 @@ WITH h AS (SELECT order_events_feed_horizon() AS horizon)
  ORDER BY e.feed_position
  LIMIT $3)
 UNION ALL
-(SELECT e.order_id, e.sequence, e.status, e.previous_status, e.actor_id, e.note, e.created_at, e.feed_position, true AS held_back
+(SELECT e.order_id, e.sequence, e.status, e.previous_status, e.actor_id, e.note, e.created_at, e.feed_position, e.kind, e.fulfillment_id, true AS held_back
  FROM order_events e, h
  WHERE e.feed_position > $1::bigint AND e.feed_position >= h.horizon
    AND ($2::bigint IS NULL OR EXISTS (
@@ -94,6 +94,8 @@ func (q *Queries) OrderEventFeedAfter(ctx context.Context, arg OrderEventFeedAft
 			&i.OrderEvent.Note,
 			&i.OrderEvent.CreatedAt,
 			&i.OrderEvent.FeedPosition,
+			&i.OrderEvent.Kind,
+			&i.OrderEvent.FulfillmentID,
 			&i.HeldBack,
 		); err != nil {
 			return nil, err
@@ -123,7 +125,7 @@ const OrderEventInsert = `-- name: OrderEventInsert :one
 INSERT INTO order_events (order_id, sequence, status, previous_status, actor_id, note)
 SELECT $1, COALESCE(max(sequence), 0) + 1, $2, $3, $4, $5
 FROM order_events WHERE order_id = $1
-RETURNING order_id, sequence, status, previous_status, actor_id, note, created_at, feed_position
+RETURNING order_id, sequence, status, previous_status, actor_id, note, created_at, feed_position, kind, fulfillment_id
 `
 
 type OrderEventInsertParams struct {
@@ -153,12 +155,14 @@ func (q *Queries) OrderEventInsert(ctx context.Context, arg OrderEventInsertPara
 		&i.Note,
 		&i.CreatedAt,
 		&i.FeedPosition,
+		&i.Kind,
+		&i.FulfillmentID,
 	)
 	return i, err
 }
 
 const OrderEventListAfter = `-- name: OrderEventListAfter :many
-SELECT order_id, sequence, status, previous_status, actor_id, note, created_at, feed_position FROM order_events WHERE order_id = $1 AND sequence > $2 ORDER BY sequence LIMIT $3
+SELECT order_id, sequence, status, previous_status, actor_id, note, created_at, feed_position, kind, fulfillment_id FROM order_events WHERE order_id = $1 AND sequence > $2 ORDER BY sequence LIMIT $3
 `
 
 type OrderEventListAfterParams struct {
@@ -186,6 +190,8 @@ func (q *Queries) OrderEventListAfter(ctx context.Context, arg OrderEventListAft
 			&i.Note,
 			&i.CreatedAt,
 			&i.FeedPosition,
+			&i.Kind,
+			&i.FulfillmentID,
 		); err != nil {
 			return nil, err
 		}
@@ -198,7 +204,7 @@ func (q *Queries) OrderEventListAfter(ctx context.Context, arg OrderEventListAft
 }
 
 const OrderEventListByOrderIDs = `-- name: OrderEventListByOrderIDs :many
-SELECT order_id, sequence, status, previous_status, actor_id, note, created_at, feed_position FROM order_events WHERE order_id = ANY($1::bigint[]) ORDER BY order_id, sequence
+SELECT order_id, sequence, status, previous_status, actor_id, note, created_at, feed_position, kind, fulfillment_id FROM order_events WHERE order_id = ANY($1::bigint[]) ORDER BY order_id, sequence
 `
 
 func (q *Queries) OrderEventListByOrderIDs(ctx context.Context, orderIds []int64) ([]OrderEvent, error) {
@@ -219,6 +225,8 @@ func (q *Queries) OrderEventListByOrderIDs(ctx context.Context, orderIds []int64
 			&i.Note,
 			&i.CreatedAt,
 			&i.FeedPosition,
+			&i.Kind,
+			&i.FulfillmentID,
 		); err != nil {
 			return nil, err
 		}

@@ -98,6 +98,19 @@ type Querier interface {
 	// EmailDeliveryRecordError keeps the last error of a delivery: failed (permanent: it will not
 	// be tried again) or still pending (transient: the job retries).
 	EmailDeliveryRecordError(ctx context.Context, arg EmailDeliveryRecordErrorParams) error
+	// FulfillmentAllDelivered: the order has fulfilments and every one is delivered.
+	FulfillmentAllDelivered(ctx context.Context, orderID int64) (*bool, error)
+	FulfillmentGetByID(ctx context.Context, id int64) (Fulfillment, error)
+	FulfillmentGetByIDForUpdate(ctx context.Context, id int64) (Fulfillment, error)
+	FulfillmentInsert(ctx context.Context, arg FulfillmentInsertParams) (Fulfillment, error)
+	FulfillmentLineListByOrderIDs(ctx context.Context, orderIds []int64) ([]FulfillmentLineListByOrderIDsRow, error)
+	FulfillmentLinesInsert(ctx context.Context, arg FulfillmentLinesInsertParams) error
+	FulfillmentListByOrderIDs(ctx context.Context, orderIds []int64) ([]Fulfillment, error)
+	// FulfillmentSetAllDelivered marks an order's undelivered fulfilments delivered (an admin's
+	// orderStatusUpdate(DELIVERED)).
+	FulfillmentSetAllDelivered(ctx context.Context, orderID int64) ([]Fulfillment, error)
+	FulfillmentSetDelivered(ctx context.Context, id int64) (Fulfillment, error)
+	FulfillmentSetTracking(ctx context.Context, arg FulfillmentSetTrackingParams) (Fulfillment, error)
 	// InstallationID is this database's identity (migration 00009), the namespace of its Redis
 	// keys and channels.
 	InstallationID(ctx context.Context) (uuid.UUID, error)
@@ -166,6 +179,9 @@ type Querier interface {
 	// OrderEventListAfter replays one order's events after a sequence number, at most @lim.
 	OrderEventListAfter(ctx context.Context, arg OrderEventListAfterParams) ([]OrderEvent, error)
 	OrderEventListByOrderIDs(ctx context.Context, orderIds []int64) ([]OrderEvent, error)
+	// OrderFulfillmentEventInsert appends a fulfilment's event to its order (call it with the order
+	// row locked): the status does not change.
+	OrderFulfillmentEventInsert(ctx context.Context, arg OrderFulfillmentEventInsertParams) (OrderEvent, error)
 	OrderGetByID(ctx context.Context, id int64) (Order, error)
 	// OrderGetByIDForUpdate serialises status changes of one order: two racing transitions see
 	// each other's result instead of both winning.

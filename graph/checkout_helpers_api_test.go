@@ -35,7 +35,7 @@ const orderFields = `id status trackingNumber createdAt updatedAt
   total { amount currency }
   shippingAddress { name line1 line2 city region postalCode country phone }
   lines { productName variantName sku unitPrice { amount currency } quantity lineTotal { amount currency } variantId productId }
-  events { sequence status previousStatus at actorId note }`
+  events { sequence kind status previousStatus at actorId note }`
 
 const (
 	checkoutMutation     = `mutation Checkout($input: CheckoutInput!) { checkout(input: $input) { order { ` + orderFields + ` } ` + commerceErrorFields + ` } }`
@@ -115,6 +115,7 @@ type orderLineView struct {
 
 type orderEventView struct {
 	Sequence       int       `json:"sequence"`
+	Kind           string    `json:"kind"`
 	Status         string    `json:"status"`
 	PreviousStatus *string   `json:"previousStatus"`
 	At             time.Time `json:"at"`

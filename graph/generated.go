@@ -44,6 +44,8 @@ type ResolverRoot interface {
 	Cart() CartResolver
 	Category() CategoryResolver
 	EmailDeliveryConnection() EmailDeliveryConnectionResolver
+	Fulfillment() FulfillmentResolver
+	FulfillmentLine() FulfillmentLineResolver
 	InventoryImport() InventoryImportResolver
 	InventoryImportError() InventoryImportErrorResolver
 	Mutation() MutationResolver
@@ -204,6 +206,29 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	Fulfillment struct {
+		Carrier        func(childComplexity int) int
+		CreatedAt      func(childComplexity int) int
+		DeliveredAt    func(childComplexity int) int
+		GlobalID       func(childComplexity int) int
+		Lines          func(childComplexity int) int
+		Order          func(childComplexity int) int
+		Status         func(childComplexity int) int
+		TrackingNumber func(childComplexity int) int
+		TrackingURL    func(childComplexity int) int
+		Vendor         func(childComplexity int) int
+	}
+
+	FulfillmentLine struct {
+		OrderLine func(childComplexity int) int
+		Quantity  func(childComplexity int) int
+	}
+
+	FulfillmentPayload struct {
+		Fulfillment func(childComplexity int) int
+		UserErrors  func(childComplexity int) int
+	}
+
 	InventoryImport struct {
 		CreatedAt  func(childComplexity int) int
 		Errors     func(childComplexity int) int
@@ -258,6 +283,9 @@ type ComplexityRoot struct {
 		CategoryDelete                     func(childComplexity int, input model.CategoryDeleteInput) int
 		CategoryUpdate                     func(childComplexity int, input model.CategoryUpdateInput) int
 		Checkout                           func(childComplexity int, input model.CheckoutInput) int
+		FulfillmentCreate                  func(childComplexity int, input model.FulfillmentCreateInput) int
+		FulfillmentMarkDelivered           func(childComplexity int, input model.FulfillmentMarkDeliveredInput) int
+		FulfillmentUpdateTracking          func(childComplexity int, input model.FulfillmentUpdateTrackingInput) int
 		InventoryImport                    func(childComplexity int, input model.InventoryImportInput) int
 		OrderCancel                        func(childComplexity int, input model.OrderCancelInput) int
 		OrderPaymentRetry                  func(childComplexity int, input model.OrderPaymentRetryInput) int
@@ -288,16 +316,18 @@ type ComplexityRoot struct {
 	}
 
 	Order struct {
-		CreatedAt       func(childComplexity int) int
-		Events          func(childComplexity int) int
-		GlobalID        func(childComplexity int) int
-		Lines           func(childComplexity int) int
-		Payment         func(childComplexity int) int
-		ShippingAddress func(childComplexity int) int
-		Status          func(childComplexity int) int
-		Total           func(childComplexity int) int
-		TrackingNumber  func(childComplexity int) int
-		UpdatedAt       func(childComplexity int) int
+		CreatedAt         func(childComplexity int) int
+		Events            func(childComplexity int) int
+		FulfillmentStatus func(childComplexity int) int
+		Fulfillments      func(childComplexity int) int
+		GlobalID          func(childComplexity int) int
+		Lines             func(childComplexity int) int
+		Payment           func(childComplexity int) int
+		ShippingAddress   func(childComplexity int) int
+		Status            func(childComplexity int) int
+		Total             func(childComplexity int) int
+		TrackingNumber    func(childComplexity int) int
+		UpdatedAt         func(childComplexity int) int
 	}
 
 	OrderConnection struct {
@@ -315,6 +345,8 @@ type ComplexityRoot struct {
 	OrderEvent struct {
 		ActorID        func(childComplexity int) int
 		At             func(childComplexity int) int
+		FulfillmentID  func(childComplexity int) int
+		Kind           func(childComplexity int) int
 		Note           func(childComplexity int) int
 		PreviousStatus func(childComplexity int) int
 		Sequence       func(childComplexity int) int
@@ -322,14 +354,16 @@ type ComplexityRoot struct {
 	}
 
 	OrderLine struct {
-		LineTotal   func(childComplexity int) int
-		ProductID   func(childComplexity int) int
-		ProductName func(childComplexity int) int
-		Quantity    func(childComplexity int) int
-		SKU         func(childComplexity int) int
-		UnitPrice   func(childComplexity int) int
-		VariantID   func(childComplexity int) int
-		VariantName func(childComplexity int) int
+		FulfilledQuantity func(childComplexity int) int
+		GlobalID          func(childComplexity int) int
+		LineTotal         func(childComplexity int) int
+		ProductID         func(childComplexity int) int
+		ProductName       func(childComplexity int) int
+		Quantity          func(childComplexity int) int
+		SKU               func(childComplexity int) int
+		UnitPrice         func(childComplexity int) int
+		VariantID         func(childComplexity int) int
+		VariantName       func(childComplexity int) int
 	}
 
 	OrderPayload struct {
@@ -345,6 +379,8 @@ type ComplexityRoot struct {
 
 	OrderStatusEvent struct {
 		At             func(childComplexity int) int
+		FulfillmentID  func(childComplexity int) int
+		Kind           func(childComplexity int) int
 		Note           func(childComplexity int) int
 		Order          func(childComplexity int) int
 		Position       func(childComplexity int) int
@@ -670,6 +706,15 @@ type CategoryResolver interface {
 type EmailDeliveryConnectionResolver interface {
 	TotalCount(ctx context.Context, obj *model.EmailDeliveryConnection) (int, error)
 }
+type FulfillmentResolver interface {
+	Order(ctx context.Context, obj *order.Fulfillment) (*order.Order, error)
+	Vendor(ctx context.Context, obj *order.Fulfillment) (*vendor.Vendor, error)
+
+	Lines(ctx context.Context, obj *order.Fulfillment) ([]*order.FulfillmentLine, error)
+}
+type FulfillmentLineResolver interface {
+	OrderLine(ctx context.Context, obj *order.FulfillmentLine) (*order.Line, error)
+}
 type InventoryImportResolver interface {
 	ID(ctx context.Context, obj *inventory.Import) (string, error)
 }
@@ -698,6 +743,9 @@ type MutationResolver interface {
 	CategoryUpdate(ctx context.Context, input model.CategoryUpdateInput) (*model.CategoryUpdatePayload, error)
 	CategoryDelete(ctx context.Context, input model.CategoryDeleteInput) (*model.CategoryDeletePayload, error)
 	Checkout(ctx context.Context, input model.CheckoutInput) (*model.CheckoutPayload, error)
+	FulfillmentCreate(ctx context.Context, input model.FulfillmentCreateInput) (*model.FulfillmentPayload, error)
+	FulfillmentUpdateTracking(ctx context.Context, input model.FulfillmentUpdateTrackingInput) (*model.FulfillmentPayload, error)
+	FulfillmentMarkDelivered(ctx context.Context, input model.FulfillmentMarkDeliveredInput) (*model.FulfillmentPayload, error)
 	InventoryImport(ctx context.Context, input model.InventoryImportInput) (*model.InventoryImportPayload, error)
 	OrderCancel(ctx context.Context, input model.OrderCancelInput) (*model.OrderPayload, error)
 	OrderStatusUpdate(ctx context.Context, input model.OrderStatusUpdateInput) (*model.OrderPayload, error)
@@ -725,16 +773,23 @@ type OrderResolver interface {
 
 	Events(ctx context.Context, obj *order.Order) ([]*order.Event, error)
 	Payment(ctx context.Context, obj *order.Order) (*payment.Payment, error)
+
+	Fulfillments(ctx context.Context, obj *order.Order) ([]*order.Fulfillment, error)
+	FulfillmentStatus(ctx context.Context, obj *order.Order) (order.FulfillmentSummary, error)
 }
 type OrderConnectionResolver interface {
 	TotalCount(ctx context.Context, obj *model.OrderConnection) (int, error)
 }
 type OrderEventResolver interface {
 	ActorID(ctx context.Context, obj *order.Event) (*string, error)
+
+	FulfillmentID(ctx context.Context, obj *order.Event) (*string, error)
 }
 type OrderLineResolver interface {
 	VariantID(ctx context.Context, obj *order.Line) (string, error)
 	ProductID(ctx context.Context, obj *order.Line) (string, error)
+
+	FulfilledQuantity(ctx context.Context, obj *order.Line) (int, error)
 }
 type OrderStatusEventResolver interface {
 	Sequence(ctx context.Context, obj *tracking.Update) (int, error)
@@ -744,6 +799,8 @@ type OrderStatusEventResolver interface {
 	PreviousStatus(ctx context.Context, obj *tracking.Update) (*order.Status, error)
 	At(ctx context.Context, obj *tracking.Update) (*time.Time, error)
 	Note(ctx context.Context, obj *tracking.Update) (string, error)
+	Kind(ctx context.Context, obj *tracking.Update) (order.EventKind, error)
+	FulfillmentID(ctx context.Context, obj *tracking.Update) (*string, error)
 }
 type PaymentResolver interface {
 	ClientSecret(ctx context.Context, obj *payment.Payment) (*string, error)
@@ -1290,6 +1347,93 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.EmailDeliveryEdge.Node(childComplexity), true
 
+	case "Fulfillment.carrier":
+		if e.ComplexityRoot.Fulfillment.Carrier == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Fulfillment.Carrier(childComplexity), true
+	case "Fulfillment.createdAt":
+		if e.ComplexityRoot.Fulfillment.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Fulfillment.CreatedAt(childComplexity), true
+	case "Fulfillment.deliveredAt":
+		if e.ComplexityRoot.Fulfillment.DeliveredAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Fulfillment.DeliveredAt(childComplexity), true
+	case "Fulfillment.id":
+		if e.ComplexityRoot.Fulfillment.GlobalID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Fulfillment.GlobalID(childComplexity), true
+	case "Fulfillment.lines":
+		if e.ComplexityRoot.Fulfillment.Lines == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Fulfillment.Lines(childComplexity), true
+	case "Fulfillment.order":
+		if e.ComplexityRoot.Fulfillment.Order == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Fulfillment.Order(childComplexity), true
+	case "Fulfillment.status":
+		if e.ComplexityRoot.Fulfillment.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Fulfillment.Status(childComplexity), true
+	case "Fulfillment.trackingNumber":
+		if e.ComplexityRoot.Fulfillment.TrackingNumber == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Fulfillment.TrackingNumber(childComplexity), true
+	case "Fulfillment.trackingUrl":
+		if e.ComplexityRoot.Fulfillment.TrackingURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Fulfillment.TrackingURL(childComplexity), true
+	case "Fulfillment.vendor":
+		if e.ComplexityRoot.Fulfillment.Vendor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Fulfillment.Vendor(childComplexity), true
+
+	case "FulfillmentLine.orderLine":
+		if e.ComplexityRoot.FulfillmentLine.OrderLine == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FulfillmentLine.OrderLine(childComplexity), true
+	case "FulfillmentLine.quantity":
+		if e.ComplexityRoot.FulfillmentLine.Quantity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FulfillmentLine.Quantity(childComplexity), true
+
+	case "FulfillmentPayload.fulfillment":
+		if e.ComplexityRoot.FulfillmentPayload.Fulfillment == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FulfillmentPayload.Fulfillment(childComplexity), true
+	case "FulfillmentPayload.userErrors":
+		if e.ComplexityRoot.FulfillmentPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FulfillmentPayload.UserErrors(childComplexity), true
+
 	case "InventoryImport.createdAt":
 		if e.ComplexityRoot.InventoryImport.CreatedAt == nil {
 			break
@@ -1566,6 +1710,39 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.Checkout(childComplexity, args["input"].(model.CheckoutInput)), true
+	case "Mutation.fulfillmentCreate":
+		if e.ComplexityRoot.Mutation.FulfillmentCreate == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_fulfillmentCreate_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.FulfillmentCreate(childComplexity, args["input"].(model.FulfillmentCreateInput)), true
+	case "Mutation.fulfillmentMarkDelivered":
+		if e.ComplexityRoot.Mutation.FulfillmentMarkDelivered == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_fulfillmentMarkDelivered_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.FulfillmentMarkDelivered(childComplexity, args["input"].(model.FulfillmentMarkDeliveredInput)), true
+	case "Mutation.fulfillmentUpdateTracking":
+		if e.ComplexityRoot.Mutation.FulfillmentUpdateTracking == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_fulfillmentUpdateTracking_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.FulfillmentUpdateTracking(childComplexity, args["input"].(model.FulfillmentUpdateTrackingInput)), true
 	case "Mutation.inventoryImport":
 		if e.ComplexityRoot.Mutation.InventoryImport == nil {
 			break
@@ -1876,6 +2053,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Order.Events(childComplexity), true
+	case "Order.fulfillmentStatus":
+		if e.ComplexityRoot.Order.FulfillmentStatus == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Order.FulfillmentStatus(childComplexity), true
+	case "Order.fulfillments":
+		if e.ComplexityRoot.Order.Fulfillments == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Order.Fulfillments(childComplexity), true
 	case "Order.id":
 		if e.ComplexityRoot.Order.GlobalID == nil {
 			break
@@ -1975,6 +2164,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.OrderEvent.At(childComplexity), true
+	case "OrderEvent.fulfillmentId":
+		if e.ComplexityRoot.OrderEvent.FulfillmentID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderEvent.FulfillmentID(childComplexity), true
+	case "OrderEvent.kind":
+		if e.ComplexityRoot.OrderEvent.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderEvent.Kind(childComplexity), true
 	case "OrderEvent.note":
 		if e.ComplexityRoot.OrderEvent.Note == nil {
 			break
@@ -2000,6 +2201,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.OrderEvent.Status(childComplexity), true
 
+	case "OrderLine.fulfilledQuantity":
+		if e.ComplexityRoot.OrderLine.FulfilledQuantity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderLine.FulfilledQuantity(childComplexity), true
+	case "OrderLine.id":
+		if e.ComplexityRoot.OrderLine.GlobalID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderLine.GlobalID(childComplexity), true
 	case "OrderLine.lineTotal":
 		if e.ComplexityRoot.OrderLine.LineTotal == nil {
 			break
@@ -2087,6 +2300,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.OrderStatusEvent.At(childComplexity), true
+	case "OrderStatusEvent.fulfillmentId":
+		if e.ComplexityRoot.OrderStatusEvent.FulfillmentID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderStatusEvent.FulfillmentID(childComplexity), true
+	case "OrderStatusEvent.kind":
+		if e.ComplexityRoot.OrderStatusEvent.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderStatusEvent.Kind(childComplexity), true
 	case "OrderStatusEvent.note":
 		if e.ComplexityRoot.OrderStatusEvent.Note == nil {
 			break
@@ -3379,6 +3604,10 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputCategoryUpdateInput,
 		ec.unmarshalInputCheckoutInput,
 		ec.unmarshalInputEmailDeliveryFilter,
+		ec.unmarshalInputFulfillmentCreateInput,
+		ec.unmarshalInputFulfillmentLineInput,
+		ec.unmarshalInputFulfillmentMarkDeliveredInput,
+		ec.unmarshalInputFulfillmentUpdateTrackingInput,
 		ec.unmarshalInputInventoryImportInput,
 		ec.unmarshalInputOrderCancelInput,
 		ec.unmarshalInputOrderFilter,
@@ -4243,6 +4472,167 @@ type CheckoutPayload {
   userErrors: [UserError!]!
 }
 `, BuiltIn: false},
+	{Name: "../schema/fulfillment.graphqls", Input: `# Fulfilment: vendors (and admins) ship an order's lines with a carrier and tracking.
+
+extend type Mutation {
+  """
+  Ships units of an order's lines, all of one vendor: that vendor's members, or admins (who
+  also ship the platform's own lines). The order must be PAID (partly fulfilled orders stay
+  PAID); each quantity is at most what was ordered and not yet fulfilled (OVER_FULFILLMENT).
+  When every line is fulfilled the order moves to SHIPPED. An order or line the viewer may not
+  ship: NOT_FOUND. Customers: FORBIDDEN.
+  """
+  fulfillmentCreate(input: FulfillmentCreateInput!): FulfillmentPayload! @auth
+  """Changes the carrier and tracking of a fulfilment not yet delivered (its vendor's members, admins)."""
+  fulfillmentUpdateTracking(input: FulfillmentUpdateTrackingInput!): FulfillmentPayload! @auth
+  """
+  Records that a fulfilment reached the customer (its vendor's members, admins). When every
+  fulfilment of a SHIPPED order is delivered, the order moves to DELIVERED.
+  """
+  fulfillmentMarkDelivered(input: FulfillmentMarkDeliveredInput!): FulfillmentPayload! @auth
+}
+
+extend type Order {
+  """
+  The order's fulfilments, oldest first: all of them for its owner (with tracking) and admins,
+  a vendor's own for its members.
+  """
+  fulfillments: [Fulfillment!]!
+  """How much of the order has shipped; for a vendor, how much of its own lines."""
+  fulfillmentStatus: OrderFulfillmentStatus!
+}
+
+extend type OrderLine {
+  """The line's opaque ID (name it in ` + "`" + `fulfillmentCreate` + "`" + `)."""
+  id: ID!
+  """Units of this line shipped by fulfilments so far."""
+  fulfilledQuantity: Int!
+}
+
+extend type OrderEvent {
+  """What the event records: a status change or a fulfilment's change."""
+  kind: OrderEventKind!
+  """The fulfilment of a FULFILLMENT_* event (it may not be visible to every follower)."""
+  fulfillmentId: ID
+}
+
+extend type OrderStatusEvent {
+  """What the event records: a status change or a fulfilment's change."""
+  kind: OrderEventKind!
+  """The fulfilment of a FULFILLMENT_* event (it may not be visible to every follower)."""
+  fulfillmentId: ID
+}
+
+"""What an order event records. A fulfilment's event keeps the order's status (` + "`" + `status` + "`" + ` = ` + "`" + `previousStatus` + "`" + `)."""
+enum OrderEventKind {
+  """The order's status changed."""
+  STATUS_CHANGED
+  """A fulfilment shipped some of the order's lines."""
+  FULFILLMENT_CREATED
+  """A fulfilment's carrier or tracking changed."""
+  FULFILLMENT_TRACKING_UPDATED
+  """A fulfilment reached the customer."""
+  FULFILLMENT_DELIVERED
+}
+
+"""How much of an order has shipped."""
+enum OrderFulfillmentStatus {
+  """No unit has shipped."""
+  UNFULFILLED
+  """Some units have shipped, not all."""
+  PARTIALLY_FULFILLED
+  """Every unit has shipped."""
+  FULFILLED
+}
+
+"""Where a fulfilment is."""
+enum FulfillmentStatus {
+  """Handed to the carrier."""
+  SHIPPED
+  """Received by the customer."""
+  DELIVERED
+}
+
+"""A shipment of some units of an order's lines, all of one vendor (or of the platform)."""
+type Fulfillment implements Node {
+  """The opaque global ID."""
+  id: ID!
+  """The order it ships."""
+  order: Order!
+  """The vendor whose lines it ships; null for the platform's own lines."""
+  vendor: Vendor
+  """Where it is."""
+  status: FulfillmentStatus!
+  """The carrier's name; empty when not given."""
+  carrier: String!
+  """The carrier's tracking number."""
+  trackingNumber: String!
+  """Where the customer follows the parcel (http or https); null when not given."""
+  trackingUrl: String
+  """The units it ships, per order line."""
+  lines: [FulfillmentLine!]!
+  """When it was created."""
+  createdAt: DateTime!
+  """When it was delivered; null until then."""
+  deliveredAt: DateTime
+}
+
+"""The units of one order line a fulfilment ships."""
+type FulfillmentLine {
+  """The order line."""
+  orderLine: OrderLine!
+  """Units shipped."""
+  quantity: Int!
+}
+
+"""Input of ` + "`" + `fulfillmentCreate` + "`" + `."""
+input FulfillmentCreateInput {
+  """The order's ID."""
+  orderId: ID!
+  """The lines and quantities to ship (1 to 100 lines, each once, all of one vendor)."""
+  lines: [FulfillmentLineInput!]!
+  """The carrier's name (at most 100 characters)."""
+  carrier: String
+  """The carrier's tracking number (1 to 100 characters)."""
+  trackingNumber: String!
+  """Where the customer follows the parcel: an absolute http or https URL."""
+  trackingUrl: String
+}
+
+"""A line of ` + "`" + `fulfillmentCreate` + "`" + `."""
+input FulfillmentLineInput {
+  """The order line's ID (` + "`" + `OrderLine.id` + "`" + `)."""
+  orderLineId: ID!
+  """Units to ship, at least 1."""
+  quantity: Int!
+}
+
+"""Input of ` + "`" + `fulfillmentUpdateTracking` + "`" + `."""
+input FulfillmentUpdateTrackingInput {
+  """The fulfilment's ID."""
+  id: ID!
+  """The carrier's name (at most 100 characters)."""
+  carrier: String
+  """The carrier's tracking number (1 to 100 characters)."""
+  trackingNumber: String!
+  """Where the customer follows the parcel: an absolute http or https URL."""
+  trackingUrl: String
+}
+
+"""Input of ` + "`" + `fulfillmentMarkDelivered` + "`" + `."""
+input FulfillmentMarkDeliveredInput {
+  """The fulfilment's ID."""
+  id: ID!
+}
+
+"""Result of a fulfilment mutation."""
+type FulfillmentPayload {
+  """The fulfilment after the change; null on failure."""
+  fulfillment: Fulfillment
+  """Problems with the input; empty on success."""
+  userErrors: [UserError!]!
+}
+`, BuiltIn: false},
 	{Name: "../schema/inventory.graphqls", Input: `# Inventory sync: stock levels imported in bulk from a CSV file, applied in the background,
 # followed live.
 
@@ -4818,6 +5208,11 @@ enum ErrorCode {
   internal address: webhooks only go to public addresses (SSRF protection).
   """
   WEBHOOK_TARGET_FORBIDDEN
+  """
+  A fulfilment would ship more units of an order line than remain unfulfilled (ordered less
+  already fulfilled); ` + "`" + `field` + "`" + ` names the line's quantity.
+  """
+  OVER_FULFILLMENT
 }
 
 """A problem with a mutation's input that the end user can act on."""
@@ -5783,6 +6178,52 @@ func (ec *executionContext) childFields_EmailDeliveryEdge(ctx context.Context, f
 	return nil, fmt.Errorf("no field named %q was found under type EmailDeliveryEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_Fulfillment(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Fulfillment_id(ctx, field)
+	case "order":
+		return ec.fieldContext_Fulfillment_order(ctx, field)
+	case "vendor":
+		return ec.fieldContext_Fulfillment_vendor(ctx, field)
+	case "status":
+		return ec.fieldContext_Fulfillment_status(ctx, field)
+	case "carrier":
+		return ec.fieldContext_Fulfillment_carrier(ctx, field)
+	case "trackingNumber":
+		return ec.fieldContext_Fulfillment_trackingNumber(ctx, field)
+	case "trackingUrl":
+		return ec.fieldContext_Fulfillment_trackingUrl(ctx, field)
+	case "lines":
+		return ec.fieldContext_Fulfillment_lines(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_Fulfillment_createdAt(ctx, field)
+	case "deliveredAt":
+		return ec.fieldContext_Fulfillment_deliveredAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Fulfillment", field.Name)
+}
+
+func (ec *executionContext) childFields_FulfillmentLine(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "orderLine":
+		return ec.fieldContext_FulfillmentLine_orderLine(ctx, field)
+	case "quantity":
+		return ec.fieldContext_FulfillmentLine_quantity(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type FulfillmentLine", field.Name)
+}
+
+func (ec *executionContext) childFields_FulfillmentPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "fulfillment":
+		return ec.fieldContext_FulfillmentPayload_fulfillment(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_FulfillmentPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type FulfillmentPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_InventoryImport(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -5883,6 +6324,10 @@ func (ec *executionContext) childFields_Order(ctx context.Context, field graphql
 		return ec.fieldContext_Order_createdAt(ctx, field)
 	case "updatedAt":
 		return ec.fieldContext_Order_updatedAt(ctx, field)
+	case "fulfillments":
+		return ec.fieldContext_Order_fulfillments(ctx, field)
+	case "fulfillmentStatus":
+		return ec.fieldContext_Order_fulfillmentStatus(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Order", field.Name)
 }
@@ -5925,6 +6370,10 @@ func (ec *executionContext) childFields_OrderEvent(ctx context.Context, field gr
 		return ec.fieldContext_OrderEvent_actorId(ctx, field)
 	case "note":
 		return ec.fieldContext_OrderEvent_note(ctx, field)
+	case "kind":
+		return ec.fieldContext_OrderEvent_kind(ctx, field)
+	case "fulfillmentId":
+		return ec.fieldContext_OrderEvent_fulfillmentId(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type OrderEvent", field.Name)
 }
@@ -5947,6 +6396,10 @@ func (ec *executionContext) childFields_OrderLine(ctx context.Context, field gra
 		return ec.fieldContext_OrderLine_variantId(ctx, field)
 	case "productId":
 		return ec.fieldContext_OrderLine_productId(ctx, field)
+	case "id":
+		return ec.fieldContext_OrderLine_id(ctx, field)
+	case "fulfilledQuantity":
+		return ec.fieldContext_OrderLine_fulfilledQuantity(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type OrderLine", field.Name)
 }
@@ -5989,6 +6442,10 @@ func (ec *executionContext) childFields_OrderStatusEvent(ctx context.Context, fi
 		return ec.fieldContext_OrderStatusEvent_at(ctx, field)
 	case "note":
 		return ec.fieldContext_OrderStatusEvent_note(ctx, field)
+	case "kind":
+		return ec.fieldContext_OrderStatusEvent_kind(ctx, field)
+	case "fulfillmentId":
+		return ec.fieldContext_OrderStatusEvent_fulfillmentId(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type OrderStatusEvent", field.Name)
 }
@@ -6877,6 +7334,48 @@ func (ec *executionContext) field_Mutation_checkout_args(ctx context.Context, ra
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.CheckoutInput, error) {
 			return ec.unmarshalNCheckoutInput2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐCheckoutInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_fulfillmentCreate_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.FulfillmentCreateInput, error) {
+			return ec.unmarshalNFulfillmentCreateInput2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐFulfillmentCreateInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_fulfillmentMarkDelivered_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.FulfillmentMarkDeliveredInput, error) {
+			return ec.unmarshalNFulfillmentMarkDeliveredInput2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐFulfillmentMarkDeliveredInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_fulfillmentUpdateTracking_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.FulfillmentUpdateTrackingInput, error) {
+			return ec.unmarshalNFulfillmentUpdateTrackingInput2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐFulfillmentUpdateTrackingInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -9832,6 +10331,382 @@ func (ec *executionContext) fieldContext_EmailDeliveryEdge_node(_ context.Contex
 	return fc, nil
 }
 
+func (ec *executionContext) _Fulfillment_id(ctx context.Context, field graphql.CollectedField, obj *order.Fulfillment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Fulfillment_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GlobalID(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Fulfillment_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Fulfillment", field, true, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _Fulfillment_order(ctx context.Context, field graphql.CollectedField, obj *order.Fulfillment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Fulfillment_order(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Fulfillment().Order(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *order.Order) graphql.Marshaler {
+			return ec.marshalNOrder2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋorderᚐOrder(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Fulfillment_order(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Fulfillment",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Order(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Fulfillment_vendor(ctx context.Context, field graphql.CollectedField, obj *order.Fulfillment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Fulfillment_vendor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Fulfillment().Vendor(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *vendor.Vendor) graphql.Marshaler {
+			return ec.marshalOVendor2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋvendorᚐVendor(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Fulfillment_vendor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Fulfillment",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Vendor(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Fulfillment_status(ctx context.Context, field graphql.CollectedField, obj *order.Fulfillment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Fulfillment_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v order.FulfillmentStatus) graphql.Marshaler {
+			return ec.marshalNFulfillmentStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋorderᚐFulfillmentStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Fulfillment_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Fulfillment", field, false, false, errors.New("field of type FulfillmentStatus does not have child fields"))
+}
+
+func (ec *executionContext) _Fulfillment_carrier(ctx context.Context, field graphql.CollectedField, obj *order.Fulfillment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Fulfillment_carrier(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Carrier, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Fulfillment_carrier(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Fulfillment", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Fulfillment_trackingNumber(ctx context.Context, field graphql.CollectedField, obj *order.Fulfillment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Fulfillment_trackingNumber(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TrackingNumber, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Fulfillment_trackingNumber(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Fulfillment", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Fulfillment_trackingUrl(ctx context.Context, field graphql.CollectedField, obj *order.Fulfillment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Fulfillment_trackingUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TrackingURL, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Fulfillment_trackingUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Fulfillment", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Fulfillment_lines(ctx context.Context, field graphql.CollectedField, obj *order.Fulfillment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Fulfillment_lines(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Fulfillment().Lines(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*order.FulfillmentLine) graphql.Marshaler {
+			return ec.marshalNFulfillmentLine2ᚕᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋorderᚐFulfillmentLineᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Fulfillment_lines(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Fulfillment",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FulfillmentLine(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Fulfillment_createdAt(ctx context.Context, field graphql.CollectedField, obj *order.Fulfillment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Fulfillment_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Fulfillment_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Fulfillment", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _Fulfillment_deliveredAt(ctx context.Context, field graphql.CollectedField, obj *order.Fulfillment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Fulfillment_deliveredAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DeliveredAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalODateTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Fulfillment_deliveredAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Fulfillment", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _FulfillmentLine_orderLine(ctx context.Context, field graphql.CollectedField, obj *order.FulfillmentLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FulfillmentLine_orderLine(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.FulfillmentLine().OrderLine(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *order.Line) graphql.Marshaler {
+			return ec.marshalNOrderLine2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋorderᚐLine(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FulfillmentLine_orderLine(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "FulfillmentLine",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OrderLine(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _FulfillmentLine_quantity(ctx context.Context, field graphql.CollectedField, obj *order.FulfillmentLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FulfillmentLine_quantity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Quantity, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FulfillmentLine_quantity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FulfillmentLine", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _FulfillmentPayload_fulfillment(ctx context.Context, field graphql.CollectedField, obj *model.FulfillmentPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FulfillmentPayload_fulfillment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Fulfillment, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *order.Fulfillment) graphql.Marshaler {
+			return ec.marshalOFulfillment2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋorderᚐFulfillment(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_FulfillmentPayload_fulfillment(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "FulfillmentPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Fulfillment(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _FulfillmentPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.FulfillmentPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FulfillmentPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FulfillmentPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "FulfillmentPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _InventoryImport_id(ctx context.Context, field graphql.CollectedField, obj *inventory.Import) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -11506,6 +12381,177 @@ func (ec *executionContext) fieldContext_Mutation_checkout(ctx context.Context, 
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_fulfillmentCreate(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_fulfillmentCreate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().FulfillmentCreate(ctx, fc.Args["input"].(model.FulfillmentCreateInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.FulfillmentPayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.FulfillmentPayload) graphql.Marshaler {
+			return ec.marshalNFulfillmentPayload2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐFulfillmentPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_fulfillmentCreate(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FulfillmentPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_fulfillmentCreate_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_fulfillmentUpdateTracking(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_fulfillmentUpdateTracking(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().FulfillmentUpdateTracking(ctx, fc.Args["input"].(model.FulfillmentUpdateTrackingInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.FulfillmentPayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.FulfillmentPayload) graphql.Marshaler {
+			return ec.marshalNFulfillmentPayload2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐFulfillmentPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_fulfillmentUpdateTracking(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FulfillmentPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_fulfillmentUpdateTracking_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_fulfillmentMarkDelivered(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_fulfillmentMarkDelivered(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().FulfillmentMarkDelivered(ctx, fc.Args["input"].(model.FulfillmentMarkDeliveredInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.FulfillmentPayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.FulfillmentPayload) graphql.Marshaler {
+			return ec.marshalNFulfillmentPayload2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐFulfillmentPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_fulfillmentMarkDelivered(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FulfillmentPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_fulfillmentMarkDelivered_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_inventoryImport(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -13001,6 +14047,61 @@ func (ec *executionContext) fieldContext_Order_updatedAt(_ context.Context, fiel
 	return graphql.NewScalarFieldContext("Order", field, false, false, errors.New("field of type DateTime does not have child fields"))
 }
 
+func (ec *executionContext) _Order_fulfillments(ctx context.Context, field graphql.CollectedField, obj *order.Order) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Order_fulfillments(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Order().Fulfillments(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*order.Fulfillment) graphql.Marshaler {
+			return ec.marshalNFulfillment2ᚕᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋorderᚐFulfillmentᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Order_fulfillments(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Order",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Fulfillment(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Order_fulfillmentStatus(ctx context.Context, field graphql.CollectedField, obj *order.Order) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Order_fulfillmentStatus(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Order().FulfillmentStatus(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v order.FulfillmentSummary) graphql.Marshaler {
+			return ec.marshalNOrderFulfillmentStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋorderᚐFulfillmentSummary(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Order_fulfillmentStatus(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Order", field, true, true, errors.New("field of type OrderFulfillmentStatus does not have child fields"))
+}
+
 func (ec *executionContext) _OrderConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.OrderConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -13313,6 +14414,52 @@ func (ec *executionContext) fieldContext_OrderEvent_note(_ context.Context, fiel
 	return graphql.NewScalarFieldContext("OrderEvent", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
+func (ec *executionContext) _OrderEvent_kind(ctx context.Context, field graphql.CollectedField, obj *order.Event) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderEvent_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v order.EventKind) graphql.Marshaler {
+			return ec.marshalNOrderEventKind2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋorderᚐEventKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrderEvent_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OrderEvent", field, false, false, errors.New("field of type OrderEventKind does not have child fields"))
+}
+
+func (ec *executionContext) _OrderEvent_fulfillmentId(ctx context.Context, field graphql.CollectedField, obj *order.Event) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderEvent_fulfillmentId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.OrderEvent().FulfillmentID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_OrderEvent_fulfillmentId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OrderEvent", field, true, true, errors.New("field of type ID does not have child fields"))
+}
+
 func (ec *executionContext) _OrderLine_productName(ctx context.Context, field graphql.CollectedField, obj *order.Line) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -13513,6 +14660,52 @@ func (ec *executionContext) _OrderLine_productId(ctx context.Context, field grap
 }
 func (ec *executionContext) fieldContext_OrderLine_productId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("OrderLine", field, true, true, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _OrderLine_id(ctx context.Context, field graphql.CollectedField, obj *order.Line) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderLine_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GlobalID(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrderLine_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OrderLine", field, true, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _OrderLine_fulfilledQuantity(ctx context.Context, field graphql.CollectedField, obj *order.Line) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderLine_fulfilledQuantity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.OrderLine().FulfilledQuantity(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrderLine_fulfilledQuantity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OrderLine", field, true, true, errors.New("field of type Int does not have child fields"))
 }
 
 func (ec *executionContext) _OrderPayload_order(ctx context.Context, field graphql.CollectedField, obj *model.OrderPayload) (ret graphql.Marshaler) {
@@ -13843,6 +15036,52 @@ func (ec *executionContext) _OrderStatusEvent_note(ctx context.Context, field gr
 }
 func (ec *executionContext) fieldContext_OrderStatusEvent_note(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("OrderStatusEvent", field, true, true, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _OrderStatusEvent_kind(ctx context.Context, field graphql.CollectedField, obj *tracking.Update) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderStatusEvent_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.OrderStatusEvent().Kind(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v order.EventKind) graphql.Marshaler {
+			return ec.marshalNOrderEventKind2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋorderᚐEventKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrderStatusEvent_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OrderStatusEvent", field, true, true, errors.New("field of type OrderEventKind does not have child fields"))
+}
+
+func (ec *executionContext) _OrderStatusEvent_fulfillmentId(ctx context.Context, field graphql.CollectedField, obj *tracking.Update) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderStatusEvent_fulfillmentId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.OrderStatusEvent().FulfillmentID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_OrderStatusEvent_fulfillmentId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OrderStatusEvent", field, true, true, errors.New("field of type ID does not have child fields"))
 }
 
 func (ec *executionContext) _PageInfo_hasNextPage(ctx context.Context, field graphql.CollectedField, obj *model.PageInfo) (ret graphql.Marshaler) {
@@ -20967,6 +22206,182 @@ func (ec *executionContext) unmarshalInputEmailDeliveryFilter(ctx context.Contex
 	return it, nil
 }
 
+func (ec *executionContext) unmarshalInputFulfillmentCreateInput(ctx context.Context, obj any) (model.FulfillmentCreateInput, error) {
+	var it model.FulfillmentCreateInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"orderId", "lines", "carrier", "trackingNumber", "trackingUrl"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "orderId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("orderId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OrderID = data
+		case "lines":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lines"))
+			data, err := ec.unmarshalNFulfillmentLineInput2ᚕᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐFulfillmentLineInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Lines = data
+		case "carrier":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("carrier"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Carrier = data
+		case "trackingNumber":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("trackingNumber"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TrackingNumber = data
+		case "trackingUrl":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("trackingUrl"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TrackingURL = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputFulfillmentLineInput(ctx context.Context, obj any) (model.FulfillmentLineInput, error) {
+	var it model.FulfillmentLineInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"orderLineId", "quantity"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "orderLineId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("orderLineId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OrderLineID = data
+		case "quantity":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("quantity"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Quantity = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputFulfillmentMarkDeliveredInput(ctx context.Context, obj any) (model.FulfillmentMarkDeliveredInput, error) {
+	var it model.FulfillmentMarkDeliveredInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputFulfillmentUpdateTrackingInput(ctx context.Context, obj any) (model.FulfillmentUpdateTrackingInput, error) {
+	var it model.FulfillmentUpdateTrackingInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id", "carrier", "trackingNumber", "trackingUrl"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "carrier":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("carrier"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Carrier = data
+		case "trackingNumber":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("trackingNumber"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TrackingNumber = data
+		case "trackingUrl":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("trackingUrl"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TrackingURL = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputInventoryImportInput(ctx context.Context, obj any) (model.InventoryImportInput, error) {
 	var it model.InventoryImportInput
 	if obj == nil {
@@ -22386,6 +23801,13 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._InventoryImport(ctx, sel, obj)
+	case order.Fulfillment:
+		return ec._Fulfillment(ctx, sel, &obj)
+	case *order.Fulfillment:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Fulfillment(ctx, sel, obj)
 	case notify.Delivery:
 		return ec._EmailDelivery(ctx, sel, &obj)
 	case *notify.Delivery:
@@ -23605,6 +25027,307 @@ func (ec *executionContext) _EmailDeliveryEdge(ctx context.Context, sel ast.Sele
 	return out
 }
 
+var fulfillmentImplementors = []string{"Fulfillment", "Node"}
+
+func (ec *executionContext) _Fulfillment(ctx context.Context, sel ast.SelectionSet, obj *order.Fulfillment) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, fulfillmentImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Fulfillment")
+		case "id":
+			out.Values[i] = ec._Fulfillment_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "order":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Fulfillment_order(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "vendor":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Fulfillment_vendor(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "status":
+			out.Values[i] = ec._Fulfillment_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "carrier":
+			out.Values[i] = ec._Fulfillment_carrier(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "trackingNumber":
+			out.Values[i] = ec._Fulfillment_trackingNumber(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "trackingUrl":
+			out.Values[i] = ec._Fulfillment_trackingUrl(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "lines":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Fulfillment_lines(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "createdAt":
+			out.Values[i] = ec._Fulfillment_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "deliveredAt":
+			out.Values[i] = ec._Fulfillment_deliveredAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var fulfillmentLineImplementors = []string{"FulfillmentLine"}
+
+func (ec *executionContext) _FulfillmentLine(ctx context.Context, sel ast.SelectionSet, obj *order.FulfillmentLine) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, fulfillmentLineImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("FulfillmentLine")
+		case "orderLine":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._FulfillmentLine_orderLine(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "quantity":
+			out.Values[i] = ec._FulfillmentLine_quantity(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var fulfillmentPayloadImplementors = []string{"FulfillmentPayload"}
+
+func (ec *executionContext) _FulfillmentPayload(ctx context.Context, sel ast.SelectionSet, obj *model.FulfillmentPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, fulfillmentPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("FulfillmentPayload")
+		case "fulfillment":
+			out.Values[i] = ec._FulfillmentPayload_fulfillment(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._FulfillmentPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var inventoryImportImplementors = []string{"InventoryImport", "Node"}
 
 func (ec *executionContext) _InventoryImport(ctx context.Context, sel ast.SelectionSet, obj *inventory.Import) graphql.Marshaler {
@@ -24141,6 +25864,27 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "fulfillmentCreate":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_fulfillmentCreate(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "fulfillmentUpdateTracking":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_fulfillmentUpdateTracking(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "fulfillmentMarkDelivered":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_fulfillmentMarkDelivered(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "inventoryImport":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_inventoryImport(ctx, field)
@@ -24496,6 +26240,82 @@ func (ec *executionContext) _Order(ctx context.Context, sel ast.SelectionSet, ob
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "fulfillments":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Order_fulfillments(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "fulfillmentStatus":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Order_fulfillmentStatus(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -24721,6 +26541,49 @@ func (ec *executionContext) _OrderEvent(ctx context.Context, sel ast.SelectionSe
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "kind":
+			out.Values[i] = ec._OrderEvent_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "fulfillmentId":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._OrderEvent_fulfillmentId(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -24832,6 +26695,49 @@ func (ec *executionContext) _OrderLine(ctx context.Context, sel ast.SelectionSet
 					}
 				}()
 				res = ec._OrderLine_productId(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "id":
+			out.Values[i] = ec._OrderLine_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "fulfilledQuantity":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._OrderLine_fulfilledQuantity(ctx, field, obj)
 				if res == graphql.Null {
 					atomic.AddUint32(&fs.Invalids, 1)
 				}
@@ -25223,6 +27129,82 @@ func (ec *executionContext) _OrderStatusEvent(ctx context.Context, sel ast.Selec
 				}()
 				res = ec._OrderStatusEvent_note(ctx, field, obj)
 				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "kind":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._OrderStatusEvent_kind(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "fulfillmentId":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._OrderStatusEvent_fulfillmentId(ctx, field, obj)
+				if res == graphql.RequiredNull {
 					atomic.AddUint32(&fs.Invalids, 1)
 				}
 				return res
@@ -29387,6 +31369,134 @@ func (ec *executionContext) marshalNErrorCode2githubᚗcomᚋshopgraphᚋshopgra
 	return v
 }
 
+func (ec *executionContext) marshalNFulfillment2ᚕᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋorderᚐFulfillmentᚄ(ctx context.Context, sel ast.SelectionSet, v []*order.Fulfillment) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNFulfillment2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋorderᚐFulfillment(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNFulfillment2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋorderᚐFulfillment(ctx context.Context, sel ast.SelectionSet, v *order.Fulfillment) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._Fulfillment(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNFulfillmentCreateInput2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐFulfillmentCreateInput(ctx context.Context, v any) (model.FulfillmentCreateInput, error) {
+	res, err := ec.unmarshalInputFulfillmentCreateInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNFulfillmentLine2ᚕᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋorderᚐFulfillmentLineᚄ(ctx context.Context, sel ast.SelectionSet, v []*order.FulfillmentLine) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNFulfillmentLine2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋorderᚐFulfillmentLine(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNFulfillmentLine2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋorderᚐFulfillmentLine(ctx context.Context, sel ast.SelectionSet, v *order.FulfillmentLine) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._FulfillmentLine(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNFulfillmentLineInput2ᚕᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐFulfillmentLineInputᚄ(ctx context.Context, v any) ([]*model.FulfillmentLineInput, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.FulfillmentLineInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNFulfillmentLineInput2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐFulfillmentLineInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalNFulfillmentLineInput2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐFulfillmentLineInput(ctx context.Context, v any) (*model.FulfillmentLineInput, error) {
+	res, err := ec.unmarshalInputFulfillmentLineInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNFulfillmentMarkDeliveredInput2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐFulfillmentMarkDeliveredInput(ctx context.Context, v any) (model.FulfillmentMarkDeliveredInput, error) {
+	res, err := ec.unmarshalInputFulfillmentMarkDeliveredInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNFulfillmentPayload2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐFulfillmentPayload(ctx context.Context, sel ast.SelectionSet, v model.FulfillmentPayload) graphql.Marshaler {
+	return ec._FulfillmentPayload(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNFulfillmentPayload2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐFulfillmentPayload(ctx context.Context, sel ast.SelectionSet, v *model.FulfillmentPayload) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._FulfillmentPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNFulfillmentStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋorderᚐFulfillmentStatus(ctx context.Context, v any) (order.FulfillmentStatus, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNFulfillmentStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋorderᚐFulfillmentStatus[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNFulfillmentStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋorderᚐFulfillmentStatus(ctx context.Context, sel ast.SelectionSet, v order.FulfillmentStatus) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNFulfillmentStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋorderᚐFulfillmentStatus[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
+var (
+	unmarshalNFulfillmentStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋorderᚐFulfillmentStatus = map[string]order.FulfillmentStatus{
+		"SHIPPED":   order.FulfillmentShipped,
+		"DELIVERED": order.FulfillmentDelivered,
+	}
+	marshalNFulfillmentStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋorderᚐFulfillmentStatus = map[order.FulfillmentStatus]string{
+		order.FulfillmentShipped:   "SHIPPED",
+		order.FulfillmentDelivered: "DELIVERED",
+	}
+)
+
+func (ec *executionContext) unmarshalNFulfillmentUpdateTrackingInput2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐFulfillmentUpdateTrackingInput(ctx context.Context, v any) (model.FulfillmentUpdateTrackingInput, error) {
+	res, err := ec.unmarshalInputFulfillmentUpdateTrackingInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNID2string(ctx context.Context, v any) (string, error) {
 	res, err := graphql.UnmarshalID(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -29673,6 +31783,72 @@ func (ec *executionContext) marshalNOrderEvent2ᚖgithubᚗcomᚋshopgraphᚋsho
 		return graphql.Null
 	}
 	return ec._OrderEvent(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNOrderEventKind2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋorderᚐEventKind(ctx context.Context, v any) (order.EventKind, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNOrderEventKind2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋorderᚐEventKind[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNOrderEventKind2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋorderᚐEventKind(ctx context.Context, sel ast.SelectionSet, v order.EventKind) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNOrderEventKind2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋorderᚐEventKind[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
+var (
+	unmarshalNOrderEventKind2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋorderᚐEventKind = map[string]order.EventKind{
+		"STATUS_CHANGED":               order.KindStatusChanged,
+		"FULFILLMENT_CREATED":          order.KindFulfillmentCreated,
+		"FULFILLMENT_TRACKING_UPDATED": order.KindFulfillmentTrackingUpdated,
+		"FULFILLMENT_DELIVERED":        order.KindFulfillmentDelivered,
+	}
+	marshalNOrderEventKind2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋorderᚐEventKind = map[order.EventKind]string{
+		order.KindStatusChanged:              "STATUS_CHANGED",
+		order.KindFulfillmentCreated:         "FULFILLMENT_CREATED",
+		order.KindFulfillmentTrackingUpdated: "FULFILLMENT_TRACKING_UPDATED",
+		order.KindFulfillmentDelivered:       "FULFILLMENT_DELIVERED",
+	}
+)
+
+func (ec *executionContext) unmarshalNOrderFulfillmentStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋorderᚐFulfillmentSummary(ctx context.Context, v any) (order.FulfillmentSummary, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNOrderFulfillmentStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋorderᚐFulfillmentSummary[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNOrderFulfillmentStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋorderᚐFulfillmentSummary(ctx context.Context, sel ast.SelectionSet, v order.FulfillmentSummary) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNOrderFulfillmentStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋorderᚐFulfillmentSummary[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
+var (
+	unmarshalNOrderFulfillmentStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋorderᚐFulfillmentSummary = map[string]order.FulfillmentSummary{
+		"UNFULFILLED":         order.Unfulfilled,
+		"PARTIALLY_FULFILLED": order.PartiallyFulfilled,
+		"FULFILLED":           order.Fulfilled,
+	}
+	marshalNOrderFulfillmentStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋorderᚐFulfillmentSummary = map[order.FulfillmentSummary]string{
+		order.Unfulfilled:        "UNFULFILLED",
+		order.PartiallyFulfilled: "PARTIALLY_FULFILLED",
+		order.Fulfilled:          "FULFILLED",
+	}
+)
+
+func (ec *executionContext) marshalNOrderLine2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋorderᚐLine(ctx context.Context, sel ast.SelectionSet, v order.Line) graphql.Marshaler {
+	return ec._OrderLine(ctx, sel, &v)
 }
 
 func (ec *executionContext) marshalNOrderLine2ᚕᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋorderᚐLineᚄ(ctx context.Context, sel ast.SelectionSet, v []*order.Line) graphql.Marshaler {
@@ -31232,6 +33408,13 @@ var (
 		notify.DeliveryFailed:  "FAILED",
 	}
 )
+
+func (ec *executionContext) marshalOFulfillment2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋorderᚐFulfillment(ctx context.Context, sel ast.SelectionSet, v *order.Fulfillment) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Fulfillment(ctx, sel, v)
+}
 
 func (ec *executionContext) unmarshalOID2ᚖstring(ctx context.Context, v any) (*string, error) {
 	if v == nil {

@@ -97,6 +97,16 @@ func (r *Resolver) node(ctx context.Context, gid string) (model.Node, error) {
 			return nil, err
 		}
 		return o, nil
+	case typeFulfillment:
+		v, ok := auth.ViewerFrom(ctx)
+		if !ok {
+			return nil, nil
+		}
+		f, err := nullIfNotFound(r.OrderService.GetFulfillment(ctx, v, id))
+		if f == nil || err != nil {
+			return nil, err
+		}
+		return f, nil
 	case webhook.TypeWebhook:
 		v, ok := auth.ViewerFrom(ctx)
 		if !ok || r.WebhookService == nil {

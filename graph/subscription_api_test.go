@@ -64,6 +64,11 @@ func TestSubscriptionTracking(t *testing.T) {
 				require.Equal(t, "SHIPPED", shipped.Order.Status)
 				require.NotNil(t, shipped.Order.TrackingNumber)
 				require.Equal(t, "1Z999AA10123456784", *shipped.Order.TrackingNumber)
+				// orderStatusUpdate(SHIPPED) fulfilled the line: its event follows the move.
+				fulfilled := nextEvent(t, s)
+				require.Equal(t, 4, fulfilled.Sequence)
+				require.Equal(t, "SHIPPED", fulfilled.Status)
+				require.Equal(t, "fulfilment created", fulfilled.Note)
 
 				requireQuiet(t, s, 200*time.Millisecond)
 			})

@@ -37,6 +37,8 @@ type Loaders struct {
 	CategoryByID         *dataloader.Loader[int64, catalog.Category]
 	OrderLinesByOrderID  *dataloader.Loader[int64, []order.Line]
 	OrderEventsByOrderID *dataloader.Loader[int64, []order.Event]
+	// FulfillmentsByOrderID gives every fulfilment of an order, with its lines.
+	FulfillmentsByOrderID *dataloader.Loader[int64, []order.Fulfillment]
 	// PaymentByOrderID gives nil for an order without a payment, so that a page's missing
 	// payments can be primed too.
 	PaymentByOrderID *dataloader.Loader[int64, *payment.Payment]
@@ -50,15 +52,16 @@ const (
 // New returns fresh loaders.
 func New(s Services) *Loaders {
 	return &Loaders{
-		UserByID:             newLoader(s.Accounts.ListByIDs, "user"),
-		VendorByID:           newLoader(s.Vendors.ListByIDs, "vendor"),
-		ProductByID:          newLoader(s.Catalog.ListByIDs, "product"),
-		VariantByID:          newLoader(s.Catalog.VariantsByIDs, "variant"),
-		VariantsByProductID:  newListLoader(s.Catalog.VariantsByProductIDs),
-		CategoryByID:         newLoader(s.Catalog.CategoriesByIDs, "category"),
-		OrderLinesByOrderID:  newListLoader(s.Orders.LinesByOrderIDs),
-		OrderEventsByOrderID: newListLoader(s.Orders.EventsByOrderIDs),
-		PaymentByOrderID:     newLoader(paymentsOrNil(s.Payments.ForOrders), "payment"),
+		UserByID:              newLoader(s.Accounts.ListByIDs, "user"),
+		VendorByID:            newLoader(s.Vendors.ListByIDs, "vendor"),
+		ProductByID:           newLoader(s.Catalog.ListByIDs, "product"),
+		VariantByID:           newLoader(s.Catalog.VariantsByIDs, "variant"),
+		VariantsByProductID:   newListLoader(s.Catalog.VariantsByProductIDs),
+		CategoryByID:          newLoader(s.Catalog.CategoriesByIDs, "category"),
+		OrderLinesByOrderID:   newListLoader(s.Orders.LinesByOrderIDs),
+		OrderEventsByOrderID:  newListLoader(s.Orders.EventsByOrderIDs),
+		FulfillmentsByOrderID: newListLoader(s.Orders.FulfillmentsByOrderIDs),
+		PaymentByOrderID:      newLoader(paymentsOrNil(s.Payments.ForOrders), "payment"),
 	}
 }
 

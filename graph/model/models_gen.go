@@ -274,6 +274,54 @@ type EmailDeliveryFilter struct {
 	Recipient *string `json:"recipient,omitempty"`
 }
 
+// Input of `fulfillmentCreate`.
+type FulfillmentCreateInput struct {
+	// The order's ID.
+	OrderID string `json:"orderId"`
+	// The lines and quantities to ship (1 to 100 lines, each once, all of one vendor).
+	Lines []*FulfillmentLineInput `json:"lines"`
+	// The carrier's name (at most 100 characters).
+	Carrier *string `json:"carrier,omitempty"`
+	// The carrier's tracking number (1 to 100 characters).
+	TrackingNumber string `json:"trackingNumber"`
+	// Where the customer follows the parcel: an absolute http or https URL.
+	TrackingURL *string `json:"trackingUrl,omitempty"`
+}
+
+// A line of `fulfillmentCreate`.
+type FulfillmentLineInput struct {
+	// The order line's ID (`OrderLine.id`).
+	OrderLineID string `json:"orderLineId"`
+	// Units to ship, at least 1.
+	Quantity int `json:"quantity"`
+}
+
+// Input of `fulfillmentMarkDelivered`.
+type FulfillmentMarkDeliveredInput struct {
+	// The fulfilment's ID.
+	ID string `json:"id"`
+}
+
+// Result of a fulfilment mutation.
+type FulfillmentPayload struct {
+	// The fulfilment after the change; null on failure.
+	Fulfillment *order.Fulfillment `json:"fulfillment,omitempty"`
+	// Problems with the input; empty on success.
+	UserErrors []*UserError `json:"userErrors"`
+}
+
+// Input of `fulfillmentUpdateTracking`.
+type FulfillmentUpdateTrackingInput struct {
+	// The fulfilment's ID.
+	ID string `json:"id"`
+	// The carrier's name (at most 100 characters).
+	Carrier *string `json:"carrier,omitempty"`
+	// The carrier's tracking number (1 to 100 characters).
+	TrackingNumber string `json:"trackingNumber"`
+	// Where the customer follows the parcel: an absolute http or https URL.
+	TrackingURL *string `json:"trackingUrl,omitempty"`
+}
+
 // The file of an inventoryImport.
 type InventoryImportInput struct {
 	// The CSV file (see `inventoryImport`), at most the server's upload limit (10 MB by default).
@@ -942,6 +990,9 @@ const (
 	// A webhook URL resolves to a private, loopback, link-local, unspecified, multicast or otherwise
 	// internal address: webhooks only go to public addresses (SSRF protection).
 	ErrorCodeWebhookTargetForbidden ErrorCode = "WEBHOOK_TARGET_FORBIDDEN"
+	// A fulfilment would ship more units of an order line than remain unfulfilled (ordered less
+	// already fulfilled); `field` names the line's quantity.
+	ErrorCodeOverFulfillment ErrorCode = "OVER_FULFILLMENT"
 )
 
 var AllErrorCode = []ErrorCode{
@@ -969,11 +1020,12 @@ var AllErrorCode = []ErrorCode{
 	ErrorCodeInvalidTransition,
 	ErrorCodeAmountTooLarge,
 	ErrorCodeWebhookTargetForbidden,
+	ErrorCodeOverFulfillment,
 }
 
 func (e ErrorCode) IsValid() bool {
 	switch e {
-	case ErrorCodeInvalid, ErrorCodeEmailTaken, ErrorCodeInvalidCredentials, ErrorCodeInvalidToken, ErrorCodeRateLimited, ErrorCodeWrongPassword, ErrorCodeUnchanged, ErrorCodeDuplicate, ErrorCodeNotFound, ErrorCodeForbidden, ErrorCodeInsufficientStock, ErrorCodeLastVariant, ErrorCodeCategoryNotEmpty, ErrorCodeOutOfStock, ErrorCodeCartEmpty, ErrorCodeCurrencyMismatch, ErrorCodeLineUnavailable, ErrorCodeIdempotencyKeyReused, ErrorCodePaymentProviderUnavailable, ErrorCodeRefundExceedsPayment, ErrorCodeRefundPending, ErrorCodeInvalidTransition, ErrorCodeAmountTooLarge, ErrorCodeWebhookTargetForbidden:
+	case ErrorCodeInvalid, ErrorCodeEmailTaken, ErrorCodeInvalidCredentials, ErrorCodeInvalidToken, ErrorCodeRateLimited, ErrorCodeWrongPassword, ErrorCodeUnchanged, ErrorCodeDuplicate, ErrorCodeNotFound, ErrorCodeForbidden, ErrorCodeInsufficientStock, ErrorCodeLastVariant, ErrorCodeCategoryNotEmpty, ErrorCodeOutOfStock, ErrorCodeCartEmpty, ErrorCodeCurrencyMismatch, ErrorCodeLineUnavailable, ErrorCodeIdempotencyKeyReused, ErrorCodePaymentProviderUnavailable, ErrorCodeRefundExceedsPayment, ErrorCodeRefundPending, ErrorCodeInvalidTransition, ErrorCodeAmountTooLarge, ErrorCodeWebhookTargetForbidden, ErrorCodeOverFulfillment:
 		return true
 	}
 	return false

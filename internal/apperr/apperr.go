@@ -65,6 +65,8 @@ const (
 	// WebhookTargetForbidden refuses a webhook URL on a private, loopback, link-local or
 	// otherwise internal address (SSRF), unless WEBHOOK_ALLOW_PRIVATE_TARGETS allows it.
 	WebhookTargetForbidden Code = "WEBHOOK_TARGET_FORBIDDEN"
+	// OverFulfillment: a fulfilment would ship more units of a line than remain unfulfilled.
+	OverFulfillment Code = "OVER_FULFILLMENT"
 )
 
 // Error is an error whose Message is safe to show to a client. Err is the cause, for logs only.

@@ -19,6 +19,10 @@ const (
 	// EmailDelivery is one email owed to one recipient (internal/notify).
 	EmailDelivery = "EmailDelivery"
 	Vendor        = "Vendor"
+	// OrderLine is one line of an order (fulfillmentCreate names lines by it).
+	OrderLine = "OrderLine"
+	// Fulfillment is a shipment of some of an order's lines (internal/order).
+	Fulfillment = "Fulfillment"
 	// A cart's ID derives from its owner (cart.Cart.GlobalID), one type per kind of owner.
 	CustomerCart = "CustomerCart"
 	GuestCart    = "GuestCart"

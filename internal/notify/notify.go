@@ -293,7 +293,22 @@ func (s *Service) SendOrderStatus(ctx context.Context, c order.StatusChange) (Ou
 	if err != nil {
 		return "", err
 	}
-	msg, err := s.tmpl().OrderStatusMessage(email, o, c)
+	var shipments []Shipment
+	if c.Status == order.Shipped {
+		// The fulfilments as they are when the email goes out: each carrier and tracking link.
+		fs, err := db.New(s.db.Pool).FulfillmentListByOrderIDs(ctx, []int64{o.ID})
+		if err != nil {
+			return "", fmt.Errorf("order %d's fulfilments: %w", o.ID, err)
+		}
+		for _, f := range fs {
+			sh := Shipment{Carrier: f.Carrier, TrackingNumber: f.TrackingNumber}
+			if f.TrackingUrl != nil {
+				sh.TrackingURL = *f.TrackingUrl
+			}
+			shipments = append(shipments, sh)
+		}
+	}
+	msg, err := s.tmpl().OrderStatusMessageWith(email, o, c, shipments)
 	if err != nil {
 		return "", err
 	}

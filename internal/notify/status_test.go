@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/shopgraph/shopgraph/db"
+	"github.com/shopgraph/shopgraph/internal/auth"
 	"github.com/shopgraph/shopgraph/internal/jobs"
 	"github.com/shopgraph/shopgraph/internal/notify"
 	"github.com/shopgraph/shopgraph/internal/order"
@@ -156,4 +157,34 @@ func TestOrderStatusEmailJobOnlyWithCommittedMoveAndSMTP(t *testing.T) {
 	})
 	require.ErrorIs(t, err, rollback)
 	require.Empty(t, b.statusJobs(t, id))
+}
+
+// TestShippedEmailNamesEachFulfilment: an order shipped by its vendors' fulfilments emails its
+// customer once, with each fulfilment's carrier and tracking link.
+func TestShippedEmailNamesEachFulfilment(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	customer := tf.NewUser(t, b.d, tf.UserOpts{})
+	seller := tf.NewUser(t, b.d, tf.UserOpts{Role: auth.RoleVendor})
+	o := tf.NewOrder(t, b.d, tf.OrderOpts{UserID: customer.ID, Status: "PAID",
+		Lines: []tf.LineOpts{{VendorID: &seller.VendorID, Quantity: 2}}})
+	orders := b.orders(b.svc)
+	url := "https://track.example.com/A1"
+	for i, tracking := range []order.Tracking{{Carrier: "UPS", TrackingNumber: "A1", TrackingURL: &url}, {Carrier: "DHL", TrackingNumber: "B2"}} {
+		_, err := orders.CreateFulfillment(ctx, seller.Viewer(), order.FulfillmentInput{OrderID: o.ID, Tracking: tracking,
+			Lines: []order.FulfillmentLineInput{{OrderLineID: o.LineIDs[0], Quantity: 1}}})
+		require.NoError(t, err, "fulfilment %d", i)
+	}
+	args := b.statusJobs(t, o.ID)
+	require.Len(t, args, 1, "one email: the move to SHIPPED")
+	require.NoError(t, b.workStatus(args[0]))
+	msgs := b.smtp.Messages()
+	require.Len(t, msgs, 1)
+	subject, parts, err := msgs[0].Parts()
+	require.NoError(t, err)
+	require.Equal(t, notify.OrderStatusSubject(o.ID, order.Shipped), subject)
+	require.Contains(t, parts["text/plain"], "UPS: tracking number A1 (https://track.example.com/A1)")
+	require.Contains(t, parts["text/plain"], "DHL: tracking number B2")
+	require.Contains(t, parts["text/html"], `href="https://track.example.com/A1"`)
 }

@@ -131,6 +131,10 @@ func (t *Templates) validate() error {
 			if _, err := t.OrderStatusMessage("ada@example.com", o, order.StatusChange{OrderID: o.ID, Sequence: 2, Status: st, RefundedAmount: refunded}); err != nil {
 				return err
 			}
+			shipments := []Shipment{{Carrier: "UPS", TrackingNumber: tracking, TrackingURL: "https://track.example.com/1Z999"}, {TrackingNumber: "2"}}
+			if _, err := t.OrderStatusMessageWith("ada@example.com", o, order.StatusChange{OrderID: o.ID, Sequence: 2, Status: st, RefundedAmount: refunded}, shipments); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -233,6 +237,14 @@ type orderStatusData struct {
 	Total            string
 	Tracking         string
 	Refunded         string // empty when the amount is unknown
+	// Shipments are the order's fulfilments (carrier and tracking link), for SHIPPED; none
+	// when the order was shipped without any.
+	Shipments []Shipment
+}
+
+// Shipment is one fulfilment of an order as the shipped email shows it.
+type Shipment struct {
+	Carrier, TrackingNumber, TrackingURL string
 }
 
 // statusHeadings are each emailed move's subject ending and heading.
@@ -258,6 +270,12 @@ func OrderStatusMessage(to string, o order.Order, c order.StatusChange) (Message
 
 // OrderStatusMessage renders the email, to `to`, of order o's move c.
 func (t *Templates) OrderStatusMessage(to string, o order.Order, c order.StatusChange) (Message, error) {
+	return t.OrderStatusMessageWith(to, o, c, nil)
+}
+
+// OrderStatusMessageWith is OrderStatusMessage with the order's shipments (its fulfilments'
+// carriers and tracking links), which the SHIPPED email lists.
+func (t *Templates) OrderStatusMessageWith(to string, o order.Order, c order.StatusChange, shipments []Shipment) (Message, error) {
 	h, ok := statusHeadings[c.Status]
 	if !ok {
 		return Message{}, fmt.Errorf("no email for an order moved to %s: %w", c.Status, ErrPermanent)
@@ -267,6 +285,7 @@ func (t *Templates) OrderStatusMessage(to string, o order.Order, c order.StatusC
 	if o.TrackingNumber != nil {
 		data.Tracking = *o.TrackingNumber
 	}
+	data.Shipments = shipments
 	if c.RefundedAmount > 0 {
 		data.Refunded = FormatMoney(money.Money{Amount: c.RefundedAmount, Currency: o.Total.Currency})
 	}

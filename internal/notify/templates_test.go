@@ -122,3 +122,27 @@ func TestOverriddenTemplatesAreSent(t *testing.T) {
 	require.Contains(t, parts["text/html"], "<p>Total <b>$ 9.00</b></p>")
 	require.Contains(t, parts["text/plain"], "Thank you for your order!", "the default plain-text part")
 }
+
+// TestShippedEmailListsShipments: the SHIPPED email names each fulfilment's carrier, tracking
+// number and link; without fulfilments it keeps the order's tracking number.
+func TestShippedEmailListsShipments(t *testing.T) {
+	t.Parallel()
+	tmpl, err := notify.LoadTemplates("")
+	require.NoError(t, err)
+	shipped := order.StatusChange{OrderID: 77, Sequence: 3, Status: order.Shipped}
+	msg, err := tmpl.OrderStatusMessageWith("ada@example.com", sampleOrder, shipped, []notify.Shipment{
+		{Carrier: "UPS", TrackingNumber: "1Z1", TrackingURL: "https://ups.example/1Z1"}, {Carrier: "DHL", TrackingNumber: "D2"},
+	})
+	require.NoError(t, err)
+	require.Contains(t, msg.Text, "UPS: tracking number 1Z1 (https://ups.example/1Z1)")
+	require.Contains(t, msg.Text, "DHL: tracking number D2\n")
+	require.Contains(t, msg.HTML, `<a href="https://ups.example/1Z1">`)
+	require.Contains(t, msg.HTML, "DHL: tracking number <strong>D2</strong>")
+
+	tracking := "OLD-1"
+	o := sampleOrder
+	o.TrackingNumber = &tracking
+	msg, err = tmpl.OrderStatusMessage("ada@example.com", o, shipped)
+	require.NoError(t, err)
+	require.Contains(t, msg.Text, "Tracking number: OLD-1")
+}

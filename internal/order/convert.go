@@ -26,7 +26,11 @@ func lineFromRow(r db.OrderLine) Line {
 }
 
 func eventFromRow(r db.OrderEvent) Event {
-	e := Event{OrderID: r.OrderID, Sequence: int(r.Sequence), FeedPosition: r.FeedPosition, Status: Status(r.Status), ActorID: r.ActorID, Note: r.Note, At: r.CreatedAt}
+	e := Event{OrderID: r.OrderID, Sequence: int(r.Sequence), FeedPosition: r.FeedPosition, Kind: EventKind(r.Kind), Status: Status(r.Status),
+		ActorID: r.ActorID, Note: r.Note, At: r.CreatedAt, FulfillmentID: r.FulfillmentID}
+	if e.Kind == "" {
+		e.Kind = KindStatusChanged // checkout's first event, built from its own columns
+	}
 	if r.PreviousStatus != nil {
 		prev := Status(*r.PreviousStatus)
 		e.PreviousStatus = &prev
@@ -47,7 +51,7 @@ func EventOf(r db.OrderEvent) Event { return eventFromRow(r) }
 func (e Event) message(o Order, vendorIDs []int64) pubsub.OrderEvent {
 	m := pubsub.OrderEvent{
 		OrderID: e.OrderID, Sequence: e.Sequence, FeedPosition: e.FeedPosition, Status: string(e.Status),
-		At: e.At, Note: e.Note, UserID: o.UserID, VendorIDs: vendorIDs,
+		At: e.At, Note: e.Note, UserID: o.UserID, VendorIDs: vendorIDs, Kind: string(e.Kind), FulfillmentID: e.FulfillmentID,
 	}
 	if e.PreviousStatus != nil {
 		m.PreviousStatus = string(*e.PreviousStatus)
@@ -57,7 +61,11 @@ func (e Event) message(o Order, vendorIDs []int64) pubsub.OrderEvent {
 
 // FromMessage converts a published event back into an Event.
 func FromMessage(m pubsub.OrderEvent) Event {
-	e := Event{OrderID: m.OrderID, Sequence: m.Sequence, FeedPosition: m.FeedPosition, Status: Status(m.Status), Note: m.Note, At: m.At}
+	e := Event{OrderID: m.OrderID, Sequence: m.Sequence, FeedPosition: m.FeedPosition, Kind: EventKind(m.Kind), Status: Status(m.Status),
+		Note: m.Note, At: m.At, FulfillmentID: m.FulfillmentID}
+	if e.Kind == "" {
+		e.Kind = KindStatusChanged // published before kinds existed
+	}
 	if m.PreviousStatus != "" {
 		prev := Status(m.PreviousStatus)
 		e.PreviousStatus = &prev

@@ -56,7 +56,14 @@ func CanTransition(from, to Status) bool {
 type Actor struct {
 	Viewer *auth.Viewer
 	System bool
+	// by, for a system move caused by a viewer (a fulfilment completing the order), is that
+	// viewer's account, for the event history.
+	by *int64
 }
+
+// causedBy is the system moving an order because of what v did (a fulfilment by a vendor's
+// member, who may not move the order itself): the history names v.
+func causedBy(v auth.Viewer) Actor { return Actor{System: true, by: &v.UserID} }
 
 // SystemActor is the actor of webhooks and background jobs.
 var SystemActor = Actor{System: true}
@@ -67,7 +74,7 @@ func ViewerActor(v auth.Viewer) Actor { return Actor{Viewer: &v} }
 // userID is the acting account, for the event history; nil for the system.
 func (a Actor) userID() *int64 {
 	if a.Viewer == nil {
-		return nil
+		return a.by
 	}
 	return &a.Viewer.UserID
 }
@@ -99,6 +106,9 @@ type Order struct {
 // GlobalID is the order's opaque API ID.
 func (o Order) GlobalID() string { return gid.Encode(gid.Order, o.ID) }
 
+// GlobalID is the line's opaque API ID.
+func (l Line) GlobalID() string { return gid.Encode(gid.OrderLine, l.ID) }
+
 // Line is one item of an order, as it was at checkout.
 type Line struct {
 	ID          int64
@@ -114,14 +124,28 @@ type Line struct {
 	LineTotal   money.Money
 }
 
-// Event is one status change.
+// EventKind is what an order event records.
+type EventKind string
+
+// Event kinds: a status change, or a change of one of its fulfilments (the status stays).
+const (
+	KindStatusChanged              EventKind = "STATUS_CHANGED"
+	KindFulfillmentCreated         EventKind = "FULFILLMENT_CREATED"
+	KindFulfillmentTrackingUpdated EventKind = "FULFILLMENT_TRACKING_UPDATED"
+	KindFulfillmentDelivered       EventKind = "FULFILLMENT_DELIVERED"
+)
+
+// Event is one change of an order: a status change or a fulfilment's.
 type Event struct {
 	OrderID        int64
 	Sequence       int
 	FeedPosition   int64
+	Kind           EventKind
 	Status         Status
 	PreviousStatus *Status
 	ActorID        *int64
 	Note           string
 	At             time.Time
+	// FulfillmentID is the fulfilment of a FULFILLMENT_* event.
+	FulfillmentID *int64
 }

@@ -125,3 +125,53 @@ func mayUpdateStatus(v auth.Viewer) error {
 	}
 	return nil
 }
+
+// Fulfilment policy: who may see and ship an order's fulfilments.
+//
+// A fulfilment ships lines of one vendor (or of the platform). Its vendor's members and admins
+// act on it; the order's owner sees every fulfilment of its order with the tracking; a vendor's
+// member sees only its own vendor's, and any other is, to it, missing.
+
+// mayFulfil says whether v may fulfil at all: admins and the members of a vendor.
+// Errors: FORBIDDEN.
+func mayFulfil(v auth.Viewer) error {
+	if _, ok := v.ActingVendor(); ok || v.IsAdmin() {
+		return nil
+	}
+	return apperr.New(apperr.Forbidden, "Only a vendor's members and admins can fulfil orders.")
+}
+
+// ActsOnLines are the lines v may fulfil, by id: all for an admin, its vendor's own for a
+// vendor's member (ActsFor), none for anyone else.
+func ActsOnLines(v auth.Viewer, lines []Line) map[int64]Line {
+	out := map[int64]Line{}
+	for _, l := range lines {
+		if v.IsAdmin() || (l.VendorID != nil && v.ActsFor(*l.VendorID)) {
+			out[l.ID] = l
+		}
+	}
+	return out
+}
+
+// MayActOnFulfillment reports whether v may update or deliver f: an admin, or a member of f's
+// vendor (the platform's fulfilments: admins only).
+func MayActOnFulfillment(v auth.Viewer, f Fulfillment) bool {
+	return v.IsAdmin() || (f.VendorID != nil && v.ActsFor(*f.VendorID))
+}
+
+// CanSeeFulfillment reports whether v may see f of order o: those who see the whole order
+// (its owner, with the tracking, and admins), and the members of f's vendor.
+func CanSeeFulfillment(v auth.Viewer, o Order, f Fulfillment) bool {
+	return SeesWhole(v, o) || MayActOnFulfillment(v, f)
+}
+
+// VisibleFulfillments are the fulfilments of o that v may see (CanSeeFulfillment).
+func VisibleFulfillments(v auth.Viewer, o Order, fs []Fulfillment) []Fulfillment {
+	out := make([]Fulfillment, 0, len(fs))
+	for _, f := range fs {
+		if CanSeeFulfillment(v, o, f) {
+			out = append(out, f)
+		}
+	}
+	return out
+}

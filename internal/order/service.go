@@ -471,7 +471,9 @@ func cancelOptions(v auth.Viewer) TransitionOptions {
 	return TransitionOptions{Note: "cancelled by " + string(v.Role)}
 }
 
-// StatusUpdate is an admin moving an order (SHIPPED needs a tracking number).
+// StatusUpdate is an admin moving an order (SHIPPED needs a tracking number). SHIPPED
+// fulfils every unit not yet fulfilled, a fulfilment per vendor (and one for the platform's
+// lines) with that tracking number; DELIVERED delivers every fulfilment not yet delivered.
 // Errors: FORBIDDEN, NOT_FOUND, INVALID_TRANSITION, INVALID.
 func (s *Service) StatusUpdate(ctx context.Context, v auth.Viewer, id int64, to Status, tracking *string, note string) (Order, error) {
 	if err := mayUpdateStatus(v); err != nil {
@@ -483,5 +485,51 @@ func (s *Service) StatusUpdate(ctx context.Context, v auth.Viewer, id int64, to 
 	if tracking != nil && len(*tracking) > 100 {
 		return Order{}, apperr.FieldError(apperr.Invalid, "Tracking numbers are at most 100 characters.", "input", "trackingNumber")
 	}
-	return s.Transition(ctx, ViewerActor(v), id, to, TransitionOptions{TrackingNumber: tracking, Note: note})
+	opts := TransitionOptions{TrackingNumber: tracking, Note: note}
+	if to != Shipped && to != Delivered {
+		return s.Transition(ctx, ViewerActor(v), id, to, opts)
+	}
+	// SHIPPED fulfils everything left (one fulfilment per vendor, with the tracking number
+	// given); DELIVERED delivers every fulfilment still on its way. The move comes first, then
+	// the events of the fulfilments it made or delivered, all in one transaction.
+	var o Order
+	err := s.db.InTx(ctx, func(ctx context.Context, q *db.Queries) error {
+		row, err := q.OrderGetByIDForUpdate(ctx, id)
+		if postgres.IsNotFound(err) {
+			return apperr.FieldError(apperr.NotFound, "No order has this ID.", "input", "id")
+		}
+		if err != nil {
+			return fmt.Errorf("lock order: %w", err)
+		}
+		var made []Fulfillment
+		if to == Shipped && Status(row.Status) == Paid && tracking != nil && strings.TrimSpace(*tracking) != "" {
+			if made, err = s.fulfilRemaining(ctx, q, v, id, *tracking); err != nil {
+				return err
+			}
+		}
+		if o, err = s.TransitionTx(ctx, q, ViewerActor(v), id, to, opts); err != nil {
+			return err
+		}
+		kind, what := KindFulfillmentCreated, "fulfilment created"
+		if to == Delivered {
+			kind, what = KindFulfillmentDelivered, "fulfilment delivered"
+			rows, err := q.FulfillmentSetAllDelivered(ctx, id)
+			if err != nil {
+				return fmt.Errorf("deliver fulfillments: %w", err)
+			}
+			for _, r := range rows {
+				made = append(made, fulfillmentFromRow(r))
+			}
+		}
+		for _, f := range made {
+			if err := s.fulfillmentEvent(ctx, q, o, v.UserID, kind, f, what); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return Order{}, err
+	}
+	return o, nil
 }

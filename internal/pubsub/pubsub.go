@@ -30,6 +30,10 @@ type OrderEvent struct {
 	Note           string    `json:"note,omitempty"`
 	UserID         int64     `json:"user_id"`
 	VendorIDs      []int64   `json:"vendor_ids,omitempty"`
+	// Kind is what the event records (order.EventKind); empty means a status change.
+	Kind string `json:"kind,omitempty"`
+	// FulfillmentID is the fulfilment of a fulfilment's event.
+	FulfillmentID *int64 `json:"fulfillment_id,omitempty"`
 	// Resync, set only by the hub itself, means events may have been missed (Redis
 	// reconnected): re-read Postgres from the last position delivered.
 	Resync bool `json:"-"`
