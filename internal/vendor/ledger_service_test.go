@@ -331,4 +331,3 @@ func TestLedgerEntriesPages(t *testing.T) {
 	_, err = w.ledger.Entries(ctx, &w.admin, w.aID, nil, "not-a-cursor")
 	require.Equal(t, apperr.BadUserInput, codeOf(err))
 }
-
