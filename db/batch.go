@@ -358,10 +358,12 @@ func (b *CheckoutBeginBatchResults) Close() error {
 }
 
 const CheckoutLines = `-- name: CheckoutLines :batchmany
-SELECT l.quantity, l.added_at, v.id, v.product_id, v.sku, v.name, v.options, v.price_amount, v.currency, v.stock, v.position, v.created_at, v.updated_at, v.deleted_at, v.low_stock_threshold, p.name AS product_name, p.vendor_id, p.status AS product_status, p.vendor_active
+SELECT l.quantity, l.added_at, v.id, v.product_id, v.sku, v.name, v.options, v.price_amount, v.currency, v.stock, v.position, v.created_at, v.updated_at, v.deleted_at, v.low_stock_threshold, p.name AS product_name, p.vendor_id, p.status AS product_status, p.vendor_active,
+       vd.commission_bps AS vendor_commission_bps
 FROM cart_lines l
 JOIN product_variants v ON v.id = l.variant_id
 JOIN products p ON p.id = v.product_id
+LEFT JOIN vendors vd ON vd.id = p.vendor_id
 WHERE l.cart_id = (SELECT c.id FROM carts c WHERE c.user_id = $1)
   AND EXISTS (SELECT FROM checkout_requests r
               WHERE r.user_id = $1 AND r.idempotency_key = $2 AND r.order_id IS NULL)
@@ -381,18 +383,20 @@ type CheckoutLinesParams struct {
 }
 
 type CheckoutLinesRow struct {
-	Quantity       int32
-	AddedAt        time.Time
-	ProductVariant ProductVariant
-	ProductName    string
-	VendorID       *int64
-	ProductStatus  ProductStatus
-	VendorActive   bool
+	Quantity            int32
+	AddedAt             time.Time
+	ProductVariant      ProductVariant
+	ProductName         string
+	VendorID            *int64
+	ProductStatus       ProductStatus
+	VendorActive        bool
+	VendorCommissionBps *int32
 }
 
 // CheckoutLines reads the lines of the cart of @user_id, which CheckoutBegin locked just
 // before in the same transaction (it is sent in the same pipeline), with their variants and
-// products; it reads them only when that CheckoutBegin claimed the key (its claim holds no
+// products and the commission rate of each product's vendor (NULL for platform products), which
+// the order line keeps; it reads them only when that CheckoutBegin claimed the key (its claim holds no
 // order yet), so a replay reads and locks nothing. It locks the variants in variant id order
 // (rows are sorted before they are locked): two checkouts sharing variants take their locks
 // in the same order and cannot deadlock, and the stock and prices read are the latest
@@ -449,6 +453,7 @@ func (b *CheckoutLinesBatchResults) Query(f func(int, []CheckoutLinesRow, error)
 					&i.VendorID,
 					&i.ProductStatus,
 					&i.VendorActive,
+					&i.VendorCommissionBps,
 				); err != nil {
 					return err
 				}
@@ -474,24 +479,25 @@ WITH o AS (
     RETURNING id, user_id, status, currency, total_amount, shipping_address, tracking_number, created_at, updated_at
 ), l AS (
     INSERT INTO order_lines (order_id, product_id, variant_id, vendor_id, product_name, variant_name, sku,
-                             unit_price, currency, quantity, line_total)
+                             unit_price, currency, quantity, line_total, commission_bps)
     SELECT o.id, x.product_id, x.variant_id, NULLIF(x.vendor_id, 0), x.product_name, x.variant_name, x.sku,
-           x.unit_price, o.currency, x.quantity, x.line_total
+           x.unit_price, o.currency, x.quantity, x.line_total, CASE WHEN x.vendor_id <> 0 THEN x.commission_bps END
     FROM o, (SELECT unnest($6::bigint[]) AS product_id, unnest($7::bigint[]) AS variant_id,
                     unnest($8::bigint[]) AS vendor_id, unnest($9::text[]) AS product_name,
                     unnest($10::text[]) AS variant_name, unnest($11::text[]) AS sku,
                     unnest($12::bigint[]) AS unit_price, unnest($13::integer[]) AS quantity,
-                    unnest($14::bigint[]) AS line_total) AS x
-    RETURNING id, order_id, product_id, variant_id, vendor_id, product_name, variant_name, sku, unit_price, currency, quantity, line_total
+                    unnest($14::bigint[]) AS line_total,
+                    unnest($15::integer[]) AS commission_bps) AS x
+    RETURNING id, order_id, product_id, variant_id, vendor_id, product_name, variant_name, sku, unit_price, currency, quantity, line_total, commission_bps
 ), e AS (
     INSERT INTO order_events (order_id, sequence, status, actor_id, note)
-    SELECT o.id, 1, o.status, $1, $15 FROM o
+    SELECT o.id, 1, o.status, $1, $16 FROM o
     RETURNING order_id, sequence, status, previous_status, actor_id, note, created_at, feed_position, kind, fulfillment_id
 ), cleared AS (
-    DELETE FROM cart_lines WHERE cart_id = $16
+    DELETE FROM cart_lines WHERE cart_id = $17
 ), keyed AS (
     UPDATE checkout_requests SET order_id = (SELECT id FROM o)
-    WHERE user_id = $1 AND idempotency_key = $17
+    WHERE user_id = $1 AND idempotency_key = $18
 ), sold AS (
     INSERT INTO stock_movements (variant_id, kind, delta, quantity, actor_id, order_id)
     SELECT l.variant_id, 'SALE', -l.quantity, v.stock, $1, l.order_id
@@ -528,6 +534,7 @@ type CheckoutPlaceOrderParams struct {
 	UnitPrices      []int64
 	Quantities      []int32
 	LineTotals      []int64
+	CommissionBps   []int32
 	Note            string
 	CartID          int64
 	IdempotencyKey  string
@@ -548,7 +555,8 @@ type CheckoutPlaceOrderRow struct {
 }
 
 // CheckoutPlaceOrder writes the order in one statement: the order row, one snapshot line per
-// item (the arrays are parallel, one element per line; vendor 0 is none), the first event
+// item (the arrays are parallel, one element per line; vendor 0 is none, and its line keeps no
+// commission rate: commission_bps is the vendor's rate at checkout), the first event
 // (sequence 1); it empties the cart and records the order on the idempotency key. It returns
 // one row per line, carrying the order's and the event's columns. The order's expiry job is
 // inserted by River (jobs.Queue.ScheduleExpiry) in the same transaction. webhooks_wanted says
@@ -575,6 +583,7 @@ func (q *Queries) CheckoutPlaceOrder(ctx context.Context, arg []CheckoutPlaceOrd
 			a.UnitPrices,
 			a.Quantities,
 			a.LineTotals,
+			a.CommissionBps,
 			a.Note,
 			a.CartID,
 			a.IdempotencyKey,

@@ -536,6 +536,64 @@ func AllVendorActionValues() []VendorAction {
 	}
 }
 
+type VendorLedgerKind string
+
+const (
+	VendorLedgerKindEARNING  VendorLedgerKind = "EARNING"
+	VendorLedgerKindREVERSAL VendorLedgerKind = "REVERSAL"
+)
+
+func (e *VendorLedgerKind) Scan(src interface{}) error {
+	switch s := src.(type) {
+	case []byte:
+		*e = VendorLedgerKind(s)
+	case string:
+		*e = VendorLedgerKind(s)
+	default:
+		return fmt.Errorf("unsupported scan type for VendorLedgerKind: %T", src)
+	}
+	return nil
+}
+
+type NullVendorLedgerKind struct {
+	VendorLedgerKind VendorLedgerKind
+	Valid            bool // Valid is true if VendorLedgerKind is not NULL
+}
+
+// Scan implements the Scanner interface.
+func (ns *NullVendorLedgerKind) Scan(value interface{}) error {
+	if value == nil {
+		ns.VendorLedgerKind, ns.Valid = "", false
+		return nil
+	}
+	ns.Valid = true
+	return ns.VendorLedgerKind.Scan(value)
+}
+
+// Value implements the driver Valuer interface.
+func (ns NullVendorLedgerKind) Value() (driver.Value, error) {
+	if !ns.Valid {
+		return nil, nil
+	}
+	return string(ns.VendorLedgerKind), nil
+}
+
+func (e VendorLedgerKind) Valid() bool {
+	switch e {
+	case VendorLedgerKindEARNING,
+		VendorLedgerKindREVERSAL:
+		return true
+	}
+	return false
+}
+
+func AllVendorLedgerKindValues() []VendorLedgerKind {
+	return []VendorLedgerKind{
+		VendorLedgerKindEARNING,
+		VendorLedgerKindREVERSAL,
+	}
+}
+
 type VendorStatus string
 
 const (
@@ -717,18 +775,19 @@ type OrderEvent struct {
 }
 
 type OrderLine struct {
-	ID          int64
-	OrderID     int64
-	ProductID   int64
-	VariantID   int64
-	VendorID    *int64
-	ProductName string
-	VariantName string
-	SKU         string
-	UnitPrice   int64
-	Currency    string
-	Quantity    int32
-	LineTotal   int64
+	ID            int64
+	OrderID       int64
+	ProductID     int64
+	VariantID     int64
+	VendorID      *int64
+	ProductName   string
+	VariantName   string
+	SKU           string
+	UnitPrice     int64
+	Currency      string
+	Quantity      int32
+	LineTotal     int64
+	CommissionBps *int32
 }
 
 type Payment struct {
@@ -869,6 +928,22 @@ type VendorEvent struct {
 	Reason    string
 	ActorID   *int64
 	CreatedAt time.Time
+}
+
+type VendorLedgerEntry struct {
+	ID               int64
+	VendorID         int64
+	OrderID          int64
+	OrderLineID      *int64
+	RefundID         *int64
+	RefundedThrough  *int64
+	Kind             VendorLedgerKind
+	Currency         string
+	GrossAmount      int64
+	CommissionAmount int64
+	NetAmount        int64
+	CommissionBps    *int32
+	CreatedAt        time.Time
 }
 
 type WebhookDelivery struct {

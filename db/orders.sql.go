@@ -299,7 +299,7 @@ func (q *Queries) OrderHasVendorLine(ctx context.Context, arg OrderHasVendorLine
 }
 
 const OrderLineListByOrderIDs = `-- name: OrderLineListByOrderIDs :many
-SELECT id, order_id, product_id, variant_id, vendor_id, product_name, variant_name, sku, unit_price, currency, quantity, line_total FROM order_lines WHERE order_id = ANY($1::bigint[]) ORDER BY order_id, id
+SELECT id, order_id, product_id, variant_id, vendor_id, product_name, variant_name, sku, unit_price, currency, quantity, line_total, commission_bps FROM order_lines WHERE order_id = ANY($1::bigint[]) ORDER BY order_id, id
 `
 
 func (q *Queries) OrderLineListByOrderIDs(ctx context.Context, orderIds []int64) ([]OrderLine, error) {
@@ -324,6 +324,7 @@ func (q *Queries) OrderLineListByOrderIDs(ctx context.Context, orderIds []int64)
 			&i.Currency,
 			&i.Quantity,
 			&i.LineTotal,
+			&i.CommissionBps,
 		); err != nil {
 			return nil, err
 		}

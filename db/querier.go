@@ -67,7 +67,8 @@ type Querier interface {
 	CheckoutBegin(ctx context.Context, arg []CheckoutBeginParams) *CheckoutBeginBatchResults
 	// CheckoutLines reads the lines of the cart of @user_id, which CheckoutBegin locked just
 	// before in the same transaction (it is sent in the same pipeline), with their variants and
-	// products; it reads them only when that CheckoutBegin claimed the key (its claim holds no
+	// products and the commission rate of each product's vendor (NULL for platform products), which
+	// the order line keeps; it reads them only when that CheckoutBegin claimed the key (its claim holds no
 	// order yet), so a replay reads and locks nothing. It locks the variants in variant id order
 	// (rows are sorted before they are locked): two checkouts sharing variants take their locks
 	// in the same order and cannot deadlock, and the stock and prices read are the latest
@@ -75,7 +76,8 @@ type Querier interface {
 	// referencing the variants be written meanwhile (their foreign key check takes KEY SHARE).
 	CheckoutLines(ctx context.Context, arg []CheckoutLinesParams) *CheckoutLinesBatchResults
 	// CheckoutPlaceOrder writes the order in one statement: the order row, one snapshot line per
-	// item (the arrays are parallel, one element per line; vendor 0 is none), the first event
+	// item (the arrays are parallel, one element per line; vendor 0 is none, and its line keeps no
+	// commission rate: commission_bps is the vendor's rate at checkout), the first event
 	// (sequence 1); it empties the cart and records the order on the idempotency key. It returns
 	// one row per line, carrying the order's and the event's columns. The order's expiry job is
 	// inserted by River (jobs.Queue.ScheduleExpiry) in the same transaction. webhooks_wanted says
@@ -364,6 +366,22 @@ type Querier interface {
 	// VendorInsert creates a vendor; a taken slug violates vendors_slug_key and a second pending
 	// application of an account vendors_pending_applicant_key (CONFLICT).
 	VendorInsert(ctx context.Context, arg VendorInsertParams) (Vendor, error)
+	// A vendor's balance per currency.
+	VendorLedgerBalance(ctx context.Context, vendorID int64) ([]VendorLedgerBalanceRow, error)
+	VendorLedgerCount(ctx context.Context, vendorID int64) (int32, error)
+	VendorLedgerEarningInsert(ctx context.Context, arg VendorLedgerEarningInsertParams) (int64, error)
+	// A vendor's entries, newest first, after the keyset cursor (0: from the start).
+	VendorLedgerList(ctx context.Context, arg VendorLedgerListParams) ([]VendorLedgerEntry, error)
+	// The vendor ledger (internal/vendor/ledger.go): what each vendor earned on paid orders and
+	// what refunds took back. Append-only; each entry is written once (unique indexes).
+	// The vendor lines of an order with the commission rate each took at checkout (lines written
+	// before rates were kept read their vendor's rate then: the migration filled them in).
+	VendorLedgerOrderLines(ctx context.Context, orderID int64) ([]VendorLedgerOrderLinesRow, error)
+	// Per vendor of an order: what it earned and what reversals took back so far.
+	VendorLedgerOrderTotals(ctx context.Context, orderID int64) ([]VendorLedgerOrderTotalsRow, error)
+	VendorLedgerReversalInsert(ctx context.Context, arg VendorLedgerReversalInsertParams) (int64, error)
+	// Whether the refund step of an order reaching refunded_through was recorded already.
+	VendorLedgerStepRecorded(ctx context.Context, arg VendorLedgerStepRecordedParams) (bool, error)
 	// VendorList is one page of vendors, newest first, keyset-paginated on (created_at, id);
 	// @statuses are those the viewer may see (and asked for), as text (pgx has no encoder for
 	// arrays of our enum).

@@ -63,7 +63,9 @@ type ResolverRoot interface {
 	Subscription() SubscriptionResolver
 	User() UserResolver
 	Vendor() VendorResolver
+	VendorBalance() VendorBalanceResolver
 	VendorEvent() VendorEventResolver
+	VendorLedgerEntry() VendorLedgerEntryResolver
 	Webhook() WebhookResolver
 	WebhookDelivery() WebhookDeliveryResolver
 }
@@ -514,6 +516,7 @@ type ComplexityRoot struct {
 		Products          func(childComplexity int, first *int, after *string, last *int, before *string, filter *model.ProductFilter, sort *catalog.Sort) int
 		User              func(childComplexity int, id string) int
 		Vendor            func(childComplexity int, id string) int
+		VendorBalance     func(childComplexity int, vendorID string) int
 		VendorBySlug      func(childComplexity int, slug string) int
 		Vendors           func(childComplexity int, first *int, after *string, filter *model.VendorFilter) int
 		WebhookDeliveries func(childComplexity int, webhookID string, first *int, after *string) int
@@ -571,18 +574,27 @@ type ComplexityRoot struct {
 	}
 
 	Vendor struct {
+		Balance           func(childComplexity int) int
 		CommissionRateBps func(childComplexity int) int
 		ContactEmail      func(childComplexity int) int
 		CreatedAt         func(childComplexity int) int
 		Description       func(childComplexity int) int
 		GlobalID          func(childComplexity int) int
 		History           func(childComplexity int) int
+		LedgerEntries     func(childComplexity int, first *int, after *string) int
 		LogoURL           func(childComplexity int) int
 		LowStockThreshold func(childComplexity int) int
 		Name              func(childComplexity int) int
 		Products          func(childComplexity int, first *int, after *string, last *int, before *string, sort *catalog.Sort) int
 		Slug              func(childComplexity int) int
 		Status            func(childComplexity int) int
+	}
+
+	VendorBalance struct {
+		Currency func(childComplexity int) int
+		Earned   func(childComplexity int) int
+		Net      func(childComplexity int) int
+		Reversed func(childComplexity int) int
 	}
 
 	VendorConnection struct {
@@ -603,6 +615,29 @@ type ComplexityRoot struct {
 		CreatedAt func(childComplexity int) int
 		Reason    func(childComplexity int) int
 		Status    func(childComplexity int) int
+	}
+
+	VendorLedgerEntry struct {
+		Commission    func(childComplexity int) int
+		CommissionBps func(childComplexity int) int
+		CreatedAt     func(childComplexity int) int
+		Gross         func(childComplexity int) int
+		Kind          func(childComplexity int) int
+		Net           func(childComplexity int) int
+		OrderID       func(childComplexity int) int
+		OrderLineID   func(childComplexity int) int
+	}
+
+	VendorLedgerEntryConnection struct {
+		Edges      func(childComplexity int) int
+		Nodes      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	VendorLedgerEntryEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
 	}
 
 	VendorLowStockThresholdSetPayload struct {
@@ -838,6 +873,7 @@ type QueryResolver interface {
 	Vendor(ctx context.Context, id string) (*vendor.Vendor, error)
 	VendorBySlug(ctx context.Context, slug string) (*vendor.Vendor, error)
 	Vendors(ctx context.Context, first *int, after *string, filter *model.VendorFilter) (*model.VendorConnection, error)
+	VendorBalance(ctx context.Context, vendorID string) ([]*vendor.Balance, error)
 	Webhooks(ctx context.Context, first *int, after *string) (*model.WebhookConnection, error)
 	WebhookDeliveries(ctx context.Context, webhookID string, first *int, after *string) (*model.WebhookDeliveryConnection, error)
 }
@@ -859,9 +895,18 @@ type VendorResolver interface {
 	CommissionRateBps(ctx context.Context, obj *vendor.Vendor) (*int, error)
 	History(ctx context.Context, obj *vendor.Vendor) ([]*vendor.Event, error)
 	LowStockThreshold(ctx context.Context, obj *vendor.Vendor) (*int, error)
+	Balance(ctx context.Context, obj *vendor.Vendor) ([]*vendor.Balance, error)
+	LedgerEntries(ctx context.Context, obj *vendor.Vendor, first *int, after *string) (*model.VendorLedgerEntryConnection, error)
+}
+type VendorBalanceResolver interface {
+	Currency(ctx context.Context, obj *vendor.Balance) (string, error)
 }
 type VendorEventResolver interface {
 	ActorID(ctx context.Context, obj *vendor.Event) (*string, error)
+}
+type VendorLedgerEntryResolver interface {
+	OrderID(ctx context.Context, obj *vendor.LedgerEntry) (string, error)
+	OrderLineID(ctx context.Context, obj *vendor.LedgerEntry) (*string, error)
 }
 type WebhookResolver interface {
 	Deliveries(ctx context.Context, obj *webhook.Subscription, first *int, after *string) (*model.WebhookDeliveryConnection, error)
@@ -2882,6 +2927,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Vendor(childComplexity, args["id"].(string)), true
+	case "Query.vendorBalance":
+		if e.ComplexityRoot.Query.VendorBalance == nil {
+			break
+		}
+
+		args, err := ec.field_Query_vendorBalance_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.VendorBalance(childComplexity, args["vendorId"].(string)), true
 	case "Query.vendorBySlug":
 		if e.ComplexityRoot.Query.VendorBySlug == nil {
 			break
@@ -3123,6 +3179,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.VariantOption.Value(childComplexity), true
 
+	case "Vendor.balance":
+		if e.ComplexityRoot.Vendor.Balance == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Vendor.Balance(childComplexity), true
 	case "Vendor.commissionRateBps":
 		if e.ComplexityRoot.Vendor.CommissionRateBps == nil {
 			break
@@ -3159,6 +3221,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Vendor.History(childComplexity), true
+	case "Vendor.ledgerEntries":
+		if e.ComplexityRoot.Vendor.LedgerEntries == nil {
+			break
+		}
+
+		args, err := ec.field_Vendor_ledgerEntries_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Vendor.LedgerEntries(childComplexity, args["first"].(*int), args["after"].(*string)), true
 	case "Vendor.logoUrl":
 		if e.ComplexityRoot.Vendor.LogoURL == nil {
 			break
@@ -3200,6 +3273,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Vendor.Status(childComplexity), true
+
+	case "VendorBalance.currency":
+		if e.ComplexityRoot.VendorBalance.Currency == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VendorBalance.Currency(childComplexity), true
+	case "VendorBalance.earned":
+		if e.ComplexityRoot.VendorBalance.Earned == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VendorBalance.Earned(childComplexity), true
+	case "VendorBalance.net":
+		if e.ComplexityRoot.VendorBalance.Net == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VendorBalance.Net(childComplexity), true
+	case "VendorBalance.reversed":
+		if e.ComplexityRoot.VendorBalance.Reversed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VendorBalance.Reversed(childComplexity), true
 
 	case "VendorConnection.edges":
 		if e.ComplexityRoot.VendorConnection.Edges == nil {
@@ -3269,6 +3367,93 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.VendorEvent.Status(childComplexity), true
+
+	case "VendorLedgerEntry.commission":
+		if e.ComplexityRoot.VendorLedgerEntry.Commission == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VendorLedgerEntry.Commission(childComplexity), true
+	case "VendorLedgerEntry.commissionRateBps":
+		if e.ComplexityRoot.VendorLedgerEntry.CommissionBps == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VendorLedgerEntry.CommissionBps(childComplexity), true
+	case "VendorLedgerEntry.createdAt":
+		if e.ComplexityRoot.VendorLedgerEntry.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VendorLedgerEntry.CreatedAt(childComplexity), true
+	case "VendorLedgerEntry.gross":
+		if e.ComplexityRoot.VendorLedgerEntry.Gross == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VendorLedgerEntry.Gross(childComplexity), true
+	case "VendorLedgerEntry.kind":
+		if e.ComplexityRoot.VendorLedgerEntry.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VendorLedgerEntry.Kind(childComplexity), true
+	case "VendorLedgerEntry.net":
+		if e.ComplexityRoot.VendorLedgerEntry.Net == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VendorLedgerEntry.Net(childComplexity), true
+	case "VendorLedgerEntry.orderId":
+		if e.ComplexityRoot.VendorLedgerEntry.OrderID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VendorLedgerEntry.OrderID(childComplexity), true
+	case "VendorLedgerEntry.orderLineId":
+		if e.ComplexityRoot.VendorLedgerEntry.OrderLineID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VendorLedgerEntry.OrderLineID(childComplexity), true
+
+	case "VendorLedgerEntryConnection.edges":
+		if e.ComplexityRoot.VendorLedgerEntryConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VendorLedgerEntryConnection.Edges(childComplexity), true
+	case "VendorLedgerEntryConnection.nodes":
+		if e.ComplexityRoot.VendorLedgerEntryConnection.Nodes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VendorLedgerEntryConnection.Nodes(childComplexity), true
+	case "VendorLedgerEntryConnection.pageInfo":
+		if e.ComplexityRoot.VendorLedgerEntryConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VendorLedgerEntryConnection.PageInfo(childComplexity), true
+	case "VendorLedgerEntryConnection.totalCount":
+		if e.ComplexityRoot.VendorLedgerEntryConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VendorLedgerEntryConnection.TotalCount(childComplexity), true
+
+	case "VendorLedgerEntryEdge.cursor":
+		if e.ComplexityRoot.VendorLedgerEntryEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VendorLedgerEntryEdge.Cursor(childComplexity), true
+	case "VendorLedgerEntryEdge.node":
+		if e.ComplexityRoot.VendorLedgerEntryEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VendorLedgerEntryEdge.Node(childComplexity), true
 
 	case "VendorLowStockThresholdSetPayload.effectiveThreshold":
 		if e.ComplexityRoot.VendorLowStockThresholdSetPayload.EffectiveThreshold == nil {
@@ -5670,6 +5855,114 @@ extend type User {
   vendor: Vendor
 }
 `, BuiltIn: false},
+	{Name: "../schema/vendor_money.graphqls", Input: `# Money per vendor: the vendor ledger (earnings and refund reversals) and balances. It is the
+# ledger payouts (Stripe Connect transfers) will read; nothing is transferred yet.
+
+extend type Query {
+  """
+  A vendor's balance per currency, sorted by currency (empty when it has earned nothing): for its
+  members (own vendor only) and admins (any vendor). Null for anyone else, exactly as for a vendor
+  that does not exist. This is the ledger payouts (Stripe Connect) will read later; no money is
+  transferred yet.
+  """
+  vendorBalance(
+    "The vendor's global ID."
+    vendorId: ID!
+  ): [VendorBalance!]
+}
+
+extend type Vendor {
+  """
+  The vendor's balance per currency, as ` + "`" + `Query.vendorBalance` + "`" + ` gives it: its members and admins
+  only; null for anyone else.
+  """
+  balance: [VendorBalance!]
+  """
+  The vendor's ledger, newest first: an EARNING per paid order line and a REVERSAL per refund that
+  took earnings back. Its members and admins only; null for anyone else. Payouts (Stripe Connect)
+  will read this ledger later; nothing is transferred yet.
+  """
+  ledgerEntries(
+    "Page size, 1 to 100 (default 20)."
+    first: Int
+    "Cursor of the entry after which the page starts."
+    after: String
+  ): VendorLedgerEntryConnection
+}
+
+"""
+A vendor's money in one currency. Earnings count at payment time, net of the platform's
+commission; refunds count when they complete (settled with the payment provider, or reported
+by it). An unpaid, cancelled order counts nothing.
+"""
+type VendorBalance {
+  """ISO 4217 currency code of the amounts, e.g. ` + "`" + `USD` + "`" + `."""
+  currency: String!
+  """What the vendor earned on paid order lines: line totals less commission."""
+  earned: Money!
+  """What refunds took back of those earnings (net of the commission given back with them)."""
+  reversed: Money!
+  """earned − reversed: what payouts will owe the vendor (nothing is paid out yet)."""
+  net: Money!
+}
+
+"""The kind of a vendor ledger entry."""
+enum VendorLedgerEntryKind {
+  """
+  A paid order line of the vendor, written once when the order is PAID: gross is the line total,
+  commission the line total × the vendor's rate at checkout rounded half up to the minor unit.
+  """
+  EARNING
+  """
+  The vendor's part of a refund of an order, written once when the refund completes: the refund
+  is split between the order's vendors (and the platform's own lines) in proportion to their
+  share of the order total, the minor units left by rounding down going to the largest
+  remainders (ties: lowest vendor first). Its commission follows the gross given back, so a full
+  refund reverses exactly what was earned and reversals never exceed the earnings.
+  """
+  REVERSAL
+}
+
+"""One entry of a vendor's append-only ledger. Amounts are non-negative; net = gross − commission."""
+type VendorLedgerEntry {
+  """Whether the vendor earned (EARNING) or gave back (REVERSAL) these amounts."""
+  kind: VendorLedgerEntryKind!
+  """The global ID of the order."""
+  orderId: ID!
+  """The global ID of the order line an EARNING is for; null for a REVERSAL."""
+  orderLineId: ID
+  """The line total (EARNING) or the part of the refund (REVERSAL)."""
+  gross: Money!
+  """The platform's commission on gross (taken, or given back with a REVERSAL)."""
+  commission: Money!
+  """gross − commission: what the vendor earned, or what it gave back."""
+  net: Money!
+  """The commission rate of an EARNING's line at checkout, in basis points (1000 is 10%); null for a REVERSAL."""
+  commissionRateBps: Int
+  """When the entry was written (the payment, or the refund's completion)."""
+  createdAt: DateTime!
+}
+
+"""A page of a vendor's ledger entries, newest first."""
+type VendorLedgerEntryConnection {
+  """The entries of this page with their cursors."""
+  edges: [VendorLedgerEntryEdge!]!
+  """The entries of this page."""
+  nodes: [VendorLedgerEntry!]!
+  """Where this page sits in the whole list."""
+  pageInfo: PageInfo!
+  """How many entries the vendor's ledger holds, across all pages."""
+  totalCount: Int!
+}
+
+"""A ledger entry and its cursor."""
+type VendorLedgerEntryEdge {
+  """Opaque cursor of this entry in the list."""
+  cursor: String!
+  """The entry."""
+  node: VendorLedgerEntry!
+}
+`, BuiltIn: false},
 	{Name: "../schema/webhook.graphqls", Input: `# Outbound webhooks: subscriptions of URLs to events, their delivery logs, tests and redeliveries.
 
 extend type Query {
@@ -6784,8 +7077,26 @@ func (ec *executionContext) childFields_Vendor(ctx context.Context, field graphq
 		return ec.fieldContext_Vendor_history(ctx, field)
 	case "lowStockThreshold":
 		return ec.fieldContext_Vendor_lowStockThreshold(ctx, field)
+	case "balance":
+		return ec.fieldContext_Vendor_balance(ctx, field)
+	case "ledgerEntries":
+		return ec.fieldContext_Vendor_ledgerEntries(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Vendor", field.Name)
+}
+
+func (ec *executionContext) childFields_VendorBalance(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "currency":
+		return ec.fieldContext_VendorBalance_currency(ctx, field)
+	case "earned":
+		return ec.fieldContext_VendorBalance_earned(ctx, field)
+	case "reversed":
+		return ec.fieldContext_VendorBalance_reversed(ctx, field)
+	case "net":
+		return ec.fieldContext_VendorBalance_net(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type VendorBalance", field.Name)
 }
 
 func (ec *executionContext) childFields_VendorConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -6826,6 +7137,52 @@ func (ec *executionContext) childFields_VendorEvent(ctx context.Context, field g
 		return ec.fieldContext_VendorEvent_at(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type VendorEvent", field.Name)
+}
+
+func (ec *executionContext) childFields_VendorLedgerEntry(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "kind":
+		return ec.fieldContext_VendorLedgerEntry_kind(ctx, field)
+	case "orderId":
+		return ec.fieldContext_VendorLedgerEntry_orderId(ctx, field)
+	case "orderLineId":
+		return ec.fieldContext_VendorLedgerEntry_orderLineId(ctx, field)
+	case "gross":
+		return ec.fieldContext_VendorLedgerEntry_gross(ctx, field)
+	case "commission":
+		return ec.fieldContext_VendorLedgerEntry_commission(ctx, field)
+	case "net":
+		return ec.fieldContext_VendorLedgerEntry_net(ctx, field)
+	case "commissionRateBps":
+		return ec.fieldContext_VendorLedgerEntry_commissionRateBps(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_VendorLedgerEntry_createdAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type VendorLedgerEntry", field.Name)
+}
+
+func (ec *executionContext) childFields_VendorLedgerEntryConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_VendorLedgerEntryConnection_edges(ctx, field)
+	case "nodes":
+		return ec.fieldContext_VendorLedgerEntryConnection_nodes(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_VendorLedgerEntryConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_VendorLedgerEntryConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type VendorLedgerEntryConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_VendorLedgerEntryEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_VendorLedgerEntryEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_VendorLedgerEntryEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type VendorLedgerEntryEdge", field.Name)
 }
 
 func (ec *executionContext) childFields_VendorLowStockThresholdSetPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -8042,6 +8399,20 @@ func (ec *executionContext) field_Query_user_args(ctx context.Context, rawArgs m
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_vendorBalance_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "vendorId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["vendorId"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_vendorBySlug_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -8194,6 +8565,28 @@ func (ec *executionContext) field_Subscription_orderStatusChanged_args(ctx conte
 	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
 		func(ctx context.Context, v any) (*int, error) {
 			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Vendor_ledgerEntries_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -17612,6 +18005,50 @@ func (ec *executionContext) fieldContext_Query_vendors(ctx context.Context, fiel
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_vendorBalance(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_vendorBalance(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().VendorBalance(ctx, fc.Args["vendorId"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*vendor.Balance) graphql.Marshaler {
+			return ec.marshalOVendorBalance2ᚕᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋvendorᚐBalanceᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_vendorBalance(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_VendorBalance(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_vendorBalance_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_webhooks(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -18937,6 +19374,201 @@ func (ec *executionContext) fieldContext_Vendor_lowStockThreshold(_ context.Cont
 	return graphql.NewScalarFieldContext("Vendor", field, true, true, errors.New("field of type Int does not have child fields"))
 }
 
+func (ec *executionContext) _Vendor_balance(ctx context.Context, field graphql.CollectedField, obj *vendor.Vendor) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Vendor_balance(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Vendor().Balance(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*vendor.Balance) graphql.Marshaler {
+			return ec.marshalOVendorBalance2ᚕᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋvendorᚐBalanceᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Vendor_balance(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Vendor",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_VendorBalance(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Vendor_ledgerEntries(ctx context.Context, field graphql.CollectedField, obj *vendor.Vendor) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Vendor_ledgerEntries(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Vendor().LedgerEntries(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.VendorLedgerEntryConnection) graphql.Marshaler {
+			return ec.marshalOVendorLedgerEntryConnection2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐVendorLedgerEntryConnection(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Vendor_ledgerEntries(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Vendor",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_VendorLedgerEntryConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Vendor_ledgerEntries_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _VendorBalance_currency(ctx context.Context, field graphql.CollectedField, obj *vendor.Balance) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VendorBalance_currency(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.VendorBalance().Currency(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_VendorBalance_currency(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("VendorBalance", field, true, true, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _VendorBalance_earned(ctx context.Context, field graphql.CollectedField, obj *vendor.Balance) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VendorBalance_earned(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Earned, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v money.Money) graphql.Marshaler {
+			return ec.marshalNMoney2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋmoneyᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_VendorBalance_earned(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "VendorBalance",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _VendorBalance_reversed(ctx context.Context, field graphql.CollectedField, obj *vendor.Balance) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VendorBalance_reversed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reversed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v money.Money) graphql.Marshaler {
+			return ec.marshalNMoney2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋmoneyᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_VendorBalance_reversed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "VendorBalance",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _VendorBalance_net(ctx context.Context, field graphql.CollectedField, obj *vendor.Balance) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VendorBalance_net(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Net, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v money.Money) graphql.Marshaler {
+			return ec.marshalNMoney2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋmoneyᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_VendorBalance_net(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "VendorBalance",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _VendorConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.VendorConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -19224,6 +19856,391 @@ func (ec *executionContext) _VendorEvent_at(ctx context.Context, field graphql.C
 }
 func (ec *executionContext) fieldContext_VendorEvent_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("VendorEvent", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _VendorLedgerEntry_kind(ctx context.Context, field graphql.CollectedField, obj *vendor.LedgerEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VendorLedgerEntry_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v vendor.Kind) graphql.Marshaler {
+			return ec.marshalNVendorLedgerEntryKind2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋvendorᚐKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_VendorLedgerEntry_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("VendorLedgerEntry", field, false, false, errors.New("field of type VendorLedgerEntryKind does not have child fields"))
+}
+
+func (ec *executionContext) _VendorLedgerEntry_orderId(ctx context.Context, field graphql.CollectedField, obj *vendor.LedgerEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VendorLedgerEntry_orderId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.VendorLedgerEntry().OrderID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_VendorLedgerEntry_orderId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("VendorLedgerEntry", field, true, true, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _VendorLedgerEntry_orderLineId(ctx context.Context, field graphql.CollectedField, obj *vendor.LedgerEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VendorLedgerEntry_orderLineId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.VendorLedgerEntry().OrderLineID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_VendorLedgerEntry_orderLineId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("VendorLedgerEntry", field, true, true, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _VendorLedgerEntry_gross(ctx context.Context, field graphql.CollectedField, obj *vendor.LedgerEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VendorLedgerEntry_gross(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Gross, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v money.Money) graphql.Marshaler {
+			return ec.marshalNMoney2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋmoneyᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_VendorLedgerEntry_gross(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "VendorLedgerEntry",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _VendorLedgerEntry_commission(ctx context.Context, field graphql.CollectedField, obj *vendor.LedgerEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VendorLedgerEntry_commission(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Commission, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v money.Money) graphql.Marshaler {
+			return ec.marshalNMoney2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋmoneyᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_VendorLedgerEntry_commission(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "VendorLedgerEntry",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _VendorLedgerEntry_net(ctx context.Context, field graphql.CollectedField, obj *vendor.LedgerEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VendorLedgerEntry_net(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Net, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v money.Money) graphql.Marshaler {
+			return ec.marshalNMoney2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋmoneyᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_VendorLedgerEntry_net(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "VendorLedgerEntry",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _VendorLedgerEntry_commissionRateBps(ctx context.Context, field graphql.CollectedField, obj *vendor.LedgerEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VendorLedgerEntry_commissionRateBps(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CommissionBps, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_VendorLedgerEntry_commissionRateBps(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("VendorLedgerEntry", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _VendorLedgerEntry_createdAt(ctx context.Context, field graphql.CollectedField, obj *vendor.LedgerEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VendorLedgerEntry_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_VendorLedgerEntry_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("VendorLedgerEntry", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _VendorLedgerEntryConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.VendorLedgerEntryConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VendorLedgerEntryConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.VendorLedgerEntryEdge) graphql.Marshaler {
+			return ec.marshalNVendorLedgerEntryEdge2ᚕᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐVendorLedgerEntryEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_VendorLedgerEntryConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "VendorLedgerEntryConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_VendorLedgerEntryEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _VendorLedgerEntryConnection_nodes(ctx context.Context, field graphql.CollectedField, obj *model.VendorLedgerEntryConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VendorLedgerEntryConnection_nodes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Nodes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*vendor.LedgerEntry) graphql.Marshaler {
+			return ec.marshalNVendorLedgerEntry2ᚕᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋvendorᚐLedgerEntryᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_VendorLedgerEntryConnection_nodes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "VendorLedgerEntryConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_VendorLedgerEntry(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _VendorLedgerEntryConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.VendorLedgerEntryConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VendorLedgerEntryConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_VendorLedgerEntryConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "VendorLedgerEntryConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _VendorLedgerEntryConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.VendorLedgerEntryConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VendorLedgerEntryConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_VendorLedgerEntryConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("VendorLedgerEntryConnection", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _VendorLedgerEntryEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.VendorLedgerEntryEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VendorLedgerEntryEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_VendorLedgerEntryEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("VendorLedgerEntryEdge", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _VendorLedgerEntryEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.VendorLedgerEntryEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VendorLedgerEntryEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *vendor.LedgerEntry) graphql.Marshaler {
+			return ec.marshalNVendorLedgerEntry2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋvendorᚐLedgerEntry(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_VendorLedgerEntryEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "VendorLedgerEntryEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_VendorLedgerEntry(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _VendorLowStockThresholdSetPayload_effectiveThreshold(ctx context.Context, field graphql.CollectedField, obj *model.VendorLowStockThresholdSetPayload) (ret graphql.Marshaler) {
@@ -28760,6 +29777,28 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "vendorBalance":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_vendorBalance(ctx, field)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
 		case "webhooks":
 			field := field
 
@@ -29527,6 +30566,168 @@ func (ec *executionContext) _Vendor(ctx context.Context, sel ast.SelectionSet, o
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "balance":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Vendor_balance(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "ledgerEntries":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Vendor_ledgerEntries(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var vendorBalanceImplementors = []string{"VendorBalance"}
+
+func (ec *executionContext) _VendorBalance(ctx context.Context, sel ast.SelectionSet, obj *vendor.Balance) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, vendorBalanceImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("VendorBalance")
+		case "currency":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._VendorBalance_currency(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "earned":
+			out.Values[i] = ec._VendorBalance_earned(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "reversed":
+			out.Values[i] = ec._VendorBalance_reversed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "net":
+			out.Values[i] = ec._VendorBalance_net(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -29713,6 +30914,241 @@ func (ec *executionContext) _VendorEvent(ctx context.Context, sel ast.SelectionS
 			out.Values[i] = ec._VendorEvent_at(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var vendorLedgerEntryImplementors = []string{"VendorLedgerEntry"}
+
+func (ec *executionContext) _VendorLedgerEntry(ctx context.Context, sel ast.SelectionSet, obj *vendor.LedgerEntry) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, vendorLedgerEntryImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("VendorLedgerEntry")
+		case "kind":
+			out.Values[i] = ec._VendorLedgerEntry_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "orderId":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._VendorLedgerEntry_orderId(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "orderLineId":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._VendorLedgerEntry_orderLineId(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "gross":
+			out.Values[i] = ec._VendorLedgerEntry_gross(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "commission":
+			out.Values[i] = ec._VendorLedgerEntry_commission(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "net":
+			out.Values[i] = ec._VendorLedgerEntry_net(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "commissionRateBps":
+			out.Values[i] = ec._VendorLedgerEntry_commissionRateBps(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "createdAt":
+			out.Values[i] = ec._VendorLedgerEntry_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var vendorLedgerEntryConnectionImplementors = []string{"VendorLedgerEntryConnection"}
+
+func (ec *executionContext) _VendorLedgerEntryConnection(ctx context.Context, sel ast.SelectionSet, obj *model.VendorLedgerEntryConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, vendorLedgerEntryConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("VendorLedgerEntryConnection")
+		case "edges":
+			out.Values[i] = ec._VendorLedgerEntryConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "nodes":
+			out.Values[i] = ec._VendorLedgerEntryConnection_nodes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._VendorLedgerEntryConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._VendorLedgerEntryConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var vendorLedgerEntryEdgeImplementors = []string{"VendorLedgerEntryEdge"}
+
+func (ec *executionContext) _VendorLedgerEntryEdge(ctx context.Context, sel ast.SelectionSet, obj *model.VendorLedgerEntryEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, vendorLedgerEntryEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("VendorLedgerEntryEdge")
+		case "cursor":
+			out.Values[i] = ec._VendorLedgerEntryEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._VendorLedgerEntryEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -32686,6 +34122,16 @@ func (ec *executionContext) unmarshalNVendorApplyInput2githubᚗcomᚋshopgraph�
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalNVendorBalance2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋvendorᚐBalance(ctx context.Context, sel ast.SelectionSet, v *vendor.Balance) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._VendorBalance(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNVendorConnection2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐVendorConnection(ctx context.Context, sel ast.SelectionSet, v model.VendorConnection) graphql.Marshaler {
 	return ec._VendorConnection(ctx, sel, &v)
 }
@@ -32745,6 +34191,86 @@ func (ec *executionContext) marshalNVendorEvent2ᚖgithubᚗcomᚋshopgraphᚋsh
 	}
 	return ec._VendorEvent(ctx, sel, v)
 }
+
+func (ec *executionContext) marshalNVendorLedgerEntry2ᚕᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋvendorᚐLedgerEntryᚄ(ctx context.Context, sel ast.SelectionSet, v []*vendor.LedgerEntry) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNVendorLedgerEntry2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋvendorᚐLedgerEntry(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNVendorLedgerEntry2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋvendorᚐLedgerEntry(ctx context.Context, sel ast.SelectionSet, v *vendor.LedgerEntry) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._VendorLedgerEntry(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNVendorLedgerEntryEdge2ᚕᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐVendorLedgerEntryEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.VendorLedgerEntryEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNVendorLedgerEntryEdge2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐVendorLedgerEntryEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNVendorLedgerEntryEdge2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐVendorLedgerEntryEdge(ctx context.Context, sel ast.SelectionSet, v *model.VendorLedgerEntryEdge) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._VendorLedgerEntryEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNVendorLedgerEntryKind2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋvendorᚐKind(ctx context.Context, v any) (vendor.Kind, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNVendorLedgerEntryKind2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋvendorᚐKind[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNVendorLedgerEntryKind2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋvendorᚐKind(ctx context.Context, sel ast.SelectionSet, v vendor.Kind) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNVendorLedgerEntryKind2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋvendorᚐKind[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
+var (
+	unmarshalNVendorLedgerEntryKind2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋvendorᚐKind = map[string]vendor.Kind{
+		"EARNING":  vendor.Earning,
+		"REVERSAL": vendor.Reversal,
+	}
+	marshalNVendorLedgerEntryKind2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋvendorᚐKind = map[vendor.Kind]string{
+		vendor.Earning:  "EARNING",
+		vendor.Reversal: "REVERSAL",
+	}
+)
 
 func (ec *executionContext) unmarshalNVendorLowStockThresholdSetInput2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐVendorLowStockThresholdSetInput(ctx context.Context, v any) (model.VendorLowStockThresholdSetInput, error) {
 	res, err := ec.unmarshalInputVendorLowStockThresholdSetInput(ctx, v)
@@ -33744,6 +35270,25 @@ func (ec *executionContext) marshalOVendor2ᚖgithubᚗcomᚋshopgraphᚋshopgra
 	return ec._Vendor(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalOVendorBalance2ᚕᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋvendorᚐBalanceᚄ(ctx context.Context, sel ast.SelectionSet, v []*vendor.Balance) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNVendorBalance2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋvendorᚐBalance(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalOVendorEvent2ᚕᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋvendorᚐEventᚄ(ctx context.Context, sel ast.SelectionSet, v []*vendor.Event) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -33769,6 +35314,13 @@ func (ec *executionContext) unmarshalOVendorFilter2ᚖgithubᚗcomᚋshopgraph�
 	}
 	res, err := ec.unmarshalInputVendorFilter(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOVendorLedgerEntryConnection2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐVendorLedgerEntryConnection(ctx context.Context, sel ast.SelectionSet, v *model.VendorLedgerEntryConnection) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._VendorLedgerEntryConnection(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOVendorStatus2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋvendorᚐStatus(ctx context.Context, v any) (*vendor.Status, error) {

@@ -71,6 +71,9 @@ func complexityRoot() ComplexityRoot {
 		return 1 + child*page(first, nil)
 	}
 	c.Vendor.History = func(child int) int { return 1 + child*estEvents }
+	c.Vendor.LedgerEntries = func(child int, first *int, _ *string) int {
+		return 1 + child*page(first, nil)
+	}
 	c.Query.Categories = func(child int) int { return 1 + child*estCategories }
 	c.Category.Children = func(child int) int { return 1 + child*estChildren }
 	c.Product.Variants = func(child int) int { return 1 + child*estVariants }

@@ -39,5 +39,7 @@ type Resolver struct {
 	WebhookService *webhook.Service
 	// VendorService is the marketplace's sellers (not Vendors: a resolver method of the query root).
 	VendorService *vendor.Service
-	Log           *slog.Logger
+	// VendorLedger is the vendors' money: balances and ledger entries (schema/vendor_money.graphqls).
+	VendorLedger *vendor.Ledger
+	Log          *slog.Logger
 }

@@ -20,16 +20,19 @@ SELECT (SELECT count(*) FROM claim)::integer AS claimed, COALESCE((SELECT id FRO
 -- name: CheckoutLines :batchmany
 -- CheckoutLines reads the lines of the cart of @user_id, which CheckoutBegin locked just
 -- before in the same transaction (it is sent in the same pipeline), with their variants and
--- products; it reads them only when that CheckoutBegin claimed the key (its claim holds no
+-- products and the commission rate of each product's vendor (NULL for platform products), which
+-- the order line keeps; it reads them only when that CheckoutBegin claimed the key (its claim holds no
 -- order yet), so a replay reads and locks nothing. It locks the variants in variant id order
 -- (rows are sorted before they are locked): two checkouts sharing variants take their locks
 -- in the same order and cannot deadlock, and the stock and prices read are the latest
 -- committed. NO KEY UPDATE is what the stock update takes anyway; it lets cart lines
 -- referencing the variants be written meanwhile (their foreign key check takes KEY SHARE).
-SELECT l.quantity, l.added_at, sqlc.embed(v), p.name AS product_name, p.vendor_id, p.status AS product_status, p.vendor_active
+SELECT l.quantity, l.added_at, sqlc.embed(v), p.name AS product_name, p.vendor_id, p.status AS product_status, p.vendor_active,
+       vd.commission_bps AS vendor_commission_bps
 FROM cart_lines l
 JOIN product_variants v ON v.id = l.variant_id
 JOIN products p ON p.id = v.product_id
+LEFT JOIN vendors vd ON vd.id = p.vendor_id
 WHERE l.cart_id = (SELECT c.id FROM carts c WHERE c.user_id = @user_id)
   AND EXISTS (SELECT FROM checkout_requests r
               WHERE r.user_id = @user_id AND r.idempotency_key = @idempotency_key AND r.order_id IS NULL)
@@ -38,7 +41,8 @@ FOR NO KEY UPDATE OF v;
 
 -- name: CheckoutPlaceOrder :batchmany
 -- CheckoutPlaceOrder writes the order in one statement: the order row, one snapshot line per
--- item (the arrays are parallel, one element per line; vendor 0 is none), the first event
+-- item (the arrays are parallel, one element per line; vendor 0 is none, and its line keeps no
+-- commission rate: commission_bps is the vendor's rate at checkout), the first event
 -- (sequence 1); it empties the cart and records the order on the idempotency key. It returns
 -- one row per line, carrying the order's and the event's columns. The order's expiry job is
 -- inserted by River (jobs.Queue.ScheduleExpiry) in the same transaction. webhooks_wanted says
@@ -53,14 +57,15 @@ WITH o AS (
     RETURNING *
 ), l AS (
     INSERT INTO order_lines (order_id, product_id, variant_id, vendor_id, product_name, variant_name, sku,
-                             unit_price, currency, quantity, line_total)
+                             unit_price, currency, quantity, line_total, commission_bps)
     SELECT o.id, x.product_id, x.variant_id, NULLIF(x.vendor_id, 0), x.product_name, x.variant_name, x.sku,
-           x.unit_price, o.currency, x.quantity, x.line_total
+           x.unit_price, o.currency, x.quantity, x.line_total, CASE WHEN x.vendor_id <> 0 THEN x.commission_bps END
     FROM o, (SELECT unnest(@product_ids::bigint[]) AS product_id, unnest(@variant_ids::bigint[]) AS variant_id,
                     unnest(@vendor_ids::bigint[]) AS vendor_id, unnest(@product_names::text[]) AS product_name,
                     unnest(@variant_names::text[]) AS variant_name, unnest(@skus::text[]) AS sku,
                     unnest(@unit_prices::bigint[]) AS unit_price, unnest(@quantities::integer[]) AS quantity,
-                    unnest(@line_totals::bigint[]) AS line_total) AS x
+                    unnest(@line_totals::bigint[]) AS line_total,
+                    unnest(@commission_bps::integer[]) AS commission_bps) AS x
     RETURNING *
 ), e AS (
     INSERT INTO order_events (order_id, sequence, status, actor_id, note)

@@ -137,11 +137,13 @@ WITH claim AS (
     SELECT id FROM carts WHERE user_id = :u AND EXISTS (SELECT FROM claim) FOR UPDATE
 )
 SELECT (SELECT count(*) FROM claim)::integer AS claimed, COALESCE((SELECT id FROM cart), 0)::bigint AS cart_id;
--- sqlc: CheckoutLines d3d38203e5f6
-SELECT l.quantity, l.added_at, v.*, p.name AS product_name, p.vendor_id, p.status AS product_status, p.vendor_active
+-- sqlc: CheckoutLines 014dcc21decc
+SELECT l.quantity, l.added_at, v.*, p.name AS product_name, p.vendor_id, p.status AS product_status, p.vendor_active,
+       vd.commission_bps AS vendor_commission_bps
 FROM cart_lines l
 JOIN product_variants v ON v.id = l.variant_id
 JOIN products p ON p.id = v.product_id
+LEFT JOIN vendors vd ON vd.id = p.vendor_id
 WHERE l.cart_id = (SELECT c.id FROM carts c WHERE c.user_id = :u)
   AND EXISTS (SELECT FROM checkout_requests r
               WHERE r.user_id = :u AND r.idempotency_key = 'k' || :k AND r.order_id IS NULL)
@@ -155,21 +157,22 @@ UPDATE product_variants v SET stock = v.stock - r.n, updated_at = now()
 FROM (SELECT unnest(ARRAY[:v1, :v2]::bigint[]) AS id, unnest(ARRAY[1, 1]::integer[]) AS n) AS r
 WHERE v.id = r.id AND v.deleted_at IS NULL AND v.stock >= r.n
 RETURNING v.id, v.product_id, v.stock;
--- sqlc: CheckoutPlaceOrder d8951c500d8f
+-- sqlc: CheckoutPlaceOrder 15d10f1812d8
 WITH o AS (
     INSERT INTO orders (user_id, status, currency, total_amount, shipping_address)
     VALUES (:u, 'PENDING', 'USD', 4200, '{"name":"Ada Lovelace","line1":"1 Main St","city":"Springfield","postalCode":"12345","country":"US"}')
     RETURNING *
 ), l AS (
     INSERT INTO order_lines (order_id, product_id, variant_id, vendor_id, product_name, variant_name, sku,
-                             unit_price, currency, quantity, line_total)
+                             unit_price, currency, quantity, line_total, commission_bps)
     SELECT o.id, x.product_id, x.variant_id, NULLIF(x.vendor_id, 0), x.product_name, x.variant_name, x.sku,
-           x.unit_price, o.currency, x.quantity, x.line_total
+           x.unit_price, o.currency, x.quantity, x.line_total, CASE WHEN x.vendor_id <> 0 THEN x.commission_bps END
     FROM o, (SELECT unnest(ARRAY[1, 2]::bigint[]) AS product_id, unnest(ARRAY[:v1, :v2]::bigint[]) AS variant_id,
                     unnest(ARRAY[0, 0]::bigint[]) AS vendor_id, unnest(ARRAY['Product one', 'Product two']::text[]) AS product_name,
                     unnest(ARRAY['Default', 'Default']::text[]) AS variant_name, unnest(ARRAY['SKU-1', 'SKU-2']::text[]) AS sku,
                     unnest(ARRAY[2100, 2100]::bigint[]) AS unit_price, unnest(ARRAY[1, 1]::integer[]) AS quantity,
-                    unnest(ARRAY[2100, 2100]::bigint[]) AS line_total) AS x
+                    unnest(ARRAY[2100, 2100]::bigint[]) AS line_total,
+                    unnest(ARRAY[0, 0]::integer[]) AS commission_bps) AS x
     RETURNING *
 ), e AS (
     INSERT INTO order_events (order_id, sequence, status, actor_id, note)

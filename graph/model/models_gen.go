@@ -786,6 +786,26 @@ type VendorFilter struct {
 	Status *vendor.Status `json:"status,omitempty"`
 }
 
+// A page of a vendor's ledger entries, newest first.
+type VendorLedgerEntryConnection struct {
+	// The entries of this page with their cursors.
+	Edges []*VendorLedgerEntryEdge `json:"edges"`
+	// The entries of this page.
+	Nodes []*vendor.LedgerEntry `json:"nodes"`
+	// Where this page sits in the whole list.
+	PageInfo *PageInfo `json:"pageInfo"`
+	// How many entries the vendor's ledger holds, across all pages.
+	TotalCount int `json:"totalCount"`
+}
+
+// A ledger entry and its cursor.
+type VendorLedgerEntryEdge struct {
+	// Opaque cursor of this entry in the list.
+	Cursor string `json:"cursor"`
+	// The entry.
+	Node *vendor.LedgerEntry `json:"node"`
+}
+
 // Input of `vendorLowStockThresholdSet`.
 type VendorLowStockThresholdSetInput struct {
 	// The vendor's ID.

@@ -48,6 +48,8 @@ type App struct {
 	Accounts *account.Service
 	Catalog  *catalog.Service
 	Vendors  *vendor.Service
+	// Ledger is the vendor ledger (earnings, refund reversals), told of every order move.
+	Ledger   *vendor.Ledger
 	Carts    *cart.Service
 	Orders   *order.Service
 	Checkout *checkout.Service
@@ -167,6 +169,8 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options
 	a.Bell = pubsub.NewBell(a.Redis, namespace+"bell", log)
 	go a.Bell.Run(busCtx)
 	a.Orders = order.NewService(d, a.Bus, a.Catalog, log)
+	a.Ledger = vendor.NewLedger(d)
+	a.Orders.Ledger = a.Ledger // vendors earn when an order is PAID, give back when it is refunded
 	a.Jobs = &jobs.Queue{}
 	stripeGateway := payment.NewStripe(cfg.StripeSecretKey, cfg.StripeAPIBase)
 	stripeGateway.Log = log

@@ -54,6 +54,8 @@ func TestDependencyRule(t *testing.T) {
 		rule{module + "internal/notify", module + "internal/checkout", "notify is told by checkout through an interface", nil},
 		rule{module + "internal/catalog", module + "internal/webhook", "the catalog tells webhooks through an interface", nil},
 		rule{module + "internal/order", module + "internal/webhook", "order tells webhooks through an interface", nil},
+		rule{module + "internal/order", module + "internal/vendor", "order tells the vendor ledger through its Ledger hook", nil},
+		rule{module + "internal/payment", module + "internal/vendor", "payment moves orders; the vendor ledger hears of it from order", nil},
 		rule{module + "internal/checkout", module + "internal/webhook", "checkout tells webhooks through an interface", nil},
 		rule{module + "internal/inventory", module + "internal/webhook", "inventory imports tell webhooks through their StockHook", nil},
 		rule{module + "internal/tracking", module + "graph", "tracking is below the GraphQL layer", nil},

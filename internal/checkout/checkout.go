@@ -231,7 +231,7 @@ func (s *Service) completeTx(ctx context.Context, tx pgx.Tx, q *db.Queries, v au
 			ID: lineIDs[variantID], OrderID: row.ID, ProductID: place.ProductIds[i], VariantID: variantID,
 			VendorID: vendorOf(place.VendorIds[i]), ProductName: place.ProductNames[i], VariantName: place.VariantNames[i],
 			SKU: place.Skus[i], UnitPrice: place.UnitPrices[i], Currency: place.Currency, Quantity: place.Quantities[i],
-			LineTotal: place.LineTotals[i],
+			LineTotal: place.LineTotals[i], CommissionBps: commissionOf(place.VendorIds[i], place.CommissionBps[i]),
 		})
 	}
 	event := order.EventOf(db.OrderEvent{
@@ -279,6 +279,7 @@ func snapshot(lines []db.CheckoutLinesRow) (db.CheckoutPlaceOrderParams, []inven
 		ProductIds: make([]int64, n), VariantIds: make([]int64, n), VendorIds: make([]int64, n),
 		ProductNames: make([]string, n), VariantNames: make([]string, n), Skus: make([]string, n),
 		UnitPrices: make([]int64, n), Quantities: make([]int32, n), LineTotals: make([]int64, n),
+		CommissionBps: make([]int32, n),
 	}
 	items := make([]inventory.Item, n)
 	var total money.Total
@@ -304,11 +305,23 @@ func snapshot(lines []db.CheckoutLinesRow) (db.CheckoutPlaceOrderParams, []inven
 		if l.VendorID != nil {
 			place.VendorIds[i] = *l.VendorID
 		}
+		if l.VendorCommissionBps != nil {
+			place.CommissionBps[i] = *l.VendorCommissionBps // the vendor's rate at checkout
+		}
 		place.ProductNames[i], place.VariantNames[i], place.Skus[i] = l.ProductName, vr.Name, vr.SKU
 		place.UnitPrices[i], place.Quantities[i], place.LineTotals[i] = vr.PriceAmount, l.Quantity, lineTotal.Amount
 	}
 	place.TotalAmount = total.Sum().Amount
 	return place, items, nil
+}
+
+// commissionOf is a snapshot line's commission rate as CheckoutPlaceOrder stores it: none on a
+// platform line.
+func commissionOf(vendorID int64, bps int32) *int32 {
+	if vendorID == 0 {
+		return nil
+	}
+	return &bps
 }
 
 // vendorOf is a snapshot line's vendor: 0 stands for none in CheckoutPlaceOrder's arrays.

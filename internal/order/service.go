@@ -40,6 +40,19 @@ type StatusChange struct {
 	// RefundedAmount is what this move gave back (REFUNDED, PARTIALLY_REFUNDED), in minor
 	// units of the order's currency; 0 when unknown or not a refund.
 	RefundedAmount int64
+	// RefundedTotal is the order's refunded total after this move (a refund's move; 0
+	// otherwise): it names the refund step, once, in the vendor ledger.
+	RefundedTotal int64
+	// RefundID is our refund whose settlement made this move; nil when the provider reported
+	// it (charge.refunded) or it is not a refund.
+	RefundID *int64
+}
+
+// Ledger records the vendors' money for an order's move in the move's transaction
+// (vendor.Ledger): their earnings when it is PAID, reversals when a refund moves it; q is the
+// transaction's queries.
+type Ledger interface {
+	OrderMoved(ctx context.Context, q *db.Queries, c StatusChange) error
 }
 
 // Notifier owes the customer an email for a status change, in the change's transaction
@@ -66,6 +79,9 @@ type Service struct {
 	// Webhooks, when set, is told every move, and the stock a cancellation gives back, in its
 	// transaction (internal/app sets it).
 	Webhooks WebhookEmitter
+	// Ledger, when set, is told every move in its transaction, before the email and the
+	// webhooks (internal/app sets it: the vendor ledger).
+	Ledger Ledger
 }
 
 // NewService returns an order service. publisher and stock may be nil.
@@ -241,6 +257,10 @@ type TransitionOptions struct {
 	Note           string
 	// RefundedAmount is what a refund move gave back (for the customer's email).
 	RefundedAmount int64
+	// RefundedTotal is the order's refunded total after a refund move (the vendor ledger's
+	// refund step); RefundID the refund of ours whose settlement made it, if any.
+	RefundedTotal int64
+	RefundID      *int64
 	// OnlyFrom, when set, refuses the move unless the order is in that status (expiry must
 	// cancel only unpaid orders, though an admin may cancel paid ones).
 	OnlyFrom Status
@@ -328,6 +348,14 @@ func (s *Service) TransitionTx(ctx context.Context, q *db.Queries, actor Actor, 
 	}
 	o := orderFromRow(updated)
 	e := eventFromRow(ev)
+	change := StatusChange{OrderID: id, Sequence: e.Sequence, Status: to, RefundedAmount: opts.RefundedAmount,
+		RefundedTotal: opts.RefundedTotal, RefundID: opts.RefundID}
+	if s.Ledger != nil {
+		// The vendors' earnings and reversals commit with the move, or not at all.
+		if err := s.Ledger.OrderMoved(ctx, q, change); err != nil {
+			return Order{}, err
+		}
+	}
 	if s.Notifier != nil || s.Webhooks != nil {
 		// The email's and the webhooks' jobs commit with the move: a rolled-back move sends
 		// nothing.
@@ -335,7 +363,6 @@ func (s *Service) TransitionTx(ctx context.Context, q *db.Queries, actor Actor, 
 		if !ok {
 			return Order{}, fmt.Errorf("order %d moved outside postgres.InTx: no transaction for its email and webhooks", id)
 		}
-		change := StatusChange{OrderID: id, Sequence: e.Sequence, Status: to, RefundedAmount: opts.RefundedAmount}
 		if s.Notifier != nil {
 			if err := s.Notifier.StatusChanged(ctx, tx, change); err != nil {
 				return Order{}, err

@@ -334,7 +334,7 @@ func (s *Service) settle(ctx context.Context, st db.RefundGetForSettlementRow) (
 		if gwErr != nil {
 			return q.PaymentUnreserveRefund(ctx, db.PaymentUnreserveRefundParams{ID: st.Refund.PaymentID, Amount: st.Refund.Amount})
 		}
-		o, err = s.moveForRefund(ctx, q, pay, before)
+		o, err = s.moveForRefund(ctx, q, pay, before, &st.Refund.ID)
 		return err
 	})
 	if err != nil {
@@ -387,7 +387,8 @@ func refundedTotal(ctx context.Context, q *db.Queries, pay db.Payment) (int64, e
 // lock: a further partial refund is then a new event, while Stripe's charge.refunded report of
 // a refund already counted (before or after ours is recorded) is not. A move is published
 // after commit (order.Service.TransitionTx).
-func (s *Service) moveForRefund(ctx context.Context, q *db.Queries, pay db.Payment, before int64) (order.Order, error) {
+// refundID is our refund whose settlement is the change (nil for the provider's reports).
+func (s *Service) moveForRefund(ctx context.Context, q *db.Queries, pay db.Payment, before int64, refundID *int64) (order.Order, error) {
 	row, err := q.OrderGetByID(ctx, pay.OrderID)
 	if err != nil {
 		return order.Order{}, err
@@ -406,7 +407,8 @@ func (s *Service) moveForRefund(ctx context.Context, q *db.Queries, pay db.Payme
 		return cur, nil
 	}
 	return s.orders.TransitionTx(ctx, q, order.SystemActor, pay.OrderID, to,
-		order.TransitionOptions{Note: fmt.Sprintf("refunded %d of %d %s", refunded, pay.AmountReceived, row.Currency), RefundedAmount: refunded - before})
+		order.TransitionOptions{Note: fmt.Sprintf("refunded %d of %d %s", refunded, pay.AmountReceived, row.Currency), RefundedAmount: refunded - before,
+			RefundedTotal: refunded, RefundID: refundID})
 }
 
 // unavailable is the user-facing form of a provider failure.

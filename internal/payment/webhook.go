@@ -149,7 +149,7 @@ func (s *Service) applySucceeded(ctx context.Context, q *db.Queries, pay db.Paym
 		outcome = outcomeRefunding
 	}
 	// Refunds reported before the payment move the order now that it is paid.
-	if _, err := s.moveForRefund(ctx, q, pay, before); err != nil {
+	if _, err := s.moveForRefund(ctx, q, pay, before, nil); err != nil {
 		return "", err
 	}
 	if outcome == outcomeRefunding && pay.AmountRefunded >= pay.AmountReceived {
@@ -211,7 +211,7 @@ func (s *Service) applyRefunded(ctx context.Context, q *db.Queries, pay db.Payme
 	if pay.AmountReceived == 0 {
 		return outcomeKept, nil
 	}
-	if _, err := s.moveForRefund(ctx, q, pay, before); err != nil {
+	if _, err := s.moveForRefund(ctx, q, pay, before, nil); err != nil {
 		return "", err
 	}
 	return outcomeApplied, nil

@@ -276,7 +276,7 @@ type LineOpts struct {
 }
 
 // NewOrder inserts an order with its lines and its first event (in its status), as checkout
-// writes them; it takes no stock.
+// writes them (a vendor line keeps its vendor's commission rate); it takes no stock.
 func NewOrder(t testing.TB, d *postgres.DB, o OrderOpts) Order {
 	t.Helper()
 	ctx := context.Background()
@@ -317,8 +317,9 @@ func NewOrder(t testing.TB, d *postgres.DB, o OrderOpts) Order {
 	for _, l := range o.Lines {
 		var id int64
 		must(t, d.Pool.QueryRow(ctx, `
-			INSERT INTO order_lines (order_id, product_id, variant_id, vendor_id, product_name, variant_name, sku, unit_price, currency, quantity, line_total)
-			SELECT $1, v.product_id, v.id, $3::bigint, p.name, v.name, v.sku, $4::bigint, $5, $6::integer, $4::bigint * $6::integer
+			INSERT INTO order_lines (order_id, product_id, variant_id, vendor_id, product_name, variant_name, sku, unit_price, currency, quantity, line_total, commission_bps)
+			SELECT $1, v.product_id, v.id, $3::bigint, p.name, v.name, v.sku, $4::bigint, $5, $6::integer, $4::bigint * $6::integer,
+			       (SELECT vd.commission_bps FROM vendors vd WHERE vd.id = $3::bigint)
 			FROM product_variants v JOIN products p ON p.id = v.product_id WHERE v.id = $2
 			RETURNING id`,
 			out.ID, l.VariantID, l.VendorID, l.UnitPrice, o.Currency, l.Quantity).Scan(&id), "insert order line")
