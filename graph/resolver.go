@@ -4,6 +4,7 @@
 package graph
 
 import (
+	"github.com/shopgraph/shopgraph/internal/analytics"
 	"log/slog"
 
 	"github.com/shopgraph/shopgraph/internal/account"
@@ -39,5 +40,7 @@ type Resolver struct {
 	WebhookService *webhook.Service
 	// VendorService is the marketplace's sellers (not Vendors: a resolver method of the query root).
 	VendorService *vendor.Service
-	Log           *slog.Logger
+	// AnalyticsService is the vendors' and admins' sales reports.
+	AnalyticsService *analytics.Service
+	Log              *slog.Logger
 }

@@ -17,6 +17,7 @@ import (
 	"riverqueue.com/riverui"
 
 	"github.com/shopgraph/shopgraph/internal/account"
+	"github.com/shopgraph/shopgraph/internal/analytics"
 	"github.com/shopgraph/shopgraph/internal/auth"
 	"github.com/shopgraph/shopgraph/internal/cache"
 	"github.com/shopgraph/shopgraph/internal/cart"
@@ -48,11 +49,13 @@ type App struct {
 	Accounts *account.Service
 	Catalog  *catalog.Service
 	Vendors  *vendor.Service
-	Carts    *cart.Service
-	Orders   *order.Service
-	Checkout *checkout.Service
-	Notify   *notify.Service
-	Webhooks *webhook.Service
+	// Analytics is the sales reports, kept by the order moves (order.Service.Sales).
+	Analytics *analytics.Service
+	Carts     *cart.Service
+	Orders    *order.Service
+	Checkout  *checkout.Service
+	Notify    *notify.Service
+	Webhooks  *webhook.Service
 	// Imports takes inventory imports and applies them (internal/inventory).
 	Imports  *inventory.ImportService
 	Payments *payment.Service
@@ -167,6 +170,9 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options
 	a.Bell = pubsub.NewBell(a.Redis, namespace+"bell", log)
 	go a.Bell.Run(busCtx)
 	a.Orders = order.NewService(d, a.Bus, a.Catalog, log)
+	// Every payment and completed refund reaches the sales rollups in its own transaction.
+	a.Analytics = analytics.NewService(d, log)
+	a.Orders.Sales = a.Analytics
 	a.Jobs = &jobs.Queue{}
 	stripeGateway := payment.NewStripe(cfg.StripeSecretKey, cfg.StripeAPIBase)
 	stripeGateway.Log = log
