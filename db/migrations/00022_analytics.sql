@@ -54,10 +54,10 @@ AS $$ SELECT to_timestamp(floor(extract(epoch FROM t) / 900) * 900) $$;
 -- A vendor's share of an order's cumulative refunded total: refunded * its lines' total / the
 -- order's lines' total, rounded down, refunded capped at the lines' total.
 -- +goose StatementBegin
-CREATE FUNCTION analytics_share(refunded bigint, vendor_total bigint, order_total bigint) RETURNS bigint
+CREATE FUNCTION analytics_share(refunded numeric, vendor_total numeric, order_total numeric) RETURNS bigint
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$ SELECT CASE WHEN order_total <= 0 THEN 0
-             ELSE div(LEAST(refunded, order_total)::numeric * vendor_total, order_total)::bigint END $$;
+             ELSE div(LEAST(refunded, order_total) * vendor_total, order_total)::bigint END $$;
 -- +goose StatementEnd
 
 -- analytics_record_paid adds a paid order to the rollups (called in the PAID move's transaction).
@@ -177,7 +177,7 @@ SELECT analytics_rebuild();
 DROP FUNCTION analytics_rebuild();
 DROP FUNCTION analytics_record_refund(bigint, integer, bigint, timestamptz);
 DROP FUNCTION analytics_record_paid(bigint, timestamptz);
-DROP FUNCTION analytics_share(bigint, bigint, bigint);
+DROP FUNCTION analytics_share(numeric, numeric, numeric);
 DROP FUNCTION analytics_bucket(timestamptz);
 DROP INDEX order_events_paid_idx;
 DROP TABLE analytics_product_sales;
