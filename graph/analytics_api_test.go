@@ -38,11 +38,11 @@ type analyticsView struct {
 	Currencies []struct {
 		Currency string `json:"currency"`
 		Totals   struct {
-			GrossSales        moneyJSON `json:"grossSales"`
+			GrossSales        moneyJSON              `json:"grossSales"`
 			Refunds           struct{ Amount int64 } `json:"refunds"`
 			NetSales          struct{ Amount int64 } `json:"netSales"`
-			OrderCount        int `json:"orderCount"`
-			Units             int `json:"units"`
+			OrderCount        int                    `json:"orderCount"`
+			Units             int                    `json:"units"`
 			AverageOrderValue struct{ Amount int64 } `json:"averageOrderValue"`
 		} `json:"totals"`
 		Series []struct {
