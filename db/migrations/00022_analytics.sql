@@ -26,7 +26,9 @@ CREATE TABLE analytics_sales (
     refunds   bigint      NOT NULL DEFAULT 0,
     orders    bigint      NOT NULL DEFAULT 0,
     units     bigint      NOT NULL DEFAULT 0,
-    PRIMARY KEY (vendor_id, bucket, currency)
+    -- The figures ride in the index: a 90-day report of a vendor reads ~1,000 rows as an
+    -- index-only scan of a few leaf pages, not ~1,000 scattered heap pages.
+    PRIMARY KEY (vendor_id, bucket, currency) INCLUDE (gross, refunds, orders, units)
 );
 
 -- Per product, for the top products; vendor_id 0 holds lines without a vendor.
@@ -38,7 +40,7 @@ CREATE TABLE analytics_product_sales (
     product_name text        NOT NULL,
     revenue      bigint      NOT NULL,
     units        bigint      NOT NULL,
-    PRIMARY KEY (vendor_id, bucket, currency, product_id)
+    PRIMARY KEY (vendor_id, bucket, currency, product_id) INCLUDE (revenue, units, product_name)
 );
 CREATE INDEX analytics_product_sales_bucket_idx ON analytics_product_sales (bucket);
 
@@ -152,7 +154,8 @@ AS $$
     )
     INSERT INTO analytics_sales (vendor_id, bucket, currency, gross, refunds, orders, units)
     SELECT v, bucket, currency, sum(gross), sum(refunds), sum(orders), sum(units)
-    FROM rows GROUP BY v, bucket, currency;
+    FROM rows GROUP BY v, bucket, currency
+    ORDER BY v, bucket, currency;
     WITH paid AS (
         SELECT order_id, min(created_at) AS at FROM order_events WHERE status = 'PAID' GROUP BY order_id
     )
@@ -160,7 +163,8 @@ AS $$
     SELECT COALESCE(l.vendor_id, 0), analytics_bucket(p.at), o.currency, l.product_id, max(l.product_name),
            sum(l.line_total), sum(l.quantity)
     FROM paid p JOIN orders o ON o.id = p.order_id JOIN order_lines l ON l.order_id = p.order_id
-    GROUP BY 1, 2, 3, 4;
+    GROUP BY 1, 2, 3, 4
+    ORDER BY 1, 2, 3, 4;
 $$;
 -- +goose StatementEnd
 
