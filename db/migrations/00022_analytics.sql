@@ -73,6 +73,7 @@ AS $$
          CROSS JOIN LATERAL (VALUES (0::bigint), (l.vendor_id)) AS x (v)
     WHERE o.id = p_order AND x.v IS NOT NULL
     GROUP BY v, o.currency
+    ORDER BY v -- rows locked in key order: concurrent payments never deadlock
     ON CONFLICT (vendor_id, bucket, currency) DO UPDATE
         SET gross = s.gross + EXCLUDED.gross, orders = s.orders + 1, units = s.units + EXCLUDED.units;
     INSERT INTO analytics_product_sales AS s (vendor_id, bucket, currency, product_id, product_name, revenue, units)
@@ -81,6 +82,7 @@ AS $$
     FROM orders o JOIN order_lines l ON l.order_id = o.id
     WHERE o.id = p_order
     GROUP BY COALESCE(l.vendor_id, 0), o.currency, l.product_id
+    ORDER BY 1, 4
     ON CONFLICT (vendor_id, bucket, currency, product_id) DO UPDATE
         SET revenue = s.revenue + EXCLUDED.revenue, units = s.units + EXCLUDED.units,
             product_name = GREATEST(s.product_name, EXCLUDED.product_name);
@@ -108,6 +110,7 @@ AS $$
     INSERT INTO analytics_sales AS s (vendor_id, bucket, currency, refunds)
     SELECT sh.v, analytics_bucket(p_at), o.currency, sh.amount
     FROM shares sh CROSS JOIN orders o WHERE o.id = p_order AND sh.amount > 0
+    ORDER BY sh.v
     ON CONFLICT (vendor_id, bucket, currency) DO UPDATE SET refunds = s.refunds + EXCLUDED.refunds;
 $$;
 -- +goose StatementEnd

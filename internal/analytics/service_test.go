@@ -437,3 +437,43 @@ func TestRollupsEqualLinesRandomised(t *testing.T) {
 	require.NoError(t, e.svc.Rebuild(ctx))
 	require.Equal(t, kept, rollups(t, e.d))
 }
+
+// Payments of orders holding the same vendors' lines, at once, all count (their rollup rows
+// are locked in key order: no deadlock, no lost update).
+func TestConcurrentPaymentsAllCount(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	ua := tf.NewUser(t, e.d, tf.UserOpts{Role: auth.RoleVendor})
+	ub := tf.NewUser(t, e.d, tf.UserOpts{Role: auth.RoleVendor})
+	cust := tf.NewUser(t, e.d, tf.UserOpts{})
+	const n = 24
+	ids := make([]int64, n)
+	for i := range ids {
+		// Half list B's line first, half A's.
+		lines := []tf.LineOpts{{VendorID: &ua.VendorID, Quantity: 1, UnitPrice: 100}, {VendorID: &ub.VendorID, Quantity: 1, UnitPrice: 10}}
+		if i%2 == 1 {
+			lines[0], lines[1] = lines[1], lines[0]
+		}
+		ids[i] = tf.NewOrder(t, e.d, tf.OrderOpts{UserID: cust.ID, Lines: lines}).ID
+	}
+	errs := make(chan error, n)
+	for _, id := range ids {
+		go func() {
+			_, err := e.orders.Transition(ctx, order.SystemActor, id, order.Paid, order.TransitionOptions{})
+			errs <- err
+		}()
+	}
+	for range ids {
+		require.NoError(t, <-errs)
+	}
+	today := time.Now().UTC().Format("2006-01-02")
+	admin := tf.NewUser(t, e.d, tf.UserOpts{Role: auth.RoleAdmin}).Viewer()
+	totals := func(vendor *int64) fig {
+		r, err := e.svc.Report(ctx, &admin, analytics.Input{VendorID: vendor, From: today, To: today, Interval: analytics.Day, TimeZone: "UTC"})
+		require.NoError(t, err)
+		return currency(t, r, "USD").Totals
+	}
+	require.Equal(t, fig{Gross: n * 100, Orders: n, Units: n}, totals(&ua.VendorID))
+	require.Equal(t, fig{Gross: n * 10, Orders: n, Units: n}, totals(&ub.VendorID))
+	require.Equal(t, fig{Gross: n * 110, Orders: n, Units: 2 * n}, totals(nil))
+}
