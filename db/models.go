@@ -658,6 +658,33 @@ func AllVendorStatusValues() []VendorStatus {
 	}
 }
 
+type AnalyticsProductSale struct {
+	VendorID    int64
+	Bucket      time.Time
+	Currency    string
+	ProductID   int64
+	ProductName string
+	Revenue     int64
+	Units       int64
+}
+
+type AnalyticsRefund struct {
+	OrderID    int64
+	Sequence   int32
+	Amount     int64
+	RefundedAt time.Time
+}
+
+type AnalyticsSale struct {
+	VendorID int64
+	Bucket   time.Time
+	Currency string
+	Gross    int64
+	Refunds  int64
+	Orders   int64
+	Units    int64
+}
+
 type Cart struct {
 	ID        int64
 	UserID    *int64

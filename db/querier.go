@@ -11,6 +11,26 @@ import (
 )
 
 type Querier interface {
+	// AnalyticsPlainSeries is AnalyticsRollupSeries computed from the lines, the PAID events and
+	// the refund ledger alone: the reference the rollups are tested and measured against, and the
+	// answer for zones whose interval boundaries do not fall on quarter hours.
+	AnalyticsPlainSeries(ctx context.Context, arg AnalyticsPlainSeriesParams) ([]AnalyticsPlainSeriesRow, error)
+	// AnalyticsPlainTop is AnalyticsRollupTop computed from the lines and the PAID events.
+	AnalyticsPlainTop(ctx context.Context, arg AnalyticsPlainTopParams) ([]AnalyticsPlainTopRow, error)
+	// AnalyticsRebuild builds the rollups afresh from the lines, the PAID events and the ledger.
+	AnalyticsRebuild(ctx context.Context) error
+	// Sales analytics (internal/analytics); the definitions are in db/migrations/00022_analytics.sql.
+	// AnalyticsRecordPaid adds an order paid at @paid_at to the rollups, in the PAID move's transaction.
+	AnalyticsRecordPaid(ctx context.Context, arg AnalyticsRecordPaidParams) error
+	// AnalyticsRecordRefund records a refund completed at @refunded_at (the refund move's event
+	// @sequence) in the ledger and the rollups, in the move's transaction.
+	AnalyticsRecordRefund(ctx context.Context, arg AnalyticsRecordRefundParams) error
+	// AnalyticsRollupSeries sums the 15-minute rollups of a vendor (@vendor_id 0: the platform)
+	// in [@from_at, @to_at) per currency and calendar @unit (day, week, month) in zone @tz.
+	AnalyticsRollupSeries(ctx context.Context, arg AnalyticsRollupSeriesParams) ([]AnalyticsRollupSeriesRow, error)
+	// AnalyticsRollupTop is the top @lim products per currency by revenue and by units, from the
+	// product rollups of a vendor (@vendor_id 0: all) in [@from_at, @to_at).
+	AnalyticsRollupTop(ctx context.Context, arg AnalyticsRollupTopParams) ([]AnalyticsRollupTopRow, error)
 	CartDelete(ctx context.Context, id int64) error
 	CartGetByTokenHash(ctx context.Context, tokenHash []byte) (Cart, error)
 	// CartItemPut adds @quantity units of a variant to a cart (or, with @set_quantity, sets the

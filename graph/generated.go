@@ -16,6 +16,7 @@ import (
 	"github.com/99designs/gqlgen/graphql/introspection"
 	"github.com/shopgraph/shopgraph/graph/model"
 	"github.com/shopgraph/shopgraph/internal/account"
+	"github.com/shopgraph/shopgraph/internal/analytics"
 	"github.com/shopgraph/shopgraph/internal/auth"
 	"github.com/shopgraph/shopgraph/internal/cart"
 	"github.com/shopgraph/shopgraph/internal/catalog"
@@ -120,6 +121,28 @@ type ComplexityRoot struct {
 		Region     func(childComplexity int) int
 	}
 
+	AnalyticsFigures struct {
+		AverageOrderValue func(childComplexity int) int
+		GrossSales        func(childComplexity int) int
+		NetSales          func(childComplexity int) int
+		OrderCount        func(childComplexity int) int
+		Refunds           func(childComplexity int) int
+		Units             func(childComplexity int) int
+	}
+
+	AnalyticsPoint struct {
+		EndsAt   func(childComplexity int) int
+		Figures  func(childComplexity int) int
+		StartsAt func(childComplexity int) int
+	}
+
+	AnalyticsProduct struct {
+		Name      func(childComplexity int) int
+		ProductID func(childComplexity int) int
+		Revenue   func(childComplexity int) int
+		Units     func(childComplexity int) int
+	}
+
 	Attribute struct {
 		Key   func(childComplexity int) int
 		Value func(childComplexity int) int
@@ -181,6 +204,14 @@ type ComplexityRoot struct {
 		Order      func(childComplexity int) int
 		Payment    func(childComplexity int) int
 		UserErrors func(childComplexity int) int
+	}
+
+	CurrencyAnalytics struct {
+		Currency             func(childComplexity int) int
+		Series               func(childComplexity int) int
+		TopProductsByRevenue func(childComplexity int) int
+		TopProductsByUnits   func(childComplexity int) int
+		Totals               func(childComplexity int) int
 	}
 
 	EmailDelivery struct {
@@ -516,6 +547,7 @@ type ComplexityRoot struct {
 		Products          func(childComplexity int, first *int, after *string, last *int, before *string, filter *model.ProductFilter, sort *catalog.Sort) int
 		User              func(childComplexity int, id string) int
 		Vendor            func(childComplexity int, id string) int
+		VendorAnalytics   func(childComplexity int, input model.VendorAnalyticsInput) int
 		VendorBalance     func(childComplexity int, vendorID string) int
 		VendorBySlug      func(childComplexity int, slug string) int
 		Vendors           func(childComplexity int, first *int, after *string, filter *model.VendorFilter) int
@@ -588,6 +620,17 @@ type ComplexityRoot struct {
 		Products          func(childComplexity int, first *int, after *string, last *int, before *string, sort *catalog.Sort) int
 		Slug              func(childComplexity int) int
 		Status            func(childComplexity int) int
+	}
+
+	VendorAnalytics struct {
+		Currencies func(childComplexity int) int
+		EndsAt     func(childComplexity int) int
+		From       func(childComplexity int) int
+		Interval   func(childComplexity int) int
+		StartsAt   func(childComplexity int) int
+		TimeZone   func(childComplexity int) int
+		To         func(childComplexity int) int
+		Vendor     func(childComplexity int) int
 	}
 
 	VendorBalance struct {
@@ -860,6 +903,7 @@ type QueryResolver interface {
 	Node(ctx context.Context, id string) (model.Node, error)
 	Me(ctx context.Context) (*account.User, error)
 	User(ctx context.Context, id string) (*account.User, error)
+	VendorAnalytics(ctx context.Context, input model.VendorAnalyticsInput) (*model.VendorAnalytics, error)
 	Cart(ctx context.Context) (*cart.Cart, error)
 	Products(ctx context.Context, first *int, after *string, last *int, before *string, filter *model.ProductFilter, sort *catalog.Sort) (*model.ProductConnection, error)
 	Product(ctx context.Context, id *string, slug *string) (*catalog.Product, error)
@@ -1080,6 +1124,87 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Address.Region(childComplexity), true
 
+	case "AnalyticsFigures.averageOrderValue":
+		if e.ComplexityRoot.AnalyticsFigures.AverageOrderValue == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnalyticsFigures.AverageOrderValue(childComplexity), true
+	case "AnalyticsFigures.grossSales":
+		if e.ComplexityRoot.AnalyticsFigures.GrossSales == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnalyticsFigures.GrossSales(childComplexity), true
+	case "AnalyticsFigures.netSales":
+		if e.ComplexityRoot.AnalyticsFigures.NetSales == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnalyticsFigures.NetSales(childComplexity), true
+	case "AnalyticsFigures.orderCount":
+		if e.ComplexityRoot.AnalyticsFigures.OrderCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnalyticsFigures.OrderCount(childComplexity), true
+	case "AnalyticsFigures.refunds":
+		if e.ComplexityRoot.AnalyticsFigures.Refunds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnalyticsFigures.Refunds(childComplexity), true
+	case "AnalyticsFigures.units":
+		if e.ComplexityRoot.AnalyticsFigures.Units == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnalyticsFigures.Units(childComplexity), true
+
+	case "AnalyticsPoint.endsAt":
+		if e.ComplexityRoot.AnalyticsPoint.EndsAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnalyticsPoint.EndsAt(childComplexity), true
+	case "AnalyticsPoint.figures":
+		if e.ComplexityRoot.AnalyticsPoint.Figures == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnalyticsPoint.Figures(childComplexity), true
+	case "AnalyticsPoint.startsAt":
+		if e.ComplexityRoot.AnalyticsPoint.StartsAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnalyticsPoint.StartsAt(childComplexity), true
+
+	case "AnalyticsProduct.name":
+		if e.ComplexityRoot.AnalyticsProduct.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnalyticsProduct.Name(childComplexity), true
+	case "AnalyticsProduct.productId":
+		if e.ComplexityRoot.AnalyticsProduct.ProductID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnalyticsProduct.ProductID(childComplexity), true
+	case "AnalyticsProduct.revenue":
+		if e.ComplexityRoot.AnalyticsProduct.Revenue == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnalyticsProduct.Revenue(childComplexity), true
+	case "AnalyticsProduct.units":
+		if e.ComplexityRoot.AnalyticsProduct.Units == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnalyticsProduct.Units(childComplexity), true
+
 	case "Attribute.key":
 		if e.ComplexityRoot.Attribute.Key == nil {
 			break
@@ -1292,6 +1417,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CheckoutPayload.UserErrors(childComplexity), true
+
+	case "CurrencyAnalytics.currency":
+		if e.ComplexityRoot.CurrencyAnalytics.Currency == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CurrencyAnalytics.Currency(childComplexity), true
+	case "CurrencyAnalytics.series":
+		if e.ComplexityRoot.CurrencyAnalytics.Series == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CurrencyAnalytics.Series(childComplexity), true
+	case "CurrencyAnalytics.topProductsByRevenue":
+		if e.ComplexityRoot.CurrencyAnalytics.TopProductsByRevenue == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CurrencyAnalytics.TopProductsByRevenue(childComplexity), true
+	case "CurrencyAnalytics.topProductsByUnits":
+		if e.ComplexityRoot.CurrencyAnalytics.TopProductsByUnits == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CurrencyAnalytics.TopProductsByUnits(childComplexity), true
+	case "CurrencyAnalytics.totals":
+		if e.ComplexityRoot.CurrencyAnalytics.Totals == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CurrencyAnalytics.Totals(childComplexity), true
 
 	case "EmailDelivery.attempts":
 		if e.ComplexityRoot.EmailDelivery.Attempts == nil {
@@ -2927,6 +3083,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Vendor(childComplexity, args["id"].(string)), true
+	case "Query.vendorAnalytics":
+		if e.ComplexityRoot.Query.VendorAnalytics == nil {
+			break
+		}
+
+		args, err := ec.field_Query_vendorAnalytics_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.VendorAnalytics(childComplexity, args["input"].(model.VendorAnalyticsInput)), true
 	case "Query.vendorBalance":
 		if e.ComplexityRoot.Query.VendorBalance == nil {
 			break
@@ -3273,6 +3440,55 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Vendor.Status(childComplexity), true
+
+	case "VendorAnalytics.currencies":
+		if e.ComplexityRoot.VendorAnalytics.Currencies == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VendorAnalytics.Currencies(childComplexity), true
+	case "VendorAnalytics.endsAt":
+		if e.ComplexityRoot.VendorAnalytics.EndsAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VendorAnalytics.EndsAt(childComplexity), true
+	case "VendorAnalytics.from":
+		if e.ComplexityRoot.VendorAnalytics.From == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VendorAnalytics.From(childComplexity), true
+	case "VendorAnalytics.interval":
+		if e.ComplexityRoot.VendorAnalytics.Interval == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VendorAnalytics.Interval(childComplexity), true
+	case "VendorAnalytics.startsAt":
+		if e.ComplexityRoot.VendorAnalytics.StartsAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VendorAnalytics.StartsAt(childComplexity), true
+	case "VendorAnalytics.timeZone":
+		if e.ComplexityRoot.VendorAnalytics.TimeZone == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VendorAnalytics.TimeZone(childComplexity), true
+	case "VendorAnalytics.to":
+		if e.ComplexityRoot.VendorAnalytics.To == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VendorAnalytics.To(childComplexity), true
+	case "VendorAnalytics.vendor":
+		if e.ComplexityRoot.VendorAnalytics.Vendor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VendorAnalytics.Vendor(childComplexity), true
 
 	case "VendorBalance.currency":
 		if e.ComplexityRoot.VendorBalance.Currency == nil {
@@ -3812,6 +4028,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputProductVariantUpdateInput,
 		ec.unmarshalInputStockBulkSetRowInput,
 		ec.unmarshalInputVariantOptionInput,
+		ec.unmarshalInputVendorAnalyticsInput,
 		ec.unmarshalInputVendorApplyInput,
 		ec.unmarshalInputVendorCreateInput,
 		ec.unmarshalInputVendorDecisionInput,
@@ -4059,6 +4276,122 @@ type AccountRoleUpdatePayload {
   user: User
   """Problems with the input; empty on success."""
   userErrors: [UserError!]!
+}
+`, BuiltIn: false},
+	{Name: "../schema/analytics.graphqls", Input: `# Sales analytics: a vendor's (or the whole platform's) sales over calendar dates in a time zone.
+
+extend type Query {
+  """
+  A vendor's sales report, for its members (VENDOR role; their own vendor only) and admins (any
+  vendor, or the whole platform with ` + "`" + `vendorId` + "`" + ` omitted). Null when the vendor does not exist or
+  is another vendor's, exactly like a missing one. Definitions: a sale counts at payment time
+  (when the order became PAID); a refund counts when it completes (when the order's refunded
+  total grows: the refund is settled with the payment provider, or the provider reports it); an
+  order never paid (pending, or cancelled unpaid) counts nothing, and a paid order cancelled
+  later keeps its sale while its refund counts when it completes. A vendor's sales are its own
+  lines of an order (an order holding several vendors' lines counts for each, for its lines
+  only); its share of a refund is the refund in proportion to its lines' total in the order,
+  rounded down on the order's cumulative refunded total, so a full refund reverses exactly its
+  sales. Intervals are calendar intervals in ` + "`" + `timeZone` + "`" + `. Errors: FORBIDDEN (a customer, or the
+  whole platform asked by a vendor), INVALID (a bad date, range, interval or time zone).
+  """
+  vendorAnalytics(input: VendorAnalyticsInput!): VendorAnalytics @hasRole(role: VENDOR)
+}
+
+"""The length of a report's intervals, as calendar intervals in the report's time zone."""
+enum AnalyticsInterval {
+  """Calendar days, midnight to midnight."""
+  DAY
+  """ISO weeks, Monday 00:00 to the next Monday 00:00."""
+  WEEK
+  """Calendar months, from the 1st at 00:00."""
+  MONTH
+}
+
+"""What a sales report covers."""
+input VendorAnalyticsInput {
+  """The vendor; omitted for the whole platform (admins only)."""
+  vendorId: ID
+  """The first day, ` + "`" + `YYYY-MM-DD` + "`" + `, in ` + "`" + `timeZone` + "`" + ` (from its 00:00)."""
+  from: String!
+  """The last day, ` + "`" + `YYYY-MM-DD` + "`" + `, in ` + "`" + `timeZone` + "`" + `, included (to the next day's 00:00); not before ` + "`" + `from` + "`" + `."""
+  to: String!
+  """The series' intervals; at most 1,000 of them in the range."""
+  interval: AnalyticsInterval!
+  """An IANA time zone name, e.g. ` + "`" + `UTC` + "`" + `, ` + "`" + `America/New_York` + "`" + `, ` + "`" + `Asia/Kolkata` + "`" + `."""
+  timeZone: String!
+}
+
+"""A vendor's (or the platform's) sales over a range of days."""
+type VendorAnalytics {
+  """The vendor; null for the whole platform."""
+  vendor: Vendor
+  """The first day of the range, ` + "`" + `YYYY-MM-DD` + "`" + `."""
+  from: String!
+  """The last day of the range, ` + "`" + `YYYY-MM-DD` + "`" + `, included."""
+  to: String!
+  """The series' intervals."""
+  interval: AnalyticsInterval!
+  """The IANA time zone the days and intervals are in."""
+  timeZone: String!
+  """The instant the range starts (the first day's 00:00 in the zone)."""
+  startsAt: DateTime!
+  """The instant the range ends, excluded (the day after the last's 00:00 in the zone)."""
+  endsAt: DateTime!
+  """One report per currency that had a sale or a refund in the range, by currency code."""
+  currencies: [CurrencyAnalytics!]!
+}
+
+"""A report's figures in one currency."""
+type CurrencyAnalytics {
+  """ISO 4217 currency code."""
+  currency: String!
+  """The range's figures."""
+  totals: AnalyticsFigures!
+  """One point per interval of the range, in order, including those where nothing happened."""
+  series: [AnalyticsPoint!]!
+  """The top 10 products by revenue (gross sales of their lines) in the range; ties by product ID."""
+  topProductsByRevenue: [AnalyticsProduct!]!
+  """The top 10 products by units sold in the range; ties by product ID."""
+  topProductsByUnits: [AnalyticsProduct!]!
+}
+
+"""Sales figures over a span of time."""
+type AnalyticsFigures {
+  """Gross sales: the total of the lines of orders paid in the span."""
+  grossSales: Money!
+  """Refunds completed in the span (of orders paid at any time)."""
+  refunds: Money!
+  """Net sales: gross sales less refunds; negative when refunds exceed the span's sales."""
+  netSales: Money!
+  """Orders paid in the span (holding at least one of the vendor's lines)."""
+  orderCount: Int!
+  """Units sold in the span: the quantities of those lines."""
+  units: Int!
+  """Gross sales per order paid, rounded to the nearest minor unit (halves up); 0 without orders."""
+  averageOrderValue: Money!
+}
+
+"""One interval of a series."""
+type AnalyticsPoint {
+  """The interval's first instant (clipped to the range's start)."""
+  startsAt: DateTime!
+  """The interval's end, excluded (clipped to the range's end)."""
+  endsAt: DateTime!
+  """The interval's figures."""
+  figures: AnalyticsFigures!
+}
+
+"""A product's sales in a report's range."""
+type AnalyticsProduct {
+  """The product's global ID (the product may since have been archived or deleted)."""
+  productId: ID!
+  """The product's name as sold (the order lines' snapshot)."""
+  name: String!
+  """Gross sales of its lines paid in the range."""
+  revenue: Money!
+  """Units of it sold in the range."""
+  units: Int!
 }
 `, BuiltIn: false},
 	{Name: "../schema/cart.graphqls", Input: `# Carts: a customer's or a guest's.
@@ -6295,6 +6628,50 @@ func (ec *executionContext) childFields_Address(ctx context.Context, field graph
 	return nil, fmt.Errorf("no field named %q was found under type Address", field.Name)
 }
 
+func (ec *executionContext) childFields_AnalyticsFigures(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "grossSales":
+		return ec.fieldContext_AnalyticsFigures_grossSales(ctx, field)
+	case "refunds":
+		return ec.fieldContext_AnalyticsFigures_refunds(ctx, field)
+	case "netSales":
+		return ec.fieldContext_AnalyticsFigures_netSales(ctx, field)
+	case "orderCount":
+		return ec.fieldContext_AnalyticsFigures_orderCount(ctx, field)
+	case "units":
+		return ec.fieldContext_AnalyticsFigures_units(ctx, field)
+	case "averageOrderValue":
+		return ec.fieldContext_AnalyticsFigures_averageOrderValue(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AnalyticsFigures", field.Name)
+}
+
+func (ec *executionContext) childFields_AnalyticsPoint(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "startsAt":
+		return ec.fieldContext_AnalyticsPoint_startsAt(ctx, field)
+	case "endsAt":
+		return ec.fieldContext_AnalyticsPoint_endsAt(ctx, field)
+	case "figures":
+		return ec.fieldContext_AnalyticsPoint_figures(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AnalyticsPoint", field.Name)
+}
+
+func (ec *executionContext) childFields_AnalyticsProduct(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "productId":
+		return ec.fieldContext_AnalyticsProduct_productId(ctx, field)
+	case "name":
+		return ec.fieldContext_AnalyticsProduct_name(ctx, field)
+	case "revenue":
+		return ec.fieldContext_AnalyticsProduct_revenue(ctx, field)
+	case "units":
+		return ec.fieldContext_AnalyticsProduct_units(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AnalyticsProduct", field.Name)
+}
+
 func (ec *executionContext) childFields_Attribute(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "key":
@@ -6419,6 +6796,22 @@ func (ec *executionContext) childFields_CheckoutPayload(ctx context.Context, fie
 		return ec.fieldContext_CheckoutPayload_userErrors(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type CheckoutPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_CurrencyAnalytics(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "currency":
+		return ec.fieldContext_CurrencyAnalytics_currency(ctx, field)
+	case "totals":
+		return ec.fieldContext_CurrencyAnalytics_totals(ctx, field)
+	case "series":
+		return ec.fieldContext_CurrencyAnalytics_series(ctx, field)
+	case "topProductsByRevenue":
+		return ec.fieldContext_CurrencyAnalytics_topProductsByRevenue(ctx, field)
+	case "topProductsByUnits":
+		return ec.fieldContext_CurrencyAnalytics_topProductsByUnits(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CurrencyAnalytics", field.Name)
 }
 
 func (ec *executionContext) childFields_EmailDelivery(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -7083,6 +7476,28 @@ func (ec *executionContext) childFields_Vendor(ctx context.Context, field graphq
 		return ec.fieldContext_Vendor_ledgerEntries(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Vendor", field.Name)
+}
+
+func (ec *executionContext) childFields_VendorAnalytics(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "vendor":
+		return ec.fieldContext_VendorAnalytics_vendor(ctx, field)
+	case "from":
+		return ec.fieldContext_VendorAnalytics_from(ctx, field)
+	case "to":
+		return ec.fieldContext_VendorAnalytics_to(ctx, field)
+	case "interval":
+		return ec.fieldContext_VendorAnalytics_interval(ctx, field)
+	case "timeZone":
+		return ec.fieldContext_VendorAnalytics_timeZone(ctx, field)
+	case "startsAt":
+		return ec.fieldContext_VendorAnalytics_startsAt(ctx, field)
+	case "endsAt":
+		return ec.fieldContext_VendorAnalytics_endsAt(ctx, field)
+	case "currencies":
+		return ec.fieldContext_VendorAnalytics_currencies(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type VendorAnalytics", field.Name)
 }
 
 func (ec *executionContext) childFields_VendorBalance(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -8399,6 +8814,20 @@ func (ec *executionContext) field_Query_user_args(ctx context.Context, rawArgs m
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_vendorAnalytics_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.VendorAnalyticsInput, error) {
+			return ec.unmarshalNVendorAnalyticsInput2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐVendorAnalyticsInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_vendorBalance_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -9387,6 +9816,359 @@ func (ec *executionContext) fieldContext_Address_phone(_ context.Context, field 
 	return graphql.NewScalarFieldContext("Address", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
+func (ec *executionContext) _AnalyticsFigures_grossSales(ctx context.Context, field graphql.CollectedField, obj *model.AnalyticsFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnalyticsFigures_grossSales(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GrossSales, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *money.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋmoneyᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AnalyticsFigures_grossSales(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AnalyticsFigures",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AnalyticsFigures_refunds(ctx context.Context, field graphql.CollectedField, obj *model.AnalyticsFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnalyticsFigures_refunds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Refunds, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *money.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋmoneyᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AnalyticsFigures_refunds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AnalyticsFigures",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AnalyticsFigures_netSales(ctx context.Context, field graphql.CollectedField, obj *model.AnalyticsFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnalyticsFigures_netSales(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NetSales, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *money.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋmoneyᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AnalyticsFigures_netSales(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AnalyticsFigures",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AnalyticsFigures_orderCount(ctx context.Context, field graphql.CollectedField, obj *model.AnalyticsFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnalyticsFigures_orderCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OrderCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AnalyticsFigures_orderCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AnalyticsFigures", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _AnalyticsFigures_units(ctx context.Context, field graphql.CollectedField, obj *model.AnalyticsFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnalyticsFigures_units(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Units, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AnalyticsFigures_units(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AnalyticsFigures", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _AnalyticsFigures_averageOrderValue(ctx context.Context, field graphql.CollectedField, obj *model.AnalyticsFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnalyticsFigures_averageOrderValue(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AverageOrderValue, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *money.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋmoneyᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AnalyticsFigures_averageOrderValue(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AnalyticsFigures",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AnalyticsPoint_startsAt(ctx context.Context, field graphql.CollectedField, obj *model.AnalyticsPoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnalyticsPoint_startsAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StartsAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AnalyticsPoint_startsAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AnalyticsPoint", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _AnalyticsPoint_endsAt(ctx context.Context, field graphql.CollectedField, obj *model.AnalyticsPoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnalyticsPoint_endsAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EndsAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AnalyticsPoint_endsAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AnalyticsPoint", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _AnalyticsPoint_figures(ctx context.Context, field graphql.CollectedField, obj *model.AnalyticsPoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnalyticsPoint_figures(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Figures, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AnalyticsFigures) graphql.Marshaler {
+			return ec.marshalNAnalyticsFigures2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐAnalyticsFigures(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AnalyticsPoint_figures(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AnalyticsPoint",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AnalyticsFigures(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AnalyticsProduct_productId(ctx context.Context, field graphql.CollectedField, obj *model.AnalyticsProduct) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnalyticsProduct_productId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ProductID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AnalyticsProduct_productId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AnalyticsProduct", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _AnalyticsProduct_name(ctx context.Context, field graphql.CollectedField, obj *model.AnalyticsProduct) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnalyticsProduct_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AnalyticsProduct_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AnalyticsProduct", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _AnalyticsProduct_revenue(ctx context.Context, field graphql.CollectedField, obj *model.AnalyticsProduct) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnalyticsProduct_revenue(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Revenue, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *money.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋmoneyᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AnalyticsProduct_revenue(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AnalyticsProduct",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AnalyticsProduct_units(ctx context.Context, field graphql.CollectedField, obj *model.AnalyticsProduct) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnalyticsProduct_units(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Units, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AnalyticsProduct_units(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AnalyticsProduct", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
 func (ec *executionContext) _Attribute_key(ctx context.Context, field graphql.CollectedField, obj *catalog.KV) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -10315,6 +11097,157 @@ func (ec *executionContext) fieldContext_CheckoutPayload_userErrors(_ context.Co
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CurrencyAnalytics_currency(ctx context.Context, field graphql.CollectedField, obj *model.CurrencyAnalytics) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CurrencyAnalytics_currency(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Currency, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CurrencyAnalytics_currency(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CurrencyAnalytics", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _CurrencyAnalytics_totals(ctx context.Context, field graphql.CollectedField, obj *model.CurrencyAnalytics) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CurrencyAnalytics_totals(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Totals, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AnalyticsFigures) graphql.Marshaler {
+			return ec.marshalNAnalyticsFigures2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐAnalyticsFigures(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CurrencyAnalytics_totals(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CurrencyAnalytics",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AnalyticsFigures(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CurrencyAnalytics_series(ctx context.Context, field graphql.CollectedField, obj *model.CurrencyAnalytics) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CurrencyAnalytics_series(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Series, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.AnalyticsPoint) graphql.Marshaler {
+			return ec.marshalNAnalyticsPoint2ᚕᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐAnalyticsPointᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CurrencyAnalytics_series(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CurrencyAnalytics",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AnalyticsPoint(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CurrencyAnalytics_topProductsByRevenue(ctx context.Context, field graphql.CollectedField, obj *model.CurrencyAnalytics) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CurrencyAnalytics_topProductsByRevenue(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TopProductsByRevenue, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.AnalyticsProduct) graphql.Marshaler {
+			return ec.marshalNAnalyticsProduct2ᚕᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐAnalyticsProductᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CurrencyAnalytics_topProductsByRevenue(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CurrencyAnalytics",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AnalyticsProduct(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CurrencyAnalytics_topProductsByUnits(ctx context.Context, field graphql.CollectedField, obj *model.CurrencyAnalytics) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CurrencyAnalytics_topProductsByUnits(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TopProductsByUnits, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.AnalyticsProduct) graphql.Marshaler {
+			return ec.marshalNAnalyticsProduct2ᚕᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐAnalyticsProductᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CurrencyAnalytics_topProductsByUnits(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CurrencyAnalytics",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AnalyticsProduct(ctx, field)
 		},
 	}
 	return fc, nil
@@ -17377,6 +18310,68 @@ func (ec *executionContext) fieldContext_Query_user(ctx context.Context, field g
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_vendorAnalytics(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_vendorAnalytics(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().VendorAnalytics(ctx, fc.Args["input"].(model.VendorAnalyticsInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋauthᚐRole(ctx, "VENDOR")
+				if err != nil {
+					var zeroVal *model.VendorAnalytics
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.VendorAnalytics
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.VendorAnalytics) graphql.Marshaler {
+			return ec.marshalOVendorAnalytics2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐVendorAnalytics(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_vendorAnalytics(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_VendorAnalytics(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_vendorAnalytics_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_cart(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -19446,6 +20441,208 @@ func (ec *executionContext) fieldContext_Vendor_ledgerEntries(ctx context.Contex
 	if fc.Args, err = ec.field_Vendor_ledgerEntries_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _VendorAnalytics_vendor(ctx context.Context, field graphql.CollectedField, obj *model.VendorAnalytics) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VendorAnalytics_vendor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Vendor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *vendor.Vendor) graphql.Marshaler {
+			return ec.marshalOVendor2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋvendorᚐVendor(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_VendorAnalytics_vendor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "VendorAnalytics",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Vendor(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _VendorAnalytics_from(ctx context.Context, field graphql.CollectedField, obj *model.VendorAnalytics) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VendorAnalytics_from(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.From, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_VendorAnalytics_from(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("VendorAnalytics", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _VendorAnalytics_to(ctx context.Context, field graphql.CollectedField, obj *model.VendorAnalytics) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VendorAnalytics_to(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.To, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_VendorAnalytics_to(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("VendorAnalytics", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _VendorAnalytics_interval(ctx context.Context, field graphql.CollectedField, obj *model.VendorAnalytics) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VendorAnalytics_interval(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Interval, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v analytics.Interval) graphql.Marshaler {
+			return ec.marshalNAnalyticsInterval2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋanalyticsᚐInterval(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_VendorAnalytics_interval(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("VendorAnalytics", field, false, false, errors.New("field of type AnalyticsInterval does not have child fields"))
+}
+
+func (ec *executionContext) _VendorAnalytics_timeZone(ctx context.Context, field graphql.CollectedField, obj *model.VendorAnalytics) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VendorAnalytics_timeZone(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TimeZone, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_VendorAnalytics_timeZone(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("VendorAnalytics", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _VendorAnalytics_startsAt(ctx context.Context, field graphql.CollectedField, obj *model.VendorAnalytics) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VendorAnalytics_startsAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StartsAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_VendorAnalytics_startsAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("VendorAnalytics", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _VendorAnalytics_endsAt(ctx context.Context, field graphql.CollectedField, obj *model.VendorAnalytics) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VendorAnalytics_endsAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EndsAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_VendorAnalytics_endsAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("VendorAnalytics", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _VendorAnalytics_currencies(ctx context.Context, field graphql.CollectedField, obj *model.VendorAnalytics) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VendorAnalytics_currencies(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Currencies, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.CurrencyAnalytics) graphql.Marshaler {
+			return ec.marshalNCurrencyAnalytics2ᚕᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐCurrencyAnalyticsᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_VendorAnalytics_currencies(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "VendorAnalytics",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CurrencyAnalytics(ctx, field)
+		},
 	}
 	return fc, nil
 }
@@ -24256,6 +25453,64 @@ func (ec *executionContext) unmarshalInputVariantOptionInput(ctx context.Context
 	return it, nil
 }
 
+func (ec *executionContext) unmarshalInputVendorAnalyticsInput(ctx context.Context, obj any) (model.VendorAnalyticsInput, error) {
+	var it model.VendorAnalyticsInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"vendorId", "from", "to", "interval", "timeZone"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "vendorId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("vendorId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.VendorID = data
+		case "from":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("from"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.From = data
+		case "to":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("to"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.To = data
+		case "interval":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("interval"))
+			data, err := ec.unmarshalNAnalyticsInterval2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋanalyticsᚐInterval(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Interval = data
+		case "timeZone":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("timeZone"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TimeZone = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputVendorApplyInput(ctx context.Context, obj any) (model.VendorApplyInput, error) {
 	var it model.VendorApplyInput
 	if obj == nil {
@@ -25205,6 +26460,170 @@ func (ec *executionContext) _Address(ctx context.Context, sel ast.SelectionSet, 
 	return out
 }
 
+var analyticsFiguresImplementors = []string{"AnalyticsFigures"}
+
+func (ec *executionContext) _AnalyticsFigures(ctx context.Context, sel ast.SelectionSet, obj *model.AnalyticsFigures) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, analyticsFiguresImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AnalyticsFigures")
+		case "grossSales":
+			out.Values[i] = ec._AnalyticsFigures_grossSales(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "refunds":
+			out.Values[i] = ec._AnalyticsFigures_refunds(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "netSales":
+			out.Values[i] = ec._AnalyticsFigures_netSales(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "orderCount":
+			out.Values[i] = ec._AnalyticsFigures_orderCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "units":
+			out.Values[i] = ec._AnalyticsFigures_units(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "averageOrderValue":
+			out.Values[i] = ec._AnalyticsFigures_averageOrderValue(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var analyticsPointImplementors = []string{"AnalyticsPoint"}
+
+func (ec *executionContext) _AnalyticsPoint(ctx context.Context, sel ast.SelectionSet, obj *model.AnalyticsPoint) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, analyticsPointImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AnalyticsPoint")
+		case "startsAt":
+			out.Values[i] = ec._AnalyticsPoint_startsAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "endsAt":
+			out.Values[i] = ec._AnalyticsPoint_endsAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "figures":
+			out.Values[i] = ec._AnalyticsPoint_figures(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var analyticsProductImplementors = []string{"AnalyticsProduct"}
+
+func (ec *executionContext) _AnalyticsProduct(ctx context.Context, sel ast.SelectionSet, obj *model.AnalyticsProduct) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, analyticsProductImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AnalyticsProduct")
+		case "productId":
+			out.Values[i] = ec._AnalyticsProduct_productId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "name":
+			out.Values[i] = ec._AnalyticsProduct_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "revenue":
+			out.Values[i] = ec._AnalyticsProduct_revenue(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "units":
+			out.Values[i] = ec._AnalyticsProduct_units(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var attributeImplementors = []string{"Attribute"}
 
 func (ec *executionContext) _Attribute(ctx context.Context, sel ast.SelectionSet, obj *catalog.KV) graphql.Marshaler {
@@ -25808,6 +27227,64 @@ func (ec *executionContext) _CheckoutPayload(ctx context.Context, sel ast.Select
 			}
 		case "userErrors":
 			out.Values[i] = ec._CheckoutPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var currencyAnalyticsImplementors = []string{"CurrencyAnalytics"}
+
+func (ec *executionContext) _CurrencyAnalytics(ctx context.Context, sel ast.SelectionSet, obj *model.CurrencyAnalytics) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, currencyAnalyticsImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CurrencyAnalytics")
+		case "currency":
+			out.Values[i] = ec._CurrencyAnalytics_currency(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totals":
+			out.Values[i] = ec._CurrencyAnalytics_totals(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "series":
+			out.Values[i] = ec._CurrencyAnalytics_series(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "topProductsByRevenue":
+			out.Values[i] = ec._CurrencyAnalytics_topProductsByRevenue(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "topProductsByUnits":
+			out.Values[i] = ec._CurrencyAnalytics_topProductsByUnits(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -29491,6 +30968,28 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "vendorAnalytics":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_vendorAnalytics(ctx, field)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
 		case "cart":
 			field := field
 
@@ -30642,6 +32141,79 @@ func (ec *executionContext) _Vendor(ctx context.Context, sel ast.SelectionSet, o
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var vendorAnalyticsImplementors = []string{"VendorAnalytics"}
+
+func (ec *executionContext) _VendorAnalytics(ctx context.Context, sel ast.SelectionSet, obj *model.VendorAnalytics) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, vendorAnalyticsImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("VendorAnalytics")
+		case "vendor":
+			out.Values[i] = ec._VendorAnalytics_vendor(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "from":
+			out.Values[i] = ec._VendorAnalytics_from(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "to":
+			out.Values[i] = ec._VendorAnalytics_to(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "interval":
+			out.Values[i] = ec._VendorAnalytics_interval(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "timeZone":
+			out.Values[i] = ec._VendorAnalytics_timeZone(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "startsAt":
+			out.Values[i] = ec._VendorAnalytics_startsAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "endsAt":
+			out.Values[i] = ec._VendorAnalytics_endsAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "currencies":
+			out.Values[i] = ec._VendorAnalytics_currencies(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -32421,6 +33993,98 @@ func (ec *executionContext) unmarshalNAddressInput2ᚖgithubᚗcomᚋshopgraph�
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalNAnalyticsFigures2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐAnalyticsFigures(ctx context.Context, sel ast.SelectionSet, v *model.AnalyticsFigures) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._AnalyticsFigures(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNAnalyticsInterval2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋanalyticsᚐInterval(ctx context.Context, v any) (analytics.Interval, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNAnalyticsInterval2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋanalyticsᚐInterval[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAnalyticsInterval2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋanalyticsᚐInterval(ctx context.Context, sel ast.SelectionSet, v analytics.Interval) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNAnalyticsInterval2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋanalyticsᚐInterval[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
+var (
+	unmarshalNAnalyticsInterval2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋanalyticsᚐInterval = map[string]analytics.Interval{
+		"DAY":   analytics.Day,
+		"WEEK":  analytics.Week,
+		"MONTH": analytics.Month,
+	}
+	marshalNAnalyticsInterval2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋanalyticsᚐInterval = map[analytics.Interval]string{
+		analytics.Day:   "DAY",
+		analytics.Week:  "WEEK",
+		analytics.Month: "MONTH",
+	}
+)
+
+func (ec *executionContext) marshalNAnalyticsPoint2ᚕᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐAnalyticsPointᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.AnalyticsPoint) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAnalyticsPoint2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐAnalyticsPoint(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNAnalyticsPoint2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐAnalyticsPoint(ctx context.Context, sel ast.SelectionSet, v *model.AnalyticsPoint) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._AnalyticsPoint(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNAnalyticsProduct2ᚕᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐAnalyticsProductᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.AnalyticsProduct) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAnalyticsProduct2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐAnalyticsProduct(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNAnalyticsProduct2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐAnalyticsProduct(ctx context.Context, sel ast.SelectionSet, v *model.AnalyticsProduct) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._AnalyticsProduct(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNAttribute2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐKV(ctx context.Context, sel ast.SelectionSet, v catalog.KV) graphql.Marshaler {
 	return ec._Attribute(ctx, sel, &v)
 }
@@ -32625,6 +34289,32 @@ func (ec *executionContext) marshalNCheckoutPayload2ᚖgithubᚗcomᚋshopgraph�
 		return graphql.Null
 	}
 	return ec._CheckoutPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNCurrencyAnalytics2ᚕᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐCurrencyAnalyticsᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.CurrencyAnalytics) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNCurrencyAnalytics2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐCurrencyAnalytics(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNCurrencyAnalytics2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐCurrencyAnalytics(ctx context.Context, sel ast.SelectionSet, v *model.CurrencyAnalytics) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._CurrencyAnalytics(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNDateTime2timeᚐTime(ctx context.Context, v any) (time.Time, error) {
@@ -34117,6 +35807,11 @@ var (
 	}
 )
 
+func (ec *executionContext) unmarshalNVendorAnalyticsInput2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐVendorAnalyticsInput(ctx context.Context, v any) (model.VendorAnalyticsInput, error) {
+	res, err := ec.unmarshalInputVendorAnalyticsInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNVendorApplyInput2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐVendorApplyInput(ctx context.Context, v any) (model.VendorApplyInput, error) {
 	res, err := ec.unmarshalInputVendorApplyInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -35268,6 +36963,13 @@ func (ec *executionContext) marshalOVendor2ᚖgithubᚗcomᚋshopgraphᚋshopgra
 		return graphql.Null
 	}
 	return ec._Vendor(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOVendorAnalytics2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐVendorAnalytics(ctx context.Context, sel ast.SelectionSet, v *model.VendorAnalytics) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._VendorAnalytics(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOVendorBalance2ᚕᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋvendorᚐBalanceᚄ(ctx context.Context, sel ast.SelectionSet, v []*vendor.Balance) graphql.Marshaler {

@@ -4,6 +4,7 @@
 package graph
 
 import (
+	"github.com/shopgraph/shopgraph/internal/analytics"
 	"log/slog"
 
 	"github.com/shopgraph/shopgraph/internal/account"
@@ -41,5 +42,7 @@ type Resolver struct {
 	VendorService *vendor.Service
 	// VendorLedger is the vendors' money: balances and ledger entries (schema/vendor_money.graphqls).
 	VendorLedger *vendor.Ledger
-	Log          *slog.Logger
+	// AnalyticsService is the vendors' and admins' sales reports.
+	AnalyticsService *analytics.Service
+	Log              *slog.Logger
 }

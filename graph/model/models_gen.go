@@ -11,10 +11,12 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/shopgraph/shopgraph/internal/account"
+	"github.com/shopgraph/shopgraph/internal/analytics"
 	"github.com/shopgraph/shopgraph/internal/auth"
 	"github.com/shopgraph/shopgraph/internal/cart"
 	"github.com/shopgraph/shopgraph/internal/catalog"
 	"github.com/shopgraph/shopgraph/internal/inventory"
+	"github.com/shopgraph/shopgraph/internal/money"
 	"github.com/shopgraph/shopgraph/internal/notify"
 	"github.com/shopgraph/shopgraph/internal/order"
 	"github.com/shopgraph/shopgraph/internal/payment"
@@ -134,6 +136,44 @@ type AddressInput struct {
 	Country string `json:"country"`
 	// Phone number for the carrier, at most 30 characters.
 	Phone *string `json:"phone,omitempty"`
+}
+
+// Sales figures over a span of time.
+type AnalyticsFigures struct {
+	// Gross sales: the total of the lines of orders paid in the span.
+	GrossSales *money.Money `json:"grossSales"`
+	// Refunds completed in the span (of orders paid at any time).
+	Refunds *money.Money `json:"refunds"`
+	// Net sales: gross sales less refunds; negative when refunds exceed the span's sales.
+	NetSales *money.Money `json:"netSales"`
+	// Orders paid in the span (holding at least one of the vendor's lines).
+	OrderCount int `json:"orderCount"`
+	// Units sold in the span: the quantities of those lines.
+	Units int `json:"units"`
+	// Gross sales per order paid, rounded to the nearest minor unit (halves up); 0 without orders.
+	AverageOrderValue *money.Money `json:"averageOrderValue"`
+}
+
+// One interval of a series.
+type AnalyticsPoint struct {
+	// The interval's first instant (clipped to the range's start).
+	StartsAt time.Time `json:"startsAt"`
+	// The interval's end, excluded (clipped to the range's end).
+	EndsAt time.Time `json:"endsAt"`
+	// The interval's figures.
+	Figures *AnalyticsFigures `json:"figures"`
+}
+
+// A product's sales in a report's range.
+type AnalyticsProduct struct {
+	// The product's global ID (the product may since have been archived or deleted).
+	ProductID string `json:"productId"`
+	// The product's name as sold (the order lines' snapshot).
+	Name string `json:"name"`
+	// Gross sales of its lines paid in the range.
+	Revenue *money.Money `json:"revenue"`
+	// Units of it sold in the range.
+	Units int `json:"units"`
 }
 
 // A key/value pair to set.
@@ -256,6 +296,20 @@ type CheckoutPayload struct {
 	Payment *payment.Payment `json:"payment,omitempty"`
 	// Problems with the cart or input; empty on success.
 	UserErrors []*UserError `json:"userErrors"`
+}
+
+// A report's figures in one currency.
+type CurrencyAnalytics struct {
+	// ISO 4217 currency code.
+	Currency string `json:"currency"`
+	// The range's figures.
+	Totals *AnalyticsFigures `json:"totals"`
+	// One point per interval of the range, in order, including those where nothing happened.
+	Series []*AnalyticsPoint `json:"series"`
+	// The top 10 products by revenue (gross sales of their lines) in the range; ties by product ID.
+	TopProductsByRevenue []*AnalyticsProduct `json:"topProductsByRevenue"`
+	// The top 10 products by units sold in the range; ties by product ID.
+	TopProductsByUnits []*AnalyticsProduct `json:"topProductsByUnits"`
 }
 
 // An email delivery and its cursor.
@@ -716,6 +770,40 @@ type VariantOptionInput struct {
 	Name string `json:"name"`
 	// The option's value, 1 to 100 characters, e.g. `M`.
 	Value string `json:"value"`
+}
+
+// A vendor's (or the platform's) sales over a range of days.
+type VendorAnalytics struct {
+	// The vendor; null for the whole platform.
+	Vendor *vendor.Vendor `json:"vendor,omitempty"`
+	// The first day of the range, `YYYY-MM-DD`.
+	From string `json:"from"`
+	// The last day of the range, `YYYY-MM-DD`, included.
+	To string `json:"to"`
+	// The series' intervals.
+	Interval analytics.Interval `json:"interval"`
+	// The IANA time zone the days and intervals are in.
+	TimeZone string `json:"timeZone"`
+	// The instant the range starts (the first day's 00:00 in the zone).
+	StartsAt time.Time `json:"startsAt"`
+	// The instant the range ends, excluded (the day after the last's 00:00 in the zone).
+	EndsAt time.Time `json:"endsAt"`
+	// One report per currency that had a sale or a refund in the range, by currency code.
+	Currencies []*CurrencyAnalytics `json:"currencies"`
+}
+
+// What a sales report covers.
+type VendorAnalyticsInput struct {
+	// The vendor; omitted for the whole platform (admins only).
+	VendorID *string `json:"vendorId,omitempty"`
+	// The first day, `YYYY-MM-DD`, in `timeZone` (from its 00:00).
+	From string `json:"from"`
+	// The last day, `YYYY-MM-DD`, in `timeZone`, included (to the next day's 00:00); not before `from`.
+	To string `json:"to"`
+	// The series' intervals; at most 1,000 of them in the range.
+	Interval analytics.Interval `json:"interval"`
+	// An IANA time zone name, e.g. `UTC`, `America/New_York`, `Asia/Kolkata`.
+	TimeZone string `json:"timeZone"`
 }
 
 // Input of `vendorApply`.

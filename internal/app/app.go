@@ -17,6 +17,7 @@ import (
 	"riverqueue.com/riverui"
 
 	"github.com/shopgraph/shopgraph/internal/account"
+	"github.com/shopgraph/shopgraph/internal/analytics"
 	"github.com/shopgraph/shopgraph/internal/auth"
 	"github.com/shopgraph/shopgraph/internal/cache"
 	"github.com/shopgraph/shopgraph/internal/cart"
@@ -49,12 +50,14 @@ type App struct {
 	Catalog  *catalog.Service
 	Vendors  *vendor.Service
 	// Ledger is the vendor ledger (earnings, refund reversals), told of every order move.
-	Ledger   *vendor.Ledger
-	Carts    *cart.Service
-	Orders   *order.Service
-	Checkout *checkout.Service
-	Notify   *notify.Service
-	Webhooks *webhook.Service
+	Ledger *vendor.Ledger
+	// Analytics is the sales reports, kept by the order moves (order.Service.Sales).
+	Analytics *analytics.Service
+	Carts     *cart.Service
+	Orders    *order.Service
+	Checkout  *checkout.Service
+	Notify    *notify.Service
+	Webhooks  *webhook.Service
 	// Imports takes inventory imports and applies them (internal/inventory).
 	Imports  *inventory.ImportService
 	Payments *payment.Service
@@ -171,6 +174,9 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options
 	a.Orders = order.NewService(d, a.Bus, a.Catalog, log)
 	a.Ledger = vendor.NewLedger(d)
 	a.Orders.Ledger = a.Ledger // vendors earn when an order is PAID, give back when it is refunded
+	// Every payment and completed refund reaches the sales rollups in its own transaction.
+	a.Analytics = analytics.NewService(d, log)
+	a.Orders.Sales = a.Analytics
 	a.Jobs = &jobs.Queue{}
 	stripeGateway := payment.NewStripe(cfg.StripeSecretKey, cfg.StripeAPIBase)
 	stripeGateway.Log = log

@@ -25,7 +25,8 @@ import (
 func (a *App) Handler() http.Handler {
 	resolver := &graph.Resolver{
 		Accounts: a.Accounts, Catalog: a.Catalog, Carts: a.Carts,
-		CheckoutService: a.Checkout, OrderService: a.Orders, Payments: a.Payments, VendorService: a.Vendors, VendorLedger: a.Ledger, Log: a.Log,
+		CheckoutService: a.Checkout, OrderService: a.Orders, Payments: a.Payments, VendorService: a.Vendors, VendorLedger: a.Ledger,
+		AnalyticsService: a.Analytics, Log: a.Log,
 		WebhookService: a.Webhooks, Notify: a.Notify,
 		Tracking: tracking.NewService(a.Bus.Hub, a.Orders, a.Accounts), Inventory: a.Imports,
 	}

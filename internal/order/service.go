@@ -68,6 +68,14 @@ type WebhookEmitter interface {
 	StockChanged(ctx context.Context, tx pgx.Tx, moves []catalog.StockMovement) error
 }
 
+// SalesRecorder is told, in the move's transaction, of an order's payment and of each refund
+// that completed (analytics.Service keeps its sales rollups so); tx is that transaction, at the
+// time of the move's event.
+type SalesRecorder interface {
+	Paid(ctx context.Context, tx pgx.Tx, orderID int64, at time.Time) error
+	Refunded(ctx context.Context, tx pgx.Tx, orderID int64, sequence int, amount int64, at time.Time) error
+}
+
 // Service is the order use cases.
 type Service struct {
 	db        *postgres.DB
@@ -82,6 +90,9 @@ type Service struct {
 	// Ledger, when set, is told every move in its transaction, before the email and the
 	// webhooks (internal/app sets it: the vendor ledger).
 	Ledger Ledger
+	// Sales, when set, is told every payment and every completed refund in its transaction
+	// (internal/app sets it).
+	Sales SalesRecorder
 }
 
 // NewService returns an order service. publisher and stock may be nil.
@@ -377,6 +388,21 @@ func (s *Service) TransitionTx(ctx context.Context, q *db.Queries, actor Actor, 
 					return Order{}, err
 				}
 			}
+		}
+	}
+	if s.Sales != nil && (to == Paid || ((to == Refunded || to == PartiallyRefunded) && opts.RefundedAmount > 0)) {
+		// The sale (or refund) is counted with the move: a rolled-back move counts nothing.
+		tx, ok := postgres.TxOf(ctx)
+		if !ok {
+			return Order{}, fmt.Errorf("order %d moved outside postgres.InTx: no transaction for its sales", id)
+		}
+		if to == Paid {
+			err = s.Sales.Paid(ctx, tx, id, e.At)
+		} else {
+			err = s.Sales.Refunded(ctx, tx, id, e.Sequence, opts.RefundedAmount, e.At)
+		}
+		if err != nil {
+			return Order{}, err
 		}
 	}
 	postgres.AfterCommit(ctx, func(ctx context.Context) {
