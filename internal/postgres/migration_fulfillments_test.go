@@ -26,8 +26,25 @@ func TestFulfillmentsMigration(t *testing.T) {
 	_, err = provider.DownTo(ctx, 19)
 	require.NoError(t, err)
 
+	// The order is written by hand: the factories write today's columns, which a database at
+	// 00019 does not have yet (order_lines.commission_bps came with 00021).
 	u := tf.NewUser(t, d, tf.UserOpts{})
-	o := tf.NewOrder(t, d, tf.OrderOpts{UserID: u.ID, Status: "PAID"})
+	var o struct {
+		ID      int64
+		LineIDs []int64
+	}
+	var productID, variantID, lineID int64
+	require.NoError(t, d.Pool.QueryRow(ctx, `INSERT INTO products (name, slug, currency) VALUES ('Boot', 'boot', 'USD') RETURNING id`).Scan(&productID))
+	require.NoError(t, d.Pool.QueryRow(ctx, `INSERT INTO product_variants (product_id, sku, price_amount, currency, stock)
+		VALUES ($1, 'BOOT-1', 1000, 'USD', 5) RETURNING id`, productID).Scan(&variantID))
+	require.NoError(t, d.Pool.QueryRow(ctx, `INSERT INTO orders (user_id, status, currency, total_amount, shipping_address)
+		VALUES ($1, 'PAID', 'USD', 1000, '{}') RETURNING id`, u.ID).Scan(&o.ID))
+	require.NoError(t, d.Pool.QueryRow(ctx, `INSERT INTO order_lines (order_id, product_id, variant_id, product_name, variant_name, sku,
+		unit_price, currency, quantity, line_total) VALUES ($1, $2, $3, 'Boot', 'Default', 'BOOT-1', 1000, 'USD', 1, 1000) RETURNING id`,
+		o.ID, productID, variantID).Scan(&lineID))
+	o.LineIDs = []int64{lineID}
+	_, err = d.Pool.Exec(ctx, `INSERT INTO order_events (order_id, sequence, status, actor_id) VALUES ($1, 1, 'PAID', $2)`, o.ID, u.ID)
+	require.NoError(t, err)
 	_, err = provider.UpTo(ctx, 20)
 	require.NoError(t, err)
 
