@@ -18,6 +18,11 @@ CREATE INDEX analytics_refunds_at_idx ON analytics_refunds (refunded_at);
 -- hours, so grouping buckets by calendar interval in the zone is exact (the service checks each
 -- boundary and falls back to the plain aggregate over the lines when one is not aligned).
 -- vendor_id 0 is the whole platform (every line, with or without a vendor).
+-- The rows are deltas, appended by each payment and refund and never updated: a key may hold
+-- several rows, and readers sum them. An upsert into one row per key would make every payment
+-- of the platform in the same quarter hour wait on the first one's row lock until it commits
+-- (vendor 0's row is shared by all), serialising payments and blocking any that commit out of
+-- order; plain inserts never wait on each other. analytics_rebuild writes one row per key.
 CREATE TABLE analytics_sales (
     vendor_id bigint      NOT NULL,
     bucket    timestamptz NOT NULL,
@@ -25,11 +30,11 @@ CREATE TABLE analytics_sales (
     gross     bigint      NOT NULL DEFAULT 0,
     refunds   bigint      NOT NULL DEFAULT 0,
     orders    bigint      NOT NULL DEFAULT 0,
-    units     bigint      NOT NULL DEFAULT 0,
-    -- The figures ride in the index: a 90-day report of a vendor reads ~1,000 rows as an
-    -- index-only scan of a few leaf pages, not ~1,000 scattered heap pages.
-    PRIMARY KEY (vendor_id, bucket, currency) INCLUDE (gross, refunds, orders, units)
+    units     bigint      NOT NULL DEFAULT 0
 );
+-- The figures ride in the index: a 90-day report of a vendor reads its rows as an index-only
+-- scan of a few leaf pages, not as many scattered heap pages.
+CREATE INDEX analytics_sales_key ON analytics_sales (vendor_id, bucket, currency) INCLUDE (gross, refunds, orders, units);
 
 -- Per product, for the top products; vendor_id 0 holds lines without a vendor.
 CREATE TABLE analytics_product_sales (
@@ -39,9 +44,10 @@ CREATE TABLE analytics_product_sales (
     product_id   bigint      NOT NULL,
     product_name text        NOT NULL,
     revenue      bigint      NOT NULL,
-    units        bigint      NOT NULL,
-    PRIMARY KEY (vendor_id, bucket, currency, product_id) INCLUDE (revenue, units, product_name)
+    units        bigint      NOT NULL
 );
+CREATE INDEX analytics_product_sales_key ON analytics_product_sales (vendor_id, bucket, currency, product_id)
+    INCLUDE (revenue, units, product_name);
 CREATE INDEX analytics_product_sales_bucket_idx ON analytics_product_sales (bucket);
 
 -- For the plain aggregate: an order's payment time.
@@ -62,7 +68,8 @@ AS $$ SELECT CASE WHEN order_total <= 0 THEN 0
              ELSE div(LEAST(refunded, order_total) * vendor_total, order_total)::bigint END $$;
 -- +goose StatementEnd
 
--- analytics_record_paid adds a paid order to the rollups (called in the PAID move's transaction).
+-- analytics_record_paid adds a paid order to the rollups (called in the PAID move's transaction),
+-- as new delta rows.
 -- +goose StatementBegin
 CREATE FUNCTION analytics_record_paid(p_order bigint, p_at timestamptz) RETURNS void
 LANGUAGE sql
@@ -73,19 +80,14 @@ AS $$
          CROSS JOIN LATERAL (VALUES (0::bigint), (l.vendor_id)) AS x (v)
     WHERE o.id = p_order AND x.v IS NOT NULL
     GROUP BY v, o.currency
-    ORDER BY v -- rows locked in key order: concurrent payments never deadlock
-    ON CONFLICT (vendor_id, bucket, currency) DO UPDATE
-        SET gross = s.gross + EXCLUDED.gross, orders = s.orders + 1, units = s.units + EXCLUDED.units;
+    ORDER BY v;
     INSERT INTO analytics_product_sales AS s (vendor_id, bucket, currency, product_id, product_name, revenue, units)
     SELECT COALESCE(l.vendor_id, 0), analytics_bucket(p_at), o.currency, l.product_id, max(l.product_name),
            sum(l.line_total), sum(l.quantity)
     FROM orders o JOIN order_lines l ON l.order_id = o.id
     WHERE o.id = p_order
     GROUP BY COALESCE(l.vendor_id, 0), o.currency, l.product_id
-    ORDER BY 1, 4
-    ON CONFLICT (vendor_id, bucket, currency, product_id) DO UPDATE
-        SET revenue = s.revenue + EXCLUDED.revenue, units = s.units + EXCLUDED.units,
-            product_name = GREATEST(s.product_name, EXCLUDED.product_name);
+    ORDER BY 1, 4;
 $$;
 -- +goose StatementEnd
 
@@ -110,8 +112,7 @@ AS $$
     INSERT INTO analytics_sales AS s (vendor_id, bucket, currency, refunds)
     SELECT sh.v, analytics_bucket(p_at), o.currency, sh.amount
     FROM shares sh CROSS JOIN orders o WHERE o.id = p_order AND sh.amount > 0
-    ORDER BY sh.v
-    ON CONFLICT (vendor_id, bucket, currency) DO UPDATE SET refunds = s.refunds + EXCLUDED.refunds;
+    ORDER BY sh.v;
 $$;
 -- +goose StatementEnd
 
