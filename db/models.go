@@ -466,13 +466,15 @@ func AllUserRoleValues() []UserRole {
 type VendorAction string
 
 const (
-	VendorActionAPPLIED    VendorAction = "APPLIED"
-	VendorActionCREATED    VendorAction = "CREATED"
-	VendorActionAPPROVED   VendorAction = "APPROVED"
-	VendorActionREJECTED   VendorAction = "REJECTED"
-	VendorActionSUSPENDED  VendorAction = "SUSPENDED"
-	VendorActionREINSTATED VendorAction = "REINSTATED"
-	VendorActionUPDATED    VendorAction = "UPDATED"
+	VendorActionAPPLIED       VendorAction = "APPLIED"
+	VendorActionCREATED       VendorAction = "CREATED"
+	VendorActionAPPROVED      VendorAction = "APPROVED"
+	VendorActionREJECTED      VendorAction = "REJECTED"
+	VendorActionSUSPENDED     VendorAction = "SUSPENDED"
+	VendorActionREINSTATED    VendorAction = "REINSTATED"
+	VendorActionUPDATED       VendorAction = "UPDATED"
+	VendorActionMEMBERADDED   VendorAction = "MEMBER_ADDED"
+	VendorActionMEMBERREMOVED VendorAction = "MEMBER_REMOVED"
 )
 
 func (e *VendorAction) Scan(src interface{}) error {
@@ -518,7 +520,9 @@ func (e VendorAction) Valid() bool {
 		VendorActionREJECTED,
 		VendorActionSUSPENDED,
 		VendorActionREINSTATED,
-		VendorActionUPDATED:
+		VendorActionUPDATED,
+		VendorActionMEMBERADDED,
+		VendorActionMEMBERREMOVED:
 		return true
 	}
 	return false
@@ -533,6 +537,8 @@ func AllVendorActionValues() []VendorAction {
 		VendorActionSUSPENDED,
 		VendorActionREINSTATED,
 		VendorActionUPDATED,
+		VendorActionMEMBERADDED,
+		VendorActionMEMBERREMOVED,
 	}
 }
 

@@ -414,12 +414,24 @@ type Querier interface {
 	// VendorMemberAdd makes an account a member of a vendor with the VENDOR role; an ADMIN keeps
 	// its role.
 	VendorMemberAdd(ctx context.Context, arg VendorMemberAddParams) (User, error)
+	VendorMemberCount(ctx context.Context, vendorID *int64) (int64, error)
+	// VendorMemberList is a vendor's member accounts, oldest account first.
+	VendorMemberList(ctx context.Context, vendorID *int64) ([]User, error)
+	// VendorMemberRemove takes an account out of its vendor: it becomes a CUSTOMER (an ADMIN keeps
+	// its role). No row when the account is not a member of that vendor.
+	VendorMemberRemove(ctx context.Context, arg VendorMemberRemoveParams) (User, error)
+	// VendorMemberRevokeSessions ends every live session of an account removed from its vendor:
+	// its refresh tokens stop working, and live subscriptions (which check the session) end.
+	VendorMemberRevokeSessions(ctx context.Context, userID int64) (int64, error)
 	// VendorProductsSetActive copies the vendor's state onto its products (catalog_visible reads
 	// it), in the transaction that changes the vendor's status; it returns the products changed,
 	// whose cached copies are dropped after the commit.
 	VendorProductsSetActive(ctx context.Context, arg VendorProductsSetActiveParams) ([]int64, error)
 	VendorSetStatus(ctx context.Context, arg VendorSetStatusParams) (Vendor, error)
 	VendorUpdateProfile(ctx context.Context, arg VendorUpdateProfileParams) (Vendor, error)
+	// VendorUserGetByEmailForUpdate locks the account vendorMemberAdd adds, so that two vendors
+	// cannot add it at once.
+	VendorUserGetByEmailForUpdate(ctx context.Context, email string) (User, error)
 	WebhookDeliveryAttempts(ctx context.Context, deliveryID int64) ([]WebhookDeliveryAttempt, error)
 	WebhookDeliveryCount(ctx context.Context, subscriptionID int64) (int64, error)
 	WebhookDeliveryGet(ctx context.Context, id int64) (WebhookDeliveryGetRow, error)

@@ -336,6 +336,96 @@ func (q *Queries) VendorMemberAdd(ctx context.Context, arg VendorMemberAddParams
 	return i, err
 }
 
+const VendorMemberCount = `-- name: VendorMemberCount :one
+SELECT count(*) FROM users WHERE vendor_id = $1
+`
+
+func (q *Queries) VendorMemberCount(ctx context.Context, vendorID *int64) (int64, error) {
+	row := q.db.QueryRow(ctx, VendorMemberCount, vendorID)
+	var count int64
+	err := row.Scan(&count)
+	return count, err
+}
+
+const VendorMemberList = `-- name: VendorMemberList :many
+SELECT id, email, password_hash, name, role, created_at, updated_at, vendor_id FROM users WHERE vendor_id = $1 ORDER BY id
+`
+
+// VendorMemberList is a vendor's member accounts, oldest account first.
+func (q *Queries) VendorMemberList(ctx context.Context, vendorID *int64) ([]User, error) {
+	rows, err := q.db.Query(ctx, VendorMemberList, vendorID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []User{}
+	for rows.Next() {
+		var i User
+		if err := rows.Scan(
+			&i.ID,
+			&i.Email,
+			&i.PasswordHash,
+			&i.Name,
+			&i.Role,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+			&i.VendorID,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const VendorMemberRemove = `-- name: VendorMemberRemove :one
+UPDATE users SET vendor_id = NULL,
+    role = CASE WHEN role = 'ADMIN' THEN role ELSE 'CUSTOMER' END, updated_at = now()
+WHERE id = $1 AND vendor_id = $2
+RETURNING id, email, password_hash, name, role, created_at, updated_at, vendor_id
+`
+
+type VendorMemberRemoveParams struct {
+	UserID   int64
+	VendorID *int64
+}
+
+// VendorMemberRemove takes an account out of its vendor: it becomes a CUSTOMER (an ADMIN keeps
+// its role). No row when the account is not a member of that vendor.
+func (q *Queries) VendorMemberRemove(ctx context.Context, arg VendorMemberRemoveParams) (User, error) {
+	row := q.db.QueryRow(ctx, VendorMemberRemove, arg.UserID, arg.VendorID)
+	var i User
+	err := row.Scan(
+		&i.ID,
+		&i.Email,
+		&i.PasswordHash,
+		&i.Name,
+		&i.Role,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.VendorID,
+	)
+	return i, err
+}
+
+const VendorMemberRevokeSessions = `-- name: VendorMemberRevokeSessions :execrows
+UPDATE sessions SET revoked_at = now(), revoke_reason = 'removed from its vendor'
+WHERE user_id = $1 AND revoked_at IS NULL
+`
+
+// VendorMemberRevokeSessions ends every live session of an account removed from its vendor:
+// its refresh tokens stop working, and live subscriptions (which check the session) end.
+func (q *Queries) VendorMemberRevokeSessions(ctx context.Context, userID int64) (int64, error) {
+	result, err := q.db.Exec(ctx, VendorMemberRevokeSessions, userID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const VendorProductsSetActive = `-- name: VendorProductsSetActive :many
 UPDATE products SET vendor_active = $1
 WHERE vendor_id = $2 AND vendor_active <> $1
@@ -438,6 +528,28 @@ func (q *Queries) VendorUpdateProfile(ctx context.Context, arg VendorUpdateProfi
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.LowStockThreshold,
+	)
+	return i, err
+}
+
+const VendorUserGetByEmailForUpdate = `-- name: VendorUserGetByEmailForUpdate :one
+SELECT id, email, password_hash, name, role, created_at, updated_at, vendor_id FROM users WHERE email = $1 FOR UPDATE
+`
+
+// VendorUserGetByEmailForUpdate locks the account vendorMemberAdd adds, so that two vendors
+// cannot add it at once.
+func (q *Queries) VendorUserGetByEmailForUpdate(ctx context.Context, email string) (User, error) {
+	row := q.db.QueryRow(ctx, VendorUserGetByEmailForUpdate, email)
+	var i User
+	err := row.Scan(
+		&i.ID,
+		&i.Email,
+		&i.PasswordHash,
+		&i.Name,
+		&i.Role,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.VendorID,
 	)
 	return i, err
 }

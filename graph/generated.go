@@ -337,6 +337,8 @@ type ComplexityRoot struct {
 		VendorApprove                      func(childComplexity int, input model.VendorDecisionInput) int
 		VendorCreate                       func(childComplexity int, input model.VendorCreateInput) int
 		VendorLowStockThresholdSet         func(childComplexity int, input model.VendorLowStockThresholdSetInput) int
+		VendorMemberAdd                    func(childComplexity int, input model.VendorMemberAddInput) int
+		VendorMemberRemove                 func(childComplexity int, input model.VendorMemberRemoveInput) int
 		VendorReinstate                    func(childComplexity int, input model.VendorDecisionInput) int
 		VendorReject                       func(childComplexity int, input model.VendorDecisionInput) int
 		VendorSuspend                      func(childComplexity int, input model.VendorDecisionInput) int
@@ -616,6 +618,7 @@ type ComplexityRoot struct {
 		LedgerEntries     func(childComplexity int, first *int, after *string) int
 		LogoURL           func(childComplexity int) int
 		LowStockThreshold func(childComplexity int) int
+		Members           func(childComplexity int) int
 		Name              func(childComplexity int) int
 		Products          func(childComplexity int, first *int, after *string, last *int, before *string, sort *catalog.Sort) int
 		Slug              func(childComplexity int) int
@@ -686,6 +689,12 @@ type ComplexityRoot struct {
 	VendorLowStockThresholdSetPayload struct {
 		EffectiveThreshold func(childComplexity int) int
 		UserErrors         func(childComplexity int) int
+	}
+
+	VendorMemberPayload struct {
+		User       func(childComplexity int) int
+		UserErrors func(childComplexity int) int
+		Vendor     func(childComplexity int) int
 	}
 
 	VendorPayload struct {
@@ -839,6 +848,8 @@ type MutationResolver interface {
 	VendorReinstate(ctx context.Context, input model.VendorDecisionInput) (*model.VendorPayload, error)
 	VendorCreate(ctx context.Context, input model.VendorCreateInput) (*model.VendorPayload, error)
 	VendorUpdate(ctx context.Context, input model.VendorUpdateInput) (*model.VendorPayload, error)
+	VendorMemberAdd(ctx context.Context, input model.VendorMemberAddInput) (*model.VendorMemberPayload, error)
+	VendorMemberRemove(ctx context.Context, input model.VendorMemberRemoveInput) (*model.VendorMemberPayload, error)
 	WebhookCreate(ctx context.Context, input model.WebhookCreateInput) (*model.WebhookCreatePayload, error)
 	WebhookUpdate(ctx context.Context, input model.WebhookUpdateInput) (*model.WebhookPayload, error)
 	WebhookDelete(ctx context.Context, input model.WebhookDeleteInput) (*model.WebhookPayload, error)
@@ -938,6 +949,7 @@ type VendorResolver interface {
 	ContactEmail(ctx context.Context, obj *vendor.Vendor) (*string, error)
 	CommissionRateBps(ctx context.Context, obj *vendor.Vendor) (*int, error)
 	History(ctx context.Context, obj *vendor.Vendor) ([]*vendor.Event, error)
+	Members(ctx context.Context, obj *vendor.Vendor) ([]*account.User, error)
 	LowStockThreshold(ctx context.Context, obj *vendor.Vendor) (*int, error)
 	Balance(ctx context.Context, obj *vendor.Vendor) ([]*vendor.Balance, error)
 	LedgerEntries(ctx context.Context, obj *vendor.Vendor, first *int, after *string) (*model.VendorLedgerEntryConnection, error)
@@ -2142,6 +2154,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.VendorLowStockThresholdSet(childComplexity, args["input"].(model.VendorLowStockThresholdSetInput)), true
+	case "Mutation.vendorMemberAdd":
+		if e.ComplexityRoot.Mutation.VendorMemberAdd == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_vendorMemberAdd_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.VendorMemberAdd(childComplexity, args["input"].(model.VendorMemberAddInput)), true
+	case "Mutation.vendorMemberRemove":
+		if e.ComplexityRoot.Mutation.VendorMemberRemove == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_vendorMemberRemove_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.VendorMemberRemove(childComplexity, args["input"].(model.VendorMemberRemoveInput)), true
 	case "Mutation.vendorReinstate":
 		if e.ComplexityRoot.Mutation.VendorReinstate == nil {
 			break
@@ -3411,6 +3445,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Vendor.LowStockThreshold(childComplexity), true
+	case "Vendor.members":
+		if e.ComplexityRoot.Vendor.Members == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Vendor.Members(childComplexity), true
 	case "Vendor.name":
 		if e.ComplexityRoot.Vendor.Name == nil {
 			break
@@ -3683,6 +3723,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.VendorLowStockThresholdSetPayload.UserErrors(childComplexity), true
+
+	case "VendorMemberPayload.user":
+		if e.ComplexityRoot.VendorMemberPayload.User == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VendorMemberPayload.User(childComplexity), true
+	case "VendorMemberPayload.userErrors":
+		if e.ComplexityRoot.VendorMemberPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VendorMemberPayload.UserErrors(childComplexity), true
+	case "VendorMemberPayload.vendor":
+		if e.ComplexityRoot.VendorMemberPayload.Vendor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VendorMemberPayload.Vendor(childComplexity), true
 
 	case "VendorPayload.userErrors":
 		if e.ComplexityRoot.VendorPayload.UserErrors == nil {
@@ -4034,6 +4093,8 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputVendorDecisionInput,
 		ec.unmarshalInputVendorFilter,
 		ec.unmarshalInputVendorLowStockThresholdSetInput,
+		ec.unmarshalInputVendorMemberAddInput,
+		ec.unmarshalInputVendorMemberRemoveInput,
 		ec.unmarshalInputVendorUpdateInput,
 		ec.unmarshalInputWebhookCreateInput,
 		ec.unmarshalInputWebhookDeleteInput,
@@ -6016,6 +6077,24 @@ extend type Mutation {
   missing one.
   """
   vendorUpdate(input: VendorUpdateInput!): VendorPayload! @auth
+  """
+  Adds an existing account, by its email, to a vendor's members: its members (VENDOR role) to
+  their own vendor, admins to any. A CUSTOMER becomes a VENDOR, an ADMIN keeps its role; the
+  account acts for the vendor from its next sign-in or token refresh. Recorded in the vendor's
+  history. Errors: NOT_FOUND for an unknown email and, for members, also for an account of
+  another vendor (a vendor learns nothing of another's members); DUPLICATE for an account already
+  a member of this vendor and, for admins, of another one; another vendor answers NOT_FOUND, like
+  a missing one.
+  """
+  vendorMemberAdd(input: VendorMemberAddInput!): VendorMemberPayload! @auth
+  """
+  Removes a member from a vendor: its members (VENDOR role) from their own vendor (themselves
+  included, but not the last member: INVALID), admins from any (the last one too). The account
+  becomes a CUSTOMER (an ADMIN keeps its role) and every session of it is revoked: it signs in
+  again as a customer. An access token it already holds stays valid until it expires (at most
+  15 minutes). Recorded in the vendor's history.
+  """
+  vendorMemberRemove(input: VendorMemberRemoveInput!): VendorMemberPayload! @auth
 }
 
 """Where a vendor is in its life."""
@@ -6046,6 +6125,10 @@ enum VendorAction {
   REINSTATED
   """Its profile was edited."""
   UPDATED
+  """An account was added to its members (` + "`" + `vendorMemberAdd` + "`" + `); the reason names the account's email."""
+  MEMBER_ADDED
+  """A member was removed (` + "`" + `vendorMemberRemove` + "`" + `); the reason names the account's email."""
+  MEMBER_REMOVED
 }
 
 """A seller of the marketplace. Its own entity: its ID is a Vendor ID, never a User ID."""
@@ -6075,6 +6158,11 @@ type Vendor implements Node {
   commissionRateBps: Int
   """The application, the admins' decisions with their reasons, and profile edits, oldest first: its members and admins only; null with a FORBIDDEN error for anyone else."""
   history: [VendorEvent!]
+  """
+  The accounts that are its members and act for it, oldest account first: its members and
+  admins only; null with a FORBIDDEN error for anyone else.
+  """
+  members: [User!]
 }
 
 """An entry of a vendor's history."""
@@ -6173,6 +6261,32 @@ input VendorUpdateInput {
   contactEmail: String
   """The commission in basis points, 0 to 10000 (ADMIN only: FORBIDDEN for members)."""
   commissionRateBps: Int
+}
+
+"""Input of ` + "`" + `vendorMemberAdd` + "`" + `."""
+input VendorMemberAddInput {
+  """The vendor (a Vendor ID)."""
+  vendorId: ID!
+  """The email of the existing account to add."""
+  email: String!
+}
+
+"""Input of ` + "`" + `vendorMemberRemove` + "`" + `."""
+input VendorMemberRemoveInput {
+  """The vendor (a Vendor ID)."""
+  vendorId: ID!
+  """The member to remove (a User ID)."""
+  userId: ID!
+}
+
+"""Result of ` + "`" + `vendorMemberAdd` + "`" + ` and ` + "`" + `vendorMemberRemove` + "`" + `."""
+type VendorMemberPayload {
+  """The vendor; null on failure."""
+  vendor: Vendor
+  """The account added or removed, as it is now; null on failure."""
+  user: User
+  """What was wrong with the input; empty on success."""
+  userErrors: [UserError!]!
 }
 
 """Result of the vendor mutations."""
@@ -7468,6 +7582,8 @@ func (ec *executionContext) childFields_Vendor(ctx context.Context, field graphq
 		return ec.fieldContext_Vendor_commissionRateBps(ctx, field)
 	case "history":
 		return ec.fieldContext_Vendor_history(ctx, field)
+	case "members":
+		return ec.fieldContext_Vendor_members(ctx, field)
 	case "lowStockThreshold":
 		return ec.fieldContext_Vendor_lowStockThreshold(ctx, field)
 	case "balance":
@@ -7608,6 +7724,18 @@ func (ec *executionContext) childFields_VendorLowStockThresholdSetPayload(ctx co
 		return ec.fieldContext_VendorLowStockThresholdSetPayload_userErrors(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type VendorLowStockThresholdSetPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_VendorMemberPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "vendor":
+		return ec.fieldContext_VendorMemberPayload_vendor(ctx, field)
+	case "user":
+		return ec.fieldContext_VendorMemberPayload_user(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_VendorMemberPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type VendorMemberPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_VendorPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -8400,6 +8528,34 @@ func (ec *executionContext) field_Mutation_vendorLowStockThresholdSet_args(ctx c
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.VendorLowStockThresholdSetInput, error) {
 			return ec.unmarshalNVendorLowStockThresholdSetInput2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐVendorLowStockThresholdSetInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_vendorMemberAdd_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.VendorMemberAddInput, error) {
+			return ec.unmarshalNVendorMemberAddInput2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐVendorMemberAddInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_vendorMemberRemove_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.VendorMemberRemoveInput, error) {
+			return ec.unmarshalNVendorMemberRemoveInput2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐVendorMemberRemoveInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -14788,6 +14944,120 @@ func (ec *executionContext) fieldContext_Mutation_vendorUpdate(ctx context.Conte
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_vendorMemberAdd(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_vendorMemberAdd(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().VendorMemberAdd(ctx, fc.Args["input"].(model.VendorMemberAddInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.VendorMemberPayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.VendorMemberPayload) graphql.Marshaler {
+			return ec.marshalNVendorMemberPayload2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐVendorMemberPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_vendorMemberAdd(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_VendorMemberPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_vendorMemberAdd_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_vendorMemberRemove(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_vendorMemberRemove(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().VendorMemberRemove(ctx, fc.Args["input"].(model.VendorMemberRemoveInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.VendorMemberPayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.VendorMemberPayload) graphql.Marshaler {
+			return ec.marshalNVendorMemberPayload2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐVendorMemberPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_vendorMemberRemove(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_VendorMemberPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_vendorMemberRemove_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_webhookCreate(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -20346,6 +20616,38 @@ func (ec *executionContext) fieldContext_Vendor_history(_ context.Context, field
 	return fc, nil
 }
 
+func (ec *executionContext) _Vendor_members(ctx context.Context, field graphql.CollectedField, obj *vendor.Vendor) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Vendor_members(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Vendor().Members(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*account.User) graphql.Marshaler {
+			return ec.marshalOUser2ᚕᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋaccountᚐUserᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Vendor_members(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Vendor",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_User(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Vendor_lowStockThreshold(ctx context.Context, field graphql.CollectedField, obj *vendor.Vendor) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -21485,6 +21787,102 @@ func (ec *executionContext) _VendorLowStockThresholdSetPayload_userErrors(ctx co
 func (ec *executionContext) fieldContext_VendorLowStockThresholdSetPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "VendorLowStockThresholdSetPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _VendorMemberPayload_vendor(ctx context.Context, field graphql.CollectedField, obj *model.VendorMemberPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VendorMemberPayload_vendor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Vendor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *vendor.Vendor) graphql.Marshaler {
+			return ec.marshalOVendor2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋvendorᚐVendor(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_VendorMemberPayload_vendor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "VendorMemberPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Vendor(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _VendorMemberPayload_user(ctx context.Context, field graphql.CollectedField, obj *model.VendorMemberPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VendorMemberPayload_user(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.User, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *account.User) graphql.Marshaler {
+			return ec.marshalOUser2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋaccountᚐUser(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_VendorMemberPayload_user(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "VendorMemberPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_User(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _VendorMemberPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.VendorMemberPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VendorMemberPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_VendorMemberPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "VendorMemberPayload",
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
@@ -25752,6 +26150,80 @@ func (ec *executionContext) unmarshalInputVendorLowStockThresholdSetInput(ctx co
 	return it, nil
 }
 
+func (ec *executionContext) unmarshalInputVendorMemberAddInput(ctx context.Context, obj any) (model.VendorMemberAddInput, error) {
+	var it model.VendorMemberAddInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"vendorId", "email"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "vendorId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("vendorId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.VendorID = data
+		case "email":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("email"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Email = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputVendorMemberRemoveInput(ctx context.Context, obj any) (model.VendorMemberRemoveInput, error) {
+	var it model.VendorMemberRemoveInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"vendorId", "userId"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "vendorId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("vendorId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.VendorID = data
+		case "userId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("userId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UserID = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputVendorUpdateInput(ctx context.Context, obj any) (model.VendorUpdateInput, error) {
 	var it model.VendorUpdateInput
 	if obj == nil {
@@ -28480,6 +28952,20 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "vendorUpdate":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_vendorUpdate(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "vendorMemberAdd":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_vendorMemberAdd(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "vendorMemberRemove":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_vendorMemberRemove(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -32027,6 +32513,44 @@ func (ec *executionContext) _Vendor(ctx context.Context, sel ast.SelectionSet, o
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "members":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Vendor_members(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "lowStockThreshold":
 			field := field
 
@@ -32762,6 +33286,54 @@ func (ec *executionContext) _VendorLowStockThresholdSetPayload(ctx context.Conte
 			}
 		case "userErrors":
 			out.Values[i] = ec._VendorLowStockThresholdSetPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var vendorMemberPayloadImplementors = []string{"VendorMemberPayload"}
+
+func (ec *executionContext) _VendorMemberPayload(ctx context.Context, sel ast.SelectionSet, obj *model.VendorMemberPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, vendorMemberPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("VendorMemberPayload")
+		case "vendor":
+			out.Values[i] = ec._VendorMemberPayload_vendor(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "user":
+			out.Values[i] = ec._VendorMemberPayload_user(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._VendorMemberPayload_userErrors(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -35692,6 +36264,16 @@ func (ec *executionContext) marshalNUpload2githubᚗcomᚋ99designsᚋgqlgenᚋg
 	return res
 }
 
+func (ec *executionContext) marshalNUser2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋaccountᚐUser(ctx context.Context, sel ast.SelectionSet, v *account.User) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._User(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNUserError2ᚕᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐUserErrorᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -35788,22 +36370,26 @@ func (ec *executionContext) marshalNVendorAction2githubᚗcomᚋshopgraphᚋshop
 
 var (
 	unmarshalNVendorAction2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋvendorᚐAction = map[string]vendor.Action{
-		"APPLIED":    vendor.ActionApplied,
-		"CREATED":    vendor.ActionCreated,
-		"APPROVED":   vendor.ActionApproved,
-		"REJECTED":   vendor.ActionRejected,
-		"SUSPENDED":  vendor.ActionSuspended,
-		"REINSTATED": vendor.ActionReinstated,
-		"UPDATED":    vendor.ActionUpdated,
+		"APPLIED":        vendor.ActionApplied,
+		"CREATED":        vendor.ActionCreated,
+		"APPROVED":       vendor.ActionApproved,
+		"REJECTED":       vendor.ActionRejected,
+		"SUSPENDED":      vendor.ActionSuspended,
+		"REINSTATED":     vendor.ActionReinstated,
+		"UPDATED":        vendor.ActionUpdated,
+		"MEMBER_ADDED":   vendor.ActionMemberAdded,
+		"MEMBER_REMOVED": vendor.ActionMemberRemoved,
 	}
 	marshalNVendorAction2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋvendorᚐAction = map[vendor.Action]string{
-		vendor.ActionApplied:    "APPLIED",
-		vendor.ActionCreated:    "CREATED",
-		vendor.ActionApproved:   "APPROVED",
-		vendor.ActionRejected:   "REJECTED",
-		vendor.ActionSuspended:  "SUSPENDED",
-		vendor.ActionReinstated: "REINSTATED",
-		vendor.ActionUpdated:    "UPDATED",
+		vendor.ActionApplied:       "APPLIED",
+		vendor.ActionCreated:       "CREATED",
+		vendor.ActionApproved:      "APPROVED",
+		vendor.ActionRejected:      "REJECTED",
+		vendor.ActionSuspended:     "SUSPENDED",
+		vendor.ActionReinstated:    "REINSTATED",
+		vendor.ActionUpdated:       "UPDATED",
+		vendor.ActionMemberAdded:   "MEMBER_ADDED",
+		vendor.ActionMemberRemoved: "MEMBER_REMOVED",
 	}
 )
 
@@ -35984,6 +36570,30 @@ func (ec *executionContext) marshalNVendorLowStockThresholdSetPayload2ᚖgithub�
 		return graphql.Null
 	}
 	return ec._VendorLowStockThresholdSetPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNVendorMemberAddInput2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐVendorMemberAddInput(ctx context.Context, v any) (model.VendorMemberAddInput, error) {
+	res, err := ec.unmarshalInputVendorMemberAddInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNVendorMemberPayload2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐVendorMemberPayload(ctx context.Context, sel ast.SelectionSet, v model.VendorMemberPayload) graphql.Marshaler {
+	return ec._VendorMemberPayload(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNVendorMemberPayload2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐVendorMemberPayload(ctx context.Context, sel ast.SelectionSet, v *model.VendorMemberPayload) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._VendorMemberPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNVendorMemberRemoveInput2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐVendorMemberRemoveInput(ctx context.Context, v any) (model.VendorMemberRemoveInput, error) {
+	res, err := ec.unmarshalInputVendorMemberRemoveInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNVendorPayload2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐVendorPayload(ctx context.Context, sel ast.SelectionSet, v model.VendorPayload) graphql.Marshaler {
@@ -36932,6 +37542,25 @@ func (ec *executionContext) marshalOString2ᚖstring(ctx context.Context, sel as
 	_ = ctx
 	res := graphql.MarshalString(*v)
 	return res
+}
+
+func (ec *executionContext) marshalOUser2ᚕᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋaccountᚐUserᚄ(ctx context.Context, sel ast.SelectionSet, v []*account.User) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNUser2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋaccountᚐUser(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalOUser2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋaccountᚐUser(ctx context.Context, sel ast.SelectionSet, v *account.User) graphql.Marshaler {

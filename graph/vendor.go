@@ -5,6 +5,7 @@ import (
 
 	"github.com/shopgraph/shopgraph/graph/loader"
 	"github.com/shopgraph/shopgraph/graph/model"
+	"github.com/shopgraph/shopgraph/internal/account"
 	"github.com/shopgraph/shopgraph/internal/auth"
 	"github.com/shopgraph/shopgraph/internal/vendor"
 )
@@ -38,6 +39,16 @@ func vendorPayload(vd vendor.Vendor, err error) (*model.VendorPayload, error) {
 		return &model.VendorPayload{UserErrors: ue}, err
 	}
 	return &model.VendorPayload{Vendor: &vd, UserErrors: ue}, nil
+}
+
+// vendorMemberPayload is vendorMemberAdd's or vendorMemberRemove's result: the vendor and the
+// account, or the user errors.
+func vendorMemberPayload(vd vendor.Vendor, u account.User, err error) (*model.VendorMemberPayload, error) {
+	ue, err := userErrors(err)
+	if err != nil || len(ue) > 0 {
+		return &model.VendorMemberPayload{UserErrors: ue}, err
+	}
+	return &model.VendorMemberPayload{Vendor: &vd, User: &u, UserErrors: ue}, nil
 }
 
 func vendorConnection(page vendor.Page, total int) *model.VendorConnection {

@@ -82,6 +82,36 @@ func (r *mutationResolver) VendorUpdate(ctx context.Context, input model.VendorU
 	}))
 }
 
+// VendorMemberAdd is the resolver for the vendorMemberAdd field.
+func (r *mutationResolver) VendorMemberAdd(ctx context.Context, input model.VendorMemberAddInput) (*model.VendorMemberPayload, error) {
+	v, err := auth.RequireViewer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	id, err := idOf(input.VendorID, typeVendor, "input", "vendorId")
+	if err != nil {
+		return vendorMemberPayload(vendor.Vendor{}, account.User{}, err)
+	}
+	return vendorMemberPayload(r.VendorService.AddMember(ctx, v, id, input.Email))
+}
+
+// VendorMemberRemove is the resolver for the vendorMemberRemove field.
+func (r *mutationResolver) VendorMemberRemove(ctx context.Context, input model.VendorMemberRemoveInput) (*model.VendorMemberPayload, error) {
+	v, err := auth.RequireViewer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	id, err := idOf(input.VendorID, typeVendor, "input", "vendorId")
+	if err != nil {
+		return vendorMemberPayload(vendor.Vendor{}, account.User{}, err)
+	}
+	userID, err := idOf(input.UserID, typeUser, "input", "userId")
+	if err != nil {
+		return vendorMemberPayload(vendor.Vendor{}, account.User{}, err)
+	}
+	return vendorMemberPayload(r.VendorService.RemoveMember(ctx, v, id, userID))
+}
+
 // Vendor is the resolver for the vendor field.
 func (r *queryResolver) Vendor(ctx context.Context, id string) (*vendor.Vendor, error) {
 	typ, vid, ok := parseGlobalID(id)
@@ -162,6 +192,19 @@ func (r *vendorResolver) History(ctx context.Context, obj *vendor.Vendor) ([]*ve
 	out := make([]*vendor.Event, len(events))
 	for i := range events {
 		out[i] = &events[i]
+	}
+	return out, nil
+}
+
+// Members is the resolver for the members field.
+func (r *vendorResolver) Members(ctx context.Context, obj *vendor.Vendor) ([]*account.User, error) {
+	users, err := r.VendorService.Members(ctx, viewerPtr(ctx), *obj)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*account.User, len(users))
+	for i := range users {
+		out[i] = &users[i]
 	}
 	return out, nil
 }

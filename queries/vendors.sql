@@ -67,3 +67,29 @@ UPDATE users SET vendor_id = @vendor_id,
     role = CASE WHEN role = 'ADMIN' THEN role ELSE 'VENDOR' END, updated_at = now()
 WHERE id = @user_id
 RETURNING *;
+
+-- name: VendorUserGetByEmailForUpdate :one
+-- VendorUserGetByEmailForUpdate locks the account vendorMemberAdd adds, so that two vendors
+-- cannot add it at once.
+SELECT * FROM users WHERE email = @email FOR UPDATE;
+
+-- name: VendorMemberRemove :one
+-- VendorMemberRemove takes an account out of its vendor: it becomes a CUSTOMER (an ADMIN keeps
+-- its role). No row when the account is not a member of that vendor.
+UPDATE users SET vendor_id = NULL,
+    role = CASE WHEN role = 'ADMIN' THEN role ELSE 'CUSTOMER' END, updated_at = now()
+WHERE id = @user_id AND vendor_id = @vendor_id
+RETURNING *;
+
+-- name: VendorMemberList :many
+-- VendorMemberList is a vendor's member accounts, oldest account first.
+SELECT * FROM users WHERE vendor_id = @vendor_id ORDER BY id;
+
+-- name: VendorMemberCount :one
+SELECT count(*) FROM users WHERE vendor_id = @vendor_id;
+
+-- name: VendorMemberRevokeSessions :execrows
+-- VendorMemberRevokeSessions ends every live session of an account removed from its vendor:
+-- its refresh tokens stop working, and live subscriptions (which check the session) end.
+UPDATE sessions SET revoked_at = now(), revoke_reason = 'removed from its vendor'
+WHERE user_id = @user_id AND revoked_at IS NULL;

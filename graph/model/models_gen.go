@@ -910,6 +910,32 @@ type VendorLowStockThresholdSetPayload struct {
 	UserErrors []*UserError `json:"userErrors"`
 }
 
+// Input of `vendorMemberAdd`.
+type VendorMemberAddInput struct {
+	// The vendor (a Vendor ID).
+	VendorID string `json:"vendorId"`
+	// The email of the existing account to add.
+	Email string `json:"email"`
+}
+
+// Result of `vendorMemberAdd` and `vendorMemberRemove`.
+type VendorMemberPayload struct {
+	// The vendor; null on failure.
+	Vendor *vendor.Vendor `json:"vendor,omitempty"`
+	// The account added or removed, as it is now; null on failure.
+	User *account.User `json:"user,omitempty"`
+	// What was wrong with the input; empty on success.
+	UserErrors []*UserError `json:"userErrors"`
+}
+
+// Input of `vendorMemberRemove`.
+type VendorMemberRemoveInput struct {
+	// The vendor (a Vendor ID).
+	VendorID string `json:"vendorId"`
+	// The member to remove (a User ID).
+	UserID string `json:"userId"`
+}
+
 // Result of the vendor mutations.
 type VendorPayload struct {
 	// The vendor as changed; null on failure.

@@ -125,3 +125,22 @@ func humanAction(a Action) string {
 	}
 	return string(a)
 }
+
+// mayManageMembers says whether v may add and remove vendor's members: admins, and the members
+// acting for it. Anyone else is told NOT_FOUND, as for a missing vendor. Errors: NOT_FOUND.
+func mayManageMembers(v auth.Viewer, vendor Vendor) error {
+	if v.IsAdmin() || v.ActsFor(vendor.ID) {
+		return nil
+	}
+	return apperr.FieldError(apperr.NotFound, "No vendor has this ID.", "input", "vendorId")
+}
+
+// mayRemoveLast says whether v may remove a member of a vendor that has members of them: a
+// member may not leave its vendor with no one acting for it; an admin may.
+// Errors: INVALID.
+func mayRemoveLast(v auth.Viewer, members int) error {
+	if members <= 1 && !v.IsAdmin() {
+		return apperr.FieldError(apperr.Invalid, "A vendor's last member cannot be removed; ask an admin.", "input", "userId")
+	}
+	return nil
+}

@@ -56,6 +56,9 @@ const (
 	ActionSuspended  Action = "SUSPENDED"
 	ActionReinstated Action = "REINSTATED"
 	ActionUpdated    Action = "UPDATED"
+	// ActionMemberAdded and ActionMemberRemoved record member management (migration 00023).
+	ActionMemberAdded   Action = "MEMBER_ADDED"
+	ActionMemberRemoved Action = "MEMBER_REMOVED"
 )
 
 // DefaultCommissionBps is a new vendor's commission, in basis points (10%).
