@@ -156,7 +156,12 @@ func TestWebhookCheckoutDeliveriesEndToEnd(t *testing.T) {
 	require.NoError(t, json.Unmarshal(byType[webhook.StockChanged].env.Data, &stock))
 	require.Equal(t, map[string]any{"variantId": v.GID, "productId": v.ProductGID, "sku": v.SKU, "quantity": 8.0, "delta": -2.0, "reason": "sale"}, stock)
 
+	// The receiver has the requests; the worker records each outcome just after its response.
 	log := deliveriesOf(t, e.Admin, hookID)
+	for deadline := time.Now().Add(10 * time.Second); !allSucceeded(log) && time.Now().Before(deadline); {
+		time.Sleep(50 * time.Millisecond)
+		log = deliveriesOf(t, e.Admin, hookID)
+	}
 	require.Len(t, log, 2)
 	for _, d := range log {
 		require.Equal(t, "SUCCEEDED", d.Status)
@@ -305,4 +310,14 @@ func TestWebhookInventoryImportStockChanged(t *testing.T) {
 	require.Equal(t, "import", bySKU[vs[1].SKU]["reason"])
 	require.Equal(t, 5.0, bySKU[vs[1].SKU]["delta"])
 	require.Equal(t, 2, e.Count(t, `SELECT count(*) FROM webhook_deliveries`), "an unchanged variant owes nothing")
+}
+
+// allSucceeded reports whether every delivery of log is SUCCEEDED.
+func allSucceeded(log []deliveryView) bool {
+	for _, d := range log {
+		if d.Status != "SUCCEEDED" {
+			return false
+		}
+	}
+	return len(log) > 0
 }
