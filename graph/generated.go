@@ -5041,7 +5041,12 @@ extend type OrderStatusEvent {
   fulfillmentId: ID
 }
 
-"""What an order event records. A fulfilment's event keeps the order's status (` + "`" + `status` + "`" + ` = ` + "`" + `previousStatus` + "`" + `)."""
+"""
+What an order event records. A fulfilment's event keeps the order's status (` + "`" + `status` + "`" + ` =
+` + "`" + `previousStatus` + "`" + `). A vendor's members never learn of another vendor's fulfilments: its events
+reach them as ORDER_UPDATED, with no fulfilment, actor or note (in ` + "`" + `Order.events` + "`" + `,
+` + "`" + `orderStatusChanged` + "`" + ` and ` + "`" + `orderEvents` + "`" + ` alike).
+"""
 enum OrderEventKind {
   """The order's status changed."""
   STATUS_CHANGED
@@ -5051,6 +5056,13 @@ enum OrderEventKind {
   FULFILLMENT_TRACKING_UPDATED
   """A fulfilment reached the customer."""
   FULFILLMENT_DELIVERED
+  """
+  A change the viewer may not see: another vendor's (or the platform's) fulfilment, as a
+  vendor's members following a shared order are told of it. It keeps its sequence (so a
+  follower sees no gap), time and status (` + "`" + `status` + "`" + ` = ` + "`" + `previousStatus` + "`" + `); ` + "`" + `fulfillmentId` + "`" + ` and
+  ` + "`" + `actorId` + "`" + ` are null and ` + "`" + `note` + "`" + ` is empty.
+  """
+  ORDER_UPDATED
 }
 
 """How much of an order has shipped."""
@@ -34934,12 +34946,14 @@ var (
 		"FULFILLMENT_CREATED":          order.KindFulfillmentCreated,
 		"FULFILLMENT_TRACKING_UPDATED": order.KindFulfillmentTrackingUpdated,
 		"FULFILLMENT_DELIVERED":        order.KindFulfillmentDelivered,
+		"ORDER_UPDATED":                order.KindOrderUpdated,
 	}
 	marshalNOrderEventKind2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋorderᚐEventKind = map[order.EventKind]string{
 		order.KindStatusChanged:              "STATUS_CHANGED",
 		order.KindFulfillmentCreated:         "FULFILLMENT_CREATED",
 		order.KindFulfillmentTrackingUpdated: "FULFILLMENT_TRACKING_UPDATED",
 		order.KindFulfillmentDelivered:       "FULFILLMENT_DELIVERED",
+		order.KindOrderUpdated:               "ORDER_UPDATED",
 	}
 )
 
