@@ -2,11 +2,14 @@ package graph_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/shopgraph/shopgraph/internal/apitest"
+	"github.com/shopgraph/shopgraph/internal/catalog"
 )
 
 // Vendor access (issue 16, "Access"): a vendor never learns of another vendor's objects. This
@@ -131,5 +134,122 @@ func TestVendorAccessFulfillmentEvents(t *testing.T) {
 	require.Equal(t, []string{"STATUS_CHANGED", "STATUS_CHANGED", "FULFILLMENT_CREATED", "FULFILLMENT_TRACKING_UPDATED",
 		"FULFILLMENT_DELIVERED", "FULFILLMENT_CREATED"}, kinds, "the customer sees every fulfilment")
 	require.Equal(t, a1, *asCustomer.Order.Events[2].FulfillmentID)
-	_ = apitest.GlobalID
+}
+
+// accessAnswer is a response reduced to what a client can tell apart: its data and its
+// errors' messages, paths and codes.
+func accessAnswer(t *testing.T, r *apitest.Response) string {
+	t.Helper()
+	errs := make([]string, len(r.Errors))
+	for i, e := range r.Errors {
+		errs[i] = fmt.Sprintf("%v %v %v", e.Extensions["code"], e.Path, e.Message)
+	}
+	return fmt.Sprintf("data=%s errors=%q", r.Data, errs)
+}
+
+// TestVendorAccessAPI: as vendor B's member, each of vendor A's objects answers exactly like
+// a missing object of the same type (the same data and errors as for an ID that does not
+// exist); on the order both share, B sees only its own lines, total and fulfilments.
+func TestVendorAccessAPI(t *testing.T) {
+	t.Parallel()
+	e := apitest.NewEnv(t, apitest.EnvOptions{Redis: true, Env: map[string]string{"WEBHOOK_ALLOW_PRIVATE_TARGETS": "true"}})
+	s := newTwoVendorShop(t, e)
+
+	// A's objects: an archived product, a fulfilment, a webhook; A's active variant has stock
+	// movements (its sale).
+	archived := e.Product(t, apitest.ProductOptions{VendorID: &s.vendorAID, Variants: []catalog.VariantInput{{Name: "X", Price: 100, Stock: 3}}})[0]
+	require.Empty(t, mutate(t, s.vendorA, productArchiveMutation, map[string]any{"id": archived.ProductGID}).UserErrors)
+	p := fulfilCreate(t, s.vendorA, s.orderID, "A1", fline(s.lineA, 1))
+	require.Empty(t, p.UserErrors)
+	fulfilA := p.Fulfillment.ID
+	hookA := createWebhook(t, s.vendorA, newHookReceiver(t).URL, "ORDER_PAID")
+	require.Empty(t, hookA.UserErrors)
+	require.NotNil(t, hookA.Webhook)
+
+	missing := func(typ string) string { return apitest.GlobalID(typ, 1<<40) }
+	today := time.Now().UTC().Format(time.DateOnly)
+	nodeQuery := `query N($id: ID!) { node(id: $id) { id } }`
+	cases := []struct {
+		name, query, typ, idOfA string
+		vars                    func(id string) map[string]any
+	}{
+		{"node of an archived product", nodeQuery, "Product", archived.ProductGID, nil},
+		{"product of an archived product", `query P($id: ID) { product(id: $id) { id name variants { id } } }`, "Product", archived.ProductGID, nil},
+		{"node of an archived product's variant", nodeQuery, "ProductVariant", archived.GID, nil},
+		{"node of a fulfilment", fulfilNodeQuery, "Fulfillment", fulfilA, nil},
+		{"fulfillmentUpdateTracking", fulfillmentTrackingMutation, "Fulfillment", fulfilA,
+			func(id string) map[string]any { return map[string]any{"input": map[string]any{"id": id, "trackingNumber": "X"}} }},
+		{"fulfillmentMarkDelivered", fulfillmentDeliveredMutation, "Fulfillment", fulfilA,
+			func(id string) map[string]any { return map[string]any{"input": map[string]any{"id": id}} }},
+		{"vendorBalance", `query B($id: ID!) { vendorBalance(vendorId: $id) { currency earned { amount } } }`, "Vendor",
+			apitest.GlobalID("Vendor", s.vendorAID), nil},
+		{"vendorAnalytics", `query A($input: VendorAnalyticsInput!) { vendorAnalytics(input: $input) { from to } }`, "Vendor",
+			apitest.GlobalID("Vendor", s.vendorAID), func(id string) map[string]any {
+				return map[string]any{"input": map[string]any{"vendorId": id, "from": today, "to": today, "interval": "DAY", "timeZone": "UTC"}}
+			}},
+		// Documented: another vendor's low stock is FORBIDDEN, as is a vendor that does not exist.
+		{"lowStockVariants", `query L($id: ID) { lowStockVariants(vendorId: $id) { totalCount } }`, "Vendor",
+			apitest.GlobalID("Vendor", s.vendorAID), nil},
+		{"node of a webhook", nodeQuery, "Webhook", hookA.Webhook.ID, nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			vars := c.vars
+			if vars == nil {
+				vars = func(id string) map[string]any { return map[string]any{"id": id} }
+			}
+			got := accessAnswer(t, s.vendorB.As(t).Do(c.query, vars(c.idOfA)))
+			want := accessAnswer(t, s.vendorB.As(t).Do(c.query, vars(missing(c.typ))))
+			require.Equal(t, want, got, "A's %s answers B like a missing one", c.typ)
+			own := accessAnswer(t, s.vendorA.As(t).Do(c.query, vars(c.idOfA)))
+			require.NotEqual(t, want, own, "A itself sees it (the case tests something)")
+		})
+	}
+
+	t.Run("Vendor.balance and ledgerEntries of another vendor are null", func(t *testing.T) {
+		q := `query V($id: ID!) { node(id: $id) { ... on Vendor { id balance { currency } ledgerEntries { totalCount } } } }`
+		var out struct {
+			Node struct {
+				ID            string            `json:"id"`
+				Balance       []json.RawMessage `json:"balance"`
+				LedgerEntries *json.RawMessage  `json:"ledgerEntries"`
+			} `json:"node"`
+		}
+		s.vendorB.As(t).Do(q, map[string]any{"id": apitest.GlobalID("Vendor", s.vendorAID)}).Decode(t, &out)
+		require.Nil(t, out.Node.Balance)
+		require.Nil(t, out.Node.LedgerEntries)
+		s.vendorA.As(t).Do(q, map[string]any{"id": apitest.GlobalID("Vendor", s.vendorAID)}).Decode(t, &out)
+		require.NotNil(t, out.Node.Balance, "A sees its own")
+		require.NotNil(t, out.Node.LedgerEntries)
+	})
+
+	t.Run("the shared order: B's lines, total and fulfilments only", func(t *testing.T) {
+		q := `query O($id: ID!) { order(id: $id) { total { amount } lines { id } fulfillments { id } } }`
+		var out struct {
+			Order struct {
+				Total struct {
+					Amount int64 `json:"amount"`
+				} `json:"total"`
+				Lines        []struct{ ID string } `json:"lines"`
+				Fulfillments []struct{ ID string } `json:"fulfillments"`
+			} `json:"order"`
+		}
+		s.vendorB.As(t).Do(q, map[string]any{"id": s.orderID}).Decode(t, &out)
+		require.Equal(t, int64(2*500), out.Order.Total.Amount, "B's two units")
+		require.Len(t, out.Order.Lines, 1)
+		require.Equal(t, s.lineB, out.Order.Lines[0].ID)
+		require.Empty(t, out.Order.Fulfillments, "A's fulfilment is not listed")
+	})
+
+	t.Run("stockMovements of A's active variant: FORBIDDEN, as documented", func(t *testing.T) {
+		// An ACTIVE product is public, so its variants are not "missing": the stock ledger
+		// answers FORBIDDEN like quantityAvailable (schema/stock.graphqls).
+		q := `query P($id: ID) { product(id: $id) { variants { stockMovements { totalCount } } } }`
+		productA := e.Product(t, apitest.ProductOptions{VendorID: &s.vendorAID, Variants: []catalog.VariantInput{{Name: "S", Price: 100, Stock: 5}}})[0].ProductGID
+		r := s.vendorB.As(t).Do(q, map[string]any{"id": productA})
+		require.Equal(t, "FORBIDDEN", r.Code())
+		require.JSONEq(t, `{"product":{"variants":[{"stockMovements":null}]}}`, string(r.Data))
+		r = s.vendorA.As(t).Do(q, map[string]any{"id": productA})
+		require.Empty(t, r.Errors)
+	})
 }
