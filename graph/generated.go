@@ -849,6 +849,7 @@ type OrderResolver interface {
 	Lines(ctx context.Context, obj *order.Order) ([]*order.Line, error)
 	Total(ctx context.Context, obj *order.Order) (*money.Money, error)
 
+	TrackingNumber(ctx context.Context, obj *order.Order) (*string, error)
 	Events(ctx context.Context, obj *order.Order) ([]*order.Event, error)
 	Payment(ctx context.Context, obj *order.Order) (*payment.Payment, error)
 
@@ -5433,7 +5434,10 @@ type Order implements Node {
   total: Money!
   """Where the order ships."""
   shippingAddress: Address!
-  """The carrier's tracking number, once shipped."""
+  """
+  The carrier's tracking number, once shipped. A vendor's members see it only when it is one of
+  their own fulfilments' (it is the last fulfilment's): null otherwise, never another vendor's.
+  """
   trackingNumber: String
   """The status history, oldest first."""
   events: [OrderEvent!]!
@@ -15261,7 +15265,7 @@ func (ec *executionContext) _Order_trackingNumber(ctx context.Context, field gra
 			return ec.fieldContext_Order_trackingNumber(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.TrackingNumber, nil
+			return ec.Resolvers.Order().TrackingNumber(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
@@ -15272,7 +15276,7 @@ func (ec *executionContext) _Order_trackingNumber(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_Order_trackingNumber(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Order", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("Order", field, true, true, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _Order_events(ctx context.Context, field graphql.CollectedField, obj *order.Order) (ret graphql.Marshaler) {
@@ -28656,10 +28660,43 @@ func (ec *executionContext) _Order(ctx context.Context, sel ast.SelectionSet, ob
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "trackingNumber":
-			out.Values[i] = ec._Order_trackingNumber(ctx, field, obj)
-			if out.Values[i] == graphql.RequiredNull {
-				atomic.AddUint32(&out.Invalids, 1)
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Order_trackingNumber(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
 			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "events":
 			field := field
 

@@ -178,7 +178,9 @@ func TestVendorAccessAPI(t *testing.T) {
 		{"node of an archived product's variant", nodeQuery, "ProductVariant", archived.GID, nil},
 		{"node of a fulfilment", fulfilNodeQuery, "Fulfillment", fulfilA, nil},
 		{"fulfillmentUpdateTracking", fulfillmentTrackingMutation, "Fulfillment", fulfilA,
-			func(id string) map[string]any { return map[string]any{"input": map[string]any{"id": id, "trackingNumber": "X"}} }},
+			func(id string) map[string]any {
+				return map[string]any{"input": map[string]any{"id": id, "trackingNumber": "X"}}
+			}},
 		{"fulfillmentMarkDelivered", fulfillmentDeliveredMutation, "Fulfillment", fulfilA,
 			func(id string) map[string]any { return map[string]any{"input": map[string]any{"id": id}} }},
 		{"vendorBalance", `query B($id: ID!) { vendorBalance(vendorId: $id) { currency earned { amount } } }`, "Vendor",
@@ -252,4 +254,31 @@ func TestVendorAccessAPI(t *testing.T) {
 		r = s.vendorA.As(t).Do(q, map[string]any{"id": productA})
 		require.Empty(t, r.Errors)
 	})
+}
+
+// TestVendorAccessOrderTrackingNumber: when vendor A's fulfilment ships an order's last
+// units, the order takes A's tracking number; vendor B sees null, not A's number, while A and
+// the customer see it.
+func TestVendorAccessOrderTrackingNumber(t *testing.T) {
+	t.Parallel()
+	e := newShopEnv(t)
+	s := newTwoVendorShop(t, e)
+	require.Empty(t, fulfilCreate(t, s.vendorB, s.orderID, "B-ONLY", fline(s.lineB, 2)).UserErrors)
+	require.Empty(t, fulfilCreate(t, s.vendorA, s.orderID, "SECRET-A", fline(s.lineA, 3)).UserErrors)
+
+	q := `query O($id: ID!) { order(id: $id) { status trackingNumber } }`
+	tracking := func(c *apitest.Client) *string {
+		var out struct {
+			Order struct {
+				Status         string  `json:"status"`
+				TrackingNumber *string `json:"trackingNumber"`
+			} `json:"order"`
+		}
+		c.As(t).Do(q, map[string]any{"id": s.orderID}).Decode(t, &out)
+		require.Equal(t, "SHIPPED", out.Order.Status)
+		return out.Order.TrackingNumber
+	}
+	require.Nil(t, tracking(s.vendorB), "B never sees A's tracking number")
+	require.Equal(t, "SECRET-A", *tracking(s.vendorA))
+	require.Equal(t, "SECRET-A", *tracking(s.customer))
 }

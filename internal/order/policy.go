@@ -206,3 +206,18 @@ func redactedEvent(e Event) Event {
 	return Event{OrderID: e.OrderID, Sequence: e.Sequence, FeedPosition: e.FeedPosition, Kind: KindOrderUpdated,
 		Status: e.Status, PreviousStatus: e.PreviousStatus, At: e.At}
 }
+
+// TrackingNumberFor is o's tracking number as v may see it, fs being all of o's fulfilments:
+// whole for its owner and admins; for a vendor's members only when it is that of one of the
+// fulfilments they may see (the order takes the last fulfilment's), never another vendor's.
+func TrackingNumberFor(v auth.Viewer, o Order, fs []Fulfillment) *string {
+	if o.TrackingNumber == nil || SeesWhole(v, o) {
+		return o.TrackingNumber
+	}
+	for _, f := range VisibleFulfillments(v, o, fs) {
+		if f.TrackingNumber == *o.TrackingNumber {
+			return o.TrackingNumber
+		}
+	}
+	return nil
+}
