@@ -860,6 +860,7 @@ type OrderResolver interface {
 	Lines(ctx context.Context, obj *order.Order) ([]*order.Line, error)
 	Total(ctx context.Context, obj *order.Order) (*money.Money, error)
 
+	TrackingNumber(ctx context.Context, obj *order.Order) (*string, error)
 	Events(ctx context.Context, obj *order.Order) ([]*order.Event, error)
 	Payment(ctx context.Context, obj *order.Order) (*payment.Payment, error)
 
@@ -5102,7 +5103,12 @@ extend type OrderStatusEvent {
   fulfillmentId: ID
 }
 
-"""What an order event records. A fulfilment's event keeps the order's status (` + "`" + `status` + "`" + ` = ` + "`" + `previousStatus` + "`" + `)."""
+"""
+What an order event records. A fulfilment's event keeps the order's status (` + "`" + `status` + "`" + ` =
+` + "`" + `previousStatus` + "`" + `). A vendor's members never learn of another vendor's fulfilments: its events
+reach them as ORDER_UPDATED, with no fulfilment, actor or note (in ` + "`" + `Order.events` + "`" + `,
+` + "`" + `orderStatusChanged` + "`" + ` and ` + "`" + `orderEvents` + "`" + ` alike).
+"""
 enum OrderEventKind {
   """The order's status changed."""
   STATUS_CHANGED
@@ -5112,6 +5118,13 @@ enum OrderEventKind {
   FULFILLMENT_TRACKING_UPDATED
   """A fulfilment reached the customer."""
   FULFILLMENT_DELIVERED
+  """
+  A change the viewer may not see: another vendor's (or the platform's) fulfilment, as a
+  vendor's members following a shared order are told of it. It keeps its sequence (so a
+  follower sees no gap), time and status (` + "`" + `status` + "`" + ` = ` + "`" + `previousStatus` + "`" + `); ` + "`" + `fulfillmentId` + "`" + ` and
+  ` + "`" + `actorId` + "`" + ` are null and ` + "`" + `note` + "`" + ` is empty.
+  """
+  ORDER_UPDATED
 }
 
 """How much of an order has shipped."""
@@ -5482,7 +5495,10 @@ type Order implements Node {
   total: Money!
   """Where the order ships."""
   shippingAddress: Address!
-  """The carrier's tracking number, once shipped."""
+  """
+  The carrier's tracking number, once shipped. A vendor's members see it only when it is one of
+  their own fulfilments' (it is the last fulfilment's): null otherwise, never another vendor's.
+  """
   trackingNumber: String
   """The status history, oldest first."""
   events: [OrderEvent!]!
@@ -15519,7 +15535,7 @@ func (ec *executionContext) _Order_trackingNumber(ctx context.Context, field gra
 			return ec.fieldContext_Order_trackingNumber(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.TrackingNumber, nil
+			return ec.Resolvers.Order().TrackingNumber(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
@@ -15530,7 +15546,7 @@ func (ec *executionContext) _Order_trackingNumber(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_Order_trackingNumber(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Order", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("Order", field, true, true, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _Order_events(ctx context.Context, field graphql.CollectedField, obj *order.Order) (ret graphql.Marshaler) {
@@ -29130,10 +29146,43 @@ func (ec *executionContext) _Order(ctx context.Context, sel ast.SelectionSet, ob
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "trackingNumber":
-			out.Values[i] = ec._Order_trackingNumber(ctx, field, obj)
-			if out.Values[i] == graphql.RequiredNull {
-				atomic.AddUint32(&out.Invalids, 1)
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Order_trackingNumber(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
 			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "events":
 			field := field
 
@@ -35506,12 +35555,14 @@ var (
 		"FULFILLMENT_CREATED":          order.KindFulfillmentCreated,
 		"FULFILLMENT_TRACKING_UPDATED": order.KindFulfillmentTrackingUpdated,
 		"FULFILLMENT_DELIVERED":        order.KindFulfillmentDelivered,
+		"ORDER_UPDATED":                order.KindOrderUpdated,
 	}
 	marshalNOrderEventKind2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋorderᚐEventKind = map[order.EventKind]string{
 		order.KindStatusChanged:              "STATUS_CHANGED",
 		order.KindFulfillmentCreated:         "FULFILLMENT_CREATED",
 		order.KindFulfillmentTrackingUpdated: "FULFILLMENT_TRACKING_UPDATED",
 		order.KindFulfillmentDelivered:       "FULFILLMENT_DELIVERED",
+		order.KindOrderUpdated:               "ORDER_UPDATED",
 	}
 )
 

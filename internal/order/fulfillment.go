@@ -209,6 +209,22 @@ func (s *Service) VisibleFulfillments(v auth.Viewer, o Order, fs []Fulfillment) 
 	return VisibleFulfillments(v, o, fs)
 }
 
+// EventFor is e (read for a live follower) as v may see it (EventFor): a fulfilment's event
+// costs a read of that fulfilment, only when v does not see the whole order.
+func (s *Service) EventFor(ctx context.Context, v auth.Viewer, e Event) (Event, error) {
+	if e.FulfillmentID == nil || v.IsAdmin() {
+		return e, nil
+	}
+	_, err := s.GetFulfillment(ctx, v, *e.FulfillmentID)
+	if apperr.Is(err, apperr.NotFound) {
+		return redactedEvent(e), nil
+	}
+	if err != nil {
+		return Event{}, err
+	}
+	return e, nil
+}
+
 // GetFulfillment returns a fulfilment v may see. Errors: NOT_FOUND (also when v may not see it).
 func (s *Service) GetFulfillment(ctx context.Context, v auth.Viewer, id int64) (Fulfillment, error) {
 	row, err := s.db.FulfillmentGetByID(ctx, id)

@@ -133,6 +133,9 @@ const (
 	KindFulfillmentCreated         EventKind = "FULFILLMENT_CREATED"
 	KindFulfillmentTrackingUpdated EventKind = "FULFILLMENT_TRACKING_UPDATED"
 	KindFulfillmentDelivered       EventKind = "FULFILLMENT_DELIVERED"
+	// KindOrderUpdated is a fulfilment's event as a follower who may not see that fulfilment
+	// (another vendor's) is told of it: that something changed, nothing of what (EventFor).
+	KindOrderUpdated EventKind = "ORDER_UPDATED"
 )
 
 // Event is one change of an order: a status change or a fulfilment's.

@@ -175,3 +175,49 @@ func VisibleFulfillments(v auth.Viewer, o Order, fs []Fulfillment) []Fulfillment
 	}
 	return out
 }
+
+// EventFor is e as v may see it on o, whose fulfilments (all of them) are fs. The event of a
+// fulfilment v may not see (CanSeeFulfillment: another vendor's, or the platform's, for a
+// vendor's members) keeps its place (sequences stay gap-free, so followers do not resync) and
+// its time and status, but becomes KindOrderUpdated without its fulfilment, actor or note:
+// nothing says a fulfilment exists, whose it is, or who made it.
+func EventFor(v auth.Viewer, o Order, e Event, fs []Fulfillment) Event {
+	if e.FulfillmentID == nil || SeesWhole(v, o) {
+		return e
+	}
+	for _, f := range fs {
+		if f.ID == *e.FulfillmentID && CanSeeFulfillment(v, o, f) {
+			return e
+		}
+	}
+	return redactedEvent(e)
+}
+
+// EventsFor are events of o as v may see them (EventFor).
+func EventsFor(v auth.Viewer, o Order, events []Event, fs []Fulfillment) []Event {
+	out := make([]Event, len(events))
+	for i, e := range events {
+		out[i] = EventFor(v, o, e, fs)
+	}
+	return out
+}
+
+func redactedEvent(e Event) Event {
+	return Event{OrderID: e.OrderID, Sequence: e.Sequence, FeedPosition: e.FeedPosition, Kind: KindOrderUpdated,
+		Status: e.Status, PreviousStatus: e.PreviousStatus, At: e.At}
+}
+
+// TrackingNumberFor is o's tracking number as v may see it, fs being all of o's fulfilments:
+// whole for its owner and admins; for a vendor's members only when it is that of one of the
+// fulfilments they may see (the order takes the last fulfilment's), never another vendor's.
+func TrackingNumberFor(v auth.Viewer, o Order, fs []Fulfillment) *string {
+	if o.TrackingNumber == nil || SeesWhole(v, o) {
+		return o.TrackingNumber
+	}
+	for _, f := range VisibleFulfillments(v, o, fs) {
+		if f.TrackingNumber == *o.TrackingNumber {
+			return o.TrackingNumber
+		}
+	}
+	return nil
+}

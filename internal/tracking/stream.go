@@ -31,6 +31,7 @@ const (
 // was revoked. sub is attached before the first replay, so nothing committed in between is lost.
 type stream struct {
 	viewer       auth.Viewer
+	orders       Orders
 	sessions     Sessions
 	sessionCheck time.Duration
 	out          chan *Update
@@ -56,6 +57,12 @@ func (s *stream) run(ctx context.Context, replay func(after int64) (events []ord
 		if s.history != nil && s.history(e) {
 			last = position(e)
 			return true
+		}
+		// Every event passes the viewer's redaction (order.EventFor) before it leaves.
+		e, err := s.orders.EventFor(ctx, s.viewer, e)
+		if err != nil {
+			s.end(ctx, apperr.Wrap(err, codeResume, "Could not read the order history; subscribe again with after."))
+			return false
 		}
 		select {
 		case s.out <- &Update{Event: e}:

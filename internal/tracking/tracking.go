@@ -38,6 +38,8 @@ type Orders interface {
 	FeedAfter(ctx context.Context, v auth.Viewer, after int64, limit int) (events []order.Event, heldBack bool, err error)
 	FeedStart(ctx context.Context) (order.FeedFrom, error)
 	FeedFilter(v auth.Viewer) (func(pubsub.OrderEvent) bool, error)
+	// EventFor is an event as v may see it (another vendor's fulfilment redacted).
+	EventFor(ctx context.Context, v auth.Viewer, e order.Event) (order.Event, error)
 }
 
 // Sessions tells whether a viewer's session is still valid (*account.Service).
@@ -131,7 +133,7 @@ func (s *Service) start(ctx context.Context, v auth.Viewer, filter func(pubsub.O
 		return nil, err
 	}
 	return &stream{
-		viewer: v, sessions: s.sessions, sessionCheck: s.sessionCheck,
+		viewer: v, orders: s.orders, sessions: s.sessions, sessionCheck: s.sessionCheck,
 		out: make(chan *Update, 1), sub: s.hub.Subscribe(filter, subscriberBuffer),
 	}, nil
 }

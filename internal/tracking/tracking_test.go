@@ -83,6 +83,10 @@ func (f *fakeOrders) FeedAfter(_ context.Context, v auth.Viewer, after int64, li
 	return out, false, nil
 }
 
+func (f *fakeOrders) EventFor(_ context.Context, _ auth.Viewer, e order.Event) (order.Event, error) {
+	return e, nil
+}
+
 func (f *fakeOrders) FeedStart(context.Context) (order.FeedFrom, error) { return order.FeedFrom{}, nil }
 
 func (f *fakeOrders) FeedFilter(v auth.Viewer) (func(pubsub.OrderEvent) bool, error) {
@@ -274,7 +278,7 @@ func TestStreamSkipsHistory(t *testing.T) {
 	orders := &fakeOrders{}
 	orders.store(1, 2, 3)
 	hub := pubsub.NewHub()
-	st := &stream{viewer: admin, sessions: fakeSessions{active: true}, sessionCheck: time.Hour,
+	st := &stream{viewer: admin, orders: orders, sessions: fakeSessions{active: true}, sessionCheck: time.Hour,
 		out: make(chan *Update, 1), sub: hub.Subscribe(nil, subscriberBuffer)}
 	st.history = func(e order.Event) bool { return e.Sequence < 3 }
 	go st.run(t.Context(), func(last int64) ([]order.Event, bool, bool, error) {
