@@ -94,35 +94,5 @@ func (b *Bell) Run(ctx context.Context) {
 	if b.redis == nil {
 		return
 	}
-	sub := b.redis.Subscribe(ctx, b.channel)
-	defer sub.Close()
-	go func() {
-		<-ctx.Done()
-		_ = sub.Close()
-	}()
-	confirmations := 0
-	for {
-		msg, err := sub.Receive(ctx)
-		if ctx.Err() != nil {
-			return
-		}
-		if err != nil {
-			b.log.WarnContext(ctx, "redis bell subscription interrupted", "err", err)
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(200 * time.Millisecond):
-			}
-			continue
-		}
-		switch m := msg.(type) {
-		case *redis.Subscription:
-			confirmations++
-			if confirmations > 1 {
-				b.deliverAll()
-			}
-		case *redis.Message:
-			b.deliver(m.Payload)
-		}
-	}
+	listen(ctx, b.redis, b.channel, b.log, b.deliverAll, b.deliver)
 }

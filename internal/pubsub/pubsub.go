@@ -191,43 +191,15 @@ func (b *Bus) Run(ctx context.Context) {
 	if b.redis == nil {
 		return
 	}
-	sub := b.redis.Subscribe(ctx, b.channel)
-	defer sub.Close()
-	// Receive does not watch ctx; closing the subscription is what ends it.
-	go func() {
-		<-ctx.Done()
-		_ = sub.Close()
-	}()
-	confirmations := 0
-	for {
-		msg, err := sub.Receive(ctx)
-		if ctx.Err() != nil {
+	listen(ctx, b.redis, b.channel, b.log, func() {
+		b.log.InfoContext(ctx, "redis subscription restored; subscribers resynchronise")
+		b.Hub.Deliver(OrderEvent{Resync: true})
+	}, func(payload string) {
+		var e OrderEvent
+		if err := json.Unmarshal([]byte(payload), &e); err != nil {
+			b.log.WarnContext(ctx, "undecodable order event", "err", err)
 			return
 		}
-		if err != nil {
-			// Receive failing means the connection dropped; the next call reconnects.
-			b.log.WarnContext(ctx, "redis subscription interrupted", "err", err)
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(200 * time.Millisecond):
-			}
-			continue
-		}
-		switch m := msg.(type) {
-		case *redis.Subscription:
-			confirmations++
-			if confirmations > 1 {
-				b.log.InfoContext(ctx, "redis subscription restored; subscribers resynchronise")
-				b.Hub.Deliver(OrderEvent{Resync: true})
-			}
-		case *redis.Message:
-			var e OrderEvent
-			if err := json.Unmarshal([]byte(m.Payload), &e); err != nil {
-				b.log.WarnContext(ctx, "undecodable order event", "err", err)
-				continue
-			}
-			b.Hub.Deliver(e)
-		}
-	}
+		b.Hub.Deliver(e)
+	})
 }
