@@ -361,55 +361,56 @@ func (s *Service) TransitionTx(ctx context.Context, q *db.Queries, actor Actor, 
 	e := eventFromRow(ev)
 	change := StatusChange{OrderID: id, Sequence: e.Sequence, Status: to, RefundedAmount: opts.RefundedAmount,
 		RefundedTotal: opts.RefundedTotal, RefundID: opts.RefundID}
-	if s.Ledger != nil {
-		// The vendors' earnings and reversals commit with the move, or not at all.
-		if err := s.Ledger.OrderMoved(ctx, q, change); err != nil {
-			return Order{}, err
-		}
-	}
-	if s.Notifier != nil || s.Webhooks != nil {
-		// The email's and the webhooks' jobs commit with the move: a rolled-back move sends
-		// nothing.
-		tx, ok := postgres.TxOf(ctx)
-		if !ok {
-			return Order{}, fmt.Errorf("order %d moved outside postgres.InTx: no transaction for its email and webhooks", id)
-		}
-		if s.Notifier != nil {
-			if err := s.Notifier.StatusChanged(ctx, tx, change); err != nil {
-				return Order{}, err
-			}
-		}
-		if s.Webhooks != nil {
-			if err := s.Webhooks.StatusChanged(ctx, tx, change); err != nil {
-				return Order{}, err
-			}
-			if len(restocks) > 0 {
-				if err := s.Webhooks.StockChanged(ctx, tx, restocks); err != nil {
-					return Order{}, err
-				}
-			}
-		}
-	}
-	if s.Sales != nil && (to == Paid || ((to == Refunded || to == PartiallyRefunded) && opts.RefundedAmount > 0)) {
-		// The sale (or refund) is counted with the move: a rolled-back move counts nothing.
-		tx, ok := postgres.TxOf(ctx)
-		if !ok {
-			return Order{}, fmt.Errorf("order %d moved outside postgres.InTx: no transaction for its sales", id)
-		}
-		if to == Paid {
-			err = s.Sales.Paid(ctx, tx, id, e.At)
-		} else {
-			err = s.Sales.Refunded(ctx, tx, id, e.Sequence, opts.RefundedAmount, e.At)
-		}
-		if err != nil {
-			return Order{}, err
-		}
+	if err := s.oweSideEffects(ctx, q, change, restocks, e.At); err != nil {
+		return Order{}, err
 	}
 	postgres.AfterCommit(ctx, func(ctx context.Context) {
 		s.invalidate(ctx, touched)
 		s.publish(ctx, o, e)
 	})
 	return o, nil
+}
+
+// oweSideEffects tells the hooks of a move in its transaction, so that what they owe commits
+// with it or not at all: the vendors' earnings and reversals (Ledger), the email and the
+// webhooks' jobs (Notifier, Webhooks), and the sale or refund in the reports (Sales).
+func (s *Service) oweSideEffects(ctx context.Context, q *db.Queries, change StatusChange, restocks []catalog.StockMovement, at time.Time) error {
+	if s.Ledger != nil {
+		if err := s.Ledger.OrderMoved(ctx, q, change); err != nil {
+			return err
+		}
+	}
+	counted := change.Status == Paid ||
+		((change.Status == Refunded || change.Status == PartiallyRefunded) && change.RefundedAmount > 0)
+	if s.Notifier == nil && s.Webhooks == nil && (s.Sales == nil || !counted) {
+		return nil
+	}
+	tx, ok := postgres.TxOf(ctx)
+	if !ok {
+		return fmt.Errorf("order %d moved outside postgres.InTx: no transaction for its email, webhooks and sales", change.OrderID)
+	}
+	if s.Notifier != nil {
+		if err := s.Notifier.StatusChanged(ctx, tx, change); err != nil {
+			return err
+		}
+	}
+	if s.Webhooks != nil {
+		if err := s.Webhooks.StatusChanged(ctx, tx, change); err != nil {
+			return err
+		}
+		if len(restocks) > 0 {
+			if err := s.Webhooks.StockChanged(ctx, tx, restocks); err != nil {
+				return err
+			}
+		}
+	}
+	if s.Sales != nil && counted {
+		if change.Status == Paid {
+			return s.Sales.Paid(ctx, tx, change.OrderID, at)
+		}
+		return s.Sales.Refunded(ctx, tx, change.OrderID, change.Sequence, change.RefundedAmount, at)
+	}
+	return nil
 }
 
 // Placed registers the side effects of a new order written in the transaction of ctx
