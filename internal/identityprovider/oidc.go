@@ -38,6 +38,8 @@ type OIDC struct {
 	cfg    OIDCConfig
 	client *http.Client
 	log    *slog.Logger
+	// retryAfter is discoveryRetryAfter (tests shorten it).
+	retryAfter time.Duration
 
 	mu         sync.Mutex
 	provider   *oidc.Provider
@@ -50,7 +52,7 @@ func NewOIDC(cfg OIDCConfig, client *http.Client, log *slog.Logger) *OIDC {
 	if client == nil {
 		client = &http.Client{Timeout: 10 * time.Second}
 	}
-	return &OIDC{cfg: cfg, client: client, log: log}
+	return &OIDC{cfg: cfg, client: client, log: log, retryAfter: discoveryRetryAfter}
 }
 
 // Name is the provider's configured name.
@@ -72,7 +74,7 @@ func (o *OIDC) discovered(ctx context.Context) (*oidc.Provider, error) {
 	if o.provider != nil {
 		return o.provider, nil
 	}
-	if !o.lastFailed.IsZero() && time.Since(o.lastFailed) < discoveryRetryAfter {
+	if !o.lastFailed.IsZero() && time.Since(o.lastFailed) < o.retryAfter {
 		return nil, apperr.New(apperr.ProviderUnavailable, "The sign-in provider cannot be reached. Try again shortly.")
 	}
 	// The provider keeps the context for fetching signing keys later: it must outlive ctx.

@@ -34,9 +34,19 @@ type OIDC struct {
 // StartOIDC starts a provider for the test; it stops when the test ends.
 func StartOIDC(t testing.TB) *OIDC {
 	t.Helper()
+	return StartOIDCWith(t)
+}
+
+// StartOIDCWith starts a provider whose every request goes through middleware first (an
+// outage, say).
+func StartOIDCWith(t testing.TB, middleware ...func(http.Handler) http.Handler) *OIDC {
+	t.Helper()
 	m, err := mockoidc.NewServer(nil)
 	require.NoError(t, err)
 	o := &OIDC{MockOIDC: m}
+	for _, mw := range middleware {
+		require.NoError(t, m.AddMiddleware(mw))
+	}
 	require.NoError(t, m.AddMiddleware(o.forgeTokens))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
