@@ -2,10 +2,13 @@ package graph_test
 
 import (
 	"context"
+	"crypto/rsa"
 	"maps"
 	"net/url"
 	"testing"
+	"time"
 
+	"github.com/golang-jwt/jwt/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/shopgraph/shopgraph/internal/apitest"
@@ -179,6 +182,28 @@ func TestAccountExternalLoginOIDC(t *testing.T) {
 		var n int
 		require.NoError(t, x.env.Server.App.DB.Pool.QueryRow(context.Background(), "SELECT count(*) FROM users WHERE email = $1", email).Scan(&n))
 		require.Zero(t, n, "no account created")
+	})
+
+	t.Run("forged ID tokens are refused", func(t *testing.T) {
+		for name, edit := range map[string]func(jwt.MapClaims) *rsa.PrivateKey{
+			"wrongly signed": func(jwt.MapClaims) *rsa.PrivateKey { return idptest.OtherKey(t) },
+			"expired":        func(c jwt.MapClaims) *rsa.PrivateKey { c["exp"] = time.Now().Add(-time.Minute).Unix(); return nil },
+			"wrong audience": func(c jwt.MapClaims) *rsa.PrivateKey { c["aud"] = "another-client"; return nil },
+			"wrong issuer":   func(c jwt.MapClaims) *rsa.PrivateKey { c["iss"] = "https://evil.example.com"; return nil },
+		} {
+			c := x.env.Anon(t)
+			email := apitest.UniqueEmail()
+			x.oidc.QueueUser("kc-forged-"+name, email, true)
+			u, _ := authURL(t, c, "keycloak", externalRedirectURI)
+			code, state := idptest.Browser(t, u, nil)
+			x.oidc.ForgeNextIDToken(edit)
+			s := externalLogin(t, c, "keycloak", code, state)
+			require.Equal(t, []string{"INVALID_ID_TOKEN:"}, codes(s.UserErrors), name)
+			require.Nil(t, c.Me(), name)
+			var n int
+			require.NoError(t, x.env.Server.App.DB.Pool.QueryRow(context.Background(), "SELECT count(*) FROM users WHERE email = $1", email).Scan(&n))
+			require.Zero(t, n, "%s: no account created", name)
+		}
 	})
 
 	t.Run("unknown providers and redirect URIs off the allow-list", func(t *testing.T) {
