@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -404,6 +405,11 @@ func TestAccountDelete(t *testing.T) {
 	waitMail(t, srv, second, 1)
 	waitMail(t, srv, email, 2)
 
+	before := personalDataScan(t, e, []string{email, second, name, phoneNumber})
+	for _, want := range []string{"users.email", "users.name", "users.phone", "orders.shipping_address", "email_deliveries.recipient", "account_tokens.new_email"} {
+		require.True(t, slices.ContainsFunc(before, func(f string) bool { return strings.HasPrefix(f, want+" ") }), "the scan finds %s before: %v", want, before)
+	}
+
 	p := profileMutate(t, c, deleteMutation, "accountDelete", map[string]any{"password": "not-the-password"})
 	require.Equal(t, []string{"WRONG_PASSWORD:input.password"}, codes(p.UserErrors))
 	require.Equal(t, email, me(t, c).Email, "nothing happened")
@@ -472,4 +478,32 @@ func personalDataScan(t *testing.T, e *apitest.Env, needles []string) []string {
 		}
 	}
 	return found
+}
+
+// TestAccountDeleteRefusals: the last admin, a vendor's member and an account without a
+// password cannot delete themselves (each with its code), and nothing is deleted.
+func TestAccountDeleteRefusals(t *testing.T) {
+	t.Parallel()
+	e := apitest.NewEnv(t, apitest.EnvOptions{})
+	del := func(c *apitest.Client, password string) []string {
+		return codes(profileMutate(t, c, deleteMutation, "accountDelete", map[string]any{"password": password}).UserErrors)
+	}
+	admin, _ := e.NewAdmin(t)
+	adminEmail := me(t, admin).Email
+	_, err := e.Server.App.DB.Pool.Exec(context.Background(), `UPDATE users SET role = 'CUSTOMER' WHERE role = 'ADMIN' AND email <> $1`, adminEmail)
+	require.NoError(t, err)
+	require.Equal(t, []string{"LAST_ADMIN:"}, del(admin, apitest.Password))
+
+	seller, _ := e.RegisterVendor(t, "Refusing Goods "+uuid.NewString()[:6])
+	require.Equal(t, []string{"VENDOR_MEMBER:"}, del(seller, apitest.Password))
+
+	social := e.RegisterCustomer(t)
+	_, err = e.Server.App.DB.Pool.Exec(context.Background(), `UPDATE users SET password_hash = '' WHERE email = $1`, me(t, social).Email)
+	require.NoError(t, err)
+	require.Equal(t, []string{"PASSWORD_NOT_SET:input.password"}, del(social, ""))
+	require.Equal(t, "INVALID_CREDENTIALS", code(e.Anon(t).Login(me(t, social).Email, "")), "no password signs in")
+
+	require.NotNil(t, me(t, admin))
+	require.NotNil(t, me(t, seller))
+	require.NotNil(t, me(t, social))
 }
