@@ -507,3 +507,18 @@ func TestAccountDeleteRefusals(t *testing.T) {
 	require.NotNil(t, me(t, seller))
 	require.NotNil(t, me(t, social))
 }
+
+// accountSubjects are the subjects of the account emails (the embedded templates').
+var accountSubjects = []string{"Confirm your email address", "Confirm your new email address",
+	"Your shopgraph email address is being changed", "Reset your shopgraph password"}
+
+// withoutAccountEmails leaves out the account emails (a registration through the API sends a
+// verification link), for tests about other emails.
+func withoutAccountEmails(t *testing.T, msgs []smtptest.Received) []smtptest.Received {
+	t.Helper()
+	return slices.DeleteFunc(msgs, func(m smtptest.Received) bool {
+		subject, _, err := m.Parts()
+		require.NoError(t, err)
+		return slices.Contains(accountSubjects, subject)
+	})
+}

@@ -336,7 +336,7 @@ func TestRoles(t *testing.T) {
 	_, err = b.svc.EnsureVendor(ctx, "bad", password, "Shop")
 	require.True(t, apperr.Is(err, apperr.Invalid), "%v", err)
 	_, err = b.svc.EnsureVendor(ctx, "shop2@example.com", "short", "Shop")
-	require.True(t, apperr.Is(err, apperr.Invalid), "%v", err)
+	require.True(t, apperr.Is(err, apperr.PasswordTooShort), "%v", err)
 
 	adminViewer := auth.Viewer{UserID: admin.ID, Role: auth.RoleAdmin}
 	target := tf.NewUser(t, b.d, tf.UserOpts{})
