@@ -154,7 +154,8 @@ func (q *Queries) AccountTokenRetireForUser(ctx context.Context, arg AccountToke
 }
 
 const EmailDeliveryAnonymiseRecipient = `-- name: EmailDeliveryAnonymiseRecipient :execrows
-UPDATE email_deliveries SET recipient = $1, updated_at = now()
+UPDATE email_deliveries SET recipient = $1, last_error = replace(last_error, $2, $1),
+    updated_at = now()
 WHERE recipient = $2
 `
 
@@ -163,7 +164,8 @@ type EmailDeliveryAnonymiseRecipientParams struct {
 	Recipient   string
 }
 
-// EmailDeliveryAnonymiseRecipient replaces a deleted account's address in the email log.
+// EmailDeliveryAnonymiseRecipient replaces a deleted account's address in the email log,
+// also in the mail server's last refusal, which usually names the recipient.
 func (q *Queries) EmailDeliveryAnonymiseRecipient(ctx context.Context, arg EmailDeliveryAnonymiseRecipientParams) (int64, error) {
 	result, err := q.db.Exec(ctx, EmailDeliveryAnonymiseRecipient, arg.Replacement, arg.Recipient)
 	if err != nil {

@@ -121,7 +121,8 @@ type Querier interface {
 	// returns that stock and the variant's effective low-stock threshold (crossing detection).
 	CheckoutPlaceOrder(ctx context.Context, arg []CheckoutPlaceOrderParams) *CheckoutPlaceOrderBatchResults
 	CheckoutRequestGet(ctx context.Context, arg CheckoutRequestGetParams) (CheckoutRequest, error)
-	// EmailDeliveryAnonymiseRecipient replaces a deleted account's address in the email log.
+	// EmailDeliveryAnonymiseRecipient replaces a deleted account's address in the email log,
+	// also in the mail server's last refusal, which usually names the recipient.
 	EmailDeliveryAnonymiseRecipient(ctx context.Context, arg EmailDeliveryAnonymiseRecipientParams) (int64, error)
 	// EmailDeliveryClaim records an attempt to send event_key's email to recipient (the row is
 	// created by the first) and returns the row: one already sent or failed is not sent again.

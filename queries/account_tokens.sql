@@ -54,8 +54,10 @@ UPDATE orders SET shipping_address = jsonb_build_object('country', COALESCE(ship
 WHERE user_id = @user_id;
 
 -- name: EmailDeliveryAnonymiseRecipient :execrows
--- EmailDeliveryAnonymiseRecipient replaces a deleted account's address in the email log.
-UPDATE email_deliveries SET recipient = @replacement, updated_at = now()
+-- EmailDeliveryAnonymiseRecipient replaces a deleted account's address in the email log,
+-- also in the mail server's last refusal, which usually names the recipient.
+UPDATE email_deliveries SET recipient = @replacement, last_error = replace(last_error, @recipient, @replacement),
+    updated_at = now()
 WHERE recipient = @recipient;
 
 -- name: UserDelete :execrows
