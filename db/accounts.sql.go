@@ -192,7 +192,7 @@ func (q *Queries) UserCountByRole(ctx context.Context, role UserRole) (int64, er
 }
 
 const UserGetByEmail = `-- name: UserGetByEmail :one
-SELECT id, email, password_hash, name, role, created_at, updated_at, vendor_id FROM users WHERE email = $1
+SELECT id, email, password_hash, name, role, created_at, updated_at, vendor_id, phone, locale, email_verified_at FROM users WHERE email = $1
 `
 
 func (q *Queries) UserGetByEmail(ctx context.Context, email string) (User, error) {
@@ -207,12 +207,15 @@ func (q *Queries) UserGetByEmail(ctx context.Context, email string) (User, error
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.VendorID,
+		&i.Phone,
+		&i.Locale,
+		&i.EmailVerifiedAt,
 	)
 	return i, err
 }
 
 const UserGetByID = `-- name: UserGetByID :one
-SELECT id, email, password_hash, name, role, created_at, updated_at, vendor_id FROM users WHERE id = $1
+SELECT id, email, password_hash, name, role, created_at, updated_at, vendor_id, phone, locale, email_verified_at FROM users WHERE id = $1
 `
 
 func (q *Queries) UserGetByID(ctx context.Context, id int64) (User, error) {
@@ -227,6 +230,9 @@ func (q *Queries) UserGetByID(ctx context.Context, id int64) (User, error) {
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.VendorID,
+		&i.Phone,
+		&i.Locale,
+		&i.EmailVerifiedAt,
 	)
 	return i, err
 }
@@ -234,7 +240,7 @@ func (q *Queries) UserGetByID(ctx context.Context, id int64) (User, error) {
 const UserInsert = `-- name: UserInsert :one
 INSERT INTO users (email, password_hash, name, role)
 VALUES ($1, $2, $3, $4)
-RETURNING id, email, password_hash, name, role, created_at, updated_at, vendor_id
+RETURNING id, email, password_hash, name, role, created_at, updated_at, vendor_id, phone, locale, email_verified_at
 `
 
 type UserInsertParams struct {
@@ -262,12 +268,15 @@ func (q *Queries) UserInsert(ctx context.Context, arg UserInsertParams) (User, e
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.VendorID,
+		&i.Phone,
+		&i.Locale,
+		&i.EmailVerifiedAt,
 	)
 	return i, err
 }
 
 const UserListByIDs = `-- name: UserListByIDs :many
-SELECT id, email, password_hash, name, role, created_at, updated_at, vendor_id FROM users WHERE id = ANY($1::bigint[])
+SELECT id, email, password_hash, name, role, created_at, updated_at, vendor_id, phone, locale, email_verified_at FROM users WHERE id = ANY($1::bigint[])
 `
 
 // UserListByIDs is the batch read behind the user dataloader.
@@ -289,6 +298,9 @@ func (q *Queries) UserListByIDs(ctx context.Context, ids []int64) ([]User, error
 			&i.CreatedAt,
 			&i.UpdatedAt,
 			&i.VendorID,
+			&i.Phone,
+			&i.Locale,
+			&i.EmailVerifiedAt,
 		); err != nil {
 			return nil, err
 		}
@@ -301,7 +313,7 @@ func (q *Queries) UserListByIDs(ctx context.Context, ids []int64) ([]User, error
 }
 
 const UserSetRole = `-- name: UserSetRole :one
-UPDATE users SET role = $1, updated_at = now() WHERE id = $2 RETURNING id, email, password_hash, name, role, created_at, updated_at, vendor_id
+UPDATE users SET role = $1, updated_at = now() WHERE id = $2 RETURNING id, email, password_hash, name, role, created_at, updated_at, vendor_id, phone, locale, email_verified_at
 `
 
 type UserSetRoleParams struct {
@@ -321,6 +333,9 @@ func (q *Queries) UserSetRole(ctx context.Context, arg UserSetRoleParams) (User,
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.VendorID,
+		&i.Phone,
+		&i.Locale,
+		&i.EmailVerifiedAt,
 	)
 	return i, err
 }
@@ -346,7 +361,7 @@ const UserUpsertAdmin = `-- name: UserUpsertAdmin :one
 INSERT INTO users (email, password_hash, name, role)
 VALUES ($1, $2, $3, 'ADMIN')
 ON CONFLICT (email) DO UPDATE SET role = 'ADMIN', password_hash = EXCLUDED.password_hash, updated_at = now()
-RETURNING id, email, password_hash, name, role, created_at, updated_at, vendor_id
+RETURNING id, email, password_hash, name, role, created_at, updated_at, vendor_id, phone, locale, email_verified_at
 `
 
 type UserUpsertAdminParams struct {
@@ -368,6 +383,9 @@ func (q *Queries) UserUpsertAdmin(ctx context.Context, arg UserUpsertAdminParams
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.VendorID,
+		&i.Phone,
+		&i.Locale,
+		&i.EmailVerifiedAt,
 	)
 	return i, err
 }
@@ -376,7 +394,7 @@ const UserUpsertVendor = `-- name: UserUpsertVendor :one
 INSERT INTO users (email, password_hash, name, role)
 VALUES ($1, $2, $3, 'VENDOR')
 ON CONFLICT (email) DO UPDATE SET email = EXCLUDED.email
-RETURNING id, email, password_hash, name, role, created_at, updated_at, vendor_id
+RETURNING id, email, password_hash, name, role, created_at, updated_at, vendor_id, phone, locale, email_verified_at
 `
 
 type UserUpsertVendorParams struct {
@@ -398,6 +416,9 @@ func (q *Queries) UserUpsertVendor(ctx context.Context, arg UserUpsertVendorPara
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.VendorID,
+		&i.Phone,
+		&i.Locale,
+		&i.EmailVerifiedAt,
 	)
 	return i, err
 }

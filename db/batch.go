@@ -520,7 +520,7 @@ type CheckoutPlaceOrderBatchResults struct {
 }
 
 type CheckoutPlaceOrderParams struct {
-	UserID          int64
+	UserID          *int64
 	Status          OrderStatus
 	Currency        string
 	TotalAmount     int64

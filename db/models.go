@@ -664,6 +664,18 @@ func AllVendorStatusValues() []VendorStatus {
 	}
 }
 
+type AccountToken struct {
+	ID        int64
+	UserID    int64
+	Purpose   string
+	TokenHash []byte
+	NewEmail  *string
+	OldEmail  *string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	UsedAt    *time.Time
+}
+
 type AnalyticsProductSale struct {
 	VendorID    int64
 	Bucket      time.Time
@@ -804,7 +816,7 @@ type InventoryImportRow struct {
 
 type Order struct {
 	ID              int64
-	UserID          int64
+	UserID          *int64
 	Status          OrderStatus
 	Currency        string
 	TotalAmount     int64
@@ -948,14 +960,17 @@ type StockMovement struct {
 }
 
 type User struct {
-	ID           int64
-	Email        string
-	PasswordHash string
-	Name         string
-	Role         UserRole
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
-	VendorID     *int64
+	ID              int64
+	Email           string
+	PasswordHash    string
+	Name            string
+	Role            UserRole
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+	VendorID        *int64
+	Phone           string
+	Locale          string
+	EmailVerifiedAt *time.Time
 }
 
 type Vendor struct {

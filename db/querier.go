@@ -12,6 +12,19 @@ import (
 )
 
 type Querier interface {
+	// AccountTokenEmailsForUser is every address a user's email changes named, to be erased with
+	// the account.
+	AccountTokenEmailsForUser(ctx context.Context, userID int64) ([]string, error)
+	// AccountTokenGetByHashForUpdate locks a token so that two uses of it serialise: the second
+	// sees used_at set.
+	AccountTokenGetByHashForUpdate(ctx context.Context, tokenHash []byte) (AccountToken, error)
+	AccountTokenGetByID(ctx context.Context, id int64) (AccountToken, error)
+	// AccountTokenInsert stores a new single-use token (its hash) for one purpose.
+	AccountTokenInsert(ctx context.Context, arg AccountTokenInsertParams) (AccountToken, error)
+	AccountTokenMarkUsed(ctx context.Context, id int64) (int64, error)
+	// AccountTokenRetireForUser spends every unused token of one purpose of a user: a newer link
+	// (or the change it was for) makes the older ones worthless.
+	AccountTokenRetireForUser(ctx context.Context, arg AccountTokenRetireForUserParams) (int64, error)
 	// AnalyticsPlainSeries is AnalyticsRollupSeries computed from the lines, the PAID events and
 	// the refund ledger alone: the reference the rollups are tested and measured against, and the
 	// answer for zones whose interval boundaries do not fall on quarter hours.
@@ -109,6 +122,9 @@ type Querier interface {
 	// returns that stock and the variant's effective low-stock threshold (crossing detection).
 	CheckoutPlaceOrder(ctx context.Context, arg []CheckoutPlaceOrderParams) *CheckoutPlaceOrderBatchResults
 	CheckoutRequestGet(ctx context.Context, arg CheckoutRequestGetParams) (CheckoutRequest, error)
+	// EmailDeliveryAnonymiseRecipient replaces a deleted account's address in the email log,
+	// also in the mail server's last refusal, which usually names the recipient.
+	EmailDeliveryAnonymiseRecipient(ctx context.Context, arg EmailDeliveryAnonymiseRecipientParams) (int64, error)
 	// EmailDeliveryClaim records an attempt to send event_key's email to recipient (the row is
 	// created by the first) and returns the row: one already sent or failed is not sent again.
 	EmailDeliveryClaim(ctx context.Context, arg EmailDeliveryClaimParams) (EmailDelivery, error)
@@ -202,6 +218,9 @@ type Querier interface {
 	// (in account order): a vendor's notices go to its contact address, or to its members when it
 	// has none.
 	NoticeVendorRecipients(ctx context.Context, ids []int64) ([]NoticeVendorRecipientsRow, error)
+	// OrderAnonymiseForUser keeps a deleted customer's orders for the books but nothing of the
+	// person: of the shipping address only the country stays.
+	OrderAnonymiseForUser(ctx context.Context, userID *int64) (int64, error)
 	OrderCount(ctx context.Context, arg OrderCountParams) (int64, error)
 	// OrderEventFeedAfter replays the events of every order (or of the orders holding a vendor's
 	// lines) after a feed position, at most @lim, up to the reader's horizon
@@ -328,6 +347,8 @@ type Querier interface {
 	SessionInsert(ctx context.Context, arg SessionInsertParams) (Session, error)
 	// SessionRevoke ends one session; a session already revoked keeps its first reason.
 	SessionRevoke(ctx context.Context, arg SessionRevokeParams) (int64, error)
+	// SessionRevokeAllForUser ends every live session of a user (a password reset).
+	SessionRevokeAllForUser(ctx context.Context, arg SessionRevokeAllForUserParams) (int64, error)
 	// SessionRevokeAllForUserExcept ends every live session of a user but one (the caller's own).
 	SessionRevokeAllForUserExcept(ctx context.Context, arg SessionRevokeAllForUserExceptParams) (int64, error)
 	SessionTouch(ctx context.Context, id uuid.UUID) error
@@ -352,14 +373,22 @@ type Querier interface {
 	// variant missing from the result had not enough stock (or is gone) and was not changed.
 	StockReserve(ctx context.Context, arg []StockReserveParams) *StockReserveBatchResults
 	UserCountByRole(ctx context.Context, role UserRole) (int64, error)
+	UserDelete(ctx context.Context, id int64) (int64, error)
+	UserEmailExists(ctx context.Context, email string) (bool, error)
 	UserGetByEmail(ctx context.Context, email string) (User, error)
 	UserGetByID(ctx context.Context, id int64) (User, error)
+	UserGetByIDForUpdate(ctx context.Context, id int64) (User, error)
 	// UserInsert creates a user; a duplicate email violates users_email_key (CONFLICT).
 	UserInsert(ctx context.Context, arg UserInsertParams) (User, error)
 	// UserListByIDs is the batch read behind the user dataloader.
 	UserListByIDs(ctx context.Context, ids []int64) ([]User, error)
+	UserMarkEmailVerified(ctx context.Context, id int64) (User, error)
 	UserSetRole(ctx context.Context, arg UserSetRoleParams) (User, error)
+	// UserUpdateEmail moves an account to a proved new address; a taken one violates
+	// users_email_key.
+	UserUpdateEmail(ctx context.Context, arg UserUpdateEmailParams) (User, error)
 	UserUpdatePassword(ctx context.Context, arg UserUpdatePasswordParams) (int64, error)
+	UserUpdateProfile(ctx context.Context, arg UserUpdateProfileParams) (User, error)
 	// UserUpsertAdmin creates an admin, or promotes an existing user and resets its password.
 	UserUpsertAdmin(ctx context.Context, arg UserUpsertAdminParams) (User, error)
 	// UserUpsertVendor creates a vendor account, or returns the existing one unchanged.

@@ -310,7 +310,7 @@ const VendorMemberAdd = `-- name: VendorMemberAdd :one
 UPDATE users SET vendor_id = $1,
     role = CASE WHEN role = 'ADMIN' THEN role ELSE 'VENDOR' END, updated_at = now()
 WHERE id = $2
-RETURNING id, email, password_hash, name, role, created_at, updated_at, vendor_id
+RETURNING id, email, password_hash, name, role, created_at, updated_at, vendor_id, phone, locale, email_verified_at
 `
 
 type VendorMemberAddParams struct {
@@ -332,6 +332,9 @@ func (q *Queries) VendorMemberAdd(ctx context.Context, arg VendorMemberAddParams
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.VendorID,
+		&i.Phone,
+		&i.Locale,
+		&i.EmailVerifiedAt,
 	)
 	return i, err
 }
@@ -348,7 +351,7 @@ func (q *Queries) VendorMemberCount(ctx context.Context, vendorID *int64) (int64
 }
 
 const VendorMemberList = `-- name: VendorMemberList :many
-SELECT id, email, password_hash, name, role, created_at, updated_at, vendor_id FROM users WHERE vendor_id = $1 ORDER BY id
+SELECT id, email, password_hash, name, role, created_at, updated_at, vendor_id, phone, locale, email_verified_at FROM users WHERE vendor_id = $1 ORDER BY id
 `
 
 // VendorMemberList is a vendor's member accounts, oldest account first.
@@ -370,6 +373,9 @@ func (q *Queries) VendorMemberList(ctx context.Context, vendorID *int64) ([]User
 			&i.CreatedAt,
 			&i.UpdatedAt,
 			&i.VendorID,
+			&i.Phone,
+			&i.Locale,
+			&i.EmailVerifiedAt,
 		); err != nil {
 			return nil, err
 		}
@@ -385,7 +391,7 @@ const VendorMemberRemove = `-- name: VendorMemberRemove :one
 UPDATE users SET vendor_id = NULL,
     role = CASE WHEN role = 'ADMIN' THEN role ELSE 'CUSTOMER' END, updated_at = now()
 WHERE id = $1 AND vendor_id = $2
-RETURNING id, email, password_hash, name, role, created_at, updated_at, vendor_id
+RETURNING id, email, password_hash, name, role, created_at, updated_at, vendor_id, phone, locale, email_verified_at
 `
 
 type VendorMemberRemoveParams struct {
@@ -407,6 +413,9 @@ func (q *Queries) VendorMemberRemove(ctx context.Context, arg VendorMemberRemove
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.VendorID,
+		&i.Phone,
+		&i.Locale,
+		&i.EmailVerifiedAt,
 	)
 	return i, err
 }
@@ -533,7 +542,7 @@ func (q *Queries) VendorUpdateProfile(ctx context.Context, arg VendorUpdateProfi
 }
 
 const VendorUserGetByEmailForUpdate = `-- name: VendorUserGetByEmailForUpdate :one
-SELECT id, email, password_hash, name, role, created_at, updated_at, vendor_id FROM users WHERE email = $1 FOR UPDATE
+SELECT id, email, password_hash, name, role, created_at, updated_at, vendor_id, phone, locale, email_verified_at FROM users WHERE email = $1 FOR UPDATE
 `
 
 // VendorUserGetByEmailForUpdate locks the account vendorMemberAdd adds, so that two vendors
@@ -550,6 +559,9 @@ func (q *Queries) VendorUserGetByEmailForUpdate(ctx context.Context, email strin
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.VendorID,
+		&i.Phone,
+		&i.Locale,
+		&i.EmailVerifiedAt,
 	)
 	return i, err
 }

@@ -59,7 +59,7 @@ func TestAccountRegister(t *testing.T) {
 			"email": "not-an-email", "password": "short", "name": strings.Repeat("x", 101),
 		}}).Decode(t, &out)
 		require.Nil(t, out.P.User)
-		require.Equal(t, []string{"INVALID:input.email", "INVALID:input.name", "INVALID:input.password"}, codes(out.P.UserErrors))
+		require.Equal(t, []string{"INVALID:input.email", "INVALID:input.name", "PASSWORD_TOO_SHORT:input.password"}, codes(out.P.UserErrors))
 		for _, e := range out.P.UserErrors {
 			require.NotEmpty(t, e.Message)
 		}
@@ -413,7 +413,7 @@ func TestAccountPasswordChange(t *testing.T) {
 	t.Run("refuses an invalid or unchanged new password", func(t *testing.T) {
 		var out payload
 		laptop.Do(change, map[string]any{"input": map[string]any{"currentPassword": "old-password", "newPassword": "short"}}).Decode(t, &out)
-		require.Equal(t, []string{"INVALID:input.newPassword"}, codes(out.P.UserErrors))
+		require.Equal(t, []string{"PASSWORD_TOO_SHORT:input.newPassword"}, codes(out.P.UserErrors))
 		laptop.Do(change, map[string]any{"input": map[string]any{"currentPassword": "old-password", "newPassword": "old-password"}}).Decode(t, &out)
 		require.Equal(t, []string{"UNCHANGED:input.newPassword"}, codes(out.P.UserErrors))
 	})

@@ -77,6 +77,26 @@ type DirectiveRoot struct {
 }
 
 type ComplexityRoot struct {
+	AccountDeletePayload struct {
+		DeletedUserID func(childComplexity int) int
+		UserErrors    func(childComplexity int) int
+	}
+
+	AccountEmailChangePayload struct {
+		User       func(childComplexity int) int
+		UserErrors func(childComplexity int) int
+	}
+
+	AccountEmailVerificationResendPayload struct {
+		User       func(childComplexity int) int
+		UserErrors func(childComplexity int) int
+	}
+
+	AccountEmailVerifyPayload struct {
+		User       func(childComplexity int) int
+		UserErrors func(childComplexity int) int
+	}
+
 	AccountExternalAccountUnlinkPayload struct {
 		User       func(childComplexity int) int
 		UserErrors func(childComplexity int) int
@@ -109,6 +129,15 @@ type ComplexityRoot struct {
 		UserErrors func(childComplexity int) int
 	}
 
+	AccountPasswordResetPayload struct {
+		User       func(childComplexity int) int
+		UserErrors func(childComplexity int) int
+	}
+
+	AccountPasswordResetRequestPayload struct {
+		UserErrors func(childComplexity int) int
+	}
+
 	AccountRegisterPayload struct {
 		Tokens     func(childComplexity int) int
 		User       func(childComplexity int) int
@@ -122,6 +151,11 @@ type ComplexityRoot struct {
 
 	AccountTokenRefreshPayload struct {
 		Tokens     func(childComplexity int) int
+		User       func(childComplexity int) int
+		UserErrors func(childComplexity int) int
+	}
+
+	AccountUpdatePayload struct {
 		User       func(childComplexity int) int
 		UserErrors func(childComplexity int) int
 	}
@@ -324,15 +358,22 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
+		AccountDelete                      func(childComplexity int, input model.AccountDeleteInput) int
+		AccountEmailChange                 func(childComplexity int, input model.AccountEmailChangeInput) int
+		AccountEmailVerificationResend     func(childComplexity int) int
+		AccountEmailVerify                 func(childComplexity int, input model.AccountEmailVerifyInput) int
 		AccountExternalAccountUnlink       func(childComplexity int, input model.AccountExternalAccountUnlinkInput) int
 		AccountExternalAuthURL             func(childComplexity int, input model.AccountExternalAuthURLInput) int
 		AccountExternalLogin               func(childComplexity int, input model.AccountExternalLoginInput) int
 		AccountLogin                       func(childComplexity int, input model.AccountLoginInput) int
 		AccountLogout                      func(childComplexity int) int
 		AccountPasswordChange              func(childComplexity int, input model.AccountPasswordChangeInput) int
+		AccountPasswordReset               func(childComplexity int, input model.AccountPasswordResetInput) int
+		AccountPasswordResetRequest        func(childComplexity int, input model.AccountPasswordResetRequestInput) int
 		AccountRegister                    func(childComplexity int, input model.AccountRegisterInput) int
 		AccountRoleUpdate                  func(childComplexity int, input model.AccountRoleUpdateInput) int
 		AccountTokenRefresh                func(childComplexity int, input model.AccountTokenRefreshInput) int
+		AccountUpdate                      func(childComplexity int, input model.AccountUpdateInput) int
 		CartClear                          func(childComplexity int) int
 		CartItemAdd                        func(childComplexity int, input model.CartItemAddInput) int
 		CartItemRemove                     func(childComplexity int, input model.CartItemRemoveInput) int
@@ -614,9 +655,12 @@ type ComplexityRoot struct {
 	User struct {
 		CreatedAt        func(childComplexity int) int
 		Email            func(childComplexity int) int
+		EmailVerified    func(childComplexity int) int
 		ExternalAccounts func(childComplexity int) int
 		GlobalID         func(childComplexity int) int
+		Locale           func(childComplexity int) int
 		Name             func(childComplexity int) int
+		Phone            func(childComplexity int) int
 		Role             func(childComplexity int) int
 		Vendor           func(childComplexity int) int
 	}
@@ -845,6 +889,13 @@ type MutationResolver interface {
 	AccountExternalAuthURL(ctx context.Context, input model.AccountExternalAuthURLInput) (*model.AccountExternalAuthURLPayload, error)
 	AccountExternalLogin(ctx context.Context, input model.AccountExternalLoginInput) (*model.AccountExternalLoginPayload, error)
 	AccountExternalAccountUnlink(ctx context.Context, input model.AccountExternalAccountUnlinkInput) (*model.AccountExternalAccountUnlinkPayload, error)
+	AccountUpdate(ctx context.Context, input model.AccountUpdateInput) (*model.AccountUpdatePayload, error)
+	AccountEmailChange(ctx context.Context, input model.AccountEmailChangeInput) (*model.AccountEmailChangePayload, error)
+	AccountEmailVerify(ctx context.Context, input model.AccountEmailVerifyInput) (*model.AccountEmailVerifyPayload, error)
+	AccountEmailVerificationResend(ctx context.Context) (*model.AccountEmailVerificationResendPayload, error)
+	AccountPasswordResetRequest(ctx context.Context, input model.AccountPasswordResetRequestInput) (*model.AccountPasswordResetRequestPayload, error)
+	AccountPasswordReset(ctx context.Context, input model.AccountPasswordResetInput) (*model.AccountPasswordResetPayload, error)
+	AccountDelete(ctx context.Context, input model.AccountDeleteInput) (*model.AccountDeletePayload, error)
 	CartItemAdd(ctx context.Context, input model.CartItemAddInput) (*model.CartPayload, error)
 	CartItemUpdate(ctx context.Context, input model.CartItemUpdateInput) (*model.CartPayload, error)
 	CartItemRemove(ctx context.Context, input model.CartItemRemoveInput) (*model.CartPayload, error)
@@ -975,6 +1026,7 @@ type SubscriptionResolver interface {
 }
 type UserResolver interface {
 	ExternalAccounts(ctx context.Context, obj *account.User) ([]*account.ExternalAccount, error)
+
 	Vendor(ctx context.Context, obj *account.User) (*vendor.Vendor, error)
 }
 type VendorResolver interface {
@@ -1023,6 +1075,58 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 	ec := newExecutionContext(nil, e, nil)
 	_ = ec
 	switch typeName + "." + field {
+
+	case "AccountDeletePayload.deletedUserId":
+		if e.ComplexityRoot.AccountDeletePayload.DeletedUserID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccountDeletePayload.DeletedUserID(childComplexity), true
+	case "AccountDeletePayload.userErrors":
+		if e.ComplexityRoot.AccountDeletePayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccountDeletePayload.UserErrors(childComplexity), true
+
+	case "AccountEmailChangePayload.user":
+		if e.ComplexityRoot.AccountEmailChangePayload.User == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccountEmailChangePayload.User(childComplexity), true
+	case "AccountEmailChangePayload.userErrors":
+		if e.ComplexityRoot.AccountEmailChangePayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccountEmailChangePayload.UserErrors(childComplexity), true
+
+	case "AccountEmailVerificationResendPayload.user":
+		if e.ComplexityRoot.AccountEmailVerificationResendPayload.User == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccountEmailVerificationResendPayload.User(childComplexity), true
+	case "AccountEmailVerificationResendPayload.userErrors":
+		if e.ComplexityRoot.AccountEmailVerificationResendPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccountEmailVerificationResendPayload.UserErrors(childComplexity), true
+
+	case "AccountEmailVerifyPayload.user":
+		if e.ComplexityRoot.AccountEmailVerifyPayload.User == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccountEmailVerifyPayload.User(childComplexity), true
+	case "AccountEmailVerifyPayload.userErrors":
+		if e.ComplexityRoot.AccountEmailVerifyPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccountEmailVerifyPayload.UserErrors(childComplexity), true
 
 	case "AccountExternalAccountUnlinkPayload.user":
 		if e.ComplexityRoot.AccountExternalAccountUnlinkPayload.User == nil {
@@ -1114,6 +1218,26 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.AccountPasswordChangePayload.UserErrors(childComplexity), true
 
+	case "AccountPasswordResetPayload.user":
+		if e.ComplexityRoot.AccountPasswordResetPayload.User == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccountPasswordResetPayload.User(childComplexity), true
+	case "AccountPasswordResetPayload.userErrors":
+		if e.ComplexityRoot.AccountPasswordResetPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccountPasswordResetPayload.UserErrors(childComplexity), true
+
+	case "AccountPasswordResetRequestPayload.userErrors":
+		if e.ComplexityRoot.AccountPasswordResetRequestPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccountPasswordResetRequestPayload.UserErrors(childComplexity), true
+
 	case "AccountRegisterPayload.tokens":
 		if e.ComplexityRoot.AccountRegisterPayload.Tokens == nil {
 			break
@@ -1164,6 +1288,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AccountTokenRefreshPayload.UserErrors(childComplexity), true
+
+	case "AccountUpdatePayload.user":
+		if e.ComplexityRoot.AccountUpdatePayload.User == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccountUpdatePayload.User(childComplexity), true
+	case "AccountUpdatePayload.userErrors":
+		if e.ComplexityRoot.AccountUpdatePayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccountUpdatePayload.UserErrors(childComplexity), true
 
 	case "Address.city":
 		if e.ComplexityRoot.Address.City == nil {
@@ -1876,6 +2013,45 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Money.Currency(childComplexity), true
 
+	case "Mutation.accountDelete":
+		if e.ComplexityRoot.Mutation.AccountDelete == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_accountDelete_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AccountDelete(childComplexity, args["input"].(model.AccountDeleteInput)), true
+	case "Mutation.accountEmailChange":
+		if e.ComplexityRoot.Mutation.AccountEmailChange == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_accountEmailChange_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AccountEmailChange(childComplexity, args["input"].(model.AccountEmailChangeInput)), true
+	case "Mutation.accountEmailVerificationResend":
+		if e.ComplexityRoot.Mutation.AccountEmailVerificationResend == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Mutation.AccountEmailVerificationResend(childComplexity), true
+	case "Mutation.accountEmailVerify":
+		if e.ComplexityRoot.Mutation.AccountEmailVerify == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_accountEmailVerify_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AccountEmailVerify(childComplexity, args["input"].(model.AccountEmailVerifyInput)), true
 	case "Mutation.accountExternalAccountUnlink":
 		if e.ComplexityRoot.Mutation.AccountExternalAccountUnlink == nil {
 			break
@@ -1937,6 +2113,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.AccountPasswordChange(childComplexity, args["input"].(model.AccountPasswordChangeInput)), true
+	case "Mutation.accountPasswordReset":
+		if e.ComplexityRoot.Mutation.AccountPasswordReset == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_accountPasswordReset_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AccountPasswordReset(childComplexity, args["input"].(model.AccountPasswordResetInput)), true
+	case "Mutation.accountPasswordResetRequest":
+		if e.ComplexityRoot.Mutation.AccountPasswordResetRequest == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_accountPasswordResetRequest_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AccountPasswordResetRequest(childComplexity, args["input"].(model.AccountPasswordResetRequestInput)), true
 	case "Mutation.accountRegister":
 		if e.ComplexityRoot.Mutation.AccountRegister == nil {
 			break
@@ -1970,6 +2168,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.AccountTokenRefresh(childComplexity, args["input"].(model.AccountTokenRefreshInput)), true
+	case "Mutation.accountUpdate":
+		if e.ComplexityRoot.Mutation.AccountUpdate == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_accountUpdate_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AccountUpdate(childComplexity, args["input"].(model.AccountUpdateInput)), true
 	case "Mutation.cartClear":
 		if e.ComplexityRoot.Mutation.CartClear == nil {
 			break
@@ -3447,6 +3656,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.User.Email(childComplexity), true
+	case "User.emailVerified":
+		if e.ComplexityRoot.User.EmailVerified == nil {
+			break
+		}
+
+		return e.ComplexityRoot.User.EmailVerified(childComplexity), true
 	case "User.externalAccounts":
 		if e.ComplexityRoot.User.ExternalAccounts == nil {
 			break
@@ -3459,12 +3674,24 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.User.GlobalID(childComplexity), true
+	case "User.locale":
+		if e.ComplexityRoot.User.Locale == nil {
+			break
+		}
+
+		return e.ComplexityRoot.User.Locale(childComplexity), true
 	case "User.name":
 		if e.ComplexityRoot.User.Name == nil {
 			break
 		}
 
 		return e.ComplexityRoot.User.Name(childComplexity), true
+	case "User.phone":
+		if e.ComplexityRoot.User.Phone == nil {
+			break
+		}
+
+		return e.ComplexityRoot.User.Phone(childComplexity), true
 	case "User.role":
 		if e.ComplexityRoot.User.Role == nil {
 			break
@@ -4191,14 +4418,20 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	opCtx := graphql.GetOperationContext(ctx)
 	ec := newExecutionContext(opCtx, e, make(chan graphql.DeferredResult))
 	inputUnmarshalMap := graphql.BuildUnmarshalerMap(
+		ec.unmarshalInputAccountDeleteInput,
+		ec.unmarshalInputAccountEmailChangeInput,
+		ec.unmarshalInputAccountEmailVerifyInput,
 		ec.unmarshalInputAccountExternalAccountUnlinkInput,
 		ec.unmarshalInputAccountExternalAuthUrlInput,
 		ec.unmarshalInputAccountExternalLoginInput,
 		ec.unmarshalInputAccountLoginInput,
 		ec.unmarshalInputAccountPasswordChangeInput,
+		ec.unmarshalInputAccountPasswordResetInput,
+		ec.unmarshalInputAccountPasswordResetRequestInput,
 		ec.unmarshalInputAccountRegisterInput,
 		ec.unmarshalInputAccountRoleUpdateInput,
 		ec.unmarshalInputAccountTokenRefreshInput,
+		ec.unmarshalInputAccountUpdateInput,
 		ec.unmarshalInputAddressInput,
 		ec.unmarshalInputAttributeInput,
 		ec.unmarshalInputCartItemAddInput,
@@ -4394,7 +4627,7 @@ type Mutation {
 input AccountRegisterInput {
   """Email address (at most 254 characters); stored trimmed and lower-case."""
   email: String!
-  """Password, 8 to 128 characters."""
+  """Password: 10 to 128 characters, not a commonly used one."""
   password: String!
   """Optional display name, at most 100 characters."""
   name: String
@@ -4456,7 +4689,7 @@ type AccountLogoutPayload {
 input AccountPasswordChangeInput {
   """The current password."""
   currentPassword: String!
-  """The new password, 8 to 128 characters, different from the current one."""
+  """The new password: 10 to 128 characters, not a commonly used one, different from the current one."""
   newPassword: String!
 }
 
@@ -4604,6 +4837,171 @@ extend enum ErrorCode {
   EXTERNAL_ACCOUNT_CONFLICT
   """Unlinking would leave the account with no way to sign in (no password, no other identity)."""
   LAST_SIGN_IN_METHOD
+}
+`, BuiltIn: false},
+	{Name: "../schema/account_profile.graphqls", Input: `# Accounts, issue 18 "Profile and email": the profile, proving and changing the email address,
+# resetting a forgotten password, deleting the account.
+
+extend type User {
+  """True once the owner used a link sent to ` + "`" + `email` + "`" + ` (unverified accounts can still shop)."""
+  emailVerified: Boolean!
+  """The phone number given with ` + "`" + `accountUpdate` + "`" + `; empty when none."""
+  phone: String!
+  """The preferred language as a BCP 47 tag (` + "`" + `en` + "`" + `, ` + "`" + `en-GB` + "`" + `); empty when none."""
+  locale: String!
+}
+
+extend enum ErrorCode {
+  """The password is shorter than 10 characters."""
+  PASSWORD_TOO_SHORT
+  """The password is one of the commonly used ones that attackers try first."""
+  PASSWORD_TOO_COMMON
+  """The account has no password (social sign-in only): set one with ` + "`" + `accountPasswordResetRequest` + "`" + ` first."""
+  PASSWORD_NOT_SET
+  """The account's email address is verified already."""
+  EMAIL_ALREADY_VERIFIED
+  """The shop's last admin account cannot be deleted."""
+  LAST_ADMIN
+  """The account sells for a vendor (or owns its records): it must leave the vendor first."""
+  VENDOR_MEMBER
+}
+
+extend enum EmailKind {
+  """An account email: an address verification, an email change's link or notice, a password reset link."""
+  ACCOUNT
+}
+
+extend type Mutation {
+  """Changes the viewer's profile: the fields given (an empty string clears phone or locale)."""
+  accountUpdate(input: AccountUpdateInput!): AccountUpdatePayload! @auth
+  """
+  Starts changing the viewer's email address: a link goes to the new address and a notice to the
+  current one. The account changes only when the link is used (` + "`" + `accountEmailVerify` + "`" + `), which also
+  answers EMAIL_TAKEN when the address was taken meanwhile. Requires the current password.
+  """
+  accountEmailChange(input: AccountEmailChangeInput!): AccountEmailChangePayload! @auth
+  """
+  Uses the token of an email link: the verification sent at registration (or resent) proves the
+  account's address; the one sent to a new address by ` + "`" + `accountEmailChange` + "`" + ` moves the account to
+  it. Each token works once. Needs no sign-in: the link may be opened on any device.
+  """
+  accountEmailVerify(input: AccountEmailVerifyInput!): AccountEmailVerifyPayload!
+  """Sends the viewer's address a new verification link; the older ones stop working. Rate limited."""
+  accountEmailVerificationResend: AccountEmailVerificationResendPayload! @auth
+  """
+  Sends a password reset link to ` + "`" + `email` + "`" + ` if an account has it. The answer is the same whether or
+  not one does. Rate limited per email and per client address (RATE_LIMITED).
+  """
+  accountPasswordResetRequest(input: AccountPasswordResetRequestInput!): AccountPasswordResetRequestPayload!
+  """
+  Sets a new password with a reset link's token, which works once and for an hour; every session
+  of the account ends (sign in again).
+  """
+  accountPasswordReset(input: AccountPasswordResetInput!): AccountPasswordResetPayload!
+  """
+  Deletes the viewer's account, confirmed by its password: personal data is erased, sessions end,
+  orders are kept for the books but detached from the person (only the shipping country stays).
+  Admins and vendor members are refused (LAST_ADMIN, FORBIDDEN, VENDOR_MEMBER).
+  """
+  accountDelete(input: AccountDeleteInput!): AccountDeletePayload! @auth
+}
+
+"""Input of ` + "`" + `accountUpdate` + "`" + `; an omitted field is left as it is."""
+input AccountUpdateInput {
+  """Display name, at most 100 characters."""
+  name: String
+  """Phone number such as ` + "`" + `+44 20 7946 0000` + "`" + ` (6 to 20 digits); empty clears it."""
+  phone: String
+  """Preferred language, a BCP 47 tag such as ` + "`" + `en` + "`" + ` or ` + "`" + `en-GB` + "`" + `; empty clears it."""
+  locale: String
+}
+
+"""Result of ` + "`" + `accountUpdate` + "`" + `."""
+type AccountUpdatePayload {
+  """The updated account; null on failure."""
+  user: User
+  """Problems with the input; empty on success."""
+  userErrors: [UserError!]!
+}
+
+"""Input of ` + "`" + `accountEmailChange` + "`" + `."""
+input AccountEmailChangeInput {
+  """The new address (at most 254 characters)."""
+  newEmail: String!
+  """The account's current password."""
+  password: String!
+}
+
+"""Result of ` + "`" + `accountEmailChange` + "`" + `."""
+type AccountEmailChangePayload {
+  """The account, still with its current address; null on failure."""
+  user: User
+  """Problems with the input; empty on success."""
+  userErrors: [UserError!]!
+}
+
+"""Input of ` + "`" + `accountEmailVerify` + "`" + `."""
+input AccountEmailVerifyInput {
+  """The ` + "`" + `token` + "`" + ` parameter of the link."""
+  token: String!
+}
+
+"""Result of ` + "`" + `accountEmailVerify` + "`" + `."""
+type AccountEmailVerifyPayload {
+  """The account with its verified (or new) address; null on failure."""
+  user: User
+  """INVALID_TOKEN or EMAIL_TAKEN; empty on success."""
+  userErrors: [UserError!]!
+}
+
+"""Result of ` + "`" + `accountEmailVerificationResend` + "`" + `."""
+type AccountEmailVerificationResendPayload {
+  """The account; null on failure."""
+  user: User
+  """EMAIL_ALREADY_VERIFIED or RATE_LIMITED; empty on success."""
+  userErrors: [UserError!]!
+}
+
+"""Input of ` + "`" + `accountPasswordResetRequest` + "`" + `."""
+input AccountPasswordResetRequestInput {
+  """The account's email address (case-insensitive)."""
+  email: String!
+}
+
+"""Result of ` + "`" + `accountPasswordResetRequest` + "`" + `: the same whether or not an account has the address."""
+type AccountPasswordResetRequestPayload {
+  """RATE_LIMITED only; empty otherwise."""
+  userErrors: [UserError!]!
+}
+
+"""Input of ` + "`" + `accountPasswordReset` + "`" + `."""
+input AccountPasswordResetInput {
+  """The ` + "`" + `token` + "`" + ` parameter of the reset link."""
+  token: String!
+  """The new password: 10 to 128 characters, not a commonly used one."""
+  newPassword: String!
+}
+
+"""Result of ` + "`" + `accountPasswordReset` + "`" + `."""
+type AccountPasswordResetPayload {
+  """The account; null on failure. Its sessions have ended: sign in again."""
+  user: User
+  """Problems with the token or the password; empty on success."""
+  userErrors: [UserError!]!
+}
+
+"""Input of ` + "`" + `accountDelete` + "`" + `."""
+input AccountDeleteInput {
+  """The account's password."""
+  password: String!
+}
+
+"""Result of ` + "`" + `accountDelete` + "`" + `."""
+type AccountDeletePayload {
+  """The global ID the account had; null on failure."""
+  deletedUserId: ID
+  """Problems; empty on success."""
+  userErrors: [UserError!]!
 }
 `, BuiltIn: false},
 	{Name: "../schema/analytics.graphqls", Input: `# Sales analytics: a vendor's (or the whole platform's) sales over calendar dates in a time zone.
@@ -6936,6 +7334,46 @@ var parsedSchema = gqlparser.MustLoadSchema(sources...)
 // Each function is generated once per unique object type, deduplicating the
 // switch statements that were previously inlined in every fieldContext_* function.
 
+func (ec *executionContext) childFields_AccountDeletePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "deletedUserId":
+		return ec.fieldContext_AccountDeletePayload_deletedUserId(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_AccountDeletePayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AccountDeletePayload", field.Name)
+}
+
+func (ec *executionContext) childFields_AccountEmailChangePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "user":
+		return ec.fieldContext_AccountEmailChangePayload_user(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_AccountEmailChangePayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AccountEmailChangePayload", field.Name)
+}
+
+func (ec *executionContext) childFields_AccountEmailVerificationResendPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "user":
+		return ec.fieldContext_AccountEmailVerificationResendPayload_user(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_AccountEmailVerificationResendPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AccountEmailVerificationResendPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_AccountEmailVerifyPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "user":
+		return ec.fieldContext_AccountEmailVerifyPayload_user(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_AccountEmailVerifyPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AccountEmailVerifyPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_AccountExternalAccountUnlinkPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "user":
@@ -7000,6 +7438,24 @@ func (ec *executionContext) childFields_AccountPasswordChangePayload(ctx context
 	return nil, fmt.Errorf("no field named %q was found under type AccountPasswordChangePayload", field.Name)
 }
 
+func (ec *executionContext) childFields_AccountPasswordResetPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "user":
+		return ec.fieldContext_AccountPasswordResetPayload_user(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_AccountPasswordResetPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AccountPasswordResetPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_AccountPasswordResetRequestPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "userErrors":
+		return ec.fieldContext_AccountPasswordResetRequestPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AccountPasswordResetRequestPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_AccountRegisterPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "user":
@@ -7032,6 +7488,16 @@ func (ec *executionContext) childFields_AccountTokenRefreshPayload(ctx context.C
 		return ec.fieldContext_AccountTokenRefreshPayload_userErrors(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AccountTokenRefreshPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_AccountUpdatePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "user":
+		return ec.fieldContext_AccountUpdatePayload_user(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_AccountUpdatePayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AccountUpdatePayload", field.Name)
 }
 
 func (ec *executionContext) childFields_Address(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -7854,6 +8320,12 @@ func (ec *executionContext) childFields_User(ctx context.Context, field graphql.
 		return ec.fieldContext_User_createdAt(ctx, field)
 	case "externalAccounts":
 		return ec.fieldContext_User_externalAccounts(ctx, field)
+	case "emailVerified":
+		return ec.fieldContext_User_emailVerified(ctx, field)
+	case "phone":
+		return ec.fieldContext_User_phone(ctx, field)
+	case "locale":
+		return ec.fieldContext_User_locale(ctx, field)
 	case "vendor":
 		return ec.fieldContext_User_vendor(ctx, field)
 	}
@@ -8402,6 +8874,48 @@ func (ec *executionContext) field_Category_products_args(ctx context.Context, ra
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_accountDelete_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.AccountDeleteInput, error) {
+			return ec.unmarshalNAccountDeleteInput2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐAccountDeleteInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_accountEmailChange_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.AccountEmailChangeInput, error) {
+			return ec.unmarshalNAccountEmailChangeInput2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐAccountEmailChangeInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_accountEmailVerify_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.AccountEmailVerifyInput, error) {
+			return ec.unmarshalNAccountEmailVerifyInput2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐAccountEmailVerifyInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_accountExternalAccountUnlink_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -8472,6 +8986,34 @@ func (ec *executionContext) field_Mutation_accountPasswordChange_args(ctx contex
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_accountPasswordResetRequest_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.AccountPasswordResetRequestInput, error) {
+			return ec.unmarshalNAccountPasswordResetRequestInput2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐAccountPasswordResetRequestInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_accountPasswordReset_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.AccountPasswordResetInput, error) {
+			return ec.unmarshalNAccountPasswordResetInput2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐAccountPasswordResetInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_accountRegister_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -8506,6 +9048,20 @@ func (ec *executionContext) field_Mutation_accountTokenRefresh_args(ctx context.
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.AccountTokenRefreshInput, error) {
 			return ec.unmarshalNAccountTokenRefreshInput2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐAccountTokenRefreshInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_accountUpdate_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.AccountUpdateInput, error) {
+			return ec.unmarshalNAccountUpdateInput2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐAccountUpdateInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -9678,6 +10234,253 @@ func (ec *executionContext) field___Type_fields_args(ctx context.Context, rawArg
 
 // region    **************************** field.gotpl *****************************
 
+func (ec *executionContext) _AccountDeletePayload_deletedUserId(ctx context.Context, field graphql.CollectedField, obj *model.AccountDeletePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccountDeletePayload_deletedUserId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DeletedUserID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AccountDeletePayload_deletedUserId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccountDeletePayload", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _AccountDeletePayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.AccountDeletePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccountDeletePayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccountDeletePayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AccountDeletePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AccountEmailChangePayload_user(ctx context.Context, field graphql.CollectedField, obj *model.AccountEmailChangePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccountEmailChangePayload_user(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.User, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *account.User) graphql.Marshaler {
+			return ec.marshalOUser2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋaccountᚐUser(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AccountEmailChangePayload_user(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AccountEmailChangePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_User(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AccountEmailChangePayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.AccountEmailChangePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccountEmailChangePayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccountEmailChangePayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AccountEmailChangePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AccountEmailVerificationResendPayload_user(ctx context.Context, field graphql.CollectedField, obj *model.AccountEmailVerificationResendPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccountEmailVerificationResendPayload_user(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.User, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *account.User) graphql.Marshaler {
+			return ec.marshalOUser2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋaccountᚐUser(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AccountEmailVerificationResendPayload_user(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AccountEmailVerificationResendPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_User(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AccountEmailVerificationResendPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.AccountEmailVerificationResendPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccountEmailVerificationResendPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccountEmailVerificationResendPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AccountEmailVerificationResendPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AccountEmailVerifyPayload_user(ctx context.Context, field graphql.CollectedField, obj *model.AccountEmailVerifyPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccountEmailVerifyPayload_user(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.User, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *account.User) graphql.Marshaler {
+			return ec.marshalOUser2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋaccountᚐUser(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AccountEmailVerifyPayload_user(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AccountEmailVerifyPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_User(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AccountEmailVerifyPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.AccountEmailVerifyPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccountEmailVerifyPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccountEmailVerifyPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AccountEmailVerifyPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _AccountExternalAccountUnlinkPayload_user(ctx context.Context, field graphql.CollectedField, obj *model.AccountExternalAccountUnlinkPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -10117,6 +10920,102 @@ func (ec *executionContext) fieldContext_AccountPasswordChangePayload_userErrors
 	return fc, nil
 }
 
+func (ec *executionContext) _AccountPasswordResetPayload_user(ctx context.Context, field graphql.CollectedField, obj *model.AccountPasswordResetPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccountPasswordResetPayload_user(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.User, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *account.User) graphql.Marshaler {
+			return ec.marshalOUser2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋaccountᚐUser(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AccountPasswordResetPayload_user(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AccountPasswordResetPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_User(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AccountPasswordResetPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.AccountPasswordResetPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccountPasswordResetPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccountPasswordResetPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AccountPasswordResetPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AccountPasswordResetRequestPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.AccountPasswordResetRequestPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccountPasswordResetRequestPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccountPasswordResetRequestPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AccountPasswordResetRequestPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _AccountRegisterPayload_user(ctx context.Context, field graphql.CollectedField, obj *model.AccountRegisterPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -10363,6 +11262,70 @@ func (ec *executionContext) _AccountTokenRefreshPayload_userErrors(ctx context.C
 func (ec *executionContext) fieldContext_AccountTokenRefreshPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "AccountTokenRefreshPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AccountUpdatePayload_user(ctx context.Context, field graphql.CollectedField, obj *model.AccountUpdatePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccountUpdatePayload_user(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.User, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *account.User) graphql.Marshaler {
+			return ec.marshalOUser2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋaccountᚐUser(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AccountUpdatePayload_user(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AccountUpdatePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_User(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AccountUpdatePayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.AccountUpdatePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccountUpdatePayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccountUpdatePayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AccountUpdatePayload",
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
@@ -13815,6 +14778,354 @@ func (ec *executionContext) fieldContext_Mutation_accountExternalAccountUnlink(c
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_accountExternalAccountUnlink_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_accountUpdate(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_accountUpdate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().AccountUpdate(ctx, fc.Args["input"].(model.AccountUpdateInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.AccountUpdatePayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AccountUpdatePayload) graphql.Marshaler {
+			return ec.marshalNAccountUpdatePayload2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐAccountUpdatePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_accountUpdate(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AccountUpdatePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_accountUpdate_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_accountEmailChange(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_accountEmailChange(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().AccountEmailChange(ctx, fc.Args["input"].(model.AccountEmailChangeInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.AccountEmailChangePayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AccountEmailChangePayload) graphql.Marshaler {
+			return ec.marshalNAccountEmailChangePayload2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐAccountEmailChangePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_accountEmailChange(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AccountEmailChangePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_accountEmailChange_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_accountEmailVerify(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_accountEmailVerify(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().AccountEmailVerify(ctx, fc.Args["input"].(model.AccountEmailVerifyInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AccountEmailVerifyPayload) graphql.Marshaler {
+			return ec.marshalNAccountEmailVerifyPayload2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐAccountEmailVerifyPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_accountEmailVerify(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AccountEmailVerifyPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_accountEmailVerify_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_accountEmailVerificationResend(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_accountEmailVerificationResend(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Mutation().AccountEmailVerificationResend(ctx)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.AccountEmailVerificationResendPayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AccountEmailVerificationResendPayload) graphql.Marshaler {
+			return ec.marshalNAccountEmailVerificationResendPayload2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐAccountEmailVerificationResendPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_accountEmailVerificationResend(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AccountEmailVerificationResendPayload(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_accountPasswordResetRequest(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_accountPasswordResetRequest(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().AccountPasswordResetRequest(ctx, fc.Args["input"].(model.AccountPasswordResetRequestInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AccountPasswordResetRequestPayload) graphql.Marshaler {
+			return ec.marshalNAccountPasswordResetRequestPayload2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐAccountPasswordResetRequestPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_accountPasswordResetRequest(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AccountPasswordResetRequestPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_accountPasswordResetRequest_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_accountPasswordReset(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_accountPasswordReset(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().AccountPasswordReset(ctx, fc.Args["input"].(model.AccountPasswordResetInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AccountPasswordResetPayload) graphql.Marshaler {
+			return ec.marshalNAccountPasswordResetPayload2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐAccountPasswordResetPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_accountPasswordReset(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AccountPasswordResetPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_accountPasswordReset_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_accountDelete(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_accountDelete(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().AccountDelete(ctx, fc.Args["input"].(model.AccountDeleteInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.AccountDeletePayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AccountDeletePayload) graphql.Marshaler {
+			return ec.marshalNAccountDeletePayload2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐAccountDeletePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_accountDelete(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AccountDeletePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_accountDelete_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -20994,6 +22305,75 @@ func (ec *executionContext) fieldContext_User_externalAccounts(_ context.Context
 	return fc, nil
 }
 
+func (ec *executionContext) _User_emailVerified(ctx context.Context, field graphql.CollectedField, obj *account.User) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_User_emailVerified(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EmailVerified, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_User_emailVerified(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("User", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _User_phone(ctx context.Context, field graphql.CollectedField, obj *account.User) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_User_phone(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Phone, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_User_phone(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("User", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _User_locale(ctx context.Context, field graphql.CollectedField, obj *account.User) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_User_locale(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Locale, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_User_locale(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("User", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
 func (ec *executionContext) _User_vendor(ctx context.Context, field graphql.CollectedField, obj *account.User) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -25061,6 +26441,103 @@ func (ec *executionContext) fieldContext___Type_isOneOf(_ context.Context, field
 
 // region    **************************** input.gotpl *****************************
 
+func (ec *executionContext) unmarshalInputAccountDeleteInput(ctx context.Context, obj any) (model.AccountDeleteInput, error) {
+	var it model.AccountDeleteInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"password"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "password":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("password"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Password = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputAccountEmailChangeInput(ctx context.Context, obj any) (model.AccountEmailChangeInput, error) {
+	var it model.AccountEmailChangeInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"newEmail", "password"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "newEmail":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("newEmail"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NewEmail = data
+		case "password":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("password"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Password = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputAccountEmailVerifyInput(ctx context.Context, obj any) (model.AccountEmailVerifyInput, error) {
+	var it model.AccountEmailVerifyInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"token"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "token":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("token"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Token = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputAccountExternalAccountUnlinkInput(ctx context.Context, obj any) (model.AccountExternalAccountUnlinkInput, error) {
 	var it model.AccountExternalAccountUnlinkInput
 	if obj == nil {
@@ -25246,6 +26723,73 @@ func (ec *executionContext) unmarshalInputAccountPasswordChangeInput(ctx context
 	return it, nil
 }
 
+func (ec *executionContext) unmarshalInputAccountPasswordResetInput(ctx context.Context, obj any) (model.AccountPasswordResetInput, error) {
+	var it model.AccountPasswordResetInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"token", "newPassword"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "token":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("token"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Token = data
+		case "newPassword":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("newPassword"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NewPassword = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputAccountPasswordResetRequestInput(ctx context.Context, obj any) (model.AccountPasswordResetRequestInput, error) {
+	var it model.AccountPasswordResetRequestInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"email"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "email":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("email"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Email = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputAccountRegisterInput(ctx context.Context, obj any) (model.AccountRegisterInput, error) {
 	var it model.AccountRegisterInput
 	if obj == nil {
@@ -25352,6 +26896,50 @@ func (ec *executionContext) unmarshalInputAccountTokenRefreshInput(ctx context.C
 				return it, err
 			}
 			it.RefreshToken = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputAccountUpdateInput(ctx context.Context, obj any) (model.AccountUpdateInput, error) {
+	var it model.AccountUpdateInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"name", "phone", "locale"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "phone":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("phone"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Phone = data
+		case "locale":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("locale"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Locale = data
 		}
 	}
 	return it, nil
@@ -27551,6 +29139,178 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 
 // region    **************************** object.gotpl ****************************
 
+var accountDeletePayloadImplementors = []string{"AccountDeletePayload"}
+
+func (ec *executionContext) _AccountDeletePayload(ctx context.Context, sel ast.SelectionSet, obj *model.AccountDeletePayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, accountDeletePayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AccountDeletePayload")
+		case "deletedUserId":
+			out.Values[i] = ec._AccountDeletePayload_deletedUserId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._AccountDeletePayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var accountEmailChangePayloadImplementors = []string{"AccountEmailChangePayload"}
+
+func (ec *executionContext) _AccountEmailChangePayload(ctx context.Context, sel ast.SelectionSet, obj *model.AccountEmailChangePayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, accountEmailChangePayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AccountEmailChangePayload")
+		case "user":
+			out.Values[i] = ec._AccountEmailChangePayload_user(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._AccountEmailChangePayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var accountEmailVerificationResendPayloadImplementors = []string{"AccountEmailVerificationResendPayload"}
+
+func (ec *executionContext) _AccountEmailVerificationResendPayload(ctx context.Context, sel ast.SelectionSet, obj *model.AccountEmailVerificationResendPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, accountEmailVerificationResendPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AccountEmailVerificationResendPayload")
+		case "user":
+			out.Values[i] = ec._AccountEmailVerificationResendPayload_user(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._AccountEmailVerificationResendPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var accountEmailVerifyPayloadImplementors = []string{"AccountEmailVerifyPayload"}
+
+func (ec *executionContext) _AccountEmailVerifyPayload(ctx context.Context, sel ast.SelectionSet, obj *model.AccountEmailVerifyPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, accountEmailVerifyPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AccountEmailVerifyPayload")
+		case "user":
+			out.Values[i] = ec._AccountEmailVerifyPayload_user(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._AccountEmailVerifyPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var accountExternalAccountUnlinkPayloadImplementors = []string{"AccountExternalAccountUnlinkPayload"}
 
 func (ec *executionContext) _AccountExternalAccountUnlinkPayload(ctx context.Context, sel ast.SelectionSet, obj *model.AccountExternalAccountUnlinkPayload) graphql.Marshaler {
@@ -27819,6 +29579,87 @@ func (ec *executionContext) _AccountPasswordChangePayload(ctx context.Context, s
 	return out
 }
 
+var accountPasswordResetPayloadImplementors = []string{"AccountPasswordResetPayload"}
+
+func (ec *executionContext) _AccountPasswordResetPayload(ctx context.Context, sel ast.SelectionSet, obj *model.AccountPasswordResetPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, accountPasswordResetPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AccountPasswordResetPayload")
+		case "user":
+			out.Values[i] = ec._AccountPasswordResetPayload_user(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._AccountPasswordResetPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var accountPasswordResetRequestPayloadImplementors = []string{"AccountPasswordResetRequestPayload"}
+
+func (ec *executionContext) _AccountPasswordResetRequestPayload(ctx context.Context, sel ast.SelectionSet, obj *model.AccountPasswordResetRequestPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, accountPasswordResetRequestPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AccountPasswordResetRequestPayload")
+		case "userErrors":
+			out.Values[i] = ec._AccountPasswordResetRequestPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var accountRegisterPayloadImplementors = []string{"AccountRegisterPayload"}
 
 func (ec *executionContext) _AccountRegisterPayload(ctx context.Context, sel ast.SelectionSet, obj *model.AccountRegisterPayload) graphql.Marshaler {
@@ -27934,6 +29775,49 @@ func (ec *executionContext) _AccountTokenRefreshPayload(ctx context.Context, sel
 			}
 		case "userErrors":
 			out.Values[i] = ec._AccountTokenRefreshPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var accountUpdatePayloadImplementors = []string{"AccountUpdatePayload"}
+
+func (ec *executionContext) _AccountUpdatePayload(ctx context.Context, sel ast.SelectionSet, obj *model.AccountUpdatePayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, accountUpdatePayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AccountUpdatePayload")
+		case "user":
+			out.Values[i] = ec._AccountUpdatePayload_user(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._AccountUpdatePayload_userErrors(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -29889,6 +31773,55 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "accountExternalAccountUnlink":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_accountExternalAccountUnlink(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "accountUpdate":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_accountUpdate(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "accountEmailChange":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_accountEmailChange(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "accountEmailVerify":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_accountEmailVerify(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "accountEmailVerificationResend":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_accountEmailVerificationResend(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "accountPasswordResetRequest":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_accountPasswordResetRequest(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "accountPasswordReset":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_accountPasswordReset(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "accountDelete":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_accountDelete(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -33415,6 +35348,21 @@ func (ec *executionContext) _User(ctx context.Context, sel ast.SelectionSet, obj
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "emailVerified":
+			out.Values[i] = ec._User_emailVerified(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "phone":
+			out.Values[i] = ec._User_phone(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "locale":
+			out.Values[i] = ec._User_locale(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "vendor":
 			field := field
 
@@ -35708,6 +37656,77 @@ func (ec *executionContext) ___Type(ctx context.Context, sel ast.SelectionSet, o
 
 // region    ***************************** type.gotpl *****************************
 
+func (ec *executionContext) unmarshalNAccountDeleteInput2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐAccountDeleteInput(ctx context.Context, v any) (model.AccountDeleteInput, error) {
+	res, err := ec.unmarshalInputAccountDeleteInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAccountDeletePayload2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐAccountDeletePayload(ctx context.Context, sel ast.SelectionSet, v model.AccountDeletePayload) graphql.Marshaler {
+	return ec._AccountDeletePayload(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNAccountDeletePayload2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐAccountDeletePayload(ctx context.Context, sel ast.SelectionSet, v *model.AccountDeletePayload) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._AccountDeletePayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNAccountEmailChangeInput2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐAccountEmailChangeInput(ctx context.Context, v any) (model.AccountEmailChangeInput, error) {
+	res, err := ec.unmarshalInputAccountEmailChangeInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAccountEmailChangePayload2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐAccountEmailChangePayload(ctx context.Context, sel ast.SelectionSet, v model.AccountEmailChangePayload) graphql.Marshaler {
+	return ec._AccountEmailChangePayload(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNAccountEmailChangePayload2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐAccountEmailChangePayload(ctx context.Context, sel ast.SelectionSet, v *model.AccountEmailChangePayload) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._AccountEmailChangePayload(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNAccountEmailVerificationResendPayload2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐAccountEmailVerificationResendPayload(ctx context.Context, sel ast.SelectionSet, v model.AccountEmailVerificationResendPayload) graphql.Marshaler {
+	return ec._AccountEmailVerificationResendPayload(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNAccountEmailVerificationResendPayload2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐAccountEmailVerificationResendPayload(ctx context.Context, sel ast.SelectionSet, v *model.AccountEmailVerificationResendPayload) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._AccountEmailVerificationResendPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNAccountEmailVerifyInput2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐAccountEmailVerifyInput(ctx context.Context, v any) (model.AccountEmailVerifyInput, error) {
+	res, err := ec.unmarshalInputAccountEmailVerifyInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAccountEmailVerifyPayload2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐAccountEmailVerifyPayload(ctx context.Context, sel ast.SelectionSet, v model.AccountEmailVerifyPayload) graphql.Marshaler {
+	return ec._AccountEmailVerifyPayload(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNAccountEmailVerifyPayload2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐAccountEmailVerifyPayload(ctx context.Context, sel ast.SelectionSet, v *model.AccountEmailVerifyPayload) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._AccountEmailVerifyPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNAccountExternalAccountUnlinkInput2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐAccountExternalAccountUnlinkInput(ctx context.Context, v any) (model.AccountExternalAccountUnlinkInput, error) {
 	res, err := ec.unmarshalInputAccountExternalAccountUnlinkInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -35817,6 +37836,44 @@ func (ec *executionContext) marshalNAccountPasswordChangePayload2ᚖgithubᚗcom
 	return ec._AccountPasswordChangePayload(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNAccountPasswordResetInput2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐAccountPasswordResetInput(ctx context.Context, v any) (model.AccountPasswordResetInput, error) {
+	res, err := ec.unmarshalInputAccountPasswordResetInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAccountPasswordResetPayload2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐAccountPasswordResetPayload(ctx context.Context, sel ast.SelectionSet, v model.AccountPasswordResetPayload) graphql.Marshaler {
+	return ec._AccountPasswordResetPayload(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNAccountPasswordResetPayload2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐAccountPasswordResetPayload(ctx context.Context, sel ast.SelectionSet, v *model.AccountPasswordResetPayload) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._AccountPasswordResetPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNAccountPasswordResetRequestInput2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐAccountPasswordResetRequestInput(ctx context.Context, v any) (model.AccountPasswordResetRequestInput, error) {
+	res, err := ec.unmarshalInputAccountPasswordResetRequestInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAccountPasswordResetRequestPayload2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐAccountPasswordResetRequestPayload(ctx context.Context, sel ast.SelectionSet, v model.AccountPasswordResetRequestPayload) graphql.Marshaler {
+	return ec._AccountPasswordResetRequestPayload(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNAccountPasswordResetRequestPayload2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐAccountPasswordResetRequestPayload(ctx context.Context, sel ast.SelectionSet, v *model.AccountPasswordResetRequestPayload) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._AccountPasswordResetRequestPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNAccountRegisterInput2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐAccountRegisterInput(ctx context.Context, v any) (model.AccountRegisterInput, error) {
 	res, err := ec.unmarshalInputAccountRegisterInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -35872,6 +37929,25 @@ func (ec *executionContext) marshalNAccountTokenRefreshPayload2ᚖgithubᚗcom�
 		return graphql.Null
 	}
 	return ec._AccountTokenRefreshPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNAccountUpdateInput2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐAccountUpdateInput(ctx context.Context, v any) (model.AccountUpdateInput, error) {
+	res, err := ec.unmarshalInputAccountUpdateInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAccountUpdatePayload2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐAccountUpdatePayload(ctx context.Context, sel ast.SelectionSet, v model.AccountUpdatePayload) graphql.Marshaler {
+	return ec._AccountUpdatePayload(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNAccountUpdatePayload2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐAccountUpdatePayload(ctx context.Context, sel ast.SelectionSet, v *model.AccountUpdatePayload) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._AccountUpdatePayload(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNAddress2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋorderᚐAddress(ctx context.Context, sel ast.SelectionSet, v order.Address) graphql.Marshaler {
@@ -36365,6 +38441,7 @@ var (
 		"VENDOR_ORDER":       notify.KindVendorOrder,
 		"LOW_STOCK":          notify.KindLowStock,
 		"VENDOR_APPLICATION": notify.KindVendorApplication,
+		"ACCOUNT":            notify.KindAccount,
 	}
 	marshalNEmailKind2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋnotifyᚐKind = map[notify.Kind]string{
 		notify.KindOrderPlaced:       "ORDER_PLACED",
@@ -36372,6 +38449,7 @@ var (
 		notify.KindVendorOrder:       "VENDOR_ORDER",
 		notify.KindLowStock:          "LOW_STOCK",
 		notify.KindVendorApplication: "VENDOR_APPLICATION",
+		notify.KindAccount:           "ACCOUNT",
 	}
 )
 

@@ -24,6 +24,58 @@ import (
 	"github.com/shopgraph/shopgraph/internal/webhook"
 )
 
+// Input of `accountDelete`.
+type AccountDeleteInput struct {
+	// The account's password.
+	Password string `json:"password"`
+}
+
+// Result of `accountDelete`.
+type AccountDeletePayload struct {
+	// The global ID the account had; null on failure.
+	DeletedUserID *string `json:"deletedUserId,omitempty"`
+	// Problems; empty on success.
+	UserErrors []*UserError `json:"userErrors"`
+}
+
+// Input of `accountEmailChange`.
+type AccountEmailChangeInput struct {
+	// The new address (at most 254 characters).
+	NewEmail string `json:"newEmail"`
+	// The account's current password.
+	Password string `json:"password"`
+}
+
+// Result of `accountEmailChange`.
+type AccountEmailChangePayload struct {
+	// The account, still with its current address; null on failure.
+	User *account.User `json:"user,omitempty"`
+	// Problems with the input; empty on success.
+	UserErrors []*UserError `json:"userErrors"`
+}
+
+// Result of `accountEmailVerificationResend`.
+type AccountEmailVerificationResendPayload struct {
+	// The account; null on failure.
+	User *account.User `json:"user,omitempty"`
+	// EMAIL_ALREADY_VERIFIED or RATE_LIMITED; empty on success.
+	UserErrors []*UserError `json:"userErrors"`
+}
+
+// Input of `accountEmailVerify`.
+type AccountEmailVerifyInput struct {
+	// The `token` parameter of the link.
+	Token string `json:"token"`
+}
+
+// Result of `accountEmailVerify`.
+type AccountEmailVerifyPayload struct {
+	// The account with its verified (or new) address; null on failure.
+	User *account.User `json:"user,omitempty"`
+	// INVALID_TOKEN or EMAIL_TAKEN; empty on success.
+	UserErrors []*UserError `json:"userErrors"`
+}
+
 // Input of `accountExternalAccountUnlink`.
 type AccountExternalAccountUnlinkInput struct {
 	// The provider whose identity to unlink.
@@ -104,7 +156,7 @@ type AccountLogoutPayload struct {
 type AccountPasswordChangeInput struct {
 	// The current password.
 	CurrentPassword string `json:"currentPassword"`
-	// The new password, 8 to 128 characters, different from the current one.
+	// The new password: 10 to 128 characters, not a commonly used one, different from the current one.
 	NewPassword string `json:"newPassword"`
 }
 
@@ -116,11 +168,39 @@ type AccountPasswordChangePayload struct {
 	UserErrors []*UserError `json:"userErrors"`
 }
 
+// Input of `accountPasswordReset`.
+type AccountPasswordResetInput struct {
+	// The `token` parameter of the reset link.
+	Token string `json:"token"`
+	// The new password: 10 to 128 characters, not a commonly used one.
+	NewPassword string `json:"newPassword"`
+}
+
+// Result of `accountPasswordReset`.
+type AccountPasswordResetPayload struct {
+	// The account; null on failure. Its sessions have ended: sign in again.
+	User *account.User `json:"user,omitempty"`
+	// Problems with the token or the password; empty on success.
+	UserErrors []*UserError `json:"userErrors"`
+}
+
+// Input of `accountPasswordResetRequest`.
+type AccountPasswordResetRequestInput struct {
+	// The account's email address (case-insensitive).
+	Email string `json:"email"`
+}
+
+// Result of `accountPasswordResetRequest`: the same whether or not an account has the address.
+type AccountPasswordResetRequestPayload struct {
+	// RATE_LIMITED only; empty otherwise.
+	UserErrors []*UserError `json:"userErrors"`
+}
+
 // Input of `accountRegister`.
 type AccountRegisterInput struct {
 	// Email address (at most 254 characters); stored trimmed and lower-case.
 	Email string `json:"email"`
-	// Password, 8 to 128 characters.
+	// Password: 10 to 128 characters, not a commonly used one.
 	Password string `json:"password"`
 	// Optional display name, at most 100 characters.
 	Name *string `json:"name,omitempty"`
@@ -165,6 +245,24 @@ type AccountTokenRefreshPayload struct {
 	// The new tokens; the refresh token given is now spent.
 	Tokens *AuthTokens `json:"tokens,omitempty"`
 	// Problems with the token; empty on success.
+	UserErrors []*UserError `json:"userErrors"`
+}
+
+// Input of `accountUpdate`; an omitted field is left as it is.
+type AccountUpdateInput struct {
+	// Display name, at most 100 characters.
+	Name *string `json:"name,omitempty"`
+	// Phone number such as `+44 20 7946 0000` (6 to 20 digits); empty clears it.
+	Phone *string `json:"phone,omitempty"`
+	// Preferred language, a BCP 47 tag such as `en` or `en-GB`; empty clears it.
+	Locale *string `json:"locale,omitempty"`
+}
+
+// Result of `accountUpdate`.
+type AccountUpdatePayload struct {
+	// The updated account; null on failure.
+	User *account.User `json:"user,omitempty"`
+	// Problems with the input; empty on success.
 	UserErrors []*UserError `json:"userErrors"`
 }
 
@@ -1197,6 +1295,18 @@ const (
 	ErrorCodeExternalAccountConflict ErrorCode = "EXTERNAL_ACCOUNT_CONFLICT"
 	// Unlinking would leave the account with no way to sign in (no password, no other identity).
 	ErrorCodeLastSignInMethod ErrorCode = "LAST_SIGN_IN_METHOD"
+	// The password is shorter than 10 characters.
+	ErrorCodePasswordTooShort ErrorCode = "PASSWORD_TOO_SHORT"
+	// The password is one of the commonly used ones that attackers try first.
+	ErrorCodePasswordTooCommon ErrorCode = "PASSWORD_TOO_COMMON"
+	// The account has no password (social sign-in only): set one with `accountPasswordResetRequest` first.
+	ErrorCodePasswordNotSet ErrorCode = "PASSWORD_NOT_SET"
+	// The account's email address is verified already.
+	ErrorCodeEmailAlreadyVerified ErrorCode = "EMAIL_ALREADY_VERIFIED"
+	// The shop's last admin account cannot be deleted.
+	ErrorCodeLastAdmin ErrorCode = "LAST_ADMIN"
+	// The account sells for a vendor (or owns its records): it must leave the vendor first.
+	ErrorCodeVendorMember ErrorCode = "VENDOR_MEMBER"
 )
 
 var AllErrorCode = []ErrorCode{
@@ -1235,11 +1345,17 @@ var AllErrorCode = []ErrorCode{
 	ErrorCodeExternalEmailRequired,
 	ErrorCodeExternalAccountConflict,
 	ErrorCodeLastSignInMethod,
+	ErrorCodePasswordTooShort,
+	ErrorCodePasswordTooCommon,
+	ErrorCodePasswordNotSet,
+	ErrorCodeEmailAlreadyVerified,
+	ErrorCodeLastAdmin,
+	ErrorCodeVendorMember,
 }
 
 func (e ErrorCode) IsValid() bool {
 	switch e {
-	case ErrorCodeInvalid, ErrorCodeEmailTaken, ErrorCodeInvalidCredentials, ErrorCodeInvalidToken, ErrorCodeRateLimited, ErrorCodeWrongPassword, ErrorCodeUnchanged, ErrorCodeDuplicate, ErrorCodeNotFound, ErrorCodeForbidden, ErrorCodeInsufficientStock, ErrorCodeLastVariant, ErrorCodeCategoryNotEmpty, ErrorCodeOutOfStock, ErrorCodeCartEmpty, ErrorCodeCurrencyMismatch, ErrorCodeLineUnavailable, ErrorCodeIdempotencyKeyReused, ErrorCodePaymentProviderUnavailable, ErrorCodeRefundExceedsPayment, ErrorCodeRefundPending, ErrorCodeInvalidTransition, ErrorCodeAmountTooLarge, ErrorCodeWebhookTargetForbidden, ErrorCodeOverFulfillment, ErrorCodeProviderNotConfigured, ErrorCodeProviderUnavailable, ErrorCodeInvalidRedirectURI, ErrorCodeInvalidState, ErrorCodeInvalidIDToken, ErrorCodeExternalAuthFailed, ErrorCodeEmailNotVerified, ErrorCodeExternalEmailRequired, ErrorCodeExternalAccountConflict, ErrorCodeLastSignInMethod:
+	case ErrorCodeInvalid, ErrorCodeEmailTaken, ErrorCodeInvalidCredentials, ErrorCodeInvalidToken, ErrorCodeRateLimited, ErrorCodeWrongPassword, ErrorCodeUnchanged, ErrorCodeDuplicate, ErrorCodeNotFound, ErrorCodeForbidden, ErrorCodeInsufficientStock, ErrorCodeLastVariant, ErrorCodeCategoryNotEmpty, ErrorCodeOutOfStock, ErrorCodeCartEmpty, ErrorCodeCurrencyMismatch, ErrorCodeLineUnavailable, ErrorCodeIdempotencyKeyReused, ErrorCodePaymentProviderUnavailable, ErrorCodeRefundExceedsPayment, ErrorCodeRefundPending, ErrorCodeInvalidTransition, ErrorCodeAmountTooLarge, ErrorCodeWebhookTargetForbidden, ErrorCodeOverFulfillment, ErrorCodeProviderNotConfigured, ErrorCodeProviderUnavailable, ErrorCodeInvalidRedirectURI, ErrorCodeInvalidState, ErrorCodeInvalidIDToken, ErrorCodeExternalAuthFailed, ErrorCodeEmailNotVerified, ErrorCodeExternalEmailRequired, ErrorCodeExternalAccountConflict, ErrorCodeLastSignInMethod, ErrorCodePasswordTooShort, ErrorCodePasswordTooCommon, ErrorCodePasswordNotSet, ErrorCodeEmailAlreadyVerified, ErrorCodeLastAdmin, ErrorCodeVendorMember:
 		return true
 	}
 	return false

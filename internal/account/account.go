@@ -19,7 +19,7 @@ const SessionTTL = 30 * 24 * time.Hour
 // Input limits.
 const (
 	maxEmailLen    = 254
-	minPasswordLen = 8
+	minPasswordLen = 10
 	maxPasswordLen = 128
 	maxNameLen     = 100
 )
@@ -33,6 +33,12 @@ type User struct {
 	// VendorID is the vendor the account is a member of and acts for, if any.
 	VendorID  *int64
 	CreatedAt time.Time
+	// Phone and Locale are the profile's (accountUpdate); empty when not given.
+	Phone, Locale string
+	// EmailVerified: the owner proved the address by using a link sent to it.
+	EmailVerified bool
+	// HasPassword is false for an account without one (social sign-in only).
+	HasPassword bool
 }
 
 // GlobalID is the account's opaque API ID.
@@ -72,14 +78,6 @@ func validateEmail(email string, field ...string) *apperr.Error {
 	at := strings.LastIndexByte(email, '@')
 	if err != nil || addr.Address != email || at < 1 || !strings.Contains(email[at+1:], ".") {
 		return apperr.FieldError(apperr.Invalid, "Email is not a valid address.", field...)
-	}
-	return nil
-}
-
-func validatePassword(password string, field ...string) *apperr.Error {
-	n := utf8.RuneCountInString(password)
-	if n < minPasswordLen || n > maxPasswordLen {
-		return apperr.FieldError(apperr.Invalid, "Password must be 8 to 128 characters.", field...)
 	}
 	return nil
 }

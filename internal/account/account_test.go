@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/shopgraph/shopgraph/internal/apperr"
 )
 
 func TestNormalizeEmail(t *testing.T) {
@@ -48,16 +50,29 @@ func TestValidatePassword(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		password string
-		ok       bool
+		code     apperr.Code // "" when accepted
 	}{
-		{"1234567", false},
-		{"12345678", true},
-		{strings.Repeat("é", 8), true}, // characters, not bytes
-		{strings.Repeat("p", 128), true},
-		{strings.Repeat("p", 129), false},
+		{"vq8-#kfm2", apperr.PasswordTooShort},
+		{"vq8-#kfm2z", ""},
+		{strings.Repeat("é", 9), apperr.PasswordTooShort},
+		{strings.Repeat("é", 10), ""}, // characters, not bytes
+		{strings.Repeat("p", 128), ""},
+		{strings.Repeat("p", 129), apperr.Invalid},
+		// Common passwords, in any case, are refused even when long enough.
+		{"1234567890", apperr.PasswordTooCommon},
+		{"qwertyuiop", apperr.PasswordTooCommon},
+		{"Password123", apperr.PasswordTooCommon},
+		{"1q2w3e4r5t", apperr.PasswordTooCommon},
 	} {
-		require.Equal(t, tc.ok, validatePassword(tc.password) == nil, "%d runes", len([]rune(tc.password)))
+		e := validatePassword(tc.password)
+		if tc.code == "" {
+			require.Nil(t, e, "%q", tc.password)
+			continue
+		}
+		require.NotNil(t, e, "%q", tc.password)
+		require.Equal(t, tc.code, e.Code, "%q", tc.password)
 	}
+	require.Greater(t, len(commonPasswords()), 9000, "the embedded list is loaded")
 }
 
 func TestPasswordHash(t *testing.T) {
@@ -92,7 +107,7 @@ func TestPasswordHash(t *testing.T) {
 
 func TestRegisterInputValidate(t *testing.T) {
 	t.Parallel()
-	require.NoError(t, RegisterInput{Email: "ada@example.com", Password: "12345678", Name: strings.Repeat("n", 100)}.validate())
+	require.NoError(t, RegisterInput{Email: "ada@example.com", Password: "vq8-#kfm2z", Name: strings.Repeat("n", 100)}.validate())
 	err := RegisterInput{Email: "x", Password: "1", Name: strings.Repeat("n", 101)}.validate()
 	require.Error(t, err)
 	require.Contains(t, err.Error(), "(and 2 more)", "every field is reported at once")

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/shopgraph/shopgraph/db"
 	"github.com/shopgraph/shopgraph/internal/apperr"
@@ -32,6 +33,12 @@ type LoginLimits struct {
 
 // Service is the account use cases.
 type Service struct {
+	// Emails, when set, is owed the account emails (verification, email change, password
+	// reset) in the transactions that store their tokens.
+	Emails Emailer
+	// ResetLimits bound password reset requests and verification resends.
+	ResetLimits ResetLimits
+
 	db      *postgres.DB
 	tokens  *auth.Tokens
 	limiter ratelimit.Limiter
@@ -45,7 +52,7 @@ type Service struct {
 
 // NewService returns an account service.
 func NewService(d *postgres.DB, tokens *auth.Tokens, limiter ratelimit.Limiter, limits LoginLimits, log *slog.Logger) *Service {
-	return &Service{db: d, tokens: tokens, limiter: limiter, limits: limits, log: log, now: time.Now}
+	return &Service{db: d, tokens: tokens, limiter: limiter, limits: limits, log: log, now: time.Now, ResetLimits: DefaultResetLimits}
 }
 
 // ClientMeta describes the client starting a session, for the session record and rate limits.
@@ -66,7 +73,7 @@ func (s *Service) Register(ctx context.Context, in RegisterInput, meta ClientMet
 		return Session{}, err
 	}
 	var sess Session
-	err = s.db.InTx(ctx, func(ctx context.Context, q *db.Queries) error {
+	err = s.db.InTxWithTx(ctx, func(ctx context.Context, tx pgx.Tx, q *db.Queries) error {
 		row, err := q.UserInsert(ctx, db.UserInsertParams{
 			Email: in.Email, PasswordHash: hash, Name: in.Name, Role: db.UserRoleCUSTOMER,
 		})
@@ -75,6 +82,10 @@ func (s *Service) Register(ctx context.Context, in RegisterInput, meta ClientMet
 		}
 		if err != nil {
 			return fmt.Errorf("insert user: %w", err)
+		}
+		// The address is proved by the link this sends; until then the account can shop.
+		if err := s.issueToken(ctx, tx, q, row.ID, PurposeVerifyEmail, emailTokenTTLVerify, nil, nil, EmailVerify); err != nil {
+			return err
 		}
 		sess, err = s.startSession(ctx, q, userFromRow(row), meta)
 		return err
@@ -276,7 +287,8 @@ func (s *Service) LogoutRefreshToken(ctx context.Context, refreshToken string) e
 
 // ChangePassword sets a new password after checking the current one, and revokes every session
 // of the account but the viewer's own.
-// Errors: INVALID, WRONG_PASSWORD, UNCHANGED.
+// Errors: PASSWORD_TOO_SHORT, PASSWORD_TOO_COMMON, INVALID, WRONG_PASSWORD, UNCHANGED,
+// PASSWORD_NOT_SET.
 func (s *Service) ChangePassword(ctx context.Context, v auth.Viewer, current, next string) (User, error) {
 	if e := validatePassword(next, "input", "newPassword"); e != nil {
 		return User{}, e
@@ -289,7 +301,7 @@ func (s *Service) ChangePassword(ctx context.Context, v auth.Viewer, current, ne
 		return User{}, postgres.MapError(err, "user")
 	}
 	if row.PasswordHash == noPassword {
-		return User{}, apperr.FieldError(apperr.WrongPassword, "This account has no password; it signs in with another provider.", "input", "currentPassword")
+		return User{}, apperr.FieldError(apperr.PasswordNotSet, "This account has no password yet. Set one with a password reset first.", "input", "currentPassword")
 	}
 	ok, err := verifyPassword(current, row.PasswordHash)
 	if err != nil {

@@ -87,7 +87,7 @@ func TestRegister(t *testing.T) {
 		{"a taken email, in another case", account.RegisterInput{Email: "ADA@example.com", Password: password},
 			[]apperr.Code{apperr.EmailTaken}, []string{"input.email"}},
 		{"every field wrong at once", account.RegisterInput{Email: "not-an-email", Password: "short", Name: strings.Repeat("n", 101)},
-			[]apperr.Code{apperr.Invalid, apperr.Invalid, apperr.Invalid}, []string{"input.email", "input.password", "input.name"}},
+			[]apperr.Code{apperr.Invalid, apperr.PasswordTooShort, apperr.Invalid}, []string{"input.email", "input.password", "input.name"}},
 		{"no email", account.RegisterInput{Password: password}, []apperr.Code{apperr.Invalid}, []string{"input.email"}},
 		{"an email with a display name", account.RegisterInput{Email: "Ada <ada2@example.com>", Password: password}, []apperr.Code{apperr.Invalid}, []string{"input.email"}},
 		{"an email without a dotted domain", account.RegisterInput{Email: "ada@localhost", Password: password}, []apperr.Code{apperr.Invalid}, []string{"input.email"}},
@@ -268,7 +268,8 @@ func TestChangePassword(t *testing.T) {
 		code          apperr.Code
 		field         string
 	}{
-		{"a new password too short", password, "short", apperr.Invalid, "input.newPassword"},
+		{"a new password too short", password, "short", apperr.PasswordTooShort, "input.newPassword"},
+		{"a new password too common", password, "password123", apperr.PasswordTooCommon, "input.newPassword"},
 		{"the same password", password, password, apperr.Unchanged, "input.newPassword"},
 		{"a wrong current password", "not my password", next, apperr.WrongPassword, "input.currentPassword"},
 	} {
@@ -305,7 +306,7 @@ func TestRoles(t *testing.T) {
 	require.NoError(t, err)
 	require.False(t, exists)
 	_, err = b.svc.EnsureAdmin(ctx, "not-an-email", "short")
-	require.Equal(t, []apperr.Code{apperr.Invalid, apperr.Invalid}, tf.Codes(err), "%v", err)
+	require.Equal(t, []apperr.Code{apperr.Invalid, apperr.PasswordTooShort}, tf.Codes(err), "%v", err)
 	require.Equal(t, []string{"email", "password"}, tf.Fields(err))
 	exists, err = b.svc.AdminExists(ctx)
 	require.NoError(t, err)
@@ -335,7 +336,7 @@ func TestRoles(t *testing.T) {
 	_, err = b.svc.EnsureVendor(ctx, "bad", password, "Shop")
 	require.True(t, apperr.Is(err, apperr.Invalid), "%v", err)
 	_, err = b.svc.EnsureVendor(ctx, "shop2@example.com", "short", "Shop")
-	require.True(t, apperr.Is(err, apperr.Invalid), "%v", err)
+	require.True(t, apperr.Is(err, apperr.PasswordTooShort), "%v", err)
 
 	adminViewer := auth.Viewer{UserID: admin.ID, Role: auth.RoleAdmin}
 	target := tf.NewUser(t, b.d, tf.UserOpts{})

@@ -214,7 +214,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options
 	}
 	a.Notify = notify.NewService(d, a.Jobs, mailer, log)
 	a.Notify.Configure(notify.Options{Templates: templates,
-		Rate: notify.RateLimit{Buckets: a.Buckets, PerSecond: cfg.MailRatePerSecond}})
+		Rate: notify.RateLimit{Buckets: a.Buckets, PerSecond: cfg.MailRatePerSecond}, StorefrontURL: cfg.StorefrontURL})
 	a.Checkout = checkout.NewService(d, a.Orders, a.Payments, log)
 	a.Checkout.Observer = a.Metrics
 	a.Imports = inventory.NewImportService(d, a.Jobs, a.Catalog, log)
@@ -224,6 +224,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options
 		a.Checkout.Notifier = a.Notify
 		a.Orders.Notifier = a.Notify
 		a.Vendors.Notifier = a.Notify
+		a.Accounts.Emails = a.Notify
 		lowStock := lowStockNotices{notify: a.Notify}
 		a.Catalog.LowStock, a.Checkout.LowStock, a.Imports.LowStock = lowStock, lowStock, lowStock
 	}
@@ -247,6 +248,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options
 	river.AddWorker(workers, &notify.VendorOrderWorker{Notify: a.Notify})
 	river.AddWorker(workers, &notify.LowStockWorker{Notify: a.Notify})
 	river.AddWorker(workers, &notify.VendorApplicationWorker{Notify: a.Notify})
+	river.AddWorker(workers, &notify.AccountEmailWorker{Notify: a.Notify})
 	river.AddWorker(workers, &webhook.DeliverWorker{Webhooks: a.Webhooks})
 	jobsDB, err := postgres.Open(ctx, url, postgres.Options{MaxConns: jobsPoolSize(opts.PollOnly)})
 	if err != nil {

@@ -156,7 +156,7 @@ func (s *Service) completeTx(ctx context.Context, tx pgx.Tx, q *db.Queries, v au
 	if err != nil {
 		return Result{}, err
 	}
-	place.UserID, place.CartID, place.IdempotencyKey = v.UserID, began.CartID, in.IdempotencyKey
+	place.UserID, place.CartID, place.IdempotencyKey = &v.UserID, began.CartID, in.IdempotencyKey
 	place.Status, place.Note = db.OrderStatusPENDING, placedNote
 	place.ShippingAddress, _ = json.Marshal(in.ShippingAddress)
 	// The stock and the order go together; on a shortage the order written with them is
@@ -217,7 +217,7 @@ func (s *Service) completeTx(ctx context.Context, tx pgx.Tx, q *db.Queries, v au
 		}
 	}
 	row := db.Order{
-		ID: first.OrderID, UserID: v.UserID, Status: place.Status, Currency: place.Currency,
+		ID: first.OrderID, UserID: &v.UserID, Status: place.Status, Currency: place.Currency,
 		TotalAmount: place.TotalAmount, ShippingAddress: place.ShippingAddress,
 		CreatedAt: first.OrderCreatedAt, UpdatedAt: first.OrderUpdatedAt,
 	}

@@ -107,6 +107,9 @@ type Config struct {
 	// by file, under the same names (internal/notify.TemplateNames); empty uses the embedded
 	// ones. They are parsed and tried at start-up: a broken one stops the start.
 	EmailTemplatesDir string
+	// StorefrontURL is the storefront the account emails' links open
+	// (<StorefrontURL>/account/verify-email?token=…, /account/reset-password?token=…).
+	StorefrontURL string
 	// MailRatePerSecond bounds the emails sent per second by every instance together (shared
 	// through Redis when REDIS_URL is set); sends over it wait. 0 sends as fast as it can.
 	MailRatePerSecond int
@@ -117,6 +120,9 @@ type Config struct {
 // DefaultMailRatePerSecond is MAIL_RATE_PER_SECOND's default, under what common providers
 // allow a new account (Amazon SES's sandbox: 1/s; production accounts: 14/s and more).
 const DefaultMailRatePerSecond = 10
+
+// DefaultStorefrontURL is STOREFRONT_URL's default: the example storefront in development.
+const DefaultStorefrontURL = "http://localhost:3000"
 
 // DefaultMailFrom is MAIL_FROM's default.
 const DefaultMailFrom = "shopgraph <shop@shopgraph.local>"
@@ -196,6 +202,7 @@ func Load(getenv func(string) string) (Config, error) {
 		WebhookTimeout:          dur("WEBHOOK_TIMEOUT", 5*time.Second),
 		WebhookWorkers:          num("WEBHOOK_WORKERS", 50),
 		EmailTemplatesDir:       str("EMAIL_TEMPLATES_DIR", ""),
+		StorefrontURL:           str("STOREFRONT_URL", DefaultStorefrontURL),
 		MailRatePerSecond:       num("MAIL_RATE_PER_SECOND", DefaultMailRatePerSecond),
 	}
 	boolean := func(key string, def bool) bool {
@@ -251,6 +258,9 @@ func Load(getenv func(string) string) (Config, error) {
 		if err != nil || (u.Scheme != "smtp" && u.Scheme != "smtps") || u.Hostname() == "" {
 			errs = append(errs, errors.New("SMTP_URL must look like smtp://user:pass@host:587 or smtps://user:pass@host:465"))
 		}
+	}
+	if u, err := url.Parse(c.StorefrontURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		errs = append(errs, fmt.Errorf("STOREFRONT_URL must be an http(s) URL such as %s, got %q", DefaultStorefrontURL, c.StorefrontURL))
 	}
 	if _, err := mail.ParseAddress(c.MailFrom); err != nil {
 		errs = append(errs, fmt.Errorf("MAIL_FROM must be an address such as %q, got %q", DefaultMailFrom, c.MailFrom))
@@ -359,6 +369,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Duration("webhook_timeout", c.WebhookTimeout),
 		slog.Bool("webhook_allow_private_targets", c.WebhookAllowPrivateTargets),
 		slog.String("email_templates_dir", c.EmailTemplatesDir),
+		slog.String("storefront_url", c.StorefrontURL),
 		slog.Int("mail_rate_per_second", c.MailRatePerSecond),
 		slog.Any("external_auth", c.ExternalAuth),
 	)

@@ -56,6 +56,8 @@ type Service struct {
 	log       *slog.Logger
 	templates *Templates
 	rate      RateLimit
+	// storefrontURL is where account emails' links point (Options.StorefrontURL).
+	storefrontURL string
 }
 
 // Options are the service's settings beyond its dependencies.
@@ -64,6 +66,9 @@ type Options struct {
 	Templates *Templates
 	// Rate bounds how fast emails are sent.
 	Rate RateLimit
+	// StorefrontURL is the base of the account emails' links (STOREFRONT_URL);
+	// "" means DefaultStorefrontURL.
+	StorefrontURL string
 }
 
 // RateLimit bounds the sends of every instance that shares Buckets (Redis: all of them) to
@@ -92,6 +97,7 @@ func (e *RateLimitedError) Error() string {
 func (s *Service) Configure(o Options) {
 	s.templates = o.Templates
 	s.rate = o.Rate
+	s.storefrontURL = o.StorefrontURL
 }
 
 func (s *Service) tmpl() *Templates {
@@ -203,7 +209,10 @@ func orderAndCustomer(ctx context.Context, q *db.Queries, orderID int64) (order.
 	if err != nil {
 		return order.Order{}, "", fmt.Errorf("get order %d: %w", orderID, err)
 	}
-	customer, err := q.UserGetByID(ctx, row.UserID)
+	if row.UserID == nil {
+		return order.Order{}, "", fmt.Errorf("order %d's customer deleted the account: %w", orderID, ErrPermanent)
+	}
+	customer, err := q.UserGetByID(ctx, *row.UserID)
 	if err != nil {
 		return order.Order{}, "", fmt.Errorf("get order %d's customer: %w", orderID, err)
 	}

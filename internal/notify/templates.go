@@ -25,13 +25,13 @@ var templateFS embed.FS
 
 // TemplateNames are the files of the templates, each of which EMAIL_TEMPLATES_DIR may override:
 // per email a subject (plain text, one line), a plain-text part and an HTML part.
-var TemplateNames = []string{
+var TemplateNames = append([]string{
 	"order_placed.subject.tmpl", "order_placed.txt.tmpl", "order_placed.html.tmpl",
 	"order_status.subject.tmpl", "order_status.txt.tmpl", "order_status.html.tmpl",
 	"vendor_order.subject.tmpl", "vendor_order.txt.tmpl", "vendor_order.html.tmpl",
 	"low_stock.subject.tmpl", "low_stock.txt.tmpl", "low_stock.html.tmpl",
 	"vendor_application.subject.tmpl", "vendor_application.txt.tmpl", "vendor_application.html.tmpl",
-}
+}, accountTemplateNames...)
 
 // Templates are the parsed templates of every email: the embedded defaults, each replaced by
 // the file of the same name in an operator's directory when there is one.
@@ -118,6 +118,9 @@ func (t *Templates) validate() error {
 		return err
 	}
 	if err := t.validateNotices(sample, lines); err != nil {
+		return err
+	}
+	if err := t.validateAccountEmails(); err != nil {
 		return err
 	}
 	tracking := "1Z999"

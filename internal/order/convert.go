@@ -12,7 +12,7 @@ func orderFromRow(r db.Order) Order {
 	var addr Address
 	_ = json.Unmarshal(r.ShippingAddress, &addr) // written by this package from an Address
 	return Order{
-		ID: r.ID, UserID: r.UserID, Status: Status(r.Status), Total: money.New(r.TotalAmount, r.Currency),
+		ID: r.ID, UserID: customerID(r.UserID), Status: Status(r.Status), Total: money.New(r.TotalAmount, r.Currency),
 		ShippingAddress: addr, TrackingNumber: r.TrackingNumber, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
 	}
 }
@@ -71,4 +71,13 @@ func FromMessage(m pubsub.OrderEvent) Event {
 		e.PreviousStatus = &prev
 	}
 	return e
+}
+
+// customerID is an order's customer, or 0 for an order whose customer deleted the account
+// (kept for the books, detached from the person).
+func customerID(p *int64) int64 {
+	if p == nil {
+		return 0
+	}
+	return *p
 }
