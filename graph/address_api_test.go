@@ -370,3 +370,45 @@ func TestCheckoutWithSavedAddress(t *testing.T) {
 		// leaves as it was.
 	})
 }
+
+// TestAddressBookHiddenFromVendors: a vendor's members see each other's accounts (Vendor.members,
+// vendorMemberAdd's payload), never each other's addresses.
+func TestAddressBookHiddenFromVendors(t *testing.T) {
+	t.Parallel()
+	e := newShopEnv(t)
+	member, vendorID := e.Vendor(t)
+	customer, customerID := e.Customer(t)
+	mustCreateAddress(t, customer, nil)
+	saved := mustCreateAddress(t, customer, map[string]any{"line1": "2 Main St"})
+	require.Empty(t, addressDo(t, customer, addressDefaultMutation, map[string]any{"id": saved.ID, "type": "SHIPPING"}).UserErrors)
+	var email string
+	require.NoError(t, e.Server.App.DB.Pool.QueryRow(context.Background(), `SELECT email FROM users WHERE id = $1`, customerID).Scan(&email))
+
+	var added struct {
+		P struct {
+			User       *addressBookJSON `json:"user"`
+			UserErrors []commerceError  `json:"userErrors"`
+		} `json:"vendorMemberAdd"`
+	}
+	member.As(t).Do(`mutation($input: VendorMemberAddInput!) { vendorMemberAdd(input: $input) {
+		user { addresses { id } defaultShippingAddress { id } defaultBillingAddress { id } } userErrors { field message code } } }`,
+		map[string]any{"input": map[string]any{"vendorId": apitest.GlobalID("Vendor", vendorID), "email": email}}).Decode(t, &added)
+	require.Empty(t, added.P.UserErrors)
+	require.NotNil(t, added.P.User)
+	require.Equal(t, addressBookJSON{}, *added.P.User, "the new member's addresses are not the vendor's business")
+
+	var members struct {
+		Vendor struct {
+			Members []addressBookJSON `json:"members"`
+		} `json:"vendor"`
+	}
+	member.As(t).Do(`query($id: ID!) { vendor(id: $id) { members { addresses { id } defaultShippingAddress { id } } } }`,
+		map[string]any{"id": apitest.GlobalID("Vendor", vendorID)}).Decode(t, &members)
+	require.Len(t, members.Vendor.Members, 2)
+	for _, m := range members.Vendor.Members {
+		require.Nil(t, m.DefaultShippingAddress)
+		if m.Addresses != nil {
+			require.Empty(t, m.Addresses, "only the member's own (empty) book is listed")
+		}
+	}
+}
