@@ -99,12 +99,8 @@ func (s *Service) Complete(ctx context.Context, v auth.Viewer, in Input) (Result
 		lines []db.CheckoutLinesRow
 	)
 	if in.ShippingAddressID != 0 {
-		done, err := s.savedAddress(ctx, v, &in, fingerprint, &res)
-		if err != nil {
+		if err := s.savedAddress(ctx, v, &in, fingerprint); err != nil {
 			return Result{}, err
-		}
-		if done {
-			return s.withPayment(ctx, res), nil
 		}
 	}
 	// Variants are locked in id order, so deadlocks should not happen; a serialisation
@@ -122,13 +118,8 @@ func (s *Service) Complete(ctx context.Context, v auth.Viewer, in Input) (Result
 	if err != nil {
 		return Result{}, err
 	}
-	return s.withPayment(ctx, res), nil
-}
-
-// withPayment adds the order's payment intent to res. The provider is called only now, after
-// commit, never inside the transaction; a replay returns the intent created the first time
-// (the key is derived from the order).
-func (s *Service) withPayment(ctx context.Context, res Result) Result {
+	// The provider is called only now, after commit, never inside the transaction; a replay
+	// returns the intent created the first time (the key is derived from the order).
 	switch {
 	case !res.Replayed:
 		res.Payment, res.PaymentErr = s.payments.NewIntent(ctx, res.Order)
@@ -137,7 +128,7 @@ func (s *Service) withPayment(ctx context.Context, res Result) Result {
 	default:
 		res.Payment, res.PaymentErr = s.payments.ForOrder(ctx, res.Order.ID)
 	}
-	return res
+	return res, nil
 }
 
 // queueClaim queues the checkout transaction's first statements on q, a fastpath pipeline's
@@ -394,21 +385,21 @@ func validate(in *Input) error {
 // savedAddress puts the customer's saved address in.ShippingAddressID into in, read before
 // the transaction (the one round trip a saved address costs; a typed-in one costs none). An
 // address that is not the customer's is NOT_FOUND, unless this is the retry of a checkout
-// that placed its order (the address may be deleted since): then res is that order and done
-// is true.
-func (s *Service) savedAddress(ctx context.Context, v auth.Viewer, in *Input, fingerprint []byte, res *Result) (done bool, err error) {
+// that placed its order (the address may be deleted since): the transaction then finds the
+// key claimed and answers with that order.
+func (s *Service) savedAddress(ctx context.Context, v auth.Viewer, in *Input, fingerprint []byte) error {
 	saved, err := address.Owned(ctx, s.db.Queries, v.UserID, in.ShippingAddressID, "input", "shippingAddressId")
 	if apperr.Is(err, apperr.NotFound) {
 		if prior, replayErr := replay(ctx, s.db.Queries, v, *in, fingerprint); replayErr == nil {
-			*res = prior
-			return true, nil
+			in.ShippingAddress = prior.Order.ShippingAddress // never an empty one, whatever happens next
+			return nil
 		}
 	}
 	if err != nil {
-		return false, err
+		return err
 	}
 	in.ShippingAddress = order.Address(saved)
-	return false, nil
+	return nil
 }
 
 // lowStock tells the LowStock hook of the variants the order took from above their low-stock
