@@ -100,6 +100,9 @@ func (s *Service) Update(ctx context.Context, v auth.Viewer, id int64, patch Pat
 			ID: id, UserID: owner(v), Name: p.Name, Line1: p.Line1, Line2: p.Line2, City: p.City, Region: p.Region,
 			PostalCode: p.PostalCode, Country: p.Country, Phone: p.Phone,
 		})
+		if postgres.IsNotFound(err) { // deleted meanwhile: Delete takes no owner lock
+			return notFound("input", "id")
+		}
 		if err != nil {
 			return fmt.Errorf("update address: %w", err)
 		}
