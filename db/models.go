@@ -676,6 +676,23 @@ type AccountToken struct {
 	UsedAt    *time.Time
 }
 
+type Address struct {
+	ID                int64
+	UserID            int64
+	Name              string
+	Line1             string
+	Line2             string
+	City              string
+	Region            string
+	PostalCode        string
+	Country           string
+	Phone             string
+	IsDefaultShipping bool
+	IsDefaultBilling  bool
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
+}
+
 type AnalyticsProductSale struct {
 	VendorID    int64
 	Bucket      time.Time

@@ -25,6 +25,28 @@ type Querier interface {
 	// AccountTokenRetireForUser spends every unused token of one purpose of a user: a newer link
 	// (or the change it was for) makes the older ones worthless.
 	AccountTokenRetireForUser(ctx context.Context, arg AccountTokenRetireForUserParams) (int64, error)
+	AddressClearDefaultBilling(ctx context.Context, arg AddressClearDefaultBillingParams) error
+	AddressClearDefaultShipping(ctx context.Context, arg AddressClearDefaultShippingParams) error
+	// AddressDelete removes an address, and with it its default flags.
+	AddressDelete(ctx context.Context, arg AddressDeleteParams) (Address, error)
+	AddressGetByID(ctx context.Context, id int64) (Address, error)
+	// AddressGetOwned is one of the owner's addresses (checkout's shippingAddressId).
+	AddressGetOwned(ctx context.Context, arg AddressGetOwnedParams) (Address, error)
+	// AddressInsertUnderLimit adds an address unless the owner already has @max_count of them: no
+	// row means the book is full (run after AddressLockOwner, so the count cannot go stale).
+	AddressInsertUnderLimit(ctx context.Context, arg AddressInsertUnderLimitParams) (Address, error)
+	// AddressListByUserIDs is the batch read behind the address-book dataloader, oldest first.
+	AddressListByUserIDs(ctx context.Context, userIds []int64) ([]Address, error)
+	// Addresses: customers' address books. internal/address decides who may see and change them;
+	// every query names the owner, so an address id of another account finds nothing.
+	// AddressLockOwner locks the owner's user row before its book changes: concurrent changes of
+	// one book (the count under the limit, the default flags) serialise, in READ COMMITTED, and the
+	// next statement sees what the one before it committed. NO KEY UPDATE does not block the
+	// foreign-key checks of rows that reference the user (orders, carts, sessions).
+	AddressLockOwner(ctx context.Context, userID int64) error
+	AddressSetDefaultBilling(ctx context.Context, arg AddressSetDefaultBillingParams) (Address, error)
+	AddressSetDefaultShipping(ctx context.Context, arg AddressSetDefaultShippingParams) (Address, error)
+	AddressUpdate(ctx context.Context, arg AddressUpdateParams) (Address, error)
 	// AnalyticsPlainSeries is AnalyticsRollupSeries computed from the lines, the PAID events and
 	// the refund ledger alone: the reference the rollups are tested and measured against, and the
 	// answer for zones whose interval boundaries do not fall on quarter hours.

@@ -11,8 +11,6 @@ import (
 	"github.com/shopgraph/shopgraph/graph/loader"
 	"github.com/shopgraph/shopgraph/graph/model"
 	"github.com/shopgraph/shopgraph/internal/auth"
-	"github.com/shopgraph/shopgraph/internal/checkout"
-	"github.com/shopgraph/shopgraph/internal/order"
 )
 
 // Checkout is the resolver for the checkout field.
@@ -25,11 +23,12 @@ func (r *mutationResolver) Checkout(ctx context.Context, input model.CheckoutInp
 	if key == "" {
 		key = auth.RequestFrom(ctx).IdempotencyKey
 	}
-	a := input.ShippingAddress
-	res, err := r.CheckoutService.Complete(ctx, v, checkout.Input{IdempotencyKey: key, ShippingAddress: order.Address{
-		Name: a.Name, Line1: a.Line1, Line2: deref(a.Line2), City: a.City, Region: deref(a.Region),
-		PostalCode: a.PostalCode, Country: a.Country, Phone: deref(a.Phone),
-	}})
+	in, err := checkoutInputOf(key, input)
+	if err != nil {
+		ue, err := userErrors(err)
+		return &model.CheckoutPayload{UserErrors: ue}, err
+	}
+	res, err := r.CheckoutService.Complete(ctx, v, in)
 	ue, err := userErrors(err)
 	if err != nil || len(ue) > 0 {
 		return &model.CheckoutPayload{UserErrors: ue}, err

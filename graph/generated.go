@@ -16,6 +16,7 @@ import (
 	"github.com/99designs/gqlgen/graphql/introspection"
 	"github.com/shopgraph/shopgraph/graph/model"
 	"github.com/shopgraph/shopgraph/internal/account"
+	"github.com/shopgraph/shopgraph/internal/address"
 	"github.com/shopgraph/shopgraph/internal/analytics"
 	"github.com/shopgraph/shopgraph/internal/auth"
 	"github.com/shopgraph/shopgraph/internal/cart"
@@ -161,6 +162,37 @@ type ComplexityRoot struct {
 	}
 
 	Address struct {
+		City            func(childComplexity int) int
+		Country         func(childComplexity int) int
+		CreatedAt       func(childComplexity int) int
+		DefaultBilling  func(childComplexity int) int
+		DefaultShipping func(childComplexity int) int
+		GlobalID        func(childComplexity int) int
+		Line1           func(childComplexity int) int
+		Line2           func(childComplexity int) int
+		Name            func(childComplexity int) int
+		Phone           func(childComplexity int) int
+		PostalCode      func(childComplexity int) int
+		Region          func(childComplexity int) int
+		UpdatedAt       func(childComplexity int) int
+	}
+
+	AddressCreatePayload struct {
+		Address    func(childComplexity int) int
+		UserErrors func(childComplexity int) int
+	}
+
+	AddressDeletePayload struct {
+		Address    func(childComplexity int) int
+		UserErrors func(childComplexity int) int
+	}
+
+	AddressSetDefaultPayload struct {
+		Address    func(childComplexity int) int
+		UserErrors func(childComplexity int) int
+	}
+
+	AddressSnapshot struct {
 		City       func(childComplexity int) int
 		Country    func(childComplexity int) int
 		Line1      func(childComplexity int) int
@@ -169,6 +201,11 @@ type ComplexityRoot struct {
 		Phone      func(childComplexity int) int
 		PostalCode func(childComplexity int) int
 		Region     func(childComplexity int) int
+	}
+
+	AddressUpdatePayload struct {
+		Address    func(childComplexity int) int
+		UserErrors func(childComplexity int) int
 	}
 
 	AnalyticsFigures struct {
@@ -374,6 +411,10 @@ type ComplexityRoot struct {
 		AccountRoleUpdate                  func(childComplexity int, input model.AccountRoleUpdateInput) int
 		AccountTokenRefresh                func(childComplexity int, input model.AccountTokenRefreshInput) int
 		AccountUpdate                      func(childComplexity int, input model.AccountUpdateInput) int
+		AddressCreate                      func(childComplexity int, input model.AddressCreateInput) int
+		AddressDelete                      func(childComplexity int, input model.AddressDeleteInput) int
+		AddressSetDefault                  func(childComplexity int, input model.AddressSetDefaultInput) int
+		AddressUpdate                      func(childComplexity int, input model.AddressUpdateInput) int
 		CartClear                          func(childComplexity int) int
 		CartItemAdd                        func(childComplexity int, input model.CartItemAddInput) int
 		CartItemRemove                     func(childComplexity int, input model.CartItemRemoveInput) int
@@ -653,16 +694,19 @@ type ComplexityRoot struct {
 	}
 
 	User struct {
-		CreatedAt        func(childComplexity int) int
-		Email            func(childComplexity int) int
-		EmailVerified    func(childComplexity int) int
-		ExternalAccounts func(childComplexity int) int
-		GlobalID         func(childComplexity int) int
-		Locale           func(childComplexity int) int
-		Name             func(childComplexity int) int
-		Phone            func(childComplexity int) int
-		Role             func(childComplexity int) int
-		Vendor           func(childComplexity int) int
+		Addresses              func(childComplexity int) int
+		CreatedAt              func(childComplexity int) int
+		DefaultBillingAddress  func(childComplexity int) int
+		DefaultShippingAddress func(childComplexity int) int
+		Email                  func(childComplexity int) int
+		EmailVerified          func(childComplexity int) int
+		ExternalAccounts       func(childComplexity int) int
+		GlobalID               func(childComplexity int) int
+		Locale                 func(childComplexity int) int
+		Name                   func(childComplexity int) int
+		Phone                  func(childComplexity int) int
+		Role                   func(childComplexity int) int
+		Vendor                 func(childComplexity int) int
 	}
 
 	UserError struct {
@@ -896,6 +940,10 @@ type MutationResolver interface {
 	AccountPasswordResetRequest(ctx context.Context, input model.AccountPasswordResetRequestInput) (*model.AccountPasswordResetRequestPayload, error)
 	AccountPasswordReset(ctx context.Context, input model.AccountPasswordResetInput) (*model.AccountPasswordResetPayload, error)
 	AccountDelete(ctx context.Context, input model.AccountDeleteInput) (*model.AccountDeletePayload, error)
+	AddressCreate(ctx context.Context, input model.AddressCreateInput) (*model.AddressCreatePayload, error)
+	AddressUpdate(ctx context.Context, input model.AddressUpdateInput) (*model.AddressUpdatePayload, error)
+	AddressDelete(ctx context.Context, input model.AddressDeleteInput) (*model.AddressDeletePayload, error)
+	AddressSetDefault(ctx context.Context, input model.AddressSetDefaultInput) (*model.AddressSetDefaultPayload, error)
 	CartItemAdd(ctx context.Context, input model.CartItemAddInput) (*model.CartPayload, error)
 	CartItemUpdate(ctx context.Context, input model.CartItemUpdateInput) (*model.CartPayload, error)
 	CartItemRemove(ctx context.Context, input model.CartItemRemoveInput) (*model.CartPayload, error)
@@ -1027,6 +1075,9 @@ type SubscriptionResolver interface {
 type UserResolver interface {
 	ExternalAccounts(ctx context.Context, obj *account.User) ([]*account.ExternalAccount, error)
 
+	Addresses(ctx context.Context, obj *account.User) ([]*address.Address, error)
+	DefaultShippingAddress(ctx context.Context, obj *account.User) (*address.Address, error)
+	DefaultBillingAddress(ctx context.Context, obj *account.User) (*address.Address, error)
 	Vendor(ctx context.Context, obj *account.User) (*vendor.Vendor, error)
 }
 type VendorResolver interface {
@@ -1314,6 +1365,30 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Address.Country(childComplexity), true
+	case "Address.createdAt":
+		if e.ComplexityRoot.Address.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Address.CreatedAt(childComplexity), true
+	case "Address.isDefaultBilling":
+		if e.ComplexityRoot.Address.DefaultBilling == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Address.DefaultBilling(childComplexity), true
+	case "Address.isDefaultShipping":
+		if e.ComplexityRoot.Address.DefaultShipping == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Address.DefaultShipping(childComplexity), true
+	case "Address.id":
+		if e.ComplexityRoot.Address.GlobalID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Address.GlobalID(childComplexity), true
 	case "Address.line1":
 		if e.ComplexityRoot.Address.Line1 == nil {
 			break
@@ -1350,6 +1425,113 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Address.Region(childComplexity), true
+	case "Address.updatedAt":
+		if e.ComplexityRoot.Address.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Address.UpdatedAt(childComplexity), true
+
+	case "AddressCreatePayload.address":
+		if e.ComplexityRoot.AddressCreatePayload.Address == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AddressCreatePayload.Address(childComplexity), true
+	case "AddressCreatePayload.userErrors":
+		if e.ComplexityRoot.AddressCreatePayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AddressCreatePayload.UserErrors(childComplexity), true
+
+	case "AddressDeletePayload.address":
+		if e.ComplexityRoot.AddressDeletePayload.Address == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AddressDeletePayload.Address(childComplexity), true
+	case "AddressDeletePayload.userErrors":
+		if e.ComplexityRoot.AddressDeletePayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AddressDeletePayload.UserErrors(childComplexity), true
+
+	case "AddressSetDefaultPayload.address":
+		if e.ComplexityRoot.AddressSetDefaultPayload.Address == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AddressSetDefaultPayload.Address(childComplexity), true
+	case "AddressSetDefaultPayload.userErrors":
+		if e.ComplexityRoot.AddressSetDefaultPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AddressSetDefaultPayload.UserErrors(childComplexity), true
+
+	case "AddressSnapshot.city":
+		if e.ComplexityRoot.AddressSnapshot.City == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AddressSnapshot.City(childComplexity), true
+	case "AddressSnapshot.country":
+		if e.ComplexityRoot.AddressSnapshot.Country == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AddressSnapshot.Country(childComplexity), true
+	case "AddressSnapshot.line1":
+		if e.ComplexityRoot.AddressSnapshot.Line1 == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AddressSnapshot.Line1(childComplexity), true
+	case "AddressSnapshot.line2":
+		if e.ComplexityRoot.AddressSnapshot.Line2 == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AddressSnapshot.Line2(childComplexity), true
+	case "AddressSnapshot.name":
+		if e.ComplexityRoot.AddressSnapshot.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AddressSnapshot.Name(childComplexity), true
+	case "AddressSnapshot.phone":
+		if e.ComplexityRoot.AddressSnapshot.Phone == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AddressSnapshot.Phone(childComplexity), true
+	case "AddressSnapshot.postalCode":
+		if e.ComplexityRoot.AddressSnapshot.PostalCode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AddressSnapshot.PostalCode(childComplexity), true
+	case "AddressSnapshot.region":
+		if e.ComplexityRoot.AddressSnapshot.Region == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AddressSnapshot.Region(childComplexity), true
+
+	case "AddressUpdatePayload.address":
+		if e.ComplexityRoot.AddressUpdatePayload.Address == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AddressUpdatePayload.Address(childComplexity), true
+	case "AddressUpdatePayload.userErrors":
+		if e.ComplexityRoot.AddressUpdatePayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AddressUpdatePayload.UserErrors(childComplexity), true
 
 	case "AnalyticsFigures.averageOrderValue":
 		if e.ComplexityRoot.AnalyticsFigures.AverageOrderValue == nil {
@@ -2179,6 +2361,50 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.AccountUpdate(childComplexity, args["input"].(model.AccountUpdateInput)), true
+	case "Mutation.addressCreate":
+		if e.ComplexityRoot.Mutation.AddressCreate == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_addressCreate_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AddressCreate(childComplexity, args["input"].(model.AddressCreateInput)), true
+	case "Mutation.addressDelete":
+		if e.ComplexityRoot.Mutation.AddressDelete == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_addressDelete_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AddressDelete(childComplexity, args["input"].(model.AddressDeleteInput)), true
+	case "Mutation.addressSetDefault":
+		if e.ComplexityRoot.Mutation.AddressSetDefault == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_addressSetDefault_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AddressSetDefault(childComplexity, args["input"].(model.AddressSetDefaultInput)), true
+	case "Mutation.addressUpdate":
+		if e.ComplexityRoot.Mutation.AddressUpdate == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_addressUpdate_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AddressUpdate(childComplexity, args["input"].(model.AddressUpdateInput)), true
 	case "Mutation.cartClear":
 		if e.ComplexityRoot.Mutation.CartClear == nil {
 			break
@@ -3644,12 +3870,30 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Subscription.OrderStatusChanged(childComplexity, args["orderId"].(string), args["after"].(*int)), true
 
+	case "User.addresses":
+		if e.ComplexityRoot.User.Addresses == nil {
+			break
+		}
+
+		return e.ComplexityRoot.User.Addresses(childComplexity), true
 	case "User.createdAt":
 		if e.ComplexityRoot.User.CreatedAt == nil {
 			break
 		}
 
 		return e.ComplexityRoot.User.CreatedAt(childComplexity), true
+	case "User.defaultBillingAddress":
+		if e.ComplexityRoot.User.DefaultBillingAddress == nil {
+			break
+		}
+
+		return e.ComplexityRoot.User.DefaultBillingAddress(childComplexity), true
+	case "User.defaultShippingAddress":
+		if e.ComplexityRoot.User.DefaultShippingAddress == nil {
+			break
+		}
+
+		return e.ComplexityRoot.User.DefaultShippingAddress(childComplexity), true
 	case "User.email":
 		if e.ComplexityRoot.User.Email == nil {
 			break
@@ -4432,7 +4676,11 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputAccountRoleUpdateInput,
 		ec.unmarshalInputAccountTokenRefreshInput,
 		ec.unmarshalInputAccountUpdateInput,
+		ec.unmarshalInputAddressCreateInput,
+		ec.unmarshalInputAddressDeleteInput,
 		ec.unmarshalInputAddressInput,
+		ec.unmarshalInputAddressSetDefaultInput,
+		ec.unmarshalInputAddressUpdateInput,
 		ec.unmarshalInputAttributeInput,
 		ec.unmarshalInputCartItemAddInput,
 		ec.unmarshalInputCartItemRemoveInput,
@@ -5001,6 +5249,176 @@ type AccountDeletePayload {
   """The global ID the account had; null on failure."""
   deletedUserId: ID
   """Problems; empty on success."""
+  userErrors: [UserError!]!
+}
+`, BuiltIn: false},
+	{Name: "../schema/address.graphqls", Input: `# The address book: a customer's saved addresses, its default shipping and billing addresses.
+
+"""
+A saved address of an account's address book. Only the account itself (and admins) can see it;
+an order keeps its own copy of the address it was placed with, which later edits and deletion
+never change.
+"""
+type Address implements Node {
+  """The opaque global ID."""
+  id: ID!
+  """Recipient's name."""
+  name: String!
+  """Street and number."""
+  line1: String!
+  """Apartment, suite…; empty when none."""
+  line2: String!
+  """City."""
+  city: String!
+  """State, province or region; empty when none."""
+  region: String!
+  """Postal code, in its country's written form (e.g. ` + "`" + `SW1A 1AA` + "`" + `, ` + "`" + `1012 AB` + "`" + `, ` + "`" + `100-0001` + "`" + `)."""
+  postalCode: String!
+  """ISO 3166-1 alpha-2 country code, e.g. ` + "`" + `US` + "`" + `."""
+  country: String!
+  """Phone number for the carrier; empty when none."""
+  phone: String!
+  """Whether this is the account's default shipping address."""
+  isDefaultShipping: Boolean!
+  """Whether this is the account's default billing address."""
+  isDefaultBilling: Boolean!
+  """When the address was saved."""
+  createdAt: DateTime!
+  """When the address was last changed (edited or made a default)."""
+  updatedAt: DateTime!
+}
+
+"""What an account's default address is for."""
+enum AddressType {
+  """Where orders ship unless another address is chosen."""
+  SHIPPING
+  """Where invoices and payment methods are billed."""
+  BILLING
+}
+
+extend type User {
+  """
+  The account's saved addresses, oldest first (at most 50). Null unless the viewer is this
+  account or an admin.
+  """
+  addresses: [Address!]
+  """The default shipping address, if one is set; null too unless the viewer is this account or an admin."""
+  defaultShippingAddress: Address
+  """The default billing address, if one is set; null too unless the viewer is this account or an admin."""
+  defaultBillingAddress: Address
+}
+
+extend type Mutation {
+  """Saves an address in the viewer's address book (at most 50: ADDRESS_LIMIT_REACHED beyond)."""
+  addressCreate(input: AddressCreateInput!): AddressCreatePayload! @auth
+  """Changes one of the viewer's saved addresses; fields left out keep their value."""
+  addressUpdate(input: AddressUpdateInput!): AddressUpdatePayload! @auth
+  """
+  Deletes one of the viewer's saved addresses; when it was a default, the account has no default
+  for that use any more. Orders placed with it keep their copy.
+  """
+  addressDelete(input: AddressDeleteInput!): AddressDeletePayload! @auth
+  """Makes one of the viewer's saved addresses its default shipping or billing address."""
+  addressSetDefault(input: AddressSetDefaultInput!): AddressSetDefaultPayload! @auth
+}
+
+extend enum ErrorCode {
+  """The address book is full (50 addresses): delete one first."""
+  ADDRESS_LIMIT_REACHED
+  """The country is not an ISO 3166-1 alpha-2 code that is assigned (e.g. ` + "`" + `XX` + "`" + `)."""
+  INVALID_COUNTRY
+  """The postal code does not have its country's format; the message gives an example."""
+  INVALID_POSTAL_CODE
+}
+
+"""Input of ` + "`" + `addressCreate` + "`" + `. Fields are trimmed; the postal code is put in its country's written form."""
+input AddressCreateInput {
+  """Recipient's name, 1 to 100 characters."""
+  name: String!
+  """Street and number, 1 to 200 characters."""
+  line1: String!
+  """Apartment, suite…, at most 200 characters."""
+  line2: String
+  """City, 1 to 100 characters."""
+  city: String!
+  """State, province or region, at most 100 characters."""
+  region: String
+  """
+  Postal code, 1 to 20 characters, in its country's format for US, CA, GB, DE, FR, NL, AU and JP
+  (INVALID_POSTAL_CODE otherwise).
+  """
+  postalCode: String!
+  """ISO 3166-1 alpha-2 country code in capitals, e.g. ` + "`" + `US` + "`" + ` (INVALID_COUNTRY when unassigned)."""
+  country: String!
+  """Phone number for the carrier, at most 30 characters."""
+  phone: String
+}
+
+"""Result of ` + "`" + `addressCreate` + "`" + `."""
+type AddressCreatePayload {
+  """The saved address; null when ` + "`" + `userErrors` + "`" + ` is not empty."""
+  address: Address
+  """Problems with the input; empty on success."""
+  userErrors: [UserError!]!
+}
+
+"""Input of ` + "`" + `addressUpdate` + "`" + `: the address, and the fields to change (the rules of ` + "`" + `AddressCreateInput` + "`" + `)."""
+input AddressUpdateInput {
+  """The address to change: one of the viewer's own (NOT_FOUND otherwise)."""
+  id: ID!
+  """Recipient's name, 1 to 100 characters."""
+  name: String
+  """Street and number, 1 to 200 characters."""
+  line1: String
+  """Apartment, suite…, at most 200 characters; an empty string clears it."""
+  line2: String
+  """City, 1 to 100 characters."""
+  city: String
+  """State, province or region, at most 100 characters; an empty string clears it."""
+  region: String
+  """Postal code, in its country's format (checked against the country the address ends up with)."""
+  postalCode: String
+  """ISO 3166-1 alpha-2 country code in capitals."""
+  country: String
+  """Phone number, at most 30 characters; an empty string clears it."""
+  phone: String
+}
+
+"""Result of ` + "`" + `addressUpdate` + "`" + `."""
+type AddressUpdatePayload {
+  """The changed address; null when ` + "`" + `userErrors` + "`" + ` is not empty."""
+  address: Address
+  """Problems with the input; empty on success."""
+  userErrors: [UserError!]!
+}
+
+"""Input of ` + "`" + `addressDelete` + "`" + `."""
+input AddressDeleteInput {
+  """The address to delete: one of the viewer's own (NOT_FOUND otherwise)."""
+  id: ID!
+}
+
+"""Result of ` + "`" + `addressDelete` + "`" + `."""
+type AddressDeletePayload {
+  """The deleted address as it was; null when ` + "`" + `userErrors` + "`" + ` is not empty."""
+  address: Address
+  """Problems with the input; empty on success."""
+  userErrors: [UserError!]!
+}
+
+"""Input of ` + "`" + `addressSetDefault` + "`" + `."""
+input AddressSetDefaultInput {
+  """The address to make the default: one of the viewer's own (NOT_FOUND otherwise)."""
+  id: ID!
+  """Which default it becomes; the previous default for this use stops being one."""
+  type: AddressType!
+}
+
+"""Result of ` + "`" + `addressSetDefault` + "`" + `."""
+type AddressSetDefaultPayload {
+  """The new default address; null when ` + "`" + `userErrors` + "`" + ` is not empty."""
+  address: Address
+  """Problems with the input; empty on success."""
   userErrors: [UserError!]!
 }
 `, BuiltIn: false},
@@ -5684,7 +6102,7 @@ input AddressInput {
   city: String!
   """State, province or region, at most 100 characters."""
   region: String
-  """Postal code, 1 to 20 characters."""
+  """Postal code, 1 to 20 characters, in its country's format for US, CA, GB, DE, FR, NL, AU and JP."""
   postalCode: String!
   """ISO 3166-1 alpha-2 country code, e.g. ` + "`" + `US` + "`" + `."""
   country: String!
@@ -5699,8 +6117,17 @@ input CheckoutInput {
   May instead come as the ` + "`" + `Idempotency-Key` + "`" + ` HTTP header; one of the two is required.
   """
   idempotencyKey: String
-  """Where to ship the order."""
-  shippingAddress: AddressInput!
+  """
+  Where to ship the order, typed in: exactly one of ` + "`" + `shippingAddress` + "`" + ` and ` + "`" + `shippingAddressId` + "`" + ` is
+  required (INVALID otherwise). Checked like ` + "`" + `addressCreate` + "`" + `'s input (INVALID_COUNTRY,
+  INVALID_POSTAL_CODE).
+  """
+  shippingAddress: AddressInput
+  """
+  Where to ship the order: one of the viewer's saved addresses (NOT_FOUND for any other). The order
+  keeps a copy: editing or deleting the address later does not change it.
+  """
+  shippingAddressId: ID
 }
 
 """Result of ` + "`" + `checkout` + "`" + `."""
@@ -6109,8 +6536,11 @@ extend type Mutation {
   orderStatusUpdate(input: OrderStatusUpdateInput!): OrderPayload! @hasRole(role: ADMIN)
 }
 
-"""A postal address snapshot."""
-type Address {
+"""
+A postal address snapshot: the copy an order keeps of where it ships. (` + "`" + `Address` + "`" + ` is a saved address of
+an address book.)
+"""
+type AddressSnapshot {
   """Recipient's name."""
   name: String!
   """Street and number."""
@@ -6158,7 +6588,7 @@ type Order implements Node {
   """The order total; for a vendor, the total of its own lines."""
   total: Money!
   """Where the order ships."""
-  shippingAddress: Address!
+  shippingAddress: AddressSnapshot!
   """
   The carrier's tracking number, once shipped. A vendor's members see it only when it is one of
   their own fulfilments' (it is the last fulfilment's): null otherwise, never another vendor's.
@@ -7502,6 +7932,8 @@ func (ec *executionContext) childFields_AccountUpdatePayload(ctx context.Context
 
 func (ec *executionContext) childFields_Address(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
+	case "id":
+		return ec.fieldContext_Address_id(ctx, field)
 	case "name":
 		return ec.fieldContext_Address_name(ctx, field)
 	case "line1":
@@ -7518,8 +7950,78 @@ func (ec *executionContext) childFields_Address(ctx context.Context, field graph
 		return ec.fieldContext_Address_country(ctx, field)
 	case "phone":
 		return ec.fieldContext_Address_phone(ctx, field)
+	case "isDefaultShipping":
+		return ec.fieldContext_Address_isDefaultShipping(ctx, field)
+	case "isDefaultBilling":
+		return ec.fieldContext_Address_isDefaultBilling(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_Address_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_Address_updatedAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Address", field.Name)
+}
+
+func (ec *executionContext) childFields_AddressCreatePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "address":
+		return ec.fieldContext_AddressCreatePayload_address(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_AddressCreatePayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AddressCreatePayload", field.Name)
+}
+
+func (ec *executionContext) childFields_AddressDeletePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "address":
+		return ec.fieldContext_AddressDeletePayload_address(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_AddressDeletePayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AddressDeletePayload", field.Name)
+}
+
+func (ec *executionContext) childFields_AddressSetDefaultPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "address":
+		return ec.fieldContext_AddressSetDefaultPayload_address(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_AddressSetDefaultPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AddressSetDefaultPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_AddressSnapshot(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "name":
+		return ec.fieldContext_AddressSnapshot_name(ctx, field)
+	case "line1":
+		return ec.fieldContext_AddressSnapshot_line1(ctx, field)
+	case "line2":
+		return ec.fieldContext_AddressSnapshot_line2(ctx, field)
+	case "city":
+		return ec.fieldContext_AddressSnapshot_city(ctx, field)
+	case "region":
+		return ec.fieldContext_AddressSnapshot_region(ctx, field)
+	case "postalCode":
+		return ec.fieldContext_AddressSnapshot_postalCode(ctx, field)
+	case "country":
+		return ec.fieldContext_AddressSnapshot_country(ctx, field)
+	case "phone":
+		return ec.fieldContext_AddressSnapshot_phone(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AddressSnapshot", field.Name)
+}
+
+func (ec *executionContext) childFields_AddressUpdatePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "address":
+		return ec.fieldContext_AddressUpdatePayload_address(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_AddressUpdatePayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AddressUpdatePayload", field.Name)
 }
 
 func (ec *executionContext) childFields_AnalyticsFigures(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -8326,6 +8828,12 @@ func (ec *executionContext) childFields_User(ctx context.Context, field graphql.
 		return ec.fieldContext_User_phone(ctx, field)
 	case "locale":
 		return ec.fieldContext_User_locale(ctx, field)
+	case "addresses":
+		return ec.fieldContext_User_addresses(ctx, field)
+	case "defaultShippingAddress":
+		return ec.fieldContext_User_defaultShippingAddress(ctx, field)
+	case "defaultBillingAddress":
+		return ec.fieldContext_User_defaultBillingAddress(ctx, field)
 	case "vendor":
 		return ec.fieldContext_User_vendor(ctx, field)
 	}
@@ -9062,6 +9570,62 @@ func (ec *executionContext) field_Mutation_accountUpdate_args(ctx context.Contex
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.AccountUpdateInput, error) {
 			return ec.unmarshalNAccountUpdateInput2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐAccountUpdateInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_addressCreate_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.AddressCreateInput, error) {
+			return ec.unmarshalNAddressCreateInput2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐAddressCreateInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_addressDelete_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.AddressDeleteInput, error) {
+			return ec.unmarshalNAddressDeleteInput2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐAddressDeleteInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_addressSetDefault_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.AddressSetDefaultInput, error) {
+			return ec.unmarshalNAddressSetDefaultInput2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐAddressSetDefaultInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_addressUpdate_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.AddressUpdateInput, error) {
+			return ec.unmarshalNAddressUpdateInput2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐAddressUpdateInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -11336,7 +11900,30 @@ func (ec *executionContext) fieldContext_AccountUpdatePayload_userErrors(_ conte
 	return fc, nil
 }
 
-func (ec *executionContext) _Address_name(ctx context.Context, field graphql.CollectedField, obj *order.Address) (ret graphql.Marshaler) {
+func (ec *executionContext) _Address_id(ctx context.Context, field graphql.CollectedField, obj *address.Address) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Address_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GlobalID(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Address_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Address", field, true, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _Address_name(ctx context.Context, field graphql.CollectedField, obj *address.Address) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -11359,7 +11946,7 @@ func (ec *executionContext) fieldContext_Address_name(_ context.Context, field g
 	return graphql.NewScalarFieldContext("Address", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
-func (ec *executionContext) _Address_line1(ctx context.Context, field graphql.CollectedField, obj *order.Address) (ret graphql.Marshaler) {
+func (ec *executionContext) _Address_line1(ctx context.Context, field graphql.CollectedField, obj *address.Address) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -11382,7 +11969,7 @@ func (ec *executionContext) fieldContext_Address_line1(_ context.Context, field 
 	return graphql.NewScalarFieldContext("Address", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
-func (ec *executionContext) _Address_line2(ctx context.Context, field graphql.CollectedField, obj *order.Address) (ret graphql.Marshaler) {
+func (ec *executionContext) _Address_line2(ctx context.Context, field graphql.CollectedField, obj *address.Address) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -11395,17 +11982,17 @@ func (ec *executionContext) _Address_line2(ctx context.Context, field graphql.Co
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalOString2string(ctx, selections, v)
+			return ec.marshalNString2string(ctx, selections, v)
 		},
 		true,
-		false,
+		true,
 	)
 }
 func (ec *executionContext) fieldContext_Address_line2(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Address", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
-func (ec *executionContext) _Address_city(ctx context.Context, field graphql.CollectedField, obj *order.Address) (ret graphql.Marshaler) {
+func (ec *executionContext) _Address_city(ctx context.Context, field graphql.CollectedField, obj *address.Address) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -11428,7 +12015,7 @@ func (ec *executionContext) fieldContext_Address_city(_ context.Context, field g
 	return graphql.NewScalarFieldContext("Address", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
-func (ec *executionContext) _Address_region(ctx context.Context, field graphql.CollectedField, obj *order.Address) (ret graphql.Marshaler) {
+func (ec *executionContext) _Address_region(ctx context.Context, field graphql.CollectedField, obj *address.Address) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -11441,17 +12028,17 @@ func (ec *executionContext) _Address_region(ctx context.Context, field graphql.C
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalOString2string(ctx, selections, v)
+			return ec.marshalNString2string(ctx, selections, v)
 		},
 		true,
-		false,
+		true,
 	)
 }
 func (ec *executionContext) fieldContext_Address_region(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Address", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
-func (ec *executionContext) _Address_postalCode(ctx context.Context, field graphql.CollectedField, obj *order.Address) (ret graphql.Marshaler) {
+func (ec *executionContext) _Address_postalCode(ctx context.Context, field graphql.CollectedField, obj *address.Address) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -11474,7 +12061,7 @@ func (ec *executionContext) fieldContext_Address_postalCode(_ context.Context, f
 	return graphql.NewScalarFieldContext("Address", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
-func (ec *executionContext) _Address_country(ctx context.Context, field graphql.CollectedField, obj *order.Address) (ret graphql.Marshaler) {
+func (ec *executionContext) _Address_country(ctx context.Context, field graphql.CollectedField, obj *address.Address) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -11497,7 +12084,7 @@ func (ec *executionContext) fieldContext_Address_country(_ context.Context, fiel
 	return graphql.NewScalarFieldContext("Address", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
-func (ec *executionContext) _Address_phone(ctx context.Context, field graphql.CollectedField, obj *order.Address) (ret graphql.Marshaler) {
+func (ec *executionContext) _Address_phone(ctx context.Context, field graphql.CollectedField, obj *address.Address) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -11510,14 +12097,546 @@ func (ec *executionContext) _Address_phone(ctx context.Context, field graphql.Co
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Address_phone(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Address", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Address_isDefaultShipping(ctx context.Context, field graphql.CollectedField, obj *address.Address) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Address_isDefaultShipping(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DefaultShipping, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Address_isDefaultShipping(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Address", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _Address_isDefaultBilling(ctx context.Context, field graphql.CollectedField, obj *address.Address) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Address_isDefaultBilling(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DefaultBilling, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Address_isDefaultBilling(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Address", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _Address_createdAt(ctx context.Context, field graphql.CollectedField, obj *address.Address) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Address_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Address_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Address", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _Address_updatedAt(ctx context.Context, field graphql.CollectedField, obj *address.Address) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Address_updatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Address_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Address", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _AddressCreatePayload_address(ctx context.Context, field graphql.CollectedField, obj *model.AddressCreatePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AddressCreatePayload_address(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Address, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *address.Address) graphql.Marshaler {
+			return ec.marshalOAddress2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋaddressᚐAddress(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AddressCreatePayload_address(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AddressCreatePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Address(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AddressCreatePayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.AddressCreatePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AddressCreatePayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AddressCreatePayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AddressCreatePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AddressDeletePayload_address(ctx context.Context, field graphql.CollectedField, obj *model.AddressDeletePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AddressDeletePayload_address(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Address, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *address.Address) graphql.Marshaler {
+			return ec.marshalOAddress2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋaddressᚐAddress(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AddressDeletePayload_address(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AddressDeletePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Address(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AddressDeletePayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.AddressDeletePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AddressDeletePayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AddressDeletePayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AddressDeletePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AddressSetDefaultPayload_address(ctx context.Context, field graphql.CollectedField, obj *model.AddressSetDefaultPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AddressSetDefaultPayload_address(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Address, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *address.Address) graphql.Marshaler {
+			return ec.marshalOAddress2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋaddressᚐAddress(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AddressSetDefaultPayload_address(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AddressSetDefaultPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Address(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AddressSetDefaultPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.AddressSetDefaultPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AddressSetDefaultPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AddressSetDefaultPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AddressSetDefaultPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AddressSnapshot_name(ctx context.Context, field graphql.CollectedField, obj *order.Address) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AddressSnapshot_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AddressSnapshot_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AddressSnapshot", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _AddressSnapshot_line1(ctx context.Context, field graphql.CollectedField, obj *order.Address) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AddressSnapshot_line1(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Line1, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AddressSnapshot_line1(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AddressSnapshot", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _AddressSnapshot_line2(ctx context.Context, field graphql.CollectedField, obj *order.Address) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AddressSnapshot_line2(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Line2, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
 			return ec.marshalOString2string(ctx, selections, v)
 		},
 		true,
 		false,
 	)
 }
-func (ec *executionContext) fieldContext_Address_phone(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Address", field, false, false, errors.New("field of type String does not have child fields"))
+func (ec *executionContext) fieldContext_AddressSnapshot_line2(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AddressSnapshot", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _AddressSnapshot_city(ctx context.Context, field graphql.CollectedField, obj *order.Address) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AddressSnapshot_city(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.City, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AddressSnapshot_city(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AddressSnapshot", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _AddressSnapshot_region(ctx context.Context, field graphql.CollectedField, obj *order.Address) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AddressSnapshot_region(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Region, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AddressSnapshot_region(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AddressSnapshot", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _AddressSnapshot_postalCode(ctx context.Context, field graphql.CollectedField, obj *order.Address) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AddressSnapshot_postalCode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PostalCode, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AddressSnapshot_postalCode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AddressSnapshot", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _AddressSnapshot_country(ctx context.Context, field graphql.CollectedField, obj *order.Address) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AddressSnapshot_country(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Country, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AddressSnapshot_country(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AddressSnapshot", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _AddressSnapshot_phone(ctx context.Context, field graphql.CollectedField, obj *order.Address) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AddressSnapshot_phone(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Phone, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AddressSnapshot_phone(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AddressSnapshot", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _AddressUpdatePayload_address(ctx context.Context, field graphql.CollectedField, obj *model.AddressUpdatePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AddressUpdatePayload_address(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Address, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *address.Address) graphql.Marshaler {
+			return ec.marshalOAddress2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋaddressᚐAddress(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AddressUpdatePayload_address(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AddressUpdatePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Address(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AddressUpdatePayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.AddressUpdatePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AddressUpdatePayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AddressUpdatePayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AddressUpdatePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _AnalyticsFigures_grossSales(ctx context.Context, field graphql.CollectedField, obj *model.AnalyticsFigures) (ret graphql.Marshaler) {
@@ -15132,6 +16251,234 @@ func (ec *executionContext) fieldContext_Mutation_accountDelete(ctx context.Cont
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_addressCreate(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_addressCreate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().AddressCreate(ctx, fc.Args["input"].(model.AddressCreateInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.AddressCreatePayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AddressCreatePayload) graphql.Marshaler {
+			return ec.marshalNAddressCreatePayload2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐAddressCreatePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_addressCreate(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AddressCreatePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_addressCreate_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_addressUpdate(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_addressUpdate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().AddressUpdate(ctx, fc.Args["input"].(model.AddressUpdateInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.AddressUpdatePayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AddressUpdatePayload) graphql.Marshaler {
+			return ec.marshalNAddressUpdatePayload2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐAddressUpdatePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_addressUpdate(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AddressUpdatePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_addressUpdate_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_addressDelete(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_addressDelete(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().AddressDelete(ctx, fc.Args["input"].(model.AddressDeleteInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.AddressDeletePayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AddressDeletePayload) graphql.Marshaler {
+			return ec.marshalNAddressDeletePayload2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐAddressDeletePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_addressDelete(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AddressDeletePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_addressDelete_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_addressSetDefault(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_addressSetDefault(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().AddressSetDefault(ctx, fc.Args["input"].(model.AddressSetDefaultInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.AddressSetDefaultPayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AddressSetDefaultPayload) graphql.Marshaler {
+			return ec.marshalNAddressSetDefaultPayload2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐAddressSetDefaultPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_addressSetDefault(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AddressSetDefaultPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_addressSetDefault_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_cartItemAdd(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -17601,7 +18948,7 @@ func (ec *executionContext) _Order_shippingAddress(ctx context.Context, field gr
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v order.Address) graphql.Marshaler {
-			return ec.marshalNAddress2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋorderᚐAddress(ctx, selections, v)
+			return ec.marshalNAddressSnapshot2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋorderᚐAddress(ctx, selections, v)
 		},
 		true,
 		true,
@@ -17614,7 +18961,7 @@ func (ec *executionContext) fieldContext_Order_shippingAddress(_ context.Context
 		IsMethod:   false,
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Address(ctx, field)
+			return ec.childFields_AddressSnapshot(ctx, field)
 		},
 	}
 	return fc, nil
@@ -22374,6 +23721,102 @@ func (ec *executionContext) fieldContext_User_locale(_ context.Context, field gr
 	return graphql.NewScalarFieldContext("User", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
+func (ec *executionContext) _User_addresses(ctx context.Context, field graphql.CollectedField, obj *account.User) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_User_addresses(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.User().Addresses(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*address.Address) graphql.Marshaler {
+			return ec.marshalOAddress2ᚕᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋaddressᚐAddressᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_User_addresses(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "User",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Address(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _User_defaultShippingAddress(ctx context.Context, field graphql.CollectedField, obj *account.User) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_User_defaultShippingAddress(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.User().DefaultShippingAddress(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *address.Address) graphql.Marshaler {
+			return ec.marshalOAddress2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋaddressᚐAddress(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_User_defaultShippingAddress(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "User",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Address(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _User_defaultBillingAddress(ctx context.Context, field graphql.CollectedField, obj *account.User) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_User_defaultBillingAddress(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.User().DefaultBillingAddress(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *address.Address) graphql.Marshaler {
+			return ec.marshalOAddress2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋaddressᚐAddress(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_User_defaultBillingAddress(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "User",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Address(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _User_vendor(ctx context.Context, field graphql.CollectedField, obj *account.User) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -26945,6 +28388,115 @@ func (ec *executionContext) unmarshalInputAccountUpdateInput(ctx context.Context
 	return it, nil
 }
 
+func (ec *executionContext) unmarshalInputAddressCreateInput(ctx context.Context, obj any) (model.AddressCreateInput, error) {
+	var it model.AddressCreateInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"name", "line1", "line2", "city", "region", "postalCode", "country", "phone"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "line1":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("line1"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Line1 = data
+		case "line2":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("line2"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Line2 = data
+		case "city":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("city"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.City = data
+		case "region":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("region"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Region = data
+		case "postalCode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("postalCode"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PostalCode = data
+		case "country":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("country"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Country = data
+		case "phone":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("phone"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Phone = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputAddressDeleteInput(ctx context.Context, obj any) (model.AddressDeleteInput, error) {
+	var it model.AddressDeleteInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputAddressInput(ctx context.Context, obj any) (model.AddressInput, error) {
 	var it model.AddressInput
 	if obj == nil {
@@ -27008,6 +28560,129 @@ func (ec *executionContext) unmarshalInputAddressInput(ctx context.Context, obj 
 		case "country":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("country"))
 			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Country = data
+		case "phone":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("phone"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Phone = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputAddressSetDefaultInput(ctx context.Context, obj any) (model.AddressSetDefaultInput, error) {
+	var it model.AddressSetDefaultInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id", "type"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "type":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("type"))
+			data, err := ec.unmarshalNAddressType2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐAddressType(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Type = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputAddressUpdateInput(ctx context.Context, obj any) (model.AddressUpdateInput, error) {
+	var it model.AddressUpdateInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id", "name", "line1", "line2", "city", "region", "postalCode", "country", "phone"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "line1":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("line1"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Line1 = data
+		case "line2":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("line2"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Line2 = data
+		case "city":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("city"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.City = data
+		case "region":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("region"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Region = data
+		case "postalCode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("postalCode"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PostalCode = data
+		case "country":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("country"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -27308,7 +28983,7 @@ func (ec *executionContext) unmarshalInputCheckoutInput(ctx context.Context, obj
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"idempotencyKey", "shippingAddress"}
+	fieldsInOrder := [...]string{"idempotencyKey", "shippingAddress", "shippingAddressId"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -27324,11 +28999,18 @@ func (ec *executionContext) unmarshalInputCheckoutInput(ctx context.Context, obj
 			it.IdempotencyKey = data
 		case "shippingAddress":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("shippingAddress"))
-			data, err := ec.unmarshalNAddressInput2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐAddressInput(ctx, v)
+			data, err := ec.unmarshalOAddressInput2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐAddressInput(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.ShippingAddress = data
+		case "shippingAddressId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("shippingAddressId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ShippingAddressID = data
 		}
 	}
 	return it, nil
@@ -29126,6 +30808,13 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._Cart(ctx, sel, obj)
+	case address.Address:
+		return ec._Address(ctx, sel, &obj)
+	case *address.Address:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Address(ctx, sel, obj)
 	default:
 		if typedObj, ok := obj.(graphql.Marshaler); ok {
 			return typedObj
@@ -29842,9 +31531,9 @@ func (ec *executionContext) _AccountUpdatePayload(ctx context.Context, sel ast.S
 	return out
 }
 
-var addressImplementors = []string{"Address"}
+var addressImplementors = []string{"Address", "Node"}
 
-func (ec *executionContext) _Address(ctx context.Context, sel ast.SelectionSet, obj *order.Address) graphql.Marshaler {
+func (ec *executionContext) _Address(ctx context.Context, sel ast.SelectionSet, obj *address.Address) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, addressImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -29854,6 +31543,11 @@ func (ec *executionContext) _Address(ctx context.Context, sel ast.SelectionSet, 
 		switch field.Name {
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("Address")
+		case "id":
+			out.Values[i] = ec._Address_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "name":
 			out.Values[i] = ec._Address_name(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -29866,7 +31560,7 @@ func (ec *executionContext) _Address(ctx context.Context, sel ast.SelectionSet, 
 			}
 		case "line2":
 			out.Values[i] = ec._Address_line2(ctx, field, obj)
-			if out.Values[i] == graphql.RequiredNull {
+			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		case "city":
@@ -29876,7 +31570,7 @@ func (ec *executionContext) _Address(ctx context.Context, sel ast.SelectionSet, 
 			}
 		case "region":
 			out.Values[i] = ec._Address_region(ctx, field, obj)
-			if out.Values[i] == graphql.RequiredNull {
+			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		case "postalCode":
@@ -29891,7 +31585,272 @@ func (ec *executionContext) _Address(ctx context.Context, sel ast.SelectionSet, 
 			}
 		case "phone":
 			out.Values[i] = ec._Address_phone(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "isDefaultShipping":
+			out.Values[i] = ec._Address_isDefaultShipping(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "isDefaultBilling":
+			out.Values[i] = ec._Address_isDefaultBilling(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createdAt":
+			out.Values[i] = ec._Address_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updatedAt":
+			out.Values[i] = ec._Address_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var addressCreatePayloadImplementors = []string{"AddressCreatePayload"}
+
+func (ec *executionContext) _AddressCreatePayload(ctx context.Context, sel ast.SelectionSet, obj *model.AddressCreatePayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, addressCreatePayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AddressCreatePayload")
+		case "address":
+			out.Values[i] = ec._AddressCreatePayload_address(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._AddressCreatePayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var addressDeletePayloadImplementors = []string{"AddressDeletePayload"}
+
+func (ec *executionContext) _AddressDeletePayload(ctx context.Context, sel ast.SelectionSet, obj *model.AddressDeletePayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, addressDeletePayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AddressDeletePayload")
+		case "address":
+			out.Values[i] = ec._AddressDeletePayload_address(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._AddressDeletePayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var addressSetDefaultPayloadImplementors = []string{"AddressSetDefaultPayload"}
+
+func (ec *executionContext) _AddressSetDefaultPayload(ctx context.Context, sel ast.SelectionSet, obj *model.AddressSetDefaultPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, addressSetDefaultPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AddressSetDefaultPayload")
+		case "address":
+			out.Values[i] = ec._AddressSetDefaultPayload_address(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._AddressSetDefaultPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var addressSnapshotImplementors = []string{"AddressSnapshot"}
+
+func (ec *executionContext) _AddressSnapshot(ctx context.Context, sel ast.SelectionSet, obj *order.Address) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, addressSnapshotImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AddressSnapshot")
+		case "name":
+			out.Values[i] = ec._AddressSnapshot_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "line1":
+			out.Values[i] = ec._AddressSnapshot_line1(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "line2":
+			out.Values[i] = ec._AddressSnapshot_line2(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "city":
+			out.Values[i] = ec._AddressSnapshot_city(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "region":
+			out.Values[i] = ec._AddressSnapshot_region(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "postalCode":
+			out.Values[i] = ec._AddressSnapshot_postalCode(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "country":
+			out.Values[i] = ec._AddressSnapshot_country(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "phone":
+			out.Values[i] = ec._AddressSnapshot_phone(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var addressUpdatePayloadImplementors = []string{"AddressUpdatePayload"}
+
+func (ec *executionContext) _AddressUpdatePayload(ctx context.Context, sel ast.SelectionSet, obj *model.AddressUpdatePayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, addressUpdatePayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AddressUpdatePayload")
+		case "address":
+			out.Values[i] = ec._AddressUpdatePayload_address(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._AddressUpdatePayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		default:
@@ -31822,6 +33781,34 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "accountDelete":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_accountDelete(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "addressCreate":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_addressCreate(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "addressUpdate":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_addressUpdate(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "addressDelete":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_addressDelete(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "addressSetDefault":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_addressSetDefault(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -35363,6 +37350,120 @@ func (ec *executionContext) _User(ctx context.Context, sel ast.SelectionSet, obj
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "addresses":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._User_addresses(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "defaultShippingAddress":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._User_defaultShippingAddress(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "defaultBillingAddress":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._User_defaultBillingAddress(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "vendor":
 			field := field
 
@@ -37950,13 +40051,104 @@ func (ec *executionContext) marshalNAccountUpdatePayload2ᚖgithubᚗcomᚋshopg
 	return ec._AccountUpdatePayload(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNAddress2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋorderᚐAddress(ctx context.Context, sel ast.SelectionSet, v order.Address) graphql.Marshaler {
-	return ec._Address(ctx, sel, &v)
+func (ec *executionContext) marshalNAddress2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋaddressᚐAddress(ctx context.Context, sel ast.SelectionSet, v *address.Address) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._Address(ctx, sel, v)
 }
 
-func (ec *executionContext) unmarshalNAddressInput2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐAddressInput(ctx context.Context, v any) (*model.AddressInput, error) {
-	res, err := ec.unmarshalInputAddressInput(ctx, v)
-	return &res, graphql.ErrorOnPath(ctx, err)
+func (ec *executionContext) unmarshalNAddressCreateInput2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐAddressCreateInput(ctx context.Context, v any) (model.AddressCreateInput, error) {
+	res, err := ec.unmarshalInputAddressCreateInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAddressCreatePayload2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐAddressCreatePayload(ctx context.Context, sel ast.SelectionSet, v model.AddressCreatePayload) graphql.Marshaler {
+	return ec._AddressCreatePayload(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNAddressCreatePayload2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐAddressCreatePayload(ctx context.Context, sel ast.SelectionSet, v *model.AddressCreatePayload) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._AddressCreatePayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNAddressDeleteInput2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐAddressDeleteInput(ctx context.Context, v any) (model.AddressDeleteInput, error) {
+	res, err := ec.unmarshalInputAddressDeleteInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAddressDeletePayload2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐAddressDeletePayload(ctx context.Context, sel ast.SelectionSet, v model.AddressDeletePayload) graphql.Marshaler {
+	return ec._AddressDeletePayload(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNAddressDeletePayload2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐAddressDeletePayload(ctx context.Context, sel ast.SelectionSet, v *model.AddressDeletePayload) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._AddressDeletePayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNAddressSetDefaultInput2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐAddressSetDefaultInput(ctx context.Context, v any) (model.AddressSetDefaultInput, error) {
+	res, err := ec.unmarshalInputAddressSetDefaultInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAddressSetDefaultPayload2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐAddressSetDefaultPayload(ctx context.Context, sel ast.SelectionSet, v model.AddressSetDefaultPayload) graphql.Marshaler {
+	return ec._AddressSetDefaultPayload(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNAddressSetDefaultPayload2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐAddressSetDefaultPayload(ctx context.Context, sel ast.SelectionSet, v *model.AddressSetDefaultPayload) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._AddressSetDefaultPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNAddressSnapshot2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋorderᚐAddress(ctx context.Context, sel ast.SelectionSet, v order.Address) graphql.Marshaler {
+	return ec._AddressSnapshot(ctx, sel, &v)
+}
+
+func (ec *executionContext) unmarshalNAddressType2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐAddressType(ctx context.Context, v any) (model.AddressType, error) {
+	var res model.AddressType
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAddressType2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐAddressType(ctx context.Context, sel ast.SelectionSet, v model.AddressType) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNAddressUpdateInput2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐAddressUpdateInput(ctx context.Context, v any) (model.AddressUpdateInput, error) {
+	res, err := ec.unmarshalInputAddressUpdateInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAddressUpdatePayload2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐAddressUpdatePayload(ctx context.Context, sel ast.SelectionSet, v model.AddressUpdatePayload) graphql.Marshaler {
+	return ec._AddressUpdatePayload(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNAddressUpdatePayload2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐAddressUpdatePayload(ctx context.Context, sel ast.SelectionSet, v *model.AddressUpdatePayload) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._AddressUpdatePayload(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNAnalyticsFigures2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐAnalyticsFigures(ctx context.Context, sel ast.SelectionSet, v *model.AnalyticsFigures) graphql.Marshaler {
@@ -40520,6 +42712,40 @@ func (ec *executionContext) marshalN__TypeKind2string(ctx context.Context, sel a
 		}
 	}
 	return res
+}
+
+func (ec *executionContext) marshalOAddress2ᚕᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋaddressᚐAddressᚄ(ctx context.Context, sel ast.SelectionSet, v []*address.Address) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAddress2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋaddressᚐAddress(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalOAddress2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋaddressᚐAddress(ctx context.Context, sel ast.SelectionSet, v *address.Address) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Address(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOAddressInput2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐAddressInput(ctx context.Context, v any) (*model.AddressInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputAddressInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalOAttributeInput2ᚕᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐAttributeInputᚄ(ctx context.Context, v any) ([]*model.AttributeInput, error) {

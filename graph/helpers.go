@@ -87,6 +87,16 @@ func (r *Resolver) node(ctx context.Context, gid string) (model.Node, error) {
 			return nil, err
 		}
 		return imp, nil
+	case typeAddress:
+		v, ok := auth.ViewerFrom(ctx)
+		if !ok {
+			return nil, nil
+		}
+		a, err := nullIfNotFound(r.AddressBook.Get(ctx, v, id))
+		if a == nil || err != nil {
+			return nil, err
+		}
+		return a, nil
 	case typeOrder:
 		v, ok := auth.ViewerFrom(ctx)
 		if !ok {

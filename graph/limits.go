@@ -39,6 +39,8 @@ const (
 	estEvents     = 10
 	estCategories = 10
 	estChildren   = 3
+	// estAddresses is an address book's usual length (it holds at most 50).
+	estAddresses = 5
 )
 
 // complexityRoot prices the list fields by their page size or an estimate.
@@ -80,6 +82,7 @@ func complexityRoot() ComplexityRoot {
 	c.Order.Lines = func(child int) int { return 1 + child*estLines }
 	c.Order.Events = func(child int) int { return 1 + child*estEvents }
 	c.Cart.Lines = func(child int) int { return 1 + child*estLines }
+	c.User.Addresses = func(child int) int { return 1 + child*estAddresses }
 	return c
 }
 

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 
 	"github.com/shopgraph/shopgraph/internal/account"
+	"github.com/shopgraph/shopgraph/internal/address"
 	"github.com/shopgraph/shopgraph/internal/cart"
 	"github.com/shopgraph/shopgraph/internal/catalog"
 	"github.com/shopgraph/shopgraph/internal/checkout"
@@ -44,7 +45,9 @@ type Resolver struct {
 	VendorLedger *vendor.Ledger
 	// AnalyticsService is the vendors' and admins' sales reports.
 	AnalyticsService *analytics.Service
-	Log              *slog.Logger
+	// AddressBook is the customers' saved addresses (not Addresses: a resolver method of User).
+	AddressBook *address.Service
+	Log         *slog.Logger
 
 	// ExternalAuth is social login: sign-in through Google, Facebook or an OIDC provider.
 	ExternalAuth *account.ExternalAuth

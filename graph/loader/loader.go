@@ -11,6 +11,7 @@ import (
 	"github.com/graph-gophers/dataloader/v7"
 
 	"github.com/shopgraph/shopgraph/internal/account"
+	"github.com/shopgraph/shopgraph/internal/address"
 	"github.com/shopgraph/shopgraph/internal/apperr"
 	"github.com/shopgraph/shopgraph/internal/catalog"
 	"github.com/shopgraph/shopgraph/internal/order"
@@ -25,6 +26,8 @@ type Services struct {
 	Orders   *order.Service
 	Payments *payment.Service
 	Vendors  *vendor.Service
+	// Addresses is the address books (internal/address).
+	Addresses *address.Service
 }
 
 // Loaders is one response's set of loaders.
@@ -42,6 +45,8 @@ type Loaders struct {
 	// PaymentByOrderID gives nil for an order without a payment, so that a page's missing
 	// payments can be primed too.
 	PaymentByOrderID *dataloader.Loader[int64, *payment.Payment]
+	// AddressBookByUserID gives an account's saved addresses, oldest first.
+	AddressBookByUserID *dataloader.Loader[int64, []address.Address]
 }
 
 const (
@@ -62,6 +67,7 @@ func New(s Services) *Loaders {
 		OrderEventsByOrderID:  newListLoader(s.Orders.EventsByOrderIDs),
 		FulfillmentsByOrderID: newListLoader(s.Orders.FulfillmentsByOrderIDs),
 		PaymentByOrderID:      newLoader(paymentsOrNil(s.Payments.ForOrders), "payment"),
+		AddressBookByUserID:   newListLoader(s.Addresses.BooksByUserIDs),
 	}
 }
 

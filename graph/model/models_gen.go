@@ -11,6 +11,7 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/shopgraph/shopgraph/internal/account"
+	"github.com/shopgraph/shopgraph/internal/address"
 	"github.com/shopgraph/shopgraph/internal/analytics"
 	"github.com/shopgraph/shopgraph/internal/auth"
 	"github.com/shopgraph/shopgraph/internal/cart"
@@ -266,6 +267,49 @@ type AccountUpdatePayload struct {
 	UserErrors []*UserError `json:"userErrors"`
 }
 
+// Input of `addressCreate`. Fields are trimmed; the postal code is put in its country's written form.
+type AddressCreateInput struct {
+	// Recipient's name, 1 to 100 characters.
+	Name string `json:"name"`
+	// Street and number, 1 to 200 characters.
+	Line1 string `json:"line1"`
+	// Apartment, suite…, at most 200 characters.
+	Line2 *string `json:"line2,omitempty"`
+	// City, 1 to 100 characters.
+	City string `json:"city"`
+	// State, province or region, at most 100 characters.
+	Region *string `json:"region,omitempty"`
+	// Postal code, 1 to 20 characters, in its country's format for US, CA, GB, DE, FR, NL, AU and JP
+	// (INVALID_POSTAL_CODE otherwise).
+	PostalCode string `json:"postalCode"`
+	// ISO 3166-1 alpha-2 country code in capitals, e.g. `US` (INVALID_COUNTRY when unassigned).
+	Country string `json:"country"`
+	// Phone number for the carrier, at most 30 characters.
+	Phone *string `json:"phone,omitempty"`
+}
+
+// Result of `addressCreate`.
+type AddressCreatePayload struct {
+	// The saved address; null when `userErrors` is not empty.
+	Address *address.Address `json:"address,omitempty"`
+	// Problems with the input; empty on success.
+	UserErrors []*UserError `json:"userErrors"`
+}
+
+// Input of `addressDelete`.
+type AddressDeleteInput struct {
+	// The address to delete: one of the viewer's own (NOT_FOUND otherwise).
+	ID string `json:"id"`
+}
+
+// Result of `addressDelete`.
+type AddressDeletePayload struct {
+	// The deleted address as it was; null when `userErrors` is not empty.
+	Address *address.Address `json:"address,omitempty"`
+	// Problems with the input; empty on success.
+	UserErrors []*UserError `json:"userErrors"`
+}
+
 // A postal address.
 type AddressInput struct {
 	// Recipient's name, 1 to 100 characters.
@@ -278,12 +322,58 @@ type AddressInput struct {
 	City string `json:"city"`
 	// State, province or region, at most 100 characters.
 	Region *string `json:"region,omitempty"`
-	// Postal code, 1 to 20 characters.
+	// Postal code, 1 to 20 characters, in its country's format for US, CA, GB, DE, FR, NL, AU and JP.
 	PostalCode string `json:"postalCode"`
 	// ISO 3166-1 alpha-2 country code, e.g. `US`.
 	Country string `json:"country"`
 	// Phone number for the carrier, at most 30 characters.
 	Phone *string `json:"phone,omitempty"`
+}
+
+// Input of `addressSetDefault`.
+type AddressSetDefaultInput struct {
+	// The address to make the default: one of the viewer's own (NOT_FOUND otherwise).
+	ID string `json:"id"`
+	// Which default it becomes; the previous default for this use stops being one.
+	Type AddressType `json:"type"`
+}
+
+// Result of `addressSetDefault`.
+type AddressSetDefaultPayload struct {
+	// The new default address; null when `userErrors` is not empty.
+	Address *address.Address `json:"address,omitempty"`
+	// Problems with the input; empty on success.
+	UserErrors []*UserError `json:"userErrors"`
+}
+
+// Input of `addressUpdate`: the address, and the fields to change (the rules of `AddressCreateInput`).
+type AddressUpdateInput struct {
+	// The address to change: one of the viewer's own (NOT_FOUND otherwise).
+	ID string `json:"id"`
+	// Recipient's name, 1 to 100 characters.
+	Name *string `json:"name,omitempty"`
+	// Street and number, 1 to 200 characters.
+	Line1 *string `json:"line1,omitempty"`
+	// Apartment, suite…, at most 200 characters; an empty string clears it.
+	Line2 *string `json:"line2,omitempty"`
+	// City, 1 to 100 characters.
+	City *string `json:"city,omitempty"`
+	// State, province or region, at most 100 characters; an empty string clears it.
+	Region *string `json:"region,omitempty"`
+	// Postal code, in its country's format (checked against the country the address ends up with).
+	PostalCode *string `json:"postalCode,omitempty"`
+	// ISO 3166-1 alpha-2 country code in capitals.
+	Country *string `json:"country,omitempty"`
+	// Phone number, at most 30 characters; an empty string clears it.
+	Phone *string `json:"phone,omitempty"`
+}
+
+// Result of `addressUpdate`.
+type AddressUpdatePayload struct {
+	// The changed address; null when `userErrors` is not empty.
+	Address *address.Address `json:"address,omitempty"`
+	// Problems with the input; empty on success.
+	UserErrors []*UserError `json:"userErrors"`
 }
 
 // Sales figures over a span of time.
@@ -431,8 +521,13 @@ type CheckoutInput struct {
 	// A client-generated key (e.g. a UUID) identifying this checkout attempt, 1 to 255 characters.
 	// May instead come as the `Idempotency-Key` HTTP header; one of the two is required.
 	IdempotencyKey *string `json:"idempotencyKey,omitempty"`
-	// Where to ship the order.
-	ShippingAddress *AddressInput `json:"shippingAddress"`
+	// Where to ship the order, typed in: exactly one of `shippingAddress` and `shippingAddressId` is
+	// required (INVALID otherwise). Checked like `addressCreate`'s input (INVALID_COUNTRY,
+	// INVALID_POSTAL_CODE).
+	ShippingAddress *AddressInput `json:"shippingAddress,omitempty"`
+	// Where to ship the order: one of the viewer's saved addresses (NOT_FOUND for any other). The order
+	// keeps a copy: editing or deleting the address later does not change it.
+	ShippingAddressID *string `json:"shippingAddressId,omitempty"`
 }
 
 // Result of `checkout`.
@@ -1216,6 +1311,64 @@ type WebhookUpdateInput struct {
 	Active *bool `json:"active,omitempty"`
 }
 
+// What an account's default address is for.
+type AddressType string
+
+const (
+	// Where orders ship unless another address is chosen.
+	AddressTypeShipping AddressType = "SHIPPING"
+	// Where invoices and payment methods are billed.
+	AddressTypeBilling AddressType = "BILLING"
+)
+
+var AllAddressType = []AddressType{
+	AddressTypeShipping,
+	AddressTypeBilling,
+}
+
+func (e AddressType) IsValid() bool {
+	switch e {
+	case AddressTypeShipping, AddressTypeBilling:
+		return true
+	}
+	return false
+}
+
+func (e AddressType) String() string {
+	return string(e)
+}
+
+func (e *AddressType) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = AddressType(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid AddressType", str)
+	}
+	return nil
+}
+
+func (e AddressType) MarshalGQL(w io.Writer) {
+	fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *AddressType) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e AddressType) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
 // Machine-readable codes of `UserError`s.
 type ErrorCode string
 
@@ -1307,6 +1460,12 @@ const (
 	ErrorCodeLastAdmin ErrorCode = "LAST_ADMIN"
 	// The account sells for a vendor (or owns its records): it must leave the vendor first.
 	ErrorCodeVendorMember ErrorCode = "VENDOR_MEMBER"
+	// The address book is full (50 addresses): delete one first.
+	ErrorCodeAddressLimitReached ErrorCode = "ADDRESS_LIMIT_REACHED"
+	// The country is not an ISO 3166-1 alpha-2 code that is assigned (e.g. `XX`).
+	ErrorCodeInvalidCountry ErrorCode = "INVALID_COUNTRY"
+	// The postal code does not have its country's format; the message gives an example.
+	ErrorCodeInvalidPostalCode ErrorCode = "INVALID_POSTAL_CODE"
 )
 
 var AllErrorCode = []ErrorCode{
@@ -1351,11 +1510,14 @@ var AllErrorCode = []ErrorCode{
 	ErrorCodeEmailAlreadyVerified,
 	ErrorCodeLastAdmin,
 	ErrorCodeVendorMember,
+	ErrorCodeAddressLimitReached,
+	ErrorCodeInvalidCountry,
+	ErrorCodeInvalidPostalCode,
 }
 
 func (e ErrorCode) IsValid() bool {
 	switch e {
-	case ErrorCodeInvalid, ErrorCodeEmailTaken, ErrorCodeInvalidCredentials, ErrorCodeInvalidToken, ErrorCodeRateLimited, ErrorCodeWrongPassword, ErrorCodeUnchanged, ErrorCodeDuplicate, ErrorCodeNotFound, ErrorCodeForbidden, ErrorCodeInsufficientStock, ErrorCodeLastVariant, ErrorCodeCategoryNotEmpty, ErrorCodeOutOfStock, ErrorCodeCartEmpty, ErrorCodeCurrencyMismatch, ErrorCodeLineUnavailable, ErrorCodeIdempotencyKeyReused, ErrorCodePaymentProviderUnavailable, ErrorCodeRefundExceedsPayment, ErrorCodeRefundPending, ErrorCodeInvalidTransition, ErrorCodeAmountTooLarge, ErrorCodeWebhookTargetForbidden, ErrorCodeOverFulfillment, ErrorCodeProviderNotConfigured, ErrorCodeProviderUnavailable, ErrorCodeInvalidRedirectURI, ErrorCodeInvalidState, ErrorCodeInvalidIDToken, ErrorCodeExternalAuthFailed, ErrorCodeEmailNotVerified, ErrorCodeExternalEmailRequired, ErrorCodeExternalAccountConflict, ErrorCodeLastSignInMethod, ErrorCodePasswordTooShort, ErrorCodePasswordTooCommon, ErrorCodePasswordNotSet, ErrorCodeEmailAlreadyVerified, ErrorCodeLastAdmin, ErrorCodeVendorMember:
+	case ErrorCodeInvalid, ErrorCodeEmailTaken, ErrorCodeInvalidCredentials, ErrorCodeInvalidToken, ErrorCodeRateLimited, ErrorCodeWrongPassword, ErrorCodeUnchanged, ErrorCodeDuplicate, ErrorCodeNotFound, ErrorCodeForbidden, ErrorCodeInsufficientStock, ErrorCodeLastVariant, ErrorCodeCategoryNotEmpty, ErrorCodeOutOfStock, ErrorCodeCartEmpty, ErrorCodeCurrencyMismatch, ErrorCodeLineUnavailable, ErrorCodeIdempotencyKeyReused, ErrorCodePaymentProviderUnavailable, ErrorCodeRefundExceedsPayment, ErrorCodeRefundPending, ErrorCodeInvalidTransition, ErrorCodeAmountTooLarge, ErrorCodeWebhookTargetForbidden, ErrorCodeOverFulfillment, ErrorCodeProviderNotConfigured, ErrorCodeProviderUnavailable, ErrorCodeInvalidRedirectURI, ErrorCodeInvalidState, ErrorCodeInvalidIDToken, ErrorCodeExternalAuthFailed, ErrorCodeEmailNotVerified, ErrorCodeExternalEmailRequired, ErrorCodeExternalAccountConflict, ErrorCodeLastSignInMethod, ErrorCodePasswordTooShort, ErrorCodePasswordTooCommon, ErrorCodePasswordNotSet, ErrorCodeEmailAlreadyVerified, ErrorCodeLastAdmin, ErrorCodeVendorMember, ErrorCodeAddressLimitReached, ErrorCodeInvalidCountry, ErrorCodeInvalidPostalCode:
 		return true
 	}
 	return false

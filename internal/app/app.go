@@ -17,6 +17,7 @@ import (
 	"riverqueue.com/riverui"
 
 	"github.com/shopgraph/shopgraph/internal/account"
+	"github.com/shopgraph/shopgraph/internal/address"
 	"github.com/shopgraph/shopgraph/internal/analytics"
 	"github.com/shopgraph/shopgraph/internal/auth"
 	"github.com/shopgraph/shopgraph/internal/cache"
@@ -56,8 +57,10 @@ type App struct {
 	Carts     *cart.Service
 	Orders    *order.Service
 	Checkout  *checkout.Service
-	Notify    *notify.Service
-	Webhooks  *webhook.Service
+	// AddressBook is the customers' saved addresses (internal/address).
+	AddressBook *address.Service
+	Notify      *notify.Service
+	Webhooks    *webhook.Service
 	// Imports takes inventory imports and applies them (internal/inventory).
 	Imports  *inventory.ImportService
 	Payments *payment.Service
@@ -169,6 +172,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options
 	a.Catalog = catalog.NewService(d, a.Cache, log)
 	a.Vendors = vendor.NewService(d, a.Catalog, log)
 	a.Carts = cart.NewService(d)
+	a.AddressBook = address.NewService(d)
 	a.Bus = pubsub.NewBus(a.Redis, namespace+"order-events", log)
 	busCtx, stopBus := context.WithCancel(context.WithoutCancel(ctx))
 	a.stopBus = stopBus

@@ -11,15 +11,16 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/shopgraph/shopgraph/db"
+	"github.com/shopgraph/shopgraph/internal/address"
 	"github.com/shopgraph/shopgraph/internal/apperr"
 	"github.com/shopgraph/shopgraph/internal/auth"
 	"github.com/shopgraph/shopgraph/internal/catalog"
@@ -65,6 +66,9 @@ func NewService(d *postgres.DB, orders *order.Service, payments *payment.Service
 type Input struct {
 	IdempotencyKey  string
 	ShippingAddress order.Address
+	// ShippingAddressID is one of the customer's saved addresses (internal/address), in place
+	// of ShippingAddress, which must then be empty; 0 when the address is typed in.
+	ShippingAddressID int64
 }
 
 // Result is the order a checkout created or, for a replay, created earlier, with its payment.
@@ -80,11 +84,12 @@ type Result struct {
 }
 
 // Complete checks out v's cart.
-// Errors: INVALID (address, key), IDEMPOTENCY_KEY_REUSED, CART_EMPTY, LINE_UNAVAILABLE,
+// Errors: INVALID (address, key), INVALID_COUNTRY, INVALID_POSTAL_CODE, NOT_FOUND (a saved
+// address that is not v's), IDEMPOTENCY_KEY_REUSED, CART_EMPTY, LINE_UNAVAILABLE,
 // CURRENCY_MISMATCH, OUT_OF_STOCK (with *inventory.OutOfStockError); nothing changes on any of them.
 func (s *Service) Complete(ctx context.Context, v auth.Viewer, in Input) (Result, error) {
 	in.IdempotencyKey = strings.TrimSpace(in.IdempotencyKey)
-	if err := validate(in); err != nil {
+	if err := validate(&in); err != nil {
 		return Result{}, err
 	}
 	fingerprint := fingerprintOf(in)
@@ -93,6 +98,11 @@ func (s *Service) Complete(ctx context.Context, v auth.Viewer, in Input) (Result
 		began db.CheckoutBeginRow
 		lines []db.CheckoutLinesRow
 	)
+	if in.ShippingAddressID != 0 {
+		if err := s.savedAddress(ctx, v, &in, fingerprint); err != nil {
+			return Result{}, err
+		}
+	}
 	// Variants are locked in id order, so deadlocks should not happen; a serialisation
 	// failure or deadlock is still run again (InTxBegunWith) rather than shown to the
 	// customer. BEGIN goes with the transaction's first pipeline: the key's claim and the cart.
@@ -332,16 +342,22 @@ func vendorOf(id int64) *int64 {
 	return &id
 }
 
-// fingerprintOf identifies a request: the same key must come with the same address. The cart
-// is not part of it, because a completed checkout empties the cart and a replay must still
-// return the same order.
+// fingerprintOf identifies a request: the same key must come with the same address (typed in,
+// or the same saved address, whatever it holds by the time of a retry). The cart is not part
+// of it, because a completed checkout empties the cart and a replay must still return the
+// same order.
 func fingerprintOf(in Input) []byte {
 	b, _ := json.Marshal(in.ShippingAddress)
+	if in.ShippingAddressID != 0 {
+		b = fmt.Appendf(nil, "shippingAddressId:%d", in.ShippingAddressID)
+	}
 	sum := sha256.Sum256(b)
 	return sum[:]
 }
 
-func validate(in Input) error {
+// validate checks in and puts a typed-in address in its written form (address.Clean, the
+// address book's rules).
+func validate(in *Input) error {
 	var errs apperr.List
 	field := func(msg string, path ...string) {
 		errs = append(errs, apperr.FieldError(apperr.Invalid, msg, append([]string{"input"}, path...)...))
@@ -349,32 +365,41 @@ func validate(in Input) error {
 	if in.IdempotencyKey == "" || len(in.IdempotencyKey) > 255 {
 		field("An idempotency key of 1 to 255 characters is required (input or Idempotency-Key header).", "idempotencyKey")
 	}
-	a := in.ShippingAddress
-	for _, f := range []struct {
-		value    string
-		name     string
-		min, max int
-	}{
-		{a.Name, "name", 1, 100}, {a.Line1, "line1", 1, 200}, {a.Line2, "line2", 0, 200}, {a.City, "city", 1, 100},
-		{a.Region, "region", 0, 100}, {a.PostalCode, "postalCode", 1, 20}, {a.Phone, "phone", 0, 30},
-	} {
-		if n := utf8.RuneCountInString(strings.TrimSpace(f.value)); n < f.min || n > f.max {
-			field(fmt.Sprintf("Must be %d to %d characters.", f.min, f.max), "shippingAddress", f.name)
+	inline := in.ShippingAddress != order.Address{}
+	switch {
+	case inline && in.ShippingAddressID != 0:
+		field("Give either shippingAddress or shippingAddressId, not both.", "shippingAddressId")
+	case !inline && in.ShippingAddressID == 0:
+		field("A shipping address is required: shippingAddress or shippingAddressId.", "shippingAddress")
+	case inline:
+		a, err := address.Clean(address.Postal(in.ShippingAddress), "input", "shippingAddress")
+		var bad apperr.List
+		if errors.As(err, &bad) {
+			errs = append(errs, bad...)
 		}
-	}
-	if len(a.Country) != 2 || strings.ToUpper(a.Country) != a.Country || !isLetters(a.Country) {
-		field("Country must be an ISO 3166-1 alpha-2 code such as US.", "shippingAddress", "country")
+		in.ShippingAddress = order.Address(a)
 	}
 	return errs.Err()
 }
 
-func isLetters(s string) bool {
-	for _, r := range s {
-		if r < 'A' || r > 'Z' {
-			return false
+// savedAddress puts the customer's saved address in.ShippingAddressID into in, read before
+// the transaction (the one round trip a saved address costs; a typed-in one costs none). An
+// address that is not the customer's is NOT_FOUND, unless this is the retry of a checkout
+// that placed its order (the address may be deleted since): the transaction then finds the
+// key claimed and answers with that order.
+func (s *Service) savedAddress(ctx context.Context, v auth.Viewer, in *Input, fingerprint []byte) error {
+	saved, err := address.Owned(ctx, s.db.Queries, v.UserID, in.ShippingAddressID, "input", "shippingAddressId")
+	if apperr.Is(err, apperr.NotFound) {
+		if prior, replayErr := replay(ctx, s.db.Queries, v, *in, fingerprint); replayErr == nil {
+			in.ShippingAddress = prior.Order.ShippingAddress // never an empty one, whatever happens next
+			return nil
 		}
 	}
-	return true
+	if err != nil {
+		return err
+	}
+	in.ShippingAddress = order.Address(saved)
+	return nil
 }
 
 // lowStock tells the LowStock hook of the variants the order took from above their low-stock

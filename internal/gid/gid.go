@@ -28,6 +28,9 @@ const (
 	GuestCart    = "GuestCart"
 )
 
+// Address is a saved address of a customer's address book (internal/address).
+const Address = "Address"
+
 // Encode returns the global ID of the object typ/id.
 func Encode(typ string, id int64) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(typ + ":" + strconv.FormatInt(id, 10)))
