@@ -29,7 +29,7 @@ func (r *mutationResolver) Checkout(ctx context.Context, input model.CheckoutInp
 	res, err := r.CheckoutService.Complete(ctx, v, checkout.Input{IdempotencyKey: key, ShippingAddress: order.Address{
 		Name: a.Name, Line1: a.Line1, Line2: deref(a.Line2), City: a.City, Region: deref(a.Region),
 		PostalCode: a.PostalCode, Country: a.Country, Phone: deref(a.Phone),
-	}})
+	}, PaymentMethodID: deref(input.PaymentMethodID)})
 	ue, err := userErrors(err)
 	if err != nil || len(ue) > 0 {
 		return &model.CheckoutPayload{UserErrors: ue}, err
@@ -41,6 +41,9 @@ func (r *mutationResolver) Checkout(ctx context.Context, input model.CheckoutInp
 	if res.PaymentErr != nil {
 		// The order stands; the payment part failed and says so.
 		out.UserErrors, err = userErrors(res.PaymentErr)
+		if res.Payment.ID != 0 {
+			out.Payment = &res.Payment // a declined card's payment, payable with another one
+		}
 		return out, err
 	}
 	loader.From(ctx).PaymentByOrderID.Prime(ctx, res.Order.ID, &res.Payment)

@@ -285,6 +285,11 @@ type CheckoutInput struct {
 	IdempotencyKey *string `json:"idempotencyKey,omitempty"`
 	// Where to ship the order.
 	ShippingAddress *AddressInput `json:"shippingAddress"`
+	// One of the viewer's saved cards (`me.paymentMethods`) to charge at once: the payment is
+	// confirmed server-side, and `payment.nextAction` says when the bank asks for authentication.
+	// A card that is not the viewer's is NOT_FOUND (nothing changes); a declined one is
+	// CARD_DECLINED (the order stands, unpaid). Part of the idempotency key's request.
+	PaymentMethodID *string `json:"paymentMethodId,omitempty"`
 }
 
 // Result of `checkout`.
@@ -494,6 +499,42 @@ type PageInfo struct {
 	StartCursor *string `json:"startCursor,omitempty"`
 	// Cursor of the last item of the page.
 	EndCursor *string `json:"endCursor,omitempty"`
+}
+
+// Input of `paymentMethodDetach`.
+type PaymentMethodDetachInput struct {
+	// The saved card's ID (`PaymentMethod.id`).
+	ID string `json:"id"`
+}
+
+// Result of `paymentMethodDetach`.
+type PaymentMethodDetachPayload struct {
+	// The card as it was before it was removed; null on failure.
+	PaymentMethod *payment.Method `json:"paymentMethod,omitempty"`
+	// Problems, e.g. NOT_FOUND; empty on success.
+	UserErrors []*UserError `json:"userErrors"`
+}
+
+// Input of `paymentMethodSetDefault`.
+type PaymentMethodSetDefaultInput struct {
+	// The saved card's ID (`PaymentMethod.id`).
+	ID string `json:"id"`
+}
+
+// Result of `paymentMethodSetDefault`.
+type PaymentMethodSetDefaultPayload struct {
+	// The card, now the default; null on failure.
+	PaymentMethod *payment.Method `json:"paymentMethod,omitempty"`
+	// Problems, e.g. NOT_FOUND; empty on success.
+	UserErrors []*UserError `json:"userErrors"`
+}
+
+// Result of `paymentMethodSetupIntentCreate`.
+type PaymentMethodSetupIntentCreatePayload struct {
+	// The SetupIntent; null on failure.
+	SetupIntent *payment.SetupIntent `json:"setupIntent,omitempty"`
+	// Problems, e.g. PAYMENT_PROVIDER_UNAVAILABLE; empty on success.
+	UserErrors []*UserError `json:"userErrors"`
 }
 
 // Input of `productArchive`.
@@ -1127,6 +1168,8 @@ const (
 	// A fulfilment would ship more units of an order line than remain unfulfilled (ordered less
 	// already fulfilled); `field` names the line's quantity.
 	ErrorCodeOverFulfillment ErrorCode = "OVER_FULFILLMENT"
+	// The card's bank declined the charge; `message` says why. The order stands, unpaid: pay with another card.
+	ErrorCodeCardDeclined ErrorCode = "CARD_DECLINED"
 )
 
 var AllErrorCode = []ErrorCode{
@@ -1155,11 +1198,12 @@ var AllErrorCode = []ErrorCode{
 	ErrorCodeAmountTooLarge,
 	ErrorCodeWebhookTargetForbidden,
 	ErrorCodeOverFulfillment,
+	ErrorCodeCardDeclined,
 }
 
 func (e ErrorCode) IsValid() bool {
 	switch e {
-	case ErrorCodeInvalid, ErrorCodeEmailTaken, ErrorCodeInvalidCredentials, ErrorCodeInvalidToken, ErrorCodeRateLimited, ErrorCodeWrongPassword, ErrorCodeUnchanged, ErrorCodeDuplicate, ErrorCodeNotFound, ErrorCodeForbidden, ErrorCodeInsufficientStock, ErrorCodeLastVariant, ErrorCodeCategoryNotEmpty, ErrorCodeOutOfStock, ErrorCodeCartEmpty, ErrorCodeCurrencyMismatch, ErrorCodeLineUnavailable, ErrorCodeIdempotencyKeyReused, ErrorCodePaymentProviderUnavailable, ErrorCodeRefundExceedsPayment, ErrorCodeRefundPending, ErrorCodeInvalidTransition, ErrorCodeAmountTooLarge, ErrorCodeWebhookTargetForbidden, ErrorCodeOverFulfillment:
+	case ErrorCodeInvalid, ErrorCodeEmailTaken, ErrorCodeInvalidCredentials, ErrorCodeInvalidToken, ErrorCodeRateLimited, ErrorCodeWrongPassword, ErrorCodeUnchanged, ErrorCodeDuplicate, ErrorCodeNotFound, ErrorCodeForbidden, ErrorCodeInsufficientStock, ErrorCodeLastVariant, ErrorCodeCategoryNotEmpty, ErrorCodeOutOfStock, ErrorCodeCartEmpty, ErrorCodeCurrencyMismatch, ErrorCodeLineUnavailable, ErrorCodeIdempotencyKeyReused, ErrorCodePaymentProviderUnavailable, ErrorCodeRefundExceedsPayment, ErrorCodeRefundPending, ErrorCodeInvalidTransition, ErrorCodeAmountTooLarge, ErrorCodeWebhookTargetForbidden, ErrorCodeOverFulfillment, ErrorCodeCardDeclined:
 		return true
 	}
 	return false

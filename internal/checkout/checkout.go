@@ -65,6 +65,8 @@ func NewService(d *postgres.DB, orders *order.Service, payments *payment.Service
 type Input struct {
 	IdempotencyKey  string
 	ShippingAddress order.Address
+	// PaymentMethodID, when set, is a saved method of the viewer's to charge at once (method.go).
+	PaymentMethodID string
 }
 
 // Result is the order a checkout created or, for a replay, created earlier, with its payment.
@@ -81,10 +83,16 @@ type Result struct {
 
 // Complete checks out v's cart.
 // Errors: INVALID (address, key), IDEMPOTENCY_KEY_REUSED, CART_EMPTY, LINE_UNAVAILABLE,
-// CURRENCY_MISMATCH, OUT_OF_STOCK (with *inventory.OutOfStockError); nothing changes on any of them.
+// CURRENCY_MISMATCH, OUT_OF_STOCK (with *inventory.OutOfStockError), NOT_FOUND (paymentMethodId);
+// nothing changes on any of them.
 func (s *Service) Complete(ctx context.Context, v auth.Viewer, in Input) (Result, error) {
 	in.IdempotencyKey = strings.TrimSpace(in.IdempotencyKey)
 	if err := validate(in); err != nil {
+		return Result{}, err
+	}
+	// The saved method is checked with the provider now, before the transaction.
+	choice, err := s.chooseMethod(ctx, v, in)
+	if err != nil {
 		return Result{}, err
 	}
 	fingerprint := fingerprintOf(in)
@@ -96,7 +104,7 @@ func (s *Service) Complete(ctx context.Context, v auth.Viewer, in Input) (Result
 	// Variants are locked in id order, so deadlocks should not happen; a serialisation
 	// failure or deadlock is still run again (InTxBegunWith) rather than shown to the
 	// customer. BEGIN goes with the transaction's first pipeline: the key's claim and the cart.
-	err := s.db.InTxBegunWith(ctx,
+	err = s.db.InTxBegunWith(ctx,
 		func(ctx context.Context, q *db.Queries) func() error {
 			return queueClaim(ctx, q, v, in, fingerprint, &began, &lines)
 		},
@@ -111,6 +119,8 @@ func (s *Service) Complete(ctx context.Context, v auth.Viewer, in Input) (Result
 	// The provider is called only now, after commit, never inside the transaction; a replay
 	// returns the intent created the first time (the key is derived from the order).
 	switch {
+	case in.PaymentMethodID != "" && res.Order.Status == order.Pending:
+		res.Payment, res.PaymentErr = s.payments.IntentWithMethod(ctx, res.Order, choice)
 	case !res.Replayed:
 		res.Payment, res.PaymentErr = s.payments.NewIntent(ctx, res.Order)
 	case res.Order.Status == order.Pending:
@@ -337,6 +347,11 @@ func vendorOf(id int64) *int64 {
 // return the same order.
 func fingerprintOf(in Input) []byte {
 	b, _ := json.Marshal(in.ShippingAddress)
+	if in.PaymentMethodID != "" {
+		// The same key must come with the same method too; without one, the fingerprint is
+		// what it always was.
+		b = append(append(b, "\x00paymentMethod:"...), in.PaymentMethodID...)
+	}
 	sum := sha256.Sum256(b)
 	return sum[:]
 }
