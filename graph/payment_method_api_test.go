@@ -415,6 +415,15 @@ func TestCheckoutWithPaymentMethod(t *testing.T) {
 		require.Equal(t, p.Payment.IntentID, again.Payment.IntentID)
 		require.Len(t, b.shim.sent("POST", "/v1/payment_intents"), len(creates))
 
+		// Same key after the card was removed: still the same order (the request was checked
+		// when it was first made), and no new charge.
+		require.Empty(t, pmMutate(t, c, pmDetachMutation, "paymentMethodDetach", "pm_plain").UserErrors)
+		afterDetach := pmCheckout(t, c, key, "pm_plain")
+		require.Empty(t, afterDetach.UserErrors)
+		require.Equal(t, p.Order.ID, afterDetach.Order.ID)
+		require.Equal(t, p.Payment.IntentID, afterDetach.Payment.IntentID)
+		require.Len(t, b.shim.sent("POST", "/v1/payment_intents"), len(creates))
+
 		// Same key, another card: refused.
 		b.shim.attach(t, uid, "pm_plain_other")
 		other := pmCheckout(t, c, key, "pm_plain_other")
@@ -498,6 +507,45 @@ func TestCheckoutWithPaymentMethod(t *testing.T) {
 		require.Equal(t, "pm_outage", last.form.Get("payment_method"))
 		require.Equal(t, b.shim.customerOf(uid), last.form.Get("customer"))
 		require.Equal(t, "true", last.form.Get("confirm"))
+	})
+
+	t.Run("concurrent requests under one key give one order and one intent", func(t *testing.T) {
+		c, uid := checkoutWith(t, "pm_race")
+		key := uuid.NewString()
+		const n = 4
+		type result struct {
+			order, intent string
+			err           error
+		}
+		results := make(chan result, n)
+		for range n {
+			go func() {
+				var out pmCheckoutPayload
+				err := c.TryPayload(pmCheckoutMutation, map[string]any{"input": map[string]any{
+					"idempotencyKey": key, "shippingAddress": apitest.Address(), "paymentMethodId": "pm_race",
+				}}, "checkout", &out)
+				switch {
+				case err != nil:
+				case len(out.UserErrors) > 0 || out.Order == nil || out.Payment == nil:
+					err = fmt.Errorf("checkout: %+v", out.UserErrors)
+				default:
+					results <- result{order: out.Order.ID, intent: out.Payment.IntentID}
+					return
+				}
+				results <- result{err: err}
+			}()
+		}
+		orders, intents := map[string]bool{}, map[string]bool{}
+		for range n {
+			r := <-results
+			require.NoError(t, r.err)
+			orders[r.order], intents[r.intent] = true, true
+		}
+		require.Len(t, orders, 1)
+		require.Len(t, intents, 1)
+		require.Equal(t, 1, b.env.OrdersOf(t, uid))
+		require.Equal(t, 1, b.env.Count(t, `SELECT count(*) FROM order_payment_methods m JOIN orders o ON o.id = m.order_id
+			WHERE o.user_id = $1 AND m.payment_method_id = 'pm_race'`, uid))
 	})
 
 	t.Run("anonymous checkout cannot use a saved card", func(t *testing.T) {

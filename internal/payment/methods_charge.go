@@ -79,7 +79,9 @@ func (s *Service) chargeMethod(ctx context.Context, g MethodGateway, o order.Ord
 		status = db.PaymentStatusPROCESSING
 	}
 	p, err := s.recordIntent(ctx, o, in, status, nil)
-	p.NextAction = in.NextAction
+	if p.IntentID == in.ID {
+		p.NextAction = in.NextAction // not when a racing run's intent was recorded first
+	}
 	return p, err
 }
 
