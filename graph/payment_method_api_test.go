@@ -16,8 +16,8 @@ import (
 // stripe-mock cannot know: attachments, the default, and the outcomes of marked cards.
 
 const (
-	pmSetupMutation = `mutation { paymentMethodSetupIntentCreate { setupIntent { id clientSecret } userErrors { field message code } } }`
-	pmListQuery     = `query { me { id paymentMethods { id brand last4 expMonth expYear isDefault } } }`
+	pmSetupMutation  = `mutation { paymentMethodSetupIntentCreate { setupIntent { id clientSecret } userErrors { field message code } } }`
+	pmListQuery      = `query { me { id paymentMethods { id brand last4 expMonth expYear isDefault } } }`
 	pmDetachMutation = `mutation D($input: PaymentMethodDetachInput!) { paymentMethodDetach(input: $input) {
     paymentMethod { id isDefault } userErrors { field message code } } }`
 	pmDefaultMutation = `mutation S($input: PaymentMethodSetDefaultInput!) { paymentMethodSetDefault(input: $input) {
