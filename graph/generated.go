@@ -5934,8 +5934,10 @@ extend type User {
 extend type Payment {
   """
   What the customer must do before the payment can go through, when the bank asks for
-  authentication (3-D Secure) of a saved card charged at checkout; null otherwise. Stripe.js
-  handles it with the payment's ` + "`" + `clientSecret` + "`" + ` (` + "`" + `stripe.handleNextAction` + "`" + `).
+  authentication (3-D Secure) of a saved card charged at checkout: given in ` + "`" + `checkout` + "`" + `'s
+  payload (a replay reads it again from Stripe), null otherwise and when the payment is read
+  later (it is not stored; Stripe.js reads the intent itself). Stripe.js handles it with the
+  payment's ` + "`" + `clientSecret` + "`" + ` (` + "`" + `stripe.handleNextAction` + "`" + `).
   """
   nextAction: PaymentNextAction
 }
