@@ -439,6 +439,9 @@ func TestCheckoutWithPaymentMethod(t *testing.T) {
 		require.Equal(t, "PROCESSING", p.Payment.Status)
 		require.Nil(t, p.Payment.NextAction)
 		require.Equal(t, "PENDING", p.Order.Status, "PAID comes with payment_intent.succeeded, as for every payment")
+		o := apitest.Order{ID: apitest.OrderNumber(t, p.Order.ID), GID: p.Order.ID, Total: 5000, Intent: p.Payment.IntentID}
+		apitest.SendStripe(t, b.env, o, "payment_intent.succeeded", nil)
+		require.Equal(t, "PAID", b.env.OrderStatus(t, o.ID))
 	})
 
 	t.Run("when the bank asks for authentication, the payload carries what Stripe.js needs, also on a replay", func(t *testing.T) {
