@@ -735,6 +735,26 @@ type EmailDelivery struct {
 	SentAt    *time.Time
 }
 
+type ExternalAuthState struct {
+	StateHash    []byte
+	Provider     string
+	RedirectUri  string
+	Nonce        string
+	CodeVerifier string
+	CreatedAt    time.Time
+	ExpiresAt    time.Time
+}
+
+type ExternalIdentity struct {
+	ID            int64
+	UserID        int64
+	Provider      string
+	Subject       string
+	Email         string
+	EmailVerified bool
+	CreatedAt     time.Time
+}
+
 type Fulfillment struct {
 	ID             int64
 	OrderID        int64

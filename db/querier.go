@@ -6,6 +6,7 @@ package db
 
 import (
 	"context"
+	"time"
 
 	"github.com/google/uuid"
 )
@@ -120,6 +121,21 @@ type Querier interface {
 	// EmailDeliveryRecordError keeps the last error of a delivery: failed (permanent: it will not
 	// be tried again) or still pending (transient: the job retries).
 	EmailDeliveryRecordError(ctx context.Context, arg EmailDeliveryRecordErrorParams) error
+	// ExternalAuthStateConsume deletes a sign-in's state and returns it: of two requests with the
+	// same state, only one gets the row.
+	ExternalAuthStateConsume(ctx context.Context, stateHash []byte) (ExternalAuthState, error)
+	ExternalAuthStateDeleteExpired(ctx context.Context, now time.Time) (int64, error)
+	ExternalAuthStateInsert(ctx context.Context, arg ExternalAuthStateInsertParams) error
+	ExternalIdentityDelete(ctx context.Context, arg ExternalIdentityDeleteParams) (int64, error)
+	ExternalIdentityGetByProviderSubject(ctx context.Context, arg ExternalIdentityGetByProviderSubjectParams) (ExternalIdentity, error)
+	// ExternalIdentityInsert links an identity to an account; a second account for the same
+	// identity violates external_identities_provider_subject_key, a second identity of the same
+	// provider for one account external_identities_user_provider_key.
+	ExternalIdentityInsert(ctx context.Context, arg ExternalIdentityInsertParams) (ExternalIdentity, error)
+	ExternalIdentityListByUser(ctx context.Context, userID int64) ([]ExternalIdentity, error)
+	// ExternalIdentityUserLock locks an account while its ways of signing in change, and says
+	// whether it has a password, so that two unlinks at once cannot leave it with none.
+	ExternalIdentityUserLock(ctx context.Context, id int64) (bool, error)
 	// FulfillmentAllDelivered: the order has fulfilments and every one is delivered.
 	FulfillmentAllDelivered(ctx context.Context, orderID int64) (*bool, error)
 	FulfillmentGetByID(ctx context.Context, id int64) (Fulfillment, error)

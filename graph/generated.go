@@ -77,6 +77,22 @@ type DirectiveRoot struct {
 }
 
 type ComplexityRoot struct {
+	AccountExternalAccountUnlinkPayload struct {
+		User       func(childComplexity int) int
+		UserErrors func(childComplexity int) int
+	}
+
+	AccountExternalAuthUrlPayload struct {
+		AuthorizationURL func(childComplexity int) int
+		UserErrors       func(childComplexity int) int
+	}
+
+	AccountExternalLoginPayload struct {
+		Tokens     func(childComplexity int) int
+		User       func(childComplexity int) int
+		UserErrors func(childComplexity int) int
+	}
+
 	AccountLoginPayload struct {
 		Tokens     func(childComplexity int) int
 		User       func(childComplexity int) int
@@ -239,6 +255,12 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	ExternalAccount struct {
+		CreatedAt func(childComplexity int) int
+		Email     func(childComplexity int) int
+		Provider  func(childComplexity int) int
+	}
+
 	Fulfillment struct {
 		Carrier        func(childComplexity int) int
 		CreatedAt      func(childComplexity int) int
@@ -302,6 +324,9 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
+		AccountExternalAccountUnlink       func(childComplexity int, input model.AccountExternalAccountUnlinkInput) int
+		AccountExternalAuthURL             func(childComplexity int, input model.AccountExternalAuthURLInput) int
+		AccountExternalLogin               func(childComplexity int, input model.AccountExternalLoginInput) int
 		AccountLogin                       func(childComplexity int, input model.AccountLoginInput) int
 		AccountLogout                      func(childComplexity int) int
 		AccountPasswordChange              func(childComplexity int, input model.AccountPasswordChangeInput) int
@@ -573,26 +598,27 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
-		Cart              func(childComplexity int) int
-		Categories        func(childComplexity int) int
-		Category          func(childComplexity int, id *string, slug *string) int
-		EmailDeliveries   func(childComplexity int, first *int, after *string, filter *model.EmailDeliveryFilter) int
-		InventoryImport   func(childComplexity int, id string) int
-		LowStockVariants  func(childComplexity int, first *int, after *string, vendorID *string) int
-		Me                func(childComplexity int) int
-		Node              func(childComplexity int, id string) int
-		Order             func(childComplexity int, id string) int
-		Orders            func(childComplexity int, first *int, after *string, filter *model.OrderFilter) int
-		Product           func(childComplexity int, id *string, slug *string) int
-		Products          func(childComplexity int, first *int, after *string, last *int, before *string, filter *model.ProductFilter, sort *catalog.Sort) int
-		User              func(childComplexity int, id string) int
-		Vendor            func(childComplexity int, id string) int
-		VendorAnalytics   func(childComplexity int, input model.VendorAnalyticsInput) int
-		VendorBalance     func(childComplexity int, vendorID string) int
-		VendorBySlug      func(childComplexity int, slug string) int
-		Vendors           func(childComplexity int, first *int, after *string, filter *model.VendorFilter) int
-		WebhookDeliveries func(childComplexity int, webhookID string, first *int, after *string) int
-		Webhooks          func(childComplexity int, first *int, after *string) int
+		Cart                  func(childComplexity int) int
+		Categories            func(childComplexity int) int
+		Category              func(childComplexity int, id *string, slug *string) int
+		EmailDeliveries       func(childComplexity int, first *int, after *string, filter *model.EmailDeliveryFilter) int
+		ExternalAuthProviders func(childComplexity int) int
+		InventoryImport       func(childComplexity int, id string) int
+		LowStockVariants      func(childComplexity int, first *int, after *string, vendorID *string) int
+		Me                    func(childComplexity int) int
+		Node                  func(childComplexity int, id string) int
+		Order                 func(childComplexity int, id string) int
+		Orders                func(childComplexity int, first *int, after *string, filter *model.OrderFilter) int
+		Product               func(childComplexity int, id *string, slug *string) int
+		Products              func(childComplexity int, first *int, after *string, last *int, before *string, filter *model.ProductFilter, sort *catalog.Sort) int
+		User                  func(childComplexity int, id string) int
+		Vendor                func(childComplexity int, id string) int
+		VendorAnalytics       func(childComplexity int, input model.VendorAnalyticsInput) int
+		VendorBalance         func(childComplexity int, vendorID string) int
+		VendorBySlug          func(childComplexity int, slug string) int
+		Vendors               func(childComplexity int, first *int, after *string, filter *model.VendorFilter) int
+		WebhookDeliveries     func(childComplexity int, webhookID string, first *int, after *string) int
+		Webhooks              func(childComplexity int, first *int, after *string) int
 	}
 
 	StockMovement struct {
@@ -624,13 +650,14 @@ type ComplexityRoot struct {
 	}
 
 	User struct {
-		CreatedAt      func(childComplexity int) int
-		Email          func(childComplexity int) int
-		GlobalID       func(childComplexity int) int
-		Name           func(childComplexity int) int
-		PaymentMethods func(childComplexity int) int
-		Role           func(childComplexity int) int
-		Vendor         func(childComplexity int) int
+		CreatedAt        func(childComplexity int) int
+		Email            func(childComplexity int) int
+		ExternalAccounts func(childComplexity int) int
+		GlobalID         func(childComplexity int) int
+		Name             func(childComplexity int) int
+		PaymentMethods   func(childComplexity int) int
+		Role             func(childComplexity int) int
+		Vendor           func(childComplexity int) int
 	}
 
 	UserError struct {
@@ -854,6 +881,9 @@ type MutationResolver interface {
 	AccountLogout(ctx context.Context) (*model.AccountLogoutPayload, error)
 	AccountPasswordChange(ctx context.Context, input model.AccountPasswordChangeInput) (*model.AccountPasswordChangePayload, error)
 	AccountRoleUpdate(ctx context.Context, input model.AccountRoleUpdateInput) (*model.AccountRoleUpdatePayload, error)
+	AccountExternalAuthURL(ctx context.Context, input model.AccountExternalAuthURLInput) (*model.AccountExternalAuthURLPayload, error)
+	AccountExternalLogin(ctx context.Context, input model.AccountExternalLoginInput) (*model.AccountExternalLoginPayload, error)
+	AccountExternalAccountUnlink(ctx context.Context, input model.AccountExternalAccountUnlinkInput) (*model.AccountExternalAccountUnlinkPayload, error)
 	CartItemAdd(ctx context.Context, input model.CartItemAddInput) (*model.CartPayload, error)
 	CartItemUpdate(ctx context.Context, input model.CartItemUpdateInput) (*model.CartPayload, error)
 	CartItemRemove(ctx context.Context, input model.CartItemRemoveInput) (*model.CartPayload, error)
@@ -957,6 +987,7 @@ type QueryResolver interface {
 	Node(ctx context.Context, id string) (model.Node, error)
 	Me(ctx context.Context) (*account.User, error)
 	User(ctx context.Context, id string) (*account.User, error)
+	ExternalAuthProviders(ctx context.Context) ([]string, error)
 	VendorAnalytics(ctx context.Context, input model.VendorAnalyticsInput) (*model.VendorAnalytics, error)
 	Cart(ctx context.Context) (*cart.Cart, error)
 	Products(ctx context.Context, first *int, after *string, last *int, before *string, filter *model.ProductFilter, sort *catalog.Sort) (*model.ProductConnection, error)
@@ -985,6 +1016,7 @@ type SubscriptionResolver interface {
 	InventoryImportProgress(ctx context.Context, id string) (<-chan *inventory.Import, error)
 }
 type UserResolver interface {
+	ExternalAccounts(ctx context.Context, obj *account.User) ([]*account.ExternalAccount, error)
 	PaymentMethods(ctx context.Context, obj *account.User) ([]*payment.Method, error)
 	Vendor(ctx context.Context, obj *account.User) (*vendor.Vendor, error)
 }
@@ -1034,6 +1066,51 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 	ec := newExecutionContext(nil, e, nil)
 	_ = ec
 	switch typeName + "." + field {
+
+	case "AccountExternalAccountUnlinkPayload.user":
+		if e.ComplexityRoot.AccountExternalAccountUnlinkPayload.User == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccountExternalAccountUnlinkPayload.User(childComplexity), true
+	case "AccountExternalAccountUnlinkPayload.userErrors":
+		if e.ComplexityRoot.AccountExternalAccountUnlinkPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccountExternalAccountUnlinkPayload.UserErrors(childComplexity), true
+
+	case "AccountExternalAuthUrlPayload.authorizationUrl":
+		if e.ComplexityRoot.AccountExternalAuthUrlPayload.AuthorizationURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccountExternalAuthUrlPayload.AuthorizationURL(childComplexity), true
+	case "AccountExternalAuthUrlPayload.userErrors":
+		if e.ComplexityRoot.AccountExternalAuthUrlPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccountExternalAuthUrlPayload.UserErrors(childComplexity), true
+
+	case "AccountExternalLoginPayload.tokens":
+		if e.ComplexityRoot.AccountExternalLoginPayload.Tokens == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccountExternalLoginPayload.Tokens(childComplexity), true
+	case "AccountExternalLoginPayload.user":
+		if e.ComplexityRoot.AccountExternalLoginPayload.User == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccountExternalLoginPayload.User(childComplexity), true
+	case "AccountExternalLoginPayload.userErrors":
+		if e.ComplexityRoot.AccountExternalLoginPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccountExternalLoginPayload.UserErrors(childComplexity), true
 
 	case "AccountLoginPayload.tokens":
 		if e.ComplexityRoot.AccountLoginPayload.Tokens == nil {
@@ -1604,6 +1681,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.EmailDeliveryEdge.Node(childComplexity), true
 
+	case "ExternalAccount.createdAt":
+		if e.ComplexityRoot.ExternalAccount.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExternalAccount.CreatedAt(childComplexity), true
+	case "ExternalAccount.email":
+		if e.ComplexityRoot.ExternalAccount.Email == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExternalAccount.Email(childComplexity), true
+	case "ExternalAccount.provider":
+		if e.ComplexityRoot.ExternalAccount.Provider == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExternalAccount.Provider(childComplexity), true
+
 	case "Fulfillment.carrier":
 		if e.ComplexityRoot.Fulfillment.Carrier == nil {
 			break
@@ -1823,6 +1919,39 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Money.Currency(childComplexity), true
 
+	case "Mutation.accountExternalAccountUnlink":
+		if e.ComplexityRoot.Mutation.AccountExternalAccountUnlink == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_accountExternalAccountUnlink_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AccountExternalAccountUnlink(childComplexity, args["input"].(model.AccountExternalAccountUnlinkInput)), true
+	case "Mutation.accountExternalAuthUrl":
+		if e.ComplexityRoot.Mutation.AccountExternalAuthURL == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_accountExternalAuthUrl_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AccountExternalAuthURL(childComplexity, args["input"].(model.AccountExternalAuthURLInput)), true
+	case "Mutation.accountExternalLogin":
+		if e.ComplexityRoot.Mutation.AccountExternalLogin == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_accountExternalLogin_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AccountExternalLogin(childComplexity, args["input"].(model.AccountExternalLoginInput)), true
 	case "Mutation.accountLogin":
 		if e.ComplexityRoot.Mutation.AccountLogin == nil {
 			break
@@ -3191,6 +3320,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.EmailDeliveries(childComplexity, args["first"].(*int), args["after"].(*string), args["filter"].(*model.EmailDeliveryFilter)), true
+	case "Query.externalAuthProviders":
+		if e.ComplexityRoot.Query.ExternalAuthProviders == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.ExternalAuthProviders(childComplexity), true
 
 	case "Query.inventoryImport":
 		if e.ComplexityRoot.Query.InventoryImport == nil {
@@ -3491,6 +3626,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.User.Email(childComplexity), true
+	case "User.externalAccounts":
+		if e.ComplexityRoot.User.ExternalAccounts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.User.ExternalAccounts(childComplexity), true
 	case "User.id":
 		if e.ComplexityRoot.User.GlobalID == nil {
 			break
@@ -4235,6 +4376,9 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	opCtx := graphql.GetOperationContext(ctx)
 	ec := newExecutionContext(opCtx, e, make(chan graphql.DeferredResult))
 	inputUnmarshalMap := graphql.BuildUnmarshalerMap(
+		ec.unmarshalInputAccountExternalAccountUnlinkInput,
+		ec.unmarshalInputAccountExternalAuthUrlInput,
+		ec.unmarshalInputAccountExternalLoginInput,
 		ec.unmarshalInputAccountLoginInput,
 		ec.unmarshalInputAccountPasswordChangeInput,
 		ec.unmarshalInputAccountRegisterInput,
@@ -4525,6 +4669,128 @@ type AccountRoleUpdatePayload {
   user: User
   """Problems with the input; empty on success."""
   userErrors: [UserError!]!
+}
+`, BuiltIn: false},
+	{Name: "../schema/account_external.graphqls", Input: `# Social login: signing in with Google, Facebook or an OpenID Connect provider (Auth0,
+# Keycloak, Okta, ...). Which providers exist is the shop's settings (README, "Social login").
+
+"""An identity at a sign-in provider, linked to an account."""
+type ExternalAccount {
+  """The provider's name, as ` + "`" + `externalAuthProviders` + "`" + ` lists it: ` + "`" + `google` + "`" + `, ` + "`" + `facebook` + "`" + ` or a configured name."""
+  provider: String!
+  """The email the provider gave when the identity was linked; may be empty."""
+  email: String!
+  """When the identity was linked."""
+  createdAt: DateTime!
+}
+
+extend type User {
+  """
+  The sign-in providers linked to this account. Only the account itself sees them: null for
+  anyone else, admins included.
+  """
+  externalAccounts: [ExternalAccount!]
+}
+
+extend type Query {
+  """The sign-in providers this shop offers, sorted by name: ` + "`" + `google` + "`" + `, ` + "`" + `facebook` + "`" + ` or configured names."""
+  externalAuthProviders: [String!]!
+}
+
+extend type Mutation {
+  """
+  Starts a sign-in at a provider: returns the provider's authorization URL (with a one-time
+  ` + "`" + `state` + "`" + `, a ` + "`" + `nonce` + "`" + ` and a PKCE S256 challenge) to send the browser to. The provider sends the
+  browser back to ` + "`" + `redirectUri` + "`" + ` with ` + "`" + `code` + "`" + ` and ` + "`" + `state` + "`" + ` for ` + "`" + `accountExternalLogin` + "`" + `, within 10
+  minutes.
+  """
+  accountExternalAuthUrl(input: AccountExternalAuthUrlInput!): AccountExternalAuthUrlPayload!
+  """
+  Finishes a sign-in started by ` + "`" + `accountExternalAuthUrl` + "`" + ` and signs in as ` + "`" + `accountLogin` + "`" + ` does
+  (tokens and cookies). The first sign-in with an identity creates a CUSTOMER account without a
+  password, or links the identity to the existing account with its email when the provider
+  confirms the email (OpenID Connect ` + "`" + `email_verified` + "`" + `; Facebook never does); otherwise it is
+  refused with EMAIL_NOT_VERIFIED and nothing changes.
+  """
+  accountExternalLogin(input: AccountExternalLoginInput!): AccountExternalLoginPayload!
+  """
+  Unlinks the viewer's identity at a provider. Refused with LAST_SIGN_IN_METHOD when the account
+  would have no way left to sign in (no password and no other identity).
+  """
+  accountExternalAccountUnlink(input: AccountExternalAccountUnlinkInput!): AccountExternalAccountUnlinkPayload! @auth
+}
+
+"""Input of ` + "`" + `accountExternalAuthUrl` + "`" + `."""
+input AccountExternalAuthUrlInput {
+  """The provider's name, one of ` + "`" + `externalAuthProviders` + "`" + `."""
+  provider: String!
+  """Where the provider sends the browser back: exactly one of the shop's allowed redirect URIs."""
+  redirectUri: String!
+}
+
+"""Result of ` + "`" + `accountExternalAuthUrl` + "`" + `."""
+type AccountExternalAuthUrlPayload {
+  """The provider's authorization URL; null on failure."""
+  authorizationUrl: String
+  """Problems with the input; empty on success."""
+  userErrors: [UserError!]!
+}
+
+"""Input of ` + "`" + `accountExternalLogin` + "`" + `: what the provider sent back to the redirect URI."""
+input AccountExternalLoginInput {
+  """The provider the sign-in was started at."""
+  provider: String!
+  """The authorization code the provider sent back."""
+  code: String!
+  """The state the provider sent back, unchanged."""
+  state: String!
+}
+
+"""Result of ` + "`" + `accountExternalLogin` + "`" + `."""
+type AccountExternalLoginPayload {
+  """The signed-in account; null on failure."""
+  user: User
+  """The new session's tokens; null on failure."""
+  tokens: AuthTokens
+  """Why the sign-in was refused; empty on success."""
+  userErrors: [UserError!]!
+}
+
+"""Input of ` + "`" + `accountExternalAccountUnlink` + "`" + `."""
+input AccountExternalAccountUnlinkInput {
+  """The provider whose identity to unlink."""
+  provider: String!
+}
+
+"""Result of ` + "`" + `accountExternalAccountUnlink` + "`" + `."""
+type AccountExternalAccountUnlinkPayload {
+  """The account; null on failure."""
+  user: User
+  """Problems with the input; empty on success."""
+  userErrors: [UserError!]!
+}
+
+extend enum ErrorCode {
+  """The sign-in provider is not one this shop offers (see ` + "`" + `externalAuthProviders` + "`" + `)."""
+  PROVIDER_NOT_CONFIGURED
+  """The sign-in provider cannot be reached for now; try again shortly."""
+  PROVIDER_UNAVAILABLE
+  """The redirect URI is not one of the shop's allowed redirect URIs (compared exactly)."""
+  INVALID_REDIRECT_URI
+  """The sign-in's state is unknown, expired, already used or for another provider: start again."""
+  INVALID_STATE
+  """The provider's ID token failed verification (signature, issuer, audience, expiry or nonce)."""
+  INVALID_ID_TOKEN
+  """The provider did not accept the sign-in (for instance an authorization code already used)."""
+  EXTERNAL_AUTH_FAILED
+  """An account with this email exists, and the provider does not confirm the email: nothing was linked."""
+  EMAIL_NOT_VERIFIED
+  """The provider shared no valid email address, which a new account needs."""
+  EXTERNAL_EMAIL_REQUIRED
+  """The account with this email is already linked to another identity of the same provider."""
+  EXTERNAL_ACCOUNT_CONFLICT
+  """Unlinking would leave the account with no way to sign in (no password, no other identity)."""
+  LAST_SIGN_IN_METHOD
 }
 `, BuiltIn: false},
 	{Name: "../schema/analytics.graphqls", Input: `# Sales analytics: a vendor's (or the whole platform's) sales over calendar dates in a time zone.
@@ -6979,6 +7245,38 @@ var parsedSchema = gqlparser.MustLoadSchema(sources...)
 // Each function is generated once per unique object type, deduplicating the
 // switch statements that were previously inlined in every fieldContext_* function.
 
+func (ec *executionContext) childFields_AccountExternalAccountUnlinkPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "user":
+		return ec.fieldContext_AccountExternalAccountUnlinkPayload_user(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_AccountExternalAccountUnlinkPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AccountExternalAccountUnlinkPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_AccountExternalAuthUrlPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "authorizationUrl":
+		return ec.fieldContext_AccountExternalAuthUrlPayload_authorizationUrl(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_AccountExternalAuthUrlPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AccountExternalAuthUrlPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_AccountExternalLoginPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "user":
+		return ec.fieldContext_AccountExternalLoginPayload_user(ctx, field)
+	case "tokens":
+		return ec.fieldContext_AccountExternalLoginPayload_tokens(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_AccountExternalLoginPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AccountExternalLoginPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_AccountLoginPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "user":
@@ -7301,6 +7599,18 @@ func (ec *executionContext) childFields_EmailDeliveryEdge(ctx context.Context, f
 		return ec.fieldContext_EmailDeliveryEdge_node(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type EmailDeliveryEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_ExternalAccount(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "provider":
+		return ec.fieldContext_ExternalAccount_provider(ctx, field)
+	case "email":
+		return ec.fieldContext_ExternalAccount_email(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_ExternalAccount_createdAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ExternalAccount", field.Name)
 }
 
 func (ec *executionContext) childFields_Fulfillment(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -7921,6 +8231,8 @@ func (ec *executionContext) childFields_User(ctx context.Context, field graphql.
 		return ec.fieldContext_User_role(ctx, field)
 	case "createdAt":
 		return ec.fieldContext_User_createdAt(ctx, field)
+	case "externalAccounts":
+		return ec.fieldContext_User_externalAccounts(ctx, field)
 	case "paymentMethods":
 		return ec.fieldContext_User_paymentMethods(ctx, field)
 	case "vendor":
@@ -8468,6 +8780,48 @@ func (ec *executionContext) field_Category_products_args(ctx context.Context, ra
 		return nil, err
 	}
 	args["sort"] = arg4
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_accountExternalAccountUnlink_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.AccountExternalAccountUnlinkInput, error) {
+			return ec.unmarshalNAccountExternalAccountUnlinkInput2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐAccountExternalAccountUnlinkInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_accountExternalAuthUrl_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.AccountExternalAuthURLInput, error) {
+			return ec.unmarshalNAccountExternalAuthUrlInput2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐAccountExternalAuthURLInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_accountExternalLogin_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.AccountExternalLoginInput, error) {
+			return ec.unmarshalNAccountExternalLoginInput2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐAccountExternalLoginInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
 	return args, nil
 }
 
@@ -9732,6 +10086,221 @@ func (ec *executionContext) field___Type_fields_args(ctx context.Context, rawArg
 // endregion ***************************** args.gotpl *****************************
 
 // region    **************************** field.gotpl *****************************
+
+func (ec *executionContext) _AccountExternalAccountUnlinkPayload_user(ctx context.Context, field graphql.CollectedField, obj *model.AccountExternalAccountUnlinkPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccountExternalAccountUnlinkPayload_user(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.User, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *account.User) graphql.Marshaler {
+			return ec.marshalOUser2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋaccountᚐUser(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AccountExternalAccountUnlinkPayload_user(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AccountExternalAccountUnlinkPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_User(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AccountExternalAccountUnlinkPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.AccountExternalAccountUnlinkPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccountExternalAccountUnlinkPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccountExternalAccountUnlinkPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AccountExternalAccountUnlinkPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AccountExternalAuthUrlPayload_authorizationUrl(ctx context.Context, field graphql.CollectedField, obj *model.AccountExternalAuthURLPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccountExternalAuthUrlPayload_authorizationUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AuthorizationURL, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AccountExternalAuthUrlPayload_authorizationUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccountExternalAuthUrlPayload", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _AccountExternalAuthUrlPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.AccountExternalAuthURLPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccountExternalAuthUrlPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccountExternalAuthUrlPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AccountExternalAuthUrlPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AccountExternalLoginPayload_user(ctx context.Context, field graphql.CollectedField, obj *model.AccountExternalLoginPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccountExternalLoginPayload_user(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.User, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *account.User) graphql.Marshaler {
+			return ec.marshalOUser2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋaccountᚐUser(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AccountExternalLoginPayload_user(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AccountExternalLoginPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_User(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AccountExternalLoginPayload_tokens(ctx context.Context, field graphql.CollectedField, obj *model.AccountExternalLoginPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccountExternalLoginPayload_tokens(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Tokens, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AuthTokens) graphql.Marshaler {
+			return ec.marshalOAuthTokens2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐAuthTokens(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AccountExternalLoginPayload_tokens(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AccountExternalLoginPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AuthTokens(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AccountExternalLoginPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.AccountExternalLoginPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccountExternalLoginPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccountExternalLoginPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AccountExternalLoginPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
 
 func (ec *executionContext) _AccountLoginPayload_user(ctx context.Context, field graphql.CollectedField, obj *model.AccountLoginPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
@@ -12238,6 +12807,75 @@ func (ec *executionContext) fieldContext_EmailDeliveryEdge_node(_ context.Contex
 	return fc, nil
 }
 
+func (ec *executionContext) _ExternalAccount_provider(ctx context.Context, field graphql.CollectedField, obj *account.ExternalAccount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ExternalAccount_provider(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Provider, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ExternalAccount_provider(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ExternalAccount", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ExternalAccount_email(ctx context.Context, field graphql.CollectedField, obj *account.ExternalAccount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ExternalAccount_email(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Email, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ExternalAccount_email(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ExternalAccount", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ExternalAccount_createdAt(ctx context.Context, field graphql.CollectedField, obj *account.ExternalAccount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ExternalAccount_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ExternalAccount_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ExternalAccount", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
 func (ec *executionContext) _Fulfillment_id(ctx context.Context, field graphql.CollectedField, obj *order.Fulfillment) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -13441,6 +14079,151 @@ func (ec *executionContext) fieldContext_Mutation_accountRoleUpdate(ctx context.
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_accountRoleUpdate_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_accountExternalAuthUrl(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_accountExternalAuthUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().AccountExternalAuthURL(ctx, fc.Args["input"].(model.AccountExternalAuthURLInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AccountExternalAuthURLPayload) graphql.Marshaler {
+			return ec.marshalNAccountExternalAuthUrlPayload2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐAccountExternalAuthURLPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_accountExternalAuthUrl(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AccountExternalAuthUrlPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_accountExternalAuthUrl_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_accountExternalLogin(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_accountExternalLogin(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().AccountExternalLogin(ctx, fc.Args["input"].(model.AccountExternalLoginInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AccountExternalLoginPayload) graphql.Marshaler {
+			return ec.marshalNAccountExternalLoginPayload2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐAccountExternalLoginPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_accountExternalLogin(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AccountExternalLoginPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_accountExternalLogin_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_accountExternalAccountUnlink(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_accountExternalAccountUnlink(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().AccountExternalAccountUnlink(ctx, fc.Args["input"].(model.AccountExternalAccountUnlinkInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.AccountExternalAccountUnlinkPayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AccountExternalAccountUnlinkPayload) graphql.Marshaler {
+			return ec.marshalNAccountExternalAccountUnlinkPayload2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐAccountExternalAccountUnlinkPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_accountExternalAccountUnlink(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AccountExternalAccountUnlinkPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_accountExternalAccountUnlink_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -19618,6 +20401,29 @@ func (ec *executionContext) fieldContext_Query_user(ctx context.Context, field g
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_externalAuthProviders(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_externalAuthProviders(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().ExternalAuthProviders(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_externalAuthProviders(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Query", field, true, true, errors.New("field of type String does not have child fields"))
+}
+
 func (ec *executionContext) _Query_vendorAnalytics(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -21176,6 +21982,38 @@ func (ec *executionContext) _User_createdAt(ctx context.Context, field graphql.C
 }
 func (ec *executionContext) fieldContext_User_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("User", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _User_externalAccounts(ctx context.Context, field graphql.CollectedField, obj *account.User) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_User_externalAccounts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.User().ExternalAccounts(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*account.ExternalAccount) graphql.Marshaler {
+			return ec.marshalOExternalAccount2ᚕᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋaccountᚐExternalAccountᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_User_externalAccounts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "User",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ExternalAccount(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _User_paymentMethods(ctx context.Context, field graphql.CollectedField, obj *account.User) (ret graphql.Marshaler) {
@@ -25277,6 +26115,117 @@ func (ec *executionContext) fieldContext___Type_isOneOf(_ context.Context, field
 
 // region    **************************** input.gotpl *****************************
 
+func (ec *executionContext) unmarshalInputAccountExternalAccountUnlinkInput(ctx context.Context, obj any) (model.AccountExternalAccountUnlinkInput, error) {
+	var it model.AccountExternalAccountUnlinkInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"provider"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "provider":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("provider"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Provider = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputAccountExternalAuthUrlInput(ctx context.Context, obj any) (model.AccountExternalAuthURLInput, error) {
+	var it model.AccountExternalAuthURLInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"provider", "redirectUri"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "provider":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("provider"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Provider = data
+		case "redirectUri":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("redirectUri"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RedirectURI = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputAccountExternalLoginInput(ctx context.Context, obj any) (model.AccountExternalLoginInput, error) {
+	var it model.AccountExternalLoginInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"provider", "code", "state"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "provider":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("provider"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Provider = data
+		case "code":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("code"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Code = data
+		case "state":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("state"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.State = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputAccountLoginInput(ctx context.Context, obj any) (model.AccountLoginInput, error) {
 	var it model.AccountLoginInput
 	if obj == nil {
@@ -27723,6 +28672,140 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 
 // region    **************************** object.gotpl ****************************
 
+var accountExternalAccountUnlinkPayloadImplementors = []string{"AccountExternalAccountUnlinkPayload"}
+
+func (ec *executionContext) _AccountExternalAccountUnlinkPayload(ctx context.Context, sel ast.SelectionSet, obj *model.AccountExternalAccountUnlinkPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, accountExternalAccountUnlinkPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AccountExternalAccountUnlinkPayload")
+		case "user":
+			out.Values[i] = ec._AccountExternalAccountUnlinkPayload_user(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._AccountExternalAccountUnlinkPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var accountExternalAuthUrlPayloadImplementors = []string{"AccountExternalAuthUrlPayload"}
+
+func (ec *executionContext) _AccountExternalAuthUrlPayload(ctx context.Context, sel ast.SelectionSet, obj *model.AccountExternalAuthURLPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, accountExternalAuthUrlPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AccountExternalAuthUrlPayload")
+		case "authorizationUrl":
+			out.Values[i] = ec._AccountExternalAuthUrlPayload_authorizationUrl(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._AccountExternalAuthUrlPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var accountExternalLoginPayloadImplementors = []string{"AccountExternalLoginPayload"}
+
+func (ec *executionContext) _AccountExternalLoginPayload(ctx context.Context, sel ast.SelectionSet, obj *model.AccountExternalLoginPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, accountExternalLoginPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AccountExternalLoginPayload")
+		case "user":
+			out.Values[i] = ec._AccountExternalLoginPayload_user(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "tokens":
+			out.Values[i] = ec._AccountExternalLoginPayload_tokens(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._AccountExternalLoginPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var accountLoginPayloadImplementors = []string{"AccountLoginPayload"}
 
 func (ec *executionContext) _AccountLoginPayload(ctx context.Context, sel ast.SelectionSet, obj *model.AccountLoginPayload) graphql.Marshaler {
@@ -29130,6 +30213,54 @@ func (ec *executionContext) _EmailDeliveryEdge(ctx context.Context, sel ast.Sele
 	return out
 }
 
+var externalAccountImplementors = []string{"ExternalAccount"}
+
+func (ec *executionContext) _ExternalAccount(ctx context.Context, sel ast.SelectionSet, obj *account.ExternalAccount) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, externalAccountImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ExternalAccount")
+		case "provider":
+			out.Values[i] = ec._ExternalAccount_provider(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "email":
+			out.Values[i] = ec._ExternalAccount_email(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createdAt":
+			out.Values[i] = ec._ExternalAccount_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var fulfillmentImplementors = []string{"Fulfillment", "Node"}
 
 func (ec *executionContext) _Fulfillment(ctx context.Context, sel ast.SelectionSet, obj *order.Fulfillment) graphql.Marshaler {
@@ -29858,6 +30989,27 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "accountRoleUpdate":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_accountRoleUpdate(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "accountExternalAuthUrl":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_accountExternalAuthUrl(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "accountExternalLogin":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_accountExternalLogin(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "accountExternalAccountUnlink":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_accountExternalAccountUnlink(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -32928,6 +34080,28 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "externalAuthProviders":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_externalAuthProviders(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
 		case "vendorAnalytics":
 			field := field
 
@@ -33628,6 +34802,44 @@ func (ec *executionContext) _User(ctx context.Context, sel ast.SelectionSet, obj
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "externalAccounts":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._User_externalAccounts(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "paymentMethods":
 			field := field
 
@@ -35959,6 +37171,63 @@ func (ec *executionContext) ___Type(ctx context.Context, sel ast.SelectionSet, o
 
 // region    ***************************** type.gotpl *****************************
 
+func (ec *executionContext) unmarshalNAccountExternalAccountUnlinkInput2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐAccountExternalAccountUnlinkInput(ctx context.Context, v any) (model.AccountExternalAccountUnlinkInput, error) {
+	res, err := ec.unmarshalInputAccountExternalAccountUnlinkInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAccountExternalAccountUnlinkPayload2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐAccountExternalAccountUnlinkPayload(ctx context.Context, sel ast.SelectionSet, v model.AccountExternalAccountUnlinkPayload) graphql.Marshaler {
+	return ec._AccountExternalAccountUnlinkPayload(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNAccountExternalAccountUnlinkPayload2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐAccountExternalAccountUnlinkPayload(ctx context.Context, sel ast.SelectionSet, v *model.AccountExternalAccountUnlinkPayload) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._AccountExternalAccountUnlinkPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNAccountExternalAuthUrlInput2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐAccountExternalAuthURLInput(ctx context.Context, v any) (model.AccountExternalAuthURLInput, error) {
+	res, err := ec.unmarshalInputAccountExternalAuthUrlInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAccountExternalAuthUrlPayload2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐAccountExternalAuthURLPayload(ctx context.Context, sel ast.SelectionSet, v model.AccountExternalAuthURLPayload) graphql.Marshaler {
+	return ec._AccountExternalAuthUrlPayload(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNAccountExternalAuthUrlPayload2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐAccountExternalAuthURLPayload(ctx context.Context, sel ast.SelectionSet, v *model.AccountExternalAuthURLPayload) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._AccountExternalAuthUrlPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNAccountExternalLoginInput2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐAccountExternalLoginInput(ctx context.Context, v any) (model.AccountExternalLoginInput, error) {
+	res, err := ec.unmarshalInputAccountExternalLoginInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAccountExternalLoginPayload2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐAccountExternalLoginPayload(ctx context.Context, sel ast.SelectionSet, v model.AccountExternalLoginPayload) graphql.Marshaler {
+	return ec._AccountExternalLoginPayload(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNAccountExternalLoginPayload2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐAccountExternalLoginPayload(ctx context.Context, sel ast.SelectionSet, v *model.AccountExternalLoginPayload) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._AccountExternalLoginPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNAccountLoginInput2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐAccountLoginInput(ctx context.Context, v any) (model.AccountLoginInput, error) {
 	res, err := ec.unmarshalInputAccountLoginInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -36577,6 +37846,16 @@ func (ec *executionContext) unmarshalNErrorCode2githubᚗcomᚋshopgraphᚋshopg
 
 func (ec *executionContext) marshalNErrorCode2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐErrorCode(ctx context.Context, sel ast.SelectionSet, v model.ErrorCode) graphql.Marshaler {
 	return v
+}
+
+func (ec *executionContext) marshalNExternalAccount2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋaccountᚐExternalAccount(ctx context.Context, sel ast.SelectionSet, v *account.ExternalAccount) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._ExternalAccount(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNFulfillment2ᚕᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋorderᚐFulfillmentᚄ(ctx context.Context, sel ast.SelectionSet, v []*order.Fulfillment) graphql.Marshaler {
@@ -38815,6 +40094,25 @@ var (
 		notify.DeliveryFailed:  "FAILED",
 	}
 )
+
+func (ec *executionContext) marshalOExternalAccount2ᚕᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋaccountᚐExternalAccountᚄ(ctx context.Context, sel ast.SelectionSet, v []*account.ExternalAccount) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNExternalAccount2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋaccountᚐExternalAccount(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
 
 func (ec *executionContext) marshalOFulfillment2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋorderᚐFulfillment(ctx context.Context, sel ast.SelectionSet, v *order.Fulfillment) graphql.Marshaler {
 	if v == nil {

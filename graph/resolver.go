@@ -45,4 +45,7 @@ type Resolver struct {
 	// AnalyticsService is the vendors' and admins' sales reports.
 	AnalyticsService *analytics.Service
 	Log              *slog.Logger
+
+	// ExternalAuth is social login: sign-in through Google, Facebook or an OIDC provider.
+	ExternalAuth *account.ExternalAuth
 }

@@ -24,6 +24,56 @@ import (
 	"github.com/shopgraph/shopgraph/internal/webhook"
 )
 
+// Input of `accountExternalAccountUnlink`.
+type AccountExternalAccountUnlinkInput struct {
+	// The provider whose identity to unlink.
+	Provider string `json:"provider"`
+}
+
+// Result of `accountExternalAccountUnlink`.
+type AccountExternalAccountUnlinkPayload struct {
+	// The account; null on failure.
+	User *account.User `json:"user,omitempty"`
+	// Problems with the input; empty on success.
+	UserErrors []*UserError `json:"userErrors"`
+}
+
+// Input of `accountExternalAuthUrl`.
+type AccountExternalAuthURLInput struct {
+	// The provider's name, one of `externalAuthProviders`.
+	Provider string `json:"provider"`
+	// Where the provider sends the browser back: exactly one of the shop's allowed redirect URIs.
+	RedirectURI string `json:"redirectUri"`
+}
+
+// Result of `accountExternalAuthUrl`.
+type AccountExternalAuthURLPayload struct {
+	// The provider's authorization URL; null on failure.
+	AuthorizationURL *string `json:"authorizationUrl,omitempty"`
+	// Problems with the input; empty on success.
+	UserErrors []*UserError `json:"userErrors"`
+}
+
+// Input of `accountExternalLogin`: what the provider sent back to the redirect URI.
+type AccountExternalLoginInput struct {
+	// The provider the sign-in was started at.
+	Provider string `json:"provider"`
+	// The authorization code the provider sent back.
+	Code string `json:"code"`
+	// The state the provider sent back, unchanged.
+	State string `json:"state"`
+}
+
+// Result of `accountExternalLogin`.
+type AccountExternalLoginPayload struct {
+	// The signed-in account; null on failure.
+	User *account.User `json:"user,omitempty"`
+	// The new session's tokens; null on failure.
+	Tokens *AuthTokens `json:"tokens,omitempty"`
+	// Why the sign-in was refused; empty on success.
+	UserErrors []*UserError `json:"userErrors"`
+}
+
 // Input of `accountLogin`.
 type AccountLoginInput struct {
 	// The account's email address (case-insensitive).
@@ -1168,6 +1218,26 @@ const (
 	// A fulfilment would ship more units of an order line than remain unfulfilled (ordered less
 	// already fulfilled); `field` names the line's quantity.
 	ErrorCodeOverFulfillment ErrorCode = "OVER_FULFILLMENT"
+	// The sign-in provider is not one this shop offers (see `externalAuthProviders`).
+	ErrorCodeProviderNotConfigured ErrorCode = "PROVIDER_NOT_CONFIGURED"
+	// The sign-in provider cannot be reached for now; try again shortly.
+	ErrorCodeProviderUnavailable ErrorCode = "PROVIDER_UNAVAILABLE"
+	// The redirect URI is not one of the shop's allowed redirect URIs (compared exactly).
+	ErrorCodeInvalidRedirectURI ErrorCode = "INVALID_REDIRECT_URI"
+	// The sign-in's state is unknown, expired, already used or for another provider: start again.
+	ErrorCodeInvalidState ErrorCode = "INVALID_STATE"
+	// The provider's ID token failed verification (signature, issuer, audience, expiry or nonce).
+	ErrorCodeInvalidIDToken ErrorCode = "INVALID_ID_TOKEN"
+	// The provider did not accept the sign-in (for instance an authorization code already used).
+	ErrorCodeExternalAuthFailed ErrorCode = "EXTERNAL_AUTH_FAILED"
+	// An account with this email exists, and the provider does not confirm the email: nothing was linked.
+	ErrorCodeEmailNotVerified ErrorCode = "EMAIL_NOT_VERIFIED"
+	// The provider shared no valid email address, which a new account needs.
+	ErrorCodeExternalEmailRequired ErrorCode = "EXTERNAL_EMAIL_REQUIRED"
+	// The account with this email is already linked to another identity of the same provider.
+	ErrorCodeExternalAccountConflict ErrorCode = "EXTERNAL_ACCOUNT_CONFLICT"
+	// Unlinking would leave the account with no way to sign in (no password, no other identity).
+	ErrorCodeLastSignInMethod ErrorCode = "LAST_SIGN_IN_METHOD"
 	// The card's bank declined the charge; `message` says why. The order stands, unpaid: pay with another card.
 	ErrorCodeCardDeclined ErrorCode = "CARD_DECLINED"
 )
@@ -1198,12 +1268,22 @@ var AllErrorCode = []ErrorCode{
 	ErrorCodeAmountTooLarge,
 	ErrorCodeWebhookTargetForbidden,
 	ErrorCodeOverFulfillment,
+	ErrorCodeProviderNotConfigured,
+	ErrorCodeProviderUnavailable,
+	ErrorCodeInvalidRedirectURI,
+	ErrorCodeInvalidState,
+	ErrorCodeInvalidIDToken,
+	ErrorCodeExternalAuthFailed,
+	ErrorCodeEmailNotVerified,
+	ErrorCodeExternalEmailRequired,
+	ErrorCodeExternalAccountConflict,
+	ErrorCodeLastSignInMethod,
 	ErrorCodeCardDeclined,
 }
 
 func (e ErrorCode) IsValid() bool {
 	switch e {
-	case ErrorCodeInvalid, ErrorCodeEmailTaken, ErrorCodeInvalidCredentials, ErrorCodeInvalidToken, ErrorCodeRateLimited, ErrorCodeWrongPassword, ErrorCodeUnchanged, ErrorCodeDuplicate, ErrorCodeNotFound, ErrorCodeForbidden, ErrorCodeInsufficientStock, ErrorCodeLastVariant, ErrorCodeCategoryNotEmpty, ErrorCodeOutOfStock, ErrorCodeCartEmpty, ErrorCodeCurrencyMismatch, ErrorCodeLineUnavailable, ErrorCodeIdempotencyKeyReused, ErrorCodePaymentProviderUnavailable, ErrorCodeRefundExceedsPayment, ErrorCodeRefundPending, ErrorCodeInvalidTransition, ErrorCodeAmountTooLarge, ErrorCodeWebhookTargetForbidden, ErrorCodeOverFulfillment, ErrorCodeCardDeclined:
+	case ErrorCodeInvalid, ErrorCodeEmailTaken, ErrorCodeInvalidCredentials, ErrorCodeInvalidToken, ErrorCodeRateLimited, ErrorCodeWrongPassword, ErrorCodeUnchanged, ErrorCodeDuplicate, ErrorCodeNotFound, ErrorCodeForbidden, ErrorCodeInsufficientStock, ErrorCodeLastVariant, ErrorCodeCategoryNotEmpty, ErrorCodeOutOfStock, ErrorCodeCartEmpty, ErrorCodeCurrencyMismatch, ErrorCodeLineUnavailable, ErrorCodeIdempotencyKeyReused, ErrorCodePaymentProviderUnavailable, ErrorCodeRefundExceedsPayment, ErrorCodeRefundPending, ErrorCodeInvalidTransition, ErrorCodeAmountTooLarge, ErrorCodeWebhookTargetForbidden, ErrorCodeOverFulfillment, ErrorCodeProviderNotConfigured, ErrorCodeProviderUnavailable, ErrorCodeInvalidRedirectURI, ErrorCodeInvalidState, ErrorCodeInvalidIDToken, ErrorCodeExternalAuthFailed, ErrorCodeEmailNotVerified, ErrorCodeExternalEmailRequired, ErrorCodeExternalAccountConflict, ErrorCodeLastSignInMethod, ErrorCodeCardDeclined:
 		return true
 	}
 	return false

@@ -100,6 +100,12 @@ func (s *Service) Login(ctx context.Context, email, password string, meta Client
 	if err != nil {
 		return Session{}, fmt.Errorf("get user by email: %w", err)
 	}
+	if row.PasswordHash == noPassword {
+		// An account made by social login has no password; it answers like a wrong one, in
+		// the same time, so that nobody learns how an account signs in.
+		_, _ = verifyPassword(password, s.dummyPasswordHash())
+		return Session{}, invalid
+	}
 	ok, err := verifyPassword(password, row.PasswordHash)
 	if err != nil {
 		return Session{}, fmt.Errorf("verify password of user %d: %w", row.ID, err)
@@ -281,6 +287,9 @@ func (s *Service) ChangePassword(ctx context.Context, v auth.Viewer, current, ne
 	row, err := s.db.UserGetByID(ctx, v.UserID)
 	if err != nil {
 		return User{}, postgres.MapError(err, "user")
+	}
+	if row.PasswordHash == noPassword {
+		return User{}, apperr.FieldError(apperr.WrongPassword, "This account has no password; it signs in with another provider.", "input", "currentPassword")
 	}
 	ok, err := verifyPassword(current, row.PasswordHash)
 	if err != nil {

@@ -72,6 +72,9 @@ type App struct {
 	Metrics *metrics.Registry
 	// JobsUI is River's web UI of the job queue, for admins (at JobsUIPath).
 	JobsUI http.Handler
+
+	// ExternalAuth is social login (Google, Facebook, OpenID Connect providers).
+	ExternalAuth *account.ExternalAuth
 	// stopBus ends the Redis subscription that feeds the live-tracking hub.
 	stopBus context.CancelFunc
 }
@@ -152,6 +155,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options
 		PerEmailIP: cfg.LoginAttemptsPerEmailIP, PerEmail: cfg.LoginAttemptsPerEmail,
 		PerIP: cfg.LoginAttemptsPerIP, Window: cfg.LoginWindow,
 	}, log)
+	a.ExternalAuth = newExternalAuth(ctx, cfg.ExternalAuth, a.Accounts, log)
 	if cfg.Cache == "off" {
 		store = cache.Disabled{}
 	}

@@ -29,6 +29,7 @@ func (a *App) Handler() http.Handler {
 		AnalyticsService: a.Analytics, Log: a.Log,
 		WebhookService: a.Webhooks, Notify: a.Notify,
 		Tracking: tracking.NewService(a.Bus.Hub, a.Orders, a.Accounts), Inventory: a.Imports,
+		ExternalAuth: a.ExternalAuth,
 	}
 	persisted := httpapi.PersistedQueryStore{Store: a.Store, TTL: 24 * time.Hour}
 	gql := graph.NewHandler(resolver, graph.HandlerOptions{

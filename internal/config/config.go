@@ -110,6 +110,8 @@ type Config struct {
 	// MailRatePerSecond bounds the emails sent per second by every instance together (shared
 	// through Redis when REDIS_URL is set); sends over it wait. 0 sends as fast as it can.
 	MailRatePerSecond int
+	// ExternalAuth is social login: its providers and redirect URIs (external_auth.go).
+	ExternalAuth ExternalAuth
 }
 
 // DefaultMailRatePerSecond is MAIL_RATE_PER_SECOND's default, under what common providers
@@ -266,6 +268,9 @@ func Load(getenv func(string) string) (Config, error) {
 		}
 	}
 
+	externalAuth, externalAuthErrs := loadExternalAuth(getenv, c.IsProduction())
+	c.ExternalAuth, errs = externalAuth, append(errs, externalAuthErrs...)
+
 	if c.IsProduction() {
 		errs = append(errs, c.productionSecretErrors()...)
 	} else {
@@ -355,6 +360,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Bool("webhook_allow_private_targets", c.WebhookAllowPrivateTargets),
 		slog.String("email_templates_dir", c.EmailTemplatesDir),
 		slog.Int("mail_rate_per_second", c.MailRatePerSecond),
+		slog.Any("external_auth", c.ExternalAuth),
 	)
 }
 
