@@ -872,6 +872,13 @@ type OrderLine struct {
 	CommissionBps *int32
 }
 
+type OrderPaymentMethod struct {
+	OrderID         int64
+	CustomerID      string
+	PaymentMethodID string
+	CreatedAt       time.Time
+}
+
 type Payment struct {
 	ID               int64
 	OrderID          int64
@@ -887,6 +894,13 @@ type Payment struct {
 	CreatedAt        time.Time
 	UpdatedAt        time.Time
 	ProviderRefunded int64
+}
+
+type PaymentCustomer struct {
+	UserID     int64
+	Provider   string
+	CustomerID string
+	CreatedAt  time.Time
 }
 
 type PaymentEvent struct {

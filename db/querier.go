@@ -271,6 +271,11 @@ type Querier interface {
 	// (@user_id), those holding its products (@vendor_id), or all (both NULL, for admins).
 	OrderList(ctx context.Context, arg OrderListParams) ([]Order, error)
 	OrderListByIDs(ctx context.Context, ids []int64) ([]Order, error)
+	// OrderPaymentMethodGet is the saved method an order is paid with.
+	OrderPaymentMethodGet(ctx context.Context, orderID int64) (OrderPaymentMethod, error)
+	// OrderPaymentMethodInsert records the saved method an order is paid with; the first choice
+	// stands and is returned.
+	OrderPaymentMethodInsert(ctx context.Context, arg OrderPaymentMethodInsertParams) (OrderPaymentMethodInsertRow, error)
 	OrderSetStatus(ctx context.Context, arg OrderSetStatusParams) (Order, error)
 	// OrderVendorIDs reads the vendors whose lines an order holds (who may see its
 	// events live).
@@ -278,6 +283,11 @@ type Querier interface {
 	// PaymentAddRefunded reserves a refund amount; the CHECK constraint and the guard make
 	// refunding more than was received impossible, even concurrently.
 	PaymentAddRefunded(ctx context.Context, arg PaymentAddRefundedParams) (Payment, error)
+	// PaymentCustomerGet is an account's provider customer.
+	PaymentCustomerGet(ctx context.Context, userID int64) (PaymentCustomer, error)
+	// PaymentCustomerInsert records an account's provider customer; when a concurrent first use
+	// recorded one a moment earlier, that row stands and is returned.
+	PaymentCustomerInsert(ctx context.Context, arg PaymentCustomerInsertParams) (PaymentCustomerInsertRow, error)
 	PaymentEventCount(ctx context.Context, arg PaymentEventCountParams) (int64, error)
 	// PaymentEventInsert records a provider event; 0 rows means it was already processed.
 	PaymentEventInsert(ctx context.Context, arg PaymentEventInsertParams) (int64, error)

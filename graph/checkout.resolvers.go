@@ -40,6 +40,9 @@ func (r *mutationResolver) Checkout(ctx context.Context, input model.CheckoutInp
 	if res.PaymentErr != nil {
 		// The order stands; the payment part failed and says so.
 		out.UserErrors, err = userErrors(res.PaymentErr)
+		if res.Payment.ID != 0 {
+			out.Payment = &res.Payment // a declined card's payment, payable with another one
+		}
 		return out, err
 	}
 	loader.From(ctx).PaymentByOrderID.Prime(ctx, res.Order.ID, &res.Payment)

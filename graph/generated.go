@@ -431,6 +431,9 @@ type ComplexityRoot struct {
 		OrderPaymentRetry                  func(childComplexity int, input model.OrderPaymentRetryInput) int
 		OrderRefund                        func(childComplexity int, input model.OrderRefundInput) int
 		OrderStatusUpdate                  func(childComplexity int, input model.OrderStatusUpdateInput) int
+		PaymentMethodDetach                func(childComplexity int, input model.PaymentMethodDetachInput) int
+		PaymentMethodSetDefault            func(childComplexity int, input model.PaymentMethodSetDefaultInput) int
+		PaymentMethodSetupIntentCreate     func(childComplexity int) int
 		ProductArchive                     func(childComplexity int, input model.ProductArchiveInput) int
 		ProductCreate                      func(childComplexity int, input model.ProductCreateInput) int
 		ProductUpdate                      func(childComplexity int, input model.ProductUpdateInput) int
@@ -545,8 +548,43 @@ type ComplexityRoot struct {
 		ClientSecret   func(childComplexity int) int
 		IntentID       func(childComplexity int) int
 		LastError      func(childComplexity int) int
+		NextAction     func(childComplexity int) int
 		Provider       func(childComplexity int) int
 		Status         func(childComplexity int) int
+	}
+
+	PaymentMethod struct {
+		Brand     func(childComplexity int) int
+		ExpMonth  func(childComplexity int) int
+		ExpYear   func(childComplexity int) int
+		ID        func(childComplexity int) int
+		IsDefault func(childComplexity int) int
+		Last4     func(childComplexity int) int
+	}
+
+	PaymentMethodDetachPayload struct {
+		PaymentMethod func(childComplexity int) int
+		UserErrors    func(childComplexity int) int
+	}
+
+	PaymentMethodSetDefaultPayload struct {
+		PaymentMethod func(childComplexity int) int
+		UserErrors    func(childComplexity int) int
+	}
+
+	PaymentMethodSetupIntent struct {
+		ClientSecret func(childComplexity int) int
+		ID           func(childComplexity int) int
+	}
+
+	PaymentMethodSetupIntentCreatePayload struct {
+		SetupIntent func(childComplexity int) int
+		UserErrors  func(childComplexity int) int
+	}
+
+	PaymentNextAction struct {
+		RedirectURL func(childComplexity int) int
+		Type        func(childComplexity int) int
 	}
 
 	PriceRange struct {
@@ -704,6 +742,7 @@ type ComplexityRoot struct {
 		GlobalID               func(childComplexity int) int
 		Locale                 func(childComplexity int) int
 		Name                   func(childComplexity int) int
+		PaymentMethods         func(childComplexity int) int
 		Phone                  func(childComplexity int) int
 		Role                   func(childComplexity int) int
 		Vendor                 func(childComplexity int) int
@@ -967,6 +1006,9 @@ type MutationResolver interface {
 	OrderStatusUpdate(ctx context.Context, input model.OrderStatusUpdateInput) (*model.OrderPayload, error)
 	OrderPaymentRetry(ctx context.Context, input model.OrderPaymentRetryInput) (*model.OrderPaymentRetryPayload, error)
 	OrderRefund(ctx context.Context, input model.OrderRefundInput) (*model.OrderPayload, error)
+	PaymentMethodSetupIntentCreate(ctx context.Context) (*model.PaymentMethodSetupIntentCreatePayload, error)
+	PaymentMethodDetach(ctx context.Context, input model.PaymentMethodDetachInput) (*model.PaymentMethodDetachPayload, error)
+	PaymentMethodSetDefault(ctx context.Context, input model.PaymentMethodSetDefaultInput) (*model.PaymentMethodSetDefaultPayload, error)
 	ProductVariantStockBulkSet(ctx context.Context, input model.ProductVariantStockBulkSetInput) (*model.ProductVariantStockBulkSetPayload, error)
 	ProductVariantLowStockThresholdSet(ctx context.Context, input model.ProductVariantLowStockThresholdSetInput) (*model.ProductVariantLowStockThresholdSetPayload, error)
 	VendorLowStockThresholdSet(ctx context.Context, input model.VendorLowStockThresholdSetInput) (*model.VendorLowStockThresholdSetPayload, error)
@@ -1078,6 +1120,7 @@ type UserResolver interface {
 	Addresses(ctx context.Context, obj *account.User) ([]*address.Address, error)
 	DefaultShippingAddress(ctx context.Context, obj *account.User) (*address.Address, error)
 	DefaultBillingAddress(ctx context.Context, obj *account.User) (*address.Address, error)
+	PaymentMethods(ctx context.Context, obj *account.User) ([]*payment.Method, error)
 	Vendor(ctx context.Context, obj *account.User) (*vendor.Vendor, error)
 }
 type VendorResolver interface {
@@ -2576,6 +2619,34 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.OrderStatusUpdate(childComplexity, args["input"].(model.OrderStatusUpdateInput)), true
+	case "Mutation.paymentMethodDetach":
+		if e.ComplexityRoot.Mutation.PaymentMethodDetach == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_paymentMethodDetach_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.PaymentMethodDetach(childComplexity, args["input"].(model.PaymentMethodDetachInput)), true
+	case "Mutation.paymentMethodSetDefault":
+		if e.ComplexityRoot.Mutation.PaymentMethodSetDefault == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_paymentMethodSetDefault_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.PaymentMethodSetDefault(childComplexity, args["input"].(model.PaymentMethodSetDefaultInput)), true
+	case "Mutation.paymentMethodSetupIntentCreate":
+		if e.ComplexityRoot.Mutation.PaymentMethodSetupIntentCreate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Mutation.PaymentMethodSetupIntentCreate(childComplexity), true
 	case "Mutation.productArchive":
 		if e.ComplexityRoot.Mutation.ProductArchive == nil {
 			break
@@ -3210,6 +3281,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Payment.LastError(childComplexity), true
+	case "Payment.nextAction":
+		if e.ComplexityRoot.Payment.NextAction == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Payment.NextAction(childComplexity), true
 	case "Payment.provider":
 		if e.ComplexityRoot.Payment.Provider == nil {
 			break
@@ -3222,6 +3299,108 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Payment.Status(childComplexity), true
+
+	case "PaymentMethod.brand":
+		if e.ComplexityRoot.PaymentMethod.Brand == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentMethod.Brand(childComplexity), true
+	case "PaymentMethod.expMonth":
+		if e.ComplexityRoot.PaymentMethod.ExpMonth == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentMethod.ExpMonth(childComplexity), true
+	case "PaymentMethod.expYear":
+		if e.ComplexityRoot.PaymentMethod.ExpYear == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentMethod.ExpYear(childComplexity), true
+	case "PaymentMethod.id":
+		if e.ComplexityRoot.PaymentMethod.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentMethod.ID(childComplexity), true
+	case "PaymentMethod.isDefault":
+		if e.ComplexityRoot.PaymentMethod.IsDefault == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentMethod.IsDefault(childComplexity), true
+	case "PaymentMethod.last4":
+		if e.ComplexityRoot.PaymentMethod.Last4 == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentMethod.Last4(childComplexity), true
+
+	case "PaymentMethodDetachPayload.paymentMethod":
+		if e.ComplexityRoot.PaymentMethodDetachPayload.PaymentMethod == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentMethodDetachPayload.PaymentMethod(childComplexity), true
+	case "PaymentMethodDetachPayload.userErrors":
+		if e.ComplexityRoot.PaymentMethodDetachPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentMethodDetachPayload.UserErrors(childComplexity), true
+
+	case "PaymentMethodSetDefaultPayload.paymentMethod":
+		if e.ComplexityRoot.PaymentMethodSetDefaultPayload.PaymentMethod == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentMethodSetDefaultPayload.PaymentMethod(childComplexity), true
+	case "PaymentMethodSetDefaultPayload.userErrors":
+		if e.ComplexityRoot.PaymentMethodSetDefaultPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentMethodSetDefaultPayload.UserErrors(childComplexity), true
+
+	case "PaymentMethodSetupIntent.clientSecret":
+		if e.ComplexityRoot.PaymentMethodSetupIntent.ClientSecret == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentMethodSetupIntent.ClientSecret(childComplexity), true
+	case "PaymentMethodSetupIntent.id":
+		if e.ComplexityRoot.PaymentMethodSetupIntent.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentMethodSetupIntent.ID(childComplexity), true
+
+	case "PaymentMethodSetupIntentCreatePayload.setupIntent":
+		if e.ComplexityRoot.PaymentMethodSetupIntentCreatePayload.SetupIntent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentMethodSetupIntentCreatePayload.SetupIntent(childComplexity), true
+	case "PaymentMethodSetupIntentCreatePayload.userErrors":
+		if e.ComplexityRoot.PaymentMethodSetupIntentCreatePayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentMethodSetupIntentCreatePayload.UserErrors(childComplexity), true
+
+	case "PaymentNextAction.redirectUrl":
+		if e.ComplexityRoot.PaymentNextAction.RedirectURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentNextAction.RedirectURL(childComplexity), true
+	case "PaymentNextAction.type":
+		if e.ComplexityRoot.PaymentNextAction.Type == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentNextAction.Type(childComplexity), true
 
 	case "PriceRange.max":
 		if e.ComplexityRoot.PriceRange.Max == nil {
@@ -3930,6 +4109,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.User.Name(childComplexity), true
+	case "User.paymentMethods":
+		if e.ComplexityRoot.User.PaymentMethods == nil {
+			break
+		}
+
+		return e.ComplexityRoot.User.PaymentMethods(childComplexity), true
 	case "User.phone":
 		if e.ComplexityRoot.User.Phone == nil {
 			break
@@ -4700,6 +4885,8 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputOrderPaymentRetryInput,
 		ec.unmarshalInputOrderRefundInput,
 		ec.unmarshalInputOrderStatusUpdateInput,
+		ec.unmarshalInputPaymentMethodDetachInput,
+		ec.unmarshalInputPaymentMethodSetDefaultInput,
 		ec.unmarshalInputProductArchiveInput,
 		ec.unmarshalInputProductCreateInput,
 		ec.unmarshalInputProductFilter,
@@ -6128,6 +6315,13 @@ input CheckoutInput {
   keeps a copy: editing or deleting the address later does not change it.
   """
   shippingAddressId: ID
+  """
+  One of the viewer's saved cards (` + "`" + `me.paymentMethods` + "`" + `) to charge at once: the payment is
+  confirmed server-side, and ` + "`" + `payment.nextAction` + "`" + ` says when the bank asks for authentication.
+  A card that is not the viewer's is NOT_FOUND (nothing changes); a declined one is
+  CARD_DECLINED (the order stands, unpaid). Part of the idempotency key's request.
+  """
+  paymentMethodId: ID
 }
 
 """Result of ` + "`" + `checkout` + "`" + `."""
@@ -6798,6 +6992,121 @@ input OrderRefundInput {
   refunded.
   """
   amount: Int64
+}
+`, BuiltIn: false},
+	{Name: "../schema/payment_method.graphqls", Input: `# Saved payment methods: cards the customer saved at Stripe, listed, made default, detached,
+# and charged at checkout (checkout's paymentMethodId).
+
+extend type Mutation {
+  """
+  Starts saving a card: a Stripe SetupIntent on the viewer's Stripe Customer (created the first
+  time). Pass its client secret to Stripe Elements (` + "`" + `stripe.confirmCardSetup` + "`" + `); the card then
+  appears in ` + "`" + `me.paymentMethods` + "`" + `.
+  """
+  paymentMethodSetupIntentCreate: PaymentMethodSetupIntentCreatePayload! @auth
+  """
+  Removes one of the viewer's saved cards. Another customer's card, or an unknown ID, is
+  NOT_FOUND and nothing changes.
+  """
+  paymentMethodDetach(input: PaymentMethodDetachInput!): PaymentMethodDetachPayload! @auth
+  """
+  Makes one of the viewer's saved cards the default (the Stripe Customer's
+  ` + "`" + `invoice_settings.default_payment_method` + "`" + `). Another customer's card, or an unknown ID, is
+  NOT_FOUND and nothing changes.
+  """
+  paymentMethodSetDefault(input: PaymentMethodSetDefaultInput!): PaymentMethodSetDefaultPayload! @auth
+}
+
+extend type User {
+  """
+  The cards this account saved, read from Stripe (at most 100). Only the account itself sees
+  them: null for anyone else, admins included.
+  """
+  paymentMethods: [PaymentMethod!]
+}
+
+extend type Payment {
+  """
+  What the customer must do before the payment can go through, when the bank asks for
+  authentication (3-D Secure) of a saved card charged at checkout: given in ` + "`" + `checkout` + "`" + `'s
+  payload (a replay reads it again from Stripe), null otherwise and when the payment is read
+  later (it is not stored; Stripe.js reads the intent itself). Stripe.js handles it with the
+  payment's ` + "`" + `clientSecret` + "`" + ` (` + "`" + `stripe.handleNextAction` + "`" + `).
+  """
+  nextAction: PaymentNextAction
+}
+
+extend enum ErrorCode {
+  """The card's bank declined the charge; ` + "`" + `message` + "`" + ` says why. The order stands, unpaid: pay with another card."""
+  CARD_DECLINED
+}
+
+"""A card saved at Stripe. Its ID is Stripe's (` + "`" + `pm_…` + "`" + `), usable only by the account that saved it."""
+type PaymentMethod {
+  """Stripe's payment method ID, e.g. ` + "`" + `pm_…` + "`" + `."""
+  id: ID!
+  """The card's brand, e.g. ` + "`" + `visa` + "`" + `, ` + "`" + `mastercard` + "`" + `."""
+  brand: String!
+  """The card number's last four digits."""
+  last4: String!
+  """Expiry month, 1 to 12."""
+  expMonth: Int!
+  """Expiry year, four digits."""
+  expYear: Int!
+  """Whether this is the account's default card."""
+  isDefault: Boolean!
+}
+
+"""What a customer's browser must do to complete a payment (Stripe's ` + "`" + `next_action` + "`" + `)."""
+type PaymentNextAction {
+  """Stripe's next action type, e.g. ` + "`" + `use_stripe_sdk` + "`" + ` (3-D Secure in Stripe.js) or ` + "`" + `redirect_to_url` + "`" + `."""
+  type: String!
+  """Where to send the customer, for ` + "`" + `redirect_to_url` + "`" + `; null otherwise."""
+  redirectUrl: String
+}
+
+"""A SetupIntent that saves a card through Stripe Elements."""
+type PaymentMethodSetupIntent {
+  """Stripe's SetupIntent ID, e.g. ` + "`" + `seti_…` + "`" + `."""
+  id: ID!
+  """The secret Stripe Elements needs to confirm it; keep it to this customer's browser."""
+  clientSecret: String!
+}
+
+"""Result of ` + "`" + `paymentMethodSetupIntentCreate` + "`" + `."""
+type PaymentMethodSetupIntentCreatePayload {
+  """The SetupIntent; null on failure."""
+  setupIntent: PaymentMethodSetupIntent
+  """Problems, e.g. PAYMENT_PROVIDER_UNAVAILABLE; empty on success."""
+  userErrors: [UserError!]!
+}
+
+"""Input of ` + "`" + `paymentMethodDetach` + "`" + `."""
+input PaymentMethodDetachInput {
+  """The saved card's ID (` + "`" + `PaymentMethod.id` + "`" + `)."""
+  id: ID!
+}
+
+"""Result of ` + "`" + `paymentMethodDetach` + "`" + `."""
+type PaymentMethodDetachPayload {
+  """The card as it was before it was removed; null on failure."""
+  paymentMethod: PaymentMethod
+  """Problems, e.g. NOT_FOUND; empty on success."""
+  userErrors: [UserError!]!
+}
+
+"""Input of ` + "`" + `paymentMethodSetDefault` + "`" + `."""
+input PaymentMethodSetDefaultInput {
+  """The saved card's ID (` + "`" + `PaymentMethod.id` + "`" + `)."""
+  id: ID!
+}
+
+"""Result of ` + "`" + `paymentMethodSetDefault` + "`" + `."""
+type PaymentMethodSetDefaultPayload {
+  """The card, now the default; null on failure."""
+  paymentMethod: PaymentMethod
+  """Problems, e.g. NOT_FOUND; empty on success."""
+  userErrors: [UserError!]!
 }
 `, BuiltIn: false},
 	{Name: "../schema/schema.graphqls", Input: `# What every part of the API shares: directives, scalars, Node, errors, Money, paging, and the
@@ -8576,8 +8885,78 @@ func (ec *executionContext) childFields_Payment(ctx context.Context, field graph
 		return ec.fieldContext_Payment_amountRefunded(ctx, field)
 	case "lastError":
 		return ec.fieldContext_Payment_lastError(ctx, field)
+	case "nextAction":
+		return ec.fieldContext_Payment_nextAction(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Payment", field.Name)
+}
+
+func (ec *executionContext) childFields_PaymentMethod(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_PaymentMethod_id(ctx, field)
+	case "brand":
+		return ec.fieldContext_PaymentMethod_brand(ctx, field)
+	case "last4":
+		return ec.fieldContext_PaymentMethod_last4(ctx, field)
+	case "expMonth":
+		return ec.fieldContext_PaymentMethod_expMonth(ctx, field)
+	case "expYear":
+		return ec.fieldContext_PaymentMethod_expYear(ctx, field)
+	case "isDefault":
+		return ec.fieldContext_PaymentMethod_isDefault(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PaymentMethod", field.Name)
+}
+
+func (ec *executionContext) childFields_PaymentMethodDetachPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "paymentMethod":
+		return ec.fieldContext_PaymentMethodDetachPayload_paymentMethod(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_PaymentMethodDetachPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PaymentMethodDetachPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_PaymentMethodSetDefaultPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "paymentMethod":
+		return ec.fieldContext_PaymentMethodSetDefaultPayload_paymentMethod(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_PaymentMethodSetDefaultPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PaymentMethodSetDefaultPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_PaymentMethodSetupIntent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_PaymentMethodSetupIntent_id(ctx, field)
+	case "clientSecret":
+		return ec.fieldContext_PaymentMethodSetupIntent_clientSecret(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PaymentMethodSetupIntent", field.Name)
+}
+
+func (ec *executionContext) childFields_PaymentMethodSetupIntentCreatePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "setupIntent":
+		return ec.fieldContext_PaymentMethodSetupIntentCreatePayload_setupIntent(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_PaymentMethodSetupIntentCreatePayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PaymentMethodSetupIntentCreatePayload", field.Name)
+}
+
+func (ec *executionContext) childFields_PaymentNextAction(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "type":
+		return ec.fieldContext_PaymentNextAction_type(ctx, field)
+	case "redirectUrl":
+		return ec.fieldContext_PaymentNextAction_redirectUrl(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PaymentNextAction", field.Name)
 }
 
 func (ec *executionContext) childFields_PriceRange(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -8834,6 +9213,8 @@ func (ec *executionContext) childFields_User(ctx context.Context, field graphql.
 		return ec.fieldContext_User_defaultShippingAddress(ctx, field)
 	case "defaultBillingAddress":
 		return ec.fieldContext_User_defaultBillingAddress(ctx, field)
+	case "paymentMethods":
+		return ec.fieldContext_User_paymentMethods(ctx, field)
 	case "vendor":
 		return ec.fieldContext_User_vendor(ctx, field)
 	}
@@ -9836,6 +10217,34 @@ func (ec *executionContext) field_Mutation_orderStatusUpdate_args(ctx context.Co
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.OrderStatusUpdateInput, error) {
 			return ec.unmarshalNOrderStatusUpdateInput2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐOrderStatusUpdateInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_paymentMethodDetach_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.PaymentMethodDetachInput, error) {
+			return ec.unmarshalNPaymentMethodDetachInput2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐPaymentMethodDetachInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_paymentMethodSetDefault_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.PaymentMethodSetDefaultInput, error) {
+			return ec.unmarshalNPaymentMethodSetDefaultInput2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐPaymentMethodSetDefaultInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -17791,6 +18200,165 @@ func (ec *executionContext) fieldContext_Mutation_orderRefund(ctx context.Contex
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_paymentMethodSetupIntentCreate(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_paymentMethodSetupIntentCreate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Mutation().PaymentMethodSetupIntentCreate(ctx)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.PaymentMethodSetupIntentCreatePayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PaymentMethodSetupIntentCreatePayload) graphql.Marshaler {
+			return ec.marshalNPaymentMethodSetupIntentCreatePayload2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐPaymentMethodSetupIntentCreatePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_paymentMethodSetupIntentCreate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PaymentMethodSetupIntentCreatePayload(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_paymentMethodDetach(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_paymentMethodDetach(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().PaymentMethodDetach(ctx, fc.Args["input"].(model.PaymentMethodDetachInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.PaymentMethodDetachPayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PaymentMethodDetachPayload) graphql.Marshaler {
+			return ec.marshalNPaymentMethodDetachPayload2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐPaymentMethodDetachPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_paymentMethodDetach(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PaymentMethodDetachPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_paymentMethodDetach_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_paymentMethodSetDefault(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_paymentMethodSetDefault(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().PaymentMethodSetDefault(ctx, fc.Args["input"].(model.PaymentMethodSetDefaultInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.PaymentMethodSetDefaultPayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PaymentMethodSetDefaultPayload) graphql.Marshaler {
+			return ec.marshalNPaymentMethodSetDefaultPayload2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐPaymentMethodSetDefaultPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_paymentMethodSetDefault(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PaymentMethodSetDefaultPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_paymentMethodSetDefault_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_productVariantStockBulkSet(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -20438,6 +21006,460 @@ func (ec *executionContext) _Payment_lastError(ctx context.Context, field graphq
 }
 func (ec *executionContext) fieldContext_Payment_lastError(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Payment", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Payment_nextAction(ctx context.Context, field graphql.CollectedField, obj *payment.Payment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Payment_nextAction(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NextAction, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *payment.NextAction) graphql.Marshaler {
+			return ec.marshalOPaymentNextAction2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋpaymentᚐNextAction(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Payment_nextAction(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Payment",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PaymentNextAction(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PaymentMethod_id(ctx context.Context, field graphql.CollectedField, obj *payment.Method) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentMethod_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentMethod_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentMethod", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _PaymentMethod_brand(ctx context.Context, field graphql.CollectedField, obj *payment.Method) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentMethod_brand(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Brand, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentMethod_brand(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentMethod", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _PaymentMethod_last4(ctx context.Context, field graphql.CollectedField, obj *payment.Method) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentMethod_last4(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Last4, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentMethod_last4(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentMethod", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _PaymentMethod_expMonth(ctx context.Context, field graphql.CollectedField, obj *payment.Method) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentMethod_expMonth(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExpMonth, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentMethod_expMonth(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentMethod", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _PaymentMethod_expYear(ctx context.Context, field graphql.CollectedField, obj *payment.Method) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentMethod_expYear(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExpYear, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentMethod_expYear(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentMethod", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _PaymentMethod_isDefault(ctx context.Context, field graphql.CollectedField, obj *payment.Method) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentMethod_isDefault(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.IsDefault, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentMethod_isDefault(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentMethod", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _PaymentMethodDetachPayload_paymentMethod(ctx context.Context, field graphql.CollectedField, obj *model.PaymentMethodDetachPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentMethodDetachPayload_paymentMethod(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PaymentMethod, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *payment.Method) graphql.Marshaler {
+			return ec.marshalOPaymentMethod2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋpaymentᚐMethod(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentMethodDetachPayload_paymentMethod(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PaymentMethodDetachPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PaymentMethod(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PaymentMethodDetachPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.PaymentMethodDetachPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentMethodDetachPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentMethodDetachPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PaymentMethodDetachPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PaymentMethodSetDefaultPayload_paymentMethod(ctx context.Context, field graphql.CollectedField, obj *model.PaymentMethodSetDefaultPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentMethodSetDefaultPayload_paymentMethod(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PaymentMethod, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *payment.Method) graphql.Marshaler {
+			return ec.marshalOPaymentMethod2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋpaymentᚐMethod(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentMethodSetDefaultPayload_paymentMethod(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PaymentMethodSetDefaultPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PaymentMethod(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PaymentMethodSetDefaultPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.PaymentMethodSetDefaultPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentMethodSetDefaultPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentMethodSetDefaultPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PaymentMethodSetDefaultPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PaymentMethodSetupIntent_id(ctx context.Context, field graphql.CollectedField, obj *payment.SetupIntent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentMethodSetupIntent_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentMethodSetupIntent_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentMethodSetupIntent", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _PaymentMethodSetupIntent_clientSecret(ctx context.Context, field graphql.CollectedField, obj *payment.SetupIntent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentMethodSetupIntent_clientSecret(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ClientSecret, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentMethodSetupIntent_clientSecret(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentMethodSetupIntent", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _PaymentMethodSetupIntentCreatePayload_setupIntent(ctx context.Context, field graphql.CollectedField, obj *model.PaymentMethodSetupIntentCreatePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentMethodSetupIntentCreatePayload_setupIntent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SetupIntent, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *payment.SetupIntent) graphql.Marshaler {
+			return ec.marshalOPaymentMethodSetupIntent2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋpaymentᚐSetupIntent(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentMethodSetupIntentCreatePayload_setupIntent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PaymentMethodSetupIntentCreatePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PaymentMethodSetupIntent(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PaymentMethodSetupIntentCreatePayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.PaymentMethodSetupIntentCreatePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentMethodSetupIntentCreatePayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentMethodSetupIntentCreatePayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PaymentMethodSetupIntentCreatePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PaymentNextAction_type(ctx context.Context, field graphql.CollectedField, obj *payment.NextAction) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentNextAction_type(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Type, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentNextAction_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentNextAction", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _PaymentNextAction_redirectUrl(ctx context.Context, field graphql.CollectedField, obj *payment.NextAction) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentNextAction_redirectUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RedirectURL, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentNextAction_redirectUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentNextAction", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _PriceRange_min(ctx context.Context, field graphql.CollectedField, obj *catalog.PriceRange) (ret graphql.Marshaler) {
@@ -23812,6 +24834,38 @@ func (ec *executionContext) fieldContext_User_defaultBillingAddress(_ context.Co
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Address(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _User_paymentMethods(ctx context.Context, field graphql.CollectedField, obj *account.User) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_User_paymentMethods(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.User().PaymentMethods(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*payment.Method) graphql.Marshaler {
+			return ec.marshalOPaymentMethod2ᚕᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋpaymentᚐMethodᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_User_paymentMethods(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "User",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PaymentMethod(ctx, field)
 		},
 	}
 	return fc, nil
@@ -28983,7 +30037,7 @@ func (ec *executionContext) unmarshalInputCheckoutInput(ctx context.Context, obj
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"idempotencyKey", "shippingAddress", "shippingAddressId"}
+	fieldsInOrder := [...]string{"idempotencyKey", "shippingAddress", "shippingAddressId", "paymentMethodId"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -29011,6 +30065,13 @@ func (ec *executionContext) unmarshalInputCheckoutInput(ctx context.Context, obj
 				return it, err
 			}
 			it.ShippingAddressID = data
+		case "paymentMethodId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("paymentMethodId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PaymentMethodID = data
 		}
 	}
 	return it, nil
@@ -29446,6 +30507,66 @@ func (ec *executionContext) unmarshalInputOrderStatusUpdateInput(ctx context.Con
 				return it, err
 			}
 			it.Note = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputPaymentMethodDetachInput(ctx context.Context, obj any) (model.PaymentMethodDetachInput, error) {
+	var it model.PaymentMethodDetachInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputPaymentMethodSetDefaultInput(ctx context.Context, obj any) (model.PaymentMethodSetDefaultInput, error) {
+	var it model.PaymentMethodSetDefaultInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
 		}
 	}
 	return it, nil
@@ -33974,6 +35095,27 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "paymentMethodSetupIntentCreate":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_paymentMethodSetupIntentCreate(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "paymentMethodDetach":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_paymentMethodDetach(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "paymentMethodSetDefault":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_paymentMethodSetDefault(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "productVariantStockBulkSet":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_productVariantStockBulkSet(ctx, field)
@@ -35491,6 +36633,289 @@ func (ec *executionContext) _Payment(ctx context.Context, sel ast.SelectionSet, 
 			out.Values[i] = ec._Payment_lastError(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "nextAction":
+			out.Values[i] = ec._Payment_nextAction(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var paymentMethodImplementors = []string{"PaymentMethod"}
+
+func (ec *executionContext) _PaymentMethod(ctx context.Context, sel ast.SelectionSet, obj *payment.Method) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, paymentMethodImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PaymentMethod")
+		case "id":
+			out.Values[i] = ec._PaymentMethod_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "brand":
+			out.Values[i] = ec._PaymentMethod_brand(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "last4":
+			out.Values[i] = ec._PaymentMethod_last4(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "expMonth":
+			out.Values[i] = ec._PaymentMethod_expMonth(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "expYear":
+			out.Values[i] = ec._PaymentMethod_expYear(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "isDefault":
+			out.Values[i] = ec._PaymentMethod_isDefault(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var paymentMethodDetachPayloadImplementors = []string{"PaymentMethodDetachPayload"}
+
+func (ec *executionContext) _PaymentMethodDetachPayload(ctx context.Context, sel ast.SelectionSet, obj *model.PaymentMethodDetachPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, paymentMethodDetachPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PaymentMethodDetachPayload")
+		case "paymentMethod":
+			out.Values[i] = ec._PaymentMethodDetachPayload_paymentMethod(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._PaymentMethodDetachPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var paymentMethodSetDefaultPayloadImplementors = []string{"PaymentMethodSetDefaultPayload"}
+
+func (ec *executionContext) _PaymentMethodSetDefaultPayload(ctx context.Context, sel ast.SelectionSet, obj *model.PaymentMethodSetDefaultPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, paymentMethodSetDefaultPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PaymentMethodSetDefaultPayload")
+		case "paymentMethod":
+			out.Values[i] = ec._PaymentMethodSetDefaultPayload_paymentMethod(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._PaymentMethodSetDefaultPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var paymentMethodSetupIntentImplementors = []string{"PaymentMethodSetupIntent"}
+
+func (ec *executionContext) _PaymentMethodSetupIntent(ctx context.Context, sel ast.SelectionSet, obj *payment.SetupIntent) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, paymentMethodSetupIntentImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PaymentMethodSetupIntent")
+		case "id":
+			out.Values[i] = ec._PaymentMethodSetupIntent_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "clientSecret":
+			out.Values[i] = ec._PaymentMethodSetupIntent_clientSecret(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var paymentMethodSetupIntentCreatePayloadImplementors = []string{"PaymentMethodSetupIntentCreatePayload"}
+
+func (ec *executionContext) _PaymentMethodSetupIntentCreatePayload(ctx context.Context, sel ast.SelectionSet, obj *model.PaymentMethodSetupIntentCreatePayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, paymentMethodSetupIntentCreatePayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PaymentMethodSetupIntentCreatePayload")
+		case "setupIntent":
+			out.Values[i] = ec._PaymentMethodSetupIntentCreatePayload_setupIntent(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._PaymentMethodSetupIntentCreatePayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var paymentNextActionImplementors = []string{"PaymentNextAction"}
+
+func (ec *executionContext) _PaymentNextAction(ctx context.Context, sel ast.SelectionSet, obj *payment.NextAction) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, paymentNextActionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PaymentNextAction")
+		case "type":
+			out.Values[i] = ec._PaymentNextAction_type(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "redirectUrl":
+			out.Values[i] = ec._PaymentNextAction_redirectUrl(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -37436,6 +38861,44 @@ func (ec *executionContext) _User(ctx context.Context, sel ast.SelectionSet, obj
 					}
 				}()
 				res = ec._User_defaultBillingAddress(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "paymentMethods":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._User_paymentMethods(ctx, field, obj)
 				if res == graphql.RequiredNull {
 					atomic.AddUint32(&fs.Invalids, 1)
 				}
@@ -41280,6 +42743,68 @@ func (ec *executionContext) marshalNPageInfo2ᚖgithubᚗcomᚋshopgraphᚋshopg
 	return ec._PageInfo(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNPaymentMethod2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋpaymentᚐMethod(ctx context.Context, sel ast.SelectionSet, v *payment.Method) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._PaymentMethod(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNPaymentMethodDetachInput2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐPaymentMethodDetachInput(ctx context.Context, v any) (model.PaymentMethodDetachInput, error) {
+	res, err := ec.unmarshalInputPaymentMethodDetachInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNPaymentMethodDetachPayload2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐPaymentMethodDetachPayload(ctx context.Context, sel ast.SelectionSet, v model.PaymentMethodDetachPayload) graphql.Marshaler {
+	return ec._PaymentMethodDetachPayload(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNPaymentMethodDetachPayload2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐPaymentMethodDetachPayload(ctx context.Context, sel ast.SelectionSet, v *model.PaymentMethodDetachPayload) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._PaymentMethodDetachPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNPaymentMethodSetDefaultInput2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐPaymentMethodSetDefaultInput(ctx context.Context, v any) (model.PaymentMethodSetDefaultInput, error) {
+	res, err := ec.unmarshalInputPaymentMethodSetDefaultInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNPaymentMethodSetDefaultPayload2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐPaymentMethodSetDefaultPayload(ctx context.Context, sel ast.SelectionSet, v model.PaymentMethodSetDefaultPayload) graphql.Marshaler {
+	return ec._PaymentMethodSetDefaultPayload(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNPaymentMethodSetDefaultPayload2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐPaymentMethodSetDefaultPayload(ctx context.Context, sel ast.SelectionSet, v *model.PaymentMethodSetDefaultPayload) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._PaymentMethodSetDefaultPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNPaymentMethodSetupIntentCreatePayload2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐPaymentMethodSetupIntentCreatePayload(ctx context.Context, sel ast.SelectionSet, v model.PaymentMethodSetupIntentCreatePayload) graphql.Marshaler {
+	return ec._PaymentMethodSetupIntentCreatePayload(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNPaymentMethodSetupIntentCreatePayload2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐPaymentMethodSetupIntentCreatePayload(ctx context.Context, sel ast.SelectionSet, v *model.PaymentMethodSetupIntentCreatePayload) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._PaymentMethodSetupIntentCreatePayload(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNPaymentStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋpaymentᚐStatus(ctx context.Context, v any) (payment.Status, error) {
 	tmp, err := graphql.UnmarshalString(v)
 	res := unmarshalNPaymentStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋpaymentᚐStatus[tmp]
@@ -43035,6 +44560,46 @@ func (ec *executionContext) marshalOPayment2ᚖgithubᚗcomᚋshopgraphᚋshopgr
 		return graphql.Null
 	}
 	return ec._Payment(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOPaymentMethod2ᚕᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋpaymentᚐMethodᚄ(ctx context.Context, sel ast.SelectionSet, v []*payment.Method) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPaymentMethod2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋpaymentᚐMethod(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalOPaymentMethod2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋpaymentᚐMethod(ctx context.Context, sel ast.SelectionSet, v *payment.Method) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._PaymentMethod(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOPaymentMethodSetupIntent2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋpaymentᚐSetupIntent(ctx context.Context, sel ast.SelectionSet, v *payment.SetupIntent) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._PaymentMethodSetupIntent(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOPaymentNextAction2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋpaymentᚐNextAction(ctx context.Context, sel ast.SelectionSet, v *payment.NextAction) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._PaymentNextAction(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOProduct2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐProduct(ctx context.Context, sel ast.SelectionSet, v *catalog.Product) graphql.Marshaler {

@@ -528,6 +528,11 @@ type CheckoutInput struct {
 	// Where to ship the order: one of the viewer's saved addresses (NOT_FOUND for any other). The order
 	// keeps a copy: editing or deleting the address later does not change it.
 	ShippingAddressID *string `json:"shippingAddressId,omitempty"`
+	// One of the viewer's saved cards (`me.paymentMethods`) to charge at once: the payment is
+	// confirmed server-side, and `payment.nextAction` says when the bank asks for authentication.
+	// A card that is not the viewer's is NOT_FOUND (nothing changes); a declined one is
+	// CARD_DECLINED (the order stands, unpaid). Part of the idempotency key's request.
+	PaymentMethodID *string `json:"paymentMethodId,omitempty"`
 }
 
 // Result of `checkout`.
@@ -737,6 +742,42 @@ type PageInfo struct {
 	StartCursor *string `json:"startCursor,omitempty"`
 	// Cursor of the last item of the page.
 	EndCursor *string `json:"endCursor,omitempty"`
+}
+
+// Input of `paymentMethodDetach`.
+type PaymentMethodDetachInput struct {
+	// The saved card's ID (`PaymentMethod.id`).
+	ID string `json:"id"`
+}
+
+// Result of `paymentMethodDetach`.
+type PaymentMethodDetachPayload struct {
+	// The card as it was before it was removed; null on failure.
+	PaymentMethod *payment.Method `json:"paymentMethod,omitempty"`
+	// Problems, e.g. NOT_FOUND; empty on success.
+	UserErrors []*UserError `json:"userErrors"`
+}
+
+// Input of `paymentMethodSetDefault`.
+type PaymentMethodSetDefaultInput struct {
+	// The saved card's ID (`PaymentMethod.id`).
+	ID string `json:"id"`
+}
+
+// Result of `paymentMethodSetDefault`.
+type PaymentMethodSetDefaultPayload struct {
+	// The card, now the default; null on failure.
+	PaymentMethod *payment.Method `json:"paymentMethod,omitempty"`
+	// Problems, e.g. NOT_FOUND; empty on success.
+	UserErrors []*UserError `json:"userErrors"`
+}
+
+// Result of `paymentMethodSetupIntentCreate`.
+type PaymentMethodSetupIntentCreatePayload struct {
+	// The SetupIntent; null on failure.
+	SetupIntent *payment.SetupIntent `json:"setupIntent,omitempty"`
+	// Problems, e.g. PAYMENT_PROVIDER_UNAVAILABLE; empty on success.
+	UserErrors []*UserError `json:"userErrors"`
 }
 
 // Input of `productArchive`.
@@ -1466,6 +1507,8 @@ const (
 	ErrorCodeInvalidCountry ErrorCode = "INVALID_COUNTRY"
 	// The postal code does not have its country's format; the message gives an example.
 	ErrorCodeInvalidPostalCode ErrorCode = "INVALID_POSTAL_CODE"
+	// The card's bank declined the charge; `message` says why. The order stands, unpaid: pay with another card.
+	ErrorCodeCardDeclined ErrorCode = "CARD_DECLINED"
 )
 
 var AllErrorCode = []ErrorCode{
@@ -1513,11 +1556,12 @@ var AllErrorCode = []ErrorCode{
 	ErrorCodeAddressLimitReached,
 	ErrorCodeInvalidCountry,
 	ErrorCodeInvalidPostalCode,
+	ErrorCodeCardDeclined,
 }
 
 func (e ErrorCode) IsValid() bool {
 	switch e {
-	case ErrorCodeInvalid, ErrorCodeEmailTaken, ErrorCodeInvalidCredentials, ErrorCodeInvalidToken, ErrorCodeRateLimited, ErrorCodeWrongPassword, ErrorCodeUnchanged, ErrorCodeDuplicate, ErrorCodeNotFound, ErrorCodeForbidden, ErrorCodeInsufficientStock, ErrorCodeLastVariant, ErrorCodeCategoryNotEmpty, ErrorCodeOutOfStock, ErrorCodeCartEmpty, ErrorCodeCurrencyMismatch, ErrorCodeLineUnavailable, ErrorCodeIdempotencyKeyReused, ErrorCodePaymentProviderUnavailable, ErrorCodeRefundExceedsPayment, ErrorCodeRefundPending, ErrorCodeInvalidTransition, ErrorCodeAmountTooLarge, ErrorCodeWebhookTargetForbidden, ErrorCodeOverFulfillment, ErrorCodeProviderNotConfigured, ErrorCodeProviderUnavailable, ErrorCodeInvalidRedirectURI, ErrorCodeInvalidState, ErrorCodeInvalidIDToken, ErrorCodeExternalAuthFailed, ErrorCodeEmailNotVerified, ErrorCodeExternalEmailRequired, ErrorCodeExternalAccountConflict, ErrorCodeLastSignInMethod, ErrorCodePasswordTooShort, ErrorCodePasswordTooCommon, ErrorCodePasswordNotSet, ErrorCodeEmailAlreadyVerified, ErrorCodeLastAdmin, ErrorCodeVendorMember, ErrorCodeAddressLimitReached, ErrorCodeInvalidCountry, ErrorCodeInvalidPostalCode:
+	case ErrorCodeInvalid, ErrorCodeEmailTaken, ErrorCodeInvalidCredentials, ErrorCodeInvalidToken, ErrorCodeRateLimited, ErrorCodeWrongPassword, ErrorCodeUnchanged, ErrorCodeDuplicate, ErrorCodeNotFound, ErrorCodeForbidden, ErrorCodeInsufficientStock, ErrorCodeLastVariant, ErrorCodeCategoryNotEmpty, ErrorCodeOutOfStock, ErrorCodeCartEmpty, ErrorCodeCurrencyMismatch, ErrorCodeLineUnavailable, ErrorCodeIdempotencyKeyReused, ErrorCodePaymentProviderUnavailable, ErrorCodeRefundExceedsPayment, ErrorCodeRefundPending, ErrorCodeInvalidTransition, ErrorCodeAmountTooLarge, ErrorCodeWebhookTargetForbidden, ErrorCodeOverFulfillment, ErrorCodeProviderNotConfigured, ErrorCodeProviderUnavailable, ErrorCodeInvalidRedirectURI, ErrorCodeInvalidState, ErrorCodeInvalidIDToken, ErrorCodeExternalAuthFailed, ErrorCodeEmailNotVerified, ErrorCodeExternalEmailRequired, ErrorCodeExternalAccountConflict, ErrorCodeLastSignInMethod, ErrorCodePasswordTooShort, ErrorCodePasswordTooCommon, ErrorCodePasswordNotSet, ErrorCodeEmailAlreadyVerified, ErrorCodeLastAdmin, ErrorCodeVendorMember, ErrorCodeAddressLimitReached, ErrorCodeInvalidCountry, ErrorCodeInvalidPostalCode, ErrorCodeCardDeclined:
 		return true
 	}
 	return false

@@ -69,6 +69,8 @@ type Input struct {
 	// ShippingAddressID is one of the customer's saved addresses (internal/address), in place
 	// of ShippingAddress, which must then be empty; 0 when the address is typed in.
 	ShippingAddressID int64
+	// PaymentMethodID, when set, is a saved method of the viewer's to charge at once (method.go).
+	PaymentMethodID string
 }
 
 // Result is the order a checkout created or, for a replay, created earlier, with its payment.
@@ -85,11 +87,17 @@ type Result struct {
 
 // Complete checks out v's cart.
 // Errors: INVALID (address, key), INVALID_COUNTRY, INVALID_POSTAL_CODE, NOT_FOUND (a saved
-// address that is not v's), IDEMPOTENCY_KEY_REUSED, CART_EMPTY, LINE_UNAVAILABLE,
-// CURRENCY_MISMATCH, OUT_OF_STOCK (with *inventory.OutOfStockError); nothing changes on any of them.
+// address or payment method that is not v's), IDEMPOTENCY_KEY_REUSED, CART_EMPTY,
+// LINE_UNAVAILABLE, CURRENCY_MISMATCH, OUT_OF_STOCK (with *inventory.OutOfStockError); nothing
+// changes on any of them.
 func (s *Service) Complete(ctx context.Context, v auth.Viewer, in Input) (Result, error) {
 	in.IdempotencyKey = strings.TrimSpace(in.IdempotencyKey)
 	if err := validate(&in); err != nil {
+		return Result{}, err
+	}
+	// The saved method is checked with the provider now, before the transaction.
+	choice, err := s.chooseMethod(ctx, v, in)
+	if err != nil {
 		return Result{}, err
 	}
 	fingerprint := fingerprintOf(in)
@@ -106,7 +114,7 @@ func (s *Service) Complete(ctx context.Context, v auth.Viewer, in Input) (Result
 	// Variants are locked in id order, so deadlocks should not happen; a serialisation
 	// failure or deadlock is still run again (InTxBegunWith) rather than shown to the
 	// customer. BEGIN goes with the transaction's first pipeline: the key's claim and the cart.
-	err := s.db.InTxBegunWith(ctx,
+	err = s.db.InTxBegunWith(ctx,
 		func(ctx context.Context, q *db.Queries) func() error {
 			return queueClaim(ctx, q, v, in, fingerprint, &began, &lines)
 		},
@@ -121,6 +129,8 @@ func (s *Service) Complete(ctx context.Context, v auth.Viewer, in Input) (Result
 	// The provider is called only now, after commit, never inside the transaction; a replay
 	// returns the intent created the first time (the key is derived from the order).
 	switch {
+	case in.PaymentMethodID != "" && res.Order.Status == order.Pending:
+		res.Payment, res.PaymentErr = s.payments.IntentWithMethod(ctx, res.Order, choice)
 	case !res.Replayed:
 		res.Payment, res.PaymentErr = s.payments.NewIntent(ctx, res.Order)
 	case res.Order.Status == order.Pending:
@@ -350,6 +360,11 @@ func fingerprintOf(in Input) []byte {
 	b, _ := json.Marshal(in.ShippingAddress)
 	if in.ShippingAddressID != 0 {
 		b = fmt.Appendf(nil, "shippingAddressId:%d", in.ShippingAddressID)
+	}
+	if in.PaymentMethodID != "" {
+		// The same key must come with the same method too; without one, the fingerprint is
+		// what it always was.
+		b = append(append(b, "\x00paymentMethod:"...), in.PaymentMethodID...)
 	}
 	sum := sha256.Sum256(b)
 	return sum[:]

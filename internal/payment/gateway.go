@@ -18,6 +18,8 @@ const (
 	IntentProcessing      IntentStatus = "processing"
 	IntentSucceeded       IntentStatus = "succeeded"
 	IntentCanceled        IntentStatus = "canceled"
+	// IntentRequiresAction: the bank asks the customer to authenticate (3-D Secure) first.
+	IntentRequiresAction IntentStatus = "requires_action"
 )
 
 // Intent is a provider's payment intent.
@@ -28,6 +30,8 @@ type Intent struct {
 	Amount         int64
 	AmountReceived int64
 	Currency       string // ISO 4217, upper case
+	// NextAction is what the customer must do first when Status is requires_action.
+	NextAction *NextAction
 }
 
 // IntentParams creates an intent.

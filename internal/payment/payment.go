@@ -42,6 +42,9 @@ type Payment struct {
 	AmountRefunded money.Money
 	LastError      *string
 	UpdatedAt      time.Time
+	// NextAction is what the customer must do before the provider can charge (3-D Secure),
+	// as the provider answered a checkout with a saved method; it is not stored.
+	NextAction *NextAction
 }
 
 func paymentFromRow(r db.Payment) Payment {

@@ -35,3 +35,38 @@ func mayRefund(v auth.Viewer) error {
 // seesClientSecret reports whether v is given the client secret of o's payment: only the
 // paying customer needs it; admins see the payment without it.
 func seesClientSecret(v auth.Viewer, o order.Order) bool { return o.OwnedBy(v) }
+
+// Saved payment methods: an account's cards are its own alone. Not even admins see them or act
+// on them (support works in Stripe's dashboard); anyone else's method answers as missing.
+
+// mayKeepMethods says whether v may save and use payment methods: a signed-in account.
+// Errors: UNAUTHENTICATED.
+func mayKeepMethods(v auth.Viewer) error {
+	if v.UserID <= 0 {
+		return apperr.New(apperr.Unauthenticated, "Sign in to use saved payment methods.")
+	}
+	return nil
+}
+
+// seesMethods says whether v sees the saved methods of account userID: only that account.
+// Errors: NOT_FOUND.
+func seesMethods(v *auth.Viewer, userID int64) error {
+	if v == nil || v.UserID <= 0 || v.UserID != userID {
+		return apperr.New(apperr.NotFound, "No payment methods here.")
+	}
+	return nil
+}
+
+// ownsMethod says whether m belongs to customer c: the provider says it is attached to c
+// (its customer field). The client's word is never taken for it. Errors: NOT_FOUND.
+func ownsMethod(c Customer, m Method) error {
+	if c.CustomerID == "" || m.CustomerID != c.CustomerID {
+		return methodNotFound("id")
+	}
+	return nil
+}
+
+// methodNotFound is the answer for a method that does not exist or is not the viewer's.
+func methodNotFound(field string) error {
+	return apperr.FieldError(apperr.NotFound, "No saved payment method has this ID.", "input", field)
+}

@@ -53,6 +53,14 @@ func (s *Service) EnsureIntent(ctx context.Context, o order.Order) (Payment, err
 	if !postgres.IsNotFound(err) {
 		return Payment{}, err
 	}
+	// An order checked out with a saved method is charged to it again, with the same
+	// parameters under the same key (methods_charge.go).
+	if choice, saved, err := s.savedChoice(ctx, o.ID); err != nil || saved {
+		if err != nil {
+			return Payment{}, err
+		}
+		return s.IntentWithMethod(ctx, o, choice)
+	}
 	return s.NewIntent(ctx, o)
 }
 

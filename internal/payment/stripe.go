@@ -107,6 +107,7 @@ func intentOf(pi *stripe.PaymentIntent) Intent {
 	return Intent{
 		ID: pi.ID, ClientSecret: pi.ClientSecret, Status: IntentStatus(pi.Status),
 		Amount: pi.Amount, AmountReceived: pi.AmountReceived, Currency: strings.ToUpper(string(pi.Currency)),
+		NextAction: nextActionOf(pi),
 	}
 }
 
