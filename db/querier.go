@@ -6,6 +6,7 @@ package db
 
 import (
 	"context"
+	"time"
 
 	"github.com/google/uuid"
 )
@@ -310,10 +311,21 @@ type Querier interface {
 	RefundInsert(ctx context.Context, arg RefundInsertParams) (Refund, error)
 	SessionGetByID(ctx context.Context, id uuid.UUID) (Session, error)
 	SessionInsert(ctx context.Context, arg SessionInsertParams) (Session, error)
+	// SessionListActiveByUser is an account's live sessions (not revoked, not expired), the most
+	// recently used first, at most @max_count of them.
+	SessionListActiveByUser(ctx context.Context, arg SessionListActiveByUserParams) ([]Session, error)
+	// SessionListRevokedSince is every session revoked after @since, for the instances' sets of
+	// revoked sessions (sessions_revoked_at_idx).
+	SessionListRevokedSince(ctx context.Context, since time.Time) ([]SessionListRevokedSinceRow, error)
 	// SessionRevoke ends one session; a session already revoked keeps its first reason.
 	SessionRevoke(ctx context.Context, arg SessionRevokeParams) (int64, error)
+	// SessionRevokeAllForUser ends every live session of a user, the caller's own included.
+	SessionRevokeAllForUser(ctx context.Context, arg SessionRevokeAllForUserParams) (int64, error)
 	// SessionRevokeAllForUserExcept ends every live session of a user but one (the caller's own).
 	SessionRevokeAllForUserExcept(ctx context.Context, arg SessionRevokeAllForUserExceptParams) (int64, error)
+	// SessionRevokeOwn ends one live session of a user; no row when the session is not the user's,
+	// is already revoked or has expired.
+	SessionRevokeOwn(ctx context.Context, arg SessionRevokeOwnParams) (Session, error)
 	SessionTouch(ctx context.Context, id uuid.UUID) error
 	// StockBulkSet sets the stock of variant @ids[i] to @quantities[i] for every i in one
 	// statement, locking the live variants in variant id order, and writes a BULK_SET movement by
