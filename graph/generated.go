@@ -6297,8 +6297,8 @@ extend type Mutation {
   Removes a member from a vendor: its members (VENDOR role) from their own vendor (themselves
   included, but not the last member: INVALID), admins from any (the last one too). The account
   becomes a CUSTOMER (an ADMIN keeps its role) and every session of it is revoked: it signs in
-  again as a customer. An access token it already holds stays valid until it expires (at most
-  15 minutes). Recorded in the vendor's history.
+  again as a customer. An access token it already holds stops working within seconds.
+  Recorded in the vendor's history.
   """
   vendorMemberRemove(input: VendorMemberRemoveInput!): VendorMemberPayload! @auth
 }
