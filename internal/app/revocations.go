@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"log/slog"
+	"time"
 
 	"github.com/shopgraph/shopgraph/internal/account"
 	"github.com/shopgraph/shopgraph/internal/auth"
@@ -15,7 +16,9 @@ import (
 func startRevocations(ctx context.Context, a *App, log *slog.Logger) {
 	revoked := auth.NewRevokedSessions(nil)
 	a.Revocations = account.NewRevocationWatcher(a.DB, revoked, a.Bell, log)
-	if err := a.Revocations.Load(ctx); err != nil {
+	loadCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := a.Revocations.Load(loadCtx); err != nil {
 		log.WarnContext(ctx, "read revoked sessions at start", "err", err)
 	}
 	a.Tokens.Revoked = revoked
