@@ -190,25 +190,6 @@ func (q *Queries) OrderAnonymiseForUser(ctx context.Context, userID *int64) (int
 	return result.RowsAffected(), nil
 }
 
-const SessionRevokeAllForUser = `-- name: SessionRevokeAllForUser :execrows
-UPDATE sessions SET revoked_at = now(), revoke_reason = $1
-WHERE user_id = $2 AND revoked_at IS NULL
-`
-
-type SessionRevokeAllForUserParams struct {
-	Reason *string
-	UserID int64
-}
-
-// SessionRevokeAllForUser ends every live session of a user (a password reset).
-func (q *Queries) SessionRevokeAllForUser(ctx context.Context, arg SessionRevokeAllForUserParams) (int64, error) {
-	result, err := q.db.Exec(ctx, SessionRevokeAllForUser, arg.Reason, arg.UserID)
-	if err != nil {
-		return 0, err
-	}
-	return result.RowsAffected(), nil
-}
-
 const UserDelete = `-- name: UserDelete :execrows
 DELETE FROM users WHERE id = $1
 `

@@ -86,6 +86,20 @@ func (q *Queries) ExternalIdentityDelete(ctx context.Context, arg ExternalIdenti
 	return result.RowsAffected(), nil
 }
 
+const ExternalIdentityDeleteUnverified = `-- name: ExternalIdentityDeleteUnverified :execrows
+DELETE FROM external_identities WHERE user_id = $1 AND NOT email_verified
+`
+
+// ExternalIdentityDeleteUnverified unlinks the identities whose provider did not vouch for the
+// account's email, when a password reset proves who owns the mailbox.
+func (q *Queries) ExternalIdentityDeleteUnverified(ctx context.Context, userID int64) (int64, error) {
+	result, err := q.db.Exec(ctx, ExternalIdentityDeleteUnverified, userID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const ExternalIdentityGetByProviderSubject = `-- name: ExternalIdentityGetByProviderSubject :one
 SELECT id, user_id, provider, subject, email, email_verified, created_at FROM external_identities WHERE provider = $1 AND subject = $2
 `

@@ -978,6 +978,11 @@ type Session struct {
 	RevokeReason *string
 }
 
+type SessionsEnded struct {
+	ID      uuid.UUID
+	EndedAt time.Time
+}
+
 type StockMovement struct {
 	ID        int64
 	VariantID int64

@@ -165,6 +165,9 @@ type Querier interface {
 	ExternalAuthStateDeleteExpired(ctx context.Context, now time.Time) (int64, error)
 	ExternalAuthStateInsert(ctx context.Context, arg ExternalAuthStateInsertParams) error
 	ExternalIdentityDelete(ctx context.Context, arg ExternalIdentityDeleteParams) (int64, error)
+	// ExternalIdentityDeleteUnverified unlinks the identities whose provider did not vouch for the
+	// account's email, when a password reset proves who owns the mailbox.
+	ExternalIdentityDeleteUnverified(ctx context.Context, userID int64) (int64, error)
 	ExternalIdentityGetByProviderSubject(ctx context.Context, arg ExternalIdentityGetByProviderSubjectParams) (ExternalIdentity, error)
 	// ExternalIdentityInsert links an identity to an account; a second account for the same
 	// identity violates external_identities_provider_subject_key, a second identity of the same
@@ -377,13 +380,26 @@ type Querier interface {
 	RefundInsert(ctx context.Context, arg RefundInsertParams) (Refund, error)
 	SessionGetByID(ctx context.Context, id uuid.UUID) (Session, error)
 	SessionInsert(ctx context.Context, arg SessionInsertParams) (Session, error)
+	// SessionListActiveByUser is an account's live sessions (not revoked, not expired), the most
+	// recently used first, at most @max_count of them.
+	SessionListActiveByUser(ctx context.Context, arg SessionListActiveByUserParams) ([]Session, error)
+	// SessionListRevokedSince is every session revoked after @since, for the instances' sets of
+	// revoked sessions (sessions_revoked_at_idx), with the sessions of accounts deleted since
+	// (sessions_ended).
+	SessionListRevokedSince(ctx context.Context, since time.Time) ([]SessionListRevokedSinceRow, error)
 	// SessionRevoke ends one session; a session already revoked keeps its first reason.
 	SessionRevoke(ctx context.Context, arg SessionRevokeParams) (int64, error)
-	// SessionRevokeAllForUser ends every live session of a user (a password reset).
+	// SessionRevokeAllForUser ends every live session of a user, the caller's own included.
 	SessionRevokeAllForUser(ctx context.Context, arg SessionRevokeAllForUserParams) (int64, error)
 	// SessionRevokeAllForUserExcept ends every live session of a user but one (the caller's own).
 	SessionRevokeAllForUserExcept(ctx context.Context, arg SessionRevokeAllForUserExceptParams) (int64, error)
+	// SessionRevokeOwn ends one live session of a user; no row when the session is not the user's,
+	// is already revoked or has expired.
+	SessionRevokeOwn(ctx context.Context, arg SessionRevokeOwnParams) (Session, error)
 	SessionTouch(ctx context.Context, id uuid.UUID) error
+	// SessionsEndForDeletedUser records the live sessions of an account about to be deleted in
+	// sessions_ended, for every instance's poll, and prunes the records no token can need.
+	SessionsEndForDeletedUser(ctx context.Context, userID int64) ([]uuid.UUID, error)
 	// StockBulkSet sets the stock of variant @ids[i] to @quantities[i] for every i in one
 	// statement, locking the live variants in variant id order, and writes a BULK_SET movement by
 	// @actor_id with @reasons[i] for every stock it changed. A variant missing from the result is

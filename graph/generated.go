@@ -120,6 +120,12 @@ type ComplexityRoot struct {
 		UserErrors func(childComplexity int) int
 	}
 
+	AccountLogoutAllPayload struct {
+		SessionsRevoked func(childComplexity int) int
+		User            func(childComplexity int) int
+		UserErrors      func(childComplexity int) int
+	}
+
 	AccountLogoutPayload struct {
 		User       func(childComplexity int) int
 		UserErrors func(childComplexity int) int
@@ -147,6 +153,20 @@ type ComplexityRoot struct {
 
 	AccountRoleUpdatePayload struct {
 		User       func(childComplexity int) int
+		UserErrors func(childComplexity int) int
+	}
+
+	AccountSession struct {
+		CreatedAt  func(childComplexity int) int
+		Current    func(childComplexity int) int
+		GlobalID   func(childComplexity int) int
+		IP         func(childComplexity int) int
+		LastUsedAt func(childComplexity int) int
+		UserAgent  func(childComplexity int) int
+	}
+
+	AccountSessionRevokePayload struct {
+		Session    func(childComplexity int) int
 		UserErrors func(childComplexity int) int
 	}
 
@@ -404,11 +424,13 @@ type ComplexityRoot struct {
 		AccountExternalLogin               func(childComplexity int, input model.AccountExternalLoginInput) int
 		AccountLogin                       func(childComplexity int, input model.AccountLoginInput) int
 		AccountLogout                      func(childComplexity int) int
+		AccountLogoutAll                   func(childComplexity int) int
 		AccountPasswordChange              func(childComplexity int, input model.AccountPasswordChangeInput) int
 		AccountPasswordReset               func(childComplexity int, input model.AccountPasswordResetInput) int
 		AccountPasswordResetRequest        func(childComplexity int, input model.AccountPasswordResetRequestInput) int
 		AccountRegister                    func(childComplexity int, input model.AccountRegisterInput) int
 		AccountRoleUpdate                  func(childComplexity int, input model.AccountRoleUpdateInput) int
+		AccountSessionRevoke               func(childComplexity int, input model.AccountSessionRevokeInput) int
 		AccountTokenRefresh                func(childComplexity int, input model.AccountTokenRefreshInput) int
 		AccountUpdate                      func(childComplexity int, input model.AccountUpdateInput) int
 		AddressCreate                      func(childComplexity int, input model.AddressCreateInput) int
@@ -745,6 +767,7 @@ type ComplexityRoot struct {
 		PaymentMethods         func(childComplexity int) int
 		Phone                  func(childComplexity int) int
 		Role                   func(childComplexity int) int
+		Sessions               func(childComplexity int) int
 		Vendor                 func(childComplexity int) int
 	}
 
@@ -979,6 +1002,8 @@ type MutationResolver interface {
 	AccountPasswordResetRequest(ctx context.Context, input model.AccountPasswordResetRequestInput) (*model.AccountPasswordResetRequestPayload, error)
 	AccountPasswordReset(ctx context.Context, input model.AccountPasswordResetInput) (*model.AccountPasswordResetPayload, error)
 	AccountDelete(ctx context.Context, input model.AccountDeleteInput) (*model.AccountDeletePayload, error)
+	AccountSessionRevoke(ctx context.Context, input model.AccountSessionRevokeInput) (*model.AccountSessionRevokePayload, error)
+	AccountLogoutAll(ctx context.Context) (*model.AccountLogoutAllPayload, error)
 	AddressCreate(ctx context.Context, input model.AddressCreateInput) (*model.AddressCreatePayload, error)
 	AddressUpdate(ctx context.Context, input model.AddressUpdateInput) (*model.AddressUpdatePayload, error)
 	AddressDelete(ctx context.Context, input model.AddressDeleteInput) (*model.AddressDeletePayload, error)
@@ -1117,6 +1142,7 @@ type SubscriptionResolver interface {
 type UserResolver interface {
 	ExternalAccounts(ctx context.Context, obj *account.User) ([]*account.ExternalAccount, error)
 
+	Sessions(ctx context.Context, obj *account.User) ([]*account.SignedInSession, error)
 	Addresses(ctx context.Context, obj *account.User) ([]*address.Address, error)
 	DefaultShippingAddress(ctx context.Context, obj *account.User) (*address.Address, error)
 	DefaultBillingAddress(ctx context.Context, obj *account.User) (*address.Address, error)
@@ -1286,6 +1312,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.AccountLoginPayload.UserErrors(childComplexity), true
 
+	case "AccountLogoutAllPayload.sessionsRevoked":
+		if e.ComplexityRoot.AccountLogoutAllPayload.SessionsRevoked == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccountLogoutAllPayload.SessionsRevoked(childComplexity), true
+	case "AccountLogoutAllPayload.user":
+		if e.ComplexityRoot.AccountLogoutAllPayload.User == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccountLogoutAllPayload.User(childComplexity), true
+	case "AccountLogoutAllPayload.userErrors":
+		if e.ComplexityRoot.AccountLogoutAllPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccountLogoutAllPayload.UserErrors(childComplexity), true
+
 	case "AccountLogoutPayload.user":
 		if e.ComplexityRoot.AccountLogoutPayload.User == nil {
 			break
@@ -1363,6 +1408,56 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AccountRoleUpdatePayload.UserErrors(childComplexity), true
+
+	case "AccountSession.createdAt":
+		if e.ComplexityRoot.AccountSession.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccountSession.CreatedAt(childComplexity), true
+	case "AccountSession.current":
+		if e.ComplexityRoot.AccountSession.Current == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccountSession.Current(childComplexity), true
+	case "AccountSession.id":
+		if e.ComplexityRoot.AccountSession.GlobalID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccountSession.GlobalID(childComplexity), true
+	case "AccountSession.ip":
+		if e.ComplexityRoot.AccountSession.IP == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccountSession.IP(childComplexity), true
+	case "AccountSession.lastUsedAt":
+		if e.ComplexityRoot.AccountSession.LastUsedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccountSession.LastUsedAt(childComplexity), true
+	case "AccountSession.userAgent":
+		if e.ComplexityRoot.AccountSession.UserAgent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccountSession.UserAgent(childComplexity), true
+
+	case "AccountSessionRevokePayload.session":
+		if e.ComplexityRoot.AccountSessionRevokePayload.Session == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccountSessionRevokePayload.Session(childComplexity), true
+	case "AccountSessionRevokePayload.userErrors":
+		if e.ComplexityRoot.AccountSessionRevokePayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccountSessionRevokePayload.UserErrors(childComplexity), true
 
 	case "AccountTokenRefreshPayload.tokens":
 		if e.ComplexityRoot.AccountTokenRefreshPayload.Tokens == nil {
@@ -2327,6 +2422,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.AccountLogout(childComplexity), true
+	case "Mutation.accountLogoutAll":
+		if e.ComplexityRoot.Mutation.AccountLogoutAll == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Mutation.AccountLogoutAll(childComplexity), true
 	case "Mutation.accountPasswordChange":
 		if e.ComplexityRoot.Mutation.AccountPasswordChange == nil {
 			break
@@ -2382,6 +2483,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.AccountRoleUpdate(childComplexity, args["input"].(model.AccountRoleUpdateInput)), true
+	case "Mutation.accountSessionRevoke":
+		if e.ComplexityRoot.Mutation.AccountSessionRevoke == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_accountSessionRevoke_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AccountSessionRevoke(childComplexity, args["input"].(model.AccountSessionRevokeInput)), true
 	case "Mutation.accountTokenRefresh":
 		if e.ComplexityRoot.Mutation.AccountTokenRefresh == nil {
 			break
@@ -4127,6 +4239,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.User.Role(childComplexity), true
+	case "User.sessions":
+		if e.ComplexityRoot.User.Sessions == nil {
+			break
+		}
+
+		return e.ComplexityRoot.User.Sessions(childComplexity), true
 	case "User.vendor":
 		if e.ComplexityRoot.User.Vendor == nil {
 			break
@@ -4859,6 +4977,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputAccountPasswordResetRequestInput,
 		ec.unmarshalInputAccountRegisterInput,
 		ec.unmarshalInputAccountRoleUpdateInput,
+		ec.unmarshalInputAccountSessionRevokeInput,
 		ec.unmarshalInputAccountTokenRefreshInput,
 		ec.unmarshalInputAccountUpdateInput,
 		ec.unmarshalInputAddressCreateInput,
@@ -5436,6 +5555,77 @@ type AccountDeletePayload {
   """The global ID the account had; null on failure."""
   deletedUserId: ID
   """Problems; empty on success."""
+  userErrors: [UserError!]!
+}
+`, BuiltIn: false},
+	{Name: "../schema/account_sessions.graphqls", Input: `# The sessions a person can see and end: one per sign-in, on some device.
+
+"""
+A live session of the viewer's account: one sign-in on some device, until it signs out, is
+revoked or expires (30 days after sign-in). Ending it stops its refresh token at once and its
+access tokens within seconds.
+"""
+type AccountSession implements Node {
+  """The opaque global ID."""
+  id: ID!
+  """When the session signed in."""
+  createdAt: DateTime!
+  """
+  When the session last refreshed its tokens (or signed in). Clients refresh at least every 15
+  minutes while in use, so this is true to within about that.
+  """
+  lastUsedAt: DateTime!
+  """The User-Agent header of the client that signed in (at most 512 characters)."""
+  userAgent: String!
+  """The IP address the session signed in from."""
+  ip: String!
+  """Whether this is the session of the access token that asks."""
+  current: Boolean!
+}
+
+extend type User {
+  """
+  The account's live sessions (not signed out, revoked or expired), the most recently used
+  first, at most 100. Only the account itself sees them: null for anyone else, admins included.
+  """
+  sessions: [AccountSession!]
+}
+
+extend type Mutation {
+  """
+  Ends one of the viewer's own sessions (the current one too; then the session cookies are
+  cleared, as ` + "`" + `accountLogout` + "`" + ` does). Another account's session, or one already ended, is
+  NOT_FOUND and nothing changes.
+  """
+  accountSessionRevoke(input: AccountSessionRevokeInput!): AccountSessionRevokePayload! @auth
+  """
+  Ends every session of the viewer's account, the current one included, and clears the
+  session cookies: sign out everywhere.
+  """
+  accountLogoutAll: AccountLogoutAllPayload! @auth
+}
+
+"""Input of ` + "`" + `accountSessionRevoke` + "`" + `."""
+input AccountSessionRevokeInput {
+  """The global ID of one of the viewer's sessions (` + "`" + `User.sessions` + "`" + `)."""
+  id: ID!
+}
+
+"""Result of ` + "`" + `accountSessionRevoke` + "`" + `."""
+type AccountSessionRevokePayload {
+  """The session as it was when it ended; null on failure."""
+  session: AccountSession
+  """NOT_FOUND (on ` + "`" + `input.id` + "`" + `) when the viewer has no live session with this ID; empty on success."""
+  userErrors: [UserError!]!
+}
+
+"""Result of ` + "`" + `accountLogoutAll` + "`" + `."""
+type AccountLogoutAllPayload {
+  """The account that signed out everywhere."""
+  user: User
+  """How many sessions ended, the current one included."""
+  sessionsRevoked: Int!
+  """Always empty; present for uniformity."""
   userErrors: [UserError!]!
 }
 `, BuiltIn: false},
@@ -7510,8 +7700,8 @@ extend type Mutation {
   Removes a member from a vendor: its members (VENDOR role) from their own vendor (themselves
   included, but not the last member: INVALID), admins from any (the last one too). The account
   becomes a CUSTOMER (an ADMIN keeps its role) and every session of it is revoked: it signs in
-  again as a customer. An access token it already holds stays valid until it expires (at most
-  15 minutes). Recorded in the vendor's history.
+  again as a customer. An access token it already holds stops working within seconds.
+  Recorded in the vendor's history.
   """
   vendorMemberRemove(input: VendorMemberRemoveInput!): VendorMemberPayload! @auth
 }
@@ -8157,6 +8347,18 @@ func (ec *executionContext) childFields_AccountLoginPayload(ctx context.Context,
 	return nil, fmt.Errorf("no field named %q was found under type AccountLoginPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_AccountLogoutAllPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "user":
+		return ec.fieldContext_AccountLogoutAllPayload_user(ctx, field)
+	case "sessionsRevoked":
+		return ec.fieldContext_AccountLogoutAllPayload_sessionsRevoked(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_AccountLogoutAllPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AccountLogoutAllPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_AccountLogoutPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "user":
@@ -8215,6 +8417,34 @@ func (ec *executionContext) childFields_AccountRoleUpdatePayload(ctx context.Con
 		return ec.fieldContext_AccountRoleUpdatePayload_userErrors(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AccountRoleUpdatePayload", field.Name)
+}
+
+func (ec *executionContext) childFields_AccountSession(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_AccountSession_id(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_AccountSession_createdAt(ctx, field)
+	case "lastUsedAt":
+		return ec.fieldContext_AccountSession_lastUsedAt(ctx, field)
+	case "userAgent":
+		return ec.fieldContext_AccountSession_userAgent(ctx, field)
+	case "ip":
+		return ec.fieldContext_AccountSession_ip(ctx, field)
+	case "current":
+		return ec.fieldContext_AccountSession_current(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AccountSession", field.Name)
+}
+
+func (ec *executionContext) childFields_AccountSessionRevokePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "session":
+		return ec.fieldContext_AccountSessionRevokePayload_session(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_AccountSessionRevokePayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AccountSessionRevokePayload", field.Name)
 }
 
 func (ec *executionContext) childFields_AccountTokenRefreshPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -9207,6 +9437,8 @@ func (ec *executionContext) childFields_User(ctx context.Context, field graphql.
 		return ec.fieldContext_User_phone(ctx, field)
 	case "locale":
 		return ec.fieldContext_User_locale(ctx, field)
+	case "sessions":
+		return ec.fieldContext_User_sessions(ctx, field)
 	case "addresses":
 		return ec.fieldContext_User_addresses(ctx, field)
 	case "defaultShippingAddress":
@@ -9923,6 +10155,20 @@ func (ec *executionContext) field_Mutation_accountRoleUpdate_args(ctx context.Co
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.AccountRoleUpdateInput, error) {
 			return ec.unmarshalNAccountRoleUpdateInput2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐAccountRoleUpdateInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_accountSessionRevoke_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.AccountSessionRevokeInput, error) {
+			return ec.unmarshalNAccountSessionRevokeInput2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐAccountSessionRevokeInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -11765,6 +12011,93 @@ func (ec *executionContext) fieldContext_AccountLoginPayload_userErrors(_ contex
 	return fc, nil
 }
 
+func (ec *executionContext) _AccountLogoutAllPayload_user(ctx context.Context, field graphql.CollectedField, obj *model.AccountLogoutAllPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccountLogoutAllPayload_user(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.User, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *account.User) graphql.Marshaler {
+			return ec.marshalOUser2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋaccountᚐUser(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AccountLogoutAllPayload_user(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AccountLogoutAllPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_User(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AccountLogoutAllPayload_sessionsRevoked(ctx context.Context, field graphql.CollectedField, obj *model.AccountLogoutAllPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccountLogoutAllPayload_sessionsRevoked(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SessionsRevoked, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccountLogoutAllPayload_sessionsRevoked(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccountLogoutAllPayload", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _AccountLogoutAllPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.AccountLogoutAllPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccountLogoutAllPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccountLogoutAllPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AccountLogoutAllPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _AccountLogoutPayload_user(ctx context.Context, field graphql.CollectedField, obj *model.AccountLogoutPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -12139,6 +12472,208 @@ func (ec *executionContext) _AccountRoleUpdatePayload_userErrors(ctx context.Con
 func (ec *executionContext) fieldContext_AccountRoleUpdatePayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "AccountRoleUpdatePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AccountSession_id(ctx context.Context, field graphql.CollectedField, obj *account.SignedInSession) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccountSession_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GlobalID(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccountSession_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccountSession", field, true, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _AccountSession_createdAt(ctx context.Context, field graphql.CollectedField, obj *account.SignedInSession) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccountSession_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccountSession_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccountSession", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _AccountSession_lastUsedAt(ctx context.Context, field graphql.CollectedField, obj *account.SignedInSession) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccountSession_lastUsedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastUsedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccountSession_lastUsedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccountSession", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _AccountSession_userAgent(ctx context.Context, field graphql.CollectedField, obj *account.SignedInSession) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccountSession_userAgent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserAgent, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccountSession_userAgent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccountSession", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _AccountSession_ip(ctx context.Context, field graphql.CollectedField, obj *account.SignedInSession) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccountSession_ip(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.IP, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccountSession_ip(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccountSession", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _AccountSession_current(ctx context.Context, field graphql.CollectedField, obj *account.SignedInSession) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccountSession_current(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Current, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccountSession_current(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccountSession", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _AccountSessionRevokePayload_session(ctx context.Context, field graphql.CollectedField, obj *model.AccountSessionRevokePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccountSessionRevokePayload_session(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Session, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *account.SignedInSession) graphql.Marshaler {
+			return ec.marshalOAccountSession2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋaccountᚐSignedInSession(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AccountSessionRevokePayload_session(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AccountSessionRevokePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AccountSession(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AccountSessionRevokePayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.AccountSessionRevokePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccountSessionRevokePayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccountSessionRevokePayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AccountSessionRevokePayload",
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
@@ -16656,6 +17191,108 @@ func (ec *executionContext) fieldContext_Mutation_accountDelete(ctx context.Cont
 	if fc.Args, err = ec.field_Mutation_accountDelete_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_accountSessionRevoke(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_accountSessionRevoke(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().AccountSessionRevoke(ctx, fc.Args["input"].(model.AccountSessionRevokeInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.AccountSessionRevokePayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AccountSessionRevokePayload) graphql.Marshaler {
+			return ec.marshalNAccountSessionRevokePayload2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐAccountSessionRevokePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_accountSessionRevoke(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AccountSessionRevokePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_accountSessionRevoke_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_accountLogoutAll(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_accountLogoutAll(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Mutation().AccountLogoutAll(ctx)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.AccountLogoutAllPayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AccountLogoutAllPayload) graphql.Marshaler {
+			return ec.marshalNAccountLogoutAllPayload2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐAccountLogoutAllPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_accountLogoutAll(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AccountLogoutAllPayload(ctx, field)
+		},
 	}
 	return fc, nil
 }
@@ -24743,6 +25380,38 @@ func (ec *executionContext) fieldContext_User_locale(_ context.Context, field gr
 	return graphql.NewScalarFieldContext("User", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
+func (ec *executionContext) _User_sessions(ctx context.Context, field graphql.CollectedField, obj *account.User) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_User_sessions(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.User().Sessions(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*account.SignedInSession) graphql.Marshaler {
+			return ec.marshalOAccountSession2ᚕᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋaccountᚐSignedInSessionᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_User_sessions(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "User",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AccountSession(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _User_addresses(ctx context.Context, field graphql.CollectedField, obj *account.User) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -29368,6 +30037,36 @@ func (ec *executionContext) unmarshalInputAccountRoleUpdateInput(ctx context.Con
 	return it, nil
 }
 
+func (ec *executionContext) unmarshalInputAccountSessionRevokeInput(ctx context.Context, obj any) (model.AccountSessionRevokeInput, error) {
+	var it model.AccountSessionRevokeInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputAccountTokenRefreshInput(ctx context.Context, obj any) (model.AccountTokenRefreshInput, error) {
 	var it model.AccountTokenRefreshInput
 	if obj == nil {
@@ -31936,6 +32635,13 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._Address(ctx, sel, obj)
+	case account.SignedInSession:
+		return ec._AccountSession(ctx, sel, &obj)
+	case *account.SignedInSession:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._AccountSession(ctx, sel, obj)
 	default:
 		if typedObj, ok := obj.(graphql.Marshaler); ok {
 			return typedObj
@@ -32303,6 +33009,54 @@ func (ec *executionContext) _AccountLoginPayload(ctx context.Context, sel ast.Se
 	return out
 }
 
+var accountLogoutAllPayloadImplementors = []string{"AccountLogoutAllPayload"}
+
+func (ec *executionContext) _AccountLogoutAllPayload(ctx context.Context, sel ast.SelectionSet, obj *model.AccountLogoutAllPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, accountLogoutAllPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AccountLogoutAllPayload")
+		case "user":
+			out.Values[i] = ec._AccountLogoutAllPayload_user(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "sessionsRevoked":
+			out.Values[i] = ec._AccountLogoutAllPayload_sessionsRevoked(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._AccountLogoutAllPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var accountLogoutPayloadImplementors = []string{"AccountLogoutPayload"}
 
 func (ec *executionContext) _AccountLogoutPayload(ctx context.Context, sel ast.SelectionSet, obj *model.AccountLogoutPayload) graphql.Marshaler {
@@ -32537,6 +33291,112 @@ func (ec *executionContext) _AccountRoleUpdatePayload(ctx context.Context, sel a
 			}
 		case "userErrors":
 			out.Values[i] = ec._AccountRoleUpdatePayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var accountSessionImplementors = []string{"AccountSession", "Node"}
+
+func (ec *executionContext) _AccountSession(ctx context.Context, sel ast.SelectionSet, obj *account.SignedInSession) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, accountSessionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AccountSession")
+		case "id":
+			out.Values[i] = ec._AccountSession_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createdAt":
+			out.Values[i] = ec._AccountSession_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "lastUsedAt":
+			out.Values[i] = ec._AccountSession_lastUsedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "userAgent":
+			out.Values[i] = ec._AccountSession_userAgent(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "ip":
+			out.Values[i] = ec._AccountSession_ip(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "current":
+			out.Values[i] = ec._AccountSession_current(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var accountSessionRevokePayloadImplementors = []string{"AccountSessionRevokePayload"}
+
+func (ec *executionContext) _AccountSessionRevokePayload(ctx context.Context, sel ast.SelectionSet, obj *model.AccountSessionRevokePayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, accountSessionRevokePayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AccountSessionRevokePayload")
+		case "session":
+			out.Values[i] = ec._AccountSessionRevokePayload_session(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._AccountSessionRevokePayload_userErrors(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -34902,6 +35762,20 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "accountDelete":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_accountDelete(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "accountSessionRevoke":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_accountSessionRevoke(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "accountLogoutAll":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_accountLogoutAll(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -38775,6 +39649,44 @@ func (ec *executionContext) _User(ctx context.Context, sel ast.SelectionSet, obj
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "sessions":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._User_sessions(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "addresses":
 			field := field
 
@@ -41367,6 +42279,20 @@ func (ec *executionContext) marshalNAccountLoginPayload2ᚖgithubᚗcomᚋshopgr
 	return ec._AccountLoginPayload(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNAccountLogoutAllPayload2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐAccountLogoutAllPayload(ctx context.Context, sel ast.SelectionSet, v model.AccountLogoutAllPayload) graphql.Marshaler {
+	return ec._AccountLogoutAllPayload(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNAccountLogoutAllPayload2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐAccountLogoutAllPayload(ctx context.Context, sel ast.SelectionSet, v *model.AccountLogoutAllPayload) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._AccountLogoutAllPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNAccountLogoutPayload2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐAccountLogoutPayload(ctx context.Context, sel ast.SelectionSet, v model.AccountLogoutPayload) graphql.Marshaler {
 	return ec._AccountLogoutPayload(ctx, sel, &v)
 }
@@ -41474,6 +42400,35 @@ func (ec *executionContext) marshalNAccountRoleUpdatePayload2ᚖgithubᚗcomᚋs
 		return graphql.Null
 	}
 	return ec._AccountRoleUpdatePayload(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNAccountSession2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋaccountᚐSignedInSession(ctx context.Context, sel ast.SelectionSet, v *account.SignedInSession) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._AccountSession(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNAccountSessionRevokeInput2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐAccountSessionRevokeInput(ctx context.Context, v any) (model.AccountSessionRevokeInput, error) {
+	res, err := ec.unmarshalInputAccountSessionRevokeInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAccountSessionRevokePayload2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐAccountSessionRevokePayload(ctx context.Context, sel ast.SelectionSet, v model.AccountSessionRevokePayload) graphql.Marshaler {
+	return ec._AccountSessionRevokePayload(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNAccountSessionRevokePayload2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐAccountSessionRevokePayload(ctx context.Context, sel ast.SelectionSet, v *model.AccountSessionRevokePayload) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._AccountSessionRevokePayload(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNAccountTokenRefreshInput2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐAccountTokenRefreshInput(ctx context.Context, v any) (model.AccountTokenRefreshInput, error) {
@@ -44237,6 +45192,32 @@ func (ec *executionContext) marshalN__TypeKind2string(ctx context.Context, sel a
 		}
 	}
 	return res
+}
+
+func (ec *executionContext) marshalOAccountSession2ᚕᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋaccountᚐSignedInSessionᚄ(ctx context.Context, sel ast.SelectionSet, v []*account.SignedInSession) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAccountSession2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋaccountᚐSignedInSession(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalOAccountSession2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋaccountᚐSignedInSession(ctx context.Context, sel ast.SelectionSet, v *account.SignedInSession) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._AccountSession(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOAddress2ᚕᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋaddressᚐAddressᚄ(ctx context.Context, sel ast.SelectionSet, v []*address.Address) graphql.Marshaler {

@@ -36,6 +36,9 @@ func nullIfNotFound[T any](v T, err error) (*T, error) {
 
 // node fetches any Node by global ID, applying the same visibility rules as its own query.
 func (r *Resolver) node(ctx context.Context, gid string) (model.Node, error) {
+	if s, ok, err := r.sessionNode(ctx, gid); ok {
+		return s, err
+	}
 	typ, id, ok := parseGlobalID(gid)
 	if !ok {
 		return nil, nil

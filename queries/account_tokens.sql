@@ -41,11 +41,6 @@ SELECT EXISTS (SELECT 1 FROM users WHERE email = @email);
 -- name: UserGetByIDForUpdate :one
 SELECT * FROM users WHERE id = @id FOR UPDATE;
 
--- name: SessionRevokeAllForUser :execrows
--- SessionRevokeAllForUser ends every live session of a user (a password reset).
-UPDATE sessions SET revoked_at = now(), revoke_reason = @reason
-WHERE user_id = @user_id AND revoked_at IS NULL;
-
 -- name: OrderAnonymiseForUser :execrows
 -- OrderAnonymiseForUser keeps a deleted customer's orders for the books but nothing of the
 -- person: of the shipping address only the country stays.

@@ -31,3 +31,8 @@ DELETE FROM external_identities WHERE user_id = @user_id AND provider = @provide
 -- ExternalIdentityUserLock locks an account while its ways of signing in change, and says
 -- whether it has a password, so that two unlinks at once cannot leave it with none.
 SELECT (password_hash <> '')::boolean AS has_password FROM users WHERE id = @id FOR UPDATE;
+
+-- name: ExternalIdentityDeleteUnverified :execrows
+-- ExternalIdentityDeleteUnverified unlinks the identities whose provider did not vouch for the
+-- account's email, when a password reset proves who owns the mailbox.
+DELETE FROM external_identities WHERE user_id = @user_id AND NOT email_verified;

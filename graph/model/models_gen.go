@@ -145,6 +145,16 @@ type AccountLoginPayload struct {
 	UserErrors []*UserError `json:"userErrors"`
 }
 
+// Result of `accountLogoutAll`.
+type AccountLogoutAllPayload struct {
+	// The account that signed out everywhere.
+	User *account.User `json:"user,omitempty"`
+	// How many sessions ended, the current one included.
+	SessionsRevoked int `json:"sessionsRevoked"`
+	// Always empty; present for uniformity.
+	UserErrors []*UserError `json:"userErrors"`
+}
+
 // Result of `accountLogout`.
 type AccountLogoutPayload struct {
 	// The account that signed out.
@@ -230,6 +240,20 @@ type AccountRoleUpdatePayload struct {
 	// The updated account; null on failure.
 	User *account.User `json:"user,omitempty"`
 	// Problems with the input; empty on success.
+	UserErrors []*UserError `json:"userErrors"`
+}
+
+// Input of `accountSessionRevoke`.
+type AccountSessionRevokeInput struct {
+	// The global ID of one of the viewer's sessions (`User.sessions`).
+	ID string `json:"id"`
+}
+
+// Result of `accountSessionRevoke`.
+type AccountSessionRevokePayload struct {
+	// The session as it was when it ended; null on failure.
+	Session *account.SignedInSession `json:"session,omitempty"`
+	// NOT_FOUND (on `input.id`) when the viewer has no live session with this ID; empty on success.
 	UserErrors []*UserError `json:"userErrors"`
 }
 

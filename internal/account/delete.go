@@ -50,6 +50,11 @@ func (s *Service) Delete(ctx context.Context, v auth.Viewer, password string) er
 		if _, err := q.OrderAnonymiseForUser(ctx, &row.ID); err != nil {
 			return fmt.Errorf("anonymise orders: %w", err)
 		}
+		ended, err := q.SessionsEndForDeletedUser(ctx, row.ID)
+		if err != nil {
+			return fmt.Errorf("record the account's sessions as ended: %w", err)
+		}
+		s.Revocations.AnnounceAfterCommit(ctx, ended...)
 		if _, err := q.UserDelete(ctx, row.ID); err != nil {
 			if postgres.IsForeignKeyViolation(err) {
 				return apperr.New(apperr.VendorMember, "This account still owns records of the shop (products or imports); an admin must hand them over first.")

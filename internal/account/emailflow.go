@@ -292,6 +292,12 @@ func (s *Service) ResetPassword(ctx context.Context, token, newPassword string) 
 		if _, err := q.SessionRevokeAllForUser(ctx, db.SessionRevokeAllForUserParams{UserID: t.UserID, Reason: ptr("password reset")}); err != nil {
 			return fmt.Errorf("revoke sessions: %w", err)
 		}
+		s.Revocations.AnnounceAfterCommit(ctx)
+		// The reset proves the mailbox: a social identity linked without the provider vouching
+		// for this address (one made by whoever typed it at the provider) loses its way in.
+		if _, err := q.ExternalIdentityDeleteUnverified(ctx, t.UserID); err != nil {
+			return fmt.Errorf("unlink unverified identities: %w", err)
+		}
 		row, err := q.UserMarkEmailVerified(ctx, t.UserID)
 		if err != nil {
 			return fmt.Errorf("mark email verified: %w", err)

@@ -174,6 +174,11 @@ func (e *ExternalAuth) accountOf(ctx context.Context, q *db.Queries, provider st
 		if err != nil {
 			return User{}, fmt.Errorf("insert user: %w", err)
 		}
+		if p.EmailVerified {
+			if row, err = q.UserMarkEmailVerified(ctx, row.ID); err != nil {
+				return User{}, fmt.Errorf("mark email verified: %w", err)
+			}
+		}
 	default:
 		return User{}, fmt.Errorf("get user by email: %w", err)
 	}

@@ -13,6 +13,16 @@ import (
 // CanView reports whether v may see account id: itself, and admins.
 func CanView(v auth.Viewer, id int64) bool { return v.UserID == id || v.IsAdmin() }
 
+// maySeeSessions says whether v may see and end account userID's sessions: only the account
+// itself, admins included (a session's device and address are its owner's business).
+// Errors: NOT_FOUND.
+func maySeeSessions(v auth.Viewer, userID int64) error {
+	if v.UserID != userID {
+		return apperr.New(apperr.NotFound, "sessions not found")
+	}
+	return nil
+}
+
 // mayChangeRoles says whether v may change accounts' roles: admins. Errors: FORBIDDEN.
 func mayChangeRoles(v auth.Viewer) error {
 	if !v.IsAdmin() {

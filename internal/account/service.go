@@ -38,6 +38,9 @@ type Service struct {
 	Emails Emailer
 	// ResetLimits bound password reset requests and verification resends.
 	ResetLimits ResetLimits
+	// Revocations, when set, is told of every session revoked, so that its access tokens stop
+	// working within seconds on every instance (revocation.go).
+	Revocations *RevocationWatcher
 
 	db      *postgres.DB
 	tokens  *auth.Tokens
@@ -233,6 +236,7 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (Session, er
 			reused = true
 			// Committed, not rolled back: the revocation is the point.
 			_, err := q.SessionRevoke(ctx, db.SessionRevokeParams{ID: session.ID, Reason: ptr("refresh token reuse")})
+			s.Revocations.AnnounceAfterCommit(ctx, session.ID)
 			return err
 		}
 		if session.RevokedAt != nil || !s.now().Before(session.ExpiresAt) {
@@ -266,6 +270,7 @@ func (s *Service) Logout(ctx context.Context, v auth.Viewer) (User, error) {
 	if _, err := s.db.SessionRevoke(ctx, db.SessionRevokeParams{ID: v.SessionID, Reason: ptr("logout")}); err != nil {
 		return User{}, fmt.Errorf("revoke session: %w", err)
 	}
+	s.Revocations.AnnounceAfterCommit(ctx, v.SessionID) // not in a transaction: at once
 	return s.Get(ctx, v.UserID)
 }
 
@@ -281,6 +286,7 @@ func (s *Service) LogoutRefreshToken(ctx context.Context, refreshToken string) e
 			return fmt.Errorf("get refresh token: %w", err)
 		}
 		_, err = q.SessionRevoke(ctx, db.SessionRevokeParams{ID: row.Session.ID, Reason: ptr("logout")})
+		s.Revocations.AnnounceAfterCommit(ctx, row.Session.ID)
 		return err
 	})
 }
@@ -321,6 +327,7 @@ func (s *Service) ChangePassword(ctx context.Context, v auth.Viewer, current, ne
 		_, err := q.SessionRevokeAllForUserExcept(ctx, db.SessionRevokeAllForUserExceptParams{
 			UserID: v.UserID, KeepID: v.SessionID, Reason: ptr("password changed"),
 		})
+		s.Revocations.AnnounceAfterCommit(ctx)
 		return err
 	})
 	if err != nil {

@@ -80,6 +80,10 @@ type App struct {
 	ExternalAuth *account.ExternalAuth
 	// stopBus ends the Redis subscription that feeds the live-tracking hub.
 	stopBus context.CancelFunc
+
+	// Revocations keeps this instance's set of revoked sessions (Tokens.Revoked) true, so a
+	// revoked session's access tokens stop working within seconds (account.RevocationWatcher).
+	Revocations *account.RevocationWatcher
 }
 
 // Options are the choices of Open's callers.
@@ -179,6 +183,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options
 	go a.Bus.Run(busCtx)
 	a.Bell = pubsub.NewBell(a.Redis, namespace+"bell", log)
 	go a.Bell.Run(busCtx)
+	startRevocations(busCtx, a, log)
 	a.Orders = order.NewService(d, a.Bus, a.Catalog, log)
 	a.Ledger = vendor.NewLedger(d)
 	a.Orders.Ledger = a.Ledger // vendors earn when an order is PAID, give back when it is refunded

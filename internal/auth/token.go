@@ -11,14 +11,18 @@ import (
 	"github.com/google/uuid"
 )
 
-// AccessTokenTTL is how long an access token is accepted. Short, because access tokens are not
-// checked against revoked sessions on every request; refresh tokens are.
+// AccessTokenTTL is how long an access token is accepted. Short, because a revoked session's
+// tokens are refused by each instance's in-memory RevokedSessions, which must remember a
+// revocation this long; refresh tokens are checked in PostgreSQL.
 const AccessTokenTTL = 15 * time.Minute
 
 const issuer = "shopgraph"
 
 // Tokens signs and verifies access tokens (JWT, HS256 only).
 type Tokens struct {
+	// Revoked, when set, is the set of revoked sessions whose tokens Verify refuses.
+	Revoked *RevokedSessions
+
 	secret []byte
 	now    func() time.Time
 
@@ -80,9 +84,25 @@ func (t *Tokens) Issue(v Viewer) (string, time.Time, error) {
 // ErrInvalidToken is returned for any token that fails verification.
 var ErrInvalidToken = errors.New("invalid access token")
 
+// ErrSessionRevoked is why Verify refuses a token of a revoked session; it is an
+// ErrInvalidToken, answered exactly like an expired token.
+var ErrSessionRevoked = fmt.Errorf("%w: its session was revoked", ErrInvalidToken)
+
 // Verify checks the token's algorithm (HS256 only: "none" and RS/HS confusion are refused),
-// signature, issuer and validity window, and returns its viewer.
+// signature, issuer and validity window, and that its session is not among the revoked ones
+// (Revoked), and returns its viewer.
 func (t *Tokens) Verify(token string) (Viewer, error) {
+	v, err := t.verify(token)
+	if err != nil {
+		return Viewer{}, err
+	}
+	if t.Revoked.Has(v.SessionID) {
+		return Viewer{}, ErrSessionRevoked
+	}
+	return v, nil
+}
+
+func (t *Tokens) verify(token string) (Viewer, error) {
 	now := t.now()
 	t.mu.RLock()
 	known, ok := t.verified[token]

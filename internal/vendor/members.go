@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/google/uuid"
+
 	"github.com/shopgraph/shopgraph/db"
 	"github.com/shopgraph/shopgraph/internal/account"
 	"github.com/shopgraph/shopgraph/internal/apperr"
@@ -19,8 +21,8 @@ import (
 // Tokens: an access token carries the account's vendor (auth.Viewer.VendorID) from sign-in or
 // refresh. An added member acts for the vendor from its next refresh or sign-in. A removed
 // member's sessions are all revoked in the removal's transaction, so no refresh gives it a new
-// token; an access token already issued stays valid until it expires (auth.AccessTokenTTL,
-// 15 minutes) because access tokens are not checked against sessions on each request.
+// token, and an access token already issued stops working within seconds on every instance
+// (Revocations: account.RevocationWatcher and auth.RevokedSessions).
 
 // Members returns vendor's member accounts, oldest first, for its members and admins.
 // Errors: FORBIDDEN.
@@ -90,6 +92,12 @@ func (s *Service) AddMember(ctx context.Context, v auth.Viewer, id int64, email 
 	return out, added, nil
 }
 
+// SessionRevocations is told, in the revoking transaction, that sessions were revoked
+// (account.RevocationWatcher): their access tokens then stop working within seconds.
+type SessionRevocations interface {
+	AnnounceAfterCommit(ctx context.Context, sessions ...uuid.UUID)
+}
+
 // RemoveMember takes account userID out of vendor id: it becomes a CUSTOMER (an ADMIN keeps
 // its role), every session of it is revoked (it signs in again, as a customer), and the
 // vendor's history records it. A member may remove any member, itself included, but not the
@@ -125,6 +133,10 @@ func (s *Service) RemoveMember(ctx context.Context, v auth.Viewer, id, userID in
 		}
 		if _, err := q.VendorMemberRevokeSessions(ctx, userID); err != nil {
 			return fmt.Errorf("revoke removed member's sessions: %w", err)
+		}
+		// Its access tokens still say VENDOR of this vendor: every instance must refuse them.
+		if s.Revocations != nil {
+			s.Revocations.AnnounceAfterCommit(ctx)
 		}
 		removed, out = userFromRow(row), cur
 		return addEvent(ctx, q, cur, ActionMemberRemoved, "Removed "+row.Email+".", &v.UserID)

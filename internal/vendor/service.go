@@ -36,6 +36,9 @@ type Service struct {
 	// Notifier, when set, is told of every application in its transaction: a rolled-back
 	// application emails no one.
 	Notifier Notifier
+	// Revocations, when set, is told of the sessions RemoveMember revokes, so that the removed
+	// member's access tokens stop working within seconds on every instance.
+	Revocations SessionRevocations
 
 	db       *postgres.DB
 	products ProductInvalidator
