@@ -366,6 +366,10 @@ type Querier interface {
 	// VariantLowStockThresholdSet sets a live variant's own threshold (NULL: fall back to its
 	// vendor's default), returning its effective threshold.
 	VariantLowStockThresholdSet(ctx context.Context, arg VariantLowStockThresholdSetParams) (VariantLowStockThresholdSetRow, error)
+	// Effective low-stock thresholds for what customers see (issue 16).
+	// VariantLowStockThresholds is the effective low-stock threshold of each of variants @ids
+	// (deleted ones included): its own, else its vendor's default, else the platform's.
+	VariantLowStockThresholds(ctx context.Context, ids []int64) ([]VariantLowStockThresholdsRow, error)
 	// VariantSeedBulk gives every product whose slug starts with @slug_prefix three sizes with
 	// deterministic prices and stock (some sold out, some low).
 	VariantSeedBulk(ctx context.Context, slugPrefix string) (int64, error)

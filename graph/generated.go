@@ -493,6 +493,7 @@ type ComplexityRoot struct {
 
 	ProductVariant struct {
 		GlobalID          func(childComplexity int) int
+		LowStockThreshold func(childComplexity int) int
 		Name              func(childComplexity int) int
 		Options           func(childComplexity int) int
 		Price             func(childComplexity int) int
@@ -907,9 +908,11 @@ type ProductConnectionResolver interface {
 	TotalCount(ctx context.Context, obj *model.ProductConnection) (int, error)
 }
 type ProductVariantResolver interface {
+	StockStatus(ctx context.Context, obj *catalog.Variant) (catalog.StockStatus, error)
 	QuantityAvailable(ctx context.Context, obj *catalog.Variant) (*int, error)
 	Product(ctx context.Context, obj *catalog.Variant) (*catalog.Product, error)
 	StockMovements(ctx context.Context, obj *catalog.Variant, first *int, after *string) (*model.StockMovementConnection, error)
+	LowStockThreshold(ctx context.Context, obj *catalog.Variant) (*int, error)
 }
 type QueryResolver interface {
 	Node(ctx context.Context, id string) (model.Node, error)
@@ -2840,6 +2843,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ProductVariant.GlobalID(childComplexity), true
+	case "ProductVariant.lowStockThreshold":
+		if e.ComplexityRoot.ProductVariant.LowStockThreshold == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProductVariant.LowStockThreshold(childComplexity), true
 	case "ProductVariant.name":
 		if e.ComplexityRoot.ProductVariant.Name == nil {
 			break
@@ -6039,6 +6048,17 @@ type VendorLowStockThresholdSetPayload {
   userErrors: [UserError!]!
 }
 `, BuiltIn: false},
+	{Name: "../schema/stock_thresholds.graphqls", Input: `# Effective low-stock thresholds (issue 16, inventory for vendors).
+
+extend type ProductVariant {
+  """
+  The variant's effective low-stock threshold: its own, else its vendor's default, else the
+  platform's 5. ` + "`" + `stockStatus` + "`" + ` is LOW_STOCK at or under it. The owning vendor's members and
+  admins only; null for anyone else.
+  """
+  lowStockThreshold: Int
+}
+`, BuiltIn: false},
 	{Name: "../schema/vendor.graphqls", Input: `# Vendors: the marketplace's sellers, their onboarding and their profile.
 
 extend type Query {
@@ -7420,6 +7440,8 @@ func (ec *executionContext) childFields_ProductVariant(ctx context.Context, fiel
 		return ec.fieldContext_ProductVariant_product(ctx, field)
 	case "stockMovements":
 		return ec.fieldContext_ProductVariant_stockMovements(ctx, field)
+	case "lowStockThreshold":
+		return ec.fieldContext_ProductVariant_lowStockThreshold(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ProductVariant", field.Name)
 }
@@ -17938,7 +17960,7 @@ func (ec *executionContext) _ProductVariant_stockStatus(ctx context.Context, fie
 			return ec.fieldContext_ProductVariant_stockStatus(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.StockStatus(), nil
+			return ec.Resolvers.ProductVariant().StockStatus(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v catalog.StockStatus) graphql.Marshaler {
@@ -17949,7 +17971,7 @@ func (ec *executionContext) _ProductVariant_stockStatus(ctx context.Context, fie
 	)
 }
 func (ec *executionContext) fieldContext_ProductVariant_stockStatus(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ProductVariant", field, true, false, errors.New("field of type StockStatus does not have child fields"))
+	return graphql.NewScalarFieldContext("ProductVariant", field, true, true, errors.New("field of type StockStatus does not have child fields"))
 }
 
 func (ec *executionContext) _ProductVariant_quantityAvailable(ctx context.Context, field graphql.CollectedField, obj *catalog.Variant) (ret graphql.Marshaler) {
@@ -18049,6 +18071,29 @@ func (ec *executionContext) fieldContext_ProductVariant_stockMovements(ctx conte
 		return fc, err
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _ProductVariant_lowStockThreshold(ctx context.Context, field graphql.CollectedField, obj *catalog.Variant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProductVariant_lowStockThreshold(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ProductVariant().LowStockThreshold(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ProductVariant_lowStockThreshold(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProductVariant", field, true, true, errors.New("field of type Int does not have child fields"))
 }
 
 func (ec *executionContext) _ProductVariantCreatePayload_variant(ctx context.Context, field graphql.CollectedField, obj *model.ProductVariantCreatePayload) (ret graphql.Marshaler) {
@@ -31015,10 +31060,43 @@ func (ec *executionContext) _ProductVariant(ctx context.Context, sel ast.Selecti
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "stockStatus":
-			out.Values[i] = ec._ProductVariant_stockStatus(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._ProductVariant_stockStatus(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
 			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "quantityAvailable":
 			field := field
 
@@ -31105,6 +31183,44 @@ func (ec *executionContext) _ProductVariant(ctx context.Context, sel ast.Selecti
 					}
 				}()
 				res = ec._ProductVariant_stockMovements(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "lowStockThreshold":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._ProductVariant_lowStockThreshold(ctx, field, obj)
 				if res == graphql.RequiredNull {
 					atomic.AddUint32(&fs.Invalids, 1)
 				}
