@@ -323,6 +323,8 @@ type Querier interface {
 	StockBulkSet(ctx context.Context, arg StockBulkSetParams) ([]StockBulkSetRow, error)
 	StockGet(ctx context.Context, id int64) (StockGetRow, error)
 	StockMovementCount(ctx context.Context, variantID int64) (int64, error)
+	// The ledgers' entries as nodes (issue 16): one by its id, for node(id:).
+	StockMovementGet(ctx context.Context, id int64) (StockMovementGetRow, error)
 	// The stock ledger and low stock (issue 16). Movements are written by the statements that
 	// change stock (queries/inventory.sql, catalog.sql, checkout.sql and StockBulkSet below).
 	// StockMovementList is a page of variant @variant_id's movements, newest first, after the
@@ -394,6 +396,7 @@ type Querier interface {
 	VendorLedgerBalance(ctx context.Context, vendorID int64) ([]VendorLedgerBalanceRow, error)
 	VendorLedgerCount(ctx context.Context, vendorID int64) (int32, error)
 	VendorLedgerEarningInsert(ctx context.Context, arg VendorLedgerEarningInsertParams) (int64, error)
+	VendorLedgerEntryGet(ctx context.Context, id int64) (VendorLedgerEntry, error)
 	// A vendor's entries, newest first, after the keyset cursor (0: from the start).
 	VendorLedgerList(ctx context.Context, arg VendorLedgerListParams) ([]VendorLedgerEntry, error)
 	// The vendor ledger (internal/vendor/ledger.go): what each vendor earned on paid orders and

@@ -562,6 +562,7 @@ type ComplexityRoot struct {
 		ActorID   func(childComplexity int) int
 		CreatedAt func(childComplexity int) int
 		Delta     func(childComplexity int) int
+		GlobalID  func(childComplexity int) int
 		Kind      func(childComplexity int) int
 		Note      func(childComplexity int) int
 		OrderID   func(childComplexity int) int
@@ -668,6 +669,7 @@ type ComplexityRoot struct {
 		Commission    func(childComplexity int) int
 		CommissionBps func(childComplexity int) int
 		CreatedAt     func(childComplexity int) int
+		GlobalID      func(childComplexity int) int
 		Gross         func(childComplexity int) int
 		Kind          func(childComplexity int) int
 		Net           func(childComplexity int) int
@@ -3212,6 +3214,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.StockMovement.Delta(childComplexity), true
+	case "StockMovement.id":
+		if e.ComplexityRoot.StockMovement.GlobalID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StockMovement.GlobalID(childComplexity), true
 	case "StockMovement.kind":
 		if e.ComplexityRoot.StockMovement.Kind == nil {
 			break
@@ -3652,6 +3660,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.VendorLedgerEntry.CreatedAt(childComplexity), true
+	case "VendorLedgerEntry.id":
+		if e.ComplexityRoot.VendorLedgerEntry.GlobalID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VendorLedgerEntry.GlobalID(childComplexity), true
 	case "VendorLedgerEntry.gross":
 		if e.ComplexityRoot.VendorLedgerEntry.Gross == nil {
 			break
@@ -5326,6 +5340,21 @@ type InventoryImportError {
   code: String!
   """A human-readable explanation."""
   message: String!
+}
+`, BuiltIn: false},
+	{Name: "../schema/ledger_nodes.graphqls", Input: `# The ledgers' entries are nodes (issue 16): node(id:) answers them to those who may see them,
+# null to anyone else.
+
+extend type VendorLedgerEntry implements Node {
+  """The opaque global ID: ` + "`" + `node(id:)` + "`" + ` answers it to the vendor's members and admins only."""
+  id: ID!
+}
+
+extend type StockMovement implements Node {
+  """
+  The opaque global ID: ` + "`" + `node(id:)` + "`" + ` answers it to the owning vendor's members and admins only.
+  """
+  id: ID!
 }
 `, BuiltIn: false},
 	{Name: "../schema/notify.graphqls", Input: `# Emails: the record of the transactional emails sent to customers, for admins.
@@ -7524,6 +7553,8 @@ func (ec *executionContext) childFields_StockMovement(ctx context.Context, field
 		return ec.fieldContext_StockMovement_reason(ctx, field)
 	case "createdAt":
 		return ec.fieldContext_StockMovement_createdAt(ctx, field)
+	case "id":
+		return ec.fieldContext_StockMovement_id(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type StockMovement", field.Name)
 }
@@ -7726,6 +7757,8 @@ func (ec *executionContext) childFields_VendorLedgerEntry(ctx context.Context, f
 		return ec.fieldContext_VendorLedgerEntry_commissionRateBps(ctx, field)
 	case "createdAt":
 		return ec.fieldContext_VendorLedgerEntry_createdAt(ctx, field)
+	case "id":
+		return ec.fieldContext_VendorLedgerEntry_id(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type VendorLedgerEntry", field.Name)
 }
@@ -19736,6 +19769,29 @@ func (ec *executionContext) fieldContext_StockMovement_createdAt(_ context.Conte
 	return graphql.NewScalarFieldContext("StockMovement", field, false, false, errors.New("field of type DateTime does not have child fields"))
 }
 
+func (ec *executionContext) _StockMovement_id(ctx context.Context, field graphql.CollectedField, obj *catalog.Movement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StockMovement_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GlobalID(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StockMovement_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StockMovement", field, true, false, errors.New("field of type ID does not have child fields"))
+}
+
 func (ec *executionContext) _StockMovementConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.StockMovementConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -21627,6 +21683,29 @@ func (ec *executionContext) _VendorLedgerEntry_createdAt(ctx context.Context, fi
 }
 func (ec *executionContext) fieldContext_VendorLedgerEntry_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("VendorLedgerEntry", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _VendorLedgerEntry_id(ctx context.Context, field graphql.CollectedField, obj *vendor.LedgerEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VendorLedgerEntry_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GlobalID(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_VendorLedgerEntry_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("VendorLedgerEntry", field, true, false, errors.New("field of type ID does not have child fields"))
 }
 
 func (ec *executionContext) _VendorLedgerEntryConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.VendorLedgerEntryConnection) (ret graphql.Marshaler) {
@@ -26564,6 +26643,13 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._Webhook(ctx, sel, obj)
+	case vendor.LedgerEntry:
+		return ec._VendorLedgerEntry(ctx, sel, &obj)
+	case *vendor.LedgerEntry:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._VendorLedgerEntry(ctx, sel, obj)
 	case vendor.Vendor:
 		return ec._Vendor(ctx, sel, &obj)
 	case *vendor.Vendor:
@@ -26578,6 +26664,13 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._User(ctx, sel, obj)
+	case catalog.Movement:
+		return ec._StockMovement(ctx, sel, &obj)
+	case *catalog.Movement:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._StockMovement(ctx, sel, obj)
 	case catalog.Variant:
 		return ec._ProductVariant(ctx, sel, &obj)
 	case *catalog.Variant:
@@ -32028,7 +32121,7 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 	return out
 }
 
-var stockMovementImplementors = []string{"StockMovement"}
+var stockMovementImplementors = []string{"StockMovement", "Node"}
 
 func (ec *executionContext) _StockMovement(ctx context.Context, sel ast.SelectionSet, obj *catalog.Movement) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, stockMovementImplementors)
@@ -32138,6 +32231,11 @@ func (ec *executionContext) _StockMovement(ctx context.Context, sel ast.Selectio
 			}
 		case "createdAt":
 			out.Values[i] = ec._StockMovement_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "id":
+			out.Values[i] = ec._StockMovement_id(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
@@ -33197,7 +33295,7 @@ func (ec *executionContext) _VendorEvent(ctx context.Context, sel ast.SelectionS
 	return out
 }
 
-var vendorLedgerEntryImplementors = []string{"VendorLedgerEntry"}
+var vendorLedgerEntryImplementors = []string{"VendorLedgerEntry", "Node"}
 
 func (ec *executionContext) _VendorLedgerEntry(ctx context.Context, sel ast.SelectionSet, obj *vendor.LedgerEntry) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, vendorLedgerEntryImplementors)
@@ -33312,6 +33410,11 @@ func (ec *executionContext) _VendorLedgerEntry(ctx context.Context, sel ast.Sele
 			}
 		case "createdAt":
 			out.Values[i] = ec._VendorLedgerEntry_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "id":
+			out.Values[i] = ec._VendorLedgerEntry_id(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
