@@ -406,6 +406,13 @@ type Querier interface {
 	VendorLedgerOrderLines(ctx context.Context, orderID int64) ([]VendorLedgerOrderLinesRow, error)
 	// Per vendor of an order: what it earned and what reversals took back so far.
 	VendorLedgerOrderTotals(ctx context.Context, orderID int64) ([]VendorLedgerOrderTotalsRow, error)
+	// The one rule splitting an order's refunds between its vendors (issue 16): a vendor's part of
+	// the order's cumulative refunded total is analytics_share (migration 00022): in proportion to
+	// its lines' total out of all the lines' total, rounded down, the total capped at the lines'
+	// total. The vendor ledger and the sales analytics both apply it, so they agree to the minor
+	// unit; the platform's own lines bear the rounding.
+	// Per vendor of order @order_id, its part of a cumulative refunded total of @refunded.
+	VendorLedgerRefundTargets(ctx context.Context, arg VendorLedgerRefundTargetsParams) ([]VendorLedgerRefundTargetsRow, error)
 	VendorLedgerReversalInsert(ctx context.Context, arg VendorLedgerReversalInsertParams) (int64, error)
 	// Whether the refund step of an order reaching refunded_through was recorded already.
 	VendorLedgerStepRecorded(ctx context.Context, arg VendorLedgerStepRecordedParams) (bool, error)
