@@ -5248,6 +5248,17 @@ type FulfillmentPayload {
   userErrors: [UserError!]!
 }
 `, BuiltIn: false},
+	{Name: "../schema/fulfillment_webhooks.graphqls", Input: `# Fulfilment webhooks (issue 16): a vendor's subscription receives its own fulfilments' events.
+
+extend enum WebhookEventType {
+  """A fulfilment shipped some of an order's lines: its carrier, tracking and lines."""
+  FULFILLMENT_CREATED
+  """A fulfilment's carrier, tracking number or URL changed."""
+  FULFILLMENT_TRACKING_UPDATED
+  """A fulfilment reached the customer."""
+  FULFILLMENT_DELIVERED
+}
+`, BuiltIn: false},
 	{Name: "../schema/inventory.graphqls", Input: `# Inventory sync: stock levels imported in bulk from a CSV file, applied in the background,
 # followed live.
 
@@ -37167,26 +37178,32 @@ func (ec *executionContext) marshalNWebhookEventType2githubᚗcomᚋshopgraphᚋ
 
 var (
 	unmarshalNWebhookEventType2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋwebhookᚐEventType = map[string]webhook.EventType{
-		"ORDER_CREATED":   webhook.OrderCreated,
-		"ORDER_PAID":      webhook.OrderPaid,
-		"ORDER_FULFILLED": webhook.OrderFulfilled,
-		"ORDER_CANCELLED": webhook.OrderCancelled,
-		"ORDER_REFUNDED":  webhook.OrderRefunded,
-		"PRODUCT_CREATED": webhook.ProductCreated,
-		"PRODUCT_UPDATED": webhook.ProductUpdated,
-		"STOCK_CHANGED":   webhook.StockChanged,
-		"WEBHOOK_TEST":    webhook.Test,
+		"ORDER_CREATED":                webhook.OrderCreated,
+		"ORDER_PAID":                   webhook.OrderPaid,
+		"ORDER_FULFILLED":              webhook.OrderFulfilled,
+		"ORDER_CANCELLED":              webhook.OrderCancelled,
+		"ORDER_REFUNDED":               webhook.OrderRefunded,
+		"PRODUCT_CREATED":              webhook.ProductCreated,
+		"PRODUCT_UPDATED":              webhook.ProductUpdated,
+		"STOCK_CHANGED":                webhook.StockChanged,
+		"WEBHOOK_TEST":                 webhook.Test,
+		"FULFILLMENT_CREATED":          webhook.FulfillmentCreated,
+		"FULFILLMENT_TRACKING_UPDATED": webhook.FulfillmentTrackingUpdated,
+		"FULFILLMENT_DELIVERED":        webhook.FulfillmentDelivered,
 	}
 	marshalNWebhookEventType2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋwebhookᚐEventType = map[webhook.EventType]string{
-		webhook.OrderCreated:   "ORDER_CREATED",
-		webhook.OrderPaid:      "ORDER_PAID",
-		webhook.OrderFulfilled: "ORDER_FULFILLED",
-		webhook.OrderCancelled: "ORDER_CANCELLED",
-		webhook.OrderRefunded:  "ORDER_REFUNDED",
-		webhook.ProductCreated: "PRODUCT_CREATED",
-		webhook.ProductUpdated: "PRODUCT_UPDATED",
-		webhook.StockChanged:   "STOCK_CHANGED",
-		webhook.Test:           "WEBHOOK_TEST",
+		webhook.OrderCreated:               "ORDER_CREATED",
+		webhook.OrderPaid:                  "ORDER_PAID",
+		webhook.OrderFulfilled:             "ORDER_FULFILLED",
+		webhook.OrderCancelled:             "ORDER_CANCELLED",
+		webhook.OrderRefunded:              "ORDER_REFUNDED",
+		webhook.ProductCreated:             "PRODUCT_CREATED",
+		webhook.ProductUpdated:             "PRODUCT_UPDATED",
+		webhook.StockChanged:               "STOCK_CHANGED",
+		webhook.Test:                       "WEBHOOK_TEST",
+		webhook.FulfillmentCreated:         "FULFILLMENT_CREATED",
+		webhook.FulfillmentTrackingUpdated: "FULFILLMENT_TRACKING_UPDATED",
+		webhook.FulfillmentDelivered:       "FULFILLMENT_DELIVERED",
 	}
 )
 
