@@ -5673,6 +5673,16 @@ type OrderStatusEvent {
   note: String!
 }
 `, BuiltIn: false},
+	{Name: "../schema/order_fulfillment_filter.graphqls", Input: `# Filtering orders by fulfilment (issue 16).
+
+extend input OrderFilter {
+  """
+  Only orders so fulfilled: for a vendor's member, of its own lines (as its ` + "`" + `fulfillmentStatus` + "`" + `
+  reads); for everyone else, of the whole order.
+  """
+  fulfillmentStatus: OrderFulfillmentStatus
+}
+`, BuiltIn: false},
 	{Name: "../schema/payment.graphqls", Input: `# Payments: the order's payment, retries and refunds.
 
 extend type Mutation {
@@ -25216,7 +25226,7 @@ func (ec *executionContext) unmarshalInputOrderFilter(ctx context.Context, obj a
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"status", "createdAfter", "createdBefore"}
+	fieldsInOrder := [...]string{"status", "createdAfter", "createdBefore", "fulfillmentStatus"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -25244,6 +25254,13 @@ func (ec *executionContext) unmarshalInputOrderFilter(ctx context.Context, obj a
 				return it, err
 			}
 			it.CreatedBefore = data
+		case "fulfillmentStatus":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("fulfillmentStatus"))
+			data, err := ec.unmarshalOOrderFulfillmentStatus2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋorderᚐFulfillmentSummary(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FulfillmentStatus = data
 		}
 	}
 	return it, nil
@@ -37623,6 +37640,38 @@ func (ec *executionContext) unmarshalOOrderFilter2ᚖgithubᚗcomᚋshopgraphᚋ
 	res, err := ec.unmarshalInputOrderFilter(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
+
+func (ec *executionContext) unmarshalOOrderFulfillmentStatus2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋorderᚐFulfillmentSummary(ctx context.Context, v any) (*order.FulfillmentSummary, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalOOrderFulfillmentStatus2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋorderᚐFulfillmentSummary[tmp]
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOOrderFulfillmentStatus2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋorderᚐFulfillmentSummary(ctx context.Context, sel ast.SelectionSet, v *order.FulfillmentSummary) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(marshalOOrderFulfillmentStatus2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋorderᚐFulfillmentSummary[*v])
+	return res
+}
+
+var (
+	unmarshalOOrderFulfillmentStatus2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋorderᚐFulfillmentSummary = map[string]order.FulfillmentSummary{
+		"UNFULFILLED":         order.Unfulfilled,
+		"PARTIALLY_FULFILLED": order.PartiallyFulfilled,
+		"FULFILLED":           order.Fulfilled,
+	}
+	marshalOOrderFulfillmentStatus2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋorderᚐFulfillmentSummary = map[order.FulfillmentSummary]string{
+		order.Unfulfilled:        "UNFULFILLED",
+		order.PartiallyFulfilled: "PARTIALLY_FULFILLED",
+		order.Fulfilled:          "FULFILLED",
+	}
+)
 
 func (ec *executionContext) unmarshalOOrderStatus2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋorderᚐStatus(ctx context.Context, v any) (*order.Status, error) {
 	if v == nil {
