@@ -11,6 +11,15 @@ import (
 )
 
 type Querier interface {
+	// AnalyticsCompactProductSales is AnalyticsCompactSales for the per-product rollups.
+	AnalyticsCompactProductSales(ctx context.Context, arg AnalyticsCompactProductSalesParams) (int64, error)
+	// Folding the rollups' delta rows (issue 16). Writers only ever append to the quarter hour of
+	// now (a payment's or a refund's), so a bucket older than @before receives no more rows: its
+	// deltas are folded into one row per key in one statement, which locks only those old rows
+	// (no payment waits on it) and which readers see whole or not at all.
+	// AnalyticsCompactSales folds the rows of each key of a bucket in [@since, @before) that has
+	// more than one.
+	AnalyticsCompactSales(ctx context.Context, arg AnalyticsCompactSalesParams) (int64, error)
 	// AnalyticsPlainSeries is AnalyticsRollupSeries computed from the lines, the PAID events and
 	// the refund ledger alone: the reference the rollups are tested and measured against, and the
 	// answer for zones whose interval boundaries do not fall on quarter hours.
