@@ -298,6 +298,9 @@ func (r *productVariantResolver) StockStatus(ctx context.Context, obj *catalog.V
 	if !obj.Available() {
 		return catalog.OutOfStock, nil // whatever the threshold: no need to read it
 	}
+	if obj.LowStockThreshold != nil {
+		return obj.StockStatusAt(*obj.LowStockThreshold), nil
+	}
 	threshold, err := loader.From(ctx).LowStockThresholdByVariantID.Load(ctx, obj.ID)()
 	if err != nil {
 		return "", err

@@ -18,6 +18,9 @@ func (r *productVariantResolver) LowStockThreshold(ctx context.Context, obj *cat
 	if err != nil {
 		return nil, err
 	}
+	if obj.LowStockThreshold != nil {
+		return catalog.VisibleLowStockThreshold(viewerPtr(ctx), p, *obj.LowStockThreshold), nil
+	}
 	threshold, err := loader.From(ctx).LowStockThresholdByVariantID.Load(ctx, obj.ID)()
 	if err != nil {
 		return nil, err

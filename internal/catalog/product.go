@@ -91,6 +91,9 @@ type Variant struct {
 	Stock     int32
 	Position  int32
 	DeletedAt *time.Time
+	// LowStockThreshold is the variant's effective low-stock threshold when its reader read it
+	// too (VariantsByProductIDs, VariantsByIDs); never cached: a vendor's default changes it.
+	LowStockThreshold *int `json:"-"`
 }
 
 // StockStatusAt is the variant's availability for customers, given its effective low-stock

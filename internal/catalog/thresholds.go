@@ -38,3 +38,30 @@ func VisibleLowStockThreshold(v *auth.Viewer, p Product, threshold int) *int {
 func (s *Service) thresholdChanged(ctx context.Context) {
 	s.cache.Bump(ctx, listNamespace)
 }
+
+// withThresholds sets the effective low-stock threshold of every variant of vs, in one
+// statement: a page of products reads its variants' thresholds with them, not one batch per
+// moment its stock statuses are resolved.
+func (s *Service) withThresholds(ctx context.Context, vs map[int64][]Variant) error {
+	var ids []int64
+	for _, list := range vs {
+		for _, v := range list {
+			ids = append(ids, v.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	thresholds, err := s.LowStockThresholds(ctx, ids)
+	if err != nil {
+		return err
+	}
+	for _, list := range vs {
+		for i := range list {
+			if t, ok := thresholds[list[i].ID]; ok {
+				list[i].LowStockThreshold = &t
+			}
+		}
+	}
+	return nil
+}
