@@ -18,14 +18,25 @@ WHERE ($1::bigint IS NULL OR o.user_id = $1::bigint)
   AND ($3::order_status IS NULL OR o.status = $3::order_status)
   AND ($4::timestamptz IS NULL OR o.created_at >= $4::timestamptz)
   AND ($5::timestamptz IS NULL OR o.created_at < $5::timestamptz)
+  AND ($6::text IS NULL OR (
+        -- The fulfilment status of the lines the viewer sees (a vendor's own; all otherwise),
+        -- as order.Summarize tells it.
+        SELECT CASE WHEN count(*) > 0 AND bool_and(x.shipped >= x.quantity) THEN 'FULFILLED'
+                    WHEN COALESCE(sum(x.shipped), 0) > 0 THEN 'PARTIALLY_FULFILLED'
+                    ELSE 'UNFULFILLED' END
+        FROM (SELECT l.quantity, (SELECT COALESCE(sum(fl.quantity), 0) FROM fulfillment_lines fl WHERE fl.order_line_id = l.id) AS shipped
+              FROM order_lines l
+              WHERE l.order_id = o.id AND ($2::bigint IS NULL OR l.vendor_id = $2::bigint)) x
+      ) = $6::text)
 `
 
 type OrderCountParams struct {
-	UserID        *int64
-	VendorID      *int64
-	Status        *OrderStatus
-	CreatedAfter  *time.Time
-	CreatedBefore *time.Time
+	UserID            *int64
+	VendorID          *int64
+	Status            *OrderStatus
+	CreatedAfter      *time.Time
+	CreatedBefore     *time.Time
+	FulfillmentStatus *string
 }
 
 func (q *Queries) OrderCount(ctx context.Context, arg OrderCountParams) (int64, error) {
@@ -35,6 +46,7 @@ func (q *Queries) OrderCount(ctx context.Context, arg OrderCountParams) (int64, 
 		arg.Status,
 		arg.CreatedAfter,
 		arg.CreatedBefore,
+		arg.FulfillmentStatus,
 	)
 	var count int64
 	err := row.Scan(&count)
@@ -344,20 +356,31 @@ WHERE ($1::bigint IS NULL OR o.user_id = $1::bigint)
   AND ($3::order_status IS NULL OR o.status = $3::order_status)
   AND ($4::timestamptz IS NULL OR o.created_at >= $4::timestamptz)
   AND ($5::timestamptz IS NULL OR o.created_at < $5::timestamptz)
-  AND ($6::bigint IS NULL OR (o.created_at, o.id) < ($7::timestamptz, $6::bigint))
+  AND ($6::text IS NULL OR (
+        -- The fulfilment status of the lines the viewer sees (a vendor's own; all otherwise),
+        -- as order.Summarize tells it.
+        SELECT CASE WHEN count(*) > 0 AND bool_and(x.shipped >= x.quantity) THEN 'FULFILLED'
+                    WHEN COALESCE(sum(x.shipped), 0) > 0 THEN 'PARTIALLY_FULFILLED'
+                    ELSE 'UNFULFILLED' END
+        FROM (SELECT l.quantity, (SELECT COALESCE(sum(fl.quantity), 0) FROM fulfillment_lines fl WHERE fl.order_line_id = l.id) AS shipped
+              FROM order_lines l
+              WHERE l.order_id = o.id AND ($2::bigint IS NULL OR l.vendor_id = $2::bigint)) x
+      ) = $6::text)
+  AND ($7::bigint IS NULL OR (o.created_at, o.id) < ($8::timestamptz, $7::bigint))
 ORDER BY o.created_at DESC, o.id DESC
-LIMIT $8
+LIMIT $9
 `
 
 type OrderListParams struct {
-	UserID         *int64
-	VendorID       *int64
-	Status         *OrderStatus
-	CreatedAfter   *time.Time
-	CreatedBefore  *time.Time
-	AfterID        *int64
-	AfterCreatedAt *time.Time
-	Lim            int32
+	UserID            *int64
+	VendorID          *int64
+	Status            *OrderStatus
+	CreatedAfter      *time.Time
+	CreatedBefore     *time.Time
+	FulfillmentStatus *string
+	AfterID           *int64
+	AfterCreatedAt    *time.Time
+	Lim               int32
 }
 
 // OrderList is one keyset page, newest first, of the orders a viewer may see: its own
@@ -369,6 +392,7 @@ func (q *Queries) OrderList(ctx context.Context, arg OrderListParams) ([]Order, 
 		arg.Status,
 		arg.CreatedAfter,
 		arg.CreatedBefore,
+		arg.FulfillmentStatus,
 		arg.AfterID,
 		arg.AfterCreatedAt,
 		arg.Lim,

@@ -47,6 +47,15 @@ type Querier interface {
 	AddressSetDefaultBilling(ctx context.Context, arg AddressSetDefaultBillingParams) (Address, error)
 	AddressSetDefaultShipping(ctx context.Context, arg AddressSetDefaultShippingParams) (Address, error)
 	AddressUpdate(ctx context.Context, arg AddressUpdateParams) (Address, error)
+	// AnalyticsCompactProductSales is AnalyticsCompactSales for the per-product rollups.
+	AnalyticsCompactProductSales(ctx context.Context, arg AnalyticsCompactProductSalesParams) (int64, error)
+	// Folding the rollups' delta rows (issue 16). Writers only ever append to the quarter hour of
+	// now (a payment's or a refund's), so a bucket older than @before receives no more rows: its
+	// deltas are folded into one row per key in one statement, which locks only those old rows
+	// (no payment waits on it) and which readers see whole or not at all.
+	// AnalyticsCompactSales folds the rows of each key of a bucket in [@since, @before) that has
+	// more than one.
+	AnalyticsCompactSales(ctx context.Context, arg AnalyticsCompactSalesParams) (int64, error)
 	// AnalyticsPlainSeries is AnalyticsRollupSeries computed from the lines, the PAID events and
 	// the refund ledger alone: the reference the rollups are tested and measured against, and the
 	// answer for zones whose interval boundaries do not fall on quarter hours.
@@ -408,6 +417,8 @@ type Querier interface {
 	StockBulkSet(ctx context.Context, arg StockBulkSetParams) ([]StockBulkSetRow, error)
 	StockGet(ctx context.Context, id int64) (StockGetRow, error)
 	StockMovementCount(ctx context.Context, variantID int64) (int64, error)
+	// The ledgers' entries as nodes (issue 16): one by its id, for node(id:).
+	StockMovementGet(ctx context.Context, id int64) (StockMovementGetRow, error)
 	// The stock ledger and low stock (issue 16). Movements are written by the statements that
 	// change stock (queries/inventory.sql, catalog.sql, checkout.sql and StockBulkSet below).
 	// StockMovementList is a page of variant @variant_id's movements, newest first, after the
@@ -459,6 +470,10 @@ type Querier interface {
 	// VariantLowStockThresholdSet sets a live variant's own threshold (NULL: fall back to its
 	// vendor's default), returning its effective threshold.
 	VariantLowStockThresholdSet(ctx context.Context, arg VariantLowStockThresholdSetParams) (VariantLowStockThresholdSetRow, error)
+	// Effective low-stock thresholds for what customers see (issue 16).
+	// VariantLowStockThresholds is the effective low-stock threshold of each of variants @ids
+	// (deleted ones included): its own, else its vendor's default, else the platform's.
+	VariantLowStockThresholds(ctx context.Context, ids []int64) ([]VariantLowStockThresholdsRow, error)
 	// VariantSeedBulk gives every product whose slug starts with @slug_prefix three sizes with
 	// deterministic prices and stock (some sold out, some low).
 	VariantSeedBulk(ctx context.Context, slugPrefix string) (int64, error)
@@ -483,6 +498,7 @@ type Querier interface {
 	VendorLedgerBalance(ctx context.Context, vendorID int64) ([]VendorLedgerBalanceRow, error)
 	VendorLedgerCount(ctx context.Context, vendorID int64) (int32, error)
 	VendorLedgerEarningInsert(ctx context.Context, arg VendorLedgerEarningInsertParams) (int64, error)
+	VendorLedgerEntryGet(ctx context.Context, id int64) (VendorLedgerEntry, error)
 	// A vendor's entries, newest first, after the keyset cursor (0: from the start).
 	VendorLedgerList(ctx context.Context, arg VendorLedgerListParams) ([]VendorLedgerEntry, error)
 	// The vendor ledger (internal/vendor/ledger.go): what each vendor earned on paid orders and
@@ -492,6 +508,13 @@ type Querier interface {
 	VendorLedgerOrderLines(ctx context.Context, orderID int64) ([]VendorLedgerOrderLinesRow, error)
 	// Per vendor of an order: what it earned and what reversals took back so far.
 	VendorLedgerOrderTotals(ctx context.Context, orderID int64) ([]VendorLedgerOrderTotalsRow, error)
+	// The one rule splitting an order's refunds between its vendors (issue 16): a vendor's part of
+	// the order's cumulative refunded total is analytics_share (migration 00022): in proportion to
+	// its lines' total out of all the lines' total, rounded down, the total capped at the lines'
+	// total. The vendor ledger and the sales analytics both apply it, so they agree to the minor
+	// unit; the platform's own lines bear the rounding.
+	// Per vendor of order @order_id, its part of a cumulative refunded total of @refunded.
+	VendorLedgerRefundTargets(ctx context.Context, arg VendorLedgerRefundTargetsParams) ([]VendorLedgerRefundTargetsRow, error)
 	VendorLedgerReversalInsert(ctx context.Context, arg VendorLedgerReversalInsertParams) (int64, error)
 	// Whether the refund step of an order reaching refunded_through was recorded already.
 	VendorLedgerStepRecorded(ctx context.Context, arg VendorLedgerStepRecordedParams) (bool, error)

@@ -281,7 +281,7 @@ func (r *productResolver) InStock(ctx context.Context, obj *catalog.Product) (bo
 		return false, err
 	}
 	for _, v := range vs {
-		if v.StockStatus() != catalog.OutOfStock {
+		if v.Available() {
 			return true, nil
 		}
 	}
@@ -291,6 +291,21 @@ func (r *productResolver) InStock(ctx context.Context, obj *catalog.Product) (bo
 // TotalCount is the resolver for the totalCount field.
 func (r *productConnectionResolver) TotalCount(ctx context.Context, obj *model.ProductConnection) (int, error) {
 	return r.Catalog.Count(ctx, obj.Viewer, obj.Filter)
+}
+
+// StockStatus is the resolver for the stockStatus field.
+func (r *productVariantResolver) StockStatus(ctx context.Context, obj *catalog.Variant) (catalog.StockStatus, error) {
+	if !obj.Available() {
+		return catalog.OutOfStock, nil // whatever the threshold: no need to read it
+	}
+	if obj.LowStockThreshold != nil {
+		return obj.StockStatusAt(*obj.LowStockThreshold), nil
+	}
+	threshold, err := loader.From(ctx).LowStockThresholdByVariantID.Load(ctx, obj.ID)()
+	if err != nil {
+		return "", err
+	}
+	return obj.StockStatusAt(threshold), nil
 }
 
 // QuantityAvailable is the resolver for the quantityAvailable field.

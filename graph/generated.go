@@ -660,6 +660,7 @@ type ComplexityRoot struct {
 
 	ProductVariant struct {
 		GlobalID          func(childComplexity int) int
+		LowStockThreshold func(childComplexity int) int
 		Name              func(childComplexity int) int
 		Options           func(childComplexity int) int
 		Price             func(childComplexity int) int
@@ -729,6 +730,7 @@ type ComplexityRoot struct {
 		ActorID   func(childComplexity int) int
 		CreatedAt func(childComplexity int) int
 		Delta     func(childComplexity int) int
+		GlobalID  func(childComplexity int) int
 		Kind      func(childComplexity int) int
 		Note      func(childComplexity int) int
 		OrderID   func(childComplexity int) int
@@ -844,6 +846,7 @@ type ComplexityRoot struct {
 		Commission    func(childComplexity int) int
 		CommissionBps func(childComplexity int) int
 		CreatedAt     func(childComplexity int) int
+		GlobalID      func(childComplexity int) int
 		Gross         func(childComplexity int) int
 		Kind          func(childComplexity int) int
 		Net           func(childComplexity int) int
@@ -1103,6 +1106,7 @@ type ProductConnectionResolver interface {
 	TotalCount(ctx context.Context, obj *model.ProductConnection) (int, error)
 }
 type ProductVariantResolver interface {
+	StockStatus(ctx context.Context, obj *catalog.Variant) (catalog.StockStatus, error)
 	QuantityAvailable(ctx context.Context, obj *catalog.Variant) (*int, error)
 	Product(ctx context.Context, obj *catalog.Variant) (*catalog.Product, error)
 	StockMovements(ctx context.Context, obj *catalog.Variant, first *int, after *string) (*model.StockMovementConnection, error)
@@ -3695,6 +3699,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ProductVariant.GlobalID(childComplexity), true
+	case "ProductVariant.lowStockThreshold":
+		if e.ComplexityRoot.ProductVariant.LowStockThreshold == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProductVariant.LowStockThreshold(childComplexity), true
 	case "ProductVariant.name":
 		if e.ComplexityRoot.ProductVariant.Name == nil {
 			break
@@ -4064,6 +4074,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.StockMovement.Delta(childComplexity), true
+	case "StockMovement.id":
+		if e.ComplexityRoot.StockMovement.GlobalID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StockMovement.GlobalID(childComplexity), true
 	case "StockMovement.kind":
 		if e.ComplexityRoot.StockMovement.Kind == nil {
 			break
@@ -4558,6 +4574,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.VendorLedgerEntry.CreatedAt(childComplexity), true
+	case "VendorLedgerEntry.id":
+		if e.ComplexityRoot.VendorLedgerEntry.GlobalID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VendorLedgerEntry.GlobalID(childComplexity), true
 	case "VendorLedgerEntry.gross":
 		if e.ComplexityRoot.VendorLedgerEntry.Gross == nil {
 			break
@@ -6700,6 +6722,17 @@ type FulfillmentPayload {
   userErrors: [UserError!]!
 }
 `, BuiltIn: false},
+	{Name: "../schema/fulfillment_webhooks.graphqls", Input: `# Fulfilment webhooks (issue 16): a vendor's subscription receives its own fulfilments' events.
+
+extend enum WebhookEventType {
+  """A fulfilment shipped some of an order's lines: its carrier, tracking and lines."""
+  FULFILLMENT_CREATED
+  """A fulfilment's carrier, tracking number or URL changed."""
+  FULFILLMENT_TRACKING_UPDATED
+  """A fulfilment reached the customer."""
+  FULFILLMENT_DELIVERED
+}
+`, BuiltIn: false},
 	{Name: "../schema/inventory.graphqls", Input: `# Inventory sync: stock levels imported in bulk from a CSV file, applied in the background,
 # followed live.
 
@@ -6792,6 +6825,21 @@ type InventoryImportError {
   code: String!
   """A human-readable explanation."""
   message: String!
+}
+`, BuiltIn: false},
+	{Name: "../schema/ledger_nodes.graphqls", Input: `# The ledgers' entries are nodes (issue 16): node(id:) answers them to those who may see them,
+# null to anyone else.
+
+extend type VendorLedgerEntry implements Node {
+  """The opaque global ID: ` + "`" + `node(id:)` + "`" + ` answers it to the vendor's members and admins only."""
+  id: ID!
+}
+
+extend type StockMovement implements Node {
+  """
+  The opaque global ID: ` + "`" + `node(id:)` + "`" + ` answers it to the owning vendor's members and admins only.
+  """
+  id: ID!
 }
 `, BuiltIn: false},
 	{Name: "../schema/notify.graphqls", Input: `# Emails: the record of the transactional emails sent to customers, for admins.
@@ -7100,6 +7148,16 @@ type OrderStatusEvent {
   at: DateTime!
   """Why, when given."""
   note: String!
+}
+`, BuiltIn: false},
+	{Name: "../schema/order_fulfillment_filter.graphqls", Input: `# Filtering orders by fulfilment (issue 16).
+
+extend input OrderFilter {
+  """
+  Only orders so fulfilled: for a vendor's member, of its own lines (as its ` + "`" + `fulfillmentStatus` + "`" + `
+  reads); for everyone else, of the whole order.
+  """
+  fulfillmentStatus: OrderFulfillmentStatus
 }
 `, BuiltIn: false},
 	{Name: "../schema/payment.graphqls", Input: `# Payments: the order's payment, retries and refunds.
@@ -7630,6 +7688,17 @@ type VendorLowStockThresholdSetPayload {
   effectiveThreshold: Int
   """Problems with the input; empty on success."""
   userErrors: [UserError!]!
+}
+`, BuiltIn: false},
+	{Name: "../schema/stock_thresholds.graphqls", Input: `# Effective low-stock thresholds (issue 16, inventory for vendors).
+
+extend type ProductVariant {
+  """
+  The variant's effective low-stock threshold: its own, else its vendor's default, else the
+  platform's 5. ` + "`" + `stockStatus` + "`" + ` is LOW_STOCK at or under it. The owning vendor's members and
+  admins only; null for anyone else.
+  """
+  lowStockThreshold: Int
 }
 `, BuiltIn: false},
 	{Name: "../schema/vendor.graphqls", Input: `# Vendors: the marketplace's sellers, their onboarding and their profile.
@@ -9307,6 +9376,8 @@ func (ec *executionContext) childFields_ProductVariant(ctx context.Context, fiel
 		return ec.fieldContext_ProductVariant_product(ctx, field)
 	case "stockMovements":
 		return ec.fieldContext_ProductVariant_stockMovements(ctx, field)
+	case "lowStockThreshold":
+		return ec.fieldContext_ProductVariant_lowStockThreshold(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ProductVariant", field.Name)
 }
@@ -9389,6 +9460,8 @@ func (ec *executionContext) childFields_StockMovement(ctx context.Context, field
 		return ec.fieldContext_StockMovement_reason(ctx, field)
 	case "createdAt":
 		return ec.fieldContext_StockMovement_createdAt(ctx, field)
+	case "id":
+		return ec.fieldContext_StockMovement_id(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type StockMovement", field.Name)
 }
@@ -9609,6 +9682,8 @@ func (ec *executionContext) childFields_VendorLedgerEntry(ctx context.Context, f
 		return ec.fieldContext_VendorLedgerEntry_commissionRateBps(ctx, field)
 	case "createdAt":
 		return ec.fieldContext_VendorLedgerEntry_createdAt(ctx, field)
+	case "id":
+		return ec.fieldContext_VendorLedgerEntry_id(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type VendorLedgerEntry", field.Name)
 }
@@ -23038,7 +23113,7 @@ func (ec *executionContext) _ProductVariant_stockStatus(ctx context.Context, fie
 			return ec.fieldContext_ProductVariant_stockStatus(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.StockStatus(), nil
+			return ec.Resolvers.ProductVariant().StockStatus(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v catalog.StockStatus) graphql.Marshaler {
@@ -23049,7 +23124,7 @@ func (ec *executionContext) _ProductVariant_stockStatus(ctx context.Context, fie
 	)
 }
 func (ec *executionContext) fieldContext_ProductVariant_stockStatus(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ProductVariant", field, true, false, errors.New("field of type StockStatus does not have child fields"))
+	return graphql.NewScalarFieldContext("ProductVariant", field, true, true, errors.New("field of type StockStatus does not have child fields"))
 }
 
 func (ec *executionContext) _ProductVariant_quantityAvailable(ctx context.Context, field graphql.CollectedField, obj *catalog.Variant) (ret graphql.Marshaler) {
@@ -23149,6 +23224,29 @@ func (ec *executionContext) fieldContext_ProductVariant_stockMovements(ctx conte
 		return fc, err
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _ProductVariant_lowStockThreshold(ctx context.Context, field graphql.CollectedField, obj *catalog.Variant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProductVariant_lowStockThreshold(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LowStockThreshold, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ProductVariant_lowStockThreshold(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProductVariant", field, false, false, errors.New("field of type Int does not have child fields"))
 }
 
 func (ec *executionContext) _ProductVariantCreatePayload_variant(ctx context.Context, field graphql.CollectedField, obj *model.ProductVariantCreatePayload) (ret graphql.Marshaler) {
@@ -24812,6 +24910,29 @@ func (ec *executionContext) _StockMovement_createdAt(ctx context.Context, field 
 }
 func (ec *executionContext) fieldContext_StockMovement_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("StockMovement", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _StockMovement_id(ctx context.Context, field graphql.CollectedField, obj *catalog.Movement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StockMovement_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GlobalID(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StockMovement_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StockMovement", field, true, false, errors.New("field of type ID does not have child fields"))
 }
 
 func (ec *executionContext) _StockMovementConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.StockMovementConnection) (ret graphql.Marshaler) {
@@ -26966,6 +27087,29 @@ func (ec *executionContext) _VendorLedgerEntry_createdAt(ctx context.Context, fi
 }
 func (ec *executionContext) fieldContext_VendorLedgerEntry_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("VendorLedgerEntry", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _VendorLedgerEntry_id(ctx context.Context, field graphql.CollectedField, obj *vendor.LedgerEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VendorLedgerEntry_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GlobalID(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_VendorLedgerEntry_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("VendorLedgerEntry", field, true, false, errors.New("field of type ID does not have child fields"))
 }
 
 func (ec *executionContext) _VendorLedgerEntryConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.VendorLedgerEntryConnection) (ret graphql.Marshaler) {
@@ -31060,7 +31204,7 @@ func (ec *executionContext) unmarshalInputOrderFilter(ctx context.Context, obj a
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"status", "createdAfter", "createdBefore"}
+	fieldsInOrder := [...]string{"status", "createdAfter", "createdBefore", "fulfillmentStatus"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -31088,6 +31232,13 @@ func (ec *executionContext) unmarshalInputOrderFilter(ctx context.Context, obj a
 				return it, err
 			}
 			it.CreatedBefore = data
+		case "fulfillmentStatus":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("fulfillmentStatus"))
+			data, err := ec.unmarshalOOrderFulfillmentStatus2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋorderᚐFulfillmentSummary(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FulfillmentStatus = data
 		}
 	}
 	return it, nil
@@ -32558,6 +32709,13 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._Webhook(ctx, sel, obj)
+	case vendor.LedgerEntry:
+		return ec._VendorLedgerEntry(ctx, sel, &obj)
+	case *vendor.LedgerEntry:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._VendorLedgerEntry(ctx, sel, obj)
 	case vendor.Vendor:
 		return ec._Vendor(ctx, sel, &obj)
 	case *vendor.Vendor:
@@ -32572,6 +32730,13 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._User(ctx, sel, obj)
+	case catalog.Movement:
+		return ec._StockMovement(ctx, sel, &obj)
+	case *catalog.Movement:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._StockMovement(ctx, sel, obj)
 	case catalog.Variant:
 		return ec._ProductVariant(ctx, sel, &obj)
 	case *catalog.Variant:
@@ -38386,10 +38551,43 @@ func (ec *executionContext) _ProductVariant(ctx context.Context, sel ast.Selecti
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "stockStatus":
-			out.Values[i] = ec._ProductVariant_stockStatus(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._ProductVariant_stockStatus(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
 			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "quantityAvailable":
 			field := field
 
@@ -38504,6 +38702,11 @@ func (ec *executionContext) _ProductVariant(ctx context.Context, sel ast.Selecti
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "lowStockThreshold":
+			out.Values[i] = ec._ProductVariant_lowStockThreshold(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -39305,7 +39508,7 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 	return out
 }
 
-var stockMovementImplementors = []string{"StockMovement"}
+var stockMovementImplementors = []string{"StockMovement", "Node"}
 
 func (ec *executionContext) _StockMovement(ctx context.Context, sel ast.SelectionSet, obj *catalog.Movement) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, stockMovementImplementors)
@@ -39415,6 +39618,11 @@ func (ec *executionContext) _StockMovement(ctx context.Context, sel ast.Selectio
 			}
 		case "createdAt":
 			out.Values[i] = ec._StockMovement_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "id":
+			out.Values[i] = ec._StockMovement_id(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
@@ -40717,7 +40925,7 @@ func (ec *executionContext) _VendorEvent(ctx context.Context, sel ast.SelectionS
 	return out
 }
 
-var vendorLedgerEntryImplementors = []string{"VendorLedgerEntry"}
+var vendorLedgerEntryImplementors = []string{"VendorLedgerEntry", "Node"}
 
 func (ec *executionContext) _VendorLedgerEntry(ctx context.Context, sel ast.SelectionSet, obj *vendor.LedgerEntry) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, vendorLedgerEntryImplementors)
@@ -40832,6 +41040,11 @@ func (ec *executionContext) _VendorLedgerEntry(ctx context.Context, sel ast.Sele
 			}
 		case "createdAt":
 			out.Values[i] = ec._VendorLedgerEntry_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "id":
+			out.Values[i] = ec._VendorLedgerEntry_id(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
@@ -44977,26 +45190,32 @@ func (ec *executionContext) marshalNWebhookEventType2githubᚗcomᚋshopgraphᚋ
 
 var (
 	unmarshalNWebhookEventType2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋwebhookᚐEventType = map[string]webhook.EventType{
-		"ORDER_CREATED":   webhook.OrderCreated,
-		"ORDER_PAID":      webhook.OrderPaid,
-		"ORDER_FULFILLED": webhook.OrderFulfilled,
-		"ORDER_CANCELLED": webhook.OrderCancelled,
-		"ORDER_REFUNDED":  webhook.OrderRefunded,
-		"PRODUCT_CREATED": webhook.ProductCreated,
-		"PRODUCT_UPDATED": webhook.ProductUpdated,
-		"STOCK_CHANGED":   webhook.StockChanged,
-		"WEBHOOK_TEST":    webhook.Test,
+		"ORDER_CREATED":                webhook.OrderCreated,
+		"ORDER_PAID":                   webhook.OrderPaid,
+		"ORDER_FULFILLED":              webhook.OrderFulfilled,
+		"ORDER_CANCELLED":              webhook.OrderCancelled,
+		"ORDER_REFUNDED":               webhook.OrderRefunded,
+		"PRODUCT_CREATED":              webhook.ProductCreated,
+		"PRODUCT_UPDATED":              webhook.ProductUpdated,
+		"STOCK_CHANGED":                webhook.StockChanged,
+		"WEBHOOK_TEST":                 webhook.Test,
+		"FULFILLMENT_CREATED":          webhook.FulfillmentCreated,
+		"FULFILLMENT_TRACKING_UPDATED": webhook.FulfillmentTrackingUpdated,
+		"FULFILLMENT_DELIVERED":        webhook.FulfillmentDelivered,
 	}
 	marshalNWebhookEventType2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋwebhookᚐEventType = map[webhook.EventType]string{
-		webhook.OrderCreated:   "ORDER_CREATED",
-		webhook.OrderPaid:      "ORDER_PAID",
-		webhook.OrderFulfilled: "ORDER_FULFILLED",
-		webhook.OrderCancelled: "ORDER_CANCELLED",
-		webhook.OrderRefunded:  "ORDER_REFUNDED",
-		webhook.ProductCreated: "PRODUCT_CREATED",
-		webhook.ProductUpdated: "PRODUCT_UPDATED",
-		webhook.StockChanged:   "STOCK_CHANGED",
-		webhook.Test:           "WEBHOOK_TEST",
+		webhook.OrderCreated:               "ORDER_CREATED",
+		webhook.OrderPaid:                  "ORDER_PAID",
+		webhook.OrderFulfilled:             "ORDER_FULFILLED",
+		webhook.OrderCancelled:             "ORDER_CANCELLED",
+		webhook.OrderRefunded:              "ORDER_REFUNDED",
+		webhook.ProductCreated:             "PRODUCT_CREATED",
+		webhook.ProductUpdated:             "PRODUCT_UPDATED",
+		webhook.StockChanged:               "STOCK_CHANGED",
+		webhook.Test:                       "WEBHOOK_TEST",
+		webhook.FulfillmentCreated:         "FULFILLMENT_CREATED",
+		webhook.FulfillmentTrackingUpdated: "FULFILLMENT_TRACKING_UPDATED",
+		webhook.FulfillmentDelivered:       "FULFILLMENT_DELIVERED",
 	}
 )
 
@@ -45495,6 +45714,38 @@ func (ec *executionContext) unmarshalOOrderFilter2ᚖgithubᚗcomᚋshopgraphᚋ
 	res, err := ec.unmarshalInputOrderFilter(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
+
+func (ec *executionContext) unmarshalOOrderFulfillmentStatus2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋorderᚐFulfillmentSummary(ctx context.Context, v any) (*order.FulfillmentSummary, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalOOrderFulfillmentStatus2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋorderᚐFulfillmentSummary[tmp]
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOOrderFulfillmentStatus2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋorderᚐFulfillmentSummary(ctx context.Context, sel ast.SelectionSet, v *order.FulfillmentSummary) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(marshalOOrderFulfillmentStatus2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋorderᚐFulfillmentSummary[*v])
+	return res
+}
+
+var (
+	unmarshalOOrderFulfillmentStatus2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋorderᚐFulfillmentSummary = map[string]order.FulfillmentSummary{
+		"UNFULFILLED":         order.Unfulfilled,
+		"PARTIALLY_FULFILLED": order.PartiallyFulfilled,
+		"FULFILLED":           order.Fulfilled,
+	}
+	marshalOOrderFulfillmentStatus2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋorderᚐFulfillmentSummary = map[order.FulfillmentSummary]string{
+		order.Unfulfilled:        "UNFULFILLED",
+		order.PartiallyFulfilled: "PARTIALLY_FULFILLED",
+		order.Fulfilled:          "FULFILLED",
+	}
+)
 
 func (ec *executionContext) unmarshalOOrderStatus2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋorderᚐStatus(ctx context.Context, v any) (*order.Status, error) {
 	if v == nil {

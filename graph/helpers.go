@@ -140,6 +140,10 @@ func (r *Resolver) node(ctx context.Context, gid string) (model.Node, error) {
 			return nil, err
 		}
 		return d, nil
+	case typeStockMovement:
+		return r.stockMovementNode(ctx, id)
+	case typeVendorLedgerEntry:
+		return r.vendorLedgerEntryNode(ctx, id)
 	case typeEmailDelivery:
 		v, ok := auth.ViewerFrom(ctx)
 		if !ok || !notify.CanSeeDeliveries(v) {

@@ -24,7 +24,7 @@ func orderFilter(f *model.OrderFilter) order.ListFilter {
 	if f == nil {
 		return order.ListFilter{}
 	}
-	return order.ListFilter{Status: f.Status, CreatedAfter: f.CreatedAfter, CreatedBefore: f.CreatedBefore}
+	return order.ListFilter{Status: f.Status, CreatedAfter: f.CreatedAfter, CreatedBefore: f.CreatedBefore, FulfillmentStatus: f.FulfillmentStatus}
 }
 
 // primeOrderPayments loads the payments of a page of orders in one statement when the

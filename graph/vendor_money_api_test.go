@@ -175,13 +175,14 @@ func TestVendorMoneyPaidAndRefunded(t *testing.T) {
 	require.Equal(t, moneyJSON{600, "USD"}, earning.Commission)
 	require.Equal(t, moneyJSON{5397, "USD"}, earning.Net)
 
-	// Two partial refunds, 3000 then the other 4998: reversed in proportion, the cents left
-	// by rounding to the largest remainders, summing exactly to the earnings.
+	// Two partial refunds, 3000 then the other 4998: each vendor's part of the refunded total
+	// in proportion, rounded down (the rule the analytics count by: B 375.47 → 375 gross, 47
+	// commission, 328 net), summing exactly to the earnings once all is refunded.
 	r := payRefund(t, w.e.Admin, o.GID, int64p(3000))
 	require.Empty(t, r.UserErrors)
 	require.Equal(t, "PARTIALLY_REFUNDED", r.Order.Status)
 	require.Equal(t, []balanceView{usdBalance(5397, 2024)}, balanceOf(t, w.a, w.aID))
-	require.Equal(t, []balanceView{usdBalance(876, 329)}, balanceOf(t, w.b, w.bID))
+	require.Equal(t, []balanceView{usdBalance(876, 328)}, balanceOf(t, w.b, w.bID))
 
 	r = payRefund(t, w.e.Admin, o.GID, int64p(4998))
 	require.Empty(t, r.UserErrors)
@@ -197,9 +198,9 @@ func TestVendorMoneyPaidAndRefunded(t *testing.T) {
 	require.Equal(t, "REVERSAL", last.Kind)
 	require.Nil(t, last.OrderLineID)
 	require.Nil(t, last.CommissionRateBps)
-	require.Equal(t, moneyJSON{625, "USD"}, last.Gross)
+	require.Equal(t, moneyJSON{626, "USD"}, last.Gross, "1001 − 375")
 	require.Equal(t, moneyJSON{78, "USD"}, last.Commission)
-	require.Equal(t, moneyJSON{547, "USD"}, last.Net)
+	require.Equal(t, moneyJSON{548, "USD"}, last.Net)
 
 	// Stripe's charge.refunded echo of our refunds, then the same event delivered again: the
 	// ledger holds each entry once.
@@ -230,7 +231,7 @@ func TestVendorMoneyFullRefundAndProviderReport(t *testing.T) {
 	require.Equal(t, http.StatusOK, apitest.DeliverStripe(t, w.e, ev))
 	require.Equal(t, "PARTIALLY_REFUNDED", w.e.OrderStatus(t, o2.ID))
 	require.Equal(t, []balanceView{usdBalance(2*5397, 5397+2024)}, balanceOf(t, w.a, w.aID))
-	require.Equal(t, []balanceView{usdBalance(2*876, 876+329)}, balanceOf(t, w.b, w.bID))
+	require.Equal(t, []balanceView{usdBalance(2*876, 876+328)}, balanceOf(t, w.b, w.bID))
 	require.Equal(t, 4, w.ledgerRows(t, o2.ID))
 }
 

@@ -40,6 +40,16 @@ WHERE (sqlc.narg('user_id')::bigint IS NULL OR o.user_id = sqlc.narg('user_id'):
   AND (sqlc.narg('status')::order_status IS NULL OR o.status = sqlc.narg('status')::order_status)
   AND (sqlc.narg('created_after')::timestamptz IS NULL OR o.created_at >= sqlc.narg('created_after')::timestamptz)
   AND (sqlc.narg('created_before')::timestamptz IS NULL OR o.created_at < sqlc.narg('created_before')::timestamptz)
+  AND (sqlc.narg('fulfillment_status')::text IS NULL OR (
+        -- The fulfilment status of the lines the viewer sees (a vendor's own; all otherwise),
+        -- as order.Summarize tells it.
+        SELECT CASE WHEN count(*) > 0 AND bool_and(x.shipped >= x.quantity) THEN 'FULFILLED'
+                    WHEN COALESCE(sum(x.shipped), 0) > 0 THEN 'PARTIALLY_FULFILLED'
+                    ELSE 'UNFULFILLED' END
+        FROM (SELECT l.quantity, (SELECT COALESCE(sum(fl.quantity), 0) FROM fulfillment_lines fl WHERE fl.order_line_id = l.id) AS shipped
+              FROM order_lines l
+              WHERE l.order_id = o.id AND (sqlc.narg('vendor_id')::bigint IS NULL OR l.vendor_id = sqlc.narg('vendor_id')::bigint)) x
+      ) = sqlc.narg('fulfillment_status')::text)
   AND (sqlc.narg('after_id')::bigint IS NULL OR (o.created_at, o.id) < (sqlc.narg('after_created_at')::timestamptz, sqlc.narg('after_id')::bigint))
 ORDER BY o.created_at DESC, o.id DESC
 LIMIT @lim;
@@ -51,7 +61,17 @@ WHERE (sqlc.narg('user_id')::bigint IS NULL OR o.user_id = sqlc.narg('user_id'):
         SELECT 1 FROM order_lines l WHERE l.order_id = o.id AND l.vendor_id = sqlc.narg('vendor_id')::bigint))
   AND (sqlc.narg('status')::order_status IS NULL OR o.status = sqlc.narg('status')::order_status)
   AND (sqlc.narg('created_after')::timestamptz IS NULL OR o.created_at >= sqlc.narg('created_after')::timestamptz)
-  AND (sqlc.narg('created_before')::timestamptz IS NULL OR o.created_at < sqlc.narg('created_before')::timestamptz);
+  AND (sqlc.narg('created_before')::timestamptz IS NULL OR o.created_at < sqlc.narg('created_before')::timestamptz)
+  AND (sqlc.narg('fulfillment_status')::text IS NULL OR (
+        -- The fulfilment status of the lines the viewer sees (a vendor's own; all otherwise),
+        -- as order.Summarize tells it.
+        SELECT CASE WHEN count(*) > 0 AND bool_and(x.shipped >= x.quantity) THEN 'FULFILLED'
+                    WHEN COALESCE(sum(x.shipped), 0) > 0 THEN 'PARTIALLY_FULFILLED'
+                    ELSE 'UNFULFILLED' END
+        FROM (SELECT l.quantity, (SELECT COALESCE(sum(fl.quantity), 0) FROM fulfillment_lines fl WHERE fl.order_line_id = l.id) AS shipped
+              FROM order_lines l
+              WHERE l.order_id = o.id AND (sqlc.narg('vendor_id')::bigint IS NULL OR l.vendor_id = sqlc.narg('vendor_id')::bigint)) x
+      ) = sqlc.narg('fulfillment_status')::text);
 
 -- name: OrderEventListAfter :many
 -- OrderEventListAfter replays one order's events after a sequence number, at most @lim.

@@ -53,6 +53,8 @@ func run() error {
 	days := flag.Int("days", 730, "days the orders spread over, ending today")
 	reports := flag.Int("reports", 300, "90-day daily reports to measure on each path")
 	jsonOut := flag.String("json", "", "write the results as JSON to this file")
+	writes := flag.Int("writes", 200, "payments to time with and without the analytics hook, each (0: none)")
+	platformRuns := flag.Int("platform-reports", 9, "platform-wide 90-day reports to time (median)")
 	flag.Parse()
 	ctx := context.Background()
 
@@ -163,9 +165,20 @@ func run() error {
 			sample.TimeZone, c.Currency, c.Totals.Gross, c.Totals.Refunds, c.Totals.Orders, c.Totals.Units, len(c.Series))
 	}
 	fmt.Printf("reports equal on both paths: %d of %d\n", len(fast)-differ, len(fast))
+	platformMedian, err := measurePlatform(ctx, svc, end, *platformRuns)
+	if err != nil {
+		return err
+	}
+	var payWith, payWithout float64
+	if *writes > 0 {
+		if payWith, payWithout, err = measureWrites(ctx, d, svc, *writes); err != nil {
+			return err
+		}
+	}
 	if *jsonOut != "" {
 		if err := benchkit.WriteJSON(*jsonOut, map[string]any{"lines": nLines, "vendors": len(vendorIDs), "days": *days,
-			"reports": len(inputs), "rollups": fastL, "lines_aggregate": plainL, "differ": differ}); err != nil {
+			"reports": len(inputs), "rollups": fastL, "lines_aggregate": plainL, "differ": differ,
+			"platform_report_median_ms": platformMedian, "payment_median_ms_with_hook": payWith, "payment_median_ms_without_hook": payWithout}); err != nil {
 			return err
 		}
 	}

@@ -32,14 +32,16 @@ type Services struct {
 
 // Loaders is one response's set of loaders.
 type Loaders struct {
-	UserByID             *dataloader.Loader[int64, account.User]
-	VendorByID           *dataloader.Loader[int64, vendor.Vendor]
-	ProductByID          *dataloader.Loader[int64, catalog.Product]
-	VariantByID          *dataloader.Loader[int64, catalog.Variant]
-	VariantsByProductID  *dataloader.Loader[int64, []catalog.Variant]
-	CategoryByID         *dataloader.Loader[int64, catalog.Category]
-	OrderLinesByOrderID  *dataloader.Loader[int64, []order.Line]
-	OrderEventsByOrderID *dataloader.Loader[int64, []order.Event]
+	UserByID            *dataloader.Loader[int64, account.User]
+	VendorByID          *dataloader.Loader[int64, vendor.Vendor]
+	ProductByID         *dataloader.Loader[int64, catalog.Product]
+	VariantByID         *dataloader.Loader[int64, catalog.Variant]
+	VariantsByProductID *dataloader.Loader[int64, []catalog.Variant]
+	// LowStockThresholdByVariantID gives a variant's effective low-stock threshold.
+	LowStockThresholdByVariantID *dataloader.Loader[int64, int]
+	CategoryByID                 *dataloader.Loader[int64, catalog.Category]
+	OrderLinesByOrderID          *dataloader.Loader[int64, []order.Line]
+	OrderEventsByOrderID         *dataloader.Loader[int64, []order.Event]
 	// FulfillmentsByOrderID gives every fulfilment of an order, with its lines.
 	FulfillmentsByOrderID *dataloader.Loader[int64, []order.Fulfillment]
 	// PaymentByOrderID gives nil for an order without a payment, so that a page's missing
@@ -57,17 +59,18 @@ const (
 // New returns fresh loaders.
 func New(s Services) *Loaders {
 	return &Loaders{
-		UserByID:              newLoader(s.Accounts.ListByIDs, "user"),
-		VendorByID:            newLoader(s.Vendors.ListByIDs, "vendor"),
-		ProductByID:           newLoader(s.Catalog.ListByIDs, "product"),
-		VariantByID:           newLoader(s.Catalog.VariantsByIDs, "variant"),
-		VariantsByProductID:   newListLoader(s.Catalog.VariantsByProductIDs),
-		CategoryByID:          newLoader(s.Catalog.CategoriesByIDs, "category"),
-		OrderLinesByOrderID:   newListLoader(s.Orders.LinesByOrderIDs),
-		OrderEventsByOrderID:  newListLoader(s.Orders.EventsByOrderIDs),
-		FulfillmentsByOrderID: newListLoader(s.Orders.FulfillmentsByOrderIDs),
-		PaymentByOrderID:      newLoader(paymentsOrNil(s.Payments.ForOrders), "payment"),
-		AddressBookByUserID:   newListLoader(s.Addresses.BooksByUserIDs),
+		UserByID:                     newLoader(s.Accounts.ListByIDs, "user"),
+		VendorByID:                   newLoader(s.Vendors.ListByIDs, "vendor"),
+		ProductByID:                  newLoader(s.Catalog.ListByIDs, "product"),
+		VariantByID:                  newLoader(s.Catalog.VariantsByIDs, "variant"),
+		VariantsByProductID:          newListLoader(s.Catalog.VariantsByProductIDs),
+		LowStockThresholdByVariantID: newLoader(s.Catalog.LowStockThresholds, "variant"),
+		CategoryByID:                 newLoader(s.Catalog.CategoriesByIDs, "category"),
+		OrderLinesByOrderID:          newListLoader(s.Orders.LinesByOrderIDs),
+		OrderEventsByOrderID:         newListLoader(s.Orders.EventsByOrderIDs),
+		FulfillmentsByOrderID:        newListLoader(s.Orders.FulfillmentsByOrderIDs),
+		PaymentByOrderID:             newLoader(paymentsOrNil(s.Payments.ForOrders), "payment"),
+		AddressBookByUserID:          newListLoader(s.Addresses.BooksByUserIDs),
 	}
 }
 

@@ -708,6 +708,9 @@ type OrderFilter struct {
 	CreatedAfter *time.Time `json:"createdAfter,omitempty"`
 	// Only orders placed before this time.
 	CreatedBefore *time.Time `json:"createdBefore,omitempty"`
+	// Only orders so fulfilled: for a vendor's member, of its own lines (as its `fulfillmentStatus`
+	// reads); for everyone else, of the whole order.
+	FulfillmentStatus *order.FulfillmentSummary `json:"fulfillmentStatus,omitempty"`
 }
 
 // Result of an order mutation.

@@ -252,6 +252,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options
 	river.AddWorker(workers, &payment.RefundWorker{Payments: a.Payments})
 	river.AddWorker(workers, &payment.SettleRefundWorker{Payments: a.Payments})
 	river.AddWorker(workers, &cart.PurgeWorker{Carts: a.Carts, After: cfg.GuestCartTTL})
+	river.AddWorker(workers, &analytics.CompactWorker{Analytics: a.Analytics})
 	river.AddWorker(workers, &notify.OrderPlacedWorker{Notify: a.Notify})
 	river.AddWorker(workers, &notify.OrderStatusWorker{Notify: a.Notify})
 	river.AddWorker(workers, &notify.VendorOrderWorker{Notify: a.Notify})
@@ -272,7 +273,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options
 	if err := a.Jobs.Start(ctx, jobsDB.Pool, workers, jobs.Options{
 		Work: opts.Work, MaxWorkers: 5, Log: log, PollOnly: opts.PollOnly, RescueAfter: opts.RescueJobsAfter,
 		EmailWorkers: opts.EmailWorkers, WebhookWorkers: cfg.WebhookWorkers,
-		Periodic: []*river.PeriodicJob{jobs.GuestCartPurge()},
+		Periodic: []*river.PeriodicJob{jobs.GuestCartPurge(), jobs.AnalyticsCompaction()},
 	}); err != nil {
 		jobsDB.Close()
 		d.Close()

@@ -27,7 +27,9 @@ const (
 	StatusArchived Status = "ARCHIVED"
 )
 
-// LowStockThreshold is the stock at or below which customers see LOW_STOCK.
+// LowStockThreshold is the platform's low-stock threshold: a variant's effective threshold
+// (the stock at or below which customers see LOW_STOCK) when neither the variant nor its
+// vendor sets one (SQL's low_stock_threshold_of).
 const LowStockThreshold = 5
 
 // StockStatus is availability as customers see it.
@@ -89,14 +91,27 @@ type Variant struct {
 	Stock     int32
 	Position  int32
 	DeletedAt *time.Time
+	// LowStockThreshold is the variant's effective low-stock threshold when its reader read it
+	// too (VariantsByProductIDs, VariantsByIDs); never cached: a vendor's default changes it.
+	LowStockThreshold *int `json:"-"`
 }
 
-// StockStatus is the variant's availability for customers.
-func (v Variant) StockStatus() StockStatus {
+// StockStatusAt is the variant's availability for customers, given its effective low-stock
+// threshold (Service.LowStockThresholds).
+func (v Variant) StockStatusAt(threshold int) StockStatus {
+	return StockStatusOf(int(v.Stock), v.DeletedAt != nil, threshold)
+}
+
+// Available is whether customers can buy the variant at all (it is not OUT_OF_STOCK, whatever
+// its threshold).
+func (v Variant) Available() bool { return v.Stock > 0 && v.DeletedAt == nil }
+
+// StockStatusOf is what customers see of stock under a low-stock threshold.
+func StockStatusOf(stock int, deleted bool, threshold int) StockStatus {
 	switch {
-	case v.Stock <= 0 || v.DeletedAt != nil:
+	case stock <= 0 || deleted:
 		return OutOfStock
-	case v.Stock <= LowStockThreshold:
+	case stock <= threshold:
 		return LowStock
 	}
 	return InStock

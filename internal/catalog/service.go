@@ -149,6 +149,14 @@ func (s *Service) ListByIDs(ctx context.Context, ids []int64) (map[int64]Product
 
 // VariantsByProductIDs returns each product's live variants in display order.
 func (s *Service) VariantsByProductIDs(ctx context.Context, productIDs []int64) (map[int64][]Variant, error) {
+	out, err := s.variantsByProductIDs(ctx, productIDs)
+	if err != nil {
+		return nil, err
+	}
+	return out, s.withThresholds(ctx, out)
+}
+
+func (s *Service) variantsByProductIDs(ctx context.Context, productIDs []int64) (map[int64][]Variant, error) {
 	return cache.GetOrLoadMany(ctx, s.cache, productIDs, variantsKey, variantsTTL, func(ctx context.Context, missing []int64) (map[int64][]Variant, error) {
 		rows, err := s.db.VariantListByProductIDs(ctx, missing)
 		if err != nil {
@@ -175,6 +183,16 @@ func (s *Service) VariantsByIDs(ctx context.Context, ids []int64) (map[int64]Var
 	out := make(map[int64]Variant, len(rows))
 	for _, r := range rows {
 		out[r.ID] = variantFromRow(r)
+	}
+	byID := map[int64][]Variant{0: make([]Variant, 0, len(out))}
+	for _, v := range out {
+		byID[0] = append(byID[0], v)
+	}
+	if err := s.withThresholds(ctx, byID); err != nil {
+		return nil, err
+	}
+	for _, v := range byID[0] {
+		out[v.ID] = v
 	}
 	return out, nil
 }

@@ -79,7 +79,7 @@ func TestCreate(t *testing.T) {
 		require.NoError(t, err)
 		require.Len(t, variants[p.ID], 2)
 		require.Equal(t, "MUG-S", variants[p.ID][0].SKU, "in the given order")
-		require.Equal(t, catalog.OutOfStock, variants[p.ID][1].StockStatus())
+		require.Equal(t, catalog.OutOfStock, variants[p.ID][1].StockStatusAt(catalog.LowStockThreshold))
 		got, err := b.svc.GetBySlug(ctx, nil, "blue-mug")
 		require.NoError(t, err)
 		require.Equal(t, p.ID, got.ID)

@@ -301,6 +301,7 @@ func (s *Service) SetVariantLowStockThreshold(ctx context.Context, v auth.Viewer
 	if err != nil {
 		return Variant{}, 0, fmt.Errorf("set low-stock threshold: %w", err)
 	}
+	s.thresholdChanged(ctx)
 	return cur, int(row.Effective), nil
 }
 
@@ -328,6 +329,7 @@ func (s *Service) SetVendorLowStockThreshold(ctx context.Context, v auth.Viewer,
 	if n == 0 {
 		return 0, apperr.FieldError(apperr.NotFound, "No vendor has this ID.", "input", "vendorId")
 	}
+	s.thresholdChanged(ctx)
 	if threshold == nil {
 		return LowStockThreshold, nil
 	}

@@ -205,6 +205,13 @@ func (s *Service) completeTx(ctx context.Context, tx pgx.Tx, q *db.Queries, v au
 	if len(placed) != len(lines) {
 		return Result{}, fmt.Errorf("place order: %d lines written for %d", len(placed), len(lines))
 	}
+	// The reservation judged status changes by the platform's threshold; a variant's own (or
+	// its vendor's) may be higher, and the order's statement returned it.
+	for _, p := range placed {
+		if p.StockAfter <= p.LowStockThreshold {
+			touched.StatusChanged = true
+		}
+	}
 	first := placed[0]
 	// The expiry job is committed with the order: it can neither be lost nor outlive a
 	// rolled-back order.

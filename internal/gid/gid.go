@@ -23,6 +23,10 @@ const (
 	OrderLine = "OrderLine"
 	// Fulfillment is a shipment of some of an order's lines (internal/order).
 	Fulfillment = "Fulfillment"
+	// StockMovement is one change of a variant's stock (internal/catalog's stock ledger).
+	StockMovement = "StockMovement"
+	// VendorLedgerEntry is one entry of a vendor's money ledger (internal/vendor).
+	VendorLedgerEntry = "VendorLedgerEntry"
 	// A cart's ID derives from its owner (cart.Cart.GlobalID), one type per kind of owner.
 	CustomerCart = "CustomerCart"
 	GuestCart    = "GuestCart"

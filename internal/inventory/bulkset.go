@@ -146,7 +146,7 @@ func (s *ImportService) BulkSet(ctx context.Context, v auth.Viewer, rows []BulkS
 				Quantity: int(g.Stock), Threshold: int(g.LowStockThreshold)})
 			before = append(before, int(g.OldStock))
 			productIDs = append(productIDs, g.ProductID)
-			if stockStatus(int(g.OldStock)) != stockStatus(int(g.Stock)) {
+			if stockStatusChanged(int(g.OldStock), int(g.Stock), int(g.LowStockThreshold)) {
 				statusChanged = true
 			}
 		}

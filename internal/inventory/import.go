@@ -359,7 +359,7 @@ func (s *ImportService) Apply(ctx context.Context, id int64, lastAttempt bool) e
 			for _, g := range got {
 				changes = append(changes, StockChange{VariantID: g.ID, ProductID: g.ProductID,
 					Quantity: int(g.Stock), Delta: int(g.Stock - g.OldStock), Reason: g.Reason})
-				if stockStatus(int(g.OldStock)) != stockStatus(int(g.Stock)) {
+				if stockStatusChanged(int(g.OldStock), int(g.Stock), int(g.LowStockThreshold)) {
 					statusChanged = true
 				}
 				crossings = append(crossings, catalog.LowStockCrossing{VariantID: g.ID, VendorID: g.VendorID,
@@ -460,9 +460,10 @@ func missingRows(want []db.InventoryImportChunkRow, got []db.InventoryImportAppl
 	return out
 }
 
-// stockStatus is what customers see of a stock level (catalog.Variant.StockStatus).
-func stockStatus(stock int) catalog.StockStatus {
-	return catalog.Variant{Stock: int32(stock)}.StockStatus()
+// stockStatusChanged is whether customers see a change of stock from before to after under the
+// variant's effective low-stock threshold (catalog.StockStatusOf).
+func stockStatusChanged(before, after, threshold int) bool {
+	return catalog.StockStatusOf(before, false, threshold) != catalog.StockStatusOf(after, false, threshold)
 }
 
 func importFromRow(r db.InventoryImport) Import {

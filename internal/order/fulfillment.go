@@ -404,6 +404,9 @@ func (s *Service) fulfillmentEvent(ctx context.Context, q *db.Queries, o Order, 
 	if err != nil {
 		return fmt.Errorf("insert fulfillment event: %w", err)
 	}
+	if err := s.oweFulfillmentWebhooks(ctx, kind, f); err != nil {
+		return err
+	}
 	e := eventFromRow(row)
 	postgres.AfterCommit(ctx, func(ctx context.Context) { s.publish(ctx, o, e) })
 	return nil

@@ -157,6 +157,9 @@ type ListFilter struct {
 	Status        *Status
 	CreatedAfter  *time.Time
 	CreatedBefore *time.Time
+	// FulfillmentStatus keeps the orders whose lines the viewer sees (a vendor's member its
+	// vendor's, anyone else all) are so fulfilled (FulfillmentSummaryFor).
+	FulfillmentStatus *FulfillmentSummary
 }
 
 // ListPage is one page of orders, newest first.
@@ -178,6 +181,7 @@ func (s *Service) List(ctx context.Context, v auth.Viewer, first int, after stri
 		st := db.OrderStatus(*f.Status)
 		params.Status = &st
 	}
+	params.FulfillmentStatus = fulfillmentFilter(f)
 	if after != "" {
 		at, id, err := decodeCursor(after)
 		if err != nil {
@@ -208,6 +212,7 @@ func (s *Service) Count(ctx context.Context, v auth.Viewer, f ListFilter) (int, 
 		st := db.OrderStatus(*f.Status)
 		params.Status = &st
 	}
+	params.FulfillmentStatus = fulfillmentFilter(f)
 	n, err := s.db.CustomPlans.OrderCount(ctx, params)
 	return int(n), err
 }

@@ -138,7 +138,9 @@ type share struct {
 	Left  int64
 }
 
-// allocate splits amount (of currency cur) between shares in proportion to their Gross out of
+// allocate was the ledger's refund split until the ledger and the analytics took one rule
+// (queries/refund_split.sql); it is kept, with its tests, for a split of one amount where no
+// cumulative total exists. It splits amount (of currency cur) between shares in proportion to their Gross out of
 // total: each gets its share rounded down, at most its Left; the minor units left over go one
 // each to the shares with the largest remainders (ties: vendors by id, the platform last),
 // round after round, skipping those with nothing left. The parts sum to amount exactly when
@@ -216,40 +218,34 @@ func recordReversals(ctx context.Context, q *db.Queries, c order.StatusChange) e
 	if amount <= 0 || total <= 0 {
 		return nil
 	}
-	shares := make([]share, 0, len(totals)+1)
-	var vendorsGross, vendorsReversed int64
+	targets, err := q.VendorLedgerRefundTargets(ctx, db.VendorLedgerRefundTargetsParams{OrderID: c.OrderID, Refunded: c.RefundedTotal})
+	if err != nil {
+		return fmt.Errorf("vendor ledger: refund split: %w", err)
+	}
+	target := make(map[int64]int64, len(targets))
+	for _, t := range targets {
+		target[t.VendorID] = t.Target
+	}
 	for _, t := range totals {
 		if t.Currency != cur {
 			return fmt.Errorf("vendor ledger: order %d in %s has entries in %s", c.OrderID, cur, t.Currency)
 		}
-		shares = append(shares, share{ID: t.VendorID, Gross: t.EarnedGross, Left: t.EarnedGross - t.ReversedGross})
-		vendorsGross += t.EarnedGross
-		vendorsReversed += t.ReversedGross
 	}
-	if vendorsGross > total {
-		return fmt.Errorf("vendor ledger: order %d earned %d of a total of %d", c.OrderID, vendorsGross, total)
-	}
-	// The platform's own lines take their share of each refund too; what they have had back is
-	// what was refunded before less what the vendors had back.
-	platform := total - vendorsGross
-	shares = append(shares, share{ID: 0, Gross: platform, Left: max(platform-max(from-vendorsReversed, 0), 0)})
-	parts, err := allocate(amount, total, cur, shares)
-	if err != nil {
-		return fmt.Errorf("vendor ledger: order %d: %w", c.OrderID, err)
-	}
-	for i, t := range totals {
-		gross := parts[i]
-		if gross == 0 {
+	for _, t := range totals {
+		// The vendor's part of the refunded total by the one rule (queries/refund_split.sql, as
+		// the analytics count it), less what it gave back before: never more than it earned.
+		gross := min(target[t.VendorID], t.EarnedGross) - t.ReversedGross
+		if gross <= 0 {
 			continue
 		}
 		// The commission taken back follows the gross taken back, cumulatively: all of it
 		// once all the gross is, never more.
 		reversedGross := t.ReversedGross + gross
-		target, err := money.New(t.EarnedCommission, cur).Part(reversedGross, t.EarnedGross, money.HalfUp)
+		commissionTarget, err := money.New(t.EarnedCommission, cur).Part(reversedGross, t.EarnedGross, money.HalfUp)
 		if err != nil {
 			return fmt.Errorf("vendor ledger: commission reversed: %w", err)
 		}
-		commission := max(target.Amount-t.ReversedCommission, 0)
+		commission := max(commissionTarget.Amount-t.ReversedCommission, 0)
 		net, err := money.New(gross, cur).Sub(money.New(commission, cur))
 		if err != nil {
 			return err

@@ -157,25 +157,25 @@ func TestLedgerTwoPartialRefunds(t *testing.T) {
 	o := w.mixedOrder(t, "USD")
 	w.move(t, o.ID, order.Paid, order.TransitionOptions{})
 
-	// 3000 of 7998: A 3000 × 5997/7998 = 2249.43, B 375.47, the platform 375.09: 2249 + 375 +
-	// 375 = 2999 rounded down; the one cent left goes to the largest remainder, B's: A 2249, B
-	// 376 (the platform's 375 is nobody's). Commission back: A 600 × 2249/5997 = 225.01 → 225,
-	// B 125 × 376/1001 = 46.95 → 47.
+	// 3000 of 7998, by the one rule the analytics count too (queries/refund_split.sql): each
+	// vendor's part of the refunded total in proportion, rounded down: A 3000 × 5997/7998 =
+	// 2249.43 → 2249, B 375.47 → 375 (the platform's own lines bear the rounding). Commission
+	// back: A 600 × 2249/5997 = 225.01 → 225, B 125 × 375/1001 = 46.83 → 47.
 	w.refund(t, o.ID, order.PartiallyRefunded, 0, 3000)
 	got := w.entries(t, o.ID)[2:]
 	require.Equal(t, []entry{
 		{Vendor: w.aID, Kind: "REVERSAL", Gross: 2249, Commission: 225, Net: 2024, Currency: "USD"},
-		{Vendor: w.bID, Kind: "REVERSAL", Gross: 376, Commission: 47, Net: 329, Currency: "USD"},
+		{Vendor: w.bID, Kind: "REVERSAL", Gross: 375, Commission: 47, Net: 328, Currency: "USD"},
 	}, got)
 
-	// The other 4998: A 3747.56, B 625.53, the platform 624.90 → 3747 + 625 + 624 = 4996; the
-	// two cents left go by remainder: the platform (0.90), then A (0.56) — B has nothing left
-	// to give back. Everything is back: the reversals sum exactly to the earnings.
+	// The other 4998: the refunded total is the whole order, so each vendor's part is all it
+	// earned, less what it gave back: A 5997 − 2249 = 3748, B 1001 − 375 = 626, with the rest
+	// of their commission (A 600 − 225, B 125 − 47). The reversals sum exactly to the earnings.
 	w.refund(t, o.ID, order.Refunded, 3000, 7998)
 	got = w.entries(t, o.ID)[4:]
 	require.Equal(t, []entry{
 		{Vendor: w.aID, Kind: "REVERSAL", Gross: 3748, Commission: 375, Net: 3373, Currency: "USD"},
-		{Vendor: w.bID, Kind: "REVERSAL", Gross: 625, Commission: 78, Net: 547, Currency: "USD"},
+		{Vendor: w.bID, Kind: "REVERSAL", Gross: 626, Commission: 78, Net: 548, Currency: "USD"},
 	}, got)
 
 	for _, id := range []int64{w.aID, w.bID} {

@@ -39,12 +39,16 @@ const (
 	ProductCreated EventType = "PRODUCT_CREATED"
 	ProductUpdated EventType = "PRODUCT_UPDATED"
 	StockChanged   EventType = "STOCK_CHANGED"
-	Test           EventType = "WEBHOOK_TEST"
+	// The fulfilment events: a vendor's subscription receives its own fulfilments' only.
+	FulfillmentCreated         EventType = "FULFILLMENT_CREATED"
+	FulfillmentTrackingUpdated EventType = "FULFILLMENT_TRACKING_UPDATED"
+	FulfillmentDelivered       EventType = "FULFILLMENT_DELIVERED"
+	Test                       EventType = "WEBHOOK_TEST"
 )
 
 // Subscribable are the types a subscription may name.
 var Subscribable = []EventType{OrderCreated, OrderPaid, OrderFulfilled, OrderCancelled, OrderRefunded,
-	ProductCreated, ProductUpdated, StockChanged}
+	ProductCreated, ProductUpdated, StockChanged, FulfillmentCreated, FulfillmentTrackingUpdated, FulfillmentDelivered}
 
 // Valid reports whether t may be subscribed to.
 func (t EventType) Valid() bool {
