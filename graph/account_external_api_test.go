@@ -13,6 +13,7 @@ import (
 
 	"github.com/shopgraph/shopgraph/internal/apitest"
 	"github.com/shopgraph/shopgraph/internal/identityprovider/idptest"
+	"github.com/shopgraph/shopgraph/internal/testutil/smtptest"
 )
 
 // Social login through the API: a real OpenID Connect provider (mockoidc) and a Facebook
@@ -52,9 +53,16 @@ type externalAPI struct {
 
 func newExternalAPI(t *testing.T) externalAPI {
 	t.Helper()
+	return newExternalAPIWith(t, nil)
+}
+
+// newExternalAPIWith is newExternalAPI with more settings (extra).
+func newExternalAPIWith(t *testing.T, extra map[string]string) externalAPI {
+	t.Helper()
 	o, fb := idptest.StartOIDC(t), idptest.StartFacebook(t)
 	vars := map[string]string{"OIDC_PROVIDERS": o.Setting("keycloak"), "EXTERNAL_AUTH_REDIRECT_URIS": externalRedirectURI}
 	maps.Copy(vars, fb.Env())
+	maps.Copy(vars, extra)
 	return externalAPI{env: apitest.NewEnv(t, apitest.EnvOptions{Env: vars}), oidc: o, fb: fb}
 }
 
@@ -122,6 +130,7 @@ func TestAccountExternalLoginOIDC(t *testing.T) {
 		require.Equal(t, "CUSTOMER", s.User.Role)
 		require.NotEmpty(t, s.Tokens.AccessToken)
 		require.Equal(t, "kc.user@example.com", c.Me().Email, "the session cookies are set, as by accountLogin")
+		require.True(t, me(t, c).EmailVerified, "the provider vouched for the address")
 		accts := externalAccounts(t, c)
 		require.Len(t, accts, 1)
 		require.Equal(t, "keycloak", accts[0].Provider)
@@ -159,6 +168,14 @@ func TestAccountExternalLoginOIDC(t *testing.T) {
 		require.Nil(t, s.User)
 		require.Equal(t, []string{"EMAIL_NOT_VERIFIED:"}, codes(s.UserErrors))
 		require.Empty(t, externalAccounts(t, c))
+	})
+
+	t.Run("an account created with an email the provider did not verify is not verified", func(t *testing.T) {
+		c := x.env.Anon(t)
+		x.oidc.QueueUser("kc-new-unverified", apitest.UniqueEmail(), false)
+		s := x.signIn(t, c, "keycloak")
+		require.Empty(t, s.UserErrors)
+		require.False(t, me(t, c).EmailVerified)
 	})
 
 	t.Run("a forged state is refused", func(t *testing.T) {
@@ -232,6 +249,7 @@ func TestAccountExternalLoginFacebook(t *testing.T) {
 	accts := externalAccounts(t, c)
 	require.Len(t, accts, 1)
 	require.Equal(t, "facebook", accts[0].Provider)
+	require.False(t, me(t, c).EmailVerified, "Facebook does not vouch for the address")
 
 	// Facebook does not vouch for emails: no joining an existing account.
 	other := apitest.UniqueEmail()
@@ -302,4 +320,97 @@ func mustQuery(t *testing.T, raw string) url.Values {
 	u, err := url.Parse(raw)
 	require.NoError(t, err)
 	return u.Query()
+}
+
+// TestAccountExternalTakeoverGuard: whoever signs up at a provider that does not vouch for
+// emails (Facebook; an OpenID provider saying email_verified=false) with someone else's
+// address makes an account of that address; when its owner takes it over with a password
+// reset (the link went to the mailbox), those identities are unlinked: their sign-in no
+// longer reaches the account. Identities whose provider vouched for the address stay.
+func TestAccountExternalTakeoverGuard(t *testing.T) {
+	t.Parallel()
+	mails := smtptest.New(t)
+	x := newExternalAPIWith(t, map[string]string{"SMTP_URL": mails.URL, "STOREFRONT_URL": storefront})
+
+	// resetByMail has the mailbox's owner reset the password through the emailed link and sign
+	// in with it.
+	resetByMail := func(t *testing.T, email string) *apitest.Client {
+		t.Helper()
+		resp := x.env.Anon(t).Do(resetRequestMutation, map[string]any{"input": map[string]any{"email": email}})
+		require.Empty(t, resp.Errors)
+		var link mail
+		require.Eventually(t, func() bool {
+			for _, m := range mailsTo(t, mails, email) {
+				if m.Link == "/account/reset-password" {
+					link = m
+					return true
+				}
+			}
+			return false
+		}, 30*time.Second, 50*time.Millisecond, "the reset email to %s", email)
+		p := profileMutate(t, x.env.Anon(t), resetMutation, "accountPasswordReset", map[string]any{"token": link.Token, "newPassword": "the-owners-own-password"})
+		require.Empty(t, p.UserErrors)
+		require.True(t, p.User.EmailVerified)
+		owner := x.env.Anon(t)
+		s := owner.Login(email, "the-owners-own-password")
+		require.Empty(t, s.UserErrors)
+		owner.Bearer = s.Tokens.AccessToken
+		return owner
+	}
+
+	for name, attack := range map[string]func(t *testing.T, c *apitest.Client, email string) apitest.Session{
+		"facebook": func(t *testing.T, c *apitest.Client, email string) apitest.Session {
+			x.fb.QueueUser(idptest.FacebookUser{ID: "10150000000000777", Name: "Not The Owner", Email: email})
+			return x.signIn(t, c, "facebook")
+		},
+		"OpenID Connect, email_verified=false": func(t *testing.T, c *apitest.Client, email string) apitest.Session {
+			x.oidc.QueueUser("kc-attacker", email, false)
+			return x.signIn(t, c, "keycloak")
+		},
+	} {
+		t.Run(name+": the owner's password reset unlinks the attacker's identity", func(t *testing.T) {
+			victim := apitest.UniqueEmail()
+			attacker := x.env.Anon(t)
+			made := attack(t, attacker, victim)
+			require.Empty(t, made.UserErrors)
+			require.Equal(t, victim, made.User.Email)
+			require.Len(t, externalAccounts(t, attacker), 1)
+
+			owner := resetByMail(t, victim)
+			require.Equal(t, made.User.ID, owner.Me().ID, "the owner took over the account the attacker made")
+			accts := externalAccounts(t, owner)
+			require.NotNil(t, accts)
+			require.Empty(t, accts, "the unverified identity is unlinked")
+
+			again := attack(t, x.env.Anon(t), victim)
+			require.Nil(t, again.User, "the attacker's sign-in no longer reaches the account")
+			require.Equal(t, []string{"EMAIL_NOT_VERIFIED:"}, codes(again.UserErrors))
+			require.False(t, tokenAccepted(t, x.env.Server, made.Tokens.AccessToken), "nor does the attacker's old session")
+			require.Empty(t, externalAccounts(t, owner))
+		})
+	}
+
+	t.Run("identities whose provider vouched for the email stay linked", func(t *testing.T) {
+		victim := apitest.UniqueEmail()
+		x.fb.QueueUser(idptest.FacebookUser{ID: "10150000000000888", Email: victim})
+		made := x.signIn(t, x.env.Anon(t), "facebook")
+		require.Empty(t, made.UserErrors)
+		// The owner signs in with a provider that vouches for the address: it joins the account.
+		x.oidc.QueueUser("kc-owner", victim, true)
+		ownerSSO := x.env.Anon(t)
+		joined := x.signIn(t, ownerSSO, "keycloak")
+		require.Empty(t, joined.UserErrors)
+		require.Equal(t, made.User.ID, joined.User.ID)
+		require.Len(t, externalAccounts(t, ownerSSO), 2)
+
+		owner := resetByMail(t, victim)
+		accts := externalAccounts(t, owner)
+		require.Len(t, accts, 1)
+		require.Equal(t, "keycloak", accts[0].Provider)
+
+		x.oidc.QueueUser("kc-owner", victim, true)
+		back := x.signIn(t, x.env.Anon(t), "keycloak")
+		require.Empty(t, back.UserErrors)
+		require.Equal(t, made.User.ID, back.User.ID, "the verified identity still signs in to the account")
+	})
 }

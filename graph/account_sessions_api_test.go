@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
 	"github.com/shopgraph/shopgraph/internal/apitest"
@@ -125,6 +126,32 @@ func tokenWorks(t *testing.T, srv *apitest.Server, token string) bool {
 	resp.Decode(t, &out)
 	require.NotNil(t, out.Me)
 	return true
+}
+
+// tokenAccepted reports whether srv accepts access token alone: a field that needs a viewer
+// answers rather than UNAUTHENTICATED. Unlike tokenWorks it needs no account behind the token
+// (a deleted account's token, if accepted, has a viewer but no me).
+func tokenAccepted(t *testing.T, srv *apitest.Server, token string) bool {
+	t.Helper()
+	c := srv.Client(t)
+	c.Bearer = token
+	resp := c.Do(`query { `+ordersProbe+` }`, nil)
+	if resp.Code() == "UNAUTHENTICATED" {
+		return false
+	}
+	require.Empty(t, resp.Errors)
+	return true
+}
+
+// requireUnauthenticatedWithin is requireRefusedWithin by tokenAccepted.
+func requireUnauthenticatedWithin(t *testing.T, srv *apitest.Server, token string, within time.Duration) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for tokenAccepted(t, srv, token) {
+		require.Less(t, time.Since(start), within, "the deleted account's access token still works")
+		time.Sleep(50 * time.Millisecond)
+	}
+	return time.Since(start)
 }
 
 // requireRefusedWithin waits until srv refuses token, failing after within; it returns how
@@ -412,6 +439,49 @@ func TestSessionRevocationAcrossInstances(t *testing.T) {
 		require.Empty(t, resp.Errors)
 		requireRefusedWithin(t, b, phone.access, time.Second)
 		require.True(t, tokenWorks(t, b, laptop.access), "the changing session keeps working")
+	})
+
+	t.Run("accountDelete on A: the account's tokens fail on B within a second, and on an instance without Redis within the poll", func(t *testing.T) {
+		phone, email := registerOn(t, a, "phone")
+		laptop := signInOn(t, b, email, "laptop")
+		for name, srv := range map[string]*apitest.Server{"A": a, "B": b, "without Redis": withoutRedis} {
+			require.True(t, tokenWorks(t, srv, phone.access), name)
+			require.True(t, tokenWorks(t, srv, laptop.access), name)
+		}
+		p := profileMutate(t, phone.client, deleteMutation, "accountDelete", map[string]any{"password": apitest.Password})
+		require.Empty(t, p.UserErrors)
+		require.NotNil(t, p.DeletedUserID)
+		// The sessions went with the users row (ON DELETE CASCADE): no revoked_at to poll for.
+		var left int
+		require.NoError(t, a.App.DB.Pool.QueryRow(context.Background(),
+			`SELECT count(*) FROM sessions s JOIN users u ON u.id = s.user_id WHERE u.email = $1`, email).Scan(&left))
+		require.Zero(t, left)
+		for name, d := range map[string]deviceSession{"phone": phone, "laptop": laptop} {
+			require.False(t, tokenAccepted(t, a, d.access), "%s: at once on the deleting instance", name)
+			onB := requireUnauthenticatedWithin(t, b, d.access, time.Second)
+			polled := requireUnauthenticatedWithin(t, withoutRedis, d.access, 2*time.Second+time.Second)
+			t.Logf("%s's token refused on B after %s, on the instance without Redis after %s more", name, onB.Round(time.Millisecond), polled.Round(time.Millisecond))
+		}
+		require.False(t, tokenAccepted(t, newInstanceSharing(t, a, ""), phone.access), "an instance started after the deletion refuses it from the start")
+	})
+
+	t.Run("a password reset on A ends the account's tokens on B", func(t *testing.T) {
+		phone, email := registerOn(t, a, "phone")
+		laptop := signInOn(t, b, email, "laptop")
+		require.True(t, tokenWorks(t, b, phone.access))
+		require.True(t, tokenWorks(t, b, laptop.access))
+		// The link's token, as the reset email would carry it (these instances send no email;
+		// account_tokens keeps its SHA-256).
+		resetToken := "reset-" + uuid.NewString()
+		_, err := a.App.DB.Pool.Exec(context.Background(), `INSERT INTO account_tokens (user_id, purpose, token_hash, expires_at)
+			SELECT id, 'reset_password', sha256($2::bytea), now() + interval '1 hour' FROM users WHERE email = $1`, email, []byte(resetToken))
+		require.NoError(t, err)
+		p := profileMutate(t, a.Client(t), resetMutation, "accountPasswordReset", map[string]any{"token": resetToken, "newPassword": "a-brand-new-password"})
+		require.Empty(t, p.UserErrors)
+		took := requireRefusedWithin(t, b, phone.access, time.Second)
+		requireRefusedWithin(t, b, laptop.access, time.Second)
+		requireRefusedWithin(t, withoutRedis, laptop.access, 3*time.Second)
+		t.Logf("refused on B after %s", took.Round(time.Millisecond))
 	})
 
 	t.Run("an instance started after a revocation refuses its token from the start", func(t *testing.T) {

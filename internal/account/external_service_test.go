@@ -112,6 +112,7 @@ func TestExternalLoginCreatesAccount(t *testing.T) {
 	s, err := b.signIn(t, "mock", nil)
 	require.NoError(t, err)
 	require.Equal(t, "new.person@example.com", s.User.Email)
+	require.True(t, s.User.EmailVerified, "the provider vouched for the address")
 	require.Equal(t, auth.RoleCustomer, s.User.Role)
 	require.True(t, b.active(t, s), "a session like accountLogin's")
 	require.Equal(t, s.User.ID, b.viewer(t, s).UserID)
@@ -134,8 +135,9 @@ func TestExternalLoginCreatesAccount(t *testing.T) {
 		_, err = b.svc.Login(ctx, s.User.Email, pw, account.ClientMeta{IP: "10.0.0.3"})
 		require.Equal(t, apperr.InvalidCredentials, apperr.CodeOf(err), "%q", pw)
 	}
+	// Nor is there one to change: it is set by a password reset (emailflow.go).
 	_, err = b.svc.ChangePassword(ctx, b.viewer(t, s), "", "a-new-password")
-	require.Equal(t, apperr.WrongPassword, apperr.CodeOf(err))
+	require.Equal(t, apperr.PasswordNotSet, apperr.CodeOf(err))
 
 	// Others never see an account's identities.
 	_, err = b.ext.ExternalAccounts(ctx, auth.Viewer{UserID: s.User.ID + 1, Role: auth.RoleAdmin}, s.User.ID)
@@ -186,6 +188,7 @@ func TestExternalLoginFacebook(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "grace@example.com", s.User.Email)
 	require.Equal(t, "Grace Hopper", s.User.Name)
+	require.False(t, s.User.EmailVerified, "Facebook does not vouch for the address")
 	list, err := b.ext.ExternalAccounts(ctx, b.viewer(t, s), s.User.ID)
 	require.NoError(t, err)
 	require.Equal(t, "facebook", list[0].Provider)
