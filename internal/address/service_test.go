@@ -23,7 +23,8 @@ type testBundle struct {
 
 func setup(t *testing.T) testBundle {
 	t.Helper()
-	d := pgtest.New(t, postgres.Options{MaxConns: 8})
+	// Four connections: enough for the concurrent creates to race for the last places.
+	d := pgtest.New(t, postgres.Options{MaxConns: 4})
 	return testBundle{d: d, svc: address.NewService(d)}
 }
 
