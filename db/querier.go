@@ -398,8 +398,9 @@ type Querier interface {
 	SessionListRevokedSince(ctx context.Context, since time.Time) ([]SessionListRevokedSinceRow, error)
 	// SessionRevoke ends one session; a session already revoked keeps its first reason.
 	SessionRevoke(ctx context.Context, arg SessionRevokeParams) (int64, error)
-	// SessionRevokeAllForUser ends every live session of a user, the caller's own included.
-	SessionRevokeAllForUser(ctx context.Context, arg SessionRevokeAllForUserParams) (int64, error)
+	// SessionRevokeAllForUser ends every live session of a user, the caller's own included, and
+	// returns them, for this instance to refuse their tokens at once.
+	SessionRevokeAllForUser(ctx context.Context, arg SessionRevokeAllForUserParams) ([]uuid.UUID, error)
 	// SessionRevokeAllForUserExcept ends every live session of a user but one (the caller's own).
 	SessionRevokeAllForUserExcept(ctx context.Context, arg SessionRevokeAllForUserExceptParams) (int64, error)
 	// SessionRevokeOwn ends one live session of a user; no row when the session is not the user's,

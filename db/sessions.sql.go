@@ -93,9 +93,10 @@ func (q *Queries) SessionListRevokedSince(ctx context.Context, since time.Time) 
 	return items, nil
 }
 
-const SessionRevokeAllForUser = `-- name: SessionRevokeAllForUser :execrows
+const SessionRevokeAllForUser = `-- name: SessionRevokeAllForUser :many
 UPDATE sessions SET revoked_at = now(), revoke_reason = $1
 WHERE user_id = $2 AND revoked_at IS NULL
+RETURNING id
 `
 
 type SessionRevokeAllForUserParams struct {
@@ -103,13 +104,26 @@ type SessionRevokeAllForUserParams struct {
 	UserID int64
 }
 
-// SessionRevokeAllForUser ends every live session of a user, the caller's own included.
-func (q *Queries) SessionRevokeAllForUser(ctx context.Context, arg SessionRevokeAllForUserParams) (int64, error) {
-	result, err := q.db.Exec(ctx, SessionRevokeAllForUser, arg.Reason, arg.UserID)
+// SessionRevokeAllForUser ends every live session of a user, the caller's own included, and
+// returns them, for this instance to refuse their tokens at once.
+func (q *Queries) SessionRevokeAllForUser(ctx context.Context, arg SessionRevokeAllForUserParams) ([]uuid.UUID, error) {
+	rows, err := q.db.Query(ctx, SessionRevokeAllForUser, arg.Reason, arg.UserID)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	return result.RowsAffected(), nil
+	defer rows.Close()
+	items := []uuid.UUID{}
+	for rows.Next() {
+		var id uuid.UUID
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const SessionRevokeOwn = `-- name: SessionRevokeOwn :one

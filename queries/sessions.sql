@@ -13,10 +13,12 @@ UPDATE sessions SET revoked_at = now(), revoke_reason = @reason
 WHERE id = @id AND user_id = @user_id AND revoked_at IS NULL AND expires_at > now()
 RETURNING *;
 
--- name: SessionRevokeAllForUser :execrows
--- SessionRevokeAllForUser ends every live session of a user, the caller's own included.
+-- name: SessionRevokeAllForUser :many
+-- SessionRevokeAllForUser ends every live session of a user, the caller's own included, and
+-- returns them, for this instance to refuse their tokens at once.
 UPDATE sessions SET revoked_at = now(), revoke_reason = @reason
-WHERE user_id = @user_id AND revoked_at IS NULL;
+WHERE user_id = @user_id AND revoked_at IS NULL
+RETURNING id;
 
 -- name: SessionListRevokedSince :many
 -- SessionListRevokedSince is every session revoked after @since, for the instances' sets of

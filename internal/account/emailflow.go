@@ -289,10 +289,11 @@ func (s *Service) ResetPassword(ctx context.Context, token, newPassword string) 
 		if _, err := q.UserUpdatePassword(ctx, db.UserUpdatePasswordParams{ID: t.UserID, PasswordHash: hash}); err != nil {
 			return fmt.Errorf("update password: %w", err)
 		}
-		if _, err := q.SessionRevokeAllForUser(ctx, db.SessionRevokeAllForUserParams{UserID: t.UserID, Reason: ptr("password reset")}); err != nil {
+		ended, err := q.SessionRevokeAllForUser(ctx, db.SessionRevokeAllForUserParams{UserID: t.UserID, Reason: ptr("password reset")})
+		if err != nil {
 			return fmt.Errorf("revoke sessions: %w", err)
 		}
-		s.Revocations.AnnounceAfterCommit(ctx)
+		s.Revocations.AnnounceAfterCommit(ctx, ended...)
 		// The reset proves the mailbox: a social identity linked without the provider vouching
 		// for this address (one made by whoever typed it at the provider) loses its way in.
 		if _, err := q.ExternalIdentityDeleteUnverified(ctx, t.UserID); err != nil {

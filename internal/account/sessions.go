@@ -98,11 +98,12 @@ func (s *Service) LogoutAll(ctx context.Context, v auth.Viewer) (User, int64, er
 	var n int64
 	err := s.db.InTx(ctx, func(ctx context.Context, q *db.Queries) error {
 		var err error
-		n, err = q.SessionRevokeAllForUser(ctx, db.SessionRevokeAllForUserParams{UserID: v.UserID, Reason: ptr("signed out everywhere")})
+		ended, err := q.SessionRevokeAllForUser(ctx, db.SessionRevokeAllForUserParams{UserID: v.UserID, Reason: ptr("signed out everywhere")})
 		if err != nil {
 			return fmt.Errorf("revoke sessions: %w", err)
 		}
-		s.Revocations.AnnounceAfterCommit(ctx, v.SessionID)
+		n = int64(len(ended))
+		s.Revocations.AnnounceAfterCommit(ctx, ended...)
 		return nil
 	})
 	if err != nil {
