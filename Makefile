@@ -30,7 +30,9 @@ build: ## build ./bin/shopgraph
 # at once, each with TEST_PARALLEL parallel tests; pgtest closes idle connections within
 # seconds. `make test` samples the peak (scripts/pgconns.sh) and fails above the cap. One
 # binary at a time: with two, the suite grown by the account and marketplace tests peaked at
-# 46-50 connections (each API test runs a whole app instance with its pools).
+# 46-50 connections (each API test runs a whole app instance with its pools). Within a binary,
+# the subtests of a parallel test run in turn (internal/archtest holds it), so -parallel bounds
+# the servers alive at once: the graph package peaks at 11.
 TEST_PG_CAP   ?= 40
 TEST_P        ?= 1
 TEST_PARALLEL ?= 2

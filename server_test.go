@@ -37,7 +37,6 @@ func TestBinary(t *testing.T) {
 	require.NoError(t, err, "go build: %s", out)
 
 	t.Run("serves health checks and exits 0 on SIGTERM", func(t *testing.T) {
-		t.Parallel()
 		cmd := exec.Command(bin)
 		// A whole environment, so none of the test process's (REDIS_URL, secrets) leaks in.
 		cmd.Env = []string{
@@ -96,7 +95,6 @@ func TestBinary(t *testing.T) {
 	})
 
 	t.Run("production without secrets refuses to start and names them", func(t *testing.T) {
-		t.Parallel()
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		cmd := exec.CommandContext(ctx, bin)

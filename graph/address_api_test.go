@@ -109,7 +109,6 @@ func TestAddressBook(t *testing.T) {
 	e := newShopEnv(t)
 
 	t.Run("addressCreate, addressUpdate and addressDelete keep the viewer's book", func(t *testing.T) {
-		t.Parallel()
 		c, _ := e.Customer(t)
 		require.Empty(t, addressBookOf(t, c).Addresses)
 
@@ -137,7 +136,6 @@ func TestAddressBook(t *testing.T) {
 	})
 
 	t.Run("addressSetDefault sets one default per type; deleting the default clears it", func(t *testing.T) {
-		t.Parallel()
 		c, _ := e.Customer(t)
 		home := mustCreateAddress(t, c, nil)
 		work := mustCreateAddress(t, c, map[string]any{"line1": "1 Office Park"})
@@ -164,7 +162,6 @@ func TestAddressBook(t *testing.T) {
 	})
 
 	t.Run("an account holds at most 50 addresses", func(t *testing.T) {
-		t.Parallel()
 		c, id := e.Customer(t)
 		v := auth.Viewer{UserID: id, Role: auth.RoleCustomer}
 		for i := range address.MaxPerAccount - 1 {
@@ -183,7 +180,6 @@ func TestAddressBook(t *testing.T) {
 	})
 
 	t.Run("addresses are checked per country, with the field at fault", func(t *testing.T) {
-		t.Parallel()
 		c, _ := e.Customer(t)
 		for _, tc := range []struct {
 			country, postalCode string
@@ -229,7 +225,6 @@ func TestAddressBook(t *testing.T) {
 	})
 
 	t.Run("another customer's address is NOT_FOUND everywhere and changes nothing", func(t *testing.T) {
-		t.Parallel()
 		owner, ownerID := e.Customer(t)
 		thief, _ := e.Customer(t)
 		theirs := mustCreateAddress(t, owner, nil)
@@ -272,7 +267,6 @@ func TestAddressBook(t *testing.T) {
 	})
 
 	t.Run("an ID of another kind is NOT_FOUND; anonymous viewers have no book", func(t *testing.T) {
-		t.Parallel()
 		c, userID := e.Customer(t)
 		p := addressDo(t, c, addressDeleteMutation, map[string]any{"id": apitest.GlobalID("User", userID)})
 		require.Equal(t, []string{"NOT_FOUND:input.id"}, errorCodesOf(p.UserErrors))
@@ -299,7 +293,6 @@ func TestCheckoutWithSavedAddress(t *testing.T) {
 		Region: ptrTo(""), PostalCode: "SW1A 1AA", Country: "GB", Phone: ptrTo("+44 20 7946 0000")}
 
 	t.Run("the order keeps a copy of the saved address, unchanged by its edit and deletion", func(t *testing.T) {
-		t.Parallel()
 		c, _ := e.Customer(t)
 		saved := mustCreateAddress(t, c, map[string]any{"line2": "Flat 3", "postalCode": "SW1A 1AA", "phone": "+44 20 7946 0000"})
 		mustAdd(t, c, e.Variant(t, 1000, 10).GID, 1)
@@ -318,7 +311,6 @@ func TestCheckoutWithSavedAddress(t *testing.T) {
 	})
 
 	t.Run("a typed-in address still works, checked by the address book's rules", func(t *testing.T) {
-		t.Parallel()
 		c, userID := e.Customer(t)
 		mustAdd(t, c, e.Variant(t, 1000, 10).GID, 1)
 		bad := checkoutWith(t, c, checkoutInput(uuid.NewString(), withAddress(map[string]any{"postalCode": "N1"})))
@@ -333,7 +325,6 @@ func TestCheckoutWithSavedAddress(t *testing.T) {
 	})
 
 	t.Run("exactly one of shippingAddress and shippingAddressId", func(t *testing.T) {
-		t.Parallel()
 		c, userID := e.Customer(t)
 		saved := mustCreateAddress(t, c, nil)
 		mustAdd(t, c, e.Variant(t, 1000, 10).GID, 1)
@@ -345,7 +336,6 @@ func TestCheckoutWithSavedAddress(t *testing.T) {
 	})
 
 	t.Run("a saved address costs one read (one round trip) more than a typed-in one", func(t *testing.T) {
-		t.Parallel()
 		cost := func(input func(c *apitest.Client) map[string]any) (statements, roundTrips int64) {
 			c, _ := e.Customer(t)
 			in := input(c)

@@ -32,7 +32,6 @@ func TestCart(t *testing.T) {
 	e := newShopEnv(t)
 
 	t.Run("add creates a line and adds to an existing one", func(t *testing.T) {
-		t.Parallel()
 		v, w := e.Variant(t, 1250, 20), e.Variant(t, 300, 5)
 		c, _ := e.Customer(t)
 
@@ -61,7 +60,6 @@ func TestCart(t *testing.T) {
 	})
 
 	t.Run("update sets the quantity and 0 removes the line", func(t *testing.T) {
-		t.Parallel()
 		v, w := e.Variant(t, 1000, 20), e.Variant(t, 500, 20)
 		c, _ := e.Customer(t)
 		mustAdd(t, c, v.GID, 2)
@@ -79,7 +77,6 @@ func TestCart(t *testing.T) {
 	})
 
 	t.Run("remove deletes a line and a missing line is NOT_FOUND", func(t *testing.T) {
-		t.Parallel()
 		v, w := e.Variant(t, 1000, 20), e.Variant(t, 500, 20)
 		c, _ := e.Customer(t)
 		mustAdd(t, c, v.GID, 2)
@@ -95,7 +92,6 @@ func TestCart(t *testing.T) {
 	})
 
 	t.Run("clear empties the cart", func(t *testing.T) {
-		t.Parallel()
 		v, w := e.Variant(t, 1000, 20), e.Variant(t, 500, 20)
 		c, _ := e.Customer(t)
 		mustAdd(t, c, v.GID, 2)
@@ -110,7 +106,6 @@ func TestCart(t *testing.T) {
 	})
 
 	t.Run("prices are the current ones until checkout", func(t *testing.T) {
-		t.Parallel()
 		v := e.Variant(t, 1000, 20)
 		c, _ := e.Customer(t)
 		mustAdd(t, c, v.GID, 3)
@@ -123,7 +118,6 @@ func TestCart(t *testing.T) {
 	})
 
 	t.Run("archived, deleted and short lines stay in the cart flagged unavailable", func(t *testing.T) {
-		t.Parallel()
 		ctx := context.Background()
 		archived := e.Variant(t, 1000, 10)
 		pair := e.Product(t, apitest.ProductOptions{Variants: []catalog.VariantInput{
@@ -172,7 +166,6 @@ func TestCart(t *testing.T) {
 	})
 
 	t.Run("mixed currencies are refused with CURRENCY_MISMATCH", func(t *testing.T) {
-		t.Parallel()
 		usd := e.Variant(t, 1000, 10)
 		eur := e.Product(t, apitest.ProductOptions{Currency: "EUR", Variants: []catalog.VariantInput{{Price: 900, Stock: 10}}})[0]
 		c, _ := e.Customer(t)
@@ -190,7 +183,6 @@ func TestCart(t *testing.T) {
 	})
 
 	t.Run("bad quantities are INVALID and change nothing", func(t *testing.T) {
-		t.Parallel()
 		v := e.Variant(t, 1000, 2000)
 		c, _ := e.Customer(t)
 		mustAdd(t, c, v.GID, 2)
@@ -210,7 +202,6 @@ func TestCart(t *testing.T) {
 	})
 
 	t.Run("unknown or malformed variant ids are NOT_FOUND", func(t *testing.T) {
-		t.Parallel()
 		ctx := context.Background()
 		v := e.Variant(t, 1000, 10)
 		archived := e.Variant(t, 1000, 10)
@@ -242,7 +233,6 @@ func TestCart(t *testing.T) {
 	})
 
 	t.Run("a customer's refused first add creates no cart", func(t *testing.T) {
-		t.Parallel()
 		ctx := context.Background()
 		archived := e.Variant(t, 1000, 10)
 		_, err := e.Server.App.Catalog.Archive(ctx, e.AdminViewer(), archived.ProductID)
@@ -265,7 +255,6 @@ func TestCart(t *testing.T) {
 	})
 
 	t.Run("the cart follows the customer across clients", func(t *testing.T) {
-		t.Parallel()
 		v, w := e.Variant(t, 1000, 10), e.Variant(t, 500, 10)
 		email := apitest.UniqueEmail()
 		phone := e.Server.Client(t)
@@ -288,7 +277,6 @@ func TestCartAnonymous(t *testing.T) {
 	e := newShopEnv(t)
 
 	t.Run("the token is returned once and the sg_cart cookie keeps the cart", func(t *testing.T) {
-		t.Parallel()
 		v := e.Variant(t, 1000, 10)
 		// issued checks that resp, a cart response to a visitor without a token, issued one in
 		// Cart.token and in the sg_cart cookie, and returns it.
@@ -336,7 +324,6 @@ func TestCartAnonymous(t *testing.T) {
 	})
 
 	t.Run("the X-Cart-Token header finds the same cart", func(t *testing.T) {
-		t.Parallel()
 		v, w := e.Variant(t, 1000, 10), e.Variant(t, 500, 10)
 		app1 := e.Server.Client(t)
 		token := mustAdd(t, app1, v.GID, 1).Token
@@ -351,7 +338,6 @@ func TestCartAnonymous(t *testing.T) {
 	})
 
 	t.Run("an unknown token reads as an empty cart", func(t *testing.T) {
-		t.Parallel()
 		c := e.Server.Client(t)
 		c.Header.Set("X-Cart-Token", "no-such-token")
 		cart := cartOf(t, c)
@@ -360,7 +346,6 @@ func TestCartAnonymous(t *testing.T) {
 	})
 
 	t.Run("anonymous carts are separate", func(t *testing.T) {
-		t.Parallel()
 		v, w := e.Variant(t, 1000, 10), e.Variant(t, 500, 10)
 		a, b := e.Server.Client(t), e.Server.Client(t)
 		mustAdd(t, a, v.GID, 1)
@@ -423,7 +408,6 @@ func TestCartID(t *testing.T) {
 	}
 
 	t.Run("a customer's cart: one id before and after the first add, a read creates no cart, node for the customer only", func(t *testing.T) {
-		t.Parallel()
 		v, w := e.Variant(t, 1000, 10), e.Variant(t, 500, 10)
 		alice, aliceID := e.Customer(t)
 		bob, _ := e.Customer(t)
@@ -450,7 +434,6 @@ func TestCartID(t *testing.T) {
 	})
 
 	t.Run("a guest's cart: the cart query issues the token, and the id it gives holds from the first add on", func(t *testing.T) {
-		t.Parallel()
 		v := e.Variant(t, 1000, 10)
 		browser := e.Server.Client(t)
 		looked, _ := getCart(t, browser)
@@ -483,7 +466,6 @@ func TestCartID(t *testing.T) {
 	})
 
 	t.Run("a guest's cart is read in one statement", func(t *testing.T) {
-		t.Parallel()
 		v := e.Variant(t, 1000, 10)
 		browser := e.Server.Client(t)
 		mustAdd(t, browser, v.GID, 2)
@@ -493,7 +475,6 @@ func TestCartID(t *testing.T) {
 	})
 
 	t.Run("an app without cookies: the token from the cart query, sent as X-Cart-Token, keeps the id", func(t *testing.T) {
-		t.Parallel()
 		v := e.Variant(t, 1000, 10)
 		app := e.Server.Client(t)
 		app.HTTP.Jar = nil
@@ -508,7 +489,6 @@ func TestCartID(t *testing.T) {
 	})
 
 	t.Run("signing in merges the guest cart into the customer's, which keeps the customer's id", func(t *testing.T) {
-		t.Parallel()
 		v := e.Variant(t, 1000, 10)
 		customer, _ := e.Customer(t)
 		mine := cartOf(t, customer).ID
@@ -529,7 +509,6 @@ func TestCartMergeOnSignIn(t *testing.T) {
 	e := newShopEnv(t)
 
 	t.Run("signing in adds the anonymous lines, capped by stock, and deletes the anonymous cart", func(t *testing.T) {
-		t.Parallel()
 		x := e.Variant(t, 1000, 5) // in both carts: 2 + 4 capped at 5
 		y := e.Variant(t, 500, 10) // anonymous only
 		z := e.Variant(t, 200, 10) // customer only
@@ -574,7 +553,6 @@ func TestCartMergeOnSignIn(t *testing.T) {
 	})
 
 	t.Run("a leftover guest token without a cart costs nothing, and its cookie is cleared", func(t *testing.T) {
-		t.Parallel()
 		v := e.Variant(t, 1000, 10)
 		// A token the cart query issued to a visitor who then signed in without adding
 		// anything: it has no guest cart.
@@ -618,7 +596,6 @@ func TestCartMergeOnSignIn(t *testing.T) {
 	})
 
 	t.Run("a customer without a cart gets the anonymous cart's lines", func(t *testing.T) {
-		t.Parallel()
 		v := e.Variant(t, 1000, 10)
 		browser := e.Server.Client(t)
 		token := mustAdd(t, browser, v.GID, 2).Token
@@ -633,7 +610,6 @@ func TestCartMergeOnSignIn(t *testing.T) {
 	})
 
 	t.Run("merging never mixes currencies in one cart", func(t *testing.T) {
-		t.Parallel()
 		usd := e.Variant(t, 1000, 10)
 		eur := e.Product(t, apitest.ProductOptions{Currency: "EUR", Variants: []catalog.VariantInput{{Price: 900, Stock: 10}}})[0]
 		c, _ := e.Customer(t)
@@ -667,7 +643,6 @@ func TestCheckout(t *testing.T) {
 	e := newShopEnv(t)
 
 	t.Run("anonymous shoppers are UNAUTHENTICATED", func(t *testing.T) {
-		t.Parallel()
 		v := e.Variant(t, 1000, 10)
 		anon := e.Server.Client(t)
 		mustAdd(t, anon, v.GID, 1)
@@ -678,7 +653,6 @@ func TestCheckout(t *testing.T) {
 	})
 
 	t.Run("the order's lines keep the cart's order, in the response and when read again", func(t *testing.T) {
-		t.Parallel()
 		older, newer := e.Variant(t, 100, 10), e.Variant(t, 200, 10) // newer has the higher id
 		c, _ := e.Customer(t)
 		mustAdd(t, c, newer.GID, 1)
@@ -700,7 +674,6 @@ func TestCheckout(t *testing.T) {
 	})
 
 	t.Run("places a PENDING order holding a snapshot of every line", func(t *testing.T) {
-		t.Parallel()
 		a := e.Product(t, apitest.ProductOptions{Name: "Snapshot Kettle", Variants: []catalog.VariantInput{{Name: "Large", Price: 1250, Stock: 10}}})[0]
 		b := e.Product(t, apitest.ProductOptions{Name: "Snapshot Mug", Variants: []catalog.VariantInput{{Name: "Blue", Price: 300, Stock: 5}}})[0]
 		c, userID := e.Customer(t)
@@ -747,7 +720,6 @@ func TestCheckout(t *testing.T) {
 	})
 
 	t.Run("the idempotency key may come as the Idempotency-Key header", func(t *testing.T) {
-		t.Parallel()
 		v := e.Variant(t, 1000, 10)
 		c, userID := e.Customer(t)
 		mustAdd(t, c, v.GID, 2)
@@ -767,7 +739,6 @@ func TestCheckout(t *testing.T) {
 	})
 
 	t.Run("a missing or malformed idempotency key is INVALID and changes nothing", func(t *testing.T) {
-		t.Parallel()
 		v := e.Variant(t, 1000, 10)
 		c, userID := e.Customer(t)
 		mustAdd(t, c, v.GID, 2)
@@ -781,7 +752,6 @@ func TestCheckout(t *testing.T) {
 	})
 
 	t.Run("invalid address fields are INVALID with their paths and change nothing", func(t *testing.T) {
-		t.Parallel()
 		v := e.Variant(t, 1000, 10)
 		c, userID := e.Customer(t)
 		mustAdd(t, c, v.GID, 2)
@@ -821,7 +791,6 @@ func TestCheckout(t *testing.T) {
 	})
 
 	t.Run("the same key and address return the same order without taking stock again", func(t *testing.T) {
-		t.Parallel()
 		v, w := e.Variant(t, 1000, 10), e.Variant(t, 400, 10)
 		c, userID := e.Customer(t)
 		mustAdd(t, c, v.GID, 2)
@@ -846,7 +815,6 @@ func TestCheckout(t *testing.T) {
 	})
 
 	t.Run("the same key with another address is IDEMPOTENCY_KEY_REUSED", func(t *testing.T) {
-		t.Parallel()
 		v := e.Variant(t, 1000, 10)
 		c, userID := e.Customer(t)
 		mustAdd(t, c, v.GID, 1)
@@ -861,7 +829,6 @@ func TestCheckout(t *testing.T) {
 	})
 
 	t.Run("idempotency keys are per customer", func(t *testing.T) {
-		t.Parallel()
 		v := e.Variant(t, 1000, 10)
 		key := uuid.NewString()
 		a, _ := e.Customer(t)
@@ -873,7 +840,6 @@ func TestCheckout(t *testing.T) {
 	})
 
 	t.Run("units added during a checkout are in the order or still in the cart, never lost", func(t *testing.T) {
-		t.Parallel()
 		v, other := e.Variant(t, 100, 1000), e.Variant(t, 200, 1000)
 		for i := range 40 {
 			c, _ := e.Customer(t)
@@ -916,7 +882,6 @@ func TestCheckout(t *testing.T) {
 	})
 
 	t.Run("an empty cart is CART_EMPTY", func(t *testing.T) {
-		t.Parallel()
 		v := e.Variant(t, 1000, 10)
 		fresh, freshID := e.Customer(t)
 		p := checkoutWith(t, fresh, checkoutInput(uuid.NewString(), apitest.Address()))
@@ -935,7 +900,6 @@ func TestCheckout(t *testing.T) {
 	})
 
 	t.Run("short stock is OUT_OF_STOCK naming the variant and changes nothing", func(t *testing.T) {
-		t.Parallel()
 		plenty := e.Variant(t, 1000, 10) // created first: its stock is taken first, then given back
 		scarce := e.Variant(t, 500, 3)
 		c, userID := e.Customer(t)
@@ -966,7 +930,6 @@ func TestCheckout(t *testing.T) {
 	})
 
 	t.Run("an archived product or a deleted variant in the cart is LINE_UNAVAILABLE", func(t *testing.T) {
-		t.Parallel()
 		ctx := context.Background()
 		for _, gone := range []string{"archived product", "deleted variant"} {
 			ok := e.Variant(t, 1000, 10)

@@ -27,7 +27,6 @@ func TestOrderPlacedEmail(t *testing.T) {
 	t.Parallel()
 
 	t.Run("a checkout sends one confirmation", func(t *testing.T) {
-		t.Parallel()
 		srv := smtptest.New(t)
 		e := apitest.NewEnv(t, apitest.EnvOptions{Env: map[string]string{"SMTP_URL": srv.URL}})
 		o := e.Order(t, apitest.OrderOptions{Price: 500, Quantity: 2})
@@ -67,7 +66,6 @@ func TestOrderPlacedEmail(t *testing.T) {
 	})
 
 	t.Run("without SMTP_URL no email job is queued", func(t *testing.T) {
-		t.Parallel()
 		e := apitest.NewEnv(t, apitest.EnvOptions{})
 		o := e.Order(t, apitest.OrderOptions{})
 		require.Equal(t, 1, e.Count(t, `SELECT count(*) FROM river_job WHERE kind = 'expire_order' AND (args->>'order_id')::bigint = $1`, o.ID),
@@ -162,7 +160,6 @@ func TestOrderLifecycleEmails(t *testing.T) {
 	}
 
 	t.Run("paid then cancelled", func(t *testing.T) {
-		t.Parallel()
 		o := e.Order(t, apitest.OrderOptions{Price: 1500, Quantity: 2})
 		apitest.PayWithFake(t, e, fake, o)
 		r := payMutation(t, e.Admin, payCancelMutation, "orderCancel", map[string]any{"id": o.GID})
@@ -177,7 +174,6 @@ func TestOrderLifecycleEmails(t *testing.T) {
 	})
 
 	t.Run("paid then refunded in parts", func(t *testing.T) {
-		t.Parallel()
 		o := e.Order(t, apitest.OrderOptions{Price: 2000, Quantity: 1})
 		apitest.PayWithFake(t, e, fake, o)
 		require.Empty(t, payRefund(t, e.Admin, o.GID, int64p(500)).UserErrors)

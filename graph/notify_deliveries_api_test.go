@@ -98,7 +98,6 @@ func TestEmailDeliveries(t *testing.T) {
 	}
 
 	t.Run("an admin pages through them, newest first", func(t *testing.T) {
-		t.Parallel()
 		var keys []string
 		after := ""
 		for pages := 0; ; pages++ {
@@ -125,7 +124,6 @@ func TestEmailDeliveries(t *testing.T) {
 	})
 
 	t.Run("each delivery's fields", func(t *testing.T) {
-		t.Parallel()
 		p := listDeliveries(t, e.Admin, 100, "", map[string]any{"status": "FAILED"})
 		require.Equal(t, 1, p.TotalCount)
 		require.Len(t, p.Nodes, 1)
@@ -148,7 +146,6 @@ func TestEmailDeliveries(t *testing.T) {
 	})
 
 	t.Run("filtered by recipient and status", func(t *testing.T) {
-		t.Parallel()
 		p := listDeliveries(t, e.Admin, 100, "", map[string]any{"recipient": "bob@example.com"})
 		require.Equal(t, 2, p.TotalCount)
 		require.Equal(t, "order_placed:3", p.Nodes[0].EventKey)
@@ -163,7 +160,6 @@ func TestEmailDeliveries(t *testing.T) {
 	})
 
 	t.Run("an admin fetches one by node", func(t *testing.T) {
-		t.Parallel()
 		id := listDeliveries(t, e.Admin, 1, "", nil).Nodes[0].ID
 		q := `query($id: ID!) { node(id: $id) { id ... on EmailDelivery { eventKey status } } }`
 		var out struct {
@@ -184,7 +180,6 @@ func TestEmailDeliveries(t *testing.T) {
 	})
 
 	t.Run("customers, vendors and anonymous callers are refused", func(t *testing.T) {
-		t.Parallel()
 		customer, _ := e.Customer(t)
 		vendor, _ := e.Vendor(t)
 		for _, c := range []*apitest.Client{customer, vendor} {
@@ -196,7 +191,6 @@ func TestEmailDeliveries(t *testing.T) {
 	})
 
 	t.Run("a bad page size or cursor is BAD_USER_INPUT", func(t *testing.T) {
-		t.Parallel()
 		for _, vars := range []map[string]any{
 			{"first": 0}, {"first": 101},
 			{"first": 10, "after": "not-a-cursor"},

@@ -262,7 +262,6 @@ func TestOrderStateMachine(t *testing.T) {
 	adminGID := apitest.GlobalID("User", e.AdminID)
 
 	t.Run("the owner cancels a PENDING order once and its stock comes back once", func(t *testing.T) {
-		t.Parallel()
 		v := e.Variant(t, 1000, 10)
 		c, id := e.Customer(t)
 		o := buy(t, c, v, 3)
@@ -291,7 +290,6 @@ func TestOrderStateMachine(t *testing.T) {
 	})
 
 	t.Run("the owner cannot cancel a PAID order; an admin can, and stock comes back", func(t *testing.T) {
-		t.Parallel()
 		v := e.Variant(t, 1000, 10)
 		c, _ := e.Customer(t)
 		o := buy(t, c, v, 2)
@@ -313,7 +311,6 @@ func TestOrderStateMachine(t *testing.T) {
 	})
 
 	t.Run("PAID to SHIPPED needs a tracking number, then DELIVERED; later moves are refused", func(t *testing.T) {
-		t.Parallel()
 		v := e.Variant(t, 1000, 10)
 		c, id := e.Customer(t)
 		o := buy(t, c, v, 1)
@@ -381,7 +378,6 @@ func TestOrderStateMachine(t *testing.T) {
 	})
 
 	t.Run("illegal moves are INVALID_TRANSITION and change nothing", func(t *testing.T) {
-		t.Parallel()
 		v := e.Variant(t, 1000, 10)
 		c, _ := e.Customer(t)
 		pending := buy(t, c, v, 1)
@@ -407,7 +403,6 @@ func TestOrderStateMachine(t *testing.T) {
 	})
 
 	t.Run("an unknown order is NOT_FOUND for admins too", func(t *testing.T) {
-		t.Parallel()
 		p := setStatus(t, e.Admin, apitest.GlobalID("Order", 1<<40), "PAID", "")
 		require.Equal(t, []string{"NOT_FOUND:input.id"}, errorCodesOf(p.UserErrors))
 		p = cancelOrder(t, e.Admin, apitest.GlobalID("Order", 1<<40))
@@ -498,7 +493,6 @@ func TestOrderConcurrentTransitions(t *testing.T) {
 	}
 
 	t.Run("ten admins cancelling one PAID order", func(t *testing.T) {
-		t.Parallel()
 		e := newShopEnv(t)
 		v := e.Variant(t, 1000, 100)
 		c, _ := e.Customer(t)
@@ -517,7 +511,6 @@ func TestOrderConcurrentTransitions(t *testing.T) {
 	})
 
 	t.Run("cancel racing ship", func(t *testing.T) {
-		t.Parallel()
 		e := newShopEnv(t)
 		v := e.Variant(t, 1000, 100)
 		c, _ := e.Customer(t)
@@ -546,7 +539,6 @@ func TestOrderConcurrentTransitions(t *testing.T) {
 	})
 
 	t.Run("the owner cancelling while an admin marks it PAID", func(t *testing.T) {
-		t.Parallel()
 		e := newShopEnv(t)
 		v := e.Variant(t, 1000, 100)
 		c, _ := e.Customer(t)

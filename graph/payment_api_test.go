@@ -286,7 +286,6 @@ func TestStripeWebhook(t *testing.T) {
 	require.Equal(t, config.DevStripeWebhookSecret, secret)
 
 	t.Run("refuses unverifiable deliveries and changes nothing", func(t *testing.T) {
-		t.Parallel()
 		o := newPayOrder(t, e, 1000, 10, 1)
 		before := readPayState(t, e, o)
 		require.Equal(t, "PENDING", before.OrderStatus)
@@ -342,7 +341,6 @@ func TestStripeWebhook(t *testing.T) {
 			}},
 		} {
 			t.Run(tc.name+" gets 400", func(t *testing.T) {
-				t.Parallel()
 				ev, sig := tc.make(t)
 				status, err := apitest.PostWebhook(e.Server, ev.Body, sig)
 				require.NoError(t, err)
@@ -357,7 +355,6 @@ func TestStripeWebhook(t *testing.T) {
 	})
 
 	t.Run("payment_intent.succeeded pays the order once", func(t *testing.T) {
-		t.Parallel()
 		o := newPayOrder(t, e, 2500, 10, 2)
 		ev := apitest.SendStripe(t, e, o, "payment_intent.succeeded", nil)
 
@@ -395,7 +392,6 @@ func TestStripeWebhook(t *testing.T) {
 	})
 
 	t.Run("100 concurrent deliveries of one event make one transition", func(t *testing.T) {
-		t.Parallel()
 		o := newPayOrder(t, e, 1999, 10, 1)
 		ev := apitest.NewStripeEvent(t, o, "payment_intent.succeeded", nil)
 		sig := payment.SignEvent(ev.Body, secret, time.Now())
@@ -425,7 +421,6 @@ func TestStripeWebhook(t *testing.T) {
 	})
 
 	t.Run("20 concurrent distinct succeeded events make one transition", func(t *testing.T) {
-		t.Parallel()
 		o := newPayOrder(t, e, 1999, 10, 1)
 		evs := make([]apitest.StripeEvent, 20)
 		for i := range evs {
@@ -444,7 +439,6 @@ func TestStripeWebhook(t *testing.T) {
 	})
 
 	t.Run("late payment_failed, processing or canceled never move a PAID order back", func(t *testing.T) {
-		t.Parallel()
 		o := newPayOrder(t, e, 1000, 10, 3)
 		apitest.SendStripe(t, e, o, "payment_intent.succeeded", nil)
 		paid := readPayState(t, e, o)
@@ -465,7 +459,6 @@ func TestStripeWebhook(t *testing.T) {
 	})
 
 	t.Run("payment_failed records the error and the order stays PENDING until a later success", func(t *testing.T) {
-		t.Parallel()
 		o := newPayOrder(t, e, 1000, 10, 1)
 		apitest.SendStripe(t, e, o, "payment_intent.payment_failed", func(s *payment.EventSpec) { s.FailureMessage = "Your card has insufficient funds." })
 
@@ -497,7 +490,6 @@ func TestStripeWebhook(t *testing.T) {
 		{"another currency", func(s *payment.EventSpec) { s.Currency = "EUR" }},
 	} {
 		t.Run("a success for "+tc.name+" does not pay the order", func(t *testing.T) {
-			t.Parallel()
 			o := newPayOrder(t, e, 4200, 10, 1)
 			ev := apitest.SendStripe(t, e, o, "payment_intent.succeeded", tc.edit)
 
@@ -517,7 +509,6 @@ func TestStripeWebhook(t *testing.T) {
 	}
 
 	t.Run("an unknown event type answers 200 and is ignored", func(t *testing.T) {
-		t.Parallel()
 		o := newPayOrder(t, e, 1000, 10, 1)
 		before := readPayState(t, e, o)
 		ev := apitest.SendStripe(t, e, o, "customer.created", nil)
@@ -528,7 +519,6 @@ func TestStripeWebhook(t *testing.T) {
 	})
 
 	t.Run("an event about an unknown intent answers 200", func(t *testing.T) {
-		t.Parallel()
 		o := newPayOrder(t, e, 1000, 10, 1)
 		before := readPayState(t, e, o)
 		ev := apitest.SendStripe(t, e, o, "payment_intent.succeeded", func(s *payment.EventSpec) { s.IntentID = "pi_not_ours_" + uuid.NewString()[:8] })
@@ -538,7 +528,6 @@ func TestStripeWebhook(t *testing.T) {
 	})
 
 	t.Run("payment_intent.canceled cancels the order and restores its stock once", func(t *testing.T) {
-		t.Parallel()
 		o := newPayOrder(t, e, 1000, 10, 3)
 		require.Equal(t, 7, readPayState(t, e, o).Stock)
 		ev := apitest.SendStripe(t, e, o, "payment_intent.canceled", nil)
@@ -555,7 +544,6 @@ func TestStripeWebhook(t *testing.T) {
 	})
 
 	t.Run("charge.refunded moves the order to PARTIALLY_REFUNDED, then REFUNDED", func(t *testing.T) {
-		t.Parallel()
 		o := newPayOrder(t, e, 2599, 10, 1)
 		apitest.SendStripe(t, e, o, "payment_intent.succeeded", nil)
 
@@ -575,7 +563,6 @@ func TestStripeWebhook(t *testing.T) {
 	})
 
 	t.Run("charge.refunded of an unpaid order moves nothing", func(t *testing.T) {
-		t.Parallel()
 		o := newPayOrder(t, e, 1000, 10, 1)
 		before := readPayState(t, e, o)
 		apitest.SendStripe(t, e, o, "charge.refunded", func(s *payment.EventSpec) { s.AmountRefunded = 1000 })
@@ -604,7 +591,6 @@ func TestRefund(t *testing.T) {
 	}
 
 	t.Run("customers cannot refund", func(t *testing.T) {
-		t.Parallel()
 		o := paidOrder(t, 2500, 2)
 		resp := o.Owner.As(t).Do(payRefundMutation, map[string]any{"input": map[string]any{"id": o.GID}})
 		require.Equal(t, "FORBIDDEN", resp.Code())
@@ -615,7 +601,6 @@ func TestRefund(t *testing.T) {
 	})
 
 	t.Run("partial refunds accumulate and never exceed the payment", func(t *testing.T) {
-		t.Parallel()
 		o := paidOrder(t, 2500, 2) // 5000
 
 		r := payRefund(t, e.Admin, o.GID, int64p(1000))
@@ -658,7 +643,6 @@ func TestRefund(t *testing.T) {
 	})
 
 	t.Run("refund amounts must be positive", func(t *testing.T) {
-		t.Parallel()
 		o := paidOrder(t, 1000, 1)
 		for _, amount := range []int64{0, -5} {
 			r := payRefund(t, e.Admin, o.GID, int64p(amount))
@@ -668,7 +652,6 @@ func TestRefund(t *testing.T) {
 	})
 
 	t.Run("an unpaid order cannot be refunded", func(t *testing.T) {
-		t.Parallel()
 		o := newPayOrder(t, e, 1000, 10, 1)
 		r := payRefund(t, e.Admin, o.GID, nil)
 		require.Equal(t, []string{"REFUND_EXCEEDS_PAYMENT"}, codesOnly(r.UserErrors))
@@ -678,7 +661,6 @@ func TestRefund(t *testing.T) {
 	})
 
 	t.Run("concurrent refunds of the remainder refund it once", func(t *testing.T) {
-		t.Parallel()
 		o := paidOrder(t, 2500, 2) // 5000
 		require.Empty(t, payRefund(t, e.Admin, o.GID, int64p(1000)).UserErrors)
 
@@ -692,7 +674,6 @@ func TestRefund(t *testing.T) {
 	})
 
 	t.Run("concurrent partial refunds stop at the payment", func(t *testing.T) {
-		t.Parallel()
 		o := paidOrder(t, 2500, 2) // 5000
 		// Refunds of one payment go one at a time (a refund is refused while another awaits
 		// its answer), so rounds of concurrent requests run until the payment is spent.
@@ -716,7 +697,6 @@ func TestRefund(t *testing.T) {
 	})
 
 	t.Run("concurrent full refunds refund once", func(t *testing.T) {
-		t.Parallel()
 		o := paidOrder(t, 2500, 2) // 5000
 		codes := concurrentRefunds(t, e, o, 10, nil)
 		requireRefundCodes(t, codes, 1, 10)
@@ -725,7 +705,6 @@ func TestRefund(t *testing.T) {
 	})
 
 	t.Run("admin cancel of a PAID order refunds it in full and restores stock once", func(t *testing.T) {
-		t.Parallel()
 		o := paidOrder(t, 1500, 4) // 6000; stock 10 → 6
 		require.Equal(t, 6, readPayState(t, e, o).Stock)
 
@@ -753,7 +732,6 @@ func TestRefund(t *testing.T) {
 	})
 
 	t.Run("a charge.refunded echo of our own partial refund adds no order event", func(t *testing.T) {
-		t.Parallel()
 		o := paidOrder(t, 2000, 1)
 		require.Empty(t, payRefund(t, e.Admin, o.GID, int64p(500)).UserErrors)
 		before := orderStatuses(t, e, o.ID)
@@ -1045,7 +1023,6 @@ func TestPaymentExpiry(t *testing.T) {
 	ctx := context.Background()
 
 	t.Run("an unpaid order is cancelled by its job, its stock restored once and its intent cancelled", func(t *testing.T) {
-		t.Parallel()
 		o := newPayOrder(t, e, 1000, 10, 2)
 		require.Equal(t, 8, readPayState(t, e, o).Stock)
 		payEventually(t, "the order expires", 20*time.Second, func() bool { return orderStatusNow(e, o.ID) == "CANCELLED" })
@@ -1068,7 +1045,6 @@ func TestPaymentExpiry(t *testing.T) {
 	})
 
 	t.Run("a paid order is not touched by its expiry job", func(t *testing.T) {
-		t.Parallel()
 		o := newPayOrder(t, e, 1000, 10, 2)
 		holdExpiry(t, e, o.ID)
 		apitest.PayWithFake(t, e, fake, o)
@@ -1084,7 +1060,6 @@ func TestPaymentExpiry(t *testing.T) {
 	})
 
 	t.Run("Expire of a paid order does nothing", func(t *testing.T) {
-		t.Parallel()
 		o := newPayOrder(t, e, 1000, 10, 2)
 		holdExpiry(t, e, o.ID)
 		apitest.PayWithFake(t, e, fake, o)
@@ -1096,7 +1071,6 @@ func TestPaymentExpiry(t *testing.T) {
 	})
 
 	t.Run("two workers expiring one order at once restore its stock once", func(t *testing.T) {
-		t.Parallel()
 		for range 3 {
 			o := newPayOrder(t, e, 1000, 10, 3)
 			holdExpiry(t, e, o.ID)
@@ -1119,7 +1093,6 @@ func TestPaymentExpiry(t *testing.T) {
 	})
 
 	t.Run("a payment that succeeds after expiry is refunded automatically", func(t *testing.T) {
-		t.Parallel()
 		o := newPayOrder(t, e, 1250, 10, 2)
 		fake.Succeed(o.Intent) // the customer pays; Stripe's event is late
 		payEventually(t, "the order expires", 20*time.Second, func() bool { return orderStatusNow(e, o.ID) == "CANCELLED" })

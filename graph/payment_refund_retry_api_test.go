@@ -233,7 +233,6 @@ func TestRefundPendingRefusesAnother(t *testing.T) {
 	t.Parallel()
 
 	t.Run("orderRefund", func(t *testing.T) {
-		t.Parallel()
 		gw := &lostRefund{Gateway: paymenttest.New()}
 		e := newPaymentEnv(t, nil, gw)
 		o := newPayOrder(t, e, 2500, 10, 2) // 5000
@@ -266,7 +265,6 @@ func TestRefundPendingRefusesAnother(t *testing.T) {
 	})
 
 	t.Run("orderCancel refunds the rest once the pending refund is settled", func(t *testing.T) {
-		t.Parallel()
 		gw := &lostRefund{Gateway: paymenttest.New()}
 		e := newPaymentEnv(t, nil, gw)
 		o := newPayOrder(t, e, 2500, 10, 2) // 5000

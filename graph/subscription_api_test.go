@@ -36,8 +36,6 @@ func TestSubscriptionTracking(t *testing.T) {
 
 	for _, transport := range trackTransports {
 		t.Run(transport, func(t *testing.T) {
-			t.Parallel()
-
 			t.Run("the owner gets the current status first, then each change in order", func(t *testing.T) {
 				o := newTrackOrder(t, e, nil)
 				s := openTrack(t, e.Server.Server, transport, o.owner.Bearer, trackQuery, trackVars(o.gid, -1))
@@ -127,8 +125,6 @@ func TestSubscriptionAuthorization(t *testing.T) {
 
 	for _, transport := range trackTransports {
 		t.Run(transport, func(t *testing.T) {
-			t.Parallel()
-
 			refused := func(t *testing.T, token, query string, vars map[string]any, code string) {
 				t.Helper()
 				s := openTrack(t, e.Server.Server, transport, token, query, vars)
@@ -197,8 +193,6 @@ func TestSubscriptionWebSocket(t *testing.T) {
 	t.Run("group", func(t *testing.T) {
 		for _, proto := range trackWSProtocols {
 			t.Run(proto, func(t *testing.T) {
-				t.Parallel()
-
 				t.Run("a bad token in connection_init closes the connection with 4403", func(t *testing.T) {
 					for _, payload := range []map[string]any{
 						{"Authorization": "Bearer not-a-jwt"},
@@ -323,8 +317,6 @@ func TestSubscriptionFeed(t *testing.T) {
 
 	for _, transport := range trackTransports {
 		t.Run(transport, func(t *testing.T) {
-			t.Parallel()
-
 			t.Run("an admin sees every order's events, a vendor only the orders holding its products", func(t *testing.T) {
 				vendorClient, vendorID := e.Vendor(t)
 				otherVendor, otherID := e.Vendor(t)
@@ -415,7 +407,6 @@ func TestSubscriptionFeed(t *testing.T) {
 	}
 
 	t.Run("an event that commits after a later feed position is still delivered", func(t *testing.T) {
-		t.Parallel()
 		// Feed positions are taken when an event is inserted, not when it commits: a webhook's
 		// transaction can commit position p after another transaction committed p+1.
 		slow := newTrackOrder(t, e, nil)
@@ -456,7 +447,6 @@ func TestSubscriptionFeed(t *testing.T) {
 	})
 
 	t.Run("a replay longer than one page is delivered whole", func(t *testing.T) {
-		t.Parallel()
 		// More stored events than one replay query returns (1,000), then a live one.
 		o := newTrackOrder(t, e, nil)
 		moveOrder(t, e.Server, o.id, order.Paid, "paid")
@@ -509,7 +499,6 @@ func TestSubscriptionFeed(t *testing.T) {
 	}
 
 	t.Run("a checkout's new order rings its vendor's feed live, and shows its stored position", func(t *testing.T) {
-		t.Parallel()
 		// A checkout publishes its order's vendors from the lines it wrote, with no read.
 		vendorClient, vendorID := e.Vendor(t)
 		earlier := newTrackOrder(t, e, &vendorID)
@@ -527,7 +516,6 @@ func TestSubscriptionFeed(t *testing.T) {
 	})
 
 	t.Run("a checkout publishes its new order's event with its stored position", func(t *testing.T) {
-		t.Parallel()
 		c, userID := e.Customer(t)
 		sub := e.Server.App.Bus.Hub.Subscribe(func(m pubsub.OrderEvent) bool { return m.UserID == userID }, 4)
 		defer sub.Close()
@@ -679,8 +667,6 @@ func TestSubscriptionNoGapNoDuplicate(t *testing.T) {
 
 	for _, transport := range trackTransports {
 		t.Run(transport, func(t *testing.T) {
-			t.Parallel()
-
 			t.Run("events committed between the live attach and the replay, or after the replay, come once each", func(t *testing.T) {
 				o := paidOrder(t) // sequences 1, 2
 				tracer.add(&queryHook{
@@ -767,7 +753,6 @@ func TestSubscriptionNoGapNoDuplicate(t *testing.T) {
 	}
 
 	t.Run("the feed delivers events around its replay once each", func(t *testing.T) {
-		t.Parallel()
 		a, b := paidOrder(t), paidOrder(t)
 		var from int64
 		require.NoError(t, srv.App.DB.Pool.QueryRow(context.Background(), `SELECT max(feed_position) FROM order_events`).Scan(&from))
@@ -823,7 +808,6 @@ func TestSubscriptionSlowConsumer(t *testing.T) {
 		{"the RESUME_REQUIRED error reaches a subscription that selects no order field", trackQueryBare},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
 			o := newTrackOrder(t, e, nil)
 			moveOrder(t, e.Server, o.id, order.Paid, "paid")
 			c := connectWS(t, e.Server.Server, protoTransportWS, nil, bearerInit(o.owner.Bearer))

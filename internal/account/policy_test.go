@@ -42,7 +42,6 @@ func TestCanView(t *testing.T) {
 		{"zero viewer", auth.Viewer{}, 10, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
 			require.Equal(t, tc.want, CanView(tc.viewer, tc.id))
 		})
 	}
@@ -78,7 +77,6 @@ func TestRoleChanges(t *testing.T) {
 		{"a customer may not promote itself", customer, 10, auth.RoleAdmin, apperr.Forbidden, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
 			require.Equal(t, tc.change, codeOf(mayChangeRoles(tc.viewer)))
 			if tc.change == "" {
 				require.Equal(t, tc.give, codeOf(mayGiveRole(tc.viewer, tc.userID, tc.role)))

@@ -55,7 +55,6 @@ func TestService(t *testing.T) {
 	ctx := context.Background()
 
 	t.Run("create saves the cleaned address; update patches it and checks the result", func(t *testing.T) {
-		t.Parallel()
 		v := b.customer(t)
 		a := b.create(t, v, address.Postal{Name: " Ada ", Line1: "1 Main St", City: "London", PostalCode: "sw1a1aa", Country: "GB"})
 		require.Equal(t, "SW1A 1AA", a.PostalCode)
@@ -77,7 +76,6 @@ func TestService(t *testing.T) {
 	})
 
 	t.Run("an invalid address is refused with every field at fault", func(t *testing.T) {
-		t.Parallel()
 		v := b.customer(t)
 		_, err := b.svc.Create(ctx, v, address.Postal{Name: "", Line1: "x", City: "y", PostalCode: "1", Country: "XX"})
 		require.Equal(t, []apperr.Code{apperr.Invalid, address.InvalidCountry}, tf.Codes(err))
@@ -86,7 +84,6 @@ func TestService(t *testing.T) {
 	})
 
 	t.Run("an account holds at most 50 addresses, even when they are added at once", func(t *testing.T) {
-		t.Parallel()
 		v := b.customer(t)
 		for i := range address.MaxPerAccount - 5 {
 			b.create(t, v, postal("DE", fmt.Sprintf("%05d", 10000+i)))
@@ -123,7 +120,6 @@ func TestService(t *testing.T) {
 	})
 
 	t.Run("one default per use moves between addresses; deleting it clears it", func(t *testing.T) {
-		t.Parallel()
 		v := b.customer(t)
 		home := b.create(t, v, postal("FR", "75001"))
 		work := b.create(t, v, postal("FR", "75002"))
@@ -157,7 +153,6 @@ func TestService(t *testing.T) {
 	})
 
 	t.Run("another account's address is NOT_FOUND to every use case and changes nothing", func(t *testing.T) {
-		t.Parallel()
 		owner, other := b.customer(t), b.customer(t)
 		a := b.create(t, owner, postal("AU", "2000"))
 		_, err := b.svc.SetDefault(ctx, owner, a.ID, address.Shipping)
@@ -196,7 +191,6 @@ func TestService(t *testing.T) {
 	})
 
 	t.Run("deleting the account deletes its addresses", func(t *testing.T) {
-		t.Parallel()
 		v := b.customer(t)
 		b.create(t, v, postal("JP", "100-0001"))
 		_, err := b.d.Pool.Exec(ctx, `DELETE FROM users WHERE id = $1`, v.UserID)

@@ -131,7 +131,6 @@ func TestServeShutdown(t *testing.T) {
 	t.Parallel()
 
 	t.Run("stops accepting, lets the in-flight request finish and returns nil", func(t *testing.T) {
-		t.Parallel()
 		b := setupServe(t, 10*time.Second)
 		inflight := b.get(t, "/block")
 
@@ -165,7 +164,6 @@ func TestServeShutdown(t *testing.T) {
 	})
 
 	t.Run("returns nil at once when nothing is in flight", func(t *testing.T) {
-		t.Parallel()
 		b := setupServe(t, 10*time.Second)
 		b.cancel()
 		require.NoError(t, b.waitServe(t, 2*time.Second))
@@ -174,7 +172,6 @@ func TestServeShutdown(t *testing.T) {
 	})
 
 	t.Run("ends long-lived requests through their context before the timeout", func(t *testing.T) {
-		t.Parallel()
 		const timeout = time.Second
 		b := setupServe(t, timeout)
 		sub := b.get(t, "/subscribe")
@@ -192,7 +189,6 @@ func TestServeShutdown(t *testing.T) {
 	})
 
 	t.Run("returns an error about when the timeout ends if a request outlasts it", func(t *testing.T) {
-		t.Parallel()
 		const timeout = 600 * time.Millisecond
 		b := setupServe(t, timeout)
 		inflight := b.get(t, "/block")
@@ -217,7 +213,6 @@ func TestServeShutdown(t *testing.T) {
 	})
 
 	t.Run("returns the listener's error", func(t *testing.T) {
-		t.Parallel()
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		require.NoError(t, err)
 		require.NoError(t, ln.Close())

@@ -73,7 +73,6 @@ func TestServicesWithStripeMock(t *testing.T) {
 	t.Parallel()
 
 	t.Run("stops the stripe-mock it started when the command ends", func(t *testing.T) {
-		t.Parallel()
 		port, dir := freePort(t), t.TempDir()
 		url := "http://127.0.0.1:" + strconv.Itoa(port)
 		out, err := withStripeMock(t, port, dir, "sh", "-c", `echo "base=$STRIPE_API_BASE"`)
@@ -85,7 +84,6 @@ func TestServicesWithStripeMock(t *testing.T) {
 	})
 
 	t.Run("stops it when the command fails, and exits with its status", func(t *testing.T) {
-		t.Parallel()
 		port, dir := freePort(t), t.TempDir()
 		out, err := withStripeMock(t, port, dir, "sh", "-c", "exit 3")
 		var exitErr *exec.ExitError
@@ -95,7 +93,6 @@ func TestServicesWithStripeMock(t *testing.T) {
 	})
 
 	t.Run("stops it when Ctrl-C stops the command", func(t *testing.T) {
-		t.Parallel()
 		port, dir := freePort(t), t.TempDir()
 		// A terminal's Ctrl-C signals the whole foreground process group. Started from a
 		// script, the test (and its children) may ignore SIGINT: Python restores it.
@@ -114,7 +111,6 @@ sys.exit(p.wait())`
 	})
 
 	t.Run("leaves a stripe-mock that was already running alone", func(t *testing.T) {
-		t.Parallel()
 		dir := t.TempDir()
 		// A stripe-mock started earlier (say by make test), with its pid file.
 		running, err := net.Listen("tcp", "127.0.0.1:0")
@@ -179,7 +175,6 @@ func TestServicesWithMailpit(t *testing.T) {
 	t.Parallel()
 
 	t.Run("gives the command a Mailpit, prints its inbox, and stops it", func(t *testing.T) {
-		t.Parallel()
 		port, dir := freePort(t), t.TempDir()
 		out, err := withMailpit(t, port, dir, nil, "bash", servicesScript, "with-mailpit", "sh", "-c", `echo "smtp=$SMTP_URL"`)
 		require.NoError(t, err, out)
@@ -191,7 +186,6 @@ func TestServicesWithMailpit(t *testing.T) {
 	})
 
 	t.Run("starts nothing when SMTP_URL is set", func(t *testing.T) {
-		t.Parallel()
 		port, dir := freePort(t), t.TempDir()
 		out, err := withMailpit(t, port, dir, []string{"SMTP_URL=smtp://mail.example.com:587"},
 			"bash", servicesScript, "with-mailpit", "sh", "-c", `echo "smtp=$SMTP_URL"; exit 4`)
@@ -204,7 +198,6 @@ func TestServicesWithMailpit(t *testing.T) {
 	})
 
 	t.Run("composes with with-stripe-mock, and stops both", func(t *testing.T) {
-		t.Parallel()
 		port, stripePort, dir := freePort(t), freePort(t), t.TempDir()
 		fakeStripe := filepath.Join(dir, "fake-stripe-mock")
 		require.NoError(t, os.WriteFile(fakeStripe, []byte("#!/bin/sh\naddr=\"$2\"\nexec python3 -m http.server --bind \"${addr%:*}\" \"${addr##*:}\"\n"), 0o755))

@@ -36,7 +36,6 @@ func TestOwns(t *testing.T) {
 		{"no one, an empty ID", Owner{}, "", Owner{}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
 			got, ok := tc.holder.owns(tc.id)
 			require.Equal(t, tc.ok, ok)
 			require.Equal(t, tc.want, got)

@@ -87,7 +87,6 @@ func TestSeeAndManage(t *testing.T) {
 		{"a member of the vendor with another user id", &auth.Viewer{UserID: 99, Role: auth.RoleVendor, VendorID: vendorID}, owned(StatusArchived), true, true, "", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
 			require.Equal(t, tc.see, CanSee(tc.viewer, tc.p), "CanSee")
 			_, err := visible(tc.viewer, tc.p)
 			if tc.see {
@@ -119,7 +118,6 @@ func TestListScope(t *testing.T) {
 		{"admin: everything", &admin, scope{SeeArchived: true}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
 			got := listScope(tc.viewer)
 			require.Equal(t, tc.want, got)
 			require.Equal(t, tc.shared, got.sharedLists())
@@ -170,7 +168,6 @@ func TestCreateVendor(t *testing.T) {
 		{"a member creates for its vendor, not its user id", auth.Viewer{UserID: 99, Role: auth.RoleVendor, VendorID: vendorID}, nil, ptr(vendorID), false, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
 			got, check, err := createVendor(tc.viewer, tc.requested)
 			require.Equal(t, tc.err, codeOf(err))
 			require.Equal(t, tc.want, got)
@@ -192,7 +189,6 @@ func TestMayManageCategories(t *testing.T) {
 		{"zero viewer", auth.Viewer{}, apperr.Forbidden},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
 			require.Equal(t, tc.want, codeOf(mayManageCategories(tc.viewer)))
 		})
 	}

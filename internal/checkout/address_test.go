@@ -28,7 +28,6 @@ func TestCompleteShippingAddress(t *testing.T) {
 	}
 
 	t.Run("a saved address is copied onto the order; editing or deleting it later does not change the order", func(t *testing.T) {
-		t.Parallel()
 		v := customer(t, b.d)
 		p := tf.NewProduct(t, b.d, tf.ProductOpts{Variants: []tf.VariantOpts{{Price: 500, Stock: 5}}})
 		tf.CartLine(t, b.d, v.UserID, p.Variant(), 1)
@@ -72,7 +71,6 @@ func TestCompleteShippingAddress(t *testing.T) {
 	})
 
 	t.Run("another customer's saved address is NOT_FOUND and changes nothing", func(t *testing.T) {
-		t.Parallel()
 		owner, thief := customer(t, b.d), customer(t, b.d)
 		theirs, err := book.Create(ctx, owner, addressbook.Postal{Name: "Ada", Line1: "1 Main St", City: "Berlin", PostalCode: "10115", Country: "DE"})
 		require.NoError(t, err)
@@ -87,7 +85,6 @@ func TestCompleteShippingAddress(t *testing.T) {
 	})
 
 	t.Run("exactly one of the typed-in and the saved address", func(t *testing.T) {
-		t.Parallel()
 		v := customer(t, b.d)
 		p := tf.NewProduct(t, b.d, tf.ProductOpts{Variants: []tf.VariantOpts{{Price: 500, Stock: 5}}})
 		tf.CartLine(t, b.d, v.UserID, p.Variant(), 1)
@@ -105,7 +102,6 @@ func TestCompleteShippingAddress(t *testing.T) {
 	})
 
 	t.Run("a typed-in address keeps to the address book's rules and is stored in its written form", func(t *testing.T) {
-		t.Parallel()
 		v := customer(t, b.d)
 		p := tf.NewProduct(t, b.d, tf.ProductOpts{Variants: []tf.VariantOpts{{Price: 500, Stock: 5}}})
 		tf.CartLine(t, b.d, v.UserID, p.Variant(), 1)

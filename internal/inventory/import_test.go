@@ -375,7 +375,6 @@ func TestImportFollow(t *testing.T) {
 	t.Parallel()
 	for _, withBell := range []bool{false, true} {
 		t.Run(fmt.Sprintf("bell=%v", withBell), func(t *testing.T) {
-			t.Parallel()
 			b := setupImport(t)
 			if withBell {
 				b.svc.Bell = pubsub.NewBell(nil, "bell", slog.New(slog.NewTextHandler(io.Discard, nil)))

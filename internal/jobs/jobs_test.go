@@ -21,7 +21,6 @@ func TestQueuePollOnly(t *testing.T) {
 	t.Parallel()
 	for _, pollOnly := range []bool{false, true} {
 		t.Run(fmt.Sprintf("PollOnly=%v", pollOnly), func(t *testing.T) {
-			t.Parallel()
 			ctx := context.Background()
 			d := pgtest.New(t, postgres.Options{MaxConns: 2})
 			workers := river.NewWorkers()

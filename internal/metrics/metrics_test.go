@@ -113,7 +113,6 @@ func TestGraphQLMiddleware(t *testing.T) {
 	t.Parallel()
 
 	t.Run("an error response is counted by operation and extensions.code", func(t *testing.T) {
-		t.Parallel()
 		reg := metrics.New(metrics.Options{})
 		srv := newGraphQL(reg)
 		resp := post(t, srv, `{"query":"query ProductPage { product(id: \"x\") }"}`)
@@ -129,7 +128,6 @@ func TestGraphQLMiddleware(t *testing.T) {
 	})
 
 	t.Run("requests refused before an operation exists count as invalid", func(t *testing.T) {
-		t.Parallel()
 		reg := metrics.New(metrics.Options{})
 		srv := newGraphQL(reg)
 		post(t, srv, `{"query":"query Broken { product(id: "}`)
@@ -143,7 +141,6 @@ func TestGraphQLMiddleware(t *testing.T) {
 	})
 
 	t.Run("a refusal after validation keeps the operation's name", func(t *testing.T) {
-		t.Parallel()
 		reg := metrics.New(metrics.Options{})
 		srv := newGraphQL(reg, extension.FixedComplexityLimit(10))
 		resp := post(t, srv, `{"query":"query Expensive { product(id: \"x\") }"}`)
@@ -155,7 +152,6 @@ func TestGraphQLMiddleware(t *testing.T) {
 	})
 
 	t.Run("an inner AroundOperations refusal is counted", func(t *testing.T) {
-		t.Parallel()
 		reg := metrics.New(metrics.Options{})
 		srv := newGraphQL(reg)
 		srv.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
@@ -171,7 +167,6 @@ func TestGraphQLMiddleware(t *testing.T) {
 	})
 
 	t.Run("operation names past the cap are reported as other", func(t *testing.T) {
-		t.Parallel()
 		reg := metrics.New(metrics.Options{MaxOperationNames: 2})
 		srv := newGraphQL(reg)
 		for _, name := range []string{"A", "B", "C", "D", "A"} {
@@ -213,7 +208,6 @@ func TestObservers(t *testing.T) {
 	t.Parallel()
 
 	t.Run("webhook events by type and outcome", func(t *testing.T) {
-		t.Parallel()
 		reg := metrics.New(metrics.Options{})
 		var obs metrics.WebhookObserver = reg
 		obs.ObserveWebhook("payment_intent.succeeded", "applied")
@@ -228,7 +222,6 @@ func TestObservers(t *testing.T) {
 	})
 
 	t.Run("orders created", func(t *testing.T) {
-		t.Parallel()
 		reg := metrics.New(metrics.Options{})
 		var obs metrics.CheckoutObserver = reg
 		obs.OrderCreated()
@@ -237,7 +230,6 @@ func TestObservers(t *testing.T) {
 	})
 
 	t.Run("a nil registry observes nothing and does not panic", func(t *testing.T) {
-		t.Parallel()
 		var reg *metrics.Registry
 		var w metrics.WebhookObserver = reg
 		var c metrics.CheckoutObserver = reg
@@ -258,7 +250,6 @@ func TestWatchers(t *testing.T) {
 	t.Parallel()
 
 	t.Run("cache counters and live subscriptions", func(t *testing.T) {
-		t.Parallel()
 		reg := metrics.New(metrics.Options{})
 		reg.WatchCache(fakeCache{cache.Stats{Hits: 7, Misses: 3, Bypasses: 2, Loads: 4, Errors: 1}})
 		reg.WatchSubscriptions(fakeHub{n: 5})
@@ -273,7 +264,6 @@ func TestWatchers(t *testing.T) {
 	})
 
 	t.Run("job queue depth is cached between scrapes", func(t *testing.T) {
-		t.Parallel()
 		reg := metrics.New(metrics.Options{})
 		var (
 			mu    sync.Mutex
@@ -300,7 +290,6 @@ func TestWatchers(t *testing.T) {
 	})
 
 	t.Run("a failed count reports down and no depth", func(t *testing.T) {
-		t.Parallel()
 		reg := metrics.New(metrics.Options{})
 		reg.WatchJobQueue(func(context.Context) (map[string]int64, error) {
 			return nil, errors.New("database is down")
@@ -316,7 +305,6 @@ func TestAdminServer(t *testing.T) {
 	t.Parallel()
 
 	t.Run("non-loopback addresses are refused", func(t *testing.T) {
-		t.Parallel()
 		for _, addr := range []string{":6060", "0.0.0.0:6060", "[::]:6060", "10.1.2.3:6060", "example.com:6060", "127.0.0.1"} {
 			srv, err := metrics.AdminServer(addr, nil)
 			require.Error(t, err, addr)
@@ -325,7 +313,6 @@ func TestAdminServer(t *testing.T) {
 	})
 
 	t.Run("loopback serves pprof and metrics", func(t *testing.T) {
-		t.Parallel()
 		for _, addr := range []string{"127.0.0.1:6060", "[::1]:6060", "localhost:6060", "127.0.0.2:0"} {
 			_, err := metrics.AdminServer(addr, nil)
 			require.NoError(t, err, addr)

@@ -55,7 +55,6 @@ func TestTemplatesOverride(t *testing.T) {
 	require.Equal(t, notify.OrderStatusSubject(77, order.Paid), status.Subject, "the status emails keep their defaults")
 
 	t.Run("no directory: the embedded templates", func(t *testing.T) {
-		t.Parallel()
 		tmpl, err := notify.LoadTemplates("")
 		require.NoError(t, err)
 		require.Empty(t, tmpl.Overridden)
@@ -86,7 +85,6 @@ func TestTemplatesBrokenFailLoad(t *testing.T) {
 			[]string{"order_placd.txt.tmpl", "not an email template"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
 			_, err := notify.LoadTemplates(writeTemplates(t, tc.files))
 			require.Error(t, err)
 			for _, w := range tc.want {
@@ -95,7 +93,6 @@ func TestTemplatesBrokenFailLoad(t *testing.T) {
 		})
 	}
 	t.Run("a directory that is not there", func(t *testing.T) {
-		t.Parallel()
 		_, err := notify.LoadTemplates(filepath.Join(t.TempDir(), "nope"))
 		require.ErrorContains(t, err, "EMAIL_TEMPLATES_DIR")
 	})

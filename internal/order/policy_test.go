@@ -57,7 +57,6 @@ func TestMayRequest(t *testing.T) {
 				{"no one", Actor{}, false},
 			} {
 				t.Run(fmt.Sprintf("%s asks %s to %s", tc.name, from, to), func(t *testing.T) {
-					t.Parallel()
 					require.Equal(t, tc.want, mayRequest(tc.actor, o, to))
 				})
 			}
@@ -65,7 +64,6 @@ func TestMayRequest(t *testing.T) {
 	}
 
 	t.Run("a vendor who owns the order is treated as its owner", func(t *testing.T) {
-		t.Parallel()
 		o := orderIn(Pending)
 		o.UserID = vendorID
 		require.True(t, mayRequest(ViewerActor(vendor), o, Cancelled))
@@ -73,7 +71,6 @@ func TestMayRequest(t *testing.T) {
 	})
 
 	t.Run("an admin's own order follows the admin rules", func(t *testing.T) {
-		t.Parallel()
 		o := orderIn(Paid)
 		o.UserID = adminID
 		require.True(t, mayRequest(ViewerActor(admin), o, Cancelled))
@@ -101,7 +98,6 @@ func TestCanView(t *testing.T) {
 		{"zero viewer told it has a line", auth.Viewer{}, true, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
 			require.Equal(t, tc.want, CanView(tc.viewer, o, tc.vendorHasLine))
 		})
 	}
@@ -143,7 +139,6 @@ func TestVisibleLinesAndTotal(t *testing.T) {
 		{"another customer sees no line and zero", stranger, nil, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
 			var got []int64
 			for _, l := range VisibleLines(tc.viewer, o, lines) {
 				got = append(got, l.ID)
@@ -154,7 +149,6 @@ func TestVisibleLinesAndTotal(t *testing.T) {
 	}
 
 	t.Run("the owner's total is the order's, not a recomputation", func(t *testing.T) {
-		t.Parallel()
 		odd := orderIn(Paid)
 		odd.Total = money.New(1, "EUR")
 		require.Equal(t, money.New(1, "EUR"), visibleTotal(t, owner, odd, lines))
@@ -163,7 +157,6 @@ func TestVisibleLinesAndTotal(t *testing.T) {
 	})
 
 	t.Run("no lines", func(t *testing.T) {
-		t.Parallel()
 		require.Empty(t, VisibleLines(vendor, o, nil))
 		require.Equal(t, money.New(0, "USD"), visibleTotal(t, vendor, o, nil))
 		require.Empty(t, VisibleLines(owner, o, nil))
@@ -171,7 +164,6 @@ func TestVisibleLinesAndTotal(t *testing.T) {
 
 	// A vendor's share was summed unchecked: lines beyond the bounds wrapped it negative.
 	t.Run("a vendor's total at the bound, and beyond it an error, never a wrap", func(t *testing.T) {
-		t.Parallel()
 		atBound := []Line{line(1, ptr(vendorID), money.MaxAmount-1), line(2, ptr(vendorID), 1)}
 		require.Equal(t, money.New(money.MaxAmount, "USD"), visibleTotal(t, vendor, o, atBound))
 		for _, lines := range [][]Line{
@@ -200,7 +192,6 @@ func TestSeesWhole(t *testing.T) {
 		{"zero viewer", auth.Viewer{}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
 			require.Equal(t, tc.want, SeesWhole(tc.viewer, o))
 			require.Equal(t, tc.want, (&Service{}).ShowsPayment(tc.viewer, o), "the payment is shown to those who see the whole order")
 		})
@@ -223,7 +214,6 @@ func TestNeedsVendorLine(t *testing.T) {
 		{"another customer", stranger, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
 			id, needs := needsVendorLine(tc.viewer, o)
 			require.Equal(t, tc.want, needs)
 			if needs {
@@ -248,7 +238,6 @@ func TestListScope(t *testing.T) {
 		{"a vendor's member whose user id differs: its vendor's orders", auth.Viewer{UserID: 77, Role: auth.RoleVendor, VendorID: vendorID}, nil, ptr(vendorID)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
 			var userID, vendorID *int64
 			scope(tc.viewer, &userID, &vendorID)
 			require.Equal(t, tc.wantUser, userID)
@@ -277,7 +266,6 @@ func TestFeed(t *testing.T) {
 		{"a member follows its vendor's orders, not its user id's", auth.Viewer{UserID: rivalID, Role: auth.RoleVendor, VendorID: vendorID}, false, ptr(vendorID), []bool{true, false, false}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
 			got, err := FeedScope(tc.viewer)
 			filter, ferr := (&Service{}).FeedFilter(tc.viewer)
 			if tc.forbidden {
@@ -311,7 +299,6 @@ func TestMayUpdateStatus(t *testing.T) {
 		{"zero viewer", auth.Viewer{}, apperr.Forbidden},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
 			err := mayUpdateStatus(tc.viewer)
 			if tc.want == "" {
 				require.NoError(t, err)

@@ -37,7 +37,6 @@ func TestPolicy(t *testing.T) {
 		{"zero viewer", auth.Viewer{}, apperr.NotFound, apperr.Forbidden, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
 			require.Equal(t, tc.retry, codeOf(mayRetry(tc.viewer, o)), "mayRetry")
 			require.Equal(t, tc.refund, codeOf(mayRefund(tc.viewer)), "mayRefund")
 			require.Equal(t, tc.secret, seesClientSecret(tc.viewer, o), "seesClientSecret")

@@ -228,7 +228,6 @@ func TestStripeGatewayErrors(t *testing.T) {
 	params := payment.IntentParams{OrderID: 7, Amount: 100, Currency: "USD", IdempotencyKey: "shopgraph-order-7-intent"}
 
 	t.Run("a closed port is ErrUnavailable", func(t *testing.T) {
-		t.Parallel()
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		require.NoError(t, err)
 		addr := ln.Addr().String()
@@ -275,7 +274,6 @@ func TestStripeGatewayErrors(t *testing.T) {
 		{"a 409 idempotency conflict is ErrUnavailable", http.StatusConflict, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
 			gw := answering(t, tc.status)
 			_, err := gw.CreateIntent(ctx, params)
 			require.Error(t, err)
@@ -308,7 +306,6 @@ func TestStripeGatewayIdempotencyError(t *testing.T) {
 			"Keys for idempotent requests can only be used with the same parameters they were first used with.", false, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 				w.Header().Set("Content-Type", "application/json")
 				w.Header().Set("Stripe-Should-Retry", "false")

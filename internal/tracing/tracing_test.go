@@ -71,7 +71,6 @@ func TestLogHandler(t *testing.T) {
 	t.Parallel()
 
 	t.Run("a record logged inside a span carries its ids", func(t *testing.T) {
-		t.Parallel()
 		var buf bytes.Buffer
 		log := slog.New(tracing.LogHandler(slog.NewJSONHandler(&buf, nil))).With("service", "shopgraph")
 		tp, _ := newProvider(t)
@@ -87,7 +86,6 @@ func TestLogHandler(t *testing.T) {
 	})
 
 	t.Run("a record without a span has no ids", func(t *testing.T) {
-		t.Parallel()
 		var buf bytes.Buffer
 		log := slog.New(tracing.LogHandler(slog.NewJSONHandler(&buf, nil)))
 		log.InfoContext(context.Background(), "hello")
@@ -99,7 +97,6 @@ func TestLogHandler(t *testing.T) {
 	})
 
 	t.Run("the record given to other handlers is not changed", func(t *testing.T) {
-		t.Parallel()
 		var seen []slog.Record
 		rec := recordingHandler{add: func(r slog.Record) { seen = append(seen, r) }}
 		ctx := trace.ContextWithSpanContext(context.Background(), trace.NewSpanContext(trace.SpanContextConfig{
@@ -126,7 +123,6 @@ func TestMiddleware(t *testing.T) {
 	t.Parallel()
 
 	t.Run("a request produces a server span that its log lines refer to", func(t *testing.T) {
-		t.Parallel()
 		tp, exp := newProvider(t)
 		var buf bytes.Buffer
 		log := slog.New(tracing.LogHandler(slog.NewJSONHandler(&buf, nil)))
@@ -153,7 +149,6 @@ func TestMiddleware(t *testing.T) {
 	})
 
 	t.Run("an incoming trace context is linked, not continued, unless trusted", func(t *testing.T) {
-		t.Parallel()
 		const parent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 		for _, trusted := range []bool{false, true} {
 			tp, exp := newProvider(t)

@@ -69,7 +69,6 @@ func TestSee(t *testing.T) {
 		{"a member demoted to CUSTOMER, active", &auth.Viewer{UserID: 22, Role: auth.RoleCustomer, VendorID: vendorID}, Active, true, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
 			vd := vendorIn(tc.status)
 			require.Equal(t, tc.see, CanSee(tc.v, vd), "CanSee")
 			require.Equal(t, tc.private, SeesPrivate(tc.v, vd), "SeesPrivate")
