@@ -28,13 +28,13 @@ build: ## build ./bin/shopgraph
 # The test suite's share of PostgreSQL: at most TEST_PG_CAP connections at any moment (the
 # server's max_connections is often 100, shared with everyone else). TEST_P test binaries run
 # at once, each with TEST_PARALLEL parallel tests; pgtest closes idle connections within
-# seconds. `make test` samples the peak (scripts/pgconns.sh) and fails above the cap. One
-# binary at a time: with two, the suite grown by the account and marketplace tests peaked at
-# 46-50 connections (each API test runs a whole app instance with its pools). Within a binary,
-# the subtests of a parallel test run in turn (internal/archtest holds it), so -parallel bounds
-# the servers alive at once: the graph package peaks at 11.
+# seconds. `make test` samples the peak (scripts/pgconns.sh) and fails above the cap. Within
+# a binary, the subtests of a parallel test run in turn (internal/archtest holds it), so that
+# -parallel bounds the servers alive at once: when they did not, parallel parents waiting for
+# their subtests kept some twenty servers (46-50 connections) alive; now the graph package
+# peaks at 11.
 TEST_PG_CAP   ?= 40
-TEST_P        ?= 1
+TEST_P        ?= 2
 TEST_PARALLEL ?= 2
 
 test: ## run every test with the race detector against real PostgreSQL and Redis (≤ TEST_PG_CAP connections)
