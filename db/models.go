@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 type FulfillmentStatus string
@@ -918,17 +919,21 @@ type Product struct {
 	Description string
 	CategoryID  *int64
 	// The vendor (vendors.id) that sells the product; NULL for the platform's own products.
-	VendorID     *int64
-	Attributes   []byte
-	ImageURLs    []string
-	Status       ProductStatus
-	Currency     string
-	MinPrice     int64
-	MaxPrice     int64
-	Search       interface{}
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
-	VendorActive bool
+	VendorID        *int64
+	Attributes      []byte
+	ImageURLs       []string
+	Status          ProductStatus
+	Currency        string
+	MinPrice        int64
+	MaxPrice        int64
+	Search          interface{}
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+	VendorActive    bool
+	RatingCount     int32
+	RatingSum       int32
+	RatingHistogram []int32
+	RatingAverage   pgtype.Numeric
 }
 
 type ProductVariant struct {
