@@ -1,11 +1,9 @@
 package vendor
 
 import (
-	"cmp"
 	"context"
 	"encoding/base64"
 	"fmt"
-	"slices"
 	"strconv"
 	"time"
 
@@ -30,9 +28,9 @@ import (
 //   - REFUNDED / PARTIALLY_REFUNDED (payment's moveForRefund, the one place that decides a
 //     refund moved money back: our refund settled, or charge.refunded reported one): one
 //     REVERSAL per vendor for the step, the step named by the order's refunded total after it
-//     (refunded_through) and, when it was our refund, its id. allocate splits the step's amount
-//     between the vendors and the platform (its own lines) in proportion to their gross share
-//     of the order, so the parts sum exactly to the step; each vendor's reversed commission is
+//     (refunded_through) and, when it was our refund, its id. Each vendor gives back its share
+//     of the cumulative refunded total (analytics_share, queries/refund_split.sql, the one rule
+//     the analytics use too) minus what it gave back before; each vendor's reversed commission is
 //     its commission × (gross reversed so far / gross earned) rounded half up, cumulatively,
 //     so a full refund reverses exactly what was earned and the reversals never exceed it.
 //
@@ -127,68 +125,6 @@ func recordEarnings(ctx context.Context, q *db.Queries, orderID int64) error {
 		}
 	}
 	return nil
-}
-
-// share is one party of an order for a refund's allocation: a vendor (ID > 0) or the
-// platform's own lines (ID 0). Gross is its part of the order's total, Left what refunds have
-// not yet taken back of it.
-type share struct {
-	ID    int64
-	Gross int64
-	Left  int64
-}
-
-// allocate was the ledger's refund split until the ledger and the analytics took one rule
-// (queries/refund_split.sql); it is kept, with its tests, for a split of one amount where no
-// cumulative total exists. It splits amount (of currency cur) between shares in proportion to their Gross out of
-// total: each gets its share rounded down, at most its Left; the minor units left over go one
-// each to the shares with the largest remainders (ties: vendors by id, the platform last),
-// round after round, skipping those with nothing left. The parts sum to amount exactly when
-// amount <= the sum of Left (the caller's invariant: what was refunded before plus amount is at
-// most the order's total).
-func allocate(amount, total int64, cur string, shares []share) ([]int64, error) {
-	parts := make([]int64, len(shares))
-	rems := make([]int64, len(shares))
-	left := amount
-	for i, s := range shares {
-		p, rem, err := money.New(amount, cur).PartRem(s.Gross, total)
-		if err != nil {
-			return nil, err
-		}
-		parts[i], rems[i] = min(p.Amount, s.Left), rem
-		left -= parts[i]
-	}
-	rank := make([]int, len(shares))
-	for i := range rank {
-		rank[i] = i
-	}
-	slices.SortStableFunc(rank, func(a, b int) int {
-		ida, idb := shares[a].ID, shares[b].ID
-		if ida == 0 {
-			ida = 1 << 62 // the platform last among equals
-		}
-		if idb == 0 {
-			idb = 1 << 62
-		}
-		return cmp.Or(cmp.Compare(rems[b], rems[a]), cmp.Compare(ida, idb))
-	})
-	for left > 0 {
-		gave := false
-		for _, i := range rank {
-			if left == 0 {
-				break
-			}
-			if parts[i] < shares[i].Left {
-				parts[i]++
-				left--
-				gave = true
-			}
-		}
-		if !gave {
-			return nil, fmt.Errorf("allocate %d %s: %d left over with every share taken back", amount, cur, left)
-		}
-	}
-	return parts, nil
 }
 
 func recordReversals(ctx context.Context, q *db.Queries, c order.StatusChange) error {
