@@ -44,7 +44,7 @@ test: ## run every test with the race detector against real PostgreSQL and Redis
 	echo "TEST_DATABASE_URL=$$TEST_DATABASE_URL TEST_REDIS_URL=$${TEST_REDIS_URL:-none} TEST_STRIPE_URL=$$TEST_STRIPE_URL"; \
 	export PGAPPNAME="shopgraph-test-$$$$"; peakfile="$$(mktemp)"; \
 	scripts/pgconns.sh "$$TEST_DATABASE_URL" "$$PGAPPNAME" "$$peakfile" & sampler=$$!; \
-	go test -race -count=1 -p $(TEST_P) -parallel $(TEST_PARALLEL) -timeout 15m ./...; status=$$?; \
+	go test -race -count=1 -p $(TEST_P) -parallel $(TEST_PARALLEL) -timeout 25m ./...; status=$$?; \
 	kill $$sampler; wait $$sampler 2>/dev/null; read -r peak all <"$$peakfile"; rm -f "$$peakfile"; \
 	echo "PostgreSQL connections: peak $$peak for this run (cap $(TEST_PG_CAP)), $$all to any test database; $$SECONDS s"; \
 	if [ "$$status" -eq 0 ] && [ "$$peak" != unknown ] && [ "$$peak" -gt $(TEST_PG_CAP) ]; then \
