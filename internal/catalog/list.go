@@ -343,7 +343,7 @@ func (s *Service) queryFilter(ctx context.Context, v *auth.Viewer, f Filter, sea
 	if search != nil {
 		// Compiled once per request; the list and its count each compile their own, but
 		// both are cached.
-		sq, err := s.search.Compile(ctx, *search, CompileOptions{LastIsPrefix: true})
+		sq, err := s.search.Compile(ctx, *search, CompileOptions{})
 		if err != nil {
 			return queryFilter{}, err
 		}
