@@ -1332,8 +1332,8 @@ WITH candidates AS (
             SELECT 1 FROM product_variants v WHERE v.product_id = p.id AND v.stock > 0 AND v.deleted_at IS NULL))
       AND p.search @@ ($1::text)::tsquery
       AND p.search @@ ($10::text)::tsquery
-      AND ($11::bigint IS NULL OR (ts_rank(p.search, ($1::text)::tsquery)::real, p.id) > ($12::real, $11::bigint))
-      AND ($13::bigint IS NULL OR (ts_rank(p.search, ($1::text)::tsquery)::real, p.id) < ($14::real, $13::bigint))
+      AND ($11::bigint IS NULL OR (ts_rank(p.search, ($1::text)::tsquery)::real, p.id) < ($12::real, $11::bigint))
+      AND ($13::bigint IS NULL OR (ts_rank(p.search, ($1::text)::tsquery)::real, p.id) > ($14::real, $13::bigint))
     LIMIT $15)
   UNION
   (SELECT p.id FROM products p
@@ -1346,8 +1346,8 @@ WITH candidates AS (
       AND ($9::boolean IS NULL OR $9::boolean = EXISTS (
             SELECT 1 FROM product_variants v WHERE v.product_id = p.id AND v.stock > 0 AND v.deleted_at IS NULL))
       AND p.search @@ ($1::text)::tsquery
-      AND ($11::bigint IS NULL OR (ts_rank(p.search, ($1::text)::tsquery)::real, p.id) > ($12::real, $11::bigint))
-      AND ($13::bigint IS NULL OR (ts_rank(p.search, ($1::text)::tsquery)::real, p.id) < ($14::real, $13::bigint))
+      AND ($11::bigint IS NULL OR (ts_rank(p.search, ($1::text)::tsquery)::real, p.id) < ($12::real, $11::bigint))
+      AND ($13::bigint IS NULL OR (ts_rank(p.search, ($1::text)::tsquery)::real, p.id) > ($14::real, $13::bigint))
     LIMIT $15)
 )
 SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at, p.vendor_active, r.rank::real AS rank

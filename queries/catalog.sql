@@ -197,8 +197,8 @@ WITH candidates AS (
             SELECT 1 FROM product_variants v WHERE v.product_id = p.id AND v.stock > 0 AND v.deleted_at IS NULL))
       AND p.search @@ (@search_query::text)::tsquery
       AND p.search @@ (@name_query::text)::tsquery
-      AND (sqlc.narg('after_id')::bigint IS NULL OR (ts_rank(p.search, (@search_query::text)::tsquery)::real, p.id) > (sqlc.narg('after_key')::real, sqlc.narg('after_id')::bigint))
-      AND (sqlc.narg('before_id')::bigint IS NULL OR (ts_rank(p.search, (@search_query::text)::tsquery)::real, p.id) < (sqlc.narg('before_key')::real, sqlc.narg('before_id')::bigint))
+      AND (sqlc.narg('after_id')::bigint IS NULL OR (ts_rank(p.search, (@search_query::text)::tsquery)::real, p.id) < (sqlc.narg('after_key')::real, sqlc.narg('after_id')::bigint))
+      AND (sqlc.narg('before_id')::bigint IS NULL OR (ts_rank(p.search, (@search_query::text)::tsquery)::real, p.id) > (sqlc.narg('before_key')::real, sqlc.narg('before_id')::bigint))
     LIMIT @candidates)
   UNION
   (SELECT p.id FROM products p
@@ -211,8 +211,8 @@ WITH candidates AS (
       AND (sqlc.narg('in_stock')::boolean IS NULL OR sqlc.narg('in_stock')::boolean = EXISTS (
             SELECT 1 FROM product_variants v WHERE v.product_id = p.id AND v.stock > 0 AND v.deleted_at IS NULL))
       AND p.search @@ (@search_query::text)::tsquery
-      AND (sqlc.narg('after_id')::bigint IS NULL OR (ts_rank(p.search, (@search_query::text)::tsquery)::real, p.id) > (sqlc.narg('after_key')::real, sqlc.narg('after_id')::bigint))
-      AND (sqlc.narg('before_id')::bigint IS NULL OR (ts_rank(p.search, (@search_query::text)::tsquery)::real, p.id) < (sqlc.narg('before_key')::real, sqlc.narg('before_id')::bigint))
+      AND (sqlc.narg('after_id')::bigint IS NULL OR (ts_rank(p.search, (@search_query::text)::tsquery)::real, p.id) < (sqlc.narg('after_key')::real, sqlc.narg('after_id')::bigint))
+      AND (sqlc.narg('before_id')::bigint IS NULL OR (ts_rank(p.search, (@search_query::text)::tsquery)::real, p.id) > (sqlc.narg('before_key')::real, sqlc.narg('before_id')::bigint))
     LIMIT @candidates)
 )
 SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at, p.vendor_active, r.rank::real AS rank
