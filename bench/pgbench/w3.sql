@@ -7,7 +7,7 @@
 -- (47 catalog words, then 5 one-letter typos: about one search in ten has a typo).
 \set k random(1, 52)
 WITH w0 AS (SELECT websearch_to_tsquery('english', (ARRAY['classic', 'organic', 'vintage', 'urban', 'premium', 'everyday', 'lightweight', 'rugged', 'cosy', 'slim', 'relaxed', 'essential', 'handmade', 'recycled', 'waterproof', 'red', 'blue', 'black', 'white', 'green', 'grey', 'navy', 'olive', 'sand', 'rust', 'teal', 'mustard', 'hoodie', 't-shirt', 'jacket', 'sneakers', 'backpack', 'mug', 'headphones', 'lamp', 'notebook', 'water bottle', 'scarf', 'beanie', 'jeans', 'sweater', 'desk chair', 'speaker', 'candle', 'blanket', 'wallet', 'sunglasses', 'hodie', 'sneakrs', 'backpak', 'sweatr', 'walet']::text[])[:k]) AS q),
-w AS (SELECT q, regexp_replace(q::text, '(''(?:[^'']|'''')*'')', '\1:A', 'g')::tsquery AS name_q FROM w0),
+w AS (SELECT q, regexp_replace(q::text, '(''(?:[^'']|'''')*'')', '\1' || chr(58) || 'A', 'g')::tsquery AS name_q FROM w0),
 c AS (
   (SELECT p.id FROM products p, w WHERE p.status = 'ACTIVE' AND p.vendor_active AND p.search @@ w.q AND p.search @@ w.name_q LIMIT 200)
   UNION
