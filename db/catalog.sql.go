@@ -178,9 +178,7 @@ WHERE
   AND ($6::bigint IS NULL OR p.min_price <= $6::bigint)
   AND ($7::boolean IS NULL OR $7::boolean = EXISTS (
         SELECT 1 FROM product_variants v WHERE v.product_id = p.id AND v.stock > 0 AND v.deleted_at IS NULL))
-  AND ($8::text IS NULL
-       OR p.search @@ websearch_to_tsquery('english', $8::text)
-       OR $8::text <% p.name)
+  AND ($8::text IS NULL OR p.search @@ ($8::text)::tsquery)
 `
 
 type ProductCountParams struct {
@@ -191,7 +189,7 @@ type ProductCountParams struct {
 	MinPrice       *int64
 	MaxPrice       *int64
 	InStock        *bool
-	Search         *string
+	SearchQuery    *string
 }
 
 func (q *Queries) ProductCount(ctx context.Context, arg ProductCountParams) (int64, error) {
@@ -203,7 +201,7 @@ func (q *Queries) ProductCount(ctx context.Context, arg ProductCountParams) (int
 		arg.MinPrice,
 		arg.MaxPrice,
 		arg.InStock,
-		arg.Search,
+		arg.SearchQuery,
 	)
 	var count int64
 	err := row.Scan(&count)
@@ -509,9 +507,7 @@ WHERE
   AND ($6::bigint IS NULL OR p.min_price <= $6::bigint)
   AND ($7::boolean IS NULL OR $7::boolean = EXISTS (
         SELECT 1 FROM product_variants v WHERE v.product_id = p.id AND v.stock > 0 AND v.deleted_at IS NULL))
-  AND ($8::text IS NULL
-       OR p.search @@ websearch_to_tsquery('english', $8::text)
-       OR $8::text <% p.name)
+  AND ($8::text IS NULL OR p.search @@ ($8::text)::tsquery)
   AND ($9::bigint IS NULL OR (p.name, p.id) > ($10::text, $9::bigint))
   AND ($11::bigint IS NULL OR (p.name, p.id) < ($12::text, $11::bigint))
 ORDER BY p.name DESC, p.id DESC
@@ -526,7 +522,7 @@ type ProductListNameBackwardParams struct {
 	MinPrice       *int64
 	MaxPrice       *int64
 	InStock        *bool
-	Search         *string
+	SearchQuery    *string
 	AfterID        *int64
 	AfterKey       *string
 	BeforeID       *int64
@@ -561,7 +557,7 @@ func (q *Queries) ProductListNameBackward(ctx context.Context, arg ProductListNa
 		arg.MinPrice,
 		arg.MaxPrice,
 		arg.InStock,
-		arg.Search,
+		arg.SearchQuery,
 		arg.AfterID,
 		arg.AfterKey,
 		arg.BeforeID,
@@ -613,9 +609,7 @@ WHERE
   AND ($6::bigint IS NULL OR p.min_price <= $6::bigint)
   AND ($7::boolean IS NULL OR $7::boolean = EXISTS (
         SELECT 1 FROM product_variants v WHERE v.product_id = p.id AND v.stock > 0 AND v.deleted_at IS NULL))
-  AND ($8::text IS NULL
-       OR p.search @@ websearch_to_tsquery('english', $8::text)
-       OR $8::text <% p.name)
+  AND ($8::text IS NULL OR p.search @@ ($8::text)::tsquery)
   AND ($9::bigint IS NULL OR (p.name, p.id) > ($10::text, $9::bigint))
   AND ($11::bigint IS NULL OR (p.name, p.id) < ($12::text, $11::bigint))
 ORDER BY p.name ASC, p.id ASC
@@ -630,7 +624,7 @@ type ProductListNameForwardParams struct {
 	MinPrice       *int64
 	MaxPrice       *int64
 	InStock        *bool
-	Search         *string
+	SearchQuery    *string
 	AfterID        *int64
 	AfterKey       *string
 	BeforeID       *int64
@@ -665,7 +659,7 @@ func (q *Queries) ProductListNameForward(ctx context.Context, arg ProductListNam
 		arg.MinPrice,
 		arg.MaxPrice,
 		arg.InStock,
-		arg.Search,
+		arg.SearchQuery,
 		arg.AfterID,
 		arg.AfterKey,
 		arg.BeforeID,
@@ -717,9 +711,7 @@ WHERE
   AND ($6::bigint IS NULL OR p.min_price <= $6::bigint)
   AND ($7::boolean IS NULL OR $7::boolean = EXISTS (
         SELECT 1 FROM product_variants v WHERE v.product_id = p.id AND v.stock > 0 AND v.deleted_at IS NULL))
-  AND ($8::text IS NULL
-       OR p.search @@ websearch_to_tsquery('english', $8::text)
-       OR $8::text <% p.name)
+  AND ($8::text IS NULL OR p.search @@ ($8::text)::tsquery)
   AND ($9::bigint IS NULL OR (p.created_at, p.id) < ($10::timestamptz, $9::bigint))
   AND ($11::bigint IS NULL OR (p.created_at, p.id) > ($12::timestamptz, $11::bigint))
 ORDER BY p.created_at ASC, p.id ASC
@@ -734,7 +726,7 @@ type ProductListNewestBackwardParams struct {
 	MinPrice       *int64
 	MaxPrice       *int64
 	InStock        *bool
-	Search         *string
+	SearchQuery    *string
 	AfterID        *int64
 	AfterKey       *time.Time
 	BeforeID       *int64
@@ -769,7 +761,7 @@ func (q *Queries) ProductListNewestBackward(ctx context.Context, arg ProductList
 		arg.MinPrice,
 		arg.MaxPrice,
 		arg.InStock,
-		arg.Search,
+		arg.SearchQuery,
 		arg.AfterID,
 		arg.AfterKey,
 		arg.BeforeID,
@@ -822,9 +814,7 @@ WHERE
   AND ($6::bigint IS NULL OR p.min_price <= $6::bigint)
   AND ($7::boolean IS NULL OR $7::boolean = EXISTS (
         SELECT 1 FROM product_variants v WHERE v.product_id = p.id AND v.stock > 0 AND v.deleted_at IS NULL))
-  AND ($8::text IS NULL
-       OR p.search @@ websearch_to_tsquery('english', $8::text)
-       OR $8::text <% p.name)
+  AND ($8::text IS NULL OR p.search @@ ($8::text)::tsquery)
   AND ($9::bigint IS NULL OR (p.created_at, p.id) < ($10::timestamptz, $9::bigint))
   AND ($11::bigint IS NULL OR (p.created_at, p.id) > ($12::timestamptz, $11::bigint))
 ORDER BY p.created_at DESC, p.id DESC
@@ -839,7 +829,7 @@ type ProductListNewestForwardParams struct {
 	MinPrice       *int64
 	MaxPrice       *int64
 	InStock        *bool
-	Search         *string
+	SearchQuery    *string
 	AfterID        *int64
 	AfterKey       *time.Time
 	BeforeID       *int64
@@ -880,7 +870,7 @@ func (q *Queries) ProductListNewestForward(ctx context.Context, arg ProductListN
 		arg.MinPrice,
 		arg.MaxPrice,
 		arg.InStock,
-		arg.Search,
+		arg.SearchQuery,
 		arg.AfterID,
 		arg.AfterKey,
 		arg.BeforeID,
@@ -932,9 +922,7 @@ WHERE
   AND ($6::bigint IS NULL OR p.min_price <= $6::bigint)
   AND ($7::boolean IS NULL OR $7::boolean = EXISTS (
         SELECT 1 FROM product_variants v WHERE v.product_id = p.id AND v.stock > 0 AND v.deleted_at IS NULL))
-  AND ($8::text IS NULL
-       OR p.search @@ websearch_to_tsquery('english', $8::text)
-       OR $8::text <% p.name)
+  AND ($8::text IS NULL OR p.search @@ ($8::text)::tsquery)
   AND ($9::bigint IS NULL OR (p.min_price, p.id) > ($10::bigint, $9::bigint))
   AND ($11::bigint IS NULL OR (p.min_price, p.id) < ($12::bigint, $11::bigint))
 ORDER BY p.min_price DESC, p.id DESC
@@ -949,7 +937,7 @@ type ProductListPriceAscBackwardParams struct {
 	MinPrice       *int64
 	MaxPrice       *int64
 	InStock        *bool
-	Search         *string
+	SearchQuery    *string
 	AfterID        *int64
 	AfterKey       *int64
 	BeforeID       *int64
@@ -984,7 +972,7 @@ func (q *Queries) ProductListPriceAscBackward(ctx context.Context, arg ProductLi
 		arg.MinPrice,
 		arg.MaxPrice,
 		arg.InStock,
-		arg.Search,
+		arg.SearchQuery,
 		arg.AfterID,
 		arg.AfterKey,
 		arg.BeforeID,
@@ -1036,9 +1024,7 @@ WHERE
   AND ($6::bigint IS NULL OR p.min_price <= $6::bigint)
   AND ($7::boolean IS NULL OR $7::boolean = EXISTS (
         SELECT 1 FROM product_variants v WHERE v.product_id = p.id AND v.stock > 0 AND v.deleted_at IS NULL))
-  AND ($8::text IS NULL
-       OR p.search @@ websearch_to_tsquery('english', $8::text)
-       OR $8::text <% p.name)
+  AND ($8::text IS NULL OR p.search @@ ($8::text)::tsquery)
   AND ($9::bigint IS NULL OR (p.min_price, p.id) > ($10::bigint, $9::bigint))
   AND ($11::bigint IS NULL OR (p.min_price, p.id) < ($12::bigint, $11::bigint))
 ORDER BY p.min_price ASC, p.id ASC
@@ -1053,7 +1039,7 @@ type ProductListPriceAscForwardParams struct {
 	MinPrice       *int64
 	MaxPrice       *int64
 	InStock        *bool
-	Search         *string
+	SearchQuery    *string
 	AfterID        *int64
 	AfterKey       *int64
 	BeforeID       *int64
@@ -1088,7 +1074,7 @@ func (q *Queries) ProductListPriceAscForward(ctx context.Context, arg ProductLis
 		arg.MinPrice,
 		arg.MaxPrice,
 		arg.InStock,
-		arg.Search,
+		arg.SearchQuery,
 		arg.AfterID,
 		arg.AfterKey,
 		arg.BeforeID,
@@ -1140,9 +1126,7 @@ WHERE
   AND ($6::bigint IS NULL OR p.min_price <= $6::bigint)
   AND ($7::boolean IS NULL OR $7::boolean = EXISTS (
         SELECT 1 FROM product_variants v WHERE v.product_id = p.id AND v.stock > 0 AND v.deleted_at IS NULL))
-  AND ($8::text IS NULL
-       OR p.search @@ websearch_to_tsquery('english', $8::text)
-       OR $8::text <% p.name)
+  AND ($8::text IS NULL OR p.search @@ ($8::text)::tsquery)
   AND ($9::bigint IS NULL OR (p.min_price, p.id) < ($10::bigint, $9::bigint))
   AND ($11::bigint IS NULL OR (p.min_price, p.id) > ($12::bigint, $11::bigint))
 ORDER BY p.min_price ASC, p.id ASC
@@ -1157,7 +1141,7 @@ type ProductListPriceDescBackwardParams struct {
 	MinPrice       *int64
 	MaxPrice       *int64
 	InStock        *bool
-	Search         *string
+	SearchQuery    *string
 	AfterID        *int64
 	AfterKey       *int64
 	BeforeID       *int64
@@ -1192,7 +1176,7 @@ func (q *Queries) ProductListPriceDescBackward(ctx context.Context, arg ProductL
 		arg.MinPrice,
 		arg.MaxPrice,
 		arg.InStock,
-		arg.Search,
+		arg.SearchQuery,
 		arg.AfterID,
 		arg.AfterKey,
 		arg.BeforeID,
@@ -1244,9 +1228,7 @@ WHERE
   AND ($6::bigint IS NULL OR p.min_price <= $6::bigint)
   AND ($7::boolean IS NULL OR $7::boolean = EXISTS (
         SELECT 1 FROM product_variants v WHERE v.product_id = p.id AND v.stock > 0 AND v.deleted_at IS NULL))
-  AND ($8::text IS NULL
-       OR p.search @@ websearch_to_tsquery('english', $8::text)
-       OR $8::text <% p.name)
+  AND ($8::text IS NULL OR p.search @@ ($8::text)::tsquery)
   AND ($9::bigint IS NULL OR (p.min_price, p.id) < ($10::bigint, $9::bigint))
   AND ($11::bigint IS NULL OR (p.min_price, p.id) > ($12::bigint, $11::bigint))
 ORDER BY p.min_price DESC, p.id DESC
@@ -1261,7 +1243,7 @@ type ProductListPriceDescForwardParams struct {
 	MinPrice       *int64
 	MaxPrice       *int64
 	InStock        *bool
-	Search         *string
+	SearchQuery    *string
 	AfterID        *int64
 	AfterKey       *int64
 	BeforeID       *int64
@@ -1296,7 +1278,7 @@ func (q *Queries) ProductListPriceDescForward(ctx context.Context, arg ProductLi
 		arg.MinPrice,
 		arg.MaxPrice,
 		arg.InStock,
-		arg.Search,
+		arg.SearchQuery,
 		arg.AfterID,
 		arg.AfterKey,
 		arg.BeforeID,
@@ -1338,27 +1320,47 @@ func (q *Queries) ProductListPriceDescForward(ctx context.Context, arg ProductLi
 }
 
 const ProductListRelevanceBackward = `-- name: ProductListRelevanceBackward :many
+WITH candidates AS (
+  (SELECT p.id FROM products p
+    WHERE
+  catalog_visible(p.status, p.vendor_active, p.vendor_id, $3::boolean, $4::bigint)
+      AND ($5::bigint[] IS NULL OR p.category_id = ANY($5::bigint[]))
+      AND ($6::bigint IS NULL OR p.vendor_id = $6::bigint)
+      AND ($7::bigint IS NULL OR p.max_price >= $7::bigint)
+      AND ($8::bigint IS NULL OR p.min_price <= $8::bigint)
+      AND ($9::boolean IS NULL OR $9::boolean = EXISTS (
+            SELECT 1 FROM product_variants v WHERE v.product_id = p.id AND v.stock > 0 AND v.deleted_at IS NULL))
+      AND p.search @@ ($1::text)::tsquery
+      AND p.search @@ ($10::text)::tsquery
+      AND ($11::bigint IS NULL OR (ts_rank(p.search, ($1::text)::tsquery)::real, p.id) < ($12::real, $11::bigint))
+      AND ($13::bigint IS NULL OR (ts_rank(p.search, ($1::text)::tsquery)::real, p.id) > ($14::real, $13::bigint))
+    LIMIT $15)
+  UNION
+  (SELECT p.id FROM products p
+    WHERE
+  catalog_visible(p.status, p.vendor_active, p.vendor_id, $3::boolean, $4::bigint)
+      AND ($5::bigint[] IS NULL OR p.category_id = ANY($5::bigint[]))
+      AND ($6::bigint IS NULL OR p.vendor_id = $6::bigint)
+      AND ($7::bigint IS NULL OR p.max_price >= $7::bigint)
+      AND ($8::bigint IS NULL OR p.min_price <= $8::bigint)
+      AND ($9::boolean IS NULL OR $9::boolean = EXISTS (
+            SELECT 1 FROM product_variants v WHERE v.product_id = p.id AND v.stock > 0 AND v.deleted_at IS NULL))
+      AND p.search @@ ($1::text)::tsquery
+      AND ($11::bigint IS NULL OR (ts_rank(p.search, ($1::text)::tsquery)::real, p.id) < ($12::real, $11::bigint))
+      AND ($13::bigint IS NULL OR (ts_rank(p.search, ($1::text)::tsquery)::real, p.id) > ($14::real, $13::bigint))
+    LIMIT $15)
+)
 SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at, p.vendor_active, r.rank::real AS rank
-FROM products p, LATERAL (SELECT (ts_rank(p.search, websearch_to_tsquery('english', $1::text)) + word_similarity($1::text, p.name))::real AS rank) r
-WHERE
-  catalog_visible(p.status, p.vendor_active, p.vendor_id, $2::boolean, $3::bigint)
-  AND ($4::bigint[] IS NULL OR p.category_id = ANY($4::bigint[]))
-  AND ($5::bigint IS NULL OR p.vendor_id = $5::bigint)
-  AND ($6::bigint IS NULL OR p.max_price >= $6::bigint)
-  AND ($7::bigint IS NULL OR p.min_price <= $7::bigint)
-  AND ($8::boolean IS NULL OR $8::boolean = EXISTS (
-        SELECT 1 FROM product_variants v WHERE v.product_id = p.id AND v.stock > 0 AND v.deleted_at IS NULL))
-  AND (FALSE
-       OR p.search @@ websearch_to_tsquery('english', $9::text)
-       OR $9::text <% p.name)
-  AND ($10::bigint IS NULL OR (r.rank, p.id) < ($11::real, $10::bigint))
-  AND ($12::bigint IS NULL OR (r.rank, p.id) > ($13::real, $12::bigint))
+FROM candidates c
+JOIN products p ON p.id = c.id
+CROSS JOIN LATERAL (SELECT ts_rank(p.search, ($1::text)::tsquery)::real AS rank) r
 ORDER BY r.rank ASC, p.id ASC
-LIMIT $14
+LIMIT $2
 `
 
 type ProductListRelevanceBackwardParams struct {
-	Query          string
+	SearchQuery    string
+	Lim            int32
 	SeeArchived    bool
 	ViewerVendorID *int64
 	CategoryIds    []int64
@@ -1366,12 +1368,12 @@ type ProductListRelevanceBackwardParams struct {
 	MinPrice       *int64
 	MaxPrice       *int64
 	InStock        *bool
-	Search         *string
+	NameQuery      string
 	AfterID        *int64
 	AfterKey       *float32
 	BeforeID       *int64
 	BeforeKey      *float32
-	Lim            int32
+	Candidates     int32
 }
 
 type ProductListRelevanceBackwardRow struct {
@@ -1393,11 +1395,11 @@ type ProductListRelevanceBackwardRow struct {
 	Rank         float32
 }
 
-// Ranked search: full-text rank (name weighs more than description) plus trigram word
-// similarity of the name, so a typo still ranks its product.
+// The backward twin of ProductListRelevanceForward.
 func (q *Queries) ProductListRelevanceBackward(ctx context.Context, arg ProductListRelevanceBackwardParams) ([]ProductListRelevanceBackwardRow, error) {
 	rows, err := q.db.Query(ctx, ProductListRelevanceBackward,
-		arg.Query,
+		arg.SearchQuery,
+		arg.Lim,
 		arg.SeeArchived,
 		arg.ViewerVendorID,
 		arg.CategoryIds,
@@ -1405,12 +1407,12 @@ func (q *Queries) ProductListRelevanceBackward(ctx context.Context, arg ProductL
 		arg.MinPrice,
 		arg.MaxPrice,
 		arg.InStock,
-		arg.Search,
+		arg.NameQuery,
 		arg.AfterID,
 		arg.AfterKey,
 		arg.BeforeID,
 		arg.BeforeKey,
-		arg.Lim,
+		arg.Candidates,
 	)
 	if err != nil {
 		return nil, err
@@ -1448,27 +1450,47 @@ func (q *Queries) ProductListRelevanceBackward(ctx context.Context, arg ProductL
 }
 
 const ProductListRelevanceForward = `-- name: ProductListRelevanceForward :many
+WITH candidates AS (
+  (SELECT p.id FROM products p
+    WHERE
+  catalog_visible(p.status, p.vendor_active, p.vendor_id, $3::boolean, $4::bigint)
+      AND ($5::bigint[] IS NULL OR p.category_id = ANY($5::bigint[]))
+      AND ($6::bigint IS NULL OR p.vendor_id = $6::bigint)
+      AND ($7::bigint IS NULL OR p.max_price >= $7::bigint)
+      AND ($8::bigint IS NULL OR p.min_price <= $8::bigint)
+      AND ($9::boolean IS NULL OR $9::boolean = EXISTS (
+            SELECT 1 FROM product_variants v WHERE v.product_id = p.id AND v.stock > 0 AND v.deleted_at IS NULL))
+      AND p.search @@ ($1::text)::tsquery
+      AND p.search @@ ($10::text)::tsquery
+      AND ($11::bigint IS NULL OR (ts_rank(p.search, ($1::text)::tsquery)::real, p.id) < ($12::real, $11::bigint))
+      AND ($13::bigint IS NULL OR (ts_rank(p.search, ($1::text)::tsquery)::real, p.id) > ($14::real, $13::bigint))
+    LIMIT $15)
+  UNION
+  (SELECT p.id FROM products p
+    WHERE
+  catalog_visible(p.status, p.vendor_active, p.vendor_id, $3::boolean, $4::bigint)
+      AND ($5::bigint[] IS NULL OR p.category_id = ANY($5::bigint[]))
+      AND ($6::bigint IS NULL OR p.vendor_id = $6::bigint)
+      AND ($7::bigint IS NULL OR p.max_price >= $7::bigint)
+      AND ($8::bigint IS NULL OR p.min_price <= $8::bigint)
+      AND ($9::boolean IS NULL OR $9::boolean = EXISTS (
+            SELECT 1 FROM product_variants v WHERE v.product_id = p.id AND v.stock > 0 AND v.deleted_at IS NULL))
+      AND p.search @@ ($1::text)::tsquery
+      AND ($11::bigint IS NULL OR (ts_rank(p.search, ($1::text)::tsquery)::real, p.id) < ($12::real, $11::bigint))
+      AND ($13::bigint IS NULL OR (ts_rank(p.search, ($1::text)::tsquery)::real, p.id) > ($14::real, $13::bigint))
+    LIMIT $15)
+)
 SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at, p.vendor_active, r.rank::real AS rank
-FROM products p, LATERAL (SELECT (ts_rank(p.search, websearch_to_tsquery('english', $1::text)) + word_similarity($1::text, p.name))::real AS rank) r
-WHERE
-  catalog_visible(p.status, p.vendor_active, p.vendor_id, $2::boolean, $3::bigint)
-  AND ($4::bigint[] IS NULL OR p.category_id = ANY($4::bigint[]))
-  AND ($5::bigint IS NULL OR p.vendor_id = $5::bigint)
-  AND ($6::bigint IS NULL OR p.max_price >= $6::bigint)
-  AND ($7::bigint IS NULL OR p.min_price <= $7::bigint)
-  AND ($8::boolean IS NULL OR $8::boolean = EXISTS (
-        SELECT 1 FROM product_variants v WHERE v.product_id = p.id AND v.stock > 0 AND v.deleted_at IS NULL))
-  AND (FALSE
-       OR p.search @@ websearch_to_tsquery('english', $9::text)
-       OR $9::text <% p.name)
-  AND ($10::bigint IS NULL OR (r.rank, p.id) < ($11::real, $10::bigint))
-  AND ($12::bigint IS NULL OR (r.rank, p.id) > ($13::real, $12::bigint))
+FROM candidates c
+JOIN products p ON p.id = c.id
+CROSS JOIN LATERAL (SELECT ts_rank(p.search, ($1::text)::tsquery)::real AS rank) r
 ORDER BY r.rank DESC, p.id DESC
-LIMIT $14
+LIMIT $2
 `
 
 type ProductListRelevanceForwardParams struct {
-	Query          string
+	SearchQuery    string
+	Lim            int32
 	SeeArchived    bool
 	ViewerVendorID *int64
 	CategoryIds    []int64
@@ -1476,12 +1498,12 @@ type ProductListRelevanceForwardParams struct {
 	MinPrice       *int64
 	MaxPrice       *int64
 	InStock        *bool
-	Search         *string
+	NameQuery      string
 	AfterID        *int64
 	AfterKey       *float32
 	BeforeID       *int64
 	BeforeKey      *float32
-	Lim            int32
+	Candidates     int32
 }
 
 type ProductListRelevanceForwardRow struct {
@@ -1503,11 +1525,14 @@ type ProductListRelevanceForwardRow struct {
 	Rank         float32
 }
 
-// Ranked search: full-text rank (name weighs more than description) plus trigram word
-// similarity of the name, so a typo still ranks its product.
+// Ranked search over a bounded candidate set, so that a common word costs the same as a rare
+// one (catalog/search.go says why): up to @candidates products whose name matches the whole
+// query (@name_query: the query restricted to names, weight A), and up to as many matching it
+// anywhere, ranked by ts_rank of @search_query (a name weighs more than a description).
 func (q *Queries) ProductListRelevanceForward(ctx context.Context, arg ProductListRelevanceForwardParams) ([]ProductListRelevanceForwardRow, error) {
 	rows, err := q.db.Query(ctx, ProductListRelevanceForward,
-		arg.Query,
+		arg.SearchQuery,
+		arg.Lim,
 		arg.SeeArchived,
 		arg.ViewerVendorID,
 		arg.CategoryIds,
@@ -1515,12 +1540,12 @@ func (q *Queries) ProductListRelevanceForward(ctx context.Context, arg ProductLi
 		arg.MinPrice,
 		arg.MaxPrice,
 		arg.InStock,
-		arg.Search,
+		arg.NameQuery,
 		arg.AfterID,
 		arg.AfterKey,
 		arg.BeforeID,
 		arg.BeforeKey,
-		arg.Lim,
+		arg.Candidates,
 	)
 	if err != nil {
 		return nil, err
@@ -1636,6 +1661,57 @@ func (q *Queries) ProductSeedBulk(ctx context.Context, arg ProductSeedBulkParams
 		return 0, err
 	}
 	return result.RowsAffected(), nil
+}
+
+const ProductSuggest = `-- name: ProductSuggest :many
+SELECT s.name::text AS name
+FROM (
+  SELECT p.name, ts_rank(p.search, ($1::text)::tsquery) AS rank
+  FROM products p
+  WHERE catalog_visible(p.status, p.vendor_active, p.vendor_id, $2::boolean, $3::bigint)
+    AND p.search @@ ($1::text)::tsquery
+  LIMIT $4
+) s
+GROUP BY s.name
+ORDER BY max(s.rank) DESC, s.name
+LIMIT $5
+`
+
+type ProductSuggestParams struct {
+	SearchQuery    string
+	SeeArchived    bool
+	ViewerVendorID *int64
+	Candidates     int32
+	Lim            int32
+}
+
+// Distinct names for a search box: the visible products matching @search_query (a
+// name-restricted query whose last word is a prefix), best ranked first, from a bounded
+// candidate set so that a one-letter prefix costs no more than a word.
+func (q *Queries) ProductSuggest(ctx context.Context, arg ProductSuggestParams) ([]string, error) {
+	rows, err := q.db.Query(ctx, ProductSuggest,
+		arg.SearchQuery,
+		arg.SeeArchived,
+		arg.ViewerVendorID,
+		arg.Candidates,
+		arg.Lim,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []string{}
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return nil, err
+		}
+		items = append(items, name)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const ProductUpdate = `-- name: ProductUpdate :one

@@ -971,6 +971,11 @@ type Refund struct {
 	UpdatedAt        time.Time
 }
 
+type SearchWord struct {
+	Word   string
+	Lexeme string
+}
+
 type Session struct {
 	ID           uuid.UUID
 	UserID       int64

@@ -359,11 +359,12 @@ type Querier interface {
 	ProductListPriceAscForward(ctx context.Context, arg ProductListPriceAscForwardParams) ([]ProductListPriceAscForwardRow, error)
 	ProductListPriceDescBackward(ctx context.Context, arg ProductListPriceDescBackwardParams) ([]ProductListPriceDescBackwardRow, error)
 	ProductListPriceDescForward(ctx context.Context, arg ProductListPriceDescForwardParams) ([]ProductListPriceDescForwardRow, error)
-	// Ranked search: full-text rank (name weighs more than description) plus trigram word
-	// similarity of the name, so a typo still ranks its product.
+	// The backward twin of ProductListRelevanceForward.
 	ProductListRelevanceBackward(ctx context.Context, arg ProductListRelevanceBackwardParams) ([]ProductListRelevanceBackwardRow, error)
-	// Ranked search: full-text rank (name weighs more than description) plus trigram word
-	// similarity of the name, so a typo still ranks its product.
+	// Ranked search over a bounded candidate set, so that a common word costs the same as a rare
+	// one (catalog/search.go says why): up to @candidates products whose name matches the whole
+	// query (@name_query: the query restricted to names, weight A), and up to as many matching it
+	// anywhere, ranked by ts_rank of @search_query (a name weighs more than a description).
 	ProductListRelevanceForward(ctx context.Context, arg ProductListRelevanceForwardParams) ([]ProductListRelevanceForwardRow, error)
 	// ProductRefreshPrices recomputes the denormalised price range from the live variants.
 	ProductRefreshPrices(ctx context.Context, id int64) error
@@ -372,6 +373,10 @@ type Querier interface {
 	// benchmarks): names from word lists, spread over the given categories and vendors, created
 	// one second apart going back from now, so NEWEST has a stable order.
 	ProductSeedBulk(ctx context.Context, arg ProductSeedBulkParams) (int64, error)
+	// Distinct names for a search box: the visible products matching @search_query (a
+	// name-restricted query whose last word is a prefix), best ranked first, from a bounded
+	// candidate set so that a one-letter prefix costs no more than a word.
+	ProductSuggest(ctx context.Context, arg ProductSuggestParams) ([]string, error)
 	ProductUpdate(ctx context.Context, arg ProductUpdateParams) (ProductUpdateRow, error)
 	// RefreshTokenGetForUpdate locks a token and its session so two concurrent refreshes with the
 	// same token serialise: the second one sees used_at set and is treated as reuse.
@@ -387,6 +392,14 @@ type Querier interface {
 	// RefundGetForSettlement reads a refund with what asking the provider again needs.
 	RefundGetForSettlement(ctx context.Context, id int64) (RefundGetForSettlementRow, error)
 	RefundInsert(ctx context.Context, arg RefundInsertParams) (Refund, error)
+	// The search dictionary (migration 00032): what each word of a shopper's query may stand for.
+	// For each term, in order: its exact English form (plainto_tsquery's text, '' for a stop word),
+	// the same as a phrase (phraseto_tsquery's: its words in order, for a quoted phrase),
+	// its prefix form ('' unless the term is letters and digits only), whether the dictionary knows
+	// it, and, for an unknown term of four characters or more, the lexemes of up to @max_alternatives
+	// dictionary words at least @min_similarity alike, most alike first (trigram similarity, found
+	// through the GIN index by %, whose threshold, 0.3 by default, is below @min_similarity).
+	SearchTermsExpand(ctx context.Context, arg SearchTermsExpandParams) ([]SearchTermsExpandRow, error)
 	SessionGetByID(ctx context.Context, id uuid.UUID) (Session, error)
 	SessionInsert(ctx context.Context, arg SessionInsertParams) (Session, error)
 	// SessionListActiveByUser is an account's live sessions (not revoked, not expired), the most

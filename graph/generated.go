@@ -715,6 +715,7 @@ type ComplexityRoot struct {
 		Order                 func(childComplexity int, id string) int
 		Orders                func(childComplexity int, first *int, after *string, filter *model.OrderFilter) int
 		Product               func(childComplexity int, id *string, slug *string) int
+		ProductSuggest        func(childComplexity int, prefix string, first *int) int
 		Products              func(childComplexity int, first *int, after *string, last *int, before *string, filter *model.ProductFilter, sort *catalog.Sort) int
 		User                  func(childComplexity int, id string) int
 		Vendor                func(childComplexity int, id string) int
@@ -1127,6 +1128,7 @@ type QueryResolver interface {
 	EmailDeliveries(ctx context.Context, first *int, after *string, filter *model.EmailDeliveryFilter) (*model.EmailDeliveryConnection, error)
 	Order(ctx context.Context, id string) (*order.Order, error)
 	Orders(ctx context.Context, first *int, after *string, filter *model.OrderFilter) (*model.OrderConnection, error)
+	ProductSuggest(ctx context.Context, prefix string, first *int) ([]string, error)
 	LowStockVariants(ctx context.Context, first *int, after *string, vendorID *string) (*model.LowStockVariantConnection, error)
 	Vendor(ctx context.Context, id string) (*vendor.Vendor, error)
 	VendorBySlug(ctx context.Context, slug string) (*vendor.Vendor, error)
@@ -3957,6 +3959,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Product(childComplexity, args["id"].(*string), args["slug"].(*string)), true
+	case "Query.productSuggest":
+		if e.ComplexityRoot.Query.ProductSuggest == nil {
+			break
+		}
+
+		args, err := ec.field_Query_productSuggest_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.ProductSuggest(childComplexity, args["prefix"].(string), args["first"].(*int)), true
 	case "Query.products":
 		if e.ComplexityRoot.Query.Products == nil {
 			break
@@ -7506,6 +7519,23 @@ type PageInfo {
   startCursor: String
   """Cursor of the last item of the page."""
   endCursor: String
+}
+`, BuiltIn: false},
+	{Name: "../schema/search.graphqls", Input: `# Search: what a search box needs beside Query.products(filter: {search}).
+
+extend type Query {
+  """
+  Up to ` + "`" + `first` + "`" + ` distinct names of the products you may see that start like ` + "`" + `prefix` + "`" + `, best match
+  first, for a search box's suggestions: every word must appear in the name, the last as the start
+  of a word, and a word with a typo is matched to the catalog's close words. Empty for a blank
+  prefix.
+  """
+  productSuggest(
+    "What has been typed so far."
+    prefix: String!
+    "How many names, 1 to 20."
+    first: Int = 10
+  ): [String!]!
 }
 `, BuiltIn: false},
 	{Name: "../schema/stock.graphqls", Input: `# The stock ledger and low stock, for vendors and admins (issue 16, inventory for vendors).
@@ -11098,6 +11128,28 @@ func (ec *executionContext) field_Query_orders_args(ctx context.Context, rawArgs
 		return nil, err
 	}
 	args["filter"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_productSuggest_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "prefix",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["prefix"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
 	return args, nil
 }
 
@@ -24308,6 +24360,50 @@ func (ec *executionContext) fieldContext_Query_orders(ctx context.Context, field
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_orders_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_productSuggest(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_productSuggest(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().ProductSuggest(ctx, fc.Args["prefix"].(string), fc.Args["first"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_productSuggest(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type String does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_productSuggest_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -39341,6 +39437,28 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 					}
 				}()
 				res = ec._Query_orders(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "productSuggest":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_productSuggest(ctx, field)
 				if res == graphql.Null {
 					atomic.AddUint32(&fs.Invalids, 1)
 				}

@@ -16,9 +16,7 @@ WHERE
   AND (sqlc.narg('max_price')::bigint IS NULL OR p.min_price <= sqlc.narg('max_price')::bigint)
   AND (sqlc.narg('in_stock')::boolean IS NULL OR sqlc.narg('in_stock')::boolean = EXISTS (
         SELECT 1 FROM product_variants v WHERE v.product_id = p.id AND v.stock > 0 AND v.deleted_at IS NULL))
-  AND (sqlc.narg('search')::text IS NULL
-       OR p.search @@ websearch_to_tsquery('english', sqlc.narg('search')::text)
-       OR sqlc.narg('search')::text <% p.name)
+  AND (sqlc.narg('search_query')::text IS NULL OR p.search @@ (sqlc.narg('search_query')::text)::tsquery)
   AND (sqlc.narg('after_id')::bigint IS NULL OR (p.created_at, p.id) < (sqlc.narg('after_key')::timestamptz, sqlc.narg('after_id')::bigint))
   AND (sqlc.narg('before_id')::bigint IS NULL OR (p.created_at, p.id) > (sqlc.narg('before_key')::timestamptz, sqlc.narg('before_id')::bigint))
 ORDER BY p.created_at DESC, p.id DESC
@@ -35,9 +33,7 @@ WHERE
   AND (sqlc.narg('max_price')::bigint IS NULL OR p.min_price <= sqlc.narg('max_price')::bigint)
   AND (sqlc.narg('in_stock')::boolean IS NULL OR sqlc.narg('in_stock')::boolean = EXISTS (
         SELECT 1 FROM product_variants v WHERE v.product_id = p.id AND v.stock > 0 AND v.deleted_at IS NULL))
-  AND (sqlc.narg('search')::text IS NULL
-       OR p.search @@ websearch_to_tsquery('english', sqlc.narg('search')::text)
-       OR sqlc.narg('search')::text <% p.name)
+  AND (sqlc.narg('search_query')::text IS NULL OR p.search @@ (sqlc.narg('search_query')::text)::tsquery)
   AND (sqlc.narg('after_id')::bigint IS NULL OR (p.created_at, p.id) < (sqlc.narg('after_key')::timestamptz, sqlc.narg('after_id')::bigint))
   AND (sqlc.narg('before_id')::bigint IS NULL OR (p.created_at, p.id) > (sqlc.narg('before_key')::timestamptz, sqlc.narg('before_id')::bigint))
 ORDER BY p.created_at ASC, p.id ASC
@@ -54,9 +50,7 @@ WHERE
   AND (sqlc.narg('max_price')::bigint IS NULL OR p.min_price <= sqlc.narg('max_price')::bigint)
   AND (sqlc.narg('in_stock')::boolean IS NULL OR sqlc.narg('in_stock')::boolean = EXISTS (
         SELECT 1 FROM product_variants v WHERE v.product_id = p.id AND v.stock > 0 AND v.deleted_at IS NULL))
-  AND (sqlc.narg('search')::text IS NULL
-       OR p.search @@ websearch_to_tsquery('english', sqlc.narg('search')::text)
-       OR sqlc.narg('search')::text <% p.name)
+  AND (sqlc.narg('search_query')::text IS NULL OR p.search @@ (sqlc.narg('search_query')::text)::tsquery)
   AND (sqlc.narg('after_id')::bigint IS NULL OR (p.min_price, p.id) > (sqlc.narg('after_key')::bigint, sqlc.narg('after_id')::bigint))
   AND (sqlc.narg('before_id')::bigint IS NULL OR (p.min_price, p.id) < (sqlc.narg('before_key')::bigint, sqlc.narg('before_id')::bigint))
 ORDER BY p.min_price ASC, p.id ASC
@@ -73,9 +67,7 @@ WHERE
   AND (sqlc.narg('max_price')::bigint IS NULL OR p.min_price <= sqlc.narg('max_price')::bigint)
   AND (sqlc.narg('in_stock')::boolean IS NULL OR sqlc.narg('in_stock')::boolean = EXISTS (
         SELECT 1 FROM product_variants v WHERE v.product_id = p.id AND v.stock > 0 AND v.deleted_at IS NULL))
-  AND (sqlc.narg('search')::text IS NULL
-       OR p.search @@ websearch_to_tsquery('english', sqlc.narg('search')::text)
-       OR sqlc.narg('search')::text <% p.name)
+  AND (sqlc.narg('search_query')::text IS NULL OR p.search @@ (sqlc.narg('search_query')::text)::tsquery)
   AND (sqlc.narg('after_id')::bigint IS NULL OR (p.min_price, p.id) > (sqlc.narg('after_key')::bigint, sqlc.narg('after_id')::bigint))
   AND (sqlc.narg('before_id')::bigint IS NULL OR (p.min_price, p.id) < (sqlc.narg('before_key')::bigint, sqlc.narg('before_id')::bigint))
 ORDER BY p.min_price DESC, p.id DESC
@@ -92,9 +84,7 @@ WHERE
   AND (sqlc.narg('max_price')::bigint IS NULL OR p.min_price <= sqlc.narg('max_price')::bigint)
   AND (sqlc.narg('in_stock')::boolean IS NULL OR sqlc.narg('in_stock')::boolean = EXISTS (
         SELECT 1 FROM product_variants v WHERE v.product_id = p.id AND v.stock > 0 AND v.deleted_at IS NULL))
-  AND (sqlc.narg('search')::text IS NULL
-       OR p.search @@ websearch_to_tsquery('english', sqlc.narg('search')::text)
-       OR sqlc.narg('search')::text <% p.name)
+  AND (sqlc.narg('search_query')::text IS NULL OR p.search @@ (sqlc.narg('search_query')::text)::tsquery)
   AND (sqlc.narg('after_id')::bigint IS NULL OR (p.min_price, p.id) < (sqlc.narg('after_key')::bigint, sqlc.narg('after_id')::bigint))
   AND (sqlc.narg('before_id')::bigint IS NULL OR (p.min_price, p.id) > (sqlc.narg('before_key')::bigint, sqlc.narg('before_id')::bigint))
 ORDER BY p.min_price DESC, p.id DESC
@@ -111,9 +101,7 @@ WHERE
   AND (sqlc.narg('max_price')::bigint IS NULL OR p.min_price <= sqlc.narg('max_price')::bigint)
   AND (sqlc.narg('in_stock')::boolean IS NULL OR sqlc.narg('in_stock')::boolean = EXISTS (
         SELECT 1 FROM product_variants v WHERE v.product_id = p.id AND v.stock > 0 AND v.deleted_at IS NULL))
-  AND (sqlc.narg('search')::text IS NULL
-       OR p.search @@ websearch_to_tsquery('english', sqlc.narg('search')::text)
-       OR sqlc.narg('search')::text <% p.name)
+  AND (sqlc.narg('search_query')::text IS NULL OR p.search @@ (sqlc.narg('search_query')::text)::tsquery)
   AND (sqlc.narg('after_id')::bigint IS NULL OR (p.min_price, p.id) < (sqlc.narg('after_key')::bigint, sqlc.narg('after_id')::bigint))
   AND (sqlc.narg('before_id')::bigint IS NULL OR (p.min_price, p.id) > (sqlc.narg('before_key')::bigint, sqlc.narg('before_id')::bigint))
 ORDER BY p.min_price ASC, p.id ASC
@@ -130,9 +118,7 @@ WHERE
   AND (sqlc.narg('max_price')::bigint IS NULL OR p.min_price <= sqlc.narg('max_price')::bigint)
   AND (sqlc.narg('in_stock')::boolean IS NULL OR sqlc.narg('in_stock')::boolean = EXISTS (
         SELECT 1 FROM product_variants v WHERE v.product_id = p.id AND v.stock > 0 AND v.deleted_at IS NULL))
-  AND (sqlc.narg('search')::text IS NULL
-       OR p.search @@ websearch_to_tsquery('english', sqlc.narg('search')::text)
-       OR sqlc.narg('search')::text <% p.name)
+  AND (sqlc.narg('search_query')::text IS NULL OR p.search @@ (sqlc.narg('search_query')::text)::tsquery)
   AND (sqlc.narg('after_id')::bigint IS NULL OR (p.name, p.id) > (sqlc.narg('after_key')::text, sqlc.narg('after_id')::bigint))
   AND (sqlc.narg('before_id')::bigint IS NULL OR (p.name, p.id) < (sqlc.narg('before_key')::text, sqlc.narg('before_id')::bigint))
 ORDER BY p.name ASC, p.id ASC
@@ -149,53 +135,90 @@ WHERE
   AND (sqlc.narg('max_price')::bigint IS NULL OR p.min_price <= sqlc.narg('max_price')::bigint)
   AND (sqlc.narg('in_stock')::boolean IS NULL OR sqlc.narg('in_stock')::boolean = EXISTS (
         SELECT 1 FROM product_variants v WHERE v.product_id = p.id AND v.stock > 0 AND v.deleted_at IS NULL))
-  AND (sqlc.narg('search')::text IS NULL
-       OR p.search @@ websearch_to_tsquery('english', sqlc.narg('search')::text)
-       OR sqlc.narg('search')::text <% p.name)
+  AND (sqlc.narg('search_query')::text IS NULL OR p.search @@ (sqlc.narg('search_query')::text)::tsquery)
   AND (sqlc.narg('after_id')::bigint IS NULL OR (p.name, p.id) > (sqlc.narg('after_key')::text, sqlc.narg('after_id')::bigint))
   AND (sqlc.narg('before_id')::bigint IS NULL OR (p.name, p.id) < (sqlc.narg('before_key')::text, sqlc.narg('before_id')::bigint))
 ORDER BY p.name DESC, p.id DESC
 LIMIT @lim;
 
 -- name: ProductListRelevanceForward :many
--- Ranked search: full-text rank (name weighs more than description) plus trigram word
--- similarity of the name, so a typo still ranks its product.
-SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at, p.vendor_active, r.rank::real AS rank
-FROM products p, LATERAL (SELECT (ts_rank(p.search, websearch_to_tsquery('english', @query::text)) + word_similarity(@query::text, p.name))::real AS rank) r
-WHERE
+-- Ranked search over a bounded candidate set, so that a common word costs the same as a rare
+-- one (catalog/search.go says why): up to @candidates products whose name matches the whole
+-- query (@name_query: the query restricted to names, weight A), and up to as many matching it
+-- anywhere, ranked by ts_rank of @search_query (a name weighs more than a description).
+WITH candidates AS (
+  (SELECT p.id FROM products p
+    WHERE
   catalog_visible(p.status, p.vendor_active, p.vendor_id, @see_archived::boolean, sqlc.narg('viewer_vendor_id')::bigint)
-  AND (sqlc.narg('category_ids')::bigint[] IS NULL OR p.category_id = ANY(sqlc.narg('category_ids')::bigint[]))
-  AND (sqlc.narg('vendor_id')::bigint IS NULL OR p.vendor_id = sqlc.narg('vendor_id')::bigint)
-  AND (sqlc.narg('min_price')::bigint IS NULL OR p.max_price >= sqlc.narg('min_price')::bigint)
-  AND (sqlc.narg('max_price')::bigint IS NULL OR p.min_price <= sqlc.narg('max_price')::bigint)
-  AND (sqlc.narg('in_stock')::boolean IS NULL OR sqlc.narg('in_stock')::boolean = EXISTS (
-        SELECT 1 FROM product_variants v WHERE v.product_id = p.id AND v.stock > 0 AND v.deleted_at IS NULL))
-  AND (FALSE
-       OR p.search @@ websearch_to_tsquery('english', sqlc.narg('search')::text)
-       OR sqlc.narg('search')::text <% p.name)
-  AND (sqlc.narg('after_id')::bigint IS NULL OR (r.rank, p.id) < (sqlc.narg('after_key')::real, sqlc.narg('after_id')::bigint))
-  AND (sqlc.narg('before_id')::bigint IS NULL OR (r.rank, p.id) > (sqlc.narg('before_key')::real, sqlc.narg('before_id')::bigint))
+      AND (sqlc.narg('category_ids')::bigint[] IS NULL OR p.category_id = ANY(sqlc.narg('category_ids')::bigint[]))
+      AND (sqlc.narg('vendor_id')::bigint IS NULL OR p.vendor_id = sqlc.narg('vendor_id')::bigint)
+      AND (sqlc.narg('min_price')::bigint IS NULL OR p.max_price >= sqlc.narg('min_price')::bigint)
+      AND (sqlc.narg('max_price')::bigint IS NULL OR p.min_price <= sqlc.narg('max_price')::bigint)
+      AND (sqlc.narg('in_stock')::boolean IS NULL OR sqlc.narg('in_stock')::boolean = EXISTS (
+            SELECT 1 FROM product_variants v WHERE v.product_id = p.id AND v.stock > 0 AND v.deleted_at IS NULL))
+      AND p.search @@ (@search_query::text)::tsquery
+      AND p.search @@ (@name_query::text)::tsquery
+      AND (sqlc.narg('after_id')::bigint IS NULL OR (ts_rank(p.search, (@search_query::text)::tsquery)::real, p.id) < (sqlc.narg('after_key')::real, sqlc.narg('after_id')::bigint))
+      AND (sqlc.narg('before_id')::bigint IS NULL OR (ts_rank(p.search, (@search_query::text)::tsquery)::real, p.id) > (sqlc.narg('before_key')::real, sqlc.narg('before_id')::bigint))
+    LIMIT @candidates)
+  UNION
+  (SELECT p.id FROM products p
+    WHERE
+  catalog_visible(p.status, p.vendor_active, p.vendor_id, @see_archived::boolean, sqlc.narg('viewer_vendor_id')::bigint)
+      AND (sqlc.narg('category_ids')::bigint[] IS NULL OR p.category_id = ANY(sqlc.narg('category_ids')::bigint[]))
+      AND (sqlc.narg('vendor_id')::bigint IS NULL OR p.vendor_id = sqlc.narg('vendor_id')::bigint)
+      AND (sqlc.narg('min_price')::bigint IS NULL OR p.max_price >= sqlc.narg('min_price')::bigint)
+      AND (sqlc.narg('max_price')::bigint IS NULL OR p.min_price <= sqlc.narg('max_price')::bigint)
+      AND (sqlc.narg('in_stock')::boolean IS NULL OR sqlc.narg('in_stock')::boolean = EXISTS (
+            SELECT 1 FROM product_variants v WHERE v.product_id = p.id AND v.stock > 0 AND v.deleted_at IS NULL))
+      AND p.search @@ (@search_query::text)::tsquery
+      AND (sqlc.narg('after_id')::bigint IS NULL OR (ts_rank(p.search, (@search_query::text)::tsquery)::real, p.id) < (sqlc.narg('after_key')::real, sqlc.narg('after_id')::bigint))
+      AND (sqlc.narg('before_id')::bigint IS NULL OR (ts_rank(p.search, (@search_query::text)::tsquery)::real, p.id) > (sqlc.narg('before_key')::real, sqlc.narg('before_id')::bigint))
+    LIMIT @candidates)
+)
+SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at, p.vendor_active, r.rank::real AS rank
+FROM candidates c
+JOIN products p ON p.id = c.id
+CROSS JOIN LATERAL (SELECT ts_rank(p.search, (@search_query::text)::tsquery)::real AS rank) r
 ORDER BY r.rank DESC, p.id DESC
 LIMIT @lim;
 
 -- name: ProductListRelevanceBackward :many
--- Ranked search: full-text rank (name weighs more than description) plus trigram word
--- similarity of the name, so a typo still ranks its product.
-SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at, p.vendor_active, r.rank::real AS rank
-FROM products p, LATERAL (SELECT (ts_rank(p.search, websearch_to_tsquery('english', @query::text)) + word_similarity(@query::text, p.name))::real AS rank) r
-WHERE
+-- The backward twin of ProductListRelevanceForward.
+WITH candidates AS (
+  (SELECT p.id FROM products p
+    WHERE
   catalog_visible(p.status, p.vendor_active, p.vendor_id, @see_archived::boolean, sqlc.narg('viewer_vendor_id')::bigint)
-  AND (sqlc.narg('category_ids')::bigint[] IS NULL OR p.category_id = ANY(sqlc.narg('category_ids')::bigint[]))
-  AND (sqlc.narg('vendor_id')::bigint IS NULL OR p.vendor_id = sqlc.narg('vendor_id')::bigint)
-  AND (sqlc.narg('min_price')::bigint IS NULL OR p.max_price >= sqlc.narg('min_price')::bigint)
-  AND (sqlc.narg('max_price')::bigint IS NULL OR p.min_price <= sqlc.narg('max_price')::bigint)
-  AND (sqlc.narg('in_stock')::boolean IS NULL OR sqlc.narg('in_stock')::boolean = EXISTS (
-        SELECT 1 FROM product_variants v WHERE v.product_id = p.id AND v.stock > 0 AND v.deleted_at IS NULL))
-  AND (FALSE
-       OR p.search @@ websearch_to_tsquery('english', sqlc.narg('search')::text)
-       OR sqlc.narg('search')::text <% p.name)
-  AND (sqlc.narg('after_id')::bigint IS NULL OR (r.rank, p.id) < (sqlc.narg('after_key')::real, sqlc.narg('after_id')::bigint))
-  AND (sqlc.narg('before_id')::bigint IS NULL OR (r.rank, p.id) > (sqlc.narg('before_key')::real, sqlc.narg('before_id')::bigint))
+      AND (sqlc.narg('category_ids')::bigint[] IS NULL OR p.category_id = ANY(sqlc.narg('category_ids')::bigint[]))
+      AND (sqlc.narg('vendor_id')::bigint IS NULL OR p.vendor_id = sqlc.narg('vendor_id')::bigint)
+      AND (sqlc.narg('min_price')::bigint IS NULL OR p.max_price >= sqlc.narg('min_price')::bigint)
+      AND (sqlc.narg('max_price')::bigint IS NULL OR p.min_price <= sqlc.narg('max_price')::bigint)
+      AND (sqlc.narg('in_stock')::boolean IS NULL OR sqlc.narg('in_stock')::boolean = EXISTS (
+            SELECT 1 FROM product_variants v WHERE v.product_id = p.id AND v.stock > 0 AND v.deleted_at IS NULL))
+      AND p.search @@ (@search_query::text)::tsquery
+      AND p.search @@ (@name_query::text)::tsquery
+      AND (sqlc.narg('after_id')::bigint IS NULL OR (ts_rank(p.search, (@search_query::text)::tsquery)::real, p.id) < (sqlc.narg('after_key')::real, sqlc.narg('after_id')::bigint))
+      AND (sqlc.narg('before_id')::bigint IS NULL OR (ts_rank(p.search, (@search_query::text)::tsquery)::real, p.id) > (sqlc.narg('before_key')::real, sqlc.narg('before_id')::bigint))
+    LIMIT @candidates)
+  UNION
+  (SELECT p.id FROM products p
+    WHERE
+  catalog_visible(p.status, p.vendor_active, p.vendor_id, @see_archived::boolean, sqlc.narg('viewer_vendor_id')::bigint)
+      AND (sqlc.narg('category_ids')::bigint[] IS NULL OR p.category_id = ANY(sqlc.narg('category_ids')::bigint[]))
+      AND (sqlc.narg('vendor_id')::bigint IS NULL OR p.vendor_id = sqlc.narg('vendor_id')::bigint)
+      AND (sqlc.narg('min_price')::bigint IS NULL OR p.max_price >= sqlc.narg('min_price')::bigint)
+      AND (sqlc.narg('max_price')::bigint IS NULL OR p.min_price <= sqlc.narg('max_price')::bigint)
+      AND (sqlc.narg('in_stock')::boolean IS NULL OR sqlc.narg('in_stock')::boolean = EXISTS (
+            SELECT 1 FROM product_variants v WHERE v.product_id = p.id AND v.stock > 0 AND v.deleted_at IS NULL))
+      AND p.search @@ (@search_query::text)::tsquery
+      AND (sqlc.narg('after_id')::bigint IS NULL OR (ts_rank(p.search, (@search_query::text)::tsquery)::real, p.id) < (sqlc.narg('after_key')::real, sqlc.narg('after_id')::bigint))
+      AND (sqlc.narg('before_id')::bigint IS NULL OR (ts_rank(p.search, (@search_query::text)::tsquery)::real, p.id) > (sqlc.narg('before_key')::real, sqlc.narg('before_id')::bigint))
+    LIMIT @candidates)
+)
+SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at, p.vendor_active, r.rank::real AS rank
+FROM candidates c
+JOIN products p ON p.id = c.id
+CROSS JOIN LATERAL (SELECT ts_rank(p.search, (@search_query::text)::tsquery)::real AS rank) r
 ORDER BY r.rank ASC, p.id ASC
 LIMIT @lim;
 
@@ -209,9 +232,23 @@ WHERE
   AND (sqlc.narg('max_price')::bigint IS NULL OR p.min_price <= sqlc.narg('max_price')::bigint)
   AND (sqlc.narg('in_stock')::boolean IS NULL OR sqlc.narg('in_stock')::boolean = EXISTS (
         SELECT 1 FROM product_variants v WHERE v.product_id = p.id AND v.stock > 0 AND v.deleted_at IS NULL))
-  AND (sqlc.narg('search')::text IS NULL
-       OR p.search @@ websearch_to_tsquery('english', sqlc.narg('search')::text)
-       OR sqlc.narg('search')::text <% p.name);
+  AND (sqlc.narg('search_query')::text IS NULL OR p.search @@ (sqlc.narg('search_query')::text)::tsquery);
+
+-- name: ProductSuggest :many
+-- Distinct names for a search box: the visible products matching @search_query (a
+-- name-restricted query whose last word is a prefix), best ranked first, from a bounded
+-- candidate set so that a one-letter prefix costs no more than a word.
+SELECT s.name::text AS name
+FROM (
+  SELECT p.name, ts_rank(p.search, (@search_query::text)::tsquery) AS rank
+  FROM products p
+  WHERE catalog_visible(p.status, p.vendor_active, p.vendor_id, @see_archived::boolean, sqlc.narg('viewer_vendor_id')::bigint)
+    AND p.search @@ (@search_query::text)::tsquery
+  LIMIT @candidates
+) s
+GROUP BY s.name
+ORDER BY max(s.rank) DESC, s.name
+LIMIT @lim;
 
 -- name: ProductGetByID :one
 SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at, p.vendor_active FROM products p WHERE p.id = @id;

@@ -149,6 +149,9 @@ func (s *Service) list(ctx context.Context, v *auth.Viewer, p ListParams) (Page,
 	if err != nil {
 		return Page{}, err
 	}
+	if f.nothing {
+		return buildPage(p, n, backward, nil, nil), nil
+	}
 	lim := int32(n + 1) // one more tells whether another page follows
 
 	var (
@@ -165,7 +168,7 @@ func (s *Service) list(ctx context.Context, v *auth.Viewer, p ListParams) (Page,
 		}
 		params := db.ProductListNewestForwardParams{
 			SeeArchived: f.SeeArchived, ViewerVendorID: f.ViewerVendorID, CategoryIds: f.CategoryIds, VendorID: f.VendorID,
-			MinPrice: f.MinPrice, MaxPrice: f.MaxPrice, InStock: f.InStock, Search: f.Search,
+			MinPrice: f.MinPrice, MaxPrice: f.MaxPrice, InStock: f.InStock, SearchQuery: f.SearchQuery,
 			AfterKey: ak, AfterID: aid, BeforeKey: bk, BeforeID: bid, Lim: lim,
 		}
 		rows, err = runList(ctx, backward, params, func(p db.ProductListNewestForwardParams) db.ProductListNewestBackwardParams {
@@ -182,7 +185,7 @@ func (s *Service) list(ctx context.Context, v *auth.Viewer, p ListParams) (Page,
 		}
 		params := db.ProductListPriceAscForwardParams{
 			SeeArchived: f.SeeArchived, ViewerVendorID: f.ViewerVendorID, CategoryIds: f.CategoryIds, VendorID: f.VendorID,
-			MinPrice: f.MinPrice, MaxPrice: f.MaxPrice, InStock: f.InStock, Search: f.Search,
+			MinPrice: f.MinPrice, MaxPrice: f.MaxPrice, InStock: f.InStock, SearchQuery: f.SearchQuery,
 			AfterKey: ak, AfterID: aid, BeforeKey: bk, BeforeID: bid, Lim: lim,
 		}
 		if p.Sort == SortPriceAsc {
@@ -205,7 +208,7 @@ func (s *Service) list(ctx context.Context, v *auth.Viewer, p ListParams) (Page,
 		}
 		params := db.ProductListNameForwardParams{
 			SeeArchived: f.SeeArchived, ViewerVendorID: f.ViewerVendorID, CategoryIds: f.CategoryIds, VendorID: f.VendorID,
-			MinPrice: f.MinPrice, MaxPrice: f.MaxPrice, InStock: f.InStock, Search: f.Search,
+			MinPrice: f.MinPrice, MaxPrice: f.MaxPrice, InStock: f.InStock, SearchQuery: f.SearchQuery,
 			AfterKey: ak, AfterID: aid, BeforeKey: bk, BeforeID: bid, Lim: lim,
 		}
 		rows, err = runList(ctx, backward, params, func(p db.ProductListNameForwardParams) db.ProductListNameBackwardParams {
@@ -221,8 +224,9 @@ func (s *Service) list(ctx context.Context, v *auth.Viewer, p ListParams) (Page,
 			return Page{}, err
 		}
 		params := db.ProductListRelevanceForwardParams{
-			Query: *search, SeeArchived: f.SeeArchived, ViewerVendorID: f.ViewerVendorID, CategoryIds: f.CategoryIds,
-			VendorID: f.VendorID, MinPrice: f.MinPrice, MaxPrice: f.MaxPrice, InStock: f.InStock, Search: f.Search,
+			SearchQuery: *f.SearchQuery, NameQuery: f.nameQuery, Candidates: searchCandidates,
+			SeeArchived: f.SeeArchived, ViewerVendorID: f.ViewerVendorID, CategoryIds: f.CategoryIds,
+			VendorID: f.VendorID, MinPrice: f.MinPrice, MaxPrice: f.MaxPrice, InStock: f.InStock,
 			AfterKey: ak, AfterID: aid, BeforeKey: bk, BeforeID: bid, Lim: lim,
 		}
 		var ranked []db.ProductListRelevanceForwardRow
@@ -325,11 +329,26 @@ type queryFilter struct {
 	MinPrice       *int64
 	MaxPrice       *int64
 	InStock        *bool
-	Search         *string
+	// SearchQuery is the compiled search (a tsquery text) every list statement and the count
+	// match with `p.search @@ query`; nil when there is no search.
+	SearchQuery *string
+	// nameQuery restricts SearchQuery to names: the relevance order's first candidates.
+	nameQuery string
+	// nothing: the search text holds nothing to search for, so no product matches.
+	nothing bool
 }
 
 func (s *Service) queryFilter(ctx context.Context, v *auth.Viewer, f Filter, search *string) (queryFilter, error) {
-	qf := queryFilter{VendorID: f.VendorID, MinPrice: f.MinPrice, MaxPrice: f.MaxPrice, InStock: f.InStock, Search: search}
+	qf := queryFilter{VendorID: f.VendorID, MinPrice: f.MinPrice, MaxPrice: f.MaxPrice, InStock: f.InStock}
+	if search != nil {
+		// Compiled once per request; the list and its count each compile their own, but
+		// both are cached.
+		sq, err := s.search.Compile(ctx, *search, CompileOptions{})
+		if err != nil {
+			return queryFilter{}, err
+		}
+		qf.SearchQuery, qf.nameQuery, qf.nothing = &sq.Match, sq.Name, sq.Empty
+	}
 	sc := listScope(v)
 	qf.SeeArchived, qf.ViewerVendorID = sc.SeeArchived, sc.VendorID
 	if f.CategoryID != nil {

@@ -22,6 +22,8 @@ type Service struct {
 	db    *postgres.DB
 	cache *cache.Cache
 	log   *slog.Logger
+	// search compiles search texts and suggests names (PGSearcher unless set otherwise).
+	search Searcher
 	// Webhooks, when set, owes the outbound webhooks of product and stock changes in the
 	// change's transaction (webhook.Service; internal/app sets it).
 	Webhooks WebhookEmitter
@@ -70,7 +72,7 @@ func (s *Service) productChanged(ctx context.Context, p Product, created bool) e
 
 // NewService returns a catalog service reading through c.
 func NewService(d *postgres.DB, c *cache.Cache, log *slog.Logger) *Service {
-	return &Service{db: d, cache: c, log: log}
+	return &Service{db: d, cache: c, log: log, search: NewPGSearcher(d)}
 }
 
 // List returns one page of the products v may see. Pages of customers are cached briefly.
@@ -88,7 +90,13 @@ func (s *Service) Count(ctx context.Context, v *auth.Viewer, f Filter) (int, err
 		if err != nil {
 			return 0, err
 		}
-		n, err := s.db.CustomPlans.ProductCount(ctx, db.ProductCountParams(qf))
+		if qf.nothing {
+			return 0, nil
+		}
+		n, err := s.db.CustomPlans.ProductCount(ctx, db.ProductCountParams{
+			SeeArchived: qf.SeeArchived, ViewerVendorID: qf.ViewerVendorID, CategoryIds: qf.CategoryIds, VendorID: qf.VendorID,
+			MinPrice: qf.MinPrice, MaxPrice: qf.MaxPrice, InStock: qf.InStock, SearchQuery: qf.SearchQuery,
+		})
 		if err != nil {
 			return 0, fmt.Errorf("count products: %w", err)
 		}
