@@ -354,8 +354,9 @@ type Querier interface {
 	// products have, key_total being how many products have the key). A product counts in every
 	// price bucket its price range overlaps, as the minPrice/maxPrice filter matches it.
 	//
-	// The products are read once and grouped by everything a facet counts (a few thousand groups
-	// for 100,000 products); each facet then adds up the groups.
+	// The products are read once, in one hashed GROUPING SETS aggregate: one grouping per facet,
+	// each counting with its own flags (FILTER); the price ranges and attribute objects it groups
+	// (a few hundred) are then expanded into buckets and key/values.
 	ProductFacetCounts(ctx context.Context, arg ProductFacetCountsParams) ([]ProductFacetCountsRow, error)
 	ProductGetByID(ctx context.Context, id int64) (ProductGetByIDRow, error)
 	ProductGetByIDForUpdate(ctx context.Context, id int64) (ProductGetByIDForUpdateRow, error)

@@ -17,19 +17,29 @@
 -- products have, key_total being how many products have the key). A product counts in every
 -- price bucket its price range overlaps, as the minPrice/maxPrice filter matches it.
 --
--- The products are read once and grouped by everything a facet counts (a few thousand groups
--- for 100,000 products); each facet then adds up the groups.
-WITH grouped AS MATERIALIZED (
-    SELECT p.category_id, p.in_stock, p.attributes,
-        width_bucket(p.min_price, @price_edges::bigint[]) AS price_lo,
-        width_bucket(p.max_price, @price_edges::bigint[]) AS price_hi,
+-- The products are read once, in one hashed GROUPING SETS aggregate: one grouping per facet,
+-- each counting with its own flags (FILTER); the price ranges and attribute objects it groups
+-- (a few hundred) are then expanded into buckets and key/values.
+WITH sets AS MATERIALIZED (
+    SELECT
+        CASE WHEN GROUPING(p.category_id) = 0 THEN 'category'
+             WHEN GROUPING(f.price_range) = 0 THEN 'price'
+             WHEN GROUPING(p.in_stock) = 0 THEN 'stock'
+             WHEN GROUPING(f.stars) = 0 THEN 'rating'
+             ELSE 'attribute' END::text AS facet,
+        p.category_id, f.price_range, p.in_stock, f.stars, p.attributes,
+        (count(*) FILTER (WHERE f.price_ok AND f.stock_ok))::bigint AS category_n,
+        (count(*) FILTER (WHERE f.category_ok AND f.stock_ok))::bigint AS price_n,
+        (count(*) FILTER (WHERE f.category_ok AND f.price_ok))::bigint AS stock_n,
+        (count(*) FILTER (WHERE f.category_ok AND f.price_ok AND f.stock_ok))::bigint AS all_n
+    FROM products p, LATERAL (SELECT
+        -- The buckets of the cheapest and dearest variant, in one value (fewer than 256 buckets).
+        width_bucket(p.min_price, @price_edges::bigint[]) * 256 + width_bucket(p.max_price, @price_edges::bigint[]) AS price_range,
         floor(p.rating_average)::integer AS stars,
         (sqlc.narg('category_ids')::bigint[] IS NULL OR p.category_id = ANY(sqlc.narg('category_ids')::bigint[])) AS category_ok,
         ((sqlc.narg('min_price')::bigint IS NULL OR p.max_price >= sqlc.narg('min_price')::bigint)
          AND (sqlc.narg('max_price')::bigint IS NULL OR p.min_price <= sqlc.narg('max_price')::bigint)) AS price_ok,
-        (sqlc.narg('in_stock')::boolean IS NULL OR p.in_stock = sqlc.narg('in_stock')::boolean) AS stock_ok,
-        count(*) AS n
-    FROM products p
+        (sqlc.narg('in_stock')::boolean IS NULL OR p.in_stock = sqlc.narg('in_stock')::boolean) AS stock_ok) f
     WHERE
       catalog_visible(p.status, p.vendor_active, p.vendor_id, @see_archived::boolean, sqlc.narg('viewer_vendor_id')::bigint)
       AND (sqlc.narg('vendor_id')::bigint IS NULL OR p.vendor_id = sqlc.narg('vendor_id')::bigint)
@@ -37,29 +47,26 @@ WITH grouped AS MATERIALIZED (
       AND (sqlc.narg('search')::text IS NULL
            OR p.search @@ websearch_to_tsquery('english', sqlc.narg('search')::text)
            OR sqlc.narg('search')::text <% p.name)
-    GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9
+    GROUP BY GROUPING SETS ((p.category_id), (f.price_range), (p.in_stock), (f.stars), (p.attributes))
 ),
 counted AS (
-    SELECT 'category'::text AS facet, g.category_id AS num, NULL::text AS attr_key, NULL::text AS attr_value, sum(g.n)::bigint AS n
-    FROM grouped g WHERE g.price_ok AND g.stock_ok AND g.category_id IS NOT NULL
-    GROUP BY g.category_id
+    SELECT 'category'::text AS facet, s.category_id AS num, NULL::text AS attr_key, NULL::text AS attr_value, s.category_n AS n
+    FROM sets s WHERE s.facet = 'category' AND s.category_id IS NOT NULL AND s.category_n > 0
     UNION ALL
     SELECT 'price', b.bucket, NULL, NULL, sum(b.n)::bigint
-    FROM (SELECT generate_series(g.price_lo, g.price_hi)::bigint AS bucket, g.n
-          FROM grouped g WHERE g.category_ok AND g.stock_ok) b
+    FROM (SELECT generate_series(s.price_range / 256, s.price_range % 256)::bigint AS bucket, s.price_n AS n
+          FROM sets s WHERE s.facet = 'price' AND s.price_n > 0) b
     GROUP BY b.bucket
     UNION ALL
-    SELECT 'stock', g.in_stock::integer::bigint, NULL, NULL, sum(g.n)::bigint
-    FROM grouped g WHERE g.category_ok AND g.price_ok
-    GROUP BY g.in_stock
+    SELECT 'stock', s.in_stock::integer::bigint, NULL, NULL, s.stock_n
+    FROM sets s WHERE s.facet = 'stock' AND s.stock_n > 0
     UNION ALL
-    SELECT 'rating', g.stars::bigint, NULL, NULL, sum(g.n)::bigint
-    FROM grouped g WHERE g.category_ok AND g.price_ok AND g.stock_ok AND g.stars IS NOT NULL
-    GROUP BY g.stars
+    SELECT 'rating', s.stars::bigint, NULL, NULL, s.all_n
+    FROM sets s WHERE s.facet = 'rating' AND s.stars IS NOT NULL AND s.all_n > 0
     UNION ALL
     SELECT 'attribute', NULL, a.k, a.attrs ->> a.k, sum(a.n)::bigint
-    FROM (SELECT jsonb_object_keys(g.attributes)::text AS k, g.attributes AS attrs, g.n
-          FROM grouped g WHERE g.category_ok AND g.price_ok AND g.stock_ok) a
+    FROM (SELECT jsonb_object_keys(s.attributes)::text AS k, s.attributes AS attrs, s.all_n AS n
+          FROM sets s WHERE s.facet = 'attribute' AND s.all_n > 0) a
     GROUP BY a.k, a.attrs ->> a.k
 ),
 ranked AS (

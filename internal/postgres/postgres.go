@@ -90,13 +90,6 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 	cfg.ConnConfig.ConnectTimeout = 5 * time.Second
 	// Typo tolerance of product search (pg_trgm's <% operator): "hoddie" finds "hoodie".
 	cfg.ConnConfig.RuntimeParams["pg_trgm.word_similarity_threshold"] = "0.4"
-	// No JIT compilation, unless the URL asks for it: the product facets expand set-returning
-	// functions whose row estimates (1,000 a call) push their cost over jit_above_cost, and
-	// compiling then took seconds for a statement that runs in tens of milliseconds. Short
-	// OLTP statements never gain from it.
-	if _, ok := given.RuntimeParams["jit"]; !ok {
-		cfg.ConnConfig.RuntimeParams["jit"] = "off"
-	}
 	if opts.Tracer != nil {
 		cfg.ConnConfig.Tracer = opts.Tracer
 	}
