@@ -176,8 +176,7 @@ WHERE
   AND ($4::bigint IS NULL OR p.vendor_id = $4::bigint)
   AND ($5::bigint IS NULL OR p.max_price >= $5::bigint)
   AND ($6::bigint IS NULL OR p.min_price <= $6::bigint)
-  AND ($7::boolean IS NULL OR $7::boolean = EXISTS (
-        SELECT 1 FROM product_variants v WHERE v.product_id = p.id AND v.stock > 0 AND v.deleted_at IS NULL))
+  AND ($7::boolean IS NULL OR p.in_stock = $7::boolean)
   AND ($8::text IS NULL
        OR p.search @@ websearch_to_tsquery('english', $8::text)
        OR $8::text <% p.name)
@@ -507,8 +506,7 @@ WHERE
   AND ($4::bigint IS NULL OR p.vendor_id = $4::bigint)
   AND ($5::bigint IS NULL OR p.max_price >= $5::bigint)
   AND ($6::bigint IS NULL OR p.min_price <= $6::bigint)
-  AND ($7::boolean IS NULL OR $7::boolean = EXISTS (
-        SELECT 1 FROM product_variants v WHERE v.product_id = p.id AND v.stock > 0 AND v.deleted_at IS NULL))
+  AND ($7::boolean IS NULL OR p.in_stock = $7::boolean)
   AND ($8::text IS NULL
        OR p.search @@ websearch_to_tsquery('english', $8::text)
        OR $8::text <% p.name)
@@ -611,8 +609,7 @@ WHERE
   AND ($4::bigint IS NULL OR p.vendor_id = $4::bigint)
   AND ($5::bigint IS NULL OR p.max_price >= $5::bigint)
   AND ($6::bigint IS NULL OR p.min_price <= $6::bigint)
-  AND ($7::boolean IS NULL OR $7::boolean = EXISTS (
-        SELECT 1 FROM product_variants v WHERE v.product_id = p.id AND v.stock > 0 AND v.deleted_at IS NULL))
+  AND ($7::boolean IS NULL OR p.in_stock = $7::boolean)
   AND ($8::text IS NULL
        OR p.search @@ websearch_to_tsquery('english', $8::text)
        OR $8::text <% p.name)
@@ -715,8 +712,7 @@ WHERE
   AND ($4::bigint IS NULL OR p.vendor_id = $4::bigint)
   AND ($5::bigint IS NULL OR p.max_price >= $5::bigint)
   AND ($6::bigint IS NULL OR p.min_price <= $6::bigint)
-  AND ($7::boolean IS NULL OR $7::boolean = EXISTS (
-        SELECT 1 FROM product_variants v WHERE v.product_id = p.id AND v.stock > 0 AND v.deleted_at IS NULL))
+  AND ($7::boolean IS NULL OR p.in_stock = $7::boolean)
   AND ($8::text IS NULL
        OR p.search @@ websearch_to_tsquery('english', $8::text)
        OR $8::text <% p.name)
@@ -820,8 +816,7 @@ WHERE
   AND ($4::bigint IS NULL OR p.vendor_id = $4::bigint)
   AND ($5::bigint IS NULL OR p.max_price >= $5::bigint)
   AND ($6::bigint IS NULL OR p.min_price <= $6::bigint)
-  AND ($7::boolean IS NULL OR $7::boolean = EXISTS (
-        SELECT 1 FROM product_variants v WHERE v.product_id = p.id AND v.stock > 0 AND v.deleted_at IS NULL))
+  AND ($7::boolean IS NULL OR p.in_stock = $7::boolean)
   AND ($8::text IS NULL
        OR p.search @@ websearch_to_tsquery('english', $8::text)
        OR $8::text <% p.name)
@@ -870,7 +865,7 @@ type ProductListNewestForwardRow struct {
 // index range scan. Filters that are NULL are off: these run through postgres.DB.CustomPlans,
 // planned for their values on every call, so the planner drops them. Who sees which product is
 // catalog_visible (migrations 00013, 00018), inlined by the planner; catalog.listScope gives its
-// arguments.
+// arguments. The inStock filter reads products.in_stock, kept by a trigger (migration 00033).
 func (q *Queries) ProductListNewestForward(ctx context.Context, arg ProductListNewestForwardParams) ([]ProductListNewestForwardRow, error) {
 	rows, err := q.db.Query(ctx, ProductListNewestForward,
 		arg.SeeArchived,
@@ -930,8 +925,7 @@ WHERE
   AND ($4::bigint IS NULL OR p.vendor_id = $4::bigint)
   AND ($5::bigint IS NULL OR p.max_price >= $5::bigint)
   AND ($6::bigint IS NULL OR p.min_price <= $6::bigint)
-  AND ($7::boolean IS NULL OR $7::boolean = EXISTS (
-        SELECT 1 FROM product_variants v WHERE v.product_id = p.id AND v.stock > 0 AND v.deleted_at IS NULL))
+  AND ($7::boolean IS NULL OR p.in_stock = $7::boolean)
   AND ($8::text IS NULL
        OR p.search @@ websearch_to_tsquery('english', $8::text)
        OR $8::text <% p.name)
@@ -1034,8 +1028,7 @@ WHERE
   AND ($4::bigint IS NULL OR p.vendor_id = $4::bigint)
   AND ($5::bigint IS NULL OR p.max_price >= $5::bigint)
   AND ($6::bigint IS NULL OR p.min_price <= $6::bigint)
-  AND ($7::boolean IS NULL OR $7::boolean = EXISTS (
-        SELECT 1 FROM product_variants v WHERE v.product_id = p.id AND v.stock > 0 AND v.deleted_at IS NULL))
+  AND ($7::boolean IS NULL OR p.in_stock = $7::boolean)
   AND ($8::text IS NULL
        OR p.search @@ websearch_to_tsquery('english', $8::text)
        OR $8::text <% p.name)
@@ -1138,8 +1131,7 @@ WHERE
   AND ($4::bigint IS NULL OR p.vendor_id = $4::bigint)
   AND ($5::bigint IS NULL OR p.max_price >= $5::bigint)
   AND ($6::bigint IS NULL OR p.min_price <= $6::bigint)
-  AND ($7::boolean IS NULL OR $7::boolean = EXISTS (
-        SELECT 1 FROM product_variants v WHERE v.product_id = p.id AND v.stock > 0 AND v.deleted_at IS NULL))
+  AND ($7::boolean IS NULL OR p.in_stock = $7::boolean)
   AND ($8::text IS NULL
        OR p.search @@ websearch_to_tsquery('english', $8::text)
        OR $8::text <% p.name)
@@ -1242,8 +1234,7 @@ WHERE
   AND ($4::bigint IS NULL OR p.vendor_id = $4::bigint)
   AND ($5::bigint IS NULL OR p.max_price >= $5::bigint)
   AND ($6::bigint IS NULL OR p.min_price <= $6::bigint)
-  AND ($7::boolean IS NULL OR $7::boolean = EXISTS (
-        SELECT 1 FROM product_variants v WHERE v.product_id = p.id AND v.stock > 0 AND v.deleted_at IS NULL))
+  AND ($7::boolean IS NULL OR p.in_stock = $7::boolean)
   AND ($8::text IS NULL
        OR p.search @@ websearch_to_tsquery('english', $8::text)
        OR $8::text <% p.name)
@@ -1346,8 +1337,7 @@ WHERE
   AND ($5::bigint IS NULL OR p.vendor_id = $5::bigint)
   AND ($6::bigint IS NULL OR p.max_price >= $6::bigint)
   AND ($7::bigint IS NULL OR p.min_price <= $7::bigint)
-  AND ($8::boolean IS NULL OR $8::boolean = EXISTS (
-        SELECT 1 FROM product_variants v WHERE v.product_id = p.id AND v.stock > 0 AND v.deleted_at IS NULL))
+  AND ($8::boolean IS NULL OR p.in_stock = $8::boolean)
   AND (FALSE
        OR p.search @@ websearch_to_tsquery('english', $9::text)
        OR $9::text <% p.name)
@@ -1456,8 +1446,7 @@ WHERE
   AND ($5::bigint IS NULL OR p.vendor_id = $5::bigint)
   AND ($6::bigint IS NULL OR p.max_price >= $6::bigint)
   AND ($7::bigint IS NULL OR p.min_price <= $7::bigint)
-  AND ($8::boolean IS NULL OR $8::boolean = EXISTS (
-        SELECT 1 FROM product_variants v WHERE v.product_id = p.id AND v.stock > 0 AND v.deleted_at IS NULL))
+  AND ($8::boolean IS NULL OR p.in_stock = $8::boolean)
   AND (FALSE
        OR p.search @@ websearch_to_tsquery('english', $9::text)
        OR $9::text <% p.name)

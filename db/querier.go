@@ -374,7 +374,7 @@ type Querier interface {
 	// index range scan. Filters that are NULL are off: these run through postgres.DB.CustomPlans,
 	// planned for their values on every call, so the planner drops them. Who sees which product is
 	// catalog_visible (migrations 00013, 00018), inlined by the planner; catalog.listScope gives its
-	// arguments.
+	// arguments. The inStock filter reads products.in_stock, kept by a trigger (migration 00033).
 	ProductListNewestForward(ctx context.Context, arg ProductListNewestForwardParams) ([]ProductListNewestForwardRow, error)
 	ProductListPriceAscBackward(ctx context.Context, arg ProductListPriceAscBackwardParams) ([]ProductListPriceAscBackwardRow, error)
 	ProductListPriceAscForward(ctx context.Context, arg ProductListPriceAscForwardParams) ([]ProductListPriceAscForwardRow, error)

@@ -6743,7 +6743,8 @@ type ProductFacets {
   Price buckets holding matching products (ignoring ` + "`" + `filter.minPrice` + "`" + ` and ` + "`" + `filter.maxPrice` + "`" + `),
   cheapest first; empty buckets are left out. The edges are fixed, in minor units: under 10.00,
   10.00–24.99, 25.00–49.99, 50.00–99.99, 100.00–249.99, 250.00–499.99, 500.00–999.99, and 1000.00
-  and up. A product counts in every bucket its price range overlaps, as the price filter matches it.
+  and up. A product counts in every bucket its price range (cheapest to dearest variant)
+  overlaps, as the price filter matches it.
   """
   priceBuckets: [PriceBucket!]!
   """
@@ -6768,13 +6769,13 @@ type CategoryFacetValue {
   count: Int!
 }
 
-"""A price range and how many matching products have a variant priced in it."""
+"""A price range and how many matching products' price ranges overlap it."""
 type PriceBucket {
   """The lowest price of the bucket (minor units), inclusive: use it as ` + "`" + `filter.minPrice` + "`" + `."""
   min: Int64!
   """The highest price of the bucket (minor units), inclusive: use it as ` + "`" + `filter.maxPrice` + "`" + `; null for the last, open-ended bucket."""
   max: Int64
-  """How many matching products have a variant priced in the bucket."""
+  """How many matching products' price ranges (cheapest to dearest variant) overlap the bucket: what ` + "`" + `filter: {minPrice: min, maxPrice: max}` + "`" + ` lists."""
   count: Int!
 }
 

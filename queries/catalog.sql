@@ -3,7 +3,7 @@
 -- index range scan. Filters that are NULL are off: these run through postgres.DB.CustomPlans,
 -- planned for their values on every call, so the planner drops them. Who sees which product is
 -- catalog_visible (migrations 00013, 00018), inlined by the planner; catalog.listScope gives its
--- arguments.
+-- arguments. The inStock filter reads products.in_stock, kept by a trigger (migration 00033).
 
 -- name: ProductListNewestForward :many
 SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at, p.vendor_active
@@ -14,8 +14,7 @@ WHERE
   AND (sqlc.narg('vendor_id')::bigint IS NULL OR p.vendor_id = sqlc.narg('vendor_id')::bigint)
   AND (sqlc.narg('min_price')::bigint IS NULL OR p.max_price >= sqlc.narg('min_price')::bigint)
   AND (sqlc.narg('max_price')::bigint IS NULL OR p.min_price <= sqlc.narg('max_price')::bigint)
-  AND (sqlc.narg('in_stock')::boolean IS NULL OR sqlc.narg('in_stock')::boolean = EXISTS (
-        SELECT 1 FROM product_variants v WHERE v.product_id = p.id AND v.stock > 0 AND v.deleted_at IS NULL))
+  AND (sqlc.narg('in_stock')::boolean IS NULL OR p.in_stock = sqlc.narg('in_stock')::boolean)
   AND (sqlc.narg('search')::text IS NULL
        OR p.search @@ websearch_to_tsquery('english', sqlc.narg('search')::text)
        OR sqlc.narg('search')::text <% p.name)
@@ -33,8 +32,7 @@ WHERE
   AND (sqlc.narg('vendor_id')::bigint IS NULL OR p.vendor_id = sqlc.narg('vendor_id')::bigint)
   AND (sqlc.narg('min_price')::bigint IS NULL OR p.max_price >= sqlc.narg('min_price')::bigint)
   AND (sqlc.narg('max_price')::bigint IS NULL OR p.min_price <= sqlc.narg('max_price')::bigint)
-  AND (sqlc.narg('in_stock')::boolean IS NULL OR sqlc.narg('in_stock')::boolean = EXISTS (
-        SELECT 1 FROM product_variants v WHERE v.product_id = p.id AND v.stock > 0 AND v.deleted_at IS NULL))
+  AND (sqlc.narg('in_stock')::boolean IS NULL OR p.in_stock = sqlc.narg('in_stock')::boolean)
   AND (sqlc.narg('search')::text IS NULL
        OR p.search @@ websearch_to_tsquery('english', sqlc.narg('search')::text)
        OR sqlc.narg('search')::text <% p.name)
@@ -52,8 +50,7 @@ WHERE
   AND (sqlc.narg('vendor_id')::bigint IS NULL OR p.vendor_id = sqlc.narg('vendor_id')::bigint)
   AND (sqlc.narg('min_price')::bigint IS NULL OR p.max_price >= sqlc.narg('min_price')::bigint)
   AND (sqlc.narg('max_price')::bigint IS NULL OR p.min_price <= sqlc.narg('max_price')::bigint)
-  AND (sqlc.narg('in_stock')::boolean IS NULL OR sqlc.narg('in_stock')::boolean = EXISTS (
-        SELECT 1 FROM product_variants v WHERE v.product_id = p.id AND v.stock > 0 AND v.deleted_at IS NULL))
+  AND (sqlc.narg('in_stock')::boolean IS NULL OR p.in_stock = sqlc.narg('in_stock')::boolean)
   AND (sqlc.narg('search')::text IS NULL
        OR p.search @@ websearch_to_tsquery('english', sqlc.narg('search')::text)
        OR sqlc.narg('search')::text <% p.name)
@@ -71,8 +68,7 @@ WHERE
   AND (sqlc.narg('vendor_id')::bigint IS NULL OR p.vendor_id = sqlc.narg('vendor_id')::bigint)
   AND (sqlc.narg('min_price')::bigint IS NULL OR p.max_price >= sqlc.narg('min_price')::bigint)
   AND (sqlc.narg('max_price')::bigint IS NULL OR p.min_price <= sqlc.narg('max_price')::bigint)
-  AND (sqlc.narg('in_stock')::boolean IS NULL OR sqlc.narg('in_stock')::boolean = EXISTS (
-        SELECT 1 FROM product_variants v WHERE v.product_id = p.id AND v.stock > 0 AND v.deleted_at IS NULL))
+  AND (sqlc.narg('in_stock')::boolean IS NULL OR p.in_stock = sqlc.narg('in_stock')::boolean)
   AND (sqlc.narg('search')::text IS NULL
        OR p.search @@ websearch_to_tsquery('english', sqlc.narg('search')::text)
        OR sqlc.narg('search')::text <% p.name)
@@ -90,8 +86,7 @@ WHERE
   AND (sqlc.narg('vendor_id')::bigint IS NULL OR p.vendor_id = sqlc.narg('vendor_id')::bigint)
   AND (sqlc.narg('min_price')::bigint IS NULL OR p.max_price >= sqlc.narg('min_price')::bigint)
   AND (sqlc.narg('max_price')::bigint IS NULL OR p.min_price <= sqlc.narg('max_price')::bigint)
-  AND (sqlc.narg('in_stock')::boolean IS NULL OR sqlc.narg('in_stock')::boolean = EXISTS (
-        SELECT 1 FROM product_variants v WHERE v.product_id = p.id AND v.stock > 0 AND v.deleted_at IS NULL))
+  AND (sqlc.narg('in_stock')::boolean IS NULL OR p.in_stock = sqlc.narg('in_stock')::boolean)
   AND (sqlc.narg('search')::text IS NULL
        OR p.search @@ websearch_to_tsquery('english', sqlc.narg('search')::text)
        OR sqlc.narg('search')::text <% p.name)
@@ -109,8 +104,7 @@ WHERE
   AND (sqlc.narg('vendor_id')::bigint IS NULL OR p.vendor_id = sqlc.narg('vendor_id')::bigint)
   AND (sqlc.narg('min_price')::bigint IS NULL OR p.max_price >= sqlc.narg('min_price')::bigint)
   AND (sqlc.narg('max_price')::bigint IS NULL OR p.min_price <= sqlc.narg('max_price')::bigint)
-  AND (sqlc.narg('in_stock')::boolean IS NULL OR sqlc.narg('in_stock')::boolean = EXISTS (
-        SELECT 1 FROM product_variants v WHERE v.product_id = p.id AND v.stock > 0 AND v.deleted_at IS NULL))
+  AND (sqlc.narg('in_stock')::boolean IS NULL OR p.in_stock = sqlc.narg('in_stock')::boolean)
   AND (sqlc.narg('search')::text IS NULL
        OR p.search @@ websearch_to_tsquery('english', sqlc.narg('search')::text)
        OR sqlc.narg('search')::text <% p.name)
@@ -128,8 +122,7 @@ WHERE
   AND (sqlc.narg('vendor_id')::bigint IS NULL OR p.vendor_id = sqlc.narg('vendor_id')::bigint)
   AND (sqlc.narg('min_price')::bigint IS NULL OR p.max_price >= sqlc.narg('min_price')::bigint)
   AND (sqlc.narg('max_price')::bigint IS NULL OR p.min_price <= sqlc.narg('max_price')::bigint)
-  AND (sqlc.narg('in_stock')::boolean IS NULL OR sqlc.narg('in_stock')::boolean = EXISTS (
-        SELECT 1 FROM product_variants v WHERE v.product_id = p.id AND v.stock > 0 AND v.deleted_at IS NULL))
+  AND (sqlc.narg('in_stock')::boolean IS NULL OR p.in_stock = sqlc.narg('in_stock')::boolean)
   AND (sqlc.narg('search')::text IS NULL
        OR p.search @@ websearch_to_tsquery('english', sqlc.narg('search')::text)
        OR sqlc.narg('search')::text <% p.name)
@@ -147,8 +140,7 @@ WHERE
   AND (sqlc.narg('vendor_id')::bigint IS NULL OR p.vendor_id = sqlc.narg('vendor_id')::bigint)
   AND (sqlc.narg('min_price')::bigint IS NULL OR p.max_price >= sqlc.narg('min_price')::bigint)
   AND (sqlc.narg('max_price')::bigint IS NULL OR p.min_price <= sqlc.narg('max_price')::bigint)
-  AND (sqlc.narg('in_stock')::boolean IS NULL OR sqlc.narg('in_stock')::boolean = EXISTS (
-        SELECT 1 FROM product_variants v WHERE v.product_id = p.id AND v.stock > 0 AND v.deleted_at IS NULL))
+  AND (sqlc.narg('in_stock')::boolean IS NULL OR p.in_stock = sqlc.narg('in_stock')::boolean)
   AND (sqlc.narg('search')::text IS NULL
        OR p.search @@ websearch_to_tsquery('english', sqlc.narg('search')::text)
        OR sqlc.narg('search')::text <% p.name)
@@ -168,8 +160,7 @@ WHERE
   AND (sqlc.narg('vendor_id')::bigint IS NULL OR p.vendor_id = sqlc.narg('vendor_id')::bigint)
   AND (sqlc.narg('min_price')::bigint IS NULL OR p.max_price >= sqlc.narg('min_price')::bigint)
   AND (sqlc.narg('max_price')::bigint IS NULL OR p.min_price <= sqlc.narg('max_price')::bigint)
-  AND (sqlc.narg('in_stock')::boolean IS NULL OR sqlc.narg('in_stock')::boolean = EXISTS (
-        SELECT 1 FROM product_variants v WHERE v.product_id = p.id AND v.stock > 0 AND v.deleted_at IS NULL))
+  AND (sqlc.narg('in_stock')::boolean IS NULL OR p.in_stock = sqlc.narg('in_stock')::boolean)
   AND (FALSE
        OR p.search @@ websearch_to_tsquery('english', sqlc.narg('search')::text)
        OR sqlc.narg('search')::text <% p.name)
@@ -189,8 +180,7 @@ WHERE
   AND (sqlc.narg('vendor_id')::bigint IS NULL OR p.vendor_id = sqlc.narg('vendor_id')::bigint)
   AND (sqlc.narg('min_price')::bigint IS NULL OR p.max_price >= sqlc.narg('min_price')::bigint)
   AND (sqlc.narg('max_price')::bigint IS NULL OR p.min_price <= sqlc.narg('max_price')::bigint)
-  AND (sqlc.narg('in_stock')::boolean IS NULL OR sqlc.narg('in_stock')::boolean = EXISTS (
-        SELECT 1 FROM product_variants v WHERE v.product_id = p.id AND v.stock > 0 AND v.deleted_at IS NULL))
+  AND (sqlc.narg('in_stock')::boolean IS NULL OR p.in_stock = sqlc.narg('in_stock')::boolean)
   AND (FALSE
        OR p.search @@ websearch_to_tsquery('english', sqlc.narg('search')::text)
        OR sqlc.narg('search')::text <% p.name)
@@ -207,8 +197,7 @@ WHERE
   AND (sqlc.narg('vendor_id')::bigint IS NULL OR p.vendor_id = sqlc.narg('vendor_id')::bigint)
   AND (sqlc.narg('min_price')::bigint IS NULL OR p.max_price >= sqlc.narg('min_price')::bigint)
   AND (sqlc.narg('max_price')::bigint IS NULL OR p.min_price <= sqlc.narg('max_price')::bigint)
-  AND (sqlc.narg('in_stock')::boolean IS NULL OR sqlc.narg('in_stock')::boolean = EXISTS (
-        SELECT 1 FROM product_variants v WHERE v.product_id = p.id AND v.stock > 0 AND v.deleted_at IS NULL))
+  AND (sqlc.narg('in_stock')::boolean IS NULL OR p.in_stock = sqlc.narg('in_stock')::boolean)
   AND (sqlc.narg('search')::text IS NULL
        OR p.search @@ websearch_to_tsquery('english', sqlc.narg('search')::text)
        OR sqlc.narg('search')::text <% p.name);
