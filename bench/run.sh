@@ -5,7 +5,7 @@
 # Creates (or reuses) the database shopgraph_bench with a catalog of 100,000 products, builds the
 # server and the load generator, measures the physical floor with pgbench, then for each server
 # configuration (Redis cache; no Redis, i.e. the in-process cache) starts the server on a free
-# port, runs the load generator for W1, W2 and W3 and stops the server. Raw results and a
+# port, runs the load generator for W1, W2, W3 and W4 and stops the server. Raw results and a
 # markdown summary go to bench/results/<UTC date and time>/; the summary is also printed.
 #
 # Usage:
@@ -16,7 +16,7 @@
 #   DURATION      seconds per measured run [15]      WARMUP    warm-up seconds [5]
 #   RUNS          measured runs, medians reported [3] CONCURRENCY  clients [64]
 #   PRODUCTS      catalog size [100000]               BENCH_DB  database name [shopgraph_bench]
-#   SCENARIOS     [W1 W2 W3]                           CONFIGS   [redis in-process no-cache]
+#   SCENARIOS     [W1 W2 W3 W4]                        CONFIGS   [redis in-process no-cache]
 #   PGBENCH_JOBS  pgbench threads (-j) [2]             SKIP_PGBENCH=1  no floor measurement
 #   BENCH_REDIS_URL  Redis of the "redis" configuration [redis://127.0.0.1:6379/0]
 #   OUT           results directory [bench/results/<date>, with -quick when DURATION<15 or RUNS<3]
@@ -41,7 +41,7 @@ RUNS="${RUNS:-3}"
 CONCURRENCY="${CONCURRENCY:-64}"
 PRODUCTS="${PRODUCTS:-100000}"
 BENCH_DB="${BENCH_DB:-shopgraph_bench}"
-SCENARIOS="${SCENARIOS:-W1 W2 W3}"
+SCENARIOS="${SCENARIOS:-W1 W2 W3 W4}"
 CONFIGS="${CONFIGS:-redis in-process no-cache}"
 PGBENCH_JOBS="${PGBENCH_JOBS:-2}"
 BENCH_REDIS_URL="${BENCH_REDIS_URL:-redis://127.0.0.1:6379/0}"

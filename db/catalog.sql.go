@@ -176,8 +176,7 @@ WHERE
   AND ($4::bigint IS NULL OR p.vendor_id = $4::bigint)
   AND ($5::bigint IS NULL OR p.max_price >= $5::bigint)
   AND ($6::bigint IS NULL OR p.min_price <= $6::bigint)
-  AND ($7::boolean IS NULL OR $7::boolean = EXISTS (
-        SELECT 1 FROM product_variants v WHERE v.product_id = p.id AND v.stock > 0 AND v.deleted_at IS NULL))
+  AND ($7::boolean IS NULL OR p.in_stock = $7::boolean)
   AND ($8::text IS NULL OR p.search @@ ($8::text)::tsquery)
 `
 
@@ -505,8 +504,7 @@ WHERE
   AND ($4::bigint IS NULL OR p.vendor_id = $4::bigint)
   AND ($5::bigint IS NULL OR p.max_price >= $5::bigint)
   AND ($6::bigint IS NULL OR p.min_price <= $6::bigint)
-  AND ($7::boolean IS NULL OR $7::boolean = EXISTS (
-        SELECT 1 FROM product_variants v WHERE v.product_id = p.id AND v.stock > 0 AND v.deleted_at IS NULL))
+  AND ($7::boolean IS NULL OR p.in_stock = $7::boolean)
   AND ($8::text IS NULL OR p.search @@ ($8::text)::tsquery)
   AND ($9::bigint IS NULL OR (p.name, p.id) > ($10::text, $9::bigint))
   AND ($11::bigint IS NULL OR (p.name, p.id) < ($12::text, $11::bigint))
@@ -607,8 +605,7 @@ WHERE
   AND ($4::bigint IS NULL OR p.vendor_id = $4::bigint)
   AND ($5::bigint IS NULL OR p.max_price >= $5::bigint)
   AND ($6::bigint IS NULL OR p.min_price <= $6::bigint)
-  AND ($7::boolean IS NULL OR $7::boolean = EXISTS (
-        SELECT 1 FROM product_variants v WHERE v.product_id = p.id AND v.stock > 0 AND v.deleted_at IS NULL))
+  AND ($7::boolean IS NULL OR p.in_stock = $7::boolean)
   AND ($8::text IS NULL OR p.search @@ ($8::text)::tsquery)
   AND ($9::bigint IS NULL OR (p.name, p.id) > ($10::text, $9::bigint))
   AND ($11::bigint IS NULL OR (p.name, p.id) < ($12::text, $11::bigint))
@@ -709,8 +706,7 @@ WHERE
   AND ($4::bigint IS NULL OR p.vendor_id = $4::bigint)
   AND ($5::bigint IS NULL OR p.max_price >= $5::bigint)
   AND ($6::bigint IS NULL OR p.min_price <= $6::bigint)
-  AND ($7::boolean IS NULL OR $7::boolean = EXISTS (
-        SELECT 1 FROM product_variants v WHERE v.product_id = p.id AND v.stock > 0 AND v.deleted_at IS NULL))
+  AND ($7::boolean IS NULL OR p.in_stock = $7::boolean)
   AND ($8::text IS NULL OR p.search @@ ($8::text)::tsquery)
   AND ($9::bigint IS NULL OR (p.created_at, p.id) < ($10::timestamptz, $9::bigint))
   AND ($11::bigint IS NULL OR (p.created_at, p.id) > ($12::timestamptz, $11::bigint))
@@ -812,8 +808,7 @@ WHERE
   AND ($4::bigint IS NULL OR p.vendor_id = $4::bigint)
   AND ($5::bigint IS NULL OR p.max_price >= $5::bigint)
   AND ($6::bigint IS NULL OR p.min_price <= $6::bigint)
-  AND ($7::boolean IS NULL OR $7::boolean = EXISTS (
-        SELECT 1 FROM product_variants v WHERE v.product_id = p.id AND v.stock > 0 AND v.deleted_at IS NULL))
+  AND ($7::boolean IS NULL OR p.in_stock = $7::boolean)
   AND ($8::text IS NULL OR p.search @@ ($8::text)::tsquery)
   AND ($9::bigint IS NULL OR (p.created_at, p.id) < ($10::timestamptz, $9::bigint))
   AND ($11::bigint IS NULL OR (p.created_at, p.id) > ($12::timestamptz, $11::bigint))
@@ -860,7 +855,7 @@ type ProductListNewestForwardRow struct {
 // index range scan. Filters that are NULL are off: these run through postgres.DB.CustomPlans,
 // planned for their values on every call, so the planner drops them. Who sees which product is
 // catalog_visible (migrations 00013, 00018), inlined by the planner; catalog.listScope gives its
-// arguments.
+// arguments. The inStock filter reads products.in_stock, kept by a trigger (migration 00033).
 func (q *Queries) ProductListNewestForward(ctx context.Context, arg ProductListNewestForwardParams) ([]ProductListNewestForwardRow, error) {
 	rows, err := q.db.Query(ctx, ProductListNewestForward,
 		arg.SeeArchived,
@@ -920,8 +915,7 @@ WHERE
   AND ($4::bigint IS NULL OR p.vendor_id = $4::bigint)
   AND ($5::bigint IS NULL OR p.max_price >= $5::bigint)
   AND ($6::bigint IS NULL OR p.min_price <= $6::bigint)
-  AND ($7::boolean IS NULL OR $7::boolean = EXISTS (
-        SELECT 1 FROM product_variants v WHERE v.product_id = p.id AND v.stock > 0 AND v.deleted_at IS NULL))
+  AND ($7::boolean IS NULL OR p.in_stock = $7::boolean)
   AND ($8::text IS NULL OR p.search @@ ($8::text)::tsquery)
   AND ($9::bigint IS NULL OR (p.min_price, p.id) > ($10::bigint, $9::bigint))
   AND ($11::bigint IS NULL OR (p.min_price, p.id) < ($12::bigint, $11::bigint))
@@ -1022,8 +1016,7 @@ WHERE
   AND ($4::bigint IS NULL OR p.vendor_id = $4::bigint)
   AND ($5::bigint IS NULL OR p.max_price >= $5::bigint)
   AND ($6::bigint IS NULL OR p.min_price <= $6::bigint)
-  AND ($7::boolean IS NULL OR $7::boolean = EXISTS (
-        SELECT 1 FROM product_variants v WHERE v.product_id = p.id AND v.stock > 0 AND v.deleted_at IS NULL))
+  AND ($7::boolean IS NULL OR p.in_stock = $7::boolean)
   AND ($8::text IS NULL OR p.search @@ ($8::text)::tsquery)
   AND ($9::bigint IS NULL OR (p.min_price, p.id) > ($10::bigint, $9::bigint))
   AND ($11::bigint IS NULL OR (p.min_price, p.id) < ($12::bigint, $11::bigint))
@@ -1124,8 +1117,7 @@ WHERE
   AND ($4::bigint IS NULL OR p.vendor_id = $4::bigint)
   AND ($5::bigint IS NULL OR p.max_price >= $5::bigint)
   AND ($6::bigint IS NULL OR p.min_price <= $6::bigint)
-  AND ($7::boolean IS NULL OR $7::boolean = EXISTS (
-        SELECT 1 FROM product_variants v WHERE v.product_id = p.id AND v.stock > 0 AND v.deleted_at IS NULL))
+  AND ($7::boolean IS NULL OR p.in_stock = $7::boolean)
   AND ($8::text IS NULL OR p.search @@ ($8::text)::tsquery)
   AND ($9::bigint IS NULL OR (p.min_price, p.id) < ($10::bigint, $9::bigint))
   AND ($11::bigint IS NULL OR (p.min_price, p.id) > ($12::bigint, $11::bigint))
@@ -1226,8 +1218,7 @@ WHERE
   AND ($4::bigint IS NULL OR p.vendor_id = $4::bigint)
   AND ($5::bigint IS NULL OR p.max_price >= $5::bigint)
   AND ($6::bigint IS NULL OR p.min_price <= $6::bigint)
-  AND ($7::boolean IS NULL OR $7::boolean = EXISTS (
-        SELECT 1 FROM product_variants v WHERE v.product_id = p.id AND v.stock > 0 AND v.deleted_at IS NULL))
+  AND ($7::boolean IS NULL OR p.in_stock = $7::boolean)
   AND ($8::text IS NULL OR p.search @@ ($8::text)::tsquery)
   AND ($9::bigint IS NULL OR (p.min_price, p.id) < ($10::bigint, $9::bigint))
   AND ($11::bigint IS NULL OR (p.min_price, p.id) > ($12::bigint, $11::bigint))
@@ -1328,8 +1319,7 @@ WITH candidates AS (
       AND ($6::bigint IS NULL OR p.vendor_id = $6::bigint)
       AND ($7::bigint IS NULL OR p.max_price >= $7::bigint)
       AND ($8::bigint IS NULL OR p.min_price <= $8::bigint)
-      AND ($9::boolean IS NULL OR $9::boolean = EXISTS (
-            SELECT 1 FROM product_variants v WHERE v.product_id = p.id AND v.stock > 0 AND v.deleted_at IS NULL))
+      AND ($9::boolean IS NULL OR p.in_stock = $9::boolean)
       AND p.search @@ ($1::text)::tsquery
       AND p.search @@ ($10::text)::tsquery
       AND ($11::bigint IS NULL OR (ts_rank(p.search, ($1::text)::tsquery)::real, p.id) < ($12::real, $11::bigint))
@@ -1343,8 +1333,7 @@ WITH candidates AS (
       AND ($6::bigint IS NULL OR p.vendor_id = $6::bigint)
       AND ($7::bigint IS NULL OR p.max_price >= $7::bigint)
       AND ($8::bigint IS NULL OR p.min_price <= $8::bigint)
-      AND ($9::boolean IS NULL OR $9::boolean = EXISTS (
-            SELECT 1 FROM product_variants v WHERE v.product_id = p.id AND v.stock > 0 AND v.deleted_at IS NULL))
+      AND ($9::boolean IS NULL OR p.in_stock = $9::boolean)
       AND p.search @@ ($1::text)::tsquery
       AND ($11::bigint IS NULL OR (ts_rank(p.search, ($1::text)::tsquery)::real, p.id) < ($12::real, $11::bigint))
       AND ($13::bigint IS NULL OR (ts_rank(p.search, ($1::text)::tsquery)::real, p.id) > ($14::real, $13::bigint))
@@ -1458,8 +1447,7 @@ WITH candidates AS (
       AND ($6::bigint IS NULL OR p.vendor_id = $6::bigint)
       AND ($7::bigint IS NULL OR p.max_price >= $7::bigint)
       AND ($8::bigint IS NULL OR p.min_price <= $8::bigint)
-      AND ($9::boolean IS NULL OR $9::boolean = EXISTS (
-            SELECT 1 FROM product_variants v WHERE v.product_id = p.id AND v.stock > 0 AND v.deleted_at IS NULL))
+      AND ($9::boolean IS NULL OR p.in_stock = $9::boolean)
       AND p.search @@ ($1::text)::tsquery
       AND p.search @@ ($10::text)::tsquery
       AND ($11::bigint IS NULL OR (ts_rank(p.search, ($1::text)::tsquery)::real, p.id) < ($12::real, $11::bigint))
@@ -1473,8 +1461,7 @@ WITH candidates AS (
       AND ($6::bigint IS NULL OR p.vendor_id = $6::bigint)
       AND ($7::bigint IS NULL OR p.max_price >= $7::bigint)
       AND ($8::bigint IS NULL OR p.min_price <= $8::bigint)
-      AND ($9::boolean IS NULL OR $9::boolean = EXISTS (
-            SELECT 1 FROM product_variants v WHERE v.product_id = p.id AND v.stock > 0 AND v.deleted_at IS NULL))
+      AND ($9::boolean IS NULL OR p.in_stock = $9::boolean)
       AND p.search @@ ($1::text)::tsquery
       AND ($11::bigint IS NULL OR (ts_rank(p.search, ($1::text)::tsquery)::real, p.id) < ($12::real, $11::bigint))
       AND ($13::bigint IS NULL OR (ts_rank(p.search, ($1::text)::tsquery)::real, p.id) > ($14::real, $13::bigint))

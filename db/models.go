@@ -934,6 +934,8 @@ type Product struct {
 	RatingSum       int32
 	RatingHistogram []int32
 	RatingAverage   pgtype.Numeric
+	StockedVariants int32
+	InStock         *bool
 }
 
 type ProductVariant struct {

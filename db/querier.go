@@ -337,6 +337,27 @@ type Querier interface {
 	ProductCount(ctx context.Context, arg ProductCountParams) (int64, error)
 	ProductCountAll(ctx context.Context) (int64, error)
 	ProductCountByCategory(ctx context.Context, categoryID *int64) (int64, error)
+	// Facets of the product list (issue 19): the counts a storefront draws its filters with, for
+	// the products a viewer may see that match a filter, in one statement.
+	//
+	// Facets are disjunctive: the category, price and stock facets each ignore their own filter
+	// (so a shopper who picked a category still sees the other categories' counts, and clicking a
+	// count's filter lists exactly that many products); ratings and attributes, which have no
+	// filter of their own, count with every filter applied. The filters that no facet ignores
+	// (visibility, vendor, search) restrict the scan; the three a facet ignores become flags.
+	// Like the product lists, this runs through postgres.DB.CustomPlans: a NULL filter is off and
+	// planned away.
+	// ProductFacetCounts returns one row per facet value: facet is 'category' (num: category id),
+	// 'price' (num: the index of the @price_edges bucket, 0 below the first edge), 'stock' (num: 1
+	// in stock, 0 out), 'rating' (num: the whole stars of rating_average, 1 to 5) or 'attribute'
+	// (attr_key, attr_value; at most @values_per_key values for each of the @max_keys keys most
+	// products have, key_total being how many products have the key). A product counts in every
+	// price bucket its price range overlaps, as the minPrice/maxPrice filter matches it.
+	//
+	// The products are read once, in one hashed GROUPING SETS aggregate: one grouping per facet,
+	// each counting with its own flags (FILTER); the price ranges and attribute objects it groups
+	// (a few hundred) are then expanded into buckets and key/values.
+	ProductFacetCounts(ctx context.Context, arg ProductFacetCountsParams) ([]ProductFacetCountsRow, error)
 	ProductGetByID(ctx context.Context, id int64) (ProductGetByIDRow, error)
 	ProductGetByIDForUpdate(ctx context.Context, id int64) (ProductGetByIDForUpdateRow, error)
 	ProductGetBySlug(ctx context.Context, slug string) (ProductGetBySlugRow, error)
@@ -353,7 +374,7 @@ type Querier interface {
 	// index range scan. Filters that are NULL are off: these run through postgres.DB.CustomPlans,
 	// planned for their values on every call, so the planner drops them. Who sees which product is
 	// catalog_visible (migrations 00013, 00018), inlined by the planner; catalog.listScope gives its
-	// arguments.
+	// arguments. The inStock filter reads products.in_stock, kept by a trigger (migration 00033).
 	ProductListNewestForward(ctx context.Context, arg ProductListNewestForwardParams) ([]ProductListNewestForwardRow, error)
 	ProductListPriceAscBackward(ctx context.Context, arg ProductListPriceAscBackwardParams) ([]ProductListPriceAscBackwardRow, error)
 	ProductListPriceAscForward(ctx context.Context, arg ProductListPriceAscForwardParams) ([]ProductListPriceAscForwardRow, error)

@@ -255,6 +255,17 @@ type ComplexityRoot struct {
 		Value func(childComplexity int) int
 	}
 
+	AttributeFacet struct {
+		Count  func(childComplexity int) int
+		Key    func(childComplexity int) int
+		Values func(childComplexity int) int
+	}
+
+	AttributeFacetValue struct {
+		Count func(childComplexity int) int
+		Value func(childComplexity int) int
+	}
+
 	AuthTokens struct {
 		AccessToken          func(childComplexity int) int
 		AccessTokenExpiresAt func(childComplexity int) int
@@ -300,6 +311,11 @@ type ComplexityRoot struct {
 	CategoryDeletePayload struct {
 		DeletedID  func(childComplexity int) int
 		UserErrors func(childComplexity int) int
+	}
+
+	CategoryFacetValue struct {
+		Category func(childComplexity int) int
+		Count    func(childComplexity int) int
 	}
 
 	CategoryUpdatePayload struct {
@@ -609,6 +625,12 @@ type ComplexityRoot struct {
 		Type        func(childComplexity int) int
 	}
 
+	PriceBucket struct {
+		Count func(childComplexity int) int
+		Max   func(childComplexity int) int
+		Min   func(childComplexity int) int
+	}
+
 	PriceRange struct {
 		Max func(childComplexity int) int
 		Min func(childComplexity int) int
@@ -638,6 +660,7 @@ type ComplexityRoot struct {
 
 	ProductConnection struct {
 		Edges      func(childComplexity int) int
+		Facets     func(childComplexity int) int
 		Nodes      func(childComplexity int) int
 		PageInfo   func(childComplexity int) int
 		TotalCount func(childComplexity int) int
@@ -651,6 +674,14 @@ type ComplexityRoot struct {
 	ProductEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	ProductFacets struct {
+		Attributes   func(childComplexity int) int
+		Categories   func(childComplexity int) int
+		PriceBuckets func(childComplexity int) int
+		Ratings      func(childComplexity int) int
+		Stock        func(childComplexity int) int
 	}
 
 	ProductUpdatePayload struct {
@@ -725,6 +756,16 @@ type ComplexityRoot struct {
 		Vendors               func(childComplexity int, first *int, after *string, filter *model.VendorFilter) int
 		WebhookDeliveries     func(childComplexity int, webhookID string, first *int, after *string) int
 		Webhooks              func(childComplexity int, first *int, after *string) int
+	}
+
+	RatingFacetValue struct {
+		Count     func(childComplexity int) int
+		MinRating func(childComplexity int) int
+	}
+
+	StockFacet struct {
+		InStock    func(childComplexity int) int
+		OutOfStock func(childComplexity int) int
 	}
 
 	StockMovement struct {
@@ -1105,6 +1146,7 @@ type ProductResolver interface {
 }
 type ProductConnectionResolver interface {
 	TotalCount(ctx context.Context, obj *model.ProductConnection) (int, error)
+	Facets(ctx context.Context, obj *model.ProductConnection) (*catalog.Facets, error)
 }
 type ProductVariantResolver interface {
 	StockStatus(ctx context.Context, obj *catalog.Variant) (catalog.StockStatus, error)
@@ -1772,6 +1814,38 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Attribute.Value(childComplexity), true
 
+	case "AttributeFacet.count":
+		if e.ComplexityRoot.AttributeFacet.Count == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttributeFacet.Count(childComplexity), true
+	case "AttributeFacet.key":
+		if e.ComplexityRoot.AttributeFacet.Key == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttributeFacet.Key(childComplexity), true
+	case "AttributeFacet.values":
+		if e.ComplexityRoot.AttributeFacet.Values == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttributeFacet.Values(childComplexity), true
+
+	case "AttributeFacetValue.count":
+		if e.ComplexityRoot.AttributeFacetValue.Count == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttributeFacetValue.Count(childComplexity), true
+	case "AttributeFacetValue.value":
+		if e.ComplexityRoot.AttributeFacetValue.Value == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttributeFacetValue.Value(childComplexity), true
+
 	case "AuthTokens.accessToken":
 		if e.ComplexityRoot.AuthTokens.AccessToken == nil {
 			break
@@ -1939,6 +2013,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CategoryDeletePayload.UserErrors(childComplexity), true
+
+	case "CategoryFacetValue.category":
+		if e.ComplexityRoot.CategoryFacetValue.Category == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CategoryFacetValue.Category(childComplexity), true
+	case "CategoryFacetValue.count":
+		if e.ComplexityRoot.CategoryFacetValue.Count == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CategoryFacetValue.Count(childComplexity), true
 
 	case "CategoryUpdatePayload.category":
 		if e.ComplexityRoot.CategoryUpdatePayload.Category == nil {
@@ -3521,6 +3608,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PaymentNextAction.Type(childComplexity), true
 
+	case "PriceBucket.count":
+		if e.ComplexityRoot.PriceBucket.Count == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PriceBucket.Count(childComplexity), true
+	case "PriceBucket.max":
+		if e.ComplexityRoot.PriceBucket.Max == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PriceBucket.Max(childComplexity), true
+	case "PriceBucket.min":
+		if e.ComplexityRoot.PriceBucket.Min == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PriceBucket.Min(childComplexity), true
+
 	case "PriceRange.max":
 		if e.ComplexityRoot.PriceRange.Max == nil {
 			break
@@ -3638,6 +3744,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ProductConnection.Edges(childComplexity), true
+	case "ProductConnection.facets":
+		if e.ComplexityRoot.ProductConnection.Facets == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProductConnection.Facets(childComplexity), true
 	case "ProductConnection.nodes":
 		if e.ComplexityRoot.ProductConnection.Nodes == nil {
 			break
@@ -3682,6 +3794,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ProductEdge.Node(childComplexity), true
+
+	case "ProductFacets.attributes":
+		if e.ComplexityRoot.ProductFacets.Attributes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProductFacets.Attributes(childComplexity), true
+	case "ProductFacets.categories":
+		if e.ComplexityRoot.ProductFacets.Categories == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProductFacets.Categories(childComplexity), true
+	case "ProductFacets.priceBuckets":
+		if e.ComplexityRoot.ProductFacets.PriceBuckets == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProductFacets.PriceBuckets(childComplexity), true
+	case "ProductFacets.ratings":
+		if e.ComplexityRoot.ProductFacets.Ratings == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProductFacets.Ratings(childComplexity), true
+	case "ProductFacets.stock":
+		if e.ComplexityRoot.ProductFacets.Stock == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProductFacets.Stock(childComplexity), true
 
 	case "ProductUpdatePayload.product":
 		if e.ComplexityRoot.ProductUpdatePayload.Product == nil {
@@ -4069,6 +4212,32 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Webhooks(childComplexity, args["first"].(*int), args["after"].(*string)), true
+
+	case "RatingFacetValue.count":
+		if e.ComplexityRoot.RatingFacetValue.Count == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RatingFacetValue.Count(childComplexity), true
+	case "RatingFacetValue.minRating":
+		if e.ComplexityRoot.RatingFacetValue.MinRating == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RatingFacetValue.MinRating(childComplexity), true
+
+	case "StockFacet.inStock":
+		if e.ComplexityRoot.StockFacet.InStock == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StockFacet.InStock(childComplexity), true
+	case "StockFacet.outOfStock":
+		if e.ComplexityRoot.StockFacet.OutOfStock == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StockFacet.OutOfStock(childComplexity), true
 
 	case "StockMovement.actorId":
 		if e.ComplexityRoot.StockMovement.ActorID == nil {
@@ -6563,6 +6732,100 @@ type CheckoutPayload {
   userErrors: [UserError!]!
 }
 `, BuiltIn: false},
+	{Name: "../schema/facets.graphqls", Input: `# Facets of the product list: the counts a storefront draws its filters with.
+
+extend type ProductConnection {
+  """
+  Counts of the products matching this list's filter, by category, price, rating, stock and
+  attribute, among the products the viewer may see (as ` + "`" + `totalCount` + "`" + ` counts them). Computed only
+  when asked for, in one statement, whatever the page. The category, price and stock facets
+  each ignore their own filter (disjunctive facets), so that a shopper who picked one category
+  still sees how many products the others hold; the rating and attribute facets apply every filter.
+  """
+  facets: ProductFacets!
+}
+
+"""The facets of a product list."""
+type ProductFacets {
+  """
+  Categories holding matching products (ignoring ` + "`" + `filter.categoryId` + "`" + `), most products first. A
+  category counts the products of its subcategories too, as ` + "`" + `filter.categoryId` + "`" + ` matches them.
+  """
+  categories: [CategoryFacetValue!]!
+  """
+  Price buckets holding matching products (ignoring ` + "`" + `filter.minPrice` + "`" + ` and ` + "`" + `filter.maxPrice` + "`" + `),
+  cheapest first; empty buckets are left out. The edges are fixed, in minor units: under 10.00,
+  10.00–24.99, 25.00–49.99, 50.00–99.99, 100.00–249.99, 250.00–499.99, 500.00–999.99, and 1000.00
+  and up. A product counts in every bucket its price range (cheapest to dearest variant)
+  overlaps, as the price filter matches it.
+  """
+  priceBuckets: [PriceBucket!]!
+  """
+  Matching products by average rating: 4 and up, 3 and up, 2 and up, 1 and up (the minimum
+  stars, highest first); buckets without products are left out, as are products without reviews.
+  """
+  ratings: [RatingFacetValue!]!
+  """How many matching products are in stock and how many are not (ignoring ` + "`" + `filter.inStock` + "`" + `)."""
+  stock: StockFacet!
+  """
+  Attribute values of matching products: the 10 attribute keys most products have, most first,
+  each with its 20 most common values.
+  """
+  attributes: [AttributeFacet!]!
+}
+
+"""A category and how many matching products it holds."""
+type CategoryFacetValue {
+  """The category."""
+  category: Category!
+  """How many matching products are in it or its subcategories."""
+  count: Int!
+}
+
+"""A price range and how many matching products' price ranges overlap it."""
+type PriceBucket {
+  """The lowest price of the bucket (minor units), inclusive: use it as ` + "`" + `filter.minPrice` + "`" + `."""
+  min: Int64!
+  """The highest price of the bucket (minor units), inclusive: use it as ` + "`" + `filter.maxPrice` + "`" + `; null for the last, open-ended bucket."""
+  max: Int64
+  """How many matching products' price ranges (cheapest to dearest variant) overlap the bucket: what ` + "`" + `filter: {minPrice: min, maxPrice: max}` + "`" + ` lists."""
+  count: Int!
+}
+
+"""A minimum average rating and how many matching products reach it."""
+type RatingFacetValue {
+  """The minimum average rating, in whole stars (1 to 4)."""
+  minRating: Int!
+  """How many matching products have an average rating of at least ` + "`" + `minRating` + "`" + `."""
+  count: Int!
+}
+
+"""How many matching products are in stock and out of stock."""
+type StockFacet {
+  """Products with at least one variant in stock."""
+  inStock: Int!
+  """Products without any variant in stock."""
+  outOfStock: Int!
+}
+
+"""One attribute key and the counts of its most common values."""
+type AttributeFacet {
+  """The attribute's key, e.g. ` + "`" + `material` + "`" + `."""
+  key: String!
+  """How many matching products have this attribute."""
+  count: Int!
+  """Its most common values (at most 20), most products first."""
+  values: [AttributeFacetValue!]!
+}
+
+"""An attribute value and how many matching products have it."""
+type AttributeFacetValue {
+  """The value."""
+  value: String!
+  """How many matching products have this value."""
+  count: Int!
+}
+`, BuiltIn: false},
 	{Name: "../schema/fulfillment.graphqls", Input: `# Fulfilment: vendors (and admins) ship an order's lines with a carrier and tracking.
 
 extend type Mutation {
@@ -8717,6 +8980,28 @@ func (ec *executionContext) childFields_Attribute(ctx context.Context, field gra
 	return nil, fmt.Errorf("no field named %q was found under type Attribute", field.Name)
 }
 
+func (ec *executionContext) childFields_AttributeFacet(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "key":
+		return ec.fieldContext_AttributeFacet_key(ctx, field)
+	case "count":
+		return ec.fieldContext_AttributeFacet_count(ctx, field)
+	case "values":
+		return ec.fieldContext_AttributeFacet_values(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AttributeFacet", field.Name)
+}
+
+func (ec *executionContext) childFields_AttributeFacetValue(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "value":
+		return ec.fieldContext_AttributeFacetValue_value(ctx, field)
+	case "count":
+		return ec.fieldContext_AttributeFacetValue_count(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AttributeFacetValue", field.Name)
+}
+
 func (ec *executionContext) childFields_AuthTokens(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "accessToken":
@@ -8809,6 +9094,16 @@ func (ec *executionContext) childFields_CategoryDeletePayload(ctx context.Contex
 		return ec.fieldContext_CategoryDeletePayload_userErrors(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type CategoryDeletePayload", field.Name)
+}
+
+func (ec *executionContext) childFields_CategoryFacetValue(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "category":
+		return ec.fieldContext_CategoryFacetValue_category(ctx, field)
+	case "count":
+		return ec.fieldContext_CategoryFacetValue_count(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CategoryFacetValue", field.Name)
 }
 
 func (ec *executionContext) childFields_CategoryUpdatePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -9289,6 +9584,18 @@ func (ec *executionContext) childFields_PaymentNextAction(ctx context.Context, f
 	return nil, fmt.Errorf("no field named %q was found under type PaymentNextAction", field.Name)
 }
 
+func (ec *executionContext) childFields_PriceBucket(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "min":
+		return ec.fieldContext_PriceBucket_min(ctx, field)
+	case "max":
+		return ec.fieldContext_PriceBucket_max(ctx, field)
+	case "count":
+		return ec.fieldContext_PriceBucket_count(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PriceBucket", field.Name)
+}
+
 func (ec *executionContext) childFields_PriceRange(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "min":
@@ -9353,6 +9660,8 @@ func (ec *executionContext) childFields_ProductConnection(ctx context.Context, f
 		return ec.fieldContext_ProductConnection_pageInfo(ctx, field)
 	case "totalCount":
 		return ec.fieldContext_ProductConnection_totalCount(ctx, field)
+	case "facets":
+		return ec.fieldContext_ProductConnection_facets(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ProductConnection", field.Name)
 }
@@ -9375,6 +9684,22 @@ func (ec *executionContext) childFields_ProductEdge(ctx context.Context, field g
 		return ec.fieldContext_ProductEdge_node(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ProductEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_ProductFacets(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "categories":
+		return ec.fieldContext_ProductFacets_categories(ctx, field)
+	case "priceBuckets":
+		return ec.fieldContext_ProductFacets_priceBuckets(ctx, field)
+	case "ratings":
+		return ec.fieldContext_ProductFacets_ratings(ctx, field)
+	case "stock":
+		return ec.fieldContext_ProductFacets_stock(ctx, field)
+	case "attributes":
+		return ec.fieldContext_ProductFacets_attributes(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ProductFacets", field.Name)
 }
 
 func (ec *executionContext) childFields_ProductUpdatePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -9473,6 +9798,26 @@ func (ec *executionContext) childFields_ProductVariantUpdatePayload(ctx context.
 		return ec.fieldContext_ProductVariantUpdatePayload_userErrors(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ProductVariantUpdatePayload", field.Name)
+}
+
+func (ec *executionContext) childFields_RatingFacetValue(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "minRating":
+		return ec.fieldContext_RatingFacetValue_minRating(ctx, field)
+	case "count":
+		return ec.fieldContext_RatingFacetValue_count(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RatingFacetValue", field.Name)
+}
+
+func (ec *executionContext) childFields_StockFacet(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "inStock":
+		return ec.fieldContext_StockFacet_inStock(ctx, field)
+	case "outOfStock":
+		return ec.fieldContext_StockFacet_outOfStock(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type StockFacet", field.Name)
 }
 
 func (ec *executionContext) childFields_StockMovement(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -14110,6 +14455,130 @@ func (ec *executionContext) fieldContext_Attribute_value(_ context.Context, fiel
 	return graphql.NewScalarFieldContext("Attribute", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
+func (ec *executionContext) _AttributeFacet_key(ctx context.Context, field graphql.CollectedField, obj *catalog.AttributeFacet) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttributeFacet_key(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Key, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AttributeFacet_key(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AttributeFacet", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _AttributeFacet_count(ctx context.Context, field graphql.CollectedField, obj *catalog.AttributeFacet) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttributeFacet_count(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Count, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AttributeFacet_count(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AttributeFacet", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _AttributeFacet_values(ctx context.Context, field graphql.CollectedField, obj *catalog.AttributeFacet) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttributeFacet_values(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Values, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []catalog.AttributeFacetValue) graphql.Marshaler {
+			return ec.marshalNAttributeFacetValue2ᚕgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐAttributeFacetValueᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AttributeFacet_values(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AttributeFacet",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AttributeFacetValue(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AttributeFacetValue_value(ctx context.Context, field graphql.CollectedField, obj *catalog.AttributeFacetValue) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttributeFacetValue_value(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Value, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AttributeFacetValue_value(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AttributeFacetValue", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _AttributeFacetValue_count(ctx context.Context, field graphql.CollectedField, obj *catalog.AttributeFacetValue) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttributeFacetValue_count(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Count, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AttributeFacetValue_count(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AttributeFacetValue", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
 func (ec *executionContext) _AuthTokens_accessToken(ctx context.Context, field graphql.CollectedField, obj *model.AuthTokens) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -14835,6 +15304,61 @@ func (ec *executionContext) fieldContext_CategoryDeletePayload_userErrors(_ cont
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _CategoryFacetValue_category(ctx context.Context, field graphql.CollectedField, obj *catalog.CategoryFacetValue) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CategoryFacetValue_category(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Category, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v catalog.Category) graphql.Marshaler {
+			return ec.marshalNCategory2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐCategory(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CategoryFacetValue_category(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CategoryFacetValue",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Category(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CategoryFacetValue_count(ctx context.Context, field graphql.CollectedField, obj *catalog.CategoryFacetValue) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CategoryFacetValue_count(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Count, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CategoryFacetValue_count(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CategoryFacetValue", field, false, false, errors.New("field of type Int does not have child fields"))
 }
 
 func (ec *executionContext) _CategoryUpdatePayload_category(ctx context.Context, field graphql.CollectedField, obj *model.CategoryUpdatePayload) (ret graphql.Marshaler) {
@@ -22227,6 +22751,75 @@ func (ec *executionContext) fieldContext_PaymentNextAction_redirectUrl(_ context
 	return graphql.NewScalarFieldContext("PaymentNextAction", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
+func (ec *executionContext) _PriceBucket_min(ctx context.Context, field graphql.CollectedField, obj *catalog.PriceBucket) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PriceBucket_min(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Min, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PriceBucket_min(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PriceBucket", field, false, false, errors.New("field of type Int64 does not have child fields"))
+}
+
+func (ec *executionContext) _PriceBucket_max(ctx context.Context, field graphql.CollectedField, obj *catalog.PriceBucket) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PriceBucket_max(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Max, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int64) graphql.Marshaler {
+			return ec.marshalOInt642ᚖint64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PriceBucket_max(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PriceBucket", field, false, false, errors.New("field of type Int64 does not have child fields"))
+}
+
+func (ec *executionContext) _PriceBucket_count(ctx context.Context, field graphql.CollectedField, obj *catalog.PriceBucket) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PriceBucket_count(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Count, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PriceBucket_count(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PriceBucket", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
 func (ec *executionContext) _PriceRange_min(ctx context.Context, field graphql.CollectedField, obj *catalog.PriceRange) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -22841,6 +23434,38 @@ func (ec *executionContext) fieldContext_ProductConnection_totalCount(_ context.
 	return graphql.NewScalarFieldContext("ProductConnection", field, true, true, errors.New("field of type Int does not have child fields"))
 }
 
+func (ec *executionContext) _ProductConnection_facets(ctx context.Context, field graphql.CollectedField, obj *model.ProductConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProductConnection_facets(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ProductConnection().Facets(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *catalog.Facets) graphql.Marshaler {
+			return ec.marshalNProductFacets2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐFacets(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProductConnection_facets(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ProductConnection",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProductFacets(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _ProductCreatePayload_product(ctx context.Context, field graphql.CollectedField, obj *model.ProductCreatePayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -22955,6 +23580,166 @@ func (ec *executionContext) fieldContext_ProductEdge_node(_ context.Context, fie
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Product(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ProductFacets_categories(ctx context.Context, field graphql.CollectedField, obj *catalog.Facets) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProductFacets_categories(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Categories, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []catalog.CategoryFacetValue) graphql.Marshaler {
+			return ec.marshalNCategoryFacetValue2ᚕgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐCategoryFacetValueᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProductFacets_categories(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ProductFacets",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CategoryFacetValue(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ProductFacets_priceBuckets(ctx context.Context, field graphql.CollectedField, obj *catalog.Facets) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProductFacets_priceBuckets(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PriceBuckets, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []catalog.PriceBucket) graphql.Marshaler {
+			return ec.marshalNPriceBucket2ᚕgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐPriceBucketᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProductFacets_priceBuckets(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ProductFacets",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PriceBucket(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ProductFacets_ratings(ctx context.Context, field graphql.CollectedField, obj *catalog.Facets) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProductFacets_ratings(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Ratings, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []catalog.RatingFacetValue) graphql.Marshaler {
+			return ec.marshalNRatingFacetValue2ᚕgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐRatingFacetValueᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProductFacets_ratings(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ProductFacets",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RatingFacetValue(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ProductFacets_stock(ctx context.Context, field graphql.CollectedField, obj *catalog.Facets) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProductFacets_stock(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Stock, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v catalog.StockFacet) graphql.Marshaler {
+			return ec.marshalNStockFacet2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐStockFacet(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProductFacets_stock(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ProductFacets",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_StockFacet(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ProductFacets_attributes(ctx context.Context, field graphql.CollectedField, obj *catalog.Facets) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProductFacets_attributes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Attributes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []catalog.AttributeFacet) graphql.Marshaler {
+			return ec.marshalNAttributeFacet2ᚕgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐAttributeFacetᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProductFacets_attributes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ProductFacets",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AttributeFacet(ctx, field)
 		},
 	}
 	return fc, nil
@@ -24846,6 +25631,98 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _RatingFacetValue_minRating(ctx context.Context, field graphql.CollectedField, obj *catalog.RatingFacetValue) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RatingFacetValue_minRating(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MinRating, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RatingFacetValue_minRating(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RatingFacetValue", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _RatingFacetValue_count(ctx context.Context, field graphql.CollectedField, obj *catalog.RatingFacetValue) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RatingFacetValue_count(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Count, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RatingFacetValue_count(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RatingFacetValue", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _StockFacet_inStock(ctx context.Context, field graphql.CollectedField, obj *catalog.StockFacet) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StockFacet_inStock(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.InStock, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StockFacet_inStock(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StockFacet", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _StockFacet_outOfStock(ctx context.Context, field graphql.CollectedField, obj *catalog.StockFacet) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StockFacet_outOfStock(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OutOfStock, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StockFacet_outOfStock(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StockFacet", field, false, false, errors.New("field of type Int does not have child fields"))
 }
 
 func (ec *executionContext) _StockMovement_kind(ctx context.Context, field graphql.CollectedField, obj *catalog.Movement) (ret graphql.Marshaler) {
@@ -34324,6 +35201,97 @@ func (ec *executionContext) _Attribute(ctx context.Context, sel ast.SelectionSet
 	return out
 }
 
+var attributeFacetImplementors = []string{"AttributeFacet"}
+
+func (ec *executionContext) _AttributeFacet(ctx context.Context, sel ast.SelectionSet, obj *catalog.AttributeFacet) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, attributeFacetImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AttributeFacet")
+		case "key":
+			out.Values[i] = ec._AttributeFacet_key(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "count":
+			out.Values[i] = ec._AttributeFacet_count(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "values":
+			out.Values[i] = ec._AttributeFacet_values(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var attributeFacetValueImplementors = []string{"AttributeFacetValue"}
+
+func (ec *executionContext) _AttributeFacetValue(ctx context.Context, sel ast.SelectionSet, obj *catalog.AttributeFacetValue) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, attributeFacetValueImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AttributeFacetValue")
+		case "value":
+			out.Values[i] = ec._AttributeFacetValue_value(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "count":
+			out.Values[i] = ec._AttributeFacetValue_count(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var authTokensImplementors = []string{"AuthTokens"}
 
 func (ec *executionContext) _AuthTokens(ctx context.Context, sel ast.SelectionSet, obj *model.AuthTokens) graphql.Marshaler {
@@ -34793,6 +35761,49 @@ func (ec *executionContext) _CategoryDeletePayload(ctx context.Context, sel ast.
 			}
 		case "userErrors":
 			out.Values[i] = ec._CategoryDeletePayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var categoryFacetValueImplementors = []string{"CategoryFacetValue"}
+
+func (ec *executionContext) _CategoryFacetValue(ctx context.Context, sel ast.SelectionSet, obj *catalog.CategoryFacetValue) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, categoryFacetValueImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CategoryFacetValue")
+		case "category":
+			out.Values[i] = ec._CategoryFacetValue_category(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "count":
+			out.Values[i] = ec._CategoryFacetValue_count(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -38074,6 +39085,54 @@ func (ec *executionContext) _PaymentNextAction(ctx context.Context, sel ast.Sele
 	return out
 }
 
+var priceBucketImplementors = []string{"PriceBucket"}
+
+func (ec *executionContext) _PriceBucket(ctx context.Context, sel ast.SelectionSet, obj *catalog.PriceBucket) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, priceBucketImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PriceBucket")
+		case "min":
+			out.Values[i] = ec._PriceBucket_min(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "max":
+			out.Values[i] = ec._PriceBucket_max(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "count":
+			out.Values[i] = ec._PriceBucket_count(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var priceRangeImplementors = []string{"PriceRange"}
 
 func (ec *executionContext) _PriceRange(ctx context.Context, sel ast.SelectionSet, obj *catalog.PriceRange) graphql.Marshaler {
@@ -38460,6 +39519,44 @@ func (ec *executionContext) _ProductConnection(ctx context.Context, sel ast.Sele
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "facets":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._ProductConnection_facets(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -38543,6 +39640,64 @@ func (ec *executionContext) _ProductEdge(ctx context.Context, sel ast.SelectionS
 			}
 		case "node":
 			out.Values[i] = ec._ProductEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var productFacetsImplementors = []string{"ProductFacets"}
+
+func (ec *executionContext) _ProductFacets(ctx context.Context, sel ast.SelectionSet, obj *catalog.Facets) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, productFacetsImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ProductFacets")
+		case "categories":
+			out.Values[i] = ec._ProductFacets_categories(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "priceBuckets":
+			out.Values[i] = ec._ProductFacets_priceBuckets(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "ratings":
+			out.Values[i] = ec._ProductFacets_ratings(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "stock":
+			out.Values[i] = ec._ProductFacets_stock(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "attributes":
+			out.Values[i] = ec._ProductFacets_attributes(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -39638,6 +40793,92 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			})
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var ratingFacetValueImplementors = []string{"RatingFacetValue"}
+
+func (ec *executionContext) _RatingFacetValue(ctx context.Context, sel ast.SelectionSet, obj *catalog.RatingFacetValue) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, ratingFacetValueImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RatingFacetValue")
+		case "minRating":
+			out.Values[i] = ec._RatingFacetValue_minRating(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "count":
+			out.Values[i] = ec._RatingFacetValue_count(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var stockFacetImplementors = []string{"StockFacet"}
+
+func (ec *executionContext) _StockFacet(ctx context.Context, sel ast.SelectionSet, obj *catalog.StockFacet) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, stockFacetImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("StockFacet")
+		case "inStock":
+			out.Values[i] = ec._StockFacet_inStock(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "outOfStock":
+			out.Values[i] = ec._StockFacet_outOfStock(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -43046,6 +44287,46 @@ func (ec *executionContext) marshalNAttribute2ᚕgithubᚗcomᚋshopgraphᚋshop
 	return ret
 }
 
+func (ec *executionContext) marshalNAttributeFacet2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐAttributeFacet(ctx context.Context, sel ast.SelectionSet, v catalog.AttributeFacet) graphql.Marshaler {
+	return ec._AttributeFacet(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNAttributeFacet2ᚕgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐAttributeFacetᚄ(ctx context.Context, sel ast.SelectionSet, v []catalog.AttributeFacet) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAttributeFacet2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐAttributeFacet(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNAttributeFacetValue2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐAttributeFacetValue(ctx context.Context, sel ast.SelectionSet, v catalog.AttributeFacetValue) graphql.Marshaler {
+	return ec._AttributeFacetValue(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNAttributeFacetValue2ᚕgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐAttributeFacetValueᚄ(ctx context.Context, sel ast.SelectionSet, v []catalog.AttributeFacetValue) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAttributeFacetValue2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐAttributeFacetValue(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalNAttributeInput2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐAttributeInput(ctx context.Context, v any) (*model.AttributeInput, error) {
 	res, err := ec.unmarshalInputAttributeInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
@@ -43130,6 +44411,10 @@ func (ec *executionContext) marshalNCartPayload2ᚖgithubᚗcomᚋshopgraphᚋsh
 	return ec._CartPayload(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNCategory2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐCategory(ctx context.Context, sel ast.SelectionSet, v catalog.Category) graphql.Marshaler {
+	return ec._Category(ctx, sel, &v)
+}
+
 func (ec *executionContext) marshalNCategory2ᚕᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐCategoryᚄ(ctx context.Context, sel ast.SelectionSet, v []*catalog.Category) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -43192,6 +44477,26 @@ func (ec *executionContext) marshalNCategoryDeletePayload2ᚖgithubᚗcomᚋshop
 		return graphql.Null
 	}
 	return ec._CategoryDeletePayload(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNCategoryFacetValue2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐCategoryFacetValue(ctx context.Context, sel ast.SelectionSet, v catalog.CategoryFacetValue) graphql.Marshaler {
+	return ec._CategoryFacetValue(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNCategoryFacetValue2ᚕgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐCategoryFacetValueᚄ(ctx context.Context, sel ast.SelectionSet, v []catalog.CategoryFacetValue) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNCategoryFacetValue2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐCategoryFacetValue(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalNCategoryUpdateInput2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐCategoryUpdateInput(ctx context.Context, v any) (model.CategoryUpdateInput, error) {
@@ -44161,6 +45466,26 @@ var (
 	}
 )
 
+func (ec *executionContext) marshalNPriceBucket2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐPriceBucket(ctx context.Context, sel ast.SelectionSet, v catalog.PriceBucket) graphql.Marshaler {
+	return ec._PriceBucket(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNPriceBucket2ᚕgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐPriceBucketᚄ(ctx context.Context, sel ast.SelectionSet, v []catalog.PriceBucket) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPriceBucket2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐPriceBucket(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalNPriceRange2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐPriceRange(ctx context.Context, sel ast.SelectionSet, v catalog.PriceRange) graphql.Marshaler {
 	return ec._PriceRange(ctx, sel, &v)
 }
@@ -44271,6 +45596,20 @@ func (ec *executionContext) marshalNProductEdge2ᚖgithubᚗcomᚋshopgraphᚋsh
 		return graphql.Null
 	}
 	return ec._ProductEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNProductFacets2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐFacets(ctx context.Context, sel ast.SelectionSet, v catalog.Facets) graphql.Marshaler {
+	return ec._ProductFacets(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNProductFacets2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐFacets(ctx context.Context, sel ast.SelectionSet, v *catalog.Facets) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._ProductFacets(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNProductStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐStatus(ctx context.Context, v any) (catalog.Status, error) {
@@ -44483,6 +45822,26 @@ func (ec *executionContext) marshalNProductVariantUpdatePayload2ᚖgithubᚗcom�
 	return ec._ProductVariantUpdatePayload(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNRatingFacetValue2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐRatingFacetValue(ctx context.Context, sel ast.SelectionSet, v catalog.RatingFacetValue) graphql.Marshaler {
+	return ec._RatingFacetValue(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNRatingFacetValue2ᚕgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐRatingFacetValueᚄ(ctx context.Context, sel ast.SelectionSet, v []catalog.RatingFacetValue) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNRatingFacetValue2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐRatingFacetValue(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalNRole2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋauthᚐRole(ctx context.Context, v any) (auth.Role, error) {
 	tmp, err := graphql.UnmarshalString(v)
 	res := unmarshalNRole2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋauthᚐRole[tmp]
@@ -44530,6 +45889,10 @@ func (ec *executionContext) unmarshalNStockBulkSetRowInput2ᚕᚖgithubᚗcomᚋ
 func (ec *executionContext) unmarshalNStockBulkSetRowInput2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐStockBulkSetRowInput(ctx context.Context, v any) (*model.StockBulkSetRowInput, error) {
 	res, err := ec.unmarshalInputStockBulkSetRowInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNStockFacet2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐStockFacet(ctx context.Context, sel ast.SelectionSet, v catalog.StockFacet) graphql.Marshaler {
+	return ec._StockFacet(ctx, sel, &v)
 }
 
 func (ec *executionContext) marshalNStockMovement2ᚕᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐMovementᚄ(ctx context.Context, sel ast.SelectionSet, v []*catalog.Movement) graphql.Marshaler {

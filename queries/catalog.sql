@@ -3,7 +3,7 @@
 -- index range scan. Filters that are NULL are off: these run through postgres.DB.CustomPlans,
 -- planned for their values on every call, so the planner drops them. Who sees which product is
 -- catalog_visible (migrations 00013, 00018), inlined by the planner; catalog.listScope gives its
--- arguments.
+-- arguments. The inStock filter reads products.in_stock, kept by a trigger (migration 00033).
 
 -- name: ProductListNewestForward :many
 SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at, p.vendor_active
@@ -14,8 +14,7 @@ WHERE
   AND (sqlc.narg('vendor_id')::bigint IS NULL OR p.vendor_id = sqlc.narg('vendor_id')::bigint)
   AND (sqlc.narg('min_price')::bigint IS NULL OR p.max_price >= sqlc.narg('min_price')::bigint)
   AND (sqlc.narg('max_price')::bigint IS NULL OR p.min_price <= sqlc.narg('max_price')::bigint)
-  AND (sqlc.narg('in_stock')::boolean IS NULL OR sqlc.narg('in_stock')::boolean = EXISTS (
-        SELECT 1 FROM product_variants v WHERE v.product_id = p.id AND v.stock > 0 AND v.deleted_at IS NULL))
+  AND (sqlc.narg('in_stock')::boolean IS NULL OR p.in_stock = sqlc.narg('in_stock')::boolean)
   AND (sqlc.narg('search_query')::text IS NULL OR p.search @@ (sqlc.narg('search_query')::text)::tsquery)
   AND (sqlc.narg('after_id')::bigint IS NULL OR (p.created_at, p.id) < (sqlc.narg('after_key')::timestamptz, sqlc.narg('after_id')::bigint))
   AND (sqlc.narg('before_id')::bigint IS NULL OR (p.created_at, p.id) > (sqlc.narg('before_key')::timestamptz, sqlc.narg('before_id')::bigint))
@@ -31,8 +30,7 @@ WHERE
   AND (sqlc.narg('vendor_id')::bigint IS NULL OR p.vendor_id = sqlc.narg('vendor_id')::bigint)
   AND (sqlc.narg('min_price')::bigint IS NULL OR p.max_price >= sqlc.narg('min_price')::bigint)
   AND (sqlc.narg('max_price')::bigint IS NULL OR p.min_price <= sqlc.narg('max_price')::bigint)
-  AND (sqlc.narg('in_stock')::boolean IS NULL OR sqlc.narg('in_stock')::boolean = EXISTS (
-        SELECT 1 FROM product_variants v WHERE v.product_id = p.id AND v.stock > 0 AND v.deleted_at IS NULL))
+  AND (sqlc.narg('in_stock')::boolean IS NULL OR p.in_stock = sqlc.narg('in_stock')::boolean)
   AND (sqlc.narg('search_query')::text IS NULL OR p.search @@ (sqlc.narg('search_query')::text)::tsquery)
   AND (sqlc.narg('after_id')::bigint IS NULL OR (p.created_at, p.id) < (sqlc.narg('after_key')::timestamptz, sqlc.narg('after_id')::bigint))
   AND (sqlc.narg('before_id')::bigint IS NULL OR (p.created_at, p.id) > (sqlc.narg('before_key')::timestamptz, sqlc.narg('before_id')::bigint))
@@ -48,8 +46,7 @@ WHERE
   AND (sqlc.narg('vendor_id')::bigint IS NULL OR p.vendor_id = sqlc.narg('vendor_id')::bigint)
   AND (sqlc.narg('min_price')::bigint IS NULL OR p.max_price >= sqlc.narg('min_price')::bigint)
   AND (sqlc.narg('max_price')::bigint IS NULL OR p.min_price <= sqlc.narg('max_price')::bigint)
-  AND (sqlc.narg('in_stock')::boolean IS NULL OR sqlc.narg('in_stock')::boolean = EXISTS (
-        SELECT 1 FROM product_variants v WHERE v.product_id = p.id AND v.stock > 0 AND v.deleted_at IS NULL))
+  AND (sqlc.narg('in_stock')::boolean IS NULL OR p.in_stock = sqlc.narg('in_stock')::boolean)
   AND (sqlc.narg('search_query')::text IS NULL OR p.search @@ (sqlc.narg('search_query')::text)::tsquery)
   AND (sqlc.narg('after_id')::bigint IS NULL OR (p.min_price, p.id) > (sqlc.narg('after_key')::bigint, sqlc.narg('after_id')::bigint))
   AND (sqlc.narg('before_id')::bigint IS NULL OR (p.min_price, p.id) < (sqlc.narg('before_key')::bigint, sqlc.narg('before_id')::bigint))
@@ -65,8 +62,7 @@ WHERE
   AND (sqlc.narg('vendor_id')::bigint IS NULL OR p.vendor_id = sqlc.narg('vendor_id')::bigint)
   AND (sqlc.narg('min_price')::bigint IS NULL OR p.max_price >= sqlc.narg('min_price')::bigint)
   AND (sqlc.narg('max_price')::bigint IS NULL OR p.min_price <= sqlc.narg('max_price')::bigint)
-  AND (sqlc.narg('in_stock')::boolean IS NULL OR sqlc.narg('in_stock')::boolean = EXISTS (
-        SELECT 1 FROM product_variants v WHERE v.product_id = p.id AND v.stock > 0 AND v.deleted_at IS NULL))
+  AND (sqlc.narg('in_stock')::boolean IS NULL OR p.in_stock = sqlc.narg('in_stock')::boolean)
   AND (sqlc.narg('search_query')::text IS NULL OR p.search @@ (sqlc.narg('search_query')::text)::tsquery)
   AND (sqlc.narg('after_id')::bigint IS NULL OR (p.min_price, p.id) > (sqlc.narg('after_key')::bigint, sqlc.narg('after_id')::bigint))
   AND (sqlc.narg('before_id')::bigint IS NULL OR (p.min_price, p.id) < (sqlc.narg('before_key')::bigint, sqlc.narg('before_id')::bigint))
@@ -82,8 +78,7 @@ WHERE
   AND (sqlc.narg('vendor_id')::bigint IS NULL OR p.vendor_id = sqlc.narg('vendor_id')::bigint)
   AND (sqlc.narg('min_price')::bigint IS NULL OR p.max_price >= sqlc.narg('min_price')::bigint)
   AND (sqlc.narg('max_price')::bigint IS NULL OR p.min_price <= sqlc.narg('max_price')::bigint)
-  AND (sqlc.narg('in_stock')::boolean IS NULL OR sqlc.narg('in_stock')::boolean = EXISTS (
-        SELECT 1 FROM product_variants v WHERE v.product_id = p.id AND v.stock > 0 AND v.deleted_at IS NULL))
+  AND (sqlc.narg('in_stock')::boolean IS NULL OR p.in_stock = sqlc.narg('in_stock')::boolean)
   AND (sqlc.narg('search_query')::text IS NULL OR p.search @@ (sqlc.narg('search_query')::text)::tsquery)
   AND (sqlc.narg('after_id')::bigint IS NULL OR (p.min_price, p.id) < (sqlc.narg('after_key')::bigint, sqlc.narg('after_id')::bigint))
   AND (sqlc.narg('before_id')::bigint IS NULL OR (p.min_price, p.id) > (sqlc.narg('before_key')::bigint, sqlc.narg('before_id')::bigint))
@@ -99,8 +94,7 @@ WHERE
   AND (sqlc.narg('vendor_id')::bigint IS NULL OR p.vendor_id = sqlc.narg('vendor_id')::bigint)
   AND (sqlc.narg('min_price')::bigint IS NULL OR p.max_price >= sqlc.narg('min_price')::bigint)
   AND (sqlc.narg('max_price')::bigint IS NULL OR p.min_price <= sqlc.narg('max_price')::bigint)
-  AND (sqlc.narg('in_stock')::boolean IS NULL OR sqlc.narg('in_stock')::boolean = EXISTS (
-        SELECT 1 FROM product_variants v WHERE v.product_id = p.id AND v.stock > 0 AND v.deleted_at IS NULL))
+  AND (sqlc.narg('in_stock')::boolean IS NULL OR p.in_stock = sqlc.narg('in_stock')::boolean)
   AND (sqlc.narg('search_query')::text IS NULL OR p.search @@ (sqlc.narg('search_query')::text)::tsquery)
   AND (sqlc.narg('after_id')::bigint IS NULL OR (p.min_price, p.id) < (sqlc.narg('after_key')::bigint, sqlc.narg('after_id')::bigint))
   AND (sqlc.narg('before_id')::bigint IS NULL OR (p.min_price, p.id) > (sqlc.narg('before_key')::bigint, sqlc.narg('before_id')::bigint))
@@ -116,8 +110,7 @@ WHERE
   AND (sqlc.narg('vendor_id')::bigint IS NULL OR p.vendor_id = sqlc.narg('vendor_id')::bigint)
   AND (sqlc.narg('min_price')::bigint IS NULL OR p.max_price >= sqlc.narg('min_price')::bigint)
   AND (sqlc.narg('max_price')::bigint IS NULL OR p.min_price <= sqlc.narg('max_price')::bigint)
-  AND (sqlc.narg('in_stock')::boolean IS NULL OR sqlc.narg('in_stock')::boolean = EXISTS (
-        SELECT 1 FROM product_variants v WHERE v.product_id = p.id AND v.stock > 0 AND v.deleted_at IS NULL))
+  AND (sqlc.narg('in_stock')::boolean IS NULL OR p.in_stock = sqlc.narg('in_stock')::boolean)
   AND (sqlc.narg('search_query')::text IS NULL OR p.search @@ (sqlc.narg('search_query')::text)::tsquery)
   AND (sqlc.narg('after_id')::bigint IS NULL OR (p.name, p.id) > (sqlc.narg('after_key')::text, sqlc.narg('after_id')::bigint))
   AND (sqlc.narg('before_id')::bigint IS NULL OR (p.name, p.id) < (sqlc.narg('before_key')::text, sqlc.narg('before_id')::bigint))
@@ -133,8 +126,7 @@ WHERE
   AND (sqlc.narg('vendor_id')::bigint IS NULL OR p.vendor_id = sqlc.narg('vendor_id')::bigint)
   AND (sqlc.narg('min_price')::bigint IS NULL OR p.max_price >= sqlc.narg('min_price')::bigint)
   AND (sqlc.narg('max_price')::bigint IS NULL OR p.min_price <= sqlc.narg('max_price')::bigint)
-  AND (sqlc.narg('in_stock')::boolean IS NULL OR sqlc.narg('in_stock')::boolean = EXISTS (
-        SELECT 1 FROM product_variants v WHERE v.product_id = p.id AND v.stock > 0 AND v.deleted_at IS NULL))
+  AND (sqlc.narg('in_stock')::boolean IS NULL OR p.in_stock = sqlc.narg('in_stock')::boolean)
   AND (sqlc.narg('search_query')::text IS NULL OR p.search @@ (sqlc.narg('search_query')::text)::tsquery)
   AND (sqlc.narg('after_id')::bigint IS NULL OR (p.name, p.id) > (sqlc.narg('after_key')::text, sqlc.narg('after_id')::bigint))
   AND (sqlc.narg('before_id')::bigint IS NULL OR (p.name, p.id) < (sqlc.narg('before_key')::text, sqlc.narg('before_id')::bigint))
@@ -154,8 +146,7 @@ WITH candidates AS (
       AND (sqlc.narg('vendor_id')::bigint IS NULL OR p.vendor_id = sqlc.narg('vendor_id')::bigint)
       AND (sqlc.narg('min_price')::bigint IS NULL OR p.max_price >= sqlc.narg('min_price')::bigint)
       AND (sqlc.narg('max_price')::bigint IS NULL OR p.min_price <= sqlc.narg('max_price')::bigint)
-      AND (sqlc.narg('in_stock')::boolean IS NULL OR sqlc.narg('in_stock')::boolean = EXISTS (
-            SELECT 1 FROM product_variants v WHERE v.product_id = p.id AND v.stock > 0 AND v.deleted_at IS NULL))
+      AND (sqlc.narg('in_stock')::boolean IS NULL OR p.in_stock = sqlc.narg('in_stock')::boolean)
       AND p.search @@ (@search_query::text)::tsquery
       AND p.search @@ (@name_query::text)::tsquery
       AND (sqlc.narg('after_id')::bigint IS NULL OR (ts_rank(p.search, (@search_query::text)::tsquery)::real, p.id) < (sqlc.narg('after_key')::real, sqlc.narg('after_id')::bigint))
@@ -169,8 +160,7 @@ WITH candidates AS (
       AND (sqlc.narg('vendor_id')::bigint IS NULL OR p.vendor_id = sqlc.narg('vendor_id')::bigint)
       AND (sqlc.narg('min_price')::bigint IS NULL OR p.max_price >= sqlc.narg('min_price')::bigint)
       AND (sqlc.narg('max_price')::bigint IS NULL OR p.min_price <= sqlc.narg('max_price')::bigint)
-      AND (sqlc.narg('in_stock')::boolean IS NULL OR sqlc.narg('in_stock')::boolean = EXISTS (
-            SELECT 1 FROM product_variants v WHERE v.product_id = p.id AND v.stock > 0 AND v.deleted_at IS NULL))
+      AND (sqlc.narg('in_stock')::boolean IS NULL OR p.in_stock = sqlc.narg('in_stock')::boolean)
       AND p.search @@ (@search_query::text)::tsquery
       AND (sqlc.narg('after_id')::bigint IS NULL OR (ts_rank(p.search, (@search_query::text)::tsquery)::real, p.id) < (sqlc.narg('after_key')::real, sqlc.narg('after_id')::bigint))
       AND (sqlc.narg('before_id')::bigint IS NULL OR (ts_rank(p.search, (@search_query::text)::tsquery)::real, p.id) > (sqlc.narg('before_key')::real, sqlc.narg('before_id')::bigint))
@@ -193,8 +183,7 @@ WITH candidates AS (
       AND (sqlc.narg('vendor_id')::bigint IS NULL OR p.vendor_id = sqlc.narg('vendor_id')::bigint)
       AND (sqlc.narg('min_price')::bigint IS NULL OR p.max_price >= sqlc.narg('min_price')::bigint)
       AND (sqlc.narg('max_price')::bigint IS NULL OR p.min_price <= sqlc.narg('max_price')::bigint)
-      AND (sqlc.narg('in_stock')::boolean IS NULL OR sqlc.narg('in_stock')::boolean = EXISTS (
-            SELECT 1 FROM product_variants v WHERE v.product_id = p.id AND v.stock > 0 AND v.deleted_at IS NULL))
+      AND (sqlc.narg('in_stock')::boolean IS NULL OR p.in_stock = sqlc.narg('in_stock')::boolean)
       AND p.search @@ (@search_query::text)::tsquery
       AND p.search @@ (@name_query::text)::tsquery
       AND (sqlc.narg('after_id')::bigint IS NULL OR (ts_rank(p.search, (@search_query::text)::tsquery)::real, p.id) < (sqlc.narg('after_key')::real, sqlc.narg('after_id')::bigint))
@@ -208,8 +197,7 @@ WITH candidates AS (
       AND (sqlc.narg('vendor_id')::bigint IS NULL OR p.vendor_id = sqlc.narg('vendor_id')::bigint)
       AND (sqlc.narg('min_price')::bigint IS NULL OR p.max_price >= sqlc.narg('min_price')::bigint)
       AND (sqlc.narg('max_price')::bigint IS NULL OR p.min_price <= sqlc.narg('max_price')::bigint)
-      AND (sqlc.narg('in_stock')::boolean IS NULL OR sqlc.narg('in_stock')::boolean = EXISTS (
-            SELECT 1 FROM product_variants v WHERE v.product_id = p.id AND v.stock > 0 AND v.deleted_at IS NULL))
+      AND (sqlc.narg('in_stock')::boolean IS NULL OR p.in_stock = sqlc.narg('in_stock')::boolean)
       AND p.search @@ (@search_query::text)::tsquery
       AND (sqlc.narg('after_id')::bigint IS NULL OR (ts_rank(p.search, (@search_query::text)::tsquery)::real, p.id) < (sqlc.narg('after_key')::real, sqlc.narg('after_id')::bigint))
       AND (sqlc.narg('before_id')::bigint IS NULL OR (ts_rank(p.search, (@search_query::text)::tsquery)::real, p.id) > (sqlc.narg('before_key')::real, sqlc.narg('before_id')::bigint))
@@ -230,8 +218,7 @@ WHERE
   AND (sqlc.narg('vendor_id')::bigint IS NULL OR p.vendor_id = sqlc.narg('vendor_id')::bigint)
   AND (sqlc.narg('min_price')::bigint IS NULL OR p.max_price >= sqlc.narg('min_price')::bigint)
   AND (sqlc.narg('max_price')::bigint IS NULL OR p.min_price <= sqlc.narg('max_price')::bigint)
-  AND (sqlc.narg('in_stock')::boolean IS NULL OR sqlc.narg('in_stock')::boolean = EXISTS (
-        SELECT 1 FROM product_variants v WHERE v.product_id = p.id AND v.stock > 0 AND v.deleted_at IS NULL))
+  AND (sqlc.narg('in_stock')::boolean IS NULL OR p.in_stock = sqlc.narg('in_stock')::boolean)
   AND (sqlc.narg('search_query')::text IS NULL OR p.search @@ (sqlc.narg('search_query')::text)::tsquery);
 
 -- name: ProductSuggest :many

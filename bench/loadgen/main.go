@@ -13,6 +13,8 @@
 //	W1  the first page of 20 products (newest first) with category, variants and price range
 //	W2  one product by a random id, with category, vendor and variants
 //	W3  a relevance-ranked search for a random catalog word (about 1 in 10 has a one-letter typo)
+//	W4  a filtered page (in stock, a random minimum price) with totalCount and every facet:
+//	    uncached, whatever the configuration, as few requests repeat a filter
 //
 // A request is an error when the transport fails, the status is not 200, or the body has a
 // top-level "errors" member. A 200 answer without data (W1/W3: no edges, W2: product null)
@@ -48,6 +50,7 @@ import (
 const (
 	queryW1 = `query W1 { products(first: 20) { edges { cursor node { id name slug priceRange { min { amount currency } } category { id name } variants { id sku price { amount currency } stockStatus } } } pageInfo { hasNextPage endCursor } } }`
 	queryW2 = `query W2($id: ID!) { product(id: $id) { id name description category { name } vendor { name } variants { sku price { amount currency } stockStatus } } }`
+	queryW4 = `query W4($min: Int64!) { products(first: 20, filter: {minPrice: $min, inStock: true}) { totalCount edges { node { id name priceRange { min { amount currency } } } } facets { categories { category { id name } count } priceBuckets { min max count } ratings { minRating count } stock { inStock outOfStock } attributes { key count values { value count } } } } }`
 	queryW3 = `query W3($q: String!) { products(first: 20, filter: {search: $q}, sort: RELEVANCE) { edges { node { id name priceRange { min { amount currency } } } } } }`
 
 	// queryIDs walks the catalog to collect product ids when no -ids-file is given.
@@ -58,6 +61,10 @@ const (
 // (internal/product/seed.go: adjectives, colours, nouns), followed by one-letter typos of a few
 // nouns that pg_trgm still matches. W3 picks uniformly from the whole list, so about one search
 // in ten has a typo. bench/pgbench/w3.sql holds the same list: keep them in sync.
+// w4MaxMinPrice bounds W4's random minimum price (exclusive); bench/pgbench/w4.sql draws from
+// the same range.
+const w4MaxMinPrice = 20000
+
 var searchWords = []string{
 	// adjectives
 	"classic", "organic", "vintage", "urban", "premium", "everyday", "lightweight", "rugged",
@@ -92,7 +99,7 @@ type options struct {
 func main() {
 	var o options
 	flag.StringVar(&o.url, "url", "http://127.0.0.1:8080/graphql", "GraphQL endpoint")
-	flag.StringVar(&o.scenario, "scenario", "W1", "W1 (first page), W2 (product by random id) or W3 (search)")
+	flag.StringVar(&o.scenario, "scenario", "W1", "W1 (first page), W2 (product by random id), W3 (search) or W4 (facets)")
 	flag.IntVar(&o.concurrency, "c", 64, "concurrent connections (one request in flight each)")
 	flag.DurationVar(&o.warmup, "warmup", 5*time.Second, "warm-up before the measured runs (results discarded)")
 	flag.DurationVar(&o.duration, "duration", 15*time.Second, "length of each measured run")
@@ -228,8 +235,14 @@ func run(o options) error {
 			bodies[i] = benchkit.Body(queryW3, "W3", map[string]any{"q": w})
 		}
 		sc = scenario{next: func(r *rand.Rand) []byte { return bodies[r.IntN(len(bodies))] }, empty: []byte(`"edges":[]`)}
+	case "W4":
+		// 20,000 minimum prices (the seeded prices run from 5.00 to about 215.00): a filter
+		// seldom repeats within a run, so the list cache does not serve it.
+		sc = scenario{next: func(r *rand.Rand) []byte {
+			return benchkit.Body(queryW4, "W4", map[string]any{"min": r.IntN(w4MaxMinPrice)})
+		}, empty: []byte(`"edges":[]`)}
 	default:
-		return fmt.Errorf("unknown -scenario %q (W1, W2 or W3)", o.scenario)
+		return fmt.Errorf("unknown -scenario %q (W1, W2, W3 or W4)", o.scenario)
 	}
 
 	// One checked request first, so that a broken setup fails in a second, not after a minute.
@@ -495,6 +508,8 @@ func targets(scenario, label string) (ratio, p99 float64) {
 		return 0.2, 25
 	case "W3":
 		return 0, 50
+	case "W4":
+		return 0, 100
 	}
 	return 0, 0
 }
@@ -546,7 +561,7 @@ func printReport(w io.Writer, dir string) error {
 
 	pgTPS := map[string]float64{}
 	pgRuns := map[string][]float64{}
-	for _, s := range []string{"W1", "W2", "W3"} {
+	for _, s := range []string{"W1", "W2", "W3", "W4"} {
 		b, err := os.ReadFile(fmt.Sprintf("%s/pgbench-%s.tps", dir, s))
 		if err != nil {
 			continue
@@ -615,7 +630,7 @@ func printReport(w io.Writer, dir string) error {
 	fmt.Fprintln(w, strings.Join(parts, "; ")+".")
 	if len(pgRuns) > 0 {
 		parts = parts[:0]
-		for _, s := range []string{"W1", "W2", "W3"} {
+		for _, s := range []string{"W1", "W2", "W3", "W4"} {
 			if v, ok := pgRuns[s]; ok {
 				var t []string
 				for _, x := range v {

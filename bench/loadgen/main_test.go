@@ -30,3 +30,15 @@ func TestW3WordsMatchPgbenchScript(t *testing.T) {
 		t.Fatalf("w3.sql must pick random(1, %d)", len(searchWords))
 	}
 }
+
+// The pgbench floor of W4 must draw minimum prices from the load generator's range.
+func TestW4PricesMatchPgbenchScript(t *testing.T) {
+	b, err := os.ReadFile("../pgbench/w4.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `\set mp random(0, ` + strconv.Itoa(w4MaxMinPrice-1) + `)`
+	if !strings.Contains(string(b), want) {
+		t.Fatalf("w4.sql must %s", want)
+	}
+}
