@@ -178,9 +178,10 @@ WHERE
   AND ($6::bigint IS NULL OR p.min_price <= $6::bigint)
   AND ($7::boolean IS NULL OR $7::boolean = EXISTS (
         SELECT 1 FROM product_variants v WHERE v.product_id = p.id AND v.stock > 0 AND v.deleted_at IS NULL))
-  AND ($8::text IS NULL
-       OR p.search @@ websearch_to_tsquery('english', $8::text)
-       OR $8::text <% p.name)
+  AND ($8::float8 IS NULL OR p.rating_average >= $8::float8)
+  AND ($9::text IS NULL
+       OR p.search @@ websearch_to_tsquery('english', $9::text)
+       OR $9::text <% p.name)
 `
 
 type ProductCountParams struct {
@@ -191,6 +192,7 @@ type ProductCountParams struct {
 	MinPrice       *int64
 	MaxPrice       *int64
 	InStock        *bool
+	MinRating      *float64
 	Search         *string
 }
 
@@ -203,6 +205,7 @@ func (q *Queries) ProductCount(ctx context.Context, arg ProductCountParams) (int
 		arg.MinPrice,
 		arg.MaxPrice,
 		arg.InStock,
+		arg.MinRating,
 		arg.Search,
 	)
 	var count int64
@@ -440,6 +443,226 @@ func (q *Queries) ProductInsert(ctx context.Context, arg ProductInsertParams) (P
 	return i, err
 }
 
+const ProductListBestSellingBackward = `-- name: ProductListBestSellingBackward :many
+SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at, p.vendor_active, p.units_sold
+FROM products p
+WHERE
+  catalog_visible(p.status, p.vendor_active, p.vendor_id, $1::boolean, $2::bigint)
+  AND ($3::bigint[] IS NULL OR p.category_id = ANY($3::bigint[]))
+  AND ($4::bigint IS NULL OR p.vendor_id = $4::bigint)
+  AND ($5::bigint IS NULL OR p.max_price >= $5::bigint)
+  AND ($6::bigint IS NULL OR p.min_price <= $6::bigint)
+  AND ($7::boolean IS NULL OR $7::boolean = EXISTS (
+        SELECT 1 FROM product_variants v WHERE v.product_id = p.id AND v.stock > 0 AND v.deleted_at IS NULL))
+  AND ($8::float8 IS NULL OR p.rating_average >= $8::float8)
+  AND ($9::text IS NULL
+       OR p.search @@ websearch_to_tsquery('english', $9::text)
+       OR $9::text <% p.name)
+  AND ($10::bigint IS NULL OR (p.units_sold, p.id) < ($11::bigint, $10::bigint))
+  AND ($12::bigint IS NULL OR (p.units_sold, p.id) > ($13::bigint, $12::bigint))
+ORDER BY p.units_sold ASC, p.id ASC
+LIMIT $14
+`
+
+type ProductListBestSellingBackwardParams struct {
+	SeeArchived    bool
+	ViewerVendorID *int64
+	CategoryIds    []int64
+	VendorID       *int64
+	MinPrice       *int64
+	MaxPrice       *int64
+	InStock        *bool
+	MinRating      *float64
+	Search         *string
+	AfterID        *int64
+	AfterKey       *int64
+	BeforeID       *int64
+	BeforeKey      *int64
+	Lim            int32
+}
+
+type ProductListBestSellingBackwardRow struct {
+	ID           int64
+	Name         string
+	Slug         string
+	Description  string
+	CategoryID   *int64
+	VendorID     *int64
+	Attributes   []byte
+	ImageURLs    []string
+	Status       ProductStatus
+	Currency     string
+	MinPrice     int64
+	MaxPrice     int64
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+	VendorActive bool
+	UnitsSold    int64
+}
+
+// Most units sold in orders that reached PAID first (products.units_sold, migration 00031).
+func (q *Queries) ProductListBestSellingBackward(ctx context.Context, arg ProductListBestSellingBackwardParams) ([]ProductListBestSellingBackwardRow, error) {
+	rows, err := q.db.Query(ctx, ProductListBestSellingBackward,
+		arg.SeeArchived,
+		arg.ViewerVendorID,
+		arg.CategoryIds,
+		arg.VendorID,
+		arg.MinPrice,
+		arg.MaxPrice,
+		arg.InStock,
+		arg.MinRating,
+		arg.Search,
+		arg.AfterID,
+		arg.AfterKey,
+		arg.BeforeID,
+		arg.BeforeKey,
+		arg.Lim,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ProductListBestSellingBackwardRow{}
+	for rows.Next() {
+		var i ProductListBestSellingBackwardRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.Name,
+			&i.Slug,
+			&i.Description,
+			&i.CategoryID,
+			&i.VendorID,
+			&i.Attributes,
+			&i.ImageURLs,
+			&i.Status,
+			&i.Currency,
+			&i.MinPrice,
+			&i.MaxPrice,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+			&i.VendorActive,
+			&i.UnitsSold,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const ProductListBestSellingForward = `-- name: ProductListBestSellingForward :many
+SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at, p.vendor_active, p.units_sold
+FROM products p
+WHERE
+  catalog_visible(p.status, p.vendor_active, p.vendor_id, $1::boolean, $2::bigint)
+  AND ($3::bigint[] IS NULL OR p.category_id = ANY($3::bigint[]))
+  AND ($4::bigint IS NULL OR p.vendor_id = $4::bigint)
+  AND ($5::bigint IS NULL OR p.max_price >= $5::bigint)
+  AND ($6::bigint IS NULL OR p.min_price <= $6::bigint)
+  AND ($7::boolean IS NULL OR $7::boolean = EXISTS (
+        SELECT 1 FROM product_variants v WHERE v.product_id = p.id AND v.stock > 0 AND v.deleted_at IS NULL))
+  AND ($8::float8 IS NULL OR p.rating_average >= $8::float8)
+  AND ($9::text IS NULL
+       OR p.search @@ websearch_to_tsquery('english', $9::text)
+       OR $9::text <% p.name)
+  AND ($10::bigint IS NULL OR (p.units_sold, p.id) < ($11::bigint, $10::bigint))
+  AND ($12::bigint IS NULL OR (p.units_sold, p.id) > ($13::bigint, $12::bigint))
+ORDER BY p.units_sold DESC, p.id DESC
+LIMIT $14
+`
+
+type ProductListBestSellingForwardParams struct {
+	SeeArchived    bool
+	ViewerVendorID *int64
+	CategoryIds    []int64
+	VendorID       *int64
+	MinPrice       *int64
+	MaxPrice       *int64
+	InStock        *bool
+	MinRating      *float64
+	Search         *string
+	AfterID        *int64
+	AfterKey       *int64
+	BeforeID       *int64
+	BeforeKey      *int64
+	Lim            int32
+}
+
+type ProductListBestSellingForwardRow struct {
+	ID           int64
+	Name         string
+	Slug         string
+	Description  string
+	CategoryID   *int64
+	VendorID     *int64
+	Attributes   []byte
+	ImageURLs    []string
+	Status       ProductStatus
+	Currency     string
+	MinPrice     int64
+	MaxPrice     int64
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+	VendorActive bool
+	UnitsSold    int64
+}
+
+// Most units sold in orders that reached PAID first (products.units_sold, migration 00031).
+func (q *Queries) ProductListBestSellingForward(ctx context.Context, arg ProductListBestSellingForwardParams) ([]ProductListBestSellingForwardRow, error) {
+	rows, err := q.db.Query(ctx, ProductListBestSellingForward,
+		arg.SeeArchived,
+		arg.ViewerVendorID,
+		arg.CategoryIds,
+		arg.VendorID,
+		arg.MinPrice,
+		arg.MaxPrice,
+		arg.InStock,
+		arg.MinRating,
+		arg.Search,
+		arg.AfterID,
+		arg.AfterKey,
+		arg.BeforeID,
+		arg.BeforeKey,
+		arg.Lim,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ProductListBestSellingForwardRow{}
+	for rows.Next() {
+		var i ProductListBestSellingForwardRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.Name,
+			&i.Slug,
+			&i.Description,
+			&i.CategoryID,
+			&i.VendorID,
+			&i.Attributes,
+			&i.ImageURLs,
+			&i.Status,
+			&i.Currency,
+			&i.MinPrice,
+			&i.MaxPrice,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+			&i.VendorActive,
+			&i.UnitsSold,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const ProductListByIDs = `-- name: ProductListByIDs :many
 SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at, p.vendor_active FROM products p WHERE p.id = ANY($1::bigint[])
 `
@@ -509,13 +732,14 @@ WHERE
   AND ($6::bigint IS NULL OR p.min_price <= $6::bigint)
   AND ($7::boolean IS NULL OR $7::boolean = EXISTS (
         SELECT 1 FROM product_variants v WHERE v.product_id = p.id AND v.stock > 0 AND v.deleted_at IS NULL))
-  AND ($8::text IS NULL
-       OR p.search @@ websearch_to_tsquery('english', $8::text)
-       OR $8::text <% p.name)
-  AND ($9::bigint IS NULL OR (p.name, p.id) > ($10::text, $9::bigint))
-  AND ($11::bigint IS NULL OR (p.name, p.id) < ($12::text, $11::bigint))
+  AND ($8::float8 IS NULL OR p.rating_average >= $8::float8)
+  AND ($9::text IS NULL
+       OR p.search @@ websearch_to_tsquery('english', $9::text)
+       OR $9::text <% p.name)
+  AND ($10::bigint IS NULL OR (p.name, p.id) > ($11::text, $10::bigint))
+  AND ($12::bigint IS NULL OR (p.name, p.id) < ($13::text, $12::bigint))
 ORDER BY p.name DESC, p.id DESC
-LIMIT $13
+LIMIT $14
 `
 
 type ProductListNameBackwardParams struct {
@@ -526,6 +750,7 @@ type ProductListNameBackwardParams struct {
 	MinPrice       *int64
 	MaxPrice       *int64
 	InStock        *bool
+	MinRating      *float64
 	Search         *string
 	AfterID        *int64
 	AfterKey       *string
@@ -561,6 +786,7 @@ func (q *Queries) ProductListNameBackward(ctx context.Context, arg ProductListNa
 		arg.MinPrice,
 		arg.MaxPrice,
 		arg.InStock,
+		arg.MinRating,
 		arg.Search,
 		arg.AfterID,
 		arg.AfterKey,
@@ -613,13 +839,14 @@ WHERE
   AND ($6::bigint IS NULL OR p.min_price <= $6::bigint)
   AND ($7::boolean IS NULL OR $7::boolean = EXISTS (
         SELECT 1 FROM product_variants v WHERE v.product_id = p.id AND v.stock > 0 AND v.deleted_at IS NULL))
-  AND ($8::text IS NULL
-       OR p.search @@ websearch_to_tsquery('english', $8::text)
-       OR $8::text <% p.name)
-  AND ($9::bigint IS NULL OR (p.name, p.id) > ($10::text, $9::bigint))
-  AND ($11::bigint IS NULL OR (p.name, p.id) < ($12::text, $11::bigint))
+  AND ($8::float8 IS NULL OR p.rating_average >= $8::float8)
+  AND ($9::text IS NULL
+       OR p.search @@ websearch_to_tsquery('english', $9::text)
+       OR $9::text <% p.name)
+  AND ($10::bigint IS NULL OR (p.name, p.id) > ($11::text, $10::bigint))
+  AND ($12::bigint IS NULL OR (p.name, p.id) < ($13::text, $12::bigint))
 ORDER BY p.name ASC, p.id ASC
-LIMIT $13
+LIMIT $14
 `
 
 type ProductListNameForwardParams struct {
@@ -630,6 +857,7 @@ type ProductListNameForwardParams struct {
 	MinPrice       *int64
 	MaxPrice       *int64
 	InStock        *bool
+	MinRating      *float64
 	Search         *string
 	AfterID        *int64
 	AfterKey       *string
@@ -665,6 +893,7 @@ func (q *Queries) ProductListNameForward(ctx context.Context, arg ProductListNam
 		arg.MinPrice,
 		arg.MaxPrice,
 		arg.InStock,
+		arg.MinRating,
 		arg.Search,
 		arg.AfterID,
 		arg.AfterKey,
@@ -717,13 +946,14 @@ WHERE
   AND ($6::bigint IS NULL OR p.min_price <= $6::bigint)
   AND ($7::boolean IS NULL OR $7::boolean = EXISTS (
         SELECT 1 FROM product_variants v WHERE v.product_id = p.id AND v.stock > 0 AND v.deleted_at IS NULL))
-  AND ($8::text IS NULL
-       OR p.search @@ websearch_to_tsquery('english', $8::text)
-       OR $8::text <% p.name)
-  AND ($9::bigint IS NULL OR (p.created_at, p.id) < ($10::timestamptz, $9::bigint))
-  AND ($11::bigint IS NULL OR (p.created_at, p.id) > ($12::timestamptz, $11::bigint))
+  AND ($8::float8 IS NULL OR p.rating_average >= $8::float8)
+  AND ($9::text IS NULL
+       OR p.search @@ websearch_to_tsquery('english', $9::text)
+       OR $9::text <% p.name)
+  AND ($10::bigint IS NULL OR (p.created_at, p.id) < ($11::timestamptz, $10::bigint))
+  AND ($12::bigint IS NULL OR (p.created_at, p.id) > ($13::timestamptz, $12::bigint))
 ORDER BY p.created_at ASC, p.id ASC
-LIMIT $13
+LIMIT $14
 `
 
 type ProductListNewestBackwardParams struct {
@@ -734,6 +964,7 @@ type ProductListNewestBackwardParams struct {
 	MinPrice       *int64
 	MaxPrice       *int64
 	InStock        *bool
+	MinRating      *float64
 	Search         *string
 	AfterID        *int64
 	AfterKey       *time.Time
@@ -769,6 +1000,7 @@ func (q *Queries) ProductListNewestBackward(ctx context.Context, arg ProductList
 		arg.MinPrice,
 		arg.MaxPrice,
 		arg.InStock,
+		arg.MinRating,
 		arg.Search,
 		arg.AfterID,
 		arg.AfterKey,
@@ -822,13 +1054,14 @@ WHERE
   AND ($6::bigint IS NULL OR p.min_price <= $6::bigint)
   AND ($7::boolean IS NULL OR $7::boolean = EXISTS (
         SELECT 1 FROM product_variants v WHERE v.product_id = p.id AND v.stock > 0 AND v.deleted_at IS NULL))
-  AND ($8::text IS NULL
-       OR p.search @@ websearch_to_tsquery('english', $8::text)
-       OR $8::text <% p.name)
-  AND ($9::bigint IS NULL OR (p.created_at, p.id) < ($10::timestamptz, $9::bigint))
-  AND ($11::bigint IS NULL OR (p.created_at, p.id) > ($12::timestamptz, $11::bigint))
+  AND ($8::float8 IS NULL OR p.rating_average >= $8::float8)
+  AND ($9::text IS NULL
+       OR p.search @@ websearch_to_tsquery('english', $9::text)
+       OR $9::text <% p.name)
+  AND ($10::bigint IS NULL OR (p.created_at, p.id) < ($11::timestamptz, $10::bigint))
+  AND ($12::bigint IS NULL OR (p.created_at, p.id) > ($13::timestamptz, $12::bigint))
 ORDER BY p.created_at DESC, p.id DESC
-LIMIT $13
+LIMIT $14
 `
 
 type ProductListNewestForwardParams struct {
@@ -839,6 +1072,7 @@ type ProductListNewestForwardParams struct {
 	MinPrice       *int64
 	MaxPrice       *int64
 	InStock        *bool
+	MinRating      *float64
 	Search         *string
 	AfterID        *int64
 	AfterKey       *time.Time
@@ -880,6 +1114,7 @@ func (q *Queries) ProductListNewestForward(ctx context.Context, arg ProductListN
 		arg.MinPrice,
 		arg.MaxPrice,
 		arg.InStock,
+		arg.MinRating,
 		arg.Search,
 		arg.AfterID,
 		arg.AfterKey,
@@ -932,13 +1167,14 @@ WHERE
   AND ($6::bigint IS NULL OR p.min_price <= $6::bigint)
   AND ($7::boolean IS NULL OR $7::boolean = EXISTS (
         SELECT 1 FROM product_variants v WHERE v.product_id = p.id AND v.stock > 0 AND v.deleted_at IS NULL))
-  AND ($8::text IS NULL
-       OR p.search @@ websearch_to_tsquery('english', $8::text)
-       OR $8::text <% p.name)
-  AND ($9::bigint IS NULL OR (p.min_price, p.id) > ($10::bigint, $9::bigint))
-  AND ($11::bigint IS NULL OR (p.min_price, p.id) < ($12::bigint, $11::bigint))
+  AND ($8::float8 IS NULL OR p.rating_average >= $8::float8)
+  AND ($9::text IS NULL
+       OR p.search @@ websearch_to_tsquery('english', $9::text)
+       OR $9::text <% p.name)
+  AND ($10::bigint IS NULL OR (p.min_price, p.id) > ($11::bigint, $10::bigint))
+  AND ($12::bigint IS NULL OR (p.min_price, p.id) < ($13::bigint, $12::bigint))
 ORDER BY p.min_price DESC, p.id DESC
-LIMIT $13
+LIMIT $14
 `
 
 type ProductListPriceAscBackwardParams struct {
@@ -949,6 +1185,7 @@ type ProductListPriceAscBackwardParams struct {
 	MinPrice       *int64
 	MaxPrice       *int64
 	InStock        *bool
+	MinRating      *float64
 	Search         *string
 	AfterID        *int64
 	AfterKey       *int64
@@ -984,6 +1221,7 @@ func (q *Queries) ProductListPriceAscBackward(ctx context.Context, arg ProductLi
 		arg.MinPrice,
 		arg.MaxPrice,
 		arg.InStock,
+		arg.MinRating,
 		arg.Search,
 		arg.AfterID,
 		arg.AfterKey,
@@ -1036,13 +1274,14 @@ WHERE
   AND ($6::bigint IS NULL OR p.min_price <= $6::bigint)
   AND ($7::boolean IS NULL OR $7::boolean = EXISTS (
         SELECT 1 FROM product_variants v WHERE v.product_id = p.id AND v.stock > 0 AND v.deleted_at IS NULL))
-  AND ($8::text IS NULL
-       OR p.search @@ websearch_to_tsquery('english', $8::text)
-       OR $8::text <% p.name)
-  AND ($9::bigint IS NULL OR (p.min_price, p.id) > ($10::bigint, $9::bigint))
-  AND ($11::bigint IS NULL OR (p.min_price, p.id) < ($12::bigint, $11::bigint))
+  AND ($8::float8 IS NULL OR p.rating_average >= $8::float8)
+  AND ($9::text IS NULL
+       OR p.search @@ websearch_to_tsquery('english', $9::text)
+       OR $9::text <% p.name)
+  AND ($10::bigint IS NULL OR (p.min_price, p.id) > ($11::bigint, $10::bigint))
+  AND ($12::bigint IS NULL OR (p.min_price, p.id) < ($13::bigint, $12::bigint))
 ORDER BY p.min_price ASC, p.id ASC
-LIMIT $13
+LIMIT $14
 `
 
 type ProductListPriceAscForwardParams struct {
@@ -1053,6 +1292,7 @@ type ProductListPriceAscForwardParams struct {
 	MinPrice       *int64
 	MaxPrice       *int64
 	InStock        *bool
+	MinRating      *float64
 	Search         *string
 	AfterID        *int64
 	AfterKey       *int64
@@ -1088,6 +1328,7 @@ func (q *Queries) ProductListPriceAscForward(ctx context.Context, arg ProductLis
 		arg.MinPrice,
 		arg.MaxPrice,
 		arg.InStock,
+		arg.MinRating,
 		arg.Search,
 		arg.AfterID,
 		arg.AfterKey,
@@ -1140,13 +1381,14 @@ WHERE
   AND ($6::bigint IS NULL OR p.min_price <= $6::bigint)
   AND ($7::boolean IS NULL OR $7::boolean = EXISTS (
         SELECT 1 FROM product_variants v WHERE v.product_id = p.id AND v.stock > 0 AND v.deleted_at IS NULL))
-  AND ($8::text IS NULL
-       OR p.search @@ websearch_to_tsquery('english', $8::text)
-       OR $8::text <% p.name)
-  AND ($9::bigint IS NULL OR (p.min_price, p.id) < ($10::bigint, $9::bigint))
-  AND ($11::bigint IS NULL OR (p.min_price, p.id) > ($12::bigint, $11::bigint))
+  AND ($8::float8 IS NULL OR p.rating_average >= $8::float8)
+  AND ($9::text IS NULL
+       OR p.search @@ websearch_to_tsquery('english', $9::text)
+       OR $9::text <% p.name)
+  AND ($10::bigint IS NULL OR (p.min_price, p.id) < ($11::bigint, $10::bigint))
+  AND ($12::bigint IS NULL OR (p.min_price, p.id) > ($13::bigint, $12::bigint))
 ORDER BY p.min_price ASC, p.id ASC
-LIMIT $13
+LIMIT $14
 `
 
 type ProductListPriceDescBackwardParams struct {
@@ -1157,6 +1399,7 @@ type ProductListPriceDescBackwardParams struct {
 	MinPrice       *int64
 	MaxPrice       *int64
 	InStock        *bool
+	MinRating      *float64
 	Search         *string
 	AfterID        *int64
 	AfterKey       *int64
@@ -1192,6 +1435,7 @@ func (q *Queries) ProductListPriceDescBackward(ctx context.Context, arg ProductL
 		arg.MinPrice,
 		arg.MaxPrice,
 		arg.InStock,
+		arg.MinRating,
 		arg.Search,
 		arg.AfterID,
 		arg.AfterKey,
@@ -1244,13 +1488,14 @@ WHERE
   AND ($6::bigint IS NULL OR p.min_price <= $6::bigint)
   AND ($7::boolean IS NULL OR $7::boolean = EXISTS (
         SELECT 1 FROM product_variants v WHERE v.product_id = p.id AND v.stock > 0 AND v.deleted_at IS NULL))
-  AND ($8::text IS NULL
-       OR p.search @@ websearch_to_tsquery('english', $8::text)
-       OR $8::text <% p.name)
-  AND ($9::bigint IS NULL OR (p.min_price, p.id) < ($10::bigint, $9::bigint))
-  AND ($11::bigint IS NULL OR (p.min_price, p.id) > ($12::bigint, $11::bigint))
+  AND ($8::float8 IS NULL OR p.rating_average >= $8::float8)
+  AND ($9::text IS NULL
+       OR p.search @@ websearch_to_tsquery('english', $9::text)
+       OR $9::text <% p.name)
+  AND ($10::bigint IS NULL OR (p.min_price, p.id) < ($11::bigint, $10::bigint))
+  AND ($12::bigint IS NULL OR (p.min_price, p.id) > ($13::bigint, $12::bigint))
 ORDER BY p.min_price DESC, p.id DESC
-LIMIT $13
+LIMIT $14
 `
 
 type ProductListPriceDescForwardParams struct {
@@ -1261,6 +1506,7 @@ type ProductListPriceDescForwardParams struct {
 	MinPrice       *int64
 	MaxPrice       *int64
 	InStock        *bool
+	MinRating      *float64
 	Search         *string
 	AfterID        *int64
 	AfterKey       *int64
@@ -1296,6 +1542,7 @@ func (q *Queries) ProductListPriceDescForward(ctx context.Context, arg ProductLi
 		arg.MinPrice,
 		arg.MaxPrice,
 		arg.InStock,
+		arg.MinRating,
 		arg.Search,
 		arg.AfterID,
 		arg.AfterKey,
@@ -1337,6 +1584,240 @@ func (q *Queries) ProductListPriceDescForward(ctx context.Context, arg ProductLi
 	return items, nil
 }
 
+const ProductListRatingBackward = `-- name: ProductListRatingBackward :many
+SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at, p.vendor_active, (COALESCE(p.rating_average, 0) * 100)::integer AS rating_key, p.rating_count
+FROM products p
+WHERE
+  catalog_visible(p.status, p.vendor_active, p.vendor_id, $1::boolean, $2::bigint)
+  AND ($3::bigint[] IS NULL OR p.category_id = ANY($3::bigint[]))
+  AND ($4::bigint IS NULL OR p.vendor_id = $4::bigint)
+  AND ($5::bigint IS NULL OR p.max_price >= $5::bigint)
+  AND ($6::bigint IS NULL OR p.min_price <= $6::bigint)
+  AND ($7::boolean IS NULL OR $7::boolean = EXISTS (
+        SELECT 1 FROM product_variants v WHERE v.product_id = p.id AND v.stock > 0 AND v.deleted_at IS NULL))
+  AND ($8::float8 IS NULL OR p.rating_average >= $8::float8)
+  AND ($9::text IS NULL
+       OR p.search @@ websearch_to_tsquery('english', $9::text)
+       OR $9::text <% p.name)
+  AND ($10::bigint IS NULL OR (COALESCE(p.rating_average, 0), p.rating_count, p.id) < ($11::integer / 100.0, $12::integer, $10::bigint))
+  AND ($13::bigint IS NULL OR (COALESCE(p.rating_average, 0), p.rating_count, p.id) > ($14::integer / 100.0, $15::integer, $13::bigint))
+ORDER BY COALESCE(p.rating_average, 0) ASC, p.rating_count ASC, p.id ASC
+LIMIT $16
+`
+
+type ProductListRatingBackwardParams struct {
+	SeeArchived    bool
+	ViewerVendorID *int64
+	CategoryIds    []int64
+	VendorID       *int64
+	MinPrice       *int64
+	MaxPrice       *int64
+	InStock        *bool
+	MinRating      *float64
+	Search         *string
+	AfterID        *int64
+	AfterKey       *int32
+	AfterCount     *int32
+	BeforeID       *int64
+	BeforeKey      *int32
+	BeforeCount    *int32
+	Lim            int32
+}
+
+type ProductListRatingBackwardRow struct {
+	ID           int64
+	Name         string
+	Slug         string
+	Description  string
+	CategoryID   *int64
+	VendorID     *int64
+	Attributes   []byte
+	ImageURLs    []string
+	Status       ProductStatus
+	Currency     string
+	MinPrice     int64
+	MaxPrice     int64
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+	VendorActive bool
+	RatingKey    int32
+	RatingCount  int32
+}
+
+// Best rated first: the average (two decimals; none last), then how many rated it, then id
+// (index products_rating_idx). The cursor keeps the average in hundredths, exactly.
+func (q *Queries) ProductListRatingBackward(ctx context.Context, arg ProductListRatingBackwardParams) ([]ProductListRatingBackwardRow, error) {
+	rows, err := q.db.Query(ctx, ProductListRatingBackward,
+		arg.SeeArchived,
+		arg.ViewerVendorID,
+		arg.CategoryIds,
+		arg.VendorID,
+		arg.MinPrice,
+		arg.MaxPrice,
+		arg.InStock,
+		arg.MinRating,
+		arg.Search,
+		arg.AfterID,
+		arg.AfterKey,
+		arg.AfterCount,
+		arg.BeforeID,
+		arg.BeforeKey,
+		arg.BeforeCount,
+		arg.Lim,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ProductListRatingBackwardRow{}
+	for rows.Next() {
+		var i ProductListRatingBackwardRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.Name,
+			&i.Slug,
+			&i.Description,
+			&i.CategoryID,
+			&i.VendorID,
+			&i.Attributes,
+			&i.ImageURLs,
+			&i.Status,
+			&i.Currency,
+			&i.MinPrice,
+			&i.MaxPrice,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+			&i.VendorActive,
+			&i.RatingKey,
+			&i.RatingCount,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const ProductListRatingForward = `-- name: ProductListRatingForward :many
+SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at, p.vendor_active, (COALESCE(p.rating_average, 0) * 100)::integer AS rating_key, p.rating_count
+FROM products p
+WHERE
+  catalog_visible(p.status, p.vendor_active, p.vendor_id, $1::boolean, $2::bigint)
+  AND ($3::bigint[] IS NULL OR p.category_id = ANY($3::bigint[]))
+  AND ($4::bigint IS NULL OR p.vendor_id = $4::bigint)
+  AND ($5::bigint IS NULL OR p.max_price >= $5::bigint)
+  AND ($6::bigint IS NULL OR p.min_price <= $6::bigint)
+  AND ($7::boolean IS NULL OR $7::boolean = EXISTS (
+        SELECT 1 FROM product_variants v WHERE v.product_id = p.id AND v.stock > 0 AND v.deleted_at IS NULL))
+  AND ($8::float8 IS NULL OR p.rating_average >= $8::float8)
+  AND ($9::text IS NULL
+       OR p.search @@ websearch_to_tsquery('english', $9::text)
+       OR $9::text <% p.name)
+  AND ($10::bigint IS NULL OR (COALESCE(p.rating_average, 0), p.rating_count, p.id) < ($11::integer / 100.0, $12::integer, $10::bigint))
+  AND ($13::bigint IS NULL OR (COALESCE(p.rating_average, 0), p.rating_count, p.id) > ($14::integer / 100.0, $15::integer, $13::bigint))
+ORDER BY COALESCE(p.rating_average, 0) DESC, p.rating_count DESC, p.id DESC
+LIMIT $16
+`
+
+type ProductListRatingForwardParams struct {
+	SeeArchived    bool
+	ViewerVendorID *int64
+	CategoryIds    []int64
+	VendorID       *int64
+	MinPrice       *int64
+	MaxPrice       *int64
+	InStock        *bool
+	MinRating      *float64
+	Search         *string
+	AfterID        *int64
+	AfterKey       *int32
+	AfterCount     *int32
+	BeforeID       *int64
+	BeforeKey      *int32
+	BeforeCount    *int32
+	Lim            int32
+}
+
+type ProductListRatingForwardRow struct {
+	ID           int64
+	Name         string
+	Slug         string
+	Description  string
+	CategoryID   *int64
+	VendorID     *int64
+	Attributes   []byte
+	ImageURLs    []string
+	Status       ProductStatus
+	Currency     string
+	MinPrice     int64
+	MaxPrice     int64
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+	VendorActive bool
+	RatingKey    int32
+	RatingCount  int32
+}
+
+// Best rated first: the average (two decimals; none last), then how many rated it, then id
+// (index products_rating_idx). The cursor keeps the average in hundredths, exactly.
+func (q *Queries) ProductListRatingForward(ctx context.Context, arg ProductListRatingForwardParams) ([]ProductListRatingForwardRow, error) {
+	rows, err := q.db.Query(ctx, ProductListRatingForward,
+		arg.SeeArchived,
+		arg.ViewerVendorID,
+		arg.CategoryIds,
+		arg.VendorID,
+		arg.MinPrice,
+		arg.MaxPrice,
+		arg.InStock,
+		arg.MinRating,
+		arg.Search,
+		arg.AfterID,
+		arg.AfterKey,
+		arg.AfterCount,
+		arg.BeforeID,
+		arg.BeforeKey,
+		arg.BeforeCount,
+		arg.Lim,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ProductListRatingForwardRow{}
+	for rows.Next() {
+		var i ProductListRatingForwardRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.Name,
+			&i.Slug,
+			&i.Description,
+			&i.CategoryID,
+			&i.VendorID,
+			&i.Attributes,
+			&i.ImageURLs,
+			&i.Status,
+			&i.Currency,
+			&i.MinPrice,
+			&i.MaxPrice,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+			&i.VendorActive,
+			&i.RatingKey,
+			&i.RatingCount,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const ProductListRelevanceBackward = `-- name: ProductListRelevanceBackward :many
 SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at, p.vendor_active, r.rank::real AS rank
 FROM products p, LATERAL (SELECT (ts_rank(p.search, websearch_to_tsquery('english', $1::text)) + word_similarity($1::text, p.name))::real AS rank) r
@@ -1348,13 +1829,14 @@ WHERE
   AND ($7::bigint IS NULL OR p.min_price <= $7::bigint)
   AND ($8::boolean IS NULL OR $8::boolean = EXISTS (
         SELECT 1 FROM product_variants v WHERE v.product_id = p.id AND v.stock > 0 AND v.deleted_at IS NULL))
+  AND ($9::float8 IS NULL OR p.rating_average >= $9::float8)
   AND (FALSE
-       OR p.search @@ websearch_to_tsquery('english', $9::text)
-       OR $9::text <% p.name)
-  AND ($10::bigint IS NULL OR (r.rank, p.id) < ($11::real, $10::bigint))
-  AND ($12::bigint IS NULL OR (r.rank, p.id) > ($13::real, $12::bigint))
+       OR p.search @@ websearch_to_tsquery('english', $10::text)
+       OR $10::text <% p.name)
+  AND ($11::bigint IS NULL OR (r.rank, p.id) < ($12::real, $11::bigint))
+  AND ($13::bigint IS NULL OR (r.rank, p.id) > ($14::real, $13::bigint))
 ORDER BY r.rank ASC, p.id ASC
-LIMIT $14
+LIMIT $15
 `
 
 type ProductListRelevanceBackwardParams struct {
@@ -1366,6 +1848,7 @@ type ProductListRelevanceBackwardParams struct {
 	MinPrice       *int64
 	MaxPrice       *int64
 	InStock        *bool
+	MinRating      *float64
 	Search         *string
 	AfterID        *int64
 	AfterKey       *float32
@@ -1405,6 +1888,7 @@ func (q *Queries) ProductListRelevanceBackward(ctx context.Context, arg ProductL
 		arg.MinPrice,
 		arg.MaxPrice,
 		arg.InStock,
+		arg.MinRating,
 		arg.Search,
 		arg.AfterID,
 		arg.AfterKey,
@@ -1458,13 +1942,14 @@ WHERE
   AND ($7::bigint IS NULL OR p.min_price <= $7::bigint)
   AND ($8::boolean IS NULL OR $8::boolean = EXISTS (
         SELECT 1 FROM product_variants v WHERE v.product_id = p.id AND v.stock > 0 AND v.deleted_at IS NULL))
+  AND ($9::float8 IS NULL OR p.rating_average >= $9::float8)
   AND (FALSE
-       OR p.search @@ websearch_to_tsquery('english', $9::text)
-       OR $9::text <% p.name)
-  AND ($10::bigint IS NULL OR (r.rank, p.id) < ($11::real, $10::bigint))
-  AND ($12::bigint IS NULL OR (r.rank, p.id) > ($13::real, $12::bigint))
+       OR p.search @@ websearch_to_tsquery('english', $10::text)
+       OR $10::text <% p.name)
+  AND ($11::bigint IS NULL OR (r.rank, p.id) < ($12::real, $11::bigint))
+  AND ($13::bigint IS NULL OR (r.rank, p.id) > ($14::real, $13::bigint))
 ORDER BY r.rank DESC, p.id DESC
-LIMIT $14
+LIMIT $15
 `
 
 type ProductListRelevanceForwardParams struct {
@@ -1476,6 +1961,7 @@ type ProductListRelevanceForwardParams struct {
 	MinPrice       *int64
 	MaxPrice       *int64
 	InStock        *bool
+	MinRating      *float64
 	Search         *string
 	AfterID        *int64
 	AfterKey       *float32
@@ -1515,6 +2001,7 @@ func (q *Queries) ProductListRelevanceForward(ctx context.Context, arg ProductLi
 		arg.MinPrice,
 		arg.MaxPrice,
 		arg.InStock,
+		arg.MinRating,
 		arg.Search,
 		arg.AfterID,
 		arg.AfterKey,

@@ -344,6 +344,10 @@ type Querier interface {
 	// share lock so that a concurrent status change (which locks the vendor for update, then
 	// updates its products) is either seen here or sees this product.
 	ProductInsert(ctx context.Context, arg ProductInsertParams) (ProductInsertRow, error)
+	// Most units sold in orders that reached PAID first (products.units_sold, migration 00031).
+	ProductListBestSellingBackward(ctx context.Context, arg ProductListBestSellingBackwardParams) ([]ProductListBestSellingBackwardRow, error)
+	// Most units sold in orders that reached PAID first (products.units_sold, migration 00031).
+	ProductListBestSellingForward(ctx context.Context, arg ProductListBestSellingForwardParams) ([]ProductListBestSellingForwardRow, error)
 	ProductListByIDs(ctx context.Context, ids []int64) ([]ProductListByIDsRow, error)
 	ProductListNameBackward(ctx context.Context, arg ProductListNameBackwardParams) ([]ProductListNameBackwardRow, error)
 	ProductListNameForward(ctx context.Context, arg ProductListNameForwardParams) ([]ProductListNameForwardRow, error)
@@ -359,12 +363,20 @@ type Querier interface {
 	ProductListPriceAscForward(ctx context.Context, arg ProductListPriceAscForwardParams) ([]ProductListPriceAscForwardRow, error)
 	ProductListPriceDescBackward(ctx context.Context, arg ProductListPriceDescBackwardParams) ([]ProductListPriceDescBackwardRow, error)
 	ProductListPriceDescForward(ctx context.Context, arg ProductListPriceDescForwardParams) ([]ProductListPriceDescForwardRow, error)
+	// Best rated first: the average (two decimals; none last), then how many rated it, then id
+	// (index products_rating_idx). The cursor keeps the average in hundredths, exactly.
+	ProductListRatingBackward(ctx context.Context, arg ProductListRatingBackwardParams) ([]ProductListRatingBackwardRow, error)
+	// Best rated first: the average (two decimals; none last), then how many rated it, then id
+	// (index products_rating_idx). The cursor keeps the average in hundredths, exactly.
+	ProductListRatingForward(ctx context.Context, arg ProductListRatingForwardParams) ([]ProductListRatingForwardRow, error)
 	// Ranked search: full-text rank (name weighs more than description) plus trigram word
 	// similarity of the name, so a typo still ranks its product.
 	ProductListRelevanceBackward(ctx context.Context, arg ProductListRelevanceBackwardParams) ([]ProductListRelevanceBackwardRow, error)
 	// Ranked search: full-text rank (name weighs more than description) plus trigram word
 	// similarity of the name, so a typo still ranks its product.
 	ProductListRelevanceForward(ctx context.Context, arg ProductListRelevanceForwardParams) ([]ProductListRelevanceForwardRow, error)
+	// ProductRatingListByIDs is the batch read behind Product.rating.
+	ProductRatingListByIDs(ctx context.Context, ids []int64) ([]ProductRatingListByIDsRow, error)
 	// ProductRefreshPrices recomputes the denormalised price range from the live variants.
 	ProductRefreshPrices(ctx context.Context, id int64) error
 	ProductRefreshPricesByPrefix(ctx context.Context, slugPrefix string) (int64, error)
@@ -387,6 +399,38 @@ type Querier interface {
 	// RefundGetForSettlement reads a refund with what asking the provider again needs.
 	RefundGetForSettlement(ctx context.Context, id int64) (RefundGetForSettlementRow, error)
 	RefundInsert(ctx context.Context, arg RefundInsertParams) (Refund, error)
+	ReviewCountByProduct(ctx context.Context, arg ReviewCountByProductParams) (int64, error)
+	ReviewCountByUser(ctx context.Context, userID int64) (int64, error)
+	ReviewDelete(ctx context.Context, id int64) (int64, error)
+	ReviewGetByID(ctx context.Context, id int64) (Review, error)
+	ReviewGetByIDForUpdate(ctx context.Context, id int64) (Review, error)
+	// ReviewHelpfulVoteInsert counts once per account (the trigger keeps reviews.helpful_count).
+	ReviewHelpfulVoteInsert(ctx context.Context, arg ReviewHelpfulVoteInsertParams) (int64, error)
+	ReviewInsert(ctx context.Context, arg ReviewInsertParams) (Review, error)
+	ReviewListByIDs(ctx context.Context, ids []int64) ([]Review, error)
+	ReviewListByProductHighestBackward(ctx context.Context, arg ReviewListByProductHighestBackwardParams) ([]Review, error)
+	ReviewListByProductHighestForward(ctx context.Context, arg ReviewListByProductHighestForwardParams) ([]Review, error)
+	ReviewListByProductLowestBackward(ctx context.Context, arg ReviewListByProductLowestBackwardParams) ([]Review, error)
+	ReviewListByProductLowestForward(ctx context.Context, arg ReviewListByProductLowestForwardParams) ([]Review, error)
+	ReviewListByProductMostHelpfulBackward(ctx context.Context, arg ReviewListByProductMostHelpfulBackwardParams) ([]Review, error)
+	ReviewListByProductMostHelpfulForward(ctx context.Context, arg ReviewListByProductMostHelpfulForwardParams) ([]Review, error)
+	ReviewListByProductNewestBackward(ctx context.Context, arg ReviewListByProductNewestBackwardParams) ([]Review, error)
+	ReviewListByProductNewestForward(ctx context.Context, arg ReviewListByProductNewestForwardParams) ([]Review, error)
+	ReviewListByUserBackward(ctx context.Context, arg ReviewListByUserBackwardParams) ([]Review, error)
+	ReviewListByUserForward(ctx context.Context, arg ReviewListByUserForwardParams) ([]Review, error)
+	ReviewModerate(ctx context.Context, arg ReviewModerateParams) (Review, error)
+	// Reviews (issue 19). Lists are keyset-paginated like the catalog's: one query per sort order
+	// and direction, with optional after/before bounds on (key, id). Who sees which review is
+	// review_visible (migration 00031), whose arguments internal/review's policy decides. The
+	// product's rating columns follow from these writes by trigger (migration 00031).
+	// ReviewPurchased says whether the user has an order holding the product in one of statuses
+	// (the review policy's list of statuses that count as bought).
+	ReviewPurchased(ctx context.Context, arg ReviewPurchasedParams) (bool, error)
+	// ReviewReply sets the vendor's reply once: no row when the review already has one.
+	ReviewReply(ctx context.Context, arg ReviewReplyParams) (Review, error)
+	ReviewReportCount(ctx context.Context, reviewID int64) (int64, error)
+	ReviewReportInsert(ctx context.Context, arg ReviewReportInsertParams) (int64, error)
+	ReviewUpdate(ctx context.Context, arg ReviewUpdateParams) (Review, error)
 	SessionGetByID(ctx context.Context, id uuid.UUID) (Session, error)
 	SessionInsert(ctx context.Context, arg SessionInsertParams) (Session, error)
 	// SessionListActiveByUser is an account's live sessions (not revoked, not expired), the most

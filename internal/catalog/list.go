@@ -24,6 +24,11 @@ const (
 	SortPriceDesc Sort = "PRICE_DESC"
 	SortName      Sort = "NAME"
 	SortRelevance Sort = "RELEVANCE"
+	// SortRating is the best rated first: the average of approved reviews (none last), then
+	// how many rated it, then id.
+	SortRating Sort = "RATING"
+	// SortBestSelling is the most units sold in orders that reached PAID first.
+	SortBestSelling Sort = "BEST_SELLING"
 )
 
 // Page sizes.
@@ -40,6 +45,9 @@ type Filter struct {
 	MinPrice   *int64
 	MaxPrice   *int64
 	InStock    *bool
+	// MinRating keeps the products whose average rating (approved reviews, two decimals) is at
+	// least this; products without a rating are left out.
+	MinRating *float64
 }
 
 // ListParams is one page request: First/After going forward, or Last/Before going backward.
@@ -165,7 +173,7 @@ func (s *Service) list(ctx context.Context, v *auth.Viewer, p ListParams) (Page,
 		}
 		params := db.ProductListNewestForwardParams{
 			SeeArchived: f.SeeArchived, ViewerVendorID: f.ViewerVendorID, CategoryIds: f.CategoryIds, VendorID: f.VendorID,
-			MinPrice: f.MinPrice, MaxPrice: f.MaxPrice, InStock: f.InStock, Search: f.Search,
+			MinPrice: f.MinPrice, MaxPrice: f.MaxPrice, InStock: f.InStock, MinRating: f.MinRating, Search: f.Search,
 			AfterKey: ak, AfterID: aid, BeforeKey: bk, BeforeID: bid, Lim: lim,
 		}
 		rows, err = runList(ctx, backward, params, func(p db.ProductListNewestForwardParams) db.ProductListNewestBackwardParams {
@@ -182,7 +190,7 @@ func (s *Service) list(ctx context.Context, v *auth.Viewer, p ListParams) (Page,
 		}
 		params := db.ProductListPriceAscForwardParams{
 			SeeArchived: f.SeeArchived, ViewerVendorID: f.ViewerVendorID, CategoryIds: f.CategoryIds, VendorID: f.VendorID,
-			MinPrice: f.MinPrice, MaxPrice: f.MaxPrice, InStock: f.InStock, Search: f.Search,
+			MinPrice: f.MinPrice, MaxPrice: f.MaxPrice, InStock: f.InStock, MinRating: f.MinRating, Search: f.Search,
 			AfterKey: ak, AfterID: aid, BeforeKey: bk, BeforeID: bid, Lim: lim,
 		}
 		if p.Sort == SortPriceAsc {
@@ -205,7 +213,7 @@ func (s *Service) list(ctx context.Context, v *auth.Viewer, p ListParams) (Page,
 		}
 		params := db.ProductListNameForwardParams{
 			SeeArchived: f.SeeArchived, ViewerVendorID: f.ViewerVendorID, CategoryIds: f.CategoryIds, VendorID: f.VendorID,
-			MinPrice: f.MinPrice, MaxPrice: f.MaxPrice, InStock: f.InStock, Search: f.Search,
+			MinPrice: f.MinPrice, MaxPrice: f.MaxPrice, InStock: f.InStock, MinRating: f.MinRating, Search: f.Search,
 			AfterKey: ak, AfterID: aid, BeforeKey: bk, BeforeID: bid, Lim: lim,
 		}
 		rows, err = runList(ctx, backward, params, func(p db.ProductListNameForwardParams) db.ProductListNameBackwardParams {
@@ -214,6 +222,10 @@ func (s *Service) list(ctx context.Context, v *auth.Viewer, p ListParams) (Page,
 		for _, r := range rows {
 			keys = append(keys, r.Name)
 		}
+	case SortRating:
+		rows, keys, err = s.listByRating(ctx, backward, f, after, before, lim)
+	case SortBestSelling:
+		rows, keys, err = s.listBestSelling(ctx, backward, f, after, before, lim)
 	case SortRelevance:
 		ak, aid, err1 := keyOf[float32](after, "after")
 		bk, bid, err2 := keyOf[float32](before, "before")
@@ -222,7 +234,7 @@ func (s *Service) list(ctx context.Context, v *auth.Viewer, p ListParams) (Page,
 		}
 		params := db.ProductListRelevanceForwardParams{
 			Query: *search, SeeArchived: f.SeeArchived, ViewerVendorID: f.ViewerVendorID, CategoryIds: f.CategoryIds,
-			VendorID: f.VendorID, MinPrice: f.MinPrice, MaxPrice: f.MaxPrice, InStock: f.InStock, Search: f.Search,
+			VendorID: f.VendorID, MinPrice: f.MinPrice, MaxPrice: f.MaxPrice, InStock: f.InStock, MinRating: f.MinRating, Search: f.Search,
 			AfterKey: ak, AfterID: aid, BeforeKey: bk, BeforeID: bid, Lim: lim,
 		}
 		var ranked []db.ProductListRelevanceForwardRow
@@ -325,11 +337,15 @@ type queryFilter struct {
 	MinPrice       *int64
 	MaxPrice       *int64
 	InStock        *bool
+	MinRating      *float64
 	Search         *string
 }
 
 func (s *Service) queryFilter(ctx context.Context, v *auth.Viewer, f Filter, search *string) (queryFilter, error) {
-	qf := queryFilter{VendorID: f.VendorID, MinPrice: f.MinPrice, MaxPrice: f.MaxPrice, InStock: f.InStock, Search: search}
+	if err := validMinRating(f); err != nil {
+		return queryFilter{}, err
+	}
+	qf := queryFilter{VendorID: f.VendorID, MinPrice: f.MinPrice, MaxPrice: f.MaxPrice, InStock: f.InStock, MinRating: f.MinRating, Search: search}
 	sc := listScope(v)
 	qf.SeeArchived, qf.ViewerVendorID = sc.SeeArchived, sc.VendorID
 	if f.CategoryID != nil {
