@@ -11,7 +11,7 @@ import (
 )
 
 const ProductRatingListByIDs = `-- name: ProductRatingListByIDs :many
-SELECT id, rating_count, rating_sum, rating_histogram, rating_average::float8 AS rating_average
+SELECT id, rating_count, rating_sum, rating_histogram, COALESCE(rating_average, 0)::float8 AS rating_average
 FROM products WHERE id = ANY($1::bigint[])
 `
 
@@ -967,14 +967,14 @@ const ReviewPurchased = `-- name: ReviewPurchased :one
 
 SELECT EXISTS (
     SELECT 1 FROM orders o JOIN order_lines l ON l.order_id = o.id
-    WHERE o.user_id = $1 AND l.product_id = $2 AND o.status = ANY($3::order_status[])
+    WHERE o.user_id = $1 AND l.product_id = $2 AND o.status::text = ANY($3::text[])
 )::boolean AS purchased
 `
 
 type ReviewPurchasedParams struct {
 	UserID    *int64
 	ProductID int64
-	Statuses  []OrderStatus
+	Statuses  []string
 }
 
 // Reviews (issue 19). Lists are keyset-paginated like the catalog's: one query per sort order

@@ -8,7 +8,7 @@
 -- (the review policy's list of statuses that count as bought).
 SELECT EXISTS (
     SELECT 1 FROM orders o JOIN order_lines l ON l.order_id = o.id
-    WHERE o.user_id = @user_id AND l.product_id = @product_id AND o.status = ANY(@statuses::order_status[])
+    WHERE o.user_id = @user_id AND l.product_id = @product_id AND o.status::text = ANY(@statuses::text[])
 )::boolean AS purchased;
 
 -- name: ReviewInsert :one

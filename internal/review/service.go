@@ -184,29 +184,39 @@ func (s *Service) Report(ctx context.Context, v auth.Viewer, id int64, reason st
 	})
 }
 
-// change runs one write to review id in a transaction that first locks the review (so that a
-// check and the write it allows see the same row), reads its product, and lets write decide
-// and write; the product's caches are invalidated after the commit.
+// change runs one write to review id. Its product is read first, outside the transaction (a
+// review never changes product, and the catalog reads through its cache on its own
+// connection: inside, every transaction would hold one connection while waiting for another).
+// The transaction then locks the review, so that the policy's check and the write it allows
+// see the same row, and lets write decide and write; the product's caches are invalidated
+// after the commit.
 func (s *Service) change(ctx context.Context, id int64, field string,
 	write func(ctx context.Context, q *db.Queries, r Review, p catalog.Product) (db.Review, error)) (Review, error) {
+	before, err := s.db.ReviewGetByID(ctx, id)
+	if postgres.IsNotFound(err) {
+		return Review{}, notFound("input", field)
+	}
+	if err != nil {
+		return Review{}, fmt.Errorf("read review: %w", err)
+	}
+	products, err := s.catalog.ListByIDs(ctx, []int64{before.ProductID})
+	if err != nil {
+		return Review{}, err
+	}
+	p, ok := products[before.ProductID]
+	if !ok {
+		return Review{}, notFound("input", field)
+	}
 	var out Review
-	err := s.db.InTx(ctx, func(ctx context.Context, q *db.Queries) error {
+	err = s.db.InTx(ctx, func(ctx context.Context, q *db.Queries) error {
 		row, err := q.ReviewGetByIDForUpdate(ctx, id)
 		if postgres.IsNotFound(err) {
-			return notFound("input", field)
+			return notFound("input", field) // deleted meanwhile
 		}
 		if err != nil {
 			return fmt.Errorf("lock review: %w", err)
 		}
 		r := fromRow(row)
-		products, err := s.catalog.ListByIDs(ctx, []int64{r.ProductID})
-		if err != nil {
-			return err
-		}
-		p, ok := products[r.ProductID]
-		if !ok {
-			return notFound("input", field)
-		}
 		written, err := write(ctx, q, r, p)
 		if err != nil {
 			return err
@@ -286,10 +296,10 @@ func (s *Service) Ratings(ctx context.Context, ids []int64) (map[int64]Rating, e
 	return out, nil
 }
 
-func orderStatuses() []db.OrderStatus {
-	out := make([]db.OrderStatus, len(purchasedStatuses))
+func orderStatuses() []string {
+	out := make([]string, len(purchasedStatuses))
 	for i, st := range purchasedStatuses {
-		out[i] = db.OrderStatus(st)
+		out[i] = string(st)
 	}
 	return out
 }
