@@ -177,7 +177,8 @@ WHERE
   AND ($5::bigint IS NULL OR p.max_price >= $5::bigint)
   AND ($6::bigint IS NULL OR p.min_price <= $6::bigint)
   AND ($7::boolean IS NULL OR p.in_stock = $7::boolean)
-  AND ($8::text IS NULL OR p.search @@ ($8::text)::tsquery)
+  AND ($8::float8 IS NULL OR p.rating_average >= $8::float8)
+  AND ($9::text IS NULL OR p.search @@ ($9::text)::tsquery)
 `
 
 type ProductCountParams struct {
@@ -188,6 +189,7 @@ type ProductCountParams struct {
 	MinPrice       *int64
 	MaxPrice       *int64
 	InStock        *bool
+	MinRating      *float64
 	SearchQuery    *string
 }
 
@@ -200,6 +202,7 @@ func (q *Queries) ProductCount(ctx context.Context, arg ProductCountParams) (int
 		arg.MinPrice,
 		arg.MaxPrice,
 		arg.InStock,
+		arg.MinRating,
 		arg.SearchQuery,
 	)
 	var count int64
@@ -437,6 +440,220 @@ func (q *Queries) ProductInsert(ctx context.Context, arg ProductInsertParams) (P
 	return i, err
 }
 
+const ProductListBestSellingBackward = `-- name: ProductListBestSellingBackward :many
+SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at, p.vendor_active, p.units_sold
+FROM products p
+WHERE
+  catalog_visible(p.status, p.vendor_active, p.vendor_id, $1::boolean, $2::bigint)
+  AND ($3::bigint[] IS NULL OR p.category_id = ANY($3::bigint[]))
+  AND ($4::bigint IS NULL OR p.vendor_id = $4::bigint)
+  AND ($5::bigint IS NULL OR p.max_price >= $5::bigint)
+  AND ($6::bigint IS NULL OR p.min_price <= $6::bigint)
+  AND ($7::boolean IS NULL OR p.in_stock = $7::boolean)
+  AND ($8::float8 IS NULL OR p.rating_average >= $8::float8)
+  AND ($9::text IS NULL OR p.search @@ ($9::text)::tsquery)
+  AND ($10::bigint IS NULL OR (p.units_sold, p.id) < ($11::bigint, $10::bigint))
+  AND ($12::bigint IS NULL OR (p.units_sold, p.id) > ($13::bigint, $12::bigint))
+ORDER BY p.units_sold ASC, p.id ASC
+LIMIT $14
+`
+
+type ProductListBestSellingBackwardParams struct {
+	SeeArchived    bool
+	ViewerVendorID *int64
+	CategoryIds    []int64
+	VendorID       *int64
+	MinPrice       *int64
+	MaxPrice       *int64
+	InStock        *bool
+	MinRating      *float64
+	SearchQuery    *string
+	AfterID        *int64
+	AfterKey       *int64
+	BeforeID       *int64
+	BeforeKey      *int64
+	Lim            int32
+}
+
+type ProductListBestSellingBackwardRow struct {
+	ID           int64
+	Name         string
+	Slug         string
+	Description  string
+	CategoryID   *int64
+	VendorID     *int64
+	Attributes   []byte
+	ImageURLs    []string
+	Status       ProductStatus
+	Currency     string
+	MinPrice     int64
+	MaxPrice     int64
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+	VendorActive bool
+	UnitsSold    int64
+}
+
+// Most units sold in orders that reached PAID first (products.units_sold, migration 00031).
+func (q *Queries) ProductListBestSellingBackward(ctx context.Context, arg ProductListBestSellingBackwardParams) ([]ProductListBestSellingBackwardRow, error) {
+	rows, err := q.db.Query(ctx, ProductListBestSellingBackward,
+		arg.SeeArchived,
+		arg.ViewerVendorID,
+		arg.CategoryIds,
+		arg.VendorID,
+		arg.MinPrice,
+		arg.MaxPrice,
+		arg.InStock,
+		arg.MinRating,
+		arg.SearchQuery,
+		arg.AfterID,
+		arg.AfterKey,
+		arg.BeforeID,
+		arg.BeforeKey,
+		arg.Lim,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ProductListBestSellingBackwardRow{}
+	for rows.Next() {
+		var i ProductListBestSellingBackwardRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.Name,
+			&i.Slug,
+			&i.Description,
+			&i.CategoryID,
+			&i.VendorID,
+			&i.Attributes,
+			&i.ImageURLs,
+			&i.Status,
+			&i.Currency,
+			&i.MinPrice,
+			&i.MaxPrice,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+			&i.VendorActive,
+			&i.UnitsSold,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const ProductListBestSellingForward = `-- name: ProductListBestSellingForward :many
+SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at, p.vendor_active, p.units_sold
+FROM products p
+WHERE
+  catalog_visible(p.status, p.vendor_active, p.vendor_id, $1::boolean, $2::bigint)
+  AND ($3::bigint[] IS NULL OR p.category_id = ANY($3::bigint[]))
+  AND ($4::bigint IS NULL OR p.vendor_id = $4::bigint)
+  AND ($5::bigint IS NULL OR p.max_price >= $5::bigint)
+  AND ($6::bigint IS NULL OR p.min_price <= $6::bigint)
+  AND ($7::boolean IS NULL OR p.in_stock = $7::boolean)
+  AND ($8::float8 IS NULL OR p.rating_average >= $8::float8)
+  AND ($9::text IS NULL OR p.search @@ ($9::text)::tsquery)
+  AND ($10::bigint IS NULL OR (p.units_sold, p.id) < ($11::bigint, $10::bigint))
+  AND ($12::bigint IS NULL OR (p.units_sold, p.id) > ($13::bigint, $12::bigint))
+ORDER BY p.units_sold DESC, p.id DESC
+LIMIT $14
+`
+
+type ProductListBestSellingForwardParams struct {
+	SeeArchived    bool
+	ViewerVendorID *int64
+	CategoryIds    []int64
+	VendorID       *int64
+	MinPrice       *int64
+	MaxPrice       *int64
+	InStock        *bool
+	MinRating      *float64
+	SearchQuery    *string
+	AfterID        *int64
+	AfterKey       *int64
+	BeforeID       *int64
+	BeforeKey      *int64
+	Lim            int32
+}
+
+type ProductListBestSellingForwardRow struct {
+	ID           int64
+	Name         string
+	Slug         string
+	Description  string
+	CategoryID   *int64
+	VendorID     *int64
+	Attributes   []byte
+	ImageURLs    []string
+	Status       ProductStatus
+	Currency     string
+	MinPrice     int64
+	MaxPrice     int64
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+	VendorActive bool
+	UnitsSold    int64
+}
+
+// Most units sold in orders that reached PAID first (products.units_sold, migration 00031).
+func (q *Queries) ProductListBestSellingForward(ctx context.Context, arg ProductListBestSellingForwardParams) ([]ProductListBestSellingForwardRow, error) {
+	rows, err := q.db.Query(ctx, ProductListBestSellingForward,
+		arg.SeeArchived,
+		arg.ViewerVendorID,
+		arg.CategoryIds,
+		arg.VendorID,
+		arg.MinPrice,
+		arg.MaxPrice,
+		arg.InStock,
+		arg.MinRating,
+		arg.SearchQuery,
+		arg.AfterID,
+		arg.AfterKey,
+		arg.BeforeID,
+		arg.BeforeKey,
+		arg.Lim,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ProductListBestSellingForwardRow{}
+	for rows.Next() {
+		var i ProductListBestSellingForwardRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.Name,
+			&i.Slug,
+			&i.Description,
+			&i.CategoryID,
+			&i.VendorID,
+			&i.Attributes,
+			&i.ImageURLs,
+			&i.Status,
+			&i.Currency,
+			&i.MinPrice,
+			&i.MaxPrice,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+			&i.VendorActive,
+			&i.UnitsSold,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const ProductListByIDs = `-- name: ProductListByIDs :many
 SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at, p.vendor_active FROM products p WHERE p.id = ANY($1::bigint[])
 `
@@ -505,11 +722,12 @@ WHERE
   AND ($5::bigint IS NULL OR p.max_price >= $5::bigint)
   AND ($6::bigint IS NULL OR p.min_price <= $6::bigint)
   AND ($7::boolean IS NULL OR p.in_stock = $7::boolean)
-  AND ($8::text IS NULL OR p.search @@ ($8::text)::tsquery)
-  AND ($9::bigint IS NULL OR (p.name, p.id) > ($10::text, $9::bigint))
-  AND ($11::bigint IS NULL OR (p.name, p.id) < ($12::text, $11::bigint))
+  AND ($8::float8 IS NULL OR p.rating_average >= $8::float8)
+  AND ($9::text IS NULL OR p.search @@ ($9::text)::tsquery)
+  AND ($10::bigint IS NULL OR (p.name, p.id) > ($11::text, $10::bigint))
+  AND ($12::bigint IS NULL OR (p.name, p.id) < ($13::text, $12::bigint))
 ORDER BY p.name DESC, p.id DESC
-LIMIT $13
+LIMIT $14
 `
 
 type ProductListNameBackwardParams struct {
@@ -520,6 +738,7 @@ type ProductListNameBackwardParams struct {
 	MinPrice       *int64
 	MaxPrice       *int64
 	InStock        *bool
+	MinRating      *float64
 	SearchQuery    *string
 	AfterID        *int64
 	AfterKey       *string
@@ -555,6 +774,7 @@ func (q *Queries) ProductListNameBackward(ctx context.Context, arg ProductListNa
 		arg.MinPrice,
 		arg.MaxPrice,
 		arg.InStock,
+		arg.MinRating,
 		arg.SearchQuery,
 		arg.AfterID,
 		arg.AfterKey,
@@ -606,11 +826,12 @@ WHERE
   AND ($5::bigint IS NULL OR p.max_price >= $5::bigint)
   AND ($6::bigint IS NULL OR p.min_price <= $6::bigint)
   AND ($7::boolean IS NULL OR p.in_stock = $7::boolean)
-  AND ($8::text IS NULL OR p.search @@ ($8::text)::tsquery)
-  AND ($9::bigint IS NULL OR (p.name, p.id) > ($10::text, $9::bigint))
-  AND ($11::bigint IS NULL OR (p.name, p.id) < ($12::text, $11::bigint))
+  AND ($8::float8 IS NULL OR p.rating_average >= $8::float8)
+  AND ($9::text IS NULL OR p.search @@ ($9::text)::tsquery)
+  AND ($10::bigint IS NULL OR (p.name, p.id) > ($11::text, $10::bigint))
+  AND ($12::bigint IS NULL OR (p.name, p.id) < ($13::text, $12::bigint))
 ORDER BY p.name ASC, p.id ASC
-LIMIT $13
+LIMIT $14
 `
 
 type ProductListNameForwardParams struct {
@@ -621,6 +842,7 @@ type ProductListNameForwardParams struct {
 	MinPrice       *int64
 	MaxPrice       *int64
 	InStock        *bool
+	MinRating      *float64
 	SearchQuery    *string
 	AfterID        *int64
 	AfterKey       *string
@@ -656,6 +878,7 @@ func (q *Queries) ProductListNameForward(ctx context.Context, arg ProductListNam
 		arg.MinPrice,
 		arg.MaxPrice,
 		arg.InStock,
+		arg.MinRating,
 		arg.SearchQuery,
 		arg.AfterID,
 		arg.AfterKey,
@@ -707,11 +930,12 @@ WHERE
   AND ($5::bigint IS NULL OR p.max_price >= $5::bigint)
   AND ($6::bigint IS NULL OR p.min_price <= $6::bigint)
   AND ($7::boolean IS NULL OR p.in_stock = $7::boolean)
-  AND ($8::text IS NULL OR p.search @@ ($8::text)::tsquery)
-  AND ($9::bigint IS NULL OR (p.created_at, p.id) < ($10::timestamptz, $9::bigint))
-  AND ($11::bigint IS NULL OR (p.created_at, p.id) > ($12::timestamptz, $11::bigint))
+  AND ($8::float8 IS NULL OR p.rating_average >= $8::float8)
+  AND ($9::text IS NULL OR p.search @@ ($9::text)::tsquery)
+  AND ($10::bigint IS NULL OR (p.created_at, p.id) < ($11::timestamptz, $10::bigint))
+  AND ($12::bigint IS NULL OR (p.created_at, p.id) > ($13::timestamptz, $12::bigint))
 ORDER BY p.created_at ASC, p.id ASC
-LIMIT $13
+LIMIT $14
 `
 
 type ProductListNewestBackwardParams struct {
@@ -722,6 +946,7 @@ type ProductListNewestBackwardParams struct {
 	MinPrice       *int64
 	MaxPrice       *int64
 	InStock        *bool
+	MinRating      *float64
 	SearchQuery    *string
 	AfterID        *int64
 	AfterKey       *time.Time
@@ -757,6 +982,7 @@ func (q *Queries) ProductListNewestBackward(ctx context.Context, arg ProductList
 		arg.MinPrice,
 		arg.MaxPrice,
 		arg.InStock,
+		arg.MinRating,
 		arg.SearchQuery,
 		arg.AfterID,
 		arg.AfterKey,
@@ -809,11 +1035,12 @@ WHERE
   AND ($5::bigint IS NULL OR p.max_price >= $5::bigint)
   AND ($6::bigint IS NULL OR p.min_price <= $6::bigint)
   AND ($7::boolean IS NULL OR p.in_stock = $7::boolean)
-  AND ($8::text IS NULL OR p.search @@ ($8::text)::tsquery)
-  AND ($9::bigint IS NULL OR (p.created_at, p.id) < ($10::timestamptz, $9::bigint))
-  AND ($11::bigint IS NULL OR (p.created_at, p.id) > ($12::timestamptz, $11::bigint))
+  AND ($8::float8 IS NULL OR p.rating_average >= $8::float8)
+  AND ($9::text IS NULL OR p.search @@ ($9::text)::tsquery)
+  AND ($10::bigint IS NULL OR (p.created_at, p.id) < ($11::timestamptz, $10::bigint))
+  AND ($12::bigint IS NULL OR (p.created_at, p.id) > ($13::timestamptz, $12::bigint))
 ORDER BY p.created_at DESC, p.id DESC
-LIMIT $13
+LIMIT $14
 `
 
 type ProductListNewestForwardParams struct {
@@ -824,6 +1051,7 @@ type ProductListNewestForwardParams struct {
 	MinPrice       *int64
 	MaxPrice       *int64
 	InStock        *bool
+	MinRating      *float64
 	SearchQuery    *string
 	AfterID        *int64
 	AfterKey       *time.Time
@@ -865,6 +1093,7 @@ func (q *Queries) ProductListNewestForward(ctx context.Context, arg ProductListN
 		arg.MinPrice,
 		arg.MaxPrice,
 		arg.InStock,
+		arg.MinRating,
 		arg.SearchQuery,
 		arg.AfterID,
 		arg.AfterKey,
@@ -916,11 +1145,12 @@ WHERE
   AND ($5::bigint IS NULL OR p.max_price >= $5::bigint)
   AND ($6::bigint IS NULL OR p.min_price <= $6::bigint)
   AND ($7::boolean IS NULL OR p.in_stock = $7::boolean)
-  AND ($8::text IS NULL OR p.search @@ ($8::text)::tsquery)
-  AND ($9::bigint IS NULL OR (p.min_price, p.id) > ($10::bigint, $9::bigint))
-  AND ($11::bigint IS NULL OR (p.min_price, p.id) < ($12::bigint, $11::bigint))
+  AND ($8::float8 IS NULL OR p.rating_average >= $8::float8)
+  AND ($9::text IS NULL OR p.search @@ ($9::text)::tsquery)
+  AND ($10::bigint IS NULL OR (p.min_price, p.id) > ($11::bigint, $10::bigint))
+  AND ($12::bigint IS NULL OR (p.min_price, p.id) < ($13::bigint, $12::bigint))
 ORDER BY p.min_price DESC, p.id DESC
-LIMIT $13
+LIMIT $14
 `
 
 type ProductListPriceAscBackwardParams struct {
@@ -931,6 +1161,7 @@ type ProductListPriceAscBackwardParams struct {
 	MinPrice       *int64
 	MaxPrice       *int64
 	InStock        *bool
+	MinRating      *float64
 	SearchQuery    *string
 	AfterID        *int64
 	AfterKey       *int64
@@ -966,6 +1197,7 @@ func (q *Queries) ProductListPriceAscBackward(ctx context.Context, arg ProductLi
 		arg.MinPrice,
 		arg.MaxPrice,
 		arg.InStock,
+		arg.MinRating,
 		arg.SearchQuery,
 		arg.AfterID,
 		arg.AfterKey,
@@ -1017,11 +1249,12 @@ WHERE
   AND ($5::bigint IS NULL OR p.max_price >= $5::bigint)
   AND ($6::bigint IS NULL OR p.min_price <= $6::bigint)
   AND ($7::boolean IS NULL OR p.in_stock = $7::boolean)
-  AND ($8::text IS NULL OR p.search @@ ($8::text)::tsquery)
-  AND ($9::bigint IS NULL OR (p.min_price, p.id) > ($10::bigint, $9::bigint))
-  AND ($11::bigint IS NULL OR (p.min_price, p.id) < ($12::bigint, $11::bigint))
+  AND ($8::float8 IS NULL OR p.rating_average >= $8::float8)
+  AND ($9::text IS NULL OR p.search @@ ($9::text)::tsquery)
+  AND ($10::bigint IS NULL OR (p.min_price, p.id) > ($11::bigint, $10::bigint))
+  AND ($12::bigint IS NULL OR (p.min_price, p.id) < ($13::bigint, $12::bigint))
 ORDER BY p.min_price ASC, p.id ASC
-LIMIT $13
+LIMIT $14
 `
 
 type ProductListPriceAscForwardParams struct {
@@ -1032,6 +1265,7 @@ type ProductListPriceAscForwardParams struct {
 	MinPrice       *int64
 	MaxPrice       *int64
 	InStock        *bool
+	MinRating      *float64
 	SearchQuery    *string
 	AfterID        *int64
 	AfterKey       *int64
@@ -1067,6 +1301,7 @@ func (q *Queries) ProductListPriceAscForward(ctx context.Context, arg ProductLis
 		arg.MinPrice,
 		arg.MaxPrice,
 		arg.InStock,
+		arg.MinRating,
 		arg.SearchQuery,
 		arg.AfterID,
 		arg.AfterKey,
@@ -1118,11 +1353,12 @@ WHERE
   AND ($5::bigint IS NULL OR p.max_price >= $5::bigint)
   AND ($6::bigint IS NULL OR p.min_price <= $6::bigint)
   AND ($7::boolean IS NULL OR p.in_stock = $7::boolean)
-  AND ($8::text IS NULL OR p.search @@ ($8::text)::tsquery)
-  AND ($9::bigint IS NULL OR (p.min_price, p.id) < ($10::bigint, $9::bigint))
-  AND ($11::bigint IS NULL OR (p.min_price, p.id) > ($12::bigint, $11::bigint))
+  AND ($8::float8 IS NULL OR p.rating_average >= $8::float8)
+  AND ($9::text IS NULL OR p.search @@ ($9::text)::tsquery)
+  AND ($10::bigint IS NULL OR (p.min_price, p.id) < ($11::bigint, $10::bigint))
+  AND ($12::bigint IS NULL OR (p.min_price, p.id) > ($13::bigint, $12::bigint))
 ORDER BY p.min_price ASC, p.id ASC
-LIMIT $13
+LIMIT $14
 `
 
 type ProductListPriceDescBackwardParams struct {
@@ -1133,6 +1369,7 @@ type ProductListPriceDescBackwardParams struct {
 	MinPrice       *int64
 	MaxPrice       *int64
 	InStock        *bool
+	MinRating      *float64
 	SearchQuery    *string
 	AfterID        *int64
 	AfterKey       *int64
@@ -1168,6 +1405,7 @@ func (q *Queries) ProductListPriceDescBackward(ctx context.Context, arg ProductL
 		arg.MinPrice,
 		arg.MaxPrice,
 		arg.InStock,
+		arg.MinRating,
 		arg.SearchQuery,
 		arg.AfterID,
 		arg.AfterKey,
@@ -1219,11 +1457,12 @@ WHERE
   AND ($5::bigint IS NULL OR p.max_price >= $5::bigint)
   AND ($6::bigint IS NULL OR p.min_price <= $6::bigint)
   AND ($7::boolean IS NULL OR p.in_stock = $7::boolean)
-  AND ($8::text IS NULL OR p.search @@ ($8::text)::tsquery)
-  AND ($9::bigint IS NULL OR (p.min_price, p.id) < ($10::bigint, $9::bigint))
-  AND ($11::bigint IS NULL OR (p.min_price, p.id) > ($12::bigint, $11::bigint))
+  AND ($8::float8 IS NULL OR p.rating_average >= $8::float8)
+  AND ($9::text IS NULL OR p.search @@ ($9::text)::tsquery)
+  AND ($10::bigint IS NULL OR (p.min_price, p.id) < ($11::bigint, $10::bigint))
+  AND ($12::bigint IS NULL OR (p.min_price, p.id) > ($13::bigint, $12::bigint))
 ORDER BY p.min_price DESC, p.id DESC
-LIMIT $13
+LIMIT $14
 `
 
 type ProductListPriceDescForwardParams struct {
@@ -1234,6 +1473,7 @@ type ProductListPriceDescForwardParams struct {
 	MinPrice       *int64
 	MaxPrice       *int64
 	InStock        *bool
+	MinRating      *float64
 	SearchQuery    *string
 	AfterID        *int64
 	AfterKey       *int64
@@ -1269,6 +1509,7 @@ func (q *Queries) ProductListPriceDescForward(ctx context.Context, arg ProductLi
 		arg.MinPrice,
 		arg.MaxPrice,
 		arg.InStock,
+		arg.MinRating,
 		arg.SearchQuery,
 		arg.AfterID,
 		arg.AfterKey,
@@ -1310,6 +1551,234 @@ func (q *Queries) ProductListPriceDescForward(ctx context.Context, arg ProductLi
 	return items, nil
 }
 
+const ProductListRatingBackward = `-- name: ProductListRatingBackward :many
+SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at, p.vendor_active, (COALESCE(p.rating_average, 0) * 100)::integer AS rating_key, p.rating_count
+FROM products p
+WHERE
+  catalog_visible(p.status, p.vendor_active, p.vendor_id, $1::boolean, $2::bigint)
+  AND ($3::bigint[] IS NULL OR p.category_id = ANY($3::bigint[]))
+  AND ($4::bigint IS NULL OR p.vendor_id = $4::bigint)
+  AND ($5::bigint IS NULL OR p.max_price >= $5::bigint)
+  AND ($6::bigint IS NULL OR p.min_price <= $6::bigint)
+  AND ($7::boolean IS NULL OR p.in_stock = $7::boolean)
+  AND ($8::float8 IS NULL OR p.rating_average >= $8::float8)
+  AND ($9::text IS NULL OR p.search @@ ($9::text)::tsquery)
+  AND ($10::bigint IS NULL OR (COALESCE(p.rating_average, 0), p.rating_count, p.id) < ($11::integer / 100.0, $12::integer, $10::bigint))
+  AND ($13::bigint IS NULL OR (COALESCE(p.rating_average, 0), p.rating_count, p.id) > ($14::integer / 100.0, $15::integer, $13::bigint))
+ORDER BY COALESCE(p.rating_average, 0) ASC, p.rating_count ASC, p.id ASC
+LIMIT $16
+`
+
+type ProductListRatingBackwardParams struct {
+	SeeArchived    bool
+	ViewerVendorID *int64
+	CategoryIds    []int64
+	VendorID       *int64
+	MinPrice       *int64
+	MaxPrice       *int64
+	InStock        *bool
+	MinRating      *float64
+	SearchQuery    *string
+	AfterID        *int64
+	AfterKey       *int32
+	AfterCount     *int32
+	BeforeID       *int64
+	BeforeKey      *int32
+	BeforeCount    *int32
+	Lim            int32
+}
+
+type ProductListRatingBackwardRow struct {
+	ID           int64
+	Name         string
+	Slug         string
+	Description  string
+	CategoryID   *int64
+	VendorID     *int64
+	Attributes   []byte
+	ImageURLs    []string
+	Status       ProductStatus
+	Currency     string
+	MinPrice     int64
+	MaxPrice     int64
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+	VendorActive bool
+	RatingKey    int32
+	RatingCount  int32
+}
+
+// Best rated first: the average (two decimals; none last), then how many rated it, then id
+// (index products_rating_idx). The cursor keeps the average in hundredths, exactly.
+func (q *Queries) ProductListRatingBackward(ctx context.Context, arg ProductListRatingBackwardParams) ([]ProductListRatingBackwardRow, error) {
+	rows, err := q.db.Query(ctx, ProductListRatingBackward,
+		arg.SeeArchived,
+		arg.ViewerVendorID,
+		arg.CategoryIds,
+		arg.VendorID,
+		arg.MinPrice,
+		arg.MaxPrice,
+		arg.InStock,
+		arg.MinRating,
+		arg.SearchQuery,
+		arg.AfterID,
+		arg.AfterKey,
+		arg.AfterCount,
+		arg.BeforeID,
+		arg.BeforeKey,
+		arg.BeforeCount,
+		arg.Lim,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ProductListRatingBackwardRow{}
+	for rows.Next() {
+		var i ProductListRatingBackwardRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.Name,
+			&i.Slug,
+			&i.Description,
+			&i.CategoryID,
+			&i.VendorID,
+			&i.Attributes,
+			&i.ImageURLs,
+			&i.Status,
+			&i.Currency,
+			&i.MinPrice,
+			&i.MaxPrice,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+			&i.VendorActive,
+			&i.RatingKey,
+			&i.RatingCount,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const ProductListRatingForward = `-- name: ProductListRatingForward :many
+SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at, p.vendor_active, (COALESCE(p.rating_average, 0) * 100)::integer AS rating_key, p.rating_count
+FROM products p
+WHERE
+  catalog_visible(p.status, p.vendor_active, p.vendor_id, $1::boolean, $2::bigint)
+  AND ($3::bigint[] IS NULL OR p.category_id = ANY($3::bigint[]))
+  AND ($4::bigint IS NULL OR p.vendor_id = $4::bigint)
+  AND ($5::bigint IS NULL OR p.max_price >= $5::bigint)
+  AND ($6::bigint IS NULL OR p.min_price <= $6::bigint)
+  AND ($7::boolean IS NULL OR p.in_stock = $7::boolean)
+  AND ($8::float8 IS NULL OR p.rating_average >= $8::float8)
+  AND ($9::text IS NULL OR p.search @@ ($9::text)::tsquery)
+  AND ($10::bigint IS NULL OR (COALESCE(p.rating_average, 0), p.rating_count, p.id) < ($11::integer / 100.0, $12::integer, $10::bigint))
+  AND ($13::bigint IS NULL OR (COALESCE(p.rating_average, 0), p.rating_count, p.id) > ($14::integer / 100.0, $15::integer, $13::bigint))
+ORDER BY COALESCE(p.rating_average, 0) DESC, p.rating_count DESC, p.id DESC
+LIMIT $16
+`
+
+type ProductListRatingForwardParams struct {
+	SeeArchived    bool
+	ViewerVendorID *int64
+	CategoryIds    []int64
+	VendorID       *int64
+	MinPrice       *int64
+	MaxPrice       *int64
+	InStock        *bool
+	MinRating      *float64
+	SearchQuery    *string
+	AfterID        *int64
+	AfterKey       *int32
+	AfterCount     *int32
+	BeforeID       *int64
+	BeforeKey      *int32
+	BeforeCount    *int32
+	Lim            int32
+}
+
+type ProductListRatingForwardRow struct {
+	ID           int64
+	Name         string
+	Slug         string
+	Description  string
+	CategoryID   *int64
+	VendorID     *int64
+	Attributes   []byte
+	ImageURLs    []string
+	Status       ProductStatus
+	Currency     string
+	MinPrice     int64
+	MaxPrice     int64
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+	VendorActive bool
+	RatingKey    int32
+	RatingCount  int32
+}
+
+// Best rated first: the average (two decimals; none last), then how many rated it, then id
+// (index products_rating_idx). The cursor keeps the average in hundredths, exactly.
+func (q *Queries) ProductListRatingForward(ctx context.Context, arg ProductListRatingForwardParams) ([]ProductListRatingForwardRow, error) {
+	rows, err := q.db.Query(ctx, ProductListRatingForward,
+		arg.SeeArchived,
+		arg.ViewerVendorID,
+		arg.CategoryIds,
+		arg.VendorID,
+		arg.MinPrice,
+		arg.MaxPrice,
+		arg.InStock,
+		arg.MinRating,
+		arg.SearchQuery,
+		arg.AfterID,
+		arg.AfterKey,
+		arg.AfterCount,
+		arg.BeforeID,
+		arg.BeforeKey,
+		arg.BeforeCount,
+		arg.Lim,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ProductListRatingForwardRow{}
+	for rows.Next() {
+		var i ProductListRatingForwardRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.Name,
+			&i.Slug,
+			&i.Description,
+			&i.CategoryID,
+			&i.VendorID,
+			&i.Attributes,
+			&i.ImageURLs,
+			&i.Status,
+			&i.Currency,
+			&i.MinPrice,
+			&i.MaxPrice,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+			&i.VendorActive,
+			&i.RatingKey,
+			&i.RatingCount,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const ProductListRelevanceBackward = `-- name: ProductListRelevanceBackward :many
 WITH candidates AS (
   (SELECT p.id FROM products p
@@ -1320,11 +1789,12 @@ WITH candidates AS (
       AND ($7::bigint IS NULL OR p.max_price >= $7::bigint)
       AND ($8::bigint IS NULL OR p.min_price <= $8::bigint)
       AND ($9::boolean IS NULL OR p.in_stock = $9::boolean)
+      AND ($10::float8 IS NULL OR p.rating_average >= $10::float8)
       AND p.search @@ ($1::text)::tsquery
-      AND p.search @@ ($10::text)::tsquery
-      AND ($11::bigint IS NULL OR (ts_rank(p.search, ($1::text)::tsquery)::real, p.id) < ($12::real, $11::bigint))
-      AND ($13::bigint IS NULL OR (ts_rank(p.search, ($1::text)::tsquery)::real, p.id) > ($14::real, $13::bigint))
-    LIMIT $15)
+      AND p.search @@ ($11::text)::tsquery
+      AND ($12::bigint IS NULL OR (ts_rank(p.search, ($1::text)::tsquery)::real, p.id) < ($13::real, $12::bigint))
+      AND ($14::bigint IS NULL OR (ts_rank(p.search, ($1::text)::tsquery)::real, p.id) > ($15::real, $14::bigint))
+    LIMIT $16)
   UNION
   (SELECT p.id FROM products p
     WHERE
@@ -1334,10 +1804,11 @@ WITH candidates AS (
       AND ($7::bigint IS NULL OR p.max_price >= $7::bigint)
       AND ($8::bigint IS NULL OR p.min_price <= $8::bigint)
       AND ($9::boolean IS NULL OR p.in_stock = $9::boolean)
+      AND ($10::float8 IS NULL OR p.rating_average >= $10::float8)
       AND p.search @@ ($1::text)::tsquery
-      AND ($11::bigint IS NULL OR (ts_rank(p.search, ($1::text)::tsquery)::real, p.id) < ($12::real, $11::bigint))
-      AND ($13::bigint IS NULL OR (ts_rank(p.search, ($1::text)::tsquery)::real, p.id) > ($14::real, $13::bigint))
-    LIMIT $15)
+      AND ($12::bigint IS NULL OR (ts_rank(p.search, ($1::text)::tsquery)::real, p.id) < ($13::real, $12::bigint))
+      AND ($14::bigint IS NULL OR (ts_rank(p.search, ($1::text)::tsquery)::real, p.id) > ($15::real, $14::bigint))
+    LIMIT $16)
 )
 SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at, p.vendor_active, r.rank::real AS rank
 FROM candidates c
@@ -1357,6 +1828,7 @@ type ProductListRelevanceBackwardParams struct {
 	MinPrice       *int64
 	MaxPrice       *int64
 	InStock        *bool
+	MinRating      *float64
 	NameQuery      string
 	AfterID        *int64
 	AfterKey       *float32
@@ -1396,6 +1868,7 @@ func (q *Queries) ProductListRelevanceBackward(ctx context.Context, arg ProductL
 		arg.MinPrice,
 		arg.MaxPrice,
 		arg.InStock,
+		arg.MinRating,
 		arg.NameQuery,
 		arg.AfterID,
 		arg.AfterKey,
@@ -1448,11 +1921,12 @@ WITH candidates AS (
       AND ($7::bigint IS NULL OR p.max_price >= $7::bigint)
       AND ($8::bigint IS NULL OR p.min_price <= $8::bigint)
       AND ($9::boolean IS NULL OR p.in_stock = $9::boolean)
+      AND ($10::float8 IS NULL OR p.rating_average >= $10::float8)
       AND p.search @@ ($1::text)::tsquery
-      AND p.search @@ ($10::text)::tsquery
-      AND ($11::bigint IS NULL OR (ts_rank(p.search, ($1::text)::tsquery)::real, p.id) < ($12::real, $11::bigint))
-      AND ($13::bigint IS NULL OR (ts_rank(p.search, ($1::text)::tsquery)::real, p.id) > ($14::real, $13::bigint))
-    LIMIT $15)
+      AND p.search @@ ($11::text)::tsquery
+      AND ($12::bigint IS NULL OR (ts_rank(p.search, ($1::text)::tsquery)::real, p.id) < ($13::real, $12::bigint))
+      AND ($14::bigint IS NULL OR (ts_rank(p.search, ($1::text)::tsquery)::real, p.id) > ($15::real, $14::bigint))
+    LIMIT $16)
   UNION
   (SELECT p.id FROM products p
     WHERE
@@ -1462,10 +1936,11 @@ WITH candidates AS (
       AND ($7::bigint IS NULL OR p.max_price >= $7::bigint)
       AND ($8::bigint IS NULL OR p.min_price <= $8::bigint)
       AND ($9::boolean IS NULL OR p.in_stock = $9::boolean)
+      AND ($10::float8 IS NULL OR p.rating_average >= $10::float8)
       AND p.search @@ ($1::text)::tsquery
-      AND ($11::bigint IS NULL OR (ts_rank(p.search, ($1::text)::tsquery)::real, p.id) < ($12::real, $11::bigint))
-      AND ($13::bigint IS NULL OR (ts_rank(p.search, ($1::text)::tsquery)::real, p.id) > ($14::real, $13::bigint))
-    LIMIT $15)
+      AND ($12::bigint IS NULL OR (ts_rank(p.search, ($1::text)::tsquery)::real, p.id) < ($13::real, $12::bigint))
+      AND ($14::bigint IS NULL OR (ts_rank(p.search, ($1::text)::tsquery)::real, p.id) > ($15::real, $14::bigint))
+    LIMIT $16)
 )
 SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at, p.vendor_active, r.rank::real AS rank
 FROM candidates c
@@ -1485,6 +1960,7 @@ type ProductListRelevanceForwardParams struct {
 	MinPrice       *int64
 	MaxPrice       *int64
 	InStock        *bool
+	MinRating      *float64
 	NameQuery      string
 	AfterID        *int64
 	AfterKey       *float32
@@ -1527,6 +2003,7 @@ func (q *Queries) ProductListRelevanceForward(ctx context.Context, arg ProductLi
 		arg.MinPrice,
 		arg.MaxPrice,
 		arg.InStock,
+		arg.MinRating,
 		arg.NameQuery,
 		arg.AfterID,
 		arg.AfterKey,

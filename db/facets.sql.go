@@ -19,10 +19,11 @@ WITH sets AS MATERIALIZED (
              WHEN GROUPING(f.stars) = 0 THEN 'rating'
              ELSE 'attribute' END::text AS facet,
         p.category_id, f.price_range, p.in_stock, f.stars, p.attributes,
-        (count(*) FILTER (WHERE f.price_ok AND f.stock_ok))::bigint AS category_n,
-        (count(*) FILTER (WHERE f.category_ok AND f.stock_ok))::bigint AS price_n,
-        (count(*) FILTER (WHERE f.category_ok AND f.price_ok))::bigint AS stock_n,
-        (count(*) FILTER (WHERE f.category_ok AND f.price_ok AND f.stock_ok))::bigint AS all_n
+        (count(*) FILTER (WHERE f.price_ok AND f.stock_ok AND f.rating_ok))::bigint AS category_n,
+        (count(*) FILTER (WHERE f.category_ok AND f.stock_ok AND f.rating_ok))::bigint AS price_n,
+        (count(*) FILTER (WHERE f.category_ok AND f.price_ok AND f.rating_ok))::bigint AS stock_n,
+        (count(*) FILTER (WHERE f.category_ok AND f.price_ok AND f.stock_ok))::bigint AS rating_n,
+        (count(*) FILTER (WHERE f.category_ok AND f.price_ok AND f.stock_ok AND f.rating_ok))::bigint AS all_n
     FROM products p, LATERAL (SELECT
         -- The buckets of the cheapest and dearest variant, in one value (fewer than 256 buckets).
         width_bucket(p.min_price, $3::bigint[]) * 256 + width_bucket(p.max_price, $3::bigint[]) AS price_range,
@@ -30,12 +31,13 @@ WITH sets AS MATERIALIZED (
         ($4::bigint[] IS NULL OR p.category_id = ANY($4::bigint[])) AS category_ok,
         (($5::bigint IS NULL OR p.max_price >= $5::bigint)
          AND ($6::bigint IS NULL OR p.min_price <= $6::bigint)) AS price_ok,
-        ($7::boolean IS NULL OR p.in_stock = $7::boolean) AS stock_ok) f
+        ($7::boolean IS NULL OR p.in_stock = $7::boolean) AS stock_ok,
+        ($8::float8 IS NULL OR p.rating_average >= $8::float8) AS rating_ok) f
     WHERE
-      catalog_visible(p.status, p.vendor_active, p.vendor_id, $8::boolean, $9::bigint)
-      AND ($10::bigint IS NULL OR p.vendor_id = $10::bigint)
+      catalog_visible(p.status, p.vendor_active, p.vendor_id, $9::boolean, $10::bigint)
+      AND ($11::bigint IS NULL OR p.vendor_id = $11::bigint)
       -- The search predicate of queries/catalog.sql, verbatim: the compiled search (catalog.Searcher).
-      AND ($11::text IS NULL OR p.search @@ ($11::text)::tsquery)
+      AND ($12::text IS NULL OR p.search @@ ($12::text)::tsquery)
     GROUP BY GROUPING SETS ((p.category_id), (f.price_range), (p.in_stock), (f.stars), (p.attributes))
 ),
 counted AS (
@@ -50,8 +52,8 @@ counted AS (
     SELECT 'stock', s.in_stock::integer::bigint, NULL, NULL, s.stock_n
     FROM sets s WHERE s.facet = 'stock' AND s.stock_n > 0
     UNION ALL
-    SELECT 'rating', s.stars::bigint, NULL, NULL, s.all_n
-    FROM sets s WHERE s.facet = 'rating' AND s.stars IS NOT NULL AND s.all_n > 0
+    SELECT 'rating', s.stars::bigint, NULL, NULL, s.rating_n
+    FROM sets s WHERE s.facet = 'rating' AND s.stars IS NOT NULL AND s.rating_n > 0
     UNION ALL
     SELECT 'attribute', NULL, a.k, a.attrs ->> a.k, sum(a.n)::bigint
     FROM (SELECT jsonb_object_keys(s.attributes)::text AS k, s.attributes AS attrs, s.all_n AS n
@@ -83,6 +85,7 @@ type ProductFacetCountsParams struct {
 	MinPrice       *int64
 	MaxPrice       *int64
 	InStock        *bool
+	MinRating      *float64
 	SeeArchived    bool
 	ViewerVendorID *int64
 	VendorID       *int64
@@ -101,11 +104,12 @@ type ProductFacetCountsRow struct {
 // Facets of the product list (issue 19): the counts a storefront draws its filters with, for
 // the products a viewer may see that match a filter, in one statement.
 //
-// Facets are disjunctive: the category, price and stock facets each ignore their own filter
-// (so a shopper who picked a category still sees the other categories' counts, and clicking a
-// count's filter lists exactly that many products); ratings and attributes, which have no
-// filter of their own, count with every filter applied. The filters that no facet ignores
-// (visibility, vendor, search) restrict the scan; the three a facet ignores become flags.
+// Facets are disjunctive: the category, price, stock and rating facets each ignore their own
+// filter (minRating for ratings; so a shopper who picked a category still sees the other
+// categories' counts, and clicking a count's filter lists exactly that many products);
+// attributes, which have no filter of their own, count with every filter applied. The filters
+// that no facet ignores (visibility, vendor, search) restrict the scan; the four a facet
+// ignores become flags.
 // Like the product lists, this runs through postgres.DB.CustomPlans: a NULL filter is off and
 // planned away.
 // ProductFacetCounts returns one row per facet value: facet is 'category' (num: category id),
@@ -127,6 +131,7 @@ func (q *Queries) ProductFacetCounts(ctx context.Context, arg ProductFacetCounts
 		arg.MinPrice,
 		arg.MaxPrice,
 		arg.InStock,
+		arg.MinRating,
 		arg.SeeArchived,
 		arg.ViewerVendorID,
 		arg.VendorID,

@@ -336,6 +336,67 @@ func AllProductStatusValues() []ProductStatus {
 	}
 }
 
+type ReviewStatus string
+
+const (
+	ReviewStatusPENDING  ReviewStatus = "PENDING"
+	ReviewStatusAPPROVED ReviewStatus = "APPROVED"
+	ReviewStatusREJECTED ReviewStatus = "REJECTED"
+)
+
+func (e *ReviewStatus) Scan(src interface{}) error {
+	switch s := src.(type) {
+	case []byte:
+		*e = ReviewStatus(s)
+	case string:
+		*e = ReviewStatus(s)
+	default:
+		return fmt.Errorf("unsupported scan type for ReviewStatus: %T", src)
+	}
+	return nil
+}
+
+type NullReviewStatus struct {
+	ReviewStatus ReviewStatus
+	Valid        bool // Valid is true if ReviewStatus is not NULL
+}
+
+// Scan implements the Scanner interface.
+func (ns *NullReviewStatus) Scan(value interface{}) error {
+	if value == nil {
+		ns.ReviewStatus, ns.Valid = "", false
+		return nil
+	}
+	ns.Valid = true
+	return ns.ReviewStatus.Scan(value)
+}
+
+// Value implements the driver Valuer interface.
+func (ns NullReviewStatus) Value() (driver.Value, error) {
+	if !ns.Valid {
+		return nil, nil
+	}
+	return string(ns.ReviewStatus), nil
+}
+
+func (e ReviewStatus) Valid() bool {
+	switch e {
+	case ReviewStatusPENDING,
+		ReviewStatusAPPROVED,
+		ReviewStatusREJECTED:
+		return true
+	}
+	return false
+}
+
+func AllReviewStatusValues() []ReviewStatus {
+	return []ReviewStatus{
+		ReviewStatusPENDING,
+		ReviewStatusAPPROVED,
+		ReviewStatusREJECTED,
+	}
+}
+
 type StockMovementKind string
 
 const (
@@ -934,6 +995,7 @@ type Product struct {
 	RatingSum       int32
 	RatingHistogram []int32
 	RatingAverage   pgtype.Numeric
+	UnitsSold       int64
 	StockedVariants int32
 	InStock         *bool
 }
@@ -971,6 +1033,36 @@ type Refund struct {
 	Reason           string
 	CreatedAt        time.Time
 	UpdatedAt        time.Time
+}
+
+type Review struct {
+	ID               int64
+	ProductID        int64
+	UserID           int64
+	Rating           int16
+	Title            *string
+	Body             *string
+	Status           ReviewStatus
+	VerifiedPurchase bool
+	ModerationReason *string
+	HelpfulCount     int32
+	ReplyBody        *string
+	RepliedAt        *time.Time
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
+}
+
+type ReviewHelpfulVote struct {
+	ReviewID  int64
+	UserID    int64
+	CreatedAt time.Time
+}
+
+type ReviewReport struct {
+	ReviewID  int64
+	UserID    int64
+	Reason    string
+	CreatedAt time.Time
 }
 
 type SearchWord struct {

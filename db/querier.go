@@ -340,11 +340,12 @@ type Querier interface {
 	// Facets of the product list (issue 19): the counts a storefront draws its filters with, for
 	// the products a viewer may see that match a filter, in one statement.
 	//
-	// Facets are disjunctive: the category, price and stock facets each ignore their own filter
-	// (so a shopper who picked a category still sees the other categories' counts, and clicking a
-	// count's filter lists exactly that many products); ratings and attributes, which have no
-	// filter of their own, count with every filter applied. The filters that no facet ignores
-	// (visibility, vendor, search) restrict the scan; the three a facet ignores become flags.
+	// Facets are disjunctive: the category, price, stock and rating facets each ignore their own
+	// filter (minRating for ratings; so a shopper who picked a category still sees the other
+	// categories' counts, and clicking a count's filter lists exactly that many products);
+	// attributes, which have no filter of their own, count with every filter applied. The filters
+	// that no facet ignores (visibility, vendor, search) restrict the scan; the four a facet
+	// ignores become flags.
 	// Like the product lists, this runs through postgres.DB.CustomPlans: a NULL filter is off and
 	// planned away.
 	// ProductFacetCounts returns one row per facet value: facet is 'category' (num: category id),
@@ -365,6 +366,10 @@ type Querier interface {
 	// share lock so that a concurrent status change (which locks the vendor for update, then
 	// updates its products) is either seen here or sees this product.
 	ProductInsert(ctx context.Context, arg ProductInsertParams) (ProductInsertRow, error)
+	// Most units sold in orders that reached PAID first (products.units_sold, migration 00031).
+	ProductListBestSellingBackward(ctx context.Context, arg ProductListBestSellingBackwardParams) ([]ProductListBestSellingBackwardRow, error)
+	// Most units sold in orders that reached PAID first (products.units_sold, migration 00031).
+	ProductListBestSellingForward(ctx context.Context, arg ProductListBestSellingForwardParams) ([]ProductListBestSellingForwardRow, error)
 	ProductListByIDs(ctx context.Context, ids []int64) ([]ProductListByIDsRow, error)
 	ProductListNameBackward(ctx context.Context, arg ProductListNameBackwardParams) ([]ProductListNameBackwardRow, error)
 	ProductListNameForward(ctx context.Context, arg ProductListNameForwardParams) ([]ProductListNameForwardRow, error)
@@ -380,6 +385,12 @@ type Querier interface {
 	ProductListPriceAscForward(ctx context.Context, arg ProductListPriceAscForwardParams) ([]ProductListPriceAscForwardRow, error)
 	ProductListPriceDescBackward(ctx context.Context, arg ProductListPriceDescBackwardParams) ([]ProductListPriceDescBackwardRow, error)
 	ProductListPriceDescForward(ctx context.Context, arg ProductListPriceDescForwardParams) ([]ProductListPriceDescForwardRow, error)
+	// Best rated first: the average (two decimals; none last), then how many rated it, then id
+	// (index products_rating_idx). The cursor keeps the average in hundredths, exactly.
+	ProductListRatingBackward(ctx context.Context, arg ProductListRatingBackwardParams) ([]ProductListRatingBackwardRow, error)
+	// Best rated first: the average (two decimals; none last), then how many rated it, then id
+	// (index products_rating_idx). The cursor keeps the average in hundredths, exactly.
+	ProductListRatingForward(ctx context.Context, arg ProductListRatingForwardParams) ([]ProductListRatingForwardRow, error)
 	// The backward twin of ProductListRelevanceForward.
 	ProductListRelevanceBackward(ctx context.Context, arg ProductListRelevanceBackwardParams) ([]ProductListRelevanceBackwardRow, error)
 	// Ranked search over a bounded candidate set, so that a common word costs the same as a rare
@@ -387,6 +398,8 @@ type Querier interface {
 	// query (@name_query: the query restricted to names, weight A), and up to as many matching it
 	// anywhere, ranked by ts_rank of @search_query (a name weighs more than a description).
 	ProductListRelevanceForward(ctx context.Context, arg ProductListRelevanceForwardParams) ([]ProductListRelevanceForwardRow, error)
+	// ProductRatingListByIDs is the batch read behind Product.rating.
+	ProductRatingListByIDs(ctx context.Context, ids []int64) ([]ProductRatingListByIDsRow, error)
 	// ProductRefreshPrices recomputes the denormalised price range from the live variants.
 	ProductRefreshPrices(ctx context.Context, id int64) error
 	ProductRefreshPricesByPrefix(ctx context.Context, slugPrefix string) (int64, error)
@@ -413,6 +426,38 @@ type Querier interface {
 	// RefundGetForSettlement reads a refund with what asking the provider again needs.
 	RefundGetForSettlement(ctx context.Context, id int64) (RefundGetForSettlementRow, error)
 	RefundInsert(ctx context.Context, arg RefundInsertParams) (Refund, error)
+	ReviewCountByProduct(ctx context.Context, arg ReviewCountByProductParams) (int64, error)
+	ReviewCountByUser(ctx context.Context, userID int64) (int64, error)
+	ReviewDelete(ctx context.Context, id int64) (int64, error)
+	ReviewGetByID(ctx context.Context, id int64) (Review, error)
+	ReviewGetByIDForUpdate(ctx context.Context, id int64) (Review, error)
+	// ReviewHelpfulVoteInsert counts once per account (the trigger keeps reviews.helpful_count).
+	ReviewHelpfulVoteInsert(ctx context.Context, arg ReviewHelpfulVoteInsertParams) (int64, error)
+	ReviewInsert(ctx context.Context, arg ReviewInsertParams) (Review, error)
+	ReviewListByIDs(ctx context.Context, ids []int64) ([]Review, error)
+	ReviewListByProductHighestBackward(ctx context.Context, arg ReviewListByProductHighestBackwardParams) ([]Review, error)
+	ReviewListByProductHighestForward(ctx context.Context, arg ReviewListByProductHighestForwardParams) ([]Review, error)
+	ReviewListByProductLowestBackward(ctx context.Context, arg ReviewListByProductLowestBackwardParams) ([]Review, error)
+	ReviewListByProductLowestForward(ctx context.Context, arg ReviewListByProductLowestForwardParams) ([]Review, error)
+	ReviewListByProductMostHelpfulBackward(ctx context.Context, arg ReviewListByProductMostHelpfulBackwardParams) ([]Review, error)
+	ReviewListByProductMostHelpfulForward(ctx context.Context, arg ReviewListByProductMostHelpfulForwardParams) ([]Review, error)
+	ReviewListByProductNewestBackward(ctx context.Context, arg ReviewListByProductNewestBackwardParams) ([]Review, error)
+	ReviewListByProductNewestForward(ctx context.Context, arg ReviewListByProductNewestForwardParams) ([]Review, error)
+	ReviewListByUserBackward(ctx context.Context, arg ReviewListByUserBackwardParams) ([]Review, error)
+	ReviewListByUserForward(ctx context.Context, arg ReviewListByUserForwardParams) ([]Review, error)
+	ReviewModerate(ctx context.Context, arg ReviewModerateParams) (Review, error)
+	// Reviews (issue 19). Lists are keyset-paginated like the catalog's: one query per sort order
+	// and direction, with optional after/before bounds on (key, id). Who sees which review is
+	// review_visible (migration 00031), whose arguments internal/review's policy decides. The
+	// product's rating columns follow from these writes by trigger (migration 00031).
+	// ReviewPurchased says whether the user has an order holding the product in one of statuses
+	// (the review policy's list of statuses that count as bought).
+	ReviewPurchased(ctx context.Context, arg ReviewPurchasedParams) (bool, error)
+	// ReviewReply sets the vendor's reply once: no row when the review already has one.
+	ReviewReply(ctx context.Context, arg ReviewReplyParams) (Review, error)
+	ReviewReportCount(ctx context.Context, reviewID int64) (int64, error)
+	ReviewReportInsert(ctx context.Context, arg ReviewReportInsertParams) (int64, error)
+	ReviewUpdate(ctx context.Context, arg ReviewUpdateParams) (Review, error)
 	// The search dictionary (migration 00032): what each word of a shopper's query may stand for.
 	// For each term, in order: its exact English form (plainto_tsquery's text, '' for a stop word),
 	// the same as a phrase (phraseto_tsquery's: its words in order, for a quoted phrase),

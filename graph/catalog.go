@@ -66,7 +66,7 @@ func productFilter(f *model.ProductFilter) (catalog.Filter, error) {
 	if f == nil {
 		return catalog.Filter{}, nil
 	}
-	out := catalog.Filter{Search: f.Search, MinPrice: f.MinPrice, MaxPrice: f.MaxPrice, InStock: f.InStock}
+	out := catalog.Filter{Search: f.Search, MinPrice: f.MinPrice, MaxPrice: f.MaxPrice, InStock: f.InStock, MinRating: f.MinRating}
 	if f.CategoryID != nil {
 		id, err := queryIDOf(*f.CategoryID, typeCategory, "filter", "categoryId")
 		if err != nil {

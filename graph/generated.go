@@ -26,6 +26,7 @@ import (
 	"github.com/shopgraph/shopgraph/internal/notify"
 	"github.com/shopgraph/shopgraph/internal/order"
 	"github.com/shopgraph/shopgraph/internal/payment"
+	"github.com/shopgraph/shopgraph/internal/review"
 	"github.com/shopgraph/shopgraph/internal/tracking"
 	"github.com/shopgraph/shopgraph/internal/vendor"
 	"github.com/shopgraph/shopgraph/internal/webhook"
@@ -61,6 +62,8 @@ type ResolverRoot interface {
 	ProductConnection() ProductConnectionResolver
 	ProductVariant() ProductVariantResolver
 	Query() QueryResolver
+	Review() ReviewResolver
+	ReviewConnection() ReviewConnectionResolver
 	StockMovement() StockMovementResolver
 	Subscription() SubscriptionResolver
 	User() UserResolver
@@ -481,6 +484,13 @@ type ComplexityRoot struct {
 		ProductVariantStockAdjust          func(childComplexity int, input model.ProductVariantStockAdjustInput) int
 		ProductVariantStockBulkSet         func(childComplexity int, input model.ProductVariantStockBulkSetInput) int
 		ProductVariantUpdate               func(childComplexity int, input model.ProductVariantUpdateInput) int
+		ReviewCreate                       func(childComplexity int, input model.ReviewCreateInput) int
+		ReviewDelete                       func(childComplexity int, input model.ReviewDeleteInput) int
+		ReviewHelpfulMark                  func(childComplexity int, input model.ReviewHelpfulMarkInput) int
+		ReviewModerate                     func(childComplexity int, input model.ReviewModerateInput) int
+		ReviewReply                        func(childComplexity int, input model.ReviewReplyInput) int
+		ReviewReport                       func(childComplexity int, input model.ReviewReportInput) int
+		ReviewUpdate                       func(childComplexity int, input model.ReviewUpdateInput) int
 		VendorApply                        func(childComplexity int, input model.VendorApplyInput) int
 		VendorApprove                      func(childComplexity int, input model.VendorDecisionInput) int
 		VendorCreate                       func(childComplexity int, input model.VendorCreateInput) int
@@ -646,6 +656,8 @@ type ComplexityRoot struct {
 		InStock     func(childComplexity int) int
 		Name        func(childComplexity int) int
 		PriceRange  func(childComplexity int) int
+		Rating      func(childComplexity int) int
+		Reviews     func(childComplexity int, first *int, after *string, last *int, before *string, sort *review.Sort, filter *model.ReviewFilter) int
 		Slug        func(childComplexity int) int
 		Status      func(childComplexity int) int
 		UpdatedAt   func(childComplexity int) int
@@ -682,6 +694,12 @@ type ComplexityRoot struct {
 		PriceBuckets func(childComplexity int) int
 		Ratings      func(childComplexity int) int
 		Stock        func(childComplexity int) int
+	}
+
+	ProductRating struct {
+		Average   func(childComplexity int) int
+		Count     func(childComplexity int) int
+		Histogram func(childComplexity int) int
 	}
 
 	ProductUpdatePayload struct {
@@ -763,6 +781,74 @@ type ComplexityRoot struct {
 		MinRating func(childComplexity int) int
 	}
 
+	Review struct {
+		AuthorName       func(childComplexity int) int
+		Body             func(childComplexity int) int
+		CreatedAt        func(childComplexity int) int
+		GlobalID         func(childComplexity int) int
+		HelpfulCount     func(childComplexity int) int
+		ModerationReason func(childComplexity int) int
+		Product          func(childComplexity int) int
+		Rating           func(childComplexity int) int
+		Reply            func(childComplexity int) int
+		Status           func(childComplexity int) int
+		Title            func(childComplexity int) int
+		UpdatedAt        func(childComplexity int) int
+		VerifiedPurchase func(childComplexity int) int
+	}
+
+	ReviewConnection struct {
+		Edges      func(childComplexity int) int
+		Nodes      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	ReviewCreatePayload struct {
+		Review     func(childComplexity int) int
+		UserErrors func(childComplexity int) int
+	}
+
+	ReviewDeletePayload struct {
+		Review     func(childComplexity int) int
+		UserErrors func(childComplexity int) int
+	}
+
+	ReviewEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	ReviewHelpfulMarkPayload struct {
+		Review     func(childComplexity int) int
+		UserErrors func(childComplexity int) int
+	}
+
+	ReviewModeratePayload struct {
+		Review     func(childComplexity int) int
+		UserErrors func(childComplexity int) int
+	}
+
+	ReviewReply struct {
+		Body      func(childComplexity int) int
+		CreatedAt func(childComplexity int) int
+	}
+
+	ReviewReplyPayload struct {
+		Review     func(childComplexity int) int
+		UserErrors func(childComplexity int) int
+	}
+
+	ReviewReportPayload struct {
+		Review     func(childComplexity int) int
+		UserErrors func(childComplexity int) int
+	}
+
+	ReviewUpdatePayload struct {
+		Review     func(childComplexity int) int
+		UserErrors func(childComplexity int) int
+	}
+
 	StockFacet struct {
 		InStock    func(childComplexity int) int
 		OutOfStock func(childComplexity int) int
@@ -810,6 +896,7 @@ type ComplexityRoot struct {
 		Name                   func(childComplexity int) int
 		PaymentMethods         func(childComplexity int) int
 		Phone                  func(childComplexity int) int
+		Reviews                func(childComplexity int, first *int, after *string, last *int, before *string) int
 		Role                   func(childComplexity int) int
 		Sessions               func(childComplexity int) int
 		Vendor                 func(childComplexity int) int
@@ -1079,6 +1166,13 @@ type MutationResolver interface {
 	PaymentMethodSetupIntentCreate(ctx context.Context) (*model.PaymentMethodSetupIntentCreatePayload, error)
 	PaymentMethodDetach(ctx context.Context, input model.PaymentMethodDetachInput) (*model.PaymentMethodDetachPayload, error)
 	PaymentMethodSetDefault(ctx context.Context, input model.PaymentMethodSetDefaultInput) (*model.PaymentMethodSetDefaultPayload, error)
+	ReviewCreate(ctx context.Context, input model.ReviewCreateInput) (*model.ReviewCreatePayload, error)
+	ReviewUpdate(ctx context.Context, input model.ReviewUpdateInput) (*model.ReviewUpdatePayload, error)
+	ReviewDelete(ctx context.Context, input model.ReviewDeleteInput) (*model.ReviewDeletePayload, error)
+	ReviewModerate(ctx context.Context, input model.ReviewModerateInput) (*model.ReviewModeratePayload, error)
+	ReviewReply(ctx context.Context, input model.ReviewReplyInput) (*model.ReviewReplyPayload, error)
+	ReviewHelpfulMark(ctx context.Context, input model.ReviewHelpfulMarkInput) (*model.ReviewHelpfulMarkPayload, error)
+	ReviewReport(ctx context.Context, input model.ReviewReportInput) (*model.ReviewReportPayload, error)
 	ProductVariantStockBulkSet(ctx context.Context, input model.ProductVariantStockBulkSetInput) (*model.ProductVariantStockBulkSetPayload, error)
 	ProductVariantLowStockThresholdSet(ctx context.Context, input model.ProductVariantLowStockThresholdSetInput) (*model.ProductVariantLowStockThresholdSetPayload, error)
 	VendorLowStockThresholdSet(ctx context.Context, input model.VendorLowStockThresholdSetInput) (*model.VendorLowStockThresholdSetPayload, error)
@@ -1143,6 +1237,9 @@ type ProductResolver interface {
 	Variants(ctx context.Context, obj *catalog.Product) ([]*catalog.Variant, error)
 
 	InStock(ctx context.Context, obj *catalog.Product) (bool, error)
+
+	Rating(ctx context.Context, obj *catalog.Product) (*review.Rating, error)
+	Reviews(ctx context.Context, obj *catalog.Product, first *int, after *string, last *int, before *string, sort *review.Sort, filter *model.ReviewFilter) (*model.ReviewConnection, error)
 }
 type ProductConnectionResolver interface {
 	TotalCount(ctx context.Context, obj *model.ProductConnection) (int, error)
@@ -1179,6 +1276,15 @@ type QueryResolver interface {
 	Webhooks(ctx context.Context, first *int, after *string) (*model.WebhookConnection, error)
 	WebhookDeliveries(ctx context.Context, webhookID string, first *int, after *string) (*model.WebhookDeliveryConnection, error)
 }
+type ReviewResolver interface {
+	Product(ctx context.Context, obj *review.Review) (*catalog.Product, error)
+	AuthorName(ctx context.Context, obj *review.Review) (string, error)
+
+	ModerationReason(ctx context.Context, obj *review.Review) (*string, error)
+}
+type ReviewConnectionResolver interface {
+	TotalCount(ctx context.Context, obj *model.ReviewConnection) (int, error)
+}
 type StockMovementResolver interface {
 	ActorID(ctx context.Context, obj *catalog.Movement) (*string, error)
 	OrderID(ctx context.Context, obj *catalog.Movement) (*string, error)
@@ -1196,6 +1302,7 @@ type UserResolver interface {
 	DefaultShippingAddress(ctx context.Context, obj *account.User) (*address.Address, error)
 	DefaultBillingAddress(ctx context.Context, obj *account.User) (*address.Address, error)
 	PaymentMethods(ctx context.Context, obj *account.User) ([]*payment.Method, error)
+	Reviews(ctx context.Context, obj *account.User, first *int, after *string, last *int, before *string) (*model.ReviewConnection, error)
 	Vendor(ctx context.Context, obj *account.User) (*vendor.Vendor, error)
 }
 type VendorResolver interface {
@@ -2952,6 +3059,83 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ProductVariantUpdate(childComplexity, args["input"].(model.ProductVariantUpdateInput)), true
+	case "Mutation.reviewCreate":
+		if e.ComplexityRoot.Mutation.ReviewCreate == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_reviewCreate_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ReviewCreate(childComplexity, args["input"].(model.ReviewCreateInput)), true
+	case "Mutation.reviewDelete":
+		if e.ComplexityRoot.Mutation.ReviewDelete == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_reviewDelete_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ReviewDelete(childComplexity, args["input"].(model.ReviewDeleteInput)), true
+	case "Mutation.reviewHelpfulMark":
+		if e.ComplexityRoot.Mutation.ReviewHelpfulMark == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_reviewHelpfulMark_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ReviewHelpfulMark(childComplexity, args["input"].(model.ReviewHelpfulMarkInput)), true
+	case "Mutation.reviewModerate":
+		if e.ComplexityRoot.Mutation.ReviewModerate == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_reviewModerate_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ReviewModerate(childComplexity, args["input"].(model.ReviewModerateInput)), true
+	case "Mutation.reviewReply":
+		if e.ComplexityRoot.Mutation.ReviewReply == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_reviewReply_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ReviewReply(childComplexity, args["input"].(model.ReviewReplyInput)), true
+	case "Mutation.reviewReport":
+		if e.ComplexityRoot.Mutation.ReviewReport == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_reviewReport_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ReviewReport(childComplexity, args["input"].(model.ReviewReportInput)), true
+	case "Mutation.reviewUpdate":
+		if e.ComplexityRoot.Mutation.ReviewUpdate == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_reviewUpdate_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ReviewUpdate(childComplexity, args["input"].(model.ReviewUpdateInput)), true
 	case "Mutation.vendorApply":
 		if e.ComplexityRoot.Mutation.VendorApply == nil {
 			break
@@ -3694,6 +3878,23 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Product.PriceRange(childComplexity), true
+	case "Product.rating":
+		if e.ComplexityRoot.Product.Rating == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Product.Rating(childComplexity), true
+	case "Product.reviews":
+		if e.ComplexityRoot.Product.Reviews == nil {
+			break
+		}
+
+		args, err := ec.field_Product_reviews_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Product.Reviews(childComplexity, args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string), args["sort"].(*review.Sort), args["filter"].(*model.ReviewFilter)), true
 	case "Product.slug":
 		if e.ComplexityRoot.Product.Slug == nil {
 			break
@@ -3825,6 +4026,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ProductFacets.Stock(childComplexity), true
+
+	case "ProductRating.average":
+		if e.ComplexityRoot.ProductRating.Average == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProductRating.Average(childComplexity), true
+	case "ProductRating.count":
+		if e.ComplexityRoot.ProductRating.Count == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProductRating.Count(childComplexity), true
+	case "ProductRating.histogram":
+		if e.ComplexityRoot.ProductRating.Histogram == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProductRating.Histogram(childComplexity), true
 
 	case "ProductUpdatePayload.product":
 		if e.ComplexityRoot.ProductUpdatePayload.Product == nil {
@@ -4226,6 +4446,227 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.RatingFacetValue.MinRating(childComplexity), true
 
+	case "Review.authorName":
+		if e.ComplexityRoot.Review.AuthorName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Review.AuthorName(childComplexity), true
+	case "Review.body":
+		if e.ComplexityRoot.Review.Body == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Review.Body(childComplexity), true
+	case "Review.createdAt":
+		if e.ComplexityRoot.Review.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Review.CreatedAt(childComplexity), true
+	case "Review.id":
+		if e.ComplexityRoot.Review.GlobalID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Review.GlobalID(childComplexity), true
+	case "Review.helpfulCount":
+		if e.ComplexityRoot.Review.HelpfulCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Review.HelpfulCount(childComplexity), true
+	case "Review.moderationReason":
+		if e.ComplexityRoot.Review.ModerationReason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Review.ModerationReason(childComplexity), true
+	case "Review.product":
+		if e.ComplexityRoot.Review.Product == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Review.Product(childComplexity), true
+	case "Review.rating":
+		if e.ComplexityRoot.Review.Rating == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Review.Rating(childComplexity), true
+	case "Review.reply":
+		if e.ComplexityRoot.Review.Reply == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Review.Reply(childComplexity), true
+	case "Review.status":
+		if e.ComplexityRoot.Review.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Review.Status(childComplexity), true
+	case "Review.title":
+		if e.ComplexityRoot.Review.Title == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Review.Title(childComplexity), true
+	case "Review.updatedAt":
+		if e.ComplexityRoot.Review.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Review.UpdatedAt(childComplexity), true
+	case "Review.verifiedPurchase":
+		if e.ComplexityRoot.Review.VerifiedPurchase == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Review.VerifiedPurchase(childComplexity), true
+
+	case "ReviewConnection.edges":
+		if e.ComplexityRoot.ReviewConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReviewConnection.Edges(childComplexity), true
+	case "ReviewConnection.nodes":
+		if e.ComplexityRoot.ReviewConnection.Nodes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReviewConnection.Nodes(childComplexity), true
+	case "ReviewConnection.pageInfo":
+		if e.ComplexityRoot.ReviewConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReviewConnection.PageInfo(childComplexity), true
+	case "ReviewConnection.totalCount":
+		if e.ComplexityRoot.ReviewConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReviewConnection.TotalCount(childComplexity), true
+
+	case "ReviewCreatePayload.review":
+		if e.ComplexityRoot.ReviewCreatePayload.Review == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReviewCreatePayload.Review(childComplexity), true
+	case "ReviewCreatePayload.userErrors":
+		if e.ComplexityRoot.ReviewCreatePayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReviewCreatePayload.UserErrors(childComplexity), true
+
+	case "ReviewDeletePayload.review":
+		if e.ComplexityRoot.ReviewDeletePayload.Review == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReviewDeletePayload.Review(childComplexity), true
+	case "ReviewDeletePayload.userErrors":
+		if e.ComplexityRoot.ReviewDeletePayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReviewDeletePayload.UserErrors(childComplexity), true
+
+	case "ReviewEdge.cursor":
+		if e.ComplexityRoot.ReviewEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReviewEdge.Cursor(childComplexity), true
+	case "ReviewEdge.node":
+		if e.ComplexityRoot.ReviewEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReviewEdge.Node(childComplexity), true
+
+	case "ReviewHelpfulMarkPayload.review":
+		if e.ComplexityRoot.ReviewHelpfulMarkPayload.Review == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReviewHelpfulMarkPayload.Review(childComplexity), true
+	case "ReviewHelpfulMarkPayload.userErrors":
+		if e.ComplexityRoot.ReviewHelpfulMarkPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReviewHelpfulMarkPayload.UserErrors(childComplexity), true
+
+	case "ReviewModeratePayload.review":
+		if e.ComplexityRoot.ReviewModeratePayload.Review == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReviewModeratePayload.Review(childComplexity), true
+	case "ReviewModeratePayload.userErrors":
+		if e.ComplexityRoot.ReviewModeratePayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReviewModeratePayload.UserErrors(childComplexity), true
+
+	case "ReviewReply.body":
+		if e.ComplexityRoot.ReviewReply.Body == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReviewReply.Body(childComplexity), true
+	case "ReviewReply.createdAt":
+		if e.ComplexityRoot.ReviewReply.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReviewReply.CreatedAt(childComplexity), true
+
+	case "ReviewReplyPayload.review":
+		if e.ComplexityRoot.ReviewReplyPayload.Review == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReviewReplyPayload.Review(childComplexity), true
+	case "ReviewReplyPayload.userErrors":
+		if e.ComplexityRoot.ReviewReplyPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReviewReplyPayload.UserErrors(childComplexity), true
+
+	case "ReviewReportPayload.review":
+		if e.ComplexityRoot.ReviewReportPayload.Review == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReviewReportPayload.Review(childComplexity), true
+	case "ReviewReportPayload.userErrors":
+		if e.ComplexityRoot.ReviewReportPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReviewReportPayload.UserErrors(childComplexity), true
+
+	case "ReviewUpdatePayload.review":
+		if e.ComplexityRoot.ReviewUpdatePayload.Review == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReviewUpdatePayload.Review(childComplexity), true
+	case "ReviewUpdatePayload.userErrors":
+		if e.ComplexityRoot.ReviewUpdatePayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReviewUpdatePayload.UserErrors(childComplexity), true
+
 	case "StockFacet.inStock":
 		if e.ComplexityRoot.StockFacet.InStock == nil {
 			break
@@ -4432,6 +4873,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.User.Phone(childComplexity), true
+	case "User.reviews":
+		if e.ComplexityRoot.User.Reviews == nil {
+			break
+		}
+
+		args, err := ec.field_User_reviews_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.User.Reviews(childComplexity, args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string)), true
 	case "User.role":
 		if e.ComplexityRoot.User.Role == nil {
 			break
@@ -5222,6 +5674,14 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputProductVariantStockAdjustInput,
 		ec.unmarshalInputProductVariantStockBulkSetInput,
 		ec.unmarshalInputProductVariantUpdateInput,
+		ec.unmarshalInputReviewCreateInput,
+		ec.unmarshalInputReviewDeleteInput,
+		ec.unmarshalInputReviewFilter,
+		ec.unmarshalInputReviewHelpfulMarkInput,
+		ec.unmarshalInputReviewModerateInput,
+		ec.unmarshalInputReviewReplyInput,
+		ec.unmarshalInputReviewReportInput,
+		ec.unmarshalInputReviewUpdateInput,
 		ec.unmarshalInputStockBulkSetRowInput,
 		ec.unmarshalInputVariantOptionInput,
 		ec.unmarshalInputVendorAnalyticsInput,
@@ -6311,6 +6771,10 @@ enum ProductSort {
   NAME
   """Best match for ` + "`" + `filter.search` + "`" + ` first."""
   RELEVANCE
+  """Best rated first: the average of approved reviews (unrated products last), then how many rated it."""
+  RATING
+  """Most units sold in orders that were paid first (refunds do not subtract)."""
+  BEST_SELLING
 }
 
 """A key/value attribute of a product, e.g. material: cotton."""
@@ -6411,6 +6875,8 @@ input ProductFilter {
   maxPrice: Int64
   """true: only products with stock; false: only products without."""
   inStock: Boolean
+  """Only products whose average rating (approved reviews, two decimals) is at least this, 1 to 5; unrated products are left out."""
+  minRating: Float
 }
 
 """A page of products."""
@@ -7631,6 +8097,298 @@ type PaymentMethodSetDefaultPayload {
   """The card, now the default; null on failure."""
   paymentMethod: PaymentMethod
   """Problems, e.g. NOT_FOUND; empty on success."""
+  userErrors: [UserError!]!
+}
+`, BuiltIn: false},
+	{Name: "../schema/review.graphqls", Input: `# Product reviews and ratings (internal/review): customers review what they bought, admins
+# moderate, the product's vendor replies once, anyone signed in marks reviews helpful or
+# reports them.
+
+"""Where a review is in moderation."""
+enum ReviewStatus {
+  """Waiting for a moderator; seen only by its author and admins."""
+  PENDING
+  """Public; counts in the product's rating."""
+  APPROVED
+  """Refused by a moderator; seen only by its author (with the reason) and admins."""
+  REJECTED
+}
+
+"""An order of a product's reviews."""
+enum ReviewSort {
+  """Most recently written first."""
+  NEWEST
+  """Most stars first."""
+  HIGHEST
+  """Fewest stars first."""
+  LOWEST
+  """Most helpful votes first."""
+  MOST_HELPFUL
+}
+
+"""A customer's review of a product they bought."""
+type Review implements Node {
+  """The opaque global ID."""
+  id: ID!
+  """The product reviewed; null when the viewer may not see it any more."""
+  product: Product
+  """The author's display name (empty when they set none)."""
+  authorName: String!
+  """Stars, 1 to 5."""
+  rating: Int!
+  """An optional headline, at most 120 characters."""
+  title: String
+  """The optional text, at most 5,000 characters."""
+  body: String
+  """Where the review is in moderation."""
+  status: ReviewStatus!
+  """Whether the author bought the product; always true, since only buyers review."""
+  verifiedPurchase: Boolean!
+  """Why a moderator approved or rejected it: for the author and admins only, null for anyone else."""
+  moderationReason: String
+  """How many accounts marked it helpful."""
+  helpfulCount: Int!
+  """The product's vendor's public reply, if any."""
+  reply: ReviewReply
+  """When it was written."""
+  createdAt: DateTime!
+  """When it was last edited or moderated."""
+  updatedAt: DateTime!
+}
+
+"""The vendor's one public answer to a review."""
+type ReviewReply {
+  """The reply's text."""
+  body: String!
+  """When the vendor replied."""
+  createdAt: DateTime!
+}
+
+"""A product's rating over its approved reviews."""
+type ProductRating {
+  """The mean of the stars, rounded to two decimals; null while no review is approved."""
+  average: Float
+  """How many approved reviews there are."""
+  count: Int!
+  """How many approved reviews have 1, 2, 3, 4 and 5 stars, in that order (always 5 numbers)."""
+  histogram: [Int!]!
+}
+
+"""Restricts a product's reviews."""
+input ReviewFilter {
+  """Only reviews of this many stars, 1 to 5."""
+  rating: Int
+}
+
+"""A page of reviews."""
+type ReviewConnection {
+  """The reviews of this page with their cursors."""
+  edges: [ReviewEdge!]!
+  """The reviews of this page."""
+  nodes: [Review!]!
+  """Where this page sits in the whole list."""
+  pageInfo: PageInfo!
+  """How many reviews the list holds, across all pages."""
+  totalCount: Int!
+}
+
+"""A review and its cursor."""
+type ReviewEdge {
+  """Opaque cursor for ` + "`" + `after` + "`" + `/` + "`" + `before` + "`" + `."""
+  cursor: String!
+  """The review."""
+  node: Review!
+}
+
+extend type Product {
+  """The rating over the approved reviews, exact as of the last committed review change."""
+  rating: ProductRating!
+  """
+  The reviews the viewer sees: the approved ones, the viewer's own whatever its status, every one
+  for admins. At most 100 a page.
+  """
+  reviews(
+    """Page forward: this many reviews (1 to 100, default 20)."""
+    first: Int
+    """Page forward: after this cursor."""
+    after: String
+    """Page backward: this many reviews (1 to 100)."""
+    last: Int
+    """Page backward: before this cursor."""
+    before: String
+    """The order; NEWEST by default."""
+    sort: ReviewSort = NEWEST
+    """Restricts the reviews."""
+    filter: ReviewFilter
+  ): ReviewConnection!
+}
+
+extend type User {
+  """The account's reviews, newest first, whatever their status: for the account itself and admins, null for anyone else."""
+  reviews(
+    """Page forward: this many reviews (1 to 100, default 20)."""
+    first: Int
+    """Page forward: after this cursor."""
+    after: String
+    """Page backward: this many reviews (1 to 100)."""
+    last: Int
+    """Page backward: before this cursor."""
+    before: String
+  ): ReviewConnection
+}
+
+extend type Mutation {
+  """
+  Reviews a product the viewer bought (an order of theirs holding it was paid). One review per
+  customer and product; it waits for moderation (PENDING) unless reviews are approved
+  automatically (REVIEWS_AUTO_APPROVE).
+  """
+  reviewCreate(input: ReviewCreateInput!): ReviewCreatePayload! @auth
+  """
+  Edits the viewer's review. It goes back to moderation (PENDING) unless reviews are approved
+  automatically, even when it was APPROVED: the approved text is no longer the text shown.
+  """
+  reviewUpdate(input: ReviewUpdateInput!): ReviewUpdatePayload! @auth
+  """Deletes the viewer's review; the product's rating no longer counts it."""
+  reviewDelete(input: ReviewDeleteInput!): ReviewDeletePayload! @auth
+  """Approves or rejects a review (admins)."""
+  reviewModerate(input: ReviewModerateInput!): ReviewModeratePayload! @hasRole(role: ADMIN)
+  """The product's vendor answers a review publicly, once."""
+  reviewReply(input: ReviewReplyInput!): ReviewReplyPayload! @auth
+  """Marks another's review helpful; marking it again changes nothing."""
+  reviewHelpfulMark(input: ReviewHelpfulMarkInput!): ReviewHelpfulMarkPayload! @auth
+  """Reports another's review to the moderators, once per account."""
+  reviewReport(input: ReviewReportInput!): ReviewReportPayload! @auth
+}
+
+extend enum ErrorCode {
+  """Only customers whose order holding the product was paid may review it."""
+  NOT_PURCHASED
+  """The viewer has reviewed this product already: edit that review instead."""
+  ALREADY_REVIEWED
+  """The review has its vendor's reply already."""
+  ALREADY_REPLIED
+  """The viewer has reported this review already."""
+  ALREADY_REPORTED
+  """Nobody marks their own review helpful or reports it."""
+  OWN_REVIEW
+}
+
+"""Input of ` + "`" + `reviewCreate` + "`" + `. Texts are trimmed; blank is none."""
+input ReviewCreateInput {
+  """The product (a Product ID)."""
+  productId: ID!
+  """Stars, 1 to 5."""
+  rating: Int!
+  """An optional headline, at most 120 characters."""
+  title: String
+  """The optional text, at most 5,000 characters."""
+  body: String
+}
+
+"""Result of ` + "`" + `reviewCreate` + "`" + `."""
+type ReviewCreatePayload {
+  """The review written; null when userErrors is not empty."""
+  review: Review
+  """Why nothing was written."""
+  userErrors: [UserError!]!
+}
+
+"""Input of ` + "`" + `reviewUpdate` + "`" + `: the whole review as it should read."""
+input ReviewUpdateInput {
+  """The review (a Review ID of the viewer's)."""
+  id: ID!
+  """Stars, 1 to 5."""
+  rating: Int!
+  """An optional headline, at most 120 characters; left out or blank removes it."""
+  title: String
+  """The optional text, at most 5,000 characters; left out or blank removes it."""
+  body: String
+}
+
+"""Result of ` + "`" + `reviewUpdate` + "`" + `."""
+type ReviewUpdatePayload {
+  """The review as edited; null when userErrors is not empty."""
+  review: Review
+  """Why nothing changed."""
+  userErrors: [UserError!]!
+}
+
+"""Input of ` + "`" + `reviewDelete` + "`" + `."""
+input ReviewDeleteInput {
+  """The review (a Review ID of the viewer's)."""
+  id: ID!
+}
+
+"""Result of ` + "`" + `reviewDelete` + "`" + `."""
+type ReviewDeletePayload {
+  """The review as it was before deletion; null when userErrors is not empty."""
+  review: Review
+  """Why nothing was deleted."""
+  userErrors: [UserError!]!
+}
+
+"""Input of ` + "`" + `reviewModerate` + "`" + `."""
+input ReviewModerateInput {
+  """The review."""
+  id: ID!
+  """APPROVED or REJECTED."""
+  status: ReviewStatus!
+  """Why, shown to the author; at most 1,000 characters."""
+  reason: String
+}
+
+"""Result of ` + "`" + `reviewModerate` + "`" + `."""
+type ReviewModeratePayload {
+  """The review as moderated; null when userErrors is not empty."""
+  review: Review
+  """Why nothing changed."""
+  userErrors: [UserError!]!
+}
+
+"""Input of ` + "`" + `reviewReply` + "`" + `."""
+input ReviewReplyInput {
+  """The review answered."""
+  reviewId: ID!
+  """The reply, 1 to 5,000 characters."""
+  body: String!
+}
+
+"""Result of ` + "`" + `reviewReply` + "`" + `."""
+type ReviewReplyPayload {
+  """The review with its reply; null when userErrors is not empty."""
+  review: Review
+  """Why nothing changed."""
+  userErrors: [UserError!]!
+}
+
+"""Input of ` + "`" + `reviewHelpfulMark` + "`" + `."""
+input ReviewHelpfulMarkInput {
+  """The review found helpful."""
+  reviewId: ID!
+}
+
+"""Result of ` + "`" + `reviewHelpfulMark` + "`" + `."""
+type ReviewHelpfulMarkPayload {
+  """The review with its helpful count; null when userErrors is not empty."""
+  review: Review
+  """Why nothing changed."""
+  userErrors: [UserError!]!
+}
+
+"""Input of ` + "`" + `reviewReport` + "`" + `."""
+input ReviewReportInput {
+  """The review reported."""
+  reviewId: ID!
+  """What is wrong with it, 1 to 1,000 characters."""
+  reason: String!
+}
+
+"""Result of ` + "`" + `reviewReport` + "`" + `."""
+type ReviewReportPayload {
+  """The review reported; null when userErrors is not empty."""
+  review: Review
+  """Why nothing was recorded."""
   userErrors: [UserError!]!
 }
 `, BuiltIn: false},
@@ -9636,6 +10394,10 @@ func (ec *executionContext) childFields_Product(ctx context.Context, field graph
 		return ec.fieldContext_Product_createdAt(ctx, field)
 	case "updatedAt":
 		return ec.fieldContext_Product_updatedAt(ctx, field)
+	case "rating":
+		return ec.fieldContext_Product_rating(ctx, field)
+	case "reviews":
+		return ec.fieldContext_Product_reviews(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Product", field.Name)
 }
@@ -9700,6 +10462,18 @@ func (ec *executionContext) childFields_ProductFacets(ctx context.Context, field
 		return ec.fieldContext_ProductFacets_attributes(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ProductFacets", field.Name)
+}
+
+func (ec *executionContext) childFields_ProductRating(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "average":
+		return ec.fieldContext_ProductRating_average(ctx, field)
+	case "count":
+		return ec.fieldContext_ProductRating_count(ctx, field)
+	case "histogram":
+		return ec.fieldContext_ProductRating_histogram(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ProductRating", field.Name)
 }
 
 func (ec *executionContext) childFields_ProductUpdatePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -9810,6 +10584,142 @@ func (ec *executionContext) childFields_RatingFacetValue(ctx context.Context, fi
 	return nil, fmt.Errorf("no field named %q was found under type RatingFacetValue", field.Name)
 }
 
+func (ec *executionContext) childFields_Review(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Review_id(ctx, field)
+	case "product":
+		return ec.fieldContext_Review_product(ctx, field)
+	case "authorName":
+		return ec.fieldContext_Review_authorName(ctx, field)
+	case "rating":
+		return ec.fieldContext_Review_rating(ctx, field)
+	case "title":
+		return ec.fieldContext_Review_title(ctx, field)
+	case "body":
+		return ec.fieldContext_Review_body(ctx, field)
+	case "status":
+		return ec.fieldContext_Review_status(ctx, field)
+	case "verifiedPurchase":
+		return ec.fieldContext_Review_verifiedPurchase(ctx, field)
+	case "moderationReason":
+		return ec.fieldContext_Review_moderationReason(ctx, field)
+	case "helpfulCount":
+		return ec.fieldContext_Review_helpfulCount(ctx, field)
+	case "reply":
+		return ec.fieldContext_Review_reply(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_Review_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_Review_updatedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Review", field.Name)
+}
+
+func (ec *executionContext) childFields_ReviewConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_ReviewConnection_edges(ctx, field)
+	case "nodes":
+		return ec.fieldContext_ReviewConnection_nodes(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_ReviewConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_ReviewConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ReviewConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_ReviewCreatePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "review":
+		return ec.fieldContext_ReviewCreatePayload_review(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_ReviewCreatePayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ReviewCreatePayload", field.Name)
+}
+
+func (ec *executionContext) childFields_ReviewDeletePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "review":
+		return ec.fieldContext_ReviewDeletePayload_review(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_ReviewDeletePayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ReviewDeletePayload", field.Name)
+}
+
+func (ec *executionContext) childFields_ReviewEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_ReviewEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_ReviewEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ReviewEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_ReviewHelpfulMarkPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "review":
+		return ec.fieldContext_ReviewHelpfulMarkPayload_review(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_ReviewHelpfulMarkPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ReviewHelpfulMarkPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_ReviewModeratePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "review":
+		return ec.fieldContext_ReviewModeratePayload_review(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_ReviewModeratePayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ReviewModeratePayload", field.Name)
+}
+
+func (ec *executionContext) childFields_ReviewReply(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "body":
+		return ec.fieldContext_ReviewReply_body(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_ReviewReply_createdAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ReviewReply", field.Name)
+}
+
+func (ec *executionContext) childFields_ReviewReplyPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "review":
+		return ec.fieldContext_ReviewReplyPayload_review(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_ReviewReplyPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ReviewReplyPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_ReviewReportPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "review":
+		return ec.fieldContext_ReviewReportPayload_review(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_ReviewReportPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ReviewReportPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_ReviewUpdatePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "review":
+		return ec.fieldContext_ReviewUpdatePayload_review(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_ReviewUpdatePayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ReviewUpdatePayload", field.Name)
+}
+
 func (ec *executionContext) childFields_StockFacet(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "inStock":
@@ -9896,6 +10806,8 @@ func (ec *executionContext) childFields_User(ctx context.Context, field graphql.
 		return ec.fieldContext_User_defaultBillingAddress(ctx, field)
 	case "paymentMethods":
 		return ec.fieldContext_User_paymentMethods(ctx, field)
+	case "reviews":
+		return ec.fieldContext_User_reviews(ctx, field)
 	case "vendor":
 		return ec.fieldContext_User_vendor(ctx, field)
 	}
@@ -11076,6 +11988,104 @@ func (ec *executionContext) field_Mutation_productVariantUpdate_args(ctx context
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_reviewCreate_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ReviewCreateInput, error) {
+			return ec.unmarshalNReviewCreateInput2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐReviewCreateInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_reviewDelete_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ReviewDeleteInput, error) {
+			return ec.unmarshalNReviewDeleteInput2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐReviewDeleteInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_reviewHelpfulMark_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ReviewHelpfulMarkInput, error) {
+			return ec.unmarshalNReviewHelpfulMarkInput2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐReviewHelpfulMarkInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_reviewModerate_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ReviewModerateInput, error) {
+			return ec.unmarshalNReviewModerateInput2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐReviewModerateInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_reviewReply_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ReviewReplyInput, error) {
+			return ec.unmarshalNReviewReplyInput2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐReviewReplyInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_reviewReport_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ReviewReportInput, error) {
+			return ec.unmarshalNReviewReportInput2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐReviewReportInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_reviewUpdate_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ReviewUpdateInput, error) {
+			return ec.unmarshalNReviewUpdateInput2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐReviewUpdateInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_vendorApply_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -11305,6 +12315,60 @@ func (ec *executionContext) field_ProductVariant_stockMovements_args(ctx context
 		return nil, err
 	}
 	args["after"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Product_reviews_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "sort",
+		func(ctx context.Context, v any) (*review.Sort, error) {
+			return ec.unmarshalOReviewSort2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋreviewᚐSort(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["sort"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (*model.ReviewFilter, error) {
+			return ec.unmarshalOReviewFilter2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐReviewFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg5
 	return args, nil
 }
 
@@ -11773,6 +12837,44 @@ func (ec *executionContext) field_Subscription_orderStatusChanged_args(ctx conte
 		return nil, err
 	}
 	args["after"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_User_reviews_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg3
 	return args, nil
 }
 
@@ -19648,6 +20750,410 @@ func (ec *executionContext) fieldContext_Mutation_paymentMethodSetDefault(ctx co
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_reviewCreate(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_reviewCreate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ReviewCreate(ctx, fc.Args["input"].(model.ReviewCreateInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.ReviewCreatePayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ReviewCreatePayload) graphql.Marshaler {
+			return ec.marshalNReviewCreatePayload2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐReviewCreatePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_reviewCreate(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ReviewCreatePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_reviewCreate_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_reviewUpdate(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_reviewUpdate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ReviewUpdate(ctx, fc.Args["input"].(model.ReviewUpdateInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.ReviewUpdatePayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ReviewUpdatePayload) graphql.Marshaler {
+			return ec.marshalNReviewUpdatePayload2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐReviewUpdatePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_reviewUpdate(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ReviewUpdatePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_reviewUpdate_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_reviewDelete(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_reviewDelete(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ReviewDelete(ctx, fc.Args["input"].(model.ReviewDeleteInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.ReviewDeletePayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ReviewDeletePayload) graphql.Marshaler {
+			return ec.marshalNReviewDeletePayload2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐReviewDeletePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_reviewDelete(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ReviewDeletePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_reviewDelete_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_reviewModerate(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_reviewModerate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ReviewModerate(ctx, fc.Args["input"].(model.ReviewModerateInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋauthᚐRole(ctx, "ADMIN")
+				if err != nil {
+					var zeroVal *model.ReviewModeratePayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.ReviewModeratePayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ReviewModeratePayload) graphql.Marshaler {
+			return ec.marshalNReviewModeratePayload2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐReviewModeratePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_reviewModerate(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ReviewModeratePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_reviewModerate_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_reviewReply(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_reviewReply(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ReviewReply(ctx, fc.Args["input"].(model.ReviewReplyInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.ReviewReplyPayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ReviewReplyPayload) graphql.Marshaler {
+			return ec.marshalNReviewReplyPayload2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐReviewReplyPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_reviewReply(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ReviewReplyPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_reviewReply_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_reviewHelpfulMark(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_reviewHelpfulMark(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ReviewHelpfulMark(ctx, fc.Args["input"].(model.ReviewHelpfulMarkInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.ReviewHelpfulMarkPayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ReviewHelpfulMarkPayload) graphql.Marshaler {
+			return ec.marshalNReviewHelpfulMarkPayload2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐReviewHelpfulMarkPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_reviewHelpfulMark(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ReviewHelpfulMarkPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_reviewHelpfulMark_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_reviewReport(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_reviewReport(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ReviewReport(ctx, fc.Args["input"].(model.ReviewReportInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.ReviewReportPayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ReviewReportPayload) graphql.Marshaler {
+			return ec.marshalNReviewReportPayload2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐReviewReportPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_reviewReport(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ReviewReportPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_reviewReport_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_productVariantStockBulkSet(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -23251,6 +24757,82 @@ func (ec *executionContext) fieldContext_Product_updatedAt(_ context.Context, fi
 	return graphql.NewScalarFieldContext("Product", field, false, false, errors.New("field of type DateTime does not have child fields"))
 }
 
+func (ec *executionContext) _Product_rating(ctx context.Context, field graphql.CollectedField, obj *catalog.Product) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Product_rating(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Product().Rating(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *review.Rating) graphql.Marshaler {
+			return ec.marshalNProductRating2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋreviewᚐRating(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Product_rating(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Product",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProductRating(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Product_reviews(ctx context.Context, field graphql.CollectedField, obj *catalog.Product) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Product_reviews(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Product().Reviews(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string), fc.Args["sort"].(*review.Sort), fc.Args["filter"].(*model.ReviewFilter))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ReviewConnection) graphql.Marshaler {
+			return ec.marshalNReviewConnection2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐReviewConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Product_reviews(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Product",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ReviewConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Product_reviews_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _ProductArchivePayload_product(ctx context.Context, field graphql.CollectedField, obj *model.ProductArchivePayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -23743,6 +25325,75 @@ func (ec *executionContext) fieldContext_ProductFacets_attributes(_ context.Cont
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _ProductRating_average(ctx context.Context, field graphql.CollectedField, obj *review.Rating) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProductRating_average(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Average, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ProductRating_average(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProductRating", field, false, false, errors.New("field of type Float does not have child fields"))
+}
+
+func (ec *executionContext) _ProductRating_count(ctx context.Context, field graphql.CollectedField, obj *review.Rating) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProductRating_count(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Count, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProductRating_count(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProductRating", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _ProductRating_histogram(ctx context.Context, field graphql.CollectedField, obj *review.Rating) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProductRating_histogram(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Histogram, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []int) graphql.Marshaler {
+			return ec.marshalNInt2ᚕintᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProductRating_histogram(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProductRating", field, false, false, errors.New("field of type Int does not have child fields"))
 }
 
 func (ec *executionContext) _ProductUpdatePayload_product(ctx context.Context, field graphql.CollectedField, obj *model.ProductUpdatePayload) (ret graphql.Marshaler) {
@@ -25679,6 +27330,991 @@ func (ec *executionContext) fieldContext_RatingFacetValue_count(_ context.Contex
 	return graphql.NewScalarFieldContext("RatingFacetValue", field, false, false, errors.New("field of type Int does not have child fields"))
 }
 
+func (ec *executionContext) _Review_id(ctx context.Context, field graphql.CollectedField, obj *review.Review) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Review_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GlobalID(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Review_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Review", field, true, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _Review_product(ctx context.Context, field graphql.CollectedField, obj *review.Review) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Review_product(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Review().Product(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *catalog.Product) graphql.Marshaler {
+			return ec.marshalOProduct2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐProduct(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Review_product(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Review",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Product(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Review_authorName(ctx context.Context, field graphql.CollectedField, obj *review.Review) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Review_authorName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Review().AuthorName(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Review_authorName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Review", field, true, true, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Review_rating(ctx context.Context, field graphql.CollectedField, obj *review.Review) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Review_rating(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rating, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Review_rating(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Review", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _Review_title(ctx context.Context, field graphql.CollectedField, obj *review.Review) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Review_title(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Title, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Review_title(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Review", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Review_body(ctx context.Context, field graphql.CollectedField, obj *review.Review) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Review_body(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Body, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Review_body(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Review", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Review_status(ctx context.Context, field graphql.CollectedField, obj *review.Review) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Review_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v review.Status) graphql.Marshaler {
+			return ec.marshalNReviewStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋreviewᚐStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Review_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Review", field, false, false, errors.New("field of type ReviewStatus does not have child fields"))
+}
+
+func (ec *executionContext) _Review_verifiedPurchase(ctx context.Context, field graphql.CollectedField, obj *review.Review) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Review_verifiedPurchase(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.VerifiedPurchase, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Review_verifiedPurchase(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Review", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _Review_moderationReason(ctx context.Context, field graphql.CollectedField, obj *review.Review) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Review_moderationReason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Review().ModerationReason(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Review_moderationReason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Review", field, true, true, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Review_helpfulCount(ctx context.Context, field graphql.CollectedField, obj *review.Review) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Review_helpfulCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.HelpfulCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Review_helpfulCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Review", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _Review_reply(ctx context.Context, field graphql.CollectedField, obj *review.Review) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Review_reply(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reply, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *review.Reply) graphql.Marshaler {
+			return ec.marshalOReviewReply2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋreviewᚐReply(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Review_reply(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Review",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ReviewReply(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Review_createdAt(ctx context.Context, field graphql.CollectedField, obj *review.Review) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Review_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Review_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Review", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _Review_updatedAt(ctx context.Context, field graphql.CollectedField, obj *review.Review) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Review_updatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Review_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Review", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _ReviewConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.ReviewConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReviewConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ReviewEdge) graphql.Marshaler {
+			return ec.marshalNReviewEdge2ᚕᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐReviewEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReviewConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ReviewConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ReviewEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ReviewConnection_nodes(ctx context.Context, field graphql.CollectedField, obj *model.ReviewConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReviewConnection_nodes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Nodes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*review.Review) graphql.Marshaler {
+			return ec.marshalNReview2ᚕᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋreviewᚐReviewᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReviewConnection_nodes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ReviewConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Review(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ReviewConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.ReviewConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReviewConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReviewConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ReviewConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ReviewConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.ReviewConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReviewConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ReviewConnection().TotalCount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReviewConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReviewConnection", field, true, true, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _ReviewCreatePayload_review(ctx context.Context, field graphql.CollectedField, obj *model.ReviewCreatePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReviewCreatePayload_review(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Review, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *review.Review) graphql.Marshaler {
+			return ec.marshalOReview2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋreviewᚐReview(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ReviewCreatePayload_review(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ReviewCreatePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Review(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ReviewCreatePayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.ReviewCreatePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReviewCreatePayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReviewCreatePayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ReviewCreatePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ReviewDeletePayload_review(ctx context.Context, field graphql.CollectedField, obj *model.ReviewDeletePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReviewDeletePayload_review(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Review, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *review.Review) graphql.Marshaler {
+			return ec.marshalOReview2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋreviewᚐReview(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ReviewDeletePayload_review(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ReviewDeletePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Review(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ReviewDeletePayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.ReviewDeletePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReviewDeletePayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReviewDeletePayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ReviewDeletePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ReviewEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.ReviewEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReviewEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReviewEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReviewEdge", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ReviewEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.ReviewEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReviewEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *review.Review) graphql.Marshaler {
+			return ec.marshalNReview2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋreviewᚐReview(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReviewEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ReviewEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Review(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ReviewHelpfulMarkPayload_review(ctx context.Context, field graphql.CollectedField, obj *model.ReviewHelpfulMarkPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReviewHelpfulMarkPayload_review(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Review, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *review.Review) graphql.Marshaler {
+			return ec.marshalOReview2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋreviewᚐReview(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ReviewHelpfulMarkPayload_review(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ReviewHelpfulMarkPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Review(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ReviewHelpfulMarkPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.ReviewHelpfulMarkPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReviewHelpfulMarkPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReviewHelpfulMarkPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ReviewHelpfulMarkPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ReviewModeratePayload_review(ctx context.Context, field graphql.CollectedField, obj *model.ReviewModeratePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReviewModeratePayload_review(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Review, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *review.Review) graphql.Marshaler {
+			return ec.marshalOReview2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋreviewᚐReview(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ReviewModeratePayload_review(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ReviewModeratePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Review(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ReviewModeratePayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.ReviewModeratePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReviewModeratePayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReviewModeratePayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ReviewModeratePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ReviewReply_body(ctx context.Context, field graphql.CollectedField, obj *review.Reply) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReviewReply_body(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Body, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReviewReply_body(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReviewReply", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ReviewReply_createdAt(ctx context.Context, field graphql.CollectedField, obj *review.Reply) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReviewReply_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReviewReply_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReviewReply", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _ReviewReplyPayload_review(ctx context.Context, field graphql.CollectedField, obj *model.ReviewReplyPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReviewReplyPayload_review(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Review, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *review.Review) graphql.Marshaler {
+			return ec.marshalOReview2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋreviewᚐReview(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ReviewReplyPayload_review(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ReviewReplyPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Review(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ReviewReplyPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.ReviewReplyPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReviewReplyPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReviewReplyPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ReviewReplyPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ReviewReportPayload_review(ctx context.Context, field graphql.CollectedField, obj *model.ReviewReportPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReviewReportPayload_review(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Review, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *review.Review) graphql.Marshaler {
+			return ec.marshalOReview2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋreviewᚐReview(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ReviewReportPayload_review(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ReviewReportPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Review(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ReviewReportPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.ReviewReportPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReviewReportPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReviewReportPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ReviewReportPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ReviewUpdatePayload_review(ctx context.Context, field graphql.CollectedField, obj *model.ReviewUpdatePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReviewUpdatePayload_review(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Review, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *review.Review) graphql.Marshaler {
+			return ec.marshalOReview2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋreviewᚐReview(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ReviewUpdatePayload_review(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ReviewUpdatePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Review(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ReviewUpdatePayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.ReviewUpdatePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReviewUpdatePayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReviewUpdatePayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ReviewUpdatePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _StockFacet_inStock(ctx context.Context, field graphql.CollectedField, obj *catalog.StockFacet) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -26631,6 +29267,50 @@ func (ec *executionContext) fieldContext_User_paymentMethods(_ context.Context, 
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_PaymentMethod(ctx, field)
 		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _User_reviews(ctx context.Context, field graphql.CollectedField, obj *account.User) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_User_reviews(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.User().Reviews(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ReviewConnection) graphql.Marshaler {
+			return ec.marshalOReviewConnection2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐReviewConnection(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_User_reviews(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "User",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ReviewConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_User_reviews_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -32523,7 +35203,7 @@ func (ec *executionContext) unmarshalInputProductFilter(ctx context.Context, obj
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"search", "categoryId", "vendorId", "minPrice", "maxPrice", "inStock"}
+	fieldsInOrder := [...]string{"search", "categoryId", "vendorId", "minPrice", "maxPrice", "inStock", "minRating"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -32572,6 +35252,13 @@ func (ec *executionContext) unmarshalInputProductFilter(ctx context.Context, obj
 				return it, err
 			}
 			it.InStock = data
+		case "minRating":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("minRating"))
+			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MinRating = data
 		}
 	}
 	return it, nil
@@ -32945,6 +35632,316 @@ func (ec *executionContext) unmarshalInputProductVariantUpdateInput(ctx context.
 				return it, err
 			}
 			it.Price = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputReviewCreateInput(ctx context.Context, obj any) (model.ReviewCreateInput, error) {
+	var it model.ReviewCreateInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"productId", "rating", "title", "body"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "productId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("productId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ProductID = data
+		case "rating":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("rating"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Rating = data
+		case "title":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("title"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Title = data
+		case "body":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("body"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Body = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputReviewDeleteInput(ctx context.Context, obj any) (model.ReviewDeleteInput, error) {
+	var it model.ReviewDeleteInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputReviewFilter(ctx context.Context, obj any) (model.ReviewFilter, error) {
+	var it model.ReviewFilter
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"rating"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "rating":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("rating"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Rating = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputReviewHelpfulMarkInput(ctx context.Context, obj any) (model.ReviewHelpfulMarkInput, error) {
+	var it model.ReviewHelpfulMarkInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"reviewId"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "reviewId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reviewId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReviewID = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputReviewModerateInput(ctx context.Context, obj any) (model.ReviewModerateInput, error) {
+	var it model.ReviewModerateInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id", "status", "reason"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "status":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("status"))
+			data, err := ec.unmarshalNReviewStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋreviewᚐStatus(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Status = data
+		case "reason":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reason"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Reason = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputReviewReplyInput(ctx context.Context, obj any) (model.ReviewReplyInput, error) {
+	var it model.ReviewReplyInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"reviewId", "body"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "reviewId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reviewId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReviewID = data
+		case "body":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("body"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Body = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputReviewReportInput(ctx context.Context, obj any) (model.ReviewReportInput, error) {
+	var it model.ReviewReportInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"reviewId", "reason"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "reviewId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reviewId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReviewID = data
+		case "reason":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reason"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Reason = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputReviewUpdateInput(ctx context.Context, obj any) (model.ReviewUpdateInput, error) {
+	var it model.ReviewUpdateInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id", "rating", "title", "body"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "rating":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("rating"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Rating = data
+		case "title":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("title"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Title = data
+		case "body":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("body"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Body = data
 		}
 	}
 	return it, nil
@@ -33711,6 +36708,13 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._StockMovement(ctx, sel, obj)
+	case review.Review:
+		return ec._Review(ctx, sel, &obj)
+	case *review.Review:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Review(ctx, sel, obj)
 	case catalog.Variant:
 		return ec._ProductVariant(ctx, sel, &obj)
 	case *catalog.Variant:
@@ -37263,6 +40267,55 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "reviewCreate":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_reviewCreate(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reviewUpdate":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_reviewUpdate(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reviewDelete":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_reviewDelete(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reviewModerate":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_reviewModerate(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reviewReply":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_reviewReply(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reviewHelpfulMark":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_reviewHelpfulMark(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reviewReport":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_reviewReport(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "productVariantStockBulkSet":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_productVariantStockBulkSet(ctx, field)
@@ -39390,6 +42443,82 @@ func (ec *executionContext) _Product(ctx context.Context, sel ast.SelectionSet, 
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "rating":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Product_rating(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "reviews":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Product_reviews(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -39698,6 +42827,54 @@ func (ec *executionContext) _ProductFacets(ctx context.Context, sel ast.Selectio
 			}
 		case "attributes":
 			out.Values[i] = ec._ProductFacets_attributes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var productRatingImplementors = []string{"ProductRating"}
+
+func (ec *executionContext) _ProductRating(ctx context.Context, sel ast.SelectionSet, obj *review.Rating) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, productRatingImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ProductRating")
+		case "average":
+			out.Values[i] = ec._ProductRating_average(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "count":
+			out.Values[i] = ec._ProductRating_count(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "histogram":
+			out.Values[i] = ec._ProductRating_histogram(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -40858,6 +44035,676 @@ func (ec *executionContext) _RatingFacetValue(ctx context.Context, sel ast.Selec
 	return out
 }
 
+var reviewImplementors = []string{"Review", "Node"}
+
+func (ec *executionContext) _Review(ctx context.Context, sel ast.SelectionSet, obj *review.Review) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, reviewImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Review")
+		case "id":
+			out.Values[i] = ec._Review_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "product":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Review_product(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "authorName":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Review_authorName(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "rating":
+			out.Values[i] = ec._Review_rating(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "title":
+			out.Values[i] = ec._Review_title(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "body":
+			out.Values[i] = ec._Review_body(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "status":
+			out.Values[i] = ec._Review_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "verifiedPurchase":
+			out.Values[i] = ec._Review_verifiedPurchase(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "moderationReason":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Review_moderationReason(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "helpfulCount":
+			out.Values[i] = ec._Review_helpfulCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "reply":
+			out.Values[i] = ec._Review_reply(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "createdAt":
+			out.Values[i] = ec._Review_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "updatedAt":
+			out.Values[i] = ec._Review_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var reviewConnectionImplementors = []string{"ReviewConnection"}
+
+func (ec *executionContext) _ReviewConnection(ctx context.Context, sel ast.SelectionSet, obj *model.ReviewConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, reviewConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ReviewConnection")
+		case "edges":
+			out.Values[i] = ec._ReviewConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "nodes":
+			out.Values[i] = ec._ReviewConnection_nodes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "pageInfo":
+			out.Values[i] = ec._ReviewConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "totalCount":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._ReviewConnection_totalCount(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var reviewCreatePayloadImplementors = []string{"ReviewCreatePayload"}
+
+func (ec *executionContext) _ReviewCreatePayload(ctx context.Context, sel ast.SelectionSet, obj *model.ReviewCreatePayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, reviewCreatePayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ReviewCreatePayload")
+		case "review":
+			out.Values[i] = ec._ReviewCreatePayload_review(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._ReviewCreatePayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var reviewDeletePayloadImplementors = []string{"ReviewDeletePayload"}
+
+func (ec *executionContext) _ReviewDeletePayload(ctx context.Context, sel ast.SelectionSet, obj *model.ReviewDeletePayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, reviewDeletePayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ReviewDeletePayload")
+		case "review":
+			out.Values[i] = ec._ReviewDeletePayload_review(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._ReviewDeletePayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var reviewEdgeImplementors = []string{"ReviewEdge"}
+
+func (ec *executionContext) _ReviewEdge(ctx context.Context, sel ast.SelectionSet, obj *model.ReviewEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, reviewEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ReviewEdge")
+		case "cursor":
+			out.Values[i] = ec._ReviewEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._ReviewEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var reviewHelpfulMarkPayloadImplementors = []string{"ReviewHelpfulMarkPayload"}
+
+func (ec *executionContext) _ReviewHelpfulMarkPayload(ctx context.Context, sel ast.SelectionSet, obj *model.ReviewHelpfulMarkPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, reviewHelpfulMarkPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ReviewHelpfulMarkPayload")
+		case "review":
+			out.Values[i] = ec._ReviewHelpfulMarkPayload_review(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._ReviewHelpfulMarkPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var reviewModeratePayloadImplementors = []string{"ReviewModeratePayload"}
+
+func (ec *executionContext) _ReviewModeratePayload(ctx context.Context, sel ast.SelectionSet, obj *model.ReviewModeratePayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, reviewModeratePayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ReviewModeratePayload")
+		case "review":
+			out.Values[i] = ec._ReviewModeratePayload_review(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._ReviewModeratePayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var reviewReplyImplementors = []string{"ReviewReply"}
+
+func (ec *executionContext) _ReviewReply(ctx context.Context, sel ast.SelectionSet, obj *review.Reply) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, reviewReplyImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ReviewReply")
+		case "body":
+			out.Values[i] = ec._ReviewReply_body(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createdAt":
+			out.Values[i] = ec._ReviewReply_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var reviewReplyPayloadImplementors = []string{"ReviewReplyPayload"}
+
+func (ec *executionContext) _ReviewReplyPayload(ctx context.Context, sel ast.SelectionSet, obj *model.ReviewReplyPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, reviewReplyPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ReviewReplyPayload")
+		case "review":
+			out.Values[i] = ec._ReviewReplyPayload_review(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._ReviewReplyPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var reviewReportPayloadImplementors = []string{"ReviewReportPayload"}
+
+func (ec *executionContext) _ReviewReportPayload(ctx context.Context, sel ast.SelectionSet, obj *model.ReviewReportPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, reviewReportPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ReviewReportPayload")
+		case "review":
+			out.Values[i] = ec._ReviewReportPayload_review(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._ReviewReportPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var reviewUpdatePayloadImplementors = []string{"ReviewUpdatePayload"}
+
+func (ec *executionContext) _ReviewUpdatePayload(ctx context.Context, sel ast.SelectionSet, obj *model.ReviewUpdatePayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, reviewUpdatePayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ReviewUpdatePayload")
+		case "review":
+			out.Values[i] = ec._ReviewUpdatePayload_review(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._ReviewUpdatePayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var stockFacetImplementors = []string{"StockFacet"}
 
 func (ec *executionContext) _StockFacet(ctx context.Context, sel ast.SelectionSet, obj *catalog.StockFacet) graphql.Marshaler {
@@ -41412,6 +45259,44 @@ func (ec *executionContext) _User(ctx context.Context, sel ast.SelectionSet, obj
 					}
 				}()
 				res = ec._User_paymentMethods(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "reviews":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._User_reviews(ctx, field, obj)
 				if res == graphql.RequiredNull {
 					atomic.AddUint32(&fs.Invalids, 1)
 				}
@@ -44913,6 +48798,35 @@ func (ec *executionContext) marshalNInt2int(ctx context.Context, sel ast.Selecti
 	return res
 }
 
+func (ec *executionContext) unmarshalNInt2ᚕintᚄ(ctx context.Context, v any) ([]int, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]int, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNInt2int(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNInt2ᚕintᚄ(ctx context.Context, sel ast.SelectionSet, v []int) graphql.Marshaler {
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNInt2int(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalNInt642int64(ctx context.Context, v any) (int64, error) {
 	res, err := model.UnmarshalInt64(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -45612,6 +49526,20 @@ func (ec *executionContext) marshalNProductFacets2ᚖgithubᚗcomᚋshopgraphᚋ
 	return ec._ProductFacets(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNProductRating2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋreviewᚐRating(ctx context.Context, sel ast.SelectionSet, v review.Rating) graphql.Marshaler {
+	return ec._ProductRating(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNProductRating2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋreviewᚐRating(ctx context.Context, sel ast.SelectionSet, v *review.Rating) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._ProductRating(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNProductStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐStatus(ctx context.Context, v any) (catalog.Status, error) {
 	tmp, err := graphql.UnmarshalString(v)
 	res := unmarshalNProductStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐStatus[tmp]
@@ -45840,6 +49768,235 @@ func (ec *executionContext) marshalNRatingFacetValue2ᚕgithubᚗcomᚋshopgraph
 	}
 
 	return ret
+}
+
+func (ec *executionContext) marshalNReview2ᚕᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋreviewᚐReviewᚄ(ctx context.Context, sel ast.SelectionSet, v []*review.Review) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNReview2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋreviewᚐReview(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNReview2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋreviewᚐReview(ctx context.Context, sel ast.SelectionSet, v *review.Review) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._Review(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNReviewConnection2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐReviewConnection(ctx context.Context, sel ast.SelectionSet, v model.ReviewConnection) graphql.Marshaler {
+	return ec._ReviewConnection(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNReviewConnection2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐReviewConnection(ctx context.Context, sel ast.SelectionSet, v *model.ReviewConnection) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._ReviewConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNReviewCreateInput2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐReviewCreateInput(ctx context.Context, v any) (model.ReviewCreateInput, error) {
+	res, err := ec.unmarshalInputReviewCreateInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNReviewCreatePayload2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐReviewCreatePayload(ctx context.Context, sel ast.SelectionSet, v model.ReviewCreatePayload) graphql.Marshaler {
+	return ec._ReviewCreatePayload(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNReviewCreatePayload2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐReviewCreatePayload(ctx context.Context, sel ast.SelectionSet, v *model.ReviewCreatePayload) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._ReviewCreatePayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNReviewDeleteInput2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐReviewDeleteInput(ctx context.Context, v any) (model.ReviewDeleteInput, error) {
+	res, err := ec.unmarshalInputReviewDeleteInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNReviewDeletePayload2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐReviewDeletePayload(ctx context.Context, sel ast.SelectionSet, v model.ReviewDeletePayload) graphql.Marshaler {
+	return ec._ReviewDeletePayload(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNReviewDeletePayload2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐReviewDeletePayload(ctx context.Context, sel ast.SelectionSet, v *model.ReviewDeletePayload) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._ReviewDeletePayload(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNReviewEdge2ᚕᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐReviewEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ReviewEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNReviewEdge2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐReviewEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNReviewEdge2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐReviewEdge(ctx context.Context, sel ast.SelectionSet, v *model.ReviewEdge) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._ReviewEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNReviewHelpfulMarkInput2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐReviewHelpfulMarkInput(ctx context.Context, v any) (model.ReviewHelpfulMarkInput, error) {
+	res, err := ec.unmarshalInputReviewHelpfulMarkInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNReviewHelpfulMarkPayload2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐReviewHelpfulMarkPayload(ctx context.Context, sel ast.SelectionSet, v model.ReviewHelpfulMarkPayload) graphql.Marshaler {
+	return ec._ReviewHelpfulMarkPayload(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNReviewHelpfulMarkPayload2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐReviewHelpfulMarkPayload(ctx context.Context, sel ast.SelectionSet, v *model.ReviewHelpfulMarkPayload) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._ReviewHelpfulMarkPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNReviewModerateInput2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐReviewModerateInput(ctx context.Context, v any) (model.ReviewModerateInput, error) {
+	res, err := ec.unmarshalInputReviewModerateInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNReviewModeratePayload2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐReviewModeratePayload(ctx context.Context, sel ast.SelectionSet, v model.ReviewModeratePayload) graphql.Marshaler {
+	return ec._ReviewModeratePayload(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNReviewModeratePayload2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐReviewModeratePayload(ctx context.Context, sel ast.SelectionSet, v *model.ReviewModeratePayload) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._ReviewModeratePayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNReviewReplyInput2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐReviewReplyInput(ctx context.Context, v any) (model.ReviewReplyInput, error) {
+	res, err := ec.unmarshalInputReviewReplyInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNReviewReplyPayload2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐReviewReplyPayload(ctx context.Context, sel ast.SelectionSet, v model.ReviewReplyPayload) graphql.Marshaler {
+	return ec._ReviewReplyPayload(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNReviewReplyPayload2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐReviewReplyPayload(ctx context.Context, sel ast.SelectionSet, v *model.ReviewReplyPayload) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._ReviewReplyPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNReviewReportInput2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐReviewReportInput(ctx context.Context, v any) (model.ReviewReportInput, error) {
+	res, err := ec.unmarshalInputReviewReportInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNReviewReportPayload2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐReviewReportPayload(ctx context.Context, sel ast.SelectionSet, v model.ReviewReportPayload) graphql.Marshaler {
+	return ec._ReviewReportPayload(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNReviewReportPayload2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐReviewReportPayload(ctx context.Context, sel ast.SelectionSet, v *model.ReviewReportPayload) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._ReviewReportPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNReviewStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋreviewᚐStatus(ctx context.Context, v any) (review.Status, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNReviewStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋreviewᚐStatus[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNReviewStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋreviewᚐStatus(ctx context.Context, sel ast.SelectionSet, v review.Status) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNReviewStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋreviewᚐStatus[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
+var (
+	unmarshalNReviewStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋreviewᚐStatus = map[string]review.Status{
+		"PENDING":  review.StatusPending,
+		"APPROVED": review.StatusApproved,
+		"REJECTED": review.StatusRejected,
+	}
+	marshalNReviewStatus2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋreviewᚐStatus = map[review.Status]string{
+		review.StatusPending:  "PENDING",
+		review.StatusApproved: "APPROVED",
+		review.StatusRejected: "REJECTED",
+	}
+)
+
+func (ec *executionContext) unmarshalNReviewUpdateInput2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐReviewUpdateInput(ctx context.Context, v any) (model.ReviewUpdateInput, error) {
+	res, err := ec.unmarshalInputReviewUpdateInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNReviewUpdatePayload2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐReviewUpdatePayload(ctx context.Context, sel ast.SelectionSet, v model.ReviewUpdatePayload) graphql.Marshaler {
+	return ec._ReviewUpdatePayload(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNReviewUpdatePayload2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐReviewUpdatePayload(ctx context.Context, sel ast.SelectionSet, v *model.ReviewUpdatePayload) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._ReviewUpdatePayload(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNRole2githubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋauthᚐRole(ctx context.Context, v any) (auth.Role, error) {
@@ -47133,6 +51290,23 @@ func (ec *executionContext) marshalOExternalAccount2ᚕᚖgithubᚗcomᚋshopgra
 	return ret
 }
 
+func (ec *executionContext) unmarshalOFloat2ᚖfloat64(ctx context.Context, v any) (*float64, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := graphql.UnmarshalFloatContext(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOFloat2ᚖfloat64(ctx context.Context, sel ast.SelectionSet, v *float64) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	res := graphql.MarshalFloatContext(*v)
+	return graphql.WrapContextMarshaler(ctx, res)
+}
+
 func (ec *executionContext) marshalOFulfillment2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋorderᚐFulfillment(ctx context.Context, sel ast.SelectionSet, v *order.Fulfillment) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -47385,18 +51559,22 @@ func (ec *executionContext) marshalOProductSort2ᚖgithubᚗcomᚋshopgraphᚋsh
 
 var (
 	unmarshalOProductSort2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐSort = map[string]catalog.Sort{
-		"NEWEST":     catalog.SortNewest,
-		"PRICE_ASC":  catalog.SortPriceAsc,
-		"PRICE_DESC": catalog.SortPriceDesc,
-		"NAME":       catalog.SortName,
-		"RELEVANCE":  catalog.SortRelevance,
+		"NEWEST":       catalog.SortNewest,
+		"PRICE_ASC":    catalog.SortPriceAsc,
+		"PRICE_DESC":   catalog.SortPriceDesc,
+		"NAME":         catalog.SortName,
+		"RELEVANCE":    catalog.SortRelevance,
+		"RATING":       catalog.SortRating,
+		"BEST_SELLING": catalog.SortBestSelling,
 	}
 	marshalOProductSort2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐSort = map[catalog.Sort]string{
-		catalog.SortNewest:    "NEWEST",
-		catalog.SortPriceAsc:  "PRICE_ASC",
-		catalog.SortPriceDesc: "PRICE_DESC",
-		catalog.SortName:      "NAME",
-		catalog.SortRelevance: "RELEVANCE",
+		catalog.SortNewest:      "NEWEST",
+		catalog.SortPriceAsc:    "PRICE_ASC",
+		catalog.SortPriceDesc:   "PRICE_DESC",
+		catalog.SortName:        "NAME",
+		catalog.SortRelevance:   "RELEVANCE",
+		catalog.SortRating:      "RATING",
+		catalog.SortBestSelling: "BEST_SELLING",
 	}
 )
 
@@ -47436,6 +51614,69 @@ func (ec *executionContext) marshalOProductVariant2ᚖgithubᚗcomᚋshopgraph�
 	}
 	return ec._ProductVariant(ctx, sel, v)
 }
+
+func (ec *executionContext) marshalOReview2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋreviewᚐReview(ctx context.Context, sel ast.SelectionSet, v *review.Review) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Review(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOReviewConnection2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐReviewConnection(ctx context.Context, sel ast.SelectionSet, v *model.ReviewConnection) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._ReviewConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOReviewFilter2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐReviewFilter(ctx context.Context, v any) (*model.ReviewFilter, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputReviewFilter(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOReviewReply2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋreviewᚐReply(ctx context.Context, sel ast.SelectionSet, v *review.Reply) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._ReviewReply(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOReviewSort2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋreviewᚐSort(ctx context.Context, v any) (*review.Sort, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalOReviewSort2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋreviewᚐSort[tmp]
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOReviewSort2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋreviewᚐSort(ctx context.Context, sel ast.SelectionSet, v *review.Sort) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(marshalOReviewSort2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋreviewᚐSort[*v])
+	return res
+}
+
+var (
+	unmarshalOReviewSort2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋreviewᚐSort = map[string]review.Sort{
+		"NEWEST":       review.SortNewest,
+		"HIGHEST":      review.SortHighest,
+		"LOWEST":       review.SortLowest,
+		"MOST_HELPFUL": review.SortMostHelpful,
+	}
+	marshalOReviewSort2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋreviewᚐSort = map[review.Sort]string{
+		review.SortNewest:      "NEWEST",
+		review.SortHighest:     "HIGHEST",
+		review.SortLowest:      "LOWEST",
+		review.SortMostHelpful: "MOST_HELPFUL",
+	}
+)
 
 func (ec *executionContext) marshalOStockMovementConnection2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐStockMovementConnection(ctx context.Context, sel ast.SelectionSet, v *model.StockMovementConnection) graphql.Marshaler {
 	if v == nil {

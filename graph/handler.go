@@ -97,7 +97,7 @@ func NewHandler(r *Resolver, opts HandlerOptions) *handler.Server {
 	srv.SetRecoverFunc(RecoverFunc)
 	// Loaders live for one response: a WebSocket subscription gets fresh ones per event.
 	services := loader.Services{Accounts: r.Accounts, Catalog: r.Catalog, Orders: r.OrderService, Payments: r.Payments, Vendors: r.VendorService,
-		Addresses: r.AddressBook}
+		Addresses: r.AddressBook, Reviews: r.ReviewService}
 	srv.AroundResponses(func(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
 		return next(loader.With(ctx, loader.New(services)))
 	})

@@ -90,6 +90,8 @@ func (r *Resolver) node(ctx context.Context, gid string) (model.Node, error) {
 			return nil, err
 		}
 		return imp, nil
+	case typeReview:
+		return r.reviewNode(ctx, id)
 	case typeAddress:
 		v, ok := auth.ViewerFrom(ctx)
 		if !ok {

@@ -16,6 +16,7 @@ import (
 	"github.com/shopgraph/shopgraph/internal/notify"
 	"github.com/shopgraph/shopgraph/internal/order"
 	"github.com/shopgraph/shopgraph/internal/payment"
+	"github.com/shopgraph/shopgraph/internal/review"
 	"github.com/shopgraph/shopgraph/internal/tracking"
 	"github.com/shopgraph/shopgraph/internal/vendor"
 	"github.com/shopgraph/shopgraph/internal/webhook"
@@ -47,7 +48,9 @@ type Resolver struct {
 	AnalyticsService *analytics.Service
 	// AddressBook is the customers' saved addresses (not Addresses: a resolver method of User).
 	AddressBook *address.Service
-	Log         *slog.Logger
+	// ReviewService is the product reviews (not Reviews: a resolver method of Product and User).
+	ReviewService *review.Service
+	Log           *slog.Logger
 
 	// ExternalAuth is social login: sign-in through Google, Facebook or an OIDC provider.
 	ExternalAuth *account.ExternalAuth

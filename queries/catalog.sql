@@ -15,6 +15,7 @@ WHERE
   AND (sqlc.narg('min_price')::bigint IS NULL OR p.max_price >= sqlc.narg('min_price')::bigint)
   AND (sqlc.narg('max_price')::bigint IS NULL OR p.min_price <= sqlc.narg('max_price')::bigint)
   AND (sqlc.narg('in_stock')::boolean IS NULL OR p.in_stock = sqlc.narg('in_stock')::boolean)
+  AND (sqlc.narg('min_rating')::float8 IS NULL OR p.rating_average >= sqlc.narg('min_rating')::float8)
   AND (sqlc.narg('search_query')::text IS NULL OR p.search @@ (sqlc.narg('search_query')::text)::tsquery)
   AND (sqlc.narg('after_id')::bigint IS NULL OR (p.created_at, p.id) < (sqlc.narg('after_key')::timestamptz, sqlc.narg('after_id')::bigint))
   AND (sqlc.narg('before_id')::bigint IS NULL OR (p.created_at, p.id) > (sqlc.narg('before_key')::timestamptz, sqlc.narg('before_id')::bigint))
@@ -31,6 +32,7 @@ WHERE
   AND (sqlc.narg('min_price')::bigint IS NULL OR p.max_price >= sqlc.narg('min_price')::bigint)
   AND (sqlc.narg('max_price')::bigint IS NULL OR p.min_price <= sqlc.narg('max_price')::bigint)
   AND (sqlc.narg('in_stock')::boolean IS NULL OR p.in_stock = sqlc.narg('in_stock')::boolean)
+  AND (sqlc.narg('min_rating')::float8 IS NULL OR p.rating_average >= sqlc.narg('min_rating')::float8)
   AND (sqlc.narg('search_query')::text IS NULL OR p.search @@ (sqlc.narg('search_query')::text)::tsquery)
   AND (sqlc.narg('after_id')::bigint IS NULL OR (p.created_at, p.id) < (sqlc.narg('after_key')::timestamptz, sqlc.narg('after_id')::bigint))
   AND (sqlc.narg('before_id')::bigint IS NULL OR (p.created_at, p.id) > (sqlc.narg('before_key')::timestamptz, sqlc.narg('before_id')::bigint))
@@ -47,6 +49,7 @@ WHERE
   AND (sqlc.narg('min_price')::bigint IS NULL OR p.max_price >= sqlc.narg('min_price')::bigint)
   AND (sqlc.narg('max_price')::bigint IS NULL OR p.min_price <= sqlc.narg('max_price')::bigint)
   AND (sqlc.narg('in_stock')::boolean IS NULL OR p.in_stock = sqlc.narg('in_stock')::boolean)
+  AND (sqlc.narg('min_rating')::float8 IS NULL OR p.rating_average >= sqlc.narg('min_rating')::float8)
   AND (sqlc.narg('search_query')::text IS NULL OR p.search @@ (sqlc.narg('search_query')::text)::tsquery)
   AND (sqlc.narg('after_id')::bigint IS NULL OR (p.min_price, p.id) > (sqlc.narg('after_key')::bigint, sqlc.narg('after_id')::bigint))
   AND (sqlc.narg('before_id')::bigint IS NULL OR (p.min_price, p.id) < (sqlc.narg('before_key')::bigint, sqlc.narg('before_id')::bigint))
@@ -63,6 +66,7 @@ WHERE
   AND (sqlc.narg('min_price')::bigint IS NULL OR p.max_price >= sqlc.narg('min_price')::bigint)
   AND (sqlc.narg('max_price')::bigint IS NULL OR p.min_price <= sqlc.narg('max_price')::bigint)
   AND (sqlc.narg('in_stock')::boolean IS NULL OR p.in_stock = sqlc.narg('in_stock')::boolean)
+  AND (sqlc.narg('min_rating')::float8 IS NULL OR p.rating_average >= sqlc.narg('min_rating')::float8)
   AND (sqlc.narg('search_query')::text IS NULL OR p.search @@ (sqlc.narg('search_query')::text)::tsquery)
   AND (sqlc.narg('after_id')::bigint IS NULL OR (p.min_price, p.id) > (sqlc.narg('after_key')::bigint, sqlc.narg('after_id')::bigint))
   AND (sqlc.narg('before_id')::bigint IS NULL OR (p.min_price, p.id) < (sqlc.narg('before_key')::bigint, sqlc.narg('before_id')::bigint))
@@ -79,6 +83,7 @@ WHERE
   AND (sqlc.narg('min_price')::bigint IS NULL OR p.max_price >= sqlc.narg('min_price')::bigint)
   AND (sqlc.narg('max_price')::bigint IS NULL OR p.min_price <= sqlc.narg('max_price')::bigint)
   AND (sqlc.narg('in_stock')::boolean IS NULL OR p.in_stock = sqlc.narg('in_stock')::boolean)
+  AND (sqlc.narg('min_rating')::float8 IS NULL OR p.rating_average >= sqlc.narg('min_rating')::float8)
   AND (sqlc.narg('search_query')::text IS NULL OR p.search @@ (sqlc.narg('search_query')::text)::tsquery)
   AND (sqlc.narg('after_id')::bigint IS NULL OR (p.min_price, p.id) < (sqlc.narg('after_key')::bigint, sqlc.narg('after_id')::bigint))
   AND (sqlc.narg('before_id')::bigint IS NULL OR (p.min_price, p.id) > (sqlc.narg('before_key')::bigint, sqlc.narg('before_id')::bigint))
@@ -95,6 +100,7 @@ WHERE
   AND (sqlc.narg('min_price')::bigint IS NULL OR p.max_price >= sqlc.narg('min_price')::bigint)
   AND (sqlc.narg('max_price')::bigint IS NULL OR p.min_price <= sqlc.narg('max_price')::bigint)
   AND (sqlc.narg('in_stock')::boolean IS NULL OR p.in_stock = sqlc.narg('in_stock')::boolean)
+  AND (sqlc.narg('min_rating')::float8 IS NULL OR p.rating_average >= sqlc.narg('min_rating')::float8)
   AND (sqlc.narg('search_query')::text IS NULL OR p.search @@ (sqlc.narg('search_query')::text)::tsquery)
   AND (sqlc.narg('after_id')::bigint IS NULL OR (p.min_price, p.id) < (sqlc.narg('after_key')::bigint, sqlc.narg('after_id')::bigint))
   AND (sqlc.narg('before_id')::bigint IS NULL OR (p.min_price, p.id) > (sqlc.narg('before_key')::bigint, sqlc.narg('before_id')::bigint))
@@ -111,6 +117,7 @@ WHERE
   AND (sqlc.narg('min_price')::bigint IS NULL OR p.max_price >= sqlc.narg('min_price')::bigint)
   AND (sqlc.narg('max_price')::bigint IS NULL OR p.min_price <= sqlc.narg('max_price')::bigint)
   AND (sqlc.narg('in_stock')::boolean IS NULL OR p.in_stock = sqlc.narg('in_stock')::boolean)
+  AND (sqlc.narg('min_rating')::float8 IS NULL OR p.rating_average >= sqlc.narg('min_rating')::float8)
   AND (sqlc.narg('search_query')::text IS NULL OR p.search @@ (sqlc.narg('search_query')::text)::tsquery)
   AND (sqlc.narg('after_id')::bigint IS NULL OR (p.name, p.id) > (sqlc.narg('after_key')::text, sqlc.narg('after_id')::bigint))
   AND (sqlc.narg('before_id')::bigint IS NULL OR (p.name, p.id) < (sqlc.narg('before_key')::text, sqlc.narg('before_id')::bigint))
@@ -127,10 +134,85 @@ WHERE
   AND (sqlc.narg('min_price')::bigint IS NULL OR p.max_price >= sqlc.narg('min_price')::bigint)
   AND (sqlc.narg('max_price')::bigint IS NULL OR p.min_price <= sqlc.narg('max_price')::bigint)
   AND (sqlc.narg('in_stock')::boolean IS NULL OR p.in_stock = sqlc.narg('in_stock')::boolean)
+  AND (sqlc.narg('min_rating')::float8 IS NULL OR p.rating_average >= sqlc.narg('min_rating')::float8)
   AND (sqlc.narg('search_query')::text IS NULL OR p.search @@ (sqlc.narg('search_query')::text)::tsquery)
   AND (sqlc.narg('after_id')::bigint IS NULL OR (p.name, p.id) > (sqlc.narg('after_key')::text, sqlc.narg('after_id')::bigint))
   AND (sqlc.narg('before_id')::bigint IS NULL OR (p.name, p.id) < (sqlc.narg('before_key')::text, sqlc.narg('before_id')::bigint))
 ORDER BY p.name DESC, p.id DESC
+LIMIT @lim;
+
+-- name: ProductListRatingForward :many
+-- Best rated first: the average (two decimals; none last), then how many rated it, then id
+-- (index products_rating_idx). The cursor keeps the average in hundredths, exactly.
+SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at, p.vendor_active, (COALESCE(p.rating_average, 0) * 100)::integer AS rating_key, p.rating_count
+FROM products p
+WHERE
+  catalog_visible(p.status, p.vendor_active, p.vendor_id, @see_archived::boolean, sqlc.narg('viewer_vendor_id')::bigint)
+  AND (sqlc.narg('category_ids')::bigint[] IS NULL OR p.category_id = ANY(sqlc.narg('category_ids')::bigint[]))
+  AND (sqlc.narg('vendor_id')::bigint IS NULL OR p.vendor_id = sqlc.narg('vendor_id')::bigint)
+  AND (sqlc.narg('min_price')::bigint IS NULL OR p.max_price >= sqlc.narg('min_price')::bigint)
+  AND (sqlc.narg('max_price')::bigint IS NULL OR p.min_price <= sqlc.narg('max_price')::bigint)
+  AND (sqlc.narg('in_stock')::boolean IS NULL OR p.in_stock = sqlc.narg('in_stock')::boolean)
+  AND (sqlc.narg('min_rating')::float8 IS NULL OR p.rating_average >= sqlc.narg('min_rating')::float8)
+  AND (sqlc.narg('search_query')::text IS NULL OR p.search @@ (sqlc.narg('search_query')::text)::tsquery)
+  AND (sqlc.narg('after_id')::bigint IS NULL OR (COALESCE(p.rating_average, 0), p.rating_count, p.id) < (sqlc.narg('after_key')::integer / 100.0, sqlc.narg('after_count')::integer, sqlc.narg('after_id')::bigint))
+  AND (sqlc.narg('before_id')::bigint IS NULL OR (COALESCE(p.rating_average, 0), p.rating_count, p.id) > (sqlc.narg('before_key')::integer / 100.0, sqlc.narg('before_count')::integer, sqlc.narg('before_id')::bigint))
+ORDER BY COALESCE(p.rating_average, 0) DESC, p.rating_count DESC, p.id DESC
+LIMIT @lim;
+
+-- name: ProductListRatingBackward :many
+-- Best rated first: the average (two decimals; none last), then how many rated it, then id
+-- (index products_rating_idx). The cursor keeps the average in hundredths, exactly.
+SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at, p.vendor_active, (COALESCE(p.rating_average, 0) * 100)::integer AS rating_key, p.rating_count
+FROM products p
+WHERE
+  catalog_visible(p.status, p.vendor_active, p.vendor_id, @see_archived::boolean, sqlc.narg('viewer_vendor_id')::bigint)
+  AND (sqlc.narg('category_ids')::bigint[] IS NULL OR p.category_id = ANY(sqlc.narg('category_ids')::bigint[]))
+  AND (sqlc.narg('vendor_id')::bigint IS NULL OR p.vendor_id = sqlc.narg('vendor_id')::bigint)
+  AND (sqlc.narg('min_price')::bigint IS NULL OR p.max_price >= sqlc.narg('min_price')::bigint)
+  AND (sqlc.narg('max_price')::bigint IS NULL OR p.min_price <= sqlc.narg('max_price')::bigint)
+  AND (sqlc.narg('in_stock')::boolean IS NULL OR p.in_stock = sqlc.narg('in_stock')::boolean)
+  AND (sqlc.narg('min_rating')::float8 IS NULL OR p.rating_average >= sqlc.narg('min_rating')::float8)
+  AND (sqlc.narg('search_query')::text IS NULL OR p.search @@ (sqlc.narg('search_query')::text)::tsquery)
+  AND (sqlc.narg('after_id')::bigint IS NULL OR (COALESCE(p.rating_average, 0), p.rating_count, p.id) < (sqlc.narg('after_key')::integer / 100.0, sqlc.narg('after_count')::integer, sqlc.narg('after_id')::bigint))
+  AND (sqlc.narg('before_id')::bigint IS NULL OR (COALESCE(p.rating_average, 0), p.rating_count, p.id) > (sqlc.narg('before_key')::integer / 100.0, sqlc.narg('before_count')::integer, sqlc.narg('before_id')::bigint))
+ORDER BY COALESCE(p.rating_average, 0) ASC, p.rating_count ASC, p.id ASC
+LIMIT @lim;
+
+-- name: ProductListBestSellingForward :many
+-- Most units sold in orders that reached PAID first (products.units_sold, migration 00031).
+SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at, p.vendor_active, p.units_sold
+FROM products p
+WHERE
+  catalog_visible(p.status, p.vendor_active, p.vendor_id, @see_archived::boolean, sqlc.narg('viewer_vendor_id')::bigint)
+  AND (sqlc.narg('category_ids')::bigint[] IS NULL OR p.category_id = ANY(sqlc.narg('category_ids')::bigint[]))
+  AND (sqlc.narg('vendor_id')::bigint IS NULL OR p.vendor_id = sqlc.narg('vendor_id')::bigint)
+  AND (sqlc.narg('min_price')::bigint IS NULL OR p.max_price >= sqlc.narg('min_price')::bigint)
+  AND (sqlc.narg('max_price')::bigint IS NULL OR p.min_price <= sqlc.narg('max_price')::bigint)
+  AND (sqlc.narg('in_stock')::boolean IS NULL OR p.in_stock = sqlc.narg('in_stock')::boolean)
+  AND (sqlc.narg('min_rating')::float8 IS NULL OR p.rating_average >= sqlc.narg('min_rating')::float8)
+  AND (sqlc.narg('search_query')::text IS NULL OR p.search @@ (sqlc.narg('search_query')::text)::tsquery)
+  AND (sqlc.narg('after_id')::bigint IS NULL OR (p.units_sold, p.id) < (sqlc.narg('after_key')::bigint, sqlc.narg('after_id')::bigint))
+  AND (sqlc.narg('before_id')::bigint IS NULL OR (p.units_sold, p.id) > (sqlc.narg('before_key')::bigint, sqlc.narg('before_id')::bigint))
+ORDER BY p.units_sold DESC, p.id DESC
+LIMIT @lim;
+
+-- name: ProductListBestSellingBackward :many
+-- Most units sold in orders that reached PAID first (products.units_sold, migration 00031).
+SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at, p.vendor_active, p.units_sold
+FROM products p
+WHERE
+  catalog_visible(p.status, p.vendor_active, p.vendor_id, @see_archived::boolean, sqlc.narg('viewer_vendor_id')::bigint)
+  AND (sqlc.narg('category_ids')::bigint[] IS NULL OR p.category_id = ANY(sqlc.narg('category_ids')::bigint[]))
+  AND (sqlc.narg('vendor_id')::bigint IS NULL OR p.vendor_id = sqlc.narg('vendor_id')::bigint)
+  AND (sqlc.narg('min_price')::bigint IS NULL OR p.max_price >= sqlc.narg('min_price')::bigint)
+  AND (sqlc.narg('max_price')::bigint IS NULL OR p.min_price <= sqlc.narg('max_price')::bigint)
+  AND (sqlc.narg('in_stock')::boolean IS NULL OR p.in_stock = sqlc.narg('in_stock')::boolean)
+  AND (sqlc.narg('min_rating')::float8 IS NULL OR p.rating_average >= sqlc.narg('min_rating')::float8)
+  AND (sqlc.narg('search_query')::text IS NULL OR p.search @@ (sqlc.narg('search_query')::text)::tsquery)
+  AND (sqlc.narg('after_id')::bigint IS NULL OR (p.units_sold, p.id) < (sqlc.narg('after_key')::bigint, sqlc.narg('after_id')::bigint))
+  AND (sqlc.narg('before_id')::bigint IS NULL OR (p.units_sold, p.id) > (sqlc.narg('before_key')::bigint, sqlc.narg('before_id')::bigint))
+ORDER BY p.units_sold ASC, p.id ASC
 LIMIT @lim;
 
 -- name: ProductListRelevanceForward :many
@@ -147,6 +229,7 @@ WITH candidates AS (
       AND (sqlc.narg('min_price')::bigint IS NULL OR p.max_price >= sqlc.narg('min_price')::bigint)
       AND (sqlc.narg('max_price')::bigint IS NULL OR p.min_price <= sqlc.narg('max_price')::bigint)
       AND (sqlc.narg('in_stock')::boolean IS NULL OR p.in_stock = sqlc.narg('in_stock')::boolean)
+      AND (sqlc.narg('min_rating')::float8 IS NULL OR p.rating_average >= sqlc.narg('min_rating')::float8)
       AND p.search @@ (@search_query::text)::tsquery
       AND p.search @@ (@name_query::text)::tsquery
       AND (sqlc.narg('after_id')::bigint IS NULL OR (ts_rank(p.search, (@search_query::text)::tsquery)::real, p.id) < (sqlc.narg('after_key')::real, sqlc.narg('after_id')::bigint))
@@ -161,6 +244,7 @@ WITH candidates AS (
       AND (sqlc.narg('min_price')::bigint IS NULL OR p.max_price >= sqlc.narg('min_price')::bigint)
       AND (sqlc.narg('max_price')::bigint IS NULL OR p.min_price <= sqlc.narg('max_price')::bigint)
       AND (sqlc.narg('in_stock')::boolean IS NULL OR p.in_stock = sqlc.narg('in_stock')::boolean)
+      AND (sqlc.narg('min_rating')::float8 IS NULL OR p.rating_average >= sqlc.narg('min_rating')::float8)
       AND p.search @@ (@search_query::text)::tsquery
       AND (sqlc.narg('after_id')::bigint IS NULL OR (ts_rank(p.search, (@search_query::text)::tsquery)::real, p.id) < (sqlc.narg('after_key')::real, sqlc.narg('after_id')::bigint))
       AND (sqlc.narg('before_id')::bigint IS NULL OR (ts_rank(p.search, (@search_query::text)::tsquery)::real, p.id) > (sqlc.narg('before_key')::real, sqlc.narg('before_id')::bigint))
@@ -184,6 +268,7 @@ WITH candidates AS (
       AND (sqlc.narg('min_price')::bigint IS NULL OR p.max_price >= sqlc.narg('min_price')::bigint)
       AND (sqlc.narg('max_price')::bigint IS NULL OR p.min_price <= sqlc.narg('max_price')::bigint)
       AND (sqlc.narg('in_stock')::boolean IS NULL OR p.in_stock = sqlc.narg('in_stock')::boolean)
+      AND (sqlc.narg('min_rating')::float8 IS NULL OR p.rating_average >= sqlc.narg('min_rating')::float8)
       AND p.search @@ (@search_query::text)::tsquery
       AND p.search @@ (@name_query::text)::tsquery
       AND (sqlc.narg('after_id')::bigint IS NULL OR (ts_rank(p.search, (@search_query::text)::tsquery)::real, p.id) < (sqlc.narg('after_key')::real, sqlc.narg('after_id')::bigint))
@@ -198,6 +283,7 @@ WITH candidates AS (
       AND (sqlc.narg('min_price')::bigint IS NULL OR p.max_price >= sqlc.narg('min_price')::bigint)
       AND (sqlc.narg('max_price')::bigint IS NULL OR p.min_price <= sqlc.narg('max_price')::bigint)
       AND (sqlc.narg('in_stock')::boolean IS NULL OR p.in_stock = sqlc.narg('in_stock')::boolean)
+      AND (sqlc.narg('min_rating')::float8 IS NULL OR p.rating_average >= sqlc.narg('min_rating')::float8)
       AND p.search @@ (@search_query::text)::tsquery
       AND (sqlc.narg('after_id')::bigint IS NULL OR (ts_rank(p.search, (@search_query::text)::tsquery)::real, p.id) < (sqlc.narg('after_key')::real, sqlc.narg('after_id')::bigint))
       AND (sqlc.narg('before_id')::bigint IS NULL OR (ts_rank(p.search, (@search_query::text)::tsquery)::real, p.id) > (sqlc.narg('before_key')::real, sqlc.narg('before_id')::bigint))
@@ -219,6 +305,7 @@ WHERE
   AND (sqlc.narg('min_price')::bigint IS NULL OR p.max_price >= sqlc.narg('min_price')::bigint)
   AND (sqlc.narg('max_price')::bigint IS NULL OR p.min_price <= sqlc.narg('max_price')::bigint)
   AND (sqlc.narg('in_stock')::boolean IS NULL OR p.in_stock = sqlc.narg('in_stock')::boolean)
+  AND (sqlc.narg('min_rating')::float8 IS NULL OR p.rating_average >= sqlc.narg('min_rating')::float8)
   AND (sqlc.narg('search_query')::text IS NULL OR p.search @@ (sqlc.narg('search_query')::text)::tsquery);
 
 -- name: ProductSuggest :many

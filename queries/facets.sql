@@ -1,11 +1,12 @@
 -- Facets of the product list (issue 19): the counts a storefront draws its filters with, for
 -- the products a viewer may see that match a filter, in one statement.
 --
--- Facets are disjunctive: the category, price and stock facets each ignore their own filter
--- (so a shopper who picked a category still sees the other categories' counts, and clicking a
--- count's filter lists exactly that many products); ratings and attributes, which have no
--- filter of their own, count with every filter applied. The filters that no facet ignores
--- (visibility, vendor, search) restrict the scan; the three a facet ignores become flags.
+-- Facets are disjunctive: the category, price, stock and rating facets each ignore their own
+-- filter (minRating for ratings; so a shopper who picked a category still sees the other
+-- categories' counts, and clicking a count's filter lists exactly that many products);
+-- attributes, which have no filter of their own, count with every filter applied. The filters
+-- that no facet ignores (visibility, vendor, search) restrict the scan; the four a facet
+-- ignores become flags.
 -- Like the product lists, this runs through postgres.DB.CustomPlans: a NULL filter is off and
 -- planned away.
 
@@ -28,10 +29,11 @@ WITH sets AS MATERIALIZED (
              WHEN GROUPING(f.stars) = 0 THEN 'rating'
              ELSE 'attribute' END::text AS facet,
         p.category_id, f.price_range, p.in_stock, f.stars, p.attributes,
-        (count(*) FILTER (WHERE f.price_ok AND f.stock_ok))::bigint AS category_n,
-        (count(*) FILTER (WHERE f.category_ok AND f.stock_ok))::bigint AS price_n,
-        (count(*) FILTER (WHERE f.category_ok AND f.price_ok))::bigint AS stock_n,
-        (count(*) FILTER (WHERE f.category_ok AND f.price_ok AND f.stock_ok))::bigint AS all_n
+        (count(*) FILTER (WHERE f.price_ok AND f.stock_ok AND f.rating_ok))::bigint AS category_n,
+        (count(*) FILTER (WHERE f.category_ok AND f.stock_ok AND f.rating_ok))::bigint AS price_n,
+        (count(*) FILTER (WHERE f.category_ok AND f.price_ok AND f.rating_ok))::bigint AS stock_n,
+        (count(*) FILTER (WHERE f.category_ok AND f.price_ok AND f.stock_ok))::bigint AS rating_n,
+        (count(*) FILTER (WHERE f.category_ok AND f.price_ok AND f.stock_ok AND f.rating_ok))::bigint AS all_n
     FROM products p, LATERAL (SELECT
         -- The buckets of the cheapest and dearest variant, in one value (fewer than 256 buckets).
         width_bucket(p.min_price, @price_edges::bigint[]) * 256 + width_bucket(p.max_price, @price_edges::bigint[]) AS price_range,
@@ -39,7 +41,8 @@ WITH sets AS MATERIALIZED (
         (sqlc.narg('category_ids')::bigint[] IS NULL OR p.category_id = ANY(sqlc.narg('category_ids')::bigint[])) AS category_ok,
         ((sqlc.narg('min_price')::bigint IS NULL OR p.max_price >= sqlc.narg('min_price')::bigint)
          AND (sqlc.narg('max_price')::bigint IS NULL OR p.min_price <= sqlc.narg('max_price')::bigint)) AS price_ok,
-        (sqlc.narg('in_stock')::boolean IS NULL OR p.in_stock = sqlc.narg('in_stock')::boolean) AS stock_ok) f
+        (sqlc.narg('in_stock')::boolean IS NULL OR p.in_stock = sqlc.narg('in_stock')::boolean) AS stock_ok,
+        (sqlc.narg('min_rating')::float8 IS NULL OR p.rating_average >= sqlc.narg('min_rating')::float8) AS rating_ok) f
     WHERE
       catalog_visible(p.status, p.vendor_active, p.vendor_id, @see_archived::boolean, sqlc.narg('viewer_vendor_id')::bigint)
       AND (sqlc.narg('vendor_id')::bigint IS NULL OR p.vendor_id = sqlc.narg('vendor_id')::bigint)
@@ -59,8 +62,8 @@ counted AS (
     SELECT 'stock', s.in_stock::integer::bigint, NULL, NULL, s.stock_n
     FROM sets s WHERE s.facet = 'stock' AND s.stock_n > 0
     UNION ALL
-    SELECT 'rating', s.stars::bigint, NULL, NULL, s.all_n
-    FROM sets s WHERE s.facet = 'rating' AND s.stars IS NOT NULL AND s.all_n > 0
+    SELECT 'rating', s.stars::bigint, NULL, NULL, s.rating_n
+    FROM sets s WHERE s.facet = 'rating' AND s.stars IS NOT NULL AND s.rating_n > 0
     UNION ALL
     SELECT 'attribute', NULL, a.k, a.attrs ->> a.k, sum(a.n)::bigint
     FROM (SELECT jsonb_object_keys(s.attributes)::text AS k, s.attributes AS attrs, s.all_n AS n

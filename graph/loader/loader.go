@@ -16,6 +16,7 @@ import (
 	"github.com/shopgraph/shopgraph/internal/catalog"
 	"github.com/shopgraph/shopgraph/internal/order"
 	"github.com/shopgraph/shopgraph/internal/payment"
+	"github.com/shopgraph/shopgraph/internal/review"
 	"github.com/shopgraph/shopgraph/internal/vendor"
 )
 
@@ -28,6 +29,8 @@ type Services struct {
 	Vendors  *vendor.Service
 	// Addresses is the address books (internal/address).
 	Addresses *address.Service
+	// Reviews is the product reviews and ratings (internal/review).
+	Reviews *review.Service
 }
 
 // Loaders is one response's set of loaders.
@@ -49,6 +52,10 @@ type Loaders struct {
 	PaymentByOrderID *dataloader.Loader[int64, *payment.Payment]
 	// AddressBookByUserID gives an account's saved addresses, oldest first.
 	AddressBookByUserID *dataloader.Loader[int64, []address.Address]
+	// RatingByProductID gives a product's rating over its approved reviews.
+	RatingByProductID *dataloader.Loader[int64, review.Rating]
+	// ReviewByID gives a review, whoever may see it (resolvers ask review.Service.Visible).
+	ReviewByID *dataloader.Loader[int64, review.Review]
 }
 
 const (
@@ -71,6 +78,8 @@ func New(s Services) *Loaders {
 		FulfillmentsByOrderID:        newListLoader(s.Orders.FulfillmentsByOrderIDs),
 		PaymentByOrderID:             newLoader(paymentsOrNil(s.Payments.ForOrders), "payment"),
 		AddressBookByUserID:          newListLoader(s.Addresses.BooksByUserIDs),
+		RatingByProductID:            newLoader(s.Reviews.Ratings, "product"),
+		ReviewByID:                   newLoader(s.Reviews.ListByIDs, "review"),
 	}
 }
 

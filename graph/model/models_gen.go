@@ -21,6 +21,7 @@ import (
 	"github.com/shopgraph/shopgraph/internal/notify"
 	"github.com/shopgraph/shopgraph/internal/order"
 	"github.com/shopgraph/shopgraph/internal/payment"
+	"github.com/shopgraph/shopgraph/internal/review"
 	"github.com/shopgraph/shopgraph/internal/vendor"
 	"github.com/shopgraph/shopgraph/internal/webhook"
 )
@@ -873,6 +874,8 @@ type ProductFilter struct {
 	MaxPrice *int64 `json:"maxPrice,omitempty"`
 	// true: only products with stock; false: only products without.
 	InStock *bool `json:"inStock,omitempty"`
+	// Only products whose average rating (approved reviews, two decimals) is at least this, 1 to 5; unrated products are left out.
+	MinRating *float64 `json:"minRating,omitempty"`
 }
 
 // Input of `productUpdate`.
@@ -1023,6 +1026,138 @@ type ProductVariantUpdatePayload struct {
 
 // Read operations.
 type Query struct {
+}
+
+// Input of `reviewCreate`. Texts are trimmed; blank is none.
+type ReviewCreateInput struct {
+	// The product (a Product ID).
+	ProductID string `json:"productId"`
+	// Stars, 1 to 5.
+	Rating int `json:"rating"`
+	// An optional headline, at most 120 characters.
+	Title *string `json:"title,omitempty"`
+	// The optional text, at most 5,000 characters.
+	Body *string `json:"body,omitempty"`
+}
+
+// Result of `reviewCreate`.
+type ReviewCreatePayload struct {
+	// The review written; null when userErrors is not empty.
+	Review *review.Review `json:"review,omitempty"`
+	// Why nothing was written.
+	UserErrors []*UserError `json:"userErrors"`
+}
+
+// Input of `reviewDelete`.
+type ReviewDeleteInput struct {
+	// The review (a Review ID of the viewer's).
+	ID string `json:"id"`
+}
+
+// Result of `reviewDelete`.
+type ReviewDeletePayload struct {
+	// The review as it was before deletion; null when userErrors is not empty.
+	Review *review.Review `json:"review,omitempty"`
+	// Why nothing was deleted.
+	UserErrors []*UserError `json:"userErrors"`
+}
+
+// A review and its cursor.
+type ReviewEdge struct {
+	// Opaque cursor for `after`/`before`.
+	Cursor string `json:"cursor"`
+	// The review.
+	Node *review.Review `json:"node"`
+}
+
+// Restricts a product's reviews.
+type ReviewFilter struct {
+	// Only reviews of this many stars, 1 to 5.
+	Rating *int `json:"rating,omitempty"`
+}
+
+// Input of `reviewHelpfulMark`.
+type ReviewHelpfulMarkInput struct {
+	// The review found helpful.
+	ReviewID string `json:"reviewId"`
+}
+
+// Result of `reviewHelpfulMark`.
+type ReviewHelpfulMarkPayload struct {
+	// The review with its helpful count; null when userErrors is not empty.
+	Review *review.Review `json:"review,omitempty"`
+	// Why nothing changed.
+	UserErrors []*UserError `json:"userErrors"`
+}
+
+// Input of `reviewModerate`.
+type ReviewModerateInput struct {
+	// The review.
+	ID string `json:"id"`
+	// APPROVED or REJECTED.
+	Status review.Status `json:"status"`
+	// Why, shown to the author; at most 1,000 characters.
+	Reason *string `json:"reason,omitempty"`
+}
+
+// Result of `reviewModerate`.
+type ReviewModeratePayload struct {
+	// The review as moderated; null when userErrors is not empty.
+	Review *review.Review `json:"review,omitempty"`
+	// Why nothing changed.
+	UserErrors []*UserError `json:"userErrors"`
+}
+
+// Input of `reviewReply`.
+type ReviewReplyInput struct {
+	// The review answered.
+	ReviewID string `json:"reviewId"`
+	// The reply, 1 to 5,000 characters.
+	Body string `json:"body"`
+}
+
+// Result of `reviewReply`.
+type ReviewReplyPayload struct {
+	// The review with its reply; null when userErrors is not empty.
+	Review *review.Review `json:"review,omitempty"`
+	// Why nothing changed.
+	UserErrors []*UserError `json:"userErrors"`
+}
+
+// Input of `reviewReport`.
+type ReviewReportInput struct {
+	// The review reported.
+	ReviewID string `json:"reviewId"`
+	// What is wrong with it, 1 to 1,000 characters.
+	Reason string `json:"reason"`
+}
+
+// Result of `reviewReport`.
+type ReviewReportPayload struct {
+	// The review reported; null when userErrors is not empty.
+	Review *review.Review `json:"review,omitempty"`
+	// Why nothing was recorded.
+	UserErrors []*UserError `json:"userErrors"`
+}
+
+// Input of `reviewUpdate`: the whole review as it should read.
+type ReviewUpdateInput struct {
+	// The review (a Review ID of the viewer's).
+	ID string `json:"id"`
+	// Stars, 1 to 5.
+	Rating int `json:"rating"`
+	// An optional headline, at most 120 characters; left out or blank removes it.
+	Title *string `json:"title,omitempty"`
+	// The optional text, at most 5,000 characters; left out or blank removes it.
+	Body *string `json:"body,omitempty"`
+}
+
+// Result of `reviewUpdate`.
+type ReviewUpdatePayload struct {
+	// The review as edited; null when userErrors is not empty.
+	Review *review.Review `json:"review,omitempty"`
+	// Why nothing changed.
+	UserErrors []*UserError `json:"userErrors"`
 }
 
 // One row of `productVariantStockBulkSet`.
@@ -1536,6 +1671,16 @@ const (
 	ErrorCodeInvalidPostalCode ErrorCode = "INVALID_POSTAL_CODE"
 	// The card's bank declined the charge; `message` says why. The order stands, unpaid: pay with another card.
 	ErrorCodeCardDeclined ErrorCode = "CARD_DECLINED"
+	// Only customers whose order holding the product was paid may review it.
+	ErrorCodeNotPurchased ErrorCode = "NOT_PURCHASED"
+	// The viewer has reviewed this product already: edit that review instead.
+	ErrorCodeAlreadyReviewed ErrorCode = "ALREADY_REVIEWED"
+	// The review has its vendor's reply already.
+	ErrorCodeAlreadyReplied ErrorCode = "ALREADY_REPLIED"
+	// The viewer has reported this review already.
+	ErrorCodeAlreadyReported ErrorCode = "ALREADY_REPORTED"
+	// Nobody marks their own review helpful or reports it.
+	ErrorCodeOwnReview ErrorCode = "OWN_REVIEW"
 )
 
 var AllErrorCode = []ErrorCode{
@@ -1584,11 +1729,16 @@ var AllErrorCode = []ErrorCode{
 	ErrorCodeInvalidCountry,
 	ErrorCodeInvalidPostalCode,
 	ErrorCodeCardDeclined,
+	ErrorCodeNotPurchased,
+	ErrorCodeAlreadyReviewed,
+	ErrorCodeAlreadyReplied,
+	ErrorCodeAlreadyReported,
+	ErrorCodeOwnReview,
 }
 
 func (e ErrorCode) IsValid() bool {
 	switch e {
-	case ErrorCodeInvalid, ErrorCodeEmailTaken, ErrorCodeInvalidCredentials, ErrorCodeInvalidToken, ErrorCodeRateLimited, ErrorCodeWrongPassword, ErrorCodeUnchanged, ErrorCodeDuplicate, ErrorCodeNotFound, ErrorCodeForbidden, ErrorCodeInsufficientStock, ErrorCodeLastVariant, ErrorCodeCategoryNotEmpty, ErrorCodeOutOfStock, ErrorCodeCartEmpty, ErrorCodeCurrencyMismatch, ErrorCodeLineUnavailable, ErrorCodeIdempotencyKeyReused, ErrorCodePaymentProviderUnavailable, ErrorCodeRefundExceedsPayment, ErrorCodeRefundPending, ErrorCodeInvalidTransition, ErrorCodeAmountTooLarge, ErrorCodeWebhookTargetForbidden, ErrorCodeOverFulfillment, ErrorCodeProviderNotConfigured, ErrorCodeProviderUnavailable, ErrorCodeInvalidRedirectURI, ErrorCodeInvalidState, ErrorCodeInvalidIDToken, ErrorCodeExternalAuthFailed, ErrorCodeEmailNotVerified, ErrorCodeExternalEmailRequired, ErrorCodeExternalAccountConflict, ErrorCodeLastSignInMethod, ErrorCodePasswordTooShort, ErrorCodePasswordTooCommon, ErrorCodePasswordNotSet, ErrorCodeEmailAlreadyVerified, ErrorCodeLastAdmin, ErrorCodeVendorMember, ErrorCodeAddressLimitReached, ErrorCodeInvalidCountry, ErrorCodeInvalidPostalCode, ErrorCodeCardDeclined:
+	case ErrorCodeInvalid, ErrorCodeEmailTaken, ErrorCodeInvalidCredentials, ErrorCodeInvalidToken, ErrorCodeRateLimited, ErrorCodeWrongPassword, ErrorCodeUnchanged, ErrorCodeDuplicate, ErrorCodeNotFound, ErrorCodeForbidden, ErrorCodeInsufficientStock, ErrorCodeLastVariant, ErrorCodeCategoryNotEmpty, ErrorCodeOutOfStock, ErrorCodeCartEmpty, ErrorCodeCurrencyMismatch, ErrorCodeLineUnavailable, ErrorCodeIdempotencyKeyReused, ErrorCodePaymentProviderUnavailable, ErrorCodeRefundExceedsPayment, ErrorCodeRefundPending, ErrorCodeInvalidTransition, ErrorCodeAmountTooLarge, ErrorCodeWebhookTargetForbidden, ErrorCodeOverFulfillment, ErrorCodeProviderNotConfigured, ErrorCodeProviderUnavailable, ErrorCodeInvalidRedirectURI, ErrorCodeInvalidState, ErrorCodeInvalidIDToken, ErrorCodeExternalAuthFailed, ErrorCodeEmailNotVerified, ErrorCodeExternalEmailRequired, ErrorCodeExternalAccountConflict, ErrorCodeLastSignInMethod, ErrorCodePasswordTooShort, ErrorCodePasswordTooCommon, ErrorCodePasswordNotSet, ErrorCodeEmailAlreadyVerified, ErrorCodeLastAdmin, ErrorCodeVendorMember, ErrorCodeAddressLimitReached, ErrorCodeInvalidCountry, ErrorCodeInvalidPostalCode, ErrorCodeCardDeclined, ErrorCodeNotPurchased, ErrorCodeAlreadyReviewed, ErrorCodeAlreadyReplied, ErrorCodeAlreadyReported, ErrorCodeOwnReview:
 		return true
 	}
 	return false

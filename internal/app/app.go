@@ -34,6 +34,7 @@ import (
 	"github.com/shopgraph/shopgraph/internal/postgres"
 	"github.com/shopgraph/shopgraph/internal/pubsub"
 	"github.com/shopgraph/shopgraph/internal/ratelimit"
+	"github.com/shopgraph/shopgraph/internal/review"
 	"github.com/shopgraph/shopgraph/internal/tracing"
 	"github.com/shopgraph/shopgraph/internal/vendor"
 	"github.com/shopgraph/shopgraph/internal/webhook"
@@ -59,8 +60,10 @@ type App struct {
 	Checkout  *checkout.Service
 	// AddressBook is the customers' saved addresses (internal/address).
 	AddressBook *address.Service
-	Notify      *notify.Service
-	Webhooks    *webhook.Service
+	// Reviews is the product reviews and ratings (internal/review).
+	Reviews  *review.Service
+	Notify   *notify.Service
+	Webhooks *webhook.Service
 	// Imports takes inventory imports and applies them (internal/inventory).
 	Imports  *inventory.ImportService
 	Payments *payment.Service
@@ -177,6 +180,8 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options
 	a.Vendors = vendor.NewService(d, a.Catalog, log)
 	a.Carts = cart.NewService(d)
 	a.AddressBook = address.NewService(d)
+	a.Reviews = review.NewService(d, a.Catalog, log)
+	a.Reviews.AutoApprove = cfg.ReviewsAutoApprove
 	a.Bus = pubsub.NewBus(a.Redis, namespace+"order-events", log)
 	busCtx, stopBus := context.WithCancel(context.WithoutCancel(ctx))
 	a.stopBus = stopBus

@@ -27,7 +27,7 @@ func (a *App) Handler() http.Handler {
 		Accounts: a.Accounts, Catalog: a.Catalog, Carts: a.Carts,
 		CheckoutService: a.Checkout, OrderService: a.Orders, Payments: a.Payments, VendorService: a.Vendors, VendorLedger: a.Ledger,
 		AnalyticsService: a.Analytics, Log: a.Log,
-		AddressBook:    a.AddressBook,
+		AddressBook: a.AddressBook, ReviewService: a.Reviews,
 		WebhookService: a.Webhooks, Notify: a.Notify,
 		Tracking: tracking.NewService(a.Bus.Hub, a.Orders, a.Accounts), Inventory: a.Imports,
 		ExternalAuth: a.ExternalAuth,

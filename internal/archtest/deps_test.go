@@ -10,7 +10,7 @@ const module = "github.com/shopgraph/shopgraph/"
 
 // domains are the business packages under internal/: below the transports, above the
 // infrastructure.
-var domains = []string{"account", "catalog", "inventory", "cart", "checkout", "order", "payment", "notify", "webhook", "vendor", "analytics", "address"}
+var domains = []string{"account", "catalog", "inventory", "cart", "checkout", "order", "payment", "notify", "webhook", "vendor", "analytics", "address", "review"}
 
 // rule forbids a package (and its subpackages) from reaching another, except through the
 // packages of via.

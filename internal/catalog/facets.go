@@ -93,7 +93,7 @@ func (s *Service) Facets(ctx context.Context, v *auth.Viewer, f Filter) (Facets,
 		}
 		rows, err := s.db.CustomPlans.ProductFacetCounts(ctx, db.ProductFacetCountsParams{
 			ValuesPerKey: MaxAttributeValues, MaxKeys: MaxAttributeKeys, PriceEdges: PriceEdges,
-			CategoryIds: qf.CategoryIds, MinPrice: qf.MinPrice, MaxPrice: qf.MaxPrice, InStock: qf.InStock,
+			CategoryIds: qf.CategoryIds, MinPrice: qf.MinPrice, MaxPrice: qf.MaxPrice, InStock: qf.InStock, MinRating: qf.MinRating,
 			SeeArchived: qf.SeeArchived, ViewerVendorID: qf.ViewerVendorID, VendorID: qf.VendorID, SearchQuery: qf.SearchQuery,
 		})
 		if err != nil {

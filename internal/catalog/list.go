@@ -24,6 +24,11 @@ const (
 	SortPriceDesc Sort = "PRICE_DESC"
 	SortName      Sort = "NAME"
 	SortRelevance Sort = "RELEVANCE"
+	// SortRating is the best rated first: the average of approved reviews (none last), then
+	// how many rated it, then id.
+	SortRating Sort = "RATING"
+	// SortBestSelling is the most units sold in orders that reached PAID first.
+	SortBestSelling Sort = "BEST_SELLING"
 )
 
 // Page sizes.
@@ -40,6 +45,9 @@ type Filter struct {
 	MinPrice   *int64
 	MaxPrice   *int64
 	InStock    *bool
+	// MinRating keeps the products whose average rating (approved reviews, two decimals) is at
+	// least this; products without a rating are left out.
+	MinRating *float64
 }
 
 // ListParams is one page request: First/After going forward, or Last/Before going backward.
@@ -168,7 +176,7 @@ func (s *Service) list(ctx context.Context, v *auth.Viewer, p ListParams) (Page,
 		}
 		params := db.ProductListNewestForwardParams{
 			SeeArchived: f.SeeArchived, ViewerVendorID: f.ViewerVendorID, CategoryIds: f.CategoryIds, VendorID: f.VendorID,
-			MinPrice: f.MinPrice, MaxPrice: f.MaxPrice, InStock: f.InStock, SearchQuery: f.SearchQuery,
+			MinPrice: f.MinPrice, MaxPrice: f.MaxPrice, InStock: f.InStock, MinRating: f.MinRating, SearchQuery: f.SearchQuery,
 			AfterKey: ak, AfterID: aid, BeforeKey: bk, BeforeID: bid, Lim: lim,
 		}
 		rows, err = runList(ctx, backward, params, func(p db.ProductListNewestForwardParams) db.ProductListNewestBackwardParams {
@@ -185,7 +193,7 @@ func (s *Service) list(ctx context.Context, v *auth.Viewer, p ListParams) (Page,
 		}
 		params := db.ProductListPriceAscForwardParams{
 			SeeArchived: f.SeeArchived, ViewerVendorID: f.ViewerVendorID, CategoryIds: f.CategoryIds, VendorID: f.VendorID,
-			MinPrice: f.MinPrice, MaxPrice: f.MaxPrice, InStock: f.InStock, SearchQuery: f.SearchQuery,
+			MinPrice: f.MinPrice, MaxPrice: f.MaxPrice, InStock: f.InStock, MinRating: f.MinRating, SearchQuery: f.SearchQuery,
 			AfterKey: ak, AfterID: aid, BeforeKey: bk, BeforeID: bid, Lim: lim,
 		}
 		if p.Sort == SortPriceAsc {
@@ -208,7 +216,7 @@ func (s *Service) list(ctx context.Context, v *auth.Viewer, p ListParams) (Page,
 		}
 		params := db.ProductListNameForwardParams{
 			SeeArchived: f.SeeArchived, ViewerVendorID: f.ViewerVendorID, CategoryIds: f.CategoryIds, VendorID: f.VendorID,
-			MinPrice: f.MinPrice, MaxPrice: f.MaxPrice, InStock: f.InStock, SearchQuery: f.SearchQuery,
+			MinPrice: f.MinPrice, MaxPrice: f.MaxPrice, InStock: f.InStock, MinRating: f.MinRating, SearchQuery: f.SearchQuery,
 			AfterKey: ak, AfterID: aid, BeforeKey: bk, BeforeID: bid, Lim: lim,
 		}
 		rows, err = runList(ctx, backward, params, func(p db.ProductListNameForwardParams) db.ProductListNameBackwardParams {
@@ -217,6 +225,10 @@ func (s *Service) list(ctx context.Context, v *auth.Viewer, p ListParams) (Page,
 		for _, r := range rows {
 			keys = append(keys, r.Name)
 		}
+	case SortRating:
+		rows, keys, err = s.listByRating(ctx, backward, f, after, before, lim)
+	case SortBestSelling:
+		rows, keys, err = s.listBestSelling(ctx, backward, f, after, before, lim)
 	case SortRelevance:
 		ak, aid, err1 := keyOf[float32](after, "after")
 		bk, bid, err2 := keyOf[float32](before, "before")
@@ -226,7 +238,7 @@ func (s *Service) list(ctx context.Context, v *auth.Viewer, p ListParams) (Page,
 		params := db.ProductListRelevanceForwardParams{
 			SearchQuery: *f.SearchQuery, NameQuery: f.nameQuery, Candidates: searchCandidates,
 			SeeArchived: f.SeeArchived, ViewerVendorID: f.ViewerVendorID, CategoryIds: f.CategoryIds,
-			VendorID: f.VendorID, MinPrice: f.MinPrice, MaxPrice: f.MaxPrice, InStock: f.InStock,
+			VendorID: f.VendorID, MinPrice: f.MinPrice, MaxPrice: f.MaxPrice, InStock: f.InStock, MinRating: f.MinRating,
 			AfterKey: ak, AfterID: aid, BeforeKey: bk, BeforeID: bid, Lim: lim,
 		}
 		var ranked []db.ProductListRelevanceForwardRow
@@ -329,6 +341,7 @@ type queryFilter struct {
 	MinPrice       *int64
 	MaxPrice       *int64
 	InStock        *bool
+	MinRating      *float64
 	// SearchQuery is the compiled search (a tsquery text) every list statement and the count
 	// match with `p.search @@ query`; nil when there is no search.
 	SearchQuery *string
@@ -339,7 +352,10 @@ type queryFilter struct {
 }
 
 func (s *Service) queryFilter(ctx context.Context, v *auth.Viewer, f Filter, search *string) (queryFilter, error) {
-	qf := queryFilter{VendorID: f.VendorID, MinPrice: f.MinPrice, MaxPrice: f.MaxPrice, InStock: f.InStock}
+	if err := validMinRating(f); err != nil {
+		return queryFilter{}, err
+	}
+	qf := queryFilter{VendorID: f.VendorID, MinPrice: f.MinPrice, MaxPrice: f.MaxPrice, InStock: f.InStock, MinRating: f.MinRating}
 	if search != nil {
 		// Compiled once per request; the list and its count each compile their own, but
 		// both are cached.

@@ -95,7 +95,7 @@ func (s *Service) Count(ctx context.Context, v *auth.Viewer, f Filter) (int, err
 		}
 		n, err := s.db.CustomPlans.ProductCount(ctx, db.ProductCountParams{
 			SeeArchived: qf.SeeArchived, ViewerVendorID: qf.ViewerVendorID, CategoryIds: qf.CategoryIds, VendorID: qf.VendorID,
-			MinPrice: qf.MinPrice, MaxPrice: qf.MaxPrice, InStock: qf.InStock, SearchQuery: qf.SearchQuery,
+			MinPrice: qf.MinPrice, MaxPrice: qf.MaxPrice, InStock: qf.InStock, MinRating: qf.MinRating, SearchQuery: qf.SearchQuery,
 		})
 		if err != nil {
 			return 0, fmt.Errorf("count products: %w", err)

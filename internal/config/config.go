@@ -103,6 +103,9 @@ type Config struct {
 	// addresses (WEBHOOK_ALLOW_PRIVATE_TARGETS, default false: refused, against SSRF); for
 	// development and tests only.
 	WebhookAllowPrivateTargets bool
+	// ReviewsAutoApprove approves new and edited product reviews at once
+	// (REVIEWS_AUTO_APPROVE, default false: they wait, PENDING, for an admin's reviewModerate).
+	ReviewsAutoApprove bool
 	// EmailTemplatesDir is a directory whose files override the embedded email templates, file
 	// by file, under the same names (internal/notify.TemplateNames); empty uses the embedded
 	// ones. They are parsed and tried at start-up: a broken one stops the start.
@@ -236,6 +239,7 @@ func Load(getenv func(string) string) (Config, error) {
 	c.Introspection = boolean("INTROSPECTION", c.AppEnv != EnvProduction)
 	c.Playground = boolean("PLAYGROUND", c.AppEnv != EnvProduction)
 	c.WebhookAllowPrivateTargets = boolean("WEBHOOK_ALLOW_PRIVATE_TARGETS", false)
+	c.ReviewsAutoApprove = boolean("REVIEWS_AUTO_APPROVE", false)
 	if c.WebhookTimeout == 0 || c.WebhookTimeout > time.Minute {
 		errs = append(errs, fmt.Errorf("WEBHOOK_TIMEOUT must be between 1ms and 1m, got %s", c.WebhookTimeout))
 	}
@@ -368,6 +372,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("mail_from", c.MailFrom),
 		slog.Duration("webhook_timeout", c.WebhookTimeout),
 		slog.Bool("webhook_allow_private_targets", c.WebhookAllowPrivateTargets),
+		slog.Bool("reviews_auto_approve", c.ReviewsAutoApprove),
 		slog.String("email_templates_dir", c.EmailTemplatesDir),
 		slog.String("storefront_url", c.StorefrontURL),
 		slog.Int("mail_rate_per_second", c.MailRatePerSecond),

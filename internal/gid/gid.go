@@ -32,6 +32,9 @@ const (
 	GuestCart    = "GuestCart"
 )
 
+// Review is a customer's review of a product (internal/review).
+const Review = "Review"
+
 // Address is a saved address of a customer's address book (internal/address).
 const Address = "Address"
 
