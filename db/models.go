@@ -880,6 +880,12 @@ type OrderPaymentMethod struct {
 	CreatedAt       time.Time
 }
 
+type OrderPaymentProvider struct {
+	OrderID   int64
+	Provider  string
+	CreatedAt time.Time
+}
+
 type Payment struct {
 	ID               int64
 	OrderID          int64
@@ -895,6 +901,7 @@ type Payment struct {
 	CreatedAt        time.Time
 	UpdatedAt        time.Time
 	ProviderRefunded int64
+	CaptureID        *string
 }
 
 type PaymentCustomer struct {
