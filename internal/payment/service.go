@@ -113,6 +113,18 @@ func (s *Service) NewIntent(ctx context.Context, o order.Order) (Payment, error)
 	if err != nil {
 		return Payment{}, fmt.Errorf("read payment provider of order: %w", err)
 	}
+	return s.NewIntentAt(ctx, o, provider)
+}
+
+// NewIntentAt is NewIntent with the provider the caller knows was chosen (checkout, which
+// just recorded it; "" is the default), sparing the statement that reads it.
+func (s *Service) NewIntentAt(ctx context.Context, o order.Order, provider string) (Payment, error) {
+	if o.Status != order.Pending {
+		return Payment{}, apperr.FieldError(apperr.InvalidTransition, "Only a PENDING order can be paid.", "input", "id")
+	}
+	if provider == "" {
+		provider = s.gateway.Provider()
+	}
 	g, err := s.gatewayFor(provider)
 	if err != nil {
 		return Payment{}, unavailable(err)
@@ -164,8 +176,26 @@ func (s *Service) ForOrder(ctx context.Context, orderID int64) (Payment, error) 
 	return paymentFromRow(row), nil
 }
 
-// ClientSecret is p's client secret if v is given it (the paying customer), else nil.
+// ClientSecret is p's client secret if v is given it (the paying customer), else nil. A PayPal
+// payment has none: its column holds the approval URL (ApprovalURL).
 func (s *Service) ClientSecret(ctx context.Context, v *auth.Viewer, p Payment) *string {
+	if p.Provider == ProviderPayPal {
+		return nil
+	}
+	return s.ownerSees(ctx, v, p)
+}
+
+// ApprovalURL is where the buyer approves p at PayPal, if v is the paying customer; nil for
+// another provider's payment.
+func (s *Service) ApprovalURL(ctx context.Context, v *auth.Viewer, p Payment) *string {
+	if p.Provider != ProviderPayPal {
+		return nil
+	}
+	return s.ownerSees(ctx, v, p)
+}
+
+// ownerSees is p's client secret column if v is given it (the paying customer), else nil.
+func (s *Service) ownerSees(ctx context.Context, v *auth.Viewer, p Payment) *string {
 	if v == nil || p.ClientSecret == "" {
 		return nil
 	}
