@@ -11,16 +11,17 @@ help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
 # Without Stripe settings, the server talks to a local stripe-mock; without SMTP_URL, it sends
-# its emails to a local Mailpit, whose web inbox it prints. One already running is used and
+# its emails to a local Mailpit, whose web inbox it prints; without PayPal settings, it takes
+# PayPal payments through the local PayPal stand-in (cmd/paypal-standin). One already running is used and
 # left running; one started for this run is stopped with the server.
 run: ## run the server with local services (starts a private PostgreSQL if none answers)
 	@export DATABASE_URL="$${DATABASE_URL:-$$($(SERVICES) database-url shopgraph)}"; \
 	export REDIS_URL="$${REDIS_URL-$$($(SERVICES) redis-url)}"; \
 	mail=""; if [ -z "$${SMTP_URL:-}" ]; then mail="$(SERVICES) with-mailpit"; fi; \
 	if [ -z "$${STRIPE_SECRET_KEY:-}" ] && [ -z "$${STRIPE_API_BASE:-}" ]; then \
-		exec $$mail $(SERVICES) with-stripe-mock go run . serve; \
+		exec $$mail $(SERVICES) with-stripe-mock $(SERVICES) with-paypal-standin go run . serve; \
 	fi; \
-	exec $$mail go run . serve
+	exec $$mail $(SERVICES) with-paypal-standin go run . serve
 
 build: ## build ./bin/shopgraph
 	go build -o bin/shopgraph .

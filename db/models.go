@@ -941,6 +941,12 @@ type OrderPaymentMethod struct {
 	CreatedAt       time.Time
 }
 
+type OrderPaymentProvider struct {
+	OrderID   int64
+	Provider  string
+	CreatedAt time.Time
+}
+
 type Payment struct {
 	ID               int64
 	OrderID          int64
@@ -956,6 +962,7 @@ type Payment struct {
 	CreatedAt        time.Time
 	UpdatedAt        time.Time
 	ProviderRefunded int64
+	CaptureID        *string
 }
 
 type PaymentCustomer struct {

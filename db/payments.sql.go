@@ -9,10 +9,38 @@ import (
 	"context"
 )
 
+const OrderPaymentProviderGet = `-- name: OrderPaymentProviderGet :one
+SELECT provider FROM order_payment_providers WHERE order_id = $1
+`
+
+func (q *Queries) OrderPaymentProviderGet(ctx context.Context, orderID int64) (string, error) {
+	row := q.db.QueryRow(ctx, OrderPaymentProviderGet, orderID)
+	var provider string
+	err := row.Scan(&provider)
+	return provider, err
+}
+
+const OrderPaymentProviderInsert = `-- name: OrderPaymentProviderInsert :exec
+INSERT INTO order_payment_providers (order_id, provider) VALUES ($1, $2)
+ON CONFLICT (order_id) DO NOTHING
+`
+
+type OrderPaymentProviderInsertParams struct {
+	OrderID  int64
+	Provider string
+}
+
+// OrderPaymentProviderInsert records the provider an order is to be paid with (checkout's
+// transaction); the first choice stays.
+func (q *Queries) OrderPaymentProviderInsert(ctx context.Context, arg OrderPaymentProviderInsertParams) error {
+	_, err := q.db.Exec(ctx, OrderPaymentProviderInsert, arg.OrderID, arg.Provider)
+	return err
+}
+
 const PaymentAddRefunded = `-- name: PaymentAddRefunded :one
 UPDATE payments SET amount_refunded = amount_refunded + $1::bigint, updated_at = now()
 WHERE id = $2 AND amount_refunded + $1::bigint <= amount_received
-RETURNING id, order_id, provider, intent_id, client_secret, status, amount, currency, amount_received, amount_refunded, last_error, created_at, updated_at, provider_refunded
+RETURNING id, order_id, provider, intent_id, client_secret, status, amount, currency, amount_received, amount_refunded, last_error, created_at, updated_at, provider_refunded, capture_id
 `
 
 type PaymentAddRefundedParams struct {
@@ -40,6 +68,7 @@ func (q *Queries) PaymentAddRefunded(ctx context.Context, arg PaymentAddRefunded
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.ProviderRefunded,
+		&i.CaptureID,
 	)
 	return i, err
 }
@@ -101,8 +130,72 @@ func (q *Queries) PaymentEventSetOutcome(ctx context.Context, arg PaymentEventSe
 	return err
 }
 
+const PaymentGetByCaptureForUpdate = `-- name: PaymentGetByCaptureForUpdate :one
+SELECT id, order_id, provider, intent_id, client_secret, status, amount, currency, amount_received, amount_refunded, last_error, created_at, updated_at, provider_refunded, capture_id FROM payments WHERE provider = $1 AND capture_id = $2 FOR UPDATE
+`
+
+type PaymentGetByCaptureForUpdateParams struct {
+	Provider  string
+	CaptureID *string
+}
+
+func (q *Queries) PaymentGetByCaptureForUpdate(ctx context.Context, arg PaymentGetByCaptureForUpdateParams) (Payment, error) {
+	row := q.db.QueryRow(ctx, PaymentGetByCaptureForUpdate, arg.Provider, arg.CaptureID)
+	var i Payment
+	err := row.Scan(
+		&i.ID,
+		&i.OrderID,
+		&i.Provider,
+		&i.IntentID,
+		&i.ClientSecret,
+		&i.Status,
+		&i.Amount,
+		&i.Currency,
+		&i.AmountReceived,
+		&i.AmountRefunded,
+		&i.LastError,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.ProviderRefunded,
+		&i.CaptureID,
+	)
+	return i, err
+}
+
+const PaymentGetByIntent = `-- name: PaymentGetByIntent :one
+SELECT id, order_id, provider, intent_id, client_secret, status, amount, currency, amount_received, amount_refunded, last_error, created_at, updated_at, provider_refunded, capture_id FROM payments WHERE provider = $1 AND intent_id = $2
+`
+
+type PaymentGetByIntentParams struct {
+	Provider string
+	IntentID string
+}
+
+func (q *Queries) PaymentGetByIntent(ctx context.Context, arg PaymentGetByIntentParams) (Payment, error) {
+	row := q.db.QueryRow(ctx, PaymentGetByIntent, arg.Provider, arg.IntentID)
+	var i Payment
+	err := row.Scan(
+		&i.ID,
+		&i.OrderID,
+		&i.Provider,
+		&i.IntentID,
+		&i.ClientSecret,
+		&i.Status,
+		&i.Amount,
+		&i.Currency,
+		&i.AmountReceived,
+		&i.AmountRefunded,
+		&i.LastError,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.ProviderRefunded,
+		&i.CaptureID,
+	)
+	return i, err
+}
+
 const PaymentGetByIntentForUpdate = `-- name: PaymentGetByIntentForUpdate :one
-SELECT id, order_id, provider, intent_id, client_secret, status, amount, currency, amount_received, amount_refunded, last_error, created_at, updated_at, provider_refunded FROM payments WHERE provider = $1 AND intent_id = $2 FOR UPDATE
+SELECT id, order_id, provider, intent_id, client_secret, status, amount, currency, amount_received, amount_refunded, last_error, created_at, updated_at, provider_refunded, capture_id FROM payments WHERE provider = $1 AND intent_id = $2 FOR UPDATE
 `
 
 type PaymentGetByIntentForUpdateParams struct {
@@ -128,12 +221,13 @@ func (q *Queries) PaymentGetByIntentForUpdate(ctx context.Context, arg PaymentGe
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.ProviderRefunded,
+		&i.CaptureID,
 	)
 	return i, err
 }
 
 const PaymentGetByOrderID = `-- name: PaymentGetByOrderID :one
-SELECT id, order_id, provider, intent_id, client_secret, status, amount, currency, amount_received, amount_refunded, last_error, created_at, updated_at, provider_refunded FROM payments WHERE order_id = $1
+SELECT id, order_id, provider, intent_id, client_secret, status, amount, currency, amount_received, amount_refunded, last_error, created_at, updated_at, provider_refunded, capture_id FROM payments WHERE order_id = $1
 `
 
 func (q *Queries) PaymentGetByOrderID(ctx context.Context, orderID int64) (Payment, error) {
@@ -154,12 +248,13 @@ func (q *Queries) PaymentGetByOrderID(ctx context.Context, orderID int64) (Payme
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.ProviderRefunded,
+		&i.CaptureID,
 	)
 	return i, err
 }
 
 const PaymentGetByOrderIDForUpdate = `-- name: PaymentGetByOrderIDForUpdate :one
-SELECT id, order_id, provider, intent_id, client_secret, status, amount, currency, amount_received, amount_refunded, last_error, created_at, updated_at, provider_refunded FROM payments WHERE order_id = $1 FOR UPDATE
+SELECT id, order_id, provider, intent_id, client_secret, status, amount, currency, amount_received, amount_refunded, last_error, created_at, updated_at, provider_refunded, capture_id FROM payments WHERE order_id = $1 FOR UPDATE
 `
 
 func (q *Queries) PaymentGetByOrderIDForUpdate(ctx context.Context, orderID int64) (Payment, error) {
@@ -180,6 +275,7 @@ func (q *Queries) PaymentGetByOrderIDForUpdate(ctx context.Context, orderID int6
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.ProviderRefunded,
+		&i.CaptureID,
 	)
 	return i, err
 }
@@ -188,7 +284,7 @@ const PaymentInsert = `-- name: PaymentInsert :one
 INSERT INTO payments (order_id, provider, intent_id, client_secret, status, amount, currency)
 VALUES ($1, $2, $3, $4, $5, $6, $7)
 ON CONFLICT (order_id) DO UPDATE SET updated_at = payments.updated_at
-RETURNING id, order_id, provider, intent_id, client_secret, status, amount, currency, amount_received, amount_refunded, last_error, created_at, updated_at, provider_refunded
+RETURNING id, order_id, provider, intent_id, client_secret, status, amount, currency, amount_received, amount_refunded, last_error, created_at, updated_at, provider_refunded, capture_id
 `
 
 type PaymentInsertParams struct {
@@ -228,12 +324,13 @@ func (q *Queries) PaymentInsert(ctx context.Context, arg PaymentInsertParams) (P
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.ProviderRefunded,
+		&i.CaptureID,
 	)
 	return i, err
 }
 
 const PaymentListByOrderIDs = `-- name: PaymentListByOrderIDs :many
-SELECT id, order_id, provider, intent_id, client_secret, status, amount, currency, amount_received, amount_refunded, last_error, created_at, updated_at, provider_refunded FROM payments WHERE order_id = ANY($1::bigint[])
+SELECT id, order_id, provider, intent_id, client_secret, status, amount, currency, amount_received, amount_refunded, last_error, created_at, updated_at, provider_refunded, capture_id FROM payments WHERE order_id = ANY($1::bigint[])
 `
 
 func (q *Queries) PaymentListByOrderIDs(ctx context.Context, orderIds []int64) ([]Payment, error) {
@@ -260,6 +357,7 @@ func (q *Queries) PaymentListByOrderIDs(ctx context.Context, orderIds []int64) (
 			&i.CreatedAt,
 			&i.UpdatedAt,
 			&i.ProviderRefunded,
+			&i.CaptureID,
 		); err != nil {
 			return nil, err
 		}
@@ -287,6 +385,21 @@ func (q *Queries) PaymentRefundedTotal(ctx context.Context, id int64) (int64, er
 	return column_1, err
 }
 
+const PaymentSetCapture = `-- name: PaymentSetCapture :exec
+UPDATE payments SET capture_id = COALESCE(capture_id, $1), updated_at = now() WHERE id = $2
+`
+
+type PaymentSetCaptureParams struct {
+	CaptureID *string
+	ID        int64
+}
+
+// PaymentSetCapture records the capture that took the payment; the first one stays.
+func (q *Queries) PaymentSetCapture(ctx context.Context, arg PaymentSetCaptureParams) error {
+	_, err := q.db.Exec(ctx, PaymentSetCapture, arg.CaptureID, arg.ID)
+	return err
+}
+
 const PaymentSetError = `-- name: PaymentSetError :exec
 UPDATE payments SET last_error = $1, updated_at = now() WHERE id = $2
 `
@@ -306,7 +419,7 @@ UPDATE payments SET provider_refunded = GREATEST(provider_refunded, $1::bigint),
     amount_refunded = payment_refunded(amount_refunded, GREATEST(provider_refunded, $1::bigint), amount_received),
     updated_at = now()
 WHERE id = $2
-RETURNING id, order_id, provider, intent_id, client_secret, status, amount, currency, amount_received, amount_refunded, last_error, created_at, updated_at, provider_refunded
+RETURNING id, order_id, provider, intent_id, client_secret, status, amount, currency, amount_received, amount_refunded, last_error, created_at, updated_at, provider_refunded, capture_id
 `
 
 type PaymentSyncRefundedParams struct {
@@ -337,6 +450,7 @@ func (q *Queries) PaymentSyncRefunded(ctx context.Context, arg PaymentSyncRefund
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.ProviderRefunded,
+		&i.CaptureID,
 	)
 	return i, err
 }
@@ -364,7 +478,7 @@ UPDATE payments SET status = $1, amount_received = $2::bigint, last_error = $3,
     amount_refunded = payment_refunded(amount_refunded, provider_refunded, $2::bigint),
     updated_at = now()
 WHERE id = $4
-RETURNING id, order_id, provider, intent_id, client_secret, status, amount, currency, amount_received, amount_refunded, last_error, created_at, updated_at, provider_refunded
+RETURNING id, order_id, provider, intent_id, client_secret, status, amount, currency, amount_received, amount_refunded, last_error, created_at, updated_at, provider_refunded, capture_id
 `
 
 type PaymentUpdateParams struct {
@@ -400,6 +514,7 @@ func (q *Queries) PaymentUpdate(ctx context.Context, arg PaymentUpdateParams) (P
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.ProviderRefunded,
+		&i.CaptureID,
 	)
 	return i, err
 }
@@ -455,7 +570,7 @@ func (q *Queries) RefundFinish(ctx context.Context, arg RefundFinishParams) (Ref
 }
 
 const RefundGetForSettlement = `-- name: RefundGetForSettlement :one
-SELECT r.id, r.payment_id, r.amount, r.idempotency_key, r.provider_refund_id, r.status, r.reason, r.created_at, r.updated_at, p.order_id, p.intent_id, p.amount_received
+SELECT r.id, r.payment_id, r.amount, r.idempotency_key, r.provider_refund_id, r.status, r.reason, r.created_at, r.updated_at, p.order_id, p.intent_id, p.amount_received, p.provider, p.capture_id, p.currency
 FROM refunds r JOIN payments p ON p.id = r.payment_id
 WHERE r.id = $1
 `
@@ -465,6 +580,9 @@ type RefundGetForSettlementRow struct {
 	OrderID        int64
 	IntentID       string
 	AmountReceived int64
+	Provider       string
+	CaptureID      *string
+	Currency       string
 }
 
 // RefundGetForSettlement reads a refund with what asking the provider again needs.
@@ -484,6 +602,9 @@ func (q *Queries) RefundGetForSettlement(ctx context.Context, id int64) (RefundG
 		&i.OrderID,
 		&i.IntentID,
 		&i.AmountReceived,
+		&i.Provider,
+		&i.CaptureID,
+		&i.Currency,
 	)
 	return i, err
 }

@@ -288,6 +288,10 @@ type Querier interface {
 	// OrderPaymentMethodInsert records the saved method an order is paid with; the first choice
 	// stands and is returned.
 	OrderPaymentMethodInsert(ctx context.Context, arg OrderPaymentMethodInsertParams) (OrderPaymentMethodInsertRow, error)
+	OrderPaymentProviderGet(ctx context.Context, orderID int64) (string, error)
+	// OrderPaymentProviderInsert records the provider an order is to be paid with (checkout's
+	// transaction); the first choice stays.
+	OrderPaymentProviderInsert(ctx context.Context, arg OrderPaymentProviderInsertParams) error
 	OrderSetStatus(ctx context.Context, arg OrderSetStatusParams) (Order, error)
 	// OrderVendorIDs reads the vendors whose lines an order holds (who may see its
 	// events live).
@@ -304,6 +308,8 @@ type Querier interface {
 	// PaymentEventInsert records a provider event; 0 rows means it was already processed.
 	PaymentEventInsert(ctx context.Context, arg PaymentEventInsertParams) (int64, error)
 	PaymentEventSetOutcome(ctx context.Context, arg PaymentEventSetOutcomeParams) error
+	PaymentGetByCaptureForUpdate(ctx context.Context, arg PaymentGetByCaptureForUpdateParams) (Payment, error)
+	PaymentGetByIntent(ctx context.Context, arg PaymentGetByIntentParams) (Payment, error)
 	PaymentGetByIntentForUpdate(ctx context.Context, arg PaymentGetByIntentForUpdateParams) (Payment, error)
 	PaymentGetByOrderID(ctx context.Context, orderID int64) (Payment, error)
 	PaymentGetByOrderIDForUpdate(ctx context.Context, orderID int64) (Payment, error)
@@ -313,6 +319,8 @@ type Querier interface {
 	// PaymentRefundedTotal is what is known to have gone back of a payment: its SUCCEEDED refunds
 	// (reserved ones may still fail), with what the provider reported refunded as their floor.
 	PaymentRefundedTotal(ctx context.Context, id int64) (int64, error)
+	// PaymentSetCapture records the capture that took the payment; the first one stays.
+	PaymentSetCapture(ctx context.Context, arg PaymentSetCaptureParams) error
 	PaymentSetError(ctx context.Context, arg PaymentSetErrorParams) error
 	// PaymentSyncRefunded keeps the largest refunded total the provider reported (@amount) and
 	// raises the refunded total to it, as far as what was received allows (refunds made outside

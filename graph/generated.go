@@ -469,6 +469,7 @@ type ComplexityRoot struct {
 		FulfillmentUpdateTracking          func(childComplexity int, input model.FulfillmentUpdateTrackingInput) int
 		InventoryImport                    func(childComplexity int, input model.InventoryImportInput) int
 		OrderCancel                        func(childComplexity int, input model.OrderCancelInput) int
+		OrderPaymentCapture                func(childComplexity int, input model.OrderPaymentCaptureInput) int
 		OrderPaymentRetry                  func(childComplexity int, input model.OrderPaymentRetryInput) int
 		OrderRefund                        func(childComplexity int, input model.OrderRefundInput) int
 		OrderStatusUpdate                  func(childComplexity int, input model.OrderStatusUpdateInput) int
@@ -564,6 +565,12 @@ type ComplexityRoot struct {
 		UserErrors func(childComplexity int) int
 	}
 
+	OrderPaymentCapturePayload struct {
+		Order      func(childComplexity int) int
+		Payment    func(childComplexity int) int
+		UserErrors func(childComplexity int) int
+	}
+
 	OrderPaymentRetryPayload struct {
 		Order      func(childComplexity int) int
 		Payment    func(childComplexity int) int
@@ -593,6 +600,7 @@ type ComplexityRoot struct {
 		Amount         func(childComplexity int) int
 		AmountReceived func(childComplexity int) int
 		AmountRefunded func(childComplexity int) int
+		ApprovalURL    func(childComplexity int) int
 		ClientSecret   func(childComplexity int) int
 		IntentID       func(childComplexity int) int
 		LastError      func(childComplexity int) int
@@ -1163,6 +1171,7 @@ type MutationResolver interface {
 	OrderStatusUpdate(ctx context.Context, input model.OrderStatusUpdateInput) (*model.OrderPayload, error)
 	OrderPaymentRetry(ctx context.Context, input model.OrderPaymentRetryInput) (*model.OrderPaymentRetryPayload, error)
 	OrderRefund(ctx context.Context, input model.OrderRefundInput) (*model.OrderPayload, error)
+	OrderPaymentCapture(ctx context.Context, input model.OrderPaymentCaptureInput) (*model.OrderPaymentCapturePayload, error)
 	PaymentMethodSetupIntentCreate(ctx context.Context) (*model.PaymentMethodSetupIntentCreatePayload, error)
 	PaymentMethodDetach(ctx context.Context, input model.PaymentMethodDetachInput) (*model.PaymentMethodDetachPayload, error)
 	PaymentMethodSetDefault(ctx context.Context, input model.PaymentMethodSetDefaultInput) (*model.PaymentMethodSetDefaultPayload, error)
@@ -1229,6 +1238,7 @@ type OrderStatusEventResolver interface {
 }
 type PaymentResolver interface {
 	ClientSecret(ctx context.Context, obj *payment.Payment) (*string, error)
+	ApprovalURL(ctx context.Context, obj *payment.Payment) (*string, error)
 }
 type ProductResolver interface {
 	Category(ctx context.Context, obj *catalog.Product) (*catalog.Category, error)
@@ -2899,6 +2909,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.OrderCancel(childComplexity, args["input"].(model.OrderCancelInput)), true
+	case "Mutation.orderPaymentCapture":
+		if e.ComplexityRoot.Mutation.OrderPaymentCapture == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_orderPaymentCapture_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.OrderPaymentCapture(childComplexity, args["input"].(model.OrderPaymentCaptureInput)), true
 	case "Mutation.orderPaymentRetry":
 		if e.ComplexityRoot.Mutation.OrderPaymentRetry == nil {
 			break
@@ -3536,6 +3557,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.OrderPayload.UserErrors(childComplexity), true
 
+	case "OrderPaymentCapturePayload.order":
+		if e.ComplexityRoot.OrderPaymentCapturePayload.Order == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderPaymentCapturePayload.Order(childComplexity), true
+	case "OrderPaymentCapturePayload.payment":
+		if e.ComplexityRoot.OrderPaymentCapturePayload.Payment == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderPaymentCapturePayload.Payment(childComplexity), true
+	case "OrderPaymentCapturePayload.userErrors":
+		if e.ComplexityRoot.OrderPaymentCapturePayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderPaymentCapturePayload.UserErrors(childComplexity), true
+
 	case "OrderPaymentRetryPayload.order":
 		if e.ComplexityRoot.OrderPaymentRetryPayload.Order == nil {
 			break
@@ -3653,6 +3693,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Payment.AmountRefunded(childComplexity), true
+	case "Payment.approvalUrl":
+		if e.ComplexityRoot.Payment.ApprovalURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Payment.ApprovalURL(childComplexity), true
 	case "Payment.clientSecret":
 		if e.ComplexityRoot.Payment.ClientSecret == nil {
 			break
@@ -5658,6 +5704,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputInventoryImportInput,
 		ec.unmarshalInputOrderCancelInput,
 		ec.unmarshalInputOrderFilter,
+		ec.unmarshalInputOrderPaymentCaptureInput,
 		ec.unmarshalInputOrderPaymentRetryInput,
 		ec.unmarshalInputOrderRefundInput,
 		ec.unmarshalInputOrderStatusUpdateInput,
@@ -7183,6 +7230,12 @@ input CheckoutInput {
   CARD_DECLINED (the order stands, unpaid). Part of the idempotency key's request.
   """
   paymentMethodId: ID
+  """
+  Who takes the payment: STRIPE (the default) or PAYPAL, whose approval URL the payload's
+  ` + "`" + `payment.approvalUrl` + "`" + ` carries. PAYPAL with ` + "`" + `paymentMethodId` + "`" + `, or a provider this shop has not
+  configured, is INVALID. Part of the idempotency key's request.
+  """
+  paymentProvider: PaymentProvider
 }
 
 """Result of ` + "`" + `checkout` + "`" + `."""
@@ -7919,6 +7972,39 @@ extend type Mutation {
   the order is REFUND_PENDING.
   """
   orderRefund(input: OrderRefundInput!): OrderPayload! @hasRole(role: ADMIN)
+  """
+  Captures the PayPal payment of the viewer's PENDING order once the buyer approved it at
+  PayPal (call it when PayPal redirects back). PayPal's CHECKOUT.ORDER.APPROVED webhook does
+  the same: whichever comes first captures, the other changes nothing. The order is PAID when
+  the capture completes. Not yet approved, or the order no longer PENDING: INVALID_TRANSITION;
+  a payment of another provider: INVALID; PayPal unreachable: PAYMENT_PROVIDER_UNAVAILABLE
+  (try again: the capture is never made twice).
+  """
+  orderPaymentCapture(input: OrderPaymentCaptureInput!): OrderPaymentCapturePayload! @auth
+}
+
+"""Who takes a payment."""
+enum PaymentProvider {
+  """Stripe (cards through Stripe.js, saved cards)."""
+  STRIPE
+  """PayPal: the buyer approves at ` + "`" + `payment.approvalUrl` + "`" + `, then the server captures."""
+  PAYPAL
+}
+
+"""Input of ` + "`" + `orderPaymentCapture` + "`" + `."""
+input OrderPaymentCaptureInput {
+  """The order's ID."""
+  orderId: ID!
+}
+
+"""Result of ` + "`" + `orderPaymentCapture` + "`" + `."""
+type OrderPaymentCapturePayload {
+  """The order (PAID once the capture completed)."""
+  order: Order
+  """Its payment; null on failure."""
+  payment: Payment
+  """Problems; empty on success."""
+  userErrors: [UserError!]!
 }
 
 """Where a payment is."""
@@ -7939,12 +8025,17 @@ enum PaymentStatus {
 
 """An order's payment."""
 type Payment {
-  """The provider, e.g. ` + "`" + `stripe` + "`" + `."""
+  """The provider, ` + "`" + `stripe` + "`" + ` or ` + "`" + `paypal` + "`" + `."""
   provider: String!
-  """The provider's intent ID, e.g. ` + "`" + `pi_…` + "`" + `."""
+  """The provider's intent ID: Stripe's ` + "`" + `pi_…` + "`" + `, or the PayPal order's ID."""
   intentId: String!
-  """The secret a client library (Stripe.js) needs to confirm the payment; owner only."""
+  """The secret a client library (Stripe.js) needs to confirm the payment; owner only; null for PayPal."""
   clientSecret: String
+  """
+  PayPal only: where the buyer approves the payment at PayPal (redirect the browser there); owner
+  only; null for Stripe.
+  """
+  approvalUrl: String
   """Status."""
   status: PaymentStatus!
   """Amount to pay."""
@@ -10200,6 +10291,18 @@ func (ec *executionContext) childFields_OrderPayload(ctx context.Context, field 
 	return nil, fmt.Errorf("no field named %q was found under type OrderPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_OrderPaymentCapturePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "order":
+		return ec.fieldContext_OrderPaymentCapturePayload_order(ctx, field)
+	case "payment":
+		return ec.fieldContext_OrderPaymentCapturePayload_payment(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_OrderPaymentCapturePayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type OrderPaymentCapturePayload", field.Name)
+}
+
 func (ec *executionContext) childFields_OrderPaymentRetryPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "order":
@@ -10258,6 +10361,8 @@ func (ec *executionContext) childFields_Payment(ctx context.Context, field graph
 		return ec.fieldContext_Payment_intentId(ctx, field)
 	case "clientSecret":
 		return ec.fieldContext_Payment_clientSecret(ctx, field)
+	case "approvalUrl":
+		return ec.fieldContext_Payment_approvalUrl(ctx, field)
 	case "status":
 		return ec.fieldContext_Payment_status(ctx, field)
 	case "amount":
@@ -11784,6 +11889,20 @@ func (ec *executionContext) field_Mutation_orderCancel_args(ctx context.Context,
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.OrderCancelInput, error) {
 			return ec.unmarshalNOrderCancelInput2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐOrderCancelInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_orderPaymentCapture_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.OrderPaymentCaptureInput, error) {
+			return ec.unmarshalNOrderPaymentCaptureInput2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐOrderPaymentCaptureInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -20591,6 +20710,63 @@ func (ec *executionContext) fieldContext_Mutation_orderRefund(ctx context.Contex
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_orderPaymentCapture(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_orderPaymentCapture(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().OrderPaymentCapture(ctx, fc.Args["input"].(model.OrderPaymentCaptureInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.OrderPaymentCapturePayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.OrderPaymentCapturePayload) graphql.Marshaler {
+			return ec.marshalNOrderPaymentCapturePayload2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐOrderPaymentCapturePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_orderPaymentCapture(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OrderPaymentCapturePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_orderPaymentCapture_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_paymentMethodSetupIntentCreate(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -23188,6 +23364,102 @@ func (ec *executionContext) fieldContext_OrderPayload_userErrors(_ context.Conte
 	return fc, nil
 }
 
+func (ec *executionContext) _OrderPaymentCapturePayload_order(ctx context.Context, field graphql.CollectedField, obj *model.OrderPaymentCapturePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderPaymentCapturePayload_order(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Order, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *order.Order) graphql.Marshaler {
+			return ec.marshalOOrder2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋorderᚐOrder(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_OrderPaymentCapturePayload_order(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OrderPaymentCapturePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Order(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OrderPaymentCapturePayload_payment(ctx context.Context, field graphql.CollectedField, obj *model.OrderPaymentCapturePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderPaymentCapturePayload_payment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Payment, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *payment.Payment) graphql.Marshaler {
+			return ec.marshalOPayment2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋpaymentᚐPayment(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_OrderPaymentCapturePayload_payment(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OrderPaymentCapturePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Payment(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OrderPaymentCapturePayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.OrderPaymentCapturePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderPaymentCapturePayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrderPaymentCapturePayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OrderPaymentCapturePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _OrderPaymentRetryPayload_order(ctx context.Context, field graphql.CollectedField, obj *model.OrderPaymentRetryPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -23658,6 +23930,29 @@ func (ec *executionContext) _Payment_clientSecret(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_Payment_clientSecret(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Payment", field, true, true, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Payment_approvalUrl(ctx context.Context, field graphql.CollectedField, obj *payment.Payment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Payment_approvalUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Payment().ApprovalURL(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Payment_approvalUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Payment", field, true, true, errors.New("field of type String does not have child fields"))
 }
 
@@ -34534,7 +34829,7 @@ func (ec *executionContext) unmarshalInputCheckoutInput(ctx context.Context, obj
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"idempotencyKey", "shippingAddress", "shippingAddressId", "paymentMethodId"}
+	fieldsInOrder := [...]string{"idempotencyKey", "shippingAddress", "shippingAddressId", "paymentMethodId", "paymentProvider"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -34569,6 +34864,13 @@ func (ec *executionContext) unmarshalInputCheckoutInput(ctx context.Context, obj
 				return it, err
 			}
 			it.PaymentMethodID = data
+		case "paymentProvider":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("paymentProvider"))
+			data, err := ec.unmarshalOPaymentProvider2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐPaymentProvider(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PaymentProvider = data
 		}
 	}
 	return it, nil
@@ -34893,6 +35195,36 @@ func (ec *executionContext) unmarshalInputOrderFilter(ctx context.Context, obj a
 				return it, err
 			}
 			it.FulfillmentStatus = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputOrderPaymentCaptureInput(ctx context.Context, obj any) (model.OrderPaymentCaptureInput, error) {
+	var it model.OrderPaymentCaptureInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"orderId"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "orderId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("orderId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OrderID = data
 		}
 	}
 	return it, nil
@@ -40246,6 +40578,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "orderPaymentCapture":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_orderPaymentCapture(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "paymentMethodSetupIntentCreate":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_paymentMethodSetupIntentCreate(ctx, field)
@@ -41273,6 +41612,54 @@ func (ec *executionContext) _OrderPayload(ctx context.Context, sel ast.Selection
 	return out
 }
 
+var orderPaymentCapturePayloadImplementors = []string{"OrderPaymentCapturePayload"}
+
+func (ec *executionContext) _OrderPaymentCapturePayload(ctx context.Context, sel ast.SelectionSet, obj *model.OrderPaymentCapturePayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, orderPaymentCapturePayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("OrderPaymentCapturePayload")
+		case "order":
+			out.Values[i] = ec._OrderPaymentCapturePayload_order(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "payment":
+			out.Values[i] = ec._OrderPaymentCapturePayload_payment(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._OrderPaymentCapturePayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var orderPaymentRetryPayloadImplementors = []string{"OrderPaymentRetryPayload"}
 
 func (ec *executionContext) _OrderPaymentRetryPayload(ctx context.Context, sel ast.SelectionSet, obj *model.OrderPaymentRetryPayload) graphql.Marshaler {
@@ -41781,6 +42168,44 @@ func (ec *executionContext) _Payment(ctx context.Context, sel ast.SelectionSet, 
 					}
 				}()
 				res = ec._Payment_clientSecret(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "approvalUrl":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Payment_approvalUrl(ctx, field, obj)
 				if res == graphql.RequiredNull {
 					atomic.AddUint32(&fs.Invalids, 1)
 				}
@@ -49191,6 +49616,25 @@ func (ec *executionContext) marshalNOrderPayload2ᚖgithubᚗcomᚋshopgraphᚋs
 	return ec._OrderPayload(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNOrderPaymentCaptureInput2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐOrderPaymentCaptureInput(ctx context.Context, v any) (model.OrderPaymentCaptureInput, error) {
+	res, err := ec.unmarshalInputOrderPaymentCaptureInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNOrderPaymentCapturePayload2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐOrderPaymentCapturePayload(ctx context.Context, sel ast.SelectionSet, v model.OrderPaymentCapturePayload) graphql.Marshaler {
+	return ec._OrderPaymentCapturePayload(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNOrderPaymentCapturePayload2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐOrderPaymentCapturePayload(ctx context.Context, sel ast.SelectionSet, v *model.OrderPaymentCapturePayload) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._OrderPaymentCapturePayload(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNOrderPaymentRetryInput2githubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐOrderPaymentRetryInput(ctx context.Context, v any) (model.OrderPaymentRetryInput, error) {
 	res, err := ec.unmarshalInputOrderPaymentRetryInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -51521,6 +51965,22 @@ func (ec *executionContext) marshalOPaymentNextAction2ᚖgithubᚗcomᚋshopgrap
 		return graphql.Null
 	}
 	return ec._PaymentNextAction(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOPaymentProvider2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐPaymentProvider(ctx context.Context, v any) (*model.PaymentProvider, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.PaymentProvider)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOPaymentProvider2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋgraphᚋmodelᚐPaymentProvider(ctx context.Context, sel ast.SelectionSet, v *model.PaymentProvider) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
 }
 
 func (ec *executionContext) marshalOProduct2ᚖgithubᚗcomᚋshopgraphᚋshopgraphᚋinternalᚋcatalogᚐProduct(ctx context.Context, sel ast.SelectionSet, v *catalog.Product) graphql.Marshaler {

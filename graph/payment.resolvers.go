@@ -54,9 +54,36 @@ func (r *mutationResolver) OrderRefund(ctx context.Context, input model.OrderRef
 	return orderPayload(r.Payments.Refund(ctx, v, id, input.Amount))
 }
 
+// OrderPaymentCapture is the resolver for the orderPaymentCapture field.
+func (r *mutationResolver) OrderPaymentCapture(ctx context.Context, input model.OrderPaymentCaptureInput) (*model.OrderPaymentCapturePayload, error) {
+	v, err := auth.RequireViewer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	id, err := idOf(input.OrderID, typeOrder, "input", "orderId")
+	var (
+		o   order.Order
+		pay payment.Payment
+	)
+	if err == nil {
+		o, pay, err = r.Payments.CapturePayment(ctx, v, id)
+	}
+	ue, err := userErrors(err)
+	if err != nil || len(ue) > 0 {
+		return &model.OrderPaymentCapturePayload{UserErrors: ue}, err
+	}
+	loader.From(ctx).PaymentByOrderID.Prime(ctx, o.ID, &pay)
+	return &model.OrderPaymentCapturePayload{Order: &o, Payment: &pay, UserErrors: ue}, nil
+}
+
 // ClientSecret is the resolver for the clientSecret field.
 func (r *paymentResolver) ClientSecret(ctx context.Context, obj *payment.Payment) (*string, error) {
 	return r.Payments.ClientSecret(ctx, viewerPtr(ctx), *obj), nil
+}
+
+// ApprovalURL is the resolver for the approvalUrl field.
+func (r *paymentResolver) ApprovalURL(ctx context.Context, obj *payment.Payment) (*string, error) {
+	return r.Payments.ApprovalURL(ctx, viewerPtr(ctx), *obj), nil
 }
 
 // Payment returns PaymentResolver implementation.

@@ -69,7 +69,7 @@ RETURNING *;
 
 -- name: RefundGetForSettlement :one
 -- RefundGetForSettlement reads a refund with what asking the provider again needs.
-SELECT sqlc.embed(r), p.order_id, p.intent_id, p.amount_received
+SELECT sqlc.embed(r), p.order_id, p.intent_id, p.amount_received, p.provider, p.capture_id, p.currency
 FROM refunds r JOIN payments p ON p.id = r.payment_id
 WHERE r.id = @id;
 
@@ -98,3 +98,22 @@ SELECT payment_refunded(
     (SELECT COALESCE(sum(r.amount), 0)::bigint FROM refunds r WHERE r.payment_id = p.id AND r.status = 'SUCCEEDED'),
     p.provider_refunded, p.amount_received)::bigint
 FROM payments p WHERE p.id = @id;
+
+-- name: OrderPaymentProviderInsert :exec
+-- OrderPaymentProviderInsert records the provider an order is to be paid with (checkout's
+-- transaction); the first choice stays.
+INSERT INTO order_payment_providers (order_id, provider) VALUES (@order_id, @provider)
+ON CONFLICT (order_id) DO NOTHING;
+
+-- name: OrderPaymentProviderGet :one
+SELECT provider FROM order_payment_providers WHERE order_id = @order_id;
+
+-- name: PaymentGetByCaptureForUpdate :one
+SELECT * FROM payments WHERE provider = @provider AND capture_id = @capture_id FOR UPDATE;
+
+-- name: PaymentSetCapture :exec
+-- PaymentSetCapture records the capture that took the payment; the first one stays.
+UPDATE payments SET capture_id = COALESCE(capture_id, @capture_id), updated_at = now() WHERE id = @id;
+
+-- name: PaymentGetByIntent :one
+SELECT * FROM payments WHERE provider = @provider AND intent_id = @intent_id;

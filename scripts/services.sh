@@ -21,6 +21,13 @@
 #                                           print the inbox's URL, and stop the one it started
 #                                           when CMD ends (make run). Composes with
 #                                           with-stripe-mock: with-mailpit services.sh with-stripe-mock CMD
+#   scripts/services.sh with-paypal-standin CMD...
+#                                           run CMD with PAYPAL_API_BASE set to the local PayPal
+#                                           stand-in (cmd/paypal-standin on 127.0.0.1:12112,
+#                                           started if none answers; nothing is started when a
+#                                           PAYPAL_CLIENT_ID or PAYPAL_API_BASE is set) and stop
+#                                           the one it started when CMD ends (make run)
+#   scripts/services.sh stop-paypal-standin stop the PayPal stand-in this script started
 #   scripts/services.sh start-system        (CI) start the machine's own PostgreSQL/Redis if down
 #   scripts/services.sh stop-private        stop the private cluster under ./.data if it runs
 #
@@ -635,6 +642,77 @@ cmd_with_mailpit() {
 	return "$status"
 }
 
+# ---------------------------------------------------------------------------
+# PayPal stand-in: PayPal has no local mock; cmd/paypal-standin serves the parts of its API
+# shopgraph calls, an approval page, and sends its webhooks to the server.
+
+PAYPAL_STANDIN_PORT="${PAYPAL_STANDIN_PORT:-12112}"
+PAYPAL_STANDIN_DIR="${PAYPAL_STANDIN_DIR:-$DATA_DIR}"
+PAYPAL_STANDIN_STARTED_PID=""
+
+paypal_standin_pidfile() {
+	echo "$PAYPAL_STANDIN_DIR/paypal-standin-$PAYPAL_STANDIN_PORT.pid"
+}
+
+# ensure_paypal_standin: reuse the stand-in answering on PAYPAL_STANDIN_PORT, or build and
+# start one (its webhooks go to the server on $PORT) and set PAYPAL_STANDIN_STARTED_PID.
+ensure_paypal_standin() {
+	if tcp_open 127.0.0.1 "$PAYPAL_STANDIN_PORT"; then
+		return 0
+	fi
+	local bin="$PAYPAL_STANDIN_DIR/bin/paypal-standin" pidfile log
+	pidfile="$(paypal_standin_pidfile)"
+	log="${pidfile%.pid}.log"
+	mkdir -p "$PAYPAL_STANDIN_DIR/bin"
+	log "building the PayPal stand-in (cmd/paypal-standin)"
+	(cd "$ROOT" && go build -o "$bin" ./cmd/paypal-standin) >&2
+	log "starting the PayPal stand-in on 127.0.0.1:$PAYPAL_STANDIN_PORT (log: $log)"
+	nohup "$bin" -addr "127.0.0.1:$PAYPAL_STANDIN_PORT" \
+		-webhook-url "http://127.0.0.1:${PORT:-8080}/webhooks/paypal" >"$log" 2>&1 </dev/null &
+	PAYPAL_STANDIN_STARTED_PID=$!
+	echo "$PAYPAL_STANDIN_STARTED_PID" >"$pidfile"
+	wait_for 30 tcp_open 127.0.0.1 "$PAYPAL_STANDIN_PORT" || die "the PayPal stand-in did not start; see $log"
+}
+
+# stop_paypal_standin PID: stop the stand-in with this pid, if the pid file still names it.
+stop_paypal_standin() {
+	local pid="$1" pidfile
+	pidfile="$(paypal_standin_pidfile)"
+	[[ -f "$pidfile" && "$(<"$pidfile")" == "$pid" ]] || return 0
+	kill "$pid" 2>/dev/null || true
+	rm -f "$pidfile"
+}
+
+cmd_stop_paypal_standin() {
+	local pidfile
+	pidfile="$(paypal_standin_pidfile)"
+	[[ -f "$pidfile" ]] || return 0
+	stop_paypal_standin "$(<"$pidfile")"
+}
+
+# cmd_with_paypal_standin CMD...: as cmd_with_stripe_mock, for the PayPal stand-in; with PayPal
+# configured (PAYPAL_CLIENT_ID or PAYPAL_API_BASE set) CMD runs as is.
+cmd_with_paypal_standin() {
+	[[ $# -gt 0 ]] || die "usage: $0 with-paypal-standin CMD [ARG...]"
+	if [[ -n "${PAYPAL_CLIENT_ID:-}" || -n "${PAYPAL_API_BASE:-}" ]]; then
+		local status=0
+		"$@" || status=$?
+		return "$status"
+	fi
+	ensure_paypal_standin
+	if [[ -n "$PAYPAL_STANDIN_STARTED_PID" ]]; then
+		local started="$PAYPAL_STANDIN_STARTED_PID"
+		# shellcheck disable=SC2064 # expand $started now
+		trap "stop_paypal_standin $started" EXIT
+		trap 'exit 130' INT
+		trap 'exit 143' TERM
+	fi
+	log "PayPal payments go to the local stand-in: approve them at the payment's approvalUrl"
+	local status=0
+	PAYPAL_API_BASE="http://127.0.0.1:$PAYPAL_STANDIN_PORT" "$@" || status=$?
+	return "$status"
+}
+
 cmd_start_system() {
 	start_system_postgres
 	start_system_redis
@@ -667,6 +745,8 @@ main() {
 	mailpit-url) cmd_mailpit_url ;;
 	stop-mailpit) cmd_stop_mailpit ;;
 	with-mailpit) cmd_with_mailpit "$@" ;;
+	with-paypal-standin) cmd_with_paypal_standin "$@" ;;
+	stop-paypal-standin) cmd_stop_paypal_standin ;;
 	start-system) cmd_start_system ;;
 	stop-private) cmd_stop_private ;;
 	-h | --help | help)

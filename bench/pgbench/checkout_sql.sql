@@ -208,7 +208,7 @@ SELECT jsonb_build_object('order_id', currval('orders_id_seq')), now(), 'expire_
        now() + interval '1800 seconds', 'scheduled', '{}'::varchar(255)[], NULL, NULL
 RETURNING *;
 COMMIT;
--- sqlc: PaymentInsert 3abcf522b752
+-- sqlc: PaymentInsert b29c6ac25109
 INSERT INTO payments (order_id, provider, intent_id, client_secret, status, amount, currency)
 VALUES (currval('orders_id_seq'), 'stripe', 'pi_' || :k, 'pi_' || :k || '_secret_x', 'REQUIRES_PAYMENT', 4200, 'USD')
 ON CONFLICT (order_id) DO UPDATE SET updated_at = payments.updated_at

@@ -558,6 +558,10 @@ type CheckoutInput struct {
 	// A card that is not the viewer's is NOT_FOUND (nothing changes); a declined one is
 	// CARD_DECLINED (the order stands, unpaid). Part of the idempotency key's request.
 	PaymentMethodID *string `json:"paymentMethodId,omitempty"`
+	// Who takes the payment: STRIPE (the default) or PAYPAL, whose approval URL the payload's
+	// `payment.approvalUrl` carries. PAYPAL with `paymentMethodId`, or a provider this shop has not
+	// configured, is INVALID. Part of the idempotency key's request.
+	PaymentProvider *PaymentProvider `json:"paymentProvider,omitempty"`
 }
 
 // Result of `checkout`.
@@ -719,6 +723,22 @@ type OrderPayload struct {
 	// The order after the change; null on failure.
 	Order *order.Order `json:"order,omitempty"`
 	// Problems with the input; empty on success.
+	UserErrors []*UserError `json:"userErrors"`
+}
+
+// Input of `orderPaymentCapture`.
+type OrderPaymentCaptureInput struct {
+	// The order's ID.
+	OrderID string `json:"orderId"`
+}
+
+// Result of `orderPaymentCapture`.
+type OrderPaymentCapturePayload struct {
+	// The order (PAID once the capture completed).
+	Order *order.Order `json:"order,omitempty"`
+	// Its payment; null on failure.
+	Payment *payment.Payment `json:"payment,omitempty"`
+	// Problems; empty on success.
 	UserErrors []*UserError `json:"userErrors"`
 }
 
@@ -1774,6 +1794,64 @@ func (e *ErrorCode) UnmarshalJSON(b []byte) error {
 }
 
 func (e ErrorCode) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// Who takes a payment.
+type PaymentProvider string
+
+const (
+	// Stripe (cards through Stripe.js, saved cards).
+	PaymentProviderStripe PaymentProvider = "STRIPE"
+	// PayPal: the buyer approves at `payment.approvalUrl`, then the server captures.
+	PaymentProviderPaypal PaymentProvider = "PAYPAL"
+)
+
+var AllPaymentProvider = []PaymentProvider{
+	PaymentProviderStripe,
+	PaymentProviderPaypal,
+}
+
+func (e PaymentProvider) IsValid() bool {
+	switch e {
+	case PaymentProviderStripe, PaymentProviderPaypal:
+		return true
+	}
+	return false
+}
+
+func (e PaymentProvider) String() string {
+	return string(e)
+}
+
+func (e *PaymentProvider) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = PaymentProvider(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid PaymentProvider", str)
+	}
+	return nil
+}
+
+func (e PaymentProvider) MarshalGQL(w io.Writer) {
+	fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *PaymentProvider) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e PaymentProvider) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

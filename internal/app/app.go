@@ -205,6 +205,9 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options
 	a.Payments = payment.NewService(d, gateway, a.Orders, cfg.OrderPaymentTTL, log)
 	a.Payments.Jobs = a.Jobs
 	a.Payments.Observer = a.Metrics
+	if cfg.PayPalClientID != "" {
+		a.Payments.UsePayPal(payment.NewPayPal(cfg.PayPalAPIBase, cfg.PayPalClientID, cfg.PayPalClientSecret, cfg.PayPalWebhookID))
+	}
 	var mailer notify.Mailer // nil without SMTP_URL: emails are off
 	if cfg.SMTPURL != "" {
 		m, err := notify.NewSMTP(cfg.SMTPURL, cfg.MailFrom)

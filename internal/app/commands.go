@@ -1,5 +1,5 @@
 // This file is Run, the dispatcher of the subcommands, and the one-shot commands (migrate,
-// admin create, seed, stripe-event). Their help texts are in help.go.
+// admin create, seed, stripe-event, paypal-event). Their help texts are in help.go.
 
 package app
 
@@ -77,6 +77,8 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return seedCommand(ctx, cfg, log, args, stdout)
 	case "stripe-event":
 		return stripeEventCommand(ctx, cfg, log, args, stdout)
+	case "paypal-event":
+		return paypalEventCommand(ctx, cfg, log, args, stdout)
 	}
 	return fmt.Errorf("unknown command %q; `shopgraph help` lists the commands", cmd)
 }

@@ -72,6 +72,7 @@ func TestCommandHelp(t *testing.T) {
 		"admin create": {{"admin", "--help"}, {"admin", "-h"}, {"admin", "create", "--help"}, {"admin", "create", "-h"}, {"admin", "create", "--email", "a@example.com", "--help"}, {"help", "admin", "create"}},
 		"seed":         {{"seed", "--help"}, {"seed", "-h"}, {"seed", "--products", "5", "-help"}, {"help", "seed"}},
 		"stripe-event": {{"stripe-event", "--help"}, {"stripe-event", "-h"}, {"stripe-event", "charge.refunded", "--order", "1", "--help"}, {"help", "stripe-event"}},
+		"paypal-event": {{"paypal-event", "--help"}, {"paypal-event", "-h"}, {"paypal-event", "PAYMENT.CAPTURE.REFUNDED", "--order", "1", "--help"}, {"help", "paypal-event"}},
 		"help":         {{"help", "help"}},
 	}
 

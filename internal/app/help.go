@@ -26,6 +26,10 @@ var commands = []struct{ name, args, short, summary, settings string }{
 	{"stripe-event", "TYPE --order ID [--url URL] [--amount N]", "send a signed Stripe event to a running server", "Send a correctly signed Stripe event about an order's payment to a running server's\n" +
 		"webhook, playing Stripe's part in local testing. TYPE is one of:\n  " + strings.Join(payment.EventTypes, ", "),
 		"DATABASE_URL (to find the order's payment intent), STRIPE_WEBHOOK_SECRET, PORT"},
+	{"paypal-event", "TYPE --order ID [--url URL] [--amount N]", "send a PayPal webhook to a running server", "Send a PayPal webhook event about an order's PayPal payment to a running server's\n" +
+		"webhook, signed as the local PayPal stand-in signs (make run), playing PayPal's part in local\n" +
+		"testing. TYPE is one of:\n  " + strings.Join(payment.PayPalEventTypes, ", "),
+		"DATABASE_URL (to find the order's PayPal order), PAYPAL_WEBHOOK_ID, PORT"},
 	{"help", "[COMMAND]", "list the commands, or show one's usage", "List the commands, or show one command's usage.", ""},
 }
 
@@ -118,6 +122,9 @@ func commandFlags(name string) *flag.FlagSet {
 		return fs
 	case "stripe-event":
 		fs, _ := stripeEventFlags()
+		return fs
+	case "paypal-event":
+		fs, _ := paypalEventFlags()
 		return fs
 	}
 	return nil

@@ -67,6 +67,8 @@ func (a *App) Handler() http.Handler {
 		Extra: map[string]http.Handler{
 			"POST /webhooks/stripe": a.Metrics.Instrument("/webhooks/stripe",
 				httpapi.StripeWebhook(a.Config.StripeWebhookSecret, a.Payments.HandleStripeEvent, a.Log)),
+			"POST /webhooks/paypal": a.Metrics.Instrument("/webhooks/paypal",
+				httpapi.PayPalWebhook(a.Payments.VerifyPayPalWebhook, a.Payments.HandlePayPalEvent, a.Log)),
 			"GET /metrics": a.Metrics.Handler(),
 		},
 	}

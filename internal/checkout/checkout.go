@@ -71,6 +71,8 @@ type Input struct {
 	ShippingAddressID int64
 	// PaymentMethodID, when set, is a saved method of the viewer's to charge at once (method.go).
 	PaymentMethodID string
+	// PaymentProvider takes the payment: "paypal", or "" / "stripe" for the default.
+	PaymentProvider string
 }
 
 // Result is the order a checkout created or, for a replay, created earlier, with its payment.
@@ -93,6 +95,9 @@ type Result struct {
 func (s *Service) Complete(ctx context.Context, v auth.Viewer, in Input) (Result, error) {
 	in.IdempotencyKey = strings.TrimSpace(in.IdempotencyKey)
 	if err := validate(&in); err != nil {
+		return Result{}, err
+	}
+	if err := s.validProvider(in); err != nil {
 		return Result{}, err
 	}
 	// The saved method is checked with the provider now, before the transaction.
@@ -132,7 +137,7 @@ func (s *Service) Complete(ctx context.Context, v auth.Viewer, in Input) (Result
 	case in.PaymentMethodID != "" && res.Order.Status == order.Pending:
 		res.Payment, res.PaymentErr = s.payments.IntentWithMethod(ctx, res.Order, choice)
 	case !res.Replayed:
-		res.Payment, res.PaymentErr = s.payments.NewIntent(ctx, res.Order)
+		res.Payment, res.PaymentErr = s.payments.NewIntentAt(ctx, res.Order, in.PaymentProvider)
 	case res.Order.Status == order.Pending:
 		res.Payment, res.PaymentErr = s.payments.EnsureIntent(ctx, res.Order)
 	default:
@@ -216,6 +221,11 @@ func (s *Service) completeTx(ctx context.Context, tx pgx.Tx, q *db.Queries, v au
 	// The expiry job is committed with the order: it can neither be lost nor outlive a
 	// rolled-back order.
 	if err := s.payments.Jobs.ScheduleExpiry(ctx, tx, first.OrderID, first.OrderCreatedAt.Add(s.payments.ExpireAfter)); err != nil {
+		return Result{}, err
+	}
+	// So is the provider chosen, when it is not the default: every retry of the order's
+	// payment asks it (no statement for Stripe's).
+	if err := s.payments.ChooseProviderTx(ctx, q, first.OrderID, in.PaymentProvider); err != nil {
 		return Result{}, err
 	}
 	// So is the confirmation email's job: a rolled-back order sends nothing.
@@ -373,6 +383,10 @@ func fingerprintOf(in Input) []byte {
 		// what it always was.
 		b = append(append(b, "\x00paymentMethod:"...), in.PaymentMethodID...)
 	}
+	if in.PaymentProvider != "" && in.PaymentProvider != payment.ProviderStripe {
+		// And with the same provider; Stripe's (the default) leaves it as it was.
+		b = append(append(b, "\x00paymentProvider:"...), in.PaymentProvider...)
+	}
 	sum := sha256.Sum256(b)
 	return sum[:]
 }
@@ -402,6 +416,19 @@ func validate(in *Input) error {
 		in.ShippingAddress = order.Address(a)
 	}
 	return errs.Err()
+}
+
+// validProvider refuses a provider the shop has not configured, and PayPal with a saved card.
+func (s *Service) validProvider(in Input) error {
+	switch {
+	case in.PaymentProvider == "" || in.PaymentProvider == payment.ProviderStripe:
+		return nil
+	case in.PaymentMethodID != "":
+		return apperr.FieldError(apperr.Invalid, "A saved card is charged through Stripe: leave paymentProvider out, or paymentMethodId.", "input", "paymentProvider")
+	case !s.payments.HasProvider(in.PaymentProvider):
+		return apperr.FieldError(apperr.Invalid, "This shop does not take payments with this provider.", "input", "paymentProvider")
+	}
+	return nil
 }
 
 // savedAddress puts the customer's saved address in.ShippingAddressID into in, read before

@@ -35,6 +35,18 @@ const (
 	DevStripeAPIBase   = "http://127.0.0.1:12111"
 )
 
+// DevPayPalClientID, DevPayPalClientSecret, DevPayPalWebhookID and DevPayPalAPIBase point
+// development at the local PayPal stand-in (cmd/paypal-standin; make run starts one).
+const (
+	DevPayPalClientID     = "shopgraph-dev"
+	DevPayPalClientSecret = "shopgraph-dev-secret"
+	DevPayPalWebhookID    = "WH-shopgraph-dev"
+	DevPayPalAPIBase      = "http://127.0.0.1:12112"
+	// PayPalLiveAPIBase is PayPal's live API, PAYPAL_API_BASE's default when PAYPAL_CLIENT_ID
+	// is set; its sandbox is https://api-m.sandbox.paypal.com.
+	PayPalLiveAPIBase = "https://api-m.paypal.com"
+)
+
 // Config is the whole configuration.
 type Config struct {
 	AppEnv string
@@ -53,6 +65,12 @@ type Config struct {
 	StripeSecretKey     string
 	StripeWebhookSecret string
 	StripeAPIBase       string
+	// PayPal, the second provider: on when PayPalClientID is set (in development, the local
+	// stand-in's when none is). PayPalWebhookID is the webhook whose deliveries are verified.
+	PayPalClientID     string
+	PayPalClientSecret string
+	PayPalWebhookID    string
+	PayPalAPIBase      string
 	// OrderPaymentTTL is how long an order may stay unpaid before it is cancelled.
 	OrderPaymentTTL time.Duration
 	// GuestCartTTL is how long a guest cart may stay unchanged before it is purged.
@@ -181,6 +199,10 @@ func Load(getenv func(string) string) (Config, error) {
 		StripeSecretKey:         str("STRIPE_SECRET_KEY", ""),
 		StripeWebhookSecret:     str("STRIPE_WEBHOOK_SECRET", ""),
 		StripeAPIBase:           str("STRIPE_API_BASE", ""),
+		PayPalClientID:          str("PAYPAL_CLIENT_ID", ""),
+		PayPalClientSecret:      str("PAYPAL_CLIENT_SECRET", ""),
+		PayPalWebhookID:         str("PAYPAL_WEBHOOK_ID", ""),
+		PayPalAPIBase:           str("PAYPAL_API_BASE", ""),
 		OrderPaymentTTL:         dur("ORDER_PAYMENT_TTL", 30*time.Minute),
 		GuestCartTTL:            dur("GUEST_CART_TTL", 30*24*time.Hour),
 		ShutdownTimeout:         dur("SHUTDOWN_TIMEOUT", 15*time.Second),
@@ -301,6 +323,29 @@ func Load(getenv func(string) string) (Config, error) {
 				c.StripeAPIBase = DevStripeAPIBase
 			}
 		}
+		if c.PayPalClientID == "" {
+			// Without credentials, development talks to the local PayPal stand-in.
+			c.PayPalClientID, c.PayPalClientSecret, c.PayPalWebhookID = DevPayPalClientID, DevPayPalClientSecret, DevPayPalWebhookID
+			if c.PayPalAPIBase == "" {
+				c.PayPalAPIBase = DevPayPalAPIBase
+			}
+		}
+	}
+	if c.PayPalClientID != "" {
+		if c.PayPalAPIBase == "" {
+			c.PayPalAPIBase = PayPalLiveAPIBase
+		}
+		if c.PayPalClientSecret == "" {
+			errs = append(errs, errors.New("PAYPAL_CLIENT_SECRET is required with PAYPAL_CLIENT_ID"))
+		}
+		if c.PayPalWebhookID == "" {
+			errs = append(errs, errors.New("PAYPAL_WEBHOOK_ID is required with PAYPAL_CLIENT_ID: without it no PayPal webhook can be verified"))
+		}
+		if u, err := url.Parse(c.PayPalAPIBase); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			errs = append(errs, errors.New("PAYPAL_API_BASE must be an http(s) URL"))
+		} else if c.IsProduction() && u.Scheme != "https" {
+			errs = append(errs, errors.New("PAYPAL_API_BASE must be https in production"))
+		}
 	}
 	return c, errors.Join(errs...)
 }
@@ -366,6 +411,8 @@ func (c Config) LogValue() slog.Value {
 		slog.Bool("jwt_secret_set", c.JWTSecret != "" && c.JWTSecret != DevJWTSecret),
 		slog.Bool("stripe_secret_key_set", c.StripeSecretKey != "" && c.StripeSecretKey != DevStripeSecretKey),
 		slog.String("stripe_api_base", c.StripeAPIBase),
+		slog.Bool("paypal_client_secret_set", c.PayPalClientSecret != "" && c.PayPalClientSecret != DevPayPalClientSecret),
+		slog.String("paypal_api_base", c.PayPalAPIBase),
 		slog.Any("cors_origins", c.CORSOrigins),
 		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
 		slog.String("smtp_url", maskURL(c.SMTPURL)),

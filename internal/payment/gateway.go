@@ -1,5 +1,4 @@
-// Package payment takes payments for orders through a provider Gateway (Stripe today, PayPal
-// tomorrow): one intent per order created outside any transaction with an idempotency key
+// Package payment takes payments for orders through a provider Gateway (Stripe, PayPal): one intent per order created outside any transaction with an idempotency key
 // derived from the order, provider events applied exactly once, refunds that can never exceed
 // what was paid, and expiry of unpaid orders.
 package payment
@@ -47,6 +46,11 @@ type RefundParams struct {
 	IntentID       string
 	Amount         int64
 	IdempotencyKey string
+	// Currency is the payment's (PayPal states it with the amount; Stripe knows it).
+	Currency string
+	// CaptureID is the capture that took the payment, where the provider refunds a capture
+	// (PayPal); empty when unknown or not applicable.
+	CaptureID string
 }
 
 // RefundResult is a provider's refund.

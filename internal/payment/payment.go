@@ -41,7 +41,9 @@ type Payment struct {
 	AmountReceived money.Money
 	AmountRefunded money.Money
 	LastError      *string
-	UpdatedAt      time.Time
+	// CaptureID is the PayPal capture that took the payment; nil for Stripe, or before it.
+	CaptureID *string
+	UpdatedAt time.Time
 	// NextAction is what the customer must do before the provider can charge (3-D Secure),
 	// as the provider answered a checkout with a saved method; it is not stored.
 	NextAction *NextAction
@@ -51,7 +53,7 @@ func paymentFromRow(r db.Payment) Payment {
 	return Payment{
 		ID: r.ID, OrderID: r.OrderID, Provider: r.Provider, IntentID: r.IntentID, ClientSecret: r.ClientSecret,
 		Status: Status(r.Status), Amount: money.New(r.Amount, r.Currency), AmountReceived: money.New(r.AmountReceived, r.Currency),
-		AmountRefunded: money.New(r.AmountRefunded, r.Currency), LastError: r.LastError, UpdatedAt: r.UpdatedAt,
+		AmountRefunded: money.New(r.AmountRefunded, r.Currency), LastError: r.LastError, CaptureID: r.CaptureID, UpdatedAt: r.UpdatedAt,
 	}
 }
 

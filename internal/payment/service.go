@@ -19,10 +19,14 @@ import (
 
 // Service is the payment use cases.
 type Service struct {
-	db      *postgres.DB
-	gateway Gateway
-	orders  *order.Service
-	log     *slog.Logger
+	db *postgres.DB
+	// gateway is the default provider's (Stripe); gateways holds every provider's by name,
+	// so that a payment's refunds and cancellation go to the provider that took it.
+	gateway  Gateway
+	gateways map[string]Gateway
+	paypal   *PayPal
+	orders   *order.Service
+	log      *slog.Logger
 	// ExpireAfter is how long an order may stay unpaid.
 	ExpireAfter time.Duration
 	// Jobs makes follow-ups that must not be lost (refunds) durable.
@@ -35,7 +39,22 @@ type Service struct {
 
 // NewService returns a payment service.
 func NewService(d *postgres.DB, g Gateway, orders *order.Service, expireAfter time.Duration, log *slog.Logger) *Service {
-	return &Service{db: d, gateway: g, orders: orders, ExpireAfter: expireAfter, log: log}
+	return &Service{db: d, gateway: g, gateways: map[string]Gateway{g.Provider(): g}, orders: orders, ExpireAfter: expireAfter, log: log}
+}
+
+// UsePayPal adds PayPal as a provider checkout may choose.
+func (s *Service) UsePayPal(p *PayPal) {
+	s.paypal = p
+	s.gateways[p.Provider()] = p
+}
+
+// gatewayFor is the gateway of provider; an unknown one (a row of a provider since removed
+// from the configuration) is an error rather than a call to the wrong provider.
+func (s *Service) gatewayFor(provider string) (Gateway, error) {
+	if g, ok := s.gateways[provider]; ok {
+		return g, nil
+	}
+	return nil, fmt.Errorf("payment provider %q is not configured: %w", provider, ErrUnavailable)
 }
 
 // Provider names the gateway's provider.
@@ -64,14 +83,53 @@ func (s *Service) EnsureIntent(ctx context.Context, o order.Order) (Payment, err
 	return s.NewIntent(ctx, o)
 }
 
-// NewIntent creates the intent of an order that has none, such as one placed just now. A
-// racing EnsureIntent for the same order gets the same intent: the provider's idempotency key
+// HasProvider reports whether provider (e.g. "paypal") is configured.
+func (s *Service) HasProvider(provider string) bool {
+	_, ok := s.gateways[provider]
+	return ok
+}
+
+// ChooseProviderTx records, in the checkout's transaction q, that order orderID is to be paid
+// with provider, when it is not the default: NewIntent, and every retry of it, then asks that
+// provider.
+func (s *Service) ChooseProviderTx(ctx context.Context, q *db.Queries, orderID int64, provider string) error {
+	if provider == "" || provider == s.gateway.Provider() {
+		return nil
+	}
+	return q.OrderPaymentProviderInsert(ctx, db.OrderPaymentProviderInsertParams{OrderID: orderID, Provider: provider})
+}
+
+// NewIntent creates the intent of an order that has none, such as one placed just now, with
+// the provider checkout chose for it (ChooseProviderTx; Stripe by default). A racing EnsureIntent for the same order gets the same intent: the provider's idempotency key
 // is derived from the order, and PaymentInsert keeps the first row.
 func (s *Service) NewIntent(ctx context.Context, o order.Order) (Payment, error) {
 	if o.Status != order.Pending {
 		return Payment{}, apperr.FieldError(apperr.InvalidTransition, "Only a PENDING order can be paid.", "input", "id")
 	}
-	in, err := s.gateway.CreateIntent(ctx, IntentParams{
+	provider, err := s.db.OrderPaymentProviderGet(ctx, o.ID)
+	if postgres.IsNotFound(err) {
+		provider, err = s.gateway.Provider(), nil
+	}
+	if err != nil {
+		return Payment{}, fmt.Errorf("read payment provider of order: %w", err)
+	}
+	return s.NewIntentAt(ctx, o, provider)
+}
+
+// NewIntentAt is NewIntent with the provider the caller knows was chosen (checkout, which
+// just recorded it; "" is the default), sparing the statement that reads it.
+func (s *Service) NewIntentAt(ctx context.Context, o order.Order, provider string) (Payment, error) {
+	if o.Status != order.Pending {
+		return Payment{}, apperr.FieldError(apperr.InvalidTransition, "Only a PENDING order can be paid.", "input", "id")
+	}
+	if provider == "" {
+		provider = s.gateway.Provider()
+	}
+	g, err := s.gatewayFor(provider)
+	if err != nil {
+		return Payment{}, unavailable(err)
+	}
+	in, err := g.CreateIntent(ctx, IntentParams{
 		OrderID: o.ID, Amount: o.Total.Amount, Currency: o.Total.Currency, IdempotencyKey: intentKey(o.ID),
 	})
 	if err != nil {
@@ -79,7 +137,7 @@ func (s *Service) NewIntent(ctx context.Context, o order.Order) (Payment, error)
 		return Payment{}, unavailable(err)
 	}
 	row, err := s.db.PaymentInsert(ctx, db.PaymentInsertParams{
-		OrderID: o.ID, Provider: s.gateway.Provider(), IntentID: in.ID, ClientSecret: in.ClientSecret,
+		OrderID: o.ID, Provider: g.Provider(), IntentID: in.ID, ClientSecret: in.ClientSecret,
 		Status: db.PaymentStatusREQUIRESPAYMENT, Amount: o.Total.Amount, Currency: o.Total.Currency,
 	})
 	if postgres.IsUniqueViolation(err, "payments_intent_key") {
@@ -118,8 +176,26 @@ func (s *Service) ForOrder(ctx context.Context, orderID int64) (Payment, error) 
 	return paymentFromRow(row), nil
 }
 
-// ClientSecret is p's client secret if v is given it (the paying customer), else nil.
+// ClientSecret is p's client secret if v is given it (the paying customer), else nil. A PayPal
+// payment has none: its column holds the approval URL (ApprovalURL).
 func (s *Service) ClientSecret(ctx context.Context, v *auth.Viewer, p Payment) *string {
+	if p.Provider == ProviderPayPal {
+		return nil
+	}
+	return s.ownerSees(ctx, v, p)
+}
+
+// ApprovalURL is where the buyer approves p at PayPal, if v is the paying customer; nil for
+// another provider's payment.
+func (s *Service) ApprovalURL(ctx context.Context, v *auth.Viewer, p Payment) *string {
+	if p.Provider != ProviderPayPal {
+		return nil
+	}
+	return s.ownerSees(ctx, v, p)
+}
+
+// ownerSees is p's client secret column if v is given it (the paying customer), else nil.
+func (s *Service) ownerSees(ctx context.Context, v *auth.Viewer, p Payment) *string {
 	if v == nil || p.ClientSecret == "" {
 		return nil
 	}
@@ -210,7 +286,12 @@ func (s *Service) afterCancel(ctx context.Context, o order.Order) {
 	if err != nil || row.Status == db.PaymentStatusSUCCEEDED || row.Status == db.PaymentStatusCANCELED {
 		return
 	}
-	if _, err := s.gateway.CancelIntent(ctx, row.IntentID, cancelKey(o.ID)); err != nil {
+	g, err := s.gatewayFor(row.Provider)
+	if err != nil {
+		s.log.WarnContext(ctx, "cancel payment intent failed", "order_id", o.ID, "err", err)
+		return
+	}
+	if _, err := g.CancelIntent(ctx, row.IntentID, cancelKey(o.ID)); err != nil {
 		s.log.WarnContext(ctx, "cancel payment intent failed", "order_id", o.ID, "intent", row.IntentID, "err", err)
 		return
 	}
@@ -279,7 +360,8 @@ func (s *Service) refund(ctx context.Context, orderID int64, amount *int64, reas
 		if err != nil {
 			return err
 		}
-		st = db.RefundGetForSettlementRow{Refund: refund, OrderID: orderID, IntentID: pay.IntentID, AmountReceived: pay.AmountReceived}
+		st = db.RefundGetForSettlementRow{Refund: refund, OrderID: orderID, IntentID: pay.IntentID, AmountReceived: pay.AmountReceived,
+			Provider: pay.Provider, CaptureID: pay.CaptureID, Currency: pay.Currency}
 		jobID, err = s.Jobs.ScheduleRefundSettlement(ctx, tx, refund.ID, time.Now().Add(settleAfter))
 		return err
 	})
@@ -308,7 +390,16 @@ const settleAfter = time.Minute
 // reserved, and its settlement job asks again under the same key until the provider answers:
 // a refund is never made twice, and nothing else can be refunded in its place meanwhile.
 func (s *Service) settle(ctx context.Context, st db.RefundGetForSettlementRow) (order.Order, error) {
-	res, gwErr := s.gateway.Refund(ctx, RefundParams{IntentID: st.IntentID, Amount: st.Refund.Amount, IdempotencyKey: st.Refund.IdempotencyKey})
+	// The refund goes to the provider that took the payment.
+	g, gwErr := s.gatewayFor(st.Provider)
+	var res RefundResult
+	if gwErr == nil {
+		params := RefundParams{IntentID: st.IntentID, Amount: st.Refund.Amount, IdempotencyKey: st.Refund.IdempotencyKey, Currency: st.Currency}
+		if st.CaptureID != nil {
+			params.CaptureID = *st.CaptureID
+		}
+		res, gwErr = g.Refund(ctx, params)
+	}
 	if IsUnavailable(gwErr) {
 		// The refund stays PENDING, its amount reserved; its job asks again.
 		s.log.WarnContext(ctx, "refund got no answer", "order_id", st.OrderID, "refund_id", st.Refund.ID, "err", gwErr)

@@ -79,7 +79,11 @@ func (s *Service) HandleStripeEvent(ctx context.Context, e stripe.Event) error {
 		case "payment_intent.succeeded":
 			outcome, err = s.applySucceeded(ctx, q, pay, intent)
 		case "payment_intent.payment_failed":
-			outcome, err = s.applyFailed(ctx, q, pay, intent)
+			msg := "payment failed"
+			if intent.LastPaymentError != nil && intent.LastPaymentError.Msg != "" {
+				msg = intent.LastPaymentError.Msg
+			}
+			outcome, err = s.applyFailed(ctx, q, pay, msg)
 		case "payment_intent.processing":
 			outcome = outcomeStale
 			if pay.Status == db.PaymentStatusREQUIRESPAYMENT || pay.Status == db.PaymentStatusFAILED {
@@ -114,16 +118,23 @@ func (s *Service) HandleStripeEvent(ctx context.Context, e stripe.Event) error {
 }
 
 func (s *Service) applySucceeded(ctx context.Context, q *db.Queries, pay db.Payment, pi stripe.PaymentIntent) (string, error) {
-	orow, err := q.OrderGetByIDForUpdate(ctx, pay.OrderID)
-	if err != nil {
-		return "", err
-	}
 	received := pi.AmountReceived
 	if received == 0 {
 		received = pi.Amount
 	}
-	if pi.Amount != orow.TotalAmount || !strings.EqualFold(string(pi.Currency), orow.Currency) {
-		msg := fmt.Sprintf("paid %d %s for an order of %d %s", pi.Amount, strings.ToUpper(string(pi.Currency)), orow.TotalAmount, orow.Currency)
+	return s.applyPaid(ctx, q, pay, "payment "+pi.ID, pi.Amount, received, string(pi.Currency))
+}
+
+// applyPaid records a payment the provider took (Stripe's succeeded intent, PayPal's completed
+// capture) and moves its order to PAID: what, of amount in currency, was received. Another
+// amount or currency than the order's is AMOUNT_MISMATCH, and the order is not paid.
+func (s *Service) applyPaid(ctx context.Context, q *db.Queries, pay db.Payment, what string, amount, received int64, currency string) (string, error) {
+	orow, err := q.OrderGetByIDForUpdate(ctx, pay.OrderID)
+	if err != nil {
+		return "", err
+	}
+	if amount != orow.TotalAmount || !strings.EqualFold(currency, orow.Currency) {
+		msg := fmt.Sprintf("paid %d %s for an order of %d %s", amount, strings.ToUpper(currency), orow.TotalAmount, orow.Currency)
 		s.log.ErrorContext(ctx, "payment amount mismatch: order not paid", "order_id", pay.OrderID, "detail", msg)
 		_, err := q.PaymentUpdate(ctx, db.PaymentUpdateParams{ID: pay.ID, Status: db.PaymentStatusAMOUNTMISMATCH, AmountReceived: received, LastError: &msg})
 		return outcomeMismatch, err
@@ -141,7 +152,7 @@ func (s *Service) applySucceeded(ctx context.Context, q *db.Queries, pay db.Paym
 	outcome := outcomeStale
 	switch order.Status(orow.Status) {
 	case order.Pending:
-		if _, err := s.orders.TransitionTx(ctx, q, order.SystemActor, pay.OrderID, order.Paid, order.TransitionOptions{Note: "payment " + pi.ID + " succeeded"}); err != nil {
+		if _, err := s.orders.TransitionTx(ctx, q, order.SystemActor, pay.OrderID, order.Paid, order.TransitionOptions{Note: what + " succeeded"}); err != nil {
 			return "", err
 		}
 		outcome = outcomeApplied
@@ -158,13 +169,10 @@ func (s *Service) applySucceeded(ctx context.Context, q *db.Queries, pay db.Paym
 	return outcome, nil
 }
 
-func (s *Service) applyFailed(ctx context.Context, q *db.Queries, pay db.Payment, pi stripe.PaymentIntent) (string, error) {
+// applyFailed records a failed attempt to pay with the provider's message.
+func (s *Service) applyFailed(ctx context.Context, q *db.Queries, pay db.Payment, msg string) (string, error) {
 	if pay.Status == db.PaymentStatusSUCCEEDED {
 		return outcomeStale, nil // a late failure never undoes a payment (and success clears the error)
-	}
-	msg := "payment failed"
-	if pi.LastPaymentError != nil && pi.LastPaymentError.Msg != "" {
-		msg = pi.LastPaymentError.Msg
 	}
 	if pay.Status == db.PaymentStatusCANCELED {
 		// A failure that happened before the cancellation but arrived after it: the intent
