@@ -212,6 +212,18 @@ func TestFacetCounts(t *testing.T) {
 		require.Equal(t, []string{"color(2) black:1 red:1"}, f.attributes())
 	})
 
+	t.Run("a minimum rating: the rating facet ignores it, the others apply it", func(t *testing.T) {
+		page := facetsOf(t, anon, map[string]any{"minRating": 3})
+		f := page.Products.Facets
+		require.Equal(t, 2, page.Products.TotalCount, "the red hoodie (4.5) and the blue one (3.0)")
+		require.Equal(t, []string{"Apparel:2", "Tops:2"}, f.categories())
+		require.Equal(t, []string{"1000-2499:1", "2500-4999:1"}, f.prices())
+		require.Equal(t, []string{"4+:1", "3+:2", "2+:3", "1+:3"}, f.ratings(), "as without the filter")
+		require.Equal(t, 1, f.Stock.InStock)
+		require.Equal(t, 1, f.Stock.OutOfStock)
+		require.Equal(t, []string{"color(2) blue:1 red:1", "material(2) cotton:2"}, f.attributes())
+	})
+
 	t.Run("a bucket's count is what filtering on it lists", func(t *testing.T) {
 		for _, b := range facetsOf(t, anon, nil).Products.Facets.PriceBuckets {
 			filter := map[string]any{"minPrice": b.Min}

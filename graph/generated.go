@@ -7257,9 +7257,9 @@ extend type ProductConnection {
   """
   Counts of the products matching this list's filter, by category, price, rating, stock and
   attribute, among the products the viewer may see (as ` + "`" + `totalCount` + "`" + ` counts them). Computed only
-  when asked for, in one statement, whatever the page. The category, price and stock facets
-  each ignore their own filter (disjunctive facets), so that a shopper who picked one category
-  still sees how many products the others hold; the rating and attribute facets apply every filter.
+  when asked for, in one statement, whatever the page. The category, price, stock and rating
+  facets each ignore their own filter (disjunctive facets), so that a shopper who picked one
+  category still sees how many products the others hold; the attribute facet applies every filter.
   """
   facets: ProductFacets!
 }
@@ -7280,8 +7280,9 @@ type ProductFacets {
   """
   priceBuckets: [PriceBucket!]!
   """
-  Matching products by average rating: 4 and up, 3 and up, 2 and up, 1 and up (the minimum
-  stars, highest first); buckets without products are left out, as are products without reviews.
+  Matching products by average rating (ignoring ` + "`" + `filter.minRating` + "`" + `): 4 and up, 3 and up, 2 and
+  up, 1 and up (the minimum stars, highest first); buckets without products are left out, as are
+  products without reviews.
   """
   ratings: [RatingFacetValue!]!
   """How many matching products are in stock and how many are not (ignoring ` + "`" + `filter.inStock` + "`" + `)."""

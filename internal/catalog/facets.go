@@ -10,9 +10,9 @@ import (
 )
 
 // Facets are the counts a storefront draws the filters of a product list with: of the products
-// a viewer may see that match a filter. The category, price and stock facets each ignore their
-// own filter (disjunctive facets: a shopper who picked a category still sees the others'
-// counts); ratings and attributes apply the whole filter.
+// a viewer may see that match a filter. The category, price, stock and rating facets each
+// ignore their own filter (disjunctive facets: a shopper who picked a category still sees the
+// others' counts); attributes apply the whole filter.
 type Facets struct {
 	Categories   []CategoryFacetValue
 	PriceBuckets []PriceBucket
