@@ -23,7 +23,7 @@
 #                                           with-stripe-mock: with-mailpit services.sh with-stripe-mock CMD
 #   scripts/services.sh with-paypal-standin CMD...
 #                                           run CMD with PAYPAL_API_BASE set to the local PayPal
-#                                           stand-in (cmd/paypal-standin on 127.0.0.1:12112,
+#                                           stand-in (cmd/paypal-standin on 127.0.0.1:12140,
 #                                           started if none answers; nothing is started when a
 #                                           PAYPAL_CLIENT_ID or PAYPAL_API_BASE is set) and stop
 #                                           the one it started when CMD ends (make run)
@@ -646,7 +646,8 @@ cmd_with_mailpit() {
 # PayPal stand-in: PayPal has no local mock; cmd/paypal-standin serves the parts of its API
 # shopgraph calls, an approval page, and sends its webhooks to the server.
 
-PAYPAL_STANDIN_PORT="${PAYPAL_STANDIN_PORT:-12112}"
+# Not 12112: stripe-mock serves HTTPS there, next to its HTTP on 12111.
+PAYPAL_STANDIN_PORT="${PAYPAL_STANDIN_PORT:-12140}"
 PAYPAL_STANDIN_DIR="${PAYPAL_STANDIN_DIR:-$DATA_DIR}"
 PAYPAL_STANDIN_STARTED_PID=""
 

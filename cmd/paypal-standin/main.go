@@ -17,7 +17,7 @@ import (
 )
 
 func main() {
-	addr := flag.String("addr", "127.0.0.1:12112", "address to listen on")
+	addr := flag.String("addr", "127.0.0.1:12140", "address to listen on")
 	webhook := flag.String("webhook-url", "http://127.0.0.1:8080/webhooks/paypal", "where to send webhooks (empty: none)")
 	flag.Parse()
 	lg := log.New(os.Stderr, "paypal-standin ", log.LstdFlags)

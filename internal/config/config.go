@@ -41,7 +41,7 @@ const (
 	DevPayPalClientID     = "shopgraph-dev"
 	DevPayPalClientSecret = "shopgraph-dev-secret"
 	DevPayPalWebhookID    = "WH-shopgraph-dev"
-	DevPayPalAPIBase      = "http://127.0.0.1:12112"
+	DevPayPalAPIBase      = "http://127.0.0.1:12140"
 	// PayPalLiveAPIBase is PayPal's live API, PAYPAL_API_BASE's default when PAYPAL_CLIENT_ID
 	// is set; its sandbox is https://api-m.sandbox.paypal.com.
 	PayPalLiveAPIBase = "https://api-m.paypal.com"
