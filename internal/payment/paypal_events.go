@@ -78,6 +78,12 @@ func (s *Service) capturePayPal(ctx context.Context, pay db.Payment, e *PayPalEv
 	if err != nil {
 		return "", err
 	}
+	// Read the payment again after the order: the capture that moved the order on (a racing
+	// webhook or mutation) committed both, so a PAID order is seen with its SUCCEEDED payment,
+	// and this call is the no-op second one rather than a refusal.
+	if pay, err = s.db.PaymentGetByOrderID(ctx, pay.OrderID); err != nil {
+		return "", err
+	}
 	if pay.Status == db.PaymentStatusSUCCEEDED || pay.Status == db.PaymentStatusCANCELED || order.Status(orow.Status) != order.Pending {
 		if e != nil {
 			return outcomeStale, s.recordPayPal(ctx, *e, outcomeStale)
