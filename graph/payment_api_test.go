@@ -893,9 +893,10 @@ func TestRefundProviderDown(t *testing.T) {
 		o := newPayOrder(t, e, 2500, 10, 2) // 5000
 		apitest.PayWithFake(t, e, fake, o)
 
+		// Answers stay lost until the admin has retried: the settlement job may ask again at
+		// any moment, and must not settle the refund before the retry it is meant to refuse.
 		fake.LoseRefundAnswers.Store(true)
 		r := payRefund(t, e.Admin, o.GID, int64p(1000))
-		fake.LoseRefundAnswers.Store(false)
 		require.Equal(t, []string{"PAYMENT_PROVIDER_UNAVAILABLE"}, codesOnly(r.UserErrors))
 		require.Equal(t, int64(1000), fake.Refunded(o.Intent), "the provider did refund")
 		require.Equal(t, int64(1000), readPayState(t, e, o).Refunded, "and the amount stays reserved")
@@ -903,6 +904,7 @@ func TestRefundProviderDown(t *testing.T) {
 		// The admin retries: refused while the 1000 awaits its answer, which its job asks for
 		// again under its own key.
 		r = payRefund(t, e.Admin, o.GID, int64p(1000))
+		fake.LoseRefundAnswers.Store(false)
 		require.Equal(t, []string{"REFUND_PENDING"}, codesOnly(r.UserErrors))
 		require.Equal(t, int64(1000), fake.Refunded(o.Intent))
 		payEventually(t, "the lost answer is asked for again", 30*time.Second, func() bool {

@@ -237,7 +237,13 @@ func TestReviewAPI(t *testing.T) {
 			return resp.SQLStatements(t)
 		}
 		count(1) // warms the catalog's caches (the product and its variants), as in production
-		require.Equal(t, count(2), count(12))
+		// An earlier subtest's cache invalidation, delivered late, can cost one read of the
+		// product in either count: compare again, and fail only when 12 always costs more.
+		two, twelve := count(2), count(12)
+		for attempt := 0; attempt < 2 && two != twelve; attempt++ {
+			two, twelve = count(2), count(12)
+		}
+		require.Equal(t, two, twelve)
 	})
 }
 
