@@ -1780,8 +1780,9 @@ func (q *Queries) ProductListRatingForward(ctx context.Context, arg ProductListR
 }
 
 const ProductListRelevanceBackward = `-- name: ProductListRelevanceBackward :many
-WITH candidates AS (
-  (SELECT p.id FROM products p
+WITH named AS (
+  SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at, p.vendor_active, ts_rank(p.search, ($2::text)::tsquery)::real AS rank
+  FROM products p
     WHERE
   catalog_visible(p.status, p.vendor_active, p.vendor_id, $3::boolean, $4::bigint)
       AND ($5::bigint[] IS NULL OR p.category_id = ANY($5::bigint[]))
@@ -1790,14 +1791,17 @@ WITH candidates AS (
       AND ($8::bigint IS NULL OR p.min_price <= $8::bigint)
       AND ($9::boolean IS NULL OR p.in_stock = $9::boolean)
       AND ($10::float8 IS NULL OR p.rating_average >= $10::float8)
-      AND p.search @@ ($1::text)::tsquery
+      AND p.search @@ ($2::text)::tsquery
       AND p.search @@ ($11::text)::tsquery
-      AND ($12::bigint IS NULL OR (ts_rank(p.search, ($1::text)::tsquery)::real, p.id) < ($13::real, $12::bigint))
-      AND ($14::bigint IS NULL OR (ts_rank(p.search, ($1::text)::tsquery)::real, p.id) > ($15::real, $14::bigint))
-    LIMIT $16)
-  UNION
-  (SELECT p.id FROM products p
-    WHERE
+      AND ($12::bigint IS NULL OR (ts_rank(p.search, ($2::text)::tsquery)::real, p.id) < ($13::real, $12::bigint))
+      AND ($14::bigint IS NULL OR (ts_rank(p.search, ($2::text)::tsquery)::real, p.id) > ($15::real, $14::bigint))
+    LIMIT $16
+), anywhere AS (
+  SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at, p.vendor_active, ts_rank(p.search, ($2::text)::tsquery)::real AS rank
+  FROM products p
+    WHERE (SELECT count(*) FROM named) < $16
+      AND NOT p.search @@ ($11::text)::tsquery
+      AND
   catalog_visible(p.status, p.vendor_active, p.vendor_id, $3::boolean, $4::bigint)
       AND ($5::bigint[] IS NULL OR p.category_id = ANY($5::bigint[]))
       AND ($6::bigint IS NULL OR p.vendor_id = $6::bigint)
@@ -1805,22 +1809,20 @@ WITH candidates AS (
       AND ($8::bigint IS NULL OR p.min_price <= $8::bigint)
       AND ($9::boolean IS NULL OR p.in_stock = $9::boolean)
       AND ($10::float8 IS NULL OR p.rating_average >= $10::float8)
-      AND p.search @@ ($1::text)::tsquery
-      AND ($12::bigint IS NULL OR (ts_rank(p.search, ($1::text)::tsquery)::real, p.id) < ($13::real, $12::bigint))
-      AND ($14::bigint IS NULL OR (ts_rank(p.search, ($1::text)::tsquery)::real, p.id) > ($15::real, $14::bigint))
-    LIMIT $16)
+      AND p.search @@ ($2::text)::tsquery
+      AND ($12::bigint IS NULL OR (ts_rank(p.search, ($2::text)::tsquery)::real, p.id) < ($13::real, $12::bigint))
+      AND ($14::bigint IS NULL OR (ts_rank(p.search, ($2::text)::tsquery)::real, p.id) > ($15::real, $14::bigint))
+    LIMIT $16
 )
-SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at, p.vendor_active, r.rank::real AS rank
-FROM candidates c
-JOIN products p ON p.id = c.id
-CROSS JOIN LATERAL (SELECT ts_rank(p.search, ($1::text)::tsquery)::real AS rank) r
-ORDER BY r.rank ASC, p.id ASC
-LIMIT $2
+SELECT c.id, c.name, c.slug, c.description, c.category_id, c.vendor_id, c.attributes, c.image_urls, c.status, c.currency, c.min_price, c.max_price, c.created_at, c.updated_at, c.vendor_active, c.rank
+FROM (SELECT id, name, slug, description, category_id, vendor_id, attributes, image_urls, status, currency, min_price, max_price, created_at, updated_at, vendor_active, rank FROM named UNION ALL SELECT id, name, slug, description, category_id, vendor_id, attributes, image_urls, status, currency, min_price, max_price, created_at, updated_at, vendor_active, rank FROM anywhere) c
+ORDER BY c.rank ASC, c.id ASC
+LIMIT $1
 `
 
 type ProductListRelevanceBackwardParams struct {
-	SearchQuery    string
 	Lim            int32
+	SearchQuery    string
 	SeeArchived    bool
 	ViewerVendorID *int64
 	CategoryIds    []int64
@@ -1859,8 +1861,8 @@ type ProductListRelevanceBackwardRow struct {
 // The backward twin of ProductListRelevanceForward.
 func (q *Queries) ProductListRelevanceBackward(ctx context.Context, arg ProductListRelevanceBackwardParams) ([]ProductListRelevanceBackwardRow, error) {
 	rows, err := q.db.Query(ctx, ProductListRelevanceBackward,
-		arg.SearchQuery,
 		arg.Lim,
+		arg.SearchQuery,
 		arg.SeeArchived,
 		arg.ViewerVendorID,
 		arg.CategoryIds,
@@ -1912,8 +1914,9 @@ func (q *Queries) ProductListRelevanceBackward(ctx context.Context, arg ProductL
 }
 
 const ProductListRelevanceForward = `-- name: ProductListRelevanceForward :many
-WITH candidates AS (
-  (SELECT p.id FROM products p
+WITH named AS (
+  SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at, p.vendor_active, ts_rank(p.search, ($2::text)::tsquery)::real AS rank
+  FROM products p
     WHERE
   catalog_visible(p.status, p.vendor_active, p.vendor_id, $3::boolean, $4::bigint)
       AND ($5::bigint[] IS NULL OR p.category_id = ANY($5::bigint[]))
@@ -1922,14 +1925,17 @@ WITH candidates AS (
       AND ($8::bigint IS NULL OR p.min_price <= $8::bigint)
       AND ($9::boolean IS NULL OR p.in_stock = $9::boolean)
       AND ($10::float8 IS NULL OR p.rating_average >= $10::float8)
-      AND p.search @@ ($1::text)::tsquery
+      AND p.search @@ ($2::text)::tsquery
       AND p.search @@ ($11::text)::tsquery
-      AND ($12::bigint IS NULL OR (ts_rank(p.search, ($1::text)::tsquery)::real, p.id) < ($13::real, $12::bigint))
-      AND ($14::bigint IS NULL OR (ts_rank(p.search, ($1::text)::tsquery)::real, p.id) > ($15::real, $14::bigint))
-    LIMIT $16)
-  UNION
-  (SELECT p.id FROM products p
-    WHERE
+      AND ($12::bigint IS NULL OR (ts_rank(p.search, ($2::text)::tsquery)::real, p.id) < ($13::real, $12::bigint))
+      AND ($14::bigint IS NULL OR (ts_rank(p.search, ($2::text)::tsquery)::real, p.id) > ($15::real, $14::bigint))
+    LIMIT $16
+), anywhere AS (
+  SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at, p.vendor_active, ts_rank(p.search, ($2::text)::tsquery)::real AS rank
+  FROM products p
+    WHERE (SELECT count(*) FROM named) < $16
+      AND NOT p.search @@ ($11::text)::tsquery
+      AND
   catalog_visible(p.status, p.vendor_active, p.vendor_id, $3::boolean, $4::bigint)
       AND ($5::bigint[] IS NULL OR p.category_id = ANY($5::bigint[]))
       AND ($6::bigint IS NULL OR p.vendor_id = $6::bigint)
@@ -1937,22 +1943,20 @@ WITH candidates AS (
       AND ($8::bigint IS NULL OR p.min_price <= $8::bigint)
       AND ($9::boolean IS NULL OR p.in_stock = $9::boolean)
       AND ($10::float8 IS NULL OR p.rating_average >= $10::float8)
-      AND p.search @@ ($1::text)::tsquery
-      AND ($12::bigint IS NULL OR (ts_rank(p.search, ($1::text)::tsquery)::real, p.id) < ($13::real, $12::bigint))
-      AND ($14::bigint IS NULL OR (ts_rank(p.search, ($1::text)::tsquery)::real, p.id) > ($15::real, $14::bigint))
-    LIMIT $16)
+      AND p.search @@ ($2::text)::tsquery
+      AND ($12::bigint IS NULL OR (ts_rank(p.search, ($2::text)::tsquery)::real, p.id) < ($13::real, $12::bigint))
+      AND ($14::bigint IS NULL OR (ts_rank(p.search, ($2::text)::tsquery)::real, p.id) > ($15::real, $14::bigint))
+    LIMIT $16
 )
-SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at, p.vendor_active, r.rank::real AS rank
-FROM candidates c
-JOIN products p ON p.id = c.id
-CROSS JOIN LATERAL (SELECT ts_rank(p.search, ($1::text)::tsquery)::real AS rank) r
-ORDER BY r.rank DESC, p.id DESC
-LIMIT $2
+SELECT c.id, c.name, c.slug, c.description, c.category_id, c.vendor_id, c.attributes, c.image_urls, c.status, c.currency, c.min_price, c.max_price, c.created_at, c.updated_at, c.vendor_active, c.rank
+FROM (SELECT id, name, slug, description, category_id, vendor_id, attributes, image_urls, status, currency, min_price, max_price, created_at, updated_at, vendor_active, rank FROM named UNION ALL SELECT id, name, slug, description, category_id, vendor_id, attributes, image_urls, status, currency, min_price, max_price, created_at, updated_at, vendor_active, rank FROM anywhere) c
+ORDER BY c.rank DESC, c.id DESC
+LIMIT $1
 `
 
 type ProductListRelevanceForwardParams struct {
-	SearchQuery    string
 	Lim            int32
+	SearchQuery    string
 	SeeArchived    bool
 	ViewerVendorID *int64
 	CategoryIds    []int64
@@ -1990,12 +1994,15 @@ type ProductListRelevanceForwardRow struct {
 
 // Ranked search over a bounded candidate set, so that a common word costs the same as a rare
 // one (catalog/search.go says why): up to @candidates products whose name matches the whole
-// query (@name_query: the query restricted to names, weight A), and up to as many matching it
-// anywhere, ranked by ts_rank of @search_query (a name weighs more than a description).
+// query (@name_query: the query restricted to names, weight A), ranked by ts_rank of
+// @search_query. Only when fewer names match are up to as many of the other products matching
+// anywhere added: ts_rank weighs a name (A) at 1.0 and a description (B) at 0.4, so a full set
+// of name matches already holds the top of the order, and the second scan is not run. Each
+// candidate is ranked where it is read, with no second visit to its row.
 func (q *Queries) ProductListRelevanceForward(ctx context.Context, arg ProductListRelevanceForwardParams) ([]ProductListRelevanceForwardRow, error) {
 	rows, err := q.db.Query(ctx, ProductListRelevanceForward,
-		arg.SearchQuery,
 		arg.Lim,
+		arg.SearchQuery,
 		arg.SeeArchived,
 		arg.ViewerVendorID,
 		arg.CategoryIds,

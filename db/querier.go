@@ -403,8 +403,11 @@ type Querier interface {
 	ProductListRelevanceBackward(ctx context.Context, arg ProductListRelevanceBackwardParams) ([]ProductListRelevanceBackwardRow, error)
 	// Ranked search over a bounded candidate set, so that a common word costs the same as a rare
 	// one (catalog/search.go says why): up to @candidates products whose name matches the whole
-	// query (@name_query: the query restricted to names, weight A), and up to as many matching it
-	// anywhere, ranked by ts_rank of @search_query (a name weighs more than a description).
+	// query (@name_query: the query restricted to names, weight A), ranked by ts_rank of
+	// @search_query. Only when fewer names match are up to as many of the other products matching
+	// anywhere added: ts_rank weighs a name (A) at 1.0 and a description (B) at 0.4, so a full set
+	// of name matches already holds the top of the order, and the second scan is not run. Each
+	// candidate is ranked where it is read, with no second visit to its row.
 	ProductListRelevanceForward(ctx context.Context, arg ProductListRelevanceForwardParams) ([]ProductListRelevanceForwardRow, error)
 	// ProductRatingListByIDs is the batch read behind Product.rating.
 	ProductRatingListByIDs(ctx context.Context, ids []int64) ([]ProductRatingListByIDsRow, error)

@@ -218,10 +218,14 @@ LIMIT @lim;
 -- name: ProductListRelevanceForward :many
 -- Ranked search over a bounded candidate set, so that a common word costs the same as a rare
 -- one (catalog/search.go says why): up to @candidates products whose name matches the whole
--- query (@name_query: the query restricted to names, weight A), and up to as many matching it
--- anywhere, ranked by ts_rank of @search_query (a name weighs more than a description).
-WITH candidates AS (
-  (SELECT p.id FROM products p
+-- query (@name_query: the query restricted to names, weight A), ranked by ts_rank of
+-- @search_query. Only when fewer names match are up to as many of the other products matching
+-- anywhere added: ts_rank weighs a name (A) at 1.0 and a description (B) at 0.4, so a full set
+-- of name matches already holds the top of the order, and the second scan is not run. Each
+-- candidate is ranked where it is read, with no second visit to its row.
+WITH named AS (
+  SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at, p.vendor_active, ts_rank(p.search, (@search_query::text)::tsquery)::real AS rank
+  FROM products p
     WHERE
   catalog_visible(p.status, p.vendor_active, p.vendor_id, @see_archived::boolean, sqlc.narg('viewer_vendor_id')::bigint)
       AND (sqlc.narg('category_ids')::bigint[] IS NULL OR p.category_id = ANY(sqlc.narg('category_ids')::bigint[]))
@@ -234,10 +238,13 @@ WITH candidates AS (
       AND p.search @@ (@name_query::text)::tsquery
       AND (sqlc.narg('after_id')::bigint IS NULL OR (ts_rank(p.search, (@search_query::text)::tsquery)::real, p.id) < (sqlc.narg('after_key')::real, sqlc.narg('after_id')::bigint))
       AND (sqlc.narg('before_id')::bigint IS NULL OR (ts_rank(p.search, (@search_query::text)::tsquery)::real, p.id) > (sqlc.narg('before_key')::real, sqlc.narg('before_id')::bigint))
-    LIMIT @candidates)
-  UNION
-  (SELECT p.id FROM products p
-    WHERE
+    LIMIT @candidates
+), anywhere AS (
+  SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at, p.vendor_active, ts_rank(p.search, (@search_query::text)::tsquery)::real AS rank
+  FROM products p
+    WHERE (SELECT count(*) FROM named) < @candidates
+      AND NOT p.search @@ (@name_query::text)::tsquery
+      AND
   catalog_visible(p.status, p.vendor_active, p.vendor_id, @see_archived::boolean, sqlc.narg('viewer_vendor_id')::bigint)
       AND (sqlc.narg('category_ids')::bigint[] IS NULL OR p.category_id = ANY(sqlc.narg('category_ids')::bigint[]))
       AND (sqlc.narg('vendor_id')::bigint IS NULL OR p.vendor_id = sqlc.narg('vendor_id')::bigint)
@@ -248,19 +255,18 @@ WITH candidates AS (
       AND p.search @@ (@search_query::text)::tsquery
       AND (sqlc.narg('after_id')::bigint IS NULL OR (ts_rank(p.search, (@search_query::text)::tsquery)::real, p.id) < (sqlc.narg('after_key')::real, sqlc.narg('after_id')::bigint))
       AND (sqlc.narg('before_id')::bigint IS NULL OR (ts_rank(p.search, (@search_query::text)::tsquery)::real, p.id) > (sqlc.narg('before_key')::real, sqlc.narg('before_id')::bigint))
-    LIMIT @candidates)
+    LIMIT @candidates
 )
-SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at, p.vendor_active, r.rank::real AS rank
-FROM candidates c
-JOIN products p ON p.id = c.id
-CROSS JOIN LATERAL (SELECT ts_rank(p.search, (@search_query::text)::tsquery)::real AS rank) r
-ORDER BY r.rank DESC, p.id DESC
+SELECT c.id, c.name, c.slug, c.description, c.category_id, c.vendor_id, c.attributes, c.image_urls, c.status, c.currency, c.min_price, c.max_price, c.created_at, c.updated_at, c.vendor_active, c.rank
+FROM (SELECT * FROM named UNION ALL SELECT * FROM anywhere) c
+ORDER BY c.rank DESC, c.id DESC
 LIMIT @lim;
 
 -- name: ProductListRelevanceBackward :many
 -- The backward twin of ProductListRelevanceForward.
-WITH candidates AS (
-  (SELECT p.id FROM products p
+WITH named AS (
+  SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at, p.vendor_active, ts_rank(p.search, (@search_query::text)::tsquery)::real AS rank
+  FROM products p
     WHERE
   catalog_visible(p.status, p.vendor_active, p.vendor_id, @see_archived::boolean, sqlc.narg('viewer_vendor_id')::bigint)
       AND (sqlc.narg('category_ids')::bigint[] IS NULL OR p.category_id = ANY(sqlc.narg('category_ids')::bigint[]))
@@ -273,10 +279,13 @@ WITH candidates AS (
       AND p.search @@ (@name_query::text)::tsquery
       AND (sqlc.narg('after_id')::bigint IS NULL OR (ts_rank(p.search, (@search_query::text)::tsquery)::real, p.id) < (sqlc.narg('after_key')::real, sqlc.narg('after_id')::bigint))
       AND (sqlc.narg('before_id')::bigint IS NULL OR (ts_rank(p.search, (@search_query::text)::tsquery)::real, p.id) > (sqlc.narg('before_key')::real, sqlc.narg('before_id')::bigint))
-    LIMIT @candidates)
-  UNION
-  (SELECT p.id FROM products p
-    WHERE
+    LIMIT @candidates
+), anywhere AS (
+  SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at, p.vendor_active, ts_rank(p.search, (@search_query::text)::tsquery)::real AS rank
+  FROM products p
+    WHERE (SELECT count(*) FROM named) < @candidates
+      AND NOT p.search @@ (@name_query::text)::tsquery
+      AND
   catalog_visible(p.status, p.vendor_active, p.vendor_id, @see_archived::boolean, sqlc.narg('viewer_vendor_id')::bigint)
       AND (sqlc.narg('category_ids')::bigint[] IS NULL OR p.category_id = ANY(sqlc.narg('category_ids')::bigint[]))
       AND (sqlc.narg('vendor_id')::bigint IS NULL OR p.vendor_id = sqlc.narg('vendor_id')::bigint)
@@ -287,13 +296,11 @@ WITH candidates AS (
       AND p.search @@ (@search_query::text)::tsquery
       AND (sqlc.narg('after_id')::bigint IS NULL OR (ts_rank(p.search, (@search_query::text)::tsquery)::real, p.id) < (sqlc.narg('after_key')::real, sqlc.narg('after_id')::bigint))
       AND (sqlc.narg('before_id')::bigint IS NULL OR (ts_rank(p.search, (@search_query::text)::tsquery)::real, p.id) > (sqlc.narg('before_key')::real, sqlc.narg('before_id')::bigint))
-    LIMIT @candidates)
+    LIMIT @candidates
 )
-SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at, p.vendor_active, r.rank::real AS rank
-FROM candidates c
-JOIN products p ON p.id = c.id
-CROSS JOIN LATERAL (SELECT ts_rank(p.search, (@search_query::text)::tsquery)::real AS rank) r
-ORDER BY r.rank ASC, p.id ASC
+SELECT c.id, c.name, c.slug, c.description, c.category_id, c.vendor_id, c.attributes, c.image_urls, c.status, c.currency, c.min_price, c.max_price, c.created_at, c.updated_at, c.vendor_active, c.rank
+FROM (SELECT * FROM named UNION ALL SELECT * FROM anywhere) c
+ORDER BY c.rank ASC, c.id ASC
 LIMIT @lim;
 
 -- name: ProductCount :one

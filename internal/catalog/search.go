@@ -48,9 +48,10 @@ type SearchQuery struct {
 
 // Search tuning. A word's typo alternatives are its closest dictionary words; the relevance
 // order ranks a bounded set of candidates, so that a word that matches half the catalog costs
-// no more than a rare one: up to searchCandidates products matching in the name, then as many
-// matching anywhere. Beyond that, the order of the remaining matches is the index's, and a
-// page after the last candidate continues below its cursor's rank.
+// no more than a rare one: up to searchCandidates products matching in the name and, only when
+// fewer match there, as many of the others matching anywhere. Beyond that, the order of the
+// remaining matches is the index's, and a page after the last candidate continues below its
+// cursor's rank.
 const (
 	searchMinSimilarity   = 0.35
 	searchMaxAlternatives = 3

@@ -198,3 +198,50 @@ func TestSuggest(t *testing.T) {
 		}
 	})
 }
+
+// TestSearchPagesThroughRelevance pages a ranked search three at a time: every product that
+// matches, in the name or only in the description, comes exactly once, and every name match
+// before every description-only one.
+func TestSearchPagesThroughRelevance(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	want := map[string]bool{} // name -> matches in its name
+	for i := range 7 {
+		name := fmt.Sprintf("Walnut Tray %d", i)
+		want[name] = true
+		_, err := b.d.Pool.Exec(ctx, `INSERT INTO products (name, slug, description, currency) VALUES ($1, $2, 'A tray.', 'EUR')`, name, fmt.Sprintf("tray-%d", i))
+		require.NoError(t, err)
+	}
+	for i := range 5 {
+		name := fmt.Sprintf("Serving Board %d", i)
+		want[name] = false
+		_, err := b.d.Pool.Exec(ctx, `INSERT INTO products (name, slug, description, currency) VALUES ($1, $2, 'Oiled walnut.', 'EUR')`, name, fmt.Sprintf("board-%d", i))
+		require.NoError(t, err)
+	}
+	text, n := "walnut", 3
+	var seen []string
+	params := catalog.ListParams{First: &n, Filter: catalog.Filter{Search: &text}, Sort: catalog.SortRelevance}
+	for range 10 {
+		page, err := b.svc.List(ctx, nil, params)
+		require.NoError(t, err)
+		for _, p := range page.Products {
+			seen = append(seen, p.Name)
+		}
+		if !page.HasNextPage {
+			break
+		}
+		params.After = page.Cursors[len(page.Cursors)-1]
+	}
+	require.Len(t, seen, len(want), "each match once: %q", seen)
+	for _, name := range seen {
+		_, ok := want[name]
+		require.True(t, ok, "%q listed twice or not a match", name)
+		delete(want, name)
+	}
+	require.Empty(t, want, "every match listed")
+	for i := 1; i < len(seen); i++ {
+		require.False(t, strings.HasPrefix(seen[i-1], "Serving") && strings.HasPrefix(seen[i], "Walnut"),
+			"a name match after a description match: %q", seen)
+	}
+}
