@@ -406,6 +406,11 @@ type Querier interface {
 	// query (@name_query: the query restricted to names, weight A), and up to as many matching it
 	// anywhere, ranked by ts_rank of @search_query (a name weighs more than a description).
 	ProductListRelevanceForward(ctx context.Context, arg ProductListRelevanceForwardParams) ([]ProductListRelevanceForwardRow, error)
+	// ProductPageGetByID is a product with, when asked for, its category, its vendor's row and its
+	// live variants in display order (a JSON array, each with its effective low-stock threshold):
+	// one round trip instead of one statement per relation. The relations not asked for cost
+	// nothing: the joins' conditions and the CASE are false.
+	ProductPageGetByID(ctx context.Context, arg ProductPageGetByIDParams) (ProductPageGetByIDRow, error)
 	// ProductRatingListByIDs is the batch read behind Product.rating.
 	ProductRatingListByIDs(ctx context.Context, ids []int64) ([]ProductRatingListByIDsRow, error)
 	// ProductRefreshPrices recomputes the denormalised price range from the live variants.
