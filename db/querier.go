@@ -409,6 +409,11 @@ type Querier interface {
 	// of name matches already holds the top of the order, and the second scan is not run. Each
 	// candidate is ranked where it is read, with no second visit to its row.
 	ProductListRelevanceForward(ctx context.Context, arg ProductListRelevanceForwardParams) ([]ProductListRelevanceForwardRow, error)
+	// ProductPageGetByID is a product with, when asked for, its category, its vendor's row and its
+	// live variants in display order (a JSON array, each with its effective low-stock threshold):
+	// one round trip instead of one statement per relation. The relations not asked for cost
+	// nothing: the joins' conditions and the CASE are false.
+	ProductPageGetByID(ctx context.Context, arg ProductPageGetByIDParams) (ProductPageGetByIDRow, error)
 	// ProductRatingListByIDs is the batch read behind Product.rating.
 	ProductRatingListByIDs(ctx context.Context, ids []int64) ([]ProductRatingListByIDsRow, error)
 	// ProductRefreshPrices recomputes the denormalised price range from the live variants.

@@ -3,12 +3,15 @@ package graph
 import (
 	"context"
 
+	"github.com/99designs/gqlgen/graphql"
+
 	"github.com/shopgraph/shopgraph/graph/loader"
 	"github.com/shopgraph/shopgraph/graph/model"
 	"github.com/shopgraph/shopgraph/internal/apperr"
 	"github.com/shopgraph/shopgraph/internal/auth"
 	"github.com/shopgraph/shopgraph/internal/catalog"
 	"github.com/shopgraph/shopgraph/internal/gid"
+	"github.com/shopgraph/shopgraph/internal/vendor"
 )
 
 // Global ID type names of the catalog.
@@ -172,4 +175,38 @@ func (r *Resolver) primeProducts(ctx context.Context, products []catalog.Product
 		}
 	}
 	return nil
+}
+
+// productPageParts is what the selection of the product field being resolved shows of the
+// product's relations, so that its page statement reads only those.
+func productPageParts(ctx context.Context) catalog.PageParts {
+	var parts catalog.PageParts
+	for _, f := range graphql.CollectFieldsCtx(ctx, productImplementors) {
+		switch f.Name {
+		case "variants", "inStock":
+			parts.Variants = true
+		case "category":
+			parts.Category = true
+		case "vendor":
+			parts.Vendor = true
+		}
+	}
+	return parts
+}
+
+// primeProductPage primes the loaders with what a product page read, so that the field
+// resolvers, which read through the loaders, run no statement of their own.
+func primeProductPage(ctx context.Context, page catalog.ProductPage) {
+	loaders := loader.From(ctx)
+	p := page.Product
+	loaders.ProductByID.Prime(ctx, p.ID, p)
+	if page.Variants != nil {
+		loaders.VariantsByProductID.Prime(ctx, p.ID, page.Variants)
+	}
+	if page.Category != nil {
+		loaders.CategoryByID.Prime(ctx, page.Category.ID, *page.Category)
+	}
+	if page.VendorRow != nil {
+		loaders.VendorByID.Prime(ctx, page.VendorRow.ID, vendor.FromRow(*page.VendorRow))
+	}
 }

@@ -352,20 +352,15 @@ func (r *queryResolver) Product(ctx context.Context, id *string, slug *string) (
 	if !ok || typ != typeProduct {
 		return nil, nil
 	}
-	p, err := loader.From(ctx).ProductByID.Load(ctx, pid)()
-	if err == nil {
-		p, err = r.Catalog.Visible(v, p)
-	}
+	page, err := r.Catalog.ProductPage(ctx, v, pid, productPageParts(ctx))
 	if apperr.Is(err, apperr.NotFound) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, err
 	}
-	if err := r.primeProducts(ctx, []catalog.Product{p}); err != nil {
-		return nil, err
-	}
-	return &p, nil
+	primeProductPage(ctx, page)
+	return &page.Product, nil
 }
 
 // Categories is the resolver for the categories field.

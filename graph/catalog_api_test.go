@@ -1729,6 +1729,39 @@ func TestCatalogStatementCount(t *testing.T) {
 		require.Equal(t, n10, n100, "constant, not proportional to the page")
 	})
 
+	t.Run("a product page with category, vendor and variants is one statement", func(t *testing.T) {
+		// The storefront's product page (bench/loadgen's W2): the product, its variants with
+		// their stock status, its category and its vendor are read together.
+		const q = `query W2($id: ID!) { product(id: $id) { id name description category { name } vendor { name } variants { sku price { amount currency } stockStatus } } }`
+		var out struct {
+			Product struct {
+				Name     string   `json:"name"`
+				Category *refJSON `json:"category"`
+				Vendor   *refJSON `json:"vendor"`
+				Variants []struct {
+					SKU         string    `json:"sku"`
+					Price       moneyJSON `json:"price"`
+					StockStatus string    `json:"stockStatus"`
+				} `json:"variants"`
+			} `json:"product"`
+		}
+		n := statements(t, e.Anon(t), q, map[string]any{"id": apitest.GlobalID("Product", productIDs[3])}, &out)
+		require.Equal(t, "Product 003", out.Product.Name)
+		require.Equal(t, "Category 3", out.Product.Category.Name)
+		require.Equal(t, "Vendor 0", out.Product.Vendor.Name)
+		require.Len(t, out.Product.Variants, 2)
+		require.Equal(t, "P003-A", out.Product.Variants[0].SKU, "display order")
+		require.EqualValues(t, 103, out.Product.Variants[0].Price.Amount)
+		require.Equal(t, "LOW_STOCK", out.Product.Variants[0].StockStatus, "3 units, at or under the platform's threshold")
+		require.Equal(t, "OUT_OF_STOCK", out.Product.Variants[1].StockStatus)
+		require.EqualValues(t, 1, n)
+
+		// What the query does not ask for is not read, and still costs one statement.
+		var bare json.RawMessage
+		require.EqualValues(t, 1, statements(t, e.Anon(t), `query($id: ID!) { product(id: $id) { name } }`,
+			map[string]any{"id": apitest.GlobalID("Product", productIDs[3])}, &bare))
+	})
+
 	t.Run("an admin reading exact stock, priceRange and inStock adds no statement per product", func(t *testing.T) {
 		const q = `query P($n: Int) { products(first: $n) { totalCount nodes { name inStock priceRange { min { amount } max { amount } }
 		  category { name parent { name } } vendor { id name } variants { sku quantityAvailable product { name } } } } }`
