@@ -5,8 +5,10 @@
 # Creates (or reuses) the database shopgraph_bench with a catalog of 100,000 products, builds the
 # server and the load generator, measures the physical floor with pgbench, then for each server
 # configuration (Redis cache; no Redis, i.e. the in-process cache) starts the server on a free
-# port, runs the load generator for W1, W2, W3 and W4 and stops the server. Raw results and a
-# markdown summary go to bench/results/<UTC date and time>/; the summary is also printed.
+# port, runs the load generator for W1, W2, W3 and W4 and stops the server; last, the HTTP floor
+# of W1 (bench/httpfloor: net/http answering the bytes of the server's own W1 answer from
+# memory), driven by the same load generator, against which cached reads are judged. Raw results
+# and a markdown summary go to bench/results/<UTC date and time>/; the summary is also printed.
 #
 # Usage:
 #   bench/run.sh                          the full benchmark (about 10 minutes on 2 cores)
@@ -18,6 +20,7 @@
 #   PRODUCTS      catalog size [100000]               BENCH_DB  database name [shopgraph_bench]
 #   SCENARIOS     [W1 W2 W3 W4]                        CONFIGS   [redis in-process no-cache]
 #   PGBENCH_JOBS  pgbench threads (-j) [2]             SKIP_PGBENCH=1  no floor measurement
+#   SKIP_HTTP_FLOOR=1  no HTTP floor (measured only when SCENARIOS has W1)
 #   BENCH_REDIS_URL  Redis of the "redis" configuration [redis://127.0.0.1:6379/0]
 #   OUT           results directory [bench/results/<date>, with -quick when DURATION<15 or RUNS<3]
 #   UPDATE_README=1  also write the summary between the results markers of bench/README.md
@@ -47,6 +50,7 @@ PGBENCH_JOBS="${PGBENCH_JOBS:-2}"
 BENCH_REDIS_URL="${BENCH_REDIS_URL:-redis://127.0.0.1:6379/0}"
 UPDATE_README="${UPDATE_README:-0}"
 SKIP_PGBENCH="${SKIP_PGBENCH:-0}"
+SKIP_HTTP_FLOOR="${SKIP_HTTP_FLOOR:-0}"
 PROFILE="${PROFILE:-0}"
 
 QUICK=0
@@ -65,6 +69,8 @@ TMP="$(mktemp -d -t shopgraph-bench.XXXXXX)"
 SERVER_PID=""
 REDIS_PREFIX=""
 
+FLOOR_PID=""
+
 stop_server() {
 	stop_pid "$SERVER_PID"
 	SERVER_PID=""
@@ -81,6 +87,8 @@ redis_cleanup() {
 
 cleanup() {
 	stop_server
+	stop_pid "$FLOOR_PID"
+	loadavg_stop
 	redis_cleanup
 	rm -rf "$TMP"
 }
@@ -104,6 +112,7 @@ redis_up() {
 
 mkdir -p "$OUT"
 log "results: $OUT"
+loadavg_start
 
 DATABASE_URL="$(scripts/services.sh database-url "$BENCH_DB")"
 log "database: $DATABASE_URL"
@@ -137,6 +146,7 @@ else
 	go build -o "$TMP/shopgraph" .
 fi
 go build -o "$TMP/loadgen" ./bench/loadgen
+go build -o "$TMP/httpfloor" ./bench/httpfloor
 
 # The server's environment: nothing inherited but PATH and HOME, so that a REDIS_URL or PORT
 # of the caller's shell cannot change what is measured.
@@ -259,6 +269,11 @@ for config in $CONFIGS; do
 	"${server_env[@]}" "PORT=$port" "${extra[@]}" "$TMP/shopgraph" serve >"$TMP/server-$config.log" 2>&1 &
 	SERVER_PID=$!
 	wait_ready "$SERVER_PID" "$url" "$TMP/server-$config.log" "the server ($config)"
+	if has W1 && [[ "$SKIP_HTTP_FLOOR" != 1 && ! -s "$OUT/httpfloor-W1.body" ]]; then
+		# The floor answers what the first server answered, byte for byte.
+		"$TMP/httpfloor" -fetch "$url/graphql" -out "$OUT/httpfloor-W1.body" ||
+			die "could not fetch W1's answer for the HTTP floor"
+	fi
 
 	for s in $SCENARIOS; do
 		log "loadgen $s [$config]"
@@ -298,12 +313,30 @@ for config in $CONFIGS; do
 done
 
 # ---------------------------------------------------------------------------
+# HTTP floor: the same answer from memory, through net/http only
+
+if [[ -s "$OUT/httpfloor-W1.body" ]]; then
+	port="$(free_port)" || die "no free port"
+	url="http://127.0.0.1:$port"
+	log "HTTP floor W1: bench/httpfloor on $url, $(wc -c <"$OUT/httpfloor-W1.body") bytes"
+	"$TMP/httpfloor" -addr "127.0.0.1:$port" -body "$OUT/httpfloor-W1.body" >"$TMP/httpfloor.log" 2>&1 &
+	FLOOR_PID=$!
+	wait_ready "$FLOOR_PID" "$url" "$TMP/httpfloor.log" "the HTTP floor"
+	"$TMP/loadgen" -url "$url/graphql" -scenario W1 -c "$CONCURRENCY" -warmup "${WARMUP}s" \
+		-duration "${DURATION}s" -runs "$RUNS" -label http-floor -json "$OUT/httpfloor-W1.json" |
+		tee "$OUT/httpfloor-W1.txt"
+	stop_pid "$FLOOR_PID"
+	FLOOR_PID=""
+fi
+
+# ---------------------------------------------------------------------------
 # Summary
 
 {
 	echo "### Catalog benchmark, $(date -u '+%Y-%m-%d')$( ((QUICK)) && echo " (quick mode)")"
 	echo
 	cat "$OUT/machine.md"
+	loadavg_summary
 	echo
 	"$TMP/loadgen" -report "$OUT"
 	echo

@@ -48,7 +48,7 @@ import (
 
 // The scenarios' operations, exactly as documented in bench/README.md.
 const (
-	queryW1 = `query W1 { products(first: 20) { edges { cursor node { id name slug priceRange { min { amount currency } } category { id name } variants { id sku price { amount currency } stockStatus } } } pageInfo { hasNextPage endCursor } } }`
+	queryW1 = benchkit.QueryW1
 	queryW2 = `query W2($id: ID!) { product(id: $id) { id name description category { name } vendor { name } variants { sku price { amount currency } stockStatus } } }`
 	queryW4 = `query W4($min: Int64!) { products(first: 20, filter: {minPrice: $min, inStock: true}) { totalCount edges { node { id name priceRange { min { amount currency } } } } facets { categories { category { id name } count } priceBuckets { min max count } ratings { minRating count } stock { inStock outOfStock } attributes { key count values { value count } } } } }`
 	queryW3 = `query W3($q: String!) { products(first: 20, filter: {search: $q}, sort: RELEVANCE) { edges { node { id name priceRange { min { amount currency } } } } } }`
@@ -514,6 +514,19 @@ func targets(scenario, label string) (ratio, p99 float64) {
 	return 0, 0
 }
 
+// cachedConfig reports whether label is a configuration with a cache, which the HTTP floor
+// judges; without one the server does the work the floor skips.
+func cachedConfig(label string) bool { return label == "redis" || label == "in-process" }
+
+// httpFloorTarget is issue 22's minimum ratio of req/s to the HTTP floor's (0: none): cached W1
+// with Redis, the shared cache of every multi-instance deployment.
+func httpFloorTarget(scenario, label string) float64 {
+	if scenario == "W1" && label == "redis" {
+		return 0.5
+	}
+	return 0
+}
+
 // printReport reads DIR/loadgen-*.json and DIR/pgbench-*.tps (one tps per line, written by
 // run.sh) and prints the summary table.
 func printReport(w io.Writer, dir string) error {
@@ -578,9 +591,20 @@ func printReport(w io.Writer, dir string) error {
 		}
 	}
 
-	fmt.Fprintln(w, "| scenario | config | median req/s | p50 ms | p90 ms | p99 ms | errors (all runs) | pgbench median tps | ratio req/s ÷ tps | target ratio | target p99 | verdict |")
-	fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+	// The HTTP floor (bench/httpfloor, loadgen's JSON under another name so that it is not a
+	// row of its own) judges the cached configurations.
+	httpFloor := map[string]Result{}
+	for _, s := range []string{"W1", "W2", "W3", "W4"} {
+		if f, err := benchkit.ReadJSON[Result](fmt.Sprintf("%s/httpfloor-%s.json", dir, s)); err == nil {
+			httpFloor[s] = f
+		}
+	}
+	rps := map[string]float64{} // scenario + " " + label → median req/s
+
+	fmt.Fprintln(w, "| scenario | config | median req/s | p50 ms | p90 ms | p99 ms | errors (all runs) | pgbench median tps | ratio req/s ÷ tps | target ratio | HTTP floor req/s | req/s ÷ HTTP floor | target | target p99 | verdict |")
+	fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
 	for _, r := range results {
+		rps[r.Scenario+" "+r.Label] = r.Median.RPS
 		tps, hasTPS := pgTPS[r.Scenario]
 		ratioT, p99T := targets(r.Scenario, r.Label)
 		ratio, ratioS, tpsS := 0.0, "–", "–"
@@ -597,6 +621,21 @@ func printReport(w io.Writer, dir string) error {
 		if ratioT > 0 && hasTPS && ratio < ratioT {
 			miss = append(miss, "ratio")
 		}
+		floorS, floorRatioS, floorTargetS := "–", "–", "–"
+		floorT := httpFloorTarget(r.Scenario, r.Label)
+		if floorT > 0 {
+			floorTargetS = fmt.Sprintf("≥ %.2fx", floorT)
+		}
+		f, hasFloor := httpFloor[r.Scenario]
+		hasFloor = hasFloor && f.Median.RPS > 0
+		if hasFloor && cachedConfig(r.Label) {
+			floorRatio := r.Median.RPS / f.Median.RPS
+			floorS = fmt.Sprintf("%.0f", f.Median.RPS)
+			floorRatioS = fmt.Sprintf("%.3fx", floorRatio)
+			if floorT > 0 && floorRatio < floorT {
+				miss = append(miss, "HTTP floor ratio")
+			}
+		}
 		if r.Median.P99Ms >= p99T {
 			miss = append(miss, "p99")
 		}
@@ -610,14 +649,33 @@ func printReport(w io.Writer, dir string) error {
 		if ratioT > 0 && !hasTPS {
 			verdict += " (no pgbench figure)"
 		}
+		if floorT > 0 && !hasFloor {
+			verdict += " (no HTTP floor figure)"
+		}
 		errS := strconv.FormatInt(r.TotalErrors, 10)
 		if r.TotalEmpty > 0 {
 			errS += fmt.Sprintf(" (+%d empty)", r.TotalEmpty)
 		}
-		fmt.Fprintf(w, "| %s | %s | %.0f | %.2f | %.2f | %.2f | %s | %s | %s | %s | < %.0f ms | %s |\n",
-			r.Scenario, r.Label, r.Median.RPS, r.Median.P50Ms, r.Median.P90Ms, r.Median.P99Ms, errS, tpsS, ratioS, targetS, p99T, verdict)
+		fmt.Fprintf(w, "| %s | %s | %.0f | %.2f | %.2f | %.2f | %s | %s | %s | %s | %s | %s | %s | < %.0f ms | %s |\n",
+			r.Scenario, r.Label, r.Median.RPS, r.Median.P50Ms, r.Median.P90Ms, r.Median.P99Ms, errS, tpsS, ratioS, targetS,
+			floorS, floorRatioS, floorTargetS, p99T, verdict)
 	}
 	fmt.Fprintln(w)
+	for _, s := range []string{"W1", "W2", "W3", "W4"} {
+		if f, ok := httpFloor[s]; ok {
+			fmt.Fprintf(w, "HTTP floor %s (bench/httpfloor, the same answer from memory): median %.0f req/s, p99 %.2f ms, errors %d.\n",
+				s, f.Median.RPS, f.Median.P99Ms, f.TotalErrors)
+		}
+		redis, okR := rps[s+" redis"]
+		none, okN := rps[s+" no-cache"]
+		if s == "W1" && okR && okN && none > 0 {
+			verdict := "met"
+			if redis < none {
+				verdict = "**missed**"
+			}
+			fmt.Fprintf(w, "%s Redis cache ÷ no cache: %.2fx (target ≥ 1: Redis never slower than no cache): %s.\n", s, redis/none, verdict)
+		}
+	}
 	fmt.Fprintf(w, "Per run (req/s): ")
 	var parts []string
 	for _, r := range results {

@@ -171,7 +171,13 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options
 	}
 	a.Store = store
 	a.Metrics = metrics.New(metrics.Options{})
-	a.Cache = cache.New(store)
+	if _, shared := store.(*cache.Redis); shared {
+		a.Cache = cache.NewWithNear(store, cache.NearOptions{
+			MaxEntries: cfg.NearCacheEntries, MaxBytes: int64(cfg.NearCacheMaxBytes), TTL: cfg.NearCacheTTL,
+		})
+	} else {
+		a.Cache = cache.New(store)
+	}
 	a.Buckets = ratelimit.NewMemoryBuckets()
 	if a.Redis != nil {
 		a.Buckets = ratelimit.NewRedisBuckets(a.Redis, namespace+"buckets:")

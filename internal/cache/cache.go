@@ -11,6 +11,13 @@
 // the key prefix too (undecodable entries are treated as misses and overwritten, but a decode
 // that silently succeeds into a changed type would not be).
 //
+// With Redis, a bounded near cache in process memory (NewWithNear) sits in front of it for the
+// keys of GetOrLoadVersioned only. Those keys embed their namespace's generation, which is
+// read from Redis on every call (concurrent reads of one process share one round trip, each
+// started after its callers arrived): a Bump on any instance retires every near entry of the
+// namespace before the Bump's caller has even returned, with no message to wait for. Keys
+// invalidated by Delete are never kept near: another instance's Delete would not reach them.
+//
 // Invalidate after commit (see GUIDE §4): Delete for entries with known keys, Bump for families
 // of keys that cannot be enumerated, such as every page of a product list. Cache-aside keeps one
 // race that no single process can close: a reader on another instance that loaded before a
@@ -49,19 +56,71 @@ type Cache struct {
 	inval [invalBuckets]atomic.Uint64
 	seed  maphash.Seed
 
-	hits, misses, bypasses, loads, errors atomic.Uint64
+	// near, when not nil, keeps versioned entries in process in front of a shared store; see
+	// NewWithNear. nearTTL bounds how long one is kept.
+	near    *Memory
+	nearTTL time.Duration
+	// trusted: the store holds only what this Cache encoded (process memory), so a hit is
+	// copied rather than decoded again; see decode.
+	trusted bool
+
+	hits, misses, bypasses, loads, errors, nearHits atomic.Uint64
 }
 
 // New returns a Cache over store.
 func New(store Store) *Cache {
-	return &Cache{store: store, seed: maphash.MakeSeed()}
+	_, mem := store.(*Memory)
+	return &Cache{store: store, seed: maphash.MakeSeed(), trusted: mem}
+}
+
+// NearOptions bound the near cache of NewWithNear.
+type NearOptions struct {
+	// MaxEntries bounds the entries held; 0 (or less) turns the near cache off.
+	MaxEntries int
+	// MaxBytes bounds the summed size of the values held (0: only MaxEntries bounds it).
+	MaxBytes int64
+	// TTL bounds how long an entry is kept near, on top of the time it spent in the shared
+	// store before (whose remaining TTL a read does not return): what no Bump retires (stock
+	// counts between status changes) may be that much staler than without the near cache.
+	// 0: DefaultNearTTL.
+	TTL time.Duration
+}
+
+// DefaultNearTTL is NearOptions.TTL's default.
+const DefaultNearTTL = 5 * time.Second
+
+// NewWithNear returns a Cache over a shared store (Redis) with a near cache in front of it for
+// the versioned keys (GetOrLoadVersioned): a hit there costs one generation read and no value
+// read. See the package comment for why it stays coherent across instances.
+func NewWithNear(store Store, near NearOptions) *Cache {
+	c := New(store)
+	if near.MaxEntries > 0 {
+		c.near = NewMemoryBytes(near.MaxEntries, near.MaxBytes)
+		c.nearTTL = near.TTL
+		if c.nearTTL <= 0 {
+			c.nearTTL = DefaultNearTTL
+		}
+	}
+	return c
+}
+
+// NearLen reports how many entries the near cache holds (0 without one), for tests and
+// diagnostics.
+func (c *Cache) NearLen() int {
+	if c.near == nil {
+		return 0
+	}
+	return c.near.Len()
 }
 
 // Stats is a snapshot of a Cache's counters since it was created, for metrics. Hit ratio is
 // Hits / (Hits + Misses); Bypasses show how much traffic the cache could not serve at all.
 type Stats struct {
-	// Hits counts keys served from the store.
+	// Hits counts keys served from the store or the near cache.
 	Hits uint64
+	// NearHits counts the Hits served by the near cache, without reading a value from the
+	// shared store.
+	NearHits uint64
 	// Misses counts keys the store answered for but did not hold (or held undecodable).
 	Misses uint64
 	// Bypasses counts keys loaded without the cache's help because the store failed or was
@@ -79,6 +138,7 @@ type Stats struct {
 func (c *Cache) Stats() Stats {
 	return Stats{
 		Hits:     c.hits.Load(),
+		NearHits: c.nearHits.Load(),
 		Misses:   c.misses.Load(),
 		Bypasses: c.bypasses.Load(),
 		Loads:    c.loads.Load(),
@@ -138,7 +198,7 @@ func GetOrLoad[T any](ctx context.Context, c *Cache, key string, ttl time.Durati
 		var zero T
 		return zero, err // nobody is waiting: don't start a load that would outlive the caller
 	}
-	if v, ok := lookup[T](ctx, c, key); ok {
+	if v, _, ok := lookup[T](ctx, c, key); ok {
 		return v, nil
 	}
 	return loadShared(ctx, c, key, key, ttl, load)
@@ -164,10 +224,28 @@ func GetOrLoadVersioned[T any](ctx context.Context, c *Cache, namespace, key str
 		return loadShared(ctx, c, namespace+"@?:"+key, "", ttl, load)
 	}
 	full := namespace + "@" + strconv.FormatInt(gen, 10) + ":" + key
-	if v, ok := lookup[T](ctx, c, full); ok {
+	if c.near != nil {
+		if b, ok := c.near.getShared(full); ok {
+			if v, ok := decode[T](b, true); ok {
+				c.hits.Add(1)
+				c.nearHits.Add(1)
+				return v, nil
+			}
+		}
+	}
+	if v, b, ok := lookup[T](ctx, c, full); ok {
+		c.keepNear(full, b, c.nearTTL)
 		return v, nil
 	}
-	return loadShared(ctx, c, full, full, ttl, load)
+	return loadSharedNear(ctx, c, full, full, ttl, c.near != nil, load)
+}
+
+// keepNear puts b in the near cache, if any, for at most ttl.
+func (c *Cache) keepNear(key string, b []byte, ttl time.Duration) {
+	if c.near == nil || b == nil {
+		return
+	}
+	_ = c.near.Set(context.Background(), map[string][]byte{key: b}, min(ttl, c.nearTTL))
 }
 
 // GetOrLoadMany is GetOrLoad for the batch functions of dataloaders: one store read for all
@@ -209,8 +287,7 @@ func GetOrLoadMany[K comparable, T any](ctx context.Context, c *Cache, keys []K,
 	var missingStrs []string
 	for i, k := range uniq {
 		if b, ok := found[strs[i]]; ok {
-			var v T
-			if err := json.Unmarshal(b, &v); err == nil {
+			if v, ok := decode[T](b, c.trusted); ok {
 				out[k] = v
 				c.hits.Add(1)
 				continue
@@ -261,28 +338,46 @@ func GetOrLoadMany[K comparable, T any](ctx context.Context, c *Cache, keys []K,
 	return out, nil
 }
 
-// lookup reads key from the store and decodes it, counting the outcome.
-func lookup[T any](ctx context.Context, c *Cache, key string) (T, bool) {
+// lookup reads key from the store and decodes it, counting the outcome; it also returns the
+// bytes it decoded.
+func lookup[T any](ctx context.Context, c *Cache, key string) (T, []byte, bool) {
 	var zero T
 	found, err := c.store.Get(ctx, key)
 	if err != nil {
 		c.bypasses.Add(1)
 		c.errors.Add(1)
-		return zero, false
+		return zero, nil, false
 	}
 	b, ok := found[key]
 	if !ok {
 		c.misses.Add(1)
-		return zero, false
+		return zero, nil, false
 	}
-	var v T
-	if err := json.Unmarshal(b, &v); err != nil {
+	v, ok := decode[T](b, c.trusted)
+	if !ok {
 		// Written for an older shape of T, or corrupt: a miss, which the reload overwrites.
 		c.errors.Add(1)
 		c.misses.Add(1)
-		return zero, false
+		return zero, nil, false
 	}
 	c.hits.Add(1)
+	return v, b, true
+}
+
+// decode returns a private copy of the value encoded in b. A value that is itself JSON
+// (json.RawMessage: the public response cache's whole answers) is copied rather than decoded
+// when b is trusted, i.e. was encoded by this process (or already decoded once when read from
+// Redis): decoding would only re-validate, which for a page of products costs more than the
+// rest of a cache hit.
+func decode[T any](b []byte, trusted bool) (T, bool) {
+	var v T
+	if raw, ok := any(&v).(*json.RawMessage); ok && trusted {
+		*raw = append(json.RawMessage(nil), b...)
+		return v, true
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return v, false
+	}
 	return v, true
 }
 
@@ -296,6 +391,11 @@ type flight struct {
 // loadShared runs load once for all concurrent callers with the same flightKey and, unless
 // cacheKey is empty, writes the result to the store under cacheKey.
 func loadShared[T any](ctx context.Context, c *Cache, flightKey, cacheKey string, ttl time.Duration, load func(context.Context) (T, error)) (T, error) {
+	return loadSharedNear(ctx, c, flightKey, cacheKey, ttl, false, load)
+}
+
+// loadSharedNear is loadShared that also keeps the result in the near cache when near is set.
+func loadSharedNear[T any](ctx context.Context, c *Cache, flightKey, cacheKey string, ttl time.Duration, near bool, load func(context.Context) (T, error)) (T, error) {
 	var zero T
 	if err := ctx.Err(); err != nil {
 		return zero, err
@@ -330,6 +430,9 @@ func loadShared[T any](ctx context.Context, c *Cache, flightKey, cacheKey string
 			if err := c.store.Set(lctx, map[string][]byte{cacheKey: b}, ttl); err != nil {
 				c.errors.Add(1)
 			}
+			if near {
+				c.keepNear(cacheKey, b, ttl)
+			}
 		}
 		return f, nil
 	})
@@ -344,8 +447,7 @@ func loadShared[T any](ctx context.Context, c *Cache, flightKey, cacheKey string
 		f := res.Val.(flight)
 		if !led && f.b != nil {
 			// Decode a private copy so that callers can never mutate each other's values.
-			var v T
-			if err := json.Unmarshal(f.b, &v); err == nil {
+			if v, ok := decode[T](f.b, true); ok {
 				return v, nil
 			}
 		}

@@ -18,11 +18,13 @@ type Memory struct {
 	// mu guards everything below. One lock is enough: every operation is a few map and list
 	// steps, far cheaper than the Postgres query it saves, and a read must take the write lock
 	// anyway because it moves the entry to the front of the LRU list.
-	mu    sync.Mutex
-	max   int
-	now   func() time.Time
-	lru   *list.List // of *memEntry, most recently used first
-	items map[string]*list.Element
+	mu  sync.Mutex
+	max int
+	// maxBytes bounds the sum of the values' lengths (0: no bound); size is that sum.
+	maxBytes, size int64
+	now            func() time.Time
+	lru            *list.List // of *memEntry, most recently used first
+	items          map[string]*list.Element
 	// gens is not subject to the LRU bound: namespaces are few, and evicting a generation
 	// would let a later Bump reuse a number that stale pages are still stored under.
 	gens map[string]int64
@@ -37,15 +39,23 @@ type memEntry struct {
 // NewMemory returns an empty in-process store holding at most maxEntries entries
 // (DefaultMemoryEntries if maxEntries is not positive), evicting the least recently used first.
 func NewMemory(maxEntries int) *Memory {
+	return NewMemoryBytes(maxEntries, 0)
+}
+
+// NewMemoryBytes is NewMemory also bounded by maxBytes, the summed length of the values held
+// (0: no bound), evicting the least recently used entries until both bounds hold. A value
+// longer than maxBytes by itself is not kept.
+func NewMemoryBytes(maxEntries int, maxBytes int64) *Memory {
 	if maxEntries <= 0 {
 		maxEntries = DefaultMemoryEntries
 	}
 	return &Memory{
-		max:   maxEntries,
-		now:   time.Now,
-		lru:   list.New(),
-		items: make(map[string]*list.Element),
-		gens:  make(map[string]int64),
+		max:      maxEntries,
+		maxBytes: max(maxBytes, 0),
+		now:      time.Now,
+		lru:      list.New(),
+		items:    make(map[string]*list.Element),
+		gens:     make(map[string]int64),
 	}
 }
 
@@ -71,6 +81,24 @@ func (m *Memory) Get(_ context.Context, keys ...string) (map[string][]byte, erro
 	return out, nil
 }
 
+// getShared is Get of one key without the copy: the slice is the store's own, which Set never
+// writes into (it replaces it), so the caller must only read it.
+func (m *Memory) getShared(key string) ([]byte, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	el, ok := m.items[key]
+	if !ok {
+		return nil, false
+	}
+	e := el.Value.(*memEntry)
+	if !m.now().Before(e.expires) {
+		m.remove(el)
+		return nil, false
+	}
+	m.lru.MoveToFront(el)
+	return e.val, true
+}
+
 // Set implements Store. Values are copied, so the caller may reuse its buffers.
 func (m *Memory) Set(_ context.Context, entries map[string][]byte, ttl time.Duration) error {
 	if ttl <= 0 {
@@ -80,17 +108,26 @@ func (m *Memory) Set(_ context.Context, entries map[string][]byte, ttl time.Dura
 	defer m.mu.Unlock()
 	expires := m.now().Add(ttl)
 	for k, v := range entries {
+		if m.maxBytes > 0 && int64(len(v)) > m.maxBytes {
+			// Keeping it would evict everything else, itself included.
+			if el, ok := m.items[k]; ok {
+				m.remove(el)
+			}
+			continue
+		}
 		v = append([]byte(nil), v...)
 		if el, ok := m.items[k]; ok {
 			e := el.Value.(*memEntry)
+			m.size += int64(len(v) - len(e.val))
 			e.val, e.expires = v, expires
 			m.lru.MoveToFront(el)
 			continue
 		}
 		m.items[k] = m.lru.PushFront(&memEntry{key: k, val: v, expires: expires})
+		m.size += int64(len(v))
 	}
 	// Evict after inserting so that one oversized batch keeps its most recent entries.
-	for m.lru.Len() > m.max {
+	for m.lru.Len() > m.max || (m.maxBytes > 0 && m.size > m.maxBytes) {
 		m.remove(m.lru.Back())
 	}
 	return nil
@@ -132,8 +169,17 @@ func (m *Memory) Len() int {
 	return m.lru.Len()
 }
 
+// Bytes reports the summed length of the values held, for tests and diagnostics.
+func (m *Memory) Bytes() int64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.size
+}
+
 // remove drops el; m.mu must be held.
 func (m *Memory) remove(el *list.Element) {
 	m.lru.Remove(el)
-	delete(m.items, el.Value.(*memEntry).key)
+	e := el.Value.(*memEntry)
+	m.size -= int64(len(e.val))
+	delete(m.items, e.key)
 }

@@ -86,6 +86,31 @@ type Redis struct {
 	pendingBump map[string]uint64
 	seq         uint64
 	overflowed  bool // whether the MaxPending overflow has been logged since pending last emptied
+
+	// gens holds one genReads per namespace (few: the catalog's list namespace), created on
+	// first use and kept.
+	gensMu sync.Mutex
+	gens   map[string]*genReads
+}
+
+// genReads shares the reads of one namespace's generation among concurrent callers without
+// ever answering one with a value read before it called: at most one read is in flight, and
+// whoever calls meanwhile waits for the next read, which starts when the one in flight ends.
+// A Bump that returned before a caller called is therefore always seen (a shared read that
+// had started earlier might have missed it), and a process sends at most one generation read
+// per namespace at a time however many requests it serves.
+type genReads struct {
+	mu      sync.Mutex
+	running bool
+	next    *genRead // the read that starts after the one in flight; nil: none asked for yet
+}
+
+// genRead is one shared read; done closes when gen and err are set.
+type genRead struct {
+	done    chan struct{}
+	gen     int64
+	err     error
+	waiters int // callers waiting for it (under genReads.mu; tests look at it)
 }
 
 // NewRedis returns a Store that keeps entries in client under keys starting with prefix
@@ -100,6 +125,7 @@ func NewRedis(client redis.UniversalClient, prefix string, opts RedisOptions) *R
 		now:         time.Now,
 		pendingDel:  make(map[string]uint64),
 		pendingBump: make(map[string]uint64),
+		gens:        make(map[string]*genReads),
 	}
 }
 
@@ -176,12 +202,75 @@ func (r *Redis) Delete(ctx context.Context, keys ...string) error {
 	return nil
 }
 
-// Generation implements Store. It is read from Redis on every call and never remembered in
+// Generation implements Store. It is read from Redis for every call and never remembered in
 // process: another instance may bump it at any moment, and a remembered value would keep
-// serving pages that instance has invalidated. When Redis cannot be asked, Generation fails
+// serving pages that instance has invalidated. Concurrent calls share reads (see genReads), but
+// every call gets a value read after it was made. When Redis cannot be asked, Generation fails
 // (ErrUnavailable while the breaker is open) rather than guess, so the caller bypasses the
 // cache for that read.
 func (r *Redis) Generation(ctx context.Context, namespace string) (int64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	g := r.genReadsOf(namespace)
+	g.mu.Lock()
+	if !g.running {
+		// Nothing in flight: read now, on the caller's goroutine and context.
+		g.running = true
+		g.mu.Unlock()
+		gen, err := r.readGeneration(ctx, namespace)
+		r.nextGenRead(g, namespace)
+		return gen, err
+	}
+	rd := g.next
+	if rd == nil {
+		rd = &genRead{done: make(chan struct{})}
+		g.next = rd
+	}
+	rd.waiters++
+	g.mu.Unlock()
+	select {
+	case <-rd.done:
+		return rd.gen, rd.err
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+}
+
+// genReadsOf returns namespace's genReads.
+func (r *Redis) genReadsOf(namespace string) *genReads {
+	r.gensMu.Lock()
+	defer r.gensMu.Unlock()
+	g := r.gens[namespace]
+	if g == nil {
+		g = &genReads{}
+		r.gens[namespace] = g
+	}
+	return g
+}
+
+// nextGenRead runs, after a read of namespace's generation ended, the read that callers asked
+// for meanwhile, if any; it runs detached from every one of them (each still stops waiting at
+// its own deadline), bounded by the store's timeout like any call.
+func (r *Redis) nextGenRead(g *genReads, namespace string) {
+	g.mu.Lock()
+	rd := g.next
+	g.next = nil
+	if rd == nil {
+		g.running = false
+		g.mu.Unlock()
+		return
+	}
+	g.mu.Unlock()
+	go func() {
+		rd.gen, rd.err = r.readGeneration(context.Background(), namespace)
+		close(rd.done)
+		r.nextGenRead(g, namespace)
+	}()
+}
+
+// readGeneration reads namespace's generation from Redis.
+func (r *Redis) readGeneration(ctx context.Context, namespace string) (int64, error) {
 	k := r.genKey(namespace)
 	g, err := call(ctx, r, func(ctx context.Context) (int64, error) {
 		n, err := r.client.Get(ctx, k).Int64()

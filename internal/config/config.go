@@ -59,6 +59,13 @@ type Config struct {
 	RedisURL    string
 	// Cache is "on" (Redis when REDIS_URL is set, else in-process) or "off" (measurements).
 	Cache string
+	// NearCacheEntries, NearCacheMaxBytes and NearCacheTTL bound the near cache that each
+	// instance keeps in front of Redis for the catalog's versioned entries (list pages and
+	// anonymous responses; cache.NearOptions): defaults 4096 entries, 32 MiB, 5s. 0 entries
+	// turns it off. Unused without Redis, where the whole cache is in process.
+	NearCacheEntries  int
+	NearCacheMaxBytes int
+	NearCacheTTL      time.Duration
 	// RedisKeyPrefix starts every Redis key, so that several shops (or test runs) can share one Redis.
 	RedisKeyPrefix      string
 	JWTSecret           string
@@ -195,6 +202,9 @@ func Load(getenv func(string) string) (Config, error) {
 		RedisURL:                str("REDIS_URL", ""),
 		RedisKeyPrefix:          str("REDIS_KEY_PREFIX", "shopgraph:"),
 		Cache:                   strings.ToLower(str("CACHE", "on")),
+		NearCacheEntries:        num("NEAR_CACHE_ENTRIES", 4096),
+		NearCacheMaxBytes:       num("NEAR_CACHE_MAX_BYTES", 32<<20),
+		NearCacheTTL:            dur("NEAR_CACHE_TTL", 5*time.Second),
 		JWTSecret:               str("JWT_SECRET", ""),
 		StripeSecretKey:         str("STRIPE_SECRET_KEY", ""),
 		StripeWebhookSecret:     str("STRIPE_WEBHOOK_SECRET", ""),
@@ -275,6 +285,9 @@ func Load(getenv func(string) string) (Config, error) {
 	c.AdminAddr = str("ADMIN_ADDR", "")
 	if c.AdminAddr == "" && c.AppEnv == EnvDevelopment {
 		c.AdminAddr = "127.0.0.1:6060"
+	}
+	if c.NearCacheTTL == 0 && c.NearCacheEntries > 0 {
+		errs = append(errs, errors.New("NEAR_CACHE_TTL must be a positive duration such as 5s (NEAR_CACHE_ENTRIES=0 turns the near cache off)"))
 	}
 	if c.Cache != "on" && c.Cache != "off" {
 		errs = append(errs, fmt.Errorf("CACHE must be on or off, got %q", c.Cache))

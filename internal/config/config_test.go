@@ -72,6 +72,9 @@ func TestLoadDevelopmentDefaults(t *testing.T) {
 			require.Equal(t, "shopgraph <shop@shopgraph.local>", c.MailFrom)
 			require.Equal(t, 5*time.Second, c.WebhookTimeout)
 			require.Equal(t, 50, c.WebhookWorkers)
+			require.Equal(t, 4096, c.NearCacheEntries, "the near cache in front of Redis")
+			require.Equal(t, 32<<20, c.NearCacheMaxBytes)
+			require.Equal(t, 5*time.Second, c.NearCacheTTL)
 			require.False(t, c.WebhookAllowPrivateTargets, "internal webhook targets are refused unless allowed")
 			require.Empty(t, c.EmailTemplatesDir, "the embedded templates")
 			require.Equal(t, 10, c.MailRatePerSecond)
@@ -264,6 +267,9 @@ func TestLoadRejectsBadValues(t *testing.T) {
 		{"WEBHOOK_TIMEOUT above a minute", "WEBHOOK_TIMEOUT", "2m", "WEBHOOK_TIMEOUT"},
 		{"WEBHOOK_ALLOW_PRIVATE_TARGETS not a boolean", "WEBHOOK_ALLOW_PRIVATE_TARGETS", "sometimes", "WEBHOOK_ALLOW_PRIVATE_TARGETS"},
 		{"negative PORT", "PORT", "-1", "PORT"},
+		{"zero NEAR_CACHE_TTL", "NEAR_CACHE_TTL", "0s", "NEAR_CACHE_TTL"},
+		{"negative NEAR_CACHE_ENTRIES", "NEAR_CACHE_ENTRIES", "-1", "NEAR_CACHE_ENTRIES"},
+		{"non-numeric NEAR_CACHE_MAX_BYTES", "NEAR_CACHE_MAX_BYTES", "32MB", "NEAR_CACHE_MAX_BYTES"},
 		{"PORT above 65535", "PORT", "65536", "PORT"},
 		{"unparseable SHUTDOWN_TIMEOUT", "SHUTDOWN_TIMEOUT", "15", "SHUTDOWN_TIMEOUT"},
 		{"negative SHUTDOWN_TIMEOUT", "SHUTDOWN_TIMEOUT", "-5s", "SHUTDOWN_TIMEOUT"},

@@ -129,6 +129,11 @@ func Body(query, op string, vars map[string]any) []byte {
 	return b
 }
 
+// QueryW1 is scenario W1 of bench/loadgen, the first page of the catalog: here rather than in
+// loadgen because bench/httpfloor fetches its answer once, to serve the same bytes as the
+// HTTP floor.
+const QueryW1 = `query W1 { products(first: 20) { edges { cursor node { id name slug priceRange { min { amount currency } } category { id name } variants { id sku price { amount currency } stockStatus } } } pageInfo { hasNextPage endCursor } } }`
+
 // MutRegister creates a customer and returns its access token: checkoutgen and subsgen both
 // need customers, and one text keeps the two benchmarks registering them the same way.
 const MutRegister = `mutation Register($input: AccountRegisterInput!) { accountRegister(input: $input) { user { id } tokens { accessToken } userErrors { code message } } }`
