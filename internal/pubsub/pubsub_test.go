@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -29,7 +30,7 @@ func receive(t *testing.T, s *pubsub.Subscription) pubsub.OrderEvent {
 	select {
 	case e, ok := <-s.C:
 		require.True(t, ok, "subscription closed: %v", s.Err())
-		return e
+		return *e
 	case <-time.After(wait):
 		t.Fatal("no event")
 		return pubsub.OrderEvent{}
@@ -44,7 +45,7 @@ func drain(s *pubsub.Subscription) (events []pubsub.OrderEvent, closed bool) {
 			if !ok {
 				return events, true
 			}
-			events = append(events, e)
+			events = append(events, *e)
 		default:
 			return events, false
 		}
@@ -78,6 +79,41 @@ func within(t *testing.T, d time.Duration, what string, fn func()) {
 
 func byOrder(id int64) func(pubsub.OrderEvent) bool {
 	return func(e pubsub.OrderEvent) bool { return e.OrderID == id }
+}
+
+// TestIdleSubscriptionCost holds what an idle subscription costs: a server holds one per live
+// subscription, 10,000 and more, and an event may be delivered to all of them at once. The
+// buffer holds pointers to one shared copy of each event, so a subscriber that may lag 64
+// events behind costs well under the ~11 KiB of 64 events held by value. Not parallel: it
+// reads the whole process's heap, which no other test may change meanwhile.
+func TestIdleSubscriptionCost(t *testing.T) {
+	h := pubsub.NewHub()
+	const n = 2000
+	subs := make([]*pubsub.Subscription, 0, n)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	for range n {
+		subs = append(subs, h.Subscribe(byOrder(1), 64))
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	per := (int64(after.HeapAlloc) - int64(before.HeapAlloc)) / n
+	t.Logf("%d bytes of heap per idle subscription", per)
+	require.Less(t, per, int64(1536), "bytes of heap per idle subscription with a bound of 64 events")
+
+	// The bound still holds: 64 events wait for a reader that takes none; the 65th cuts it off.
+	for i := 1; i <= 65; i++ {
+		h.Deliver(pubsub.OrderEvent{OrderID: 1, Sequence: i, Status: "PAID"})
+	}
+	for _, s := range subs {
+		got, closed := drain(s)
+		require.True(t, closed)
+		require.Len(t, got, 64)
+		require.Equal(t, 64, got[63].Sequence)
+		require.ErrorIs(t, s.Err(), pubsub.ErrSlowConsumer)
+	}
+	require.Zero(t, h.Subscribers())
 }
 
 func TestHub(t *testing.T) {
@@ -370,7 +406,7 @@ func TestBusWithRedis(t *testing.T) {
 						require.Equal(t, pubsub.OrderEvent{
 							OrderID: 42, Sequence: 1, FeedPosition: 1001, Status: "PARTIALLY_REFUNDED",
 							PreviousStatus: "PAID", At: at, Note: "refund", UserID: 3, VendorIDs: []int64{7, 9},
-						}, e, "the event survives the trip through Redis")
+						}, *e, "the event survives the trip through Redis")
 					}
 				case <-time.After(5 * time.Second):
 					t.Fatalf("instance %s received %d of %d events", name, len(got), n)

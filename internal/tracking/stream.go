@@ -114,7 +114,7 @@ func (s *stream) run(ctx context.Context, replay func(after int64) (events []ord
 				s.end(ctx, apperr.Wrap(s.sub.Err(), codeResume, "You fell behind the live updates; subscribe again with after set to the last one received."))
 				return
 			}
-			e := order.FromMessage(m)
+			e := order.FromMessage(*m)
 			// The feed's live messages only ring the bell: the events come from Postgres, in
 			// order, once no running transaction can commit one before them.
 			if m.Resync || !gapless || position(e) > last+1 {
