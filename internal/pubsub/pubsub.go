@@ -58,6 +58,17 @@ type Subscription struct {
 	mu     sync.Mutex
 	closed bool
 	err    error
+	// notify, when set, is called after each event put on C and after the hub closes C.
+	notify func()
+}
+
+// OnDeliver makes the hub call fn after each event it puts on C and after it closes C (the
+// subscriber fell behind), outside every lock, so that a subscriber needs no goroutine parked
+// on C while nothing happens. fn must not block.
+func (s *Subscription) OnDeliver(fn func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.notify = fn
 }
 
 // Err is why the hub closed C, or nil.
@@ -85,18 +96,24 @@ func (s *Subscription) end(err error) {
 // offer hands e to the subscriber without ever blocking: a full buffer ends the subscription.
 func (s *Subscription) offer(e *OrderEvent) bool {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.closed {
+		s.mu.Unlock()
 		return false
 	}
+	delivered := true
 	select {
 	case s.c <- e:
-		return true
 	default:
 		s.closed, s.err = true, ErrSlowConsumer
 		close(s.c)
-		return false
+		delivered = false
 	}
+	notify := s.notify
+	s.mu.Unlock()
+	if notify != nil {
+		notify()
+	}
+	return delivered
 }
 
 // Hub is the in-process fan-out.
