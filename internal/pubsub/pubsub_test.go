@@ -182,6 +182,32 @@ func TestHub(t *testing.T) {
 		require.EqualValues(t, 1, h.Subscribers())
 	})
 
+	t.Run("OnDeliver is called after each event is on C and after a cut-off closes C", func(t *testing.T) {
+		t.Parallel()
+		h := pubsub.NewHub()
+		s := h.Subscribe(byOrder(1), 2)
+		var calls atomic.Int64
+		s.OnDeliver(func() {
+			calls.Add(1)
+			// Called outside the subscription's lock: reading the reason cannot deadlock.
+			_ = s.Err()
+		})
+		h.Deliver(pubsub.OrderEvent{OrderID: 2, Sequence: 1}) // filtered out
+		require.Zero(t, calls.Load())
+		h.Deliver(pubsub.OrderEvent{OrderID: 1, Sequence: 1})
+		require.EqualValues(t, 1, calls.Load())
+		require.Len(t, s.C, 1, "the event is on C when the subscriber hears of it")
+		h.Deliver(pubsub.OrderEvent{OrderID: 1, Sequence: 2})
+		h.Deliver(pubsub.OrderEvent{OrderID: 1, Sequence: 3}) // the buffer is full: cut off
+		require.EqualValues(t, 3, calls.Load(), "the cut-off is heard too")
+		got, closed := drain(s)
+		require.True(t, closed)
+		require.Equal(t, []int{1, 2}, seqs(got))
+		require.ErrorIs(t, s.Err(), pubsub.ErrSlowConsumer)
+		h.Deliver(pubsub.OrderEvent{OrderID: 1, Sequence: 4})
+		require.EqualValues(t, 3, calls.Load(), "nothing after the end")
+	})
+
 	t.Run("Close ends C without an error and stops delivery", func(t *testing.T) {
 		t.Parallel()
 		h := pubsub.NewHub()
