@@ -34,7 +34,7 @@
 #   SQL_DB       the shop's copy for the SQL alone [shopgraph_bench_checkout_sql]
 #   UPDATE_README=1  write the summary between the checkout markers of bench/README.md
 #   SERVER_REDIS_URL  give the server this REDIS_URL [none: in-process cache and rate limiter]
-#   DB_MAX_CONNS, GOMAXPROCS, GOGC  passed to the server when set
+#   DB_MAX_CONNS, GOMAXPROCS, GOGC, GOMEMLIMIT  passed to the server when set
 #   PROFILE=1    CPU profiles of the server and the load generator during C1 run 1
 #                (c1-server-cpu.pprof, c1-loadgen-cpu.pprof; go tool pprof)
 #   DATABASE_ADMIN_URL  PostgreSQL server to use (see scripts/services.sh)

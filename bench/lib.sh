@@ -143,12 +143,12 @@ drop_db() {
 		-c "DROP DATABASE IF EXISTS \"$1\" WITH (FORCE)" >/dev/null
 }
 
-# add_server_tuning: append DB_MAX_CONNS, GOMAXPROCS and GOGC to the server_env array when the
+# add_server_tuning: append DB_MAX_CONNS, GOMAXPROCS, GOGC and GOMEMLIMIT to the server_env array when the
 # caller set them: server_env inherits nothing else, so that the caller's shell cannot change
 # what is measured unless asked to.
 add_server_tuning() {
 	local v
-	for v in DB_MAX_CONNS GOMAXPROCS GOGC; do
+	for v in DB_MAX_CONNS GOMAXPROCS GOGC GOMEMLIMIT; do
 		if [[ -n "${!v:-}" ]]; then
 			server_env+=("$v=${!v}")
 		fi

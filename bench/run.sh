@@ -27,7 +27,7 @@
 #   PROFILE=1     build the server with net/http/pprof (a go build -overlay file, the tree is not
 #                 touched) and save a CPU profile of run 1 of every scenario: cpu-<W>-<config>.pprof
 #                 and its top functions, cpu-<W>-<config>.txt
-#   DB_MAX_CONNS, GOMAXPROCS, GOGC  passed to the server when set
+#   DB_MAX_CONNS, GOMAXPROCS, GOGC, GOMEMLIMIT  passed to the server when set
 #   DATABASE_ADMIN_URL  PostgreSQL server to use (see scripts/services.sh)
 #
 set -euo pipefail

@@ -40,7 +40,7 @@
 #   SERVER_RATE_LIMIT_PER_IP  the servers' RATE_LIMIT_PER_IP [0: off; the default 1200/min
 #                stops one IP from opening more than ~1,200 WebSockets a minute]
 #   OUT          results directory                      UPDATE_README=1  write bench/README.md's section
-#   DB_MAX_CONNS, GOMAXPROCS, GOGC  passed to the servers when set
+#   DB_MAX_CONNS, GOMAXPROCS, GOGC, GOMEMLIMIT  passed to the servers when set
 #   DATABASE_ADMIN_URL  PostgreSQL server to use (see scripts/services.sh)
 #
 # Exit status: 0, or 1 when a step fails or a delivery was missing, duplicated or out of order.
@@ -206,7 +206,7 @@ fi
 		echo "- **Warning: the machine was busy before the run** (1-minute load average above $(nproc)): other work competed with the benchmark and the figures are noisy"
 	fi
 	echo "- Software: $(go version | cut -d' ' -f3), PostgreSQL $pg_version$redis_version, shopgraph $git_rev"
-	echo "- Servers: APP_ENV=test LOG_LEVEL=warn, RATE_LIMIT_PER_IP=$SERVER_RATE_LIMIT_PER_IP, DB_MAX_CONNS=${DB_MAX_CONNS:-default}, GOGC=${GOGC:-default}, Redis: $redis_desc; open files limit $(ulimit -n)$( ((QUICK)) && echo "; QUICK MODE (not comparable with full runs)")"
+	echo "- Servers: APP_ENV=test LOG_LEVEL=warn, RATE_LIMIT_PER_IP=$SERVER_RATE_LIMIT_PER_IP, DB_MAX_CONNS=${DB_MAX_CONNS:-default}, GOGC=${GOGC:-default}, GOMEMLIMIT=${GOMEMLIMIT:-default}, Redis: $redis_desc; open files limit $(ulimit -n)$( ((QUICK)) && echo "; QUICK MODE (not comparable with full runs)")"
 	echo "- S1: $SUBS subscriptions per layout (subscriptions per connection: $PER_CONN), selection $S1_FIELDS, $RUNS run(s) each on a fresh instance, held ${HOLD}s; S2: $FANOUT_SUBS subscribers ($FANOUT_PER_CONN per connection), $EVENTS changes every ${INTERVAL_MS} ms, selections: $FIELDS, $RUNS run(s) each"
 } >"$OUT/machine.md"
 cat "$OUT/machine.md" >&2

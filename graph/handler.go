@@ -95,11 +95,12 @@ func NewHandler(r *Resolver, opts HandlerOptions) *handler.Server {
 	}
 	srv.SetErrorPresenter(ErrorPresenter(opts.Log))
 	srv.SetRecoverFunc(RecoverFunc)
-	// Loaders live for one response: a WebSocket subscription gets fresh ones per event.
-	services := loader.Services{Accounts: r.Accounts, Catalog: r.Catalog, Orders: r.OrderService, Payments: r.Payments, Vendors: r.VendorService,
+	// Loaders live for one response: a WebSocket subscription gets fresh ones per event, made
+	// only when the event's resolvers first need them (an idle subscription holds none).
+	services := &loader.Services{Accounts: r.Accounts, Catalog: r.Catalog, Orders: r.OrderService, Payments: r.Payments, Vendors: r.VendorService,
 		Addresses: r.AddressBook, Reviews: r.ReviewService}
 	srv.AroundResponses(func(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
-		return next(loader.With(ctx, loader.New(services)))
+		return next(loader.WithLazy(ctx, services))
 	})
 	srv.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
 		oc := graphql.GetOperationContext(ctx)

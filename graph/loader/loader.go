@@ -6,6 +6,7 @@ package loader
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/graph-gophers/dataloader/v7"
@@ -129,13 +130,30 @@ func With(ctx context.Context, l *Loaders) context.Context {
 	return context.WithValue(ctx, ctxKey{}, l)
 }
 
+// WithLazy returns ctx carrying loaders over s that are created when a resolver first asks
+// for them (From). A subscription waits for its next event inside a response, so eager loaders
+// would sit unused in every idle subscription (~3.5 KiB each, tens of thousands of them).
+func WithLazy(ctx context.Context, s *Services) context.Context {
+	return context.WithValue(ctx, ctxKey{}, &lazy{s: s})
+}
+
+// lazy is one response's loaders, not created yet.
+type lazy struct {
+	once sync.Once // resolvers of one response run concurrently
+	s    *Services
+	l    *Loaders
+}
+
 // From returns the response's loaders. It panics when there are none: that is a wiring bug.
 func From(ctx context.Context) *Loaders {
-	l, ok := ctx.Value(ctxKey{}).(*Loaders)
-	if !ok {
-		panic("loader: no loaders in context (graph.NewHandler installs them per response)")
+	switch l := ctx.Value(ctxKey{}).(type) {
+	case *Loaders:
+		return l
+	case *lazy:
+		l.once.Do(func() { l.l = New(*l.s) })
+		return l.l
 	}
-	return l
+	panic("loader: no loaders in context (graph.NewHandler installs them per response)")
 }
 
 // paymentsOrNil answers every order asked about: its payment, or nil when it has none.

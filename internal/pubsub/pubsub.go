@@ -47,16 +47,28 @@ func (e OrderEvent) HasVendor(id int64) bool { return slices.Contains(e.VendorID
 var ErrSlowConsumer = errors.New("subscriber too slow: resume from the last event received")
 
 // Subscription receives the events that pass its filter on C, until C is closed (by Close, or
-// by the hub when the subscriber fell behind: then Err is ErrSlowConsumer).
+// by the hub when the subscriber fell behind: then Err is ErrSlowConsumer). Every subscriber
+// of one delivery receives the same *OrderEvent: it must not change it.
 type Subscription struct {
-	C      <-chan OrderEvent
-	c      chan OrderEvent
+	C      <-chan *OrderEvent
+	c      chan *OrderEvent
 	filter func(OrderEvent) bool
 	hub    *Hub
 
 	mu     sync.Mutex
 	closed bool
 	err    error
+	// notify, when set, is called after each event put on C and after the hub closes C.
+	notify func()
+}
+
+// OnDeliver makes the hub call fn after each event it puts on C and after it closes C (the
+// subscriber fell behind), outside every lock, so that a subscriber needs no goroutine parked
+// on C while nothing happens. fn must not block.
+func (s *Subscription) OnDeliver(fn func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.notify = fn
 }
 
 // Err is why the hub closed C, or nil.
@@ -82,20 +94,26 @@ func (s *Subscription) end(err error) {
 }
 
 // offer hands e to the subscriber without ever blocking: a full buffer ends the subscription.
-func (s *Subscription) offer(e OrderEvent) bool {
+func (s *Subscription) offer(e *OrderEvent) bool {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.closed {
+		s.mu.Unlock()
 		return false
 	}
+	delivered := true
 	select {
 	case s.c <- e:
-		return true
 	default:
 		s.closed, s.err = true, ErrSlowConsumer
 		close(s.c)
-		return false
+		delivered = false
 	}
+	notify := s.notify
+	s.mu.Unlock()
+	if notify != nil {
+		notify()
+	}
+	return delivered
 }
 
 // Hub is the in-process fan-out.
@@ -108,9 +126,12 @@ type Hub struct {
 // NewHub returns an empty hub.
 func NewHub() *Hub { return &Hub{subs: map[*Subscription]struct{}{}} }
 
-// Subscribe registers a subscriber with a buffer of size buffer.
+// Subscribe registers a subscriber that may lag buffer events behind before it is cut off.
+// The buffer holds pointers to events shared by every subscriber (8 bytes a slot, not an
+// event's ~180): a server holds one per live subscription, tens of thousands of them, and
+// most are idle.
 func (h *Hub) Subscribe(filter func(OrderEvent) bool, buffer int) *Subscription {
-	c := make(chan OrderEvent, buffer)
+	c := make(chan *OrderEvent, buffer)
 	s := &Subscription{C: c, c: c, filter: filter, hub: h}
 	h.mu.Lock()
 	h.subs[s] = struct{}{}
@@ -142,8 +163,9 @@ func (h *Hub) Deliver(e OrderEvent) {
 		}
 	}
 	h.mu.RUnlock()
+	shared := &e // one copy for every subscriber
 	for _, s := range targets {
-		if !s.offer(e) {
+		if !s.offer(shared) {
 			h.remove(s)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -29,7 +30,7 @@ func receive(t *testing.T, s *pubsub.Subscription) pubsub.OrderEvent {
 	select {
 	case e, ok := <-s.C:
 		require.True(t, ok, "subscription closed: %v", s.Err())
-		return e
+		return *e
 	case <-time.After(wait):
 		t.Fatal("no event")
 		return pubsub.OrderEvent{}
@@ -44,7 +45,7 @@ func drain(s *pubsub.Subscription) (events []pubsub.OrderEvent, closed bool) {
 			if !ok {
 				return events, true
 			}
-			events = append(events, e)
+			events = append(events, *e)
 		default:
 			return events, false
 		}
@@ -78,6 +79,41 @@ func within(t *testing.T, d time.Duration, what string, fn func()) {
 
 func byOrder(id int64) func(pubsub.OrderEvent) bool {
 	return func(e pubsub.OrderEvent) bool { return e.OrderID == id }
+}
+
+// TestIdleSubscriptionCost holds what an idle subscription costs: a server holds one per live
+// subscription, 10,000 and more, and an event may be delivered to all of them at once. The
+// buffer holds pointers to one shared copy of each event, so a subscriber that may lag 64
+// events behind costs well under the ~11 KiB of 64 events held by value. Not parallel: it
+// reads the whole process's heap, which no other test may change meanwhile.
+func TestIdleSubscriptionCost(t *testing.T) {
+	h := pubsub.NewHub()
+	const n = 2000
+	subs := make([]*pubsub.Subscription, 0, n)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	for range n {
+		subs = append(subs, h.Subscribe(byOrder(1), 64))
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	per := (int64(after.HeapAlloc) - int64(before.HeapAlloc)) / n
+	t.Logf("%d bytes of heap per idle subscription", per)
+	require.Less(t, per, int64(1536), "bytes of heap per idle subscription with a bound of 64 events")
+
+	// The bound still holds: 64 events wait for a reader that takes none; the 65th cuts it off.
+	for i := 1; i <= 65; i++ {
+		h.Deliver(pubsub.OrderEvent{OrderID: 1, Sequence: i, Status: "PAID"})
+	}
+	for _, s := range subs {
+		got, closed := drain(s)
+		require.True(t, closed)
+		require.Len(t, got, 64)
+		require.Equal(t, 64, got[63].Sequence)
+		require.ErrorIs(t, s.Err(), pubsub.ErrSlowConsumer)
+	}
+	require.Zero(t, h.Subscribers())
 }
 
 func TestHub(t *testing.T) {
@@ -144,6 +180,32 @@ func TestHub(t *testing.T) {
 		slow.Close() // closing a cut-off subscription is harmless
 		require.ErrorIs(t, slow.Err(), pubsub.ErrSlowConsumer, "Close keeps the reason")
 		require.EqualValues(t, 1, h.Subscribers())
+	})
+
+	t.Run("OnDeliver is called after each event is on C and after a cut-off closes C", func(t *testing.T) {
+		t.Parallel()
+		h := pubsub.NewHub()
+		s := h.Subscribe(byOrder(1), 2)
+		var calls atomic.Int64
+		s.OnDeliver(func() {
+			calls.Add(1)
+			// Called outside the subscription's lock: reading the reason cannot deadlock.
+			_ = s.Err()
+		})
+		h.Deliver(pubsub.OrderEvent{OrderID: 2, Sequence: 1}) // filtered out
+		require.Zero(t, calls.Load())
+		h.Deliver(pubsub.OrderEvent{OrderID: 1, Sequence: 1})
+		require.EqualValues(t, 1, calls.Load())
+		require.Len(t, s.C, 1, "the event is on C when the subscriber hears of it")
+		h.Deliver(pubsub.OrderEvent{OrderID: 1, Sequence: 2})
+		h.Deliver(pubsub.OrderEvent{OrderID: 1, Sequence: 3}) // the buffer is full: cut off
+		require.EqualValues(t, 3, calls.Load(), "the cut-off is heard too")
+		got, closed := drain(s)
+		require.True(t, closed)
+		require.Equal(t, []int{1, 2}, seqs(got))
+		require.ErrorIs(t, s.Err(), pubsub.ErrSlowConsumer)
+		h.Deliver(pubsub.OrderEvent{OrderID: 1, Sequence: 4})
+		require.EqualValues(t, 3, calls.Load(), "nothing after the end")
 	})
 
 	t.Run("Close ends C without an error and stops delivery", func(t *testing.T) {
@@ -370,7 +432,7 @@ func TestBusWithRedis(t *testing.T) {
 						require.Equal(t, pubsub.OrderEvent{
 							OrderID: 42, Sequence: 1, FeedPosition: 1001, Status: "PARTIALLY_REFUNDED",
 							PreviousStatus: "PAID", At: at, Note: "refund", UserID: 3, VendorIDs: []int64{7, 9},
-						}, e, "the event survives the trip through Redis")
+						}, *e, "the event survives the trip through Redis")
 					}
 				case <-time.After(5 * time.Second):
 					t.Fatalf("instance %s received %d of %d events", name, len(got), n)

@@ -79,7 +79,7 @@ func (s *Service) OrderStatus(ctx context.Context, v auth.Viewer, orderID int64,
 	if after != nil {
 		start = int64(*after)
 	}
-	go st.run(ctx, func(last int64) ([]order.Event, bool, bool, error) {
+	st.run(ctx, func(last int64) ([]order.Event, bool, bool, error) {
 		events, err := s.orders.EventsAfter(ctx, orderID, int(max(last, 0)), replayPage)
 		full := len(events) == replayPage
 		if err == nil && last < 0 && len(events) > 0 {
@@ -119,7 +119,7 @@ func (s *Service) Feed(ctx context.Context, v auth.Viewer, after *int64) (<-chan
 		return nil, err
 	}
 	st.history = history
-	go st.run(ctx, func(last int64) ([]order.Event, bool, bool, error) {
+	st.run(ctx, func(last int64) ([]order.Event, bool, bool, error) {
 		events, heldBack, err := s.orders.FeedAfter(ctx, v, last, replayPage)
 		return events, len(events) == replayPage, heldBack, err
 	}, byPosition, false, start)

@@ -3,6 +3,7 @@ package tracking
 import (
 	"context"
 	"errors"
+	"runtime"
 	"slices"
 	"sync"
 	"testing"
@@ -199,6 +200,38 @@ func TestOrderStatusStartsWithCurrentStatusThenStreams(t *testing.T) {
 	require.Eventually(t, func() bool { _, ok := <-c; return !ok }, time.Second, time.Millisecond)
 	require.Eventually(t, func() bool { return hub.Subscribers() == 0 }, time.Second, time.Millisecond,
 		"an ended stream leaves the hub")
+}
+
+// TestIdleStreamsHoldNoGoroutine: a server holds tens of thousands of idle streams, and each
+// parked goroutine would cost its stack. Not parallel: it counts the process's goroutines.
+func TestIdleStreamsHoldNoGoroutine(t *testing.T) {
+	orders := &fakeOrders{}
+	orders.store(1)
+	s, hub := newService(orders)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	before := runtime.NumGoroutine()
+	const n = 200
+	streams := make([]<-chan *Update, n)
+	for i := range streams {
+		c, err := s.OrderStatus(ctx, customer, 1, nil)
+		require.NoError(t, err)
+		require.Equal(t, []int{1}, sequences(t, c, 1))
+		streams[i] = c
+	}
+	require.Eventually(t, func() bool { return runtime.NumGoroutine() < before+n/10 }, time.Second, 5*time.Millisecond,
+		"%d idle streams hold %d goroutines", n, runtime.NumGoroutine()-before)
+
+	// Idle, not gone: the next event reaches every stream, and each stream still ends with ctx.
+	hub.Deliver(message(orders.store(2)[0]))
+	for _, c := range streams {
+		require.Equal(t, []int{2}, sequences(t, c, 1))
+	}
+	cancel()
+	for _, c := range streams {
+		require.Eventually(t, func() bool { _, ok := <-c; return !ok }, time.Second, time.Millisecond)
+	}
+	require.Eventually(t, func() bool { return hub.Subscribers() == 0 }, time.Second, time.Millisecond)
 }
 
 func TestOrderStatusAfterReplaysEveryLaterEvent(t *testing.T) {
