@@ -43,9 +43,11 @@ import (
 // App is every long-lived dependency of the server, opened once by Open. Its services and
 // pools are exported for the commands and for tests (internal/apitest), which drive them directly.
 type App struct {
-	Config   config.Config
-	Log      *slog.Logger
-	DB       *postgres.DB
+	Config config.Config
+	Log    *slog.Logger
+	DB     *postgres.DB
+	// Replica serves the catalog's reads when DATABASE_REPLICA_URL is set; nil otherwise.
+	Replica  *postgres.Replica
 	Redis    *redis.Client
 	Tokens   *auth.Tokens
 	Accounts *account.Service
@@ -268,8 +270,14 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options
 	river.AddWorker(workers, &notify.VendorApplicationWorker{Notify: a.Notify})
 	river.AddWorker(workers, &notify.AccountEmailWorker{Notify: a.Notify})
 	river.AddWorker(workers, &webhook.DeliverWorker{Webhooks: a.Webhooks})
+	if err := a.openReplica(ctx, cfg, namespace, tracing.MultiTracer(opts.Tracer, tracing.PgxTracer())); err != nil {
+		a.stopBus()
+		d.Close()
+		return nil, err
+	}
 	jobsDB, err := postgres.Open(ctx, url, postgres.Options{MaxConns: jobsPoolSize(opts.PollOnly)})
 	if err != nil {
+		a.closeReplica()
 		d.Close()
 		return nil, err
 	}
@@ -284,6 +292,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options
 		Periodic: []*river.PeriodicJob{jobs.GuestCartPurge(), jobs.AnalyticsCompaction()},
 	}); err != nil {
 		jobsDB.Close()
+		a.closeReplica()
 		d.Close()
 		return nil, err
 	}
@@ -298,6 +307,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options
 	if err != nil {
 		_ = a.Jobs.Stop(ctx)
 		jobsDB.Close()
+		a.closeReplica()
 		d.Close()
 		return nil, fmt.Errorf("job queue UI: %w", err)
 	}
@@ -320,6 +330,7 @@ func (a *App) Close() {
 		_ = a.Redis.Close()
 	}
 	a.JobsDB.Close()
+	a.closeReplica()
 	a.DB.Close()
 }
 
