@@ -12,7 +12,7 @@
 # and prints "ready". It then reads commands from stdin, one a line, answering "ok" to each:
 #   stop-replica    stop the replica at once (immediate shutdown)
 # When stdin ends, or on SIGTERM/SIGINT/SIGHUP, both servers are stopped (immediate: nothing
-# in them is worth a checkpoint) and the script exits. Run as root, the servers run as the
+# in them is worth a checkpoint), DIR is removed and the script exits. Run as root, the servers run as the
 # `postgres` OS user (PostgreSQL refuses root) and DIR is given to it.
 #
 # The binaries come from $PG_BIN, else the newest /usr/lib/postgresql/*/bin, else PATH; the
@@ -77,9 +77,13 @@ stop_server() {
 teardown() {
 	stop_server "$REPLICA"
 	stop_server "$PRIMARY"
+	rm -rf "$DIR"
 }
 trap teardown EXIT
 trap 'exit 143' TERM INT HUP
+# A test that died closed our stdout: the next echo must fail (and so end the script through
+# its EXIT trap), not kill it with SIGPIPE, which would skip the teardown.
+trap '' PIPE
 
 start_server() { # DATA LOG
 	if ! as_pg "$BIN/pg_ctl" -D "$1" -l "$2" -w -t 30 start >&2; then
