@@ -5,27 +5,42 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
 	"github.com/shopgraph/shopgraph/internal/apitest"
 	"github.com/shopgraph/shopgraph/internal/testutil/replicatest"
 )
 
-// TestCatalogReplicaAPI runs the server as `shopgraph serve` does with DATABASE_REPLICA_URL
-// set: the mutation's write marks its viewer, whose next request reads the primary, while
-// other viewers read the (paused) replica.
+// TestCatalogReplicaAPI runs two instances as `shopgraph serve` does with DATABASE_REPLICA_URL
+// set, on one Redis when `make test` found one: the mutation's write on one instance marks its
+// viewer, whose next request reads the primary on either instance, while other viewers read
+// the (paused) replica.
 func TestCatalogReplicaAPI(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	pair := replicatest.Start(t)
-	e := apitest.NewEnv(t, apitest.EnvOptions{Env: map[string]string{
+	env := map[string]string{
 		"DATABASE_URL": pair.PrimaryURL, "DATABASE_REPLICA_URL": pair.ReplicaURL, "DATABASE_REPLICA_MAX_LAG": "5s",
-	}})
+		"REDIS_KEY_PREFIX": "sgtest:" + uuid.NewString() + ":",
+	}
+	redisURL := apitest.RedisURL(t)
+	if redisURL != "" {
+		env["REDIS_URL"] = redisURL
+	}
+	e := apitest.NewEnv(t, apitest.EnvOptions{Env: env})
 	r := e.Server.App.Replica
 	require.NotNil(t, r)
 	vendor, _ := e.Vendor(t)
 	customer, _ := e.Customer(t)
 	anon := e.Anon(t)
+	// The same viewer on a second instance, which sees the mark only through Redis.
+	var vendorElsewhere *apitest.Client
+	if redisURL != "" {
+		other := apitest.NewServer(t, env)
+		vendorElsewhere = other.Client(t)
+		vendorElsewhere.Bearer = vendor.Bearer
+	}
 	caughtUp := func() {
 		t.Helper()
 		lsn, err := e.Server.App.DB.WalInsertLSN(ctx)
@@ -64,6 +79,9 @@ func TestCatalogReplicaAPI(t *testing.T) {
 	require.NotNil(t, created.ProductCreate.Product)
 
 	require.Equal(t, []string{"Lamp"}, names(vendor), "the writer's next request reads its write")
+	if vendorElsewhere != nil {
+		require.Equal(t, []string{"Lamp"}, names(vendorElsewhere), "on another instance too")
+	}
 	require.Empty(t, names(customer), "another viewer reads the paused replica")
 	require.Empty(t, names(anon))
 
