@@ -212,6 +212,8 @@ func TestReplicaReads(t *testing.T) {
 
 		require.Eventually(t, func() bool { return !b.replica.Stats().Usable }, 5*time.Second, 20*time.Millisecond,
 			"the probe finds it gone")
+		require.False(t, b.replica.OwnWritesPending(b.request(&b.customer)),
+			"a viewer who wrote nothing keeps the cache while the replica is down")
 		for _, v := range []*auth.Viewer{&b.customer, nil} {
 			require.ElementsMatch(t, all, b.names(t, v))
 		}

@@ -172,7 +172,8 @@ func (r *Replica) ReadsPrimary(ctx context.Context) bool {
 func (r *Replica) OwnWritesPending(ctx context.Context) bool {
 	mark, ok := r.markOf(ctx)
 	// A mark that cannot be read (Redis down) may hide a write: the primary is always right.
-	return !ok || mark > r.replayed.Load()
+	// No mark (0) is nothing pending, even while the replay position is unknown (-1).
+	return !ok || (mark > 0 && mark > r.replayed.Load())
 }
 
 // markPrefix starts the keys of the sessions' marks.
