@@ -43,11 +43,9 @@ import (
 // App is every long-lived dependency of the server, opened once by Open. Its services and
 // pools are exported for the commands and for tests (internal/apitest), which drive them directly.
 type App struct {
-	Config config.Config
-	Log    *slog.Logger
-	DB     *postgres.DB
-	// Replica serves the catalog's reads when DATABASE_REPLICA_URL is set; nil otherwise.
-	Replica  *postgres.Replica
+	Config   config.Config
+	Log      *slog.Logger
+	DB       *postgres.DB
 	Redis    *redis.Client
 	Tokens   *auth.Tokens
 	Accounts *account.Service
@@ -80,6 +78,8 @@ type App struct {
 	Metrics *metrics.Registry
 	// JobsUI is River's web UI of the job queue, for admins (at JobsUIPath).
 	JobsUI http.Handler
+	// Replica serves the catalog's reads when DATABASE_REPLICA_URL is set; nil otherwise.
+	Replica *postgres.Replica
 
 	// ExternalAuth is social login (Google, Facebook, OpenID Connect providers).
 	ExternalAuth *account.ExternalAuth
