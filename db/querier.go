@@ -644,6 +644,13 @@ type Querier interface {
 	// VendorUserGetByEmailForUpdate locks the account vendorMemberAdd adds, so that two vendors
 	// cannot add it at once.
 	VendorUserGetByEmailForUpdate(ctx context.Context, email string) (User, error)
+	// WalInsertLSN is where the primary's next WAL record goes, in bytes from the start of the WAL:
+	// every transaction that committed before this call ends at or before it, even an asynchronous
+	// commit not yet flushed. Read-your-writes and the replica's lag are measured against it.
+	WalInsertLSN(ctx context.Context) (int64, error)
+	// WalReplayLSN is how far a replica has replayed the primary's WAL, in bytes; -1 on a server that is not
+	// a replica (a promoted one, or the primary itself named by mistake).
+	WalReplayLSN(ctx context.Context) (int64, error)
 	WebhookDeliveryAttempts(ctx context.Context, deliveryID int64) ([]WebhookDeliveryAttempt, error)
 	WebhookDeliveryCount(ctx context.Context, subscriptionID int64) (int64, error)
 	WebhookDeliveryGet(ctx context.Context, id int64) (WebhookDeliveryGetRow, error)

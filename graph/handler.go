@@ -49,6 +49,11 @@ type HandlerOptions struct {
 	// Buckets and FieldBudgets rate-limit expensive root fields (registration, checkout).
 	Buckets      Buckets
 	FieldBudgets map[string]FieldBudget
+	// BeginOperation, when set, prepares each operation's context (the read replica's
+	// session: internal/app). AfterWrite, when set, runs after a mutation that wrote, before
+	// its response leaves (the replica's read-your-writes mark).
+	BeginOperation func(ctx context.Context) context.Context
+	AfterWrite     func(ctx context.Context)
 }
 
 // NewHandler returns the GraphQL HTTP handler with explicit transports (gqlgen's
@@ -117,9 +122,22 @@ func NewHandler(r *Resolver, opts HandlerOptions) *handler.Server {
 			name = "anonymous"
 		}
 		requestlog.SetOperation(ctx, name)
+		if opts.BeginOperation != nil && oc.Operation != nil && oc.Operation.Operation != ast.Subscription {
+			ctx = opts.BeginOperation(ctx)
+		}
 		if oc.Operation != nil && oc.Operation.Operation == ast.Mutation {
 			// So that an outage's error can say whether the mutation already wrote.
 			ctx = postgres.TrackWrites(ctx)
+			if opts.AfterWrite != nil {
+				opCtx, respond := ctx, next(ctx)
+				return func(ctx context.Context) *graphql.Response {
+					resp := respond(ctx)
+					if postgres.Wrote(opCtx) {
+						opts.AfterWrite(opCtx)
+					}
+					return resp
+				}
+			}
 		}
 		return next(ctx)
 	})

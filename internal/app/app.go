@@ -78,6 +78,8 @@ type App struct {
 	Metrics *metrics.Registry
 	// JobsUI is River's web UI of the job queue, for admins (at JobsUIPath).
 	JobsUI http.Handler
+	// Replica serves the catalog's reads when DATABASE_REPLICA_URL is set; nil otherwise.
+	Replica *postgres.Replica
 
 	// ExternalAuth is social login (Google, Facebook, OpenID Connect providers).
 	ExternalAuth *account.ExternalAuth
@@ -274,8 +276,14 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options
 	river.AddWorker(workers, &notify.VendorApplicationWorker{Notify: a.Notify})
 	river.AddWorker(workers, &notify.AccountEmailWorker{Notify: a.Notify})
 	river.AddWorker(workers, &webhook.DeliverWorker{Webhooks: a.Webhooks})
+	if err := a.openReplica(ctx, cfg, namespace, tracing.MultiTracer(opts.Tracer, tracing.PgxTracer())); err != nil {
+		a.stopBus()
+		d.Close()
+		return nil, err
+	}
 	jobsDB, err := postgres.Open(ctx, url, postgres.Options{MaxConns: jobsPoolSize(opts.PollOnly)})
 	if err != nil {
+		a.closeReplica()
 		d.Close()
 		return nil, err
 	}
@@ -290,6 +298,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options
 		Periodic: []*river.PeriodicJob{jobs.GuestCartPurge(), jobs.AnalyticsCompaction()},
 	}); err != nil {
 		jobsDB.Close()
+		a.closeReplica()
 		d.Close()
 		return nil, err
 	}
@@ -304,6 +313,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options
 	if err != nil {
 		_ = a.Jobs.Stop(ctx)
 		jobsDB.Close()
+		a.closeReplica()
 		d.Close()
 		return nil, fmt.Errorf("job queue UI: %w", err)
 	}
@@ -326,6 +336,7 @@ func (a *App) Close() {
 		_ = a.Redis.Close()
 	}
 	a.JobsDB.Close()
+	a.closeReplica()
 	a.DB.Close()
 }
 

@@ -33,6 +33,7 @@ func (a *App) Handler() http.Handler {
 		ExternalAuth: a.ExternalAuth,
 	}
 	persisted := httpapi.PersistedQueryStore{Store: a.Store, TTL: 24 * time.Hour}
+	beginOperation, afterWrite := a.replicaHooks()
 	gql := graph.NewHandler(resolver, graph.HandlerOptions{
 		Log:            a.Log,
 		Extensions:     []graphql.HandlerExtension{a.Metrics.GraphQLMiddleware(), tracing.GraphQLExtension()},
@@ -48,6 +49,8 @@ func (a *App) Handler() http.Handler {
 		PersistedQueries: persisted,
 		ReportStatements: a.Config.IsDevelopment(),
 		Buckets:          a.Buckets,
+		BeginOperation:   beginOperation,
+		AfterWrite:       afterWrite,
 		FieldBudgets: map[string]graph.FieldBudget{
 			"Mutation.accountRegister": {N: a.Config.RegisterPerIPPerHour, Period: time.Hour, PerIP: true},
 			"Mutation.checkout":        {N: a.Config.CheckoutPerUser, Period: time.Minute},

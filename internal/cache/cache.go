@@ -65,6 +65,23 @@ type Cache struct {
 	trusted bool
 
 	hits, misses, bypasses, loads, errors, nearHits atomic.Uint64
+
+	// reinvalidate is RepeatInvalidations' function.
+	reinvalidate atomic.Pointer[func(again func())]
+}
+
+// RepeatInvalidations hands schedule a repeat of every later Delete and Bump, to run once a
+// read replica has replayed the commit behind it (postgres.Replica.AfterReplay): a load that
+// read the replica before that may have cached what the first invalidation removed.
+func (c *Cache) RepeatInvalidations(schedule func(again func())) {
+	c.reinvalidate.Store(&schedule)
+}
+
+// repeat schedules again when invalidations are repeated.
+func (c *Cache) repeat(again func()) {
+	if schedule := c.reinvalidate.Load(); schedule != nil {
+		(*schedule)(again)
+	}
 }
 
 // New returns a Cache over store.
@@ -154,6 +171,14 @@ func (c *Cache) Stats() Stats {
 // Invalidation runs even if ctx has been cancelled, because a client hanging up after the commit
 // must not leave stale data behind; the store's own timeout still bounds it.
 func (c *Cache) Delete(ctx context.Context, keys ...string) {
+	c.delete(ctx, keys)
+	if len(keys) > 0 && c.reinvalidate.Load() != nil {
+		keys = append([]string(nil), keys...)
+		c.repeat(func() { c.delete(context.Background(), keys) })
+	}
+}
+
+func (c *Cache) delete(ctx context.Context, keys []string) {
 	for _, k := range keys {
 		c.bucket(k).Add(1)
 		// A load already in flight may have read the old row; make later callers start
@@ -169,10 +194,26 @@ func (c *Cache) Delete(ctx context.Context, keys ...string) {
 // page of a list, by moving it to a new generation. Call it after commit; like Delete it absorbs
 // failures and ignores cancellation of ctx.
 func (c *Cache) Bump(ctx context.Context, namespace string) {
+	c.bump(ctx, namespace)
+	c.repeat(func() { c.bump(context.Background(), namespace) })
+}
+
+func (c *Cache) bump(ctx context.Context, namespace string) {
 	if err := c.store.Bump(context.WithoutCancel(ctx), namespace); err != nil {
 		c.errors.Add(1)
 	}
 }
+
+// freshKey marks a context whose reads skip the stored values.
+type freshKey struct{}
+
+// Fresh returns a context in which GetOrLoad, GetOrLoadVersioned and GetOrLoadMany skip what
+// the store holds and load afresh (still writing back what they load), sharing no load with
+// other callers: for a viewer who must read its own writes from the primary while a read
+// replica's older value may be cached.
+func Fresh(ctx context.Context) context.Context { return context.WithValue(ctx, freshKey{}, true) }
+
+func isFresh(ctx context.Context) bool { return ctx.Value(freshKey{}) != nil }
 
 // Generation returns namespace's current generation, for callers that build versioned keys
 // themselves. An error means the generation is unknown right now (Redis down, breaker open),
@@ -197,6 +238,9 @@ func GetOrLoad[T any](ctx context.Context, c *Cache, key string, ttl time.Durati
 	if err := ctx.Err(); err != nil {
 		var zero T
 		return zero, err // nobody is waiting: don't start a load that would outlive the caller
+	}
+	if isFresh(ctx) {
+		return loadShared(ctx, c, "fresh:"+key, key, ttl, load)
 	}
 	if v, _, ok := lookup[T](ctx, c, key); ok {
 		return v, nil
@@ -224,6 +268,9 @@ func GetOrLoadVersioned[T any](ctx context.Context, c *Cache, namespace, key str
 		return loadShared(ctx, c, namespace+"@?:"+key, "", ttl, load)
 	}
 	full := namespace + "@" + strconv.FormatInt(gen, 10) + ":" + key
+	if isFresh(ctx) {
+		return loadShared(ctx, c, "fresh:"+full, full, ttl, load)
+	}
 	if c.near != nil {
 		if b, ok := c.near.getShared(full); ok {
 			if v, ok := decode[T](b, true); ok {
@@ -277,7 +324,11 @@ func GetOrLoadMany[K comparable, T any](ctx context.Context, c *Cache, keys []K,
 		strs = append(strs, keyFn(k))
 	}
 
-	found, err := c.store.Get(ctx, strs...)
+	var found map[string][]byte
+	var err error
+	if !isFresh(ctx) {
+		found, err = c.store.Get(ctx, strs...)
+	}
 	storeOK := err == nil
 	if !storeOK {
 		c.bypasses.Add(uint64(len(uniq)))

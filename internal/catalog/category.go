@@ -15,8 +15,8 @@ import (
 // Categories returns every category, by name.
 // The category tree is small and read on most catalog requests, so it is cached whole.
 func (s *Service) Categories(ctx context.Context) ([]Category, error) {
-	return cache.GetOrLoad(ctx, s.cache, categoriesKey, categoriesTTL, func(ctx context.Context) ([]Category, error) {
-		rows, err := s.db.CategoryListAll(ctx)
+	return cache.GetOrLoad(s.cacheCtx(ctx), s.cache, categoriesKey, categoriesTTL, func(ctx context.Context) ([]Category, error) {
+		rows, err := s.reads(ctx).CategoryListAll(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("list categories: %w", err)
 		}

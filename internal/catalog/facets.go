@@ -91,7 +91,7 @@ func (s *Service) Facets(ctx context.Context, v *auth.Viewer, f Filter) (Facets,
 		if qf.nothing {
 			return facetsFromRows(nil, nil), nil
 		}
-		rows, err := s.db.CustomPlans.ProductFacetCounts(ctx, db.ProductFacetCountsParams{
+		rows, err := s.reads(ctx).CustomPlans.ProductFacetCounts(ctx, db.ProductFacetCountsParams{
 			ValuesPerKey: MaxAttributeValues, MaxKeys: MaxAttributeKeys, PriceEdges: PriceEdges,
 			CategoryIds: qf.CategoryIds, MinPrice: qf.MinPrice, MaxPrice: qf.MaxPrice, InStock: qf.InStock, MinRating: qf.MinRating,
 			SeeArchived: qf.SeeArchived, ViewerVendorID: qf.ViewerVendorID, VendorID: qf.VendorID, SearchQuery: qf.SearchQuery,

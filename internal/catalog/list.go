@@ -166,7 +166,7 @@ func (s *Service) list(ctx context.Context, v *auth.Viewer, p ListParams) (Page,
 		rows []productRow
 		keys []any
 	)
-	q := s.db.CustomPlans
+	q := s.reads(ctx).CustomPlans
 	switch p.Sort {
 	case SortNewest:
 		ak, aid, err1 := keyOf[time.Time](after, "after")

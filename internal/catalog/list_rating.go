@@ -34,7 +34,7 @@ func (s *Service) listByRating(ctx context.Context, backward bool, f queryFilter
 	}
 	var rated []db.ProductListRatingForwardRow
 	var err error
-	q := s.db.CustomPlans
+	q := s.reads(ctx).CustomPlans
 	if backward {
 		var back []db.ProductListRatingBackwardRow
 		back, err = q.ProductListRatingBackward(ctx, db.ProductListRatingBackwardParams(params))
@@ -72,7 +72,7 @@ func (s *Service) listBestSelling(ctx context.Context, backward bool, f queryFil
 	}
 	var sold []db.ProductListBestSellingForwardRow
 	var err error
-	q := s.db.CustomPlans
+	q := s.reads(ctx).CustomPlans
 	if backward {
 		var back []db.ProductListBestSellingBackwardRow
 		back, err = q.ProductListBestSellingBackward(ctx, db.ProductListBestSellingBackwardParams(params))

@@ -38,7 +38,7 @@ type ProductPage struct {
 // thresholds and the vendor, which the cache does not hold, would cost statements of their own.
 // Errors: NOT_FOUND (also for one v may not see).
 func (s *Service) ProductPage(ctx context.Context, v *auth.Viewer, id int64, parts PageParts) (ProductPage, error) {
-	row, err := s.db.ProductPageGetByID(ctx, db.ProductPageGetByIDParams{
+	row, err := s.reads(ctx).ProductPageGetByID(ctx, db.ProductPageGetByIDParams{
 		ID: id, WithVariants: parts.Variants, WithCategory: parts.Category, WithVendor: parts.Vendor,
 	})
 	if err != nil {

@@ -63,8 +63,11 @@ const (
 // PGSearcher searches with PostgreSQL's full-text search and the search_words dictionary
 // (migration 00032).
 type PGSearcher struct {
-	db *postgres.DB
+	db      *postgres.DB
+	replica *postgres.Replica // Service.UseReplica's
 }
+
+func (s *PGSearcher) reads(ctx context.Context) postgres.Reads { return readsOf(ctx, s.db, s.replica) }
 
 // NewPGSearcher returns the PostgreSQL searcher over d.
 func NewPGSearcher(d *postgres.DB) *PGSearcher { return &PGSearcher{db: d} }
@@ -81,7 +84,7 @@ func (s *PGSearcher) Compile(ctx context.Context, text string, opts CompileOptio
 	if len(terms) == 0 {
 		return SearchQuery{Empty: true}, nil
 	}
-	rows, err := s.db.SearchTermsExpand(ctx, db.SearchTermsExpandParams{
+	rows, err := s.reads(ctx).SearchTermsExpand(ctx, db.SearchTermsExpandParams{
 		Terms: terms, MinSimilarity: searchMinSimilarity, MaxAlternatives: searchMaxAlternatives,
 	})
 	if err != nil {
@@ -100,7 +103,7 @@ func (s *PGSearcher) Suggest(ctx context.Context, sc scope, prefix string, n int
 	if err != nil || q.Empty {
 		return []string{}, err
 	}
-	names, err := s.db.ProductSuggest(ctx, db.ProductSuggestParams{
+	names, err := s.reads(ctx).ProductSuggest(ctx, db.ProductSuggestParams{
 		SearchQuery: q.Name, SeeArchived: sc.SeeArchived, ViewerVendorID: sc.VendorID,
 		Candidates: searchCandidates, Lim: int32(n),
 	})

@@ -21,7 +21,11 @@ import (
 type Service struct {
 	db    *postgres.DB
 	cache *cache.Cache
-	log   *slog.Logger
+	// replica, when set (UseReplica), serves the catalog's reads: lists, products by id or
+	// slug with their variants, categories, facets and search. Everything else reads the
+	// primary.
+	replica *postgres.Replica
+	log     *slog.Logger
 	// search compiles search texts and suggests names (PGSearcher unless set otherwise).
 	search Searcher
 	// Webhooks, when set, owes the outbound webhooks of product and stock changes in the
@@ -75,6 +79,26 @@ func NewService(d *postgres.DB, c *cache.Cache, log *slog.Logger) *Service {
 	return &Service{db: d, cache: c, log: log, search: NewPGSearcher(d)}
 }
 
+// UseReplica sends the catalog's reads to r (nil: the primary). Call it before serving.
+func (s *Service) UseReplica(r *postgres.Replica) {
+	s.replica = r
+	if pg, ok := s.search.(*PGSearcher); ok {
+		pg.replica = r
+	}
+}
+
+// reads is where ctx's catalog reads run: the replica's queries while it may serve them.
+func (s *Service) reads(ctx context.Context) postgres.Reads {
+	return readsOf(ctx, s.db, s.replica)
+}
+
+func readsOf(ctx context.Context, d *postgres.DB, r *postgres.Replica) postgres.Reads {
+	if r == nil {
+		return d.Reads()
+	}
+	return r.Reads(ctx)
+}
+
 // List returns one page of the products v may see. Pages of customers are cached briefly.
 // Errors: BAD_USER_INPUT (page size, cursor).
 func (s *Service) List(ctx context.Context, v *auth.Viewer, p ListParams) (Page, error) {
@@ -93,7 +117,7 @@ func (s *Service) Count(ctx context.Context, v *auth.Viewer, f Filter) (int, err
 		if qf.nothing {
 			return 0, nil
 		}
-		n, err := s.db.CustomPlans.ProductCount(ctx, db.ProductCountParams{
+		n, err := s.reads(ctx).CustomPlans.ProductCount(ctx, db.ProductCountParams{
 			SeeArchived: qf.SeeArchived, ViewerVendorID: qf.ViewerVendorID, CategoryIds: qf.CategoryIds, VendorID: qf.VendorID,
 			MinPrice: qf.MinPrice, MaxPrice: qf.MaxPrice, InStock: qf.InStock, MinRating: qf.MinRating, SearchQuery: qf.SearchQuery,
 		})
@@ -119,7 +143,7 @@ func (s *Service) Get(ctx context.Context, v *auth.Viewer, id int64) (Product, e
 
 // GetBySlug returns a product v may see by its slug. Errors: NOT_FOUND.
 func (s *Service) GetBySlug(ctx context.Context, v *auth.Viewer, slug string) (Product, error) {
-	row, err := s.db.ProductGetBySlug(ctx, slug)
+	row, err := s.reads(ctx).ProductGetBySlug(ctx, slug)
 	if err != nil {
 		return Product{}, postgres.MapError(err, "product")
 	}
@@ -142,8 +166,8 @@ func (s *Service) ExactStock(v *auth.Viewer, p Product, variant Variant) (int, e
 // ListByIDs returns the products among ids, whatever their status (for loaders; callers pass
 // them through Visible where it matters).
 func (s *Service) ListByIDs(ctx context.Context, ids []int64) (map[int64]Product, error) {
-	return cache.GetOrLoadMany(ctx, s.cache, ids, productKey, productTTL, func(ctx context.Context, missing []int64) (map[int64]Product, error) {
-		rows, err := s.db.ProductListByIDs(ctx, missing)
+	return cache.GetOrLoadMany(s.cacheCtx(ctx), s.cache, ids, productKey, productTTL, func(ctx context.Context, missing []int64) (map[int64]Product, error) {
+		rows, err := s.reads(ctx).ProductListByIDs(ctx, missing)
 		if err != nil {
 			return nil, fmt.Errorf("list products by ids: %w", err)
 		}
@@ -165,8 +189,8 @@ func (s *Service) VariantsByProductIDs(ctx context.Context, productIDs []int64) 
 }
 
 func (s *Service) variantsByProductIDs(ctx context.Context, productIDs []int64) (map[int64][]Variant, error) {
-	return cache.GetOrLoadMany(ctx, s.cache, productIDs, variantsKey, variantsTTL, func(ctx context.Context, missing []int64) (map[int64][]Variant, error) {
-		rows, err := s.db.VariantListByProductIDs(ctx, missing)
+	return cache.GetOrLoadMany(s.cacheCtx(ctx), s.cache, productIDs, variantsKey, variantsTTL, func(ctx context.Context, missing []int64) (map[int64][]Variant, error) {
+		rows, err := s.reads(ctx).VariantListByProductIDs(ctx, missing)
 		if err != nil {
 			return nil, fmt.Errorf("list variants by product: %w", err)
 		}

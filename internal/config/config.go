@@ -56,7 +56,13 @@ type Config struct {
 	ListenHost  string
 	Port        int
 	DatabaseURL string
-	RedisURL    string
+	// DatabaseReplicaURL, when set, is a streaming replica of DatabaseURL that serves the
+	// catalog's reads (postgres.Replica); empty: every read goes to the primary.
+	DatabaseReplicaURL string
+	// DatabaseReplicaMaxLag is how far behind the primary the replica may fall (measured by a
+	// background probe) before the catalog reads from the primary instead.
+	DatabaseReplicaMaxLag time.Duration
+	RedisURL              string
 	// Cache is "on" (Redis when REDIS_URL is set, else in-process) or "off" (measurements).
 	Cache string
 	// NearCacheEntries, NearCacheMaxBytes and NearCacheTTL bound the near cache that each
@@ -199,6 +205,8 @@ func Load(getenv func(string) string) (Config, error) {
 		AppEnv:                  strings.ToLower(str("APP_ENV", EnvDevelopment)),
 		Port:                    num("PORT", 8080),
 		DatabaseURL:             str("DATABASE_URL", ""),
+		DatabaseReplicaURL:      str("DATABASE_REPLICA_URL", ""),
+		DatabaseReplicaMaxLag:   dur("DATABASE_REPLICA_MAX_LAG", 5*time.Second),
 		RedisURL:                str("REDIS_URL", ""),
 		RedisKeyPrefix:          str("REDIS_KEY_PREFIX", "shopgraph:"),
 		Cache:                   strings.ToLower(str("CACHE", "on")),
@@ -267,6 +275,9 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	if c.GuestCartTTL == 0 { // 0 would purge every guest cart, however fresh
 		errs = append(errs, errors.New("GUEST_CART_TTL must be a positive duration such as 720h"))
+	}
+	if c.DatabaseReplicaMaxLag <= 0 {
+		errs = append(errs, errors.New("DATABASE_REPLICA_MAX_LAG must be a positive duration such as 5s"))
 	}
 	c.Introspection = boolean("INTROSPECTION", c.AppEnv != EnvProduction)
 	c.Playground = boolean("PLAYGROUND", c.AppEnv != EnvProduction)
@@ -420,6 +431,8 @@ func (c Config) LogValue() slog.Value {
 		slog.String("listen_host", c.ListenHost),
 		slog.Int("port", c.Port),
 		slog.String("database_url", maskURL(c.DatabaseURL)),
+		slog.String("database_replica_url", maskURL(c.DatabaseReplicaURL)),
+		slog.Duration("database_replica_max_lag", c.DatabaseReplicaMaxLag),
 		slog.String("redis_url", maskURL(c.RedisURL)),
 		slog.Bool("jwt_secret_set", c.JWTSecret != "" && c.JWTSecret != DevJWTSecret),
 		slog.Bool("stripe_secret_key_set", c.StripeSecretKey != "" && c.StripeSecretKey != DevStripeSecretKey),

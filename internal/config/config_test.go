@@ -66,6 +66,8 @@ func TestLoadDevelopmentDefaults(t *testing.T) {
 			require.Equal(t, 30*24*time.Hour, c.GuestCartTTL)
 			require.Equal(t, slog.LevelInfo, c.LogLevel)
 			require.Empty(t, c.DatabaseURL)
+			require.Empty(t, c.DatabaseReplicaURL, "no replica: every read goes to the primary")
+			require.Equal(t, 5*time.Second, c.DatabaseReplicaMaxLag)
 			require.Empty(t, c.RedisURL)
 			require.Empty(t, c.CORSOrigins)
 			require.Empty(t, c.SMTPURL, "no SMTP_URL: no email is sent")
@@ -116,15 +118,19 @@ func TestLoadDevelopmentDefaults(t *testing.T) {
 	t.Run("settings are read and trimmed", func(t *testing.T) {
 		t.Parallel()
 		c, err := config.Load(env(map[string]string{
-			"PORT":             "9090",
-			"DATABASE_URL":     "  postgres://localhost/shop  ",
-			"SHUTDOWN_TIMEOUT": "3s",
-			"LOG_LEVEL":        "debug",
-			"CORS_ORIGINS":     " https://shop.example.com , ,http://localhost:5173",
+			"PORT":                     "9090",
+			"DATABASE_URL":             "  postgres://localhost/shop  ",
+			"DATABASE_REPLICA_URL":     "postgres://replica/shop",
+			"DATABASE_REPLICA_MAX_LAG": "2s",
+			"SHUTDOWN_TIMEOUT":         "3s",
+			"LOG_LEVEL":                "debug",
+			"CORS_ORIGINS":             " https://shop.example.com , ,http://localhost:5173",
 		}))
 		require.NoError(t, err)
 		require.Equal(t, 9090, c.Port)
 		require.Equal(t, "postgres://localhost/shop", c.DatabaseURL)
+		require.Equal(t, "postgres://replica/shop", c.DatabaseReplicaURL)
+		require.Equal(t, 2*time.Second, c.DatabaseReplicaMaxLag)
 		require.Equal(t, 3*time.Second, c.ShutdownTimeout)
 		require.Equal(t, slog.LevelDebug, c.LogLevel)
 		require.Equal(t, []string{"https://shop.example.com", "http://localhost:5173"}, c.CORSOrigins)

@@ -59,6 +59,21 @@ type Options struct {
 
 // Open connects a pool to url and checks that the server answers.
 func Open(ctx context.Context, url string, opts Options) (*DB, error) {
+	pool, err := newPool(ctx, url, opts)
+	if err != nil {
+		return nil, err
+	}
+	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := pool.Ping(pingCtx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("ping database: %w", err)
+	}
+	return &DB{Pool: pool, Queries: db.New(poolDBTX{pool}), CustomPlans: db.New(customPlans{poolDBTX{pool}})}, nil
+}
+
+// newPool configures a pool of url without connecting yet.
+func newPool(ctx context.Context, url string, opts Options) (*pgxpool.Pool, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("parse database url: %w", err)
@@ -98,13 +113,7 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open database pool: %w", err)
 	}
-	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	if err := pool.Ping(pingCtx); err != nil {
-		pool.Close()
-		return nil, fmt.Errorf("ping database: %w", err)
-	}
-	return &DB{Pool: pool, Queries: db.New(poolDBTX{pool}), CustomPlans: db.New(customPlans{poolDBTX{pool}})}, nil
+	return pool, nil
 }
 
 // RunPipeline runs p on the pool, as one implicit transaction (fastpath.Pipeline.Run); a
