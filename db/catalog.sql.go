@@ -1799,7 +1799,7 @@ WITH named AS (
 ), anywhere AS (
   SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at, p.vendor_active, ts_rank(p.search, ($2::text)::tsquery)::real AS rank
   FROM products p
-    WHERE (SELECT count(*) FROM named) < $16
+    WHERE (NOT $17::boolean OR (SELECT count(*) FROM named) < $16)
       AND NOT p.search @@ ($11::text)::tsquery
       AND
   catalog_visible(p.status, p.vendor_active, p.vendor_id, $3::boolean, $4::bigint)
@@ -1837,6 +1837,7 @@ type ProductListRelevanceBackwardParams struct {
 	BeforeID       *int64
 	BeforeKey      *float32
 	Candidates     int32
+	NameRanksFirst bool
 }
 
 type ProductListRelevanceBackwardRow struct {
@@ -1877,6 +1878,7 @@ func (q *Queries) ProductListRelevanceBackward(ctx context.Context, arg ProductL
 		arg.BeforeID,
 		arg.BeforeKey,
 		arg.Candidates,
+		arg.NameRanksFirst,
 	)
 	if err != nil {
 		return nil, err
@@ -1933,7 +1935,7 @@ WITH named AS (
 ), anywhere AS (
   SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at, p.vendor_active, ts_rank(p.search, ($2::text)::tsquery)::real AS rank
   FROM products p
-    WHERE (SELECT count(*) FROM named) < $16
+    WHERE (NOT $17::boolean OR (SELECT count(*) FROM named) < $16)
       AND NOT p.search @@ ($11::text)::tsquery
       AND
   catalog_visible(p.status, p.vendor_active, p.vendor_id, $3::boolean, $4::bigint)
@@ -1971,6 +1973,7 @@ type ProductListRelevanceForwardParams struct {
 	BeforeID       *int64
 	BeforeKey      *float32
 	Candidates     int32
+	NameRanksFirst bool
 }
 
 type ProductListRelevanceForwardRow struct {
@@ -1995,10 +1998,12 @@ type ProductListRelevanceForwardRow struct {
 // Ranked search over a bounded candidate set, so that a common word costs the same as a rare
 // one (catalog/search.go says why): up to @candidates products whose name matches the whole
 // query (@name_query: the query restricted to names, weight A), ranked by ts_rank of
-// @search_query. Only when fewer names match are up to as many of the other products matching
-// anywhere added: ts_rank weighs a name (A) at 1.0 and a description (B) at 0.4, so a full set
-// of name matches already holds the top of the order, and the second scan is not run. Each
-// candidate is ranked where it is read, with no second visit to its row.
+// @search_query, and up to as many of the other products matching anywhere. When
+// @name_ranks_first (every word of the query stands for one lexeme: no typo alternatives, no
+// `or`), a name match outranks any match outside the name (ts_rank weighs a name, A, at 1.0 and
+// a description, B, at 0.4), so a full set of name matches already holds the top of the order
+// and the second scan is not run. Each candidate is ranked where it is read, with no second
+// visit to its row.
 func (q *Queries) ProductListRelevanceForward(ctx context.Context, arg ProductListRelevanceForwardParams) ([]ProductListRelevanceForwardRow, error) {
 	rows, err := q.db.Query(ctx, ProductListRelevanceForward,
 		arg.Lim,
@@ -2017,6 +2022,7 @@ func (q *Queries) ProductListRelevanceForward(ctx context.Context, arg ProductLi
 		arg.BeforeID,
 		arg.BeforeKey,
 		arg.Candidates,
+		arg.NameRanksFirst,
 	)
 	if err != nil {
 		return nil, err

@@ -219,10 +219,12 @@ LIMIT @lim;
 -- Ranked search over a bounded candidate set, so that a common word costs the same as a rare
 -- one (catalog/search.go says why): up to @candidates products whose name matches the whole
 -- query (@name_query: the query restricted to names, weight A), ranked by ts_rank of
--- @search_query. Only when fewer names match are up to as many of the other products matching
--- anywhere added: ts_rank weighs a name (A) at 1.0 and a description (B) at 0.4, so a full set
--- of name matches already holds the top of the order, and the second scan is not run. Each
--- candidate is ranked where it is read, with no second visit to its row.
+-- @search_query, and up to as many of the other products matching anywhere. When
+-- @name_ranks_first (every word of the query stands for one lexeme: no typo alternatives, no
+-- `or`), a name match outranks any match outside the name (ts_rank weighs a name, A, at 1.0 and
+-- a description, B, at 0.4), so a full set of name matches already holds the top of the order
+-- and the second scan is not run. Each candidate is ranked where it is read, with no second
+-- visit to its row.
 WITH named AS (
   SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at, p.vendor_active, ts_rank(p.search, (@search_query::text)::tsquery)::real AS rank
   FROM products p
@@ -242,7 +244,7 @@ WITH named AS (
 ), anywhere AS (
   SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at, p.vendor_active, ts_rank(p.search, (@search_query::text)::tsquery)::real AS rank
   FROM products p
-    WHERE (SELECT count(*) FROM named) < @candidates
+    WHERE (NOT @name_ranks_first::boolean OR (SELECT count(*) FROM named) < @candidates)
       AND NOT p.search @@ (@name_query::text)::tsquery
       AND
   catalog_visible(p.status, p.vendor_active, p.vendor_id, @see_archived::boolean, sqlc.narg('viewer_vendor_id')::bigint)
@@ -283,7 +285,7 @@ WITH named AS (
 ), anywhere AS (
   SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at, p.vendor_active, ts_rank(p.search, (@search_query::text)::tsquery)::real AS rank
   FROM products p
-    WHERE (SELECT count(*) FROM named) < @candidates
+    WHERE (NOT @name_ranks_first::boolean OR (SELECT count(*) FROM named) < @candidates)
       AND NOT p.search @@ (@name_query::text)::tsquery
       AND
   catalog_visible(p.status, p.vendor_active, p.vendor_id, @see_archived::boolean, sqlc.narg('viewer_vendor_id')::bigint)

@@ -184,6 +184,7 @@ func (c *Cache) delete(ctx context.Context, keys []string) {
 		// A load already in flight may have read the old row; make later callers start
 		// their own instead of joining it.
 		c.group.Forget(k)
+		c.group.Forget("fresh:" + k)
 	}
 	if err := c.store.Delete(context.WithoutCancel(ctx), keys...); err != nil {
 		c.errors.Add(1)
@@ -208,8 +209,8 @@ func (c *Cache) bump(ctx context.Context, namespace string) {
 type freshKey struct{}
 
 // Fresh returns a context in which GetOrLoad, GetOrLoadVersioned and GetOrLoadMany skip what
-// the store holds and load afresh (still writing back what they load), sharing no load with
-// other callers: for a viewer who must read its own writes from the primary while a read
+// the store holds and load afresh (still writing back what they load), sharing a load only
+// with other fresh callers whose load started after the last invalidation of the key: for a viewer who must read its own writes from the primary while a read
 // replica's older value may be cached.
 func Fresh(ctx context.Context) context.Context { return context.WithValue(ctx, freshKey{}, true) }
 

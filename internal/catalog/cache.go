@@ -55,11 +55,12 @@ func cachedList[T any](ctx context.Context, s *Service, v *auth.Viewer, kind str
 	return cache.GetOrLoadVersioned(s.cacheCtx(ctx), s.cache, listNamespace, key, listTTL, load)
 }
 
-// cacheCtx is ctx for the cache: a session that wrote what the replica has not replayed
-// skips what is cached, since another viewer's read of the replica may have cached the row as
-// it was before the write (until the cache repeats its invalidation: RepeatInvalidations).
+// cacheCtx is ctx for the cache: a mutation's payload, and a session that wrote what the
+// replica has not replayed, skip what is cached, since another viewer's read of the replica may
+// have cached the row as it was before the write (until the cache repeats its invalidation:
+// RepeatInvalidations).
 func (s *Service) cacheCtx(ctx context.Context) context.Context {
-	if s.replica != nil && s.replica.OwnWritesPending(ctx) {
+	if s.replica != nil && s.replica.MustSkipCaches(ctx) {
 		return cache.Fresh(ctx)
 	}
 	return ctx

@@ -236,7 +236,7 @@ func (s *Service) list(ctx context.Context, v *auth.Viewer, p ListParams) (Page,
 			return Page{}, err
 		}
 		params := db.ProductListRelevanceForwardParams{
-			SearchQuery: *f.SearchQuery, NameQuery: f.nameQuery, Candidates: searchCandidates,
+			SearchQuery: *f.SearchQuery, NameQuery: f.nameQuery, NameRanksFirst: f.nameRanksFirst, Candidates: searchCandidates,
 			SeeArchived: f.SeeArchived, ViewerVendorID: f.ViewerVendorID, CategoryIds: f.CategoryIds,
 			VendorID: f.VendorID, MinPrice: f.MinPrice, MaxPrice: f.MaxPrice, InStock: f.InStock, MinRating: f.MinRating,
 			AfterKey: ak, AfterID: aid, BeforeKey: bk, BeforeID: bid, Lim: lim,
@@ -347,6 +347,8 @@ type queryFilter struct {
 	SearchQuery *string
 	// nameQuery restricts SearchQuery to names: the relevance order's first candidates.
 	nameQuery string
+	// nameRanksFirst is SearchQuery.NameRanksFirst.
+	nameRanksFirst bool
 	// nothing: the search text holds nothing to search for, so no product matches.
 	nothing bool
 }
@@ -363,7 +365,7 @@ func (s *Service) queryFilter(ctx context.Context, v *auth.Viewer, f Filter, sea
 		if err != nil {
 			return queryFilter{}, err
 		}
-		qf.SearchQuery, qf.nameQuery, qf.nothing = &sq.Match, sq.Name, sq.Empty
+		qf.SearchQuery, qf.nameQuery, qf.nameRanksFirst, qf.nothing = &sq.Match, sq.Name, sq.NameRanksFirst, sq.Empty
 	}
 	sc := listScope(v)
 	qf.SeeArchived, qf.ViewerVendorID = sc.SeeArchived, sc.VendorID

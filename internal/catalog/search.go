@@ -44,12 +44,18 @@ type SearchQuery struct {
 	// first.
 	Name  string
 	Empty bool
+	// NameRanksFirst: every word stands for one lexeme (no typo alternatives, no `or`), so a
+	// product matching in its name ranks above every product matching only elsewhere. With
+	// alternatives it may not: ts_rank divides by the number of the query's lexemes, and a
+	// description repeating several of them can outscore a name holding one.
+	NameRanksFirst bool
 }
 
 // Search tuning. A word's typo alternatives are its closest dictionary words; the relevance
 // order ranks a bounded set of candidates, so that a word that matches half the catalog costs
-// no more than a rare one: up to searchCandidates products matching in the name and, only when
-// fewer match there, as many of the others matching anywhere. Beyond that, the order of the
+// no more than a rare one: up to searchCandidates products matching in the name and as many of
+// the others matching anywhere (the second set only when the first may not hold the top:
+// SearchQuery.NameRanksFirst). Beyond that, the order of the
 // remaining matches is the index's, and a page after the last candidate continues below its
 // cursor's rank.
 const (
@@ -200,6 +206,7 @@ func renderSearch(groups [][]clause, forms []termForms, opts CompileOptions) Sea
 		ands     []string
 		k        int
 		positive bool
+		single   = true // every positive clause stands for one lexeme
 	)
 	last := len(forms) - 1
 	for _, g := range groups {
@@ -233,6 +240,7 @@ func renderSearch(groups [][]clause, forms []termForms, opts CompileOptions) Sea
 				e = "!" + e
 			} else {
 				positive = true
+				single = single && len(alts) == 1 && len(g) == 1
 			}
 			ors = append(ors, e)
 		}
@@ -246,7 +254,7 @@ func renderSearch(groups [][]clause, forms []termForms, opts CompileOptions) Sea
 		return SearchQuery{Empty: true}
 	}
 	match := strings.Join(ands, " & ")
-	return SearchQuery{Match: match, Name: lexemeRe.ReplaceAllStringFunc(match, nameOnly)}
+	return SearchQuery{Match: match, Name: lexemeRe.ReplaceAllStringFunc(match, nameOnly), NameRanksFirst: single}
 }
 
 func appendNonEmpty(s []string, v string) []string {

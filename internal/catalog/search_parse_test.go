@@ -44,6 +44,12 @@ func TestRenderSearch(t *testing.T) {
 	q = renderSearch(parseSearch("mechanical keyb"), []termForms{{exact: "'mechan'", known: true, prefix: "'mechan':*"}, {exact: "'keyb'", prefix: "'keyb':*", known: true}}, CompileOptions{LastIsPrefix: true})
 	require.Equal(t, `( ( ('mechan') ) ) & ( ( ('keyb') | ('keyb':*) ) )`, q.Match, "as you type, the last word is a prefix")
 
+	require.False(t, q.NameRanksFirst, "a word read as a prefix too stands for several lexemes")
+	require.True(t, renderSearch(parseSearch(`keyboard -wireless "desk lamp"`), forms[1:4], CompileOptions{}).NameRanksFirst,
+		"known words, exclusions and phrases: a name match ranks first")
+	require.False(t, renderSearch(groups, forms, CompileOptions{}).NameRanksFirst, "typo alternatives")
+	require.False(t, renderSearch(parseSearch("kettle or skillet"), []termForms{{exact: "'kettl'", known: true}, {exact: "'skillet'", known: true}}, CompileOptions{}).NameRanksFirst, "or")
+
 	require.True(t, renderSearch(parseSearch("-red"), []termForms{{exact: "'red'", known: true}}, CompileOptions{}).Empty, "only exclusions")
 	require.True(t, renderSearch(parseSearch("the"), []termForms{{known: true}}, CompileOptions{}).Empty, "only stop words")
 }

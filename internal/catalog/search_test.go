@@ -245,3 +245,29 @@ func TestSearchPagesThroughRelevance(t *testing.T) {
 			"a name match after a description match: %q", seen)
 	}
 }
+
+// TestSearchRanksDescriptionsAgainstAlternatives: a query of alternatives (`or`, a typo's
+// close words) stands for several lexemes, and ts_rank divides by their number, so a
+// description holding all of them can outrank a name holding one. With more name matches than
+// the candidate set holds, the description must still be ranked, not left out.
+func TestSearchRanksDescriptionsAgainstAlternatives(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	_, err := b.d.Pool.Exec(ctx, `INSERT INTO products (name, slug, description, currency)
+		SELECT 'Colour Tray ' || i, 'tray-' || i, 'Plain.', 'EUR' FROM generate_series(1, 210) i`)
+	require.NoError(t, err)
+	_, err = b.d.Pool.Exec(ctx, `INSERT INTO products (name, slug, description, currency)
+		VALUES ('Paint Box', 'paint-box', 'Colour, color, colours, colors: colour and color. Colour color colour color.', 'EUR')`)
+	require.NoError(t, err)
+
+	const text = "colour or color"
+	q, err := catalog.NewPGSearcher(b.d).Compile(ctx, text, catalog.CompileOptions{})
+	require.NoError(t, err)
+	require.False(t, q.NameRanksFirst)
+	var best string
+	require.NoError(t, b.d.Pool.QueryRow(ctx, `SELECT name FROM products WHERE search @@ $1::tsquery
+		ORDER BY ts_rank(search, $1::tsquery) DESC, id DESC LIMIT 1`, q.Match).Scan(&best))
+	require.Equal(t, "Paint Box", best, "the case this test is for: the description outranks every name (%s)", q.Match)
+	require.Equal(t, "Paint Box", searchNames(t, b, text, 5)[0])
+}

@@ -297,7 +297,7 @@ func Load(getenv func(string) string) (Config, error) {
 	if c.AdminAddr == "" && c.AppEnv == EnvDevelopment {
 		c.AdminAddr = "127.0.0.1:6060"
 	}
-	if c.NearCacheTTL == 0 && c.NearCacheEntries > 0 {
+	if c.NearCacheTTL <= 0 && c.NearCacheEntries > 0 {
 		errs = append(errs, errors.New("NEAR_CACHE_TTL must be a positive duration such as 5s (NEAR_CACHE_ENTRIES=0 turns the near cache off)"))
 	}
 	if c.Cache != "on" && c.Cache != "off" {

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"log/slog"
 	"math"
+	"regexp"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -166,6 +168,12 @@ func (r *Replica) ReadsPrimary(ctx context.Context) bool {
 	return !r.usable.Load() || ctx.Value(writesKey{}) != nil || r.OwnWritesPending(ctx)
 }
 
+// MustSkipCaches reports whether ctx's reads must skip caches that a read of the replica may
+// have filled: a mutation's own reads (its payload), and a session's with writes pending.
+func (r *Replica) MustSkipCaches(ctx context.Context) bool {
+	return ctx.Value(writesKey{}) != nil || r.OwnWritesPending(ctx)
+}
+
 // OwnWritesPending reports whether ctx's session wrote something the replica had not replayed
 // at the last probe. Its reads go to the primary, and must skip caches that a read of the
 // replica may have filled.
@@ -180,9 +188,15 @@ func (r *Replica) OwnWritesPending(ctx context.Context) bool {
 const markPrefix = "replica-mark:"
 
 // markTTL is how long a mark is kept. The replica is used only while the probe finds it at
-// most MaxLag behind, so a write older than MaxLag plus the probe's own age (< 2 intervals) is
-// on the replica whenever the replica is used: the mark is needed no longer.
-func (r *Replica) markTTL() time.Duration { return r.opts.MaxLag + 2*r.opts.ProbeInterval }
+// most MaxLag behind, so a write older than MaxLag plus the age of the last verdict (an
+// interval, plus a probe that may run up to its time-out) is on the replica whenever the
+// replica is used: the mark is needed no longer.
+func (r *Replica) markTTL() time.Duration {
+	return r.opts.MaxLag + r.opts.ProbeInterval + r.probeTimeout()
+}
+
+// probeTimeout bounds one probe; while it runs, the previous verdict stands.
+func (r *Replica) probeTimeout() time.Duration { return max(time.Second, 4*r.opts.ProbeInterval) }
 
 // NoteWrite marks ctx's session as having written: its reads go to the primary until the
 // replica has replayed the primary's WAL as it is now. Call it after the commit and before
@@ -265,7 +279,7 @@ func (r *Replica) readMark(ctx context.Context, key string) (int64, bool) {
 
 // AfterReplay runs fn once the replica has replayed everything committed before this call,
 // or at once when the replica stops being used (its reads go to the primary then). The cache
-// repeats its invalidations through it (cache.Cache.Reinvalidate).
+// repeats its invalidations through it (cache.Cache.RepeatInvalidations).
 func (r *Replica) AfterReplay(fn func()) {
 	r.mu.Lock()
 	r.waiters = append(r.waiters, &replayWaiter{since: time.Now(), run: fn})
@@ -317,7 +331,7 @@ const maxSamples = 1024
 // (now - that moment) behind, however idle or busy the primary is. No position reached yet:
 // unknown, so not usable.
 func (r *Replica) probe(ctx context.Context) {
-	ctx, cancel := context.WithTimeout(ctx, max(time.Second, 4*r.opts.ProbeInterval))
+	ctx, cancel := context.WithTimeout(ctx, r.probeTimeout())
 	defer cancel()
 	at := time.Now()
 	primaryLSN, perr := r.primary.Queries.WalInsertLSN(ctx)
@@ -430,7 +444,7 @@ func (f fallbackDBTX) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResu
 }
 
 func (f fallbackDBTX) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
-	if !isRead(sql) {
+	if !replicaCanRun(sql) {
 		return f.primary.Query(ctx, sql, args...)
 	}
 	rows, err := f.replica.Query(ctx, sql, args...)
@@ -529,4 +543,17 @@ func (m *memoryMarks) Set(_ context.Context, entries map[string][]byte, ttl time
 		m.m[k] = memoryMark{v: v, until: now.Add(ttl)}
 	}
 	return nil
+}
+
+// dataModifying finds a statement keyword that writes, inside a WITH query's text.
+var dataModifying = regexp.MustCompile(`(?i)\b(INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM|MERGE\s+INTO)\b`)
+
+// replicaCanRun reports whether sql only reads: a plain SELECT, or a WITH query (the catalog's
+// ranked search and its facets) none of whose parts writes. Anything else goes to the primary.
+func replicaCanRun(sql string) bool {
+	if isRead(sql) {
+		return true
+	}
+	body := sqlBody(sql)
+	return len(body) >= 4 && strings.EqualFold(body[:4], "WITH") && !dataModifying.MatchString(body)
 }

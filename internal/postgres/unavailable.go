@@ -120,6 +120,12 @@ func canRetry(ctx context.Context, sql string, err error) bool {
 // isRead reports whether sql is a plain SELECT (after sqlc's "-- name:" comment lines). A
 // WITH counts as a write: it may hold one.
 func isRead(sql string) bool {
+	sql = sqlBody(sql)
+	return len(sql) >= 6 && strings.EqualFold(sql[:6], "SELECT")
+}
+
+// sqlBody is sql without the comment lines in front of it (sqlc's "-- name:" line).
+func sqlBody(sql string) string {
 	for {
 		sql = strings.TrimLeft(sql, " \t\r\n")
 		if !strings.HasPrefix(sql, "--") {
@@ -127,11 +133,11 @@ func isRead(sql string) bool {
 		}
 		_, rest, ok := strings.Cut(sql, "\n")
 		if !ok {
-			return false
+			return ""
 		}
 		sql = rest
 	}
-	return len(sql) >= 6 && strings.EqualFold(sql[:6], "SELECT")
+	return sql
 }
 
 func (p poolDBTX) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
