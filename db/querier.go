@@ -404,12 +404,13 @@ type Querier interface {
 	// Ranked search over a bounded candidate set, so that a common word costs the same as a rare
 	// one (catalog/search.go says why): up to @candidates products whose name matches the whole
 	// query (@name_query: the query restricted to names, weight A), ranked by ts_rank of
-	// @search_query, and up to as many of the other products matching anywhere. When
-	// @name_ranks_first (every word of the query stands for one lexeme: no typo alternatives, no
-	// `or`), a name match outranks any match outside the name (ts_rank weighs a name, A, at 1.0 and
-	// a description, B, at 0.4), so a full set of name matches already holds the top of the order
-	// and the second scan is not run. Each candidate is ranked where it is read, with no second
-	// visit to its row.
+	// @search_query, and up to as many products matching anywhere (a product in both counts once;
+	// leaving the name matches out of the second scan would make it read every match of a word
+	// that is in every name). When @name_ranks_first (every word of the query stands for one
+	// lexeme: no typo alternatives, no `or`), a name match outranks any match outside the name
+	// (ts_rank weighs a name, A, at 1.0 and a description, B, at 0.4), so a full set of name
+	// matches already holds the top of the order and the second scan is not run. Each candidate is
+	// ranked where it is read, with no second visit to its row.
 	ProductListRelevanceForward(ctx context.Context, arg ProductListRelevanceForwardParams) ([]ProductListRelevanceForwardRow, error)
 	// ProductPageGetByID is a product with, when asked for, its category, its vendor's row and its
 	// live variants in display order (a JSON array, each with its effective low-stock threshold):

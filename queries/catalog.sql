@@ -219,12 +219,13 @@ LIMIT @lim;
 -- Ranked search over a bounded candidate set, so that a common word costs the same as a rare
 -- one (catalog/search.go says why): up to @candidates products whose name matches the whole
 -- query (@name_query: the query restricted to names, weight A), ranked by ts_rank of
--- @search_query, and up to as many of the other products matching anywhere. When
--- @name_ranks_first (every word of the query stands for one lexeme: no typo alternatives, no
--- `or`), a name match outranks any match outside the name (ts_rank weighs a name, A, at 1.0 and
--- a description, B, at 0.4), so a full set of name matches already holds the top of the order
--- and the second scan is not run. Each candidate is ranked where it is read, with no second
--- visit to its row.
+-- @search_query, and up to as many products matching anywhere (a product in both counts once;
+-- leaving the name matches out of the second scan would make it read every match of a word
+-- that is in every name). When @name_ranks_first (every word of the query stands for one
+-- lexeme: no typo alternatives, no `or`), a name match outranks any match outside the name
+-- (ts_rank weighs a name, A, at 1.0 and a description, B, at 0.4), so a full set of name
+-- matches already holds the top of the order and the second scan is not run. Each candidate is
+-- ranked where it is read, with no second visit to its row.
 WITH named AS (
   SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at, p.vendor_active, ts_rank(p.search, (@search_query::text)::tsquery)::real AS rank
   FROM products p
@@ -245,7 +246,6 @@ WITH named AS (
   SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at, p.vendor_active, ts_rank(p.search, (@search_query::text)::tsquery)::real AS rank
   FROM products p
     WHERE (NOT @name_ranks_first::boolean OR (SELECT count(*) FROM named) < @candidates)
-      AND NOT p.search @@ (@name_query::text)::tsquery
       AND
   catalog_visible(p.status, p.vendor_active, p.vendor_id, @see_archived::boolean, sqlc.narg('viewer_vendor_id')::bigint)
       AND (sqlc.narg('category_ids')::bigint[] IS NULL OR p.category_id = ANY(sqlc.narg('category_ids')::bigint[]))
@@ -260,7 +260,7 @@ WITH named AS (
     LIMIT @candidates
 )
 SELECT c.id, c.name, c.slug, c.description, c.category_id, c.vendor_id, c.attributes, c.image_urls, c.status, c.currency, c.min_price, c.max_price, c.created_at, c.updated_at, c.vendor_active, c.rank
-FROM (SELECT * FROM named UNION ALL SELECT * FROM anywhere) c
+FROM (SELECT DISTINCT ON (u.id) * FROM (SELECT * FROM named UNION ALL SELECT * FROM anywhere) u) c
 ORDER BY c.rank DESC, c.id DESC
 LIMIT @lim;
 
@@ -286,7 +286,6 @@ WITH named AS (
   SELECT p.id, p.name, p.slug, p.description, p.category_id, p.vendor_id, p.attributes, p.image_urls, p.status, p.currency, p.min_price, p.max_price, p.created_at, p.updated_at, p.vendor_active, ts_rank(p.search, (@search_query::text)::tsquery)::real AS rank
   FROM products p
     WHERE (NOT @name_ranks_first::boolean OR (SELECT count(*) FROM named) < @candidates)
-      AND NOT p.search @@ (@name_query::text)::tsquery
       AND
   catalog_visible(p.status, p.vendor_active, p.vendor_id, @see_archived::boolean, sqlc.narg('viewer_vendor_id')::bigint)
       AND (sqlc.narg('category_ids')::bigint[] IS NULL OR p.category_id = ANY(sqlc.narg('category_ids')::bigint[]))
@@ -301,7 +300,7 @@ WITH named AS (
     LIMIT @candidates
 )
 SELECT c.id, c.name, c.slug, c.description, c.category_id, c.vendor_id, c.attributes, c.image_urls, c.status, c.currency, c.min_price, c.max_price, c.created_at, c.updated_at, c.vendor_active, c.rank
-FROM (SELECT * FROM named UNION ALL SELECT * FROM anywhere) c
+FROM (SELECT DISTINCT ON (u.id) * FROM (SELECT * FROM named UNION ALL SELECT * FROM anywhere) u) c
 ORDER BY c.rank ASC, c.id ASC
 LIMIT @lim;
 

@@ -55,9 +55,8 @@ type SearchQuery struct {
 // order ranks a bounded set of candidates, so that a word that matches half the catalog costs
 // no more than a rare one: up to searchCandidates products matching in the name and as many of
 // the others matching anywhere (the second set only when the first may not hold the top:
-// SearchQuery.NameRanksFirst). Beyond that, the order of the
-// remaining matches is the index's, and a page after the last candidate continues below its
-// cursor's rank.
+// SearchQuery.NameRanksFirst). Beyond that, the order of the remaining matches is the index's,
+// and a page after the last candidate continues below its cursor's rank.
 const (
 	searchMinSimilarity   = 0.35
 	searchMaxAlternatives = 3

@@ -83,6 +83,7 @@ type Replica struct {
 	mu      sync.Mutex
 	samples []walSample     // the primary's positions that the replica had not replayed, and the newest it had
 	waiters []*replayWaiter // AfterReplay's
+	closed  bool            // Close ran: AfterReplay runs its function at once
 
 	stop context.CancelFunc
 	done chan struct{}
@@ -143,12 +144,9 @@ func (r *Replica) Close() {
 	r.stop()
 	<-r.done
 	r.mu.Lock()
-	waiting := r.waiters
-	r.waiters = nil
+	r.closed = true
 	r.mu.Unlock()
-	for _, w := range waiting {
-		w.run()
-	}
+	r.runAllWaiters()
 	r.pool.Close()
 }
 
@@ -282,8 +280,26 @@ func (r *Replica) readMark(ctx context.Context, key string) (int64, bool) {
 // repeats its invalidations through it (cache.Cache.RepeatInvalidations).
 func (r *Replica) AfterReplay(fn func()) {
 	r.mu.Lock()
-	r.waiters = append(r.waiters, &replayWaiter{since: time.Now(), run: fn})
+	closed := r.closed
+	if !closed {
+		r.waiters = append(r.waiters, &replayWaiter{since: time.Now(), run: fn})
+	}
 	r.mu.Unlock()
+	if closed {
+		fn()
+	}
+}
+
+// runAllWaiters runs every function waiting for the replay, at once: the replica's reads go
+// to the primary from now on, so nothing cached from the replica can be older than them.
+func (r *Replica) runAllWaiters() {
+	r.mu.Lock()
+	due := r.waiters
+	r.waiters = nil
+	r.mu.Unlock()
+	for _, w := range due {
+		w.run()
+	}
 }
 
 // ReplicaStats are a Replica's counters and its probe's last verdict.
@@ -398,34 +414,34 @@ func (r *Replica) probe(ctx context.Context) {
 	}
 }
 
-// down is called by a read that found the replica unreachable: it goes to the primary, and so
-// does every read until the probe finds the replica back.
+// down is called by a read the replica failed: it goes to the primary and, unless the replica
+// only cancelled it to replay, so does every read until the probe finds the replica back.
 func (r *Replica) down(ctx context.Context, err error) bool {
 	if ctx.Err() != nil || !replicaFailed(err) {
 		return false
 	}
 	r.fallbacks.Add(1)
+	if conflictedWithReplay(err) {
+		return true // this read only: the replica is up, it cancelled the read to replay
+	}
 	if r.usable.Swap(false) {
 		r.opts.Log.Warn("read replica failed a read; the catalog reads from the primary", "err", err)
 	}
-	r.mu.Lock()
-	due := r.waiters
-	r.waiters = nil
-	r.mu.Unlock()
-	for _, w := range due {
-		w.run()
-	}
+	r.runAllWaiters()
 	return true
+}
+
+// conflictedWithReplay: the replica cancelled the read to replay WAL that conflicts with it
+// (40001), which says nothing of the next read.
+func conflictedWithReplay(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "40001"
 }
 
 // replicaFailed is an error the primary would not give: the replica cannot be reached, or it
 // cancelled the read to replay WAL that conflicts with it (40001).
 func replicaFailed(err error) bool {
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) && pgErr.Code == "40001" {
-		return true
-	}
-	return IsUnavailable(err) || apperr.CodeOf(err) == apperr.Unavailable
+	return conflictedWithReplay(err) || IsUnavailable(err) || apperr.CodeOf(err) == apperr.Unavailable
 }
 
 // fallbackDBTX runs reads on the replica and, when it cannot, on the primary; anything else
