@@ -2,11 +2,9 @@ package vendor
 
 import "github.com/shopgraph/shopgraph/db"
 
-// FromRow converts a vendor's row read by another domain's statement (the catalog's product
-// page joins it); whether a viewer may see it is still Visible's to say.
-func FromRow(r db.Vendor) Vendor { return vendorFromRow(r) }
-
-func vendorFromRow(r db.Vendor) Vendor {
+// FromRow converts a vendor's row, ours or one another domain's statement read (the catalog's
+// product page joins it); whether a viewer may see it is still Visible's to say.
+func FromRow(r db.Vendor) Vendor {
 	return Vendor{
 		ID: r.ID, Name: r.Name, Slug: r.Slug, Description: r.Description, LogoURL: r.LogoUrl,
 		Status: Status(r.Status), ContactEmail: r.ContactEmail, CommissionBps: int(r.CommissionBps),

@@ -157,7 +157,7 @@ func lockVendor(ctx context.Context, q *db.Queries, id int64) (Vendor, error) {
 	if err != nil {
 		return Vendor{}, fmt.Errorf("lock vendor: %w", err)
 	}
-	return vendorFromRow(row), nil
+	return FromRow(row), nil
 }
 
 func noAccount() error {

@@ -57,7 +57,7 @@ func (s *Service) Get(ctx context.Context, v *auth.Viewer, id int64) (Vendor, er
 	if err != nil {
 		return Vendor{}, postgres.MapError(err, "vendor")
 	}
-	return visible(v, vendorFromRow(row))
+	return visible(v, FromRow(row))
 }
 
 // GetBySlug returns a vendor v may see by its slug. Errors: NOT_FOUND.
@@ -66,7 +66,7 @@ func (s *Service) GetBySlug(ctx context.Context, v *auth.Viewer, slug string) (V
 	if err != nil {
 		return Vendor{}, postgres.MapError(err, "vendor")
 	}
-	return visible(v, vendorFromRow(row))
+	return visible(v, FromRow(row))
 }
 
 // ListByIDs returns the vendors among ids, whatever their status (for loaders; callers pass
@@ -78,7 +78,7 @@ func (s *Service) ListByIDs(ctx context.Context, ids []int64) (map[int64]Vendor,
 	}
 	out := make(map[int64]Vendor, len(rows))
 	for _, r := range rows {
-		out[r.ID] = vendorFromRow(r)
+		out[r.ID] = FromRow(r)
 	}
 	return out, nil
 }
@@ -175,7 +175,7 @@ func (s *Service) List(ctx context.Context, v *auth.Viewer, p ListParams) (Page,
 		rows = rows[:n]
 	}
 	for _, r := range rows {
-		vendor := vendorFromRow(r)
+		vendor := FromRow(r)
 		page.Vendors = append(page.Vendors, vendor)
 		page.Cursors = append(page.Cursors, encodeCursor(vendor))
 	}
@@ -311,7 +311,7 @@ func (s *Service) Decide(ctx context.Context, v auth.Viewer, d Decision, id int6
 		if err != nil {
 			return fmt.Errorf("set vendor status: %w", err)
 		}
-		updated = vendorFromRow(row)
+		updated = FromRow(row)
 		if d == Approve && updated.ApplicantID != nil {
 			if err := addMember(ctx, q, id, *updated.ApplicantID, "input", "id"); err != nil {
 				return err
@@ -351,7 +351,7 @@ func (s *Service) Update(ctx context.Context, v auth.Viewer, in UpdateInput) (Ve
 		if err != nil {
 			return fmt.Errorf("lock vendor: %w", err)
 		}
-		cur := vendorFromRow(row)
+		cur := FromRow(row)
 		if err := mayEdit(v, cur); err != nil {
 			return err
 		}
@@ -388,7 +388,7 @@ func (s *Service) Update(ctx context.Context, v auth.Viewer, in UpdateInput) (Ve
 		if err != nil {
 			return fmt.Errorf("update vendor: %w", err)
 		}
-		updated = vendorFromRow(row)
+		updated = FromRow(row)
 		// Cached catalog pages and responses show the vendor's name.
 		s.invalidate(ctx)
 		return addEvent(ctx, q, updated, ActionUpdated, "", &v.UserID)
@@ -419,7 +419,7 @@ func (s *Service) EnsureMember(ctx context.Context, slug string, profile Profile
 		case err != nil:
 			return fmt.Errorf("get vendor: %w", err)
 		default:
-			out = vendorFromRow(row)
+			out = FromRow(row)
 		}
 		u, err := q.UserGetByID(ctx, userID)
 		if err != nil {
@@ -469,7 +469,7 @@ func insert(ctx context.Context, q *db.Queries, p Profile, slug string, status S
 	case err != nil:
 		return Vendor{}, fmt.Errorf("insert vendor: %w", err)
 	}
-	return vendorFromRow(row), nil
+	return FromRow(row), nil
 }
 
 // addMember makes account userID a member of vendor id; an account that belongs to another
