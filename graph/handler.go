@@ -44,7 +44,8 @@ type HandlerOptions struct {
 	// ReportStatements adds the request's SQL statement and round-trip counts to the response
 	// extensions, sqlStatements and sqlRoundTrips (development).
 	ReportStatements bool
-	// Extensions are installed first (metrics, tracing), so they also see refused operations.
+	// Extensions are installed first (metrics, tracing), so they also see refused operations;
+	// nil ones (tracing when it is off) are left out.
 	Extensions []graphql.HandlerExtension
 	// Buckets and FieldBudgets rate-limit expensive root fields (registration, checkout).
 	Buckets      Buckets
@@ -80,7 +81,9 @@ func NewHandler(r *Resolver, opts HandlerOptions) *handler.Server {
 	srv.AddTransport(httpTransport{})
 
 	for _, ext := range opts.Extensions {
-		srv.Use(ext)
+		if ext != nil {
+			srv.Use(ext)
+		}
 	}
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	if opts.Introspection {

@@ -1575,7 +1575,7 @@ func (e *AddressType) UnmarshalGQL(v any) error {
 }
 
 func (e AddressType) MarshalGQL(w io.Writer) {
-	fmt.Fprint(w, strconv.Quote(e.String()))
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
 }
 
 func (e *AddressType) UnmarshalJSON(b []byte) error {
@@ -1782,7 +1782,7 @@ func (e *ErrorCode) UnmarshalGQL(v any) error {
 }
 
 func (e ErrorCode) MarshalGQL(w io.Writer) {
-	fmt.Fprint(w, strconv.Quote(e.String()))
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
 }
 
 func (e *ErrorCode) UnmarshalJSON(b []byte) error {
@@ -1840,7 +1840,7 @@ func (e *PaymentProvider) UnmarshalGQL(v any) error {
 }
 
 func (e PaymentProvider) MarshalGQL(w io.Writer) {
-	fmt.Fprint(w, strconv.Quote(e.String()))
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
 }
 
 func (e *PaymentProvider) UnmarshalJSON(b []byte) error {

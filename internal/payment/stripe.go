@@ -38,6 +38,9 @@ func NewStripe(key, apiBase string) *Stripe {
 		HTTPClient:        &http.Client{Timeout: 20 * time.Second, Transport: transport},
 		MaxNetworkRetries: stripe.Int64(1),
 		LeveledLogger:     &stripe.LeveledLogger{Level: stripe.LevelNull},
+		// stripe-go otherwise JSON-encodes the previous call's timing into a header of every
+		// call, for Stripe's own statistics.
+		EnableTelemetry: stripe.Bool(false),
 	}
 	if apiBase != "" {
 		cfg.URL = stripe.String(apiBase)

@@ -19,7 +19,7 @@ const maxErrorEvents = 10
 // GraphQLExtension returns a gqlgen extension that opens a span per operation ("query
 // ProductPage") and, inside it, a span per field that runs a resolver (root fields and
 // resolver: true relations; plain struct fields and methods get none). Add it with
-// srv.Use(tracing.GraphQLExtension()).
+// srv.Use(tracing.GraphQLExtension()) unless it is nil (tracing is off: newConfig).
 //
 // The document and variables are not recorded: they can hold personal data.
 // Top-level errors become span events with their extensions.code; the span's status is Error
@@ -30,8 +30,18 @@ const maxErrorEvents = 10
 // for hours, and a span is exported only when it ends.
 func GraphQLExtension(opts ...Option) graphql.HandlerExtension {
 	c := newConfig(opts)
+	if c.off {
+		return nil // nothing for gqlgen to call per operation or field
+	}
 	return &gqlTracer{tracer: c.provider.Tracer(instrumentationName)}
 }
+
+// untraced is GraphQLExtension when tracing is off: no interceptor, so gqlgen calls nothing
+// more per operation or field.
+type untraced struct{}
+
+func (untraced) ExtensionName() string                   { return "OpenTelemetry (off)" }
+func (untraced) Validate(graphql.ExecutableSchema) error { return nil }
 
 type gqlTracer struct{ tracer trace.Tracer }
 

@@ -22,6 +22,9 @@ var untracedPaths = map[string]bool{"/healthz": true, "/readyz": true, "/metrics
 // route pattern; the GraphQL extension adds the operation's name as an attribute.
 func Middleware(h http.Handler, opts ...Option) http.Handler {
 	c := newConfig(opts)
+	if c.off {
+		return h
+	}
 	return otelhttp.NewHandler(h, "http",
 		otelhttp.WithTracerProvider(c.provider),
 		// W3C trace context, whatever the global propagator is.

@@ -14,11 +14,15 @@ import (
 // PgxTracer returns a pgx tracer (otelpgx) that opens a span per statement, batch, prepare,
 // connect and pool acquire. Statements are named after their sqlc query ("OrderGetByID") when
 // they carry sqlc's "-- name:" comment, after their SQL verb otherwise. The SQL text is
-// recorded, its arguments never are. Combine it with the statement counter:
+// recorded, its arguments never are. It is nil when tracing is off (newConfig). Combine it
+// with the statement counter:
 //
 //	postgres.Options{Tracer: tracing.MultiTracer(counter, tracing.PgxTracer())}
 func PgxTracer(opts ...Option) pgx.QueryTracer {
 	c := newConfig(opts)
+	if c.off {
+		return nil // MultiTracer leaves it out
+	}
 	return otelpgx.NewTracer(
 		otelpgx.WithTracerProvider(c.provider),
 		otelpgx.WithSpanNameCtxFunc(func(ctx context.Context, sql string) string {
@@ -65,6 +69,9 @@ func MultiTracer(tracers ...pgx.QueryTracer) pgx.QueryTracer {
 // which hold cached values and keys, are not recorded.
 func InstrumentRedis(client redis.UniversalClient, opts ...Option) error {
 	c := newConfig(opts)
+	if c.off {
+		return nil
+	}
 	return redisotel.InstrumentTracing(client,
 		redisotel.WithTracerProvider(c.provider),
 		redisotel.WithDBStatement(false),
