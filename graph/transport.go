@@ -99,7 +99,15 @@ func (t httpTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.G
 		// shared cache may keep them, whatever the public response cache said of the query.
 		w.Header().Set("Cache-Control", "no-store")
 	}
-	writeJSON(w, http.StatusOK, resp)
+	if resp == nil {
+		resp = &graphql.Response{}
+	}
+	b, err := encodeResponse(resp)
+	if err != nil {
+		writeJSON(w, http.StatusOK, resp) // its error answer
+		return
+	}
+	writeBody(w, http.StatusOK, b)
 }
 
 // requestError is a request that is not a well-formed GraphQL-over-HTTP request.
@@ -272,6 +280,13 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 		status = http.StatusInternalServerError
 		b = []byte(`{"errors":[{"message":"Internal server error.","extensions":{"code":"INTERNAL"}}]}`)
 	}
+	writeBody(w, status, b)
+}
+
+// writeBody writes a whole JSON body with its length, so that net/http need not chunk one
+// larger than its 2 KiB buffer.
+func writeBody(w http.ResponseWriter, status int, b []byte) {
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(status)
 	_, _ = w.Write(b)
 }
