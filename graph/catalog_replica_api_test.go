@@ -2,6 +2,9 @@ package graph_test
 
 import (
 	"context"
+	"io"
+	"net/http"
+	"regexp"
 	"testing"
 	"time"
 
@@ -89,4 +92,19 @@ func TestCatalogReplicaAPI(t *testing.T) {
 	caughtUp()
 	require.Eventually(t, func() bool { return len(names(customer)) == 1 && len(names(anon)) == 1 },
 		5*time.Second, 20*time.Millisecond, "every viewer sees the write once the replica has it")
+
+	// /metrics shows where the reads went and the probe's verdict.
+	scrape, err := http.Get(e.Server.URL + "/metrics")
+	require.NoError(t, err)
+	defer scrape.Body.Close()
+	body, err := io.ReadAll(scrape.Body)
+	require.NoError(t, err)
+	for _, series := range []string{`shopgraph_db_replica_reads_total{target="replica"}`, `shopgraph_db_replica_reads_total{target="primary"}`} {
+		m := regexp.MustCompile(regexp.QuoteMeta(series) + ` (\d+)`).FindStringSubmatch(string(body))
+		require.NotNil(t, m, series)
+		require.NotEqual(t, "0", m[1], series)
+	}
+	require.Contains(t, string(body), "shopgraph_db_replica_usable 1")
+	require.Contains(t, string(body), "shopgraph_db_replica_lag_seconds ")
+	require.Contains(t, string(body), "shopgraph_db_replica_fallbacks_total 0")
 }

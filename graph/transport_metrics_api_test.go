@@ -38,6 +38,7 @@ func TestMetricsAfterCheckout(t *testing.T) {
 		`shopgraph_jobs_queue_depth`,
 		`shopgraph_db_`,
 		`shopgraph_cache_`,
+		`shopgraph_cache_near_hits_total`,
 	} {
 		require.Contains(t, text, want)
 	}

@@ -291,6 +291,9 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options
 	a.Metrics.WatchPool(d.Pool)
 	a.Metrics.WatchCache(a.Cache)
 	a.Metrics.WatchSubscriptions(a.Bus.Hub)
+	if a.Replica != nil {
+		a.Metrics.WatchReplica(a.Replica)
+	}
 	a.Metrics.WatchJobQueue(metrics.PostgresJobCounter(jobsDB.Pool), 0)
 	if err := a.Jobs.Start(ctx, jobsDB.Pool, workers, jobs.Options{
 		Work: opts.Work, MaxWorkers: 5, Log: log, PollOnly: opts.PollOnly, RescueAfter: opts.RescueJobsAfter,

@@ -181,6 +181,35 @@ func (r *Redis) Set(ctx context.Context, entries map[string][]byte, ttl time.Dur
 	return nil
 }
 
+// raiseScript keeps the greater of the key's integer and ARGV[1] and gives the key ARGV[2]
+// milliseconds to live, in one step: two instances raising one key at once cannot leave the
+// lower value (a GET then SET could).
+var raiseScript = redis.NewScript(`
+local v = tonumber(redis.call('GET', KEYS[1]))
+if v == nil or v < tonumber(ARGV[1]) then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+else
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0`)
+
+// Raise stores value under key unless the key holds a greater integer, and either way keeps
+// the key ttl longer (the replica's read-your-writes marks: a session's mark only rises).
+// Get reads the value as its decimal text.
+func (r *Redis) Raise(ctx context.Context, key string, value int64, ttl time.Duration) error {
+	if ttl <= 0 {
+		return errInvalidTTL
+	}
+	ms := max(ttl, time.Millisecond).Milliseconds()
+	_, err := call(ctx, r, func(ctx context.Context) (struct{}, error) {
+		return struct{}{}, raiseScript.Run(ctx, r.client, []string{r.entryKey(key)}, value, ms).Err()
+	})
+	if err != nil {
+		return fmt.Errorf("cache: redis raise: %w", err)
+	}
+	return nil
+}
+
 // Delete implements Store with one DEL. If it fails, even by timing out after Redis may have
 // applied it, the keys are kept for replay, and until the replay succeeds this store reads
 // nothing from Redis: the entries may still be there, and they are stale.

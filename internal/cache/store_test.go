@@ -2,9 +2,11 @@ package cache
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -182,4 +184,35 @@ func TestRedisGenerationIsNeverReused(t *testing.T) {
 	g4, err := s.Generation(ctx, "products")
 	require.NoError(t, err)
 	require.Greater(t, g4, g3)
+}
+
+// TestRedisRaise: a raised key keeps the greatest value, whatever order the raises arrive in
+// (two instances noting one session's writes at once), and each raise renews its time to live.
+func TestRedisRaise(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	client := testRedisClient(t)
+	prefix := uniquePrefix(t, client)
+	s := NewRedis(client, prefix, RedisOptions{Timeout: 2 * time.Second})
+	value := func() string {
+		got, err := s.Get(ctx, "mark")
+		require.NoError(t, err)
+		return string(got["mark"])
+	}
+
+	require.NoError(t, s.Raise(ctx, "mark", 10, time.Minute))
+	require.Equal(t, "10", value())
+	require.NoError(t, s.Raise(ctx, "mark", 5, time.Hour))
+	require.Equal(t, "10", value(), "a lower value does not replace it")
+	require.Greater(t, client.PTTL(ctx, prefix+"v:mark").Val(), 59*time.Minute, "but renews its time to live")
+	require.Error(t, s.Raise(ctx, "mark", 20, 0))
+
+	var wg sync.WaitGroup
+	for i := range 200 {
+		wg.Go(func() { assert.NoError(t, s.Raise(ctx, "race", int64(i), time.Minute)) })
+	}
+	wg.Wait()
+	got, err := s.Get(ctx, "race")
+	require.NoError(t, err)
+	require.Equal(t, "199", string(got["race"]))
 }

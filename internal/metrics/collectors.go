@@ -87,6 +87,8 @@ var (
 		"Load functions run after single-flight coalescing: the queries the cache let through to Postgres.", nil, nil)
 	cacheErrors = prometheus.NewDesc(prometheus.BuildFQName(namespace, "cache", "errors_total"),
 		"Cache operations that failed and were absorbed (store calls, encoding, decoding).", nil, nil)
+	cacheNearHits = prometheus.NewDesc(prometheus.BuildFQName(namespace, "cache", "near_hits_total"),
+		"Hits served by this instance's near cache without reading the value from Redis (a part of the hits).", nil, nil)
 )
 
 // WatchCache reports the cache's hit, miss, bypass, load and error counters at each scrape.
@@ -100,6 +102,7 @@ func (c *cacheCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- cacheRequests
 	ch <- cacheLoads
 	ch <- cacheErrors
+	ch <- cacheNearHits
 }
 
 func (c *cacheCollector) Collect(ch chan<- prometheus.Metric) {
@@ -109,6 +112,7 @@ func (c *cacheCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(cacheRequests, prometheus.CounterValue, float64(s.Bypasses), "bypass")
 	ch <- prometheus.MustNewConstMetric(cacheLoads, prometheus.CounterValue, float64(s.Loads))
 	ch <- prometheus.MustNewConstMetric(cacheErrors, prometheus.CounterValue, float64(s.Errors))
+	ch <- prometheus.MustNewConstMetric(cacheNearHits, prometheus.CounterValue, float64(s.NearHits))
 }
 
 // SubscriberCounter is the live-tracking hub (*pubsub.Hub).

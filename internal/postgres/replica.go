@@ -36,7 +36,10 @@ func (d *DB) Reads() Reads { return Reads{Queries: d.Queries, CustomPlans: d.Cus
 // a session that just wrote reads the primary whichever instance a load balancer sends it to.
 type WriteMarks interface {
 	Get(ctx context.Context, keys ...string) (map[string][]byte, error)
-	Set(ctx context.Context, entries map[string][]byte, ttl time.Duration) error
+	// Raise stores value (read back by Get as decimal text) unless the key holds a greater
+	// one, and keeps the key ttl longer: two writes of one session on two instances must
+	// leave the later WAL position, whichever is stored last.
+	Raise(ctx context.Context, key string, value int64, ttl time.Duration) error
 }
 
 // ReplicaOptions tunes a Replica.
@@ -211,7 +214,7 @@ func (r *Replica) NoteWrite(ctx context.Context) {
 		lsn = math.MaxInt64
 		r.opts.Log.Warn("read the primary's WAL position for read-your-writes", "err", err)
 	}
-	if err := r.marks.Set(ctx, map[string][]byte{markPrefix + key: strconv.AppendInt(nil, lsn, 10)}, r.markTTL()); err != nil {
+	if err := r.marks.Raise(ctx, markPrefix+key, lsn, r.markTTL()); err != nil {
 		r.opts.Log.Warn("store a read-your-writes mark; the replica may serve the writer a stale read", "err", err)
 	}
 	if memo, ok := ctx.Value(markMemoKey{}).(*markMemo); ok {
@@ -544,7 +547,7 @@ func (m *memoryMarks) Get(_ context.Context, keys ...string) (map[string][]byte,
 	return out, nil
 }
 
-func (m *memoryMarks) Set(_ context.Context, entries map[string][]byte, ttl time.Duration) error {
+func (m *memoryMarks) Raise(_ context.Context, key string, value int64, ttl time.Duration) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	now := time.Now()
@@ -555,9 +558,12 @@ func (m *memoryMarks) Set(_ context.Context, entries map[string][]byte, ttl time
 			}
 		}
 	}
-	for k, v := range entries {
-		m.m[k] = memoryMark{v: v, until: now.Add(ttl)}
+	if e, ok := m.m[key]; ok && now.Before(e.until) {
+		if old, err := strconv.ParseInt(string(e.v), 10, 64); err == nil && old > value {
+			value = old
+		}
 	}
+	m.m[key] = memoryMark{v: strconv.AppendInt(nil, value, 10), until: now.Add(ttl)}
 	return nil
 }
 
