@@ -5,7 +5,7 @@ SHELL := /bin/bash
 SERVICES := scripts/services.sh
 GO_TOOLS := go tool -modfile=tools/go.mod
 
-.PHONY: help run build test generate check-generate lint migrate fmt seed
+.PHONY: help run build test generate check-generate schema-release lint migrate fmt seed
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -63,6 +63,9 @@ check-generate: generate ## fail when committed generated code is stale
 		echo "generated code is stale; run 'make generate' and commit:"; echo "$$status"; \
 		git --no-pager diff --stat -- db graph docs/reference docs/postman; exit 1; \
 	fi; echo "generated code is up to date"
+
+schema-release: ## record the current schema as the released one, the breaking-change check's baseline
+	go run ./cmd/docgen -release
 
 lint: ## gofmt, go vet, staticcheck
 	@unformatted="$$(gofmt -l $$(git ls-files '*.go'))"; \

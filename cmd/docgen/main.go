@@ -1,7 +1,8 @@
 // Command docgen writes the generated API documentation from the schema (schema/*.graphqls)
 // and the documented operations (docs/operations): the reference in docs/reference and the
 // Postman collection and environment in docs/postman. `make generate` runs it; run it from the
-// repository's root.
+// repository's root. With -release it records the current schema as the released one instead
+// (`make schema-release`).
 package main
 
 import (
@@ -18,8 +19,13 @@ import (
 
 func main() {
 	root := flag.String("root", ".", "the repository's root")
+	release := flag.Bool("release", false, "write the current schema as the released one (docs/schema/released.graphql) and stop")
 	flag.Parse()
-	if err := run(*root); err != nil {
+	do := run
+	if *release {
+		do = snapshot
+	}
+	if err := do(*root); err != nil {
 		fmt.Fprintln(os.Stderr, "docgen:", err)
 		os.Exit(1)
 	}
@@ -51,6 +57,23 @@ func run(root string) error {
 		"shopgraph.postman_collection.json":  string(collection),
 		"shopgraph.postman_environment.json": string(environment),
 	})
+}
+
+// snapshot records the current schema as the last released one, which the breaking-change
+// check (internal/apischema) compares against.
+func snapshot(root string) error {
+	schema, err := apischema.LoadDir(filepath.Join(root, "schema"))
+	if err != nil {
+		return err
+	}
+	text := "# The last released schema: the baseline of the breaking-change check (internal/apischema).\n" +
+		"# Written by `make schema-release` when a release is cut; never edited by hand (docs/schema/README.md).\n\n" +
+		apischema.Print(schema)
+	dir := filepath.Join(root, "docs", "schema")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "released.graphql"), []byte(text), 0o644)
 }
 
 // replaceDir writes files into dir and removes the other files ending in ext there, so that a
