@@ -1,6 +1,11 @@
 package graph_test
 
 import (
+	"encoding/json"
+	"html"
+	"io"
+	"net/http"
+	"regexp"
 	"testing"
 
 	"github.com/google/uuid"
@@ -244,4 +249,36 @@ func TestDocumentedStorefrontFlow(t *testing.T) {
 	require.Equal(t, "SHIPPED", read.Order.Status)
 	require.Equal(t, "FULFILLED", read.Order.FulfillmentStatus)
 	require.Equal(t, "1Z999", *read.Order.TrackingNumber)
+}
+
+// TestPlaygroundOpensDocumentedTabs checks the served GraphiQL page carries the documented
+// operations as its example tabs (the bundle's handling of them has a browser test in
+// internal/httpapi/playground).
+func TestPlaygroundOpensDocumentedTabs(t *testing.T) {
+	t.Parallel()
+	srv := apitest.NewServer(t, nil)
+	req, err := http.NewRequest(http.MethodGet, srv.URL+"/graphql", nil)
+	require.NoError(t, err)
+	req.Header.Set("Accept", "text/html")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	m := regexp.MustCompile(`data-tabs="([^"]*)"`).FindSubmatch(body)
+	require.NotNil(t, m, "no data-tabs on the page")
+	var tabs []struct {
+		Query string `json:"query"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(html.UnescapeString(string(m[1]))), &tabs))
+	var queries []string
+	for _, tab := range tabs {
+		queries = append(queries, tab.Query)
+	}
+	var want []string
+	for _, name := range []string{"SignIn", "Products", "CartItemAdd", "Checkout", "OrderStatusChanged"} {
+		want = append(want, apitest.OperationDocument(t, name))
+	}
+	require.Equal(t, want, queries, "the page opens the documented operations in tabs")
 }
