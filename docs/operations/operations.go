@@ -157,7 +157,8 @@ func (s *Set) Validate(schema *ast.Schema) error {
 	var problems []string
 	used := map[string]bool{}
 	for _, op := range s.Operations {
-		if _, errs := gqlparser.LoadQuery(schema, op.Document); len(errs) > 0 {
+		// The default rules are the spec's, the ones gqlgen's executor applies to every request.
+		if _, errs := gqlparser.LoadQueryWithRules(schema, op.Document, nil); len(errs) > 0 {
 			for _, e := range errs {
 				problems = append(problems, fmt.Sprintf("%s: %s", op.Path, e.Message))
 			}
