@@ -66,8 +66,8 @@ type docOrder struct {
 
 // TestDocumentedStorefrontFlow runs a shop's day through the documented operations only, as a
 // frontend built on docs/operations would: a vendor lists a product, a guest finds it and fills
-// a cart, registers (the guest cart merges), checks out to a saved address, reads the order,
-// pays; the vendor fulfils its line; the shopper sees it shipped.
+// a cart, registers (the guest cart merges), checks out to a saved address, reads the order and
+// follows it live while it is paid; the vendor fulfils its lines; the shopper sees it shipped.
 func TestDocumentedStorefrontFlow(t *testing.T) {
 	t.Parallel()
 	fake := paymenttest.New()
@@ -202,7 +202,13 @@ func TestDocumentedStorefrontFlow(t *testing.T) {
 	require.Equal(t, "London", checkout.Order.ShippingAddress.City)
 
 	o := apitest.Order{ID: apitest.OrderNumber(t, checkout.Order.ID), GID: checkout.Order.ID, Intent: checkout.Payment.IntentID, Total: 2*4500 + 3900}
+	// The order page follows the order live, as a browser does: graphql-ws with the token in
+	// connection_init.
+	live := openTrack(t, e.Server.Server, protoTransportWS, shopper.Bearer,
+		apitest.OperationDocument(t, "OrderStatusChanged"), map[string]any{"orderId": o.GID})
+	require.Equal(t, "PENDING", nextEvent(t, live).Status, "it starts with the current status")
 	apitest.PayWithFake(t, e, fake, o)
+	require.Equal(t, "PAID", nextEvent(t, live).Status)
 
 	var read struct {
 		Order *docOrder `json:"order"`
@@ -245,6 +251,9 @@ func TestDocumentedStorefrontFlow(t *testing.T) {
 	require.Empty(t, shipped.UserErrors)
 	require.Equal(t, "SHIPPED", shipped.Fulfillment.Order.Status)
 
+	shipping := nextEvent(t, live)
+	require.Equal(t, "SHIPPED", shipping.Status)
+	require.Equal(t, "1Z999", *shipping.Order.TrackingNumber)
 	shopper.Operation("Order", map[string]any{"id": o.GID}).Decode(t, &read)
 	require.Equal(t, "SHIPPED", read.Order.Status)
 	require.Equal(t, "FULFILLED", read.Order.FulfillmentStatus)
