@@ -46,7 +46,7 @@ func run(root string) error {
 		return err
 	}
 	refDir := filepath.Join(root, "docs", "reference")
-	if err := replaceDir(refDir, ".md", docgen.Reference(schema)); err != nil {
+	if err := replaceDir(refDir, ".md", docgen.Reference(schema, set)); err != nil {
 		return err
 	}
 	collection, environment, err := docgen.Postman(schema, set)

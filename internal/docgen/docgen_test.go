@@ -51,7 +51,11 @@ func load(t *testing.T) *ast.Schema {
 
 func TestReference(t *testing.T) {
 	t.Parallel()
-	pages := docgen.Reference(load(t))
+	set, err := operations.Load(fstest.MapFS{
+		"storefront/Widget.graphql": {Data: []byte("# Reads a widget.\n# Who may run it: anyone.\nquery Widget($id: ID!) { widget(id: $id) { id } }\n")},
+	})
+	require.NoError(t, err)
+	pages := docgen.Reference(load(t), set)
 
 	require.Contains(t, pages, "README.md")
 	for _, n := range []string{"Query", "Mutation", "Widget", "Part", "Size", "WidgetInput"} {
@@ -63,6 +67,8 @@ func TestReference(t *testing.T) {
 	q := pages["Query.md"]
 	require.Contains(t, q, "**Type:** [`Widget`](Widget.md) · **Access:** signed in")
 	require.Contains(t, q, "| `id` | `ID!` |  | The widget's ID. |")
+	require.Contains(t, q, "Documented operations: [Widget](../operations/storefront/Widget.graphql)")
+	require.NotContains(t, pages["Mutation.md"], "Documented operations", "no operation calls widgetCreate")
 
 	w := pages["Widget.md"]
 	require.Contains(t, w, "A thing | with pipes. More.")
