@@ -98,6 +98,9 @@ func TestPostman(t *testing.T) {
 	require.Equal(t, string(collection), string(again), "regenerating changes nothing")
 
 	var c struct {
+		Variable []struct {
+			Key, Value string
+		} `json:"variable"`
 		Info struct {
 			Schema string `json:"schema"`
 		} `json:"info"`
@@ -131,6 +134,8 @@ func TestPostman(t *testing.T) {
 	require.NoError(t, json.Unmarshal(collection, &c))
 	require.Equal(t, "https://schema.getpostman.com/json/collection/v2.1.0/collection.json", c.Info.Schema)
 	require.Equal(t, "bearer", c.Auth.Type)
+	require.Len(t, c.Variable, 1)
+	require.Equal(t, "baseUrl", c.Variable[0].Key, "the collection runs without an environment too")
 	require.Equal(t, "{{token}}", c.Auth.Bearer[0].Value)
 	require.Equal(t, []string{"storefront", "vendor", "admin"}, []string{c.Item[0].Name, c.Item[1].Name, c.Item[2].Name})
 	require.Empty(t, c.Item[1].Item, "an audience without operations is an empty folder")

@@ -102,6 +102,9 @@ var audienceTitles = map[string]string{
 	"admin":      "Admin: the shop's administrators (ADMIN role)",
 }
 
+// devBaseURL is where `make run` serves (on loopback only).
+const devBaseURL = "http://127.0.0.1:8080"
+
 // namespace makes the collection's ids stable, so that regenerating changes nothing.
 var namespace = uuid.MustParse("5a1d3c4e-8f0b-4c1d-9a7e-2b6f0e3d1c59")
 
@@ -119,6 +122,8 @@ func Postman(s *ast.Schema, set *operations.Set) (collection, environment []byte
 			Schema: "https://schema.getpostman.com/json/collection/v2.1.0/collection.json",
 		},
 		Auth: postmanAuth{Type: "bearer", Bearer: []postmanVar{{Key: "token", Value: "{{token}}", Type: "string"}}},
+		// The environment's values win; these let the collection run without one.
+		Variable: []postmanVar{{Key: "baseUrl", Value: devBaseURL, Type: "string"}},
 	}
 	for _, audience := range operations.Audiences {
 		folder := postmanItem{Name: audience, Description: audienceTitles[audience]}
@@ -138,7 +143,7 @@ func Postman(s *ast.Schema, set *operations.Set) (collection, environment []byte
 		ID:   uuid.NewSHA1(namespace, []byte("environment")).String(),
 		Name: "shopgraph local",
 		Values: []postmanVar{
-			{Key: "baseUrl", Value: "http://localhost:8080", Type: "default", Enabled: ptr(true)},
+			{Key: "baseUrl", Value: devBaseURL, Type: "default", Enabled: ptr(true)},
 			{Key: "token", Value: "", Type: "secret", Enabled: ptr(true)},
 			{Key: "cartToken", Value: "", Type: "default", Enabled: ptr(true)},
 		},
