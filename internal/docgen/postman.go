@@ -217,19 +217,23 @@ func usesCartToken(op operations.Operation) bool {
 	return op.Audience == "storefront" && (strings.HasPrefix(op.Name, "Cart") || op.Name == "SignIn" || op.Name == "Register")
 }
 
-// testScript keeps the tokens a response hands out in the environment.
+// testScript keeps the tokens a response hands out: in the environment when one is selected,
+// else in the collection's variables.
 func testScript(name string) []string {
+	store := "const store = pm.environment.name ? pm.environment : pm.collectionVariables;"
 	switch name {
 	case "SignIn", "Register", "RefreshTokens":
 		return []string{
+			store,
 			"const data = pm.response.json().data || {};",
 			"const payload = Object.values(data)[0];",
-			"if (payload && payload.tokens) { pm.environment.set(\"token\", payload.tokens.accessToken); }",
+			"if (payload && payload.tokens) { store.set(\"token\", payload.tokens.accessToken); }",
 		}
 	case "Cart":
 		return []string{
+			store,
 			"const cart = (pm.response.json().data || {}).cart;",
-			"if (cart && cart.token) { pm.environment.set(\"cartToken\", cart.token); }",
+			"if (cart && cart.token) { store.set(\"cartToken\", cart.token); }",
 		}
 	}
 	return nil
