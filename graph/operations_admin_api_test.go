@@ -61,6 +61,26 @@ func TestDocumentedDashboardAndAdminOperations(t *testing.T) {
 		require.Equal(t, "ACTIVE", approved.Vendor.Status)
 	})
 
+	t.Run("an admin rejects a vendor's application", func(t *testing.T) {
+		var applied struct {
+			Vendor *struct {
+				ID string `json:"id"`
+			} `json:"vendor"`
+			UserErrors []apitest.UserError `json:"userErrors"`
+		}
+		e.RegisterCustomer(t).Payload("VendorApply", map[string]any{"name": "Dubious " + uuid.NewString()[:6], "contactEmail": apitest.UniqueEmail()}, &applied)
+		require.Empty(t, applied.UserErrors)
+		var rejected struct {
+			Vendor *struct {
+				Status string `json:"status"`
+			} `json:"vendor"`
+			UserErrors []apitest.UserError `json:"userErrors"`
+		}
+		e.Admin.As(t).Payload("VendorReject", map[string]any{"id": applied.Vendor.ID, "reason": "no business address"}, &rejected)
+		require.Empty(t, rejected.UserErrors)
+		require.Equal(t, "REJECTED", rejected.Vendor.Status)
+	})
+
 	t.Run("an admin changes an account's role", func(t *testing.T) {
 		_, id := e.Customer(t)
 		gid := apitest.GlobalID("User", id)
