@@ -5,7 +5,7 @@ SHELL := /bin/bash
 SERVICES := scripts/services.sh
 GO_TOOLS := go tool -modfile=tools/go.mod
 
-.PHONY: help run build test generate check-generate lint migrate fmt seed
+.PHONY: help run build test generate check-generate schema-release lint migrate fmt seed
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -52,16 +52,20 @@ test: ## run every test with the race detector against real PostgreSQL and Redis
 		echo "the tests held more PostgreSQL connections than TEST_PG_CAP=$(TEST_PG_CAP)"; status=1; \
 	fi; exit $$status
 
-generate: ## regenerate sqlc and gqlgen code
+generate: ## regenerate sqlc and gqlgen code, the schema reference and the Postman collection
 	$(GO_TOOLS) sqlc generate
 	go tool gqlgen generate
+	go run ./cmd/docgen
 
 check-generate: generate ## fail when committed generated code is stale
-	@status="$$(git status --porcelain --untracked-files=all -- db graph)"; \
+	@status="$$(git status --porcelain --untracked-files=all -- db graph docs/reference docs/postman)"; \
 	if [ -n "$$status" ]; then \
 		echo "generated code is stale; run 'make generate' and commit:"; echo "$$status"; \
-		git --no-pager diff --stat -- db graph; exit 1; \
+		git --no-pager diff --stat -- db graph docs/reference docs/postman; exit 1; \
 	fi; echo "generated code is up to date"
+
+schema-release: ## record the current schema as the released one, the breaking-change check's baseline
+	go run ./cmd/docgen -release
 
 lint: ## gofmt, go vet, staticcheck
 	@unformatted="$$(gofmt -l $$(git ls-files '*.go'))"; \

@@ -76,8 +76,14 @@ func (a *App) Handler() http.Handler {
 		},
 	}
 	if a.Config.Playground {
-		deps.Playground = playground.Page("/graphql")
-		deps.PlaygroundAssets = playground.Handler("/graphql")
+		// The examples are embedded and checked by their test: an error here is a build defect,
+		// and the playground without its tabs is still a playground.
+		tabs, err := playgroundTabs()
+		if err != nil {
+			a.Log.Error("playground tabs", "err", err)
+		}
+		deps.Playground = playground.Page("/graphql", tabs...)
+		deps.PlaygroundAssets = playground.Handler("/graphql", tabs...)
 	}
 	// Outermost, so the request log line already runs inside the request's span.
 	return tracing.Middleware(httpapi.NewRouter(deps))

@@ -114,19 +114,19 @@ func (f *fakeGraphQL) requests() []gqlRequest {
 // HttpOnly session cookie, as accountLogin would), its assets, the fake
 // GraphQL endpoint at POST /graphql, and at GET /csp-probe a deliberately
 // non-compliant page used to prove that violations are detected.
-func newBrowserTestServer(t *testing.T) (*httptest.Server, *fakeGraphQL) {
+func newBrowserTestServer(t *testing.T, tabs ...Tab) (*httptest.Server, *fakeGraphQL) {
 	t.Helper()
 	introspection, err := os.ReadFile(filepath.Join("testdata", "introspection.json"))
 	require.NoError(t, err)
 	fake := &fakeGraphQL{introspection: introspection}
 
-	page := Page("/graphql")
+	page := Page("/graphql", tabs...)
 	js := loadAssets()["playground.js"]
 	require.NotNil(t, js)
 
 	mux := http.NewServeMux()
 	mux.Handle("POST /graphql", fake)
-	mux.Handle("GET "+AssetsPrefix("/graphql"), Handler("/graphql"))
+	mux.Handle("GET "+AssetsPrefix("/graphql"), Handler("/graphql", tabs...))
 	mux.HandleFunc("GET /graphql", func(w http.ResponseWriter, r *http.Request) {
 		http.SetCookie(w, &http.Cookie{
 			Name: sessionCookie, Value: "s3cr3t", Path: "/",
@@ -248,6 +248,34 @@ func TestBrowserRendersGraphiQL(t *testing.T) {
 		runChromium(t, chromium, srv.URL+"/graphql", "--screenshot="+path, "--hide-scrollbars")
 		t.Logf("screenshot written to %s", path)
 	}
+}
+
+// TestBrowserOpensExampleTabs checks that the page's example operations open as GraphiQL tabs,
+// named after their operations, the first one in the editor.
+func TestBrowserOpensExampleTabs(t *testing.T) {
+	chromium := findChromium()
+	if chromium == "" {
+		t.Skip("no chromium binary (/usr/bin/chromium); install Debian's chromium package to run the browser smoke test")
+	}
+	srv, _ := newBrowserTestServer(t,
+		Tab{Query: "mutation SignInExample { accountLogin { __typename } }", Variables: `{"input": {}}`},
+		Tab{Query: "query BrowseExample { me { email } }"},
+		Tab{Query: "query FollowExample { __typename }"},
+	)
+
+	dom := runChromium(t, chromium, srv.URL+"/graphql", "--dump-dom")
+
+	state, _ := bodyAttr(t, dom, "data-playground-state")
+	playgroundErr, _ := bodyAttr(t, dom, "data-playground-error")
+	require.Equal(t, "schema-loaded", state, "playground error: %q", playgroundErr)
+	tabs, _ := bodyAttr(t, dom, "data-playground-tabs")
+	require.Equal(t, "3", tabs)
+	violations, _ := bodyAttr(t, dom, "data-csp-violations")
+	require.Equal(t, "0", violations)
+	for _, name := range []string{"SignInExample", "BrowseExample", "FollowExample"} {
+		require.Regexp(t, `graphiql-tab-button[^>]*>`+name+`<`, dom, "no tab %s", name)
+	}
+	require.Contains(t, dom, "SignInExample</span>", "the first tab's query is in the editor")
 }
 
 // TestBrowserReportsCSPViolations is the control for the test above: on a

@@ -33,6 +33,7 @@ import (
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"html/template"
 	"io/fs"
@@ -182,6 +183,17 @@ func AssetsPrefix(endpoint string) string {
 	return normalizeEndpoint(endpoint) + "/assets/"
 }
 
+// Tab is an example operation the playground opens in a tab of its own (GraphiQL's
+// defaultTabs), for a browser that has no tabs stored from an earlier visit.
+type Tab struct {
+	// Query is the GraphQL document; GraphiQL names the tab after its operation.
+	Query string `json:"query"`
+	// Variables is the variables editor's JSON.
+	Variables string `json:"variables,omitempty"`
+	// Headers is the headers editor's JSON.
+	Headers string `json:"headers,omitempty"`
+}
+
 // Handler returns the complete playground for the GraphQL endpoint (an
 // absolute URL path such as "/graphql"): requests whose path starts with
 // [AssetsPrefix](endpoint) get the embedded asset of that name (404 if there
@@ -192,10 +204,12 @@ func AssetsPrefix(endpoint string) string {
 //	mux.Handle("GET /graphql/assets/", playground.Handler("/graphql"))
 //	mux.Handle("GET /playground", playground.Handler("/graphql"))
 //
+// The page opens with tabs, as [Page] does.
+//
 // Handler panics if endpoint is not an absolute path.
-func Handler(endpoint string) http.Handler {
+func Handler(endpoint string, tabs ...Tab) http.Handler {
 	prefix := AssetsPrefix(endpoint)
-	page := Page(endpoint)
+	page := Page(endpoint, tabs...)
 	all := loadAssets()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		name, ok := strings.CutPrefix(r.URL.Path, prefix)
@@ -222,11 +236,13 @@ func Handler(endpoint string) http.Handler {
 // favicon.svg, playground.css and playground.js under
 // [AssetsPrefix](endpoint), with the
 // content hash as a cache-busting query, and passes the endpoint in the
-// data-endpoint attribute of its #graphiql element. The assets themselves
-// must be served by [Handler]. Only GET and HEAD are allowed.
+// data-endpoint attribute of its #graphiql element, and tabs (if any) as JSON
+// in its data-tabs attribute: GraphiQL opens them when the browser has no
+// tabs of its own stored. The assets themselves must be served by [Handler].
+// Only GET and HEAD are allowed.
 //
 // Page panics if endpoint is not an absolute path.
-func Page(endpoint string) http.Handler {
+func Page(endpoint string, tabs ...Tab) http.Handler {
 	endpoint = normalizeEndpoint(endpoint)
 	prefix := endpoint + "/assets/"
 	all := loadAssets()
@@ -241,9 +257,18 @@ func Page(endpoint string) http.Handler {
 	if gqlEndpoint == "" {
 		gqlEndpoint = "/"
 	}
+	var tabsJSON string
+	if len(tabs) > 0 {
+		b, err := json.Marshal(tabs)
+		if err != nil {
+			panic(fmt.Sprintf("playground: tabs: %v", err))
+		}
+		tabsJSON = string(b)
+	}
 	var buf bytes.Buffer
 	err := pageTemplate.Execute(&buf, pageData{
 		Endpoint:   gqlEndpoint,
+		Tabs:       tabsJSON,
 		Icon:       link("favicon.svg"),
 		Stylesheet: link("playground.css"),
 		Script:     link("playground.js"),
@@ -363,6 +388,7 @@ func acceptsGzip(r *http.Request) bool {
 
 type pageData struct {
 	Endpoint   string
+	Tabs       string
 	Icon       string
 	Stylesheet string
 	Script     string
@@ -380,7 +406,7 @@ var pageTemplate = template.Must(template.New("page").Parse(`<!doctype html>
 <script defer src="{{.Script}}"></script>
 </head>
 <body>
-<div id="graphiql" data-endpoint="{{.Endpoint}}"><p class="playground-loading">Loading the GraphQL playground…</p><noscript><p class="playground-loading">The playground needs JavaScript.</p></noscript></div>
+<div id="graphiql" data-endpoint="{{.Endpoint}}"{{if .Tabs}} data-tabs="{{.Tabs}}"{{end}}><p class="playground-loading">Loading the GraphQL playground…</p><noscript><p class="playground-loading">The playground needs JavaScript.</p></noscript></div>
 </body>
 </html>
 `))

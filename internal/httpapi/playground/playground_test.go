@@ -3,6 +3,8 @@ package playground
 import (
 	"bytes"
 	"compress/gzip"
+	"encoding/json"
+	"html"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -78,6 +80,25 @@ func TestPageHasCSPAndNoInlineCode(t *testing.T) {
 	m := dataEndpoint.FindStringSubmatch(body)
 	require.NotNil(t, m)
 	require.Equal(t, "/graphql", m[1])
+}
+
+func TestPageCarriesTabs(t *testing.T) {
+	tabs := []Tab{
+		{Query: "query A { a }", Variables: `{"q": "</div><script>alert(1)</script>\"'"}`},
+		{Query: "subscription B { b }", Headers: `{"X-Cart-Token": "t"}`},
+	}
+	body := get(t, Page("/graphql", tabs...), "/graphql", nil).Body.String()
+	m := regexp.MustCompile(`<div id="graphiql" data-endpoint="/graphql" data-tabs="([^"]*)">`).FindStringSubmatch(body)
+	require.NotNil(t, m, body)
+	var got []Tab
+	require.NoError(t, json.Unmarshal([]byte(html.UnescapeString(m[1])), &got))
+	require.Equal(t, tabs, got)
+	scripts := scriptRe.FindAllStringSubmatch(body, -1)
+	require.Len(t, scripts, 1, "the tabs are data, escaped: no script gets in")
+	require.Empty(t, strings.TrimSpace(scripts[0][2]))
+
+	require.NotContains(t, get(t, Page("/graphql"), "/graphql", nil).Body.String(), "data-tabs", "no tabs, no attribute")
+	require.Contains(t, get(t, Handler("/graphql", tabs...), "/playground", nil).Body.String(), "data-tabs=")
 }
 
 func TestPageConditionalAndHead(t *testing.T) {

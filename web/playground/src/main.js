@@ -5,7 +5,9 @@
 // (playground.js) and its stylesheet (playground.css). The page passes its
 // configuration through data- attributes on the mount element:
 //
-//   <div id="graphiql" data-endpoint="/graphql"></div>
+//   <div id="graphiql" data-endpoint="/graphql" data-tabs="[{&quot;query&quot;:…}]"></div>
+//
+// data-tabs (optional) holds the example operations to open in tabs.
 //
 // The bundle also records Content-Security-Policy violations on <body> as
 // data-csp-violations (a count) and data-csp-violation-details (JSON), and
@@ -55,6 +57,20 @@ function subscriptionURL(httpURL) {
   return u.href;
 }
 
+// exampleTabs reads the example operations the page passes as JSON in the
+// data-tabs attribute (GraphiQL's defaultTabs: used when the browser has no
+// tabs stored from an earlier visit). Anything unreadable means no tabs.
+function exampleTabs(container) {
+  const raw = container.dataset.tabs;
+  if (!raw) return undefined;
+  try {
+    const tabs = JSON.parse(raw);
+    return Array.isArray(tabs) && tabs.length > 0 ? tabs : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 // sameOriginFetch sends the session cookies (HttpOnly, set by the
 // accountLogin mutation) with every request -- and never to other origins --
 // and makes sure the body is declared as JSON.
@@ -93,6 +109,8 @@ function mount() {
   });
 
   const explorer = explorerPlugin({ showAttribution: false });
+  const tabs = exampleTabs(container);
+  document.body.dataset.playgroundTabs = String(tabs ? tabs.length : 0);
 
   container.textContent = '';
   const root = createRoot(container);
@@ -103,6 +121,7 @@ function mount() {
       isHeadersEditorEnabled: true,
       shouldPersistHeaders: false,
       defaultEditorToolsVisibility: true,
+      defaultTabs: tabs,
       onSchemaChange: () => setState('schema-loaded'),
     }),
   );
