@@ -1,6 +1,6 @@
 // Where the API is, fixed at build time (Vite inlines VITE_* variables).
 
-const raw = import.meta.env.VITE_GRAPHQL_URL || 'http://localhost:8080/graphql';
+const raw = import.meta.env.VITE_GRAPHQL_URL || 'http://127.0.0.1:8080/graphql';
 
 /** The GraphQL endpoint for queries and mutations (HTTP POST). */
 export const graphqlURL = new URL(raw, window.location.href).toString();

@@ -77,8 +77,7 @@ export function OrderPage({ id }: { id: string }) {
         <ol>
           {events.map((e) => (
             <li key={e.sequence}>
-              {date(e.at)}: {e.kind === 'STATUS_CHANGED' ? e.status : e.kind.toLowerCase().replace(/_/g, ' ')}
-              {e.note && ` — ${e.note}`}
+              {date(e.at)}: {e.kind === 'STATUS_CHANGED' ? `${e.status}${e.note ? ` — ${e.note}` : ''}` : e.note || e.kind.toLowerCase().replace(/_/g, ' ')}
             </li>
           ))}
         </ol>
