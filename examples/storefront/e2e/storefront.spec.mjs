@@ -134,6 +134,11 @@ try {
   await page.getByRole('heading', { name: 'Sign in' }).waitFor();
   await axe(page, 'sign-in');
   await shot(page, 'sign-in', 'sign-in and registration forms');
+  await page.getByRole('link', { name: 'Forgot your password?' }).click();
+  await page.getByRole('heading', { name: 'Forgot your password?' }).waitFor();
+  await axe(page, 'reset-password');
+  await page.goBack();
+  await page.getByRole('heading', { name: 'Sign in', exact: true }).waitFor();
   await signIn(page, shopperEmail);
   await page.getByRole('heading', { name: 'Checkout' }).waitFor();
 

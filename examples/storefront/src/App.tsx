@@ -3,6 +3,7 @@ import { Provider, useMutation } from 'urql';
 
 import { makeClient } from './client';
 import { AccountLogoutDocument } from './gql/graphql';
+import { ResetPasswordPage, VerifyEmailPage } from './pages/Account';
 import { CatalogPage } from './pages/Catalog';
 import { CartPage, useCart } from './pages/Cart';
 import { CheckoutPage } from './pages/Checkout';
@@ -11,6 +12,7 @@ import { OrdersPage } from './pages/Orders';
 import { ProductPage } from './pages/Product';
 import { SignInPage } from './pages/SignIn';
 import { Link, match, navigate, useLocation } from './router';
+import { useTokenRefresh } from './refresh';
 import { session, useSession } from './session';
 import { AnalyticsPage } from './vendor/Analytics';
 import { FulfilmentPage } from './vendor/Fulfilment';
@@ -37,6 +39,8 @@ function Routes() {
   if ((m = match('/products/:slug', path))) return <ProductPage slug={m.slug} />;
   if (path === '/cart') return <CartPage />;
   if (path === '/signin') return <SignInPage />;
+  if (path === '/account/verify-email') return <VerifyEmailPage />;
+  if (path === '/account/reset-password') return <ResetPasswordPage />;
   if (!user) return <SignInRequired />;
   if (path === '/checkout') return <CheckoutPage />;
   if (path === '/orders') return <OrdersPage />;
@@ -71,6 +75,7 @@ function Layout({ children }: { children: ReactNode }) {
   const { user } = useSession();
   const cart = useCart();
   const [, logout] = useMutation(AccountLogoutDocument);
+  useTokenRefresh();
   const isVendor = user?.role === 'VENDOR' || user?.role === 'ADMIN';
   return (
     <>

@@ -6,20 +6,27 @@ export type SessionUser = { id: string; email: string; name: string; role: strin
 
 export type Session = {
   accessToken: string | null;
+  /** When the access token expires (RFC 3339), and the single-use token that renews it. */
+  expiresAt: string | null;
+  refreshToken: string | null;
   user: SessionUser | null;
   cartToken: string | null;
 };
+
+export type Tokens = { accessToken: string; refreshToken: string; accessTokenExpiresAt: string };
+
+const empty: Session = { accessToken: null, expiresAt: null, refreshToken: null, user: null, cartToken: null };
 
 const KEY = 'shopgraph.session';
 
 function load(): Session {
   try {
     const s = JSON.parse(localStorage.getItem(KEY) || 'null');
-    if (s && typeof s === 'object') return { accessToken: null, user: null, cartToken: null, ...s };
+    if (s && typeof s === 'object') return { ...empty, ...s };
   } catch {
     // A corrupt entry is a signed-out session.
   }
-  return { accessToken: null, user: null, cartToken: null };
+  return empty;
 }
 
 let current = load();
@@ -37,12 +44,15 @@ export const session = {
     listeners.add(l);
     return () => listeners.delete(l);
   },
-  signIn(accessToken: string, user: SessionUser) {
+  signIn(tokens: Tokens, user: SessionUser) {
     // The guest's cart token was spent by the request that merged its cart (SignInPage).
-    set({ accessToken, user, cartToken: null });
+    set({ accessToken: tokens.accessToken, refreshToken: tokens.refreshToken, expiresAt: tokens.accessTokenExpiresAt, user, cartToken: null });
+  },
+  refreshed(tokens: Tokens, user: SessionUser) {
+    set({ accessToken: tokens.accessToken, refreshToken: tokens.refreshToken, expiresAt: tokens.accessTokenExpiresAt, user });
   },
   signOut() {
-    set({ accessToken: null, user: null, cartToken: null });
+    set(empty);
   },
   setCartToken(cartToken: string | null) {
     if (cartToken !== current.cartToken) set({ cartToken });

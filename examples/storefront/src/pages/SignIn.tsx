@@ -5,8 +5,8 @@ import { useClient, useMutation } from 'urql';
 
 import { AccountLoginDocument, AccountRegisterDocument, CartDocument } from '../gql/graphql';
 import { Errors } from '../format';
-import { navigate, useLocation } from '../router';
-import { session, type SessionUser } from '../session';
+import { Link, navigate, useLocation } from '../router';
+import { session, type SessionUser, type Tokens } from '../session';
 
 export function SignInPage() {
   const { query } = useLocation();
@@ -15,14 +15,14 @@ export function SignInPage() {
   const [register, doRegister] = useMutation(AccountRegisterDocument);
   const client = useClient();
 
-  const started = async (accessToken: string, user: SessionUser) => {
+  const started = async (tokens: Tokens, user: SessionUser) => {
     // One request as the customer with the guest's cart token merges the guest cart, before
     // the session (and so the client) changes; the token is spent then.
-    const headers: Record<string, string> = { Authorization: `Bearer ${accessToken}` };
+    const headers: Record<string, string> = { Authorization: `Bearer ${tokens.accessToken}` };
     const { cartToken } = session.get();
     if (cartToken) headers['X-Cart-Token'] = cartToken;
     await client.query(CartDocument, {}, { requestPolicy: 'network-only', fetchOptions: { headers } }).toPromise();
-    session.signIn(accessToken, user);
+    session.signIn(tokens, user);
     navigate(next.startsWith('/') ? next : '/');
   };
 
@@ -31,7 +31,7 @@ export function SignInPage() {
     const f = new FormData(e.currentTarget);
     const r = await doLogin({ input: { email: String(f.get('email')), password: String(f.get('password')) } });
     const p = r.data?.accountLogin;
-    if (p?.tokens && p.user) await started(p.tokens.accessToken, p.user);
+    if (p?.tokens && p.user) await started(p.tokens, p.user);
   };
   const onRegister = async (e: FormEvent<HTMLFormElement>) => {
     e.preventDefault();
@@ -40,7 +40,7 @@ export function SignInPage() {
       input: { email: String(f.get('email')), password: String(f.get('password')), name: String(f.get('name') || '') || null },
     });
     const p = r.data?.accountRegister;
-    if (p?.tokens && p.user) await started(p.tokens.accessToken, p.user);
+    if (p?.tokens && p.user) await started(p.tokens, p.user);
   };
 
   return (
@@ -61,6 +61,9 @@ export function SignInPage() {
           <button type="submit" disabled={login.fetching}>
             Sign in
           </button>
+          <p>
+            <Link href="/account/reset-password">Forgot your password?</Link>
+          </p>
         </form>
         <form onSubmit={onRegister} aria-labelledby="register-heading" className="card">
           <h2 id="register-heading">I am new here</h2>
