@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"net/http/httptest"
 	"time"
 
 	"github.com/shopgraph/shopgraph/internal/apperr"
@@ -66,15 +65,30 @@ func DevPayment(intent DevPaymentIntent, secret string, webhook http.Handler) ht
 			writeGraphQLError(w, http.StatusInternalServerError, string(apperr.Internal), "could not build the event")
 			return
 		}
-		req := httptest.NewRequestWithContext(r.Context(), http.MethodPost, "/webhooks/stripe", bytes.NewReader(body))
+		req, err := http.NewRequestWithContext(r.Context(), http.MethodPost, "/webhooks/stripe", bytes.NewReader(body))
+		if err != nil {
+			writeGraphQLError(w, http.StatusInternalServerError, string(apperr.Internal), "could not build the request")
+			return
+		}
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("Stripe-Signature", payment.SignEvent(body, secret, time.Now()))
-		rec := httptest.NewRecorder()
-		webhook.ServeHTTP(rec, req)
-		if rec.Code != http.StatusOK {
-			writeGraphQLError(w, http.StatusBadGateway, string(apperr.Internal), "the webhook refused the event: "+rec.Body.String())
+		answer := &capturedResponse{header: http.Header{}, status: http.StatusOK}
+		webhook.ServeHTTP(answer, req)
+		if answer.status != http.StatusOK {
+			writeGraphQLError(w, http.StatusBadGateway, string(apperr.Internal), "the webhook refused the event: "+answer.body.String())
 			return
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"delivered": "payment_intent.succeeded", "intentId": spec.IntentID})
 	})
 }
+
+// capturedResponse keeps the webhook handler's answer to a simulated delivery.
+type capturedResponse struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (c *capturedResponse) Header() http.Header         { return c.header }
+func (c *capturedResponse) Write(b []byte) (int, error) { return c.body.Write(b) }
+func (c *capturedResponse) WriteHeader(status int)      { c.status = status }

@@ -3,7 +3,7 @@
 import { useMemo, useState, type FormEvent } from 'react';
 import { useMutation, useQuery } from 'urql';
 
-import { AddressBookDocument, AddressCreateDocument, CheckoutDocument } from '../gql/graphql';
+import { AddressBookDocument, AddressCreateDocument, CheckoutDocument, type PaymentProvider } from '../gql/graphql';
 import { Errors, money } from '../format';
 import { navigate } from '../router';
 import { useCart } from './Cart';
@@ -19,6 +19,7 @@ export function CheckoutPage() {
   const [created, create] = useMutation(AddressCreateDocument);
   const [placed, place] = useMutation(CheckoutDocument);
   const [picked, setPicked] = useState('');
+  const [provider, setProvider] = useState<PaymentProvider>('STRIPE');
   // One key per visit to this page: a retried click places the same order, not a second one.
   const key = useMemo(newKey, []);
   const addresses = data?.me?.addresses || [];
@@ -47,7 +48,7 @@ export function CheckoutPage() {
   };
 
   const placeOrder = async () => {
-    const r = await place({ input: { idempotencyKey: key, shippingAddressId: chosen } });
+    const r = await place({ input: { idempotencyKey: key, shippingAddressId: chosen, paymentProvider: provider } });
     const o = r.data?.checkout.order;
     if (o) navigate(`/orders/${encodeURIComponent(o.id)}`);
   };
@@ -108,6 +109,15 @@ export function CheckoutPage() {
           </button>
         </form>
       </details>
+      <fieldset>
+        <legend>Pay with</legend>
+        <label>
+          <input type="radio" name="provider" value="STRIPE" checked={provider === 'STRIPE'} onChange={() => setProvider('STRIPE')} /> Card (Stripe)
+        </label>
+        <label>
+          <input type="radio" name="provider" value="PAYPAL" checked={provider === 'PAYPAL'} onChange={() => setProvider('PAYPAL')} /> PayPal
+        </label>
+      </fieldset>
       <Errors errors={placed.data?.checkout.userErrors} error={placed.error} />
       <p>
         <button type="button" onClick={placeOrder} disabled={!chosen || placed.fetching || !cart?.lines.length}>

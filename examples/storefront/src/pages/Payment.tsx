@@ -3,9 +3,11 @@
 // server's development-only route to deliver the signed payment_intent.succeeded event Stripe
 // would send, through the same webhook handler. PayPal orders go to their approval page.
 import { useEffect, useRef, useState } from 'react';
+import { useMutation } from 'urql';
 
 import { devPaymentURL, stripePublishableKey } from '../config';
 import { Errors } from '../format';
+import { OrderPaymentCaptureDocument } from '../gql/graphql';
 import { authHeaders } from '../session';
 
 type PaymentInfo = { provider: string; status: string; clientSecret?: string | null; approvalUrl?: string | null };
@@ -15,9 +17,7 @@ export function Payment({ orderId, payment }: { orderId: string; payment: Paymen
     return (
       <section aria-labelledby="pay">
         <h2 id="pay">Payment</h2>
-        <p>
-          <a href={payment.approvalUrl}>Approve the payment with PayPal</a>
-        </p>
+        <PayPal orderId={orderId} approvalUrl={payment.approvalUrl} />
       </section>
     );
   }
@@ -92,6 +92,26 @@ function StripeElements({ clientSecret }: { clientSecret: string }) {
         Pay now
       </button>
       <Errors error={error} />
+    </>
+  );
+}
+
+// PayPal: the buyer approves in a new tab (PayPal's page, or the local stand-in's under
+// make run), then this page captures. PayPal's CHECKOUT.ORDER.APPROVED webhook captures too;
+// whichever comes first does it, once.
+function PayPal({ orderId, approvalUrl }: { orderId: string; approvalUrl: string }) {
+  const [r, capture] = useMutation(OrderPaymentCaptureDocument);
+  return (
+    <>
+      <p>
+        <a href={approvalUrl} target="_blank" rel="noreferrer">
+          Approve the payment at PayPal (opens a new tab)
+        </a>
+      </p>
+      <button type="button" onClick={() => capture({ input: { orderId } })} disabled={r.fetching}>
+        I approved it: complete the payment
+      </button>
+      <Errors errors={r.data?.orderPaymentCapture.userErrors} error={r.error} />
     </>
   );
 }
