@@ -1,5 +1,5 @@
 // The vendor's products, each variant's stock, and stock adjustments (with a reason).
-import { type FormEvent } from 'react';
+import { useState, type FormEvent } from 'react';
 import { useMutation, useQuery } from 'urql';
 
 import { StockAdjustDocument, VendorProductsDocument } from '../gql/graphql';
@@ -22,7 +22,10 @@ export function NotAVendor() {
 }
 
 function Products({ vendorId }: { vendorId: string }) {
-  const [{ data, error }] = useQuery({ query: VendorProductsDocument, variables: { vendorId }, requestPolicy: 'cache-and-network' });
+  // Cursors of the pages before this one, for "Previous page".
+  const [cursors, setCursors] = useState<(string | null)[]>([]);
+  const after = cursors.length ? cursors[cursors.length - 1] : null;
+  const [{ data, error }] = useQuery({ query: VendorProductsDocument, variables: { vendorId, after }, requestPolicy: 'cache-and-network' });
   const [adjusted, adjust] = useMutation(StockAdjustDocument);
   const v = data?.vendor;
   const onAdjust = (variantId: string) => (e: FormEvent<HTMLFormElement>) => {
@@ -88,6 +91,19 @@ function Products({ vendorId }: { vendorId: string }) {
           </tbody>
         </table>
       )}
+      <nav aria-label="Pages" className="row">
+        <button type="button" className="secondary" disabled={cursors.length === 0} onClick={() => setCursors(cursors.slice(0, -1))}>
+          Previous page
+        </button>
+        <button
+          type="button"
+          className="secondary"
+          disabled={!v?.products.pageInfo.hasNextPage}
+          onClick={() => setCursors([...cursors, v?.products.pageInfo.endCursor ?? null])}
+        >
+          Next page
+        </button>
+      </nav>
     </>
   );
 }
