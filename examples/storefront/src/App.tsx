@@ -2,7 +2,7 @@ import { useEffect, useMemo, type ReactNode } from 'react';
 import { Provider, useMutation } from 'urql';
 
 import { makeClient } from './client';
-import { AccountLogoutDocument } from './gql/graphql';
+import { SignOutDocument } from './gql/graphql';
 import { ResetPasswordPage, VerifyEmailPage } from './pages/Account';
 import { CatalogPage } from './pages/Catalog';
 import { CartPage, useCart } from './pages/Cart';
@@ -74,7 +74,7 @@ function SignInRequired() {
 function Layout({ children }: { children: ReactNode }) {
   const { user } = useSession();
   const cart = useCart();
-  const [, logout] = useMutation(AccountLogoutDocument);
+  const [, logout] = useMutation(SignOutDocument);
   useTokenRefresh();
   const isVendor = user?.role === 'VENDOR' || user?.role === 'ADMIN';
   return (

@@ -4,7 +4,7 @@
 import { useEffect } from 'react';
 import { useClient } from 'urql';
 
-import { AccountTokenRefreshDocument } from './gql/graphql';
+import { RefreshTokensDocument } from './gql/graphql';
 import { session, useSession } from './session';
 
 const EARLY_MS = 60_000;
@@ -16,7 +16,7 @@ export function useTokenRefresh() {
     if (!expiresAt || !refreshToken) return;
     const delay = Math.max(0, new Date(expiresAt).getTime() - Date.now() - EARLY_MS);
     const timer = window.setTimeout(async () => {
-      const r = await client.mutation(AccountTokenRefreshDocument, { input: { refreshToken } }).toPromise();
+      const r = await client.mutation(RefreshTokensDocument, { input: { refreshToken } }).toPromise();
       const p = r.data?.accountTokenRefresh;
       if (p?.tokens && p.user) session.refreshed(p.tokens, p.user);
       else if (p || r.error?.graphQLErrors.length) session.signOut();

@@ -3,7 +3,7 @@
 import { useState, type FormEvent } from 'react';
 import { useQuery } from 'urql';
 
-import { CatalogProductsDocument, ProductSuggestDocument, type ProductFilter, type ProductSort } from '../gql/graphql';
+import { ProductsDocument, ProductSuggestDocument, type ProductFilter, type ProductSort } from '../gql/graphql';
 import { Errors, money } from '../format';
 import { Link, navigate, useLocation } from '../router';
 
@@ -24,7 +24,7 @@ export function CatalogPage() {
   const [cursors, setCursors] = useState<(string | null)[]>([]);
   const after = cursors.length ? cursors[cursors.length - 1] : null;
   const [{ data, fetching, error }] = useQuery({
-    query: CatalogProductsDocument,
+    query: ProductsDocument,
     variables: { first: PAGE, after, filter, sort },
   });
   const products = data?.products;

@@ -1,12 +1,12 @@
 // The shopper's orders, newest first.
 import { useQuery } from 'urql';
 
-import { OrdersDocument } from '../gql/graphql';
+import { MyOrdersDocument } from '../gql/graphql';
 import { Errors, date, money } from '../format';
 import { Link } from '../router';
 
 export function OrdersPage() {
-  const [{ data, error }] = useQuery({ query: OrdersDocument, variables: { first: 20 }, requestPolicy: 'cache-and-network' });
+  const [{ data, error }] = useQuery({ query: MyOrdersDocument, variables: { first: 20 }, requestPolicy: 'cache-and-network' });
   return (
     <>
       <h1>Your orders</h1>

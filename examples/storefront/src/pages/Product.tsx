@@ -2,13 +2,13 @@
 import { useState } from 'react';
 import { useMutation, useQuery } from 'urql';
 
-import { CartItemAddDocument, ProductDetailDocument } from '../gql/graphql';
+import { CartItemAddDocument, ProductPageDocument } from '../gql/graphql';
 import { Errors, date, money } from '../format';
 import { Link } from '../router';
 import { session } from '../session';
 
 export function ProductPage({ slug }: { slug: string }) {
-  const [{ data, fetching, error }] = useQuery({ query: ProductDetailDocument, variables: { slug } });
+  const [{ data, fetching, error }] = useQuery({ query: ProductPageDocument, variables: { slug } });
   const [added, add] = useMutation(CartItemAddDocument);
   const [variantId, setVariantId] = useState('');
   const [quantity, setQuantity] = useState(1);

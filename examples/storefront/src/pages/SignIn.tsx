@@ -3,7 +3,7 @@
 import { type FormEvent } from 'react';
 import { useClient, useMutation } from 'urql';
 
-import { AccountLoginDocument, AccountRegisterDocument, CartDocument } from '../gql/graphql';
+import { SignInDocument, RegisterDocument, CartDocument } from '../gql/graphql';
 import { Errors } from '../format';
 import { Link, navigate, useLocation } from '../router';
 import { session, type SessionUser, type Tokens } from '../session';
@@ -11,8 +11,8 @@ import { session, type SessionUser, type Tokens } from '../session';
 export function SignInPage() {
   const { query } = useLocation();
   const next = query.get('next') || '/';
-  const [login, doLogin] = useMutation(AccountLoginDocument);
-  const [register, doRegister] = useMutation(AccountRegisterDocument);
+  const [login, doLogin] = useMutation(SignInDocument);
+  const [register, doRegister] = useMutation(RegisterDocument);
   const client = useClient();
 
   const started = async (tokens: Tokens, user: SessionUser) => {

@@ -1,15 +1,15 @@
-// Orders to fulfil: the vendor's paid orders with lines still to ship. Shipping creates a
-// fulfilment with a tracking number; the order turns SHIPPED once every line has shipped.
+// Orders to fulfil: the vendor's paid orders with lines of its own not yet shipped. Shipping
+// creates a fulfilment with a tracking number; the order turns SHIPPED once every line has.
 import { type FormEvent } from 'react';
 import { useMutation, useQuery } from 'urql';
 
-import { FulfillmentCreateDocument, OrdersDocument } from '../gql/graphql';
+import { FulfillmentCreateDocument, OrdersToFulfilDocument } from '../gql/graphql';
 import { Errors, date, money } from '../format';
 
 export function FulfilmentPage() {
   const [{ data, error }, refetch] = useQuery({
-    query: OrdersDocument,
-    variables: { first: 20, filter: { status: 'PAID' } },
+    query: OrdersToFulfilDocument,
+    variables: { first: 20 },
     requestPolicy: 'cache-and-network',
   });
   const [created, create] = useMutation(FulfillmentCreateDocument);

@@ -2,14 +2,14 @@
 import { useState, type FormEvent } from 'react';
 import { useMutation, useQuery } from 'urql';
 
-import { StockAdjustDocument, VendorProductsDocument } from '../gql/graphql';
+import { ProductVariantStockAdjustDocument, VendorProductsDocument } from '../gql/graphql';
 import { Errors, money } from '../format';
 import { useVendor } from './useVendor';
 
 export function VendorProductsPage() {
   const { vendor, fetching } = useVendor();
   if (!vendor) return fetching ? <p role="status">Loading…</p> : <NotAVendor />;
-  return <Products vendorId={vendor.id} />;
+  return <Products />;
 }
 
 export function NotAVendor() {
@@ -21,13 +21,13 @@ export function NotAVendor() {
   );
 }
 
-function Products({ vendorId }: { vendorId: string }) {
+function Products() {
   // Cursors of the pages before this one, for "Previous page".
   const [cursors, setCursors] = useState<(string | null)[]>([]);
   const after = cursors.length ? cursors[cursors.length - 1] : null;
-  const [{ data, error }] = useQuery({ query: VendorProductsDocument, variables: { vendorId, after }, requestPolicy: 'cache-and-network' });
-  const [adjusted, adjust] = useMutation(StockAdjustDocument);
-  const v = data?.vendor;
+  const [{ data, error }] = useQuery({ query: VendorProductsDocument, variables: { after }, requestPolicy: 'cache-and-network' });
+  const [adjusted, adjust] = useMutation(ProductVariantStockAdjustDocument);
+  const v = data?.me?.vendor;
   const onAdjust = (variantId: string) => (e: FormEvent<HTMLFormElement>) => {
     e.preventDefault();
     const f = new FormData(e.currentTarget);
