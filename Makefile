@@ -5,7 +5,7 @@ SHELL := /bin/bash
 SERVICES := scripts/services.sh
 GO_TOOLS := go tool -modfile=tools/go.mod
 
-.PHONY: help run build test generate check-generate schema-release lint migrate fmt seed
+.PHONY: help run build test generate check-generate schema-release lint migrate fmt seed storefront
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -14,8 +14,10 @@ help: ## list the targets
 # its emails to a local Mailpit, whose web inbox it prints; without PayPal settings, it takes
 # PayPal payments through the local PayPal stand-in (cmd/paypal-standin). One already running is used and
 # left running; one started for this run is stopped with the server.
+# CORS_ORIGINS, when unset, lets `make storefront`'s dev server (another origin) call the API.
 run: ## run the server with local services (starts a private PostgreSQL if none answers)
 	@export DATABASE_URL="$${DATABASE_URL:-$$($(SERVICES) database-url shopgraph)}"; \
+	export CORS_ORIGINS="$${CORS_ORIGINS-$(STOREFRONT_ORIGIN)}"; \
 	export REDIS_URL="$${REDIS_URL-$$($(SERVICES) redis-url)}"; \
 	mail=""; if [ -z "$${SMTP_URL:-}" ]; then mail="$(SERVICES) with-mailpit"; fi; \
 	if [ -z "$${STRIPE_SECRET_KEY:-}" ] && [ -z "$${STRIPE_API_BASE:-}" ]; then \
@@ -78,6 +80,14 @@ migrate: ## apply migrations to DATABASE_URL
 
 fmt: ## format the Go code
 	gofmt -w $$(git ls-files '*.go')
+
+# The reference storefront (examples/storefront) in Vite's dev server, against `make run`'s API
+# by default; VITE_GRAPHQL_URL points it elsewhere. npm ci runs when package-lock.json changed.
+STOREFRONT_ORIGIN ?= http://localhost:3000
+storefront: ## serve the reference storefront on http://localhost:3000 (VITE_GRAPHQL_URL, default make run's)
+	@cd examples/storefront && \
+	if [ ! node_modules/.package-lock.json -nt package-lock.json ]; then npm ci --no-audit --no-fund; fi && \
+	VITE_GRAPHQL_URL="$${VITE_GRAPHQL_URL:-http://127.0.0.1:8080/graphql}" exec npm run dev
 
 seed: ## add generated products to the local database (N=100000 by default)
 	@export DATABASE_URL="$${DATABASE_URL:-$$($(SERVICES) database-url shopgraph)}"; \

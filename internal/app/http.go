@@ -56,6 +56,7 @@ func (a *App) Handler() http.Handler {
 			"Mutation.checkout":        {N: a.Config.CheckoutPerUser, Period: time.Minute},
 		},
 	})
+	stripeWebhook := httpapi.StripeWebhook(a.Config.StripeWebhookSecret, a.Payments.HandleStripeEvent, a.Log)
 	deps := httpapi.Deps{
 		Log:            a.Log,
 		Tokens:         a.Tokens,
@@ -68,12 +69,16 @@ func (a *App) Handler() http.Handler {
 		Budget:         httpapi.RequestBudget{Buckets: a.Buckets, PerIP: a.Config.RateLimitPerIP, PerUser: a.Config.RateLimitPerUser},
 		Admin:          map[string]http.Handler{JobsUIPath + "/": a.JobsUI},
 		Extra: map[string]http.Handler{
-			"POST /webhooks/stripe": a.Metrics.Instrument("/webhooks/stripe",
-				httpapi.StripeWebhook(a.Config.StripeWebhookSecret, a.Payments.HandleStripeEvent, a.Log)),
+			"POST /webhooks/stripe": a.Metrics.Instrument("/webhooks/stripe", stripeWebhook),
 			"POST /webhooks/paypal": a.Metrics.Instrument("/webhooks/paypal",
 				httpapi.PayPalWebhook(a.Payments.VerifyPayPalWebhook, a.Payments.HandlePayPalEvent, a.Log)),
 			"GET /metrics": a.Metrics.Handler(),
 		},
+	}
+	if a.Config.IsDevelopment() {
+		deps.Dev = map[string]http.Handler{
+			"POST " + httpapi.DevPaymentPath: httpapi.DevPayment(a.devPaymentIntent, a.Config.StripeWebhookSecret, stripeWebhook),
+		}
 	}
 	if a.Config.Playground {
 		// The examples are embedded and checked by their test: an error here is a build defect,

@@ -37,6 +37,9 @@ type Deps struct {
 	MaxBodyBytes, MaxUploadBytes int64
 	// Budget limits how often one client may call /graphql.
 	Budget RequestBudget
+	// Dev routes, mounted as given behind authentication and the CSRF guard; the app gives
+	// some only in development and tests (DevPayment).
+	Dev map[string]http.Handler
 }
 
 // NewRouter returns the whole HTTP handler.
@@ -63,6 +66,9 @@ func NewRouter(d Deps) http.Handler {
 	}
 	for pattern, h := range d.Extra {
 		mux.Handle(pattern, h)
+	}
+	for pattern, h := range d.Dev {
+		mux.Handle(pattern, authenticate(d.Tokens, d.SecureCookies, csrfGuard(noStore(h))))
 	}
 	for pattern, h := range d.Admin {
 		mux.Handle(pattern, authenticate(d.Tokens, d.SecureCookies, csrfGuard(noStore(adminOnly(h)))))
