@@ -72,6 +72,7 @@ func NewHandler(r *Resolver, opts HandlerOptions) *handler.Server {
 		// Same-origin connections are always allowed; others only from configured origins.
 		AllowedOrigins: originHosts(opts.AllowedOrigins),
 		Log:            opts.Log,
+		Upgraded:       forgetResponse,
 	})
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(httpTransport{})

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/shopgraph/shopgraph/graph/ws"
+	"github.com/shopgraph/shopgraph/internal/auth"
 	"github.com/shopgraph/shopgraph/internal/tracking"
 )
 
@@ -15,4 +16,11 @@ func announced(ctx context.Context) context.Context {
 		return tracking.WithAnnounce(ctx, take)
 	}
 	return ctx
+}
+
+// forgetResponse drops the upgrade request's cookie setter, which holds its ResponseWriter:
+// a WebSocket has no response to set cookies on once upgraded, and the writer would keep
+// net/http's request and connection buffers for the socket's life (ws.Transport.Upgraded).
+func forgetResponse(ctx context.Context) {
+	auth.RequestFrom(ctx).Cookies = nil
 }

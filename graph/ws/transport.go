@@ -65,6 +65,11 @@ type Transport struct {
 	AllowedOrigins []string
 	// Log reports failed upgrades; nil: slog.Default.
 	Log *slog.Logger
+	// Upgraded, when set, is called with the upgrade request's context once the HTTP
+	// response is gone, to let go of what refers to it: the connection keeps that context's
+	// values for its life, and a value holding the ResponseWriter holds net/http's request,
+	// connection and its 8 KiB of buffers with it.
+	Upgraded func(ctx context.Context)
 }
 
 var _ graphql.Transport = Transport{}
@@ -103,6 +108,9 @@ func (t Transport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Graph
 	p := protoLegacy // no subprotocol: the legacy one, as gqlgen does
 	if c.Subprotocol() == protoTransport.name {
 		p = protoTransport
+	}
+	if t.Upgraded != nil {
+		t.Upgraded(r.Context())
 	}
 	// The request's values (viewer from a cookie or header, request id, trace) stay; its
 	// cancellation, which comes as this handler returns, does not.
