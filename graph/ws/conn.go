@@ -6,12 +6,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"sync"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
-	"github.com/gorilla/websocket"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 )
 
@@ -24,40 +24,51 @@ const (
 	// the client reads the close code before the socket goes (closing a socket with unread
 	// input resets it).
 	closeWait = 2 * time.Second
+	// readWait bounds the read of one message once its first bytes came (polled connections).
+	readWait = 30 * time.Second
 )
 
-// conn is one WebSocket connection. Its goroutine (read) reads and handles the client's
-// messages in order; subscriptions, timers and the shutdown write to it under wmu.
+// conn is one WebSocket connection. On Linux no goroutine waits for its client: the poller
+// (poll_linux.go) starts one to read and handle each message as it comes, in order (one at a
+// time); elsewhere one goroutine reads it. Subscriptions, timers and the shutdown write to it
+// under wmu.
 type conn struct {
-	t    Transport
-	ws   *websocket.Conn
-	p    *protocol
-	exec graphql.GraphExecutor
+	t     Transport
+	nc    net.Conn
+	p     *protocol
+	exec  graphql.GraphExecutor
+	limit int64
 
 	// base is the upgrade request's context without its cancellation; cancel ends it and
 	// every operation under it.
 	base   context.Context
 	cancel context.CancelFunc
 
+	// rearm asks the poller for the next readable; unwatch forgets the connection (before
+	// its descriptor is closed and reused). Nil when not polled.
+	rearm   func() bool
+	unwatch func()
+
 	wmu sync.Mutex // serialises writes
 
 	mu          sync.Mutex
 	ctx         context.Context // after connection_init: InitFunc's context
 	initialised bool
-	closed      bool
+	closed      bool // a close frame was sent, or the connection broke
 	ops         map[string]*operation
 	initTimer   *time.Timer
 	keepAlive   *time.Timer
+	closeTimer  *time.Timer
 	stopLife    func() bool
+	finished    sync.Once
 }
 
-func newConn(ctx context.Context, cancel context.CancelFunc, c *websocket.Conn, p *protocol, t Transport, exec graphql.GraphExecutor, life context.Context) *conn {
+func newConn(ctx context.Context, cancel context.CancelFunc, nc net.Conn, p *protocol, t Transport, exec graphql.GraphExecutor, life context.Context) *conn {
 	limit := t.ReadLimit
 	if limit == 0 {
 		limit = defaultReadLimit
 	}
-	c.SetReadLimit(limit)
-	cn := &conn{t: t, ws: c, p: p, exec: exec, base: ctx, cancel: cancel, ctx: ctx}
+	cn := &conn{t: t, nc: nc, p: p, exec: exec, limit: limit, base: ctx, cancel: cancel, ctx: ctx}
 	cn.mu.Lock()
 	defer cn.mu.Unlock()
 	if t.InitTimeout > 0 {
@@ -69,34 +80,92 @@ func newConn(ctx context.Context, cancel context.CancelFunc, c *websocket.Conn, 
 	return cn
 }
 
-// read is the connection's goroutine: it handles each message, then, once the connection is
-// closing or broken, waits (closeWait at most) for the client's close frame and lets the
-// socket go.
-func (c *conn) read() {
-	defer func() {
-		c.close(-1, "")
-		_ = c.ws.Close()
-	}()
-	for {
-		_, r, err := c.ws.NextReader()
-		if err != nil {
-			return
-		}
-		var m clientMessage
-		readAt := graphql.Now()
-		dec := json.NewDecoder(r)
-		if err := dec.Decode(&m); err != nil {
-			if errors.Is(err, websocket.ErrReadLimit) {
-				return // the library has sent 1009
-			}
-			c.invalid("invalid json")
-			continue
-		}
-		if c.isClosed() {
-			continue // drain until the client's close frame or closeWait
-		}
-		c.handle(&m, readAt)
+// serve starts reading: through the poller where there is one, else on a goroutine.
+func (c *conn) serve() {
+	if watch(c, c.nc) {
+		return
 	}
+	go func() {
+		for c.readNext(time.Time{}) {
+		}
+	}()
+}
+
+// readable is the poller's call: the socket has input (or the client left).
+func (c *conn) readable() {
+	if c.readNext(time.Now().Add(readWait)) && !c.rearm() {
+		c.finish()
+	}
+}
+
+// readNext reads and handles one message; false once the connection is done reading (then
+// it has been let go, or will be when the close handshake ends).
+func (c *conn) readNext(deadline time.Time) bool {
+	_ = c.nc.SetReadDeadline(deadline)
+	bp := readBuffers.Get().(*[]byte)
+	defer readBuffers.Put(bp)
+	msg, err := readMessage(c.nc, (*bp)[:0], c.limit, c.control)
+	if cap(msg) <= 64<<10 {
+		*bp = msg[:0]
+	}
+	var cf *closeFrame
+	switch {
+	case err == nil:
+		c.handleMessage(msg, graphql.Now())
+		return true
+	case errors.As(err, &cf):
+		// Answer a close the client began (as gorilla/websocket does); ours is answered.
+		c.close(cf.code, "")
+		c.finish()
+		return false
+	case errors.Is(err, errTooBig):
+		c.close(closeTooBig, "")
+		return true // until the client's close frame, or closeWait
+	case errors.Is(err, errProtocol):
+		c.close(closeProtocolError, "protocol error")
+		return true
+	default: // the client left, or broke off a message
+		c.close(-1, "")
+		c.finish()
+		return false
+	}
+}
+
+var readBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+
+// control answers a ping frame with a pong (WebSocket pings, not graphql-transport-ws's).
+func (c *conn) control(op byte, payload []byte) {
+	if op == opPing {
+		c.write(opPong, payload)
+	}
+}
+
+// handleMessage decodes a client message and handles it.
+func (c *conn) handleMessage(b []byte, readAt time.Time) {
+	if c.isClosed() {
+		return // waiting for the client's close frame
+	}
+	var m clientMessage
+	if err := json.Unmarshal(b, &m); err != nil {
+		c.invalid("invalid json")
+		return
+	}
+	c.handle(&m, readAt)
+}
+
+// finish lets the socket go.
+func (c *conn) finish() {
+	c.finished.Do(func() {
+		if c.unwatch != nil {
+			c.unwatch()
+		}
+		_ = c.nc.Close()
+		c.mu.Lock()
+		if c.closeTimer != nil {
+			c.closeTimer.Stop()
+		}
+		c.mu.Unlock()
+	})
 }
 
 // handle does what one client message asks.
@@ -315,10 +384,10 @@ func (c *conn) close(code int, reason string) {
 	c.mu.Unlock()
 
 	if code >= 0 {
-		c.wmu.Lock()
-		_ = c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(writeWait))
-		c.wmu.Unlock()
-		_ = c.ws.SetReadDeadline(time.Now().Add(closeWait))
+		c.write(opClose, closePayload(code, reason))
+		c.mu.Lock()
+		c.closeTimer = time.AfterFunc(closeWait, c.finish)
+		c.mu.Unlock()
 	}
 	c.cancel()
 	for _, op := range ops {
@@ -326,26 +395,48 @@ func (c *conn) close(code int, reason string) {
 	}
 }
 
-var messageBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+// frameHeaderRoom is room left in front of a message for its frame's header (10 bytes at
+// most), so that the frame is written with one write.
+const frameHeaderRoom = 10
 
-// send writes one message; on a failed write the connection is closed.
+var writeBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+// send writes one protocol message unless the connection is closing.
 func (c *conn) send(typ, id string, payload []byte) {
 	if typ == "" || c.isClosed() {
 		return
 	}
-	b := messageBuffers.Get().(*bytes.Buffer)
-	b.Reset()
-	appendMessage(b, typ, id, payload)
-	c.wmu.Lock()
-	_ = c.ws.SetWriteDeadline(time.Now().Add(writeWait))
-	err := c.ws.WriteMessage(websocket.TextMessage, b.Bytes())
-	c.wmu.Unlock()
-	if b.Cap() <= 64<<10 {
-		messageBuffers.Put(b)
+	bp := writeBuffers.Get().(*[]byte)
+	b := appendMessage((*bp)[:frameHeaderRoom], typ, id, payload)
+	c.writeFrame(b, opText)
+	if cap(b) <= 64<<10 {
+		*bp = b[:0]
+		writeBuffers.Put(bp)
 	}
+}
+
+// write writes a frame with payload (a control frame: pong, close).
+func (c *conn) write(op byte, payload []byte) {
+	var a [frameHeaderRoom + maxControlPayload]byte
+	b := append(a[:frameHeaderRoom], payload...)
+	c.writeFrame(b, op)
+}
+
+// writeFrame writes b[frameHeaderRoom:] as one frame; on a failed write the connection is
+// let go.
+func (c *conn) writeFrame(b []byte, op byte) {
+	payload := b[frameHeaderRoom:]
+	var h [frameHeaderRoom]byte
+	hdr := appendFrameHeader(h[:0], op, len(payload))
+	start := frameHeaderRoom - len(hdr)
+	copy(b[start:], hdr)
+	c.wmu.Lock()
+	_ = c.nc.SetWriteDeadline(time.Now().Add(writeWait))
+	_, err := c.nc.Write(b[start:])
+	c.wmu.Unlock()
 	if err != nil {
 		c.close(-1, "")
-		_ = c.ws.Close() // unblocks the connection's goroutine
+		c.finish()
 	}
 }
 

@@ -1,7 +1,6 @@
 package ws
 
 import (
-	"bytes"
 	"encoding/json"
 	"strconv"
 )
@@ -107,17 +106,17 @@ func (p *protocol) kindOf(m *clientMessage) kind {
 
 // appendMessage appends a server message to b: {"type":…,"id":…,"payload":…}, id and
 // payload left out when empty (as gqlgen's omitempty does).
-func appendMessage(b *bytes.Buffer, typ, id string, payload []byte) {
-	b.WriteString(`{"type":`)
-	b.WriteString(strconv.Quote(typ))
+func appendMessage(b []byte, typ, id string, payload []byte) []byte {
+	b = append(b, `{"type":`...)
+	b = strconv.AppendQuote(b, typ)
 	if id != "" {
-		b.WriteString(`,"id":`)
+		b = append(b, `,"id":`...)
 		idJSON, _ := json.Marshal(id) // a string always marshals
-		b.Write(idJSON)
+		b = append(b, idJSON...)
 	}
 	if len(payload) > 0 {
-		b.WriteString(`,"payload":`)
-		b.Write(payload)
+		b = append(b, `,"payload":`...)
+		b = append(b, payload...)
 	}
-	b.WriteByte('}')
+	return append(b, '}')
 }

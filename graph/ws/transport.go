@@ -79,23 +79,19 @@ func (t Transport) Supports(r *http.Request) bool {
 	return r.Header.Get("Upgrade") != ""
 }
 
-// Client message sizes: a read buffer is kept for the connection's life, so it is small (a
-// client's messages are; bufio reads larger ones through it); write buffers are taken from
-// a pool for one message only.
-const (
-	readBufferSize   = 512
-	writeBufferSize  = 4096
-	defaultReadLimit = 1 << 20
-)
+// defaultReadLimit is gqlgen's: 1 MB.
+const defaultReadLimit = 1 << 20
 
-var writeBuffers = &sync.Pool{}
+// handshakeBuffers are gorilla/websocket's write buffers, which only its handshake uses here:
+// the connection is read and written by frame.go (the library's reader keeps a buffer).
+var handshakeBuffers = &sync.Pool{}
 
-// Do upgrades the request and returns: the connection is served by its own goroutine.
+// Do upgrades the request and returns: no goroutine of net/http's stays with the connection.
 func (t Transport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
 	up := websocket.Upgrader{
-		ReadBufferSize:  readBufferSize,
-		WriteBufferSize: writeBufferSize,
-		WriteBufferPool: writeBuffers,
+		ReadBufferSize:  maxControlPayload,
+		WriteBufferSize: 1024,
+		WriteBufferPool: handshakeBuffers,
 		Subprotocols:    []string{protoLegacy.name, protoTransport.name},
 		CheckOrigin:     t.checkOrigin,
 	}
@@ -116,8 +112,7 @@ func (t Transport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Graph
 	// cancellation, which comes as this handler returns, does not.
 	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
 	life, _ := r.Context().Value(lifeKey{}).(context.Context)
-	conn := newConn(ctx, cancel, c, p, t, exec, life)
-	go conn.read()
+	newConn(ctx, cancel, c.NetConn(), p, t, exec, life).serve()
 }
 
 func (t Transport) log() *slog.Logger {
