@@ -5,9 +5,10 @@
 // It exists for memory (issue 22): a server holds tens of thousands of idle subscriptions, and
 // gqlgen's transport keeps three goroutines per connection and subscription, one of them on the
 // deep stack of net/http's handler, plus net/http's buffers of the hijacked connection. Here
-// the HTTP handler upgrades and returns (net/http's goroutine and buffers go), one goroutine
-// started fresh reads the connection, write buffers are pooled, and a subscription whose
-// resolver announces its values (Waker) holds no goroutine between them.
+// the HTTP handler upgrades and returns (net/http's goroutine and buffers go), an idle
+// connection holds no goroutine on Linux (poll_linux.go; one reads it elsewhere), writes are
+// framed into pooled buffers, and a subscription whose resolver announces its values (Waker)
+// holds no goroutine between them.
 package ws
 
 import (
