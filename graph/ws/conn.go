@@ -80,9 +80,12 @@ func newConn(ctx context.Context, cancel context.CancelFunc, nc net.Conn, p *pro
 	return cn
 }
 
+// usePoller is false in tests of the goroutine-per-connection fallback.
+var usePoller = true
+
 // serve starts reading: through the poller where there is one, else on a goroutine.
 func (c *conn) serve() {
-	if watch(c, c.nc) {
+	if usePoller && watch(c, c.nc) {
 		return
 	}
 	go func() {
