@@ -12,11 +12,11 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
-	coderws "github.com/coder/websocket"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/shopgraph/shopgraph/graph/loader"
+	"github.com/shopgraph/shopgraph/graph/ws"
 	"github.com/shopgraph/shopgraph/internal/apperr"
 	"github.com/shopgraph/shopgraph/internal/postgres"
 	"github.com/shopgraph/shopgraph/internal/requestlog"
@@ -31,7 +31,7 @@ type HandlerOptions struct {
 	// WebSocket connections, e.g. https://shop.example.com.
 	AllowedOrigins []string
 	// WebsocketInit authenticates a WebSocket connection from its connection_init payload.
-	WebsocketInit transport.WebsocketInitFunc
+	WebsocketInit ws.InitFunc
 	// Limits bound each operation.
 	Limits Limits
 	// HideSuggestions turns off "Did you mean …" hints, which leak the schema (production).
@@ -65,17 +65,15 @@ func NewHandler(r *Resolver, opts HandlerOptions) *handler.Server {
 	// SSE only for clients that accept nothing else; subscriptions posted by clients that
 	// also accept JSON reach it through httpTransport.
 	srv.AddTransport(sseOnly{})
-	srv.AddTransport(transport.Websocket{
-		KeepAlivePingInterval: 10 * time.Second,
-		InitFunc:              opts.WebsocketInit,
-		// A silent socket is closed (with graphql-ws's 4408: closeCodesImplementation).
+	srv.AddTransport(ws.Transport{
+		InitFunc: opts.WebsocketInit,
+		// A silent socket is closed with graphql-transport-ws's 4408.
 		InitTimeout: 10 * time.Second,
-		Implementation: closeCodesImplementation{inner: transport.CoderWebsocketImplementation{
-			AcceptOptions: coderws.AcceptOptions{
-				// Same-origin connections are always allowed; others only from configured origins.
-				OriginPatterns: originHosts(opts.AllowedOrigins),
-			},
-		}},
+		KeepAlive:   10 * time.Second,
+		// Same-origin connections are always allowed; others only from configured origins.
+		AllowedOrigins: originHosts(opts.AllowedOrigins),
+		Log:            opts.Log,
+		Upgraded:       forgetResponse,
 	})
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(httpTransport{})

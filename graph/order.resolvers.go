@@ -270,7 +270,7 @@ func (r *subscriptionResolver) OrderStatusChanged(ctx context.Context, orderID s
 	if !ok || typ != typeOrder {
 		return nil, apperr.New(apperr.NotFound, "order not found")
 	}
-	return r.Tracking.OrderStatus(ctx, v, id, after)
+	return r.Tracking.OrderStatus(announced(ctx), v, id, after)
 }
 
 // OrderEvents is the resolver for the orderEvents field.
@@ -279,7 +279,7 @@ func (r *subscriptionResolver) OrderEvents(ctx context.Context, after *int64) (<
 	if err != nil {
 		return nil, err
 	}
-	return r.Tracking.Feed(ctx, v, after)
+	return r.Tracking.Feed(announced(ctx), v, after)
 }
 
 // Order returns OrderResolver implementation.

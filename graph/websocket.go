@@ -1,70 +1,26 @@
 package graph
 
 import (
-	"net/http"
-	"time"
+	"context"
 
-	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/shopgraph/shopgraph/graph/ws"
+	"github.com/shopgraph/shopgraph/internal/auth"
+	"github.com/shopgraph/shopgraph/internal/tracking"
 )
 
-// closeInitTimeout is graphql-transport-ws's close code for a connection that did not send
-// connection_init in time (gqlgen closes with 1002, a generic protocol error).
-const closeInitTimeout = 4408
-
-// closeGoingAway is RFC 6455's "going away": the server is shutting down, reconnect elsewhere.
-const closeGoingAway = 1001
-
-// closeCodesImplementation wraps a WebSocket implementation to close with the codes clients
-// act on: graphql-transport-ws's 4408 for a connection that sent no connection_init in time
-// (gqlgen's InitTimeout closes with a generic 1002), and 1001 for connections ended by a
-// server shutdown (gqlgen closes with 1000).
-type closeCodesImplementation struct {
-	inner transport.WebsocketImplementation
-}
-
-func (i closeCodesImplementation) Accept(w http.ResponseWriter, r *http.Request, opts transport.WebsocketAcceptOptions) (transport.WebsocketConn, error) {
-	conn, err := i.inner.Accept(w, r, opts)
-	if err != nil {
-		return nil, err
+// announced lets a tracking stream tell the WebSocket transport of each update it sends, so
+// that no goroutine of the transport waits on the stream's channel between updates (an idle
+// subscription holds none). Under SSE nothing changes.
+func announced(ctx context.Context) context.Context {
+	if take := ws.Waker(ctx); take != nil {
+		return tracking.WithAnnounce(ctx, take)
 	}
-	return &closeCodesConn{WebsocketConn: conn, done: r.Context().Done()}, nil
+	return ctx
 }
 
-type closeCodesConn struct {
-	transport.WebsocketConn
-	// done closes when the server's base context ends (shutdown).
-	done <-chan struct{}
-}
-
-// gqlgenInitTimeout is the reason gqlgen gives when InitTimeout passes without connection_init
-// (a subscription test of the 4408 close notices if it changes).
-const gqlgenInitTimeout = "connection initialisation timeout"
-
-func (c *closeCodesConn) WriteClose(code int, reason string) error {
-	switch {
-	case code == transport.WebsocketCloseProtocolError && reason == gqlgenInitTimeout:
-		code, reason = closeInitTimeout, "Connection initialisation timeout"
-	case code == transport.WebsocketCloseNormalClosure:
-		select {
-		case <-c.done:
-			code, reason = closeGoingAway, "server shutting down"
-		default:
-		}
-	}
-	return c.WebsocketConn.WriteClose(code, reason)
-}
-
-// SetReadLimit passes the payload limit through to the wrapped connection.
-func (c *closeCodesConn) SetReadLimit(limit int64) {
-	if l, ok := c.WebsocketConn.(transport.WebsocketReadLimiter); ok {
-		l.SetReadLimit(limit)
-	}
-}
-
-// SetReadDeadline passes read deadlines (ping/pong) through to the wrapped connection.
-func (c *closeCodesConn) SetReadDeadline(t time.Time) error {
-	if d, ok := c.WebsocketConn.(transport.WebsocketReadDeadliner); ok {
-		return d.SetReadDeadline(t)
-	}
-	return nil
+// forgetResponse drops the upgrade request's cookie setter, which holds its ResponseWriter:
+// a WebSocket has no response to set cookies on once upgraded, and the writer would keep
+// net/http's request and connection buffers for the socket's life (ws.Transport.Upgraded).
+func forgetResponse(ctx context.Context) {
+	auth.RequestFrom(ctx).Cookies = nil
 }

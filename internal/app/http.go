@@ -13,6 +13,7 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 
 	"github.com/shopgraph/shopgraph/graph"
+	"github.com/shopgraph/shopgraph/graph/ws"
 	"github.com/shopgraph/shopgraph/internal/apperr"
 	"github.com/shopgraph/shopgraph/internal/auth"
 	"github.com/shopgraph/shopgraph/internal/httpapi"
@@ -105,7 +106,7 @@ func (a *App) ready(ctx context.Context) map[string]error {
 // websocketAuth authenticates a WebSocket from the connection_init payload's token, for
 // clients that cannot set headers on the upgrade request. The cookie or header of the upgrade
 // request already authenticated it otherwise.
-func websocketAuth(tokens *auth.Tokens) transport.WebsocketInitFunc {
+func websocketAuth(tokens *auth.Tokens) ws.InitFunc {
 	return func(ctx context.Context, payload transport.InitPayload) (context.Context, *transport.InitPayload, error) {
 		token := payload.Authorization()
 		if token == "" {
@@ -121,7 +122,7 @@ func websocketAuth(tokens *auth.Tokens) transport.WebsocketInitFunc {
 		v, err := tokens.Verify(token)
 		if err != nil {
 			// graphql-ws's "Forbidden" close code, rather than a normal closure.
-			return transport.WithWebsocketCloseCode(ctx, 4403), nil,
+			return ws.WithCloseCode(ctx, 4403), nil,
 				apperr.Wrap(err, apperr.Unauthenticated, "the access token is invalid or expired")
 		}
 		return auth.WithViewer(ctx, v), nil, nil

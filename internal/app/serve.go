@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/shopgraph/shopgraph/graph/ws"
 	"github.com/shopgraph/shopgraph/internal/config"
 	"github.com/shopgraph/shopgraph/internal/metrics"
 	"github.com/shopgraph/shopgraph/internal/postgres"
@@ -114,6 +115,8 @@ func (a *App) ensureDevAdmin(ctx context.Context, stdout io.Writer) error {
 // for in-flight requests.
 func Serve(ctx context.Context, ln net.Listener, h http.Handler, timeout time.Duration, log *slog.Logger) error {
 	baseCtx, cancelBase := context.WithCancel(context.WithoutCancel(ctx))
+	// WebSockets outlive their upgrade request: they follow the base context itself.
+	baseCtx = ws.WithServerLife(baseCtx)
 	defer cancelBase()
 	srv := &http.Server{
 		Handler:           h,

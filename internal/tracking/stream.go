@@ -62,6 +62,9 @@ type stream struct {
 	expiry   *time.Timer
 	check    *time.Timer
 	stopCtx  func() bool
+	// announce, when the reader of out asked for it (WithAnnounce), is called after each
+	// update put on out and after out closes: the reader then waits for it, not on out.
+	announce func()
 }
 
 // due is what wakes a stream's worker.
@@ -85,6 +88,9 @@ func (s *stream) run(ctx context.Context, replay func(after int64) (events []ord
 	// The lock holds back every wake-up until the stream is set up.
 	s.mu.Lock()
 	s.ctx, s.replay, s.position, s.gapless, s.last = ctx, replay, position, gapless, last
+	if take, ok := ctx.Value(announceKey{}).(func() func()); ok {
+		s.announce = take()
+	}
 	s.expiry = time.AfterFunc(time.Until(s.viewer.ExpiresAt), func() { s.kick(dueExpiry) })
 	s.check = time.AfterFunc(s.sessionCheck, func() { s.kick(dueCheck) })
 	s.stopCtx = context.AfterFunc(ctx, func() { s.kick(dueStop) })
@@ -141,6 +147,9 @@ func (s *stream) finish() {
 	}
 	s.sub.Close()
 	close(s.out)
+	if s.announce != nil {
+		s.announce()
+	}
 }
 
 // step does what d says is due; false means the stream ended.
@@ -212,9 +221,20 @@ func (s *stream) send(e order.Event) bool {
 		s.end(apperr.Wrap(err, codeResume, "Could not read the order history; subscribe again with after."))
 		return false
 	}
+	if !s.put(&Update{Event: e}) {
+		return false
+	}
+	s.last = s.position(e)
+	return true
+}
+
+// put puts u on out, unless ctx ends first.
+func (s *stream) put(u *Update) bool {
 	select {
-	case s.out <- &Update{Event: e}:
-		s.last = s.position(e)
+	case s.out <- u:
+		if s.announce != nil {
+			s.announce()
+		}
 		return true
 	case <-s.ctx.Done():
 		return false
@@ -252,8 +272,5 @@ func (s *stream) catchUp() bool {
 
 // end sends the final, failing update, unless ctx ended first.
 func (s *stream) end(err error) {
-	select {
-	case s.out <- &Update{Err: err}:
-	case <-s.ctx.Done():
-	}
+	s.put(&Update{Err: err})
 }

@@ -146,3 +146,13 @@ const (
 
 func bySequence(e order.Event) int64 { return int64(e.Sequence) }
 func byPosition(e order.Event) int64 { return e.FeedPosition }
+
+type announceKey struct{}
+
+// WithAnnounce returns ctx under which a stream, once started, calls take for a function to
+// call after each update it puts on its channel and after closing it. A reader that is told
+// so (the GraphQL WebSocket transport) needs no goroutine waiting on the channel between
+// updates. take is called only when the stream starts, never for a refused subscription.
+func WithAnnounce(ctx context.Context, take func() (announce func())) context.Context {
+	return context.WithValue(ctx, announceKey{}, take)
+}
