@@ -179,7 +179,7 @@ func (r *orderStatusEventResolver) Order(ctx context.Context, obj *tracking.Upda
 	if err != nil {
 		return nil, err
 	}
-	o, err := r.OrderService.Get(ctx, v, obj.OrderID)
+	o, err := r.OrderService.AtEvent(ctx, v, obj.Event)
 	if err != nil {
 		return nil, err
 	}

@@ -93,6 +93,8 @@ type Service struct {
 	// Sales, when set, is told every payment and every completed refund in its transaction
 	// (internal/app sets it).
 	Sales SalesRecorder
+
+	eventReads eventReads // AtEvent's
 }
 
 // NewService returns an order service. publisher and stock may be nil.
