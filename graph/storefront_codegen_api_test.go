@@ -12,7 +12,7 @@ import (
 )
 
 // TestStorefrontOperationsAreCurrent runs GraphQL Code Generator on the reference storefront's
-// operations (examples/storefront/src/operations) against schema/*.graphqls: an operation the
+// operations, the documented ones (docs/operations), against schema/*.graphqls: an operation the
 // schema no longer accepts fails it, and so does committed generated code (src/gql) that a
 // fresh run would change (`npm run codegen` in examples/storefront, then commit).
 func TestStorefrontOperationsAreCurrent(t *testing.T) {

@@ -7,10 +7,10 @@ import { useMutation } from 'urql';
 
 import { devPaymentURL, stripePublishableKey } from '../config';
 import { Errors } from '../format';
-import { OrderPaymentCaptureDocument } from '../gql/graphql';
+import { OrderPaymentCaptureDocument, type PaymentFieldsFragment } from '../gql/graphql';
 import { authHeaders } from '../session';
 
-type PaymentInfo = { provider: string; status: string; clientSecret?: string | null; approvalUrl?: string | null };
+type PaymentInfo = Pick<PaymentFieldsFragment, 'provider' | 'status' | 'clientSecret' | 'approvalUrl'>;
 
 export function Payment({ orderId, payment }: { orderId: string; payment: PaymentInfo }) {
   if (payment.provider === 'paypal' && payment.approvalUrl) {

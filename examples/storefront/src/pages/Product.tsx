@@ -2,10 +2,18 @@
 import { useState } from 'react';
 import { useMutation, useQuery } from 'urql';
 
-import { CartItemAddDocument, ProductPageDocument } from '../gql/graphql';
+import { CartItemAddDocument, ProductPageDocument, type StockStatus } from '../gql/graphql';
 import { Errors, date, money } from '../format';
 import { Link } from '../router';
 import { session } from '../session';
+
+// Shoppers see how much is left only as a status: exact units (quantityAvailable) are the
+// vendor's and admins' to see, and selecting them here would fail the page for everyone else.
+const stockLabel: Record<StockStatus, string> = {
+  IN_STOCK: 'in stock',
+  LOW_STOCK: 'only a few left',
+  OUT_OF_STOCK: 'out of stock',
+};
 
 export function ProductPage({ slug }: { slug: string }) {
   const [{ data, fetching, error }] = useQuery({ query: ProductPageDocument, variables: { slug } });
@@ -48,7 +56,7 @@ export function ProductPage({ slug }: { slug: string }) {
             <select value={chosen.id} onChange={(e) => setVariantId(e.target.value)}>
               {p.variants.map((v) => (
                 <option key={v.id} value={v.id}>
-                  {v.name} — {money(v.price)} ({v.stockStatus === 'OUT_OF_STOCK' ? 'out of stock' : `${v.quantityAvailable ?? 'in'} in stock`})
+                  {v.name} — {money(v.price)} ({stockLabel[v.stockStatus]})
                 </option>
               ))}
             </select>
