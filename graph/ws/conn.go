@@ -23,7 +23,8 @@ const (
 	// the client reads the close code before the socket goes (closing a socket with unread
 	// input resets it).
 	closeWait = 2 * time.Second
-	// readWait bounds the read of one message once its first bytes came (polled connections).
+	// readWait bounds the read of one frame, or of a data message, once its first bytes came
+	// (polled connections; Transport.readWait in tests).
 	readWait = 30 * time.Second
 )
 
@@ -88,25 +89,31 @@ func (c *conn) serve() {
 		return
 	}
 	go func() {
-		for c.readNext(time.Time{}) {
+		for c.readNext(time.Time{}, false) {
 		}
 	}()
 }
 
 // readable is the poller's call: the socket has input (or the client left).
 func (c *conn) readable() {
-	if c.readNext(time.Now().Add(readWait)) && !c.rearm() {
+	wait := readWait
+	if c.t.readWait > 0 {
+		wait = c.t.readWait
+	}
+	// The socket is readable: a frame's first bytes came. A ping alone does not hold the
+	// goroutine (nor start a deadline) until a data message follows.
+	if c.readNext(time.Now().Add(wait), true) && !c.rearm() {
 		c.finish()
 	}
 }
 
 // readNext reads and handles one message; false once the connection is done reading (then
 // it has been let go, or will be when the close handshake ends).
-func (c *conn) readNext(deadline time.Time) bool {
+func (c *conn) readNext(deadline time.Time, polled bool) bool {
 	_ = c.nc.SetReadDeadline(deadline)
 	bp := readBuffers.Get().(*[]byte)
 	defer readBuffers.Put(bp)
-	msg, err := readMessage(c.nc, (*bp)[:0], c.limit, c.control)
+	msg, err := readMessage(c.nc, (*bp)[:0], c.limit, polled, c.control)
 	if cap(msg) <= 64<<10 {
 		*bp = msg[:0]
 	}
@@ -114,6 +121,8 @@ func (c *conn) readNext(deadline time.Time) bool {
 	switch {
 	case err == nil:
 		c.handleMessage(msg, graphql.Now())
+		return true
+	case err == errNoMessage:
 		return true
 	case errors.As(err, &cf):
 		// Answer a close the client began (as gorilla/websocket does); ours is answered.
@@ -218,8 +227,11 @@ func (c *conn) handle(m *clientMessage, readAt time.Time) {
 		op := c.ops[m.ID]
 		delete(c.ops, m.ID) // the id may be used again at once
 		c.mu.Unlock()
-		if op != nil {
-			op.stop()
+		// graphql-transport-ws: the client's complete ends the operation silently. The legacy
+		// protocol answers stop with complete (as gqlgen), sent here, before the next message
+		// is read, so that it cannot end an operation that reuses the id.
+		if op != nil && op.stoppedByClient() && c.p.legacy {
+			c.send(c.p.complete, m.ID, nil)
 		}
 	case kindPing:
 		c.send(c.p.pongReply, "", m.Payload)

@@ -90,9 +90,14 @@ func readHeader(r io.Reader) (frameHeader, error) {
 	return h, nil
 }
 
+// errNoMessage: a control frame was answered and no data message is under way (readMessage
+// with controlOnly): a polled connection goes back to the poller rather than wait in a read.
+var errNoMessage = errors.New("websocket: control frame only")
+
 // readMessage reads the next data message (text or binary) into buf, answering the control
-// frames before it with control (ping: pong); a close frame is returned as *closeFrame.
-func readMessage(r io.Reader, buf []byte, limit int64, control func(op byte, payload []byte)) ([]byte, error) {
+// frames before it with control (ping: pong); a close frame is returned as *closeFrame. With
+// controlOnly it returns errNoMessage after a control frame that no data frame preceded.
+func readMessage(r io.Reader, buf []byte, limit int64, controlOnly bool, control func(op byte, payload []byte)) ([]byte, error) {
 	buf = buf[:0]
 	started := false
 	for {
@@ -118,6 +123,9 @@ func readMessage(r io.Reader, buf []byte, limit int64, control func(op byte, pay
 				return buf, cf
 			case opPing, opPong:
 				control(h.opcode, payload)
+				if controlOnly && !started {
+					return buf, errNoMessage
+				}
 			default:
 				return buf, errProtocol
 			}

@@ -62,7 +62,7 @@ func TestReadMessage(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var pings []string
-			got, err := readMessage(bytes.NewReader(tc.in), nil, tc.limit, func(op byte, p []byte) {
+			got, err := readMessage(bytes.NewReader(tc.in), nil, tc.limit, false, func(op byte, p []byte) {
 				if op == opPing {
 					pings = append(pings, string(p))
 				}

@@ -35,7 +35,7 @@ type operation struct {
 	pending int  // wakes the handler has not answered yet
 	running bool // a goroutine serves the operation (from start until it drains or ends)
 	ended   bool
-	silent  bool // replaced by an operation of the same id: no complete for this one
+	silent  bool // stopped by the client or replaced: nothing more goes out under its id
 }
 
 type wakerKey struct{}
@@ -102,7 +102,7 @@ func (op *operation) start(payload json.RawMessage, read graphql.TraceTiming) {
 		if resp == nil {
 			break
 		}
-		c.sendResponse(op.id, resp)
+		op.sendNext(resp)
 	}
 	op.end()
 }
@@ -146,6 +146,17 @@ func (op *operation) drain() {
 			op.end()
 			return
 		}
+		op.sendNext(resp)
+	}
+}
+
+// sendNext sends a response unless the client has let the operation go: its id may name a
+// new operation by now.
+func (op *operation) sendNext(resp *graphql.Response) {
+	op.mu.Lock()
+	silent := op.silent
+	op.mu.Unlock()
+	if !silent {
 		op.c.sendResponse(op.id, resp)
 	}
 }
@@ -166,6 +177,18 @@ func (op *operation) replaced() {
 	op.stop()
 }
 
+// stoppedByClient stops the operation on the client's complete or stop: nothing more goes
+// out under its id, which the client may use again at once. It reports whether the
+// operation was still live (had not sent its own complete).
+func (op *operation) stoppedByClient() bool {
+	op.mu.Lock()
+	live := !op.ended && !op.silent
+	op.silent = true
+	op.mu.Unlock()
+	op.stop()
+	return live
+}
+
 // end completes the operation (gqlgen sends complete after errors and after a client's stop
 // too) and lets its resources go.
 func (op *operation) end() {
@@ -177,10 +200,11 @@ func (op *operation) end() {
 	op.ended = true
 	silent := op.silent
 	op.mu.Unlock()
+	// Forgotten first: a client that reuses the id on seeing complete must find it free.
+	op.c.forget(op)
 	if !silent {
 		op.c.send(op.c.p.complete, op.id, nil)
 	}
-	op.c.forget(op)
 	op.cancel()
 }
 

@@ -71,6 +71,9 @@ type Transport struct {
 	// values for its life, and a value holding the ResponseWriter holds net/http's request,
 	// connection and its 8 KiB of buffers with it.
 	Upgraded func(ctx context.Context)
+
+	// readWait replaces the package's readWait in tests.
+	readWait time.Duration
 }
 
 var _ graphql.Transport = Transport{}
