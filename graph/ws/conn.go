@@ -130,11 +130,11 @@ func (c *conn) readNext(deadline time.Time, polled bool) bool {
 		c.finish()
 		return false
 	case errors.Is(err, errTooBig):
-		c.close(closeTooBig, "")
-		return true // until the client's close frame, or closeWait
+		c.fail(closeTooBig, "")
+		return false
 	case errors.Is(err, errProtocol):
-		c.close(closeProtocolError, "protocol error")
-		return true
+		c.fail(closeProtocolError, "protocol error")
+		return false
 	default: // the client left, or broke off a message
 		c.close(-1, "")
 		c.finish()
@@ -163,6 +163,30 @@ func (c *conn) handleMessage(b []byte, readAt time.Time) {
 	}
 	c.handle(&m, readAt)
 }
+
+// fail fails the connection (RFC 6455 7.1.7) after input it cannot parse: what follows is
+// the rest of a bad frame, not frames. The close frame goes, then our end of the stream
+// (the client reads the code, then EOF); the input is discarded unread until the client
+// closes, or closeWait, and the socket goes.
+func (c *conn) fail(code int, reason string) {
+	c.close(code, reason)
+	if cw, ok := c.nc.(interface{ CloseWrite() error }); ok {
+		c.wmu.Lock()
+		_ = cw.CloseWrite()
+		c.wmu.Unlock()
+	}
+	_ = c.nc.SetReadDeadline(time.Now().Add(closeWait))
+	bp := discardBuffers.Get().(*[]byte)
+	for {
+		if _, err := c.nc.Read(*bp); err != nil {
+			break
+		}
+	}
+	discardBuffers.Put(bp)
+	c.finish()
+}
+
+var discardBuffers = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
 
 // finish lets the socket go.
 func (c *conn) finish() {

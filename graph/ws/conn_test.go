@@ -1,6 +1,10 @@
 package ws
 
 import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -127,5 +131,36 @@ func TestReusedIDAfterClientComplete(t *testing.T) {
 	src.send("c")
 	if got, want := rc.read(), `{"type":"next","id":"1","payload":{"data":"c"}}`; got != want {
 		t.Fatalf("got %s, want %s", got, want)
+	}
+}
+
+// TestOversizedMessageFailsTheConnection: after a message over the limit the server sends
+// 1009 and reads no more frames: the rest of the message is not parsed as frames (here
+// pings, which would be answered), and the server's side ends at once, not after closeWait.
+func TestOversizedMessageFailsTheConnection(t *testing.T) {
+	for _, polled := range []bool{true, false} {
+		t.Run(fmt.Sprint("polled=", polled), func(t *testing.T) {
+			usePoller = polled
+			t.Cleanup(func() { usePoller = true })
+			rc := dialRaw(t, Transport{ReadLimit: 1024}, fakeExec{sources: make(chan *source, 1)})
+			nc := rc.c.NetConn()
+			b := []byte{0x81, 0x80 | 127}
+			b = binary.BigEndian.AppendUint64(b, 2<<20)
+			b = append(b, 0, 0, 0, 0) // mask
+			for range 100 {
+				b = append(b, 0x80|opPing, 0x80, 0, 0, 0, 0) // what a frame parser would take for pings
+			}
+			if _, err := nc.Write(b); err != nil {
+				t.Fatal(err)
+			}
+			_ = nc.SetReadDeadline(time.Now().Add(closeWait / 2))
+			got, err := io.ReadAll(nc)
+			if err != nil {
+				t.Fatalf("the server's side did not end before closeWait: %v (read % x)", err, got)
+			}
+			if want := []byte{0x80 | opClose, 2, 0x03, 0xF1}; !bytes.Equal(got, want) {
+				t.Fatalf("read % x, want the close frame 1009 alone % x", got, want)
+			}
+		})
 	}
 }
