@@ -49,7 +49,8 @@ type conn struct {
 	rearm   func() bool
 	unwatch func()
 
-	wmu sync.Mutex // serialises writes
+	wmu   sync.Mutex // serialises writes
+	wdone bool       // under wmu: the close frame was written, or a write failed
 
 	mu          sync.Mutex
 	ctx         context.Context // after connection_init: InitFunc's context

@@ -2,9 +2,11 @@ package ws
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -163,4 +165,25 @@ func TestOversizedMessageFailsTheConnection(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestNothingFollowsTheCloseFrame: a message whose sender found the connection open before
+// the close frame went is not written after it.
+func TestNothingFollowsTheCloseFrame(t *testing.T) {
+	server, client := net.Pipe()
+	ctx, cancel := context.WithCancel(context.Background())
+	c := newConn(ctx, cancel, server, protoTransport, Transport{}, fakeExec{}, nil)
+	got := make(chan []byte)
+	go func() {
+		b, _ := io.ReadAll(client)
+		got <- b
+	}()
+	// What close does, as a subscription's send had checked isClosed just before.
+	c.write(opClose, closePayload(closeNormal, ""))
+	c.send(c.p.next, "1", []byte(`{"data":"late"}`))
+	_ = server.Close()
+	if b, want := <-got, []byte{0x80 | opClose, 2, 0x03, 0xE8}; !bytes.Equal(b, want) {
+		t.Fatalf("written % x, want the close frame alone % x", b, want)
+	}
+	cancel()
 }

@@ -40,8 +40,8 @@ func (c *conn) write(op byte, payload []byte) {
 	c.writeFrame(b, op)
 }
 
-// writeFrame writes b[frameHeaderRoom:] as one frame; on a failed write the connection is
-// let go.
+// writeFrame writes b[frameHeaderRoom:] as one frame, unless the close frame went or a write
+// failed; on a failed write the connection is let go.
 func (c *conn) writeFrame(b []byte, op byte) {
 	payload := b[frameHeaderRoom:]
 	var h [frameHeaderRoom]byte
@@ -49,8 +49,17 @@ func (c *conn) writeFrame(b []byte, op byte) {
 	start := frameHeaderRoom - len(hdr)
 	copy(b[start:], hdr)
 	c.wmu.Lock()
+	if c.wdone {
+		// After the close frame nothing may follow (RFC 6455 5.5.1); after a failed write
+		// the stream may hold part of a frame.
+		c.wmu.Unlock()
+		return
+	}
 	_ = c.nc.SetWriteDeadline(time.Now().Add(writeWait))
 	_, err := c.nc.Write(b[start:])
+	if op == opClose || err != nil {
+		c.wdone = true
+	}
 	c.wmu.Unlock()
 	if err != nil {
 		c.close(-1, "")
