@@ -13,6 +13,7 @@ type Info struct {
 
 	mu        sync.Mutex
 	operation string
+	frozen    bool
 }
 
 type infoKey struct{}
@@ -44,6 +45,9 @@ func SetOperation(ctx context.Context, name string) {
 	}
 	info.mu.Lock()
 	defer info.mu.Unlock()
+	if info.frozen {
+		return
+	}
 	if info.operation == "" {
 		info.operation = name
 	} else {
@@ -56,4 +60,15 @@ func (i *Info) Operation() string {
 	i.mu.Lock()
 	defer i.mu.Unlock()
 	return i.operation
+}
+
+// Freeze ends the recording of operations for ctx's request: an upgraded WebSocket's
+// operations run under its request's context for the socket's life, long after the
+// request's line was logged, and would grow its list without bound.
+func Freeze(ctx context.Context) {
+	if info := From(ctx); info != nil {
+		info.mu.Lock()
+		info.frozen = true
+		info.mu.Unlock()
+	}
 }
