@@ -61,24 +61,46 @@ type conn struct {
 	keepAlive   *time.Timer
 	closeTimer  *time.Timer
 	stopLife    func() bool
+	life        *serverLife // nil outside a server's life
+	leftLife    sync.Once   // the close frame was written, or the connection broke
 	finished    sync.Once
 }
 
-func newConn(ctx context.Context, cancel context.CancelFunc, nc net.Conn, p *protocol, t Transport, exec graphql.GraphExecutor, life context.Context) *conn {
+func newConn(ctx context.Context, cancel context.CancelFunc, nc net.Conn, p *protocol, t Transport, exec graphql.GraphExecutor, life *serverLife) *conn {
 	limit := t.ReadLimit
 	if limit == 0 {
 		limit = defaultReadLimit
 	}
-	cn := &conn{t: t, nc: nc, p: p, exec: exec, limit: limit, base: ctx, cancel: cancel, ctx: ctx}
+	cn := &conn{t: t, nc: nc, p: p, exec: exec, limit: limit, base: ctx, cancel: cancel, ctx: ctx, life: life}
 	cn.mu.Lock()
 	defer cn.mu.Unlock()
 	if t.InitTimeout > 0 {
 		cn.initTimer = time.AfterFunc(t.InitTimeout, cn.initTimedOut)
 	}
 	if life != nil {
-		cn.stopLife = context.AfterFunc(life, func() { cn.close(closeGoingAway, "server shutting down") })
+		life.add(1)
 	}
 	return cn
+}
+
+// followLife closes the connection with 1001 when the server's life ends. Called once the
+// connection is watched, so that the close cannot race with its registration.
+func (c *conn) followLife() {
+	if c.life == nil {
+		return
+	}
+	c.mu.Lock()
+	if !c.closed {
+		c.stopLife = context.AfterFunc(c.life.ctx, func() { c.close(closeGoingAway, "server shutting down") })
+	}
+	c.mu.Unlock()
+}
+
+// leave tells the server's life that the connection has said its last.
+func (c *conn) leave() {
+	if c.life != nil {
+		c.leftLife.Do(func() { c.life.add(-1) })
+	}
 }
 
 // usePoller is false in tests of the goroutine-per-connection fallback.
@@ -87,8 +109,10 @@ var usePoller = true
 // serve starts reading: through the poller where there is one, else on a goroutine.
 func (c *conn) serve() {
 	if usePoller && watch(c, c.nc) {
+		c.followLife()
 		return
 	}
+	c.followLife()
 	go func() {
 		for c.readNext(time.Time{}, false) {
 		}
@@ -196,6 +220,7 @@ func (c *conn) finish() {
 			c.unwatch()
 		}
 		_ = c.nc.Close()
+		c.leave()
 		c.mu.Lock()
 		if c.closeTimer != nil {
 			c.closeTimer.Stop()
@@ -252,10 +277,10 @@ func (c *conn) handle(m *clientMessage, readAt time.Time) {
 		op := c.ops[m.ID]
 		delete(c.ops, m.ID) // the id may be used again at once
 		c.mu.Unlock()
-		// graphql-transport-ws: the client's complete ends the operation silently. The legacy
-		// protocol answers stop with complete (as gqlgen), sent here, before the next message
-		// is read, so that it cannot end an operation that reuses the id.
-		if op != nil && op.stoppedByClient() && c.p.legacy {
+		// The client's complete (stop) is answered with complete, as gqlgen does, here: before
+		// the next message is read, so that it cannot end an operation that reuses the id.
+		// The stopped operation sends nothing more.
+		if op != nil && op.stoppedByClient() {
 			c.send(c.p.complete, m.ID, nil)
 		}
 	case kindPing:
@@ -428,6 +453,7 @@ func (c *conn) close(code int, reason string) {
 		c.closeTimer = time.AfterFunc(closeWait, c.finish)
 		c.mu.Unlock()
 	}
+	c.leave()
 	c.cancel()
 	for _, op := range ops {
 		op.stop()

@@ -108,12 +108,15 @@ func TestPingThenIdleKeepsTheConnection(t *testing.T) {
 	}
 }
 
-// TestReusedIDAfterClientComplete: after the client's complete, the stopped operation sends
-// nothing more, so an operation started again under its id is not ended by a stray complete.
+// TestReusedIDAfterClientComplete: the client's complete is answered at once, and the
+// stopped operation sends nothing more, even when its resolver is slow to let go: an
+// operation started again under its id is not ended by a stray complete.
 func TestReusedIDAfterClientComplete(t *testing.T) {
-	exec := fakeExec{sources: make(chan *source, 1)}
+	const slow = 200 * time.Millisecond
+	exec := fakeExec{sources: make(chan *source, 1), slowEnd: slow}
 	rc := dialRaw(t, Transport{}, exec)
 	rc.subscribed(exec, "1")
+	// Started again at once, before the answer to the client's complete came.
 	rc.write(`{"type":"complete","id":"1"}`)
 	rc.write(`{"type":"subscribe","id":"1","payload":{"query":"subscription { tick }"}}`)
 	var src *source
@@ -123,12 +126,16 @@ func TestReusedIDAfterClientComplete(t *testing.T) {
 		t.Fatal("the second subscription did not start")
 	}
 	src.send("b")
+	if got := rc.read(); got != `{"type":"complete","id":"1"}` {
+		t.Fatalf("got %s, want the complete answering the client's first", got)
+	}
 	if got, want := rc.read(), `{"type":"next","id":"1","payload":{"data":"b"}}`; got != want {
 		t.Fatalf("got %s, want %s", got, want)
 	}
+	time.Sleep(2 * slow) // the stopped operation has ended by now
 	rc.write(`{"type":"ping"}`)
 	if got := rc.read(); got != `{"type":"pong"}` {
-		t.Fatalf("got %s, want pong (a stray message under the reused id?)", got)
+		t.Fatalf("got %s, want pong (a stray message under the reused id)", got)
 	}
 	src.send("c")
 	if got, want := rc.read(), `{"type":"next","id":"1","payload":{"data":"c"}}`; got != want {

@@ -64,10 +64,7 @@ func watch(c *conn, nc net.Conn) bool {
 		defer p.mu.Unlock()
 		p.seq++
 		ev := syscall.EpollEvent{Events: pollEvents, Fd: int32(fd), Pad: int32(p.seq)}
-		if syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_ADD, int(fd), &ev) != nil {
-			return
-		}
-		p.conns[int32(fd)] = polled{c: c, seq: p.seq}
+		// Set before the poller can see the connection: its first readable may come at once.
 		c.rearm = func() bool {
 			ok := false
 			_ = raw.Control(func(fd uintptr) {
@@ -85,6 +82,12 @@ func watch(c *conn, nc net.Conn) bool {
 				}
 				_ = syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_DEL, int(fd), nil)
 			})
+		}
+		p.conns[int32(fd)] = polled{c: c, seq: p.seq}
+		if syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_ADD, int(fd), &ev) != nil {
+			delete(p.conns, int32(fd))
+			c.rearm, c.unwatch = nil, nil
+			return
 		}
 		added = true
 	})

@@ -47,7 +47,41 @@ type lifeKey struct{}
 // with 1001 Going Away. The HTTP handler returns once a connection is upgraded, and net/http
 // cancels a request's context then, so the transport cannot follow the request's context.
 func WithServerLife(ctx context.Context) context.Context {
-	return context.WithValue(ctx, lifeKey{}, ctx)
+	return context.WithValue(ctx, lifeKey{}, &serverLife{ctx: ctx})
+}
+
+// serverLife counts the connections opened under a server's life that have not yet sent
+// their close frame (nor broken).
+type serverLife struct {
+	ctx  context.Context
+	mu   sync.Mutex
+	open int
+}
+
+func (l *serverLife) add(n int) {
+	l.mu.Lock()
+	l.open += n
+	l.mu.Unlock()
+}
+
+func (l *serverLife) count() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.open
+}
+
+// AwaitClosed waits, once the life given to WithServerLife has ended, until every connection
+// opened under it has written its 1001 close frame or broken: net/http's Shutdown does not
+// wait for hijacked connections, and a process that exits first sends no close frame. Each
+// write is bounded by writeWait, and so is the wait.
+func AwaitClosed(life context.Context) {
+	l, _ := life.Value(lifeKey{}).(*serverLife)
+	if l == nil {
+		return
+	}
+	for deadline := time.Now().Add(writeWait); l.count() > 0 && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 // Transport serves GraphQL over WebSocket (a gqlgen graphql.Transport).
@@ -115,7 +149,7 @@ func (t Transport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Graph
 	// The request's values (viewer from a cookie or header, request id, trace) stay; its
 	// cancellation, which comes as this handler returns, does not.
 	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
-	life, _ := r.Context().Value(lifeKey{}).(context.Context)
+	life, _ := r.Context().Value(lifeKey{}).(*serverLife)
 	newConn(ctx, cancel, c.NetConn(), p, t, exec, life).serve()
 }
 

@@ -45,6 +45,9 @@ func (s *source) end() {
 type fakeExec struct {
 	sources chan *source
 	buffer  int // of the subscription's channel; 1 when 0
+	// slowEnd delays the handler's end once the operation is cancelled (a resolver slow to
+	// let go).
+	slowEnd time.Duration
 }
 
 func (fakeExec) CreateOperationContext(_ context.Context, p *graphql.RawParams) (*graphql.OperationContext, gqlerror.List) {
@@ -59,6 +62,7 @@ func (f fakeExec) DispatchOperation(ctx context.Context, _ *graphql.OperationCon
 	f.sources <- s
 	return func(ctx context.Context) *graphql.Response {
 		if ctx.Err() != nil { // as gqlgen's executor
+			time.Sleep(f.slowEnd)
 			return nil
 		}
 		select {

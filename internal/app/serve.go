@@ -147,8 +147,13 @@ func Serve(ctx context.Context, ln net.Listener, h http.Handler, timeout time.Du
 		}
 		cancelBase()
 	})
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		cancelBase()
+	err := srv.Shutdown(shutdownCtx)
+	// Shutdown waits neither for the hook above nor for hijacked connections: the
+	// WebSockets are closed now, and their 1001 close frames written before Serve returns
+	// (the process may exit then).
+	cancelBase()
+	ws.AwaitClosed(baseCtx)
+	if err != nil {
 		_ = srv.Close()
 		return fmt.Errorf("graceful shutdown: %w", err)
 	}

@@ -7,11 +7,14 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/gorilla/websocket"
 	"github.com/stretchr/testify/require"
 
+	"github.com/shopgraph/shopgraph/graph/ws"
 	"github.com/shopgraph/shopgraph/internal/apitest"
 	"github.com/shopgraph/shopgraph/internal/app"
 )
@@ -51,6 +54,9 @@ func setupServe(t *testing.T, timeout time.Duration) *serveBundle {
 		b.started <- struct{}{}
 		<-released // deliberately ignores the request context, like a slow handler
 		_, _ = io.WriteString(w, "released")
+	})
+	mux.HandleFunc("GET /ws", func(w http.ResponseWriter, r *http.Request) {
+		ws.Transport{}.Do(w, r, nil) // connections that send nothing need no executor
 	})
 	mux.HandleFunc("GET /subscribe", func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusOK)
@@ -220,4 +226,34 @@ func TestServeShutdown(t *testing.T) {
 		err = app.Serve(context.Background(), ln, http.NotFoundHandler(), time.Second, log)
 		require.ErrorIs(t, err, net.ErrClosed)
 	})
+}
+
+// TestServeWritesWebSocketCloseFrames: Serve returns only once every WebSocket has been sent
+// its 1001 close frame (net/http's Shutdown waits for no hijacked connection, and the process
+// exits when Serve returns): each client finds the frame already there.
+func TestServeWritesWebSocketCloseFrames(t *testing.T) {
+	b := setupServe(t, 2*time.Second)
+	var conns []*websocket.Conn
+	for range 20 {
+		c, _, err := websocket.DefaultDialer.Dial("ws://"+b.addr+"/ws", nil)
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = c.Close() })
+		conns = append(conns, c)
+	}
+	b.cancel()
+	require.NoError(t, b.waitServe(t, 10*time.Second))
+	want := []byte{0x88, 0x16, 0x03, 0xE9} // close, 22 bytes, 1001
+	for i, c := range conns {
+		raw, err := c.NetConn().(syscall.Conn).SyscallConn()
+		require.NoError(t, err)
+		buf := make([]byte, 64)
+		n := 0
+		// Without waiting: what Serve left written is in the socket already.
+		require.NoError(t, raw.Read(func(fd uintptr) bool {
+			n, _ = syscall.Read(int(fd), buf)
+			return true
+		}))
+		require.GreaterOrEqual(t, n, len(want), "connection %d: no close frame when Serve returned", i)
+		require.Equal(t, want, buf[:len(want)], "connection %d", i)
+	}
 }
