@@ -9,6 +9,7 @@ import (
 	"net"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
@@ -128,6 +129,7 @@ func (c *conn) readable() {
 	// The socket is readable: a frame's first bytes came. A ping alone does not hold the
 	// goroutine (nor start a deadline) until a data message follows.
 	if c.readNext(time.Now().Add(wait), true) && !c.rearm() {
+		c.close(-1, "") // ends the operations and timers too
 		c.finish()
 	}
 }
@@ -159,6 +161,9 @@ func (c *conn) readNext(deadline time.Time, polled bool) bool {
 		return false
 	case errors.Is(err, errProtocol):
 		c.fail(closeProtocolError, "protocol error")
+		return false
+	case errors.Is(err, errInvalidUTF8):
+		c.fail(closeInvalidPayload, "")
 		return false
 	default: // the client left, or broke off a message
 		c.close(-1, "")
@@ -460,9 +465,13 @@ func (c *conn) close(code int, reason string) {
 	}
 }
 
+// truncate cuts s to n bytes at most, on a rune boundary (a close reason is UTF-8).
 func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n]
+	if len(s) <= n {
+		return s
 	}
-	return s
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }

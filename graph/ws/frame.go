@@ -36,6 +36,22 @@ var errProtocol = errors.New("websocket: protocol error")
 // errTooBig is a message over the read limit: closed with 1009.
 var errTooBig = errors.New("websocket: message too big")
 
+// errInvalidUTF8 is a text message (or a close reason) that is not UTF-8: closed with 1007.
+var errInvalidUTF8 = errors.New("websocket: invalid UTF-8")
+
+const closeInvalidPayload = 1007
+
+// validCloseCode says whether a client may send code in a close frame (RFC 6455 7.4): 1005,
+// 1006 and 1015 are never sent, and the unassigned ranges are not to be used.
+func validCloseCode(code int) bool {
+	switch {
+	case code >= 1000 && code <= 1003, code >= 1007 && code <= 1014:
+		return true
+	default:
+		return code >= 3000 && code <= 4999
+	}
+}
+
 // closeFrame is the client's close frame, returned by readMessage as an error.
 type closeFrame struct {
 	code   int
@@ -99,7 +115,7 @@ var errNoMessage = errors.New("websocket: control frame only")
 // controlOnly it returns errNoMessage after a control frame that no data frame preceded.
 func readMessage(r io.Reader, buf []byte, limit int64, controlOnly bool, control func(op byte, payload []byte)) ([]byte, error) {
 	buf = buf[:0]
-	started := false
+	started, text := false, false
 	for {
 		h, err := readHeader(r)
 		if err != nil {
@@ -116,8 +132,17 @@ func readMessage(r io.Reader, buf []byte, limit int64, controlOnly bool, control
 			switch h.opcode {
 			case opClose:
 				cf := &closeFrame{code: closeNoStatus}
-				if len(payload) >= 2 {
+				switch {
+				case len(payload) == 1:
+					return buf, errProtocol
+				case len(payload) >= 2:
 					cf.code = int(binary.BigEndian.Uint16(payload))
+					if !validCloseCode(cf.code) {
+						return buf, errProtocol
+					}
+					if !utf8.Valid(payload[2:]) {
+						return buf, errInvalidUTF8
+					}
 					cf.reason = string(payload[2:])
 				}
 				return buf, cf
@@ -135,6 +160,9 @@ func readMessage(r io.Reader, buf []byte, limit int64, controlOnly bool, control
 		case h.opcode != opContinuation && h.opcode != opText && h.opcode != opBinary:
 			return buf, errProtocol
 		}
+		if !started {
+			text = h.opcode == opText
+		}
 		started = true
 		if limit > 0 && int64(len(buf))+h.length > limit {
 			return buf, errTooBig
@@ -146,6 +174,9 @@ func readMessage(r io.Reader, buf []byte, limit int64, controlOnly bool, control
 		}
 		unmask(buf[n:], h.mask, 0)
 		if h.fin {
+			if text && !utf8.Valid(buf) {
+				return buf, errInvalidUTF8
+			}
 			return buf, nil
 		}
 	}

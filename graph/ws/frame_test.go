@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // clientFrame is a masked client frame, as browsers send them.
@@ -59,6 +60,24 @@ func TestReadMessage(t *testing.T) {
 		{name: "a fragmented control frame", in: clientFrame(false, opPing, nil), wantErr: errProtocol},
 		{name: "a continuation without a start", in: clientFrame(true, opContinuation, []byte("a")), wantErr: errProtocol},
 		{name: "over the limit", in: clientFrame(true, opText, []byte("abcdef")), limit: 5, wantErr: errTooBig},
+		{name: "a 1-byte close payload", in: clientFrame(true, opClose, []byte{0x03}), wantErr: errProtocol},
+		{name: "close code 1005", in: clientFrame(true, opClose, []byte{0x03, 0xED}), wantErr: errProtocol},
+		{name: "close code 1006", in: clientFrame(true, opClose, []byte{0x03, 0xEE}), wantErr: errProtocol},
+		{name: "close code 1015", in: clientFrame(true, opClose, []byte{0x03, 0xF7}), wantErr: errProtocol},
+		{name: "close code 999", in: clientFrame(true, opClose, []byte{0x03, 0xE7}), wantErr: errProtocol},
+		{name: "close code 5000", in: clientFrame(true, opClose, []byte{0x13, 0x88}), wantErr: errProtocol},
+		{name: "close code 4000", in: clientFrame(true, opClose, []byte{0x0F, 0xA0}), close: 4000},
+		{name: "a close reason not UTF-8", in: clientFrame(true, opClose, []byte{0x03, 0xE8, 0xFF}), wantErr: errInvalidUTF8},
+		{name: "a text message not UTF-8", in: clientFrame(true, opText, []byte{'a', 0xFF}), wantErr: errInvalidUTF8},
+		{
+			name: "a rune split across fragments",
+			in: bytes.Join([][]byte{
+				clientFrame(false, opText, []byte("\xc3")),
+				clientFrame(true, opContinuation, []byte("\xa9")),
+			}, nil),
+			want: "é",
+		},
+		{name: "a binary message need not be UTF-8", in: clientFrame(true, opBinary, []byte{0xFF}), want: "\xff"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var pings []string
@@ -103,5 +122,17 @@ func TestAppendFrameHeader(t *testing.T) {
 	}
 	if got := closePayload(4408, strings.Repeat("é", 100)); len(got) > maxControlPayload {
 		t.Errorf("close payload of %d bytes", len(got))
+	}
+}
+
+func TestTruncateKeepsRunes(t *testing.T) {
+	t.Parallel()
+	id := strings.Repeat("é", 60) // 120 bytes
+	got := truncate(id, 80)
+	if !utf8.ValidString(got) || len(got) > 80 || len(got) < 79 {
+		t.Fatalf("truncate: %d bytes, valid %v", len(got), utf8.ValidString(got))
+	}
+	if truncate("abc", 80) != "abc" {
+		t.Fatal("a short string changed")
 	}
 }
