@@ -27,6 +27,10 @@ type operation struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
+	// sendMu orders the operation's responses with the client's stop: once the stop is
+	// taken, no response of the operation is being written or will be.
+	sendMu sync.Mutex
+
 	mu      sync.Mutex
 	rc      *graphql.OperationContext
 	handler graphql.ResponseHandler
@@ -66,7 +70,9 @@ func (op *operation) start(payload json.RawMessage, read graphql.TraceTiming) {
 	dec := json.NewDecoder(bytes.NewReader(payload))
 	dec.UseNumber() // as gqlgen: Int64 variables keep their precision
 	if err := dec.Decode(params); err != nil {
-		c.sendError(op.id, &gqlerror.Error{Message: "invalid json"})
+		if !op.isSilent() {
+			c.sendError(op.id, &gqlerror.Error{Message: "invalid json"})
+		}
 		op.end()
 		return
 	}
@@ -74,8 +80,9 @@ func (op *operation) start(payload json.RawMessage, read graphql.TraceTiming) {
 	rc, err := c.exec.CreateOperationContext(op.ctx, params)
 	if err != nil {
 		resp := c.exec.DispatchError(graphql.WithOperationContext(op.ctx, rc), err)
-		switch errcode.GetErrorKind(err) {
-		case errcode.KindProtocol:
+		switch {
+		case op.isSilent():
+		case errcode.GetErrorKind(err) == errcode.KindProtocol:
 			c.sendError(op.id, resp.Errors...)
 		default:
 			c.sendResponse(op.id, &graphql.Response{Errors: err})
@@ -153,12 +160,17 @@ func (op *operation) drain() {
 // sendNext sends a response unless the client has let the operation go: its id may name a
 // new operation by now.
 func (op *operation) sendNext(resp *graphql.Response) {
-	op.mu.Lock()
-	silent := op.silent
-	op.mu.Unlock()
-	if !silent {
+	op.sendMu.Lock()
+	defer op.sendMu.Unlock()
+	if !op.isSilent() {
 		op.c.sendResponse(op.id, resp)
 	}
+}
+
+func (op *operation) isSilent() bool {
+	op.mu.Lock()
+	defer op.mu.Unlock()
+	return op.silent
 }
 
 // stop ends the operation from outside (the client's complete or stop, the connection's
@@ -181,6 +193,8 @@ func (op *operation) replaced() {
 // out under its id, which the client may use again at once. It reports whether the
 // operation was still live (had not sent its own complete).
 func (op *operation) stoppedByClient() bool {
+	op.sendMu.Lock() // a response being written goes before the answer to the stop
+	defer op.sendMu.Unlock()
 	op.mu.Lock()
 	live := !op.ended && !op.silent
 	op.silent = true
@@ -229,6 +243,8 @@ func (op *operation) recoverPanic() {
 			gqlerr.Message = err.Error()
 		}
 	}
-	op.c.sendError(op.id, gqlerr)
+	if !op.isSilent() {
+		op.c.sendError(op.id, gqlerr)
+	}
 	op.end()
 }
