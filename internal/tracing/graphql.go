@@ -36,13 +36,6 @@ func GraphQLExtension(opts ...Option) graphql.HandlerExtension {
 	return &gqlTracer{tracer: c.provider.Tracer(instrumentationName)}
 }
 
-// untraced is GraphQLExtension when tracing is off: no interceptor, so gqlgen calls nothing
-// more per operation or field.
-type untraced struct{}
-
-func (untraced) ExtensionName() string                   { return "OpenTelemetry (off)" }
-func (untraced) Validate(graphql.ExecutableSchema) error { return nil }
-
 type gqlTracer struct{ tracer trace.Tracer }
 
 var (
