@@ -184,7 +184,7 @@ func stripeEventCommand(ctx context.Context, cfg config.Config, log *slog.Logger
 	if err != nil {
 		return fmt.Errorf("order %d has no payment intent yet (check out first): %w", orderID, err)
 	}
-	spec := payment.EventSpec{Type: typ, IntentID: p.IntentID, Amount: p.Amount.Amount, Currency: p.Amount.Currency}
+	spec := p.StripeEvent(typ)
 	if typ == "charge.refunded" {
 		spec.AmountRefunded = p.Amount.Amount
 		if *amount > 0 {

@@ -59,7 +59,6 @@ func DevPayment(intent DevPaymentIntent, secret string, webhook http.Handler) ht
 			writeGraphQLError(w, status, string(apperr.CodeOf(err)), msg)
 			return
 		}
-		spec.Type = "payment_intent.succeeded"
 		body, err := payment.BuildEvent(spec)
 		if err != nil {
 			writeGraphQLError(w, http.StatusInternalServerError, string(apperr.Internal), "could not build the event")

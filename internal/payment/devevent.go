@@ -14,6 +14,10 @@ import (
 
 	"github.com/stripe/stripe-go/v76"
 	"github.com/stripe/stripe-go/v76/webhook"
+
+	"github.com/shopgraph/shopgraph/internal/apperr"
+	"github.com/shopgraph/shopgraph/internal/auth"
+	"github.com/shopgraph/shopgraph/internal/order"
 )
 
 // EventSpec describes a Stripe event to build for local use and tests, as Stripe would send it
@@ -29,6 +33,29 @@ type EventSpec struct {
 	FailureMessage string // payment_intent.payment_failed
 	// APIVersion defaults to the version stripe-go v76 speaks.
 	APIVersion string
+}
+
+// StripeEvent is the typ event Stripe would send about p's intent, for its whole amount.
+func (p Payment) StripeEvent(typ string) EventSpec {
+	return EventSpec{Type: typ, IntentID: p.IntentID, Amount: p.Amount.Amount, Currency: p.Amount.Currency}
+}
+
+// SimulatedSuccess is the payment_intent.succeeded Stripe would send once v pays o, for the
+// development-only "Simulate payment" (httpapi.DevPayment). Errors: FORBIDDEN (not o's
+// customer: maySimulatePayment), NOT_FOUND (no intent yet), INVALID (o is paid through
+// another provider).
+func (s *Service) SimulatedSuccess(ctx context.Context, v auth.Viewer, o order.Order) (EventSpec, error) {
+	if err := maySimulatePayment(v, o); err != nil {
+		return EventSpec{}, err
+	}
+	p, err := s.ForOrder(ctx, o.ID)
+	if err != nil {
+		return EventSpec{}, err
+	}
+	if p.Provider != ProviderStripe {
+		return EventSpec{}, apperr.New(apperr.Invalid, "the order is paid through "+p.Provider+", not Stripe")
+	}
+	return p.StripeEvent("payment_intent.succeeded"), nil
 }
 
 // EventTypes are the event types `shopgraph stripe-event` can send.

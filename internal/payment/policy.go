@@ -6,8 +6,8 @@ import (
 	"github.com/shopgraph/shopgraph/internal/order"
 )
 
-// This file is the payment policy: who may pay for an order again, who may refund it, and who
-// is given a payment's client secret. It is the one place that decides; the service calls it,
+// This file is the payment policy: who may pay for an order again, who may pay it in
+// development without Stripe.js, who may refund it, and who is given a payment's client secret. It is the one place that decides; the service calls it,
 // resolvers ask the service. Who sees an order, and its payment, is the order policy's.
 
 // mayRetry says whether v may ask again for the intent of o: those who see the whole order
@@ -15,6 +15,16 @@ import (
 func mayRetry(v auth.Viewer, o order.Order) error {
 	if !order.SeesWhole(v, o) {
 		return orderNotFound()
+	}
+	return nil
+}
+
+// maySimulatePayment says whether v may pay o through the development-only simulated Stripe
+// event: its customer, the only one who holds the client secret a real payment needs.
+// Errors: FORBIDDEN.
+func maySimulatePayment(v auth.Viewer, o order.Order) error {
+	if !o.OwnedBy(v) {
+		return apperr.New(apperr.Forbidden, "only the order's customer may pay it")
 	}
 	return nil
 }
