@@ -3,6 +3,7 @@ package cache
 import (
 	"container/list"
 	"context"
+	"strconv"
 	"sync"
 	"time"
 )
@@ -108,29 +109,59 @@ func (m *Memory) Set(_ context.Context, entries map[string][]byte, ttl time.Dura
 	defer m.mu.Unlock()
 	expires := m.now().Add(ttl)
 	for k, v := range entries {
-		if m.maxBytes > 0 && int64(len(v)) > m.maxBytes {
-			// Keeping it would evict everything else, itself included.
-			if el, ok := m.items[k]; ok {
-				m.remove(el)
-			}
-			continue
-		}
-		v = append([]byte(nil), v...)
-		if el, ok := m.items[k]; ok {
-			e := el.Value.(*memEntry)
-			m.size += int64(len(v) - len(e.val))
-			e.val, e.expires = v, expires
-			m.lru.MoveToFront(el)
-			continue
-		}
-		m.items[k] = m.lru.PushFront(&memEntry{key: k, val: v, expires: expires})
-		m.size += int64(len(v))
+		m.put(k, append([]byte(nil), v...), expires)
 	}
 	// Evict after inserting so that one oversized batch keeps its most recent entries.
+	m.evict()
+	return nil
+}
+
+// Raise stores value under key unless the key holds a greater integer, and either way keeps
+// the key ttl longer, as Redis.Raise does (the replica's read-your-writes marks when there is
+// no Redis).
+func (m *Memory) Raise(_ context.Context, key string, value int64, ttl time.Duration) error {
+	if ttl <= 0 {
+		return errInvalidTTL
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := m.now()
+	if el, ok := m.items[key]; ok {
+		e := el.Value.(*memEntry)
+		if old, err := strconv.ParseInt(string(e.val), 10, 64); err == nil && old > value && now.Before(e.expires) {
+			value = old
+		}
+	}
+	m.put(key, strconv.AppendInt(nil, value, 10), now.Add(ttl))
+	m.evict()
+	return nil
+}
+
+// put stores v (the store's own from now on) under k; m.mu is held.
+func (m *Memory) put(k string, v []byte, expires time.Time) {
+	if m.maxBytes > 0 && int64(len(v)) > m.maxBytes {
+		// Keeping it would evict everything else, itself included.
+		if el, ok := m.items[k]; ok {
+			m.remove(el)
+		}
+		return
+	}
+	if el, ok := m.items[k]; ok {
+		e := el.Value.(*memEntry)
+		m.size += int64(len(v) - len(e.val))
+		e.val, e.expires = v, expires
+		m.lru.MoveToFront(el)
+		return
+	}
+	m.items[k] = m.lru.PushFront(&memEntry{key: k, val: v, expires: expires})
+	m.size += int64(len(v))
+}
+
+// evict drops the least recently used entries beyond the bounds; m.mu is held.
+func (m *Memory) evict() {
 	for m.lru.Len() > m.max || (m.maxBytes > 0 && m.size > m.maxBytes) {
 		m.remove(m.lru.Back())
 	}
-	return nil
 }
 
 // Delete implements Store.

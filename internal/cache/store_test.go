@@ -216,3 +216,26 @@ func TestRedisRaise(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "199", string(got["race"]))
 }
+
+// TestMemoryRaise: without Redis (the replica's marks in one process), a raised key only
+// rises too, and expires.
+func TestMemoryRaise(t *testing.T) {
+	ctx := context.Background()
+	m := NewMemory(0)
+	get := func(key string) string {
+		got, err := m.Get(ctx, key)
+		require.NoError(t, err)
+		return string(got[key])
+	}
+	require.NoError(t, m.Raise(ctx, "s", 10, time.Minute))
+	require.NoError(t, m.Raise(ctx, "s", 5, time.Minute))
+	require.Equal(t, "10", get("s"))
+	require.NoError(t, m.Raise(ctx, "s", 12, time.Minute))
+	require.Equal(t, "12", get("s"))
+
+	require.NoError(t, m.Raise(ctx, "gone", 50, time.Nanosecond))
+	time.Sleep(time.Millisecond)
+	require.Empty(t, get("gone"), "expired")
+	require.NoError(t, m.Raise(ctx, "gone", 7, time.Minute))
+	require.Equal(t, "7", get("gone"), "an expired mark does not hold a later one down")
+}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/shopgraph/shopgraph/db"
 	"github.com/shopgraph/shopgraph/internal/apperr"
+	"github.com/shopgraph/shopgraph/internal/cache"
 )
 
 // Reads are the generated queries for reads outside a transaction, bound to the primary or to
@@ -129,7 +130,7 @@ func OpenReplica(ctx context.Context, url string, primary *DB, opts ReplicaOptio
 	}
 	r := &Replica{primary: primary, pool: pool, opts: opts, marks: opts.Marks, done: make(chan struct{})}
 	if r.marks == nil {
-		r.marks = &memoryMarks{m: map[string]memoryMark{}}
+		r.marks = cache.NewMemory(maxMemoryMarks)
 	}
 	r.probeQ = db.New(pool)
 	dbtx := fallbackDBTX{replica: poolDBTX{pool}, primary: poolDBTX{primary.Pool}, r: r}
@@ -184,6 +185,10 @@ func (r *Replica) OwnWritesPending(ctx context.Context) bool {
 	// No mark (0) is nothing pending, even while the replay position is unknown (-1).
 	return !ok || (mark > 0 && mark > r.replayed.Load())
 }
+
+// maxMemoryMarks bounds the marks kept in this process when there is no Redis: the sessions
+// that wrote within the last MaxLag or so.
+const maxMemoryMarks = 10_000
 
 // markPrefix starts the keys of the sessions' marks.
 const markPrefix = "replica-mark:"
@@ -521,50 +526,6 @@ func (r *fallbackRows) Err() error {
 		return r.err
 	}
 	return r.Rows.Err()
-}
-
-// memoryMarks keep marks in this process (no Redis: one instance).
-type memoryMarks struct {
-	mu sync.Mutex
-	m  map[string]memoryMark
-}
-
-type memoryMark struct {
-	v     []byte
-	until time.Time
-}
-
-func (m *memoryMarks) Get(_ context.Context, keys ...string) (map[string][]byte, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	out := make(map[string][]byte, len(keys))
-	now := time.Now()
-	for _, k := range keys {
-		if e, ok := m.m[k]; ok && now.Before(e.until) {
-			out[k] = e.v
-		}
-	}
-	return out, nil
-}
-
-func (m *memoryMarks) Raise(_ context.Context, key string, value int64, ttl time.Duration) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	now := time.Now()
-	if len(m.m) > 10_000 {
-		for k, e := range m.m {
-			if !now.Before(e.until) {
-				delete(m.m, k)
-			}
-		}
-	}
-	if e, ok := m.m[key]; ok && now.Before(e.until) {
-		if old, err := strconv.ParseInt(string(e.v), 10, 64); err == nil && old > value {
-			value = old
-		}
-	}
-	m.m[key] = memoryMark{v: strconv.AppendInt(nil, value, 10), until: now.Add(ttl)}
-	return nil
 }
 
 // dataModifying finds a statement keyword that writes, inside a WITH query's text.

@@ -1,12 +1,6 @@
 package postgres
 
-import (
-	"context"
-	"testing"
-	"time"
-
-	"github.com/stretchr/testify/require"
-)
+import "testing"
 
 // The replica runs what only reads: plain SELECTs and WITH queries none of whose parts
 // writes (the catalog's ranked search and facets); everything else goes to the primary.
@@ -26,26 +20,4 @@ func TestReplicaCanRun(t *testing.T) {
 			t.Errorf("replicaCanRun(%q) = %v, want %v", sql, got, want)
 		}
 	}
-}
-
-// TestMemoryMarksRaise: without Redis, a session's mark only rises too, and expires.
-func TestMemoryMarksRaise(t *testing.T) {
-	ctx := context.Background()
-	m := &memoryMarks{m: map[string]memoryMark{}}
-	get := func(key string) string {
-		got, err := m.Get(ctx, key)
-		require.NoError(t, err)
-		return string(got[key])
-	}
-	require.NoError(t, m.Raise(ctx, "s", 10, time.Minute))
-	require.NoError(t, m.Raise(ctx, "s", 5, time.Minute))
-	require.Equal(t, "10", get("s"))
-	require.NoError(t, m.Raise(ctx, "s", 12, time.Minute))
-	require.Equal(t, "12", get("s"))
-
-	require.NoError(t, m.Raise(ctx, "gone", 50, time.Nanosecond))
-	time.Sleep(time.Millisecond)
-	require.Empty(t, get("gone"), "expired")
-	require.NoError(t, m.Raise(ctx, "gone", 7, time.Minute))
-	require.Equal(t, "7", get("gone"), "an expired mark does not hold a later one down")
 }
