@@ -60,7 +60,8 @@ func (s *Service) ProductPage(ctx context.Context, v *auth.Viewer, id int64, par
 		}
 	}
 	if row.CategoryName != nil {
-		page.Category = &Category{ID: *row.CategoryID, Name: *row.CategoryName, Slug: deref(row.CategorySlug), ParentID: row.CategoryParentID}
+		c := categoryFromRow(db.Category{ID: *row.CategoryID, Name: *row.CategoryName, Slug: deref(row.CategorySlug), ParentID: row.CategoryParentID})
+		page.Category = &c
 	}
 	if row.VendorName != nil {
 		page.VendorRow = &db.Vendor{
