@@ -69,8 +69,11 @@ const (
 // (migration 00032).
 type PGSearcher struct {
 	db      *postgres.DB
-	replica *postgres.Replica // Service.UseReplica's
+	replica *postgres.Replica // UseReplica's
 }
+
+// UseReplica sends the searcher's reads to r as the catalog's (Service.UseReplica).
+func (s *PGSearcher) UseReplica(r *postgres.Replica) { s.replica = r }
 
 func (s *PGSearcher) reads(ctx context.Context) postgres.Reads { return readsOf(ctx, s.db, s.replica) }
 

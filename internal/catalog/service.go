@@ -82,10 +82,14 @@ func NewService(d *postgres.DB, c *cache.Cache, log *slog.Logger) *Service {
 // UseReplica sends the catalog's reads to r (nil: the primary). Call it before serving.
 func (s *Service) UseReplica(r *postgres.Replica) {
 	s.replica = r
-	if pg, ok := s.search.(*PGSearcher); ok {
-		pg.replica = r
+	if rs, ok := s.search.(replicaSearcher); ok {
+		rs.UseReplica(r)
 	}
 }
+
+// replicaSearcher is a Searcher that reads this database and so can read its replica too
+// (PGSearcher); an external search engine is not one.
+type replicaSearcher interface{ UseReplica(*postgres.Replica) }
 
 // reads is where ctx's catalog reads run: the replica's queries while it may serve them.
 func (s *Service) reads(ctx context.Context) postgres.Reads {
