@@ -206,23 +206,33 @@ func stripeEventCommand(ctx context.Context, cfg config.Config, log *slog.Logger
 
 // stripeWebhookURL is the webhook of the server that cfg describes, at the host the server
 // prints its own URLs with: a server told to listen on one address only is not on localhost.
-func stripeWebhookURL(cfg config.Config) string {
-	return "http://" + net.JoinHostPort(browseHost(cfg.ListenHost), strconv.Itoa(cfg.Port)) + "/webhooks/stripe"
+func stripeWebhookURL(cfg config.Config) string { return webhookURL(cfg, "/webhooks/stripe") }
+
+// webhookURL is path on the server that cfg describes (stripe-event's and paypal-event's
+// default --url).
+func webhookURL(cfg config.Config, path string) string {
+	return "http://" + net.JoinHostPort(browseHost(cfg.ListenHost), strconv.Itoa(cfg.Port)) + path
 }
 
-// stripeEventArgs are stripe-event's flags.
-type stripeEventArgs struct {
+// eventArgs are the flags of stripe-event and paypal-event.
+type eventArgs struct {
 	order, url *string
 	amount     *int64
 }
 
-func stripeEventFlags() (*flag.FlagSet, stripeEventArgs) {
-	fs := flag.NewFlagSet("stripe-event", flag.ContinueOnError)
-	return fs, stripeEventArgs{
+// eventFlags are a webhook-event command's flags: name's, posting to path, amountHelp saying
+// what --amount means for its events.
+func eventFlags(name, path, amountHelp string) (*flag.FlagSet, eventArgs) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	return fs, eventArgs{
 		order:  fs.String("order", "", "the order: its global ID or its number (required)"),
-		url:    fs.String("url", "", "the webhook URL (default http://$LISTEN_HOST:$PORT/webhooks/stripe, localhost when LISTEN_HOST is every interface)"),
-		amount: fs.Int64("amount", 0, "amount (default: the order total; for charge.refunded, the amount refunded)"),
+		url:    fs.String("url", "", "the webhook URL (default http://$LISTEN_HOST:$PORT"+path+", localhost when LISTEN_HOST is every interface)"),
+		amount: fs.Int64("amount", 0, amountHelp),
 	}
+}
+
+func stripeEventFlags() (*flag.FlagSet, eventArgs) {
+	return eventFlags("stripe-event", "/webhooks/stripe", "amount (default: the order total; for charge.refunded, the amount refunded)")
 }
 
 // parseOrderArg accepts an order's global ID (as the API shows it) or its number.

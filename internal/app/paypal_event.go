@@ -7,9 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/shopgraph/shopgraph/internal/config"
@@ -32,7 +30,7 @@ func paypalEventCommand(ctx context.Context, cfg config.Config, log *slog.Logger
 		return err
 	}
 	if *f.url == "" {
-		*f.url = "http://" + net.JoinHostPort(browseHost(cfg.ListenHost), strconv.Itoa(cfg.Port)) + "/webhooks/paypal"
+		*f.url = webhookURL(cfg, "/webhooks/paypal")
 	}
 	orderID, err := parseOrderArg(*f.order)
 	if err != nil {
@@ -72,16 +70,6 @@ func paypalEventCommand(ctx context.Context, cfg config.Config, log *slog.Logger
 	return nil
 }
 
-type paypalEventArgs struct {
-	order, url *string
-	amount     *int64
-}
-
-func paypalEventFlags() (*flag.FlagSet, paypalEventArgs) {
-	fs := flag.NewFlagSet("paypal-event", flag.ContinueOnError)
-	return fs, paypalEventArgs{
-		order:  fs.String("order", "", "the order: its global ID or its number (required)"),
-		url:    fs.String("url", "", "the webhook URL (default http://$LISTEN_HOST:$PORT/webhooks/paypal, localhost when LISTEN_HOST is every interface)"),
-		amount: fs.Int64("amount", 0, "amount (default: the order total; for refund events, the refunded total to date)"),
-	}
+func paypalEventFlags() (*flag.FlagSet, eventArgs) {
+	return eventFlags("paypal-event", "/webhooks/paypal", "amount (default: the order total; for refund events, the refunded total to date)")
 }
